@@ -1,0 +1,56 @@
+#include "core/cli/cli.h"
+
+#include "core/cli/commands.h"
+#include "core/version.h"
+
+namespace deltascope::cli {
+
+const std::vector<Command>& commands()
+{
+    static const std::vector<Command> all = registeredCommands();
+    return all;
+}
+
+QString usage()
+{
+    QString text = QStringLiteral("Usage: deltascope-cli COMMAND [OPTIONS...]\n"
+                                  "       deltascope-cli COMMAND --help\n\n"
+                                  "Headless commands of Deltascope, the Adama document connection debugger.\n\n"
+                                  "Commands:\n");
+    qsizetype width = 0;
+    for (const Command& command : commands())
+        width = std::max(width, command.name.size());
+    for (const Command& command : commands())
+        text += QStringLiteral("  ") + command.name.leftJustified(width + 2) + command.summary + QLatin1Char('\n');
+    text += QStringLiteral("\nOptions:\n"
+                           "  -h, --help     Show this help.\n"
+                           "  -v, --version  Show the version.\n\n"
+                           "Exit codes: 0 ok, 1 failure, 2 usage or malformed input, 3 anomalies (fold --anomalies),\n"
+                           "4 could not connect, 5 stream failed with a fatal code, 6 an --expect was not met.\n");
+    return text;
+}
+
+int run(const QStringList& arguments, CommandIo& io)
+{
+    if (arguments.isEmpty()) {
+        io.err << usage();
+        return ExitUsage;
+    }
+    const QString& first = arguments.first();
+    if (first == QLatin1String("-h") || first == QLatin1String("--help") || first == QLatin1String("help")) {
+        io.out << usage();
+        return ExitOk;
+    }
+    if (first == QLatin1String("-v") || first == QLatin1String("--version")) {
+        io.out << "deltascope-cli " << kVersion << '\n';
+        return ExitOk;
+    }
+    for (const Command& command : commands()) {
+        if (command.name == first)
+            return command.run(arguments.mid(1), io);
+    }
+    io.err << "deltascope-cli: unknown command '" << first << "'. Run 'deltascope-cli --help' for the list.\n";
+    return ExitUsage;
+}
+
+}

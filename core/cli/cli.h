@@ -1,0 +1,47 @@
+#pragma once
+
+#include <QStringList>
+#include <QTextStream>
+
+#include <functional>
+#include <vector>
+
+class QIODevice;
+
+namespace deltascope::cli {
+
+// Exit codes scripts can rely on. Commands document which of these they use.
+enum ExitCode : int {
+    ExitOk = 0,
+    ExitFailure = 1, // the command ran and failed (I/O error, bad file, ...)
+    ExitUsage = 2, // wrong arguments, or malformed input without --keep-going
+    ExitAnomalies = 3, // fold: anomalies occurred and --anomalies was given
+    ExitConnectFailed = 4, // watch/record: could not connect
+    ExitFatalStream = 5, // watch/record: the stream failed with a fatal code
+    ExitExpectationFailed = 6, // watch --expect: an incident ended otherwise
+};
+
+// Where a command reads and writes. Tests run commands in-process with buffers here.
+struct CommandIo {
+    QTextStream& out;
+    QTextStream& err;
+    QIODevice& in;
+};
+
+struct Command {
+    QString name;
+    QString summary; // one line for the command list in --help
+    std::function<int(const QStringList& arguments, CommandIo& io)> run; // arguments exclude the command name
+};
+
+// Every command the CLI has, in the order --help lists them.
+const std::vector<Command>& commands();
+
+// Runs `deltascope-cli ARGS...` (ARGS without the program name) and returns the exit code.
+// A QCoreApplication must exist; commands that need the network run their own event loop.
+int run(const QStringList& arguments, CommandIo& io);
+
+// The text `deltascope-cli --help` prints.
+QString usage();
+
+}

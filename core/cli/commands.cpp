@@ -1,0 +1,12 @@
+#include "core/cli/commands.h"
+
+namespace deltascope::cli {
+
+std::vector<Command> registeredCommands()
+{
+    std::vector<Command> all;
+    // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
+    return all;
+}
+
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds what is missing and starts Deltascope. Arguments pass through to the app, e.g.
+#   ./run.sh                                   live demo against the embedded reference server
+#   ./run.sh --url ws://127.0.0.1:7777/~s ...   watch a real server
+#   ./run.sh capture.ndjson                    replay a capture
+set -euo pipefail
+cd "$(dirname "$0")"
+source .ci/setup.sh
+deltascope_install_packages
+deltascope_build build -DDELTASCOPE_BUILD_TESTS=OFF
+exec ./build/app/deltascope "$@"

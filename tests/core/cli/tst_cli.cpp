@@ -1,0 +1,79 @@
+#include <catch2/catch.hpp>
+
+#include "core/cli/cli.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QProcess>
+
+using namespace deltascope;
+
+namespace {
+struct CliRun {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+CliRun runCli(const QStringList& arguments, const QByteArray& input = {})
+{
+    CliRun result;
+    QTextStream out(&result.out);
+    QTextStream err(&result.err);
+    QByteArray inputCopy = input;
+    QBuffer in(&inputCopy);
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { out, err, in };
+    result.code = cli::run(arguments, io);
+    out.flush();
+    err.flush();
+    return result;
+}
+}
+
+TEST_CASE("cli: no arguments prints usage on stderr and exits 2")
+{
+    const CliRun run = runCli({});
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("Usage: deltascope-cli COMMAND")));
+    CHECK(run.out.isEmpty());
+}
+
+TEST_CASE("cli: --help lists every registered command and the exit codes")
+{
+    const CliRun run = runCli({ QStringLiteral("--help") });
+    CHECK(run.code == cli::ExitOk);
+    for (const cli::Command& command : cli::commands()) {
+        INFO(command.name.toStdString());
+        CHECK(run.out.contains(command.name));
+        CHECK(!command.summary.isEmpty());
+    }
+    CHECK(run.out.contains(QStringLiteral("Exit codes")));
+}
+
+TEST_CASE("cli: an unknown command names itself and exits 2")
+{
+    const CliRun run = runCli({ QStringLiteral("frobnicate"), QStringLiteral("x") });
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("unknown command 'frobnicate'")));
+}
+
+TEST_CASE("cli: --version prints the version")
+{
+    const CliRun run = runCli({ QStringLiteral("--version") });
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out.startsWith(QStringLiteral("deltascope-cli ")));
+}
+
+TEST_CASE("cli: the executable exits with the documented codes")
+{
+    QProcess process;
+    process.start(test::executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("--help") });
+    REQUIRE(process.waitForFinished(20000));
+    CHECK(process.exitCode() == 0);
+    CHECK(process.readAllStandardOutput().contains("Usage: deltascope-cli"));
+
+    process.start(test::executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("no-such-command") });
+    REQUIRE(process.waitForFinished(20000));
+    CHECK(process.exitCode() == 2);
+}

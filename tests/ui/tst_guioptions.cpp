@@ -1,0 +1,106 @@
+#include <catch2/catch.hpp>
+
+#include "ui/guioptions.h"
+
+using namespace deltascope::ui;
+
+namespace {
+GuiOptions parse(QStringList arguments)
+{
+    arguments.prepend(QStringLiteral("deltascope"));
+    return parseGuiOptions(arguments);
+}
+}
+
+TEST_CASE("gui options: no arguments runs the demo")
+{
+    const GuiOptions options = parse({});
+    CHECK(options.action == GuiOptions::Action::Run);
+    CHECK(options.url.isEmpty());
+    CHECK(options.captureFile.isEmpty());
+    CHECK_FALSE(options.noDemo);
+    CHECK(options.screenshotDelayMs == 1500);
+}
+
+TEST_CASE("gui options: --help and --version")
+{
+    CHECK(parse({ QStringLiteral("--help") }).action == GuiOptions::Action::ShowHelp);
+    CHECK(parse({ QStringLiteral("-h") }).action == GuiOptions::Action::ShowHelp);
+    CHECK(parse({ QStringLiteral("--version") }).action == GuiOptions::Action::ShowVersion);
+    const GuiOptions options = parse({ QStringLiteral("--help") });
+    CHECK(options.helpText.contains(QStringLiteral("--screenshot")));
+    CHECK(options.helpText.contains(QStringLiteral("--url")));
+}
+
+TEST_CASE("gui options: a full live connection")
+{
+    const GuiOptions options = parse({ QStringLiteral("--url"), QStringLiteral("ws://127.0.0.1:7777/~s"),
+        QStringLiteral("--identity"), QStringLiteral("anonymous:alice"), QStringLiteral("--space"), QStringLiteral("chat"),
+        QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--viewer-state"), QStringLiteral("{\"page\":0}") });
+    REQUIRE(options.action == GuiOptions::Action::Run);
+    CHECK(options.url == QStringLiteral("ws://127.0.0.1:7777/~s"));
+    CHECK(options.identity == QStringLiteral("anonymous:alice"));
+    CHECK(options.space == QStringLiteral("chat"));
+    CHECK(options.key == QStringLiteral("demo"));
+    CHECK(options.viewerState == QStringLiteral("{\"page\":0}"));
+}
+
+TEST_CASE("gui options: wrong arguments say what is wrong")
+{
+    SECTION("unknown option")
+    {
+        const GuiOptions options = parse({ QStringLiteral("--frobnicate") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.contains(QStringLiteral("frobnicate")));
+    }
+    SECTION("missing option value")
+    {
+        const GuiOptions options = parse({ QStringLiteral("--url") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.contains(QStringLiteral("url")));
+    }
+    SECTION("not a websocket URL")
+    {
+        const GuiOptions options = parse({ QStringLiteral("--url"), QStringLiteral("http://example.invalid/") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.contains(QStringLiteral("ws://")));
+    }
+    SECTION("viewer state is not JSON")
+    {
+        const GuiOptions options = parse({ QStringLiteral("--viewer-state"), QStringLiteral("{page:0") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.contains(QStringLiteral("--viewer-state is not valid JSON")));
+    }
+    SECTION("viewer state is not an object")
+    {
+        const GuiOptions options = parse({ QStringLiteral("--viewer-state"), QStringLiteral("[1,2]") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.contains(QStringLiteral("JSON object")));
+    }
+    SECTION("screenshot delay is not a number")
+    {
+        const GuiOptions options = parse({ QStringLiteral("--screenshot"), QStringLiteral("x.png"), QStringLiteral("--screenshot-delay"), QStringLiteral("soon") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.contains(QStringLiteral("soon")));
+    }
+    SECTION("two capture files")
+    {
+        const GuiOptions options = parse({ QStringLiteral("a.ndjson"), QStringLiteral("b.ndjson") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.contains(QStringLiteral("at most one capture")));
+    }
+    SECTION("url and capture together")
+    {
+        const GuiOptions options = parse({ QStringLiteral("--url"), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("a.ndjson") });
+        CHECK(options.action == GuiOptions::Action::Error);
+    }
+}
+
+TEST_CASE("gui options: screenshot with delay and a capture file")
+{
+    const GuiOptions options = parse({ QStringLiteral("--screenshot"), QStringLiteral("w.png"), QStringLiteral("--screenshot-delay"), QStringLiteral("250"), QStringLiteral("session.ndjson") });
+    REQUIRE(options.action == GuiOptions::Action::Run);
+    CHECK(options.screenshotPath == QStringLiteral("w.png"));
+    CHECK(options.screenshotDelayMs == 250);
+    CHECK(options.captureFile == QStringLiteral("session.ndjson"));
+}

@@ -1,0 +1,133 @@
+#include <catch2/catch.hpp>
+
+#include "tests/support/testutils.h"
+#include "ui/connectionbar.h"
+#include "ui/emptystatepanel.h"
+#include "ui/mainwindow.h"
+
+#include <QAbstractButton>
+#include <QImage>
+#include <QLineEdit>
+#include <QProcess>
+#include <QSettings>
+#include <QSplitter>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace deltascope;
+using namespace deltascope::ui;
+
+TEST_CASE("main window: opens with every pane and empty states, not fake data")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    REQUIRE(window.connectionBar());
+    for (EmptyStatePanel* panel : { window.treePanel(), window.timelinePanel(), window.detailPanel(), window.chartsPanel() }) {
+        REQUIRE(panel);
+        CHECK(panel->isVisible());
+        CHECK_FALSE(panel->isShowingContent());
+        CHECK_FALSE(panel->emptyText().isEmpty());
+    }
+    CHECK(window.treePanel()->emptyText().contains(QStringLiteral("Not connected")));
+    // The document tree sits beside the timeline, the detail under the timeline.
+    CHECK(window.treePanel()->geometry().right() <= window.timelinePanel()->mapTo(&window, QPoint(0, 0)).x());
+    CHECK(window.timelinePanel()->mapTo(&window, QPoint(0, 0)).y() < window.detailPanel()->mapTo(&window, QPoint(0, 0)).y());
+}
+
+TEST_CASE("main window: identity is masked until shown")
+{
+    MainWindow window;
+    auto* identity = window.findChild<QLineEdit*>(QStringLiteral("identityEdit"));
+    REQUIRE(identity);
+    CHECK(identity->echoMode() == QLineEdit::Password);
+    auto* show = window.findChild<QAbstractButton*>(QStringLiteral("showIdentityButton"));
+    REQUIRE(show);
+    show->click();
+    CHECK(identity->echoMode() == QLineEdit::Normal);
+}
+
+TEST_CASE("main window: viewer state is validated as typed")
+{
+    ConnectionBar bar;
+    bar.setViewerState(QStringLiteral("{\"page\":1}"));
+    CHECK(bar.viewerStateError().isEmpty());
+    bar.setViewerState(QStringLiteral("{\"page\":"));
+    CHECK(bar.viewerStateError().contains(QStringLiteral("not JSON")));
+    bar.setViewerState(QStringLiteral("[42]"));
+    CHECK(bar.viewerStateError().contains(QStringLiteral("object")));
+}
+
+TEST_CASE("main window: splitter layout persists across windows")
+{
+    QSettings().clear();
+    QList<int> savedSizes;
+    {
+        MainWindow window;
+        window.show();
+        REQUIRE(QTest::qWaitForWindowExposed(&window));
+        auto* splitter = window.findChild<QSplitter*>(QStringLiteral("sideBySideSplitter"));
+        REQUIRE(splitter);
+        splitter->setSizes({ 300, 900 });
+        savedSizes = splitter->sizes();
+        window.close();
+    }
+    MainWindow restored;
+    restored.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&restored));
+    auto* splitter = restored.findChild<QSplitter*>(QStringLiteral("sideBySideSplitter"));
+    REQUIRE(splitter);
+    CHECK(splitter->sizes() == savedSizes);
+}
+
+TEST_CASE("main window: saveScreenshot writes a PNG of the window")
+{
+    QTemporaryDir dir;
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    const QString path = dir.filePath(QStringLiteral("w.png"));
+    CHECK(window.saveScreenshot(path).isEmpty());
+    const QImage image(path);
+    CHECK(image.width() >= 800);
+    CHECK(window.saveScreenshot(dir.filePath(QStringLiteral("missing-folder/w.png"))).contains(QStringLiteral("could not write")));
+}
+
+TEST_CASE("deltascope executable: --help, bad arguments, no display, --screenshot")
+{
+    const QString program = test::executablePath(QStringLiteral("deltascope"));
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.remove(QStringLiteral("DISPLAY"));
+    environment.remove(QStringLiteral("WAYLAND_DISPLAY"));
+    environment.remove(QStringLiteral("QT_QPA_PLATFORM"));
+    process.setProcessEnvironment(environment);
+
+    process.start(program, { QStringLiteral("--help") });
+    REQUIRE(process.waitForFinished(20000));
+    CHECK(process.exitCode() == 0);
+    CHECK(process.readAllStandardOutput().contains("--screenshot"));
+
+    process.start(program, { QStringLiteral("--bogus") });
+    REQUIRE(process.waitForFinished(20000));
+    CHECK(process.exitCode() == 2);
+    CHECK(process.readAllStandardError().contains("bogus"));
+
+    process.start(program, {});
+    REQUIRE(process.waitForFinished(20000));
+    CHECK(process.exitCode() == 1);
+    const QByteArray noDisplay = process.readAllStandardError();
+    CHECK(noDisplay.contains("xvfb-run"));
+    CHECK(noDisplay.contains("QT_QPA_PLATFORM=offscreen"));
+
+    QTemporaryDir dir;
+    environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    environment.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
+    process.setProcessEnvironment(environment);
+    const QString shot = dir.filePath(QStringLiteral("shot.png"));
+    process.start(program, { QStringLiteral("--no-demo"), QStringLiteral("--screenshot"), shot, QStringLiteral("--screenshot-delay"), QStringLiteral("100") });
+    REQUIRE(process.waitForFinished(60000));
+    CHECK(process.exitCode() == 0);
+    CHECK_FALSE(QImage(shot).isNull());
+}

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <QWidget>
+
+class QLineEdit;
+class QPushButton;
+class QLabel;
+class QToolButton;
+
+namespace deltascope::ui {
+
+// The connection bar: endpoint URL, identity (masked), space, key, viewer state, Connect, and a
+// badge with the connection state.
+class ConnectionBar : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ConnectionBar(QWidget* parent = nullptr);
+
+    QString url() const;
+    QString identity() const;
+    QString space() const;
+    QString key() const;
+    QString viewerState() const;
+
+    void setUrl(const QString& url);
+    void setIdentity(const QString& identity);
+    void setSpace(const QString& space);
+    void setKey(const QString& key);
+    void setViewerState(const QString& json);
+
+    void setStateText(const QString& text, const QString& toolTip = {});
+    QString stateText() const;
+    QPushButton* connectButton() const { return m_connectButton; }
+
+    // Empty when the viewer state is a JSON object (or empty); otherwise what is wrong with it.
+    QString viewerStateError() const;
+
+Q_SIGNALS:
+    void connectRequested();
+
+private:
+    void validateViewerState();
+
+    QLineEdit* m_url = nullptr;
+    QLineEdit* m_identity = nullptr;
+    QToolButton* m_showIdentity = nullptr;
+    QLineEdit* m_space = nullptr;
+    QLineEdit* m_key = nullptr;
+    QLineEdit* m_viewerState = nullptr;
+    QPushButton* m_connectButton = nullptr;
+    QLabel* m_stateBadge = nullptr;
+};
+
+}

@@ -1,0 +1,60 @@
+#include "ui/emptystatepanel.h"
+
+#include <QLabel>
+#include <QStackedLayout>
+#include <QVBoxLayout>
+
+namespace deltascope::ui {
+
+EmptyStatePanel::EmptyStatePanel(const QString& title, const QString& emptyText, QWidget* parent)
+    : QWidget(parent)
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    auto* titleLabel = new QLabel(title, this);
+    QFont titleFont = titleLabel->font();
+    titleFont.setBold(true);
+    titleLabel->setFont(titleFont);
+    titleLabel->setObjectName(QStringLiteral("panelTitle"));
+    layout->addWidget(titleLabel);
+
+    auto* stackHost = new QWidget(this);
+    m_stack = new QStackedLayout(stackHost);
+    m_emptyLabel = new QLabel(emptyText, stackHost);
+    m_emptyLabel->setObjectName(QStringLiteral("emptyState"));
+    m_emptyLabel->setAlignment(Qt::AlignCenter);
+    m_emptyLabel->setWordWrap(true);
+    m_emptyLabel->setEnabled(false); // drawn in the disabled palette colour: a hint, not content
+    m_stack->addWidget(m_emptyLabel);
+    layout->addWidget(stackHost, 1);
+}
+
+void EmptyStatePanel::setContent(QWidget* content)
+{
+    m_stack->addWidget(content);
+}
+
+void EmptyStatePanel::setEmptyText(const QString& text)
+{
+    m_emptyLabel->setText(text);
+}
+
+QString EmptyStatePanel::emptyText() const
+{
+    return m_emptyLabel->text();
+}
+
+void EmptyStatePanel::showContent(bool show)
+{
+    if (show && m_stack->count() > 1)
+        m_stack->setCurrentIndex(1);
+    else
+        m_stack->setCurrentWidget(m_emptyLabel);
+}
+
+bool EmptyStatePanel::isShowingContent() const
+{
+    return m_stack->currentWidget() != m_emptyLabel;
+}
+
+}

@@ -1,0 +1,99 @@
+#include "ui/guioptions.h"
+
+#include "core/version.h"
+
+#include <QCommandLineParser>
+#include <QJsonDocument>
+#include <QRegularExpression>
+#include <QUrl>
+
+namespace deltascope::ui {
+
+GuiOptions parseGuiOptions(const QStringList& arguments)
+{
+    GuiOptions options;
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Deltascope: a debugger for realtime Adama document connections.\n"
+                       "With no arguments it starts an embedded reference server with live demo documents\n"
+                       "and connects to one. Give --url to watch a real server, or a capture file to replay it."));
+    const QCommandLineOption helpOption({ QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help."));
+    const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") }, QStringLiteral("Show the version."));
+    const QCommandLineOption urlOption(QStringLiteral("url"), QStringLiteral("Document endpoint, e.g. ws://127.0.0.1:7777/~s."), QStringLiteral("URL"));
+    const QCommandLineOption identityOption(QStringLiteral("identity"), QStringLiteral("Identity token (a JWT, or anonymous:NAME)."), QStringLiteral("IDENTITY"));
+    const QCommandLineOption spaceOption(QStringLiteral("space"), QStringLiteral("Space of the document."), QStringLiteral("SPACE"));
+    const QCommandLineOption keyOption(QStringLiteral("key"), QStringLiteral("Key of the document."), QStringLiteral("KEY"));
+    const QCommandLineOption viewerStateOption(QStringLiteral("viewer-state"), QStringLiteral("Viewer state as a JSON object."), QStringLiteral("JSON"));
+    const QCommandLineOption insecureOption(QStringLiteral("insecure"), QStringLiteral("Skip TLS certificate verification for wss:// (shown as a warning)."));
+    const QCommandLineOption noDemoOption(QStringLiteral("no-demo"), QStringLiteral("Do not start the embedded reference server."));
+    const QCommandLineOption screenshotOption(QStringLiteral("screenshot"), QStringLiteral("Render the window after start-up, save it as a PNG and exit."), QStringLiteral("FILE"));
+    const QCommandLineOption screenshotDelayOption(QStringLiteral("screenshot-delay"), QStringLiteral("Milliseconds to wait before --screenshot (default 1500)."), QStringLiteral("MS"));
+    const QCommandLineOption logRulesOption(QStringLiteral("log-rules"), QStringLiteral("Qt logging rules, e.g. deltascope.protocol.debug=true."), QStringLiteral("RULES"));
+    parser.addOptions({ helpOption, versionOption, urlOption, identityOption, spaceOption, keyOption, viewerStateOption,
+        insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, logRulesOption });
+    parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson, .ndjson.zst, .har) to open for replay."), QStringLiteral("[capture]"));
+
+    options.helpText = parser.helpText();
+    // QCommandLineParser names the program from QCoreApplication when one exists; keep it stable.
+    options.helpText.replace(QRegularExpression(QStringLiteral("^Usage: \\S*")), QStringLiteral("Usage: deltascope"));
+
+    if (!parser.parse(arguments)) {
+        options.action = GuiOptions::Action::Error;
+        options.errorText = parser.errorText();
+        return options;
+    }
+    if (parser.isSet(helpOption)) {
+        options.action = GuiOptions::Action::ShowHelp;
+        return options;
+    }
+    if (parser.isSet(versionOption)) {
+        options.action = GuiOptions::Action::ShowVersion;
+        return options;
+    }
+    const auto fail = [&options](const QString& text) {
+        options.action = GuiOptions::Action::Error;
+        options.errorText = text;
+        return options;
+    };
+
+    options.url = parser.value(urlOption);
+    options.identity = parser.value(identityOption);
+    options.space = parser.value(spaceOption);
+    options.key = parser.value(keyOption);
+    options.viewerState = parser.value(viewerStateOption);
+    options.insecure = parser.isSet(insecureOption);
+    options.noDemo = parser.isSet(noDemoOption);
+    options.screenshotPath = parser.value(screenshotOption);
+    options.logRules = parser.value(logRulesOption);
+
+    if (!options.url.isEmpty()) {
+        const QUrl url(options.url, QUrl::StrictMode);
+        if (!url.isValid() || (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss")) || url.host().isEmpty())
+            return fail(QStringLiteral("--url '%1' is not a ws:// or wss:// URL with a host, e.g. ws://127.0.0.1:7777/~s").arg(options.url));
+    }
+    if (!options.viewerState.isEmpty()) {
+        QJsonParseError error {};
+        const QJsonDocument document = QJsonDocument::fromJson(options.viewerState.toUtf8(), &error);
+        if (error.error != QJsonParseError::NoError)
+            return fail(QStringLiteral("--viewer-state is not valid JSON at offset %1: %2").arg(error.offset).arg(error.errorString()));
+        if (!document.isObject())
+            return fail(QStringLiteral("--viewer-state must be a JSON object, e.g. {\"page\":0}"));
+    }
+    if (parser.isSet(screenshotDelayOption)) {
+        bool ok = false;
+        const int delay = parser.value(screenshotDelayOption).toInt(&ok);
+        if (!ok || delay < 0 || delay > 600000)
+            return fail(QStringLiteral("--screenshot-delay '%1' is not a number of milliseconds from 0 to 600000").arg(parser.value(screenshotDelayOption)));
+        options.screenshotDelayMs = delay;
+    }
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1)
+        return fail(QStringLiteral("expected at most one capture file, got %1: %2").arg(positional.size()).arg(positional.join(QLatin1Char(' '))));
+    if (!positional.isEmpty())
+        options.captureFile = positional.first();
+    if (!options.captureFile.isEmpty() && !options.url.isEmpty())
+        return fail(QStringLiteral("give either --url (live) or a capture file (replay), not both"));
+    return options;
+}
+
+}

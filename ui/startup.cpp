@@ -1,0 +1,84 @@
+#include "ui/startup.h"
+
+#include "core/version.h"
+#include "ui/connectionbar.h"
+#include "ui/mainwindow.h"
+
+#include <QApplication>
+#include <QLoggingCategory>
+#include <QTimer>
+
+#include <cstdio>
+
+namespace deltascope::ui {
+
+QStringList argumentsFromMain(int argc, char** argv)
+{
+    QStringList arguments;
+    arguments.reserve(argc);
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    return arguments;
+}
+
+int reportWithoutWindow(const GuiOptions& options)
+{
+    switch (options.action) {
+    case GuiOptions::Action::ShowHelp:
+        std::fputs(qPrintable(options.helpText), stdout);
+        return 0;
+    case GuiOptions::Action::ShowVersion:
+        std::printf("deltascope %s (Qt %s)\n", kVersion, qVersion());
+        return 0;
+    case GuiOptions::Action::Error:
+        std::fprintf(stderr, "deltascope: %s\nRun 'deltascope --help' for usage.\n", qPrintable(options.errorText));
+        return 2;
+    case GuiOptions::Action::Run:
+        break;
+    }
+    return 0;
+}
+
+QString missingDisplayMessage()
+{
+    if (!qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        return {};
+#if defined(Q_OS_LINUX) || defined(Q_OS_FREEBSD)
+    if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+        return QStringLiteral(
+            "deltascope: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+            "  To run the window on a virtual display:  xvfb-run -a ./run.sh [ARGS...]\n"
+            "  To render without any display (e.g. with --screenshot FILE):  QT_QPA_PLATFORM=offscreen ./run.sh ...\n"
+            "  For headless work without a window, use deltascope-cli (see deltascope-cli --help).\n");
+    }
+#endif
+    return {};
+}
+
+int runGui(const GuiOptions& options)
+{
+    if (!options.logRules.isEmpty())
+        QLoggingCategory::setFilterRules(QString(options.logRules).replace(QLatin1Char(';'), QLatin1Char('\n')));
+
+    auto* window = new MainWindow;
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    window->connectionBar()->setUrl(options.url);
+    window->show();
+
+    if (!options.screenshotPath.isEmpty()) {
+        QTimer::singleShot(options.screenshotDelayMs, window, [window, path = options.screenshotPath] {
+            const QString error = window->saveScreenshot(path);
+            if (!error.isEmpty()) {
+                std::fprintf(stderr, "deltascope: --screenshot: %s\n", qPrintable(error));
+                QCoreApplication::exit(1);
+                return;
+            }
+            std::printf("deltascope: wrote screenshot %s\n", qPrintable(path));
+            window->close();
+            QCoreApplication::exit(0);
+        });
+    }
+    return QApplication::exec();
+}
+
+}

@@ -1,0 +1,20 @@
+#pragma once
+
+#include "ui/guioptions.h"
+
+namespace deltascope::ui {
+
+// The command-line arguments as Qt sees them, before any application object exists.
+QStringList argumentsFromMain(int argc, char** argv);
+
+// For --help, --version and argument errors: prints what is due and returns the exit code.
+int reportWithoutWindow(const GuiOptions& options);
+
+// Empty when a window can be shown; otherwise a message that says how to run without a display.
+QString missingDisplayMessage();
+
+// Sets names, logging rules and the style, then builds and shows the main window, and takes the
+// screenshot when asked. Call with a QApplication constructed; returns QApplication::exec()'s code.
+int runGui(const GuiOptions& options);
+
+}

@@ -1,0 +1,51 @@
+#include "ui/uistate.h"
+
+#include <QHeaderView>
+#include <QMainWindow>
+#include <QSettings>
+#include <QSplitter>
+
+namespace deltascope::ui {
+
+namespace {
+QString keyFor(const QString& kind, const QString& name)
+{
+    return QStringLiteral("ui/v%1/%2/%3").arg(UiState::kLayoutVersion).arg(kind, name);
+}
+}
+
+void UiState::restore(QMainWindow* window)
+{
+    QSettings settings;
+    window->restoreGeometry(settings.value(keyFor(QStringLiteral("window"), QStringLiteral("geometry"))).toByteArray());
+    window->restoreState(settings.value(keyFor(QStringLiteral("window"), QStringLiteral("state"))).toByteArray(), kLayoutVersion);
+}
+
+void UiState::save(const QMainWindow* window)
+{
+    QSettings settings;
+    settings.setValue(keyFor(QStringLiteral("window"), QStringLiteral("geometry")), window->saveGeometry());
+    settings.setValue(keyFor(QStringLiteral("window"), QStringLiteral("state")), window->saveState(kLayoutVersion));
+}
+
+void UiState::restore(QSplitter* splitter, const QString& name)
+{
+    splitter->restoreState(QSettings().value(keyFor(QStringLiteral("splitter"), name)).toByteArray());
+}
+
+void UiState::save(const QSplitter* splitter, const QString& name)
+{
+    QSettings().setValue(keyFor(QStringLiteral("splitter"), name), splitter->saveState());
+}
+
+void UiState::restore(QHeaderView* header, const QString& name)
+{
+    header->restoreState(QSettings().value(keyFor(QStringLiteral("header"), name)).toByteArray());
+}
+
+void UiState::save(const QHeaderView* header, const QString& name)
+{
+    QSettings().setValue(keyFor(QStringLiteral("header"), name), header->saveState());
+}
+
+}
