@@ -33,6 +33,9 @@ deltascope_install_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# Paths relative to the checkout let ccache share results between clones and worktrees.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+
 # deltascope_build BUILD_DIR [extra cmake -D options...]
 deltascope_build() {
     local build_dir=$1

@@ -1,0 +1,79 @@
+#pragma once
+
+#include "core/session/payloadstore.h"
+#include "core/session/sessionevent.h"
+
+#include <QHash>
+#include <QObject>
+#include <QTimer>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+namespace deltascope {
+
+// The append-only event log of one session: every frame in and out, state change, reconnect
+// delay, fold anomaly, fault and incident, with stable indexes. Live sessions and replays feed the
+// same log, so nothing downstream can tell them apart. Lives on one thread.
+//
+// eventsAppended(first, last) fires in batches: at most once per notify interval (default 10 ms),
+// after control returns to the event loop, covering every event appended since the last batch.
+class EventLog : public QObject
+{
+    Q_OBJECT
+public:
+    explicit EventLog(QObject* parent = nullptr); // payloads in memory
+    explicit EventLog(std::unique_ptr<PayloadStore> store, QObject* parent = nullptr);
+    ~EventLog() override;
+
+    // Appends an event; `event.index` and `event.payload` are filled in here. The caller sets
+    // the times (live: from its clock; replay: from the capture). Returns the new index.
+    qint64 append(SessionEvent event, QByteArrayView payload);
+
+    qint64 size() const { return qint64(m_events.size()); }
+    bool isEmpty() const { return m_events.empty(); }
+    const SessionEvent& at(qint64 index) const { return m_events[std::size_t(index)]; }
+    QByteArray payload(qint64 index) const;
+    const PayloadStore& payloadStore() const { return *m_store; }
+
+    // Links two events both ways (request <-> response; ack <-> the stream item with its seq).
+    void link(qint64 a, qint64 b);
+
+    // Interned short strings (methods, channels): 0 means none.
+    quint16 intern(QStringView text);
+    QString string(quint16 id) const;
+    QString method(qint64 index) const { return string(at(index).methodString); }
+
+    // Queries.
+    const std::vector<qint64>& indexesOfKind(EventKind kind) const;
+    qint64 requestIndex(qint64 requestId) const; // the Request event with that id, -1 if none
+    qint64 streamItemWithSeq(qint64 seq, quint32 epoch) const; // first stream item carrying seq in that epoch, -1 if none
+    qint64 firstAtOrAfter(qint64 monotonicNs) const; // binary search over time; size() if none
+    // Approximate memory held by the index (not payloads), for the budget benchmark.
+    std::size_t indexMemoryBytes() const;
+
+    void setNotifyInterval(int milliseconds);
+    // Emits any pending batch now (tests, and before a capture flush).
+    void flushNotifications();
+    // Drops everything (a new session). Emits cleared().
+    void clear();
+
+Q_SIGNALS:
+    void eventsAppended(qint64 first, qint64 last);
+    void eventLinked(qint64 a, qint64 b);
+    void cleared();
+
+private:
+    std::unique_ptr<PayloadStore> m_store;
+    std::vector<SessionEvent> m_events;
+    std::array<std::vector<qint64>, std::size_t(EventKind::Count_)> m_byKind;
+    QHash<qint64, qint64> m_requestByid;
+    QHash<quint64, qint64> m_streamItemBySeq; // (epoch << 40 | seq) -> index
+    std::vector<QString> m_strings { QString() };
+    QHash<QString, quint16> m_stringIds;
+    qint64 m_pendingFirst = -1;
+    QTimer m_notifyTimer;
+};
+
+}

@@ -1,0 +1,8 @@
+target_sources(deltascope_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/sessionevent.h
+    ${CMAKE_CURRENT_LIST_DIR}/sessionevent.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/payloadstore.h
+    ${CMAKE_CURRENT_LIST_DIR}/payloadstore.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/eventlog.h
+    ${CMAKE_CURRENT_LIST_DIR}/eventlog.cpp
+)

@@ -1,0 +1,120 @@
+#include <catch2/catch.hpp>
+
+#include "core/session/eventlog.h"
+#include "tests/support/testutils.h"
+
+#include <QSignalSpy>
+
+using namespace deltascope;
+
+namespace {
+SessionEvent makeEvent(EventKind kind, qint64 timeNs, qint64 requestId = -1, qint64 seq = -1)
+{
+    SessionEvent event;
+    event.kind = kind;
+    event.direction = naturalDirection(kind);
+    event.monotonicNs = timeNs;
+    event.requestId = requestId;
+    event.seq = seq;
+    return event;
+}
+}
+
+TEST_CASE("event log: appends with stable indexes and keeps payloads")
+{
+    EventLog log;
+    const QByteArray hello = R"({"status":"connected","version":"1","identities":{}})";
+    CHECK(log.append(makeEvent(EventKind::Hello, 10), hello) == 0);
+    CHECK(log.append(makeEvent(EventKind::Request, 20, 1), "{\"method\":\"connection/create\",\"id\":1}") == 1);
+    CHECK(log.size() == 2);
+    CHECK(log.at(0).index == 0);
+    CHECK(log.at(1).kind == EventKind::Request);
+    CHECK(log.payload(0) == hello);
+    CHECK(log.payload(5).isEmpty());
+}
+
+TEST_CASE("event log: kind, request and seq queries and links")
+{
+    EventLog log;
+    const qint64 request = log.append(makeEvent(EventKind::Request, 1, 7), "{}");
+    SessionEvent item = makeEvent(EventKind::StreamItem, 2, 7, 57);
+    item.epoch = 1;
+    const qint64 streamItem = log.append(item, "{}");
+    const qint64 ack = log.append(makeEvent(EventKind::Response, 3, 8, 57), "{}");
+    CHECK(log.indexesOfKind(EventKind::StreamItem) == std::vector<qint64> { streamItem });
+    CHECK(log.requestIndex(7) == request);
+    CHECK(log.requestIndex(99) == -1);
+    CHECK(log.streamItemWithSeq(57, 1) == streamItem);
+    CHECK(log.streamItemWithSeq(57, 2) == -1);
+    QSignalSpy linked(&log, &EventLog::eventLinked);
+    log.link(ack, streamItem);
+    CHECK(log.at(ack).linkedIndex == streamItem);
+    CHECK(log.at(streamItem).linkedIndex == ack);
+    CHECK(linked.count() == 1);
+    log.link(ack, 1000); // out of range: ignored
+    CHECK(linked.count() == 1);
+}
+
+TEST_CASE("event log: time search")
+{
+    EventLog log;
+    for (int i = 0; i < 100; ++i)
+        log.append(makeEvent(EventKind::Ping, i * 1000), "{}");
+    CHECK(log.firstAtOrAfter(0) == 0);
+    CHECK(log.firstAtOrAfter(1500) == 2);
+    CHECK(log.firstAtOrAfter(99000) == 99);
+    CHECK(log.firstAtOrAfter(1000000) == 100);
+}
+
+TEST_CASE("event log: appended events arrive in coalesced batches")
+{
+    EventLog log;
+    QSignalSpy batches(&log, &EventLog::eventsAppended);
+    for (int i = 0; i < 500; ++i)
+        log.append(makeEvent(EventKind::Ping, i), "{}");
+    CHECK(batches.isEmpty()); // nothing until the event loop runs
+    REQUIRE(test::waitUntil([&] { return !batches.isEmpty(); }, std::chrono::seconds(5)));
+    REQUIRE(batches.count() == 1);
+    CHECK(batches.at(0).at(0).toLongLong() == 0);
+    CHECK(batches.at(0).at(1).toLongLong() == 499);
+    log.append(makeEvent(EventKind::Ping, 600), "{}");
+    log.flushNotifications();
+    REQUIRE(batches.count() == 2);
+    CHECK(batches.at(1).at(0).toLongLong() == 500);
+}
+
+TEST_CASE("event log: interned strings")
+{
+    EventLog log;
+    const quint16 send = log.intern(u"connection/send");
+    CHECK(send != 0);
+    CHECK(log.intern(u"connection/send") == send);
+    CHECK(log.intern(u"") == 0);
+    CHECK(log.string(send) == QStringLiteral("connection/send"));
+    CHECK(log.string(9999).isEmpty());
+}
+
+TEST_CASE("event log: kind names round-trip")
+{
+    for (int i = 0; i < int(EventKind::Count_); ++i) {
+        EventKind parsed {};
+        REQUIRE(eventKindFromName(eventKindName(EventKind(i)), parsed));
+        CHECK(parsed == EventKind(i));
+    }
+    EventKind unused {};
+    CHECK_FALSE(eventKindFromName(u"bogus", unused));
+}
+
+TEST_CASE("memory payload store: large and many payloads")
+{
+    MemoryPayloadStore store;
+    const QByteArray big(3 << 20, 'x');
+    const PayloadRef small = store.append("abc");
+    const PayloadRef large = store.append(big);
+    const PayloadRef after = store.append("def");
+    CHECK(store.read(small) == "abc");
+    CHECK(store.read(large) == big);
+    CHECK(store.read(after) == "def");
+    CHECK(store.totalBytes() == quint64(big.size() + 6));
+    CHECK(store.read(PayloadRef { quint64(99) << 32, 3 }).isEmpty());
+}
