@@ -1,11 +1,14 @@
 #include "core/cli/commands.h"
 
+#include "core/document/foldcommand.h"
+
 namespace deltascope::cli {
 
 std::vector<Command> registeredCommands()
 {
     std::vector<Command> all;
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
+    all.push_back(foldCommand());
     return all;
 }
 
