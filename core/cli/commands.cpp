@@ -1,5 +1,6 @@
 #include "core/cli/commands.h"
 
+#include "core/document/foldcommand.h"
 #include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
@@ -8,6 +9,7 @@ std::vector<Command> registeredCommands()
 {
     std::vector<Command> all;
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
+    all.push_back(foldCommand());
     all.push_back(watchCommand());
     return all;
 }
