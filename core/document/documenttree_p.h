@@ -86,7 +86,6 @@ enum NodeFlag : quint8 {
     FlagMark = 4, // scratch: element removed by the delta being folded
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
-    FlagInOrder = 16, // scratch: part of the new order being applied
 };
 
 struct Node {

@@ -48,6 +48,18 @@ std::vector<quint32>& scratchTouched(std::vector<quint32>& own, bool& owns)
     return scratch;
 }
 
+// "In the new order" marks for the order phase of one list, indexed by slot: an array beside the
+// nodes instead of a node flag, so building an order writes no nodes (and copies no shared chunks).
+struct OrderMarks {
+    std::vector<quint32> marks;
+    quint32 epoch = 0;
+};
+OrderMarks& orderMarks()
+{
+    thread_local OrderMarks marks;
+    return marks;
+}
+
 // Whether a delta object carries the list markers, in one pass over its keys.
 struct ListMarkers {
     bool order = false;
@@ -268,6 +280,29 @@ Mutator::~Mutator()
 {
     if (m_ownsScratch)
         scratchBusy() = false;
+}
+
+void Mutator::beginOrderMarks()
+{
+    OrderMarks& m = orderMarks();
+    if (++m.epoch == 0) {
+        std::fill(m.marks.begin(), m.marks.end(), 0);
+        m.epoch = 1;
+    }
+}
+
+bool Mutator::inOrder(quint32 slot) const
+{
+    const OrderMarks& m = orderMarks();
+    return slot < m.marks.size() && m.marks[slot] == m.epoch;
+}
+
+void Mutator::setInOrder(quint32 slot)
+{
+    OrderMarks& m = orderMarks();
+    if (slot >= m.marks.size())
+        m.marks.resize(std::max<std::size_t>(std::size_t(slot) + 1, d.used), 0);
+    m.marks[slot] = m.epoch;
 }
 
 bool Mutator::isVisible(quint32 slot) const
@@ -810,16 +845,17 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
     const std::vector<quint32> oldOrder = d.rc(list).order;
 
     // The new visible order.
+    beginOrderMarks();
     std::vector<quint32> target;
     bool rebuilt = false;
     const auto take = [&](quint32 slot) {
-        Node& n = d.w(slot);
-        if (n.flags & FlagInOrder) {
+        if (inOrder(slot)) {
+            const Node& n = d.r(slot);
             anomaly(AnomalyKind::BadListInstruction, list, n.key,
                 QStringLiteral("element \"%1\" appears twice in @o; shown once").arg(utf8(n.key)));
             return;
         }
-        n.flags |= FlagInOrder;
+        setInOrder(slot);
         target.push_back(slot);
     };
     const auto elementByKey = [&](std::string_view key, bool missingIsHole) {
@@ -993,7 +1029,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         for (quint32 slot : removed) {
             Node& n = d.w(slot);
             n.flags &= quint8(~FlagMark);
-            if (n.flags & FlagInOrder)
+            if (inOrder(slot))
                 n.flags |= FlagOrphan; // reference client: still shown by the visible array
         }
     }
@@ -1002,16 +1038,14 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
 
     // Free what nothing holds any more: removed elements and dropped orphans.
     for (quint32 slot : removed) {
-        if (!(d.r(slot).flags & FlagInOrder))
+        if (!inOrder(slot))
             d.freeSubtree(slot);
     }
     for (quint32 slot : oldOrder) {
         const Node& n = d.r(slot);
-        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !(n.flags & FlagInOrder))
+        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !inOrder(slot))
             d.freeSubtree(slot);
     }
-    for (quint32 slot : target)
-        d.w(slot).flags &= quint8(~FlagInOrder);
     if (orderChanged || !removed.empty())
         touch(list);
 }
@@ -1031,7 +1065,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
             endRemove(list, 0, last, true);
         }
         for (quint32 s : c.order) {
-            if (!(d.r(s).flags & FlagInOrder))
+            if (!inOrder(s))
                 d.w(s).row = kNotVisible;
         }
         if (visible && !target.empty())
@@ -1047,10 +1081,10 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
 
     // 1. Removals, from the end, one notification per contiguous run.
     for (int i = int(c.order.size()) - 1; i >= 0; --i) {
-        if (d.r(c.order[std::size_t(i)]).flags & FlagInOrder)
+        if (inOrder(c.order[std::size_t(i)]))
             continue;
         const int last = i;
-        while (i > 0 && !(d.r(c.order[std::size_t(i - 1)]).flags & FlagInOrder))
+        while (i > 0 && !inOrder(c.order[std::size_t(i - 1)]))
             --i;
         const int first = i;
         beginRemove(list, first, last, true);
@@ -1310,24 +1344,22 @@ void Mutator::editRemove(quint32 parent, std::string_view key)
 
 void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
 {
+    beginOrderMarks();
     std::vector<quint32> target;
     target.reserve(order.size());
     for (quint32 s : order) {
-        Node& n = d.w(s);
-        if (n.flags & FlagInOrder)
+        if (inOrder(s))
             continue; // an id given twice is shown once
-        n.flags |= FlagInOrder;
+        setInOrder(s);
         target.push_back(s);
     }
     const std::vector<quint32> oldOrder = d.rc(list).order;
     const bool changed = applyOrder(list, target, isVisible(list));
     for (quint32 slot : oldOrder) {
         const Node& n = d.r(slot);
-        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !(n.flags & FlagInOrder))
+        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !inOrder(slot))
             d.freeSubtree(slot);
     }
-    for (quint32 s : target)
-        d.w(s).flags &= quint8(~FlagInOrder);
     if (changed)
         touch(list);
 }

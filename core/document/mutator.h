@@ -47,6 +47,10 @@ public:
 private:
     bool visibleChild(quint32 child, bool parentVisible) const { return parentVisible && d.r(child).row != kNotVisible; }
     bool isVisible(quint32 slot) const;
+    // Order-phase marks (see OrderMarks in mutator.cpp); one list at a time.
+    void beginOrderMarks();
+    bool inOrder(quint32 slot) const;
+    void setInOrder(quint32 slot);
 
     void beginInsert(quint32 parent, int first, int last, bool visible);
     void endInsert(quint32 parent, int first, int last, bool visible);
