@@ -42,12 +42,14 @@ struct Container {
     // Open-addressing index slot numbers by key hash, for containers with many members.
     std::vector<quint32> index;
     quint32 indexUsed = 0; // live entries + tombstones
+    bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
     Container() = default;
     Container(const Container& other)
         : members(other.members)
         , order(other.order)
         , index(other.index)
         , indexUsed(other.indexUsed)
+        , maybeOrphans(other.maybeOrphans)
     {
     }
 };

@@ -640,6 +640,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, dom::element val
                 c.indexUsed = 0;
                 for (quint32 e : c.order)
                     d.w(e).flags |= FlagOrphan;
+                c.maybeOrphans = true;
                 valueChanged(existing, visible);
                 touch(existing);
                 target = NodeKind::ValueList;
@@ -697,6 +698,7 @@ quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
     Container& c = d.wc(list);
     c.members.erase(std::find(c.members.begin(), c.members.end(), element));
     d.w(element).flags |= FlagOrphan;
+    d.wc(list).maybeOrphans = true;
     const quint32 fresh = d.allocate(list, key, kind, m_event);
     d.wc(list).members.push_back(fresh);
     d.indexInsert(list, fresh);
@@ -707,6 +709,7 @@ quint32 Mutator::placeholder(quint32 list, std::string_view key)
 {
     const quint32 slot = d.allocate(list, key, NodeKind::Null, m_event);
     d.w(slot).flags |= FlagOrphan;
+    d.wc(list).maybeOrphans = true;
     return slot;
 }
 
@@ -933,8 +936,14 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
                     }
                     const qint64 lo = std::max<qint64>(bounds[0], 0);
                     const qint64 hi = std::min<qint64>(bounds[1], size - 1);
+                    // Only removals, orphans or reference-client rules need to look at the nodes.
+                    const bool plain = !m_reference && removed.empty() && !d.rc(list).maybeOrphans;
                     for (qint64 p = lo; p <= hi; ++p) {
                         const quint32 slot = oldOrder[std::size_t(p)];
+                        if (plain) {
+                            take(slot);
+                            continue;
+                        }
                         const Node& n = d.r(slot);
                         if (m_reference) {
                             if (!jsFalsy(n))
@@ -1029,8 +1038,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         for (quint32 slot : removed) {
             Node& n = d.w(slot);
             n.flags &= quint8(~FlagMark);
-            if (inOrder(slot))
+            if (inOrder(slot)) {
                 n.flags |= FlagOrphan; // reference client: still shown by the visible array
+                d.wc(list).maybeOrphans = true;
+            }
         }
     }
 
@@ -1041,13 +1052,24 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         if (!inOrder(slot))
             d.freeSubtree(slot);
     }
+    if (d.rc(list).maybeOrphans)
+        freeDroppedOrphans(list, oldOrder);
+    if (orderChanged || !removed.empty())
+        touch(list);
+}
+
+void Mutator::freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder)
+{
     for (quint32 slot : oldOrder) {
         const Node& n = d.r(slot);
         if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !inOrder(slot))
             d.freeSubtree(slot);
     }
-    if (orderChanged || !removed.empty())
-        touch(list);
+    bool any = false;
+    for (quint32 slot : d.rc(list).order)
+        any = any || (d.r(slot).flags & FlagOrphan);
+    if (!any)
+        d.wc(list).maybeOrphans = false;
 }
 
 bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool visible)
@@ -1355,11 +1377,8 @@ void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
     }
     const std::vector<quint32> oldOrder = d.rc(list).order;
     const bool changed = applyOrder(list, target, isVisible(list));
-    for (quint32 slot : oldOrder) {
-        const Node& n = d.r(slot);
-        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !inOrder(slot))
-            d.freeSubtree(slot);
-    }
+    if (d.rc(list).maybeOrphans)
+        freeDroppedOrphans(list, oldOrder);
     if (changed)
         touch(list);
 }

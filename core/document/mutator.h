@@ -78,6 +78,7 @@ private:
     quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);
     quint32 placeholder(quint32 list, std::string_view key);
     bool applyOrder(quint32 list, const std::vector<quint32>& target, bool visible);
+    void freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder);
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
 
     const std::vector<DocumentListener*>& m_listeners;
