@@ -105,7 +105,8 @@ struct ParserCache {
     ParserCache()
     {
         // Explicit depth: deeper input is refused by the parser, so nothing below recurses deeper.
-        allocated = parser.allocate(64 * 1024, DocumentTree::kMaxDepth) == simdjson::SUCCESS;
+        // simdjson refuses depth >= max_depth: kMaxDepth levels are allowed, one more is refused.
+        allocated = parser.allocate(64 * 1024, DocumentTree::kMaxDepth + 1) == simdjson::SUCCESS;
     }
 };
 
@@ -125,7 +126,7 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     }
     if (text.size() > kLarge) {
         large = std::make_unique<dom::parser>();
-        if (large->allocate(text.size(), DocumentTree::kMaxDepth) != simdjson::SUCCESS) {
+        if (large->allocate(text.size(), DocumentTree::kMaxDepth + 1) != simdjson::SUCCESS) {
             if (error)
                 *error = QStringLiteral("out of memory for a %1-byte JSON text").arg(text.size());
             return false;
@@ -1201,6 +1202,14 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
 
 quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
 {
+    if (isContainerKind(kind)) {
+        // Deltas cannot nest deeper than kMaxDepth, and edits may not build what no delta could carry.
+        int depth = 1; // the parent's JSON nesting level (the root is level 1)
+        for (quint32 s = parent; s != d.rootSlot && s; s = d.r(s).parent)
+            ++depth;
+        if (depth + 1 > DocumentTree::kMaxDepth)
+            return 0;
+    }
     const Node& p = d.r(parent);
     const bool visible = isVisible(parent);
     quint32 existing = 0;
