@@ -1,6 +1,7 @@
 #include "core/cli/commands.h"
 
 #include "core/document/foldcommand.h"
+#include "core/server/servercommandline.h"
 #include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
@@ -11,6 +12,7 @@ std::vector<Command> registeredCommands()
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
     all.push_back(foldCommand());
     all.push_back(watchCommand());
+    all.push_back(server::serveCommand());
     return all;
 }
 
