@@ -169,7 +169,10 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
 void DocumentTree::Data::freeSubtree(quint32 slot)
 {
     // Iterative: subtrees can be as deep as kMaxDepth, and element maps hold hidden children too.
-    std::vector<quint32> stack { slot };
+    // A per-thread stack reused across calls (this runs for every removed element); never re-entered.
+    thread_local std::vector<quint32> stack;
+    stack.clear();
+    stack.push_back(slot);
     while (!stack.empty()) {
         const quint32 s = stack.back();
         stack.pop_back();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <unordered_set>
 
 namespace deltascope::detail {
@@ -59,6 +60,45 @@ OrderMarks& orderMarks()
     thread_local OrderMarks marks;
     return marks;
 }
+
+// Per-thread scratch vectors for mergeList, reused across deltas (no heap allocation per list merge).
+// A stack: nested list merges each take their own; std::deque keeps references stable as it grows.
+class ScratchSlots
+{
+public:
+    ScratchSlots()
+    {
+        Pool& p = pool();
+        if (p.depth == p.vectors.size())
+            p.vectors.emplace_back();
+        m_v = &p.vectors[p.depth++];
+        m_v->clear();
+    }
+    ~ScratchSlots()
+    {
+        // Do not pin the memory of a huge list's order between deltas.
+        if (m_v->capacity() > 65536) {
+            m_v->clear();
+            m_v->shrink_to_fit();
+        }
+        --pool().depth;
+    }
+    ScratchSlots(const ScratchSlots&) = delete;
+    ScratchSlots& operator=(const ScratchSlots&) = delete;
+    std::vector<quint32>& get() { return *m_v; }
+
+private:
+    struct Pool {
+        std::deque<std::vector<quint32>> vectors;
+        std::size_t depth = 0;
+    };
+    static Pool& pool()
+    {
+        thread_local Pool p;
+        return p;
+    }
+    std::vector<quint32>* m_v;
+};
 
 // Whether a delta object carries the list markers, in one pass over its keys.
 struct ListMarkers {
@@ -252,15 +292,34 @@ QString escapeSegment(std::string_view key)
     return segment;
 }
 
+namespace {
+// Appends a path segment; plain ASCII keys (the common case) go in without a temporary QString.
+void appendSegment(QString& path, std::string_view key)
+{
+    const bool plain = std::all_of(key.begin(), key.end(), [](char c) { return c > 0 && c != '~' && c != '/'; });
+    if (plain)
+        path += QLatin1String(key.data(), qsizetype(key.size()));
+    else
+        path += escapeSegment(key);
+}
+}
+
 QString pathOf(const DocumentTree::Data& d, quint32 slot)
 {
-    QStringList segments;
+    // Slots from the node up; the path is built once from the top (no list of segment strings).
+    thread_local std::vector<quint32> chain;
+    chain.clear();
     while (slot && slot != d.rootSlot) {
-        const Node& n = d.r(slot);
-        segments.prepend(escapeSegment(n.key));
-        slot = n.parent;
+        chain.push_back(slot);
+        slot = d.r(slot).parent;
     }
-    return segments.join(QLatin1Char('/'));
+    QString path;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        if (it != chain.rbegin())
+            path += QLatin1Char('/');
+        appendSegment(path, d.r(*it).key);
+    }
+    return path;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -425,7 +484,7 @@ void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, c
     if (!childKey.empty() || at == 0) {
         if (!path.isEmpty())
             path += QLatin1Char('/');
-        path += escapeSegment(childKey);
+        appendSegment(path, childKey);
     }
     m_anomalies->push_back(Anomaly { kind, m_event, path, message });
 }
@@ -746,7 +805,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         }
     }
 
-    std::vector<quint32> removed;
+    ScratchSlots removedScratch;
+    std::vector<quint32>& removed = removedScratch.get();
     bool membershipChanged = false;
     bool staleScalar = false;
 
@@ -846,11 +906,15 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
     // Without @o, @s, removals or (value lists) new elements it stays as it is: nothing O(n) to do.
     if (!hasOrder && !hasSize && removed.empty() && (isRecord || m_reference || !membershipChanged))
         return;
-    const std::vector<quint32> oldOrder = d.rc(list).order;
+    ScratchSlots oldOrderScratch;
+    std::vector<quint32>& oldOrderCopy = oldOrderScratch.get();
+    oldOrderCopy.assign(d.rc(list).order.begin(), d.rc(list).order.end());
+    const std::vector<quint32>& oldOrder = oldOrderCopy;
 
     // The new visible order.
     beginOrderMarks();
-    std::vector<quint32> target;
+    ScratchSlots targetScratch;
+    std::vector<quint32>& target = targetScratch.get();
     bool rebuilt = false;
     const auto take = [&](quint32 slot) {
         if (inOrder(slot)) {

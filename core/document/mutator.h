@@ -89,9 +89,10 @@ private:
     quint64 m_stamp; // this mutation's stamp (see Node::stamp)
     // Touched slots: a per-thread scratch vector (no allocation per delta) unless a nested mutator
     // on another tree already uses it.
+    // Declared before m_touched: its initializer sets it, so it must not be reset to false afterwards.
+    bool m_ownsScratch = false;
     std::vector<quint32> m_ownTouched;
     std::vector<quint32>& m_touched;
-    bool m_ownsScratch = false;
 };
 
 bool readScalar(simdjson::dom::element value, Scalar& out);
