@@ -112,7 +112,7 @@ TEST_CASE("fault: stall stops writes and pings but keeps the socket open, then r
     REQUIRE(!f.client.waitFor([](const QJsonObject& x) { return x.contains(QLatin1String("ping")); }, 2s, framesAtStall).isEmpty());
 }
 
-TEST_CASE("fault: redeploy re-sends a full snapshot inside the stream; next schema leaves stale keys to merging clients")
+TEST_CASE("fault: redeploy re-sends a full snapshot inside the stream and next schema leaves stale keys to merging clients")
 {
     Fixture f(QStringLiteral("redeploy"));
     f.stepAndWait(3, 5);

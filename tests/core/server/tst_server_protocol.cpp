@@ -300,7 +300,7 @@ TEST_CASE("paths, side calls and the frame size limit")
     CHECK(big.closeCode() == QWebSocketProtocol::CloseCodeTooMuchData);
 }
 
-TEST_CASE("idle sockets close after the read timeout; pings do not count")
+TEST_CASE("idle sockets close after the read timeout and pings do not count as input")
 {
     ServerOptions options = quietOptions();
     options.idleTimeoutMs = 400;
