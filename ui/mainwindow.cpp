@@ -1,7 +1,11 @@
 #include "ui/mainwindow.h"
 
 #include "core/version.h"
+#include "core/session/eventlog.h"
+#include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
+#include "ui/framedetailpanel.h"
+#include "ui/timelinepanel.h"
 #include "ui/emptystatepanel.h"
 #include "ui/uistate.h"
 
@@ -57,6 +61,22 @@ MainWindow::MainWindow(QWidget* parent)
            "session runs, with markers where faults and reconnects happened."));
     m_chartsPanel->setObjectName(QStringLiteral("chartsPanel"));
 
+    m_timeline = new TimelinePanel(m_timelinePanel);
+    m_timeline->setObjectName(QStringLiteral("timeline"));
+    m_timelinePanel->setContent(m_timeline);
+    m_frameDetail = new FrameDetailPanel(m_detailPanel);
+    m_frameDetail->setObjectName(QStringLiteral("frameDetail"));
+    m_detailPanel->setContent(m_frameDetail);
+    m_charts = new ChartsPanel(m_chartsPanel);
+    m_charts->setObjectName(QStringLiteral("charts"));
+    m_chartsPanel->setContent(m_charts);
+    connect(m_timeline, &TimelinePanel::currentEventChanged, this, [this](qint64 index) {
+        m_frameDetail->showEvent(index);
+        m_charts->focusEvent(index);
+        updateContentVisibility();
+    });
+    connect(m_frameDetail, &FrameDetailPanel::jumpRequested, m_timeline, &TimelinePanel::selectEvent);
+
     m_timelineSplitter = new QSplitter(Qt::Vertical);
     m_timelineSplitter->setObjectName(QStringLiteral("timelineSplitter"));
     m_timelineSplitter->addWidget(m_timelinePanel);
@@ -87,6 +107,33 @@ MainWindow::MainWindow(QWidget* parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::setEventLog(EventLog* log)
+{
+    if (m_log)
+        disconnect(m_log, nullptr, this, nullptr);
+    m_log = log;
+    m_timeline->setEventLog(log);
+    m_frameDetail->setEventLog(log);
+    m_charts->setEventLog(log);
+    if (m_log) {
+        connect(m_log, &EventLog::eventsAppended, this, &MainWindow::updateContentVisibility);
+        connect(m_log, &EventLog::cleared, this, &MainWindow::updateContentVisibility);
+        connect(m_log, &QObject::destroyed, this, [this] {
+            m_log = nullptr;
+            updateContentVisibility();
+        });
+    }
+    updateContentVisibility();
+}
+
+void MainWindow::updateContentVisibility()
+{
+    const bool hasEvents = m_log && m_log->size() > 0;
+    m_timelinePanel->showContent(hasEvents);
+    m_chartsPanel->showContent(hasEvents);
+    m_detailPanel->showContent(hasEvents && m_frameDetail->shownEvent() >= 0);
+}
 
 void MainWindow::buildMenus()
 {
@@ -125,6 +172,7 @@ void MainWindow::saveLayout()
     UiState::save(m_verticalSplitter, m_verticalSplitter->objectName());
     UiState::save(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::save(m_timelineSplitter, m_timelineSplitter->objectName());
+    m_timeline->saveState();
 }
 
 void MainWindow::restoreLayout()
@@ -133,6 +181,7 @@ void MainWindow::restoreLayout()
     UiState::restore(m_verticalSplitter, m_verticalSplitter->objectName());
     UiState::restore(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::restore(m_timelineSplitter, m_timelineSplitter->objectName());
+    m_timeline->restoreState();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
