@@ -1,6 +1,7 @@
 #include "ui/mainwindow.h"
 
 #include "core/version.h"
+#include "core/protocol/errorcodes.h"
 #include "core/session/eventlog.h"
 #include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
@@ -75,6 +76,27 @@ MainWindow::MainWindow(QWidget* parent)
         m_charts->focusEvent(index);
         updateContentVisibility();
     });
+    m_frameDetail->setFailureCodeDescriber([](qint64 code) {
+        const ErrorCodeInfo info = errorCodeInfo(int(code));
+        FailureCodeInfo out;
+        out.known = !info.name.isEmpty();
+        out.name = info.meaning.isEmpty() ? info.name : info.name + QStringLiteral(" (") + info.meaning + QStringLiteral(")");
+        out.retryable = info.retryable;
+        return out;
+    });
+    m_frameDetail->setDeltaDetailProvider([this](qint64 index) {
+        DeltaDetailSource::Result result = m_deltaDetails.compute(index);
+        DeltaDetail detail;
+        detail.error = result.error;
+        detail.changedPaths = result.changedPaths;
+        for (const Anomaly& anomaly : result.anomalies)
+            detail.changedPaths.append(QStringLiteral("! %1 at /%2: %3").arg(anomalyKindName(anomaly.kind), anomaly.path, anomaly.message));
+        if (result.error.isEmpty()) {
+            detail.before = QString::fromUtf8(result.before.toJson(true));
+            detail.after = QString::fromUtf8(result.after.toJson(true));
+        }
+        return detail;
+    });
     connect(m_frameDetail, &FrameDetailPanel::jumpRequested, m_timeline, &TimelinePanel::selectEvent);
 
     m_timelineSplitter = new QSplitter(Qt::Vertical);
@@ -113,12 +135,16 @@ void MainWindow::setEventLog(EventLog* log)
     if (m_log)
         disconnect(m_log, nullptr, this, nullptr);
     m_log = log;
+    m_deltaDetails.setEventLog(log);
     m_timeline->setEventLog(log);
     m_frameDetail->setEventLog(log);
     m_charts->setEventLog(log);
     if (m_log) {
         connect(m_log, &EventLog::eventsAppended, this, &MainWindow::updateContentVisibility);
-        connect(m_log, &EventLog::cleared, this, &MainWindow::updateContentVisibility);
+        connect(m_log, &EventLog::cleared, this, [this] {
+            m_deltaDetails.clear();
+            updateContentVisibility();
+        });
         connect(m_log, &QObject::destroyed, this, [this] {
             m_log = nullptr;
             updateContentVisibility();

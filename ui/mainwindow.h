@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ui/models/deltadetailsource.h"
+
 #include <QMainWindow>
 
 class QLabel;
@@ -62,6 +64,7 @@ private:
     FrameDetailPanel* m_frameDetail = nullptr;
     ChartsPanel* m_charts = nullptr;
     EventLog* m_log = nullptr;
+    DeltaDetailSource m_deltaDetails;
     QSplitter* m_verticalSplitter = nullptr;
     QSplitter* m_sideBySideSplitter = nullptr;
     QSplitter* m_timelineSplitter = nullptr;

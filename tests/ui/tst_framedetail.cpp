@@ -3,6 +3,7 @@
 #include "core/session/eventlog.h"
 #include "ui/framedetailpanel.h"
 #include "ui/jsonhighlighter.h"
+#include "ui/models/deltadetailsource.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -116,4 +117,55 @@ TEST_CASE("frame detail: pretty frame, failure explained, copy and save, bad JSO
     CHECK(panel.saveFrame(dir.filePath(QStringLiteral("missing/frame.json"))).contains(QStringLiteral("could not write")));
     panel.showEvent(12345);
     CHECK(panel.shownEvent() == -1);
+}
+
+TEST_CASE("delta detail source: before / after and changed paths per stream item, per epoch, with checkpoints")
+{
+    EventLog log;
+    const auto item = [&log](const QByteArray& data, quint32 epoch, qint64 seq) {
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.direction = Direction::Inbound;
+        event.epoch = epoch;
+        event.seq = seq;
+        return log.append(event, QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":" + data + ",\"seq\":" + QByteArray::number(seq) + "}}}"));
+    };
+    const qint64 first = item(R"({"title":"demo","players":{"1":{"name":"a"},"2":{"name":"b"},"@o":[1,2]}})", 1, 1);
+    const qint64 rename = item(R"({"players":{"2":{"name":"c"}}})", 1, 2);
+    const qint64 reorder = item(R"({"players":{"@o":[2,1]}})", 1, 3);
+    const qint64 removal = item(R"({"title":null})", 1, 4);
+    SessionEvent ping;
+    ping.kind = EventKind::Ping;
+    const qint64 notItem = log.append(ping, R"({"ping":1,"latency":"2"})");
+    const qint64 fresh = item(R"({"title":"again"})", 2, 9); // a new epoch starts from an empty tree
+
+    DeltaDetailSource source;
+    source.setEventLog(&log);
+    auto result = source.compute(first);
+    CHECK(result.error.isEmpty());
+    CHECK(result.before.toJson() == "{}");
+    CHECK(result.changedPaths.contains(QStringLiteral("+ /title")));
+
+    result = source.compute(rename);
+    CHECK(result.changedPaths == QStringList { QStringLiteral("~ /players/2/name") });
+    CHECK(result.after.toJson().contains("\"c\""));
+    result = source.compute(reorder);
+    CHECK(result.changedPaths.filter(QStringLiteral("↕")).size() >= 1);
+    result = source.compute(removal);
+    CHECK(result.changedPaths == QStringList { QStringLiteral("- /title") });
+    result = source.compute(fresh);
+    CHECK(result.before.toJson() == "{}");
+    CHECK(result.after.toJson() == R"({"title":"again"})");
+    CHECK(source.compute(notItem).error.contains(QStringLiteral("not a stream item")));
+    CHECK(source.compute(999).error.contains(QStringLiteral("not in this session")));
+
+    // A long epoch leaves checkpoints behind, and answers stay the same through them.
+    for (int i = 0; i < 1000; ++i)
+        item("{\"n\":" + QByteArray::number(i) + "}", 3, 100 + i);
+    const qint64 last = log.size() - 1;
+    result = source.compute(last);
+    CHECK(result.changedPaths == QStringList { QStringLiteral("~ /n") });
+    CHECK(source.checkpointCount() >= 3);
+    result = source.compute(last - 1);
+    CHECK(result.after.toJson() == R"({"n":998})");
 }
