@@ -58,8 +58,6 @@ bool deepEqual(const Data& A, quint32 a, const Data& B, quint32 b)
         return false;
     if (!x.isContainer())
         return sameScalarNodes(x, y);
-    if (x.v.c == y.v.c)
-        return true; // shared between tree copies
     const auto& xs = x.visible();
     const auto& ys = y.visible();
     if (xs.size() != ys.size())
@@ -369,8 +367,6 @@ public:
     {
         const Node& x = B.r(b);
         const Node& y = A.r(a);
-        if (x.isContainer() && x.v.c == (y.isContainer() ? y.v.c : nullptr) && x.kind == y.kind)
-            return; // shared by tree copies: identical
         if (x.kind != y.kind) {
             m_out.changed.append(path);
             return;
