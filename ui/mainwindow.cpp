@@ -6,13 +6,24 @@
 #include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
 #include "ui/framedetailpanel.h"
+#include "ui/livecontroller.h"
+#include "ui/messagecomposer.h"
+#include "core/server/referenceserver.h"
 #include "ui/timelinepanel.h"
 #include "ui/emptystatepanel.h"
 #include "ui/uistate.h"
 
 #include <QApplication>
+#include <QActionGroup>
 #include <QCloseEvent>
+#include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTimer>
+#include <QToolButton>
+#include <QUrl>
 #include <QLabel>
+#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPixmap>
@@ -44,6 +55,49 @@ MainWindow::MainWindow(QWidget* parent)
     m_connectionBar = new ConnectionBar(central);
     m_connectionBar->setObjectName(QStringLiteral("connectionBar"));
     layout->addWidget(m_connectionBar);
+    m_composer = new MessageComposer(central);
+    m_composer->setObjectName(QStringLiteral("composer"));
+    layout->addWidget(m_composer);
+
+    // The error banner: what happened and what to try, until dismissed or the next success.
+    m_errorBanner = new QWidget(central);
+    m_errorBanner->setObjectName(QStringLiteral("errorBanner"));
+    m_errorBanner->setAutoFillBackground(true);
+    QPalette bannerPalette = m_errorBanner->palette();
+    bannerPalette.setColor(QPalette::Window, QColor(198, 40, 40));
+    bannerPalette.setColor(QPalette::WindowText, Qt::white);
+    m_errorBanner->setPalette(bannerPalette);
+    auto* bannerLayout = new QHBoxLayout(m_errorBanner);
+    bannerLayout->setContentsMargins(8, 4, 8, 4);
+    m_errorLabel = new QLabel(m_errorBanner);
+    m_errorLabel->setObjectName(QStringLiteral("errorLabel"));
+    m_errorLabel->setWordWrap(true);
+    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    bannerLayout->addWidget(m_errorLabel, 1);
+    auto* dismiss = new QToolButton(m_errorBanner);
+    dismiss->setText(tr("Dismiss"));
+    connect(dismiss, &QToolButton::clicked, m_errorBanner, &QWidget::hide);
+    bannerLayout->addWidget(dismiss);
+    m_errorBanner->hide();
+    layout->addWidget(m_errorBanner);
+
+    m_live = new LiveController(this);
+    connect(m_live, &LiveController::sessionChanged, this, &MainWindow::onSessionChanged);
+    connect(m_live, &LiveController::errorOccurred, this, &MainWindow::showError);
+    connect(m_live, &LiveController::stateChanged, this, &MainWindow::updateStatus);
+    connect(m_connectionBar, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
+    connect(m_connectionBar, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectSession);
+    connect(m_composer, &MessageComposer::sendRequested, this, [this](const QString& channel, const QByteArray& json, bool once) {
+        if (LiveSession* session = m_live->session())
+            once ? session->sendOnce(channel, json) : session->send(channel, json);
+    });
+    connect(m_composer, &MessageComposer::viewerStateRequested, this, [this](const QByteArray& json) {
+        if (LiveSession* session = m_live->session())
+            session->updateViewerState(json);
+    });
+    m_statusTimer = new QTimer(this);
+    m_statusTimer->setInterval(250);
+    connect(m_statusTimer, &QTimer::timeout, this, &MainWindow::updateStatus);
 
     m_treePanel = new EmptyStatePanel(tr("Document tree"),
         tr("Not connected.\nThe document your client has folded appears here, with list kinds, element ids "
@@ -128,7 +182,15 @@ MainWindow::MainWindow(QWidget* parent)
     restoreLayout();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // The session (and its log) goes before the panes that show it, with the panes detached first.
+    m_live->disconnect(this);
+    m_statusTimer->stop();
+    setEventLog(nullptr);
+    delete m_live;
+    m_live = nullptr;
+}
 
 void MainWindow::setEventLog(EventLog* log)
 {
@@ -153,6 +215,169 @@ void MainWindow::setEventLog(EventLog* log)
     updateContentVisibility();
 }
 
+void MainWindow::showError(const QString& what, const QString& whatToTry)
+{
+    m_errorLabel->setText(QStringLiteral("<b>%1</b><br>%2").arg(what.toHtmlEscaped(), whatToTry.toHtmlEscaped()));
+    m_errorBanner->show();
+}
+
+QString MainWindow::errorText() const
+{
+    return m_errorBanner->isVisible() ? m_errorLabel->text() : QString();
+}
+
+void MainWindow::setInsecure(bool insecure)
+{
+    m_insecure = insecure;
+    m_connectionBar->setInsecure(insecure);
+}
+
+bool MainWindow::startDemo(const QString& space)
+{
+    if (const QString error = m_live->startDemoServer(); !error.isEmpty()) {
+        showError(error, tr("Another program may hold the loopback ports; try again, or run with --no-demo and connect to a server with --url."));
+        return false;
+    }
+    m_live->demoServer()->setBotsPaused(!m_botsAction->isChecked());
+    for (QAction* action : m_demoMenu->actions()) {
+        if (action->data().toString() == space)
+            action->setChecked(true);
+    }
+    m_connectionBar->setUrl(m_live->demoUrl());
+    m_connectionBar->setIdentity(QStringLiteral("anonymous:deltascope"));
+    m_connectionBar->setSpace(space);
+    m_connectionBar->setKey(QStringLiteral("demo"));
+    if (space == u"chat") {
+        m_composer->setChannel(QStringLiteral("say"));
+        m_composer->setMessage(QStringLiteral("{\"text\":\"hello from Deltascope\"}"));
+    }
+    return connectFromBar();
+}
+
+bool MainWindow::connectFromBar()
+{
+    if (const QString error = m_connectionBar->viewerStateError(); !error.isEmpty()) {
+        showError(error, tr("Fix the viewer state in the connection bar (a JSON object such as {\"page\":0}), or clear it."));
+        return false;
+    }
+    const QUrl url(m_connectionBar->url());
+    if (!url.isValid() || (url.scheme() != u"ws" && url.scheme() != u"wss")) {
+        showError(tr("'%1' is not a WebSocket URL.").arg(m_connectionBar->url()),
+            tr("Use ws://HOST:PORT/~s or wss://HOST/~s (or pick a document from the Demo menu)."));
+        return false;
+    }
+    if (m_connectionBar->space().isEmpty() || m_connectionBar->key().isEmpty()) {
+        showError(tr("A space and a key are needed to open a document."), tr("Fill in Space and Key in the connection bar."));
+        return false;
+    }
+    DocumentTarget target;
+    target.url = url;
+    target.identity = m_connectionBar->identity();
+    target.space = m_connectionBar->space();
+    target.key = m_connectionBar->key();
+    target.viewerState = m_connectionBar->viewerState().toUtf8();
+    QString error;
+    if (!m_live->connectTo(target, m_insecure, &error))
+        return false;
+    m_errorBanner->hide();
+    m_connectionBar->rememberCurrent();
+    return true;
+}
+
+void MainWindow::disconnectSession()
+{
+    m_live->disconnectSession();
+    updateStatus();
+}
+
+void MainWindow::onSessionChanged(LiveSession* session)
+{
+    setEventLog(session ? &session->log() : nullptr);
+    if (session) {
+        connect(session, &LiveSession::stateChanged, this, &MainWindow::updateStatus);
+        // Document size for the charts, sampled as the folder folds each item.
+        connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
+            m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));
+        });
+        m_statusTimer->start();
+    }
+    updateStatus();
+}
+
+bool MainWindow::recordFault(const QString& name, const QJsonObject& params)
+{
+    LiveSession* session = m_live->session();
+    if (!session)
+        return false;
+    session->recordLocal(EventKind::FaultInjected,
+        QJsonDocument(QJsonObject { { QStringLiteral("fault"), name }, { QStringLiteral("params"), params }, { QStringLiteral("corrupting"), false } })
+            .toJson(QJsonDocument::Compact));
+    return true;
+}
+
+bool MainWindow::injectDrop()
+{
+    LiveSession* session = m_live->session();
+    if (!session || !m_live->isActive()) {
+        showError(tr("There is no live connection to drop."), tr("Connect first (Ctrl+Return), or open a demo from the Demo menu."));
+        return false;
+    }
+    recordFault(QStringLiteral("drop"), QJsonObject { { QStringLiteral("mode"), QStringLiteral("rst") }, { QStringLiteral("side"), QStringLiteral("client") } });
+    session->dropSocket(Transport::CloseMode::Abort);
+    return true;
+}
+
+bool MainWindow::injectStall(int milliseconds)
+{
+    server::ReferenceServer* server = m_live->demoServer();
+    if (!m_live->session() || !m_live->isActive()) {
+        showError(tr("There is no live connection to stall."), tr("Connect first (Ctrl+Return), or open a demo from the Demo menu."));
+        return false;
+    }
+    if (!server) {
+        showError(tr("A half-open stall needs the embedded demo server or the fault proxy."),
+            tr("Open a document from the Demo menu to stall it from the server side."));
+        return false;
+    }
+    const int affected = server->stall(milliseconds);
+    if (affected == 0) {
+        showError(tr("The demo server had no socket to stall."), tr("Wait until the connection is streaming, then try again."));
+        return false;
+    }
+    recordFault(QStringLiteral("stall"), QJsonObject { { QStringLiteral("ms"), milliseconds }, { QStringLiteral("side"), QStringLiteral("server") } });
+    return true;
+}
+
+void MainWindow::updateStatus()
+{
+    LiveSession* session = m_live->session();
+    const bool active = m_live->isActive();
+    m_connectionBar->setSessionActive(active);
+    if (!session) {
+        m_composer->setSessionReady(false);
+        return;
+    }
+    const ConnectionState state = session->state();
+    QString stateText = connectionStateName(state);
+    QString tip;
+    if (state == ConnectionState::Reconnecting) {
+        const qint64 remaining = m_live->reconnectRemainingMs();
+        if (remaining >= 0)
+            stateText = tr("reconnecting in %1 s").arg(double(remaining) / 1000.0, 0, 'f', 1);
+    } else if (state == ConnectionState::Failed) {
+        tip = session->client().failureReason();
+    }
+    m_connectionBar->setStateText(stateText, tip);
+    m_composer->setSessionReady(state == ConnectionState::Streaming);
+    m_stateLabel->setText(stateText);
+    m_epochLabel->setText(tr("epoch %1").arg(session->epoch()));
+    m_seqLabel->setText(session->lastSeq() >= 0 ? tr("seq %1").arg(session->lastSeq()) : tr("seq –"));
+    m_rttLabel->setText(session->rttMs() >= 0 ? tr("RTT %1 ms").arg(session->rttMs()) : tr("RTT –"));
+    m_rateLabel->setText(tr("%1 deltas/s").arg(QLocale().toString(qRound(session->deltasPerSecond()))));
+    if (!active && state != ConnectionState::Reconnecting)
+        m_statusTimer->stop();
+}
+
 void MainWindow::updateContentVisibility()
 {
     const bool hasEvents = m_log && m_log->size() > 0;
@@ -166,6 +391,41 @@ void MainWindow::buildMenus()
     QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
     QAction* quitAction = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quitAction->setShortcut(QKeySequence::Quit);
+
+    QMenu* sessionMenu = menuBar()->addMenu(tr("&Session"));
+    QAction* connectAction = sessionMenu->addAction(tr("&Connect / Disconnect"), this, [this] {
+        if (m_live->isActive())
+            disconnectSession();
+        else
+            connectFromBar();
+    });
+    connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+    sessionMenu->addSeparator();
+    QAction* dropAction = sessionMenu->addAction(tr("&Drop the socket"), this, &MainWindow::injectDrop);
+    dropAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    dropAction->setObjectName(QStringLiteral("dropAction"));
+    QAction* stallAction = sessionMenu->addAction(tr("&Stall (half-open) for 10 s"), this, [this] { injectStall(10000); });
+    stallAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    stallAction->setObjectName(QStringLiteral("stallAction"));
+
+    m_demoMenu = menuBar()->addMenu(tr("&Demo"));
+    auto* demoGroup = new QActionGroup(this);
+    for (const QString& space : LiveController::demoSpaces()) {
+        QAction* action = m_demoMenu->addAction(tr("Open the %1 demo").arg(space), this, [this, space] { startDemo(space); });
+        action->setCheckable(true);
+        action->setData(space);
+        action->setObjectName(QStringLiteral("demo_") + space);
+        demoGroup->addAction(action);
+    }
+    m_demoMenu->addSeparator();
+    m_botsAction = m_demoMenu->addAction(tr("&Bots running"));
+    m_botsAction->setCheckable(true);
+    m_botsAction->setChecked(true);
+    m_botsAction->setToolTip(tr("The demo documents' own players and traders make changes while this is on"));
+    connect(m_botsAction, &QAction::toggled, this, [this](bool on) {
+        if (m_live->demoServer())
+            m_live->demoServer()->setBotsPaused(!on);
+    });
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
     helpMenu->addAction(tr("&About Deltascope"), this, [this] {

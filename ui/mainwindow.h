@@ -4,16 +4,22 @@
 
 #include <QMainWindow>
 
+class QJsonObject;
 class QLabel;
+class QMenu;
 class QSplitter;
+class QTimer;
 
 namespace deltascope {
 class EventLog;
+class LiveSession;
 }
 
 namespace deltascope::ui {
 
 class ChartsPanel;
+class LiveController;
+class MessageComposer;
 class ConnectionBar;
 class EmptyStatePanel;
 class FrameDetailPanel;
@@ -42,6 +48,22 @@ public:
     void setEventLog(EventLog* log);
     EventLog* eventLog() const { return m_log; }
 
+    LiveController* live() const { return m_live; }
+    MessageComposer* composer() const { return m_composer; }
+    // Starts the embedded reference server (if needed) and connects to a demo document of a space.
+    bool startDemo(const QString& space);
+    // Connects with what the connection bar holds.
+    bool connectFromBar();
+    void disconnectSession();
+    void setInsecure(bool insecure);
+    // Faults on the live session. Returns false (and shows why) when there is nothing to break.
+    bool injectDrop();
+    bool injectStall(int milliseconds);
+
+    // Shows an error in the window: what happened and what to try. Never a silent failure.
+    void showError(const QString& what, const QString& whatToTry);
+    QString errorText() const;
+
     // Grabs the window as it is drawn now and writes a PNG. Returns an error text, empty on success.
     QString saveScreenshot(const QString& path);
 
@@ -54,6 +76,9 @@ private:
     void saveLayout();
     void restoreLayout();
     void updateContentVisibility();
+    void onSessionChanged(LiveSession* session);
+    void updateStatus();
+    bool recordFault(const QString& name, const QJsonObject& params);
 
     ConnectionBar* m_connectionBar = nullptr;
     EmptyStatePanel* m_treePanel = nullptr;
@@ -65,6 +90,14 @@ private:
     ChartsPanel* m_charts = nullptr;
     EventLog* m_log = nullptr;
     DeltaDetailSource m_deltaDetails;
+    LiveController* m_live = nullptr;
+    MessageComposer* m_composer = nullptr;
+    QWidget* m_errorBanner = nullptr;
+    QLabel* m_errorLabel = nullptr;
+    QTimer* m_statusTimer = nullptr;
+    QMenu* m_demoMenu = nullptr;
+    QAction* m_botsAction = nullptr;
+    bool m_insecure = false;
     QSplitter* m_verticalSplitter = nullptr;
     QSplitter* m_sideBySideSplitter = nullptr;
     QSplitter* m_timelineSplitter = nullptr;

@@ -109,9 +109,15 @@ TimelinePanel::~TimelinePanel() = default;
 
 void TimelinePanel::buildFilterBar(QWidget* bar)
 {
-    auto* layout = new QHBoxLayout(bar);
-    layout->setContentsMargins(0, 0, 0, 0);
+    auto* rows = new QVBoxLayout(bar);
+    rows->setContentsMargins(0, 0, 0, 0);
+    rows->setSpacing(2);
+    auto* layout = new QHBoxLayout;
     layout->setSpacing(4);
+    auto* searchRow = new QHBoxLayout;
+    searchRow->setSpacing(4);
+    rows->addLayout(layout);
+    rows->addLayout(searchRow);
 
     const Direction directions[3] = { Direction::Inbound, Direction::Outbound, Direction::Local };
     const QString labels[3] = { tr("← in"), tr("→ out"), tr("• local") };
@@ -164,7 +170,7 @@ void TimelinePanel::buildFilterBar(QWidget* bar)
     m_methodEdit->setObjectName(QStringLiteral("methodFilterEdit"));
     m_methodEdit->setPlaceholderText(tr("method / channel"));
     m_methodEdit->setClearButtonEnabled(true);
-    m_methodEdit->setMaximumWidth(170);
+    m_methodEdit->setMinimumWidth(140);
     m_methodDebounce = new QTimer(this);
     m_methodDebounce->setSingleShot(true);
     m_methodDebounce->setInterval(kDebounceMs);
@@ -181,6 +187,7 @@ void TimelinePanel::buildFilterBar(QWidget* bar)
     m_epochSpin->setToolTip(tr("Show one epoch (one connection/create and its stream) or all"));
     connect(m_epochSpin, &QSpinBox::valueChanged, this, [this](int value) { m_proxy->setEpochFilter(value); });
     layout->addWidget(m_epochSpin);
+    layout->addStretch(1);
 
     m_searchEdit = new QLineEdit(bar);
     m_searchEdit->setObjectName(QStringLiteral("payloadSearchEdit"));
@@ -198,30 +205,30 @@ void TimelinePanel::buildFilterBar(QWidget* bar)
         }
         findNext();
     });
-    layout->addWidget(m_searchEdit, 1);
+    searchRow->addWidget(m_searchEdit, 1);
 
     auto* previous = new QToolButton(bar);
     previous->setObjectName(QStringLiteral("searchPreviousButton"));
     previous->setArrowType(Qt::UpArrow);
     previous->setToolTip(tr("Previous match (Shift+F3)"));
     connect(previous, &QToolButton::clicked, this, &TimelinePanel::findPrevious);
-    layout->addWidget(previous);
+    searchRow->addWidget(previous);
     auto* next = new QToolButton(bar);
     next->setObjectName(QStringLiteral("searchNextButton"));
     next->setArrowType(Qt::DownArrow);
     next->setToolTip(tr("Next match (F3)"));
     connect(next, &QToolButton::clicked, this, &TimelinePanel::findNext);
-    layout->addWidget(next);
+    searchRow->addWidget(next);
 
     m_matchesOnly = new QCheckBox(tr("only matches"), bar);
     m_matchesOnly->setObjectName(QStringLiteral("matchesOnlyCheck"));
     connect(m_matchesOnly, &QCheckBox::toggled, this, [this](bool on) { m_proxy->setMatchesOnly(on ? &m_search->matchFlags() : nullptr); });
-    layout->addWidget(m_matchesOnly);
+    searchRow->addWidget(m_matchesOnly);
 
     m_searchStatus = new QLabel(bar);
     m_searchStatus->setObjectName(QStringLiteral("searchStatus"));
     m_searchStatus->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("1,000,000 matches (100%)")));
-    layout->addWidget(m_searchStatus);
+    searchRow->addWidget(m_searchStatus);
 
     auto* linked = new QToolButton(bar);
     linked->setObjectName(QStringLiteral("jumpToLinkedButton"));
