@@ -251,8 +251,10 @@ void ChartsPanel::refresh()
     double cursor = -1;
     if (m_focus >= 0) {
         cursor = double(m_log->at(m_focus).monotonicNs) / 1e9;
-        from = std::max(0.0, cursor - m_windowSeconds / 2);
-        to = from + m_windowSeconds;
+        // A short session is shown whole; a long one in a window around the selection.
+        const double width = std::min(m_windowSeconds, std::max(2.0, m_data.endSeconds()));
+        from = std::max(0.0, cursor - width / 2);
+        to = from + width;
     }
     for (MarkerChartView* view : { m_deltas, m_bytes, m_rtt, m_nodes }) {
         view->cursor = cursor;

@@ -15,6 +15,9 @@
 
 #include <QApplication>
 #include <QActionGroup>
+#include <QFontDatabase>
+#include <QPlainTextEdit>
+#include "ui/jsonhighlighter.h"
 #include <QCloseEvent>
 #include <QHBoxLayout>
 #include <QJsonDocument>
@@ -27,6 +30,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPixmap>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QVBoxLayout>
@@ -115,6 +119,26 @@ MainWindow::MainWindow(QWidget* parent)
         tr("Deltas per second, bytes per second, round-trip time and document size are charted here while a "
            "session runs, with markers where faults and reconnects happened."));
     m_chartsPanel->setObjectName(QStringLiteral("chartsPanel"));
+
+    m_documentView = new QPlainTextEdit(m_treePanel);
+    m_documentView->setObjectName(QStringLiteral("documentView"));
+    m_documentView->setReadOnly(true);
+    m_documentView->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_documentView->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    new JsonHighlighter(m_documentView->document());
+    m_treePanel->setContent(m_documentView);
+    m_documentTimer = new QTimer(this);
+    m_documentTimer->setSingleShot(true);
+    m_documentTimer->setInterval(300); // a whole-document refresh at most ~3 times a second
+    connect(m_documentTimer, &QTimer::timeout, this, [this] {
+        LiveSession* session = m_live ? m_live->session() : nullptr;
+        if (!session)
+            return;
+        const int scroll = m_documentView->verticalScrollBar()->value();
+        m_documentView->setPlainText(QString::fromUtf8(session->folder().epochTree().toJson(true)));
+        m_documentView->verticalScrollBar()->setValue(scroll);
+        m_treePanel->showContent(true);
+    });
 
     m_timeline = new TimelinePanel(m_timelinePanel);
     m_timeline->setObjectName(QStringLiteral("timeline"));
@@ -223,7 +247,7 @@ void MainWindow::showError(const QString& what, const QString& whatToTry)
 
 QString MainWindow::errorText() const
 {
-    return m_errorBanner->isVisible() ? m_errorLabel->text() : QString();
+    return m_errorBanner->isHidden() ? QString() : m_errorLabel->text();
 }
 
 void MainWindow::setInsecure(bool insecure)
@@ -249,7 +273,7 @@ bool MainWindow::startDemo(const QString& space)
     m_connectionBar->setKey(QStringLiteral("demo"));
     if (space == u"chat") {
         m_composer->setChannel(QStringLiteral("say"));
-        m_composer->setMessage(QStringLiteral("{\"text\":\"hello from Deltascope\"}"));
+        m_composer->setMessage(QStringLiteral("{\"what\":\"hello from Deltascope\"}"));
     }
     return connectFromBar();
 }
@@ -298,6 +322,8 @@ void MainWindow::onSessionChanged(LiveSession* session)
         // Document size for the charts, sampled as the folder folds each item.
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
             m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));
+            if (!m_documentTimer->isActive())
+                m_documentTimer->start();
         });
         m_statusTimer->start();
     }

@@ -7,6 +7,7 @@
 class QJsonObject;
 class QLabel;
 class QMenu;
+class QPlainTextEdit;
 class QSplitter;
 class QTimer;
 
@@ -41,6 +42,7 @@ public:
     EmptyStatePanel* chartsPanel() const { return m_chartsPanel; }
     TimelinePanel* timeline() const { return m_timeline; }
     FrameDetailPanel* frameDetail() const { return m_frameDetail; }
+    QPlainTextEdit* documentView() const { return m_documentView; }
     ChartsPanel* charts() const { return m_charts; }
 
     // The session's event log (not owned): the timeline, detail and charts show it. The panes
@@ -95,6 +97,8 @@ private:
     QWidget* m_errorBanner = nullptr;
     QLabel* m_errorLabel = nullptr;
     QTimer* m_statusTimer = nullptr;
+    QPlainTextEdit* m_documentView = nullptr; // the folded document as JSON until the tree view lands
+    QTimer* m_documentTimer = nullptr;
     QMenu* m_demoMenu = nullptr;
     QAction* m_botsAction = nullptr;
     bool m_insecure = false;

@@ -68,7 +68,7 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     header->resizeSection(TimelineModel::TimeColumn, charWidth * 14);
     header->resizeSection(TimelineModel::GapColumn, charWidth * 10);
     header->resizeSection(TimelineModel::DirectionColumn, charWidth * 8);
-    header->resizeSection(TimelineModel::KindColumn, charWidth * 14);
+    header->resizeSection(TimelineModel::KindColumn, charWidth * 18);
     header->resizeSection(TimelineModel::IdColumn, charWidth * 16);
     header->resizeSection(TimelineModel::MethodColumn, charWidth * 18);
     header->resizeSection(TimelineModel::SizeColumn, charWidth * 9);

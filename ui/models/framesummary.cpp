@@ -150,6 +150,9 @@ QString summarizeFrame(EventKind kind, const QByteArray& payload, const QString&
     case EventKind::StreamDone:
         return QStringLiteral("stream done");
     case EventKind::Failure:
+        if (!frame.contains(u"reason"))
+            return QStringLiteral("failure without a code (the client's own, e.g. socket lost)")
+                + (frame.value(u"retry").toBool() ? QStringLiteral(" · retryable") : QString());
         return QStringLiteral("failure %1%2").arg(frame.value(u"reason").toVariant().toString(),
             frame.value(u"retry").toBool() ? QStringLiteral(" · retryable") : QStringLiteral(" · not retryable"));
     case EventKind::Disconnected:
