@@ -4,6 +4,18 @@
 
 namespace deltascope {
 
+namespace {
+// Grows by a quarter instead of doubling: the per-kind and seq indexes are most of the index's
+// slack at a million events (memory budget), and the extra copies are amortised O(1).
+template<typename T>
+void appendCompact(std::vector<T>& vector, T value)
+{
+    if (vector.size() == vector.capacity())
+        vector.reserve(vector.capacity() + vector.capacity() / 4 + 256);
+    vector.push_back(value);
+}
+}
+
 EventLog::EventLog(QObject* parent)
     : EventLog(std::make_unique<MemoryPayloadStore>(), parent)
 {
@@ -24,7 +36,7 @@ qint64 EventLog::append(SessionEvent event, QByteArrayView payload)
 {
     event.index = m_size;
     event.payload = m_store->append(payload);
-    m_byKind[std::size_t(event.kind)].push_back(event.index);
+    appendCompact(m_byKind[std::size_t(event.kind)], event.index);
     if (event.kind == EventKind::Request && event.requestId >= 0)
         m_requestByid.insert(event.requestId, event.index);
     if (event.kind == EventKind::StreamItem && event.seq >= 0) {
@@ -32,7 +44,7 @@ qint64 EventLog::append(SessionEvent event, QByteArrayView payload)
         if (event.seq <= index.lastSeq)
             index.monotonic = false;
         index.lastSeq = std::max(index.lastSeq, event.seq);
-        index.items.push_back(quint32(event.index));
+        appendCompact(index.items, quint32(event.index));
     }
     if ((m_size & (kBlockSize - 1)) == 0 && std::size_t(m_size >> kBlockShift) == m_blocks.size())
         m_blocks.push_back(std::make_unique<SessionEvent[]>(std::size_t(kBlockSize)));
