@@ -354,9 +354,9 @@ void appendEventLine(QByteArray& out, const SessionEvent& event, QStringView met
     out.append('}');
 }
 
-void appendLinkLine(QByteArray& out, qint64 a, qint64 b)
+void appendLinkLine(QByteArray& out, qint64 a, qint64 b, bool seqLink)
 {
-    out.append("{\"link\":[");
+    out.append(seqLink ? "{\"seqLink\":[" : "{\"link\":[");
     appendNumber(out, a);
     out.append(',');
     appendNumber(out, b);

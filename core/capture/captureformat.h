@@ -50,9 +50,10 @@ bool parseHeader(std::string_view line, Header& out, QString& error);
 // text. Frames go in as a JSON string (`frame`), or base64 (`frameBase64`) when they are not valid
 // UTF-8; local events whose payload is a JSON object go in as the object itself (`fields`).
 void appendEventLine(QByteArray& out, const SessionEvent& event, QStringView method, QByteArrayView payload);
-// A `link` record: events a and b refer to each other (written when the link became known after
-// the events themselves).
-void appendLinkLine(QByteArray& out, qint64 a, qint64 b);
+// A `link` record: events a and b refer to each other (request <-> response), written when the
+// link became known after the events themselves. `seqLink` records tie a send ack to the stream
+// item carrying its seq (EventLog::linkSeq).
+void appendLinkLine(QByteArray& out, qint64 a, qint64 b, bool seqLink = false);
 // The closing record of a capture that was closed cleanly.
 void appendEndLine(QByteArray& out, qint64 eventCount, qint64 wallMs);
 

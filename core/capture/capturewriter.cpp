@@ -64,7 +64,12 @@ public:
         return m_error;
     }
 
-    void write(std::vector<PendingEvent> batch, std::vector<std::pair<qint64, qint64>> links)
+    struct Link {
+        qint64 a;
+        qint64 b;
+        bool seq;
+    };
+    void write(std::vector<PendingEvent> batch, std::vector<Link> links)
     {
         if (!m_file.isOpen())
             return;
@@ -84,8 +89,8 @@ public:
                 || event.kind == EventKind::Incident || event.kind == EventKind::Disconnected
                 || event.kind == EventKind::Failure;
         }
-        for (const auto& [a, b] : links) {
-            capture::appendLinkLine(m_buffer, a, b);
+        for (const Link& link : links) {
+            capture::appendLinkLine(m_buffer, link.a, link.b, link.seq);
             m_buffer.append('\n');
         }
         if (urgent || m_buffer.size() > (1 << 20))
@@ -272,10 +277,15 @@ void CaptureWriter::onEventsAppended(qint64 first, qint64 last)
 void CaptureWriter::handOver(qint64 first, qint64 last)
 {
     std::vector<PendingEvent> batch;
+    std::vector<CaptureSink::Link> links;
     batch.reserve(std::size_t(last - first + 1));
     for (qint64 i = first; i <= last; ++i) {
         PendingEvent pending;
         pending.event = m_log->at(i);
+        // A link to an earlier event is in this event's line; seq links need their own record.
+        const qint64 seqLinked = m_log->seqLink(i);
+        if (seqLinked >= 0 && seqLinked < i)
+            links.push_back({ seqLinked, i, true });
         pending.method = m_log->string(pending.event.methodString);
         pending.payload = m_log->payload(i);
         batch.push_back(std::move(pending));
@@ -283,7 +293,8 @@ void CaptureWriter::handOver(qint64 first, qint64 last)
     m_handedOver = last + 1;
     CaptureSink* sink = m_sink;
     QMetaObject::invokeMethod(
-        sink, [sink, batch = std::move(batch)]() mutable { sink->write(std::move(batch), {}); }, Qt::QueuedConnection);
+        sink, [sink, batch = std::move(batch), links = std::move(links)]() mutable { sink->write(std::move(batch), std::move(links)); },
+        Qt::QueuedConnection);
 }
 
 void CaptureWriter::onEventLinked(qint64 a, qint64 b)
@@ -293,9 +304,10 @@ void CaptureWriter::onEventLinked(qint64 a, qint64 b)
     // A link to an event not yet handed over travels in that event's own line.
     if (std::max(a, b) >= m_handedOver)
         return;
+    const bool seq = m_log && m_log->at(a).linkedIndex != b && m_log->seqLink(a) == b;
     CaptureSink* sink = m_sink;
     QMetaObject::invokeMethod(
-        sink, [sink, a, b] { sink->write({}, { { a, b } }); }, Qt::QueuedConnection);
+        sink, [sink, a, b, seq] { sink->write({}, { { a, b, seq } }); }, Qt::QueuedConnection);
 }
 
 void CaptureWriter::stop()
@@ -330,6 +342,45 @@ qint64 CaptureWriter::bytesWritten() const
 QString CaptureWriter::errorString() const
 {
     return m_error;
+}
+
+bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODevice& out, bool keepIdentity, QString* error)
+{
+    capture::IdentityRedactor redactor;
+    if (!keepIdentity) {
+        if (!header.identity.isEmpty())
+            redactor.addToken(header.identity.toUtf8());
+        header.identity.clear();
+        header.identityRemoved = true;
+    }
+    QByteArray buffer = header.toJsonLine();
+    buffer.append('\n');
+    auto flush = [&] {
+        if (out.write(buffer) != buffer.size()) {
+            if (error)
+                *error = QStringLiteral("write failed: %1").arg(out.errorString());
+            return false;
+        }
+        buffer.clear();
+        return true;
+    };
+    for (qint64 i = 0; i < log.size(); ++i) {
+        const SessionEvent& event = log.at(i);
+        const QByteArray payload = log.payload(i);
+        capture::appendEventLine(buffer, event, log.string(event.methodString),
+            keepIdentity ? payload : redactor.redact(payload, event.kind == EventKind::Request));
+        buffer.append('\n');
+        const qint64 seqLinked = log.seqLink(i);
+        if (seqLinked >= 0 && seqLinked < i) {
+            capture::appendLinkLine(buffer, seqLinked, i, true);
+            buffer.append('\n');
+        }
+        if (buffer.size() > (1 << 20) && !flush())
+            return false;
+    }
+    capture::appendEndLine(buffer, log.size(), QDateTime::currentMSecsSinceEpoch());
+    buffer.append('\n');
+    return flush();
 }
 
 QString CaptureWriter::capturesFolder()

@@ -3,6 +3,7 @@
 #include "core/capture/captureformat.h"
 
 #include <QDateTime>
+#include <QIODevice>
 #include <QObject>
 #include <QPointer>
 #include <QString>
@@ -47,6 +48,11 @@ public:
     qint64 eventsWritten() const;
     qint64 bytesWritten() const; // bytes in the file (compressed size for .zst)
     QString errorString() const; // the first write error, if any
+
+    // Writes a whole log as a capture, synchronously (imports, tests, tools). Identity tokens are
+    // replaced unless keepIdentity. Returns false with a message on a write error.
+    static bool writeLog(const EventLog& log, capture::Header header, QIODevice& out, bool keepIdentity,
+        QString* error = nullptr);
 
     // The captures folder: settings key "captures/folder" if set, else
     // QStandardPaths::AppDataLocation + "/captures". Created on demand by newCapturePath().

@@ -4,4 +4,14 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/captureformat.cpp
     ${CMAKE_CURRENT_LIST_DIR}/capturewriter.h
     ${CMAKE_CURRENT_LIST_DIR}/capturewriter.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/capturereader.h
+    ${CMAKE_CURRENT_LIST_DIR}/capturereader.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/capturecheckpoints.h
+    ${CMAKE_CURRENT_LIST_DIR}/capturecheckpoints.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/replaysession.h
+    ${CMAKE_CURRENT_LIST_DIR}/replaysession.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/captureexport.h
+    ${CMAKE_CURRENT_LIST_DIR}/captureexport.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/harimport.h
+    ${CMAKE_CURRENT_LIST_DIR}/harimport.cpp
 )
