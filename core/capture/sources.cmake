@@ -14,4 +14,8 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/captureexport.cpp
     ${CMAKE_CURRENT_LIST_DIR}/harimport.h
     ${CMAKE_CURRENT_LIST_DIR}/harimport.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/replayagainst.h
+    ${CMAKE_CURRENT_LIST_DIR}/replayagainst.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/capturecommands.h
+    ${CMAKE_CURRENT_LIST_DIR}/capturecommands.cpp
 )
