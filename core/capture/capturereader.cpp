@@ -98,6 +98,9 @@ QStringList Capture::notices() const
     QStringList result;
     if (truncatedTail)
         result << truncatedTailMessage;
+    else if (!closedCleanly)
+        result << QStringLiteral("the capture has no end record: it was cut off (the recorder crashed, was killed, or is "
+                                 "still recording); everything up to its last flush is here");
     for (const CaptureDiagnostic& diagnostic : diagnostics)
         result << (diagnostic.line ? QStringLiteral("line %1: %2").arg(diagnostic.line).arg(diagnostic.message)
                                    : diagnostic.message);
