@@ -314,7 +314,8 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
 
     for (qint64 i = from; i <= to; ++i) {
         const SessionEvent& event = log.at(i);
-        if (event.kind == EventKind::Hello && i > entryFirstEvent) {
+        // A new socket starts at each hello; local events before the first belong to the first.
+        if (event.kind == EventKind::Hello && !messages.isEmpty()) {
             closeEntry(i - 1);
             entryStartMs = event.wallMs;
             entryFirstEvent = i;
