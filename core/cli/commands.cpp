@@ -1,11 +1,14 @@
 #include "core/cli/commands.h"
 
+#include "core/faults/proxycommand.h"
+
 namespace deltascope::cli {
 
 std::vector<Command> registeredCommands()
 {
     std::vector<Command> all;
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
+    all.push_back(faults::proxyCommand());
     return all;
 }
 
