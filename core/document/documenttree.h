@@ -11,6 +11,11 @@
 
 namespace deltascope {
 
+namespace detail {
+class Mutator;
+struct TreeAccess;
+}
+
 // What a node of the document is. Lists keep their protocol kind so the UI can show it and the
 // encoder can produce the right wire form.
 enum class NodeKind : quint8 {
@@ -201,8 +206,11 @@ public:
     void addListener(DocumentListener* listener);
     void removeListener(DocumentListener* listener);
 
+    struct Data; // internal storage (documenttree_p.h)
+
 private:
-    struct Data;
+    friend class detail::Mutator;
+    friend struct detail::TreeAccess;
     std::shared_ptr<Data> d;
     std::vector<DocumentListener*> m_listeners;
 };

@@ -1,0 +1,489 @@
+// The Adama delta encoder (what a server sends a viewer that holds `from`), snapshots and tree diff.
+
+#include "core/document/documenttree.h"
+
+#include "core/document/documenttree_p.h"
+#include "core/document/mutator.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace deltascope {
+
+using namespace detail;
+
+namespace detail {
+void appendJsonString(std::string& out, std::string_view text);
+void appendNumber(std::string& out, qint64 value);
+void appendScalar(std::string& out, const Node& n);
+void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& out, bool pretty, int indent);
+
+struct TreeAccess {
+    static const DocumentTree::Data& data(const DocumentTree& tree) { return *tree.d; }
+};
+}
+
+namespace {
+
+using Data = DocumentTree::Data;
+
+bool sameScalarNodes(const Node& a, const Node& b)
+{
+    if (a.kind != b.kind)
+        return false;
+    switch (a.kind) {
+    case NodeKind::Null:
+        return true;
+    case NodeKind::Bool:
+        return a.v.b == b.v.b;
+    case NodeKind::Integer:
+        return a.v.i == b.v.i;
+    case NodeKind::Double:
+        return a.v.d == b.v.d || (a.v.d != a.v.d && b.v.d != b.v.d);
+    case NodeKind::String:
+        return a.v.s == b.v.s || a.v.s->view() == b.v.s->view();
+    default:
+        return false;
+    }
+}
+
+// Visible structure and values equal (object key order ignored).
+bool deepEqual(const Data& A, quint32 a, const Data& B, quint32 b)
+{
+    const Node& x = A.r(a);
+    const Node& y = B.r(b);
+    if (&A == &B && a == b)
+        return true;
+    if (x.kind != y.kind)
+        return false;
+    if (!x.isContainer())
+        return sameScalarNodes(x, y);
+    if (x.v.c == y.v.c)
+        return true; // shared between tree copies
+    const auto& xs = x.visible();
+    const auto& ys = y.visible();
+    if (xs.size() != ys.size())
+        return false;
+    if (x.kind == NodeKind::Object) {
+        for (quint32 m : xs) {
+            const quint32 other = B.findMember(b, A.r(m).key);
+            if (!other || !deepEqual(A, m, B, other))
+                return false;
+        }
+        return true;
+    }
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+        if (x.kind == NodeKind::RecordList && A.r(xs[i]).key != B.r(ys[i]).key)
+            return false;
+        if (!deepEqual(A, xs[i], B, ys[i]))
+            return false;
+    }
+    return true;
+}
+
+bool emptyList(const Node& n) { return n.isList() && n.v.c->order.empty(); }
+
+void appendOrderId(std::string& out, std::string_view key)
+{
+    if (textLooksLikeLong(key))
+        out.append(key);
+    else
+        appendJsonString(out, key);
+}
+
+class Encoder
+{
+public:
+    Encoder(const Data& from, const Data& to, std::string& out)
+        : F(from)
+        , T(to)
+        , m_out(out)
+    {
+    }
+
+    // Writes "{...}" with the changes from object f (0: none) to object t; false (nothing written)
+    // when there are none.
+    bool object(quint32 f, quint32 t, bool forceBraces)
+    {
+        const std::size_t start = m_out.size();
+        m_out.push_back('{');
+        bool any = false;
+        const auto comma = [&] {
+            if (any)
+                m_out.push_back(',');
+            any = true;
+        };
+        for (quint32 tm : T.rc(t).members) {
+            const Node& tn = T.r(tm);
+            const quint32 fm = f ? F.findMember(f, tn.key) : 0;
+            if (tn.kind == NodeKind::Null) {
+                // A null member is "absent" on the wire: null deletes.
+                if (fm && F.r(fm).kind != NodeKind::Null && !emptyList(F.r(fm))) {
+                    comma();
+                    appendJsonString(m_out, tn.key);
+                    m_out.append(":null");
+                }
+                continue;
+            }
+            const std::size_t mark = m_out.size();
+            if (any)
+                m_out.push_back(',');
+            appendJsonString(m_out, tn.key);
+            m_out.push_back(':');
+            if (value(fm, tm))
+                any = true;
+            else
+                m_out.resize(mark);
+        }
+        if (f) {
+            for (quint32 fm : F.rc(f).members) {
+                const Node& fn = F.r(fm);
+                if (fn.kind == NodeKind::Null || emptyList(fn))
+                    continue;
+                const quint32 tm = T.findMember(t, fn.key);
+                if (tm)
+                    continue;
+                comma();
+                appendJsonString(m_out, fn.key);
+                m_out.append(":null");
+            }
+        }
+        if (!any && !forceBraces) {
+            m_out.resize(start);
+            return false;
+        }
+        m_out.push_back('}');
+        return true;
+    }
+
+    // Writes the wire value that turns f (0: absent) into t; false when nothing needs sending.
+    bool value(quint32 f, quint32 t)
+    {
+        const Node& tn = T.r(t);
+        const Node* fn = f ? &F.r(f) : nullptr;
+        switch (tn.kind) {
+        case NodeKind::Object:
+            if (fn && fn->kind == NodeKind::Object)
+                return object(f, t, false);
+            if (fn && fn->isList() && !emptyList(*fn)) {
+                // A list cannot become an object in one delta (an object delta merges into the
+                // list): hide it now; the next delta recreates the key as an object.
+                m_out.append("null");
+                return true;
+            }
+            return object(0, t, true);
+        case NodeKind::RecordList:
+        case NodeKind::ValueList: {
+            const bool sameKind = fn && fn->kind == tn.kind;
+            if (!sameKind && emptyList(tn)) {
+                // New empty lists are not sent (Adama emits nothing until non-empty).
+                if (fn && fn->kind != NodeKind::Null && !emptyList(*fn)) {
+                    m_out.append("null");
+                    return true;
+                }
+                return false;
+            }
+            return tn.kind == NodeKind::RecordList ? recordList(sameKind ? f : 0, t) : valueList(sameKind ? f : 0, t);
+        }
+        case NodeKind::RawArray:
+            if (fn && fn->kind == NodeKind::RawArray && deepEqual(F, f, T, t))
+                return false;
+            appendVisibleJson(T, t, m_out, false, 0);
+            return true;
+        case NodeKind::Null:
+            if (!fn || fn->kind == NodeKind::Null)
+                return false;
+            m_out.append("null");
+            return true;
+        default:
+            if (fn && sameScalarNodes(*fn, tn))
+                return false;
+            appendScalar(m_out, tn);
+            return true;
+        }
+    }
+
+    bool element(quint32 f, quint32 t, bool& any)
+    {
+        const std::size_t mark = m_out.size();
+        if (any)
+            m_out.push_back(',');
+        appendJsonString(m_out, T.r(t).key);
+        m_out.push_back(':');
+        bool wrote;
+        const Node& tn = T.r(t);
+        if (tn.kind == NodeKind::Object && !(f && F.r(f).kind == NodeKind::Object))
+            wrote = object(0, t, true); // a new element exists even when empty
+        else if (tn.kind == NodeKind::Null)
+            wrote = !(f && F.r(f).kind == NodeKind::Null) && (m_out.append("null"), true);
+        else
+            wrote = value(f, t);
+        if (wrote)
+            any = true;
+        else
+            m_out.resize(mark);
+        return wrote;
+    }
+
+    bool recordList(quint32 f, quint32 t)
+    {
+        const std::size_t start = m_out.size();
+        m_out.push_back('{');
+        bool any = false;
+        const auto& newOrder = T.rc(t).order;
+        for (quint32 te : newOrder) {
+            quint32 fe = f ? F.findMember(f, T.r(te).key) : 0;
+            element(fe, te, any);
+        }
+        std::unordered_map<std::string_view, std::size_t> oldPositions;
+        bool orderChanged = !f;
+        if (f) {
+            const auto& oldOrder = F.rc(f).order;
+            orderChanged = oldOrder.size() != newOrder.size();
+            for (std::size_t i = 0; i < newOrder.size() && !orderChanged; ++i)
+                orderChanged = F.r(oldOrder[i]).key != T.r(newOrder[i]).key;
+            // Elements the viewer holds that the new order no longer shows are removed.
+            std::unordered_map<std::string_view, bool> shown;
+            shown.reserve(newOrder.size());
+            for (quint32 te : newOrder)
+                shown.emplace(T.r(te).key, true);
+            for (quint32 fe : F.rc(f).members) {
+                if (shown.count(F.r(fe).key))
+                    continue;
+                if (any)
+                    m_out.push_back(',');
+                any = true;
+                appendJsonString(m_out, F.r(fe).key);
+                m_out.append(":null");
+            }
+            if (orderChanged) {
+                oldPositions.reserve(oldOrder.size());
+                for (std::size_t i = 0; i < oldOrder.size(); ++i)
+                    oldPositions.emplace(F.r(oldOrder[i]).key, i);
+            }
+        }
+        if (orderChanged) {
+            if (any)
+                m_out.push_back(',');
+            any = true;
+            m_out.append("\"@o\":[");
+            bool first = true;
+            std::size_t i = 0;
+            while (i < newOrder.size()) {
+                if (!first)
+                    m_out.push_back(',');
+                first = false;
+                const std::string_view id = T.r(newOrder[i]).key;
+                const auto found = oldPositions.find(id);
+                if (found != oldPositions.end()) {
+                    const std::size_t p = found->second;
+                    std::size_t length = 1;
+                    while (i + length < newOrder.size()) {
+                        const auto next = oldPositions.find(T.r(newOrder[i + length]).key);
+                        if (next == oldPositions.end() || next->second != p + length)
+                            break;
+                        ++length;
+                    }
+                    if (length >= 3) {
+                        m_out.push_back('[');
+                        appendNumber(m_out, qint64(p));
+                        m_out.push_back(',');
+                        appendNumber(m_out, qint64(p + length - 1));
+                        m_out.push_back(']');
+                        i += length;
+                        continue;
+                    }
+                }
+                appendOrderId(m_out, id);
+                ++i;
+            }
+            m_out.push_back(']');
+        }
+        if (!any) {
+            m_out.resize(start);
+            return false;
+        }
+        m_out.push_back('}');
+        return true;
+    }
+
+    bool valueList(quint32 f, quint32 t)
+    {
+        const std::size_t start = m_out.size();
+        m_out.push_back('{');
+        bool any = false;
+        const auto& newOrder = T.rc(t).order;
+        const std::size_t oldSize = f ? F.rc(f).order.size() : 0;
+        for (std::size_t i = 0; i < newOrder.size(); ++i) {
+            const quint32 fe = (f && i < oldSize) ? F.findMember(f, T.r(newOrder[i]).key) : 0;
+            element(fe, newOrder[i], any);
+        }
+        for (std::size_t i = newOrder.size(); i < oldSize; ++i) {
+            if (any)
+                m_out.push_back(',');
+            any = true;
+            m_out.push_back('"');
+            appendNumber(m_out, qint64(i));
+            m_out.append("\":null");
+        }
+        if (!f || oldSize != newOrder.size()) {
+            if (any)
+                m_out.push_back(',');
+            any = true;
+            m_out.append("\"@s\":");
+            appendNumber(m_out, qint64(newOrder.size()));
+        }
+        if (!any) {
+            m_out.resize(start);
+            return false;
+        }
+        m_out.push_back('}');
+        return true;
+    }
+
+private:
+    const Data& F;
+    const Data& T;
+    std::string& m_out;
+};
+
+// --- tree diff ---
+
+class Differ
+{
+public:
+    Differ(const Data& before, const Data& after, TreeDiff& out)
+        : B(before)
+        , A(after)
+        , m_out(out)
+    {
+    }
+
+    static QString join(const QString& path, std::string_view key)
+    {
+        const QString segment = escapeSegment(key);
+        return path.isEmpty() ? segment : path + QLatin1Char('/') + segment;
+    }
+
+    void node(quint32 b, quint32 a, const QString& path)
+    {
+        const Node& x = B.r(b);
+        const Node& y = A.r(a);
+        if (x.isContainer() && x.v.c == (y.isContainer() ? y.v.c : nullptr) && x.kind == y.kind)
+            return; // shared by tree copies: identical
+        if (x.kind != y.kind) {
+            m_out.changed.append(path);
+            return;
+        }
+        if (!x.isContainer()) {
+            if (!sameScalarNodes(x, y))
+                m_out.changed.append(path);
+            return;
+        }
+        if (x.kind == NodeKind::Object || x.kind == NodeKind::RecordList) {
+            keyed(b, a, path);
+            return;
+        }
+        const auto& xs = x.visible();
+        const auto& ys = y.visible();
+        const std::size_t common = std::min(xs.size(), ys.size());
+        for (std::size_t i = 0; i < common; ++i)
+            node(xs[i], ys[i], join(path, A.r(ys[i]).key));
+        for (std::size_t i = common; i < ys.size(); ++i)
+            m_out.added.append(join(path, A.r(ys[i]).key));
+        for (std::size_t i = common; i < xs.size(); ++i)
+            m_out.removed.append(join(path, B.r(xs[i]).key));
+    }
+
+    void keyed(quint32 b, quint32 a, const QString& path)
+    {
+        const auto& xs = B.r(b).visible();
+        const auto& ys = A.r(a).visible();
+        const bool list = B.r(b).kind == NodeKind::RecordList;
+        std::unordered_map<std::string_view, std::size_t> before;
+        before.reserve(xs.size());
+        for (std::size_t i = 0; i < xs.size(); ++i)
+            before.emplace(B.r(xs[i]).key, i);
+        std::unordered_map<std::string_view, bool> seen;
+        std::vector<std::pair<std::size_t, std::size_t>> common; // (old row, new row)
+        for (std::size_t j = 0; j < ys.size(); ++j) {
+            const std::string_view key = A.r(ys[j]).key;
+            seen.emplace(key, true);
+            const auto found = before.find(key);
+            if (found == before.end()) {
+                m_out.added.append(join(path, key));
+                continue;
+            }
+            node(xs[found->second], ys[j], join(path, key));
+            common.emplace_back(found->second, j);
+        }
+        for (quint32 x : xs) {
+            if (!seen.count(B.r(x).key))
+                m_out.removed.append(join(path, B.r(x).key));
+        }
+        if (!list || common.size() < 2)
+            return;
+        // Moved: the common elements outside a longest run that kept its relative order.
+        std::vector<int> tails;
+        std::vector<int> previous(common.size(), -1);
+        for (std::size_t k = 0; k < common.size(); ++k) {
+            auto it = std::lower_bound(tails.begin(), tails.end(), common[k].first,
+                [&](int idx, std::size_t value) { return common[std::size_t(idx)].first < value; });
+            if (it != tails.begin())
+                previous[k] = *(it - 1);
+            if (it == tails.end())
+                tails.push_back(int(k));
+            else
+                *it = int(k);
+        }
+        std::vector<char> kept(common.size(), 0);
+        for (int k = tails.empty() ? -1 : tails.back(); k >= 0; k = previous[std::size_t(k)])
+            kept[std::size_t(k)] = 1;
+        for (std::size_t k = 0; k < common.size(); ++k) {
+            if (kept[k])
+                continue;
+            const std::string& key = A.r(ys[common[k].second]).key;
+            m_out.moved.push_back({ path, QString::fromUtf8(key.data(), qsizetype(key.size())), int(common[k].first), int(common[k].second) });
+        }
+    }
+
+private:
+    const Data& B;
+    const Data& A;
+    TreeDiff& m_out;
+};
+
+} // namespace
+
+QByteArray encodeDelta(const DocumentTree& from, const DocumentTree& to)
+{
+    const Data& F = TreeAccess::data(from);
+    const Data& T = TreeAccess::data(to);
+    std::string out;
+    out.reserve(256);
+    Encoder encoder(F, T, out);
+    if (!encoder.object(F.rootSlot, T.rootSlot, false))
+        return {};
+    return QByteArray(out.data(), qsizetype(out.size()));
+}
+
+QByteArray DocumentTree::toSnapshotDelta() const
+{
+    const DocumentTree empty;
+    QByteArray delta = encodeDelta(empty, *this);
+    if (delta.isEmpty())
+        delta = QByteArrayLiteral("{}");
+    return delta;
+}
+
+TreeDiff diffTrees(const DocumentTree& before, const DocumentTree& after)
+{
+    TreeDiff diff;
+    const Data& B = TreeAccess::data(before);
+    const Data& A = TreeAccess::data(after);
+    Differ differ(B, A, diff);
+    differ.keyed(B.rootSlot, A.rootSlot, QString());
+    return diff;
+}
+
+}

@@ -1,0 +1,314 @@
+// Node storage of DocumentTree: chunked slots shared between tree copies and copied on write.
+
+#include "core/document/documenttree_p.h"
+
+#include <new>
+
+namespace deltascope::detail {
+
+StrRep* makeStr(std::string_view text)
+{
+    void* memory = ::operator new(sizeof(StrRep) + text.size());
+    auto* rep = new (memory) StrRep;
+    rep->ref.store(1, std::memory_order_relaxed);
+    rep->size = quint32(text.size());
+    if (!text.empty())
+        std::memcpy(const_cast<char*>(rep->data()), text.data(), text.size());
+    return rep;
+}
+
+void release(StrRep* s)
+{
+    if (s && s->ref.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        s->~StrRep();
+        ::operator delete(s);
+    }
+}
+
+namespace {
+void retainContainer(Container* c)
+{
+    if (c)
+        c->ref.fetch_add(1, std::memory_order_relaxed);
+}
+void releaseContainer(Container* c)
+{
+    if (c && c->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete c;
+}
+void retainHistory(History* h)
+{
+    if (h)
+        h->ref.fetch_add(1, std::memory_order_relaxed);
+}
+void releaseHistory(History* h)
+{
+    if (h && h->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete h;
+}
+}
+
+Node::Node(const Node& other)
+    : parent(other.parent)
+    , generation(other.generation)
+    , row(other.row)
+    , kind(other.kind)
+    , flags(other.flags)
+    , key(other.key)
+    , v(other.v)
+    , createdBy(other.createdBy)
+    , lastChangedBy(other.lastChangedBy)
+    , hist(other.hist)
+{
+    if (kind == NodeKind::String)
+        retain(v.s);
+    else if (isContainer())
+        retainContainer(v.c);
+    retainHistory(hist);
+}
+
+void Node::dropPayload()
+{
+    if (kind == NodeKind::String)
+        release(v.s);
+    else if (isContainer())
+        releaseContainer(v.c);
+    v.i = 0;
+    kind = NodeKind::Null;
+}
+
+Chunk::Chunk(const Chunk& other)
+{
+    for (quint32 i = 0; i < kChunkSize; ++i) {
+        nodes[i].~Node();
+        new (&nodes[i]) Node(other.nodes[i]);
+    }
+}
+
+quint64 hashKey(std::string_view key)
+{
+    // FNV-1a: keys are short, and this is cheap and good enough for open addressing.
+    quint64 h = 1469598103934665603ull;
+    for (unsigned char c : key) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+} // namespace deltascope::detail
+
+namespace deltascope {
+
+using namespace detail;
+
+namespace {
+constexpr std::size_t kIndexThreshold = 12; // linear scan below this many members
+constexpr quint32 kTombstone = 0xffffffffu;
+}
+
+void DocumentTree::Data::init(FoldMode foldMode)
+{
+    mode = foldMode;
+    chunks.clear();
+    freeSlots.clear();
+    used = 1;
+    rootSlot = allocate(0, {}, NodeKind::Object, -1);
+    visibleCountValid = false;
+}
+
+Container& DocumentTree::Data::wc(quint32 slot)
+{
+    Node& n = w(slot);
+    if (n.v.c->ref.load(std::memory_order_acquire) != 1) {
+        auto* copy = new Container(*n.v.c);
+        releaseContainer(n.v.c);
+        n.v.c = copy;
+    }
+    return *n.v.c;
+}
+
+quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, NodeKind kind, qint64 event)
+{
+    quint32 slot;
+    if (!freeSlots.empty()) {
+        slot = freeSlots.back();
+        freeSlots.pop_back();
+    } else {
+        slot = used++;
+        if ((slot >> kChunkBits) >= chunks.size())
+            chunks.push_back(std::make_shared<Chunk>());
+    }
+    Node& n = w(slot);
+    n.parent = parentSlot;
+    n.row = kNotVisible;
+    n.kind = kind;
+    n.flags = FlagLive;
+    n.key.assign(key);
+    n.v.i = 0;
+    if (isContainerKind(kind))
+        n.v.c = new Container;
+    else if (kind == NodeKind::String)
+        n.v.s = makeStr({});
+    n.createdBy = event;
+    n.lastChangedBy = event;
+    releaseHistory(n.hist);
+    n.hist = nullptr;
+    visibleCountValid = false;
+    return slot;
+}
+
+void DocumentTree::Data::freeSubtree(quint32 slot)
+{
+    // Iterative: subtrees can be as deep as kMaxDepth, and element maps hold hidden children too.
+    std::vector<quint32> stack { slot };
+    while (!stack.empty()) {
+        const quint32 s = stack.back();
+        stack.pop_back();
+        const Node& n = r(s);
+        if (!n.live())
+            continue;
+        if (n.isContainer()) {
+            const Container& c = *n.v.c;
+            stack.insert(stack.end(), c.members.begin(), c.members.end());
+            // Orphans: visible nodes no longer in the element map (reference-client mode, placeholders).
+            for (quint32 o : c.order) {
+                if (r(o).live() && r(o).parent == s && (r(o).flags & FlagOrphan))
+                    stack.push_back(o);
+            }
+        }
+        Node& m = w(s);
+        m.dropPayload();
+        releaseHistory(m.hist);
+        m.hist = nullptr;
+        m.key.clear();
+        m.key.shrink_to_fit();
+        m.flags = 0;
+        m.parent = 0;
+        m.row = kNotVisible;
+        ++m.generation;
+        freeSlots.push_back(s);
+    }
+    visibleCountValid = false;
+}
+
+void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
+{
+    const Node& n = r(slot);
+    if (n.isContainer()) {
+        // Children first, then the container itself.
+        std::vector<quint32> children = n.v.c->members;
+        for (quint32 o : n.v.c->order) {
+            if (r(o).flags & FlagOrphan)
+                children.push_back(o);
+        }
+        for (quint32 child : children)
+            freeSubtree(child);
+    }
+    Node& m = w(slot);
+    m.dropPayload();
+    m.flags &= quint8(~FlagLooksLikeLong);
+    m.kind = kind;
+    if (isContainerKind(kind))
+        m.v.c = new Container;
+    else if (kind == NodeKind::String)
+        m.v.s = makeStr({});
+    visibleCountValid = false;
+}
+
+quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) const
+{
+    const Container& c = rc(container);
+    if (c.index.empty()) {
+        for (quint32 m : c.members) {
+            if (r(m).key == key)
+                return m;
+        }
+        return 0;
+    }
+    const std::size_t mask = c.index.size() - 1;
+    std::size_t i = std::size_t(hashKey(key)) & mask;
+    for (;;) {
+        const quint32 s = c.index[i];
+        if (s == 0)
+            return 0;
+        if (s != kTombstone && r(s).key == key)
+            return s;
+        i = (i + 1) & mask;
+    }
+}
+
+void DocumentTree::Data::rebuildIndex(quint32 container)
+{
+    Container& c = wc(container);
+    if (c.members.size() <= kIndexThreshold) {
+        c.index.clear();
+        c.index.shrink_to_fit();
+        c.indexUsed = 0;
+        return;
+    }
+    std::size_t size = 16;
+    while (size < c.members.size() * 2)
+        size <<= 1;
+    c.index.assign(size, 0);
+    const std::size_t mask = size - 1;
+    for (quint32 m : c.members) {
+        std::size_t i = std::size_t(hashKey(r(m).key)) & mask;
+        while (c.index[i] != 0)
+            i = (i + 1) & mask;
+        c.index[i] = m;
+    }
+    c.indexUsed = quint32(c.members.size());
+}
+
+void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
+{
+    Container& c = wc(container);
+    if (c.index.empty()) {
+        if (c.members.size() > kIndexThreshold)
+            rebuildIndex(container);
+        return;
+    }
+    if ((c.indexUsed + 1) * 2 > c.index.size()) {
+        rebuildIndex(container);
+        return;
+    }
+    const std::size_t mask = c.index.size() - 1;
+    std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
+    while (c.index[i] != 0 && c.index[i] != kTombstone)
+        i = (i + 1) & mask;
+    if (c.index[i] == 0)
+        ++c.indexUsed;
+    c.index[i] = member;
+}
+
+void DocumentTree::Data::indexErase(quint32 container, quint32 member)
+{
+    Container& c = wc(container);
+    if (c.index.empty())
+        return;
+    const std::size_t mask = c.index.size() - 1;
+    std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
+    for (;;) {
+        const quint32 s = c.index[i];
+        if (s == 0)
+            return;
+        if (s == member) {
+            c.index[i] = kTombstone;
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+void DocumentTree::Data::renumber(quint32 container, std::size_t from)
+{
+    const Node& n = r(container);
+    const std::vector<quint32>& vis = n.visible();
+    for (std::size_t i = from; i < vis.size(); ++i) {
+        if (r(vis[i]).row != quint32(i))
+            w(vis[i]).row = quint32(i);
+    }
+}
+
+} // namespace deltascope

@@ -1,0 +1,708 @@
+#include "core/document/documenttree.h"
+
+#include "core/document/documenttree_p.h"
+#include "core/document/mutator.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace deltascope {
+
+using namespace detail;
+namespace dom = simdjson::dom;
+
+QString nodeKindName(NodeKind kind)
+{
+    switch (kind) {
+    case NodeKind::Null:
+        return QStringLiteral("null");
+    case NodeKind::Bool:
+        return QStringLiteral("bool");
+    case NodeKind::Integer:
+        return QStringLiteral("integer");
+    case NodeKind::Double:
+        return QStringLiteral("double");
+    case NodeKind::String:
+        return QStringLiteral("string");
+    case NodeKind::Object:
+        return QStringLiteral("object");
+    case NodeKind::RecordList:
+        return QStringLiteral("record list");
+    case NodeKind::ValueList:
+        return QStringLiteral("value list");
+    case NodeKind::RawArray:
+        return QStringLiteral("raw array");
+    }
+    return QStringLiteral("unknown");
+}
+
+QString anomalyKindName(AnomalyKind kind)
+{
+    switch (kind) {
+    case AnomalyKind::InvalidJson:
+        return QStringLiteral("invalid JSON");
+    case AnomalyKind::NotAnObject:
+        return QStringLiteral("not an object");
+    case AnomalyKind::RangeOutsidePreviousList:
+        return QStringLiteral("range outside previous list");
+    case AnomalyKind::IdMissingFromElementMap:
+        return QStringLiteral("id missing from element map");
+    case AnomalyKind::KindChanged:
+        return QStringLiteral("kind changed");
+    case AnomalyKind::ValueListEditedWithoutSize:
+        return QStringLiteral("value list edited without @s");
+    case AnomalyKind::ReferenceClientDiffers:
+        return QStringLiteral("reference client differs");
+    case AnomalyKind::BadListInstruction:
+        return QStringLiteral("bad list instruction");
+    case AnomalyKind::DuplicateKey:
+        return QStringLiteral("duplicate key");
+    }
+    return QStringLiteral("unknown");
+}
+
+namespace {
+
+std::string toUtf8(QStringView text)
+{
+    const QByteArray bytes = text.toUtf8();
+    return std::string(bytes.constData(), std::size_t(bytes.size()));
+}
+
+void appendEscaped(std::string& out, std::string_view text)
+{
+    static const char* hex = "0123456789abcdef";
+    out.push_back('"');
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(text.data() + start, i - start);
+        start = i + 1;
+        switch (c) {
+        case '"':
+            out.append("\\\"");
+            break;
+        case '\\':
+            out.append("\\\\");
+            break;
+        case '\n':
+            out.append("\\n");
+            break;
+        case '\r':
+            out.append("\\r");
+            break;
+        case '\t':
+            out.append("\\t");
+            break;
+        case '\b':
+            out.append("\\b");
+            break;
+        case '\f':
+            out.append("\\f");
+            break;
+        default:
+            out.append("\\u00");
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    out.append(text.data() + start, text.size() - start);
+    out.push_back('"');
+}
+
+void appendNewline(std::string& out, int indent)
+{
+    out.push_back('\n');
+    out.append(std::size_t(indent) * 2, ' ');
+}
+
+} // namespace
+
+namespace detail {
+
+void appendJsonString(std::string& out, std::string_view text) { appendEscaped(out, text); }
+
+void appendNumber(std::string& out, qint64 value)
+{
+    char buffer[24];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    out.append(buffer, result.ptr);
+}
+
+void appendDouble(std::string& out, double value)
+{
+    if (!std::isfinite(value)) {
+        out.append("null"); // JSON has no NaN or infinity
+        return;
+    }
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    out.append(buffer, result.ptr);
+}
+
+void appendScalar(std::string& out, const Node& n)
+{
+    switch (n.kind) {
+    case NodeKind::Null:
+        out.append("null");
+        break;
+    case NodeKind::Bool:
+        out.append(n.v.b ? "true" : "false");
+        break;
+    case NodeKind::Integer:
+        appendNumber(out, n.v.i);
+        break;
+    case NodeKind::Double:
+        appendDouble(out, n.v.d);
+        break;
+    case NodeKind::String:
+        appendEscaped(out, n.v.s->view());
+        break;
+    default:
+        break;
+    }
+}
+
+void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& out, bool pretty, int indent)
+{
+    const Node& n = d.r(slot);
+    if (!n.isContainer()) {
+        appendScalar(out, n);
+        return;
+    }
+    const bool object = n.kind == NodeKind::Object;
+    const std::vector<quint32>& children = n.visible();
+    out.push_back(object ? '{' : '[');
+    bool first = true;
+    for (quint32 child : children) {
+        if (!first)
+            out.push_back(',');
+        first = false;
+        if (pretty)
+            appendNewline(out, indent + 1);
+        if (object) {
+            appendEscaped(out, d.r(child).key);
+            out.append(pretty ? ": " : ":");
+        }
+        appendVisibleJson(d, child, out, pretty, indent + 1);
+    }
+    if (pretty && !children.empty())
+        appendNewline(out, indent);
+    out.push_back(object ? '}' : ']');
+}
+
+} // namespace detail
+
+// ------------------------------------------------------------------------------------------------
+
+DocumentTree::DocumentTree()
+    : DocumentTree(FoldMode::Canonical)
+{
+}
+
+DocumentTree::DocumentTree(FoldMode mode)
+    : d(std::make_shared<Data>())
+{
+    d->init(mode);
+}
+
+DocumentTree::DocumentTree(const DocumentTree& other)
+    : d(std::make_shared<Data>(*other.d))
+{
+}
+
+DocumentTree& DocumentTree::operator=(const DocumentTree& other)
+{
+    if (this == &other)
+        return *this;
+    for (DocumentListener* l : m_listeners)
+        l->aboutToReset();
+    d = std::make_shared<Data>(*other.d);
+    for (DocumentListener* l : m_listeners)
+        l->reset();
+    return *this;
+}
+
+DocumentTree::DocumentTree(DocumentTree&& other) noexcept
+    : d(std::move(other.d))
+    , m_listeners(std::move(other.m_listeners))
+{
+    other.m_listeners.clear();
+    other.d = std::make_shared<Data>();
+    other.d->init(d->mode);
+}
+
+DocumentTree& DocumentTree::operator=(DocumentTree&& other) noexcept
+{
+    if (this == &other)
+        return *this;
+    for (DocumentListener* l : m_listeners)
+        l->aboutToReset();
+    std::swap(d, other.d);
+    for (DocumentListener* l : m_listeners)
+        l->reset();
+    for (DocumentListener* l : other.m_listeners)
+        l->aboutToReset();
+    other.d = std::make_shared<Data>();
+    other.d->init(d->mode);
+    for (DocumentListener* l : other.m_listeners)
+        l->reset();
+    return *this;
+}
+
+DocumentTree::~DocumentTree() = default;
+
+FoldMode DocumentTree::foldMode() const { return d->mode; }
+
+FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex)
+{
+    FoldResult result;
+    dom::element root;
+    if (!parseJson(deltaJson, root, &result.error)) {
+        result.parsed = false;
+        result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), result.error });
+        return result;
+    }
+    if (root.type() != dom::element_type::OBJECT) {
+        result.error = QStringLiteral("the delta is JSON but not an object; nothing applied");
+        result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });
+        return result;
+    }
+    Mutator mutator(*this, &result.changes, &result.anomalies, eventIndex);
+    mutator.mergeObject(d->rootSlot, root.get_object().value_unsafe(), true);
+    mutator.finish();
+    return result;
+}
+
+void DocumentTree::clear()
+{
+    for (DocumentListener* l : m_listeners)
+        l->aboutToReset();
+    const FoldMode mode = d->mode;
+    d = std::make_shared<Data>();
+    d->init(mode);
+    for (DocumentListener* l : m_listeners)
+        l->reset();
+}
+
+NodeId DocumentTree::root() const { return d->idOf(d->rootSlot); }
+bool DocumentTree::contains(NodeId node) const { return d->validId(node); }
+
+NodeKind DocumentTree::kind(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    return s ? d->r(s).kind : NodeKind::Null;
+}
+
+NodeId DocumentTree::parent(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    return s ? d->idOf(d->r(s).parent) : kNoNode;
+}
+
+int DocumentTree::childCount(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s || !d->r(s).isContainer())
+        return 0;
+    return int(d->r(s).visible().size());
+}
+
+NodeId DocumentTree::child(NodeId node, int row) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s || !d->r(s).isContainer() || row < 0)
+        return kNoNode;
+    const auto& children = d->r(s).visible();
+    return std::size_t(row) < children.size() ? d->idOf(children[std::size_t(row)]) : kNoNode;
+}
+
+int DocumentTree::row(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s || s == d->rootSlot)
+        return -1;
+    const quint32 r = d->r(s).row;
+    return r == kNotVisible ? -1 : int(r);
+}
+
+NodeId DocumentTree::childByKey(NodeId node, QStringView key) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s)
+        return kNoNode;
+    const Node& n = d->r(s);
+    if (!n.isContainer())
+        return kNoNode;
+    const std::string k = toUtf8(key);
+    if (n.kind == NodeKind::RawArray) {
+        qint64 index = -1;
+        const auto result = std::from_chars(k.data(), k.data() + k.size(), index);
+        if (result.ec != std::errc() || result.ptr != k.data() + k.size() || index < 0 || std::size_t(index) >= n.v.c->members.size())
+            return kNoNode;
+        return d->idOf(n.v.c->members[std::size_t(index)]);
+    }
+    if (const quint32 m = d->findMember(s, k))
+        return d->idOf(m);
+    if (n.isList()) {
+        // A placeholder or stale value shown in the visible order but absent from the element map.
+        for (quint32 o : n.v.c->order) {
+            if ((d->r(o).flags & FlagOrphan) && d->r(o).key == k)
+                return d->idOf(o);
+        }
+    }
+    return kNoNode;
+}
+
+QString DocumentTree::key(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s)
+        return {};
+    const std::string& k = d->r(s).key;
+    return QString::fromUtf8(k.data(), qsizetype(k.size()));
+}
+
+bool DocumentTree::boolValue(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    return s && d->r(s).kind == NodeKind::Bool && d->r(s).v.b;
+}
+
+qint64 DocumentTree::integerValue(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s)
+        return 0;
+    const Node& n = d->r(s);
+    if (n.kind == NodeKind::Integer)
+        return n.v.i;
+    if (n.kind == NodeKind::Double)
+        return qint64(n.v.d);
+    if (n.kind == NodeKind::String && (n.flags & FlagLooksLikeLong)) {
+        qint64 value = 0;
+        std::from_chars(n.v.s->data(), n.v.s->data() + n.v.s->size, value);
+        return value;
+    }
+    return 0;
+}
+
+double DocumentTree::doubleValue(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s)
+        return 0;
+    const Node& n = d->r(s);
+    if (n.kind == NodeKind::Double)
+        return n.v.d;
+    if (n.kind == NodeKind::Integer)
+        return double(n.v.i);
+    return 0;
+}
+
+QString DocumentTree::stringValue(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    if (!s || d->r(s).kind != NodeKind::String)
+        return {};
+    const StrRep* str = d->r(s).v.s;
+    return QString::fromUtf8(str->data(), qsizetype(str->size));
+}
+
+bool DocumentTree::looksLikeLong(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    return s && (d->r(s).flags & FlagLooksLikeLong);
+}
+
+int DocumentTree::hiddenElementCount(NodeId list) const
+{
+    const quint32 s = d->slotOf(list);
+    if (!s || !d->r(s).isList())
+        return 0;
+    int hidden = 0;
+    for (quint32 m : d->r(s).v.c->members) {
+        if (d->r(m).row == kNotVisible)
+            ++hidden;
+    }
+    return hidden;
+}
+
+std::size_t DocumentTree::nodeCount() const
+{
+    if (d->visibleCountValid)
+        return d->visibleCountCache;
+    std::size_t count = 0;
+    std::vector<quint32> stack { d->rootSlot };
+    while (!stack.empty()) {
+        const quint32 s = stack.back();
+        stack.pop_back();
+        ++count;
+        const Node& n = d->r(s);
+        if (n.isContainer()) {
+            const auto& children = n.visible();
+            stack.insert(stack.end(), children.begin(), children.end());
+        }
+    }
+    d->visibleCountCache = count;
+    d->visibleCountValid = true;
+    return count;
+}
+
+QString DocumentTree::path(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    return s ? pathOf(*d, s) : QString();
+}
+
+NodeId DocumentTree::find(QStringView path) const
+{
+    NodeId node = root();
+    if (path.isEmpty())
+        return node;
+    for (QStringView segment : path.split(QLatin1Char('/'))) {
+        if (segment.contains(QLatin1Char('~'))) {
+            QString unescaped = segment.toString();
+            unescaped.replace(QLatin1String("~1"), QLatin1String("/"));
+            unescaped.replace(QLatin1String("~0"), QLatin1String("~"));
+            node = childByKey(node, unescaped);
+        } else {
+            node = childByKey(node, segment);
+        }
+        if (node == kNoNode)
+            return kNoNode;
+    }
+    return node;
+}
+
+qint64 DocumentTree::createdBy(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    return s ? d->r(s).createdBy : -1;
+}
+
+qint64 DocumentTree::lastChangedBy(NodeId node) const
+{
+    const quint32 s = d->slotOf(node);
+    return s ? d->r(s).lastChangedBy : -1;
+}
+
+ProvenanceHistory DocumentTree::history(NodeId node) const
+{
+    ProvenanceHistory h;
+    const quint32 s = d->slotOf(node);
+    if (!s)
+        return h;
+    const Node& n = d->r(s);
+    if (n.hist) {
+        h.totalCount = n.hist->total;
+        for (int i = 0; i < n.hist->count; ++i)
+            h.recentEvents.push_back(n.hist->ring[(n.hist->start + i) % kProvenanceDepth]);
+    } else {
+        h.recentEvents.push_back(n.createdBy);
+        if (n.lastChangedBy != n.createdBy)
+            h.recentEvents.push_back(n.lastChangedBy);
+        h.totalCount = h.recentEvents.size();
+    }
+    return h;
+}
+
+QByteArray DocumentTree::toJson(bool pretty) const { return toJson(root(), pretty); }
+
+QByteArray DocumentTree::toJson(NodeId subtree, bool pretty) const
+{
+    const quint32 s = d->slotOf(subtree);
+    if (!s)
+        return {};
+    std::string out;
+    appendVisibleJson(*d, s, out, pretty, 0);
+    return QByteArray(out.data(), qsizetype(out.size()));
+}
+
+bool DocumentTree::fromJson(std::string_view json, DocumentTree& out, QString* error)
+{
+    dom::element root;
+    QString message;
+    if (!parseJson(json, root, &message)) {
+        if (error)
+            *error = message;
+        return false;
+    }
+    if (root.type() != dom::element_type::OBJECT) {
+        if (error)
+            *error = QStringLiteral("a document must be a JSON object (at byte 0)");
+        return false;
+    }
+    out.clear();
+    Mutator mutator(out, nullptr, nullptr, -1);
+    const dom::object object = root.get_object().value_unsafe();
+    for (dom::key_value_pair field : object)
+        mutator.editRawJson(out.d->rootSlot, field.key, field.value);
+    return true;
+}
+
+// --- editing -------------------------------------------------------------------------------------
+
+NodeId DocumentTree::setObject(NodeId parent, QStringView key)
+{
+    const quint32 p = d->slotOf(parent);
+    if (!p)
+        return kNoNode;
+    Mutator m(*this, nullptr, nullptr, -1);
+    return d->idOf(m.editSlot(p, toUtf8(key), NodeKind::Object));
+}
+
+NodeId DocumentTree::setRecordList(NodeId parent, QStringView key)
+{
+    const quint32 p = d->slotOf(parent);
+    if (!p)
+        return kNoNode;
+    Mutator m(*this, nullptr, nullptr, -1);
+    return d->idOf(m.editSlot(p, toUtf8(key), NodeKind::RecordList));
+}
+
+NodeId DocumentTree::setValueList(NodeId parent, QStringView key)
+{
+    const quint32 p = d->slotOf(parent);
+    if (!p)
+        return kNoNode;
+    Mutator m(*this, nullptr, nullptr, -1);
+    return d->idOf(m.editSlot(p, toUtf8(key), NodeKind::ValueList));
+}
+
+namespace {
+void editScalar(DocumentTree& tree, DocumentTree::Data& d, NodeId parent, QStringView key, const Scalar& value)
+{
+    const quint32 p = d.slotOf(parent);
+    if (!p)
+        return;
+    Mutator m(tree, nullptr, nullptr, -1);
+    m.editScalar(p, toUtf8(key), value);
+}
+}
+
+void DocumentTree::setNull(NodeId parent, QStringView key) { editScalar(*this, *d, parent, key, Scalar {}); }
+
+void DocumentTree::setBool(NodeId parent, QStringView key, bool value)
+{
+    Scalar s;
+    s.kind = NodeKind::Bool;
+    s.b = value;
+    editScalar(*this, *d, parent, key, s);
+}
+
+void DocumentTree::setInteger(NodeId parent, QStringView key, qint64 value)
+{
+    Scalar s;
+    s.kind = NodeKind::Integer;
+    s.i = value;
+    editScalar(*this, *d, parent, key, s);
+}
+
+void DocumentTree::setDouble(NodeId parent, QStringView key, double value)
+{
+    Scalar s;
+    s.kind = NodeKind::Double;
+    s.d = value;
+    editScalar(*this, *d, parent, key, s);
+}
+
+void DocumentTree::setString(NodeId parent, QStringView key, QStringView value)
+{
+    const std::string text = toUtf8(value);
+    Scalar s;
+    s.kind = NodeKind::String;
+    s.s = text;
+    editScalar(*this, *d, parent, key, s);
+}
+
+void DocumentTree::setRawJson(NodeId parent, QStringView key, std::string_view json)
+{
+    const quint32 p = d->slotOf(parent);
+    if (!p)
+        return;
+    dom::element value;
+    if (!parseJson(json, value, nullptr))
+        return;
+    Mutator m(*this, nullptr, nullptr, -1);
+    m.editRawJson(p, toUtf8(key), value);
+}
+
+void DocumentTree::remove(NodeId parent, QStringView key)
+{
+    const quint32 p = d->slotOf(parent);
+    if (!p)
+        return;
+    Mutator m(*this, nullptr, nullptr, -1);
+    m.editRemove(p, toUtf8(key));
+}
+
+NodeId DocumentTree::setElementObject(NodeId list, QStringView id)
+{
+    const quint32 p = d->slotOf(list);
+    if (!p || !d->r(p).isList())
+        return kNoNode;
+    Mutator m(*this, nullptr, nullptr, -1);
+    return d->idOf(m.editSlot(p, toUtf8(id), NodeKind::Object));
+}
+
+void DocumentTree::removeElement(NodeId list, QStringView id)
+{
+    const quint32 p = d->slotOf(list);
+    if (!p || !d->r(p).isList())
+        return;
+    Mutator m(*this, nullptr, nullptr, -1);
+    m.editRemove(p, toUtf8(id));
+}
+
+void DocumentTree::setOrder(NodeId list, const QStringList& ids)
+{
+    const quint32 p = d->slotOf(list);
+    if (!p || d->r(p).kind != NodeKind::RecordList)
+        return;
+    std::vector<quint32> order;
+    order.reserve(std::size_t(ids.size()));
+    for (const QString& id : ids) {
+        if (const quint32 s = d->findMember(p, toUtf8(id)))
+            order.push_back(s);
+    }
+    Mutator m(*this, nullptr, nullptr, -1);
+    m.editOrder(p, order);
+}
+
+QStringList DocumentTree::order(NodeId list) const
+{
+    QStringList ids;
+    const quint32 s = d->slotOf(list);
+    if (!s || !d->r(s).isList())
+        return ids;
+    for (quint32 e : d->r(s).v.c->order) {
+        const std::string& k = d->r(e).key;
+        ids.append(QString::fromUtf8(k.data(), qsizetype(k.size())));
+    }
+    return ids;
+}
+
+void DocumentTree::resizeValueList(NodeId list, int size)
+{
+    const quint32 p = d->slotOf(list);
+    if (!p || d->r(p).kind != NodeKind::ValueList || size < 0)
+        return;
+    Mutator m(*this, nullptr, nullptr, -1);
+    m.editResize(p, std::size_t(size));
+}
+
+void DocumentTree::addListener(DocumentListener* listener)
+{
+    if (listener && std::find(m_listeners.begin(), m_listeners.end(), listener) == m_listeners.end())
+        m_listeners.push_back(listener);
+}
+
+void DocumentTree::removeListener(DocumentListener* listener)
+{
+    m_listeners.erase(std::remove(m_listeners.begin(), m_listeners.end(), listener), m_listeners.end());
+}
+
+}

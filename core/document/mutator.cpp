@@ -1,0 +1,1308 @@
+// The fold (adama-wire.md section 6; delta-vectors.json wins) and the editing primitives.
+
+#include "core/document/mutator.h"
+
+#include "core/document/jsonerror.h"
+
+#include <algorithm>
+#include <charconv>
+#include <unordered_set>
+
+namespace deltascope::detail {
+
+namespace dom = simdjson::dom;
+
+namespace {
+
+std::string numberText(qint64 value)
+{
+    char buffer[24];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    return std::string(buffer, result.ptr);
+}
+
+QString utf8(std::string_view text) { return QString::fromUtf8(text.data(), qsizetype(text.size())); }
+
+int distinctKeyCount(dom::object o)
+{
+    std::unordered_set<std::string_view> keys;
+    for (dom::key_value_pair field : o)
+        keys.insert(field.key);
+    return int(keys.size());
+}
+
+// What JavaScript's `if (x)` says about a visible list element (ranges in tree.js skip falsy ones).
+bool jsFalsy(const Node& n)
+{
+    switch (n.kind) {
+    case NodeKind::Null:
+        return true;
+    case NodeKind::Bool:
+        return !n.v.b;
+    case NodeKind::Integer:
+        return n.v.i == 0;
+    case NodeKind::Double:
+        return n.v.d == 0 || n.v.d != n.v.d;
+    case NodeKind::String:
+        return n.v.s->size == 0;
+    default:
+        return false;
+    }
+}
+
+struct ParserCache {
+    dom::parser parser;
+    std::string padded;
+    bool allocated = false;
+    ParserCache()
+    {
+        // Explicit depth: deeper input is refused by the parser, so nothing below recurses deeper.
+        allocated = parser.allocate(64 * 1024, DocumentTree::kMaxDepth) == simdjson::SUCCESS;
+    }
+};
+
+} // namespace
+
+bool parseJson(std::string_view text, dom::element& out, QString* error)
+{
+    thread_local ParserCache cache;
+    // Very large inputs get a parser of their own, so one huge frame does not pin its buffers.
+    constexpr std::size_t kLarge = 16 * 1024 * 1024;
+    thread_local std::unique_ptr<dom::parser> large;
+    dom::parser* parser = &cache.parser;
+    if (!cache.allocated) {
+        if (error)
+            *error = QStringLiteral("could not allocate the JSON parser");
+        return false;
+    }
+    if (text.size() > kLarge) {
+        large = std::make_unique<dom::parser>();
+        if (large->allocate(text.size(), DocumentTree::kMaxDepth) != simdjson::SUCCESS) {
+            if (error)
+                *error = QStringLiteral("out of memory for a %1-byte JSON text").arg(text.size());
+            return false;
+        }
+        parser = large.get();
+    } else if (large) {
+        large.reset();
+    }
+    std::string& padded = cache.padded;
+    padded.assign(text);
+    padded.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+    const auto result = parser->parse(padded.data(), text.size(), false);
+    if (result.error() == simdjson::SUCCESS) {
+        out = result.value_unsafe();
+        return true;
+    }
+    if (error) {
+        const JsonErrorLocation where = locateJsonError(text, DocumentTree::kMaxDepth);
+        if (where.offset >= 0)
+            *error = QStringLiteral("invalid JSON at byte %1: %2").arg(where.offset).arg(where.what);
+        else
+            *error = QStringLiteral("invalid JSON: %1").arg(QString::fromUtf8(simdjson::error_message(result.error())));
+    }
+    return false;
+}
+
+bool textLooksLikeLong(std::string_view text)
+{
+    if (text.empty() || text.size() > 20)
+        return false;
+    qint64 value = 0;
+    const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (result.ec != std::errc() || result.ptr != text.data() + text.size())
+        return false;
+    // Canonical decimal only ("007" or "-0" are strings that merely contain digits).
+    return text == numberText(value);
+}
+
+bool readScalar(dom::element value, Scalar& out)
+{
+    switch (value.type()) {
+    case dom::element_type::NULL_VALUE:
+        out.kind = NodeKind::Null;
+        return true;
+    case dom::element_type::BOOL:
+        out.kind = NodeKind::Bool;
+        out.b = value.get_bool().value_unsafe();
+        return true;
+    case dom::element_type::INT64:
+        out.kind = NodeKind::Integer;
+        out.i = value.get_int64().value_unsafe();
+        return true;
+    case dom::element_type::UINT64:
+        // Beyond qint64: kept as a double (JavaScript would lose the same precision).
+        out.kind = NodeKind::Double;
+        out.d = double(value.get_uint64().value_unsafe());
+        return true;
+    case dom::element_type::DOUBLE:
+        out.kind = NodeKind::Double;
+        out.d = value.get_double().value_unsafe();
+        return true;
+    case dom::element_type::STRING:
+        out.kind = NodeKind::String;
+        out.s = value.get_string().value_unsafe();
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool sameScalar(const Node& node, const Scalar& value)
+{
+    if (node.kind != value.kind)
+        return false;
+    switch (value.kind) {
+    case NodeKind::Null:
+        return true;
+    case NodeKind::Bool:
+        return node.v.b == value.b;
+    case NodeKind::Integer:
+        return node.v.i == value.i;
+    case NodeKind::Double:
+        return node.v.d == value.d || (node.v.d != node.v.d && value.d != value.d);
+    case NodeKind::String:
+        return node.v.s->view() == value.s;
+    default:
+        return false;
+    }
+}
+
+void storeScalar(Node& node, const Scalar& value)
+{
+    node.dropPayload();
+    node.flags &= quint8(~FlagLooksLikeLong);
+    node.kind = value.kind;
+    switch (value.kind) {
+    case NodeKind::Bool:
+        node.v.b = value.b;
+        break;
+    case NodeKind::Integer:
+        node.v.i = value.i;
+        break;
+    case NodeKind::Double:
+        node.v.d = value.d;
+        break;
+    case NodeKind::String:
+        node.v.s = makeStr(value.s);
+        if (textLooksLikeLong(value.s))
+            node.flags |= FlagLooksLikeLong;
+        break;
+    default:
+        break;
+    }
+}
+
+QString escapeSegment(std::string_view key)
+{
+    QString segment = utf8(key);
+    if (segment.contains(QLatin1Char('~')) || segment.contains(QLatin1Char('/'))) {
+        segment.replace(QLatin1Char('~'), QLatin1String("~0"));
+        segment.replace(QLatin1Char('/'), QLatin1String("~1"));
+    }
+    return segment;
+}
+
+QString pathOf(const DocumentTree::Data& d, quint32 slot)
+{
+    QStringList segments;
+    while (slot && slot != d.rootSlot) {
+        const Node& n = d.r(slot);
+        segments.prepend(escapeSegment(n.key));
+        slot = n.parent;
+    }
+    return segments.join(QLatin1Char('/'));
+}
+
+// ------------------------------------------------------------------------------------------------
+
+Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* anomalies, qint64 event)
+    : d(*tree.d)
+    , m_listeners(tree.m_listeners)
+    , m_changes(changes)
+    , m_anomalies(anomalies)
+    , m_event(event)
+    , m_reference(tree.d->mode == FoldMode::ReferenceClient)
+{
+}
+
+bool Mutator::isVisible(quint32 slot) const
+{
+    while (slot != d.rootSlot) {
+        const Node& n = d.r(slot);
+        if (n.row == kNotVisible)
+            return false;
+        slot = n.parent;
+    }
+    return true;
+}
+
+void Mutator::beginInsert(quint32 parent, int first, int last, bool visible)
+{
+    if (visible) {
+        for (DocumentListener* l : m_listeners)
+            l->aboutToInsert(d.idOf(parent), first, last);
+    }
+}
+
+void Mutator::endInsert(quint32 parent, int first, int last, bool visible)
+{
+    if (!visible)
+        return;
+    for (DocumentListener* l : m_listeners)
+        l->inserted(d.idOf(parent), first, last);
+    if (m_changes)
+        m_changes->changes.push_back({ TreeChange::Type::Inserted, d.idOf(parent), first, last, -1, kNoNode });
+}
+
+void Mutator::beginRemove(quint32 parent, int first, int last, bool visible)
+{
+    if (visible) {
+        for (DocumentListener* l : m_listeners)
+            l->aboutToRemove(d.idOf(parent), first, last);
+    }
+}
+
+void Mutator::endRemove(quint32 parent, int first, int last, bool visible)
+{
+    if (!visible)
+        return;
+    for (DocumentListener* l : m_listeners)
+        l->removed(d.idOf(parent), first, last);
+    if (m_changes)
+        m_changes->changes.push_back({ TreeChange::Type::Removed, d.idOf(parent), first, last, -1, kNoNode });
+}
+
+void Mutator::beginMove(quint32 parent, int first, int last, int destination, bool visible)
+{
+    if (visible) {
+        for (DocumentListener* l : m_listeners)
+            l->aboutToMove(d.idOf(parent), first, last, destination);
+    }
+}
+
+void Mutator::endMove(quint32 parent, int first, int last, int destination, bool visible)
+{
+    if (!visible)
+        return;
+    for (DocumentListener* l : m_listeners)
+        l->moved(d.idOf(parent), first, last, destination);
+    if (m_changes)
+        m_changes->changes.push_back({ TreeChange::Type::Moved, d.idOf(parent), first, last, destination, kNoNode });
+}
+
+void Mutator::valueChanged(quint32 node, bool visible)
+{
+    if (!visible)
+        return;
+    for (DocumentListener* l : m_listeners)
+        l->valueChanged(d.idOf(node));
+    if (m_changes)
+        m_changes->changes.push_back({ TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, d.idOf(node) });
+}
+
+void Mutator::touch(quint32 slot)
+{
+    if (m_changes)
+        m_touched.push_back(slot);
+    // Climb while ancestors have not yet recorded this event: once one has, all above it have.
+    // The first node may already carry the event (it was created by it) and still needs its parents.
+    bool first = true;
+    while (slot) {
+        const Node& n = d.r(slot);
+        if (n.lastChangedBy == m_event) {
+            if (!first)
+                break;
+            first = false;
+            slot = n.parent;
+            continue;
+        }
+        first = false;
+        Node& m = d.w(slot);
+        if (!m.hist) {
+            if (m.createdBy == m.lastChangedBy) {
+                m.lastChangedBy = m_event;
+            } else {
+                m.hist = new History;
+                m.hist->push(m.createdBy);
+                m.hist->push(m.lastChangedBy);
+                m.hist->push(m_event);
+                m.lastChangedBy = m_event;
+            }
+        } else {
+            if (m.hist->ref.load(std::memory_order_acquire) != 1) {
+                auto* copy = new History(*m.hist);
+                if (m.hist->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+                    delete m.hist;
+                m.hist = copy;
+            }
+            m.hist->push(m_event);
+            m.lastChangedBy = m_event;
+        }
+        slot = m.parent;
+    }
+}
+
+void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message)
+{
+    if (!m_anomalies)
+        return;
+    QString path = pathOf(d, at);
+    if (!childKey.empty() || at == 0) {
+        if (!path.isEmpty())
+            path += QLatin1Char('/');
+        path += escapeSegment(childKey);
+    }
+    m_anomalies->push_back(Anomaly { kind, m_event, path, message });
+}
+
+void Mutator::checkDuplicates(dom::object delta, quint32 at)
+{
+    const std::size_t count = delta.size();
+    if (count < 2)
+        return;
+    if (count <= 16) {
+        std::string_view keys[16];
+        std::size_t n = 0;
+        for (dom::key_value_pair field : delta) {
+            for (std::size_t k = 0; k < n; ++k) {
+                if (keys[k] == field.key) {
+                    anomaly(AnomalyKind::DuplicateKey, at, field.key,
+                        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
+                    break;
+                }
+            }
+            keys[n++] = field.key;
+        }
+        return;
+    }
+    thread_local std::unordered_set<std::string_view> seen;
+    seen.clear();
+    for (dom::key_value_pair field : delta) {
+        if (!seen.insert(field.key).second) {
+            anomaly(AnomalyKind::DuplicateKey, at, field.key,
+                QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
+        }
+    }
+}
+
+NodeKind Mutator::kindFor(dom::element value, bool literal) const
+{
+    switch (value.type()) {
+    case dom::element_type::OBJECT: {
+        if (literal)
+            return NodeKind::Object;
+        const dom::object o = value.get_object().value_unsafe();
+        if (o.at_key("@o").error() == simdjson::SUCCESS)
+            return NodeKind::RecordList;
+        if (o.at_key("@s").error() == simdjson::SUCCESS)
+            return NodeKind::ValueList;
+        return NodeKind::Object;
+    }
+    case dom::element_type::ARRAY:
+        return NodeKind::RawArray;
+    default: {
+        Scalar s;
+        readScalar(value, s);
+        return s.kind;
+    }
+    }
+}
+
+void Mutator::fill(quint32 slot, dom::element value, bool literal)
+{
+    switch (value.type()) {
+    case dom::element_type::OBJECT: {
+        const dom::object o = value.get_object().value_unsafe();
+        const NodeKind kind = d.r(slot).kind;
+        if (kind == NodeKind::RecordList || kind == NodeKind::ValueList) {
+            mergeList(slot, o, false);
+        } else if (!literal) {
+            mergeObject(slot, o, false);
+        } else {
+            checkDuplicates(o, slot);
+            for (dom::key_value_pair field : o) {
+                const quint32 existing = d.findMember(slot, field.key);
+                if (existing)
+                    removeObjectMember(slot, existing, false);
+                addObjectMember(slot, field.key, field.value, false, true);
+            }
+        }
+        break;
+    }
+    case dom::element_type::ARRAY: {
+        const dom::array a = value.get_array().value_unsafe();
+        quint32 index = 0;
+        for (dom::element item : a) {
+            const quint32 child = d.allocate(slot, numberText(index), kindFor(item, true), m_event);
+            d.w(child).row = index;
+            d.wc(slot).members.push_back(child);
+            fill(child, item, true);
+            ++index;
+        }
+        break;
+    }
+    default: {
+        Scalar s;
+        readScalar(value, s);
+        storeScalar(d.w(slot), s);
+        break;
+    }
+    }
+}
+
+quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::element value, bool visible, bool literal)
+{
+    const int row = int(d.rc(object).members.size());
+    beginInsert(object, row, row, visible);
+    const quint32 slot = d.allocate(object, key, kindFor(value, literal), m_event);
+    d.wc(object).members.push_back(slot);
+    d.w(slot).row = quint32(row);
+    d.indexInsert(object, slot);
+    fill(slot, value, literal);
+    endInsert(object, row, row, visible);
+    touch(slot);
+    return slot;
+}
+
+quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::element value)
+{
+    const quint32 slot = d.allocate(list, key, kindFor(value, false), m_event);
+    d.wc(list).members.push_back(slot);
+    d.indexInsert(list, slot);
+    fill(slot, value, false);
+    touch(slot);
+    return slot;
+}
+
+void Mutator::removeObjectMember(quint32 object, quint32 member, bool visible)
+{
+    const int row = int(d.r(member).row);
+    beginRemove(object, row, row, visible);
+    d.indexErase(object, member);
+    Container& c = d.wc(object);
+    c.members.erase(c.members.begin() + row);
+    d.freeSubtree(member);
+    d.renumber(object, std::size_t(row));
+    endRemove(object, row, row, visible);
+    touch(object);
+}
+
+void Mutator::convert(quint32 slot, NodeKind kind, bool visible)
+{
+    const Node& n = d.r(slot);
+    const int count = n.isContainer() ? int(n.visible().size()) : 0;
+    if (count > 0)
+        beginRemove(slot, 0, count - 1, visible);
+    d.resetPayload(slot, kind);
+    if (count > 0)
+        endRemove(slot, 0, count - 1, visible);
+    touch(slot);
+}
+
+void Mutator::replaceRawArray(quint32 slot, dom::element value, bool visible)
+{
+    convert(slot, NodeKind::RawArray, visible);
+    const int count = int(value.get_array().value_unsafe().size());
+    if (count > 0)
+        beginInsert(slot, 0, count - 1, visible);
+    fill(slot, value, true);
+    if (count > 0)
+        endInsert(slot, 0, count - 1, visible);
+}
+
+void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
+{
+    checkDuplicates(delta, object);
+    for (dom::key_value_pair field : delta)
+        mergeMember(object, field.key, field.value, visible);
+}
+
+void Mutator::mergeMember(quint32 object, std::string_view key, dom::element value, bool visible)
+{
+    const quint32 existing = d.findMember(object, key);
+    const dom::element_type type = value.type();
+    if (type == dom::element_type::NULL_VALUE) {
+        if (existing)
+            removeObjectMember(object, existing, visible);
+        return;
+    }
+    if (!existing) {
+        addObjectMember(object, key, value, visible, false);
+        return;
+    }
+    const bool childVisible = visibleChild(existing, visible);
+    const NodeKind was = d.r(existing).kind;
+    if (type == dom::element_type::OBJECT) {
+        const dom::object o = value.get_object().value_unsafe();
+        const bool hasOrder = o.at_key("@o").error() == simdjson::SUCCESS;
+        const bool hasSize = !hasOrder && o.at_key("@s").error() == simdjson::SUCCESS;
+        if (hasOrder || hasSize || isListKind(was) || (m_reference && was == NodeKind::RawArray)) {
+            NodeKind target = hasOrder ? NodeKind::RecordList : hasSize ? NodeKind::ValueList : was;
+            if (target == NodeKind::RawArray) {
+                // Reference client: a prior array is "a list"; the object's keys go to its hidden map
+                // and the visible array keeps the raw elements.
+                anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
+                    QStringLiteral("an object was merged into a raw array: the reference client files its keys into a hidden map and keeps showing the old array"));
+                Node& m = d.w(existing);
+                m.kind = NodeKind::ValueList;
+                Container& c = d.wc(existing);
+                c.order = std::move(c.members);
+                c.members.clear();
+                c.index.clear();
+                c.indexUsed = 0;
+                for (quint32 e : c.order)
+                    d.w(e).flags |= FlagOrphan;
+                valueChanged(existing, visible);
+                touch(existing);
+                target = NodeKind::ValueList;
+            } else if (was != target) {
+                anomaly(AnomalyKind::KindChanged, object, key,
+                    QStringLiteral("%1 became a %2").arg(nodeKindName(was), nodeKindName(target)));
+                convert(existing, target, childVisible);
+                valueChanged(existing, visible);
+            }
+            mergeList(existing, o, childVisible);
+            return;
+        }
+        if (was != NodeKind::Object) {
+            if (was == NodeKind::RawArray) {
+                anomaly(AnomalyKind::KindChanged, object, key,
+                    QStringLiteral("raw array replaced by an object merge (the reference client would keep showing the array)"));
+                anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
+                    QStringLiteral("the reference client treats any prior array as a list: it files the object's keys into a hidden map and keeps showing the old array"));
+            } else if (isContainerKind(was)) {
+                anomaly(AnomalyKind::KindChanged, object, key, QStringLiteral("%1 became an object").arg(nodeKindName(was)));
+            } else {
+                anomaly(AnomalyKind::KindChanged, object, key, QStringLiteral("%1 value became an object").arg(nodeKindName(was)));
+            }
+            convert(existing, NodeKind::Object, childVisible);
+            valueChanged(existing, visible);
+        }
+        mergeObject(existing, o, childVisible);
+        return;
+    }
+    if (type == dom::element_type::ARRAY) {
+        if (isContainerKind(was) && was != NodeKind::RawArray)
+            anomaly(AnomalyKind::KindChanged, object, key, QStringLiteral("%1 replaced by a raw array").arg(nodeKindName(was)));
+        replaceRawArray(existing, value, childVisible);
+        valueChanged(existing, visible);
+        return;
+    }
+    Scalar s;
+    readScalar(value, s);
+    if (isContainerKind(was)) {
+        anomaly(AnomalyKind::KindChanged, object, key,
+            QStringLiteral("%1 replaced by a %2 value").arg(nodeKindName(was), nodeKindName(s.kind)));
+        convert(existing, s.kind, childVisible);
+    } else if (sameScalar(d.r(existing), s)) {
+        return;
+    }
+    storeScalar(d.w(existing), s);
+    valueChanged(existing, visible);
+    touch(existing);
+}
+
+quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
+{
+    const std::string key = d.r(element).key;
+    d.indexErase(list, element);
+    Container& c = d.wc(list);
+    c.members.erase(std::find(c.members.begin(), c.members.end(), element));
+    d.w(element).flags |= FlagOrphan;
+    const quint32 fresh = d.allocate(list, key, kind, m_event);
+    d.wc(list).members.push_back(fresh);
+    d.indexInsert(list, fresh);
+    return fresh;
+}
+
+quint32 Mutator::placeholder(quint32 list, std::string_view key)
+{
+    const quint32 slot = d.allocate(list, key, NodeKind::Null, m_event);
+    d.w(slot).flags |= FlagOrphan;
+    return slot;
+}
+
+void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
+{
+    checkDuplicates(delta, list);
+    const bool isRecord = d.r(list).kind == NodeKind::RecordList;
+    dom::element orderValue;
+    dom::element sizeValue;
+    bool hasOrder = false;
+    bool hasSize = false;
+    for (dom::key_value_pair field : delta) {
+        if (field.key == "@o") {
+            hasOrder = true;
+            orderValue = field.value;
+        } else if (field.key == "@s") {
+            hasSize = true;
+            sizeValue = field.value;
+        }
+    }
+
+    const std::vector<quint32> oldOrder = d.rc(list).order;
+    std::vector<quint32> removed;
+    bool membershipChanged = false;
+    bool staleScalar = false;
+
+    for (dom::key_value_pair field : delta) {
+        const std::string_view key = field.key;
+        if (key == "@o" || key == "@s")
+            continue;
+        const dom::element value = field.value;
+        const dom::element_type type = value.type();
+        quint32 existing = d.findMember(list, key);
+        if (existing && (d.r(existing).flags & FlagMark)) {
+            // Removed earlier in this same delta object (duplicate key): the last value wins.
+            d.w(existing).flags &= quint8(~FlagMark);
+            removed.erase(std::find(removed.begin(), removed.end(), existing));
+        }
+        if (type == dom::element_type::NULL_VALUE) {
+            if (existing) {
+                d.w(existing).flags |= FlagMark;
+                removed.push_back(existing);
+                membershipChanged = true;
+            }
+            continue;
+        }
+        if (!existing) {
+            addHiddenElement(list, key, value);
+            membershipChanged = true;
+            continue;
+        }
+        const bool elementVisible = visibleChild(existing, visible);
+        const NodeKind was = d.r(existing).kind;
+        if (type == dom::element_type::OBJECT) {
+            const dom::object o = value.get_object().value_unsafe();
+            const bool elementOrder = o.at_key("@o").error() == simdjson::SUCCESS;
+            const bool elementSize = !elementOrder && o.at_key("@s").error() == simdjson::SUCCESS;
+            NodeKind target = elementOrder ? NodeKind::RecordList : elementSize ? NodeKind::ValueList : NodeKind::Object;
+            if (target == NodeKind::Object && isListKind(was))
+                target = was;
+            if (was != target) {
+                if (m_reference && !isContainerKind(was)) {
+                    anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
+                        QStringLiteral("an object delta for a %1 element: the reference client merges it into the scalar, which changes nothing").arg(nodeKindName(was)));
+                    continue;
+                }
+                anomaly(AnomalyKind::KindChanged, list, key, QStringLiteral("list element changed from %1 to %2").arg(nodeKindName(was), nodeKindName(target)));
+                if (m_reference && elementVisible) {
+                    existing = orphanAndReplace(list, existing, target);
+                    membershipChanged = true;
+                    fill(existing, value, false);
+                    touch(existing);
+                    continue;
+                }
+                convert(existing, target, elementVisible);
+                valueChanged(existing, elementVisible);
+            }
+            if (isListKind(target))
+                mergeList(existing, o, elementVisible);
+            else
+                mergeObject(existing, o, elementVisible);
+            continue;
+        }
+        // A scalar or a raw array element.
+        Scalar s;
+        const bool scalar = readScalar(value, s);
+        if (scalar && !isContainerKind(was) && sameScalar(d.r(existing), s))
+            continue;
+        if (isContainerKind(was) && !(was == NodeKind::RawArray && !scalar))
+            anomaly(AnomalyKind::KindChanged, list, key,
+                QStringLiteral("list element changed from %1 to %2").arg(nodeKindName(was), nodeKindName(scalar ? s.kind : NodeKind::RawArray)));
+        if (!isRecord && !hasSize && !hasOrder && d.r(existing).row != kNotVisible)
+            staleScalar = true;
+        if (m_reference && d.r(existing).row != kNotVisible) {
+            // tree.js sets the hidden map only; the visible array keeps the old value.
+            existing = orphanAndReplace(list, existing, scalar ? s.kind : NodeKind::RawArray);
+            membershipChanged = true;
+            fill(existing, value, true);
+            touch(existing);
+            continue;
+        }
+        if (scalar) {
+            if (isContainerKind(was))
+                convert(existing, s.kind, elementVisible);
+            storeScalar(d.w(existing), s);
+        } else {
+            replaceRawArray(existing, value, elementVisible);
+        }
+        valueChanged(existing, elementVisible);
+        touch(existing);
+    }
+
+    if (staleScalar) {
+        anomaly(AnomalyKind::ValueListEditedWithoutSize, list, {},
+            QStringLiteral("value list element edited without @s: the reference client updates only its hidden map and keeps showing the old value"));
+    }
+
+    // The new visible order.
+    std::vector<quint32> target;
+    bool rebuilt = false;
+    const auto take = [&](quint32 slot) {
+        Node& n = d.w(slot);
+        if (n.flags & FlagInOrder) {
+            anomaly(AnomalyKind::BadListInstruction, list, n.key,
+                QStringLiteral("element \"%1\" appears twice in @o; shown once").arg(utf8(n.key)));
+            return;
+        }
+        n.flags |= FlagInOrder;
+        target.push_back(slot);
+    };
+    const auto elementByKey = [&](std::string_view key, bool missingIsHole) {
+        const quint32 slot = d.findMember(list, key);
+        if (slot && (d.r(slot).flags & FlagMark) && !m_reference) {
+            anomaly(AnomalyKind::BadListInstruction, list, key,
+                QStringLiteral("element \"%1\" is removed and ordered by the same delta; left out (the reference client would still show it)").arg(utf8(key)));
+            return;
+        }
+        if (slot) {
+            take(slot);
+            return;
+        }
+        anomaly(AnomalyKind::IdMissingFromElementMap, list, key,
+            QStringLiteral("@o names element \"%1\", which is not in the element map").arg(utf8(key)));
+        if (missingIsHole || m_reference)
+            take(placeholder(list, key));
+    };
+
+    if (hasOrder) {
+        rebuilt = true;
+        if (orderValue.type() != dom::element_type::ARRAY) {
+            anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o is not an array; order left unchanged"));
+            rebuilt = false;
+        } else {
+            const dom::array instructions = orderValue.get_array().value_unsafe();
+            for (dom::element instruction : instructions) {
+                switch (instruction.type()) {
+                case dom::element_type::INT64:
+                    elementByKey(numberText(instruction.get_int64().value_unsafe()), false);
+                    break;
+                case dom::element_type::UINT64:
+                    elementByKey(std::to_string(instruction.get_uint64().value_unsafe()), false);
+                    break;
+                case dom::element_type::STRING:
+                    elementByKey(instruction.get_string().value_unsafe(), false);
+                    break;
+                case dom::element_type::DOUBLE: {
+                    const double v = instruction.get_double().value_unsafe();
+                    if (v == double(qint64(v)) && v > -9e15 && v < 9e15) {
+                        elementByKey(numberText(qint64(v)), false);
+                        break;
+                    }
+                    anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o entry %1 is not an id").arg(v));
+                    break;
+                }
+                case dom::element_type::ARRAY: {
+                    const dom::array pair = instruction.get_array().value_unsafe();
+                    qint64 bounds[2] = { 0, 0 };
+                    bool ok = pair.size() == 2;
+                    int k = 0;
+                    for (dom::element bound : pair) {
+                        if (k < 2 && bound.type() == dom::element_type::INT64)
+                            bounds[k] = bound.get_int64().value_unsafe();
+                        else
+                            ok = false;
+                        ++k;
+                    }
+                    if (!ok) {
+                        anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o range is not a pair of integers [a,b]"));
+                        break;
+                    }
+                    const qint64 size = qint64(oldOrder.size());
+                    if (bounds[0] > bounds[1]) {
+                        anomaly(AnomalyKind::BadListInstruction, list, "@o",
+                            QStringLiteral("@o range [%1,%2] is empty").arg(bounds[0]).arg(bounds[1]));
+                        break;
+                    }
+                    if (bounds[0] < 0 || bounds[1] >= size) {
+                        anomaly(AnomalyKind::RangeOutsidePreviousList, list, "@o",
+                            QStringLiteral("@o range [%1,%2] reaches outside the previous list of %3 elements; missing positions skipped")
+                                .arg(bounds[0])
+                                .arg(bounds[1])
+                                .arg(size));
+                    }
+                    const qint64 lo = std::max<qint64>(bounds[0], 0);
+                    const qint64 hi = std::min<qint64>(bounds[1], size - 1);
+                    for (qint64 p = lo; p <= hi; ++p) {
+                        const quint32 slot = oldOrder[std::size_t(p)];
+                        const Node& n = d.r(slot);
+                        if (m_reference) {
+                            if (!jsFalsy(n))
+                                take(slot);
+                            continue;
+                        }
+                        if (n.flags & FlagMark) {
+                            anomaly(AnomalyKind::BadListInstruction, list, n.key,
+                                QStringLiteral("element \"%1\" is removed and copied by an @o range in the same delta; left out").arg(utf8(n.key)));
+                            continue;
+                        }
+                        if (n.flags & FlagOrphan) {
+                            // A placeholder: prefer the element that now exists under its key.
+                            const quint32 current = d.findMember(list, n.key);
+                            take(current ? current : slot);
+                            continue;
+                        }
+                        take(slot);
+                    }
+                    break;
+                }
+                default:
+                    anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o entry is neither an id nor a range"));
+                    break;
+                }
+            }
+        }
+    }
+    if (!rebuilt && hasSize) {
+        qint64 size = -1;
+        if (sizeValue.type() == dom::element_type::INT64)
+            size = sizeValue.get_int64().value_unsafe();
+        else if (sizeValue.type() == dom::element_type::DOUBLE && sizeValue.get_double().value_unsafe() == double(qint64(sizeValue.get_double().value_unsafe())))
+            size = qint64(sizeValue.get_double().value_unsafe());
+        const qint64 limit = qint64(d.rc(list).members.size()) + 65536;
+        if (size < 0 || size > limit) {
+            anomaly(AnomalyKind::BadListInstruction, list, "@s",
+                size < 0 ? QStringLiteral("@s is not a non-negative integer; size left unchanged")
+                         : QStringLiteral("@s %1 is far beyond the %2 elements held; size left unchanged").arg(size).arg(d.rc(list).members.size()));
+        } else {
+            rebuilt = true;
+            target.reserve(std::size_t(size));
+            int missing = 0;
+            for (qint64 i = 0; i < size; ++i) {
+                const std::string key = numberText(i);
+                const quint32 slot = d.findMember(list, key);
+                if (slot && !(d.r(slot).flags & FlagMark)) {
+                    take(slot);
+                    continue;
+                }
+                ++missing;
+                if (std::size_t(i) < oldOrder.size() && d.r(oldOrder[std::size_t(i)]).kind == NodeKind::Null
+                    && (d.r(oldOrder[std::size_t(i)]).flags & FlagOrphan) && d.r(oldOrder[std::size_t(i)]).key == key)
+                    take(oldOrder[std::size_t(i)]);
+                else
+                    take(placeholder(list, key));
+            }
+            if (missing > 0) {
+                anomaly(AnomalyKind::IdMissingFromElementMap, list, "@s",
+                    QStringLiteral("@s %1 names %2 index(es) not in the element map; shown as null").arg(size).arg(missing));
+            }
+        }
+    }
+    if (!rebuilt && !isRecord && !m_reference && membershipChanged) {
+        // Canonical value list: the visible array is always #K["0".."n-1"] (n unchanged without @s).
+        rebuilt = true;
+        for (std::size_t i = 0; i < oldOrder.size(); ++i) {
+            const std::string key = numberText(qint64(i));
+            const quint32 slot = d.findMember(list, key);
+            if (slot && !(d.r(slot).flags & FlagMark))
+                take(slot);
+            else if (d.r(oldOrder[i]).kind == NodeKind::Null && (d.r(oldOrder[i]).flags & FlagOrphan))
+                take(oldOrder[i]);
+            else
+                take(placeholder(list, key));
+        }
+    }
+    if (!rebuilt) {
+        target.reserve(oldOrder.size());
+        for (quint32 slot : oldOrder) {
+            if (!(d.r(slot).flags & FlagMark) || m_reference)
+                take(slot);
+        }
+    }
+
+    // Removed elements leave the element map now (they were readable by @o until here).
+    if (!removed.empty()) {
+        for (quint32 slot : removed)
+            d.indexErase(list, slot);
+        Container& c = d.wc(list);
+        std::erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
+        for (quint32 slot : removed) {
+            Node& n = d.w(slot);
+            n.flags &= quint8(~FlagMark);
+            if (n.flags & FlagInOrder)
+                n.flags |= FlagOrphan; // reference client: still shown by the visible array
+        }
+    }
+
+    const bool orderChanged = applyOrder(list, target, visible);
+
+    // Free what nothing holds any more: removed elements and dropped orphans.
+    for (quint32 slot : removed) {
+        if (!(d.r(slot).flags & FlagInOrder))
+            d.freeSubtree(slot);
+    }
+    for (quint32 slot : oldOrder) {
+        const Node& n = d.r(slot);
+        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !(n.flags & FlagInOrder))
+            d.freeSubtree(slot);
+    }
+    for (quint32 slot : target)
+        d.w(slot).flags &= quint8(~FlagInOrder);
+    if (orderChanged || !removed.empty())
+        touch(list);
+}
+
+bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool visible)
+{
+    Container& c = d.wc(list);
+    if (c.order == target)
+        return false;
+    if (!visible || target.empty() || c.order.empty()) {
+        if (visible && !c.order.empty()) {
+            const int last = int(c.order.size()) - 1;
+            beginRemove(list, 0, last, true);
+            for (quint32 s : c.order)
+                d.w(s).row = kNotVisible;
+            c.order.clear();
+            endRemove(list, 0, last, true);
+        }
+        for (quint32 s : c.order) {
+            if (!(d.r(s).flags & FlagInOrder))
+                d.w(s).row = kNotVisible;
+        }
+        if (visible && !target.empty())
+            beginInsert(list, 0, int(target.size()) - 1, true);
+        c.order = target;
+        d.renumber(list);
+        if (visible && !target.empty())
+            endInsert(list, 0, int(target.size()) - 1, true);
+        d.visibleCountValid = false;
+        return true;
+    }
+    d.visibleCountValid = false;
+
+    // 1. Removals, from the end, one notification per contiguous run.
+    for (int i = int(c.order.size()) - 1; i >= 0; --i) {
+        if (d.r(c.order[std::size_t(i)]).flags & FlagInOrder)
+            continue;
+        const int last = i;
+        while (i > 0 && !(d.r(c.order[std::size_t(i - 1)]).flags & FlagInOrder))
+            --i;
+        const int first = i;
+        beginRemove(list, first, last, true);
+        for (int k = first; k <= last; ++k)
+            d.w(c.order[std::size_t(k)]).row = kNotVisible;
+        c.order.erase(c.order.begin() + first, c.order.begin() + last + 1);
+        d.renumber(list, std::size_t(first));
+        endRemove(list, first, last, true);
+    }
+
+    // 2. Moves: keep a longest increasing subsequence in place and move the rest after their predecessor.
+    std::vector<quint32> retained;
+    retained.reserve(c.order.size());
+    for (quint32 s : target) {
+        if (d.r(s).row != kNotVisible)
+            retained.push_back(s);
+    }
+    const std::size_t m = retained.size();
+    if (m > 1) {
+        std::vector<int> sequence(m); // sequence[current row] = index in retained
+        for (std::size_t t = 0; t < m; ++t)
+            sequence[d.r(retained[t]).row] = int(t);
+        std::vector<int> tails; // indexes into sequence
+        std::vector<int> previous(m, -1);
+        for (std::size_t k = 0; k < m; ++k) {
+            auto it = std::lower_bound(tails.begin(), tails.end(), sequence[k], [&](int idx, int value) { return sequence[std::size_t(idx)] < value; });
+            if (it != tails.begin())
+                previous[k] = *(it - 1);
+            if (it == tails.end())
+                tails.push_back(int(k));
+            else
+                *it = int(k);
+        }
+        std::vector<char> inLis(m, 0);
+        for (int k = tails.empty() ? -1 : tails.back(); k >= 0; k = previous[std::size_t(k)])
+            inLis[std::size_t(sequence[std::size_t(k)])] = 1;
+        const std::size_t moves = m - tails.size();
+        if (moves > 0 && moves * m > 4'000'000) {
+            // Too many single moves for a huge reorder: one removal and one insertion instead.
+            const int last = int(m) - 1;
+            beginRemove(list, 0, last, true);
+            for (quint32 s : c.order)
+                d.w(s).row = kNotVisible;
+            c.order.clear();
+            endRemove(list, 0, last, true);
+        } else if (moves > 0) {
+            for (std::size_t t = 0; t < m; ++t) {
+                if (inLis[t])
+                    continue;
+                const int from = int(d.r(retained[t]).row);
+                const int destination = t == 0 ? 0 : int(d.r(retained[t - 1]).row) + 1;
+                if (destination == from || destination == from + 1)
+                    continue;
+                beginMove(list, from, from, destination, true);
+                const quint32 s = c.order[std::size_t(from)];
+                c.order.erase(c.order.begin() + from);
+                const int to = destination > from ? destination - 1 : destination;
+                c.order.insert(c.order.begin() + to, s);
+                const int lo = std::min(from, to);
+                const int hi = std::max(from, to);
+                for (int k = lo; k <= hi; ++k)
+                    d.w(c.order[std::size_t(k)]).row = quint32(k);
+                endMove(list, from, from, destination, true);
+            }
+        }
+    }
+
+    // 3. Insertions in ascending position, one notification per contiguous run.
+    for (std::size_t p = 0; p < target.size(); ++p) {
+        if (d.r(target[p]).row != kNotVisible)
+            continue;
+        std::size_t q = p;
+        while (q + 1 < target.size() && d.r(target[q + 1]).row == kNotVisible)
+            ++q;
+        beginInsert(list, int(p), int(q), true);
+        c.order.insert(c.order.begin() + std::ptrdiff_t(p), target.begin() + std::ptrdiff_t(p), target.begin() + std::ptrdiff_t(q) + 1);
+        d.renumber(list, p);
+        endInsert(list, int(p), int(q), true);
+        p = q;
+    }
+    return true;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Editing
+
+quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
+{
+    const Node& p = d.r(parent);
+    const bool visible = isVisible(parent);
+    quint32 existing = 0;
+    switch (p.kind) {
+    case NodeKind::Object:
+    case NodeKind::RecordList:
+        existing = d.findMember(parent, key);
+        break;
+    case NodeKind::ValueList: {
+        qint64 index = -1;
+        const auto result = std::from_chars(key.data(), key.data() + key.size(), index);
+        if (result.ec != std::errc() || result.ptr != key.data() + key.size() || index < 0 || key != numberText(index))
+            return 0;
+        if (std::size_t(index) >= d.rc(parent).order.size())
+            editResize(parent, std::size_t(index) + 1);
+        existing = d.findMember(parent, key);
+        if (!existing)
+            return 0;
+        break;
+    }
+    case NodeKind::RawArray: {
+        qint64 index = -1;
+        const auto result = std::from_chars(key.data(), key.data() + key.size(), index);
+        if (result.ec != std::errc() || result.ptr != key.data() + key.size() || index < 0 || std::size_t(index) >= d.rc(parent).members.size())
+            return 0;
+        existing = d.rc(parent).members[std::size_t(index)];
+        break;
+    }
+    default:
+        return 0;
+    }
+    if (existing) {
+        const Node& n = d.r(existing);
+        if (n.flags & FlagOrphan)
+            return 0;
+        if (isContainerKind(kind) && n.kind == kind)
+            return existing;
+        const bool childVisible = visibleChild(existing, visible);
+        convert(existing, kind, childVisible);
+        valueChanged(existing, childVisible);
+        return existing;
+    }
+    if (p.kind == NodeKind::RecordList) {
+        const quint32 slot = d.allocate(parent, key, kind, m_event);
+        d.wc(parent).members.push_back(slot);
+        d.indexInsert(parent, slot);
+        touch(slot);
+        return slot;
+    }
+    const int row = int(d.rc(parent).members.size());
+    beginInsert(parent, row, row, visible);
+    const quint32 slot = d.allocate(parent, key, kind, m_event);
+    d.wc(parent).members.push_back(slot);
+    d.w(slot).row = quint32(row);
+    d.indexInsert(parent, slot);
+    endInsert(parent, row, row, visible);
+    touch(slot);
+    return slot;
+}
+
+void Mutator::editScalar(quint32 parent, std::string_view key, const Scalar& value)
+{
+    // Fast path: an existing scalar of any kind is updated in place.
+    const NodeKind pk = d.r(parent).kind;
+    if (pk == NodeKind::Object || pk == NodeKind::RecordList) {
+        const quint32 existing = d.findMember(parent, key);
+        if (existing && !isContainerKind(d.r(existing).kind)) {
+            if (sameScalar(d.r(existing), value))
+                return;
+            storeScalar(d.w(existing), value);
+            valueChanged(existing, isVisible(existing));
+            touch(existing);
+            return;
+        }
+    }
+    const quint32 slot = editSlot(parent, key, value.kind);
+    if (!slot)
+        return;
+    if (sameScalar(d.r(slot), value))
+        return;
+    storeScalar(d.w(slot), value);
+    valueChanged(slot, isVisible(slot));
+    touch(slot);
+}
+
+void Mutator::editRawJson(quint32 parent, std::string_view key, dom::element value)
+{
+    if (value.type() == dom::element_type::OBJECT || value.type() == dom::element_type::ARRAY) {
+        const NodeKind kind = value.type() == dom::element_type::OBJECT ? NodeKind::Object : NodeKind::RawArray;
+        const quint32 slot = editSlot(parent, key, kind);
+        if (!slot)
+            return;
+        const bool visible = isVisible(slot);
+        convert(slot, kind, visible); // wholesale: a kept container is emptied first
+        const int count = kind == NodeKind::Object ? distinctKeyCount(value.get_object().value_unsafe()) : int(value.get_array().value_unsafe().size());
+        if (count > 0)
+            beginInsert(slot, 0, count - 1, visible);
+        fill(slot, value, true);
+        if (count > 0)
+            endInsert(slot, 0, count - 1, visible);
+        touch(slot);
+        return;
+    }
+    Scalar s;
+    readScalar(value, s);
+    editScalar(parent, key, s);
+}
+
+void Mutator::editRemove(quint32 parent, std::string_view key)
+{
+    const Node& p = d.r(parent);
+    const bool visible = isVisible(parent);
+    if (p.kind == NodeKind::Object) {
+        if (const quint32 existing = d.findMember(parent, key))
+            removeObjectMember(parent, existing, visible);
+        return;
+    }
+    if (p.kind == NodeKind::RecordList) {
+        const quint32 existing = d.findMember(parent, key);
+        if (!existing)
+            return;
+        const quint32 row = d.r(existing).row;
+        if (row != kNotVisible) {
+            beginRemove(parent, int(row), int(row), visible);
+            Container& c = d.wc(parent);
+            c.order.erase(c.order.begin() + row);
+            d.renumber(parent, row);
+        }
+        d.indexErase(parent, existing);
+        Container& c = d.wc(parent);
+        c.members.erase(std::find(c.members.begin(), c.members.end(), existing));
+        d.freeSubtree(existing);
+        if (row != kNotVisible)
+            endRemove(parent, int(row), int(row), visible);
+        touch(parent);
+        return;
+    }
+    if (p.kind == NodeKind::ValueList) {
+        const std::size_t size = d.rc(parent).order.size();
+        if (size > 0 && key == numberText(qint64(size - 1)))
+            editResize(parent, size - 1);
+        else if (d.findMember(parent, key))
+            editScalar(parent, key, Scalar {});
+        return;
+    }
+    if (p.kind == NodeKind::RawArray) {
+        qint64 index = -1;
+        const auto result = std::from_chars(key.data(), key.data() + key.size(), index);
+        if (result.ec != std::errc() || index < 0 || std::size_t(index) >= d.rc(parent).members.size())
+            return;
+        const quint32 member = d.rc(parent).members[std::size_t(index)];
+        beginRemove(parent, int(index), int(index), visible);
+        Container& c = d.wc(parent);
+        c.members.erase(c.members.begin() + index);
+        d.freeSubtree(member);
+        d.renumber(parent, std::size_t(index));
+        for (std::size_t k = std::size_t(index); k < d.rc(parent).members.size(); ++k)
+            d.w(d.rc(parent).members[k]).key = numberText(qint64(k));
+        endRemove(parent, int(index), int(index), visible);
+        touch(parent);
+    }
+}
+
+void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
+{
+    std::vector<quint32> target;
+    target.reserve(order.size());
+    for (quint32 s : order) {
+        Node& n = d.w(s);
+        if (n.flags & FlagInOrder)
+            continue; // an id given twice is shown once
+        n.flags |= FlagInOrder;
+        target.push_back(s);
+    }
+    const std::vector<quint32> oldOrder = d.rc(list).order;
+    const bool changed = applyOrder(list, target, isVisible(list));
+    for (quint32 slot : oldOrder) {
+        const Node& n = d.r(slot);
+        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !(n.flags & FlagInOrder))
+            d.freeSubtree(slot);
+    }
+    for (quint32 s : target)
+        d.w(s).flags &= quint8(~FlagInOrder);
+    if (changed)
+        touch(list);
+}
+
+void Mutator::editResize(quint32 list, std::size_t size)
+{
+    const bool visible = isVisible(list);
+    const std::size_t old = d.rc(list).order.size();
+    if (size == old)
+        return;
+    if (size < old) {
+        beginRemove(list, int(size), int(old) - 1, visible);
+        std::vector<quint32> dropped(d.rc(list).order.begin() + std::ptrdiff_t(size), d.rc(list).order.end());
+        d.wc(list).order.resize(size);
+        for (quint32 s : dropped) {
+            if (!(d.r(s).flags & FlagOrphan)) {
+                d.indexErase(list, s);
+                Container& c = d.wc(list);
+                c.members.erase(std::find(c.members.begin(), c.members.end(), s));
+            }
+            d.freeSubtree(s);
+        }
+        endRemove(list, int(size), int(old) - 1, visible);
+    } else {
+        beginInsert(list, int(old), int(size) - 1, visible);
+        for (std::size_t i = old; i < size; ++i) {
+            const std::string key = numberText(qint64(i));
+            quint32 slot = d.findMember(list, key);
+            if (!slot) {
+                slot = d.allocate(list, key, NodeKind::Null, m_event);
+                d.wc(list).members.push_back(slot);
+                d.indexInsert(list, slot);
+            }
+            d.wc(list).order.push_back(slot);
+            d.w(slot).row = quint32(i);
+        }
+        endInsert(list, int(old), int(size) - 1, visible);
+    }
+    d.visibleCountValid = false;
+    touch(list);
+}
+
+void Mutator::finish()
+{
+    if (!m_changes)
+        return;
+    std::sort(m_touched.begin(), m_touched.end());
+    m_touched.erase(std::unique(m_touched.begin(), m_touched.end()), m_touched.end());
+    m_changes->touched.reserve(m_touched.size());
+    for (quint32 slot : m_touched) {
+        if (d.r(slot).live())
+            m_changes->touched.push_back(d.idOf(slot));
+    }
+}
+
+}

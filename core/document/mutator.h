@@ -1,0 +1,95 @@
+#pragma once
+
+// The one place that changes a DocumentTree: the fold and the editing API both go through it, so
+// listeners, change sets and provenance see every change the same way. Internal.
+
+#include "core/document/documenttree_p.h"
+
+#include <simdjson.h>
+
+namespace deltascope::detail {
+
+// A scalar read from JSON, before it is stored in a node.
+struct Scalar {
+    NodeKind kind = NodeKind::Null;
+    bool b = false;
+    qint64 i = 0;
+    double d = 0;
+    std::string_view s;
+};
+
+class Mutator
+{
+public:
+    Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* anomalies, qint64 event);
+
+    // --- fold ---
+    void mergeObject(quint32 object, simdjson::dom::object delta, bool visible);
+    void mergeList(quint32 list, simdjson::dom::object delta, bool visible);
+
+    // --- editing ---
+    // The member `key` of `parent` (object member, list element, raw array index), made to be of
+    // `kind` (containers kept when already of that kind). Returns 0 when `parent` cannot hold it.
+    quint32 editSlot(quint32 parent, std::string_view key, NodeKind kind);
+    void editScalar(quint32 parent, std::string_view key, const Scalar& value);
+    void editRawJson(quint32 parent, std::string_view key, simdjson::dom::element value);
+    void editRemove(quint32 parent, std::string_view key);
+    void editOrder(quint32 list, const std::vector<quint32>& order);
+    void editResize(quint32 list, std::size_t size);
+
+    void finish(); // fills the change set's touched list
+
+    DocumentTree::Data& d;
+
+private:
+    bool visibleChild(quint32 child, bool parentVisible) const { return parentVisible && d.r(child).row != kNotVisible; }
+    bool isVisible(quint32 slot) const;
+
+    void beginInsert(quint32 parent, int first, int last, bool visible);
+    void endInsert(quint32 parent, int first, int last, bool visible);
+    void beginRemove(quint32 parent, int first, int last, bool visible);
+    void endRemove(quint32 parent, int first, int last, bool visible);
+    void beginMove(quint32 parent, int first, int last, int destination, bool visible);
+    void endMove(quint32 parent, int first, int last, int destination, bool visible);
+    void valueChanged(quint32 node, bool visible);
+
+    void touch(quint32 slot); // provenance for the node and its ancestors
+    void anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message);
+
+    // A new, silently filled node for a JSON value (literal: objects are plain JSON, no list rules).
+    NodeKind kindFor(simdjson::dom::element value, bool literal) const;
+    void fill(quint32 slot, simdjson::dom::element value, bool literal);
+    quint32 addObjectMember(quint32 object, std::string_view key, simdjson::dom::element value, bool visible, bool literal);
+    quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);
+    void removeObjectMember(quint32 object, quint32 member, bool visible);
+    // Drops a node's content and makes it `kind` (children removed with notifications).
+    void convert(quint32 slot, NodeKind kind, bool visible);
+    void replaceRawArray(quint32 slot, simdjson::dom::element value, bool visible);
+    void mergeMember(quint32 object, std::string_view key, simdjson::dom::element value, bool visible);
+    // Makes a visible list element an orphan that the reference client still shows, and puts a fresh
+    // element of the same key in the element map.
+    quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);
+    quint32 placeholder(quint32 list, std::string_view key);
+    bool applyOrder(quint32 list, const std::vector<quint32>& target, bool visible);
+    void checkDuplicates(simdjson::dom::object delta, quint32 at);
+
+    const std::vector<DocumentListener*>& m_listeners;
+    ChangeSet* m_changes;
+    std::vector<Anomaly>* m_anomalies;
+    qint64 m_event;
+    bool m_reference;
+    std::vector<quint32> m_touched;
+};
+
+bool readScalar(simdjson::dom::element value, Scalar& out);
+bool sameScalar(const Node& node, const Scalar& value);
+void storeScalar(Node& node, const Scalar& value);
+bool textLooksLikeLong(std::string_view text);
+QString pathOf(const DocumentTree::Data& d, quint32 slot);
+QString escapeSegment(std::string_view key);
+
+// Parses JSON with the thread's reused simdjson parser (depth limited to DocumentTree::kMaxDepth).
+// On failure returns false and describes the error with its byte offset.
+bool parseJson(std::string_view text, simdjson::dom::element& out, QString* error);
+
+}

@@ -1,0 +1,209 @@
+#include <catch2/catch.hpp>
+
+#include "core/document/documenttree.h"
+#include "documenttestutils.h"
+
+#include <QJsonDocument>
+
+using namespace deltascope;
+using namespace deltascope::test;
+
+namespace {
+
+QJsonValue visible(const DocumentTree& tree) { return parseJson(tree.toJson()); }
+
+bool hasAnomaly(const std::vector<Anomaly>& anomalies, AnomalyKind kind)
+{
+    return std::any_of(anomalies.begin(), anomalies.end(), [&](const Anomaly& a) { return a.kind == kind; });
+}
+
+DocumentTree folded(const QList<QByteArray>& deltas, FoldMode mode = FoldMode::Canonical, std::vector<Anomaly>* anomalies = nullptr)
+{
+    DocumentTree tree(mode);
+    qint64 event = 0;
+    for (const QByteArray& delta : deltas) {
+        FoldResult result = tree.apply(std::string_view(delta.constData(), std::size_t(delta.size())), event++);
+        REQUIRE(result.parsed);
+        if (anomalies)
+            anomalies->insert(anomalies->end(), result.anomalies.begin(), result.anomalies.end());
+    }
+    return tree;
+}
+
+DocumentTree fromText(const char* json)
+{
+    DocumentTree tree;
+    tree.apply(json);
+    return tree;
+}
+
+}
+
+TEST_CASE("fold: every conformance vector gives the expected document")
+{
+    const QList<DeltaVector> vectors = loadDeltaVectors();
+    REQUIRE(vectors.size() >= 30);
+    for (const DeltaVector& vector : vectors) {
+        INFO("vector " << vector.name.toStdString());
+        std::vector<Anomaly> anomalies;
+        const DocumentTree tree = folded(vector.deltas, FoldMode::Canonical, &anomalies);
+        INFO("got " << tree.toJson().toStdString());
+        CHECK(sameJson(visible(tree), vector.expected));
+        CHECK(checkTreeInvariants(tree).isEmpty());
+        // Pretty output is the same document.
+        CHECK(sameJson(parseJson(tree.toJson(true)), vector.expected));
+        if (vector.referenceClient.isUndefined()) {
+            CHECK_FALSE(hasAnomaly(anomalies, AnomalyKind::ReferenceClientDiffers));
+            CHECK_FALSE(hasAnomaly(anomalies, AnomalyKind::ValueListEditedWithoutSize));
+        }
+    }
+}
+
+TEST_CASE("fold: vectors where the reference client differs report it, and ReferenceClient mode reproduces it")
+{
+    int checked = 0;
+    for (const DeltaVector& vector : loadDeltaVectors()) {
+        if (vector.referenceClient.isUndefined())
+            continue;
+        ++checked;
+        INFO("vector " << vector.name.toStdString());
+        std::vector<Anomaly> canonicalAnomalies;
+        folded(vector.deltas, FoldMode::Canonical, &canonicalAnomalies);
+        CHECK((hasAnomaly(canonicalAnomalies, AnomalyKind::ReferenceClientDiffers)
+            || hasAnomaly(canonicalAnomalies, AnomalyKind::ValueListEditedWithoutSize)));
+        for (const Anomaly& anomaly : canonicalAnomalies) {
+            CHECK(anomaly.eventIndex == vector.deltas.size() - 1);
+            CHECK_FALSE(anomaly.path.isEmpty());
+            CHECK_FALSE(anomaly.message.isEmpty());
+        }
+        std::vector<Anomaly> referenceAnomalies;
+        const DocumentTree reference = folded(vector.deltas, FoldMode::ReferenceClient, &referenceAnomalies);
+        INFO("reference mode gave " << reference.toJson().toStdString());
+        CHECK(sameJson(visible(reference), vector.referenceClient));
+        CHECK_FALSE(referenceAnomalies.empty());
+        CHECK(checkTreeInvariants(reference).isEmpty());
+    }
+    CHECK(checked >= 2);
+}
+
+TEST_CASE("fold: anomalies carry path and kind")
+{
+    DocumentTree tree;
+    tree.apply(R"({"items":{"1":{"v":1},"2":{"v":2},"@o":[1,2]}})", 0);
+    FoldResult result = tree.apply(R"({"items":{"@o":[[0,5],9]}})", 1);
+    REQUIRE(result.parsed);
+    REQUIRE(hasAnomaly(result.anomalies, AnomalyKind::RangeOutsidePreviousList));
+    REQUIRE(hasAnomaly(result.anomalies, AnomalyKind::IdMissingFromElementMap));
+    for (const Anomaly& a : result.anomalies) {
+        CHECK(a.eventIndex == 1);
+        CHECK(a.path.startsWith(QStringLiteral("items")));
+    }
+    CHECK(tree.toJson() == QByteArray(R"({"items":[{"v":1},{"v":2}]})"));
+
+    result = tree.apply(R"({"items":{"1":{"v":3}},"x":{"y":1}})", 2);
+    result = tree.apply(R"({"x":7})", 3);
+    REQUIRE(hasAnomaly(result.anomalies, AnomalyKind::KindChanged));
+    CHECK(result.anomalies.front().path == QStringLiteral("x"));
+    CHECK(tree.toJson() == QByteArray(R"({"items":[{"v":3},{"v":2}],"x":7})"));
+}
+
+TEST_CASE("fold: the worked examples of adama-wire.md 6.6")
+{
+    DocumentTree tree;
+    tree.apply(R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}})", 10);
+    tree.apply(R"({"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}})", 11);
+    CHECK(tree.toJson() == QByteArray(R"({"players":[{"id":12,"name":"di"},{"id":4,"name":"ann"},{"id":7,"name":"bo"},{"id":9,"name":"cy"}]})"));
+    tree.apply(R"({"players":{"9":{"name":"cy2"},"@o":[12,4,9],"7":null}})", 12);
+    CHECK(tree.toJson() == QByteArray(R"({"players":[{"id":12,"name":"di"},{"id":4,"name":"ann"},{"id":9,"name":"cy2"}]})"));
+    tree.apply(R"({"players":{"@o":[9,12,4]}})", 13);
+    CHECK(tree.order(tree.find(u"players")) == QStringList({ QStringLiteral("9"), QStringLiteral("12"), QStringLiteral("4") }));
+    tree.apply(R"({"players":{"12":{"name":"dee"}}})", 14);
+    CHECK(tree.stringValue(tree.find(u"players/12/name")) == QStringLiteral("dee"));
+    CHECK(tree.lastChangedBy(tree.find(u"players/12/name")) == 14);
+    CHECK(tree.lastChangedBy(tree.find(u"players/12")) == 14);
+    CHECK(tree.lastChangedBy(tree.find(u"players/4")) == 10);
+    CHECK(tree.createdBy(tree.find(u"players/12")) == 11);
+    CHECK(tree.path(tree.find(u"players/12/name")) == QStringLiteral("players/12/name"));
+    CHECK(tree.key(tree.find(u"players/12")) == QStringLiteral("12"));
+    CHECK(tree.row(tree.find(u"players/12")) == 1);
+}
+
+TEST_CASE("encode: the worked examples of adama-wire.md 6.6 come out as an Adama server sends them")
+{
+    const DocumentTree empty;
+    const DocumentTree a = fromText(R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}})");
+    CHECK(sameJson(parseJson(encodeDelta(empty, a)),
+        parseJson(R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}})")));
+    DocumentTree b = a;
+    b.apply(R"({"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}})");
+    CHECK(sameJson(parseJson(encodeDelta(a, b)), parseJson(R"({"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}})")));
+    DocumentTree c = b;
+    c.apply(R"({"players":{"9":{"name":"cy2"},"@o":[12,4,9],"7":null}})");
+    CHECK(sameJson(parseJson(encodeDelta(b, c)), parseJson(R"({"players":{"9":{"name":"cy2"},"7":null,"@o":[12,4,9]}})")));
+    DocumentTree e = c;
+    e.apply(R"({"players":{"12":{"name":"dee"}}})");
+    CHECK(encodeDelta(c, e) == QByteArray(R"({"players":{"12":{"name":"dee"}}})"));
+    CHECK(encodeDelta(e, e).isEmpty());
+
+    const DocumentTree ten = fromText(R"({"items":{"1":{"v":1},"2":{"v":2},"3":{"v":3},"4":{"v":4},"5":{"v":5},"6":{"v":6},"7":{"v":7},"8":{"v":8},"9":{"v":9},"10":{"v":10},"@o":[1,2,3,4,5,6,7,8,9,10]}})");
+    DocumentTree nine = ten;
+    nine.apply(R"({"items":{"6":null,"@o":[1,2,3,4,5,7,8,9,10]}})");
+    CHECK(sameJson(parseJson(encodeDelta(ten, nine)), parseJson(R"({"items":{"6":null,"@o":[[0,4],[6,9]]}})")));
+
+    const DocumentTree s2 = fromText(R"({"scores":{"0":5,"1":7,"@s":2}})");
+    DocumentTree s3 = s2;
+    s3.apply(R"({"scores":{"2":9,"@s":3}})");
+    CHECK(sameJson(parseJson(encodeDelta(s2, s3)), parseJson(R"({"scores":{"2":9,"@s":3}})")));
+    CHECK(sameJson(parseJson(encodeDelta(s3, s2)), parseJson(R"({"scores":{"2":null,"@s":2}})")));
+    DocumentTree edited = s2;
+    edited.apply(R"({"scores":{"1":8}})");
+    CHECK(encodeDelta(s2, edited) == QByteArray(R"({"scores":{"1":8}})"));
+}
+
+TEST_CASE("encode: a first snapshot leaves out empty lists and nulls")
+{
+    DocumentTree tree;
+    tree.setRecordList(tree.root(), u"empty");
+    tree.setValueList(tree.root(), u"none");
+    tree.setNull(tree.root(), u"nothing");
+    tree.setString(tree.root(), u"title", u"Demo");
+    tree.setString(tree.root(), u"when", u"1718000000000");
+    CHECK(tree.looksLikeLong(tree.find(u"when")));
+    CHECK(encodeDelta(DocumentTree(), tree) == QByteArray(R"({"title":"Demo","when":"1718000000000"})"));
+    CHECK(tree.toSnapshotDelta() == QByteArray(R"({"title":"Demo","when":"1718000000000"})"));
+}
+
+TEST_CASE("encode: every vector's successive states round-trip through encode and fold")
+{
+    for (const DeltaVector& vector : loadDeltaVectors()) {
+        INFO("vector " << vector.name.toStdString());
+        DocumentTree previous;
+        DocumentTree current;
+        for (const QByteArray& delta : vector.deltas) {
+            current.apply(std::string_view(delta.constData(), std::size_t(delta.size())));
+            const QByteArray encoded = encodeDelta(previous, current);
+            INFO("encoded " << encoded.toStdString());
+            DocumentTree replay = previous;
+            if (!encoded.isEmpty())
+                REQUIRE(replay.apply(std::string_view(encoded.constData(), std::size_t(encoded.size()))).parsed);
+            CHECK(sameJson(visible(replay), visible(current)));
+            previous = current;
+        }
+    }
+}
+
+TEST_CASE("copies are independent and cheap to take")
+{
+    DocumentTree a;
+    a.apply(R"({"items":{"1":{"v":1},"2":{"v":2},"@o":[1,2]},"t":"x"})", 1);
+    const NodeId item = a.find(u"items/1");
+    DocumentTree b = a;
+    CHECK(b.find(u"items/1") == item); // ids survive copies
+    b.apply(R"({"items":{"1":{"v":9},"3":{"v":3},"@o":[3,1,2]},"t":null})", 2);
+    CHECK(a.toJson() == QByteArray(R"({"items":[{"v":1},{"v":2}],"t":"x"})"));
+    CHECK(b.toJson() == QByteArray(R"({"items":[{"v":3},{"v":9},{"v":2}]})"));
+    a.apply(R"({"u":1})", 3);
+    CHECK(b.toJson() == QByteArray(R"({"items":[{"v":3},{"v":9},{"v":2}]})"));
+    CHECK(checkTreeInvariants(a).isEmpty());
+    CHECK(checkTreeInvariants(b).isEmpty());
+}
