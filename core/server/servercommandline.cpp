@@ -1,0 +1,280 @@
+#include "core/server/servercommandline.h"
+
+#include "core/server/controlendpoint.h"
+#include "core/server/serverwire.h"
+#include "core/version.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QSocketNotifier>
+#include <QTimer>
+
+#include <csignal>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace deltascope::server {
+
+namespace {
+
+int g_signalPipe[2] = { -1, -1 };
+
+void onSignal(int signalNumber)
+{
+    const char byte = static_cast<char>(signalNumber);
+    // Only async-signal-safe work here: the event loop reads the byte and stops cleanly.
+    [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
+}
+
+struct Options {
+    QCommandLineOption port { QStringLiteral("port"), QStringLiteral("Port to listen on (0: any free port)."), QStringLiteral("P"), QStringLiteral("7777") };
+    QCommandLineOption bind { QStringLiteral("bind"), QStringLiteral("Address to listen on."), QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1") };
+    QCommandLineOption seed { QStringLiteral("seed"), QStringLiteral("Seed of the demo documents' bots."), QStringLiteral("S"), QStringLiteral("1") };
+    QCommandLineOption version { QStringLiteral("version"), QStringLiteral("Hello `version` string."), QStringLiteral("V") };
+    QCommandLineOption tlsCert { QStringLiteral("tls-cert"), QStringLiteral("PEM certificate: serve wss."), QStringLiteral("FILE") };
+    QCommandLineOption tlsKey { QStringLiteral("tls-key"), QStringLiteral("PEM private key for --tls-cert."), QStringLiteral("FILE") };
+    QCommandLineOption controlPort { QStringLiteral("control-port"), QStringLiteral("Serve the control endpoint on 127.0.0.1:P (0: any free port)."), QStringLiteral("P") };
+    QCommandLineOption tickerRate { QStringLiteral("ticker-rate"), QStringLiteral("Ticker transactions per second (keys rate-N override)."), QStringLiteral("N") };
+    QCommandLineOption chatRate { QStringLiteral("chat-rate"), QStringLiteral("Chat bot lines per second."), QStringLiteral("N") };
+    QCommandLineOption gameRate { QStringLiteral("game-rate"), QStringLiteral("Game bot steps per second."), QStringLiteral("N") };
+    QCommandLineOption bigRate { QStringLiteral("big-rate"), QStringLiteral("Big document steps per second."), QStringLiteral("N") };
+    QCommandLineOption paused { QStringLiteral("paused"), QStringLiteral("Start with the bots paused.") };
+    QCommandLineOption pingMs { QStringLiteral("ping-ms"), QStringLiteral("Heartbeat period in ms (Adama: 1000)."), QStringLiteral("MS") };
+    QCommandLineOption idleSeconds { QStringLiteral("idle-timeout"), QStringLiteral("Close a socket after this many seconds without inbound frames (Adama: 60)."), QStringLiteral("S") };
+    QCommandLineOption turnTimeout { QStringLiteral("turn-timeout"), QStringLiteral("Game: seconds before the server moves for a silent player."), QStringLiteral("S") };
+    QCommandLineOption fault { QStringLiteral("fault"), QStringLiteral("Inject a fault: NAME[=JSON], JSON may add \"after\" and \"every\" in seconds. Repeatable."), QStringLiteral("NAME[=JSON]") };
+    QCommandLineOption help { { QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help.") };
+
+    QList<QCommandLineOption> all() const
+    {
+        return { port, bind, seed, version, tlsCert, tlsKey, controlPort, tickerRate, chatRate, gameRate, bigRate, paused,
+            pingMs, idleSeconds, turnTimeout, fault, help };
+    }
+};
+
+bool parseNumber(const QString& text, double low, double high, double* out)
+{
+    bool ok = false;
+    const double value = text.toDouble(&ok);
+    if (!ok || value < low || value > high)
+        return false;
+    *out = value;
+    return true;
+}
+
+}
+
+QString serverUsage()
+{
+    QCommandLineParser parser;
+    Options options;
+    parser.addOptions(options.all());
+    parser.setApplicationDescription(QStringLiteral(
+        "The Deltascope reference Adama document server: ws://BIND:PORT/~s with the demo spaces chat, game, ticker, big.\n"
+        "Faults: ") + ReferenceServer::faultNames().join(QStringLiteral(", ")));
+    return parser.helpText().replace(QStringLiteral("Usage: "), QStringLiteral("Usage: deltascope-server"));
+}
+
+ServerCommandLine parseServerCommandLine(const QStringList& arguments)
+{
+    ServerCommandLine result;
+    QCommandLineParser parser;
+    Options o;
+    parser.addOptions(o.all());
+    if (!parser.parse(QStringList { QStringLiteral("deltascope-server") } + arguments)) {
+        result.error = parser.errorText();
+        return result;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        result.error = QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().first());
+        return result;
+    }
+    result.help = parser.isSet(o.help);
+    ServerOptions& s = result.options;
+    double number = 0;
+    if (!parseNumber(parser.value(o.port), 0, 65535, &number)) {
+        result.error = QStringLiteral("--port: \"%1\" is not a port (0-65535)").arg(parser.value(o.port));
+        return result;
+    }
+    s.port = static_cast<quint16>(number);
+    if (!s.bind.setAddress(parser.value(o.bind))) {
+        result.error = QStringLiteral("--bind: \"%1\" is not an IP address").arg(parser.value(o.bind));
+        return result;
+    }
+    bool ok = false;
+    s.seed = parser.value(o.seed).toULongLong(&ok);
+    if (!ok) {
+        result.error = QStringLiteral("--seed: \"%1\" is not a non-negative integer").arg(parser.value(o.seed));
+        return result;
+    }
+    if (parser.isSet(o.version)) {
+        s.version = parser.value(o.version);
+        if (s.version.isEmpty()) {
+            result.error = QStringLiteral("--version: the version string is empty");
+            return result;
+        }
+    }
+    s.tlsCertificate = parser.value(o.tlsCert);
+    s.tlsKey = parser.value(o.tlsKey);
+    if (s.tlsCertificate.isEmpty() != s.tlsKey.isEmpty()) {
+        result.error = QStringLiteral("--tls-cert and --tls-key go together");
+        return result;
+    }
+    if (parser.isSet(o.controlPort)) {
+        if (!parseNumber(parser.value(o.controlPort), 0, 65535, &number)) {
+            result.error = QStringLiteral("--control-port: \"%1\" is not a port (0-65535)").arg(parser.value(o.controlPort));
+            return result;
+        }
+        result.controlPort = static_cast<int>(number);
+    }
+    const auto rate = [&](const QCommandLineOption& option, double* target, double high) {
+        if (!parser.isSet(option))
+            return true;
+        if (!parseNumber(parser.value(option), 0, high, target)) {
+            result.error = QStringLiteral("--%1: \"%2\" is not a number from 0 to %3").arg(option.names().first(), parser.value(option)).arg(high);
+            return false;
+        }
+        return true;
+    };
+    if (!rate(o.tickerRate, &s.tickerRate, 100000) || !rate(o.chatRate, &s.chatBotRate, 1000)
+        || !rate(o.gameRate, &s.gameBotRate, 1000) || !rate(o.bigRate, &s.bigBotRate, 1000))
+        return result;
+    s.botsPaused = parser.isSet(o.paused);
+    if (parser.isSet(o.pingMs)) {
+        if (!parseNumber(parser.value(o.pingMs), 10, 3600000, &number)) {
+            result.error = QStringLiteral("--ping-ms: \"%1\" is not from 10 to 3600000").arg(parser.value(o.pingMs));
+            return result;
+        }
+        s.pingIntervalMs = static_cast<int>(number);
+    }
+    if (parser.isSet(o.idleSeconds)) {
+        if (!parseNumber(parser.value(o.idleSeconds), 0.01, 86400, &number)) {
+            result.error = QStringLiteral("--idle-timeout: \"%1\" is not a number of seconds up to 86400").arg(parser.value(o.idleSeconds));
+            return result;
+        }
+        s.idleTimeoutMs = static_cast<int>(number * 1000);
+    }
+    if (parser.isSet(o.turnTimeout)) {
+        if (!parseNumber(parser.value(o.turnTimeout), 0, 86400, &number)) {
+            result.error = QStringLiteral("--turn-timeout: \"%1\" is not a number of seconds up to 86400").arg(parser.value(o.turnTimeout));
+            return result;
+        }
+        s.turnTimeoutMs = static_cast<qint64>(number * 1000);
+    }
+    for (const QString& spec : parser.values(o.fault)) {
+        ScheduledFault fault;
+        const qsizetype eq = spec.indexOf(QLatin1Char('='));
+        fault.name = eq < 0 ? spec : spec.left(eq);
+        if (!ReferenceServer::faultNames().contains(fault.name)) {
+            result.error = QStringLiteral("--fault: unknown fault \"%1\"; known: %2").arg(fault.name, ReferenceServer::faultNames().join(QStringLiteral(", ")));
+            return result;
+        }
+        if (eq >= 0) {
+            QJsonParseError parseError;
+            const QJsonDocument document = QJsonDocument::fromJson(spec.mid(eq + 1).toUtf8(), &parseError);
+            if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
+                result.error = QStringLiteral("--fault %1: parameters are not a JSON object (%2 at byte %3)")
+                                   .arg(fault.name, parseError.errorString())
+                                   .arg(parseError.offset);
+                return result;
+            }
+            fault.parameters = document.object();
+        }
+        fault.afterSeconds = fault.parameters.value(QLatin1String("after")).toDouble(0);
+        fault.everySeconds = fault.parameters.value(QLatin1String("every")).toDouble(0);
+        if (fault.afterSeconds < 0 || fault.everySeconds < 0) {
+            result.error = QStringLiteral("--fault %1: \"after\" and \"every\" must not be negative").arg(fault.name);
+            return result;
+        }
+        result.faults.append(fault);
+    }
+    return result;
+}
+
+int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
+{
+    const ServerCommandLine commandLine = parseServerCommandLine(arguments);
+    if (commandLine.help) {
+        out << serverUsage();
+        out.flush();
+        return 0;
+    }
+    if (!commandLine.error.isEmpty()) {
+        err << "deltascope-server: " << commandLine.error << "\n(see deltascope-server --help)\n";
+        err.flush();
+        return 2;
+    }
+
+    ReferenceServer server(commandLine.options);
+    QObject::connect(&server, &ReferenceServer::logLine, &server, [&err](const QString& line) {
+        err << QDateTime::currentDateTime().toString(Qt::ISODateWithMs) << ' ' << line << '\n';
+        err.flush();
+    });
+    if (server.listen() == 0) {
+        err << "deltascope-server: " << server.errorString() << '\n';
+        err.flush();
+        return 1;
+    }
+    out << "deltascope-server " << kVersion << ": listening on " << server.url() << '\n';
+    ControlEndpoint control(&server);
+    if (commandLine.controlPort >= 0) {
+        if (control.listen(static_cast<quint16>(commandLine.controlPort)) == 0) {
+            err << "deltascope-server: " << control.errorString() << '\n';
+            err.flush();
+            return 1;
+        }
+        out << "deltascope-server: control on http://127.0.0.1:" << control.port() << '\n';
+    }
+    out.flush();
+
+    for (const ScheduledFault& fault : commandLine.faults) {
+        auto fire = [&server, fault] { server.applyFault(fault.name, fault.parameters); };
+        QTimer::singleShot(static_cast<int>(fault.afterSeconds * 1000), &server, [&server, fire, fault] {
+            fire();
+            if (fault.everySeconds > 0) {
+                auto* repeat = new QTimer(&server);
+                QObject::connect(repeat, &QTimer::timeout, &server, fire);
+                repeat->start(static_cast<int>(fault.everySeconds * 1000));
+            }
+        });
+    }
+
+    // SIGINT/SIGTERM through a self-pipe, so the stop happens on the event loop.
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0) {
+        err << "deltascope-server: cannot create the signal pipe\n";
+        return 1;
+    }
+    QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
+    int stopSignal = 0;
+    QObject::connect(&notifier, &QSocketNotifier::activated, &server, [&] {
+        char byte = 0;
+        if (::read(g_signalPipe[0], &byte, 1) == 1)
+            stopSignal = byte;
+        QCoreApplication::quit();
+    });
+    struct sigaction action = {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    struct sigaction oldInt = {};
+    struct sigaction oldTerm = {};
+    ::sigaction(SIGINT, &action, &oldInt);
+    ::sigaction(SIGTERM, &action, &oldTerm);
+
+    QCoreApplication::exec();
+
+    ::sigaction(SIGINT, &oldInt, nullptr);
+    ::sigaction(SIGTERM, &oldTerm, nullptr);
+    server.close();
+    err << QDateTime::currentDateTime().toString(Qt::ISODateWithMs) << " stopped by "
+        << (stopSignal == SIGTERM ? "SIGTERM" : stopSignal == SIGINT ? "SIGINT" : "quit") << '\n';
+    err.flush();
+    ::close(g_signalPipe[0]);
+    ::close(g_signalPipe[1]);
+    g_signalPipe[0] = g_signalPipe[1] = -1;
+    return 0;
+}
+
+}

@@ -1,0 +1,490 @@
+#include "core/server/serverconnection.h"
+
+#include "core/server/demodocument.h"
+#include "core/server/referenceserver.h"
+#include "core/server/serverwire.h"
+
+#include <QJsonDocument>
+#include <QNetworkRequest>
+#include <QTcpSocket>
+#include <QUuid>
+#include <QWebSocket>
+
+#include <sys/socket.h>
+
+namespace deltascope::server {
+
+namespace {
+
+// Session keep-alive (Session.java): kept while the socket is younger than 5 minutes or a request
+// arrived within the last 2 hours.
+constexpr qint64 kYoungSocketMs = 5 * 60 * 1000;
+constexpr qint64 kRecentRequestMs = 2 * 60 * 60 * 1000;
+
+QHash<QString, QString> cookieIdentities(const QNetworkRequest& request)
+{
+    // `id_<name>` cookies of the upgrade request become identities `cookie:<name>`.
+    QHash<QString, QString> identities;
+    const QByteArray header = request.rawHeader("Cookie");
+    for (const QByteArray& part : header.split(';')) {
+        const QByteArray trimmed = part.trimmed();
+        const qsizetype eq = trimmed.indexOf('=');
+        if (eq <= 3 || !trimmed.startsWith("id_"))
+            continue;
+        identities.insert(QString::fromUtf8(trimmed.mid(3, eq - 3)), QString::fromUtf8(trimmed.mid(eq + 1)));
+    }
+    return identities;
+}
+
+}
+
+ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocket* tcp, ReferenceServer* server)
+    : QObject(server)
+    , m_serial(serial)
+    , m_socket(socket)
+    , m_tcp(tcp)
+    , m_server(server)
+{
+    m_created.start();
+    m_socket->setParent(this);
+    m_socket->setMaxAllowedIncomingFrameSize(static_cast<quint64>(server->options().maxFrameBytes));
+    m_socket->setMaxAllowedIncomingMessageSize(static_cast<quint64>(server->options().maxFrameBytes));
+    m_cookieIdentities = cookieIdentities(m_socket->request());
+
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &ServerConnection::onText);
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &ServerConnection::onBinary);
+    connect(m_socket, &QWebSocket::textFrameReceived, this, &ServerConnection::touch);
+    connect(m_socket, &QWebSocket::binaryFrameReceived, this, &ServerConnection::touch);
+    connect(m_socket, &QWebSocket::pong, this, &ServerConnection::touch);
+    connect(m_socket, &QWebSocket::disconnected, this, &ServerConnection::onSocketDisconnected);
+
+    m_heartbeat.setInterval(server->options().pingIntervalMs);
+    connect(&m_heartbeat, &QTimer::timeout, this, &ServerConnection::onHeartbeat);
+    m_idle.setSingleShot(true);
+    m_idle.setInterval(server->options().idleTimeoutMs);
+    connect(&m_idle, &QTimer::timeout, this, [this] {
+        m_server->log(QStringLiteral("idle close %1: no inbound frame for %2 ms").arg(peer()).arg(m_idle.interval()));
+        close(CloseKind::Fin);
+    });
+    m_stallTimer.setSingleShot(true);
+    connect(&m_stallTimer, &QTimer::timeout, this, &ServerConnection::flushQueue);
+
+    sendFrame(helloFrame(server->helloVersion(), m_cookieIdentities.keys()));
+    m_heartbeat.start();
+    m_idle.start();
+}
+
+ServerConnection::~ServerConnection() = default;
+
+QString ServerConnection::peer() const
+{
+    return m_socket->peerAddress().toString() + QLatin1Char(':') + QString::number(m_socket->peerPort());
+}
+
+void ServerConnection::sendFrame(const QByteArray& frame)
+{
+    if (m_closed)
+        return;
+    if (m_stallTimer.isActive()) {
+        m_stallQueue.push_back(frame);
+        return;
+    }
+    m_socket->sendTextMessage(QString::fromUtf8(frame));
+}
+
+void ServerConnection::flushQueue()
+{
+    while (!m_stallQueue.empty() && !m_closed) {
+        const QByteArray frame = std::move(m_stallQueue.front());
+        m_stallQueue.pop_front();
+        m_socket->sendTextMessage(QString::fromUtf8(frame));
+    }
+    m_stallQueue.clear();
+}
+
+void ServerConnection::stall(int milliseconds)
+{
+    m_stallTimer.start(milliseconds);
+}
+
+void ServerConnection::touch()
+{
+    if (!m_closed)
+        m_idle.start();
+}
+
+void ServerConnection::close(CloseKind kind)
+{
+    if (m_closed)
+        return;
+    m_heartbeat.stop();
+    m_idle.stop();
+    switch (kind) {
+    case CloseKind::CloseFrame:
+        m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("closed by the server"));
+        break;
+    case CloseKind::Fin:
+        // What Netty's ctx.close() does: written frames go out, then FIN, no close frame.
+        m_socket->flush();
+        if (m_tcp)
+            m_tcp->disconnectFromHost();
+        else
+            m_socket->abort();
+        break;
+    case CloseKind::Reset:
+        if (m_tcp) {
+            const linger hard { 1, 0 };
+            ::setsockopt(static_cast<int>(m_tcp->socketDescriptor()), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+        }
+        m_socket->abort();
+        break;
+    }
+    // Streams end now, whatever the peer does with the close.
+    onSocketDisconnected();
+}
+
+void ServerConnection::onSocketDisconnected()
+{
+    if (m_closed)
+        return;
+    m_closed = true;
+    m_heartbeat.stop();
+    m_idle.stop();
+    m_stallTimer.stop();
+    m_stallQueue.clear();
+    // Socket loss ends every stream of the socket; nothing is kept for resumption (7.3).
+    const QHash<qint64, Viewer*> streams = std::exchange(m_streams, {});
+    for (Viewer* viewer : streams) {
+        viewer->connection = nullptr; // nothing more is written to a closed socket
+        viewer->document->detach(viewer);
+    }
+    Q_EMIT closed(m_serial);
+}
+
+void ServerConnection::protocolError(int code)
+{
+    sendFrame(disconnectedFrame(code));
+    close(CloseKind::Fin);
+}
+
+void ServerConnection::onBinary()
+{
+    if (m_closed)
+        return;
+    protocolError(ErrorCode::BinaryFrame);
+}
+
+void ServerConnection::onHeartbeat()
+{
+    if (m_closed || m_stallTimer.isActive())
+        return;
+    const qint64 age = m_created.elapsed();
+    const bool young = age < kYoungSocketMs;
+    const bool recent = m_lastRequestMs >= 0 && age - m_lastRequestMs < kRecentRequestMs;
+    if (!(young || recent)) {
+        sendKeepaliveFailureNow();
+        return;
+    }
+    sendFrame(pingFrame(age, m_latency));
+}
+
+void ServerConnection::sendKeepaliveFailureNow()
+{
+    m_server->log(QStringLiteral("keepalive-failure %1").arg(peer()));
+    sendFrame(keepaliveFailureFrame());
+    close(CloseKind::Fin);
+}
+
+void ServerConnection::onText(const QString& text)
+{
+    if (m_closed)
+        return;
+    touch();
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError || !document.isObject()) {
+        protocolError(ErrorCode::Uncaught);
+        return;
+    }
+    const QJsonObject request = document.object();
+    if (request.contains(QLatin1String("pong"))) {
+        // latency = now - created - ping; a pong without `ping` is an uncaught error in the real server.
+        const QJsonValue ping = request.value(QLatin1String("ping"));
+        if (ping.isUndefined() || ping.isNull()) {
+            protocolError(ErrorCode::Uncaught);
+            return;
+        }
+        const qint64 pingMs = ping.isDouble() ? static_cast<qint64>(ping.toDouble()) : ping.toString().toLongLong();
+        m_latency = m_created.elapsed() - pingMs;
+        return;
+    }
+    const std::optional<qint64> id = integerParam(request, QLatin1String("id"));
+    if (!id || *id < INT_MIN || *id > INT_MAX) {
+        protocolError(ErrorCode::NoId);
+        return;
+    }
+    m_lastRequestMs = m_created.elapsed();
+    handleRequest(request, *id);
+}
+
+void ServerConnection::reply(qint64 id, const QByteArray& response)
+{
+    sendFrame(finishFrame(id, response));
+}
+
+void ServerConnection::fail(qint64 id, int code)
+{
+    sendFrame(failureFrame(id, code));
+}
+
+void ServerConnection::handleRequest(const QJsonObject& request, qint64 id)
+{
+    const std::optional<QString> method = stringParam(request, QLatin1String("method"));
+    if (!method) {
+        fail(id, ErrorCode::NoMethod);
+        return;
+    }
+    const QString& m = *method;
+    if (m == QLatin1String("connection/create"))
+        connectionCreate(request, id);
+    else if (m == QLatin1String("connection/send"))
+        connectionSend(request, id, false);
+    else if (m == QLatin1String("connection/send-once"))
+        connectionSend(request, id, true);
+    else if (m == QLatin1String("connection/update"))
+        connectionUpdate(request, id);
+    else if (m == QLatin1String("connection/end"))
+        connectionEnd(request, id);
+    else if (m == QLatin1String("connection/can-attach"))
+        connectionCanAttach(request, id);
+    else if (m == QLatin1String("connection/attach"))
+        connectionAttach(request, id);
+    else if (m == QLatin1String("documents/create-dedupe"))
+        reply(id, "{\"dedupe\":\"" + QUuid::createUuid().toString(QUuid::WithoutBraces).toLatin1() + "\"}");
+    else if (m == QLatin1String("document/create"))
+        documentCreate(request, id);
+    else if (m == QLatin1String("message/direct-send"))
+        directSend(request, id, false);
+    else if (m == QLatin1String("message/direct-send-once"))
+        directSend(request, id, true);
+    else if (m == QLatin1String("probe"))
+        probe(request, id);
+    else
+        fail(id, ErrorCode::MethodNotFound);
+}
+
+void ServerConnection::connectionCreate(const QJsonObject& request, qint64 id)
+{
+    const auto identity = stringParam(request, QLatin1String("identity"));
+    if (!identity)
+        return fail(id, ErrorCode::MissingIdentity);
+    const auto spaceParam = stringParam(request, QLatin1String("space"));
+    if (!spaceParam)
+        return fail(id, ErrorCode::MissingSpace);
+    const auto key = stringParam(request, QLatin1String("key"));
+    if (!key)
+        return fail(id, ErrorCode::MissingKey);
+    if (const int code = validateKey(*key))
+        return fail(id, code);
+    const QJsonObject viewerState = objectParam(request, QLatin1String("viewer-state")).value_or(QJsonObject());
+    const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
+    if (who.error)
+        return fail(id, who.error);
+    const QString space = spaceParam->trimmed().toLower();
+    if (const int code = validateSpace(space))
+        return fail(id, code);
+    if (!ReferenceServer::spaces().contains(space))
+        return fail(id, ErrorCode::SpaceDoesNotExist);
+    if (const int refusal = m_server->takeRefusal()) {
+        m_server->log(QStringLiteral("refused connection/create %1 %2/%3 with %4").arg(peer(), space, *key).arg(refusal));
+        return fail(id, refusal);
+    }
+    DemoDocument* document = m_server->documentFor(space, *key);
+    if (Viewer* previous = m_streams.take(id))
+        previous->document->detach(previous); // the same id again replaces the stream, as the router's map does
+    int error = 0;
+    Viewer* viewer = document->attach(this, id, who.principal, viewerState, &error);
+    if (!viewer)
+        return fail(id, error);
+    m_streams.insert(id, viewer);
+}
+
+void ServerConnection::connectionSend(const QJsonObject& request, qint64 id, bool once)
+{
+    const auto connection = integerParam(request, QLatin1String("connection"));
+    if (!connection)
+        return fail(id, ErrorCode::MissingConnection);
+    const auto channel = stringParam(request, QLatin1String("channel"));
+    if (!channel)
+        return fail(id, ErrorCode::MissingChannel);
+    if (const int code = validateChannel(*channel))
+        return fail(id, code);
+    const QString dedupe = once ? stringParam(request, QLatin1String("dedupe")).value_or(QString()) : QString();
+    const auto message = messageParam(request, QLatin1String("message"));
+    if (!message)
+        return fail(id, ErrorCode::MissingMessage);
+    Viewer* viewer = m_streams.value(*connection);
+    if (!viewer)
+        return fail(id, once ? ErrorCode::UnknownConnectionSendOnce : ErrorCode::UnknownConnectionSend);
+    DemoDocument* document = viewer->document;
+    const auto acknowledge = [this, id](qint64 seq) { reply(id, "{\"seq\":" + QByteArray::number(seq) + '}'); };
+    const qint64 result = once ? document->sendOnce(viewer->principal, *channel, dedupe, *message, acknowledge)
+                               : document->send(viewer->principal, *channel, *message, acknowledge);
+    if (result < 0)
+        fail(id, static_cast<int>(-result));
+}
+
+void ServerConnection::connectionUpdate(const QJsonObject& request, qint64 id)
+{
+    const auto connection = integerParam(request, QLatin1String("connection"));
+    if (!connection)
+        return fail(id, ErrorCode::MissingConnection);
+    const QJsonObject viewerState = objectParam(request, QLatin1String("viewer-state")).value_or(QJsonObject());
+    Viewer* viewer = m_streams.value(*connection);
+    if (!viewer)
+        return fail(id, ErrorCode::UnknownConnectionUpdate);
+    reply(id, QByteArrayLiteral("{}"));
+    viewer->document->updateViewerState(viewer, viewerState);
+}
+
+void ServerConnection::connectionEnd(const QJsonObject& request, qint64 id)
+{
+    const auto connection = integerParam(request, QLatin1String("connection"));
+    if (!connection)
+        return fail(id, ErrorCode::MissingConnection);
+    Viewer* viewer = m_streams.take(*connection);
+    if (!viewer)
+        return fail(id, ErrorCode::UnknownConnectionEnd);
+    reply(id, QByteArrayLiteral("{}"));
+    sendFrame(finishFrame(*connection));
+    viewer->document->detach(viewer);
+}
+
+void ServerConnection::connectionCanAttach(const QJsonObject& request, qint64 id)
+{
+    const auto connection = integerParam(request, QLatin1String("connection"));
+    if (!connection)
+        return fail(id, ErrorCode::MissingConnection);
+    if (!m_streams.contains(*connection))
+        return fail(id, ErrorCode::UnknownConnectionCanAttach);
+    // No demo document takes attachments (an Adama document without @can_attach).
+    reply(id, QByteArrayLiteral("{\"yes\":false}"));
+}
+
+void ServerConnection::connectionAttach(const QJsonObject& request, qint64 id)
+{
+    const auto connection = integerParam(request, QLatin1String("connection"));
+    if (!connection)
+        return fail(id, ErrorCode::MissingConnection);
+    static const std::pair<const char*, int> required[] = { { "asset-id", 476156 }, { "filename", 470028 },
+        { "content-type", 455691 }, { "size", 477179 }, { "digest-md5", 445437 }, { "digest-sha384", 406525 } };
+    for (const auto& [name, code] : required) {
+        if (!stringParam(request, QLatin1String(name)))
+            return fail(id, code);
+    }
+    if (!m_streams.contains(*connection))
+        return fail(id, ErrorCode::UnknownConnectionAttach);
+    fail(id, 966768); // API_ASSET_ATTACHMENT_NOT_ALLOWED
+}
+
+void ServerConnection::documentCreate(const QJsonObject& request, qint64 id)
+{
+    const auto identity = stringParam(request, QLatin1String("identity"));
+    if (!identity)
+        return fail(id, ErrorCode::MissingIdentity);
+    const auto spaceParam = stringParam(request, QLatin1String("space"));
+    if (!spaceParam)
+        return fail(id, ErrorCode::MissingSpace);
+    const auto key = stringParam(request, QLatin1String("key"));
+    if (!key)
+        return fail(id, ErrorCode::MissingKey);
+    if (const int code = validateKey(*key))
+        return fail(id, code);
+    const auto arg = objectParam(request, QLatin1String("arg"));
+    if (!arg)
+        return fail(id, ErrorCode::MissingArg);
+    const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
+    if (who.error)
+        return fail(id, who.error);
+    const QString space = spaceParam->trimmed().toLower();
+    if (const int code = validateSpace(space))
+        return fail(id, code);
+    if (!ReferenceServer::spaces().contains(space))
+        return fail(id, ErrorCode::SpaceDoesNotExist);
+    if (!m_server->createDocument(space, *key, *arg))
+        return fail(id, ErrorCode::DocumentAlreadyCreated);
+    reply(id, QByteArrayLiteral("{}"));
+}
+
+void ServerConnection::directSend(const QJsonObject& request, qint64 id, bool once)
+{
+    const auto identity = stringParam(request, QLatin1String("identity"));
+    if (!identity)
+        return fail(id, ErrorCode::MissingIdentity);
+    const auto spaceParam = stringParam(request, QLatin1String("space"));
+    if (!spaceParam)
+        return fail(id, ErrorCode::MissingSpace);
+    const auto key = stringParam(request, QLatin1String("key"));
+    if (!key)
+        return fail(id, ErrorCode::MissingKey);
+    if (const int code = validateKey(*key))
+        return fail(id, code);
+    const QString dedupe = once ? stringParam(request, QLatin1String("dedupe")).value_or(QString()) : QString();
+    const auto channel = stringParam(request, QLatin1String("channel"));
+    if (!channel)
+        return fail(id, ErrorCode::MissingChannel);
+    if (const int code = validateChannel(*channel))
+        return fail(id, code);
+    const auto message = messageParam(request, QLatin1String("message"));
+    if (!message)
+        return fail(id, ErrorCode::MissingMessage);
+    const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
+    if (who.error)
+        return fail(id, who.error);
+    const QString space = spaceParam->trimmed().toLower();
+    if (const int code = validateSpace(space))
+        return fail(id, code);
+    if (!ReferenceServer::spaces().contains(space))
+        return fail(id, ErrorCode::SpaceDoesNotExist);
+    DemoDocument* document = m_server->document(space, *key);
+    if (!document)
+        return fail(id, ErrorCode::DocumentNotFound);
+    if (!document->canSendWhileDisconnected())
+        return fail(id, ErrorCode::CantSendNotConnected);
+    const auto acknowledge = [this, id](qint64 seq) { reply(id, "{\"seq\":" + QByteArray::number(seq) + '}'); };
+    const qint64 result = once ? document->sendOnce(who.principal, *channel, dedupe, *message, acknowledge)
+                               : document->send(who.principal, *channel, *message, acknowledge);
+    if (result < 0)
+        fail(id, static_cast<int>(-result));
+}
+
+void ServerConnection::probe(const QJsonObject& request, qint64 id)
+{
+    const auto identity = stringParam(request, QLatin1String("identity"));
+    if (!identity)
+        return fail(id, ErrorCode::MissingIdentity);
+    const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
+    if (who.error)
+        return fail(id, who.error);
+    reply(id, QByteArrayLiteral("{}"));
+}
+
+void ServerConnection::failStream(Viewer* viewer, int code)
+{
+    const qint64 id = viewer->requestId;
+    if (m_streams.value(id) != viewer)
+        return;
+    m_streams.remove(id);
+    fail(id, code);
+    viewer->document->detach(viewer);
+}
+
+void ServerConnection::forceDisconnect(Viewer* viewer)
+{
+    if (m_streams.value(viewer->requestId) != viewer)
+        return;
+    viewer->document->sendSideItem(viewer, QByteArrayLiteral("{\"force-disconnect\":true}"));
+    failStream(viewer, ErrorCode::AuthDisconnected);
+}
+
+}

@@ -1,0 +1,100 @@
+#pragma once
+
+#include "core/server/principal.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+#include <deque>
+
+class QTcpSocket;
+class QWebSocket;
+
+namespace deltascope::server {
+
+class ReferenceServer;
+struct Viewer;
+
+// One WebSocket of the reference server: hello, heartbeat, idle timeout, request routing and the
+// document streams it carries (adama-wire.md sections 2-4). All ids are per socket.
+class ServerConnection : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class CloseKind : quint8 {
+        CloseFrame, // a WebSocket close frame (1000), then TCP close
+        Fin, // TCP FIN without a close frame, as the real server's end() does
+        Reset, // TCP RST (SO_LINGER 0), an abrupt loss
+    };
+
+    ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocket* tcp, ReferenceServer* server);
+    ~ServerConnection() override;
+
+    quint64 serial() const { return m_serial; }
+    QString peer() const; // "127.0.0.1:53412"
+    const QHash<qint64, Viewer*>& streams() const { return m_streams; }
+    bool isOpen() const { return !m_closed; }
+
+    // Writes one text frame now, or queues it while stalled.
+    void sendFrame(const QByteArray& frame);
+    void close(CloseKind kind);
+
+    // --- faults -----------------------------------------------------------------------------------
+    // Stops writing (frames are queued) and pinging for the given time, keeping the socket open.
+    void stall(int milliseconds);
+    bool isStalled() const { return m_stallTimer.isActive(); }
+    // The session keep-alive fails: `status: disconnected` "keepalive-failure", then close.
+    void sendKeepaliveFailureNow();
+    // Ends one stream with a failure frame (the view is killed as on socket loss).
+    void failStream(Viewer* viewer, int code);
+    // `{"force-disconnect":true}` on the stream, then failure 403500.
+    void forceDisconnect(Viewer* viewer);
+
+Q_SIGNALS:
+    void closed(quint64 serial);
+
+private:
+    void onText(const QString& text);
+    void onBinary();
+    void onSocketDisconnected();
+    void onHeartbeat();
+    void touch();
+    void protocolError(int code);
+    void handleRequest(const QJsonObject& request, qint64 id);
+    void reply(qint64 id, const QByteArray& response);
+    void fail(qint64 id, int code);
+    void endStreamLocally(qint64 id);
+    void flushQueue();
+
+    void connectionCreate(const QJsonObject& request, qint64 id);
+    void connectionSend(const QJsonObject& request, qint64 id, bool once);
+    void connectionUpdate(const QJsonObject& request, qint64 id);
+    void connectionEnd(const QJsonObject& request, qint64 id);
+    void connectionCanAttach(const QJsonObject& request, qint64 id);
+    void connectionAttach(const QJsonObject& request, qint64 id);
+    void documentCreate(const QJsonObject& request, qint64 id);
+    void directSend(const QJsonObject& request, qint64 id, bool once);
+    void probe(const QJsonObject& request, qint64 id);
+
+    quint64 m_serial;
+    QWebSocket* m_socket;
+    QPointer<QTcpSocket> m_tcp;
+    ReferenceServer* m_server;
+    QHash<QString, QString> m_cookieIdentities;
+    QHash<qint64, Viewer*> m_streams;
+    QElapsedTimer m_created;
+    qint64 m_latency = 0;
+    qint64 m_lastRequestMs = -1;
+    QTimer m_heartbeat;
+    QTimer m_idle;
+    QTimer m_stallTimer;
+    std::deque<QByteArray> m_stallQueue;
+    bool m_closed = false;
+};
+
+}

@@ -1,0 +1,174 @@
+#include "core/server/serverwire.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <algorithm>
+#include <array>
+
+namespace deltascope::server {
+
+bool shouldRetry(int code)
+{
+    // ErrorTable.java: the codes tagged @RetryInternally.
+    static constexpr std::array<int, 18> retryable { 123392, 198657, 130568, 134152, 143880, 138255, 144416, 146631,
+        183498, 199883, 902223, 912544, 983117, 928828, 978162, 718908, 769085, 787507 };
+    return std::find(retryable.begin(), retryable.end(), code) != retryable.end();
+}
+
+QByteArray streamFrame(qint64 id, const QByteArray& responseJson)
+{
+    return "{\"deliver\":" + QByteArray::number(id) + ",\"done\":false,\"response\":" + responseJson + '}';
+}
+
+QByteArray finishFrame(qint64 id, const QByteArray& responseJson)
+{
+    if (responseJson.isEmpty())
+        return "{\"deliver\":" + QByteArray::number(id) + ",\"done\":true}";
+    return "{\"deliver\":" + QByteArray::number(id) + ",\"done\":true,\"response\":" + responseJson + '}';
+}
+
+QByteArray failureFrame(qint64 id, int code)
+{
+    return "{\"failure\":" + QByteArray::number(id) + ",\"reason\":" + QByteArray::number(code)
+        + ",\"retry\":" + (shouldRetry(code) ? "true" : "false") + '}';
+}
+
+QByteArray disconnectedFrame(int code)
+{
+    return "{\"status\":\"disconnected\",\"reason\":" + QByteArray::number(code) + '}';
+}
+
+QByteArray keepaliveFailureFrame()
+{
+    return QByteArrayLiteral("{\"status\":\"disconnected\",\"reason\":\"keepalive-failure\"}");
+}
+
+QByteArray pingFrame(qint64 sinceCreatedMs, qint64 latencyMs)
+{
+    return "{\"ping\":" + QByteArray::number(sinceCreatedMs) + ",\"latency\":\"" + QByteArray::number(latencyMs) + "\"}";
+}
+
+QByteArray helloFrame(const QString& version, const QStringList& identities)
+{
+    QJsonObject ids;
+    for (const QString& name : identities)
+        ids.insert(name, true);
+    return "{\"status\":\"connected\",\"version\":" + compactJson(QJsonValue(version)) + ",\"identities\":"
+        + compactJson(ids) + '}';
+}
+
+QByteArray compactJson(const QJsonObject& object)
+{
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+QByteArray compactJson(const QJsonValue& value)
+{
+    // QJsonDocument only holds objects and arrays; wrap scalars in an array and strip the brackets.
+    if (value.isObject())
+        return compactJson(value.toObject());
+    if (value.isArray())
+        return QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact);
+    const QByteArray wrapped = QJsonDocument(QJsonArray { value }).toJson(QJsonDocument::Compact);
+    return wrapped.mid(1, wrapped.size() - 2);
+}
+
+std::optional<QString> stringParam(const QJsonObject& request, QLatin1String name)
+{
+    const QJsonValue value = request.value(name);
+    if (value.isString())
+        return value.toString();
+    if (value.isDouble()) {
+        const double number = value.toDouble();
+        if (number == static_cast<double>(static_cast<qint64>(number)))
+            return QString::number(static_cast<qint64>(number));
+        return QString::number(number);
+    }
+    return std::nullopt;
+}
+
+std::optional<qint64> integerParam(const QJsonObject& request, QLatin1String name)
+{
+    const QJsonValue value = request.value(name);
+    if (value.isDouble()) {
+        const double number = value.toDouble();
+        if (number != static_cast<double>(static_cast<qint64>(number)))
+            return std::nullopt; // not an integral number
+        return static_cast<qint64>(number);
+    }
+    if (value.isString()) {
+        bool ok = false;
+        const qint64 parsed = value.toString().toLongLong(&ok);
+        if (ok)
+            return parsed;
+    }
+    return std::nullopt;
+}
+
+std::optional<QJsonObject> objectParam(const QJsonObject& request, QLatin1String name)
+{
+    const QJsonValue value = request.value(name);
+    if (value.isObject())
+        return value.toObject();
+    return std::nullopt;
+}
+
+std::optional<QJsonValue> messageParam(const QJsonObject& request, QLatin1String name)
+{
+    const QJsonValue value = request.value(name);
+    if (value.isObject() || value.isArray())
+        return value;
+    return std::nullopt;
+}
+
+namespace {
+
+bool isSimpleChar(QChar c)
+{
+    const char16_t u = c.unicode();
+    return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') || (u >= u'0' && u <= u'9') || u == u'-' || u == u'_'
+        || u == u'.';
+}
+
+bool isIdentifierStart(QChar c)
+{
+    const char16_t u = c.unicode();
+    return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') || u == u'_';
+}
+
+}
+
+int validateKey(const QString& key)
+{
+    if (key.isEmpty())
+        return ErrorCode::InvalidKeyEmpty;
+    if (key.size() > 511 || !std::all_of(key.begin(), key.end(), isSimpleChar))
+        return ErrorCode::InvalidKeyNotSimple;
+    return 0;
+}
+
+int validateSpace(const QString& space)
+{
+    if (space.isEmpty())
+        return ErrorCode::InvalidSpaceEmpty;
+    if (space.size() > 127 || !std::all_of(space.begin(), space.end(), isSimpleChar))
+        return ErrorCode::InvalidSpaceNotSimple;
+    return 0;
+}
+
+int validateChannel(const QString& channel)
+{
+    if (channel.isEmpty())
+        return ErrorCode::ChannelEmpty;
+    if (!isIdentifierStart(channel.front()))
+        return ErrorCode::ChannelBadStart;
+    for (qsizetype i = 1; i < channel.size(); ++i) {
+        const QChar c = channel.at(i);
+        if (!isIdentifierStart(c) && !(c.unicode() >= u'0' && c.unicode() <= u'9'))
+            return ErrorCode::ChannelBadMiddle;
+    }
+    return 0;
+}
+
+}

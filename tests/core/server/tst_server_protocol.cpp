@@ -1,0 +1,477 @@
+#include "core/server/demodocument.h"
+#include "core/server/referenceserver.h"
+#include "tests/support/testutils.h"
+#include "wsclient.h"
+
+#include <catch2/catch.hpp>
+
+#include <QJsonArray>
+#include <QNetworkRequest>
+#include <QTcpSocket>
+
+using namespace deltascope;
+using namespace deltascope::server;
+using namespace deltascope::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+ServerOptions quietOptions()
+{
+    ServerOptions options;
+    options.botsPaused = true; // tests drive the documents themselves
+    options.pingIntervalMs = 100;
+    return options;
+}
+
+QJsonObject delta(const QJsonObject& item)
+{
+    return item.value(QLatin1String("response")).toObject().value(QLatin1String("delta")).toObject();
+}
+
+qint64 failureReason(const QJsonObject& frame)
+{
+    return frame.value(QLatin1String("reason")).toInteger(-1);
+}
+
+// Sends a request and returns its failure code (or -1 when it did not fail).
+qint64 failureOf(WsClient& client, const QString& method, const QJsonObject& params)
+{
+    const qint64 id = client.request(method, params);
+    // Any answer: a failure, a done, or the first item of a stream.
+    const QJsonObject answer = client.waitFor([id](const QJsonObject& frame) {
+        return frame.value(QLatin1String("deliver")).toInteger() == id || frame.value(QLatin1String("failure")).toInteger(-1) == id;
+    });
+    REQUIRE(!answer.isEmpty());
+    if (!answer.contains(QLatin1String("failure")))
+        return -1;
+    CHECK(answer.value(QLatin1String("failure")).toInteger() == id);
+    CHECK(answer.value(QLatin1String("retry")).isBool());
+    return failureReason(answer);
+}
+
+QByteArray httpExchange(quint16 port, const QByteArray& request)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(3000))
+        return {};
+    socket.write(request);
+    QByteArray response;
+    waitUntil(
+        [&] {
+            response += socket.readAll();
+            return socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        3s);
+    response += socket.readAll();
+    return response;
+}
+
+}
+
+TEST_CASE("hello, ping and the transcript of adama-wire.md 6.6 F")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    REQUIRE(client.open(QUrl(server.url())));
+
+    REQUIRE(client.rawFrames().front() == QByteArray(R"({"status":"connected","version":"20240912211736","identities":{}})"));
+
+    const qint64 create = client.request(QStringLiteral("connection/create"),
+        { { QStringLiteral("identity"), QStringLiteral("anonymous:alice") }, { QStringLiteral("space"), QStringLiteral("chat") },
+            { QStringLiteral("key"), QStringLiteral("demo") }, { QStringLiteral("viewer-state"), QJsonObject { { QStringLiteral("page"), 0 } } } });
+    REQUIRE(create == 1);
+    REQUIRE(waitUntil([&] { return client.items(1).size() >= 2; }, 5s));
+    // view-state-filter first, with no seq, then the full snapshot with seq.
+    CHECK(client.rawFrames().at(1) == QByteArray(R"({"deliver":1,"done":false,"response":{"delta":{"view-state-filter":["page"]}}})"));
+    const QJsonObject snapshot = delta(client.items(1).at(1));
+    const qint64 snapshotSeq = snapshot.value(QLatin1String("seq")).toInteger();
+    CHECK(snapshotSeq > 0);
+    CHECK(!snapshot.contains(QLatin1String("outstanding")));
+    const QJsonObject data = snapshot.value(QLatin1String("data")).toObject();
+    CHECK(data.value(QLatin1String("title")).toString() == QLatin1String("Demo"));
+    const QJsonObject lines = data.value(QLatin1String("lines")).toObject();
+    CHECK(lines.value(QLatin1String("@o")).toArray() == QJsonArray { 1 });
+    const QJsonObject first = lines.value(QLatin1String("1")).toObject();
+    CHECK(first.value(QLatin1String("who")).toObject()
+        == QJsonObject { { QStringLiteral("agent"), QStringLiteral("bob") }, { QStringLiteral("authority"), QStringLiteral("anonymous") } });
+    CHECK(first.value(QLatin1String("what")).toString() == QLatin1String("hi"));
+    CHECK(first.value(QLatin1String("when")).isString()); // a long travels as a string
+
+    // A ping with a string latency; a pong without id is accepted silently.
+    const QJsonObject ping = client.waitFor([](const QJsonObject& f) { return f.contains(QLatin1String("ping")); }, 3s);
+    REQUIRE(!ping.isEmpty());
+    CHECK(ping.value(QLatin1String("ping")).isDouble());
+    CHECK(ping.value(QLatin1String("latency")).isString());
+    QJsonObject pong = ping;
+    pong.insert(QStringLiteral("pong"), 1718000001.0);
+    client.sendJson(pong);
+
+    std::size_t ackIndex = 0;
+    const qint64 send = client.request(QStringLiteral("connection/send"),
+        { { QStringLiteral("connection"), 1 }, { QStringLiteral("channel"), QStringLiteral("say") },
+            { QStringLiteral("message"), QJsonObject { { QStringLiteral("what"), QStringLiteral("yo") } } } });
+    const QJsonObject ack = client.waitFor(
+        [send](const QJsonObject& f) { return f.value(QLatin1String("deliver")).toInteger() == send; }, 3s, 0, &ackIndex);
+    REQUIRE(!ack.isEmpty());
+    CHECK(ack.value(QLatin1String("done")).toBool());
+    const qint64 sendSeq = ack.value(QLatin1String("response")).toObject().value(QLatin1String("seq")).toInteger();
+    CHECK(ack.value(QLatin1String("response")).toObject().keys() == QStringList { QStringLiteral("seq") });
+    CHECK(sendSeq > snapshotSeq);
+    std::size_t itemIndex = 0;
+    const QJsonObject item = client.waitFor(
+        [sendSeq](const QJsonObject& f) {
+            return f.value(QLatin1String("deliver")).toInteger() == 1 && delta(f).value(QLatin1String("seq")).toInteger() == sendSeq;
+        },
+        3s, 0, &itemIndex);
+    REQUIRE(!item.isEmpty());
+    CHECK(ackIndex < itemIndex); // the ack precedes the item carrying its seq
+    const QJsonObject newLines = delta(item).value(QLatin1String("data")).toObject().value(QLatin1String("lines")).toObject();
+    CHECK(newLines.value(QLatin1String("@o")).toArray() == QJsonArray { 1, 2 });
+    CHECK(newLines.value(QLatin1String("2")).toObject().value(QLatin1String("what")).toString() == QLatin1String("yo"));
+    CHECK(newLines.value(QLatin1String("2")).toObject().value(QLatin1String("who")).toObject().value(QLatin1String("agent")).toString()
+        == QLatin1String("alice"));
+
+    const std::size_t beforeUpdate = client.rawFrames().size();
+    const qint64 update = client.request(QStringLiteral("connection/update"),
+        { { QStringLiteral("connection"), 1 }, { QStringLiteral("viewer-state"), QJsonObject { { QStringLiteral("page"), 1 } } } });
+    REQUIRE(waitUntil([&] { return client.rawFrames().size() >= beforeUpdate + 2; }, 3s));
+    std::vector<QByteArray> afterUpdate;
+    for (std::size_t i = beforeUpdate; i < client.rawFrames().size(); ++i) {
+        if (!client.frames()[i].contains(QLatin1String("ping")))
+            afterUpdate.push_back(client.rawFrames()[i]);
+    }
+    REQUIRE(afterUpdate.size() >= 2);
+    CHECK(afterUpdate[0] == QByteArray(R"({"deliver":3,"done":true,"response":{}})"));
+    CHECK(update == 3);
+    // A refresh: data without seq.
+    CHECK(afterUpdate[1] == QByteArray(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"page_label":"Page 2"}}}})"));
+
+    const std::size_t beforeEnd = client.rawFrames().size();
+    const qint64 end = client.request(QStringLiteral("connection/end"), { { QStringLiteral("connection"), 1 } });
+    CHECK(end == 4);
+    REQUIRE(waitUntil([&] { return server.streamCount() == 0 && client.rawFrames().size() >= beforeEnd + 2; }, 3s));
+    std::vector<QByteArray> afterEnd;
+    for (std::size_t i = beforeEnd; i < client.rawFrames().size(); ++i) {
+        if (!client.frames()[i].contains(QLatin1String("ping")))
+            afterEnd.push_back(client.rawFrames()[i]);
+    }
+    REQUIRE(afterEnd.size() == 2);
+    CHECK(afterEnd[0] == QByteArray(R"({"deliver":4,"done":true,"response":{}})"));
+    CHECK(afterEnd[1] == QByteArray(R"({"deliver":1,"done":true})"));
+    CHECK(!client.isClosed());
+}
+
+TEST_CASE("socket-fatal frames: binary, no id, not JSON, pong without ping")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    const auto expectDisconnect = [&](const std::function<void(WsClient&)>& send, const QByteArray& expected) {
+        WsClient client;
+        REQUIRE(client.open(QUrl(server.url())));
+        send(client);
+        REQUIRE(client.waitClosed(3s));
+        REQUIRE(client.rawFrames().size() >= 2);
+        bool seen = false;
+        for (const QByteArray& frame : client.rawFrames())
+            seen = seen || frame == expected;
+        CHECK(seen);
+        CHECK(!client.closedWithFrame()); // TCP close without a close frame, as Netty's end() does
+    };
+    expectDisconnect([](WsClient& c) { c.sendBinary("\x01\x02"); }, R"({"status":"disconnected","reason":213711})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"method":"probe","identity":"anonymous:x"})")); },
+        R"({"status":"disconnected","reason":233120})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"id":"abc","method":"probe"})")); },
+        R"({"status":"disconnected","reason":233120})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"id":1.5,"method":"probe"})")); },
+        R"({"status":"disconnected","reason":233120})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral("{not json")); }, R"({"status":"disconnected","reason":295116})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral("[1,2]")); }, R"({"status":"disconnected","reason":295116})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"pong":true})")); }, R"({"status":"disconnected","reason":295116})");
+}
+
+TEST_CASE("request errors: method, parameters and unknown connections")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    REQUIRE(client.open(QUrl(server.url())));
+    const QJsonObject message { { QStringLiteral("what"), QStringLiteral("x") } };
+    const QJsonObject who { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") } };
+
+    // No method -> failure 213708; unknown -> 945213 (not retryable).
+    client.sendText(QStringLiteral(R"({"id":77})"));
+    const QJsonObject noMethod = client.waitForAnswer(77);
+    CHECK(noMethod == parseObject(R"({"failure":77,"reason":213708,"retry":false})"));
+    CHECK(failureOf(client, QStringLiteral("no/such-method"), {}) == 945213);
+
+    // A numeric string id is accepted and echoed as a number.
+    client.sendText(QStringLiteral(R"({"id":"7","method":"probe","identity":"anonymous:x"})"));
+    CHECK(client.waitForAnswer(7) == parseObject(R"({"deliver":7,"done":true,"response":{}})"));
+
+    CHECK(failureOf(client, QStringLiteral("connection/create"), { { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("k") } }) == 458759);
+    CHECK(failureOf(client, QStringLiteral("connection/create"), { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("key"), QStringLiteral("k") } }) == 461828);
+    CHECK(failureOf(client, QStringLiteral("connection/create"), { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("space"), QStringLiteral("chat") } }) == 466947);
+    CHECK(failureOf(client, QStringLiteral("connection/create"), { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("space"), QStringLiteral("nope") }, { QStringLiteral("key"), QStringLiteral("k") } }) == 625678);
+    CHECK(failureOf(client, QStringLiteral("connection/create"), { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("") } }) == 919676);
+
+    CHECK(failureOf(client, QStringLiteral("connection/send"), { { QStringLiteral("channel"), QStringLiteral("say") }, { QStringLiteral("message"), message } }) == 405505);
+    CHECK(failureOf(client, QStringLiteral("connection/send"), { { QStringLiteral("connection"), 1 }, { QStringLiteral("message"), message } }) == 454659);
+    CHECK(failureOf(client, QStringLiteral("connection/send"), { { QStringLiteral("connection"), 1 }, { QStringLiteral("channel"), QStringLiteral("say") } }) == 425987);
+    CHECK(failureOf(client, QStringLiteral("connection/send"), { { QStringLiteral("connection"), 99 }, { QStringLiteral("channel"), QStringLiteral("say") }, { QStringLiteral("message"), message } }) == 457745);
+    CHECK(failureOf(client, QStringLiteral("connection/send-once"), { { QStringLiteral("connection"), 99 }, { QStringLiteral("channel"), QStringLiteral("say") }, { QStringLiteral("message"), message } }) == 410619);
+    CHECK(failureOf(client, QStringLiteral("connection/update"), { { QStringLiteral("connection"), 99 } }) == 438302);
+    CHECK(failureOf(client, QStringLiteral("connection/end"), { { QStringLiteral("connection"), 99 } }) == 474128);
+    CHECK(failureOf(client, QStringLiteral("connection/can-attach"), { { QStringLiteral("connection"), 99 } }) == 494559);
+
+    CHECK(failureOf(client, QStringLiteral("probe"), {}) == 458759);
+    CHECK(failureOf(client, QStringLiteral("probe"), { { QStringLiteral("identity"), QStringLiteral("") } }) == 995342);
+    CHECK(failureOf(client, QStringLiteral("probe"), who) == -1);
+
+    CHECK(failureOf(client, QStringLiteral("document/create"), { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("made") } }) == 461826);
+    const QJsonObject create { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("space"), QStringLiteral("chat") },
+        { QStringLiteral("key"), QStringLiteral("made") }, { QStringLiteral("arg"), QJsonObject { { QStringLiteral("title"), QStringLiteral("Made") } } } };
+    CHECK(failureOf(client, QStringLiteral("document/create"), create) == -1);
+    CHECK(failureOf(client, QStringLiteral("document/create"), create) == 130092);
+
+    QJsonObject direct { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("space"), QStringLiteral("chat") },
+        { QStringLiteral("key"), QStringLiteral("made") }, { QStringLiteral("channel"), QStringLiteral("say") }, { QStringLiteral("message"), message } };
+    const qint64 directId = client.request(QStringLiteral("message/direct-send"), direct);
+    const QJsonObject directAnswer = client.waitForAnswer(directId);
+    CHECK(directAnswer.value(QLatin1String("response")).toObject().value(QLatin1String("seq")).toInteger() > 0);
+    direct.insert(QStringLiteral("key"), QStringLiteral("absent"));
+    CHECK(failureOf(client, QStringLiteral("message/direct-send"), direct) == 625676);
+    direct.insert(QStringLiteral("key"), QStringLiteral("made"));
+    direct.insert(QStringLiteral("channel"), QStringLiteral("9bad"));
+    CHECK(failureOf(client, QStringLiteral("message/direct-send"), direct) == 908415);
+    CHECK(!client.isClosed()); // request failures never close the socket
+}
+
+TEST_CASE("send-once: dedupe tokens, repeats fail with 143407, tokens expire")
+{
+    ServerOptions options = quietOptions();
+    options.dedupeExpiryMs = 300;
+    options.dedupeSweepMs = 0;
+    ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    REQUIRE(client.open(QUrl(server.url())));
+    const qint64 create = client.request(QStringLiteral("connection/create"),
+        { { QStringLiteral("identity"), QStringLiteral("anonymous:ann") }, { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("once") } });
+    REQUIRE(waitUntil([&] { return client.items(create).size() >= 2; }, 3s));
+
+    const qint64 dedupeId = client.request(QStringLiteral("documents/create-dedupe"));
+    const QJsonObject dedupeAnswer = client.waitForAnswer(dedupeId);
+    const QString token = dedupeAnswer.value(QLatin1String("response")).toObject().value(QLatin1String("dedupe")).toString();
+    REQUIRE(token.size() == 36);
+
+    const QJsonObject sendOnce { { QStringLiteral("connection"), create }, { QStringLiteral("channel"), QStringLiteral("say") }, { QStringLiteral("dedupe"), token },
+        { QStringLiteral("message"), QJsonObject { { QStringLiteral("what"), QStringLiteral("once") } } } };
+    CHECK(failureOf(client, QStringLiteral("connection/send-once"), sendOnce) == -1);
+    CHECK(failureOf(client, QStringLiteral("connection/send-once"), sendOnce) == 143407);
+    QTest::qWait(350);
+    CHECK(failureOf(client, QStringLiteral("connection/send-once"), sendOnce) == -1); // expired, so accepted again
+}
+
+TEST_CASE("paths, side calls and the frame size limit")
+{
+    ServerOptions options = quietOptions();
+    options.maxFrameBytes = 64 * 1024;
+    ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+
+    WsClient sub;
+    REQUIRE(sub.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/~s/anything").arg(server.port()))));
+
+    WsClient wrong;
+    CHECK(!wrong.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/other").arg(server.port())), 2s));
+    CHECK(httpExchange(server.port(), "GET /other HTTP/1.1\r\nHost: x\r\n\r\n").startsWith("HTTP/1.1 404"));
+    CHECK(httpExchange(server.port(), "PUT /~bm/r HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").startsWith("HTTP/1.1 200"));
+
+    WsClient big;
+    REQUIRE(big.open(QUrl(server.url())));
+    big.sendText(QString(70 * 1024, QLatin1Char('x')));
+    REQUIRE(big.waitClosed(3s));
+    CHECK(big.closeCode() == QWebSocketProtocol::CloseCodeTooMuchData);
+}
+
+TEST_CASE("idle sockets close after the read timeout; pings do not count")
+{
+    ServerOptions options = quietOptions();
+    options.idleTimeoutMs = 400;
+    ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    WsClient silent;
+    WsClient chatty;
+    REQUIRE(silent.open(QUrl(server.url())));
+    REQUIRE(chatty.open(QUrl(server.url())));
+    QElapsedTimer clock;
+    clock.start();
+    // chatty answers every ping, so it stays; silent says nothing and is closed.
+    QObject::connect(&chatty.socket(), &QWebSocket::textMessageReceived, &chatty, [&chatty](const QString& text) {
+        QJsonObject frame = parseObject(text.toUtf8());
+        if (frame.contains(QLatin1String("ping"))) {
+            frame.insert(QStringLiteral("pong"), true);
+            chatty.sendJson(frame);
+        }
+    });
+    REQUIRE(silent.waitClosed(3s));
+    CHECK(clock.elapsed() >= 350);
+    CHECK(!chatty.isClosed());
+}
+
+TEST_CASE("socket loss ends every stream of the socket")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient a;
+    WsClient b;
+    REQUIRE(a.open(QUrl(server.url())));
+    REQUIRE(b.open(QUrl(server.url())));
+    const QJsonObject chat { { QStringLiteral("identity"), QStringLiteral("anonymous:a") }, { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("loss") } };
+    a.request(QStringLiteral("connection/create"), chat);
+    QJsonObject game = chat;
+    game.insert(QStringLiteral("space"), QStringLiteral("game"));
+    a.request(QStringLiteral("connection/create"), game);
+    QJsonObject watcher = chat;
+    watcher.insert(QStringLiteral("identity"), QStringLiteral("anonymous:b"));
+    const qint64 bStream = b.request(QStringLiteral("connection/create"), watcher);
+    REQUIRE(waitUntil([&] { return server.streamCount() == 3; }, 3s));
+    REQUIRE(waitUntil([&] { return b.items(bStream).size() >= 2; }, 3s));
+    const std::size_t before = b.items(bStream).size();
+    a.abort();
+    REQUIRE(waitUntil([&] { return server.streamCount() == 1 && server.socketCount() == 1; }, 3s));
+    // b sees a's disconnect transaction: a leaves `online`.
+    REQUIRE(waitUntil([&] { return b.items(bStream).size() > before; }, 3s));
+    const QJsonObject last = delta(b.items(bStream).back());
+    CHECK(last.value(QLatin1String("data")).toObject().contains(QLatin1String("online")));
+}
+
+TEST_CASE("identities: anonymous names, cookies and opaque tokens")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    QNetworkRequest request(QUrl(server.url()));
+    request.setRawHeader("Cookie", "id_main=anonymous:zed; other=1");
+    client.socket().open(request);
+    REQUIRE(waitUntil([&] { return !client.frames().empty(); }, 3s));
+    CHECK(client.frames().front().value(QLatin1String("identities")).toObject() == QJsonObject { { QStringLiteral("main"), true } });
+    const QJsonObject base { { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("ids") } };
+    QJsonObject viaCookie = base;
+    viaCookie.insert(QStringLiteral("identity"), QStringLiteral("cookie:main"));
+    client.request(QStringLiteral("connection/create"), viaCookie);
+    QJsonObject viaToken = base;
+    viaToken.insert(QStringLiteral("identity"), QStringLiteral("secret-token-value"));
+    client.request(QStringLiteral("connection/create"), viaToken);
+    REQUIRE(waitUntil([&] { return server.streamCount() == 2; }, 3s));
+    CHECK(server.currentView(QStringLiteral("chat"), QStringLiteral("ids"), QStringLiteral("zed")).has_value());
+    const DemoDocument* document = server.document(QStringLiteral("chat"), QStringLiteral("ids"));
+    QStringList agents;
+    for (const auto& viewer : document->viewers())
+        agents.append(viewer->principal.agent);
+    CHECK(agents.contains(QStringLiteral("zed")));
+    CHECK(std::any_of(agents.begin(), agents.end(), [](const QString& a) { return a.startsWith(QLatin1String("token-")); }));
+    CHECK(!agents.contains(QStringLiteral("secret-token-value"))); // secrets never name a principal
+    QJsonObject missingCookie = base;
+    missingCookie.insert(QStringLiteral("identity"), QStringLiteral("cookie:absent"));
+    CHECK(failureOf(client, QStringLiteral("connection/create"), missingCookie) == 995342);
+}
+
+TEST_CASE("game: asks, blockers only on change, owner-only hands, rejection when full")
+{
+    ServerOptions options = quietOptions();
+    options.turnTimeoutMs = 3600 * 1000;
+    ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    WsClient alice;
+    WsClient bob;
+    REQUIRE(alice.open(QUrl(server.url())));
+    REQUIRE(bob.open(QUrl(server.url())));
+    const QJsonObject game { { QStringLiteral("space"), QStringLiteral("game") }, { QStringLiteral("key"), QStringLiteral("t1") } };
+    QJsonObject a = game;
+    a.insert(QStringLiteral("identity"), QStringLiteral("anonymous:alice"));
+    const qint64 aStream = alice.request(QStringLiteral("connection/create"), a);
+    QJsonObject b = game;
+    b.insert(QStringLiteral("identity"), QStringLiteral("anonymous:bob"));
+    const qint64 bStream = bob.request(QStringLiteral("connection/create"), b);
+    REQUIRE(waitUntil([&] { return server.streamCount() == 2 && !bob.items(bStream).empty(); }, 3s));
+
+    // Owner-only field: alice's record carries her hand in her view only.
+    const DocumentTree aliceView = *server.currentView(QStringLiteral("game"), QStringLiteral("t1"), QStringLiteral("alice"));
+    const DocumentTree bobView = *server.currentView(QStringLiteral("game"), QStringLiteral("t1"), QStringLiteral("bob"));
+    CHECK(aliceView.find(u"players/3/hand") != kNoNode);
+    CHECK(bobView.find(u"players/3/hand") == kNoNode);
+    CHECK(bobView.find(u"players/4/hand") != kNoNode);
+
+    // Play rounds until alice is seated and to move: the ask reaches her views only, blockers everyone.
+    DemoDocument* document = server.document(QStringLiteral("game"), QStringLiteral("t1"));
+    QJsonObject ask;
+    for (int i = 0; i < 400 && ask.isEmpty(); ++i) {
+        document->step(1);
+        QCoreApplication::processEvents();
+        for (const QJsonObject& item : alice.items(aStream)) {
+            const QJsonArray outstanding = delta(item).value(QLatin1String("outstanding")).toArray();
+            if (!outstanding.isEmpty())
+                ask = outstanding.first().toObject();
+        }
+    }
+    REQUIRE(!ask.isEmpty());
+    CHECK(ask.value(QLatin1String("channel")).toString() == QLatin1String("play"));
+    CHECK(ask.value(QLatin1String("array")).toBool() == false);
+    CHECK(ask.value(QLatin1String("min")).toInt() == 1);
+    CHECK(ask.value(QLatin1String("max")).toInt() == 1);
+    CHECK(ask.value(QLatin1String("distinct")).toBool());
+    REQUIRE(waitUntil([&] {
+        for (const QJsonObject& item : bob.items(bStream)) {
+            const QJsonArray blockers = delta(item).value(QLatin1String("blockers")).toArray();
+            if (!blockers.isEmpty() && blockers.first().toObject().value(QLatin1String("agent")).toString() == QLatin1String("alice"))
+                return true;
+        }
+        return false;
+    }, 3s));
+    // Nothing changed for alice's ask on a further step: no outstanding/blockers in that item.
+    const std::size_t before = alice.items(aStream).size();
+    document->step(1);
+    REQUIRE(waitUntil([&] { return alice.items(aStream).size() > before; }, 3s));
+    const QJsonObject quiet = delta(alice.items(aStream).back());
+    CHECK(quiet.contains(QLatin1String("seq")));
+    CHECK(!quiet.contains(QLatin1String("outstanding")));
+    CHECK(!quiet.contains(QLatin1String("blockers")));
+    // A viewer-state change while the document waits on an ask is a transaction (it has a seq).
+    const std::size_t beforeUpdate = alice.items(aStream).size();
+    alice.request(QStringLiteral("connection/update"), { { QStringLiteral("connection"), aStream }, { QStringLiteral("viewer-state"), QJsonObject { { QStringLiteral("x"), 1 } } } });
+    REQUIRE(waitUntil([&] { return alice.items(aStream).size() > beforeUpdate; }, 3s));
+    CHECK(delta(alice.items(aStream).back()).contains(QLatin1String("seq")));
+
+    // Answering clears the ask: outstanding [] and blockers [] arrive together.
+    const int cell = ask.value(QLatin1String("options")).toArray().first().toObject().value(QLatin1String("id")).toInt();
+    const qint64 play = alice.request(QStringLiteral("connection/send"), { { QStringLiteral("connection"), aStream }, { QStringLiteral("channel"), QStringLiteral("play") },
+        { QStringLiteral("message"), QJsonObject { { QStringLiteral("id"), cell } } } });
+    const qint64 seq = alice.waitForAnswer(play).value(QLatin1String("response")).toObject().value(QLatin1String("seq")).toInteger();
+    REQUIRE(seq > 0);
+    const QJsonObject answered = alice.waitFor([&](const QJsonObject& f) {
+        return f.value(QLatin1String("deliver")).toInteger() == aStream && delta(f).value(QLatin1String("seq")).toInteger() == seq;
+    });
+    REQUIRE(!answered.isEmpty());
+    CHECK(delta(answered).value(QLatin1String("outstanding")).toArray().isEmpty());
+    CHECK(delta(answered).contains(QLatin1String("outstanding")));
+    CHECK(delta(answered).contains(QLatin1String("blockers")));
+
+    // The table seats at most six principals: two bots and four people.
+    std::vector<std::unique_ptr<WsClient>> extra;
+    qint64 lastFailure = -1;
+    for (int i = 0; i < 3; ++i) {
+        extra.push_back(std::make_unique<WsClient>());
+        REQUIRE(extra.back()->open(QUrl(server.url())));
+        QJsonObject params = game;
+        params.insert(QStringLiteral("identity"), QStringLiteral("anonymous:p%1").arg(i));
+        lastFailure = failureOf(*extra.back(), QStringLiteral("connection/create"), params);
+        if (i < 2) {
+            CHECK(lastFailure == -1);
+        }
+    }
+    CHECK(lastFailure == 184333);
+}
