@@ -4,6 +4,18 @@
 
 namespace deltascope {
 
+namespace {
+// Grows by a quarter instead of doubling: the per-kind and seq indexes are most of the index's
+// slack at a million events (memory budget), and the extra copies are amortised O(1).
+template<typename T>
+void appendCompact(std::vector<T>& vector, T value)
+{
+    if (vector.size() == vector.capacity())
+        vector.reserve(vector.capacity() + vector.capacity() / 4 + 256);
+    vector.push_back(value);
+}
+}
+
 EventLog::EventLog(QObject* parent)
     : EventLog(std::make_unique<MemoryPayloadStore>(), parent)
 {
@@ -22,17 +34,22 @@ EventLog::~EventLog() = default;
 
 qint64 EventLog::append(SessionEvent event, QByteArrayView payload)
 {
-    event.index = qint64(m_events.size());
+    event.index = m_size;
     event.payload = m_store->append(payload);
-    m_byKind[std::size_t(event.kind)].push_back(event.index);
+    appendCompact(m_byKind[std::size_t(event.kind)], event.index);
     if (event.kind == EventKind::Request && event.requestId >= 0)
         m_requestByid.insert(event.requestId, event.index);
     if (event.kind == EventKind::StreamItem && event.seq >= 0) {
-        const quint64 key = (quint64(event.epoch) << 40) | (quint64(event.seq) & ((quint64(1) << 40) - 1));
-        if (!m_streamItemBySeq.contains(key))
-            m_streamItemBySeq.insert(key, event.index);
+        SeqIndex& index = m_seqIndex[event.epoch];
+        if (event.seq <= index.lastSeq)
+            index.monotonic = false;
+        index.lastSeq = std::max(index.lastSeq, event.seq);
+        appendCompact(index.items, quint32(event.index));
     }
-    m_events.push_back(event);
+    if ((m_size & (kBlockSize - 1)) == 0 && std::size_t(m_size >> kBlockShift) == m_blocks.size())
+        m_blocks.push_back(std::make_unique<SessionEvent[]>(std::size_t(kBlockSize)));
+    mutableAt(m_size) = event;
+    ++m_size;
     if (m_pendingFirst < 0) {
         m_pendingFirst = event.index;
         if (!m_notifyTimer.isActive())
@@ -45,16 +62,30 @@ QByteArray EventLog::payload(qint64 index) const
 {
     if (index < 0 || index >= size())
         return {};
-    return m_store->read(m_events[std::size_t(index)].payload);
+    return m_store->read(at(index).payload);
 }
 
 void EventLog::link(qint64 a, qint64 b)
 {
     if (a < 0 || b < 0 || a >= size() || b >= size())
         return;
-    m_events[std::size_t(a)].linkedIndex = b;
-    m_events[std::size_t(b)].linkedIndex = a;
+    mutableAt(a).linkedIndex = b;
+    mutableAt(b).linkedIndex = a;
     Q_EMIT eventLinked(a, b);
+}
+
+void EventLog::linkSeq(qint64 ack, qint64 streamItem)
+{
+    if (ack < 0 || streamItem < 0 || ack >= size() || streamItem >= size())
+        return;
+    m_seqLinks.insert(ack, streamItem);
+    m_seqLinks.insert(streamItem, ack);
+    Q_EMIT eventLinked(ack, streamItem);
+}
+
+qint64 EventLog::seqLink(qint64 index) const
+{
+    return m_seqLinks.value(index, -1);
 }
 
 quint16 EventLog::intern(QStringView text)
@@ -90,23 +121,48 @@ qint64 EventLog::requestIndex(qint64 requestId) const
 
 qint64 EventLog::streamItemWithSeq(qint64 seq, quint32 epoch) const
 {
-    const quint64 key = (quint64(epoch) << 40) | (quint64(seq) & ((quint64(1) << 40) - 1));
-    return m_streamItemBySeq.value(key, -1);
+    const auto it = m_seqIndex.constFind(epoch);
+    if (it == m_seqIndex.constEnd())
+        return -1;
+    const std::vector<quint32>& items = it->items;
+    if (it->monotonic) {
+        const auto found = std::lower_bound(items.begin(), items.end(), seq,
+            [this](quint32 index, qint64 wanted) { return at(index).seq < wanted; });
+        return found != items.end() && at(*found).seq == seq ? qint64(*found) : -1;
+    }
+    for (quint32 index : items) {
+        if (at(index).seq == seq)
+            return index;
+    }
+    return -1;
 }
 
 qint64 EventLog::firstAtOrAfter(qint64 monotonicNs) const
 {
-    const auto it = std::lower_bound(m_events.begin(), m_events.end(), monotonicNs,
-        [](const SessionEvent& event, qint64 time) { return event.monotonicNs < time; });
-    return qint64(it - m_events.begin());
+    qint64 low = 0;
+    qint64 high = m_size;
+    while (low < high) {
+        const qint64 middle = low + (high - low) / 2;
+        if (at(middle).monotonicNs < monotonicNs)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
 }
 
 std::size_t EventLog::indexMemoryBytes() const
 {
-    std::size_t bytes = m_events.capacity() * sizeof(SessionEvent);
+    std::size_t bytes = m_blocks.size() * std::size_t(kBlockSize) * sizeof(SessionEvent)
+        + m_blocks.capacity() * sizeof(std::unique_ptr<SessionEvent[]>);
     for (const auto& indexes : m_byKind)
         bytes += indexes.capacity() * sizeof(qint64);
-    bytes += std::size_t(m_requestByid.capacity() + m_streamItemBySeq.capacity()) * 32;
+    for (const SeqIndex& index : m_seqIndex)
+        bytes += index.items.capacity() * sizeof(quint32) + sizeof(SeqIndex) + 16;
+    // QHash: about one node plus one span slot per entry at the usual load factor.
+    bytes += std::size_t(m_requestByid.capacity() + m_seqLinks.capacity()) * 32;
+    for (const QString& text : m_strings)
+        bytes += sizeof(QString) + std::size_t(text.capacity()) * 2;
     return bytes;
 }
 
@@ -130,11 +186,13 @@ void EventLog::clear()
 {
     m_notifyTimer.stop();
     m_pendingFirst = -1;
-    m_events.clear();
+    m_blocks.clear();
+    m_size = 0;
     for (auto& indexes : m_byKind)
         indexes.clear();
     m_requestByid.clear();
-    m_streamItemBySeq.clear();
+    m_seqIndex.clear();
+    m_seqLinks.clear();
     m_strings.assign(1, QString());
     m_stringIds.clear();
     Q_EMIT cleared();

@@ -31,14 +31,21 @@ public:
     // the times (live: from its clock; replay: from the capture). Returns the new index.
     qint64 append(SessionEvent event, QByteArrayView payload);
 
-    qint64 size() const { return qint64(m_events.size()); }
-    bool isEmpty() const { return m_events.empty(); }
-    const SessionEvent& at(qint64 index) const { return m_events[std::size_t(index)]; }
+    qint64 size() const { return m_size; }
+    bool isEmpty() const { return m_size == 0; }
+    const SessionEvent& at(qint64 index) const
+    {
+        return m_blocks[std::size_t(index >> kBlockShift)][std::size_t(index & (kBlockSize - 1))];
+    }
     QByteArray payload(qint64 index) const;
     const PayloadStore& payloadStore() const { return *m_store; }
 
     // Links two events both ways (request <-> response; ack <-> the stream item with its seq).
     void link(qint64 a, qint64 b);
+    // The second link a send ack has: ack <-> the stream item carrying the seq it returned (the
+    // ack's linkedIndex already points at its request). Both ways; emits eventLinked.
+    void linkSeq(qint64 ack, qint64 streamItem);
+    qint64 seqLink(qint64 index) const; // -1 if none
 
     // Interned short strings (methods, channels): 0 means none.
     quint16 intern(QStringView text);
@@ -65,11 +72,26 @@ Q_SIGNALS:
     void cleared();
 
 private:
+    // Events live in fixed blocks: no reallocation spike, no doubling slack (memory budget).
+    static constexpr int kBlockShift = 13;
+    static constexpr qint64 kBlockSize = qint64(1) << kBlockShift;
+    SessionEvent& mutableAt(qint64 index) { return m_blocks[std::size_t(index >> kBlockShift)][std::size_t(index & (kBlockSize - 1))]; }
+
     std::unique_ptr<PayloadStore> m_store;
-    std::vector<SessionEvent> m_events;
+    std::vector<std::unique_ptr<SessionEvent[]>> m_blocks;
+    qint64 m_size = 0;
     std::array<std::vector<qint64>, std::size_t(EventKind::Count_)> m_byKind;
     QHash<qint64, qint64> m_requestByid;
-    QHash<quint64, qint64> m_streamItemBySeq; // (epoch << 40 | seq) -> index
+    // Stream items carrying a seq, per epoch, in log order (32-bit indexes: 4 bytes per item).
+    // Seqs normally rise within an epoch, so lookups binary-search; an epoch whose seqs went
+    // backwards is searched linearly.
+    struct SeqIndex {
+        std::vector<quint32> items;
+        qint64 lastSeq = -1;
+        bool monotonic = true;
+    };
+    QHash<quint32, SeqIndex> m_seqIndex;
+    QHash<qint64, qint64> m_seqLinks;
     std::vector<QString> m_strings { QString() };
     QHash<QString, quint16> m_stringIds;
     qint64 m_pendingFirst = -1;

@@ -1,0 +1,119 @@
+#include "core/protocol/loopbacktransport.h"
+
+#include <QTimer>
+
+namespace deltascope {
+
+LoopbackTransport::LoopbackTransport(QObject* parent)
+    : Transport(parent)
+{
+    m_peer = new LoopbackTransport(this, nullptr);
+    m_ownsPeer = true;
+}
+
+LoopbackTransport::LoopbackTransport(LoopbackTransport* peer, QObject* parent)
+    : Transport(parent)
+    , m_peer(peer)
+{
+}
+
+LoopbackTransport::~LoopbackTransport()
+{
+    if (m_ownsPeer && m_peer) {
+        m_peer->m_peer = nullptr;
+        delete m_peer.data();
+    }
+}
+
+void LoopbackTransport::open(const QUrl& url)
+{
+    if (!m_ownsPeer || !m_peer)
+        return;
+    m_url = url;
+    const quint64 generation = ++m_generation;
+    m_peer->m_generation = generation;
+    m_open = false;
+    m_peer->m_open = false;
+    QTimer::singleShot(0, this, [this, generation]() {
+        if (generation != m_generation || !m_peer)
+            return;
+        if (m_refuse) {
+            TransportCloseInfo info;
+            info.error = true;
+            info.reason = QStringLiteral("connection refused (loopback)");
+            Q_EMIT closed(info);
+            return;
+        }
+        ++m_openCount;
+        m_open = true;
+        m_peer->m_open = true;
+        Q_EMIT m_peer->opened();
+        Q_EMIT opened();
+    });
+}
+
+void LoopbackTransport::close(CloseMode mode)
+{
+    const bool wasOpen = m_open;
+    m_open = false;
+    ++m_generation;
+    if (!m_peer)
+        return;
+    if (!wasOpen) {
+        m_peer->m_generation = m_generation;
+        return;
+    }
+    QPointer<LoopbackTransport> peer = m_peer;
+    const quint64 generation = peer->m_generation;
+    QTimer::singleShot(0, peer, [peer, generation, mode]() {
+        if (peer && peer->m_generation == generation)
+            peer->remoteClosed(mode);
+    });
+}
+
+void LoopbackTransport::remoteClosed(CloseMode mode)
+{
+    if (!m_open)
+        return;
+    m_open = false;
+    ++m_generation;
+    TransportCloseInfo info;
+    info.wasOpen = true;
+    info.error = mode == CloseMode::Abort;
+    info.closeCode = mode == CloseMode::Clean ? 1000 : 0;
+    info.reason = mode == CloseMode::Clean ? QStringLiteral("closed by peer") : QStringLiteral("connection reset by peer");
+    Q_EMIT closed(info);
+}
+
+bool LoopbackTransport::sendText(const QByteArray& utf8)
+{
+    if (!m_open || !m_peer)
+        return false;
+    m_peer->deliver(false, utf8);
+    return true;
+}
+
+bool LoopbackTransport::sendBinary(const QByteArray& bytes)
+{
+    if (!m_open || !m_peer)
+        return false;
+    m_peer->deliver(true, bytes);
+    return true;
+}
+
+void LoopbackTransport::deliver(bool binary, const QByteArray& bytes)
+{
+    const quint64 generation = m_generation;
+    QTimer::singleShot(0, this, [this, generation, binary, bytes]() {
+        if (generation != m_generation || !m_open)
+            return;
+        if (bytes.size() > kMaxFrameBytes)
+            Q_EMIT oversized(bytes.size(), bytes.left(kHeadBytes));
+        else if (binary)
+            Q_EMIT binaryReceived(bytes);
+        else
+            Q_EMIT textReceived(bytes);
+    });
+}
+
+}

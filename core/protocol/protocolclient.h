@@ -1,0 +1,217 @@
+#pragma once
+
+#include "core/protocol/clock.h"
+#include "core/protocol/reconnectpolicy.h"
+#include "core/protocol/transport.h"
+#include "core/session/sessionevent.h"
+
+#include <QHash>
+#include <QObject>
+#include <QUrl>
+
+#include <memory>
+
+namespace deltascope {
+
+// Connection states (adama-wire.md 7). Each change is a StateChanged event.
+enum class ConnectionState : quint8 {
+    Idle, // nothing asked yet
+    Connecting, // socket opening
+    Handshaking, // socket open, waiting for the hello
+    Streaming, // hello received and the document stream requested
+    Stalled, // pings overdue (liveness); reconnects when the threshold is reached
+    Reconnecting, // waiting out a planned delay (socket or stream layer)
+    Failed, // gave up; failureReason() says why
+    Closed, // ended on purpose (connection/end, done:true, close())
+};
+QString connectionStateName(ConnectionState state); // "idle", "connecting", ...
+bool connectionStateFromName(QStringView name, ConnectionState& out);
+
+// Client liveness (the reference client's keepalive(), adama-wire.md 2.2): every checkIntervalMs,
+// if more than pingOverdueMs passed since the last ping, a check is missed; the first miss makes
+// the state Stalled, the missedChecksBeforeReconnect-th drops the socket and reconnects.
+struct LivenessOptions {
+    bool enabled = true;
+    qint64 checkIntervalMs = 1250;
+    qint64 pingOverdueMs = 2500;
+    int missedChecksBeforeReconnect = 3;
+    // The reference client's counter reset never takes effect (wrong `this`), so misses
+    // accumulate over a socket's life. true resets the count whenever a ping arrives.
+    bool resetMissesOnPing = false;
+};
+
+struct ProtocolClientOptions {
+    LivenessOptions liveness;
+    qint64 connectTimeoutMs = 10000; // open() to hello; then the socket counts as failed
+    quint64 randomSeed = 0x5eed; // backoff jitter
+};
+
+// The document a client streams: connection/create parameters.
+struct DocumentTarget {
+    QUrl url;
+    QString identity;
+    QString space;
+    QString key;
+    QByteArray viewerState; // JSON object text; empty = none sent
+};
+
+// One frame in or out, or one local event, in the order the client saw it. The session log
+// records these as they come (ProtocolClient::clientEvent).
+struct ClientEvent {
+    EventKind kind = EventKind::Note;
+    Direction direction = Direction::Local;
+    qint64 monotonicNs = 0;
+    qint64 wallMs = 0;
+    qint64 requestId = -1;
+    qint64 seq = -1;
+    qint32 code = 0;
+    quint16 parts = 0;
+    quint8 flags = 0;
+    quint32 epoch = 0;
+    QString method; // request method; for responses, the method of their request
+    QString channel; // connection/send(-once) channel
+    QByteArray payload; // frame text, or the JSON fields of a local event
+    QString note; // decode problems and the like
+};
+
+// The client side of the Adama wire for one document: connect(url, identity, space, key,
+// viewerState) as a document stream, plus send, send-once, viewer-state updates and end. Request
+// ids start at 1 and are never reused in the client's life (reconnects included). Every frame and
+// local event is emitted through clientEvent() before the client acts on it, so a recorder sees
+// causes before effects. Single-threaded; all times come from the Clock.
+class ProtocolClient : public QObject
+{
+    Q_OBJECT
+public:
+    // transport and clock are not owned and must outlive the client.
+    ProtocolClient(Transport* transport, Clock* clock, QObject* parent = nullptr);
+    ~ProtocolClient() override;
+
+    void setOptions(const ProtocolClientOptions& options);
+    const ProtocolClientOptions& options() const { return m_options; }
+    void setReconnectPolicy(std::unique_ptr<ReconnectPolicy> policy); // default: ReferenceClientPolicy
+    const ReconnectPolicy& reconnectPolicy() const { return *m_policy; }
+    Transport* transport() const { return m_transport; }
+    Clock* clock() const { return m_clock; }
+
+    // Opens the socket and the document stream. False (with an error naming the field) when the
+    // target is unusable; nothing is sent then.
+    bool connectDocument(const DocumentTarget& target, QString* error = nullptr);
+    // connection/send on the current stream. Returns the request id; -1 when the message is not
+    // a JSON object or array. While not streaming, the request fails at once with a local
+    // "not connected" failure, as in the reference client.
+    qint64 send(const QString& channel, const QByteArray& messageJson);
+    // At-most-once send: with an empty token, asks documents/create-dedupe first and sends
+    // connection/send-once with the token it returns (dedupeTokenReceived fires); with a token,
+    // sends at once (repeat a token to see 143407). Returns the first request id, or -1.
+    qint64 sendOnce(const QString& channel, const QByteArray& messageJson, const QString& dedupeToken = {});
+    // connection/update. The new state is also what later reconnects send. Returns the id, or -1
+    // (not a JSON object); 0 when only stored because no stream is open.
+    qint64 updateViewerState(const QByteArray& viewerStateJson);
+    // connection/end: the stream ends with done:true and the state becomes Closed. Without an open
+    // stream it closes at once.
+    qint64 end();
+    // Stops everything now: timers, the socket (clean close). State Closed.
+    void close(const QString& reason = QStringLiteral("closed by the user"));
+    // Drops the socket as a network fault would; the reconnect policy takes over.
+    void dropSocket(Transport::CloseMode mode, const QString& reason = QStringLiteral("dropped by the user"));
+
+    ConnectionState state() const { return m_state; }
+    QString stateReason() const { return m_stateReason; }
+    QString failureReason() const { return m_state == ConnectionState::Failed ? m_stateReason : QString(); }
+    int failureCode() const { return m_failureCode; } // server code that made the client give up, 0 if none
+    quint32 epoch() const { return m_epoch; }
+    qint64 streamRequestId() const { return m_streamId; } // the current connection/create id, -1 if none
+    qint64 lastSeq() const { return m_lastSeq; }
+    qint64 rttMs() const { return m_rttMs; } // the server's last measured round trip (ping "latency"), -1 unknown
+    QString helloVersion() const { return m_helloVersion; }
+    bool helloEverReceived() const { return m_helloCount > 0; }
+    int helloCount() const { return m_helloCount; }
+    int missedChecks() const { return m_missedChecks; }
+    const DocumentTarget& target() const { return m_target; }
+    qint64 nextRequestId() const { return m_nextId; }
+    int pendingRequestCount() const { return int(m_pending.size()); }
+
+Q_SIGNALS:
+    void clientEvent(const deltascope::ClientEvent& event);
+    void stateChanged(deltascope::ConnectionState state, deltascope::ConnectionState previous, const QString& reason);
+    void epochStarted(quint32 epoch, qint64 requestId);
+    void helloReceived(const QString& version);
+    void versionChanged(const QString& previous, const QString& current);
+    void rttChanged(qint64 rttMs);
+    void lastSeqChanged(qint64 seq);
+    // A request/response call finished: ok with its response frame, or failed with a code (0 for
+    // local failures such as "not connected", 999 for socket loss).
+    void requestFinished(qint64 requestId, const QString& method, bool ok, int code, const QByteArray& frame);
+    void dedupeTokenReceived(qint64 requestId, const QString& token);
+
+private:
+    enum class StreamPhase : quint8 { None, Queued, Open, RetryScheduled, Ended, GaveUp };
+    struct Pending {
+        QString method;
+        QString channel;
+        QByteArray chainMessage; // documents/create-dedupe: the send-once waiting for the token
+        bool stream = false;
+    };
+
+    void openSocket();
+    void onOpened();
+    void onText(const QByteArray& frame);
+    void onBinary(const QByteArray& bytes);
+    void onOversized(qint64 size, const QByteArray& head);
+    void onClosed(const TransportCloseInfo& info);
+    void onTlsErrors(const QStringList& errors, bool ignored);
+    void onLivenessCheck();
+    void onConnectTimeout();
+    void onSocketRetry();
+    void onStreamRetry();
+
+    void handleSocketLoss(const QString& reason, bool abortTransport);
+    void handleStreamFailure(const StreamFailure& failure, const QString& reason);
+    void giveUp(const QString& reason, int code);
+    void sendCreate();
+    qint64 sendRequest(const QByteArray& text, qint64 id, const Pending& pending);
+    void failLocally(qint64 id, const Pending& pending, const QString& reason);
+    void emitEvent(ClientEvent event);
+    void emitLocal(EventKind kind, const QByteArray& payload, qint64 requestId = -1, qint32 code = 0);
+    void setState(ConnectionState state, const QString& reason, qint64 delayMs = -1);
+    void planned(const QString& layer, const RetryDecision& decision, int attempt);
+    void stopTimers();
+    bool canSend() const;
+
+    Transport* m_transport;
+    Clock* m_clock;
+    ProtocolClientOptions m_options;
+    std::unique_ptr<ReconnectPolicy> m_policy;
+    RandomSource m_random;
+    ClockTimer m_livenessTimer;
+    ClockTimer m_connectTimer;
+    ClockTimer m_socketRetryTimer;
+    ClockTimer m_streamRetryTimer;
+
+    DocumentTarget m_target;
+    QHash<qint64, Pending> m_pending;
+    ConnectionState m_state = ConnectionState::Idle;
+    QString m_stateReason;
+    StreamPhase m_streamPhase = StreamPhase::None;
+    qint64 m_nextId = 1;
+    qint64 m_streamId = -1;
+    qint64 m_lastSeq = -1;
+    qint64 m_rttMs = -1;
+    qint64 m_lastPingNs = 0;
+    qint64 m_endRequestId = -1;
+    quint32 m_epoch = 0;
+    int m_missedChecks = 0;
+    int m_helloCount = 0;
+    int m_failureCode = 0;
+    int m_socketAttempt = 0;
+    int m_streamAttempt = 0;
+    QString m_helloVersion;
+    bool m_socketUp = false; // hello received on the current socket
+    bool m_active = false; // connectDocument() called and not closed or failed
+};
+
+}
+
+Q_DECLARE_METATYPE(deltascope::ClientEvent)
+Q_DECLARE_METATYPE(deltascope::ConnectionState)

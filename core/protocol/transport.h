@@ -1,0 +1,68 @@
+#pragma once
+
+#include <QByteArray>
+#include <QObject>
+#include <QString>
+#include <QUrl>
+
+namespace deltascope {
+
+// Why a transport closed. Carried by Transport::closed.
+struct TransportCloseInfo {
+    bool wasOpen = false; // false: the open attempt itself failed (refused, DNS, TLS, handshake)
+    bool error = false; // closed by an error rather than a close handshake
+    int closeCode = 0; // WebSocket close code when the peer sent one
+    QString reason; // for people: the close reason or the error text
+};
+
+// A message transport under the protocol client: one text frame = one JSON object. Implementations
+// are the WebSocket (QWebSocketTransport), an in-process pair (LoopbackTransport) and the fault
+// layer's decorators. Lives on one thread. Signals:
+//  - opened() once per successful open();
+//  - textReceived(utf8) per text frame up to kMaxFrameBytes;
+//  - binaryReceived(bytes) per binary frame, oversized(size, head) per text frame over the limit:
+//    both are reported, never fatal; the transport stays open;
+//  - closed(info) once when an open transport closes or an open attempt fails, but never for a
+//    close() the owner asked for.
+class Transport : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr qint64 kMaxFrameBytes = 4 * 1024 * 1024; // adama-wire.md section 1
+    static constexpr qsizetype kHeadBytes = 256; // how much of an oversized frame is kept
+
+    enum class CloseMode {
+        Clean, // WebSocket close handshake (FIN after it)
+        Abort, // drop the connection at once (RST), as a crashed peer or a dead network would
+    };
+
+    using QObject::QObject;
+    ~Transport() override = default;
+
+    // Starts connecting; opened() or closed() follows asynchronously. Any previous connection is
+    // abandoned silently.
+    virtual void open(const QUrl& url) = 0;
+    virtual void close(CloseMode mode) = 0;
+    // Queues one text frame; false when not open.
+    virtual bool sendText(const QByteArray& utf8) = 0;
+    virtual bool isOpen() const = 0;
+    // wss: skip certificate verification. Off by default; the UI must show a warning when on.
+    virtual void setInsecure(bool insecure) { m_insecure = insecure; }
+    bool isInsecure() const { return m_insecure; }
+
+Q_SIGNALS:
+    void opened();
+    void textReceived(const QByteArray& utf8);
+    void binaryReceived(const QByteArray& bytes);
+    void oversized(qint64 size, const QByteArray& head);
+    void closed(const TransportCloseInfo& info);
+    // TLS problems seen on wss, with the verdict: ignored only when insecure.
+    void tlsErrors(const QStringList& errors, bool ignored);
+
+protected:
+    bool m_insecure = false;
+};
+
+}
+
+Q_DECLARE_METATYPE(deltascope::TransportCloseInfo)

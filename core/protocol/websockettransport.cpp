@@ -1,0 +1,132 @@
+#include "core/protocol/websockettransport.h"
+
+#include "core/logging.h"
+
+#include <QSslError>
+#include <QWebSocket>
+
+namespace deltascope {
+
+QWebSocketTransport::QWebSocketTransport(QObject* parent)
+    : Transport(parent)
+{
+}
+
+QWebSocketTransport::~QWebSocketTransport()
+{
+    discardSocket();
+}
+
+void QWebSocketTransport::discardSocket()
+{
+    if (!m_socket)
+        return;
+    QWebSocket* socket = m_socket;
+    m_socket = nullptr;
+    // Disconnect first: signals from an abandoned socket must never reach the client.
+    socket->disconnect(this);
+    socket->abort();
+    socket->deleteLater();
+    m_open = false;
+}
+
+void QWebSocketTransport::open(const QUrl& url)
+{
+    discardSocket();
+    m_reportedClose = false;
+    auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+    m_socket = socket;
+    socket->setMaxAllowedIncomingMessageSize(quint64(kHardLimitBytes));
+    socket->setMaxAllowedIncomingFrameSize(quint64(kHardLimitBytes));
+
+    connect(socket, &QWebSocket::connected, this, [this, socket]() {
+        if (socket != m_socket)
+            return;
+        m_open = true;
+        Q_EMIT opened();
+    });
+    connect(socket, &QWebSocket::textMessageReceived, this, [this, socket](const QString& message) {
+        if (socket != m_socket)
+            return;
+        QByteArray utf8 = message.toUtf8();
+        if (utf8.size() > kMaxFrameBytes)
+            Q_EMIT oversized(utf8.size(), utf8.left(kHeadBytes));
+        else
+            Q_EMIT textReceived(utf8);
+    });
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket](const QByteArray& bytes) {
+        if (socket != m_socket)
+            return;
+        if (bytes.size() > kMaxFrameBytes)
+            Q_EMIT oversized(bytes.size(), bytes.left(kHeadBytes));
+        else
+            Q_EMIT binaryReceived(bytes);
+    });
+#ifndef QT_NO_SSL
+    connect(socket, &QWebSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
+        if (socket != m_socket)
+            return;
+        QStringList texts;
+        for (const QSslError& error : errors)
+            texts << error.errorString();
+        if (m_insecure)
+            socket->ignoreSslErrors();
+        Q_EMIT tlsErrors(texts, m_insecure);
+    });
+#endif
+    connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
+        if (socket != m_socket || m_reportedClose)
+            return;
+        m_reportedClose = true;
+        TransportCloseInfo info;
+        info.wasOpen = m_open;
+        info.closeCode = int(socket->closeCode());
+        info.reason = socket->closeReason();
+        if (socket->error() != QAbstractSocket::UnknownSocketError || !m_open) {
+            info.error = true;
+            if (info.reason.isEmpty())
+                info.reason = socket->errorString();
+        }
+        if (info.reason.isEmpty())
+            info.reason = m_open ? QStringLiteral("closed by peer") : QStringLiteral("could not connect");
+        m_open = false;
+        m_socket = nullptr;
+        socket->deleteLater();
+        Q_EMIT closed(info);
+    });
+    qCDebug(lcProtocol) << "opening" << url.toString(QUrl::RemoveUserInfo);
+    socket->open(url);
+}
+
+void QWebSocketTransport::close(CloseMode mode)
+{
+    if (!m_socket)
+        return;
+    QWebSocket* socket = m_socket;
+    m_socket = nullptr;
+    socket->disconnect(this);
+    m_open = false;
+    if (mode == CloseMode::Clean && socket->state() == QAbstractSocket::ConnectedState) {
+        socket->close(QWebSocketProtocol::CloseCodeNormal);
+        // The close handshake completes on its own; the socket is gone once it has.
+        connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+    } else {
+        socket->abort();
+        socket->deleteLater();
+    }
+}
+
+bool QWebSocketTransport::sendText(const QByteArray& utf8)
+{
+    if (!m_socket || !m_open)
+        return false;
+    m_socket->sendTextMessage(QString::fromUtf8(utf8));
+    return true;
+}
+
+bool QWebSocketTransport::isOpen() const
+{
+    return m_socket && m_open;
+}
+
+}

@@ -1,0 +1,380 @@
+#include <catch2/catch.hpp>
+
+#include "core/protocol/envelope.h"
+#include "core/protocol/errorcodes.h"
+#include "tests/core/protocol/scriptedpeer.h"
+
+#include <QSignalSpy>
+
+using namespace deltascope;
+using deltascope::test::ScriptedPeer;
+
+namespace {
+QByteArray item(qint64 id, const QByteArray& delta)
+{
+    return "{\"deliver\":" + QByteArray::number(id) + ",\"done\":false,\"response\":{\"delta\":" + delta + "}}";
+}
+
+QJsonObject payloadOf(const ClientEvent& event)
+{
+    return QJsonDocument::fromJson(event.payload).object();
+}
+}
+
+TEST_CASE("client: connect, hello, create, ping/pong with RTT")
+{
+    ScriptedPeer peer;
+    QSignalSpy states(&peer.client, &ProtocolClient::stateChanged);
+    REQUIRE(peer.connectAndHello(QStringLiteral("20240912211736")));
+    const QJsonObject create = peer.lastRequest();
+    CHECK(create.value(QStringLiteral("id")).toInt() == 1);
+    CHECK(create.value(QStringLiteral("identity")).toString() == QLatin1String("anonymous:alice"));
+    CHECK(create.value(QStringLiteral("space")).toString() == QLatin1String("chat"));
+    CHECK(create.value(QStringLiteral("key")).toString() == QLatin1String("demo"));
+    CHECK(create.value(QStringLiteral("viewer-state")).toObject().value(QStringLiteral("page")).toInt() == 0);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    CHECK(peer.client.epoch() == 1);
+    CHECK(peer.client.helloVersion() == QLatin1String("20240912211736"));
+    CHECK(peer.stateSequence()
+        == std::vector<ConnectionState> { ConnectionState::Connecting, ConnectionState::Handshaking, ConnectionState::Streaming });
+    // Epoch starts before its create goes out.
+    const auto epochs = peer.eventsOfKind(EventKind::EpochStarted);
+    REQUIRE(epochs.size() == 1);
+    CHECK(epochs[0].requestId == 1);
+
+    peer.sendText(R"({"ping":1000,"latency":"17"})");
+    REQUIRE(peer.pump([&]() { return !peer.eventsOfKind(EventKind::Pong).empty(); }));
+    REQUIRE(peer.pump([&]() { return QJsonDocument::fromJson(peer.received.back()).object().contains(QStringLiteral("pong")); }));
+    const QJsonObject pong = QJsonDocument::fromJson(peer.received.back()).object();
+    CHECK(pong.value(QStringLiteral("ping")).toInt() == 1000);
+    CHECK(pong.value(QStringLiteral("latency")).toString() == QLatin1String("17"));
+    CHECK(pong.value(QStringLiteral("pong")).toDouble() > 1.0e9);
+    CHECK(peer.client.rttMs() == 17);
+}
+
+TEST_CASE("client: stream items, send and ack, send-once with dedupe and its repeat, update, end")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(item(1, R"({"data":{"title":"Demo"},"seq":17})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 17; }));
+
+    const qint64 sendId = peer.client.send(QStringLiteral("say"), R"({"what":"yo"})");
+    CHECK(sendId == 2);
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("id")).toInt() == 2; }));
+    const QJsonObject send = peer.lastRequest();
+    CHECK(send.value(QStringLiteral("method")).toString() == QLatin1String("connection/send"));
+    CHECK(send.value(QStringLiteral("connection")).toInt() == 1);
+    CHECK(send.value(QStringLiteral("channel")).toString() == QLatin1String("say"));
+    QSignalSpy finished(&peer.client, &ProtocolClient::requestFinished);
+    peer.sendText(R"({"deliver":2,"done":true,"response":{"seq":18}})");
+    REQUIRE(peer.pump([&]() { return finished.count() == 1; }));
+    CHECK(finished.at(0).at(0).toLongLong() == 2);
+    CHECK(finished.at(0).at(2).toBool());
+    const auto responses = peer.eventsOfKind(EventKind::Response);
+    REQUIRE(responses.size() == 1);
+    CHECK(responses[0].seq == 18);
+    CHECK(responses[0].method == QLatin1String("connection/send"));
+
+    QSignalSpy tokens(&peer.client, &ProtocolClient::dedupeTokenReceived);
+    const qint64 dedupeId = peer.client.sendOnce(QStringLiteral("say"), R"({"what":"once"})");
+    CHECK(dedupeId == 3);
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("method")).toString() == QLatin1String("documents/create-dedupe"); }));
+    peer.sendText(R"({"deliver":3,"done":true,"response":{"dedupe":"tok-1"}})");
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("method")).toString() == QLatin1String("connection/send-once"); }));
+    CHECK(tokens.count() == 1);
+    const QJsonObject once = peer.lastRequest();
+    CHECK(once.value(QStringLiteral("id")).toInt() == 4);
+    CHECK(once.value(QStringLiteral("dedupe")).toString() == QLatin1String("tok-1"));
+    CHECK(once.value(QStringLiteral("connection")).toInt() == 1);
+    peer.sendText(R"({"deliver":4,"done":true,"response":{"seq":19}})");
+
+    const qint64 repeat = peer.client.sendOnce(QStringLiteral("say"), R"({"what":"once"})", QStringLiteral("tok-1"));
+    CHECK(repeat == 5);
+    peer.sendText(R"({"failure":5,"reason":143407,"retry":false})");
+    REQUIRE(peer.pump([&]() { return !peer.eventsOfKind(EventKind::Failure).empty(); }));
+    const ClientEvent failure = peer.eventsOfKind(EventKind::Failure).front();
+    CHECK(failure.code == errorcodes::MessageAlreadySent);
+    CHECK(failure.method == QLatin1String("connection/send-once"));
+    CHECK(peer.client.state() == ConnectionState::Streaming); // a failed send does not touch the stream
+
+    CHECK(peer.client.updateViewerState(R"({"page":1})") == 6);
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("method")).toString() == QLatin1String("connection/update"); }));
+    CHECK(peer.lastRequest().value(QStringLiteral("viewer-state")).toObject().value(QStringLiteral("page")).toInt() == 1);
+    CHECK(peer.client.updateViewerState("[1]") == -1);
+    CHECK(peer.client.send(QStringLiteral("say"), "42") == -1);
+
+    CHECK(peer.client.end() == 7);
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("method")).toString() == QLatin1String("connection/end"); }));
+    peer.sendText(R"({"deliver":7,"done":true,"response":{}})");
+    peer.sendText(R"({"deliver":1,"done":true})");
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Closed; }));
+    CHECK(peer.client.stateReason().contains(QStringLiteral("connection/end")));
+}
+
+TEST_CASE("client: socket drop fails pending calls with 999, plans both layers, reconnects with new ids")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(item(1, R"({"data":{"x":1},"seq":3})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 3; }));
+    CHECK(peer.client.send(QStringLiteral("say"), "{}") == 2);
+    REQUIRE(peer.pump([&]() { return peer.received.size() >= 2; }));
+
+    peer.server()->close(Transport::CloseMode::Abort);
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+    const auto failures = peer.eventsOfKind(EventKind::Failure);
+    REQUIRE(failures.size() == 2);
+    CHECK(failures[0].requestId == 1);
+    CHECK(failures[1].requestId == 2);
+    for (const ClientEvent& failure : failures) {
+        CHECK(failure.code == 999);
+        CHECK((failure.flags & FlagSynthetic));
+        CHECK(failure.direction == Direction::Local);
+        CHECK_FALSE(payloadOf(failure).contains(QStringLiteral("reason"))); // as the reference client's {"failure":999}
+    }
+    const auto planned = peer.eventsOfKind(EventKind::ReconnectPlanned);
+    REQUIRE(planned.size() == 2);
+    CHECK(payloadOf(planned[0]).value(QStringLiteral("layer")).toString() == QLatin1String("stream"));
+    CHECK(payloadOf(planned[1]).value(QStringLiteral("layer")).toString() == QLatin1String("socket"));
+    const qint64 socketDelay = payloadOf(planned[1]).value(QStringLiteral("delayMs")).toInteger();
+    const qint64 streamDelay = payloadOf(planned[0]).value(QStringLiteral("delayMs")).toInteger();
+    CHECK(socketDelay >= 1);
+    CHECK(socketDelay <= 2);
+    CHECK(streamDelay >= 126); // blind path: the synthetic failure carries no reason
+    CHECK(streamDelay <= 127);
+
+    // Socket back before the stream retry is due: the new create waits for its own timer.
+    peer.clock.advance(socketDelay);
+    REQUIRE(peer.pump([&]() { return peer.opens == 2; }));
+    const std::size_t before = peer.received.size();
+    peer.sendText(R"({"status":"connected","version":"v1","identities":{}})");
+    peer.settle();
+    CHECK(peer.received.size() == before);
+    CHECK(peer.client.state() == ConnectionState::Reconnecting);
+    peer.clock.advance(streamDelay);
+    REQUIRE(peer.pump([&]() { return peer.received.size() > before; }));
+    const QJsonObject create = peer.lastRequest();
+    CHECK(create.value(QStringLiteral("method")).toString() == QLatin1String("connection/create"));
+    CHECK(create.value(QStringLiteral("id")).toInt() == 3); // never reused, not reset by reconnects
+    CHECK(peer.client.epoch() == 2);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+}
+
+TEST_CASE("client: stream retry due before the socket is back waits for the hello")
+{
+    ScriptedPeer peer;
+    ProtocolClientOptions options;
+    peer.client.setOptions(options);
+    peer.client.setReconnectPolicy(std::make_unique<FixedDelayPolicy>(500));
+    REQUIRE(peer.connectAndHello());
+    peer.server()->close(Transport::CloseMode::Clean);
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+    peer.clock.advance(1); // the fixed policy's stream retry (0 ms) fires with the socket down
+    CHECK(peer.requests().size() == 1);
+    peer.clock.advance(500);
+    REQUIRE(peer.pump([&]() { return peer.opens == 2; }));
+    REQUIRE(peer.helloAndWaitCreate());
+    CHECK(peer.lastRequest().value(QStringLiteral("id")).toInt() == 2);
+    CHECK(peer.client.epoch() == 2);
+}
+
+TEST_CASE("client: half-open stall is detected by missed pings (1250 ms checks, 3 misses of 2500 ms)")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.clock.advance(2500);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    peer.clock.advance(1250); // t=3750: 3750 ms without a ping -> first miss
+    CHECK(peer.client.state() == ConnectionState::Stalled);
+    CHECK(peer.client.missedChecks() == 1);
+    peer.clock.advance(1250);
+    CHECK(peer.client.state() == ConnectionState::Stalled);
+    peer.clock.advance(1250); // t=6250: third miss -> drop and reconnect
+    CHECK(peer.client.state() == ConnectionState::Reconnecting);
+    REQUIRE(peer.pump([&]() { return peer.closes == 1; })); // the server side saw the socket go
+    const auto states = peer.stateSequence();
+    CHECK(std::count(states.begin(), states.end(), ConnectionState::Stalled) == 1);
+    const auto failures = peer.eventsOfKind(EventKind::Failure);
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].note.contains(QStringLiteral("liveness")));
+}
+
+TEST_CASE("client: a ping ends a stall, misses accumulate unless configured to reset")
+{
+    for (const bool reset : { false, true }) {
+        ScriptedPeer peer;
+        ProtocolClientOptions options;
+        options.liveness.resetMissesOnPing = reset;
+        peer.client.setOptions(options);
+        REQUIRE(peer.connectAndHello());
+        peer.clock.advance(3750);
+        REQUIRE(peer.client.state() == ConnectionState::Stalled);
+        peer.sendText(R"({"ping":3800,"latency":"1"})");
+        REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Streaming; }));
+        CHECK(peer.client.missedChecks() == (reset ? 0 : 1));
+    }
+}
+
+TEST_CASE("client: fatal stream failure fails, retryable one sends a new create on the same socket")
+{
+    SECTION("fatal")
+    {
+        ScriptedPeer peer;
+        REQUIRE(peer.connectAndHello());
+        peer.sendText(R"({"failure":1,"reason":403403,"retry":false})");
+        REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Failed; }));
+        CHECK(peer.client.failureCode() == 403403);
+        CHECK(peer.client.failureReason().contains(QStringLiteral("AUTH_FORBIDDEN")));
+        REQUIRE(peer.pump([&]() { return peer.closes == 1; }));
+        peer.clock.advance(60000);
+        CHECK(peer.opens == 1);
+    }
+    SECTION("retryable")
+    {
+        ScriptedPeer peer;
+        REQUIRE(peer.connectAndHello());
+        peer.sendText(R"({"failure":1,"reason":928828,"retry":true})");
+        REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+        const auto failures = peer.eventsOfKind(EventKind::Failure);
+        REQUIRE(failures.size() == 1);
+        CHECK((failures[0].flags & FlagRetryable));
+        peer.clock.advance(130);
+        REQUIRE(peer.pump([&]() { return peer.requests().size() == 2; }));
+        CHECK(peer.lastRequest().value(QStringLiteral("id")).toInt() == 2);
+        CHECK(peer.opens == 1);
+        CHECK(peer.client.state() == ConnectionState::Streaming);
+        CHECK(peer.client.epoch() == 2);
+    }
+}
+
+TEST_CASE("client: status disconnected resets the socket backoff to 1000 ms, version change is an event")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello(QStringLiteral("v1")));
+    peer.sendText(R"({"status":"disconnected","reason":"keepalive-failure"})");
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+    CHECK(peer.eventsOfKind(EventKind::Disconnected).size() == 1);
+    const auto planned = peer.eventsOfKind(EventKind::ReconnectPlanned);
+    REQUIRE(planned.size() == 2);
+    const qint64 delay = payloadOf(planned[1]).value(QStringLiteral("delayMs")).toInteger();
+    CHECK(delay >= 1000);
+    CHECK(delay < 2000);
+    peer.clock.advance(delay);
+    REQUIRE(peer.pump([&]() { return peer.opens == 2; }));
+    peer.clock.advance(2500);
+    REQUIRE(peer.helloAndWaitCreate(QStringLiteral("v2")));
+    const auto changes = peer.eventsOfKind(EventKind::VersionChanged);
+    REQUIRE(changes.size() == 1);
+    CHECK(payloadOf(changes[0]).value(QStringLiteral("from")).toString() == QLatin1String("v1"));
+    CHECK(payloadOf(changes[0]).value(QStringLiteral("to")).toString() == QLatin1String("v2"));
+}
+
+TEST_CASE("client: refused reconnects keep backing off, each delay an event")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.transport.setRefuseConnections(true);
+    peer.server()->close(Transport::CloseMode::Abort);
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+    for (int step = 0; step < 12; ++step) {
+        REQUIRE(peer.clock.runNext());
+        peer.settle(); // the refused open reports on the next event-loop turn
+    }
+    std::vector<qint64> socketDelays;
+    for (const ClientEvent& event : peer.eventsOfKind(EventKind::ReconnectPlanned)) {
+        if (payloadOf(event).value(QStringLiteral("layer")).toString() == QLatin1String("socket"))
+            socketDelays.push_back(payloadOf(event).value(QStringLiteral("delayMs")).toInteger());
+    }
+    REQUIRE(socketDelays.size() >= 5);
+    CHECK(std::is_sorted(socketDelays.begin(), socketDelays.end())); // x1..x2 growth below the cap
+    CHECK(peer.opens == 1);
+    peer.transport.setRefuseConnections(false);
+    peer.clock.advance(peer.clock.nextDeadlineMs() - peer.clock.nowMs() + 3000);
+    REQUIRE(peer.pump([&]() { return peer.opens == 2; }));
+}
+
+TEST_CASE("client: no-reconnect policy fails on socket loss")
+{
+    ScriptedPeer peer;
+    peer.client.setReconnectPolicy(std::make_unique<NoReconnectPolicy>());
+    REQUIRE(peer.connectAndHello());
+    peer.server()->close(Transport::CloseMode::Clean);
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Failed; }));
+    CHECK(peer.client.failureReason().contains(QStringLiteral("reconnect disabled")));
+}
+
+TEST_CASE("client: misbehaving peer frames are recorded and the session continues")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText("garbage {");
+    peer.server()->sendBinary(QByteArray("\x00\x01\x02", 3));
+    peer.sendText(QByteArray(Transport::kMaxFrameBytes + 10, 'x'));
+    peer.sendText("[1,2,3]");
+    peer.sendText(R"({"deliver":77,"done":false,"response":{"delta":{"seq":1}}})");
+    peer.sendText(R"({"failure":78,"reason":1,"retry":false})");
+    peer.sendText(R"({"what":"ever"})");
+    peer.sendText(item(1, R"({"data":{"ok":true},"seq":2})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 2; }));
+    const auto malformed = peer.eventsOfKind(EventKind::MalformedInbound);
+    REQUIRE(malformed.size() == 4);
+    CHECK(malformed[0].code == qint32(MalformedReason::NotJson));
+    CHECK(malformed[1].code == qint32(MalformedReason::Binary));
+    CHECK(malformed[2].code == qint32(MalformedReason::Oversized));
+    CHECK(payloadOf(malformed[2]).value(QStringLiteral("size")).toInteger() == Transport::kMaxFrameBytes + 10);
+    CHECK(malformed[2].payload.size() < 1000);
+    CHECK(malformed[3].code == qint32(MalformedReason::NotAnObject));
+    const auto unknown = peer.eventsOfKind(EventKind::UnknownInbound);
+    REQUIRE(unknown.size() == 3);
+    CHECK(unknown[0].requestId == 77);
+    CHECK(unknown[0].note.contains(QStringLiteral("unknown id 77")));
+    CHECK(unknown[1].requestId == 78);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+
+    // Out-of-order done: the stream ends, a late item for it is unknown.
+    peer.sendText(R"({"deliver":1,"done":true})");
+    peer.sendText(item(1, R"({"seq":9})"));
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Closed; }));
+    peer.settle();
+    CHECK(peer.client.lastSeq() == 2);
+}
+
+TEST_CASE("client: calls while disconnected fail locally, bad targets are refused")
+{
+    ScriptedPeer peer;
+    QString error;
+    DocumentTarget bad = ScriptedPeer::target();
+    bad.url = QUrl(QStringLiteral("http://x/~s"));
+    CHECK_FALSE(peer.client.connectDocument(bad, &error));
+    CHECK(error.contains(QStringLiteral("url")));
+    bad = ScriptedPeer::target();
+    bad.viewerState = "[1]";
+    CHECK_FALSE(peer.client.connectDocument(bad, &error));
+    CHECK(error.contains(QStringLiteral("viewer state")));
+    CHECK(peer.client.state() == ConnectionState::Idle);
+
+    const qint64 id = peer.client.send(QStringLiteral("say"), "{}");
+    CHECK(id == 1);
+    const auto failures = peer.eventsOfKind(EventKind::Failure);
+    REQUIRE(failures.size() == 1);
+    CHECK((failures[0].flags & FlagSynthetic));
+    CHECK(payloadOf(failures[0]).value(QStringLiteral("reason")).toString() == QLatin1String("not connected"));
+    REQUIRE(peer.connectAndHello());
+    CHECK(peer.lastRequest().value(QStringLiteral("id")).toInt() == 2);
+}
+
+TEST_CASE("client: no hello within the connect timeout counts as a failed socket")
+{
+    ScriptedPeer peer;
+    ProtocolClientOptions options;
+    options.connectTimeoutMs = 3000;
+    options.liveness.enabled = false;
+    peer.client.setOptions(options);
+    REQUIRE(peer.client.connectDocument(ScriptedPeer::target()));
+    REQUIRE(peer.pump([&]() { return peer.opens == 1; }));
+    CHECK(peer.client.state() == ConnectionState::Handshaking);
+    peer.clock.advance(3000);
+    CHECK(peer.client.state() == ConnectionState::Reconnecting);
+    CHECK(peer.client.stateReason().contains(QStringLiteral("no hello")));
+}

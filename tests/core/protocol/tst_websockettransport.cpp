@@ -1,0 +1,134 @@
+#include <catch2/catch.hpp>
+
+#include "core/protocol/protocolclient.h"
+#include "core/protocol/websockettransport.h"
+#include "tests/support/testutils.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+#include <memory>
+
+using namespace deltascope;
+using deltascope::test::waitUntil;
+
+namespace {
+// A WebSocket server on 127.0.0.1 that sends exactly what the test tells it to.
+struct ScriptedServer {
+    QWebSocketServer server { QStringLiteral("scripted"), QWebSocketServer::NonSecureMode };
+    QList<QWebSocket*> sockets;
+    QList<QString> received;
+
+    ScriptedServer()
+    {
+        REQUIRE(server.listen(QHostAddress::LocalHost, 0));
+        QObject::connect(&server, &QWebSocketServer::newConnection, [this]() {
+            while (QWebSocket* socket = server.nextPendingConnection()) {
+                socket->setParent(&server);
+                sockets << socket;
+                QObject::connect(socket, &QWebSocket::textMessageReceived, [this](const QString& text) { received << text; });
+            }
+        });
+    }
+    QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(server.serverPort())); }
+    QWebSocket* last() const { return sockets.isEmpty() ? nullptr : sockets.last(); }
+};
+
+bool wait(const std::function<bool()>& predicate, int ms = 5000)
+{
+    return waitUntil(predicate, std::chrono::milliseconds(ms));
+}
+}
+
+TEST_CASE("websocket transport: text, binary and oversized frames, the socket survives them")
+{
+    ScriptedServer server;
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    QSignalSpy texts(&transport, &Transport::textReceived);
+    QSignalSpy binaries(&transport, &Transport::binaryReceived);
+    QSignalSpy oversized(&transport, &Transport::oversized);
+    QSignalSpy closed(&transport, &Transport::closed);
+    transport.open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    CHECK(transport.isOpen());
+
+    server.last()->sendTextMessage(QStringLiteral(R"({"status":"connected","version":"1","identities":{}})"));
+    server.last()->sendBinaryMessage(QByteArray("\x01\x02", 2));
+    server.last()->sendTextMessage(QString(int(Transport::kMaxFrameBytes) + 1, QLatin1Char('x')));
+    server.last()->sendTextMessage(QStringLiteral("{\"after\":true}"));
+    REQUIRE(wait([&]() { return texts.count() == 2; }, 15000));
+    CHECK(binaries.count() == 1);
+    REQUIRE(oversized.count() == 1);
+    CHECK(oversized.at(0).at(0).toLongLong() == Transport::kMaxFrameBytes + 1);
+    CHECK(oversized.at(0).at(1).toByteArray().size() == Transport::kHeadBytes);
+    CHECK(texts.at(1).at(0).toByteArray() == "{\"after\":true}");
+    CHECK(closed.isEmpty());
+
+    CHECK(transport.sendText("{\"method\":\"probe\",\"id\":1}"));
+    REQUIRE(wait([&]() { return server.received.size() == 1; }));
+    CHECK(server.received.first() == QLatin1String("{\"method\":\"probe\",\"id\":1}"));
+
+    server.last()->close();
+    REQUIRE(wait([&]() { return closed.count() == 1; }));
+    const auto info = closed.at(0).at(0).value<TransportCloseInfo>();
+    CHECK(info.wasOpen);
+    CHECK_FALSE(transport.isOpen());
+}
+
+TEST_CASE("websocket transport: refused connection reports closed without opened, own close is silent")
+{
+    quint16 port = 0;
+    {
+        ScriptedServer probe;
+        port = probe.server.serverPort();
+    } // closed again: nothing listens there now
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    QSignalSpy closed(&transport, &Transport::closed);
+    transport.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port)));
+    REQUIRE(wait([&]() { return closed.count() == 1; }));
+    CHECK(opened.isEmpty());
+    CHECK_FALSE(closed.at(0).at(0).value<TransportCloseInfo>().wasOpen);
+
+    ScriptedServer server;
+    transport.open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    transport.close(Transport::CloseMode::Abort);
+    QSignalSpy serverSideClosed(server.last(), &QWebSocket::disconnected);
+    REQUIRE(wait([&]() { return serverSideClosed.count() == 1; }));
+    CHECK(closed.count() == 1);
+}
+
+TEST_CASE("websocket transport: protocol client over a real socket reconnects after the server drops it")
+{
+    ScriptedServer server;
+    SystemClock clock;
+    QWebSocketTransport transport;
+    ProtocolClient client(&transport, &clock);
+    client.setReconnectPolicy(std::make_unique<FixedDelayPolicy>(20));
+    DocumentTarget target;
+    target.url = server.url();
+    target.identity = QStringLiteral("anonymous:bob");
+    target.space = QStringLiteral("chat");
+    target.key = QStringLiteral("demo");
+    REQUIRE(client.connectDocument(target));
+    REQUIRE(wait([&]() { return server.sockets.size() == 1; }));
+    server.last()->sendTextMessage(QStringLiteral(R"({"status":"connected","version":"a","identities":{}})"));
+    REQUIRE(wait([&]() { return server.received.size() == 1; }));
+    CHECK(QJsonDocument::fromJson(server.received[0].toUtf8()).object().value(QStringLiteral("id")).toInt() == 1);
+    server.last()->abort();
+    REQUIRE(wait([&]() { return server.sockets.size() == 2; }));
+    server.last()->sendTextMessage(QStringLiteral(R"({"status":"connected","version":"b","identities":{}})"));
+    REQUIRE(wait([&]() { return server.received.size() == 2; }));
+    const QJsonObject create = QJsonDocument::fromJson(server.received[1].toUtf8()).object();
+    CHECK(create.value(QStringLiteral("method")).toString() == QLatin1String("connection/create"));
+    CHECK(create.value(QStringLiteral("id")).toInt() == 2);
+    CHECK(client.epoch() == 2);
+    CHECK(client.state() == ConnectionState::Streaming);
+    client.close();
+    CHECK(client.state() == ConnectionState::Closed);
+}
