@@ -73,6 +73,10 @@ public:
     // Ends every fault: stalls released (held bytes delivered), shaping off, armed message faults
     // and version rewrites dropped, held pings handled as hold-pings said, refusals cancelled.
     void clearAll();
+    // Every connect is reset for the next `ms` (a server that is not listening), reported per connect.
+    void refuseFor(qint64 ms) { m_refuseUntilNs = nowNs() + ms * 1000000; }
+    // Reports a fault carried out elsewhere (the server's own control) so it is logged with the rest.
+    void reportExternal(const FaultReport& report) { this->report(report); }
 
     int connectionCount() const; // proxied connections with a socket still open (leak checks)
     int heldSocketCount() const { return int(m_blackHoled.size()); } // black-holed connects

@@ -17,3 +17,11 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/proxycommand.h
     ${CMAKE_CURRENT_LIST_DIR}/proxycommand.cpp
 )
+target_sources(deltascope_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/faultevents.h
+    ${CMAKE_CURRENT_LIST_DIR}/faultevents.cpp
+)
+target_sources(deltascope_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/servercontrol.h
+    ${CMAKE_CURRENT_LIST_DIR}/servercontrol.cpp
+)

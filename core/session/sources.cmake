@@ -6,3 +6,8 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/eventlog.h
     ${CMAKE_CURRENT_LIST_DIR}/eventlog.cpp
 )
+# Resync analysis (faults helper).
+target_sources(deltascope_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/incidentanalyzer.h
+    ${CMAKE_CURRENT_LIST_DIR}/incidentanalyzer.cpp
+)
