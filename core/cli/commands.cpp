@@ -1,6 +1,7 @@
 #include "core/cli/commands.h"
 
 #include "core/faults/proxycommand.h"
+#include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
 
@@ -8,6 +9,7 @@ std::vector<Command> registeredCommands()
 {
     std::vector<Command> all;
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
+    all.push_back(watchCommand());
     all.push_back(faults::proxyCommand());
     return all;
 }

@@ -5,6 +5,12 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/payloadstore.cpp
     ${CMAKE_CURRENT_LIST_DIR}/eventlog.h
     ${CMAKE_CURRENT_LIST_DIR}/eventlog.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/sessionfolder.h
+    ${CMAKE_CURRENT_LIST_DIR}/sessionfolder.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/livesession.h
+    ${CMAKE_CURRENT_LIST_DIR}/livesession.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/watchcommand.h
+    ${CMAKE_CURRENT_LIST_DIR}/watchcommand.cpp
 )
 # Resync analysis (faults helper).
 target_sources(deltascope_core PRIVATE

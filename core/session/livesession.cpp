@@ -1,0 +1,181 @@
+#include "core/session/livesession.h"
+
+#include "core/protocol/websockettransport.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace deltascope {
+
+namespace {
+quint64 seqKey(quint32 epoch, qint64 seq)
+{
+    return (quint64(epoch) << 40) | (quint64(seq) & ((quint64(1) << 40) - 1));
+}
+}
+
+LiveSession::LiveSession(QObject* parent)
+    : LiveSession(std::make_unique<QWebSocketTransport>(), nullptr, parent)
+{
+}
+
+LiveSession::LiveSession(std::unique_ptr<Transport> transport, Clock* clock, QObject* parent, std::unique_ptr<PayloadStore> payloads)
+    : QObject(parent)
+    , m_ownedClock(clock ? nullptr : std::make_unique<SystemClock>())
+    , m_clock(clock ? clock : m_ownedClock.get())
+    , m_transport(transport ? std::move(transport) : std::make_unique<QWebSocketTransport>())
+    , m_log(payloads ? std::make_unique<EventLog>(std::move(payloads)) : std::make_unique<EventLog>())
+    , m_client(std::make_unique<ProtocolClient>(m_transport.get(), m_clock))
+{
+    connect(m_client.get(), &ProtocolClient::clientEvent, this, &LiveSession::record);
+    connect(m_client.get(), &ProtocolClient::stateChanged, this, &LiveSession::stateChanged);
+    connect(m_client.get(), &ProtocolClient::epochStarted, this, [this](quint32 epoch, qint64) { Q_EMIT epochChanged(epoch); });
+    connect(m_client.get(), &ProtocolClient::lastSeqChanged, this, &LiveSession::lastSeqChanged);
+    connect(m_client.get(), &ProtocolClient::rttChanged, this, &LiveSession::rttChanged);
+    connect(m_client.get(), &ProtocolClient::helloReceived, this, &LiveSession::helloVersionChanged);
+    connect(m_client.get(), &ProtocolClient::dedupeTokenReceived, this, [this](qint64 id, const QString& token) {
+        m_dedupeRequest = id;
+        m_dedupeToken = token;
+        Q_EMIT dedupeTokenReceived(id, token);
+    });
+    connect(&m_folder, &SessionFolder::anomalyFound, this, &LiveSession::onAnomaly);
+    connect(&m_folder, &SessionFolder::resyncCompared, this, &LiveSession::resyncCompared);
+}
+
+LiveSession::~LiveSession()
+{
+    // The client goes first: it must not emit into a half-destroyed session.
+    m_client->disconnect(this);
+    m_client.reset();
+}
+
+bool LiveSession::start(const DocumentTarget& target, QString* error)
+{
+    return m_client->connectDocument(target, error);
+}
+
+qint64 LiveSession::addNote(const QString& text)
+{
+    return recordLocal(EventKind::Note, QJsonDocument(QJsonObject { { QStringLiteral("note"), text } }).toJson(QJsonDocument::Compact));
+}
+
+qint64 LiveSession::recordLocal(EventKind kind, const QByteArray& payload, qint32 code, quint8 flags)
+{
+    SessionEvent event;
+    event.kind = kind;
+    event.direction = Direction::Local;
+    event.monotonicNs = m_clock->nowNs();
+    event.wallMs = m_clock->wallMs();
+    event.epoch = m_client->epoch();
+    event.code = code;
+    event.flags = flags;
+    return m_log->append(event, payload);
+}
+
+void LiveSession::record(const ClientEvent& clientEvent)
+{
+    SessionEvent event;
+    event.kind = clientEvent.kind;
+    event.direction = clientEvent.direction;
+    event.monotonicNs = clientEvent.monotonicNs;
+    event.wallMs = clientEvent.wallMs;
+    event.requestId = clientEvent.requestId;
+    event.seq = clientEvent.seq;
+    event.code = clientEvent.code;
+    event.epoch = clientEvent.epoch;
+    event.parts = clientEvent.parts;
+    event.flags = clientEvent.flags;
+    // Requests of connection/send(-once) carry their channel; everything else its method.
+    const bool isSend = !clientEvent.channel.isEmpty()
+        && (clientEvent.method == QLatin1String("connection/send") || clientEvent.method == QLatin1String("connection/send-once"));
+    event.methodString = m_log->intern(isSend && event.kind == EventKind::Request ? clientEvent.channel : clientEvent.method);
+    if (event.kind == EventKind::StreamItem && (event.parts & PartData) && event.requestId == m_folder.streamRequestId()
+        && !m_folder.epochHasData())
+        event.flags |= FlagSnapshot;
+
+    const qint64 index = m_log->append(event, clientEvent.payload);
+
+    switch (event.kind) {
+    case EventKind::Response:
+    case EventKind::StreamDone:
+    case EventKind::Failure: {
+        const qint64 request = m_log->requestIndex(event.requestId);
+        if (request >= 0 && m_log->at(request).linkedIndex < 0)
+            m_log->link(request, index);
+        if (event.kind == EventKind::Response && isSend && event.seq >= 0) {
+            const qint64 item = m_log->streamItemWithSeq(event.seq, event.epoch);
+            if (item >= 0)
+                m_log->linkSeq(index, item);
+            else
+                m_acksWaitingForItem.insert(seqKey(event.epoch, event.seq), index);
+        }
+        break;
+    }
+    case EventKind::StreamItem: {
+        m_rateWindow.push_back({ event.monotonicNs, qint64(clientEvent.payload.size()) });
+        trimRateWindow();
+        if (event.seq >= 0) {
+            const auto it = m_acksWaitingForItem.find(seqKey(event.epoch, event.seq));
+            if (it != m_acksWaitingForItem.end()) {
+                m_log->linkSeq(it.value(), index);
+                m_acksWaitingForItem.erase(it);
+            }
+        }
+        m_folder.processEvent(m_log->at(index), clientEvent.payload);
+        break;
+    }
+    case EventKind::EpochStarted:
+        m_acksWaitingForItem.clear();
+        m_folder.processEvent(m_log->at(index), clientEvent.payload);
+        break;
+    default:
+        break;
+    }
+}
+
+void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
+{
+    const QJsonObject fields { { QStringLiteral("anomaly"), anomaly.kind }, { QStringLiteral("path"), anomaly.path },
+        { QStringLiteral("message"), anomaly.message }, { QStringLiteral("event"), anomaly.eventIndex } };
+    SessionEvent event;
+    event.kind = EventKind::FoldAnomaly;
+    event.direction = Direction::Local;
+    event.monotonicNs = m_clock->nowNs();
+    event.wallMs = m_clock->wallMs();
+    event.epoch = anomaly.epoch;
+    event.code = 1;
+    event.linkedIndex = -1;
+    const qint64 index = m_log->append(event, QJsonDocument(fields).toJson(QJsonDocument::Compact));
+    Q_EMIT anomalyRecorded(index, anomaly);
+}
+
+void LiveSession::trimRateWindow() const
+{
+    const qint64 cutoff = m_clock->nowNs() - 1000000000;
+    while (!m_rateWindow.empty() && m_rateWindow.front().ns < cutoff)
+        m_rateWindow.pop_front();
+}
+
+double LiveSession::deltasPerSecond() const
+{
+    trimRateWindow();
+    return double(m_rateWindow.size());
+}
+
+double LiveSession::inboundBytesPerSecond() const
+{
+    trimRateWindow();
+    qint64 bytes = 0;
+    for (const RateSample& sample : m_rateWindow)
+        bytes += sample.bytes;
+    return double(bytes);
+}
+
+qint64 LiveSession::lastDedupeToken(QString* token) const
+{
+    if (token)
+        *token = m_dedupeToken;
+    return m_dedupeRequest;
+}
+
+}

@@ -1,0 +1,98 @@
+#pragma once
+
+#include "core/protocol/clock.h"
+#include "core/protocol/protocolclient.h"
+#include "core/session/eventlog.h"
+#include "core/session/sessionfolder.h"
+
+#include <QObject>
+
+#include <deque>
+#include <memory>
+
+namespace deltascope {
+
+// One live session: the facade the GUI and the CLI use. It owns the event log, the protocol
+// client and the folder, records every frame in and out and every local event (state changes,
+// planned reconnect delays, epochs, version changes, fold anomalies) in the log in the order they
+// happened, links requests to their responses and send acks to the stream item carrying their
+// seq, and feeds stream items to the folder. Single-threaded.
+class LiveSession : public QObject
+{
+    Q_OBJECT
+public:
+    // Defaults: a QWebSocketTransport, a SystemClock and an in-memory payload store. A transport
+    // (e.g. a fault decorator or a loopback) and a clock (e.g. a ManualClock, not owned) may be
+    // given instead.
+    explicit LiveSession(QObject* parent = nullptr);
+    LiveSession(std::unique_ptr<Transport> transport, Clock* clock, QObject* parent = nullptr,
+        std::unique_ptr<PayloadStore> payloads = {});
+    ~LiveSession() override;
+
+    EventLog& log() { return *m_log; }
+    const EventLog& log() const { return *m_log; }
+    ProtocolClient& client() { return *m_client; }
+    const ProtocolClient& client() const { return *m_client; }
+    SessionFolder& folder() { return m_folder; }
+    const SessionFolder& folder() const { return m_folder; }
+    Transport& transport() { return *m_transport; }
+    Clock& clock() { return *m_clock; }
+
+    bool start(const DocumentTarget& target, QString* error = nullptr);
+    qint64 send(const QString& channel, const QByteArray& messageJson) { return m_client->send(channel, messageJson); }
+    qint64 sendOnce(const QString& channel, const QByteArray& messageJson, const QString& token = {})
+    {
+        return m_client->sendOnce(channel, messageJson, token);
+    }
+    qint64 updateViewerState(const QByteArray& json) { return m_client->updateViewerState(json); }
+    qint64 end() { return m_client->end(); }
+    void stop() { m_client->close(); }
+    void dropSocket(Transport::CloseMode mode) { m_client->dropSocket(mode); }
+    // A note from the user or a tool, recorded as a local event.
+    qint64 addNote(const QString& text);
+    // Records an event made outside the client (e.g. a fault the fault layer injected), with the
+    // session's clock and epoch.
+    qint64 recordLocal(EventKind kind, const QByteArray& payload, qint32 code = 0, quint8 flags = 0);
+
+    ConnectionState state() const { return m_client->state(); }
+    quint32 epoch() const { return m_client->epoch(); }
+    qint64 lastSeq() const { return m_client->lastSeq(); }
+    qint64 rttMs() const { return m_client->rttMs(); }
+    QString helloVersion() const { return m_client->helloVersion(); }
+    // Inbound stream items and bytes per second over the last second of the session clock.
+    double deltasPerSecond() const;
+    double inboundBytesPerSecond() const;
+    qint64 lastDedupeToken(QString* token) const;
+
+Q_SIGNALS:
+    void stateChanged(deltascope::ConnectionState state, deltascope::ConnectionState previous, const QString& reason);
+    void epochChanged(quint32 epoch);
+    void lastSeqChanged(qint64 seq);
+    void rttChanged(qint64 rttMs);
+    void helloVersionChanged(const QString& version);
+    void anomalyRecorded(qint64 eventIndex, const deltascope::SessionAnomaly& anomaly);
+    void resyncCompared(const deltascope::ResyncReport& report);
+    void dedupeTokenReceived(qint64 requestId, const QString& token);
+
+private:
+    void record(const ClientEvent& event);
+    void onAnomaly(const SessionAnomaly& anomaly);
+    void trimRateWindow() const;
+
+    std::unique_ptr<Clock> m_ownedClock;
+    Clock* m_clock;
+    std::unique_ptr<Transport> m_transport;
+    std::unique_ptr<EventLog> m_log;
+    std::unique_ptr<ProtocolClient> m_client;
+    SessionFolder m_folder;
+    QHash<quint64, qint64> m_acksWaitingForItem; // (epoch << 40 | seq) -> ack event index
+    struct RateSample {
+        qint64 ns;
+        qint64 bytes;
+    };
+    mutable std::deque<RateSample> m_rateWindow;
+    qint64 m_dedupeRequest = -1;
+    QString m_dedupeToken;
+};
+
+}

@@ -1,0 +1,92 @@
+#pragma once
+
+#include "core/document/documenttree.h"
+#include "core/session/sessionevent.h"
+
+#include <QByteArrayView>
+#include <QHash>
+#include <QObject>
+#include <QStringList>
+
+namespace deltascope {
+
+// Something the folder noticed while folding a stream: a fold anomaly from the document engine
+// (kind = anomalyKindName) or a stream-level one ("seq-not-increasing", "item-without-epoch",
+// "unparseable-item", "stream-item-for-old-connection").
+struct SessionAnomaly {
+    QString kind;
+    qint64 eventIndex = -1;
+    quint32 epoch = 0;
+    QString path; // document path when known
+    QString message;
+};
+
+// What a resync (a new epoch's first snapshot) showed.
+struct ResyncReport {
+    quint32 epoch = 0;
+    qint64 eventIndex = -1; // the snapshot's event
+    // Where the tree a merging client holds (old tree + snapshot merged over it) differs from the
+    // fresh epoch tree: `added` are stale paths that survive only in the merged tree.
+    TreeDiff staleInMerged;
+    // What the resync changed relative to the previous epoch's last tree.
+    TreeDiff changedByResync;
+    QStringList stalePaths() const; // every path in staleInMerged, sorted
+};
+
+// Folds a session's stream items into document trees, from events alone, so a live EventLog and
+// a replayed capture give the same result. Each connection/create (an EpochStarted event) starts
+// an epoch with an empty tree; beside it, the merged tree is the one the reference client would
+// hold (never reset, folded in FoldMode::ReferenceClient). Feed it every event in log order with
+// its payload; it ignores what it does not need.
+class SessionFolder : public QObject
+{
+    Q_OBJECT
+public:
+    explicit SessionFolder(QObject* parent = nullptr);
+    ~SessionFolder() override;
+
+    void processEvent(const SessionEvent& event, QByteArrayView payload);
+    void reset(); // a new session: both trees empty, epoch 0
+
+    DocumentTree& epochTree() { return m_epochTree; }
+    const DocumentTree& epochTree() const { return m_epochTree; }
+    DocumentTree& mergedTree() { return m_mergedTree; }
+    const DocumentTree& mergedTree() const { return m_mergedTree; }
+    quint32 epoch() const { return m_epoch; }
+    qint64 streamRequestId() const { return m_streamId; }
+    qint64 lastSeq() const { return m_lastSeq; }
+    bool epochHasData() const { return m_epochHasData; }
+    qint64 foldedCount() const { return m_folded; }
+    qint64 anomalyCount() const { return m_anomalyCount; }
+    // Paths where the merged tree differs from the epoch tree right now.
+    TreeDiff currentStaleDiff() const;
+    const ResyncReport& lastResync() const { return m_lastResync; }
+
+Q_SIGNALS:
+    void epochStarted(quint32 epoch, qint64 requestId);
+    // A stream item was folded into the epoch tree (changes as the engine reported them).
+    void itemFolded(qint64 eventIndex, const deltascope::ChangeSet& changes);
+    void anomalyFound(const deltascope::SessionAnomaly& anomaly);
+    void resyncCompared(const deltascope::ResyncReport& report);
+
+private:
+    void report(const QString& kind, qint64 eventIndex, const QString& path, const QString& message);
+    void foldItem(const SessionEvent& event, QByteArrayView payload);
+
+    DocumentTree m_epochTree { FoldMode::Canonical };
+    DocumentTree m_mergedTree { FoldMode::ReferenceClient };
+    DocumentTree m_previousEpochTree;
+    ResyncReport m_lastResync;
+    quint32 m_epoch = 0;
+    qint64 m_streamId = -1;
+    qint64 m_lastSeq = -1;
+    qint64 m_folded = 0;
+    qint64 m_anomalyCount = 0;
+    bool m_epochHasData = false;
+    QHash<qint64, quint32> m_oldStreams; // earlier connection/create ids -> their epoch
+};
+
+}
+
+Q_DECLARE_METATYPE(deltascope::SessionAnomaly)
+Q_DECLARE_METATYPE(deltascope::ResyncReport)

@@ -1,0 +1,537 @@
+#include "core/session/watchcommand.h"
+
+#include "core/protocol/envelope.h"
+#include "core/protocol/errorcodes.h"
+#include "core/protocol/websockettransport.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSocketNotifier>
+
+#include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace deltascope::cli {
+
+namespace {
+constexpr int kSummaryChars = 120;
+
+// Ctrl-C: the handler only writes a byte to a pipe; a QSocketNotifier turns it into a call on the
+// event loop, where stopping cleanly is safe.
+int s_signalPipe[2] = { -1, -1 };
+
+void onSigint(int)
+{
+    const char byte = 1;
+    if (s_signalPipe[1] >= 0)
+        (void)!::write(s_signalPipe[1], &byte, 1);
+}
+
+class SigintGuard
+{
+public:
+    explicit SigintGuard(std::function<void()> onInterrupt)
+    {
+        if (::pipe(s_signalPipe) != 0)
+            return;
+        ::fcntl(s_signalPipe[0], F_SETFL, O_NONBLOCK);
+        ::fcntl(s_signalPipe[1], F_SETFL, O_NONBLOCK);
+        m_notifier = std::make_unique<QSocketNotifier>(s_signalPipe[0], QSocketNotifier::Read);
+        QObject::connect(m_notifier.get(), &QSocketNotifier::activated, m_notifier.get(), [onInterrupt = std::move(onInterrupt)]() {
+            char buffer[16];
+            while (::read(s_signalPipe[0], buffer, sizeof buffer) > 0) { }
+            onInterrupt();
+        });
+        struct sigaction action = {};
+        action.sa_handler = onSigint;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        m_installed = ::sigaction(SIGINT, &action, &m_previous) == 0;
+    }
+    ~SigintGuard()
+    {
+        if (m_installed)
+            ::sigaction(SIGINT, &m_previous, nullptr);
+        m_notifier.reset();
+        for (int& fd : s_signalPipe) {
+            if (fd >= 0)
+                ::close(fd);
+            fd = -1;
+        }
+    }
+
+private:
+    std::unique_ptr<QSocketNotifier> m_notifier;
+    struct sigaction m_previous = {};
+    bool m_installed = false;
+};
+
+QString truncated(const QString& text, int chars = kSummaryChars)
+{
+    QString single = text;
+    single.replace(QLatin1Char('\n'), QLatin1Char(' '));
+    return single.size() > chars ? single.left(chars - 3) + QStringLiteral("...") : single;
+}
+
+QJsonObject localFields(const QByteArray& payload)
+{
+    return QJsonDocument::fromJson(payload).object();
+}
+
+QStringList partNames(quint16 parts)
+{
+    static const std::pair<quint16, const char*> kNames[] = { { PartData, "data" }, { PartSeq, "seq" },
+        { PartOutstanding, "outstanding" }, { PartBlockers, "blockers" }, { PartViewStateFilter, "view-state-filter" },
+        { PartViewState, "viewstate" }, { PartLog, "log" }, { PartGoto, "goto" }, { PartViewport, "viewport" },
+        { PartForceDisconnect, "force-disconnect" }, { PartReload, "reload" } };
+    QStringList names;
+    for (const auto& [bit, name] : kNames) {
+        if (parts & bit)
+            names << QString::fromLatin1(name);
+    }
+    return names;
+}
+
+QStringList flagNames(quint8 flags)
+{
+    QStringList names;
+    if (flags & FlagRetryable)
+        names << QStringLiteral("retryable");
+    if (flags & FlagCorrupting)
+        names << QStringLiteral("corrupting");
+    if (flags & FlagSnapshot)
+        names << QStringLiteral("snapshot");
+    if (flags & FlagSynthetic)
+        names << QStringLiteral("synthetic");
+    return names;
+}
+}
+
+// --- options ----------------------------------------------------------------------------------
+
+void WatchOptions::addOptions(QCommandLineParser& parser)
+{
+    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("Document endpoint, e.g. ws://127.0.0.1:7777/~s"));
+    parser.addOptions({
+        { QStringLiteral("identity"), QStringLiteral("Identity token (e.g. anonymous:alice or a JWT)."), QStringLiteral("I") },
+        { QStringLiteral("space"), QStringLiteral("Space name."), QStringLiteral("S") },
+        { QStringLiteral("key"), QStringLiteral("Document key."), QStringLiteral("K") },
+        { QStringLiteral("viewer-state"), QStringLiteral("Viewer state, a JSON object."), QStringLiteral("JSON") },
+        { QStringLiteral("duration"), QStringLiteral("Stop after this many seconds (default: until the stream ends or Ctrl-C)."), QStringLiteral("S") },
+        { QStringLiteral("json"), QStringLiteral("Print events as NDJSON.") },
+        { QStringLiteral("insecure"), QStringLiteral("wss: do not verify the server certificate (unsafe).") },
+        { QStringLiteral("connect-timeout"), QStringLiteral("Give up (exit 4) without a hello after this many ms (default 10000)."), QStringLiteral("MS") },
+        { QStringLiteral("reconnect"), QStringLiteral("Reconnect policy: reference (default), fixed:MS[:MAX], exponential:BASE:CAP[:MAX], none."), QStringLiteral("POLICY") },
+        { QStringLiteral("seed"), QStringLiteral("Seed for backoff jitter (default fixed)."), QStringLiteral("N") },
+        { QStringLiteral("no-document"), QStringLiteral("Do not print the final document.") },
+        { QStringLiteral("quiet"), QStringLiteral("Do not print events (only the final document).") },
+    });
+}
+
+bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& out, QString& error)
+{
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1) {
+        error = positional.isEmpty() ? QStringLiteral("missing URL") : QStringLiteral("unexpected argument '%1'").arg(positional.value(1));
+        return false;
+    }
+    out.target.url = QUrl(positional.first(), QUrl::StrictMode);
+    if (!out.target.url.isValid() || (out.target.url.scheme() != QLatin1String("ws") && out.target.url.scheme() != QLatin1String("wss"))
+        || out.target.url.host().isEmpty()) {
+        error = QStringLiteral("URL '%1' is not a ws:// or wss:// URL with a host").arg(positional.first());
+        return false;
+    }
+    for (const char* required : { "identity", "space", "key" }) {
+        if (!parser.isSet(QString::fromLatin1(required))) {
+            error = QStringLiteral("--%1 is required").arg(QString::fromLatin1(required));
+            return false;
+        }
+    }
+    out.target.identity = parser.value(QStringLiteral("identity"));
+    out.target.space = parser.value(QStringLiteral("space"));
+    out.target.key = parser.value(QStringLiteral("key"));
+    if (out.target.space.trimmed().isEmpty() || out.target.key.isEmpty()) {
+        error = QStringLiteral("--space and --key must not be empty");
+        return false;
+    }
+    if (parser.isSet(QStringLiteral("viewer-state"))) {
+        out.target.viewerState = parser.value(QStringLiteral("viewer-state")).toUtf8();
+        QString jsonError;
+        if (!isJsonObject(out.target.viewerState, &jsonError)) {
+            error = QStringLiteral("--viewer-state: %1").arg(jsonError);
+            return false;
+        }
+    }
+    if (parser.isSet(QStringLiteral("duration"))) {
+        bool ok = false;
+        out.durationSeconds = parser.value(QStringLiteral("duration")).toDouble(&ok);
+        if (!ok || out.durationSeconds <= 0 || out.durationSeconds > 1e7) {
+            error = QStringLiteral("--duration: '%1' is not a positive number of seconds").arg(parser.value(QStringLiteral("duration")));
+            return false;
+        }
+    }
+    if (parser.isSet(QStringLiteral("connect-timeout"))) {
+        bool ok = false;
+        out.connectTimeoutMs = parser.value(QStringLiteral("connect-timeout")).toLongLong(&ok);
+        if (!ok || out.connectTimeoutMs <= 0) {
+            error = QStringLiteral("--connect-timeout: '%1' is not a positive number of milliseconds").arg(parser.value(QStringLiteral("connect-timeout")));
+            return false;
+        }
+    }
+    if (parser.isSet(QStringLiteral("reconnect"))) {
+        out.reconnect = parser.value(QStringLiteral("reconnect"));
+        QString policyError;
+        if (!makeReconnectPolicy(out.reconnect, &policyError)) {
+            error = QStringLiteral("--reconnect: %1").arg(policyError);
+            return false;
+        }
+    }
+    if (parser.isSet(QStringLiteral("seed"))) {
+        bool ok = false;
+        out.seed = parser.value(QStringLiteral("seed")).toULongLong(&ok);
+        if (!ok) {
+            error = QStringLiteral("--seed: '%1' is not a non-negative integer").arg(parser.value(QStringLiteral("seed")));
+            return false;
+        }
+    }
+    out.json = parser.isSet(QStringLiteral("json"));
+    out.insecure = parser.isSet(QStringLiteral("insecure"));
+    out.printDocument = !parser.isSet(QStringLiteral("no-document"));
+    out.quiet = parser.isSet(QStringLiteral("quiet"));
+    return true;
+}
+
+bool WatchOptions::parse(const QStringList& arguments, WatchOptions& out, QString& error, bool& help, QString* helpText)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Connect to a document, print every event, and the final document on exit."));
+    const QCommandLineOption helpOption(QStringList { QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help."));
+    parser.addOption(helpOption);
+    addOptions(parser);
+    help = false;
+    if (!parser.parse(QStringList { QStringLiteral("deltascope-cli watch") } + arguments)) {
+        error = parser.errorText();
+        return false;
+    }
+    if (parser.isSet(helpOption)) {
+        help = true;
+        if (helpText)
+            *helpText = parser.helpText();
+        return true;
+    }
+    return fromParser(parser, out, error);
+}
+
+// --- runner -----------------------------------------------------------------------------------
+
+WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& err, std::unique_ptr<Transport> transport,
+    Clock* clock, QObject* parent, std::unique_ptr<PayloadStore> payloads)
+    : QObject(parent)
+    , m_options(std::move(options))
+    , m_out(out)
+    , m_err(err)
+{
+    if (!transport)
+        transport = std::make_unique<QWebSocketTransport>();
+    transport->setInsecure(m_options.insecure);
+    m_session = std::make_unique<LiveSession>(std::move(transport), clock, nullptr, std::move(payloads));
+    ProtocolClientOptions clientOptions;
+    clientOptions.connectTimeoutMs = m_options.connectTimeoutMs;
+    clientOptions.randomSeed = m_options.seed;
+    m_session->client().setOptions(clientOptions);
+    if (auto policy = makeReconnectPolicy(m_options.reconnect))
+        m_session->client().setReconnectPolicy(std::move(policy));
+
+    connect(&m_session->log(), &EventLog::eventsAppended, this, &WatchRunner::printEvents);
+    connect(m_session.get(), &LiveSession::stateChanged, this, &WatchRunner::onStateChanged);
+    m_durationTimer.setSingleShot(true);
+    connect(&m_durationTimer, &QTimer::timeout, this, [this]() {
+        finish(ExitOk, QStringLiteral("--duration %1 s elapsed").arg(m_options.durationSeconds));
+    });
+    m_connectTimer.setSingleShot(true);
+    connect(&m_connectTimer, &QTimer::timeout, this, [this]() {
+        if (!m_session->client().helloEverReceived())
+            finish(ExitConnectFailed, QStringLiteral("could not connect to %1 within %2 ms: %3")
+                                          .arg(m_options.target.url.toString(QUrl::RemoveUserInfo))
+                                          .arg(m_options.connectTimeoutMs)
+                                          .arg(m_session->client().stateReason()));
+    });
+    m_endGraceTimer.setSingleShot(true);
+    connect(&m_endGraceTimer, &QTimer::timeout, this, &WatchRunner::complete);
+}
+
+WatchRunner::~WatchRunner() = default;
+
+int WatchRunner::run()
+{
+    if (m_options.insecure && m_options.target.url.scheme() == QLatin1String("wss"))
+        m_err << "deltascope-cli watch: warning: --insecure: the server certificate is NOT verified\n";
+    QString error;
+    if (!m_session->start(m_options.target, &error)) {
+        m_err << "deltascope-cli watch: " << error << '\n';
+        return ExitUsage;
+    }
+    if (m_options.durationSeconds > 0)
+        m_durationTimer.start(int(std::min(m_options.durationSeconds * 1000.0, 2.0e9)));
+    m_connectTimer.start(int(std::min<qint64>(m_options.connectTimeoutMs, INT32_MAX)));
+    SigintGuard guard([this]() { finish(ExitOk, QStringLiteral("interrupted (Ctrl-C)")); });
+    if (!m_completed)
+        m_loop.exec();
+    m_out.flush();
+    m_err.flush();
+    return m_exitCode;
+}
+
+void WatchRunner::finish(int exitCode, const QString& reason)
+{
+    if (m_finishing)
+        return;
+    m_finishing = true;
+    m_exitCode = exitCode;
+    m_finishReason = reason;
+    m_durationTimer.stop();
+    m_connectTimer.stop();
+    const ConnectionState state = m_session->state();
+    if (state == ConnectionState::Streaming || state == ConnectionState::Stalled) {
+        // Leave politely: connection/end, then wait briefly for done:true.
+        m_session->end();
+        m_endGraceTimer.start(1000);
+        return;
+    }
+    complete();
+}
+
+void WatchRunner::complete()
+{
+    if (m_completed)
+        return;
+    m_completed = true;
+    m_endGraceTimer.stop();
+    m_session->stop();
+    m_session->log().flushNotifications();
+    if (m_lastPrinted + 1 < m_session->log().size())
+        printEvents(m_lastPrinted + 1, m_session->log().size() - 1);
+    const SessionFolder& folder = m_session->folder();
+    if (m_options.json) {
+        QJsonObject final { { QStringLiteral("kind"), QStringLiteral("final-document") },
+            { QStringLiteral("epoch"), qint64(folder.epoch()) }, { QStringLiteral("seq"), folder.lastSeq() },
+            { QStringLiteral("state"), connectionStateName(m_session->state()) }, { QStringLiteral("reason"), m_finishReason },
+            { QStringLiteral("exitCode"), m_exitCode }, { QStringLiteral("events"), m_session->log().size() } };
+        QByteArray line = QJsonDocument(final).toJson(QJsonDocument::Compact);
+        if (m_options.printDocument) {
+            // The document goes in verbatim (longs stay exact strings, numbers keep their text).
+            line.chop(1);
+            line += ",\"document\":" + folder.epochTree().toJson(false) + '}';
+        }
+        m_out << QString::fromUtf8(line) << '\n';
+    } else {
+        m_out << "-- " << m_finishReason << "; " << connectionStateName(m_session->state()) << ", epoch " << folder.epoch()
+              << ", seq " << folder.lastSeq() << ", " << m_session->log().size() << " events\n";
+        if (m_options.printDocument)
+            m_out << QString::fromUtf8(folder.epochTree().toJson(true)) << '\n';
+    }
+    m_out.flush();
+    if (m_exitCode != ExitOk)
+        m_err << "deltascope-cli watch: " << m_finishReason << '\n';
+    Q_EMIT finished(m_exitCode, m_finishReason);
+    m_loop.quit();
+}
+
+void WatchRunner::onStateChanged(ConnectionState state, ConnectionState, const QString& reason)
+{
+    if (state == ConnectionState::Closed) {
+        if (m_finishing)
+            complete();
+        else
+            finish(ExitOk, reason);
+    } else if (state == ConnectionState::Failed) {
+        const ProtocolClient& client = m_session->client();
+        int code = ExitFailure;
+        if (!client.helloEverReceived())
+            code = ExitConnectFailed;
+        else if (client.failureCode() != 0)
+            code = ExitFatalStream;
+        m_finishing = false; // a failure overrides a pending polite end
+        finish(code, reason);
+    }
+}
+
+void WatchRunner::printEvents(qint64 first, qint64 last)
+{
+    first = std::max(first, m_lastPrinted + 1);
+    for (qint64 index = first; index <= last; ++index) {
+        if (!m_options.quiet)
+            m_out << (m_options.json ? formatEventJson(index) : formatEvent(index)) << '\n';
+        m_lastPrinted = index;
+    }
+    m_out.flush();
+}
+
+QString WatchRunner::summary(qint64 index) const
+{
+    const EventLog& log = m_session->log();
+    const SessionEvent& event = log.at(index);
+    const QByteArray payload = log.payload(index);
+    switch (event.kind) {
+    case EventKind::Hello: {
+        const InboundFrame frame = decodeInbound(payload);
+        return QStringLiteral("connected, version %1").arg(frame.version);
+    }
+    case EventKind::Ping: {
+        const InboundFrame frame = decodeInbound(payload);
+        return QStringLiteral("ping %1, latency %2 ms").arg(frame.ping).arg(frame.latencyMs);
+    }
+    case EventKind::Pong:
+        return QStringLiteral("pong");
+    case EventKind::StreamItem: {
+        const StreamDelta delta = extractStreamDelta(payload);
+        QString text = QLatin1Char('[') + partNames(event.parts).join(QLatin1Char(',')) + QLatin1Char(']');
+        if (delta.hasData)
+            text += QLatin1Char(' ') + QString::fromUtf8(delta.data.data(), qsizetype(delta.data.size()));
+        return truncated(text);
+    }
+    case EventKind::Response: {
+        QString text = log.method(index);
+        if (event.seq >= 0)
+            text += QStringLiteral(" ack seq %1").arg(event.seq);
+        return truncated(text + QLatin1Char(' ') + QString::fromUtf8(payload));
+    }
+    case EventKind::StreamDone:
+        return QStringLiteral("%1 done").arg(log.method(index));
+    case EventKind::Failure: {
+        QString text = describeErrorCode(event.code);
+        if (event.flags & FlagSynthetic) {
+            const QJsonValue reason = localFields(payload).value(QStringLiteral("reason"));
+            text = event.code == errorcodes::SocketLost ? QStringLiteral("999 socket lost (local, no reason on the wire)")
+                                                         : QStringLiteral("local: %1").arg(reason.toString());
+        }
+        return log.method(index).isEmpty() ? text : log.method(index) + QStringLiteral(": ") + text;
+    }
+    case EventKind::Disconnected:
+    case EventKind::UnknownInbound:
+        return truncated(QString::fromUtf8(payload));
+    case EventKind::MalformedInbound:
+        return truncated(malformedReasonName(MalformedReason(event.code)) + QStringLiteral(": ") + QString::fromUtf8(payload));
+    case EventKind::Request:
+        return truncated(QString::fromUtf8(payload));
+    case EventKind::StateChanged: {
+        const QJsonObject fields = localFields(payload);
+        return QStringLiteral("%1 -> %2: %3")
+            .arg(fields.value(QStringLiteral("from")).toString(), fields.value(QStringLiteral("to")).toString(),
+                fields.value(QStringLiteral("reason")).toString());
+    }
+    case EventKind::ReconnectPlanned: {
+        const QJsonObject fields = localFields(payload);
+        return QStringLiteral("%1 retry in %2 ms (%3, attempt %4): %5")
+            .arg(fields.value(QStringLiteral("layer")).toString())
+            .arg(fields.value(QStringLiteral("delayMs")).toInteger())
+            .arg(fields.value(QStringLiteral("policy")).toString())
+            .arg(fields.value(QStringLiteral("attempt")).toInteger())
+            .arg(fields.value(QStringLiteral("reason")).toString());
+    }
+    case EventKind::EpochStarted:
+        return QStringLiteral("epoch %1 starts with connection/create id %2").arg(event.epoch).arg(event.requestId);
+    case EventKind::FoldAnomaly: {
+        const QJsonObject fields = localFields(payload);
+        return QStringLiteral("%1 at '%2': %3")
+            .arg(fields.value(QStringLiteral("anomaly")).toString(), fields.value(QStringLiteral("path")).toString(),
+                fields.value(QStringLiteral("message")).toString());
+    }
+    case EventKind::VersionChanged: {
+        const QJsonObject fields = localFields(payload);
+        return QStringLiteral("server version %1 -> %2")
+            .arg(fields.value(QStringLiteral("from")).toString(), fields.value(QStringLiteral("to")).toString());
+    }
+    default:
+        return truncated(QString::fromUtf8(payload));
+    }
+}
+
+QString WatchRunner::formatEvent(qint64 index) const
+{
+    const EventLog& log = m_session->log();
+    const SessionEvent& event = log.at(index);
+    const qint64 gapMs = index > 0 ? (event.monotonicNs - log.at(index - 1).monotonicNs) / 1000000 : 0;
+    QString ids;
+    if (event.requestId >= 0)
+        ids = QStringLiteral("id %1").arg(event.requestId);
+    if (event.seq >= 0)
+        ids += (ids.isEmpty() ? QString() : QStringLiteral(" ")) + QStringLiteral("seq %1").arg(event.seq);
+    const QString size = event.direction == Direction::Local ? QString() : QStringLiteral("%1 B").arg(event.payload.length);
+    const QString time = QDateTime::fromMSecsSinceEpoch(event.wallMs).toString(QStringLiteral("HH:mm:ss.zzz"));
+    return QStringLiteral("%1 %2 %3 %4 %5 %6  %7")
+        .arg(time, QStringLiteral("+%1ms").arg(gapMs).rightJustified(8), directionName(event.direction).leftJustified(5),
+            eventKindName(event.kind).leftJustified(17), ids.leftJustified(16), size.rightJustified(9), summary(index));
+}
+
+QString WatchRunner::formatEventJson(qint64 index) const
+{
+    const EventLog& log = m_session->log();
+    const SessionEvent& event = log.at(index);
+    QJsonObject object { { QStringLiteral("index"), index }, { QStringLiteral("wallMs"), event.wallMs },
+        { QStringLiteral("monotonicMs"), double(event.monotonicNs) / 1e6 },
+        { QStringLiteral("gapMs"), index > 0 ? double(event.monotonicNs - log.at(index - 1).monotonicNs) / 1e6 : 0.0 },
+        { QStringLiteral("dir"), directionName(event.direction) }, { QStringLiteral("kind"), eventKindName(event.kind) },
+        { QStringLiteral("epoch"), qint64(event.epoch) }, { QStringLiteral("size"), qint64(event.payload.length) },
+        { QStringLiteral("summary"), summary(index) } };
+    if (event.requestId >= 0)
+        object.insert(QStringLiteral("id"), event.requestId);
+    if (event.seq >= 0)
+        object.insert(QStringLiteral("seq"), event.seq);
+    if (event.code != 0)
+        object.insert(QStringLiteral("code"), event.code);
+    if (event.kind == EventKind::Failure && event.code != 0) {
+        const ErrorCodeInfo info = errorCodeInfo(event.code);
+        object.insert(QStringLiteral("codeName"), info.name);
+        object.insert(QStringLiteral("retryable"), info.retryable);
+    }
+    if (!log.method(index).isEmpty())
+        object.insert(event.kind == EventKind::Request && log.method(index).indexOf(QLatin1Char('/')) < 0 ? QStringLiteral("channel")
+                                                                                                           : QStringLiteral("method"),
+            log.method(index));
+    if (event.parts)
+        object.insert(QStringLiteral("parts"), QJsonArray::fromStringList(partNames(event.parts)));
+    if (event.flags)
+        object.insert(QStringLiteral("flags"), QJsonArray::fromStringList(flagNames(event.flags)));
+    if (event.linkedIndex >= 0)
+        object.insert(QStringLiteral("linked"), event.linkedIndex);
+    if (log.seqLink(index) >= 0)
+        object.insert(QStringLiteral("seqLinked"), log.seqLink(index));
+    QByteArray line = QJsonDocument(object).toJson(QJsonDocument::Compact);
+    // The payload goes in as JSON when it is JSON (frames keep their exact text), else as a string.
+    const QByteArray payload = log.payload(index);
+    line.chop(1);
+    if (isJsonObjectOrArray(payload))
+        line += ",\"payload\":" + (payload.contains('\n') || payload.contains('\r') ? minifyJson(payload) : payload) + '}';
+    else
+        line += ",\"payload\":" + jsonQuote(QString::fromUtf8(payload)) + '}';
+    return QString::fromUtf8(line);
+}
+
+Command watchCommand()
+{
+    return Command { QStringLiteral("watch"), QStringLiteral("Connect to a document and print every frame and event live"),
+        [](const QStringList& arguments, CommandIo& io) {
+            WatchOptions options;
+            QString error;
+            QString helpText;
+            bool help = false;
+            if (!WatchOptions::parse(arguments, options, error, help, &helpText)) {
+                io.err << "deltascope-cli watch: " << error << "\nRun 'deltascope-cli watch --help' for the options.\n";
+                return int(ExitUsage);
+            }
+            if (help) {
+                io.out << helpText
+                       << "\nExit codes: 0 normal end (stream ended, --duration, Ctrl-C), 2 usage, 4 could not connect,\n"
+                          "5 the stream failed with a fatal code, 1 other failures.\n";
+                return int(ExitOk);
+            }
+            WatchRunner runner(options, io.out, io.err);
+            return runner.run();
+        } };
+}
+
+}

@@ -1,0 +1,219 @@
+#include <catch2/catch.hpp>
+
+#include "core/protocol/loopbacktransport.h"
+#include "core/session/livesession.h"
+#include "tests/support/testutils.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+
+using namespace deltascope;
+using deltascope::test::waitUntil;
+
+namespace {
+QByteArray item(qint64 id, const QByteArray& delta)
+{
+    return "{\"deliver\":" + QByteArray::number(id) + ",\"done\":false,\"response\":{\"delta\":" + delta + "}}";
+}
+
+QJsonObject json(const QByteArray& text)
+{
+    return QJsonDocument::fromJson(text).object();
+}
+
+// A LiveSession over a loopback pair; the test plays the server.
+struct Fixture {
+    ManualClock clock;
+    LoopbackTransport* transport = new LoopbackTransport;
+    LiveSession session { std::unique_ptr<Transport>(transport), &clock };
+    std::vector<QByteArray> received;
+
+    Fixture()
+    {
+        QObject::connect(transport->peer(), &Transport::textReceived, [this](const QByteArray& frame) { received.push_back(frame); });
+        session.log().setNotifyInterval(0);
+    }
+    LoopbackTransport* server() { return transport->peer(); }
+    bool pump(const std::function<bool()>& predicate) { return waitUntil(predicate, std::chrono::milliseconds(2000)); }
+    qint64 lastRequestId() const
+    {
+        for (auto it = received.rbegin(); it != received.rend(); ++it) {
+            if (json(*it).contains(QStringLiteral("method")))
+                return json(*it).value(QStringLiteral("id")).toInteger();
+        }
+        return -1;
+    }
+    bool start()
+    {
+        DocumentTarget target;
+        target.url = QUrl(QStringLiteral("ws://127.0.0.1:1/~s"));
+        target.identity = QStringLiteral("anonymous:alice");
+        target.space = QStringLiteral("chat");
+        target.key = QStringLiteral("demo");
+        if (!session.start(target))
+            return false;
+        return hello();
+    }
+    bool hello(const QByteArray& version = "v1")
+    {
+        const qint64 before = lastRequestId();
+        if (!pump([&]() { return server()->isOpen(); }))
+            return false;
+        server()->sendText(R"({"status":"connected","version":")" + version + R"(","identities":{}})");
+        return pump([&]() { return lastRequestId() > before; });
+    }
+    void send(const QByteArray& frame) { server()->sendText(frame); }
+    std::vector<qint64> ofKind(EventKind kind) const { return session.log().indexesOfKind(kind); }
+};
+}
+
+TEST_CASE("live session: records frames in order with request/response and ack/item links")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    f.send(item(1, R"({"view-state-filter":["page"]})"));
+    f.send(item(1, R"({"data":{"title":"Demo","lines":{"1":{"what":"hi"},"@o":[1]}},"seq":17})"));
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 17; }));
+
+    // The ack arrives before its item ...
+    const qint64 send1 = f.session.send(QStringLiteral("say"), R"({"what":"yo"})");
+    f.send(R"({"deliver":2,"done":true,"response":{"seq":18}})");
+    f.send(item(1, R"({"data":{"lines":{"2":{"what":"yo"},"@o":[1,2]}},"seq":18})"));
+    // ... and after it.
+    const qint64 send2 = f.session.send(QStringLiteral("say"), R"({"what":"again"})");
+    f.send(item(1, R"({"data":{"lines":{"3":{"what":"again"},"@o":[[0,1],3]}},"seq":19})"));
+    f.send(R"({"deliver":3,"done":true,"response":{"seq":19}})");
+    REQUIRE(f.pump([&]() { return f.ofKind(EventKind::Response).size() == 2; }));
+    CHECK(send1 == 2);
+    CHECK(send2 == 3);
+
+    const EventLog& log = f.session.log();
+    for (qint64 i = 1; i < log.size(); ++i)
+        CHECK(log.at(i).monotonicNs >= log.at(i - 1).monotonicNs);
+    // The first events: state changes, then the hello, the epoch and its create.
+    CHECK(log.at(0).kind == EventKind::StateChanged);
+    const qint64 helloIndex = log.indexesOfKind(EventKind::Hello).front();
+    const qint64 epochIndex = log.indexesOfKind(EventKind::EpochStarted).front();
+    const qint64 createIndex = log.requestIndex(1);
+    CHECK(helloIndex < epochIndex);
+    CHECK(epochIndex < createIndex);
+    CHECK(log.method(createIndex) == QLatin1String("connection/create"));
+    CHECK(log.at(createIndex).epoch == 1);
+
+    const auto items = log.indexesOfKind(EventKind::StreamItem);
+    REQUIRE(items.size() == 4);
+    CHECK(log.at(items[0]).parts == PartViewStateFilter);
+    CHECK_FALSE((log.at(items[0]).flags & FlagSnapshot));
+    CHECK((log.at(items[1]).flags & FlagSnapshot));
+    CHECK_FALSE((log.at(items[2]).flags & FlagSnapshot));
+
+    const qint64 request2 = log.requestIndex(2);
+    const qint64 request3 = log.requestIndex(3);
+    CHECK(log.method(request2) == QLatin1String("say")); // sends carry their channel
+    const auto responses = log.indexesOfKind(EventKind::Response);
+    CHECK(log.at(request2).linkedIndex == responses[0]);
+    CHECK(log.at(responses[0]).linkedIndex == request2);
+    CHECK(log.at(request3).linkedIndex == responses[1]);
+    CHECK(log.seqLink(responses[0]) == items[2]);
+    CHECK(log.seqLink(items[2]) == responses[0]);
+    CHECK(log.seqLink(responses[1]) == items[3]);
+    CHECK(log.at(responses[0]).seq == 18);
+
+    // The fold followed along.
+    CHECK(json(f.session.folder().epochTree().toJson()) == json(R"({"title":"Demo","lines":[{"what":"hi"},{"what":"yo"},{"what":"again"}]})"));
+    CHECK(f.session.deltasPerSecond() == 4);
+}
+
+TEST_CASE("live session: resync starts a new epoch, the merged tree keeps stale keys and the folder reports them")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    f.send(item(1, R"({"data":{"title":"Demo","topic":"old","players":{"4":{"n":"ann"},"7":{"n":"bo"},"@o":[4,7]}},"seq":5})"));
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 5; }));
+    QSignalSpy resyncs(&f.session, &LiveSession::resyncCompared);
+
+    f.server()->close(Transport::CloseMode::Abort);
+    REQUIRE(f.pump([&]() { return f.session.state() == ConnectionState::Reconnecting; }));
+    // The synthetic 999 of the stream is linked to its create.
+    const auto failures = f.session.log().indexesOfKind(EventKind::Failure);
+    REQUIRE(failures.size() == 1);
+    CHECK(f.session.log().at(failures[0]).linkedIndex == f.session.log().requestIndex(1));
+    CHECK((f.session.log().at(failures[0]).flags & FlagSynthetic));
+    CHECK(f.session.log().indexesOfKind(EventKind::ReconnectPlanned).size() == 2);
+
+    f.clock.advance(300); // the socket reopens; the stream retry waits for the hello
+    REQUIRE(f.hello());
+    CHECK(f.lastRequestId() == 2);
+    CHECK(f.session.epoch() == 2);
+    CHECK(json(f.session.folder().epochTree().toJson()) == QJsonObject {}); // a fresh epoch starts empty
+
+    // While disconnected, "topic" and player 7 were deleted.
+    f.send(item(2, R"({"data":{"title":"Demo","players":{"4":{"n":"ann"},"9":{"n":"cy"},"@o":[4,9]}},"seq":9})"));
+    REQUIRE(f.pump([&]() { return resyncs.count() == 1; }));
+    const ResyncReport report = resyncs.at(0).at(0).value<ResyncReport>();
+    CHECK(report.epoch == 2);
+    CHECK(report.stalePaths().contains(QStringLiteral("topic")));
+    CHECK(json(f.session.folder().epochTree().toJson()) == json(R"({"title":"Demo","players":[{"n":"ann"},{"n":"cy"}]})"));
+    const QJsonObject merged = json(f.session.folder().mergedTree().toJson());
+    CHECK(merged.value(QStringLiteral("topic")).toString() == QLatin1String("old"));
+    CHECK((f.session.log().at(f.session.log().indexesOfKind(EventKind::StreamItem).back()).flags & FlagSnapshot));
+}
+
+TEST_CASE("live session: fold anomalies and seq regressions are recorded as events")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    QSignalSpy anomalies(&f.session, &LiveSession::anomalyRecorded);
+    f.send(item(1, R"({"data":{"list":{"1":{"a":1},"@o":[1]}},"seq":5})"));
+    f.send(item(1, R"({"data":{"list":{"@o":[[0,4]]}},"seq":6})"));
+    f.send(item(1, R"({"data":{"x":1},"seq":4})"));
+    f.send(R"({"deliver":1,"done":false,"response":{"nodelta":true}})");
+    REQUIRE(f.pump([&]() { return anomalies.count() >= 3; }));
+    const auto events = f.session.log().indexesOfKind(EventKind::FoldAnomaly);
+    REQUIRE(events.size() >= 3);
+    QStringList kinds;
+    for (qint64 index : events)
+        kinds << json(f.session.log().payload(index)).value(QStringLiteral("anomaly")).toString();
+    CHECK(kinds.contains(QStringLiteral("seq-not-increasing")));
+    CHECK(kinds.contains(QStringLiteral("unparseable-item")));
+    CHECK(f.session.state() == ConnectionState::Streaming);
+}
+
+TEST_CASE("session folder: a replayed log folds to the same trees as the live session")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    f.send(item(1, R"({"data":{"a":{"b":1},"s":{"0":5,"1":7,"@s":2}},"seq":1})"));
+    f.send(item(1, R"({"data":{"s":{"1":8}},"seq":2})"));
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 2; }));
+    f.server()->close(Transport::CloseMode::Clean);
+    REQUIRE(f.pump([&]() { return f.session.state() == ConnectionState::Reconnecting; }));
+    f.clock.advance(300);
+    REQUIRE(f.hello());
+    f.send(item(2, R"({"data":{"a":{"c":2}},"seq":3})"));
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 3; }));
+
+    SessionFolder replay;
+    const EventLog& log = f.session.log();
+    for (qint64 i = 0; i < log.size(); ++i)
+        replay.processEvent(log.at(i), log.payload(i));
+    CHECK(replay.epoch() == 2);
+    CHECK(replay.lastSeq() == 3);
+    CHECK(replay.epochTree().toJson() == f.session.folder().epochTree().toJson());
+    CHECK(replay.mergedTree().toJson() == f.session.folder().mergedTree().toJson());
+    CHECK(replay.foldedCount() == f.session.folder().foldedCount());
+}
+
+TEST_CASE("live session: notes and externally recorded events get the session's clock and epoch")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    f.clock.advance(5);
+    const qint64 note = f.session.addNote(QStringLiteral("user pressed drop"));
+    CHECK(f.session.log().at(note).kind == EventKind::Note);
+    CHECK(f.session.log().at(note).epoch == 1);
+    CHECK(f.session.log().at(note).monotonicNs == 5000000);
+    const qint64 fault = f.session.recordLocal(EventKind::FaultInjected, R"({"fault":"stall"})", 0, FlagCorrupting);
+    CHECK((f.session.log().at(fault).flags & FlagCorrupting));
+}

@@ -1,0 +1,197 @@
+#include <catch2/catch.hpp>
+
+#include "core/cli/cli.h"
+#include "core/protocol/loopbacktransport.h"
+#include "core/session/watchcommand.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+using namespace deltascope;
+using namespace deltascope::cli;
+
+namespace {
+struct CliRun {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+CliRun runCli(const QStringList& arguments)
+{
+    CliRun result;
+    QTextStream out(&result.out);
+    QTextStream err(&result.err);
+    QByteArray input;
+    QBuffer in(&input);
+    in.open(QIODevice::ReadOnly);
+    CommandIo io { out, err, in };
+    result.code = cli::run(arguments, io);
+    out.flush();
+    err.flush();
+    return result;
+}
+
+WatchOptions options(double duration = 0.3)
+{
+    WatchOptions options;
+    QString error;
+    bool help = false;
+    REQUIRE(WatchOptions::parse({ QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--identity"), QStringLiteral("anonymous:alice"),
+                                    QStringLiteral("--space"), QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("demo") },
+        options, error, help));
+    options.durationSeconds = duration;
+    options.connectTimeoutMs = 1000;
+    return options;
+}
+
+// A loopback server that answers like a tiny Adama: hello on open; a snapshot (or the given
+// failure) on connection/create; {} then done:true on connection/end.
+void script(LoopbackTransport* client, const QByteArray& createAnswer = {})
+{
+    LoopbackTransport* server = client->peer();
+    QObject::connect(server, &Transport::opened, server, [server]() {
+        server->sendText(R"({"status":"connected","version":"v1","identities":{}})");
+        server->sendText(R"({"ping":1000,"latency":"3"})");
+    });
+    QObject::connect(server, &Transport::textReceived, server, [server, createAnswer](const QByteArray& frame) {
+        const QJsonObject request = QJsonDocument::fromJson(frame).object();
+        const QString method = request.value(QStringLiteral("method")).toString();
+        const QByteArray id = QByteArray::number(request.value(QStringLiteral("id")).toInteger());
+        if (method == QLatin1String("connection/create")) {
+            if (!createAnswer.isEmpty()) {
+                server->sendText(QByteArray(createAnswer).replace("ID", id));
+                return;
+            }
+            server->sendText(R"({"deliver":)" + id + R"(,"done":false,"response":{"delta":{"data":{"title":"Demo","n":"1718000000000"},"seq":3}}})");
+        } else if (method == QLatin1String("connection/end")) {
+            server->sendText(R"({"deliver":)" + id + R"(,"done":true,"response":{}})");
+            server->sendText(R"({"deliver":1,"done":true})");
+        }
+    });
+}
+}
+
+TEST_CASE("watch: option errors exit 2 and name the option")
+{
+    CliRun run = runCli({ QStringLiteral("watch") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("missing URL")));
+    run = runCli({ QStringLiteral("watch"), QStringLiteral("http://x/~s"), QStringLiteral("--identity"), QStringLiteral("a"),
+        QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("ws://")));
+    run = runCli({ QStringLiteral("watch"), QStringLiteral("ws://h/~s"), QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--identity")));
+    const QStringList base { QStringLiteral("watch"), QStringLiteral("ws://h/~s"), QStringLiteral("--identity"), QStringLiteral("a"),
+        QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") };
+    run = runCli(base + QStringList { QStringLiteral("--viewer-state"), QStringLiteral("[1]") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--viewer-state")));
+    run = runCli(base + QStringList { QStringLiteral("--duration"), QStringLiteral("-3") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--duration")));
+    run = runCli(base + QStringList { QStringLiteral("--reconnect"), QStringLiteral("fixed:x") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--reconnect")));
+    run = runCli(base + QStringList { QStringLiteral("--bogus") });
+    CHECK(run.code == ExitUsage);
+    run = runCli({ QStringLiteral("watch"), QStringLiteral("--help") });
+    CHECK(run.code == ExitOk);
+    CHECK(run.out.contains(QStringLiteral("--viewer-state")));
+    CHECK(runCli({ QStringLiteral("--help") }).out.contains(QStringLiteral("watch")));
+}
+
+TEST_CASE("watch: text lines for each event and the final document, exit 0 after --duration")
+{
+    QString out;
+    QString err;
+    QTextStream outStream(&out);
+    QTextStream errStream(&err);
+    auto transport = std::make_unique<LoopbackTransport>();
+    script(transport.get());
+    WatchRunner runner(options(), outStream, errStream, std::move(transport));
+    CHECK(runner.run() == ExitOk);
+    outStream.flush();
+    CHECK(out.contains(QStringLiteral(" in    hello ")));
+    CHECK(out.contains(QStringLiteral("connected, version v1")));
+    CHECK(out.contains(QStringLiteral("out   request           id 1")));
+    CHECK(out.contains(QStringLiteral("stream-item       id 1 seq 3")));
+    CHECK(out.contains(QStringLiteral("[data,seq] {\"title\":\"Demo\"")));
+    CHECK(out.contains(QStringLiteral("pong")));
+    CHECK(out.contains(QStringLiteral("connection/end")));
+    CHECK(out.contains(QStringLiteral("--duration 0.3 s elapsed")));
+    CHECK(out.contains(QStringLiteral("\"n\": \"1718000000000\"")));
+    CHECK(err.isEmpty());
+}
+
+TEST_CASE("watch: --json prints one JSON object per line and a final document line")
+{
+    QString out;
+    QString err;
+    QTextStream outStream(&out);
+    QTextStream errStream(&err);
+    auto transport = std::make_unique<LoopbackTransport>();
+    script(transport.get());
+    WatchOptions watch = options();
+    watch.json = true;
+    WatchRunner runner(watch, outStream, errStream, std::move(transport));
+    CHECK(runner.run() == ExitOk);
+    outStream.flush();
+    const QStringList lines = out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    REQUIRE(lines.size() > 5);
+    QStringList kinds;
+    for (const QString& line : lines) {
+        QJsonParseError error;
+        const QJsonDocument document = QJsonDocument::fromJson(line.toUtf8(), &error);
+        INFO(line.toStdString());
+        REQUIRE(error.error == QJsonParseError::NoError);
+        REQUIRE(document.isObject());
+        kinds << document.object().value(QStringLiteral("kind")).toString();
+    }
+    CHECK(kinds.contains(QStringLiteral("hello")));
+    CHECK(kinds.contains(QStringLiteral("stream-item")));
+    CHECK(kinds.contains(QStringLiteral("epoch")));
+    const QJsonObject last = QJsonDocument::fromJson(lines.last().toUtf8()).object();
+    CHECK(last.value(QStringLiteral("kind")).toString() == QLatin1String("final-document"));
+    CHECK(last.value(QStringLiteral("document")).toObject().value(QStringLiteral("title")).toString() == QLatin1String("Demo"));
+    CHECK(last.value(QStringLiteral("exitCode")).toInt() == 0);
+    const QJsonObject item = QJsonDocument::fromJson(lines[kinds.indexOf(QStringLiteral("stream-item"))].toUtf8()).object();
+    CHECK(item.value(QStringLiteral("seq")).toInt() == 3);
+    CHECK(item.value(QStringLiteral("payload")).toObject().contains(QStringLiteral("deliver")));
+    CHECK(item.value(QStringLiteral("flags")).toArray().contains(QStringLiteral("snapshot")));
+}
+
+TEST_CASE("watch: a fatal stream failure exits 5, an unreachable server exits 4")
+{
+    {
+        QString out;
+        QString err;
+        QTextStream outStream(&out);
+        QTextStream errStream(&err);
+        auto transport = std::make_unique<LoopbackTransport>();
+        script(transport.get(), R"({"failure":ID,"reason":403403,"retry":false})");
+        WatchRunner runner(options(5), outStream, errStream, std::move(transport));
+        CHECK(runner.run() == ExitFatalStream);
+        errStream.flush();
+        CHECK(err.contains(QStringLiteral("403403 AUTH_FORBIDDEN")));
+    }
+    {
+        QString out;
+        QString err;
+        QTextStream outStream(&out);
+        QTextStream errStream(&err);
+        auto transport = std::make_unique<LoopbackTransport>();
+        transport->setRefuseConnections(true);
+        WatchOptions watch = options(5);
+        watch.connectTimeoutMs = 300;
+        WatchRunner runner(watch, outStream, errStream, std::move(transport));
+        CHECK(runner.run() == ExitConnectFailed);
+        errStream.flush();
+        CHECK(err.contains(QStringLiteral("could not connect")));
+    }
+}
