@@ -25,3 +25,7 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/servercontrol.h
     ${CMAKE_CURRENT_LIST_DIR}/servercontrol.cpp
 )
+target_sources(deltascope_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/faultwatch.h
+    ${CMAKE_CURRENT_LIST_DIR}/faultwatch.cpp
+)

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/cli/cli.h"
 #include "core/faults/faultevents.h"
 #include "core/faults/faultplan.h"
 #include "core/faults/faultproxy.h"
@@ -12,8 +13,10 @@
 #include "core/session/incidentanalyzer.h"
 #include "tests/support/testutils.h"
 
+#include <QBuffer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QTemporaryDir>
 
 using namespace deltascope;
 using namespace deltascope::faults;
@@ -229,4 +232,52 @@ TEST_CASE("resync: every ready plan against the reference server ends with its e
             session.proxy.clearAll();
         }
     }
+}
+
+TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expectation with exit 6")
+{
+    server::ServerOptions options = Session::serverOptions();
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    auto run = [&](const QStringList& extra, QString& out, QString& err) {
+        QTextStream outStream(&out);
+        QTextStream errStream(&err);
+        QByteArray none;
+        QBuffer in(&none);
+        in.open(QIODevice::ReadOnly);
+        cli::CommandIo io { outStream, errStream, in };
+        const int code
+            = cli::run(QStringList { QStringLiteral("watch"), server.url(), QStringLiteral("--space"),
+                           QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("cli"),
+                           QStringLiteral("--identity"), QStringLiteral("anonymous:cli"), QStringLiteral("--quiet") }
+                    + extra,
+                io);
+        outStream.flush();
+        errStream.flush();
+        return code;
+    };
+    QString out, err;
+    const int code = run({ QStringLiteral("--plan"), QStringLiteral("drop-delta-silently"),
+                             QStringLiteral("--duration"), QStringLiteral("3"), QStringLiteral("--report"), reportPath,
+                             QStringLiteral("--expect"), QStringLiteral("converged") },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitExpectationFailed);
+    CHECK(err.contains(QStringLiteral("--expect converged not met: incident 1 ended diverged")));
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    CHECK(report.value(QLatin1String("plan")).toString() == QLatin1String("drop-delta-silently"));
+    CHECK_FALSE(report.value(QLatin1String("expectationMet")).toBool());
+    REQUIRE(report.value(QLatin1String("incidents")).toArray().size() >= 1);
+    const QJsonObject incident = report.value(QLatin1String("incidents")).toArray().first().toObject();
+    CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+    CHECK(incident.value(QLatin1String("verified")).toBool());
+
+    QString out2, err2;
+    CHECK(run({ QStringLiteral("--plan"), QStringLiteral("nonexistent-plan") }, out2, err2) == cli::ExitUsage);
+    CHECK(err2.contains(QStringLiteral("--plan nonexistent-plan: cannot open")));
+    CHECK(run({ QStringLiteral("--expect"), QStringLiteral("fine") }, out2, err2) == cli::ExitUsage);
+    CHECK(err2.contains(QStringLiteral("--expect: unknown verdict 'fine'")));
 }
