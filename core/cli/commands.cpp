@@ -1,5 +1,7 @@
 #include "core/cli/commands.h"
 
+#include "core/capture/capturecommands.h"
+#include "core/faults/proxycommand.h"
 #include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
@@ -9,6 +11,12 @@ std::vector<Command> registeredCommands()
     std::vector<Command> all;
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
     all.push_back(watchCommand());
+    all.push_back(recordCommand());
+    all.push_back(replayCommand());
+    all.push_back(exportCommand());
+    all.push_back(importCommand());
+    all.push_back(infoCommand());
+    all.push_back(faults::proxyCommand());
     return all;
 }
 

@@ -223,6 +223,7 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_anomalies(anomalies)
     , m_event(event)
     , m_reference(tree.d->mode == FoldMode::ReferenceClient)
+    , m_stamp(nextStamp())
 {
 }
 
@@ -305,39 +306,33 @@ void Mutator::touch(quint32 slot)
 {
     if (m_changes)
         m_touched.push_back(slot);
-    // Climb while ancestors have not yet recorded this event: once one has, all above it have.
-    // The first node may already carry the event (it was created by it) and still needs its parents.
-    bool first = true;
+    // Climb until a node already carries this mutation's stamp: everything above it does too.
     while (slot) {
-        const Node& n = d.r(slot);
-        if (n.lastChangedBy == m_event) {
-            if (!first)
-                break;
-            first = false;
-            slot = n.parent;
-            continue;
-        }
-        first = false;
+        if (d.r(slot).stamp == m_stamp)
+            break;
         Node& m = d.w(slot);
-        if (!m.hist) {
-            if (m.createdBy == m.lastChangedBy) {
-                m.lastChangedBy = m_event;
+        m.stamp = m_stamp;
+        if (m.lastChangedBy != m_event) {
+            if (!m.hist) {
+                if (m.createdBy == m.lastChangedBy) {
+                    m.lastChangedBy = m_event;
+                } else {
+                    m.hist = new History;
+                    m.hist->push(m.createdBy);
+                    m.hist->push(m.lastChangedBy);
+                    m.hist->push(m_event);
+                    m.lastChangedBy = m_event;
+                }
             } else {
-                m.hist = new History;
-                m.hist->push(m.createdBy);
-                m.hist->push(m.lastChangedBy);
+                if (m.hist->ref.load(std::memory_order_acquire) != 1) {
+                    auto* copy = new History(*m.hist);
+                    if (m.hist->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+                        delete m.hist;
+                    m.hist = copy;
+                }
                 m.hist->push(m_event);
                 m.lastChangedBy = m_event;
             }
-        } else {
-            if (m.hist->ref.load(std::memory_order_acquire) != 1) {
-                auto* copy = new History(*m.hist);
-                if (m.hist->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
-                    delete m.hist;
-                m.hist = copy;
-            }
-            m.hist->push(m_event);
-            m.lastChangedBy = m_event;
         }
         slot = m.parent;
     }
@@ -641,7 +636,6 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         }
     }
 
-    const std::vector<quint32> oldOrder = d.rc(list).order;
     std::vector<quint32> removed;
     bool membershipChanged = false;
     bool staleScalar = false;
@@ -736,6 +730,12 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         anomaly(AnomalyKind::ValueListEditedWithoutSize, list, {},
             QStringLiteral("value list element edited without @s: the reference client updates only its hidden map and keeps showing the old value"));
     }
+
+    // The element loop never touches the visible order, so it is still the previous one here.
+    // Without @o, @s, removals or (value lists) new elements it stays as it is: nothing O(n) to do.
+    if (!hasOrder && !hasSize && removed.empty() && (isRecord || m_reference || !membershipChanged))
+        return;
+    const std::vector<quint32> oldOrder = d.rc(list).order;
 
     // The new visible order.
     std::vector<quint32> target;

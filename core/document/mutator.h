@@ -78,6 +78,7 @@ private:
     std::vector<Anomaly>* m_anomalies;
     qint64 m_event;
     bool m_reference;
+    quint64 m_stamp; // this mutation's stamp (see Node::stamp)
     std::vector<quint32> m_touched;
 };
 
