@@ -7,6 +7,10 @@
 #include "ui/connectionbar.h"
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
+#include "ui/replaybar.h"
+#include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
+#include "core/capture/replaysession.h"
 #include "ui/messagecomposer.h"
 #include "core/server/referenceserver.h"
 #include "ui/timelinepanel.h"
@@ -19,6 +23,15 @@
 #include <QPlainTextEdit>
 #include "ui/jsonhighlighter.h"
 #include <QCloseEvent>
+#include <QDragEnterEvent>
+#include <QDateTime>
+#include <QDropEvent>
+#include <QEventLoop>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMimeData>
+#include <QProgressDialog>
+#include <QSettings>
 #include <QHBoxLayout>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -62,6 +75,12 @@ MainWindow::MainWindow(QWidget* parent)
     m_composer = new MessageComposer(central);
     m_composer->setObjectName(QStringLiteral("composer"));
     layout->addWidget(m_composer);
+    m_replayBar = new ReplayBar(central);
+    m_replayBar->setObjectName(QStringLiteral("replayBar"));
+    m_replayBar->hide();
+    connect(m_replayBar, &ReplayBar::leaveRequested, this, &MainWindow::leaveReplay);
+    layout->addWidget(m_replayBar);
+    setAcceptDrops(true);
 
     // The error banner: what happened and what to try, until dismissed or the next success.
     m_errorBanner = new QWidget(central);
@@ -130,15 +149,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_documentTimer = new QTimer(this);
     m_documentTimer->setSingleShot(true);
     m_documentTimer->setInterval(300); // a whole-document refresh at most ~3 times a second
-    connect(m_documentTimer, &QTimer::timeout, this, [this] {
-        LiveSession* session = m_live ? m_live->session() : nullptr;
-        if (!session)
-            return;
-        const int scroll = m_documentView->verticalScrollBar()->value();
-        m_documentView->setPlainText(QString::fromUtf8(session->folder().epochTree().toJson(true)));
-        m_documentView->verticalScrollBar()->setValue(scroll);
-        m_treePanel->showContent(true);
-    });
+    connect(m_documentTimer, &QTimer::timeout, this, &MainWindow::refreshDocumentView);
 
     m_timeline = new TimelinePanel(m_timelinePanel);
     m_timeline->setObjectName(QStringLiteral("timeline"));
@@ -152,6 +163,8 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_timeline, &TimelinePanel::currentEventChanged, this, [this](qint64 index) {
         m_frameDetail->showEvent(index);
         m_charts->focusEvent(index);
+        if (m_replay && index >= 0 && !m_syncingReplay && index != m_replay->position())
+            m_replay->seek(index);
         updateContentVisibility();
     });
     m_frameDetail->setFailureCodeDescriber([](qint64 code) {
@@ -211,7 +224,10 @@ MainWindow::~MainWindow()
     // The session (and its log) goes before the panes that show it, with the panes detached first.
     m_live->disconnect(this);
     m_statusTimer->stop();
+    m_loader.reset();
+    m_writer.reset();
     setEventLog(nullptr);
+    m_replay.reset();
     delete m_live;
     m_live = nullptr;
 }
@@ -237,6 +253,173 @@ void MainWindow::setEventLog(EventLog* log)
         });
     }
     updateContentVisibility();
+}
+
+void MainWindow::refreshDocumentView()
+{
+    const DocumentTree* tree = nullptr;
+    if (m_replay)
+        tree = &m_replay->folder().epochTree();
+    else if (LiveSession* session = m_live ? m_live->session() : nullptr)
+        tree = &session->folder().epochTree();
+    if (!tree)
+        return;
+    const int scroll = m_documentView->verticalScrollBar()->value();
+    m_documentView->setPlainText(QString::fromUtf8(tree->toJson(true)));
+    m_documentView->verticalScrollBar()->setValue(scroll);
+    m_treePanel->showContent(true);
+}
+
+QStringList MainWindow::recentCaptures() const
+{
+    return QSettings().value(QStringLiteral("captures/recent")).toStringList();
+}
+
+void MainWindow::rememberCapture(const QString& path)
+{
+    QStringList recent = recentCaptures();
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    recent.removeAll(absolute);
+    recent.prepend(absolute);
+    while (recent.size() > 10)
+        recent.removeLast();
+    QSettings().setValue(QStringLiteral("captures/recent"), recent);
+}
+
+void MainWindow::fillRecentCaptures()
+{
+    m_recentMenu->clear();
+    const QStringList recent = recentCaptures();
+    if (recent.isEmpty())
+        m_recentMenu->addAction(tr("No recent captures"))->setEnabled(false);
+    for (const QString& path : recent)
+        m_recentMenu->addAction(path, this, [this, path] { openCapture(path); });
+}
+
+QString MainWindow::recordingPath() const
+{
+    return m_writer ? m_writer->path() : m_lastRecording;
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() == 1 && urls.front().isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() == 1 && urls.front().isLocalFile()) {
+        event->acceptProposedAction();
+        openCapture(urls.front().toLocalFile());
+    }
+}
+
+bool MainWindow::openCapture(const QString& path, bool wait)
+{
+    if (!QFileInfo(path).isFile()) {
+        showError(tr("Cannot open '%1': there is no such file.").arg(path), tr("Check the path, or pick a file with File ▸ Open Capture (Ctrl+O)."));
+        return false;
+    }
+    m_loader = std::make_unique<CaptureLoader>();
+    auto* progress = new QProgressDialog(tr("Opening %1…").arg(QFileInfo(path).fileName()), tr("Cancel"), 0, 1000, this);
+    progress->setObjectName(QStringLiteral("captureProgress"));
+    progress->setWindowModality(Qt::WindowModal);
+    progress->setMinimumDuration(300);
+    progress->setAttribute(Qt::WA_DeleteOnClose);
+    connect(progress, &QProgressDialog::canceled, m_loader.get(), &CaptureLoader::cancel);
+    connect(m_loader.get(), &CaptureLoader::progress, progress, [progress](int phase, qint64 done, qint64 total) {
+        // Phase 1 (reading lines) fills most of the bar, phase 2 (checkpoints) the rest.
+        const double fraction = total > 0 ? double(done) / double(total) : 0;
+        progress->setValue(phase <= 1 ? int(fraction * 800) : 800 + int(fraction * 199));
+    });
+    bool done = false;
+    bool ok = false;
+    connect(m_loader.get(), &CaptureLoader::finished, this, [this, progress, path, &done, &ok, wait](bool success, const QString& error) {
+        progress->close();
+        onCaptureLoaded(success, error, path);
+        if (wait) {
+            done = true;
+            ok = success;
+        }
+    });
+    m_loader->open(path);
+    if (!wait)
+        return true;
+    QEventLoop loop;
+    while (!done)
+        loop.processEvents(QEventLoop::WaitForMoreEvents, 50);
+    return ok && m_replay;
+}
+
+void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& path)
+{
+    std::unique_ptr<Capture> capture = ok && m_loader ? m_loader->takeCapture() : nullptr;
+    if (!capture) {
+        if (error != u"cancelled")
+            showError(tr("Could not open the capture '%1': %2").arg(QFileInfo(path).fileName(), error),
+                tr("Is it a Deltascope capture (.ndjson or .ndjson.zst)? A HAR file can be converted with deltascope-cli import."));
+        return;
+    }
+    const QStringList notices = capture->notices();
+    // Replay replaces the live view: the session stops, its recording is finished.
+    m_live->disconnectSession();
+    m_writer.reset();
+    m_syncingReplay = true;
+    setEventLog(nullptr);
+    m_replay = std::make_unique<ReplaySession>(std::move(capture));
+    setEventLog(m_replay->capture().log.get());
+    m_charts->setComplete(true);
+    m_syncingReplay = false;
+    m_replayBar->setReplay(m_replay.get());
+    connect(m_replay.get(), &ReplaySession::positionChanged, this, [this](qint64 index) {
+        m_syncingReplay = true;
+        if (index >= 0)
+            m_timeline->selectEvent(index);
+        m_syncingReplay = false;
+        if (!m_documentTimer->isActive())
+            m_documentTimer->start();
+        updateStatus();
+    });
+    connect(m_replay.get(), &ReplaySession::treeReset, this, &MainWindow::refreshDocumentView);
+    m_connectionBar->hide();
+    m_composer->hide();
+    m_replayBar->show();
+    for (QAction* action : std::as_const(m_replayActions))
+        action->setEnabled(true);
+    m_stateLabel->setText(tr("replay"));
+    m_recordingLabel->setText(tr("replaying %1").arg(QFileInfo(path).fileName()));
+    setWindowTitle(tr("%1 — Deltascope").arg(QFileInfo(path).fileName()));
+    rememberCapture(path);
+    m_errorBanner->hide();
+    if (!notices.isEmpty())
+        showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))),
+            tr("Events up to the damage are shown; the lines named were skipped."));
+    m_replay->seek(m_replay->eventCount() > 0 ? 0 : -1);
+    refreshDocumentView();
+}
+
+void MainWindow::leaveReplay()
+{
+    if (!m_replay)
+        return;
+    m_replay->pause();
+    m_replayBar->setReplay(nullptr);
+    setEventLog(nullptr);
+    m_replay.reset();
+    m_charts->setComplete(false);
+    m_replayBar->hide();
+    m_connectionBar->show();
+    m_composer->show();
+    for (QAction* action : std::as_const(m_replayActions))
+        action->setEnabled(false);
+    setWindowTitle(QStringLiteral("Deltascope"));
+    m_recordingLabel->setText(tr("not recording"));
+    m_documentView->clear();
+    m_treePanel->showContent(false);
+    updateStatus();
 }
 
 void MainWindow::showError(const QString& what, const QString& whatToTry)
@@ -311,12 +494,58 @@ bool MainWindow::connectFromBar()
 void MainWindow::disconnectSession()
 {
     m_live->disconnectSession();
+    if (m_writer) {
+        // The recording ends with the session: the end record makes it a cleanly closed capture.
+        m_lastRecording = m_writer->path();
+        m_writer.reset();
+        m_recordingLabel->setText(tr("recorded %1").arg(QFileInfo(m_lastRecording).fileName()));
+    }
     updateStatus();
 }
 
 void MainWindow::onSessionChanged(LiveSession* session)
 {
+    if (m_replay) {
+        m_replayBar->setReplay(nullptr);
+        m_replay.reset();
+        m_replayBar->hide();
+        m_connectionBar->show();
+        m_composer->show();
+        m_charts->setComplete(false);
+        for (QAction* action : std::as_const(m_replayActions))
+            action->setEnabled(false);
+    }
+    m_writer.reset(); // finishes the previous session's capture (end record)
     setEventLog(session ? &session->log() : nullptr);
+    if (session) {
+        // Every session is recorded: the capture is the backing store a replay opens later.
+        capture::Header header;
+        header.tool = QStringLiteral("deltascope %1").arg(QString::fromLatin1(kVersion));
+        header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
+        header.endpoint = m_connectionBar->url();
+        header.space = m_connectionBar->space();
+        header.key = m_connectionBar->key();
+        header.source = QStringLiteral("record");
+        CaptureWriterOptions options;
+        options.path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), header.space, header.key);
+        if (!m_connectionBar->identity().isEmpty())
+            options.identities = QStringList { m_connectionBar->identity() };
+        m_writer = std::make_unique<CaptureWriter>(&session->log(), header, options);
+        QString error;
+        if (!m_writer->start(&error)) {
+            m_writer.reset();
+            m_recordingLabel->setText(tr("not recording"));
+            showError(tr("This session is not being recorded: %1").arg(error),
+                tr("Check that the captures folder is writable, or choose another one in the settings (captures/folder)."));
+        } else {
+            m_recordingLabel->setText(tr("recording %1").arg(QFileInfo(options.path).fileName()));
+            m_recordingLabel->setToolTip(options.path);
+            connect(m_writer.get(), &CaptureWriter::writeFailed, this, [this](const QString& message) {
+                m_recordingLabel->setText(tr("recording failed"));
+                showError(tr("Recording stopped: %1").arg(message), tr("Free some disk space or check the captures folder; the session itself goes on."));
+            });
+        }
+    }
     if (session) {
         connect(session, &LiveSession::stateChanged, this, &MainWindow::updateStatus);
         // Document size for the charts, sampled as the folder folds each item.
@@ -376,6 +605,16 @@ bool MainWindow::injectStall(int milliseconds)
 
 void MainWindow::updateStatus()
 {
+    if (m_replay) {
+        // In replay the status bar describes the scrub position, not the last live session.
+        const SessionFolder& folder = m_replay->folder();
+        m_stateLabel->setText(m_replay->isPlaying() ? tr("replay: playing") : tr("replay"));
+        m_epochLabel->setText(tr("epoch %1").arg(folder.epoch()));
+        m_seqLabel->setText(folder.lastSeq() >= 0 ? tr("seq %1").arg(folder.lastSeq()) : tr("seq –"));
+        m_rttLabel->setText(tr("RTT –"));
+        m_rateLabel->setText(tr("event %1 of %2").arg(m_replay->position() + 1).arg(m_replay->eventCount()));
+        return;
+    }
     LiveSession* session = m_live->session();
     const bool active = m_live->isActive();
     m_connectionBar->setSessionActive(active);
@@ -415,6 +654,17 @@ void MainWindow::updateContentVisibility()
 void MainWindow::buildMenus()
 {
     QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
+    QAction* openAction = fileMenu->addAction(tr("&Open Capture…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open capture"), CaptureWriter::capturesFolder(),
+            tr("Captures (*.ndjson *.ndjson.zst *.zst);;All files (*)"));
+        if (!path.isEmpty())
+            openCapture(path);
+    });
+    openAction->setShortcut(QKeySequence::Open);
+    m_recentMenu = fileMenu->addMenu(tr("Recent Captures"));
+    m_recentMenu->setObjectName(QStringLiteral("recentCapturesMenu"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::fillRecentCaptures);
+    fileMenu->addSeparator();
     QAction* quitAction = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quitAction->setShortcut(QKeySequence::Quit);
 
@@ -433,6 +683,23 @@ void MainWindow::buildMenus()
     QAction* stallAction = sessionMenu->addAction(tr("&Stall (half-open) for 10 s"), this, [this] { injectStall(10000); });
     stallAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     stallAction->setObjectName(QStringLiteral("stallAction"));
+
+    QMenu* replayMenu = menuBar()->addMenu(tr("&Replay"));
+    const auto replayAction = [this, replayMenu](const QString& text, const QKeySequence& key, auto step) {
+        QAction* action = replayMenu->addAction(text, this, [this, step] {
+            if (m_replay)
+                step(*m_replay);
+        });
+        action->setShortcut(key);
+        action->setEnabled(false);
+        m_replayActions.append(action);
+    };
+    replayAction(tr("Play / Pause"), QKeySequence(Qt::Key_Space), [](ReplaySession& replay) { replay.isPlaying() ? replay.pause() : replay.play(replay.speed()); });
+    replayAction(tr("Step forward"), QKeySequence(Qt::ALT | Qt::Key_Right), [](ReplaySession& replay) { replay.stepForward(); });
+    replayAction(tr("Step back"), QKeySequence(Qt::ALT | Qt::Key_Left), [](ReplaySession& replay) { replay.stepBack(); });
+    replayAction(tr("Next delta"), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Right), [](ReplaySession& replay) { replay.stepDeltaForward(); });
+    replayAction(tr("Previous delta"), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Left), [](ReplaySession& replay) { replay.stepDeltaBack(); });
+    replayAction(tr("Next incident"), QKeySequence(Qt::CTRL | Qt::Key_I), [](ReplaySession& replay) { replay.seekNextIncident(); });
 
     m_demoMenu = menuBar()->addMenu(tr("&Demo"));
     auto* demoGroup = new QActionGroup(this);

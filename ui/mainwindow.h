@@ -4,7 +4,11 @@
 
 #include <QMainWindow>
 
+#include <memory>
+
 class QJsonObject;
+class QDragEnterEvent;
+class QDropEvent;
 class QLabel;
 class QMenu;
 class QPlainTextEdit;
@@ -14,12 +18,16 @@ class QTimer;
 namespace deltascope {
 class EventLog;
 class LiveSession;
+class ReplaySession;
+class CaptureLoader;
+class CaptureWriter;
 }
 
 namespace deltascope::ui {
 
 class ChartsPanel;
 class LiveController;
+class ReplayBar;
 class MessageComposer;
 class ConnectionBar;
 class EmptyStatePanel;
@@ -62,6 +70,15 @@ public:
     bool injectDrop();
     bool injectStall(int milliseconds);
 
+    // Opens a capture for replay with a cancellable progress dialog (asynchronous; `wait` blocks
+    // until it is open, for tests). Returns false when it could not be opened (the error is shown).
+    bool openCapture(const QString& path, bool wait = false);
+    ReplaySession* replay() const { return m_replay.get(); }
+    ReplayBar* replayBar() const { return m_replayBar; }
+    void leaveReplay();
+    QStringList recentCaptures() const;
+    QString recordingPath() const;
+
     // Shows an error in the window: what happened and what to try. Never a silent failure.
     void showError(const QString& what, const QString& whatToTry);
     QString errorText() const;
@@ -71,6 +88,8 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
     void buildMenus();
@@ -79,6 +98,10 @@ private:
     void restoreLayout();
     void updateContentVisibility();
     void onSessionChanged(LiveSession* session);
+    void onCaptureLoaded(bool ok, const QString& error, const QString& path);
+    void refreshDocumentView();
+    void rememberCapture(const QString& path);
+    void fillRecentCaptures();
     void updateStatus();
     bool recordFault(const QString& name, const QJsonObject& params);
 
@@ -102,6 +125,14 @@ private:
     QMenu* m_demoMenu = nullptr;
     QAction* m_botsAction = nullptr;
     bool m_insecure = false;
+    ReplayBar* m_replayBar = nullptr;
+    std::unique_ptr<ReplaySession> m_replay;
+    std::unique_ptr<CaptureLoader> m_loader;
+    std::unique_ptr<CaptureWriter> m_writer;
+    QMenu* m_recentMenu = nullptr;
+    QList<QAction*> m_replayActions;
+    bool m_syncingReplay = false;
+    QString m_lastRecording;
     QSplitter* m_verticalSplitter = nullptr;
     QSplitter* m_sideBySideSplitter = nullptr;
     QSplitter* m_timelineSplitter = nullptr;

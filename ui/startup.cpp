@@ -64,7 +64,9 @@ int runGui(const GuiOptions& options)
     window->setAttribute(Qt::WA_DeleteOnClose);
     window->setInsecure(options.insecure);
     window->show();
-    if (!options.url.isEmpty()) {
+    if (!options.captureFile.isEmpty()) {
+        window->openCapture(options.captureFile);
+    } else if (!options.url.isEmpty()) {
         ConnectionBar* bar = window->connectionBar();
         bar->setUrl(options.url);
         bar->setIdentity(options.identity);

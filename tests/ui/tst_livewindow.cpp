@@ -7,13 +7,16 @@
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
 #include "ui/mainwindow.h"
+#include "core/capture/replaysession.h"
 #include "ui/messagecomposer.h"
+#include "ui/replaybar.h"
 #include "ui/models/timelinefilterproxy.h"
 #include "ui/models/timelinemodel.h"
 #include "ui/timelinepanel.h"
 
 #include <QAbstractItemModelTester>
 #include <QDir>
+#include <QFileInfo>
 #include <QPlainTextEdit>
 #include <QSettings>
 #include <QTableView>
@@ -94,9 +97,36 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("after-drop.png"))).isEmpty());
 
     // Disconnect: the button turns back into Connect; the log stays for reading.
+    const QString recording = window.recordingPath();
+    CHECK_FALSE(recording.isEmpty());
+    const qint64 liveEvents = session->log().size();
     window.disconnectSession();
     REQUIRE(test::waitUntil([&] { return !window.connectionBar()->isSessionActive(); }, 3s));
     CHECK(window.timeline()->proxy()->rowCount() > 0);
+
+    // Open the session's own recording and scrub it: the scrubber, timeline, detail and document follow.
+    REQUIRE(window.openCapture(recording, true));
+    ReplaySession* replay = window.replay();
+    REQUIRE(replay);
+    CHECK(window.replayBar()->isVisible());
+    CHECK_FALSE(window.connectionBar()->isVisible());
+    CHECK(replay->eventCount() >= liveEvents - 5);
+    CHECK(window.recentCaptures().value(0) == QFileInfo(recording).absoluteFilePath());
+    const qint64 fault = replay->log().indexesOfKind(EventKind::FaultInjected).front();
+    window.replayBar()->slider()->setValue(int(fault));
+    CHECK(replay->position() == fault);
+    CHECK(window.timeline()->currentEvent() == fault);
+    CHECK(window.frameDetail()->headerText().contains(QStringLiteral("fault")));
+    REQUIRE(replay->stepDeltaBack());
+    CHECK(replay->log().at(replay->position()).kind == EventKind::StreamItem);
+    REQUIRE(test::waitUntil([&] { return window.documentView()->toPlainText().contains(QStringLiteral("hello from the test")); }, 3s));
+    CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("replay.png"))).isEmpty());
+    window.leaveReplay();
+    CHECK(window.connectionBar()->isVisible());
+    CHECK_FALSE(window.replay());
+
+    CHECK_FALSE(window.openCapture(QStringLiteral("/nonexistent/capture.ndjson"), true));
+    CHECK(window.errorText().contains(QStringLiteral("no such file")));
 }
 
 TEST_CASE("live window: bad input is reported in the window with what to try")
