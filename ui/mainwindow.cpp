@@ -8,6 +8,8 @@
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
 #include "ui/replaybar.h"
+#include "ui/models/incidentsmodel.h"
+#include "core/session/incidentanalyzer.h"
 #include "core/capture/capturereader.h"
 #include "core/capture/capturewriter.h"
 #include "core/capture/replaysession.h"
@@ -35,6 +37,8 @@
 #include <QHBoxLayout>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QHeaderView>
+#include <QTableView>
 #include <QTimer>
 #include <QToolButton>
 #include <QUrl>
@@ -207,7 +211,34 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter = new QSplitter(Qt::Vertical, central);
     m_verticalSplitter->setObjectName(QStringLiteral("verticalSplitter"));
     m_verticalSplitter->addWidget(m_sideBySideSplitter);
-    m_verticalSplitter->addWidget(m_chartsPanel);
+    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"),
+        tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
+           "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times."));
+    m_incidentsPanel->setObjectName(QStringLiteral("incidentsPanel"));
+    m_incidents = new IncidentsModel(this);
+    m_incidentsView = new QTableView(m_incidentsPanel);
+    m_incidentsView->setObjectName(QStringLiteral("incidentsView"));
+    m_incidentsView->setModel(m_incidents);
+    m_incidentsView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_incidentsView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_incidentsView->verticalHeader()->setVisible(false);
+    m_incidentsView->horizontalHeader()->setStretchLastSection(true);
+    m_incidentsPanel->setContent(m_incidentsView);
+    // Selecting an incident shows its analysis (the Incident event's payload) and moves the
+    // timeline and charts there.
+    connect(m_incidentsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& current) {
+        if (current.isValid())
+            m_timeline->selectEvent(current.data(IncidentsModel::EventIndexRole).toLongLong());
+    });
+    connect(m_incidents, &QAbstractItemModel::rowsInserted, this, [this] { m_incidentsPanel->showContent(true); });
+    connect(m_incidents, &QAbstractItemModel::modelReset, this, [this] { m_incidentsPanel->showContent(m_incidents->rowCount() > 0); });
+    m_bottomSplitter = new QSplitter(Qt::Horizontal);
+    m_bottomSplitter->setObjectName(QStringLiteral("bottomSplitter"));
+    m_bottomSplitter->addWidget(m_chartsPanel);
+    m_bottomSplitter->addWidget(m_incidentsPanel);
+    m_bottomSplitter->setStretchFactor(0, 3);
+    m_bottomSplitter->setStretchFactor(1, 1);
+    m_verticalSplitter->addWidget(m_bottomSplitter);
     m_verticalSplitter->setStretchFactor(0, 4);
     m_verticalSplitter->setStretchFactor(1, 1);
     layout->addWidget(m_verticalSplitter, 1);
@@ -241,6 +272,7 @@ void MainWindow::setEventLog(EventLog* log)
     m_timeline->setEventLog(log);
     m_frameDetail->setEventLog(log);
     m_charts->setEventLog(log);
+    m_incidents->setEventLog(log);
     if (m_log) {
         connect(m_log, &EventLog::eventsAppended, this, &MainWindow::updateContentVisibility);
         connect(m_log, &EventLog::cleared, this, [this] {
@@ -548,6 +580,15 @@ void MainWindow::onSessionChanged(LiveSession* session)
     }
     if (session) {
         connect(session, &LiveSession::stateChanged, this, &MainWindow::updateStatus);
+        // Every incident is analysed, and checked against a fresh snapshot over a second socket.
+        auto* analyzer = new IncidentAnalyzer(&session->log(), session);
+        DocumentTarget truth;
+        truth.url = QUrl(m_connectionBar->url());
+        truth.identity = m_connectionBar->identity();
+        truth.space = m_connectionBar->space();
+        truth.key = m_connectionBar->key();
+        truth.viewerState = m_connectionBar->viewerState().toUtf8();
+        analyzer->setShadowTarget(truth);
         // Document size for the charts, sampled as the folder folds each item.
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
             m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));
@@ -751,6 +792,7 @@ void MainWindow::saveLayout()
     UiState::save(m_verticalSplitter, m_verticalSplitter->objectName());
     UiState::save(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::save(m_timelineSplitter, m_timelineSplitter->objectName());
+    UiState::save(m_bottomSplitter, m_bottomSplitter->objectName());
     m_timeline->saveState();
 }
 
@@ -760,6 +802,7 @@ void MainWindow::restoreLayout()
     UiState::restore(m_verticalSplitter, m_verticalSplitter->objectName());
     UiState::restore(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::restore(m_timelineSplitter, m_timelineSplitter->objectName());
+    UiState::restore(m_bottomSplitter, m_bottomSplitter->objectName());
     m_timeline->restoreState();
 }
 

@@ -13,6 +13,7 @@ class QLabel;
 class QMenu;
 class QPlainTextEdit;
 class QSplitter;
+class QTableView;
 class QTimer;
 
 namespace deltascope {
@@ -26,6 +27,7 @@ class CaptureWriter;
 namespace deltascope::ui {
 
 class ChartsPanel;
+class IncidentsModel;
 class LiveController;
 class ReplayBar;
 class MessageComposer;
@@ -52,6 +54,8 @@ public:
     FrameDetailPanel* frameDetail() const { return m_frameDetail; }
     QPlainTextEdit* documentView() const { return m_documentView; }
     ChartsPanel* charts() const { return m_charts; }
+    EmptyStatePanel* incidentsPanel() const { return m_incidentsPanel; }
+    QTableView* incidentsView() const { return m_incidentsView; }
 
     // The session's event log (not owned): the timeline, detail and charts show it. The panes
     // keep their empty states until the first event arrives.
@@ -113,6 +117,10 @@ private:
     TimelinePanel* m_timeline = nullptr;
     FrameDetailPanel* m_frameDetail = nullptr;
     ChartsPanel* m_charts = nullptr;
+    EmptyStatePanel* m_incidentsPanel = nullptr;
+    QTableView* m_incidentsView = nullptr;
+    IncidentsModel* m_incidents = nullptr;
+    QSplitter* m_bottomSplitter = nullptr;
     EventLog* m_log = nullptr;
     DeltaDetailSource m_deltaDetails;
     LiveController* m_live = nullptr;

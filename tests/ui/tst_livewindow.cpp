@@ -9,6 +9,7 @@
 #include "ui/mainwindow.h"
 #include "core/capture/replaysession.h"
 #include "ui/messagecomposer.h"
+#include "ui/models/incidentsmodel.h"
 #include "ui/replaybar.h"
 #include "ui/models/timelinefilterproxy.h"
 #include "ui/models/timelinemodel.h"
@@ -95,6 +96,19 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     window.timeline()->selectEvent(session->log().indexesOfKind(EventKind::FaultInjected).front());
     CHECK(window.frameDetail()->headerText().contains(QStringLiteral("fault")));
     CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("after-drop.png"))).isEmpty());
+
+    // The incident closes with a verdict checked against a fresh snapshot; selecting it moves the
+    // timeline there and shows the analysis.
+    QAbstractItemModel* incidents = window.incidentsView()->model();
+    QAbstractItemModelTester incidentsTester(incidents, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    REQUIRE(test::waitUntil([&] { return incidents->rowCount() >= 1; }, 15s));
+    CHECK(window.incidentsPanel()->isShowingContent());
+    const QString verdict = incidents->index(0, IncidentsModel::VerdictColumn).data(IncidentsModel::VerdictRole).toString();
+    CHECK((verdict == QStringLiteral("converged") || verdict == QStringLiteral("converged-stale")));
+    window.incidentsView()->setCurrentIndex(incidents->index(0, 0));
+    CHECK(session->log().at(window.timeline()->currentEvent()).kind == EventKind::Incident);
+    CHECK(window.frameDetail()->frameText().contains(QStringLiteral("\"verdict\"")));
+    CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("incident-selected.png"))).isEmpty());
 
     // Disconnect: the button turns back into Connect; the log stays for reading.
     const QString recording = window.recordingPath();
