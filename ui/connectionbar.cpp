@@ -4,6 +4,8 @@
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
+#include <QSettings>
 #include <QPushButton>
 #include <QToolButton>
 
@@ -49,8 +51,36 @@ ConnectionBar::ConnectionBar(QWidget* parent)
 
     m_connectButton = new QPushButton(tr("&Connect"), this);
     m_connectButton->setObjectName(QStringLiteral("connectButton"));
-    connect(m_connectButton, &QPushButton::clicked, this, &ConnectionBar::connectRequested);
+    m_connectButton->setToolTip(tr("Connect (Ctrl+Return) / Disconnect"));
+    connect(m_connectButton, &QPushButton::clicked, this, [this] {
+        if (m_sessionActive) {
+            Q_EMIT disconnectRequested();
+            return;
+        }
+        if (const QString error = viewerStateError(); !error.isEmpty()) {
+            m_viewerState->setFocus();
+            return;
+        }
+        rememberCurrent();
+        Q_EMIT connectRequested();
+    });
     layout->addWidget(m_connectButton);
+
+    m_recentButton = new QToolButton(this);
+    m_recentButton->setObjectName(QStringLiteral("recentButton"));
+    m_recentButton->setText(tr("Recent"));
+    m_recentButton->setToolTip(tr("Recent connections (identities are never remembered)"));
+    m_recentButton->setPopupMode(QToolButton::InstantPopup);
+    m_recentButton->setMenu(new QMenu(m_recentButton));
+    connect(m_recentButton->menu(), &QMenu::aboutToShow, this, &ConnectionBar::fillRecentMenu);
+    layout->addWidget(m_recentButton);
+
+    m_insecureLabel = new QLabel(tr("⚠ TLS unverified"), this);
+    m_insecureLabel->setObjectName(QStringLiteral("insecureWarning"));
+    m_insecureLabel->setToolTip(tr("--insecure: server certificates are not verified. Anyone on the path could read or change this session."));
+    m_insecureLabel->setStyleSheet(QStringLiteral("QLabel { color: #c62828; font-weight: bold; }"));
+    m_insecureLabel->setVisible(false);
+    layout->addWidget(m_insecureLabel);
 
     m_stateBadge = new QLabel(this);
     m_stateBadge->setObjectName(QStringLiteral("stateBadge"));
@@ -95,6 +125,71 @@ QString ConnectionBar::viewerStateError() const
     if (!document.isObject())
         return tr("Viewer state must be a JSON object, e.g. {\"page\":0}");
     return {};
+}
+
+void ConnectionBar::setSessionActive(bool active)
+{
+    m_sessionActive = active;
+    m_connectButton->setText(active ? tr("&Disconnect") : tr("&Connect"));
+}
+
+void ConnectionBar::setInsecure(bool insecure)
+{
+    m_insecure = insecure;
+    m_insecureLabel->setVisible(insecure);
+}
+
+namespace {
+const QString kRecentKey = QStringLiteral("connection/recent");
+QString joinRecent(const QStringList& parts)
+{
+    QStringList escaped;
+    for (QString part : parts)
+        escaped.append(part.replace(QLatin1Char('\t'), QLatin1Char(' ')));
+    return escaped.join(QLatin1Char('\t'));
+}
+}
+
+void ConnectionBar::rememberCurrent()
+{
+    if (url().isEmpty())
+        return;
+    const QString entry = joinRecent({ url(), space(), key(), viewerState() });
+    QStringList recent = recentConnections();
+    recent.removeAll(entry);
+    recent.prepend(entry);
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
+    QSettings().setValue(kRecentKey, recent);
+}
+
+QStringList ConnectionBar::recentConnections() const
+{
+    return QSettings().value(kRecentKey).toStringList();
+}
+
+void ConnectionBar::fillRecentMenu()
+{
+    QMenu* menu = m_recentButton->menu();
+    menu->clear();
+    const QStringList recent = recentConnections();
+    if (recent.isEmpty()) {
+        menu->addAction(tr("No recent connections"))->setEnabled(false);
+        return;
+    }
+    for (const QString& entry : recent) {
+        const QStringList parts = entry.split(QLatin1Char('\t'));
+        if (parts.size() < 4)
+            continue;
+        menu->addAction(QStringLiteral("%1  %2/%3").arg(parts[0], parts[1], parts[2]), this, [this, parts] {
+            setUrl(parts[0]);
+            setSpace(parts[1]);
+            setKey(parts[2]);
+            setViewerState(parts[3]);
+        });
+    }
+    menu->addSeparator();
+    menu->addAction(tr("Forget recent connections"), this, [] { QSettings().remove(kRecentKey); });
 }
 
 void ConnectionBar::validateViewerState()

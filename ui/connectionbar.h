@@ -33,14 +33,28 @@ public:
     QString stateText() const;
     QPushButton* connectButton() const { return m_connectButton; }
 
+    // While a session runs the button disconnects it.
+    void setSessionActive(bool active);
+    bool isSessionActive() const { return m_sessionActive; }
+    // Shows that TLS certificates are not verified (--insecure).
+    void setInsecure(bool insecure);
+    bool isInsecure() const { return m_insecure; }
+
+    // Recent connections (URL, space, key, viewer state; never the identity), newest first.
+    void rememberCurrent();
+    QStringList recentConnections() const;
+    static constexpr int kMaxRecent = 10;
+
     // Empty when the viewer state is a JSON object (or empty); otherwise what is wrong with it.
     QString viewerStateError() const;
 
 Q_SIGNALS:
     void connectRequested();
+    void disconnectRequested();
 
 private:
     void validateViewerState();
+    void fillRecentMenu();
 
     QLineEdit* m_url = nullptr;
     QLineEdit* m_identity = nullptr;
@@ -50,6 +64,10 @@ private:
     QLineEdit* m_viewerState = nullptr;
     QPushButton* m_connectButton = nullptr;
     QLabel* m_stateBadge = nullptr;
+    QLabel* m_insecureLabel = nullptr;
+    QToolButton* m_recentButton = nullptr;
+    bool m_sessionActive = false;
+    bool m_insecure = false;
 };
 
 }

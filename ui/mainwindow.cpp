@@ -1,16 +1,53 @@
 #include "ui/mainwindow.h"
 
 #include "core/version.h"
+#include "core/protocol/errorcodes.h"
+#include "core/session/eventlog.h"
+#include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
+#include "ui/framedetailpanel.h"
+#include "ui/livecontroller.h"
+#include "ui/replaybar.h"
+#include "ui/models/incidentsmodel.h"
+#include "core/session/incidentanalyzer.h"
+#include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
+#include "core/capture/replaysession.h"
+#include "ui/messagecomposer.h"
+#include "core/server/referenceserver.h"
+#include "ui/timelinepanel.h"
 #include "ui/emptystatepanel.h"
 #include "ui/uistate.h"
 
 #include <QApplication>
+#include <QActionGroup>
+#include <QFontDatabase>
+#include <QPlainTextEdit>
+#include "ui/jsonhighlighter.h"
 #include <QCloseEvent>
+#include <QDragEnterEvent>
+#include <QDateTime>
+#include <QDropEvent>
+#include <QEventLoop>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMimeData>
+#include <QProgressDialog>
+#include <QSettings>
+#include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QHeaderView>
+#include <QTableView>
+#include <QTimer>
+#include <QToolButton>
+#include <QUrl>
 #include <QLabel>
+#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPixmap>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QVBoxLayout>
@@ -39,6 +76,55 @@ MainWindow::MainWindow(QWidget* parent)
     m_connectionBar = new ConnectionBar(central);
     m_connectionBar->setObjectName(QStringLiteral("connectionBar"));
     layout->addWidget(m_connectionBar);
+    m_composer = new MessageComposer(central);
+    m_composer->setObjectName(QStringLiteral("composer"));
+    layout->addWidget(m_composer);
+    m_replayBar = new ReplayBar(central);
+    m_replayBar->setObjectName(QStringLiteral("replayBar"));
+    m_replayBar->hide();
+    connect(m_replayBar, &ReplayBar::leaveRequested, this, &MainWindow::leaveReplay);
+    layout->addWidget(m_replayBar);
+    setAcceptDrops(true);
+
+    // The error banner: what happened and what to try, until dismissed or the next success.
+    m_errorBanner = new QWidget(central);
+    m_errorBanner->setObjectName(QStringLiteral("errorBanner"));
+    m_errorBanner->setAutoFillBackground(true);
+    QPalette bannerPalette = m_errorBanner->palette();
+    bannerPalette.setColor(QPalette::Window, QColor(198, 40, 40));
+    bannerPalette.setColor(QPalette::WindowText, Qt::white);
+    m_errorBanner->setPalette(bannerPalette);
+    auto* bannerLayout = new QHBoxLayout(m_errorBanner);
+    bannerLayout->setContentsMargins(8, 4, 8, 4);
+    m_errorLabel = new QLabel(m_errorBanner);
+    m_errorLabel->setObjectName(QStringLiteral("errorLabel"));
+    m_errorLabel->setWordWrap(true);
+    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    bannerLayout->addWidget(m_errorLabel, 1);
+    auto* dismiss = new QToolButton(m_errorBanner);
+    dismiss->setText(tr("Dismiss"));
+    connect(dismiss, &QToolButton::clicked, m_errorBanner, &QWidget::hide);
+    bannerLayout->addWidget(dismiss);
+    m_errorBanner->hide();
+    layout->addWidget(m_errorBanner);
+
+    m_live = new LiveController(this);
+    connect(m_live, &LiveController::sessionChanged, this, &MainWindow::onSessionChanged);
+    connect(m_live, &LiveController::errorOccurred, this, &MainWindow::showError);
+    connect(m_live, &LiveController::stateChanged, this, &MainWindow::updateStatus);
+    connect(m_connectionBar, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
+    connect(m_connectionBar, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectSession);
+    connect(m_composer, &MessageComposer::sendRequested, this, [this](const QString& channel, const QByteArray& json, bool once) {
+        if (LiveSession* session = m_live->session())
+            once ? session->sendOnce(channel, json) : session->send(channel, json);
+    });
+    connect(m_composer, &MessageComposer::viewerStateRequested, this, [this](const QByteArray& json) {
+        if (LiveSession* session = m_live->session())
+            session->updateViewerState(json);
+    });
+    m_statusTimer = new QTimer(this);
+    m_statusTimer->setInterval(250);
+    connect(m_statusTimer, &QTimer::timeout, this, &MainWindow::updateStatus);
 
     m_treePanel = new EmptyStatePanel(tr("Document tree"),
         tr("Not connected.\nThe document your client has folded appears here, with list kinds, element ids "
@@ -57,6 +143,57 @@ MainWindow::MainWindow(QWidget* parent)
            "session runs, with markers where faults and reconnects happened."));
     m_chartsPanel->setObjectName(QStringLiteral("chartsPanel"));
 
+    m_documentView = new QPlainTextEdit(m_treePanel);
+    m_documentView->setObjectName(QStringLiteral("documentView"));
+    m_documentView->setReadOnly(true);
+    m_documentView->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_documentView->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    new JsonHighlighter(m_documentView->document());
+    m_treePanel->setContent(m_documentView);
+    m_documentTimer = new QTimer(this);
+    m_documentTimer->setSingleShot(true);
+    m_documentTimer->setInterval(300); // a whole-document refresh at most ~3 times a second
+    connect(m_documentTimer, &QTimer::timeout, this, &MainWindow::refreshDocumentView);
+
+    m_timeline = new TimelinePanel(m_timelinePanel);
+    m_timeline->setObjectName(QStringLiteral("timeline"));
+    m_timelinePanel->setContent(m_timeline);
+    m_frameDetail = new FrameDetailPanel(m_detailPanel);
+    m_frameDetail->setObjectName(QStringLiteral("frameDetail"));
+    m_detailPanel->setContent(m_frameDetail);
+    m_charts = new ChartsPanel(m_chartsPanel);
+    m_charts->setObjectName(QStringLiteral("charts"));
+    m_chartsPanel->setContent(m_charts);
+    connect(m_timeline, &TimelinePanel::currentEventChanged, this, [this](qint64 index) {
+        m_frameDetail->showEvent(index);
+        m_charts->focusEvent(index);
+        if (m_replay && index >= 0 && !m_syncingReplay && index != m_replay->position())
+            m_replay->seek(index);
+        updateContentVisibility();
+    });
+    m_frameDetail->setFailureCodeDescriber([](qint64 code) {
+        const ErrorCodeInfo info = errorCodeInfo(int(code));
+        FailureCodeInfo out;
+        out.known = !info.name.isEmpty();
+        out.name = info.meaning.isEmpty() ? info.name : info.name + QStringLiteral(" (") + info.meaning + QStringLiteral(")");
+        out.retryable = info.retryable;
+        return out;
+    });
+    m_frameDetail->setDeltaDetailProvider([this](qint64 index) {
+        DeltaDetailSource::Result result = m_deltaDetails.compute(index);
+        DeltaDetail detail;
+        detail.error = result.error;
+        detail.changedPaths = result.changedPaths;
+        for (const Anomaly& anomaly : result.anomalies)
+            detail.changedPaths.append(QStringLiteral("! %1 at /%2: %3").arg(anomalyKindName(anomaly.kind), anomaly.path, anomaly.message));
+        if (result.error.isEmpty()) {
+            detail.before = QString::fromUtf8(result.before.toJson(true));
+            detail.after = QString::fromUtf8(result.after.toJson(true));
+        }
+        return detail;
+    });
+    connect(m_frameDetail, &FrameDetailPanel::jumpRequested, m_timeline, &TimelinePanel::selectEvent);
+
     m_timelineSplitter = new QSplitter(Qt::Vertical);
     m_timelineSplitter->setObjectName(QStringLiteral("timelineSplitter"));
     m_timelineSplitter->addWidget(m_timelinePanel);
@@ -74,7 +211,34 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter = new QSplitter(Qt::Vertical, central);
     m_verticalSplitter->setObjectName(QStringLiteral("verticalSplitter"));
     m_verticalSplitter->addWidget(m_sideBySideSplitter);
-    m_verticalSplitter->addWidget(m_chartsPanel);
+    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"),
+        tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
+           "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times."));
+    m_incidentsPanel->setObjectName(QStringLiteral("incidentsPanel"));
+    m_incidents = new IncidentsModel(this);
+    m_incidentsView = new QTableView(m_incidentsPanel);
+    m_incidentsView->setObjectName(QStringLiteral("incidentsView"));
+    m_incidentsView->setModel(m_incidents);
+    m_incidentsView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_incidentsView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_incidentsView->verticalHeader()->setVisible(false);
+    m_incidentsView->horizontalHeader()->setStretchLastSection(true);
+    m_incidentsPanel->setContent(m_incidentsView);
+    // Selecting an incident shows its analysis (the Incident event's payload) and moves the
+    // timeline and charts there.
+    connect(m_incidentsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& current) {
+        if (current.isValid())
+            m_timeline->selectEvent(current.data(IncidentsModel::EventIndexRole).toLongLong());
+    });
+    connect(m_incidents, &QAbstractItemModel::rowsInserted, this, [this] { m_incidentsPanel->showContent(true); });
+    connect(m_incidents, &QAbstractItemModel::modelReset, this, [this] { m_incidentsPanel->showContent(m_incidents->rowCount() > 0); });
+    m_bottomSplitter = new QSplitter(Qt::Horizontal);
+    m_bottomSplitter->setObjectName(QStringLiteral("bottomSplitter"));
+    m_bottomSplitter->addWidget(m_chartsPanel);
+    m_bottomSplitter->addWidget(m_incidentsPanel);
+    m_bottomSplitter->setStretchFactor(0, 3);
+    m_bottomSplitter->setStretchFactor(1, 1);
+    m_verticalSplitter->addWidget(m_bottomSplitter);
     m_verticalSplitter->setStretchFactor(0, 4);
     m_verticalSplitter->setStretchFactor(1, 1);
     layout->addWidget(m_verticalSplitter, 1);
@@ -86,13 +250,516 @@ MainWindow::MainWindow(QWidget* parent)
     restoreLayout();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // The session (and its log) goes before the panes that show it, with the panes detached first.
+    m_live->disconnect(this);
+    m_statusTimer->stop();
+    m_loader.reset();
+    m_writer.reset();
+    setEventLog(nullptr);
+    m_replay.reset();
+    delete m_live;
+    m_live = nullptr;
+}
+
+void MainWindow::setEventLog(EventLog* log)
+{
+    if (m_log)
+        disconnect(m_log, nullptr, this, nullptr);
+    m_log = log;
+    m_deltaDetails.setEventLog(log);
+    m_timeline->setEventLog(log);
+    m_frameDetail->setEventLog(log);
+    m_charts->setEventLog(log);
+    m_incidents->setEventLog(log);
+    if (m_log) {
+        connect(m_log, &EventLog::eventsAppended, this, &MainWindow::updateContentVisibility);
+        connect(m_log, &EventLog::cleared, this, [this] {
+            m_deltaDetails.clear();
+            updateContentVisibility();
+        });
+        connect(m_log, &QObject::destroyed, this, [this] {
+            m_log = nullptr;
+            updateContentVisibility();
+        });
+    }
+    updateContentVisibility();
+}
+
+void MainWindow::refreshDocumentView()
+{
+    const DocumentTree* tree = nullptr;
+    if (m_replay)
+        tree = &m_replay->folder().epochTree();
+    else if (LiveSession* session = m_live ? m_live->session() : nullptr)
+        tree = &session->folder().epochTree();
+    if (!tree)
+        return;
+    const int scroll = m_documentView->verticalScrollBar()->value();
+    m_documentView->setPlainText(QString::fromUtf8(tree->toJson(true)));
+    m_documentView->verticalScrollBar()->setValue(scroll);
+    m_treePanel->showContent(true);
+}
+
+QStringList MainWindow::recentCaptures() const
+{
+    return QSettings().value(QStringLiteral("captures/recent")).toStringList();
+}
+
+void MainWindow::rememberCapture(const QString& path)
+{
+    QStringList recent = recentCaptures();
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    recent.removeAll(absolute);
+    recent.prepend(absolute);
+    while (recent.size() > 10)
+        recent.removeLast();
+    QSettings().setValue(QStringLiteral("captures/recent"), recent);
+}
+
+void MainWindow::fillRecentCaptures()
+{
+    m_recentMenu->clear();
+    const QStringList recent = recentCaptures();
+    if (recent.isEmpty())
+        m_recentMenu->addAction(tr("No recent captures"))->setEnabled(false);
+    for (const QString& path : recent)
+        m_recentMenu->addAction(path, this, [this, path] { openCapture(path); });
+}
+
+QString MainWindow::recordingPath() const
+{
+    return m_writer ? m_writer->path() : m_lastRecording;
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() == 1 && urls.front().isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() == 1 && urls.front().isLocalFile()) {
+        event->acceptProposedAction();
+        openCapture(urls.front().toLocalFile());
+    }
+}
+
+bool MainWindow::openCapture(const QString& path, bool wait)
+{
+    if (!QFileInfo(path).isFile()) {
+        showError(tr("Cannot open '%1': there is no such file.").arg(path), tr("Check the path, or pick a file with File ▸ Open Capture (Ctrl+O)."));
+        return false;
+    }
+    m_loader = std::make_unique<CaptureLoader>();
+    auto* progress = new QProgressDialog(tr("Opening %1…").arg(QFileInfo(path).fileName()), tr("Cancel"), 0, 1000, this);
+    progress->setObjectName(QStringLiteral("captureProgress"));
+    progress->setWindowModality(Qt::WindowModal);
+    progress->setMinimumDuration(300);
+    progress->setAttribute(Qt::WA_DeleteOnClose);
+    connect(progress, &QProgressDialog::canceled, m_loader.get(), &CaptureLoader::cancel);
+    connect(m_loader.get(), &CaptureLoader::progress, progress, [progress](int phase, qint64 done, qint64 total) {
+        // Phase 1 (reading lines) fills most of the bar, phase 2 (checkpoints) the rest.
+        const double fraction = total > 0 ? double(done) / double(total) : 0;
+        progress->setValue(phase <= 1 ? int(fraction * 800) : 800 + int(fraction * 199));
+    });
+    bool done = false;
+    bool ok = false;
+    connect(m_loader.get(), &CaptureLoader::finished, this, [this, progress, path, &done, &ok, wait](bool success, const QString& error) {
+        progress->close();
+        onCaptureLoaded(success, error, path);
+        if (wait) {
+            done = true;
+            ok = success;
+        }
+    });
+    m_loader->open(path);
+    if (!wait)
+        return true;
+    QEventLoop loop;
+    while (!done)
+        loop.processEvents(QEventLoop::WaitForMoreEvents, 50);
+    return ok && m_replay;
+}
+
+void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& path)
+{
+    std::unique_ptr<Capture> capture = ok && m_loader ? m_loader->takeCapture() : nullptr;
+    if (!capture) {
+        if (error != u"cancelled")
+            showError(tr("Could not open the capture '%1': %2").arg(QFileInfo(path).fileName(), error),
+                tr("Is it a Deltascope capture (.ndjson or .ndjson.zst)? A HAR file can be converted with deltascope-cli import."));
+        return;
+    }
+    const QStringList notices = capture->notices();
+    // Replay replaces the live view: the session stops, its recording is finished.
+    m_live->disconnectSession();
+    m_writer.reset();
+    m_syncingReplay = true;
+    setEventLog(nullptr);
+    m_replay = std::make_unique<ReplaySession>(std::move(capture));
+    setEventLog(m_replay->capture().log.get());
+    m_charts->setComplete(true);
+    m_syncingReplay = false;
+    m_replayBar->setReplay(m_replay.get());
+    connect(m_replay.get(), &ReplaySession::positionChanged, this, [this](qint64 index) {
+        m_syncingReplay = true;
+        if (index >= 0)
+            m_timeline->selectEvent(index);
+        m_syncingReplay = false;
+        if (!m_documentTimer->isActive())
+            m_documentTimer->start();
+        updateStatus();
+    });
+    connect(m_replay.get(), &ReplaySession::treeReset, this, &MainWindow::refreshDocumentView);
+    m_connectionBar->hide();
+    m_composer->hide();
+    m_replayBar->show();
+    for (QAction* action : std::as_const(m_replayActions))
+        action->setEnabled(true);
+    m_stateLabel->setText(tr("replay"));
+    m_recordingLabel->setText(tr("replaying %1").arg(QFileInfo(path).fileName()));
+    setWindowTitle(tr("%1 — Deltascope").arg(QFileInfo(path).fileName()));
+    rememberCapture(path);
+    m_errorBanner->hide();
+    if (!notices.isEmpty())
+        showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))),
+            tr("Events up to the damage are shown; the lines named were skipped."));
+    m_replay->seek(m_replay->eventCount() > 0 ? 0 : -1);
+    refreshDocumentView();
+}
+
+void MainWindow::leaveReplay()
+{
+    if (!m_replay)
+        return;
+    m_replay->pause();
+    m_replayBar->setReplay(nullptr);
+    setEventLog(nullptr);
+    m_replay.reset();
+    m_charts->setComplete(false);
+    m_replayBar->hide();
+    m_connectionBar->show();
+    m_composer->show();
+    for (QAction* action : std::as_const(m_replayActions))
+        action->setEnabled(false);
+    setWindowTitle(QStringLiteral("Deltascope"));
+    m_recordingLabel->setText(tr("not recording"));
+    m_documentView->clear();
+    m_treePanel->showContent(false);
+    updateStatus();
+}
+
+void MainWindow::showError(const QString& what, const QString& whatToTry)
+{
+    m_errorLabel->setText(QStringLiteral("<b>%1</b><br>%2").arg(what.toHtmlEscaped(), whatToTry.toHtmlEscaped()));
+    m_errorBanner->show();
+}
+
+QString MainWindow::errorText() const
+{
+    return m_errorBanner->isHidden() ? QString() : m_errorLabel->text();
+}
+
+void MainWindow::setInsecure(bool insecure)
+{
+    m_insecure = insecure;
+    m_connectionBar->setInsecure(insecure);
+}
+
+bool MainWindow::startDemo(const QString& space)
+{
+    if (const QString error = m_live->startDemoServer(); !error.isEmpty()) {
+        showError(error, tr("Another program may hold the loopback ports; try again, or run with --no-demo and connect to a server with --url."));
+        return false;
+    }
+    m_live->demoServer()->setBotsPaused(!m_botsAction->isChecked());
+    for (QAction* action : m_demoMenu->actions()) {
+        if (action->data().toString() == space)
+            action->setChecked(true);
+    }
+    m_connectionBar->setUrl(m_live->demoUrl());
+    m_connectionBar->setIdentity(QStringLiteral("anonymous:deltascope"));
+    m_connectionBar->setSpace(space);
+    m_connectionBar->setKey(QStringLiteral("demo"));
+    if (space == u"chat") {
+        m_composer->setChannel(QStringLiteral("say"));
+        m_composer->setMessage(QStringLiteral("{\"what\":\"hello from Deltascope\"}"));
+    }
+    return connectFromBar();
+}
+
+bool MainWindow::connectFromBar()
+{
+    if (const QString error = m_connectionBar->viewerStateError(); !error.isEmpty()) {
+        showError(error, tr("Fix the viewer state in the connection bar (a JSON object such as {\"page\":0}), or clear it."));
+        return false;
+    }
+    const QUrl url(m_connectionBar->url());
+    if (!url.isValid() || (url.scheme() != u"ws" && url.scheme() != u"wss")) {
+        showError(tr("'%1' is not a WebSocket URL.").arg(m_connectionBar->url()),
+            tr("Use ws://HOST:PORT/~s or wss://HOST/~s (or pick a document from the Demo menu)."));
+        return false;
+    }
+    if (m_connectionBar->space().isEmpty() || m_connectionBar->key().isEmpty()) {
+        showError(tr("A space and a key are needed to open a document."), tr("Fill in Space and Key in the connection bar."));
+        return false;
+    }
+    DocumentTarget target;
+    target.url = url;
+    target.identity = m_connectionBar->identity();
+    target.space = m_connectionBar->space();
+    target.key = m_connectionBar->key();
+    target.viewerState = m_connectionBar->viewerState().toUtf8();
+    QString error;
+    if (!m_live->connectTo(target, m_insecure, &error))
+        return false;
+    m_errorBanner->hide();
+    m_connectionBar->rememberCurrent();
+    return true;
+}
+
+void MainWindow::disconnectSession()
+{
+    m_live->disconnectSession();
+    if (m_writer) {
+        // The recording ends with the session: the end record makes it a cleanly closed capture.
+        m_lastRecording = m_writer->path();
+        m_writer.reset();
+        m_recordingLabel->setText(tr("recorded %1").arg(QFileInfo(m_lastRecording).fileName()));
+    }
+    updateStatus();
+}
+
+void MainWindow::onSessionChanged(LiveSession* session)
+{
+    if (m_replay) {
+        m_replayBar->setReplay(nullptr);
+        m_replay.reset();
+        m_replayBar->hide();
+        m_connectionBar->show();
+        m_composer->show();
+        m_charts->setComplete(false);
+        for (QAction* action : std::as_const(m_replayActions))
+            action->setEnabled(false);
+    }
+    m_writer.reset(); // finishes the previous session's capture (end record)
+    setEventLog(session ? &session->log() : nullptr);
+    if (session) {
+        // Every session is recorded: the capture is the backing store a replay opens later.
+        capture::Header header;
+        header.tool = QStringLiteral("deltascope %1").arg(QString::fromLatin1(kVersion));
+        header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
+        header.endpoint = m_connectionBar->url();
+        header.space = m_connectionBar->space();
+        header.key = m_connectionBar->key();
+        header.source = QStringLiteral("record");
+        CaptureWriterOptions options;
+        options.path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), header.space, header.key);
+        if (!m_connectionBar->identity().isEmpty())
+            options.identities = QStringList { m_connectionBar->identity() };
+        m_writer = std::make_unique<CaptureWriter>(&session->log(), header, options);
+        QString error;
+        if (!m_writer->start(&error)) {
+            m_writer.reset();
+            m_recordingLabel->setText(tr("not recording"));
+            showError(tr("This session is not being recorded: %1").arg(error),
+                tr("Check that the captures folder is writable, or choose another one in the settings (captures/folder)."));
+        } else {
+            m_recordingLabel->setText(tr("recording %1").arg(QFileInfo(options.path).fileName()));
+            m_recordingLabel->setToolTip(options.path);
+            connect(m_writer.get(), &CaptureWriter::writeFailed, this, [this](const QString& message) {
+                m_recordingLabel->setText(tr("recording failed"));
+                showError(tr("Recording stopped: %1").arg(message), tr("Free some disk space or check the captures folder; the session itself goes on."));
+            });
+        }
+    }
+    if (session) {
+        connect(session, &LiveSession::stateChanged, this, &MainWindow::updateStatus);
+        // Every incident is analysed, and checked against a fresh snapshot over a second socket.
+        auto* analyzer = new IncidentAnalyzer(&session->log(), session);
+        DocumentTarget truth;
+        truth.url = QUrl(m_connectionBar->url());
+        truth.identity = m_connectionBar->identity();
+        truth.space = m_connectionBar->space();
+        truth.key = m_connectionBar->key();
+        truth.viewerState = m_connectionBar->viewerState().toUtf8();
+        analyzer->setShadowTarget(truth);
+        // Document size for the charts, sampled as the folder folds each item.
+        connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
+            m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));
+            if (!m_documentTimer->isActive())
+                m_documentTimer->start();
+        });
+        m_statusTimer->start();
+    }
+    updateStatus();
+}
+
+bool MainWindow::recordFault(const QString& name, const QJsonObject& params)
+{
+    LiveSession* session = m_live->session();
+    if (!session)
+        return false;
+    session->recordLocal(EventKind::FaultInjected,
+        QJsonDocument(QJsonObject { { QStringLiteral("fault"), name }, { QStringLiteral("params"), params }, { QStringLiteral("corrupting"), false } })
+            .toJson(QJsonDocument::Compact));
+    return true;
+}
+
+bool MainWindow::injectDrop()
+{
+    LiveSession* session = m_live->session();
+    if (!session || !m_live->isActive()) {
+        showError(tr("There is no live connection to drop."), tr("Connect first (Ctrl+Return), or open a demo from the Demo menu."));
+        return false;
+    }
+    recordFault(QStringLiteral("drop"), QJsonObject { { QStringLiteral("mode"), QStringLiteral("rst") }, { QStringLiteral("side"), QStringLiteral("client") } });
+    session->dropSocket(Transport::CloseMode::Abort);
+    return true;
+}
+
+bool MainWindow::injectStall(int milliseconds)
+{
+    server::ReferenceServer* server = m_live->demoServer();
+    if (!m_live->session() || !m_live->isActive()) {
+        showError(tr("There is no live connection to stall."), tr("Connect first (Ctrl+Return), or open a demo from the Demo menu."));
+        return false;
+    }
+    if (!server) {
+        showError(tr("A half-open stall needs the embedded demo server or the fault proxy."),
+            tr("Open a document from the Demo menu to stall it from the server side."));
+        return false;
+    }
+    const int affected = server->stall(milliseconds);
+    if (affected == 0) {
+        showError(tr("The demo server had no socket to stall."), tr("Wait until the connection is streaming, then try again."));
+        return false;
+    }
+    recordFault(QStringLiteral("stall"), QJsonObject { { QStringLiteral("ms"), milliseconds }, { QStringLiteral("side"), QStringLiteral("server") } });
+    return true;
+}
+
+void MainWindow::updateStatus()
+{
+    if (m_replay) {
+        // In replay the status bar describes the scrub position, not the last live session.
+        const SessionFolder& folder = m_replay->folder();
+        m_stateLabel->setText(m_replay->isPlaying() ? tr("replay: playing") : tr("replay"));
+        m_epochLabel->setText(tr("epoch %1").arg(folder.epoch()));
+        m_seqLabel->setText(folder.lastSeq() >= 0 ? tr("seq %1").arg(folder.lastSeq()) : tr("seq –"));
+        m_rttLabel->setText(tr("RTT –"));
+        m_rateLabel->setText(tr("event %1 of %2").arg(m_replay->position() + 1).arg(m_replay->eventCount()));
+        return;
+    }
+    LiveSession* session = m_live->session();
+    const bool active = m_live->isActive();
+    m_connectionBar->setSessionActive(active);
+    if (!session) {
+        m_composer->setSessionReady(false);
+        return;
+    }
+    const ConnectionState state = session->state();
+    QString stateText = connectionStateName(state);
+    QString tip;
+    if (state == ConnectionState::Reconnecting) {
+        const qint64 remaining = m_live->reconnectRemainingMs();
+        if (remaining >= 0)
+            stateText = tr("reconnecting in %1 s").arg(double(remaining) / 1000.0, 0, 'f', 1);
+    } else if (state == ConnectionState::Failed) {
+        tip = session->client().failureReason();
+    }
+    m_connectionBar->setStateText(stateText, tip);
+    m_composer->setSessionReady(state == ConnectionState::Streaming);
+    m_stateLabel->setText(stateText);
+    m_epochLabel->setText(tr("epoch %1").arg(session->epoch()));
+    m_seqLabel->setText(session->lastSeq() >= 0 ? tr("seq %1").arg(session->lastSeq()) : tr("seq –"));
+    m_rttLabel->setText(session->rttMs() >= 0 ? tr("RTT %1 ms").arg(session->rttMs()) : tr("RTT –"));
+    m_rateLabel->setText(tr("%1 deltas/s").arg(QLocale().toString(qRound(session->deltasPerSecond()))));
+    if (!active && state != ConnectionState::Reconnecting)
+        m_statusTimer->stop();
+}
+
+void MainWindow::updateContentVisibility()
+{
+    const bool hasEvents = m_log && m_log->size() > 0;
+    m_timelinePanel->showContent(hasEvents);
+    m_chartsPanel->showContent(hasEvents);
+    m_detailPanel->showContent(hasEvents && m_frameDetail->shownEvent() >= 0);
+}
 
 void MainWindow::buildMenus()
 {
     QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
+    QAction* openAction = fileMenu->addAction(tr("&Open Capture…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open capture"), CaptureWriter::capturesFolder(),
+            tr("Captures (*.ndjson *.ndjson.zst *.zst);;All files (*)"));
+        if (!path.isEmpty())
+            openCapture(path);
+    });
+    openAction->setShortcut(QKeySequence::Open);
+    m_recentMenu = fileMenu->addMenu(tr("Recent Captures"));
+    m_recentMenu->setObjectName(QStringLiteral("recentCapturesMenu"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::fillRecentCaptures);
+    fileMenu->addSeparator();
     QAction* quitAction = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quitAction->setShortcut(QKeySequence::Quit);
+
+    QMenu* sessionMenu = menuBar()->addMenu(tr("&Session"));
+    QAction* connectAction = sessionMenu->addAction(tr("&Connect / Disconnect"), this, [this] {
+        if (m_live->isActive())
+            disconnectSession();
+        else
+            connectFromBar();
+    });
+    connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+    sessionMenu->addSeparator();
+    QAction* dropAction = sessionMenu->addAction(tr("&Drop the socket"), this, &MainWindow::injectDrop);
+    dropAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    dropAction->setObjectName(QStringLiteral("dropAction"));
+    QAction* stallAction = sessionMenu->addAction(tr("&Stall (half-open) for 10 s"), this, [this] { injectStall(10000); });
+    stallAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    stallAction->setObjectName(QStringLiteral("stallAction"));
+
+    QMenu* replayMenu = menuBar()->addMenu(tr("&Replay"));
+    const auto replayAction = [this, replayMenu](const QString& text, const QKeySequence& key, auto step) {
+        QAction* action = replayMenu->addAction(text, this, [this, step] {
+            if (m_replay)
+                step(*m_replay);
+        });
+        action->setShortcut(key);
+        action->setEnabled(false);
+        m_replayActions.append(action);
+    };
+    replayAction(tr("Play / Pause"), QKeySequence(Qt::Key_Space), [](ReplaySession& replay) { replay.isPlaying() ? replay.pause() : replay.play(replay.speed()); });
+    replayAction(tr("Step forward"), QKeySequence(Qt::ALT | Qt::Key_Right), [](ReplaySession& replay) { replay.stepForward(); });
+    replayAction(tr("Step back"), QKeySequence(Qt::ALT | Qt::Key_Left), [](ReplaySession& replay) { replay.stepBack(); });
+    replayAction(tr("Next delta"), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Right), [](ReplaySession& replay) { replay.stepDeltaForward(); });
+    replayAction(tr("Previous delta"), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Left), [](ReplaySession& replay) { replay.stepDeltaBack(); });
+    replayAction(tr("Next incident"), QKeySequence(Qt::CTRL | Qt::Key_I), [](ReplaySession& replay) { replay.seekNextIncident(); });
+
+    m_demoMenu = menuBar()->addMenu(tr("&Demo"));
+    auto* demoGroup = new QActionGroup(this);
+    for (const QString& space : LiveController::demoSpaces()) {
+        QAction* action = m_demoMenu->addAction(tr("Open the %1 demo").arg(space), this, [this, space] { startDemo(space); });
+        action->setCheckable(true);
+        action->setData(space);
+        action->setObjectName(QStringLiteral("demo_") + space);
+        demoGroup->addAction(action);
+    }
+    m_demoMenu->addSeparator();
+    m_botsAction = m_demoMenu->addAction(tr("&Bots running"));
+    m_botsAction->setCheckable(true);
+    m_botsAction->setChecked(true);
+    m_botsAction->setToolTip(tr("The demo documents' own players and traders make changes while this is on"));
+    connect(m_botsAction, &QAction::toggled, this, [this](bool on) {
+        if (m_live->demoServer())
+            m_live->demoServer()->setBotsPaused(!on);
+    });
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
     helpMenu->addAction(tr("&About Deltascope"), this, [this] {
@@ -125,6 +792,8 @@ void MainWindow::saveLayout()
     UiState::save(m_verticalSplitter, m_verticalSplitter->objectName());
     UiState::save(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::save(m_timelineSplitter, m_timelineSplitter->objectName());
+    UiState::save(m_bottomSplitter, m_bottomSplitter->objectName());
+    m_timeline->saveState();
 }
 
 void MainWindow::restoreLayout()
@@ -133,6 +802,8 @@ void MainWindow::restoreLayout()
     UiState::restore(m_verticalSplitter, m_verticalSplitter->objectName());
     UiState::restore(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::restore(m_timelineSplitter, m_timelineSplitter->objectName());
+    UiState::restore(m_bottomSplitter, m_bottomSplitter->objectName());
+    m_timeline->restoreState();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

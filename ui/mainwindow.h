@@ -1,14 +1,40 @@
 #pragma once
 
+#include "ui/models/deltadetailsource.h"
+
 #include <QMainWindow>
 
+#include <memory>
+
+class QJsonObject;
+class QDragEnterEvent;
+class QDropEvent;
 class QLabel;
+class QMenu;
+class QPlainTextEdit;
 class QSplitter;
+class QTableView;
+class QTimer;
+
+namespace deltascope {
+class EventLog;
+class LiveSession;
+class ReplaySession;
+class CaptureLoader;
+class CaptureWriter;
+}
 
 namespace deltascope::ui {
 
+class ChartsPanel;
+class IncidentsModel;
+class LiveController;
+class ReplayBar;
+class MessageComposer;
 class ConnectionBar;
 class EmptyStatePanel;
+class FrameDetailPanel;
+class TimelinePanel;
 
 // The main window: connection bar on top, document tree beside the timeline, frame detail under
 // the timeline, a charts strip, and the status bar. Layout persists through UiState.
@@ -24,24 +50,97 @@ public:
     EmptyStatePanel* timelinePanel() const { return m_timelinePanel; }
     EmptyStatePanel* detailPanel() const { return m_detailPanel; }
     EmptyStatePanel* chartsPanel() const { return m_chartsPanel; }
+    TimelinePanel* timeline() const { return m_timeline; }
+    FrameDetailPanel* frameDetail() const { return m_frameDetail; }
+    QPlainTextEdit* documentView() const { return m_documentView; }
+    ChartsPanel* charts() const { return m_charts; }
+    EmptyStatePanel* incidentsPanel() const { return m_incidentsPanel; }
+    QTableView* incidentsView() const { return m_incidentsView; }
+
+    // The session's event log (not owned): the timeline, detail and charts show it. The panes
+    // keep their empty states until the first event arrives.
+    void setEventLog(EventLog* log);
+    EventLog* eventLog() const { return m_log; }
+
+    LiveController* live() const { return m_live; }
+    MessageComposer* composer() const { return m_composer; }
+    // Starts the embedded reference server (if needed) and connects to a demo document of a space.
+    bool startDemo(const QString& space);
+    // Connects with what the connection bar holds.
+    bool connectFromBar();
+    void disconnectSession();
+    void setInsecure(bool insecure);
+    // Faults on the live session. Returns false (and shows why) when there is nothing to break.
+    bool injectDrop();
+    bool injectStall(int milliseconds);
+
+    // Opens a capture for replay with a cancellable progress dialog (asynchronous; `wait` blocks
+    // until it is open, for tests). Returns false when it could not be opened (the error is shown).
+    bool openCapture(const QString& path, bool wait = false);
+    ReplaySession* replay() const { return m_replay.get(); }
+    ReplayBar* replayBar() const { return m_replayBar; }
+    void leaveReplay();
+    QStringList recentCaptures() const;
+    QString recordingPath() const;
+
+    // Shows an error in the window: what happened and what to try. Never a silent failure.
+    void showError(const QString& what, const QString& whatToTry);
+    QString errorText() const;
 
     // Grabs the window as it is drawn now and writes a PNG. Returns an error text, empty on success.
     QString saveScreenshot(const QString& path);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
     void buildMenus();
     void buildStatusBar();
     void saveLayout();
     void restoreLayout();
+    void updateContentVisibility();
+    void onSessionChanged(LiveSession* session);
+    void onCaptureLoaded(bool ok, const QString& error, const QString& path);
+    void refreshDocumentView();
+    void rememberCapture(const QString& path);
+    void fillRecentCaptures();
+    void updateStatus();
+    bool recordFault(const QString& name, const QJsonObject& params);
 
     ConnectionBar* m_connectionBar = nullptr;
     EmptyStatePanel* m_treePanel = nullptr;
     EmptyStatePanel* m_timelinePanel = nullptr;
     EmptyStatePanel* m_detailPanel = nullptr;
     EmptyStatePanel* m_chartsPanel = nullptr;
+    TimelinePanel* m_timeline = nullptr;
+    FrameDetailPanel* m_frameDetail = nullptr;
+    ChartsPanel* m_charts = nullptr;
+    EmptyStatePanel* m_incidentsPanel = nullptr;
+    QTableView* m_incidentsView = nullptr;
+    IncidentsModel* m_incidents = nullptr;
+    QSplitter* m_bottomSplitter = nullptr;
+    EventLog* m_log = nullptr;
+    DeltaDetailSource m_deltaDetails;
+    LiveController* m_live = nullptr;
+    MessageComposer* m_composer = nullptr;
+    QWidget* m_errorBanner = nullptr;
+    QLabel* m_errorLabel = nullptr;
+    QTimer* m_statusTimer = nullptr;
+    QPlainTextEdit* m_documentView = nullptr; // the folded document as JSON until the tree view lands
+    QTimer* m_documentTimer = nullptr;
+    QMenu* m_demoMenu = nullptr;
+    QAction* m_botsAction = nullptr;
+    bool m_insecure = false;
+    ReplayBar* m_replayBar = nullptr;
+    std::unique_ptr<ReplaySession> m_replay;
+    std::unique_ptr<CaptureLoader> m_loader;
+    std::unique_ptr<CaptureWriter> m_writer;
+    QMenu* m_recentMenu = nullptr;
+    QList<QAction*> m_replayActions;
+    bool m_syncingReplay = false;
+    QString m_lastRecording;
     QSplitter* m_verticalSplitter = nullptr;
     QSplitter* m_sideBySideSplitter = nullptr;
     QSplitter* m_timelineSplitter = nullptr;

@@ -62,8 +62,22 @@ int runGui(const GuiOptions& options)
 
     auto* window = new MainWindow;
     window->setAttribute(Qt::WA_DeleteOnClose);
-    window->connectionBar()->setUrl(options.url);
+    window->setInsecure(options.insecure);
     window->show();
+    if (!options.captureFile.isEmpty()) {
+        window->openCapture(options.captureFile);
+    } else if (!options.url.isEmpty()) {
+        ConnectionBar* bar = window->connectionBar();
+        bar->setUrl(options.url);
+        bar->setIdentity(options.identity);
+        bar->setSpace(options.space);
+        bar->setKey(options.key);
+        bar->setViewerState(options.viewerState);
+        window->connectFromBar();
+    } else if (!options.noDemo && options.captureFile.isEmpty()) {
+        // Demo by default: a first-time user sees a live document change within two seconds.
+        window->startDemo(QStringLiteral("ticker"));
+    }
 
     if (!options.screenshotPath.isEmpty()) {
         QTimer::singleShot(options.screenshotDelayMs, window, [window, path = options.screenshotPath] {

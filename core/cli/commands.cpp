@@ -2,6 +2,8 @@
 
 #include "core/document/foldcommand.h"
 #include "core/server/servercommandline.h"
+#include "core/capture/capturecommands.h"
+#include "core/faults/proxycommand.h"
 #include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
@@ -13,6 +15,12 @@ std::vector<Command> registeredCommands()
     all.push_back(foldCommand());
     all.push_back(watchCommand());
     all.push_back(server::serveCommand());
+    all.push_back(recordCommand());
+    all.push_back(replayCommand());
+    all.push_back(exportCommand());
+    all.push_back(importCommand());
+    all.push_back(infoCommand());
+    all.push_back(faults::proxyCommand());
     return all;
 }
 

@@ -41,6 +41,27 @@ void SessionFolder::reset()
     m_oldStreams.clear();
 }
 
+SessionFolder::State SessionFolder::saveState() const
+{
+    return State { m_epochTree, m_mergedTree, m_previousEpochTree, m_lastResync, m_epoch, m_streamId, m_lastSeq, m_folded,
+        m_anomalyCount, m_epochHasData, m_oldStreams };
+}
+
+void SessionFolder::restoreState(const State& state)
+{
+    m_epochTree = state.epochTree;
+    m_mergedTree = state.mergedTree;
+    m_previousEpochTree = state.previousEpochTree;
+    m_lastResync = state.lastResync;
+    m_epoch = state.epoch;
+    m_streamId = state.streamId;
+    m_lastSeq = state.lastSeq;
+    m_folded = state.folded;
+    m_anomalyCount = state.anomalyCount;
+    m_epochHasData = state.epochHasData;
+    m_oldStreams = state.oldStreams;
+}
+
 TreeDiff SessionFolder::currentStaleDiff() const
 {
     return diffTrees(m_epochTree, m_mergedTree);

@@ -48,6 +48,25 @@ public:
     void processEvent(const SessionEvent& event, QByteArrayView payload);
     void reset(); // a new session: both trees empty, epoch 0
 
+    // Everything the folder knows, copyable (trees share structure), for replay checkpoints:
+    // restoreState(saveState()) after more events gives the state the folder had then. Listeners
+    // on the trees are not part of the state; restoring does not emit signals.
+    struct State {
+        DocumentTree epochTree { FoldMode::Canonical };
+        DocumentTree mergedTree { FoldMode::ReferenceClient };
+        DocumentTree previousEpochTree;
+        ResyncReport lastResync;
+        quint32 epoch = 0;
+        qint64 streamId = -1;
+        qint64 lastSeq = -1;
+        qint64 folded = 0;
+        qint64 anomalyCount = 0;
+        bool epochHasData = false;
+        QHash<qint64, quint32> oldStreams;
+    };
+    State saveState() const;
+    void restoreState(const State& state);
+
     DocumentTree& epochTree() { return m_epochTree; }
     const DocumentTree& epochTree() const { return m_epochTree; }
     DocumentTree& mergedTree() { return m_mergedTree; }

@@ -12,3 +12,8 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/watchcommand.h
     ${CMAKE_CURRENT_LIST_DIR}/watchcommand.cpp
 )
+# Resync analysis (faults helper).
+target_sources(deltascope_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/incidentanalyzer.h
+    ${CMAKE_CURRENT_LIST_DIR}/incidentanalyzer.cpp
+)

@@ -1,5 +1,7 @@
 #include "core/session/watchcommand.h"
 
+#include "core/faults/faultwatch.h"
+
 #include "core/protocol/envelope.h"
 #include "core/protocol/errorcodes.h"
 #include "core/protocol/websockettransport.h"
@@ -519,21 +521,30 @@ QString WatchRunner::formatEventJson(qint64 index) const
 Command watchCommand()
 {
     return Command { QStringLiteral("watch"), QStringLiteral("Connect to a document and print every frame and event live"),
-        [](const QStringList& arguments, CommandIo& io) {
+        [](const QStringList& commandArguments, CommandIo& io) {
             WatchOptions options;
             QString error;
             QString helpText;
             bool help = false;
+            // Fault injection options (--plan, --fault, --report, --expect) belong to core/faults.
+            QStringList arguments = commandArguments;
+            faults::FaultWatchOptions faultOptions;
+            if (!faults::extractFaultWatchOptions(arguments, faultOptions, error)) {
+                io.err << "deltascope-cli watch: " << error << "\nRun 'deltascope-cli watch --help' for the options.\n";
+                return int(ExitUsage);
+            }
             if (!WatchOptions::parse(arguments, options, error, help, &helpText)) {
                 io.err << "deltascope-cli watch: " << error << "\nRun 'deltascope-cli watch --help' for the options.\n";
                 return int(ExitUsage);
             }
             if (help) {
-                io.out << helpText
+                io.out << helpText << faults::faultWatchHelp()
                        << "\nExit codes: 0 normal end (stream ended, --duration, Ctrl-C), 2 usage, 4 could not connect,\n"
-                          "5 the stream failed with a fatal code, 1 other failures.\n";
+                          "5 the stream failed with a fatal code, 6 an incident ended outside --expect, 1 other failures.\n";
                 return int(ExitOk);
             }
+            if (faultOptions.active())
+                return faults::runFaultWatch(options, faultOptions, io);
             WatchRunner runner(options, io.out, io.err);
             return runner.run();
         } };

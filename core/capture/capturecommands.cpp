@@ -1,0 +1,630 @@
+#include "core/capture/capturecommands.h"
+
+#include "core/capture/capturecheckpoints.h"
+#include "core/capture/captureexport.h"
+#include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
+#include "core/capture/harimport.h"
+#include "core/capture/replayagainst.h"
+#include "core/capture/replaysession.h"
+#include "core/protocol/envelope.h"
+#include "core/session/watchcommand.h"
+#include "core/version.h"
+
+#include <QCommandLineParser>
+#include <QBuffer>
+#include <QDateTime>
+#include <QDir>
+#include <QEventLoop>
+#include <QFile>
+#include <QFileInfo>
+#include <QSaveFile>
+#include <QTimeZone>
+
+#include <map>
+
+namespace deltascope::cli {
+
+namespace {
+
+// Parses `arguments` for `command`; on --help prints it and sets `exitCode` to 0, on an error
+// prints it and sets `exitCode` to ExitUsage. Returns true when the command should run.
+bool parseArguments(QCommandLineParser& parser, const QString& command, const QStringList& arguments, CommandIo& io, int& exitCode)
+{
+    const QCommandLineOption help({ QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help."));
+    parser.addOption(help);
+    if (!parser.parse(QStringList { QStringLiteral("deltascope-cli ") + command } + arguments)) {
+        io.err << "deltascope-cli " << command << ": " << parser.errorText() << '\n';
+        exitCode = ExitUsage;
+        return false;
+    }
+    if (parser.isSet(help)) {
+        io.out << parser.helpText();
+        exitCode = ExitOk;
+        return false;
+    }
+    return true;
+}
+
+// Opens a capture and prints its notices to err. Returns null (and prints why) on failure.
+std::unique_ptr<Capture> openCapture(const QString& command, const QString& path, CommandIo& io, bool checkpoints = true)
+{
+    CaptureOpenOptions options;
+    if (!checkpoints)
+        options.checkpointInterval = 0;
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, options, &error);
+    if (!capture) {
+        io.err << "deltascope-cli " << command << ": " << error << '\n';
+        return nullptr;
+    }
+    for (const QString& notice : capture->notices())
+        io.err << "deltascope-cli " << command << ": " << path << ": " << notice << '\n';
+    return capture;
+}
+
+bool parseIndex(const QString& text, qint64& out)
+{
+    bool ok = false;
+    out = text.toLongLong(&ok);
+    return ok && out >= 0;
+}
+
+QString summarize(const EventLog& log, qint64 index)
+{
+    const SessionEvent& event = log.at(index);
+    const QByteArray payload = log.payload(index);
+    QString text;
+    switch (event.kind) {
+    case EventKind::StreamItem: {
+        const StreamDelta delta = extractStreamDelta(payload);
+        text = delta.hasData ? QString::fromUtf8(delta.data.data(), qsizetype(delta.data.size())) : QString::fromUtf8(payload);
+        break;
+    }
+    case EventKind::Request:
+    case EventKind::Response:
+    case EventKind::StreamDone:
+    case EventKind::Failure:
+        text = log.method(index) + QLatin1Char(' ') + QString::fromUtf8(payload);
+        break;
+    default:
+        text = QString::fromUtf8(payload);
+    }
+    if (text.size() > 120)
+        text = text.left(117) + QStringLiteral("...");
+    return text;
+}
+
+QString formatEvent(const EventLog& log, qint64 index)
+{
+    const SessionEvent& event = log.at(index);
+    const qint64 gapMs = index > 0 ? (event.monotonicNs - log.at(index - 1).monotonicNs) / 1000000 : 0;
+    QString ids;
+    if (event.requestId >= 0)
+        ids = QStringLiteral("id %1").arg(event.requestId);
+    if (event.seq >= 0)
+        ids += (ids.isEmpty() ? QString() : QStringLiteral(" ")) + QStringLiteral("seq %1").arg(event.seq);
+    const QString time = QDateTime::fromMSecsSinceEpoch(event.wallMs, QTimeZone::utc()).toString(QStringLiteral("HH:mm:ss.zzz"));
+    return QStringLiteral("#%1 %2 %3 %4 %5 %6  %7")
+        .arg(QString::number(index).leftJustified(7), time, QStringLiteral("+%1ms").arg(gapMs).rightJustified(8),
+            directionName(event.direction).leftJustified(5), eventKindName(event.kind).leftJustified(17), ids.leftJustified(16),
+            summarize(log, index));
+}
+
+QString formatBytes(qint64 bytes)
+{
+    if (bytes < 10 * 1024)
+        return QStringLiteral("%1 B").arg(bytes);
+    if (bytes < 10 * 1024 * 1024)
+        return QStringLiteral("%1 KiB").arg(double(bytes) / 1024.0, 0, 'f', 1);
+    return QStringLiteral("%1 MiB").arg(double(bytes) / (1024.0 * 1024.0), 0, 'f', 1);
+}
+
+// --- record -----------------------------------------------------------------------------------
+
+int runRecord(const QStringList& arguments, CommandIo& io)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Connect to a document like 'watch' and record the session into a capture file."));
+    WatchOptions::addOptions(parser);
+    parser.addOptions({
+        { QStringLiteral("out"), QStringLiteral("Capture file to write (.ndjson, or .ndjson.zst for zstd). Default: a dated file in the captures folder."),
+            QStringLiteral("file") },
+        { QStringLiteral("keep-identity"), QStringLiteral("Store the identity token in the capture (it is removed by default).") },
+        { QStringLiteral("notes"), QStringLiteral("Free text stored in the capture header."), QStringLiteral("text") },
+    });
+    int exitCode = ExitOk;
+    if (!parseArguments(parser, QStringLiteral("record"), arguments, io, exitCode))
+        return exitCode;
+    WatchOptions options;
+    QString error;
+    if (!WatchOptions::fromParser(parser, options, error)) {
+        io.err << "deltascope-cli record: " << error << '\n';
+        return ExitUsage;
+    }
+    QString path = parser.value(QStringLiteral("out"));
+    if (path.isEmpty())
+        path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), options.target.space, options.target.key);
+
+    WatchRunner runner(options, io.out, io.err);
+    capture::Header header;
+    header.tool = QStringLiteral("deltascope-cli %1").arg(QString::fromLatin1(kVersion));
+    header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
+    header.endpoint = options.target.url.toString(QUrl::RemoveUserInfo);
+    header.space = options.target.space;
+    header.key = options.target.key;
+    header.identity = options.target.identity;
+    header.notes = parser.value(QStringLiteral("notes"));
+    CaptureWriterOptions writerOptions;
+    writerOptions.path = path;
+    writerOptions.keepIdentity = parser.isSet(QStringLiteral("keep-identity"));
+    writerOptions.identities = { options.target.identity };
+    CaptureWriter writer(&runner.session().log(), header, writerOptions);
+    if (!writer.start(&error)) {
+        io.err << "deltascope-cli record: " << error << '\n';
+        return ExitFailure;
+    }
+    io.err << "deltascope-cli record: recording to " << path << '\n';
+    io.err.flush();
+    const int code = runner.run();
+    writer.stop();
+    if (!writer.errorString().isEmpty()) {
+        io.err << "deltascope-cli record: " << writer.errorString() << '\n';
+        return code == ExitOk ? ExitFailure : code;
+    }
+    io.err << "deltascope-cli record: " << writer.eventsWritten() << " events written to " << path << " ("
+           << formatBytes(writer.bytesWritten()) << (writerOptions.keepIdentity ? ", identity kept" : ", identity removed") << ")\n";
+    return code;
+}
+
+// --- replay -----------------------------------------------------------------------------------
+
+int runReplay(const QStringList& arguments, CommandIo& io)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Replay a capture: print its events as they are folded and the document at the end.\n"
+                                                    "With --against, send the recorded requests to a live server again and compare."));
+    parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("Capture file (.ndjson or .ndjson.zst)."));
+    parser.addOptions({
+        { QStringLiteral("to"), QStringLiteral("Stop after this event index."), QStringLiteral("event") },
+        { QStringLiteral("to-seq"), QStringLiteral("Stop at the first stream item with this seq."), QStringLiteral("seq") },
+        { QStringLiteral("speed"), QStringLiteral("Play at this multiple of real time (0.25 to 50); default as fast as possible."), QStringLiteral("x") },
+        { QStringLiteral("no-skip-idle"), QStringLiteral("With --speed: do not skip idle gaps over 1 s.") },
+        { QStringLiteral("quiet"), QStringLiteral("Do not print each event.") },
+        { QStringLiteral("no-document"), QStringLiteral("Do not print the document at the end.") },
+        { QStringLiteral("against"), QStringLiteral("Re-issue the recorded requests against this live endpoint and diff the documents."), QStringLiteral("url") },
+        { QStringLiteral("identity"), QStringLiteral("With --against: identity to connect with (default: the capture's, else anonymous:deltascope-replay)."), QStringLiteral("identity") },
+        { QStringLiteral("space"), QStringLiteral("With --against: space (default: the capture's)."), QStringLiteral("space") },
+        { QStringLiteral("key"), QStringLiteral("With --against: key (default: the capture's)."), QStringLiteral("key") },
+        { QStringLiteral("original-timing"), QStringLiteral("With --against: keep the recorded spacing between requests instead of sending each after the previous answer.") },
+        { QStringLiteral("out"), QStringLiteral("With --against: record the new session into this capture file."), QStringLiteral("file") },
+    });
+    int exitCode = ExitOk;
+    if (!parseArguments(parser, QStringLiteral("replay"), arguments, io, exitCode))
+        return exitCode;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1) {
+        io.err << "deltascope-cli replay: expected one capture file\n";
+        return ExitUsage;
+    }
+    qint64 stopAt = -1;
+    if (parser.isSet(QStringLiteral("to")) && !parseIndex(parser.value(QStringLiteral("to")), stopAt)) {
+        io.err << "deltascope-cli replay: --to: '" << parser.value(QStringLiteral("to")) << "' is not an event index\n";
+        return ExitUsage;
+    }
+    qint64 toSeq = -1;
+    if (parser.isSet(QStringLiteral("to-seq")) && !parseIndex(parser.value(QStringLiteral("to-seq")), toSeq)) {
+        io.err << "deltascope-cli replay: --to-seq: '" << parser.value(QStringLiteral("to-seq")) << "' is not a seq\n";
+        return ExitUsage;
+    }
+    double speed = 0;
+    if (parser.isSet(QStringLiteral("speed"))) {
+        bool ok = false;
+        speed = parser.value(QStringLiteral("speed")).toDouble(&ok);
+        if (!ok || speed < ReplaySession::kMinSpeed || speed > ReplaySession::kMaxSpeed) {
+            io.err << "deltascope-cli replay: --speed: '" << parser.value(QStringLiteral("speed")) << "' is not between 0.25 and 50\n";
+            return ExitUsage;
+        }
+    }
+    std::unique_ptr<Capture> capture = openCapture(QStringLiteral("replay"), positional.first(), io);
+    if (!capture)
+        return ExitFailure;
+    const QString path = capture->path;
+
+    if (parser.isSet(QStringLiteral("against"))) {
+        DocumentTarget target;
+        target.url = QUrl(parser.value(QStringLiteral("against")));
+        if (!target.url.isValid() || (target.url.scheme() != QLatin1String("ws") && target.url.scheme() != QLatin1String("wss"))) {
+            io.err << "deltascope-cli replay: --against: '" << parser.value(QStringLiteral("against")) << "' is not a ws:// or wss:// URL\n";
+            return ExitUsage;
+        }
+        target.space = parser.isSet(QStringLiteral("space")) ? parser.value(QStringLiteral("space")) : capture->header.space;
+        target.key = parser.isSet(QStringLiteral("key")) ? parser.value(QStringLiteral("key")) : capture->header.key;
+        target.identity = parser.isSet(QStringLiteral("identity")) ? parser.value(QStringLiteral("identity"))
+            : !capture->header.identity.isEmpty()                 ? capture->header.identity
+                                                                  : QStringLiteral("anonymous:deltascope-replay");
+        if (target.space.isEmpty() || target.key.isEmpty()) {
+            io.err << "deltascope-cli replay: the capture names no space/key; pass --space and --key\n";
+            return ExitUsage;
+        }
+        const Capture& recorded = *capture;
+        ReplayAgainst against(recorded, target,
+            parser.isSet(QStringLiteral("original-timing")) ? ReplayAgainst::Timing::Original : ReplayAgainst::Timing::InOrder);
+        std::unique_ptr<CaptureWriter> writer;
+        if (parser.isSet(QStringLiteral("out"))) {
+            capture::Header header = recorded.header;
+            header.tool = QStringLiteral("deltascope-cli %1").arg(QString::fromLatin1(kVersion));
+            header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
+            header.endpoint = target.url.toString(QUrl::RemoveUserInfo);
+            header.identity = target.identity;
+            header.source = QStringLiteral("replay-against");
+            header.notes = QStringLiteral("requests of %1 re-issued against %2").arg(path, header.endpoint);
+            CaptureWriterOptions options;
+            options.path = parser.value(QStringLiteral("out"));
+            options.identities = { target.identity };
+            writer = std::make_unique<CaptureWriter>(&against.session().log(), header, options);
+            QString error;
+            if (!writer->start(&error)) {
+                io.err << "deltascope-cli replay: " << error << '\n';
+                return ExitFailure;
+            }
+        }
+        QEventLoop loop;
+        bool ok = false;
+        QString message;
+        QObject::connect(&against, &ReplayAgainst::responseReceived, &loop, [&](qint64 recordedIndex, qint64 newIndex) {
+            const EventLog& newLog = against.session().log();
+            const qint64 oldResponse = recorded.log->at(recordedIndex).linkedIndex;
+            io.out << "request #" << recordedIndex << ": recorded "
+                   << (oldResponse > recordedIndex ? QString::fromUtf8(recorded.log->payload(oldResponse)) : QStringLiteral("(no response)"))
+                   << "\n    now " << QString::fromUtf8(newLog.payload(newIndex)) << '\n';
+            io.out.flush();
+        });
+        QObject::connect(&against, &ReplayAgainst::finished, &loop, [&](bool success, const QString& text) {
+            ok = success;
+            message = text;
+            loop.quit();
+        });
+        against.start();
+        loop.exec();
+        against.session().stop();
+        if (writer)
+            writer->stop();
+        io.out << "replay against " << target.url.toString(QUrl::RemoveUserInfo) << ": " << message << '\n';
+        const TreeDiff& diff = against.diff();
+        for (const QString& p : diff.added)
+            io.out << "  + " << p << " (only in the new document)\n";
+        for (const QString& p : diff.removed)
+            io.out << "  - " << p << " (only in the recorded document)\n";
+        for (const QString& p : diff.changed)
+            io.out << "  ~ " << p << '\n';
+        for (const TreeDiff::Move& move : diff.moved)
+            io.out << "  > " << move.listPath << '/' << move.elementKey << " row " << move.fromRow << " -> " << move.toRow << '\n';
+        return ok ? ExitOk : ExitFailure;
+    }
+
+    ReplaySession replay(std::move(capture));
+    const EventLog& log = replay.log();
+    if (stopAt >= log.size()) {
+        io.err << "deltascope-cli replay: --to " << stopAt << ": the capture has events 0.." << log.size() - 1 << '\n';
+        return ExitUsage;
+    }
+    if (toSeq >= 0) {
+        qint64 found = -1;
+        for (const qint64 item : log.indexesOfKind(EventKind::StreamItem)) {
+            if (log.at(item).seq == toSeq) {
+                found = item;
+                break;
+            }
+        }
+        if (found < 0) {
+            io.err << "deltascope-cli replay: --to-seq " << toSeq << ": no stream item in " << path << " carries that seq\n";
+            return ExitUsage;
+        }
+        stopAt = stopAt >= 0 ? std::min(stopAt, found) : found;
+    }
+    const bool quiet = parser.isSet(QStringLiteral("quiet"));
+    qint64 printed = -1;
+    auto printUpTo = [&](qint64 position) {
+        if (quiet)
+            return;
+        for (qint64 i = printed + 1; i <= position; ++i)
+            io.out << formatEvent(log, i) << '\n';
+        printed = std::max(printed, position);
+        io.out.flush();
+    };
+    if (log.size() > 0) {
+        if (speed > 0) {
+            QEventLoop loop;
+            QObject::connect(&replay, &ReplaySession::positionChanged, &loop, printUpTo);
+            QObject::connect(&replay, &ReplaySession::finished, &loop, &QEventLoop::quit);
+            replay.setStopAt(stopAt);
+            replay.setSkipIdleGaps(!parser.isSet(QStringLiteral("no-skip-idle")));
+            replay.play(speed);
+            if (replay.isPlaying())
+                loop.exec();
+        } else {
+            const qint64 last = stopAt >= 0 ? stopAt : log.size() - 1;
+            while (replay.position() < last) {
+                replay.stepForward();
+                printUpTo(replay.position());
+            }
+        }
+    }
+    const qint64 anomalies = replay.capture().checkpoints ? replay.capture().checkpoints->anomalyCount() : 0;
+    io.err << "deltascope-cli replay: at event " << replay.position() << " of " << log.size() << ", epoch " << replay.folder().epoch()
+           << ", seq " << replay.folder().lastSeq() << ", " << anomalies << " anomalies in the whole capture\n";
+    if (!parser.isSet(QStringLiteral("no-document")))
+        io.out << QString::fromUtf8(replay.folder().epochTree().toJson(true)) << '\n';
+    return ExitOk;
+}
+
+// --- export -----------------------------------------------------------------------------------
+
+int runExport(const QStringList& arguments, CommandIo& io)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Export a capture (or a range of it) as HAR, an NDJSON delta log, a Markdown bug report,\n"
+                                                    "or a trimmed capture. Identity tokens and --redact paths are redacted unless --no-redact."));
+    parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("Capture file."));
+    parser.addOptions({
+        { QStringLiteral("format"), QStringLiteral("har, ndjson, markdown or capture."), QStringLiteral("format") },
+        { QStringLiteral("from"), QStringLiteral("First event of the range (default 0)."), QStringLiteral("event") },
+        { QStringLiteral("to"), QStringLiteral("Last event of the range (default the last)."), QStringLiteral("event") },
+        { QStringLiteral("redact"), QStringLiteral("Comma-separated JSON paths whose values are redacted ('*' matches one segment), e.g. players/*/email."),
+            QStringLiteral("paths") },
+        { QStringLiteral("no-redact"), QStringLiteral("Keep identity tokens and all values.") },
+        { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Output file ('-' for standard output)."), QStringLiteral("file") },
+    });
+    int exitCode = ExitOk;
+    if (!parseArguments(parser, QStringLiteral("export"), arguments, io, exitCode))
+        return exitCode;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1) {
+        io.err << "deltascope-cli export: expected one capture file\n";
+        return ExitUsage;
+    }
+    const QString format = parser.value(QStringLiteral("format"));
+    if (format != QLatin1String("har") && format != QLatin1String("ndjson") && format != QLatin1String("markdown")
+        && format != QLatin1String("capture")) {
+        io.err << "deltascope-cli export: --format must be har, ndjson, markdown or capture"
+               << (format.isEmpty() ? QString() : QStringLiteral(" (not '%1')").arg(format)) << '\n';
+        return ExitUsage;
+    }
+    const QString output = parser.value(QStringLiteral("output"));
+    if (output.isEmpty()) {
+        io.err << "deltascope-cli export: -o FILE is required ('-' for standard output)\n";
+        return ExitUsage;
+    }
+    if (output != QLatin1String("-") && QFileInfo(output).absoluteFilePath() == QFileInfo(positional.first()).absoluteFilePath()) {
+        io.err << "deltascope-cli export: -o " << output << " is the capture being exported; choose another file\n";
+        return ExitUsage;
+    }
+    ExportOptions options;
+    if (parser.isSet(QStringLiteral("from")) && !parseIndex(parser.value(QStringLiteral("from")), options.from)) {
+        io.err << "deltascope-cli export: --from: '" << parser.value(QStringLiteral("from")) << "' is not an event index\n";
+        return ExitUsage;
+    }
+    if (parser.isSet(QStringLiteral("to")) && !parseIndex(parser.value(QStringLiteral("to")), options.to)) {
+        io.err << "deltascope-cli export: --to: '" << parser.value(QStringLiteral("to")) << "' is not an event index\n";
+        return ExitUsage;
+    }
+    options.redact = !parser.isSet(QStringLiteral("no-redact"));
+    for (const QString& value : parser.values(QStringLiteral("redact")))
+        options.redactPaths += value.split(QLatin1Char(','), Qt::SkipEmptyParts);
+    if (!options.redact && !options.redactPaths.isEmpty()) {
+        io.err << "deltascope-cli export: --redact and --no-redact contradict each other\n";
+        return ExitUsage;
+    }
+    std::unique_ptr<Capture> capture = openCapture(QStringLiteral("export"), positional.first(), io);
+    if (!capture)
+        return ExitFailure;
+    if (options.to >= capture->log->size() || options.from >= capture->log->size()) {
+        io.err << "deltascope-cli export: the range " << options.from << ".." << options.to << " is outside the capture (events 0.."
+               << capture->log->size() - 1 << ")\n";
+        return ExitUsage;
+    }
+
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    ExportResult result;
+    if (format == QLatin1String("har"))
+        result = exportHar(*capture, options, buffer);
+    else if (format == QLatin1String("ndjson"))
+        result = exportDeltaLog(*capture, options, buffer);
+    else if (format == QLatin1String("markdown"))
+        result = exportMarkdown(*capture, options, buffer);
+    else
+        result = exportTrimmedCapture(*capture, options, buffer);
+    if (!result.ok) {
+        io.err << "deltascope-cli export: " << result.error << '\n';
+        return ExitFailure;
+    }
+    if (output == QLatin1String("-")) {
+        io.out << QString::fromUtf8(bytes);
+    } else {
+        QSaveFile file(output);
+        if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
+            io.err << "deltascope-cli export: cannot write " << output << ": " << file.errorString() << '\n';
+            return ExitFailure;
+        }
+    }
+    io.err << "deltascope-cli export: " << format << ", " << result.events << " items, " << formatBytes(bytes.size())
+           << (output == QLatin1String("-") ? QString() : QStringLiteral(" -> ") + output) << '\n';
+    for (const QString& line : result.redacted)
+        io.err << "deltascope-cli export: redacted " << line << '\n';
+    return ExitOk;
+}
+
+// --- import -----------------------------------------------------------------------------------
+
+int runImport(const QStringList& arguments, CommandIo& io)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Import the WebSocket messages of a HAR file (Chrome DevTools, mitmproxy, HTTP Toolkit)\n"
+                                                    "as captures: one per socket (OUT, then OUT-2, OUT-3, ... for more sockets)."));
+    parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("HAR file."));
+    parser.addOptions({
+        { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Capture file to write."), QStringLiteral("file") },
+        { QStringLiteral("keep-identity"), QStringLiteral("Keep identity tokens found in the frames (removed by default).") },
+    });
+    int exitCode = ExitOk;
+    if (!parseArguments(parser, QStringLiteral("import"), arguments, io, exitCode))
+        return exitCode;
+    const QStringList positional = parser.positionalArguments();
+    const QString output = parser.value(QStringLiteral("output"));
+    if (positional.size() != 1 || output.isEmpty()) {
+        io.err << "deltascope-cli import: usage: import FILE.har -o FILE\n";
+        return ExitUsage;
+    }
+    HarImportResult result = importHarFile(positional.first());
+    if (!result.ok) {
+        io.err << "deltascope-cli import: " << result.error << '\n';
+        return ExitFailure;
+    }
+    for (const QString& notice : result.notices)
+        io.err << "deltascope-cli import: " << notice << '\n';
+    int written = 0;
+    for (std::size_t s = 0; s < result.sessions.size(); ++s) {
+        ImportedSession& session = result.sessions[s];
+        QString path = output;
+        if (written > 0) {
+            const QFileInfo info(output);
+            const QString name = info.fileName();
+            const qsizetype dot = name.indexOf(QLatin1Char('.'));
+            const QString base = dot > 0 ? name.left(dot) : name;
+            const QString suffix = dot > 0 ? name.mid(dot) : QString();
+            path = info.dir().filePath(QStringLiteral("%1-%2%3").arg(base).arg(written + 1).arg(suffix));
+        }
+        for (const QString& notice : session.notices)
+            io.err << "deltascope-cli import: " << notice << '\n';
+        if (session.log->isEmpty())
+            continue;
+        QSaveFile file(path);
+        QString error;
+        if (!file.open(QIODevice::WriteOnly)
+            || !CaptureWriter::writeLog(*session.log, session.header, file, parser.isSet(QStringLiteral("keep-identity")), &error)
+            || !file.commit()) {
+            io.err << "deltascope-cli import: cannot write " << path << ": " << (error.isEmpty() ? file.errorString() : error) << '\n';
+            return ExitFailure;
+        }
+        ++written;
+        io.err << "deltascope-cli import: entry " << session.entryIndex << " (" << session.header.endpoint << "): " << session.frames
+               << " frames, " << session.unknownFrames << " not Adama -> " << path << (session.header.partial ? " (starts mid-stream)" : "")
+               << '\n';
+    }
+    if (written == 0) {
+        io.err << "deltascope-cli import: no socket with messages in " << positional.first() << "; nothing written\n";
+        return ExitFailure;
+    }
+    return ExitOk;
+}
+
+// --- info -------------------------------------------------------------------------------------
+
+int runInfo(const QStringList& arguments, CommandIo& io)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Describe a capture: header, events by kind, epochs, incidents, anomalies, duration and size."));
+    parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("Capture file."));
+    int exitCode = ExitOk;
+    if (!parseArguments(parser, QStringLiteral("info"), arguments, io, exitCode))
+        return exitCode;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1) {
+        io.err << "deltascope-cli info: expected one capture file\n";
+        return ExitUsage;
+    }
+    std::unique_ptr<Capture> capture = openCapture(QStringLiteral("info"), positional.first(), io);
+    if (!capture)
+        return ExitFailure;
+    const EventLog& log = *capture->log;
+    const capture::Header& header = capture->header;
+    auto line = [&](const char* label, const QString& value) { io.out << QString::fromLatin1(label).leftJustified(18) << value << '\n'; };
+    line("file", capture->path);
+    line("size", QStringLiteral("%1 (%2 lines%3)").arg(formatBytes(capture->fileSize)).arg(capture->lineCount)
+                     .arg(capture->compressed ? QStringLiteral(", zstd") : QString()));
+    line("format", QStringLiteral("%1.%2").arg(header.versionMajor).arg(header.versionMinor));
+    line("recorded by", header.tool);
+    line("source", header.source.isEmpty() ? QStringLiteral("record") : header.source);
+    line("started", QDateTime::fromMSecsSinceEpoch(header.startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
+    line("endpoint", header.endpoint);
+    line("space / key", header.space + QStringLiteral(" / ") + header.key);
+    line("identity", header.identityRemoved ? QStringLiteral("removed") : header.identity.isEmpty() ? QStringLiteral("none") : QStringLiteral("kept in the capture"));
+    if (!header.notes.isEmpty())
+        line("notes", header.notes);
+    if (!header.redacted.isEmpty())
+        line("redacted", header.redacted.join(QStringLiteral("; ")));
+    line("closed cleanly", capture->closedCleanly ? QStringLiteral("yes") : QStringLiteral("no (no end record)"));
+    line("events", QString::number(log.size()));
+    if (log.size() > 0) {
+        const qint64 ns = log.at(log.size() - 1).monotonicNs - log.at(0).monotonicNs;
+        line("duration", QStringLiteral("%1 s").arg(double(ns) / 1e9, 0, 'f', 3));
+    }
+    QStringList versions;
+    for (const qint64 index : log.indexesOfKind(EventKind::Hello)) {
+        const QString version = decodeInbound(log.payload(index)).version;
+        if (!versions.contains(version))
+            versions << version;
+    }
+    line("server versions", versions.isEmpty() ? QStringLiteral("none seen") : versions.join(QStringLiteral(", ")));
+    io.out << "by kind:\n";
+    for (int k = 0; k < int(EventKind::Count_); ++k) {
+        const qint64 count = qint64(log.indexesOfKind(EventKind(k)).size());
+        if (count)
+            io.out << "  " << eventKindName(EventKind(k)).leftJustified(18) << count << '\n';
+    }
+    const auto& epochs = log.indexesOfKind(EventKind::EpochStarted);
+    io.out << "epochs: " << epochs.size() << '\n';
+    for (const qint64 index : epochs) {
+        const SessionEvent& event = log.at(index);
+        io.out << "  epoch " << event.epoch << " at event " << index << ", connection/create id " << event.requestId
+               << ((event.flags & FlagSynthetic) ? " (synthetic)" : "") << '\n';
+    }
+    const auto& incidents = log.indexesOfKind(EventKind::Incident);
+    io.out << "incidents: " << incidents.size() << '\n';
+    for (const qint64 index : incidents)
+        io.out << "  event " << index << ": " << summarize(log, index) << '\n';
+    if (capture->checkpoints) {
+        io.out << "replay fold: " << capture->checkpoints->foldedEvents() << " deltas folded, " << capture->checkpoints->anomalyCount()
+               << " anomalies, " << capture->checkpoints->resyncs().size() << " resyncs, " << capture->checkpoints->count() << " checkpoints\n";
+        std::map<QString, int> byKind;
+        for (const SessionAnomaly& anomaly : capture->checkpoints->anomalies())
+            ++byKind[anomaly.kind];
+        for (const auto& [kind, count] : byKind)
+            io.out << "  " << kind.leftJustified(28) << ' ' << count << '\n';
+    }
+    const QStringList notices = capture->notices();
+    io.out << "damage: " << (notices.isEmpty() ? QStringLiteral("none") : QString::number(capture->diagnosticCount + (capture->truncatedTail ? 1 : 0)) + QStringLiteral(" (see above)")) << '\n';
+    return ExitOk;
+}
+
+}
+
+Command recordCommand()
+{
+    return { QStringLiteral("record"), QStringLiteral("Watch a document and record the session into a capture file."), runRecord };
+}
+
+Command replayCommand()
+{
+    return { QStringLiteral("replay"), QStringLiteral("Replay a capture (to an event or seq, at a speed, or against a live server)."), runReplay };
+}
+
+Command exportCommand()
+{
+    return { QStringLiteral("export"), QStringLiteral("Export a capture as HAR, NDJSON delta log, Markdown report or trimmed capture."), runExport };
+}
+
+Command importCommand()
+{
+    return { QStringLiteral("import"), QStringLiteral("Import a HAR file's WebSocket messages as captures."), runImport };
+}
+
+Command infoCommand()
+{
+    return { QStringLiteral("info"), QStringLiteral("Describe a capture: header, counts by kind, epochs, incidents, duration, size."), runInfo };
+}
+
+}

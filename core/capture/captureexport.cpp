@@ -1,0 +1,747 @@
+#include "core/capture/captureexport.h"
+
+#include "core/capture/capturecheckpoints.h"
+#include "core/capture/capturereader.h"
+#include "core/protocol/envelope.h"
+#include "core/session/sessionfolder.h"
+#include "core/version.h"
+
+#include <QDateTime>
+#include <QIODevice>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTimeZone>
+
+#include <simdjson.h>
+
+namespace deltascope {
+
+namespace {
+
+std::string_view trimmed(std::string_view token)
+{
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\r' || token.back() == '\n'))
+        token.remove_suffix(1);
+    return token;
+}
+
+// Copies a JSON value to `out`, replacing the values whose path `match` accepts. Scalars are
+// copied as their original text (no number reformatting). Returns false on malformed JSON.
+bool rewriteValue(simdjson::ondemand::value value, QStringList& path, QByteArray& out, int depth,
+    const std::function<bool(const QStringList&)>& match, bool& changed)
+{
+    using namespace simdjson;
+    if (depth > 512)
+        return false;
+    ondemand::json_type type;
+    if (value.type().get(type))
+        return false;
+    if (type == ondemand::json_type::object) {
+        ondemand::object object;
+        if (value.get_object().get(object))
+            return false;
+        out.append('{');
+        bool first = true;
+        for (auto field : object) {
+            std::string_view key;
+            if (field.unescaped_key().get(key))
+                return false;
+            if (!first)
+                out.append(',');
+            first = false;
+            capture::appendJsonString(out, QByteArrayView(key.data(), qsizetype(key.size())));
+            out.append(':');
+            path.append(QString::fromUtf8(key.data(), qsizetype(key.size())));
+            ondemand::value child;
+            if (field.value().get(child))
+                return false;
+            if (match(path)) {
+                out.append("\"[redacted]\"");
+                changed = true;
+            } else if (!rewriteValue(child, path, out, depth + 1, match, changed)) {
+                return false;
+            }
+            path.removeLast();
+        }
+        out.append('}');
+        return true;
+    }
+    if (type == ondemand::json_type::array) {
+        ondemand::array array;
+        if (value.get_array().get(array))
+            return false;
+        out.append('[');
+        int index = 0;
+        for (auto element : array) {
+            ondemand::value child;
+            if (element.get(child))
+                return false;
+            if (index)
+                out.append(',');
+            path.append(QString::number(index));
+            if (match(path)) {
+                out.append("\"[redacted]\"");
+                changed = true;
+            } else if (!rewriteValue(child, path, out, depth + 1, match, changed)) {
+                return false;
+            }
+            path.removeLast();
+            ++index;
+        }
+        out.append(']');
+        return true;
+    }
+    const std::string_view token = trimmed(value.raw_json_token());
+    out.append(token.data(), qsizetype(token.size()));
+    return true;
+}
+
+QString isoTime(qint64 wallMs)
+{
+    return QDateTime::fromMSecsSinceEpoch(wallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs);
+}
+
+// The range, clamped to the capture; false with an error when it is empty or inverted.
+bool resolveRange(const Capture& capture, const ExportOptions& options, qint64& from, qint64& to, QString& error)
+{
+    const qint64 size = capture.log->size();
+    from = std::max<qint64>(0, options.from);
+    to = options.to < 0 ? size - 1 : std::min(options.to, size - 1);
+    if (size == 0) {
+        error = QStringLiteral("the capture has no events");
+        return false;
+    }
+    if (from > to) {
+        error = QStringLiteral("empty range: --from %1 is after --to %2 (the capture has events 0..%3)")
+                    .arg(options.from)
+                    .arg(options.to)
+                    .arg(size - 1);
+        return false;
+    }
+    return true;
+}
+
+bool writeAll(QIODevice& out, const QByteArray& bytes, QString& error)
+{
+    if (out.write(bytes) != bytes.size()) {
+        error = QStringLiteral("write failed: %1").arg(out.errorString());
+        return false;
+    }
+    return true;
+}
+
+// Paths (wire form) deleted by a delta: keys whose value is null.
+void collectNullPaths(const simdjson::dom::element& element, const QString& prefix, QStringList& out, int depth)
+{
+    if (depth > 64 || !element.is_object())
+        return;
+    for (auto [key, value] : simdjson::dom::object(element)) {
+        if (key == "@o" || key == "@s")
+            continue;
+        const QString path = prefix.isEmpty() ? QString::fromUtf8(key.data(), qsizetype(key.size()))
+                                              : prefix + QLatin1Char('/') + QString::fromUtf8(key.data(), qsizetype(key.size()));
+        if (value.is_null())
+            out.append(path);
+        else if (value.is_object())
+            collectNullPaths(value, path, out, depth + 1);
+    }
+}
+
+}
+
+// ---------------------------------------------------------------------------------------------
+// ExportRedactor
+
+ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStringList& paths)
+    : m_enabled(enabled)
+{
+    if (!enabled)
+        return;
+    for (const QString& text : paths) {
+        QString pattern = text.trimmed();
+        while (pattern.startsWith(QLatin1Char('/')) || pattern.startsWith(QLatin1Char('$')) || pattern.startsWith(QLatin1Char('.')))
+            pattern.remove(0, 1);
+        if (pattern.isEmpty())
+            continue;
+        m_patterns.push_back(pattern.split(QLatin1Char('/')));
+        m_patternTexts.append(pattern);
+        m_pathHits.push_back(0);
+    }
+    if (!capture.header.identity.isEmpty())
+        m_identity.addToken(capture.header.identity.toUtf8());
+    // Learn every identity the capture used before redacting anything, so a range that starts
+    // after the connection/create is covered too.
+    if (capture.log) {
+        for (const qint64 index : capture.log->indexesOfKind(EventKind::Request))
+            m_identity.redact(capture.log->payload(index), true);
+    }
+}
+
+int ExportRedactor::match(const QStringList& path) const
+{
+    static const QStringList kRoots[] = {
+        {},
+        { QStringLiteral("response"), QStringLiteral("delta"), QStringLiteral("data") },
+        { QStringLiteral("message") },
+        { QStringLiteral("viewer-state") },
+        { QStringLiteral("response"), QStringLiteral("delta"), QStringLiteral("viewstate") },
+    };
+    for (std::size_t p = 0; p < m_patterns.size(); ++p) {
+        const QStringList& pattern = m_patterns[p];
+        for (const QStringList& root : kRoots) {
+            if (path.size() != root.size() + pattern.size())
+                continue;
+            bool ok = true;
+            for (qsizetype i = 0; ok && i < root.size(); ++i)
+                ok = path[i] == root[i];
+            for (qsizetype i = 0; ok && i < pattern.size(); ++i)
+                ok = pattern[i] == QLatin1String("*") || pattern[i] == path[root.size() + i];
+            if (ok)
+                return int(p);
+        }
+    }
+    return -1;
+}
+
+QByteArray ExportRedactor::redact(QByteArrayView text)
+{
+    if (!m_enabled)
+        return text.toByteArray();
+    QByteArray result = m_identity.redact(text, false);
+    if (m_patterns.empty() || result.isEmpty())
+        return result;
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(result.constData(), std::size_t(result.size()));
+    simdjson::ondemand::document document;
+    if (parser.iterate(padded).get(document))
+        return result;
+    simdjson::ondemand::value root;
+    if (document.get_value().get(root))
+        return result;
+    QByteArray rewritten;
+    rewritten.reserve(result.size());
+    QStringList path;
+    bool changed = false;
+    const auto match = [this](const QStringList& candidate) {
+        const int hit = this->match(candidate);
+        if (hit >= 0)
+            ++m_pathHits[std::size_t(hit)];
+        return hit >= 0;
+    };
+    if (!rewriteValue(root, path, rewritten, 0, match, changed) || !changed)
+        return result;
+    return rewritten;
+}
+
+QStringList ExportRedactor::summary() const
+{
+    if (!m_enabled)
+        return { QStringLiteral("nothing: redaction was turned off (--no-redact)") };
+    QStringList lines;
+    lines << QStringLiteral("identity tokens: %1 known, %2 occurrences replaced by \"[redacted identity N]\"")
+                 .arg(m_identity.tokenCount())
+                 .arg(m_identity.replacements());
+    for (std::size_t i = 0; i < m_patterns.size(); ++i)
+        lines << QStringLiteral("path %1: %2 values replaced by \"[redacted]\"").arg(m_patternTexts[qsizetype(i)]).arg(m_pathHits[i]);
+    return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HAR
+
+ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIODevice& out)
+{
+    ExportResult result;
+    qint64 from = 0;
+    qint64 to = 0;
+    if (!resolveRange(capture, options, from, to, result.error))
+        return result;
+    ExportRedactor redactor(capture, options.redact, options.redactPaths);
+    const EventLog& log = *capture.log;
+
+    QJsonArray entries;
+    QJsonArray messages;
+    QJsonArray localEvents;
+    qint64 entryStartMs = log.at(from).wallMs;
+    qint64 entryFirstEvent = from;
+    auto closeEntry = [&](qint64 lastEvent) {
+        if (messages.isEmpty() && localEvents.isEmpty())
+            return;
+        const qint64 lastMs = log.at(lastEvent).wallMs;
+        QJsonObject request {
+            { QStringLiteral("method"), QStringLiteral("GET") },
+            { QStringLiteral("url"), capture.header.endpoint.isEmpty() ? QStringLiteral("ws://unknown/~s") : capture.header.endpoint },
+            { QStringLiteral("httpVersion"), QStringLiteral("HTTP/1.1") },
+            { QStringLiteral("headers"), QJsonArray { QJsonObject { { QStringLiteral("name"), QStringLiteral("Upgrade") },
+                                             { QStringLiteral("value"), QStringLiteral("websocket") } } } },
+            { QStringLiteral("queryString"), QJsonArray() },
+            { QStringLiteral("cookies"), QJsonArray() },
+            { QStringLiteral("headersSize"), -1 },
+            { QStringLiteral("bodySize"), 0 },
+        };
+        QJsonObject response {
+            { QStringLiteral("status"), 101 },
+            { QStringLiteral("statusText"), QStringLiteral("Switching Protocols") },
+            { QStringLiteral("httpVersion"), QStringLiteral("HTTP/1.1") },
+            { QStringLiteral("headers"), QJsonArray() },
+            { QStringLiteral("cookies"), QJsonArray() },
+            { QStringLiteral("content"), QJsonObject { { QStringLiteral("size"), 0 }, { QStringLiteral("mimeType"), QStringLiteral("x-unknown") } } },
+            { QStringLiteral("redirectURL"), QString() },
+            { QStringLiteral("headersSize"), -1 },
+            { QStringLiteral("bodySize"), 0 },
+        };
+        QJsonObject timings { { QStringLiteral("blocked"), -1 }, { QStringLiteral("dns"), -1 }, { QStringLiteral("connect"), -1 },
+            { QStringLiteral("send"), 0 }, { QStringLiteral("wait"), 0 }, { QStringLiteral("receive"), 0 }, { QStringLiteral("ssl"), -1 } };
+        QJsonObject entry {
+            { QStringLiteral("startedDateTime"), isoTime(entryStartMs) },
+            { QStringLiteral("time"), double(lastMs - entryStartMs) },
+            { QStringLiteral("request"), request },
+            { QStringLiteral("response"), response },
+            { QStringLiteral("cache"), QJsonObject() },
+            { QStringLiteral("timings"), timings },
+            { QStringLiteral("_resourceType"), QStringLiteral("websocket") },
+            { QStringLiteral("_webSocketMessages"), messages },
+            { QStringLiteral("_deltascope"),
+                QJsonObject { { QStringLiteral("firstEvent"), double(entryFirstEvent) }, { QStringLiteral("lastEvent"), double(lastEvent) },
+                    { QStringLiteral("space"), capture.header.space }, { QStringLiteral("key"), capture.header.key },
+                    { QStringLiteral("localEvents"), localEvents } } },
+        };
+        entries.append(entry);
+        messages = QJsonArray();
+        localEvents = QJsonArray();
+    };
+
+    for (qint64 i = from; i <= to; ++i) {
+        const SessionEvent& event = log.at(i);
+        // A new socket starts at each hello; local events before the first belong to the first.
+        if (event.kind == EventKind::Hello && !messages.isEmpty()) {
+            closeEntry(i - 1);
+            entryStartMs = event.wallMs;
+            entryFirstEvent = i;
+        }
+        const QByteArray payload = redactor.redact(log.payload(i));
+        QJsonObject facts { { QStringLiteral("index"), double(i) }, { QStringLiteral("kind"), eventKindName(event.kind) },
+            { QStringLiteral("ns"), double(event.monotonicNs) }, { QStringLiteral("epoch"), double(event.epoch) } };
+        if (event.seq >= 0)
+            facts.insert(QStringLiteral("seq"), double(event.seq));
+        if (event.flags)
+            facts.insert(QStringLiteral("flags"), capture::flagNames(event.flags));
+        if (event.direction == Direction::Local) {
+            facts.insert(QStringLiteral("fields"), QString::fromUtf8(payload));
+            localEvents.append(facts);
+            continue;
+        }
+        QJsonObject message;
+        message.insert(QStringLiteral("type"), event.direction == Direction::Outbound ? QStringLiteral("send") : QStringLiteral("receive"));
+        message.insert(QStringLiteral("time"), double(event.wallMs) / 1000.0);
+        if (capture::isValidUtf8(payload)) {
+            message.insert(QStringLiteral("opcode"), 1);
+            message.insert(QStringLiteral("data"), QString::fromUtf8(payload));
+        } else {
+            message.insert(QStringLiteral("opcode"), 2);
+            message.insert(QStringLiteral("data"), QString::fromLatin1(payload.toBase64()));
+        }
+        message.insert(QStringLiteral("_deltascope"), facts);
+        messages.append(message);
+        ++result.events;
+    }
+    closeEntry(to);
+
+    result.redacted = redactor.summary();
+    QJsonObject creator { { QStringLiteral("name"), QStringLiteral("Deltascope") }, { QStringLiteral("version"), QString::fromLatin1(kVersion) } };
+    QJsonObject logObject { { QStringLiteral("version"), QStringLiteral("1.2") }, { QStringLiteral("creator"), creator },
+        { QStringLiteral("pages"), QJsonArray() }, { QStringLiteral("entries"), entries },
+        { QStringLiteral("comment"), QStringLiteral("Exported by Deltascope from %1, events %2..%3. Redacted: %4")
+                                          .arg(capture.path).arg(from).arg(to).arg(result.redacted.join(QStringLiteral("; "))) },
+        { QStringLiteral("_deltascopeRedacted"), QJsonArray::fromStringList(result.redacted) } };
+    const QByteArray bytes = QJsonDocument(QJsonObject { { QStringLiteral("log"), logObject } }).toJson(QJsonDocument::Indented);
+    result.ok = writeAll(out, bytes, result.error);
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// NDJSON delta log
+
+ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options, QIODevice& out)
+{
+    ExportResult result;
+    qint64 from = 0;
+    qint64 to = 0;
+    if (!resolveRange(capture, options, from, to, result.error))
+        return result;
+    ExportRedactor redactor(capture, options.redact, options.redactPaths);
+    const EventLog& log = *capture.log;
+
+    SessionFolder folder;
+    capture.checkpoints->restore(folder, from - 1);
+    QStringList changed;
+    bool folded = false;
+    QObject::connect(&folder, &SessionFolder::itemFolded, &folder, [&](qint64, const ChangeSet& changes) {
+        folded = true;
+        for (const NodeId node : changes.touched) {
+            if (folder.epochTree().contains(node))
+                changed.append(folder.epochTree().path(node));
+        }
+    });
+
+    QByteArray body;
+    simdjson::dom::parser parser;
+    for (qint64 i = from; i <= to; ++i) {
+        const SessionEvent& event = log.at(i);
+        const QByteArray payload = log.payload(i);
+        changed.clear();
+        folded = false;
+        folder.processEvent(event, payload);
+        if (!folded)
+            continue;
+        const StreamDelta delta = extractStreamDelta(payload);
+        simdjson::dom::element element;
+        if (!parser.parse(delta.data.data(), delta.data.size()).get(element))
+            collectNullPaths(element, QString(), changed, 0);
+        changed.removeAll(QString());
+        changed.removeDuplicates();
+        body.append("{\"index\":" + QByteArray::number(i) + ",\"ns\":" + QByteArray::number(event.monotonicNs)
+            + ",\"wallMs\":" + QByteArray::number(event.wallMs) + ",\"epoch\":" + QByteArray::number(event.epoch)
+            + ",\"seq\":" + (delta.seq >= 0 ? QByteArray::number(delta.seq) : QByteArray("null")) + ",\"snapshot\":"
+            + ((event.flags & FlagSnapshot) ? "true" : "false") + ",\"data\":");
+        body.append(redactor.redact(QByteArrayView(delta.data.data(), qsizetype(delta.data.size()))));
+        body.append(",\"changed\":");
+        QByteArray paths = "[";
+        for (qsizetype p = 0; p < changed.size(); ++p) {
+            if (p)
+                paths.append(',');
+            capture::appendJsonString(paths, changed[p].toUtf8());
+        }
+        paths.append(']');
+        // Path names themselves can carry secrets (an email used as a map key).
+        body.append(redactor.redact(paths));
+        body.append("}\n");
+        ++result.events;
+    }
+    result.redacted = redactor.summary();
+    QJsonObject header { { QStringLiteral("format"), QStringLiteral("deltascope-delta-log") }, { QStringLiteral("version"), QStringLiteral("1.0") },
+        { QStringLiteral("source"), capture.path }, { QStringLiteral("endpoint"), capture.header.endpoint },
+        { QStringLiteral("space"), capture.header.space }, { QStringLiteral("key"), capture.header.key },
+        { QStringLiteral("from"), double(from) }, { QStringLiteral("to"), double(to) },
+        { QStringLiteral("redacted"), QJsonArray::fromStringList(result.redacted) } };
+    QByteArray bytes = QJsonDocument(header).toJson(QJsonDocument::Compact);
+    bytes.append('\n');
+    bytes.append(body);
+    result.ok = writeAll(out, bytes, result.error);
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trimmed capture
+
+ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& options, QIODevice& out)
+{
+    ExportResult result;
+    qint64 from = 0;
+    qint64 to = 0;
+    if (!resolveRange(capture, options, from, to, result.error))
+        return result;
+    ExportRedactor redactor(capture, options.redact, options.redactPaths);
+    const EventLog& log = *capture.log;
+
+    SessionFolder folder;
+    capture.checkpoints->restore(folder, from - 1);
+
+    capture::Header header = capture.header;
+    header.source = QStringLiteral("trim");
+    header.tool = QStringLiteral("deltascope ") + QString::fromLatin1(kVersion);
+    if (options.redact) {
+        header.identity.clear();
+        header.identityRemoved = true;
+    }
+    header.startedWallMs = log.at(from).wallMs;
+    const QString trimNote = QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree at event %2")
+                                 .arg(capture.path).arg(from).arg(to).arg(log.size());
+    header.notes = header.notes.isEmpty() ? trimNote : header.notes + QLatin1Char('\n') + trimNote;
+
+    QByteArray body;
+    qint64 outIndex = 0;
+    const SessionEvent& first = log.at(from);
+    const bool hasStream = folder.streamRequestId() >= 0;
+    const qint64 baseNs = first.monotonicNs;
+    if (hasStream) {
+        // The range's start as a fresh epoch: an epoch event, then the tree as one snapshot item.
+        SessionEvent epoch;
+        epoch.index = outIndex++;
+        epoch.monotonicNs = baseNs;
+        epoch.wallMs = first.wallMs;
+        epoch.direction = Direction::Local;
+        epoch.kind = EventKind::EpochStarted;
+        epoch.epoch = folder.epoch();
+        epoch.requestId = folder.streamRequestId();
+        epoch.flags = FlagSynthetic;
+        const QByteArray epochFields = "{\"epoch\":" + QByteArray::number(folder.epoch()) + ",\"requestId\":"
+            + QByteArray::number(folder.streamRequestId()) + ",\"synthetic\":true}";
+        capture::appendEventLine(body, epoch, {}, epochFields);
+        body.append('\n');
+        const QByteArray snapshotData = folder.epochTree().toSnapshotDelta();
+        if (!snapshotData.isEmpty() || folder.epochHasData()) {
+            SessionEvent snapshot = epoch;
+            snapshot.index = outIndex++;
+            snapshot.direction = Direction::Inbound;
+            snapshot.kind = EventKind::StreamItem;
+            snapshot.seq = folder.lastSeq();
+            snapshot.parts = PartData | (folder.lastSeq() >= 0 ? PartSeq : 0);
+            snapshot.flags = FlagSynthetic | FlagSnapshot;
+            QByteArray frame = "{\"deliver\":" + QByteArray::number(folder.streamRequestId())
+                + ",\"done\":false,\"response\":{\"delta\":{\"data\":" + (snapshotData.isEmpty() ? QByteArray("{}") : snapshotData);
+            if (folder.lastSeq() >= 0)
+                frame += ",\"seq\":" + QByteArray::number(folder.lastSeq());
+            frame += "}}}";
+            capture::appendEventLine(body, snapshot, {}, redactor.redact(frame));
+            body.append('\n');
+        }
+    }
+    const qint64 shift = outIndex - from;
+    for (qint64 i = from; i <= to; ++i) {
+        SessionEvent event = log.at(i);
+        event.index = i + shift;
+        // Links leave the range with the events they pointed to.
+        event.linkedIndex = (event.linkedIndex >= from && event.linkedIndex <= to) ? event.linkedIndex + shift : -1;
+        const QByteArray payload = redactor.redact(log.payload(i));
+        capture::appendEventLine(body, event, log.string(event.methodString), payload);
+        body.append('\n');
+        ++result.events;
+    }
+    capture::appendEndLine(body, to - from + 1 + outIndex, QDateTime::currentMSecsSinceEpoch());
+    body.append('\n');
+    result.redacted = redactor.summary();
+    if (options.redact)
+        header.redacted = result.redacted;
+    QByteArray bytes = header.toJsonLine();
+    bytes.append('\n');
+    bytes.append(body);
+    result.ok = writeAll(out, bytes, result.error);
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+namespace {
+
+QString formatDuration(qint64 ns)
+{
+    if (ns < 1000 * 1000)
+        return QStringLiteral("%1 us").arg(ns / 1000);
+    if (ns < 10ll * 1000 * 1000 * 1000)
+        return QStringLiteral("%1 ms").arg(double(ns) / 1e6, 0, 'f', 1);
+    return QStringLiteral("%1 s").arg(double(ns) / 1e9, 0, 'f', 2);
+}
+
+QString fenced(const QByteArray& json, int maxLines)
+{
+    QString text = QString::fromUtf8(json);
+    QStringList lines = text.split(QLatin1Char('\n'));
+    if (lines.size() > maxLines) {
+        const qsizetype total = lines.size();
+        lines = lines.mid(0, maxLines);
+        lines << QStringLiteral("... (%1 more lines; export the capture for all of it)").arg(total - maxLines);
+    }
+    QString fence = QStringLiteral("```");
+    while (text.contains(fence))
+        fence += QLatin1Char('`');
+    return fence + QStringLiteral("json\n") + lines.join(QLatin1Char('\n')) + QLatin1Char('\n') + fence + QLatin1Char('\n');
+}
+
+QString cell(QString text)
+{
+    text.replace(QLatin1Char('|'), QStringLiteral("\\|"));
+    text.replace(QLatin1Char('\n'), QLatin1Char(' '));
+    text.replace(QLatin1Char('`'), QLatin1Char('\''));
+    return text;
+}
+
+// The visible document of a tree with the redactor applied (paths match the wire form).
+QByteArray redactedDocument(const DocumentTree& tree, ExportRedactor& redactor)
+{
+    if (!redactor.enabled())
+        return tree.toJson(true);
+    const QByteArray snapshot = tree.toSnapshotDelta();
+    if (snapshot.isEmpty())
+        return tree.toJson(true);
+    DocumentTree redacted;
+    redacted.apply(std::string_view(redactor.redact(snapshot).toStdString()));
+    return redacted.toJson(true);
+}
+
+}
+
+ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options, QIODevice& out)
+{
+    ExportResult result;
+    qint64 from = 0;
+    qint64 to = 0;
+    if (!resolveRange(capture, options, from, to, result.error))
+        return result;
+    ExportRedactor redactor(capture, options.redact, options.redactPaths);
+    const EventLog& log = *capture.log;
+    const capture::Header& header = capture.header;
+
+    QString md;
+    md += QStringLiteral("# Deltascope bug report\n\n");
+    md += QStringLiteral("| | |\n|---|---|\n");
+    md += QStringLiteral("| Capture | `%1` (%2 events, %3 bytes%4) |\n")
+              .arg(cell(capture.path)).arg(log.size()).arg(capture.fileSize).arg(capture.compressed ? QStringLiteral(", zstd") : QString());
+    md += QStringLiteral("| Recorded by | %1 (capture format %2.%3) |\n").arg(cell(header.tool)).arg(header.versionMajor).arg(header.versionMinor);
+    md += QStringLiteral("| Report made by | Deltascope %1 |\n").arg(QString::fromLatin1(kVersion));
+    md += QStringLiteral("| Endpoint | `%1` |\n").arg(cell(QString::fromUtf8(redactor.redact(header.endpoint.toUtf8()))));
+    md += QStringLiteral("| Space / key | `%1` / `%2` |\n").arg(cell(header.space), cell(header.key));
+    md += QStringLiteral("| Started | %1 |\n").arg(isoTime(header.startedWallMs));
+    QStringList versions;
+    for (const qint64 index : log.indexesOfKind(EventKind::Hello)) {
+        const QString version = decodeInbound(log.payload(index)).version;
+        if (!versions.contains(version))
+            versions << version;
+    }
+    md += QStringLiteral("| Server versions (hello) | %1 |\n").arg(versions.isEmpty() ? QStringLiteral("none seen") : cell(versions.join(QStringLiteral(", "))));
+    const SessionEvent& first = log.at(from);
+    const SessionEvent& last = log.at(to);
+    md += QStringLiteral("| Range | events %1..%2, %3 .. %4 (%5) |\n")
+              .arg(from).arg(to).arg(isoTime(first.wallMs), isoTime(last.wallMs), formatDuration(last.monotonicNs - first.monotonicNs));
+    if (header.partial)
+        md += QStringLiteral("| Note | the capture starts mid-stream (%1): the first tree may be partial |\n").arg(cell(header.source));
+    if (!capture.notices().isEmpty())
+        md += QStringLiteral("| Capture damage | %1 |\n").arg(cell(capture.notices().join(QStringLiteral("; "))));
+    md += QLatin1Char('\n');
+
+    auto inRange = [&](qint64 index) { return index >= from && index <= to; };
+
+    // Incidents: the analysis the live session recorded, plus what the replay fold saw at resyncs.
+    md += QStringLiteral("## Incidents\n\n");
+    std::vector<qint64> focus;
+    int incidents = 0;
+    for (const qint64 index : log.indexesOfKind(EventKind::Incident)) {
+        if (!inRange(index))
+            continue;
+        ++incidents;
+        focus.push_back(index);
+        const SessionEvent& event = log.at(index);
+        md += QStringLiteral("### Incident at event %1 (%2, epoch %3)\n\n").arg(index).arg(isoTime(event.wallMs)).arg(event.epoch);
+        QByteArray fields = redactor.redact(log.payload(index));
+        const QJsonDocument pretty = QJsonDocument::fromJson(fields);
+        md += fenced(pretty.isNull() ? fields : pretty.toJson(QJsonDocument::Indented), 80) + QLatin1Char('\n');
+    }
+    for (const ResyncReport& resync : capture.checkpoints->resyncs()) {
+        if (!inRange(resync.eventIndex))
+            continue;
+        focus.push_back(resync.eventIndex);
+        md += QStringLiteral("### Resync into epoch %1 at event %2\n\n").arg(resync.epoch).arg(resync.eventIndex);
+        const QStringList stale = resync.stalePaths();
+        md += QStringLiteral("- Changed by the resync (previous epoch's last tree vs. the new snapshot): %1 added, %2 removed, %3 changed, %4 moved\n")
+                  .arg(resync.changedByResync.added.size()).arg(resync.changedByResync.removed.size())
+                  .arg(resync.changedByResync.changed.size()).arg(resync.changedByResync.moved.size());
+        md += QStringLiteral("- Stale in a merging client (reference JS client keeps them): %1\n")
+                  .arg(stale.isEmpty() ? QStringLiteral("none") : QString::fromUtf8(redactor.redact(stale.join(QStringLiteral(", ")).toUtf8())));
+        md += QLatin1Char('\n');
+    }
+    if (incidents == 0 && focus.empty())
+        md += QStringLiteral("No incident or resync in this range.\n\n");
+
+    // Anomalies: recorded during the session and found again by the replay fold.
+    md += QStringLiteral("## Anomalies\n\n");
+    QStringList anomalyRows;
+    for (const qint64 index : log.indexesOfKind(EventKind::FoldAnomaly)) {
+        if (!inRange(index))
+            continue;
+        focus.push_back(index);
+        const QJsonObject fields = QJsonDocument::fromJson(redactor.redact(log.payload(index))).object();
+        anomalyRows << QStringLiteral("| %1 | recorded | %2 | `%3` | %4 |")
+                           .arg(index)
+                           .arg(cell(fields.value(QStringLiteral("anomaly")).toString()),
+                               cell(fields.value(QStringLiteral("path")).toString()), cell(fields.value(QStringLiteral("message")).toString()));
+    }
+    for (const SessionAnomaly& anomaly : capture.checkpoints->anomalies()) {
+        if (!inRange(anomaly.eventIndex))
+            continue;
+        focus.push_back(anomaly.eventIndex);
+        anomalyRows << QStringLiteral("| %1 | replay fold | %2 | `%3` | %4 |")
+                           .arg(anomaly.eventIndex)
+                           .arg(cell(anomaly.kind), cell(QString::fromUtf8(redactor.redact(anomaly.path.toUtf8()))),
+                               cell(QString::fromUtf8(redactor.redact(anomaly.message.toUtf8()))));
+    }
+    if (anomalyRows.isEmpty()) {
+        md += QStringLiteral("None in this range.\n\n");
+    } else {
+        md += QStringLiteral("| event | source | anomaly | path | message |\n|---|---|---|---|---|\n");
+        md += anomalyRows.mid(0, 200).join(QLatin1Char('\n')) + QLatin1Char('\n');
+        if (anomalyRows.size() > 200)
+            md += QStringLiteral("\n(%1 more anomalies not listed)\n").arg(anomalyRows.size() - 200);
+        md += QLatin1Char('\n');
+    }
+
+    // Timeline: around the incidents and anomalies, or the whole range when short.
+    md += QStringLiteral("## Timeline\n\n");
+    std::vector<std::pair<qint64, qint64>> windows;
+    if (to - from + 1 <= 60) {
+        windows.emplace_back(from, to);
+    } else if (focus.empty()) {
+        windows.emplace_back(from, from + 29);
+        windows.emplace_back(to - 29, to);
+    } else {
+        std::sort(focus.begin(), focus.end());
+        for (const qint64 index : focus) {
+            const qint64 a = std::max(from, index - 10);
+            const qint64 b = std::min(to, index + 10);
+            if (!windows.empty() && a <= windows.back().second + 1)
+                windows.back().second = std::max(windows.back().second, b);
+            else
+                windows.emplace_back(a, b);
+            if (windows.size() >= 10)
+                break;
+        }
+    }
+    md += QStringLiteral("| # | time (UTC) | +ms | dir | kind | id | seq | frame or fields |\n|---|---|---|---|---|---|---|---|\n");
+    qint64 previousNs = -1;
+    for (std::size_t w = 0; w < windows.size(); ++w) {
+        if (w > 0 || windows[w].first > from)
+            md += QStringLiteral("| ... | | | | | | | |\n");
+        previousNs = -1;
+        for (qint64 i = windows[w].first; i <= windows[w].second; ++i) {
+            const SessionEvent& event = log.at(i);
+            QString text = QString::fromUtf8(redactor.redact(log.payload(i)));
+            if (text.size() > 160)
+                text = text.left(157) + QStringLiteral("...");
+            md += QStringLiteral("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | `%8` |\n")
+                      .arg(i)
+                      .arg(QDateTime::fromMSecsSinceEpoch(event.wallMs, QTimeZone::utc()).toString(QStringLiteral("HH:mm:ss.zzz")))
+                      .arg(previousNs < 0 ? QString() : QString::number(double(event.monotonicNs - previousNs) / 1e6, 'f', 1))
+                      .arg(directionName(event.direction), eventKindName(event.kind))
+                      .arg(event.requestId >= 0 ? QString::number(event.requestId) : QString())
+                      .arg(event.seq >= 0 ? QString::number(event.seq) : QString())
+                      .arg(cell(text));
+            previousNs = event.monotonicNs;
+            ++result.events;
+        }
+    }
+    md += QLatin1Char('\n');
+
+    // Documents before and after the range.
+    SessionFolder folder;
+    capture.checkpoints->restore(folder, from - 1);
+    md += QStringLiteral("## Document before (after event %1, epoch %2)\n\n").arg(from - 1).arg(folder.epoch());
+    md += fenced(redactedDocument(folder.epochTree(), redactor), 300) + QLatin1Char('\n');
+    capture.checkpoints->restore(folder, to);
+    md += QStringLiteral("## Document after (after event %1, epoch %2)\n\n").arg(to).arg(folder.epoch());
+    md += fenced(redactedDocument(folder.epochTree(), redactor), 300) + QLatin1Char('\n');
+    const TreeDiff stale = folder.currentStaleDiff();
+    if (!stale.isEmpty()) {
+        md += QStringLiteral("A merging client (the reference JS client) holds a different tree here: %1 paths only there, %2 missing, %3 different.\n\n")
+                  .arg(stale.added.size()).arg(stale.removed.size()).arg(stale.changed.size());
+    }
+
+    result.redacted = redactor.summary();
+    md += QStringLiteral("## Redaction\n\n");
+    for (const QString& line : result.redacted)
+        md += QStringLiteral("- ") + line + QLatin1Char('\n');
+    result.ok = writeAll(out, md.toUtf8(), result.error);
+    return result;
+}
+
+}

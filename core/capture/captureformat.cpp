@@ -1,0 +1,449 @@
+#include "core/capture/captureformat.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonParseError>
+#include <QTimeZone>
+
+#include <simdjson.h>
+
+namespace deltascope::capture {
+
+namespace {
+
+void appendNumber(QByteArray& out, qint64 value)
+{
+    char buffer[24];
+    char* end = buffer + sizeof(buffer);
+    char* p = end;
+    const bool negative = value < 0;
+    quint64 magnitude = negative ? quint64(0) - quint64(value) : quint64(value);
+    do {
+        *--p = char('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (negative)
+        *--p = '-';
+    out.append(p, end - p);
+}
+
+void appendKey(QByteArray& out, const char* key)
+{
+    out.append(",\"");
+    out.append(key);
+    out.append("\":");
+}
+
+// A local event's payload goes in verbatim only when it is one JSON object on one line.
+bool isSingleLineJsonObject(QByteArrayView payload)
+{
+    if (payload.isEmpty() || payload.front() != '{' || payload.contains('\n') || payload.contains('\r'))
+        return false;
+    simdjson::dom::parser parser;
+    simdjson::dom::element element;
+    if (parser.parse(payload.data(), std::size_t(payload.size())).get(element))
+        return false;
+    return element.is_object();
+}
+
+}
+
+bool isLocalKind(EventKind kind)
+{
+    return naturalDirection(kind) == Direction::Local;
+}
+
+bool isValidUtf8(QByteArrayView bytes)
+{
+    return simdjson::validate_utf8(bytes.data(), std::size_t(bytes.size()));
+}
+
+void appendJsonString(QByteArray& out, QByteArrayView utf8)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.append('"');
+    const char* begin = utf8.data();
+    const char* run = begin;
+    const char* end = begin + utf8.size();
+    for (const char* p = begin; p != end; ++p) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(run, p - run);
+        run = p + 1;
+        switch (c) {
+        case '"':
+            out.append("\\\"");
+            break;
+        case '\\':
+            out.append("\\\\");
+            break;
+        case '\n':
+            out.append("\\n");
+            break;
+        case '\r':
+            out.append("\\r");
+            break;
+        case '\t':
+            out.append("\\t");
+            break;
+        default: {
+            const char escaped[] = { '\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15] };
+            out.append(escaped, 6);
+        }
+        }
+    }
+    out.append(run, end - run);
+    out.append('"');
+}
+
+bool decodeJsonString(QByteArrayView token, QByteArray& out)
+{
+    out.clear();
+    if (token.size() < 2 || token.front() != '"' || token.back() != '"')
+        return false;
+    const char* p = token.data() + 1;
+    const char* end = token.data() + token.size() - 1;
+    out.reserve(end - p);
+    auto hex4 = [&](const char* at, quint32& value) {
+        if (end - at < 4)
+            return false;
+        value = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = at[i];
+            value <<= 4;
+            if (c >= '0' && c <= '9')
+                value |= quint32(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                value |= quint32(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                value |= quint32(c - 'A' + 10);
+            else
+                return false;
+        }
+        return true;
+    };
+    while (p < end) {
+        const char* run = p;
+        while (p < end && *p != '\\')
+            ++p;
+        out.append(run, p - run);
+        if (p >= end)
+            break;
+        if (end - p < 2)
+            return false;
+        const char e = p[1];
+        p += 2;
+        switch (e) {
+        case '"':
+            out.append('"');
+            break;
+        case '\\':
+            out.append('\\');
+            break;
+        case '/':
+            out.append('/');
+            break;
+        case 'b':
+            out.append('\b');
+            break;
+        case 'f':
+            out.append('\f');
+            break;
+        case 'n':
+            out.append('\n');
+            break;
+        case 'r':
+            out.append('\r');
+            break;
+        case 't':
+            out.append('\t');
+            break;
+        case 'u': {
+            quint32 code = 0;
+            if (!hex4(p, code))
+                return false;
+            p += 4;
+            if (code >= 0xD800 && code <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                quint32 low = 0;
+                if (hex4(p + 2, low) && low >= 0xDC00 && low <= 0xDFFF) {
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                    p += 6;
+                }
+            }
+            if (code < 0x80) {
+                out.append(char(code));
+            } else if (code < 0x800) {
+                out.append(char(0xC0 | (code >> 6)));
+                out.append(char(0x80 | (code & 0x3F)));
+            } else if (code < 0x10000) {
+                out.append(char(0xE0 | (code >> 12)));
+                out.append(char(0x80 | ((code >> 6) & 0x3F)));
+                out.append(char(0x80 | (code & 0x3F)));
+            } else {
+                out.append(char(0xF0 | (code >> 18)));
+                out.append(char(0x80 | ((code >> 12) & 0x3F)));
+                out.append(char(0x80 | ((code >> 6) & 0x3F)));
+                out.append(char(0x80 | (code & 0x3F)));
+            }
+            break;
+        }
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
+QByteArray Header::toJsonLine() const
+{
+    QJsonObject object = extra;
+    object.insert(QStringLiteral("format"), QLatin1String(kFormatName));
+    object.insert(QStringLiteral("version"), QStringLiteral("%1.%2").arg(versionMajor).arg(versionMinor));
+    object.insert(QStringLiteral("tool"), tool);
+    object.insert(QStringLiteral("startedWallMs"), double(startedWallMs));
+    object.insert(QStringLiteral("started"),
+        QDateTime::fromMSecsSinceEpoch(startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
+    object.insert(QStringLiteral("endpoint"), endpoint);
+    object.insert(QStringLiteral("space"), space);
+    object.insert(QStringLiteral("key"), key);
+    if (!identity.isEmpty())
+        object.insert(QStringLiteral("identity"), identity);
+    object.insert(QStringLiteral("identityRemoved"), identityRemoved);
+    if (!source.isEmpty())
+        object.insert(QStringLiteral("source"), source);
+    if (partial)
+        object.insert(QStringLiteral("partial"), true);
+    object.insert(QStringLiteral("notes"), notes);
+    if (!redacted.isEmpty())
+        object.insert(QStringLiteral("redacted"), QJsonArray::fromStringList(redacted));
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+bool parseHeader(std::string_view line, Header& out, QString& error)
+{
+    out = Header();
+    QJsonParseError parseError;
+    const QJsonDocument document
+        = QJsonDocument::fromJson(QByteArray::fromRawData(line.data(), qsizetype(line.size())), &parseError);
+    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
+        const bool looksBinary = std::any_of(line.begin(), line.begin() + std::min<std::size_t>(line.size(), 256),
+            [](char c) { return c == 0 || (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r'); });
+        if (looksBinary)
+            error = QStringLiteral("not a Deltascope capture: line 1 is binary data, not a JSON header");
+        else if (line.size() < 200 && line.find("\"log\"") == std::string_view::npos && line.rfind('{', 0) == 0
+            && line.find('}') == std::string_view::npos)
+            error = QStringLiteral("not a Deltascope capture: line 1 is not a complete JSON object "
+                                   "(a pretty-printed JSON file such as a HAR? use 'import')");
+        else
+            error = QStringLiteral("not a Deltascope capture: line 1 is not a JSON object header (%1 at byte %2)")
+                        .arg(parseError.errorString())
+                        .arg(parseError.offset);
+        return false;
+    }
+    QJsonObject object = document.object();
+    if (object.contains(QStringLiteral("log")) && !object.contains(QStringLiteral("format"))) {
+        error = QStringLiteral("not a Deltascope capture: this is a HAR file; convert it with 'import FILE.har -o FILE'");
+        return false;
+    }
+    const QString format = object.value(QStringLiteral("format")).toString();
+    if (format != QLatin1String(kFormatName)) {
+        error = format.isEmpty()
+            ? QStringLiteral("not a Deltascope capture: line 1 has no \"format\" field")
+            : QStringLiteral("not a Deltascope capture: line 1 says format \"%1\", expected \"%2\"")
+                  .arg(format, QLatin1String(kFormatName));
+        return false;
+    }
+    const QString version = object.value(QStringLiteral("version")).toString();
+    const auto parts = version.split(QLatin1Char('.'));
+    bool okMajor = false;
+    bool okMinor = parts.size() < 2;
+    out.versionMajor = parts.value(0).toInt(&okMajor);
+    out.versionMinor = parts.size() >= 2 ? parts[1].toInt(&okMinor) : 0;
+    if (!okMajor || !okMinor || parts.size() > 2) {
+        error = QStringLiteral("capture header: bad \"version\" \"%1\" (expected MAJOR.MINOR)").arg(version);
+        return false;
+    }
+    if (out.versionMajor > kVersionMajor) {
+        error = QStringLiteral("capture format version %1 is newer than this Deltascope can read (%2.x); "
+                               "open it with a newer Deltascope")
+                    .arg(version)
+                    .arg(kVersionMajor);
+        return false;
+    }
+    if (out.versionMajor < 1) {
+        error = QStringLiteral("capture format version %1 is not supported").arg(version);
+        return false;
+    }
+    out.tool = object.value(QStringLiteral("tool")).toString();
+    out.startedWallMs = qint64(object.value(QStringLiteral("startedWallMs")).toDouble());
+    out.endpoint = object.value(QStringLiteral("endpoint")).toString();
+    out.space = object.value(QStringLiteral("space")).toString();
+    out.key = object.value(QStringLiteral("key")).toString();
+    out.identity = object.value(QStringLiteral("identity")).toString();
+    out.identityRemoved = object.value(QStringLiteral("identityRemoved")).toBool();
+    out.source = object.value(QStringLiteral("source")).toString();
+    out.partial = object.value(QStringLiteral("partial")).toBool();
+    out.notes = object.value(QStringLiteral("notes")).toString();
+    for (const auto& value : object.value(QStringLiteral("redacted")).toArray())
+        out.redacted.append(value.toString());
+    for (const char* known : { "format", "version", "tool", "startedWallMs", "started", "endpoint", "space", "key",
+             "identity", "identityRemoved", "source", "partial", "notes", "redacted" })
+        object.remove(QLatin1String(known));
+    out.extra = object;
+    return true;
+}
+
+void appendEventLine(QByteArray& out, const SessionEvent& event, QStringView method, QByteArrayView payload)
+{
+    out.append("{\"index\":");
+    appendNumber(out, event.index);
+    appendKey(out, "ns");
+    appendNumber(out, event.monotonicNs);
+    appendKey(out, "wallMs");
+    appendNumber(out, event.wallMs);
+    out.append(",\"dir\":\"");
+    out.append(directionName(event.direction).toLatin1());
+    out.append("\",\"kind\":\"");
+    out.append(eventKindName(event.kind).toLatin1());
+    out.append('"');
+    appendKey(out, "epoch");
+    appendNumber(out, event.epoch);
+    if (event.requestId != -1) {
+        appendKey(out, "requestId");
+        appendNumber(out, event.requestId);
+    }
+    if (event.seq != -1) {
+        appendKey(out, "seq");
+        appendNumber(out, event.seq);
+    }
+    if (event.parts) {
+        appendKey(out, "parts");
+        appendNumber(out, event.parts);
+    }
+    if (!method.isEmpty()) {
+        appendKey(out, "method");
+        appendJsonString(out, method.toUtf8());
+    }
+    if (event.code) {
+        appendKey(out, "code");
+        appendNumber(out, event.code);
+    }
+    if (event.flags) {
+        appendKey(out, "flags");
+        appendNumber(out, event.flags);
+    }
+    if (event.linkedIndex != -1) {
+        appendKey(out, "link");
+        appendNumber(out, event.linkedIndex);
+    }
+    // The payload goes last so a reader can index the small fields and skip the rest of the line.
+    if (isLocalKind(event.kind) && isSingleLineJsonObject(payload)) {
+        appendKey(out, "fields");
+        out.append(payload.data(), payload.size());
+    } else if (isValidUtf8(payload)) {
+        appendKey(out, "frame");
+        appendJsonString(out, payload);
+    } else {
+        appendKey(out, "frameBase64");
+        out.append('"');
+        out.append(QByteArray::fromRawData(payload.data(), payload.size()).toBase64());
+        out.append('"');
+    }
+    out.append('}');
+}
+
+void appendLinkLine(QByteArray& out, qint64 a, qint64 b, bool seqLink)
+{
+    out.append(seqLink ? "{\"seqLink\":[" : "{\"link\":[");
+    appendNumber(out, a);
+    out.append(',');
+    appendNumber(out, b);
+    out.append("]}");
+}
+
+void appendEndLine(QByteArray& out, qint64 eventCount, qint64 wallMs)
+{
+    out.append("{\"end\":true,\"events\":");
+    appendNumber(out, eventCount);
+    appendKey(out, "wallMs");
+    appendNumber(out, wallMs);
+    out.append('}');
+}
+
+void IdentityRedactor::addToken(const QByteArray& token)
+{
+    if (token.isEmpty() || token.startsWith("[redacted identity"))
+        return;
+    if (std::find(m_tokens.begin(), m_tokens.end(), token) == m_tokens.end())
+        m_tokens.push_back(token);
+}
+
+QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
+{
+    QByteArray result = payload.toByteArray();
+    if (learn && payload.contains("\"identity\"")) {
+        simdjson::dom::parser parser;
+        simdjson::dom::element element;
+        std::string_view identity;
+        if (!parser.parse(payload.data(), std::size_t(payload.size())).get(element) && element.is_object()
+            && !element["identity"].get(identity))
+            addToken(QByteArray(identity.data(), qsizetype(identity.size())));
+    }
+    for (std::size_t i = 0; i < m_tokens.size(); ++i) {
+        const QByteArray& token = m_tokens[i];
+        const QByteArray placeholder = "[redacted identity " + QByteArray::number(qulonglong(i + 1)) + ']';
+        QByteArray escaped;
+        appendJsonString(escaped, token);
+        escaped = escaped.mid(1, escaped.size() - 2);
+        for (const QByteArray& form : { token, escaped }) {
+            if (form.size() >= 4) {
+                // Long enough to be distinctive: replace wherever the text appears.
+                const qsizetype count = result.count(form);
+                if (count) {
+                    result.replace(form, placeholder);
+                    m_replacements += count;
+                }
+            } else {
+                // A short token would mangle unrelated text: replace it only as the identity field.
+                for (const QByteArray& pattern : { QByteArray("\"identity\":\""), QByteArray("\"identity\": \"") }) {
+                    const QByteArray needle = pattern + form + '"';
+                    const qsizetype count = result.count(needle);
+                    if (count) {
+                        result.replace(needle, QByteArray(pattern + placeholder + '"'));
+                        m_replacements += count;
+                    }
+                }
+            }
+            if (escaped == token)
+                break;
+        }
+    }
+    return result;
+}
+
+QString partNames(quint16 parts)
+{
+    static constexpr const char* kNames[] = { "data", "seq", "outstanding", "blockers", "view-state-filter",
+        "viewstate", "log", "goto", "viewport", "force-disconnect", "reload" };
+    QStringList names;
+    for (int bit = 0; bit < int(std::size(kNames)); ++bit) {
+        if (parts & (1u << bit))
+            names.append(QLatin1String(kNames[bit]));
+    }
+    return names.join(QLatin1Char(','));
+}
+
+QString flagNames(quint8 flags)
+{
+    static constexpr const char* kNames[] = { "retryable", "corrupting", "snapshot", "synthetic" };
+    QStringList names;
+    for (int bit = 0; bit < int(std::size(kNames)); ++bit) {
+        if (flags & (1u << bit))
+            names.append(QLatin1String(kNames[bit]));
+    }
+    return names.join(QLatin1Char(','));
+}
+
+}

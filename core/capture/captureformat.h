@@ -1,0 +1,91 @@
+#pragma once
+
+#include "core/session/sessionevent.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+
+#include <string_view>
+
+namespace deltascope {
+
+// The capture format (core/capture/README.md): NDJSON, a header line, then one line per session
+// event, plus `link` and `end` records. These constants and helpers are shared by the writer, the
+// reader and the exporters so all of them agree byte for byte.
+namespace capture {
+
+inline constexpr char kFormatName[] = "deltascope-capture";
+inline constexpr int kVersionMajor = 1;
+inline constexpr int kVersionMinor = 0;
+// A frame is at most 4 MiB; escaped as a JSON string it can grow up to 6x. Longer lines are damage.
+inline constexpr qint64 kMaxLineBytes = 64ll * 1024 * 1024;
+
+// What the first line says about the capture.
+struct Header {
+    int versionMajor = kVersionMajor;
+    int versionMinor = kVersionMinor;
+    QString tool; // "deltascope 0.1.0"
+    qint64 startedWallMs = 0;
+    QString endpoint;
+    QString space;
+    QString key;
+    QString identity; // only when the user asked to keep it
+    bool identityRemoved = false; // identity tokens were replaced in the header and every payload
+    QString source; // "record", "import-har", "trim", ...
+    bool partial = false; // the capture starts mid-stream (HAR imports); the first tree may be incomplete
+    QString notes;
+    QStringList redacted; // what an export removed (descriptions), empty for raw recordings
+    QJsonObject extra; // fields this version does not know, kept for re-export
+
+    QByteArray toJsonLine() const; // without the trailing newline
+};
+
+// Parses a header line. On failure returns false and sets `error` to a message for a person.
+bool parseHeader(std::string_view line, Header& out, QString& error);
+
+// Appends one event line (without the newline) to `out`. `method` is the interned method/channel
+// text. Frames go in as a JSON string (`frame`), or base64 (`frameBase64`) when they are not valid
+// UTF-8; local events whose payload is a JSON object go in as the object itself (`fields`).
+void appendEventLine(QByteArray& out, const SessionEvent& event, QStringView method, QByteArrayView payload);
+// A `link` record: events a and b refer to each other (request <-> response), written when the
+// link became known after the events themselves. `seqLink` records tie a send ack to the stream
+// item carrying its seq (EventLog::linkSeq).
+void appendLinkLine(QByteArray& out, qint64 a, qint64 b, bool seqLink = false);
+// The closing record of a capture that was closed cleanly.
+void appendEndLine(QByteArray& out, qint64 eventCount, qint64 wallMs);
+
+// JSON string helpers that keep every byte: escape assumes valid UTF-8 input.
+void appendJsonString(QByteArray& out, QByteArrayView utf8);
+// Decodes a JSON string token (with its quotes). Returns false on bad escapes.
+bool decodeJsonString(QByteArrayView token, QByteArray& out);
+bool isValidUtf8(QByteArrayView bytes);
+
+// Replaces identity tokens in payloads. Learns tokens from outbound requests' `identity` field
+// (connection/create, document/create, probe, ...) and replaces every occurrence of a known token
+// in any payload by "[redacted identity N]" (N numbers distinct tokens so they stay tellable apart).
+class IdentityRedactor
+{
+public:
+    void addToken(const QByteArray& token);
+    // Learns from `payload` if it is an outbound request, then returns the payload with tokens replaced.
+    QByteArray redact(QByteArrayView payload, bool learn);
+    int tokenCount() const { return int(m_tokens.size()); }
+    qint64 replacements() const { return m_replacements; }
+
+private:
+    std::vector<QByteArray> m_tokens;
+    qint64 m_replacements = 0;
+};
+
+// Kinds whose payload is a JSON object of fields rather than a wire frame.
+bool isLocalKind(EventKind kind);
+
+// "data,seq" style names for StreamItemPart bits, and EventFlag bits, for people.
+QString partNames(quint16 parts);
+QString flagNames(quint8 flags);
+
+}
+}

@@ -1,0 +1,697 @@
+#include "core/capture/capturereader.h"
+
+#include "core/capture/capturecheckpoints.h"
+#include "core/logging.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QPointer>
+#include <QThread>
+
+#include <simdjson.h>
+#include <zstd.h>
+
+#include <cstring>
+
+namespace deltascope {
+
+// ---------------------------------------------------------------------------------------------
+// FilePayloadStore
+
+FilePayloadStore::~FilePayloadStore()
+{
+    if (m_map)
+        m_file.unmap(const_cast<uchar*>(m_map));
+}
+
+bool FilePayloadStore::open(const QString& path, QString* error, std::unique_ptr<QTemporaryFile> temporary)
+{
+    m_temporary = std::move(temporary);
+    m_file.setFileName(path);
+    if (!m_file.open(QIODevice::ReadOnly)) {
+        if (error)
+            *error = QStringLiteral("cannot read %1: %2").arg(path, m_file.errorString());
+        return false;
+    }
+    m_size = m_file.size();
+    if (m_size > 0) {
+        m_map = m_file.map(0, m_size);
+        if (!m_map) {
+            if (error)
+                *error = QStringLiteral("cannot map %1: %2").arg(path, m_file.errorString());
+            return false;
+        }
+    }
+    return true;
+}
+
+PayloadRef FilePayloadStore::append(QByteArrayView bytes)
+{
+    if (m_hasNext) {
+        m_hasNext = false;
+        m_total += m_next.length;
+        return m_next;
+    }
+    PayloadRef ref = m_memory.append(bytes);
+    ref.offset |= kMemoryBit;
+    m_total += quint64(bytes.size());
+    return ref;
+}
+
+QByteArrayView FilePayloadStore::rawToken(const PayloadRef& ref) const
+{
+    const quint64 offset = ref.offset & ~(kBase64Bit | kMemoryBit);
+    if ((ref.offset & kMemoryBit) || !m_map || offset + ref.length > quint64(m_size))
+        return {};
+    return QByteArrayView(reinterpret_cast<const char*>(m_map) + offset, ref.length);
+}
+
+QByteArray FilePayloadStore::read(const PayloadRef& ref) const
+{
+    if (ref.offset & kMemoryBit) {
+        PayloadRef memory = ref;
+        memory.offset &= ~kMemoryBit;
+        return m_memory.read(memory);
+    }
+    const QByteArrayView token = rawToken(ref);
+    if (token.isEmpty())
+        return {};
+    if (ref.offset & kBase64Bit)
+        return QByteArray::fromBase64(token.sliced(1, token.size() - 2).toByteArray());
+    if (token.front() == '"') {
+        QByteArray decoded;
+        if (!capture::decodeJsonString(token, decoded))
+            return token.toByteArray();
+        return decoded;
+    }
+    return token.toByteArray();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture
+
+Capture::Capture() = default;
+Capture::~Capture() = default;
+
+QStringList Capture::notices() const
+{
+    QStringList result;
+    if (truncatedTail)
+        result << truncatedTailMessage;
+    else if (!closedCleanly)
+        result << QStringLiteral("the capture has no end record: it was cut off (the recorder crashed, was killed, or is "
+                                 "still recording); everything up to its last flush is here");
+    for (const CaptureDiagnostic& diagnostic : diagnostics)
+        result << (diagnostic.line ? QStringLiteral("line %1: %2").arg(diagnostic.line).arg(diagnostic.message)
+                                   : diagnostic.message);
+    if (diagnosticCount > qint64(diagnostics.size()))
+        result << QStringLiteral("... and %1 more damaged lines").arg(diagnosticCount - qint64(diagnostics.size()));
+    if (header.partial)
+        result << QStringLiteral("the capture starts mid-stream (%1): the first document tree may be partial")
+                      .arg(header.source.isEmpty() ? QStringLiteral("partial source") : header.source);
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+namespace {
+
+constexpr qint64 kChunk = 4 << 20;
+
+// Decompresses a .zst capture into a temporary file so its payloads can be mapped. A damaged or
+// truncated stream keeps everything decoded before the damage.
+std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpenOptions& options, QString& note,
+    QString* error)
+{
+    QFile in(path);
+    if (!in.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, in.errorString());
+        return nullptr;
+    }
+    auto out = std::make_unique<QTemporaryFile>();
+    out->setFileTemplate(QDir::tempPath() + QStringLiteral("/deltascope-capture-XXXXXX.ndjson"));
+    if (!out->open()) {
+        *error = QStringLiteral("cannot create a temporary file to decompress %1: %2").arg(path, out->errorString());
+        return nullptr;
+    }
+    ZSTD_DCtx* context = ZSTD_createDCtx();
+    QByteArray input(qsizetype(ZSTD_DStreamInSize()), Qt::Uninitialized);
+    QByteArray output(qsizetype(ZSTD_DStreamOutSize()), Qt::Uninitialized);
+    const qint64 total = in.size();
+    qint64 done = 0;
+    std::size_t last = 0;
+    bool damaged = false;
+    while (!damaged) {
+        const qint64 got = in.read(input.data(), input.size());
+        if (got <= 0)
+            break;
+        done += got;
+        ZSTD_inBuffer inBuffer { input.constData(), std::size_t(got), 0 };
+        while (inBuffer.pos < inBuffer.size) {
+            ZSTD_outBuffer outBuffer { output.data(), std::size_t(output.size()), 0 };
+            last = ZSTD_decompressStream(context, &outBuffer, &inBuffer);
+            if (ZSTD_isError(last)) {
+                note = QStringLiteral("the compressed stream is damaged after %1 compressed bytes (%2); "
+                                      "what came before it is shown")
+                           .arg(done - qint64(inBuffer.size - inBuffer.pos))
+                           .arg(QString::fromLatin1(ZSTD_getErrorName(last)));
+                damaged = true;
+                break;
+            }
+            out->write(output.constData(), qint64(outBuffer.pos));
+        }
+        if (options.progress)
+            options.progress(0, done, total);
+        if (options.cancel && options.cancel->load()) {
+            ZSTD_freeDCtx(context);
+            *error = QStringLiteral("cancelled");
+            return nullptr;
+        }
+    }
+    // Flush whatever the decoder still holds for a frame that ended early.
+    for (int i = 0; i < 64 && !damaged; ++i) {
+        ZSTD_inBuffer inBuffer { nullptr, 0, 0 };
+        ZSTD_outBuffer outBuffer { output.data(), std::size_t(output.size()), 0 };
+        const std::size_t result = ZSTD_decompressStream(context, &outBuffer, &inBuffer);
+        if (ZSTD_isError(result) || outBuffer.pos == 0)
+            break;
+        out->write(output.constData(), qint64(outBuffer.pos));
+    }
+    if (!damaged && last != 0)
+        note = QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish); "
+                              "everything flushed before that is shown");
+    ZSTD_freeDCtx(context);
+    out->flush();
+    return out;
+}
+
+struct LineFields {
+    bool hasIndex = false;
+    qint64 index = -1;
+    qint64 ns = 0;
+    qint64 wallMs = 0;
+    std::string_view dir;
+    std::string_view kind;
+    qint64 epoch = 0;
+    qint64 requestId = -1;
+    qint64 seq = -1;
+    qint64 parts = 0;
+    std::string_view method;
+    qint64 code = 0;
+    qint64 flags = 0;
+    qint64 link = -1;
+    const char* payload = nullptr;
+    std::size_t payloadLength = 0;
+    bool base64 = false;
+    bool hasPayload = false;
+    bool isLink = false;
+    bool isSeqLink = false;
+    qint64 linkA = -1;
+    qint64 linkB = -1;
+    bool isEnd = false;
+    std::string methodStorage;
+};
+
+std::string_view trimTrailing(std::string_view token)
+{
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\r' || token.back() == '\n'))
+        token.remove_suffix(1);
+    return token;
+}
+
+// Parses one line into fields. Returns an empty string or what is wrong with the line.
+QString parseLine(simdjson::ondemand::parser& parser, const char* data, std::size_t length, std::size_t capacity,
+    LineFields& fields)
+{
+    using namespace simdjson;
+    ondemand::document document;
+    if (auto error = parser.iterate(data, length, capacity).get(document))
+        return QStringLiteral("not valid JSON (%1)").arg(QString::fromLatin1(error_message(error)));
+    ondemand::object object;
+    if (auto error = document.get_object().get(object))
+        return QStringLiteral("not a JSON object (%1)").arg(QString::fromLatin1(error_message(error)));
+    auto readInt = [](ondemand::value value, qint64& out) {
+        int64_t number = 0;
+        if (value.get_int64().get(number))
+            return false;
+        out = number;
+        return true;
+    };
+    for (auto field : object) {
+        std::string_view key;
+        if (auto error = field.unescaped_key().get(key))
+            return QStringLiteral("not valid JSON (%1)").arg(QString::fromLatin1(error_message(error)));
+        ondemand::value value;
+        if (auto error = field.value().get(value))
+            return QStringLiteral("not valid JSON (%1)").arg(QString::fromLatin1(error_message(error)));
+        bool ok = true;
+        if (key == "index") {
+            ok = readInt(value, fields.index);
+            fields.hasIndex = ok;
+        } else if (key == "ns") {
+            ok = readInt(value, fields.ns);
+        } else if (key == "wallMs") {
+            ok = readInt(value, fields.wallMs);
+        } else if (key == "dir") {
+            ok = !value.get_string().get(fields.dir);
+        } else if (key == "kind") {
+            ok = !value.get_string().get(fields.kind);
+        } else if (key == "epoch") {
+            ok = readInt(value, fields.epoch);
+        } else if (key == "requestId") {
+            ok = readInt(value, fields.requestId);
+        } else if (key == "seq") {
+            ok = readInt(value, fields.seq);
+        } else if (key == "parts") {
+            ok = readInt(value, fields.parts);
+        } else if (key == "method") {
+            std::string_view method;
+            ok = !value.get_string().get(method);
+            if (ok) {
+                fields.methodStorage.assign(method);
+                fields.method = fields.methodStorage;
+            }
+        } else if (key == "code") {
+            ok = readInt(value, fields.code);
+        } else if (key == "flags") {
+            ok = readInt(value, fields.flags);
+        } else if (key == "link" || key == "seqLink") {
+            ondemand::json_type type;
+            ok = !value.type().get(type);
+            if (ok && type == ondemand::json_type::array) {
+                ondemand::array array;
+                ok = !value.get_array().get(array);
+                std::vector<qint64> ends;
+                for (auto element : array) {
+                    int64_t number = 0;
+                    if (element.get_int64().get(number)) {
+                        ok = false;
+                        break;
+                    }
+                    ends.push_back(number);
+                }
+                ok = ok && ends.size() == 2;
+                if (ok) {
+                    (key == "link" ? fields.isLink : fields.isSeqLink) = true;
+                    fields.linkA = ends[0];
+                    fields.linkB = ends[1];
+                }
+            } else if (ok && key == "link") {
+                ok = readInt(value, fields.link);
+            }
+        } else if (key == "frame" || key == "frameBase64") {
+            std::string_view token = trimTrailing(value.raw_json_token());
+            // Escapes are checked when the payload is decoded, on demand; indexing stays cheap.
+            ok = ok && token.size() >= 2 && token.front() == '"' && token.back() == '"';
+            fields.payload = token.data();
+            fields.payloadLength = token.size();
+            fields.base64 = key == "frameBase64";
+            fields.hasPayload = ok;
+        } else if (key == "fields") {
+            ondemand::object local;
+            ok = !value.get_object().get(local);
+            std::string_view raw;
+            ok = ok && !local.raw_json().get(raw);
+            raw = trimTrailing(raw);
+            fields.payload = raw.data();
+            fields.payloadLength = raw.size();
+            fields.hasPayload = ok;
+        } else if (key == "end") {
+            bool end = false;
+            ok = !value.get_bool().get(end);
+            fields.isEnd = ok && end;
+        }
+        // Any other key is a newer minor version's field: the iterator skips it.
+        if (!ok)
+            return QStringLiteral("field \"%1\" has the wrong type").arg(QString::fromUtf8(key.data(), qsizetype(key.size())));
+    }
+    return {};
+}
+
+}
+
+std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureOpenOptions& options, QString* error)
+{
+    QString ignored;
+    QString& message = error ? *error : ignored;
+    const QFileInfo info(path);
+    if (!info.exists()) {
+        message = QStringLiteral("%1: no such file").arg(path);
+        return nullptr;
+    }
+    if (info.isDir()) {
+        message = QStringLiteral("%1 is a folder, not a capture file").arg(path);
+        return nullptr;
+    }
+    auto result = std::make_unique<Capture>();
+    result->path = path;
+    result->fileSize = info.size();
+    if (result->fileSize == 0) {
+        message = QStringLiteral("%1 is empty: no capture header (a recording that never started?)").arg(path);
+        return nullptr;
+    }
+    {
+        QFile probe(path);
+        if (!probe.open(QIODevice::ReadOnly)) {
+            message = QStringLiteral("cannot read %1: %2").arg(path, probe.errorString());
+            return nullptr;
+        }
+        const QByteArray magic = probe.read(4);
+        result->compressed = magic == QByteArray("\x28\xb5\x2f\xfd", 4);
+    }
+
+    QString scanPath = path;
+    QString compressionNote;
+    std::unique_ptr<QTemporaryFile> temporary;
+    if (result->compressed) {
+        temporary = decompress(path, options, compressionNote, &message);
+        if (!temporary)
+            return nullptr;
+        scanPath = temporary->fileName();
+    }
+    auto storeOwner = std::make_unique<FilePayloadStore>();
+    FilePayloadStore* store = storeOwner.get();
+    if (!store->open(scanPath, &message, std::move(temporary)))
+        return nullptr;
+    QFile file(scanPath);
+    if (!file.open(QIODevice::ReadOnly)) {
+        message = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return nullptr;
+    }
+    const qint64 total = file.size();
+    if (total == 0) {
+        message = QStringLiteral("%1: the compressed stream holds no data (%2)").arg(path, compressionNote);
+        return nullptr;
+    }
+
+    auto log = std::make_unique<EventLog>(std::move(storeOwner));
+    simdjson::ondemand::parser parser;
+    std::vector<char> buffer(std::size_t(kChunk + simdjson::SIMDJSON_PADDING));
+    qint64 bufferFileOffset = 0; // file offset of buffer[0]
+    std::size_t begin = 0; // start of the current (incomplete) line in buffer
+    std::size_t end = 0; // bytes of data in buffer
+    qint64 lineNumber = 0;
+    bool headerRead = false;
+    bool skippingLongLine = false;
+    qint64 longLineStart = 0;
+    qint64 expectedFileIndex = 0;
+    std::vector<std::pair<qint64, qint64>> indexBreaks; // (file index, log index) where they diverge
+    std::vector<std::pair<qint64, qint64>> links;
+    std::vector<std::pair<qint64, qint64>> seqLinks;
+    bool endSeen = false;
+    LineFields fields;
+
+    auto addDiagnostic = [&](qint64 line, const QString& text) {
+        ++result->diagnosticCount;
+        if (qint64(result->diagnostics.size()) < options.maxDiagnostics)
+            result->diagnostics.push_back({ line, text });
+    };
+
+    // Handles one complete line at buffer[lineBegin, lineEnd). Returns false to stop (fatal).
+    auto handleLine = [&](std::size_t lineBegin, std::size_t lineEnd, bool lastLine) -> bool {
+        ++lineNumber;
+        const char* data = buffer.data() + lineBegin;
+        std::size_t length = lineEnd - lineBegin;
+        while (length && (data[length - 1] == '\r' || data[length - 1] == ' '))
+            --length;
+        if (!headerRead) {
+            QString headerError;
+            if (!capture::parseHeader(std::string_view(data, length), result->header, headerError)) {
+                message = QStringLiteral("%1: %2").arg(path, headerError);
+                return false;
+            }
+            headerRead = true;
+            return true;
+        }
+        if (length == 0)
+            return true;
+        fields = LineFields();
+        const QString problem = parseLine(parser, data, length, buffer.size() - lineBegin, fields);
+        if (!problem.isEmpty()) {
+            if (lastLine) {
+                result->truncatedTail = true;
+                result->truncatedTailMessage
+                    = QStringLiteral("the last line (line %1, %2 bytes) is incomplete: the capture was cut off "
+                                     "(the recorder stopped abruptly or is still writing); the %3 events before it are intact")
+                          .arg(lineNumber)
+                          .arg(length)
+                          .arg(log->size());
+            } else {
+                addDiagnostic(lineNumber, problem + QStringLiteral("; line skipped"));
+            }
+            return true;
+        }
+        if (fields.isEnd) {
+            endSeen = true;
+            return true;
+        }
+        if (fields.isLink || fields.isSeqLink) {
+            (fields.isLink ? links : seqLinks).emplace_back(fields.linkA, fields.linkB);
+            return true;
+        }
+        if (!fields.hasIndex || fields.kind.empty()) {
+            addDiagnostic(lineNumber, QStringLiteral("not an event (no \"index\" or \"kind\"), link or end record; line skipped"));
+            return true;
+        }
+        endSeen = false; // events after an end record: the capture was appended to
+        SessionEvent event;
+        const QString kindName = QString::fromUtf8(fields.kind.data(), qsizetype(fields.kind.size()));
+        if (!eventKindFromName(kindName, event.kind)) {
+            addDiagnostic(lineNumber, QStringLiteral("unknown event kind \"%1\" (event %2), kept as a note").arg(kindName).arg(fields.index));
+            event.kind = EventKind::Note;
+        }
+        if (!directionFromName(QString::fromUtf8(fields.dir.data(), qsizetype(fields.dir.size())), event.direction))
+            event.direction = naturalDirection(event.kind);
+        event.monotonicNs = fields.ns;
+        event.wallMs = fields.wallMs;
+        event.requestId = fields.requestId;
+        event.seq = fields.seq;
+        event.code = qint32(fields.code);
+        event.epoch = quint32(std::max<qint64>(0, fields.epoch));
+        event.parts = quint16(fields.parts);
+        event.flags = quint8(fields.flags);
+        if (!fields.method.empty())
+            event.methodString = log->intern(QString::fromUtf8(fields.method.data(), qsizetype(fields.method.size())));
+        if (fields.index != expectedFileIndex) {
+            if (fields.index < expectedFileIndex) {
+                addDiagnostic(lineNumber, QStringLiteral("event index %1 repeats or goes back (expected %2); line skipped")
+                        .arg(fields.index).arg(expectedFileIndex));
+                return true;
+            }
+            addDiagnostic(lineNumber, QStringLiteral("event index jumps from %1 to %2: %3 events missing")
+                    .arg(expectedFileIndex - 1).arg(fields.index).arg(fields.index - expectedFileIndex));
+            indexBreaks.emplace_back(fields.index, log->size());
+        }
+        expectedFileIndex = fields.index + 1;
+        PayloadRef ref;
+        if (fields.hasPayload) {
+            ref.offset = quint64(bufferFileOffset + qint64(fields.payload - buffer.data()));
+            if (fields.base64)
+                ref.offset |= FilePayloadStore::kBase64Bit;
+            ref.length = quint32(fields.payloadLength);
+        }
+        store->setNextRef(ref);
+        const qint64 logIndex = log->append(event, {});
+        if (fields.link >= 0)
+            links.emplace_back(fields.index, fields.link);
+        Q_UNUSED(logIndex)
+        return true;
+    };
+
+    qint64 lastProgress = 0;
+    bool atEof = false;
+    while (!atEof) {
+        // Make room: keep the incomplete line, move it to the front.
+        if (begin > 0) {
+            std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+            bufferFileOffset += qint64(begin);
+            end -= begin;
+            begin = 0;
+        }
+        if (buffer.size() < end + std::size_t(kChunk) + simdjson::SIMDJSON_PADDING)
+            buffer.resize(end + std::size_t(kChunk) + simdjson::SIMDJSON_PADDING);
+        const qint64 got = file.read(buffer.data() + end, kChunk);
+        if (got < 0) {
+            message = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+            return nullptr;
+        }
+        atEof = got == 0;
+        const std::size_t scanFrom = end;
+        end += std::size_t(got);
+        std::memset(buffer.data() + end, 0, simdjson::SIMDJSON_PADDING);
+        std::size_t position = scanFrom;
+        while (position < end) {
+            const char* newline = static_cast<const char*>(std::memchr(buffer.data() + position, '\n', end - position));
+            if (!newline)
+                break;
+            const std::size_t lineEnd = std::size_t(newline - buffer.data());
+            if (skippingLongLine) {
+                skippingLongLine = false;
+                ++lineNumber;
+                const qint64 size = bufferFileOffset + qint64(lineEnd) - longLineStart;
+                if (!headerRead) {
+                    message = QStringLiteral("%1: not a Deltascope capture: line 1 is %2 bytes long, no header").arg(path).arg(size);
+                    return nullptr;
+                }
+                addDiagnostic(lineNumber, QStringLiteral("line is %1 bytes, over the %2 MiB limit for one event; skipped")
+                        .arg(size).arg(capture::kMaxLineBytes >> 20));
+            } else if (!handleLine(begin, lineEnd, false)) {
+                return nullptr;
+            }
+            begin = lineEnd + 1;
+            position = begin;
+        }
+        if (skippingLongLine) {
+            begin = end; // drop what we have of the over-long line
+        } else if (end - begin > std::size_t(capture::kMaxLineBytes)) {
+            skippingLongLine = true;
+            longLineStart = bufferFileOffset + qint64(begin);
+            begin = end;
+        }
+        const qint64 done = bufferFileOffset + qint64(end);
+        if (done - lastProgress >= kChunk || atEof) {
+            lastProgress = done;
+            if (options.progress)
+                options.progress(1, done, total);
+            if (options.cancel && options.cancel->load()) {
+                message = QStringLiteral("cancelled");
+                return nullptr;
+            }
+        }
+    }
+    if (skippingLongLine) {
+        ++lineNumber;
+        if (!headerRead) {
+            message = QStringLiteral("%1: not a Deltascope capture: no line break in %2 bytes, no header").arg(path).arg(total);
+            return nullptr;
+        }
+        result->truncatedTail = true;
+        result->truncatedTailMessage = QStringLiteral("the last line (line %1) is over the %2 MiB limit and has no end: "
+                                                      "the capture was cut off; the %3 events before it are intact")
+                                           .arg(lineNumber)
+                                           .arg(capture::kMaxLineBytes >> 20)
+                                           .arg(log->size());
+    } else if (end > begin) {
+        // The file does not end with a newline: either a complete last line or a cut-off one.
+        if (!handleLine(begin, end, true))
+            return nullptr;
+    }
+    if (!headerRead) {
+        message = QStringLiteral("%1 has no capture header").arg(path);
+        return nullptr;
+    }
+    result->lineCount = lineNumber;
+    result->closedCleanly = endSeen;
+    if (!compressionNote.isEmpty())
+        addDiagnostic(0, compressionNote);
+
+    // Links name file indexes; translate where damaged lines shifted the log.
+    auto translate = [&](qint64 fileIndex) -> qint64 {
+        if (indexBreaks.empty() || fileIndex < indexBreaks.front().first)
+            return fileIndex;
+        auto it = std::upper_bound(indexBreaks.begin(), indexBreaks.end(), fileIndex,
+            [](qint64 value, const std::pair<qint64, qint64>& entry) { return value < entry.first; });
+        --it;
+        return it->second + (fileIndex - it->first);
+    };
+    for (const auto& [a, b] : links)
+        log->link(translate(a), translate(b));
+    for (const auto& [a, b] : seqLinks)
+        log->linkSeq(translate(a), translate(b));
+    log->flushNotifications();
+    result->log = std::move(log);
+
+    if (options.checkpointInterval > 0) {
+        result->checkpoints = std::make_unique<CaptureCheckpoints>(*result->log, options.checkpointInterval);
+        if (!result->checkpoints->build(options.progress, options.cancel)) {
+            message = QStringLiteral("cancelled");
+            return nullptr;
+        }
+    }
+    qCDebug(lcCapture) << "opened" << path << result->log->size() << "events" << result->diagnosticCount << "damaged lines";
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CaptureLoader
+
+struct CaptureLoader::Job {
+    std::atomic<bool> cancel { false };
+    QThread* thread = nullptr;
+};
+
+CaptureLoader::CaptureLoader(QObject* parent)
+    : QObject(parent)
+{
+}
+
+CaptureLoader::~CaptureLoader()
+{
+    cancel();
+    if (m_job && m_job->thread) {
+        m_job->thread->wait();
+        delete m_job->thread;
+    }
+}
+
+void CaptureLoader::open(const QString& path, CaptureOpenOptions options)
+{
+    cancel();
+    if (m_job && m_job->thread) {
+        m_job->thread->wait();
+        delete m_job->thread;
+    }
+    auto job = std::make_shared<Job>();
+    m_job = job;
+    QPointer<CaptureLoader> self(this);
+    QThread* target = thread();
+    options.cancel = &job->cancel;
+    options.progress = [self, job](int phase, qint64 done, qint64 total) {
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, job, phase, done, total] {
+                if (self && self->m_job == job)
+                    Q_EMIT self->progress(phase, done, total);
+            },
+            Qt::QueuedConnection);
+    };
+    job->thread = QThread::create([self, job, path, options, target] {
+        QString error;
+        std::unique_ptr<Capture> capture = CaptureReader::open(path, options, &error);
+        if (capture && capture->log)
+            capture->log->moveToThread(target);
+        Capture* raw = capture.release();
+        const bool queued = QMetaObject::invokeMethod(
+            self.data(),
+            [self, job, raw, error] {
+                std::unique_ptr<Capture> owned(raw);
+                if (!self || self->m_job != job)
+                    return;
+                self->m_result = std::move(owned);
+                Q_EMIT self->finished(bool(self->m_result), error);
+            },
+            Qt::QueuedConnection);
+        if (!queued)
+            delete raw; // the loader is gone
+    });
+    job->thread->start();
+}
+
+void CaptureLoader::cancel()
+{
+    if (m_job)
+        m_job->cancel.store(true);
+}
+
+bool CaptureLoader::isRunning() const
+{
+    return m_job && m_job->thread && m_job->thread->isRunning();
+}
+
+std::unique_ptr<Capture> CaptureLoader::takeCapture()
+{
+    return std::move(m_result);
+}
+
+}

@@ -1,0 +1,425 @@
+#include "core/capture/capturewriter.h"
+
+#include "core/logging.h"
+#include "core/session/eventlog.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTimer>
+
+#include <zstd.h>
+
+namespace deltascope {
+
+namespace {
+struct PendingEvent {
+    SessionEvent event;
+    QString method;
+    QByteArray payload;
+};
+}
+
+// The worker side: formats, redacts, compresses and writes. All its methods run on the worker
+// thread (invoked with queued calls), so none of this touches the UI thread.
+class CaptureSink : public QObject
+{
+public:
+    CaptureSink(CaptureWriterOptions options, std::shared_ptr<std::atomic<qint64>> written,
+        std::shared_ptr<std::atomic<qint64>> bytes)
+        : m_options(std::move(options))
+        , m_written(std::move(written))
+        , m_bytes(std::move(bytes))
+    {
+        for (const QString& token : m_options.identities)
+            m_redactor.addToken(token.toUtf8());
+    }
+
+    ~CaptureSink() override
+    {
+        if (m_zstd)
+            ZSTD_freeCCtx(m_zstd);
+    }
+
+    // Runs on the worker thread; returns an error message or an empty string.
+    QString open(const QByteArray& headerLine)
+    {
+        m_file.setFileName(m_options.path);
+        if (!m_file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
+            return QStringLiteral("cannot write capture %1: %2").arg(m_options.path, m_file.errorString());
+        if (m_options.path.endsWith(QLatin1String(".zst"))) {
+            m_zstd = ZSTD_createCCtx();
+            ZSTD_CCtx_setParameter(m_zstd, ZSTD_c_compressionLevel, 3);
+            ZSTD_CCtx_setParameter(m_zstd, ZSTD_c_checksumFlag, 1);
+        }
+        m_flushTimer = new QTimer(this);
+        m_flushTimer->setInterval(std::max(1, m_options.flushIntervalMs));
+        m_flushTimer->setSingleShot(true);
+        QObject::connect(m_flushTimer, &QTimer::timeout, this, [this] { flush(); });
+        m_buffer = headerLine;
+        m_buffer.append('\n');
+        flush();
+        return m_error;
+    }
+
+    struct Link {
+        qint64 a;
+        qint64 b;
+        bool seq;
+    };
+    void write(std::vector<PendingEvent> batch, std::vector<Link> links)
+    {
+        if (!m_file.isOpen())
+            return;
+        bool urgent = false;
+        for (PendingEvent& pending : batch) {
+            const SessionEvent& event = pending.event;
+            if (m_options.keepIdentity) {
+                capture::appendEventLine(m_buffer, event, pending.method, pending.payload);
+            } else {
+                const QByteArray redacted = m_redactor.redact(pending.payload, event.kind == EventKind::Request);
+                capture::appendEventLine(m_buffer, event, pending.method, redacted);
+            }
+            m_buffer.append('\n');
+            ++m_count;
+            // State changes, epochs and incidents must survive a crash right after them.
+            urgent = urgent || event.kind == EventKind::StateChanged || event.kind == EventKind::EpochStarted
+                || event.kind == EventKind::Incident || event.kind == EventKind::Disconnected
+                || event.kind == EventKind::Failure;
+        }
+        for (const Link& link : links) {
+            capture::appendLinkLine(m_buffer, link.a, link.b, link.seq);
+            m_buffer.append('\n');
+        }
+        if (urgent || m_buffer.size() > (1 << 20))
+            flush();
+        else if (!m_flushTimer->isActive())
+            m_flushTimer->start();
+    }
+
+    void finish(qint64 wallMs)
+    {
+        if (!m_file.isOpen())
+            return;
+        capture::appendEndLine(m_buffer, m_count, wallMs);
+        m_buffer.append('\n');
+        flush(true);
+        m_file.close();
+        if (m_flushTimer)
+            m_flushTimer->stop();
+    }
+
+    QString error() const { return m_error; }
+    std::function<void(const QString&)> onError;
+
+private:
+    void flush(bool end = false)
+    {
+        if (m_flushTimer)
+            m_flushTimer->stop();
+        if (!m_file.isOpen() || (m_buffer.isEmpty() && !end))
+            return;
+        if (m_zstd) {
+            // ZSTD_e_flush ends a block: everything so far decodes even if the process dies now.
+            ZSTD_inBuffer input { m_buffer.constData(), std::size_t(m_buffer.size()), 0 };
+            const ZSTD_EndDirective mode = end ? ZSTD_e_end : ZSTD_e_flush;
+            std::size_t remaining = 0;
+            do {
+                m_compressed.resize(qsizetype(ZSTD_CStreamOutSize()));
+                ZSTD_outBuffer output { m_compressed.data(), std::size_t(m_compressed.size()), 0 };
+                remaining = ZSTD_compressStream2(m_zstd, &output, &input, mode);
+                if (ZSTD_isError(remaining)) {
+                    fail(QStringLiteral("cannot compress capture %1: %2")
+                             .arg(m_options.path, QString::fromLatin1(ZSTD_getErrorName(remaining))));
+                    return;
+                }
+                writeRaw(m_compressed.constData(), qint64(output.pos));
+            } while (remaining != 0 || input.pos < input.size);
+        } else {
+            writeRaw(m_buffer.constData(), m_buffer.size());
+        }
+        m_buffer.clear();
+        m_written->store(m_count);
+    }
+
+    void writeRaw(const char* data, qint64 size)
+    {
+        if (!size || !m_error.isEmpty())
+            return;
+        if (m_file.write(data, size) != size) {
+            fail(QStringLiteral("cannot write capture %1: %2").arg(m_options.path, m_file.errorString()));
+            return;
+        }
+        m_bytes->fetch_add(size);
+    }
+
+    void fail(const QString& message)
+    {
+        if (!m_error.isEmpty())
+            return;
+        m_error = message;
+        qCWarning(lcCapture) << message;
+        if (onError)
+            onError(message);
+    }
+
+    CaptureWriterOptions m_options;
+    std::shared_ptr<std::atomic<qint64>> m_written;
+    std::shared_ptr<std::atomic<qint64>> m_bytes;
+    capture::IdentityRedactor m_redactor;
+    QFile m_file;
+    ZSTD_CCtx* m_zstd = nullptr;
+    QByteArray m_buffer;
+    QByteArray m_compressed;
+    QTimer* m_flushTimer = nullptr;
+    qint64 m_count = 0;
+    QString m_error;
+};
+
+CaptureWriter::CaptureWriter(EventLog* log, capture::Header header, CaptureWriterOptions options, QObject* parent)
+    : QObject(parent)
+    , m_log(log)
+    , m_header(std::move(header))
+    , m_options(std::move(options))
+    , m_written(std::make_shared<std::atomic<qint64>>(0))
+    , m_bytes(std::make_shared<std::atomic<qint64>>(0))
+{
+    m_thread.setObjectName(QStringLiteral("capture-writer"));
+}
+
+CaptureWriter::~CaptureWriter()
+{
+    stop();
+}
+
+bool CaptureWriter::start(QString* error)
+{
+    if (m_running)
+        return true;
+    if (!m_log) {
+        if (error)
+            *error = QStringLiteral("no event log to record");
+        return false;
+    }
+    const QFileInfo info(m_options.path);
+    if (!info.absoluteDir().exists() && !QDir().mkpath(info.absolutePath())) {
+        if (error)
+            *error = QStringLiteral("cannot create the captures folder %1").arg(info.absolutePath());
+        return false;
+    }
+    capture::Header header = m_header;
+    if (header.tool.isEmpty())
+        header.tool = QStringLiteral("deltascope");
+    if (!m_options.keepIdentity) {
+        if (!header.identity.isEmpty())
+            m_options.identities.append(header.identity);
+        header.identity.clear();
+        header.identityRemoved = true;
+    } else if (header.identity.isEmpty() && !m_options.identities.isEmpty()) {
+        header.identity = m_options.identities.first();
+    }
+    if (header.source.isEmpty())
+        header.source = QStringLiteral("record");
+
+    m_sink = new CaptureSink(m_options, m_written, m_bytes);
+    m_sink->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_sink, &QObject::deleteLater);
+    QPointer<CaptureWriter> self(this);
+    m_sink->onError = [self](const QString& message) {
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, message] {
+                if (!self)
+                    return;
+                if (self->m_error.isEmpty())
+                    self->m_error = message;
+                Q_EMIT self->writeFailed(message);
+            },
+            Qt::QueuedConnection);
+    };
+    m_thread.start();
+    QString openError;
+    const QByteArray headerLine = header.toJsonLine();
+    QMetaObject::invokeMethod(
+        m_sink, [this, headerLine, &openError] { openError = m_sink->open(headerLine); }, Qt::BlockingQueuedConnection);
+    if (!openError.isEmpty()) {
+        m_thread.quit();
+        m_thread.wait();
+        m_sink = nullptr;
+        m_error = openError;
+        if (error)
+            *error = openError;
+        return false;
+    }
+    m_running = true;
+    connect(m_log, &EventLog::eventsAppended, this, &CaptureWriter::onEventsAppended);
+    connect(m_log, &EventLog::eventLinked, this, &CaptureWriter::onEventLinked);
+    connect(m_log, &QObject::destroyed, this, &CaptureWriter::stop);
+    m_handedOver = 0;
+    if (!m_log->isEmpty())
+        handOver(0, m_log->size() - 1);
+    return true;
+}
+
+void CaptureWriter::onEventsAppended(qint64 first, qint64 last)
+{
+    Q_UNUSED(first)
+    if (!m_running || !m_log)
+        return;
+    // Batches always continue where the last left off; start from what was handed over so a
+    // batch emitted before start() cannot leave a hole.
+    if (last >= m_handedOver)
+        handOver(m_handedOver, last);
+}
+
+void CaptureWriter::handOver(qint64 first, qint64 last)
+{
+    std::vector<PendingEvent> batch;
+    std::vector<CaptureSink::Link> links;
+    batch.reserve(std::size_t(last - first + 1));
+    for (qint64 i = first; i <= last; ++i) {
+        PendingEvent pending;
+        pending.event = m_log->at(i);
+        // A link to an earlier event is in this event's line; seq links need their own record.
+        const qint64 seqLinked = m_log->seqLink(i);
+        if (seqLinked >= 0 && seqLinked < i)
+            links.push_back({ seqLinked, i, true });
+        pending.method = m_log->string(pending.event.methodString);
+        pending.payload = m_log->payload(i);
+        batch.push_back(std::move(pending));
+    }
+    m_handedOver = last + 1;
+    CaptureSink* sink = m_sink;
+    QMetaObject::invokeMethod(
+        sink, [sink, batch = std::move(batch), links = std::move(links)]() mutable { sink->write(std::move(batch), std::move(links)); },
+        Qt::QueuedConnection);
+}
+
+void CaptureWriter::onEventLinked(qint64 a, qint64 b)
+{
+    if (!m_running)
+        return;
+    // A link to an event not yet handed over travels in that event's own line.
+    if (std::max(a, b) >= m_handedOver)
+        return;
+    const bool seq = m_log && m_log->at(a).linkedIndex != b && m_log->seqLink(a) == b;
+    CaptureSink* sink = m_sink;
+    QMetaObject::invokeMethod(
+        sink, [sink, a, b, seq] { sink->write({}, { { a, b, seq } }); }, Qt::QueuedConnection);
+}
+
+void CaptureWriter::stop()
+{
+    if (!m_running)
+        return;
+    if (m_log) {
+        m_log->flushNotifications();
+        if (m_log->size() > m_handedOver)
+            handOver(m_handedOver, m_log->size() - 1);
+        disconnect(m_log, nullptr, this, nullptr);
+    }
+    m_running = false;
+    CaptureSink* sink = m_sink;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    QMetaObject::invokeMethod(sink, [sink, now] { sink->finish(now); }, Qt::BlockingQueuedConnection);
+    m_thread.quit();
+    m_thread.wait();
+    m_sink = nullptr;
+}
+
+qint64 CaptureWriter::eventsWritten() const
+{
+    return m_written->load();
+}
+
+qint64 CaptureWriter::bytesWritten() const
+{
+    return m_bytes->load();
+}
+
+QString CaptureWriter::errorString() const
+{
+    return m_error;
+}
+
+bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODevice& out, bool keepIdentity, QString* error)
+{
+    capture::IdentityRedactor redactor;
+    if (!keepIdentity) {
+        if (!header.identity.isEmpty())
+            redactor.addToken(header.identity.toUtf8());
+        header.identity.clear();
+        header.identityRemoved = true;
+    }
+    QByteArray buffer = header.toJsonLine();
+    buffer.append('\n');
+    auto flush = [&] {
+        if (out.write(buffer) != buffer.size()) {
+            if (error)
+                *error = QStringLiteral("write failed: %1").arg(out.errorString());
+            return false;
+        }
+        buffer.clear();
+        return true;
+    };
+    for (qint64 i = 0; i < log.size(); ++i) {
+        const SessionEvent& event = log.at(i);
+        const QByteArray payload = log.payload(i);
+        capture::appendEventLine(buffer, event, log.string(event.methodString),
+            keepIdentity ? payload : redactor.redact(payload, event.kind == EventKind::Request));
+        buffer.append('\n');
+        const qint64 seqLinked = log.seqLink(i);
+        if (seqLinked >= 0 && seqLinked < i) {
+            capture::appendLinkLine(buffer, seqLinked, i, true);
+            buffer.append('\n');
+        }
+        if (buffer.size() > (1 << 20) && !flush())
+            return false;
+    }
+    capture::appendEndLine(buffer, log.size(), QDateTime::currentMSecsSinceEpoch());
+    buffer.append('\n');
+    return flush();
+}
+
+QString CaptureWriter::capturesFolder()
+{
+    const QString configured = QSettings().value(QStringLiteral("captures/folder")).toString();
+    if (!configured.isEmpty())
+        return configured;
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/captures");
+}
+
+void CaptureWriter::setCapturesFolder(const QString& folder)
+{
+    QSettings settings;
+    if (folder.isEmpty())
+        settings.remove(QStringLiteral("captures/folder"));
+    else
+        settings.setValue(QStringLiteral("captures/folder"), folder);
+}
+
+QString CaptureWriter::newCapturePath(
+    const QString& folder, const QString& space, const QString& key, const QDateTime& when, bool compressed)
+{
+    auto clean = [](const QString& text) {
+        QString result;
+        for (const QChar c : text.left(40))
+            result.append(c.isLetterOrNumber() || c == QLatin1Char('-') ? c : QLatin1Char('_'));
+        return result;
+    };
+    QDir().mkpath(folder);
+    QString base = when.toUTC().toString(QStringLiteral("yyyy-MM-dd_HH-mm-ss"));
+    if (!space.isEmpty())
+        base += QLatin1Char('_') + clean(space);
+    if (!key.isEmpty())
+        base += QLatin1Char('_') + clean(key);
+    const QString suffix = compressed ? QStringLiteral(".ndjson.zst") : QStringLiteral(".ndjson");
+    QString path = QDir(folder).filePath(base + suffix);
+    for (int n = 2; QFileInfo::exists(path); ++n)
+        path = QDir(folder).filePath(base + QStringLiteral("-%1").arg(n) + suffix);
+    return path;
+}
+
+}

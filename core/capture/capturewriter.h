@@ -1,0 +1,85 @@
+#pragma once
+
+#include "core/capture/captureformat.h"
+
+#include <QDateTime>
+#include <QIODevice>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <QStringList>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+
+namespace deltascope {
+
+class EventLog;
+class CaptureSink;
+
+struct CaptureWriterOptions {
+    QString path; // ".zst" at the end means zstd-compressed
+    bool keepIdentity = false; // store identity tokens (header and payloads) as they are
+    QStringList identities; // tokens known up front (the connect form); more are learned from requests
+    int flushIntervalMs = 100; // data reaches the OS at least this often (crash safety)
+};
+
+// Records an EventLog into a capture file as it grows. Lives on the log's thread; everything
+// slow (formatting, redaction, compression, file I/O) happens on its own worker thread, so
+// recording never blocks the UI thread. Events already in the log when start() is called are
+// written first. Flushes to the OS at least every flushIntervalMs and right after a state change,
+// so a crash (even SIGKILL) loses at most the last interval. Identity tokens are replaced unless
+// keepIdentity is set; the header says so.
+class CaptureWriter : public QObject
+{
+    Q_OBJECT
+public:
+    CaptureWriter(EventLog* log, capture::Header header, CaptureWriterOptions options, QObject* parent = nullptr);
+    ~CaptureWriter() override; // stops (writes the end record) if still running
+
+    // Opens the file and writes the header. Returns false with a message naming the file on error.
+    bool start(QString* error = nullptr);
+    // Writes everything pending plus the end record, closes the file. Blocks until the worker is
+    // done (only at the end of a session).
+    void stop();
+    bool isRunning() const { return m_running; }
+    QString path() const { return m_options.path; }
+    qint64 eventsWritten() const;
+    qint64 bytesWritten() const; // bytes in the file (compressed size for .zst)
+    QString errorString() const; // the first write error, if any
+
+    // Writes a whole log as a capture, synchronously (imports, tests, tools). Identity tokens are
+    // replaced unless keepIdentity. Returns false with a message on a write error.
+    static bool writeLog(const EventLog& log, capture::Header header, QIODevice& out, bool keepIdentity,
+        QString* error = nullptr);
+
+    // The captures folder: settings key "captures/folder" if set, else
+    // QStandardPaths::AppDataLocation + "/captures". Created on demand by newCapturePath().
+    static QString capturesFolder();
+    static void setCapturesFolder(const QString& folder); // empty: back to the default
+    // A new dated file name in `folder`: "2026-11-28_02-44-51_SPACE_KEY.ndjson" (unique).
+    static QString newCapturePath(const QString& folder, const QString& space, const QString& key,
+        const QDateTime& when = QDateTime::currentDateTimeUtc(), bool compressed = false);
+
+Q_SIGNALS:
+    void writeFailed(const QString& message); // queued from the worker; recording stops writing
+
+private:
+    void onEventsAppended(qint64 first, qint64 last);
+    void onEventLinked(qint64 a, qint64 b);
+    void handOver(qint64 first, qint64 last);
+
+    QPointer<EventLog> m_log;
+    capture::Header m_header;
+    CaptureWriterOptions m_options;
+    QThread m_thread;
+    CaptureSink* m_sink = nullptr; // lives on m_thread
+    std::shared_ptr<std::atomic<qint64>> m_written;
+    std::shared_ptr<std::atomic<qint64>> m_bytes;
+    qint64 m_handedOver = 0; // events copied to the worker so far
+    bool m_running = false;
+    QString m_error;
+};
+
+}

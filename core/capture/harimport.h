@@ -1,0 +1,40 @@
+#pragma once
+
+#include "core/capture/captureformat.h"
+#include "core/session/eventlog.h"
+
+#include <QStringList>
+
+#include <memory>
+#include <vector>
+
+namespace deltascope {
+
+// One WebSocket of a HAR file, as a session.
+struct ImportedSession {
+    capture::Header header;
+    std::unique_ptr<EventLog> log;
+    QStringList notices; // what the import noticed (partial start, unknown frames, ...)
+    qint64 frames = 0;
+    qint64 unknownFrames = 0; // frames that are not Adama (kept as unknown events)
+    int entryIndex = -1; // position of the entry in log.entries
+};
+
+struct HarImportResult {
+    bool ok = false;
+    QString error; // when !ok: what and where
+    std::vector<ImportedSession> sessions;
+    QStringList notices;
+};
+
+// Reads WebSocket messages from a HAR file (Chrome DevTools' `_webSocketMessages`: type
+// send/receive, time in epoch seconds, opcode 1 text / 2 binary as base64, data; the same shape
+// mitmproxy and HTTP Toolkit write). Each socket entry becomes a session; frames are classified
+// as a live session would record them, epochs start at each connection/create, and frames that
+// are not Adama are kept as unknown events. Browsers keep only the last hundred or so frames of
+// a socket, so a HAR may start mid-stream: then the header says `partial` and a synthetic epoch
+// is opened for the stream found, whose first tree is partial.
+HarImportResult importHar(const QByteArray& harJson, const QString& sourceName);
+HarImportResult importHarFile(const QString& path);
+
+}

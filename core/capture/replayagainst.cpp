@@ -1,0 +1,205 @@
+#include "core/capture/replayagainst.h"
+
+#include "core/capture/capturecheckpoints.h"
+
+#include <simdjson.h>
+
+namespace deltascope {
+
+namespace {
+
+struct RecordedRequest {
+    QString method;
+    QString channel;
+    QByteArray message; // raw JSON text
+    QByteArray viewerState; // raw JSON text
+};
+
+bool parseRecordedRequest(const QByteArray& payload, RecordedRequest& out)
+{
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(payload.constData(), std::size_t(payload.size()));
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object object;
+    if (parser.iterate(padded).get(document) || document.get_object().get(object))
+        return false;
+    for (auto field : object) {
+        std::string_view key;
+        if (field.unescaped_key().get(key))
+            return false;
+        simdjson::ondemand::value value;
+        if (field.value().get(value))
+            return false;
+        if (key == "method" || key == "channel") {
+            std::string_view text;
+            if (value.get_string().get(text))
+                return false;
+            (key == "method" ? out.method : out.channel) = QString::fromUtf8(text.data(), qsizetype(text.size()));
+        } else if (key == "message" || key == "viewer-state") {
+            simdjson::ondemand::json_type type;
+            if (value.type().get(type))
+                return false;
+            std::string_view raw;
+            if (type == simdjson::ondemand::json_type::object) {
+                simdjson::ondemand::object inner;
+                if (value.get_object().get(inner) || inner.raw_json().get(raw))
+                    return false;
+            } else if (type == simdjson::ondemand::json_type::array) {
+                simdjson::ondemand::array inner;
+                if (value.get_array().get(inner) || inner.raw_json().get(raw))
+                    return false;
+            } else {
+                raw = value.raw_json_token();
+            }
+            (key == "message" ? out.message : out.viewerState) = QByteArray(raw.data(), qsizetype(raw.size())).trimmed();
+        }
+    }
+    return true;
+}
+
+bool isReissued(const QString& method)
+{
+    return method == QLatin1String("connection/send") || method == QLatin1String("connection/send-once")
+        || method == QLatin1String("connection/update");
+}
+
+}
+
+ReplayAgainst::ReplayAgainst(const Capture& capture, DocumentTarget target, Timing timing, QObject* parent)
+    : QObject(parent)
+    , m_capture(capture)
+    , m_target(std::move(target))
+    , m_timing(timing)
+    , m_session(std::make_unique<LiveSession>())
+{
+    const EventLog& log = *capture.log;
+    qint64 firstSnapshotNs = -1;
+    for (qint64 i = 0; i < log.size(); ++i) {
+        const SessionEvent& event = log.at(i);
+        if (firstSnapshotNs < 0 && event.kind == EventKind::StreamItem && (event.parts & PartData))
+            firstSnapshotNs = event.monotonicNs;
+    }
+    m_recordedBaseNs = std::max<qint64>(0, firstSnapshotNs);
+    for (const qint64 index : log.indexesOfKind(EventKind::Request)) {
+        RecordedRequest request;
+        if (!parseRecordedRequest(log.payload(index), request) || !isReissued(request.method))
+            continue;
+        Pair pair;
+        pair.recordedRequest = index;
+        const qint64 linked = log.at(index).linkedIndex;
+        pair.recordedResponse = linked > index ? linked : -1;
+        m_pairs.push_back(pair);
+    }
+    if (capture.checkpoints && log.size() > 0) {
+        SessionFolder folder;
+        capture.checkpoints->restore(folder, log.size() - 1);
+        m_recordedTree = folder.epochTree();
+    }
+    m_sendTimer.setSingleShot(true);
+    connect(&m_sendTimer, &QTimer::timeout, this, &ReplayAgainst::sendNext);
+    m_settleTimer.setSingleShot(true);
+    m_settleTimer.setInterval(500);
+    connect(&m_settleTimer, &QTimer::timeout, this, [this] {
+        m_diff = diffTrees(m_recordedTree, m_session->folder().epochTree());
+        qint64 unanswered = 0;
+        for (const Pair& pair : m_pairs)
+            unanswered += pair.newResponse < 0 ? 1 : 0;
+        finish(true, QStringLiteral("%1 requests re-issued, %2 unanswered; documents %3")
+                         .arg(m_pairs.size())
+                         .arg(unanswered)
+                         .arg(m_diff.isEmpty() ? QStringLiteral("are equal") : QStringLiteral("differ")));
+    });
+    m_timeout.setSingleShot(true);
+    connect(&m_timeout, &QTimer::timeout, this, [this] {
+        m_diff = diffTrees(m_recordedTree, m_session->folder().epochTree());
+        finish(false, QStringLiteral("timed out after re-issuing %1 of %2 requests").arg(m_next).arg(m_pairs.size()));
+    });
+    connect(&m_session->log(), &EventLog::eventsAppended, this, &ReplayAgainst::onEvents);
+}
+
+ReplayAgainst::~ReplayAgainst() = default;
+
+void ReplayAgainst::start(qint64 timeoutMs)
+{
+    QString error;
+    m_timeout.start(int(std::min<qint64>(timeoutMs, INT32_MAX)));
+    if (!m_session->start(m_target, &error))
+        finish(false, error);
+}
+
+void ReplayAgainst::onEvents(qint64 first, qint64 last)
+{
+    const EventLog& log = m_session->log();
+    for (qint64 i = first; i <= last; ++i) {
+        const SessionEvent& event = log.at(i);
+        if (!m_started && m_session->folder().epochHasData()) {
+            m_started = true;
+            m_clock.start();
+            m_sendTimer.start(0);
+        }
+        if (event.kind == EventKind::Response || event.kind == EventKind::Failure) {
+            for (std::size_t p = 0; p < m_next && p < m_pairs.size(); ++p) {
+                Pair& pair = m_pairs[p];
+                if (pair.newRequestId == event.requestId && pair.newResponse < 0) {
+                    pair.newResponse = i;
+                    Q_EMIT responseReceived(pair.recordedRequest, i);
+                    if (m_timing == Timing::InOrder && p + 1 == m_next)
+                        m_sendTimer.start(0);
+                }
+            }
+        }
+    }
+    if (m_started && m_next >= m_pairs.size() && !m_settleTimer.isActive() && !m_done) {
+        bool allAnswered = true;
+        for (const Pair& pair : m_pairs)
+            allAnswered = allAnswered && pair.newResponse >= 0;
+        if (allAnswered)
+            m_settleTimer.start();
+    }
+}
+
+void ReplayAgainst::sendNext()
+{
+    if (m_done)
+        return;
+    if (m_next >= m_pairs.size()) {
+        if (m_pairs.empty() && !m_settleTimer.isActive())
+            m_settleTimer.start();
+        return;
+    }
+    Pair& pair = m_pairs[m_next];
+    if (m_timing == Timing::Original) {
+        const qint64 due = (m_capture.log->at(pair.recordedRequest).monotonicNs - m_recordedBaseNs) / 1000000;
+        const qint64 now = m_clock.elapsed();
+        if (due > now) {
+            m_sendTimer.start(int(std::min<qint64>(due - now, INT32_MAX)));
+            return;
+        }
+    }
+    RecordedRequest request;
+    parseRecordedRequest(m_capture.log->payload(pair.recordedRequest), request);
+    if (request.method == QLatin1String("connection/update"))
+        pair.newRequestId = m_session->updateViewerState(request.viewerState);
+    else if (request.method == QLatin1String("connection/send-once"))
+        pair.newRequestId = m_session->sendOnce(request.channel, request.message);
+    else
+        pair.newRequestId = m_session->send(request.channel, request.message);
+    Q_EMIT requestReissued(pair.recordedRequest, pair.newRequestId);
+    ++m_next;
+    // A request the client refused (e.g. not connected) gets no answer: go on with the next.
+    if (m_timing == Timing::Original || pair.newRequestId < 0)
+        m_sendTimer.start(0);
+}
+
+void ReplayAgainst::finish(bool ok, const QString& message)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    m_sendTimer.stop();
+    m_settleTimer.stop();
+    m_timeout.stop();
+    Q_EMIT finished(ok, message);
+}
+
+}

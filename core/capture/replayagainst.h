@@ -1,0 +1,70 @@
+#pragma once
+
+#include "core/capture/capturereader.h"
+#include "core/session/livesession.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+#include <vector>
+
+namespace deltascope {
+
+// Sends a recorded session again to a live server: once the new stream's first snapshot has
+// arrived, the recorded outbound document requests (connection/send, send-once, update) are
+// re-issued in order, each after the previous one was answered, or with their original spacing.
+// The new session records everything in its own log, beside the capture's; pairs() ties each
+// recorded request and response to the new ones, and finished() reports the diff between the
+// document the capture ended with and the one the server gives now.
+class ReplayAgainst : public QObject
+{
+    Q_OBJECT
+public:
+    enum class Timing { InOrder, Original };
+    struct Pair {
+        qint64 recordedRequest = -1; // event index in the capture
+        qint64 recordedResponse = -1; // -1 when the capture has none
+        qint64 newRequestId = -1;
+        qint64 newResponse = -1; // event index in session().log(), -1 while unanswered
+    };
+
+    ReplayAgainst(const Capture& capture, DocumentTarget target, Timing timing, QObject* parent = nullptr);
+    ~ReplayAgainst() override;
+
+    LiveSession& session() { return *m_session; }
+    const std::vector<Pair>& pairs() const { return m_pairs; }
+    void start(qint64 timeoutMs = 30000);
+    // The document diff (capture's last tree -> the new session's tree), after finished().
+    const TreeDiff& diff() const { return m_diff; }
+    const DocumentTree& recordedTree() const { return m_recordedTree; }
+
+Q_SIGNALS:
+    void requestReissued(qint64 recordedIndex, qint64 newRequestId);
+    void responseReceived(qint64 recordedIndex, qint64 newEventIndex);
+    void finished(bool ok, const QString& message);
+
+private:
+    void onEvents(qint64 first, qint64 last);
+    void sendNext();
+    void finish(bool ok, const QString& message);
+
+    const Capture& m_capture;
+    DocumentTarget m_target;
+    Timing m_timing;
+    std::unique_ptr<LiveSession> m_session;
+    std::vector<Pair> m_pairs;
+    std::size_t m_next = 0;
+    bool m_started = false;
+    bool m_done = false;
+    qint64 m_recordedBaseNs = 0;
+    QElapsedTimer m_clock;
+    QTimer m_sendTimer;
+    QTimer m_settleTimer;
+    QTimer m_timeout;
+    DocumentTree m_recordedTree;
+    TreeDiff m_diff;
+};
+
+}

@@ -1,0 +1,397 @@
+#include "core/faults/faultspec.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <algorithm>
+
+namespace deltascope::faults {
+
+namespace {
+
+enum class ParamType { Int, Bool, String, Choice, StringOrInt, Predicates };
+
+struct ParamSpec {
+    const char* name;
+    ParamType type;
+    const char* defaultValue; // JSON text of the default; nullptr = required
+    const char* choices; // Choice: comma-separated
+    const char* help;
+};
+
+struct FaultInfo {
+    FaultType type;
+    const char* name;
+    bool message;
+    const char* help;
+    std::vector<ParamSpec> params;
+};
+
+// Parameters every message fault takes to pick its frames.
+std::vector<ParamSpec> withSelector(std::vector<ParamSpec> params, const char* defaultKind)
+{
+    params.push_back({ "kind", ParamType::Choice, defaultKind,
+        "any,hello,ping,stream-item,delta,response,stream-done,failure,disconnected,request,send,pong,binary",
+        "frame kind to pick" });
+    params.push_back(
+        { "direction", ParamType::Choice, "\"inbound\"", "inbound,outbound", "inbound = server to client" });
+    params.push_back(
+        { "nth", ParamType::Int, "1", nullptr, "first matching frame to affect, counted from arming (1-based)" });
+    params.push_back({ "count", ParamType::Int, "1", nullptr, "how many matching frames from the nth (0 = all)" });
+    params.push_back({ "where", ParamType::Predicates, "[]", nullptr, "JSON path predicates every frame must match" });
+    return params;
+}
+
+const std::vector<FaultInfo>& catalog()
+{
+    static const std::vector<FaultInfo> all = {
+        { FaultType::Drop, "drop", false, "close the connection at both ends, or one",
+            { { "mode", ParamType::Choice, "\"rst\"", "rst,fin", "RST (abortive) or FIN (orderly)" },
+                { "side", ParamType::Choice, "\"both\"", "both,client,server",
+                    "which end is closed; the other is left open and silent, as after a NAT timeout" } } },
+        { FaultType::Stall, "stall", false, "half-open stall: bytes stop flowing, TCP stays open",
+            { { "direction", ParamType::Choice, "\"both\"", "both,inbound,outbound", "which way goes silent" },
+                { "durationMs", ParamType::Int, "0", nullptr, "0 = until clear-stall" },
+                { "newConnections", ParamType::Bool, "false", nullptr,
+                    "also stall connections opened meanwhile (a partition rather than one half-open socket)" } } },
+        { FaultType::ClearStall, "clear-stall", false, "end a stall; held bytes are delivered, as TCP would", {} },
+        { FaultType::Latency, "latency", false, "added one-way delay with jitter (order kept)",
+            { { "ms", ParamType::Int, nullptr, nullptr, "base delay" },
+                { "jitterMs", ParamType::Int, "0", nullptr, "uniform extra delay 0..jitterMs (seeded)" },
+                { "direction", ParamType::Choice, "\"both\"", "both,inbound,outbound", "" } } },
+        { FaultType::Bandwidth, "bandwidth", false, "bandwidth cap",
+            { { "bytesPerSecond", ParamType::Int, nullptr, nullptr, "0 = no cap" },
+                { "direction", ParamType::Choice, "\"both\"", "both,inbound,outbound", "" } } },
+        { FaultType::Slice, "slice", false, "write in small TCP segments (TCP_NODELAY, a pause between writes)",
+            { { "segmentBytes", ParamType::Int, nullptr, nullptr, "0 = off" },
+                { "gapMs", ParamType::Int, "1", nullptr, "pause between segments" },
+                { "direction", ParamType::Choice, "\"both\"", "both,inbound,outbound", "" } } },
+        { FaultType::Refuse, "refuse", false, "refuse the next K connects",
+            { { "count", ParamType::Int, "1", nullptr, "how many connects" },
+                { "mode", ParamType::Choice, "\"reset\"", "reset,black-hole",
+                    "reset: accept and RST at once; black-hole: accept, never answer" },
+                { "holdMs", ParamType::Int, "30000", nullptr,
+                    "black-hole: when the proxy finally drops the socket" } } },
+        { FaultType::DropMessage, "drop-message", true, "swallow frames (corrupting for deltas)",
+            withSelector({}, "\"delta\"") },
+        { FaultType::DuplicateMessage, "duplicate-message", true, "send frames twice (or more)",
+            withSelector({ { "copies", ParamType::Int, "1", nullptr, "extra copies" } }, "\"delta\"") },
+        { FaultType::DelayMessage, "delay-message", true, "hold frames back while later ones pass",
+            withSelector({ { "ms", ParamType::Int, nullptr, nullptr, "how long to hold each frame" } }, "\"delta\"") },
+        { FaultType::ReorderMessage, "reorder-message", true, "hold a frame until `by` later frames of its kind passed",
+            withSelector({ { "by", ParamType::Int, "1", nullptr, "frames of the same kind to let pass first" },
+                             { "maxHoldMs", ParamType::Int, "5000", nullptr, "release anyway after this long" } },
+                "\"delta\"") },
+        { FaultType::CorruptFrame, "corrupt-frame", true, "damage a frame",
+            withSelector(
+                { { "mode", ParamType::Choice, "\"json\"", "json,utf8,binary,rsv,truncate",
+                    "json: break the JSON; utf8: invalid UTF-8 in a text frame; binary: send as a binary frame; "
+                    "rsv: set RSV1 without a negotiated extension; truncate: cut the payload in half" } },
+                "\"stream-item\"") },
+        { FaultType::RewriteVersion, "rewrite-version", false, "rewrite the hello `version` of the next connections",
+            { { "version", ParamType::String, "\"\"", nullptr, "new version (empty: the original + \"-mismatch\")" },
+                { "connections", ParamType::Int, "1", nullptr, "how many following hellos (0 = all)" } } },
+        { FaultType::InjectReload, "inject-reload", false, "send a devbox `reload` stream item to the client",
+            { { "preserveView", ParamType::Bool, "true", nullptr, "" },
+                { "requestId", ParamType::Int, "-1", nullptr, "stream id (-1: the latest connection/create)" } } },
+        { FaultType::InjectDisconnected, "inject-disconnected", false,
+            "send {\"status\":\"disconnected\"} to the client (then close, as a server does)",
+            { { "reason", ParamType::StringOrInt, "\"keepalive-failure\"", nullptr, "string or integer reason" },
+                { "close", ParamType::Bool, "true", nullptr, "close both ends after it (FIN)" } } },
+        { FaultType::InjectFailure, "inject-failure", false,
+            "fail a stream towards the client with a code; the server's items for it are swallowed afterwards",
+            { { "code", ParamType::Int, "928828", nullptr, "failure reason" },
+                { "retry", ParamType::Choice, "\"auto\"", "auto,true,false", "auto: from the server's retry table" },
+                { "requestId", ParamType::Int, "-1", nullptr, "stream id (-1: the latest connection/create)" } } },
+        { FaultType::HoldPings, "hold-pings", false, "hold the server's pings back from the client",
+            { { "durationMs", ParamType::Int, "0", nullptr, "0 = until release-pings" },
+                { "release", ParamType::Choice, "\"drop\"", "drop,deliver",
+                    "what happens to held pings on release" } } },
+        { FaultType::ReleasePings, "release-pings", false, "end hold-pings", {} },
+        { FaultType::ServerRedeploy, "server-redeploy", false,
+            "server goes away and comes back with a new version (reference server control, or simulated in the proxy)",
+            { { "downMs", ParamType::Int, "1000", nullptr, "how long new connects are refused" },
+                { "version", ParamType::String, "\"\"", nullptr, "version of the new deployment (empty: derived)" } } },
+        { FaultType::Clear, "clear", false, "end every active fault", {} },
+    };
+    return all;
+}
+
+const FaultInfo* infoFor(FaultType type)
+{
+    for (const FaultInfo& info : catalog()) {
+        if (info.type == type)
+            return &info;
+    }
+    return nullptr;
+}
+
+QJsonValue parseDefault(const char* text)
+{
+    const QByteArray wrapped = QByteArray("[") + text + "]";
+    return QJsonDocument::fromJson(wrapped).array().at(0);
+}
+
+QString typeName(const QJsonValue& value)
+{
+    switch (value.type()) {
+    case QJsonValue::Null:
+        return QStringLiteral("null");
+    case QJsonValue::Bool:
+        return QStringLiteral("a boolean");
+    case QJsonValue::Double:
+        return QStringLiteral("a number");
+    case QJsonValue::String:
+        return QStringLiteral("a string");
+    case QJsonValue::Array:
+        return QStringLiteral("an array");
+    case QJsonValue::Object:
+        return QStringLiteral("an object");
+    default:
+        return QStringLiteral("nothing");
+    }
+}
+
+FlowDirection directionOf(const QString& text)
+{
+    if (text == QLatin1String("inbound"))
+        return FlowDirection::Inbound;
+    if (text == QLatin1String("outbound"))
+        return FlowDirection::Outbound;
+    return FlowDirection::Both;
+}
+
+}
+
+QString faultTypeName(FaultType type)
+{
+    const FaultInfo* info = infoFor(type);
+    return info ? QLatin1String(info->name) : QString();
+}
+
+bool faultTypeFromName(QStringView name, FaultType& out)
+{
+    for (const FaultInfo& info : catalog()) {
+        if (name == QLatin1String(info.name)) {
+            out = info.type;
+            return true;
+        }
+    }
+    return false;
+}
+
+QStringList faultTypeNames()
+{
+    QStringList names;
+    for (const FaultInfo& info : catalog())
+        names << QLatin1String(info.name);
+    return names;
+}
+
+QString faultCatalogText()
+{
+    QString text;
+    for (const FaultInfo& info : catalog()) {
+        text += QLatin1String(info.name) + QStringLiteral(": ") + QLatin1String(info.help) + QLatin1Char('\n');
+        for (const ParamSpec& param : info.params) {
+            text += QStringLiteral("    ") + QLatin1String(param.name);
+            if (param.choices)
+                text += QStringLiteral(" (")
+                    + QString::fromLatin1(param.choices).replace(QLatin1Char(','), QLatin1Char('|')) + QLatin1Char(')');
+            text += param.defaultValue ? QStringLiteral(" default ") + QLatin1String(param.defaultValue)
+                                       : QStringLiteral(" required");
+            if (*param.help)
+                text += QStringLiteral(": ") + QLatin1String(param.help);
+            text += QLatin1Char('\n');
+        }
+    }
+    return text;
+}
+
+QStringList frameKindNames()
+{
+    return { QStringLiteral("any"), QStringLiteral("hello"), QStringLiteral("ping"), QStringLiteral("stream-item"),
+        QStringLiteral("delta"), QStringLiteral("response"), QStringLiteral("stream-done"), QStringLiteral("failure"),
+        QStringLiteral("disconnected"), QStringLiteral("request"), QStringLiteral("send"), QStringLiteral("pong"),
+        QStringLiteral("binary") };
+}
+
+bool isFrameKind(QStringView name)
+{
+    const QStringList names = frameKindNames();
+    return std::any_of(names.begin(), names.end(), [&](const QString& kind) { return kind == name; });
+}
+
+QJsonObject FrameSelector::toJson() const
+{
+    QJsonArray predicates;
+    for (const JsonPredicate& predicate : where)
+        predicates.append(predicate.toJson());
+    return { { QStringLiteral("kind"), kind },
+        { QStringLiteral("direction"),
+            direction == FlowDirection::Outbound ? QStringLiteral("outbound") : QStringLiteral("inbound") },
+        { QStringLiteral("nth"), nth }, { QStringLiteral("count"), count }, { QStringLiteral("where"), predicates } };
+}
+
+bool FaultSpec::isMessageFault() const
+{
+    const FaultInfo* info = infoFor(type);
+    return info && info->message;
+}
+
+bool FaultSpec::fromJson(const QJsonObject& json, const QString& jsonPath, FaultSpec& out, QString* error)
+{
+    const QJsonValue name = json.value(QLatin1String("fault"));
+    if (!name.isString()) {
+        if (error) {
+            *error = jsonPath + QStringLiteral(".fault: expected a fault name string, got ") + typeName(name)
+                + QStringLiteral(" (one of: ") + faultTypeNames().join(QStringLiteral(", ")) + QLatin1Char(')');
+        }
+        return false;
+    }
+    const QJsonValue params = json.value(QLatin1String("params"));
+    if (!params.isUndefined() && !params.isObject()) {
+        if (error)
+            *error = jsonPath + QStringLiteral(".params: expected an object, got ") + typeName(params);
+        return false;
+    }
+    return fromNameAndParams(name.toString(), params.toObject(), jsonPath, out, error);
+}
+
+bool FaultSpec::fromNameAndParams(
+    const QString& name, const QJsonObject& params, const QString& jsonPath, FaultSpec& out, QString* error)
+{
+    auto fail = [&](const QString& where, const QString& why) {
+        if (error)
+            *error = where + QStringLiteral(": ") + why;
+        return false;
+    };
+    if (!faultTypeFromName(name, out.type)) {
+        return fail(jsonPath + QStringLiteral(".fault"),
+            QStringLiteral("unknown fault '%1' (one of: %2)").arg(name, faultTypeNames().join(QStringLiteral(", "))));
+    }
+    const FaultInfo& info = *infoFor(out.type);
+    const QString paramsPath = jsonPath + QStringLiteral(".params");
+    for (auto it = params.begin(); it != params.end(); ++it) {
+        const bool known = std::any_of(info.params.begin(), info.params.end(),
+            [&](const ParamSpec& spec) { return it.key() == QLatin1String(spec.name); });
+        if (!known) {
+            QStringList names;
+            for (const ParamSpec& spec : info.params)
+                names << QLatin1String(spec.name);
+            return fail(paramsPath + QLatin1Char('.') + it.key(),
+                QStringLiteral("unknown parameter of '%1' (it takes: %2)")
+                    .arg(name, names.isEmpty() ? QStringLiteral("none") : names.join(QStringLiteral(", "))));
+        }
+    }
+    out.params = QJsonObject();
+    out.select = FrameSelector();
+    for (const ParamSpec& spec : info.params) {
+        const QString where = paramsPath + QLatin1Char('.') + QLatin1String(spec.name);
+        QJsonValue value = params.value(QLatin1String(spec.name));
+        if (value.isUndefined()) {
+            if (!spec.defaultValue)
+                return fail(where, QStringLiteral("required parameter of '%1' is missing").arg(name));
+            value = parseDefault(spec.defaultValue);
+        }
+        switch (spec.type) {
+        case ParamType::Int: {
+            if (!value.isDouble() || value.toDouble() != double(qint64(value.toDouble())))
+                return fail(where, QStringLiteral("expected an integer, got ") + typeName(value));
+            const qint64 number = qint64(value.toDouble());
+            const bool mayBeNegative = spec.name == QByteArrayView("requestId");
+            if (number < 0 && !mayBeNegative)
+                return fail(where, QStringLiteral("expected a non-negative integer, got %1").arg(number));
+            if (spec.name == QByteArrayView("nth") && number < 1)
+                return fail(where, QStringLiteral("counts from 1"));
+            break;
+        }
+        case ParamType::Bool:
+            if (!value.isBool())
+                return fail(where, QStringLiteral("expected true or false, got ") + typeName(value));
+            break;
+        case ParamType::String:
+            if (!value.isString())
+                return fail(where, QStringLiteral("expected a string, got ") + typeName(value));
+            break;
+        case ParamType::StringOrInt:
+            if (!value.isString() && !value.isDouble())
+                return fail(where, QStringLiteral("expected a string or an integer, got ") + typeName(value));
+            break;
+        case ParamType::Choice: {
+            if (value.isBool())
+                value = value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
+            const QStringList choices = QString::fromLatin1(spec.choices).split(QLatin1Char(','));
+            if (!value.isString() || !choices.contains(value.toString())) {
+                return fail(where,
+                    QStringLiteral("expected one of %1, got %2")
+                        .arg(choices.join(QStringLiteral(", ")),
+                            value.isString() ? QLatin1Char('\'') + value.toString() + QLatin1Char('\'')
+                                             : typeName(value)));
+            }
+            break;
+        }
+        case ParamType::Predicates: {
+            if (!value.isArray() && !value.isObject())
+                return fail(
+                    where, QStringLiteral("expected a predicate object or an array of them, got ") + typeName(value));
+            QString predicateError;
+            if (!parsePredicates(value, where, out.select.where, &predicateError)) {
+                if (error)
+                    *error = predicateError;
+                return false;
+            }
+            break;
+        }
+        }
+        out.params.insert(QLatin1String(spec.name), value);
+    }
+    if (info.message) {
+        out.select.kind = out.params.value(QLatin1String("kind")).toString();
+        out.select.direction = directionOf(out.params.value(QLatin1String("direction")).toString());
+        out.select.nth = out.params.value(QLatin1String("nth")).toInt();
+        out.select.count = out.params.value(QLatin1String("count")).toInt();
+        const bool outboundKind = out.select.kind == QLatin1String("request")
+            || out.select.kind == QLatin1String("send") || out.select.kind == QLatin1String("pong");
+        const bool inboundKind
+            = out.select.kind != QLatin1String("any") && out.select.kind != QLatin1String("binary") && !outboundKind;
+        if ((outboundKind && out.select.direction == FlowDirection::Inbound
+                && params.contains(QLatin1String("direction")))
+            || (inboundKind && out.select.direction == FlowDirection::Outbound)) {
+            return fail(paramsPath + QStringLiteral(".direction"),
+                QStringLiteral("'%1' frames never travel %2")
+                    .arg(out.select.kind, out.params.value(QLatin1String("direction")).toString()));
+        }
+        if (outboundKind) {
+            out.select.direction = FlowDirection::Outbound;
+            out.params.insert(QStringLiteral("direction"), QStringLiteral("outbound"));
+        }
+    }
+    return true;
+}
+
+QJsonObject FaultSpec::toJson() const
+{
+    return { { QStringLiteral("fault"), name() }, { QStringLiteral("params"), params } };
+}
+
+QJsonObject FaultReport::toJson() const
+{
+    QJsonObject object { { QStringLiteral("fault"), fault }, { QStringLiteral("params"), params },
+        { QStringLiteral("corrupting"), corrupting } };
+    if (connection >= 0)
+        object.insert(QStringLiteral("connection"), connection);
+    if (!detail.isEmpty())
+        object.insert(QStringLiteral("detail"), detail);
+    return object;
+}
+
+bool isRetryableCode(int code)
+{
+    static const int kRetry[] = { 123392, 198657, 130568, 134152, 143880, 138255, 144416, 146631, 183498, 199883,
+        902223, 912544, 983117, 928828, 978162, 718908, 769085, 787507 };
+    return std::find(std::begin(kRetry), std::end(kRetry), code) != std::end(kRetry);
+}
+
+}

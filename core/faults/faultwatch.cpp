@@ -1,0 +1,252 @@
+#include "core/faults/faultwatch.h"
+
+#include "core/faults/faultplan.h"
+#include "core/faults/faultproxy.h"
+#include "core/session/incidentanalyzer.h"
+#include "core/session/watchcommand.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+#include <QTimer>
+
+namespace deltascope::faults {
+
+namespace {
+
+const QStringList& verdicts()
+{
+    static const QStringList names { QStringLiteral("converged"), QStringLiteral("converged-stale"),
+        QStringLiteral("diverged"), QStringLiteral("gave-up") };
+    return names;
+}
+
+// Accepts "--name value" and "--name=value".
+bool takeValue(QStringList& arguments, qsizetype& i, const QString& name, QString& value, QString& error)
+{
+    const QString& argument = arguments[i];
+    if (argument.startsWith(name + QLatin1Char('='))) {
+        value = argument.mid(name.size() + 1);
+        arguments.removeAt(i);
+        return true;
+    }
+    if (i + 1 >= arguments.size()) {
+        error = QStringLiteral("%1 needs a value").arg(name);
+        return false;
+    }
+    value = arguments[i + 1];
+    arguments.remove(i, 2);
+    return true;
+}
+
+}
+
+QString faultWatchHelp()
+{
+    return QStringLiteral(
+        "\nFault injection (the client connects through a loopback fault proxy in front of URL):\n"
+        "  --plan <FILE>          Fault plan file, or the name of a ready plan (deltascope-cli proxy --list-plans).\n"
+        "  --fault <NAME[=JSON]>  Apply a fault once connected (repeatable; deltascope-cli proxy --list-faults).\n"
+        "  --report <FILE.json>   Write the incidents (resync analysis) as JSON.\n"
+        "  --expect <VERDICTS>    Exit 6 unless every incident ends in one of these (comma-separated:\n"
+        "                         converged, converged-stale, diverged, gave-up; or 'plan' for the plan's own).\n");
+}
+
+bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QString& error)
+{
+    for (qsizetype i = 0; i < arguments.size();) {
+        const QString& argument = arguments[i];
+        auto is = [&](const char* name) {
+            const QString option = QLatin1String(name);
+            return argument == option || argument.startsWith(option + QLatin1Char('='));
+        };
+        QString value;
+        if (is("--plan")) {
+            if (!takeValue(arguments, i, QStringLiteral("--plan"), value, error))
+                return false;
+            out.plan = value;
+        } else if (is("--fault")) {
+            if (!takeValue(arguments, i, QStringLiteral("--fault"), value, error))
+                return false;
+            out.faults << value;
+        } else if (is("--report")) {
+            if (!takeValue(arguments, i, QStringLiteral("--report"), value, error))
+                return false;
+            out.report = value;
+        } else if (is("--expect")) {
+            if (!takeValue(arguments, i, QStringLiteral("--expect"), value, error))
+                return false;
+            for (const QString& verdict : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+                const QString trimmed = verdict.trimmed();
+                if (trimmed == QLatin1String("plan")) {
+                    out.expectFromPlan = true;
+                } else if (!verdicts().contains(trimmed)) {
+                    error = QStringLiteral("--expect: unknown verdict '%1' (expected %2, or plan)")
+                                .arg(trimmed, verdicts().join(QStringLiteral(", ")));
+                    return false;
+                } else {
+                    out.expect << trimmed;
+                }
+            }
+        } else {
+            ++i;
+        }
+    }
+    return true;
+}
+
+int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptions, cli::CommandIo& io)
+{
+    const QString prefix = QStringLiteral("deltascope-cli watch: ");
+    QString error;
+    std::optional<FaultPlan> plan;
+    if (!faultOptions.plan.isEmpty()) {
+        FaultPlan loaded;
+        if (!FaultPlan::load(faultOptions.plan, loaded, &error)) {
+            io.err << prefix << "--plan " << error << '\n';
+            return cli::ExitUsage;
+        }
+        plan = loaded;
+    }
+    if (faultOptions.expectFromPlan && !plan) {
+        io.err << prefix << "--expect plan needs --plan\n";
+        return cli::ExitUsage;
+    }
+    std::vector<FaultSpec> faults;
+    for (const QString& option : faultOptions.faults) {
+        const qsizetype equals = option.indexOf(QLatin1Char('='));
+        const QString name = equals < 0 ? option : option.left(equals);
+        const QJsonDocument params
+            = QJsonDocument::fromJson(equals < 0 ? QByteArray("{}") : option.mid(equals + 1).toUtf8());
+        FaultSpec spec;
+        if (!params.isObject()) {
+            io.err << prefix << "--fault " << option << ": parameters must be a JSON object\n";
+            return cli::ExitUsage;
+        }
+        if (!FaultSpec::fromNameAndParams(
+                name, params.object(), QStringLiteral("--fault %1").arg(name), spec, &error)) {
+            io.err << prefix << error << '\n';
+            return cli::ExitUsage;
+        }
+        faults.push_back(spec);
+    }
+    QStringList expected = faultOptions.expect;
+    if (faultOptions.expectFromPlan)
+        expected += plan->expect;
+
+    FaultProxy proxy;
+    if (!proxy.setUpstream(options.target.url, &error)) {
+        io.err << prefix << error << '\n';
+        return cli::ExitUsage;
+    }
+    if (!proxy.listen(QHostAddress::LocalHost, 0, &error)) {
+        io.err << prefix << error << '\n';
+        return cli::ExitFailure;
+    }
+    const DocumentTarget truth = options.target;
+    options.target.url = proxy.clientUrl();
+    if (plan && plan->durationMs > 0 && options.durationSeconds <= 0)
+        options.durationSeconds = double(plan->durationMs) / 1000.0;
+
+    cli::WatchRunner runner(options, io.out, io.err);
+    LiveSession& session = runner.session();
+    QObject::connect(&proxy, &FaultProxy::faultInjected, &runner, [&session](const FaultReport& report) {
+        session.recordLocal(EventKind::FaultInjected, QJsonDocument(report.toJson()).toJson(QJsonDocument::Compact),
+            report.connection, report.corrupting ? FlagCorrupting : 0);
+    });
+    IncidentAnalyzer analyzer(&session.log());
+    analyzer.setShadowTarget(truth);
+    Clock* clock = &session.clock();
+    analyzer.setClock([clock] { return clock->nowNs(); });
+
+    std::unique_ptr<FaultPlanRunner> planRunner;
+    if (plan) {
+        planRunner = std::make_unique<FaultPlanRunner>(&proxy, *plan);
+        QObject::connect(planRunner.get(), &FaultPlanRunner::stepFailed, &runner, [&](int step, const QString& why) {
+            io.err << prefix << "plan step " << step + 1 << " failed: " << why << '\n';
+        });
+    }
+    // The plan's clock starts with the session; --fault faults once the stream is up.
+    QTimer::singleShot(0, &runner, [&] {
+        if (planRunner)
+            planRunner->start();
+    });
+    bool faultsApplied = faults.empty();
+    QObject::connect(&session, &LiveSession::stateChanged, &runner, [&](ConnectionState state) {
+        if (faultsApplied || state != ConnectionState::Streaming)
+            return;
+        faultsApplied = true;
+        for (const FaultSpec& spec : faults)
+            proxy.apply(spec);
+    });
+
+    int code = runner.run();
+    if (planRunner)
+        planRunner->stop();
+    // An incident may still be waiting for its truth check: give it a few seconds.
+    QElapsedTimer waited;
+    waited.start();
+    while (analyzer.hasOpenIncident() && waited.elapsed() < 6000)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    analyzer.finish();
+    proxy.shutdown();
+
+    QJsonArray incidents;
+    QJsonObject counts;
+    QStringList unexpected;
+    for (const QJsonObject& incident : analyzer.incidents()) {
+        incidents.append(incident);
+        const QString verdict = incident.value(QLatin1String("verdict")).toString();
+        counts.insert(verdict, counts.value(verdict).toInt() + 1);
+        io.out << "incident " << incident.value(QLatin1String("incident")).toInt() << ": " << verdict;
+        const QJsonValue converge = incident.value(QLatin1String("timeToConvergeMs"));
+        if (converge.isDouble())
+            io.out << " in " << qRound64(converge.toDouble()) << " ms";
+        const QJsonObject detection = incident.value(QLatin1String("detection")).toObject();
+        if (detection.value(QLatin1String("how")).isString())
+            io.out << ", detected by " << detection.value(QLatin1String("how")).toString() << " after "
+                   << qRound64(detection.value(QLatin1String("afterMs")).toDouble()) << " ms";
+        io.out << " (" << incident.value(QLatin1String("trigger")).toString() << ")\n";
+        if (!expected.isEmpty() && !expected.contains(verdict))
+            unexpected << QStringLiteral("incident %1 ended %2")
+                              .arg(incident.value(QLatin1String("incident")).toInt())
+                              .arg(verdict);
+    }
+    const FaultProxy::Stats stats = proxy.stats();
+    const QJsonObject report {
+        { QStringLiteral("upstream"), truth.url.toString(QUrl::RemoveUserInfo) },
+        { QStringLiteral("space"), truth.space },
+        { QStringLiteral("key"), truth.key },
+        { QStringLiteral("plan"), plan ? QJsonValue(plan->name) : QJsonValue(QJsonValue::Null) },
+        { QStringLiteral("seed"), plan ? qint64(plan->seed) : qint64(proxy.seed()) },
+        { QStringLiteral("expect"), QJsonArray::fromStringList(expected) },
+        { QStringLiteral("sessionVersion"), analyzer.sessionVersion() },
+        { QStringLiteral("faults"), qint64(stats.faults) },
+        { QStringLiteral("connections"), qint64(stats.connections) },
+        { QStringLiteral("verdicts"), counts },
+        { QStringLiteral("incidents"), incidents },
+        { QStringLiteral("expectationMet"), unexpected.isEmpty() },
+    };
+    if (!faultOptions.report.isEmpty()) {
+        QSaveFile file(faultOptions.report);
+        if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(report).toJson(QJsonDocument::Indented)) < 0
+            || !file.commit()) {
+            io.err << prefix << "--report " << faultOptions.report << ": cannot write: " << file.errorString() << '\n';
+            if (code == cli::ExitOk)
+                code = cli::ExitFailure;
+        }
+    }
+    if (!unexpected.isEmpty()) {
+        io.err << prefix << "--expect " << expected.join(QLatin1Char(','))
+               << " not met: " << unexpected.join(QStringLiteral("; ")) << '\n';
+        if (code == cli::ExitOk)
+            code = cli::ExitExpectationFailed;
+    }
+    io.out.flush();
+    io.err.flush();
+    return code;
+}
+
+}

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "core/cli/cli.h"
+
+#include <QJsonObject>
+#include <QStringList>
+
+namespace deltascope::cli {
+struct WatchOptions;
+}
+
+namespace deltascope::faults {
+
+// The fault options `watch` takes on top of its own: --plan FILE, --fault NAME[=JSON] (repeatable),
+// --report FILE.json, --expect VERDICTS (comma-separated, or "plan" for the plan's own list).
+struct FaultWatchOptions {
+    QString plan;
+    QStringList faults;
+    QString report;
+    QStringList expect;
+    bool expectFromPlan = false;
+    bool active() const
+    {
+        return !plan.isEmpty() || !faults.isEmpty() || !report.isEmpty() || !expect.isEmpty() || expectFromPlan;
+    }
+};
+
+// Takes the fault options out of `arguments` (the rest goes to the watch parser). False with an
+// error naming the option when one is malformed.
+bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QString& error);
+QString faultWatchHelp();
+
+// Runs `watch` with fault injection: the client connects through a loopback fault proxy in front
+// of the URL, the plan runs, every fault and every incident is recorded in the session log, and a
+// shadow connection straight to the server checks the client's tree after each resync. Writes the
+// incidents to --report; returns 6 (ExitExpectationFailed) when an incident ends outside --expect,
+// else the watch exit code.
+int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptions, cli::CommandIo& io);
+
+}

@@ -1,0 +1,360 @@
+#include "core/faults/proxycommand.h"
+
+#include "core/faults/faultplan.h"
+#include "core/faults/faultproxy.h"
+
+#include <QCommandLineParser>
+#include <QEventLoop>
+#include <QJsonDocument>
+#include <QSocketNotifier>
+#include <QTimer>
+
+#include <csignal>
+#include <optional>
+#include <unistd.h>
+
+namespace deltascope::faults {
+
+namespace {
+
+// Self-pipe: the signal handler only writes a byte; the event loop reads it and quits.
+int g_signalPipe[2] = { -1, -1 };
+
+void onSignal(int)
+{
+    const char byte = 1;
+    [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
+}
+
+struct SignalGuard {
+    struct sigaction oldInt { };
+    struct sigaction oldTerm { };
+    bool installed = false;
+    SignalGuard()
+    {
+        if (::pipe(g_signalPipe) != 0)
+            return;
+        struct sigaction action { };
+        action.sa_handler = onSignal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        ::sigaction(SIGINT, &action, &oldInt);
+        ::sigaction(SIGTERM, &action, &oldTerm);
+        installed = true;
+    }
+    ~SignalGuard()
+    {
+        if (!installed)
+            return;
+        ::sigaction(SIGINT, &oldInt, nullptr);
+        ::sigaction(SIGTERM, &oldTerm, nullptr);
+        ::close(g_signalPipe[0]);
+        ::close(g_signalPipe[1]);
+        g_signalPipe[0] = g_signalPipe[1] = -1;
+    }
+};
+
+bool parseListen(const QString& text, QHostAddress& address, quint16& port, QString* error)
+{
+    const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
+    if (colon <= 0) {
+        *error = QStringLiteral("--listen '%1': expected HOST:PORT, e.g. 127.0.0.1:7778").arg(text);
+        return false;
+    }
+    QString host = text.left(colon);
+    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
+        host = host.mid(1, host.size() - 2);
+    if (host == QLatin1String("localhost"))
+        host = QStringLiteral("127.0.0.1");
+    bool ok = false;
+    const uint value = text.mid(colon + 1).toUInt(&ok);
+    if (!ok || value > 65535) {
+        *error = QStringLiteral("--listen '%1': bad port").arg(text);
+        return false;
+    }
+    if (!address.setAddress(host)) {
+        *error = QStringLiteral("--listen '%1': '%2' is not an IP address").arg(text, host);
+        return false;
+    }
+    port = quint16(value);
+    return true;
+}
+
+QString stamp(const FaultProxy& proxy)
+{
+    return QStringLiteral("+%1s").arg(double(proxy.elapsedMs()) / 1000.0, 0, 'f', 3);
+}
+
+int runProxy(const QStringList& arguments, cli::CommandIo& io)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Runs the fault proxy between clients and a ws:// server."));
+    parser.addOptions({
+        { QStringLiteral("listen"), QStringLiteral("Loopback address to listen on (default 127.0.0.1:0, a free port)."),
+            QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:0") },
+        { QStringLiteral("upstream"), QStringLiteral("The server, e.g. ws://127.0.0.1:7777/~s."),
+            QStringLiteral("URL") },
+        { QStringLiteral("plan"), QStringLiteral("Fault plan file, or the name of a ready plan."),
+            QStringLiteral("FILE") },
+        { QStringLiteral("plan-start"),
+            QStringLiteral("When the plan's clock starts: first-connection (default) or now."), QStringLiteral("WHEN"),
+            QStringLiteral("first-connection") },
+        { QStringLiteral("fault"), QStringLiteral("Apply a fault at start: NAME or NAME=JSON-params (repeatable)."),
+            QStringLiteral("FAULT") },
+        { QStringLiteral("seed"), QStringLiteral("Seed for jitter and corruption (default: the plan's, else 1)."),
+            QStringLiteral("N") },
+        { QStringLiteral("duration"), QStringLiteral("Exit after this many milliseconds."), QStringLiteral("MS") },
+        { QStringLiteral("stdin"),
+            QStringLiteral("Read faults from standard input, one per line: NAME [JSON-params].") },
+        { QStringLiteral("json"), QStringLiteral("Log as JSON lines instead of text.") },
+        { QStringLiteral("list-faults"), QStringLiteral("Print every fault and its parameters, and exit.") },
+        { QStringLiteral("list-plans"), QStringLiteral("Print the ready plans, and exit.") },
+        { { QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help.") },
+    });
+    if (!parser.parse(QStringList { QStringLiteral("proxy") } + arguments)) {
+        io.err << "proxy: " << parser.errorText() << '\n';
+        return cli::ExitUsage;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        io.out << "Usage: deltascope-cli proxy --upstream URL [--listen 127.0.0.1:PORT] [--plan FILE] [options]\n\n"
+               << parser.helpText().section(QLatin1Char('\n'), 2);
+        return cli::ExitOk;
+    }
+    if (parser.isSet(QStringLiteral("list-faults"))) {
+        io.out << faultCatalogText();
+        return cli::ExitOk;
+    }
+    if (parser.isSet(QStringLiteral("list-plans"))) {
+        for (const QString& name : FaultPlan::readyPlanNames()) {
+            FaultPlan plan;
+            QString error;
+            FaultPlan::load(name, plan, &error);
+            io.out << name << ": " << plan.description << '\n';
+        }
+        return cli::ExitOk;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        io.err << "proxy: unexpected argument '" << parser.positionalArguments().first() << "'\n";
+        return cli::ExitUsage;
+    }
+    if (!parser.isSet(QStringLiteral("upstream"))) {
+        io.err << "proxy: --upstream URL is required (e.g. ws://127.0.0.1:7777/~s)\n";
+        return cli::ExitUsage;
+    }
+    QString error;
+    QHostAddress address;
+    quint16 port = 0;
+    if (!parseListen(parser.value(QStringLiteral("listen")), address, port, &error)) {
+        io.err << "proxy: " << error << '\n';
+        return cli::ExitUsage;
+    }
+    FaultProxy proxy;
+    if (!proxy.setUpstream(QUrl(parser.value(QStringLiteral("upstream"))), &error)) {
+        io.err << "proxy: --upstream " << error << '\n';
+        return cli::ExitUsage;
+    }
+    std::vector<FaultSpec> startFaults;
+    const QStringList faultOptions = parser.values(QStringLiteral("fault"));
+    for (const QString& option : faultOptions) {
+        const qsizetype equals = option.indexOf(QLatin1Char('='));
+        const QString name = equals < 0 ? option : option.left(equals);
+        QJsonObject params;
+        if (equals >= 0) {
+            QJsonParseError parseError;
+            const QJsonDocument document = QJsonDocument::fromJson(option.mid(equals + 1).toUtf8(), &parseError);
+            if (!document.isObject()) {
+                io.err << "proxy: --fault " << option << ": parameters must be a JSON object"
+                       << (parseError.error ? QStringLiteral(" (%1 at offset %2)")
+                                                  .arg(parseError.errorString())
+                                                  .arg(parseError.offset)
+                                            : QString())
+                       << '\n';
+                return cli::ExitUsage;
+            }
+            params = document.object();
+        }
+        FaultSpec spec;
+        if (!FaultSpec::fromNameAndParams(name, params, QStringLiteral("--fault %1").arg(name), spec, &error)) {
+            io.err << "proxy: " << error << '\n';
+            return cli::ExitUsage;
+        }
+        startFaults.push_back(spec);
+    }
+    std::optional<quint64> seed;
+    if (parser.isSet(QStringLiteral("seed"))) {
+        bool ok = false;
+        seed = parser.value(QStringLiteral("seed")).toULongLong(&ok);
+        if (!ok) {
+            io.err << "proxy: --seed must be a non-negative integer\n";
+            return cli::ExitUsage;
+        }
+        proxy.setSeed(*seed);
+    }
+    std::unique_ptr<FaultPlanRunner> runner;
+    if (parser.isSet(QStringLiteral("plan"))) {
+        FaultPlan plan;
+        if (!FaultPlan::load(parser.value(QStringLiteral("plan")), plan, &error)) {
+            io.err << "proxy: " << error << '\n';
+            return cli::ExitUsage;
+        }
+        if (seed)
+            plan.seed = *seed; // the runner seeds the proxy when it starts
+        runner = std::make_unique<FaultPlanRunner>(&proxy, plan);
+    }
+    const QString planStart = parser.value(QStringLiteral("plan-start"));
+    if (planStart != QLatin1String("now") && planStart != QLatin1String("first-connection")) {
+        io.err << "proxy: --plan-start must be 'now' or 'first-connection'\n";
+        return cli::ExitUsage;
+    }
+    qint64 durationMs = -1;
+    if (parser.isSet(QStringLiteral("duration"))) {
+        bool ok = false;
+        durationMs = parser.value(QStringLiteral("duration")).toLongLong(&ok);
+        if (!ok || durationMs < 0) {
+            io.err << "proxy: --duration must be a number of milliseconds\n";
+            return cli::ExitUsage;
+        }
+    }
+    if (!proxy.listen(address, port, &error)) {
+        io.err << "proxy: " << error << '\n';
+        return cli::ExitFailure;
+    }
+    const bool json = parser.isSet(QStringLiteral("json"));
+    auto log = [&](const QJsonObject& record, const QString& text) {
+        if (json) {
+            QJsonObject line = record;
+            line.insert(QStringLiteral("elapsedMs"), proxy.elapsedMs());
+            io.out << QString::fromUtf8(QJsonDocument(line).toJson(QJsonDocument::Compact)) << '\n';
+        } else {
+            io.out << stamp(proxy) << ' ' << text << '\n';
+        }
+        io.out.flush();
+    };
+    log({ { QStringLiteral("type"), QStringLiteral("listening") },
+            { QStringLiteral("url"), proxy.clientUrl().toString() },
+            { QStringLiteral("upstream"), proxy.upstream().toString() } },
+        QStringLiteral("listening on %1, forwarding to %2")
+            .arg(proxy.clientUrl().toString(), proxy.upstream().toString()));
+
+    QObject::connect(&proxy, &FaultProxy::faultInjected, &proxy, [&](const FaultReport& report) {
+        QJsonObject record = report.toJson();
+        record.insert(QStringLiteral("type"), QStringLiteral("fault"));
+        log(record,
+            QStringLiteral("fault %1 %2%3%4")
+                .arg(report.fault, QString::fromUtf8(QJsonDocument(report.params).toJson(QJsonDocument::Compact)),
+                    report.detail.isEmpty() ? QString() : QStringLiteral(": ") + report.detail,
+                    report.corrupting ? QStringLiteral(" [corrupting]") : QString()));
+    });
+    bool planStarted = runner && runner->isRunning();
+    QObject::connect(&proxy, &FaultProxy::connectionEvent, &proxy, [&](const QJsonObject& event) {
+        QJsonObject record = event;
+        record.insert(QStringLiteral("type"), QStringLiteral("connection"));
+        QJsonObject details = event;
+        details.remove(QStringLiteral("connection"));
+        details.remove(QStringLiteral("event"));
+        details.remove(QStringLiteral("elapsedMs"));
+        log(record,
+            QStringLiteral("connection %1 %2 %3")
+                .arg(event.value(QLatin1String("connection")).toInt())
+                .arg(event.value(QLatin1String("event")).toString(),
+                    QString::fromUtf8(QJsonDocument(details).toJson(QJsonDocument::Compact))));
+        if (runner && !planStarted && event.value(QLatin1String("event")).toString() == QLatin1String("opened")) {
+            planStarted = true;
+            runner->start();
+        }
+    });
+    if (runner) {
+        QObject::connect(runner.get(), &FaultPlanRunner::stepFailed, &proxy, [&](int step, const QString& why) {
+            log({ { QStringLiteral("type"), QStringLiteral("plan-error") }, { QStringLiteral("step"), step },
+                    { QStringLiteral("error"), why } },
+                QStringLiteral("plan step %1 failed: %2").arg(step + 1).arg(why));
+        });
+        QObject::connect(runner.get(), &FaultPlanRunner::finished, &proxy, [&] {
+            log({ { QStringLiteral("type"), QStringLiteral("plan-finished") } },
+                QStringLiteral("plan '%1': every step has acted").arg(runner->plan().name));
+        });
+        if (!planStarted && planStart == QLatin1String("now")) {
+            planStarted = true;
+            runner->start();
+        }
+    }
+    for (const FaultSpec& spec : startFaults)
+        proxy.apply(spec);
+
+    QEventLoop loop;
+    SignalGuard signalGuard;
+    std::unique_ptr<QSocketNotifier> signalNotifier;
+    if (signalGuard.installed) {
+        signalNotifier = std::make_unique<QSocketNotifier>(g_signalPipe[0], QSocketNotifier::Read);
+        QObject::connect(signalNotifier.get(), &QSocketNotifier::activated, &loop, [&] {
+            char byte;
+            [[maybe_unused]] const auto got = ::read(g_signalPipe[0], &byte, 1);
+            log({ { QStringLiteral("type"), QStringLiteral("stopping") },
+                    { QStringLiteral("reason"), QStringLiteral("signal") } },
+                QStringLiteral("stopping on signal"));
+            loop.quit();
+        });
+    }
+    std::unique_ptr<QSocketNotifier> stdinNotifier;
+    QByteArray stdinBuffer;
+    if (parser.isSet(QStringLiteral("stdin"))) {
+        stdinNotifier = std::make_unique<QSocketNotifier>(STDIN_FILENO, QSocketNotifier::Read);
+        QObject::connect(stdinNotifier.get(), &QSocketNotifier::activated, &loop, [&] {
+            char buffer[4096];
+            const auto got = ::read(STDIN_FILENO, buffer, sizeof buffer);
+            if (got <= 0) {
+                stdinNotifier->setEnabled(false);
+                return;
+            }
+            stdinBuffer.append(buffer, got);
+            qsizetype newline;
+            while ((newline = stdinBuffer.indexOf('\n')) >= 0) {
+                const QString line = QString::fromUtf8(stdinBuffer.left(newline)).trimmed();
+                stdinBuffer.remove(0, newline + 1);
+                if (line.isEmpty())
+                    continue;
+                const qsizetype space = line.indexOf(QLatin1Char(' '));
+                const QString name = space < 0 ? line : line.left(space);
+                const QJsonDocument document
+                    = QJsonDocument::fromJson(space < 0 ? QByteArray("{}") : line.mid(space + 1).toUtf8());
+                QString faultError;
+                if (!document.isObject())
+                    faultError = QStringLiteral("parameters must be a JSON object");
+                else
+                    proxy.apply(name, document.object(), &faultError);
+                if (!faultError.isEmpty())
+                    log({ { QStringLiteral("type"), QStringLiteral("input-error") },
+                            { QStringLiteral("error"), faultError } },
+                        QStringLiteral("stdin: ") + faultError);
+            }
+        });
+    }
+    if (durationMs >= 0)
+        QTimer::singleShot(int(durationMs), &loop, &QEventLoop::quit);
+    loop.exec();
+    if (runner)
+        runner->stop();
+    proxy.shutdown();
+    const FaultProxy::Stats stats = proxy.stats();
+    log({ { QStringLiteral("type"), QStringLiteral("stopped") },
+            { QStringLiteral("connections"), qint64(stats.connections) },
+            { QStringLiteral("faults"), qint64(stats.faults) },
+            { QStringLiteral("bytesToServer"), qint64(stats.bytesToServer) },
+            { QStringLiteral("bytesToClient"), qint64(stats.bytesToClient) } },
+        QStringLiteral("stopped: %1 connection(s), %2 fault(s), %3 bytes to server, %4 bytes to clients")
+            .arg(stats.connections)
+            .arg(stats.faults)
+            .arg(stats.bytesToServer)
+            .arg(stats.bytesToClient));
+    return cli::ExitOk;
+}
+
+}
+
+cli::Command proxyCommand()
+{
+    return { QStringLiteral("proxy"),
+        QStringLiteral("Run the fault proxy between clients and a ws:// server (faults, plans)."), runProxy };
+}
+
+}

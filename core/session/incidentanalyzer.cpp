@@ -1,0 +1,655 @@
+#include "core/session/incidentanalyzer.h"
+
+#include "core/logging.h"
+#include "core/protocol/envelope.h"
+#include "core/session/eventlog.h"
+
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QWebSocket>
+
+namespace deltascope {
+
+namespace {
+
+constexpr std::size_t kHistoryDepth = 512;
+constexpr int kMaxListedPaths = 50;
+
+QJsonObject objectOf(const QByteArray& payload) { return QJsonDocument::fromJson(payload).object(); }
+
+QJsonArray limitedPaths(const QStringList& paths)
+{
+    QJsonArray array;
+    for (qsizetype i = 0; i < paths.size() && i < kMaxListedPaths; ++i)
+        array.append(paths[i]);
+    return array;
+}
+
+QJsonObject diffJson(const TreeDiff& diff)
+{
+    QJsonArray moved;
+    for (std::size_t i = 0; i < diff.moved.size() && i < std::size_t(kMaxListedPaths); ++i) {
+        const TreeDiff::Move& move = diff.moved[i];
+        moved.append(
+            QJsonObject { { QStringLiteral("list"), move.listPath }, { QStringLiteral("element"), move.elementKey },
+                { QStringLiteral("from"), move.fromRow }, { QStringLiteral("to"), move.toRow } });
+    }
+    return { { QStringLiteral("added"), limitedPaths(diff.added) },
+        { QStringLiteral("removed"), limitedPaths(diff.removed) },
+        { QStringLiteral("changed"), limitedPaths(diff.changed) }, { QStringLiteral("moved"), moved },
+        { QStringLiteral("counts"),
+            QJsonObject { { QStringLiteral("added"), diff.added.size() },
+                { QStringLiteral("removed"), diff.removed.size() }, { QStringLiteral("changed"), diff.changed.size() },
+                { QStringLiteral("moved"), qint64(diff.moved.size()) } } } };
+}
+
+}
+
+QString incidentVerdictName(IncidentVerdict verdict)
+{
+    switch (verdict) {
+    case IncidentVerdict::Converged:
+        return QStringLiteral("converged");
+    case IncidentVerdict::ConvergedStale:
+        return QStringLiteral("converged-stale");
+    case IncidentVerdict::Diverged:
+        return QStringLiteral("diverged");
+    case IncidentVerdict::GaveUp:
+        return QStringLiteral("gave-up");
+    }
+    return {};
+}
+
+// --- ShadowFetcher ------------------------------------------------------------------------------
+
+ShadowFetcher::ShadowFetcher(DocumentTarget target, QObject* parent)
+    : QObject(parent)
+    , m_target(std::move(target))
+{
+    qRegisterMetaType<ShadowSnapshot>();
+    m_timeout.setSingleShot(true);
+    connect(&m_timeout, &QTimer::timeout, this,
+        [this] { finish(false, QStringLiteral("no snapshot within the timeout")); });
+}
+
+ShadowFetcher::~ShadowFetcher()
+{
+    if (m_socket)
+        QObject::disconnect(m_socket, nullptr, this, nullptr);
+}
+
+void ShadowFetcher::fetch(int timeoutMs)
+{
+    m_clock.start();
+    m_timeout.start(timeoutMs);
+    m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+    connect(m_socket, &QWebSocket::textMessageReceived, this, [this](const QString& text) {
+        const QByteArray frame = text.toUtf8();
+        const InboundFrame decoded = decodeInbound(frame);
+        if (decoded.kind == EventKind::Hello) {
+            QByteArray create = RequestWriter(QStringLiteral("connection/create"), 1)
+                                    .string(u"identity", m_target.identity)
+                                    .string(u"space", m_target.space)
+                                    .string(u"key", m_target.key)
+                                    .finish();
+            if (!m_target.viewerState.isEmpty()) {
+                create = RequestWriter(QStringLiteral("connection/create"), 1)
+                             .string(u"identity", m_target.identity)
+                             .string(u"space", m_target.space)
+                             .string(u"key", m_target.key)
+                             .raw(u"viewer-state", m_target.viewerState)
+                             .finish();
+            }
+            m_socket->sendTextMessage(QString::fromUtf8(create));
+            return;
+        }
+        if (decoded.kind == EventKind::Failure && decoded.id == 1) {
+            finish(false, QStringLiteral("the shadow stream failed with %1").arg(decoded.code));
+            return;
+        }
+        if (decoded.kind == EventKind::Disconnected) {
+            finish(false, QStringLiteral("the server disconnected the shadow socket"));
+            return;
+        }
+        if (decoded.kind != EventKind::StreamItem || decoded.id != 1)
+            return;
+        m_result.bytes += frame.size();
+        const StreamDelta delta = extractStreamDelta(frame);
+        if (!delta.ok)
+            return;
+        if (delta.hasData)
+            m_result.tree.apply(delta.data);
+        if (delta.seq >= 0) {
+            m_result.seq = delta.seq;
+            m_socket->sendTextMessage(QStringLiteral(R"({"method":"connection/end","id":2,"connection":1})"));
+            finish(true, {});
+        }
+    });
+    connect(m_socket, &QWebSocket::disconnected, this,
+        [this] { finish(false, QStringLiteral("the shadow socket closed before a snapshot")); });
+    m_socket->open(m_target.url);
+}
+
+void ShadowFetcher::finish(bool ok, const QString& error)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    m_timeout.stop();
+    m_result.ok = ok;
+    m_result.error = error;
+    m_result.elapsedMs = m_clock.elapsed();
+    if (m_socket) {
+        QObject::disconnect(m_socket, nullptr, this, nullptr);
+        m_socket->close();
+    }
+    Q_EMIT finished(m_result);
+}
+
+// --- IncidentAnalyzer ---------------------------------------------------------------------------
+
+IncidentAnalyzer::IncidentAnalyzer(EventLog* log, QObject* parent)
+    : QObject(parent)
+    , m_log(log)
+{
+    m_checkTimer.setSingleShot(true);
+    connect(&m_checkTimer, &QTimer::timeout, this, [this] { startShadow(false); });
+    connect(log, &EventLog::eventsAppended, this, &IncidentAnalyzer::onAppended);
+}
+
+IncidentAnalyzer::~IncidentAnalyzer() = default;
+
+void IncidentAnalyzer::setShadowTarget(const DocumentTarget& target) { m_shadowTarget = target; }
+
+qint64 IncidentAnalyzer::now() const { return m_nowNs ? m_nowNs() : m_lastEventNs; }
+
+void IncidentAnalyzer::onAppended(qint64 first, qint64 last)
+{
+    for (qint64 index = first; index <= last && m_log && index < m_log->size(); ++index)
+        handle(index);
+}
+
+void IncidentAnalyzer::handle(qint64 index)
+{
+    const SessionEvent& event = m_log->at(index);
+    if (event.kind == EventKind::Incident)
+        return;
+    m_lastEventNs = std::max(m_lastEventNs, event.monotonicNs);
+    switch (event.kind) {
+    case EventKind::Hello: {
+        const QString version = objectOf(m_log->payload(index)).value(QLatin1String("version")).toString();
+        if (m_firstVersion.isNull()) {
+            m_firstVersion = version;
+        } else if (version != m_firstVersion) {
+            if (!m_open)
+                openIncident(index, QStringLiteral("hello version changed"));
+            trouble(index, QStringLiteral("version mismatch"),
+                QStringLiteral("hello version '%1', the session started with '%2'").arg(version, m_firstVersion));
+            m_open->versionBefore = m_firstVersion;
+            m_open->versionAfter = version;
+        }
+        m_version = version;
+        break;
+    }
+    case EventKind::EpochStarted: {
+        const QJsonObject fields = objectOf(m_log->payload(index));
+        m_epoch = quint32(fields.value(QLatin1String("epoch")).toInteger(event.epoch));
+        m_streamId = fields.value(QLatin1String("requestId")).toInteger(event.requestId);
+        const bool resync = m_epoch > 1;
+        if (resync && !m_open)
+            openIncident(index, QStringLiteral("new stream (connection/create)"));
+        if (m_open) {
+            m_open->resyncEpochNs = event.monotonicNs;
+            m_open->resyncEpoch = m_epoch;
+            m_open->awaitingSnapshot = true;
+            m_open->refetchBytes = 0;
+            m_open->refetchFrames = 0;
+        }
+        // The canonical fold starts every epoch from an empty tree; the merging one does not.
+        m_tree.clear();
+        m_history.clear();
+        break;
+    }
+    case EventKind::StreamItem: {
+        if (event.requestId != m_streamId)
+            break;
+        const QByteArray frame = m_log->payload(index);
+        if (m_open && m_open->awaitingSnapshot) {
+            m_open->refetchBytes += frame.size();
+            ++m_open->refetchFrames;
+        }
+        foldItem(index, frame);
+        break;
+    }
+    case EventKind::Failure:
+        if (event.requestId == m_streamId && !(event.flags & FlagSynthetic)) {
+            if (!m_open)
+                openIncident(index, QStringLiteral("stream failure %1").arg(event.code));
+            trouble(index, QStringLiteral("failure"), QStringLiteral("stream failed with %1").arg(event.code));
+        }
+        if (auto it = m_sends.find(event.requestId); it != m_sends.end()) {
+            it->second.failure = event.code;
+            it->second.answered = !(event.flags & FlagSynthetic) && event.code != 999;
+        }
+        break;
+    case EventKind::Response:
+        if (auto it = m_sends.find(event.requestId); it != m_sends.end()) {
+            it->second.answered = true;
+            it->second.ackSeq = event.seq >= 0 ? event.seq
+                                               : objectOf(m_log->payload(index))
+                                                     .value(QLatin1String("response"))
+                                                     .toObject()
+                                                     .value(QLatin1String("seq"))
+                                                     .toInteger(-1);
+        }
+        break;
+    case EventKind::Disconnected:
+        if (!m_open)
+            openIncident(index, QStringLiteral("status disconnected"));
+        trouble(index, QStringLiteral("status disconnected"), QString::fromUtf8(m_log->payload(index)));
+        break;
+    case EventKind::MalformedInbound:
+        if (!m_open)
+            openIncident(index, QStringLiteral("malformed frame"));
+        trouble(index, QStringLiteral("malformed frame"), QStringLiteral("code %1").arg(event.code));
+        break;
+    case EventKind::FoldAnomaly:
+        if (!m_open)
+            openIncident(index, QStringLiteral("fold anomaly"));
+        m_open->notes.append(QString(QStringLiteral("fold anomaly: ") + QString::fromUtf8(m_log->payload(index))));
+        trouble(index, QStringLiteral("fold anomaly"), QString::fromUtf8(m_log->payload(index)));
+        break;
+    case EventKind::Request: {
+        const QJsonObject request = objectOf(m_log->payload(index));
+        const QString method = request.value(QLatin1String("method")).toString();
+        if (method.startsWith(QLatin1String("connection/send"))) {
+            m_sends[event.requestId]
+                = { event.requestId, event.monotonicNs, method, request.value(QLatin1String("channel")).toString() };
+            if (m_sends.size() > 4096)
+                m_sends.erase(m_sends.begin());
+        }
+        break;
+    }
+    case EventKind::StateChanged: {
+        const QJsonObject fields = objectOf(m_log->payload(index));
+        const QString to = fields.value(QLatin1String("to")).toString();
+        const QString reason = fields.value(QLatin1String("reason")).toString();
+        const QString from = m_state;
+        m_state = to;
+        if (m_open)
+            m_open->states.append(QJsonObject { { QStringLiteral("atMs"), msOf(event.monotonicNs - m_open->openedNs) },
+                { QStringLiteral("to"), to }, { QStringLiteral("reason"), reason } });
+        if (to == QLatin1String("stalled")) {
+            if (!m_open)
+                openIncident(index, QStringLiteral("pings overdue"));
+            trouble(index, QStringLiteral("missed pings"), reason);
+        } else if (to == QLatin1String("reconnecting")) {
+            if (!m_open)
+                openIncident(index, QStringLiteral("connection lost"));
+            const bool liveness = from == QLatin1String("stalled") || reason.startsWith(QLatin1String("liveness"));
+            trouble(index, liveness ? QStringLiteral("missed pings") : QStringLiteral("close"), reason);
+        } else if (to == QLatin1String("failed")) {
+            if (!m_open)
+                openIncident(index, QStringLiteral("client failed"));
+            trouble(index, QStringLiteral("gave up"), reason);
+            close(IncidentVerdict::GaveUp, true, { { QStringLiteral("reason"), reason } });
+        }
+        break;
+    }
+    case EventKind::ReconnectPlanned: {
+        if (!m_open)
+            openIncident(index, QStringLiteral("reconnect planned"));
+        QJsonObject fields = objectOf(m_log->payload(index));
+        fields.insert(QStringLiteral("atMs"), msOf(event.monotonicNs - m_open->openedNs));
+        m_open->reconnects.append(fields);
+        break;
+    }
+    case EventKind::FaultInjected: {
+        const QJsonObject fields = objectOf(m_log->payload(index));
+        if (!m_open)
+            openIncident(index, QStringLiteral("fault ") + fields.value(QLatin1String("fault")).toString());
+        QJsonObject fault = fields;
+        fault.insert(QStringLiteral("atMs"), msOf(event.monotonicNs - m_open->openedNs));
+        m_open->faults.append(fault);
+        if (fields.value(QLatin1String("corrupting")).toBool() || (event.flags & FlagCorrupting))
+            m_open->corrupting = true;
+        // A fault with no visible effect gets its truth check once things are quiet; a resync
+        // that follows reschedules it.
+        if (!m_open->awaitingSnapshot && !m_open->checking)
+            scheduleCheck(m_options.settleMs);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void IncidentAnalyzer::openIncident(qint64 index, const QString& trigger)
+{
+    Incident incident;
+    incident.number = m_nextNumber++;
+    incident.openedNs = m_log->at(index).monotonicNs;
+    incident.openedEvent = index;
+    incident.trigger = trigger;
+    incident.before = m_tree;
+    incident.beforeSeq = m_lastSeq;
+    incident.beforeEpoch = m_epoch;
+    incident.versionBefore = m_version;
+    // Sends still unanswered when trouble starts are in flight.
+    for (const auto& [id, send] : m_sends) {
+        if (!send.answered && send.failure < 0)
+            incident.inFlight.push_back(id);
+    }
+    m_open = std::move(incident);
+    qCInfo(lcSession).noquote() << "incident" << m_open->number << "opened:" << trigger;
+    Q_EMIT incidentOpened(m_open->number, trigger);
+}
+
+void IncidentAnalyzer::trouble(qint64 index, const QString& how, const QString& reason)
+{
+    if (!m_open || m_open->detectedNs >= 0)
+        return;
+    m_open->detectedNs = m_log->at(index).monotonicNs;
+    m_open->detectedHow = how;
+    m_open->detectedReason = reason;
+    for (const auto& [id, send] : m_sends) {
+        if (!send.answered && send.failure < 0
+            && std::find(m_open->inFlight.begin(), m_open->inFlight.end(), id) == m_open->inFlight.end())
+            m_open->inFlight.push_back(id);
+    }
+}
+
+void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
+{
+    const StreamDelta delta = extractStreamDelta(frame);
+    if (!delta.ok)
+        return;
+    if (delta.parts & PartReload) {
+        if (!m_open)
+            openIncident(index, QStringLiteral("reload item"));
+        m_open->reload = true;
+        trouble(index, QStringLiteral("reload"), QStringLiteral("the server asked the client to reload"));
+    }
+    if (delta.hasData) {
+        m_tree.apply(delta.data, index);
+        m_merged.apply(delta.data, index);
+    }
+    if (delta.seq >= 0) {
+        m_lastSeq = delta.seq;
+        m_history[delta.seq] = m_tree;
+        while (m_history.size() > kHistoryDepth)
+            m_history.erase(m_history.begin());
+    }
+    if (m_open && m_open->awaitingSnapshot && (delta.hasData || delta.seq >= 0))
+        onSnapshot(index);
+}
+
+void IncidentAnalyzer::onSnapshot(qint64 index)
+{
+    m_open->awaitingSnapshot = false;
+    m_open->snapshotNs = m_log->at(index).monotonicNs;
+    m_open->snapshotSeq = m_lastSeq;
+    if (m_shadowTarget && m_options.shadowAfterResync)
+        scheduleCheck(0);
+    else
+        scheduleCheck(m_options.settleMs);
+}
+
+void IncidentAnalyzer::scheduleCheck(qint64 delayMs) { m_checkTimer.start(int(delayMs)); }
+
+void IncidentAnalyzer::checkNow() { startShadow(true); }
+
+void IncidentAnalyzer::startShadow(bool onDemand)
+{
+    if (!m_shadowTarget) {
+        if (m_open && !m_open->awaitingSnapshot && !onDemand) {
+            // No truth to compare with: the verdict rests on what the stream showed.
+            const IncidentVerdict verdict = m_open->corrupting ? IncidentVerdict::Diverged : IncidentVerdict::Converged;
+            close(verdict, false,
+                { { QStringLiteral("note"),
+                    QStringLiteral("no shadow connection: verdict not checked against the truth") } });
+        } else if (onDemand) {
+            Q_EMIT divergenceChecked({ { QStringLiteral("ok"), false },
+                { QStringLiteral("error"), QStringLiteral("no shadow target set") } });
+        }
+        return;
+    }
+    if (m_open)
+        m_open->checking = true;
+    const quint64 generation = ++m_generation;
+    auto* fetcher = new ShadowFetcher(*m_shadowTarget, this);
+    const QElapsedTimer started = [] {
+        QElapsedTimer timer;
+        timer.start();
+        return timer;
+    }();
+    connect(
+        fetcher, &ShadowFetcher::finished, this, [this, fetcher, onDemand, generation](const ShadowSnapshot& snapshot) {
+            fetcher->deleteLater();
+            if (generation != m_generation && !onDemand)
+                return; // a newer check superseded this one
+            if (!snapshot.ok) {
+                const QJsonObject result { { QStringLiteral("ok"), false },
+                    { QStringLiteral("error"), snapshot.error } };
+                if (onDemand)
+                    Q_EMIT divergenceChecked(result);
+                if (m_open && !onDemand) {
+                    m_open->checking = false;
+                    m_open->notes.append(QString(QStringLiteral("shadow check failed: ") + snapshot.error));
+                    if (m_open->awaitingSnapshot)
+                        return;
+                    close(m_open->corrupting ? IncidentVerdict::Diverged : IncidentVerdict::Converged, false, result);
+                }
+                return;
+            }
+            // The client may not have reached the shadow's seq yet: wait for it, bounded.
+            auto waited = std::make_shared<QElapsedTimer>();
+            waited->start();
+            auto attempt = std::make_shared<std::function<void()>>();
+            *attempt = [this, snapshot, onDemand, waited, attempt, generation] {
+                if (generation != m_generation && !onDemand)
+                    return;
+                if (m_lastSeq >= snapshot.seq || waited->elapsed() >= m_options.compareWaitMs) {
+                    compareWith(snapshot, onDemand, waited->elapsed());
+                    return;
+                }
+                QTimer::singleShot(20, this, *attempt);
+            };
+            (*attempt)();
+        });
+    Q_UNUSED(started)
+    fetcher->fetch(int(m_options.shadowTimeoutMs));
+}
+
+void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, qint64 waitedMs)
+{
+    // The client's tree at the shadow's seq (or the latest at or before it: items at seqs this
+    // viewer never got changed nothing it can see).
+    const DocumentTree* client = &m_tree;
+    qint64 clientSeq = m_lastSeq;
+    bool exact = m_lastSeq == truth.seq;
+    auto it = m_history.upper_bound(truth.seq);
+    if (it != m_history.begin()) {
+        --it;
+        client = &it->second;
+        clientSeq = it->first;
+        exact = it->first == truth.seq;
+    }
+    const TreeDiff diff = diffTrees(*client, truth.tree);
+    QJsonObject comparison { { QStringLiteral("ok"), true }, { QStringLiteral("truthSeq"), truth.seq },
+        { QStringLiteral("clientSeq"), clientSeq }, { QStringLiteral("exactSeq"), exact },
+        { QStringLiteral("equal"), diff.isEmpty() }, { QStringLiteral("shadowBytes"), truth.bytes },
+        { QStringLiteral("shadowMs"), truth.elapsedMs }, { QStringLiteral("waitedMs"), waitedMs },
+        { QStringLiteral("differences"), diffJson(diff) } };
+    Q_EMIT divergenceChecked(comparison);
+    if (!m_open) {
+        if (diff.isEmpty() || !onDemand)
+            return;
+        // An on-demand check found a divergence nobody saw coming.
+        openIncident(m_log->size() - 1, QStringLiteral("on-demand check found a divergence"));
+        trouble(m_log->size() - 1, QStringLiteral("shadow comparison"),
+            QStringLiteral("the client's tree differs from a fresh snapshot"));
+    }
+    m_open->checking = false;
+    if (!diff.isEmpty()) {
+        if (m_open->detectedNs < 0) {
+            m_open->detectedNs = now();
+            m_open->detectedHow = QStringLiteral("shadow comparison");
+            m_open->detectedReason
+                = QStringLiteral("the client's tree differs from a fresh snapshot at seq %1").arg(truth.seq);
+        }
+        close(IncidentVerdict::Diverged, true, comparison);
+        return;
+    }
+    const TreeDiff stale = diffTrees(m_tree, m_merged);
+    close(
+        stale.added.isEmpty() && stale.changed.isEmpty() ? IncidentVerdict::Converged : IncidentVerdict::ConvergedStale,
+        true, comparison);
+}
+
+QJsonObject IncidentAnalyzer::inFlightReport() const
+{
+    QJsonArray sends;
+    const qint64 snapshotSeq = m_open->snapshotSeq;
+    const qint64 beforeSeq = m_open->beforeSeq;
+    for (qint64 id : m_open->inFlight) {
+        const auto it = m_sends.find(id);
+        if (it == m_sends.end())
+            continue;
+        const Send& send = it->second;
+        QJsonObject entry { { QStringLiteral("requestId"), id }, { QStringLiteral("method"), send.method },
+            { QStringLiteral("channel"), send.channel } };
+        QString applied;
+        QString why;
+        if (send.ackSeq >= 0) {
+            applied = QStringLiteral("yes");
+            why = QStringLiteral("acknowledged with seq %1").arg(send.ackSeq);
+            entry.insert(QStringLiteral("seq"), send.ackSeq);
+            if (snapshotSeq >= 0)
+                entry.insert(QStringLiteral("inNewSnapshot"), send.ackSeq <= snapshotSeq);
+        } else if (send.answered && send.failure > 0) {
+            applied = QStringLiteral("no");
+            why = QStringLiteral("the server refused it with %1").arg(send.failure);
+        } else if (snapshotSeq >= 0 && beforeSeq >= 0 && snapshotSeq == beforeSeq) {
+            applied = QStringLiteral("no");
+            why = QStringLiteral("no transaction happened while away (seq %1 before and in the new snapshot)")
+                      .arg(snapshotSeq);
+        } else if (snapshotSeq >= 0 && beforeSeq >= 0) {
+            applied = QStringLiteral("unknown");
+            why = QStringLiteral(
+                "the ack was lost; %1 transaction(s) (seq %2 to %3) happened while away and any may be it: "
+                "the protocol carries no send id in deltas, only send-once with a dedupe token makes a retry safe")
+                      .arg(snapshotSeq - beforeSeq)
+                      .arg(beforeSeq + 1)
+                      .arg(snapshotSeq);
+        } else {
+            applied = QStringLiteral("unknown");
+            why = QStringLiteral("the ack was lost and no new snapshot arrived to bound it");
+        }
+        if (send.failure >= 0)
+            entry.insert(QStringLiteral("failure"), send.failure);
+        entry.insert(QStringLiteral("applied"), applied);
+        entry.insert(QStringLiteral("why"), why);
+        sends.append(entry);
+    }
+    return { { QStringLiteral("sends"), sends }, { QStringLiteral("count"), sends.size() } };
+}
+
+void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJsonObject& comparison)
+{
+    if (!m_open)
+        return;
+    m_checkTimer.stop();
+    ++m_generation;
+    Incident& incident = *m_open;
+    const qint64 closedNs = std::max(now(), incident.openedNs);
+    auto relative
+        = [&](qint64 ns) { return ns >= 0 ? QJsonValue(msOf(ns - incident.openedNs)) : QJsonValue(QJsonValue::Null); };
+    const qint64 convergedNs = incident.snapshotNs >= 0 ? incident.snapshotNs : closedNs;
+    QJsonObject report {
+        { QStringLiteral("incident"), incident.number },
+        { QStringLiteral("verdict"), incidentVerdictName(verdict) },
+        { QStringLiteral("verified"), verified },
+        { QStringLiteral("trigger"), incident.trigger },
+        { QStringLiteral("openedAtMs"), msOf(incident.openedNs) },
+        { QStringLiteral("openedAtEvent"), incident.openedEvent },
+        { QStringLiteral("corrupting"), incident.corrupting },
+        { QStringLiteral("faults"), incident.faults },
+        { QStringLiteral("detection"),
+            QJsonObject { { QStringLiteral("afterMs"), relative(incident.detectedNs) },
+                { QStringLiteral("how"),
+                    incident.detectedHow.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(incident.detectedHow) },
+                { QStringLiteral("reason"), incident.detectedReason } } },
+        { QStringLiteral("reconnects"), incident.reconnects },
+        { QStringLiteral("states"), incident.states },
+        { QStringLiteral("resync"),
+            QJsonObject { { QStringLiteral("newStreamAfterMs"), relative(incident.resyncEpochNs) },
+                { QStringLiteral("epochBefore"), qint64(incident.beforeEpoch) },
+                { QStringLiteral("epochAfter"), qint64(incident.resyncEpoch) },
+                { QStringLiteral("snapshotAfterMs"), relative(incident.snapshotNs) },
+                { QStringLiteral("seqBefore"), incident.beforeSeq },
+                { QStringLiteral("snapshotSeq"), incident.snapshotSeq },
+                { QStringLiteral("bytesRefetched"), incident.refetchBytes },
+                { QStringLiteral("framesRefetched"), incident.refetchFrames } } },
+        { QStringLiteral("timeToConvergeMs"),
+            verdict == IncidentVerdict::Converged || verdict == IncidentVerdict::ConvergedStale
+                ? QJsonValue(msOf(convergedNs - incident.openedNs))
+                : QJsonValue(QJsonValue::Null) },
+        { QStringLiteral("closedAtMs"), msOf(closedNs) },
+        { QStringLiteral("comparison"), comparison },
+        { QStringLiteral("inFlight"), inFlightReport() },
+        { QStringLiteral("notes"), incident.notes },
+    };
+    if (incident.snapshotNs >= 0) {
+        report.insert(QStringLiteral("changedWhileAway"), diffJson(diffTrees(incident.before, m_tree)));
+        const TreeDiff stale = diffTrees(m_tree, m_merged);
+        QStringList stalePaths = stale.added;
+        stalePaths += stale.changed;
+        report.insert(QStringLiteral("stalePaths"), limitedPaths(stalePaths));
+        report.insert(QStringLiteral("staleCount"), stalePaths.size());
+    }
+    if (!incident.versionAfter.isEmpty() || incident.reload) {
+        report.insert(QStringLiteral("version"),
+            QJsonObject { { QStringLiteral("mismatch"), !incident.versionAfter.isEmpty() },
+                { QStringLiteral("sessionVersion"), m_firstVersion },
+                { QStringLiteral("before"), incident.versionBefore },
+                { QStringLiteral("after"), incident.versionAfter }, { QStringLiteral("reload"), incident.reload } });
+    }
+    m_open.reset();
+    m_closed.append(report);
+    qCInfo(lcSession).noquote() << "incident" << report.value(QLatin1String("incident")).toInt()
+                                << "closed:" << incidentVerdictName(verdict);
+    if (m_log) {
+        SessionEvent event;
+        event.kind = EventKind::Incident;
+        event.direction = Direction::Local;
+        event.monotonicNs = closedNs;
+        event.wallMs = QDateTime::currentMSecsSinceEpoch();
+        event.epoch = m_epoch;
+        event.code = qint32(verdict);
+        if (verdict == IncidentVerdict::Diverged)
+            event.flags |= FlagCorrupting;
+        m_log->append(event, QJsonDocument(report).toJson(QJsonDocument::Compact));
+    }
+    Q_EMIT incidentClosed(report);
+}
+
+void IncidentAnalyzer::finish()
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    if (!m_open)
+        return;
+    if (m_state == QLatin1String("failed")) {
+        close(IncidentVerdict::GaveUp, true, {});
+        return;
+    }
+    m_open->notes.append(QStringLiteral("the session ended before the incident was checked"));
+    const bool resynced = m_open->snapshotNs >= 0;
+    close(m_open->corrupting && !resynced ? IncidentVerdict::Diverged
+                                          : (resynced ? IncidentVerdict::Converged : IncidentVerdict::Diverged),
+        false, {});
+}
+
+}

@@ -1,0 +1,187 @@
+#pragma once
+
+#include "core/document/documenttree.h"
+#include "core/protocol/protocolclient.h"
+
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+
+class QWebSocket;
+
+namespace deltascope {
+
+class EventLog;
+
+// The truth, fetched over a second, direct connection with the client's identity: the first
+// snapshot a fresh connection/create gets, folded into an empty tree.
+struct ShadowSnapshot {
+    bool ok = false;
+    QString error;
+    DocumentTree tree;
+    qint64 seq = -1;
+    qint64 bytes = 0;
+    qint64 elapsedMs = 0;
+};
+
+// One shadow fetch: opens its own socket to target.url (never through the fault proxy), asks for
+// the document, takes the first item with a seq as the snapshot, ends the stream and closes.
+class ShadowFetcher : public QObject {
+    Q_OBJECT
+public:
+    explicit ShadowFetcher(DocumentTarget target, QObject* parent = nullptr);
+    ~ShadowFetcher() override;
+    void fetch(int timeoutMs = 5000);
+
+Q_SIGNALS:
+    void finished(const deltascope::ShadowSnapshot& snapshot);
+
+private:
+    void finish(bool ok, const QString& error);
+    DocumentTarget m_target;
+    QWebSocket* m_socket = nullptr;
+    QTimer m_timeout;
+    QElapsedTimer m_clock;
+    ShadowSnapshot m_result;
+    bool m_done = false;
+};
+
+// Verdicts of an incident.
+enum class IncidentVerdict : quint8 {
+    Converged, // the client's tree equals the truth
+    ConvergedStale, // equal, but a merging client (the reference one) still shows deleted paths
+    Diverged, // the client's tree differs from the truth
+    GaveUp, // the client stopped trying
+};
+QString incidentVerdictName(IncidentVerdict verdict); // "converged", "converged-stale", "diverged", "gave-up"
+
+struct IncidentOptions {
+    qint64 settleMs = 1000; // quiet time after a fault with no visible effect before the check
+    qint64 shadowTimeoutMs = 5000;
+    qint64 compareWaitMs = 3000; // how long to wait for the client to reach the shadow's seq
+    bool shadowAfterResync = true; // check against the truth automatically after each resync
+};
+
+// Follows a session's event log and explains every incident: from a fault or the first sign of
+// trouble to the first moment the client's tree is whole again. Keeps its own folds of the
+// stream (the canonical tree, reset on each connection/create, and the tree a merging client
+// would hold), so it works the same on live sessions and replays. Each incident ends with an
+// Incident event in the log whose payload is the analysis (see core/faults/README.md), and
+// incidentClosed().
+class IncidentAnalyzer : public QObject {
+    Q_OBJECT
+public:
+    explicit IncidentAnalyzer(EventLog* log, QObject* parent = nullptr);
+    ~IncidentAnalyzer() override;
+
+    void setOptions(const IncidentOptions& options) { m_options = options; }
+    // Enables the shadow connection (truth checks). Without it, verdicts are unverified.
+    void setShadowTarget(const DocumentTarget& target);
+    // Time source for the Incident events this analyzer appends (default: the last event's time).
+    void setClock(std::function<qint64()> nowNs) { m_nowNs = std::move(nowNs); }
+
+    // Compares the client's tree with a fresh snapshot now; divergenceChecked() carries the result.
+    // A divergence found this way opens (and closes) an incident of its own.
+    void checkNow();
+    // The session is over: closes an open incident with what is known.
+    void finish();
+
+    const QList<QJsonObject>& incidents() const { return m_closed; }
+    bool hasOpenIncident() const { return m_open.has_value(); }
+    const DocumentTree& tree() const { return m_tree; }
+    const DocumentTree& mergedTree() const { return m_merged; }
+    QString sessionVersion() const { return m_firstVersion; }
+
+Q_SIGNALS:
+    void incidentOpened(int number, const QString& trigger);
+    void incidentClosed(const QJsonObject& report);
+    void divergenceChecked(const QJsonObject& result);
+
+private:
+    struct Send {
+        qint64 id;
+        qint64 atNs;
+        QString method;
+        QString channel;
+        qint64 ackSeq = -1;
+        int failure = -1; // -1 none; else the code (0 local, 999 socket loss)
+        bool answered = false;
+    };
+    struct Incident {
+        int number = 0;
+        qint64 openedNs = 0;
+        qint64 openedEvent = -1;
+        QString trigger;
+        QJsonArray faults;
+        bool corrupting = false;
+        qint64 detectedNs = -1;
+        QString detectedHow;
+        QString detectedReason;
+        QJsonArray reconnects;
+        QJsonArray states;
+        QJsonArray notes;
+        DocumentTree before;
+        qint64 beforeSeq = -1;
+        quint32 beforeEpoch = 0;
+        qint64 resyncEpochNs = -1;
+        quint32 resyncEpoch = 0;
+        qint64 snapshotNs = -1;
+        qint64 snapshotSeq = -1;
+        qint64 refetchBytes = 0;
+        qint64 refetchFrames = 0;
+        bool awaitingSnapshot = false;
+        QString versionBefore;
+        QString versionAfter;
+        bool reload = false;
+        std::vector<qint64> inFlight; // send ids
+        bool checking = false;
+        quint64 checkGeneration = 0;
+    };
+
+    void onAppended(qint64 first, qint64 last);
+    void handle(qint64 index);
+    void openIncident(qint64 index, const QString& trigger);
+    void trouble(qint64 index, const QString& how, const QString& reason);
+    void foldItem(qint64 index, const QByteArray& frame);
+    void onSnapshot(qint64 index);
+    void scheduleCheck(qint64 delayMs);
+    void startShadow(bool onDemand);
+    void compareWith(const ShadowSnapshot& truth, bool onDemand, qint64 waitedMs);
+    void close(IncidentVerdict verdict, bool verified, const QJsonObject& comparison);
+    QJsonObject inFlightReport() const;
+    qint64 now() const;
+    double msOf(qint64 ns) const { return double(ns) / 1e6; }
+
+    QPointer<EventLog> m_log;
+    IncidentOptions m_options;
+    std::optional<DocumentTarget> m_shadowTarget;
+    std::function<qint64()> m_nowNs;
+    DocumentTree m_tree;
+    DocumentTree m_merged { FoldMode::ReferenceClient };
+    std::map<qint64, DocumentTree> m_history; // seq -> canonical tree after the item with that seq (bounded)
+    qint64 m_lastSeq = -1;
+    qint64 m_lastEventNs = 0;
+    quint32 m_epoch = 0;
+    qint64 m_streamId = -1;
+    QString m_firstVersion;
+    QString m_version;
+    QString m_state;
+    std::map<qint64, Send> m_sends;
+    std::optional<Incident> m_open;
+    QList<QJsonObject> m_closed;
+    int m_nextNumber = 1;
+    QTimer m_checkTimer;
+    quint64 m_generation = 0;
+    bool m_finished = false;
+};
+
+}
+
+Q_DECLARE_METATYPE(deltascope::ShadowSnapshot)

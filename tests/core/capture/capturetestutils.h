@@ -1,0 +1,99 @@
+#pragma once
+
+#include "core/capture/capturereader.h"
+#include "core/session/eventlog.h"
+
+#include <QByteArray>
+#include <QFile>
+#include <QString>
+
+namespace deltascope::test {
+
+// A session as a live one would record it: hello, epoch, connection/create (with `identity`),
+// a snapshot, `items` deltas on a record list and a counter with increasing seq, pings and pongs,
+// a connection/send with its ack (linked, seq-linked), and a local state change.
+inline void fillSyntheticSession(EventLog& log, int items, const QString& identity = QStringLiteral("anonymous:secret-agent"))
+{
+    qint64 ns = 1000;
+    qint64 wall = 1718000000000;
+    auto add = [&](EventKind kind, QByteArrayView payload, qint64 requestId = -1, qint64 seq = -1, quint32 epoch = 1,
+                   quint16 parts = 0, quint8 flags = 0) {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = ns;
+        event.wallMs = wall;
+        event.requestId = requestId;
+        event.seq = seq;
+        event.epoch = epoch;
+        event.parts = parts;
+        event.flags = flags;
+        ns += 1000000;
+        wall += 1;
+        return log.append(event, payload);
+    };
+    add(EventKind::StateChanged, R"({"from":"idle","to":"connecting","reason":"opening"})", -1, -1, 0);
+    add(EventKind::Hello, R"({"status":"connected","version":"20240912211736","identities":{}})", -1, -1, 0);
+    add(EventKind::EpochStarted, R"({"epoch":1,"requestId":1})", 1);
+    const QByteArray create = R"({"method":"connection/create","id":1,"identity":")" + identity.toUtf8()
+        + R"(","space":"chat","key":"demo","viewer-state":{"token":"vs-secret"}})";
+    SessionEvent request;
+    request.kind = EventKind::Request;
+    request.direction = Direction::Outbound;
+    request.monotonicNs = ns;
+    request.wallMs = wall;
+    request.requestId = 1;
+    request.epoch = 1;
+    request.methodString = log.intern(u"connection/create");
+    ns += 1000000;
+    log.append(request, create);
+    add(EventKind::StreamItem,
+        R"({"deliver":1,"done":false,"response":{"delta":{"data":{"title":"Demo","owner":{"email":"boss@example.com"},"players":{"1":{"name":"ann","email":"ann@example.com"},"2":{"name":"bo","email":"bo@example.com"},"@o":[1,2]},"n":0},"seq":1}}})",
+        1, 1, 1, PartData | PartSeq, FlagSnapshot);
+    for (int i = 1; i <= items; ++i) {
+        if (i % 50 == 0) {
+            add(EventKind::Ping, R"({"ping":1000,"latency":"3"})");
+            add(EventKind::Pong, R"({"ping":1000,"latency":"3","pong":1718000001.0})");
+        }
+        QByteArray frame;
+        if (i % 10 == 0) {
+            const int id = 2 + i / 10;
+            frame = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"players":{")" + QByteArray::number(id)
+                + R"(":{"name":"p)" + QByteArray::number(id) + R"(","email":"p)" + QByteArray::number(id)
+                + R"(@example.com"},"@o":[[0,)" + QByteArray::number(id - 2) + "]," + QByteArray::number(id)
+                + R"(]},"n":)" + QByteArray::number(i) + R"(},"seq":)" + QByteArray::number(i + 1) + "}}}";
+        } else {
+            frame = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":)" + QByteArray::number(i)
+                + R"(,"note":"line \"quoted\"\n\ttab \u00e9 \ud83d\ude00"},"seq":)" + QByteArray::number(i + 1) + "}}}";
+        }
+        add(EventKind::StreamItem, frame, 1, i + 1, 1, PartData | PartSeq);
+    }
+    SessionEvent send;
+    send.kind = EventKind::Request;
+    send.direction = Direction::Outbound;
+    send.monotonicNs = ns;
+    send.wallMs = wall;
+    send.requestId = 2;
+    send.epoch = 1;
+    send.methodString = log.intern(u"say");
+    ns += 1000000;
+    const qint64 sendIndex = log.append(send, R"({"method":"connection/send","id":2,"connection":1,"channel":"say","message":{"what":"hi"}})");
+    const qint64 ack = add(EventKind::Response, QByteArray(R"({"deliver":2,"done":true,"response":{"seq":)" + QByteArray::number(items + 2) + "}}"), 2,
+        items + 2);
+    log.link(sendIndex, ack);
+    const qint64 item = add(EventKind::StreamItem,
+        QByteArray(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"said":"hi"},"seq":)" + QByteArray::number(items + 2) + "}}}"), 1,
+        items + 2, 1, PartData | PartSeq);
+    log.linkSeq(ack, item);
+    add(EventKind::MalformedInbound, QByteArray("\xff\xfe binary \x00\x01", 13), -1, -1, 1, 0, 0);
+    add(EventKind::StateChanged, R"({"from":"streaming","to":"closed","reason":"done"})");
+    log.flushNotifications();
+}
+
+inline bool writeFile(const QString& path, const QByteArray& bytes)
+{
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(bytes) == bytes.size();
+}
+
+}

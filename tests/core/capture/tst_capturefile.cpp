@@ -1,0 +1,440 @@
+#include <catch2/catch.hpp>
+
+#include "capturetestutils.h"
+#include "core/capture/capturecheckpoints.h"
+#include "core/capture/captureformat.h"
+#include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
+#include "core/capture/replaysession.h"
+#include "core/session/sessionfolder.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QFile>
+#include <QJsonDocument>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+
+#include <sys/resource.h>
+
+using namespace deltascope;
+using deltascope::test::fillSyntheticSession;
+using deltascope::test::writeFile;
+
+namespace {
+
+QByteArray writeToBytes(const EventLog& log, bool keepIdentity = false)
+{
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    capture::Header header;
+    header.tool = QStringLiteral("tests");
+    header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    header.identity = QStringLiteral("anonymous:secret-agent");
+    QString error;
+    REQUIRE(CaptureWriter::writeLog(log, header, buffer, keepIdentity, &error));
+    return bytes;
+}
+
+std::unique_ptr<Capture> openBytes(const QTemporaryDir& dir, const QByteArray& bytes, QString& error, const QString& name = QStringLiteral("c.ndjson"))
+{
+    const QString path = dir.filePath(name);
+    REQUIRE(writeFile(path, bytes));
+    return CaptureReader::open(path, {}, &error);
+}
+
+// The state after `index` folding the log from scratch: the reference for checkpoint restores.
+QByteArray foldFromScratch(const EventLog& log, qint64 index)
+{
+    SessionFolder folder;
+    for (qint64 i = 0; i <= index; ++i)
+        folder.processEvent(log.at(i), log.payload(i));
+    return folder.epochTree().toJson();
+}
+
+}
+
+TEST_CASE("capture format: strings keep every byte, binary goes base64, local fields stay objects")
+{
+    const QByteArray tricky = QByteArray("{\"a\":\"q\\\"uote \\\\ back\",\"c\":\"\x01\x1f\t\n\r\",\"u\":\"\xc3\xa9\xf0\x9f\x98\x80\"}");
+    QByteArray line;
+    SessionEvent event;
+    event.index = 0;
+    event.kind = EventKind::UnknownInbound;
+    event.direction = Direction::Inbound;
+    capture::appendEventLine(line, event, {}, tricky);
+    CHECK_FALSE(line.contains('\n'));
+    const int start = line.indexOf("\"frame\":") + 8;
+    QByteArray decoded;
+    REQUIRE(capture::decodeJsonString(QByteArrayView(line).sliced(start, line.size() - start - 1), decoded));
+    CHECK(decoded == tricky);
+
+    QByteArray binaryLine;
+    capture::appendEventLine(binaryLine, event, {}, QByteArray("\xff\x00\x80", 3));
+    CHECK(binaryLine.contains("\"frameBase64\":\"/wCA\""));
+
+    QByteArray localLine;
+    SessionEvent local;
+    local.index = 1;
+    local.kind = EventKind::StateChanged;
+    capture::appendEventLine(localLine, local, {}, R"({"from":"a","to":"b"})");
+    CHECK(localLine.endsWith(R"("fields":{"from":"a","to":"b"}})"));
+    // A local payload that is not one JSON object line travels as a string instead.
+    QByteArray oddLocal;
+    capture::appendEventLine(oddLocal, local, {}, "not json\nat all");
+    CHECK(oddLocal.contains(R"("frame":"not json\nat all")"));
+
+    CHECK_FALSE(capture::decodeJsonString("\"bad \\x escape\"", decoded));
+    CHECK_FALSE(capture::decodeJsonString("\"\\u12\"", decoded));
+    CHECK_FALSE(capture::decodeJsonString("no quotes", decoded));
+}
+
+TEST_CASE("capture format: header versions, unknown fields and wrong formats")
+{
+    capture::Header header;
+    QString error;
+    CHECK(capture::parseHeader(R"({"format":"deltascope-capture","version":"1.7","tool":"future","brandNew":{"x":1}})", header, error));
+    CHECK(header.versionMinor == 7);
+    CHECK(header.extra.contains(QStringLiteral("brandNew")));
+
+    CHECK_FALSE(capture::parseHeader(R"({"format":"deltascope-capture","version":"2.0"})", header, error));
+    CHECK(error.contains(QStringLiteral("newer")));
+    CHECK(error.contains(QStringLiteral("2.0")));
+
+    CHECK_FALSE(capture::parseHeader(R"({"format":"something-else","version":"1.0"})", header, error));
+    CHECK(error.contains(QStringLiteral("something-else")));
+    CHECK_FALSE(capture::parseHeader(R"({"log":{"version":"1.2","entries":[]}})", header, error));
+    CHECK(error.contains(QStringLiteral("HAR")));
+    CHECK_FALSE(capture::parseHeader(R"({"format":"deltascope-capture","version":"one"})", header, error));
+    CHECK(error.contains(QStringLiteral("version")));
+    CHECK_FALSE(capture::parseHeader("\x7f" "ELF\x02\x01\x01", header, error));
+    CHECK(error.contains(QStringLiteral("binary")));
+}
+
+TEST_CASE("capture: write a log, open it, same events, payloads, links and trees")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 2500);
+    const QByteArray bytes = writeToBytes(log);
+    CHECK_FALSE(bytes.contains("secret-agent")); // the identity is gone from header and payloads
+    CHECK(bytes.contains("[redacted identity 1]"));
+
+    QString error;
+    std::unique_ptr<Capture> capture = openBytes(dir, bytes, error);
+    REQUIRE(capture);
+    CHECK(capture->closedCleanly);
+    CHECK(capture->notices().isEmpty());
+    CHECK(capture->header.identityRemoved);
+    CHECK(capture->header.identity.isEmpty());
+    const EventLog& read = *capture->log;
+    REQUIRE(read.size() == log.size());
+    for (qint64 i = 0; i < log.size(); ++i) {
+        const SessionEvent& a = log.at(i);
+        const SessionEvent& b = read.at(i);
+        INFO("event " << i);
+        CHECK(a.kind == b.kind);
+        CHECK(a.direction == b.direction);
+        CHECK(a.monotonicNs == b.monotonicNs);
+        CHECK(a.wallMs == b.wallMs);
+        CHECK(a.requestId == b.requestId);
+        CHECK(a.seq == b.seq);
+        CHECK(a.epoch == b.epoch);
+        CHECK(a.parts == b.parts);
+        CHECK(a.flags == b.flags);
+        CHECK(a.linkedIndex == b.linkedIndex);
+        CHECK(log.method(i) == read.method(i));
+        CHECK(log.seqLink(i) == read.seqLink(i));
+        QByteArray expected = log.payload(i);
+        expected.replace("anonymous:secret-agent", "[redacted identity 1]");
+        CHECK(read.payload(i) == expected);
+    }
+    REQUIRE(capture->checkpoints);
+    CHECK(capture->checkpoints->count() >= 2);
+    SessionFolder folder;
+    for (qint64 index : { qint64(-1), qint64(0), qint64(5), qint64(999), qint64(1000), qint64(1001), qint64(1777), read.size() - 1 }) {
+        INFO("tree at " << index);
+        capture->checkpoints->restore(folder, index);
+        CHECK(folder.epochTree().toJson() == (index >= 0 ? foldFromScratch(read, index) : DocumentTree().toJson()));
+    }
+    // At most `interval` events are folded for any target.
+    CHECK(capture->checkpoints->restore(folder, read.size() - 1) <= capture->checkpoints->interval());
+}
+
+TEST_CASE("capture: keep-identity keeps the token; zstd round trip")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 300);
+    const QByteArray kept = writeToBytes(log, true);
+    CHECK(kept.contains("anonymous:secret-agent"));
+
+    // The live writer with compression, against a growing log.
+    EventLog live;
+    capture::Header header;
+    header.identity = QStringLiteral("anonymous:secret-agent");
+    CaptureWriterOptions options;
+    options.path = dir.filePath(QStringLiteral("live.ndjson.zst"));
+    CaptureWriter writer(&live, header, options);
+    QString error;
+    REQUIRE(writer.start(&error));
+    fillSyntheticSession(live, 3000);
+    writer.stop();
+    CHECK(writer.eventsWritten() == live.size());
+    QFile file(options.path);
+    REQUIRE(file.open(QIODevice::ReadOnly));
+    CHECK(file.read(4) == QByteArray("\x28\xb5\x2f\xfd", 4));
+    std::unique_ptr<Capture> capture = CaptureReader::open(options.path, {}, &error);
+    REQUIRE(capture);
+    CHECK(capture->compressed);
+    CHECK(capture->closedCleanly);
+    REQUIRE(capture->log->size() == live.size());
+    for (qint64 i = 0; i < live.size(); ++i) {
+        QByteArray expected = live.payload(i);
+        expected.replace("anonymous:secret-agent", "[redacted identity 1]");
+        REQUIRE(capture->log->payload(i) == expected);
+    }
+
+    // A compressed capture cut in the middle still opens up to the damage.
+    file.seek(0);
+    const QByteArray all = file.readAll();
+    const QString cut = dir.filePath(QStringLiteral("cut.ndjson.zst"));
+    REQUIRE(writeFile(cut, all.left(all.size() * 2 / 3)));
+    std::unique_ptr<Capture> partial = CaptureReader::open(cut, {}, &error);
+    REQUIRE(partial);
+    CHECK(partial->log->size() > 0);
+    CHECK(partial->log->size() < live.size());
+    CHECK_FALSE(partial->notices().isEmpty());
+}
+
+TEST_CASE("capture: the writer flushes within 100 ms and writes events appended later")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    log.setNotifyInterval(1);
+    CaptureWriterOptions options;
+    options.path = dir.filePath(QStringLiteral("flush.ndjson"));
+    CaptureWriter writer(&log, {}, options);
+    REQUIRE(writer.start());
+    SessionEvent event;
+    event.kind = EventKind::Note;
+    log.append(event, R"({"text":"first"})");
+    // Without stop(): the bytes must reach the file on their own (crash safety).
+    REQUIRE(test::waitUntil([&] { return QFile(options.path).size() > 0 && test::readFileOrFail(options.path).contains("first"); },
+        std::chrono::milliseconds(2000)));
+    log.append(event, R"({"text":"second"})");
+    REQUIRE(test::waitUntil([&] { return test::readFileOrFail(options.path).contains("second"); }, std::chrono::milliseconds(2000)));
+    QString error;
+    std::unique_ptr<Capture> open = CaptureReader::open(options.path, {}, &error);
+    REQUIRE(open);
+    CHECK(open->log->size() == 2);
+    CHECK_FALSE(open->closedCleanly);
+    CHECK(open->notices().join(QLatin1Char('\n')).contains(QStringLiteral("cut off")));
+    writer.stop();
+}
+
+TEST_CASE("capture damage: each kind of damage gets a clear message and never a crash")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 200);
+    const QByteArray good = writeToBytes(log);
+    QString error;
+
+    SECTION("empty file")
+    {
+        CHECK_FALSE(openBytes(dir, {}, error));
+        CHECK(error.contains(QStringLiteral("empty")));
+    }
+    SECTION("missing file")
+    {
+        CHECK_FALSE(CaptureReader::open(dir.filePath(QStringLiteral("nope.ndjson")), {}, &error));
+        CHECK(error.contains(QStringLiteral("no such file")));
+    }
+    SECTION("binary garbage")
+    {
+        QByteArray garbage(4096, '\0');
+        for (int i = 0; i < garbage.size(); ++i)
+            garbage[i] = char((i * 7919) & 0xff);
+        CHECK_FALSE(openBytes(dir, garbage, error));
+        CHECK(error.contains(QStringLiteral("not a Deltascope capture")));
+    }
+    SECTION("wrong format")
+    {
+        CHECK_FALSE(openBytes(dir, "{\"hello\":1}\n{\"index\":0}\n", error));
+        CHECK(error.contains(QStringLiteral("format")));
+    }
+    SECTION("newer major version")
+    {
+        QByteArray newer = good;
+        newer.replace("\"version\":\"1.0\"", "\"version\":\"3.2\"");
+        CHECK_FALSE(openBytes(dir, newer, error));
+        CHECK(error.contains(QStringLiteral("3.2")));
+        CHECK(error.contains(QStringLiteral("newer")));
+    }
+    SECTION("newer minor version with unknown fields and kinds opens")
+    {
+        QByteArray newer = good;
+        newer.replace("\"version\":\"1.0\"", "\"version\":\"1.9\"");
+        newer.replace("{\"index\":5,", "{\"index\":5,\"futureField\":[1,{\"a\":2}],");
+        newer.replace("\"kind\":\"pong\"", "\"kind\":\"hologram\"");
+        std::unique_ptr<Capture> capture = openBytes(dir, newer, error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size());
+        CHECK(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("hologram")));
+    }
+    SECTION("truncated last line")
+    {
+        const QByteArray cut = good.left(good.size() - 90);
+        std::unique_ptr<Capture> capture = openBytes(dir, cut, error);
+        REQUIRE(capture);
+        CHECK(capture->truncatedTail);
+        CHECK(capture->truncatedTailMessage.contains(QStringLiteral("cut off")));
+        CHECK(capture->diagnostics.empty());
+        CHECK(capture->log->size() == log.size() - 1);
+    }
+    SECTION("corrupt lines in the middle are reported with their line numbers and skipped")
+    {
+        QList<QByteArray> lines = good.split('\n');
+        lines[10] = "{\"index\":9,\"ns\":oops";
+        lines[20] = "\x01\x02 garbage";
+        QByteArray damaged = lines.join('\n');
+        std::unique_ptr<Capture> capture = openBytes(dir, damaged, error);
+        REQUIRE(capture);
+        REQUIRE(capture->diagnostics.size() >= 2);
+        CHECK(capture->diagnostics[0].line == 11);
+        CHECK(capture->diagnostics[0].message.contains(QStringLiteral("JSON")));
+        CHECK(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("line 21")));
+        CHECK(capture->log->size() == log.size() - 2);
+        // Links after the hole still point at the right events.
+        const auto& responses = capture->log->indexesOfKind(EventKind::Response);
+        REQUIRE(responses.size() == 1);
+        const qint64 request = capture->log->at(responses[0]).linkedIndex;
+        REQUIRE(request >= 0);
+        CHECK(capture->log->at(request).kind == EventKind::Request);
+    }
+    SECTION("a header only")
+    {
+        std::unique_ptr<Capture> capture = openBytes(dir, good.left(good.indexOf('\n') + 1), error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == 0);
+    }
+}
+
+TEST_CASE("capture damage: a line of more than 2 GiB is skipped with bounded memory")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 20);
+    const QByteArray good = writeToBytes(log);
+    const qsizetype firstEventEnd = good.indexOf('\n', good.indexOf('\n') + 1) + 1;
+    const QString path = dir.filePath(QStringLiteral("huge.ndjson"));
+    {
+        QFile file(path);
+        REQUIRE(file.open(QIODevice::WriteOnly));
+        file.write(good.left(firstEventEnd));
+        file.write("{\"index\":1,\"frame\":\"");
+        // A sparse hole: 2.1 GiB of zeros that take no disk space.
+        REQUIRE(file.seek(file.pos() + (qint64(2150) << 20)));
+        file.write("\"}\n");
+        file.write(good.mid(firstEventEnd));
+    }
+    struct rusage before;
+    getrusage(RUSAGE_SELF, &before);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    struct rusage after;
+    getrusage(RUSAGE_SELF, &after);
+    REQUIRE(capture);
+    REQUIRE_FALSE(capture->diagnostics.empty());
+    CHECK(capture->diagnostics[0].line == 3);
+    CHECK(capture->diagnostics[0].message.contains(QStringLiteral("MiB limit")));
+    CHECK(capture->log->size() == log.size()); // the over-long line was an extra one
+    // Peak RSS grew by far less than the line (the limit plus a read buffer).
+    CHECK(after.ru_maxrss - before.ru_maxrss < 400 * 1024);
+}
+
+TEST_CASE("replay: step, jump, seek seq and time, play; trees equal a fold from scratch")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 2500);
+    QString error;
+    std::unique_ptr<Capture> capture = openBytes(dir, writeToBytes(log), error);
+    REQUIRE(capture);
+    const qint64 size = capture->log->size();
+    ReplaySession replay(std::move(capture));
+    const EventLog& read = replay.log();
+    QSignalSpy resets(&replay, &ReplaySession::treeReset);
+    QSignalSpy positions(&replay, &ReplaySession::positionChanged);
+    CHECK(replay.position() == -1);
+    for (int i = 0; i < 10; ++i)
+        REQUIRE(replay.stepForward());
+    CHECK(replay.position() == 9);
+    CHECK(replay.folder().epochTree().toJson() == foldFromScratch(read, 9));
+    CHECK(resets.isEmpty()); // single steps fold forward like a live session
+    REQUIRE(replay.stepBack());
+    CHECK(replay.position() == 8);
+    CHECK(replay.folder().epochTree().toJson() == foldFromScratch(read, 8));
+    CHECK(resets.size() == 1);
+    REQUIRE(replay.seek(2000));
+    CHECK(replay.folder().epochTree().toJson() == foldFromScratch(read, 2000));
+    REQUIRE(replay.stepDeltaForward());
+    CHECK(read.at(replay.position()).kind == EventKind::StreamItem);
+    CHECK(replay.position() > 2000);
+    const qint64 afterDelta = replay.position();
+    REQUIRE(replay.stepDeltaBack());
+    CHECK(replay.position() < afterDelta);
+    REQUIRE(replay.seekSeq(1234));
+    CHECK(read.at(replay.position()).seq == 1234);
+    CHECK(QJsonDocument::fromJson(replay.folder().epochTree().toJson()).object().value(QStringLiteral("n")).toInt() == 1233);
+    CHECK_FALSE(replay.seekSeq(99999999));
+    REQUIRE(replay.seekTime(read.at(300).monotonicNs));
+    CHECK(replay.position() == 300);
+    CHECK_FALSE(replay.seek(size));
+    REQUIRE(replay.seek(-1));
+    CHECK(replay.folder().epochTree().nodeCount() == 1);
+
+    QSignalSpy finished(&replay, &ReplaySession::finished);
+    replay.play(0); // as fast as possible
+    REQUIRE(finished.wait(10000));
+    CHECK(replay.position() == size - 1);
+    CHECK(replay.folder().epochTree().toJson() == foldFromScratch(read, size - 1));
+
+    // Real-time play at 50x with idle gaps skipped ends too, and stops at the stop event.
+    REQUIRE(replay.seek(100));
+    replay.setStopAt(160);
+    replay.play(50);
+    REQUIRE(finished.wait(10000));
+    CHECK(replay.position() == 160);
+}
+
+TEST_CASE("capture loader: opens on a worker thread with progress, and cancels")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 3000);
+    const QString path = dir.filePath(QStringLiteral("loader.ndjson"));
+    REQUIRE(writeFile(path, writeToBytes(log)));
+    CaptureLoader loader;
+    QSignalSpy finished(&loader, &CaptureLoader::finished);
+    QSignalSpy progress(&loader, &CaptureLoader::progress);
+    loader.open(path);
+    REQUIRE(finished.wait(10000));
+    CHECK(finished.first().at(0).toBool());
+    CHECK_FALSE(progress.isEmpty());
+    std::unique_ptr<Capture> capture = loader.takeCapture();
+    REQUIRE(capture);
+    CHECK(capture->log->thread() == QThread::currentThread());
+    CHECK(capture->log->size() == log.size());
+
+    CaptureOpenOptions options;
+    std::atomic<bool> cancel { true };
+    options.cancel = &cancel;
+    QString error;
+    CHECK_FALSE(CaptureReader::open(path, options, &error));
+    CHECK(error == QStringLiteral("cancelled"));
+}

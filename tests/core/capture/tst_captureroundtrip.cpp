@@ -1,0 +1,414 @@
+#include <catch2/catch.hpp>
+
+#include "capturetestutils.h"
+#include "core/capture/capturecheckpoints.h"
+#include "core/capture/captureexport.h"
+#include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
+#include "core/capture/harimport.h"
+#include "core/cli/cli.h"
+#include "core/server/referenceserver.h"
+#include "core/session/livesession.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <map>
+
+using namespace deltascope;
+using deltascope::test::fillSyntheticSession;
+using deltascope::test::waitUntil;
+using deltascope::test::writeFile;
+
+namespace {
+
+bool wait(const std::function<bool()>& predicate, int ms = 15000)
+{
+    return waitUntil(predicate, std::chrono::milliseconds(ms));
+}
+
+struct CliResult {
+    int code = 0;
+    QString out;
+    QString err;
+};
+
+CliResult runCli(const QStringList& arguments)
+{
+    CliResult result;
+    QString out;
+    QString err;
+    QTextStream outStream(&out);
+    QTextStream errStream(&err);
+    QBuffer in;
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { outStream, errStream, in };
+    result.code = cli::run(arguments, io);
+    outStream.flush();
+    errStream.flush();
+    result.out = out;
+    result.err = err;
+    return result;
+}
+
+QByteArray writeSynthetic(const QString& path, bool keepIdentity)
+{
+    EventLog log;
+    fillSyntheticSession(log, 400);
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    header.identity = QStringLiteral("anonymous:secret-agent");
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    REQUIRE(CaptureWriter::writeLog(log, header, file, keepIdentity));
+    file.close();
+    return test::readFileOrFail(path);
+}
+
+// The frames of a log in order: (direction, payload) of every non-local event.
+std::vector<std::pair<Direction, QByteArray>> framesOf(const EventLog& log)
+{
+    std::vector<std::pair<Direction, QByteArray>> frames;
+    for (qint64 i = 0; i < log.size(); ++i) {
+        if (log.at(i).direction != Direction::Local)
+            frames.emplace_back(log.at(i).direction, log.payload(i));
+    }
+    return frames;
+}
+
+}
+
+TEST_CASE("round trip: a live session with faults, recorded and reopened, has the live tree at every sampled event")
+{
+    server::ServerOptions options;
+    options.tickerRate = 400;
+    options.pingIntervalMs = 100;
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("live.ndjson.zst"));
+
+    LiveSession session;
+    session.log().setNotifyInterval(1);
+    capture::Header header;
+    header.endpoint = server.url();
+    header.space = QStringLiteral("ticker");
+    header.key = QStringLiteral("demo");
+    header.identity = QStringLiteral("anonymous:round-trip-secret");
+    CaptureWriterOptions writerOptions;
+    writerOptions.path = path;
+    writerOptions.identities = { header.identity };
+    CaptureWriter writer(&session.log(), header, writerOptions);
+    REQUIRE(writer.start());
+
+    // The live tree after the last event of each batch that crosses a multiple of 100.
+    std::map<qint64, QByteArray> samples;
+    QObject::connect(&session.log(), &EventLog::eventsAppended, [&](qint64 first, qint64 last) {
+        if (first / 100 != (last + 1) / 100 || last % 100 == 0)
+            samples[last] = session.folder().epochTree().toJson();
+    });
+    DocumentTarget target;
+    target.url = QUrl(server.url());
+    target.identity = header.identity;
+    target.space = QStringLiteral("ticker");
+    target.key = QStringLiteral("demo");
+    QString error;
+    REQUIRE(session.start(target, &error));
+    REQUIRE(wait([&] { return session.log().size() > 600; }));
+    server.closeSockets(server::ServerConnection::CloseKind::Reset);
+    REQUIRE(wait([&] { return session.epoch() >= 2 && session.folder().epochHasData(); }));
+    server.dropNextDeltas(1); // a corrupting fault: the trees must still match what the client saw
+    REQUIRE(wait([&] { return session.log().size() > 1800; }));
+    session.stop();
+    session.log().flushNotifications();
+    writer.stop();
+    const qint64 liveSize = session.log().size();
+    REQUIRE(samples.size() >= 10);
+
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    CHECK(capture->notices().isEmpty());
+    REQUIRE(capture->log->size() == liveSize);
+    const QByteArray bytes = test::readFileOrFail(path);
+    CHECK_FALSE(bytes.contains("round-trip-secret"));
+    for (qint64 i = 0; i < liveSize; ++i) {
+        QByteArray expected = session.log().payload(i);
+        expected.replace("anonymous:round-trip-secret", "[redacted identity 1]");
+        REQUIRE(capture->log->payload(i) == expected);
+        REQUIRE(capture->log->at(i).kind == session.log().at(i).kind);
+    }
+    CHECK(capture->log->indexesOfKind(EventKind::EpochStarted).size() >= 2);
+    SessionFolder folder;
+    for (const auto& [index, tree] : samples) {
+        INFO("event " << index);
+        capture->checkpoints->restore(folder, index);
+        REQUIRE(folder.epochTree().toJson() == tree);
+    }
+    capture->checkpoints->restore(folder, liveSize - 1);
+    CHECK(folder.epochTree().toJson() == session.folder().epochTree().toJson());
+    CHECK(folder.mergedTree().toJson() == session.folder().mergedTree().toJson());
+}
+
+TEST_CASE("round trip: export HAR, import it, the same frames")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, true);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    QByteArray har;
+    QBuffer buffer(&har);
+    buffer.open(QIODevice::WriteOnly);
+    ExportOptions options;
+    options.redact = false;
+    const ExportResult result = exportHar(*capture, options, buffer);
+    REQUIRE(result.ok);
+    const QJsonObject root = QJsonDocument::fromJson(har).object();
+    const QJsonArray entries = root.value(QStringLiteral("log")).toObject().value(QStringLiteral("entries")).toArray();
+    REQUIRE(entries.size() == 1);
+    const QJsonObject first = entries[0].toObject().value(QStringLiteral("_webSocketMessages")).toArray().first().toObject();
+    CHECK(first.value(QStringLiteral("type")).toString() == QStringLiteral("receive"));
+    CHECK(first.value(QStringLiteral("opcode")).toInt() == 1);
+    CHECK(first.value(QStringLiteral("time")).toDouble() > 1.7e9); // epoch seconds
+
+    HarImportResult imported = importHar(har, QStringLiteral("export.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const EventLog& log = *imported.sessions[0].log;
+    CHECK(framesOf(log) == framesOf(*capture->log));
+    // The import classifies frames as the session did.
+    for (EventKind kind : { EventKind::Hello, EventKind::Request, EventKind::StreamItem, EventKind::Response, EventKind::Ping,
+             EventKind::Pong, EventKind::MalformedInbound })
+        CHECK(log.indexesOfKind(kind).size() == capture->log->indexesOfKind(kind).size());
+    CHECK(log.indexesOfKind(EventKind::EpochStarted).size() == 1);
+    CHECK_FALSE(imported.sessions[0].header.partial);
+    // And folds to the same document.
+    SessionFolder a;
+    SessionFolder b;
+    for (qint64 i = 0; i < log.size(); ++i)
+        a.processEvent(log.at(i), log.payload(i));
+    capture->checkpoints->restore(b, capture->log->size() - 1);
+    CHECK(a.epochTree().toJson() == b.epochTree().toJson());
+}
+
+TEST_CASE("import: a HAR made by headless Chromium (tests/data) imports with its frames")
+{
+    const QString path = test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har");
+    HarImportResult imported = importHarFile(path);
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const ImportedSession& session = imported.sessions[0];
+    const QJsonArray messages = QJsonDocument::fromJson(test::readFileOrFail(path))
+                                    .object()
+                                    .value(QStringLiteral("log"))
+                                    .toObject()
+                                    .value(QStringLiteral("entries"))
+                                    .toArray()
+                                    .first()
+                                    .toObject()
+                                    .value(QStringLiteral("_webSocketMessages"))
+                                    .toArray();
+    const auto frames = framesOf(*session.log);
+    REQUIRE(qsizetype(frames.size()) == messages.size());
+    for (qsizetype m = 0; m < messages.size(); ++m) {
+        const QJsonObject message = messages[m].toObject();
+        CHECK(frames[std::size_t(m)].first
+            == (message.value(QStringLiteral("type")).toString() == QLatin1String("send") ? Direction::Outbound : Direction::Inbound));
+        CHECK(frames[std::size_t(m)].second == message.value(QStringLiteral("data")).toString().toUtf8());
+    }
+    CHECK(session.log->indexesOfKind(EventKind::Hello).size() == 1);
+    CHECK(session.log->indexesOfKind(EventKind::StreamItem).size() >= 1);
+    CHECK(session.log->indexesOfKind(EventKind::EpochStarted).size() == 1);
+    SessionFolder folder;
+    for (qint64 i = 0; i < session.log->size(); ++i)
+        folder.processEvent(session.log->at(i), session.log->payload(i));
+    CHECK(folder.epochTree().nodeCount() > 1);
+    CHECK(folder.anomalyCount() == 0);
+}
+
+TEST_CASE("import: a HAR that starts mid-stream is marked partial; bad HAR files are refused clearly")
+{
+    const QByteArray partialHar = R"({"log":{"version":"1.2","creator":{"name":"Chrome"},"entries":[{"startedDateTime":"2024-06-10T06:13:20.000Z",
+        "request":{"url":"wss://example.com/~s"},"_webSocketMessages":[
+        {"type":"receive","time":1718000000.5,"opcode":1,"data":"{\"deliver\":4,\"done\":false,\"response\":{\"delta\":{\"data\":{\"x\":1},\"seq\":9}}}"},
+        {"type":"receive","time":1718000000.6,"opcode":1,"data":"{\"deliver\":4,\"done\":false,\"response\":{\"delta\":{\"data\":{\"y\":2},\"seq\":10}}}"},
+        {"type":"send","time":1718000000.7,"opcode":1,"data":"hello, not adama"},
+        {"type":"receive","time":1718000000.8,"opcode":2,"data":"AAEC"}]}]}})";
+    HarImportResult imported = importHar(partialHar, QStringLiteral("partial.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const ImportedSession& session = imported.sessions[0];
+    CHECK(session.header.partial);
+    CHECK(session.notices.join(QLatin1Char('\n')).contains(QStringLiteral("partial")));
+    CHECK(session.unknownFrames == 2);
+    CHECK(session.log->indexesOfKind(EventKind::UnknownOutbound).size() == 1);
+    CHECK(session.log->indexesOfKind(EventKind::MalformedInbound).size() == 1);
+    CHECK(session.log->payload(session.log->indexesOfKind(EventKind::MalformedInbound).front()) == QByteArray("\x00\x01\x02", 3));
+    SessionFolder folder;
+    for (qint64 i = 0; i < session.log->size(); ++i)
+        folder.processEvent(session.log->at(i), session.log->payload(i));
+    CHECK(folder.epochTree().toJson() == QByteArray(R"({"x":1,"y":2})"));
+
+    HarImportResult bad = importHar("{not json", QStringLiteral("bad.har"));
+    CHECK_FALSE(bad.ok);
+    CHECK(bad.error.contains(QStringLiteral("bad.har")));
+    HarImportResult noLog = importHar(R"({"entries":[]})", QStringLiteral("x.har"));
+    CHECK_FALSE(noLog.ok);
+    CHECK(noLog.error.contains(QStringLiteral("log.entries")));
+    HarImportResult noSockets = importHar(R"({"log":{"entries":[{"request":{"url":"https://a/"}}]}})", QStringLiteral("y.har"));
+    CHECK_FALSE(noSockets.ok);
+    CHECK(noSockets.error.contains(QStringLiteral("_webSocketMessages")));
+}
+
+TEST_CASE("redaction: no identity token and no listed path survives in any export")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("kept.ndjson"));
+    const QByteArray raw = writeSynthetic(path, true);
+    REQUIRE(raw.contains("anonymous:secret-agent"));
+    REQUIRE(raw.contains("ann@example.com"));
+    REQUIRE(raw.contains("vs-secret"));
+    for (const char* format : { "har", "ndjson", "markdown", "capture" }) {
+        INFO(format);
+        const QString out = dir.filePath(QStringLiteral("out.") + QLatin1String(format));
+        CliResult result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--redact"),
+            QStringLiteral("players/*/email,owner/email,viewer-state/token"), QStringLiteral("-o"), out });
+        REQUIRE(result.code == 0);
+        CHECK(result.err.contains(QStringLiteral("redacted identity tokens")));
+        const QByteArray bytes = test::readFileOrFail(out);
+        CHECK_FALSE(bytes.contains("secret-agent"));
+        CHECK_FALSE(bytes.contains("@example.com"));
+        CHECK_FALSE(bytes.contains("vs-secret"));
+        CHECK(bytes.contains("[redacted"));
+        // A range that starts after the connection/create is redacted too.
+        result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--from"),
+            QStringLiteral("50"), QStringLiteral("--redact"), QStringLiteral("players/*/email,owner/email"), QStringLiteral("-o"), out });
+        REQUIRE(result.code == 0);
+        CHECK_FALSE(test::readFileOrFail(out).contains("@example.com"));
+        CHECK_FALSE(test::readFileOrFail(out).contains("secret-agent"));
+        // --no-redact keeps them: the search above can fail.
+        result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--no-redact"),
+            QStringLiteral("-o"), out });
+        REQUIRE(result.code == 0);
+        CHECK(test::readFileOrFail(out).contains("@example.com"));
+    }
+    // The trimmed capture opens on its own and starts with the tree at the range start.
+    const QString trimmed = dir.filePath(QStringLiteral("trim.ndjson"));
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("--from"),
+                QStringLiteral("200"), QStringLiteral("--to"), QStringLiteral("300"), QStringLiteral("-o"), trimmed })
+                .code
+        == 0);
+    QString error;
+    std::unique_ptr<Capture> original = CaptureReader::open(path, {}, &error);
+    std::unique_ptr<Capture> cut = CaptureReader::open(trimmed, {}, &error);
+    REQUIRE(cut);
+    CHECK(cut->header.source == QStringLiteral("trim"));
+    REQUIRE(cut->log->size() == 2 + 101);
+    CHECK((cut->log->at(1).flags & FlagSynthetic));
+    CHECK((cut->log->at(1).flags & FlagSnapshot));
+    SessionFolder a;
+    SessionFolder b;
+    original->checkpoints->restore(a, 300);
+    cut->checkpoints->restore(b, cut->log->size() - 1);
+    // Redacted values differ by design; the shapes (paths) are the same.
+    CHECK(diffTrees(a.epochTree(), b.epochTree()).added.isEmpty());
+    CHECK(diffTrees(a.epochTree(), b.epochTree()).removed.isEmpty());
+}
+
+TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that opens with a cut-off notice")
+{
+    server::ServerOptions options;
+    options.tickerRate = 300;
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("killed.ndjson"));
+    QProcess recorder;
+    recorder.setProgram(test::executablePath(QStringLiteral("deltascope-cli")));
+    recorder.setArguments({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:kill"),
+        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--quiet"),
+        QStringLiteral("--duration"), QStringLiteral("60"), QStringLiteral("--out"), path });
+    recorder.start();
+    REQUIRE(recorder.waitForStarted(5000));
+    REQUIRE(wait([&] { return QFile(path).size() > 60000; }, 20000));
+    recorder.kill(); // SIGKILL on Unix
+    REQUIRE(recorder.waitForFinished(5000));
+    CHECK(recorder.exitStatus() == QProcess::CrashExit);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    CHECK(capture->log->size() > 100);
+    CHECK_FALSE(capture->closedCleanly);
+    CHECK(capture->diagnostics.empty());
+    CHECK(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("cut off")));
+    const CliResult info = runCli({ QStringLiteral("info"), path });
+    CHECK(info.code == 0);
+    CHECK(info.err.contains(QStringLiteral("cut off")));
+    CHECK(info.out.contains(QStringLiteral("closed cleanly    no")));
+}
+
+TEST_CASE("cli: info, replay, import and export report bad input with what and where")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, false);
+
+    CliResult info = runCli({ QStringLiteral("info"), path });
+    REQUIRE(info.code == 0);
+    CHECK(info.out.contains(QStringLiteral("stream-item")));
+    CHECK(info.out.contains(QStringLiteral("epochs: 1")));
+    CHECK(info.out.contains(QStringLiteral("identity          removed")));
+
+    CliResult replay = runCli({ QStringLiteral("replay"), path, QStringLiteral("--to-seq"), QStringLiteral("101"), QStringLiteral("--quiet") });
+    REQUIRE(replay.code == 0);
+    CHECK(QJsonDocument::fromJson(replay.out.toUtf8()).object().value(QStringLiteral("n")).toInt() == 100);
+    CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--to"), QStringLiteral("999999") }).code == cli::ExitUsage);
+    CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("100") }).code == cli::ExitUsage);
+    CliResult played = runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("50"), QStringLiteral("--to"),
+        QStringLiteral("30"), QStringLiteral("--no-document") });
+    CHECK(played.code == 0);
+    CHECK(played.out.count(QLatin1Char('\n')) == 31);
+
+    const QString damaged = dir.filePath(QStringLiteral("damaged.ndjson"));
+    QByteArray bytes = test::readFileOrFail(path);
+    bytes.insert(bytes.indexOf('\n') + 1, "{broken\n");
+    REQUIRE(writeFile(damaged, bytes));
+    CliResult damagedInfo = runCli({ QStringLiteral("info"), damaged });
+    CHECK(damagedInfo.code == 0);
+    CHECK(damagedInfo.err.contains(QStringLiteral("line 2")));
+
+    const QString garbage = dir.filePath(QStringLiteral("garbage.bin"));
+    REQUIRE(writeFile(garbage, QByteArray("\x00\x01\x02\x03garbage", 11)));
+    CliResult garbageInfo = runCli({ QStringLiteral("info"), garbage });
+    CHECK(garbageInfo.code == cli::ExitFailure);
+    CHECK(garbageInfo.err.contains(garbage));
+
+    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("pdf"), QStringLiteral("-o"), QStringLiteral("x") }).code
+        == cli::ExitUsage);
+    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("-o"), path }).code
+        == cli::ExitUsage);
+    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("--from"),
+                     QStringLiteral("9"), QStringLiteral("--to"), QStringLiteral("3"), QStringLiteral("-o"), dir.filePath(QStringLiteral("x.har")) })
+              .code
+        == cli::ExitFailure);
+    CliResult notHar = runCli({ QStringLiteral("import"), path, QStringLiteral("-o"), dir.filePath(QStringLiteral("i.ndjson")) });
+    CHECK(notHar.code == cli::ExitFailure);
+    CHECK(notHar.err.contains(QStringLiteral("HAR")));
+    CliResult harAsCapture = runCli({ QStringLiteral("info"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har") });
+    CHECK(harAsCapture.code == cli::ExitFailure);
+    CHECK(harAsCapture.err.contains(QStringLiteral("import")));
+    CliResult imported = runCli({ QStringLiteral("import"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har"),
+        QStringLiteral("-o"), dir.filePath(QStringLiteral("chromium.ndjson")) });
+    CHECK(imported.code == 0);
+    CHECK(runCli({ QStringLiteral("info"), dir.filePath(QStringLiteral("chromium.ndjson")) }).code == 0);
+}

@@ -1,0 +1,226 @@
+#include <catch2/catch.hpp>
+
+#include "core/cli/cli.h"
+#include "core/faults/faultplan.h"
+#include "core/faults/faultproxy.h"
+#include "tests/core/faults/scriptedserver.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTest>
+
+using namespace deltascope;
+using namespace deltascope::faults;
+using namespace std::chrono_literals;
+using test::RecordingClient;
+using test::ScriptedServer;
+using test::waitUntil;
+
+namespace {
+
+QString parseError(const char* json)
+{
+    FaultPlan plan;
+    QString error;
+    CHECK_FALSE(FaultPlan::parse(QByteArray(json), QStringLiteral("plan.json"), plan, &error));
+    return error;
+}
+
+}
+
+TEST_CASE("plans: every ready plan loads by name and from the source tree, with an expectation")
+{
+    const QStringList names = FaultPlan::readyPlanNames();
+    CHECK(names
+        == QStringList { QStringLiteral("drop-delta-silently"), QStringLiteral("drop-during-burst"),
+            QStringLiteral("flapping-network"), QStringLiteral("half-open-stall"), QStringLiteral("server-redeploy"),
+            QStringLiteral("version-mismatch-on-reconnect") });
+    for (const QString& name : names) {
+        INFO(name.toStdString());
+        FaultPlan byName;
+        QString error;
+        REQUIRE(FaultPlan::load(name, byName, &error));
+        FaultPlan fromFile;
+        REQUIRE(
+            FaultPlan::load(test::sourceDir() + QStringLiteral("/resources/plans/") + name + QStringLiteral(".json"),
+                fromFile, &error));
+        CHECK(byName.steps.size() == fromFile.steps.size());
+        CHECK_FALSE(byName.expect.isEmpty());
+        CHECK(byName.durationMs > 0);
+        CHECK_FALSE(byName.description.isEmpty());
+    }
+    FaultPlan silent;
+    REQUIRE(FaultPlan::load(QStringLiteral("drop-delta-silently"), silent, nullptr));
+    CHECK(silent.expect == QStringList { QStringLiteral("diverged") });
+}
+
+TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
+{
+    const QString syntax = parseError("{\n  \"steps\": [\n    {,}\n  ]\n}");
+    INFO(syntax.toStdString());
+    CHECK(syntax.startsWith(QStringLiteral("plan.json:3:")));
+    CHECK(syntax.contains(QStringLiteral("not valid JSON")));
+    CHECK(parseError("[]") == QStringLiteral("plan.json: $: expected an object with \"steps\""));
+    CHECK(parseError(R"({"stepz":[]})").startsWith(QStringLiteral("plan.json: $.stepz: unknown key")));
+    CHECK(parseError(R"({"steps":{}})")
+        == QStringLiteral("plan.json: $.steps: expected an array of steps, got an object"));
+    CHECK(parseError(R"({"seed":-1,"steps":[]})")
+              .startsWith(QStringLiteral("plan.json: $.seed: expected a non-negative integer")));
+    CHECK(parseError(R"({"expect":"fine","steps":[]})")
+              .startsWith(QStringLiteral("plan.json: $.expect: expected one of converged")));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"drop","params":{"mode":"soft"}}]})")
+        == QStringLiteral("plan.json: $.steps[0].params.mode: expected one of rst, fin, got 'soft'"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":"1"},"fault":"drop"}]})")
+        == QStringLiteral("plan.json: $.steps[0].at.afterMs: expected a non-negative integer, got a string"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":1,"frame":2},"fault":"drop"}]})")
+        == QStringLiteral("plan.json: $.steps[0].at: needs exactly one of afterMs, frame, match"));
+    CHECK(parseError(R"({"steps":[{"at":{"frame":2,"kind":"deltas"},"fault":"drop"}]})")
+              .startsWith(QStringLiteral("plan.json: $.steps[0].at.kind: unknown frame kind")));
+    CHECK(parseError(R"({"steps":[{"at":{"match":{"path":"$.x","op":"gt","value":"a"}},"fault":"drop"}]})")
+        == QStringLiteral("plan.json: $.steps[0].at.match.value: expected a number for a comparison"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"nap"}]})")
+              .startsWith(QStringLiteral("plan.json: $.steps[0].fault: unknown fault 'nap'")));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"drop","repeat":{"count":0,"everyMs":5}}]})")
+        == QStringLiteral("plan.json: $.steps[0].repeat.count: expected an integer from 1"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"latency","params":{"ms":1.5}}]})")
+        == QStringLiteral("plan.json: $.steps[0].params.ms: expected an integer, got a number"));
+    FaultPlan plan;
+    QString error;
+    CHECK_FALSE(FaultPlan::load(QStringLiteral("/nonexistent/plan.json"), plan, &error));
+    CHECK(error.startsWith(QStringLiteral("/nonexistent/plan.json: cannot open")));
+}
+
+TEST_CASE("plan runner: time, frame and match triggers fire in order, repeats space out")
+{
+    ScriptedServer server;
+    FaultProxy proxy;
+    REQUIRE(proxy.setUpstream(server.url()));
+    REQUIRE(proxy.listen());
+    QList<FaultReport> reports;
+    QObject::connect(
+        &proxy, &FaultProxy::faultInjected, &proxy, [&](const FaultReport& report) { reports.append(report); });
+    RecordingClient client;
+    client.open(proxy.clientUrl());
+    REQUIRE(waitUntil([&] { return server.connectedCount() == 1 && !client.messages.isEmpty(); }, 5s));
+
+    FaultPlan plan;
+    QString error;
+    REQUIRE(FaultPlan::parse(R"({"seed":3,"steps":[
+        {"at":{"afterMs":50},"fault":"latency","params":{"ms":1}},
+        {"at":{"frame":3,"kind":"delta"},"fault":"drop-message","params":{"kind":"delta"}},
+        {"at":{"match":{"path":"$.response.delta.seq","value":10}},"fault":"hold-pings","params":{"durationMs":50}},
+        {"at":{"afterMs":0},"fault":"clear-stall","repeat":{"count":3,"everyMs":40}}
+    ]})",
+        QStringLiteral("inline"), plan, &error));
+    FaultPlanRunner runner(&proxy, plan);
+    QList<int> fired;
+    QObject::connect(
+        &runner, &FaultPlanRunner::stepFired, &runner, [&](int step, const QString&) { fired.append(step); });
+    bool finished = false;
+    QObject::connect(&runner, &FaultPlanRunner::finished, &runner, [&] { finished = true; });
+    runner.start();
+    CHECK(proxy.seed() == 3);
+    REQUIRE(waitUntil([&] { return fired.contains(0); }, 5s));
+    for (int seq = 1; seq <= 3; ++seq)
+        server.sendToAll(QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})")
+                             .arg(seq)
+                             .toUtf8());
+    REQUIRE(waitUntil([&] { return fired.contains(1); }, 5s));
+    // The 4th delta is the first the armed drop sees.
+    server.sendToAll(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":4},"seq":4}}})");
+    server.sendToAll(R"({"deliver":1,"done":false,"response":{"delta":{"seq":10}}})");
+    REQUIRE(waitUntil([&] { return finished; }, 5s));
+    // Repeats of step 3 at 0 and 40 ms, step 0 at 50 ms; the frame steps come when the deltas do.
+    CHECK(fired.mid(0, 3) == QList<int> { 3, 3, 0 });
+    CHECK(fired.count(3) == 3);
+    CHECK(fired.indexOf(1) < fired.indexOf(2));
+    CHECK(runner.isFinished());
+    bool dropped = false;
+    for (const FaultReport& report : reports)
+        dropped = dropped
+            || (report.fault == QStringLiteral("drop-message") && report.detail.contains(QStringLiteral("seq 4")));
+    CHECK(dropped);
+}
+
+TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connections and faults")
+{
+    auto run = [](const QStringList& arguments, QString& out, QString& err) {
+        QTextStream outStream(&out);
+        QTextStream errStream(&err);
+        QByteArray none;
+        QBuffer in(&none);
+        in.open(QIODevice::ReadOnly);
+        cli::CommandIo io { outStream, errStream, in };
+        const int code = cli::run(arguments, io);
+        outStream.flush();
+        errStream.flush();
+        return code;
+    };
+    QString out, err;
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--list-faults") }, out, err) == cli::ExitOk);
+    CHECK(out.contains(QStringLiteral("half-open stall")));
+    out.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--list-plans") }, out, err) == cli::ExitOk);
+    CHECK(out.contains(QStringLiteral("flapping-network: ")));
+    CHECK(run({ QStringLiteral("proxy") }, out, err) == cli::ExitUsage);
+    CHECK(err.contains(QStringLiteral("--upstream URL is required")));
+    err.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("ws://127.0.0.1:1/~s"),
+                  QStringLiteral("--listen"), QStringLiteral("10.1.2.3:0") },
+              out, err)
+        == cli::ExitFailure);
+    CHECK(err.contains(QStringLiteral("loopback")));
+    err.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("ws://127.0.0.1:1/~s"),
+                  QStringLiteral("--fault"), QStringLiteral("latency={\"ms\":-1}") },
+              out, err)
+        == cli::ExitUsage);
+    CHECK(err.contains(QStringLiteral("--fault latency.params.ms: expected a non-negative integer")));
+
+    // The real executable: a plan runs against a client, SIGINT ends it cleanly.
+    ScriptedServer server;
+    QProcess process;
+    process.start(test::executablePath(QStringLiteral("deltascope-cli")),
+        { QStringLiteral("proxy"), QStringLiteral("--upstream"), server.url().toString(), QStringLiteral("--plan"),
+            QStringLiteral("drop-delta-silently"), QStringLiteral("--json") });
+    REQUIRE(process.waitForStarted(5000));
+    QByteArray output;
+    QUrl url;
+    REQUIRE(waitUntil(
+        [&] {
+            output += process.readAllStandardOutput();
+            const qsizetype newline = output.indexOf('\n');
+            if (newline < 0)
+                return false;
+            url = QUrl(QJsonDocument::fromJson(output.left(newline)).object().value(QLatin1String("url")).toString());
+            return url.isValid();
+        },
+        10s));
+    RecordingClient client;
+    client.open(url);
+    REQUIRE(waitUntil([&] { return server.connectedCount() == 1; }, 5s));
+    // The plan arms its drop 500 ms after the first connection; then the 3rd delta is swallowed.
+    REQUIRE(waitUntil(
+        [&] {
+            output += process.readAllStandardOutput();
+            return output.contains("\"event\":\"upgraded\"");
+        },
+        5s));
+    QTest::qWait(700);
+    for (int seq = 1; seq <= 4; ++seq)
+        server.sendToAll(QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})")
+                             .arg(seq)
+                             .toUtf8());
+    REQUIRE(waitUntil([&] { return client.messages.size() == 4; }, 5s));
+    process.terminate(); // SIGTERM; SIGINT takes the same path
+    REQUIRE(process.waitForFinished(5000));
+    output += process.readAllStandardOutput();
+    CHECK(process.exitCode() == 0);
+    CHECK(output.contains("\"fault\":\"drop-message\""));
+    CHECK(output.contains("\"corrupting\":true"));
+    CHECK(output.contains("\"type\":\"stopped\""));
+}

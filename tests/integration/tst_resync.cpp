@@ -1,0 +1,283 @@
+#include <catch2/catch.hpp>
+
+#include "core/cli/cli.h"
+#include "core/faults/faultevents.h"
+#include "core/faults/faultplan.h"
+#include "core/faults/faultproxy.h"
+#include "core/faults/servercontrol.h"
+#include "core/protocol/clock.h"
+#include "core/protocol/protocolclient.h"
+#include "core/protocol/websockettransport.h"
+#include "core/server/referenceserver.h"
+#include "core/session/eventlog.h"
+#include "core/session/incidentanalyzer.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTemporaryDir>
+
+using namespace deltascope;
+using namespace deltascope::faults;
+using namespace std::chrono_literals;
+using test::waitUntil;
+
+namespace {
+
+// Reference server <- proxy <- protocol client, everything recorded into one event log that the
+// incident analyzer follows; the shadow connection goes straight to the server.
+struct Session {
+    server::ReferenceServer server;
+    FaultProxy proxy;
+    SystemClock clock;
+    QWebSocketTransport transport;
+    ProtocolClient client { &transport, &clock };
+    EventLog log;
+    IncidentAnalyzer analyzer { &log };
+    std::unique_ptr<FaultPlanRunner> runner;
+    DocumentTarget target;
+
+    static server::ServerOptions serverOptions()
+    {
+        server::ServerOptions options;
+        options.pingIntervalMs = 100;
+        options.chatBotRate = 20;
+        options.tickerRate = 50;
+        return options;
+    }
+    explicit Session(const QString& space = QStringLiteral("chat"), const QString& key = QStringLiteral("resync"))
+        : server(serverOptions())
+    {
+        REQUIRE(server.listen() != 0);
+        REQUIRE(proxy.setUpstream(QUrl(server.url())));
+        REQUIRE(proxy.listen());
+        log.setNotifyInterval(0);
+        ProtocolClientOptions options;
+        // Short liveness thresholds so a stall is noticed in well under a second.
+        options.liveness.checkIntervalMs = 150;
+        options.liveness.pingOverdueMs = 300;
+        options.liveness.missedChecksBeforeReconnect = 2;
+        options.liveness.resetMissesOnPing = true;
+        client.setOptions(options);
+        QObject::connect(
+            &client, &ProtocolClient::clientEvent, &log, [this](const ClientEvent& event) { record(event); });
+        QObject::connect(&proxy, &FaultProxy::faultInjected, &log,
+            [this](const FaultReport& report) { appendFaultEvent(log, report, clock.nowNs(), client.epoch()); });
+        analyzer.setClock([this] { return clock.nowNs(); });
+        target = { proxy.clientUrl(), QStringLiteral("anonymous:tester"), space, key, {} };
+        DocumentTarget truth = target;
+        truth.url = QUrl(server.url());
+        analyzer.setShadowTarget(truth);
+        IncidentOptions incidentOptions;
+        incidentOptions.settleMs = 500;
+        analyzer.setOptions(incidentOptions);
+    }
+    void record(const ClientEvent& event)
+    {
+        SessionEvent e;
+        e.kind = event.kind;
+        e.direction = event.direction;
+        e.monotonicNs = event.monotonicNs;
+        e.wallMs = event.wallMs;
+        e.requestId = event.requestId;
+        e.seq = event.seq;
+        e.code = event.code;
+        e.parts = event.parts;
+        e.flags = event.flags;
+        e.epoch = event.epoch;
+        e.methodString = log.intern(event.channel.isEmpty() ? event.method : event.channel);
+        log.append(e, event.payload);
+    }
+    void start()
+    {
+        QString error;
+        REQUIRE(client.connectDocument(target, &error));
+        REQUIRE(waitUntil([&] { return client.state() == ConnectionState::Streaming && client.lastSeq() >= 0; }, 10s));
+    }
+    void runPlan(const QString& name)
+    {
+        FaultPlan plan;
+        QString error;
+        REQUIRE(FaultPlan::load(name, plan, &error));
+        runner = std::make_unique<FaultPlanRunner>(&proxy, plan);
+        runner->setServerControl(referenceServerControl(&server, &proxy));
+        runner->start();
+    }
+    bool settled(std::chrono::milliseconds timeout)
+    {
+        return waitUntil(
+            [&] {
+                return runner && runner->isFinished() && !analyzer.hasOpenIncident() && !analyzer.incidents().isEmpty();
+            },
+            timeout);
+    }
+    static QString verdict(const QJsonObject& incident) { return incident.value(QLatin1String("verdict")).toString(); }
+};
+
+}
+
+TEST_CASE("resync: a dropped socket is detected by its close, resynced and checked against the truth")
+{
+    Session session;
+    session.start();
+    REQUIRE(waitUntil([&] { return session.client.lastSeq() >= 5; }, 10s));
+    QString error;
+    REQUIRE(session.proxy.apply(QStringLiteral("drop"), { { QStringLiteral("mode"), QStringLiteral("rst") } }, &error));
+    REQUIRE(waitUntil([&] { return !session.analyzer.incidents().isEmpty(); }, 15s));
+    const QJsonObject incident = session.analyzer.incidents().first();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK((Session::verdict(incident) == QLatin1String("converged")
+        || Session::verdict(incident) == QLatin1String("converged-stale")));
+    CHECK(incident.value(QLatin1String("verified")).toBool());
+    CHECK(incident.value(QLatin1String("faults")).toArray().first().toObject().value(QLatin1String("fault")).toString()
+        == QLatin1String("drop"));
+    const QJsonObject detection = incident.value(QLatin1String("detection")).toObject();
+    CHECK(detection.value(QLatin1String("how")).toString() == QLatin1String("close"));
+    CHECK(detection.value(QLatin1String("afterMs")).toDouble() >= 0);
+    CHECK(detection.value(QLatin1String("afterMs")).toDouble() < 2000);
+    CHECK_FALSE(incident.value(QLatin1String("reconnects")).toArray().isEmpty());
+    const QJsonObject resync = incident.value(QLatin1String("resync")).toObject();
+    CHECK(resync.value(QLatin1String("epochAfter")).toInt() == resync.value(QLatin1String("epochBefore")).toInt() + 1);
+    CHECK(resync.value(QLatin1String("snapshotAfterMs")).toDouble()
+        >= resync.value(QLatin1String("newStreamAfterMs")).toDouble());
+    CHECK(resync.value(QLatin1String("bytesRefetched")).toInteger() > 0);
+    CHECK(resync.value(QLatin1String("framesRefetched")).toInteger() >= 1);
+    CHECK(incident.value(QLatin1String("timeToConvergeMs")).toDouble() > 0);
+    CHECK(incident.value(QLatin1String("comparison")).toObject().value(QLatin1String("equal")).toBool());
+    CHECK(incident.contains(QLatin1String("changedWhileAway")));
+    CHECK(incident.contains(QLatin1String("stalePaths")));
+    // The Incident event is in the log with the analysis as its payload.
+    REQUIRE(session.log.indexesOfKind(EventKind::Incident).size() == 1);
+    const qint64 at = session.log.indexesOfKind(EventKind::Incident).front();
+    CHECK(QJsonDocument::fromJson(session.log.payload(at)).object().value(QLatin1String("incident")).toInt() == 1);
+    CHECK(session.log.indexesOfKind(EventKind::FaultInjected).size() == 1);
+}
+
+TEST_CASE("resync: a half-open stall is noticed by missed pings, not by a close")
+{
+    Session session;
+    session.start();
+    QString error;
+    REQUIRE(session.proxy.apply(QStringLiteral("stall"), { { QStringLiteral("durationMs"), 20000 } }, &error));
+    REQUIRE(waitUntil([&] { return !session.analyzer.incidents().isEmpty(); }, 15s));
+    const QJsonObject incident = session.analyzer.incidents().first();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString()
+        == QLatin1String("missed pings"));
+    CHECK((Session::verdict(incident) == QLatin1String("converged")
+        || Session::verdict(incident) == QLatin1String("converged-stale")));
+    session.proxy.clearAll();
+}
+
+TEST_CASE("resync: a send in flight when the socket drops is reported with what can be known")
+{
+    Session session;
+    session.start();
+    QString error;
+    REQUIRE(session.proxy.apply(
+        QStringLiteral("stall"), { { QStringLiteral("direction"), QStringLiteral("inbound") } }, &error));
+    const qint64 id = session.client.send(QStringLiteral("say"), R"({"text":"in flight"})");
+    REQUIRE(id > 0);
+    REQUIRE(waitUntil([&] { return !session.analyzer.incidents().isEmpty(); }, 15s));
+    const QJsonObject incident = session.analyzer.incidents().first();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    const QJsonArray sends
+        = incident.value(QLatin1String("inFlight")).toObject().value(QLatin1String("sends")).toArray();
+    REQUIRE(sends.size() == 1);
+    CHECK(sends.first().toObject().value(QLatin1String("requestId")).toInteger() == id);
+    // The bots keep writing, so the lost ack cannot be placed.
+    CHECK(sends.first().toObject().value(QLatin1String("applied")).toString() == QLatin1String("unknown"));
+    CHECK(sends.first().toObject().value(QLatin1String("why")).toString().contains(QLatin1String("dedupe")));
+    session.proxy.clearAll();
+}
+
+TEST_CASE("resync: every ready plan against the reference server ends with its expected verdict")
+{
+    const QStringList plans = FaultPlan::readyPlanNames();
+    REQUIRE(plans.size() == 6);
+    for (const QString& name : plans) {
+        DYNAMIC_SECTION(name.toStdString())
+        {
+            FaultPlan plan;
+            REQUIRE(FaultPlan::load(name, plan, nullptr));
+            Session session;
+            session.start();
+            session.runPlan(name);
+            const bool settled = session.settled(25s);
+            QJsonArray all;
+            for (const QJsonObject& incident : session.analyzer.incidents())
+                all.append(incident);
+            INFO(QJsonDocument(all).toJson().toStdString());
+            REQUIRE(settled);
+            for (const QJsonObject& incident : session.analyzer.incidents())
+                CHECK(plan.expect.contains(Session::verdict(incident)));
+            if (name == QLatin1String("drop-delta-silently")) {
+                const QJsonObject first = session.analyzer.incidents().first();
+                CHECK(first.value(QLatin1String("corrupting")).toBool());
+                CHECK(first.value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString()
+                    == QLatin1String("shadow comparison"));
+                CHECK_FALSE(first.value(QLatin1String("comparison")).toObject().value(QLatin1String("equal")).toBool());
+            }
+            if (name == QLatin1String("version-mismatch-on-reconnect") || name == QLatin1String("server-redeploy")) {
+                bool mismatch = false;
+                for (const QJsonObject& incident : session.analyzer.incidents())
+                    mismatch = mismatch
+                        || incident.value(QLatin1String("version"))
+                               .toObject()
+                               .value(QLatin1String("mismatch"))
+                               .toBool();
+                CHECK(mismatch);
+            }
+            session.proxy.clearAll();
+        }
+    }
+}
+
+TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expectation with exit 6")
+{
+    server::ServerOptions options = Session::serverOptions();
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    auto run = [&](const QStringList& extra, QString& out, QString& err) {
+        QTextStream outStream(&out);
+        QTextStream errStream(&err);
+        QByteArray none;
+        QBuffer in(&none);
+        in.open(QIODevice::ReadOnly);
+        cli::CommandIo io { outStream, errStream, in };
+        const int code
+            = cli::run(QStringList { QStringLiteral("watch"), server.url(), QStringLiteral("--space"),
+                           QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("cli"),
+                           QStringLiteral("--identity"), QStringLiteral("anonymous:cli"), QStringLiteral("--quiet") }
+                    + extra,
+                io);
+        outStream.flush();
+        errStream.flush();
+        return code;
+    };
+    QString out, err;
+    const int code = run({ QStringLiteral("--plan"), QStringLiteral("drop-delta-silently"),
+                             QStringLiteral("--duration"), QStringLiteral("3"), QStringLiteral("--report"), reportPath,
+                             QStringLiteral("--expect"), QStringLiteral("converged") },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitExpectationFailed);
+    CHECK(err.contains(QStringLiteral("--expect converged not met: incident 1 ended diverged")));
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    CHECK(report.value(QLatin1String("plan")).toString() == QLatin1String("drop-delta-silently"));
+    CHECK_FALSE(report.value(QLatin1String("expectationMet")).toBool());
+    REQUIRE(report.value(QLatin1String("incidents")).toArray().size() >= 1);
+    const QJsonObject incident = report.value(QLatin1String("incidents")).toArray().first().toObject();
+    CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+    CHECK(incident.value(QLatin1String("verified")).toBool());
+
+    QString out2, err2;
+    CHECK(run({ QStringLiteral("--plan"), QStringLiteral("nonexistent-plan") }, out2, err2) == cli::ExitUsage);
+    CHECK(err2.contains(QStringLiteral("--plan nonexistent-plan: cannot open")));
+    CHECK(run({ QStringLiteral("--expect"), QStringLiteral("fine") }, out2, err2) == cli::ExitUsage);
+    CHECK(err2.contains(QStringLiteral("--expect: unknown verdict 'fine'")));
+}

@@ -1,0 +1,123 @@
+#include <catch2/catch.hpp>
+
+#include "core/session/eventlog.h"
+#include "ui/chartspanel.h"
+#include "ui/models/chartdata.h"
+
+#include <QTest>
+
+using namespace deltascope;
+using namespace deltascope::ui;
+
+namespace {
+SessionEvent makeEvent(EventKind kind, qint64 ns, quint32 bytes = 0, quint32 epoch = 1)
+{
+    SessionEvent event;
+    event.kind = kind;
+    event.direction = naturalDirection(kind);
+    event.monotonicNs = ns;
+    event.payload.length = bytes;
+    event.epoch = epoch;
+    return event;
+}
+}
+
+TEST_CASE("chart data: rates per bucket, the filling bucket left out")
+{
+    ChartData data(100, 1'000'000'000); // 1 s buckets
+    for (int i = 0; i < 10; ++i)
+        data.addEvent(makeEvent(EventKind::StreamItem, qint64(i) * 100'000'000, 50)); // 10 in second 0
+    for (int i = 0; i < 5; ++i)
+        data.addEvent(makeEvent(EventKind::StreamItem, 1'000'000'000 + qint64(i) * 100'000'000, 50)); // 5 in second 1
+    data.addEvent(makeEvent(EventKind::Request, 1'500'000'000, 200));
+    data.addEvent(makeEvent(EventKind::StreamItem, 2'100'000'000, 10)); // second 2, still filling
+
+    const QList<QPointF> rates = data.deltasPerSecond();
+    REQUIRE(rates.size() == 2);
+    CHECK(rates[0] == QPointF(0.5, 10));
+    CHECK(rates[1] == QPointF(1.5, 5));
+    CHECK(data.deltasPerSecond(true).size() == 3);
+    CHECK(data.bytesInPerSecond()[0].y() == 500);
+    CHECK(data.bytesOutPerSecond()[1].y() == 200);
+    CHECK(data.bytesOutPerSecond()[0].y() == 0);
+    CHECK(data.endSeconds() == Approx(2.1));
+}
+
+TEST_CASE("chart data: a fixed point budget however long the session runs")
+{
+    ChartData data(64, 100'000'000);
+    qint64 total = 0;
+    for (qint64 ms = 0; ms < 3'600'000; ms += 50) { // one hour at 20 items/s
+        data.addEvent(makeEvent(EventKind::StreamItem, ms * 1'000'000));
+        ++total;
+    }
+    CHECK(data.bucketCount() <= 64);
+    CHECK(data.bucketNs() >= 3'600'000'000'000 / 64);
+    // Merging keeps the counts: the sum of rate * width over every bucket is the event count.
+    double sum = 0;
+    const double width = double(data.bucketNs()) / 1e9;
+    for (const QPointF& point : data.deltasPerSecond(true))
+        sum += point.y() * width;
+    CHECK(sum == Approx(double(total)));
+    for (const QPointF& point : data.deltasPerSecond())
+        CHECK(point.y() == Approx(20).epsilon(0.01));
+}
+
+TEST_CASE("chart data: RTT from pings, node samples, markers")
+{
+    ChartData data(100, 1'000'000'000);
+    data.addEvent(makeEvent(EventKind::Ping, 100'000'000), 40);
+    data.addEvent(makeEvent(EventKind::Ping, 900'000'000), 60);
+    data.addEvent(makeEvent(EventKind::Ping, 1'100'000'000)); // no latency known
+    data.addNodeSample(200'000'000, 10);
+    data.addNodeSample(800'000'000, 12);
+    data.addEvent(makeEvent(EventKind::FaultInjected, 2'000'000'000));
+    data.addEvent(makeEvent(EventKind::Disconnected, 2'100'000'000));
+    data.addEvent(makeEvent(EventKind::ReconnectPlanned, 2'200'000'000));
+    data.addEvent(makeEvent(EventKind::EpochStarted, 100, 0, 1)); // the first epoch is no resync
+    data.addEvent(makeEvent(EventKind::EpochStarted, 2'500'000'000, 0, 2));
+    data.addEvent(makeEvent(EventKind::Incident, 3'000'000'000));
+    REQUIRE(data.rttMs().size() == 1);
+    CHECK(data.rttMs()[0].y() == 50);
+    REQUIRE(data.nodes().size() == 1);
+    CHECK(data.nodes()[0].y() == 12);
+    REQUIRE(data.markers().size() == 5);
+    CHECK(data.markers()[0].kind == ChartData::Marker::Fault);
+    CHECK(data.markers()[1].kind == ChartData::Marker::Drop);
+    CHECK(data.markers()[2].kind == ChartData::Marker::Reconnect);
+    CHECK(data.markers()[3].kind == ChartData::Marker::Resync);
+    CHECK(data.markers()[4].seconds == 3.0);
+    data.clear();
+    CHECK(data.bucketCount() == 0);
+    CHECK(data.markers().empty());
+}
+
+TEST_CASE("charts panel: follows the log, stays within its budget, windows around a selection")
+{
+    EventLog log;
+    ChartsPanel panel;
+    panel.resize(900, 160);
+    panel.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    panel.setEventLog(&log);
+    for (qint64 i = 0; i < 20000; ++i) {
+        SessionEvent event = makeEvent(i % 100 == 0 ? EventKind::Ping : EventKind::StreamItem, i * 10'000'000);
+        log.append(event, i % 100 == 0 ? QByteArrayView("{\"ping\":1,\"latency\":\"7\"}") : QByteArrayView("{}"));
+    }
+    log.flushNotifications();
+    panel.refresh();
+    CHECK(panel.seriesPointCount() > 0);
+    CHECK(panel.seriesPointCount() <= 5 * panel.data().pointBudget());
+    CHECK(panel.data().rttMs().size() > 0);
+    CHECK(panel.data().rttMs()[0].y() == 7);
+    CHECK(panel.visibleRange().first == 0);
+    CHECK(panel.visibleRange().second == Approx(200).epsilon(0.01));
+
+    panel.focusEvent(10000); // at 100 s
+    CHECK(panel.visibleRange().first == Approx(70));
+    CHECK(panel.visibleRange().second == Approx(130));
+    panel.focusEvent(-1);
+    CHECK(panel.visibleRange().first == 0);
+    log.clear();
+    CHECK(panel.seriesPointCount() == 0);
+}

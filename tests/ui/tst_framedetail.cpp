@@ -1,0 +1,171 @@
+#include <catch2/catch.hpp>
+
+#include "core/session/eventlog.h"
+#include "ui/framedetailpanel.h"
+#include "ui/jsonhighlighter.h"
+#include "ui/models/deltadetailsource.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QPushButton>
+#include <QTemporaryDir>
+#include <QTextBlock>
+#include <QTextDocument>
+#include <QTextLayout>
+
+using namespace deltascope;
+using namespace deltascope::ui;
+
+namespace {
+qint64 add(EventLog& log, EventKind kind, const QByteArray& payload, qint64 id = -1, qint64 seq = -1)
+{
+    SessionEvent event;
+    event.kind = kind;
+    event.direction = naturalDirection(kind);
+    event.requestId = id;
+    event.seq = seq;
+    event.epoch = 1;
+    return log.append(event, payload);
+}
+}
+
+TEST_CASE("json highlighter: keys, strings, numbers, literals and list markers get their own colours")
+{
+    QTextDocument document;
+    JsonHighlighter highlighter(&document);
+    document.setPlainText(QStringLiteral(R"({"key": "va:lue\"x", "n": -1.5e3, "t": true, "@o": [1]})"));
+    highlighter.rehighlight();
+    const QList<QTextLayout::FormatRange> formats = document.firstBlock().layout()->formats();
+    const auto colourAt = [&](int position) {
+        for (const QTextLayout::FormatRange& range : formats) {
+            if (position >= range.start && position < range.start + range.length)
+                return range.format.foreground().color();
+        }
+        return QColor();
+    };
+    const QString text = document.firstBlock().text();
+    const QColor key = colourAt(int(text.indexOf(QStringLiteral("key"))));
+    const QColor string = colourAt(int(text.indexOf(QStringLiteral("lue"))));
+    const QColor number = colourAt(int(text.indexOf(QStringLiteral("1.5e3"))));
+    const QColor literal = colourAt(int(text.indexOf(QStringLiteral("true"))));
+    const QColor marker = colourAt(int(text.indexOf(QStringLiteral("@o"))));
+    CHECK(key.isValid());
+    CHECK(string.isValid());
+    CHECK(key != string);
+    CHECK(number.isValid());
+    CHECK(number != string);
+    CHECK(literal.isValid());
+    CHECK(marker != key);
+    // The escaped quote does not end the string early: "x" is still string-coloured.
+    CHECK(colourAt(int(text.indexOf(QStringLiteral("x\"")))) == string);
+}
+
+TEST_CASE("frame detail: pretty frame, failure explained, copy and save, bad JSON shown as received")
+{
+    EventLog log;
+    const qint64 request = add(log, EventKind::Request, R"({"method":"connection/create","id":1,"identity":"jwt-secret","space":"chat"})", 1);
+    const qint64 failure = add(log, EventKind::Failure, R"({"failure":1,"reason":403403,"retry":false})", 1);
+    log.link(request, failure);
+    const qint64 item = add(log, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":3}}})", 1, 3);
+    const qint64 bad = add(log, EventKind::MalformedInbound, "{\"deliver\":1,");
+
+    FrameDetailPanel panel;
+    panel.setEventLog(&log);
+    CHECK(panel.headerText().contains(QStringLiteral("No event selected")));
+
+    panel.showEvent(request);
+    CHECK(panel.frameText().contains(QStringLiteral("\"space\": \"chat\"")));
+    CHECK_FALSE(panel.frameText().contains(QStringLiteral("jwt-secret")));
+    auto* linked = panel.findChild<QPushButton*>(QStringLiteral("detailLinkedButton"));
+    REQUIRE(linked);
+    CHECK(linked->isEnabled());
+    QSignalSpy jump(&panel, &FrameDetailPanel::jumpRequested);
+    linked->click();
+    REQUIRE(jump.count() == 1);
+    CHECK(jump.at(0).at(0).toLongLong() == failure);
+
+    panel.showEvent(failure);
+    CHECK(panel.headerText().contains(QStringLiteral("failure code 403403")));
+    panel.setFailureCodeDescriber([](qint64 code) {
+        return code == 403403 ? FailureCodeInfo { QStringLiteral("NOT_AUTHORIZED"), true, false } : FailureCodeInfo {};
+    });
+    CHECK(panel.headerText().contains(QStringLiteral("NOT_AUTHORIZED")));
+    CHECK(panel.headerText().contains(QStringLiteral("not retryable")));
+
+    // Stream items without a fold attached say so instead of inventing paths.
+    panel.showEvent(item);
+    CHECK(panel.changedPaths().isEmpty());
+    panel.setDeltaDetailProvider([](qint64) { return DeltaDetail { { QStringLiteral("a") }, QStringLiteral("{}"), QStringLiteral("{\"a\":1}"), {} }; });
+    CHECK(panel.changedPaths() == QStringList { QStringLiteral("a") });
+    CHECK(panel.findChild<QPlainTextEdit*>(QStringLiteral("afterView"))->toPlainText() == QStringLiteral("{\"a\":1}"));
+
+    panel.showEvent(bad);
+    CHECK(panel.frameText().startsWith(QStringLiteral("// not JSON")));
+    CHECK(panel.frameText().contains(QStringLiteral("{\"deliver\":1,")));
+
+    panel.showEvent(item);
+    panel.findChild<QPushButton*>(QStringLiteral("detailCopyButton"))->click();
+    CHECK(QApplication::clipboard()->text() == panel.frameText());
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("frame.json"));
+    CHECK(panel.saveFrame(path).isEmpty());
+    QFile saved(path);
+    REQUIRE(saved.open(QIODevice::ReadOnly));
+    CHECK(saved.readAll() == panel.frameText().toUtf8());
+    CHECK(panel.saveFrame(dir.filePath(QStringLiteral("missing/frame.json"))).contains(QStringLiteral("could not write")));
+    panel.showEvent(12345);
+    CHECK(panel.shownEvent() == -1);
+}
+
+TEST_CASE("delta detail source: before / after and changed paths per stream item, per epoch, with checkpoints")
+{
+    EventLog log;
+    const auto item = [&log](const QByteArray& data, quint32 epoch, qint64 seq) {
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.direction = Direction::Inbound;
+        event.epoch = epoch;
+        event.seq = seq;
+        return log.append(event, QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":" + data + ",\"seq\":" + QByteArray::number(seq) + "}}}"));
+    };
+    const qint64 first = item(R"({"title":"demo","players":{"1":{"name":"a"},"2":{"name":"b"},"@o":[1,2]}})", 1, 1);
+    const qint64 rename = item(R"({"players":{"2":{"name":"c"}}})", 1, 2);
+    const qint64 reorder = item(R"({"players":{"@o":[2,1]}})", 1, 3);
+    const qint64 removal = item(R"({"title":null})", 1, 4);
+    SessionEvent ping;
+    ping.kind = EventKind::Ping;
+    const qint64 notItem = log.append(ping, R"({"ping":1,"latency":"2"})");
+    const qint64 fresh = item(R"({"title":"again"})", 2, 9); // a new epoch starts from an empty tree
+
+    DeltaDetailSource source;
+    source.setEventLog(&log);
+    auto result = source.compute(first);
+    CHECK(result.error.isEmpty());
+    CHECK(result.before.toJson() == "{}");
+    CHECK(result.changedPaths.contains(QStringLiteral("+ /title")));
+
+    result = source.compute(rename);
+    CHECK(result.changedPaths == QStringList { QStringLiteral("~ /players/2/name") });
+    CHECK(result.after.toJson().contains("\"c\""));
+    result = source.compute(reorder);
+    CHECK(result.changedPaths.filter(QStringLiteral("↕")).size() >= 1);
+    result = source.compute(removal);
+    CHECK(result.changedPaths == QStringList { QStringLiteral("- /title") });
+    result = source.compute(fresh);
+    CHECK(result.before.toJson() == "{}");
+    CHECK(result.after.toJson() == R"({"title":"again"})");
+    CHECK(source.compute(notItem).error.contains(QStringLiteral("not a stream item")));
+    CHECK(source.compute(999).error.contains(QStringLiteral("not in this session")));
+
+    // A long epoch leaves checkpoints behind, and answers stay the same through them.
+    for (int i = 0; i < 1000; ++i)
+        item("{\"n\":" + QByteArray::number(i) + "}", 3, 100 + i);
+    const qint64 last = log.size() - 1;
+    result = source.compute(last);
+    CHECK(result.changedPaths == QStringList { QStringLiteral("~ /n") });
+    CHECK(source.checkpointCount() >= 3);
+    result = source.compute(last - 1);
+    CHECK(result.after.toJson() == R"({"n":998})");
+}

@@ -1,0 +1,295 @@
+#include <catch2/catch.hpp>
+
+#include "core/session/eventlog.h"
+#include "tests/support/testutils.h"
+#include "ui/models/framesummary.h"
+#include "ui/models/payloadsearch.h"
+#include "ui/models/timelinefilterproxy.h"
+#include "ui/models/timelinemodel.h"
+#include "ui/timelinepanel.h"
+
+#include <QAbstractItemModelTester>
+#include <QLabel>
+#include <QScrollBar>
+#include <QSignalSpy>
+#include <QSettings>
+#include <QTableView>
+#include <QTest>
+
+using namespace deltascope;
+using namespace deltascope::ui;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A small scripted session: hello, create request, stream items, a send with its ack, a fault,
+// a reconnect delay and an incident. Times are 1 ms apart.
+struct SessionScript {
+    EventLog& log;
+    qint64 time = 0;
+    qint64 nextSeq = 1;
+
+    qint64 add(EventKind kind, const QByteArray& payload, qint64 requestId = -1, qint64 seq = -1, const QString& method = {}, quint32 epoch = 1)
+    {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = (time += 1'000'000);
+        event.wallMs = 1'700'000'000'000 + time / 1'000'000;
+        event.requestId = requestId;
+        event.seq = seq;
+        event.epoch = epoch;
+        event.methodString = log.intern(method);
+        return log.append(event, payload);
+    }
+    qint64 item(qint64 connection, const QByteArray& data, quint32 epoch = 1)
+    {
+        const qint64 seq = nextSeq++;
+        return add(EventKind::StreamItem,
+            "{\"deliver\":" + QByteArray::number(connection) + ",\"done\":false,\"response\":{\"delta\":{\"data\":" + data + ",\"seq\":" + QByteArray::number(seq) + "}}}",
+            connection, seq, {}, epoch);
+    }
+};
+
+QStringList printRows(const QAbstractItemModel& model, int column)
+{
+    QStringList rows;
+    for (int row = 0; row < model.rowCount(); ++row)
+        rows.append(model.index(row, column).data().toString());
+    return rows;
+}
+
+}
+
+TEST_CASE("timeline model: rows appear in batches while events stream in, under the model tester")
+{
+    EventLog log;
+    TimelineModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    TimelineFilterProxy proxy;
+    proxy.setSourceModel(&model);
+    QAbstractItemModelTester proxyTester(&proxy, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.setEventLog(&log);
+    SessionScript script { log };
+
+    int insertSignals = 0;
+    QObject::connect(&model, &QAbstractItemModel::rowsInserted, [&](const QModelIndex&, int first, int last) {
+        ++insertSignals;
+        CHECK(first == model.rowCount() - (last - first + 1));
+    });
+
+    script.add(EventKind::Hello, R"({"status":"connected","version":"20240912","identities":{}})");
+    const qint64 create = script.add(EventKind::Request,
+        R"({"method":"connection/create","id":1,"identity":"eyJsecret","space":"chat","key":"demo"})", 1, -1, QStringLiteral("connection/create"));
+    for (int i = 0; i < 500; ++i)
+        script.item(1, "{\"n\":" + QByteArray::number(i) + "}");
+    CHECK(model.rowCount() == 0); // nothing until the batch is flushed
+    REQUIRE(test::waitUntil([&] { return model.rowCount() == log.size(); }, 2s));
+    CHECK(insertSignals <= 2);
+
+    // Formatting happens in DisplayRole; raw values in custom roles.
+    CHECK(model.index(0, TimelineModel::KindColumn).data().toString() == QStringLiteral("hello"));
+    CHECK(model.index(0, TimelineModel::DirectionColumn).data().toString().contains(QStringLiteral("in")));
+    CHECK(model.index(1, TimelineModel::MethodColumn).data().toString() == QStringLiteral("connection/create"));
+    CHECK(model.index(1, TimelineModel::IdColumn).data().toString() == QStringLiteral("id 1"));
+    CHECK(model.index(2, TimelineModel::IdColumn).data().toString() == QStringLiteral("id 1 · seq 1"));
+    CHECK(model.index(2, TimelineModel::GapColumn).data().toString() == QStringLiteral("+1 ms"));
+    CHECK(model.index(2, TimelineModel::TimeColumn).data(TimelineModel::SortRole).toLongLong() == 3'000'000);
+    CHECK(model.index(2, TimelineModel::SummaryColumn).data().toString() == QStringLiteral("seq 1 · data: n"));
+    CHECK(model.index(0, TimelineModel::TimeColumn).data().toString().size() == 12); // HH:mm:ss.zzz
+    // Identities never reach the screen.
+    const QString requestSummary = model.index(int(create), TimelineModel::SummaryColumn).data().toString();
+    CHECK_FALSE(requestSummary.contains(QStringLiteral("eyJsecret")));
+    CHECK(requestSummary.contains(QStringLiteral("chat")));
+
+    // More events while the proxy filters: everything stays consistent under both testers.
+    proxy.setKindEnabled(EventKind::Ping, false);
+    for (int i = 0; i < 300; ++i) {
+        script.add(EventKind::Ping, R"({"ping":100,"latency":"3"})");
+        script.item(1, "{\"m\":1}");
+    }
+    model.flushPending();
+    CHECK(model.rowCount() == log.size());
+    CHECK(proxy.rowCount() == log.size() - 300);
+
+    // A cleared log (new session) resets both.
+    log.clear();
+    CHECK(model.rowCount() == 0);
+    CHECK(proxy.rowCount() == 0);
+}
+
+TEST_CASE("timeline model: markers and failures are distinct rows; links mark the partner")
+{
+    EventLog log;
+    TimelineModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.setEventLog(&log);
+    SessionScript script { log };
+    const qint64 send = script.add(EventKind::Request, R"({"method":"connection/send","id":2,"connection":1,"channel":"say","message":{"text":"hi"}})", 2, -1, QStringLiteral("say"));
+    const qint64 ack = script.add(EventKind::Response, R"({"deliver":2,"done":true,"response":{"seq":58}})", 2, 58);
+    log.link(send, ack);
+    const qint64 fault = script.add(EventKind::FaultInjected, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+    const qint64 reconnect = script.add(EventKind::ReconnectPlanned, R"({"delayMs":250,"attempt":1,"policy":"backoff"})");
+    const qint64 failure = script.add(EventKind::Failure, R"({"failure":1,"reason":999,"retry":true})", 1);
+    const qint64 incident = script.add(EventKind::Incident, R"({"verdict":"converged","detectMs":12})");
+    model.flushPending();
+
+    CHECK(model.index(int(fault), 0).data(TimelineModel::CategoryRole).toInt() == int(TimelineCategory::Fault));
+    CHECK(model.index(int(reconnect), 0).data(TimelineModel::CategoryRole).toInt() == int(TimelineCategory::Reconnect));
+    CHECK(model.index(int(incident), 0).data(TimelineModel::CategoryRole).toInt() == int(TimelineCategory::Incident));
+    CHECK(model.index(int(failure), 0).data(TimelineModel::CategoryRole).toInt() == int(TimelineCategory::Failure));
+    CHECK(model.index(int(send), 0).data(TimelineModel::CategoryRole).toInt() == int(TimelineCategory::Frame));
+    CHECK(model.index(int(fault), 0).data(Qt::BackgroundRole).value<QBrush>().style() != Qt::NoBrush);
+    CHECK(model.index(int(send), 0).data(Qt::BackgroundRole).value<QBrush>().style() == Qt::NoBrush);
+    CHECK(model.index(int(reconnect), TimelineModel::SummaryColumn).data().toString() == QStringLiteral("reconnect in 250 ms, attempt 1 (backoff)"));
+    CHECK(model.index(int(fault), TimelineModel::SummaryColumn).data().toString().startsWith(QStringLiteral("fault: drop")));
+    CHECK(model.index(int(failure), TimelineModel::SummaryColumn).data().toString() == QStringLiteral("failure 999 · retryable"));
+    CHECK(model.index(int(incident), TimelineModel::SummaryColumn).data().toString().startsWith(QStringLiteral("incident: converged")));
+
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setCurrentEvent(send);
+    CHECK(model.index(int(ack), 0).data(TimelineModel::LinkedToCurrentRole).toBool());
+    CHECK_FALSE(model.index(int(send), 0).data(TimelineModel::LinkedToCurrentRole).toBool());
+    CHECK(changed.count() == 1);
+    model.setCurrentEvent(fault);
+    CHECK_FALSE(model.index(int(ack), 0).data(TimelineModel::LinkedToCurrentRole).toBool());
+}
+
+TEST_CASE("timeline filter proxy: direction, kind, method, epoch, and state round trip")
+{
+    EventLog log;
+    TimelineModel model;
+    TimelineFilterProxy proxy;
+    proxy.setSourceModel(&model);
+    QAbstractItemModelTester tester(&proxy, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.setEventLog(&log);
+    SessionScript script { log };
+    script.add(EventKind::Request, R"({"method":"connection/create","id":1})", 1, -1, QStringLiteral("connection/create"), 1);
+    script.item(1, R"({"a":1})");
+    script.add(EventKind::Request, R"({"method":"connection/send","id":2,"channel":"chat_say"})", 2, -1, QStringLiteral("chat_say"), 1);
+    script.add(EventKind::StateChanged, R"({"from":"streaming","to":"reconnecting","reason":"socket closed"})", -1, -1, {}, 1);
+    script.add(EventKind::Request, R"({"method":"connection/create","id":3})", 3, -1, QStringLiteral("connection/create"), 2);
+    script.item(3, R"({"a":2})", 2);
+    model.flushPending();
+    REQUIRE(proxy.rowCount() == 6);
+
+    proxy.setDirectionEnabled(Direction::Outbound, false);
+    CHECK(printRows(proxy, TimelineModel::KindColumn) == QStringList { QStringLiteral("stream-item"), QStringLiteral("state"), QStringLiteral("stream-item") });
+    proxy.setDirectionEnabled(Direction::Outbound, true);
+    proxy.setMethodFilter(QStringLiteral("SAY"));
+    CHECK(printRows(proxy, TimelineModel::MethodColumn) == QStringList { QStringLiteral("chat_say") });
+    proxy.setMethodFilter({});
+    proxy.setEpochFilter(2);
+    CHECK(proxy.rowCount() == 2);
+    proxy.setKindEnabled(EventKind::Request, false);
+    CHECK(proxy.rowCount() == 1);
+    CHECK(proxy.isFiltering());
+
+    const QString saved = proxy.saveState();
+    TimelineFilterProxy restored;
+    restored.setSourceModel(&model);
+    restored.restoreState(saved);
+    CHECK(restored.rowCount() == 1);
+    CHECK(restored.saveState() == saved);
+    // Damaged state falls back to showing everything rather than hiding it all.
+    restored.restoreState(QStringLiteral("dir=;kinds=bogus;epoch=x"));
+    CHECK(restored.rowCount() == 6);
+    CHECK_FALSE(restored.isFiltering());
+}
+
+TEST_CASE("payload search: regex over full payloads in slices, next/previous, bad patterns")
+{
+    EventLog log;
+    SessionScript script { log };
+    for (int i = 0; i < 2000; ++i)
+        script.item(1, "{\"player\":\"p" + QByteArray::number(i) + "\"}");
+    PayloadSearch search;
+    search.setEventLog(&log);
+    QSignalSpy batches(&search, &PayloadSearch::matchesAdded);
+    QSignalSpy finished(&search, &PayloadSearch::finished);
+    search.setSliceMilliseconds(0); // one 256-event chunk per slice: forces many slices
+    CHECK(search.setPattern(QStringLiteral("\"p1[0-9]{3}\"")).isEmpty());
+    CHECK(search.isRunning());
+    REQUIRE(finished.wait(5000));
+    CHECK(batches.count() > 3);
+    CHECK(search.matches().size() == 1000);
+    CHECK(search.nextMatch(-1) == 1000);
+    CHECK(search.nextMatch(1000) == 1001);
+    CHECK(search.previousMatch(1000) == -1);
+    CHECK(search.previousMatch(5000) == 1999);
+
+    // Events appended later are searched too.
+    script.item(1, R"({"player":"p1234"})");
+    log.flushNotifications();
+    REQUIRE(test::waitUntil([&] { return search.matches().size() == 1001; }, 2s));
+
+    QSignalSpy failed(&search, &PayloadSearch::failed);
+    CHECK(search.setPattern(QStringLiteral("(unclosed")).contains(QStringLiteral("not a valid regular expression")));
+    CHECK(failed.count() == 1);
+    CHECK(search.matches().empty());
+    CHECK_FALSE(search.isActive());
+}
+
+TEST_CASE("timeline panel: follow the tail, stop on scroll up, search and jump between linked events")
+{
+    QSettings().clear();
+    EventLog log;
+    TimelinePanel panel;
+    QAbstractItemModelTester tester(panel.proxy(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+    panel.resize(900, 400);
+    panel.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    panel.setEventLog(&log);
+    SessionScript script { log };
+    const qint64 send = script.add(EventKind::Request, R"({"method":"connection/send","id":7,"channel":"say"})", 7, -1, QStringLiteral("say"));
+    for (int i = 0; i < 300; ++i)
+        script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
+    const qint64 ack = script.add(EventKind::Response, R"({"deliver":7,"done":true,"response":{"seq":9}})", 7, 9);
+    log.link(send, ack);
+    QScrollBar* bar = panel.view()->verticalScrollBar();
+    REQUIRE(test::waitUntil([&] { return panel.proxy()->rowCount() == log.size() && bar->maximum() > 0 && bar->value() == bar->maximum(); }, 3s));
+    CHECK(panel.isFollowing());
+
+    // The user scrolls up: following stops, and new events do not move the view.
+    bar->setValue(0);
+    CHECK_FALSE(panel.isFollowing());
+    for (int i = 0; i < 50; ++i)
+        script.item(1, R"({"w":1})");
+    REQUIRE(test::waitUntil([&] { return panel.proxy()->rowCount() == log.size(); }, 3s));
+    QTest::qWait(20);
+    CHECK(bar->value() == 0);
+    panel.setFollowing(true);
+    REQUIRE(test::waitUntil([&] { return bar->value() == bar->maximum(); }, 2s));
+
+    // Select the request, its response is marked; jump there and back.
+    REQUIRE(panel.selectEvent(send));
+    CHECK_FALSE(panel.isFollowing());
+    CHECK(panel.model()->index(int(ack), 0).data(TimelineModel::LinkedToCurrentRole).toBool());
+    REQUIRE(panel.jumpToLinked());
+    CHECK(panel.currentEvent() == ack);
+    REQUIRE(panel.jumpToLinked());
+    CHECK(panel.currentEvent() == send);
+
+    // Search, then next/previous moves among matches the filters show.
+    panel.setSearchPattern(QStringLiteral("\"v\":1[0-9]\\}"));
+    REQUIRE(test::waitUntil([&] { return !panel.search()->isRunning(); }, 3s));
+    CHECK(panel.search()->matches().size() == 10);
+    REQUIRE(panel.findNext());
+    CHECK(panel.currentEvent() == 11); // event 11 carries v:10
+    REQUIRE(panel.findNext());
+    CHECK(panel.currentEvent() == 12);
+    REQUIRE(panel.findPrevious());
+    CHECK(panel.currentEvent() == 11);
+    auto* status = panel.findChild<QLabel*>(QStringLiteral("searchStatus"));
+    REQUIRE(status);
+    CHECK(status->text() == QStringLiteral("10 matches"));
+
+    // Selecting an event hidden by a filter clears the filters to show it.
+    panel.proxy()->setDirectionEnabled(Direction::Outbound, false);
+    REQUIRE(panel.selectEvent(send));
+    CHECK(panel.proxy()->isDirectionEnabled(Direction::Outbound));
+
+    // Bad patterns are reported in the panel, not silently ignored.
+    panel.setSearchPattern(QStringLiteral("[z"));
+    CHECK(status->text().contains(QStringLiteral("not a valid regular expression")));
+}

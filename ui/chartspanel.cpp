@@ -1,0 +1,266 @@
+#include "ui/chartspanel.h"
+
+#include "core/session/eventlog.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QGraphicsLayout>
+#include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLegend>
+#include <QLineSeries>
+#include <QTimer>
+#include <QValueAxis>
+
+#include <algorithm>
+
+namespace deltascope::ui {
+
+// A chart view that draws event markers and the focus cursor over the plot area. Only paints.
+class MarkerChartView : public QChartView
+{
+public:
+    MarkerChartView(const QString& title, QWidget* parent)
+        : QChartView(new QChart, parent)
+    {
+        setRenderHint(QPainter::Antialiasing);
+        chart()->setTitle(title);
+        chart()->setMargins(QMargins(2, 2, 2, 2));
+        chart()->layout()->setContentsMargins(0, 0, 0, 0);
+        chart()->setBackgroundRoundness(0);
+        chart()->legend()->setVisible(false);
+        QFont titleFont = chart()->titleFont();
+        titleFont.setPointSizeF(titleFont.pointSizeF() * 0.85);
+        chart()->setTitleFont(titleFont);
+        m_x = new QValueAxis(chart());
+        m_y = new QValueAxis(chart());
+        m_x->setLabelFormat(QStringLiteral("%.0fs"));
+        m_x->setTickCount(4);
+        m_y->setTickCount(3);
+        m_y->setLabelFormat(QStringLiteral("%.0f"));
+        QFont labelFont = m_x->labelsFont();
+        labelFont.setPointSizeF(labelFont.pointSizeF() * 0.8);
+        m_x->setLabelsFont(labelFont);
+        m_y->setLabelsFont(labelFont);
+        chart()->addAxis(m_x, Qt::AlignBottom);
+        chart()->addAxis(m_y, Qt::AlignLeft);
+        setMinimumSize(160, 110);
+    }
+
+    QLineSeries* addSeries(const QColor& color, const QString& name)
+    {
+        auto* series = new QLineSeries(chart());
+        series->setName(name);
+        series->setPen(QPen(color, 1.5));
+        chart()->addSeries(series);
+        series->attachAxis(m_x);
+        series->attachAxis(m_y);
+        m_series.append(series);
+        if (m_series.size() > 1)
+            chart()->legend()->setVisible(true);
+        return series;
+    }
+
+    void setRange(double from, double to)
+    {
+        m_x->setRange(from, std::max(to, from + 1));
+        double maxY = 0;
+        for (QLineSeries* series : std::as_const(m_series)) {
+            for (const QPointF& point : series->points()) {
+                if (point.x() >= from && point.x() <= to)
+                    maxY = std::max(maxY, point.y());
+            }
+        }
+        m_y->setRange(0, maxY > 0 ? maxY * 1.1 : 1);
+    }
+
+    const std::vector<ChartData::MarkerPoint>* markers = nullptr;
+    double cursor = -1;
+    QValueAxis* xAxis() const { return m_x; }
+    const QList<QLineSeries*>& series() const { return m_series; }
+
+protected:
+    void drawForeground(QPainter* painter, const QRectF& rect) override
+    {
+        QChartView::drawForeground(painter, rect);
+        const QRectF area = chart()->plotArea();
+        if (!markers || area.isEmpty() || m_series.isEmpty())
+            return;
+        static const QPen pens[] = {
+            QPen(QColor(203, 75, 22), 1.5, Qt::DashLine), // fault
+            QPen(QColor(220, 50, 47), 1.5), // drop
+            QPen(QColor(181, 137, 0), 1, Qt::DotLine), // reconnect
+            QPen(QColor(38, 139, 210), 1.5), // resync
+            QPen(QColor(108, 113, 196), 2), // incident
+        };
+        painter->save();
+        painter->setClipRect(area);
+        const double from = m_x->min();
+        const double span = std::max(1e-9, m_x->max() - from);
+        for (const ChartData::MarkerPoint& marker : *markers) {
+            if (marker.seconds < from || marker.seconds > m_x->max())
+                continue;
+            const double x = area.left() + (marker.seconds - from) / span * area.width();
+            painter->setPen(pens[int(marker.kind)]);
+            painter->drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()));
+        }
+        if (cursor >= from && cursor <= m_x->max()) {
+            const double x = area.left() + (cursor - from) / span * area.width();
+            painter->setPen(QPen(palette().highlight().color(), 1));
+            painter->drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()));
+        }
+        painter->restore();
+    }
+
+private:
+    QValueAxis* m_x = nullptr;
+    QValueAxis* m_y = nullptr;
+    QList<QLineSeries*> m_series;
+};
+
+ChartsPanel::ChartsPanel(QWidget* parent)
+    : QWidget(parent)
+{
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    m_deltas = new MarkerChartView(tr("deltas/s"), this);
+    m_deltas->setObjectName(QStringLiteral("deltasChart"));
+    m_deltas->addSeries(QColor(38, 139, 210), tr("deltas/s"));
+    m_bytes = new MarkerChartView(tr("bytes/s"), this);
+    m_bytes->setObjectName(QStringLiteral("bytesChart"));
+    m_bytes->addSeries(QColor(133, 153, 0), tr("in"));
+    m_bytes->addSeries(QColor(211, 54, 130), tr("out"));
+    m_rtt = new MarkerChartView(tr("RTT (ms, from pings)"), this);
+    m_rtt->setObjectName(QStringLiteral("rttChart"));
+    m_rtt->addSeries(QColor(181, 137, 0), tr("RTT"));
+    m_nodes = new MarkerChartView(tr("document nodes"), this);
+    m_nodes->setObjectName(QStringLiteral("nodesChart"));
+    m_nodes->addSeries(QColor(42, 161, 152), tr("nodes"));
+    for (MarkerChartView* view : { m_deltas, m_bytes, m_rtt, m_nodes }) {
+        view->markers = &m_data.markers();
+        layout->addWidget(view, 1);
+    }
+    setToolTip(tr("Markers: dashed orange = fault injected, red = drop, dotted yellow = reconnect planned, "
+                  "blue = resync (new epoch), violet = incident"));
+
+    m_refreshTimer = new QTimer(this);
+    m_refreshTimer->setInterval(250);
+    m_refreshTimer->setSingleShot(true);
+    connect(m_refreshTimer, &QTimer::timeout, this, &ChartsPanel::refresh);
+}
+
+ChartsPanel::~ChartsPanel() = default;
+
+void ChartsPanel::setEventLog(EventLog* log)
+{
+    if (m_log)
+        disconnect(m_log, nullptr, this, nullptr);
+    m_log = log;
+    m_data.clear();
+    m_ingested = 0;
+    m_focus = -1;
+    if (m_log) {
+        connect(m_log, &EventLog::eventsAppended, this, &ChartsPanel::ingest);
+        connect(m_log, &EventLog::cleared, this, [this] {
+            m_data.clear();
+            m_ingested = 0;
+            m_focus = -1;
+            refresh();
+        });
+        if (m_log->size() > 0)
+            ingest(0, m_log->size() - 1);
+    }
+    refresh();
+}
+
+void ChartsPanel::ingest(qint64, qint64 last)
+{
+    if (!m_log)
+        return;
+    last = std::min(last, m_log->size() - 1);
+    for (; m_ingested <= last; ++m_ingested) {
+        const SessionEvent& event = m_log->at(m_ingested);
+        double latency = -1;
+        if (event.kind == EventKind::Ping) {
+            // The server measures the round trip and reports it (as a string) in the next ping.
+            const QJsonObject ping = QJsonDocument::fromJson(m_log->payload(m_ingested)).object();
+            bool ok = false;
+            const double value = ping.value(u"latency").toVariant().toDouble(&ok);
+            if (ok && value >= 0)
+                latency = value;
+        }
+        m_data.addEvent(event, latency);
+    }
+    if (!m_refreshTimer->isActive())
+        m_refreshTimer->start();
+}
+
+void ChartsPanel::addNodeSample(qint64 monotonicNs, qint64 nodes)
+{
+    m_data.addNodeSample(monotonicNs, nodes);
+    if (!m_refreshTimer->isActive())
+        m_refreshTimer->start();
+}
+
+void ChartsPanel::focusEvent(qint64 index)
+{
+    m_focus = (m_log && index >= 0 && index < m_log->size()) ? index : -1;
+    refresh();
+}
+
+void ChartsPanel::setWindowSeconds(double seconds)
+{
+    m_windowSeconds = std::max(1.0, seconds);
+    refresh();
+}
+
+void ChartsPanel::setComplete(bool complete)
+{
+    m_complete = complete;
+    refresh();
+}
+
+QPair<double, double> ChartsPanel::visibleRange() const
+{
+    return { m_deltas->xAxis()->min(), m_deltas->xAxis()->max() };
+}
+
+int ChartsPanel::seriesPointCount() const
+{
+    int count = 0;
+    for (MarkerChartView* view : { m_deltas, m_bytes, m_rtt, m_nodes }) {
+        for (QLineSeries* series : view->series())
+            count += int(series->count());
+    }
+    return count;
+}
+
+void ChartsPanel::refresh()
+{
+    m_refreshTimer->stop();
+    m_deltas->series()[0]->replace(m_data.deltasPerSecond(m_complete));
+    m_bytes->series()[0]->replace(m_data.bytesInPerSecond(m_complete));
+    m_bytes->series()[1]->replace(m_data.bytesOutPerSecond(m_complete));
+    m_rtt->series()[0]->replace(m_data.rttMs());
+    m_nodes->series()[0]->replace(m_data.nodes());
+
+    double from = 0;
+    double to = std::max(1.0, m_data.endSeconds());
+    double cursor = -1;
+    if (m_focus >= 0) {
+        cursor = double(m_log->at(m_focus).monotonicNs) / 1e9;
+        // A short session is shown whole; a long one in a window around the selection.
+        const double width = std::min(m_windowSeconds, std::max(2.0, m_data.endSeconds()));
+        from = std::max(0.0, cursor - width / 2);
+        to = from + width;
+    }
+    for (MarkerChartView* view : { m_deltas, m_bytes, m_rtt, m_nodes }) {
+        view->cursor = cursor;
+        view->setRange(from, to);
+        view->viewport()->update();
+    }
+}
+
+}

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "core/session/eventlog.h"
+#include "ui/models/chartdata.h"
+
+#include <QPointer>
+#include <QWidget>
+
+class QLabel;
+class QTimer;
+
+namespace deltascope::ui {
+
+class MarkerChartView;
+
+// The charts strip: deltas/s, bytes/s in and out, RTT from pings, document size in nodes, each
+// with vertical markers where faults, drops, reconnects, resyncs and incidents happened. Series are
+// rebuilt from ChartData (fixed point budget) a few times a second with replace(points).
+// With an event selected, the charts show a window around it; otherwise the whole session.
+class ChartsPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ChartsPanel(QWidget* parent = nullptr);
+    ~ChartsPanel() override;
+
+    void setEventLog(EventLog* log);
+    // The size of the folded document after an event (fed by whoever folds).
+    void addNodeSample(qint64 monotonicNs, qint64 nodes);
+    // Centres the time window on an event (-1: show the whole session).
+    void focusEvent(qint64 index);
+    // Window width in seconds when focused (default 60).
+    void setWindowSeconds(double seconds);
+    // A finished capture: the last bucket is complete too.
+    void setComplete(bool complete);
+
+    const ChartData& data() const { return m_data; }
+    // Rebuilds the series now (tests; normally a timer does it).
+    void refresh();
+    // Points currently handed to each chart's series (tests and benchmarks).
+    int seriesPointCount() const;
+    QPair<double, double> visibleRange() const;
+
+private:
+    void ingest(qint64 first, qint64 last);
+
+    QPointer<EventLog> m_log;
+    ChartData m_data;
+    qint64 m_ingested = 0;
+    qint64 m_focus = -1;
+    double m_windowSeconds = 60;
+    bool m_complete = false;
+    QTimer* m_refreshTimer = nullptr;
+    MarkerChartView* m_deltas = nullptr;
+    MarkerChartView* m_bytes = nullptr;
+    MarkerChartView* m_rtt = nullptr;
+    MarkerChartView* m_nodes = nullptr;
+};
+
+}

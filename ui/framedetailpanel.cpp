@@ -1,0 +1,258 @@
+#include "ui/framedetailpanel.h"
+
+#include "core/session/eventlog.h"
+#include "ui/emptystatepanel.h"
+#include "ui/jsonhighlighter.h"
+#include "ui/models/framesummary.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QFile>
+#include <QFileDialog>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QListView>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSplitter>
+#include <QStringListModel>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+namespace deltascope::ui {
+
+namespace {
+QPlainTextEdit* makeJsonView(QWidget* parent, const QString& objectName)
+{
+    auto* edit = new QPlainTextEdit(parent);
+    edit->setObjectName(objectName);
+    edit->setReadOnly(true);
+    edit->setLineWrapMode(QPlainTextEdit::NoWrap);
+    edit->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    new JsonHighlighter(edit->document());
+    return edit;
+}
+}
+
+FrameDetailPanel::FrameDetailPanel(QWidget* parent)
+    : QWidget(parent)
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+
+    auto* top = new QHBoxLayout;
+    m_header = new QLabel(this);
+    m_header->setObjectName(QStringLiteral("detailHeader"));
+    m_header->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_header->setWordWrap(true);
+    top->addWidget(m_header, 1);
+    m_linkedButton = new QPushButton(tr("Go to linked"), this);
+    m_linkedButton->setObjectName(QStringLiteral("detailLinkedButton"));
+    m_linkedButton->setToolTip(tr("Select the request, response or ack paired with this event"));
+    connect(m_linkedButton, &QPushButton::clicked, this, [this] {
+        if (m_log && m_index >= 0 && m_log->at(m_index).linkedIndex >= 0)
+            Q_EMIT jumpRequested(m_log->at(m_index).linkedIndex);
+    });
+    top->addWidget(m_linkedButton);
+    m_copyButton = new QPushButton(tr("Copy"), this);
+    m_copyButton->setObjectName(QStringLiteral("detailCopyButton"));
+    m_copyButton->setToolTip(tr("Copy the frame (identity tokens stay masked)"));
+    connect(m_copyButton, &QPushButton::clicked, this, &FrameDetailPanel::copyFrame);
+    top->addWidget(m_copyButton);
+    m_saveButton = new QPushButton(tr("Save…"), this);
+    m_saveButton->setObjectName(QStringLiteral("detailSaveButton"));
+    connect(m_saveButton, &QPushButton::clicked, this, &FrameDetailPanel::saveFrameInteractively);
+    top->addWidget(m_saveButton);
+    layout->addLayout(top);
+
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("detailTabs"));
+    m_tabs->setDocumentMode(true);
+    m_frame = makeJsonView(m_tabs, QStringLiteral("frameView"));
+    m_tabs->addTab(m_frame, tr("Frame"));
+
+    m_pathsPanel = new EmptyStatePanel(QString(), QString(), m_tabs);
+    m_pathsModel = new QStringListModel(this);
+    m_paths = new QListView(m_pathsPanel);
+    m_paths->setObjectName(QStringLiteral("changedPathsView"));
+    m_paths->setModel(m_pathsModel);
+    m_paths->setUniformItemSizes(true);
+    m_paths->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_pathsPanel->setContent(m_paths);
+    m_tabs->addTab(m_pathsPanel, tr("Changed paths"));
+
+    m_diffPanel = new EmptyStatePanel(QString(), QString(), m_tabs);
+    auto* split = new QSplitter(Qt::Horizontal, m_diffPanel);
+    split->setObjectName(QStringLiteral("beforeAfterSplitter"));
+    m_before = makeJsonView(split, QStringLiteral("beforeView"));
+    m_after = makeJsonView(split, QStringLiteral("afterView"));
+    split->addWidget(m_before);
+    split->addWidget(m_after);
+    m_diffPanel->setContent(split);
+    m_tabs->addTab(m_diffPanel, tr("Before / after"));
+    layout->addWidget(m_tabs, 1);
+
+    showEvent(-1);
+}
+
+void FrameDetailPanel::setEventLog(EventLog* log)
+{
+    m_log = log;
+    showEvent(-1);
+}
+
+void FrameDetailPanel::setDeltaDetailProvider(DeltaDetailProvider provider)
+{
+    m_deltaDetail = std::move(provider);
+    showEvent(m_index);
+}
+
+void FrameDetailPanel::setFailureCodeDescriber(FailureCodeDescriber describer)
+{
+    m_failureCodes = std::move(describer);
+    showEvent(m_index);
+}
+
+void FrameDetailPanel::showEvent(qint64 index)
+{
+    if (!m_log || index < 0 || index >= m_log->size()) {
+        m_index = -1;
+        m_header->setText(tr("No event selected."));
+        m_frame->clear();
+        m_pathsModel->setStringList({});
+        m_pathsPanel->setEmptyText(tr("Select a stream item to see the paths its delta changed."));
+        m_pathsPanel->showContent(false);
+        m_diffPanel->setEmptyText(tr("Select a stream item to see the document before and after its delta."));
+        m_diffPanel->showContent(false);
+        for (QPushButton* button : { m_linkedButton, m_copyButton, m_saveButton })
+            button->setEnabled(false);
+        return;
+    }
+    m_index = index;
+    const SessionEvent& event = m_log->at(index);
+    const QByteArray payload = m_log->payload(index);
+
+    QStringList header;
+    header.append(QStringLiteral("<b>#%1</b>").arg(index));
+    header.append(eventKindName(event.kind).toHtmlEscaped());
+    header.append(directionName(event.direction));
+    if (event.requestId >= 0)
+        header.append(tr("id %1").arg(event.requestId));
+    if (event.seq >= 0)
+        header.append(tr("seq %1").arg(event.seq));
+    header.append(tr("epoch %1").arg(event.epoch));
+    header.append(tr("%1 bytes").arg(event.payload.length));
+    header.append(tr("t = %1 ms").arg(double(event.monotonicNs) / 1e6, 0, 'f', 3));
+    if (!m_log->method(index).isEmpty())
+        header.append(m_log->method(index).toHtmlEscaped());
+    QString headerHtml = header.join(QStringLiteral(" · "));
+    if (event.kind == EventKind::Failure) {
+        const QJsonObject frame = QJsonDocument::fromJson(payload).object();
+        const qint64 code = frame.value(u"reason").toVariant().toLongLong();
+        const bool serverRetry = frame.value(u"retry").toBool();
+        QString line = tr("failure code %1").arg(code);
+        if (m_failureCodes) {
+            const FailureCodeInfo info = m_failureCodes(code);
+            if (info.known)
+                line += QStringLiteral(" — <b>%1</b>, %2").arg(info.name.toHtmlEscaped(), info.retryable ? tr("retryable") : tr("not retryable"));
+            else
+                line += tr(" — not a code this build knows");
+        }
+        line += tr("; the frame says retry: %1").arg(serverRetry ? QStringLiteral("true") : QStringLiteral("false"));
+        if (event.flags & FlagSynthetic)
+            line += tr(" (made by the client, not seen on the wire)");
+        headerHtml += QStringLiteral("<br>") + line;
+    }
+    m_header->setText(headerHtml);
+
+    QString parseError;
+    const QString pretty = prettyFrame(payload, &parseError);
+    m_frame->setPlainText(parseError.isEmpty() ? pretty : tr("// %1; shown as received\n").arg(parseError) + pretty);
+
+    m_linkedButton->setEnabled(event.linkedIndex >= 0);
+    m_copyButton->setEnabled(true);
+    m_saveButton->setEnabled(true);
+
+    if (event.kind != EventKind::StreamItem) {
+        m_pathsModel->setStringList({});
+        m_pathsPanel->setEmptyText(tr("A %1 event changes no document paths; stream items do.").arg(eventKindName(event.kind)));
+        m_pathsPanel->showContent(false);
+        m_diffPanel->setEmptyText(tr("Before / after documents are shown for stream items."));
+        m_diffPanel->showContent(false);
+        return;
+    }
+    if (!m_deltaDetail) {
+        const QString text = tr("The document fold is not attached to this session, so the changed paths and the "
+                                "before / after documents cannot be computed here.");
+        m_pathsPanel->setEmptyText(text);
+        m_pathsPanel->showContent(false);
+        m_diffPanel->setEmptyText(text);
+        m_diffPanel->showContent(false);
+        return;
+    }
+    const DeltaDetail detail = m_deltaDetail(index);
+    if (!detail.error.isEmpty()) {
+        m_pathsPanel->setEmptyText(detail.error);
+        m_pathsPanel->showContent(false);
+        m_diffPanel->setEmptyText(detail.error);
+        m_diffPanel->showContent(false);
+        return;
+    }
+    m_pathsModel->setStringList(detail.changedPaths);
+    m_pathsPanel->setEmptyText(tr("This item changed nothing visible in the document (a seq or side-channel item)."));
+    m_pathsPanel->showContent(!detail.changedPaths.isEmpty());
+    m_before->setPlainText(detail.before);
+    m_after->setPlainText(detail.after);
+    m_diffPanel->showContent(true);
+}
+
+QString FrameDetailPanel::headerText() const
+{
+    return m_header->text();
+}
+
+QString FrameDetailPanel::frameText() const
+{
+    return m_frame->toPlainText();
+}
+
+QStringList FrameDetailPanel::changedPaths() const
+{
+    return m_pathsModel->stringList();
+}
+
+void FrameDetailPanel::copyFrame()
+{
+    if (m_index >= 0)
+        QApplication::clipboard()->setText(frameText());
+}
+
+QString FrameDetailPanel::saveFrame(const QString& path) const
+{
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        return tr("could not write '%1': %2").arg(path, file.errorString());
+    const QByteArray bytes = frameText().toUtf8();
+    if (file.write(bytes) != bytes.size())
+        return tr("could not write '%1': %2").arg(path, file.errorString());
+    return {};
+}
+
+void FrameDetailPanel::saveFrameInteractively()
+{
+    if (m_index < 0)
+        return;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save frame"), QStringLiteral("event-%1.json").arg(m_index), tr("JSON (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    const QString error = saveFrame(path);
+    if (!error.isEmpty())
+        QMessageBox::warning(this, tr("Save frame"), error + tr("\nChoose another folder or check its permissions."));
+}
+
+}

@@ -1,0 +1,85 @@
+#pragma once
+
+#include "core/session/eventlog.h"
+#include <QPointer>
+#include <QStringList>
+#include <QWidget>
+
+#include <functional>
+
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QStringListModel;
+class QListView;
+class QTabWidget;
+
+namespace deltascope::ui {
+
+class EmptyStatePanel;
+
+// What the document fold says about one stream item: the paths its delta changed and the
+// document (pretty JSON) before and after it. Produced by whoever owns the fold for the session.
+struct DeltaDetail {
+    QStringList changedPaths;
+    QString before;
+    QString after;
+    QString error; // when the fold could not produce the detail: what and why
+};
+using DeltaDetailProvider = std::function<DeltaDetail(qint64 eventIndex)>;
+
+// Describes a failure code: its name and whether clients should retry. Empty name = unknown code.
+struct FailureCodeInfo {
+    QString name;
+    bool known = false;
+    bool retryable = false;
+};
+using FailureCodeDescriber = std::function<FailureCodeInfo(qint64 code)>;
+
+// The selected event: header line, the frame pretty-printed with syntax colours, and for stream
+// items the changed paths and the before/after documents. Copy and save the frame.
+class FrameDetailPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit FrameDetailPanel(QWidget* parent = nullptr);
+
+    void setEventLog(EventLog* log);
+    void setDeltaDetailProvider(DeltaDetailProvider provider);
+    void setFailureCodeDescriber(FailureCodeDescriber describer);
+
+    void showEvent(qint64 index);
+    qint64 shownEvent() const { return m_index; }
+
+    QString headerText() const;
+    QString frameText() const;
+    QStringList changedPaths() const;
+    // Writes the frame text to a file; returns an error text (empty on success).
+    QString saveFrame(const QString& path) const;
+
+Q_SIGNALS:
+    void jumpRequested(qint64 index);
+
+private:
+    void copyFrame();
+    void saveFrameInteractively();
+
+    QPointer<EventLog> m_log;
+    qint64 m_index = -1;
+    DeltaDetailProvider m_deltaDetail;
+    FailureCodeDescriber m_failureCodes;
+    QLabel* m_header = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    QPlainTextEdit* m_frame = nullptr;
+    EmptyStatePanel* m_pathsPanel = nullptr;
+    QListView* m_paths = nullptr;
+    QStringListModel* m_pathsModel = nullptr;
+    EmptyStatePanel* m_diffPanel = nullptr;
+    QPlainTextEdit* m_before = nullptr;
+    QPlainTextEdit* m_after = nullptr;
+    QPushButton* m_linkedButton = nullptr;
+    QPushButton* m_copyButton = nullptr;
+    QPushButton* m_saveButton = nullptr;
+};
+
+}

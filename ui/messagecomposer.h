@@ -1,0 +1,51 @@
+#pragma once
+
+#include <QWidget>
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+
+namespace deltascope::ui {
+
+// Sends a message on a channel (connection/send, or send-once with a dedupe token) and updates
+// the viewer state (connection/update). JSON is validated as it is typed; nothing invalid is sent.
+class MessageComposer : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit MessageComposer(QWidget* parent = nullptr);
+
+    void setChannel(const QString& channel);
+    void setMessage(const QString& json);
+    void setSendOnce(bool once);
+    void setViewerState(const QString& json);
+    void setSessionReady(bool ready); // the buttons work only with an open stream
+
+    // Empty when valid; otherwise what is wrong (for the tooltip and tests).
+    QString messageError() const;
+    QString viewerStateError() const;
+
+    // Checks and emits; returns false (with the reason shown) when the input is not valid.
+    bool send();
+    bool updateViewerState();
+
+Q_SIGNALS:
+    void sendRequested(const QString& channel, const QByteArray& messageJson, bool once);
+    void viewerStateRequested(const QByteArray& json);
+
+private:
+    void validate();
+
+    QLineEdit* m_channel = nullptr;
+    QLineEdit* m_message = nullptr;
+    QCheckBox* m_once = nullptr;
+    QPushButton* m_send = nullptr;
+    QLineEdit* m_viewerState = nullptr;
+    QPushButton* m_update = nullptr;
+    QLabel* m_status = nullptr;
+    bool m_ready = false;
+};
+
+}

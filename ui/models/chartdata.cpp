@@ -1,0 +1,157 @@
+#include "ui/models/chartdata.h"
+
+#include <algorithm>
+
+namespace deltascope::ui {
+
+ChartData::ChartData(int pointBudget, qint64 initialBucketNs)
+    : m_budget(std::max(4, pointBudget))
+    , m_bucketNs(std::max<qint64>(1, initialBucketNs))
+{
+}
+
+void ChartData::clear()
+{
+    m_buckets.clear();
+    m_markers.clear();
+    m_lastNs = 0;
+}
+
+ChartData::Bucket& ChartData::bucketAt(qint64 monotonicNs)
+{
+    monotonicNs = std::max<qint64>(0, monotonicNs);
+    m_lastNs = std::max(m_lastNs, monotonicNs);
+    auto slot = std::size_t(monotonicNs / m_bucketNs);
+    while (slot >= std::size_t(m_budget)) {
+        mergePairs();
+        slot = std::size_t(monotonicNs / m_bucketNs);
+    }
+    if (slot >= m_buckets.size())
+        m_buckets.resize(slot + 1);
+    return m_buckets[slot];
+}
+
+void ChartData::mergePairs()
+{
+    std::vector<Bucket> merged((m_buckets.size() + 1) / 2);
+    for (std::size_t i = 0; i < m_buckets.size(); ++i) {
+        Bucket& to = merged[i / 2];
+        const Bucket& from = m_buckets[i];
+        to.deltas += from.deltas;
+        to.bytesIn += from.bytesIn;
+        to.bytesOut += from.bytesOut;
+        to.rttSumMs += from.rttSumMs;
+        to.rttCount += from.rttCount;
+        if (from.nodes >= 0)
+            to.nodes = from.nodes; // the later sample wins
+    }
+    m_buckets = std::move(merged);
+    m_bucketNs *= 2;
+}
+
+void ChartData::addEvent(const SessionEvent& event, double latencyMs)
+{
+    Bucket& bucket = bucketAt(event.monotonicNs);
+    const double seconds = double(event.monotonicNs) / 1e9;
+    if (event.direction == Direction::Inbound)
+        bucket.bytesIn += event.payload.length;
+    else if (event.direction == Direction::Outbound)
+        bucket.bytesOut += event.payload.length;
+    switch (event.kind) {
+    case EventKind::StreamItem:
+        ++bucket.deltas;
+        break;
+    case EventKind::Ping:
+        if (latencyMs >= 0) {
+            bucket.rttSumMs += latencyMs;
+            ++bucket.rttCount;
+        }
+        break;
+    case EventKind::FaultInjected:
+        m_markers.push_back({ seconds, Marker::Fault });
+        break;
+    case EventKind::Disconnected:
+        m_markers.push_back({ seconds, Marker::Drop });
+        break;
+    case EventKind::Failure:
+        // The client's own failure for a lost socket is the drop as the client saw it.
+        if (event.flags & FlagSynthetic)
+            m_markers.push_back({ seconds, Marker::Drop });
+        break;
+    case EventKind::ReconnectPlanned:
+        m_markers.push_back({ seconds, Marker::Reconnect });
+        break;
+    case EventKind::EpochStarted:
+        if (event.epoch > 1)
+            m_markers.push_back({ seconds, Marker::Resync });
+        break;
+    case EventKind::Incident:
+        m_markers.push_back({ seconds, Marker::Incident });
+        break;
+    default:
+        break;
+    }
+}
+
+void ChartData::addNodeSample(qint64 monotonicNs, qint64 nodes)
+{
+    bucketAt(monotonicNs).nodes = nodes;
+}
+
+double ChartData::endSeconds() const
+{
+    return double(m_lastNs) / 1e9;
+}
+
+template<typename F>
+QList<QPointF> ChartData::rate(bool complete, F value) const
+{
+    QList<QPointF> points;
+    std::size_t count = m_buckets.size();
+    if (!complete && count > 0)
+        --count;
+    points.reserve(qsizetype(count));
+    const double width = double(m_bucketNs) / 1e9;
+    for (std::size_t i = 0; i < count; ++i)
+        points.append(QPointF((double(i) + 0.5) * width, double(value(m_buckets[i])) / width));
+    return points;
+}
+
+QList<QPointF> ChartData::deltasPerSecond(bool complete) const
+{
+    return rate(complete, [](const Bucket& b) { return b.deltas; });
+}
+
+QList<QPointF> ChartData::bytesInPerSecond(bool complete) const
+{
+    return rate(complete, [](const Bucket& b) { return b.bytesIn; });
+}
+
+QList<QPointF> ChartData::bytesOutPerSecond(bool complete) const
+{
+    return rate(complete, [](const Bucket& b) { return b.bytesOut; });
+}
+
+QList<QPointF> ChartData::rttMs() const
+{
+    QList<QPointF> points;
+    const double width = double(m_bucketNs) / 1e9;
+    for (std::size_t i = 0; i < m_buckets.size(); ++i) {
+        if (m_buckets[i].rttCount > 0)
+            points.append(QPointF((double(i) + 0.5) * width, m_buckets[i].rttSumMs / m_buckets[i].rttCount));
+    }
+    return points;
+}
+
+QList<QPointF> ChartData::nodes() const
+{
+    QList<QPointF> points;
+    const double width = double(m_bucketNs) / 1e9;
+    for (std::size_t i = 0; i < m_buckets.size(); ++i) {
+        if (m_buckets[i].nodes >= 0)
+            points.append(QPointF((double(i) + 0.5) * width, double(m_buckets[i].nodes)));
+    }
+    return points;
+}
+
+}

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "core/session/sessionevent.h"
+
+#include <QList>
+#include <QPointF>
+
+#include <vector>
+
+namespace deltascope::ui {
+
+// The maths behind the charts strip, with no widgets so it is tested headless: events are counted
+// into time buckets; when the bucket count exceeds the point budget, neighbouring buckets merge and
+// the width doubles, so memory and points stay fixed however long the session runs.
+struct ChartData {
+    enum class Marker : quint8 { Fault, Drop, Reconnect, Resync, Incident };
+    struct MarkerPoint {
+        double seconds;
+        Marker kind;
+    };
+    struct Bucket {
+        quint32 deltas = 0; // stream items (each is one delta of the document stream)
+        quint64 bytesIn = 0;
+        quint64 bytesOut = 0;
+        double rttSumMs = 0;
+        quint32 rttCount = 0;
+        qint64 nodes = -1; // last sample in the bucket, -1 if none
+    };
+
+    explicit ChartData(int pointBudget = 400, qint64 initialBucketNs = 100'000'000);
+
+    // One event; latencyMs is the RTT a ping reported (or -1).
+    void addEvent(const SessionEvent& event, double latencyMs = -1);
+    void addNodeSample(qint64 monotonicNs, qint64 nodes);
+    void clear();
+
+    qint64 bucketNs() const { return m_bucketNs; }
+    int bucketCount() const { return int(m_buckets.size()); }
+    double endSeconds() const; // time of the last event seen
+    const std::vector<MarkerPoint>& markers() const { return m_markers; }
+
+    // Series as (seconds since session start, value) at bucket centres. Rates leave out the bucket
+    // still filling (it would read low), unless `complete` is set (a finished capture).
+    QList<QPointF> deltasPerSecond(bool complete = false) const;
+    QList<QPointF> bytesInPerSecond(bool complete = false) const;
+    QList<QPointF> bytesOutPerSecond(bool complete = false) const;
+    QList<QPointF> rttMs() const;
+    QList<QPointF> nodes() const;
+
+    int pointBudget() const { return m_budget; }
+
+private:
+    Bucket& bucketAt(qint64 monotonicNs);
+    void mergePairs();
+    template<typename F>
+    QList<QPointF> rate(bool complete, F value) const;
+
+    int m_budget;
+    qint64 m_bucketNs;
+    std::vector<Bucket> m_buckets;
+    std::vector<MarkerPoint> m_markers;
+    qint64 m_lastNs = 0;
+};
+
+}

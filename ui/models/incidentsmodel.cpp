@@ -1,0 +1,132 @@
+#include "ui/models/incidentsmodel.h"
+
+#include <QBrush>
+#include <QColor>
+#include <QJsonDocument>
+
+namespace deltascope::ui {
+
+IncidentsModel::IncidentsModel(QObject* parent)
+    : QAbstractTableModel(parent)
+{
+}
+
+void IncidentsModel::setEventLog(EventLog* log)
+{
+    beginResetModel();
+    if (m_log)
+        disconnect(m_log, nullptr, this, nullptr);
+    m_log = log;
+    m_rows.clear();
+    endResetModel();
+    if (m_log) {
+        connect(m_log, &EventLog::eventsAppended, this, &IncidentsModel::sync);
+        connect(m_log, &EventLog::cleared, this, [this] { setEventLog(m_log); });
+        connect(m_log, &QObject::destroyed, this, [this] {
+            beginResetModel();
+            m_rows.clear();
+            endResetModel();
+        });
+        sync();
+    }
+}
+
+void IncidentsModel::sync()
+{
+    if (!m_log)
+        return;
+    const std::vector<qint64>& incidents = m_log->indexesOfKind(EventKind::Incident);
+    if (incidents.size() <= m_rows.size())
+        return;
+    beginInsertRows({}, int(m_rows.size()), int(incidents.size()) - 1);
+    for (std::size_t i = m_rows.size(); i < incidents.size(); ++i)
+        m_rows.push_back({ incidents[i], QJsonDocument::fromJson(m_log->payload(incidents[i])).object() });
+    endInsertRows();
+}
+
+int IncidentsModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int IncidentsModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant IncidentsModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row& row = m_rows[std::size_t(index.row())];
+    const QJsonObject& report = row.report;
+    const auto ms = [](const QJsonValue& value) { return value.isDouble() ? QStringLiteral("%1 ms").arg(qRound64(value.toDouble())) : QStringLiteral("–"); };
+    const QString verdict = report.value(u"verdict").toString();
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case NumberColumn:
+            return QStringLiteral("#%1").arg(report.value(u"incident").toInt());
+        case VerdictColumn:
+            return report.value(u"verified").toBool() || verdict.isEmpty() ? verdict : verdict + tr(" (unverified)");
+        case TriggerColumn:
+            return report.value(u"trigger").toString();
+        case DetectedColumn:
+            return ms(report.value(u"detection").toObject().value(u"afterMs"));
+        case ConvergedColumn:
+            return ms(report.value(u"timeToConvergeMs"));
+        case RefetchColumn: {
+            const QJsonObject resync = report.value(u"resync").toObject();
+            return tr("%1 frames, %2 B").arg(resync.value(u"framesRefetched").toInteger()).arg(resync.value(u"bytesRefetched").toInteger());
+        }
+        case StaleColumn:
+            return report.value(u"staleCount").toInt();
+        }
+        return {};
+    case Qt::BackgroundRole:
+        if (index.column() == VerdictColumn) {
+            if (verdict == u"converged")
+                return QBrush(QColor(133, 153, 0, 70));
+            if (verdict == u"converged-stale")
+                return QBrush(QColor(181, 137, 0, 80));
+            return QBrush(QColor(220, 50, 47, 80));
+        }
+        return {};
+    case Qt::ToolTipRole:
+        return report.value(u"detection").toObject().value(u"reason").toString();
+    case SortRole:
+        return index.column() == NumberColumn ? QVariant(report.value(u"incident").toInt()) : data(index, Qt::DisplayRole);
+    case EventIndexRole:
+        return row.event;
+    case VerdictRole:
+        return verdict;
+    case ReportRole:
+        return report;
+    }
+    return {};
+}
+
+QVariant IncidentsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case NumberColumn:
+        return tr("Incident");
+    case VerdictColumn:
+        return tr("Verdict");
+    case TriggerColumn:
+        return tr("Trigger");
+    case DetectedColumn:
+        return tr("Detected after");
+    case ConvergedColumn:
+        return tr("Converged after");
+    case RefetchColumn:
+        return tr("Refetched");
+    case StaleColumn:
+        return tr("Stale paths");
+    }
+    return {};
+}
+
+}

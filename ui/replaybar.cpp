@@ -1,0 +1,151 @@
+#include "ui/replaybar.h"
+
+#include "core/capture/replaysession.h"
+
+#include <QComboBox>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPainter>
+#include <QPushButton>
+#include <QStyle>
+#include <QStyleOptionSlider>
+#include <QToolButton>
+
+namespace deltascope::ui {
+
+void MarkerSlider::setMarkers(std::vector<int> incidents, std::vector<int> anomalies)
+{
+    m_incidents = std::move(incidents);
+    m_anomalies = std::move(anomalies);
+    update();
+}
+
+void MarkerSlider::paintEvent(QPaintEvent* event)
+{
+    QSlider::paintEvent(event);
+    if (maximum() <= minimum())
+        return;
+    QStyleOptionSlider option;
+    initStyleOption(&option);
+    const QRect groove = style()->subControlRect(QStyle::CC_Slider, &option, QStyle::SC_SliderGroove, this);
+    const QRect handle = style()->subControlRect(QStyle::CC_Slider, &option, QStyle::SC_SliderHandle, this);
+    const int span = groove.width() - handle.width();
+    const int left = groove.left() + handle.width() / 2;
+    QPainter painter(this);
+    const auto mark = [&](int value, const QColor& color, int top, int bottom) {
+        const int x = left + QStyle::sliderPositionFromValue(minimum(), maximum(), value, span);
+        painter.setPen(QPen(color, 2));
+        painter.drawLine(x, top, x, bottom);
+    };
+    for (int value : m_anomalies)
+        mark(value, QColor(211, 54, 130), rect().top(), rect().center().y());
+    for (int value : m_incidents)
+        mark(value, QColor(108, 113, 196), rect().center().y(), rect().bottom());
+}
+
+ReplayBar::ReplayBar(QWidget* parent)
+    : QWidget(parent)
+{
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(6, 4, 6, 4);
+    m_file = new QLabel(this);
+    m_file->setObjectName(QStringLiteral("replayFile"));
+    layout->addWidget(m_file);
+
+    const auto button = [this, layout](const QString& text, const QString& tip, const QString& name) {
+        auto* b = new QToolButton(this);
+        b->setText(text);
+        b->setToolTip(tip);
+        b->setObjectName(name);
+        layout->addWidget(b);
+        return b;
+    };
+    QToolButton* previousIncident = button(tr("|◀ incident"), tr("Previous incident"), QStringLiteral("replayPreviousIncident"));
+    QToolButton* deltaBack = button(tr("◀ delta"), tr("Step back to the previous delta (Ctrl+Left)"), QStringLiteral("replayDeltaBack"));
+    QToolButton* back = button(tr("◀"), tr("Step back one event (Left)"), QStringLiteral("replayStepBack"));
+    m_play = new QPushButton(tr("Play"), this);
+    m_play->setObjectName(QStringLiteral("replayPlay"));
+    m_play->setToolTip(tr("Play / pause (Space)"));
+    layout->addWidget(m_play);
+    QToolButton* forward = button(tr("▶"), tr("Step one event (Right)"), QStringLiteral("replayStepForward"));
+    QToolButton* deltaForward = button(tr("delta ▶"), tr("Step to the next delta (Ctrl+Right)"), QStringLiteral("replayDeltaForward"));
+    QToolButton* nextIncident = button(tr("incident ▶|"), tr("Next incident"), QStringLiteral("replayNextIncident"));
+    QToolButton* nextAnomaly = button(tr("anomaly ▶|"), tr("Next anomaly"), QStringLiteral("replayNextAnomaly"));
+    m_speed = new QComboBox(this);
+    m_speed->setObjectName(QStringLiteral("replaySpeed"));
+    for (double speed : { 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0 })
+        m_speed->addItem(QStringLiteral("%1×").arg(speed), speed);
+    m_speed->setCurrentIndex(2);
+    layout->addWidget(m_speed);
+
+    m_slider = new MarkerSlider(Qt::Horizontal, this);
+    m_slider->setObjectName(QStringLiteral("replayScrubber"));
+    m_slider->setToolTip(tr("Scrub through the capture. Marks: violet below = incidents, pink above = anomalies."));
+    layout->addWidget(m_slider, 1);
+    m_position = new QLabel(this);
+    m_position->setObjectName(QStringLiteral("replayPosition"));
+    m_position->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("event 1,000,000 / 1,000,000")));
+    layout->addWidget(m_position);
+    auto* leave = new QPushButton(tr("Back to live"), this);
+    leave->setObjectName(QStringLiteral("replayLeave"));
+    connect(leave, &QPushButton::clicked, this, &ReplayBar::leaveRequested);
+    layout->addWidget(leave);
+
+    connect(m_slider, &QSlider::valueChanged, this, [this](int value) {
+        if (m_replay && value != m_replay->position())
+            m_replay->seek(value);
+    });
+    connect(m_play, &QPushButton::clicked, this, [this] {
+        if (!m_replay)
+            return;
+        if (m_replay->isPlaying())
+            m_replay->pause();
+        else
+            m_replay->play(m_speed->currentData().toDouble());
+    });
+    connect(m_speed, &QComboBox::currentIndexChanged, this, [this] {
+        if (m_replay)
+            m_replay->setSpeed(m_speed->currentData().toDouble());
+    });
+    connect(back, &QToolButton::clicked, this, [this] { m_replay && m_replay->stepBack(); });
+    connect(forward, &QToolButton::clicked, this, [this] { m_replay && m_replay->stepForward(); });
+    connect(deltaBack, &QToolButton::clicked, this, [this] { m_replay && m_replay->stepDeltaBack(); });
+    connect(deltaForward, &QToolButton::clicked, this, [this] { m_replay && m_replay->stepDeltaForward(); });
+    connect(previousIncident, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekPreviousIncident(); });
+    connect(nextIncident, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekNextIncident(); });
+    connect(nextAnomaly, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekNextAnomaly(); });
+}
+
+void ReplayBar::setReplay(ReplaySession* replay)
+{
+    if (m_replay)
+        m_replay->disconnect(this);
+    m_replay = replay;
+    if (!replay)
+        return;
+    m_file->setText(QFileInfo(replay->capture().path).fileName());
+    m_file->setToolTip(replay->capture().path);
+    m_slider->setRange(-1, int(std::max<qint64>(0, replay->eventCount() - 1)));
+    std::vector<int> incidents;
+    for (qint64 index : replay->incidentEvents())
+        incidents.push_back(int(index));
+    std::vector<int> anomalies;
+    for (qint64 index : replay->anomalyEvents())
+        anomalies.push_back(int(index));
+    m_slider->setMarkers(std::move(incidents), std::move(anomalies));
+    connect(replay, &ReplaySession::positionChanged, this, &ReplayBar::syncPosition);
+    connect(replay, &ReplaySession::playingChanged, this, [this](bool playing) { m_play->setText(playing ? tr("Pause") : tr("Play")); });
+    syncPosition();
+}
+
+void ReplayBar::syncPosition()
+{
+    if (!m_replay)
+        return;
+    const QSignalBlocker blocker(m_slider);
+    m_slider->setValue(int(m_replay->position()));
+    m_position->setText(tr("event %1 / %2").arg(m_replay->position() + 1).arg(m_replay->eventCount()));
+}
+
+}

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <QSlider>
+#include <QWidget>
+
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QToolButton;
+
+namespace deltascope {
+class ReplaySession;
+}
+
+namespace deltascope::ui {
+
+// A slider that paints marks (incidents, anomalies) along its groove. Only paints.
+class MarkerSlider : public QSlider
+{
+    Q_OBJECT
+public:
+    using QSlider::QSlider;
+    void setMarkers(std::vector<int> incidents, std::vector<int> anomalies);
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+
+private:
+    std::vector<int> m_incidents;
+    std::vector<int> m_anomalies;
+};
+
+// Replay controls: scrubber with incident and anomaly marks, play/pause, speed, step by event and
+// by delta, jump to the next/previous incident or anomaly, and back to live.
+class ReplayBar : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ReplayBar(QWidget* parent = nullptr);
+
+    void setReplay(ReplaySession* replay);
+    ReplaySession* replay() const { return m_replay; }
+    MarkerSlider* slider() const { return m_slider; }
+
+Q_SIGNALS:
+    void leaveRequested();
+
+private:
+    void syncPosition();
+
+    ReplaySession* m_replay = nullptr;
+    QLabel* m_file = nullptr;
+    MarkerSlider* m_slider = nullptr;
+    QLabel* m_position = nullptr;
+    QPushButton* m_play = nullptr;
+    QComboBox* m_speed = nullptr;
+};
+
+}

@@ -1,0 +1,425 @@
+#include "ui/timelinepanel.h"
+
+#include "core/session/eventlog.h"
+#include "ui/models/payloadsearch.h"
+#include "ui/models/timelinefilterproxy.h"
+#include "ui/models/timelinemodel.h"
+#include "ui/timelinedelegate.h"
+#include "ui/uistate.h"
+
+#include <QAction>
+#include <QCheckBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QScrollBar>
+#include <QSettings>
+#include <QShortcut>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace deltascope::ui {
+
+namespace {
+constexpr int kDebounceMs = 300;
+const QString kFilterKey = QStringLiteral("ui/v%1/timeline/filter").arg(UiState::kLayoutVersion);
+}
+
+TimelinePanel::TimelinePanel(QWidget* parent)
+    : QWidget(parent)
+{
+    m_model = new TimelineModel(this);
+    m_proxy = new TimelineFilterProxy(this);
+    m_proxy->setSourceModel(m_model);
+    m_search = new PayloadSearch(this);
+    m_model->setSearchMatches(&m_search->matchFlags());
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    auto* bar = new QWidget(this);
+    buildFilterBar(bar);
+    layout->addWidget(bar);
+
+    m_view = new QTableView(this);
+    m_view->setObjectName(QStringLiteral("timelineView"));
+    m_view->setModel(m_proxy);
+    m_view->setItemDelegate(new TimelineDelegate(m_view));
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setWordWrap(false);
+    m_view->setShowGrid(false);
+    m_view->setAlternatingRowColors(true);
+    m_view->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    // Uniform fixed rows: the header never measures a million rows.
+    m_view->verticalHeader()->setVisible(false);
+    m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_view->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 4);
+    QHeaderView* header = m_view->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setStretchLastSection(true);
+    header->setHighlightSections(false);
+    const int charWidth = fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    header->resizeSection(TimelineModel::TimeColumn, charWidth * 14);
+    header->resizeSection(TimelineModel::GapColumn, charWidth * 10);
+    header->resizeSection(TimelineModel::DirectionColumn, charWidth * 8);
+    header->resizeSection(TimelineModel::KindColumn, charWidth * 18);
+    header->resizeSection(TimelineModel::IdColumn, charWidth * 16);
+    header->resizeSection(TimelineModel::MethodColumn, charWidth * 18);
+    header->resizeSection(TimelineModel::SizeColumn, charWidth * 9);
+    layout->addWidget(m_view, 1);
+
+    m_tailTimer = new QTimer(this);
+    m_tailTimer->setSingleShot(true);
+    m_tailTimer->setInterval(0);
+    connect(m_tailTimer, &QTimer::timeout, this, &TimelinePanel::scrollToTail);
+
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &TimelinePanel::onRowsInserted);
+    connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, &TimelinePanel::onScrolled);
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &TimelinePanel::onCurrentChanged);
+    connect(m_search, &PayloadSearch::matchesAdded, m_model, &TimelineModel::searchMatchesChanged);
+    connect(m_search, &PayloadSearch::reset, this, [this] {
+        m_model->setSearchMatches(&m_search->matchFlags());
+        updateSearchStatus();
+    });
+    connect(m_search, &PayloadSearch::progress, this, &TimelinePanel::updateSearchStatus);
+    connect(m_search, &PayloadSearch::finished, this, &TimelinePanel::updateSearchStatus);
+    connect(m_search, &PayloadSearch::failed, this, [this](const QString& reason) {
+        m_searchStatus->setText(reason);
+        m_searchStatus->setToolTip(tr("Fix the pattern: it is a Perl-compatible regular expression (e.g. \"seq\":5[0-9] or players/\\d+)."));
+    });
+
+    auto* linkShortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_L), this);
+    linkShortcut->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(linkShortcut, &QShortcut::activated, this, &TimelinePanel::jumpToLinked);
+    auto* nextShortcut = new QShortcut(QKeySequence(Qt::Key_F3), this);
+    nextShortcut->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(nextShortcut, &QShortcut::activated, this, &TimelinePanel::findNext);
+    auto* previousShortcut = new QShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F3), this);
+    previousShortcut->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(previousShortcut, &QShortcut::activated, this, &TimelinePanel::findPrevious);
+}
+
+TimelinePanel::~TimelinePanel() = default;
+
+void TimelinePanel::buildFilterBar(QWidget* bar)
+{
+    auto* rows = new QVBoxLayout(bar);
+    rows->setContentsMargins(0, 0, 0, 0);
+    rows->setSpacing(2);
+    auto* layout = new QHBoxLayout;
+    layout->setSpacing(4);
+    auto* searchRow = new QHBoxLayout;
+    searchRow->setSpacing(4);
+    rows->addLayout(layout);
+    rows->addLayout(searchRow);
+
+    const Direction directions[3] = { Direction::Inbound, Direction::Outbound, Direction::Local };
+    const QString labels[3] = { tr("← in"), tr("→ out"), tr("• local") };
+    const QString tips[3] = { tr("Show frames from the server"), tr("Show frames sent by the client"),
+        tr("Show local events: state changes, reconnect delays, faults, incidents, anomalies") };
+    for (int i = 0; i < 3; ++i) {
+        auto* button = new QToolButton(bar);
+        button->setObjectName(QStringLiteral("direction_") + directionName(directions[i]));
+        button->setText(labels[i]);
+        button->setToolTip(tips[i]);
+        button->setCheckable(true);
+        button->setChecked(true);
+        const Direction direction = directions[i];
+        connect(button, &QToolButton::toggled, this, [this, direction](bool on) { m_proxy->setDirectionEnabled(direction, on); });
+        layout->addWidget(button);
+        m_dirButtons[i] = button;
+    }
+
+    m_kindButton = new QToolButton(bar);
+    m_kindButton->setObjectName(QStringLiteral("kindFilterButton"));
+    m_kindButton->setText(tr("Kinds"));
+    m_kindButton->setToolTip(tr("Choose which kinds of event are shown"));
+    m_kindButton->setPopupMode(QToolButton::InstantPopup);
+    auto* kindMenu = new QMenu(m_kindButton);
+    kindMenu->addAction(tr("Show all kinds"), this, [this] { m_proxy->setAllKindsEnabled(true); });
+    kindMenu->addAction(tr("Hide pings and pongs"), this, [this] {
+        m_proxy->setKindEnabled(EventKind::Ping, false);
+        m_proxy->setKindEnabled(EventKind::Pong, false);
+    });
+    kindMenu->addSeparator();
+    for (int kind = 0; kind < int(EventKind::Count_); ++kind) {
+        QAction* action = kindMenu->addAction(eventKindName(EventKind(kind)));
+        action->setCheckable(true);
+        action->setChecked(true);
+        action->setData(kind);
+        connect(action, &QAction::toggled, this, [this, kind](bool on) { m_proxy->setKindEnabled(EventKind(kind), on); });
+    }
+    connect(kindMenu, &QMenu::aboutToShow, this, [this, kindMenu] {
+        for (QAction* action : kindMenu->actions()) {
+            if (action->isCheckable()) {
+                const QSignalBlocker blocker(action);
+                action->setChecked(m_proxy->isKindEnabled(EventKind(action->data().toInt())));
+            }
+        }
+    });
+    m_kindButton->setMenu(kindMenu);
+    layout->addWidget(m_kindButton);
+
+    m_methodEdit = new QLineEdit(bar);
+    m_methodEdit->setObjectName(QStringLiteral("methodFilterEdit"));
+    m_methodEdit->setPlaceholderText(tr("method / channel"));
+    m_methodEdit->setClearButtonEnabled(true);
+    m_methodEdit->setMinimumWidth(140);
+    m_methodDebounce = new QTimer(this);
+    m_methodDebounce->setSingleShot(true);
+    m_methodDebounce->setInterval(kDebounceMs);
+    connect(m_methodEdit, &QLineEdit::textChanged, m_methodDebounce, qOverload<>(&QTimer::start));
+    connect(m_methodDebounce, &QTimer::timeout, this, [this] { m_proxy->setMethodFilter(m_methodEdit->text()); });
+    layout->addWidget(m_methodEdit);
+
+    m_epochSpin = new QSpinBox(bar);
+    m_epochSpin->setObjectName(QStringLiteral("epochFilterSpin"));
+    m_epochSpin->setRange(-1, 1'000'000);
+    m_epochSpin->setValue(-1);
+    m_epochSpin->setSpecialValueText(tr("all epochs"));
+    m_epochSpin->setPrefix(tr("epoch "));
+    m_epochSpin->setToolTip(tr("Show one epoch (one connection/create and its stream) or all"));
+    connect(m_epochSpin, &QSpinBox::valueChanged, this, [this](int value) { m_proxy->setEpochFilter(value); });
+    layout->addWidget(m_epochSpin);
+    layout->addStretch(1);
+
+    m_searchEdit = new QLineEdit(bar);
+    m_searchEdit->setObjectName(QStringLiteral("payloadSearchEdit"));
+    m_searchEdit->setPlaceholderText(tr("regex over payloads (F3 / Shift+F3)"));
+    m_searchEdit->setClearButtonEnabled(true);
+    m_searchDebounce = new QTimer(this);
+    m_searchDebounce->setSingleShot(true);
+    m_searchDebounce->setInterval(kDebounceMs);
+    connect(m_searchEdit, &QLineEdit::textChanged, m_searchDebounce, qOverload<>(&QTimer::start));
+    connect(m_searchDebounce, &QTimer::timeout, this, [this] { setSearchPattern(m_searchEdit->text()); });
+    connect(m_searchEdit, &QLineEdit::returnPressed, this, [this] {
+        if (m_searchDebounce->isActive()) {
+            m_searchDebounce->stop();
+            setSearchPattern(m_searchEdit->text());
+        }
+        findNext();
+    });
+    searchRow->addWidget(m_searchEdit, 1);
+
+    auto* previous = new QToolButton(bar);
+    previous->setObjectName(QStringLiteral("searchPreviousButton"));
+    previous->setArrowType(Qt::UpArrow);
+    previous->setToolTip(tr("Previous match (Shift+F3)"));
+    connect(previous, &QToolButton::clicked, this, &TimelinePanel::findPrevious);
+    searchRow->addWidget(previous);
+    auto* next = new QToolButton(bar);
+    next->setObjectName(QStringLiteral("searchNextButton"));
+    next->setArrowType(Qt::DownArrow);
+    next->setToolTip(tr("Next match (F3)"));
+    connect(next, &QToolButton::clicked, this, &TimelinePanel::findNext);
+    searchRow->addWidget(next);
+
+    m_matchesOnly = new QCheckBox(tr("only matches"), bar);
+    m_matchesOnly->setObjectName(QStringLiteral("matchesOnlyCheck"));
+    connect(m_matchesOnly, &QCheckBox::toggled, this, [this](bool on) { m_proxy->setMatchesOnly(on ? &m_search->matchFlags() : nullptr); });
+    searchRow->addWidget(m_matchesOnly);
+
+    m_searchStatus = new QLabel(bar);
+    m_searchStatus->setObjectName(QStringLiteral("searchStatus"));
+    m_searchStatus->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("1,000,000 matches (100%)")));
+    searchRow->addWidget(m_searchStatus);
+
+    auto* linked = new QToolButton(bar);
+    linked->setObjectName(QStringLiteral("jumpToLinkedButton"));
+    linked->setText(tr("⇄ linked"));
+    linked->setToolTip(tr("Jump between a request and its response, or an ack and its stream item (Ctrl+L)"));
+    connect(linked, &QToolButton::clicked, this, &TimelinePanel::jumpToLinked);
+    layout->addWidget(linked);
+
+    m_followButton = new QToolButton(bar);
+    m_followButton->setObjectName(QStringLiteral("followButton"));
+    m_followButton->setText(tr("Follow"));
+    m_followButton->setToolTip(tr("Keep the newest event in view. Scrolling up stops following; click to resume."));
+    m_followButton->setCheckable(true);
+    m_followButton->setChecked(true);
+    connect(m_followButton, &QToolButton::toggled, this, &TimelinePanel::setFollowing);
+    layout->addWidget(m_followButton);
+}
+
+void TimelinePanel::setEventLog(EventLog* log)
+{
+    m_model->setEventLog(log);
+    m_search->setEventLog(log);
+    if (m_follow)
+        m_tailTimer->start();
+}
+
+void TimelinePanel::setFollowing(bool follow)
+{
+    if (follow == m_follow)
+        return;
+    m_follow = follow;
+    {
+        const QSignalBlocker blocker(m_followButton);
+        m_followButton->setChecked(follow);
+    }
+    if (follow)
+        scrollToTail();
+    Q_EMIT followingChanged(follow);
+}
+
+void TimelinePanel::onRowsInserted()
+{
+    if (m_follow && !m_tailTimer->isActive())
+        m_tailTimer->start();
+}
+
+void TimelinePanel::scrollToTail()
+{
+    m_scrollingProgrammatically = true;
+    m_view->scrollToBottom();
+    m_scrollingProgrammatically = false;
+}
+
+void TimelinePanel::onScrolled(int value)
+{
+    if (m_scrollingProgrammatically)
+        return;
+    QScrollBar* bar = m_view->verticalScrollBar();
+    if (m_follow && value < bar->maximum())
+        setFollowing(false);
+}
+
+qint64 TimelinePanel::currentEvent() const
+{
+    const QModelIndex current = m_view->currentIndex();
+    return current.isValid() ? current.data(TimelineModel::EventIndexRole).toLongLong() : -1;
+}
+
+void TimelinePanel::onCurrentChanged()
+{
+    const qint64 index = currentEvent();
+    m_model->setCurrentEvent(index);
+    Q_EMIT currentEventChanged(index);
+}
+
+bool TimelinePanel::selectProxyRowForEvent(qint64 index)
+{
+    const QModelIndex proxyIndex = m_proxy->mapFromSource(m_model->index(int(index), 0));
+    if (!proxyIndex.isValid())
+        return false;
+    if (m_follow && proxyIndex.row() != m_proxy->rowCount() - 1)
+        setFollowing(false);
+    m_view->setCurrentIndex(proxyIndex);
+    m_view->scrollTo(proxyIndex, QAbstractItemView::PositionAtCenter);
+    return true;
+}
+
+bool TimelinePanel::selectEvent(qint64 index)
+{
+    EventLog* log = m_model->eventLog();
+    if (!log || index < 0 || index >= log->size())
+        return false;
+    m_model->flushPending();
+    if (selectProxyRowForEvent(index))
+        return true;
+    // Hidden by the filters: a jump the user asked for wins over the filters.
+    for (QToolButton* button : m_dirButtons)
+        button->setChecked(true);
+    m_methodEdit->clear();
+    m_methodDebounce->stop();
+    m_epochSpin->setValue(-1);
+    m_matchesOnly->setChecked(false);
+    m_proxy->restoreState(QString());
+    return selectProxyRowForEvent(index);
+}
+
+void TimelinePanel::setSearchPattern(const QString& pattern)
+{
+    if (m_searchEdit->text() != pattern) {
+        const QSignalBlocker blocker(m_searchEdit);
+        m_searchEdit->setText(pattern);
+    }
+    m_searchDebounce->stop();
+    m_searchStatus->setToolTip(QString());
+    m_search->setPattern(pattern);
+    if (m_matchesOnly->isChecked())
+        m_proxy->setMatchesOnly(&m_search->matchFlags());
+    updateSearchStatus();
+}
+
+void TimelinePanel::updateSearchStatus()
+{
+    if (!m_search->isActive()) {
+        if (m_search->pattern().isEmpty() && m_searchStatus->toolTip().isEmpty())
+            m_searchStatus->clear();
+        return;
+    }
+    const qint64 total = m_model->eventLog() ? m_model->eventLog()->size() : 0;
+    const auto count = qint64(m_search->matches().size());
+    if (m_search->isRunning() && total > 0)
+        m_searchStatus->setText(tr("%1 matches (%2%)").arg(count).arg(m_search->searched() * 100 / total));
+    else
+        m_searchStatus->setText(count == 1 ? tr("1 match") : tr("%1 matches").arg(count));
+}
+
+bool TimelinePanel::findNext()
+{
+    qint64 from = currentEvent();
+    for (qint64 match = m_search->nextMatch(from); match >= 0; match = m_search->nextMatch(match)) {
+        if (selectProxyRowForEvent(match))
+            return true;
+    }
+    return false;
+}
+
+bool TimelinePanel::findPrevious()
+{
+    qint64 from = currentEvent();
+    if (from < 0)
+        from = m_model->eventLog() ? m_model->eventLog()->size() : 0;
+    for (qint64 match = m_search->previousMatch(from); match >= 0; match = m_search->previousMatch(match)) {
+        if (selectProxyRowForEvent(match))
+            return true;
+    }
+    return false;
+}
+
+bool TimelinePanel::jumpToLinked()
+{
+    const qint64 current = currentEvent();
+    EventLog* log = m_model->eventLog();
+    if (current < 0 || !log)
+        return false;
+    const qint64 linked = log->at(current).linkedIndex;
+    return linked >= 0 && selectEvent(linked);
+}
+
+void TimelinePanel::saveState() const
+{
+    UiState::save(m_view->horizontalHeader(), QStringLiteral("timeline"));
+    QSettings().setValue(kFilterKey, m_proxy->saveState());
+}
+
+void TimelinePanel::restoreState()
+{
+    UiState::restore(m_view->horizontalHeader(), QStringLiteral("timeline"));
+    const QString state = QSettings().value(kFilterKey).toString();
+    if (state.isEmpty())
+        return;
+    m_proxy->restoreState(state);
+    const Direction directions[3] = { Direction::Inbound, Direction::Outbound, Direction::Local };
+    for (int i = 0; i < 3; ++i) {
+        const QSignalBlocker blocker(m_dirButtons[i]);
+        m_dirButtons[i]->setChecked(m_proxy->isDirectionEnabled(directions[i]));
+    }
+    {
+        const QSignalBlocker blocker(m_methodEdit);
+        m_methodEdit->setText(m_proxy->methodFilter());
+    }
+    const QSignalBlocker blocker(m_epochSpin);
+    m_epochSpin->setValue(int(m_proxy->epochFilter()));
+}
+
+}

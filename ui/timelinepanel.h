@@ -1,0 +1,88 @@
+#pragma once
+
+#include <QWidget>
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+class QTableView;
+class QTimer;
+class QToolButton;
+
+namespace deltascope {
+class EventLog;
+}
+
+namespace deltascope::ui {
+
+class PayloadSearch;
+class TimelineFilterProxy;
+class TimelineModel;
+
+// The timeline pane: filter bar (direction, kind, method/channel, epoch), payload regex search
+// with next/previous and progress, follow-the-tail, and the virtualized event table.
+class TimelinePanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit TimelinePanel(QWidget* parent = nullptr);
+    ~TimelinePanel() override;
+
+    void setEventLog(EventLog* log);
+
+    TimelineModel* model() const { return m_model; }
+    TimelineFilterProxy* proxy() const { return m_proxy; }
+    PayloadSearch* search() const { return m_search; }
+    QTableView* view() const { return m_view; }
+
+    bool isFollowing() const { return m_follow; }
+    void setFollowing(bool follow);
+
+    qint64 currentEvent() const;
+    // Selects an event and scrolls to it; if filters hide it, they are cleared first. Returns false
+    // when the index is outside the log.
+    bool selectEvent(qint64 index);
+
+    // Regex over full payloads; next/previous move the selection among matches the filters show.
+    void setSearchPattern(const QString& pattern);
+    bool findNext();
+    bool findPrevious();
+    bool jumpToLinked();
+
+    void saveState() const;
+    void restoreState();
+
+Q_SIGNALS:
+    void currentEventChanged(qint64 index);
+    void followingChanged(bool following);
+
+private:
+    void buildFilterBar(QWidget* bar);
+    void onRowsInserted();
+    void onScrolled(int value);
+    void onCurrentChanged();
+    void updateSearchStatus();
+    void scrollToTail();
+    bool selectProxyRowForEvent(qint64 index);
+
+    TimelineModel* m_model = nullptr;
+    TimelineFilterProxy* m_proxy = nullptr;
+    PayloadSearch* m_search = nullptr;
+    QTableView* m_view = nullptr;
+    QToolButton* m_dirButtons[3] = {};
+    QToolButton* m_kindButton = nullptr;
+    QLineEdit* m_methodEdit = nullptr;
+    QSpinBox* m_epochSpin = nullptr;
+    QLineEdit* m_searchEdit = nullptr;
+    QCheckBox* m_matchesOnly = nullptr;
+    QLabel* m_searchStatus = nullptr;
+    QToolButton* m_followButton = nullptr;
+    QTimer* m_methodDebounce = nullptr;
+    QTimer* m_searchDebounce = nullptr;
+    QTimer* m_tailTimer = nullptr;
+    bool m_follow = true;
+    bool m_scrollingProgrammatically = false;
+};
+
+}
