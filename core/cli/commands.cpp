@@ -1,6 +1,7 @@
 #include "core/cli/commands.h"
 
 #include "core/capture/capturecommands.h"
+#include "core/document/foldcommand.h"
 #include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
@@ -9,6 +10,7 @@ std::vector<Command> registeredCommands()
 {
     std::vector<Command> all;
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
+    all.push_back(foldCommand());
     all.push_back(watchCommand());
     all.push_back(recordCommand());
     all.push_back(replayCommand());

@@ -58,8 +58,6 @@ bool deepEqual(const Data& A, quint32 a, const Data& B, quint32 b)
         return false;
     if (!x.isContainer())
         return sameScalarNodes(x, y);
-    if (x.v.c == y.v.c)
-        return true; // shared between tree copies
     const auto& xs = x.visible();
     const auto& ys = y.visible();
     if (xs.size() != ys.size())
@@ -79,6 +77,27 @@ bool deepEqual(const Data& A, quint32 a, const Data& B, quint32 b)
             return false;
     }
     return true;
+}
+
+// The same node, unchanged, in two trees that share a lineage (see Node::stamp).
+inline bool unchanged(const Data& A, quint32 a, const Data& B, quint32 b)
+{
+    if (a != b || a >= A.used || a >= B.used)
+        return false;
+    const Node& x = A.r(a);
+    const Node& y = B.r(b);
+    return x.stamp == y.stamp && x.generation == y.generation && x.live() && y.live();
+}
+
+// `slot` of tree B is also a live member of `parent` in tree A (same node, possibly changed).
+inline bool sameNodeIn(const Data& A, quint32 parent, const Data& B, quint32 slot)
+{
+    if (slot >= A.used)
+        return false;
+    const Node& x = A.r(slot);
+    // Trees of different lineages reuse slot numbers for other nodes: the key must match as well
+    // (a member's key is unique in its parent, so this is exactly what a lookup by key would find).
+    return x.live() && x.parent == parent && !(x.flags & FlagOrphan) && x.key == B.r(slot).key;
 }
 
 bool emptyList(const Node& n) { return n.isList() && n.v.c->order.empty(); }
@@ -114,8 +133,10 @@ public:
             any = true;
         };
         for (quint32 tm : T.rc(t).members) {
+            if (f && unchanged(F, tm, T, tm))
+                continue;
             const Node& tn = T.r(tm);
-            const quint32 fm = f ? F.findMember(f, tn.key) : 0;
+            const quint32 fm = !f ? 0 : sameNodeIn(F, f, T, tm) ? tm : F.findMember(f, tn.key);
             if (tn.kind == NodeKind::Null) {
                 // A null member is "absent" on the wire: null deletes.
                 if (fm && F.r(fm).kind != NodeKind::Null && !emptyList(F.r(fm))) {
@@ -140,7 +161,7 @@ public:
                 const Node& fn = F.r(fm);
                 if (fn.kind == NodeKind::Null || emptyList(fn))
                     continue;
-                const quint32 tm = T.findMember(t, fn.key);
+                const quint32 tm = sameNodeIn(T, t, F, fm) ? fm : T.findMember(t, fn.key);
                 if (tm)
                     continue;
                 comma();
@@ -232,23 +253,22 @@ public:
         bool any = false;
         const auto& newOrder = T.rc(t).order;
         for (quint32 te : newOrder) {
-            quint32 fe = f ? F.findMember(f, T.r(te).key) : 0;
+            if (f && unchanged(F, te, T, te))
+                continue;
+            const quint32 fe = !f ? 0 : sameNodeIn(F, f, T, te) ? te : F.findMember(f, T.r(te).key);
             element(fe, te, any);
         }
-        std::unordered_map<std::string_view, std::size_t> oldPositions;
+        const auto sameKey = [&](quint32 a, quint32 b) { return F.r(a).key == T.r(b).key; };
         bool orderChanged = !f;
         if (f) {
             const auto& oldOrder = F.rc(f).order;
             orderChanged = oldOrder.size() != newOrder.size();
             for (std::size_t i = 0; i < newOrder.size() && !orderChanged; ++i)
-                orderChanged = F.r(oldOrder[i]).key != T.r(newOrder[i]).key;
+                orderChanged = !sameKey(oldOrder[i], newOrder[i]);
             // Elements the viewer holds that the new order no longer shows are removed.
-            std::unordered_map<std::string_view, bool> shown;
-            shown.reserve(newOrder.size());
-            for (quint32 te : newOrder)
-                shown.emplace(T.r(te).key, true);
             for (quint32 fe : F.rc(f).members) {
-                if (shown.count(F.r(fe).key))
+                const quint32 te = sameNodeIn(T, t, F, fe) ? fe : T.findMember(t, F.r(fe).key);
+                if (te && T.r(te).row != kNotVisible)
                     continue;
                 if (any)
                     m_out.push_back(',');
@@ -256,13 +276,28 @@ public:
                 appendJsonString(m_out, F.r(fe).key);
                 m_out.append(":null");
             }
-            if (orderChanged) {
-                oldPositions.reserve(oldOrder.size());
-                for (std::size_t i = 0; i < oldOrder.size(); ++i)
-                    oldPositions.emplace(F.r(oldOrder[i]).key, i);
-            }
         }
         if (orderChanged) {
+            std::unordered_map<std::string_view, std::size_t> oldPositions;
+            bool mapped = false;
+            const auto oldPosition = [&](std::size_t i) -> qint64 {
+                if (!f)
+                    return -1;
+                const quint32 te = newOrder[i];
+                // Fast path: the same node, whose row in the old tree is its old position.
+                if (sameNodeIn(F, f, T, te) && F.r(te).row != kNotVisible)
+                    return qint64(F.r(te).row);
+                if (!mapped) {
+                    // Elements recreated under an old id (other nodes): find them by key.
+                    const auto& oldOrder = F.rc(f).order;
+                    oldPositions.reserve(oldOrder.size());
+                    for (std::size_t k = 0; k < oldOrder.size(); ++k)
+                        oldPositions.emplace(F.r(oldOrder[k]).key, k);
+                    mapped = true;
+                }
+                const auto found = oldPositions.find(T.r(te).key);
+                return found == oldPositions.end() ? -1 : qint64(found->second);
+            };
             if (any)
                 m_out.push_back(',');
             any = true;
@@ -273,28 +308,22 @@ public:
                 if (!first)
                     m_out.push_back(',');
                 first = false;
-                const std::string_view id = T.r(newOrder[i]).key;
-                const auto found = oldPositions.find(id);
-                if (found != oldPositions.end()) {
-                    const std::size_t p = found->second;
+                const qint64 p = oldPosition(i);
+                if (p >= 0) {
                     std::size_t length = 1;
-                    while (i + length < newOrder.size()) {
-                        const auto next = oldPositions.find(T.r(newOrder[i + length]).key);
-                        if (next == oldPositions.end() || next->second != p + length)
-                            break;
+                    while (i + length < newOrder.size() && oldPosition(i + length) == p + qint64(length))
                         ++length;
-                    }
                     if (length >= 3) {
                         m_out.push_back('[');
-                        appendNumber(m_out, qint64(p));
+                        appendNumber(m_out, p);
                         m_out.push_back(',');
-                        appendNumber(m_out, qint64(p + length - 1));
+                        appendNumber(m_out, p + qint64(length) - 1);
                         m_out.push_back(']');
                         i += length;
                         continue;
                     }
                 }
-                appendOrderId(m_out, id);
+                appendOrderId(m_out, T.r(newOrder[i]).key);
                 ++i;
             }
             m_out.push_back(']');
@@ -315,8 +344,11 @@ public:
         const auto& newOrder = T.rc(t).order;
         const std::size_t oldSize = f ? F.rc(f).order.size() : 0;
         for (std::size_t i = 0; i < newOrder.size(); ++i) {
-            const quint32 fe = (f && i < oldSize) ? F.findMember(f, T.r(newOrder[i]).key) : 0;
-            element(fe, newOrder[i], any);
+            const quint32 te = newOrder[i];
+            if (f && i < oldSize && unchanged(F, te, T, te))
+                continue;
+            const quint32 fe = !(f && i < oldSize) ? 0 : sameNodeIn(F, f, T, te) ? te : F.findMember(f, T.r(te).key);
+            element(fe, te, any);
         }
         for (std::size_t i = newOrder.size(); i < oldSize; ++i) {
             if (any)
@@ -369,8 +401,6 @@ public:
     {
         const Node& x = B.r(b);
         const Node& y = A.r(a);
-        if (x.isContainer() && x.v.c == (y.isContainer() ? y.v.c : nullptr) && x.kind == y.kind)
-            return; // shared by tree copies: identical
         if (x.kind != y.kind) {
             m_out.changed.append(path);
             return;
@@ -461,6 +491,8 @@ QByteArray encodeDelta(const DocumentTree& from, const DocumentTree& to)
     const Data& T = TreeAccess::data(to);
     std::string out;
     out.reserve(256);
+    if (unchanged(F, F.rootSlot, T, T.rootSlot))
+        return {};
     Encoder encoder(F, T, out);
     if (!encoder.object(F.rootSlot, T.rootSlot, false))
         return {};

@@ -59,6 +59,7 @@ Node::Node(const Node& other)
     , createdBy(other.createdBy)
     , lastChangedBy(other.lastChangedBy)
     , hist(other.hist)
+    , stamp(other.stamp)
 {
     if (kind == NodeKind::String)
         retain(v.s);
@@ -83,6 +84,12 @@ Chunk::Chunk(const Chunk& other)
         nodes[i].~Node();
         new (&nodes[i]) Node(other.nodes[i]);
     }
+}
+
+quint64 nextStamp()
+{
+    static std::atomic<quint64> counter { 0 };
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 quint64 hashKey(std::string_view key)
@@ -152,6 +159,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
         n.v.s = makeStr({});
     n.createdBy = event;
     n.lastChangedBy = event;
+    n.stamp = nextStamp();
     releaseHistory(n.hist);
     n.hist = nullptr;
     visibleCountValid = false;

@@ -106,6 +106,9 @@ struct Node {
     qint64 createdBy = -1;
     qint64 lastChangedBy = -1;
     History* hist = nullptr;
+    // Changes whenever the node or anything below it changes; unique across all trees (a global
+    // counter), so equal slot, generation and stamp in two copies mean an identical subtree.
+    quint64 stamp = 0;
 
     Node() = default;
     Node(const Node& other);
@@ -137,6 +140,7 @@ inline bool isContainerKind(NodeKind k)
 inline bool isListKind(NodeKind k) { return k == NodeKind::RecordList || k == NodeKind::ValueList; }
 
 quint64 hashKey(std::string_view key);
+quint64 nextStamp();
 
 } // namespace deltascope::detail
 

@@ -170,6 +170,7 @@ bool ProtocolClient::connectDocument(const DocumentTarget& target, QString* erro
     stopTimers();
     m_transport->close(Transport::CloseMode::Abort);
     m_target = target;
+    m_pending.clear(); // a new connection: answers meant for an abandoned socket cannot arrive
     m_active = true;
     m_failureCode = 0;
     m_endRequestId = -1;

@@ -5,9 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <QCoreApplication>
 #include <QJsonArray>
 #include <QNetworkRequest>
 #include <QTcpSocket>
+#include <QTest>
 
 using namespace deltascope;
 using namespace deltascope::server;

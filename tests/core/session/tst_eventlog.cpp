@@ -118,3 +118,47 @@ TEST_CASE("memory payload store: large and many payloads")
     CHECK(store.totalBytes() == quint64(big.size() + 6));
     CHECK(store.read(PayloadRef { quint64(99) << 32, 3 }).isEmpty());
 }
+
+TEST_CASE("event log: ack-to-item seq links and seq lookup when seqs go backwards")
+{
+    EventLog log;
+    SessionEvent item = makeEvent(EventKind::StreamItem, 1, 1, 10);
+    item.epoch = 1;
+    const qint64 first = log.append(item, "{}");
+    item.seq = 12;
+    const qint64 second = log.append(item, "{}");
+    item.seq = 11; // a reordered delta: lookups must still find it
+    const qint64 third = log.append(item, "{}");
+    CHECK(log.streamItemWithSeq(10, 1) == first);
+    CHECK(log.streamItemWithSeq(12, 1) == second);
+    CHECK(log.streamItemWithSeq(11, 1) == third);
+    CHECK(log.streamItemWithSeq(13, 1) == -1);
+
+    const qint64 request = log.append(makeEvent(EventKind::Request, 2, 2), "{}");
+    const qint64 ack = log.append(makeEvent(EventKind::Response, 3, 2, 12), "{}");
+    QSignalSpy linked(&log, &EventLog::eventLinked);
+    log.link(request, ack);
+    log.linkSeq(ack, second);
+    CHECK(linked.count() == 2);
+    CHECK(log.at(ack).linkedIndex == request);
+    CHECK(log.seqLink(ack) == second);
+    CHECK(log.seqLink(second) == ack);
+    CHECK(log.seqLink(first) == -1);
+    log.linkSeq(ack, 999); // out of range: ignored
+    CHECK(log.seqLink(ack) == second);
+
+    CHECK(log.eventsForRequest(1) == std::vector<qint64> { first, second, third });
+    CHECK(log.eventsForRequest(2) == std::vector<qint64> { request, ack });
+    CHECK(log.eventsForRequest(-1).empty());
+    CHECK(log.indexesOfKind(EventKind::StreamItem, 1, 2) == std::vector<qint64> { second, third });
+    CHECK(log.indexesOfKind(EventKind::StreamItem, 3, 100).empty());
+
+    // Many events cross block boundaries with stable references and a working time search.
+    for (int i = 0; i < 20000; ++i)
+        log.append(makeEvent(EventKind::Ping, 10 + i), "{}");
+    CHECK(log.at(log.size() - 1).monotonicNs == 10 + 19999);
+    CHECK(log.firstAtOrAfter(10 + 12345) == 5 + 12345);
+    log.clear();
+    CHECK(log.isEmpty());
+    CHECK(log.seqLink(ack) == -1);
+}

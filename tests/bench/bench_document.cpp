@@ -1,0 +1,284 @@
+#include "core/document/documenttree.h"
+
+#include <QCoreApplication>
+
+#include <simdjson.h>
+#include <QElapsedTimer>
+
+#include <malloc.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace deltascope;
+
+// Fold rate with parsing (budget: >= 1,000,000 deltas/s on one core for documents of a few hundred
+// nodes and deltas of a few hundred bytes), the rate on a 100,000-element list, memory per node
+// (aim: under 64 bytes beside strings) and encode rate (budget: >= 200,000 encodes/s). Rates are per
+// CPU-second of the benchmark thread.
+namespace {
+
+// CPU time of this thread: the machine is shared, so wall time would measure the neighbours too.
+class CpuTimer
+{
+public:
+    CpuTimer() { restart(); }
+    void restart() { m_start = now(); }
+    qint64 nsecsElapsed() const { return now() - m_start; }
+
+private:
+    static qint64 now()
+    {
+        timespec ts {};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return qint64(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    }
+    qint64 m_start = 0;
+};
+
+struct Stream {
+    DocumentTree start;
+    std::vector<std::string_view> deltas; // views into `text`: contiguous, as in a capture file
+    std::string text;
+    std::vector<DocumentTree> states; // states[i] -> states[i + 1] is deltas[i]
+    double averageBytes = 0;
+};
+
+// A game-like document of a few hundred nodes, evolved the way a server would: scores, a board,
+// a chat that scrolls (insert at the end, drop the oldest), players reordered by score.
+Stream gameStream(int count, quint64 seed)
+{
+    std::mt19937_64 rng(seed);
+    const auto below = [&](int n) { return int(rng() % quint64(n)); };
+    DocumentTree tree;
+    const NodeId root = tree.root();
+    tree.setString(root, u"title", u"Table 7");
+    tree.setString(root, u"started", u"1718000000000");
+    const NodeId players = tree.setRecordList(root, u"players");
+    QStringList order;
+    for (int i = 1; i <= 16; ++i) {
+        const QString id = QString::number(i);
+        const NodeId p = tree.setElementObject(players, id);
+        tree.setInteger(p, u"id", i);
+        tree.setString(p, u"name", QStringLiteral("player%1").arg(i));
+        tree.setInteger(p, u"score", 0);
+        tree.setBool(p, u"ready", false);
+        const NodeId who = tree.setObject(p, u"who");
+        tree.setString(who, u"agent", QStringLiteral("agent%1").arg(i));
+        tree.setString(who, u"authority", u"anonymous");
+        order << id;
+    }
+    tree.setOrder(players, order);
+    const NodeId board = tree.setValueList(root, u"board");
+    tree.resizeValueList(board, 64);
+    for (int i = 0; i < 64; ++i)
+        tree.setInteger(board, QString::number(i), 0);
+    const NodeId chat = tree.setRecordList(root, u"chat");
+    QStringList chatOrder;
+    int nextLine = 1;
+    for (; nextLine <= 20; ++nextLine) {
+        const QString id = QString::number(nextLine);
+        const NodeId line = tree.setElementObject(chat, id);
+        tree.setString(line, u"who", u"agent1");
+        tree.setString(line, u"what", QStringLiteral("hello number %1").arg(nextLine));
+        tree.setString(line, u"when", QString::number(1718000000000LL + nextLine));
+        chatOrder << id;
+    }
+    tree.setOrder(chat, chatOrder);
+
+    Stream stream;
+    stream.start = tree;
+    stream.states.push_back(tree);
+    std::size_t bytes = 0;
+    std::vector<std::string> copies;
+    while (int(copies.size()) < count) {
+        DocumentTree next = stream.states.back();
+        // Several changes per transaction, as a busy game produces.
+        for (int k = 0; k < 3; ++k) {
+            const QString pid = order.at(below(int(order.size())));
+            const NodeId p = next.find(QString(QStringLiteral("players/") + pid));
+            next.setInteger(p, u"score", next.integerValue(next.find(QStringLiteral("players/%1/score").arg(pid))) + 1 + below(10));
+        }
+        for (int k = 0; k < 4; ++k)
+            next.setInteger(next.find(u"board"), QString::number(below(64)), below(3));
+        if (below(3) == 0) {
+            next.setBool(next.find(QString(QStringLiteral("players/") + order.at(below(16)))), u"ready", below(2) == 1);
+        }
+        if (below(2) == 0) {
+            const QString id = QString::number(nextLine++);
+            const NodeId chatList = next.find(u"chat");
+            const NodeId line = next.setElementObject(chatList, id);
+            next.setString(line, u"who", QStringLiteral("agent%1").arg(1 + below(16)));
+            next.setString(line, u"what", QStringLiteral("message %1 with some text").arg(nextLine));
+            next.setString(line, u"when", QString::number(1718000000000LL + nextLine * 100));
+            chatOrder << id;
+            next.removeElement(chatList, chatOrder.takeFirst());
+            next.setOrder(chatList, chatOrder);
+        }
+        if (below(8) == 0) {
+            std::swap(order[below(16)], order[below(16)]);
+            next.setOrder(next.find(u"players"), order);
+        }
+        const QByteArray delta = encodeDelta(stream.states.back(), next);
+        if (delta.isEmpty())
+            continue;
+        bytes += std::size_t(delta.size());
+        copies.emplace_back(delta.constData(), std::size_t(delta.size()));
+        stream.states.push_back(std::move(next));
+    }
+    stream.text.reserve(bytes);
+    for (const std::string& d : copies)
+        stream.text += d;
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < copies.size(); ++i) {
+        stream.deltas.push_back(std::string_view(stream.text).substr(offset, copies[i].size()));
+        offset += copies[i].size();
+    }
+    stream.averageBytes = double(bytes) / double(stream.deltas.size());
+    return stream;
+}
+
+double foldRate(const Stream& stream, int rounds, std::size_t* nodes)
+{
+    CpuTimer timer;
+    std::size_t folded = 0;
+    for (int r = 0; r < rounds; ++r) {
+        DocumentTree tree = stream.start; // a cheap copy; the first writes copy only touched chunks
+        qint64 event = 0;
+        for (std::string_view delta : stream.deltas) {
+            const FoldResult result = tree.apply(delta, event++);
+            if (!result.parsed)
+                std::fprintf(stderr, "unexpected parse failure\n");
+        }
+        folded += stream.deltas.size();
+        if (nodes)
+            *nodes = tree.nodeCount();
+    }
+    return double(folded) / (double(timer.nsecsElapsed()) / 1e9);
+}
+
+std::size_t heapInUse()
+{
+    const struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}
+
+}
+
+int main(int argc, char** argv)
+{
+    QCoreApplication application(argc, argv);
+    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    const bool foldOnly = argc > 1 && std::strcmp(argv[1], "--fold-only") == 0; // for profiling the hot path
+
+    // 1. Fold rate, medium document.
+    const Stream stream = gameStream(quick ? 500 : 5000, 42);
+    std::size_t nodes = 0;
+    foldRate(stream, 1, &nodes); // warm-up: parser buffers, caches
+    const double rate = foldRate(stream, quick ? 2 : foldOnly ? 400 : 40, &nodes);
+    std::printf("document.fold.medium.nodes: %zu nodes\n", nodes);
+    std::printf("document.fold.medium.delta_size: %.0f bytes (average)\n", stream.averageBytes);
+    std::printf("document.fold.medium.rate: %.0f deltas/s (budget >= 1000000, parse included, one core)\n", rate);
+    {
+        // The parser alone on the same stream (simdjson DOM, padded copy), for scale.
+        simdjson::dom::parser parser;
+        std::string padded;
+        CpuTimer timer;
+        std::size_t parsed = 0;
+        for (int r = 0; r < (quick ? 2 : 40); ++r) {
+            for (std::string_view delta : stream.deltas) {
+                padded.assign(delta);
+                padded.resize(delta.size() + simdjson::SIMDJSON_PADDING);
+                parsed += parser.parse(padded.data(), delta.size(), false).error() == simdjson::SUCCESS;
+            }
+        }
+        std::printf("document.parse_only.medium.rate: %.0f deltas/s (simdjson alone, for scale)\n",
+            double(parsed) / (double(timer.nsecsElapsed()) / 1e9));
+    }
+    if (foldOnly)
+        return 0;
+
+    // 2. Encode rate on the same states.
+    {
+        CpuTimer timer;
+        std::size_t encodes = 0;
+        std::size_t sink = 0;
+        const int rounds = quick ? 1 : 10;
+        for (int r = 0; r < rounds; ++r) {
+            for (std::size_t i = 0; i + 1 < stream.states.size(); ++i) {
+                sink += std::size_t(encodeDelta(stream.states[i], stream.states[i + 1]).size());
+                ++encodes;
+            }
+        }
+        std::printf("document.encode.medium.rate: %.0f encodes/s (budget >= 200000; %zu bytes out)\n",
+            double(encodes) / (double(timer.nsecsElapsed()) / 1e9), sink);
+    }
+
+    // 3. A document with 100,000 list elements: field edits, and order changes (append + drop oldest).
+    {
+        const int size = quick ? 10000 : 100000;
+        std::string snapshot = "{\"items\":{";
+        std::string order = "\"@o\":[";
+        for (int i = 0; i < size; ++i) {
+            snapshot += "\"" + std::to_string(i) + "\":{\"v\":" + std::to_string(i) + "},";
+            order += (i ? "," : "") + std::to_string(i);
+        }
+        snapshot += order + "]}}";
+        {
+            DocumentTree warm; // the parser's buffers for a text this size are not part of the tree
+            warm.apply(snapshot, 0);
+        }
+        const std::size_t heapBefore = heapInUse();
+        DocumentTree big;
+        CpuTimer timer;
+        big.apply(snapshot, 0);
+        const double snapshotSeconds = double(timer.nsecsElapsed()) / 1e9;
+        const std::size_t heapAfter = heapInUse();
+        const std::size_t bigNodes = big.nodeCount();
+        std::printf("document.fold.large.snapshot: %.1f ms for %zu nodes (%.1f MB of JSON)\n", snapshotSeconds * 1e3, bigNodes,
+            double(snapshot.size()) / 1e6);
+        std::printf("document.memory.per_node: %.1f bytes (heap in use / nodes; keys <= 15 bytes kept inline)\n",
+            double(heapAfter - heapBefore) / double(bigNodes));
+
+        std::mt19937_64 rng(7);
+        std::vector<std::string> edits;
+        for (int i = 0; i < 2000; ++i)
+            edits.push_back("{\"items\":{\"" + std::to_string(rng() % quint64(size)) + "\":{\"v\":" + std::to_string(i) + "}}}");
+        timer.restart();
+        const int editRounds = quick ? 1 : 50;
+        for (int r = 0; r < editRounds; ++r) {
+            for (const std::string& e : edits)
+                big.apply(e, 1);
+        }
+        std::printf("document.fold.large.field_edit_rate: %.0f deltas/s (%d-element record list)\n",
+            double(edits.size()) * editRounds / (double(timer.nsecsElapsed()) / 1e9), size);
+
+        int next = size;
+        int oldest = 0;
+        const int appends = quick ? 50 : 500;
+        timer.restart();
+        for (int i = 0; i < appends; ++i) {
+            // Append one, drop the oldest: @o is one range plus the new id, as DRecordList sends it.
+            const std::string delta = "{\"items\":{\"" + std::to_string(next) + "\":{\"v\":1},\"" + std::to_string(oldest)
+                + "\":null,\"@o\":[[1," + std::to_string(size - 1) + "]," + std::to_string(next) + "]}}";
+            big.apply(delta, 2);
+            ++next;
+            ++oldest;
+        }
+        std::printf("document.fold.large.reorder_rate: %.0f deltas/s (append + drop oldest, %d elements)\n",
+            double(appends) / (double(timer.nsecsElapsed()) / 1e9), size);
+        timer.restart();
+        const int copies = quick ? 10 : 200;
+        for (int i = 0; i < copies; ++i) {
+            DocumentTree copy = big;
+            copy.apply("{\"items\":{\"" + std::to_string(next - 1) + "\":{\"v\":2}}}", 3);
+        }
+        std::printf("document.copy.large: %.1f us per copy-and-edit (%zu nodes)\n",
+            double(timer.nsecsElapsed()) / 1e3 / copies, bigNodes);
+    }
+    return 0;
+}

@@ -1,0 +1,326 @@
+#include <catch2/catch.hpp>
+
+#include "core/document/documenttree.h"
+#include "documenttestutils.h"
+
+#include <string>
+
+using namespace deltascope;
+using namespace deltascope::test;
+
+namespace {
+
+FoldResult applyText(DocumentTree& tree, const std::string& json, qint64 event = 7) { return tree.apply(json, event); }
+
+bool has(const FoldResult& result, AnomalyKind kind)
+{
+    return std::any_of(result.anomalies.begin(), result.anomalies.end(), [&](const Anomaly& a) { return a.kind == kind; });
+}
+
+// After bad input the tree still folds good deltas.
+void checkUsable(DocumentTree& tree)
+{
+    const FoldResult result = tree.apply(R"({"after":{"ok":true}})", 99);
+    REQUIRE(result.parsed);
+    CHECK(result.anomalies.empty());
+    CHECK(tree.boolValue(tree.find(u"after/ok")));
+    CHECK(checkTreeInvariants(tree).isEmpty());
+}
+
+DocumentTree start()
+{
+    DocumentTree tree;
+    tree.apply(R"({"l":{"1":{"v":1},"2":{"v":2},"3":{"v":3},"@o":[1,2,3]},"s":{"0":5,"@s":1},"t":"x"})", 0);
+    return tree;
+}
+
+}
+
+TEST_CASE("bad input: truncated JSON is refused with its byte offset and changes nothing")
+{
+    DocumentTree tree = start();
+    const QByteArray before = tree.toJson();
+    const FoldResult result = applyText(tree, R"({"t":"y","l":{"4":{"v")");
+    CHECK_FALSE(result.parsed);
+    CHECK(result.error.contains(QStringLiteral("byte 22")));
+    CHECK(result.error.contains(QStringLiteral("truncated")));
+    REQUIRE(has(result, AnomalyKind::InvalidJson));
+    CHECK(result.anomalies.front().eventIndex == 7);
+    CHECK(result.changes.empty());
+    CHECK(tree.toJson() == before);
+    checkUsable(tree);
+    CHECK_FALSE(applyText(tree, "").parsed);
+    CHECK_FALSE(applyText(tree, "{\"a\":1} x").parsed);
+    CHECK_FALSE(applyText(tree, "{'a':1}").parsed);
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: JSON that is not an object is reported and ignored")
+{
+    DocumentTree tree = start();
+    const QByteArray before = tree.toJson();
+    for (const char* json : { "[1,2]", "5", "\"text\"", "null", "true" }) {
+        INFO(json);
+        const FoldResult result = applyText(tree, json);
+        CHECK(result.parsed);
+        CHECK(has(result, AnomalyKind::NotAnObject));
+        CHECK_FALSE(result.error.isEmpty());
+        CHECK(tree.toJson() == before);
+    }
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: 100,000 levels of nesting give a clear error, not a stack overflow")
+{
+    DocumentTree tree = start();
+    for (const char* open : { "{\"a\":", "[" }) {
+        std::string json = "{\"deep\":";
+        const std::string close = open[0] == '[' ? "]" : "}";
+        for (int i = 0; i < 100000; ++i)
+            json += open;
+        json += "1";
+        for (int i = 0; i < 100000; ++i)
+            json += close;
+        json += "}";
+        const FoldResult result = applyText(tree, json);
+        CHECK_FALSE(result.parsed);
+        CHECK(result.error.contains(QStringLiteral("deeper than %1").arg(DocumentTree::kMaxDepth)));
+        CHECK(has(result, AnomalyKind::InvalidJson));
+    }
+    // Just inside the limit still folds, and can be exported and encoded.
+    std::string json;
+    const int depth = DocumentTree::kMaxDepth - 1;
+    for (int i = 0; i < depth; ++i)
+        json += "{\"a\":";
+    json += "1";
+    json += std::string(std::size_t(depth), '}');
+    REQUIRE(applyText(tree, json).parsed);
+    CHECK(tree.toJson().size() > depth * 5);
+    CHECK(encodeDelta(DocumentTree(), tree).size() > depth * 5);
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: huge strings fold and export")
+{
+    DocumentTree tree = start();
+    const std::string big(20 * 1024 * 1024, 'x');
+    const FoldResult result = applyText(tree, "{\"big\":\"" + big + "\"}");
+    REQUIRE(result.parsed);
+    CHECK(tree.stringValue(tree.find(u"big")).size() == qsizetype(big.size()));
+    CHECK(tree.toJson().size() > qsizetype(big.size()));
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: invalid UTF-8 is refused with its byte offset")
+{
+    DocumentTree tree = start();
+    const FoldResult result = applyText(tree, "{\"t\":\"ab\xff\"}");
+    CHECK_FALSE(result.parsed);
+    CHECK(result.error.contains(QStringLiteral("UTF-8")));
+    CHECK(result.error.contains(QStringLiteral("byte 8")));
+    CHECK(tree.stringValue(tree.find(u"t")) == QStringLiteral("x"));
+    CHECK_FALSE(applyText(tree, "{\"t\":\"\xed\xa0\x80\"}").parsed); // a UTF-16 surrogate encoded in UTF-8
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: duplicate keys are reported and the last one wins")
+{
+    DocumentTree tree = start();
+    FoldResult result = applyText(tree, R"({"t":"a","t":"b","o":{"k":1,"k":{"z":2}}})");
+    REQUIRE(result.parsed);
+    CHECK(has(result, AnomalyKind::DuplicateKey));
+    CHECK(tree.stringValue(tree.find(u"t")) == QStringLiteral("b"));
+    CHECK(tree.toJson(tree.find(u"o"), false) == QByteArray(R"({"k":{"z":2}})"));
+    result = applyText(tree, R"({"l":{"2":null,"2":{"v":22}}})");
+    CHECK(has(result, AnomalyKind::DuplicateKey));
+    CHECK(tree.toJson(tree.find(u"l"), false) == QByteArray(R"([{"v":1},{"v":22},{"v":3}])"));
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: @o garbage, ranges out of bounds and missing ids are anomalies")
+{
+    DocumentTree tree = start();
+    FoldResult result = applyText(tree, R"({"l":{"@o":"x"}})");
+    CHECK(has(result, AnomalyKind::BadListInstruction));
+    CHECK(tree.toJson(tree.find(u"l"), false) == QByteArray(R"([{"v":1},{"v":2},{"v":3}])"));
+
+    result = applyText(tree, R"({"l":{"@o":[true,null,{},[1],[1,"a"],[2,1],1.5,3]}})");
+    CHECK(has(result, AnomalyKind::BadListInstruction));
+    CHECK(tree.toJson(tree.find(u"l"), false) == QByteArray(R"([{"v":3}])"));
+    for (const Anomaly& a : result.anomalies)
+        CHECK(a.path.startsWith(QStringLiteral("l")));
+
+    tree = start();
+    result = applyText(tree, R"({"l":{"@o":[[0,1000000000000],[-5,0],77,"nope"]}})");
+    CHECK(has(result, AnomalyKind::RangeOutsidePreviousList));
+    CHECK(has(result, AnomalyKind::IdMissingFromElementMap));
+    // Canonical: the full old list once (the second range repeats element 1 and is shown once).
+    CHECK(tree.toJson(tree.find(u"l"), false) == QByteArray(R"([{"v":1},{"v":2},{"v":3}])"));
+
+    result = applyText(tree, R"({"s":{"@s":-1}})");
+    CHECK(has(result, AnomalyKind::BadListInstruction));
+    result = applyText(tree, R"({"s":{"@s":"2"}})");
+    CHECK(has(result, AnomalyKind::BadListInstruction));
+    result = applyText(tree, R"({"s":{"@s":1000000000000}})");
+    CHECK(has(result, AnomalyKind::BadListInstruction));
+    CHECK(tree.toJson(tree.find(u"s"), false) == QByteArray("[5]"));
+    result = applyText(tree, R"({"s":{"@s":3}})");
+    CHECK(has(result, AnomalyKind::IdMissingFromElementMap));
+    CHECK(tree.toJson(tree.find(u"s"), false) == QByteArray("[5,null,null]"));
+    result = applyText(tree, R"({"s":{"1":6,"2":7}})");
+    CHECK(tree.toJson(tree.find(u"s"), false) == QByteArray("[5,6,7]"));
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: an element both removed and ordered is left out and reported")
+{
+    DocumentTree tree = start();
+    const FoldResult result = applyText(tree, R"({"l":{"2":null,"@o":[1,2,3]}})");
+    CHECK(has(result, AnomalyKind::BadListInstruction));
+    CHECK(tree.toJson(tree.find(u"l"), false) == QByteArray(R"([{"v":1},{"v":3}])"));
+    DocumentTree reference(FoldMode::ReferenceClient);
+    reference.apply(R"({"l":{"1":{"v":1},"2":{"v":2},"3":{"v":3},"@o":[1,2,3]}})");
+    reference.apply(R"({"l":{"2":null,"@o":[1,2,3]}})");
+    // tree.js builds the new array before deleting, so the removed record is still shown.
+    CHECK(reference.toJson(reference.find(u"l"), false) == QByteArray(R"([{"v":1},{"v":2},{"v":3}])"));
+    CHECK(checkTreeInvariants(reference).isEmpty());
+    checkUsable(tree);
+}
+
+TEST_CASE("kinds: lists, objects and scalars changing kind are reported and folded")
+{
+    DocumentTree tree = start();
+    FoldResult result = applyText(tree, R"({"l":{"a":1}})"); // object merged into a record list: an element
+    CHECK(result.anomalies.empty());
+    CHECK(tree.hiddenElementCount(tree.find(u"l")) == 1);
+    result = applyText(tree, R"({"l":5})");
+    CHECK(has(result, AnomalyKind::KindChanged));
+    result = applyText(tree, R"({"l":{"0":1,"@s":1}})");
+    CHECK(has(result, AnomalyKind::KindChanged));
+    CHECK(tree.kind(tree.find(u"l")) == NodeKind::ValueList);
+    result = applyText(tree, R"({"l":{"7":{"q":1},"@o":[7]}})");
+    CHECK(has(result, AnomalyKind::KindChanged));
+    CHECK(tree.kind(tree.find(u"l")) == NodeKind::RecordList);
+    CHECK(tree.toJson(tree.find(u"l"), false) == QByteArray(R"([{"q":1}])"));
+    result = applyText(tree, R"({"t":[1,{"@o":[1]}]})");
+    CHECK(tree.kind(tree.find(u"t")) == NodeKind::RawArray);
+    CHECK(tree.toJson(tree.find(u"t"), false) == QByteArray(R"([1,{"@o":[1]}])"));
+    CHECK(tree.find(u"t/1/@o/0") != kNoNode);
+    checkUsable(tree);
+}
+
+TEST_CASE("provenance: created, last changed, and a bounded history per node")
+{
+    DocumentTree tree;
+    tree.apply(R"({"a":{"b":1},"c":1})", 1);
+    for (qint64 event = 2; event <= 20; ++event)
+        tree.apply(QStringLiteral(R"({"a":{"b":%1}})").arg(event).toStdString(), event);
+    const NodeId b = tree.find(u"a/b");
+    CHECK(tree.createdBy(b) == 1);
+    CHECK(tree.lastChangedBy(b) == 20);
+    ProvenanceHistory history = tree.history(b);
+    CHECK(history.totalCount == 20);
+    REQUIRE(history.recentEvents.size() == std::size_t(DocumentTree::kProvenanceDepth));
+    CHECK(history.recentEvents.back() == 20);
+    CHECK(history.recentEvents.front() == 20 - DocumentTree::kProvenanceDepth + 1);
+    CHECK(tree.lastChangedBy(tree.find(u"a")) == 20);
+    CHECK(tree.lastChangedBy(tree.root()) == 20);
+    CHECK(tree.history(tree.find(u"c")).totalCount == 1);
+    CHECK(tree.history(tree.find(u"c")).recentEvents == std::vector<qint64> { 1 });
+    // Copies keep provenance and diverge.
+    DocumentTree copy = tree;
+    copy.apply(R"({"a":{"b":0}})", 21);
+    CHECK(tree.lastChangedBy(b) == 20);
+    CHECK(copy.lastChangedBy(b) == 21);
+    CHECK(copy.history(b).totalCount == 21);
+    CHECK(tree.history(b).totalCount == 20);
+    // Unchanged values are not changes.
+    tree.apply(R"({"a":{"b":20}})", 22);
+    CHECK(tree.lastChangedBy(b) == 20);
+}
+
+TEST_CASE("change set: exact ranges and touched nodes")
+{
+    DocumentTree tree = start();
+    FoldResult result = tree.apply(R"({"l":{"4":{"v":4},"@o":[4,[0,2]]},"t":"y","n":1})", 1);
+    REQUIRE(result.changes.changes.size() == 3);
+    const TreeChange& insert = result.changes.changes[0];
+    CHECK(insert.type == TreeChange::Type::Inserted);
+    CHECK(insert.parent == tree.find(u"l"));
+    CHECK(insert.first == 0);
+    CHECK(insert.last == 0);
+    CHECK(result.changes.changes[1].type == TreeChange::Type::ValueChanged);
+    CHECK(result.changes.changes[1].node == tree.find(u"t"));
+    CHECK(result.changes.changes[2].type == TreeChange::Type::Inserted);
+    CHECK(result.changes.changes[2].parent == tree.root());
+    CHECK(result.changes.changes[2].first == 3);
+    const auto& touched = result.changes.touched;
+    CHECK(std::find(touched.begin(), touched.end(), tree.find(u"l/4")) != touched.end());
+    CHECK(std::find(touched.begin(), touched.end(), tree.find(u"t")) != touched.end());
+    result = tree.apply(R"({"l":{"@o":[1,2,3,4]}})", 2);
+    REQUIRE(result.changes.changes.size() == 1);
+    CHECK(result.changes.changes[0].type == TreeChange::Type::Moved);
+    CHECK(result.changes.changes[0].first == 0);
+    CHECK(result.changes.changes[0].destination == 4);
+}
+
+TEST_CASE("diff: added, removed, changed and moved paths")
+{
+    DocumentTree before;
+    before.apply(R"({"a":1,"b":{"c":2},"l":{"1":{"v":1},"2":{"v":2},"3":{"v":3},"4":{"v":4},"@o":[1,2,3,4]},"s":{"0":1,"1":2,"@s":2}})");
+    DocumentTree after = before;
+    CHECK(diffTrees(before, after).isEmpty());
+    after.apply(R"({"a":2,"b":{"c":null,"d":1},"l":{"5":{"v":5},"2":{"v":20},"@o":[4,1,2,3,5]},"s":{"2":3,"@s":3},"x/y":true})");
+    const TreeDiff diff = diffTrees(before, after);
+    CHECK(diff.added.contains(QStringLiteral("b/d")));
+    CHECK(diff.added.contains(QStringLiteral("l/5")));
+    CHECK(diff.added.contains(QStringLiteral("s/2")));
+    CHECK(diff.added.contains(QStringLiteral("x~1y")));
+    CHECK(diff.removed == QStringList { QStringLiteral("b/c") });
+    CHECK(diff.changed.contains(QStringLiteral("a")));
+    CHECK(diff.changed.contains(QStringLiteral("l/2/v")));
+    REQUIRE(diff.moved.size() == 1);
+    CHECK(diff.moved[0].listPath == QStringLiteral("l"));
+    CHECK(diff.moved[0].elementKey == QStringLiteral("4"));
+    CHECK(diff.moved[0].fromRow == 3);
+    CHECK(diff.moved[0].toRow == 0);
+    const TreeDiff back = diffTrees(after, before);
+    CHECK(back.removed.contains(QStringLiteral("l/5")));
+}
+
+TEST_CASE("fromJson: a visible document becomes a tree; bad documents are refused with an offset")
+{
+    DocumentTree tree;
+    QString error;
+    REQUIRE(DocumentTree::fromJson(R"({"a":[1,{"b":null}],"c":{"d":"e"},"n":null})", tree, &error));
+    CHECK(tree.kind(tree.find(u"a")) == NodeKind::RawArray);
+    CHECK(tree.toJson() == QByteArray(R"({"a":[1,{"b":null}],"c":{"d":"e"},"n":null})"));
+    CHECK_FALSE(DocumentTree::fromJson(R"({"a":)", tree, &error));
+    CHECK(error.contains(QStringLiteral("byte 5")));
+    CHECK_FALSE(DocumentTree::fromJson("[1]", tree, &error));
+    CHECK(error.contains(QStringLiteral("object")));
+}
+
+TEST_CASE("editing: ids are stable, never reused, and invalid ids are harmless")
+{
+    DocumentTree tree;
+    const NodeId list = tree.setRecordList(tree.root(), u"l");
+    const NodeId a = tree.setElementObject(list, u"1");
+    tree.setInteger(a, u"v", 1);
+    tree.setOrder(list, { QStringLiteral("1") });
+    CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":1}]})"));
+    tree.removeElement(list, u"1");
+    CHECK_FALSE(tree.contains(a));
+    const NodeId b = tree.setElementObject(list, u"2");
+    CHECK(b != a);
+    CHECK(tree.kind(a) == NodeKind::Null);
+    CHECK(tree.childCount(a) == 0);
+    CHECK(tree.path(a).isEmpty());
+    tree.setInteger(a, u"v", 3); // no effect on a dead id
+    CHECK(tree.toJson() == QByteArray(R"({"l":[]})"));
+    CHECK(tree.hiddenElementCount(list) == 1);
+    tree.clear();
+    CHECK_FALSE(tree.contains(list));
+    CHECK(tree.toJson() == QByteArray("{}"));
+    CHECK(tree.nodeCount() == 1);
+}
