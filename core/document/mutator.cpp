@@ -1069,7 +1069,9 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
             retained.push_back(s);
     }
     const std::size_t m = retained.size();
-    if (m > 1) {
+    // Common case (appends, removals, inserts): what remains is already in the new relative order.
+    const bool inOrder = std::equal(retained.begin(), retained.end(), c.order.begin(), c.order.end());
+    if (m > 1 && !inOrder) {
         thread_local std::vector<int> sequence; // sequence[current row] = index in retained
         sequence.assign(m, 0);
         for (std::size_t t = 0; t < m; ++t)
