@@ -2,6 +2,7 @@
 
 #include "core/capture/capturecommands.h"
 #include "core/document/foldcommand.h"
+#include "core/server/servercommandline.h"
 #include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
@@ -17,6 +18,7 @@ std::vector<Command> registeredCommands()
     all.push_back(exportCommand());
     all.push_back(importCommand());
     all.push_back(infoCommand());
+    all.push_back(server::serveCommand());
     return all;
 }
 
