@@ -236,7 +236,7 @@ TEST_CASE("import: a HAR made by headless Chromium (tests/data) imports with its
     CHECK(folder.anomalyCount() == 0);
 }
 
-TEST_CASE("import: a HAR that starts mid-stream is marked partial; bad HAR files are refused clearly")
+TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR files are refused clearly")
 {
     const QByteArray partialHar = R"({"log":{"version":"1.2","creator":{"name":"Chrome"},"entries":[{"startedDateTime":"2024-06-10T06:13:20.000Z",
         "request":{"url":"wss://example.com/~s"},"_webSocketMessages":[
