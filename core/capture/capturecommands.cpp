@@ -7,6 +7,7 @@
 #include "core/capture/harimport.h"
 #include "core/capture/replayagainst.h"
 #include "core/capture/replaysession.h"
+#include "core/document/foldcommand.h"
 #include "core/protocol/envelope.h"
 #include "core/session/watchcommand.h"
 #include "core/version.h"
@@ -600,6 +601,34 @@ int runInfo(const QStringList& arguments, CommandIo& io)
     return ExitOk;
 }
 
+}
+
+int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies, bool referenceClient, CommandIo& io)
+{
+    std::unique_ptr<Capture> capture = openCapture(QStringLiteral("fold"), path, io);
+    if (!capture)
+        return ExitFailure;
+    const EventLog& log = *capture->log;
+    if (atEvent >= log.size()) {
+        io.err << "deltascope-cli fold: --at " << atEvent << ": " << path << " has events 0.." << log.size() - 1 << '\n';
+        return ExitUsage;
+    }
+    const qint64 at = atEvent < 0 ? log.size() - 1 : atEvent;
+    SessionFolder folder;
+    capture->checkpoints->restore(folder, at);
+    io.out << QString::fromUtf8((referenceClient ? folder.mergedTree() : folder.epochTree()).toJson(pretty)) << '\n';
+    io.out.flush();
+    qint64 count = 0;
+    for (const SessionAnomaly& anomaly : capture->checkpoints->anomalies()) {
+        if (anomaly.eventIndex > at)
+            break;
+        ++count;
+        if (anomalies)
+            io.err << path << ": event " << anomaly.eventIndex << ": " << anomaly.kind << " at '" << anomaly.path << "': " << anomaly.message << '\n';
+    }
+    io.err << "deltascope-cli fold: " << path << " at event " << at << " (epoch " << folder.epoch() << ", seq " << folder.lastSeq() << "), "
+           << count << " anomalies up to there\n";
+    return anomalies && count > 0 ? ExitAnomalies : ExitOk;
 }
 
 Command recordCommand()

@@ -23,7 +23,7 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "\n"
                               "Options:\n"
                               "  --pretty            Indent the printed document.\n"
-                              "  --at N              Stop after N deltas.\n"
+                              "  --at N              Stop after N deltas (on a capture file: after event N).\n"
                               "  --anomalies         Print one line per anomaly on stderr; exit 3 when any occurred.\n"
                               "  --keep-going        Report malformed lines and continue (default: stop, exit 2).\n"
                               "  --reference-client  Fold as the reference JavaScript client does (tree.js quirks).\n"
@@ -162,6 +162,11 @@ int runFold(const QStringList& arguments, CommandIo& io)
             return ExitFailure;
         }
         input = &file;
+        // A Deltascope capture (NDJSON with a header line, or zstd): --at counts events, not deltas.
+        const QByteArray head = file.peek(512);
+        if (head.startsWith(QByteArray("\x28\xb5\x2f\xfd", 4)) || head.contains("\"format\":\"deltascope-capture\""))
+            return foldCapture(options.file, options.at.value_or(-1), options.pretty, options.anomalies,
+                options.mode == FoldMode::ReferenceClient, io);
     }
 
     DocumentTree tree(options.mode);

@@ -8,4 +8,8 @@ namespace deltascope::cli {
 // prints the visible document. Exit codes: 0, 1 (file), 2 (usage, malformed line), 3 (--anomalies).
 Command foldCommand();
 
+// `fold CAPTURE --at EVENT`: the document after event EVENT of a Deltascope capture (-1: the end),
+// as the replay fold has it (the merged tree with referenceClient). Defined in core/capture.
+int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies, bool referenceClient, CommandIo& io);
+
 }

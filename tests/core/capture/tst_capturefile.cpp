@@ -164,7 +164,7 @@ TEST_CASE("capture: write a log, open it, same events, payloads, links and trees
     CHECK(capture->checkpoints->restore(folder, read.size() - 1) <= capture->checkpoints->interval());
 }
 
-TEST_CASE("capture: keep-identity keeps the token; zstd round trip")
+TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
 {
     QTemporaryDir dir;
     EventLog log;
@@ -357,7 +357,7 @@ TEST_CASE("capture damage: a line of more than 2 GiB is skipped with bounded mem
     CHECK(after.ru_maxrss - before.ru_maxrss < 400 * 1024);
 }
 
-TEST_CASE("replay: step, jump, seek seq and time, play; trees equal a fold from scratch")
+TEST_CASE("replay: step, jump, seek seq and time, play, with trees equal to a fold from scratch")
 {
     QTemporaryDir dir;
     EventLog log;

@@ -236,7 +236,7 @@ TEST_CASE("import: a HAR made by headless Chromium (tests/data) imports with its
     CHECK(folder.anomalyCount() == 0);
 }
 
-TEST_CASE("import: a HAR that starts mid-stream is marked partial; bad HAR files are refused clearly")
+TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR files are refused clearly")
 {
     const QByteArray partialHar = R"({"log":{"version":"1.2","creator":{"name":"Chrome"},"entries":[{"startedDateTime":"2024-06-10T06:13:20.000Z",
         "request":{"url":"wss://example.com/~s"},"_webSocketMessages":[
@@ -373,6 +373,16 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     REQUIRE(replay.code == 0);
     CHECK(QJsonDocument::fromJson(replay.out.toUtf8()).object().value(QStringLiteral("n")).toInt() == 100);
     CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--to"), QStringLiteral("999999") }).code == cli::ExitUsage);
+    // fold on a capture: --at counts events.
+    const qint64 seq101 = [&] {
+        QString error;
+        std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+        return capture->log->streamItemWithSeq(101, 1);
+    }();
+    CliResult fold = runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(seq101) });
+    REQUIRE(fold.code == 0);
+    CHECK(QJsonDocument::fromJson(fold.out.toUtf8()).object().value(QStringLiteral("n")).toInt() == 100);
+    CHECK(runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QStringLiteral("999999") }).code == cli::ExitUsage);
     CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("100") }).code == cli::ExitUsage);
     CliResult played = runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("50"), QStringLiteral("--to"),
         QStringLiteral("30"), QStringLiteral("--no-document") });
