@@ -114,6 +114,30 @@ const std::vector<qint64>& EventLog::indexesOfKind(EventKind kind) const
     return m_byKind[std::size_t(kind)];
 }
 
+std::vector<qint64> EventLog::indexesOfKind(EventKind kind, qint64 first, qint64 last) const
+{
+    const std::vector<qint64>& all = m_byKind[std::size_t(kind)];
+    const auto begin = std::lower_bound(all.begin(), all.end(), first);
+    const auto end = std::upper_bound(begin, all.end(), last);
+    return std::vector<qint64>(begin, end);
+}
+
+std::vector<qint64> EventLog::eventsForRequest(qint64 requestId) const
+{
+    std::vector<qint64> found;
+    if (requestId < 0)
+        return found;
+    for (EventKind kind : { EventKind::Request, EventKind::StreamItem, EventKind::Response, EventKind::StreamDone,
+             EventKind::Failure, EventKind::UnknownInbound, EventKind::EpochStarted }) {
+        for (qint64 index : m_byKind[std::size_t(kind)]) {
+            if (at(index).requestId == requestId)
+                found.push_back(index);
+        }
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
 qint64 EventLog::requestIndex(qint64 requestId) const
 {
     return m_requestByid.value(requestId, -1);

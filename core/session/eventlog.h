@@ -54,7 +54,11 @@ public:
 
     // Queries.
     const std::vector<qint64>& indexesOfKind(EventKind kind) const;
+    // Events of a kind with index in [first, last], in order.
+    std::vector<qint64> indexesOfKind(EventKind kind, qint64 first, qint64 last) const;
     qint64 requestIndex(qint64 requestId) const; // the Request event with that id, -1 if none
+    // Every frame carrying that request id (request, items, response, failure, unknown), in order.
+    std::vector<qint64> eventsForRequest(qint64 requestId) const;
     qint64 streamItemWithSeq(qint64 seq, quint32 epoch) const; // first stream item carrying seq in that epoch, -1 if none
     qint64 firstAtOrAfter(qint64 monotonicNs) const; // binary search over time; size() if none
     // Approximate memory held by the index (not payloads), for the budget benchmark.

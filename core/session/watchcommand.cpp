@@ -251,7 +251,12 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
     connect(m_session.get(), &LiveSession::stateChanged, this, &WatchRunner::onStateChanged);
     m_durationTimer.setSingleShot(true);
     connect(&m_durationTimer, &QTimer::timeout, this, [this]() {
-        finish(ExitOk, QStringLiteral("--duration %1 s elapsed").arg(m_options.durationSeconds));
+        if (!m_session->client().helloEverReceived())
+            finish(ExitConnectFailed, QStringLiteral("--duration %1 s elapsed without connecting: %2")
+                                          .arg(m_options.durationSeconds)
+                                          .arg(m_session->client().stateReason()));
+        else
+            finish(ExitOk, QStringLiteral("--duration %1 s elapsed").arg(m_options.durationSeconds));
     });
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, [this]() {

@@ -10,6 +10,8 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QSslSocket>
+#include <QTemporaryDir>
 
 #include <csignal>
 #include <set>
@@ -339,5 +341,48 @@ TEST_CASE("integration: deltascope-cli watch against the server (NDJSON, Ctrl-C,
         REQUIRE(wait([&]() { return process->state() == QProcess::NotRunning; }, 15000));
         CHECK(process->exitCode() == 5);
         CHECK(process->readAllStandardError().contains("403403"));
+    }
+}
+
+TEST_CASE("integration: wss verifies the certificate unless insecure is asked for")
+{
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString certificate = dir.filePath(QStringLiteral("cert.pem"));
+    const QString key = dir.filePath(QStringLiteral("key.pem"));
+    QProcess openssl;
+    openssl.start(QStringLiteral("openssl"),
+        { QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"), QStringLiteral("-nodes"),
+            QStringLiteral("-keyout"), key, QStringLiteral("-out"), certificate, QStringLiteral("-days"), QStringLiteral("1"),
+            QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1") });
+    if (!openssl.waitForFinished(30000) || openssl.exitCode() != 0 || !QSslSocket::supportsSsl()) {
+        WARN("openssl or a TLS backend is unavailable: wss test skipped");
+        return;
+    }
+    ServerOptions options = Harness::quiet();
+    options.tlsCertificate = certificate;
+    options.tlsKey = key;
+    for (const bool insecure : { false, true }) {
+        Harness h(QStringLiteral("demo"), options);
+        REQUIRE(h.server.url().startsWith(QLatin1String("wss://")));
+        h.session.transport().setInsecure(insecure);
+        h.session.client().setReconnectPolicy(std::make_unique<NoReconnectPolicy>());
+        if (insecure) {
+            REQUIRE(h.start());
+        } else {
+            DocumentTarget target;
+            target.url = QUrl(h.server.url());
+            target.identity = QStringLiteral("anonymous:alice");
+            target.space = QStringLiteral("chat");
+            target.key = h.key;
+            REQUIRE(h.session.start(target));
+            REQUIRE(wait([&]() { return h.session.state() == ConnectionState::Failed; }));
+            CHECK_FALSE(h.session.client().helloEverReceived());
+        }
+        QStringList notes;
+        for (qint64 index : h.ofKind(EventKind::Note))
+            notes << json(h.session.log().payload(index)).value(QStringLiteral("note")).toString();
+        REQUIRE(notes.size() >= 1);
+        CHECK(notes.first().startsWith(insecure ? QStringLiteral("TLS errors ignored (insecure)") : QStringLiteral("TLS errors:")));
     }
 }

@@ -378,3 +378,53 @@ TEST_CASE("client: no hello within the connect timeout counts as a failed socket
     CHECK(peer.client.state() == ConnectionState::Reconnecting);
     CHECK(peer.client.stateReason().contains(QStringLiteral("no hello")));
 }
+
+TEST_CASE("client: thousands of mutated frames never crash it and every frame is recorded")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    const QList<QByteArray> seeds {
+        R"({"deliver":1,"done":false,"response":{"delta":{"data":{"a":{"1":{"x":1},"@o":[1]}},"seq":5}}})",
+        R"({"deliver":1,"done":true})",
+        R"({"failure":1,"reason":928828,"retry":true})",
+        R"({"ping":100,"latency":"5"})",
+        R"({"status":"connected","version":"v9","identities":{}})",
+        R"({"deliver":2,"done":true,"response":{"seq":"7"}})",
+    };
+    RandomSource random(2024);
+    const std::size_t before = peer.events.size();
+    int sent = 0;
+    for (int i = 0; i < 3000; ++i) {
+        QByteArray frame = seeds[int(random.next() * seeds.size())];
+        const int edits = 1 + int(random.next() * 4);
+        for (int e = 0; e < edits; ++e) {
+            const int position = int(random.next() * frame.size());
+            switch (int(random.next() * 3)) {
+            case 0:
+                frame[position] = char(32 + int(random.next() * 95));
+                break;
+            case 1:
+                frame.remove(position, 1 + int(random.next() * 3));
+                break;
+            default:
+                frame.insert(position, "{[\",:}]"[int(random.next() * 7)]);
+            }
+        }
+        // Keep the session alive so every frame reaches the decoder: skip mutations that end the stream
+        // or the socket (those paths have their own tests).
+        const InboundFrame decoded = decodeInbound(frame);
+        if (decoded.kind == EventKind::Failure || decoded.kind == EventKind::StreamDone || decoded.kind == EventKind::Disconnected
+            || (decoded.kind == EventKind::Response && decoded.id == 1))
+            continue;
+        peer.sendText(frame);
+        ++sent;
+    }
+    REQUIRE(peer.pump([&]() {
+        std::size_t inbound = 0;
+        for (std::size_t i = before; i < peer.events.size(); ++i)
+            inbound += peer.events[i].direction == Direction::Inbound ? 1 : 0;
+        return inbound >= std::size_t(sent);
+    }, 10000));
+    CHECK(sent > 2000);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+}

@@ -147,6 +147,12 @@ TEST_CASE("event log: ack-to-item seq links and seq lookup when seqs go backward
     log.linkSeq(ack, 999); // out of range: ignored
     CHECK(log.seqLink(ack) == second);
 
+    CHECK(log.eventsForRequest(1) == std::vector<qint64> { first, second, third });
+    CHECK(log.eventsForRequest(2) == std::vector<qint64> { request, ack });
+    CHECK(log.eventsForRequest(-1).empty());
+    CHECK(log.indexesOfKind(EventKind::StreamItem, 1, 2) == std::vector<qint64> { second, third });
+    CHECK(log.indexesOfKind(EventKind::StreamItem, 3, 100).empty());
+
     // Many events cross block boundaries with stable references and a working time search.
     for (int i = 0; i < 20000; ++i)
         log.append(makeEvent(EventKind::Ping, 10 + i), "{}");
