@@ -307,8 +307,15 @@ void IncidentAnalyzer::handle(qint64 index)
     }
     case EventKind::FaultInjected: {
         const QJsonObject fields = objectOf(m_log->payload(index));
+        const QString name = fields.value(QLatin1String("fault")).toString();
+        // The end of a fault (clear-stall, release-pings, clear) belongs to an open incident;
+        // alone it is no new trouble.
+        const bool ending = name == QLatin1String("clear-stall") || name == QLatin1String("release-pings")
+            || name == QLatin1String("clear");
+        if (!m_open && ending)
+            break;
         if (!m_open)
-            openIncident(index, QStringLiteral("fault ") + fields.value(QLatin1String("fault")).toString());
+            openIncident(index, QStringLiteral("fault ") + name);
         QJsonObject fault = fields;
         fault.insert(QStringLiteral("atMs"), msOf(event.monotonicNs - m_open->openedNs));
         m_open->faults.append(fault);
