@@ -1,5 +1,6 @@
 #include "core/cli/commands.h"
 
+#include "core/document/foldcommand.h"
 #include "core/faults/proxycommand.h"
 #include "core/session/watchcommand.h"
 
@@ -9,6 +10,7 @@ std::vector<Command> registeredCommands()
 {
     std::vector<Command> all;
     // Areas append their commands here as they land (fold, watch, record, replay, export, import, info, proxy).
+    all.push_back(foldCommand());
     all.push_back(watchCommand());
     all.push_back(faults::proxyCommand());
     return all;

@@ -270,6 +270,7 @@ FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex)
         result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });
         return result;
     }
+    result.changes.changes.reserve(8);
     Mutator mutator(*this, &result.changes, &result.anomalies, eventIndex);
     mutator.mergeObject(d->rootSlot, root.get_object().value_unsafe(), true);
     mutator.finish();

@@ -31,6 +31,42 @@ int distinctKeyCount(dom::object o)
     return int(keys.size());
 }
 
+bool& scratchBusy()
+{
+    thread_local bool busy = false;
+    return busy;
+}
+
+std::vector<quint32>& scratchTouched(std::vector<quint32>& own, bool& owns)
+{
+    thread_local std::vector<quint32> scratch;
+    if (scratchBusy())
+        return own;
+    scratchBusy() = true;
+    owns = true;
+    scratch.clear();
+    return scratch;
+}
+
+// Whether a delta object carries the list markers, in one pass over its keys.
+struct ListMarkers {
+    bool order = false;
+    bool size = false;
+};
+ListMarkers listMarkers(dom::object o)
+{
+    ListMarkers markers;
+    for (dom::key_value_pair field : o) {
+        if (field.key.size() == 2 && field.key[0] == '@') {
+            if (field.key[1] == 'o')
+                markers.order = true;
+            else if (field.key[1] == 's')
+                markers.size = true;
+        }
+    }
+    return markers;
+}
+
 // What JavaScript's `if (x)` says about a visible list element (ranges in tree.js skip falsy ones).
 bool jsFalsy(const Node& n)
 {
@@ -224,7 +260,14 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_event(event)
     , m_reference(tree.d->mode == FoldMode::ReferenceClient)
     , m_stamp(nextStamp())
+    , m_touched(scratchTouched(m_ownTouched, m_ownsScratch))
 {
+}
+
+Mutator::~Mutator()
+{
+    if (m_ownsScratch)
+        scratchBusy() = false;
 }
 
 bool Mutator::isVisible(quint32 slot) const
@@ -387,12 +430,8 @@ NodeKind Mutator::kindFor(dom::element value, bool literal) const
     case dom::element_type::OBJECT: {
         if (literal)
             return NodeKind::Object;
-        const dom::object o = value.get_object().value_unsafe();
-        if (o.at_key("@o").error() == simdjson::SUCCESS)
-            return NodeKind::RecordList;
-        if (o.at_key("@s").error() == simdjson::SUCCESS)
-            return NodeKind::ValueList;
-        return NodeKind::Object;
+        const ListMarkers markers = listMarkers(value.get_object().value_unsafe());
+        return markers.order ? NodeKind::RecordList : markers.size ? NodeKind::ValueList : NodeKind::Object;
     }
     case dom::element_type::ARRAY:
         return NodeKind::RawArray;
@@ -413,6 +452,7 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         if (kind == NodeKind::RecordList || kind == NodeKind::ValueList) {
             mergeList(slot, o, false);
         } else if (!literal) {
+            d.wc(slot).members.reserve(o.size());
             mergeObject(slot, o, false);
         } else {
             checkDuplicates(o, slot);
@@ -508,9 +548,25 @@ void Mutator::replaceRawArray(quint32 slot, dom::element value, bool visible)
 
 void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
 {
-    checkDuplicates(delta, object);
-    for (dom::key_value_pair field : delta)
+    // Duplicate keys: small objects (the common case) are checked on the way, in the same pass.
+    const bool small = delta.size() <= 8;
+    if (!small)
+        checkDuplicates(delta, object);
+    std::string_view seen[8];
+    std::size_t count = 0;
+    for (dom::key_value_pair field : delta) {
+        if (small) {
+            for (std::size_t k = 0; k < count; ++k) {
+                if (seen[k] == field.key) {
+                    anomaly(AnomalyKind::DuplicateKey, object, field.key,
+                        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
+                    break;
+                }
+            }
+            seen[count++] = field.key;
+        }
         mergeMember(object, field.key, field.value, visible);
+    }
 }
 
 void Mutator::mergeMember(quint32 object, std::string_view key, dom::element value, bool visible)
@@ -530,8 +586,9 @@ void Mutator::mergeMember(quint32 object, std::string_view key, dom::element val
     const NodeKind was = d.r(existing).kind;
     if (type == dom::element_type::OBJECT) {
         const dom::object o = value.get_object().value_unsafe();
-        const bool hasOrder = o.at_key("@o").error() == simdjson::SUCCESS;
-        const bool hasSize = !hasOrder && o.at_key("@s").error() == simdjson::SUCCESS;
+        const ListMarkers markers = listMarkers(o);
+        const bool hasOrder = markers.order;
+        const bool hasSize = !hasOrder && markers.size;
         if (hasOrder || hasSize || isListKind(was) || (m_reference && was == NodeKind::RawArray)) {
             NodeKind target = hasOrder ? NodeKind::RecordList : hasSize ? NodeKind::ValueList : was;
             if (target == NodeKind::RawArray) {
@@ -620,13 +677,27 @@ quint32 Mutator::placeholder(quint32 list, std::string_view key)
 
 void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
 {
-    checkDuplicates(delta, list);
     const bool isRecord = d.r(list).kind == NodeKind::RecordList;
     dom::element orderValue;
     dom::element sizeValue;
     bool hasOrder = false;
     bool hasSize = false;
+    const bool small = delta.size() <= 8;
+    if (!small)
+        checkDuplicates(delta, list);
+    std::string_view seen[8];
+    std::size_t count = 0;
     for (dom::key_value_pair field : delta) {
+        if (small) {
+            for (std::size_t k = 0; k < count; ++k) {
+                if (seen[k] == field.key) {
+                    anomaly(AnomalyKind::DuplicateKey, list, field.key,
+                        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
+                    break;
+                }
+            }
+            seen[count++] = field.key;
+        }
         if (field.key == "@o") {
             hasOrder = true;
             orderValue = field.value;
@@ -669,8 +740,9 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         const NodeKind was = d.r(existing).kind;
         if (type == dom::element_type::OBJECT) {
             const dom::object o = value.get_object().value_unsafe();
-            const bool elementOrder = o.at_key("@o").error() == simdjson::SUCCESS;
-            const bool elementSize = !elementOrder && o.at_key("@s").error() == simdjson::SUCCESS;
+            const ListMarkers markers = listMarkers(o);
+            const bool elementOrder = markers.order;
+            const bool elementSize = !elementOrder && markers.size;
             NodeKind target = elementOrder ? NodeKind::RecordList : elementSize ? NodeKind::ValueList : NodeKind::Object;
             if (target == NodeKind::Object && isListKind(was))
                 target = was;
@@ -990,19 +1062,24 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
     }
 
     // 2. Moves: keep a longest increasing subsequence in place and move the rest after their predecessor.
-    std::vector<quint32> retained;
-    retained.reserve(c.order.size());
+    thread_local std::vector<quint32> retained;
+    retained.clear();
     for (quint32 s : target) {
         if (d.r(s).row != kNotVisible)
             retained.push_back(s);
     }
     const std::size_t m = retained.size();
-    if (m > 1) {
-        std::vector<int> sequence(m); // sequence[current row] = index in retained
+    // Common case (appends, removals, inserts): what remains is already in the new relative order.
+    const bool inOrder = std::equal(retained.begin(), retained.end(), c.order.begin(), c.order.end());
+    if (m > 1 && !inOrder) {
+        thread_local std::vector<int> sequence; // sequence[current row] = index in retained
+        sequence.assign(m, 0);
         for (std::size_t t = 0; t < m; ++t)
             sequence[d.r(retained[t]).row] = int(t);
-        std::vector<int> tails; // indexes into sequence
-        std::vector<int> previous(m, -1);
+        thread_local std::vector<int> tails; // indexes into sequence
+        thread_local std::vector<int> previous;
+        tails.clear();
+        previous.assign(m, -1);
         for (std::size_t k = 0; k < m; ++k) {
             auto it = std::lower_bound(tails.begin(), tails.end(), sequence[k], [&](int idx, int value) { return sequence[std::size_t(idx)] < value; });
             if (it != tails.begin())
@@ -1012,7 +1089,8 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
             else
                 *it = int(k);
         }
-        std::vector<char> inLis(m, 0);
+        thread_local std::vector<char> inLis;
+        inLis.assign(m, 0);
         for (int k = tails.empty() ? -1 : tails.back(); k >= 0; k = previous[std::size_t(k)])
             inLis[std::size_t(sequence[std::size_t(k)])] = 1;
         const std::size_t moves = m - tails.size();
@@ -1296,6 +1374,10 @@ void Mutator::finish()
 {
     if (!m_changes)
         return;
+    if (m_touched.size() == 1) {
+        m_changes->touched.push_back(d.idOf(m_touched.front()));
+        return;
+    }
     std::sort(m_touched.begin(), m_touched.end());
     m_touched.erase(std::unique(m_touched.begin(), m_touched.end()), m_touched.end());
     m_changes->touched.reserve(m_touched.size());

@@ -22,6 +22,9 @@ class Mutator
 {
 public:
     Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* anomalies, qint64 event);
+    ~Mutator();
+    Mutator(const Mutator&) = delete;
+    Mutator& operator=(const Mutator&) = delete;
 
     // --- fold ---
     void mergeObject(quint32 object, simdjson::dom::object delta, bool visible);
@@ -79,7 +82,11 @@ private:
     qint64 m_event;
     bool m_reference;
     quint64 m_stamp; // this mutation's stamp (see Node::stamp)
-    std::vector<quint32> m_touched;
+    // Touched slots: a per-thread scratch vector (no allocation per delta) unless a nested mutator
+    // on another tree already uses it.
+    std::vector<quint32> m_ownTouched;
+    std::vector<quint32>& m_touched;
+    bool m_ownsScratch = false;
 };
 
 bool readScalar(simdjson::dom::element value, Scalar& out);

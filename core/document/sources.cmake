@@ -9,4 +9,6 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/mutator.cpp
     ${CMAKE_CURRENT_LIST_DIR}/jsonerror.h
     ${CMAKE_CURRENT_LIST_DIR}/jsonerror.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/foldcommand.h
+    ${CMAKE_CURRENT_LIST_DIR}/foldcommand.cpp
 )

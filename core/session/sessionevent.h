@@ -24,22 +24,24 @@ enum class EventKind : quint8 {
     Response, // {"deliver":id,"done":true,"response":{...}}
     StreamDone, // {"deliver":id,"done":true} (no response)
     Failure, // {"failure":id,"reason":code,"retry":bool}
+    //   synthetic (FlagSynthetic, Direction::Local): {"failure":id} on socket loss (code 999), or
+    //   {"failure":id,"reason":"not connected"} for a call made while disconnected (code 0)
     Disconnected, // {"status":"disconnected","reason":...}
     UnknownInbound, // valid JSON of no known shape, or for an id we do not know
-    MalformedInbound, // not JSON, binary, or over the frame size limit
+    MalformedInbound, // not JSON, binary, or over the frame size limit (code: MalformedReason in core/protocol/envelope.h)
     // outbound frames
     Request, // {"method":..,"id":..}
     Pong,
     UnknownOutbound,
     // local events (payload: a JSON object with the event's fields)
-    StateChanged, // {"from":"..","to":"..","reason":".."}
-    ReconnectPlanned, // {"delayMs":N,"attempt":N,"policy":".."}
+    StateChanged, // {"from":"..","to":"..","reason":"..","delayMs":N (reconnecting only)}; code = failure code when "failed"
+    ReconnectPlanned, // {"layer":"socket"|"stream","delayMs":N,"attempt":N,"policy":"..","reason":".."}; code = delay
     EpochStarted, // {"epoch":N,"requestId":N}
     FoldAnomaly, // {"anomaly":"..","path":"..","message":"..","event":N}
     FaultInjected, // {"fault":"..","params":{..},"corrupting":bool}
     Incident, // resync analysis of one incident
     VersionChanged, // {"from":"..","to":".."}
-    Note, // free text from the user or a tool
+    Note, // {"note":".."}: free text from the user or a tool (also TLS errors)
     Count_
 };
 QString eventKindName(EventKind kind); // stable names used in captures: "hello", "stream-item", ...

@@ -1,0 +1,232 @@
+#include "core/document/foldcommand.h"
+
+#include "core/document/documenttree.h"
+#include "core/document/mutator.h"
+
+#include <QFile>
+
+#include <optional>
+
+namespace deltascope::cli {
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
+                              "\n"
+                              "Folds a stream of Adama deltas and prints the visible document as JSON.\n"
+                              "Input is NDJSON (FILE, or standard input for '-' or no FILE): each line is a bare\n"
+                              "delta (the `data` object) or a server frame {\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}};\n"
+                              "frames without data (acks, seq-only items), socket messages (hello, ping, status)\n"
+                              "and empty lines are skipped.\n"
+                              "\n"
+                              "Options:\n"
+                              "  --pretty            Indent the printed document.\n"
+                              "  --at N              Stop after N deltas.\n"
+                              "  --anomalies         Print one line per anomaly on stderr; exit 3 when any occurred.\n"
+                              "  --keep-going        Report malformed lines and continue (default: stop, exit 2).\n"
+                              "  --reference-client  Fold as the reference JavaScript client does (tree.js quirks).\n"
+                              "  -h, --help          Show this help.\n"
+                              "\n"
+                              "Exit codes: 0 ok, 1 the file cannot be read, 2 usage error or malformed line,\n"
+                              "3 anomalies occurred (with --anomalies).\n";
+
+struct Options {
+    QString file; // empty or "-": standard input
+    bool pretty = false;
+    bool anomalies = false;
+    bool keepGoing = false;
+    FoldMode mode = FoldMode::Canonical;
+    std::optional<qint64> at;
+};
+
+// A line's delta: the whole line, or the `data` of a server frame; nullopt when there is none.
+struct LineDelta {
+    bool malformed = false;
+    QString error;
+    std::optional<std::string> delta;
+};
+
+// Socket-level server messages of adama-wire.md 2.1 (hello, ping, status): only those keys, and a
+// `status` string or a `ping`. A document delta with exactly this shape is not expected.
+bool isSocketControl(dom::object object)
+{
+    bool marker = false;
+    for (dom::key_value_pair field : object) {
+        const std::string_view key = field.key;
+        if (key == "ping") {
+            marker = true;
+        } else if (key == "status") {
+            if (field.value.type() != dom::element_type::STRING)
+                return false;
+            marker = true;
+        } else if (key != "version" && key != "identities" && key != "reason" && key != "latency" && key != "code") {
+            return false;
+        }
+    }
+    return marker;
+}
+
+LineDelta deltaOfLine(std::string_view line)
+{
+    LineDelta result;
+    dom::element root;
+    QString error;
+    if (!detail::parseJson(line, root, &error)) {
+        result.malformed = true;
+        result.error = error;
+        return result;
+    }
+    if (root.type() != dom::element_type::OBJECT) {
+        result.malformed = true;
+        result.error = QStringLiteral("not a JSON object (expected a delta or a server frame)");
+        return result;
+    }
+    const dom::object object = root.get_object().value_unsafe();
+    if (object.at_key("deliver").error() != simdjson::SUCCESS) {
+        if (isSocketControl(object))
+            return result;
+        result.delta = std::string(line);
+        return result;
+    }
+    // A server frame: response.delta.data, when present.
+    const auto response = object.at_key("response");
+    if (response.error() != simdjson::SUCCESS || response.value_unsafe().type() != dom::element_type::OBJECT)
+        return result;
+    const auto delta = response.value_unsafe().get_object().value_unsafe().at_key("delta");
+    if (delta.error() != simdjson::SUCCESS || delta.value_unsafe().type() != dom::element_type::OBJECT)
+        return result;
+    const auto data = delta.value_unsafe().get_object().value_unsafe().at_key("data");
+    if (data.error() != simdjson::SUCCESS)
+        return result;
+    result.delta = simdjson::to_string(data.value_unsafe());
+    return result;
+}
+
+int runFold(const QStringList& arguments, CommandIo& io)
+{
+    Options options;
+    bool haveFile = false;
+    for (qsizetype i = 0; i < arguments.size(); ++i) {
+        const QString& argument = arguments.at(i);
+        if (argument == QLatin1String("-h") || argument == QLatin1String("--help")) {
+            io.out << kFoldHelp;
+            return ExitOk;
+        } else if (argument == QLatin1String("--pretty")) {
+            options.pretty = true;
+        } else if (argument == QLatin1String("--anomalies")) {
+            options.anomalies = true;
+        } else if (argument == QLatin1String("--keep-going")) {
+            options.keepGoing = true;
+        } else if (argument == QLatin1String("--reference-client")) {
+            options.mode = FoldMode::ReferenceClient;
+        } else if (argument == QLatin1String("--at") || argument.startsWith(QLatin1String("--at="))) {
+            QString value;
+            if (argument == QLatin1String("--at")) {
+                if (i + 1 >= arguments.size()) {
+                    io.err << "deltascope-cli fold: --at needs a number of deltas\n";
+                    return ExitUsage;
+                }
+                value = arguments.at(++i);
+            } else {
+                value = argument.mid(5);
+            }
+            bool ok = false;
+            const qint64 n = value.toLongLong(&ok);
+            if (!ok || n < 0) {
+                io.err << "deltascope-cli fold: --at needs a non-negative number of deltas, not '" << value << "'\n";
+                return ExitUsage;
+            }
+            options.at = n;
+        } else if (argument.startsWith(QLatin1String("--"))) {
+            io.err << "deltascope-cli fold: unknown option '" << argument << "'. Run 'deltascope-cli fold --help'.\n";
+            return ExitUsage;
+        } else if (!haveFile) {
+            options.file = argument;
+            haveFile = true;
+        } else {
+            io.err << "deltascope-cli fold: more than one input file ('" << options.file << "', '" << argument << "')\n";
+            return ExitUsage;
+        }
+    }
+
+    QFile file;
+    QIODevice* input = &io.in;
+    const bool fromStdin = options.file.isEmpty() || options.file == QLatin1String("-");
+    const QString inputName = fromStdin ? QStringLiteral("<stdin>") : options.file;
+    if (!fromStdin) {
+        file.setFileName(options.file);
+        if (!file.open(QIODevice::ReadOnly)) {
+            io.err << "deltascope-cli fold: cannot open '" << options.file << "': " << file.errorString() << '\n';
+            return ExitFailure;
+        }
+        input = &file;
+    }
+
+    DocumentTree tree(options.mode);
+    qint64 lineNumber = 0;
+    qint64 folded = 0;
+    qint64 anomalyCount = 0;
+    qint64 malformed = 0;
+    while (!options.at || folded < *options.at) {
+        if (input->atEnd())
+            break;
+        QByteArray line = input->readLine();
+        ++lineNumber;
+        while (!line.isEmpty() && (line.endsWith('\n') || line.endsWith('\r')))
+            line.chop(1);
+        if (line.trimmed().isEmpty())
+            continue;
+        const LineDelta lineDelta = deltaOfLine(std::string_view(line.constData(), std::size_t(line.size())));
+        if (lineDelta.malformed) {
+            ++malformed;
+            io.err << inputName << ':' << lineNumber << ": " << lineDelta.error << '\n';
+            if (!options.keepGoing) {
+                io.err << "deltascope-cli fold: stopped at the malformed line (use --keep-going to skip such lines)\n";
+                return ExitUsage;
+            }
+            continue;
+        }
+        if (!lineDelta.delta)
+            continue;
+        const FoldResult result = tree.apply(*lineDelta.delta, folded);
+        const bool notAnObject = !result.anomalies.empty() && result.anomalies.front().kind == AnomalyKind::NotAnObject;
+        if (!result.parsed || notAnObject) {
+            ++malformed;
+            io.err << inputName << ':' << lineNumber << ": the data is not a delta object: " << result.error << '\n';
+            if (!options.keepGoing)
+                return ExitUsage;
+            continue;
+        }
+        if (options.anomalies) {
+            for (const Anomaly& anomaly : result.anomalies) {
+                io.err << inputName << ':' << lineNumber << ": delta " << folded << ": " << anomalyKindName(anomaly.kind) << " at '"
+                       << anomaly.path << "': " << anomaly.message << '\n';
+            }
+        }
+        anomalyCount += qint64(result.anomalies.size());
+        ++folded;
+    }
+    if (options.at && folded < *options.at)
+        io.err << "deltascope-cli fold: the input has only " << folded << " deltas (asked --at " << *options.at << ")\n";
+
+    io.out << QString::fromUtf8(tree.toJson(options.pretty)) << '\n';
+    io.out.flush();
+    if (malformed > 0 && options.keepGoing)
+        io.err << "deltascope-cli fold: skipped " << malformed << " malformed line(s)\n";
+    if (options.anomalies && anomalyCount > 0) {
+        io.err << "deltascope-cli fold: " << anomalyCount << " anomal" << (anomalyCount == 1 ? "y" : "ies") << " in " << folded << " deltas\n";
+        return ExitAnomalies;
+    }
+    return ExitOk;
+}
+
+}
+
+Command foldCommand()
+{
+    return { QStringLiteral("fold"), QStringLiteral("Fold NDJSON deltas (or server frames) and print the visible document"), runFold };
+}
+
+}

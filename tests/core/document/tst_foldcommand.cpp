@@ -1,0 +1,156 @@
+#include <catch2/catch.hpp>
+
+#include "core/cli/cli.h"
+#include "documenttestutils.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QProcess>
+#include <QTemporaryDir>
+
+using namespace deltascope;
+using namespace deltascope::test;
+
+namespace {
+
+struct CliRun {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+CliRun runCli(const QStringList& arguments, const QByteArray& input = {})
+{
+    CliRun result;
+    QTextStream out(&result.out);
+    QTextStream err(&result.err);
+    QByteArray inputCopy = input;
+    QBuffer in(&inputCopy);
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { out, err, in };
+    result.code = cli::run(arguments, io);
+    out.flush();
+    err.flush();
+    return result;
+}
+
+const QByteArray kStream = R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}}
+{"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}}
+
+{"players":{"9":{"name":"cy2"},"@o":[12,4,9],"7":null}}
+)";
+
+const QByteArray kFrames = R"({"status":"connected","version":"20240912211736","identities":{}}
+{"deliver":1,"done":false,"response":{"delta":{"view-state-filter":["page"]}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"Demo","lines":{"1":{"what":"hi","when":"1718000000000"},"@o":[1]}},"seq":17}}}
+{"ping":1000,"latency":"0"}
+{"deliver":2,"done":true,"response":{"seq":18}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"lines":{"2":{"what":"yo"},"@o":[1,2]}},"seq":18}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"page_label":"Page 2"}}}}
+)";
+
+}
+
+TEST_CASE("fold cli: bare deltas from stdin print the visible document")
+{
+    const CliRun run = runCli({ QStringLiteral("fold") }, kStream);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.isEmpty());
+    CHECK(run.out == QStringLiteral(R"({"players":[{"id":12,"name":"di"},{"id":4,"name":"ann"},{"id":9,"name":"cy2"}]})") + QLatin1Char('\n'));
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("-") }, kStream).out == run.out);
+}
+
+TEST_CASE("fold cli: server frames are recognised and frames without data skipped")
+{
+    const CliRun run = runCli({ QStringLiteral("fold") }, kFrames);
+    CHECK(run.code == cli::ExitOk);
+    INFO(run.err.toStdString());
+    CHECK(sameJson(parseJson(run.out.toUtf8()),
+        parseJson(R"({"title":"Demo","lines":[{"what":"hi","when":"1718000000000"},{"what":"yo"}],"page_label":"Page 2"})")));
+}
+
+TEST_CASE("fold cli: --at, --pretty and --reference-client")
+{
+    CliRun run = runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("1") }, kStream);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out == QStringLiteral(R"({"players":[{"id":4,"name":"ann"},{"id":7,"name":"bo"},{"id":9,"name":"cy"}]})") + QLatin1Char('\n'));
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--at=0") }, kStream);
+    CHECK(run.out == QStringLiteral("{}\n"));
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("9") }, kStream);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.contains(QStringLiteral("only 3 deltas")));
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--pretty") }, R"({"a":{"b":[1,2]}})");
+    CHECK(run.out == QStringLiteral("{\n  \"a\": {\n    \"b\": [\n      1,\n      2\n    ]\n  }\n}\n"));
+    const QByteArray stale = "{\"s\":{\"0\":5,\"1\":7,\"@s\":2}}\n{\"s\":{\"1\":8}}\n";
+    CHECK(runCli({ QStringLiteral("fold") }, stale).out == QStringLiteral("{\"s\":[5,8]}\n"));
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, stale).out == QStringLiteral("{\"s\":[5,7]}\n"));
+}
+
+TEST_CASE("fold cli: --anomalies prints one line per anomaly and exits 3")
+{
+    const QByteArray input = "{\"l\":{\"1\":{\"v\":1},\"@o\":[1]}}\n{\"l\":{\"@o\":[[0,4],9]}}\n";
+    CliRun run = runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, input);
+    CHECK(run.code == cli::ExitAnomalies);
+    CHECK(run.err.contains(QStringLiteral("<stdin>:2: delta 1: range outside previous list at 'l/@o'")));
+    CHECK(run.err.contains(QStringLiteral("<stdin>:2: delta 1: id missing from element map at 'l/9'")));
+    CHECK(run.out == QStringLiteral("{\"l\":[{\"v\":1}]}\n"));
+    // Without --anomalies the same input is fine.
+    run = runCli({ QStringLiteral("fold") }, input);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.isEmpty());
+    // No anomalies: exit 0 even with --anomalies.
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, kStream).code == cli::ExitOk);
+}
+
+TEST_CASE("fold cli: malformed lines name the line and exit 2 unless --keep-going")
+{
+    const QByteArray input = "{\"a\":1}\n{\"a\":\n[1,2]\n{\"b\":2}\n";
+    CliRun run = runCli({ QStringLiteral("fold") }, input);
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("<stdin>:2: invalid JSON at byte 5")));
+    CHECK(run.out.isEmpty());
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--keep-going") }, input);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.contains(QStringLiteral("<stdin>:2:")));
+    CHECK(run.err.contains(QStringLiteral("<stdin>:3: not a JSON object")));
+    CHECK(run.err.contains(QStringLiteral("skipped 2 malformed line(s)")));
+    CHECK(run.out == QStringLiteral("{\"a\":1,\"b\":2}\n"));
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--keep-going") }, "{\"deliver\":1,\"response\":{\"delta\":{\"data\":5}}}\n");
+    CHECK(run.err.contains(QStringLiteral("<stdin>:1: the data is not a delta object")));
+}
+
+TEST_CASE("fold cli: usage errors and a missing file")
+{
+    CliRun run = runCli({ QStringLiteral("fold"), QStringLiteral("/nonexistent/deltas.ndjson") });
+    CHECK(run.code == cli::ExitFailure);
+    CHECK(run.err.contains(QStringLiteral("cannot open '/nonexistent/deltas.ndjson'")));
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--at") }).code == cli::ExitUsage);
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("x") }).code == cli::ExitUsage);
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--bogus") }).code == cli::ExitUsage);
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("a"), QStringLiteral("b") }).code == cli::ExitUsage);
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--help") });
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out.contains(QStringLiteral("--keep-going")));
+    CHECK(cli::usage().contains(QStringLiteral("fold")));
+}
+
+TEST_CASE("fold cli: a file, run as a separate process")
+{
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("frames.ndjson"));
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    file.write(kFrames);
+    file.close();
+    QProcess process;
+    process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), path, QStringLiteral("--anomalies") });
+    REQUIRE(process.waitForFinished(30000));
+    CHECK(process.exitCode() == 0);
+    CHECK(sameJson(parseJson(process.readAllStandardOutput()),
+        parseJson(R"({"title":"Demo","lines":[{"what":"hi","when":"1718000000000"},{"what":"yo"}],"page_label":"Page 2"})")));
+    process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), dir.filePath(QStringLiteral("missing")) });
+    REQUIRE(process.waitForFinished(30000));
+    CHECK(process.exitCode() == 1);
+    CHECK(process.readAllStandardError().contains("cannot open"));
+}

@@ -1,0 +1,129 @@
+#include "core/server/referenceserver.h"
+#include "core/server/servercommandline.h"
+#include "tests/support/testutils.h"
+#include "wsclient.h"
+
+#include <catch2/catch.hpp>
+
+#include <QProcess>
+#include <QSslConfiguration>
+#include <QSslSocket>
+#include <QTcpServer>
+#include <QTcpSocket>
+
+#include <csignal>
+
+using namespace deltascope;
+using namespace deltascope::server;
+using namespace deltascope::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("command line: options, defaults and errors")
+{
+    const ServerCommandLine defaults = parseServerCommandLine({});
+    CHECK(defaults.error.isEmpty());
+    CHECK(defaults.options.port == 7777);
+    CHECK(defaults.options.bind == QHostAddress(QHostAddress::LocalHost));
+    CHECK(defaults.controlPort == -1);
+
+    const ServerCommandLine full = parseServerCommandLine({ QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--seed"),
+        QStringLiteral("9"), QStringLiteral("--version"), QStringLiteral("v2"), QStringLiteral("--control-port"), QStringLiteral("0"),
+        QStringLiteral("--ticker-rate"), QStringLiteral("10000"), QStringLiteral("--fault"), QStringLiteral(R"(stall={"seconds":2,"after":5,"every":30})") });
+    REQUIRE(full.error.isEmpty());
+    CHECK(full.options.port == 0);
+    CHECK(full.options.seed == 9);
+    CHECK(full.options.version == QLatin1String("v2"));
+    CHECK(full.controlPort == 0);
+    CHECK(full.options.tickerRate == 10000);
+    REQUIRE(full.faults.size() == 1);
+    CHECK(full.faults.front().name == QLatin1String("stall"));
+    CHECK(full.faults.front().afterSeconds == 5);
+    CHECK(full.faults.front().everySeconds == 30);
+
+    CHECK(parseServerCommandLine({ QStringLiteral("--port"), QStringLiteral("70000") }).error.contains(QLatin1String("--port")));
+    CHECK(parseServerCommandLine({ QStringLiteral("--bind"), QStringLiteral("nowhere") }).error.contains(QLatin1String("--bind")));
+    CHECK(parseServerCommandLine({ QStringLiteral("--tls-cert"), QStringLiteral("a.pem") }).error.contains(QLatin1String("--tls-key")));
+    CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral("melt") }).error.contains(QLatin1String("unknown fault")));
+    CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral("stall={x") }).error.contains(QLatin1String("JSON")));
+    CHECK(parseServerCommandLine({ QStringLiteral("--nope") }).error.contains(QLatin1String("nope")));
+    CHECK(parseServerCommandLine({ QStringLiteral("stray") }).error.contains(QLatin1String("stray")));
+    CHECK(serverUsage().contains(QLatin1String("--control-port")));
+}
+
+TEST_CASE("the executable: --help, a taken port, serving, control, SIGTERM")
+{
+    QProcess help;
+    help.start(executablePath(QStringLiteral("deltascope-server")), { QStringLiteral("--help") });
+    REQUIRE(help.waitForFinished(10000));
+    CHECK(help.exitCode() == 0);
+    CHECK(help.readAllStandardOutput().contains("--tls-cert"));
+
+    QTcpServer occupier;
+    REQUIRE(occupier.listen(QHostAddress::LocalHost, 0));
+    QProcess taken;
+    taken.start(executablePath(QStringLiteral("deltascope-server")), { QStringLiteral("--port"), QString::number(occupier.serverPort()) });
+    REQUIRE(taken.waitForFinished(10000));
+    CHECK(taken.exitCode() == 1);
+    CHECK(taken.readAllStandardError().contains(QByteArray("cannot listen on 127.0.0.1:" + QByteArray::number(occupier.serverPort()))));
+
+    QProcess server;
+    server.start(executablePath(QStringLiteral("deltascope-server")),
+        { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--control-port"), QStringLiteral("0"), QStringLiteral("--paused") });
+    QByteArray out;
+    REQUIRE(waitUntil([&] {
+        out += server.readAllStandardOutput();
+        return out.contains("control on");
+    }, 10s));
+    const QByteArray urlLine = out.mid(out.indexOf("ws://"));
+    const QUrl url(QString::fromUtf8(urlLine.left(urlLine.indexOf('\n'))));
+    REQUIRE(url.port() > 0);
+    CHECK(url.host() == QLatin1String("127.0.0.1"));
+    WsClient client;
+    REQUIRE(client.open(url));
+    const qint64 stream = client.request(QStringLiteral("connection/create"), { { QStringLiteral("identity"), QStringLiteral("anonymous:cli") },
+        { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("demo") } });
+    REQUIRE(waitUntil([&] { return client.items(stream).size() >= 2; }, 5s));
+
+    const QByteArray controlLine = out.mid(out.indexOf("http://127.0.0.1:") + 17);
+    const quint16 controlPort = static_cast<quint16>(controlLine.left(controlLine.indexOf('\n')).toUInt());
+    QTcpSocket control;
+    control.connectToHost(QHostAddress::LocalHost, controlPort);
+    REQUIRE(control.waitForConnected(3000));
+    control.write("POST /fault/force-disconnect HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+    REQUIRE(!client.waitForAnswer(stream).isEmpty());
+    CHECK(client.waitForAnswer(stream).value(QLatin1String("reason")).toInt() == 403500);
+
+    ::kill(static_cast<pid_t>(server.processId()), SIGTERM);
+    REQUIRE(server.waitForFinished(10000));
+    CHECK(server.exitStatus() == QProcess::NormalExit);
+    CHECK(server.exitCode() == 0);
+    const QByteArray log = server.readAllStandardError();
+    CHECK(log.contains("connect #1 127.0.0.1:"));
+    CHECK(log.contains("fault force-disconnect on 1 stream(s)"));
+    CHECK(log.contains("stopped by SIGTERM"));
+    REQUIRE(client.waitClosed(3s));
+}
+
+TEST_CASE("TLS: wss with a certificate and key")
+{
+    REQUIRE(QSslSocket::supportsSsl()); // Debian's Qt ships the OpenSSL backend
+    ServerOptions options;
+    options.botsPaused = true;
+    options.tlsCertificate = sourceDir() + QStringLiteral("/tests/data/server/localhost.crt");
+    options.tlsKey = sourceDir() + QStringLiteral("/tests/data/server/localhost.key");
+    ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    CHECK(server.url().startsWith(QLatin1String("wss://127.0.0.1:")));
+    WsClient client;
+    QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+    ssl.setCaCertificates(QSslCertificate::fromPath(options.tlsCertificate));
+    client.socket().setSslConfiguration(ssl);
+    REQUIRE(client.open(QUrl(server.url())));
+    CHECK(client.frames().front().value(QLatin1String("status")).toString() == QLatin1String("connected"));
+
+    ServerOptions broken = options;
+    broken.tlsKey = sourceDir() + QStringLiteral("/tests/data/server/missing.key");
+    ReferenceServer bad(broken);
+    CHECK(bad.listen() == 0);
+    CHECK(bad.errorString().contains(QLatin1String("missing.key")));
+}

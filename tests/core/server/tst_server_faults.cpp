@@ -1,0 +1,249 @@
+#include "core/server/controlendpoint.h"
+#include "core/server/demodocument.h"
+#include "core/server/referenceserver.h"
+#include "tests/support/testutils.h"
+#include "wsclient.h"
+
+#include <catch2/catch.hpp>
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTcpSocket>
+#include <QTest>
+
+using namespace deltascope;
+using namespace deltascope::server;
+using namespace deltascope::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+QJsonObject delta(const QJsonObject& item)
+{
+    return item.value(QLatin1String("response")).toObject().value(QLatin1String("delta")).toObject();
+}
+
+// A server with one client streaming chat/KEY as alice; bots paused so only the test changes it.
+struct Fixture {
+    ReferenceServer server;
+    WsClient client;
+    qint64 stream = 0;
+    DemoDocument* document = nullptr;
+
+    explicit Fixture(const QString& key, ServerOptions options = {})
+        : server([&] {
+            options.botsPaused = true;
+            options.pingIntervalMs = 50;
+            return options;
+        }())
+    {
+        REQUIRE(server.listen() != 0);
+        REQUIRE(client.open(QUrl(server.url())));
+        stream = client.request(QStringLiteral("connection/create"),
+            { { QStringLiteral("identity"), QStringLiteral("anonymous:alice") }, { QStringLiteral("space"), QStringLiteral("chat") },
+                { QStringLiteral("key"), key } });
+        REQUIRE(waitUntil([&] { return client.items(stream).size() >= 2; }, 3s));
+        document = server.document(QStringLiteral("chat"), key);
+        REQUIRE(document);
+    }
+
+    std::size_t itemCount() const { return client.items(stream).size(); }
+    void stepAndWait(int steps, std::size_t expectedItems)
+    {
+        document->step(steps);
+        REQUIRE(waitUntil([&] { return itemCount() >= expectedItems; }, 3s));
+    }
+};
+
+QByteArray http(quint16 port, const QByteArray& method, const QByteArray& path, const QByteArray& body = {})
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(3000))
+        return {};
+    socket.write(method + ' ' + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + QByteArray::number(body.size())
+        + "\r\n\r\n" + body);
+    QByteArray response;
+    waitUntil(
+        [&] {
+            response += socket.readAll();
+            return socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        3s);
+    return response + socket.readAll();
+}
+
+QJsonObject httpJson(const QByteArray& response)
+{
+    return QJsonDocument::fromJson(response.mid(response.indexOf("\r\n\r\n") + 4)).object();
+}
+
+}
+
+TEST_CASE("fault: clean close sends a close frame, abrupt close does not")
+{
+    Fixture clean(QStringLiteral("close1"));
+    CHECK(clean.server.closeSockets(ServerConnection::CloseKind::CloseFrame) == 1);
+    REQUIRE(clean.client.waitClosed(3s));
+    CHECK(clean.client.closedWithFrame());
+    CHECK(clean.client.closeCode() == QWebSocketProtocol::CloseCodeNormal);
+    CHECK(clean.server.streamCount() == 0);
+
+    Fixture abrupt(QStringLiteral("close2"));
+    CHECK(abrupt.server.applyFault(QStringLiteral("close"), { { QStringLiteral("mode"), QStringLiteral("abrupt") } }).affected == 1);
+    REQUIRE(abrupt.client.waitClosed(3s));
+    CHECK(!abrupt.client.closedWithFrame());
+    CHECK(abrupt.server.streamCount() == 0);
+}
+
+TEST_CASE("fault: stall stops writes and pings but keeps the socket open, then resumes")
+{
+    Fixture f(QStringLiteral("stall"));
+    REQUIRE(!f.client.waitFor([](const QJsonObject& x) { return x.contains(QLatin1String("ping")); }, 2s).isEmpty());
+    f.server.stall(600);
+    const std::size_t framesAtStall = f.client.frames().size();
+    const std::size_t items = f.itemCount();
+    f.document->step(1); // written while stalled: queued
+    QTest::qWait(400);
+    CHECK(f.client.frames().size() == framesAtStall); // nothing at all: no pings, no items
+    CHECK(!f.client.isClosed());
+    REQUIRE(waitUntil([&] { return f.itemCount() > items; }, 3s)); // the queued item arrives after the stall
+    REQUIRE(!f.client.waitFor([](const QJsonObject& x) { return x.contains(QLatin1String("ping")); }, 2s, framesAtStall).isEmpty());
+}
+
+TEST_CASE("fault: redeploy re-sends a full snapshot inside the stream; next schema leaves stale keys to merging clients")
+{
+    Fixture f(QStringLiteral("redeploy"));
+    f.stepAndWait(3, 5);
+    const std::size_t before = f.itemCount();
+    CHECK(f.server.redeploy(false) == 1);
+    REQUIRE(waitUntil([&] { return f.itemCount() > before; }, 3s));
+    const QJsonObject full = delta(f.client.items(f.stream).back());
+    CHECK(full.contains(QLatin1String("seq")));
+    const QJsonObject data = full.value(QLatin1String("data")).toObject();
+    CHECK(data.value(QLatin1String("title")).toString() == QLatin1String("Room redeploy")); // unchanged, yet sent again
+    CHECK(data.value(QLatin1String("lines")).toObject().value(QLatin1String("@o")).toArray().size() == 4); // every id, no ranges
+
+    const std::size_t beforeSchema = f.itemCount();
+    f.server.applyFault(QStringLiteral("redeploy"), { { QStringLiteral("next-schema"), true } });
+    REQUIRE(waitUntil([&] { return f.itemCount() > beforeSchema; }, 3s));
+    const QJsonObject migrated = delta(f.client.items(f.stream).back()).value(QLatin1String("data")).toObject();
+    CHECK(migrated.value(QLatin1String("topic")).toString() == QLatin1String("Room redeploy"));
+    // A fresh view says nothing about the old keys: a client merging over its tree keeps title and count.
+    CHECK(!migrated.contains(QLatin1String("title")));
+    CHECK(!migrated.contains(QLatin1String("count")));
+    CHECK(f.document->schemaVersion() == 2);
+}
+
+TEST_CASE("fault: hello version for new sockets, reload, keepalive-failure")
+{
+    Fixture f(QStringLiteral("version"));
+    f.server.setHelloVersion(QStringLiteral("20991231000000"));
+    WsClient later;
+    REQUIRE(later.open(QUrl(f.server.url())));
+    CHECK(later.frames().front().value(QLatin1String("version")).toString() == QLatin1String("20991231000000"));
+    CHECK(f.client.frames().front().value(QLatin1String("version")).toString() == QLatin1String("20240912211736"));
+
+    const std::size_t before = f.itemCount();
+    CHECK(f.server.sendReload(true) == 1);
+    REQUIRE(waitUntil([&] { return f.itemCount() > before; }, 3s));
+    CHECK(compact(f.client.items(f.stream).back()) == QByteArray(R"({"deliver":1,"done":false,"response":{"delta":{"reload":{"preserve-view":true}}}})"));
+
+    CHECK(f.server.keepaliveFailure({ QStringLiteral("alice"), {}, {} }) == 1);
+    REQUIRE(f.client.waitClosed(3s));
+    CHECK(f.client.rawFrames().back() == QByteArray(R"({"status":"disconnected","reason":"keepalive-failure"})"));
+    CHECK(!later.isClosed());
+}
+
+TEST_CASE("fault: force-disconnect, retryable and fatal stream failures, refused connects")
+{
+    Fixture f(QStringLiteral("fail"));
+    CHECK(f.server.forceDisconnect() == 1);
+    const QJsonObject failure = f.client.waitForAnswer(f.stream);
+    CHECK(failure == parseObject(R"({"failure":1,"reason":403500,"retry":false})"));
+    CHECK(delta(f.client.items(f.stream).back()) == parseObject(R"({"force-disconnect":true})"));
+    CHECK(f.server.streamCount() == 0);
+
+    const QJsonObject params { { QStringLiteral("identity"), QStringLiteral("anonymous:alice") }, { QStringLiteral("space"), QStringLiteral("chat") },
+        { QStringLiteral("key"), QStringLiteral("fail") } };
+    const qint64 retryable = f.client.request(QStringLiteral("connection/create"), params);
+    REQUIRE(waitUntil([&] { return f.server.streamCount() == 1; }, 3s));
+    CHECK(f.server.failStreams(928828) == 1);
+    CHECK(f.client.waitForAnswer(retryable) == parseObject(QStringLiteral(R"({"failure":%1,"reason":928828,"retry":true})").arg(retryable).toUtf8()));
+
+    const qint64 fatal = f.client.request(QStringLiteral("connection/create"), params);
+    REQUIRE(waitUntil([&] { return f.server.streamCount() == 1; }, 3s));
+    f.server.applyFault(QStringLiteral("fail-stream"), { { QStringLiteral("code"), 403403 } });
+    CHECK(f.client.waitForAnswer(fatal) == parseObject(QStringLiteral(R"({"failure":%1,"reason":403403,"retry":false})").arg(fatal).toUtf8()));
+
+    f.server.refuseConnects(2);
+    const qint64 r1 = f.client.request(QStringLiteral("connection/create"), params);
+    const qint64 r2 = f.client.request(QStringLiteral("connection/create"), params);
+    const qint64 ok = f.client.request(QStringLiteral("connection/create"), params);
+    CHECK(f.client.waitForAnswer(r1).value(QLatin1String("reason")).toInt() == 183498);
+    CHECK(f.client.waitForAnswer(r2).value(QLatin1String("retry")).toBool());
+    REQUIRE(waitUntil([&] { return !f.client.items(ok).empty(); }, 3s));
+}
+
+TEST_CASE("fault: drop, duplicate and reorder the next delta (corrupting)")
+{
+    Fixture f(QStringLiteral("deltas"));
+    std::size_t items = f.itemCount();
+    // drop: one transaction item never arrives, though the server counts it as sent.
+    CHECK(f.server.dropNextDeltas(1) == 1);
+    f.document->step(2);
+    REQUIRE(waitUntil([&] { return f.itemCount() >= items + 1; }, 3s));
+    QTest::qWait(50);
+    CHECK(f.itemCount() == items + 1);
+    const qint64 afterDrop = delta(f.client.items(f.stream).back()).value(QLatin1String("seq")).toInteger();
+    CHECK(afterDrop == f.document->seq());
+
+    // duplicate: the same frame twice.
+    items = f.itemCount();
+    f.server.duplicateNextDeltas(1);
+    f.stepAndWait(1, items + 2);
+    const auto all = f.client.items(f.stream);
+    CHECK(all[items] == all[items + 1]);
+
+    // reorder: the held item comes after the next one, so seqs go backwards once.
+    items = f.itemCount();
+    f.server.reorderNextDeltas(1);
+    f.stepAndWait(2, items + 2);
+    const auto reordered = f.client.items(f.stream);
+    CHECK(delta(reordered[items]).value(QLatin1String("seq")).toInteger() > delta(reordered[items + 1]).value(QLatin1String("seq")).toInteger());
+}
+
+TEST_CASE("control endpoint: status, faults by name, errors")
+{
+    Fixture f(QStringLiteral("control"));
+    ControlEndpoint control(&f.server);
+    const quint16 port = control.listen();
+    REQUIRE(port != 0);
+
+    const QByteArray status = http(port, "GET", "/status");
+    REQUIRE(status.startsWith("HTTP/1.1 200"));
+    const QJsonObject statusJson = httpJson(status);
+    CHECK(statusJson.value(QLatin1String("sockets")).toInt() == 1);
+    CHECK(statusJson.value(QLatin1String("streams")).toInt() == 1);
+    CHECK(statusJson.value(QLatin1String("port")).toInt() == f.server.port());
+
+    const std::size_t before = f.itemCount();
+    const QByteArray reload = http(port, "POST", "/fault/reload", R"({"preserve-view":false,"agent":"alice"})");
+    CHECK(httpJson(reload) == parseObject(R"({"ok":true,"affected":1})"));
+    REQUIRE(waitUntil([&] { return f.itemCount() > before; }, 3s));
+    CHECK(delta(f.client.items(f.stream).back()) == parseObject(R"({"reload":{"preserve-view":false}})"));
+
+    const QByteArray step = http(port, "POST", "/step", R"({"space":"chat","key":"control","count":3})");
+    CHECK(httpJson(step).value(QLatin1String("seq")).toInteger() == f.document->seq());
+
+    CHECK(http(port, "POST", "/fault/nonsense", "{}").startsWith("HTTP/1.1 400"));
+    CHECK(httpJson(http(port, "POST", "/fault/stall", "{}")).value(QLatin1String("error")).toString().contains(QLatin1String("seconds")));
+    CHECK(http(port, "POST", "/fault/stall", "{broken").startsWith("HTTP/1.1 400"));
+    CHECK(http(port, "GET", "/nowhere").startsWith("HTTP/1.1 405"));
+    CHECK(http(port, "POST", "/nowhere").startsWith("HTTP/1.1 404"));
+    CHECK(http(port, "GET", "/fault/stall").startsWith("HTTP/1.1 405"));
+
+    CHECK(httpJson(http(port, "POST", "/fault/close", R"({"mode":"clean"})")).value(QLatin1String("affected")).toInt() == 1);
+    REQUIRE(f.client.waitClosed(3s));
+}
