@@ -278,25 +278,16 @@ public:
             }
         }
         if (orderChanged) {
-            std::unordered_map<std::string_view, std::size_t> oldPositions;
-            bool mapped = false;
             const auto oldPosition = [&](std::size_t i) -> qint64 {
                 if (!f)
                     return -1;
                 const quint32 te = newOrder[i];
-                // Fast path: the same node, whose row in the old tree is its old position.
-                if (sameNodeIn(F, f, T, te) && F.r(te).row != kNotVisible)
-                    return qint64(F.r(te).row);
-                if (!mapped) {
-                    // Elements recreated under an old id (other nodes): find them by key.
-                    const auto& oldOrder = F.rc(f).order;
-                    oldPositions.reserve(oldOrder.size());
-                    for (std::size_t k = 0; k < oldOrder.size(); ++k)
-                        oldPositions.emplace(F.r(oldOrder[k]).key, k);
-                    mapped = true;
-                }
-                const auto found = oldPositions.find(T.r(te).key);
-                return found == oldPositions.end() ? -1 : qint64(found->second);
+                // The same node, whose row in the old tree is its old position; otherwise an
+                // element recreated under an old id, found by key.
+                const quint32 fe = sameNodeIn(F, f, T, te) ? te : F.findMember(f, T.r(te).key);
+                if (!fe || F.r(fe).row == kNotVisible)
+                    return -1;
+                return qint64(F.r(fe).row);
             };
             if (any)
                 m_out.push_back(',');

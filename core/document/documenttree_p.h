@@ -42,12 +42,14 @@ struct Container {
     // Open-addressing index slot numbers by key hash, for containers with many members.
     std::vector<quint32> index;
     quint32 indexUsed = 0; // live entries + tombstones
+    bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
     Container() = default;
     Container(const Container& other)
         : members(other.members)
         , order(other.order)
         , index(other.index)
         , indexUsed(other.indexUsed)
+        , maybeOrphans(other.maybeOrphans)
     {
     }
 };
@@ -86,7 +88,6 @@ enum NodeFlag : quint8 {
     FlagMark = 4, // scratch: element removed by the delta being folded
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
-    FlagInOrder = 16, // scratch: part of the new order being applied
 };
 
 struct Node {

@@ -48,6 +48,18 @@ std::vector<quint32>& scratchTouched(std::vector<quint32>& own, bool& owns)
     return scratch;
 }
 
+// "In the new order" marks for the order phase of one list, indexed by slot: an array beside the
+// nodes instead of a node flag, so building an order writes no nodes (and copies no shared chunks).
+struct OrderMarks {
+    std::vector<quint32> marks;
+    quint32 epoch = 0;
+};
+OrderMarks& orderMarks()
+{
+    thread_local OrderMarks marks;
+    return marks;
+}
+
 // Whether a delta object carries the list markers, in one pass over its keys.
 struct ListMarkers {
     bool order = false;
@@ -93,7 +105,8 @@ struct ParserCache {
     ParserCache()
     {
         // Explicit depth: deeper input is refused by the parser, so nothing below recurses deeper.
-        allocated = parser.allocate(64 * 1024, DocumentTree::kMaxDepth) == simdjson::SUCCESS;
+        // simdjson refuses depth >= max_depth: kMaxDepth levels are allowed, one more is refused.
+        allocated = parser.allocate(64 * 1024, DocumentTree::kMaxDepth + 1) == simdjson::SUCCESS;
     }
 };
 
@@ -113,7 +126,7 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     }
     if (text.size() > kLarge) {
         large = std::make_unique<dom::parser>();
-        if (large->allocate(text.size(), DocumentTree::kMaxDepth) != simdjson::SUCCESS) {
+        if (large->allocate(text.size(), DocumentTree::kMaxDepth + 1) != simdjson::SUCCESS) {
             if (error)
                 *error = QStringLiteral("out of memory for a %1-byte JSON text").arg(text.size());
             return false;
@@ -268,6 +281,29 @@ Mutator::~Mutator()
 {
     if (m_ownsScratch)
         scratchBusy() = false;
+}
+
+void Mutator::beginOrderMarks()
+{
+    OrderMarks& m = orderMarks();
+    if (++m.epoch == 0) {
+        std::fill(m.marks.begin(), m.marks.end(), 0);
+        m.epoch = 1;
+    }
+}
+
+bool Mutator::inOrder(quint32 slot) const
+{
+    const OrderMarks& m = orderMarks();
+    return slot < m.marks.size() && m.marks[slot] == m.epoch;
+}
+
+void Mutator::setInOrder(quint32 slot)
+{
+    OrderMarks& m = orderMarks();
+    if (slot >= m.marks.size())
+        m.marks.resize(std::max<std::size_t>(std::size_t(slot) + 1, d.used), 0);
+    m.marks[slot] = m.epoch;
 }
 
 bool Mutator::isVisible(quint32 slot) const
@@ -605,6 +641,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, dom::element val
                 c.indexUsed = 0;
                 for (quint32 e : c.order)
                     d.w(e).flags |= FlagOrphan;
+                c.maybeOrphans = true;
                 valueChanged(existing, visible);
                 touch(existing);
                 target = NodeKind::ValueList;
@@ -662,6 +699,7 @@ quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
     Container& c = d.wc(list);
     c.members.erase(std::find(c.members.begin(), c.members.end(), element));
     d.w(element).flags |= FlagOrphan;
+    d.wc(list).maybeOrphans = true;
     const quint32 fresh = d.allocate(list, key, kind, m_event);
     d.wc(list).members.push_back(fresh);
     d.indexInsert(list, fresh);
@@ -672,6 +710,7 @@ quint32 Mutator::placeholder(quint32 list, std::string_view key)
 {
     const quint32 slot = d.allocate(list, key, NodeKind::Null, m_event);
     d.w(slot).flags |= FlagOrphan;
+    d.wc(list).maybeOrphans = true;
     return slot;
 }
 
@@ -810,16 +849,17 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
     const std::vector<quint32> oldOrder = d.rc(list).order;
 
     // The new visible order.
+    beginOrderMarks();
     std::vector<quint32> target;
     bool rebuilt = false;
     const auto take = [&](quint32 slot) {
-        Node& n = d.w(slot);
-        if (n.flags & FlagInOrder) {
+        if (inOrder(slot)) {
+            const Node& n = d.r(slot);
             anomaly(AnomalyKind::BadListInstruction, list, n.key,
                 QStringLiteral("element \"%1\" appears twice in @o; shown once").arg(utf8(n.key)));
             return;
         }
-        n.flags |= FlagInOrder;
+        setInOrder(slot);
         target.push_back(slot);
     };
     const auto elementByKey = [&](std::string_view key, bool missingIsHole) {
@@ -897,8 +937,14 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
                     }
                     const qint64 lo = std::max<qint64>(bounds[0], 0);
                     const qint64 hi = std::min<qint64>(bounds[1], size - 1);
+                    // Only removals, orphans or reference-client rules need to look at the nodes.
+                    const bool plain = !m_reference && removed.empty() && !d.rc(list).maybeOrphans;
                     for (qint64 p = lo; p <= hi; ++p) {
                         const quint32 slot = oldOrder[std::size_t(p)];
+                        if (plain) {
+                            take(slot);
+                            continue;
+                        }
                         const Node& n = d.r(slot);
                         if (m_reference) {
                             if (!jsFalsy(n))
@@ -993,8 +1039,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         for (quint32 slot : removed) {
             Node& n = d.w(slot);
             n.flags &= quint8(~FlagMark);
-            if (n.flags & FlagInOrder)
+            if (inOrder(slot)) {
                 n.flags |= FlagOrphan; // reference client: still shown by the visible array
+                d.wc(list).maybeOrphans = true;
+            }
         }
     }
 
@@ -1002,18 +1050,27 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
 
     // Free what nothing holds any more: removed elements and dropped orphans.
     for (quint32 slot : removed) {
-        if (!(d.r(slot).flags & FlagInOrder))
+        if (!inOrder(slot))
             d.freeSubtree(slot);
     }
-    for (quint32 slot : oldOrder) {
-        const Node& n = d.r(slot);
-        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !(n.flags & FlagInOrder))
-            d.freeSubtree(slot);
-    }
-    for (quint32 slot : target)
-        d.w(slot).flags &= quint8(~FlagInOrder);
+    if (d.rc(list).maybeOrphans)
+        freeDroppedOrphans(list, oldOrder);
     if (orderChanged || !removed.empty())
         touch(list);
+}
+
+void Mutator::freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder)
+{
+    for (quint32 slot : oldOrder) {
+        const Node& n = d.r(slot);
+        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !inOrder(slot))
+            d.freeSubtree(slot);
+    }
+    bool any = false;
+    for (quint32 slot : d.rc(list).order)
+        any = any || (d.r(slot).flags & FlagOrphan);
+    if (!any)
+        d.wc(list).maybeOrphans = false;
 }
 
 bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool visible)
@@ -1031,7 +1088,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
             endRemove(list, 0, last, true);
         }
         for (quint32 s : c.order) {
-            if (!(d.r(s).flags & FlagInOrder))
+            if (!inOrder(s))
                 d.w(s).row = kNotVisible;
         }
         if (visible && !target.empty())
@@ -1047,10 +1104,10 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
 
     // 1. Removals, from the end, one notification per contiguous run.
     for (int i = int(c.order.size()) - 1; i >= 0; --i) {
-        if (d.r(c.order[std::size_t(i)]).flags & FlagInOrder)
+        if (inOrder(c.order[std::size_t(i)]))
             continue;
         const int last = i;
-        while (i > 0 && !(d.r(c.order[std::size_t(i - 1)]).flags & FlagInOrder))
+        while (i > 0 && !inOrder(c.order[std::size_t(i - 1)]))
             --i;
         const int first = i;
         beginRemove(list, first, last, true);
@@ -1145,6 +1202,14 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
 
 quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
 {
+    if (isContainerKind(kind)) {
+        // Deltas cannot nest deeper than kMaxDepth, and edits may not build what no delta could carry.
+        int depth = 1; // the parent's JSON nesting level (the root is level 1)
+        for (quint32 s = parent; s != d.rootSlot && s; s = d.r(s).parent)
+            ++depth;
+        if (depth + 1 > DocumentTree::kMaxDepth)
+            return 0;
+    }
     const Node& p = d.r(parent);
     const bool visible = isVisible(parent);
     quint32 existing = 0;
@@ -1310,24 +1375,19 @@ void Mutator::editRemove(quint32 parent, std::string_view key)
 
 void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
 {
+    beginOrderMarks();
     std::vector<quint32> target;
     target.reserve(order.size());
     for (quint32 s : order) {
-        Node& n = d.w(s);
-        if (n.flags & FlagInOrder)
+        if (inOrder(s))
             continue; // an id given twice is shown once
-        n.flags |= FlagInOrder;
+        setInOrder(s);
         target.push_back(s);
     }
     const std::vector<quint32> oldOrder = d.rc(list).order;
     const bool changed = applyOrder(list, target, isVisible(list));
-    for (quint32 slot : oldOrder) {
-        const Node& n = d.r(slot);
-        if (n.live() && n.parent == list && (n.flags & FlagOrphan) && !(n.flags & FlagInOrder))
-            d.freeSubtree(slot);
-    }
-    for (quint32 s : target)
-        d.w(s).flags &= quint8(~FlagInOrder);
+    if (d.rc(list).maybeOrphans)
+        freeDroppedOrphans(list, oldOrder);
     if (changed)
         touch(list);
 }

@@ -47,6 +47,10 @@ public:
 private:
     bool visibleChild(quint32 child, bool parentVisible) const { return parentVisible && d.r(child).row != kNotVisible; }
     bool isVisible(quint32 slot) const;
+    // Order-phase marks (see OrderMarks in mutator.cpp); one list at a time.
+    void beginOrderMarks();
+    bool inOrder(quint32 slot) const;
+    void setInOrder(quint32 slot);
 
     void beginInsert(quint32 parent, int first, int last, bool visible);
     void endInsert(quint32 parent, int first, int last, bool visible);
@@ -74,6 +78,7 @@ private:
     quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);
     quint32 placeholder(quint32 list, std::string_view key);
     bool applyOrder(quint32 list, const std::vector<quint32>& target, bool visible);
+    void freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder);
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
 
     const std::vector<DocumentListener*>& m_listeners;

@@ -87,14 +87,20 @@ TEST_CASE("bad input: 100,000 levels of nesting give a clear error, not a stack 
         CHECK(result.error.contains(QStringLiteral("deeper than %1").arg(DocumentTree::kMaxDepth)));
         CHECK(has(result, AnomalyKind::InvalidJson));
     }
-    // Just inside the limit still folds, and can be exported and encoded.
-    std::string json;
-    const int depth = DocumentTree::kMaxDepth - 1;
-    for (int i = 0; i < depth; ++i)
-        json += "{\"a\":";
-    json += "1";
-    json += std::string(std::size_t(depth), '}');
-    REQUIRE(applyText(tree, json).parsed);
+    // Exactly kMaxDepth levels still fold, and can be exported and encoded; one more is refused.
+    const auto nested = [](int levels) {
+        std::string json;
+        for (int i = 0; i < levels; ++i)
+            json += "{\"a\":";
+        json += "1";
+        json += std::string(std::size_t(levels), '}');
+        return json;
+    };
+    const FoldResult tooDeep = applyText(tree, nested(DocumentTree::kMaxDepth + 1));
+    CHECK_FALSE(tooDeep.parsed);
+    CHECK(tooDeep.error.contains(QStringLiteral("deeper than %1").arg(DocumentTree::kMaxDepth)));
+    const int depth = DocumentTree::kMaxDepth;
+    REQUIRE(applyText(tree, nested(depth)).parsed);
     CHECK(tree.toJson().size() > depth * 5);
     CHECK(encodeDelta(DocumentTree(), tree).size() > depth * 5);
     checkUsable(tree);
@@ -323,4 +329,24 @@ TEST_CASE("editing: ids are stable, never reused, and invalid ids are harmless")
     CHECK_FALSE(tree.contains(list));
     CHECK(tree.toJson() == QByteArray("{}"));
     CHECK(tree.nodeCount() == 1);
+}
+
+TEST_CASE("editing: containers cannot be nested deeper than kMaxDepth")
+{
+    DocumentTree tree;
+    NodeId node = tree.root();
+    int depth = 0;
+    while (depth < DocumentTree::kMaxDepth + 10) {
+        const NodeId next = tree.setObject(node, u"a");
+        if (next == kNoNode)
+            break;
+        node = next;
+        ++depth;
+    }
+    CHECK(depth == DocumentTree::kMaxDepth - 1);
+    tree.setInteger(node, u"leaf", 1); // scalars still fit at the deepest level
+    const QByteArray snapshot = tree.toSnapshotDelta();
+    DocumentTree viewer;
+    CHECK(viewer.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size()))).parsed);
+    CHECK(viewer.toJson() == tree.toJson());
 }
