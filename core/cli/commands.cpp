@@ -2,6 +2,7 @@
 
 #include "core/document/foldcommand.h"
 #include "core/faults/proxycommand.h"
+#include "core/server/servercommandline.h"
 #include "core/session/watchcommand.h"
 
 namespace deltascope::cli {
@@ -13,6 +14,7 @@ std::vector<Command> registeredCommands()
     all.push_back(foldCommand());
     all.push_back(watchCommand());
     all.push_back(faults::proxyCommand());
+    all.push_back(server::serveCommand());
     return all;
 }
 

@@ -17,7 +17,8 @@ namespace {
 // need 10,000 timer events a second.
 constexpr int kMinTickMs = 5;
 constexpr int kMaxTickMs = 1000;
-constexpr qint64 kMaxStepsPerTick = 5000;
+constexpr qint64 kTickBudgetNs = 20'000'000; // one tick works at most this long, so sockets stay served
+constexpr double kMaxBacklogSeconds = 1.0; // further behind than this: skip ahead rather than spiral
 
 }
 
@@ -315,13 +316,12 @@ void DemoDocument::onActivityTimer()
 {
     const double elapsedSeconds = static_cast<double>(m_activityClock.nsecsElapsed()) / 1e9;
     const auto due = static_cast<qint64>(std::floor(elapsedSeconds * m_activityRate));
-    qint64 steps = due - m_activityDone;
-    if (steps > kMaxStepsPerTick) {
-        // Fell behind (a slow machine or a stall): skip ahead rather than spiral.
-        m_activityDone = due - kMaxStepsPerTick;
-        steps = kMaxStepsPerTick;
-    }
-    for (qint64 i = 0; i < steps && !m_viewers.empty() && !m_botsPaused; ++i) {
+    const auto maxBacklog = static_cast<qint64>(std::max(1.0, m_activityRate * kMaxBacklogSeconds));
+    if (due - m_activityDone > maxBacklog)
+        m_activityDone = due - maxBacklog;
+    QElapsedTimer budget;
+    budget.start();
+    while (m_activityDone < due && !m_viewers.empty() && !m_botsPaused && budget.nsecsElapsed() < kTickBudgetNs) {
         ++m_activityDone;
         step(1);
     }

@@ -204,7 +204,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
     if (!commandLine.error.isEmpty()) {
         err << "deltascope-server: " << commandLine.error << "\n(see deltascope-server --help)\n";
         err.flush();
-        return 2;
+        return cli::ExitUsage;
     }
 
     ReferenceServer server(commandLine.options);
@@ -215,7 +215,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
     if (server.listen() == 0) {
         err << "deltascope-server: " << server.errorString() << '\n';
         err.flush();
-        return 1;
+        return cli::ExitFailure;
     }
     out << "deltascope-server " << kVersion << ": listening on " << server.url() << '\n';
     ControlEndpoint control(&server);
@@ -223,7 +223,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
         if (control.listen(static_cast<quint16>(commandLine.controlPort)) == 0) {
             err << "deltascope-server: " << control.errorString() << '\n';
             err.flush();
-            return 1;
+            return cli::ExitFailure;
         }
         out << "deltascope-server: control on http://127.0.0.1:" << control.port() << '\n';
     }
@@ -244,7 +244,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
     // SIGINT/SIGTERM through a self-pipe, so the stop happens on the event loop.
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0) {
         err << "deltascope-server: cannot create the signal pipe\n";
-        return 1;
+        return cli::ExitFailure;
     }
     QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
     int stopSignal = 0;
@@ -275,6 +275,12 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
     ::close(g_signalPipe[1]);
     g_signalPipe[0] = g_signalPipe[1] = -1;
     return 0;
+}
+
+cli::Command serveCommand()
+{
+    return { QStringLiteral("serve"), QStringLiteral("Run the reference server with its demo documents (options as deltascope-server --help)"),
+        [](const QStringList& arguments, cli::CommandIo& io) { return runServer(arguments, io.out, io.err); } };
 }
 
 }

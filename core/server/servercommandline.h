@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/cli/cli.h"
 #include "core/server/referenceserver.h"
 
 #include <QJsonObject>
@@ -35,5 +36,8 @@ QString serverUsage();
 // connect, disconnect and fault on `err`. A QCoreApplication must exist. Returns the exit code
 // (0 on a clean stop, 1 when it could not listen, 2 for bad arguments).
 int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err);
+
+// `deltascope-cli serve ...`: the same server and options as deltascope-server.
+cli::Command serveCommand();
 
 }

@@ -90,6 +90,25 @@ void ServerConnection::sendFrame(const QByteArray& frame)
         return;
     }
     m_socket->sendTextMessage(QString::fromUtf8(frame));
+    scheduleFlush();
+}
+
+void ServerConnection::scheduleFlush()
+{
+    // QAbstractSocket writes one buffered block per write notification, which caps a socket at a
+    // few thousand frames a second. Flushing once after the current batch of work writes them all,
+    // like Netty's writeAndFlush, with one pass per batch rather than one per frame.
+    if (m_flushScheduled)
+        return;
+    m_flushScheduled = true;
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_flushScheduled = false;
+            if (!m_closed)
+                m_socket->flush();
+        },
+        Qt::QueuedConnection);
 }
 
 void ServerConnection::flushQueue()
@@ -100,6 +119,7 @@ void ServerConnection::flushQueue()
         m_socket->sendTextMessage(QString::fromUtf8(frame));
     }
     m_stallQueue.clear();
+    scheduleFlush();
 }
 
 void ServerConnection::stall(int milliseconds)

@@ -70,6 +70,7 @@ private:
     void fail(qint64 id, int code);
     void endStreamLocally(qint64 id);
     void flushQueue();
+    void scheduleFlush();
 
     void connectionCreate(const QJsonObject& request, qint64 id);
     void connectionSend(const QJsonObject& request, qint64 id, bool once);
@@ -95,6 +96,7 @@ private:
     QTimer m_stallTimer;
     std::deque<QByteArray> m_stallQueue;
     bool m_closed = false;
+    bool m_flushScheduled = false;
 };
 
 }

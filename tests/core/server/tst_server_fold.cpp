@@ -81,17 +81,6 @@ void requireConverged(ReferenceServer& server, const QString& space, const QStri
         },
         60s);
     INFO("difference (client -> server): " << difference.toStdString());
-    if (!same && qEnvironmentVariableIsSet("FOLD_DEBUG")) {
-        const QString wanted = difference.section(QLatin1Char(' '), 1, 1).section(QLatin1Char(','), 0, 0).section(QLatin1Char('/'), 1, 1);
-        for (std::size_t i = 0; i < fold.client->rawFrames().size(); ++i) {
-            const QByteArray& raw = fold.client->rawFrames()[i];
-            const qsizetype at = raw.indexOf(wanted.toUtf8());
-            if (at >= 0 && raw.size() < 100000)
-                qWarning("frame %zu: %s", i, raw.constData());
-            else if (at >= 0)
-                qWarning("big frame %zu: %lld bytes: %s ... %s", i, static_cast<long long>(raw.size()), raw.left(300).constData(), raw.right(300).constData());
-        }
-    }
     INFO("agent " << agent.toStdString() << " items " << fold.consumed);
     INFO("server view: " << QJsonDocument(expected).toJson(QJsonDocument::Compact).left(2000).toStdString());
     INFO("client fold: " << fold.tree.toJson().left(2000).toStdString());
