@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::size_t kHistoryDepth = 512;
 constexpr int kMaxListedPaths = 50;
+constexpr int kMaxPostponed = 30; // truth checks put off while the client lags behind the truth
 
 QJsonObject objectOf(const QByteArray& payload) { return QJsonDocument::fromJson(payload).object(); }
 
@@ -306,8 +307,15 @@ void IncidentAnalyzer::handle(qint64 index)
     }
     case EventKind::FaultInjected: {
         const QJsonObject fields = objectOf(m_log->payload(index));
+        const QString name = fields.value(QLatin1String("fault")).toString();
+        // The end of a fault (clear-stall, release-pings, clear) belongs to an open incident;
+        // alone it is no new trouble.
+        const bool ending = name == QLatin1String("clear-stall") || name == QLatin1String("release-pings")
+            || name == QLatin1String("clear");
+        if (!m_open && ending)
+            break;
         if (!m_open)
-            openIncident(index, QStringLiteral("fault ") + fields.value(QLatin1String("fault")).toString());
+            openIncident(index, QStringLiteral("fault ") + name);
         QJsonObject fault = fields;
         fault.insert(QStringLiteral("atMs"), msOf(event.monotonicNs - m_open->openedNs));
         m_open->faults.append(fault);
@@ -341,6 +349,8 @@ void IncidentAnalyzer::openIncident(qint64 index, const QString& trigger)
             incident.inFlight.push_back(id);
     }
     m_open = std::move(incident);
+    // Every incident gets a truth check once things are quiet; a resync brings its own sooner.
+    scheduleCheck(m_options.settleMs);
     qCInfo(lcSession).noquote() << "incident" << m_open->number << "opened:" << trigger;
     Q_EMIT incidentOpened(m_open->number, trigger);
 }
@@ -404,7 +414,11 @@ void IncidentAnalyzer::startShadow(bool onDemand)
     if (!m_shadowTarget) {
         if (m_open && !m_open->awaitingSnapshot && !onDemand) {
             // No truth to compare with: the verdict rests on what the stream showed.
-            const IncidentVerdict verdict = m_open->corrupting ? IncidentVerdict::Diverged : IncidentVerdict::Converged;
+            const TreeDiff stale = diffTrees(m_tree, m_merged);
+            const bool anyStale = !stale.added.isEmpty() || !stale.changed.isEmpty();
+            const IncidentVerdict verdict = m_open->corrupting ? IncidentVerdict::Diverged
+                : anyStale                                     ? IncidentVerdict::ConvergedStale
+                                                               : IncidentVerdict::Converged;
             close(verdict, false,
                 { { QStringLiteral("note"),
                     QStringLiteral("no shadow connection: verdict not checked against the truth") } });
@@ -414,6 +428,9 @@ void IncidentAnalyzer::startShadow(bool onDemand)
         }
         return;
     }
+    // A resync under way brings its own check when its snapshot arrives.
+    if (m_open && m_open->awaitingSnapshot && !onDemand)
+        return;
     if (m_open)
         m_open->checking = true;
     const quint64 generation = ++m_generation;
@@ -474,6 +491,16 @@ void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, q
         client = &it->second;
         clientSeq = it->first;
         exact = it->first == truth.seq;
+    }
+    if (!onDemand && m_open && m_lastSeq < truth.seq) {
+        // The client never reached the truth's seq: it is stalled or reconnecting, not (yet)
+        // wrong. Look again later; a resync schedules its own check.
+        m_open->checking = false;
+        if (++m_open->postponed <= kMaxPostponed) {
+            scheduleCheck(m_options.settleMs);
+            return;
+        }
+        m_open->notes.append(QStringLiteral("the client never caught up with seq %1 of the truth").arg(truth.seq));
     }
     const TreeDiff diff = diffTrees(*client, truth.tree);
     QJsonObject comparison { { QStringLiteral("ok"), true }, { QStringLiteral("truthSeq"), truth.seq },
@@ -645,11 +672,15 @@ void IncidentAnalyzer::finish()
         close(IncidentVerdict::GaveUp, true, {});
         return;
     }
-    m_open->notes.append(QStringLiteral("the session ended before the incident was checked"));
+    m_open->notes.append(QStringLiteral("the session ended before the incident was checked against the truth"));
     const bool resynced = m_open->snapshotNs >= 0;
-    close(m_open->corrupting && !resynced ? IncidentVerdict::Diverged
-                                          : (resynced ? IncidentVerdict::Converged : IncidentVerdict::Diverged),
-        false, {});
+    const bool healthy = m_state == QLatin1String("streaming");
+    // Unverified: a resync or an untroubled stream count as whole, a corrupting fault without a
+    // resync, or a client still recovering, do not.
+    const bool whole = resynced || (healthy && !m_open->corrupting);
+    if (!whole && !healthy)
+        m_open->notes.append(QStringLiteral("the client had not recovered (state %1)").arg(m_state));
+    close(whole ? IncidentVerdict::Converged : IncidentVerdict::Diverged, false, {});
 }
 
 }

@@ -142,7 +142,7 @@ private:
         bool reload = false;
         std::vector<qint64> inFlight; // send ids
         bool checking = false;
-        quint64 checkGeneration = 0;
+        int postponed = 0;
     };
 
     void onAppended(qint64 first, qint64 last);

@@ -42,7 +42,7 @@ struct Session {
     {
         server::ServerOptions options;
         options.pingIntervalMs = 100;
-        options.chatBotRate = 20;
+        options.chatBotRate = 5; // a chat line then lives 6 s (30 kept), so a dropped one stays missing until checked
         options.tickerRate = 50;
         return options;
     }

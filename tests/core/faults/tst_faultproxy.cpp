@@ -156,7 +156,7 @@ TEST_CASE("proxy: half-open stall keeps TCP open and silent, then delivers in or
 {
     Rig rig;
     rig.connect();
-    rig.apply(QStringLiteral("stall"), params(R"({"durationMs":400})"));
+    rig.apply(QStringLiteral("stall"), params(R"({"durationMs":1500})"));
     CHECK(rig.proxy.isStalled());
     for (int seq = 1; seq <= 3; ++seq)
         rig.server.sendToAll(Rig::delta(seq));

@@ -1,0 +1,213 @@
+#include <catch2/catch.hpp>
+
+#include "core/session/eventlog.h"
+#include "core/session/incidentanalyzer.h"
+#include "tests/support/testutils.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+using namespace deltascope;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Builds a session log by hand, as a replay would feed it, with times in milliseconds.
+struct Script {
+    EventLog log;
+    IncidentAnalyzer analyzer { &log };
+    qint64 nowMs = 0;
+
+    Script()
+    {
+        log.setNotifyInterval(0);
+        IncidentOptions options;
+        options.settleMs = 20;
+        analyzer.setOptions(options);
+        analyzer.setClock([this] { return nowMs * 1000000; });
+    }
+    qint64 add(qint64 atMs, EventKind kind, const QByteArray& payload, qint64 requestId = -1, qint64 seq = -1,
+        quint16 parts = 0, quint8 flags = 0, qint32 code = 0)
+    {
+        nowMs = atMs;
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = atMs * 1000000;
+        event.requestId = requestId;
+        event.seq = seq;
+        event.parts = parts;
+        event.flags = flags;
+        event.code = code;
+        const qint64 index = log.append(event, payload);
+        log.flushNotifications();
+        return index;
+    }
+    void hello(qint64 at, const char* version)
+    {
+        add(at, EventKind::Hello,
+            QStringLiteral(R"({"status":"connected","version":"%1","identities":{}})")
+                .arg(QLatin1String(version))
+                .toUtf8());
+    }
+    void epoch(qint64 at, int number, qint64 requestId)
+    {
+        add(at, EventKind::EpochStarted,
+            QStringLiteral(R"({"epoch":%1,"requestId":%2})").arg(number).arg(requestId).toUtf8(), requestId);
+    }
+    void item(qint64 at, qint64 requestId, qint64 seq, const char* data)
+    {
+        add(at, EventKind::StreamItem,
+            QStringLiteral(R"({"deliver":%1,"done":false,"response":{"delta":{"data":%2,"seq":%3}}})")
+                .arg(requestId)
+                .arg(QLatin1String(data))
+                .arg(seq)
+                .toUtf8(),
+            requestId, seq, PartData | PartSeq);
+    }
+    void state(qint64 at, const char* to, const char* reason)
+    {
+        add(at, EventKind::StateChanged,
+            QStringLiteral(R"({"from":"x","to":"%1","reason":"%2"})")
+                .arg(QLatin1String(to), QLatin1String(reason))
+                .toUtf8());
+    }
+    QJsonObject waitForIncident()
+    {
+        REQUIRE(test::waitUntil([&] { return !analyzer.incidents().isEmpty(); }, 5s));
+        return analyzer.incidents().first();
+    }
+};
+
+}
+
+TEST_CASE("incident analyzer: a socket loss, reconnect and snapshot; a merging client keeps a deleted key")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(10, 1, 5, R"({"title":"Demo","players":{"4":{"n":"ann"},"7":{"n":"bo"},"@o":[4,7]},"banner":"hi"})");
+    s.add(20, EventKind::Request, R"({"method":"connection/send","id":2,"connection":1,"channel":"say","message":{}})",
+        2);
+    s.add(100, EventKind::FaultInjected, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+    s.state(101, "reconnecting", "socket closed; reopening in 5 ms");
+    s.add(101, EventKind::Failure, R"({"failure":2})", 2, -1, 0, FlagSynthetic, 999);
+    s.add(102, EventKind::ReconnectPlanned,
+        R"({"layer":"socket","delayMs":5,"attempt":1,"policy":"reference","reason":"socket backoff"})");
+    s.hello(150, "v2");
+    s.epoch(151, 2, 3);
+    // While away: bo left, the banner was deleted, the title changed; seq moved 5 -> 9.
+    s.item(170, 3, 9, R"({"title":"Demo 2","players":{"4":{"n":"ann"},"@o":[4]}})");
+    const QJsonObject incident = s.waitForIncident();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("converged-stale"));
+    CHECK_FALSE(incident.value(QLatin1String("verified")).toBool());
+    CHECK(incident.value(QLatin1String("trigger")).toString() == QLatin1String("fault drop"));
+    CHECK(incident.value(QLatin1String("openedAtMs")).toDouble() == 100);
+    const QJsonObject detection = incident.value(QLatin1String("detection")).toObject();
+    CHECK(detection.value(QLatin1String("how")).toString() == QLatin1String("close"));
+    CHECK(detection.value(QLatin1String("afterMs")).toDouble() == 1);
+    CHECK(incident.value(QLatin1String("reconnects")).toArray().size() == 1);
+    CHECK(
+        incident.value(QLatin1String("reconnects")).toArray().first().toObject().value(QLatin1String("delayMs")).toInt()
+        == 5);
+    const QJsonObject resync = incident.value(QLatin1String("resync")).toObject();
+    CHECK(resync.value(QLatin1String("newStreamAfterMs")).toDouble() == 51);
+    CHECK(resync.value(QLatin1String("snapshotAfterMs")).toDouble() == 70);
+    CHECK(resync.value(QLatin1String("seqBefore")).toInt() == 5);
+    CHECK(resync.value(QLatin1String("snapshotSeq")).toInt() == 9);
+    CHECK(resync.value(QLatin1String("framesRefetched")).toInt() == 1);
+    CHECK(resync.value(QLatin1String("bytesRefetched")).toInt() > 50);
+    CHECK(incident.value(QLatin1String("timeToConvergeMs")).toDouble() == 70);
+    const QJsonObject changed = incident.value(QLatin1String("changedWhileAway")).toObject();
+    CHECK(changed.value(QLatin1String("removed")).toArray().contains(QStringLiteral("players/7")));
+    CHECK(changed.value(QLatin1String("removed")).toArray().contains(QStringLiteral("banner")));
+    CHECK(changed.value(QLatin1String("changed")).toArray().contains(QStringLiteral("title")));
+    // The reference client merges the snapshot over its old tree: the deleted banner stays.
+    CHECK(incident.value(QLatin1String("stalePaths")).toArray().contains(QStringLiteral("banner")));
+    const QJsonArray sends
+        = incident.value(QLatin1String("inFlight")).toObject().value(QLatin1String("sends")).toArray();
+    REQUIRE(sends.size() == 1);
+    CHECK(sends.first().toObject().value(QLatin1String("applied")).toString() == QLatin1String("unknown"));
+    CHECK(sends.first().toObject().value(QLatin1String("failure")).toInt() == 999);
+    const QJsonObject version = incident.value(QLatin1String("version")).toObject();
+    CHECK(version.value(QLatin1String("mismatch")).toBool());
+    CHECK(version.value(QLatin1String("sessionVersion")).toString() == QLatin1String("v1"));
+    CHECK(version.value(QLatin1String("after")).toString() == QLatin1String("v2"));
+    REQUIRE(s.log.indexesOfKind(EventKind::Incident).size() == 1);
+    CHECK(s.log.at(s.log.indexesOfKind(EventKind::Incident).front()).code == qint32(IncidentVerdict::ConvergedStale));
+}
+
+TEST_CASE("incident analyzer: a send in flight over a quiet document was not applied; acked sends were")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(10, 1, 5, R"({"n":1})");
+    s.add(20, EventKind::Request, R"({"method":"connection/send","id":2,"connection":1,"channel":"say","message":{}})",
+        2);
+    s.add(21, EventKind::Request, R"({"method":"connection/send","id":3,"connection":1,"channel":"say","message":{}})",
+        3);
+    s.state(50, "stalled", "no ping for 2600 ms");
+    s.add(60, EventKind::Response, R"({"deliver":3,"done":true,"response":{"seq":6}})", 3, 6);
+    s.state(70, "reconnecting", "liveness: 3 missed checks");
+    s.epoch(80, 2, 4);
+    s.item(90, 4, 6, R"({"n":2})");
+    const QJsonObject incident = s.waitForIncident();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString()
+        == QLatin1String("missed pings"));
+    const QJsonArray sends
+        = incident.value(QLatin1String("inFlight")).toObject().value(QLatin1String("sends")).toArray();
+    REQUIRE(sends.size() == 2);
+    CHECK(sends[1].toObject().value(QLatin1String("applied")).toString() == QLatin1String("yes"));
+    CHECK(sends[1].toObject().value(QLatin1String("inNewSnapshot")).toBool());
+    // seq 5 before, 6 after: one transaction happened, and it was request 3's. Request 2's fate
+    // cannot be known from the protocol.
+    CHECK(sends[0].toObject().value(QLatin1String("applied")).toString() == QLatin1String("unknown"));
+}
+
+TEST_CASE("incident analyzer: a corrupting fault without a resync is diverged; a client that gives up ends it")
+{
+    SECTION("silent drop, no shadow: diverged, unverified")
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.item(10, 1, 5, R"({"n":1})");
+        s.add(20, EventKind::FaultInjected, R"({"fault":"drop-message","params":{},"corrupting":true})", -1, -1, 0,
+            FlagCorrupting);
+        const QJsonObject incident = s.waitForIncident();
+        CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+        CHECK(incident.value(QLatin1String("corrupting")).toBool());
+        CHECK_FALSE(incident.value(QLatin1String("verified")).toBool());
+    }
+    SECTION("gave up")
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.item(10, 1, 5, R"({"n":1})");
+        s.add(20, EventKind::Failure, R"({"failure":1,"reason":403403,"retry":false})", 1, -1, 0, 0, 403403);
+        s.state(21, "failed", "stream failed with 403403 (fatal)");
+        const QJsonObject incident = s.waitForIncident();
+        CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("gave-up"));
+        CHECK(incident.value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString()
+            == QLatin1String("failure"));
+    }
+    SECTION("reload item")
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.item(10, 1, 5, R"({"n":1})");
+        s.add(30, EventKind::StreamItem,
+            R"({"deliver":1,"done":false,"response":{"delta":{"reload":{"preserve-view":true}}}})", 1, -1, PartReload);
+        const QJsonObject incident = s.waitForIncident();
+        CHECK(incident.value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString()
+            == QLatin1String("reload"));
+        CHECK(incident.value(QLatin1String("version")).toObject().value(QLatin1String("reload")).toBool());
+        CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("converged"));
+    }
+}
