@@ -183,14 +183,9 @@ void ChartsPanel::ingest(qint64, qint64 last)
     for (; m_ingested <= last; ++m_ingested) {
         const SessionEvent& event = m_log->at(m_ingested);
         double latency = -1;
-        if (event.kind == EventKind::Ping) {
-            // The server measures the round trip and reports it (as a string) in the next ping.
-            const QJsonObject ping = QJsonDocument::fromJson(m_log->payload(m_ingested)).object();
-            bool ok = false;
-            const double value = ping.value(u"latency").toVariant().toDouble(&ok);
-            if (ok && value >= 0)
-                latency = value;
-        }
+        // The server measures the round trip and reports it in the next ping; the decoder keeps it in code.
+        if (event.kind == EventKind::Ping && event.code >= 0)
+            latency = event.code;
         m_data.addEvent(event, latency);
     }
     if (!m_refreshTimer->isActive())

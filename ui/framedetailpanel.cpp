@@ -152,9 +152,8 @@ void FrameDetailPanel::showEvent(qint64 index)
         header.append(m_log->method(index).toHtmlEscaped());
     QString headerHtml = header.join(QStringLiteral(" · "));
     if (event.kind == EventKind::Failure) {
-        const QJsonObject frame = QJsonDocument::fromJson(payload).object();
-        const qint64 code = frame.value(u"reason").toVariant().toLongLong();
-        const bool serverRetry = frame.value(u"retry").toBool();
+        const qint64 code = event.code;
+        const bool serverRetry = (event.flags & FlagRetryable) != 0;
         QString line = tr("failure code %1").arg(code);
         if (m_failureCodes) {
             const FailureCodeInfo info = m_failureCodes(code);

@@ -1,5 +1,8 @@
 #include "core/protocol/envelope.h"
 
+#include <algorithm>
+#include <limits>
+
 #include <simdjson.h>
 
 #include <charconv>
@@ -135,6 +138,8 @@ InboundFrame decodeInbound(QByteArrayView frame)
         simdjson::dom::element latency;
         if (object["latency"].get(latency) == simdjson::SUCCESS)
             readInteger(latency, result.latencyMs);
+        // Recorded with the event, so views chart the round trip without parsing frames.
+        result.code = qint32(std::clamp<qint64>(result.latencyMs, -1, std::numeric_limits<qint32>::max()));
         return result;
     }
     if (object["status"].get(value) == simdjson::SUCCESS) {

@@ -25,7 +25,7 @@ struct InboundFrame {
     qint64 id = -1; // deliver / failure id
     qint64 seq = -1; // stream item delta seq, or the seq of a send ack ({"seq":N})
     quint16 parts = 0; // StreamItemPart flags of a stream item's delta
-    qint32 code = 0; // failure reason, disconnect reason (int form), MalformedReason
+    qint32 code = 0; // failure reason, disconnect reason (int form), MalformedReason, ping latency in ms (-1 if none)
     bool retry = false; // failure "retry"
     bool hasReason = false; // failure carried "reason" (the synthetic 999 has none)
     bool done = false;

@@ -19,7 +19,7 @@ bool directionFromName(QStringView name, Direction& out);
 enum class EventKind : quint8 {
     // inbound frames
     Hello, // {"status":"connected",...}
-    Ping, // {"ping":N,"latency":"L"}
+    Ping, // {"ping":N,"latency":"L"}; code holds the latency in ms (-1 if absent)
     StreamItem, // {"deliver":id,"done":false,"response":{...}}
     Response, // {"deliver":id,"done":true,"response":{...}}
     StreamDone, // {"deliver":id,"done":true} (no response)

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "core/protocol/envelope.h"
+
 #include "core/session/eventlog.h"
 #include "ui/framedetailpanel.h"
 #include "ui/jsonhighlighter.h"
@@ -27,6 +29,13 @@ qint64 add(EventLog& log, EventKind kind, const QByteArray& payload, qint64 id =
     event.requestId = id;
     event.seq = seq;
     event.epoch = 1;
+    if (event.direction == Direction::Inbound) {
+        // Record the decoded fields the client records, so the panel reads them as in a live session.
+        const InboundFrame decoded = decodeInbound(payload);
+        event.code = decoded.code;
+        if (decoded.retry)
+            event.flags |= FlagRetryable;
+    }
     return log.append(event, payload);
 }
 }

@@ -41,7 +41,9 @@ TEST_CASE("envelope: control frames")
     CHECK(ping.kind == EventKind::Ping);
     CHECK(ping.ping == 8123);
     CHECK(ping.latencyMs == 42);
+    CHECK(ping.code == 42); // recorded with the event so views need not parse the frame
     CHECK(decodeInbound(R"({"ping":1,"latency":"x"})").latencyMs == -1);
+    CHECK(decodeInbound(R"({"ping":1,"latency":"x"})").code == -1);
 
     InboundFrame keepalive = decodeInbound(R"({"status":"disconnected","reason":"keepalive-failure"})");
     CHECK(keepalive.kind == EventKind::Disconnected);
