@@ -8,24 +8,14 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/faultspec.cpp
     ${CMAKE_CURRENT_LIST_DIR}/faultproxy.h
     ${CMAKE_CURRENT_LIST_DIR}/faultproxy.cpp
-)
-target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/faultplan.h
     ${CMAKE_CURRENT_LIST_DIR}/faultplan.cpp
-)
-target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/proxycommand.h
     ${CMAKE_CURRENT_LIST_DIR}/proxycommand.cpp
-)
-target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/faultevents.h
     ${CMAKE_CURRENT_LIST_DIR}/faultevents.cpp
-)
-target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/servercontrol.h
     ${CMAKE_CURRENT_LIST_DIR}/servercontrol.cpp
-)
-target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/faultwatch.h
     ${CMAKE_CURRENT_LIST_DIR}/faultwatch.cpp
 )
