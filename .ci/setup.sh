@@ -35,6 +35,8 @@ deltascope_install_packages() {
 
 # Paths relative to the checkout let ccache share results between clones and worktrees.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+# -g puts the build folder into the hash; without this a fresh clone never hits the cache.
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 # deltascope_build BUILD_DIR [extra cmake -D options...]
 deltascope_build() {
