@@ -294,7 +294,7 @@ TEST_CASE("diff: added, removed, changed and moved paths")
     CHECK(back.removed.contains(QStringLiteral("l/5")));
 }
 
-TEST_CASE("fromJson: a visible document becomes a tree; bad documents are refused with an offset")
+TEST_CASE("fromJson: a visible document becomes a tree, bad documents are refused with an offset")
 {
     DocumentTree tree;
     QString error;

@@ -172,7 +172,7 @@ TEST_CASE("proxy: half-open stall keeps TCP open and silent, then delivers in or
     CHECK(rig.reports[1].fault == QStringLiteral("clear-stall"));
 }
 
-TEST_CASE("proxy: one-way stall silences only that direction; a close waits behind it")
+TEST_CASE("proxy: one-way stall silences only that direction, a close waits behind it")
 {
     Rig rig;
     rig.connect();
@@ -185,7 +185,7 @@ TEST_CASE("proxy: one-way stall silences only that direction; a close waits behi
     REQUIRE(waitUntil([&] { return rig.client.messages.size() == 2; }, 5s));
 }
 
-TEST_CASE("proxy: latency with jitter delays and keeps order; bandwidth cap and slicing")
+TEST_CASE("proxy: latency with jitter delays and keeps order, bandwidth cap and slicing")
 {
     SECTION("latency")
     {
