@@ -299,9 +299,10 @@ qint64 TimelinePanel::currentEvent() const
 
 void TimelinePanel::onCurrentChanged()
 {
-    const qint64 index = currentEvent();
-    m_model->setCurrentEvent(index);
-    Q_EMIT currentEventChanged(index);
+    // The current row also changes while the proxy removes rows (a filter hid it); the model must
+    // not emit dataChanged in the middle of that, so the link marks follow once the proxy is done.
+    QMetaObject::invokeMethod(this, [this] { m_model->setCurrentEvent(currentEvent()); }, Qt::QueuedConnection);
+    Q_EMIT currentEventChanged(currentEvent());
 }
 
 bool TimelinePanel::selectProxyRowForEvent(qint64 index)

@@ -118,7 +118,7 @@ TEST_CASE("timeline model: rows appear in batches while events stream in, under 
     CHECK(proxy.rowCount() == 0);
 }
 
-TEST_CASE("timeline model: markers and failures are distinct rows; links mark the partner")
+TEST_CASE("timeline model: markers and failures are distinct rows, links mark the partner")
 {
     EventLog log;
     TimelineModel model;
@@ -264,7 +264,7 @@ TEST_CASE("timeline panel: follow the tail, stop on scroll up, search and jump b
     // Select the request, its response is marked; jump there and back.
     REQUIRE(panel.selectEvent(send));
     CHECK_FALSE(panel.isFollowing());
-    CHECK(panel.model()->index(int(ack), 0).data(TimelineModel::LinkedToCurrentRole).toBool());
+    CHECK(test::waitUntil([&] { return panel.model()->index(int(ack), 0).data(TimelineModel::LinkedToCurrentRole).toBool(); }, 1s));
     REQUIRE(panel.jumpToLinked());
     CHECK(panel.currentEvent() == ack);
     REQUIRE(panel.jumpToLinked());
