@@ -15,6 +15,7 @@ namespace {
 constexpr std::size_t kHistoryDepth = 512;
 constexpr int kMaxListedPaths = 50;
 constexpr int kMaxPostponed = 30; // truth checks put off while the client lags behind the truth
+constexpr qsizetype kMaxIncidentNotes = 50; // a stream of anomalies is counted beyond this, not listed
 
 QJsonObject objectOf(const QByteArray& payload) { return QJsonDocument::fromJson(payload).object(); }
 
@@ -254,12 +255,23 @@ void IncidentAnalyzer::handle(qint64 index)
             openIncident(index, QStringLiteral("malformed frame"));
         trouble(index, QStringLiteral("malformed frame"), QStringLiteral("code %1").arg(event.code));
         break;
-    case EventKind::FoldAnomaly:
+    case EventKind::FoldAnomaly: {
+        const QByteArray payload = m_log->payload(index);
+        // A reference-client quirk (a value list edited without `@s`) is how servers normally
+        // send such edits: noted in an open incident, never a reason to open one.
+        const bool quirk = objectOf(payload).value(QLatin1String("quirk")).toBool();
+        if (quirk && !m_open)
+            break;
         if (!m_open)
             openIncident(index, QStringLiteral("fold anomaly"));
-        m_open->notes.append(QString(QStringLiteral("fold anomaly: ") + QString::fromUtf8(m_log->payload(index))));
-        trouble(index, QStringLiteral("fold anomaly"), QString::fromUtf8(m_log->payload(index)));
+        if (m_open->notes.size() < kMaxIncidentNotes)
+            m_open->notes.append(QString(QStringLiteral("fold anomaly: ") + QString::fromUtf8(payload)));
+        else
+            ++m_open->notesDropped;
+        if (!quirk)
+            trouble(index, QStringLiteral("fold anomaly"), QString::fromUtf8(payload));
         break;
+    }
     case EventKind::Request: {
         const QJsonObject request = objectOf(m_log->payload(index));
         const QString method = request.value(QLatin1String("method")).toString();
@@ -626,6 +638,7 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
         { QStringLiteral("comparison"), comparison },
         { QStringLiteral("inFlight"), inFlightReport() },
         { QStringLiteral("notes"), incident.notes },
+        { QStringLiteral("notesNotListed"), incident.notesDropped },
     };
     if (incident.snapshotNs >= 0) {
         report.insert(QStringLiteral("changedWhileAway"), diffJson(diffTrees(incident.before, m_tree)));

@@ -127,6 +127,7 @@ private:
         QJsonArray reconnects;
         QJsonArray states;
         QJsonArray notes;
+        qint64 notesDropped = 0; // anomalies beyond the listed notes
         DocumentTree before;
         qint64 beforeSeq = -1;
         quint32 beforeEpoch = 0;

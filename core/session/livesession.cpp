@@ -135,8 +135,18 @@ void LiveSession::record(const ClientEvent& clientEvent)
 
 void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
 {
-    const QJsonObject fields { { QStringLiteral("anomaly"), anomaly.kind }, { QStringLiteral("path"), anomaly.path },
+    QJsonObject fields { { QStringLiteral("anomaly"), anomaly.kind }, { QStringLiteral("path"), anomaly.path },
         { QStringLiteral("message"), anomaly.message }, { QStringLiteral("event"), anomaly.eventIndex } };
+    if (anomaly.isReferenceClientQuirk()) {
+        // A ticker edits its value lists in place on every delta: one event per path and epoch
+        // says it; thousands of identical rows would bury the timeline.
+        const QString key = QStringLiteral("%1|%2|%3").arg(anomaly.epoch).arg(anomaly.kind, anomaly.path);
+        if (m_loggedQuirks.contains(key))
+            return;
+        m_loggedQuirks.insert(key);
+        fields.insert(QStringLiteral("quirk"), true);
+        fields.insert(QStringLiteral("note"), QStringLiteral("reference-client quirk: logged once per path and epoch"));
+    }
     SessionEvent event;
     event.kind = EventKind::FoldAnomaly;
     event.direction = Direction::Local;

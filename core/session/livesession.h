@@ -6,6 +6,7 @@
 #include "core/session/sessionfolder.h"
 
 #include <QObject>
+#include <QSet>
 
 #include <deque>
 #include <memory>
@@ -85,6 +86,7 @@ private:
     std::unique_ptr<EventLog> m_log;
     std::unique_ptr<ProtocolClient> m_client;
     SessionFolder m_folder;
+    QSet<QString> m_loggedQuirks; // "epoch|kind|path" of reference-client quirks already logged
     QHash<quint64, qint64> m_acksWaitingForItem; // (epoch << 40 | seq) -> ack event index
     struct RateSample {
         qint64 ns;

@@ -62,6 +62,12 @@ void SessionFolder::restoreState(const State& state)
     m_oldStreams = state.oldStreams;
 }
 
+bool SessionAnomaly::isReferenceClientQuirk() const
+{
+    return kind == anomalyKindName(AnomalyKind::ValueListEditedWithoutSize)
+        || kind == anomalyKindName(AnomalyKind::ReferenceClientDiffers);
+}
+
 TreeDiff SessionFolder::currentStaleDiff() const
 {
     return diffTrees(m_epochTree, m_mergedTree);

@@ -19,6 +19,11 @@ struct SessionAnomaly {
     quint32 epoch = 0;
     QString path; // document path when known
     QString message;
+
+    // A fold the reference JS client would show differently although the server did nothing wrong
+    // (a value list edited in place without `@s`, which Adama servers send on every such edit).
+    // Worth marking on the node; not a sign of trouble in the stream.
+    bool isReferenceClientQuirk() const;
 };
 
 // What a resync (a new epoch's first snapshot) showed.

@@ -82,7 +82,7 @@ struct Script {
 
 }
 
-TEST_CASE("incident analyzer: a socket loss, reconnect and snapshot; a merging client keeps a deleted key")
+TEST_CASE("incident analyzer: a socket loss, reconnect and snapshot, a merging client keeps a deleted key")
 {
     Script s;
     s.hello(0, "v1");
@@ -139,7 +139,7 @@ TEST_CASE("incident analyzer: a socket loss, reconnect and snapshot; a merging c
     CHECK(s.log.at(s.log.indexesOfKind(EventKind::Incident).front()).code == qint32(IncidentVerdict::ConvergedStale));
 }
 
-TEST_CASE("incident analyzer: a send in flight over a quiet document was not applied; acked sends were")
+TEST_CASE("incident analyzer: a send in flight over a quiet document was not applied, acked sends were")
 {
     Script s;
     s.hello(0, "v1");
@@ -168,7 +168,7 @@ TEST_CASE("incident analyzer: a send in flight over a quiet document was not app
     CHECK(sends[0].toObject().value(QLatin1String("applied")).toString() == QLatin1String("unknown"));
 }
 
-TEST_CASE("incident analyzer: a corrupting fault without a resync is diverged; a client that gives up ends it")
+TEST_CASE("incident analyzer: a corrupting fault without a resync is diverged, a client that gives up ends it")
 {
     SECTION("silent drop, no shadow: diverged, unverified")
     {
@@ -210,4 +210,31 @@ TEST_CASE("incident analyzer: a corrupting fault without a resync is diverged; a
         CHECK(incident.value(QLatin1String("version")).toObject().value(QLatin1String("reload")).toBool());
         CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("converged"));
     }
+}
+
+TEST_CASE("incident analyzer: reference-client quirks are no incident, a real anomaly opens one")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(10, 1, 1, R"({"prices":{"0":5,"1":7,"@s":2}})");
+    // What LiveSession logs for a value list edited in place without `@s` (normal server output).
+    for (int i = 0; i < 20; ++i)
+        s.add(20 + i, EventKind::FoldAnomaly,
+            R"({"anomaly":"value list edited without @s","path":"prices","message":"stale in the reference client","event":3,"quirk":true})");
+    CHECK_FALSE(s.analyzer.hasOpenIncident());
+    CHECK(s.analyzer.incidents().isEmpty());
+
+    // A range outside the previous list is a delta/state divergence: an incident, with its notes
+    // bounded however long the anomalies go on.
+    for (int i = 0; i < 80; ++i)
+        s.add(100 + i, EventKind::FoldAnomaly,
+            R"({"anomaly":"range outside previous list","path":"players","message":"[4,9] over 3 elements","event":4})");
+    REQUIRE(s.analyzer.hasOpenIncident());
+    s.analyzer.finish();
+    REQUIRE(s.analyzer.incidents().size() == 1);
+    const QJsonObject incident = s.analyzer.incidents().first();
+    // 50 anomaly notes at most, plus what finish() says about the session ending unresolved.
+    CHECK(incident.value(QStringLiteral("notes")).toArray().size() <= 53);
+    CHECK(incident.value(QStringLiteral("notesNotListed")).toInteger() >= 29);
 }

@@ -217,3 +217,25 @@ TEST_CASE("live session: notes and externally recorded events get the session's 
     const qint64 fault = f.session.recordLocal(EventKind::FaultInjected, R"({"fault":"stall"})", 0, FlagCorrupting);
     CHECK((f.session.log().at(fault).flags & FlagCorrupting));
 }
+
+TEST_CASE("live session: a value list edited in place is logged once per path and epoch, not per delta")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    QSignalSpy anomalies(&f.session.folder(), &SessionFolder::anomalyFound);
+    f.send(item(1, R"({"data":{"prices":{"0":5,"1":7,"@s":2},"volume":{"0":1,"@s":1}},"seq":1})"));
+    for (int seq = 2; seq < 12; ++seq)
+        f.send(item(1, QStringLiteral(R"({"data":{"prices":{"1":%1},"volume":{"0":%1}},"seq":%2})").arg(seq * 3).arg(seq).toUtf8()));
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 11; }));
+    CHECK(anomalies.count() == 20); // the folder reports every occurrence (the tree view marks them)
+    const auto events = f.session.log().indexesOfKind(EventKind::FoldAnomaly);
+    REQUIRE(events.size() == 2); // the log says it once per path
+    QStringList paths;
+    for (qint64 index : events) {
+        const QJsonObject fields = json(f.session.log().payload(index));
+        CHECK(fields.value(QStringLiteral("quirk")).toBool());
+        paths << fields.value(QStringLiteral("path")).toString();
+    }
+    paths.sort();
+    CHECK(paths == QStringList { QStringLiteral("prices"), QStringLiteral("volume") });
+}
