@@ -1,5 +1,9 @@
 #include "ui/models/documenttreemodel.h"
 
+#include <QColor>
+
+#include <algorithm>
+
 namespace deltascope::ui {
 
 namespace {
@@ -9,6 +13,7 @@ constexpr qsizetype kMaxValueText = 256; // the full value stays available throu
 DocumentTreeModel::DocumentTreeModel(QObject* parent)
     : QAbstractItemModel(parent)
 {
+    m_clock.start();
 }
 
 DocumentTreeModel::~DocumentTreeModel()
@@ -27,6 +32,19 @@ void DocumentTreeModel::setTree(DocumentTree* tree)
     m_tree = tree;
     if (m_tree)
         m_tree->addListener(this);
+    m_anomalies.clear();
+    m_stale.clear();
+    endResetModel();
+}
+
+void DocumentTreeModel::forgetTree()
+{
+    beginResetModel();
+    m_tree = nullptr;
+    m_anomalies.clear();
+    m_stale.clear();
+    m_recentFolds.clear();
+    m_lastFolded = -1;
     endResetModel();
 }
 
@@ -120,13 +138,41 @@ QVariant DocumentTreeModel::data(const QModelIndex& index, int role) const
         case ValueColumn:
             return valueText(*m_tree, node);
         case KindColumn:
-            return kindText(*m_tree, node);
+            return m_anomalies.isEmpty() || anomaliesAt(node).isEmpty() ? kindText(*m_tree, node)
+                                                                         : QStringLiteral("\u26A0 ") + kindText(*m_tree, node);
         }
         return {};
-    case Qt::ToolTipRole:
-        if (index.column() == ValueColumn && m_tree->kind(node) == NodeKind::String)
-            return m_tree->stringValue(node).left(4096);
-        return m_tree->path(node);
+    case Qt::ToolTipRole: {
+        QString tip = index.column() == ValueColumn && m_tree->kind(node) == NodeKind::String
+            ? m_tree->stringValue(node).left(4096)
+            : m_tree->path(node);
+        tip += tr("\ncreated by event %1, last changed by event %2").arg(m_tree->createdBy(node)).arg(m_tree->lastChangedBy(node));
+        if (isStale(node))
+            tip += tr("\nstale: the fresh snapshot no longer has this; a merging client still shows it");
+        for (const QString& anomaly : anomaliesAt(node))
+            tip += QStringLiteral("\n\u26A0 ") + anomaly;
+        return tip;
+    }
+    case Qt::BackgroundRole: {
+        const qreal strength = changeHighlight(node);
+        if (strength <= 0.0)
+            return {};
+        QColor color(255, 193, 7); // amber: visible on light and dark palettes
+        color.setAlphaF(float(0.1 + 0.4 * strength));
+        return color;
+    }
+    case Qt::ForegroundRole:
+        if (!m_anomalies.isEmpty() && !anomaliesAt(node).isEmpty())
+            return QColor(211, 84, 0);
+        if (isStale(node))
+            return QColor(128, 128, 128);
+        return {};
+    case ChangeHighlightRole:
+        return changeHighlight(node);
+    case AnomalyRole:
+        return anomaliesAt(node);
+    case StaleRole:
+        return isStale(node);
     case SortRole:
         switch (index.column()) {
         case KeyColumn: {
@@ -192,6 +238,9 @@ QHash<int, QByteArray> DocumentTreeModel::roleNames() const
     names.insert(LastChangedEventRole, "lastChangedEvent");
     names.insert(CreatedEventRole, "createdEvent");
     names.insert(LooksLikeLongRole, "looksLikeLong");
+    names.insert(ChangeHighlightRole, "changeHighlight");
+    names.insert(AnomalyRole, "anomalies");
+    names.insert(StaleRole, "stale");
     return names;
 }
 
@@ -233,7 +282,145 @@ void DocumentTreeModel::valueChanged(NodeId node)
         Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
 }
 
+void DocumentTreeModel::noteFolded(qint64 eventIndex)
+{
+    const qint64 now = m_clock.elapsed();
+    if (!m_recentFolds.empty() && m_recentFolds.back().first >= eventIndex)
+        m_recentFolds.clear(); // a replay stepped back: earlier flashes no longer describe the tree
+    m_recentFolds.emplace_back(eventIndex, now);
+    while (!m_recentFolds.empty() && now - m_recentFolds.front().second > m_flashMs)
+        m_recentFolds.pop_front();
+    m_lastFolded = eventIndex;
+}
+
+void DocumentTreeModel::setKeepLastDeltaHighlighted(bool keep)
+{
+    if (keep == m_keepLastDelta)
+        return;
+    m_keepLastDelta = keep;
+    if (rowCount() > 0)
+        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1), { Qt::BackgroundRole, ChangeHighlightRole });
+}
+
+bool DocumentTreeModel::hasFadingHighlights() const
+{
+    return !m_recentFolds.empty() && m_clock.elapsed() - m_recentFolds.back().second <= m_flashMs;
+}
+
+qreal DocumentTreeModel::changeHighlight(NodeId node) const
+{
+    if (!m_tree || m_lastFolded < 0)
+        return 0.0;
+    const qint64 changedBy = m_tree->lastChangedBy(node);
+    if (changedBy < 0)
+        return 0.0;
+    // A container's last change may be below it: it shows that at half strength, so a collapsed
+    // parent still says where to look.
+    const NodeKind kind = m_tree->kind(node);
+    const bool container = kind == NodeKind::Object || kind == NodeKind::RecordList || kind == NodeKind::ValueList || kind == NodeKind::RawArray;
+    const qreal scale = container ? 0.5 : 1.0;
+    if (m_keepLastDelta && changedBy == m_lastFolded)
+        return scale;
+    if (m_recentFolds.empty() || changedBy < m_recentFolds.front().first)
+        return 0.0;
+    const auto found = std::lower_bound(m_recentFolds.begin(), m_recentFolds.end(), changedBy,
+        [](const std::pair<qint64, qint64>& fold, qint64 event) { return fold.first < event; });
+    if (found == m_recentFolds.end() || found->first != changedBy)
+        return 0.0;
+    const qint64 age = m_clock.elapsed() - found->second;
+    if (age >= m_flashMs)
+        return 0.0;
+    return scale * (1.0 - qreal(age) / qreal(m_flashMs));
+}
+
+void DocumentTreeModel::addAnomaly(const QString& path, const QString& text)
+{
+    if (!m_tree)
+        return;
+    // Anchor the mark where a person can see it: the node, or its nearest ancestor that exists.
+    QString anchor = path;
+    while (!anchor.isEmpty() && m_tree->find(anchor) == kNoNode) {
+        const qsizetype slash = anchor.lastIndexOf(QLatin1Char('/'));
+        anchor = slash < 0 ? QString() : anchor.left(slash);
+    }
+    if (anchor.isEmpty())
+        return; // the root has no row; the timeline still lists the anomaly
+    AnomalyMark& mark = m_anomalies[anchor];
+    ++mark.count;
+    const QString line = anchor == path ? text : QStringLiteral("/%1: %2").arg(path, text);
+    if (mark.texts.size() < kMaxAnomaliesPerNode && !mark.texts.contains(line))
+        mark.texts.append(line);
+    refreshMarks({ anchor });
+}
+
+void DocumentTreeModel::clearAnomalies()
+{
+    if (m_anomalies.isEmpty())
+        return;
+    const QList<QString> paths = m_anomalies.keys();
+    m_anomalies.clear();
+    refreshMarks(QSet<QString>(paths.begin(), paths.end()));
+}
+
+QStringList DocumentTreeModel::anomaliesAt(NodeId node) const
+{
+    if (m_anomalies.isEmpty() || !m_tree)
+        return {};
+    const auto found = m_anomalies.constFind(m_tree->path(node));
+    if (found == m_anomalies.constEnd())
+        return {};
+    QStringList texts = found->texts;
+    if (found->count > texts.size())
+        texts.append(tr("(%1 times in all)").arg(found->count));
+    return texts;
+}
+
+void DocumentTreeModel::setStalePaths(const QStringList& paths)
+{
+    QSet<QString> next(paths.begin(), paths.end());
+    if (next == m_stale)
+        return;
+    QSet<QString> affected = m_stale;
+    affected.unite(next);
+    m_stale = std::move(next);
+    refreshMarks(affected);
+}
+
+bool DocumentTreeModel::isStale(NodeId node) const
+{
+    if (m_stale.isEmpty() || !m_tree)
+        return false;
+    // The diff names the top of a stale subtree; everything below it is stale too.
+    QString path = m_tree->path(node);
+    while (!path.isEmpty()) {
+        if (m_stale.contains(path))
+            return true;
+        const qsizetype slash = path.lastIndexOf(QLatin1Char('/'));
+        path = slash < 0 ? QString() : path.left(slash);
+    }
+    return false;
+}
+
+void DocumentTreeModel::refreshMarks(const QSet<QString>& paths)
+{
+    if (!m_tree)
+        return;
+    for (const QString& path : paths) {
+        const QModelIndex first = indexOfNode(m_tree->find(path), KeyColumn);
+        if (first.isValid())
+            Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1), { Qt::DisplayRole, Qt::ForegroundRole, Qt::ToolTipRole, AnomalyRole, StaleRole });
+    }
+}
+
 void DocumentTreeModel::aboutToReset() { beginResetModel(); }
-void DocumentTreeModel::reset() { endResetModel(); }
+void DocumentTreeModel::reset()
+{
+    // A new tree (a new epoch, or a replay checkpoint): its nodes carry other events.
+    m_recentFolds.clear();
+    m_lastFolded = -1;
+    m_anomalies.clear();
+    m_stale.clear();
+    endResetModel();
+}
 
 }

@@ -3,6 +3,11 @@
 #include "core/document/documenttree.h"
 
 #include <QAbstractItemModel>
+#include <QElapsedTimer>
+#include <QHash>
+#include <QSet>
+
+#include <deque>
 
 namespace deltascope::ui {
 
@@ -24,6 +29,9 @@ public:
         LastChangedEventRole, // qlonglong event index of the last change at or below the node (-1: none)
         CreatedEventRole, // qlonglong event index that created the node
         LooksLikeLongRole, // bool: a string holding a long, as Adama sends longs
+        ChangeHighlightRole, // qreal 0..1: how strongly the node shows a recent change (flash and fade)
+        AnomalyRole, // QStringList: anomalies reported at this node (empty: none)
+        StaleRole, // bool: a stale path (in the merged tree, absent from the fresh epoch tree)
     };
 
     explicit DocumentTreeModel(QObject* parent = nullptr);
@@ -31,6 +39,8 @@ public:
 
     // Shows another tree (model reset). nullptr shows nothing.
     void setTree(DocumentTree* tree);
+    // The tree is being destroyed without a setTree(nullptr) first: forget it without touching it.
+    void forgetTree();
     DocumentTree* tree() const { return m_tree; }
 
     QModelIndex indexOfNode(NodeId node, int column = 0) const;
@@ -50,6 +60,29 @@ public:
     static QString valueText(const DocumentTree& tree, NodeId node);
     static QString kindText(const DocumentTree& tree, NodeId node);
 
+    // --- change highlighting -------------------------------------------------------------------
+    // The view calls this for every folded delta (the event index the tree records as provenance).
+    // A node whose last change is that event flashes and fades over flashDurationMs(); a container
+    // flashes at half strength when the change was below it. With keepLastDelta, the last delta's
+    // nodes stay highlighted until the next one.
+    void noteFolded(qint64 eventIndex);
+    void setKeepLastDeltaHighlighted(bool keep);
+    bool keepLastDeltaHighlighted() const { return m_keepLastDelta; }
+    int flashDurationMs() const { return m_flashMs; }
+    void setFlashDurationMs(int ms) { m_flashMs = ms; }
+    bool hasFadingHighlights() const; // true while some highlight is still fading
+    qreal changeHighlight(NodeId node) const;
+
+    // --- marks -------------------------------------------------------------------------------------
+    // An anomaly at a document path: marked on that node, or on its nearest existing ancestor.
+    void addAnomaly(const QString& path, const QString& text);
+    void clearAnomalies();
+    int anomalyCount() const { return int(m_anomalies.size()); }
+    QStringList anomaliesAt(NodeId node) const;
+    // Paths shown as stale (for the merged tree a reference client holds).
+    void setStalePaths(const QStringList& paths);
+    bool isStale(NodeId node) const;
+
 private:
     void aboutToInsert(NodeId parent, int first, int last) override;
     void inserted(NodeId parent, int first, int last) override;
@@ -62,7 +95,22 @@ private:
     void reset() override;
     void summaryChanged(NodeId container);
 
+    void refreshMarks(const QSet<QString>& paths);
+
     DocumentTree* m_tree = nullptr;
+    // Recently folded events with the time they were folded, oldest first (for flash and fade).
+    std::deque<std::pair<qint64, qint64>> m_recentFolds; // (event index, ms on m_clock)
+    QElapsedTimer m_clock;
+    qint64 m_lastFolded = -1;
+    bool m_keepLastDelta = false;
+    int m_flashMs = 1500;
+    static constexpr int kMaxAnomaliesPerNode = 5;
+    struct AnomalyMark {
+        QStringList texts;
+        qint64 count = 0;
+    };
+    QHash<QString, AnomalyMark> m_anomalies; // document path -> what happened there
+    QSet<QString> m_stale;
 };
 
 }
