@@ -1,5 +1,8 @@
 #include "ui/livecontroller.h"
 
+#include "core/faults/faultplan.h"
+#include "core/faults/faultproxy.h"
+#include "core/faults/servercontrol.h"
 #include "core/server/referenceserver.h"
 
 #include <QDateTime>
@@ -15,8 +18,10 @@ LiveController::LiveController(QObject* parent)
 
 LiveController::~LiveController()
 {
-    // The session's socket goes before the server it talks to.
+    // The session's socket goes before the proxy and the server it talks to.
+    m_planRunner.reset();
     m_session.reset();
+    m_proxy.reset();
     m_server.reset();
 }
 
@@ -60,8 +65,24 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     auto session = std::make_unique<LiveSession>();
     session->transport().setInsecure(insecure);
     connect(session.get(), &LiveSession::stateChanged, this, &LiveController::onStateChanged);
+    // A fresh proxy per session: its connection numbers and counters describe this session only.
+    std::unique_ptr<faults::FaultProxy> proxy;
+    DocumentTarget routed = target;
+    if (m_routeThroughProxy && target.url.scheme() == QLatin1String("ws")) {
+        proxy = std::make_unique<faults::FaultProxy>();
+        QString proxyError;
+        if (!proxy->setUpstream(target.url, &proxyError) || !proxy->listen(QHostAddress::LocalHost, 0, &proxyError)) {
+            // Faults are a tool, not a precondition: connect directly and say why they are off.
+            Q_EMIT errorOccurred(tr("The fault proxy could not start (%1); connected directly, so only client-side drops are possible.").arg(proxyError),
+                tr("Check that loopback TCP ports are available."));
+            proxy.reset();
+        } else {
+            routed.url = proxy->clientUrl();
+            connect(proxy.get(), &faults::FaultProxy::faultInjected, this, &LiveController::onFaultInjected);
+        }
+    }
     QString reason;
-    if (!session->start(target, &reason)) {
+    if (!session->start(routed, &reason)) {
         if (error)
             *error = reason;
         Q_EMIT errorOccurred(tr("Could not connect to %1: %2").arg(target.url.toDisplayString(), reason),
@@ -70,14 +91,17 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     }
     // The panes move to the new log before the old session (and its log) goes away.
     std::unique_ptr<LiveSession> previous = std::exchange(m_session, std::move(session));
+    std::unique_ptr<faults::FaultProxy> previousProxy = std::exchange(m_proxy, std::move(proxy));
     m_reconnectAtMs = -1;
     Q_EMIT sessionChanged(m_session.get());
     previous.reset();
+    previousProxy.reset();
     return true;
 }
 
 void LiveController::disconnectSession()
 {
+    stopPlan();
     if (!m_session)
         return;
     m_session->disconnect(this);
@@ -111,6 +135,114 @@ void LiveController::onStateChanged(ConnectionState state, ConnectionState, cons
     if (state == ConnectionState::Failed)
         Q_EMIT errorOccurred(tr("The connection failed: %1").arg(reason),
             tr("Check that the server is running and the identity may open this document, then Connect again."));
+}
+
+}
+
+namespace deltascope::ui {
+
+bool LiveController::upstreamIsDemoServer() const
+{
+    return m_server && m_proxy && m_proxy->upstream().port() == m_server->port()
+        && QHostAddress(m_proxy->upstream().host()).isLoopback();
+}
+
+QString LiveController::faultsUnavailableReason() const
+{
+    if (!m_session || !isActive())
+        return tr("Connect first: faults act on a live session.");
+    if (!m_proxy) {
+        if (!m_routeThroughProxy)
+            return tr("Fault injection is off for this session (Session \u25B8 Route through the fault proxy).");
+        return tr("Only ws:// sessions go through the fault proxy; this one connects directly.");
+    }
+    return {};
+}
+
+void LiveController::onFaultInjected(const faults::FaultReport& report)
+{
+    if (m_session)
+        m_session->recordLocal(EventKind::FaultInjected, QJsonDocument(report.toJson()).toJson(QJsonDocument::Compact),
+            report.connection, report.corrupting ? FlagCorrupting : 0);
+    QString line = report.fault;
+    if (!report.detail.isEmpty())
+        line += QStringLiteral(": ") + report.detail;
+    else if (!report.params.isEmpty())
+        line += QLatin1Char(' ') + QString::fromUtf8(QJsonDocument(report.params).toJson(QJsonDocument::Compact));
+    if (report.corrupting)
+        line += tr(" (corrupts the client's tree silently)");
+    Q_EMIT faultLogged(line);
+}
+
+bool LiveController::applyFault(const QString& name, const QJsonObject& params, QString* error)
+{
+    const QString unavailable = faultsUnavailableReason();
+    if (!unavailable.isEmpty()) {
+        if (error)
+            *error = unavailable;
+        return false;
+    }
+    faults::FaultSpec spec;
+    if (!faults::FaultSpec::fromNameAndParams(name, params, name, spec, error))
+        return false;
+    // A redeploy of the embedded server is real; against any other server the proxy simulates it.
+    if (spec.type == faults::FaultType::ServerRedeploy && upstreamIsDemoServer())
+        return faults::referenceServerControl(m_server.get(), m_proxy.get())(spec, error);
+    return m_proxy->apply(spec, error);
+}
+
+bool LiveController::runPlan(const QString& pathOrName, QString* error)
+{
+    const QString unavailable = faultsUnavailableReason();
+    if (!unavailable.isEmpty()) {
+        if (error)
+            *error = unavailable;
+        return false;
+    }
+    faults::FaultPlan plan;
+    if (!faults::FaultPlan::load(pathOrName, plan, error))
+        return false;
+    stopPlan();
+    m_planRunner = std::make_unique<faults::FaultPlanRunner>(m_proxy.get(), plan);
+    if (upstreamIsDemoServer())
+        m_planRunner->setServerControl(faults::referenceServerControl(m_server.get(), m_proxy.get()));
+    const QString name = plan.name.isEmpty() ? pathOrName : plan.name;
+    connect(m_planRunner.get(), &faults::FaultPlanRunner::stepFired, this,
+        [this](int step, const QString& description) { Q_EMIT faultLogged(tr("plan step %1: %2").arg(step + 1).arg(description)); });
+    connect(m_planRunner.get(), &faults::FaultPlanRunner::stepFailed, this,
+        [this](int step, const QString& why) { Q_EMIT faultLogged(tr("plan step %1 failed: %2").arg(step + 1).arg(why)); });
+    connect(m_planRunner.get(), &faults::FaultPlanRunner::finished, this, [this, name] {
+        Q_EMIT faultLogged(tr("plan %1: every step has acted").arg(name));
+        Q_EMIT planStateChanged(false, name);
+    });
+    if (m_session)
+        m_session->recordLocal(EventKind::Note,
+            QJsonDocument(QJsonObject { { QStringLiteral("note"), QStringLiteral("fault plan started") }, { QStringLiteral("plan"), name },
+                              { QStringLiteral("seed"), QString::number(plan.seed) } })
+                .toJson(QJsonDocument::Compact));
+    m_planRunner->start();
+    Q_EMIT faultLogged(tr("plan %1 started (seed %2, %n step(s))", nullptr, int(plan.steps.size())).arg(name).arg(plan.seed));
+    Q_EMIT planStateChanged(true, name);
+    return true;
+}
+
+void LiveController::stopPlan()
+{
+    if (!m_planRunner)
+        return;
+    const bool wasRunning = m_planRunner->isRunning() && !m_planRunner->isFinished();
+    const QString name = m_planRunner->plan().name;
+    m_planRunner->stop();
+    m_planRunner.reset();
+    if (wasRunning) {
+        Q_EMIT faultLogged(tr("plan %1 stopped").arg(name));
+        Q_EMIT planStateChanged(false, name);
+    }
+}
+
+bool LiveController::isPlanRunning() const
+{
+    return m_planRunner && m_planRunner->isRunning() && !m_planRunner->isFinished();
 }
 
 }

@@ -10,12 +10,22 @@
 namespace deltascope::server {
 class ReferenceServer;
 }
+namespace deltascope::faults {
+class FaultProxy;
+class FaultPlanRunner;
+struct FaultReport;
+}
 
 namespace deltascope::ui {
 
 // Owns the live session of the window and, in demo mode, the embedded reference server (in this
 // process, on 127.0.0.1 with a free port). Each Connect makes a new session with a fresh event
 // log; sessionChanged() hands it to the panes. Errors come out as what happened + what to try.
+//
+// Fault injection: a ws:// session is routed through a loopback fault proxy (transparent until a
+// fault is applied), so both ends see faults as a network would make them. Every fault the proxy
+// carries out is recorded in the session log; server-side faults (redeploy) go to the embedded
+// server when the session talks to it.
 class LiveController : public QObject
 {
     Q_OBJECT
@@ -38,16 +48,38 @@ public:
     // Milliseconds until the planned reconnect, or -1 when none is pending.
     qint64 reconnectRemainingMs() const;
 
+    // --- fault injection ---------------------------------------------------------------------------
+    // Off: sessions connect straight to the server (only client-side drops are possible).
+    void setRouteThroughProxy(bool on) { m_routeThroughProxy = on; }
+    bool routesThroughProxy() const { return m_routeThroughProxy; }
+    faults::FaultProxy* faultProxy() const { return m_proxy.get(); }
+    // Why faults cannot be injected now (empty when they can).
+    QString faultsUnavailableReason() const;
+    // Applies one fault by name (deltascope-cli proxy --list-faults) with its parameters.
+    bool applyFault(const QString& name, const QJsonObject& params, QString* error);
+    // Runs a plan (a file, or the name of a ready plan) from now on; one plan at a time.
+    bool runPlan(const QString& pathOrName, QString* error);
+    void stopPlan();
+    bool isPlanRunning() const;
+
 Q_SIGNALS:
     void sessionChanged(deltascope::LiveSession* session);
     void stateChanged(deltascope::ConnectionState state, const QString& reason);
     void errorOccurred(const QString& what, const QString& whatToTry);
+    // A fault took effect (or a plan step fired or failed), as a person reads it.
+    void faultLogged(const QString& line);
+    void planStateChanged(bool running, const QString& name);
 
 private:
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
+    void onFaultInjected(const faults::FaultReport& report);
+    bool upstreamIsDemoServer() const;
 
     std::unique_ptr<server::ReferenceServer> m_server;
+    std::unique_ptr<faults::FaultProxy> m_proxy; // the current session's; replaced with it
+    std::unique_ptr<faults::FaultPlanRunner> m_planRunner;
     std::unique_ptr<LiveSession> m_session;
+    bool m_routeThroughProxy = true;
     qint64 m_reconnectAtMs = -1; // wall clock of the planned reconnect
 };
 

@@ -1,0 +1,210 @@
+#include "ui/faultspanel.h"
+
+#include "core/faults/faultplan.h"
+#include "ui/livecontroller.h"
+
+#include <QComboBox>
+#include <QDateTime>
+#include <QFileDialog>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QJsonObject>
+#include <QLabel>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace deltascope::ui {
+
+namespace {
+constexpr int kMaxLogLines = 500;
+const QString kFromFile = QStringLiteral("\u2026from file");
+}
+
+FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
+    : QWidget(parent)
+    , m_live(live)
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 2, 4, 2);
+    layout->setSpacing(3);
+
+    m_availability = new QLabel(this);
+    m_availability->setObjectName(QStringLiteral("faultsAvailability"));
+    m_availability->setWordWrap(true);
+    layout->addWidget(m_availability);
+
+    auto* grid = new QGridLayout;
+    grid->setHorizontalSpacing(4);
+    grid->setVerticalSpacing(2);
+    const auto spin = [this](int min, int max, int value, const QString& suffix, const QString& name) {
+        auto* box = new QSpinBox(this);
+        box->setRange(min, max);
+        box->setValue(value);
+        box->setSuffix(suffix);
+        box->setObjectName(name);
+        return box;
+    };
+    grid->addWidget(addButton(QStringLiteral("drop"), tr("Drop (RST)"), tr("Reset the connection at both ends (Ctrl+D)")), 0, 0);
+    grid->addWidget(addButton(QStringLiteral("drop-fin"), tr("Close (FIN)"), tr("Close the connection in an orderly way at both ends")), 0, 1);
+    grid->addWidget(addButton(QStringLiteral("stall"), tr("Half-open stall"),
+                        tr("Both directions go silent while TCP stays open; the client must notice the missing pings (Ctrl+T)")),
+        1, 0);
+    m_stallSeconds = spin(1, 600, 10, tr(" s"), QStringLiteral("stallSeconds"));
+    grid->addWidget(m_stallSeconds, 1, 1);
+    grid->addWidget(addButton(QStringLiteral("latency"), tr("Latency"), tr("Add one-way delay with jitter, both directions, order kept")), 2, 0);
+    auto* latencyBox = new QHBoxLayout;
+    m_latencyMs = spin(0, 10000, 200, tr(" ms"), QStringLiteral("latencyMs"));
+    m_jitterMs = spin(0, 10000, 50, tr(" ms"), QStringLiteral("jitterMs"));
+    m_jitterMs->setPrefix(QStringLiteral("\u00B1"));
+    latencyBox->addWidget(m_latencyMs);
+    latencyBox->addWidget(m_jitterMs);
+    grid->addLayout(latencyBox, 2, 1);
+    grid->addWidget(addButton(QStringLiteral("bandwidth"), tr("Bandwidth cap"), tr("Limit throughput in both directions")), 3, 0);
+    m_bandwidthKiB = spin(1, 1000000, 16, tr(" KiB/s"), QStringLiteral("bandwidthKiB"));
+    grid->addWidget(m_bandwidthKiB, 3, 1);
+    grid->addWidget(addButton(QStringLiteral("version-mismatch"), tr("Version mismatch"),
+                        tr("Every later hello carries another version, then the socket closes: the reconnect lands on \"another build\"")),
+        4, 0);
+    grid->addWidget(addButton(QStringLiteral("redeploy"), tr("Redeploy server"),
+                        tr("Every socket closes, connects fail for 1.5 s, the new build greets with another version "
+                           "(real on the embedded server, simulated by the proxy elsewhere)")),
+        4, 1);
+    grid->addWidget(addButton(QStringLiteral("silent-delta-drop"), tr("Drop a delta silently"),
+                        tr("Swallow the next delta and keep the socket up: the client's tree is now wrong, and only the "
+                           "shadow connection's fresh snapshot shows it")),
+        5, 0);
+    grid->addWidget(addButton(QStringLiteral("clear"), tr("Clear all faults"), tr("End stalls, shaping and armed message faults")), 5, 1);
+    layout->addLayout(grid);
+
+    auto* planRow = new QHBoxLayout;
+    m_planChoice = new QComboBox(this);
+    m_planChoice->setObjectName(QStringLiteral("planChoice"));
+    for (const QString& name : faults::FaultPlan::readyPlanNames()) {
+        faults::FaultPlan plan;
+        QString error;
+        m_planChoice->addItem(name, name);
+        if (faults::FaultPlan::load(name, plan, &error))
+            m_planChoice->setItemData(m_planChoice->count() - 1, plan.description, Qt::ToolTipRole);
+    }
+    m_planChoice->addItem(kFromFile, QString());
+    m_planChoice->setToolTip(tr("Ready plans from resources/plans, or a plan file (see core/faults/README.md)"));
+    planRow->addWidget(m_planChoice, 1);
+    m_runPlan = new QPushButton(tr("Run plan"), this);
+    m_runPlan->setObjectName(QStringLiteral("runPlan"));
+    connect(m_runPlan, &QPushButton::clicked, this, &FaultsPanel::runSelectedPlan);
+    planRow->addWidget(m_runPlan);
+    m_stopPlan = new QPushButton(tr("Stop"), this);
+    m_stopPlan->setObjectName(QStringLiteral("stopPlan"));
+    m_stopPlan->setEnabled(false);
+    connect(m_stopPlan, &QPushButton::clicked, m_live, &LiveController::stopPlan);
+    planRow->addWidget(m_stopPlan);
+    layout->addLayout(planRow);
+    m_planState = new QLabel(tr("no plan running"), this);
+    m_planState->setObjectName(QStringLiteral("planState"));
+    layout->addWidget(m_planState);
+
+    m_log = new QListWidget(this);
+    m_log->setObjectName(QStringLiteral("faultLog"));
+    m_log->setToolTip(tr("What was injected, when; each fault is also an event in the timeline"));
+    m_log->setUniformItemSizes(true);
+    layout->addWidget(m_log, 1);
+
+    connect(m_live, &LiveController::faultLogged, this, &FaultsPanel::appendLog);
+    connect(m_live, &LiveController::planStateChanged, this, [this](bool running, const QString& name) {
+        m_planState->setText(running ? tr("plan %1 running").arg(name) : tr("no plan running (last: %1)").arg(name));
+        m_stopPlan->setEnabled(running);
+    });
+    connect(m_live, &LiveController::sessionChanged, this, &FaultsPanel::updateAvailability);
+    connect(m_live, &LiveController::stateChanged, this, &FaultsPanel::updateAvailability);
+    updateAvailability();
+}
+
+QPushButton* FaultsPanel::addButton(const QString& name, const QString& text, const QString& tip)
+{
+    auto* button = new QPushButton(text, this);
+    button->setObjectName(QStringLiteral("fault_") + name);
+    button->setToolTip(tip);
+    connect(button, &QPushButton::clicked, this, [this, name] { trigger(name); });
+    m_buttons.insert(name, button);
+    return button;
+}
+
+QPushButton* FaultsPanel::button(const QString& name) const { return m_buttons.value(name); }
+
+void FaultsPanel::updateAvailability()
+{
+    const QString reason = m_live->faultsUnavailableReason();
+    m_availability->setText(reason.isEmpty() ? tr("Faults act through the loopback fault proxy in front of the server.") : reason);
+    for (QPushButton* button : std::as_const(m_buttons))
+        button->setEnabled(reason.isEmpty());
+    m_runPlan->setEnabled(reason.isEmpty());
+}
+
+bool FaultsPanel::trigger(const QString& name)
+{
+    struct Step {
+        QString fault;
+        QJsonObject params;
+    };
+    QList<Step> steps;
+    if (name == QLatin1String("drop"))
+        steps = { { QStringLiteral("drop"), { { QStringLiteral("mode"), QStringLiteral("rst") } } } };
+    else if (name == QLatin1String("drop-fin"))
+        steps = { { QStringLiteral("drop"), { { QStringLiteral("mode"), QStringLiteral("fin") } } } };
+    else if (name == QLatin1String("stall"))
+        steps = { { QStringLiteral("stall"), { { QStringLiteral("durationMs"), m_stallSeconds->value() * 1000 } } } };
+    else if (name == QLatin1String("latency"))
+        steps = { { QStringLiteral("latency"), { { QStringLiteral("ms"), m_latencyMs->value() }, { QStringLiteral("jitterMs"), m_jitterMs->value() } } } };
+    else if (name == QLatin1String("bandwidth"))
+        steps = { { QStringLiteral("bandwidth"), { { QStringLiteral("bytesPerSecond"), qint64(m_bandwidthKiB->value()) * 1024 } } } };
+    else if (name == QLatin1String("version-mismatch"))
+        steps = { { QStringLiteral("rewrite-version"), { { QStringLiteral("connections"), 0 } } },
+            { QStringLiteral("drop"), { { QStringLiteral("mode"), QStringLiteral("fin") } } } };
+    else if (name == QLatin1String("redeploy"))
+        steps = { { QStringLiteral("server-redeploy"), { { QStringLiteral("downMs"), 1500 } } } };
+    else if (name == QLatin1String("silent-delta-drop"))
+        steps = { { QStringLiteral("drop-message"), { { QStringLiteral("kind"), QStringLiteral("delta") } } } };
+    else if (name == QLatin1String("clear"))
+        steps = { { QStringLiteral("clear"), {} } };
+    else
+        return false;
+    for (const Step& step : std::as_const(steps)) {
+        QString error;
+        if (!m_live->applyFault(step.fault, step.params, &error)) {
+            appendLog(tr("%1 not injected: %2").arg(step.fault, error));
+            Q_EMIT errorOccurred(tr("The %1 fault could not be injected: %2").arg(step.fault, error),
+                tr("Connect to a ws:// document (or a demo) with Route through the fault proxy on."));
+            return false;
+        }
+    }
+    return true;
+}
+
+bool FaultsPanel::runSelectedPlan()
+{
+    QString plan = m_planChoice->currentData().toString();
+    if (plan.isEmpty()) {
+        plan = QFileDialog::getOpenFileName(this, tr("Run a fault plan"), QString(), tr("Fault plans (*.json);;All files (*)"));
+        if (plan.isEmpty())
+            return false;
+    }
+    QString error;
+    if (!m_live->runPlan(plan, &error)) {
+        appendLog(tr("plan not started: %1").arg(error));
+        Q_EMIT errorOccurred(tr("The fault plan could not run: %1").arg(error), tr("Fix the plan file where the message says, or connect first."));
+        return false;
+    }
+    return true;
+}
+
+void FaultsPanel::appendLog(const QString& line)
+{
+    m_log->addItem(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss.zzz  ")) + line);
+    while (m_log->count() > kMaxLogLines)
+        delete m_log->takeItem(0);
+    m_log->scrollToBottom();
+}
+
+}
