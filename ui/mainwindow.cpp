@@ -5,6 +5,9 @@
 #include "core/session/eventlog.h"
 #include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
+#include "ui/documenttreepanel.h"
+#include "ui/faultspanel.h"
+#include "ui/exportdialog.h"
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
 #include "ui/replaybar.h"
@@ -22,8 +25,6 @@
 #include <QApplication>
 #include <QActionGroup>
 #include <QFontDatabase>
-#include <QPlainTextEdit>
-#include "ui/jsonhighlighter.h"
 #include <QCloseEvent>
 #include <QDragEnterEvent>
 #include <QDateTime>
@@ -39,6 +40,8 @@
 #include <QJsonObject>
 #include <QHeaderView>
 #include <QTableView>
+#include <QTreeView>
+#include <QSpinBox>
 #include <QTimer>
 #include <QToolButton>
 #include <QUrl>
@@ -143,17 +146,9 @@ MainWindow::MainWindow(QWidget* parent)
            "session runs, with markers where faults and reconnects happened."));
     m_chartsPanel->setObjectName(QStringLiteral("chartsPanel"));
 
-    m_documentView = new QPlainTextEdit(m_treePanel);
-    m_documentView->setObjectName(QStringLiteral("documentView"));
-    m_documentView->setReadOnly(true);
-    m_documentView->setLineWrapMode(QPlainTextEdit::NoWrap);
-    m_documentView->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    new JsonHighlighter(m_documentView->document());
-    m_treePanel->setContent(m_documentView);
-    m_documentTimer = new QTimer(this);
-    m_documentTimer->setSingleShot(true);
-    m_documentTimer->setInterval(300); // a whole-document refresh at most ~3 times a second
-    connect(m_documentTimer, &QTimer::timeout, this, &MainWindow::refreshDocumentView);
+    m_documentTree = new DocumentTreePanel(m_treePanel);
+    m_documentTree->setObjectName(QStringLiteral("documentTreePanel"));
+    m_treePanel->setContent(m_documentTree);
 
     m_timeline = new TimelinePanel(m_timelinePanel);
     m_timeline->setObjectName(QStringLiteral("timeline"));
@@ -193,6 +188,7 @@ MainWindow::MainWindow(QWidget* parent)
         return detail;
     });
     connect(m_frameDetail, &FrameDetailPanel::jumpRequested, m_timeline, &TimelinePanel::selectEvent);
+    connect(m_documentTree, &DocumentTreePanel::eventActivated, m_timeline, &TimelinePanel::selectEvent);
 
     m_timelineSplitter = new QSplitter(Qt::Vertical);
     m_timelineSplitter->setObjectName(QStringLiteral("timelineSplitter"));
@@ -234,10 +230,19 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_incidents, &QAbstractItemModel::modelReset, this, [this] { m_incidentsPanel->showContent(m_incidents->rowCount() > 0); });
     m_bottomSplitter = new QSplitter(Qt::Horizontal);
     m_bottomSplitter->setObjectName(QStringLiteral("bottomSplitter"));
+    m_faultsPanel = new EmptyStatePanel(tr("Faults"), QString());
+    m_faultsPanel->setObjectName(QStringLiteral("faultsPanel"));
+    m_faults = new FaultsPanel(m_live, m_faultsPanel);
+    m_faults->setObjectName(QStringLiteral("faults"));
+    m_faultsPanel->setContent(m_faults);
+    m_faultsPanel->showContent(true);
+    connect(m_faults, &FaultsPanel::errorOccurred, this, &MainWindow::showError);
     m_bottomSplitter->addWidget(m_chartsPanel);
+    m_bottomSplitter->addWidget(m_faultsPanel);
     m_bottomSplitter->addWidget(m_incidentsPanel);
     m_bottomSplitter->setStretchFactor(0, 3);
     m_bottomSplitter->setStretchFactor(1, 1);
+    m_bottomSplitter->setStretchFactor(2, 2);
     m_verticalSplitter->addWidget(m_bottomSplitter);
     m_verticalSplitter->setStretchFactor(0, 4);
     m_verticalSplitter->setStretchFactor(1, 1);
@@ -257,6 +262,7 @@ MainWindow::~MainWindow()
     m_statusTimer->stop();
     m_loader.reset();
     m_writer.reset();
+    m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
     m_replay.reset();
     delete m_live;
@@ -285,21 +291,6 @@ void MainWindow::setEventLog(EventLog* log)
         });
     }
     updateContentVisibility();
-}
-
-void MainWindow::refreshDocumentView()
-{
-    const DocumentTree* tree = nullptr;
-    if (m_replay)
-        tree = &m_replay->folder().epochTree();
-    else if (LiveSession* session = m_live ? m_live->session() : nullptr)
-        tree = &session->folder().epochTree();
-    if (!tree)
-        return;
-    const int scroll = m_documentView->verticalScrollBar()->value();
-    m_documentView->setPlainText(QString::fromUtf8(tree->toJson(true)));
-    m_documentView->verticalScrollBar()->setValue(scroll);
-    m_treePanel->showContent(true);
 }
 
 QStringList MainWindow::recentCaptures() const
@@ -400,9 +391,11 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     m_live->disconnectSession();
     m_writer.reset();
     m_syncingReplay = true;
+    m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
     m_replay = std::make_unique<ReplaySession>(std::move(capture));
     setEventLog(m_replay->capture().log.get());
+    m_documentTree->setSource(&m_replay->folder(), m_replay->capture().log.get());
     m_charts->setComplete(true);
     m_syncingReplay = false;
     m_replayBar->setReplay(m_replay.get());
@@ -411,11 +404,12 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
         if (index >= 0)
             m_timeline->selectEvent(index);
         m_syncingReplay = false;
-        if (!m_documentTimer->isActive())
-            m_documentTimer->start();
+        // A step onto a stream item flashes what it changed, as live folding does.
+        if (index >= 0 && m_replay->capture().log->at(index).kind == EventKind::StreamItem)
+            m_documentTree->noteFolded(index);
+        m_treePanel->showContent(index >= 0);
         updateStatus();
     });
-    connect(m_replay.get(), &ReplaySession::treeReset, this, &MainWindow::refreshDocumentView);
     m_connectionBar->hide();
     m_composer->hide();
     m_replayBar->show();
@@ -430,7 +424,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
         showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))),
             tr("Events up to the damage are shown; the lines named were skipped."));
     m_replay->seek(m_replay->eventCount() > 0 ? 0 : -1);
-    refreshDocumentView();
+    m_treePanel->showContent(m_replay->eventCount() > 0);
 }
 
 void MainWindow::leaveReplay()
@@ -439,6 +433,7 @@ void MainWindow::leaveReplay()
         return;
     m_replay->pause();
     m_replayBar->setReplay(nullptr);
+    m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
     m_replay.reset();
     m_charts->setComplete(false);
@@ -449,9 +444,34 @@ void MainWindow::leaveReplay()
         action->setEnabled(false);
     setWindowTitle(QStringLiteral("Deltascope"));
     m_recordingLabel->setText(tr("not recording"));
-    m_documentView->clear();
     m_treePanel->showContent(false);
     updateStatus();
+}
+
+void MainWindow::exportCapture()
+{
+    if (!m_replay) {
+        const QString recording = recordingPath();
+        if (recording.isEmpty()) {
+            showError(tr("There is nothing to export yet."), tr("Connect to a document (every session is recorded) or open a capture (Ctrl+O)."));
+            return;
+        }
+        // Exports read a capture; the live session's is its recording, which opens as a replay.
+        if (QMessageBox::question(this, tr("Export this session"),
+                tr("Exports are made from a capture. Open this session's recording (%1) as a replay and export from it? "
+                   "The live session stops.")
+                    .arg(QFileInfo(recording).fileName()))
+            != QMessageBox::Yes)
+            return;
+        if (m_writer) {
+            m_lastRecording = m_writer->path();
+            disconnectSession();
+        }
+        if (!openCapture(recording, true))
+            return;
+    }
+    ExportDialog dialog(m_replay->capture(), m_replay->position(), this);
+    dialog.exec();
 }
 
 void MainWindow::showError(const QString& what, const QString& whatToTry)
@@ -539,6 +559,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
 {
     if (m_replay) {
         m_replayBar->setReplay(nullptr);
+        m_documentTree->setSource(nullptr, nullptr);
         m_replay.reset();
         m_replayBar->hide();
         m_connectionBar->show();
@@ -549,6 +570,13 @@ void MainWindow::onSessionChanged(LiveSession* session)
     }
     m_writer.reset(); // finishes the previous session's capture (end record)
     setEventLog(session ? &session->log() : nullptr);
+    m_documentTree->setSource(session ? &session->folder() : nullptr, session ? &session->log() : nullptr);
+    m_treePanel->showContent(false);
+    m_sessionFirstVersion.clear();
+    m_reloadScan = 0;
+    m_reloads = 0;
+    m_versionLabel->clear();
+    m_versionLabel->setStyleSheet(QString());
     if (session) {
         // Every session is recorded: the capture is the backing store a replay opens later.
         capture::Header header;
@@ -592,8 +620,8 @@ void MainWindow::onSessionChanged(LiveSession* session)
         // Document size for the charts, sampled as the folder folds each item.
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
             m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));
-            if (!m_documentTimer->isActive())
-                m_documentTimer->start();
+            if (!m_treePanel->isShowingContent())
+                m_treePanel->showContent(true);
         });
         m_statusTimer->start();
     }
@@ -618,6 +646,14 @@ bool MainWindow::injectDrop()
         showError(tr("There is no live connection to drop."), tr("Connect first (Ctrl+Return), or open a demo from the Demo menu."));
         return false;
     }
+    if (m_live->faultProxy()) {
+        // Through the proxy both ends lose the connection, as with a real network reset.
+        QString error;
+        if (m_live->applyFault(QStringLiteral("drop"), QJsonObject { { QStringLiteral("mode"), QStringLiteral("rst") } }, &error))
+            return true;
+        showError(tr("The drop could not be injected: %1").arg(error), tr("Try again once the connection is streaming."));
+        return false;
+    }
     recordFault(QStringLiteral("drop"), QJsonObject { { QStringLiteral("mode"), QStringLiteral("rst") }, { QStringLiteral("side"), QStringLiteral("client") } });
     session->dropSocket(Transport::CloseMode::Abort);
     return true;
@@ -625,14 +661,21 @@ bool MainWindow::injectDrop()
 
 bool MainWindow::injectStall(int milliseconds)
 {
-    server::ReferenceServer* server = m_live->demoServer();
     if (!m_live->session() || !m_live->isActive()) {
         showError(tr("There is no live connection to stall."), tr("Connect first (Ctrl+Return), or open a demo from the Demo menu."));
         return false;
     }
+    if (m_live->faultProxy()) {
+        QString error;
+        if (m_live->applyFault(QStringLiteral("stall"), QJsonObject { { QStringLiteral("durationMs"), milliseconds } }, &error))
+            return true;
+        showError(tr("The stall could not be injected: %1").arg(error), tr("Try again once the connection is streaming."));
+        return false;
+    }
+    server::ReferenceServer* server = m_live->demoServer();
     if (!server) {
-        showError(tr("A half-open stall needs the embedded demo server or the fault proxy."),
-            tr("Open a document from the Demo menu to stall it from the server side."));
+        showError(tr("A half-open stall needs the fault proxy or the embedded demo server."),
+            tr("Turn on Session \u25B8 Route through the fault proxy and connect again, or open a document from the Demo menu."));
         return false;
     }
     const int affected = server->stall(milliseconds);
@@ -680,8 +723,37 @@ void MainWindow::updateStatus()
     m_seqLabel->setText(session->lastSeq() >= 0 ? tr("seq %1").arg(session->lastSeq()) : tr("seq –"));
     m_rttLabel->setText(session->rttMs() >= 0 ? tr("RTT %1 ms").arg(session->rttMs()) : tr("RTT –"));
     m_rateLabel->setText(tr("%1 deltas/s").arg(QLocale().toString(qRound(session->deltasPerSecond()))));
+    updateVersionStatus(*session);
     if (!active && state != ConnectionState::Reconnecting)
         m_statusTimer->stop();
+}
+
+void MainWindow::updateVersionStatus(const LiveSession& session)
+{
+    // A hello version that differs from the session's first one means another build answered (a
+    // redeploy, or a reconnect to another server); a reload item asks clients to reload.
+    const QString version = session.helloVersion();
+    if (m_sessionFirstVersion.isEmpty())
+        m_sessionFirstVersion = version;
+    const EventLog& log = session.log();
+    for (; m_reloadScan < log.size(); ++m_reloadScan) {
+        const SessionEvent& event = log.at(m_reloadScan);
+        if (event.kind == EventKind::StreamItem && (event.parts & PartReload))
+            ++m_reloads;
+    }
+    QStringList warnings;
+    QString text = version.isEmpty() ? QString() : tr("server %1").arg(version);
+    if (!version.isEmpty() && version != m_sessionFirstVersion) {
+        text = tr("version changed: %1 \u2192 %2").arg(m_sessionFirstVersion, version);
+        warnings << tr("The server's hello version changed during this session: another build answered the reconnect.");
+    }
+    if (m_reloads > 0) {
+        text += tr(" \u00B7 %n reload request(s)", nullptr, int(m_reloads));
+        warnings << tr("The server sent a reload item: clients are asked to reload.");
+    }
+    m_versionLabel->setText(text);
+    m_versionLabel->setToolTip(warnings.join(QLatin1Char('\n')));
+    m_versionLabel->setStyleSheet(warnings.isEmpty() ? QString() : QStringLiteral("color: #d35400; font-weight: bold;"));
 }
 
 void MainWindow::updateContentVisibility()
@@ -702,6 +774,10 @@ void MainWindow::buildMenus()
             openCapture(path);
     });
     openAction->setShortcut(QKeySequence::Open);
+    m_exportAction = fileMenu->addAction(tr("&Export…"), this, &MainWindow::exportCapture);
+    m_exportAction->setObjectName(QStringLiteral("exportAction"));
+    m_exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_exportAction->setToolTip(tr("HAR, NDJSON delta log, Markdown bug report or a trimmed capture, redacted"));
     m_recentMenu = fileMenu->addMenu(tr("Recent Captures"));
     m_recentMenu->setObjectName(QStringLiteral("recentCapturesMenu"));
     connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::fillRecentCaptures);
@@ -721,9 +797,16 @@ void MainWindow::buildMenus()
     QAction* dropAction = sessionMenu->addAction(tr("&Drop the socket"), this, &MainWindow::injectDrop);
     dropAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     dropAction->setObjectName(QStringLiteral("dropAction"));
-    QAction* stallAction = sessionMenu->addAction(tr("&Stall (half-open) for 10 s"), this, [this] { injectStall(10000); });
+    QAction* stallAction = sessionMenu->addAction(tr("&Stall (half-open) for the time set in Faults"), this,
+        [this] { injectStall(m_faults->stallSeconds()->value() * 1000); });
     stallAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     stallAction->setObjectName(QStringLiteral("stallAction"));
+    QAction* proxyAction = sessionMenu->addAction(tr("&Route through the fault proxy"));
+    proxyAction->setObjectName(QStringLiteral("routeThroughProxyAction"));
+    proxyAction->setCheckable(true);
+    proxyAction->setChecked(m_live->routesThroughProxy());
+    proxyAction->setToolTip(tr("ws:// sessions connect through a loopback fault proxy (takes effect at the next Connect)"));
+    connect(proxyAction, &QAction::toggled, this, [this](bool on) { m_live->setRouteThroughProxy(on); });
 
     QMenu* replayMenu = menuBar()->addMenu(tr("&Replay"));
     const auto replayAction = [this, replayMenu](const QString& text, const QKeySequence& key, auto step) {
@@ -783,6 +866,7 @@ void MainWindow::buildStatusBar()
     m_seqLabel = addLabel(QStringLiteral("statusSeq"), tr("seq –"));
     m_rttLabel = addLabel(QStringLiteral("statusRtt"), tr("RTT –"));
     m_rateLabel = addLabel(QStringLiteral("statusRate"), tr("0 deltas/s"));
+    m_versionLabel = addLabel(QStringLiteral("statusVersion"), QString());
     m_recordingLabel = addLabel(QStringLiteral("statusRecording"), tr("not recording"));
 }
 
@@ -793,6 +877,8 @@ void MainWindow::saveLayout()
     UiState::save(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::save(m_timelineSplitter, m_timelineSplitter->objectName());
     UiState::save(m_bottomSplitter, m_bottomSplitter->objectName());
+    UiState::save(m_incidentsView->horizontalHeader(), QStringLiteral("incidentsHeader"));
+    UiState::save(m_documentTree->view()->header(), QStringLiteral("documentTreeHeader"));
     m_timeline->saveState();
 }
 
@@ -803,6 +889,8 @@ void MainWindow::restoreLayout()
     UiState::restore(m_sideBySideSplitter, m_sideBySideSplitter->objectName());
     UiState::restore(m_timelineSplitter, m_timelineSplitter->objectName());
     UiState::restore(m_bottomSplitter, m_bottomSplitter->objectName());
+    UiState::restore(m_incidentsView->horizontalHeader(), QStringLiteral("incidentsHeader"));
+    UiState::restore(m_documentTree->view()->header(), QStringLiteral("documentTreeHeader"));
     m_timeline->restoreState();
 }
 

@@ -11,7 +11,6 @@ class QDragEnterEvent;
 class QDropEvent;
 class QLabel;
 class QMenu;
-class QPlainTextEdit;
 class QSplitter;
 class QTableView;
 class QTimer;
@@ -32,6 +31,8 @@ class LiveController;
 class ReplayBar;
 class MessageComposer;
 class ConnectionBar;
+class DocumentTreePanel;
+class FaultsPanel;
 class EmptyStatePanel;
 class FrameDetailPanel;
 class TimelinePanel;
@@ -52,10 +53,11 @@ public:
     EmptyStatePanel* chartsPanel() const { return m_chartsPanel; }
     TimelinePanel* timeline() const { return m_timeline; }
     FrameDetailPanel* frameDetail() const { return m_frameDetail; }
-    QPlainTextEdit* documentView() const { return m_documentView; }
+    DocumentTreePanel* documentTree() const { return m_documentTree; }
     ChartsPanel* charts() const { return m_charts; }
     EmptyStatePanel* incidentsPanel() const { return m_incidentsPanel; }
     QTableView* incidentsView() const { return m_incidentsView; }
+    FaultsPanel* faults() const { return m_faults; }
 
     // The session's event log (not owned): the timeline, detail and charts show it. The panes
     // keep their empty states until the first event arrives.
@@ -80,6 +82,8 @@ public:
     ReplaySession* replay() const { return m_replay.get(); }
     ReplayBar* replayBar() const { return m_replayBar; }
     void leaveReplay();
+    // File > Export: the replayed capture, or (live) an offer to open this session's recording.
+    void exportCapture();
     QStringList recentCaptures() const;
     QString recordingPath() const;
 
@@ -103,10 +107,10 @@ private:
     void updateContentVisibility();
     void onSessionChanged(LiveSession* session);
     void onCaptureLoaded(bool ok, const QString& error, const QString& path);
-    void refreshDocumentView();
     void rememberCapture(const QString& path);
     void fillRecentCaptures();
     void updateStatus();
+    void updateVersionStatus(const LiveSession& session);
     bool recordFault(const QString& name, const QJsonObject& params);
 
     ConnectionBar* m_connectionBar = nullptr;
@@ -128,8 +132,9 @@ private:
     QWidget* m_errorBanner = nullptr;
     QLabel* m_errorLabel = nullptr;
     QTimer* m_statusTimer = nullptr;
-    QPlainTextEdit* m_documentView = nullptr; // the folded document as JSON until the tree view lands
-    QTimer* m_documentTimer = nullptr;
+    DocumentTreePanel* m_documentTree = nullptr;
+    FaultsPanel* m_faults = nullptr;
+    EmptyStatePanel* m_faultsPanel = nullptr;
     QMenu* m_demoMenu = nullptr;
     QAction* m_botsAction = nullptr;
     bool m_insecure = false;
@@ -139,6 +144,7 @@ private:
     std::unique_ptr<CaptureWriter> m_writer;
     QMenu* m_recentMenu = nullptr;
     QList<QAction*> m_replayActions;
+    QAction* m_exportAction = nullptr;
     bool m_syncingReplay = false;
     QString m_lastRecording;
     QSplitter* m_verticalSplitter = nullptr;
@@ -150,6 +156,10 @@ private:
     QLabel* m_rttLabel = nullptr;
     QLabel* m_rateLabel = nullptr;
     QLabel* m_recordingLabel = nullptr;
+    QLabel* m_versionLabel = nullptr;
+    QString m_sessionFirstVersion; // the hello version the live session started with
+    qint64 m_reloadScan = 0; // events of the live log already scanned for reload items
+    qint64 m_reloads = 0;
 };
 
 }

@@ -13,7 +13,7 @@ namespace deltascope::ui {
 class UiState
 {
 public:
-    static constexpr int kLayoutVersion = 1;
+    static constexpr int kLayoutVersion = 2; // 2: faults pane in the bottom splitter, tree pane is a tree
 
     static void restore(QMainWindow* window);
     static void save(const QMainWindow* window);

@@ -3,6 +3,10 @@
 #include "core/session/eventlog.h"
 #include "tests/support/testutils.h"
 #include "ui/connectionbar.h"
+#include "ui/documenttreepanel.h"
+#include "ui/faultspanel.h"
+#include "ui/exportdialog.h"
+#include "ui/models/documenttreemodel.h"
 #include "ui/emptystatepanel.h"
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
@@ -18,7 +22,14 @@
 #include <QAbstractItemModelTester>
 #include <QDir>
 #include <QFileInfo>
-#include <QPlainTextEdit>
+#include <QClipboard>
+#include <QGuiApplication>
+#include <QLabel>
+#include <QListWidget>
+#include <QComboBox>
+#include <QPushButton>
+#include <QTreeView>
+#include <QTreeWidget>
 #include <QSettings>
 #include <QTableView>
 #include <QTest>
@@ -49,19 +60,49 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     // Every model stays consistent while deltas stream in, through a drop and a resync.
     QAbstractItemModelTester modelTester(window.timeline()->model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
     QAbstractItemModelTester proxyTester(window.timeline()->proxy(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+    DocumentTreePanel* tree = window.documentTree();
+    QAbstractItemModelTester treeTester(tree->model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+    const auto treeHas = [tree](const QString& text) { return tree->setSearchText(text) > 0; };
 
     REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
     CHECK(window.connectionBar()->stateText() == QStringLiteral("streaming"));
     CHECK(window.connectionBar()->url().startsWith(QStringLiteral("ws://127.0.0.1:")));
     REQUIRE(test::waitUntil([&] { return window.timelinePanel()->isShowingContent() && window.timeline()->proxy()->rowCount() > 2; }, 3s));
-    REQUIRE(test::waitUntil([&] { return !window.documentView()->toPlainText().isEmpty(); }, 3s));
+    REQUIRE(test::waitUntil([&] { return tree->model()->rowCount() > 0; }, 3s));
     CHECK(window.treePanel()->isShowingContent());
 
     // Send a chat line from the composer: the request, its ack and the stream item carrying it.
     window.composer()->setChannel(QStringLiteral("say"));
     window.composer()->setMessage(QStringLiteral(R"({"what":"hello from the test"})"));
     REQUIRE(test::waitUntil([&] { return window.composer()->messageError().isEmpty() && window.composer()->send(); }, 2s));
-    REQUIRE(test::waitUntil([&] { return window.documentView()->toPlainText().contains(QStringLiteral("hello from the test")); }, 5s));
+    REQUIRE(test::waitUntil([&] { return treeHas(QStringLiteral("hello from the test")); }, 5s));
+
+    // Search the tree: the line is found, selected, its path and value copy, and its provenance
+    // lists the stream item that created it; activating that row selects it in the timeline.
+    REQUIRE(tree->findNext());
+    const QString linePath = tree->currentPath();
+    CHECK(linePath.startsWith(QStringLiteral("lines/")));
+    CHECK(linePath.endsWith(QStringLiteral("/what")));
+    CHECK(tree->copyValue() == QStringLiteral("hello from the test"));
+    CHECK(QGuiApplication::clipboard()->text() == QStringLiteral("hello from the test"));
+    CHECK(tree->copyPath() == QLatin1Char('/') + linePath);
+    CHECK(tree->copySubtree() == QStringLiteral("\"hello from the test\""));
+    REQUIRE(tree->provenanceView()->topLevelItemCount() >= 1);
+    QTreeWidgetItem* created = tree->provenanceView()->topLevelItem(tree->provenanceView()->topLevelItemCount() - 1);
+    CHECK(created->text(2).contains(QStringLiteral("stream-item")));
+    const qint64 createdBy = created->data(0, Qt::UserRole).toLongLong();
+    Q_EMIT tree->provenanceView()->itemActivated(created, 0);
+    CHECK(window.timeline()->currentEvent() == createdBy);
+    CHECK(session->log().at(createdBy).kind == EventKind::StreamItem);
+    // Filter to matches: only the line and the nodes above it remain.
+    tree->setFilterToMatches(true);
+    QAbstractItemModel* filtered = tree->view()->model();
+    CHECK(filtered != tree->model());
+    CHECK(filtered->rowCount() == 1);
+    CHECK(tree->currentPath() == linePath);
+    tree->setFilterToMatches(false);
+    CHECK(tree->view()->model() == tree->model());
+    tree->setSearchText(QString());
 
     // Filter the timeline to what the client sent: the send is there, nothing inbound is.
     TimelineFilterProxy* proxy = window.timeline()->proxy();
@@ -133,8 +174,37 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     CHECK(window.frameDetail()->headerText().contains(QStringLiteral("fault")));
     REQUIRE(replay->stepDeltaBack());
     CHECK(replay->log().at(replay->position()).kind == EventKind::StreamItem);
-    REQUIRE(test::waitUntil([&] { return window.documentView()->toPlainText().contains(QStringLiteral("hello from the test")); }, 3s));
+    REQUIRE(test::waitUntil([&] { return treeHas(QStringLiteral("hello from the test")); }, 3s));
     CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("replay.png"))).isEmpty());
+
+    // Export from the window: the preview says what will be redacted, and the written bytes hold
+    // neither the listed path's value nor the identity.
+    {
+        ExportDialog dialog(replay->capture(), replay->position(), &window);
+        dialog.setFormat(ExportDialog::Format::Markdown);
+        dialog.setRedaction(false, {});
+        dialog.refreshPreview();
+        CHECK(dialog.summaryText().contains(QStringLiteral("OFF")));
+        dialog.setFormat(ExportDialog::Format::Har);
+        dialog.refreshPreview();
+        CHECK(dialog.previewText().contains(QStringLiteral("hello from the test")));
+        dialog.setRedaction(true, { QStringLiteral("lines/*/what"), QStringLiteral("message/what") });
+        const QStringList redacted = dialog.refreshPreview();
+        CHECK_FALSE(redacted.isEmpty());
+        CHECK(redacted.join(QLatin1Char(' ')).contains(QStringLiteral("lines/*/what")));
+        CHECK(dialog.summaryText().contains(QStringLiteral("Will be redacted")));
+        CHECK_FALSE(dialog.previewText().contains(QStringLiteral("hello from the test")));
+        const QString exported = QDir::temp().filePath(QStringLiteral("deltascope-tst-export.har"));
+        REQUIRE(dialog.exportTo(exported).isEmpty());
+        QFile file(exported);
+        REQUIRE(file.open(QIODevice::ReadOnly));
+        const QByteArray bytes = file.readAll();
+        CHECK(bytes.contains("[redacted]"));
+        CHECK_FALSE(bytes.contains("hello from the test"));
+        CHECK_FALSE(bytes.contains("anonymous:deltascope"));
+        file.remove();
+        CHECK_FALSE(dialog.exportTo(QStringLiteral("/nonexistent-dir/x.har")).isEmpty());
+    }
     window.leaveReplay();
     CHECK(window.connectionBar()->isVisible());
     CHECK_FALSE(window.replay());
@@ -169,4 +239,54 @@ TEST_CASE("live window: bad input is reported in the window with what to try")
     composer.setMessage(QStringLiteral("[1,2]"));
     CHECK(composer.messageError().isEmpty());
     CHECK_FALSE(composer.send()); // not connected
+}
+
+TEST_CASE("live window: the faults panel injects one-click faults through the proxy and runs a ready plan")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    FaultsPanel* faults = window.faults();
+    CHECK_FALSE(faults->button(QStringLiteral("drop"))->isEnabled()); // nothing to break yet
+    CHECK(faults->availability()->text().contains(QStringLiteral("Connect first")));
+    REQUIRE(window.startDemo(QStringLiteral("ticker")));
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(window.live()->faultProxy()); // ws:// demo sessions go through the proxy
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    REQUIRE(test::waitUntil([&] { return faults->button(QStringLiteral("drop"))->isEnabled(); }, 2s));
+    const QString firstVersion = session->helloVersion();
+
+    // One click: a delta is swallowed; the fault is an event, flagged as silently corrupting.
+    QTest::mouseClick(faults->button(QStringLiteral("silent-delta-drop")), Qt::LeftButton);
+    REQUIRE(test::waitUntil([&] { return !session->log().indexesOfKind(EventKind::FaultInjected).empty(); }, 5s));
+    const qint64 dropped = session->log().indexesOfKind(EventKind::FaultInjected).front();
+    CHECK((session->log().at(dropped).flags & FlagCorrupting));
+    CHECK(session->log().payload(dropped).contains("drop-message"));
+    REQUIRE(faults->log()->count() >= 1);
+    CHECK(faults->log()->item(faults->log()->count() - 1)->text().contains(QStringLiteral("drop-message")));
+
+    // A ready plan from the panel: the 20th delta after it starts resets the socket at both ends.
+    const int burst = faults->planChoice()->findData(QStringLiteral("drop-during-burst"));
+    REQUIRE(burst >= 0);
+    faults->planChoice()->setCurrentIndex(burst);
+    REQUIRE(faults->runSelectedPlan());
+    REQUIRE(test::waitUntil([&] { return session->epoch() >= 2 && session->state() == ConnectionState::Streaming; }, 15s));
+    bool sawDrop = false;
+    for (qint64 index : session->log().indexesOfKind(EventKind::FaultInjected))
+        sawDrop = sawDrop || session->log().payload(index).contains("\"fault\":\"drop\"");
+    CHECK(sawDrop);
+    QAbstractItemModel* incidents = window.incidentsView()->model();
+    REQUIRE(test::waitUntil([&] { return incidents->rowCount() >= 1; }, 20s));
+
+    // Version mismatch: the reconnect is greeted by "another build".
+    QTest::mouseClick(faults->button(QStringLiteral("version-mismatch")), Qt::LeftButton);
+    REQUIRE(test::waitUntil([&] { return session->epoch() >= 3 && session->state() == ConnectionState::Streaming; }, 15s));
+    CHECK(session->helloVersion() != firstVersion);
+    REQUIRE(test::waitUntil([&] { return window.findChild<QLabel*>(QStringLiteral("statusVersion"))->text().contains(QStringLiteral("version changed")); }, 3s));
+    CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("faults.png"))).isEmpty());
+    window.disconnectSession();
+    REQUIRE(test::waitUntil([&] { return !faults->button(QStringLiteral("drop"))->isEnabled(); }, 3s));
 }
