@@ -1,5 +1,8 @@
 // bench-link: deltascope_ui
 #include "core/session/eventlog.h"
+#include "ui/connectionbar.h"
+#include "ui/documenttreepanel.h"
+#include "ui/livecontroller.h"
 #include "ui/mainwindow.h"
 #include "ui/models/payloadsearch.h"
 #include "ui/models/timelinefilterproxy.h"
@@ -7,10 +10,16 @@
 #include "ui/timelinepanel.h"
 
 #include <QApplication>
+#include <QDateTime>
+#include <QFileInfo>
+#include <QProcess>
+#include <QTcpServer>
 #include <QElapsedTimer>
 #include <QScrollBar>
 #include <QTableView>
 #include <QTimer>
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -93,6 +102,105 @@ void waitFor(const std::function<bool()>& done, int timeoutMs)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
 }
 
+// 20,000 deltas/s from the ticker demo into the live window. The reference server runs as its own
+// process (as a real server would), so the window's event loop carries only the client's work.
+// Measures the longest event-loop gap, how far the tree lags the server (the ticker writes its
+// wall clock into `updated` with every transaction), and how far the timeline's rows lag the log.
+void benchLiveWindow(bool quick)
+{
+    const double rate = quick ? 2000 : 20000;
+    const int seconds = quick ? 1 : 6;
+    const QString serverPath = QCoreApplication::applicationDirPath() + QStringLiteral("/../../app/deltascope-server");
+    if (!QFileInfo::exists(serverPath)) {
+        std::printf("gui.live: not measured: %s is not built\n", qPrintable(serverPath));
+        return;
+    }
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    const quint16 port = probe.serverPort();
+    probe.close();
+    QProcess server;
+    server.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    server.start(serverPath, { QStringLiteral("--port"), QString::number(port), QStringLiteral("--bind"), QStringLiteral("127.0.0.1") });
+    if (!server.waitForStarted(5000)) {
+        std::printf("gui.live: not measured: the server did not start: %s\n", qPrintable(server.errorString()));
+        return;
+    }
+    ui::MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port));
+    window.connectionBar()->setIdentity(QStringLiteral("anonymous:bench"));
+    window.connectionBar()->setSpace(QStringLiteral("ticker"));
+    window.connectionBar()->setKey(QStringLiteral("rate-%1").arg(qRound(rate)));
+    bool connected = false;
+    for (int attempt = 0; attempt < 50 && !connected; ++attempt) {
+        waitFor([] { return false; }, 100); // the server needs a moment to listen
+        connected = window.connectFromBar();
+    }
+    LiveSession* session = window.live()->session();
+    waitFor([&] { return session && session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 10000);
+    if (!session || session->state() != ConnectionState::Streaming) {
+        std::printf("gui.live: not measured: no stream from the server\n");
+        server.kill();
+        server.waitForFinished(2000);
+        return;
+    }
+    waitFor([] { return false; }, 500); // let the first burst settle
+    const DocumentTree& tree = session->folder().epochTree();
+    const ui::TimelinePanel* timeline = window.timeline();
+    const qint64 startItems = qint64(session->log().indexesOfKind(EventKind::StreamItem).size());
+    double treeLagMax = 0;
+    double timelineLagMax = 0;
+    double treeLagSum = 0;
+    qint64 samples = 0;
+    QTimer sampler;
+    sampler.setInterval(10);
+    QObject::connect(&sampler, &QTimer::timeout, [&] {
+        const NodeId updated = tree.find(QStringLiteral("updated"));
+        if (updated != kNoNode) {
+            const double lag = double(QDateTime::currentMSecsSinceEpoch() - tree.stringValue(updated).toLongLong());
+            treeLagMax = std::max(treeLagMax, lag);
+            treeLagSum += lag;
+            ++samples;
+        }
+        const EventLog& log = session->log();
+        const qint64 shown = timeline->model()->rowCount();
+        if (shown < log.size())
+            timelineLagMax = std::max(timelineLagMax, double(log.at(log.size() - 1).monotonicNs - log.at(shown).monotonicNs) / 1e6);
+    });
+    // CPU time of this process (GUI thread and the capture writer): on a loaded machine the wall-clock
+    // rate says more about the neighbours than about us.
+    const auto cpuSeconds = [] {
+        rusage usage {};
+        getrusage(RUSAGE_SELF, &usage);
+        return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    };
+    const double cpuStart = cpuSeconds();
+    StallMeter meter;
+    QElapsedTimer clock;
+    clock.start();
+    meter.start();
+    sampler.start();
+    waitFor([&] { return clock.elapsed() >= seconds * 1000; }, seconds * 1000 + 1000);
+    sampler.stop();
+    const double gap = meter.longestMs();
+    const qint64 items = qint64(session->log().indexesOfKind(EventKind::StreamItem).size()) - startItems;
+    std::printf("gui.live_ticker_requested: %.0f deltas/s\n", rate);
+    std::printf("gui.live_deltas_received: %.0f deltas/s over %d s\n", double(items) * 1000.0 / double(clock.elapsed()), seconds);
+    std::printf("gui.live_longest_event_loop_gap: %.1f ms (budget < 100)\n", gap);
+    std::printf("gui.live_tree_lag: max %.0f ms, mean %.1f ms (budget < 200)\n", treeLagMax, samples ? treeLagSum / double(samples) : 0.0);
+    std::printf("gui.live_timeline_lag_max: %.0f ms (budget < 200)\n", timelineLagMax);
+    const double cpu = cpuSeconds() - cpuStart;
+    std::printf("gui.live_client_cpu_per_delta: %.1f us (%.0f%% of a core; one core would take %.0f deltas/s)\n",
+        items > 0 ? cpu * 1e6 / double(items) : 0.0, 100.0 * cpu * 1000.0 / double(clock.elapsed()), items > 0 ? double(items) / cpu : 0.0);
+    std::printf("gui.live_document_nodes: %zu\n", tree.nodeCount());
+    window.disconnectSession();
+    server.terminate();
+    if (!server.waitForFinished(3000))
+        server.kill();
+}
+
 }
 
 int main(int argc, char** argv)
@@ -103,6 +211,10 @@ int main(int argc, char** argv)
     QApplication application(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("DeltascopeBench"));
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    if (argc > 1 && std::strcmp(argv[1], "--live-only") == 0) { // for profiling the live window alone
+        benchLiveWindow(false);
+        return 0;
+    }
 
     // Start-up to first painted window.
     {
@@ -160,5 +272,7 @@ int main(int argc, char** argv)
     panel.proxy()->setDirectionEnabled(Direction::Outbound, false);
     panel.proxy()->setKindEnabled(EventKind::Ping, false);
     std::printf("gui.timeline_refilter: %.0f ms\n", double(clock.nsecsElapsed()) / 1e6);
+
+    benchLiveWindow(quick);
     return 0;
 }
