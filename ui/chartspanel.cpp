@@ -45,6 +45,17 @@ public:
         m_y->setLabelsFont(labelFont);
         chart()->addAxis(m_x, Qt::AlignBottom);
         chart()->addAxis(m_y, Qt::AlignLeft);
+        // The chart draws with the window's palette, so a dark desktop gets dark charts.
+        const QPalette colours = palette();
+        chart()->setBackgroundBrush(colours.base());
+        chart()->setTitleBrush(colours.text());
+        chart()->legend()->setLabelColor(colours.text().color());
+        for (QValueAxis* axis : { m_x, m_y }) {
+            axis->setLabelsBrush(colours.text());
+            axis->setGridLineColor(colours.mid().color());
+            axis->setLinePenColor(colours.mid().color());
+        }
+        setBackgroundBrush(colours.window());
         setMinimumSize(160, 110);
     }
 
@@ -65,6 +76,8 @@ public:
     void setRange(double from, double to)
     {
         m_x->setRange(from, std::max(to, from + 1));
+        // Whole seconds would repeat labels ("1s 1s") on a short window.
+        m_x->setLabelFormat(to - from < 6 ? QStringLiteral("%.1fs") : QStringLiteral("%.0fs"));
         double maxY = 0;
         for (QLineSeries* series : std::as_const(m_series)) {
             for (const QPointF& point : series->points()) {
@@ -73,6 +86,7 @@ public:
             }
         }
         m_y->setRange(0, maxY > 0 ? maxY * 1.1 : 1);
+        m_y->setLabelFormat(maxY < 3 ? QStringLiteral("%.1f") : QStringLiteral("%.0f"));
     }
 
     const std::vector<ChartData::MarkerPoint>* markers = nullptr;

@@ -109,6 +109,7 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     m_log->setObjectName(QStringLiteral("faultLog"));
     m_log->setToolTip(tr("What was injected, when; each fault is also an event in the timeline"));
     m_log->setUniformItemSizes(true);
+    m_log->setMinimumHeight(48);
     layout->addWidget(m_log, 1);
 
     connect(m_live, &LiveController::faultLogged, this, &FaultsPanel::appendLog);

@@ -29,8 +29,9 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
     const QCommandLineOption screenshotOption(QStringLiteral("screenshot"), QStringLiteral("Render the window after start-up, save it as a PNG and exit."), QStringLiteral("FILE"));
     const QCommandLineOption screenshotDelayOption(QStringLiteral("screenshot-delay"), QStringLiteral("Milliseconds to wait before --screenshot (default 1500)."), QStringLiteral("MS"));
     const QCommandLineOption logRulesOption(QStringLiteral("log-rules"), QStringLiteral("Qt logging rules, e.g. deltascope.protocol.debug=true."), QStringLiteral("RULES"));
+    const QCommandLineOption paletteOption(QStringLiteral("palette"), QStringLiteral("Colours: system (default), light or dark."), QStringLiteral("NAME"));
     parser.addOptions({ helpOption, versionOption, urlOption, identityOption, spaceOption, keyOption, viewerStateOption,
-        insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, logRulesOption });
+        insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, logRulesOption, paletteOption });
     parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson, .ndjson.zst, .har) to open for replay."), QStringLiteral("[capture]"));
 
     options.helpText = parser.helpText();
@@ -85,6 +86,17 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
         if (!ok || delay < 0 || delay > 600000)
             return fail(QStringLiteral("--screenshot-delay '%1' is not a number of milliseconds from 0 to 600000").arg(parser.value(screenshotDelayOption)));
         options.screenshotDelayMs = delay;
+    }
+    if (parser.isSet(paletteOption)) {
+        const QString name = parser.value(paletteOption);
+        if (name == QLatin1String("system"))
+            options.palette = GuiOptions::Palette::System;
+        else if (name == QLatin1String("light"))
+            options.palette = GuiOptions::Palette::Light;
+        else if (name == QLatin1String("dark"))
+            options.palette = GuiOptions::Palette::Dark;
+        else
+            return fail(QStringLiteral("--palette '%1' is not one of system, light, dark").arg(name));
     }
     const QStringList positional = parser.positionalArguments();
     if (positional.size() > 1)

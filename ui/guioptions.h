@@ -24,6 +24,8 @@ struct GuiOptions {
     QString screenshotPath; // --screenshot FILE
     int screenshotDelayMs = 1500; // --screenshot-delay MS
     QString logRules; // --log-rules
+    enum class Palette { System, Light, Dark };
+    Palette palette = Palette::System; // --palette: follow the system, or force light / dark
 };
 
 GuiOptions parseGuiOptions(const QStringList& arguments);

@@ -50,6 +50,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPixmap>
+#include <QScrollArea>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
@@ -234,14 +235,21 @@ MainWindow::MainWindow(QWidget* parent)
     m_faultsPanel->setObjectName(QStringLiteral("faultsPanel"));
     m_faults = new FaultsPanel(m_live, m_faultsPanel);
     m_faults->setObjectName(QStringLiteral("faults"));
-    m_faultsPanel->setContent(m_faults);
+    // Scrolls rather than forcing its height on the row: the timeline above needs the room more.
+    auto* faultsScroll = new QScrollArea(m_faultsPanel);
+    faultsScroll->setWidget(m_faults);
+    faultsScroll->setWidgetResizable(true);
+    faultsScroll->setFrameShape(QFrame::NoFrame);
+    faultsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    faultsScroll->setMinimumWidth(m_faults->sizeHint().width() + faultsScroll->verticalScrollBar()->sizeHint().width());
+    m_faultsPanel->setContent(faultsScroll);
     m_faultsPanel->showContent(true);
     connect(m_faults, &FaultsPanel::errorOccurred, this, &MainWindow::showError);
     m_bottomSplitter->addWidget(m_chartsPanel);
     m_bottomSplitter->addWidget(m_faultsPanel);
     m_bottomSplitter->addWidget(m_incidentsPanel);
     m_bottomSplitter->setStretchFactor(0, 3);
-    m_bottomSplitter->setStretchFactor(1, 1);
+    m_bottomSplitter->setStretchFactor(1, 0);
     m_bottomSplitter->setStretchFactor(2, 2);
     m_verticalSplitter->addWidget(m_bottomSplitter);
     m_verticalSplitter->setStretchFactor(0, 4);

@@ -5,6 +5,9 @@
 #include "ui/mainwindow.h"
 
 #include <QApplication>
+#include <QPalette>
+#include <QStyle>
+#include <QStyleFactory>
 #include <QLoggingCategory>
 #include <QTimer>
 
@@ -55,8 +58,48 @@ QString missingDisplayMessage()
     return {};
 }
 
+namespace {
+
+// System: whatever the platform theme says (it follows the desktop's light or dark setting).
+// Light and dark are forced with Fusion, which draws every palette colour faithfully.
+void applyPalette(GuiOptions::Palette choice)
+{
+    if (choice == GuiOptions::Palette::System)
+        return;
+    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    if (choice == GuiOptions::Palette::Light) {
+        QApplication::setPalette(QApplication::style()->standardPalette());
+        return;
+    }
+    QPalette dark;
+    const QColor window(45, 45, 48), base(30, 30, 32), text(220, 220, 220), disabled(128, 128, 128);
+    dark.setColor(QPalette::Window, window);
+    dark.setColor(QPalette::WindowText, text);
+    dark.setColor(QPalette::Base, base);
+    dark.setColor(QPalette::AlternateBase, QColor(38, 38, 41));
+    dark.setColor(QPalette::ToolTipBase, window);
+    dark.setColor(QPalette::ToolTipText, text);
+    dark.setColor(QPalette::Text, text);
+    dark.setColor(QPalette::PlaceholderText, disabled);
+    dark.setColor(QPalette::Button, window);
+    dark.setColor(QPalette::ButtonText, text);
+    dark.setColor(QPalette::BrightText, Qt::red);
+    dark.setColor(QPalette::Link, QColor(86, 156, 214));
+    dark.setColor(QPalette::Highlight, QColor(38, 79, 120));
+    dark.setColor(QPalette::HighlightedText, Qt::white);
+    dark.setColor(QPalette::Mid, QColor(70, 70, 74));
+    dark.setColor(QPalette::Dark, QColor(25, 25, 27));
+    dark.setColor(QPalette::Light, QColor(80, 80, 84));
+    for (const QPalette::ColorRole role : { QPalette::WindowText, QPalette::Text, QPalette::ButtonText })
+        dark.setColor(QPalette::Disabled, role, disabled);
+    QApplication::setPalette(dark);
+}
+
+}
+
 int runGui(const GuiOptions& options)
 {
+    applyPalette(options.palette);
     if (!options.logRules.isEmpty())
         QLoggingCategory::setFilterRules(QString(options.logRules).replace(QLatin1Char(';'), QLatin1Char('\n')));
 

@@ -104,3 +104,15 @@ TEST_CASE("gui options: screenshot with delay and a capture file")
     CHECK(options.screenshotDelayMs == 250);
     CHECK(options.captureFile == QStringLiteral("session.ndjson"));
 }
+
+TEST_CASE("gui options: --palette follows the system unless light or dark is asked for")
+{
+    CHECK(parse({}).palette == GuiOptions::Palette::System);
+    CHECK(parse({ QStringLiteral("--palette"), QStringLiteral("dark") }).palette == GuiOptions::Palette::Dark);
+    CHECK(parse({ QStringLiteral("--palette"), QStringLiteral("light") }).palette == GuiOptions::Palette::Light);
+    const GuiOptions wrong = parse({ QStringLiteral("--palette"), QStringLiteral("blue") });
+    CHECK(wrong.action == GuiOptions::Action::Error);
+    CHECK(wrong.errorText.contains(QStringLiteral("'blue'")));
+    CHECK(wrong.errorText.contains(QStringLiteral("system, light, dark")));
+    CHECK(parse({ QStringLiteral("--help") }).helpText.contains(QStringLiteral("--palette")));
+}
