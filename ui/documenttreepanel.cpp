@@ -187,8 +187,11 @@ void DocumentTreePanel::attachView()
     m_view->setModel(shown);
     m_view->header()->setSectionResizeMode(DocumentTreeModel::KeyColumn, QHeaderView::Interactive);
     m_view->header()->setSectionResizeMode(DocumentTreeModel::ValueColumn, QHeaderView::Stretch);
-    m_view->header()->setSectionResizeMode(DocumentTreeModel::KindColumn, QHeaderView::ResizeToContents);
+    // Fixed widths: ResizeToContents would measure every visible row's text on each dataChanged,
+    // which at thousands of deltas a second is most of the window's time.
+    m_view->header()->setSectionResizeMode(DocumentTreeModel::KindColumn, QHeaderView::Interactive);
     m_view->setColumnWidth(DocumentTreeModel::KeyColumn, 180);
+    m_view->setColumnWidth(DocumentTreeModel::KindColumn, 110);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, [this] { refreshProvenance(); });
 }
 
@@ -264,7 +267,8 @@ void DocumentTreePanel::noteFolded(qint64 eventIndex)
 
 void DocumentTreePanel::onAnomaly(const SessionAnomaly& anomaly)
 {
-    m_model->addAnomaly(anomaly.path, QStringLiteral("%1 (event %2): %3").arg(anomaly.kind).arg(anomaly.eventIndex).arg(anomaly.message));
+    // Repeats of one kind at one node count rather than list (a ticker repeats on every delta).
+    m_model->addAnomaly(anomaly.path, QStringLiteral("%1 (first at event %2): %3").arg(anomaly.kind).arg(anomaly.eventIndex).arg(anomaly.message));
 }
 
 void DocumentTreePanel::refreshStalePaths()

@@ -344,8 +344,16 @@ void IncidentAnalyzer::handle(qint64 index)
     }
 }
 
+void IncidentAnalyzer::rememberCurrentTree()
+{
+    // Where history starts: the tree as it is now, at the seq it reached.
+    if (m_lastSeq >= 0 && m_history.find(m_lastSeq) == m_history.end())
+        m_history[m_lastSeq] = m_tree;
+}
+
 void IncidentAnalyzer::openIncident(qint64 index, const QString& trigger)
 {
+    rememberCurrentTree();
     Incident incident;
     incident.number = m_nextNumber++;
     incident.openedNs = m_log->at(index).monotonicNs;
@@ -398,9 +406,15 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
     }
     if (delta.seq >= 0) {
         m_lastSeq = delta.seq;
-        m_history[delta.seq] = m_tree;
-        while (m_history.size() > kHistoryDepth)
-            m_history.erase(m_history.begin());
+        // Trees by seq are kept only while a comparison may need them (an incident, a shadow
+        // fetch): each kept copy makes the next fold copy the chunks it touches.
+        if (m_open || m_shadowsInFlight > 0) {
+            m_history[delta.seq] = m_tree;
+            while (m_history.size() > kHistoryDepth)
+                m_history.erase(m_history.begin());
+        } else if (!m_history.empty()) {
+            m_history.clear();
+        }
     }
     if (m_open && m_open->awaitingSnapshot && (delta.hasData || delta.seq >= 0))
         onSnapshot(index);
@@ -445,6 +459,8 @@ void IncidentAnalyzer::startShadow(bool onDemand)
         return;
     if (m_open)
         m_open->checking = true;
+    rememberCurrentTree();
+    ++m_shadowsInFlight;
     const quint64 generation = ++m_generation;
     auto* fetcher = new ShadowFetcher(*m_shadowTarget, this);
     const QElapsedTimer started = [] {
@@ -455,9 +471,12 @@ void IncidentAnalyzer::startShadow(bool onDemand)
     connect(
         fetcher, &ShadowFetcher::finished, this, [this, fetcher, onDemand, generation](const ShadowSnapshot& snapshot) {
             fetcher->deleteLater();
-            if (generation != m_generation && !onDemand)
+            if (generation != m_generation && !onDemand) {
+                --m_shadowsInFlight;
                 return; // a newer check superseded this one
+            }
             if (!snapshot.ok) {
+                --m_shadowsInFlight;
                 const QJsonObject result { { QStringLiteral("ok"), false },
                     { QStringLiteral("error"), snapshot.error } };
                 if (onDemand)
@@ -476,9 +495,12 @@ void IncidentAnalyzer::startShadow(bool onDemand)
             waited->start();
             auto attempt = std::make_shared<std::function<void()>>();
             *attempt = [this, snapshot, onDemand, waited, attempt, generation] {
-                if (generation != m_generation && !onDemand)
+                if (generation != m_generation && !onDemand) {
+                    --m_shadowsInFlight;
                     return;
+                }
                 if (m_lastSeq >= snapshot.seq || waited->elapsed() >= m_options.compareWaitMs) {
+                    --m_shadowsInFlight;
                     compareWith(snapshot, onDemand, waited->elapsed());
                     return;
                 }

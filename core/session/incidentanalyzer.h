@@ -149,6 +149,7 @@ private:
     void onAppended(qint64 first, qint64 last);
     void handle(qint64 index);
     void openIncident(qint64 index, const QString& trigger);
+    void rememberCurrentTree();
     void trouble(qint64 index, const QString& how, const QString& reason);
     void foldItem(qint64 index, const QByteArray& frame);
     void onSnapshot(qint64 index);
@@ -167,6 +168,7 @@ private:
     DocumentTree m_tree;
     DocumentTree m_merged { FoldMode::ReferenceClient };
     std::map<qint64, DocumentTree> m_history; // seq -> canonical tree after the item with that seq (bounded)
+    int m_shadowsInFlight = 0; // shadow fetches whose comparison has not run yet
     qint64 m_lastSeq = -1;
     qint64 m_lastEventNs = 0;
     quint32 m_epoch = 0;

@@ -135,15 +135,18 @@ void LiveSession::record(const ClientEvent& clientEvent)
 
 void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
 {
-    QJsonObject fields { { QStringLiteral("anomaly"), anomaly.kind }, { QStringLiteral("path"), anomaly.path },
-        { QStringLiteral("message"), anomaly.message }, { QStringLiteral("event"), anomaly.eventIndex } };
-    if (anomaly.isReferenceClientQuirk()) {
+    const bool quirk = anomaly.isReferenceClientQuirk();
+    if (quirk) {
         // A ticker edits its value lists in place on every delta: one event per path and epoch
         // says it; thousands of identical rows would bury the timeline.
-        const QString key = QStringLiteral("%1|%2|%3").arg(anomaly.epoch).arg(anomaly.kind, anomaly.path);
+        QString key = QString::number(anomaly.epoch) + QLatin1Char('|') + anomaly.kind + QLatin1Char('|') + anomaly.path;
         if (m_loggedQuirks.contains(key))
             return;
-        m_loggedQuirks.insert(key);
+        m_loggedQuirks.insert(std::move(key));
+    }
+    QJsonObject fields { { QStringLiteral("anomaly"), anomaly.kind }, { QStringLiteral("path"), anomaly.path },
+        { QStringLiteral("message"), anomaly.message }, { QStringLiteral("event"), anomaly.eventIndex } };
+    if (quirk) {
         fields.insert(QStringLiteral("quirk"), true);
         fields.insert(QStringLiteral("note"), QStringLiteral("reference-client quirk: logged once per path and epoch"));
     }

@@ -14,6 +14,9 @@ DocumentTreeModel::DocumentTreeModel(QObject* parent)
     : QAbstractItemModel(parent)
 {
     m_clock.start();
+    m_flushTimer.setSingleShot(true);
+    m_flushTimer.setInterval(kChangeFlushMs);
+    connect(&m_flushTimer, &QTimer::timeout, this, &DocumentTreeModel::flushChanged);
 }
 
 DocumentTreeModel::~DocumentTreeModel()
@@ -30,6 +33,7 @@ void DocumentTreeModel::setTree(DocumentTree* tree)
     if (m_tree)
         m_tree->removeListener(this);
     m_tree = tree;
+    m_pendingChanged.clear();
     if (m_tree)
         m_tree->addListener(this);
     m_anomalies.clear();
@@ -40,6 +44,7 @@ void DocumentTreeModel::setTree(DocumentTree* tree)
 void DocumentTreeModel::forgetTree()
 {
     beginResetModel();
+    m_pendingChanged.clear();
     m_tree = nullptr;
     m_anomalies.clear();
     m_stale.clear();
@@ -262,9 +267,30 @@ void DocumentTreeModel::removed(NodeId parent, int, int)
 void DocumentTreeModel::summaryChanged(NodeId container)
 {
     // The Value column of a container summarises its children ("[3]").
-    const QModelIndex index = indexOfNode(container, ValueColumn);
-    if (index.isValid())
-        Q_EMIT dataChanged(index, index, { Qt::DisplayRole, SortRole });
+    scheduleRowChanged(container);
+}
+
+void DocumentTreeModel::scheduleRowChanged(NodeId node)
+{
+    // A ticker changes the same few nodes thousands of times a second; views need to hear of each
+    // node once per frame, not once per delta. Structure changes are never deferred.
+    m_pendingChanged.insert(node);
+    if (!m_flushTimer.isActive())
+        m_flushTimer.start();
+}
+
+void DocumentTreeModel::flushChanged()
+{
+    const QSet<NodeId> pending = std::exchange(m_pendingChanged, {});
+    if (!m_tree)
+        return;
+    for (const NodeId node : pending) {
+        if (!m_tree->contains(node))
+            continue; // removed since: its rows are gone already
+        const QModelIndex first = indexOfNode(node, KeyColumn);
+        if (first.isValid())
+            Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
+    }
 }
 
 void DocumentTreeModel::aboutToMove(NodeId parent, int first, int last, int destination)
@@ -275,12 +301,7 @@ void DocumentTreeModel::aboutToMove(NodeId parent, int first, int last, int dest
 
 void DocumentTreeModel::moved(NodeId, int, int, int) { endMoveRows(); }
 
-void DocumentTreeModel::valueChanged(NodeId node)
-{
-    const QModelIndex first = indexOfNode(node, KeyColumn);
-    if (first.isValid())
-        Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
-}
+void DocumentTreeModel::valueChanged(NodeId node) { scheduleRowChanged(node); }
 
 void DocumentTreeModel::noteFolded(qint64 eventIndex)
 {
@@ -348,8 +369,9 @@ void DocumentTreeModel::addAnomaly(const QString& path, const QString& text)
     AnomalyMark& mark = m_anomalies[anchor];
     ++mark.count;
     const QString line = anchor == path ? text : QStringLiteral("/%1: %2").arg(path, text);
-    if (mark.texts.size() < kMaxAnomaliesPerNode && !mark.texts.contains(line))
-        mark.texts.append(line);
+    if (mark.texts.size() >= kMaxAnomaliesPerNode || mark.texts.contains(line))
+        return; // a repeat only counts; the row already shows the mark
+    mark.texts.append(line);
     refreshMarks({ anchor });
 }
 
@@ -415,6 +437,7 @@ void DocumentTreeModel::refreshMarks(const QSet<QString>& paths)
 void DocumentTreeModel::aboutToReset() { beginResetModel(); }
 void DocumentTreeModel::reset()
 {
+    m_pendingChanged.clear();
     // A new tree (a new epoch, or a replay checkpoint): its nodes carry other events.
     m_recentFolds.clear();
     m_lastFolded = -1;

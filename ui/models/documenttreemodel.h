@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QSet>
+#include <QTimer>
 
 #include <deque>
 
@@ -94,10 +95,15 @@ private:
     void aboutToReset() override;
     void reset() override;
     void summaryChanged(NodeId container);
+    void scheduleRowChanged(NodeId node);
+    void flushChanged();
 
     void refreshMarks(const QSet<QString>& paths);
 
     DocumentTree* m_tree = nullptr;
+    static constexpr int kChangeFlushMs = 16; // about a frame
+    QSet<NodeId> m_pendingChanged; // rows whose data changed since the last flush
+    QTimer m_flushTimer;
     // Recently folded events with the time they were folded, oldest first (for flash and fade).
     std::deque<std::pair<qint64, qint64>> m_recentFolds; // (event index, ms on m_clock)
     QElapsedTimer m_clock;
