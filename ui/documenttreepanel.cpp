@@ -391,21 +391,10 @@ void DocumentTreePanel::updateMatchLabel()
         m_matchLabel->setText(tr("%1 of %2").arg(m_matchPosition + 1).arg(m_matches.size()));
 }
 
-bool DocumentTreePanel::findNext()
-{
-    if (m_matchesDirty)
-        recomputeMatches();
-    if (m_matches.empty()) {
-        updateMatchLabel();
-        return false;
-    }
-    m_matchPosition = (m_matchPosition + 1) % int(m_matches.size());
-    const bool selected = selectNode(m_matches[m_matchPosition]);
-    updateMatchLabel();
-    return selected;
-}
+bool DocumentTreePanel::findNext() { return stepMatch(+1); }
+bool DocumentTreePanel::findPrevious() { return stepMatch(-1); }
 
-bool DocumentTreePanel::findPrevious()
+bool DocumentTreePanel::stepMatch(int step)
 {
     if (m_matchesDirty)
         recomputeMatches();
@@ -413,7 +402,9 @@ bool DocumentTreePanel::findPrevious()
         updateMatchLabel();
         return false;
     }
-    m_matchPosition = m_matchPosition <= 0 ? int(m_matches.size()) - 1 : m_matchPosition - 1;
+    const int count = int(m_matches.size());
+    // From no position, forward starts at the first match and backward at the last.
+    m_matchPosition = m_matchPosition < 0 ? (step > 0 ? 0 : count - 1) : (m_matchPosition + step + count) % count;
     const bool selected = selectNode(m_matches[m_matchPosition]);
     updateMatchLabel();
     return selected;

@@ -80,6 +80,7 @@ private:
     void refreshStalePaths();
     void refreshProvenance();
     void recomputeMatches();
+    bool stepMatch(int step); // +1 next, -1 previous, wrapping
     void updateMatchLabel();
     bool selectNode(NodeId node);
     NodeId currentNode() const;
