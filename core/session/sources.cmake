@@ -16,4 +16,6 @@ target_sources(deltascope_core PRIVATE
 target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/incidentanalyzer.h
     ${CMAKE_CURRENT_LIST_DIR}/incidentanalyzer.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/incidentsummary.h
+    ${CMAKE_CURRENT_LIST_DIR}/incidentsummary.cpp
 )

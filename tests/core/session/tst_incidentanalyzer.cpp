@@ -2,6 +2,7 @@
 
 #include "core/session/eventlog.h"
 #include "core/session/incidentanalyzer.h"
+#include "core/session/incidentsummary.h"
 #include "tests/support/testutils.h"
 
 #include <QJsonArray>
@@ -137,6 +138,23 @@ TEST_CASE("incident analyzer: a socket loss, reconnect and snapshot, a merging c
     CHECK(version.value(QLatin1String("after")).toString() == QLatin1String("v2"));
     REQUIRE(s.log.indexesOfKind(EventKind::Incident).size() == 1);
     CHECK(s.log.at(s.log.indexesOfKind(EventKind::Incident).front()).code == qint32(IncidentVerdict::ConvergedStale));
+
+    // The same report as sentences, for the window and the Markdown bug report.
+    const QString summary = incidentSummaryLines(incident).join(QLatin1Char('\n'));
+    INFO(summary.toStdString());
+    CHECK(summary.contains(QStringLiteral("Verdict: converged-stale (not checked against the truth")));
+    CHECK(summary.contains(QStringLiteral("Fault drop at +0.0 ms {\"mode\":\"rst\"}")));
+    CHECK(summary.contains(QStringLiteral("Noticed by the client after 1.0 ms, by close (socket closed; reopening in 5 ms)")));
+    CHECK(summary.contains(QStringLiteral("Reconnect attempt 1 planned at +2.0 ms, after a 5.0 ms delay (reference policy, socket backoff)")));
+    CHECK(summary.contains(QStringLiteral("New stream after 51 ms (epoch 1 to 2)")));
+    CHECK(summary.contains(QStringLiteral("New snapshot after 70 ms at seq 9 (the client had reached seq 5)")));
+    CHECK(summary.contains(QStringLiteral("Time to converge: 70 ms")));
+    CHECK(summary.contains(QStringLiteral("removed: /players/7, /banner")));
+    CHECK(summary.contains(QStringLiteral("still shows: /banner")));
+    CHECK(summary.contains(QStringLiteral("Send 2 (connection/send) in flight: applied unknown")));
+    CHECK(summary.contains(QStringLiteral("Version mismatch: the session started with v1, the server now says v2")));
+    CHECK(incidentSummaryLines({}).size() >= 2); // an empty report says little, and invents nothing
+    CHECK_FALSE(incidentSummaryLines({}).join(QLatin1Char(' ')).contains(QStringLiteral("Time to converge")));
 }
 
 TEST_CASE("incident analyzer: a send in flight over a quiet document was not applied, acked sends were")
