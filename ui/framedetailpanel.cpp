@@ -1,5 +1,7 @@
 #include "ui/framedetailpanel.h"
 
+#include "core/session/incidentsummary.h"
+
 #include "core/session/eventlog.h"
 #include "ui/emptystatepanel.h"
 #include "ui/jsonhighlighter.h"
@@ -95,6 +97,13 @@ FrameDetailPanel::FrameDetailPanel(QWidget* parent)
     split->addWidget(m_after);
     m_diffPanel->setContent(split);
     m_tabs->addTab(m_diffPanel, tr("Before / after"));
+
+    m_analysisPanel = new EmptyStatePanel(QString(), QString(), m_tabs);
+    m_analysis = new QPlainTextEdit(m_analysisPanel);
+    m_analysis->setObjectName(QStringLiteral("analysisView"));
+    m_analysis->setReadOnly(true);
+    m_analysisPanel->setContent(m_analysis);
+    m_tabs->addTab(m_analysisPanel, tr("Analysis"));
     layout->addWidget(m_tabs, 1);
 
     showEvent(-1);
@@ -129,6 +138,7 @@ void FrameDetailPanel::showEvent(qint64 index)
         m_pathsPanel->showContent(false);
         m_diffPanel->setEmptyText(tr("Select a stream item to see the document before and after its delta."));
         m_diffPanel->showContent(false);
+        showAnalysis(EventKind::Note, {});
         for (QPushButton* button : { m_linkedButton, m_copyButton, m_saveButton })
             button->setEnabled(false);
         return;
@@ -176,6 +186,7 @@ void FrameDetailPanel::showEvent(qint64 index)
     m_linkedButton->setEnabled(event.linkedIndex >= 0);
     m_copyButton->setEnabled(true);
     m_saveButton->setEnabled(true);
+    showAnalysis(event.kind, payload);
 
     if (event.kind != EventKind::StreamItem) {
         m_pathsModel->setStringList({});
@@ -208,6 +219,28 @@ void FrameDetailPanel::showEvent(qint64 index)
     m_before->setPlainText(detail.before);
     m_after->setPlainText(detail.after);
     m_diffPanel->showContent(true);
+}
+
+void FrameDetailPanel::showAnalysis(EventKind kind, const QByteArray& payload)
+{
+    if (kind != EventKind::Incident) {
+        m_analysis->clear();
+        m_analysisPanel->setEmptyText(tr("Incidents carry a resync analysis: select an incident row (or one in the Incidents pane)."));
+        m_analysisPanel->showContent(false);
+        if (m_tabs->currentWidget() == m_analysisPanel)
+            m_tabs->setCurrentWidget(m_frame);
+        return;
+    }
+    // The Incident event's payload is the analyzer's own report (not a protocol frame).
+    const QJsonObject report = QJsonDocument::fromJson(payload).object();
+    m_analysis->setPlainText(incidentSummaryLines(report).join(QLatin1Char('\n')));
+    m_analysisPanel->showContent(true);
+    m_tabs->setCurrentWidget(m_analysisPanel);
+}
+
+QString FrameDetailPanel::analysisText() const
+{
+    return m_analysis->toPlainText();
 }
 
 QString FrameDetailPanel::headerText() const

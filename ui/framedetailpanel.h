@@ -53,6 +53,7 @@ public:
 
     QString headerText() const;
     QString frameText() const;
+    QString analysisText() const; // an incident's resync analysis as text; empty for other events
     QStringList changedPaths() const;
     // Writes the frame text to a file; returns an error text (empty on success).
     QString saveFrame(const QString& path) const;
@@ -62,6 +63,7 @@ Q_SIGNALS:
 
 private:
     void copyFrame();
+    void showAnalysis(EventKind kind, const QByteArray& payload);
     void saveFrameInteractively();
 
     QPointer<EventLog> m_log;
@@ -80,6 +82,8 @@ private:
     QPushButton* m_linkedButton = nullptr;
     QPushButton* m_copyButton = nullptr;
     QPushButton* m_saveButton = nullptr;
+    EmptyStatePanel* m_analysisPanel = nullptr;
+    QPlainTextEdit* m_analysis = nullptr;
 };
 
 }

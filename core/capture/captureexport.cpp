@@ -1,5 +1,7 @@
 #include "core/capture/captureexport.h"
 
+#include "core/session/incidentsummary.h"
+
 #include "core/capture/capturecheckpoints.h"
 #include "core/capture/capturereader.h"
 #include "core/protocol/envelope.h"
@@ -626,6 +628,9 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         md += QStringLiteral("### Incident at event %1 (%2, epoch %3)\n\n").arg(index).arg(isoTime(event.wallMs)).arg(event.epoch);
         QByteArray fields = redactor.redact(log.payload(index));
         const QJsonDocument pretty = QJsonDocument::fromJson(fields);
+        for (const QString& line : incidentSummaryLines(pretty.object()))
+            md += (line.startsWith(QLatin1Char(' ')) ? QStringLiteral("  - ") + line.trimmed() : QStringLiteral("- ") + line) + QLatin1Char('\n');
+        md += QStringLiteral("\nThe analysis as recorded:\n\n");
         md += fenced(pretty.isNull() ? fields : pretty.toJson(QJsonDocument::Indented), 80) + QLatin1Char('\n');
     }
     for (const ResyncReport& resync : capture.checkpoints->resyncs()) {

@@ -151,6 +151,12 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     window.incidentsView()->setCurrentIndex(incidents->index(0, 0));
     CHECK(session->log().at(window.timeline()->currentEvent()).kind == EventKind::Incident);
     CHECK(window.frameDetail()->frameText().contains(QStringLiteral("\"verdict\"")));
+    // The analysis reads as sentences: verdict, fault, detection, reconnect, snapshot.
+    const QString analysis = window.frameDetail()->analysisText();
+    CHECK(analysis.contains(QStringLiteral("Verdict: converged")));
+    CHECK(analysis.contains(QStringLiteral("Fault drop")));
+    CHECK(analysis.contains(QStringLiteral("Reconnect attempt 1")));
+    CHECK(analysis.contains(QStringLiteral("New snapshot after")));
     CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("incident-selected.png"))).isEmpty());
 
     // Disconnect: the button turns back into Connect; the log stays for reading.
