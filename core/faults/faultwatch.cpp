@@ -2,6 +2,7 @@
 
 #include "core/faults/faultplan.h"
 #include "core/faults/faultproxy.h"
+#include "core/faults/servercontrol.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/session/watchcommand.h"
 
@@ -50,6 +51,9 @@ QString faultWatchHelp()
         "  --plan <FILE>          Fault plan file, or the name of a ready plan (deltascope-cli proxy --list-plans).\n"
         "  --fault <NAME[=JSON]>  Apply a fault once connected (repeatable; deltascope-cli proxy --list-faults).\n"
         "  --report <FILE.json>   Write the incidents (resync analysis) as JSON.\n"
+        "  --server-control <URL> The server's control endpoint (deltascope-server --control-port P gives\n"
+        "                         http://127.0.0.1:P): server-redeploy steps then redeploy it for real instead\n"
+        "                         of the proxy simulating it.\n"
         "  --expect <VERDICTS>    Exit 6 unless every incident ends in one of these (comma-separated:\n"
         "                         converged, converged-stale, diverged, gave-up; or 'plan' for the plan's own).\n");
 }
@@ -71,6 +75,10 @@ bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QS
             if (!takeValue(arguments, i, QStringLiteral("--fault"), value, error))
                 return false;
             out.faults << value;
+        } else if (is("--server-control")) {
+            if (!takeValue(arguments, i, QStringLiteral("--server-control"), value, error))
+                return false;
+            out.serverControl = value;
         } else if (is("--report")) {
             if (!takeValue(arguments, i, QStringLiteral("--report"), value, error))
                 return false;
@@ -145,6 +153,15 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         io.err << prefix << error << '\n';
         return cli::ExitFailure;
     }
+    FaultPlanRunner::ServerControl serverControl;
+    if (!faultOptions.serverControl.isEmpty()) {
+        const QUrl controlUrl(faultOptions.serverControl, QUrl::StrictMode);
+        if (const QString why = probeServerControl(controlUrl); !why.isEmpty()) {
+            io.err << prefix << "--server-control " << why << '\n';
+            return cli::ExitConnectFailed;
+        }
+        serverControl = httpServerControl(controlUrl, &proxy);
+    }
     const DocumentTarget truth = options.target;
     options.target.url = proxy.clientUrl();
     if (plan && plan->durationMs > 0 && options.durationSeconds <= 0)
@@ -164,6 +181,8 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     std::unique_ptr<FaultPlanRunner> planRunner;
     if (plan) {
         planRunner = std::make_unique<FaultPlanRunner>(&proxy, *plan);
+        if (serverControl)
+            planRunner->setServerControl(serverControl);
         QObject::connect(planRunner.get(), &FaultPlanRunner::stepFailed, &runner, [&](int step, const QString& why) {
             io.err << prefix << "plan step " << step + 1 << " failed: " << why << '\n';
         });
@@ -178,8 +197,12 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         if (faultsApplied || state != ConnectionState::Streaming)
             return;
         faultsApplied = true;
-        for (const FaultSpec& spec : faults)
-            proxy.apply(spec);
+        for (const FaultSpec& spec : faults) {
+            QString why;
+            const bool done = spec.type == FaultType::ServerRedeploy && serverControl ? serverControl(spec, &why) : proxy.apply(spec, &why);
+            if (!done)
+                io.err << prefix << "--fault " << spec.name() << " failed: " << why << '\n';
+        }
     });
 
     int code = runner.run();

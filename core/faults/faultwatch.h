@@ -19,9 +19,11 @@ struct FaultWatchOptions {
     QString report;
     QStringList expect;
     bool expectFromPlan = false;
+    QString serverControl; // --server-control URL: a deltascope-server control endpoint for real redeploys
     bool active() const
     {
-        return !plan.isEmpty() || !faults.isEmpty() || !report.isEmpty() || !expect.isEmpty() || expectFromPlan;
+        return !plan.isEmpty() || !faults.isEmpty() || !report.isEmpty() || !expect.isEmpty() || expectFromPlan
+            || !serverControl.isEmpty();
     }
 };
 

@@ -8,6 +8,7 @@
 #include "core/protocol/clock.h"
 #include "core/protocol/protocolclient.h"
 #include "core/protocol/websockettransport.h"
+#include "core/server/controlendpoint.h"
 #include "core/server/referenceserver.h"
 #include "core/session/eventlog.h"
 #include "core/session/incidentanalyzer.h"
@@ -280,4 +281,63 @@ TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expecta
     CHECK(err2.contains(QStringLiteral("--plan nonexistent-plan: cannot open")));
     CHECK(run({ QStringLiteral("--expect"), QStringLiteral("fine") }, out2, err2) == cli::ExitUsage);
     CHECK(err2.contains(QStringLiteral("--expect: unknown verdict 'fine'")));
+}
+
+TEST_CASE("watch --server-control: a server-redeploy step redeploys the server for real over its control endpoint")
+{
+    server::ServerOptions options = Session::serverOptions();
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    server::ControlEndpoint control(&server);
+    const quint16 controlPort = control.listen();
+    REQUIRE(controlPort != 0);
+    const QString controlUrl = QStringLiteral("http://127.0.0.1:%1").arg(controlPort);
+    const QString versionBefore = server.helloVersion();
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    auto run = [&](const QStringList& extra, QString& out, QString& err) {
+        QTextStream outStream(&out);
+        QTextStream errStream(&err);
+        QByteArray none;
+        QBuffer in(&none);
+        in.open(QIODevice::ReadOnly);
+        cli::CommandIo io { outStream, errStream, in };
+        const int code
+            = cli::run(QStringList { QStringLiteral("watch"), server.url(), QStringLiteral("--space"), QStringLiteral("chat"),
+                           QStringLiteral("--key"), QStringLiteral("control"), QStringLiteral("--identity"),
+                           QStringLiteral("anonymous:cli"), QStringLiteral("--quiet") }
+                    + extra,
+                io);
+        outStream.flush();
+        errStream.flush();
+        return code;
+    };
+    QString out, err;
+    const int code = run({ QStringLiteral("--plan"), QStringLiteral("server-redeploy"), QStringLiteral("--server-control"), controlUrl,
+                             QStringLiteral("--duration"), QStringLiteral("5"), QStringLiteral("--report"), reportPath },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitOk);
+    // The server itself now greets with the new build's version.
+    CHECK(server.helloVersion() != versionBefore);
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    REQUIRE(report.value(QLatin1String("incidents")).toArray().size() >= 1);
+    const QJsonObject incident = report.value(QLatin1String("incidents")).toArray().first().toObject();
+    bool realRedeploy = false;
+    for (const QJsonValue& fault : incident.value(QLatin1String("faults")).toArray()) {
+        const QJsonObject params = fault.toObject().value(QLatin1String("params")).toObject();
+        if (fault.toObject().value(QLatin1String("fault")).toString() == QLatin1String("server-redeploy"))
+            realRedeploy = params.contains(QLatin1String("simulated")) && !params.value(QLatin1String("simulated")).toBool()
+                && params.value(QLatin1String("control")).toString() == controlUrl;
+    }
+    CHECK(realRedeploy);
+    CHECK(incident.value(QLatin1String("version")).toObject().value(QLatin1String("mismatch")).toBool());
+
+    // A control endpoint that is not there, or not a control URL, is refused before connecting.
+    QString out2, err2;
+    CHECK(run({ QStringLiteral("--server-control"), QStringLiteral("http://127.0.0.1:9") }, out2, err2) == cli::ExitConnectFailed);
+    CHECK(err2.contains(QStringLiteral("cannot reach the server control at http://127.0.0.1:9")));
+    CHECK(run({ QStringLiteral("--server-control"), QStringLiteral("ws://127.0.0.1:9/~s") }, out2, err2) == cli::ExitConnectFailed);
+    CHECK(err2.contains(QStringLiteral("not a control endpoint URL")));
 }
