@@ -41,6 +41,10 @@ public:
         QObject::connect(&m_timer, &QTimer::timeout, [this] {
             const qint64 now = m_clock.nsecsElapsed();
             m_longest = std::max(m_longest, now - m_last);
+            if (now - m_last > 50'000'000)
+                ++m_over50;
+            if (now - m_last > 100'000'000)
+                ++m_over100;
             m_last = now;
         });
     }
@@ -49,6 +53,8 @@ public:
         m_clock.start();
         m_last = 0;
         m_longest = 0;
+        m_over50 = 0;
+        m_over100 = 0;
         m_timer.start();
     }
     double longestMs()
@@ -62,6 +68,10 @@ private:
     QElapsedTimer m_clock;
     qint64 m_last = 0;
     qint64 m_longest = 0;
+
+public:
+    int m_over50 = 0; // gaps longer than 50 and 100 ms: one spike or a pattern?
+    int m_over100 = 0;
 };
 
 class PaintWatcher : public QObject
@@ -133,6 +143,10 @@ void benchLiveWindow(bool quick)
     window.connectionBar()->setIdentity(QStringLiteral("anonymous:bench"));
     window.connectionBar()->setSpace(QStringLiteral("ticker"));
     window.connectionBar()->setKey(QStringLiteral("rate-%1").arg(qRound(rate)));
+    // Through the fault proxy as the window does by default; DELTASCOPE_BENCH_DIRECT=1 connects straight.
+    const bool direct = qEnvironmentVariableIntValue("DELTASCOPE_BENCH_DIRECT") == 1;
+    window.live()->setRouteThroughProxy(!direct);
+    std::printf("gui.live_route: %s\n", direct ? "direct" : "through the fault proxy");
     bool connected = false;
     for (int attempt = 0; attempt < 50 && !connected; ++attempt) {
         waitFor([] { return false; }, 100); // the server needs a moment to listen
@@ -188,7 +202,8 @@ void benchLiveWindow(bool quick)
     const qint64 items = qint64(session->log().indexesOfKind(EventKind::StreamItem).size()) - startItems;
     std::printf("gui.live_ticker_requested: %.0f deltas/s\n", rate);
     std::printf("gui.live_deltas_received: %.0f deltas/s over %d s\n", double(items) * 1000.0 / double(clock.elapsed()), seconds);
-    std::printf("gui.live_longest_event_loop_gap: %.1f ms (budget < 100)\n", gap);
+    std::printf("gui.live_longest_event_loop_gap: %.1f ms (budget < 100); gaps over 50 ms: %d, over 100 ms: %d\n", gap,
+        meter.m_over50, meter.m_over100);
     std::printf("gui.live_tree_lag: max %.0f ms, mean %.1f ms (budget < 200)\n", treeLagMax, samples ? treeLagSum / double(samples) : 0.0);
     std::printf("gui.live_timeline_lag_max: %.0f ms (budget < 200)\n", timelineLagMax);
     const double cpu = cpuSeconds() - cpuStart;
