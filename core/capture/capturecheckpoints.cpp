@@ -81,8 +81,11 @@ void CaptureCheckpoints::takeCheckpoint()
     // m_checkpoints, so it reads it here without the lock.
     if (m_checkpoints.empty() || m_folder.foldedCount() != m_foldedAtCheckpoint || m_bytesSinceCheckpoint > 0) {
         Checkpoint checkpoint { m_next, m_folder.saveState() };
-        const std::lock_guard lock(m_mutex);
-        m_checkpoints.push_back(std::move(checkpoint));
+        {
+            const std::lock_guard lock(m_mutex);
+            m_checkpoints.push_back(std::move(checkpoint));
+        }
+        m_changed.notify_all();
         m_foldedAtCheckpoint = m_folder.foldedCount();
     }
     m_sinceCheckpoint = 0;
@@ -134,7 +137,7 @@ void CaptureCheckpoints::start()
             const std::lock_guard lock(m_mutex);
             m_done = true;
         }
-        m_doneChanged.notify_all();
+        m_changed.notify_all();
         if (done)
             Q_EMIT completed();
     });
@@ -147,7 +150,7 @@ bool CaptureCheckpoints::waitUntilComplete()
     if (m_worker.joinable()) {
         {
             std::unique_lock lock(m_mutex);
-            m_doneChanged.wait(lock, [this] { return m_done; });
+            m_changed.wait(lock, [this] { return m_done; });
         }
         m_worker.join();
         if (isComplete())
@@ -200,7 +203,10 @@ qint64 CaptureCheckpoints::restore(SessionFolder& folder, qint64 index) const
     std::optional<SessionFolder::State> state;
     {
         // The copy is taken under the lock (the worker may be appending); the rest is not.
-        const std::lock_guard lock(m_mutex);
+        std::unique_lock lock(m_mutex);
+        // The worker is always at least as far as the last checkpoint: when the target is beyond
+        // it, waiting for the worker to pass it costs less than folding the same events here.
+        m_changed.wait(lock, [&] { return m_done || (!m_checkpoints.empty() && m_checkpoints.back().next > index); });
         // The last checkpoint whose state covers no event after `index`.
         const auto it = std::upper_bound(m_checkpoints.begin(), m_checkpoints.end(), index + 1,
             [](qint64 value, const Checkpoint& checkpoint) { return value < checkpoint.next; });

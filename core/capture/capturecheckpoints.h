@@ -27,8 +27,9 @@ class EventLog;
 // The fold that makes them runs once over the log, either on the calling thread (build()) or on
 // a worker thread (start(), what opening does so a capture is usable as soon as it is indexed).
 // restore() may be called from any thread at any time: before the worker reached the target it
-// folds from the nearest checkpoint already made (or from the start), so answers are the same and
-// only get faster as checkpoints appear. Tree copies cross threads safely: their structure is
+// waits for the worker to pass it (the worker is ahead of anything restore() could fold itself),
+// then folds from the nearest checkpoint; the answers are the same, only faster once the
+// checkpoints exist. Tree copies cross threads safely: their structure is
 // shared through atomic reference counts and never written while shared.
 //
 // The log must not grow while the worker runs (an opened capture's log does not); extend() waits
@@ -38,7 +39,7 @@ class CaptureCheckpoints : public QObject
     Q_OBJECT
 public:
     static constexpr int kDefaultInterval = 1000;
-    static constexpr int kMinInterval = 64;
+    static constexpr int kMinInterval = 250; // bounds the memory of checkpoints on a slow machine
     static constexpr qint64 kFoldBudgetNs = 2'000'000;
     static constexpr qint64 kMaxFoldBytes = 1 << 20;
 
@@ -102,7 +103,7 @@ private:
     std::vector<ResyncReport> m_resyncs;
 
     mutable std::mutex m_mutex; // guards m_checkpoints and m_done
-    mutable std::condition_variable m_doneChanged;
+    mutable std::condition_variable m_changed; // a checkpoint was added, or the fold stopped
     std::vector<Checkpoint> m_checkpoints;
     bool m_done = true; // no fold running
     std::atomic<bool> m_complete { false };

@@ -200,14 +200,14 @@ TEST_CASE("checkpoints: made on a worker thread while seeks on other threads get
     QString error;
     std::unique_ptr<Capture> capture = openBytes(dir, writeToBytes(log), error);
     REQUIRE(capture);
-    const EventLog& read = *capture->log;
     // The reference: one fold from scratch, sampled.
     std::vector<qint64> targets;
-    for (qint64 index = read.size() - 1; index >= 0; index -= 997)
-        targets.push_back(index);
-    std::sort(targets.begin(), targets.end());
     std::map<qint64, QByteArray> expected;
     {
+        const EventLog& read = *capture->log;
+        for (qint64 index = read.size() - 1; index >= 0; index -= 997)
+            targets.push_back(index);
+        std::sort(targets.begin(), targets.end());
         SessionFolder folder;
         std::size_t next = 0;
         for (qint64 i = 0; i < read.size() && next < targets.size(); ++i) {
@@ -219,6 +219,7 @@ TEST_CASE("checkpoints: made on a worker thread while seeks on other threads get
     // Open again (the checkpoints start over) and seek from two threads while they are made.
     capture = openBytes(dir, writeToBytes(log), error, QStringLiteral("again.ndjson"));
     REQUIRE(capture);
+    const qint64 size = capture->log->size();
     CaptureCheckpoints& checkpoints = *capture->checkpoints;
     std::atomic<int> mismatches { 0 };
     const auto seekAll = [&](bool reverse) {
@@ -236,11 +237,11 @@ TEST_CASE("checkpoints: made on a worker thread while seeks on other threads get
     CHECK(mismatches.load() == 0);
     REQUIRE(checkpoints.waitUntilComplete());
     CHECK(checkpoints.isComplete());
-    CHECK(checkpoints.foldedUpTo() == read.size());
+    CHECK(checkpoints.foldedUpTo() == size);
     seekAll(true);
     CHECK(mismatches.load() == 0);
     SessionFolder last;
-    CHECK(checkpoints.restore(last, read.size() - 1) <= checkpoints.interval());
+    CHECK(checkpoints.restore(last, size - 1) <= checkpoints.interval());
 
     // A replay session learns when they are complete, and then has the fold's anomalies.
     capture = openBytes(dir, writeToBytes(log), error, QStringLiteral("third.ndjson"));
