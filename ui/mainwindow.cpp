@@ -361,10 +361,14 @@ bool MainWindow::openCapture(const QString& path, bool wait)
     progress->setMinimumDuration(300);
     progress->setAttribute(Qt::WA_DeleteOnClose);
     connect(progress, &QProgressDialog::canceled, m_loader.get(), &CaptureLoader::cancel);
-    connect(m_loader.get(), &CaptureLoader::progress, progress, [progress](int phase, qint64 done, qint64 total) {
-        // Phase 1 (reading lines) fills most of the bar, phase 2 (checkpoints) the rest.
+    connect(m_loader.get(), &CaptureLoader::progress, progress, [progress, decompressing = false](int phase, qint64 done, qint64 total) mutable {
+        // Reading the lines fills the bar, after decompressing (phase 0) when there is that; the
+        // checkpoints are made in the background once the capture is open.
         const double fraction = total > 0 ? double(done) / double(total) : 0;
-        progress->setValue(phase <= 1 ? int(fraction * 800) : 800 + int(fraction * 199));
+        decompressing = decompressing || phase == 0;
+        const int from = decompressing && phase >= 1 ? 500 : 0;
+        const int span = decompressing ? 499 : 999;
+        progress->setValue(phase >= 2 ? 999 : from + int(fraction * span));
     });
     bool done = false;
     bool ok = false;

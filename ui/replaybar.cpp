@@ -127,13 +127,18 @@ void ReplayBar::setReplay(ReplaySession* replay)
     m_file->setText(QFileInfo(replay->capture().path).fileName());
     m_file->setToolTip(replay->capture().path);
     m_slider->setRange(-1, int(std::max<qint64>(0, replay->eventCount() - 1)));
-    std::vector<int> incidents;
-    for (qint64 index : replay->incidentEvents())
-        incidents.push_back(int(index));
-    std::vector<int> anomalies;
-    for (qint64 index : replay->anomalyEvents())
-        anomalies.push_back(int(index));
-    m_slider->setMarkers(std::move(incidents), std::move(anomalies));
+    const auto updateMarkers = [this, replay] {
+        std::vector<int> incidents;
+        for (qint64 index : replay->incidentEvents())
+            incidents.push_back(int(index));
+        std::vector<int> anomalies;
+        for (qint64 index : replay->anomalyEvents())
+            anomalies.push_back(int(index));
+        m_slider->setMarkers(std::move(incidents), std::move(anomalies));
+    };
+    updateMarkers();
+    // The fold's anomalies arrive when the capture's checkpoints are complete.
+    connect(replay, &ReplaySession::anomaliesChanged, this, updateMarkers);
     connect(replay, &ReplaySession::positionChanged, this, &ReplayBar::syncPosition);
     connect(replay, &ReplaySession::playingChanged, this, [this](bool playing) { m_play->setText(playing ? tr("Pause") : tr("Play")); });
     syncPosition();

@@ -5,6 +5,9 @@
 #include <QSignalBlocker>
 
 #include <algorithm>
+#include <optional>
+
+#include <time.h>
 
 namespace deltascope {
 
@@ -14,16 +17,43 @@ bool folderReadsPayload(EventKind kind)
 {
     return kind == EventKind::StreamItem || kind == EventKind::EpochStarted;
 }
+
+// CPU time, not wall time, measures the fold's cost: other work on a loaded machine does not
+// shrink the spacing.
+qint64 threadCpuNs()
+{
+    timespec now {};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return qint64(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
 }
 
 CaptureCheckpoints::CaptureCheckpoints(const EventLog& log, int interval)
     : m_log(log)
     , m_interval(std::max(1, interval))
+    , m_folder(this) // a child, so it moves to the thread its owner moves to
 {
-    QObject::connect(&m_folder, &SessionFolder::anomalyFound, &m_folder,
-        [this](const SessionAnomaly& anomaly) { m_anomalies.push_back(anomaly); });
-    QObject::connect(&m_folder, &SessionFolder::resyncCompared, &m_folder,
-        [this](const ResyncReport& report) { m_resyncs.push_back(report); });
+    // Direct: the folder emits on whichever thread folds, and these belong to that fold.
+    QObject::connect(
+        &m_folder, &SessionFolder::anomalyFound, &m_folder,
+        [this](const SessionAnomaly& anomaly) { m_anomalies.push_back(anomaly); }, Qt::DirectConnection);
+    QObject::connect(
+        &m_folder, &SessionFolder::resyncCompared, &m_folder,
+        [this](const ResyncReport& report) { m_resyncs.push_back(report); }, Qt::DirectConnection);
+}
+
+CaptureCheckpoints::~CaptureCheckpoints()
+{
+    stopWorker();
+}
+
+void CaptureCheckpoints::stopWorker()
+{
+    if (!m_worker.joinable())
+        return;
+    m_stop.store(true);
+    m_worker.join();
+    m_stop.store(false);
 }
 
 void CaptureCheckpoints::foldNext()
@@ -33,62 +63,162 @@ void CaptureCheckpoints::foldNext()
         const QByteArray payload = m_log.payload(m_next);
         m_bytesSinceCheckpoint += payload.size();
         m_folder.processEvent(event, payload);
-    } else {
-        m_folder.processEvent(event, {});
     }
     ++m_next;
     ++m_sinceCheckpoint;
     if (m_sinceCheckpoint >= m_interval || m_bytesSinceCheckpoint >= kMaxFoldBytes) {
-        // Nothing folded since the last checkpoint: the state is the same, restoring the older
-        // one and skipping events that fold nothing is as fast.
-        if (m_folder.foldedCount() != m_foldedAtCheckpoint || m_checkpoints.empty()
-            || m_bytesSinceCheckpoint > 0) {
-            m_checkpoints.push_back({ m_next, m_folder.saveState() });
-            m_foldedAtCheckpoint = m_folder.foldedCount();
-        }
-        m_sinceCheckpoint = 0;
-        m_bytesSinceCheckpoint = 0;
+        takeCheckpoint();
+    } else if (m_sinceCheckpoint >= kMinInterval && (m_sinceCheckpoint & 15) == 0
+        && threadCpuNs() - m_cpuAtCheckpoint >= kFoldBudgetNs) {
+        takeCheckpoint();
     }
+}
+
+void CaptureCheckpoints::takeCheckpoint()
+{
+    // Nothing folded since the last checkpoint: the state is the same, restoring the older one
+    // and skipping events that fold nothing is as fast. Only the folding thread writes
+    // m_checkpoints, so it reads it here without the lock.
+    if (m_checkpoints.empty() || m_folder.foldedCount() != m_foldedAtCheckpoint || m_bytesSinceCheckpoint > 0) {
+        Checkpoint checkpoint { m_next, m_folder.saveState() };
+        {
+            const std::lock_guard lock(m_mutex);
+            m_checkpoints.push_back(std::move(checkpoint));
+        }
+        m_changed.notify_all();
+        m_foldedAtCheckpoint = m_folder.foldedCount();
+    }
+    m_sinceCheckpoint = 0;
+    m_bytesSinceCheckpoint = 0;
+    m_cpuAtCheckpoint = threadCpuNs();
+}
+
+bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64, qint64)>& progress, const std::atomic<bool>* cancel)
+{
+    m_cpuAtCheckpoint = threadCpuNs(); // CPU clocks are per thread, and a fold may go on on another one
+    while (m_next < end) {
+        foldNext();
+        if ((m_next & 0x3fff) == 0) {
+            m_progress.store(m_next, std::memory_order_relaxed);
+            if (progress)
+                progress(2, m_next, end);
+            if ((cancel && cancel->load()) || m_stop.load())
+                return false;
+        }
+    }
+    m_progress.store(m_next, std::memory_order_relaxed);
+    if (progress)
+        progress(2, end, end);
+    return true;
 }
 
 bool CaptureCheckpoints::build(const std::function<void(int, qint64, qint64)>& progress, const std::atomic<bool>* cancel)
 {
-    const qint64 total = m_log.size();
-    while (m_next < total) {
-        foldNext();
-        if ((m_next & 0x3fff) == 0) {
-            if (progress)
-                progress(2, m_next, total);
-            if (cancel && cancel->load())
-                return false;
-        }
+    stopWorker();
+    const bool done = foldTo(m_log.size(), progress, cancel);
+    m_complete.store(done, std::memory_order_release);
+    return done;
+}
+
+void CaptureCheckpoints::start()
+{
+    if (m_worker.joinable() || isComplete())
+        return;
+    {
+        const std::lock_guard lock(m_mutex);
+        m_done = false;
     }
-    if (progress)
-        progress(2, total, total);
-    return true;
+    const qint64 end = m_log.size();
+    m_worker = std::thread([this, end] {
+        const auto report = [this](int, qint64 done, qint64 total) { Q_EMIT progress(done, total); };
+        const bool done = foldTo(end, report, nullptr);
+        m_complete.store(done, std::memory_order_release);
+        {
+            const std::lock_guard lock(m_mutex);
+            m_done = true;
+        }
+        m_changed.notify_all();
+        if (done)
+            Q_EMIT completed();
+    });
+}
+
+bool CaptureCheckpoints::waitUntilComplete()
+{
+    if (isComplete())
+        return true;
+    if (m_worker.joinable()) {
+        {
+            std::unique_lock lock(m_mutex);
+            m_changed.wait(lock, [this] { return m_done; });
+        }
+        m_worker.join();
+        if (isComplete())
+            return true;
+    }
+    return build({}, nullptr);
 }
 
 void CaptureCheckpoints::extend()
 {
-    while (m_next < m_log.size())
-        foldNext();
+    waitUntilComplete();
+    foldTo(m_log.size(), {}, nullptr);
+}
+
+std::size_t CaptureCheckpoints::count() const
+{
+    const std::lock_guard lock(m_mutex);
+    return m_checkpoints.size();
+}
+
+qint64 CaptureCheckpoints::foldedEvents()
+{
+    waitUntilComplete();
+    return m_folder.foldedCount();
+}
+
+qint64 CaptureCheckpoints::anomalyCount()
+{
+    waitUntilComplete();
+    return m_folder.anomalyCount();
+}
+
+const std::vector<SessionAnomaly>& CaptureCheckpoints::anomalies()
+{
+    waitUntilComplete();
+    return m_anomalies;
+}
+
+const std::vector<ResyncReport>& CaptureCheckpoints::resyncs()
+{
+    waitUntilComplete();
+    return m_resyncs;
 }
 
 qint64 CaptureCheckpoints::restore(SessionFolder& folder, qint64 index) const
 {
     const QSignalBlocker blocker(&folder);
     index = std::min(index, m_log.size() - 1);
-    // The last checkpoint whose state covers no event after `index`.
-    const auto it = std::upper_bound(m_checkpoints.begin(), m_checkpoints.end(), index + 1,
-        [](qint64 value, const Checkpoint& checkpoint) { return value < checkpoint.next; });
     qint64 from = 0;
-    if (it == m_checkpoints.begin()) {
-        folder.reset();
-    } else {
-        const Checkpoint& checkpoint = *(it - 1);
-        folder.restoreState(checkpoint.state);
-        from = checkpoint.next;
+    std::optional<SessionFolder::State> state;
+    {
+        // The copy is taken under the lock (the worker may be appending); the rest is not.
+        std::unique_lock lock(m_mutex);
+        // The worker is always at least as far as the last checkpoint: when the target is beyond
+        // it, waiting for the worker to pass it costs less than folding the same events here.
+        m_changed.wait(lock, [&] { return m_done || (!m_checkpoints.empty() && m_checkpoints.back().next > index); });
+        // The last checkpoint whose state covers no event after `index`.
+        const auto it = std::upper_bound(m_checkpoints.begin(), m_checkpoints.end(), index + 1,
+            [](qint64 value, const Checkpoint& checkpoint) { return value < checkpoint.next; });
+        if (it != m_checkpoints.begin()) {
+            state = (it - 1)->state;
+            from = (it - 1)->next;
+        }
     }
+    if (state)
+        folder.restoreState(*state);
+    else
+        folder.reset();
     for (qint64 i = from; i <= index; ++i) {
         const SessionEvent& event = m_log.at(i);
         if (folderReadsPayload(event.kind))

@@ -615,6 +615,7 @@ int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies
     }
     const qint64 at = atEvent < 0 ? log.size() - 1 : atEvent;
     SessionFolder folder;
+    capture->checkpoints->waitUntilComplete(); // the anomalies below need the whole fold anyway
     capture->checkpoints->restore(folder, at);
     io.out << QString::fromUtf8((referenceClient ? folder.mergedTree() : folder.epochTree()).toJson(pretty)) << '\n';
     io.out.flush();

@@ -422,13 +422,18 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         ++result.events;
     }
     result.redacted = redactor.summary();
-    QJsonObject header { { QStringLiteral("format"), QStringLiteral("deltascope-delta-log") }, { QStringLiteral("version"), QStringLiteral("1.0") },
-        { QStringLiteral("source"), capture.path }, { QStringLiteral("endpoint"), capture.header.endpoint },
-        { QStringLiteral("space"), capture.header.space }, { QStringLiteral("key"), capture.header.key },
-        { QStringLiteral("from"), double(from) }, { QStringLiteral("to"), double(to) },
-        { QStringLiteral("redacted"), QJsonArray::fromStringList(result.redacted) } };
-    QByteArray bytes = QJsonDocument(header).toJson(QJsonDocument::Compact);
-    bytes.append('\n');
+    // The header in a fixed order, `format` first (QJsonObject would sort the keys).
+    QByteArray bytes = "{\"format\":\"deltascope-delta-log\",\"version\":\"1.0\"";
+    const std::pair<const char*, QString> fields[] = { { "source", capture.path }, { "endpoint", capture.header.endpoint },
+        { "space", capture.header.space }, { "key", capture.header.key } };
+    for (const auto& [name, value] : fields) {
+        bytes.append(",\"").append(name).append("\":");
+        capture::appendJsonString(bytes, value.toUtf8());
+    }
+    bytes.append(",\"from\":").append(QByteArray::number(from));
+    bytes.append(",\"to\":").append(QByteArray::number(to));
+    bytes.append(",\"redacted\":").append(QJsonDocument(QJsonArray::fromStringList(result.redacted)).toJson(QJsonDocument::Compact));
+    bytes.append("}\n");
     bytes.append(body);
     result.ok = writeAll(out, bytes, result.error);
     return result;

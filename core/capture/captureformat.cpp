@@ -8,6 +8,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace deltascope::capture {
 
 namespace {
@@ -196,29 +199,78 @@ bool decodeJsonString(QByteArrayView token, QByteArray& out)
     return true;
 }
 
+namespace {
+// The header fields this version knows, in the order they are written.
+constexpr const char* kHeaderFields[] = { "format", "version", "tool", "startedWallMs", "started", "endpoint", "space",
+    "key", "identity", "identityRemoved", "source", "partial", "notes", "redacted" };
+
+bool knownHeaderField(QStringView name)
+{
+    return std::any_of(std::begin(kHeaderFields), std::end(kHeaderFields),
+        [name](const char* known) { return name == QLatin1String(known); });
+}
+}
+
 QByteArray Header::toJsonLine() const
 {
-    QJsonObject object = extra;
-    object.insert(QStringLiteral("format"), QLatin1String(kFormatName));
-    object.insert(QStringLiteral("version"), QStringLiteral("%1.%2").arg(versionMajor).arg(versionMinor));
-    object.insert(QStringLiteral("tool"), tool);
-    object.insert(QStringLiteral("startedWallMs"), double(startedWallMs));
-    object.insert(QStringLiteral("started"),
-        QDateTime::fromMSecsSinceEpoch(startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
-    object.insert(QStringLiteral("endpoint"), endpoint);
-    object.insert(QStringLiteral("space"), space);
-    object.insert(QStringLiteral("key"), key);
-    if (!identity.isEmpty())
-        object.insert(QStringLiteral("identity"), identity);
-    object.insert(QStringLiteral("identityRemoved"), identityRemoved);
-    if (!source.isEmpty())
-        object.insert(QStringLiteral("source"), source);
-    if (partial)
-        object.insert(QStringLiteral("partial"), true);
-    object.insert(QStringLiteral("notes"), notes);
-    if (!redacted.isEmpty())
-        object.insert(QStringLiteral("redacted"), QJsonArray::fromStringList(redacted));
-    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+    // Written field by field, in the documented order, so `format` comes first and `head -1`
+    // reads as the README shows (QJsonObject would sort the keys).
+    QByteArray out;
+    out.reserve(256);
+    const auto field = [&out](const char* name) {
+        out.append(out.isEmpty() ? "{\"" : ",\"");
+        out.append(name);
+        out.append("\":");
+    };
+    const auto text = [&out](const QString& value) { appendJsonString(out, value.toUtf8()); };
+    field("format");
+    text(QLatin1String(kFormatName));
+    field("version");
+    text(QStringLiteral("%1.%2").arg(versionMajor).arg(versionMinor));
+    field("tool");
+    text(tool);
+    field("startedWallMs");
+    out.append(QByteArray::number(startedWallMs));
+    field("started");
+    text(QDateTime::fromMSecsSinceEpoch(startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
+    field("endpoint");
+    text(endpoint);
+    field("space");
+    text(space);
+    field("key");
+    text(key);
+    if (!identity.isEmpty()) {
+        field("identity");
+        text(identity);
+    }
+    field("identityRemoved");
+    out.append(identityRemoved ? "true" : "false");
+    if (!source.isEmpty()) {
+        field("source");
+        text(source);
+    }
+    if (partial) {
+        field("partial");
+        out.append("true");
+    }
+    field("notes");
+    text(notes);
+    if (!redacted.isEmpty()) {
+        field("redacted");
+        out.append(QJsonDocument(QJsonArray::fromStringList(redacted)).toJson(QJsonDocument::Compact));
+    }
+    // Fields of a newer minor version, kept from the file this one was read from, go last.
+    for (auto it = extra.begin(); it != extra.end(); ++it) {
+        if (knownHeaderField(it.key()))
+            continue;
+        out.append(',');
+        text(it.key());
+        out.append(':');
+        const QByteArray wrapped = QJsonDocument(QJsonArray { it.value() }).toJson(QJsonDocument::Compact);
+        out.append(wrapped.mid(1, wrapped.size() - 2)); // the value without the array's brackets
+    }
+    out.append('}');
+    return out;
 }
 
 bool parseHeader(std::string_view line, Header& out, QString& error)
@@ -288,10 +340,10 @@ bool parseHeader(std::string_view line, Header& out, QString& error)
     out.notes = object.value(QStringLiteral("notes")).toString();
     for (const auto& value : object.value(QStringLiteral("redacted")).toArray())
         out.redacted.append(value.toString());
-    for (const char* known : { "format", "version", "tool", "startedWallMs", "started", "endpoint", "space", "key",
-             "identity", "identityRemoved", "source", "partial", "notes", "redacted" })
-        object.remove(QLatin1String(known));
-    out.extra = object;
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (!knownHeaderField(it.key()))
+            out.extra.insert(it.key(), it.value());
+    }
     return true;
 }
 

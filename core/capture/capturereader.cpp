@@ -604,7 +604,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
 
     if (options.checkpointInterval > 0) {
         result->checkpoints = std::make_unique<CaptureCheckpoints>(*result->log, options.checkpointInterval);
-        if (!result->checkpoints->build(options.progress, options.cancel)) {
+        if (options.checkpointsInBackground) {
+            result->checkpoints->start();
+        } else if (!result->checkpoints->build(options.progress, options.cancel)) {
             message = QStringLiteral("cancelled");
             return nullptr;
         }
@@ -661,6 +663,8 @@ void CaptureLoader::open(const QString& path, CaptureOpenOptions options)
         std::unique_ptr<Capture> capture = CaptureReader::open(path, options, &error);
         if (capture && capture->log)
             capture->log->moveToThread(target);
+        if (capture && capture->checkpoints)
+            capture->checkpoints->moveToThread(target);
         Capture* raw = capture.release();
         const bool queued = QMetaObject::invokeMethod(
             self.data(),

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/capture/capturecheckpoints.h"
 #include "core/capture/captureformat.h"
 #include "core/session/eventlog.h"
 #include "core/session/payloadstore.h"
@@ -15,8 +16,6 @@
 #include <mutex>
 
 namespace deltascope {
-
-class CaptureCheckpoints;
 
 // Payloads of an opened capture, read back from the file on demand (the file is memory-mapped;
 // only the pages of payloads actually read become resident). A reference's offset points at the
@@ -64,10 +63,15 @@ struct CaptureDiagnostic {
 };
 
 struct CaptureOpenOptions {
-    // Checkpoints: a copy of the fold state at least every `checkpointInterval` events, so the tree
-    // at any event costs at most that many folds. 0 disables checkpoints.
-    int checkpointInterval = 1000;
-    // Called now and then with bytes processed and total (phase 1: lines; phase 2: checkpoints).
+    // Checkpoints (CaptureCheckpoints): a copy of the fold state at least every
+    // `checkpointInterval` events, so the tree at any event costs at most that many folds.
+    // 0: none are made (Capture::checkpoints stays null).
+    int checkpointInterval = CaptureCheckpoints::kDefaultInterval;
+    // Make them on a worker thread after open() returns (the capture is usable at once; seeks
+    // get faster as checkpoints appear), or before open() returns (progress phase 2).
+    bool checkpointsInBackground = true;
+    // Called now and then with bytes processed and total (phase 0: decompressing; phase 1: lines;
+    // phase 2: checkpoints, only when they are not made in the background).
     std::function<void(int phase, qint64 done, qint64 total)> progress;
     const std::atomic<bool>* cancel = nullptr;
     int maxDiagnostics = 200; // more are counted, not kept
@@ -109,7 +113,8 @@ public:
 };
 
 // Opens a capture on a worker thread for the GUI: progress and the result arrive as queued
-// signals; the result's log is moved to the loader's thread before finished() fires.
+// signals; the result's log and checkpoints are moved to the loader's thread before finished()
+// fires. The checkpoints go on being made in the background (CaptureCheckpoints::completed()).
 class CaptureLoader : public QObject
 {
     Q_OBJECT

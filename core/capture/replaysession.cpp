@@ -15,21 +15,38 @@ ReplaySession::ReplaySession(std::unique_ptr<Capture> capture, QObject* parent)
     if (!m_capture->log)
         m_capture->log = std::make_unique<EventLog>();
     if (!m_capture->checkpoints) {
-        m_capture->checkpoints = std::make_unique<CaptureCheckpoints>(*m_capture->log, 1000);
-        m_capture->checkpoints->build({}, nullptr);
+        m_capture->checkpoints = std::make_unique<CaptureCheckpoints>(*m_capture->log);
+        m_capture->checkpoints->start();
     }
-    std::vector<qint64> anomalies = log().indexesOfKind(EventKind::FoldAnomaly);
-    for (const SessionAnomaly& anomaly : m_capture->checkpoints->anomalies())
-        anomalies.push_back(anomaly.eventIndex);
-    std::sort(anomalies.begin(), anomalies.end());
-    anomalies.erase(std::unique(anomalies.begin(), anomalies.end()), anomalies.end());
-    anomalies.erase(std::remove(anomalies.begin(), anomalies.end(), qint64(-1)), anomalies.end());
-    m_anomalyEvents = std::move(anomalies);
+    // The fold's own anomalies join the recorded ones when the checkpoint fold is complete.
+    connect(m_capture->checkpoints.get(), &CaptureCheckpoints::completed, this, &ReplaySession::collectAnomalies);
+    collectAnomalies();
     m_playTimer.setInterval(10);
     connect(&m_playTimer, &QTimer::timeout, this, &ReplaySession::onPlayTick);
 }
 
 ReplaySession::~ReplaySession() = default;
+
+void ReplaySession::collectAnomalies()
+{
+    std::vector<qint64> anomalies = log().indexesOfKind(EventKind::FoldAnomaly);
+    const bool complete = m_capture->checkpoints->isComplete();
+    if (complete) {
+        for (const SessionAnomaly& anomaly : m_capture->checkpoints->anomalies())
+            anomalies.push_back(anomaly.eventIndex);
+    }
+    std::sort(anomalies.begin(), anomalies.end());
+    anomalies.erase(std::unique(anomalies.begin(), anomalies.end()), anomalies.end());
+    anomalies.erase(std::remove(anomalies.begin(), anomalies.end(), qint64(-1)), anomalies.end());
+    const bool changed = anomalies != m_anomalyEvents;
+    m_anomalyEvents = std::move(anomalies);
+    if (complete && !m_checkpointsComplete) {
+        m_checkpointsComplete = true;
+        Q_EMIT checkpointsCompleted();
+    }
+    if (changed)
+        Q_EMIT anomaliesChanged();
+}
 
 const std::vector<qint64>& ReplaySession::incidentEvents() const
 {

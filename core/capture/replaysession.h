@@ -15,7 +15,8 @@ namespace deltascope {
 // the GUI cannot tell live from replay. The position is the last event applied (-1: before the
 // first). Stepping forward one event feeds it to the folder (its signals fire as live); any other
 // move restores the nearest checkpoint and folds up to the target with the folder's signals
-// blocked, then emits treeReset() so views rebuild. Single-threaded.
+// blocked, then emits treeReset() so views rebuild. Lives on one thread; the capture's
+// checkpoints are made on a worker thread meanwhile.
 class ReplaySession : public QObject
 {
     Q_OBJECT
@@ -55,8 +56,11 @@ public:
     // Stops playback once this event has been applied (-1: the end).
     void setStopAt(qint64 index) { m_stopAt = index; }
 
-    // Event indexes of anomalies (recorded and found by the fold), sorted.
+    // Event indexes of anomalies (recorded, and found by the fold once its checkpoints are
+    // complete: anomaliesChanged()), sorted.
     const std::vector<qint64>& anomalyEvents() const { return m_anomalyEvents; }
+    // The checkpoint fold runs in the background after opening; seeks work meanwhile, slower.
+    bool checkpointsComplete() const { return m_checkpointsComplete; }
     const std::vector<qint64>& incidentEvents() const;
 
     static constexpr double kMinSpeed = 0.25;
@@ -67,16 +71,20 @@ Q_SIGNALS:
     void treeReset(); // the folder's trees were replaced by a jump: rebuild views
     void playingChanged(bool playing);
     void finished(); // playback reached the end (or the stop event)
+    void anomaliesChanged();
+    void checkpointsCompleted();
 
 private:
     void applyNext();
     void onPlayTick();
     bool jumpTo(qint64 index);
+    void collectAnomalies();
 
     std::unique_ptr<Capture> m_capture;
     SessionFolder m_folder;
     qint64 m_position = -1;
     std::vector<qint64> m_anomalyEvents;
+    bool m_checkpointsComplete = false;
     QTimer m_playTimer;
     QElapsedTimer m_clock;
     double m_speed = 1.0;

@@ -118,6 +118,8 @@ enum class FoldMode : quint8 { Canonical, ReferenceClient };
 // The typed document tree of one viewer. Copies are cheap (structure is shared and copied on
 // write), so replay checkpoints and the server's per-viewer "last sent" trees can be kept freely.
 // Not thread-safe; a tree and its listeners live on one thread. Copies do not carry listeners.
+// Distinct copies may live on different threads: shared structure is reference-counted
+// atomically and copied before it is written.
 class DocumentTree
 {
 public:

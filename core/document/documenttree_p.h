@@ -162,6 +162,8 @@ struct DocumentTree::Data {
         auto& chunk = chunks[slot >> detail::kChunkBits];
         if (chunk.use_count() != 1)
             chunk = std::make_shared<detail::Chunk>(*chunk);
+        else // a copy on another thread may just have let go of it: its reads happen before our writes
+            std::atomic_thread_fence(std::memory_order_acquire);
         return chunk->nodes[slot & (detail::kChunkSize - 1)];
     }
     // The container of `slot`, unshared from other trees first.

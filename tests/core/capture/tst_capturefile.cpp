@@ -15,6 +15,9 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
+#include <map>
+#include <thread>
+
 #include <sys/resource.h>
 
 using namespace deltascope;
@@ -99,6 +102,25 @@ TEST_CASE("capture format: header versions, unknown fields and wrong formats")
     CHECK(capture::parseHeader(R"({"format":"deltascope-capture","version":"1.7","tool":"future","brandNew":{"x":1}})", header, error));
     CHECK(header.versionMinor == 7);
     CHECK(header.extra.contains(QStringLiteral("brandNew")));
+    // Written back in the documented order, `format` first, unknown fields kept at the end.
+    header.tool = QStringLiteral("tests");
+    const QByteArray line = header.toJsonLine();
+    CHECK(line.startsWith(R"({"format":"deltascope-capture","version":"1.7","tool":"tests","startedWallMs":0,"started":)"));
+    CHECK(line.endsWith(R"("notes":"","brandNew":{"x":1}})"));
+    CHECK(line.indexOf("\"endpoint\"") < line.indexOf("\"space\""));
+    CHECK(line.indexOf("\"space\"") < line.indexOf("\"key\""));
+    CHECK(line.indexOf("\"key\"") < line.indexOf("\"identityRemoved\""));
+    capture::Header again;
+    REQUIRE(capture::parseHeader(line.toStdString(), again, error));
+    CHECK(again.tool == QStringLiteral("tests"));
+    CHECK(again.extra == header.extra);
+    // Readers take the fields in any order.
+    REQUIRE(capture::parseHeader(R"({"space":"chat","notes":"n","key":"k","version":"1.0","format":"deltascope-capture","identityRemoved":true})",
+        header, error));
+    CHECK(header.space == QStringLiteral("chat"));
+    CHECK(header.key == QStringLiteral("k"));
+    CHECK(header.notes == QStringLiteral("n"));
+    CHECK(header.identityRemoved);
 
     CHECK_FALSE(capture::parseHeader(R"({"format":"deltascope-capture","version":"2.0"})", header, error));
     CHECK(error.contains(QStringLiteral("newer")));
@@ -153,15 +175,81 @@ TEST_CASE("capture: write a log, open it, same events, payloads, links and trees
         CHECK(read.payload(i) == expected);
     }
     REQUIRE(capture->checkpoints);
-    CHECK(capture->checkpoints->count() >= 2);
     SessionFolder folder;
-    for (qint64 index : { qint64(-1), qint64(0), qint64(5), qint64(999), qint64(1000), qint64(1001), qint64(1777), read.size() - 1 }) {
-        INFO("tree at " << index);
-        capture->checkpoints->restore(folder, index);
-        CHECK(folder.epochTree().toJson() == (index >= 0 ? foldFromScratch(read, index) : DocumentTree().toJson()));
+    // The checkpoints are made in the background: seeks answer the same before and after.
+    for (const bool complete : { false, true }) {
+        if (complete) {
+            REQUIRE(capture->checkpoints->waitUntilComplete());
+            CHECK(capture->checkpoints->count() >= 2);
+        }
+        for (qint64 index : { qint64(-1), qint64(0), qint64(5), qint64(999), qint64(1000), qint64(1001), qint64(1777), read.size() - 1 }) {
+            INFO("tree at " << index << (complete ? " with" : " while making") << " checkpoints");
+            capture->checkpoints->restore(folder, index);
+            CHECK(folder.epochTree().toJson() == (index >= 0 ? foldFromScratch(read, index) : DocumentTree().toJson()));
+        }
     }
     // At most `interval` events are folded for any target.
     CHECK(capture->checkpoints->restore(folder, read.size() - 1) <= capture->checkpoints->interval());
+}
+
+TEST_CASE("checkpoints: made on a worker thread while seeks on other threads get the same trees")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 20000);
+    QString error;
+    std::unique_ptr<Capture> capture = openBytes(dir, writeToBytes(log), error);
+    REQUIRE(capture);
+    // The reference: one fold from scratch, sampled.
+    std::vector<qint64> targets;
+    std::map<qint64, QByteArray> expected;
+    {
+        const EventLog& read = *capture->log;
+        for (qint64 index = read.size() - 1; index >= 0; index -= 997)
+            targets.push_back(index);
+        std::sort(targets.begin(), targets.end());
+        SessionFolder folder;
+        std::size_t next = 0;
+        for (qint64 i = 0; i < read.size() && next < targets.size(); ++i) {
+            folder.processEvent(read.at(i), read.payload(i));
+            if (i == targets[next])
+                expected[targets[next++]] = folder.epochTree().toJson() + folder.mergedTree().toJson();
+        }
+    }
+    // Open again (the checkpoints start over) and seek from two threads while they are made.
+    capture = openBytes(dir, writeToBytes(log), error, QStringLiteral("again.ndjson"));
+    REQUIRE(capture);
+    const qint64 size = capture->log->size();
+    CaptureCheckpoints& checkpoints = *capture->checkpoints;
+    std::atomic<int> mismatches { 0 };
+    const auto seekAll = [&](bool reverse) {
+        SessionFolder folder;
+        for (std::size_t n = 0; n < targets.size(); ++n) {
+            const qint64 target = targets[reverse ? targets.size() - 1 - n : n];
+            checkpoints.restore(folder, target);
+            if (folder.epochTree().toJson() + folder.mergedTree().toJson() != expected[target])
+                ++mismatches;
+        }
+    };
+    std::thread other([&] { seekAll(true); });
+    seekAll(false);
+    other.join();
+    CHECK(mismatches.load() == 0);
+    REQUIRE(checkpoints.waitUntilComplete());
+    CHECK(checkpoints.isComplete());
+    CHECK(checkpoints.foldedUpTo() == size);
+    seekAll(true);
+    CHECK(mismatches.load() == 0);
+    SessionFolder last;
+    CHECK(checkpoints.restore(last, size - 1) <= checkpoints.interval());
+
+    // A replay session learns when they are complete, and then has the fold's anomalies.
+    capture = openBytes(dir, writeToBytes(log), error, QStringLiteral("third.ndjson"));
+    REQUIRE(capture);
+    ReplaySession replay(std::move(capture));
+    QSignalSpy completed(&replay, &ReplaySession::checkpointsCompleted);
+    REQUIRE((replay.checkpointsComplete() || completed.wait(20000)));
+    CHECK(replay.checkpointsComplete());
 }
 
 TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
@@ -429,6 +517,8 @@ TEST_CASE("capture loader: opens on a worker thread with progress, and cancels")
     std::unique_ptr<Capture> capture = loader.takeCapture();
     REQUIRE(capture);
     CHECK(capture->log->thread() == QThread::currentThread());
+    CHECK(capture->checkpoints->thread() == QThread::currentThread());
+    REQUIRE(capture->checkpoints->waitUntilComplete()); // they go on being made after finished()
     CHECK(capture->log->size() == log.size());
 
     CaptureOpenOptions options;

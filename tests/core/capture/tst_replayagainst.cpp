@@ -1,0 +1,230 @@
+#include <catch2/catch.hpp>
+
+#include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
+#include "core/capture/replayagainst.h"
+#include "core/cli/cli.h"
+#include "core/server/demodocument.h"
+#include "core/server/referenceserver.h"
+#include "core/session/livesession.h"
+#include "tests/support/testutils.h"
+
+#include <QBuffer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTextStream>
+
+using namespace deltascope;
+using deltascope::test::waitUntil;
+
+namespace {
+
+constexpr qint64 kFixedNow = 1718000000000; // the chat stamps lines with the server's clock
+const QString kIdentity = QStringLiteral("anonymous:alice");
+const QString kFirstLineWhen = QStringLiteral("lines/1/when");
+
+bool wait(const std::function<bool()>& predicate, int ms = 15000)
+{
+    return waitUntil(predicate, std::chrono::milliseconds(ms));
+}
+
+// A reference server whose chat room "demo" changes only when someone says something, with a
+// fixed clock, so two servers given the same requests hold the same document, except for when
+// the room's first line was said (by its bot, as the server made the room, on its own clock).
+std::unique_ptr<server::ReferenceServer> quietServer()
+{
+    server::ServerOptions options;
+    options.botsPaused = true;
+    auto server = std::make_unique<server::ReferenceServer>(options);
+    if (server->listen() == 0)
+        return nullptr;
+    server->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->setNow([] { return kFixedNow; });
+    return server;
+}
+
+DocumentTarget chatTarget(const server::ReferenceServer& server)
+{
+    DocumentTarget target;
+    target.url = QUrl(server.url());
+    target.identity = kIdentity;
+    target.space = QStringLiteral("chat");
+    target.key = QStringLiteral("demo");
+    return target;
+}
+
+qint64 lineCount(const SessionFolder& folder)
+{
+    const DocumentTree& tree = folder.epochTree();
+    const NodeId count = tree.childByKey(tree.root(), u"count");
+    return count == kNoNode ? -1 : tree.integerValue(count);
+}
+
+// Records a session that says three things in the chat into `path`.
+void recordChat(server::ReferenceServer& server, const QString& path)
+{
+    LiveSession session;
+    session.log().setNotifyInterval(1);
+    capture::Header header;
+    header.endpoint = server.url();
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    header.identity = kIdentity;
+    CaptureWriterOptions writerOptions;
+    writerOptions.path = path;
+    writerOptions.identities = { kIdentity };
+    CaptureWriter writer(&session.log(), header, writerOptions);
+    REQUIRE(writer.start());
+    QString error;
+    REQUIRE(session.start(chatTarget(server), &error));
+    REQUIRE(wait([&] { return session.folder().epochHasData(); }));
+    for (const char* what : { "hello", "is this thing on?", "bye" }) {
+        REQUIRE(session.send(QStringLiteral("say"), QByteArray(R"({"what":")") + what + "\"}") >= 0);
+        const qint64 expected = lineCount(session.folder()) + 1;
+        REQUIRE(wait([&] { return lineCount(session.folder()) == expected; }));
+    }
+    session.stop();
+    session.log().flushNotifications();
+    writer.stop();
+}
+
+struct CliResult {
+    int code = 0;
+    QString out;
+    QString err;
+};
+
+CliResult runCli(const QStringList& arguments)
+{
+    CliResult result;
+    QTextStream outStream(&result.out);
+    QTextStream errStream(&result.err);
+    QBuffer in;
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { outStream, errStream, in };
+    result.code = cli::run(arguments, io);
+    outStream.flush();
+    errStream.flush();
+    return result;
+}
+
+// The response's "response" object without the ids that differ between sessions.
+QJsonObject responseBody(const QByteArray& frame)
+{
+    return QJsonDocument::fromJson(frame).object().value(QStringLiteral("response")).toObject();
+}
+
+}
+
+TEST_CASE("replay against: the recorded requests go to a fresh server, the new answers sit beside the old, the documents match")
+{
+    auto recordServer = quietServer();
+    REQUIRE(recordServer);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
+    recordChat(*recordServer, path);
+
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    auto fresh = quietServer();
+    REQUIRE(fresh);
+    ReplayAgainst against(*capture, chatTarget(*fresh), ReplayAgainst::Timing::InOrder);
+    QSignalSpy finished(&against, &ReplayAgainst::finished);
+    QSignalSpy answered(&against, &ReplayAgainst::responseReceived);
+    against.start(20000);
+    REQUIRE(wait([&] { return finished.count() == 1; }, 25000));
+    INFO(finished.at(0).at(1).toString().toStdString());
+    CHECK(finished.at(0).at(0).toBool());
+    CHECK(answered.count() == 3);
+
+    // Each recorded send is paired with its recorded ack and the new one, which says the same.
+    REQUIRE(against.pairs().size() == 3);
+    const EventLog& newLog = against.session().log();
+    for (const ReplayAgainst::Pair& pair : against.pairs()) {
+        REQUIRE(pair.recordedResponse > pair.recordedRequest);
+        REQUIRE(pair.newResponse >= 0);
+        CHECK(capture->log->at(pair.recordedRequest).kind == EventKind::Request);
+        CHECK(capture->log->at(pair.recordedResponse).kind == EventKind::Response);
+        CHECK(newLog.at(pair.newResponse).kind == EventKind::Response);
+        CHECK(newLog.at(pair.newResponse).requestId == pair.newRequestId);
+        const QJsonObject recorded = responseBody(capture->log->payload(pair.recordedResponse));
+        const QJsonObject now = responseBody(newLog.payload(pair.newResponse));
+        CHECK(recorded.contains(QStringLiteral("seq")));
+        CHECK(now.keys() == recorded.keys());
+    }
+    // The same requests led to the same document (same lines, same count, same people online).
+    CHECK(lineCount(against.session().folder()) == 4);
+    const TreeDiff& diff = against.diff();
+    CHECK(diff.added.isEmpty());
+    CHECK(diff.removed.isEmpty());
+    CHECK(diff.moved.empty());
+    CHECK((diff.changed.isEmpty() || diff.changed == QStringList { kFirstLineWhen }));
+    against.session().stop();
+
+    // The CLI: each request with the recorded and the new answer, the verdict, and the new session
+    // recorded into its own capture.
+    auto third = quietServer();
+    REQUIRE(third);
+    const QString out = dir.filePath(QStringLiteral("again.ndjson"));
+    const CliResult cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), third->url(), QStringLiteral("--identity"),
+        kIdentity, QStringLiteral("--out"), out });
+    INFO(cli.out.toStdString() << cli.err.toStdString());
+    CHECK(cli.code == cli::ExitOk);
+    CHECK(cli.out.count(QStringLiteral("request #")) == 3);
+    CHECK(cli.out.count(QStringLiteral("    now {\"deliver\"")) == 3);
+    CHECK(cli.out.contains(QStringLiteral("3 requests re-issued, 0 unanswered; documents ")));
+    CHECK_FALSE(cli.out.contains(QStringLiteral("  + ")));
+    CHECK_FALSE(cli.out.contains(QStringLiteral("  - ")));
+    CHECK(cli.out.count(QStringLiteral("  ~ ")) == cli.out.count(QStringLiteral("  ~ ") + kFirstLineWhen));
+    std::unique_ptr<Capture> again = CaptureReader::open(out, {}, &error);
+    REQUIRE(again);
+    CHECK(again->header.source == QStringLiteral("replay-against"));
+    CHECK(again->log->indexesOfKind(EventKind::Request).size() >= 4); // connection/create and the three sends
+    CHECK(again->log->payload(again->log->indexesOfKind(EventKind::Request).back()).contains("bye"));
+}
+
+TEST_CASE("replay against: a server that has moved on gives a different document, and the diff names the paths")
+{
+    auto recordServer = quietServer();
+    REQUIRE(recordServer);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
+    recordChat(*recordServer, path);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+
+    // The fresh server's room has two more lines from its bots before the replay starts.
+    auto moved = quietServer();
+    REQUIRE(moved);
+    moved->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
+    ReplayAgainst against(*capture, chatTarget(*moved), ReplayAgainst::Timing::InOrder);
+    QSignalSpy finished(&against, &ReplayAgainst::finished);
+    against.start(20000);
+    REQUIRE(wait([&] { return finished.count() == 1; }, 25000));
+    CHECK(finished.at(0).at(0).toBool());
+    CHECK(finished.at(0).at(1).toString().contains(QStringLiteral("documents differ")));
+    // The room's first line, two from its bots, then the three replayed ones.
+    CHECK(lineCount(against.session().folder()) == 6);
+    const TreeDiff& diff = against.diff();
+    CHECK_FALSE(diff.isEmpty());
+    CHECK(diff.changed.contains(QStringLiteral("count")));
+    CHECK(diff.changed.contains(QStringLiteral("lines/2/who/agent"))); // a bot said it now, alice before
+    // Lines 5 and 6 exist only now (the room keeps 30 lines, so nothing was trimmed).
+    CHECK(diff.added.contains(QStringLiteral("lines/5")));
+    CHECK(diff.added.contains(QStringLiteral("lines/6")));
+    CHECK(diff.removed.isEmpty());
+    against.session().stop();
+
+    auto movedAgain = quietServer();
+    REQUIRE(movedAgain);
+    movedAgain->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
+    const CliResult cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), movedAgain->url(), QStringLiteral("--identity"),
+        kIdentity });
+    INFO(cli.out.toStdString() << cli.err.toStdString());
+    CHECK(cli.out.contains(QStringLiteral("documents differ")));
+    CHECK(cli.out.contains(QStringLiteral("  + lines/6 (only in the new document)")));
+    CHECK(cli.out.contains(QStringLiteral("  ~ count")));
+}
