@@ -16,6 +16,7 @@ class QWebSocket;
 
 namespace deltascope::server {
 
+class DemoDocument;
 class ReferenceServer;
 struct Viewer;
 
@@ -80,6 +81,9 @@ private:
     void connectionAttach(const QJsonObject& request, qint64 id);
     void documentCreate(const QJsonObject& request, qint64 id);
     void directSend(const QJsonObject& request, qint64 id, bool once);
+    // connection/send(-once) and message/direct-send(-once) once their parameters checked out.
+    void sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const QString& dedupe,
+        const QJsonValue& message, qint64 id, bool once);
     void probe(const QJsonObject& request, qint64 id);
 
     quint64 m_serial;
