@@ -99,6 +99,10 @@ ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocke
     connect(m_socket, &QWebSocket::textFrameReceived, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::binaryFrameReceived, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::pong, this, &ServerConnection::touch);
+    // Netty's read timeout counts inbound bytes, so control frames (a client's WebSocket pings,
+    // which QWebSocket answers without a signal) and the parts of a long frame keep a socket too.
+    if (m_tcp)
+        connect(m_tcp, &QTcpSocket::readyRead, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::disconnected, this, &ServerConnection::onSocketDisconnected);
 
     m_heartbeat.setInterval(server->options().pingIntervalMs);

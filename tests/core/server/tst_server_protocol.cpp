@@ -11,6 +11,7 @@
 #include <QTest>
 #include <QNetworkRequest>
 #include <QTcpSocket>
+#include <QTimer>
 
 using namespace deltascope;
 using namespace deltascope::server;
@@ -395,6 +396,29 @@ TEST_CASE("idle sockets close after the read timeout and pings do not count as i
     REQUIRE(silent.waitClosed(3s));
     CHECK(clock.elapsed() >= 350);
     CHECK(!chatty.isClosed());
+}
+
+TEST_CASE("the read timeout counts inbound bytes: WebSocket ping frames keep a socket open")
+{
+    // Netty's ReadTimeoutHandler resets on any inbound read, control frames included.
+    ServerOptions options = quietOptions();
+    options.idleTimeoutMs = 400;
+    ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    WsClient pinging;
+    WsClient silent;
+    REQUIRE(pinging.open(QUrl(server.url())));
+    REQUIRE(silent.open(QUrl(server.url())));
+    int pongs = 0;
+    QObject::connect(&pinging.socket(), &QWebSocket::pong, &pinging, [&pongs] { ++pongs; });
+    QTimer pinger;
+    QObject::connect(&pinger, &QTimer::timeout, &pinging, [&pinging] { pinging.socket().ping(); });
+    pinger.start(100);
+    REQUIRE(silent.waitClosed(3s));
+    // Three read timeouts later the pinging socket is still there, answered by the server's pongs.
+    REQUIRE_FALSE(waitUntil([&] { return pinging.isClosed(); }, 1200ms));
+    CHECK(pongs > 5);
+    CHECK(server.socketCount() == 1);
 }
 
 TEST_CASE("socket loss ends every stream of the socket")
