@@ -281,6 +281,8 @@ void ServerConnection::onText(const QString& text)
             protocolError(ErrorCode::Uncaught);
             return;
         }
+        if (m_ignorePongsClock.isValid() && m_ignorePongsClock.elapsed() < m_ignorePongsMs)
+            return; // the ignore-pongs fault
         const qint64 pingMs = ping.isDouble() ? static_cast<qint64>(ping.toDouble()) : ping.toString().toLongLong();
         m_latency = m_created.elapsed() - pingMs;
         return;
@@ -386,7 +388,13 @@ void ServerConnection::connectionSend(const QJsonObject& request, qint64 id, boo
 void ServerConnection::sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const QString& dedupe,
     const QJsonValue& message, qint64 id, bool once)
 {
-    const auto acknowledge = [this, id](qint64 seq) { reply(id, "{\"seq\":" + QByteArray::number(seq) + '}'); };
+    const auto acknowledge = [this, id](qint64 seq) {
+        const QByteArray ack = finishFrame(id, "{\"seq\":" + QByteArray::number(seq) + '}');
+        if (m_delayedAcks <= 0)
+            return sendFrame(ack);
+        m_delayedAcks -= 1;
+        QTimer::singleShot(m_ackDelayMs, this, [this, ack] { sendFrame(ack); });
+    };
     const qint64 result = once ? document->sendOnce(who, channel, dedupe, message, acknowledge) : document->send(who, channel, message, acknowledge);
     if (result < 0)
         fail(id, static_cast<int>(-result));
@@ -513,6 +521,18 @@ void ServerConnection::forceDisconnect(Viewer* viewer)
         return;
     viewer->document->sendSideItem(viewer, QByteArrayLiteral("{\"force-disconnect\":true}"));
     failStream(viewer, ErrorCode::AuthDisconnected);
+}
+
+void ServerConnection::delayAcks(int count, int milliseconds)
+{
+    m_delayedAcks += count;
+    m_ackDelayMs = milliseconds;
+}
+
+void ServerConnection::ignorePongs(int milliseconds)
+{
+    m_ignorePongsClock.start();
+    m_ignorePongsMs = milliseconds;
 }
 
 }
