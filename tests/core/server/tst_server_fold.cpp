@@ -232,8 +232,8 @@ TEST_CASE("fold equals the server's view: ticker over thousands of transactions"
     CHECK(document->seq() >= 5000);
 }
 
-// Runs well past a minute under valgrind: the client answers pings, or the server's read timeout
-// would end the stream midway (see the read-timeout case below).
+// About ten minutes under valgrind. That once outlasted the server's read timeout, which ended the
+// stream midway (see foldOptions() and the read-timeout case below).
 TEST_CASE("fold equals the server's view: big document with 100,000 elements")
 {
     ReferenceServer server(foldOptions());
