@@ -7,6 +7,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
+#include <QSslConfiguration>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 
@@ -24,6 +26,8 @@ QString directionText(FlowDirection direction)
 {
     return direction == FlowDirection::Outbound ? QStringLiteral("outbound") : QStringLiteral("inbound");
 }
+
+bool isTls(const QUrl& url) { return url.scheme() == QLatin1String("wss"); }
 
 // Closes a socket abortively: SO_LINGER 0 makes close() send RST instead of FIN.
 void resetSocket(QTcpSocket* socket)
@@ -160,6 +164,7 @@ public:
 
     int id() const { return m_id; }
     bool isOpen() const;
+    bool upstreamReady() const;
     bool isUpgraded() const { return m_upgraded; }
     void setStalled(FlowDirection direction, bool on);
     void drop(bool rst, const QString& side);
@@ -210,7 +215,7 @@ ProxyConnection::ProxyConnection(FaultProxy* proxy, int id, QTcpSocket* client)
     , m_proxy(proxy)
     , m_id(id)
     , m_client(client)
-    , m_upstreamSocket(new QTcpSocket(this))
+    , m_upstreamSocket(isTls(proxy->m_upstream) ? new QSslSocket(this) : new QTcpSocket(this))
 {
     m_client->setParent(this);
     m_client->setSocketOption(QAbstractSocket::LowDelayOption, 1);
@@ -231,8 +236,8 @@ ProxyConnection::ProxyConnection(FaultProxy* proxy, int id, QTcpSocket* client)
             checkFinished();
         });
         connect(flow->from, &QTcpSocket::errorOccurred, this, [this, flow](QAbstractSocket::SocketError error) {
-            if (flow->from == m_upstreamSocket && m_upstreamSocket->state() != QAbstractSocket::ConnectedState
-                && !m_inbound.sourceClosed && error != QAbstractSocket::RemoteHostClosedError) {
+            if (flow->from == m_upstreamSocket && !upstreamReady() && !m_inbound.sourceClosed
+                && error != QAbstractSocket::RemoteHostClosedError) {
                 // The upstream never answered: the client sees what a refused connect looks like
                 // from behind an accepting proxy, an immediate reset.
                 m_inbound.sourceClosed = true;
@@ -250,13 +255,39 @@ ProxyConnection::ProxyConnection(FaultProxy* proxy, int id, QTcpSocket* client)
         });
     }
     const QUrl& upstream = m_proxy->m_upstream;
-    m_upstreamSocket->connectToHost(upstream.host(), quint16(upstream.port(80)));
+    if (auto* tls = qobject_cast<QSslSocket*>(m_upstreamSocket)) {
+        QSslConfiguration configuration = tls->sslConfiguration();
+        if (!m_proxy->m_caCertificates.isEmpty())
+            configuration.addCaCertificates(m_proxy->m_caCertificates);
+        tls->setSslConfiguration(configuration);
+        connect(tls, &QSslSocket::sslErrors, this, [this, tls](const QList<QSslError>& errors) {
+            QJsonArray texts;
+            for (const QSslError& error : errors)
+                texts.append(error.errorString());
+            const bool ignored = m_proxy->m_insecure;
+            m_proxy->emitConnectionEvent(m_id, QStringLiteral("tls-errors"), { { QStringLiteral("errors"), texts }, { QStringLiteral("ignored"), ignored } });
+            if (ignored)
+                tls->ignoreSslErrors();
+        });
+        // Bytes the client sends meanwhile wait in the socket until the handshake is done.
+        tls->connectToHostEncrypted(upstream.host(), quint16(upstream.port(443)));
+    } else {
+        m_upstreamSocket->connectToHost(upstream.host(), quint16(upstream.port(80)));
+    }
     // Bytes that arrived before this object connected to readyRead.
     if (m_client->bytesAvailable() > 0)
         QTimer::singleShot(0, this, [this] { onReadable(m_outbound); });
 }
 
 ProxyConnection::~ProxyConnection() = default;
+
+bool ProxyConnection::upstreamReady() const
+{
+    // A TLS upstream is usable once encrypted: a failed handshake leaves the TCP side connected.
+    if (const auto* tls = qobject_cast<const QSslSocket*>(m_upstreamSocket))
+        return tls->isEncrypted();
+    return m_upstreamSocket->state() == QAbstractSocket::ConnectedState;
+}
 
 bool ProxyConnection::isOpen() const
 {
@@ -391,7 +422,7 @@ void ProxyConnection::handleHead(Flow& flow, const QByteArray& headBytes)
                     .arg(QString::fromLatin1(extensions)));
         }
         const QUrl& upstream = m_proxy->m_upstream;
-        head.set("Host", (upstream.host() + QLatin1Char(':') + QString::number(upstream.port(80))).toLatin1());
+        head.set("Host", (upstream.host() + QLatin1Char(':') + QString::number(upstream.port(isTls(upstream) ? 443 : 80))).toLatin1());
         m_proxy->emitConnectionEvent(m_id, QStringLiteral("upgrade-requested"), details);
         enqueue(flow, head.serialize());
         flow.mode = Flow::Mode::Frames;
@@ -848,15 +879,17 @@ bool FaultProxy::setUpstream(const QUrl& url, QString* error)
 {
     if (!url.isValid() || url.host().isEmpty()) {
         if (error)
-            *error = QStringLiteral("upstream '%1' is not a valid ws:// URL").arg(url.toString());
+            *error = QStringLiteral("upstream '%1' is not a valid ws:// or wss:// URL").arg(url.toString());
         return false;
     }
-    if (url.scheme() != QLatin1String("ws")) {
-        if (error) {
-            *error = QStringLiteral("upstream '%1': the proxy speaks ws:// only (it cannot read wss:// frames without "
-                                    "terminating TLS)")
-                         .arg(url.toString());
-        }
+    if (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss")) {
+        if (error)
+            *error = QStringLiteral("upstream '%1' is neither a ws:// nor a wss:// URL").arg(url.toString());
+        return false;
+    }
+    if (isTls(url) && !QSslSocket::supportsSsl()) {
+        if (error)
+            *error = QStringLiteral("upstream '%1': TLS is not available in this Qt build").arg(url.toString());
         return false;
     }
     m_upstream = url;

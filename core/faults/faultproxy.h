@@ -9,6 +9,7 @@
 #include <QObject>
 #include <QPointer>
 #include <QRandomGenerator>
+#include <QSslCertificate>
 #include <QTimer>
 #include <QUrl>
 
@@ -30,7 +31,7 @@ struct ObservedFrame {
     qsizetype bytes = 0; // payload size
 };
 
-// A loopback TCP proxy between one or more WebSocket clients and a ws:// server. Transparent at
+// A loopback TCP proxy between one or more WebSocket clients and a ws:// or wss:// server. Transparent at
 // byte level when no fault is active: untouched frames are forwarded with their original bytes
 // (masking keys included). It follows the HTTP upgrade and parses RFC 6455 frames both ways, so it
 // can apply message faults to whole messages (fragmented ones are reassembled) and to the
@@ -50,9 +51,14 @@ public:
     explicit FaultProxy(QObject* parent = nullptr);
     ~FaultProxy() override;
 
-    // ws:// only (a wss upstream needs TLS termination the proxy does not do).
+    // ws:// or wss://. With wss the proxy speaks TLS to the upstream (clients still connect to it
+    // with plain ws on loopback) and verifies the server's certificate against the system's CAs and
+    // any added with setCaCertificates(), unless setInsecure(true).
     bool setUpstream(const QUrl& url, QString* error = nullptr);
     QUrl upstream() const { return m_upstream; }
+    void setInsecure(bool insecure) { m_insecure = insecure; }
+    bool isInsecure() const { return m_insecure; }
+    void setCaCertificates(const QList<QSslCertificate>& certificates) { m_caCertificates = certificates; }
     // Listens on a loopback address only. port 0 picks a free port.
     bool listen(const QHostAddress& address = QHostAddress::LocalHost, quint16 port = 0, QString* error = nullptr);
     bool isListening() const;
@@ -99,7 +105,7 @@ public:
 Q_SIGNALS:
     void faultInjected(const deltascope::faults::FaultReport& report);
     // Lifecycle of proxied connections: {"connection":N,"event":"opened"|"upgraded"|"closed"|
-    // "raw-fallback"|"upstream-failed"|"refused", ...details}.
+    // "raw-fallback"|"upstream-failed"|"refused"|"tls-errors", ...details}.
     void connectionEvent(const QJsonObject& event);
     void frameObserved(const deltascope::faults::ObservedFrame& frame);
 
@@ -138,6 +144,8 @@ private:
 
     QTcpServer* m_server = nullptr;
     QUrl m_upstream;
+    bool m_insecure = false;
+    QList<QSslCertificate> m_caCertificates;
     quint64 m_seed = 1;
     QRandomGenerator m_random { 1 };
     QElapsedTimer m_clock;

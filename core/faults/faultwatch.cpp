@@ -149,6 +149,8 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         io.err << prefix << error << '\n';
         return cli::ExitUsage;
     }
+    // With a wss server the proxy is the side that speaks TLS, so it verifies (or not) for the client.
+    proxy.setInsecure(options.insecure);
     if (!proxy.listen(QHostAddress::LocalHost, 0, &error)) {
         io.err << prefix << error << '\n';
         return cli::ExitFailure;

@@ -5,7 +5,9 @@
 
 #include <QCommandLineParser>
 #include <QEventLoop>
+#include <QFile>
 #include <QJsonDocument>
+#include <QSslCertificate>
 #include <QSocketNotifier>
 #include <QTimer>
 
@@ -88,12 +90,16 @@ QString stamp(const FaultProxy& proxy)
 int runProxy(const QStringList& arguments, cli::CommandIo& io)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Runs the fault proxy between clients and a ws:// server."));
+    parser.setApplicationDescription(QStringLiteral("Runs the fault proxy between clients and a ws:// or wss:// server."));
     parser.addOptions({
         { QStringLiteral("listen"), QStringLiteral("Loopback address to listen on (default 127.0.0.1:0, a free port)."),
             QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:0") },
-        { QStringLiteral("upstream"), QStringLiteral("The server, e.g. ws://127.0.0.1:7777/~s."),
+        { QStringLiteral("upstream"),
+            QStringLiteral("The server, e.g. ws://127.0.0.1:7777/~s or wss://host/~s (clients connect to the proxy with ws)."),
             QStringLiteral("URL") },
+        { QStringLiteral("insecure"), QStringLiteral("wss upstream: do not verify the server certificate (unsafe).") },
+        { QStringLiteral("ca-cert"), QStringLiteral("wss upstream: also trust the CA certificates in this PEM file."),
+            QStringLiteral("FILE") },
         { QStringLiteral("plan"), QStringLiteral("Fault plan file, or the name of a ready plan."),
             QStringLiteral("FILE") },
         { QStringLiteral("plan-start"),
@@ -153,6 +159,23 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         io.err << "proxy: --upstream " << error << '\n';
         return cli::ExitUsage;
     }
+    proxy.setInsecure(parser.isSet(QStringLiteral("insecure")));
+    if (parser.isSet(QStringLiteral("ca-cert"))) {
+        const QString path = parser.value(QStringLiteral("ca-cert"));
+        QFile file(path);
+        if (!file.open(QIODevice::ReadOnly)) {
+            io.err << "proxy: --ca-cert " << path << ": " << file.errorString() << '\n';
+            return cli::ExitUsage;
+        }
+        const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
+        if (certificates.isEmpty()) {
+            io.err << "proxy: --ca-cert " << path << ": no PEM certificate in the file\n";
+            return cli::ExitUsage;
+        }
+        proxy.setCaCertificates(certificates);
+    }
+    if (proxy.isInsecure() && proxy.upstream().scheme() == QLatin1String("wss"))
+        io.err << "proxy: warning: --insecure: the upstream's certificate is NOT verified\n";
     std::vector<FaultSpec> startFaults;
     const QStringList faultOptions = parser.values(QStringLiteral("fault"));
     for (const QString& option : faultOptions) {
@@ -354,7 +377,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
 cli::Command proxyCommand()
 {
     return { QStringLiteral("proxy"),
-        QStringLiteral("Run the fault proxy between clients and a ws:// server (faults, plans)."), runProxy };
+        QStringLiteral("Run the fault proxy between clients and a ws:// or wss:// server (faults, plans)."), runProxy };
 }
 
 }

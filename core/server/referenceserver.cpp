@@ -570,12 +570,31 @@ int ReferenceServer::keepaliveFailure(const FaultTarget& target)
     return static_cast<int>(sockets.size());
 }
 
+int ReferenceServer::delayAcks(int count, int milliseconds, const FaultTarget& target)
+{
+    const auto sockets = targetedSockets(target);
+    log(QStringLiteral("fault delay the next %1 ack(s) by %2 ms on %3 socket(s)").arg(count).arg(milliseconds).arg(sockets.size()));
+    for (ServerConnection* connection : sockets)
+        connection->delayAcks(count, milliseconds);
+    return static_cast<int>(sockets.size());
+}
+
+int ReferenceServer::ignorePongs(int milliseconds, const FaultTarget& target)
+{
+    const auto sockets = targetedSockets(target);
+    log(QStringLiteral("fault ignore pongs for %1 ms on %2 socket(s)").arg(milliseconds).arg(sockets.size()));
+    for (ServerConnection* connection : sockets)
+        connection->ignorePongs(milliseconds);
+    return static_cast<int>(sockets.size());
+}
+
 QStringList ReferenceServer::faultNames()
 {
     return { QStringLiteral("close"), QStringLiteral("stall"), QStringLiteral("version"), QStringLiteral("redeploy"),
         QStringLiteral("reload"), QStringLiteral("force-disconnect"), QStringLiteral("fail-stream"),
         QStringLiteral("refuse-connect"), QStringLiteral("drop-delta"), QStringLiteral("duplicate-delta"),
-        QStringLiteral("reorder-delta"), QStringLiteral("keepalive-failure") };
+        QStringLiteral("reorder-delta"), QStringLiteral("keepalive-failure"), QStringLiteral("delay-ack"),
+        QStringLiteral("ignore-pongs") };
 }
 
 FaultResult ReferenceServer::applyFault(const QString& name, const QJsonObject& p)
@@ -628,6 +647,16 @@ FaultResult ReferenceServer::applyFault(const QString& name, const QJsonObject& 
         result.affected = reorderNextDeltas(count(1), target);
     } else if (name == QLatin1String("keepalive-failure")) {
         result.affected = keepaliveFailure(target);
+    } else if (name == QLatin1String("delay-ack")) {
+        const double ms = p.value(QLatin1String("ms")).toDouble(1000);
+        if (ms < 0 || count(1) <= 0)
+            return { false, 0, QStringLiteral("delay-ack: \"ms\" must not be negative and \"count\" must be positive") };
+        result.affected = delayAcks(count(1), static_cast<int>(ms), target);
+    } else if (name == QLatin1String("ignore-pongs")) {
+        const double seconds = p.value(QLatin1String("seconds")).toDouble(-1);
+        if (seconds <= 0)
+            return { false, 0, QStringLiteral("ignore-pongs: \"seconds\" must be a positive number") };
+        result.affected = ignorePongs(static_cast<int>(seconds * 1000), target);
     } else {
         return { false, 0, QStringLiteral("unknown fault \"%1\"; known: %2").arg(name, faultNames().join(QStringLiteral(", "))) };
     }

@@ -93,6 +93,8 @@ public:
     int duplicateNextDeltas(int count, const FaultTarget& target = {});
     int reorderNextDeltas(int count, const FaultTarget& target = {});
     int keepaliveFailure(const FaultTarget& target = {});
+    int delayAcks(int count, int milliseconds, const FaultTarget& target = {});
+    int ignorePongs(int milliseconds, const FaultTarget& target = {});
     // By name, with the JSON parameters the control endpoint and --fault take (see README.md).
     FaultResult applyFault(const QString& name, const QJsonObject& parameters);
     static QStringList faultNames();

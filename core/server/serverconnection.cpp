@@ -36,6 +36,49 @@ QHash<QString, QString> cookieIdentities(const QNetworkRequest& request)
     return identities;
 }
 
+// identity, space and key: read first, in this order, by every method that names a document
+// (adama-wire.md 3.1); `error` is the code of the first one missing or invalid.
+struct DocumentAddress {
+    int error = 0;
+    QString identity;
+    QString space;
+    QString key;
+};
+
+DocumentAddress readAddress(const QJsonObject& request)
+{
+    const auto identity = stringParam(request, QLatin1String("identity"));
+    if (!identity)
+        return { ErrorCode::MissingIdentity, {}, {}, {} };
+    const auto space = stringParam(request, QLatin1String("space"));
+    if (!space)
+        return { ErrorCode::MissingSpace, {}, {}, {} };
+    const auto key = stringParam(request, QLatin1String("key"));
+    if (!key)
+        return { ErrorCode::MissingKey, {}, {}, {} };
+    return { validateKey(*key), *identity, *space, *key };
+}
+
+// Checked after the method's own parameters: who asks, and which demo space (lower-cased, trimmed).
+struct ResolvedAddress {
+    int error = 0;
+    Principal principal;
+    QString space;
+};
+
+ResolvedAddress resolveAddress(const DocumentAddress& address, const QHash<QString, QString>& cookies)
+{
+    const IdentityResult who = resolveIdentity(address.identity, cookies);
+    if (who.error)
+        return { who.error, {}, {} };
+    const QString space = address.space.trimmed().toLower();
+    if (const int code = validateSpace(space))
+        return { code, {}, {} };
+    if (!ReferenceServer::spaces().contains(space))
+        return { ErrorCode::SpaceDoesNotExist, {}, {} };
+    return { 0, who.principal, space };
+}
+
 }
 
 ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocket* tcp, ReferenceServer* server)
@@ -56,6 +99,10 @@ ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocke
     connect(m_socket, &QWebSocket::textFrameReceived, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::binaryFrameReceived, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::pong, this, &ServerConnection::touch);
+    // Netty's read timeout counts inbound bytes, so control frames (a client's WebSocket pings,
+    // which QWebSocket answers without a signal) and the parts of a long frame keep a socket too.
+    if (m_tcp)
+        connect(m_tcp, &QTcpSocket::readyRead, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::disconnected, this, &ServerConnection::onSocketDisconnected);
 
     m_heartbeat.setInterval(server->options().pingIntervalMs);
@@ -234,6 +281,8 @@ void ServerConnection::onText(const QString& text)
             protocolError(ErrorCode::Uncaught);
             return;
         }
+        if (m_ignorePongsClock.isValid() && m_ignorePongsClock.elapsed() < m_ignorePongsMs)
+            return; // the ignore-pongs fault
         const qint64 pingMs = ping.isDouble() ? static_cast<qint64>(ping.toDouble()) : ping.toString().toLongLong();
         m_latency = m_created.elapsed() - pingMs;
         return;
@@ -295,35 +344,22 @@ void ServerConnection::handleRequest(const QJsonObject& request, qint64 id)
 
 void ServerConnection::connectionCreate(const QJsonObject& request, qint64 id)
 {
-    const auto identity = stringParam(request, QLatin1String("identity"));
-    if (!identity)
-        return fail(id, ErrorCode::MissingIdentity);
-    const auto spaceParam = stringParam(request, QLatin1String("space"));
-    if (!spaceParam)
-        return fail(id, ErrorCode::MissingSpace);
-    const auto key = stringParam(request, QLatin1String("key"));
-    if (!key)
-        return fail(id, ErrorCode::MissingKey);
-    if (const int code = validateKey(*key))
-        return fail(id, code);
+    const DocumentAddress address = readAddress(request);
+    if (address.error)
+        return fail(id, address.error);
     const QJsonObject viewerState = objectParam(request, QLatin1String("viewer-state")).value_or(QJsonObject());
-    const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
-    if (who.error)
-        return fail(id, who.error);
-    const QString space = spaceParam->trimmed().toLower();
-    if (const int code = validateSpace(space))
-        return fail(id, code);
-    if (!ReferenceServer::spaces().contains(space))
-        return fail(id, ErrorCode::SpaceDoesNotExist);
+    const ResolvedAddress resolved = resolveAddress(address, m_cookieIdentities);
+    if (resolved.error)
+        return fail(id, resolved.error);
     if (const int refusal = m_server->takeRefusal()) {
-        m_server->log(QStringLiteral("refused connection/create %1 %2/%3 with %4").arg(peer(), space, *key).arg(refusal));
+        m_server->log(QStringLiteral("refused connection/create %1 %2/%3 with %4").arg(peer(), resolved.space, address.key).arg(refusal));
         return fail(id, refusal);
     }
-    DemoDocument* document = m_server->documentFor(space, *key);
+    DemoDocument* document = m_server->documentFor(resolved.space, address.key);
     if (Viewer* previous = m_streams.take(id))
         previous->document->detach(previous); // the same id again replaces the stream, as the router's map does
     int error = 0;
-    Viewer* viewer = document->attach(this, id, who.principal, viewerState, &error);
+    Viewer* viewer = document->attach(this, id, resolved.principal, viewerState, &error);
     if (!viewer)
         return fail(id, error);
     m_streams.insert(id, viewer);
@@ -346,10 +382,20 @@ void ServerConnection::connectionSend(const QJsonObject& request, qint64 id, boo
     Viewer* viewer = m_streams.value(*connection);
     if (!viewer)
         return fail(id, once ? ErrorCode::UnknownConnectionSendOnce : ErrorCode::UnknownConnectionSend);
-    DemoDocument* document = viewer->document;
-    const auto acknowledge = [this, id](qint64 seq) { reply(id, "{\"seq\":" + QByteArray::number(seq) + '}'); };
-    const qint64 result = once ? document->sendOnce(viewer->principal, *channel, dedupe, *message, acknowledge)
-                               : document->send(viewer->principal, *channel, *message, acknowledge);
+    sendMessage(viewer->document, viewer->principal, *channel, dedupe, *message, id, once);
+}
+
+void ServerConnection::sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const QString& dedupe,
+    const QJsonValue& message, qint64 id, bool once)
+{
+    const auto acknowledge = [this, id](qint64 seq) {
+        const QByteArray ack = finishFrame(id, "{\"seq\":" + QByteArray::number(seq) + '}');
+        if (m_delayedAcks <= 0)
+            return sendFrame(ack);
+        m_delayedAcks -= 1;
+        QTimer::singleShot(m_ackDelayMs, this, [this, ack] { sendFrame(ack); });
+    };
+    const qint64 result = once ? document->sendOnce(who, channel, dedupe, message, acknowledge) : document->send(who, channel, message, acknowledge);
     if (result < 0)
         fail(id, static_cast<int>(-result));
 }
@@ -409,46 +455,25 @@ void ServerConnection::connectionAttach(const QJsonObject& request, qint64 id)
 
 void ServerConnection::documentCreate(const QJsonObject& request, qint64 id)
 {
-    const auto identity = stringParam(request, QLatin1String("identity"));
-    if (!identity)
-        return fail(id, ErrorCode::MissingIdentity);
-    const auto spaceParam = stringParam(request, QLatin1String("space"));
-    if (!spaceParam)
-        return fail(id, ErrorCode::MissingSpace);
-    const auto key = stringParam(request, QLatin1String("key"));
-    if (!key)
-        return fail(id, ErrorCode::MissingKey);
-    if (const int code = validateKey(*key))
-        return fail(id, code);
+    const DocumentAddress address = readAddress(request);
+    if (address.error)
+        return fail(id, address.error);
     const auto arg = objectParam(request, QLatin1String("arg"));
     if (!arg)
         return fail(id, ErrorCode::MissingArg);
-    const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
-    if (who.error)
-        return fail(id, who.error);
-    const QString space = spaceParam->trimmed().toLower();
-    if (const int code = validateSpace(space))
-        return fail(id, code);
-    if (!ReferenceServer::spaces().contains(space))
-        return fail(id, ErrorCode::SpaceDoesNotExist);
-    if (!m_server->createDocument(space, *key, *arg))
+    const ResolvedAddress resolved = resolveAddress(address, m_cookieIdentities);
+    if (resolved.error)
+        return fail(id, resolved.error);
+    if (!m_server->createDocument(resolved.space, address.key, *arg))
         return fail(id, ErrorCode::DocumentAlreadyCreated);
     reply(id, QByteArrayLiteral("{}"));
 }
 
 void ServerConnection::directSend(const QJsonObject& request, qint64 id, bool once)
 {
-    const auto identity = stringParam(request, QLatin1String("identity"));
-    if (!identity)
-        return fail(id, ErrorCode::MissingIdentity);
-    const auto spaceParam = stringParam(request, QLatin1String("space"));
-    if (!spaceParam)
-        return fail(id, ErrorCode::MissingSpace);
-    const auto key = stringParam(request, QLatin1String("key"));
-    if (!key)
-        return fail(id, ErrorCode::MissingKey);
-    if (const int code = validateKey(*key))
-        return fail(id, code);
+    const DocumentAddress address = readAddress(request);
+    if (address.error)
+        return fail(id, address.error);
     const QString dedupe = once ? stringParam(request, QLatin1String("dedupe")).value_or(QString()) : QString();
     const auto channel = stringParam(request, QLatin1String("channel"));
     if (!channel)
@@ -458,24 +483,15 @@ void ServerConnection::directSend(const QJsonObject& request, qint64 id, bool on
     const auto message = messageParam(request, QLatin1String("message"));
     if (!message)
         return fail(id, ErrorCode::MissingMessage);
-    const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
-    if (who.error)
-        return fail(id, who.error);
-    const QString space = spaceParam->trimmed().toLower();
-    if (const int code = validateSpace(space))
-        return fail(id, code);
-    if (!ReferenceServer::spaces().contains(space))
-        return fail(id, ErrorCode::SpaceDoesNotExist);
-    DemoDocument* document = m_server->document(space, *key);
+    const ResolvedAddress resolved = resolveAddress(address, m_cookieIdentities);
+    if (resolved.error)
+        return fail(id, resolved.error);
+    DemoDocument* document = m_server->document(resolved.space, address.key);
     if (!document)
         return fail(id, ErrorCode::DocumentNotFound);
     if (!document->canSendWhileDisconnected())
         return fail(id, ErrorCode::CantSendNotConnected);
-    const auto acknowledge = [this, id](qint64 seq) { reply(id, "{\"seq\":" + QByteArray::number(seq) + '}'); };
-    const qint64 result = once ? document->sendOnce(who.principal, *channel, dedupe, *message, acknowledge)
-                               : document->send(who.principal, *channel, *message, acknowledge);
-    if (result < 0)
-        fail(id, static_cast<int>(-result));
+    sendMessage(document, resolved.principal, *channel, dedupe, *message, id, once);
 }
 
 void ServerConnection::probe(const QJsonObject& request, qint64 id)
@@ -505,6 +521,18 @@ void ServerConnection::forceDisconnect(Viewer* viewer)
         return;
     viewer->document->sendSideItem(viewer, QByteArrayLiteral("{\"force-disconnect\":true}"));
     failStream(viewer, ErrorCode::AuthDisconnected);
+}
+
+void ServerConnection::delayAcks(int count, int milliseconds)
+{
+    m_delayedAcks += count;
+    m_ackDelayMs = milliseconds;
+}
+
+void ServerConnection::ignorePongs(int milliseconds)
+{
+    m_ignorePongsClock.start();
+    m_ignorePongsMs = milliseconds;
 }
 
 }

@@ -16,6 +16,7 @@ class QWebSocket;
 
 namespace deltascope::server {
 
+class DemoDocument;
 class ReferenceServer;
 struct Viewer;
 
@@ -54,6 +55,12 @@ public:
     void failStream(Viewer* viewer, int code);
     // `{"force-disconnect":true}` on the stream, then failure 403500.
     void forceDisconnect(Viewer* viewer);
+    // The next `count` acks ({"seq":N} of a send) go out `milliseconds` late, after the item that
+    // carries the same seq (adama-wire.md section 5: clients must not depend on that order).
+    void delayAcks(int count, int milliseconds);
+    // Pongs are not read for that long: `latency` in the pings stays where it was. They still count
+    // as input for the read timeout, which sits below the handler in Netty.
+    void ignorePongs(int milliseconds);
 
 Q_SIGNALS:
     void closed(quint64 serial);
@@ -80,6 +87,9 @@ private:
     void connectionAttach(const QJsonObject& request, qint64 id);
     void documentCreate(const QJsonObject& request, qint64 id);
     void directSend(const QJsonObject& request, qint64 id, bool once);
+    // connection/send(-once) and message/direct-send(-once) once their parameters checked out.
+    void sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const QString& dedupe,
+        const QJsonValue& message, qint64 id, bool once);
     void probe(const QJsonObject& request, qint64 id);
 
     quint64 m_serial;
@@ -95,6 +105,10 @@ private:
     QTimer m_idle;
     QTimer m_stallTimer;
     std::deque<QByteArray> m_stallQueue;
+    int m_delayedAcks = 0;
+    int m_ackDelayMs = 0;
+    QElapsedTimer m_ignorePongsClock;
+    qint64 m_ignorePongsMs = 0;
     bool m_closed = false;
     bool m_flushScheduled = false;
 };

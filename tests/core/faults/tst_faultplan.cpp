@@ -180,6 +180,28 @@ TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connecti
               out, err)
         == cli::ExitUsage);
     CHECK(err.contains(QStringLiteral("--fault latency.params.ms: expected a non-negative integer")));
+    err.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("wss://127.0.0.1:1/~s"),
+                  QStringLiteral("--ca-cert"), QStringLiteral("/nonexistent/ca.pem") },
+              out, err)
+        == cli::ExitUsage);
+    CHECK(err.contains(QStringLiteral("--ca-cert /nonexistent/ca.pem")));
+    err.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("wss://127.0.0.1:1/~s"),
+                  QStringLiteral("--ca-cert"), test::sourceDir() + QStringLiteral("/tests/data/server/localhost.key") },
+              out, err)
+        == cli::ExitUsage);
+    CHECK(err.contains(QStringLiteral("no PEM certificate")));
+    err.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("http://127.0.0.1:1/~s") }, out, err)
+        == cli::ExitUsage);
+    CHECK(err.contains(QStringLiteral("neither a ws:// nor a wss:// URL")));
+    err.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("wss://127.0.0.1:1/~s"),
+                  QStringLiteral("--insecure"), QStringLiteral("--duration"), QStringLiteral("10") },
+              out, err)
+        == cli::ExitOk);
+    CHECK(err.contains(QStringLiteral("--insecure: the upstream's certificate is NOT verified")));
 
     // The real executable: a plan runs against a client, SIGINT ends it cleanly.
     ScriptedServer server;

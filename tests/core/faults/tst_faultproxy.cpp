@@ -3,11 +3,15 @@
 #include "core/faults/faultproxy.h"
 #include "core/faults/websocketframe.h"
 #include "tests/core/faults/scriptedserver.h"
+#include "core/server/referenceserver.h"
 #include "tests/support/testutils.h"
 
 #include <QCoreApplication>
 #include <QJsonDocument>
+#include <QJsonArray>
 #include <QJsonObject>
+#include <QSslCertificate>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 
@@ -541,8 +545,8 @@ TEST_CASE("proxy: bad arguments are refused with reasons")
 {
     FaultProxy proxy;
     QString error;
-    CHECK_FALSE(proxy.setUpstream(QUrl(QStringLiteral("wss://example.org/~s")), &error));
-    CHECK(error.contains(QStringLiteral("ws:// only")));
+    CHECK_FALSE(proxy.setUpstream(QUrl(QStringLiteral("http://example.org/~s")), &error));
+    CHECK(error.contains(QStringLiteral("neither a ws:// nor a wss:// URL")));
     CHECK_FALSE(proxy.listen(QHostAddress(QStringLiteral("0.0.0.0")), 0, &error));
     CHECK(error.contains(QStringLiteral("loopback")));
     CHECK_FALSE(proxy.apply(QStringLiteral("drop"), params(R"({"mode":"gentle"})"), &error));
@@ -556,4 +560,81 @@ TEST_CASE("proxy: bad arguments are refused with reasons")
     CHECK(error.contains(QStringLiteral("never travel outbound")));
     CHECK_FALSE(proxy.apply(QStringLiteral("drop-message"), params(R"({"nth":0})"), &error));
     CHECK(error.contains(QStringLiteral("counts from 1")));
+}
+
+TEST_CASE("proxy: a wss upstream, with the certificate verified unless insecure")
+{
+    if (!QSslSocket::supportsSsl()) {
+        WARN("no TLS backend: wss upstream test skipped");
+        return;
+    }
+    const QString certificatePath = test::sourceDir() + QStringLiteral("/tests/data/server/localhost.crt");
+    deltascope::server::ServerOptions options;
+    options.botsPaused = true;
+    options.tlsCertificate = certificatePath;
+    options.tlsKey = test::sourceDir() + QStringLiteral("/tests/data/server/localhost.key");
+    deltascope::server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    REQUIRE(server.url().startsWith(QLatin1String("wss://127.0.0.1:")));
+    const QList<QSslCertificate> testCa = QSslCertificate::fromData(test::readFileOrFail(certificatePath), QSsl::Pem);
+    REQUIRE(testCa.size() == 1);
+
+    enum class Trust { Default, Insecure, TestCa };
+    for (const Trust trust : { Trust::Default, Trust::Insecure, Trust::TestCa }) {
+        INFO("trust " << int(trust));
+        FaultProxy proxy;
+        REQUIRE(proxy.setUpstream(QUrl(server.url())));
+        proxy.setInsecure(trust == Trust::Insecure);
+        if (trust == Trust::TestCa)
+            proxy.setCaCertificates(testCa);
+        proxy.setObserveFrames(true);
+        REQUIRE(proxy.listen());
+        CHECK(proxy.clientUrl().scheme() == QLatin1String("ws")); // clients stay on plain ws to the proxy
+        QList<QJsonObject> events;
+        int hellosSeen = 0;
+        QObject::connect(&proxy, &FaultProxy::connectionEvent, &proxy, [&events](const QJsonObject& event) { events.append(event); });
+        QObject::connect(&proxy, &FaultProxy::frameObserved, &proxy, [&hellosSeen](const ObservedFrame& frame) {
+            hellosSeen += frame.json.value(QLatin1String("status")).toString() == QLatin1String("connected") ? 1 : 0;
+        });
+        const auto eventNamed = [&events](const QString& name) {
+            for (const QJsonObject& event : events) {
+                if (event.value(QLatin1String("event")).toString() == name)
+                    return event;
+            }
+            return QJsonObject();
+        };
+        RecordingClient client;
+        client.open(proxy.clientUrl());
+        if (trust == Trust::Default) {
+            // Self-signed: verification fails, nothing reaches the client but a refused-looking close.
+            REQUIRE(waitUntil([&] { return !eventNamed(QStringLiteral("upstream-failed")).isEmpty(); }, 5s));
+            const QJsonObject tlsErrors = eventNamed(QStringLiteral("tls-errors"));
+            REQUIRE(!tlsErrors.isEmpty());
+            CHECK(tlsErrors.value(QLatin1String("ignored")).toBool(true) == false);
+            CHECK(!tlsErrors.value(QLatin1String("errors")).toArray().isEmpty());
+            REQUIRE(waitUntil([&] { return !client.errors.isEmpty() || client.disconnects > 0; }, 5s));
+            CHECK(client.messages.isEmpty());
+            continue;
+        }
+        // Through TLS both ways: the hello, then a stream's first snapshot for a request.
+        REQUIRE(waitUntil([&] { return !client.messages.isEmpty(); }, 5s));
+        CHECK(client.messages.first().contains("\"status\":\"connected\""));
+        client.socket.sendTextMessage(QStringLiteral(
+            R"({"method":"connection/create","id":1,"identity":"anonymous:alice","space":"chat","key":"wss"})"));
+        REQUIRE(waitUntil(
+            [&] {
+                for (const QByteArray& message : client.messages) {
+                    if (message.contains("\"seq\"") && message.contains("\"deliver\":1"))
+                        return true;
+                }
+                return false;
+            },
+            5s));
+        CHECK(hellosSeen == 1); // the proxy read the frames it relayed
+        CHECK(eventNamed(QStringLiteral("tls-errors")).value(QLatin1String("ignored")).toBool(trust == Trust::Insecure) == (trust == Trust::Insecure));
+        CHECK(eventNamed(QStringLiteral("upstream-failed")).isEmpty());
+        CHECK(server.streamCount() == 1);
+        client.socket.close();
+        REQUIRE(waitUntil([&] { return server.streamCount() == 0; }, 5s));
+    }
 }

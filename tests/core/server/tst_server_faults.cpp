@@ -247,3 +247,90 @@ TEST_CASE("control endpoint: status, faults by name, errors")
     CHECK(httpJson(http(port, "POST", "/fault/close", R"({"mode":"clean"})")).value(QLatin1String("affected")).toInt() == 1);
     REQUIRE(f.client.waitClosed(3s));
 }
+
+namespace {
+
+// Position in the socket's frames of the ack of `id` and of the stream item carrying `seq`.
+std::pair<std::size_t, std::size_t> ackAndItem(const WsClient& client, qint64 id, qint64 stream, qint64 seq)
+{
+    std::size_t ack = std::size_t(-1);
+    std::size_t item = std::size_t(-1);
+    const auto& frames = client.frames();
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const QJsonObject& frame = frames[i];
+        const qint64 deliver = frame.value(QLatin1String("deliver")).toInteger(-1);
+        if (deliver == id && frame.value(QLatin1String("done")).toBool())
+            ack = i;
+        if (deliver == stream && !frame.value(QLatin1String("done")).toBool() && delta(frame).value(QLatin1String("seq")).toInteger() == seq)
+            item = i;
+    }
+    return { ack, item };
+}
+
+}
+
+TEST_CASE("fault: delay-ack sends the ack after the item with the same seq, for the next N sends")
+{
+    Fixture f(QStringLiteral("acks"));
+    const QJsonObject say { { QStringLiteral("what"), QStringLiteral("hi") } };
+    const auto send = [&] {
+        return f.client.request(QStringLiteral("connection/send"),
+            { { QStringLiteral("connection"), f.stream }, { QStringLiteral("channel"), QStringLiteral("say") }, { QStringLiteral("message"), say } });
+    };
+    // Usually the ack comes first (the request callback runs before the broadcast).
+    const qint64 plain = send();
+    const qint64 plainSeq = f.client.waitForAnswer(plain).value(QLatin1String("response")).toObject().value(QLatin1String("seq")).toInteger();
+    REQUIRE(waitUntil([&] { return ackAndItem(f.client, plain, f.stream, plainSeq).second != std::size_t(-1); }, 3s));
+    const auto [plainAck, plainItem] = ackAndItem(f.client, plain, f.stream, plainSeq);
+    CHECK(plainAck < plainItem);
+
+    const FaultResult armed = f.server.applyFault(QStringLiteral("delay-ack"), { { QStringLiteral("count"), 1 }, { QStringLiteral("ms"), 150 } });
+    CHECK(armed.ok);
+    CHECK(armed.affected == 1);
+    const qint64 delayed = send();
+    const QJsonObject delayedAck = f.client.waitForAnswer(delayed, 3s);
+    REQUIRE(!delayedAck.isEmpty());
+    const qint64 delayedSeq = delayedAck.value(QLatin1String("response")).toObject().value(QLatin1String("seq")).toInteger();
+    CHECK(delayedSeq == plainSeq + 1);
+    const auto [lateAck, earlyItem] = ackAndItem(f.client, delayed, f.stream, delayedSeq);
+    CHECK(earlyItem < lateAck);
+
+    // Only the next one: the following ack is on time again.
+    const qint64 after = send();
+    const qint64 afterSeq = f.client.waitForAnswer(after).value(QLatin1String("response")).toObject().value(QLatin1String("seq")).toInteger();
+    REQUIRE(waitUntil([&] { return ackAndItem(f.client, after, f.stream, afterSeq).second != std::size_t(-1); }, 3s));
+    const auto [afterAck, afterItem] = ackAndItem(f.client, after, f.stream, afterSeq);
+    CHECK(afterAck < afterItem);
+
+    CHECK_FALSE(f.server.applyFault(QStringLiteral("delay-ack"), { { QStringLiteral("ms"), -1 } }).ok);
+}
+
+TEST_CASE("fault: ignore-pongs leaves the pings' latency stale, then pongs count again")
+{
+    Fixture f(QStringLiteral("pongs"));
+    const auto latencyOfNextPing = [&f] {
+        const std::size_t from = f.client.frames().size();
+        const QJsonObject ping = f.client.waitFor([](const QJsonObject& frame) { return frame.contains(QLatin1String("ping")); }, 3s, from);
+        REQUIRE(!ping.isEmpty());
+        return ping.value(QLatin1String("latency")).toString();
+    };
+    REQUIRE(latencyOfNextPing() == QLatin1String("0"));
+    // A pong for ping 0 reads as a round trip as long as the socket's age, once read.
+    const QString pongForPingZero = QStringLiteral(R"({"ping":0,"latency":"0","pong":true})");
+    QElapsedTimer clock;
+    clock.start();
+    CHECK(f.server.applyFault(QStringLiteral("ignore-pongs"), { { QStringLiteral("seconds"), 1.5 } }).affected == 1);
+    f.client.sendText(pongForPingZero);
+    CHECK(latencyOfNextPing() == QLatin1String("0"));
+    CHECK(latencyOfNextPing() == QLatin1String("0"));
+    // Pong after every ping until one is read: not before the window closes.
+    REQUIRE(waitUntil(
+        [&] {
+            f.client.sendText(pongForPingZero);
+            return latencyOfNextPing() != QLatin1String("0");
+        },
+        5s));
+    CHECK(clock.elapsed() >= 1400);
+    CHECK(!f.client.isClosed());
+    CHECK_FALSE(f.server.applyFault(QStringLiteral("ignore-pongs"), {}).ok);
+}

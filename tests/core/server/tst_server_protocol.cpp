@@ -11,6 +11,7 @@
 #include <QTest>
 #include <QNetworkRequest>
 #include <QTcpSocket>
+#include <QTimer>
 
 using namespace deltascope;
 using namespace deltascope::server;
@@ -252,6 +253,78 @@ TEST_CASE("request errors: method, parameters and unknown connections")
     CHECK(!client.isClosed()); // request failures never close the socket
 }
 
+TEST_CASE("request errors: each method names its first missing or invalid parameter, in parameter order")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    REQUIRE(client.open(QUrl(server.url())));
+    const QJsonObject message { { QStringLiteral("what"), QStringLiteral("x") } };
+    // A complete request per method, its parameters in the order the router reads them, with the
+    // code each one answers when missing (adama-wire.md 3.1).
+    struct Param {
+        const char* name;
+        QJsonValue value;
+        int missing;
+    };
+    const QJsonValue identity = QStringLiteral("anonymous:eve");
+    const QJsonValue space = QStringLiteral("chat");
+    const QJsonValue key = QStringLiteral("params");
+    const QJsonValue channel = QStringLiteral("say");
+    const std::vector<std::pair<QString, std::vector<Param>>> methods {
+        { QStringLiteral("connection/create"), { { "identity", identity, 458759 }, { "space", space, 461828 }, { "key", key, 466947 } } },
+        { QStringLiteral("document/create"),
+            { { "identity", identity, 458759 }, { "space", space, 461828 }, { "key", key, 466947 }, { "arg", QJsonObject {}, 461826 } } },
+        { QStringLiteral("message/direct-send"),
+            { { "identity", identity, 458759 }, { "space", space, 461828 }, { "key", key, 466947 }, { "channel", channel, 454659 },
+                { "message", message, 425987 } } },
+        { QStringLiteral("message/direct-send-once"),
+            { { "identity", identity, 458759 }, { "space", space, 461828 }, { "key", key, 466947 }, { "channel", channel, 454659 },
+                { "message", message, 425987 } } },
+        { QStringLiteral("connection/send"), { { "connection", 99, 405505 }, { "channel", channel, 454659 }, { "message", message, 425987 } } },
+        { QStringLiteral("connection/send-once"), { { "connection", 99, 405505 }, { "channel", channel, 454659 }, { "message", message, 425987 } } },
+        { QStringLiteral("connection/update"), { { "connection", 99, 405505 } } },
+        { QStringLiteral("connection/end"), { { "connection", 99, 405505 } } },
+        { QStringLiteral("connection/can-attach"), { { "connection", 99, 405505 } } },
+        { QStringLiteral("connection/attach"),
+            { { "connection", 99, 405505 }, { "asset-id", QStringLiteral("a"), 476156 }, { "filename", QStringLiteral("f"), 470028 },
+                { "content-type", QStringLiteral("t"), 455691 }, { "size", QStringLiteral("1"), 477179 },
+                { "digest-md5", QStringLiteral("m"), 445437 }, { "digest-sha384", QStringLiteral("s"), 406525 } } },
+    };
+    for (const auto& [method, params] : methods) {
+        for (std::size_t skip = 0; skip < params.size(); ++skip) {
+            // Everything after the skipped parameter is missing too: the first missing one is named.
+            QJsonObject request;
+            for (std::size_t i = 0; i < skip; ++i)
+                request.insert(QLatin1String(params[i].name), params[i].value);
+            INFO(method.toStdString() << " without " << params[skip].name << " and what follows");
+            CHECK(failureOf(client, method, request) == params[skip].missing);
+            // Only this one missing: still named, before any later check.
+            for (std::size_t i = skip + 1; i < params.size(); ++i)
+                request.insert(QLatin1String(params[i].name), params[i].value);
+            INFO(method.toStdString() << " without only " << params[skip].name);
+            CHECK(failureOf(client, method, request) == params[skip].missing);
+        }
+    }
+    // Invalid values of document addresses: key before space (the key is checked as it is read).
+    for (const QString& method : { QStringLiteral("connection/create"), QStringLiteral("document/create"), QStringLiteral("message/direct-send") }) {
+        QJsonObject request { { QStringLiteral("identity"), identity }, { QStringLiteral("space"), QStringLiteral("no space!") },
+            { QStringLiteral("key"), QStringLiteral("bad key") }, { QStringLiteral("arg"), QJsonObject {} },
+            { QStringLiteral("channel"), channel }, { QStringLiteral("message"), message } };
+        INFO(method.toStdString());
+        CHECK(failureOf(client, method, request) == 946192);
+        request.insert(QStringLiteral("key"), key);
+        CHECK(failureOf(client, method, request) == 998515);
+        request.insert(QStringLiteral("space"), QStringLiteral(" CHAT ")); // trimmed and lower-cased
+        request.insert(QStringLiteral("identity"), QString());
+        CHECK(failureOf(client, method, request) == 995342);
+        request.insert(QStringLiteral("identity"), identity);
+        request.insert(QStringLiteral("space"), QStringLiteral("nope"));
+        CHECK(failureOf(client, method, request) == 625678);
+    }
+    CHECK(!client.isClosed());
+}
+
 TEST_CASE("send-once: dedupe tokens, repeats fail with 143407, tokens expire")
 {
     ServerOptions options = quietOptions();
@@ -323,6 +396,29 @@ TEST_CASE("idle sockets close after the read timeout and pings do not count as i
     REQUIRE(silent.waitClosed(3s));
     CHECK(clock.elapsed() >= 350);
     CHECK(!chatty.isClosed());
+}
+
+TEST_CASE("the read timeout counts inbound bytes: WebSocket ping frames keep a socket open")
+{
+    // Netty's ReadTimeoutHandler resets on any inbound read, control frames included.
+    ServerOptions options = quietOptions();
+    options.idleTimeoutMs = 400;
+    ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    WsClient pinging;
+    WsClient silent;
+    REQUIRE(pinging.open(QUrl(server.url())));
+    REQUIRE(silent.open(QUrl(server.url())));
+    int pongs = 0;
+    QObject::connect(&pinging.socket(), &QWebSocket::pong, &pinging, [&pongs] { ++pongs; });
+    QTimer pinger;
+    QObject::connect(&pinger, &QTimer::timeout, &pinging, [&pinging] { pinging.socket().ping(); });
+    pinger.start(100);
+    REQUIRE(silent.waitClosed(3s));
+    // Three read timeouts later the pinging socket is still there, answered by the server's pongs.
+    REQUIRE_FALSE(waitUntil([&] { return pinging.isClosed(); }, 1200ms));
+    CHECK(pongs > 5);
+    CHECK(server.socketCount() == 1);
 }
 
 TEST_CASE("socket loss ends every stream of the socket")

@@ -15,6 +15,13 @@ WsClient::WsClient(QObject* parent)
         const QByteArray utf8 = text.toUtf8();
         m_raw.push_back(utf8);
         m_frames.push_back(parseObject(utf8));
+        const QJsonObject& frame = m_frames.back();
+        if (m_answerPings && frame.contains(QLatin1String("ping")) && !frame.contains(QLatin1String("deliver"))) {
+            QJsonObject pong = frame;
+            pong.insert(QStringLiteral("pong"), true);
+            sendJson(pong);
+            ++m_pongsSent;
+        }
     });
     connect(&m_socket, &QWebSocket::disconnected, this, [this] {
         m_closed = true;

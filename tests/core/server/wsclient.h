@@ -30,6 +30,11 @@ public:
     QWebSocketProtocol::CloseCode closeCode() const { return m_socket.closeCode(); }
     bool closedWithFrame() const { return m_closeFrameSeen; }
     QWebSocket& socket() { return m_socket; }
+    // Answers every server ping with a pong, as the JS client does, so the server's 60 s read
+    // timeout (adama-wire.md section 1) never closes a stream that a long test only listens to.
+    // Off by default: several tests check what a silent socket gets.
+    void setAnswerPings(bool answer) { m_answerPings = answer; }
+    int pongsSent() const { return m_pongsSent; }
 
     // Sends {"method":METHOD,"id":NEXT,...params}; returns the id.
     qint64 request(const QString& method, QJsonObject params = {});
@@ -58,6 +63,8 @@ private:
     qint64 m_nextId = 1;
     bool m_closed = false;
     bool m_closeFrameSeen = false;
+    bool m_answerPings = false;
+    int m_pongsSent = 0;
 };
 
 QJsonObject parseObject(const QByteArray& json);
