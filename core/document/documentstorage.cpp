@@ -8,6 +8,17 @@ namespace deltascope::detail {
 
 StrRep* makeStr(std::string_view text)
 {
+    if (text.empty()) {
+        // One shared empty string: every new String node starts as one before its value is stored.
+        static StrRep* const empty = [] {
+            auto* rep = new (::operator new(sizeof(StrRep))) StrRep;
+            rep->ref.store(1, std::memory_order_relaxed); // held by this static: never freed
+            rep->size = 0;
+            return rep;
+        }();
+        retain(empty);
+        return empty;
+    }
     void* memory = ::operator new(sizeof(StrRep) + text.size());
     auto* rep = new (memory) StrRep;
     rep->ref.store(1, std::memory_order_relaxed);
@@ -36,16 +47,6 @@ void releaseContainer(Container* c)
     if (c && c->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
         delete c;
 }
-void retainHistory(History* h)
-{
-    if (h)
-        h->ref.fetch_add(1, std::memory_order_relaxed);
-}
-void releaseHistory(History* h)
-{
-    if (h && h->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        delete h;
-}
 }
 
 Node::Node(const Node& other)
@@ -56,16 +57,16 @@ Node::Node(const Node& other)
     , flags(other.flags)
     , key(other.key)
     , v(other.v)
-    , createdBy(other.createdBy)
     , lastChangedBy(other.lastChangedBy)
-    , hist(other.hist)
+    , prov(other.prov)
     , stamp(other.stamp)
 {
     if (kind == NodeKind::String)
         retain(v.s);
     else if (isContainer())
         retainContainer(v.c);
-    retainHistory(hist);
+    if (flags & FlagHistory)
+        retainHistory(prov.hist);
 }
 
 void Node::dropPayload()
@@ -147,6 +148,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
             chunks.push_back(std::make_shared<Chunk>());
     }
     Node& n = w(slot);
+    n.resetProvenance(event);
     n.parent = parentSlot;
     n.row = kNotVisible;
     n.kind = kind;
@@ -157,11 +159,8 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
         n.v.c = new Container;
     else if (kind == NodeKind::String)
         n.v.s = makeStr({});
-    n.createdBy = event;
     n.lastChangedBy = event;
     n.stamp = nextStamp();
-    releaseHistory(n.hist);
-    n.hist = nullptr;
     visibleCountValid = false;
     return slot;
 }
@@ -190,10 +189,8 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
         }
         Node& m = w(s);
         m.dropPayload();
-        releaseHistory(m.hist);
-        m.hist = nullptr;
+        m.resetProvenance(-1);
         m.key.clear();
-        m.key.shrink_to_fit();
         m.flags = 0;
         m.parent = 0;
         m.row = kNotVisible;
@@ -231,6 +228,14 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) 
 {
     const Container& c = rc(container);
     if (c.index.empty()) {
+        // Short keys compare as one 64-bit word (see Key).
+        if (const quint64 probe = Key::inlineBits(key)) {
+            for (quint32 m : c.members) {
+                if (r(m).key.bits() == probe)
+                    return m;
+            }
+            return 0;
+        }
         for (quint32 m : c.members) {
             if (r(m).key == key)
                 return m;
@@ -239,11 +244,12 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) 
     }
     const std::size_t mask = c.index.size() - 1;
     std::size_t i = std::size_t(hashKey(key)) & mask;
+    const quint64 probe = Key::inlineBits(key);
     for (;;) {
         const quint32 s = c.index[i];
         if (s == 0)
             return 0;
-        if (s != kTombstone && r(s).key == key)
+        if (s != kTombstone && (probe ? r(s).key.bits() == probe : r(s).key == key))
             return s;
         i = (i + 1) & mask;
     }
@@ -312,14 +318,60 @@ void DocumentTree::Data::indexErase(quint32 container, quint32 member)
     }
 }
 
-void DocumentTree::Data::renumber(quint32 container, std::size_t from)
+void DocumentTree::Data::renumber(quint32 container)
 {
-    const Node& n = r(container);
-    const std::vector<quint32>& vis = n.visible();
-    for (std::size_t i = from; i < vis.size(); ++i) {
+    wc(container).rowBase = 0;
+    const std::vector<quint32>& vis = r(container).visible();
+    for (std::size_t i = 0; i < vis.size(); ++i) {
         if (r(vis[i]).row != quint32(i))
             w(vis[i]).row = quint32(i);
     }
+}
+
+namespace {
+// Bases stay below this, so a stored row (row + base) never reaches kNotVisible.
+constexpr quint32 kMaxRowBase = 1u << 30;
+}
+
+void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
+{
+    const std::vector<quint32>& vis = r(container).visible();
+    const quint32 base = rc(container).rowBase;
+    if (first < vis.size() - first && base + count <= kMaxRowBase) {
+        // The head is shorter: it keeps its rows by moving with the base; the tail shifts for free.
+        for (std::size_t i = 0; i < first; ++i)
+            w(vis[i]).row += quint32(count);
+        wc(container).rowBase = base + quint32(count);
+        return;
+    }
+    for (std::size_t i = first; i < vis.size(); ++i)
+        w(vis[i]).row = quint32(i) + base;
+}
+
+void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std::size_t count)
+{
+    const std::vector<quint32>& vis = r(container).visible();
+    const std::size_t end = first + count;
+    if (first < vis.size() - end) {
+        if (rc(container).rowBase < count) {
+            // No room below the base: renumber all, with the base in the middle of its range, so
+            // this happens once per very many front inserts.
+            wc(container).rowBase = kMaxRowBase / 2;
+            for (std::size_t i = 0; i < vis.size(); ++i)
+                w(vis[i]).row = quint32(i) + kMaxRowBase / 2;
+            return;
+        }
+        const quint32 base = rc(container).rowBase - quint32(count);
+        wc(container).rowBase = base;
+        for (std::size_t i = 0; i < first; ++i)
+            w(vis[i]).row -= quint32(count);
+        for (std::size_t i = first; i < end; ++i)
+            w(vis[i]).row = quint32(i) + base;
+        return;
+    }
+    const quint32 base = rc(container).rowBase;
+    for (std::size_t i = first; i < vis.size(); ++i)
+        w(vis[i]).row = quint32(i) + base;
 }
 
 } // namespace deltascope

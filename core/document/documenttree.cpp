@@ -325,7 +325,7 @@ int DocumentTree::row(NodeId node) const
     const quint32 s = d->slotOf(node);
     if (!s || s == d->rootSlot)
         return -1;
-    const quint32 r = d->r(s).row;
+    const quint32 r = d->rowOf(s);
     return r == kNotVisible ? -1 : int(r);
 }
 
@@ -362,7 +362,7 @@ QString DocumentTree::key(NodeId node) const
     const quint32 s = d->slotOf(node);
     if (!s)
         return {};
-    const std::string& k = d->r(s).key;
+    const std::string_view k = d->r(s).key;
     return QString::fromUtf8(k.data(), qsizetype(k.size()));
 }
 
@@ -481,7 +481,7 @@ NodeId DocumentTree::find(QStringView path) const
 qint64 DocumentTree::createdBy(NodeId node) const
 {
     const quint32 s = d->slotOf(node);
-    return s ? d->r(s).createdBy : -1;
+    return s ? d->r(s).createdBy() : -1;
 }
 
 qint64 DocumentTree::lastChangedBy(NodeId node) const
@@ -497,13 +497,13 @@ ProvenanceHistory DocumentTree::history(NodeId node) const
     if (!s)
         return h;
     const Node& n = d->r(s);
-    if (n.hist) {
-        h.totalCount = n.hist->total;
-        for (int i = 0; i < n.hist->count; ++i)
-            h.recentEvents.push_back(n.hist->ring[(n.hist->start + i) % kProvenanceDepth]);
+    if (const History* hist = n.history()) {
+        h.totalCount = hist->total;
+        for (int i = 0; i < hist->count; ++i)
+            h.recentEvents.push_back(hist->ring[(hist->start + i) % kProvenanceDepth]);
     } else {
-        h.recentEvents.push_back(n.createdBy);
-        if (n.lastChangedBy != n.createdBy)
+        h.recentEvents.push_back(n.createdBy());
+        if (n.lastChangedBy != n.createdBy())
             h.recentEvents.push_back(n.lastChangedBy);
         h.totalCount = h.recentEvents.size();
     }
@@ -680,7 +680,7 @@ QStringList DocumentTree::order(NodeId list) const
     if (!s || !d->r(s).isList())
         return ids;
     for (quint32 e : d->r(s).v.c->order) {
-        const std::string& k = d->r(e).key;
+        const std::string_view k = d->r(e).key;
         ids.append(QString::fromUtf8(k.data(), qsizetype(k.size())));
     }
     return ids;

@@ -42,6 +42,10 @@ struct Container {
     // Open-addressing index slot numbers by key hash, for containers with many members.
     std::vector<quint32> index;
     quint32 indexUsed = 0; // live entries + tombstones
+    // A visible child's row is its Node::row minus this. Removing or inserting rows renumbers the
+    // shorter side of the change (moving the base when it is the head), so a change at either end
+    // of a long list costs what the change costs, not the length of the list.
+    quint32 rowBase = 0;
     bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
     Container() = default;
     Container(const Container& other)
@@ -49,6 +53,7 @@ struct Container {
         , order(other.order)
         , index(other.index)
         , indexUsed(other.indexUsed)
+        , rowBase(other.rowBase)
         , maybeOrphans(other.maybeOrphans)
     {
     }
@@ -57,13 +62,15 @@ struct Container {
 // Bounded provenance beyond createdBy/lastChangedBy.
 struct History {
     std::atomic<quint32> ref { 1 };
+    qint64 createdBy = -1; // kept here, not in the node, once a node has a history
     quint64 total = 0;
     qint64 ring[DocumentTree::kProvenanceDepth] {};
     quint8 start = 0;
     quint8 count = 0;
     History() = default;
     History(const History& other)
-        : total(other.total)
+        : createdBy(other.createdBy)
+        , total(other.total)
         , start(other.start)
         , count(other.count)
     {
@@ -82,21 +89,96 @@ struct History {
     }
 };
 
+// A node's key in 8 bytes: up to 7 bytes inline (field names, ids), longer ones in a shared StrRep
+// (tree copies share it). Inline form: the lowest byte is (length << 1) | 1, the text follows;
+// StrRep pointers are aligned, so their lowest bit is 0.
+class Key
+{
+public:
+    static constexpr std::size_t kInline = 7;
+    Key() = default;
+    Key(const Key& other)
+        : m_bits(other.m_bits)
+    {
+        if (!isInline())
+            retain(rep());
+    }
+    Key& operator=(const Key&) = delete;
+    ~Key()
+    {
+        if (!isInline())
+            release(rep());
+    }
+    void assign(std::string_view text)
+    {
+        if (!isInline())
+            release(rep());
+        if (text.size() <= kInline) {
+            m_bits = inlineBits(text);
+        } else {
+            m_bits = reinterpret_cast<quintptr>(makeStr(text));
+        }
+    }
+    void clear() { assign({}); }
+    std::string_view view() const
+    {
+        if (isInline())
+            return { reinterpret_cast<const char*>(&m_bits) + 1, std::size_t(static_cast<unsigned char>(m_bits) >> 1) };
+        return rep()->view();
+    }
+    operator std::string_view() const { return view(); }
+    std::size_t size() const { return view().size(); }
+    bool operator==(std::string_view text) const { return view() == text; }
+    bool operator==(const Key& other) const { return m_bits == other.m_bits || view() == other.view(); }
+    // The inline form of `text` (which equals a Key holding it bit for bit); 0 when too long.
+    static quint64 inlineBits(std::string_view text)
+    {
+        if (text.size() > kInline)
+            return 0;
+        quint64 bits = 0;
+        auto* bytes = reinterpret_cast<unsigned char*>(&bits);
+        bytes[0] = static_cast<unsigned char>((text.size() << 1) | 1);
+        if (!text.empty())
+            std::memcpy(bytes + 1, text.data(), text.size());
+        return bits;
+    }
+    quint64 bits() const { return m_bits; }
+
+private:
+    bool isInline() const { return m_bits & 1; }
+    StrRep* rep() const { return reinterpret_cast<StrRep*>(m_bits); }
+    quint64 m_bits = 1; // inline, empty
+};
+static_assert(Q_BYTE_ORDER == Q_LITTLE_ENDIAN, "Key keeps its inline tag in the lowest-addressed byte");
+static_assert(alignof(StrRep) >= 2);
+
 enum NodeFlag : quint8 {
     FlagLive = 1,
     FlagLooksLikeLong = 2,
     FlagMark = 4, // scratch: element removed by the delta being folded
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
+    FlagHistory = 16, // Node::prov holds a History, not the creating event
 };
+
+inline void retainHistory(History* h)
+{
+    if (h)
+        h->ref.fetch_add(1, std::memory_order_relaxed);
+}
+inline void releaseHistory(History* h)
+{
+    if (h && h->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete h;
+}
 
 struct Node {
     quint32 parent = 0; // slot of the parent, 0 for none
     quint32 generation = 0;
-    quint32 row = kNotVisible; // visible row in the parent
+    quint32 row = kNotVisible; // visible row in the parent plus the parent's Container::rowBase
     NodeKind kind = NodeKind::Null;
     quint8 flags = 0;
-    std::string key;
+    Key key;
     union {
         bool b;
         qint64 i;
@@ -104,9 +186,12 @@ struct Node {
         StrRep* s;
         Container* c;
     } v {};
-    qint64 createdBy = -1;
     qint64 lastChangedBy = -1;
-    History* hist = nullptr;
+    // The creating event; or, with FlagHistory, the bounded history that holds it (8 bytes either way).
+    union {
+        qint64 created;
+        History* hist;
+    } prov { -1 };
     // Changes whenever the node or anything below it changes; unique across all trees (a global
     // counter), so equal slot, generation and stamp in two copies mean an identical subtree.
     quint64 stamp = 0;
@@ -114,7 +199,28 @@ struct Node {
     Node() = default;
     Node(const Node& other);
     Node& operator=(const Node& other) = delete;
-    ~Node() { dropPayload(); }
+    ~Node()
+    {
+        dropPayload();
+        resetProvenance(-1);
+    }
+
+    qint64 createdBy() const { return (flags & FlagHistory) ? prov.hist->createdBy : prov.created; }
+    History* history() const { return (flags & FlagHistory) ? prov.hist : nullptr; }
+    void setHistory(History* h) // takes the reference; h->createdBy already set
+    {
+        resetProvenance(-1);
+        prov.hist = h;
+        flags |= FlagHistory;
+    }
+    void resetProvenance(qint64 createdEvent)
+    {
+        if (flags & FlagHistory) {
+            releaseHistory(prov.hist);
+            flags &= quint8(~FlagHistory);
+        }
+        prov.created = createdEvent;
+    }
 
     bool live() const { return flags & FlagLive; }
     bool isContainer() const
@@ -187,7 +293,18 @@ struct DocumentTree::Data {
     void indexErase(quint32 container, quint32 member);
     void rebuildIndex(quint32 container);
 
-    void renumber(quint32 container, std::size_t from = 0);
+    // The visible row of `slot` in its parent, or kNotVisible.
+    quint32 rowOf(quint32 slot) const
+    {
+        const detail::Node& n = r(slot);
+        return n.row == detail::kNotVisible ? detail::kNotVisible : n.row - r(n.parent).v.c->rowBase;
+    }
+    void setRow(quint32 container, quint32 slot, quint32 row) { w(slot).row = row + rc(container).rowBase; }
+    // Rows of all visible children of `container` (after a wholesale change of its visible order).
+    void renumber(quint32 container);
+    // After `count` visible rows were erased at `first` / inserted at first..first+count-1.
+    void rowsErased(quint32 container, std::size_t first, std::size_t count);
+    void rowsInserted(quint32 container, std::size_t first, std::size_t count);
 
     void init(FoldMode mode);
 };
