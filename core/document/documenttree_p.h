@@ -159,6 +159,7 @@ enum NodeFlag : quint8 {
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
     FlagHistory = 16, // Node::prov holds a History, not the creating event
+    FlagTouched = 32, // scratch: already in the change set's touched list of the delta being folded
 };
 
 inline void retainHistory(History* h)

@@ -442,8 +442,11 @@ void Mutator::valueChanged(quint32 node, bool visible)
 
 void Mutator::touch(quint32 slot)
 {
-    if (m_changes)
+    // Each node once, marked on the node (cleared by finish()) instead of sorting afterwards.
+    if (m_changes && !(d.r(slot).flags & FlagTouched)) {
+        d.w(slot).flags |= FlagTouched;
         m_touched.push_back(slot);
+    }
     // Climb until a node already carries this mutation's stamp: everything above it does too.
     while (slot) {
         if (d.r(slot).stamp == m_stamp)
@@ -1642,16 +1645,15 @@ void Mutator::finish()
 {
     if (!m_changes)
         return;
-    if (m_touched.size() == 1) {
-        m_changes->touched.push_back(d.idOf(m_touched.front()));
-        return;
-    }
-    std::sort(m_touched.begin(), m_touched.end());
-    m_touched.erase(std::unique(m_touched.begin(), m_touched.end()), m_touched.end());
+    // A slot freed during the delta lost its mark (and is skipped unless reused and touched again,
+    // when its first entry reports the new node once).
     m_changes->touched.reserve(m_touched.size());
     for (quint32 slot : m_touched) {
-        if (d.r(slot).live())
+        const Node& n = d.r(slot);
+        if (n.live() && (n.flags & FlagTouched)) {
+            d.w(slot).flags &= quint8(~FlagTouched);
             m_changes->touched.push_back(d.idOf(slot));
+        }
     }
 }
 
