@@ -227,7 +227,7 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
 quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) const
 {
     const Container& c = rc(container);
-    if (c.index.empty()) {
+    if (!c.index) {
         // Short keys compare as one 64-bit word (see Key).
         if (const quint64 probe = Key::inlineBits(key)) {
             for (quint32 m : c.members) {
@@ -242,11 +242,12 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) 
         }
         return 0;
     }
-    const std::size_t mask = c.index.size() - 1;
+    const std::vector<quint32>& index = *c.index;
+    const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(hashKey(key)) & mask;
     const quint64 probe = Key::inlineBits(key);
     for (;;) {
-        const quint32 s = c.index[i];
+        const quint32 s = index[i];
         if (s == 0)
             return 0;
         if (s != kTombstone && (probe ? r(s).key.bits() == probe : r(s).key == key))
@@ -259,21 +260,23 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
 {
     Container& c = wc(container);
     if (c.members.size() <= kIndexThreshold) {
-        c.index.clear();
-        c.index.shrink_to_fit();
+        c.index.reset();
         c.indexUsed = 0;
         return;
     }
     std::size_t size = 16;
     while (size < c.members.size() * 2)
         size <<= 1;
-    c.index.assign(size, 0);
+    if (!c.index)
+        c.index = std::make_unique<std::vector<quint32>>();
+    std::vector<quint32>& index = *c.index;
+    index.assign(size, 0);
     const std::size_t mask = size - 1;
     for (quint32 m : c.members) {
         std::size_t i = std::size_t(hashKey(r(m).key)) & mask;
-        while (c.index[i] != 0)
+        while (index[i] != 0)
             i = (i + 1) & mask;
-        c.index[i] = m;
+        index[i] = m;
     }
     c.indexUsed = quint32(c.members.size());
 }
@@ -281,37 +284,39 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
 void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
 {
     Container& c = wc(container);
-    if (c.index.empty()) {
+    if (!c.index) {
         if (c.members.size() > kIndexThreshold)
             rebuildIndex(container);
         return;
     }
-    if ((c.indexUsed + 1) * 2 > c.index.size()) {
+    std::vector<quint32>& index = *c.index;
+    if ((c.indexUsed + 1) * 2 > index.size()) {
         rebuildIndex(container);
         return;
     }
-    const std::size_t mask = c.index.size() - 1;
+    const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
-    while (c.index[i] != 0 && c.index[i] != kTombstone)
+    while (index[i] != 0 && index[i] != kTombstone)
         i = (i + 1) & mask;
-    if (c.index[i] == 0)
+    if (index[i] == 0)
         ++c.indexUsed;
-    c.index[i] = member;
+    index[i] = member;
 }
 
 void DocumentTree::Data::indexErase(quint32 container, quint32 member)
 {
     Container& c = wc(container);
-    if (c.index.empty())
+    if (!c.index)
         return;
-    const std::size_t mask = c.index.size() - 1;
+    std::vector<quint32>& index = *c.index;
+    const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
     for (;;) {
-        const quint32 s = c.index[i];
+        const quint32 s = index[i];
         if (s == 0)
             return;
         if (s == member) {
-            c.index[i] = kTombstone;
+            index[i] = kTombstone;
             return;
         }
         i = (i + 1) & mask;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,27 +35,28 @@ void release(StrRep* s);
 // Children of a container node. Shared between tree copies and copied when a shared one is written.
 struct Container {
     std::atomic<quint32> ref { 1 };
-    // Objects: members in key insertion order (these are the visible children).
-    // Record and value lists: the element map, in insertion order (visible order is `order`).
-    // Raw arrays: the elements (visible children).
-    std::vector<quint32> members;
-    std::vector<quint32> order; // lists only: the visible order
-    // Open-addressing index slot numbers by key hash, for containers with many members.
-    std::vector<quint32> index;
-    quint32 indexUsed = 0; // live entries + tombstones
+    quint32 indexUsed = 0; // live entries + tombstones in `index`
     // A visible child's row is its Node::row minus this. Removing or inserting rows renumbers the
     // shorter side of the change (moving the base when it is the head), so a change at either end
     // of a long list costs what the change costs, not the length of the list.
     quint32 rowBase = 0;
     bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
+    // Objects: members in key insertion order (these are the visible children).
+    // Record and value lists: the element map, in insertion order (visible order is `order`).
+    // Raw arrays: the elements (visible children).
+    std::vector<quint32> members;
+    std::vector<quint32> order; // lists only: the visible order
+    // Open-addressing index of slot numbers by key hash, only for containers with many members
+    // (a pointer, so the many small objects do not carry an empty vector).
+    std::unique_ptr<std::vector<quint32>> index;
     Container() = default;
     Container(const Container& other)
-        : members(other.members)
-        , order(other.order)
-        , index(other.index)
-        , indexUsed(other.indexUsed)
+        : indexUsed(other.indexUsed)
         , rowBase(other.rowBase)
         , maybeOrphans(other.maybeOrphans)
+        , members(other.members)
+        , order(other.order)
+        , index(other.index ? std::make_unique<std::vector<quint32>>(*other.index) : nullptr)
     {
     }
 };

@@ -700,7 +700,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, dom::element val
                 Container& c = d.wc(existing);
                 c.order = std::move(c.members);
                 c.members.clear();
-                c.index.clear();
+                c.index.reset();
                 c.indexUsed = 0;
                 for (quint32 e : c.order)
                     d.w(e).flags |= FlagOrphan;
