@@ -202,6 +202,20 @@ int main(int argc, char** argv)
     }
     if (foldOnly)
         return 0;
+    {
+        // Memory of the medium document, built from its snapshot (slots come in chunks of 64).
+        const QByteArray snapshot = stream.states.back().toSnapshotDelta();
+        {
+            DocumentTree warm;
+            warm.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size())), 0);
+        }
+        const std::size_t before = heapInUse();
+        DocumentTree medium;
+        medium.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size())), 0);
+        const std::size_t after = heapInUse();
+        std::printf("document.memory.medium.per_node: %.1f bytes (heap in use / %zu nodes, all included)\n",
+            double(after - before) / double(medium.nodeCount()), medium.nodeCount());
+    }
 
     // 2. Encode rate on the same states.
     {
