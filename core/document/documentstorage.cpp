@@ -205,7 +205,7 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
     const Node& n = r(slot);
     if (n.isContainer()) {
         // Children first, then the container itself.
-        std::vector<quint32> children = n.v.c->members;
+        std::vector<quint32> children(n.v.c->members.begin(), n.v.c->members.end());
         for (quint32 o : n.v.c->order) {
             if (r(o).flags & FlagOrphan)
                 children.push_back(o);
@@ -326,7 +326,7 @@ void DocumentTree::Data::indexErase(quint32 container, quint32 member)
 void DocumentTree::Data::renumber(quint32 container)
 {
     wc(container).rowBase = 0;
-    const std::vector<quint32>& vis = r(container).visible();
+    const SlotVec& vis = r(container).visible();
     for (std::size_t i = 0; i < vis.size(); ++i) {
         if (r(vis[i]).row != quint32(i))
             w(vis[i]).row = quint32(i);
@@ -340,7 +340,7 @@ constexpr quint32 kMaxRowBase = 1u << 30;
 
 void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
 {
-    const std::vector<quint32>& vis = r(container).visible();
+    const SlotVec& vis = r(container).visible();
     const quint32 base = rc(container).rowBase;
     if (first < vis.size() - first && base + count <= kMaxRowBase) {
         // The head is shorter: it keeps its rows by moving with the base; the tail shifts for free.
@@ -355,7 +355,7 @@ void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::s
 
 void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std::size_t count)
 {
-    const std::vector<quint32>& vis = r(container).visible();
+    const SlotVec& vis = r(container).visible();
     const std::size_t end = first + count;
     if (first < vis.size() - end) {
         if (rc(container).rowBase < count) {

@@ -5,7 +5,11 @@
 #include "core/document/documenttree.h"
 
 #include <atomic>
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <utility>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +36,193 @@ inline void retain(StrRep* s)
 }
 void release(StrRep* s);
 
+// The slot numbers of a container's members or visible order: a vector of quint32 that keeps a
+// gap at the front, so dropping or adding at the front (a list that scrolls: oldest out, newest
+// in) costs what is dropped or added, not the length. Same size as std::vector (24 bytes).
+class SlotVec
+{
+public:
+    using value_type = quint32;
+    using iterator = quint32*;
+    using const_iterator = const quint32*;
+
+    SlotVec() = default;
+    SlotVec(const SlotVec& other) { assign(other.begin(), other.end()); }
+    SlotVec(SlotVec&& other) noexcept
+        : m_buf(std::exchange(other.m_buf, nullptr))
+        , m_start(std::exchange(other.m_start, 0))
+        , m_size(std::exchange(other.m_size, 0))
+        , m_cap(std::exchange(other.m_cap, 0))
+    {
+    }
+    SlotVec& operator=(const SlotVec& other)
+    {
+        if (this != &other)
+            assign(other.begin(), other.end());
+        return *this;
+    }
+    SlotVec& operator=(SlotVec&& other) noexcept
+    {
+        std::swap(m_buf, other.m_buf);
+        std::swap(m_start, other.m_start);
+        std::swap(m_size, other.m_size);
+        std::swap(m_cap, other.m_cap);
+        return *this;
+    }
+    SlotVec& operator=(const std::vector<quint32>& other)
+    {
+        assign(other.data(), other.data() + other.size());
+        return *this;
+    }
+    ~SlotVec() { std::free(m_buf); }
+
+    iterator begin() { return m_buf + m_start; }
+    iterator end() { return m_buf + m_start + m_size; }
+    const_iterator begin() const { return m_buf + m_start; }
+    const_iterator end() const { return m_buf + m_start + m_size; }
+    std::size_t size() const { return m_size; }
+    bool empty() const { return m_size == 0; }
+    quint32& operator[](std::size_t i) { return m_buf[m_start + i]; }
+    quint32 operator[](std::size_t i) const { return m_buf[m_start + i]; }
+    quint32 front() const { return m_buf[m_start]; }
+    quint32 back() const { return m_buf[m_start + m_size - 1]; }
+
+    void clear()
+    {
+        m_start = 0;
+        m_size = 0;
+    }
+    void reserve(std::size_t n)
+    {
+        if (n > m_cap - m_start)
+            relocate(n);
+    }
+    void shrink_to_fit()
+    {
+        if (m_size == 0) {
+            std::free(m_buf);
+            m_buf = nullptr;
+            m_start = m_cap = 0;
+        } else if (m_cap != m_size) {
+            relocate(m_size);
+        }
+    }
+    void push_back(quint32 value)
+    {
+        if (m_start + m_size == m_cap)
+            makeRoom(1);
+        m_buf[m_start + m_size++] = value;
+    }
+    void resize(std::size_t n)
+    {
+        if (n > m_size) {
+            reserve(n);
+            std::memset(m_buf + m_start + m_size, 0, (n - m_size) * sizeof(quint32));
+        }
+        m_size = quint32(n);
+    }
+    template<typename It>
+    void assign(It first, It last)
+    {
+        const std::size_t n = std::size_t(std::distance(first, last));
+        if (n > m_cap) {
+            std::free(m_buf);
+            m_buf = static_cast<quint32*>(std::malloc(n * sizeof(quint32)));
+            m_cap = quint32(n);
+        }
+        m_start = 0;
+        m_size = quint32(n);
+        std::copy(first, last, m_buf);
+    }
+    iterator erase(const_iterator pos) { return erase(pos, pos + 1); }
+    iterator erase(const_iterator first, const_iterator last)
+    {
+        const std::size_t at = std::size_t(first - begin());
+        const std::size_t count = std::size_t(last - first);
+        if (at == 0) {
+            m_start += quint32(count); // the front gap grows
+        } else {
+            std::memmove(m_buf + m_start + at, m_buf + m_start + at + count, (m_size - at - count) * sizeof(quint32));
+        }
+        m_size -= quint32(count);
+        if (m_size == 0)
+            m_start = 0;
+        return begin() + at;
+    }
+    iterator insert(const_iterator pos, quint32 value) { return insert(pos, std::size_t(1), value); }
+    iterator insert(const_iterator pos, std::size_t count, quint32 value)
+    {
+        const std::size_t at = std::size_t(pos - begin());
+        quint32* p = open(at, count);
+        std::fill(p, p + count, value);
+        return p;
+    }
+    template<typename It>
+    iterator insert(const_iterator pos, It first, It last)
+    {
+        const std::size_t at = std::size_t(pos - begin());
+        quint32* p = open(at, std::size_t(std::distance(first, last)));
+        std::copy(first, last, p);
+        return p;
+    }
+    template<typename Predicate>
+    friend std::size_t erase_if(SlotVec& v, Predicate predicate)
+    {
+        quint32* out = std::remove_if(v.begin(), v.end(), predicate);
+        const std::size_t removed = std::size_t(v.end() - out);
+        v.m_size -= quint32(removed);
+        return removed;
+    }
+    friend bool operator==(const SlotVec& a, const SlotVec& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+    friend bool operator==(const SlotVec& a, const std::vector<quint32>& b)
+    {
+        return std::equal(a.begin(), a.end(), b.data(), b.data() + b.size());
+    }
+
+private:
+    // Room for `count` more at the end: reuse a large front gap, else grow.
+    void makeRoom(std::size_t count)
+    {
+        if (m_start >= count && m_start >= m_size) {
+            std::memmove(m_buf, m_buf + m_start, m_size * sizeof(quint32));
+            m_start = 0;
+            return;
+        }
+        relocate(std::max<std::size_t>({ std::size_t(m_size) + count, std::size_t(m_size) * 2, 4 }));
+    }
+    // Moves the elements to a new buffer of `capacity` (>= size), with no front gap.
+    void relocate(std::size_t capacity)
+    {
+        auto* buffer = static_cast<quint32*>(std::malloc(capacity * sizeof(quint32)));
+        if (m_size)
+            std::memcpy(buffer, m_buf + m_start, m_size * sizeof(quint32));
+        std::free(m_buf);
+        m_buf = buffer;
+        m_start = 0;
+        m_cap = quint32(capacity);
+    }
+    // Opens `count` uninitialised places at position `at`; returns the first.
+    quint32* open(std::size_t at, std::size_t count)
+    {
+        if (at == 0 && m_start >= count) {
+            m_start -= quint32(count); // the front gap shrinks
+            m_size += quint32(count);
+            return m_buf + m_start;
+        }
+        if (m_start + m_size + count > m_cap)
+            makeRoom(count);
+        quint32* p = m_buf + m_start + at;
+        std::memmove(p + count, p, (m_size - at) * sizeof(quint32));
+        m_size += quint32(count);
+        return p;
+    }
+
+    quint32* m_buf = nullptr;
+    quint32 m_start = 0;
+    quint32 m_size = 0;
+    quint32 m_cap = 0;
+};
+
 // Children of a container node. Shared between tree copies and copied when a shared one is written.
 struct Container {
     std::atomic<quint32> ref { 1 };
@@ -44,8 +235,8 @@ struct Container {
     // Objects: members in key insertion order (these are the visible children).
     // Record and value lists: the element map, in insertion order (visible order is `order`).
     // Raw arrays: the elements (visible children).
-    std::vector<quint32> members;
-    std::vector<quint32> order; // lists only: the visible order
+    SlotVec members;
+    SlotVec order; // lists only: the visible order
     // Open-addressing index of slot numbers by key hash, only for containers with many members
     // (a pointer, so the many small objects do not carry an empty vector).
     std::unique_ptr<std::vector<quint32>> index;
@@ -232,7 +423,7 @@ struct Node {
             || kind == NodeKind::RawArray;
     }
     bool isList() const { return kind == NodeKind::RecordList || kind == NodeKind::ValueList; }
-    const std::vector<quint32>& visible() const { return isList() ? v.c->order : v.c->members; }
+    const SlotVec& visible() const { return isList() ? v.c->order : v.c->members; }
     void dropPayload(); // releases the value / container / history, leaving a Null
 };
 

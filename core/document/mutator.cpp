@@ -1105,7 +1105,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         for (quint32 slot : removed)
             d.indexErase(list, slot);
         Container& c = d.wc(list);
-        std::erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
+        erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
         for (quint32 slot : removed) {
             Node& n = d.w(slot);
             n.flags &= quint8(~FlagMark);
@@ -1225,7 +1225,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
             for (quint32 slot : removed)
                 c.members.erase(std::find(c.members.begin(), c.members.end(), slot));
         } else {
-            std::erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
+            erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
         }
         for (quint32 slot : removed)
             d.w(slot).flags &= quint8(~FlagMark);
@@ -1595,7 +1595,7 @@ void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
         setInOrder(s);
         target.push_back(s);
     }
-    const std::vector<quint32> oldOrder = d.rc(list).order;
+    const std::vector<quint32> oldOrder(d.rc(list).order.begin(), d.rc(list).order.end());
     const bool changed = applyOrder(list, target, isVisible(list));
     if (d.rc(list).maybeOrphans)
         freeDroppedOrphans(list, oldOrder);
