@@ -304,13 +304,11 @@ public:
     }
     void assign(std::string_view text)
     {
+        // The new form first: `text` may be a view of this key.
+        const quint64 bits = text.size() <= kInline ? inlineBits(text) : quint64(reinterpret_cast<quintptr>(makeStr(text)));
         if (!isInline())
             release(rep());
-        if (text.size() <= kInline) {
-            m_bits = inlineBits(text);
-        } else {
-            m_bits = reinterpret_cast<quintptr>(makeStr(text));
-        }
+        m_bits = bits;
     }
     void clear() { assign({}); }
     std::string_view view() const
