@@ -51,7 +51,7 @@ struct Stream {
 
 // A game-like document of a few hundred nodes, evolved the way a server would: scores, a board,
 // a chat that scrolls (insert at the end, drop the oldest), players reordered by score.
-Stream gameStream(int count, quint64 seed)
+Stream gameStream(int count, quint64 seed, int busy = 1)
 {
     std::mt19937_64 rng(seed);
     const auto below = [&](int n) { return int(rng() % quint64(n)); };
@@ -99,17 +99,19 @@ Stream gameStream(int count, quint64 seed)
     while (int(copies.size()) < count) {
         DocumentTree next = stream.states.back();
         // Several changes per transaction, as a busy game produces.
-        for (int k = 0; k < 3; ++k) {
+        for (int k = 0; k < 3 * busy; ++k) {
             const QString pid = order.at(below(int(order.size())));
             const NodeId p = next.find(QString(QStringLiteral("players/") + pid));
             next.setInteger(p, u"score", next.integerValue(next.find(QStringLiteral("players/%1/score").arg(pid))) + 1 + below(10));
         }
-        for (int k = 0; k < 4; ++k)
+        for (int k = 0; k < 4 * busy; ++k)
             next.setInteger(next.find(u"board"), QString::number(below(64)), below(3));
         if (below(3) == 0) {
             next.setBool(next.find(QString(QStringLiteral("players/") + order.at(below(16)))), u"ready", below(2) == 1);
         }
-        if (below(2) == 0) {
+        for (int chatLine = 0; chatLine < busy; ++chatLine) {
+            if (below(2) != 0)
+                continue;
             const QString id = QString::number(nextLine++);
             const NodeId chatList = next.find(u"chat");
             const NodeId line = next.setElementObject(chatList, id);
@@ -199,6 +201,15 @@ int main(int argc, char** argv)
         }
         std::printf("document.parse_only.medium.rate: %.0f deltas/s (simdjson alone, for scale)\n",
             double(parsed) / (double(timer.nsecsElapsed()) / 1e9));
+    }
+    {
+        // Busier transactions (twice the edits and chat lines): deltas of a few hundred bytes.
+        const Stream busy = gameStream(quick ? 500 : 5000, 43, 2);
+        std::size_t busyNodes = 0;
+        foldRate(busy, 1, &busyNodes);
+        const double busyRate = foldRate(busy, quick ? 2 : 40, &busyNodes);
+        std::printf("document.fold.medium_busy.delta_size: %.0f bytes (average; %zu nodes)\n", busy.averageBytes, busyNodes);
+        std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", busyRate);
     }
     if (foldOnly)
         return 0;
