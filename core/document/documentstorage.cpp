@@ -89,8 +89,17 @@ Chunk::Chunk(const Chunk& other)
 
 quint64 nextStamp()
 {
+    // Unique across all trees and threads: each thread takes blocks of the global counter, so the
+    // fold does not do an atomic read-modify-write per node.
+    constexpr quint64 kBlock = 4096;
     static std::atomic<quint64> counter { 0 };
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    thread_local quint64 next = 0;
+    thread_local quint64 end = 0;
+    if (next == end) {
+        next = counter.fetch_add(kBlock, std::memory_order_relaxed) + 1;
+        end = next + kBlock;
+    }
+    return next++;
 }
 
 quint64 hashKey(std::string_view key)

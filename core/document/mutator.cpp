@@ -100,6 +100,9 @@ private:
     std::vector<quint32>* m_v;
 };
 
+// "@o" / "@s" without a library call per key.
+inline bool isMarker(std::string_view key, char which) { return key.size() == 2 && key[0] == '@' && key[1] == which; }
+
 // Whether a delta object carries the list markers, in one pass over its keys.
 struct ListMarkers {
     bool order = false;
@@ -800,10 +803,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
             }
             seen[count++] = field.key;
         }
-        if (field.key == "@o") {
+        if (isMarker(field.key, 'o')) {
             hasOrder = true;
             orderValue = field.value;
-        } else if (field.key == "@s") {
+        } else if (isMarker(field.key, 's')) {
             hasSize = true;
             sizeValue = field.value;
         }
@@ -816,7 +819,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
 
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
-        if (key == "@o" || key == "@s")
+        if (isMarker(key, 'o') || isMarker(key, 's'))
             continue;
         const dom::element value = field.value;
         const dom::element_type type = value.type();
