@@ -256,7 +256,7 @@ DocumentTree::~DocumentTree() = default;
 
 FoldMode DocumentTree::foldMode() const { return d->mode; }
 
-FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex)
+FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, ChangeDetail detail)
 {
     FoldResult result;
     dom::element root;
@@ -270,8 +270,12 @@ FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex)
         result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });
         return result;
     }
-    result.changes.changes.reserve(8);
-    Mutator mutator(*this, &result.changes, &result.anomalies, eventIndex);
+    ChangeSet* changes = nullptr;
+    if (detail == ChangeDetail::Full) {
+        result.changes.changes.reserve(8);
+        changes = &result.changes;
+    }
+    Mutator mutator(*this, changes, &result.anomalies, eventIndex);
     mutator.mergeObject(d->rootSlot, root.get_object().value_unsafe(), true);
     mutator.finish();
     return result;

@@ -330,3 +330,45 @@ TEST_CASE("listener: a long record list changed at both ends and in the middle k
     }
     tree.removeListener(&mirror);
 }
+
+TEST_CASE("listener: ChangeDetail::None folds the same tree and anomalies, notifies listeners, fills no change set")
+{
+    for (quint64 seed = 700; seed < 712; ++seed) {
+        Generator generator(seed);
+        DocumentTree server;
+        const FoldMode mode = seed % 2 ? FoldMode::ReferenceClient : FoldMode::Canonical;
+        DocumentTree full(mode);
+        DocumentTree quiet(mode);
+        Mirror mirror(quiet);
+        quiet.addListener(&mirror);
+        for (int step = 0; step < 30; ++step) {
+            DocumentTree next = server;
+            generator.m_previous = &server;
+            for (int i = 1 + generator.below(5); i > 0; --i)
+                generator.mutate(next);
+            generator.m_previous = nullptr;
+            const QByteArray delta = encodeDelta(server, next);
+            server = next;
+            if (delta.isEmpty())
+                continue;
+            const std::string_view text(delta.constData(), std::size_t(delta.size()));
+            const FoldResult a = full.apply(text, step);
+            const int before = mirror.notifications;
+            const FoldResult b = quiet.apply(text, step, DocumentTree::ChangeDetail::None);
+            INFO("seed " << seed << " step " << step << " delta " << delta.toStdString());
+            CHECK(b.changes.changes.empty());
+            CHECK(b.changes.touched.empty());
+            CHECK(a.changes.changes.size() == std::size_t(mirror.notifications - before));
+            REQUIRE(a.anomalies.size() == b.anomalies.size());
+            for (std::size_t i = 0; i < a.anomalies.size(); ++i) {
+                CHECK(a.anomalies[i].kind == b.anomalies[i].kind);
+                CHECK(a.anomalies[i].path == b.anomalies[i].path);
+            }
+            REQUIRE(full.toJson() == quiet.toJson());
+            const QString problem = mirror.compare();
+            INFO(problem.toStdString());
+            REQUIRE(problem.isEmpty());
+        }
+        quiet.removeListener(&mirror);
+    }
+}
