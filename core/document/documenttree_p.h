@@ -38,10 +38,12 @@ void release(StrRep* s);
 
 // The slot numbers of a container's members or visible order: a vector of quint32 that keeps a
 // gap at the front, so dropping or adding at the front (a list that scrolls: oldest out, newest
-// in) costs what is dropped or added, not the length. Same size as std::vector (24 bytes).
+// in) costs what is dropped or added, not the length; and that holds up to two slots in place of
+// its buffer pointer, so small objects allocate nothing for their members. 24 bytes.
 class SlotVec
 {
 public:
+    static constexpr std::size_t kInline = 2; // as many as fit in the buffer pointer
     using value_type = quint32;
     using iterator = quint32*;
     using const_iterator = const quint32*;
@@ -49,11 +51,12 @@ public:
     SlotVec() = default;
     SlotVec(const SlotVec& other) { assign(other.begin(), other.end()); }
     SlotVec(SlotVec&& other) noexcept
-        : m_buf(std::exchange(other.m_buf, nullptr))
+        : m_s(other.m_s)
         , m_start(std::exchange(other.m_start, 0))
         , m_size(std::exchange(other.m_size, 0))
         , m_cap(std::exchange(other.m_cap, 0))
     {
+        other.m_s.heap = nullptr;
     }
     SlotVec& operator=(const SlotVec& other)
     {
@@ -63,7 +66,8 @@ public:
     }
     SlotVec& operator=(SlotVec&& other) noexcept
     {
-        std::swap(m_buf, other.m_buf);
+        // Inline slots live in m_s, so swapping the members moves them too.
+        std::swap(m_s, other.m_s);
         std::swap(m_start, other.m_start);
         std::swap(m_size, other.m_size);
         std::swap(m_cap, other.m_cap);
@@ -74,18 +78,22 @@ public:
         assign(other.data(), other.data() + other.size());
         return *this;
     }
-    ~SlotVec() { std::free(m_buf); }
+    ~SlotVec()
+    {
+        if (m_cap)
+            std::free(m_s.heap);
+    }
 
-    iterator begin() { return m_buf + m_start; }
-    iterator end() { return m_buf + m_start + m_size; }
-    const_iterator begin() const { return m_buf + m_start; }
-    const_iterator end() const { return m_buf + m_start + m_size; }
+    iterator begin() { return storage() + m_start; }
+    iterator end() { return storage() + m_start + m_size; }
+    const_iterator begin() const { return storage() + m_start; }
+    const_iterator end() const { return storage() + m_start + m_size; }
     std::size_t size() const { return m_size; }
     bool empty() const { return m_size == 0; }
-    quint32& operator[](std::size_t i) { return m_buf[m_start + i]; }
-    quint32 operator[](std::size_t i) const { return m_buf[m_start + i]; }
-    quint32 front() const { return m_buf[m_start]; }
-    quint32 back() const { return m_buf[m_start + m_size - 1]; }
+    quint32& operator[](std::size_t i) { return storage()[m_start + i]; }
+    quint32 operator[](std::size_t i) const { return storage()[m_start + i]; }
+    quint32 front() const { return storage()[m_start]; }
+    quint32 back() const { return storage()[m_start + m_size - 1]; }
 
     void clear()
     {
@@ -94,30 +102,25 @@ public:
     }
     void reserve(std::size_t n)
     {
-        if (n > m_cap - m_start)
+        if (n > capacity() - m_start)
             relocate(n);
     }
     void shrink_to_fit()
     {
-        if (m_size == 0) {
-            std::free(m_buf);
-            m_buf = nullptr;
-            m_start = m_cap = 0;
-        } else if (m_cap != m_size) {
+        if (capacity() != std::max<std::size_t>(m_size, kInline))
             relocate(m_size);
-        }
     }
     void push_back(quint32 value)
     {
-        if (m_start + m_size == m_cap)
+        if (m_start + m_size == capacity())
             makeRoom(1);
-        m_buf[m_start + m_size++] = value;
+        storage()[m_start + m_size++] = value;
     }
     void resize(std::size_t n)
     {
         if (n > m_size) {
             reserve(n);
-            std::memset(m_buf + m_start + m_size, 0, (n - m_size) * sizeof(quint32));
+            std::memset(storage() + m_start + m_size, 0, (n - m_size) * sizeof(quint32));
         }
         m_size = quint32(n);
     }
@@ -125,14 +128,15 @@ public:
     void assign(It first, It last)
     {
         const std::size_t n = std::size_t(std::distance(first, last));
-        if (n > m_cap) {
-            std::free(m_buf);
-            m_buf = static_cast<quint32*>(std::malloc(n * sizeof(quint32)));
+        if (n > capacity()) {
+            if (m_cap)
+                std::free(m_s.heap);
+            m_s.heap = static_cast<quint32*>(std::malloc(n * sizeof(quint32)));
             m_cap = quint32(n);
         }
         m_start = 0;
         m_size = quint32(n);
-        std::copy(first, last, m_buf);
+        std::copy(first, last, storage());
     }
     iterator erase(const_iterator pos) { return erase(pos, pos + 1); }
     iterator erase(const_iterator first, const_iterator last)
@@ -142,7 +146,8 @@ public:
         if (at == 0) {
             m_start += quint32(count); // the front gap grows
         } else {
-            std::memmove(m_buf + m_start + at, m_buf + m_start + at + count, (m_size - at - count) * sizeof(quint32));
+            quint32* p = storage() + m_start + at;
+            std::memmove(p, p + count, (m_size - at - count) * sizeof(quint32));
         }
         m_size -= quint32(count);
         if (m_size == 0)
@@ -180,24 +185,42 @@ public:
     }
 
 private:
+    // m_cap == 0: the slots are in m_s.inl (up to kInline of them).
+    quint32* storage() { return m_cap ? m_s.heap : m_s.inl; }
+    const quint32* storage() const { return m_cap ? m_s.heap : m_s.inl; }
+    std::size_t capacity() const { return m_cap ? m_cap : kInline; }
+
     // Room for `count` more at the end: reuse a large front gap, else grow.
     void makeRoom(std::size_t count)
     {
         if (m_start >= count && m_start >= m_size) {
-            std::memmove(m_buf, m_buf + m_start, m_size * sizeof(quint32));
+            std::memmove(storage(), storage() + m_start, m_size * sizeof(quint32));
             m_start = 0;
             return;
         }
         relocate(std::max<std::size_t>({ std::size_t(m_size) + count, std::size_t(m_size) * 2, 4 }));
     }
-    // Moves the elements to a new buffer of `capacity` (>= size), with no front gap.
+    // Moves the elements to storage of at least `capacity` (>= size), with no front gap.
     void relocate(std::size_t capacity)
     {
+        if (capacity <= kInline) {
+            if (!m_cap) {
+                std::memmove(storage(), storage() + m_start, m_size * sizeof(quint32));
+            } else {
+                quint32* heap = m_s.heap;
+                m_cap = 0;
+                std::memcpy(m_s.inl, heap + m_start, m_size * sizeof(quint32));
+                std::free(heap);
+            }
+            m_start = 0;
+            return;
+        }
         auto* buffer = static_cast<quint32*>(std::malloc(capacity * sizeof(quint32)));
         if (m_size)
-            std::memcpy(buffer, m_buf + m_start, m_size * sizeof(quint32));
-        std::free(m_buf);
-        m_buf = buffer;
+            std::memcpy(buffer, storage() + m_start, m_size * sizeof(quint32));
+        if (m_cap)
+            std::free(m_s.heap);
+        m_s.heap = buffer;
         m_start = 0;
         m_cap = quint32(capacity);
     }
@@ -207,17 +230,21 @@ private:
         if (at == 0 && m_start >= count) {
             m_start -= quint32(count); // the front gap shrinks
             m_size += quint32(count);
-            return m_buf + m_start;
+            return storage() + m_start;
         }
-        if (m_start + m_size + count > m_cap)
+        if (m_start + m_size + count > capacity())
             makeRoom(count);
-        quint32* p = m_buf + m_start + at;
+        quint32* p = storage() + m_start + at;
         std::memmove(p + count, p, (m_size - at) * sizeof(quint32));
         m_size += quint32(count);
         return p;
     }
 
-    quint32* m_buf = nullptr;
+    union Storage {
+        quint32* heap;
+        quint32 inl[kInline];
+    };
+    Storage m_s { nullptr }; // m_cap == 0: up to kInline slots in place (inl), else the heap buffer
     quint32 m_start = 0;
     quint32 m_size = 0;
     quint32 m_cap = 0;
