@@ -285,9 +285,8 @@ public:
                 // The same node, whose row in the old tree is its old position; otherwise an
                 // element recreated under an old id, found by key.
                 const quint32 fe = sameNodeIn(F, f, T, te) ? te : F.findMember(f, T.r(te).key);
-                if (!fe || F.r(fe).row == kNotVisible)
-                    return -1;
-                return qint64(F.r(fe).row);
+                const quint32 row = fe ? F.rowOf(fe) : kNotVisible;
+                return row == kNotVisible ? -1 : qint64(row);
             };
             if (any)
                 m_out.push_back(',');
@@ -424,7 +423,7 @@ public:
         std::unordered_map<std::string_view, std::size_t> before;
         before.reserve(xs.size());
         for (std::size_t i = 0; i < xs.size(); ++i)
-            before.emplace(B.r(xs[i]).key, i);
+            before.emplace(B.r(xs[i]).key.view(), i);
         std::unordered_map<std::string_view, bool> seen;
         std::vector<std::pair<std::size_t, std::size_t>> common; // (old row, new row)
         for (std::size_t j = 0; j < ys.size(); ++j) {
@@ -439,7 +438,7 @@ public:
             common.emplace_back(found->second, j);
         }
         for (quint32 x : xs) {
-            if (!seen.count(B.r(x).key))
+            if (!seen.count(B.r(x).key.view()))
                 m_out.removed.append(join(path, B.r(x).key));
         }
         if (!list || common.size() < 2)
@@ -463,7 +462,7 @@ public:
         for (std::size_t k = 0; k < common.size(); ++k) {
             if (kept[k])
                 continue;
-            const std::string& key = A.r(ys[common[k].second]).key;
+            const std::string_view key = A.r(ys[common[k].second]).key;
             m_out.moved.push_back({ path, QString::fromUtf8(key.data(), qsizetype(key.size())), int(common[k].first), int(common[k].second) });
         }
     }

@@ -8,6 +8,17 @@ namespace deltascope::detail {
 
 StrRep* makeStr(std::string_view text)
 {
+    if (text.empty()) {
+        // One shared empty string: every new String node starts as one before its value is stored.
+        static StrRep* const empty = [] {
+            auto* rep = new (::operator new(sizeof(StrRep))) StrRep;
+            rep->ref.store(1, std::memory_order_relaxed); // held by this static: never freed
+            rep->size = 0;
+            return rep;
+        }();
+        retain(empty);
+        return empty;
+    }
     void* memory = ::operator new(sizeof(StrRep) + text.size());
     auto* rep = new (memory) StrRep;
     rep->ref.store(1, std::memory_order_relaxed);
@@ -36,16 +47,6 @@ void releaseContainer(Container* c)
     if (c && c->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
         delete c;
 }
-void retainHistory(History* h)
-{
-    if (h)
-        h->ref.fetch_add(1, std::memory_order_relaxed);
-}
-void releaseHistory(History* h)
-{
-    if (h && h->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        delete h;
-}
 }
 
 Node::Node(const Node& other)
@@ -56,16 +57,16 @@ Node::Node(const Node& other)
     , flags(other.flags)
     , key(other.key)
     , v(other.v)
-    , createdBy(other.createdBy)
     , lastChangedBy(other.lastChangedBy)
-    , hist(other.hist)
+    , prov(other.prov)
     , stamp(other.stamp)
 {
     if (kind == NodeKind::String)
         retain(v.s);
     else if (isContainer())
         retainContainer(v.c);
-    retainHistory(hist);
+    if (flags & FlagHistory)
+        retainHistory(prov.hist);
 }
 
 void Node::dropPayload()
@@ -88,8 +89,17 @@ Chunk::Chunk(const Chunk& other)
 
 quint64 nextStamp()
 {
+    // Unique across all trees and threads: each thread takes blocks of the global counter, so the
+    // fold does not do an atomic read-modify-write per node.
+    constexpr quint64 kBlock = 4096;
     static std::atomic<quint64> counter { 0 };
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    thread_local quint64 next = 0;
+    thread_local quint64 end = 0;
+    if (next == end) {
+        next = counter.fetch_add(kBlock, std::memory_order_relaxed) + 1;
+        end = next + kBlock;
+    }
+    return next++;
 }
 
 quint64 hashKey(std::string_view key)
@@ -147,6 +157,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
             chunks.push_back(std::make_shared<Chunk>());
     }
     Node& n = w(slot);
+    n.resetProvenance(event);
     n.parent = parentSlot;
     n.row = kNotVisible;
     n.kind = kind;
@@ -157,11 +168,8 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
         n.v.c = new Container;
     else if (kind == NodeKind::String)
         n.v.s = makeStr({});
-    n.createdBy = event;
     n.lastChangedBy = event;
     n.stamp = nextStamp();
-    releaseHistory(n.hist);
-    n.hist = nullptr;
     visibleCountValid = false;
     return slot;
 }
@@ -190,10 +198,8 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
         }
         Node& m = w(s);
         m.dropPayload();
-        releaseHistory(m.hist);
-        m.hist = nullptr;
+        m.resetProvenance(-1);
         m.key.clear();
-        m.key.shrink_to_fit();
         m.flags = 0;
         m.parent = 0;
         m.row = kNotVisible;
@@ -208,7 +214,7 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
     const Node& n = r(slot);
     if (n.isContainer()) {
         // Children first, then the container itself.
-        std::vector<quint32> children = n.v.c->members;
+        std::vector<quint32> children(n.v.c->members.begin(), n.v.c->members.end());
         for (quint32 o : n.v.c->order) {
             if (r(o).flags & FlagOrphan)
                 children.push_back(o);
@@ -230,20 +236,30 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
 quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) const
 {
     const Container& c = rc(container);
-    if (c.index.empty()) {
+    if (!c.index) {
+        // Short keys compare as one 64-bit word (see Key).
+        if (const quint64 probe = Key::inlineBits(key)) {
+            for (quint32 m : c.members) {
+                if (r(m).key.bits() == probe)
+                    return m;
+            }
+            return 0;
+        }
         for (quint32 m : c.members) {
             if (r(m).key == key)
                 return m;
         }
         return 0;
     }
-    const std::size_t mask = c.index.size() - 1;
+    const std::vector<quint32>& index = *c.index;
+    const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(hashKey(key)) & mask;
+    const quint64 probe = Key::inlineBits(key);
     for (;;) {
-        const quint32 s = c.index[i];
+        const quint32 s = index[i];
         if (s == 0)
             return 0;
-        if (s != kTombstone && r(s).key == key)
+        if (s != kTombstone && (probe ? r(s).key.bits() == probe : r(s).key == key))
             return s;
         i = (i + 1) & mask;
     }
@@ -253,21 +269,23 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
 {
     Container& c = wc(container);
     if (c.members.size() <= kIndexThreshold) {
-        c.index.clear();
-        c.index.shrink_to_fit();
+        c.index.reset();
         c.indexUsed = 0;
         return;
     }
     std::size_t size = 16;
     while (size < c.members.size() * 2)
         size <<= 1;
-    c.index.assign(size, 0);
+    if (!c.index)
+        c.index = std::make_unique<std::vector<quint32>>();
+    std::vector<quint32>& index = *c.index;
+    index.assign(size, 0);
     const std::size_t mask = size - 1;
     for (quint32 m : c.members) {
         std::size_t i = std::size_t(hashKey(r(m).key)) & mask;
-        while (c.index[i] != 0)
+        while (index[i] != 0)
             i = (i + 1) & mask;
-        c.index[i] = m;
+        index[i] = m;
     }
     c.indexUsed = quint32(c.members.size());
 }
@@ -275,51 +293,99 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
 void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
 {
     Container& c = wc(container);
-    if (c.index.empty()) {
+    if (!c.index) {
         if (c.members.size() > kIndexThreshold)
             rebuildIndex(container);
         return;
     }
-    if ((c.indexUsed + 1) * 2 > c.index.size()) {
+    std::vector<quint32>& index = *c.index;
+    if ((c.indexUsed + 1) * 2 > index.size()) {
         rebuildIndex(container);
         return;
     }
-    const std::size_t mask = c.index.size() - 1;
+    const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
-    while (c.index[i] != 0 && c.index[i] != kTombstone)
+    while (index[i] != 0 && index[i] != kTombstone)
         i = (i + 1) & mask;
-    if (c.index[i] == 0)
+    if (index[i] == 0)
         ++c.indexUsed;
-    c.index[i] = member;
+    index[i] = member;
 }
 
 void DocumentTree::Data::indexErase(quint32 container, quint32 member)
 {
     Container& c = wc(container);
-    if (c.index.empty())
+    if (!c.index)
         return;
-    const std::size_t mask = c.index.size() - 1;
+    std::vector<quint32>& index = *c.index;
+    const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
     for (;;) {
-        const quint32 s = c.index[i];
+        const quint32 s = index[i];
         if (s == 0)
             return;
         if (s == member) {
-            c.index[i] = kTombstone;
+            index[i] = kTombstone;
             return;
         }
         i = (i + 1) & mask;
     }
 }
 
-void DocumentTree::Data::renumber(quint32 container, std::size_t from)
+void DocumentTree::Data::renumber(quint32 container)
 {
-    const Node& n = r(container);
-    const std::vector<quint32>& vis = n.visible();
-    for (std::size_t i = from; i < vis.size(); ++i) {
+    wc(container).rowBase = 0;
+    const SlotVec& vis = r(container).visible();
+    for (std::size_t i = 0; i < vis.size(); ++i) {
         if (r(vis[i]).row != quint32(i))
             w(vis[i]).row = quint32(i);
     }
+}
+
+namespace {
+// Bases stay below this, so a stored row (row + base) never reaches kNotVisible.
+constexpr quint32 kMaxRowBase = 1u << 30;
+}
+
+void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
+{
+    const SlotVec& vis = r(container).visible();
+    const quint32 base = rc(container).rowBase;
+    if (first < vis.size() - first && base + count <= kMaxRowBase) {
+        // The head is shorter: it keeps its rows by moving with the base; the tail shifts for free.
+        for (std::size_t i = 0; i < first; ++i)
+            w(vis[i]).row += quint32(count);
+        wc(container).rowBase = base + quint32(count);
+        return;
+    }
+    for (std::size_t i = first; i < vis.size(); ++i)
+        w(vis[i]).row = quint32(i) + base;
+}
+
+void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std::size_t count)
+{
+    const SlotVec& vis = r(container).visible();
+    const std::size_t end = first + count;
+    if (first < vis.size() - end) {
+        if (rc(container).rowBase < count) {
+            // No room below the base: renumber all, with the base in the middle of its range, so
+            // this happens once per very many front inserts.
+            wc(container).rowBase = kMaxRowBase / 2;
+            for (std::size_t i = 0; i < vis.size(); ++i)
+                w(vis[i]).row = quint32(i) + kMaxRowBase / 2;
+            return;
+        }
+        const quint32 base = rc(container).rowBase - quint32(count);
+        wc(container).rowBase = base;
+        for (std::size_t i = 0; i < first; ++i)
+            w(vis[i]).row -= quint32(count);
+        for (std::size_t i = first; i < end; ++i)
+            w(vis[i]).row = quint32(i) + base;
+        return;
+    }
+    const quint32 base = rc(container).rowBase;
+    for (std::size_t i = first; i < vis.size(); ++i)
+        w(vis[i]).row = quint32(i) + base;
 }
 
 } // namespace deltascope

@@ -173,7 +173,7 @@ void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& o
         return;
     }
     const bool object = n.kind == NodeKind::Object;
-    const std::vector<quint32>& children = n.visible();
+    const SlotVec& children = n.visible();
     out.push_back(object ? '{' : '[');
     bool first = true;
     for (quint32 child : children) {
@@ -256,7 +256,7 @@ DocumentTree::~DocumentTree() = default;
 
 FoldMode DocumentTree::foldMode() const { return d->mode; }
 
-FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex)
+FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, ChangeDetail detail)
 {
     FoldResult result;
     dom::element root;
@@ -270,8 +270,12 @@ FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex)
         result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });
         return result;
     }
-    result.changes.changes.reserve(8);
-    Mutator mutator(*this, &result.changes, &result.anomalies, eventIndex);
+    ChangeSet* changes = nullptr;
+    if (detail == ChangeDetail::Full) {
+        result.changes.changes.reserve(8);
+        changes = &result.changes;
+    }
+    Mutator mutator(*this, changes, &result.anomalies, eventIndex);
     mutator.mergeObject(d->rootSlot, root.get_object().value_unsafe(), true);
     mutator.finish();
     return result;
@@ -325,7 +329,7 @@ int DocumentTree::row(NodeId node) const
     const quint32 s = d->slotOf(node);
     if (!s || s == d->rootSlot)
         return -1;
-    const quint32 r = d->r(s).row;
+    const quint32 r = d->rowOf(s);
     return r == kNotVisible ? -1 : int(r);
 }
 
@@ -362,7 +366,7 @@ QString DocumentTree::key(NodeId node) const
     const quint32 s = d->slotOf(node);
     if (!s)
         return {};
-    const std::string& k = d->r(s).key;
+    const std::string_view k = d->r(s).key;
     return QString::fromUtf8(k.data(), qsizetype(k.size()));
 }
 
@@ -481,7 +485,7 @@ NodeId DocumentTree::find(QStringView path) const
 qint64 DocumentTree::createdBy(NodeId node) const
 {
     const quint32 s = d->slotOf(node);
-    return s ? d->r(s).createdBy : -1;
+    return s ? d->r(s).createdBy() : -1;
 }
 
 qint64 DocumentTree::lastChangedBy(NodeId node) const
@@ -497,13 +501,13 @@ ProvenanceHistory DocumentTree::history(NodeId node) const
     if (!s)
         return h;
     const Node& n = d->r(s);
-    if (n.hist) {
-        h.totalCount = n.hist->total;
-        for (int i = 0; i < n.hist->count; ++i)
-            h.recentEvents.push_back(n.hist->ring[(n.hist->start + i) % kProvenanceDepth]);
+    if (const History* hist = n.history()) {
+        h.totalCount = hist->total;
+        for (int i = 0; i < hist->count; ++i)
+            h.recentEvents.push_back(hist->ring[(hist->start + i) % kProvenanceDepth]);
     } else {
-        h.recentEvents.push_back(n.createdBy);
-        if (n.lastChangedBy != n.createdBy)
+        h.recentEvents.push_back(n.createdBy());
+        if (n.lastChangedBy != n.createdBy())
             h.recentEvents.push_back(n.lastChangedBy);
         h.totalCount = h.recentEvents.size();
     }
@@ -680,7 +684,7 @@ QStringList DocumentTree::order(NodeId list) const
     if (!s || !d->r(s).isList())
         return ids;
     for (quint32 e : d->r(s).v.c->order) {
-        const std::string& k = d->r(e).key;
+        const std::string_view k = d->r(e).key;
         ids.append(QString::fromUtf8(k.data(), qsizetype(k.size())));
     }
     return ids;

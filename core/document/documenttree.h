@@ -136,9 +136,13 @@ public:
 
     FoldMode foldMode() const;
 
+    // Whether apply() fills FoldResult::changes. Listeners are notified either way; a caller that
+    // only wants the new tree (replay, a second tree folded in step) saves building the change set.
+    enum class ChangeDetail : quint8 { Full, None };
+
     // Folds one `data` object (the JSON text of it, UTF-8) into the tree. eventIndex is recorded
     // as provenance and in anomalies. Never throws; bad input yields parsed=false or anomalies.
-    FoldResult apply(std::string_view deltaJson, qint64 eventIndex = -1);
+    FoldResult apply(std::string_view deltaJson, qint64 eventIndex = -1, ChangeDetail detail = ChangeDetail::Full);
 
     // Empties the tree (listeners get aboutToReset/reset).
     void clear();

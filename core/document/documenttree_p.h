@@ -5,7 +5,12 @@
 #include "core/document/documenttree.h"
 
 #include <atomic>
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <utility>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,25 +36,245 @@ inline void retain(StrRep* s)
 }
 void release(StrRep* s);
 
+// The slot numbers of a container's members or visible order: a vector of quint32 that keeps a
+// gap at the front, so dropping or adding at the front (a list that scrolls: oldest out, newest
+// in) costs what is dropped or added, not the length; and that holds up to two slots in place of
+// its buffer pointer, so small objects allocate nothing for their members. 24 bytes.
+class SlotVec
+{
+public:
+    static constexpr std::size_t kInline = 2; // as many as fit in the buffer pointer
+    using value_type = quint32;
+    using iterator = quint32*;
+    using const_iterator = const quint32*;
+
+    SlotVec() = default;
+    SlotVec(const SlotVec& other) { assign(other.begin(), other.end()); }
+    SlotVec(SlotVec&& other) noexcept
+        : m_s(other.m_s)
+        , m_start(std::exchange(other.m_start, 0))
+        , m_size(std::exchange(other.m_size, 0))
+        , m_cap(std::exchange(other.m_cap, 0))
+    {
+        other.m_s.heap = nullptr;
+    }
+    SlotVec& operator=(const SlotVec& other)
+    {
+        if (this != &other)
+            assign(other.begin(), other.end());
+        return *this;
+    }
+    SlotVec& operator=(SlotVec&& other) noexcept
+    {
+        // Inline slots live in m_s, so swapping the members moves them too.
+        std::swap(m_s, other.m_s);
+        std::swap(m_start, other.m_start);
+        std::swap(m_size, other.m_size);
+        std::swap(m_cap, other.m_cap);
+        return *this;
+    }
+    SlotVec& operator=(const std::vector<quint32>& other)
+    {
+        assign(other.data(), other.data() + other.size());
+        return *this;
+    }
+    ~SlotVec()
+    {
+        if (m_cap)
+            std::free(m_s.heap);
+    }
+
+    iterator begin() { return storage() + m_start; }
+    iterator end() { return storage() + m_start + m_size; }
+    const_iterator begin() const { return storage() + m_start; }
+    const_iterator end() const { return storage() + m_start + m_size; }
+    std::size_t size() const { return m_size; }
+    bool empty() const { return m_size == 0; }
+    quint32& operator[](std::size_t i) { return storage()[m_start + i]; }
+    quint32 operator[](std::size_t i) const { return storage()[m_start + i]; }
+    quint32 front() const { return storage()[m_start]; }
+    quint32 back() const { return storage()[m_start + m_size - 1]; }
+
+    void clear()
+    {
+        m_start = 0;
+        m_size = 0;
+    }
+    void reserve(std::size_t n)
+    {
+        if (n > capacity() - m_start)
+            relocate(n);
+    }
+    void shrink_to_fit()
+    {
+        if (capacity() != std::max<std::size_t>(m_size, kInline))
+            relocate(m_size);
+    }
+    void push_back(quint32 value)
+    {
+        if (m_start + m_size == capacity())
+            makeRoom(1);
+        storage()[m_start + m_size++] = value;
+    }
+    void resize(std::size_t n)
+    {
+        if (n > m_size) {
+            reserve(n);
+            std::memset(storage() + m_start + m_size, 0, (n - m_size) * sizeof(quint32));
+        }
+        m_size = quint32(n);
+    }
+    template<typename It>
+    void assign(It first, It last)
+    {
+        const std::size_t n = std::size_t(std::distance(first, last));
+        if (n > capacity()) {
+            if (m_cap)
+                std::free(m_s.heap);
+            m_s.heap = static_cast<quint32*>(std::malloc(n * sizeof(quint32)));
+            m_cap = quint32(n);
+        }
+        m_start = 0;
+        m_size = quint32(n);
+        std::copy(first, last, storage());
+    }
+    iterator erase(const_iterator pos) { return erase(pos, pos + 1); }
+    iterator erase(const_iterator first, const_iterator last)
+    {
+        const std::size_t at = std::size_t(first - begin());
+        const std::size_t count = std::size_t(last - first);
+        if (at == 0) {
+            m_start += quint32(count); // the front gap grows
+        } else {
+            quint32* p = storage() + m_start + at;
+            std::memmove(p, p + count, (m_size - at - count) * sizeof(quint32));
+        }
+        m_size -= quint32(count);
+        if (m_size == 0)
+            m_start = 0;
+        return begin() + at;
+    }
+    iterator insert(const_iterator pos, quint32 value) { return insert(pos, std::size_t(1), value); }
+    iterator insert(const_iterator pos, std::size_t count, quint32 value)
+    {
+        const std::size_t at = std::size_t(pos - begin());
+        quint32* p = open(at, count);
+        std::fill(p, p + count, value);
+        return p;
+    }
+    template<typename It>
+    iterator insert(const_iterator pos, It first, It last)
+    {
+        const std::size_t at = std::size_t(pos - begin());
+        quint32* p = open(at, std::size_t(std::distance(first, last)));
+        std::copy(first, last, p);
+        return p;
+    }
+    template<typename Predicate>
+    friend std::size_t erase_if(SlotVec& v, Predicate predicate)
+    {
+        quint32* out = std::remove_if(v.begin(), v.end(), predicate);
+        const std::size_t removed = std::size_t(v.end() - out);
+        v.m_size -= quint32(removed);
+        return removed;
+    }
+    friend bool operator==(const SlotVec& a, const SlotVec& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+    friend bool operator==(const SlotVec& a, const std::vector<quint32>& b)
+    {
+        return std::equal(a.begin(), a.end(), b.data(), b.data() + b.size());
+    }
+
+private:
+    // m_cap == 0: the slots are in m_s.inl (up to kInline of them).
+    quint32* storage() { return m_cap ? m_s.heap : m_s.inl; }
+    const quint32* storage() const { return m_cap ? m_s.heap : m_s.inl; }
+    std::size_t capacity() const { return m_cap ? m_cap : kInline; }
+
+    // Room for `count` more at the end: reuse a large front gap, else grow.
+    void makeRoom(std::size_t count)
+    {
+        if (m_start >= count && m_start >= m_size) {
+            std::memmove(storage(), storage() + m_start, m_size * sizeof(quint32));
+            m_start = 0;
+            return;
+        }
+        relocate(std::max<std::size_t>({ std::size_t(m_size) + count, std::size_t(m_size) * 2, 4 }));
+    }
+    // Moves the elements to storage of at least `capacity` (>= size), with no front gap.
+    void relocate(std::size_t capacity)
+    {
+        if (capacity <= kInline) {
+            if (!m_cap) {
+                std::memmove(storage(), storage() + m_start, m_size * sizeof(quint32));
+            } else {
+                quint32* heap = m_s.heap;
+                m_cap = 0;
+                std::memcpy(m_s.inl, heap + m_start, m_size * sizeof(quint32));
+                std::free(heap);
+            }
+            m_start = 0;
+            return;
+        }
+        auto* buffer = static_cast<quint32*>(std::malloc(capacity * sizeof(quint32)));
+        if (m_size)
+            std::memcpy(buffer, storage() + m_start, m_size * sizeof(quint32));
+        if (m_cap)
+            std::free(m_s.heap);
+        m_s.heap = buffer;
+        m_start = 0;
+        m_cap = quint32(capacity);
+    }
+    // Opens `count` uninitialised places at position `at`; returns the first.
+    quint32* open(std::size_t at, std::size_t count)
+    {
+        if (at == 0 && m_start >= count) {
+            m_start -= quint32(count); // the front gap shrinks
+            m_size += quint32(count);
+            return storage() + m_start;
+        }
+        if (m_start + m_size + count > capacity())
+            makeRoom(count);
+        quint32* p = storage() + m_start + at;
+        std::memmove(p + count, p, (m_size - at) * sizeof(quint32));
+        m_size += quint32(count);
+        return p;
+    }
+
+    union Storage {
+        quint32* heap;
+        quint32 inl[kInline];
+    };
+    Storage m_s { nullptr }; // m_cap == 0: up to kInline slots in place (inl), else the heap buffer
+    quint32 m_start = 0;
+    quint32 m_size = 0;
+    quint32 m_cap = 0;
+};
+
 // Children of a container node. Shared between tree copies and copied when a shared one is written.
 struct Container {
     std::atomic<quint32> ref { 1 };
+    quint32 indexUsed = 0; // live entries + tombstones in `index`
+    // A visible child's row is its Node::row minus this. Removing or inserting rows renumbers the
+    // shorter side of the change (moving the base when it is the head), so a change at either end
+    // of a long list costs what the change costs, not the length of the list.
+    quint32 rowBase = 0;
+    bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
     // Objects: members in key insertion order (these are the visible children).
     // Record and value lists: the element map, in insertion order (visible order is `order`).
     // Raw arrays: the elements (visible children).
-    std::vector<quint32> members;
-    std::vector<quint32> order; // lists only: the visible order
-    // Open-addressing index slot numbers by key hash, for containers with many members.
-    std::vector<quint32> index;
-    quint32 indexUsed = 0; // live entries + tombstones
-    bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
+    SlotVec members;
+    SlotVec order; // lists only: the visible order
+    // Open-addressing index of slot numbers by key hash, only for containers with many members
+    // (a pointer, so the many small objects do not carry an empty vector).
+    std::unique_ptr<std::vector<quint32>> index;
     Container() = default;
     Container(const Container& other)
-        : members(other.members)
-        , order(other.order)
-        , index(other.index)
-        , indexUsed(other.indexUsed)
+        : indexUsed(other.indexUsed)
+        , rowBase(other.rowBase)
         , maybeOrphans(other.maybeOrphans)
+        , members(other.members)
+        , order(other.order)
+        , index(other.index ? std::make_unique<std::vector<quint32>>(*other.index) : nullptr)
     {
     }
 };
@@ -57,13 +282,15 @@ struct Container {
 // Bounded provenance beyond createdBy/lastChangedBy.
 struct History {
     std::atomic<quint32> ref { 1 };
+    qint64 createdBy = -1; // kept here, not in the node, once a node has a history
     quint64 total = 0;
     qint64 ring[DocumentTree::kProvenanceDepth] {};
     quint8 start = 0;
     quint8 count = 0;
     History() = default;
     History(const History& other)
-        : total(other.total)
+        : createdBy(other.createdBy)
+        , total(other.total)
         , start(other.start)
         , count(other.count)
     {
@@ -82,21 +309,95 @@ struct History {
     }
 };
 
+// A node's key in 8 bytes: up to 7 bytes inline (field names, ids), longer ones in a shared StrRep
+// (tree copies share it). Inline form: the lowest byte is (length << 1) | 1, the text follows;
+// StrRep pointers are aligned, so their lowest bit is 0.
+class Key
+{
+public:
+    static constexpr std::size_t kInline = 7;
+    Key() = default;
+    Key(const Key& other)
+        : m_bits(other.m_bits)
+    {
+        if (!isInline())
+            retain(rep());
+    }
+    Key& operator=(const Key&) = delete;
+    ~Key()
+    {
+        if (!isInline())
+            release(rep());
+    }
+    void assign(std::string_view text)
+    {
+        // The new form first: `text` may be a view of this key.
+        const quint64 bits = text.size() <= kInline ? inlineBits(text) : quint64(reinterpret_cast<quintptr>(makeStr(text)));
+        if (!isInline())
+            release(rep());
+        m_bits = bits;
+    }
+    void clear() { assign({}); }
+    std::string_view view() const
+    {
+        if (isInline())
+            return { reinterpret_cast<const char*>(&m_bits) + 1, std::size_t(static_cast<unsigned char>(m_bits) >> 1) };
+        return rep()->view();
+    }
+    operator std::string_view() const { return view(); }
+    std::size_t size() const { return view().size(); }
+    bool operator==(std::string_view text) const { return view() == text; }
+    bool operator==(const Key& other) const { return m_bits == other.m_bits || view() == other.view(); }
+    // The inline form of `text` (which equals a Key holding it bit for bit); 0 when too long.
+    static quint64 inlineBits(std::string_view text)
+    {
+        if (text.size() > kInline)
+            return 0;
+        quint64 bits = 0;
+        auto* bytes = reinterpret_cast<unsigned char*>(&bits);
+        bytes[0] = static_cast<unsigned char>((text.size() << 1) | 1);
+        if (!text.empty())
+            std::memcpy(bytes + 1, text.data(), text.size());
+        return bits;
+    }
+    quint64 bits() const { return m_bits; }
+
+private:
+    bool isInline() const { return m_bits & 1; }
+    StrRep* rep() const { return reinterpret_cast<StrRep*>(m_bits); }
+    quint64 m_bits = 1; // inline, empty
+};
+static_assert(Q_BYTE_ORDER == Q_LITTLE_ENDIAN, "Key keeps its inline tag in the lowest-addressed byte");
+static_assert(alignof(StrRep) >= 2);
+
 enum NodeFlag : quint8 {
     FlagLive = 1,
     FlagLooksLikeLong = 2,
     FlagMark = 4, // scratch: element removed by the delta being folded
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
+    FlagHistory = 16, // Node::prov holds a History, not the creating event
+    FlagTouched = 32, // scratch: already in the change set's touched list of the delta being folded
 };
+
+inline void retainHistory(History* h)
+{
+    if (h)
+        h->ref.fetch_add(1, std::memory_order_relaxed);
+}
+inline void releaseHistory(History* h)
+{
+    if (h && h->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete h;
+}
 
 struct Node {
     quint32 parent = 0; // slot of the parent, 0 for none
     quint32 generation = 0;
-    quint32 row = kNotVisible; // visible row in the parent
+    quint32 row = kNotVisible; // visible row in the parent plus the parent's Container::rowBase
     NodeKind kind = NodeKind::Null;
     quint8 flags = 0;
-    std::string key;
+    Key key;
     union {
         bool b;
         qint64 i;
@@ -104,9 +405,12 @@ struct Node {
         StrRep* s;
         Container* c;
     } v {};
-    qint64 createdBy = -1;
     qint64 lastChangedBy = -1;
-    History* hist = nullptr;
+    // The creating event; or, with FlagHistory, the bounded history that holds it (8 bytes either way).
+    union {
+        qint64 created;
+        History* hist;
+    } prov { -1 };
     // Changes whenever the node or anything below it changes; unique across all trees (a global
     // counter), so equal slot, generation and stamp in two copies mean an identical subtree.
     quint64 stamp = 0;
@@ -114,7 +418,28 @@ struct Node {
     Node() = default;
     Node(const Node& other);
     Node& operator=(const Node& other) = delete;
-    ~Node() { dropPayload(); }
+    ~Node()
+    {
+        dropPayload();
+        resetProvenance(-1);
+    }
+
+    qint64 createdBy() const { return (flags & FlagHistory) ? prov.hist->createdBy : prov.created; }
+    History* history() const { return (flags & FlagHistory) ? prov.hist : nullptr; }
+    void setHistory(History* h) // takes the reference; h->createdBy already set
+    {
+        resetProvenance(-1);
+        prov.hist = h;
+        flags |= FlagHistory;
+    }
+    void resetProvenance(qint64 createdEvent)
+    {
+        if (flags & FlagHistory) {
+            releaseHistory(prov.hist);
+            flags &= quint8(~FlagHistory);
+        }
+        prov.created = createdEvent;
+    }
 
     bool live() const { return flags & FlagLive; }
     bool isContainer() const
@@ -123,7 +448,7 @@ struct Node {
             || kind == NodeKind::RawArray;
     }
     bool isList() const { return kind == NodeKind::RecordList || kind == NodeKind::ValueList; }
-    const std::vector<quint32>& visible() const { return isList() ? v.c->order : v.c->members; }
+    const SlotVec& visible() const { return isList() ? v.c->order : v.c->members; }
     void dropPayload(); // releases the value / container / history, leaving a Null
 };
 
@@ -189,7 +514,18 @@ struct DocumentTree::Data {
     void indexErase(quint32 container, quint32 member);
     void rebuildIndex(quint32 container);
 
-    void renumber(quint32 container, std::size_t from = 0);
+    // The visible row of `slot` in its parent, or kNotVisible.
+    quint32 rowOf(quint32 slot) const
+    {
+        const detail::Node& n = r(slot);
+        return n.row == detail::kNotVisible ? detail::kNotVisible : n.row - r(n.parent).v.c->rowBase;
+    }
+    void setRow(quint32 container, quint32 slot, quint32 row) { w(slot).row = row + rc(container).rowBase; }
+    // Rows of all visible children of `container` (after a wholesale change of its visible order).
+    void renumber(quint32 container);
+    // After `count` visible rows were erased at `first` / inserted at first..first+count-1.
+    void rowsErased(quint32 container, std::size_t first, std::size_t count);
+    void rowsInserted(quint32 container, std::size_t first, std::size_t count);
 
     void init(FoldMode mode);
 };

@@ -100,6 +100,9 @@ private:
     std::vector<quint32>* m_v;
 };
 
+// "@o" / "@s" without a library call per key.
+inline bool isMarker(std::string_view key, char which) { return key.size() == 2 && key[0] == '@' && key[1] == which; }
+
 // Whether a delta object carries the list markers, in one pass over its keys.
 struct ListMarkers {
     bool order = false;
@@ -442,8 +445,11 @@ void Mutator::valueChanged(quint32 node, bool visible)
 
 void Mutator::touch(quint32 slot)
 {
-    if (m_changes)
+    // Each node once, marked on the node (cleared by finish()) instead of sorting afterwards.
+    if (m_changes && !(d.r(slot).flags & FlagTouched)) {
+        d.w(slot).flags |= FlagTouched;
         m_touched.push_back(slot);
+    }
     // Climb until a node already carries this mutation's stamp: everything above it does too.
     while (slot) {
         if (d.r(slot).stamp == m_stamp)
@@ -451,24 +457,25 @@ void Mutator::touch(quint32 slot)
         Node& m = d.w(slot);
         m.stamp = m_stamp;
         if (m.lastChangedBy != m_event) {
-            if (!m.hist) {
-                if (m.createdBy == m.lastChangedBy) {
+            if (!(m.flags & FlagHistory)) {
+                if (m.prov.created == m.lastChangedBy) {
                     m.lastChangedBy = m_event;
                 } else {
-                    m.hist = new History;
-                    m.hist->push(m.createdBy);
-                    m.hist->push(m.lastChangedBy);
-                    m.hist->push(m_event);
+                    auto* hist = new History;
+                    hist->createdBy = m.prov.created;
+                    hist->push(m.prov.created);
+                    hist->push(m.lastChangedBy);
+                    hist->push(m_event);
+                    m.setHistory(hist);
                     m.lastChangedBy = m_event;
                 }
             } else {
-                if (m.hist->ref.load(std::memory_order_acquire) != 1) {
-                    auto* copy = new History(*m.hist);
-                    if (m.hist->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
-                        delete m.hist;
-                    m.hist = copy;
+                if (m.prov.hist->ref.load(std::memory_order_acquire) != 1) {
+                    auto* copy = new History(*m.prov.hist);
+                    releaseHistory(m.prov.hist);
+                    m.prov.hist = copy;
                 }
-                m.hist->push(m_event);
+                m.prov.hist->push(m_event);
                 m.lastChangedBy = m_event;
             }
         }
@@ -565,8 +572,8 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         quint32 index = 0;
         for (dom::element item : a) {
             const quint32 child = d.allocate(slot, numberText(index), kindFor(item, true), m_event);
-            d.w(child).row = index;
             d.wc(slot).members.push_back(child);
+            d.setRow(slot, child, index);
             fill(child, item, true);
             ++index;
         }
@@ -587,7 +594,7 @@ quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::elem
     beginInsert(object, row, row, visible);
     const quint32 slot = d.allocate(object, key, kindFor(value, literal), m_event);
     d.wc(object).members.push_back(slot);
-    d.w(slot).row = quint32(row);
+    d.setRow(object, slot, quint32(row));
     d.indexInsert(object, slot);
     fill(slot, value, literal);
     endInsert(object, row, row, visible);
@@ -607,13 +614,13 @@ quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::eleme
 
 void Mutator::removeObjectMember(quint32 object, quint32 member, bool visible)
 {
-    const int row = int(d.r(member).row);
+    const int row = int(d.rowOf(member));
     beginRemove(object, row, row, visible);
     d.indexErase(object, member);
     Container& c = d.wc(object);
     c.members.erase(c.members.begin() + row);
     d.freeSubtree(member);
-    d.renumber(object, std::size_t(row));
+    d.rowsErased(object, std::size_t(row), 1);
     endRemove(object, row, row, visible);
     touch(object);
 }
@@ -696,7 +703,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, dom::element val
                 Container& c = d.wc(existing);
                 c.order = std::move(c.members);
                 c.members.clear();
-                c.index.clear();
+                c.index.reset();
                 c.indexUsed = 0;
                 for (quint32 e : c.order)
                     d.w(e).flags |= FlagOrphan;
@@ -753,7 +760,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, dom::element val
 
 quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
 {
-    const std::string key = d.r(element).key;
+    const std::string key(d.r(element).key.view());
     d.indexErase(list, element);
     Container& c = d.wc(list);
     c.members.erase(std::find(c.members.begin(), c.members.end(), element));
@@ -796,10 +803,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
             }
             seen[count++] = field.key;
         }
-        if (field.key == "@o") {
+        if (isMarker(field.key, 'o')) {
             hasOrder = true;
             orderValue = field.value;
-        } else if (field.key == "@s") {
+        } else if (isMarker(field.key, 's')) {
             hasSize = true;
             sizeValue = field.value;
         }
@@ -812,7 +819,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
 
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
-        if (key == "@o" || key == "@s")
+        if (isMarker(key, 'o') || isMarker(key, 's'))
             continue;
         const dom::element value = field.value;
         const dom::element_type type = value.type();
@@ -905,6 +912,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
     // The element loop never touches the visible order, so it is still the previous one here.
     // Without @o, @s, removals or (value lists) new elements it stays as it is: nothing O(n) to do.
     if (!hasOrder && !hasSize && removed.empty() && (isRecord || m_reference || !membershipChanged))
+        return;
+    if (hasOrder && isRecord && !m_reference && applyOrderBySegments(list, orderValue, removed, visible))
         return;
     ScratchSlots oldOrderScratch;
     std::vector<quint32>& oldOrderCopy = oldOrderScratch.get();
@@ -1099,7 +1108,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
         for (quint32 slot : removed)
             d.indexErase(list, slot);
         Container& c = d.wc(list);
-        std::erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
+        erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
         for (quint32 slot : removed) {
             Node& n = d.w(slot);
             n.flags &= quint8(~FlagMark);
@@ -1135,6 +1144,146 @@ void Mutator::freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOr
         any = any || (d.r(slot).flags & FlagOrphan);
     if (!any)
         d.wc(list).maybeOrphans = false;
+}
+
+namespace {
+struct OrderSegment {
+    quint32 lo; // a range over the previous order, lo..hi; or, when slot != 0, one id
+    quint32 hi;
+    quint32 slot;
+};
+}
+
+bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::vector<quint32>& removed, bool visible)
+{
+    if (orderValue.type() != dom::element_type::ARRAY || d.rc(list).maybeOrphans)
+        return false;
+    const std::size_t size = d.rc(list).order.size();
+    if (size == 0)
+        return false;
+    thread_local std::vector<OrderSegment> segments;
+    segments.clear();
+    beginOrderMarks();
+    std::size_t nextLo = 0; // ranges must ascend without overlapping
+    bool inserts = false;
+    char digits[24];
+    const dom::array instructions = orderValue.get_array().value_unsafe();
+    for (dom::element instruction : instructions) {
+        std::string_view key;
+        switch (instruction.type()) {
+        case dom::element_type::ARRAY: {
+            const dom::array pair = instruction.get_array().value_unsafe();
+            if (pair.size() != 2)
+                return false;
+            qint64 bounds[2] = { 0, 0 };
+            int k = 0;
+            for (dom::element bound : pair) {
+                if (bound.type() != dom::element_type::INT64)
+                    return false;
+                bounds[k++] = bound.get_int64().value_unsafe();
+            }
+            if (bounds[0] < qint64(nextLo) || bounds[0] > bounds[1] || bounds[1] >= qint64(size))
+                return false;
+            segments.push_back({ quint32(bounds[0]), quint32(bounds[1]), 0 });
+            nextLo = std::size_t(bounds[1]) + 1;
+            continue;
+        }
+        case dom::element_type::INT64: {
+            const auto result = std::to_chars(digits, digits + sizeof(digits), instruction.get_int64().value_unsafe());
+            key = std::string_view(digits, std::size_t(result.ptr - digits));
+            break;
+        }
+        case dom::element_type::STRING:
+            key = instruction.get_string().value_unsafe();
+            break;
+        default:
+            return false; // rarer forms take the general path
+        }
+        const quint32 slot = d.findMember(list, key);
+        // Only elements not shown before: anything else is a move, a duplicate or an anomaly.
+        if (!slot || (d.r(slot).flags & FlagMark) || d.r(slot).row != kNotVisible || inOrder(slot))
+            return false;
+        setInOrder(slot);
+        segments.push_back({ 0, 0, slot });
+        inserts = true;
+    }
+    // A removed element still shown must fall between the ranges (else an anomaly to report).
+    for (quint32 slot : removed) {
+        const quint32 row = d.rowOf(slot);
+        if (row == kNotVisible)
+            continue;
+        for (const OrderSegment& s : segments) {
+            if (!s.slot && row >= s.lo && row <= s.hi)
+                return false;
+        }
+    }
+
+    d.visibleCountValid = false;
+    // Removed elements leave the element map first, as in the general path.
+    if (!removed.empty()) {
+        for (quint32 slot : removed)
+            d.indexErase(list, slot);
+        Container& c = d.wc(list);
+        if (removed.size() <= 8) {
+            for (quint32 slot : removed)
+                c.members.erase(std::find(c.members.begin(), c.members.end(), slot));
+        } else {
+            erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
+        }
+        for (quint32 slot : removed)
+            d.w(slot).flags &= quint8(~FlagMark);
+    }
+
+    // 1. Removals: the gaps around the ranges, from the end, one notification per gap.
+    Container& c = d.wc(list);
+    bool changed = inserts;
+    const auto removeRows = [&](std::size_t first, std::size_t last) {
+        changed = true;
+        beginRemove(list, int(first), int(last), visible);
+        for (std::size_t k = first; k <= last; ++k)
+            d.w(c.order[k]).row = kNotVisible;
+        c.order.erase(c.order.begin() + std::ptrdiff_t(first), c.order.begin() + std::ptrdiff_t(last) + 1);
+        d.rowsErased(list, first, last - first + 1);
+        endRemove(list, int(first), int(last), visible);
+    };
+    std::size_t end = size; // exclusive end of the rows after the range being looked at
+    for (auto it = segments.rbegin(); it != segments.rend(); ++it) {
+        if (it->slot)
+            continue;
+        if (it->hi + 1 < end)
+            removeRows(it->hi + 1, end - 1);
+        end = it->lo;
+    }
+    if (end > 0)
+        removeRows(0, end - 1);
+
+    // 2. Insertions in ascending position, one notification per run of consecutive ids.
+    std::size_t position = 0;
+    for (std::size_t i = 0; i < segments.size();) {
+        if (!segments[i].slot) {
+            position += segments[i].hi - segments[i].lo + 1;
+            ++i;
+            continue;
+        }
+        std::size_t j = i;
+        while (j < segments.size() && segments[j].slot)
+            ++j;
+        const std::size_t count = j - i;
+        beginInsert(list, int(position), int(position + count) - 1, visible);
+        c.order.insert(c.order.begin() + std::ptrdiff_t(position), count, 0);
+        for (std::size_t k = 0; k < count; ++k)
+            c.order[position + k] = segments[i + k].slot;
+        d.rowsInserted(list, position, count);
+        endInsert(list, int(position), int(position + count) - 1, visible);
+        position += count;
+        i = j;
+    }
+
+    for (quint32 slot : removed)
+        d.freeSubtree(slot);
+    if (changed || !removed.empty())
+        touch(list);
+    return true;
 }
 
 bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool visible)
@@ -1178,7 +1327,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
         for (int k = first; k <= last; ++k)
             d.w(c.order[std::size_t(k)]).row = kNotVisible;
         c.order.erase(c.order.begin() + first, c.order.begin() + last + 1);
-        d.renumber(list, std::size_t(first));
+        d.rowsErased(list, std::size_t(first), std::size_t(last - first + 1));
         endRemove(list, first, last, true);
     }
 
@@ -1196,7 +1345,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
         thread_local std::vector<int> sequence; // sequence[current row] = index in retained
         sequence.assign(m, 0);
         for (std::size_t t = 0; t < m; ++t)
-            sequence[d.r(retained[t]).row] = int(t);
+            sequence[d.rowOf(retained[t])] = int(t);
         thread_local std::vector<int> tails; // indexes into sequence
         thread_local std::vector<int> previous;
         tails.clear();
@@ -1227,8 +1376,8 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
             for (std::size_t t = 0; t < m; ++t) {
                 if (inLis[t])
                     continue;
-                const int from = int(d.r(retained[t]).row);
-                const int destination = t == 0 ? 0 : int(d.r(retained[t - 1]).row) + 1;
+                const int from = int(d.rowOf(retained[t]));
+                const int destination = t == 0 ? 0 : int(d.rowOf(retained[t - 1])) + 1;
                 if (destination == from || destination == from + 1)
                     continue;
                 beginMove(list, from, from, destination, true);
@@ -1239,7 +1388,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
                 const int lo = std::min(from, to);
                 const int hi = std::max(from, to);
                 for (int k = lo; k <= hi; ++k)
-                    d.w(c.order[std::size_t(k)]).row = quint32(k);
+                    d.setRow(list, c.order[std::size_t(k)], quint32(k));
                 endMove(list, from, from, destination, true);
             }
         }
@@ -1254,7 +1403,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
             ++q;
         beginInsert(list, int(p), int(q), true);
         c.order.insert(c.order.begin() + std::ptrdiff_t(p), target.begin() + std::ptrdiff_t(p), target.begin() + std::ptrdiff_t(q) + 1);
-        d.renumber(list, p);
+        d.rowsInserted(list, p, q - p + 1);
         endInsert(list, int(p), int(q), true);
         p = q;
     }
@@ -1327,7 +1476,7 @@ quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
     beginInsert(parent, row, row, visible);
     const quint32 slot = d.allocate(parent, key, kind, m_event);
     d.wc(parent).members.push_back(slot);
-    d.w(slot).row = quint32(row);
+    d.setRow(parent, slot, quint32(row));
     d.indexInsert(parent, slot);
     endInsert(parent, row, row, visible);
     touch(slot);
@@ -1395,12 +1544,13 @@ void Mutator::editRemove(quint32 parent, std::string_view key)
         const quint32 existing = d.findMember(parent, key);
         if (!existing)
             return;
-        const quint32 row = d.r(existing).row;
+        const quint32 row = d.rowOf(existing);
         if (row != kNotVisible) {
             beginRemove(parent, int(row), int(row), visible);
             Container& c = d.wc(parent);
             c.order.erase(c.order.begin() + row);
-            d.renumber(parent, row);
+            d.w(existing).row = kNotVisible;
+            d.rowsErased(parent, row, 1);
         }
         d.indexErase(parent, existing);
         Container& c = d.wc(parent);
@@ -1429,9 +1579,9 @@ void Mutator::editRemove(quint32 parent, std::string_view key)
         Container& c = d.wc(parent);
         c.members.erase(c.members.begin() + index);
         d.freeSubtree(member);
-        d.renumber(parent, std::size_t(index));
+        d.rowsErased(parent, std::size_t(index), 1);
         for (std::size_t k = std::size_t(index); k < d.rc(parent).members.size(); ++k)
-            d.w(d.rc(parent).members[k]).key = numberText(qint64(k));
+            d.w(d.rc(parent).members[k]).key.assign(numberText(qint64(k)));
         endRemove(parent, int(index), int(index), visible);
         touch(parent);
     }
@@ -1448,7 +1598,7 @@ void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
         setInOrder(s);
         target.push_back(s);
     }
-    const std::vector<quint32> oldOrder = d.rc(list).order;
+    const std::vector<quint32> oldOrder(d.rc(list).order.begin(), d.rc(list).order.end());
     const bool changed = applyOrder(list, target, isVisible(list));
     if (d.rc(list).maybeOrphans)
         freeDroppedOrphans(list, oldOrder);
@@ -1486,7 +1636,7 @@ void Mutator::editResize(quint32 list, std::size_t size)
                 d.indexInsert(list, slot);
             }
             d.wc(list).order.push_back(slot);
-            d.w(slot).row = quint32(i);
+            d.setRow(list, slot, quint32(i));
         }
         endInsert(list, int(old), int(size) - 1, visible);
     }
@@ -1498,16 +1648,15 @@ void Mutator::finish()
 {
     if (!m_changes)
         return;
-    if (m_touched.size() == 1) {
-        m_changes->touched.push_back(d.idOf(m_touched.front()));
-        return;
-    }
-    std::sort(m_touched.begin(), m_touched.end());
-    m_touched.erase(std::unique(m_touched.begin(), m_touched.end()), m_touched.end());
+    // A slot freed during the delta lost its mark (and is skipped unless reused and touched again,
+    // when its first entry reports the new node once).
     m_changes->touched.reserve(m_touched.size());
     for (quint32 slot : m_touched) {
-        if (d.r(slot).live())
+        const Node& n = d.r(slot);
+        if (n.live() && (n.flags & FlagTouched)) {
+            d.w(slot).flags &= quint8(~FlagTouched);
             m_changes->touched.push_back(d.idOf(slot));
+        }
     }
 }
 

@@ -78,6 +78,9 @@ private:
     quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);
     quint32 placeholder(quint32 list, std::string_view key);
     bool applyOrder(quint32 list, const std::vector<quint32>& target, bool visible);
+    // The common `@o` of a canonical record list (ascending ranges over the previous order plus ids
+    // not shown before), applied in time proportional to the change; false (nothing done) otherwise.
+    bool applyOrderBySegments(quint32 list, simdjson::dom::element orderValue, std::vector<quint32>& removed, bool visible);
     void freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder);
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
 

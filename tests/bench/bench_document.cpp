@@ -51,7 +51,7 @@ struct Stream {
 
 // A game-like document of a few hundred nodes, evolved the way a server would: scores, a board,
 // a chat that scrolls (insert at the end, drop the oldest), players reordered by score.
-Stream gameStream(int count, quint64 seed)
+Stream gameStream(int count, quint64 seed, int busy = 1)
 {
     std::mt19937_64 rng(seed);
     const auto below = [&](int n) { return int(rng() % quint64(n)); };
@@ -99,17 +99,19 @@ Stream gameStream(int count, quint64 seed)
     while (int(copies.size()) < count) {
         DocumentTree next = stream.states.back();
         // Several changes per transaction, as a busy game produces.
-        for (int k = 0; k < 3; ++k) {
+        for (int k = 0; k < 3 * busy; ++k) {
             const QString pid = order.at(below(int(order.size())));
             const NodeId p = next.find(QString(QStringLiteral("players/") + pid));
             next.setInteger(p, u"score", next.integerValue(next.find(QStringLiteral("players/%1/score").arg(pid))) + 1 + below(10));
         }
-        for (int k = 0; k < 4; ++k)
+        for (int k = 0; k < 4 * busy; ++k)
             next.setInteger(next.find(u"board"), QString::number(below(64)), below(3));
         if (below(3) == 0) {
             next.setBool(next.find(QString(QStringLiteral("players/") + order.at(below(16)))), u"ready", below(2) == 1);
         }
-        if (below(2) == 0) {
+        for (int chatLine = 0; chatLine < busy; ++chatLine) {
+            if (below(2) != 0)
+                continue;
             const QString id = QString::number(nextLine++);
             const NodeId chatList = next.find(u"chat");
             const NodeId line = next.setElementObject(chatList, id);
@@ -143,7 +145,7 @@ Stream gameStream(int count, quint64 seed)
     return stream;
 }
 
-double foldRate(const Stream& stream, int rounds, std::size_t* nodes)
+double foldRate(const Stream& stream, int rounds, std::size_t* nodes, DocumentTree::ChangeDetail detail = DocumentTree::ChangeDetail::Full)
 {
     CpuTimer timer;
     std::size_t folded = 0;
@@ -151,7 +153,7 @@ double foldRate(const Stream& stream, int rounds, std::size_t* nodes)
         DocumentTree tree = stream.start; // a cheap copy; the first writes copy only touched chunks
         qint64 event = 0;
         for (std::string_view delta : stream.deltas) {
-            const FoldResult result = tree.apply(delta, event++);
+            const FoldResult result = tree.apply(delta, event++, detail);
             if (!result.parsed)
                 std::fprintf(stderr, "unexpected parse failure\n");
         }
@@ -184,6 +186,9 @@ int main(int argc, char** argv)
     std::printf("document.fold.medium.nodes: %zu nodes\n", nodes);
     std::printf("document.fold.medium.delta_size: %.0f bytes (average)\n", stream.averageBytes);
     std::printf("document.fold.medium.rate: %.0f deltas/s (budget >= 1000000, parse included, one core)\n", rate);
+    const double rateWithoutChanges = foldRate(stream, quick ? 2 : foldOnly ? 400 : 40, nullptr, DocumentTree::ChangeDetail::None);
+    std::printf("document.fold.medium.rate_without_change_set: %.0f deltas/s (ChangeDetail::None: tree, provenance and anomalies only)\n",
+        rateWithoutChanges);
     {
         // The parser alone on the same stream (simdjson DOM, padded copy), for scale.
         simdjson::dom::parser parser;
@@ -200,8 +205,31 @@ int main(int argc, char** argv)
         std::printf("document.parse_only.medium.rate: %.0f deltas/s (simdjson alone, for scale)\n",
             double(parsed) / (double(timer.nsecsElapsed()) / 1e9));
     }
+    {
+        // Busier transactions (twice the edits and chat lines): deltas of a few hundred bytes.
+        const Stream busy = gameStream(quick ? 500 : 5000, 43, 2);
+        std::size_t busyNodes = 0;
+        foldRate(busy, 1, &busyNodes);
+        const double busyRate = foldRate(busy, quick ? 2 : 40, &busyNodes);
+        std::printf("document.fold.medium_busy.delta_size: %.0f bytes (average; %zu nodes)\n", busy.averageBytes, busyNodes);
+        std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", busyRate);
+    }
     if (foldOnly)
         return 0;
+    {
+        // Memory of the medium document, built from its snapshot (slots come in chunks of 64).
+        const QByteArray snapshot = stream.states.back().toSnapshotDelta();
+        {
+            DocumentTree warm;
+            warm.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size())), 0);
+        }
+        const std::size_t before = heapInUse();
+        DocumentTree medium;
+        medium.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size())), 0);
+        const std::size_t after = heapInUse();
+        std::printf("document.memory.medium.per_node: %.1f bytes (heap in use / %zu nodes, all included)\n",
+            double(after - before) / double(medium.nodeCount()), medium.nodeCount());
+    }
 
     // 2. Encode rate on the same states.
     {
@@ -242,10 +270,13 @@ int main(int argc, char** argv)
         const std::size_t bigNodes = big.nodeCount();
         std::printf("document.fold.large.snapshot: %.1f ms for %zu nodes (%.1f MB of JSON)\n", snapshotSeconds * 1e3, bigNodes,
             double(snapshot.size()) / 1e6);
-        std::printf("document.memory.per_node: %.1f bytes (heap in use / nodes, all included; keys <= 15 bytes kept inline)\n",
+        // Half the nodes here are element objects ({"v":n}) with a container each, the other half
+        // integers: a container-heavy shape. Heap growth counts node slots, containers, member and
+        // order vectors, the list's index and any out-of-line key or string.
+        std::printf("document.memory.per_node: %.1f bytes (heap in use / nodes, all included; keys <= 7 bytes inline)\n",
             double(heapAfter - heapBefore) / double(bigNodes));
-        std::printf("document.memory.node_slot: %zu bytes (of which %zu the inline key string); container %zu bytes + its vectors\n",
-            sizeof(detail::Node), sizeof(std::string), sizeof(detail::Container));
+        std::printf("document.memory.node_slot: %zu bytes (of which %zu the key); container %zu bytes + its vectors\n",
+            sizeof(detail::Node), sizeof(detail::Key), sizeof(detail::Container));
 
         std::mt19937_64 rng(7);
         std::vector<std::string> edits;

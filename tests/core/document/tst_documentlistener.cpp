@@ -5,6 +5,7 @@
 #include "documenttestutils.h"
 
 #include <map>
+#include <random>
 
 using namespace deltascope;
 using namespace deltascope::test;
@@ -38,6 +39,8 @@ public:
             for (std::size_t row = 0; row < children.size(); ++row) {
                 if (children[row] != m_tree.child(node, int(row)))
                     return QStringLiteral("%1: row %2 differs").arg(m_tree.path(node)).arg(row);
+                if (m_tree.row(children[row]) != int(row))
+                    return QStringLiteral("%1: child at row %2 says it is at row %3").arg(m_tree.path(node)).arg(row).arg(m_tree.row(children[row]));
             }
         }
         return m_error;
@@ -265,4 +268,107 @@ TEST_CASE("listener: hand-written reorders, removals and kind changes")
     tree.remove(tree.root(), u"raw");
     REQUIRE(mirror.compare().isEmpty());
     tree.removeListener(&mirror);
+}
+
+TEST_CASE("listener: a long record list changed at both ends and in the middle keeps exact rows")
+{
+    DocumentTree tree;
+    Mirror mirror(tree);
+    tree.addListener(&mirror);
+    std::vector<int> expected; // the visible order, by id
+    std::string snapshot = R"({"l":{)";
+    std::string order = R"("@o":[)";
+    for (int i = 0; i < 300; ++i) {
+        snapshot += "\"" + std::to_string(i) + "\":{\"v\":" + std::to_string(i) + "},";
+        order += (i ? "," : "") + std::to_string(i);
+        expected.push_back(i);
+    }
+    REQUIRE(tree.apply(snapshot + order + "]}}").parsed);
+    int next = 300;
+    std::mt19937 rng(11);
+    for (int step = 0; step < 400; ++step) {
+        // Keep [a,b] and [c,n-1] of the previous order, drop the rest (deleting some of it from
+        // the element map), put new ids at the front, in the middle and at the end.
+        const int n = int(expected.size());
+        const int a = int(rng() % 3);
+        const int b = a + int(rng() % quint32(n / 2 - a));
+        const int c = b + 1 + int(rng() % 3);
+        std::string delta = R"({"l":{)";
+        std::vector<int> now;
+        const auto fresh = [&](std::string& o) {
+            const int id = next++;
+            delta += "\"" + std::to_string(id) + "\":{\"v\":" + std::to_string(id) + "},";
+            o += std::to_string(id) + ",";
+            now.push_back(id);
+        };
+        std::string o = R"("@o":[)";
+        if (step % 3 == 0)
+            fresh(o);
+        o += "[" + std::to_string(a) + "," + std::to_string(b) + "],";
+        now.insert(now.end(), expected.begin() + a, expected.begin() + b + 1);
+        if (step % 2 == 0)
+            fresh(o);
+        o += "[" + std::to_string(c) + "," + std::to_string(n - 1) + "],";
+        now.insert(now.end(), expected.begin() + c, expected.end());
+        fresh(o);
+        for (int k = 0; k < a; ++k)
+            delta += "\"" + std::to_string(expected[std::size_t(k)]) + "\":null,";
+        o.back() = ']';
+        delta += o + "}}";
+        INFO("step " << step << " delta " << delta);
+        const FoldResult result = tree.apply(delta, step);
+        REQUIRE(result.parsed);
+        REQUIRE(result.anomalies.empty());
+        expected = now;
+        const QStringList shown = tree.order(tree.find(u"l"));
+        REQUIRE(shown.size() == qsizetype(expected.size()));
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            REQUIRE(shown.at(qsizetype(i)) == QString::number(expected[i]));
+        const QString problem = mirror.compare();
+        INFO(problem.toStdString());
+        REQUIRE(problem.isEmpty());
+    }
+    tree.removeListener(&mirror);
+}
+
+TEST_CASE("listener: ChangeDetail::None folds the same tree and anomalies, notifies listeners, fills no change set")
+{
+    for (quint64 seed = 700; seed < 712; ++seed) {
+        Generator generator(seed);
+        DocumentTree server;
+        const FoldMode mode = seed % 2 ? FoldMode::ReferenceClient : FoldMode::Canonical;
+        DocumentTree full(mode);
+        DocumentTree quiet(mode);
+        Mirror mirror(quiet);
+        quiet.addListener(&mirror);
+        for (int step = 0; step < 30; ++step) {
+            DocumentTree next = server;
+            generator.m_previous = &server;
+            for (int i = 1 + generator.below(5); i > 0; --i)
+                generator.mutate(next);
+            generator.m_previous = nullptr;
+            const QByteArray delta = encodeDelta(server, next);
+            server = next;
+            if (delta.isEmpty())
+                continue;
+            const std::string_view text(delta.constData(), std::size_t(delta.size()));
+            const FoldResult a = full.apply(text, step);
+            const int before = mirror.notifications;
+            const FoldResult b = quiet.apply(text, step, DocumentTree::ChangeDetail::None);
+            INFO("seed " << seed << " step " << step << " delta " << delta.toStdString());
+            CHECK(b.changes.changes.empty());
+            CHECK(b.changes.touched.empty());
+            CHECK(a.changes.changes.size() == std::size_t(mirror.notifications - before));
+            REQUIRE(a.anomalies.size() == b.anomalies.size());
+            for (std::size_t i = 0; i < a.anomalies.size(); ++i) {
+                CHECK(a.anomalies[i].kind == b.anomalies[i].kind);
+                CHECK(a.anomalies[i].path == b.anomalies[i].path);
+            }
+            REQUIRE(full.toJson() == quiet.toJson());
+            const QString problem = mirror.compare();
+            INFO(problem.toStdString());
+            REQUIRE(problem.isEmpty());
+        }
+        quiet.removeListener(&mirror);
+    }
 }

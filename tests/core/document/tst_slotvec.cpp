@@ -1,0 +1,117 @@
+#include <catch2/catch.hpp>
+
+#include "core/document/documenttree_p.h"
+
+#include <random>
+#include <vector>
+
+using deltascope::detail::SlotVec;
+
+namespace {
+bool same(const SlotVec& v, const std::vector<quint32>& model)
+{
+    if (v.size() != model.size() || v.empty() != model.empty())
+        return false;
+    for (std::size_t i = 0; i < model.size(); ++i) {
+        if (v[i] != model[i])
+            return false;
+    }
+    return std::equal(v.begin(), v.end(), model.begin(), model.end()) && v == model;
+}
+}
+
+TEST_CASE("SlotVec behaves as std::vector under random edits at the front, middle and end")
+{
+    std::mt19937 rng(5);
+    const auto below = [&](std::size_t n) { return n ? std::size_t(rng() % n) : 0; };
+    quint32 next = 1;
+    for (int run = 0; run < 200; ++run) {
+        SlotVec v;
+        std::vector<quint32> model;
+        for (int step = 0; step < 300; ++step) {
+            INFO("run " << run << " step " << step << " size " << model.size());
+            switch (below(12)) {
+            case 0:
+            case 1:
+                v.push_back(next);
+                model.push_back(next++);
+                break;
+            case 2: { // erase at the front (the scrolling list)
+                if (model.empty())
+                    break;
+                const std::size_t count = 1 + below(std::min<std::size_t>(model.size(), 3));
+                v.erase(v.begin(), v.begin() + count);
+                model.erase(model.begin(), model.begin() + std::ptrdiff_t(count));
+                break;
+            }
+            case 3: { // erase one anywhere
+                if (model.empty())
+                    break;
+                const std::size_t at = below(model.size());
+                v.erase(v.begin() + at);
+                model.erase(model.begin() + std::ptrdiff_t(at));
+                break;
+            }
+            case 4: { // insert a run anywhere, the front included
+                const std::size_t at = below(model.size() + 1);
+                const std::vector<quint32> run { next, next + 1, next + 2 };
+                next += 3;
+                const std::size_t count = 1 + below(3);
+                v.insert(v.begin() + at, run.begin(), run.begin() + std::ptrdiff_t(count));
+                model.insert(model.begin() + std::ptrdiff_t(at), run.begin(), run.begin() + std::ptrdiff_t(count));
+                break;
+            }
+            case 5: {
+                const std::size_t at = below(model.size() + 1);
+                const std::size_t count = below(4);
+                v.insert(v.begin() + at, count, next);
+                model.insert(model.begin() + std::ptrdiff_t(at), count, next++);
+                break;
+            }
+            case 6: {
+                const std::size_t size = below(model.size() + 4);
+                v.resize(size);
+                model.resize(size);
+                break;
+            }
+            case 7:
+                v.shrink_to_fit();
+                break;
+            case 8:
+                v.reserve(below(40));
+                break;
+            case 9: {
+                SlotVec copy(v);
+                REQUIRE(same(copy, model));
+                SlotVec moved(std::move(copy));
+                REQUIRE(same(moved, model));
+                REQUIRE(copy.empty());
+                SlotVec assigned;
+                assigned.push_back(99);
+                assigned = std::move(moved);
+                v = assigned;
+                break;
+            }
+            case 10: {
+                const quint32 parity = quint32(below(2));
+                erase_if(v, [&](quint32 x) { return x % 2 == parity; });
+                std::erase_if(model, [&](quint32 x) { return x % 2 == parity; });
+                break;
+            }
+            default:
+                if (below(10) == 0) {
+                    v.clear();
+                    model.clear();
+                } else {
+                    v = model; // assign from a std::vector
+                }
+                break;
+            }
+            REQUIRE(same(v, model));
+            if (!model.empty()) {
+                REQUIRE(v.front() == model.front());
+                REQUIRE(v.back() == model.back());
+            }
+        }
+    }
+}
