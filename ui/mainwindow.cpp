@@ -629,6 +629,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
         truth.key = m_connectionBar->key();
         truth.viewerState = m_connectionBar->viewerState().toUtf8();
         analyzer->setShadowTarget(truth);
+        analyzer->setShadowInsecure(m_insecure);
         // Document size for the charts, sampled as the folder folds each item.
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
             m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));

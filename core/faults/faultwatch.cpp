@@ -177,6 +177,7 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     });
     IncidentAnalyzer analyzer(&session.log());
     analyzer.setShadowTarget(truth);
+    analyzer.setShadowInsecure(options.insecure);
     Clock* clock = &session.clock();
     analyzer.setClock([clock] { return clock->nowNs(); });
 

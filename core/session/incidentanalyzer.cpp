@@ -85,6 +85,10 @@ void ShadowFetcher::fetch(int timeoutMs)
     m_clock.start();
     m_timeout.start(timeoutMs);
     m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+#if QT_CONFIG(ssl)
+    if (m_insecure)
+        connect(m_socket, &QWebSocket::sslErrors, m_socket, [this] { m_socket->ignoreSslErrors(); });
+#endif
     connect(m_socket, &QWebSocket::textMessageReceived, this, [this](const QString& text) {
         const QByteArray frame = text.toUtf8();
         const InboundFrame decoded = decodeInbound(frame);
@@ -356,8 +360,10 @@ void IncidentAnalyzer::openIncident(qint64 index, const QString& trigger)
     rememberCurrentTree();
     Incident incident;
     incident.number = m_nextNumber++;
-    incident.openedNs = m_log->at(index).monotonicNs;
-    incident.openedEvent = index;
+    // An on-demand check can find trouble before the log has any event: then it starts now.
+    const bool hasEvent = index >= 0 && index < m_log->size();
+    incident.openedNs = hasEvent ? m_log->at(index).monotonicNs : now();
+    incident.openedEvent = hasEvent ? index : -1;
     incident.trigger = trigger;
     incident.before = m_tree;
     incident.beforeSeq = m_lastSeq;
@@ -379,7 +385,7 @@ void IncidentAnalyzer::trouble(qint64 index, const QString& how, const QString& 
 {
     if (!m_open || m_open->detectedNs >= 0)
         return;
-    m_open->detectedNs = m_log->at(index).monotonicNs;
+    m_open->detectedNs = index >= 0 && index < m_log->size() ? m_log->at(index).monotonicNs : now();
     m_open->detectedHow = how;
     m_open->detectedReason = reason;
     for (const auto& [id, send] : m_sends) {
@@ -463,6 +469,7 @@ void IncidentAnalyzer::startShadow(bool onDemand)
     ++m_shadowsInFlight;
     const quint64 generation = ++m_generation;
     auto* fetcher = new ShadowFetcher(*m_shadowTarget, this);
+    fetcher->setInsecure(m_shadowInsecure);
     const QElapsedTimer started = [] {
         QElapsedTimer timer;
         timer.start();

@@ -37,6 +37,8 @@ class ShadowFetcher : public QObject {
     Q_OBJECT
 public:
     explicit ShadowFetcher(DocumentTarget target, QObject* parent = nullptr);
+    // wss without certificate verification, as the session's own transport was told.
+    void setInsecure(bool insecure) { m_insecure = insecure; }
     ~ShadowFetcher() override;
     void fetch(int timeoutMs = 5000);
 
@@ -47,6 +49,7 @@ private:
     void finish(bool ok, const QString& error);
     DocumentTarget m_target;
     QWebSocket* m_socket = nullptr;
+    bool m_insecure = false;
     QTimer m_timeout;
     QElapsedTimer m_clock;
     ShadowSnapshot m_result;
@@ -84,6 +87,8 @@ public:
     void setOptions(const IncidentOptions& options) { m_options = options; }
     // Enables the shadow connection (truth checks). Without it, verdicts are unverified.
     void setShadowTarget(const DocumentTarget& target);
+    // The shadow connection skips TLS verification too when the session does (--insecure).
+    void setShadowInsecure(bool insecure) { m_shadowInsecure = insecure; }
     // Time source for the Incident events this analyzer appends (default: the last event's time).
     void setClock(std::function<qint64()> nowNs) { m_nowNs = std::move(nowNs); }
 
@@ -164,6 +169,7 @@ private:
     QPointer<EventLog> m_log;
     IncidentOptions m_options;
     std::optional<DocumentTarget> m_shadowTarget;
+    bool m_shadowInsecure = false;
     std::function<qint64()> m_nowNs;
     DocumentTree m_tree;
     DocumentTree m_merged { FoldMode::ReferenceClient };

@@ -207,7 +207,7 @@ void benchLiveWindow(bool quick)
     std::printf("gui.live_tree_lag: max %.0f ms, mean %.1f ms (budget < 200)\n", treeLagMax, samples ? treeLagSum / double(samples) : 0.0);
     std::printf("gui.live_timeline_lag_max: %.0f ms (budget < 200)\n", timelineLagMax);
     const double cpu = cpuSeconds() - cpuStart;
-    std::printf("gui.live_client_cpu_per_delta: %.1f us (%.0f%% of a core; one core would take %.0f deltas/s)\n",
+    std::printf("gui.live_client_cpu_per_delta: %.1f us, all threads (%.0f%% of a core; at that cost one core takes %.0f deltas/s)\n",
         items > 0 ? cpu * 1e6 / double(items) : 0.0, 100.0 * cpu * 1000.0 / double(clock.elapsed()), items > 0 ? double(items) / cpu : 0.0);
     std::printf("gui.live_document_nodes: %zu\n", tree.nodeCount());
     window.disconnectSession();

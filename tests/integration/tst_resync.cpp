@@ -17,6 +17,7 @@
 #include <QBuffer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QSslSocket>
 #include <QTemporaryDir>
 
 using namespace deltascope;
@@ -340,4 +341,36 @@ TEST_CASE("watch --server-control: a server-redeploy step redeploys the server f
     CHECK(err2.contains(QStringLiteral("cannot reach the server control at http://127.0.0.1:9")));
     CHECK(run({ QStringLiteral("--server-control"), QStringLiteral("ws://127.0.0.1:9/~s") }, out2, err2) == cli::ExitConnectFailed);
     CHECK(err2.contains(QStringLiteral("not a control endpoint URL")));
+}
+
+TEST_CASE("shadow connection: over wss it verifies the certificate unless the session is insecure")
+{
+    if (!QSslSocket::supportsSsl()) {
+        WARN("no TLS backend: wss shadow test skipped");
+        return;
+    }
+    server::ServerOptions options = Session::serverOptions();
+    options.tlsCertificate = test::sourceDir() + QStringLiteral("/tests/data/server/localhost.crt");
+    options.tlsKey = test::sourceDir() + QStringLiteral("/tests/data/server/localhost.key");
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    REQUIRE(server.url().startsWith(QLatin1String("wss://")));
+    DocumentTarget truth;
+    truth.url = QUrl(server.url());
+    truth.identity = QStringLiteral("anonymous:shadow");
+    truth.space = QStringLiteral("chat");
+    truth.key = QStringLiteral("tls");
+    for (const bool insecure : { false, true }) {
+        INFO("insecure " << insecure);
+        EventLog log;
+        IncidentAnalyzer analyzer(&log);
+        analyzer.setShadowTarget(truth);
+        analyzer.setShadowInsecure(insecure);
+        QList<QJsonObject> results;
+        QObject::connect(&analyzer, &IncidentAnalyzer::divergenceChecked, [&](const QJsonObject& result) { results.append(result); });
+        analyzer.checkNow();
+        REQUIRE(waitUntil([&] { return !results.isEmpty(); }, 10s));
+        // A self-signed certificate: refused when verified, a fresh snapshot when not.
+        CHECK(results.front().value(QLatin1String("ok")).toBool() == insecure);
+    }
 }
