@@ -407,8 +407,9 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
         trouble(index, QStringLiteral("reload"), QStringLiteral("the server asked the client to reload"));
     }
     if (delta.hasData) {
-        m_tree.apply(delta.data, index);
-        m_merged.apply(delta.data, index);
+        // Only the trees matter here, not what each delta changed.
+        m_tree.apply(delta.data, index, DocumentTree::ChangeDetail::None);
+        m_merged.apply(delta.data, index, DocumentTree::ChangeDetail::None);
     }
     if (delta.seq >= 0) {
         m_lastSeq = delta.seq;

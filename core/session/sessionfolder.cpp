@@ -139,7 +139,9 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
     const bool snapshot = !m_epochHasData;
     m_epochHasData = true;
     FoldResult result = m_epochTree.apply(delta.data, event.index);
-    m_mergedTree.apply(delta.data, event.index);
+    // The merged tree's change set is not reported (itemFolded carries the epoch tree's); its
+    // listeners, provenance and anomalies are kept.
+    m_mergedTree.apply(delta.data, event.index, DocumentTree::ChangeDetail::None);
     ++m_folded;
     if (!result.parsed)
         report(QStringLiteral("invalid-json"), event.index, QString(), result.error);
