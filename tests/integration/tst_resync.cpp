@@ -117,6 +117,25 @@ struct Session {
     static QString verdict(const QJsonObject& incident) { return incident.value(QLatin1String("verdict")).toString(); }
 };
 
+// `deltascope-cli watch URL` on space chat, in this process, with extra options; output captured.
+int runWatch(const QString& url, const QString& key, const QStringList& extra, QString& out, QString& err)
+{
+    QTextStream outStream(&out);
+    QTextStream errStream(&err);
+    QByteArray none;
+    QBuffer in(&none);
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { outStream, errStream, in };
+    const int code = cli::run(QStringList { QStringLiteral("watch"), url, QStringLiteral("--space"), QStringLiteral("chat"),
+                                  QStringLiteral("--key"), key, QStringLiteral("--identity"), QStringLiteral("anonymous:cli"),
+                                  QStringLiteral("--quiet") }
+            + extra,
+        io);
+    outStream.flush();
+    errStream.flush();
+    return code;
+}
+
 }
 
 TEST_CASE("resync: a dropped socket is detected by its close, resynced and checked against the truth")
@@ -244,23 +263,7 @@ TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expecta
     QTemporaryDir dir;
     REQUIRE(dir.isValid());
     const QString reportPath = dir.filePath(QStringLiteral("report.json"));
-    auto run = [&](const QStringList& extra, QString& out, QString& err) {
-        QTextStream outStream(&out);
-        QTextStream errStream(&err);
-        QByteArray none;
-        QBuffer in(&none);
-        in.open(QIODevice::ReadOnly);
-        cli::CommandIo io { outStream, errStream, in };
-        const int code
-            = cli::run(QStringList { QStringLiteral("watch"), server.url(), QStringLiteral("--space"),
-                           QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("cli"),
-                           QStringLiteral("--identity"), QStringLiteral("anonymous:cli"), QStringLiteral("--quiet") }
-                    + extra,
-                io);
-        outStream.flush();
-        errStream.flush();
-        return code;
-    };
+    auto run = [&](const QStringList& extra, QString& out, QString& err) { return runWatch(server.url(), QStringLiteral("cli"), extra, out, err); };
     QString out, err;
     const int code = run({ QStringLiteral("--plan"), QStringLiteral("drop-delta-silently"),
                              QStringLiteral("--duration"), QStringLiteral("3"), QStringLiteral("--report"), reportPath,
@@ -297,23 +300,7 @@ TEST_CASE("watch --server-control: a server-redeploy step redeploys the server f
     QTemporaryDir dir;
     REQUIRE(dir.isValid());
     const QString reportPath = dir.filePath(QStringLiteral("report.json"));
-    auto run = [&](const QStringList& extra, QString& out, QString& err) {
-        QTextStream outStream(&out);
-        QTextStream errStream(&err);
-        QByteArray none;
-        QBuffer in(&none);
-        in.open(QIODevice::ReadOnly);
-        cli::CommandIo io { outStream, errStream, in };
-        const int code
-            = cli::run(QStringList { QStringLiteral("watch"), server.url(), QStringLiteral("--space"), QStringLiteral("chat"),
-                           QStringLiteral("--key"), QStringLiteral("control"), QStringLiteral("--identity"),
-                           QStringLiteral("anonymous:cli"), QStringLiteral("--quiet") }
-                    + extra,
-                io);
-        outStream.flush();
-        errStream.flush();
-        return code;
-    };
+    auto run = [&](const QStringList& extra, QString& out, QString& err) { return runWatch(server.url(), QStringLiteral("control"), extra, out, err); };
     QString out, err;
     const int code = run({ QStringLiteral("--plan"), QStringLiteral("server-redeploy"), QStringLiteral("--server-control"), controlUrl,
                              QStringLiteral("--duration"), QStringLiteral("5"), QStringLiteral("--report"), reportPath },
