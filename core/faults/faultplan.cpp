@@ -16,26 +16,6 @@ namespace deltascope::faults {
 
 namespace {
 
-QString jsonTypeName(const QJsonValue& value)
-{
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return QStringLiteral("null");
-    case QJsonValue::Bool:
-        return QStringLiteral("a boolean");
-    case QJsonValue::Double:
-        return QStringLiteral("a number");
-    case QJsonValue::String:
-        return QStringLiteral("a string");
-    case QJsonValue::Array:
-        return QStringLiteral("an array");
-    case QJsonValue::Object:
-        return QStringLiteral("an object");
-    default:
-        return QStringLiteral("nothing");
-    }
-}
-
 bool isNonNegativeInteger(const QJsonValue& value)
 {
     return value.isDouble() && value.toDouble() >= 0 && value.toDouble() == double(qint64(value.toDouble()));

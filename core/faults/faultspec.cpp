@@ -133,7 +133,18 @@ QJsonValue parseDefault(const char* text)
     return QJsonDocument::fromJson(wrapped).array().at(0);
 }
 
-QString typeName(const QJsonValue& value)
+FlowDirection directionOf(const QString& text)
+{
+    if (text == QLatin1String("inbound"))
+        return FlowDirection::Inbound;
+    if (text == QLatin1String("outbound"))
+        return FlowDirection::Outbound;
+    return FlowDirection::Both;
+}
+
+}
+
+QString jsonTypeName(const QJsonValue& value)
 {
     switch (value.type()) {
     case QJsonValue::Null:
@@ -151,17 +162,6 @@ QString typeName(const QJsonValue& value)
     default:
         return QStringLiteral("nothing");
     }
-}
-
-FlowDirection directionOf(const QString& text)
-{
-    if (text == QLatin1String("inbound"))
-        return FlowDirection::Inbound;
-    if (text == QLatin1String("outbound"))
-        return FlowDirection::Outbound;
-    return FlowDirection::Both;
-}
-
 }
 
 QString faultTypeName(FaultType type)
@@ -245,7 +245,7 @@ bool FaultSpec::fromJson(const QJsonObject& json, const QString& jsonPath, Fault
     const QJsonValue name = json.value(QLatin1String("fault"));
     if (!name.isString()) {
         if (error) {
-            *error = jsonPath + QStringLiteral(".fault: expected a fault name string, got ") + typeName(name)
+            *error = jsonPath + QStringLiteral(".fault: expected a fault name string, got ") + jsonTypeName(name)
                 + QStringLiteral(" (one of: ") + faultTypeNames().join(QStringLiteral(", ")) + QLatin1Char(')');
         }
         return false;
@@ -253,7 +253,7 @@ bool FaultSpec::fromJson(const QJsonObject& json, const QString& jsonPath, Fault
     const QJsonValue params = json.value(QLatin1String("params"));
     if (!params.isUndefined() && !params.isObject()) {
         if (error)
-            *error = jsonPath + QStringLiteral(".params: expected an object, got ") + typeName(params);
+            *error = jsonPath + QStringLiteral(".params: expected an object, got ") + jsonTypeName(params);
         return false;
     }
     return fromNameAndParams(name.toString(), params.toObject(), jsonPath, out, error);
@@ -298,7 +298,7 @@ bool FaultSpec::fromNameAndParams(
         switch (spec.type) {
         case ParamType::Int: {
             if (!value.isDouble() || value.toDouble() != double(qint64(value.toDouble())))
-                return fail(where, QStringLiteral("expected an integer, got ") + typeName(value));
+                return fail(where, QStringLiteral("expected an integer, got ") + jsonTypeName(value));
             const qint64 number = qint64(value.toDouble());
             const bool mayBeNegative = spec.name == QByteArrayView("requestId");
             if (number < 0 && !mayBeNegative)
@@ -309,15 +309,15 @@ bool FaultSpec::fromNameAndParams(
         }
         case ParamType::Bool:
             if (!value.isBool())
-                return fail(where, QStringLiteral("expected true or false, got ") + typeName(value));
+                return fail(where, QStringLiteral("expected true or false, got ") + jsonTypeName(value));
             break;
         case ParamType::String:
             if (!value.isString())
-                return fail(where, QStringLiteral("expected a string, got ") + typeName(value));
+                return fail(where, QStringLiteral("expected a string, got ") + jsonTypeName(value));
             break;
         case ParamType::StringOrInt:
             if (!value.isString() && !value.isDouble())
-                return fail(where, QStringLiteral("expected a string or an integer, got ") + typeName(value));
+                return fail(where, QStringLiteral("expected a string or an integer, got ") + jsonTypeName(value));
             break;
         case ParamType::Choice: {
             if (value.isBool())
@@ -328,14 +328,14 @@ bool FaultSpec::fromNameAndParams(
                     QStringLiteral("expected one of %1, got %2")
                         .arg(choices.join(QStringLiteral(", ")),
                             value.isString() ? QLatin1Char('\'') + value.toString() + QLatin1Char('\'')
-                                             : typeName(value)));
+                                             : jsonTypeName(value)));
             }
             break;
         }
         case ParamType::Predicates: {
             if (!value.isArray() && !value.isObject())
                 return fail(
-                    where, QStringLiteral("expected a predicate object or an array of them, got ") + typeName(value));
+                    where, QStringLiteral("expected a predicate object or an array of them, got ") + jsonTypeName(value));
             QString predicateError;
             if (!parsePredicates(value, where, out.select.where, &predicateError)) {
                 if (error)

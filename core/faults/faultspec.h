@@ -89,6 +89,9 @@ struct FaultReport {
     QJsonObject toJson() const; // {"fault","params","corrupting","connection","detail"}
 };
 
+// "a number", "a string", ... for errors that say what was found instead.
+QString jsonTypeName(const QJsonValue& value);
+
 // Codes in the server's retry table (adama-wire.md section 9).
 bool isRetryableCode(int code);
 
