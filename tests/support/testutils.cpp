@@ -1,5 +1,10 @@
 #include "tests/support/testutils.h"
 
+#include "core/cli/cli.h"
+
+#include <QBuffer>
+#include <QTextStream>
+
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QDir>
@@ -49,6 +54,21 @@ bool waitUntil(const std::function<bool()>& predicate, std::chrono::milliseconds
             QThread::msleep(1);
     }
     return true;
+}
+
+CliRun runCli(const QStringList& arguments, const QByteArray& input)
+{
+    CliRun result;
+    QTextStream out(&result.out);
+    QTextStream err(&result.err);
+    QByteArray inputCopy = input;
+    QBuffer in(&inputCopy);
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { out, err, in };
+    result.code = cli::run(arguments, io);
+    out.flush();
+    err.flush();
+    return result;
 }
 
 }

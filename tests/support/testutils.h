@@ -18,6 +18,14 @@ QString executablePath(const QString& name);
 
 QByteArray readFileOrFail(const QString& path);
 
+// A deltascope-cli command run in this process: exit code and what it printed.
+struct CliRun {
+    int code = -1;
+    QString out;
+    QString err;
+};
+CliRun runCli(const QStringList& arguments, const QByteArray& input = {});
+
 // Processes events until predicate() is true or the timeout passes; returns predicate().
 bool waitUntil(const std::function<bool()>& predicate, std::chrono::milliseconds timeout);
 

@@ -23,6 +23,7 @@
 #include <map>
 
 using namespace deltascope;
+using test::runCli;
 using deltascope::test::fillSyntheticSession;
 using deltascope::test::waitUntil;
 using deltascope::test::writeFile;
@@ -34,29 +35,6 @@ bool wait(const std::function<bool()>& predicate, int ms = 15000)
     return waitUntil(predicate, std::chrono::milliseconds(ms));
 }
 
-struct CliResult {
-    int code = 0;
-    QString out;
-    QString err;
-};
-
-CliResult runCli(const QStringList& arguments)
-{
-    CliResult result;
-    QString out;
-    QString err;
-    QTextStream outStream(&out);
-    QTextStream errStream(&err);
-    QBuffer in;
-    in.open(QIODevice::ReadOnly);
-    cli::CommandIo io { outStream, errStream, in };
-    result.code = cli::run(arguments, io);
-    outStream.flush();
-    errStream.flush();
-    result.out = out;
-    result.err = err;
-    return result;
-}
 
 QByteArray writeSynthetic(const QString& path, bool keepIdentity)
 {
@@ -281,7 +259,7 @@ TEST_CASE("redaction: no identity token and no listed path survives in any expor
     for (const char* format : { "har", "ndjson", "markdown", "capture" }) {
         INFO(format);
         const QString out = dir.filePath(QStringLiteral("out.") + QLatin1String(format));
-        CliResult result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--redact"),
+        test::CliRun result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--redact"),
             QStringLiteral("players/*/email,owner/email,viewer-state/token"), QStringLiteral("-o"), out });
         REQUIRE(result.code == 0);
         CHECK(result.err.contains(QStringLiteral("redacted identity tokens")));
@@ -351,7 +329,7 @@ TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that op
     CHECK_FALSE(capture->closedCleanly);
     CHECK(capture->diagnostics.empty());
     CHECK(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("cut off")));
-    const CliResult info = runCli({ QStringLiteral("info"), path });
+    const test::CliRun info = runCli({ QStringLiteral("info"), path });
     CHECK(info.code == 0);
     CHECK(info.err.contains(QStringLiteral("cut off")));
     CHECK(info.out.contains(QStringLiteral("closed cleanly    no")));
@@ -363,13 +341,13 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     const QString path = dir.filePath(QStringLiteral("c.ndjson"));
     writeSynthetic(path, false);
 
-    CliResult info = runCli({ QStringLiteral("info"), path });
+    test::CliRun info = runCli({ QStringLiteral("info"), path });
     REQUIRE(info.code == 0);
     CHECK(info.out.contains(QStringLiteral("stream-item")));
     CHECK(info.out.contains(QStringLiteral("epochs: 1")));
     CHECK(info.out.contains(QStringLiteral("identity          removed")));
 
-    CliResult replay = runCli({ QStringLiteral("replay"), path, QStringLiteral("--to-seq"), QStringLiteral("101"), QStringLiteral("--quiet") });
+    test::CliRun replay = runCli({ QStringLiteral("replay"), path, QStringLiteral("--to-seq"), QStringLiteral("101"), QStringLiteral("--quiet") });
     REQUIRE(replay.code == 0);
     CHECK(QJsonDocument::fromJson(replay.out.toUtf8()).object().value(QStringLiteral("n")).toInt() == 100);
     CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--to"), QStringLiteral("999999") }).code == cli::ExitUsage);
@@ -379,12 +357,12 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
         std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
         return capture->log->streamItemWithSeq(101, 1);
     }();
-    CliResult fold = runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(seq101) });
+    test::CliRun fold = runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(seq101) });
     REQUIRE(fold.code == 0);
     CHECK(QJsonDocument::fromJson(fold.out.toUtf8()).object().value(QStringLiteral("n")).toInt() == 100);
     CHECK(runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QStringLiteral("999999") }).code == cli::ExitUsage);
     CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("100") }).code == cli::ExitUsage);
-    CliResult played = runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("50"), QStringLiteral("--to"),
+    test::CliRun played = runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("50"), QStringLiteral("--to"),
         QStringLiteral("30"), QStringLiteral("--no-document") });
     CHECK(played.code == 0);
     CHECK(played.out.count(QLatin1Char('\n')) == 31);
@@ -393,13 +371,13 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     QByteArray bytes = test::readFileOrFail(path);
     bytes.insert(bytes.indexOf('\n') + 1, "{broken\n");
     REQUIRE(writeFile(damaged, bytes));
-    CliResult damagedInfo = runCli({ QStringLiteral("info"), damaged });
+    test::CliRun damagedInfo = runCli({ QStringLiteral("info"), damaged });
     CHECK(damagedInfo.code == 0);
     CHECK(damagedInfo.err.contains(QStringLiteral("line 2")));
 
     const QString garbage = dir.filePath(QStringLiteral("garbage.bin"));
     REQUIRE(writeFile(garbage, QByteArray("\x00\x01\x02\x03garbage", 11)));
-    CliResult garbageInfo = runCli({ QStringLiteral("info"), garbage });
+    test::CliRun garbageInfo = runCli({ QStringLiteral("info"), garbage });
     CHECK(garbageInfo.code == cli::ExitFailure);
     CHECK(garbageInfo.err.contains(garbage));
 
@@ -411,13 +389,13 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
                      QStringLiteral("9"), QStringLiteral("--to"), QStringLiteral("3"), QStringLiteral("-o"), dir.filePath(QStringLiteral("x.har")) })
               .code
         == cli::ExitFailure);
-    CliResult notHar = runCli({ QStringLiteral("import"), path, QStringLiteral("-o"), dir.filePath(QStringLiteral("i.ndjson")) });
+    test::CliRun notHar = runCli({ QStringLiteral("import"), path, QStringLiteral("-o"), dir.filePath(QStringLiteral("i.ndjson")) });
     CHECK(notHar.code == cli::ExitFailure);
     CHECK(notHar.err.contains(QStringLiteral("HAR")));
-    CliResult harAsCapture = runCli({ QStringLiteral("info"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har") });
+    test::CliRun harAsCapture = runCli({ QStringLiteral("info"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har") });
     CHECK(harAsCapture.code == cli::ExitFailure);
     CHECK(harAsCapture.err.contains(QStringLiteral("import")));
-    CliResult imported = runCli({ QStringLiteral("import"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har"),
+    test::CliRun imported = runCli({ QStringLiteral("import"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har"),
         QStringLiteral("-o"), dir.filePath(QStringLiteral("chromium.ndjson")) });
     CHECK(imported.code == 0);
     CHECK(runCli({ QStringLiteral("info"), dir.filePath(QStringLiteral("chromium.ndjson")) }).code == 0);

@@ -17,6 +17,7 @@
 #include <QTextStream>
 
 using namespace deltascope;
+using test::runCli;
 using deltascope::test::waitUntil;
 
 namespace {
@@ -89,25 +90,6 @@ void recordChat(server::ReferenceServer& server, const QString& path)
     writer.stop();
 }
 
-struct CliResult {
-    int code = 0;
-    QString out;
-    QString err;
-};
-
-CliResult runCli(const QStringList& arguments)
-{
-    CliResult result;
-    QTextStream outStream(&result.out);
-    QTextStream errStream(&result.err);
-    QBuffer in;
-    in.open(QIODevice::ReadOnly);
-    cli::CommandIo io { outStream, errStream, in };
-    result.code = cli::run(arguments, io);
-    outStream.flush();
-    errStream.flush();
-    return result;
-}
 
 // The response's "response" object without the ids that differ between sessions.
 QJsonObject responseBody(const QByteArray& frame)
@@ -168,7 +150,7 @@ TEST_CASE("replay against: the recorded requests go to a fresh server, the new a
     auto third = quietServer();
     REQUIRE(third);
     const QString out = dir.filePath(QStringLiteral("again.ndjson"));
-    const CliResult cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), third->url(), QStringLiteral("--identity"),
+    const test::CliRun cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), third->url(), QStringLiteral("--identity"),
         kIdentity, QStringLiteral("--out"), out });
     INFO(cli.out.toStdString() << cli.err.toStdString());
     CHECK(cli.code == cli::ExitOk);
@@ -221,7 +203,7 @@ TEST_CASE("replay against: a server that has moved on gives a different document
     auto movedAgain = quietServer();
     REQUIRE(movedAgain);
     movedAgain->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
-    const CliResult cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), movedAgain->url(), QStringLiteral("--identity"),
+    const test::CliRun cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), movedAgain->url(), QStringLiteral("--identity"),
         kIdentity });
     INFO(cli.out.toStdString() << cli.err.toStdString());
     CHECK(cli.out.contains(QStringLiteral("documents differ")));

@@ -7,29 +7,8 @@
 #include <QProcess>
 
 using namespace deltascope;
-
-namespace {
-struct CliRun {
-    int code = -1;
-    QString out;
-    QString err;
-};
-
-CliRun runCli(const QStringList& arguments, const QByteArray& input = {})
-{
-    CliRun result;
-    QTextStream out(&result.out);
-    QTextStream err(&result.err);
-    QByteArray inputCopy = input;
-    QBuffer in(&inputCopy);
-    in.open(QIODevice::ReadOnly);
-    cli::CommandIo io { out, err, in };
-    result.code = cli::run(arguments, io);
-    out.flush();
-    err.flush();
-    return result;
-}
-}
+using test::CliRun;
+using test::runCli;
 
 TEST_CASE("cli: no arguments prints usage on stderr and exits 2")
 {

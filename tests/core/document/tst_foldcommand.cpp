@@ -13,26 +13,6 @@ using namespace deltascope::test;
 
 namespace {
 
-struct CliRun {
-    int code = -1;
-    QString out;
-    QString err;
-};
-
-CliRun runCli(const QStringList& arguments, const QByteArray& input = {})
-{
-    CliRun result;
-    QTextStream out(&result.out);
-    QTextStream err(&result.err);
-    QByteArray inputCopy = input;
-    QBuffer in(&inputCopy);
-    in.open(QIODevice::ReadOnly);
-    cli::CommandIo io { out, err, in };
-    result.code = cli::run(arguments, io);
-    out.flush();
-    err.flush();
-    return result;
-}
 
 const QByteArray kStream = R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}}
 {"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}}

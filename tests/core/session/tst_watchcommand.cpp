@@ -11,29 +11,11 @@
 #include <QJsonObject>
 
 using namespace deltascope;
+using test::CliRun;
+using test::runCli;
 using namespace deltascope::cli;
 
 namespace {
-struct CliRun {
-    int code = -1;
-    QString out;
-    QString err;
-};
-
-CliRun runCli(const QStringList& arguments)
-{
-    CliRun result;
-    QTextStream out(&result.out);
-    QTextStream err(&result.err);
-    QByteArray input;
-    QBuffer in(&input);
-    in.open(QIODevice::ReadOnly);
-    CommandIo io { out, err, in };
-    result.code = cli::run(arguments, io);
-    out.flush();
-    err.flush();
-    return result;
-}
 
 WatchOptions options(double duration = 0.3)
 {
