@@ -153,31 +153,14 @@ QString ExportDialog::suggestedSuffix(Format format)
     return {};
 }
 
-void ExportDialog::run(QIODevice& out, QStringList* redacted, QString* error, qint64* events) const
+ExportResult ExportDialog::run(QIODevice& out) const
 {
     ExportOptions options;
     options.from = std::min(m_from->value(), m_to->value());
     options.to = std::max(m_from->value(), m_to->value());
     options.redact = m_redact->isChecked();
     options.redactPaths = redactPaths();
-    ExportResult result;
-    switch (format()) {
-    case Format::Har:
-        result = exportHar(m_capture, options, out);
-        break;
-    case Format::DeltaLog:
-        result = exportDeltaLog(m_capture, options, out);
-        break;
-    case Format::Markdown:
-        result = exportMarkdown(m_capture, options, out);
-        break;
-    case Format::TrimmedCapture:
-        result = exportTrimmedCapture(m_capture, options, out);
-        break;
-    }
-    *redacted = result.redacted;
-    *error = result.ok ? QString() : result.error;
-    *events = result.events;
+    return exportCapture(m_capture, format(), options, out);
 }
 
 QStringList ExportDialog::refreshPreview()
@@ -185,15 +168,13 @@ QStringList ExportDialog::refreshPreview()
     m_previewTimer->stop();
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);
-    QStringList redacted;
-    QString error;
-    qint64 events = 0;
-    run(buffer, &redacted, &error, &events);
-    if (!error.isEmpty()) {
-        m_summary->setText(tr("This export cannot be written: %1").arg(error));
+    const ExportResult result = run(buffer);
+    if (!result.ok) {
+        m_summary->setText(tr("This export cannot be written: %1").arg(result.error));
         m_preview->clear();
-        return { error };
+        return { result.error };
     }
+    const QStringList& redacted = result.redacted;
     QString summary;
     if (!m_redact->isChecked())
         summary = tr("Redaction is OFF: identity tokens and every value stay as recorded.");
@@ -201,7 +182,7 @@ QStringList ExportDialog::refreshPreview()
         summary = tr("Nothing to redact in this range (no identity token, no listed path matched).");
     else
         summary = tr("Will be redacted (shown as \"[redacted]\"): %1").arg(redacted.join(QStringLiteral("; ")));
-    summary += tr("\n%1 bytes, %2 events or messages written.").arg(buffer.size()).arg(events);
+    summary += tr("\n%1 bytes, %2 events or messages written.").arg(buffer.size()).arg(result.events);
     m_summary->setText(summary);
     QByteArray head = buffer.data().left(kPreviewBytes);
     QString text = QString::fromUtf8(head);
@@ -219,13 +200,10 @@ QString ExportDialog::exportTo(const QString& path)
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return tr("cannot write '%1': %2").arg(path, file.errorString());
-    QStringList redacted;
-    QString error;
-    qint64 events = 0;
-    run(file, &redacted, &error, &events);
-    if (!error.isEmpty()) {
+    const ExportResult result = run(file);
+    if (!result.ok) {
         file.cancelWriting();
-        return error;
+        return result.error;
     }
     if (!file.commit())
         return tr("cannot write '%1': %2").arg(path, file.errorString());

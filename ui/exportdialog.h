@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/capture/captureexport.h"
+
 #include <QDialog>
 
 class QCheckBox;
@@ -11,10 +13,6 @@ class QSpinBox;
 class QIODevice;
 class QTimer;
 
-namespace deltascope {
-class Capture;
-}
-
 namespace deltascope::ui {
 
 // Exports a capture (or a range of it) as HAR, an NDJSON delta log, a Markdown bug report or a
@@ -24,7 +22,7 @@ class ExportDialog : public QDialog
 {
     Q_OBJECT
 public:
-    enum class Format { Har, DeltaLog, Markdown, TrimmedCapture };
+    using Format = ExportFormat; // the combo box lists them in this order
 
     ExportDialog(const Capture& capture, qint64 currentEvent, QWidget* parent = nullptr);
 
@@ -44,7 +42,7 @@ public:
     static QString suggestedSuffix(Format format);
 
 private:
-    void run(QIODevice& out, QStringList* redacted, QString* error, qint64* events) const;
+    ExportResult run(QIODevice& out) const;
     void chooseFileAndExport();
 
     const Capture& m_capture;

@@ -386,8 +386,8 @@ int runExport(const QStringList& arguments, CommandIo& io)
         return ExitUsage;
     }
     const QString format = parser.value(QStringLiteral("format"));
-    if (format != QLatin1String("har") && format != QLatin1String("ndjson") && format != QLatin1String("markdown")
-        && format != QLatin1String("capture")) {
+    ExportFormat exportFormat = ExportFormat::Har;
+    if (!exportFormatFromName(format, exportFormat)) {
         io.err << "deltascope-cli export: --format must be har, ndjson, markdown or capture"
                << (format.isEmpty() ? QString() : QStringLiteral(" (not '%1')").arg(format)) << '\n';
         return ExitUsage;
@@ -429,15 +429,7 @@ int runExport(const QStringList& arguments, CommandIo& io)
     QByteArray bytes;
     QBuffer buffer(&bytes);
     buffer.open(QIODevice::WriteOnly);
-    ExportResult result;
-    if (format == QLatin1String("har"))
-        result = exportHar(*capture, options, buffer);
-    else if (format == QLatin1String("ndjson"))
-        result = exportDeltaLog(*capture, options, buffer);
-    else if (format == QLatin1String("markdown"))
-        result = exportMarkdown(*capture, options, buffer);
-    else
-        result = exportTrimmedCapture(*capture, options, buffer);
+    const ExportResult result = exportCapture(*capture, exportFormat, options, buffer);
     if (!result.ok) {
         io.err << "deltascope-cli export: " << result.error << '\n';
         return ExitFailure;

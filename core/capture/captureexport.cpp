@@ -754,4 +754,33 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     return result;
 }
 
+bool exportFormatFromName(QStringView name, ExportFormat& out)
+{
+    static const std::pair<QLatin1String, ExportFormat> names[] { { QLatin1String("har"), ExportFormat::Har },
+        { QLatin1String("ndjson"), ExportFormat::DeltaLog }, { QLatin1String("markdown"), ExportFormat::Markdown },
+        { QLatin1String("capture"), ExportFormat::TrimmedCapture } };
+    for (const auto& [text, format] : names) {
+        if (name == text) {
+            out = format;
+            return true;
+        }
+    }
+    return false;
+}
+
+ExportResult exportCapture(const Capture& capture, ExportFormat format, const ExportOptions& options, QIODevice& out)
+{
+    switch (format) {
+    case ExportFormat::Har:
+        return exportHar(capture, options, out);
+    case ExportFormat::DeltaLog:
+        return exportDeltaLog(capture, options, out);
+    case ExportFormat::Markdown:
+        return exportMarkdown(capture, options, out);
+    case ExportFormat::TrimmedCapture:
+        return exportTrimmedCapture(capture, options, out);
+    }
+    return {};
+}
+
 }

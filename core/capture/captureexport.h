@@ -66,4 +66,10 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
 // snapshot of the tree at the range's start (FlagSynthetic | FlagSnapshot).
 ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& options, QIODevice& out);
 
+// The four exports by one name, for the CLI (--format) and the window.
+enum class ExportFormat { Har, DeltaLog, Markdown, TrimmedCapture };
+// "har", "ndjson", "markdown", "capture" (the CLI's names). False for anything else.
+bool exportFormatFromName(QStringView name, ExportFormat& out);
+ExportResult exportCapture(const Capture& capture, ExportFormat format, const ExportOptions& options, QIODevice& out);
+
 }
