@@ -267,8 +267,7 @@ void DocumentTreePanel::noteFolded(qint64 eventIndex)
 
 void DocumentTreePanel::onAnomaly(const SessionAnomaly& anomaly)
 {
-    // Repeats of one kind at one node count rather than list (a ticker repeats on every delta).
-    m_model->addAnomaly(anomaly.path, QStringLiteral("%1 (first at event %2): %3").arg(anomaly.kind).arg(anomaly.eventIndex).arg(anomaly.message));
+    m_model->addAnomaly(anomaly.path, anomaly.kind, anomaly.eventIndex, anomaly.message);
 }
 
 void DocumentTreePanel::refreshStalePaths()

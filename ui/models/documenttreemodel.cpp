@@ -33,24 +33,31 @@ void DocumentTreeModel::setTree(DocumentTree* tree)
     if (m_tree)
         m_tree->removeListener(this);
     m_tree = tree;
-    m_pendingChanged.clear();
     if (m_tree)
         m_tree->addListener(this);
-    m_anomalies.clear();
-    m_stale.clear();
+    // The fresh and the merged tree record the same event indexes: recent flashes stay valid.
+    forgetNodeState(false);
     endResetModel();
 }
 
 void DocumentTreeModel::forgetTree()
 {
     beginResetModel();
-    m_pendingChanged.clear();
     m_tree = nullptr;
-    m_anomalies.clear();
-    m_stale.clear();
-    m_recentFolds.clear();
-    m_lastFolded = -1;
+    forgetNodeState(true);
     endResetModel();
+}
+
+void DocumentTreeModel::forgetNodeState(bool forgetFolds)
+{
+    m_pendingChanged.clear();
+    m_anomalies.clear();
+    m_anomalyAnchors.clear();
+    m_stale.clear();
+    if (forgetFolds) {
+        m_recentFolds.clear();
+        m_lastFolded = -1;
+    }
 }
 
 QModelIndex DocumentTreeModel::indexOfNode(NodeId node, int column) const
@@ -354,10 +361,17 @@ qreal DocumentTreeModel::changeHighlight(NodeId node) const
     return scale * (1.0 - qreal(age) / qreal(m_flashMs));
 }
 
-void DocumentTreeModel::addAnomaly(const QString& path, const QString& text)
+void DocumentTreeModel::addAnomaly(const QString& path, const QString& kind, qint64 eventIndex, const QString& message)
 {
     if (!m_tree)
         return;
+    // A kind repeating at one path (a ticker's value list, on every delta) only counts: no text is
+    // built and no anchor searched again.
+    const QString key = kind + QLatin1Char('|') + path;
+    if (const auto seen = m_anomalyAnchors.constFind(key); seen != m_anomalyAnchors.constEnd()) {
+        ++m_anomalies[*seen].count;
+        return;
+    }
     // Anchor the mark where a person can see it: the node, or its nearest ancestor that exists.
     QString anchor = path;
     while (!anchor.isEmpty() && m_tree->find(anchor) == kNoNode) {
@@ -366,12 +380,13 @@ void DocumentTreeModel::addAnomaly(const QString& path, const QString& text)
     }
     if (anchor.isEmpty())
         return; // the root has no row; the timeline still lists the anomaly
+    m_anomalyAnchors.insert(key, anchor);
     AnomalyMark& mark = m_anomalies[anchor];
     ++mark.count;
-    const QString line = anchor == path ? text : QStringLiteral("/%1: %2").arg(path, text);
-    if (mark.texts.size() >= kMaxAnomaliesPerNode || mark.texts.contains(line))
-        return; // a repeat only counts; the row already shows the mark
-    mark.texts.append(line);
+    if (mark.texts.size() >= kMaxAnomaliesPerNode)
+        return;
+    const QString text = QStringLiteral("%1 (first at event %2): %3").arg(kind).arg(eventIndex).arg(message);
+    mark.texts.append(anchor == path ? text : QStringLiteral("/%1: %2").arg(path, text));
     refreshMarks({ anchor });
 }
 
@@ -381,6 +396,7 @@ void DocumentTreeModel::clearAnomalies()
         return;
     const QList<QString> paths = m_anomalies.keys();
     m_anomalies.clear();
+    m_anomalyAnchors.clear();
     refreshMarks(QSet<QString>(paths.begin(), paths.end()));
 }
 
@@ -437,12 +453,8 @@ void DocumentTreeModel::refreshMarks(const QSet<QString>& paths)
 void DocumentTreeModel::aboutToReset() { beginResetModel(); }
 void DocumentTreeModel::reset()
 {
-    m_pendingChanged.clear();
     // A new tree (a new epoch, or a replay checkpoint): its nodes carry other events.
-    m_recentFolds.clear();
-    m_lastFolded = -1;
-    m_anomalies.clear();
-    m_stale.clear();
+    forgetNodeState(true);
     endResetModel();
 }
 

@@ -76,7 +76,7 @@ public:
 
     // --- marks -------------------------------------------------------------------------------------
     // An anomaly at a document path: marked on that node, or on its nearest existing ancestor.
-    void addAnomaly(const QString& path, const QString& text);
+    void addAnomaly(const QString& path, const QString& kind, qint64 eventIndex, const QString& message);
     void clearAnomalies();
     int anomalyCount() const { return int(m_anomalies.size()); }
     QStringList anomaliesAt(NodeId node) const;
@@ -99,6 +99,7 @@ private:
     void flushChanged();
 
     void refreshMarks(const QSet<QString>& paths);
+    void forgetNodeState(bool forgetFolds); // pending changes, marks, and optionally recent folds
 
     DocumentTree* m_tree = nullptr;
     static constexpr int kChangeFlushMs = 16; // about a frame
@@ -116,6 +117,7 @@ private:
         qint64 count = 0;
     };
     QHash<QString, AnomalyMark> m_anomalies; // document path -> what happened there
+    QHash<QString, QString> m_anomalyAnchors; // "kind|reported path" -> the path it is marked on
     QSet<QString> m_stale;
 };
 
