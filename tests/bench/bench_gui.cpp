@@ -62,15 +62,16 @@ public:
         m_timer.stop();
         return double(std::max(m_longest, m_clock.nsecsElapsed() - m_last)) / 1e6;
     }
+    // Gaps longer than 50 and 100 ms: one spike or a pattern?
+    int gapsOver50() const { return m_over50; }
+    int gapsOver100() const { return m_over100; }
 
 private:
     QTimer m_timer;
     QElapsedTimer m_clock;
     qint64 m_last = 0;
     qint64 m_longest = 0;
-
-public:
-    int m_over50 = 0; // gaps longer than 50 and 100 ms: one spike or a pattern?
+    int m_over50 = 0;
     int m_over100 = 0;
 };
 
@@ -203,7 +204,7 @@ void benchLiveWindow(bool quick)
     std::printf("gui.live_ticker_requested: %.0f deltas/s\n", rate);
     std::printf("gui.live_deltas_received: %.0f deltas/s over %d s\n", double(items) * 1000.0 / double(clock.elapsed()), seconds);
     std::printf("gui.live_longest_event_loop_gap: %.1f ms (budget < 100); gaps over 50 ms: %d, over 100 ms: %d\n", gap,
-        meter.m_over50, meter.m_over100);
+        meter.gapsOver50(), meter.gapsOver100());
     std::printf("gui.live_tree_lag: max %.0f ms, mean %.1f ms (budget < 200)\n", treeLagMax, samples ? treeLagSum / double(samples) : 0.0);
     std::printf("gui.live_timeline_lag_max: %.0f ms (budget < 200)\n", timelineLagMax);
     const double cpu = cpuSeconds() - cpuStart;
