@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
@@ -145,23 +146,29 @@ Stream gameStream(int count, quint64 seed, int busy = 1)
     return stream;
 }
 
+// The best of five batches of `rounds` passes: the machine is a shared VM whose neighbours steal
+// cycles even from thread CPU time (cache, frequency), so one batch can read 30% low.
 double foldRate(const Stream& stream, int rounds, std::size_t* nodes, DocumentTree::ChangeDetail detail = DocumentTree::ChangeDetail::Full)
 {
-    CpuTimer timer;
-    std::size_t folded = 0;
-    for (int r = 0; r < rounds; ++r) {
-        DocumentTree tree = stream.start; // a cheap copy; the first writes copy only touched chunks
-        qint64 event = 0;
-        for (std::string_view delta : stream.deltas) {
-            const FoldResult result = tree.apply(delta, event++, detail);
-            if (!result.parsed)
-                std::fprintf(stderr, "unexpected parse failure\n");
+    double best = 0;
+    for (int batch = 0; batch < 5; ++batch) {
+        CpuTimer timer;
+        std::size_t folded = 0;
+        for (int r = 0; r < std::max(1, rounds / 5); ++r) {
+            DocumentTree tree = stream.start; // a cheap copy; the first writes copy only touched chunks
+            qint64 event = 0;
+            for (std::string_view delta : stream.deltas) {
+                const FoldResult result = tree.apply(delta, event++, detail);
+                if (!result.parsed)
+                    std::fprintf(stderr, "unexpected parse failure\n");
+            }
+            folded += stream.deltas.size();
+            if (nodes)
+                *nodes = tree.nodeCount();
         }
-        folded += stream.deltas.size();
-        if (nodes)
-            *nodes = tree.nodeCount();
+        best = std::max(best, double(folded) / (double(timer.nsecsElapsed()) / 1e9));
     }
-    return double(folded) / (double(timer.nsecsElapsed()) / 1e9);
+    return best;
 }
 
 std::size_t heapInUse()
