@@ -507,8 +507,7 @@ void Mutator::checkDuplicates(dom::object delta, quint32 at)
         for (dom::key_value_pair field : delta) {
             for (std::size_t k = 0; k < n; ++k) {
                 if (keys[k] == field.key) {
-                    anomaly(AnomalyKind::DuplicateKey, at, field.key,
-                        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
+                    reportDuplicate(at, field.key);
                     break;
                 }
             }
@@ -519,11 +518,53 @@ void Mutator::checkDuplicates(dom::object delta, quint32 at)
     thread_local std::unordered_set<std::string_view> seen;
     seen.clear();
     for (dom::key_value_pair field : delta) {
-        if (!seen.insert(field.key).second) {
-            anomaly(AnomalyKind::DuplicateKey, at, field.key,
-                QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
-        }
+        if (!seen.insert(field.key).second)
+            reportDuplicate(at, field.key);
     }
+}
+
+// Duplicate keys of a delta object: small objects (the common case) are checked on the way, in the
+// pass that merges them; larger ones up front. The key buffer is left uninitialised on purpose:
+// zeroing it cost more than the check itself on the fold's hot path.
+class Mutator::DuplicateKeys
+{
+public:
+    DuplicateKeys(Mutator& mutator, dom::object delta, quint32 at)
+        : m_mutator(mutator)
+        , m_at(at)
+        , m_small(delta.size() <= kSmall)
+    {
+        if (!m_small)
+            mutator.checkDuplicates(delta, at);
+    }
+    void check(std::string_view key)
+    {
+        if (!m_small)
+            return;
+        for (std::size_t k = 0; k < m_count; ++k) {
+            if (m_sizes[k] == key.size() && std::memcmp(m_data[k], key.data(), key.size()) == 0) {
+                m_mutator.reportDuplicate(m_at, key);
+                break;
+            }
+        }
+        m_data[m_count] = key.data();
+        m_sizes[m_count++] = key.size();
+    }
+
+private:
+    static constexpr std::size_t kSmall = 8;
+    Mutator& m_mutator;
+    quint32 m_at;
+    bool m_small;
+    std::size_t m_count = 0;
+    const char* m_data[kSmall];
+    std::size_t m_sizes[kSmall];
+};
+
+void Mutator::reportDuplicate(quint32 at, std::string_view key)
+{
+    anomaly(AnomalyKind::DuplicateKey, at, key,
+        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(key)));
 }
 
 NodeKind Mutator::kindFor(dom::element value, bool literal) const
@@ -650,23 +691,9 @@ void Mutator::replaceRawArray(quint32 slot, dom::element value, bool visible)
 
 void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
 {
-    // Duplicate keys: small objects (the common case) are checked on the way, in the same pass.
-    const bool small = delta.size() <= 8;
-    if (!small)
-        checkDuplicates(delta, object);
-    std::string_view seen[8];
-    std::size_t count = 0;
+    DuplicateKeys duplicates(*this, delta, object);
     for (dom::key_value_pair field : delta) {
-        if (small) {
-            for (std::size_t k = 0; k < count; ++k) {
-                if (seen[k] == field.key) {
-                    anomaly(AnomalyKind::DuplicateKey, object, field.key,
-                        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
-                    break;
-                }
-            }
-            seen[count++] = field.key;
-        }
+        duplicates.check(field.key);
         mergeMember(object, field.key, field.value, visible);
     }
 }
@@ -787,22 +814,9 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
     dom::element sizeValue;
     bool hasOrder = false;
     bool hasSize = false;
-    const bool small = delta.size() <= 8;
-    if (!small)
-        checkDuplicates(delta, list);
-    std::string_view seen[8];
-    std::size_t count = 0;
+    DuplicateKeys duplicates(*this, delta, list);
     for (dom::key_value_pair field : delta) {
-        if (small) {
-            for (std::size_t k = 0; k < count; ++k) {
-                if (seen[k] == field.key) {
-                    anomaly(AnomalyKind::DuplicateKey, list, field.key,
-                        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(field.key)));
-                    break;
-                }
-            }
-            seen[count++] = field.key;
-        }
+        duplicates.check(field.key);
         if (isMarker(field.key, 'o')) {
             hasOrder = true;
             orderValue = field.value;

@@ -82,7 +82,9 @@ private:
     // not shown before), applied in time proportional to the change; false (nothing done) otherwise.
     bool applyOrderBySegments(quint32 list, simdjson::dom::element orderValue, std::vector<quint32>& removed, bool visible);
     void freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder);
+    class DuplicateKeys;
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
+    void reportDuplicate(quint32 at, std::string_view key);
 
     const std::vector<DocumentListener*>& m_listeners;
     ChangeSet* m_changes;
