@@ -104,7 +104,10 @@ quint64 nextStamp()
 
 quint64 hashKey(std::string_view key)
 {
-    // FNV-1a: keys are short, and this is cheap and good enough for open addressing.
+    // Short keys (nearly all: field names, ids) hash their 8-byte inline form with one multiply.
+    if (const quint64 bits = Key::inlineBits(key))
+        return hashInlineKey(bits);
+    // FNV-1a for the rest: cheap and good enough for open addressing.
     quint64 h = 1469598103934665603ull;
     for (unsigned char c : key) {
         h ^= c;
@@ -233,12 +236,36 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
     visibleCountValid = false;
 }
 
+namespace {
+// The position a value-list key names ("0".."n-1"), or -1 for anything else.
+inline qint64 positionKey(std::string_view key)
+{
+    if (key.empty() || key.size() > 7 || (key[0] == '0' && key.size() > 1))
+        return -1;
+    qint64 value = 0;
+    for (char ch : key) {
+        if (ch < '0' || ch > '9')
+            return -1;
+        value = value * 10 + (ch - '0');
+    }
+    return value;
+}
+}
+
 quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) const
 {
-    const Container& c = rc(container);
+    const Node& node = r(container);
+    const Container& c = *node.v.c;
+    // Short keys compare as one 64-bit word (see Key).
+    const quint64 probe = Key::inlineBits(key);
+    if (node.kind == NodeKind::ValueList && probe) {
+        // A value list's element map is usually "0".."n-1" in insertion order: try that place first.
+        const qint64 position = positionKey(key);
+        if (position >= 0 && std::size_t(position) < c.members.size() && r(c.members[std::size_t(position)]).key.bits() == probe)
+            return c.members[std::size_t(position)];
+    }
     if (!c.index) {
-        // Short keys compare as one 64-bit word (see Key).
-        if (const quint64 probe = Key::inlineBits(key)) {
+        if (probe) {
             for (quint32 m : c.members) {
                 if (r(m).key.bits() == probe)
                     return m;
@@ -253,8 +280,7 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) 
     }
     const std::vector<quint32>& index = *c.index;
     const std::size_t mask = index.size() - 1;
-    std::size_t i = std::size_t(hashKey(key)) & mask;
-    const quint64 probe = Key::inlineBits(key);
+    std::size_t i = std::size_t(probe ? hashInlineKey(probe) : hashKey(key)) & mask;
     for (;;) {
         const quint32 s = index[i];
         if (s == 0)

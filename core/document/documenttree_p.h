@@ -353,12 +353,12 @@ public:
     {
         if (text.size() > kInline)
             return 0;
+        // Shifts, not memcpy: a variable-length memcpy is a library call, and reading its bytes back
+        // as one word stalls on store forwarding. This is on every key lookup of the fold.
         quint64 bits = 0;
-        auto* bytes = reinterpret_cast<unsigned char*>(&bits);
-        bytes[0] = static_cast<unsigned char>((text.size() << 1) | 1);
-        if (!text.empty())
-            std::memcpy(bytes + 1, text.data(), text.size());
-        return bits;
+        for (std::size_t i = text.size(); i-- > 0;)
+            bits = (bits << 8) | static_cast<unsigned char>(text[i]);
+        return (bits << 8) | ((text.size() << 1) | 1);
     }
     quint64 bits() const { return m_bits; }
 
@@ -466,6 +466,12 @@ inline bool isContainerKind(NodeKind k)
 inline bool isListKind(NodeKind k) { return k == NodeKind::RecordList || k == NodeKind::ValueList; }
 
 quint64 hashKey(std::string_view key);
+// hashKey() of a key that fits inline, from its inline form (Key::inlineBits).
+inline quint64 hashInlineKey(quint64 bits)
+{
+    const quint64 h = bits * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
+}
 quint64 nextStamp();
 
 } // namespace deltascope::detail
