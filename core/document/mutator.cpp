@@ -103,24 +103,27 @@ private:
 // "@o" / "@s" without a library call per key.
 inline bool isMarker(std::string_view key, char which) { return key.size() == 2 && key[0] == '@' && key[1] == which; }
 
-// Whether a delta object carries the list markers, in one pass over its keys.
-struct ListMarkers {
-    bool order = false;
-    bool size = false;
-};
+} // namespace
+
 ListMarkers listMarkers(dom::object o)
 {
     ListMarkers markers;
     for (dom::key_value_pair field : o) {
         if (field.key.size() == 2 && field.key[0] == '@') {
-            if (field.key[1] == 'o')
+            // A repeated marker: the last one wins, as for any key.
+            if (field.key[1] == 'o') {
                 markers.order = true;
-            else if (field.key[1] == 's')
+                markers.orderValue = field.value;
+            } else if (field.key[1] == 's') {
                 markers.size = true;
+                markers.sizeValue = field.value;
+            }
         }
     }
     return markers;
 }
+
+namespace {
 
 // What JavaScript's `if (x)` says about a visible list element (ranges in tree.js skip falsy ones).
 bool jsFalsy(const Node& n)
@@ -204,8 +207,10 @@ bool textLooksLikeLong(std::string_view text)
     const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
     if (result.ec != std::errc() || result.ptr != text.data() + text.size())
         return false;
-    // Canonical decimal only ("007" or "-0" are strings that merely contain digits).
-    return text == numberText(value);
+    // Canonical decimal only ("007" or "-0" are strings that merely contain digits); from_chars has
+    // already refused signs other than a leading '-', and anything but digits after it.
+    const std::string_view digits = text[0] == '-' ? text.substr(1) : text;
+    return !digits.empty() && (digits[0] != '0' || (digits.size() == 1 && text[0] != '-'));
 }
 
 bool readScalar(dom::element value, Scalar& out)
@@ -541,14 +546,16 @@ public:
     {
         if (!m_small)
             return;
+        // Short keys compare as their inline word (see Key); longer ones (word 0) by their text.
+        const quint64 bits = Key::inlineBits(key);
         for (std::size_t k = 0; k < m_count; ++k) {
-            if (m_sizes[k] == key.size() && std::memcmp(m_data[k], key.data(), key.size()) == 0) {
+            if (bits ? m_bits[k] == bits : (m_bits[k] == 0 && m_keys[k] == key)) {
                 m_mutator.reportDuplicate(m_at, key);
                 break;
             }
         }
-        m_data[m_count] = key.data();
-        m_sizes[m_count++] = key.size();
+        m_bits[m_count] = bits;
+        m_keys[m_count++] = key;
     }
 
 private:
@@ -557,8 +564,11 @@ private:
     quint32 m_at;
     bool m_small;
     std::size_t m_count = 0;
-    const char* m_data[kSmall];
-    std::size_t m_sizes[kSmall];
+    quint64 m_bits[kSmall];
+    // Raw storage: std::string_view's constructor would zero the whole array on every call.
+    union {
+        std::string_view m_keys[kSmall];
+    };
 };
 
 void Mutator::reportDuplicate(quint32 at, std::string_view key)
@@ -593,7 +603,7 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         const dom::object o = value.get_object().value_unsafe();
         const NodeKind kind = d.r(slot).kind;
         if (kind == NodeKind::RecordList || kind == NodeKind::ValueList) {
-            mergeList(slot, o, false);
+            mergeList(slot, o, listMarkers(o), false);
         } else if (!literal) {
             d.wc(slot).members.reserve(o.size());
             mergeObject(slot, o, false);
@@ -744,7 +754,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, dom::element val
                 convert(existing, target, childVisible);
                 valueChanged(existing, visible);
             }
-            mergeList(existing, o, childVisible);
+            mergeList(existing, o, markers, childVisible);
             return;
         }
         if (was != NodeKind::Object) {
@@ -807,24 +817,14 @@ quint32 Mutator::placeholder(quint32 list, std::string_view key)
     return slot;
 }
 
-void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
+void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& markers, bool visible)
 {
     const bool isRecord = d.r(list).kind == NodeKind::RecordList;
-    dom::element orderValue;
-    dom::element sizeValue;
-    bool hasOrder = false;
-    bool hasSize = false;
+    const dom::element orderValue = markers.orderValue;
+    const dom::element sizeValue = markers.sizeValue;
+    const bool hasOrder = markers.order;
+    const bool hasSize = markers.size;
     DuplicateKeys duplicates(*this, delta, list);
-    for (dom::key_value_pair field : delta) {
-        duplicates.check(field.key);
-        if (isMarker(field.key, 'o')) {
-            hasOrder = true;
-            orderValue = field.value;
-        } else if (isMarker(field.key, 's')) {
-            hasSize = true;
-            sizeValue = field.value;
-        }
-    }
 
     ScratchSlots removedScratch;
     std::vector<quint32>& removed = removedScratch.get();
@@ -833,6 +833,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
 
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
+        duplicates.check(key);
         if (isMarker(key, 'o') || isMarker(key, 's'))
             continue;
         const dom::element value = field.value;
@@ -884,7 +885,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, bool visible)
                 valueChanged(existing, elementVisible);
             }
             if (isListKind(target))
-                mergeList(existing, o, elementVisible);
+                mergeList(existing, o, markers, elementVisible);
             else
                 mergeObject(existing, o, elementVisible);
             continue;

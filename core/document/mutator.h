@@ -18,6 +18,15 @@ struct Scalar {
     std::string_view s;
 };
 
+// The list markers of a delta object (`@o`, `@s`) and their values, found in one pass over its keys.
+struct ListMarkers {
+    bool order = false;
+    bool size = false;
+    simdjson::dom::element orderValue;
+    simdjson::dom::element sizeValue;
+};
+ListMarkers listMarkers(simdjson::dom::object o);
+
 class Mutator
 {
 public:
@@ -28,7 +37,7 @@ public:
 
     // --- fold ---
     void mergeObject(quint32 object, simdjson::dom::object delta, bool visible);
-    void mergeList(quint32 list, simdjson::dom::object delta, bool visible);
+    void mergeList(quint32 list, simdjson::dom::object delta, const ListMarkers& markers, bool visible);
 
     // --- editing ---
     // The member `key` of `parent` (object member, list element, raw array index), made to be of
