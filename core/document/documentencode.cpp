@@ -41,7 +41,7 @@ bool sameScalarNodes(const Node& a, const Node& b)
     case NodeKind::Double:
         return a.v.d == b.v.d || (a.v.d != a.v.d && b.v.d != b.v.d);
     case NodeKind::String:
-        return a.v.s == b.v.s || a.v.s->view() == b.v.s->view();
+        return a.v.s == b.v.s || a.text() == b.text();
     default:
         return false;
     }

@@ -8,23 +8,11 @@ namespace deltascope::detail {
 
 StrRep* makeStr(std::string_view text)
 {
-    if (text.empty()) {
-        // One shared empty string: every new String node starts as one before its value is stored.
-        static StrRep* const empty = [] {
-            auto* rep = new (::operator new(sizeof(StrRep))) StrRep;
-            rep->ref.store(1, std::memory_order_relaxed); // held by this static: never freed
-            rep->size = 0;
-            return rep;
-        }();
-        retain(empty);
-        return empty;
-    }
     void* memory = ::operator new(sizeof(StrRep) + text.size());
     auto* rep = new (memory) StrRep;
     rep->ref.store(1, std::memory_order_relaxed);
     rep->size = quint32(text.size());
-    if (!text.empty())
-        std::memcpy(const_cast<char*>(rep->data()), text.data(), text.size());
+    std::memcpy(const_cast<char*>(rep->data()), text.data(), text.size());
     return rep;
 }
 
@@ -62,7 +50,7 @@ Node::Node(const Node& other)
     , stamp(other.stamp)
 {
     if (kind == NodeKind::String)
-        retain(v.s);
+        packed::retainBits(v.s);
     else if (isContainer())
         retainContainer(v.c);
     if (flags & FlagHistory)
@@ -72,7 +60,7 @@ Node::Node(const Node& other)
 void Node::dropPayload()
 {
     if (kind == NodeKind::String)
-        release(v.s);
+        packed::releaseBits(v.s);
     else if (isContainer())
         releaseContainer(v.c);
     v.i = 0;
@@ -131,10 +119,36 @@ void DocumentTree::Data::init(FoldMode foldMode)
 {
     mode = foldMode;
     chunks.clear();
+    chunkOwned.clear();
     freeSlots.clear();
     used = 1;
     rootSlot = allocate(0, {}, NodeKind::Object, -1);
     visibleCountValid = false;
+}
+
+DocumentTree::Data::Data(const Data& other)
+    : mode(other.mode)
+    , chunks(other.chunks)
+    , chunkOwned(other.chunks.size(), 0)
+    , freeSlots(other.freeSlots)
+    , used(other.used)
+    , rootSlot(other.rootSlot)
+    , anomalyPath(other.anomalyPath)
+    , visibleCountCache(other.visibleCountCache)
+    , visibleCountValid(other.visibleCountValid)
+{
+    // Both trees now hold every chunk: each copies a chunk before its first write to it.
+    std::fill(other.chunkOwned.begin(), other.chunkOwned.end(), 0);
+}
+
+void DocumentTree::Data::own(quint32 c)
+{
+    auto& chunk = chunks[c];
+    if (chunk.use_count() != 1)
+        chunk = std::make_shared<Chunk>(*chunk);
+    else // a copy on another thread may just have let go of it: its reads happen before our writes
+        std::atomic_thread_fence(std::memory_order_acquire);
+    chunkOwned[c] = 1;
 }
 
 Container& DocumentTree::Data::wc(quint32 slot)
@@ -156,8 +170,10 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
         freeSlots.pop_back();
     } else {
         slot = used++;
-        if ((slot >> kChunkBits) >= chunks.size())
+        if ((slot >> kChunkBits) >= chunks.size()) {
             chunks.push_back(std::make_shared<Chunk>());
+            chunkOwned.push_back(1);
+        }
     }
     Node& n = w(slot);
     n.resetProvenance(event);
@@ -170,7 +186,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
     if (isContainerKind(kind))
         n.v.c = new Container;
     else if (kind == NodeKind::String)
-        n.v.s = makeStr({});
+        n.v.s = packed::inlineBits({});
     n.lastChangedBy = event;
     n.stamp = nextStamp();
     visibleCountValid = false;
@@ -232,7 +248,7 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
     if (isContainerKind(kind))
         m.v.c = new Container;
     else if (kind == NodeKind::String)
-        m.v.s = makeStr({});
+        m.v.s = packed::inlineBits({});
     visibleCountValid = false;
 }
 

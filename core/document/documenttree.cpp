@@ -158,7 +158,7 @@ void appendScalar(std::string& out, const Node& n)
         appendDouble(out, n.v.d);
         break;
     case NodeKind::String:
-        appendEscaped(out, n.v.s->view());
+        appendEscaped(out, n.text());
         break;
     default:
         break;
@@ -259,26 +259,33 @@ FoldMode DocumentTree::foldMode() const { return d->mode; }
 FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, ChangeDetail detail)
 {
     FoldResult result;
+    if (detail == ChangeDetail::Full)
+        result.changes.changes.reserve(8);
+    apply(deltaJson, eventIndex, result, detail);
+    return result;
+}
+
+void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResult& result, ChangeDetail detail)
+{
+    result.parsed = true;
+    result.error.clear();
+    result.changes.changes.clear();
+    result.changes.touched.clear();
+    result.anomalies.clear();
     dom::element root;
     if (!parseJson(deltaJson, root, &result.error)) {
         result.parsed = false;
         result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), result.error });
-        return result;
+        return;
     }
     if (root.type() != dom::element_type::OBJECT) {
         result.error = QStringLiteral("the delta is JSON but not an object; nothing applied");
         result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });
-        return result;
+        return;
     }
-    ChangeSet* changes = nullptr;
-    if (detail == ChangeDetail::Full) {
-        result.changes.changes.reserve(8);
-        changes = &result.changes;
-    }
-    Mutator mutator(*this, changes, &result.anomalies, eventIndex);
+    Mutator mutator(*this, detail == ChangeDetail::Full ? &result.changes : nullptr, &result.anomalies, eventIndex);
     mutator.mergeObject(d->rootSlot, root.get_object().value_unsafe(), true);
     mutator.finish();
-    return result;
 }
 
 void DocumentTree::clear()
@@ -388,7 +395,8 @@ qint64 DocumentTree::integerValue(NodeId node) const
         return qint64(n.v.d);
     if (n.kind == NodeKind::String && (n.flags & FlagLooksLikeLong)) {
         qint64 value = 0;
-        std::from_chars(n.v.s->data(), n.v.s->data() + n.v.s->size, value);
+        const std::string_view text = n.text();
+        std::from_chars(text.data(), text.data() + text.size(), value);
         return value;
     }
     return 0;
@@ -412,8 +420,8 @@ QString DocumentTree::stringValue(NodeId node) const
     const quint32 s = d->slotOf(node);
     if (!s || d->r(s).kind != NodeKind::String)
         return {};
-    const StrRep* str = d->r(s).v.s;
-    return QString::fromUtf8(str->data(), qsizetype(str->size));
+    const std::string_view text = d->r(s).text();
+    return QString::fromUtf8(text.data(), qsizetype(text.size()));
 }
 
 bool DocumentTree::looksLikeLong(NodeId node) const

@@ -28,7 +28,7 @@ struct StrRep {
     const char* data() const { return reinterpret_cast<const char*>(this + 1); }
     std::string_view view() const { return { data(), size }; }
 };
-StrRep* makeStr(std::string_view text);
+StrRep* makeStr(std::string_view text); // for text longer than packed::kInline
 inline void retain(StrRep* s)
 {
     if (s)
@@ -309,62 +309,81 @@ struct History {
     }
 };
 
-// A node's key in 8 bytes: up to 7 bytes inline (field names, ids), longer ones in a shared StrRep
-// (tree copies share it). Inline form: the lowest byte is (length << 1) | 1, the text follows;
-// StrRep pointers are aligned, so their lowest bit is 0.
+// Text in 8 bytes: up to 7 bytes inline, longer text in a shared StrRep (tree copies share it).
+// Inline form: the lowest byte is (length << 1) | 1, the text follows; StrRep pointers are aligned,
+// so their lowest bit is 0. Node keys and short string values (ids, names, flags) use it, so the
+// common edit allocates nothing.
+namespace packed {
+inline constexpr std::size_t kInline = 7;
+// The inline form of `text`; 0 when too long.
+inline quint64 inlineBits(std::string_view text)
+{
+    if (text.size() > kInline)
+        return 0;
+    // Shifts, not memcpy: a variable-length memcpy is a library call, and reading its bytes back
+    // as one word stalls on store forwarding. This is on every key lookup of the fold.
+    quint64 bits = 0;
+    for (std::size_t i = text.size(); i-- > 0;)
+        bits = (bits << 8) | static_cast<unsigned char>(text[i]);
+    return (bits << 8) | ((text.size() << 1) | 1);
+}
+inline bool isInline(quint64 bits) { return bits & 1; }
+inline StrRep* rep(quint64 bits) { return reinterpret_cast<StrRep*>(bits); }
+inline quint64 make(std::string_view text)
+{
+    const quint64 bits = inlineBits(text);
+    return bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(text)));
+}
+inline void retainBits(quint64 bits)
+{
+    if (!isInline(bits))
+        retain(rep(bits));
+}
+inline void releaseBits(quint64 bits)
+{
+    if (!isInline(bits))
+        release(rep(bits));
+}
+// `bits` must be the stored word itself: inline text is read from it.
+inline std::string_view view(const quint64& bits)
+{
+    if (isInline(bits))
+        return { reinterpret_cast<const char*>(&bits) + 1, std::size_t(static_cast<unsigned char>(bits) >> 1) };
+    return rep(bits)->view();
+}
+} // namespace packed
+
+// A node's key in 8 bytes (packed text).
 class Key
 {
 public:
-    static constexpr std::size_t kInline = 7;
+    static constexpr std::size_t kInline = packed::kInline;
     Key() = default;
     Key(const Key& other)
         : m_bits(other.m_bits)
     {
-        if (!isInline())
-            retain(rep());
+        packed::retainBits(m_bits);
     }
     Key& operator=(const Key&) = delete;
-    ~Key()
-    {
-        if (!isInline())
-            release(rep());
-    }
+    ~Key() { packed::releaseBits(m_bits); }
     void assign(std::string_view text)
     {
         // The new form first: `text` may be a view of this key.
-        const quint64 bits = text.size() <= kInline ? inlineBits(text) : quint64(reinterpret_cast<quintptr>(makeStr(text)));
-        if (!isInline())
-            release(rep());
+        const quint64 bits = packed::make(text);
+        packed::releaseBits(m_bits);
         m_bits = bits;
     }
     void clear() { assign({}); }
-    std::string_view view() const
-    {
-        if (isInline())
-            return { reinterpret_cast<const char*>(&m_bits) + 1, std::size_t(static_cast<unsigned char>(m_bits) >> 1) };
-        return rep()->view();
-    }
+    std::string_view view() const { return packed::view(m_bits); }
     operator std::string_view() const { return view(); }
     std::size_t size() const { return view().size(); }
     bool operator==(std::string_view text) const { return view() == text; }
     bool operator==(const Key& other) const { return m_bits == other.m_bits || view() == other.view(); }
     // The inline form of `text` (which equals a Key holding it bit for bit); 0 when too long.
-    static quint64 inlineBits(std::string_view text)
-    {
-        if (text.size() > kInline)
-            return 0;
-        // Shifts, not memcpy: a variable-length memcpy is a library call, and reading its bytes back
-        // as one word stalls on store forwarding. This is on every key lookup of the fold.
-        quint64 bits = 0;
-        for (std::size_t i = text.size(); i-- > 0;)
-            bits = (bits << 8) | static_cast<unsigned char>(text[i]);
-        return (bits << 8) | ((text.size() << 1) | 1);
-    }
+    static quint64 inlineBits(std::string_view text) { return packed::inlineBits(text); }
     quint64 bits() const { return m_bits; }
 
 private:
-    bool isInline() const { return m_bits & 1; }
-    StrRep* rep() const { return reinterpret_cast<StrRep*>(m_bits); }
     quint64 m_bits = 1; // inline, empty
 };
 static_assert(Q_BYTE_ORDER == Q_LITTLE_ENDIAN, "Key keeps its inline tag in the lowest-addressed byte");
@@ -402,7 +421,7 @@ struct Node {
         bool b;
         qint64 i;
         double d;
-        StrRep* s;
+        quint64 s; // String: packed text (see packed::), read with text()
         Container* c;
     } v {};
     qint64 lastChangedBy = -1;
@@ -424,6 +443,7 @@ struct Node {
         resetProvenance(-1);
     }
 
+    std::string_view text() const { return packed::view(v.s); } // kind String only
     qint64 createdBy() const { return (flags & FlagHistory) ? prov.hist->createdBy : prov.created; }
     History* history() const { return (flags & FlagHistory) ? prov.hist : nullptr; }
     void setHistory(History* h) // takes the reference; h->createdBy already set
@@ -481,22 +501,34 @@ namespace deltascope {
 struct DocumentTree::Data {
     FoldMode mode = FoldMode::Canonical;
     std::vector<std::shared_ptr<detail::Chunk>> chunks;
+    // 1 where chunks[i] is known to be held by this tree alone, so w() need not look at the shared
+    // count (a cache line of its own) on every write. Cleared on both sides when a tree is copied.
+    mutable std::vector<quint8> chunkOwned;
     std::vector<quint32> freeSlots;
     quint32 used = 1; // slot 0 is never a node
     quint32 rootSlot = 0;
+    // The path of the node the last list-level anomaly was reported at (see Mutator::anomaly).
+    struct PathCache {
+        quint32 slot = 0;
+        quint32 generation = 0;
+        QString path;
+    } anomalyPath;
     mutable std::size_t visibleCountCache = 0;
     mutable bool visibleCountValid = false;
 
     const detail::Node& r(quint32 slot) const { return chunks[slot >> detail::kChunkBits]->nodes[slot & (detail::kChunkSize - 1)]; }
     detail::Node& w(quint32 slot)
     {
-        auto& chunk = chunks[slot >> detail::kChunkBits];
-        if (chunk.use_count() != 1)
-            chunk = std::make_shared<detail::Chunk>(*chunk);
-        else // a copy on another thread may just have let go of it: its reads happen before our writes
-            std::atomic_thread_fence(std::memory_order_acquire);
-        return chunk->nodes[slot & (detail::kChunkSize - 1)];
+        const quint32 c = slot >> detail::kChunkBits;
+        if (!chunkOwned[c])
+            own(c);
+        return chunks[c]->nodes[slot & (detail::kChunkSize - 1)];
     }
+    void own(quint32 chunk); // copies chunks[chunk] if another tree holds it too
+
+    Data() = default;
+    Data(const Data& other);
+    Data& operator=(const Data&) = delete;
     // The container of `slot`, unshared from other trees first.
     detail::Container& wc(quint32 slot);
     const detail::Container& rc(quint32 slot) const { return *r(slot).v.c; }

@@ -138,7 +138,7 @@ bool jsFalsy(const Node& n)
     case NodeKind::Double:
         return n.v.d == 0 || n.v.d != n.v.d;
     case NodeKind::String:
-        return n.v.s->size == 0;
+        return n.text().empty();
     default:
         return false;
     }
@@ -259,7 +259,7 @@ bool sameScalar(const Node& node, const Scalar& value)
     case NodeKind::Double:
         return node.v.d == value.d || (node.v.d != node.v.d && value.d != value.d);
     case NodeKind::String:
-        return node.v.s->view() == value.s;
+        return node.text() == value.s;
     default:
         return false;
     }
@@ -281,7 +281,7 @@ void storeScalar(Node& node, const Scalar& value)
         node.v.d = value.d;
         break;
     case NodeKind::String:
-        node.v.s = makeStr(value.s);
+        node.v.s = packed::make(value.s);
         if (textLooksLikeLong(value.s))
             node.flags |= FlagLooksLikeLong;
         break;
@@ -450,41 +450,43 @@ void Mutator::valueChanged(quint32 node, bool visible)
 
 void Mutator::touch(quint32 slot)
 {
+    // The node was just written, so w() copies nothing here; one lookup serves the mark and the climb.
+    Node* m = &d.w(slot);
     // Each node once, marked on the node (cleared by finish()) instead of sorting afterwards.
-    if (m_changes && !(d.r(slot).flags & FlagTouched)) {
-        d.w(slot).flags |= FlagTouched;
+    if (m_changes && !(m->flags & FlagTouched)) {
+        m->flags |= FlagTouched;
         m_touched.push_back(slot);
     }
-    // Climb until a node already carries this mutation's stamp: everything above it does too.
-    while (slot) {
-        if (d.r(slot).stamp == m_stamp)
-            break;
-        Node& m = d.w(slot);
-        m.stamp = m_stamp;
-        if (m.lastChangedBy != m_event) {
-            if (!(m.flags & FlagHistory)) {
-                if (m.prov.created == m.lastChangedBy) {
-                    m.lastChangedBy = m_event;
+    // Climb until a node already carries this mutation's stamp: everything above it does too. A
+    // node with this stamp was written by this mutation, so w() on it copies nothing either.
+    while (m->stamp != m_stamp) {
+        m->stamp = m_stamp;
+        if (m->lastChangedBy != m_event) {
+            if (!(m->flags & FlagHistory)) {
+                if (m->prov.created == m->lastChangedBy) {
+                    m->lastChangedBy = m_event;
                 } else {
                     auto* hist = new History;
-                    hist->createdBy = m.prov.created;
-                    hist->push(m.prov.created);
-                    hist->push(m.lastChangedBy);
+                    hist->createdBy = m->prov.created;
+                    hist->push(m->prov.created);
+                    hist->push(m->lastChangedBy);
                     hist->push(m_event);
-                    m.setHistory(hist);
-                    m.lastChangedBy = m_event;
+                    m->setHistory(hist);
+                    m->lastChangedBy = m_event;
                 }
             } else {
-                if (m.prov.hist->ref.load(std::memory_order_acquire) != 1) {
-                    auto* copy = new History(*m.prov.hist);
-                    releaseHistory(m.prov.hist);
-                    m.prov.hist = copy;
+                if (m->prov.hist->ref.load(std::memory_order_acquire) != 1) {
+                    auto* copy = new History(*m->prov.hist);
+                    releaseHistory(m->prov.hist);
+                    m->prov.hist = copy;
                 }
-                m.prov.hist->push(m_event);
-                m.lastChangedBy = m_event;
+                m->prov.hist->push(m_event);
+                m->lastChangedBy = m_event;
             }
         }
-        slot = m.parent;
+        if (!m->parent)
+            break;
+        m = &d.w(m->parent);
     }
 }
 
@@ -492,13 +494,23 @@ void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, c
 {
     if (!m_anomalies)
         return;
-    QString path = pathOf(d, at);
-    if (!childKey.empty() || at == 0) {
-        if (!path.isEmpty())
-            path += QLatin1Char('/');
-        appendSegment(path, childKey);
+    if (childKey.empty() && at != 0) {
+        // A list-level anomaly (a value list edited without @s) repeats at one path delta after delta:
+        // the path of a live node never changes, so it is built once and shared.
+        DocumentTree::Data::PathCache& cache = d.anomalyPath;
+        if (cache.slot != at || cache.generation != d.r(at).generation) {
+            cache.slot = at;
+            cache.generation = d.r(at).generation;
+            cache.path = pathOf(d, at);
+        }
+        m_anomalies->push_back(Anomaly { kind, m_event, cache.path, message });
+        return;
     }
-    m_anomalies->push_back(Anomaly { kind, m_event, path, message });
+    QString path = pathOf(d, at);
+    if (!path.isEmpty())
+        path += QLatin1Char('/');
+    appendSegment(path, childKey);
+    m_anomalies->push_back(Anomaly { kind, m_event, std::move(path), message });
 }
 
 void Mutator::checkDuplicates(dom::object delta, quint32 at)
