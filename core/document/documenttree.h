@@ -143,6 +143,9 @@ public:
     // Folds one `data` object (the JSON text of it, UTF-8) into the tree. eventIndex is recorded
     // as provenance and in anomalies. Never throws; bad input yields parsed=false or anomalies.
     FoldResult apply(std::string_view deltaJson, qint64 eventIndex = -1, ChangeDetail detail = ChangeDetail::Full);
+    // The same, into `result` (emptied first, its vectors' memory kept): a caller that folds many
+    // deltas in a row and reads each result before the next saves the allocations of a new one.
+    void apply(std::string_view deltaJson, qint64 eventIndex, FoldResult& result, ChangeDetail detail = ChangeDetail::Full);
 
     // Empties the tree (listeners get aboutToReset/reset).
     void clear();

@@ -408,8 +408,8 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
     }
     if (delta.hasData) {
         // Only the trees matter here, not what each delta changed.
-        m_tree.apply(delta.data, index, DocumentTree::ChangeDetail::None);
-        m_merged.apply(delta.data, index, DocumentTree::ChangeDetail::None);
+        m_tree.apply(delta.data, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+        m_merged.apply(delta.data, index, m_foldScratch, DocumentTree::ChangeDetail::None);
     }
     if (delta.seq >= 0) {
         m_lastSeq = delta.seq;

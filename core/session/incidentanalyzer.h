@@ -173,6 +173,7 @@ private:
     std::function<qint64()> m_nowNs;
     DocumentTree m_tree;
     DocumentTree m_merged { FoldMode::ReferenceClient };
+    FoldResult m_foldScratch; // the fold results are not read here; reused to save their allocations
     std::map<qint64, DocumentTree> m_history; // seq -> canonical tree after the item with that seq (bounded)
     int m_shadowsInFlight = 0; // shadow fetches whose comparison has not run yet
     qint64 m_lastSeq = -1;

@@ -138,10 +138,12 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
         return;
     const bool snapshot = !m_epochHasData;
     m_epochHasData = true;
-    FoldResult result = m_epochTree.apply(delta.data, event.index);
+    // Both results are members reused from item to item: a busy stream folds many thousands a second.
+    FoldResult& result = m_epochResult;
+    m_epochTree.apply(delta.data, event.index, result);
     // The merged tree's change set is not reported (itemFolded carries the epoch tree's); its
     // listeners, provenance and anomalies are kept.
-    m_mergedTree.apply(delta.data, event.index, DocumentTree::ChangeDetail::None);
+    m_mergedTree.apply(delta.data, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
     ++m_folded;
     if (!result.parsed)
         report(QStringLiteral("invalid-json"), event.index, QString(), result.error);

@@ -99,6 +99,8 @@ private:
 
     DocumentTree m_epochTree { FoldMode::Canonical };
     DocumentTree m_mergedTree { FoldMode::ReferenceClient };
+    FoldResult m_epochResult;
+    FoldResult m_mergedResult;
     DocumentTree m_previousEpochTree;
     ResyncReport m_lastResync;
     quint32 m_epoch = 0;

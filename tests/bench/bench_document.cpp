@@ -148,7 +148,10 @@ Stream gameStream(int count, quint64 seed, int busy = 1)
 
 // The best of five batches of `rounds` passes: the machine is a shared VM whose neighbours steal
 // cycles even from thread CPU time (cache, frequency), so one batch can read 30% low.
-double foldRate(const Stream& stream, int rounds, std::size_t* nodes, DocumentTree::ChangeDetail detail = DocumentTree::ChangeDetail::Full)
+// Folds as the product does (SessionFolder): one FoldResult reused from delta to delta. With
+// `freshResults`, each apply() returns a new FoldResult instead (the allocations of its vectors).
+double foldRate(const Stream& stream, int rounds, std::size_t* nodes, DocumentTree::ChangeDetail detail = DocumentTree::ChangeDetail::Full,
+    bool freshResults = false)
 {
     double best = 0;
     for (int batch = 0; batch < 5; ++batch) {
@@ -157,8 +160,12 @@ double foldRate(const Stream& stream, int rounds, std::size_t* nodes, DocumentTr
         for (int r = 0; r < std::max(1, rounds / 5); ++r) {
             DocumentTree tree = stream.start; // a cheap copy; the first writes copy only touched chunks
             qint64 event = 0;
+            FoldResult result;
             for (std::string_view delta : stream.deltas) {
-                const FoldResult result = tree.apply(delta, event++, detail);
+                if (freshResults)
+                    result = tree.apply(delta, event++, detail);
+                else
+                    tree.apply(delta, event++, result, detail);
                 if (!result.parsed)
                     std::fprintf(stderr, "unexpected parse failure\n");
             }
@@ -193,6 +200,8 @@ int main(int argc, char** argv)
     std::printf("document.fold.medium.nodes: %zu nodes\n", nodes);
     std::printf("document.fold.medium.delta_size: %.0f bytes (average)\n", stream.averageBytes);
     std::printf("document.fold.medium.rate: %.0f deltas/s (budget >= 1000000, parse included, one core)\n", rate);
+    std::printf("document.fold.medium.rate_fresh_results: %.0f deltas/s (a new FoldResult per delta)\n",
+        foldRate(stream, quick ? 2 : foldOnly ? 400 : 40, nullptr, DocumentTree::ChangeDetail::Full, true));
     const double rateWithoutChanges = foldRate(stream, quick ? 2 : foldOnly ? 400 : 40, nullptr, DocumentTree::ChangeDetail::None);
     std::printf("document.fold.medium.rate_without_change_set: %.0f deltas/s (ChangeDetail::None: tree, provenance and anomalies only)\n",
         rateWithoutChanges);
