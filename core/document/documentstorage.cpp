@@ -45,7 +45,6 @@ Node::Node(const Node& other)
     , flags(other.flags)
     , key(other.key)
     , v(other.v)
-    , lastChangedBy(other.lastChangedBy)
     , prov(other.prov)
     , stamp(other.stamp)
 {
@@ -55,6 +54,27 @@ Node::Node(const Node& other)
         retainContainer(v.c);
     if (flags & FlagHistory)
         retainHistory(prov.hist);
+}
+
+void Node::noteChangeSlow(qint64 event)
+{
+    if (!(flags & FlagHistory)) {
+        // A third distinct event (or one beyond 32 bits): the bounded history takes over.
+        auto* h = new History;
+        h->createdBy = createdBy();
+        h->push(createdBy());
+        if (lastChangedBy() != createdBy())
+            h->push(lastChangedBy());
+        h->push(event);
+        prov.hist = h;
+        flags |= FlagHistory;
+        return;
+    }
+    // Shared with a tree copy: this tree's history diverges from here.
+    auto* copy = new History(*prov.hist);
+    releaseHistory(prov.hist);
+    prov.hist = copy;
+    copy->push(event);
 }
 
 void Node::dropPayload()
@@ -176,18 +196,17 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
         }
     }
     Node& n = w(slot);
-    n.resetProvenance(event);
     n.parent = parentSlot;
     n.row = kNotVisible;
     n.kind = kind;
-    n.flags = FlagLive;
+    n.flags = FlagLive; // a free slot has no history to release (freeSubtree dropped it)
+    n.resetProvenance(event); // after the flags: it may set FlagHistory
     n.key.assign(key);
     n.v.i = 0;
     if (isContainerKind(kind))
         n.v.c = new Container;
     else if (kind == NodeKind::String)
         n.v.s = packed::inlineBits({});
-    n.lastChangedBy = event;
     n.stamp = nextStamp();
     visibleCountValid = false;
     return slot;
@@ -294,7 +313,7 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) 
         }
         return 0;
     }
-    const std::vector<quint32>& index = *c.index;
+    const SlotIndex& index = c.index;
     const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(probe ? hashInlineKey(probe) : hashKey(key)) & mask;
     for (;;) {
@@ -318,10 +337,8 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
     std::size_t size = 16;
     while (size < c.members.size() * 2)
         size <<= 1;
-    if (!c.index)
-        c.index = std::make_unique<std::vector<quint32>>();
-    std::vector<quint32>& index = *c.index;
-    index.assign(size, 0);
+    SlotIndex& index = c.index;
+    index.assign(size);
     const std::size_t mask = size - 1;
     for (quint32 m : c.members) {
         std::size_t i = std::size_t(hashKey(r(m).key)) & mask;
@@ -340,7 +357,7 @@ void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
             rebuildIndex(container);
         return;
     }
-    std::vector<quint32>& index = *c.index;
+    SlotIndex& index = c.index;
     if ((c.indexUsed + 1) * 2 > index.size()) {
         rebuildIndex(container);
         return;
@@ -359,7 +376,7 @@ void DocumentTree::Data::indexErase(quint32 container, quint32 member)
     Container& c = wc(container);
     if (!c.index)
         return;
-    std::vector<quint32>& index = *c.index;
+    SlotIndex& index = c.index;
     const std::size_t mask = index.size() - 1;
     std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
     for (;;) {

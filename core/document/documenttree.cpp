@@ -499,7 +499,7 @@ qint64 DocumentTree::createdBy(NodeId node) const
 qint64 DocumentTree::lastChangedBy(NodeId node) const
 {
     const quint32 s = d->slotOf(node);
-    return s ? d->r(s).lastChangedBy : -1;
+    return s ? d->r(s).lastChangedBy() : -1;
 }
 
 ProvenanceHistory DocumentTree::history(NodeId node) const
@@ -515,8 +515,8 @@ ProvenanceHistory DocumentTree::history(NodeId node) const
             h.recentEvents.push_back(hist->ring[(hist->start + i) % kProvenanceDepth]);
     } else {
         h.recentEvents.push_back(n.createdBy());
-        if (n.lastChangedBy != n.createdBy())
-            h.recentEvents.push_back(n.lastChangedBy);
+        if (n.lastChangedBy() != n.createdBy())
+            h.recentEvents.push_back(n.lastChangedBy());
         h.totalCount = h.recentEvents.size();
     }
     return h;

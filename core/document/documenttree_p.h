@@ -250,6 +250,46 @@ private:
     quint32 m_cap = 0;
 };
 
+// Open-addressing table of slot numbers by key hash, for containers with many members. One
+// pointer: its first word holds the table size (a power of two), so a lookup reaches the table
+// with one load, and the many small containers that have none carry 8 bytes.
+class SlotIndex
+{
+public:
+    SlotIndex() = default;
+    SlotIndex(const SlotIndex& other)
+    {
+        if (other.m_p) {
+            m_p = static_cast<quint32*>(std::malloc((other.size() + 1) * sizeof(quint32)));
+            std::memcpy(m_p, other.m_p, (other.size() + 1) * sizeof(quint32));
+        }
+    }
+    SlotIndex& operator=(const SlotIndex&) = delete;
+    ~SlotIndex() { std::free(m_p); }
+    explicit operator bool() const { return m_p != nullptr; }
+    std::size_t size() const { return m_p ? m_p[0] : 0; }
+    quint32& operator[](std::size_t i) { return m_p[i + 1]; }
+    quint32 operator[](std::size_t i) const { return m_p[i + 1]; }
+    // A table of `size` zeroes (size: a power of two).
+    void assign(std::size_t size)
+    {
+        if (this->size() != size) {
+            std::free(m_p);
+            m_p = static_cast<quint32*>(std::malloc((size + 1) * sizeof(quint32)));
+            m_p[0] = quint32(size);
+        }
+        std::memset(m_p + 1, 0, size * sizeof(quint32));
+    }
+    void reset()
+    {
+        std::free(m_p);
+        m_p = nullptr;
+    }
+
+private:
+    quint32* m_p = nullptr;
+};
+
 // Children of a container node. Shared between tree copies and copied when a shared one is written.
 struct Container {
     std::atomic<quint32> ref { 1 };
@@ -264,9 +304,8 @@ struct Container {
     // Raw arrays: the elements (visible children).
     SlotVec members;
     SlotVec order; // lists only: the visible order
-    // Open-addressing index of slot numbers by key hash, only for containers with many members
-    // (a pointer, so the many small objects do not carry an empty vector).
-    std::unique_ptr<std::vector<quint32>> index;
+    // Members by key, only for containers with many members.
+    SlotIndex index;
     Container() = default;
     Container(const Container& other)
         : indexUsed(other.indexUsed)
@@ -274,7 +313,7 @@ struct Container {
         , maybeOrphans(other.maybeOrphans)
         , members(other.members)
         , order(other.order)
-        , index(other.index ? std::make_unique<std::vector<quint32>>(*other.index) : nullptr)
+        , index(other.index)
     {
     }
 };
@@ -307,6 +346,8 @@ struct History {
             start = quint8((start + 1) % DocumentTree::kProvenanceDepth);
         }
     }
+    // The last changing event (a node's history always holds at least its creation).
+    qint64 newest() const { return ring[(start + count - 1) % DocumentTree::kProvenanceDepth]; }
 };
 
 // Text in 8 bytes: up to 7 bytes inline, longer text in a shared StrRep (tree copies share it).
@@ -424,12 +465,17 @@ struct Node {
         quint64 s; // String: packed text (see packed::), read with text()
         Container* c;
     } v {};
-    qint64 lastChangedBy = -1;
-    // The creating event; or, with FlagHistory, the bounded history that holds it (8 bytes either way).
+    // The creating and the last changing event, each stored plus one in 32 bits (0: none); or, with
+    // FlagHistory, the bounded history that holds both (8 bytes either way). Events beyond 32 bits
+    // (never seen from a capture, but the API takes qint64) get a history at once.
+    struct Events {
+        quint32 created;
+        quint32 changed;
+    };
     union {
-        qint64 created;
+        Events ev;
         History* hist;
-    } prov { -1 };
+    } prov { Events { 0, 0 } };
     // Changes whenever the node or anything below it changes; unique across all trees (a global
     // counter), so equal slot, generation and stamp in two copies mean an identical subtree.
     quint64 stamp = 0;
@@ -444,22 +490,51 @@ struct Node {
     }
 
     std::string_view text() const { return packed::view(v.s); } // kind String only
-    qint64 createdBy() const { return (flags & FlagHistory) ? prov.hist->createdBy : prov.created; }
+    static bool eventFits(qint64 event) { return event >= -1 && event < qint64(0xffffffffu) - 1; }
+    static quint32 packEvent(qint64 event) { return quint32(event + 1); } // eventFits(event) only
+    static qint64 unpackEvent(quint32 packed) { return qint64(packed) - 1; }
+    qint64 createdBy() const { return (flags & FlagHistory) ? prov.hist->createdBy : unpackEvent(prov.ev.created); }
+    qint64 lastChangedBy() const { return (flags & FlagHistory) ? prov.hist->newest() : unpackEvent(prov.ev.changed); }
     History* history() const { return (flags & FlagHistory) ? prov.hist : nullptr; }
-    void setHistory(History* h) // takes the reference; h->createdBy already set
-    {
-        resetProvenance(-1);
-        prov.hist = h;
-        flags |= FlagHistory;
-    }
+    // A fresh node's provenance: created (and last changed) by `createdEvent`.
     void resetProvenance(qint64 createdEvent)
     {
         if (flags & FlagHistory) {
             releaseHistory(prov.hist);
             flags &= quint8(~FlagHistory);
         }
-        prov.created = createdEvent;
+        if (eventFits(createdEvent)) {
+            prov.ev = Events { packEvent(createdEvent), packEvent(createdEvent) };
+            return;
+        }
+        auto* h = new History;
+        h->createdBy = createdEvent;
+        h->push(createdEvent);
+        prov.hist = h;
+        flags |= FlagHistory;
     }
+    // Records that `event` changed the node (or something below it); once per event.
+    void noteChange(qint64 event)
+    {
+        if (!(flags & FlagHistory)) {
+            if (eventFits(event)) {
+                const quint32 packed = packEvent(event);
+                if (prov.ev.changed == packed)
+                    return;
+                if (prov.ev.created == prov.ev.changed) {
+                    prov.ev.changed = packed; // created and changed fit in the node: no history yet
+                    return;
+                }
+            }
+        } else if (prov.hist->newest() == event) {
+            return;
+        } else if (prov.hist->ref.load(std::memory_order_acquire) == 1) {
+            prov.hist->push(event);
+            return;
+        }
+        noteChangeSlow(event);
+    }
+    void noteChangeSlow(qint64 event); // starts or unshares the history
 
     bool live() const { return flags & FlagLive; }
     bool isContainer() const

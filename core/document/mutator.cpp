@@ -461,29 +461,7 @@ void Mutator::touch(quint32 slot)
     // node with this stamp was written by this mutation, so w() on it copies nothing either.
     while (m->stamp != m_stamp) {
         m->stamp = m_stamp;
-        if (m->lastChangedBy != m_event) {
-            if (!(m->flags & FlagHistory)) {
-                if (m->prov.created == m->lastChangedBy) {
-                    m->lastChangedBy = m_event;
-                } else {
-                    auto* hist = new History;
-                    hist->createdBy = m->prov.created;
-                    hist->push(m->prov.created);
-                    hist->push(m->lastChangedBy);
-                    hist->push(m_event);
-                    m->setHistory(hist);
-                    m->lastChangedBy = m_event;
-                }
-            } else {
-                if (m->prov.hist->ref.load(std::memory_order_acquire) != 1) {
-                    auto* copy = new History(*m->prov.hist);
-                    releaseHistory(m->prov.hist);
-                    m->prov.hist = copy;
-                }
-                m->prov.hist->push(m_event);
-                m->lastChangedBy = m_event;
-            }
-        }
+        m->noteChange(m_event);
         if (!m->parent)
             break;
         m = &d.w(m->parent);

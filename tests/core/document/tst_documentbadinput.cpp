@@ -245,6 +245,34 @@ TEST_CASE("provenance: created, last changed, and a bounded history per node")
     CHECK(tree.lastChangedBy(b) == 20);
 }
 
+TEST_CASE("provenance: event indexes beyond 32 bits are kept whole")
+{
+    // Nodes hold events in 32 bits and fall back to a history for larger ones.
+    constexpr qint64 big = 5'000'000'000LL;
+    DocumentTree tree;
+    tree.apply(R"({"a":1,"b":1})", 7);
+    tree.apply(R"({"a":2})", big);
+    const NodeId a = tree.find(u"a");
+    CHECK(tree.createdBy(a) == 7);
+    CHECK(tree.lastChangedBy(a) == big);
+    CHECK(tree.history(a).recentEvents == std::vector<qint64> { 7, big });
+    CHECK(tree.history(a).totalCount == 2);
+    tree.apply(R"({"a":3})", big + 1);
+    CHECK(tree.lastChangedBy(a) == big + 1);
+    CHECK(tree.history(a).recentEvents == std::vector<qint64> { 7, big, big + 1 });
+    tree.apply(R"({"c":1})", big + 2);
+    CHECK(tree.createdBy(tree.find(u"c")) == big + 2);
+    CHECK(tree.lastChangedBy(tree.find(u"c")) == big + 2);
+    CHECK(tree.history(tree.find(u"c")).recentEvents == std::vector<qint64> { big + 2 });
+    CHECK(tree.lastChangedBy(tree.root()) == big + 2);
+    // The last event that fits in 32 bits, and the first that does not.
+    tree.apply(R"({"d":1})", 0xfffffffdLL);
+    tree.apply(R"({"e":1})", 0xfffffffeLL);
+    CHECK(tree.createdBy(tree.find(u"d")) == 0xfffffffdLL);
+    CHECK(tree.createdBy(tree.find(u"e")) == 0xfffffffeLL);
+    CHECK(tree.lastChangedBy(tree.find(u"b")) == 7);
+}
+
 TEST_CASE("change set: exact ranges and touched nodes")
 {
     DocumentTree tree = start();
