@@ -49,12 +49,17 @@ std::vector<quint32>& scratchTouched(std::vector<quint32>& own, bool& owns)
     return scratch;
 }
 
+} // namespace
+
 // "In the new order" marks for the order phase of one list, indexed by slot: an array beside the
 // nodes instead of a node flag, so building an order writes no nodes (and copies no shared chunks).
 struct OrderMarks {
     std::vector<quint32> marks;
     quint32 epoch = 0;
 };
+
+namespace {
+
 OrderMarks& orderMarks()
 {
     thread_local OrderMarks marks;
@@ -201,7 +206,8 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
 
 bool textLooksLikeLong(std::string_view text)
 {
-    if (text.empty() || text.size() > 20)
+    // Most strings are not numbers: settle those on the first character, before from_chars.
+    if (text.empty() || text.size() > 20 || !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
         return false;
     qint64 value = 0;
     const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -341,6 +347,7 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_reference(tree.d->mode == FoldMode::ReferenceClient)
     , m_stamp(nextStamp())
     , m_touched(scratchTouched(m_ownTouched, m_ownsScratch))
+    , m_marks(&orderMarks())
 {
 }
 
@@ -352,7 +359,7 @@ Mutator::~Mutator()
 
 void Mutator::beginOrderMarks()
 {
-    OrderMarks& m = orderMarks();
+    OrderMarks& m = *m_marks;
     if (++m.epoch == 0) {
         std::fill(m.marks.begin(), m.marks.end(), 0);
         m.epoch = 1;
@@ -361,13 +368,13 @@ void Mutator::beginOrderMarks()
 
 bool Mutator::inOrder(quint32 slot) const
 {
-    const OrderMarks& m = orderMarks();
+    const OrderMarks& m = *m_marks;
     return slot < m.marks.size() && m.marks[slot] == m.epoch;
 }
 
 void Mutator::setInOrder(quint32 slot)
 {
-    OrderMarks& m = orderMarks();
+    OrderMarks& m = *m_marks;
     if (slot >= m.marks.size())
         m.marks.resize(std::max<std::size_t>(std::size_t(slot) + 1, d.used), 0);
     m.marks[slot] = m.epoch;
@@ -1347,10 +1354,13 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
     // Common case (appends, removals, inserts): what remains is already in the new relative order.
     const bool inOrder = std::equal(retained.begin(), retained.end(), c.order.begin(), c.order.end());
     if (m > 1 && !inOrder) {
+        // Rows of the list's children are node rows minus the base, which moves do not change.
+        const quint32 base = c.rowBase;
+        const auto rowOf = [&](quint32 slot) { return int(d.r(slot).row - base); };
         thread_local std::vector<int> sequence; // sequence[current row] = index in retained
         sequence.assign(m, 0);
         for (std::size_t t = 0; t < m; ++t)
-            sequence[d.rowOf(retained[t])] = int(t);
+            sequence[std::size_t(rowOf(retained[t]))] = int(t);
         thread_local std::vector<int> tails; // indexes into sequence
         thread_local std::vector<int> previous;
         tails.clear();
@@ -1381,8 +1391,8 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
             for (std::size_t t = 0; t < m; ++t) {
                 if (inLis[t])
                     continue;
-                const int from = int(d.rowOf(retained[t]));
-                const int destination = t == 0 ? 0 : int(d.rowOf(retained[t - 1])) + 1;
+                const int from = rowOf(retained[t]);
+                const int destination = t == 0 ? 0 : rowOf(retained[t - 1]) + 1;
                 if (destination == from || destination == from + 1)
                     continue;
                 beginMove(list, from, from, destination, true);
@@ -1393,7 +1403,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
                 const int lo = std::min(from, to);
                 const int hi = std::max(from, to);
                 for (int k = lo; k <= hi; ++k)
-                    d.setRow(list, c.order[std::size_t(k)], quint32(k));
+                    d.w(c.order[std::size_t(k)]).row = quint32(k) + base;
                 endMove(list, from, from, destination, true);
             }
         }

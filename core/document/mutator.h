@@ -27,6 +27,8 @@ struct ListMarkers {
 };
 ListMarkers listMarkers(simdjson::dom::object o);
 
+struct OrderMarks;
+
 class Mutator
 {
 public:
@@ -58,8 +60,8 @@ private:
     bool isVisible(quint32 slot) const;
     // Order-phase marks (see OrderMarks in mutator.cpp); one list at a time.
     void beginOrderMarks();
-    bool inOrder(quint32 slot) const;
-    void setInOrder(quint32 slot);
+    inline bool inOrder(quint32 slot) const;
+    inline void setInOrder(quint32 slot);
 
     void beginInsert(quint32 parent, int first, int last, bool visible);
     void endInsert(quint32 parent, int first, int last, bool visible);
@@ -107,6 +109,7 @@ private:
     bool m_ownsScratch = false;
     std::vector<quint32> m_ownTouched;
     std::vector<quint32>& m_touched;
+    OrderMarks* m_marks; // the thread's order-phase marks (see mutator.cpp)
 };
 
 bool readScalar(simdjson::dom::element value, Scalar& out);
