@@ -287,12 +287,11 @@ inline qint64 positionKey(std::string_view key)
 }
 }
 
-quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key) const
+quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, quint64 probe) const
 {
     const Node& node = r(container);
     const Container& c = *node.v.c;
     // Short keys compare as one 64-bit word (see Key).
-    const quint64 probe = Key::inlineBits(key);
     if (node.kind == NodeKind::ValueList && probe) {
         // A value list's element map is usually "0".."n-1" in insertion order: try that place first.
         const qint64 position = positionKey(key);

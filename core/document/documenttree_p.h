@@ -368,6 +368,19 @@ inline quint64 inlineBits(std::string_view text)
         bits = (bits << 8) | static_cast<unsigned char>(text[i]);
     return (bits << 8) | ((text.size() << 1) | 1);
 }
+// inlineBits() of a key or string that simdjson parsed: it sits in the parser's string buffer, which
+// is allocated with padding beyond its last string, so eight bytes can be read from its start in one
+// load and the bytes past its end masked off. Not for text from anywhere else.
+inline quint64 inlineBitsOfParsed(std::string_view parsed)
+{
+    if (parsed.size() > kInline)
+        return 0;
+    quint64 word;
+    std::memcpy(&word, parsed.data(), sizeof word); // one unaligned load
+    // Keep the text's bytes (little endian: the low ones); size 0..7, so the shift stays below 64.
+    word &= (quint64(1) << (8 * parsed.size())) - 1;
+    return (word << 8) | ((parsed.size() << 1) | 1);
+}
 inline bool isInline(quint64 bits) { return bits & 1; }
 inline StrRep* rep(quint64 bits) { return reinterpret_cast<StrRep*>(bits); }
 inline quint64 make(std::string_view text)
@@ -622,7 +635,9 @@ struct DocumentTree::Data {
     void resetPayload(quint32 slot, NodeKind kind);
 
     // Member lookup by key (objects: key; lists: element map key; raw arrays: not indexed).
-    quint32 findMember(quint32 container, std::string_view key) const;
+    quint32 findMember(quint32 container, std::string_view key) const { return findMember(container, key, detail::Key::inlineBits(key)); }
+    // The same, with the key's inline form already known (0 when it is too long to be inline).
+    quint32 findMember(quint32 container, std::string_view key, quint64 probe) const;
     void indexInsert(quint32 container, quint32 member);
     void indexErase(quint32 container, quint32 member);
     void rebuildIndex(quint32 container);

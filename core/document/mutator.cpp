@@ -539,12 +539,12 @@ public:
         if (!m_small)
             mutator.checkDuplicates(delta, at);
     }
-    void check(std::string_view key)
+    // `bits`: the key's inline form (see Key), 0 for a longer key.
+    void check(std::string_view key, quint64 bits)
     {
         if (!m_small)
             return;
-        // Short keys compare as their inline word (see Key); longer ones (word 0) by their text.
-        const quint64 bits = Key::inlineBits(key);
+        // Short keys compare as their inline word; longer ones (word 0) by their text.
         for (std::size_t k = 0; k < m_count; ++k) {
             if (bits ? m_bits[k] == bits : (m_bits[k] == 0 && m_keys[k] == key)) {
                 m_mutator.reportDuplicate(m_at, key);
@@ -700,14 +700,15 @@ void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
 {
     DuplicateKeys duplicates(*this, delta, object);
     for (dom::key_value_pair field : delta) {
-        duplicates.check(field.key);
-        mergeMember(object, field.key, field.value, visible);
+        const quint64 probe = packed::inlineBitsOfParsed(field.key);
+        duplicates.check(field.key, probe);
+        mergeMember(object, field.key, probe, field.value, visible);
     }
 }
 
-void Mutator::mergeMember(quint32 object, std::string_view key, dom::element value, bool visible)
+void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, dom::element value, bool visible)
 {
-    const quint32 existing = d.findMember(object, key);
+    const quint32 existing = d.findMember(object, key, probe);
     const dom::element_type type = value.type();
     if (type == dom::element_type::NULL_VALUE) {
         if (existing)
@@ -830,12 +831,13 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
 
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
-        duplicates.check(key);
+        const quint64 probe = packed::inlineBitsOfParsed(key);
+        duplicates.check(key, probe);
         if (isMarker(key, 'o') || isMarker(key, 's'))
             continue;
         const dom::element value = field.value;
         const dom::element_type type = value.type();
-        quint32 existing = d.findMember(list, key);
+        quint32 existing = d.findMember(list, key, probe);
         if (existing && (d.r(existing).flags & FlagMark)) {
             // Removed earlier in this same delta object (duplicate key): the last value wins.
             d.w(existing).flags &= quint8(~FlagMark);

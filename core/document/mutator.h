@@ -83,7 +83,8 @@ private:
     // Drops a node's content and makes it `kind` (children removed with notifications).
     void convert(quint32 slot, NodeKind kind, bool visible);
     void replaceRawArray(quint32 slot, simdjson::dom::element value, bool visible);
-    void mergeMember(quint32 object, std::string_view key, simdjson::dom::element value, bool visible);
+    // `probe`: the key's inline form (packed::inlineBitsOfParsed), 0 when too long.
+    void mergeMember(quint32 object, std::string_view key, quint64 probe, simdjson::dom::element value, bool visible);
     // Makes a visible list element an orphan that the reference client still shows, and puts a fresh
     // element of the same key in the element map.
     quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);
