@@ -269,8 +269,14 @@ void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResu
 {
     result.parsed = true;
     result.error.clear();
-    result.changes.changes.clear();
-    result.changes.touched.clear();
+    // Keep the memory of ordinary deltas, not of the one snapshot that touched a million nodes.
+    constexpr std::size_t kKeep = 4096;
+    if (result.changes.touched.capacity() > kKeep || result.changes.changes.capacity() > kKeep) {
+        result.changes = ChangeSet();
+    } else {
+        result.changes.changes.clear();
+        result.changes.touched.clear();
+    }
     result.anomalies.clear();
     dom::element root;
     if (!parseJson(deltaJson, root, &result.error)) {

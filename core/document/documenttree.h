@@ -119,7 +119,8 @@ enum class FoldMode : quint8 { Canonical, ReferenceClient };
 // write), so replay checkpoints and the server's per-viewer "last sent" trees can be kept freely.
 // Not thread-safe; a tree and its listeners live on one thread. Copies do not carry listeners.
 // Distinct copies may live on different threads: shared structure is reference-counted
-// atomically and copied before it is written.
+// atomically and copied before it is written. Copying a tree writes to it (it forgets which
+// structure it held alone), so two threads must not copy the same tree at once.
 class DocumentTree
 {
 public:

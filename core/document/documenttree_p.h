@@ -577,8 +577,11 @@ quint64 hashKey(std::string_view key);
 // hashKey() of a key that fits inline, from its inline form (Key::inlineBits).
 inline quint64 hashInlineKey(quint64 bits)
 {
-    const quint64 h = bits * 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 32);
+    // Both halves of the 128-bit product: the low half alone would let the last characters of a
+    // key reach only the high bits, which a small table's mask drops ("1000000".."1001999" would
+    // share 20 slots).
+    const unsigned __int128 product = static_cast<unsigned __int128>(bits) * 0x9e3779b97f4a7c15ull;
+    return quint64(product) ^ quint64(product >> 64);
 }
 quint64 nextStamp();
 

@@ -1599,6 +1599,7 @@ void Mutator::editRemove(quint32 parent, std::string_view key)
         d.rowsErased(parent, std::size_t(index), 1);
         for (std::size_t k = std::size_t(index); k < d.rc(parent).members.size(); ++k)
             d.w(d.rc(parent).members[k]).key.assign(numberText(qint64(k)));
+        d.anomalyPath.slot = 0; // the only place keys change in place: paths below may have moved
         endRemove(parent, int(index), int(index), visible);
         touch(parent);
     }

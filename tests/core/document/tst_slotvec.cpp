@@ -3,6 +3,8 @@
 #include "core/document/documenttree_p.h"
 
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 using deltascope::detail::SlotVec;
@@ -114,4 +116,29 @@ TEST_CASE("SlotVec behaves as std::vector under random edits at the front, middl
             }
         }
     }
+}
+
+TEST_CASE("member index hash spreads keys that differ only in their last characters")
+{
+    // Ids and field names often share a prefix: a hash that dropped the last bytes would put
+    // them in a handful of slots and make lookups in a big list linear.
+    using deltascope::detail::hashKey;
+    const auto distinctSlots = [](const std::vector<std::string>& keys, std::size_t tableSize) {
+        std::set<std::size_t> slots;
+        for (const std::string& key : keys)
+            slots.insert(std::size_t(hashKey(key)) & (tableSize - 1));
+        return slots.size();
+    };
+    std::vector<std::string> ids;
+    for (int i = 1000000; i < 1002000; ++i)
+        ids.push_back(std::to_string(i)); // 7 characters: stored inline
+    CHECK(distinctSlots(ids, 4096) > 1500);
+    std::vector<std::string> names;
+    for (int i = 0; i < 100; ++i)
+        names.push_back("item_" + std::to_string(100 + i).substr(1)); // item_00 .. item_99
+    CHECK(distinctSlots(names, 256) > 60);
+    std::vector<std::string> longKeys;
+    for (int i = 0; i < 2000; ++i)
+        longKeys.push_back("player-" + std::to_string(100000 + i)); // beyond inline: the FNV path
+    CHECK(distinctSlots(longKeys, 4096) > 1500);
 }
