@@ -321,17 +321,17 @@ struct Container {
 // Bounded provenance beyond createdBy/lastChangedBy.
 struct History {
     std::atomic<quint32> ref { 1 };
+    quint8 start = 0; // beside the count, in the first cache line with the newest events
+    quint8 count = 0;
     qint64 createdBy = -1; // kept here, not in the node, once a node has a history
     quint64 total = 0;
     qint64 ring[DocumentTree::kProvenanceDepth] {};
-    quint8 start = 0;
-    quint8 count = 0;
     History() = default;
     History(const History& other)
-        : createdBy(other.createdBy)
-        , total(other.total)
-        , start(other.start)
+        : start(other.start)
         , count(other.count)
+        , createdBy(other.createdBy)
+        , total(other.total)
     {
         std::memcpy(ring, other.ring, sizeof(ring));
     }

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <deque>
+#include <memory>
 #include <unordered_set>
 
 namespace deltascope::detail {
@@ -67,7 +67,7 @@ OrderMarks& orderMarks()
 }
 
 // Per-thread scratch vectors for mergeList, reused across deltas (no heap allocation per list merge).
-// A stack: nested list merges each take their own; std::deque keeps references stable as it grows.
+// A stack: nested list merges each take their own.
 class ScratchSlots
 {
 public:
@@ -75,8 +75,8 @@ public:
     {
         Pool& p = pool();
         if (p.depth == p.vectors.size())
-            p.vectors.emplace_back();
-        m_v = &p.vectors[p.depth++];
+            p.vectors.push_back(std::make_unique<std::vector<quint32>>());
+        m_v = p.vectors[p.depth++].get();
         m_v->clear();
     }
     ~ScratchSlots()
@@ -94,7 +94,8 @@ public:
 
 private:
     struct Pool {
-        std::deque<std::vector<quint32>> vectors;
+        // Owned one by one, so references stay valid as the pool grows (nested list merges).
+        std::vector<std::unique_ptr<std::vector<quint32>>> vectors;
         std::size_t depth = 0;
     };
     static Pool& pool()
@@ -151,7 +152,10 @@ bool jsFalsy(const Node& n)
 
 struct ParserCache {
     dom::parser parser;
-    std::string padded;
+    // The delta's text plus SIMDJSON_PADDING bytes that simdjson may read: they must be allocated,
+    // their content does not matter, so the buffer only grows and nothing is zeroed per delta.
+    std::unique_ptr<char[]> padded;
+    std::size_t paddedCapacity = 0;
     bool allocated = false;
     ParserCache()
     {
@@ -186,10 +190,13 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     } else if (large) {
         large.reset();
     }
-    std::string& padded = cache.padded;
-    padded.assign(text);
-    padded.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
-    const auto result = parser->parse(padded.data(), text.size(), false);
+    if (cache.paddedCapacity < text.size() + simdjson::SIMDJSON_PADDING) {
+        cache.paddedCapacity = std::max<std::size_t>(text.size() + simdjson::SIMDJSON_PADDING, 2 * cache.paddedCapacity);
+        cache.padded = std::make_unique<char[]>(cache.paddedCapacity); // zeroed once, for sanitizers
+    }
+    if (!text.empty())
+        std::memcpy(cache.padded.get(), text.data(), text.size());
+    const auto result = parser->parse(cache.padded.get(), text.size(), false);
     if (result.error() == simdjson::SUCCESS) {
         out = result.value_unsafe();
         return true;
@@ -206,17 +213,21 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
 
 bool textLooksLikeLong(std::string_view text)
 {
-    // Most strings are not numbers: settle those on the first character, before from_chars.
-    if (text.empty() || text.size() > 20 || !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+    // The canonical decimal form of a qint64: an optional '-', then digits without a leading zero
+    // ("0" itself, but not "-0" or "007"), within range. Checked by hand: it runs for every string
+    // value the fold stores, and most are settled on their first character.
+    const bool negative = !text.empty() && text[0] == '-';
+    const std::string_view digits = negative ? text.substr(1) : text;
+    if (digits.empty() || digits.size() > 19 || digits[0] < '0' || digits[0] > '9')
         return false;
-    qint64 value = 0;
-    const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (result.ec != std::errc() || result.ptr != text.data() + text.size())
-        return false;
-    // Canonical decimal only ("007" or "-0" are strings that merely contain digits); from_chars has
-    // already refused signs other than a leading '-', and anything but digits after it.
-    const std::string_view digits = text[0] == '-' ? text.substr(1) : text;
-    return !digits.empty() && (digits[0] != '0' || (digits.size() == 1 && text[0] != '-'));
+    if (digits[0] == '0')
+        return digits.size() == 1 && !negative;
+    for (char ch : digits) {
+        if (ch < '0' || ch > '9')
+            return false;
+    }
+    // Nineteen digits may overflow: compare with the limit as text (same length, so lexically).
+    return digits.size() < 19 || digits <= (negative ? std::string_view("9223372036854775808") : std::string_view("9223372036854775807"));
 }
 
 bool readScalar(dom::element value, Scalar& out)

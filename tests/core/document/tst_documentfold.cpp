@@ -173,6 +173,33 @@ TEST_CASE("encode: a first snapshot leaves out empty lists and nulls")
     CHECK(tree.toSnapshotDelta() == QByteArray(R"({"title":"Demo","when":"1718000000000"})"));
 }
 
+TEST_CASE("a string looks like a long only in canonical qint64 decimal form")
+{
+    DocumentTree tree;
+    const auto looksLikeLong = [&](const char* text) {
+        tree.apply(std::string(R"({"s":")") + text + R"("})", 1);
+        return tree.looksLikeLong(tree.find(u"s"));
+    };
+    CHECK(looksLikeLong("0"));
+    CHECK(looksLikeLong("7"));
+    CHECK(looksLikeLong("-7"));
+    CHECK(looksLikeLong("1718000000000"));
+    CHECK(looksLikeLong("9223372036854775807"));
+    CHECK(looksLikeLong("-9223372036854775808"));
+    CHECK_FALSE(looksLikeLong("9223372036854775808")); // one past the largest
+    CHECK_FALSE(looksLikeLong("-9223372036854775809"));
+    CHECK_FALSE(looksLikeLong("10000000000000000000")); // twenty digits
+    CHECK_FALSE(looksLikeLong(""));
+    CHECK_FALSE(looksLikeLong("-"));
+    CHECK_FALSE(looksLikeLong("-0"));
+    CHECK_FALSE(looksLikeLong("007"));
+    CHECK_FALSE(looksLikeLong("+7"));
+    CHECK_FALSE(looksLikeLong("7 "));
+    CHECK_FALSE(looksLikeLong("1e3"));
+    CHECK_FALSE(looksLikeLong("12a"));
+    CHECK_FALSE(looksLikeLong("agent7"));
+}
+
 TEST_CASE("encode: every vector's successive states round-trip through encode and fold")
 {
     for (const DeltaVector& vector : loadDeltaVectors()) {
