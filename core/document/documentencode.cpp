@@ -100,7 +100,7 @@ inline bool sameNodeIn(const Data& A, quint32 parent, const Data& B, quint32 slo
     return x.live() && x.parent == parent && !(x.flags & FlagOrphan) && x.key == B.r(slot).key;
 }
 
-bool emptyList(const Node& n) { return n.isList() && n.v.c->order.empty(); }
+bool emptyList(const Node& n) { return n.isList() && n.visible().empty(); }
 
 void appendOrderId(std::string& out, std::string_view key)
 {
@@ -251,7 +251,7 @@ public:
         const std::size_t start = m_out.size();
         m_out.push_back('{');
         bool any = false;
-        const auto& newOrder = T.rc(t).order;
+        const auto& newOrder = T.rl(t).order;
         for (quint32 te : newOrder) {
             if (f && unchanged(F, te, T, te))
                 continue;
@@ -261,7 +261,7 @@ public:
         const auto sameKey = [&](quint32 a, quint32 b) { return F.r(a).key == T.r(b).key; };
         bool orderChanged = !f;
         if (f) {
-            const auto& oldOrder = F.rc(f).order;
+            const auto& oldOrder = F.rl(f).order;
             orderChanged = oldOrder.size() != newOrder.size();
             for (std::size_t i = 0; i < newOrder.size() && !orderChanged; ++i)
                 orderChanged = !sameKey(oldOrder[i], newOrder[i]);
@@ -331,8 +331,8 @@ public:
         const std::size_t start = m_out.size();
         m_out.push_back('{');
         bool any = false;
-        const auto& newOrder = T.rc(t).order;
-        const std::size_t oldSize = f ? F.rc(f).order.size() : 0;
+        const auto& newOrder = T.rl(t).order;
+        const std::size_t oldSize = f ? F.rl(f).order.size() : 0;
         for (std::size_t i = 0; i < newOrder.size(); ++i) {
             const quint32 te = newOrder[i];
             if (f && i < oldSize && unchanged(F, te, T, te))

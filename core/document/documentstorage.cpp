@@ -24,16 +24,31 @@ void release(StrRep* s)
     }
 }
 
+Container* newContainer(NodeKind kind)
+{
+    return isListKind(kind) ? new ListContainer : new Container;
+}
+
+Container* copyContainer(const Container& c, NodeKind kind)
+{
+    return isListKind(kind) ? new ListContainer(static_cast<const ListContainer&>(c)) : new Container(c);
+}
+
 namespace {
 void retainContainer(Container* c)
 {
     if (c)
         c->ref.fetch_add(1, std::memory_order_relaxed);
 }
-void releaseContainer(Container* c)
+// Containers have no virtual destructor (8 bytes each): the node's kind says which type to delete.
+void releaseContainer(Container* c, NodeKind kind)
 {
-    if (c && c->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        delete c;
+    if (c && c->ref.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        if (isListKind(kind))
+            delete static_cast<ListContainer*>(c);
+        else
+            delete c;
+    }
 }
 }
 
@@ -82,7 +97,7 @@ void Node::dropPayload()
     if (kind == NodeKind::String)
         packed::releaseBits(v.s);
     else if (isContainer())
-        releaseContainer(v.c);
+        releaseContainer(v.c, kind);
     v.i = 0;
     kind = NodeKind::Null;
 }
@@ -175,8 +190,8 @@ Container& DocumentTree::Data::wc(quint32 slot)
 {
     Node& n = w(slot);
     if (n.v.c->ref.load(std::memory_order_acquire) != 1) {
-        auto* copy = new Container(*n.v.c);
-        releaseContainer(n.v.c);
+        Container* copy = copyContainer(*n.v.c, n.kind);
+        releaseContainer(n.v.c, n.kind);
         n.v.c = copy;
     }
     return *n.v.c;
@@ -204,7 +219,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
     n.key.assign(key);
     n.v.i = 0;
     if (isContainerKind(kind))
-        n.v.c = new Container;
+        n.v.c = newContainer(kind);
     else if (kind == NodeKind::String)
         n.v.s = packed::inlineBits({});
     n.stamp = nextStamp();
@@ -229,9 +244,11 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
             const Container& c = *n.v.c;
             stack.insert(stack.end(), c.members.begin(), c.members.end());
             // Orphans: visible nodes no longer in the element map (reference-client mode, placeholders).
-            for (quint32 o : c.order) {
-                if (r(o).live() && r(o).parent == s && (r(o).flags & FlagOrphan))
-                    stack.push_back(o);
+            if (n.isList()) {
+                for (quint32 o : static_cast<const ListContainer&>(c).order) {
+                    if (r(o).live() && r(o).parent == s && (r(o).flags & FlagOrphan))
+                        stack.push_back(o);
+                }
             }
         }
         Node& m = w(s);
@@ -247,15 +264,29 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
     visibleCountValid = false;
 }
 
+void DocumentTree::Data::rawArrayToValueList(quint32 slot)
+{
+    Node& n = w(slot);
+    auto* list = new ListContainer;
+    list->rowBase = n.v.c->rowBase;
+    list->order = n.v.c->members; // the old container may be shared with a tree copy: copied
+    releaseContainer(n.v.c, NodeKind::RawArray);
+    n.v.c = list;
+    n.kind = NodeKind::ValueList;
+    visibleCountValid = false;
+}
+
 void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
 {
     const Node& n = r(slot);
     if (n.isContainer()) {
         // Children first, then the container itself.
         std::vector<quint32> children(n.v.c->members.begin(), n.v.c->members.end());
-        for (quint32 o : n.v.c->order) {
-            if (r(o).flags & FlagOrphan)
-                children.push_back(o);
+        if (n.isList()) {
+            for (quint32 o : static_cast<const ListContainer*>(n.v.c)->order) {
+                if (r(o).flags & FlagOrphan)
+                    children.push_back(o);
+            }
         }
         for (quint32 child : children)
             freeSubtree(child);
@@ -265,7 +296,7 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
     m.flags &= quint8(~FlagLooksLikeLong);
     m.kind = kind;
     if (isContainerKind(kind))
-        m.v.c = new Container;
+        m.v.c = newContainer(kind);
     else if (kind == NodeKind::String)
         m.v.s = packed::inlineBits({});
     visibleCountValid = false;
@@ -330,7 +361,6 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
     Container& c = wc(container);
     if (c.members.size() <= kIndexThreshold) {
         c.index.reset();
-        c.indexUsed = 0;
         return;
     }
     std::size_t size = 16;
@@ -345,7 +375,7 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
             i = (i + 1) & mask;
         index[i] = m;
     }
-    c.indexUsed = quint32(c.members.size());
+    index.used() = quint32(c.members.size());
 }
 
 void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
@@ -357,7 +387,7 @@ void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
         return;
     }
     SlotIndex& index = c.index;
-    if ((c.indexUsed + 1) * 2 > index.size()) {
+    if ((index.used() + 1) * 2 > index.size()) {
         rebuildIndex(container);
         return;
     }
@@ -366,7 +396,7 @@ void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
     while (index[i] != 0 && index[i] != kTombstone)
         i = (i + 1) & mask;
     if (index[i] == 0)
-        ++c.indexUsed;
+        ++index.used();
     index[i] = member;
 }
 

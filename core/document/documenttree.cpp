@@ -366,7 +366,7 @@ NodeId DocumentTree::childByKey(NodeId node, QStringView key) const
         return d->idOf(m);
     if (n.isList()) {
         // A placeholder or stale value shown in the visible order but absent from the element map.
-        for (quint32 o : n.v.c->order) {
+        for (quint32 o : n.visible()) {
             if ((d->r(o).flags & FlagOrphan) && d->r(o).key == k)
                 return d->idOf(o);
         }
@@ -697,7 +697,7 @@ QStringList DocumentTree::order(NodeId list) const
     const quint32 s = d->slotOf(list);
     if (!s || !d->r(s).isList())
         return ids;
-    for (quint32 e : d->r(s).v.c->order) {
+    for (quint32 e : d->r(s).visible()) {
         const std::string_view k = d->r(e).key;
         ids.append(QString::fromUtf8(k.data(), qsizetype(k.size())));
     }

@@ -251,8 +251,9 @@ private:
 };
 
 // Open-addressing table of slot numbers by key hash, for containers with many members. One
-// pointer: its first word holds the table size (a power of two), so a lookup reaches the table
-// with one load, and the many small containers that have none carry 8 bytes.
+// pointer: its first two words hold the table size (a power of two) and the entries in use
+// (tombstones included), so a lookup reaches the table with one load, and the many small
+// containers that have none carry 8 bytes.
 class SlotIndex
 {
 public:
@@ -260,25 +261,29 @@ public:
     SlotIndex(const SlotIndex& other)
     {
         if (other.m_p) {
-            m_p = static_cast<quint32*>(std::malloc((other.size() + 1) * sizeof(quint32)));
-            std::memcpy(m_p, other.m_p, (other.size() + 1) * sizeof(quint32));
+            m_p = static_cast<quint32*>(std::malloc((other.size() + kHeader) * sizeof(quint32)));
+            std::memcpy(m_p, other.m_p, (other.size() + kHeader) * sizeof(quint32));
         }
     }
     SlotIndex& operator=(const SlotIndex&) = delete;
     ~SlotIndex() { std::free(m_p); }
     explicit operator bool() const { return m_p != nullptr; }
     std::size_t size() const { return m_p ? m_p[0] : 0; }
-    quint32& operator[](std::size_t i) { return m_p[i + 1]; }
-    quint32 operator[](std::size_t i) const { return m_p[i + 1]; }
-    // A table of `size` zeroes (size: a power of two).
+    // Entries in use, tombstones included (only while the table exists).
+    quint32& used() { return m_p[1]; }
+    quint32 used() const { return m_p ? m_p[1] : 0; }
+    quint32& operator[](std::size_t i) { return m_p[i + kHeader]; }
+    quint32 operator[](std::size_t i) const { return m_p[i + kHeader]; }
+    // A table of `size` zeroes (size: a power of two), none in use.
     void assign(std::size_t size)
     {
         if (this->size() != size) {
             std::free(m_p);
-            m_p = static_cast<quint32*>(std::malloc((size + 1) * sizeof(quint32)));
+            m_p = static_cast<quint32*>(std::malloc((size + kHeader) * sizeof(quint32)));
             m_p[0] = quint32(size);
         }
-        std::memset(m_p + 1, 0, size * sizeof(quint32));
+        m_p[1] = 0;
+        std::memset(m_p + kHeader, 0, size * sizeof(quint32));
     }
     void reset()
     {
@@ -287,35 +292,41 @@ public:
     }
 
 private:
+    static constexpr std::size_t kHeader = 2;
     quint32* m_p = nullptr;
 };
 
-// Children of a container node. Shared between tree copies and copied when a shared one is written.
+// Children of a container node: objects and raw arrays have this, lists the ListContainer below
+// (most containers are small objects: 40 bytes, a 48-byte heap block). Shared between tree copies
+// and copied when a shared one is written; see newContainer/copyContainer/releaseContainer, which
+// take the node's kind to know which of the two it is.
 struct Container {
     std::atomic<quint32> ref { 1 };
-    quint32 indexUsed = 0; // live entries + tombstones in `index`
     // A visible child's row is its Node::row minus this. Removing or inserting rows renumbers the
     // shorter side of the change (moving the base when it is the head), so a change at either end
     // of a long list costs what the change costs, not the length of the list.
     quint32 rowBase = 0;
-    bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
     // Objects: members in key insertion order (these are the visible children).
     // Record and value lists: the element map, in insertion order (visible order is `order`).
     // Raw arrays: the elements (visible children).
     SlotVec members;
-    SlotVec order; // lists only: the visible order
     // Members by key, only for containers with many members.
     SlotIndex index;
     Container() = default;
     Container(const Container& other)
-        : indexUsed(other.indexUsed)
-        , rowBase(other.rowBase)
-        , maybeOrphans(other.maybeOrphans)
+        : rowBase(other.rowBase)
         , members(other.members)
-        , order(other.order)
         , index(other.index)
     {
     }
+};
+
+// The container of a record or value list.
+struct ListContainer : Container {
+    SlotVec order; // the visible order
+    bool maybeOrphans = false; // set when an orphan joins `order`, so big lists skip orphan scans otherwise
+    ListContainer() = default;
+    ListContainer(const ListContainer& other) = default;
 };
 
 // Bounded provenance beyond createdBy/lastChangedBy.
@@ -556,7 +567,7 @@ struct Node {
             || kind == NodeKind::RawArray;
     }
     bool isList() const { return kind == NodeKind::RecordList || kind == NodeKind::ValueList; }
-    const SlotVec& visible() const { return isList() ? v.c->order : v.c->members; }
+    const SlotVec& visible() const { return isList() ? static_cast<const ListContainer*>(v.c)->order : v.c->members; }
     void dropPayload(); // releases the value / container / history, leaving a Null
 };
 
@@ -572,6 +583,9 @@ inline bool isContainerKind(NodeKind k)
     return k == NodeKind::Object || k == NodeKind::RecordList || k == NodeKind::ValueList || k == NodeKind::RawArray;
 }
 inline bool isListKind(NodeKind k) { return k == NodeKind::RecordList || k == NodeKind::ValueList; }
+// A fresh container for a node of `kind` (a container kind), and a copy of a shared one.
+Container* newContainer(NodeKind kind);
+Container* copyContainer(const Container& c, NodeKind kind);
 
 quint64 hashKey(std::string_view key);
 // hashKey() of a key that fits inline, from its inline form (Key::inlineBits).
@@ -623,6 +637,9 @@ struct DocumentTree::Data {
     // The container of `slot`, unshared from other trees first.
     detail::Container& wc(quint32 slot);
     const detail::Container& rc(quint32 slot) const { return *r(slot).v.c; }
+    // The same for a list node (kind RecordList or ValueList) only.
+    detail::ListContainer& wl(quint32 slot) { return static_cast<detail::ListContainer&>(wc(slot)); }
+    const detail::ListContainer& rl(quint32 slot) const { return static_cast<const detail::ListContainer&>(rc(slot)); }
 
     bool validId(NodeId id) const
     {
@@ -634,6 +651,9 @@ struct DocumentTree::Data {
 
     quint32 allocate(quint32 parent, std::string_view key, NodeKind kind, qint64 event);
     void freeSubtree(quint32 slot);
+    // Makes a raw array node a value list whose visible order is the array's elements and whose
+    // element map is empty (what the reference client does when an object is merged into an array).
+    void rawArrayToValueList(quint32 slot);
     // Turns `slot` into a fresh node of `kind` (payload dropped, children freed).
     void resetPayload(quint32 slot, NodeKind kind);
 

@@ -744,16 +744,10 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
                 // and the visible array keeps the raw elements.
                 anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
                     QStringLiteral("an object was merged into a raw array: the reference client files its keys into a hidden map and keeps showing the old array"));
-                Node& m = d.w(existing);
-                m.kind = NodeKind::ValueList;
-                Container& c = d.wc(existing);
-                c.order = std::move(c.members);
-                c.members.clear();
-                c.index.reset();
-                c.indexUsed = 0;
-                for (quint32 e : c.order)
+                d.rawArrayToValueList(existing);
+                for (quint32 e : d.rl(existing).order)
                     d.w(e).flags |= FlagOrphan;
-                c.maybeOrphans = true;
+                d.wl(existing).maybeOrphans = true;
                 valueChanged(existing, visible);
                 touch(existing);
                 target = NodeKind::ValueList;
@@ -811,7 +805,7 @@ quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
     Container& c = d.wc(list);
     c.members.erase(std::find(c.members.begin(), c.members.end(), element));
     d.w(element).flags |= FlagOrphan;
-    d.wc(list).maybeOrphans = true;
+    d.wl(list).maybeOrphans = true;
     const quint32 fresh = d.allocate(list, key, kind, m_event);
     d.wc(list).members.push_back(fresh);
     d.indexInsert(list, fresh);
@@ -822,7 +816,7 @@ quint32 Mutator::placeholder(quint32 list, std::string_view key)
 {
     const quint32 slot = d.allocate(list, key, NodeKind::Null, m_event);
     d.w(slot).flags |= FlagOrphan;
-    d.wc(list).maybeOrphans = true;
+    d.wl(list).maybeOrphans = true;
     return slot;
 }
 
@@ -942,7 +936,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         return;
     ScratchSlots oldOrderScratch;
     std::vector<quint32>& oldOrderCopy = oldOrderScratch.get();
-    oldOrderCopy.assign(d.rc(list).order.begin(), d.rc(list).order.end());
+    oldOrderCopy.assign(d.rl(list).order.begin(), d.rl(list).order.end());
     const std::vector<quint32>& oldOrder = oldOrderCopy;
 
     // The new visible order.
@@ -1036,7 +1030,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     const qint64 lo = std::max<qint64>(bounds[0], 0);
                     const qint64 hi = std::min<qint64>(bounds[1], size - 1);
                     // Only removals, orphans or reference-client rules need to look at the nodes.
-                    const bool plain = !m_reference && removed.empty() && !d.rc(list).maybeOrphans;
+                    const bool plain = !m_reference && removed.empty() && !d.rl(list).maybeOrphans;
                     for (qint64 p = lo; p <= hi; ++p) {
                         const quint32 slot = oldOrder[std::size_t(p)];
                         if (plain) {
@@ -1139,7 +1133,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             n.flags &= quint8(~FlagMark);
             if (inOrder(slot)) {
                 n.flags |= FlagOrphan; // reference client: still shown by the visible array
-                d.wc(list).maybeOrphans = true;
+                d.wl(list).maybeOrphans = true;
             }
         }
     }
@@ -1151,7 +1145,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         if (!inOrder(slot))
             d.freeSubtree(slot);
     }
-    if (d.rc(list).maybeOrphans)
+    if (d.rl(list).maybeOrphans)
         freeDroppedOrphans(list, oldOrder);
     if (orderChanged || !removed.empty())
         touch(list);
@@ -1165,10 +1159,10 @@ void Mutator::freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOr
             d.freeSubtree(slot);
     }
     bool any = false;
-    for (quint32 slot : d.rc(list).order)
+    for (quint32 slot : d.rl(list).order)
         any = any || (d.r(slot).flags & FlagOrphan);
     if (!any)
-        d.wc(list).maybeOrphans = false;
+        d.wl(list).maybeOrphans = false;
 }
 
 namespace {
@@ -1181,9 +1175,9 @@ struct OrderSegment {
 
 bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::vector<quint32>& removed, bool visible)
 {
-    if (orderValue.type() != dom::element_type::ARRAY || d.rc(list).maybeOrphans)
+    if (orderValue.type() != dom::element_type::ARRAY || d.rl(list).maybeOrphans)
         return false;
-    const std::size_t size = d.rc(list).order.size();
+    const std::size_t size = d.rl(list).order.size();
     if (size == 0)
         return false;
     thread_local std::vector<OrderSegment> segments;
@@ -1248,7 +1242,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
     if (!removed.empty()) {
         for (quint32 slot : removed)
             d.indexErase(list, slot);
-        Container& c = d.wc(list);
+        ListContainer& c = d.wl(list);
         if (removed.size() <= 8) {
             for (quint32 slot : removed)
                 c.members.erase(std::find(c.members.begin(), c.members.end(), slot));
@@ -1260,7 +1254,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
     }
 
     // 1. Removals: the gaps around the ranges, from the end, one notification per gap.
-    Container& c = d.wc(list);
+    ListContainer& c = d.wl(list);
     bool changed = inserts;
     const auto removeRows = [&](std::size_t first, std::size_t last) {
         changed = true;
@@ -1313,7 +1307,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
 
 bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool visible)
 {
-    Container& c = d.wc(list);
+    ListContainer& c = d.wl(list);
     if (c.order == target)
         return false;
     if (!visible || target.empty() || c.order.empty()) {
@@ -1464,7 +1458,7 @@ quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
         const auto result = std::from_chars(key.data(), key.data() + key.size(), index);
         if (result.ec != std::errc() || result.ptr != key.data() + key.size() || index < 0 || key != numberText(index))
             return 0;
-        if (std::size_t(index) >= d.rc(parent).order.size())
+        if (std::size_t(index) >= d.rl(parent).order.size())
             editResize(parent, std::size_t(index) + 1);
         existing = d.findMember(parent, key);
         if (!existing)
@@ -1575,7 +1569,7 @@ void Mutator::editRemove(quint32 parent, std::string_view key)
         const quint32 row = d.rowOf(existing);
         if (row != kNotVisible) {
             beginRemove(parent, int(row), int(row), visible);
-            Container& c = d.wc(parent);
+            ListContainer& c = d.wl(parent);
             c.order.erase(c.order.begin() + row);
             d.w(existing).row = kNotVisible;
             d.rowsErased(parent, row, 1);
@@ -1590,7 +1584,7 @@ void Mutator::editRemove(quint32 parent, std::string_view key)
         return;
     }
     if (p.kind == NodeKind::ValueList) {
-        const std::size_t size = d.rc(parent).order.size();
+        const std::size_t size = d.rl(parent).order.size();
         if (size > 0 && key == numberText(qint64(size - 1)))
             editResize(parent, size - 1);
         else if (d.findMember(parent, key))
@@ -1627,9 +1621,9 @@ void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
         setInOrder(s);
         target.push_back(s);
     }
-    const std::vector<quint32> oldOrder(d.rc(list).order.begin(), d.rc(list).order.end());
+    const std::vector<quint32> oldOrder(d.rl(list).order.begin(), d.rl(list).order.end());
     const bool changed = applyOrder(list, target, isVisible(list));
-    if (d.rc(list).maybeOrphans)
+    if (d.rl(list).maybeOrphans)
         freeDroppedOrphans(list, oldOrder);
     if (changed)
         touch(list);
@@ -1638,13 +1632,13 @@ void Mutator::editOrder(quint32 list, const std::vector<quint32>& order)
 void Mutator::editResize(quint32 list, std::size_t size)
 {
     const bool visible = isVisible(list);
-    const std::size_t old = d.rc(list).order.size();
+    const std::size_t old = d.rl(list).order.size();
     if (size == old)
         return;
     if (size < old) {
         beginRemove(list, int(size), int(old) - 1, visible);
-        std::vector<quint32> dropped(d.rc(list).order.begin() + std::ptrdiff_t(size), d.rc(list).order.end());
-        d.wc(list).order.resize(size);
+        std::vector<quint32> dropped(d.rl(list).order.begin() + std::ptrdiff_t(size), d.rl(list).order.end());
+        d.wl(list).order.resize(size);
         for (quint32 s : dropped) {
             if (!(d.r(s).flags & FlagOrphan)) {
                 d.indexErase(list, s);
@@ -1664,7 +1658,7 @@ void Mutator::editResize(quint32 list, std::size_t size)
                 d.wc(list).members.push_back(slot);
                 d.indexInsert(list, slot);
             }
-            d.wc(list).order.push_back(slot);
+            d.wl(list).order.push_back(slot);
             d.setRow(list, slot, quint32(i));
         }
         endInsert(list, int(old), int(size) - 1, visible);

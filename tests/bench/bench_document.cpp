@@ -291,8 +291,8 @@ int main(int argc, char** argv)
         // order vectors, the list's index and any out-of-line key or string.
         std::printf("document.memory.per_node: %.1f bytes (heap in use / nodes, all included; keys <= 7 bytes inline)\n",
             double(heapAfter - heapBefore) / double(bigNodes));
-        std::printf("document.memory.node_slot: %zu bytes (of which %zu the key); container %zu bytes + its vectors\n",
-            sizeof(detail::Node), sizeof(detail::Key), sizeof(detail::Container));
+        std::printf("document.memory.node_slot: %zu bytes (of which %zu the key); object container %zu bytes, list container %zu, + their vectors\n",
+            sizeof(detail::Node), sizeof(detail::Key), sizeof(detail::Container), sizeof(detail::ListContainer));
 
         std::mt19937_64 rng(7);
         std::vector<std::string> edits;
@@ -309,7 +309,7 @@ int main(int argc, char** argv)
 
         int next = size;
         int oldest = 0;
-        const int appends = quick ? 50 : 500;
+        const int appends = quick ? 50 : 5000;
         timer.restart();
         for (int i = 0; i < appends; ++i) {
             // Append one, drop the oldest: @o is one range plus the new id, as DRecordList sends it.
