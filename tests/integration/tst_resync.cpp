@@ -14,7 +14,6 @@
 #include "core/session/incidentanalyzer.h"
 #include "tests/support/testutils.h"
 
-#include <QBuffer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSslSocket>
@@ -120,20 +119,13 @@ struct Session {
 // `deltascope-cli watch URL` on space chat, in this process, with extra options; output captured.
 int runWatch(const QString& url, const QString& key, const QStringList& extra, QString& out, QString& err)
 {
-    QTextStream outStream(&out);
-    QTextStream errStream(&err);
-    QByteArray none;
-    QBuffer in(&none);
-    in.open(QIODevice::ReadOnly);
-    cli::CommandIo io { outStream, errStream, in };
-    const int code = cli::run(QStringList { QStringLiteral("watch"), url, QStringLiteral("--space"), QStringLiteral("chat"),
-                                  QStringLiteral("--key"), key, QStringLiteral("--identity"), QStringLiteral("anonymous:cli"),
-                                  QStringLiteral("--quiet") }
-            + extra,
-        io);
-    outStream.flush();
-    errStream.flush();
-    return code;
+    const test::CliRun run = test::runCli(QStringList { QStringLiteral("watch"), url, QStringLiteral("--space"), QStringLiteral("chat"),
+                                              QStringLiteral("--key"), key, QStringLiteral("--identity"), QStringLiteral("anonymous:cli"),
+                                              QStringLiteral("--quiet") }
+        + extra);
+    out += run.out;
+    err += run.err;
+    return run.code;
 }
 
 }

@@ -67,11 +67,7 @@ TEST_CASE("document tree model: mirrors thousands of random deltas under QAbstra
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
         QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
         for (int step = 0; step < 80; ++step) {
-            DocumentTree next = server;
-            generator.m_previous = &server;
-            for (int i = 1 + generator.below(5); i > 0; --i)
-                generator.mutate(next);
-            generator.m_previous = nullptr;
+            DocumentTree next = generator.evolve(server, 5);
             const QByteArray delta = encodeDelta(server, next);
             server = next;
             if (delta.isEmpty())

@@ -62,9 +62,12 @@ qint64 lineCount(const SessionFolder& folder)
     return count == kNoNode ? -1 : tree.integerValue(count);
 }
 
-// Records a session that says three things in the chat into `path`.
-void recordChat(server::ReferenceServer& server, const QString& path)
+// Records three lines said in the chat room of a fresh quiet server into `path`, and opens the capture.
+std::unique_ptr<Capture> recordChat(const QString& path)
 {
+    auto serverOwner = quietServer();
+    REQUIRE(serverOwner);
+    server::ReferenceServer& server = *serverOwner;
     LiveSession session;
     session.log().setNotifyInterval(1);
     capture::Header header;
@@ -88,6 +91,10 @@ void recordChat(server::ReferenceServer& server, const QString& path)
     session.stop();
     session.log().flushNotifications();
     writer.stop();
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    return capture;
 }
 
 
@@ -101,15 +108,10 @@ QJsonObject responseBody(const QByteArray& frame)
 
 TEST_CASE("replay against: the recorded requests go to a fresh server, the new answers sit beside the old, the documents match")
 {
-    auto recordServer = quietServer();
-    REQUIRE(recordServer);
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
-    recordChat(*recordServer, path);
-
+    std::unique_ptr<Capture> capture = recordChat(path);
     QString error;
-    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
-    REQUIRE(capture);
     auto fresh = quietServer();
     REQUIRE(fresh);
     ReplayAgainst against(*capture, chatTarget(*fresh), ReplayAgainst::Timing::InOrder);
@@ -169,14 +171,9 @@ TEST_CASE("replay against: the recorded requests go to a fresh server, the new a
 
 TEST_CASE("replay against: a server that has moved on gives a different document, and the diff names the paths")
 {
-    auto recordServer = quietServer();
-    REQUIRE(recordServer);
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
-    recordChat(*recordServer, path);
-    QString error;
-    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
-    REQUIRE(capture);
+    std::unique_ptr<Capture> capture = recordChat(path);
 
     // The fresh server's room has two more lines from its bots before the replay starts.
     auto moved = quietServer();

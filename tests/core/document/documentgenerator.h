@@ -234,6 +234,18 @@ public:
         }
     }
 
+    // The next state of `from`: a copy with 1 to maxOperations random mutations, as one server
+    // transaction (the mutations consult `from` so a key never changes kind within one delta).
+    DocumentTree evolve(const DocumentTree& from, int maxOperations)
+    {
+        DocumentTree next = from;
+        m_previous = &from;
+        for (int i = 1 + below(maxOperations); i > 0; --i)
+            mutate(next);
+        m_previous = nullptr;
+        return next;
+    }
+
     void mutate(DocumentTree& tree)
     {
         std::vector<NodeId> containers;
@@ -271,9 +283,8 @@ public:
         return segment;
     }
 
-    const DocumentTree* m_previous = nullptr; // the tree last encoded, while building the next one
-
 private:
+    const DocumentTree* m_previous = nullptr; // the tree last encoded, while evolve() builds the next one
     std::mt19937_64 m_rng;
     int m_nextId = 1;
 };

@@ -195,11 +195,7 @@ TEST_CASE("listener: notifications replay every random delta exactly, before and
         Mirror mirror(client);
         client.addListener(&mirror);
         for (int step = 0; step < 40; ++step) {
-            DocumentTree next = server;
-            generator.m_previous = &server;
-            for (int i = 1 + generator.below(5); i > 0; --i)
-                generator.mutate(next);
-            generator.m_previous = nullptr;
+            DocumentTree next = generator.evolve(server, 5);
             const QByteArray delta = encodeDelta(server, next);
             server = next;
             if (delta.isEmpty())
@@ -342,11 +338,7 @@ TEST_CASE("listener: ChangeDetail::None folds the same tree and anomalies, notif
         Mirror mirror(quiet);
         quiet.addListener(&mirror);
         for (int step = 0; step < 30; ++step) {
-            DocumentTree next = server;
-            generator.m_previous = &server;
-            for (int i = 1 + generator.below(5); i > 0; --i)
-                generator.mutate(next);
-            generator.m_previous = nullptr;
+            DocumentTree next = generator.evolve(server, 5);
             const QByteArray delta = encodeDelta(server, next);
             server = next;
             if (delta.isEmpty())

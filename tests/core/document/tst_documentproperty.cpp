@@ -107,12 +107,7 @@ TEST_CASE("property: fold(old, encode(old, new)) == new over thousands of random
         DocumentTree previous;
         DocumentTree viewer; // what a client folded from the encoded stream
         for (int step = 0; step < 25; ++step) {
-            DocumentTree next = previous;
-            const int operations = 1 + generator.below(6);
-            generator.m_previous = &previous;
-            for (int i = 0; i < operations; ++i)
-                generator.mutate(next);
-            generator.m_previous = nullptr;
+            DocumentTree next = generator.evolve(previous, 6);
             const QByteArray delta = encodeDelta(previous, next);
             INFO("seed " << seed << " step " << step << "\nold " << previous.toJson().toStdString() << "\nnew "
                          << next.toJson().toStdString() << "\ndelta " << delta.toStdString());
@@ -238,11 +233,7 @@ TEST_CASE("property: folding a delta does not depend on the order of its keys")
         DocumentTree asWritten; // folds the encoder's own key order
         DocumentTree shuffled; // folds the same deltas with every object's keys in a random order
         for (int step = 0; step < 25; ++step) {
-            DocumentTree next = previous;
-            generator.m_previous = &previous;
-            for (int i = 1 + generator.below(6); i > 0; --i)
-                generator.mutate(next);
-            generator.m_previous = nullptr;
+            DocumentTree next = generator.evolve(previous, 6);
             const QByteArray delta = encodeDelta(previous, next);
             if (!delta.isEmpty()) {
                 const QByteArray reordered = shuffledKeys(delta, random);

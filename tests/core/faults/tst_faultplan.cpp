@@ -6,7 +6,6 @@
 #include "tests/core/faults/scriptedserver.h"
 #include "tests/support/testutils.h"
 
-#include <QBuffer>
 #include <QDir>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -148,17 +147,12 @@ TEST_CASE("plan runner: time, frame and match triggers fire in order, repeats sp
 
 TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connections and faults")
 {
+    // Output accumulates across calls, as the checks below expect.
     auto run = [](const QStringList& arguments, QString& out, QString& err) {
-        QTextStream outStream(&out);
-        QTextStream errStream(&err);
-        QByteArray none;
-        QBuffer in(&none);
-        in.open(QIODevice::ReadOnly);
-        cli::CommandIo io { outStream, errStream, in };
-        const int code = cli::run(arguments, io);
-        outStream.flush();
-        errStream.flush();
-        return code;
+        const test::CliRun cli = test::runCli(arguments);
+        out += cli.out;
+        err += cli.err;
+        return cli.code;
     };
     QString out, err;
     CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--list-faults") }, out, err) == cli::ExitOk);
