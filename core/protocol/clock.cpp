@@ -132,7 +132,13 @@ void ClockTimer::fire()
 {
     m_handle = 0;
     if (m_repeating) {
-        m_deadlineNs += m_intervalMs * 1000000;
+        // Ticks missed while the thread was busy are skipped, not fired back to back (as QTimer
+        // does): a burst of catch-up liveness checks would count one stall as several misses.
+        const qint64 nowNs = m_clock->nowNs();
+        const qint64 intervalNs = std::max<qint64>(1, m_intervalMs * 1000000);
+        m_deadlineNs += intervalNs;
+        if (m_deadlineNs <= nowNs)
+            m_deadlineNs += ((nowNs - m_deadlineNs) / intervalNs + 1) * intervalNs;
         m_handle = m_clock->schedule(std::max<qint64>(0, (m_deadlineNs - m_clock->nowNs()) / 1000000), [this]() { fire(); });
     }
     m_callback(); // last: the callback may stop or restart this timer

@@ -56,6 +56,9 @@ public:
 
     void advance(qint64 ms);
     void advanceNs(qint64 ns);
+    // Moves time on without firing anything, as a busy thread would: what fell due meanwhile
+    // fires late, at the next advance.
+    void stall(qint64 ms) { m_nowNs += std::max<qint64>(0, ms) * 1000000; }
     // Advances to the next pending deadline (if any) and fires it; returns false when none.
     bool runNext();
     int pendingCount() const { return int(m_pending.size()); }

@@ -324,6 +324,7 @@ void ProtocolClient::onOpened()
     if (!m_active)
         return;
     m_lastPingNs = m_clock->nowNs();
+    m_lastCheckNs = m_lastPingNs;
     m_missedChecks = 0;
     if (m_options.liveness.enabled)
         m_livenessTimer.start(m_options.liveness.checkIntervalMs, true);
@@ -526,9 +527,22 @@ void ProtocolClient::onLivenessCheck()
 {
     if (!m_active || !m_transport->isOpen())
         return;
-    const qint64 sinceMs = (m_clock->nowNs() - m_lastPingNs) / 1000000;
+    const qint64 nowNs = m_clock->nowNs();
+    const qint64 sinceCheckMs = (nowNs - m_lastCheckNs) / 1000000;
+    m_lastCheckNs = nowNs;
+    const qint64 sinceMs = (nowNs - m_lastPingNs) / 1000000;
     if (sinceMs <= m_options.liveness.pingOverdueMs)
         return;
+    // A check running a whole interval late means this thread was busy (a 100,000-node snapshot,
+    // a model reset): pings may sit unread in the socket, and an embedded server on this thread
+    // could send none. The silence is ours, not the server's, so the next check, after the event
+    // loop has read what arrived, is the one that judges.
+    if (sinceCheckMs > 2 * m_options.liveness.checkIntervalMs) {
+        emitLocal(EventKind::Note, compact(QJsonObject { { QStringLiteral("note"),
+            QStringLiteral("liveness check ran %1 ms late (this process was busy); no ping for %2 ms not counted as a miss")
+                .arg(sinceCheckMs - m_options.liveness.checkIntervalMs).arg(sinceMs) } }));
+        return;
+    }
     ++m_missedChecks;
     const int threshold = m_options.liveness.missedChecksBeforeReconnect;
     if (m_state == ConnectionState::Streaming || m_state == ConnectionState::Handshaking || m_state == ConnectionState::Reconnecting)

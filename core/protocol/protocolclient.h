@@ -29,7 +29,9 @@ bool connectionStateFromName(QStringView name, ConnectionState& out);
 
 // Client liveness (the reference client's keepalive(), adama-wire.md 2.2): every checkIntervalMs,
 // if more than pingOverdueMs passed since the last ping, a check is missed; the first miss makes
-// the state Stalled, the missedChecksBeforeReconnect-th drops the socket and reconnects.
+// the state Stalled, the missedChecksBeforeReconnect-th drops the socket and reconnects. A check
+// that fires more than two intervals after the previous one (this thread was busy) is not counted:
+// it records a note and leaves the judgement to the next check.
 struct LivenessOptions {
     bool enabled = true;
     qint64 checkIntervalMs = 1250;
@@ -199,6 +201,7 @@ private:
     qint64 m_lastSeq = -1;
     qint64 m_rttMs = -1;
     qint64 m_lastPingNs = 0;
+    qint64 m_lastCheckNs = 0; // when the liveness timer last fired, to tell a late check from a silent server
     qint64 m_endRequestId = -1;
     quint32 m_epoch = 0;
     int m_missedChecks = 0;

@@ -170,6 +170,17 @@ TEST_CASE("manual clock: timers fire in deadline order, cancel works, repeating 
     clock.advance(5000);
     CHECK(ticks == 3);
     CHECK(clock.pendingCount() == 0);
+
+    // A busy thread: the ticks it missed are skipped, and the cadence keeps its phase.
+    std::vector<qint64> tickTimes;
+    ClockTimer busy(&clock, [&]() { tickTimes.push_back(clock.nowNs() / 1000000); });
+    const qint64 start = clock.nowNs() / 1000000;
+    busy.start(1000, true);
+    clock.advance(1000);
+    clock.stall(3500); // four ticks fall due while nothing runs
+    clock.advance(0);
+    clock.advance(1000);
+    CHECK(tickTimes == std::vector<qint64> { start + 1000, start + 4500, start + 5000 });
 }
 
 TEST_CASE("reference policy: socket backoff reproduces connection.js")

@@ -200,6 +200,38 @@ TEST_CASE("client: half-open stall is detected by missed pings (1250 ms checks, 
     CHECK(failures[0].note.contains(QStringLiteral("liveness")));
 }
 
+TEST_CASE("client: a liveness check delayed by a busy thread is not a miss, the next one judges")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.clock.advance(1000);
+    peer.clock.stall(4000); // t=5000: the event loop was blocked; the 1250 ms check is overdue
+    peer.clock.advance(0);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    CHECK(peer.client.missedChecks() == 0);
+    const auto notes = peer.eventsOfKind(EventKind::Note);
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].payload.contains("ran 3750 ms late"));
+    CHECK(notes[0].payload.contains("no ping for 5000 ms"));
+
+    SECTION("the ping that waited in the socket arrives: nothing was missed")
+    {
+        peer.sendText(R"({"ping":5000,"latency":"1"})");
+        REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::Ping).size() == 1; }));
+        peer.clock.advance(1250);
+        CHECK(peer.client.state() == ConnectionState::Streaming);
+        CHECK(peer.client.missedChecks() == 0);
+    }
+    SECTION("the server really is silent: the on-time checks after the stall count")
+    {
+        peer.clock.advance(1250);
+        CHECK(peer.client.state() == ConnectionState::Stalled);
+        CHECK(peer.client.missedChecks() == 1);
+        peer.clock.advance(2 * 1250);
+        CHECK(peer.client.state() == ConnectionState::Reconnecting);
+    }
+}
+
 TEST_CASE("client: a ping ends a stall, misses accumulate unless configured to reset")
 {
     for (const bool reset : { false, true }) {
