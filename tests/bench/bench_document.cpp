@@ -219,8 +219,14 @@ int main(int argc, char** argv)
     QCoreApplication application(argc, argv);
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     const bool foldOnly = argc > 1 && std::strcmp(argv[1], "--fold-only") == 0; // for profiling the hot path
+    const bool busyOnly = argc > 1 && std::strcmp(argv[1], "--busy-only") == 0; // the busy stream alone, for perf
 
     // 1. Fold rate, medium document.
+    if (busyOnly) {
+        const Stream busy = gameStream(5000, 43, 2);
+        std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", foldRate(busy, 200, nullptr));
+        return 0;
+    }
     const Stream stream = gameStream(quick ? 500 : 5000, 42);
     std::size_t nodes = 0;
     foldRate(stream, 1, &nodes); // warm-up: parser buffers, caches
