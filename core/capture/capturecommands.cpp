@@ -199,6 +199,10 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         { QStringLiteral("key"), QStringLiteral("With --against: key (default: the capture's)."), QStringLiteral("key") },
         { QStringLiteral("original-timing"), QStringLiteral("With --against: keep the recorded spacing between requests instead of sending each after the previous answer.") },
         { QStringLiteral("out"), QStringLiteral("With --against: record the new session into this capture file."), QStringLiteral("file") },
+        { QStringLiteral("ignore"),
+            QStringLiteral("With --against: leave differences at this path and below out of the verdict (repeatable; '*' and '?' match within "
+                           "a segment, e.g. lines/*/when). Exit code 7 when other differences remain."),
+            QStringLiteral("path") },
     });
     int exitCode = ExitOk;
     if (!parseArguments(parser, QStringLiteral("replay"), arguments, io, exitCode))
@@ -207,6 +211,14 @@ int runReplay(const QStringList& arguments, CommandIo& io)
     if (positional.size() != 1) {
         io.err << "deltascope-cli replay: expected one capture file\n";
         return ExitUsage;
+    }
+    if (!parser.isSet(QStringLiteral("against"))) {
+        for (const char* option : { "identity", "space", "key", "original-timing", "out", "ignore" }) {
+            if (parser.isSet(QLatin1String(option))) {
+                io.err << "deltascope-cli replay: --" << option << " only applies with --against URL\n";
+                return ExitUsage;
+            }
+        }
     }
     qint64 stopAt = -1;
     if (parser.isSet(QStringLiteral("to")) && !parseIndex(parser.value(QStringLiteral("to")), stopAt)) {
@@ -251,6 +263,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         const Capture& recorded = *capture;
         ReplayAgainst against(recorded, target,
             parser.isSet(QStringLiteral("original-timing")) ? ReplayAgainst::Timing::Original : ReplayAgainst::Timing::InOrder);
+        against.setIgnoredPaths(parser.values(QStringLiteral("ignore")));
         std::unique_ptr<CaptureWriter> writer;
         if (parser.isSet(QStringLiteral("out"))) {
             capture::Header header = recorded.header;
@@ -301,7 +314,15 @@ int runReplay(const QStringList& arguments, CommandIo& io)
             io.out << "  ~ " << p << '\n';
         for (const TreeDiff::Move& move : diff.moved)
             io.out << "  > " << move.listPath << '/' << move.elementKey << " row " << move.fromRow << " -> " << move.toRow << '\n';
-        return ok ? ExitOk : ExitFailure;
+        const TreeDiff& ignored = against.ignoredDifferences();
+        for (const QStringList* paths : { &ignored.added, &ignored.removed, &ignored.changed })
+            for (const QString& p : *paths)
+                io.out << "  = " << p << " (ignored)\n";
+        for (const TreeDiff::Move& move : ignored.moved)
+            io.out << "  = " << move.listPath << '/' << move.elementKey << " (moved; ignored)\n";
+        if (!ok)
+            return ExitFailure;
+        return against.documentsEqual() ? ExitOk : ExitDocumentsDiffer;
     }
 
     ReplaySession replay(std::move(capture));

@@ -2,7 +2,11 @@
 
 #include "core/capture/capturecheckpoints.h"
 
+#include <QRegularExpression>
+
 #include <simdjson.h>
+
+#include <algorithm>
 
 namespace deltascope {
 
@@ -100,18 +104,21 @@ ReplayAgainst::ReplayAgainst(const Capture& capture, DocumentTarget target, Timi
     m_settleTimer.setSingleShot(true);
     m_settleTimer.setInterval(500);
     connect(&m_settleTimer, &QTimer::timeout, this, [this] {
-        m_diff = diffTrees(m_recordedTree, m_session->folder().epochTree());
+        compareDocuments();
         qint64 unanswered = 0;
         for (const Pair& pair : m_pairs)
             unanswered += pair.newResponse < 0 ? 1 : 0;
-        finish(true, QStringLiteral("%1 requests re-issued, %2 unanswered; documents %3")
+        const qsizetype ignored = m_ignored.added.size() + m_ignored.removed.size() + m_ignored.changed.size() + qsizetype(m_ignored.moved.size());
+        finish(true, QStringLiteral("%1 requests re-issued, %2 unanswered; documents %3%4")
                          .arg(m_pairs.size())
                          .arg(unanswered)
-                         .arg(m_diff.isEmpty() ? QStringLiteral("are equal") : QStringLiteral("differ")));
+                         .arg(m_diff.isEmpty() ? QStringLiteral("are equal") : QStringLiteral("differ"))
+                         .arg(ignored ? QStringLiteral(" (%1 %2 at ignored paths)").arg(ignored).arg(ignored == 1 ? QStringLiteral("difference") : QStringLiteral("differences"))
+                                      : QString()));
     });
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this] {
-        m_diff = diffTrees(m_recordedTree, m_session->folder().epochTree());
+        compareDocuments();
         finish(false, QStringLiteral("timed out after re-issuing %1 of %2 requests").arg(m_next).arg(m_pairs.size()));
     });
     connect(&m_session->log(), &EventLog::eventsAppended, this, &ReplayAgainst::onEvents);
@@ -189,6 +196,50 @@ void ReplayAgainst::sendNext()
     // A request the client refused (e.g. not connected) gets no answer: go on with the next.
     if (m_timing == Timing::Original || pair.newRequestId < 0)
         m_sendTimer.start(0);
+}
+
+namespace {
+
+// Whether `path` is `pattern` or lies below it; segments compare as wildcards ('*', '?').
+bool pathUnderPattern(QStringView path, const std::vector<QRegularExpression>& pattern)
+{
+    std::size_t k = 0;
+    for (QStringView segment : path.split(QLatin1Char('/'))) {
+        if (k == pattern.size())
+            return true;
+        if (!pattern[k++].match(segment).hasMatch())
+            return false;
+    }
+    return k == pattern.size();
+}
+
+}
+
+void ReplayAgainst::compareDocuments()
+{
+    const TreeDiff all = diffTrees(m_recordedTree, m_session->folder().epochTree());
+    std::vector<std::vector<QRegularExpression>> patterns;
+    for (const QString& pattern : m_ignorePatterns) {
+        std::vector<QRegularExpression> segments;
+        for (QStringView segment : QStringView(pattern).split(QLatin1Char('/'), Qt::SkipEmptyParts))
+            segments.emplace_back(QRegularExpression::wildcardToRegularExpression(segment));
+        if (!segments.empty())
+            patterns.push_back(std::move(segments));
+    }
+    const auto ignored = [&](QStringView path) {
+        return std::any_of(patterns.begin(), patterns.end(), [&](const auto& pattern) { return pathUnderPattern(path, pattern); });
+    };
+    m_diff = {};
+    m_ignored = {};
+    const auto split = [&](const QStringList& paths, QStringList TreeDiff::*list) {
+        for (const QString& path : paths)
+            ((ignored(path) ? m_ignored : m_diff).*list).append(path);
+    };
+    split(all.added, &TreeDiff::added);
+    split(all.removed, &TreeDiff::removed);
+    split(all.changed, &TreeDiff::changed);
+    for (const TreeDiff::Move& move : all.moved)
+        (ignored(QString(move.listPath + QLatin1Char('/') + move.elementKey)) ? m_ignored : m_diff).moved.push_back(move);
 }
 
 void ReplayAgainst::finish(bool ok, const QString& message)

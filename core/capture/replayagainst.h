@@ -36,8 +36,15 @@ public:
     LiveSession& session() { return *m_session; }
     const std::vector<Pair>& pairs() const { return m_pairs; }
     void start(qint64 timeoutMs = 30000);
-    // The document diff (capture's last tree -> the new session's tree), after finished().
+    // Paths the verdict leaves out (timestamps, counters a live server moves on by itself):
+    // '/'-separated segments as in TreeDiff paths, with '*' and '?' wildcards inside a segment; a
+    // pattern also covers every path below it ("lines/*/when", "count"). Set before start().
+    void setIgnoredPaths(const QStringList& patterns) { m_ignorePatterns = patterns; }
+    // The document diff (capture's last tree -> the new session's tree), after finished(), without
+    // the ignored paths; those are in ignoredDifferences().
     const TreeDiff& diff() const { return m_diff; }
+    const TreeDiff& ignoredDifferences() const { return m_ignored; }
+    bool documentsEqual() const { return m_diff.isEmpty(); }
     const DocumentTree& recordedTree() const { return m_recordedTree; }
 
 Q_SIGNALS:
@@ -49,6 +56,7 @@ private:
     void onEvents(qint64 first, qint64 last);
     void sendNext();
     void finish(bool ok, const QString& message);
+    void compareDocuments();
 
     const Capture& m_capture;
     DocumentTarget m_target;
@@ -64,7 +72,9 @@ private:
     QTimer m_settleTimer;
     QTimer m_timeout;
     DocumentTree m_recordedTree;
+    QStringList m_ignorePatterns;
     TreeDiff m_diff;
+    TreeDiff m_ignored;
 };
 
 }

@@ -19,6 +19,7 @@ enum ExitCode : int {
     ExitConnectFailed = 4, // watch/record: could not connect
     ExitFatalStream = 5, // watch/record: the stream failed with a fatal code
     ExitExpectationFailed = 6, // watch --expect: an incident ended otherwise
+    ExitDocumentsDiffer = 7, // replay --against: the server's document now differs from the recorded one
 };
 
 // Where a command reads and writes. Tests run commands in-process with buffers here.

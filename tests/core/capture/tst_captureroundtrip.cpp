@@ -362,6 +362,9 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     CHECK(QJsonDocument::fromJson(fold.out.toUtf8()).object().value(QStringLiteral("n")).toInt() == 100);
     CHECK(runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QStringLiteral("999999") }).code == cli::ExitUsage);
     CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("100") }).code == cli::ExitUsage);
+    const test::CliRun strayOption = runCli({ QStringLiteral("replay"), path, QStringLiteral("--out"), dir.filePath(QStringLiteral("x.ndjson")) });
+    CHECK(strayOption.code == cli::ExitUsage);
+    CHECK(strayOption.err.contains(QStringLiteral("--out only applies with --against URL")));
     test::CliRun played = runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("50"), QStringLiteral("--to"),
         QStringLiteral("30"), QStringLiteral("--no-document") });
     CHECK(played.code == 0);

@@ -12,6 +12,7 @@
 #include <QBuffer>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTextStream>
@@ -152,16 +153,18 @@ TEST_CASE("replay against: the recorded requests go to a fresh server, the new a
     auto third = quietServer();
     REQUIRE(third);
     const QString out = dir.filePath(QStringLiteral("again.ndjson"));
+    // The room's first line carries the time the server was started: the one path left out.
     const test::CliRun cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), third->url(), QStringLiteral("--identity"),
-        kIdentity, QStringLiteral("--out"), out });
+        kIdentity, QStringLiteral("--out"), out, QStringLiteral("--ignore"), QStringLiteral("lines/*/when") });
     INFO(cli.out.toStdString() << cli.err.toStdString());
     CHECK(cli.code == cli::ExitOk);
     CHECK(cli.out.count(QStringLiteral("request #")) == 3);
     CHECK(cli.out.count(QStringLiteral("    now {\"deliver\"")) == 3);
-    CHECK(cli.out.contains(QStringLiteral("3 requests re-issued, 0 unanswered; documents ")));
+    CHECK(cli.out.contains(QStringLiteral("3 requests re-issued, 0 unanswered; documents are equal")));
     CHECK_FALSE(cli.out.contains(QStringLiteral("  + ")));
     CHECK_FALSE(cli.out.contains(QStringLiteral("  - ")));
-    CHECK(cli.out.count(QStringLiteral("  ~ ")) == cli.out.count(QStringLiteral("  ~ ") + kFirstLineWhen));
+    CHECK_FALSE(cli.out.contains(QStringLiteral("  ~ ")));
+    CHECK(cli.out.count(QStringLiteral("  = ")) == cli.out.count(QStringLiteral("  = ") + kFirstLineWhen + QStringLiteral(" (ignored)")));
     std::unique_ptr<Capture> again = CaptureReader::open(out, {}, &error);
     REQUIRE(again);
     CHECK(again->header.source == QStringLiteral("replay-against"));
@@ -203,7 +206,50 @@ TEST_CASE("replay against: a server that has moved on gives a different document
     const test::CliRun cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), movedAgain->url(), QStringLiteral("--identity"),
         kIdentity });
     INFO(cli.out.toStdString() << cli.err.toStdString());
+    CHECK(cli.code == cli::ExitDocumentsDiffer);
     CHECK(cli.out.contains(QStringLiteral("documents differ")));
     CHECK(cli.out.contains(QStringLiteral("  + lines/6 (only in the new document)")));
     CHECK(cli.out.contains(QStringLiteral("  ~ count")));
+
+    // The same replay with the moving parts ignored: equal, and each ignored path still listed.
+    auto ignoring = quietServer();
+    REQUIRE(ignoring);
+    ignoring->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
+    const test::CliRun lenient = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), ignoring->url(), QStringLiteral("--identity"),
+        kIdentity, QStringLiteral("--ignore"), QStringLiteral("count"), QStringLiteral("--ignore"), QStringLiteral("lines") });
+    INFO(lenient.out.toStdString() << lenient.err.toStdString());
+    CHECK(lenient.code == cli::ExitOk);
+    CHECK(lenient.out.contains(QStringLiteral("documents are equal (")));
+    CHECK(lenient.out.contains(QStringLiteral("differences at ignored paths)")));
+    CHECK(lenient.out.contains(QStringLiteral("  = lines/6 (ignored)")));
+    CHECK(lenient.out.contains(QStringLiteral("  = count (ignored)")));
+    CHECK_FALSE(lenient.out.contains(QStringLiteral("  ~ ")));
+}
+
+TEST_CASE("replay against: --ignore patterns match whole segments, with wildcards inside one, and cover the paths below")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
+    std::unique_ptr<Capture> capture = recordChat(path);
+    auto moved = quietServer();
+    REQUIRE(moved);
+    moved->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
+    ReplayAgainst against(*capture, chatTarget(*moved), ReplayAgainst::Timing::InOrder);
+    // "line" is not "lines" (a segment matches whole); "lines/?/who" covers lines 1 to 9's authors and below.
+    against.setIgnoredPaths({ QStringLiteral("line"), QStringLiteral("lines/?/who"), QStringLiteral("co*t") });
+    QSignalSpy finished(&against, &ReplayAgainst::finished);
+    against.start(20000);
+    REQUIRE(wait([&] { return finished.count() == 1; }, 25000));
+    const TreeDiff& kept = against.diff();
+    const TreeDiff& ignored = against.ignoredDifferences();
+    CHECK(ignored.changed.contains(QStringLiteral("count")));
+    CHECK(ignored.changed.contains(QStringLiteral("lines/2/who/agent")));
+    CHECK(kept.added.contains(QStringLiteral("lines/5")));
+    CHECK(kept.added.contains(QStringLiteral("lines/6")));
+    for (const QStringList* paths : { &kept.added, &kept.removed, &kept.changed })
+        for (const QString& p : *paths)
+            CHECK_FALSE((p == QStringLiteral("count") || QRegularExpression(QStringLiteral("^lines/[0-9]/who(/|$)")).match(p).hasMatch()));
+    CHECK_FALSE(against.documentsEqual());
+    CHECK(finished.at(0).at(1).toString().contains(QStringLiteral("documents differ (")));
+    against.session().stop();
 }
