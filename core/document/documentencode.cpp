@@ -132,7 +132,7 @@ public:
                 m_out.push_back(',');
             any = true;
         };
-        for (quint32 tm : T.rc(t).members) {
+        for (quint32 tm : T.members(t)) {
             if (f && unchanged(F, tm, T, tm))
                 continue;
             const Node& tn = T.r(tm);
@@ -157,7 +157,7 @@ public:
                 m_out.resize(mark);
         }
         if (f) {
-            for (quint32 fm : F.rc(f).members) {
+            for (quint32 fm : F.members(f)) {
                 const Node& fn = F.r(fm);
                 if (fn.kind == NodeKind::Null || emptyList(fn))
                     continue;
@@ -266,7 +266,7 @@ public:
             for (std::size_t i = 0; i < newOrder.size() && !orderChanged; ++i)
                 orderChanged = !sameKey(oldOrder[i], newOrder[i]);
             // Elements the viewer holds that the new order no longer shows are removed.
-            for (quint32 fe : F.rc(f).members) {
+            for (quint32 fe : F.members(f)) {
                 const quint32 te = sameNodeIn(T, t, F, fe) ? fe : T.findMember(t, F.r(fe).key);
                 if (te && T.r(te).row != kNotVisible)
                     continue;

@@ -65,7 +65,7 @@ Node::Node(const Node& other)
 {
     if (kind == NodeKind::String)
         packed::retainBits(v.s);
-    else if (isContainer())
+    else if (hasContainer())
         retainContainer(v.c);
     if (flags & FlagHistory)
         retainHistory(prov.hist);
@@ -96,10 +96,11 @@ void Node::dropPayload()
 {
     if (kind == NodeKind::String)
         packed::releaseBits(v.s);
-    else if (isContainer())
+    else if (hasContainer())
         releaseContainer(v.c, kind);
     v.i = 0;
     kind = NodeKind::Null;
+    flags &= quint8(~FlagInlineMembers);
 }
 
 Chunk::Chunk(const Chunk& other)
@@ -189,6 +190,15 @@ void DocumentTree::Data::own(quint32 c)
 Container& DocumentTree::Data::wc(quint32 slot)
 {
     Node& n = w(slot);
+    if (n.inlineMembers()) {
+        // Outgrown (or changed in a way only a Container holds): the members move into one.
+        const SlotSpan held = n.members();
+        Container* c = newContainer(n.kind);
+        c->members.assign(held.begin(), held.end());
+        n.flags &= quint8(~FlagInlineMembers);
+        n.v.c = c;
+        return *c;
+    }
     if (n.v.c->ref.load(std::memory_order_acquire) != 1) {
         Container* copy = copyContainer(*n.v.c, n.kind);
         releaseContainer(n.v.c, n.kind);
@@ -218,7 +228,9 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
     n.resetProvenance(event); // after the flags: it may set FlagHistory
     n.key.assign(key);
     n.v.i = 0;
-    if (isContainerKind(kind))
+    if (kind == NodeKind::Object)
+        n.flags |= FlagInlineMembers; // no members yet
+    else if (isContainerKind(kind))
         n.v.c = newContainer(kind);
     else if (kind == NodeKind::String)
         n.v.s = packed::inlineBits({});
@@ -241,11 +253,11 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
         if (!n.live())
             continue;
         if (n.isContainer()) {
-            const Container& c = *n.v.c;
-            stack.insert(stack.end(), c.members.begin(), c.members.end());
+            const SlotSpan members = n.members();
+            stack.insert(stack.end(), members.begin(), members.end());
             // Orphans: visible nodes no longer in the element map (reference-client mode, placeholders).
             if (n.isList()) {
-                for (quint32 o : static_cast<const ListContainer&>(c).order) {
+                for (quint32 o : static_cast<const ListContainer*>(n.v.c)->order) {
                     if (r(o).live() && r(o).parent == s && (r(o).flags & FlagOrphan))
                         stack.push_back(o);
                 }
@@ -281,7 +293,8 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
     const Node& n = r(slot);
     if (n.isContainer()) {
         // Children first, then the container itself.
-        std::vector<quint32> children(n.v.c->members.begin(), n.v.c->members.end());
+        const SlotSpan members = n.members();
+        std::vector<quint32> children(members.begin(), members.end());
         if (n.isList()) {
             for (quint32 o : static_cast<const ListContainer*>(n.v.c)->order) {
                 if (r(o).flags & FlagOrphan)
@@ -295,11 +308,45 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
     m.dropPayload();
     m.flags &= quint8(~FlagLooksLikeLong);
     m.kind = kind;
-    if (isContainerKind(kind))
+    if (kind == NodeKind::Object)
+        m.flags |= FlagInlineMembers;
+    else if (isContainerKind(kind))
         m.v.c = newContainer(kind);
     else if (kind == NodeKind::String)
         m.v.s = packed::inlineBits({});
     visibleCountValid = false;
+}
+
+void DocumentTree::Data::appendMember(quint32 container, quint32 member)
+{
+    const Node& n = r(container);
+    if (n.inlineMembers() && n.v.slots[1] == 0) {
+        Node& m = w(container);
+        m.v.slots[m.v.slots[0] == 0 ? 0 : 1] = member;
+        return;
+    }
+    wc(container).members.push_back(member);
+}
+
+void DocumentTree::Data::eraseMemberAt(quint32 container, std::size_t position)
+{
+    if (r(container).inlineMembers()) {
+        Node& m = w(container);
+        if (position == 0)
+            m.v.slots[0] = m.v.slots[1];
+        m.v.slots[1] = 0;
+        return;
+    }
+    Container& c = wc(container);
+    c.members.erase(c.members.begin() + std::ptrdiff_t(position));
+}
+
+void DocumentTree::Data::eraseMember(quint32 container, quint32 member)
+{
+    const SlotSpan held = members(container);
+    const auto at = std::find(held.begin(), held.end(), member);
+    if (at != held.end())
+        eraseMemberAt(container, std::size_t(at - held.begin()));
 }
 
 namespace {
@@ -321,6 +368,13 @@ inline qint64 positionKey(std::string_view key)
 quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, quint64 probe) const
 {
     const Node& node = r(container);
+    if (node.inlineMembers()) {
+        for (quint32 m : node.v.slots) {
+            if (m && (probe ? r(m).key.bits() == probe : r(m).key == key))
+                return m;
+        }
+        return 0;
+    }
     const Container& c = *node.v.c;
     // Short keys compare as one 64-bit word (see Key).
     if (node.kind == NodeKind::ValueList && probe) {
@@ -358,6 +412,8 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
 
 void DocumentTree::Data::rebuildIndex(quint32 container)
 {
+    if (r(container).inlineMembers())
+        return;
     Container& c = wc(container);
     if (c.members.size() <= kIndexThreshold) {
         c.index.reset();
@@ -380,6 +436,8 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
 
 void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
 {
+    if (r(container).inlineMembers())
+        return;
     Container& c = wc(container);
     if (!c.index) {
         if (c.members.size() > kIndexThreshold)
@@ -402,6 +460,8 @@ void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
 
 void DocumentTree::Data::indexErase(quint32 container, quint32 member)
 {
+    if (r(container).inlineMembers())
+        return;
     Container& c = wc(container);
     if (!c.index)
         return;
@@ -422,8 +482,11 @@ void DocumentTree::Data::indexErase(quint32 container, quint32 member)
 
 void DocumentTree::Data::renumber(quint32 container)
 {
-    wc(container).rowBase = 0;
-    const SlotVec& vis = r(container).visible();
+    if (!r(container).inlineMembers())
+        wc(container).rowBase = 0;
+    else
+        w(container); // owned first: writing a child in the same chunk then cannot copy it under `vis`
+    const SlotSpan vis = r(container).visible();
     for (std::size_t i = 0; i < vis.size(); ++i) {
         if (r(vis[i]).row != quint32(i))
             w(vis[i]).row = quint32(i);
@@ -437,9 +500,11 @@ constexpr quint32 kMaxRowBase = 1u << 30;
 
 void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
 {
-    const SlotVec& vis = r(container).visible();
-    const quint32 base = rc(container).rowBase;
-    if (first < vis.size() - first && base + count <= kMaxRowBase) {
+    if (r(container).inlineMembers())
+        w(container); // as in renumber()
+    const SlotSpan vis = r(container).visible();
+    const quint32 base = rowBase(container);
+    if (first < vis.size() - first && base + count <= kMaxRowBase && !r(container).inlineMembers()) {
         // The head is shorter: it keeps its rows by moving with the base; the tail shifts for free.
         for (std::size_t i = 0; i < first; ++i)
             w(vis[i]).row += quint32(count);
@@ -452,9 +517,11 @@ void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::s
 
 void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std::size_t count)
 {
-    const SlotVec& vis = r(container).visible();
+    if (r(container).inlineMembers())
+        w(container); // as in renumber()
+    const SlotSpan vis = r(container).visible();
     const std::size_t end = first + count;
-    if (first < vis.size() - end) {
+    if (first < vis.size() - end && !r(container).inlineMembers()) {
         if (rc(container).rowBase < count) {
             // No room below the base: renumber all, with the base in the middle of its range, so
             // this happens once per very many front inserts.
@@ -471,7 +538,7 @@ void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std:
             w(vis[i]).row = quint32(i) + base;
         return;
     }
-    const quint32 base = rc(container).rowBase;
+    const quint32 base = rowBase(container);
     for (std::size_t i = first; i < vis.size(); ++i)
         w(vis[i]).row = quint32(i) + base;
 }

@@ -173,7 +173,7 @@ void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& o
         return;
     }
     const bool object = n.kind == NodeKind::Object;
-    const SlotVec& children = n.visible();
+    const SlotSpan children = n.visible();
     out.push_back(object ? '{' : '[');
     bool first = true;
     for (quint32 child : children) {

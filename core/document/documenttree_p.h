@@ -296,8 +296,40 @@ private:
     quint32* m_p = nullptr;
 };
 
-// Children of a container node: objects and raw arrays have this, lists the ListContainer below
-// (most containers are small objects: 40 bytes, a 48-byte heap block). Shared between tree copies
+// A read-only view of slot numbers: a container's members or visible order, or the members an
+// object keeps in its own node (FlagInlineMembers). Valid until the node or container changes.
+class SlotSpan
+{
+public:
+    using value_type = quint32;
+    using const_iterator = const quint32*;
+    SlotSpan() = default;
+    SlotSpan(const quint32* first, std::size_t size)
+        : m_first(first)
+        , m_size(size)
+    {
+    }
+    SlotSpan(const SlotVec& v)
+        : m_first(v.begin())
+        , m_size(v.size())
+    {
+    }
+    const quint32* begin() const { return m_first; }
+    const quint32* end() const { return m_first + m_size; }
+    std::size_t size() const { return m_size; }
+    bool empty() const { return m_size == 0; }
+    quint32 operator[](std::size_t i) const { return m_first[i]; }
+    quint32 front() const { return m_first[0]; }
+    quint32 back() const { return m_first[m_size - 1]; }
+
+private:
+    const quint32* m_first = nullptr;
+    std::size_t m_size = 0;
+};
+
+// Children of a container node: objects of over two members and raw arrays have this (40 bytes, a
+// 48-byte heap block), lists the ListContainer below; smaller objects keep their members in the
+// node (FlagInlineMembers). Shared between tree copies
 // and copied when a shared one is written; see newContainer/copyContainer/releaseContainer, which
 // take the node's kind to know which of the two it is.
 struct Container {
@@ -462,6 +494,9 @@ enum NodeFlag : quint8 {
                     // value the reference client still shows)
     FlagHistory = 16, // Node::prov holds a History, not the creating event
     FlagTouched = 32, // scratch: already in the change set's touched list of the delta being folded
+    // An object with at most two members keeps their slots in Node::v (no Container: 48 bytes less
+    // for each small object, which most records of a big list are). Its rows have no base.
+    FlagInlineMembers = 64,
 };
 
 inline void retainHistory(History* h)
@@ -487,7 +522,8 @@ struct Node {
         qint64 i;
         double d;
         quint64 s; // String: packed text (see packed::), read with text()
-        Container* c;
+        Container* c; // containers, unless FlagInlineMembers
+        quint32 slots[2]; // FlagInlineMembers: the members in order, 0 where none (slot 0 is never a node)
     } v {};
     // The creating and the last changing event, each stored plus one in 32 bits (0: none); or, with
     // FlagHistory, the bounded history that holds both (8 bytes either way). Events beyond 32 bits
@@ -567,7 +603,17 @@ struct Node {
             || kind == NodeKind::RawArray;
     }
     bool isList() const { return kind == NodeKind::RecordList || kind == NodeKind::ValueList; }
-    const SlotVec& visible() const { return isList() ? static_cast<const ListContainer*>(v.c)->order : v.c->members; }
+    bool inlineMembers() const { return flags & FlagInlineMembers; }
+    bool hasContainer() const { return isContainer() && !inlineMembers(); }
+    // Objects: members in key order; lists: the element map; raw arrays: the elements.
+    SlotSpan members() const
+    {
+        if (inlineMembers())
+            return SlotSpan(v.slots, std::size_t(v.slots[0] != 0) + std::size_t(v.slots[1] != 0));
+        return SlotSpan(v.c->members);
+    }
+    // The visible children: a list's order, every other container's members.
+    SlotSpan visible() const { return isList() ? SlotSpan(static_cast<const ListContainer*>(v.c)->order) : members(); }
     void dropPayload(); // releases the value / container / history, leaving a Null
 };
 
@@ -634,9 +680,21 @@ struct DocumentTree::Data {
     Data() = default;
     Data(const Data& other);
     Data& operator=(const Data&) = delete;
-    // The container of `slot`, unshared from other trees first.
+    // The container of `slot`, unshared from other trees first; an object keeping its members in
+    // the node gets a Container here (the general way to change what an object holds).
     detail::Container& wc(quint32 slot);
+    // Only for nodes with a Container (not FlagInlineMembers): read members with members().
     const detail::Container& rc(quint32 slot) const { return *r(slot).v.c; }
+    detail::SlotSpan members(quint32 slot) const { return r(slot).members(); }
+    // Member changes that keep a small object in its node.
+    void appendMember(quint32 container, quint32 member);
+    void eraseMember(quint32 container, quint32 member);
+    void eraseMemberAt(quint32 container, std::size_t position);
+    quint32 rowBase(quint32 container) const
+    {
+        const detail::Node& n = r(container);
+        return n.inlineMembers() ? 0 : n.v.c->rowBase;
+    }
     // The same for a list node (kind RecordList or ValueList) only.
     detail::ListContainer& wl(quint32 slot) { return static_cast<detail::ListContainer&>(wc(slot)); }
     const detail::ListContainer& rl(quint32 slot) const { return static_cast<const detail::ListContainer&>(rc(slot)); }
@@ -669,9 +727,9 @@ struct DocumentTree::Data {
     quint32 rowOf(quint32 slot) const
     {
         const detail::Node& n = r(slot);
-        return n.row == detail::kNotVisible ? detail::kNotVisible : n.row - r(n.parent).v.c->rowBase;
+        return n.row == detail::kNotVisible ? detail::kNotVisible : n.row - rowBase(n.parent);
     }
-    void setRow(quint32 container, quint32 slot, quint32 row) { w(slot).row = row + rc(container).rowBase; }
+    void setRow(quint32 container, quint32 slot, quint32 row) { w(slot).row = row + rowBase(container); }
     // Rows of all visible children of `container` (after a wholesale change of its visible order).
     void renumber(quint32 container);
     // After `count` visible rows were erased at `first` / inserted at first..first+count-1.

@@ -613,7 +613,8 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         if (kind == NodeKind::RecordList || kind == NodeKind::ValueList) {
             mergeList(slot, o, listMarkers(o), false);
         } else if (!literal) {
-            d.wc(slot).members.reserve(o.size());
+            if (o.size() > SlotVec::kInline) // else the members stay in the node
+                d.wc(slot).members.reserve(o.size());
             mergeObject(slot, o, false);
         } else {
             checkDuplicates(o, slot);
@@ -649,10 +650,10 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
 
 quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::element value, bool visible, bool literal)
 {
-    const int row = int(d.rc(object).members.size());
+    const int row = int(d.members(object).size());
     beginInsert(object, row, row, visible);
     const quint32 slot = d.allocate(object, key, kindFor(value, literal), m_event);
-    d.wc(object).members.push_back(slot);
+    d.appendMember(object, slot);
     d.setRow(object, slot, quint32(row));
     d.indexInsert(object, slot);
     fill(slot, value, literal);
@@ -676,8 +677,7 @@ void Mutator::removeObjectMember(quint32 object, quint32 member, bool visible)
     const int row = int(d.rowOf(member));
     beginRemove(object, row, row, visible);
     d.indexErase(object, member);
-    Container& c = d.wc(object);
-    c.members.erase(c.members.begin() + row);
+    d.eraseMemberAt(object, std::size_t(row));
     d.freeSubtree(member);
     d.rowsErased(object, std::size_t(row), 1);
     endRemove(object, row, row, visible);
@@ -1468,9 +1468,9 @@ quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
     case NodeKind::RawArray: {
         qint64 index = -1;
         const auto result = std::from_chars(key.data(), key.data() + key.size(), index);
-        if (result.ec != std::errc() || result.ptr != key.data() + key.size() || index < 0 || std::size_t(index) >= d.rc(parent).members.size())
+        if (result.ec != std::errc() || result.ptr != key.data() + key.size() || index < 0 || std::size_t(index) >= d.members(parent).size())
             return 0;
-        existing = d.rc(parent).members[std::size_t(index)];
+        existing = d.members(parent)[std::size_t(index)];
         break;
     }
     default:
@@ -1494,10 +1494,10 @@ quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
         touch(slot);
         return slot;
     }
-    const int row = int(d.rc(parent).members.size());
+    const int row = int(d.members(parent).size());
     beginInsert(parent, row, row, visible);
     const quint32 slot = d.allocate(parent, key, kind, m_event);
-    d.wc(parent).members.push_back(slot);
+    d.appendMember(parent, slot);
     d.setRow(parent, slot, quint32(row));
     d.indexInsert(parent, slot);
     endInsert(parent, row, row, visible);

@@ -332,12 +332,13 @@ int main(int argc, char** argv)
         const std::size_t bigNodes = big.nodeCount();
         std::printf("document.fold.large.snapshot: %.1f ms for %zu nodes (%.1f MB of JSON)\n", snapshotSeconds * 1e3, bigNodes,
             double(snapshot.size()) / 1e6);
-        // Half the nodes here are element objects ({"v":n}) with a container each, the other half
-        // integers: a container-heavy shape. Heap growth counts node slots, containers, member and
-        // order vectors, the list's index and any out-of-line key or string.
+        // Half the nodes here are element objects ({"v":n}), the other half integers. An object of
+        // up to two members keeps them in its node, so these have no container. Heap growth counts
+        // node slots, containers, member and order vectors, the list's index and any out-of-line
+        // key or string.
         std::printf("document.memory.per_node: %.1f bytes (heap in use / nodes, all included; keys <= 7 bytes inline)\n",
             double(heapAfter - heapBefore) / double(bigNodes));
-        std::printf("document.memory.node_slot: %zu bytes (of which %zu the key); object container %zu bytes, list container %zu, + their vectors\n",
+        std::printf("document.memory.node_slot: %zu bytes (of which %zu the key); object container %zu bytes (objects of over two members), list container %zu, + their vectors\n",
             sizeof(detail::Node), sizeof(detail::Key), sizeof(detail::Container), sizeof(detail::ListContainer));
 
         std::mt19937_64 rng(7);

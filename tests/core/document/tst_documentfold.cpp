@@ -234,3 +234,45 @@ TEST_CASE("copies are independent and cheap to take")
     CHECK(checkTreeInvariants(a).isEmpty());
     CHECK(checkTreeInvariants(b).isEmpty());
 }
+
+TEST_CASE("small objects: members kept in the node grow, shrink and copy exactly")
+{
+    // Objects of up to two members hold them in the node itself; the third moves them out.
+    DocumentTree a;
+    a.apply(R"({"o":{"x":1}})", 1);
+    const DocumentTree one = a;
+    a.apply(R"({"o":{"y":2}})", 2);
+    const DocumentTree two = a;
+    a.apply(R"({"o":{"z":3}})", 3);
+    CHECK(a.toJson() == QByteArray(R"({"o":{"x":1,"y":2,"z":3}})"));
+    a.apply(R"({"o":{"x":null}})", 4);
+    a.apply(R"({"o":{"y":null,"z":null}})", 5);
+    a.apply(R"({"o":{"w":{"k":1}}})", 6);
+    CHECK(a.toJson() == QByteArray(R"({"o":{"w":{"k":1}}})"));
+    CHECK(one.toJson() == QByteArray(R"({"o":{"x":1}})"));
+    CHECK(two.toJson() == QByteArray(R"({"o":{"x":1,"y":2}})"));
+
+    // Removing the first of two moves the second to row 0; a new member comes after it.
+    DocumentTree b = two;
+    b.apply(R"({"o":{"x":null}})", 7);
+    CHECK(b.row(b.find(u"o/y")) == 0);
+    b.apply(R"({"o":{"x":5}})", 8);
+    CHECK(b.toJson() == QByteArray(R"({"o":{"y":2,"x":5}})"));
+    CHECK(b.row(b.find(u"o/x")) == 1);
+    CHECK(b.child(b.find(u"o"), 1) == b.find(u"o/x"));
+    CHECK(two.toJson() == QByteArray(R"({"o":{"x":1,"y":2}})"));
+
+    // The editing API and a kind change take the same paths.
+    DocumentTree c = one;
+    const NodeId o = c.find(u"o");
+    c.setInteger(o, u"y", 7);
+    c.setInteger(o, u"z", 8);
+    c.remove(o, u"y");
+    CHECK(c.toJson() == QByteArray(R"({"o":{"x":1,"z":8}})"));
+    c.apply(R"({"o":[1,2]})", 9);
+    c.apply(R"({"o":{"a":true}})", 10);
+    CHECK(c.toJson() == QByteArray(R"({"o":{"a":true}})"));
+    CHECK(one.toJson() == QByteArray(R"({"o":{"x":1}})"));
+    for (const DocumentTree* tree : std::initializer_list<const DocumentTree*> { &a, &one, &two, &b, &c })
+        CHECK(checkTreeInvariants(*tree).isEmpty());
+}
