@@ -18,7 +18,11 @@
 namespace deltascope::detail {
 
 inline constexpr quint32 kNotVisible = 0xffffffffu;
-inline constexpr quint32 kChunkBits = 6;
+// Nodes live in chunks of 32, copied on write between tree copies. 32, not 64: a document of a few
+// hundred nodes wastes half a chunk on average (2.8 instead of 5.5 bytes a node at 278 nodes), and
+// the first edit after a copy copies 1.5 KB; the price is a chunk list twice as long to copy
+// (about 20 instead of 12 us for a 200,000-node tree).
+inline constexpr quint32 kChunkBits = 5;
 inline constexpr quint32 kChunkSize = 1u << kChunkBits;
 
 // An immutable, reference-counted UTF-8 string: 8 bytes in a node, shared by tree copies.
