@@ -406,6 +406,8 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
     m_replay = std::make_unique<ReplaySession>(std::move(capture));
+    // A far jump right after opening a big capture waits for the background fold off this thread.
+    m_replay->setDeferSeeksUntilFolded(true);
     setEventLog(m_replay->capture().log.get());
     m_documentTree->setSource(&m_replay->folder(), m_replay->capture().log.get());
     m_charts->setComplete(true);

@@ -140,6 +140,13 @@ void ReplayBar::setReplay(ReplaySession* replay)
     // The fold's anomalies arrive when the capture's checkpoints are complete.
     connect(replay, &ReplaySession::anomaliesChanged, this, updateMarkers);
     connect(replay, &ReplaySession::positionChanged, this, &ReplayBar::syncPosition);
+    connect(replay, &ReplaySession::seekCancelled, this, &ReplayBar::syncPosition);
+    connect(replay, &ReplaySession::seekPending, this, [this](qint64 target, qint64 folded, qint64 total) {
+        // The scrubber stays where it was put; the label says what the jump waits for.
+        const QSignalBlocker blocker(m_slider);
+        m_slider->setValue(int(target));
+        m_position->setText(tr("event %1 / %2: folding, %3%").arg(target + 1).arg(total).arg(total > 0 ? folded * 100 / total : 0));
+    });
     connect(replay, &ReplaySession::playingChanged, this, [this](bool playing) { m_play->setText(playing ? tr("Pause") : tr("Play")); });
     syncPosition();
 }

@@ -51,7 +51,11 @@ void CaptureCheckpoints::stopWorker()
 {
     if (!m_worker.joinable())
         return;
-    m_stop.store(true);
+    {
+        const std::lock_guard lock(m_mutex); // a worker held by holdBefore() waits on m_changed
+        m_stop.store(true);
+    }
+    m_changed.notify_all();
     m_worker.join();
     m_stop.store(false);
 }
@@ -97,6 +101,15 @@ bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64
 {
     m_cpuAtCheckpoint = threadCpuNs(); // CPU clocks are per thread, and a fold may go on on another one
     while (m_next < end) {
+        if (m_next == m_holdBefore.load(std::memory_order_relaxed)) {
+            m_progress.store(m_next, std::memory_order_relaxed);
+            if (progress)
+                progress(2, m_next, end);
+            std::unique_lock lock(m_mutex);
+            m_changed.wait(lock, [&] { return m_holdBefore.load() != m_next || m_stop.load(); });
+            if (m_stop.load())
+                return false;
+        }
         foldNext();
         if ((m_next & 0x3fff) == 0) {
             m_progress.store(m_next, std::memory_order_relaxed);
@@ -193,6 +206,22 @@ const std::vector<ResyncReport>& CaptureCheckpoints::resyncs()
 {
     waitUntilComplete();
     return m_resyncs;
+}
+
+void CaptureCheckpoints::holdBefore(qint64 index)
+{
+    {
+        const std::lock_guard lock(m_mutex);
+        m_holdBefore.store(index);
+    }
+    m_changed.notify_all();
+}
+
+bool CaptureCheckpoints::restoreWouldWait(qint64 index) const
+{
+    index = std::min(index, m_log.size() - 1);
+    const std::lock_guard lock(m_mutex);
+    return !m_done && (m_checkpoints.empty() || m_checkpoints.back().next <= index);
 }
 
 qint64 CaptureCheckpoints::restore(SessionFolder& folder, qint64 index) const

@@ -63,6 +63,11 @@ public:
     // Puts `folder` in the state it had right after event `index` (-1: before the first event).
     // The folder's signals are blocked meanwhile. Returns the number of events folded. Thread-safe.
     qint64 restore(SessionFolder& folder, qint64 index) const;
+    // Whether restore(index) would now wait for the worker to get past `index`.
+    bool restoreWouldWait(qint64 index) const;
+    // Tests: the fold stops before event `index` until holdBefore(-1) (or destruction), so that
+    // "the fold has not got there yet" is a state a test can be in, not a race it may lose.
+    void holdBefore(qint64 index);
 
     int interval() const { return m_interval; }
     std::size_t count() const; // checkpoints made so far
@@ -108,6 +113,7 @@ private:
     bool m_done = true; // no fold running
     std::atomic<bool> m_complete { false };
     std::atomic<bool> m_stop { false };
+    std::atomic<qint64> m_holdBefore { -1 };
     std::atomic<qint64> m_progress { 0 };
     std::thread m_worker;
 };

@@ -20,6 +20,9 @@ ReplaySession::ReplaySession(std::unique_ptr<Capture> capture, QObject* parent)
     }
     // The fold's own anomalies join the recorded ones when the checkpoint fold is complete.
     connect(m_capture->checkpoints.get(), &CaptureCheckpoints::completed, this, &ReplaySession::collectAnomalies);
+    // Both come from the worker thread: queued to this one.
+    connect(m_capture->checkpoints.get(), &CaptureCheckpoints::progress, this, &ReplaySession::onFoldProgress);
+    connect(m_capture->checkpoints.get(), &CaptureCheckpoints::completed, this, &ReplaySession::onFoldProgress);
     collectAnomalies();
     m_playTimer.setInterval(10);
     connect(&m_playTimer, &QTimer::timeout, this, &ReplaySession::onPlayTick);
@@ -60,9 +63,30 @@ void ReplaySession::applyNext()
     m_position = next;
 }
 
+void ReplaySession::cancelPendingSeek()
+{
+    if (m_pendingSeek == kNoPendingSeek)
+        return;
+    const qint64 target = std::exchange(m_pendingSeek, kNoPendingSeek);
+    Q_EMIT seekCancelled(target);
+}
+
+void ReplaySession::onFoldProgress()
+{
+    if (m_pendingSeek == kNoPendingSeek)
+        return;
+    if (m_capture->checkpoints->restoreWouldWait(m_pendingSeek)) {
+        Q_EMIT seekPending(m_pendingSeek, m_capture->checkpoints->foldedUpTo(), eventCount());
+        return;
+    }
+    const qint64 target = std::exchange(m_pendingSeek, kNoPendingSeek);
+    jumpTo(target);
+}
+
 bool ReplaySession::jumpTo(qint64 index)
 {
     index = std::clamp<qint64>(index, -1, eventCount() - 1);
+    cancelPendingSeek();
     if (index == m_position)
         return true;
     if (index == m_position + 1) {
@@ -78,6 +102,13 @@ bool ReplaySession::jumpTo(qint64 index)
                 applyNext();
         }
     } else {
+        if (m_deferSeeks && m_capture->checkpoints->restoreWouldWait(index)) {
+            // The fold is still on its way there: wait for it without blocking this thread.
+            pause();
+            m_pendingSeek = index;
+            Q_EMIT seekPending(index, m_capture->checkpoints->foldedUpTo(), eventCount());
+            return true;
+        }
         m_capture->checkpoints->restore(m_folder, index);
         m_position = index;
     }
@@ -235,6 +266,7 @@ void ReplaySession::setSkipIdleGaps(bool skip, qint64 maxIdleGapMs)
 
 void ReplaySession::play(double speed)
 {
+    cancelPendingSeek();
     if (m_position + 1 >= eventCount())
         return;
     m_speed = speed <= 0 ? 0 : std::clamp(speed, kMinSpeed, kMaxSpeed);

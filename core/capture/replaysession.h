@@ -56,6 +56,14 @@ public:
     // Stops playback once this event has been applied (-1: the end).
     void setStopAt(qint64 index) { m_stopAt = index; }
 
+    // With deferred seeks (what the GUI wants), a jump to where the background fold has not got
+    // yet does not block this thread: it becomes pending (seekPending(), repeated as the fold
+    // advances) and is made once the fold has passed it. Any other move, or play(), replaces it.
+    // Off by default, so that the state is there when seek() returns.
+    void setDeferSeeksUntilFolded(bool defer) { m_deferSeeks = defer; }
+    static constexpr qint64 kNoPendingSeek = -2;
+    qint64 pendingSeek() const { return m_pendingSeek; }
+
     // Event indexes of anomalies (recorded, and found by the fold once its checkpoints are
     // complete: anomaliesChanged()), sorted.
     const std::vector<qint64>& anomalyEvents() const { return m_anomalyEvents; }
@@ -68,6 +76,10 @@ public:
 
 Q_SIGNALS:
     void positionChanged(qint64 index);
+    // A deferred seek to `target` waits for the background fold, which has covered `folded` of
+    // `total` events; seekCancelled() when another move replaced it before it was made.
+    void seekPending(qint64 target, qint64 folded, qint64 total);
+    void seekCancelled(qint64 target);
     void treeReset(); // the folder's trees were replaced by a jump: rebuild views
     void playingChanged(bool playing);
     void finished(); // playback reached the end (or the stop event)
@@ -79,6 +91,8 @@ private:
     void onPlayTick();
     bool jumpTo(qint64 index);
     void collectAnomalies();
+    void onFoldProgress();
+    void cancelPendingSeek();
 
     std::unique_ptr<Capture> m_capture;
     SessionFolder m_folder;
@@ -92,6 +106,8 @@ private:
     qint64 m_maxIdleGapNs = 1000 * 1000 * 1000ll;
     qint64 m_playOriginNs = 0; // capture time at the moment playback (re)started
     qint64 m_stopAt = -1;
+    bool m_deferSeeks = false;
+    qint64 m_pendingSeek = kNoPendingSeek;
 };
 
 }

@@ -1,12 +1,17 @@
 #include <catch2/catch.hpp>
 
+#include "core/capture/capturecheckpoints.h"
+#include "core/capture/replaysession.h"
+#include "tests/core/capture/capturetestutils.h"
 #include "tests/support/testutils.h"
 #include "ui/connectionbar.h"
 #include "ui/emptystatepanel.h"
 #include "ui/mainwindow.h"
+#include "ui/replaybar.h"
 
 #include <QAbstractButton>
 #include <QImage>
+#include <QLabel>
 #include <QLineEdit>
 #include <QProcess>
 #include <QSettings>
@@ -130,4 +135,35 @@ TEST_CASE("deltascope executable: --help, bad arguments, no display, --screensho
     REQUIRE(process.waitForFinished(60000));
     CHECK(process.exitCode() == 0);
     CHECK_FALSE(QImage(shot).isNull());
+}
+
+TEST_CASE("replay bar: a jump that waits for the background fold says so, then shows the event")
+{
+    auto capture = std::make_unique<Capture>();
+    capture->log = std::make_unique<EventLog>();
+    test::fillSyntheticSession(*capture->log, 400);
+    const qint64 size = capture->log->size();
+    capture->checkpoints = std::make_unique<CaptureCheckpoints>(*capture->log, 100);
+    CaptureCheckpoints& checkpoints = *capture->checkpoints;
+    checkpoints.holdBefore(size / 2);
+    checkpoints.start();
+    ReplaySession replay(std::move(capture));
+    replay.setDeferSeeksUntilFolded(true);
+    ReplayBar bar;
+    bar.setReplay(&replay);
+    bar.show();
+    REQUIRE(test::waitUntil([&] { return checkpoints.foldedUpTo() == size / 2; }, std::chrono::seconds(10)));
+    const auto* label = bar.findChild<QLabel*>(QStringLiteral("replayPosition"));
+    REQUIRE(label);
+
+    bar.slider()->setValue(int(size - 1));
+    CHECK(replay.pendingSeek() == size - 1);
+    CHECK(replay.position() == -1);
+    CHECK(bar.slider()->value() == int(size - 1)); // stays where it was put
+    CHECK(label->text() == QStringLiteral("event %1 / %2: folding, %3%").arg(size).arg(size).arg((size / 2) * 100 / size));
+
+    checkpoints.holdBefore(-1);
+    REQUIRE(test::waitUntil([&] { return replay.position() == size - 1; }, std::chrono::seconds(20)));
+    CHECK(label->text() == QStringLiteral("event %1 / %2").arg(size).arg(size));
+    bar.setReplay(nullptr);
 }

@@ -500,6 +500,81 @@ TEST_CASE("replay: step, jump, seek seq and time, play, with trees equal to a fo
     CHECK(replay.position() == 160);
 }
 
+TEST_CASE("replay: with deferred seeks, a jump past the background fold waits off the thread and lands once the fold passes")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 2500);
+    QString error;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    REQUIRE(writeFile(path, writeToBytes(log)));
+    CaptureOpenOptions options;
+    options.checkpointInterval = 0; // made here instead, held two thirds of the way in
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, options, &error);
+    REQUIRE(capture);
+    const qint64 size = capture->log->size();
+    const qint64 heldAt = size * 2 / 3;
+    capture->checkpoints = std::make_unique<CaptureCheckpoints>(*capture->log, 100);
+    CaptureCheckpoints& checkpoints = *capture->checkpoints;
+    checkpoints.holdBefore(heldAt);
+    checkpoints.start();
+    ReplaySession replay(std::move(capture));
+    replay.setDeferSeeksUntilFolded(true);
+    QSignalSpy pending(&replay, &ReplaySession::seekPending);
+    QSignalSpy cancelled(&replay, &ReplaySession::seekCancelled);
+    QSignalSpy positions(&replay, &ReplaySession::positionChanged);
+
+    // Behind the fold: made at once. Beyond it: pending, the position unchanged.
+    REQUIRE(test::waitUntil([&] { return checkpoints.foldedUpTo() == heldAt; }, std::chrono::seconds(10)));
+    REQUIRE(replay.seek(heldAt / 2));
+    CHECK(replay.position() == heldAt / 2);
+    CHECK(pending.isEmpty());
+    REQUIRE(replay.seek(size - 1));
+    CHECK(replay.position() == heldAt / 2);
+    CHECK(replay.pendingSeek() == size - 1);
+    REQUIRE(pending.size() == 1);
+    CHECK(pending.at(0).at(0).toLongLong() == size - 1);
+    CHECK(pending.at(0).at(1).toLongLong() == heldAt);
+    CHECK(pending.at(0).at(2).toLongLong() == size);
+
+    // Another move replaces it.
+    REQUIRE(replay.stepForward());
+    CHECK(replay.pendingSeek() == ReplaySession::kNoPendingSeek);
+    REQUIRE(cancelled.size() == 1);
+    CHECK(cancelled.at(0).at(0).toLongLong() == size - 1);
+    const qint64 target = size - 2;
+    REQUIRE(replay.seek(target));
+    CHECK(replay.pendingSeek() == target);
+
+    // Released, the fold passes the target and the jump is made, with the tree a fold from scratch gives.
+    positions.clear();
+    checkpoints.holdBefore(-1);
+    REQUIRE(test::waitUntil([&] { return replay.position() == target; }, std::chrono::seconds(20)));
+    CHECK(replay.pendingSeek() == ReplaySession::kNoPendingSeek);
+    CHECK(positions.size() == 1);
+    CHECK(replay.folder().epochTree().toJson() == foldFromScratch(replay.log(), target));
+
+    // Without deferral (the default), seek() returns with the state, whatever the fold's progress.
+    REQUIRE(checkpoints.waitUntilComplete());
+    replay.setDeferSeeksUntilFolded(false);
+    REQUIRE(replay.seek(10));
+    CHECK(replay.position() == 10);
+}
+
+TEST_CASE("checkpoints: a fold held before an event is released by destruction")
+{
+    EventLog log;
+    fillSyntheticSession(log, 500);
+    auto checkpoints = std::make_unique<CaptureCheckpoints>(log, 100);
+    checkpoints->holdBefore(250);
+    checkpoints->start();
+    REQUIRE(test::waitUntil([&] { return checkpoints->foldedUpTo() == 250; }, std::chrono::seconds(10)));
+    CHECK(checkpoints->restoreWouldWait(400));
+    CHECK_FALSE(checkpoints->restoreWouldWait(100));
+    checkpoints.reset(); // joins the held worker instead of waiting forever
+    SUCCEED("the held worker stopped");
+}
+
 TEST_CASE("capture loader: opens on a worker thread with progress, and cancels")
 {
     QTemporaryDir dir;
