@@ -46,6 +46,15 @@ std::unique_ptr<server::ReferenceServer> quietServer()
     return server;
 }
 
+// A quiet server whose room has two more lines from its bots than the recording's had.
+std::unique_ptr<server::ReferenceServer> serverThatMovedOn()
+{
+    auto server = quietServer();
+    if (server)
+        server->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
+    return server;
+}
+
 DocumentTarget chatTarget(const server::ReferenceServer& server)
 {
     DocumentTarget target;
@@ -179,9 +188,8 @@ TEST_CASE("replay against: a server that has moved on gives a different document
     std::unique_ptr<Capture> capture = recordChat(path);
 
     // The fresh server's room has two more lines from its bots before the replay starts.
-    auto moved = quietServer();
+    auto moved = serverThatMovedOn();
     REQUIRE(moved);
-    moved->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
     ReplayAgainst against(*capture, chatTarget(*moved), ReplayAgainst::Timing::InOrder);
     QSignalSpy finished(&against, &ReplayAgainst::finished);
     against.start(20000);
@@ -200,9 +208,8 @@ TEST_CASE("replay against: a server that has moved on gives a different document
     CHECK(diff.removed.isEmpty());
     against.session().stop();
 
-    auto movedAgain = quietServer();
+    auto movedAgain = serverThatMovedOn();
     REQUIRE(movedAgain);
-    movedAgain->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
     const test::CliRun cli = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), movedAgain->url(), QStringLiteral("--identity"),
         kIdentity });
     INFO(cli.out.toStdString() << cli.err.toStdString());
@@ -212,9 +219,8 @@ TEST_CASE("replay against: a server that has moved on gives a different document
     CHECK(cli.out.contains(QStringLiteral("  ~ count")));
 
     // The same replay with the moving parts ignored: equal, and each ignored path still listed.
-    auto ignoring = quietServer();
+    auto ignoring = serverThatMovedOn();
     REQUIRE(ignoring);
-    ignoring->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
     const test::CliRun lenient = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), ignoring->url(), QStringLiteral("--identity"),
         kIdentity, QStringLiteral("--ignore"), QStringLiteral("count"), QStringLiteral("--ignore"), QStringLiteral("lines") });
     INFO(lenient.out.toStdString() << lenient.err.toStdString());
@@ -231,9 +237,8 @@ TEST_CASE("replay against: --ignore patterns match whole segments, with wildcard
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
     std::unique_ptr<Capture> capture = recordChat(path);
-    auto moved = quietServer();
+    auto moved = serverThatMovedOn();
     REQUIRE(moved);
-    moved->documentFor(QStringLiteral("chat"), QStringLiteral("demo"))->step(2);
     ReplayAgainst against(*capture, chatTarget(*moved), ReplayAgainst::Timing::InOrder);
     // "line" is not "lines" (a segment matches whole); "lines/?/who" covers lines 1 to 9's authors and below.
     against.setIgnoredPaths({ QStringLiteral("line"), QStringLiteral("lines/?/who"), QStringLiteral("co*t") });
