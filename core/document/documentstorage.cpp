@@ -341,14 +341,6 @@ void DocumentTree::Data::eraseMemberAt(quint32 container, std::size_t position)
     c.members.erase(c.members.begin() + std::ptrdiff_t(position));
 }
 
-void DocumentTree::Data::eraseMember(quint32 container, quint32 member)
-{
-    const SlotSpan held = members(container);
-    const auto at = std::find(held.begin(), held.end(), member);
-    if (at != held.end())
-        eraseMemberAt(container, std::size_t(at - held.begin()));
-}
-
 namespace {
 // The position a value-list key names ("0".."n-1"), or -1 for anything else.
 inline qint64 positionKey(std::string_view key)
@@ -500,8 +492,11 @@ constexpr quint32 kMaxRowBase = 1u << 30;
 
 void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
 {
+    // Owned first (node or Container): writes below then cannot copy what `vis` points into.
     if (r(container).inlineMembers())
-        w(container); // as in renumber()
+        w(container);
+    else
+        wc(container);
     const SlotSpan vis = r(container).visible();
     const quint32 base = rowBase(container);
     if (first < vis.size() - first && base + count <= kMaxRowBase && !r(container).inlineMembers()) {
@@ -517,8 +512,11 @@ void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::s
 
 void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std::size_t count)
 {
+    // As in rowsErased().
     if (r(container).inlineMembers())
-        w(container); // as in renumber()
+        w(container);
+    else
+        wc(container);
     const SlotSpan vis = r(container).visible();
     const std::size_t end = first + count;
     if (first < vis.size() - end && !r(container).inlineMembers()) {

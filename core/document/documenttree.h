@@ -89,7 +89,8 @@ struct FoldResult {
 
 // Receives notifications while the tree mutates, so a model can call beginInsertRows() etc. with
 // exact ranges before the change and endInsertRows() after it. Called synchronously from
-// apply()/edits on the tree's thread; listeners must not mutate the tree.
+// apply()/edits on the tree's thread; listeners must not mutate the tree, nor copy it (the fold
+// keeps writing to containers it holds across the notification, which a copy would then share).
 class DocumentListener
 {
 public:

@@ -607,6 +607,7 @@ struct Node {
             || kind == NodeKind::RawArray;
     }
     bool isList() const { return kind == NodeKind::RecordList || kind == NodeKind::ValueList; }
+    static constexpr std::size_t kInlineMembers = 2; // what v.slots holds
     bool inlineMembers() const { return flags & FlagInlineMembers; }
     bool hasContainer() const { return isContainer() && !inlineMembers(); }
     // Objects: members in key order; lists: the element map; raw arrays: the elements.
@@ -688,11 +689,14 @@ struct DocumentTree::Data {
     // the node gets a Container here (the general way to change what an object holds).
     detail::Container& wc(quint32 slot);
     // Only for nodes with a Container (not FlagInlineMembers): read members with members().
-    const detail::Container& rc(quint32 slot) const { return *r(slot).v.c; }
+    const detail::Container& rc(quint32 slot) const
+    {
+        Q_ASSERT(r(slot).hasContainer());
+        return *r(slot).v.c;
+    }
     detail::SlotSpan members(quint32 slot) const { return r(slot).members(); }
     // Member changes that keep a small object in its node.
     void appendMember(quint32 container, quint32 member);
-    void eraseMember(quint32 container, quint32 member);
     void eraseMemberAt(quint32 container, std::size_t position);
     quint32 rowBase(quint32 container) const
     {

@@ -613,8 +613,14 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         if (kind == NodeKind::RecordList || kind == NodeKind::ValueList) {
             mergeList(slot, o, listMarkers(o), false);
         } else if (!literal) {
-            if (o.size() > SlotVec::kInline) // else the members stay in the node
-                d.wc(slot).members.reserve(o.size());
+            if (o.size() > Node::kInlineMembers) {
+                // A null adds no member: only what will be held decides between node and Container.
+                std::size_t held = 0;
+                for (dom::key_value_pair field : o)
+                    held += field.value.type() != dom::element_type::NULL_VALUE;
+                if (held > Node::kInlineMembers)
+                    d.wc(slot).members.reserve(held);
+            }
             mergeObject(slot, o, false);
         } else {
             checkDuplicates(o, slot);

@@ -267,7 +267,7 @@ int main(int argc, char** argv)
     if (foldOnly)
         return 0;
     {
-        // Memory of the medium document, built from its snapshot (slots come in chunks of 64).
+        // Memory of the medium document, built from its snapshot (slots come in chunks of 32).
         const QByteArray snapshot = stream.states.back().toSnapshotDelta();
         const auto perNode = [](const QByteArray& json, std::size_t* nodes) {
             {
