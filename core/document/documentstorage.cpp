@@ -155,6 +155,7 @@ void DocumentTree::Data::init(FoldMode foldMode)
 {
     mode = foldMode;
     chunks.clear();
+    chunkNodes.clear();
     chunkOwned.clear();
     freeSlots.clear();
     used = 1;
@@ -165,6 +166,7 @@ void DocumentTree::Data::init(FoldMode foldMode)
 DocumentTree::Data::Data(const Data& other)
     : mode(other.mode)
     , chunks(other.chunks)
+    , chunkNodes(other.chunkNodes)
     , chunkOwned(other.chunks.size(), 0)
     , freeSlots(other.freeSlots)
     , used(other.used)
@@ -180,9 +182,10 @@ DocumentTree::Data::Data(const Data& other)
 void DocumentTree::Data::own(quint32 c)
 {
     auto& chunk = chunks[c];
-    if (chunk.use_count() != 1)
+    if (chunk.use_count() != 1) {
         chunk = std::make_shared<Chunk>(*chunk);
-    else // a copy on another thread may just have let go of it: its reads happen before our writes
+        chunkNodes[c] = chunk.get();
+    } else // a copy on another thread may just have let go of it: its reads happen before our writes
         std::atomic_thread_fence(std::memory_order_acquire);
     chunkOwned[c] = 1;
 }
@@ -217,6 +220,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
         slot = used++;
         if ((slot >> kChunkBits) >= chunks.size()) {
             chunks.push_back(std::make_shared<Chunk>());
+            chunkNodes.push_back(chunks.back().get());
             chunkOwned.push_back(1);
         }
     }

@@ -657,6 +657,9 @@ namespace deltascope {
 struct DocumentTree::Data {
     FoldMode mode = FoldMode::Canonical;
     std::vector<std::shared_ptr<detail::Chunk>> chunks;
+    // chunks[i].get(): the table every node access reads, at half the bytes of `chunks` (a
+    // 200,000-node tree's table then stays in cache as it did with chunks twice as big).
+    std::vector<detail::Chunk*> chunkNodes;
     // 1 where chunks[i] is known to be held by this tree alone, so w() need not look at the shared
     // count (a cache line of its own) on every write. Cleared on both sides when a tree is copied.
     mutable std::vector<quint8> chunkOwned;
@@ -672,13 +675,13 @@ struct DocumentTree::Data {
     mutable std::size_t visibleCountCache = 0;
     mutable bool visibleCountValid = false;
 
-    const detail::Node& r(quint32 slot) const { return chunks[slot >> detail::kChunkBits]->nodes[slot & (detail::kChunkSize - 1)]; }
+    const detail::Node& r(quint32 slot) const { return chunkNodes[slot >> detail::kChunkBits]->nodes[slot & (detail::kChunkSize - 1)]; }
     detail::Node& w(quint32 slot)
     {
         const quint32 c = slot >> detail::kChunkBits;
         if (!chunkOwned[c])
             own(c);
-        return chunks[c]->nodes[slot & (detail::kChunkSize - 1)];
+        return chunkNodes[c]->nodes[slot & (detail::kChunkSize - 1)];
     }
     void own(quint32 chunk); // copies chunks[chunk] if another tree holds it too
 
