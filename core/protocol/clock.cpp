@@ -139,7 +139,7 @@ void ClockTimer::fire()
         m_deadlineNs += intervalNs;
         if (m_deadlineNs <= nowNs)
             m_deadlineNs += ((nowNs - m_deadlineNs) / intervalNs + 1) * intervalNs;
-        m_handle = m_clock->schedule(std::max<qint64>(0, (m_deadlineNs - m_clock->nowNs()) / 1000000), [this]() { fire(); });
+        m_handle = m_clock->schedule((m_deadlineNs - nowNs) / 1000000, [this]() { fire(); });
     }
     m_callback(); // last: the callback may stop or restart this timer
 }
