@@ -476,13 +476,20 @@ void DocumentTree::Data::indexErase(quint32 container, quint32 member)
     }
 }
 
+SlotSpan DocumentTree::Data::ownedVisible(quint32 container)
+{
+    if (r(container).inlineMembers())
+        w(container);
+    else
+        wc(container);
+    return r(container).visible();
+}
+
 void DocumentTree::Data::renumber(quint32 container)
 {
+    const SlotSpan vis = ownedVisible(container);
     if (!r(container).inlineMembers())
         wc(container).rowBase = 0;
-    else
-        w(container); // owned first: writing a child in the same chunk then cannot copy it under `vis`
-    const SlotSpan vis = r(container).visible();
     for (std::size_t i = 0; i < vis.size(); ++i) {
         if (r(vis[i]).row != quint32(i))
             w(vis[i]).row = quint32(i);
@@ -496,12 +503,7 @@ constexpr quint32 kMaxRowBase = 1u << 30;
 
 void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
 {
-    // Owned first (node or Container): writes below then cannot copy what `vis` points into.
-    if (r(container).inlineMembers())
-        w(container);
-    else
-        wc(container);
-    const SlotSpan vis = r(container).visible();
+    const SlotSpan vis = ownedVisible(container);
     const quint32 base = rowBase(container);
     if (first < vis.size() - first && base + count <= kMaxRowBase && !r(container).inlineMembers()) {
         // The head is shorter: it keeps its rows by moving with the base; the tail shifts for free.
@@ -516,12 +518,7 @@ void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::s
 
 void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std::size_t count)
 {
-    // As in rowsErased().
-    if (r(container).inlineMembers())
-        w(container);
-    else
-        wc(container);
-    const SlotSpan vis = r(container).visible();
+    const SlotSpan vis = ownedVisible(container);
     const std::size_t end = first + count;
     if (first < vis.size() - end && !r(container).inlineMembers()) {
         if (rc(container).rowBase < count) {

@@ -333,9 +333,9 @@ private:
 
 // Children of a container node: objects of over two members and raw arrays have this (40 bytes, a
 // 48-byte heap block), lists the ListContainer below; smaller objects keep their members in the
-// node (FlagInlineMembers). Shared between tree copies
-// and copied when a shared one is written; see newContainer/copyContainer/releaseContainer, which
-// take the node's kind to know which of the two it is.
+// node (FlagInlineMembers). Shared between tree copies and copied when a shared one is written;
+// see newContainer/copyContainer/releaseContainer, which take the node's kind to know which of
+// the two it is.
 struct Container {
     std::atomic<quint32> ref { 1 };
     // A visible child's row is its Node::row minus this. Removing or inserting rows renumbers the
@@ -741,6 +741,9 @@ struct DocumentTree::Data {
         return n.row == detail::kNotVisible ? detail::kNotVisible : n.row - rowBase(n.parent);
     }
     void setRow(quint32 container, quint32 slot, quint32 row) { w(slot).row = row + rowBase(container); }
+    // The visible children of `container`, after making its node and Container this tree's own:
+    // writing the children's rows then cannot copy what the span points into.
+    detail::SlotSpan ownedVisible(quint32 container);
     // Rows of all visible children of `container` (after a wholesale change of its visible order).
     void renumber(quint32 container);
     // After `count` visible rows were erased at `first` / inserted at first..first+count-1.

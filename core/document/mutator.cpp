@@ -591,8 +591,7 @@ NodeKind Mutator::kindFor(dom::element value, bool literal) const
     case dom::element_type::OBJECT: {
         if (literal)
             return NodeKind::Object;
-        const ListMarkers markers = listMarkers(value.get_object().value_unsafe());
-        return markers.order ? NodeKind::RecordList : markers.size ? NodeKind::ValueList : NodeKind::Object;
+        return listMarkers(value.get_object().value_unsafe()).kind();
     }
     case dom::element_type::ARRAY:
         return NodeKind::RawArray;
@@ -741,10 +740,9 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
     if (type == dom::element_type::OBJECT) {
         const dom::object o = value.get_object().value_unsafe();
         const ListMarkers markers = listMarkers(o);
-        const bool hasOrder = markers.order;
-        const bool hasSize = !hasOrder && markers.size;
-        if (hasOrder || hasSize || isListKind(was) || (m_reference && was == NodeKind::RawArray)) {
-            NodeKind target = hasOrder ? NodeKind::RecordList : hasSize ? NodeKind::ValueList : was;
+        const NodeKind asked = markers.kind();
+        if (asked != NodeKind::Object || isListKind(was) || (m_reference && was == NodeKind::RawArray)) {
+            NodeKind target = asked != NodeKind::Object ? asked : was;
             if (target == NodeKind::RawArray) {
                 // Reference client: a prior array is "a list"; the object's keys go to its hidden map
                 // and the visible array keeps the raw elements.
@@ -871,10 +869,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         const NodeKind was = d.r(existing).kind;
         if (type == dom::element_type::OBJECT) {
             const dom::object o = value.get_object().value_unsafe();
-            const ListMarkers markers = listMarkers(o);
-            const bool elementOrder = markers.order;
-            const bool elementSize = !elementOrder && markers.size;
-            NodeKind target = elementOrder ? NodeKind::RecordList : elementSize ? NodeKind::ValueList : NodeKind::Object;
+            const ListMarkers elementMarkers = listMarkers(o);
+            NodeKind target = elementMarkers.kind();
             if (target == NodeKind::Object && isListKind(was))
                 target = was;
             if (was != target) {
@@ -895,7 +891,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                 valueChanged(existing, elementVisible);
             }
             if (isListKind(target))
-                mergeList(existing, o, markers, elementVisible);
+                mergeList(existing, o, elementMarkers, elementVisible);
             else
                 mergeObject(existing, o, elementVisible);
             continue;

@@ -24,6 +24,9 @@ struct ListMarkers {
     bool size = false;
     simdjson::dom::element orderValue;
     simdjson::dom::element sizeValue;
+    // The kind a delta object with these markers asks for: @o a record list, else @s a value list,
+    // else an object (which merges into whatever is there).
+    NodeKind kind() const { return order ? NodeKind::RecordList : size ? NodeKind::ValueList : NodeKind::Object; }
 };
 ListMarkers listMarkers(simdjson::dom::object o);
 
