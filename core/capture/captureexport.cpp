@@ -52,7 +52,7 @@ bool rewriteValue(simdjson::ondemand::value value, QStringList& path, QByteArray
             if (!first)
                 out.append(',');
             first = false;
-            capture::appendJsonString(out, QByteArrayView(key.data(), qsizetype(key.size())));
+            appendJsonString(out, QByteArrayView(key.data(), qsizetype(key.size())));
             out.append(':');
             path.append(QString::fromUtf8(key.data(), qsizetype(key.size())));
             ondemand::value child;
@@ -413,7 +413,7 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         for (qsizetype p = 0; p < changed.size(); ++p) {
             if (p)
                 paths.append(',');
-            capture::appendJsonString(paths, changed[p].toUtf8());
+            appendJsonString(paths, changed[p].toUtf8());
         }
         paths.append(']');
         // Path names themselves can carry secrets (an email used as a map key).
@@ -428,7 +428,7 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         { "space", capture.header.space }, { "key", capture.header.key } };
     for (const auto& [name, value] : fields) {
         bytes.append(",\"").append(name).append("\":");
-        capture::appendJsonString(bytes, value.toUtf8());
+        appendJsonString(bytes, value.toUtf8());
     }
     bytes.append(",\"from\":").append(QByteArray::number(from));
     bytes.append(",\"to\":").append(QByteArray::number(to));

@@ -62,45 +62,6 @@ bool isValidUtf8(QByteArrayView bytes)
     return simdjson::validate_utf8(bytes.data(), std::size_t(bytes.size()));
 }
 
-void appendJsonString(QByteArray& out, QByteArrayView utf8)
-{
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.append('"');
-    const char* begin = utf8.data();
-    const char* run = begin;
-    const char* end = begin + utf8.size();
-    for (const char* p = begin; p != end; ++p) {
-        const auto c = static_cast<unsigned char>(*p);
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        out.append(run, p - run);
-        run = p + 1;
-        switch (c) {
-        case '"':
-            out.append("\\\"");
-            break;
-        case '\\':
-            out.append("\\\\");
-            break;
-        case '\n':
-            out.append("\\n");
-            break;
-        case '\r':
-            out.append("\\r");
-            break;
-        case '\t':
-            out.append("\\t");
-            break;
-        default: {
-            const char escaped[] = { '\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15] };
-            out.append(escaped, 6);
-        }
-        }
-    }
-    out.append(run, end - run);
-    out.append('"');
-}
-
 bool decodeJsonString(QByteArrayView token, QByteArray& out)
 {
     out.clear();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/jsonstring.h"
 #include "core/session/sessionevent.h"
 
 #include <QByteArray>
@@ -57,8 +58,7 @@ void appendLinkLine(QByteArray& out, qint64 a, qint64 b, bool seqLink = false);
 // The closing record of a capture that was closed cleanly.
 void appendEndLine(QByteArray& out, qint64 eventCount, qint64 wallMs);
 
-// JSON string helpers that keep every byte: escape assumes valid UTF-8 input.
-void appendJsonString(QByteArray& out, QByteArrayView utf8);
+// JSON strings are written with appendJsonString (core/jsonstring.h), which assumes valid UTF-8.
 // Decodes a JSON string token (with its quotes). Returns false on bad escapes.
 bool decodeJsonString(QByteArrayView token, QByteArray& out);
 bool isValidUtf8(QByteArrayView bytes);

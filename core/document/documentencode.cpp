@@ -4,6 +4,7 @@
 
 #include "core/document/documenttree_p.h"
 #include "core/document/mutator.h"
+#include "core/jsonstring.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -13,7 +14,6 @@ namespace deltascope {
 using namespace detail;
 
 namespace detail {
-void appendJsonString(std::string& out, std::string_view text);
 void appendNumber(std::string& out, qint64 value);
 void appendScalar(std::string& out, const Node& n);
 void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& out, bool pretty, int indent);

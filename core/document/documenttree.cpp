@@ -2,6 +2,7 @@
 
 #include "core/document/documenttree_p.h"
 #include "core/document/mutator.h"
+#include "core/jsonstring.h"
 
 #include <charconv>
 #include <cmath>
@@ -69,49 +70,6 @@ std::string toUtf8(QStringView text)
     return std::string(bytes.constData(), std::size_t(bytes.size()));
 }
 
-void appendEscaped(std::string& out, std::string_view text)
-{
-    static const char* hex = "0123456789abcdef";
-    out.push_back('"');
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        out.append(text.data() + start, i - start);
-        start = i + 1;
-        switch (c) {
-        case '"':
-            out.append("\\\"");
-            break;
-        case '\\':
-            out.append("\\\\");
-            break;
-        case '\n':
-            out.append("\\n");
-            break;
-        case '\r':
-            out.append("\\r");
-            break;
-        case '\t':
-            out.append("\\t");
-            break;
-        case '\b':
-            out.append("\\b");
-            break;
-        case '\f':
-            out.append("\\f");
-            break;
-        default:
-            out.append("\\u00");
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    out.append(text.data() + start, text.size() - start);
-    out.push_back('"');
-}
-
 void appendNewline(std::string& out, int indent)
 {
     out.push_back('\n');
@@ -121,8 +79,6 @@ void appendNewline(std::string& out, int indent)
 } // namespace
 
 namespace detail {
-
-void appendJsonString(std::string& out, std::string_view text) { appendEscaped(out, text); }
 
 void appendNumber(std::string& out, qint64 value)
 {
@@ -158,7 +114,7 @@ void appendScalar(std::string& out, const Node& n)
         appendDouble(out, n.v.d);
         break;
     case NodeKind::String:
-        appendEscaped(out, n.text());
+        appendJsonString(out, n.text());
         break;
     default:
         break;
@@ -183,7 +139,7 @@ void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& o
         if (pretty)
             appendNewline(out, indent + 1);
         if (object) {
-            appendEscaped(out, d.r(child).key);
+            appendJsonString(out, d.r(child).key);
             out.append(pretty ? ": " : ":");
         }
         appendVisibleJson(d, child, out, pretty, indent + 1);

@@ -1,5 +1,7 @@
 #include "core/protocol/envelope.h"
 
+#include "core/jsonstring.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -293,37 +295,7 @@ QByteArray jsonQuote(QStringView text)
 {
     QByteArray out;
     out.reserve(text.size() + 2);
-    out += '"';
-    const QByteArray utf8 = text.toUtf8();
-    for (const char c : utf8) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (u < 0x20) {
-                char buffer[8];
-                std::snprintf(buffer, sizeof buffer, "\\u%04x", u);
-                out += buffer;
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
+    appendJsonString(out, text.toUtf8());
     return out;
 }
 

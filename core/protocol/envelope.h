@@ -73,6 +73,7 @@ private:
     QByteArray m_text;
 };
 
+// `text` as a quoted JSON string (appendJsonString, core/jsonstring.h).
 QByteArray jsonQuote(QStringView text);
 
 // The pong for a ping frame: the ping object echoed with a "pong" key added (seconds, as the

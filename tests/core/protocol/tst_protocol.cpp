@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include "core/document/documenttree.h"
+#include "core/jsonstring.h"
 #include "core/protocol/clock.h"
 #include "core/protocol/envelope.h"
 #include "core/protocol/errorcodes.h"
 #include "core/protocol/reconnectpolicy.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -141,6 +144,39 @@ TEST_CASE("envelope: requests and pongs")
     CHECK(isJsonObjectOrArray("[1]"));
     CHECK_FALSE(isJsonObjectOrArray("1"));
     CHECK(jsonQuote(u"\x01") == "\"\\u0001\"");
+}
+
+TEST_CASE("JSON strings: one escaping for every writer, and it reads back byte for byte")
+{
+    // Every byte below 0x80 (NUL included), then UTF-8 of two, three and four bytes.
+    std::string text;
+    for (int c = 0; c < 0x80; ++c)
+        text.push_back(char(c));
+    text += "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+
+    std::string quoted;
+    appendJsonString(quoted, text);
+    // The two-character escapes JSON has, and \u00XX for the other control characters.
+    CHECK(quoted.find(R"(\b\t\n\u000b\f\r\u000e)") != std::string::npos);
+    CHECK(quoted.find(R"("\u0000\u0001)") == 0);
+    CHECK(quoted.find(R"(\u001f !\"#)") != std::string::npos);
+    CHECK(quoted.find(R"([\\])") != std::string::npos);
+    CHECK(quoted.find("\x7f\xc3\xa9") != std::string::npos); // DEL and UTF-8 pass through
+
+    QJsonParseError error {};
+    const QByteArray wrapped = "[" + QByteArray::fromStdString(quoted) + "]";
+    const QJsonDocument parsed = QJsonDocument::fromJson(wrapped, &error);
+    REQUIRE(error.error == QJsonParseError::NoError);
+    CHECK(parsed.array().at(0).toString().toStdString() == text);
+
+    // The same text from a QByteArray writer, the request envelope and the document's export.
+    QByteArray bytes;
+    appendJsonString(bytes, QByteArray::fromStdString(text));
+    CHECK(bytes.toStdString() == quoted);
+    CHECK(jsonQuote(QString::fromStdString(text)).toStdString() == quoted);
+    DocumentTree tree;
+    tree.setString(tree.root(), u"s", QString::fromStdString(text));
+    CHECK(tree.toJson().toStdString() == "{\"s\":" + quoted + "}");
 }
 
 TEST_CASE("manual clock: timers fire in deadline order, cancel works, repeating timers repeat")
