@@ -94,7 +94,11 @@ void appendDouble(std::string& out, double value)
         return;
     }
     char buffer[32];
-    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    // Beyond 64-bit integers the shortest form of an integral double is a bare digit string (2^64 as
+    // "18446744073709552000"), which readers, simdjson among them, take for an integer that does not
+    // fit; an exponent keeps it a double.
+    const auto result = std::fabs(value) >= 0x1p63 ? std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific)
+                                                   : std::to_chars(buffer, buffer + sizeof(buffer), value);
     out.append(buffer, result.ptr);
 }
 

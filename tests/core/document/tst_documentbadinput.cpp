@@ -117,6 +117,30 @@ TEST_CASE("bad input: huge strings fold and export")
     checkUsable(tree);
 }
 
+TEST_CASE("numbers beyond 64-bit integers fold as doubles and export as JSON that reads back")
+{
+    // 2^64 - 1 parses as an unsigned 64-bit integer and is kept as the nearest double, 2^64; its
+    // shortest digits alone would read as an integer too big for any 64-bit type.
+    DocumentTree tree = start();
+    REQUIRE(applyText(tree, R"({"big":18446744073709551615,"small":-1e19,"fits":9007199254740993,"half":1.5})").parsed);
+    CHECK(tree.kind(tree.find(u"big")) == NodeKind::Double);
+    const QByteArray json = tree.toJson();
+    INFO(json.toStdString());
+    CHECK(json.contains("\"big\":1.8446744073709552e+19"));
+    CHECK(json.contains("\"small\":-1e+19"));
+    CHECK(json.contains("\"fits\":9007199254740993")); // an integer stays exact
+    CHECK(json.contains("\"half\":1.5"));
+    DocumentTree reread;
+    QString error;
+    REQUIRE(DocumentTree::fromJson(std::string_view(json.constData(), std::size_t(json.size())), reread, &error));
+    CHECK(reread.toJson() == json);
+    // The encoder writes the same text, so a viewer can fold what it sends.
+    const QByteArray delta = encodeDelta(DocumentTree(), tree);
+    DocumentTree viewer;
+    REQUIRE(viewer.apply(std::string_view(delta.constData(), std::size_t(delta.size())), 0).parsed);
+    CHECK(viewer.toJson() == json);
+}
+
 TEST_CASE("bad input: invalid UTF-8 is refused with its byte offset")
 {
     DocumentTree tree = start();
