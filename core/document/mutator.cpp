@@ -743,22 +743,32 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
         const NodeKind asked = markers.kind();
         if (asked != NodeKind::Object || isListKind(was) || (m_reference && was == NodeKind::RawArray)) {
             NodeKind target = asked != NodeKind::Object ? asked : was;
-            if (target == NodeKind::RawArray) {
-                // Reference client: a prior array is "a list"; the object's keys go to its hidden map
-                // and the visible array keeps the raw elements.
+            if (m_reference && was == NodeKind::RawArray) {
+                // Reference client: a prior array is "a list"; the object's keys go to its hidden map,
+                // and the raw elements stay the visible array (the one @o ranges read).
                 anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
-                    QStringLiteral("an object was merged into a raw array: the reference client files its keys into a hidden map and keeps showing the old array"));
+                    asked == NodeKind::Object
+                        ? QStringLiteral("an object was merged into a raw array: the reference client files its keys into a hidden map and keeps showing the old array")
+                        : QStringLiteral("a list delta for a raw array: the reference client keeps the array's elements as the list's previous visible array"));
                 d.rawArrayToValueList(existing);
                 for (quint32 e : d.rl(existing).order)
                     d.w(e).flags |= FlagOrphan;
                 d.wl(existing).maybeOrphans = true;
+                target = asked == NodeKind::Object ? NodeKind::ValueList : asked;
+                d.w(existing).kind = target;
                 valueChanged(existing, visible);
                 touch(existing);
-                target = NodeKind::ValueList;
             } else if (was != target) {
                 anomaly(AnomalyKind::KindChanged, object, key,
                     QStringLiteral("%1 became a %2").arg(nodeKindName(was), nodeKindName(target)));
-                convert(existing, target, childVisible);
+                if (m_reference && isListKind(was)) {
+                    // tree.js keeps one hidden map and one visible array whichever marker a list
+                    // delta carries, so @o ids and @s indexes read the elements already there.
+                    d.w(existing).kind = target;
+                    touch(existing);
+                } else {
+                    convert(existing, target, childVisible);
+                }
                 valueChanged(existing, visible);
             }
             mergeList(existing, o, markers, childVisible);
@@ -1085,7 +1095,12 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             for (qint64 i = 0; i < size; ++i) {
                 const std::string key = numberText(i);
                 const quint32 slot = d.findMember(list, key);
-                if (slot && !(d.r(slot).flags & FlagMark)) {
+                // The reference client rebuilds before it removes: an element this delta removes is still read.
+                if (slot && (m_reference || !(d.r(slot).flags & FlagMark))) {
+                    if (d.r(slot).flags & FlagMark) {
+                        anomaly(AnomalyKind::BadListInstruction, list, key,
+                            QStringLiteral("element \"%1\" is removed and kept by @s in the same delta; the reference client still shows it").arg(utf8(key)));
+                    }
                     take(slot);
                     continue;
                 }

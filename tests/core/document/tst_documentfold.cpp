@@ -88,6 +88,55 @@ TEST_CASE("fold: vectors where the reference client differs report it, and Refer
     CHECK(checked >= 2);
 }
 
+TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list whatever the markers say")
+{
+    // Each case: the stream, what tree.js (AdamaTree.copy()) shows after it, what the canonical fold shows.
+    struct Case {
+        const char* name;
+        QList<QByteArray> deltas;
+        const char* reference;
+        const char* canonical;
+    };
+    const Case cases[] = {
+        // @s then @o: the ids read the elements the @s list filed under "0".., and ranges its array.
+        { "value list ordered by @o ids", { R"({"l":{"0":{"v":0},"@s":1}})", R"({"l":{"@o":[0]}})" }, R"({"l":[{"v":0}]})", R"({"l":[]})" },
+        { "value list ordered by an @o range", { R"({"l":{"0":{"v":0},"@s":1}})", R"({"l":{"@o":[[0,0]]}})" }, R"({"l":[{"v":0}]})", R"({"l":[]})" },
+        { "record list resized by @s", { R"({"l":{"0":{"v":0},"@o":[]}})", R"({"l":{"@s":1}})" }, R"({"l":[{"v":0}]})", R"({"l":[null]})" },
+        // @s rebuilds from the element map before the delta's removals take effect.
+        { "@s reads an element removed by the same delta", { R"({"l":{"0":{"v":0},"@s":1}})", R"({"l":{"0":null,"@s":1}})" }, R"({"l":[{"v":0}]})",
+            R"({"l":[null]})" },
+        // A prior raw array is the previous visible array that @o ranges copy from.
+        { "@o range over a raw array", { R"({"l":[1,2]})", R"({"l":{"@o":[[0,1]]}})" }, R"({"l":[1,2]})", R"({"l":[]})" },
+        { "@o range over a raw array skips falsy entries", { R"({"l":[0,"a",null,3]})", R"({"l":{"9":{"v":9},"@o":[[0,3],9]}})" },
+            R"({"l":["a",3,{"v":9}]})", R"({"l":[{"v":9}]})" },
+    };
+    for (const Case& c : cases) {
+        INFO(c.name);
+        std::vector<Anomaly> referenceAnomalies;
+        const DocumentTree reference = folded(c.deltas, FoldMode::ReferenceClient, &referenceAnomalies);
+        INFO("reference mode gave " << reference.toJson().toStdString());
+        CHECK(sameJson(visible(reference), parseJson(c.reference)));
+        CHECK(checkTreeInvariants(reference).isEmpty());
+        std::vector<Anomaly> canonicalAnomalies;
+        const DocumentTree canonical = folded(c.deltas, FoldMode::Canonical, &canonicalAnomalies);
+        INFO("canonical mode gave " << canonical.toJson().toStdString());
+        CHECK(sameJson(visible(canonical), parseJson(c.canonical)));
+        CHECK(checkTreeInvariants(canonical).isEmpty());
+        // Both modes say what is odd about the stream.
+        CHECK_FALSE(referenceAnomalies.empty());
+        CHECK_FALSE(canonicalAnomalies.empty());
+    }
+
+    // The list keeps working afterwards: a later @o reads the elements the relabelled list holds.
+    DocumentTree tree(FoldMode::ReferenceClient);
+    tree.apply(R"({"l":{"0":{"v":0},"1":{"v":1},"@s":2}})", 0);
+    tree.apply(R"({"l":{"@o":[1,0]}})", 1);
+    CHECK(tree.kind(tree.find(u"l")) == NodeKind::RecordList);
+    tree.apply(R"({"l":{"0":{"v":5},"@o":[[0,1]]}})", 2);
+    CHECK(sameJson(visible(tree), parseJson(R"({"l":[{"v":1},{"v":5}]})")));
+    CHECK(checkTreeInvariants(tree).isEmpty());
+}
+
 TEST_CASE("fold: anomalies carry path and kind")
 {
     DocumentTree tree;
