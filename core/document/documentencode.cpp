@@ -16,7 +16,8 @@ using namespace detail;
 namespace detail {
 void appendNumber(std::string& out, qint64 value);
 void appendScalar(std::string& out, const Node& n);
-void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& out, bool pretty, int indent);
+// asReferenceShows: a null inside raw JSON as {}, as the reference client's copy() shows it.
+void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& out, bool pretty, int indent, bool asReferenceShows);
 
 struct TreeAccess {
     static const DocumentTree::Data& data(const DocumentTree& tree) { return *tree.d; }
@@ -209,7 +210,7 @@ public:
         case NodeKind::RawArray:
             if (fn && fn->kind == NodeKind::RawArray && deepEqual(F, f, T, t))
                 return false;
-            appendVisibleJson(T, t, m_out, false, 0);
+            appendVisibleJson(T, t, m_out, false, 0, false);
             return true;
         case NodeKind::Null:
             if (!fn || fn->kind == NodeKind::Null)

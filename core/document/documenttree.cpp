@@ -125,11 +125,15 @@ void appendScalar(std::string& out, const Node& n)
     }
 }
 
-void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& out, bool pretty, int indent)
+void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& out, bool pretty, int indent, bool asReferenceShows)
 {
     const Node& n = d.r(slot);
     if (!n.isContainer()) {
-        appendScalar(out, n);
+        // The reference client's copy() shows a null inside raw JSON as {} (a list's hole stays null).
+        if (asReferenceShows && n.kind == NodeKind::Null && !isListKind(d.r(n.parent).kind))
+            out.append("{}");
+        else
+            appendScalar(out, n);
         return;
     }
     const bool object = n.kind == NodeKind::Object;
@@ -146,7 +150,7 @@ void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& o
             appendJsonString(out, d.r(child).key);
             out.append(pretty ? ": " : ":");
         }
-        appendVisibleJson(d, child, out, pretty, indent + 1);
+        appendVisibleJson(d, child, out, pretty, indent + 1, asReferenceShows);
     }
     if (pretty && !children.empty())
         appendNewline(out, indent);
@@ -496,7 +500,8 @@ QByteArray DocumentTree::toJson(NodeId subtree, bool pretty) const
     if (!s)
         return {};
     std::string out;
-    appendVisibleJson(*d, s, out, pretty, 0);
+    // A ReferenceClient tree exports what that client's copy() shows.
+    appendVisibleJson(*d, s, out, pretty, 0, d->mode == FoldMode::ReferenceClient);
     return QByteArray(out.data(), qsizetype(out.size()));
 }
 

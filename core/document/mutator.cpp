@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace deltascope::detail {
@@ -108,6 +109,14 @@ private:
 
 // "@o" / "@s" without a library call per key.
 inline bool isMarker(std::string_view key, char which) { return key.size() == 2 && key[0] == '@' && key[1] == which; }
+
+// Keys the reference client's copy() (what it shows) drops at any depth: its own bookkeeping names.
+inline bool hiddenByReferenceCopy(std::string_view key)
+{
+    if (key.empty() || (key[0] != '#' && key[0] != '@' && key[0] != '_'))
+        return false; // the common case, decided by the first byte
+    return key[0] == '#' || key == "__key" || isMarker(key, 'o') || isMarker(key, 's');
+}
 
 } // namespace
 
@@ -582,7 +591,8 @@ private:
 void Mutator::reportDuplicate(quint32 at, std::string_view key)
 {
     anomaly(AnomalyKind::DuplicateKey, at, key,
-        QStringLiteral("key \"%1\" appears more than once in one delta object; the last value wins").arg(utf8(key)));
+        m_reference ? QStringLiteral("key \"%1\" appears more than once in one delta object; only the last value is folded, as JSON.parse keeps it").arg(utf8(key))
+                    : QStringLiteral("key \"%1\" appears more than once in one delta object; each value is folded in order (JSON.parse, as in the reference client, keeps only the last)").arg(utf8(key)));
 }
 
 NodeKind Mutator::kindFor(dom::element value, bool literal) const
@@ -601,6 +611,16 @@ NodeKind Mutator::kindFor(dom::element value, bool literal) const
         return s.kind;
     }
     }
+}
+
+bool Mutator::keepMember(quint32 object, std::string_view key)
+{
+    if (!hiddenByReferenceCopy(key))
+        return true;
+    anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
+        m_reference ? QStringLiteral("the reference client never shows key \"%1\" (its copy drops keys starting with # and __key, @o, @s); not folded").arg(utf8(key))
+                    : QStringLiteral("the reference client never shows key \"%1\": its copy drops keys starting with # and __key, @o, @s").arg(utf8(key)));
+    return !m_reference;
 }
 
 void Mutator::fill(quint32 slot, dom::element value, bool literal)
@@ -624,6 +644,8 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         } else {
             checkDuplicates(o, slot);
             for (dom::key_value_pair field : o) {
+                if (!keepMember(slot, field.key))
+                    continue;
                 const quint32 existing = d.findMember(slot, field.key);
                 if (existing)
                     removeObjectMember(slot, existing, false);
@@ -712,12 +734,59 @@ void Mutator::replaceRawArray(quint32 slot, dom::element value, bool visible)
         endInsert(slot, 0, count - 1, visible);
 }
 
+std::vector<char> Mutator::shadowedFields(dom::object o) const
+{
+    std::vector<char> shadowed;
+    if (!m_reference)
+        return shadowed;
+    const std::size_t count = o.size();
+    if (count < 2)
+        return shadowed;
+    constexpr std::size_t kSmall = 16;
+    if (count <= kSmall) {
+        std::string_view keys[kSmall];
+        std::size_t n = 0;
+        for (dom::key_value_pair field : o) {
+            for (std::size_t k = 0; k < n; ++k) {
+                if (keys[k] == field.key && !(k < shadowed.size() && shadowed[k])) {
+                    if (shadowed.empty())
+                        shadowed.assign(count, 0);
+                    shadowed[k] = 1;
+                    break;
+                }
+            }
+            keys[n++] = field.key;
+        }
+        return shadowed;
+    }
+    thread_local std::unordered_map<std::string_view, std::size_t> last;
+    last.clear();
+    std::size_t i = 0;
+    for (dom::key_value_pair field : o) {
+        const auto [it, inserted] = last.try_emplace(field.key, i);
+        if (!inserted) {
+            if (shadowed.empty())
+                shadowed.assign(count, 0);
+            shadowed[it->second] = 1;
+            it->second = i;
+        }
+        ++i;
+    }
+    return shadowed;
+}
+
 void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
 {
     DuplicateKeys duplicates(*this, delta, object);
+    const std::vector<char> shadowed = shadowedFields(delta);
+    std::size_t index = 0;
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
         duplicates.check(field.key, probe);
+        if (!shadowed.empty() && shadowed[index++])
+            continue;
+        if (!keepMember(object, field.key))
+            continue;
         mergeMember(object, field.key, probe, field.value, visible);
     }
 }
@@ -848,10 +917,14 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     bool membershipChanged = false;
     bool staleScalar = false;
 
+    const std::vector<char> shadowed = shadowedFields(delta);
+    std::size_t index = 0;
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
         const quint64 probe = packed::inlineBitsOfParsed(key);
         duplicates.check(key, probe);
+        if (!shadowed.empty() && shadowed[index++])
+            continue;
         if (isMarker(key, 'o') || isMarker(key, 's'))
             continue;
         const dom::element value = field.value;

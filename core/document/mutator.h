@@ -98,6 +98,13 @@ private:
     bool applyOrderBySegments(quint32 list, simdjson::dom::element orderValue, std::vector<quint32>& removed, bool visible);
     void freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder);
     class DuplicateKeys;
+    // ReferenceClient mode: for each field of `o`, 1 when a later field has the same key (JSON.parse
+    // keeps only the last, so tree.js never sees it). Empty when no key repeats, and in Canonical
+    // mode, which folds every occurrence in order.
+    std::vector<char> shadowedFields(simdjson::dom::object o) const;
+    // False for a member key the reference client never shows (ReferenceClient mode folds it not at
+    // all); both modes report such keys.
+    bool keepMember(quint32 object, std::string_view key);
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
     void reportDuplicate(quint32 at, std::string_view key);
 

@@ -109,6 +109,12 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         { "@o range over a raw array", { R"({"l":[1,2]})", R"({"l":{"@o":[[0,1]]}})" }, R"({"l":[1,2]})", R"({"l":[]})" },
         { "@o range over a raw array skips falsy entries", { R"({"l":[0,"a",null,3]})", R"({"l":{"9":{"v":9},"@o":[[0,3],9]}})" },
             R"({"l":["a",3,{"v":9}]})", R"({"l":[{"v":9}]})" },
+        // JSON.parse keeps only the last value of a repeated key; the canonical fold applies each in turn.
+        { "a repeated key keeps only its last value", { R"({"a":{"x":1},"a":{"y":2}})" }, R"({"a":{"y":2}})", R"({"a":{"x":1,"y":2}})" },
+        { "a repeated element key keeps only its last value", { R"({"l":{"1":{"v":1},"@o":[1],"1":null}})" }, R"({"l":[null]})", R"({"l":[]})" },
+        // copy(), what the reference client shows, drops its bookkeeping names at any depth.
+        { "keys the reference client never shows", { R"({"#a":1,"__key":2,"@s":4,"b":{"#c":1,"d":[{"__key":1,"@o":2}]}})" },
+            R"({"b":{"d":[{}]}})", R"({"#a":1,"__key":2,"@s":4,"b":{"#c":1,"d":[{"__key":1,"@o":2}]}})" },
     };
     for (const Case& c : cases) {
         INFO(c.name);
@@ -126,6 +132,13 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         CHECK_FALSE(referenceAnomalies.empty());
         CHECK_FALSE(canonicalAnomalies.empty());
     }
+
+    // copy() also turns a null inside raw JSON into {} (a hole in a list stays null); only the
+    // export shows it so: the node is still a null, and @o ranges still skip it as falsy.
+    const DocumentTree raw = folded({ R"({"a":[null,{"b":null}],"l":{"@o":[3]}})" }, FoldMode::ReferenceClient);
+    CHECK(sameJson(visible(raw), parseJson(R"({"a":[{},{"b":{}}],"l":[null]})")));
+    CHECK(raw.kind(raw.find(u"a/0")) == NodeKind::Null);
+    CHECK(sameJson(visible(folded({ R"({"a":[null,{"b":null}]})" })), parseJson(R"({"a":[null,{"b":null}]})")));
 
     // The list keeps working afterwards: a later @o reads the elements the relabelled list holds.
     DocumentTree tree(FoldMode::ReferenceClient);
