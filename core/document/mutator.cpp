@@ -607,10 +607,22 @@ NodeKind Mutator::kindFor(dom::element value, bool literal) const
         return NodeKind::RawArray;
     default: {
         Scalar s;
-        readScalar(value, s);
+        readValue(value, s);
         return s.kind;
     }
     }
+}
+
+bool Mutator::readValue(dom::element value, Scalar& out) const
+{
+    const bool scalar = readScalar(value, out);
+    // JavaScript numbers are doubles: beyond 2^53 the reference client shows the nearest one.
+    constexpr qint64 kExactInDouble = qint64(1) << 53;
+    if (m_reference && out.kind == NodeKind::Integer && (out.i > kExactInDouble || out.i < -kExactInDouble)) {
+        out.kind = NodeKind::Double;
+        out.d = double(out.i);
+    }
+    return scalar;
 }
 
 bool Mutator::keepMember(quint32 object, std::string_view key)
@@ -668,7 +680,7 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
     }
     default: {
         Scalar s;
-        readScalar(value, s);
+        readValue(value, s);
         storeScalar(d.w(slot), s);
         break;
     }
@@ -868,7 +880,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
         return;
     }
     Scalar s;
-    readScalar(value, s);
+    readValue(value, s);
     if (isContainerKind(was)) {
         anomaly(AnomalyKind::KindChanged, object, key,
             QStringLiteral("%1 replaced by a %2 value").arg(nodeKindName(was), nodeKindName(s.kind)));
@@ -981,7 +993,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         }
         // A scalar or a raw array element.
         Scalar s;
-        const bool scalar = readScalar(value, s);
+        const bool scalar = readValue(value, s);
         if (scalar && !isContainerKind(was) && sameScalar(d.r(existing), s))
             continue;
         if (isContainerKind(was) && !(was == NodeKind::RawArray && !scalar))
@@ -1639,7 +1651,7 @@ void Mutator::editRawJson(quint32 parent, std::string_view key, dom::element val
         return;
     }
     Scalar s;
-    readScalar(value, s);
+    readValue(value, s);
     editScalar(parent, key, s);
 }
 

@@ -105,6 +105,9 @@ private:
     // False for a member key the reference client never shows (ReferenceClient mode folds it not at
     // all); both modes report such keys.
     bool keepMember(quint32 object, std::string_view key);
+    // readScalar(), with integers beyond 2^53 rounded to the double the reference client shows
+    // (ReferenceClient mode only; the canonical fold keeps every 64-bit integer exact).
+    bool readValue(simdjson::dom::element value, Scalar& out) const;
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
     void reportDuplicate(quint32 at, std::string_view key);
 

@@ -140,6 +140,13 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
     CHECK(raw.kind(raw.find(u"a/0")) == NodeKind::Null);
     CHECK(sameJson(visible(folded({ R"({"a":[null,{"b":null}]})" })), parseJson(R"({"a":[null,{"b":null}]})")));
 
+    // JavaScript numbers are doubles: integers beyond 2^53 show as the nearest one there.
+    const QList<QByteArray> bigIntegers { R"({"n":9007199254740993,"m":-12345678901234567,"k":9007199254740992,"l":{"0":9007199254740995,"@s":1}})" };
+    // (Compared as text: QJsonDocument would round both sides the same way.)
+    CHECK(folded(bigIntegers, FoldMode::ReferenceClient).toJson()
+        == QByteArray(R"({"n":9007199254740992,"m":-12345678901234568,"k":9007199254740992,"l":[9007199254740996]})"));
+    CHECK(folded(bigIntegers).toJson() == QByteArray(R"({"n":9007199254740993,"m":-12345678901234567,"k":9007199254740992,"l":[9007199254740995]})"));
+
     // The list keeps working afterwards: a later @o reads the elements the relabelled list holds.
     DocumentTree tree(FoldMode::ReferenceClient);
     tree.apply(R"({"l":{"0":{"v":0},"1":{"v":1},"@s":2}})", 0);
