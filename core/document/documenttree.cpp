@@ -129,9 +129,12 @@ void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& o
 {
     const Node& n = d.r(slot);
     if (!n.isContainer()) {
-        // The reference client's copy() shows a null inside raw JSON as {} (a list's hole stays null).
+        // The reference client's copy() shows a null inside raw JSON as {} (a list's hole stays null),
+        // and JSON.stringify writes -0 as 0.
         if (asReferenceShows && n.kind == NodeKind::Null && !isListKind(d.r(n.parent).kind))
             out.append("{}");
+        else if (asReferenceShows && n.kind == NodeKind::Double && n.v.d == 0)
+            out.push_back('0');
         else
             appendScalar(out, n);
         return;

@@ -822,6 +822,13 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
         const dom::object o = value.get_object().value_unsafe();
         const ListMarkers markers = listMarkers(o);
         const NodeKind asked = markers.kind();
+        if (m_reference && markers.onlyNull() && !isListKind(was)) {
+            // tree.js files the elements into a hidden map but, with nothing to rebuild from, leaves
+            // the value it shows as it was.
+            anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
+                QStringLiteral("a list delta whose @o/@s is null: the reference client keeps showing the %1 value").arg(nodeKindName(was)));
+            return;
+        }
         if (asked != NodeKind::Object || isListKind(was) || (m_reference && was == NodeKind::RawArray)) {
             NodeKind target = asked != NodeKind::Object ? asked : was;
             if (m_reference && was == NodeKind::RawArray) {

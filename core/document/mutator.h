@@ -27,6 +27,11 @@ struct ListMarkers {
     // The kind a delta object with these markers asks for: @o a record list, else @s a value list,
     // else an object (which merges into whatever is there).
     NodeKind kind() const { return order ? NodeKind::RecordList : size ? NodeKind::ValueList : NodeKind::Object; }
+    // Markers that ask for a list but carry no order or size to rebuild it from (all null).
+    bool onlyNull() const
+    {
+        return (order || size) && (!order || orderValue.is_null()) && (!size || sizeValue.is_null());
+    }
 };
 ListMarkers listMarkers(simdjson::dom::object o);
 

@@ -112,6 +112,9 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         // JSON.parse keeps only the last value of a repeated key; the canonical fold applies each in turn.
         { "a repeated key keeps only its last value", { R"({"a":{"x":1},"a":{"y":2}})" }, R"({"a":{"y":2}})", R"({"a":{"x":1,"y":2}})" },
         { "a repeated element key keeps only its last value", { R"({"l":{"1":{"v":1},"@o":[1],"1":null}})" }, R"({"l":[null]})", R"({"l":[]})" },
+        // A list delta whose markers are null leaves the value shown as it was (absent: an empty list).
+        { "@o null on an object", { R"({"m":{"x":1}})", R"({"m":{"@o":null,"1":5},"n":{"@s":null}})" }, R"({"m":{"x":1},"n":[]})",
+            R"({"m":[],"n":[]})" },
         // copy(), what the reference client shows, drops its bookkeeping names at any depth.
         { "keys the reference client never shows", { R"({"#a":1,"__key":2,"@s":4,"b":{"#c":1,"d":[{"__key":1,"@o":2}]}})" },
             R"({"b":{"d":[{}]}})", R"({"#a":1,"__key":2,"@s":4,"b":{"#c":1,"d":[{"__key":1,"@o":2}]}})" },
@@ -138,6 +141,9 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
     const DocumentTree raw = folded({ R"({"a":[null,{"b":null}],"l":{"@o":[3]}})" }, FoldMode::ReferenceClient);
     CHECK(sameJson(visible(raw), parseJson(R"({"a":[{},{"b":{}}],"l":[null]})")));
     CHECK(raw.kind(raw.find(u"a/0")) == NodeKind::Null);
+    // JSON.stringify writes -0 as 0; the canonical export keeps the sign.
+    CHECK(folded({ R"({"z":-0.0})" }, FoldMode::ReferenceClient).toJson() == QByteArray(R"({"z":0})"));
+    CHECK(folded({ R"({"z":-0.0})" }).toJson() == QByteArray(R"({"z":-0})"));
     CHECK(sameJson(visible(folded({ R"({"a":[null,{"b":null}]})" })), parseJson(R"({"a":[null,{"b":null}]})")));
 
     // JavaScript numbers are doubles: integers beyond 2^53 show as the nearest one there.
