@@ -962,6 +962,33 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             }
             continue;
         }
+        // tree.js takes any typeof "object" for an element object, arrays included: it merges the
+        // array into a new or object element as an object keyed "0".."n-1" (into a scalar: no effect).
+        const bool arrayMergedAsObject = type == dom::element_type::ARRAY
+            && (!existing || !isContainerKind(d.r(existing).kind) || d.r(existing).kind == NodeKind::Object);
+        if (arrayMergedAsObject) {
+            anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
+                QStringLiteral("a raw array as a list element: the reference client merges it as an object keyed by index"));
+        }
+        if (m_reference && arrayMergedAsObject) {
+            if (!existing) {
+                existing = d.allocate(list, key, NodeKind::Object, m_event);
+                d.wc(list).members.push_back(existing);
+                d.indexInsert(list, existing);
+                membershipChanged = true;
+            } else if (d.r(existing).kind != NodeKind::Object) {
+                continue;
+            }
+            const bool elementVisible = visibleChild(existing, visible);
+            quint32 index = 0;
+            const dom::array items = value.get_array().value_unsafe();
+            for (dom::element item : items) {
+                const std::string itemKey = numberText(index++);
+                mergeMember(existing, itemKey, packed::inlineBits(itemKey), item, elementVisible);
+            }
+            touch(existing);
+            continue;
+        }
         if (!existing) {
             addHiddenElement(list, key, value);
             membershipChanged = true;

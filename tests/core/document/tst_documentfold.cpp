@@ -112,6 +112,11 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         // JSON.parse keeps only the last value of a repeated key; the canonical fold applies each in turn.
         { "a repeated key keeps only its last value", { R"({"a":{"x":1},"a":{"y":2}})" }, R"({"a":{"y":2}})", R"({"a":{"x":1,"y":2}})" },
         { "a repeated element key keeps only its last value", { R"({"l":{"1":{"v":1},"@o":[1],"1":null}})" }, R"({"l":[null]})", R"({"l":[]})" },
+        // An array given as a list element is merged as an object keyed by index (into a scalar: nothing).
+        { "a raw array as a new element", { R"({"l":{"1":[7,null,[8]],"@o":[1]}})" }, R"({"l":[{"0":7,"2":[8]}]})", R"({"l":[[7,null,[8]]]})" },
+        { "a raw array into an object element", { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":{"1":[7,8]}})" }, R"({"l":[{"v":1,"0":7,"1":8}]})",
+            R"({"l":[[7,8]]})" },
+        { "a raw array into a scalar element", { R"({"l":{"0":1,"@s":1}})", R"({"l":{"0":[7,8],"@s":1}})" }, R"({"l":[1]})", R"({"l":[[7,8]]})" },
         // A list delta whose markers are null leaves the value shown as it was (absent: an empty list).
         { "@o null on an object", { R"({"m":{"x":1}})", R"({"m":{"@o":null,"1":5},"n":{"@s":null}})" }, R"({"m":{"x":1},"n":[]})",
             R"({"m":[],"n":[]})" },
