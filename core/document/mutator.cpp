@@ -595,6 +595,18 @@ void Mutator::reportDuplicate(quint32 at, std::string_view key)
                     : QStringLiteral("key \"%1\" appears more than once in one delta object; each value is folded in order (JSON.parse, as in the reference client, keeps only the last)").arg(utf8(key)));
 }
 
+inline bool Mutator::readValue(dom::element value, Scalar& out) const
+{
+    const bool scalar = readScalar(value, out);
+    // JavaScript numbers are doubles: beyond 2^53 the reference client shows the nearest one.
+    constexpr qint64 kExactInDouble = qint64(1) << 53;
+    if (m_reference && out.kind == NodeKind::Integer && (out.i > kExactInDouble || out.i < -kExactInDouble)) {
+        out.kind = NodeKind::Double;
+        out.d = double(out.i);
+    }
+    return scalar;
+}
+
 NodeKind Mutator::kindFor(dom::element value, bool literal) const
 {
     switch (value.type()) {
@@ -613,22 +625,8 @@ NodeKind Mutator::kindFor(dom::element value, bool literal) const
     }
 }
 
-bool Mutator::readValue(dom::element value, Scalar& out) const
-{
-    const bool scalar = readScalar(value, out);
-    // JavaScript numbers are doubles: beyond 2^53 the reference client shows the nearest one.
-    constexpr qint64 kExactInDouble = qint64(1) << 53;
-    if (m_reference && out.kind == NodeKind::Integer && (out.i > kExactInDouble || out.i < -kExactInDouble)) {
-        out.kind = NodeKind::Double;
-        out.d = double(out.i);
-    }
-    return scalar;
-}
-
 bool Mutator::keepMember(quint32 object, std::string_view key)
 {
-    if (!hiddenByReferenceCopy(key))
-        return true;
     anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
         m_reference ? QStringLiteral("the reference client never shows key \"%1\" (its copy drops keys starting with # and __key, @o, @s); not folded").arg(utf8(key))
                     : QStringLiteral("the reference client never shows key \"%1\": its copy drops keys starting with # and __key, @o, @s").arg(utf8(key)));
@@ -656,7 +654,7 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         } else {
             checkDuplicates(o, slot);
             for (dom::key_value_pair field : o) {
-                if (!keepMember(slot, field.key))
+                if (hiddenByReferenceCopy(field.key) && !keepMember(slot, field.key)) [[unlikely]]
                     continue;
                 const quint32 existing = d.findMember(slot, field.key);
                 if (existing)
@@ -787,7 +785,7 @@ std::vector<char> Mutator::shadowedFields(dom::object o) const
     return shadowed;
 }
 
-void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
+void Mutator::mergeObjectAsReferenceClient(quint32 object, dom::object delta, bool visible)
 {
     DuplicateKeys duplicates(*this, delta, object);
     const std::vector<char> shadowed = shadowedFields(delta);
@@ -795,10 +793,24 @@ void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
         duplicates.check(field.key, probe);
-        if (!shadowed.empty() && shadowed[index++])
+        if ((!shadowed.empty() && shadowed[index++]) || (hiddenByReferenceCopy(field.key) && !keepMember(object, field.key)))
             continue;
-        if (!keepMember(object, field.key))
-            continue;
+        mergeMember(object, field.key, probe, field.value, visible);
+    }
+}
+
+void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
+{
+    if (m_reference) {
+        mergeObjectAsReferenceClient(object, delta, visible);
+        return;
+    }
+    DuplicateKeys duplicates(*this, delta, object);
+    for (dom::key_value_pair field : delta) {
+        const quint64 probe = packed::inlineBitsOfParsed(field.key);
+        duplicates.check(field.key, probe);
+        if (hiddenByReferenceCopy(field.key)) [[unlikely]]
+            keepMember(object, field.key); // reported only: the canonical fold keeps such keys
         mergeMember(object, field.key, probe, field.value, visible);
     }
 }
@@ -936,13 +948,15 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     bool membershipChanged = false;
     bool staleScalar = false;
 
-    const std::vector<char> shadowed = shadowedFields(delta);
-    std::size_t index = 0;
+    std::vector<char> shadowed;
+    if (m_reference) [[unlikely]]
+        shadowed = shadowedFields(delta);
+    const char* skip = shadowed.empty() ? nullptr : shadowed.data();
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
         const quint64 probe = packed::inlineBitsOfParsed(key);
         duplicates.check(key, probe);
-        if (!shadowed.empty() && shadowed[index++])
+        if (skip && *skip++)
             continue;
         if (isMarker(key, 'o') || isMarker(key, 's'))
             continue;

@@ -107,12 +107,14 @@ private:
     // keeps only the last, so tree.js never sees it). Empty when no key repeats, and in Canonical
     // mode, which folds every occurrence in order.
     std::vector<char> shadowedFields(simdjson::dom::object o) const;
-    // False for a member key the reference client never shows (ReferenceClient mode folds it not at
-    // all); both modes report such keys.
+    // mergeObject() in ReferenceClient mode (apart, so the canonical loop stays lean).
+    [[gnu::noinline]] void mergeObjectAsReferenceClient(quint32 object, simdjson::dom::object delta, bool visible);
+    // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
+    // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);
     // readScalar(), with integers beyond 2^53 rounded to the double the reference client shows
     // (ReferenceClient mode only; the canonical fold keeps every 64-bit integer exact).
-    bool readValue(simdjson::dom::element value, Scalar& out) const;
+    inline bool readValue(simdjson::dom::element value, Scalar& out) const;
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
     void reportDuplicate(quint32 at, std::string_view key);
 
