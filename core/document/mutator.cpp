@@ -934,6 +934,34 @@ quint32 Mutator::placeholder(quint32 list, std::string_view key)
     return slot;
 }
 
+bool Mutator::arrayElementAsObject(quint32 list, std::string_view key, quint32 existing, dom::element value, bool visible)
+{
+    // tree.js takes any typeof "object" for an element object, arrays included: it merges the array
+    // into a new or object element as an object keyed "0".."n-1" (into a scalar: no effect).
+    if (existing && isContainerKind(d.r(existing).kind) && d.r(existing).kind != NodeKind::Object)
+        return false;
+    anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
+        QStringLiteral("a raw array as a list element: the reference client merges it as an object keyed by index"));
+    if (!m_reference)
+        return false;
+    if (!existing) {
+        existing = d.allocate(list, key, NodeKind::Object, m_event);
+        d.wc(list).members.push_back(existing);
+        d.indexInsert(list, existing);
+    } else if (d.r(existing).kind != NodeKind::Object) {
+        return true;
+    }
+    const bool elementVisible = visibleChild(existing, visible);
+    quint32 index = 0;
+    const dom::array items = value.get_array().value_unsafe();
+    for (dom::element item : items) {
+        const std::string itemKey = numberText(index++);
+        mergeMember(existing, itemKey, packed::inlineBits(itemKey), item, elementVisible);
+    }
+    touch(existing);
+    return true;
+}
+
 void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& markers, bool visible)
 {
     const bool isRecord = d.r(list).kind == NodeKind::RecordList;
@@ -976,31 +1004,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             }
             continue;
         }
-        // tree.js takes any typeof "object" for an element object, arrays included: it merges the
-        // array into a new or object element as an object keyed "0".."n-1" (into a scalar: no effect).
-        const bool arrayMergedAsObject = type == dom::element_type::ARRAY
-            && (!existing || !isContainerKind(d.r(existing).kind) || d.r(existing).kind == NodeKind::Object);
-        if (arrayMergedAsObject) {
-            anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
-                QStringLiteral("a raw array as a list element: the reference client merges it as an object keyed by index"));
-        }
-        if (m_reference && arrayMergedAsObject) {
-            if (!existing) {
-                existing = d.allocate(list, key, NodeKind::Object, m_event);
-                d.wc(list).members.push_back(existing);
-                d.indexInsert(list, existing);
-                membershipChanged = true;
-            } else if (d.r(existing).kind != NodeKind::Object) {
-                continue;
-            }
-            const bool elementVisible = visibleChild(existing, visible);
-            quint32 index = 0;
-            const dom::array items = value.get_array().value_unsafe();
-            for (dom::element item : items) {
-                const std::string itemKey = numberText(index++);
-                mergeMember(existing, itemKey, packed::inlineBits(itemKey), item, elementVisible);
-            }
-            touch(existing);
+        if (type == dom::element_type::ARRAY && arrayElementAsObject(list, key, existing, value, visible)) [[unlikely]] {
+            membershipChanged = membershipChanged || !existing;
             continue;
         }
         if (!existing) {

@@ -109,6 +109,9 @@ private:
     std::vector<char> shadowedFields(simdjson::dom::object o) const;
     // mergeObject() in ReferenceClient mode (apart, so the canonical loop stays lean).
     [[gnu::noinline]] void mergeObjectAsReferenceClient(quint32 object, simdjson::dom::object delta, bool visible);
+    // An array given as a list element (`existing`: 0 when new): reports how the reference client
+    // differs and, in ReferenceClient mode, folds it as it does; true when it was folded here.
+    [[gnu::noinline]] bool arrayElementAsObject(quint32 list, std::string_view key, quint32 existing, simdjson::dom::element value, bool visible);
     // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
     // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);
