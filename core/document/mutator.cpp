@@ -744,11 +744,9 @@ void Mutator::replaceRawArray(quint32 slot, dom::element value, bool visible)
         endInsert(slot, 0, count - 1, visible);
 }
 
-std::vector<char> Mutator::shadowedFields(dom::object o) const
+std::vector<char> Mutator::shadowedFields(dom::object o)
 {
     std::vector<char> shadowed;
-    if (!m_reference)
-        return shadowed;
     const std::size_t count = o.size();
     if (count < 2)
         return shadowed;

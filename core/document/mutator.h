@@ -103,10 +103,10 @@ private:
     bool applyOrderBySegments(quint32 list, simdjson::dom::element orderValue, std::vector<quint32>& removed, bool visible);
     void freeDroppedOrphans(quint32 list, const std::vector<quint32>& oldOrder);
     class DuplicateKeys;
-    // ReferenceClient mode: for each field of `o`, 1 when a later field has the same key (JSON.parse
-    // keeps only the last, so tree.js never sees it). Empty when no key repeats, and in Canonical
-    // mode, which folds every occurrence in order.
-    std::vector<char> shadowedFields(simdjson::dom::object o) const;
+    // For each field of `o`, 1 when a later field has the same key (JSON.parse keeps only the last,
+    // so tree.js never sees it); empty when no key repeats. Only ReferenceClient mode asks: the
+    // canonical fold folds every occurrence in order.
+    static std::vector<char> shadowedFields(simdjson::dom::object o);
     // mergeObject() in ReferenceClient mode (apart, so the canonical loop stays lean).
     [[gnu::noinline]] void mergeObjectAsReferenceClient(quint32 object, simdjson::dom::object delta, bool visible);
     // An array given as a list element (`existing`: 0 when new): reports how the reference client
