@@ -108,6 +108,25 @@ std::unique_ptr<Capture> recordChat(const QString& path)
 }
 
 
+// Three chat lines recorded into a temporary capture, and a fresh server whose room has moved on
+// since (two more lines from its bots before any replay starts).
+struct RecordingAndMovedServer {
+    QTemporaryDir dir;
+    QString path = dir.filePath(QStringLiteral("chat.ndjson"));
+    std::unique_ptr<Capture> capture = recordChat(path);
+    std::unique_ptr<server::ReferenceServer> moved = serverThatMovedOn();
+};
+
+// Starts `against` and waits until it has finished; returns the finished signal's arguments
+// (whether the replay ran to its end, and its summary).
+QVariantList replayToEnd(ReplayAgainst& against)
+{
+    QSignalSpy finished(&against, &ReplayAgainst::finished);
+    against.start(20000);
+    REQUIRE(wait([&] { return finished.count() == 1; }, 25000));
+    return finished.at(0);
+}
+
 // The response's "response" object without the ids that differ between sessions.
 QJsonObject responseBody(const QByteArray& frame)
 {
@@ -125,12 +144,10 @@ TEST_CASE("replay against: the recorded requests go to a fresh server, the new a
     auto fresh = quietServer();
     REQUIRE(fresh);
     ReplayAgainst against(*capture, chatTarget(*fresh), ReplayAgainst::Timing::InOrder);
-    QSignalSpy finished(&against, &ReplayAgainst::finished);
     QSignalSpy answered(&against, &ReplayAgainst::responseReceived);
-    against.start(20000);
-    REQUIRE(wait([&] { return finished.count() == 1; }, 25000));
-    INFO(finished.at(0).at(1).toString().toStdString());
-    CHECK(finished.at(0).at(0).toBool());
+    const QVariantList finished = replayToEnd(against);
+    INFO(finished.at(1).toString().toStdString());
+    CHECK(finished.at(0).toBool());
     CHECK(answered.count() == 3);
 
     // Each recorded send is paired with its recorded ack and the new one, which says the same.
@@ -183,19 +200,13 @@ TEST_CASE("replay against: the recorded requests go to a fresh server, the new a
 
 TEST_CASE("replay against: a server that has moved on gives a different document, and the diff names the paths")
 {
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
-    std::unique_ptr<Capture> capture = recordChat(path);
-
-    // The fresh server's room has two more lines from its bots before the replay starts.
-    auto moved = serverThatMovedOn();
-    REQUIRE(moved);
-    ReplayAgainst against(*capture, chatTarget(*moved), ReplayAgainst::Timing::InOrder);
-    QSignalSpy finished(&against, &ReplayAgainst::finished);
-    against.start(20000);
-    REQUIRE(wait([&] { return finished.count() == 1; }, 25000));
-    CHECK(finished.at(0).at(0).toBool());
-    CHECK(finished.at(0).at(1).toString().contains(QStringLiteral("documents differ")));
+    RecordingAndMovedServer setup;
+    REQUIRE(setup.moved);
+    const QString& path = setup.path;
+    ReplayAgainst against(*setup.capture, chatTarget(*setup.moved), ReplayAgainst::Timing::InOrder);
+    const QVariantList finished = replayToEnd(against);
+    CHECK(finished.at(0).toBool());
+    CHECK(finished.at(1).toString().contains(QStringLiteral("documents differ")));
     // The room's first line, two from its bots, then the three replayed ones.
     CHECK(lineCount(against.session().folder()) == 6);
     const TreeDiff& diff = against.diff();
@@ -234,17 +245,12 @@ TEST_CASE("replay against: a server that has moved on gives a different document
 
 TEST_CASE("replay against: --ignore patterns match whole segments, with wildcards inside one, and cover the paths below")
 {
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
-    std::unique_ptr<Capture> capture = recordChat(path);
-    auto moved = serverThatMovedOn();
-    REQUIRE(moved);
-    ReplayAgainst against(*capture, chatTarget(*moved), ReplayAgainst::Timing::InOrder);
+    RecordingAndMovedServer setup;
+    REQUIRE(setup.moved);
+    ReplayAgainst against(*setup.capture, chatTarget(*setup.moved), ReplayAgainst::Timing::InOrder);
     // "line" is not "lines" (a segment matches whole); "lines/?/who" covers lines 1 to 9's authors and below.
     against.setIgnoredPaths({ QStringLiteral("line"), QStringLiteral("lines/?/who"), QStringLiteral("co*t") });
-    QSignalSpy finished(&against, &ReplayAgainst::finished);
-    against.start(20000);
-    REQUIRE(wait([&] { return finished.count() == 1; }, 25000));
+    const QVariantList finished = replayToEnd(against);
     const TreeDiff& kept = against.diff();
     const TreeDiff& ignored = against.ignoredDifferences();
     CHECK(ignored.changed.contains(QStringLiteral("count")));
@@ -255,6 +261,6 @@ TEST_CASE("replay against: --ignore patterns match whole segments, with wildcard
         for (const QString& p : *paths)
             CHECK_FALSE((p == QStringLiteral("count") || QRegularExpression(QStringLiteral("^lines/[0-9]/who(/|$)")).match(p).hasMatch()));
     CHECK_FALSE(against.documentsEqual());
-    CHECK(finished.at(0).at(1).toString().contains(QStringLiteral("documents differ (")));
+    CHECK(finished.at(1).toString().contains(QStringLiteral("documents differ (")));
     against.session().stop();
 }
