@@ -1,6 +1,8 @@
 #include "core/document/jsonerror.h"
 
 #include <cctype>
+#include <charconv>
+#include <system_error>
 #include <vector>
 
 namespace deltascope::detail {
@@ -42,6 +44,92 @@ int utf8Length(std::string_view text, std::size_t i)
 }
 
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The length of the JSON number literal at text[i] (grammar already checked, or 0 when there is none).
+std::size_t numberLength(std::string_view text, std::size_t i)
+{
+    std::size_t k = i;
+    if (k < text.size() && text[k] == '-')
+        ++k;
+    const auto digits = [&] {
+        while (k < text.size() && isDigit(text[k]))
+            ++k;
+    };
+    digits();
+    if (k < text.size() && text[k] == '.') {
+        ++k;
+        digits();
+    }
+    if (k < text.size() && (text[k] == 'e' || text[k] == 'E')) {
+        ++k;
+        if (k < text.size() && (text[k] == '+' || text[k] == '-'))
+            ++k;
+        digits();
+    }
+    return k - i;
+}
+
+// Whether an integer literal (no fraction, no exponent) lies outside -2^63 .. 2^64-1.
+bool beyond64Bits(std::string_view literal)
+{
+    const bool negative = literal.front() == '-';
+    const std::string_view digits = negative ? literal.substr(1) : literal;
+    const std::string_view limit = negative ? std::string_view("9223372036854775808") : std::string_view("18446744073709551615");
+    // JSON has no leading zeros, so the longer text is the larger number; equal lengths compare as text.
+    return digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit);
+}
+
+// Whether a number literal with a fraction or exponent is too large for a double. from_chars
+// reports an underflow the same way, but that reads as zero (as simdjson reads it): the two are told
+// apart by the decimal exponent of the first significant digit.
+bool overflowsDouble(std::string_view literal)
+{
+    double value = 0;
+    if (std::from_chars(literal.data(), literal.data() + literal.size(), value).ec != std::errc::result_out_of_range)
+        return false;
+    std::size_t k = literal.front() == '-' ? 1 : 0;
+    const std::size_t integralStart = k;
+    while (k < literal.size() && isDigit(literal[k]))
+        ++k;
+    qint64 magnitude = qint64(k - integralStart) - 1;
+    if (literal.substr(integralStart, k - integralStart) == "0") {
+        magnitude = -1;
+        if (k < literal.size() && literal[k] == '.') {
+            for (++k; k < literal.size() && literal[k] == '0'; ++k)
+                --magnitude;
+        }
+    }
+    qint64 exponent = 0;
+    const std::size_t e = literal.find_first_of("eE");
+    if (e != std::string_view::npos) {
+        std::size_t d = e + 1;
+        const bool negative = d < literal.size() && literal[d] == '-';
+        if (d < literal.size() && (literal[d] == '-' || literal[d] == '+'))
+            ++d;
+        for (; d < literal.size(); ++d)
+            exponent = std::min<qint64>(exponent * 10 + (literal[d] - '0'), qint64(1) << 40); // saturates: only the sign matters here
+        if (negative)
+            exponent = -exponent;
+    }
+    return magnitude + exponent > 0;
+}
+
+// ASCII text for a message, cut after 40 characters (a number literal can be any length).
+QString excerpt(std::string_view ascii)
+{
+    constexpr std::size_t kMax = 40;
+    const QString shown = QString::fromLatin1(ascii.data(), qsizetype(std::min(ascii.size(), kMax)));
+    return ascii.size() > kMax ? shown + QStringLiteral("...") : shown;
+}
+
+// The UTF-16 code unit of the four hex digits at text[i] (already checked to be hex digits).
+quint32 hexUnit(std::string_view text, std::size_t i)
+{
+    quint32 unit = 0;
+    std::from_chars(text.data() + i, text.data() + i + 4, unit, 16);
+    return unit;
+}
 
 } // namespace
 
@@ -143,9 +231,24 @@ JsonErrorLocation locateJsonError(std::string_view text, int maxDepth)
                         return fail(n, QStringLiteral("unterminated escape"));
                     const char e = text[k + 1];
                     if (e == 'u') {
-                        for (int h = 0; h < 4; ++h) {
-                            if (k + 2 + std::size_t(h) >= n || !std::isxdigit(static_cast<unsigned char>(text[k + 2 + std::size_t(h)])))
-                                return fail(k, QStringLiteral("bad \\u escape"));
+                        const auto hexAt = [&](std::size_t at) {
+                            for (std::size_t h = 0; h < 4; ++h) {
+                                if (at + h >= n || !std::isxdigit(static_cast<unsigned char>(text[at + h])))
+                                    return false;
+                            }
+                            return true;
+                        };
+                        if (!hexAt(k + 2))
+                            return fail(k, QStringLiteral("bad \\u escape"));
+                        const quint32 unit = hexUnit(text, k + 2);
+                        if (unit >= 0xd800 && unit <= 0xdfff) {
+                            // A surrogate pair is two escapes; either half alone is no character, which
+                            // JSON text cannot carry in UTF-8 (JavaScript strings can).
+                            const bool paired = unit <= 0xdbff && k + 7 < n && text[k + 6] == '\\' && text[k + 7] == 'u' && hexAt(k + 8)
+                                && hexUnit(text, k + 8) >= 0xdc00 && hexUnit(text, k + 8) <= 0xdfff;
+                            if (!paired)
+                                return fail(k, QStringLiteral("lone UTF-16 surrogate %1: half a character, which UTF-8 text cannot hold").arg(excerpt(text.substr(k, 6))));
+                            k += 6;
                         }
                         k += 6;
                         continue;
@@ -194,12 +297,51 @@ JsonErrorLocation locateJsonError(std::string_view text, int maxDepth)
                 while (k < n && std::isdigit(static_cast<unsigned char>(text[k])))
                     ++k;
             }
+            // Integers of any size are read (see widenHugeIntegers); a fraction or exponent beyond
+            // a double's range is refused (JavaScript would read Infinity, which JSON cannot write).
+            const std::string_view literal = text.substr(i, k - i);
+            if (literal.find_first_of(".eE") != std::string_view::npos && overflowsDouble(literal))
+                return fail(i, QStringLiteral("number %1 is beyond the range of a double").arg(excerpt(literal)));
             i = k;
         } else {
             return fail(i, QStringLiteral("unexpected character '%1'").arg(QLatin1Char(c >= 0x20 && c < 0x7f ? c : '?')));
         }
         expect = stack.empty() ? Expect::Done : Expect::CommaOrEnd;
     }
+}
+
+std::optional<std::string> widenHugeIntegers(std::string_view text)
+{
+    std::string widened;
+    std::size_t copied = 0; // text[0, copied) is in `widened` already
+    for (std::size_t i = 0; i < text.size();) {
+        const char c = text[i];
+        if (c == '"') {
+            // Skip the string, escapes included (digits inside are text, not numbers).
+            ++i;
+            while (i < text.size() && text[i] != '"')
+                i += text[i] == '\\' ? 2 : 1;
+            ++i;
+            continue;
+        }
+        if (c != '-' && !isDigit(c)) {
+            ++i;
+            continue;
+        }
+        const std::size_t length = std::max<std::size_t>(numberLength(text, i), 1);
+        const std::string_view literal = text.substr(i, length);
+        if (literal.size() > 1 && literal.find_first_of(".eE") == std::string_view::npos && isDigit(literal.back())
+            && beyond64Bits(literal)) {
+            widened.append(text.substr(copied, i + length - copied));
+            widened.append(".0");
+            copied = i + length;
+        }
+        i += length;
+    }
+    if (copied == 0)
+        return std::nullopt;
+    widened.append(text.substr(copied));
+    return widened;
 }
 
 }

@@ -2,6 +2,8 @@
 
 #include <QString>
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace deltascope::detail {
@@ -13,5 +15,11 @@ struct JsonErrorLocation {
     QString what;
 };
 JsonErrorLocation locateJsonError(std::string_view text, int maxDepth);
+
+// `text` with every integer literal beyond 64 bits given a ".0", or nothing when it has none.
+// JSON allows any integer and JavaScript reads one as the nearest double, but simdjson refuses
+// integers below -2^63 or above 2^64-1 while it reads a fraction of any size; with the ".0" it
+// reads them as the nearest double too, as the fold already keeps integers beyond qint64.
+std::optional<std::string> widenHugeIntegers(std::string_view text);
 
 }

@@ -199,13 +199,21 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     } else if (large) {
         large.reset();
     }
-    if (cache.paddedCapacity < text.size() + simdjson::SIMDJSON_PADDING) {
-        cache.paddedCapacity = std::max<std::size_t>(text.size() + simdjson::SIMDJSON_PADDING, 2 * cache.paddedCapacity);
-        cache.padded = std::make_unique<char[]>(cache.paddedCapacity); // zeroed once, for sanitizers
+    const auto parsePadded = [&](std::string_view json) {
+        if (cache.paddedCapacity < json.size() + simdjson::SIMDJSON_PADDING) {
+            cache.paddedCapacity = std::max<std::size_t>(json.size() + simdjson::SIMDJSON_PADDING, 2 * cache.paddedCapacity);
+            cache.padded = std::make_unique<char[]>(cache.paddedCapacity); // zeroed once, for sanitizers
+        }
+        if (!json.empty())
+            std::memcpy(cache.padded.get(), json.data(), json.size());
+        return parser->parse(cache.padded.get(), json.size(), false);
+    };
+    auto result = parsePadded(text);
+    if (result.error() == simdjson::NUMBER_ERROR) {
+        // Valid JSON with an integer beyond 64 bits: read it as the nearest double.
+        if (const std::optional<std::string> widened = widenHugeIntegers(text))
+            result = parsePadded(*widened);
     }
-    if (!text.empty())
-        std::memcpy(cache.padded.get(), text.data(), text.size());
-    const auto result = parser->parse(cache.padded.get(), text.size(), false);
     if (result.error() == simdjson::SUCCESS) {
         out = result.value_unsafe();
         return true;

@@ -1,5 +1,6 @@
 #include "core/protocol/envelope.h"
 
+#include "core/document/jsonerror.h"
 #include "core/jsonstring.h"
 
 #include <algorithm>
@@ -17,6 +18,28 @@ simdjson::dom::parser& parser()
     // One parser per thread: parsing reuses its buffers, so frames cost no allocation.
     thread_local simdjson::dom::parser instance;
     return instance;
+}
+
+// Parses `json` with the thread's parser. Valid JSON with integers beyond 64 bits, which simdjson
+// refuses, reads them as the nearest double, as the fold does (see widenHugeIntegers).
+simdjson::error_code parseText(QByteArrayView json, simdjson::dom::element& root)
+{
+    simdjson::error_code code = parser().parse(json.data(), std::size_t(json.size())).get(root);
+    if (code == simdjson::NUMBER_ERROR) {
+        if (const std::optional<std::string> widened = detail::widenHugeIntegers(std::string_view(json.data(), std::size_t(json.size()))))
+            code = parser().parse(*widened).get(root);
+    }
+    return code;
+}
+
+// Why `json` is not JSON, and where when that can be told ("not JSON at byte 17: ...").
+QString notJsonReason(QByteArrayView json, simdjson::error_code code)
+{
+    const detail::JsonErrorLocation where
+        = detail::locateJsonError(std::string_view(json.data(), std::size_t(json.size())), int(simdjson::DEFAULT_MAX_DEPTH));
+    if (where.offset >= 0)
+        return QStringLiteral("not JSON at byte %1: %2").arg(where.offset).arg(where.what);
+    return QStringLiteral("not JSON: %1").arg(QString::fromLatin1(simdjson::error_message(code)));
 }
 
 QString fromView(std::string_view text)
@@ -94,9 +117,9 @@ bool parseObject(QByteArrayView frame, simdjson::dom::object& out, QString& erro
 {
     notObject = false;
     simdjson::dom::element root;
-    const auto code = parser().parse(frame.data(), std::size_t(frame.size())).get(root);
+    const simdjson::error_code code = parseText(frame, root);
     if (code != simdjson::SUCCESS) {
-        error = QStringLiteral("not JSON: %1").arg(QString::fromLatin1(simdjson::error_message(code)));
+        error = notJsonReason(frame, code);
         return false;
     }
     if (root.get_object().get(out) != simdjson::SUCCESS) {
@@ -268,10 +291,10 @@ bool isJsonObject(QByteArrayView json, QString* error)
 bool isJsonObjectOrArray(QByteArrayView json, QString* error)
 {
     simdjson::dom::element root;
-    const auto code = parser().parse(json.data(), std::size_t(json.size())).get(root);
+    const simdjson::error_code code = parseText(json, root);
     if (code != simdjson::SUCCESS) {
         if (error)
-            *error = QStringLiteral("not JSON: %1").arg(QString::fromLatin1(simdjson::error_message(code)));
+            *error = notJsonReason(json, code);
         return false;
     }
     if (!root.is_object() && !root.is_array()) {
@@ -285,7 +308,7 @@ bool isJsonObjectOrArray(QByteArrayView json, QString* error)
 QByteArray minifyJson(QByteArrayView json)
 {
     simdjson::dom::element root;
-    if (parser().parse(json.data(), std::size_t(json.size())).get(root) != simdjson::SUCCESS)
+    if (parseText(json, root) != simdjson::SUCCESS)
         return {};
     const std::string text = simdjson::minify(root);
     return QByteArray(text.data(), qsizetype(text.size()));

@@ -141,6 +141,54 @@ TEST_CASE("numbers beyond 64-bit integers fold as doubles and export as JSON tha
     CHECK(viewer.toJson() == json);
 }
 
+TEST_CASE("integers beyond any 64-bit type fold as the nearest double, as a fraction of that size already does")
+{
+    // JSON allows any integer and JavaScript reads it as the nearest double; simdjson alone refuses
+    // them while it reads 1e23 written as a fraction.
+    DocumentTree tree = start();
+    const FoldResult result = applyText(tree,
+        R"({"huge":100000000000000000000000,"below":-9223372036854775809,"above":18446744073709551616,)"
+        R"("also":100000000000000000000000.0,"l":{"4":{"v":123456789012345678901234567890},"@o":[[0,2],4]},)"
+        R"("text":"123456789012345678901234567890","123456789012345678901234567890":1})");
+    REQUIRE(result.parsed);
+    CHECK(result.anomalies.empty());
+    CHECK(tree.kind(tree.find(u"huge")) == NodeKind::Double);
+    CHECK(tree.doubleValue(tree.find(u"huge")) == 1e23);
+    CHECK(tree.doubleValue(tree.find(u"huge")) == tree.doubleValue(tree.find(u"also")));
+    CHECK(tree.doubleValue(tree.find(u"below")) == -9223372036854775809.0);
+    CHECK(tree.doubleValue(tree.find(u"above")) == 18446744073709551616.0);
+    CHECK(tree.doubleValue(tree.find(u"l/4/v")) == 123456789012345678901234567890.0);
+    // Digits inside strings and keys are text, left as they are.
+    CHECK(tree.stringValue(tree.find(u"text")) == QStringLiteral("123456789012345678901234567890"));
+    CHECK(tree.integerValue(tree.childByKey(tree.root(), u"123456789012345678901234567890")) == 1);
+    // A later syntax error is still found where it is, not at the integer.
+    const FoldResult bad = applyText(tree, R"({"huge":100000000000000000000000,"x":tru})");
+    CHECK_FALSE(bad.parsed);
+    INFO(bad.error.toStdString());
+    CHECK(bad.error == QStringLiteral("invalid JSON at byte 37: unexpected character 't'"));
+    checkUsable(tree);
+}
+
+TEST_CASE("bad input: a number beyond a double's range and a lone surrogate are refused with where and what")
+{
+    DocumentTree tree = start();
+    const FoldResult overflow = applyText(tree, R"({"t":"y","big":1e400})");
+    CHECK_FALSE(overflow.parsed);
+    CHECK(overflow.error == QStringLiteral("invalid JSON at byte 15: number 1e400 is beyond the range of a double"));
+    CHECK(applyText(tree, R"({"tiny":1e-400})").parsed); // an underflow reads as zero, as JavaScript reads it
+    CHECK(tree.doubleValue(tree.find(u"tiny")) == 0.0);
+    const FoldResult lone = applyText(tree, R"({"t":"a\ud800b"})");
+    CHECK_FALSE(lone.parsed);
+    INFO(lone.error.toStdString());
+    CHECK(lone.error.contains(QStringLiteral("at byte 7: lone UTF-16 surrogate \\ud800")));
+    CHECK(tree.stringValue(tree.find(u"t")) == QStringLiteral("x"));
+    CHECK_FALSE(applyText(tree, R"({"t":"\udc00"})").parsed); // a low half first
+    CHECK_FALSE(applyText(tree, R"({"t":"\ud83d\u0041"})").parsed); // a high half and no low one
+    REQUIRE(applyText(tree, R"({"t":"\ud83d\ude00"})").parsed); // a pair is one character
+    CHECK(tree.stringValue(tree.find(u"t")) == QString::fromUtf8("\xf0\x9f\x98\x80"));
+    checkUsable(tree);
+}
+
 TEST_CASE("bad input: invalid UTF-8 is refused with its byte offset")
 {
     DocumentTree tree = start();

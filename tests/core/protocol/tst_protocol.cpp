@@ -107,6 +107,27 @@ TEST_CASE("envelope: bad input is classified, never fatal")
     CHECK_FALSE(decodeInbound("{\"a\":\"\xff\xfe\"}").error.isEmpty());
 }
 
+TEST_CASE("envelope: valid JSON that simdjson alone refuses: huge integers read as doubles, other refusals say where")
+{
+    // An integer beyond 64 bits is valid JSON: the frame is a stream item, its data the nearest double.
+    const QByteArray huge = R"({"deliver":7,"done":false,"response":{"delta":{"data":{"n":100000000000000000000000},"seq":3}}})";
+    const InboundFrame item = decodeInbound(huge);
+    CHECK(item.kind == EventKind::StreamItem);
+    CHECK(item.seq == 3);
+    const StreamDelta delta = extractStreamDelta(huge);
+    REQUIRE(delta.ok);
+    CHECK(QJsonDocument::fromJson(QByteArray::fromStdString(delta.data)).object().value(QStringLiteral("n")).toDouble() == 1e23);
+
+    const InboundFrame overflow = decodeInbound(R"({"deliver":7,"response":{"delta":{"data":{"n":1e400}}}})");
+    CHECK(overflow.kind == EventKind::MalformedInbound);
+    CHECK(overflow.code == qint32(MalformedReason::NotJson));
+    CHECK(overflow.error == QStringLiteral("not JSON at byte 46: number 1e400 is beyond the range of a double"));
+    const InboundFrame lone = decodeInbound(R"({"deliver":7,"response":{"delta":{"data":{"s":"\ud800"}}}})");
+    CHECK(lone.kind == EventKind::MalformedInbound);
+    CHECK(lone.error.startsWith(QStringLiteral("not JSON at byte 47: lone UTF-16 surrogate")));
+    CHECK(decodeInbound("garbage{").error == QStringLiteral("not JSON at byte 0: unexpected character 'g'"));
+}
+
 TEST_CASE("envelope: stream delta extraction keeps the data object")
 {
     const StreamDelta delta = extractStreamDelta(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"a":{"b":[1,2]},"n":"123"},"seq":4}}})");
