@@ -214,14 +214,15 @@ int runFold(const QStringList& arguments, CommandIo& io)
         ++folded;
     }
     if (options.at && folded < *options.at)
-        io.err << "deltascope-cli fold: the input has only " << folded << " deltas (asked --at " << *options.at << ")\n";
+        io.err << "deltascope-cli fold: the input has only " << folded << (folded == 1 ? " delta" : " deltas") << " (asked --at " << *options.at
+               << "); printed the document after all of them\n";
 
     io.out << QString::fromUtf8(tree.toJson(options.pretty)) << '\n';
     io.out.flush();
     if (malformed > 0 && options.keepGoing)
         io.err << "deltascope-cli fold: skipped " << malformed << " malformed line(s)\n";
     if (options.anomalies && anomalyCount > 0) {
-        io.err << "deltascope-cli fold: " << anomalyCount << " anomal" << (anomalyCount == 1 ? "y" : "ies") << " in " << folded << " deltas\n";
+        io.err << "deltascope-cli fold: " << anomalyCount << " anomal" << (anomalyCount == 1 ? "y" : "ies") << " in " << folded << (folded == 1 ? " delta\n" : " deltas\n");
         return ExitAnomalies;
     }
     return ExitOk;
