@@ -266,17 +266,6 @@ public:
             orderChanged = oldOrder.size() != newOrder.size();
             for (std::size_t i = 0; i < newOrder.size() && !orderChanged; ++i)
                 orderChanged = !sameKey(oldOrder[i], newOrder[i]);
-            // Elements the viewer holds that the new order no longer shows are removed.
-            for (quint32 fe : F.members(f)) {
-                const quint32 te = sameNodeIn(T, t, F, fe) ? fe : T.findMember(t, F.r(fe).key);
-                if (te && T.r(te).row != kNotVisible)
-                    continue;
-                if (any)
-                    m_out.push_back(',');
-                any = true;
-                appendJsonString(m_out, F.r(fe).key);
-                m_out.append(":null");
-            }
         }
         if (orderChanged) {
             const auto oldPosition = [&](std::size_t i) -> qint64 {
@@ -318,6 +307,20 @@ public:
                 ++i;
             }
             m_out.push_back(']');
+        }
+        if (f) {
+            // Elements the viewer holds that the new order no longer shows are removed; after `@o`,
+            // where DRecordList writes them (the fold reads the whole object before either).
+            for (quint32 fe : F.members(f)) {
+                const quint32 te = sameNodeIn(T, t, F, fe) ? fe : T.findMember(t, F.r(fe).key);
+                if (te && T.r(te).row != kNotVisible)
+                    continue;
+                if (any)
+                    m_out.push_back(',');
+                any = true;
+                appendJsonString(m_out, F.r(fe).key);
+                m_out.append(":null");
+            }
         }
         if (!any) {
             m_out.resize(start);

@@ -212,16 +212,17 @@ TEST_CASE("fold: the worked examples of adama-wire.md 6.6")
 
 TEST_CASE("encode: the worked examples of adama-wire.md 6.6 come out as an Adama server sends them")
 {
+    // Byte for byte, as the spec writes them: DRecordList writes changed elements in the new order,
+    // then `@o`, then the removed ids; DList the changed indexes, the dropped ones, then `@s`.
     const DocumentTree empty;
     const DocumentTree a = fromText(R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}})");
-    CHECK(sameJson(parseJson(encodeDelta(empty, a)),
-        parseJson(R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}})")));
+    CHECK(encodeDelta(empty, a) == QByteArray(R"({"players":{"4":{"id":4,"name":"ann"},"7":{"id":7,"name":"bo"},"9":{"id":9,"name":"cy"},"@o":[4,7,9]}})"));
     DocumentTree b = a;
     b.apply(R"({"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}})");
-    CHECK(sameJson(parseJson(encodeDelta(a, b)), parseJson(R"({"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}})")));
+    CHECK(encodeDelta(a, b) == QByteArray(R"({"players":{"12":{"id":12,"name":"di"},"@o":[12,[0,2]]}})"));
     DocumentTree c = b;
     c.apply(R"({"players":{"9":{"name":"cy2"},"@o":[12,4,9],"7":null}})");
-    CHECK(sameJson(parseJson(encodeDelta(b, c)), parseJson(R"({"players":{"9":{"name":"cy2"},"7":null,"@o":[12,4,9]}})")));
+    CHECK(encodeDelta(b, c) == QByteArray(R"({"players":{"9":{"name":"cy2"},"@o":[12,4,9],"7":null}})"));
     DocumentTree e = c;
     e.apply(R"({"players":{"12":{"name":"dee"}}})");
     CHECK(encodeDelta(c, e) == QByteArray(R"({"players":{"12":{"name":"dee"}}})"));
@@ -230,13 +231,13 @@ TEST_CASE("encode: the worked examples of adama-wire.md 6.6 come out as an Adama
     const DocumentTree ten = fromText(R"({"items":{"1":{"v":1},"2":{"v":2},"3":{"v":3},"4":{"v":4},"5":{"v":5},"6":{"v":6},"7":{"v":7},"8":{"v":8},"9":{"v":9},"10":{"v":10},"@o":[1,2,3,4,5,6,7,8,9,10]}})");
     DocumentTree nine = ten;
     nine.apply(R"({"items":{"6":null,"@o":[1,2,3,4,5,7,8,9,10]}})");
-    CHECK(sameJson(parseJson(encodeDelta(ten, nine)), parseJson(R"({"items":{"6":null,"@o":[[0,4],[6,9]]}})")));
+    CHECK(encodeDelta(ten, nine) == QByteArray(R"({"items":{"@o":[[0,4],[6,9]],"6":null}})"));
 
     const DocumentTree s2 = fromText(R"({"scores":{"0":5,"1":7,"@s":2}})");
     DocumentTree s3 = s2;
     s3.apply(R"({"scores":{"2":9,"@s":3}})");
-    CHECK(sameJson(parseJson(encodeDelta(s2, s3)), parseJson(R"({"scores":{"2":9,"@s":3}})")));
-    CHECK(sameJson(parseJson(encodeDelta(s3, s2)), parseJson(R"({"scores":{"2":null,"@s":2}})")));
+    CHECK(encodeDelta(s2, s3) == QByteArray(R"({"scores":{"2":9,"@s":3}})"));
+    CHECK(encodeDelta(s3, s2) == QByteArray(R"({"scores":{"2":null,"@s":2}})"));
     DocumentTree edited = s2;
     edited.apply(R"({"scores":{"1":8}})");
     CHECK(encodeDelta(s2, edited) == QByteArray(R"({"scores":{"1":8}})"));
