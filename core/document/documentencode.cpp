@@ -187,10 +187,11 @@ public:
         case NodeKind::Object:
             if (fn && fn->kind == NodeKind::Object)
                 return object(f, t, false);
-            if (fn && fn->isList() && !emptyList(*fn)) {
+            if (fn && fn->isList()) {
                 // A list cannot become an object in one delta (an object delta merges into the
-                // list): hide it now; the next delta recreates the key as an object.
+                // list, empty or not): remove it now; a second delta recreates the key as an object.
                 m_out.append("null");
+                m_complete = false;
                 return true;
             }
             return object(0, t, true);
@@ -367,10 +368,14 @@ public:
         return true;
     }
 
+    // False when a change needs a second delta (see encodeDelta).
+    bool complete() const { return m_complete; }
+
 private:
     const Data& F;
     const Data& T;
     std::string& m_out;
+    bool m_complete = true;
 };
 
 // --- tree diff ---
@@ -479,8 +484,10 @@ private:
 
 } // namespace
 
-QByteArray encodeDelta(const DocumentTree& from, const DocumentTree& to)
+QByteArray encodeDelta(const DocumentTree& from, const DocumentTree& to, bool* complete)
 {
+    if (complete)
+        *complete = true;
     const Data& F = TreeAccess::data(from);
     const Data& T = TreeAccess::data(to);
     std::string out;
@@ -490,7 +497,28 @@ QByteArray encodeDelta(const DocumentTree& from, const DocumentTree& to)
     Encoder encoder(F, T, out);
     if (!encoder.object(F.rootSlot, T.rootSlot, false))
         return {};
+    if (complete)
+        *complete = encoder.complete();
     return QByteArray(out.data(), qsizetype(out.size()));
+}
+
+std::vector<QByteArray> encodeDeltas(const DocumentTree& from, const DocumentTree& to)
+{
+    std::vector<QByteArray> deltas;
+    bool complete = true;
+    QByteArray first = encodeDelta(from, to, &complete);
+    if (first.isEmpty())
+        return deltas;
+    deltas.push_back(std::move(first));
+    if (!complete) {
+        // What the viewer holds after the first: the lists gone; from there one delta reaches `to`.
+        DocumentTree held = from;
+        held.apply(std::string_view(deltas.front().constData(), std::size_t(deltas.front().size())), -1, DocumentTree::ChangeDetail::None);
+        QByteArray rest = encodeDelta(held, to);
+        if (!rest.isEmpty())
+            deltas.push_back(std::move(rest));
+    }
+    return deltas;
 }
 
 QByteArray DocumentTree::toSnapshotDelta() const

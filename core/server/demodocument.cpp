@@ -179,11 +179,12 @@ void DemoDocument::updateViewerState(Viewer* viewer, const QJsonObject& viewerSt
     }
     // A refresh: only this viewer, `data` without seq, nothing when its view did not change.
     const DocumentTree view = currentView(*viewer);
-    const QByteArray data = encodeDelta(viewer->lastSent, view);
-    if (data.isEmpty())
+    const std::vector<QByteArray> deltas = encodeDeltas(viewer->lastSent, view);
+    if (deltas.empty())
         return;
     viewer->lastSent = view;
-    deliver(*viewer, "{\"data\":" + data + '}', false);
+    for (const QByteArray& data : deltas)
+        deliver(*viewer, "{\"data\":" + data + '}', false);
 }
 
 void DemoDocument::step(int count)
@@ -233,7 +234,9 @@ void DemoDocument::broadcast(const Viewer* except)
 void DemoDocument::deliverTransaction(Viewer& viewer)
 {
     const DocumentTree view = currentView(viewer);
-    const QByteArray data = encodeDelta(viewer.lastSent, view);
+    // Almost always one delta; a second (a list that became an object) follows as a refresh item.
+    const std::vector<QByteArray> deltas = encodeDeltas(viewer.lastSent, view);
+    const QByteArray data = deltas.empty() ? QByteArray() : deltas.front();
     const QByteArray outstandingJson = compactJson(QJsonValue(outstanding(viewer.principal)));
     const QByteArray blockersJson = compactJson(QJsonValue(blockers()));
     QByteArray item;
@@ -251,6 +254,8 @@ void DemoDocument::deliverTransaction(Viewer& viewer)
     }
     item += "\"seq\":" + QByteArray::number(m_seq) + '}';
     deliver(viewer, item, true);
+    for (std::size_t i = 1; i < deltas.size(); ++i)
+        deliver(viewer, "{\"data\":" + deltas[i] + '}', false);
 }
 
 void DemoDocument::deliver(Viewer& viewer, const QByteArray& deltaJson, bool isTransactionItem)

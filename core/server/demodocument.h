@@ -48,7 +48,7 @@ struct Viewer {
 
 // A document of a demo space. Its public content lives in a DocumentTree that transactions edit;
 // each viewer's view is that tree personalised (fields only the owner sees, fields that read the
-// viewer state), and every item sent is encodeDelta(lastSent, view) from the document engine.
+// viewer state), and every item sent is encodeDeltas(lastSent, view) from the document engine.
 // Lives on the server's thread.
 class DemoDocument : public QObject
 {

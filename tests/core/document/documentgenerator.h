@@ -24,6 +24,10 @@ public:
     {
     }
 
+    // Lets a list become an object, which takes two deltas (encodeDeltas); off by default, for
+    // callers that fold one encodeDelta per evolution.
+    void allowListToObject(bool allow) { m_listToObject = allow; }
+
     int below(int n) { return n <= 1 ? 0 : int(m_rng() % quint64(n)); }
     bool chance(int percent) { return below(100) < percent; }
 
@@ -155,7 +159,7 @@ public:
             setScalar(tree, object, key);
             break;
         case 2:
-            if (!existingIsList) {
+            if (!existingIsList || m_listToObject) {
                 const NodeId child = tree.setObject(object, key);
                 for (int i = below(3); i > 0; --i)
                     setScalar(tree, child, objectKey());
@@ -285,6 +289,7 @@ public:
 
 private:
     const DocumentTree* m_previous = nullptr; // the tree last encoded, while evolve() builds the next one
+    bool m_listToObject = false;
     std::mt19937_64 m_rng;
     int m_nextId = 1;
 };
