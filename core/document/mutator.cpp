@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -157,6 +160,319 @@ bool jsFalsy(const Node& n)
     default:
         return false;
     }
+}
+
+// Integers a JavaScript number (a double) holds exactly.
+constexpr qint64 kExactInDouble = qint64(1) << 53;
+
+// ---- JavaScript coercions, for ReferenceClient mode only: tree.js indexes, compares and counts with
+// whatever JSON a delta holds, so odd `@o`/`@s` values mean what JavaScript makes of them.
+
+// Number::toString (ECMA-262 6.1.6.1.20): the shortest round-trip digits, in fixed notation from
+// 1e-7 to 1e21 and in exponent notation ("1e+21", "1.5e-7") outside.
+std::string jsNumberText(double v)
+{
+    if (v != v)
+        return "NaN";
+    if (v == 0)
+        return "0"; // -0 too
+    if (std::isinf(v))
+        return v > 0 ? "Infinity" : "-Infinity";
+    char buffer[40];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), std::fabs(v), std::chars_format::scientific);
+    const std::string_view sci(buffer, std::size_t(result.ptr - buffer)); // "d.ddde+XX" or "de-XX"
+    const std::size_t e = sci.find('e');
+    std::string digits(sci.substr(0, e));
+    if (digits.size() > 1)
+        digits.erase(1, 1); // the '.'
+    int exponent = 0;
+    std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+'), sci.data() + sci.size(), exponent);
+    const int k = int(digits.size());
+    const int n = exponent + 1; // the value is 0.digits * 10^n
+    std::string out = v < 0 ? "-" : "";
+    if (k <= n && n <= 21) {
+        out += digits;
+        out.append(std::size_t(n - k), '0');
+    } else if (0 < n && n <= 21) {
+        out += digits.substr(0, std::size_t(n));
+        out += '.';
+        out += digits.substr(std::size_t(n));
+    } else if (-6 < n && n <= 0) {
+        out += "0.";
+        out.append(std::size_t(-n), '0');
+        out += digits;
+    } else {
+        out += digits[0];
+        if (k > 1) {
+            out += '.';
+            out += digits.substr(1);
+        }
+        out += 'e';
+        out += n - 1 >= 0 ? '+' : '-';
+        out += std::to_string(std::abs(n - 1));
+    }
+    return out;
+}
+
+// JavaScript's white space and line terminators, which Number() trims (UTF-8 code point at `at`;
+// returns its byte length, 0 when it is not one of them).
+std::size_t jsSpaceAt(std::string_view text, std::size_t at)
+{
+    const auto c = static_cast<unsigned char>(text[at]);
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d))
+        return 1;
+    if (c < 0x80)
+        return 0;
+    char32_t cp = 0;
+    std::size_t length = 0;
+    if ((c & 0xe0) == 0xc0 && at + 1 < text.size()) {
+        cp = char32_t(c & 0x1f) << 6 | char32_t(text[at + 1] & 0x3f);
+        length = 2;
+    } else if ((c & 0xf0) == 0xe0 && at + 2 < text.size()) {
+        cp = char32_t(c & 0x0f) << 12 | char32_t(text[at + 1] & 0x3f) << 6 | char32_t(text[at + 2] & 0x3f);
+        length = 3;
+    } else {
+        return 0;
+    }
+    const bool space = cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029
+        || cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
+    return space ? length : 0;
+}
+
+// Number(text): StringToNumber (ECMA-262 7.1.4.1.1); NaN when the text is not a number.
+double jsStringToNumber(std::string_view text)
+{
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    std::size_t begin = 0;
+    while (begin < text.size()) {
+        const std::size_t n = jsSpaceAt(text, begin);
+        if (!n)
+            break;
+        begin += n;
+    }
+    text.remove_prefix(begin);
+    // Trailing space: step back over whole UTF-8 sequences.
+    for (bool trimmed = true; trimmed && !text.empty();) {
+        trimmed = false;
+        for (std::size_t n = 1; n <= std::min<std::size_t>(3, text.size()); ++n) {
+            if (jsSpaceAt(text, text.size() - n) == n) {
+                text.remove_suffix(n);
+                trimmed = true;
+                break;
+            }
+        }
+    }
+    if (text.empty())
+        return 0;
+    if (text == "Infinity" || text == "+Infinity")
+        return std::numeric_limits<double>::infinity();
+    if (text == "-Infinity")
+        return -std::numeric_limits<double>::infinity();
+    if (text.size() > 2 && text[0] == '0' && std::strchr("xXoObB", text[1])) {
+        const int base = (text[1] | 0x20) == 'x' ? 16 : (text[1] | 0x20) == 'o' ? 8 : 2;
+        double value = 0;
+        for (char ch : text.substr(2)) {
+            const int digit = ch >= '0' && ch <= '9' ? ch - '0' : (ch | 0x20) >= 'a' && (ch | 0x20) <= 'f' ? (ch | 0x20) - 'a' + 10 : 99;
+            if (digit >= base)
+                return nan;
+            value = value * base + digit;
+        }
+        return value;
+    }
+    // StrDecimalLiteral: [+-] (digits [. digits] | . digits) [e [+-] digits], nothing else.
+    const bool negative = text[0] == '-';
+    const std::string_view body = (text[0] == '+' || text[0] == '-') ? text.substr(1) : text;
+    std::size_t i = 0;
+    std::size_t mantissaDigits = 0;
+    while (i < body.size() && body[i] >= '0' && body[i] <= '9')
+        ++i, ++mantissaDigits;
+    if (i < body.size() && body[i] == '.') {
+        ++i;
+        while (i < body.size() && body[i] >= '0' && body[i] <= '9')
+            ++i, ++mantissaDigits;
+    }
+    if (mantissaDigits == 0)
+        return nan;
+    bool negativeExponent = false;
+    if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+        ++i;
+        if (i < body.size() && (body[i] == '+' || body[i] == '-'))
+            negativeExponent = body[i++] == '-';
+        const std::size_t digitsFrom = i;
+        while (i < body.size() && body[i] >= '0' && body[i] <= '9')
+            ++i;
+        if (i == digitsFrom)
+            return nan;
+    }
+    if (i != body.size())
+        return nan;
+    double value = 0;
+    const auto result = std::from_chars(body.data(), body.data() + body.size(), value, std::chars_format::general);
+    if (result.ec == std::errc::result_out_of_range)
+        value = negativeExponent ? 0.0 : std::numeric_limits<double>::infinity();
+    return negative ? -value : value;
+}
+
+// A JSON value after JavaScript's ToPrimitive: arrays become their join(","), objects
+// "[object Object]"; `undefined` stands for an entry an instruction does not have.
+struct JsPrimitive {
+    enum class Type { Undefined, Null, Bool, Number, String } type = Type::Undefined;
+    bool b = false;
+    double number = 0;
+    std::string text;
+};
+
+double jsNumberOf(dom::element value)
+{
+    switch (value.type()) {
+    case dom::element_type::INT64:
+        return double(value.get_int64().value_unsafe());
+    case dom::element_type::UINT64:
+        return double(value.get_uint64().value_unsafe());
+    default:
+        return value.get_double().value_unsafe();
+    }
+}
+
+void appendJsArrayText(dom::array array, std::string& out);
+
+// ToString of a JSON value as Array.prototype.join writes it (null as "").
+void appendJsText(dom::element value, std::string& out)
+{
+    switch (value.type()) {
+    case dom::element_type::NULL_VALUE:
+        break;
+    case dom::element_type::BOOL:
+        out += value.get_bool().value_unsafe() ? "true" : "false";
+        break;
+    case dom::element_type::STRING:
+        out += value.get_string().value_unsafe();
+        break;
+    case dom::element_type::ARRAY:
+        appendJsArrayText(value.get_array().value_unsafe(), out);
+        break;
+    case dom::element_type::OBJECT:
+        out += "[object Object]";
+        break;
+    default:
+        out += jsNumberText(jsNumberOf(value));
+        break;
+    }
+}
+
+void appendJsArrayText(dom::array array, std::string& out)
+{
+    bool first = true;
+    for (dom::element item : array) {
+        if (!first)
+            out += ',';
+        first = false;
+        appendJsText(item, out);
+    }
+}
+
+JsPrimitive jsPrimitive(dom::element value)
+{
+    JsPrimitive p;
+    switch (value.type()) {
+    case dom::element_type::NULL_VALUE:
+        p.type = JsPrimitive::Type::Null;
+        break;
+    case dom::element_type::BOOL:
+        p.type = JsPrimitive::Type::Bool;
+        p.b = value.get_bool().value_unsafe();
+        break;
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+    case dom::element_type::DOUBLE:
+        p.type = JsPrimitive::Type::Number;
+        p.number = jsNumberOf(value);
+        break;
+    default:
+        p.type = JsPrimitive::Type::String;
+        appendJsText(value, p.text);
+        break;
+    }
+    return p;
+}
+
+double jsToNumber(const JsPrimitive& p)
+{
+    switch (p.type) {
+    case JsPrimitive::Type::Undefined:
+        return std::numeric_limits<double>::quiet_NaN();
+    case JsPrimitive::Type::Null:
+        return 0;
+    case JsPrimitive::Type::Bool:
+        return p.b ? 1 : 0;
+    case JsPrimitive::Type::Number:
+        return p.number;
+    case JsPrimitive::Type::String:
+        return jsStringToNumber(p.text);
+    }
+    return 0;
+}
+
+std::string jsToString(const JsPrimitive& p)
+{
+    switch (p.type) {
+    case JsPrimitive::Type::Undefined:
+        return "undefined";
+    case JsPrimitive::Type::Null:
+        return "null";
+    case JsPrimitive::Type::Bool:
+        return p.b ? "true" : "false";
+    case JsPrimitive::Type::Number:
+        return jsNumberText(p.number);
+    case JsPrimitive::Type::String:
+        return p.text;
+    }
+    return {};
+}
+
+// `a <= b`: two strings compare by UTF-16 code units, anything else as numbers (NaN: false).
+bool jsLessOrEqual(const JsPrimitive& a, const JsPrimitive& b)
+{
+    if (a.type == JsPrimitive::Type::String && b.type == JsPrimitive::Type::String)
+        return QString::fromUtf8(a.text.data(), qsizetype(a.text.size())) <= QString::fromUtf8(b.text.data(), qsizetype(b.text.size()));
+    return jsToNumber(a) <= jsToNumber(b);
+}
+
+// The position an array property key names ("0", "17"; not "01", "-1", "1.5"), or -1.
+qint64 arrayIndexOfKey(std::string_view key)
+{
+    if (key.empty() || key.size() > 10 || (key.size() > 1 && key[0] == '0'))
+        return -1;
+    qint64 index = 0;
+    for (char ch : key) {
+        if (ch < '0' || ch > '9')
+            return -1;
+        index = index * 10 + (ch - '0');
+    }
+    return index < 4294967295LL ? index : -1;
+}
+
+// The UTF-16 code units of a UTF-8 text, each as the one-character string JavaScript indexes a
+// string by. A surrogate half has no UTF-8 form: it comes back empty.
+std::vector<std::string> jsCodeUnitStrings(std::string_view text)
+{
+    const QString units = QString::fromUtf8(text.data(), qsizetype(text.size()));
+    std::vector<std::string> out;
+    out.reserve(std::size_t(units.size()));
+    for (QChar unit : units)
+        out.push_back(unit.isSurrogate() ? std::string() : QString(unit).toStdString());
+    return out;
+}
+
+// A short JSON rendering of a delta value, for anomaly messages.
+QString briefJson(dom::element value)
+{
+    std::string text = simdjson::to_string(value);
+    if (text.size() > 60) {
+        text.resize(57);
+        text += "...";
+    }
+    return utf8(text);
 }
 
 struct ParserCache {
@@ -607,7 +923,6 @@ inline bool Mutator::readValue(dom::element value, Scalar& out) const
 {
     const bool scalar = readScalar(value, out);
     // JavaScript numbers are doubles: beyond 2^53 the reference client shows the nearest one.
-    constexpr qint64 kExactInDouble = qint64(1) << 53;
     if (m_reference && out.kind == NodeKind::Integer && (out.i > kExactInDouble || out.i < -kExactInDouble)) {
         out.kind = NodeKind::Double;
         out.d = double(out.i);
@@ -918,6 +1233,99 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
     touch(existing);
 }
 
+Mutator::ReferenceRange Mutator::rangeAsReferenceClient(quint32 list, dom::element instruction, qint64 size)
+{
+    // tree.js: `for (var j = instr[0]; j <= instr[1]; j++) if (before[j]) copy before[j]`. The first
+    // test and read use instr[0] as given (a string compares as a string and indexes by its text);
+    // j++ then makes j a number. Entries past the second are never read.
+    ReferenceRange range;
+    if (instruction.is_null()) {
+        anomaly(AnomalyKind::BadListInstruction, list, "@o",
+            QStringLiteral("@o entry null is neither an id nor a range; the reference client throws a TypeError reading null[0] (nothing taken here)"));
+        return range;
+    }
+    JsPrimitive start;
+    JsPrimitive end;
+    if (instruction.type() == dom::element_type::ARRAY) {
+        int k = 0;
+        const dom::array bounds = instruction.get_array().value_unsafe();
+        for (dom::element bound : bounds) {
+            if (k == 0)
+                start = jsPrimitive(bound);
+            else if (k == 1)
+                end = jsPrimitive(bound);
+            ++k;
+        }
+    } else if (instruction.type() == dom::element_type::OBJECT) {
+        const dom::object fields = instruction.get_object().value_unsafe();
+        for (dom::key_value_pair field : fields) { // the last of a repeated key wins
+            if (field.key == "0")
+                start = jsPrimitive(field.value);
+            else if (field.key == "1")
+                end = jsPrimitive(field.value);
+        }
+    } // true/false: true[0] is undefined, so the loop never runs
+    if (jsLessOrEqual(start, end)) {
+        const qint64 first = arrayIndexOfKey(jsToString(start));
+        if (first >= 0 && first < size)
+            range.first = first;
+        const double from = jsToNumber(start) + 1;
+        const double to = std::min(jsToNumber(end), double(size - 1));
+        // A fractional j names no array position, and neither does any j after it.
+        if (from == std::floor(from) && from <= to) {
+            range.lo = qint64(std::max(from, 0.0));
+            range.hi = qint64(std::floor(to));
+        }
+    }
+    if (range.first >= 0 && range.first + 1 == range.lo) { // one run: report it as such
+        range.lo = range.first;
+        range.first = -1;
+    }
+    QString read;
+    if (range.first < 0 && range.lo > range.hi)
+        read = QStringLiteral("no position");
+    else if (range.first >= 0 && range.lo > range.hi)
+        read = QStringLiteral("position %1").arg(range.first);
+    else if (range.first >= 0)
+        read = QStringLiteral("positions %1 and %2..%3").arg(range.first).arg(range.lo).arg(range.hi);
+    else
+        read = QStringLiteral("positions %1..%2").arg(range.lo).arg(range.hi);
+    anomaly(AnomalyKind::BadListInstruction, list, "@o",
+        QStringLiteral("@o entry %1 is not an id nor a pair of integers [a,b]; the reference client reads it as a range over %2 of the previous list")
+            .arg(briefJson(instruction), read));
+    return range;
+}
+
+std::vector<std::string> Mutator::idsOfNonArrayOrder(quint32 list, dom::element orderValue)
+{
+    if (orderValue.type() != dom::element_type::STRING) {
+        anomaly(AnomalyKind::BadListInstruction, list, "@o",
+            QStringLiteral("@o %1 is not an array; the reference client finds no instructions in it and shows an empty list").arg(briefJson(orderValue)));
+        return {};
+    }
+    std::vector<std::string> ids = jsCodeUnitStrings(orderValue.get_string().value_unsafe());
+    anomaly(AnomalyKind::BadListInstruction, list, "@o",
+        QStringLiteral("@o %1 is a string, not an array; the reference client takes each of its characters as an id").arg(briefJson(orderValue)));
+    if (std::find(ids.begin(), ids.end(), std::string()) != ids.end()) {
+        anomaly(AnomalyKind::IdMissingFromElementMap, list, "@o",
+            QStringLiteral("@o %1 holds a character beyond U+FFFF, whose UTF-16 halves name no element; shown as null").arg(briefJson(orderValue)));
+    }
+    return ids;
+}
+
+qint64 Mutator::sizeAsReferenceClient(quint32 list, dom::element sizeValue)
+{
+    // tree.js: `for (var k = 0; k < resize; k++)`: as many indexes as are below the value as
+    // JavaScript compares it ("2" is 2, true is 1, 1.5 reads 0 and 1, anything not a number none).
+    const double bound = jsToNumber(jsPrimitive(sizeValue));
+    const qint64 size = bound > 0 ? qint64(std::min(std::ceil(bound), 9e18)) : 0;
+    anomaly(AnomalyKind::BadListInstruction, list, "@s",
+        QStringLiteral("@s %1 is not a non-negative integer; the reference client compares indexes with it as JavaScript does and rebuilds %2 element(s)")
+            .arg(briefJson(sizeValue))
+            .arg(size));
+    return size;
+}
+
 quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
 {
     const std::string key(d.r(element).key.view());
@@ -1126,21 +1534,47 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         if (missingIsHole || m_reference)
             take(placeholder(list, key));
     };
+    // ReferenceClient mode: the positions of the previous visible array a range reads, as tree.js
+    // copies them (`if (before[j])`: falsy entries are skipped).
+    const auto takeRange = [&](const ReferenceRange& range) {
+        if (range.first >= 0 && !jsFalsy(d.r(oldOrder[std::size_t(range.first)])))
+            take(oldOrder[std::size_t(range.first)]);
+        for (qint64 p = range.lo; p <= range.hi; ++p) {
+            if (!jsFalsy(d.r(oldOrder[std::size_t(p)])))
+                take(oldOrder[std::size_t(p)]);
+        }
+    };
 
     if (hasOrder) {
         rebuilt = true;
-        if (orderValue.type() != dom::element_type::ARRAY) {
+        if (orderValue.type() != dom::element_type::ARRAY && m_reference && !orderValue.is_null()) {
+            // tree.js loops over ordering.length: a string's characters are ids, anything else has none.
+            for (const std::string& id : idsOfNonArrayOrder(list, orderValue)) {
+                if (id.empty())
+                    take(placeholder(list, "\xEF\xBF\xBD")); // a surrogate half names no element
+                else
+                    elementByKey(id, false);
+            }
+        } else if (orderValue.type() != dom::element_type::ARRAY) {
             anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o is not an array; order left unchanged"));
             rebuilt = false;
         } else {
             const dom::array instructions = orderValue.get_array().value_unsafe();
             for (dom::element instruction : instructions) {
                 switch (instruction.type()) {
-                case dom::element_type::INT64:
-                    elementByKey(numberText(instruction.get_int64().value_unsafe()), false);
+                case dom::element_type::INT64: {
+                    const qint64 id = instruction.get_int64().value_unsafe();
+                    if (m_reference && (id > kExactInDouble || id < -kExactInDouble)) [[unlikely]]
+                        elementByKey(jsNumberText(double(id)), false); // JavaScript reads the nearest double
+                    else
+                        elementByKey(numberText(id), false);
                     break;
+                }
                 case dom::element_type::UINT64:
-                    elementByKey(std::to_string(instruction.get_uint64().value_unsafe()), false);
+                    if (m_reference) [[unlikely]]
+                        elementByKey(jsNumberText(double(instruction.get_uint64().value_unsafe())), false);
+                    else
+                        elementByKey(std::to_string(instruction.get_uint64().value_unsafe()), false);
                     break;
                 case dom::element_type::STRING:
                     elementByKey(instruction.get_string().value_unsafe(), false);
@@ -1149,6 +1583,14 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     const double v = instruction.get_double().value_unsafe();
                     if (v == double(qint64(v)) && v > -9e15 && v < 9e15) {
                         elementByKey(numberText(qint64(v)), false);
+                        break;
+                    }
+                    if (m_reference) {
+                        // tree.js indexes its element map with the number's JavaScript text.
+                        const std::string id = jsNumberText(v);
+                        anomaly(AnomalyKind::BadListInstruction, list, "@o",
+                            QStringLiteral("@o entry %1 is not an integer id; the reference client looks up element \"%2\"").arg(briefJson(instruction), utf8(id)));
+                        elementByKey(id, false);
                         break;
                     }
                     anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o entry %1 is not an id").arg(v));
@@ -1167,6 +1609,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                         ++k;
                     }
                     if (!ok) {
+                        if (m_reference) {
+                            takeRange(rangeAsReferenceClient(list, instruction, qint64(oldOrder.size())));
+                            break;
+                        }
                         anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o range is not a pair of integers [a,b]"));
                         break;
                     }
@@ -1215,6 +1661,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     break;
                 }
                 default:
+                    if (m_reference) {
+                        // tree.js reads instr[0] and instr[1] of anything that is not a string or number.
+                        takeRange(rangeAsReferenceClient(list, instruction, qint64(oldOrder.size())));
+                        break;
+                    }
                     anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o entry is neither an id nor a range"));
                     break;
                 }
@@ -1227,6 +1678,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             size = sizeValue.get_int64().value_unsafe();
         else if (sizeValue.type() == dom::element_type::DOUBLE && sizeValue.get_double().value_unsafe() == double(qint64(sizeValue.get_double().value_unsafe())))
             size = qint64(sizeValue.get_double().value_unsafe());
+        if (m_reference && size < 0 && !sizeValue.is_null()) [[unlikely]]
+            size = sizeAsReferenceClient(list, sizeValue);
         const qint64 limit = qint64(d.rc(list).members.size()) + 65536;
         if (size < 0 || size > limit) {
             anomaly(AnomalyKind::BadListInstruction, list, "@s",

@@ -112,6 +112,19 @@ private:
     // An array given as a list element (`existing`: 0 when new): reports how the reference client
     // differs and, in ReferenceClient mode, folds it as it does; true when it was folded here.
     [[gnu::noinline]] bool arrayElementAsObject(quint32 list, std::string_view key, quint32 existing, simdjson::dom::element value, bool visible);
+    // ReferenceClient mode: what tree.js makes of `@o`/`@s` values and deltas the protocol never
+    // sends, as JavaScript coerces them (each reports the anomaly).
+    // Positions of the previous visible array an odd @o range reads: `first` (-1: none), then lo..hi.
+    struct ReferenceRange {
+        qint64 first = -1;
+        qint64 lo = 0;
+        qint64 hi = -1;
+    };
+    [[gnu::noinline]] ReferenceRange rangeAsReferenceClient(quint32 list, simdjson::dom::element instruction, qint64 size);
+    // The ids of an @o that is not an array (a string's characters; "" for a surrogate half).
+    [[gnu::noinline]] std::vector<std::string> idsOfNonArrayOrder(quint32 list, simdjson::dom::element orderValue);
+    // The number of elements an @s that is not a non-negative integer rebuilds.
+    [[gnu::noinline]] qint64 sizeAsReferenceClient(quint32 list, simdjson::dom::element sizeValue);
     // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
     // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);

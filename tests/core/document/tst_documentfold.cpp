@@ -168,6 +168,72 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
     CHECK(checkTreeInvariants(tree).isEmpty());
 }
 
+TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript does in tree.js")
+{
+    // Each case: the stream, what tree.js (AdamaTree.copy()) shows after it, what the canonical fold
+    // shows, and whether the canonical fold reports anything.
+    struct Case {
+        const char* name;
+        QList<QByteArray> deltas;
+        const char* reference;
+        const char* canonical;
+        bool canonicalReports = true;
+    };
+    const Case cases[] = {
+        // @s: `for (k = 0; k < resize; k++)` counts the indexes below the value as JavaScript compares.
+        { "@s 1.5 reads indexes 0 and 1", { R"({"l":{"0":1,"1":2,"@s":1.5}})" }, R"({"l":[1,2]})", R"({"l":[]})" },
+        { "@s a numeric string", { R"({"l":{"0":1,"1":2,"@s":" 2 "}})" }, R"({"l":[1,2]})", R"({"l":[]})" },
+        { "@s true is 1", { R"({"l":{"0":1,"@s":true}})" }, R"({"l":[1]})", R"({"l":[]})" },
+        { "@s [2] is 2", { R"({"l":{"0":1,"1":2,"@s":[2]}})" }, R"({"l":[1,2]})", R"({"l":[]})" },
+        { "@s not a number empties the list", { R"({"l":{"0":1,"@s":1}})", R"({"l":{"@s":"x"}})" }, R"({"l":[]})", R"({"l":[1]})" },
+        { "@s negative empties the list", { R"({"l":{"0":1,"@s":1}})", R"({"l":{"@s":-1}})" }, R"({"l":[]})", R"({"l":[1]})" },
+        // @o ids: the element map is indexed with the number's JavaScript text.
+        { "@o fractional id", { R"({"l":{"1.5":{"v":1},"@o":[1.5]}})" }, R"({"l":[{"v":1}]})", R"({"l":[]})" },
+        { "@o ids beyond 2^53 and 1e21", { R"({"l":{"9007199254740992":{"v":1},"1e+21":{"v":2},"@o":[9007199254740993,1e21]}})" },
+            R"({"l":[{"v":1},{"v":2}]})", R"({"l":[]})" },
+        // @o ranges: instr[0] and instr[1] of whatever the entry is, compared and indexed as JavaScript does.
+        { "@o range with string bounds", { R"({"l":{"0":{"v":0},"1":{"v":1},"@o":[0,1]}})", R"({"l":{"@o":[["0","1"]]}})" },
+            R"({"l":[{"v":0},{"v":1}]})", R"({"l":[]})" },
+        { "@o range of three entries reads the first two", { R"({"l":{"0":{"v":0},"1":{"v":1},"@o":[0,1]}})", R"({"l":{"@o":[[0,1,5]]}})" },
+            R"({"l":[{"v":0},{"v":1}]})", R"({"l":[]})" },
+        // "2" <= "10" is false as strings; "1" <= "10" is true, and j++ makes j a number.
+        { "@o range of two strings compares them as strings", { R"({"l":{"0":{"v":0},"1":{"v":1},"2":{"v":2},"@o":[0,1,2]}})",
+            R"({"l":{"@o":[["1","10"],["2","10"]]}})" }, R"({"l":[{"v":1},{"v":2}]})", R"({"l":[]})" },
+        { "@o objects, nulls, booleans and one-entry arrays as ranges",
+            { R"({"l":{"0":{"v":0},"1":{"v":1},"@o":[0,1]}})", R"({"l":{"@o":[{"0":1,"1":1},[null,0],[true,1],[0]]}})" }, R"({"l":[{"v":1}]})",
+            R"({"l":[]})" },
+        // A non-array @o: tree.js loops over its length.
+        { "@o a string: its characters are ids", { R"({"l":{"1":{"v":1},"2":{"v":2},"@o":"21"}})" }, R"({"l":[{"v":2},{"v":1}]})",
+            R"({"l":[]})" },
+        { "@o a number empties the list", { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":{"@o":5}})" }, R"({"l":[]})", R"({"l":[{"v":1}]})" },
+    };
+    for (const Case& c : cases) {
+        INFO(c.name);
+        std::vector<Anomaly> referenceAnomalies;
+        const DocumentTree reference = folded(c.deltas, FoldMode::ReferenceClient, &referenceAnomalies);
+        INFO("reference mode gave " << reference.toJson().toStdString());
+        CHECK(sameJson(visible(reference), parseJson(c.reference)));
+        CHECK(checkTreeInvariants(reference).isEmpty());
+        std::vector<Anomaly> canonicalAnomalies;
+        const DocumentTree canonical = folded(c.deltas, FoldMode::Canonical, &canonicalAnomalies);
+        INFO("canonical mode gave " << canonical.toJson().toStdString());
+        CHECK(sameJson(visible(canonical), parseJson(c.canonical)));
+        CHECK(checkTreeInvariants(canonical).isEmpty());
+        CHECK_FALSE(referenceAnomalies.empty());
+        CHECK(canonicalAnomalies.empty() != c.canonicalReports);
+    }
+
+    // Anomalies say where and what the reference client made of the value.
+    std::vector<Anomaly> anomalies;
+    folded({ R"({"l":{"0":{"v":0},"1":{"v":1},"@o":[0,1]}})", R"({"l":{"@o":[["0","1"]]},"m":{"0":1,"1":2,"@s":"2"}})" }, FoldMode::ReferenceClient, &anomalies);
+    REQUIRE(anomalies.size() == 2);
+    CHECK(anomalies[0].kind == AnomalyKind::BadListInstruction);
+    CHECK(anomalies[0].path == u"l/@o");
+    CHECK(anomalies[0].message.contains(u"positions 0..1"));
+    CHECK(anomalies[1].path == u"m/@s");
+    CHECK(anomalies[1].message.contains(u"rebuilds 2 element(s)"));
+}
+
 TEST_CASE("fold: anomalies carry path and kind")
 {
     DocumentTree tree;
