@@ -1024,7 +1024,10 @@ quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::elem
 
 quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::element value)
 {
-    const quint32 slot = d.allocate(list, key, kindFor(value, false), m_event);
+    NodeKind kind = kindFor(value, false);
+    if (m_reference && kind != NodeKind::Object && value.type() == dom::element_type::OBJECT) [[unlikely]]
+        kind = elementMarkersAsKeys(list, key);
+    const quint32 slot = d.allocate(list, key, kind, m_event);
     d.wc(list).members.push_back(slot);
     d.indexInsert(list, slot);
     fill(slot, value, false);
@@ -1326,6 +1329,13 @@ qint64 Mutator::sizeAsReferenceClient(quint32 list, dom::element sizeValue)
     return size;
 }
 
+NodeKind Mutator::elementMarkersAsKeys(quint32 list, std::string_view key)
+{
+    anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
+        QStringLiteral("element \"%1\" carries @o/@s: the reference client merges a list element as a plain object (@o/@s become keys it never shows), not as a list").arg(utf8(key)));
+    return NodeKind::Object;
+}
+
 quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
 {
     const std::string key(d.r(element).key.view());
@@ -1433,6 +1443,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             const dom::object o = value.get_object().value_unsafe();
             const ListMarkers elementMarkers = listMarkers(o);
             NodeKind target = elementMarkers.kind();
+            if (m_reference && target != NodeKind::Object) [[unlikely]]
+                target = elementMarkersAsKeys(list, key);
             if (target == NodeKind::Object && isListKind(was))
                 target = was;
             if (was != target) {

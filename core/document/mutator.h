@@ -125,6 +125,8 @@ private:
     [[gnu::noinline]] std::vector<std::string> idsOfNonArrayOrder(quint32 list, simdjson::dom::element orderValue);
     // The number of elements an @s that is not a non-negative integer rebuilds.
     [[gnu::noinline]] qint64 sizeAsReferenceClient(quint32 list, simdjson::dom::element sizeValue);
+    // An element delta with @o/@s: reports that it stays an object; returns NodeKind::Object.
+    [[gnu::noinline]] NodeKind elementMarkersAsKeys(quint32 list, std::string_view key);
     // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
     // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);

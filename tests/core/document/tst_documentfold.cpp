@@ -206,6 +206,13 @@ TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript d
         { "@o a string: its characters are ids", { R"({"l":{"1":{"v":1},"2":{"v":2},"@o":"21"}})" }, R"({"l":[{"v":2},{"v":1}]})",
             R"({"l":[]})" },
         { "@o a number empties the list", { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":{"@o":5}})" }, R"({"l":[]})", R"({"l":[{"v":1}]})" },
+        // tree.js merges a list element as an object: @o/@s in it are plain keys copy() drops. The
+        // canonical fold takes them as a nested list, which the protocol allows: nothing to report.
+        { "an element delta with @o", { R"({"l":{"1":{"@o":[2],"2":{"v":1}},"@o":[1]}})" }, R"({"l":[{"2":{"v":1}}]})", R"({"l":[[{"v":1}]]})",
+            false },
+        { "an element delta with @s", { R"({"l":{"0":{"0":"a","@s":1},"@s":1}})" }, R"({"l":[{"0":"a"}]})", R"({"l":[["a"]]})", false },
+        { "an element delta with @s into an object element", { R"({"l":{"0":{"a":1},"@s":1}})", R"({"l":{"0":{"b":{"@o":[]},"@s":3}}})" },
+            R"({"l":[{"a":1,"b":[]}]})", R"({"l":[[null,null,null]]})" },
     };
     for (const Case& c : cases) {
         INFO(c.name);
