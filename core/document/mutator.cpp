@@ -1190,6 +1190,8 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
                     // delta carries, so @o ids and @s indexes read the elements already there.
                     d.w(existing).kind = target;
                     touch(existing);
+                } else if (m_reference && (was == NodeKind::String || was == NodeKind::Object) && markers.order && !markers.orderValue.is_null()) {
+                    previousValueAsListOrder(existing, target, childVisible);
                 } else {
                     convert(existing, target, childVisible);
                 }
@@ -1334,6 +1336,72 @@ NodeKind Mutator::elementMarkersAsKeys(quint32 list, std::string_view key)
     anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
         QStringLiteral("element \"%1\" carries @o/@s: the reference client merges a list element as a plain object (@o/@s become keys it never shows), not as a list").arg(utf8(key)));
     return NodeKind::Object;
+}
+
+void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible)
+{
+    // tree.js keeps the prior value as the "previous visible array" an @o range reads with
+    // before[j]: a string's characters, an object's members keyed "0", "1", ...
+    constexpr qint64 kMaxPositions = 65536; // an object key "4000000" would otherwise mean as many placeholders
+    std::vector<quint32> before;
+    if (d.r(slot).kind == NodeKind::String) {
+        const std::vector<std::string> units = jsCodeUnitStrings(d.r(slot).text());
+        const bool split = std::find(units.begin(), units.end(), std::string()) != units.end();
+        anomaly(AnomalyKind::ReferenceClientDiffers, slot, {},
+            split ? QStringLiteral("a list delta for a string: the reference client's @o ranges read its characters (UTF-16 halves of characters beyond U+FFFF shown as U+FFFD)")
+                  : QStringLiteral("a list delta for a string: the reference client's @o ranges read its characters"));
+        convert(slot, kind, visible);
+        for (std::size_t i = 0; i < units.size() && qint64(i) < kMaxPositions; ++i) {
+            const quint32 unit = d.allocate(slot, numberText(qint64(i)), NodeKind::String, m_event);
+            Scalar s;
+            s.kind = NodeKind::String;
+            s.s = units[i].empty() ? std::string_view("\xEF\xBF\xBD") : std::string_view(units[i]);
+            storeScalar(d.w(unit), s);
+            before.push_back(unit);
+        }
+    } else {
+        anomaly(AnomalyKind::ReferenceClientDiffers, slot, {},
+            QStringLiteral("a list delta for an object: the reference client's @o ranges read its members keyed \"0\", \"1\", ... as the previous array"));
+        std::vector<std::pair<qint64, quint32>> indexed;
+        for (quint32 member : d.members(slot)) {
+            const qint64 index = arrayIndexOfKey(d.r(member).key.view());
+            if (index >= 0 && index < kMaxPositions)
+                indexed.emplace_back(index, member);
+        }
+        const SlotSpan members = d.members(slot);
+        const int count = int(members.size());
+        if (count > 0)
+            beginRemove(slot, 0, count - 1, visible);
+        // Detached first, so that resetting the object frees only the other members.
+        for (const auto& [index, member] : indexed) {
+            d.indexErase(slot, member);
+            const SlotSpan now = d.members(slot);
+            d.eraseMemberAt(slot, std::size_t(std::find(now.begin(), now.end(), member) - now.begin()));
+        }
+        d.resetPayload(slot, kind);
+        if (count > 0)
+            endRemove(slot, 0, count - 1, visible);
+        std::sort(indexed.begin(), indexed.end());
+        for (const auto& [index, member] : indexed) {
+            while (qint64(before.size()) < index)
+                before.push_back(placeholder(slot, numberText(qint64(before.size()))));
+            before.push_back(member);
+        }
+    }
+    touch(slot);
+    if (before.empty())
+        return;
+    // In the visible order but not in the element map: orphans, which the order phase drops
+    // unless a range copies them.
+    for (quint32 s : before)
+        d.w(s).flags |= FlagOrphan;
+    beginInsert(slot, 0, int(before.size()) - 1, visible);
+    ListContainer& c = d.wl(slot);
+    c.order.assign(before.begin(), before.end());
+    c.maybeOrphans = true;
+    d.renumber(slot);
+    d.visibleCountValid = false;
+    endInsert(slot, 0, int(before.size()) - 1, visible);
 }
 
 quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)

@@ -127,6 +127,8 @@ private:
     [[gnu::noinline]] qint64 sizeAsReferenceClient(quint32 list, simdjson::dom::element sizeValue);
     // An element delta with @o/@s: reports that it stays an object; returns NodeKind::Object.
     [[gnu::noinline]] NodeKind elementMarkersAsKeys(quint32 list, std::string_view key);
+    // A string or object turned into a list: keeps what @o ranges read of it as the visible order.
+    [[gnu::noinline]] void previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible);
     // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
     // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);

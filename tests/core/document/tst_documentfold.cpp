@@ -206,6 +206,13 @@ TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript d
         { "@o a string: its characters are ids", { R"({"l":{"1":{"v":1},"2":{"v":2},"@o":"21"}})" }, R"({"l":[{"v":2},{"v":1}]})",
             R"({"l":[]})" },
         { "@o a number empties the list", { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":{"@o":5}})" }, R"({"l":[]})", R"({"l":[{"v":1}]})" },
+        // A prior string or object stays the previous array that @o ranges read (before[j]).
+        { "@o range over a string reads its characters", { R"({"l":"xyz"})", R"({"l":{"@o":[[0,2]]}})" }, R"({"l":["x","y","z"]})",
+            R"({"l":[]})" },
+        { "@o range over an object reads its members keyed by index", { R"({"l":{"0":"p","1":"q","x":"r"}})", R"({"l":{"@o":[[0,1]]}})" },
+            R"({"l":["p","q"]})", R"({"l":[]})" },
+        { "@o range over an object skips gaps and falsy members", { R"({"l":{"0":0,"2":"q","a":{"b":1}}})", R"({"l":{"@o":[[0,5],"9"],"9":{"v":9}}})" },
+            R"({"l":["q",{"v":9}]})", R"({"l":[{"v":9}]})" },
         // tree.js merges a list element as an object: @o/@s in it are plain keys copy() drops. The
         // canonical fold takes them as a nested list, which the protocol allows: nothing to report.
         { "an element delta with @o", { R"({"l":{"1":{"@o":[2],"2":{"v":1}},"@o":[1]}})" }, R"({"l":[{"2":{"v":1}}]})", R"({"l":[[{"v":1}]]})",
