@@ -251,6 +251,12 @@ void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResu
         result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), result.error });
         return;
     }
+    if (root.type() != dom::element_type::OBJECT && d->mode == FoldMode::ReferenceClient) {
+        Mutator mutator(*this, detail == ChangeDetail::Full ? &result.changes : nullptr, &result.anomalies, eventIndex);
+        mutator.mergeNonObjectDelta(root);
+        mutator.finish();
+        return;
+    }
     if (root.type() != dom::element_type::OBJECT) {
         result.error = QStringLiteral("the delta is JSON but not an object; nothing applied");
         result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });

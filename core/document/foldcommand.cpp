@@ -19,7 +19,8 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "Input is NDJSON (FILE, or standard input for '-' or no FILE): each line is a bare\n"
                               "delta (the `data` object) or a server frame {\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}};\n"
                               "frames without data (acks, seq-only items), socket messages (hello, ping, status)\n"
-                              "and empty lines are skipped.\n"
+                              "and empty lines are skipped. With --reference-client a line may be any JSON value,\n"
+                              "as that client's update() takes it (an array merges as an object keyed by index).\n"
                               "\n"
                               "Options:\n"
                               "  --pretty            Indent the printed document.\n"
@@ -68,7 +69,7 @@ bool isSocketControl(dom::object object)
     return marker;
 }
 
-LineDelta deltaOfLine(std::string_view line)
+LineDelta deltaOfLine(std::string_view line, FoldMode mode)
 {
     LineDelta result;
     dom::element root;
@@ -76,6 +77,11 @@ LineDelta deltaOfLine(std::string_view line)
     if (!detail::parseJson(line, root, &error)) {
         result.malformed = true;
         result.error = error;
+        return result;
+    }
+    if (root.type() != dom::element_type::OBJECT && mode == FoldMode::ReferenceClient) {
+        // The reference client's update() takes any JSON value (an array merges by index).
+        result.delta = std::string(line);
         return result;
     }
     if (root.type() != dom::element_type::OBJECT) {
@@ -183,7 +189,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
             line.chop(1);
         if (line.trimmed().isEmpty())
             continue;
-        const LineDelta lineDelta = deltaOfLine(std::string_view(line.constData(), std::size_t(line.size())));
+        const LineDelta lineDelta = deltaOfLine(std::string_view(line.constData(), std::size_t(line.size())), options.mode);
         if (lineDelta.malformed) {
             ++malformed;
             io.err << inputName << ':' << lineNumber << ": " << lineDelta.error << '\n';

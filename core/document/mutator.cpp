@@ -1404,6 +1404,66 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
     endInsert(slot, 0, int(before.size()) - 1, visible);
 }
 
+void Mutator::mergeNonObjectDelta(dom::element delta)
+{
+    // tree.js runs `for (key in delta)` over whatever update() is given: an array's indexes, a
+    // string's character positions, nothing for null, numbers and booleans.
+    const quint32 root = d.rootSlot;
+    switch (delta.type()) {
+    case dom::element_type::ARRAY: {
+        anomaly(AnomalyKind::ReferenceClientDiffers, root, {},
+            QStringLiteral("the delta is an array, not an object; the reference client merges it as an object keyed by index"));
+        qint64 index = 0;
+        const dom::array items = delta.get_array().value_unsafe();
+        for (dom::element item : items) {
+            const std::string key = numberText(index++);
+            mergeMember(root, key, packed::inlineBits(key), item, true);
+        }
+        break;
+    }
+    case dom::element_type::STRING: {
+        const std::vector<std::string> units = jsCodeUnitStrings(delta.get_string().value_unsafe());
+        anomaly(AnomalyKind::ReferenceClientDiffers, root, {},
+            QStringLiteral("the delta is a string, not an object; the reference client sets one key per character position"));
+        // Each character is set as mergeMember() sets a string value.
+        for (std::size_t i = 0; i < units.size(); ++i) {
+            const std::string key = numberText(qint64(i));
+            const quint32 existing = d.findMember(root, key);
+            Scalar s;
+            s.kind = NodeKind::String;
+            s.s = units[i].empty() ? std::string_view("\xEF\xBF\xBD") : std::string_view(units[i]);
+            if (!existing) {
+                const int row = int(d.members(root).size());
+                beginInsert(root, row, row, true);
+                const quint32 slot = d.allocate(root, key, NodeKind::String, m_event);
+                d.appendMember(root, slot);
+                d.setRow(root, slot, quint32(row));
+                d.indexInsert(root, slot);
+                storeScalar(d.w(slot), s);
+                endInsert(root, row, row, true);
+                touch(slot);
+                continue;
+            }
+            const NodeKind was = d.r(existing).kind;
+            if (isContainerKind(was)) {
+                anomaly(AnomalyKind::KindChanged, root, key, QStringLiteral("%1 replaced by a string value").arg(nodeKindName(was)));
+                convert(existing, NodeKind::String, true);
+            } else if (sameScalar(d.r(existing), s)) {
+                continue;
+            }
+            storeScalar(d.w(existing), s);
+            valueChanged(existing, true);
+            touch(existing);
+        }
+        break;
+    }
+    default:
+        anomaly(AnomalyKind::ReferenceClientDiffers, root, {},
+            QStringLiteral("the delta is %1, not an object; the reference client's merge finds no keys in it and changes nothing").arg(briefJson(delta)));
+        break;
+    }
+}
+
 quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
 {
     const std::string key(d.r(element).key.view());

@@ -48,6 +48,8 @@ public:
     // --- fold ---
     void mergeObject(quint32 object, simdjson::dom::object delta, bool visible);
     void mergeList(quint32 list, simdjson::dom::object delta, const ListMarkers& markers, bool visible);
+    // A delta that is JSON but not an object (ReferenceClient mode; the canonical fold refuses it).
+    [[gnu::noinline]] void mergeNonObjectDelta(simdjson::dom::element delta);
 
     // --- editing ---
     // The member `key` of `parent` (object member, list element, raw array index), made to be of

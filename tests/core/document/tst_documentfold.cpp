@@ -248,6 +248,38 @@ TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript d
     CHECK(anomalies[1].message.contains(u"rebuilds 2 element(s)"));
 }
 
+TEST_CASE("fold: ReferenceClient mode merges a delta that is not an object as tree.js's update() does")
+{
+    // `for (key in delta)`: an array's indexes, a string's character positions, nothing for null,
+    // numbers and booleans. The canonical fold refuses all of them.
+    struct Case {
+        const char* name;
+        QList<QByteArray> deltas;
+        const char* reference;
+    };
+    const Case cases[] = {
+        { "an array merges as an object keyed by index", { R"([1,{"a":2}])", R"({"x":1})" }, R"({"0":1,"1":{"a":2},"x":1})" },
+        { "an array merges into what is there, null deleting", { R"({"0":{"q":1},"1":5})", R"([{"r":2},null])" }, R"({"0":{"q":1,"r":2}})" },
+        { "a string sets one key per character", { R"("ab")" }, R"({"0":"a","1":"b"})" },
+        { "null, a number and a boolean change nothing", { R"({"a":1})", "null", "5", "true" }, R"({"a":1})" },
+    };
+    for (const Case& c : cases) {
+        INFO(c.name);
+        std::vector<Anomaly> anomalies;
+        const DocumentTree reference = folded(c.deltas, FoldMode::ReferenceClient, &anomalies);
+        INFO("reference mode gave " << reference.toJson().toStdString());
+        CHECK(sameJson(visible(reference), parseJson(c.reference)));
+        CHECK(checkTreeInvariants(reference).isEmpty());
+        CHECK(hasAnomaly(anomalies, AnomalyKind::ReferenceClientDiffers));
+        CHECK_FALSE(hasAnomaly(anomalies, AnomalyKind::NotAnObject));
+    }
+    DocumentTree canonical;
+    const FoldResult refused = canonical.apply("[1]");
+    CHECK(refused.parsed);
+    CHECK(hasAnomaly(refused.anomalies, AnomalyKind::NotAnObject));
+    CHECK(canonical.toJson() == QByteArray("{}"));
+}
+
 TEST_CASE("fold: anomalies carry path and kind")
 {
     DocumentTree tree;

@@ -97,6 +97,12 @@ TEST_CASE("fold cli: malformed lines name the line and exit 2 unless --keep-goin
     CHECK(run.out == QStringLiteral("{\"a\":1,\"b\":2}\n"));
     run = runCli({ QStringLiteral("fold"), QStringLiteral("--keep-going") }, "{\"deliver\":1,\"response\":{\"delta\":{\"data\":5}}}\n");
     CHECK(run.err.contains(QStringLiteral("<stdin>:1: the data is not a delta object")));
+    // The reference client's update() takes any JSON value: the array line merges by index.
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client"), QStringLiteral("--keep-going") }, input);
+    CHECK(run.code == cli::ExitOk);
+    CHECK_FALSE(run.err.contains(QStringLiteral("<stdin>:3:")));
+    CHECK(run.err.contains(QStringLiteral("skipped 1 malformed line(s)")));
+    CHECK(run.out == QStringLiteral("{\"a\":1,\"0\":1,\"1\":2,\"b\":2}\n"));
 }
 
 TEST_CASE("fold cli: usage errors and a missing file")
