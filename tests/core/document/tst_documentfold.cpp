@@ -39,6 +39,33 @@ DocumentTree fromText(const char* json)
     return tree;
 }
 
+// A stream the two modes show differently: folds it in each and checks what each shows. The
+// reference mode always reports why; the canonical one when `canonicalReports`.
+struct ModesCase {
+    const char* name;
+    QList<QByteArray> deltas;
+    const char* reference;
+    const char* canonical;
+    bool canonicalReports = true;
+};
+
+void checkBothModes(const ModesCase& c)
+{
+    INFO(c.name);
+    std::vector<Anomaly> referenceAnomalies;
+    const DocumentTree reference = folded(c.deltas, FoldMode::ReferenceClient, &referenceAnomalies);
+    INFO("reference mode gave " << reference.toJson().toStdString());
+    CHECK(sameJson(visible(reference), parseJson(c.reference)));
+    CHECK(checkTreeInvariants(reference).isEmpty());
+    std::vector<Anomaly> canonicalAnomalies;
+    const DocumentTree canonical = folded(c.deltas, FoldMode::Canonical, &canonicalAnomalies);
+    INFO("canonical mode gave " << canonical.toJson().toStdString());
+    CHECK(sameJson(visible(canonical), parseJson(c.canonical)));
+    CHECK(checkTreeInvariants(canonical).isEmpty());
+    CHECK_FALSE(referenceAnomalies.empty());
+    CHECK(canonicalAnomalies.empty() != c.canonicalReports);
+}
+
 }
 
 TEST_CASE("fold: every conformance vector gives the expected document")
@@ -91,13 +118,7 @@ TEST_CASE("fold: vectors where the reference client differs report it, and Refer
 TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list whatever the markers say")
 {
     // Each case: the stream, what tree.js (AdamaTree.copy()) shows after it, what the canonical fold shows.
-    struct Case {
-        const char* name;
-        QList<QByteArray> deltas;
-        const char* reference;
-        const char* canonical;
-    };
-    const Case cases[] = {
+    const ModesCase cases[] = {
         // @s then @o: the ids read the elements the @s list filed under "0".., and ranges its array.
         { "value list ordered by @o ids", { R"({"l":{"0":{"v":0},"@s":1}})", R"({"l":{"@o":[0]}})" }, R"({"l":[{"v":0}]})", R"({"l":[]})" },
         { "value list ordered by an @o range", { R"({"l":{"0":{"v":0},"@s":1}})", R"({"l":{"@o":[[0,0]]}})" }, R"({"l":[{"v":0}]})", R"({"l":[]})" },
@@ -124,22 +145,9 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         { "keys the reference client never shows", { R"({"#a":1,"__key":2,"@s":4,"b":{"#c":1,"d":[{"__key":1,"@o":2}]}})" },
             R"({"b":{"d":[{}]}})", R"({"#a":1,"__key":2,"@s":4,"b":{"#c":1,"d":[{"__key":1,"@o":2}]}})" },
     };
-    for (const Case& c : cases) {
-        INFO(c.name);
-        std::vector<Anomaly> referenceAnomalies;
-        const DocumentTree reference = folded(c.deltas, FoldMode::ReferenceClient, &referenceAnomalies);
-        INFO("reference mode gave " << reference.toJson().toStdString());
-        CHECK(sameJson(visible(reference), parseJson(c.reference)));
-        CHECK(checkTreeInvariants(reference).isEmpty());
-        std::vector<Anomaly> canonicalAnomalies;
-        const DocumentTree canonical = folded(c.deltas, FoldMode::Canonical, &canonicalAnomalies);
-        INFO("canonical mode gave " << canonical.toJson().toStdString());
-        CHECK(sameJson(visible(canonical), parseJson(c.canonical)));
-        CHECK(checkTreeInvariants(canonical).isEmpty());
-        // Both modes say what is odd about the stream.
-        CHECK_FALSE(referenceAnomalies.empty());
-        CHECK_FALSE(canonicalAnomalies.empty());
-    }
+    // Both modes say what is odd about each stream.
+    for (const ModesCase& c : cases)
+        checkBothModes(c);
 
     // copy() also turns a null inside raw JSON into {} (a hole in a list stays null); only the
     // export shows it so: the node is still a null, and @o ranges still skip it as falsy.
@@ -172,14 +180,7 @@ TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript d
 {
     // Each case: the stream, what tree.js (AdamaTree.copy()) shows after it, what the canonical fold
     // shows, and whether the canonical fold reports anything.
-    struct Case {
-        const char* name;
-        QList<QByteArray> deltas;
-        const char* reference;
-        const char* canonical;
-        bool canonicalReports = true;
-    };
-    const Case cases[] = {
+    const ModesCase cases[] = {
         // @s: `for (k = 0; k < resize; k++)` counts the indexes below the value as JavaScript compares.
         { "@s 1.5 reads indexes 0 and 1", { R"({"l":{"0":1,"1":2,"@s":1.5}})" }, R"({"l":[1,2]})", R"({"l":[]})" },
         { "@s a numeric string", { R"({"l":{"0":1,"1":2,"@s":" 2 "}})" }, R"({"l":[1,2]})", R"({"l":[]})" },
@@ -221,21 +222,8 @@ TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript d
         { "an element delta with @s into an object element", { R"({"l":{"0":{"a":1},"@s":1}})", R"({"l":{"0":{"b":{"@o":[]},"@s":3}}})" },
             R"({"l":[{"a":1,"b":[]}]})", R"({"l":[[null,null,null]]})" },
     };
-    for (const Case& c : cases) {
-        INFO(c.name);
-        std::vector<Anomaly> referenceAnomalies;
-        const DocumentTree reference = folded(c.deltas, FoldMode::ReferenceClient, &referenceAnomalies);
-        INFO("reference mode gave " << reference.toJson().toStdString());
-        CHECK(sameJson(visible(reference), parseJson(c.reference)));
-        CHECK(checkTreeInvariants(reference).isEmpty());
-        std::vector<Anomaly> canonicalAnomalies;
-        const DocumentTree canonical = folded(c.deltas, FoldMode::Canonical, &canonicalAnomalies);
-        INFO("canonical mode gave " << canonical.toJson().toStdString());
-        CHECK(sameJson(visible(canonical), parseJson(c.canonical)));
-        CHECK(checkTreeInvariants(canonical).isEmpty());
-        CHECK_FALSE(referenceAnomalies.empty());
-        CHECK(canonicalAnomalies.empty() != c.canonicalReports);
-    }
+    for (const ModesCase& c : cases)
+        checkBothModes(c);
 
     // Anomalies say where and what the reference client made of the value.
     std::vector<Anomaly> anomalies;
