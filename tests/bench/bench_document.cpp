@@ -54,9 +54,16 @@ struct Stream {
     double averageBytes = 0;
 };
 
+// Which kinds of change a game stream's transactions make (--breakdown switches them off one by one).
+struct GameParts {
+    bool scores = true;
+    bool board = true;
+    bool chat = true;
+};
+
 // A game-like document of a few hundred nodes, evolved the way a server would: scores, a board,
 // a chat that scrolls (insert at the end, drop the oldest), players reordered by score.
-Stream gameStream(int count, quint64 seed, int busy = 1)
+Stream gameStream(int count, quint64 seed, int busy = 1, GameParts parts = {})
 {
     std::mt19937_64 rng(seed);
     const auto below = [&](int n) { return int(rng() % quint64(n)); };
@@ -104,17 +111,17 @@ Stream gameStream(int count, quint64 seed, int busy = 1)
     while (int(copies.size()) < count) {
         DocumentTree next = stream.states.back();
         // Several changes per transaction, as a busy game produces.
-        for (int k = 0; k < 3 * busy; ++k) {
+        for (int k = 0; k < (parts.scores ? 3 * busy : 0); ++k) {
             const QString pid = order.at(below(int(order.size())));
             const NodeId p = next.find(QString(QStringLiteral("players/") + pid));
             next.setInteger(p, u"score", next.integerValue(next.find(QStringLiteral("players/%1/score").arg(pid))) + 1 + below(10));
         }
-        for (int k = 0; k < 4 * busy; ++k)
+        for (int k = 0; k < (parts.board ? 4 * busy : 0); ++k)
             next.setInteger(next.find(u"board"), QString::number(below(64)), below(3));
         if (below(3) == 0) {
             next.setBool(next.find(QString(QStringLiteral("players/") + order.at(below(16)))), u"ready", below(2) == 1);
         }
-        for (int chatLine = 0; chatLine < busy; ++chatLine) {
+        for (int chatLine = 0; chatLine < (parts.chat ? busy : 0); ++chatLine) {
             if (below(2) != 0)
                 continue;
             const QString id = QString::number(nextLine++);
@@ -220,11 +227,33 @@ int main(int argc, char** argv)
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     const bool foldOnly = argc > 1 && std::strcmp(argv[1], "--fold-only") == 0; // for profiling the hot path
     const bool busyOnly = argc > 1 && std::strcmp(argv[1], "--busy-only") == 0; // the busy stream alone, for perf
+    // The busy stream with one kind of change left out at a time: what each kind costs per delta.
+    const bool breakdown = argc > 1 && std::strcmp(argv[1], "--breakdown") == 0;
 
     // 1. Fold rate, medium document.
     if (busyOnly) {
         const Stream busy = gameStream(5000, 43, 2);
         std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", foldRate(busy, 200, nullptr));
+        return 0;
+    }
+    if (breakdown) {
+        const struct {
+            const char* name;
+            GameParts parts;
+        } variants[] = {
+            { "all", {} },
+            { "no_chat", { true, true, false } },
+            { "no_board", { true, false, true } },
+            { "no_scores", { false, true, true } },
+            { "chat_only", { false, false, true } },
+        };
+        for (const auto& variant : variants) {
+            const Stream busy = gameStream(5000, 43, 2, variant.parts);
+            foldRate(busy, 1, nullptr);
+            const double rate = foldRate(busy, 40, nullptr);
+            std::printf("document.fold.busy_breakdown.%s: %.0f deltas/s, %.0f ns/delta (%.0f bytes average)\n", variant.name, rate,
+                1e9 / rate, busy.averageBytes);
+        }
         return 0;
     }
     const Stream stream = gameStream(quick ? 500 : 5000, 42);
