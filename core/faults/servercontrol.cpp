@@ -11,6 +11,8 @@
 #include <QPointer>
 #include <QTcpSocket>
 
+#include <functional>
+
 namespace deltascope::faults {
 
 namespace {
@@ -89,10 +91,24 @@ QString probeServerControl(const QUrl& controlUrl)
     return replyError(controlRequest(controlUrl, "GET", QStringLiteral("/status")), QStringLiteral("GET /status"));
 }
 
-FaultPlanRunner::ServerControl httpServerControl(const QUrl& controlUrl, FaultProxy* proxy)
+namespace {
+
+// How one server carries out a redeploy's steps: in-process, or over its control endpoint. Each
+// step returns an empty string, or why it failed.
+struct RedeploySteps {
+    QString server; // names the server in the report: "reference server", "reference server at URL"
+    QJsonObject reportParams; // added to the reported fault's params
+    std::function<QString(QString* version)> currentVersion;
+    std::function<QString(const QString& version)> setVersion;
+    std::function<QString(qint64* closed)> closeSockets; // with FIN, as a process that exits does
+};
+
+// A redeploy done for real: the new version in place, new connects refused for downMs at the
+// proxy, every socket closed, and the fault reported as one the proxy saw.
+FaultPlanRunner::ServerControl redeployControl(RedeploySteps steps, FaultProxy* proxy)
 {
     QPointer<FaultProxy> via(proxy);
-    return [controlUrl, via](const FaultSpec& fault, QString* error) {
+    return [steps = std::move(steps), via](const FaultSpec& fault, QString* error) {
         const auto fail = [error](const QString& why) {
             if (error)
                 *error = why;
@@ -102,30 +118,30 @@ FaultPlanRunner::ServerControl httpServerControl(const QUrl& controlUrl, FaultPr
             return fail(QStringLiteral("the proxy is gone"));
         if (fault.type != FaultType::ServerRedeploy)
             return fail(QStringLiteral("the server control does not carry out '%1'").arg(fault.name()));
-        const ControlReply status = controlRequest(controlUrl, "GET", QStringLiteral("/status"));
-        if (const QString why = replyError(status, QStringLiteral("GET /status")); !why.isEmpty())
+        QString previousVersion;
+        if (const QString why = steps.currentVersion(&previousVersion); !why.isEmpty())
             return fail(why);
         QString version = fault.params.value(QLatin1String("version")).toString();
         if (version.isEmpty())
             version = QStringLiteral("redeployed-%1").arg(QDateTime::currentMSecsSinceEpoch());
         const int downMs = fault.params.value(QLatin1String("downMs")).toInt();
         // Order matters: the new version must be in place before anyone can reconnect.
-        const ControlReply versionReply = controlRequest(controlUrl, "POST", QStringLiteral("/fault/version"), { { QStringLiteral("version"), version } });
-        if (const QString why = replyError(versionReply, QStringLiteral("POST /fault/version")); !why.isEmpty())
+        if (const QString why = steps.setVersion(version); !why.isEmpty())
             return fail(why);
         via->refuseFor(downMs);
-        const ControlReply closeReply = controlRequest(controlUrl, "POST", QStringLiteral("/fault/close"), { { QStringLiteral("mode"), QStringLiteral("fin") } });
-        if (const QString why = replyError(closeReply, QStringLiteral("POST /fault/close")); !why.isEmpty())
+        qint64 closed = 0;
+        if (const QString why = steps.closeSockets(&closed); !why.isEmpty())
             return fail(why);
         QJsonObject params = fault.params;
         params.insert(QStringLiteral("version"), version);
         params.insert(QStringLiteral("simulated"), false);
-        params.insert(QStringLiteral("previousVersion"), status.body.value(QLatin1String("version")).toString());
-        params.insert(QStringLiteral("control"), controlUrl.toDisplayString());
+        params.insert(QStringLiteral("previousVersion"), previousVersion);
+        for (auto it = steps.reportParams.begin(); it != steps.reportParams.end(); ++it)
+            params.insert(it.key(), it.value());
         via->reportExternal({ fault.name(), params, false, -1,
-            QStringLiteral("reference server at %1 redeployed: %2 socket(s) closed, connects refused for %3 ms, hello version now '%4'")
-                .arg(controlUrl.toDisplayString())
-                .arg(closeReply.body.value(QLatin1String("affected")).toInteger())
+            QStringLiteral("%1 redeployed: %2 socket(s) closed, connects refused for %3 ms, hello version now '%4'")
+                .arg(steps.server)
+                .arg(closed)
                 .arg(downMs)
                 .arg(version),
             0 });
@@ -133,42 +149,55 @@ FaultPlanRunner::ServerControl httpServerControl(const QUrl& controlUrl, FaultPr
     };
 }
 
+}
+
+FaultPlanRunner::ServerControl httpServerControl(const QUrl& controlUrl, FaultProxy* proxy)
+{
+    RedeploySteps steps;
+    steps.server = QStringLiteral("reference server at %1").arg(controlUrl.toDisplayString());
+    steps.reportParams.insert(QStringLiteral("control"), controlUrl.toDisplayString());
+    steps.currentVersion = [controlUrl](QString* version) {
+        const ControlReply status = controlRequest(controlUrl, "GET", QStringLiteral("/status"));
+        *version = status.body.value(QLatin1String("version")).toString();
+        return replyError(status, QStringLiteral("GET /status"));
+    };
+    steps.setVersion = [controlUrl](const QString& version) {
+        return replyError(controlRequest(controlUrl, "POST", QStringLiteral("/fault/version"), { { QStringLiteral("version"), version } }),
+            QStringLiteral("POST /fault/version"));
+    };
+    steps.closeSockets = [controlUrl](qint64* closed) {
+        const ControlReply reply = controlRequest(controlUrl, "POST", QStringLiteral("/fault/close"), { { QStringLiteral("mode"), QStringLiteral("fin") } });
+        *closed = reply.body.value(QLatin1String("affected")).toInteger();
+        return replyError(reply, QStringLiteral("POST /fault/close"));
+    };
+    return redeployControl(std::move(steps), proxy);
+}
+
 FaultPlanRunner::ServerControl referenceServerControl(server::ReferenceServer* server, FaultProxy* proxy)
 {
     QPointer<server::ReferenceServer> target(server);
-    QPointer<FaultProxy> via(proxy);
-    return [target, via](const FaultSpec& fault, QString* error) {
-        if (!target || !via) {
-            if (error)
-                *error = QStringLiteral("the reference server or the proxy is gone");
-            return false;
-        }
-        if (fault.type != FaultType::ServerRedeploy) {
-            if (error)
-                *error = QStringLiteral("the server control does not carry out '%1'").arg(fault.name());
-            return false;
-        }
-        QString version = fault.params.value(QLatin1String("version")).toString();
-        if (version.isEmpty())
-            version = QStringLiteral("redeployed-%1").arg(QDateTime::currentMSecsSinceEpoch());
-        const int downMs = fault.params.value(QLatin1String("downMs")).toInt();
-        QJsonObject params = fault.params;
-        params.insert(QStringLiteral("version"), version);
-        params.insert(QStringLiteral("simulated"), false);
-        params.insert(QStringLiteral("previousVersion"), target->helloVersion());
-        // Order matters: the new version must be in place before anyone can reconnect.
-        target->setHelloVersion(version);
-        via->refuseFor(downMs);
-        const int closed = target->closeSockets(server::ServerConnection::CloseKind::Fin);
-        via->reportExternal({ fault.name(), params, false, -1,
-            QStringLiteral(
-                "reference server redeployed: %1 socket(s) closed, connects refused for %2 ms, hello version now '%3'")
-                .arg(closed)
-                .arg(downMs)
-                .arg(version),
-            0 });
-        return true;
+    const QString gone = QStringLiteral("the reference server is gone");
+    RedeploySteps steps;
+    steps.server = QStringLiteral("reference server");
+    steps.currentVersion = [target, gone](QString* version) {
+        if (!target)
+            return gone;
+        *version = target->helloVersion();
+        return QString();
     };
+    steps.setVersion = [target, gone](const QString& version) {
+        if (!target)
+            return gone;
+        target->setHelloVersion(version);
+        return QString();
+    };
+    steps.closeSockets = [target, gone](qint64* closed) {
+        if (!target)
+            return gone;
+        *closed = target->closeSockets(server::ServerConnection::CloseKind::Fin);
+        return QString();
+    };
+    return redeployControl(std::move(steps), proxy);
 }
 
 }
