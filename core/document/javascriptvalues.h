@@ -38,7 +38,9 @@ bool jsLessOrEqual(const JsPrimitive& a, const JsPrimitive& b);
 // The position an array property key names ("0", "17"; not "01", "-1", "1.5"), or -1.
 qint64 arrayIndexOfKey(std::string_view key);
 // The UTF-16 code units of a UTF-8 text, each as the one-character string JavaScript indexes a
-// string by. A surrogate half has no UTF-8 form: it comes back empty.
+// string by. A surrogate half has no UTF-8 form: it comes back empty (shown as kReplacementCharacter).
 std::vector<std::string> jsCodeUnitStrings(std::string_view text);
+// U+FFFD in UTF-8: what a surrogate half is shown as.
+inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
 }

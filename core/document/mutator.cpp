@@ -4,6 +4,7 @@
 
 #include "core/document/javascriptvalues.h"
 #include "core/document/jsonerror.h"
+#include "core/jsonstring.h"
 
 #include <algorithm>
 #include <charconv>
@@ -1057,7 +1058,7 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
             const quint32 unit = d.allocate(slot, numberText(qint64(i)), NodeKind::String, m_event);
             Scalar s;
             s.kind = NodeKind::String;
-            s.s = units[i].empty() ? std::string_view("\xEF\xBF\xBD") : std::string_view(units[i]);
+            s.s = units[i].empty() ? kReplacementCharacter : std::string_view(units[i]);
             storeScalar(d.w(unit), s);
             before.push_back(unit);
         }
@@ -1112,51 +1113,26 @@ void Mutator::mergeNonObjectDelta(dom::element delta)
     // string's character positions, nothing for null, numbers and booleans.
     const quint32 root = d.rootSlot;
     switch (delta.type()) {
-    case dom::element_type::ARRAY: {
+    case dom::element_type::ARRAY:
         anomaly(AnomalyKind::ReferenceClientDiffers, root, {},
             QStringLiteral("the delta is an array, not an object; the reference client merges it as an object keyed by index"));
-        qint64 index = 0;
-        const dom::array items = delta.get_array().value_unsafe();
-        for (dom::element item : items) {
-            const std::string key = numberText(index++);
-            mergeMember(root, key, packed::inlineBits(key), item, true);
-        }
+        mergeItemsByIndex(root, delta.get_array().value_unsafe(), true);
         break;
-    }
     case dom::element_type::STRING: {
-        const std::vector<std::string> units = jsCodeUnitStrings(delta.get_string().value_unsafe());
         anomaly(AnomalyKind::ReferenceClientDiffers, root, {},
             QStringLiteral("the delta is a string, not an object; the reference client sets one key per character position"));
-        // Each character is set as mergeMember() sets a string value.
-        for (std::size_t i = 0; i < units.size(); ++i) {
-            const std::string key = numberText(qint64(i));
-            const quint32 existing = d.findMember(root, key);
-            Scalar s;
-            s.kind = NodeKind::String;
-            s.s = units[i].empty() ? std::string_view("\xEF\xBF\xBD") : std::string_view(units[i]);
-            if (!existing) {
-                const int row = int(d.members(root).size());
-                beginInsert(root, row, row, true);
-                const quint32 slot = d.allocate(root, key, NodeKind::String, m_event);
-                d.appendMember(root, slot);
-                d.setRow(root, slot, quint32(row));
-                d.indexInsert(root, slot);
-                storeScalar(d.w(slot), s);
-                endInsert(root, row, row, true);
-                touch(slot);
-                continue;
-            }
-            const NodeKind was = d.r(existing).kind;
-            if (isContainerKind(was)) {
-                anomaly(AnomalyKind::KindChanged, root, key, QStringLiteral("%1 replaced by a string value").arg(nodeKindName(was)));
-                convert(existing, NodeKind::String, true);
-            } else if (sameScalar(d.r(existing), s)) {
-                continue;
-            }
-            storeScalar(d.w(existing), s);
-            valueChanged(existing, true);
-            touch(existing);
+        // As the array of its characters (JSON text, parsed apart: the thread's parser holds the delta).
+        std::string characters = "[";
+        for (const std::string& unit : jsCodeUnitStrings(delta.get_string().value_unsafe())) {
+            if (characters.size() > 1)
+                characters += ',';
+            appendJsonString(characters, unit.empty() ? kReplacementCharacter : std::string_view(unit));
         }
+        characters += ']';
+        dom::parser parser;
+        dom::element items;
+        if (parser.parse(characters).get(items) == simdjson::SUCCESS)
+            mergeItemsByIndex(root, items.get_array().value_unsafe(), true);
         break;
     }
     default:
@@ -1205,15 +1181,18 @@ bool Mutator::arrayElementAsObject(quint32 list, std::string_view key, quint32 e
     } else if (d.r(existing).kind != NodeKind::Object) {
         return true;
     }
-    const bool elementVisible = visibleChild(existing, visible);
-    quint32 index = 0;
-    const dom::array items = value.get_array().value_unsafe();
-    for (dom::element item : items) {
-        const std::string itemKey = numberText(index++);
-        mergeMember(existing, itemKey, packed::inlineBits(itemKey), item, elementVisible);
-    }
+    mergeItemsByIndex(existing, value.get_array().value_unsafe(), visibleChild(existing, visible));
     touch(existing);
     return true;
+}
+
+void Mutator::mergeItemsByIndex(quint32 object, dom::array items, bool visible)
+{
+    qint64 index = 0;
+    for (dom::element item : items) {
+        const std::string key = numberText(index++);
+        mergeMember(object, key, packed::inlineBits(key), item, visible);
+    }
 }
 
 void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& markers, bool visible)
@@ -1393,7 +1372,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             // tree.js loops over ordering.length: a string's characters are ids, anything else has none.
             for (const std::string& id : idsOfNonArrayOrder(list, orderValue)) {
                 if (id.empty())
-                    take(placeholder(list, "\xEF\xBF\xBD")); // a surrogate half names no element
+                    take(placeholder(list, kReplacementCharacter)); // a surrogate half names no element
                 else
                     elementByKey(id, false);
             }

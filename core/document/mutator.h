@@ -114,6 +114,8 @@ private:
     // An array given as a list element (`existing`: 0 when new): reports how the reference client
     // differs and, in ReferenceClient mode, folds it as it does; true when it was folded here.
     [[gnu::noinline]] bool arrayElementAsObject(quint32 list, std::string_view key, quint32 existing, simdjson::dom::element value, bool visible);
+    // Merges an array into an object as tree.js's `for (key in array)` does: item i under key "i".
+    void mergeItemsByIndex(quint32 object, simdjson::dom::array items, bool visible);
     // ReferenceClient mode: what tree.js makes of `@o`/`@s` values and deltas the protocol never
     // sends, as JavaScript coerces them (each reports the anomaly).
     // Positions of the previous visible array an odd @o range reads: `first` (-1: none), then lo..hi.
