@@ -147,7 +147,6 @@ namespace deltascope {
 using namespace detail;
 
 namespace {
-constexpr std::size_t kIndexThreshold = 12; // linear scan below this many members
 constexpr quint32 kTombstone = 0xffffffffu;
 }
 
@@ -210,7 +209,7 @@ Container& DocumentTree::Data::wc(quint32 slot)
     return *n.v.c;
 }
 
-quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, NodeKind kind, qint64 event)
+quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, quint64 keyBits, NodeKind kind, qint64 event)
 {
     quint32 slot;
     if (!freeSlots.empty()) {
@@ -230,7 +229,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, N
     n.kind = kind;
     n.flags = FlagLive; // a free slot has no history to release (freeSubtree dropped it)
     n.resetProvenance(event); // after the flags: it may set FlagHistory
-    n.key.assign(key);
+    n.key.assign(key, keyBits);
     n.v.i = 0;
     if (kind == NodeKind::Object)
         n.flags |= FlagInlineMembers; // no members yet

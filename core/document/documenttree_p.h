@@ -254,6 +254,9 @@ private:
     quint32 m_cap = 0;
 };
 
+// Containers of up to this many members are searched by a linear scan and have no SlotIndex.
+inline constexpr std::size_t kIndexThreshold = 12;
+
 // Open-addressing table of slot numbers by key hash, for containers with many members. One
 // pointer: its first two words hold the table size (a power of two) and the entries in use
 // (tombstones included), so a lookup reaches the table with one load, and the many small
@@ -471,6 +474,14 @@ public:
     {
         // The new form first: `text` may be a view of this key.
         const quint64 bits = packed::make(text);
+        packed::releaseBits(m_bits);
+        m_bits = bits;
+    }
+    // The same, with the text's inline form already known (packed::inlineBits or inlineBitsOfParsed;
+    // 0 when too long to be inline).
+    void assign(std::string_view text, quint64 inlineForm)
+    {
+        const quint64 bits = inlineForm ? inlineForm : quint64(reinterpret_cast<quintptr>(makeStr(text)));
         packed::releaseBits(m_bits);
         m_bits = bits;
     }
@@ -718,7 +729,12 @@ struct DocumentTree::Data {
     NodeId idOf(quint32 slot) const { return slot ? (NodeId(r(slot).generation) << 32) | slot : kNoNode; }
     quint32 slotOf(NodeId id) const { return validId(id) ? quint32(id & 0xffffffffu) : 0; }
 
-    quint32 allocate(quint32 parent, std::string_view key, NodeKind kind, qint64 event);
+    quint32 allocate(quint32 parent, std::string_view key, NodeKind kind, qint64 event)
+    {
+        return allocate(parent, key, detail::Key::inlineBits(key), kind, event);
+    }
+    // The same, with the key's inline form already known (0 when it is too long to be inline).
+    quint32 allocate(quint32 parent, std::string_view key, quint64 keyBits, NodeKind kind, qint64 event);
     void freeSubtree(quint32 slot);
     // Makes a raw array node a value list whose visible order is the array's elements and whose
     // element map is empty (what the reference client does when an object is merged into an array).

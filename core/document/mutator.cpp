@@ -668,6 +668,8 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         if (kind == NodeKind::RecordList || kind == NodeKind::ValueList) {
             mergeList(slot, o, listMarkers(o), false);
         } else if (!literal) {
+            if (fillNewObject(slot, o))
+                break;
             if (o.size() > Node::kInlineMembers) {
                 // A null adds no member: only what will be held decides between node and Container.
                 std::size_t held = 0;
@@ -708,6 +710,76 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         storeScalar(d.w(slot), s);
         break;
     }
+    }
+}
+
+bool Mutator::fillNewObject(quint32 slot, dom::object delta)
+{
+    constexpr std::size_t kMost = 8; // gathered on the stack before anything is built
+    static_assert(kMost <= kIndexThreshold, "the members built here need no index");
+    const Node& object = d.r(slot);
+    if (m_reference || delta.size() > kMost || object.kind != NodeKind::Object || !object.inlineMembers() || object.v.slots[0] != 0)
+        return false;
+    struct Field {
+        std::string_view key;
+        quint64 bits; // the key's inline form, 0 when too long
+        dom::element value;
+    };
+    // Raw storage: dom::element's constructor would zero every entry first.
+    union Fields {
+        Fields() { }
+        Field at[kMost];
+    } fields;
+    std::size_t count = 0;
+    std::size_t held = 0; // members to be, nulls left out
+    for (dom::key_value_pair field : delta) {
+        if (hiddenByReferenceCopy(field.key)) [[unlikely]]
+            return false; // reported by mergeObject()
+        const quint64 bits = packed::inlineBitsOfParsed(field.key);
+        for (std::size_t k = 0; k < count; ++k) {
+            if (bits ? fields.at[k].bits == bits : (fields.at[k].bits == 0 && fields.at[k].key == field.key))
+                return false; // a repeated key: each value folds in order, and it is reported
+        }
+        fields.at[count++] = Field { field.key, bits, field.value };
+        held += field.value.type() != dom::element_type::NULL_VALUE;
+    }
+    if (held > Node::kInlineMembers)
+        d.wc(slot).members.reserve(held);
+    quint32 row = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const Field& field = fields.at[i];
+        const dom::element_type type = field.value.type();
+        if (type == dom::element_type::NULL_VALUE)
+            continue; // adds nothing to a new object (and, the keys being distinct, removes nothing)
+        quint32 child;
+        if (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY) {
+            child = d.allocate(slot, field.key, field.bits, kindFor(field.value, false), m_event);
+            d.appendMember(slot, child);
+            d.setRow(slot, child, row);
+            fill(child, field.value, false);
+        } else {
+            Scalar value;
+            readValue(field.value, value);
+            child = d.allocate(slot, field.key, field.bits, value.kind, m_event);
+            d.appendMember(slot, child);
+            d.setRow(slot, child, row);
+            storeScalar(d.w(child), value);
+        }
+        markNew(child);
+        ++row;
+    }
+    return true;
+}
+
+void Mutator::markNew(quint32 slot)
+{
+    // What touch() does for a node this mutation created: its provenance already names the event,
+    // and the caller touches the new subtree's root, whose climb stamps the ancestors.
+    Node& n = d.w(slot);
+    n.stamp = m_stamp;
+    if (m_changes && !(n.flags & FlagTouched)) {
+        n.flags |= FlagTouched;
+        m_touched.push_back(slot);
     }
 }
 

@@ -88,6 +88,12 @@ private:
     NodeKind kindFor(simdjson::dom::element value, bool literal) const;
     void fill(quint32 slot, simdjson::dom::element value, bool literal);
     quint32 addObjectMember(quint32 object, std::string_view key, simdjson::dom::element value, bool visible, bool literal);
+    // fill() of a new, empty object in the canonical fold: its members built directly, with no
+    // lookups or notifications (the object is the inserted row). False, nothing done, for what only
+    // mergeObject() folds right: a repeated key, a key the reference client hides, many members.
+    bool fillNewObject(quint32 slot, simdjson::dom::object delta);
+    // A node fill() just made, below a new node: in the change set, and stamped as this mutation's.
+    void markNew(quint32 slot);
     quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);
     void removeObjectMember(quint32 object, quint32 member, bool visible);
     // Drops a node's content and makes it `kind` (children removed with notifications).
