@@ -438,6 +438,19 @@ bool Mutator::isVisible(quint32 slot) const
     return true;
 }
 
+void Mutator::record(TreeChange::Type type, NodeId parent, int first, int last, int destination, NodeId node)
+{
+    // Written in place: a TreeChange built on the stack and copied in was read back with wide loads
+    // before its narrow stores had landed, a store-forwarding stall on every change of the fold.
+    TreeChange& change = m_changes->changes.emplace_back();
+    change.type = type;
+    change.parent = parent;
+    change.first = first;
+    change.last = last;
+    change.destination = destination;
+    change.node = node;
+}
+
 void Mutator::beginInsert(quint32 parent, int first, int last, bool visible)
 {
     if (visible) {
@@ -453,7 +466,7 @@ void Mutator::endInsert(quint32 parent, int first, int last, bool visible)
     for (DocumentListener* l : m_listeners)
         l->inserted(d.idOf(parent), first, last);
     if (m_changes)
-        m_changes->changes.push_back({ TreeChange::Type::Inserted, d.idOf(parent), first, last, -1, kNoNode });
+        record(TreeChange::Type::Inserted, d.idOf(parent), first, last, -1, kNoNode);
 }
 
 void Mutator::beginRemove(quint32 parent, int first, int last, bool visible)
@@ -471,7 +484,7 @@ void Mutator::endRemove(quint32 parent, int first, int last, bool visible)
     for (DocumentListener* l : m_listeners)
         l->removed(d.idOf(parent), first, last);
     if (m_changes)
-        m_changes->changes.push_back({ TreeChange::Type::Removed, d.idOf(parent), first, last, -1, kNoNode });
+        record(TreeChange::Type::Removed, d.idOf(parent), first, last, -1, kNoNode);
 }
 
 void Mutator::beginMove(quint32 parent, int first, int last, int destination, bool visible)
@@ -489,7 +502,7 @@ void Mutator::endMove(quint32 parent, int first, int last, int destination, bool
     for (DocumentListener* l : m_listeners)
         l->moved(d.idOf(parent), first, last, destination);
     if (m_changes)
-        m_changes->changes.push_back({ TreeChange::Type::Moved, d.idOf(parent), first, last, destination, kNoNode });
+        record(TreeChange::Type::Moved, d.idOf(parent), first, last, destination, kNoNode);
 }
 
 void Mutator::valueChanged(quint32 node, bool visible)
@@ -499,7 +512,7 @@ void Mutator::valueChanged(quint32 node, bool visible)
     for (DocumentListener* l : m_listeners)
         l->valueChanged(d.idOf(node));
     if (m_changes)
-        m_changes->changes.push_back({ TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, d.idOf(node) });
+        record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, d.idOf(node));
 }
 
 void Mutator::touch(quint32 slot)

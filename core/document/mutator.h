@@ -80,6 +80,7 @@ private:
     void beginMove(quint32 parent, int first, int last, int destination, bool visible);
     void endMove(quint32 parent, int first, int last, int destination, bool visible);
     void valueChanged(quint32 node, bool visible);
+    void record(TreeChange::Type type, NodeId parent, int first, int last, int destination, NodeId node); // m_changes only
 
     void touch(quint32 slot); // provenance for the node and its ancestors
     void anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message);
