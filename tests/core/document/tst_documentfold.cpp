@@ -418,6 +418,81 @@ TEST_CASE("copies are independent and cheap to take")
     CHECK(checkTreeInvariants(b).isEmpty());
 }
 
+namespace {
+
+// What a fold reports about the nodes below `under`: the touched ones in order (as paths, `under`
+// itself left out), and each one's creating event.
+struct FoldReport {
+    QStringList touched;
+    QStringList created;
+    QStringList anomalies;
+};
+
+FoldReport reportBelow(const DocumentTree& tree, const FoldResult& result, const QString& under)
+{
+    FoldReport report;
+    for (NodeId id : result.changes.touched) {
+        const QString path = tree.path(id);
+        if (path.startsWith(under + QLatin1Char('/'))) {
+            report.touched << path;
+            report.created << path + QLatin1Char('@') + QString::number(tree.createdBy(id));
+        }
+    }
+    for (const Anomaly& a : result.anomalies)
+        report.anomalies << QString::number(int(a.kind)) + QLatin1Char(' ') + a.path;
+    return report;
+}
+
+}
+
+TEST_CASE("fold: a new object's members come out as if merged one by one into an empty object")
+{
+    // A new object is built whole (no lookups, no per-member climb); an existing one merges member
+    // by member. Both must give the same members, rows, change set, provenance and anomalies.
+    const char* bodies[] = {
+        R"({})",
+        R"({"a":1,"b":null,"c":"a string longer than seven bytes","a_long_key":true,"i":2.5,"s":"short"})",
+        R"({"d":{"e":[1,{"f":2},null],"g":{"@o":[1],"1":{"h":3}},"v":{"@s":2,"0":"x","1":"y"}}})",
+        R"({"c":null,"c":2})",
+        R"({"c":2,"c":null})",
+        R"({"x":{"y":1},"k":0,"x":{"z":2}})",
+        R"({"#hidden":1,"k":2,"__key":3})",
+        R"({"m0":0,"m1":1,"m2":2,"m3":3,"m4":4,"m5":5,"m6":6,"m7":7,"m8":8})",
+        R"({"n":{"o":{"p":{"q":{"r":"deep"}}}},"z":null})",
+    };
+    for (const char* body : bodies) {
+        INFO(body);
+        const QByteArray text(body);
+        const QString paths[] = { QStringLiteral("o"), QStringLiteral("l/1") };
+        for (const QString& under : paths) {
+            INFO(under.toStdString());
+            const bool element = under == QLatin1String("l/1");
+            const QByteArray whole = element ? QByteArray(R"({"l":{"1":)" + text + R"(,"@o":[1]}})") : QByteArray(R"({"o":)" + text + "}");
+            const QByteArray empty = element ? R"({"l":{"1":{},"@o":[1]}})" : R"({"o":{}})";
+            const QByteArray merge = element ? QByteArray(R"({"l":{"1":)" + text + "}}") : QByteArray(R"({"o":)" + text + "}");
+
+            DocumentTree built;
+            built.apply(R"({"t":0})", 0);
+            const FoldResult builtResult = built.apply(std::string_view(whole.constData(), std::size_t(whole.size())), 1);
+            DocumentTree merged;
+            merged.apply(std::string_view(empty.constData(), std::size_t(empty.size())), 0);
+            const FoldResult mergedResult = merged.apply(std::string_view(merge.constData(), std::size_t(merge.size())), 1);
+
+            CHECK(built.toJson(built.find(under), false) == merged.toJson(merged.find(under), false));
+            const FoldReport b = reportBelow(built, builtResult, under);
+            const FoldReport m = reportBelow(merged, mergedResult, under);
+            CHECK(b.touched == m.touched);
+            CHECK(b.created == m.created);
+            CHECK(b.anomalies == m.anomalies);
+            CHECK(checkTreeInvariants(built).isEmpty());
+            // The touched marks are cleared: the next delta reports only what it changes.
+            const FoldResult next = built.apply(R"({"t":1})", 2);
+            REQUIRE(next.changes.touched.size() == 1);
+            CHECK(next.changes.touched.front() == built.find(u"t"));
+        }
+    }
+}
+
 TEST_CASE("small objects: members kept in the node grow, shrink and copy exactly")
 {
     // Objects of up to two members hold them in the node itself; the third moves them out.
