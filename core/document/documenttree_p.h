@@ -470,17 +470,12 @@ public:
     }
     Key& operator=(const Key&) = delete;
     ~Key() { packed::releaseBits(m_bits); }
-    void assign(std::string_view text)
-    {
-        // The new form first: `text` may be a view of this key.
-        const quint64 bits = packed::make(text);
-        packed::releaseBits(m_bits);
-        m_bits = bits;
-    }
+    void assign(std::string_view text) { assign(text, packed::inlineBits(text)); }
     // The same, with the text's inline form already known (packed::inlineBits or inlineBitsOfParsed;
     // 0 when too long to be inline).
     void assign(std::string_view text, quint64 inlineForm)
     {
+        // The new form first: `text` may be a view of this key.
         const quint64 bits = inlineForm ? inlineForm : quint64(reinterpret_cast<quintptr>(makeStr(text)));
         packed::releaseBits(m_bits);
         m_bits = bits;
