@@ -112,6 +112,14 @@ private:
     std::vector<quint32>* m_v;
 };
 
+// Whether two parsed keys are the same, given their inline forms (packed::inlineBitsOfParsed, 0
+// for a longer key): short keys compare as one word, longer ones by their text. The views go by
+// reference so a short key never loads them (by value, GCC loaded both on every compare).
+inline bool sameParsedKey(quint64 aBits, const std::string_view& a, quint64 bBits, const std::string_view& b)
+{
+    return aBits ? aBits == bBits : (bBits == 0 && a == b);
+}
+
 // "@o" / "@s" without a library call per key.
 inline bool isMarker(std::string_view key, char which) { return key.size() == 2 && key[0] == '@' && key[1] == which; }
 
@@ -519,11 +527,7 @@ void Mutator::touch(quint32 slot)
 {
     // The node was just written, so w() copies nothing here; one lookup serves the mark and the climb.
     Node* m = &d.w(slot);
-    // Each node once, marked on the node (cleared by finish()) instead of sorting afterwards.
-    if (m_changes && !(m->flags & FlagTouched)) {
-        m->flags |= FlagTouched;
-        m_touched.push_back(slot);
-    }
+    addTouched(*m, slot);
     // Climb until a node already carries this mutation's stamp: everything above it does too. A
     // node with this stamp was written by this mutation, so w() on it copies nothing either.
     while (m->stamp != m_stamp) {
@@ -604,9 +608,8 @@ public:
     {
         if (!m_small)
             return;
-        // Short keys compare as their inline word; longer ones (word 0) by their text.
         for (std::size_t k = 0; k < m_count; ++k) {
-            if (bits ? m_bits[k] == bits : (m_bits[k] == 0 && m_keys[k] == key)) {
+            if (sameParsedKey(bits, key, m_bits[k], m_keys[k])) {
                 m_mutator.reportDuplicate(m_at, key);
                 break;
             }
@@ -750,7 +753,7 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
             return false; // reported by mergeObject()
         const quint64 bits = packed::inlineBitsOfParsed(field.key);
         for (std::size_t k = 0; k < count; ++k) {
-            if (bits ? fields.at[k].bits == bits : (fields.at[k].bits == 0 && fields.at[k].key == field.key))
+            if (sameParsedKey(bits, field.key, fields.at[k].bits, fields.at[k].key))
                 return false; // a repeated key: each value folds in order, and it is reported
         }
         fields.at[count++] = Field { field.key, bits, field.value };
@@ -764,20 +767,17 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
         const dom::element_type type = field.value.type();
         if (type == dom::element_type::NULL_VALUE)
             continue; // adds nothing to a new object (and, the keys being distinct, removes nothing)
-        quint32 child;
-        if (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY) {
-            child = d.allocate(slot, field.key, field.bits, kindFor(field.value, false), m_event);
-            d.appendMember(slot, child);
-            d.setRow(slot, child, row);
+        const bool container = type == dom::element_type::OBJECT || type == dom::element_type::ARRAY;
+        Scalar value;
+        if (!container)
+            readValue(field.value, value); // read once: its kind is the node's
+        const quint32 child = d.allocate(slot, field.key, field.bits, container ? kindFor(field.value, false) : value.kind, m_event);
+        d.appendMember(slot, child);
+        d.setRow(slot, child, row);
+        if (container)
             fill(child, field.value, false);
-        } else {
-            Scalar value;
-            readValue(field.value, value);
-            child = d.allocate(slot, field.key, field.bits, value.kind, m_event);
-            d.appendMember(slot, child);
-            d.setRow(slot, child, row);
+        else
             storeScalar(d.w(child), value);
-        }
         markNew(child);
         ++row;
     }
@@ -790,10 +790,7 @@ void Mutator::markNew(quint32 slot)
     // and the caller touches the new subtree's root, whose climb stamps the ancestors.
     Node& n = d.w(slot);
     n.stamp = m_stamp;
-    if (m_changes && !(n.flags & FlagTouched)) {
-        n.flags |= FlagTouched;
-        m_touched.push_back(slot);
-    }
+    addTouched(n, slot);
 }
 
 quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::element value, bool visible, bool literal)
