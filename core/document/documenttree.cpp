@@ -93,6 +93,12 @@ void appendDouble(std::string& out, double value)
         out.append("null"); // JSON has no NaN or infinity
         return;
     }
+    // "-0" would read back as the integer 0: the sign survives only in a double's own form (Java,
+    // and so an Adama server, writes it so too).
+    if (value == 0 && std::signbit(value)) {
+        out.append("-0.0");
+        return;
+    }
     char buffer[32];
     // Beyond 64-bit integers the shortest form of an integral double is a bare digit string (2^64 as
     // "18446744073709552000"), which readers, simdjson among them, take for an integer that does not

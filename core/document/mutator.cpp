@@ -318,7 +318,8 @@ bool sameScalar(const Node& node, const Scalar& value)
     case NodeKind::Integer:
         return node.v.i == value.i;
     case NodeKind::Double:
-        return node.v.d == value.d || (node.v.d != node.v.d && value.d != value.d);
+        // -0 is kept as sent: equal to 0, but not the same value (it prints, and divides, otherwise).
+        return (node.v.d == value.d && std::signbit(node.v.d) == std::signbit(value.d)) || (node.v.d != node.v.d && value.d != value.d);
     case NodeKind::String:
         return node.text() == value.s;
     default:

@@ -3,6 +3,7 @@
 #include "core/document/documenttree.h"
 #include "documenttestutils.h"
 
+#include <cmath>
 #include <string>
 
 using namespace deltascope;
@@ -139,6 +140,35 @@ TEST_CASE("numbers beyond 64-bit integers fold as doubles and export as JSON tha
     DocumentTree viewer;
     REQUIRE(viewer.apply(std::string_view(delta.constData(), std::size_t(delta.size())), 0).parsed);
     CHECK(viewer.toJson() == json);
+}
+
+TEST_CASE("negative zero is kept as sent, exports as -0.0 and reads back as itself")
+{
+    // "-0" would read back as the integer 0. Found by fuzz_fold (tests/fuzz/corpus/fold/anomalies).
+    DocumentTree tree = start();
+    REQUIRE(applyText(tree, R"({"z":-0.0,"p":0.0})").parsed);
+    CHECK(tree.kind(tree.find(u"z")) == NodeKind::Double);
+    CHECK(std::signbit(tree.doubleValue(tree.find(u"z"))));
+    const QByteArray json = tree.toJson();
+    INFO(json.toStdString());
+    CHECK(json.contains("\"z\":-0.0"));
+    CHECK((json.contains("\"p\":0,") || json.contains("\"p\":0}")));
+    DocumentTree reread;
+    REQUIRE(DocumentTree::fromJson(std::string_view(json.constData(), std::size_t(json.size())), reread));
+    CHECK(std::signbit(reread.doubleValue(reread.find(u"z"))));
+    CHECK(reread.toJson() == json);
+
+    // 0 -> -0 is a change of value (it prints and divides otherwise); the other way too.
+    FoldResult result = applyText(tree, R"({"p":-0.0})", 8);
+    CHECK(std::signbit(tree.doubleValue(tree.find(u"p"))));
+    CHECK(result.changes.changes.size() == 1);
+    result = applyText(tree, R"({"p":0.0})", 9);
+    CHECK_FALSE(std::signbit(tree.doubleValue(tree.find(u"p"))));
+    CHECK(tree.lastChangedBy(tree.find(u"p")) == 9);
+
+    // The encoder sends what an Adama server (Java) writes: -0.0.
+    const QByteArray delta = encodeDelta(DocumentTree(), reread);
+    CHECK(delta.contains("\"z\":-0.0"));
 }
 
 TEST_CASE("integers beyond any 64-bit type fold as the nearest double, as a fraction of that size already does")
