@@ -4,6 +4,7 @@
 
 #include "core/document/javascriptvalues.h"
 #include "core/document/jsonerror.h"
+#include "core/exactinteger.h"
 #include "core/jsonstring.h"
 
 #include <algorithm>
@@ -1485,8 +1486,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     break;
                 case dom::element_type::DOUBLE: {
                     const double v = instruction.get_double().value_unsafe();
-                    if (v == double(qint64(v)) && v > -9e15 && v < 9e15) {
-                        elementByKey(numberText(qint64(v)), false);
+                    if (const std::optional<qint64> id = exactInteger(v); id && *id > -9'000'000'000'000'000 && *id < 9'000'000'000'000'000) {
+                        elementByKey(numberText(*id), false);
                         break;
                     }
                     if (m_reference) {
@@ -1580,8 +1581,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         qint64 size = -1;
         if (sizeValue.type() == dom::element_type::INT64)
             size = sizeValue.get_int64().value_unsafe();
-        else if (sizeValue.type() == dom::element_type::DOUBLE && sizeValue.get_double().value_unsafe() == double(qint64(sizeValue.get_double().value_unsafe())))
-            size = qint64(sizeValue.get_double().value_unsafe());
+        else if (sizeValue.type() == dom::element_type::DOUBLE)
+            size = exactInteger(sizeValue.get_double().value_unsafe()).value_or(-1);
         if (m_reference && size < 0 && !sizeValue.is_null()) [[unlikely]]
             size = sizeAsReferenceClient(list, sizeValue);
         const qint64 limit = qint64(d.rc(list).members.size()) + 65536;

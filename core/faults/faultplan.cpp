@@ -1,5 +1,6 @@
 #include "core/faults/faultplan.h"
 
+#include "core/exactinteger.h"
 #include "core/faults/faultproxy.h"
 #include "core/logging.h"
 
@@ -18,7 +19,8 @@ namespace {
 
 bool isNonNegativeInteger(const QJsonValue& value)
 {
-    return value.isDouble() && value.toDouble() >= 0 && value.toDouble() == double(qint64(value.toDouble()));
+    const std::optional<qint64> integer = value.isDouble() ? exactInteger(value.toDouble()) : std::nullopt;
+    return integer && *integer >= 0;
 }
 
 const QStringList& verdictNames()

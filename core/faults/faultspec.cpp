@@ -1,5 +1,7 @@
 #include "core/faults/faultspec.h"
 
+#include "core/exactinteger.h"
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -297,9 +299,10 @@ bool FaultSpec::fromNameAndParams(
         }
         switch (spec.type) {
         case ParamType::Int: {
-            if (!value.isDouble() || value.toDouble() != double(qint64(value.toDouble())))
+            const std::optional<qint64> integer = value.isDouble() ? exactInteger(value.toDouble()) : std::nullopt;
+            if (!integer)
                 return fail(where, QStringLiteral("expected an integer, got ") + jsonTypeName(value));
-            const qint64 number = qint64(value.toDouble());
+            const qint64 number = *integer;
             const bool mayBeNegative = spec.name == QByteArrayView("requestId");
             if (number < 0 && !mayBeNegative)
                 return fail(where, QStringLiteral("expected a non-negative integer, got %1").arg(number));

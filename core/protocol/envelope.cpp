@@ -1,6 +1,7 @@
 #include "core/protocol/envelope.h"
 
 #include "core/document/jsonerror.h"
+#include "core/exactinteger.h"
 #include "core/jsonstring.h"
 
 #include <algorithm>
@@ -61,9 +62,11 @@ bool readInteger(simdjson::dom::element value, qint64& out)
         return true;
     }
     double doubleValue = 0;
-    if (value.get_double().get(doubleValue) == simdjson::SUCCESS && doubleValue == double(qint64(doubleValue))) {
-        out = qint64(doubleValue);
-        return true;
+    if (value.get_double().get(doubleValue) == simdjson::SUCCESS) {
+        if (const std::optional<qint64> integer = exactInteger(doubleValue)) {
+            out = *integer;
+            return true;
+        }
     }
     std::string_view text;
     if (value.get_string().get(text) == simdjson::SUCCESS && !text.empty()) {

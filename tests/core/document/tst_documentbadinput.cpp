@@ -280,6 +280,22 @@ TEST_CASE("bad input: @o garbage, ranges out of bounds and missing ids are anoma
     checkUsable(tree);
 }
 
+TEST_CASE("bad input: @s and @o numbers beyond any 64-bit integer are anomalies")
+{
+    // Casting such a double to an integer was undefined behaviour (found by fuzz_fold under UBSan).
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        DocumentTree tree(mode);
+        tree.apply(R"({"l":{"1":{"v":1},"@o":[1]},"s":{"0":5,"@s":1}})", 0);
+        const FoldResult size = applyText(tree, R"({"s":{"@s":3.2e49}})");
+        CHECK(has(size, AnomalyKind::BadListInstruction));
+        const FoldResult order = applyText(tree, R"({"l":{"@o":[1,-1e300,1e19]}})");
+        CHECK(has(order, AnomalyKind::BadListInstruction));
+        if (mode == FoldMode::Canonical)
+            CHECK(tree.toJson().startsWith(R"({"l":[{"v":1}])"));
+        checkUsable(tree);
+    }
+}
+
 TEST_CASE("bad input: an element both removed and ordered is left out and reported")
 {
     DocumentTree tree = start();

@@ -87,6 +87,10 @@ TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
         == QStringLiteral("plan.json: $.steps[0].repeat.count: expected an integer from 1"));
     CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"latency","params":{"ms":1.5}}]})")
         == QStringLiteral("plan.json: $.steps[0].params.ms: expected an integer, got a number"));
+    // Beyond any 64-bit integer (once undefined behaviour in the check; found by fuzz_faultplan's sanitizers).
+    CHECK(parseError(R"({"seed":1e300,"steps":[]})").startsWith(QStringLiteral("plan.json: $.seed: expected a non-negative integer")));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"latency","params":{"ms":-1e300}}]})")
+        == QStringLiteral("plan.json: $.steps[0].params.ms: expected an integer, got a number"));
     FaultPlan plan;
     QString error;
     CHECK_FALSE(FaultPlan::load(QStringLiteral("/nonexistent/plan.json"), plan, &error));

@@ -105,6 +105,11 @@ TEST_CASE("envelope: bad input is classified, never fatal")
     const QByteArray deep = QByteArray(5000, '[') + QByteArray(5000, ']');
     CHECK(decodeInbound(deep).kind == EventKind::MalformedInbound);
     CHECK_FALSE(decodeInbound("{\"a\":\"\xff\xfe\"}").error.isEmpty());
+    // Ids written as doubles: an integral one is read, one beyond 64 bits (once undefined
+    // behaviour in the conversion) is not an id.
+    CHECK(decodeInbound(R"({"deliver":7.0,"done":true})").id == 7);
+    CHECK(decodeInbound(R"({"deliver":1e300,"done":true})").kind == EventKind::UnknownInbound);
+    CHECK(decodeInbound(R"({"failure":-1e19,"reason":403403})").kind == EventKind::UnknownInbound);
 }
 
 TEST_CASE("envelope: valid JSON that simdjson alone refuses: huge integers read as doubles, other refusals say where")
