@@ -40,7 +40,7 @@ bool parseArguments(QCommandLineParser& parser, const QString& command, const QS
         return false;
     }
     if (parser.isSet(help)) {
-        io.out << parser.helpText();
+        io.out << helpText(parser, QStringLiteral("deltascope-cli ") + command);
         exitCode = ExitOk;
         return false;
     }

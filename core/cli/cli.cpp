@@ -3,12 +3,26 @@
 #include "core/cli/commands.h"
 #include "core/version.h"
 
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
 namespace deltascope::cli {
 
 const std::vector<Command>& commands()
 {
     static const std::vector<Command> all = registeredCommands();
     return all;
+}
+
+QString helpText(const QCommandLineParser& parser, const QString& invocation)
+{
+    // QCommandLineParser writes "Usage: " and the application's first argument (or this stand-in).
+    const QString program = QCoreApplication::instance() ? QCoreApplication::arguments().constFirst() : QStringLiteral("<executable_name>");
+    QString text = parser.helpText();
+    const QString usageStart = QStringLiteral("Usage: ") + program;
+    if (text.startsWith(usageStart))
+        text.replace(0, usageStart.size(), QStringLiteral("Usage: ") + invocation);
+    return text;
 }
 
 QString usage()

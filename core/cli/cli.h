@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+class QCommandLineParser;
 class QIODevice;
 
 namespace deltascope::cli {
@@ -44,5 +45,9 @@ int run(const QStringList& arguments, CommandIo& io);
 
 // The text `deltascope-cli --help` prints.
 QString usage();
+
+// `parser`'s --help text with its usage line naming `invocation` ("deltascope-cli record") where
+// QCommandLineParser puts the program's path.
+QString helpText(const QCommandLineParser& parser, const QString& invocation);
 
 }

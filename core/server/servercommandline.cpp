@@ -66,7 +66,7 @@ bool parseNumber(const QString& text, double low, double high, double* out)
 
 }
 
-QString serverUsage()
+QString serverUsage(const QString& invocation)
 {
     QCommandLineParser parser;
     Options options;
@@ -74,7 +74,7 @@ QString serverUsage()
     parser.setApplicationDescription(QStringLiteral(
         "The Deltascope reference Adama document server: ws://BIND:PORT/~s with the demo spaces chat, game, ticker, big.\n"
         "Faults: ") + ReferenceServer::faultNames().join(QStringLiteral(", ")));
-    return parser.helpText().replace(QStringLiteral("Usage: "), QStringLiteral("Usage: deltascope-server"));
+    return cli::helpText(parser, invocation);
 }
 
 ServerCommandLine parseServerCommandLine(const QStringList& arguments)
@@ -193,16 +193,16 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
     return result;
 }
 
-int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
+int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, const QString& invocation)
 {
     const ServerCommandLine commandLine = parseServerCommandLine(arguments);
     if (commandLine.help) {
-        out << serverUsage();
+        out << serverUsage(invocation);
         out.flush();
         return 0;
     }
     if (!commandLine.error.isEmpty()) {
-        err << "deltascope-server: " << commandLine.error << "\n(see deltascope-server --help)\n";
+        err << invocation << ": " << commandLine.error << "\n(see " << invocation << " --help)\n";
         err.flush();
         return cli::ExitUsage;
     }
@@ -280,7 +280,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err)
 cli::Command serveCommand()
 {
     return { QStringLiteral("serve"), QStringLiteral("Run the reference server with its demo documents (options as deltascope-server --help)"),
-        [](const QStringList& arguments, cli::CommandIo& io) { return runServer(arguments, io.out, io.err); } };
+        [](const QStringList& arguments, cli::CommandIo& io) { return runServer(arguments, io.out, io.err, QStringLiteral("deltascope-cli serve")); } };
 }
 
 }

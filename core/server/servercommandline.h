@@ -30,12 +30,14 @@ struct ServerCommandLine {
 
 // Parses `deltascope-server` arguments (without the program name). No application object needed.
 ServerCommandLine parseServerCommandLine(const QStringList& arguments);
-QString serverUsage();
+// The --help text; `invocation` is how the server was started ("deltascope-cli serve").
+QString serverUsage(const QString& invocation = QStringLiteral("deltascope-server"));
 
 // Runs the server until SIGINT or SIGTERM (or forever): prints the URL on `out`, one log line per
 // connect, disconnect and fault on `err`. A QCoreApplication must exist. Returns the exit code
 // (0 on a clean stop, 1 when it could not listen, 2 for bad arguments).
-int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err);
+// `invocation` names the command in help and errors.
+int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, const QString& invocation = QStringLiteral("deltascope-server"));
 
 // `deltascope-cli serve ...`: the same server and options as deltascope-server.
 cli::Command serveCommand();

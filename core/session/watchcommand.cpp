@@ -221,7 +221,7 @@ bool WatchOptions::parse(const QStringList& arguments, WatchOptions& out, QStrin
     if (parser.isSet(helpOption)) {
         help = true;
         if (helpText)
-            *helpText = parser.helpText();
+            *helpText = cli::helpText(parser, QStringLiteral("deltascope-cli watch"));
         return true;
     }
     return fromParser(parser, out, error);

@@ -48,6 +48,9 @@ TEST_CASE("command line: options, defaults and errors")
     CHECK(parseServerCommandLine({ QStringLiteral("--nope") }).error.contains(QLatin1String("nope")));
     CHECK(parseServerCommandLine({ QStringLiteral("stray") }).error.contains(QLatin1String("stray")));
     CHECK(serverUsage().contains(QLatin1String("--control-port")));
+    // The usage line names the command as started, not the program's path.
+    CHECK(serverUsage().startsWith(QLatin1String("Usage: deltascope-server [options]\n")));
+    CHECK(serverUsage(QStringLiteral("deltascope-cli serve")).startsWith(QLatin1String("Usage: deltascope-cli serve [options]\n")));
 }
 
 TEST_CASE("the executable: --help, a taken port, serving, control, SIGTERM")
