@@ -4,6 +4,7 @@
 
 #include "core/capture/capturecheckpoints.h"
 #include "core/capture/capturereader.h"
+#include "core/jsonparse.h"
 #include "core/protocol/envelope.h"
 #include "core/session/sessionfolder.h"
 #include "core/version.h"
@@ -399,7 +400,7 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
             continue;
         const StreamDelta delta = extractStreamDelta(payload);
         simdjson::dom::element element;
-        if (!parser.parse(delta.data.data(), delta.data.size()).get(element))
+        if (!parseJsonText(parser, delta.data.data(), delta.data.size()).get(element))
             collectNullPaths(element, QString(), changed, 0);
         changed.removeAll(QString());
         changed.removeDuplicates();

@@ -1,5 +1,7 @@
 #include "core/capture/captureformat.h"
 
+#include "core/jsonparse.h"
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -45,7 +47,7 @@ bool isSingleLineJsonObject(QByteArrayView payload)
         return false;
     simdjson::dom::parser parser;
     simdjson::dom::element element;
-    if (parser.parse(payload.data(), std::size_t(payload.size())).get(element))
+    if (parseJsonText(parser, payload.data(), std::size_t(payload.size())).get(element))
         return false;
     return element.is_object();
 }
@@ -400,7 +402,7 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
         simdjson::dom::parser parser;
         simdjson::dom::element element;
         std::string_view identity;
-        if (!parser.parse(payload.data(), std::size_t(payload.size())).get(element) && element.is_object()
+        if (!parseJsonText(parser, payload.data(), std::size_t(payload.size())).get(element) && element.is_object()
             && !element["identity"].get(identity))
             addToken(QByteArray(identity.data(), qsizetype(identity.size())));
     }

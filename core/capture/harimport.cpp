@@ -1,5 +1,6 @@
 #include "core/capture/harimport.h"
 
+#include "core/jsonparse.h"
 #include "core/protocol/envelope.h"
 #include "core/version.h"
 
@@ -29,7 +30,7 @@ OutboundFrame decodeOutbound(QByteArrayView frame)
     OutboundFrame result;
     simdjson::dom::parser parser;
     simdjson::dom::element element;
-    if (parser.parse(frame.data(), std::size_t(frame.size())).get(element) || !element.is_object())
+    if (parseJsonText(parser, frame.data(), std::size_t(frame.size())).get(element) || !element.is_object())
         return result;
     simdjson::dom::object object = element.get_object().value_unsafe();
     std::string_view method;

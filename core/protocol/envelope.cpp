@@ -2,6 +2,7 @@
 
 #include "core/document/jsonerror.h"
 #include "core/exactinteger.h"
+#include "core/jsonparse.h"
 #include "core/jsonstring.h"
 
 #include <algorithm>
@@ -25,7 +26,7 @@ simdjson::dom::parser& parser()
 // refuses, reads them as the nearest double, as the fold does (see widenHugeIntegers).
 simdjson::error_code parseText(QByteArrayView json, simdjson::dom::element& root)
 {
-    simdjson::error_code code = parser().parse(json.data(), std::size_t(json.size())).get(root);
+    simdjson::error_code code = parseJsonText(parser(), json.data(), std::size_t(json.size())).get(root);
     if (code == simdjson::NUMBER_ERROR) {
         if (const std::optional<std::string> widened = detail::widenHugeIntegers(std::string_view(json.data(), std::size_t(json.size()))))
             code = parser().parse(*widened).get(root);
