@@ -39,9 +39,10 @@ struct InboundFrame {
 };
 InboundFrame decodeInbound(QByteArrayView frame);
 
-// The parts of a stream item a fold needs, from the whole frame text. `data` is the `data`
-// object's JSON text (empty when the item has none); `ok` is false when the frame is not a stream
-// item with a `response.delta` object.
+// The parts of a stream item a fold needs, from the whole frame text. `data` is the JSON text of
+// the `data` member (an object from a correct server; anything else is the fold's to report), and
+// empty when the item has none; `ok` is false when the frame is not a stream item with a
+// `response.delta` object.
 struct StreamDelta {
     bool ok = false;
     bool hasData = false;
