@@ -1,5 +1,6 @@
 #include "core/capture/captureformat.h"
 
+#include "core/exactinteger.h"
 #include "core/jsonparse.h"
 
 #include <QDateTime>
@@ -292,7 +293,7 @@ bool parseHeader(std::string_view line, Header& out, QString& error)
         return false;
     }
     out.tool = object.value(QStringLiteral("tool")).toString();
-    out.startedWallMs = qint64(object.value(QStringLiteral("startedWallMs")).toDouble());
+    out.startedWallMs = truncatedInteger(object.value(QStringLiteral("startedWallMs")).toDouble());
     out.endpoint = object.value(QStringLiteral("endpoint")).toString();
     out.space = object.value(QStringLiteral("space")).toString();
     out.key = object.value(QStringLiteral("key")).toString();

@@ -2,6 +2,7 @@
 
 #include "core/document/documenttree_p.h"
 #include "core/document/mutator.h"
+#include "core/exactinteger.h"
 #include "core/jsonstring.h"
 
 #include <charconv>
@@ -377,7 +378,7 @@ qint64 DocumentTree::integerValue(NodeId node) const
     if (n.kind == NodeKind::Integer)
         return n.v.i;
     if (n.kind == NodeKind::Double)
-        return qint64(n.v.d);
+        return truncatedInteger(n.v.d);
     if (n.kind == NodeKind::String && (n.flags & FlagLooksLikeLong)) {
         qint64 value = 0;
         const std::string_view text = n.text();

@@ -1,5 +1,6 @@
 #include "core/server/serverconnection.h"
 
+#include "core/exactinteger.h"
 #include "core/server/demodocument.h"
 #include "core/server/referenceserver.h"
 #include "core/server/serverwire.h"
@@ -283,7 +284,7 @@ void ServerConnection::onText(const QString& text)
         }
         if (m_ignorePongsClock.isValid() && m_ignorePongsClock.elapsed() < m_ignorePongsMs)
             return; // the ignore-pongs fault
-        const qint64 pingMs = ping.isDouble() ? static_cast<qint64>(ping.toDouble()) : ping.toString().toLongLong();
+        const qint64 pingMs = ping.isDouble() ? truncatedInteger(ping.toDouble()) : ping.toString().toLongLong();
         m_latency = m_created.elapsed() - pingMs;
         return;
     }

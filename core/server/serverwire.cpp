@@ -1,5 +1,7 @@
 #include "core/server/serverwire.h"
 
+#include "core/exactinteger.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -91,12 +93,8 @@ std::optional<QString> stringParam(const QJsonObject& request, QLatin1String nam
 std::optional<qint64> integerParam(const QJsonObject& request, QLatin1String name)
 {
     const QJsonValue value = request.value(name);
-    if (value.isDouble()) {
-        const double number = value.toDouble();
-        if (number != static_cast<double>(static_cast<qint64>(number)))
-            return std::nullopt; // not an integral number
-        return static_cast<qint64>(number);
-    }
+    if (value.isDouble())
+        return exactInteger(value.toDouble()); // nullopt when not an integral number
     if (value.isString()) {
         bool ok = false;
         const qint64 parsed = value.toString().toLongLong(&ok);
