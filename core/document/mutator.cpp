@@ -1062,7 +1062,8 @@ Mutator::ReferenceRange Mutator::rangeAsReferenceClient(quint32 list, dom::eleme
         if (first >= 0 && first < size)
             range.first = first;
         const double from = jsToNumber(start) + 1;
-        const double to = std::min(jsToNumber(end), double(size - 1));
+        // At least -1 (which names no position): far below it would not convert to an integer.
+        const double to = std::max(std::min(jsToNumber(end), double(size - 1)), -1.0);
         // A fractional j names no array position, and neither does any j after it.
         if (from == std::floor(from) && from <= to) {
             range.lo = qint64(std::max(from, 0.0));
@@ -1129,7 +1130,8 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
 {
     // tree.js keeps the prior value as the "previous visible array" an @o range reads with
     // before[j]: a string's characters, an object's members keyed "0", "1", ...
-    constexpr qint64 kMaxPositions = 65536; // an object key "4000000" would otherwise mean as many placeholders
+    // An object key "4000000" would otherwise mean as many placeholders.
+    const qint64 maxPositions = m_unsentNodeBudget;
     std::vector<quint32> before;
     if (d.r(slot).kind == NodeKind::String) {
         const std::vector<std::string> units = jsCodeUnitStrings(d.r(slot).text());
@@ -1138,7 +1140,7 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
             split ? QStringLiteral("a list delta for a string: the reference client's @o ranges read its characters (UTF-16 halves of characters beyond U+FFFF shown as U+FFFD)")
                   : QStringLiteral("a list delta for a string: the reference client's @o ranges read its characters"));
         convert(slot, kind, visible);
-        for (std::size_t i = 0; i < units.size() && qint64(i) < kMaxPositions; ++i) {
+        for (std::size_t i = 0; i < units.size() && qint64(i) < maxPositions; ++i) {
             const quint32 unit = d.allocate(slot, numberText(qint64(i)), NodeKind::String, m_event);
             Scalar s;
             s.kind = NodeKind::String;
@@ -1152,7 +1154,7 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
         std::vector<std::pair<qint64, quint32>> indexed;
         for (quint32 member : d.members(slot)) {
             const qint64 index = arrayIndexOfKey(d.r(member).key.view());
-            if (index >= 0 && index < kMaxPositions)
+            if (index >= 0 && index < maxPositions)
                 indexed.emplace_back(index, member);
         }
         const SlotSpan members = d.members(slot);
@@ -1176,6 +1178,7 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
         }
     }
     touch(slot);
+    m_unsentNodeBudget -= std::min(m_unsentNodeBudget, qint64(before.size()));
     if (before.empty())
         return;
     // In the visible order but not in the element map: orphans, which the order phase drops
@@ -1585,11 +1588,14 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             size = exactInteger(sizeValue.get_double().value_unsafe()).value_or(-1);
         if (m_reference && size < 0 && !sizeValue.is_null()) [[unlikely]]
             size = sizeAsReferenceClient(list, sizeValue);
-        const qint64 limit = qint64(d.rc(list).members.size()) + 65536;
+        const qint64 limit = qint64(d.rc(list).members.size()) + m_unsentNodeBudget;
         if (size < 0 || size > limit) {
             anomaly(AnomalyKind::BadListInstruction, list, "@s",
                 size < 0 ? QStringLiteral("@s is not a non-negative integer; size left unchanged")
-                         : QStringLiteral("@s %1 is far beyond the %2 elements held; size left unchanged").arg(size).arg(d.rc(list).members.size()));
+                         : QStringLiteral("@s %1 is far beyond the %2 elements held (this delta may show %3 more it did not send); size left unchanged")
+                               .arg(size)
+                               .arg(d.rc(list).members.size())
+                               .arg(m_unsentNodeBudget));
         } else {
             rebuilt = true;
             target.reserve(std::size_t(size));
@@ -1613,6 +1619,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                 else
                     take(placeholder(list, key));
             }
+            m_unsentNodeBudget -= std::min<qint64>(m_unsentNodeBudget, missing);
             if (missing > 0) {
                 anomaly(AnomalyKind::IdMissingFromElementMap, list, "@s",
                     QStringLiteral("@s %1 names %2 index(es) not in the element map; shown as null").arg(size).arg(missing));

@@ -163,6 +163,11 @@ private:
     std::vector<Anomaly>* m_anomalies;
     qint64 m_event;
     bool m_reference;
+    // Nodes the delta's text does not pay for (placeholders for indexes an @s names, positions of
+    // a prior value a reference-client @o reads) are limited per delta, not per list: a delta of
+    // a few kilobytes naming a thousand lists must not build a billion nodes.
+    static constexpr qint64 kUnsentNodesPerDelta = 65536;
+    qint64 m_unsentNodeBudget = kUnsentNodesPerDelta;
     quint64 m_stamp; // this mutation's stamp (see Node::stamp)
     // Touched slots: a per-thread scratch vector (no allocation per delta) unless a nested mutator
     // on another tree already uses it.

@@ -3,6 +3,7 @@
 #include "core/document/documenttree.h"
 #include "documenttestutils.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -294,6 +295,37 @@ TEST_CASE("bad input: @s and @o numbers beyond any 64-bit integer are anomalies"
             CHECK(tree.toJson().startsWith(R"({"l":[{"v":1}])"));
         checkUsable(tree);
     }
+}
+
+TEST_CASE("bad input: one small delta cannot make millions of nodes it did not send")
+{
+    // Each @s may name indexes the delta does not send (shown as null placeholders); across one
+    // delta at most 65,536 such nodes are made, however many lists it names. Found by fuzz_fold.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        DocumentTree tree(mode);
+        std::string delta = "{";
+        for (int list = 0; list < 40; ++list)
+            delta += (list ? ",\"" : "\"") + std::to_string(list) + "\":{\"@s\":40000}";
+        delta += "}";
+        const FoldResult result = applyText(tree, delta);
+        CHECK(tree.nodeCount() < 70000); // one list of 40,000, the rest refused
+        CHECK(tree.childCount(tree.find(u"0")) == 40000);
+        CHECK(tree.childCount(tree.find(u"1")) == 0);
+        CHECK(std::count_if(result.anomalies.begin(), result.anomalies.end(), [](const Anomaly& a) { return a.message.contains(QLatin1String("far beyond")); }) == 39);
+        // The next delta has a budget of its own.
+        applyText(tree, R"({"1":{"@s":40000}})", 8);
+        CHECK(tree.childCount(tree.find(u"1")) == 40000);
+        checkUsable(tree);
+    }
+
+    // ReferenceClient: an @o range far below zero over a prior value reads no position (the
+    // bound once went through an out-of-range conversion to an integer).
+    DocumentTree reference(FoldMode::ReferenceClient);
+    reference.apply(R"({"l":"abc"})", 0);
+    const FoldResult range = reference.apply(R"({"l":{"@o":[[-1e300,-1e300]]}})", 1);
+    CHECK(range.parsed);
+    CHECK(reference.childCount(reference.find(u"l")) == 0);
+    checkUsable(reference);
 }
 
 TEST_CASE("bad input: an element both removed and ordered is left out and reported")
