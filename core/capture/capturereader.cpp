@@ -140,8 +140,22 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
     QByteArray output(qsizetype(ZSTD_DStreamOutSize()), Qt::Uninitialized);
     const qint64 total = in.size();
     qint64 done = 0;
+    qint64 written = 0;
     std::size_t last = 0;
     bool damaged = false;
+    // Writes decoded text to the temporary file; false (with *error set) when it cannot.
+    const auto writeOut = [&](const ZSTD_outBuffer& decoded) {
+        written += qint64(decoded.pos);
+        if (options.maxDecompressedBytes > 0 && written > options.maxDecompressedBytes) {
+            *error = QStringLiteral("%1 decompresses to more than %2 bytes, the limit for opening it").arg(path).arg(options.maxDecompressedBytes);
+            return false;
+        }
+        if (out->write(output.constData(), qint64(decoded.pos)) != qint64(decoded.pos)) {
+            *error = QStringLiteral("cannot decompress %1 into %2: %3").arg(path, out->fileName(), out->errorString());
+            return false;
+        }
+        return true;
+    };
     while (!damaged) {
         const qint64 got = in.read(input.data(), input.size());
         if (got <= 0)
@@ -159,7 +173,10 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
                 damaged = true;
                 break;
             }
-            out->write(output.constData(), qint64(outBuffer.pos));
+            if (!writeOut(outBuffer)) {
+                ZSTD_freeDCtx(context);
+                return nullptr;
+            }
         }
         if (options.progress)
             options.progress(0, done, total);
@@ -176,7 +193,10 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
         const std::size_t result = ZSTD_decompressStream(context, &outBuffer, &inBuffer);
         if (ZSTD_isError(result) || outBuffer.pos == 0)
             break;
-        out->write(output.constData(), qint64(outBuffer.pos));
+        if (!writeOut(outBuffer)) {
+            ZSTD_freeDCtx(context);
+            return nullptr;
+        }
     }
     if (!damaged && last != 0)
         note = QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish); "

@@ -75,6 +75,9 @@ struct CaptureOpenOptions {
     std::function<void(int phase, qint64 done, qint64 total)> progress;
     const std::atomic<bool>* cancel = nullptr;
     int maxDiagnostics = 200; // more are counted, not kept
+    // A .zst capture whose text would exceed this many bytes is refused (0: no limit). Its text is
+    // written to a temporary file first, and a few kilobytes of zstd can claim gigabytes.
+    qint64 maxDecompressedBytes = 0;
 };
 
 // An opened capture: header, the event log (payloads on disk), damage found, and checkpoints.

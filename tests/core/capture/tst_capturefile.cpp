@@ -296,6 +296,14 @@ TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
     CHECK(partial->log->size() > 0);
     CHECK(partial->log->size() < live.size());
     CHECK_FALSE(partial->notices().isEmpty());
+
+    // A limit on the decompressed text refuses a capture beyond it, saying so.
+    CaptureOpenOptions limited;
+    limited.maxDecompressedBytes = 4096;
+    CHECK_FALSE(CaptureReader::open(options.path, limited, &error));
+    CHECK(error == options.path + QStringLiteral(" decompresses to more than 4096 bytes, the limit for opening it"));
+    limited.maxDecompressedBytes = 64 << 20;
+    CHECK(CaptureReader::open(options.path, limited, &error));
 }
 
 TEST_CASE("capture: the writer flushes within 100 ms and writes events appended later")
