@@ -246,6 +246,15 @@ HarImportResult importHar(const QByteArray& harJson, const QString& sourceName)
                 session.notices << QStringLiteral("entry %1, message %2: no numeric \"time\"; skipped").arg(e).arg(m);
                 continue;
             }
+            // Epoch seconds: nanoseconds since 1970 must fit 64 bits (up to the year 2262).
+            constexpr double kLatestSeconds = 9.2e9;
+            if (!(timeValue.toDouble() >= 0 && timeValue.toDouble() <= kLatestSeconds)) {
+                session.notices << QStringLiteral("entry %1, message %2: \"time\" %3 is not epoch seconds between 1970 and 2262; skipped")
+                                       .arg(e)
+                                       .arg(m)
+                                       .arg(timeValue.toDouble());
+                continue;
+            }
             const int opcode = message.value(QStringLiteral("opcode")).toInt(1);
             const QString text = message.value(QStringLiteral("data")).toString();
             const bool binary = opcode == 2;
