@@ -1,10 +1,10 @@
 #include "ui/guioptions.h"
 
+#include "core/cli/cli.h"
 #include "core/version.h"
 
 #include <QCommandLineParser>
 #include <QJsonDocument>
-#include <QRegularExpression>
 #include <QUrl>
 
 namespace deltascope::ui {
@@ -34,9 +34,7 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
         insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, logRulesOption, paletteOption });
     parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson, .ndjson.zst, .har) to open for replay."), QStringLiteral("[capture]"));
 
-    options.helpText = parser.helpText();
-    // QCommandLineParser names the program from QCoreApplication when one exists; keep it stable.
-    options.helpText.replace(QRegularExpression(QStringLiteral("^Usage: \\S*")), QStringLiteral("Usage: deltascope"));
+    options.helpText = cli::helpText(parser, QStringLiteral("deltascope"));
 
     if (!parser.parse(arguments)) {
         options.action = GuiOptions::Action::Error;
