@@ -40,6 +40,8 @@ bool sameScalarNodes(const Node& a, const Node& b)
     case NodeKind::Integer:
         return a.v.i == b.v.i;
     case NodeKind::Double:
+        // == on purpose: an Adama server (Java) compares doubles so, and never sends 0 -> -0. The
+        // fold keeps the sign as sent (see sameScalar in mutator.cpp).
         return a.v.d == b.v.d || (a.v.d != a.v.d && b.v.d != b.v.d);
     case NodeKind::String:
         return a.v.s == b.v.s || a.text() == b.text();
