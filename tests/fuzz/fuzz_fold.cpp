@@ -2,7 +2,8 @@
 // ReferenceClient), then NDJSON, a delta a line. After every line, whatever it held:
 // - a delta that is not JSON leaves the tree as it was;
 // - the visible document is JSON that imports back to the same text;
-// - every node the change set names as touched exists in the tree;
+// - the change set lists exactly the changes the listeners were told of, in order, and every
+//   node it names as touched exists in the tree;
 // - canonical mode: the encoder's deltas turn the tree before the line into the tree after it
 //   (what the reference server relies on), and the tree's snapshot delta rebuilds what it shows.
 //   Both as far as a viewer can have them (see asViewerCanHaveIt).
@@ -14,6 +15,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -57,6 +59,47 @@ bool sameForViewer(const QByteArray& a, const QByteArray& b)
     return a == b || asViewerCanHaveIt(a) == asViewerCanHaveIt(b);
 }
 
+// The notifications that follow each change, in the change set's terms: a change set must say
+// exactly what the listeners were told, in the same order (a model replays either).
+class ChangeRecorder final : public DocumentListener
+{
+public:
+    std::vector<TreeChange> changes;
+
+    void aboutToInsert(NodeId, int, int) override { }
+    void inserted(NodeId parent, int first, int last) override { add(TreeChange::Type::Inserted, parent, first, last, -1, kNoNode); }
+    void aboutToRemove(NodeId, int, int) override { }
+    void removed(NodeId parent, int first, int last) override { add(TreeChange::Type::Removed, parent, first, last, -1, kNoNode); }
+    void aboutToMove(NodeId, int, int, int) override { }
+    void moved(NodeId parent, int first, int last, int destination) override
+    {
+        add(TreeChange::Type::Moved, parent, first, last, destination, kNoNode);
+    }
+    void valueChanged(NodeId node) override { add(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, node); }
+    void aboutToReset() override { }
+    void reset() override { }
+
+private:
+    void add(TreeChange::Type type, NodeId parent, int first, int last, int destination, NodeId node)
+    {
+        TreeChange& change = changes.emplace_back();
+        change.type = type;
+        change.parent = parent;
+        change.first = first;
+        change.last = last;
+        change.destination = destination;
+        change.node = node;
+    }
+};
+
+bool sameChanges(const std::vector<TreeChange>& a, const std::vector<TreeChange>& b)
+{
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const TreeChange& x, const TreeChange& y) {
+        return x.type == y.type && x.parent == y.parent && x.first == y.first && x.last == y.last && x.destination == y.destination
+            && x.node == y.node;
+    });
+}
+
 // Whether a record list shows a null element: only malformed streams make one (a placeholder for
 // an id that @o named and no delta sent), and no delta can: "id":null removes the element. So
 // neither a snapshot nor the encoder can rebuild such a document.
@@ -96,6 +139,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     const FoldMode mode = (data[0] & 1) ? FoldMode::ReferenceClient : FoldMode::Canonical;
     std::string_view rest = fuzz::bytes(data + 1, size - 1);
     DocumentTree tree(mode);
+    ChangeRecorder recorder;
+    tree.addListener(&recorder);
     FoldResult result;
     qint64 event = 0;
     constexpr int kMostLines = 64;
@@ -106,6 +151,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 
         const DocumentTree before = tree;
         const QByteArray beforeJson = before.toJson();
+        recorder.changes.clear();
         tree.apply(line, event, result);
         const QByteArray json = tree.toJson();
         const QString where = QStringLiteral("line %1: %2").arg(event + 1).arg(QString::fromUtf8(line.data(), qsizetype(line.size())));
@@ -121,6 +167,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         FUZZ_REQUIRE(imported.toJson() == json,
             where + QStringLiteral("\nexport/import changed the document\nexported: %1\nre-exported: %2").arg(QString::fromUtf8(json), QString::fromUtf8(imported.toJson())));
 
+        FUZZ_REQUIRE(sameChanges(result.changes.changes, recorder.changes),
+            where + QStringLiteral("\nthe change set (%1 entries) is not what the listeners were told (%2 notifications)")
+                        .arg(result.changes.changes.size())
+                        .arg(recorder.changes.size()));
         for (NodeId touched : result.changes.touched)
             FUZZ_REQUIRE(tree.contains(touched), where + QStringLiteral("\nthe change set names a node that is not in the tree"));
 
