@@ -72,6 +72,7 @@ struct TreeChange {
     int last = -1;
     int destination = -1; // for Moved: the row before which the block is placed, counted before the move
     NodeId node = kNoNode; // for ValueChanged
+    bool operator==(const TreeChange&) const = default;
 };
 
 struct ChangeSet {

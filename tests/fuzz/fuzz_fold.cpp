@@ -15,7 +15,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
-#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -82,23 +81,9 @@ public:
 private:
     void add(TreeChange::Type type, NodeId parent, int first, int last, int destination, NodeId node)
     {
-        TreeChange& change = changes.emplace_back();
-        change.type = type;
-        change.parent = parent;
-        change.first = first;
-        change.last = last;
-        change.destination = destination;
-        change.node = node;
+        changes.push_back(TreeChange { type, parent, first, last, destination, node });
     }
 };
-
-bool sameChanges(const std::vector<TreeChange>& a, const std::vector<TreeChange>& b)
-{
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const TreeChange& x, const TreeChange& y) {
-        return x.type == y.type && x.parent == y.parent && x.first == y.first && x.last == y.last && x.destination == y.destination
-            && x.node == y.node;
-    });
-}
 
 // Whether a record list shows a null element: only malformed streams make one (a placeholder for
 // an id that @o named and no delta sent), and no delta can: "id":null removes the element. So
@@ -167,7 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         FUZZ_REQUIRE(imported.toJson() == json,
             where + QStringLiteral("\nexport/import changed the document\nexported: %1\nre-exported: %2").arg(QString::fromUtf8(json), QString::fromUtf8(imported.toJson())));
 
-        FUZZ_REQUIRE(sameChanges(result.changes.changes, recorder.changes),
+        FUZZ_REQUIRE(result.changes.changes == recorder.changes,
             where + QStringLiteral("\nthe change set (%1 entries) is not what the listeners were told (%2 notifications)")
                         .arg(result.changes.changes.size())
                         .arg(recorder.changes.size()));
