@@ -11,6 +11,7 @@
 #include <simdjson.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace deltascope {
@@ -407,7 +408,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
 
     auto log = std::make_unique<EventLog>(std::move(storeOwner));
     simdjson::ondemand::parser parser;
-    std::vector<char> buffer(std::size_t(kChunk + simdjson::SIMDJSON_PADDING));
+    // Grown to what the file needs, up to a chunk plus the line being carried over: a small capture
+    // does not pay for (and zero) a 4 MiB buffer.
+    std::vector<char> buffer;
     qint64 bufferFileOffset = 0; // file offset of buffer[0]
     std::size_t begin = 0; // start of the current (incomplete) line in buffer
     std::size_t end = 0; // bytes of data in buffer
@@ -529,9 +532,13 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             end -= begin;
             begin = 0;
         }
-        if (buffer.size() < end + std::size_t(kChunk) + simdjson::SIMDJSON_PADDING)
-            buffer.resize(end + std::size_t(kChunk) + simdjson::SIMDJSON_PADDING);
-        const qint64 got = file.read(buffer.data() + end, kChunk);
+        // What is left of the file, up to a chunk; at its end a small read that returns 0 says so
+        // (the file may also have grown since it was opened).
+        const qint64 left = file.size() - file.pos();
+        const qint64 want = left > 0 ? std::min(left, kChunk) : 4096;
+        if (buffer.size() < end + std::size_t(want) + simdjson::SIMDJSON_PADDING)
+            buffer.resize(end + std::size_t(want) + simdjson::SIMDJSON_PADDING);
+        const qint64 got = file.read(buffer.data() + end, want);
         if (got < 0) {
             message = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
             return nullptr;
