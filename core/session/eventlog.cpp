@@ -1,6 +1,8 @@
 #include "core/session/eventlog.h"
 
 #include <algorithm>
+#include <new>
+#include <type_traits>
 
 namespace deltascope {
 
@@ -32,6 +34,16 @@ EventLog::EventLog(std::unique_ptr<PayloadStore> store, QObject* parent)
 
 EventLog::~EventLog() = default;
 
+void EventLog::appendBlock()
+{
+    // Blocks hold events only from index 0 to m_size - 1, and nothing runs on their destruction.
+    static_assert(std::is_trivially_copyable_v<SessionEvent> && std::is_trivially_destructible_v<SessionEvent>);
+    auto* block = static_cast<SessionEvent*>(std::malloc(std::size_t(kBlockSize) * sizeof(SessionEvent)));
+    if (!block)
+        throw std::bad_alloc();
+    m_blocks.emplace_back(block);
+}
+
 qint64 EventLog::append(SessionEvent event, QByteArrayView payload)
 {
     event.index = m_size;
@@ -47,8 +59,8 @@ qint64 EventLog::append(SessionEvent event, QByteArrayView payload)
         appendCompact(index.items, quint32(event.index));
     }
     if ((m_size & (kBlockSize - 1)) == 0 && std::size_t(m_size >> kBlockShift) == m_blocks.size())
-        m_blocks.push_back(std::make_unique<SessionEvent[]>(std::size_t(kBlockSize)));
-    mutableAt(m_size) = event;
+        appendBlock();
+    new (&mutableAt(m_size)) SessionEvent(event);
     ++m_size;
     if (m_pendingFirst < 0) {
         m_pendingFirst = event.index;

@@ -8,6 +8,7 @@
 #include <QTimer>
 
 #include <array>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -79,10 +80,17 @@ private:
     // Events live in fixed blocks: no reallocation spike, no doubling slack (memory budget).
     static constexpr int kBlockShift = 13;
     static constexpr qint64 kBlockSize = qint64(1) << kBlockShift;
+    void appendBlock();
     SessionEvent& mutableAt(qint64 index) { return m_blocks[std::size_t(index >> kBlockShift)][std::size_t(index & (kBlockSize - 1))]; }
 
     std::unique_ptr<PayloadStore> m_store;
-    std::vector<std::unique_ptr<SessionEvent[]>> m_blocks;
+    // Blocks are malloc'ed, not value-initialised, and events are constructed as they are
+    // appended: a new block then costs only the pages written (a capture of a few events does not
+    // write 640 KB of defaults).
+    struct BlockFree {
+        void operator()(SessionEvent* block) const { std::free(block); }
+    };
+    std::vector<std::unique_ptr<SessionEvent[], BlockFree>> m_blocks;
     qint64 m_size = 0;
     std::array<std::vector<qint64>, std::size_t(EventKind::Count_)> m_byKind;
     QHash<qint64, qint64> m_requestByid;
