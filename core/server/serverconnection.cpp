@@ -115,7 +115,7 @@ ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocke
         close(CloseKind::Fin);
     });
     m_stallTimer.setSingleShot(true);
-    connect(&m_stallTimer, &QTimer::timeout, this, &ServerConnection::flushQueue);
+    connect(&m_stallTimer, &QTimer::timeout, this, &ServerConnection::onStallEnded);
 
     sendFrame(helloFrame(server->helloVersion(), m_cookieIdentities.keys()));
     m_heartbeat.start();
@@ -172,7 +172,58 @@ void ServerConnection::flushQueue()
 
 void ServerConnection::stall(int milliseconds)
 {
+    if (m_closed)
+        return;
+    if (!m_stallTimer.isActive())
+        holdInbound();
     m_stallTimer.start(milliseconds);
+}
+
+void ServerConnection::onStallEnded()
+{
+    flushQueue(); // what the server wrote before it froze goes out first
+    releaseInbound(true);
+}
+
+void ServerConnection::holdInbound()
+{
+    // QWebSocket answers pings and close frames by itself, so stopping only the writes left a
+    // stalled socket that still replied to a client's close (and its pings) within milliseconds.
+    // A one-byte read buffer makes Qt stop reading from the kernel (so a FIN goes unseen too), and
+    // blocked signals keep QWebSocket from consuming that byte. The read timeout is frozen with
+    // the rest: nothing is read to reset it.
+    m_idle.stop();
+    if (!m_tcp || m_inboundHeld)
+        return;
+    m_inboundHeld = true;
+    m_readBufferSizeBeforeStall = m_tcp->readBufferSize();
+    m_tcp->setReadBufferSize(1);
+    m_tcp->blockSignals(true);
+}
+
+void ServerConnection::releaseInbound(bool resume)
+{
+    if (!m_inboundHeld)
+        return;
+    m_inboundHeld = false;
+    if (!m_tcp)
+        return;
+    m_tcp->blockSignals(false);
+    m_tcp->setReadBufferSize(m_readBufferSizeBeforeStall); // Qt reads from the kernel again
+    if (!resume || m_closed)
+        return;
+    m_idle.start();
+    if (m_tcp->state() != QAbstractSocket::ConnectedState) {
+        // The socket went down while its signals were held (an error on write, say).
+        m_server->log(QStringLiteral("socket %1 was lost during the stall").arg(peer()));
+        onSocketDisconnected();
+        return;
+    }
+    if (m_tcp->bytesAvailable() > 0) {
+        // The byte Qt read before it stopped: its readyRead went to blocked signals. Later bytes
+        // signal as usual.
+        QMetaObject::invokeMethod(m_tcp, "readyRead", Qt::QueuedConnection);
+    }
 }
 
 void ServerConnection::touch()
@@ -187,6 +238,10 @@ void ServerConnection::close(CloseKind kind)
         return;
     m_heartbeat.stop();
     m_idle.stop();
+    // Closing writes and then watches the socket: a stall's hold on it ends here.
+    m_stallTimer.stop();
+    m_stallQueue.clear();
+    releaseInbound(false);
     switch (kind) {
     case CloseKind::CloseFrame:
         m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("closed by the server"));
@@ -220,6 +275,7 @@ void ServerConnection::onSocketDisconnected()
     m_idle.stop();
     m_stallTimer.stop();
     m_stallQueue.clear();
+    releaseInbound(false);
     // Socket loss ends every stream of the socket; nothing is kept for resumption (7.3).
     const QHash<qint64, Viewer*> streams = std::exchange(m_streams, {});
     for (Viewer* viewer : streams) {

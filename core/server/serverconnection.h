@@ -46,7 +46,9 @@ public:
     void close(CloseKind kind);
 
     // --- faults -----------------------------------------------------------------------------------
-    // Stops writing (frames are queued) and pinging for the given time, keeping the socket open.
+    // Stops writing (frames are queued), pinging and reading for the given time, keeping the socket
+    // open: what the client sends meanwhile (requests, WebSocket pings, a close frame) waits unread
+    // and unanswered, as behind a frozen server or a black-holed link, and is read when it ends.
     void stall(int milliseconds);
     bool isStalled() const { return m_stallTimer.isActive(); }
     // The session keep-alive fails: `status: disconnected` "keepalive-failure", then close.
@@ -78,6 +80,10 @@ private:
     void endStreamLocally(qint64 id);
     void flushQueue();
     void scheduleFlush();
+    void onStallEnded();
+    // Inbound bytes stay in the kernel while stalled (see stall()); `resume` reads what came meanwhile.
+    void holdInbound();
+    void releaseInbound(bool resume);
 
     void connectionCreate(const QJsonObject& request, qint64 id);
     void connectionSend(const QJsonObject& request, qint64 id, bool once);
@@ -105,6 +111,8 @@ private:
     QTimer m_idle;
     QTimer m_stallTimer;
     std::deque<QByteArray> m_stallQueue;
+    bool m_inboundHeld = false;
+    qint64 m_readBufferSizeBeforeStall = 0;
     int m_delayedAcks = 0;
     int m_ackDelayMs = 0;
     QElapsedTimer m_ignorePongsClock;

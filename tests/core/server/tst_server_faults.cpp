@@ -1,6 +1,7 @@
 #include "core/server/controlendpoint.h"
 #include "core/server/demodocument.h"
 #include "core/server/referenceserver.h"
+#include "core/faults/websocketframe.h"
 #include "tests/support/testutils.h"
 #include "wsclient.h"
 
@@ -110,6 +111,96 @@ TEST_CASE("fault: stall stops writes and pings but keeps the socket open, then r
     CHECK(!f.client.isClosed());
     REQUIRE(waitUntil([&] { return f.itemCount() > items; }, 3s)); // the queued item arrives after the stall
     REQUIRE(!f.client.waitFor([](const QJsonObject& x) { return x.contains(QLatin1String("ping")); }, 2s, framesAtStall).isEmpty());
+}
+
+TEST_CASE("fault: a stalled socket reads nothing: a client's ping and close wait unanswered until the stall ends")
+{
+    // A raw peer, so that every byte the server sends (or a FIN) is seen as it comes.
+    ServerOptions options;
+    options.botsPaused = true;
+    options.pingIntervalMs = 50;
+    ReferenceServer server(options);
+    const quint16 port = server.listen();
+    REQUIRE(port != 0);
+    QTcpSocket raw;
+    raw.connectToHost(QHostAddress::LocalHost, port);
+    REQUIRE(raw.waitForConnected(3000));
+    raw.write("GET /~s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QByteArray received;
+    faults::WsFrameParser parser;
+    std::vector<faults::WsFrame> frames;
+    const auto readFrames = [&] {
+        received += raw.readAll();
+        const qsizetype headEnd = received.indexOf("\r\n\r\n");
+        if (headEnd < 0)
+            return;
+        parser.feed(QByteArrayView(received).sliced(headEnd + 4));
+        received.truncate(headEnd + 4); // the head stays; frame bytes go to the parser once
+        faults::WsFrame frame;
+        while (parser.next(frame) == faults::WsFrameParser::Status::Frame)
+            frames.push_back(frame);
+    };
+    // The hello, then a first server ping: the socket is live and the heartbeat runs.
+    REQUIRE(waitUntil([&] { readFrames(); return frames.size() >= 2; }, 3s));
+    REQUIRE(received.startsWith("HTTP/1.1 101"));
+
+    REQUIRE(server.stall(800) == 1);
+    const std::size_t framesAtStall = frames.size();
+    raw.write(faults::encodeFrame(quint8(faults::WsOpcode::Ping), "are you there", true, true, 0x1234abcd));
+    raw.write(faults::encodeFrame(quint8(faults::WsOpcode::Close), QByteArray("\x03\xe8", 2), true, true, 0x0badf00d));
+    raw.flush();
+    QTest::qWait(400);
+    readFrames();
+    CHECK(frames.size() == framesAtStall); // no pong, no close reply, no ping
+    CHECK(raw.state() == QAbstractSocket::ConnectedState); // and no FIN
+
+    // After the stall the server reads them: the pong and the close reply come, then it hangs up.
+    REQUIRE(waitUntil([&] { readFrames(); return raw.state() == QAbstractSocket::UnconnectedState; }, 5s));
+    readFrames();
+    std::vector<quint8> opcodes;
+    for (std::size_t i = framesAtStall; i < frames.size(); ++i)
+        opcodes.push_back(frames[i].opcode);
+    const auto pong = std::find(opcodes.begin(), opcodes.end(), quint8(faults::WsOpcode::Pong));
+    REQUIRE(pong != opcodes.end());
+    CHECK(frames[framesAtStall + std::size_t(pong - opcodes.begin())].payload == "are you there");
+    const auto close = std::find(opcodes.begin(), opcodes.end(), quint8(faults::WsOpcode::Close));
+    REQUIRE(close != opcodes.end());
+    CHECK(pong < close);
+    CHECK(waitUntil([&] { return server.socketCount() == 0; }, 3s));
+}
+
+TEST_CASE("fault: a request sent to a stalled socket is read after the stall: other viewers see its change only then")
+{
+    Fixture f(QStringLiteral("stallread"));
+    WsClient bob;
+    REQUIRE(bob.open(QUrl(f.server.url())));
+    const qint64 bobStream = bob.request(QStringLiteral("connection/create"),
+        { { QStringLiteral("identity"), QStringLiteral("anonymous:bob") }, { QStringLiteral("space"), QStringLiteral("chat") },
+            { QStringLiteral("key"), QStringLiteral("stallread") } });
+    REQUIRE(waitUntil([&] { return bob.items(bobStream).size() >= 2; }, 3s));
+    const auto bobSawLine = [&] {
+        for (const QJsonObject& item : bob.items(bobStream)) {
+            if (compact(item).contains("held during the stall"))
+                return true;
+        }
+        return false;
+    };
+
+    REQUIRE(f.server.stall(700, FaultTarget { QStringLiteral("alice"), {}, {} }) == 1);
+    const qint64 id = f.client.request(QStringLiteral("connection/send"),
+        { { QStringLiteral("connection"), f.stream }, { QStringLiteral("channel"), QStringLiteral("say") },
+            { QStringLiteral("message"), QJsonObject { { QStringLiteral("what"), QStringLiteral("held during the stall") } } } });
+    QTest::qWait(350);
+    // Alice's socket is not read: the line is not in the document, so bob (not stalled) lacks it too.
+    CHECK(!bobSawLine());
+    REQUIRE(!f.client.waitForAnswer(id, 3s).isEmpty());
+    CHECK(waitUntil(bobSawLine, 3s));
+    CHECK(!f.client.isClosed());
+    // Reading and writing go on after the stall.
+    const std::size_t items = f.itemCount();
+    f.document->step(1);
+    CHECK(waitUntil([&] { return f.itemCount() > items; }, 3s));
 }
 
 TEST_CASE("fault: redeploy re-sends a full snapshot inside the stream and next schema leaves stale keys to merging clients")
