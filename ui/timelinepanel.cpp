@@ -266,6 +266,8 @@ void TimelinePanel::setFollowing(bool follow)
     }
     if (follow)
         scrollToTail();
+    else
+        m_tailTimer->stop(); // a tail scroll still pending would undo the jump that stopped following
     Q_EMIT followingChanged(follow);
 }
 

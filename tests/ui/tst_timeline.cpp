@@ -293,3 +293,28 @@ TEST_CASE("timeline panel: follow the tail, stop on scroll up, search and jump b
     panel.setSearchPattern(QStringLiteral("[z"));
     CHECK(status->text().contains(QStringLiteral("not a valid regular expression")));
 }
+
+TEST_CASE("timeline panel: a jump right after a log is set stays in view (opening a replay at its first event)")
+{
+    QSettings().clear();
+    EventLog log;
+    SessionScript script { log };
+    for (int i = 0; i < 300; ++i)
+        script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
+    TimelinePanel panel;
+    panel.resize(900, 400);
+    panel.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    REQUIRE(panel.isFollowing());
+    // What opening a capture does: the log, then at once a seek to event 0, before the scroll to
+    // the tail that setting a log schedules has run.
+    panel.setEventLog(&log);
+    REQUIRE(panel.selectEvent(0));
+    CHECK_FALSE(panel.isFollowing());
+    QTest::qWait(50);
+    const QModelIndex current = panel.view()->currentIndex();
+    REQUIRE(current.isValid());
+    CHECK(panel.currentEvent() == 0);
+    CHECK(panel.view()->visualRect(current).intersects(panel.view()->viewport()->rect()));
+    CHECK(panel.view()->verticalScrollBar()->value() < panel.view()->verticalScrollBar()->maximum());
+}
