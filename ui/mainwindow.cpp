@@ -13,6 +13,7 @@
 #include "ui/replaybar.h"
 #include "ui/models/incidentsmodel.h"
 #include "core/session/incidentanalyzer.h"
+#include "core/capture/capturecheckpoints.h"
 #include "core/capture/capturereader.h"
 #include "core/capture/capturewriter.h"
 #include "core/capture/replaysession.h"
@@ -411,6 +412,20 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     setEventLog(m_replay->capture().log.get());
     m_documentTree->setSource(&m_replay->folder(), m_replay->capture().log.get());
     m_charts->setComplete(true);
+    if (CaptureCheckpoints* checkpoints = m_replay->capture().checkpoints.get()) {
+        // The document-size chart of a replay: the node counts the checkpoint fold samples, as it
+        // gets to them. The checkpoints are the context, so nothing queued outlives them.
+        const auto shown = std::make_shared<std::size_t>(0);
+        const auto addNodeSamples = [this, checkpoints, shown] {
+            for (const CaptureCheckpoints::NodeSample& sample : checkpoints->nodeSamples(*shown)) {
+                m_charts->addNodeSample(sample.monotonicNs, sample.nodes);
+                ++*shown;
+            }
+        };
+        addNodeSamples();
+        connect(checkpoints, &CaptureCheckpoints::progress, checkpoints, addNodeSamples);
+        connect(checkpoints, &CaptureCheckpoints::completed, checkpoints, addNodeSamples);
+    }
     m_syncingReplay = false;
     m_replayBar->setReplay(m_replay.get());
     connect(m_replay.get(), &ReplaySession::positionChanged, this, [this](qint64 index) {

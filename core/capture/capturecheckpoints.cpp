@@ -63,6 +63,15 @@ void CaptureCheckpoints::stopWorker()
 void CaptureCheckpoints::foldNext()
 {
     const SessionEvent& event = m_log.at(m_next);
+    if (event.kind == EventKind::StreamItem) {
+        // The count for a window is taken before the first item past it: the tree is then as the
+        // window's last item left it.
+        if (event.monotonicNs >= m_sampleWindowEnd) {
+            takeNodeSample();
+            m_sampleWindowEnd = (event.monotonicNs / m_sampleWindowNs + 1) * m_sampleWindowNs;
+        }
+        m_lastItemNs = event.monotonicNs;
+    }
     if (folderReadsPayload(event.kind)) {
         const QByteArray payload = m_log.payload(m_next);
         m_bytesSinceCheckpoint += payload.size();
@@ -76,6 +85,24 @@ void CaptureCheckpoints::foldNext()
         && threadCpuNs() - m_cpuAtCheckpoint >= kFoldBudgetNs) {
         takeCheckpoint();
     }
+}
+
+void CaptureCheckpoints::takeNodeSample()
+{
+    if (m_lastItemNs < 0)
+        return;
+    const NodeSample sample { m_lastItemNs, qint64(m_folder.epochTree().nodeCount()) };
+    m_lastItemNs = -1;
+    const std::lock_guard lock(m_mutex);
+    m_nodeSamples.push_back(sample);
+}
+
+std::vector<CaptureCheckpoints::NodeSample> CaptureCheckpoints::nodeSamples(std::size_t from) const
+{
+    const std::lock_guard lock(m_mutex);
+    if (from >= m_nodeSamples.size())
+        return {};
+    return { m_nodeSamples.begin() + std::ptrdiff_t(from), m_nodeSamples.end() };
 }
 
 void CaptureCheckpoints::takeCheckpoint()
@@ -100,6 +127,10 @@ void CaptureCheckpoints::takeCheckpoint()
 bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64, qint64)>& progress, const std::atomic<bool>* cancel)
 {
     m_cpuAtCheckpoint = threadCpuNs(); // CPU clocks are per thread, and a fold may go on on another one
+    if (m_sampleWindowNs == 0 && end > 0) {
+        const qint64 duration = m_log.at(end - 1).monotonicNs - m_log.at(0).monotonicNs;
+        m_sampleWindowNs = std::max<qint64>(1, duration / kNodeSampleWindows + 1);
+    }
     while (m_next < end) {
         if (m_next == m_holdBefore.load(std::memory_order_relaxed)) {
             m_progress.store(m_next, std::memory_order_relaxed);
@@ -119,6 +150,7 @@ bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64
                 return false;
         }
     }
+    takeNodeSample(); // the last window's (a capture extended later starts a new one)
     m_progress.store(m_next, std::memory_order_relaxed);
     if (progress)
         progress(2, end, end);

@@ -80,6 +80,17 @@ public:
     const std::vector<SessionAnomaly>& anomalies();
     const std::vector<ResyncReport>& resyncs();
 
+    // The epoch tree's size along the capture, for the charts of a replay: the node count after
+    // the last stream item of each of about kNodeSampleWindows equal spans of the capture's time
+    // (bounded whatever its length; counting nodes walks the tree). Those the fold has reached,
+    // from the `from`-th on. Thread-safe.
+    struct NodeSample {
+        qint64 monotonicNs = 0; // of the stream item after which the count was taken
+        qint64 nodes = 0;
+    };
+    static constexpr int kNodeSampleWindows = 1024;
+    std::vector<NodeSample> nodeSamples(std::size_t from = 0) const;
+
 Q_SIGNALS:
     // From the worker thread (connect with a queued or auto connection).
     void progress(qint64 done, qint64 total);
@@ -91,6 +102,8 @@ private:
         SessionFolder::State state;
     };
     void foldNext();
+    // Node samples: a window ended (or the fold did) with stream items folded in it.
+    void takeNodeSample();
     void takeCheckpoint();
     bool foldTo(qint64 end, const std::function<void(int, qint64, qint64)>& progress, const std::atomic<bool>* cancel);
     void stopWorker();
@@ -106,10 +119,14 @@ private:
     qint64 m_foldedAtCheckpoint = 0;
     std::vector<SessionAnomaly> m_anomalies;
     std::vector<ResyncReport> m_resyncs;
+    qint64 m_sampleWindowNs = 0; // set when the fold starts: the capture's duration / kNodeSampleWindows
+    qint64 m_sampleWindowEnd = 0;
+    qint64 m_lastItemNs = -1; // the last stream item folded and not yet sampled, -1 when none
 
     mutable std::mutex m_mutex; // guards m_checkpoints and m_done
     mutable std::condition_variable m_changed; // a checkpoint was added, or the fold stopped
     std::vector<Checkpoint> m_checkpoints;
+    std::vector<NodeSample> m_nodeSamples; // guarded by m_mutex
     bool m_done = true; // no fold running
     std::atomic<bool> m_complete { false };
     std::atomic<bool> m_stop { false };

@@ -2,6 +2,7 @@
 
 #include "core/session/eventlog.h"
 #include "tests/support/testutils.h"
+#include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
 #include "ui/documenttreepanel.h"
 #include "ui/faultspanel.h"
@@ -175,6 +176,10 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     CHECK_FALSE(window.connectionBar()->isVisible());
     CHECK(replay->eventCount() >= liveEvents - 5);
     CHECK(window.recentCaptures().value(0) == QFileInfo(recording).absoluteFilePath());
+    // The replay's document-size chart comes from the checkpoint fold, not from a live folder.
+    const auto* charts = window.findChild<ChartsPanel*>();
+    REQUIRE(charts);
+    CHECK(test::waitUntil([&] { return !charts->data().nodes().isEmpty(); }, 10s));
     const qint64 fault = replay->log().indexesOfKind(EventKind::FaultInjected).front();
     // The jump may wait for the background fold (a deferred seek): the bar says so meanwhile.
     window.replayBar()->slider()->setValue(int(fault));

@@ -569,6 +569,39 @@ TEST_CASE("replay: with deferred seeks, a jump past the background fold waits of
     CHECK(replay.position() == 10);
 }
 
+TEST_CASE("checkpoints: node samples give the document size after the last item of each time window, bounded in number")
+{
+    EventLog log;
+    fillSyntheticSession(log, 6000); // a player joins every 10 items: the document keeps growing
+    CaptureCheckpoints checkpoints(log, 500);
+    REQUIRE(checkpoints.build({}, nullptr));
+    const std::vector<CaptureCheckpoints::NodeSample> samples = checkpoints.nodeSamples();
+    REQUIRE(samples.size() > 100);
+    CHECK(samples.size() <= std::size_t(CaptureCheckpoints::kNodeSampleWindows) + 1);
+    CHECK(checkpoints.nodeSamples(samples.size() - 10).size() == 10);
+    CHECK(checkpoints.nodeSamples(samples.size()).empty());
+
+    // Each sample is the size a fold from scratch has right after the stream item it names.
+    SessionFolder folder;
+    std::size_t next = 0;
+    qint64 lastItemNs = -1;
+    for (qint64 i = 0; i < log.size() && next < samples.size(); ++i) {
+        folder.processEvent(log.at(i), log.payload(i));
+        if (log.at(i).kind != EventKind::StreamItem)
+            continue;
+        CHECK(log.at(i).monotonicNs <= samples[next].monotonicNs); // no item is skipped over
+        lastItemNs = log.at(i).monotonicNs;
+        if (lastItemNs == samples[next].monotonicNs) {
+            CHECK(samples[next].nodes == qint64(folder.epochTree().nodeCount()));
+            ++next;
+        }
+    }
+    CHECK(next == samples.size());
+    CHECK(samples.back().nodes == qint64(folder.epochTree().nodeCount()));
+    CHECK(samples.back().monotonicNs == lastItemNs); // the last item's window is sampled too
+    CHECK(samples.front().nodes < samples.back().nodes);
+}
+
 TEST_CASE("checkpoints: a fold held before an event is released by destruction")
 {
     EventLog log;
