@@ -21,8 +21,14 @@ namespace deltascope::ui {
 class MarkerChartView : public QChartView
 {
 public:
-    MarkerChartView(const QString& title, QWidget* parent)
+    // How a chart's values are labelled once they grow past four digits: the values are divided
+    // and the title names the unit, so the axis reads "16.1" under "MiB/s", not "16867428".
+    enum class Units { Count, Bytes };
+
+    MarkerChartView(const QString& title, Units units, QWidget* parent)
         : QChartView(new QChart, parent)
+        , m_title(title)
+        , m_units(units)
     {
         setRenderHint(QPainter::Antialiasing);
         chart()->setTitle(title);
@@ -73,20 +79,36 @@ public:
         return series;
     }
 
-    void setRange(double from, double to)
+    // The series' points (one list per series, in the order added), shown over [from, to] seconds.
+    void setData(const QList<QList<QPointF>>& data, double from, double to)
     {
         m_x->setRange(from, std::max(to, from + 1));
         // Whole seconds would repeat labels ("1s 1s") on a short window.
         m_x->setLabelFormat(to - from < 6 ? QStringLiteral("%.1fs") : QStringLiteral("%.0fs"));
         double maxY = 0;
-        for (QLineSeries* series : std::as_const(m_series)) {
-            for (const QPointF& point : series->points()) {
+        for (const QList<QPointF>& points : data) {
+            for (const QPointF& point : points) {
                 if (point.x() >= from && point.x() <= to)
                     maxY = std::max(maxY, point.y());
             }
         }
+        const Scale scale = scaleFor(maxY);
+        for (qsizetype i = 0; i < data.size() && i < m_series.size(); ++i) {
+            if (scale.divisor == 1) {
+                m_series[i]->replace(data[i]);
+                continue;
+            }
+            QList<QPointF> scaled = data[i];
+            for (QPointF& point : scaled)
+                point.setY(point.y() / scale.divisor);
+            m_series[i]->replace(scaled);
+        }
+        chart()->setTitle(scale.title);
+        maxY /= scale.divisor;
         m_y->setRange(0, maxY > 0 ? maxY * 1.1 : 1);
-        m_y->setLabelFormat(maxY < 3 ? QStringLiteral("%.1f") : QStringLiteral("%.0f"));
+        // A tenth is worth showing on small values, and on scaled ones (16.1 MiB/s).
+        const bool tenths = maxY < (scale.divisor > 1 ? 100 : 3);
+        m_y->setLabelFormat(tenths ? QStringLiteral("%.1f") : QStringLiteral("%.0f"));
     }
 
     const std::vector<ChartData::MarkerPoint>* markers = nullptr;
@@ -128,6 +150,28 @@ protected:
     }
 
 private:
+    struct Scale {
+        double divisor;
+        QString title;
+    };
+    Scale scaleFor(double maxY) const
+    {
+        if (m_units == Units::Bytes) {
+            if (maxY >= 10.0 * 1024 * 1024)
+                return { 1024.0 * 1024, ChartsPanel::tr("MiB/s") };
+            if (maxY >= 10.0 * 1024)
+                return { 1024.0, ChartsPanel::tr("KiB/s") };
+            return { 1, m_title };
+        }
+        if (maxY >= 10e6)
+            return { 1e6, ChartsPanel::tr("%1 (millions)").arg(m_title) };
+        if (maxY >= 10e3)
+            return { 1e3, ChartsPanel::tr("%1 (thousands)").arg(m_title) };
+        return { 1, m_title };
+    }
+
+    QString m_title;
+    Units m_units;
     QValueAxis* m_x = nullptr;
     QValueAxis* m_y = nullptr;
     QList<QLineSeries*> m_series;
@@ -139,17 +183,17 @@ ChartsPanel::ChartsPanel(QWidget* parent)
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(2);
-    m_deltas = new MarkerChartView(tr("deltas/s"), this);
+    m_deltas = new MarkerChartView(tr("deltas/s"), MarkerChartView::Units::Count, this);
     m_deltas->setObjectName(QStringLiteral("deltasChart"));
     m_deltas->addSeries(QColor(38, 139, 210), tr("deltas/s"));
-    m_bytes = new MarkerChartView(tr("bytes/s"), this);
+    m_bytes = new MarkerChartView(tr("bytes/s"), MarkerChartView::Units::Bytes, this);
     m_bytes->setObjectName(QStringLiteral("bytesChart"));
     m_bytes->addSeries(QColor(133, 153, 0), tr("in"));
     m_bytes->addSeries(QColor(211, 54, 130), tr("out"));
-    m_rtt = new MarkerChartView(tr("RTT (ms, from pings)"), this);
+    m_rtt = new MarkerChartView(tr("RTT (ms, from pings)"), MarkerChartView::Units::Count, this);
     m_rtt->setObjectName(QStringLiteral("rttChart"));
     m_rtt->addSeries(QColor(181, 137, 0), tr("RTT"));
-    m_nodes = new MarkerChartView(tr("document nodes"), this);
+    m_nodes = new MarkerChartView(tr("document nodes"), MarkerChartView::Units::Count, this);
     m_nodes->setObjectName(QStringLiteral("nodesChart"));
     m_nodes->addSeries(QColor(42, 161, 152), tr("nodes"));
     for (MarkerChartView* view : { m_deltas, m_bytes, m_rtt, m_nodes }) {
@@ -249,12 +293,6 @@ int ChartsPanel::seriesPointCount() const
 void ChartsPanel::refresh()
 {
     m_refreshTimer->stop();
-    m_deltas->series()[0]->replace(m_data.deltasPerSecond(m_complete));
-    m_bytes->series()[0]->replace(m_data.bytesInPerSecond(m_complete));
-    m_bytes->series()[1]->replace(m_data.bytesOutPerSecond(m_complete));
-    m_rtt->series()[0]->replace(m_data.rttMs());
-    m_nodes->series()[0]->replace(m_data.nodes());
-
     double from = 0;
     double to = std::max(1.0, m_data.endSeconds());
     double cursor = -1;
@@ -265,9 +303,12 @@ void ChartsPanel::refresh()
         from = std::max(0.0, cursor - width / 2);
         to = from + width;
     }
+    m_deltas->setData({ m_data.deltasPerSecond(m_complete) }, from, to);
+    m_bytes->setData({ m_data.bytesInPerSecond(m_complete), m_data.bytesOutPerSecond(m_complete) }, from, to);
+    m_rtt->setData({ m_data.rttMs() }, from, to);
+    m_nodes->setData({ m_data.nodes() }, from, to);
     for (MarkerChartView* view : { m_deltas, m_bytes, m_rtt, m_nodes }) {
         view->cursor = cursor;
-        view->setRange(from, to);
         view->viewport()->update();
     }
 }

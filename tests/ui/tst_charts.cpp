@@ -4,7 +4,10 @@
 #include "ui/chartspanel.h"
 #include "ui/models/chartdata.h"
 
+#include <QChart>
+#include <QChartView>
 #include <QTest>
+#include <QValueAxis>
 
 using namespace deltascope;
 using namespace deltascope::ui;
@@ -122,4 +125,42 @@ TEST_CASE("charts panel: follows the log, stays within its budget, windows aroun
     CHECK(panel.visibleRange().first == 0);
     log.clear();
     CHECK(panel.seriesPointCount() == 0);
+}
+
+TEST_CASE("charts panel: large values are labelled in a unit the title names, not as eight-digit numbers")
+{
+    EventLog log;
+    ChartsPanel panel;
+    panel.resize(900, 160);
+    panel.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    panel.setEventLog(&log);
+    const auto title = [&](const char* chart) {
+        const auto* view = panel.findChild<QChartView*>(QLatin1String(chart));
+        return view ? view->chart()->title() : QStringLiteral("(no chart %1)").arg(QLatin1String(chart));
+    };
+    const auto yMax = [&](const char* chart) {
+        const auto* view = panel.findChild<QChartView*>(QLatin1String(chart));
+        const auto axes = view ? view->chart()->axes(Qt::Vertical) : QList<QAbstractAxis*> {};
+        return axes.isEmpty() ? -1.0 : static_cast<QValueAxis*>(axes.first())->max();
+    };
+    // Small values keep the plain titles.
+    panel.addNodeSample(500'000'000, 250);
+    panel.refresh();
+    CHECK(title("bytesChart") == QStringLiteral("bytes/s"));
+    CHECK(title("nodesChart") == QStringLiteral("document nodes"));
+    CHECK(yMax("nodesChart") == Approx(275));
+
+    // 2 MiB a second in, and a document of 220,000 nodes.
+    const QByteArray payload(2 * 1024 * 1024 / 10, 'x');
+    for (qint64 i = 0; i < 40; ++i)
+        log.append(makeEvent(EventKind::StreamItem, 1'000'000'000 + i * 100'000'000), payload);
+    log.flushNotifications();
+    panel.addNodeSample(3'000'000'000, 220'000);
+    panel.refresh();
+    CHECK(title("bytesChart") == QStringLiteral("KiB/s"));
+    CHECK(yMax("bytesChart") == Approx(2048 * 1.1).epsilon(0.06));
+    CHECK(title("nodesChart") == QStringLiteral("document nodes (thousands)"));
+    CHECK(yMax("nodesChart") == Approx(220 * 1.1));
+    CHECK(panel.data().nodes().back().y() == 220'000); // the data keeps its values
 }
