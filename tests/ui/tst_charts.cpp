@@ -23,6 +23,19 @@ SessionEvent makeEvent(EventKind kind, qint64 ns, quint32 bytes = 0, quint32 epo
     event.epoch = epoch;
     return event;
 }
+
+// A charts panel on screen, reading `log`.
+struct ShownCharts {
+    EventLog log;
+    ChartsPanel panel;
+    ShownCharts()
+    {
+        panel.resize(900, 160);
+        panel.show();
+        REQUIRE(QTest::qWaitForWindowExposed(&panel));
+        panel.setEventLog(&log);
+    }
+};
 }
 
 TEST_CASE("chart data: rates per bucket, the filling bucket left out")
@@ -97,12 +110,9 @@ TEST_CASE("chart data: RTT from pings, node samples, markers")
 
 TEST_CASE("charts panel: follows the log, stays within its budget, windows around a selection")
 {
-    EventLog log;
-    ChartsPanel panel;
-    panel.resize(900, 160);
-    panel.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&panel));
-    panel.setEventLog(&log);
+    ShownCharts shown;
+    EventLog& log = shown.log;
+    ChartsPanel& panel = shown.panel;
     for (qint64 i = 0; i < 20000; ++i) {
         SessionEvent event = makeEvent(i % 100 == 0 ? EventKind::Ping : EventKind::StreamItem, i * 10'000'000);
         if (event.kind == EventKind::Ping)
@@ -129,12 +139,9 @@ TEST_CASE("charts panel: follows the log, stays within its budget, windows aroun
 
 TEST_CASE("charts panel: large values are labelled in a unit the title names, not as eight-digit numbers")
 {
-    EventLog log;
-    ChartsPanel panel;
-    panel.resize(900, 160);
-    panel.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&panel));
-    panel.setEventLog(&log);
+    ShownCharts shown;
+    EventLog& log = shown.log;
+    ChartsPanel& panel = shown.panel;
     const auto title = [&](const char* chart) {
         const auto* view = panel.findChild<QChartView*>(QLatin1String(chart));
         return view ? view->chart()->title() : QStringLiteral("(no chart %1)").arg(QLatin1String(chart));
