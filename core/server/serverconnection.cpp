@@ -183,15 +183,20 @@ void ServerConnection::onStallEnded()
 {
     flushQueue(); // what the server wrote before it froze goes out first
     releaseInbound(true);
+    if (!m_closed)
+        m_idle.start(); // the read timeout, frozen with the rest, counts again
 }
 
 void ServerConnection::holdInbound()
 {
     // QWebSocket answers pings and close frames by itself, so stopping only the writes left a
     // stalled socket that still replied to a client's close (and its pings) within milliseconds.
-    // A one-byte read buffer makes Qt stop reading from the kernel (so a FIN goes unseen too), and
-    // blocked signals keep QWebSocket from consuming that byte. The read timeout is frozen with
-    // the rest: nothing is read to reset it.
+    // Qt stops reading from the kernel once its buffer holds the one byte allowed here, and
+    // blocked signals keep QWebSocket from consuming that byte; from then on a FIN goes unseen
+    // too. Limits, all below QWebSocket's reach: until that first byte arrives, a bare FIN is
+    // still read (and Qt closes its side at once); data QWebSocket was told of just before is
+    // processed (its reads are queued); and a client frame half received when the stall starts
+    // trips QWebSocket's 5 s frame timeout (close 1001). The read timeout is frozen meanwhile.
     m_idle.stop();
     if (!m_tcp || m_inboundHeld)
         return;
@@ -208,13 +213,22 @@ void ServerConnection::releaseInbound(bool resume)
     m_inboundHeld = false;
     if (!m_tcp)
         return;
-    m_tcp->blockSignals(false);
     m_tcp->setReadBufferSize(m_readBufferSizeBeforeStall); // Qt reads from the kernel again
-    if (!resume || m_closed)
+    if (!resume) {
+        // Closing: what the client sent meanwhile will never be read. Left in the kernel, it would
+        // turn the close into a reset (Linux answers a close with unread data with RST), so a clean
+        // or FIN close of a stalled socket is drained first, with QWebSocket still kept out of it.
+        for (int pass = 0; pass < 16 && m_tcp->state() == QAbstractSocket::ConnectedState && m_tcp->waitForReadyRead(0); ++pass) {
+        }
+        m_tcp->readAll();
+        m_tcp->blockSignals(false);
         return;
-    m_idle.start();
+    }
+    m_tcp->blockSignals(false);
+    if (m_closed)
+        return;
     if (m_tcp->state() != QAbstractSocket::ConnectedState) {
-        // The socket went down while its signals were held (an error on write, say).
+        // The socket went down while its signals were held (a FIN before any byte, an error).
         m_server->log(QStringLiteral("socket %1 was lost during the stall").arg(peer()));
         onSocketDisconnected();
         return;

@@ -13,6 +13,14 @@
 #include <QTcpSocket>
 #include <QTest>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 using namespace deltascope;
 using namespace deltascope::server;
 using namespace deltascope::test;
@@ -145,12 +153,14 @@ TEST_CASE("fault: a stalled socket reads nothing: a client's ping and close wait
     REQUIRE(waitUntil([&] { readFrames(); return frames.size() >= 2; }, 3s));
     REQUIRE(received.startsWith("HTTP/1.1 101"));
 
-    REQUIRE(server.stall(800) == 1);
+    REQUIRE(server.stall(2000) == 1);
+    QTest::qWait(100); // a ping written just before the stall is read before counting
+    readFrames();
     const std::size_t framesAtStall = frames.size();
     raw.write(faults::encodeFrame(quint8(faults::WsOpcode::Ping), "are you there", true, true, 0x1234abcd));
     raw.write(faults::encodeFrame(quint8(faults::WsOpcode::Close), QByteArray("\x03\xe8", 2), true, true, 0x0badf00d));
     raw.flush();
-    QTest::qWait(400);
+    QTest::qWait(600);
     readFrames();
     CHECK(frames.size() == framesAtStall); // no pong, no close reply, no ping
     CHECK(raw.state() == QAbstractSocket::ConnectedState); // and no FIN
@@ -170,6 +180,66 @@ TEST_CASE("fault: a stalled socket reads nothing: a client's ping and close wait
     CHECK(waitUntil([&] { return server.socketCount() == 0; }, 3s));
 }
 
+TEST_CASE("fault: closing a stalled socket that was sent data meanwhile ends with a FIN, not a reset")
+{
+    ServerOptions options;
+    options.botsPaused = true;
+    ReferenceServer server(options);
+    const quint16 port = server.listen();
+    REQUIRE(port != 0);
+    // A POSIX socket: recv() tells a FIN (0) from a reset (ECONNRESET), which QTcpSocket does not.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address {};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address); // EINPROGRESS: loopback completes it
+    const auto sendAll = [&](const QByteArray& bytes) {
+        qsizetype sent = 0;
+        return waitUntil(
+            [&] {
+                const ssize_t n = ::send(fd, bytes.constData() + sent, std::size_t(bytes.size() - sent), MSG_NOSIGNAL);
+                if (n > 0)
+                    sent += n;
+                return sent == bytes.size();
+            },
+            3s);
+    };
+    QByteArray received;
+    int recvError = 0;
+    bool peerClosed = false;
+    const auto receive = [&] {
+        char buffer[4096];
+        for (;;) {
+            const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+            if (n > 0) {
+                received.append(buffer, n);
+                continue;
+            }
+            if (n == 0)
+                peerClosed = true;
+            else if (errno != EAGAIN && errno != EWOULDBLOCK)
+                recvError = errno;
+            return;
+        }
+    };
+    REQUIRE(sendAll("GET /~s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+    REQUIRE(waitUntil([&] { receive(); return received.contains("\"status\":\"connected\""); }, 3s)); // the hello
+
+    REQUIRE(server.stall(5000) == 1);
+    REQUIRE(sendAll(faults::encodeFrame(quint8(faults::WsOpcode::Text),
+        R"({"method":"connection/create","id":1,"identity":"anonymous:a","space":"chat","key":"fin"})", true, true, 0x11223344)));
+    QTest::qWait(200);
+    REQUIRE(server.closeSockets(ServerConnection::CloseKind::Fin) == 1);
+    REQUIRE(waitUntil([&] { receive(); return peerClosed || recvError != 0; }, 3s));
+    CHECK(recvError == 0); // not ECONNRESET
+    CHECK(peerClosed);
+    ::close(fd);
+}
+
 TEST_CASE("fault: a request sent to a stalled socket is read after the stall: other viewers see its change only then")
 {
     Fixture f(QStringLiteral("stallread"));
@@ -187,11 +257,11 @@ TEST_CASE("fault: a request sent to a stalled socket is read after the stall: ot
         return false;
     };
 
-    REQUIRE(f.server.stall(700, FaultTarget { QStringLiteral("alice"), {}, {} }) == 1);
+    REQUIRE(f.server.stall(1500, FaultTarget { QStringLiteral("alice"), {}, {} }) == 1);
     const qint64 id = f.client.request(QStringLiteral("connection/send"),
         { { QStringLiteral("connection"), f.stream }, { QStringLiteral("channel"), QStringLiteral("say") },
             { QStringLiteral("message"), QJsonObject { { QStringLiteral("what"), QStringLiteral("held during the stall") } } } });
-    QTest::qWait(350);
+    QTest::qWait(600);
     // Alice's socket is not read: the line is not in the document, so bob (not stalled) lacks it too.
     CHECK(!bobSawLine());
     REQUIRE(!f.client.waitForAnswer(id, 3s).isEmpty());
