@@ -422,9 +422,10 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
                 ++*shown;
             }
         };
-        addNodeSamples();
+        // Connected first: a fold that completes in between still reaches the chart.
         connect(checkpoints, &CaptureCheckpoints::progress, checkpoints, addNodeSamples);
         connect(checkpoints, &CaptureCheckpoints::completed, checkpoints, addNodeSamples);
+        addNodeSamples();
     }
     m_syncingReplay = false;
     m_replayBar->setReplay(m_replay.get());

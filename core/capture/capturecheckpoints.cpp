@@ -71,6 +71,8 @@ void CaptureCheckpoints::foldNext()
             m_sampleWindowEnd = (event.monotonicNs / m_sampleWindowNs + 1) * m_sampleWindowNs;
         }
         m_lastItemNs = event.monotonicNs;
+    } else if (event.kind == EventKind::EpochStarted) {
+        takeNodeSample(); // a new epoch empties the tree: the old one's size goes with its last item
     }
     if (folderReadsPayload(event.kind)) {
         const QByteArray payload = m_log.payload(m_next);
@@ -128,8 +130,15 @@ bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64
 {
     m_cpuAtCheckpoint = threadCpuNs(); // CPU clocks are per thread, and a fold may go on on another one
     if (m_sampleWindowNs == 0 && end > 0) {
-        const qint64 duration = m_log.at(end - 1).monotonicNs - m_log.at(0).monotonicNs;
-        m_sampleWindowNs = std::max<qint64>(1, duration / kNodeSampleWindows + 1);
+        // From the earliest to the latest time, not first to last: in a damaged or edited capture
+        // time can go backwards, and a window of 1 ns would walk the tree after every item.
+        qint64 earliest = m_log.at(0).monotonicNs;
+        qint64 latest = earliest;
+        for (qint64 i = 1; i < end; ++i) {
+            earliest = std::min(earliest, m_log.at(i).monotonicNs);
+            latest = std::max(latest, m_log.at(i).monotonicNs);
+        }
+        m_sampleWindowNs = std::max<qint64>(1, (latest - earliest) / kNodeSampleWindows + 1);
     }
     while (m_next < end) {
         if (m_next == m_holdBefore.load(std::memory_order_relaxed)) {
@@ -150,7 +159,7 @@ bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64
                 return false;
         }
     }
-    takeNodeSample(); // the last window's (a capture extended later starts a new one)
+    takeNodeSample(); // the last window's (extend() may add another sample in the same window)
     m_progress.store(m_next, std::memory_order_relaxed);
     if (progress)
         progress(2, end, end);

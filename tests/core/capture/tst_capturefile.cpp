@@ -573,6 +573,24 @@ TEST_CASE("checkpoints: node samples give the document size after the last item 
 {
     EventLog log;
     fillSyntheticSession(log, 6000); // a player joins every 10 items: the document keeps growing
+    // Then a resync: a new epoch right after the last item (the tree is emptied), and its
+    // snapshot a moment later, in a later time window.
+    qint64 ns = log.at(log.size() - 1).monotonicNs + 1'000'000;
+    const auto add = [&](EventKind kind, qint64 requestId, QByteArrayView payload) {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = ns;
+        event.requestId = requestId;
+        event.epoch = 2;
+        log.append(event, payload);
+    };
+    add(EventKind::StreamItem, 1, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"last":1},"seq":9000}}})");
+    ns += 1'000'000;
+    add(EventKind::EpochStarted, 3, R"({"epoch":2,"requestId":3})");
+    ns += 200'000'000;
+    add(EventKind::StreamItem, 3, R"({"deliver":3,"done":false,"response":{"delta":{"data":{"title":"again"},"seq":1}}})");
+    log.flushNotifications();
     CaptureCheckpoints checkpoints(log, 500);
     REQUIRE(checkpoints.build({}, nullptr));
     const std::vector<CaptureCheckpoints::NodeSample> samples = checkpoints.nodeSamples();
@@ -599,7 +617,8 @@ TEST_CASE("checkpoints: node samples give the document size after the last item 
     CHECK(next == samples.size());
     CHECK(samples.back().nodes == qint64(folder.epochTree().nodeCount()));
     CHECK(samples.back().monotonicNs == lastItemNs); // the last item's window is sampled too
-    CHECK(samples.front().nodes < samples.back().nodes);
+    CHECK(samples[samples.size() - 2].nodes > 100); // the old epoch's size, not the emptied tree's
+    CHECK(samples.back().nodes == 2); // the new epoch: a root and its title
 }
 
 TEST_CASE("checkpoints: a fold held before an event is released by destruction")
