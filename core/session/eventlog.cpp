@@ -38,10 +38,10 @@ void EventLog::appendBlock()
 {
     // Blocks hold events only from index 0 to m_size - 1, and nothing runs on their destruction.
     static_assert(std::is_trivially_copyable_v<SessionEvent> && std::is_trivially_destructible_v<SessionEvent>);
-    auto* block = static_cast<SessionEvent*>(std::malloc(std::size_t(kBlockSize) * sizeof(SessionEvent)));
+    std::unique_ptr<SessionEvent[], BlockFree> block(static_cast<SessionEvent*>(std::malloc(std::size_t(kBlockSize) * sizeof(SessionEvent))));
     if (!block)
         throw std::bad_alloc();
-    m_blocks.emplace_back(block);
+    m_blocks.push_back(std::move(block));
 }
 
 qint64 EventLog::append(SessionEvent event, QByteArrayView payload)

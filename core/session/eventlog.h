@@ -85,8 +85,7 @@ private:
 
     std::unique_ptr<PayloadStore> m_store;
     // Blocks are malloc'ed, not value-initialised, and events are constructed as they are
-    // appended: a new block then costs only the pages written (a capture of a few events does not
-    // write 640 KB of defaults).
+    // appended: a new block writes no defaults (a capture of a few events did write 640 KB of them).
     struct BlockFree {
         void operator()(SessionEvent* block) const { std::free(block); }
     };
