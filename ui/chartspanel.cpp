@@ -21,9 +21,9 @@ namespace deltascope::ui {
 class MarkerChartView : public QChartView
 {
 public:
-    // How a chart's values are labelled once they grow past four digits: the values are divided
-    // and the title names the unit, so the axis reads "16.1" under "MiB/s", not "16867428".
-    enum class Units { Count, Bytes };
+    // How a chart's values are labelled once they reach 10,000 (bytes: 10 KiB): the values are
+    // divided and the title names the unit, so the axis reads "16.1" under "MiB/s", not "16867428".
+    enum class Units { Count, Bytes, Milliseconds };
 
     MarkerChartView(const QString& title, Units units, QWidget* parent)
         : QChartView(new QChart, parent)
@@ -156,6 +156,12 @@ private:
     };
     Scale scaleFor(double maxY) const
     {
+        if (m_units == Units::Milliseconds) {
+            // Long round trips are what a stall makes: 12.5 s, not 12500 ms nor "(thousands)".
+            if (maxY >= 10e3)
+                return { 1e3, ChartsPanel::tr("RTT (s, from pings)") };
+            return { 1, m_title };
+        }
         if (m_units == Units::Bytes) {
             if (maxY >= 10.0 * 1024 * 1024)
                 return { 1024.0 * 1024, ChartsPanel::tr("MiB/s") };
@@ -190,7 +196,7 @@ ChartsPanel::ChartsPanel(QWidget* parent)
     m_bytes->setObjectName(QStringLiteral("bytesChart"));
     m_bytes->addSeries(QColor(133, 153, 0), tr("in"));
     m_bytes->addSeries(QColor(211, 54, 130), tr("out"));
-    m_rtt = new MarkerChartView(tr("RTT (ms, from pings)"), MarkerChartView::Units::Count, this);
+    m_rtt = new MarkerChartView(tr("RTT (ms, from pings)"), MarkerChartView::Units::Milliseconds, this);
     m_rtt->setObjectName(QStringLiteral("rttChart"));
     m_rtt->addSeries(QColor(181, 137, 0), tr("RTT"));
     m_nodes = new MarkerChartView(tr("document nodes"), MarkerChartView::Units::Count, this);

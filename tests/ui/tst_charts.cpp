@@ -170,4 +170,14 @@ TEST_CASE("charts panel: large values are labelled in a unit the title names, no
     CHECK(title("nodesChart") == QStringLiteral("document nodes (thousands)"));
     CHECK(yMax("nodesChart") == Approx(220 * 1.1));
     CHECK(panel.data().nodes().back().y() == 220'000); // the data keeps its values
+    CHECK(title("rttChart") == QStringLiteral("RTT (ms, from pings)"));
+
+    // A stall's round trip of 12.5 s reads in seconds.
+    SessionEvent ping = makeEvent(EventKind::Ping, 4'500'000'000);
+    ping.code = 12'500;
+    log.append(ping, "{\"ping\":1,\"latency\":\"12500\"}");
+    log.flushNotifications();
+    panel.refresh();
+    CHECK(title("rttChart") == QStringLiteral("RTT (s, from pings)"));
+    CHECK(yMax("rttChart") == Approx(12.5 * 1.1));
 }
