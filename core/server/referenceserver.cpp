@@ -225,6 +225,13 @@ QString ReferenceServer::url() const
     return QStringLiteral("%1://%2:%3/~s").arg(tls ? QStringLiteral("wss") : QStringLiteral("ws"), host).arg(port());
 }
 
+namespace {
+QString peerKey(const QHostAddress& address, quint16 port)
+{
+    return address.toString() + QLatin1Char('|') + QString::number(port);
+}
+}
+
 void ReferenceServer::onIncoming(QTcpSocket* socket)
 {
     // Read the HTTP head without consuming it, so the WebSocket server sees the request whole.
@@ -259,7 +266,7 @@ void ReferenceServer::onHttpHead(QTcpSocket* socket)
         socket->setProperty("deltascope.upgrading", true);
         disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
         disconnect(socket, &QTcpSocket::disconnected, socket, nullptr);
-        m_upgrading.insert(socket->peerPort(), socket);
+        m_upgrading.insert(peerKey(socket->peerAddress(), socket->peerPort()), socket);
         m_wsServer->handleConnection(socket);
         return;
     }
@@ -280,7 +287,7 @@ void ReferenceServer::onWebSocket()
 {
     while (m_wsServer && m_wsServer->hasPendingConnections()) {
         QWebSocket* socket = m_wsServer->nextPendingConnection();
-        const QPointer<QTcpSocket> tcp = m_upgrading.take(socket->peerPort());
+        const QPointer<QTcpSocket> tcp = m_upgrading.take(peerKey(socket->peerAddress(), socket->peerPort()));
         const quint64 serial = m_nextSocketSerial++;
         auto* connection = new ServerConnection(serial, socket, tcp.data(), this);
         m_connections.emplace(serial, connection);

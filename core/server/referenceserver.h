@@ -140,7 +140,9 @@ private:
     QString m_error;
     QTcpServer* m_tcpServer = nullptr;
     QWebSocketServer* m_wsServer = nullptr;
-    QHash<quint16, QPointer<QTcpSocket>> m_upgrading; // by peer port, until the WebSocket appears
+    // By peer address and port (peerKey()), until the WebSocket appears: a port alone is not
+    // unique once clients come from more than one host.
+    QHash<QString, QPointer<QTcpSocket>> m_upgrading;
     std::map<quint64, ServerConnection*> m_connections;
     std::map<std::pair<QString, QString>, std::unique_ptr<DemoDocument>> m_documents;
     quint64 m_nextSocketSerial = 1;

@@ -83,6 +83,73 @@ QByteArray http(quint16 port, const QByteArray& method, const QByteArray& path, 
     return response + socket.readAll();
 }
 
+// A server of the test's own, bots paused (only the test changes documents), listening.
+struct OwnServer {
+    ReferenceServer server;
+    quint16 port = 0;
+    explicit OwnServer(int pingIntervalMs = 0)
+        : server([&] {
+            ServerOptions options;
+            options.botsPaused = true;
+            if (pingIntervalMs > 0)
+                options.pingIntervalMs = pingIntervalMs;
+            return options;
+        }())
+    {
+        port = server.listen();
+        REQUIRE(port != 0);
+    }
+};
+
+// A WebSocket peer on a bare QTcpSocket: every byte and frame the server sends, and its FIN, are
+// seen as they come (QWebSocket would answer pings and close frames by itself).
+struct RawWsPeer {
+    QTcpSocket socket;
+    QByteArray head; // the server's HTTP answer
+    faults::WsFrameParser parser;
+    std::vector<faults::WsFrame> frames;
+
+    // Connects (from `from`, when given, as port 0 does not fix the source) and sends the upgrade.
+    bool open(quint16 port, const QHostAddress& from = {}, quint16 fromPort = 0)
+    {
+        if (!from.isNull() && !socket.bind(from, fromPort))
+            return false;
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        if (!socket.waitForConnected(3000))
+            return false;
+        socket.write("GET /~s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        return socket.flush() || socket.bytesToWrite() == 0;
+    }
+    // Reads what arrived into `head` and `frames`.
+    void pump()
+    {
+        QByteArray bytes = socket.readAll();
+        if (!head.endsWith("\r\n\r\n")) {
+            head += bytes;
+            const qsizetype end = head.indexOf("\r\n\r\n");
+            if (end < 0)
+                return;
+            bytes = head.sliced(end + 4);
+            head.truncate(end + 4);
+        }
+        parser.feed(bytes);
+        faults::WsFrame frame;
+        while (parser.next(frame) == faults::WsFrameParser::Status::Frame)
+            frames.push_back(frame);
+    }
+    void send(faults::WsOpcode opcode, const QByteArray& payload)
+    {
+        socket.write(faults::encodeFrame(quint8(opcode), payload, true, true, 0x1234abcd));
+        socket.flush();
+    }
+    bool sawText(const char* needle) const
+    {
+        return std::any_of(frames.begin(), frames.end(),
+            [&](const faults::WsFrame& f) { return f.opcode == quint8(faults::WsOpcode::Text) && f.payload.contains(needle); });
+    }
+};
+
 QJsonObject httpJson(const QByteArray& response)
 {
     return QJsonDocument::fromJson(response.mid(response.indexOf("\r\n\r\n") + 4)).object();
@@ -123,70 +190,80 @@ TEST_CASE("fault: stall stops writes and pings but keeps the socket open, then r
 
 TEST_CASE("fault: a stalled socket reads nothing: a client's ping and close wait unanswered until the stall ends")
 {
-    // A raw peer, so that every byte the server sends (or a FIN) is seen as it comes.
-    ServerOptions options;
-    options.botsPaused = true;
-    options.pingIntervalMs = 50;
-    ReferenceServer server(options);
-    const quint16 port = server.listen();
-    REQUIRE(port != 0);
-    QTcpSocket raw;
-    raw.connectToHost(QHostAddress::LocalHost, port);
-    REQUIRE(raw.waitForConnected(3000));
-    raw.write("GET /~s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    QByteArray received;
-    faults::WsFrameParser parser;
-    std::vector<faults::WsFrame> frames;
-    const auto readFrames = [&] {
-        received += raw.readAll();
-        const qsizetype headEnd = received.indexOf("\r\n\r\n");
-        if (headEnd < 0)
-            return;
-        parser.feed(QByteArrayView(received).sliced(headEnd + 4));
-        received.truncate(headEnd + 4); // the head stays; frame bytes go to the parser once
-        faults::WsFrame frame;
-        while (parser.next(frame) == faults::WsFrameParser::Status::Frame)
-            frames.push_back(frame);
-    };
+    OwnServer own(50);
+    ReferenceServer& server = own.server;
+    const quint16 port = own.port;
+    RawWsPeer peer;
+    REQUIRE(peer.open(port));
     // The hello, then a first server ping: the socket is live and the heartbeat runs.
-    REQUIRE(waitUntil([&] { readFrames(); return frames.size() >= 2; }, 3s));
-    REQUIRE(received.startsWith("HTTP/1.1 101"));
+    REQUIRE(waitUntil([&] { peer.pump(); return peer.frames.size() >= 2; }, 3s));
+    REQUIRE(peer.head.startsWith("HTTP/1.1 101"));
 
     REQUIRE(server.stall(2000) == 1);
     QTest::qWait(100); // a ping written just before the stall is read before counting
-    readFrames();
-    const std::size_t framesAtStall = frames.size();
-    raw.write(faults::encodeFrame(quint8(faults::WsOpcode::Ping), "are you there", true, true, 0x1234abcd));
-    raw.write(faults::encodeFrame(quint8(faults::WsOpcode::Close), QByteArray("\x03\xe8", 2), true, true, 0x0badf00d));
-    raw.flush();
+    peer.pump();
+    const std::size_t framesAtStall = peer.frames.size();
+    peer.send(faults::WsOpcode::Ping, "are you there");
+    peer.send(faults::WsOpcode::Close, QByteArray("\x03\xe8", 2));
     QTest::qWait(600);
-    readFrames();
-    CHECK(frames.size() == framesAtStall); // no pong, no close reply, no ping
-    CHECK(raw.state() == QAbstractSocket::ConnectedState); // and no FIN
+    peer.pump();
+    CHECK(peer.frames.size() == framesAtStall); // no pong, no close reply, no ping
+    CHECK(peer.socket.state() == QAbstractSocket::ConnectedState); // and no FIN
 
     // After the stall the server reads them: the pong and the close reply come, then it hangs up.
-    REQUIRE(waitUntil([&] { readFrames(); return raw.state() == QAbstractSocket::UnconnectedState; }, 5s));
-    readFrames();
+    REQUIRE(waitUntil([&] { peer.pump(); return peer.socket.state() == QAbstractSocket::UnconnectedState; }, 5s));
+    peer.pump();
     std::vector<quint8> opcodes;
-    for (std::size_t i = framesAtStall; i < frames.size(); ++i)
-        opcodes.push_back(frames[i].opcode);
+    for (std::size_t i = framesAtStall; i < peer.frames.size(); ++i)
+        opcodes.push_back(peer.frames[i].opcode);
     const auto pong = std::find(opcodes.begin(), opcodes.end(), quint8(faults::WsOpcode::Pong));
     REQUIRE(pong != opcodes.end());
-    CHECK(frames[framesAtStall + std::size_t(pong - opcodes.begin())].payload == "are you there");
+    CHECK(peer.frames[framesAtStall + std::size_t(pong - opcodes.begin())].payload == "are you there");
     const auto close = std::find(opcodes.begin(), opcodes.end(), quint8(faults::WsOpcode::Close));
     REQUIRE(close != opcodes.end());
     CHECK(pong < close);
     CHECK(waitUntil([&] { return server.socketCount() == 0; }, 3s));
 }
 
+TEST_CASE("faults reach the socket of the right client when two hosts use the same source port")
+{
+    OwnServer own;
+    ReferenceServer& server = own.server;
+    const quint16 port = own.port;
+    // 127.0.0.1 and 127.0.0.2 are both loopback on Linux: two "hosts", one source port, both
+    // upgrading at the same time.
+    RawWsPeer alice;
+    RawWsPeer bob;
+    REQUIRE(alice.socket.bind(QHostAddress(QStringLiteral("127.0.0.1")), 0));
+    const quint16 sourcePort = alice.socket.localPort();
+    alice.socket.abort();
+    REQUIRE(alice.open(port, QHostAddress(QStringLiteral("127.0.0.1")), sourcePort));
+    INFO("bob binds 127.0.0.2:" << sourcePort << ": " << bob.socket.errorString().toStdString());
+    REQUIRE(bob.open(port, QHostAddress(QStringLiteral("127.0.0.2")), sourcePort));
+    REQUIRE(waitUntil([&] { alice.pump(); bob.pump(); return !alice.frames.empty() && !bob.frames.empty(); }, 3s));
+    const auto create = [](const char* who) -> QByteArray {
+        return QByteArray(R"({"method":"connection/create","id":1,"identity":"anonymous:)") + who
+            + R"(","space":"chat","key":"twohosts"})";
+    };
+    alice.send(faults::WsOpcode::Text, create("alice"));
+    bob.send(faults::WsOpcode::Text, create("bob"));
+    REQUIRE(waitUntil([&] { alice.pump(); bob.pump(); return alice.sawText("\"seq\"") && bob.sawText("\"seq\""); }, 3s));
+
+    // A TCP-level close aimed at alice's streams closes alice's TCP connection, not bob's.
+    REQUIRE(server.applyFault(QStringLiteral("close"), { { QStringLiteral("mode"), QStringLiteral("fin") }, { QStringLiteral("agent"), QStringLiteral("alice") } })
+                .affected == 1);
+    REQUIRE(waitUntil([&] { alice.pump(); return alice.socket.state() == QAbstractSocket::UnconnectedState; }, 3s));
+    QTest::qWait(200);
+    bob.pump();
+    CHECK(bob.socket.state() == QAbstractSocket::ConnectedState);
+    CHECK(server.socketCount() == 1);
+}
+
 TEST_CASE("fault: closing a stalled socket that was sent data meanwhile ends with a FIN, not a reset")
 {
-    ServerOptions options;
-    options.botsPaused = true;
-    ReferenceServer server(options);
-    const quint16 port = server.listen();
-    REQUIRE(port != 0);
+    OwnServer own;
+    ReferenceServer& server = own.server;
+    const quint16 port = own.port;
     // A POSIX socket: recv() tells a FIN (0) from a reset (ECONNRESET), which QTcpSocket does not.
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(fd >= 0);
