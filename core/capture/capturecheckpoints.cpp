@@ -5,6 +5,7 @@
 #include <QSignalBlocker>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include <time.h>
@@ -66,11 +67,17 @@ void CaptureCheckpoints::foldNext()
     if (event.kind == EventKind::StreamItem) {
         // The count for a window is taken before the first item past it: the tree is then as the
         // window's last item left it.
-        if (event.monotonicNs >= m_sampleWindowEnd) {
+        // A window ending at the top of the range (saturated) holds every later time.
+        if (event.monotonicNs >= m_sampleWindowEnd && m_sampleWindowEnd != std::numeric_limits<qint64>::max()) {
             takeNodeSample();
-            m_sampleWindowEnd = (event.monotonicNs / m_sampleWindowNs + 1) * m_sampleWindowNs;
+            // The end of the window holding this item (rounded towards zero, so past the item either
+            // way); times come from the file, so any qint64, and the end saturates.
+            const qint64 start = event.monotonicNs - event.monotonicNs % m_sampleWindowNs;
+            m_sampleWindowEnd = start > std::numeric_limits<qint64>::max() - m_sampleWindowNs ? std::numeric_limits<qint64>::max()
+                                                                                             : start + m_sampleWindowNs;
         }
         m_lastItemNs = event.monotonicNs;
+        m_itemSinceSample = true;
     } else if (event.kind == EventKind::EpochStarted) {
         takeNodeSample(); // a new epoch empties the tree: the old one's size goes with its last item
     }
@@ -91,10 +98,10 @@ void CaptureCheckpoints::foldNext()
 
 void CaptureCheckpoints::takeNodeSample()
 {
-    if (m_lastItemNs < 0)
+    if (!m_itemSinceSample)
         return;
     const NodeSample sample { m_lastItemNs, qint64(m_folder.epochTree().nodeCount()) };
-    m_lastItemNs = -1;
+    m_itemSinceSample = false;
     const std::lock_guard lock(m_mutex);
     m_nodeSamples.push_back(sample);
 }
@@ -138,7 +145,9 @@ bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64
             earliest = std::min(earliest, m_log.at(i).monotonicNs);
             latest = std::max(latest, m_log.at(i).monotonicNs);
         }
-        m_sampleWindowNs = std::max<qint64>(1, (latest - earliest) / kNodeSampleWindows + 1);
+        // Unsigned: a file's times may span more than a qint64 holds.
+        const quint64 span = quint64(latest) - quint64(earliest);
+        m_sampleWindowNs = qint64(span / kNodeSampleWindows + 1);
     }
     while (m_next < end) {
         if (m_next == m_holdBefore.load(std::memory_order_relaxed)) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -120,8 +121,9 @@ private:
     std::vector<SessionAnomaly> m_anomalies;
     std::vector<ResyncReport> m_resyncs;
     qint64 m_sampleWindowNs = 0; // set when the fold starts: the capture's duration / kNodeSampleWindows
-    qint64 m_sampleWindowEnd = 0;
-    qint64 m_lastItemNs = -1; // the last stream item folded and not yet sampled, -1 when none
+    qint64 m_sampleWindowEnd = std::numeric_limits<qint64>::min(); // exclusive; the first item starts a window
+    qint64 m_lastItemNs = 0; // the time of the last stream item folded
+    bool m_itemSinceSample = false; // whether a stream item was folded since the last sample
 
     mutable std::mutex m_mutex; // guards m_checkpoints and m_done
     mutable std::condition_variable m_changed; // a checkpoint was added, or the fold stopped

@@ -15,6 +15,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -619,6 +620,29 @@ TEST_CASE("checkpoints: node samples give the document size after the last item 
     CHECK(samples.back().monotonicNs == lastItemNs); // the last item's window is sampled too
     CHECK(samples[samples.size() - 2].nodes > 100); // the old epoch's size, not the emptied tree's
     CHECK(samples.back().nodes == 2); // the new epoch: a root and its title
+}
+
+TEST_CASE("checkpoints: node samples stay bounded when a file's times jump to the ends of the range and back")
+{
+    EventLog log;
+    fillSyntheticSession(log, 6000); // over 1,024 items land on the top time
+    // Rewrite the times as a damaged capture may carry them: the extremes of qint64, backwards.
+    EventLog damaged;
+    constexpr qint64 kTimes[] = { std::numeric_limits<qint64>::min() + 1, std::numeric_limits<qint64>::max(), 0,
+        std::numeric_limits<qint64>::max() - 1, -1 };
+    for (qint64 i = 0; i < log.size(); ++i) {
+        SessionEvent event = log.at(i);
+        event.monotonicNs = kTimes[i % 5];
+        damaged.append(event, log.payload(i));
+    }
+    damaged.flushNotifications();
+    CaptureCheckpoints checkpoints(damaged, 500);
+    REQUIRE(checkpoints.build({}, nullptr));
+    const std::vector<CaptureCheckpoints::NodeSample> samples = checkpoints.nodeSamples();
+    CHECK(!samples.empty());
+    CHECK(samples.size() <= std::size_t(CaptureCheckpoints::kNodeSampleWindows) + 1);
+    for (const CaptureCheckpoints::NodeSample& sample : samples)
+        CHECK(sample.nodes >= 1);
 }
 
 TEST_CASE("checkpoints: a fold held before an event is released by destruction")
