@@ -419,6 +419,8 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     bool skippingLongLine = false;
     qint64 longLineStart = 0;
     qint64 expectedFileIndex = 0;
+    qint64 previousEventNs = 0; // the time and file index of the last event kept
+    qint64 previousEventIndex = -1;
     std::vector<std::pair<qint64, qint64>> indexBreaks; // (file index, log index) where they diverge
     std::vector<std::pair<qint64, qint64>> links;
     std::vector<std::pair<qint64, qint64>> seqLinks;
@@ -514,6 +516,15 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
                 ref.offset |= FilePayloadStore::kBase64Bit;
             ref.length = quint32(fields.payloadLength);
         }
+        // Recorders and the HAR import write times that never decrease; a capture whose times do was
+        // edited or damaged, and its gaps and rates are wrong there. Kept as recorded, and said.
+        if (log->size() > 0 && event.monotonicNs < previousEventNs) {
+            addDiagnostic(lineNumber, QStringLiteral("event %1 is timed %2 ns, before event %3 (%4 ns): time goes backwards "
+                                                     "here; kept as recorded, so gaps and rates around it are wrong")
+                    .arg(fields.index).arg(event.monotonicNs).arg(previousEventIndex).arg(previousEventNs));
+        }
+        previousEventNs = event.monotonicNs;
+        previousEventIndex = fields.index;
         store->setNextRef(ref);
         const qint64 logIndex = log->append(event, {});
         if (fields.link >= 0)

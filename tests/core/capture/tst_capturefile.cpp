@@ -383,6 +383,23 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         CHECK(capture->log->size() == log.size());
         CHECK(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("hologram")));
     }
+    SECTION("time that goes backwards is reported at its line, and the events are kept as recorded")
+    {
+        QByteArray edited = good;
+        const QByteArray line11 = good.split('\n').value(10); // event 9
+        REQUIRE(line11.startsWith("{\"index\":9,\"ns\":"));
+        const qsizetype nsEnd = line11.indexOf(',', 14);
+        const QByteArray backwards = QByteArray("{\"index\":9,\"ns\":5") + line11.mid(nsEnd);
+        edited.replace(line11, backwards);
+        std::unique_ptr<Capture> capture = openBytes(dir, edited, error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size());
+        CHECK(capture->log->at(9).monotonicNs == 5);
+        REQUIRE(capture->diagnostics.size() == 1);
+        CHECK(capture->diagnostics[0].line == 11);
+        CHECK(capture->diagnostics[0].message.contains(QStringLiteral("event 9 is timed 5 ns, before event 8 (")));
+        CHECK(capture->diagnostics[0].message.contains(QStringLiteral("time goes backwards")));
+    }
     SECTION("truncated last line")
     {
         const QByteArray cut = good.left(good.size() - 90);
