@@ -21,6 +21,27 @@ bool folderReadsPayload(EventKind kind)
 
 // CPU time, not wall time, measures the fold's cost: other work on a loaded machine does not
 // shrink the spacing.
+// From the earliest to the latest time of events [0, end), not first to last: in a damaged or
+// edited capture time can go backwards. Unsigned: a file's times may span more than a qint64 holds.
+quint64 timeSpan(const EventLog& log, qint64 end)
+{
+    qint64 earliest = log.at(0).monotonicNs;
+    qint64 latest = earliest;
+    for (qint64 i = 1; i < end; ++i) {
+        earliest = std::min(earliest, log.at(i).monotonicNs);
+        latest = std::max(latest, log.at(i).monotonicNs);
+    }
+    return quint64(latest) - quint64(earliest);
+}
+
+// The exclusive end of the node-sample window holding `ns`: rounded towards zero, so past `ns`
+// either way, and saturated, since a file's times may be any qint64.
+qint64 sampleWindowEnd(qint64 ns, qint64 width)
+{
+    const qint64 start = ns - ns % width;
+    return start > std::numeric_limits<qint64>::max() - width ? std::numeric_limits<qint64>::max() : start + width;
+}
+
 qint64 threadCpuNs()
 {
     timespec now {};
@@ -66,15 +87,10 @@ void CaptureCheckpoints::foldNext()
     const SessionEvent& event = m_log.at(m_next);
     if (event.kind == EventKind::StreamItem) {
         // The count for a window is taken before the first item past it: the tree is then as the
-        // window's last item left it.
-        // A window ending at the top of the range (saturated) holds every later time.
+        // window's last item left it. A window ending at the top of the range holds every later time.
         if (event.monotonicNs >= m_sampleWindowEnd && m_sampleWindowEnd != std::numeric_limits<qint64>::max()) {
             takeNodeSample();
-            // The end of the window holding this item (rounded towards zero, so past the item either
-            // way); times come from the file, so any qint64, and the end saturates.
-            const qint64 start = event.monotonicNs - event.monotonicNs % m_sampleWindowNs;
-            m_sampleWindowEnd = start > std::numeric_limits<qint64>::max() - m_sampleWindowNs ? std::numeric_limits<qint64>::max()
-                                                                                             : start + m_sampleWindowNs;
+            m_sampleWindowEnd = sampleWindowEnd(event.monotonicNs, m_sampleWindowNs);
         }
         m_lastItemNs = event.monotonicNs;
         m_itemSinceSample = true;
@@ -136,19 +152,8 @@ void CaptureCheckpoints::takeCheckpoint()
 bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64, qint64)>& progress, const std::atomic<bool>* cancel)
 {
     m_cpuAtCheckpoint = threadCpuNs(); // CPU clocks are per thread, and a fold may go on on another one
-    if (m_sampleWindowNs == 0 && end > 0) {
-        // From the earliest to the latest time, not first to last: in a damaged or edited capture
-        // time can go backwards, and a window of 1 ns would walk the tree after every item.
-        qint64 earliest = m_log.at(0).monotonicNs;
-        qint64 latest = earliest;
-        for (qint64 i = 1; i < end; ++i) {
-            earliest = std::min(earliest, m_log.at(i).monotonicNs);
-            latest = std::max(latest, m_log.at(i).monotonicNs);
-        }
-        // Unsigned: a file's times may span more than a qint64 holds.
-        const quint64 span = quint64(latest) - quint64(earliest);
-        m_sampleWindowNs = qint64(span / kNodeSampleWindows + 1);
-    }
+    if (m_sampleWindowNs == 0 && end > 0)
+        m_sampleWindowNs = qint64(timeSpan(m_log, end) / kNodeSampleWindows + 1);
     while (m_next < end) {
         if (m_next == m_holdBefore.load(std::memory_order_relaxed)) {
             m_progress.store(m_next, std::memory_order_relaxed);
