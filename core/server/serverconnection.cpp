@@ -182,7 +182,7 @@ void ServerConnection::stall(int milliseconds)
 void ServerConnection::onStallEnded()
 {
     flushQueue(); // what the server wrote before it froze goes out first
-    releaseInbound(true);
+    releaseInbound();
     if (!m_closed)
         m_idle.start(); // the read timeout, frozen with the rest, counts again
 }
@@ -206,7 +206,7 @@ void ServerConnection::holdInbound()
     m_tcp->blockSignals(true);
 }
 
-void ServerConnection::releaseInbound(bool resume)
+void ServerConnection::releaseInbound()
 {
     if (!m_inboundHeld)
         return;
@@ -214,16 +214,6 @@ void ServerConnection::releaseInbound(bool resume)
     if (!m_tcp)
         return;
     m_tcp->setReadBufferSize(m_readBufferSizeBeforeStall); // Qt reads from the kernel again
-    if (!resume) {
-        // Closing: what the client sent meanwhile will never be read. Left in the kernel, it would
-        // turn the close into a reset (Linux answers a close with unread data with RST), so a clean
-        // or FIN close of a stalled socket is drained first, with QWebSocket still kept out of it.
-        for (int pass = 0; pass < 16 && m_tcp->state() == QAbstractSocket::ConnectedState && m_tcp->waitForReadyRead(0); ++pass) {
-        }
-        m_tcp->readAll();
-        m_tcp->blockSignals(false);
-        return;
-    }
     m_tcp->blockSignals(false);
     if (m_closed)
         return;
@@ -238,6 +228,23 @@ void ServerConnection::releaseInbound(bool resume)
         // signal as usual.
         QMetaObject::invokeMethod(m_tcp, "readyRead", Qt::QueuedConnection);
     }
+}
+
+void ServerConnection::dropHeldInbound()
+{
+    if (!m_inboundHeld)
+        return;
+    m_inboundHeld = false;
+    if (!m_tcp)
+        return;
+    m_tcp->setReadBufferSize(m_readBufferSizeBeforeStall);
+    // Closing: what the client sent meanwhile will never be read. Left in the kernel, it would turn
+    // the close into a reset (Linux answers a close with unread data with RST), so a clean or FIN
+    // close of a stalled socket is drained first, with QWebSocket still kept out of it.
+    for (int pass = 0; pass < 16 && m_tcp->state() == QAbstractSocket::ConnectedState && m_tcp->waitForReadyRead(0); ++pass) {
+    }
+    m_tcp->readAll();
+    m_tcp->blockSignals(false);
 }
 
 void ServerConnection::touch()
@@ -255,7 +262,7 @@ void ServerConnection::close(CloseKind kind)
     // Closing writes and then watches the socket: a stall's hold on it ends here.
     m_stallTimer.stop();
     m_stallQueue.clear();
-    releaseInbound(false);
+    dropHeldInbound();
     switch (kind) {
     case CloseKind::CloseFrame:
         m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("closed by the server"));
@@ -289,7 +296,7 @@ void ServerConnection::onSocketDisconnected()
     m_idle.stop();
     m_stallTimer.stop();
     m_stallQueue.clear();
-    releaseInbound(false);
+    dropHeldInbound();
     // Socket loss ends every stream of the socket; nothing is kept for resumption (7.3).
     const QHash<qint64, Viewer*> streams = std::exchange(m_streams, {});
     for (Viewer* viewer : streams) {

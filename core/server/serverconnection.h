@@ -81,9 +81,11 @@ private:
     void flushQueue();
     void scheduleFlush();
     void onStallEnded();
-    // Inbound bytes stay in the kernel while stalled (see stall()); `resume` reads what came meanwhile.
+    // Inbound bytes stay in the kernel while stalled (see stall()). releaseInbound() then reads
+    // what came meanwhile; dropHeldInbound(), for a close, discards it.
     void holdInbound();
-    void releaseInbound(bool resume);
+    void releaseInbound();
+    void dropHeldInbound();
 
     void connectionCreate(const QJsonObject& request, qint64 id);
     void connectionSend(const QJsonObject& request, qint64 id, bool once);
