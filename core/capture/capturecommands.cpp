@@ -22,6 +22,7 @@
 #include <QSaveFile>
 #include <QTimeZone>
 
+#include <algorithm>
 #include <map>
 
 namespace deltascope::cli {
@@ -537,6 +538,26 @@ int runImport(const QStringList& arguments, CommandIo& io)
 
 // --- info -------------------------------------------------------------------------------------
 
+// The time from the first to the last event. An edited capture's times can go backwards (the
+// reader says where) and span more than a qint64 holds, so the span is taken from the earliest to
+// the latest event, unsigned, and labelled as such when that is not first to last.
+QString describeDuration(const EventLog& log)
+{
+    const qint64 first = log.at(0).monotonicNs;
+    const qint64 last = log.at(log.size() - 1).monotonicNs;
+    qint64 earliest = first;
+    qint64 latest = first;
+    for (qint64 i = 1; i < log.size(); ++i) {
+        earliest = std::min(earliest, log.at(i).monotonicNs);
+        latest = std::max(latest, log.at(i).monotonicNs);
+    }
+    const double seconds = double(quint64(latest) - quint64(earliest)) / 1e9;
+    const QString text = QStringLiteral("%1 s").arg(seconds, 0, 'f', 3);
+    if (earliest == first && latest == last)
+        return text;
+    return text + QStringLiteral(" (earliest to latest event: times go backwards, see the diagnostics above)");
+}
+
 int runInfo(const QStringList& arguments, CommandIo& io)
 {
     QCommandLineParser parser;
@@ -572,10 +593,8 @@ int runInfo(const QStringList& arguments, CommandIo& io)
         line("redacted", header.redacted.join(QStringLiteral("; ")));
     line("closed cleanly", capture->closedCleanly ? QStringLiteral("yes") : QStringLiteral("no (no end record)"));
     line("events", QString::number(log.size()));
-    if (log.size() > 0) {
-        const qint64 ns = log.at(log.size() - 1).monotonicNs - log.at(0).monotonicNs;
-        line("duration", QStringLiteral("%1 s").arg(double(ns) / 1e9, 0, 'f', 3));
-    }
+    if (log.size() > 0)
+        line("duration", describeDuration(log));
     QStringList versions;
     for (const qint64 index : log.indexesOfKind(EventKind::Hello)) {
         const QString version = decodeInbound(log.payload(index)).version;

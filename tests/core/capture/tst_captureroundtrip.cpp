@@ -390,6 +390,44 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     CHECK(damagedInfo.code == 0);
     CHECK(damagedInfo.err.contains(QStringLiteral("line 2")));
 
+    // An edited capture whose last event is timed before its first: the duration is the span from
+    // the earliest to the latest event and says so, never a negative number.
+    {
+        const QByteArray original = test::readFileOrFail(path);
+        const QList<QByteArray> lines = original.split('\n');
+        qsizetype last = lines.size() - 1;
+        while (last > 0 && !lines[last].startsWith("{\"index\":"))
+            --last;
+        const qsizetype nsAt = lines[last].indexOf("\"ns\":");
+        REQUIRE(nsAt > 0);
+        const qsizetype nsEnd = lines[last].indexOf(',', nsAt);
+        const auto nsOf = [](const QByteArray& line) {
+            const qsizetype at = line.indexOf("\"ns\":");
+            return line.mid(at + 5, line.indexOf(',', at) - at - 5).toLongLong();
+        };
+        qint64 latestNs = 0; // of the events left as they are; the edited one becomes the earliest
+        for (qsizetype i = 0; i < last; ++i) {
+            if (lines[i].startsWith("{\"index\":"))
+                latestNs = std::max(latestNs, nsOf(lines[i]));
+        }
+        REQUIRE(nsOf(lines[last]) > 1000000);
+        QByteArray edited = lines[last];
+        edited.replace(nsAt, nsEnd - nsAt, "\"ns\":0");
+        QByteArray bytes = original;
+        bytes.replace(lines[last], edited);
+        const QString backwards = dir.filePath(QStringLiteral("backwards.ndjson"));
+        REQUIRE(writeFile(backwards, bytes));
+        const test::CliRun backwardsInfo = runCli({ QStringLiteral("info"), backwards });
+        CHECK(backwardsInfo.code == 0);
+        CHECK(backwardsInfo.err.contains(QStringLiteral("time goes backwards")));
+        const QString duration = backwardsInfo.out.section(QStringLiteral("duration"), 1, 1).section(QLatin1Char('\n'), 0, 0).trimmed();
+        CHECK(duration == QStringLiteral("%1 s (earliest to latest event: times go backwards, see the diagnostics above)")
+                              .arg(double(latestNs) / 1e9, 0, 'f', 3));
+        const QString plain = info.out.section(QStringLiteral("duration"), 1, 1).section(QLatin1Char('\n'), 0, 0).trimmed();
+        CHECK(plain.endsWith(QStringLiteral(" s")));
+        CHECK_FALSE(plain.contains(QStringLiteral("backwards")));
+    }
+
     const QString garbage = dir.filePath(QStringLiteral("garbage.bin"));
     REQUIRE(writeFile(garbage, QByteArray("\x00\x01\x02\x03garbage", 11)));
     test::CliRun garbageInfo = runCli({ QStringLiteral("info"), garbage });
