@@ -270,7 +270,7 @@ MainWindow::~MainWindow()
     m_live->disconnect(this);
     m_statusTimer->stop();
     m_loader.reset();
-    m_writer.reset();
+    finishRecording();
     m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
     m_replay.reset();
@@ -402,7 +402,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     const QStringList notices = capture->notices();
     // Replay replaces the live view: the session stops, its recording is finished.
     m_live->disconnectSession();
-    m_writer.reset();
+    finishRecording();
     m_syncingReplay = true;
     m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
@@ -578,11 +578,21 @@ void MainWindow::disconnectSession()
     m_live->disconnectSession();
     if (m_writer) {
         // The recording ends with the session: the end record makes it a cleanly closed capture.
-        m_lastRecording = m_writer->path();
-        m_writer.reset();
+        finishRecording();
         m_recordingLabel->setText(tr("recorded %1").arg(QFileInfo(m_lastRecording).fileName()));
     }
     updateStatus();
+}
+
+void MainWindow::finishRecording()
+{
+    if (m_analyzer)
+        m_analyzer->finish();
+    m_analyzer = nullptr;
+    if (m_writer) {
+        m_lastRecording = m_writer->path();
+        m_writer.reset();
+    }
 }
 
 void MainWindow::onSessionChanged(LiveSession* session)
@@ -598,7 +608,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
         for (QAction* action : std::as_const(m_replayActions))
             action->setEnabled(false);
     }
-    m_writer.reset(); // finishes the previous session's capture (end record)
+    finishRecording(); // the previous session's: its open incident, then the end record
     setEventLog(session ? &session->log() : nullptr);
     m_documentTree->setSource(session ? &session->folder() : nullptr, session ? &session->log() : nullptr);
     m_treePanel->showContent(false);
@@ -640,6 +650,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
         connect(session, &LiveSession::stateChanged, this, &MainWindow::updateStatus);
         // Every incident is analysed, and checked against a fresh snapshot over a second socket.
         auto* analyzer = new IncidentAnalyzer(&session->log(), session);
+        m_analyzer = analyzer;
         DocumentTarget truth;
         truth.url = QUrl(m_connectionBar->url());
         truth.identity = m_connectionBar->identity();

@@ -3,6 +3,7 @@
 #include "ui/models/deltadetailsource.h"
 
 #include <QMainWindow>
+#include <QPointer>
 
 #include <memory>
 
@@ -21,6 +22,7 @@ class LiveSession;
 class ReplaySession;
 class CaptureLoader;
 class CaptureWriter;
+class IncidentAnalyzer;
 }
 
 namespace deltascope::ui {
@@ -112,6 +114,9 @@ private:
     void updateStatus();
     void updateVersionStatus(const LiveSession& session);
     bool recordFault(const QString& name, const QJsonObject& params);
+    // Ends the live session's recording: an incident still open is closed with what is known first
+    // (a drop the user disconnected from before the client recovered), so the capture holds it.
+    void finishRecording();
 
     ConnectionBar* m_connectionBar = nullptr;
     EmptyStatePanel* m_treePanel = nullptr;
@@ -142,6 +147,7 @@ private:
     std::unique_ptr<ReplaySession> m_replay;
     std::unique_ptr<CaptureLoader> m_loader;
     std::unique_ptr<CaptureWriter> m_writer;
+    QPointer<IncidentAnalyzer> m_analyzer; // the live session's (a child of the session)
     QMenu* m_recentMenu = nullptr;
     QList<QAction*> m_replayActions;
     QAction* m_exportAction = nullptr;

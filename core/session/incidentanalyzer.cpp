@@ -708,6 +708,9 @@ void IncidentAnalyzer::finish()
 {
     if (m_finished)
         return;
+    // Events appended since the last batch (the session's final state change) count too.
+    if (m_log)
+        m_log->flushNotifications();
     m_finished = true;
     if (!m_open)
         return;

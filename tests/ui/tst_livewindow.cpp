@@ -14,6 +14,7 @@
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
 #include "ui/mainwindow.h"
+#include "core/capture/capturereader.h"
 #include "core/capture/replaysession.h"
 #include "ui/messagecomposer.h"
 #include "ui/models/incidentsmodel.h"
@@ -25,6 +26,9 @@
 #include <QAbstractItemModelTester>
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QClipboard>
 #include <QGuiApplication>
 #include <QLabel>
@@ -364,4 +368,43 @@ TEST_CASE("live window: the tree model stays exact under the big demo's inserts,
     REQUIRE(test::waitUntil([&] { return session->epoch() >= 2 && session->folder().epochHasData(); }, 15s));
     CHECK(modelMatchesTree());
     window.disconnectSession();
+}
+
+TEST_CASE("live window: disconnecting right after a drop closes its incident into the recording")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    REQUIRE(window.startDemo(QStringLiteral("chat")));
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    const QString recording = window.recordingPath();
+    REQUIRE_FALSE(recording.isEmpty());
+
+    // The user breaks the connection and leaves before the client has reconnected: no event loop
+    // turn in between, so nothing can resync first.
+    REQUIRE(window.injectDrop());
+    window.disconnectSession();
+    CHECK(window.incidentsView()->model()->rowCount() == 1);
+    QTest::qWait(400); // the panes catch up with the log's last batch
+    CHECK(window.incidentsView()->model()->rowCount() == 1);
+    CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("drop-then-disconnect.png"))).isEmpty());
+
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(recording, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    CHECK(capture->closedCleanly);
+    const std::vector<qint64>& incidents = capture->log->indexesOfKind(EventKind::Incident);
+    REQUIRE(incidents.size() == 1);
+    const QJsonObject report = QJsonDocument::fromJson(capture->log->payload(incidents.front())).object();
+    INFO(QJsonDocument(report).toJson().toStdString());
+    CHECK(report.value(QStringLiteral("verified")).toBool(true) == false);
+    CHECK(report.value(QStringLiteral("verdict")).toString() == QStringLiteral("diverged"));
+    const QString notes = QString::fromUtf8(QJsonDocument(report.value(QStringLiteral("notes")).toArray()).toJson());
+    CHECK(notes.contains(QStringLiteral("the session ended before the incident was checked against the truth")));
+    CHECK(notes.contains(QStringLiteral("had not recovered")));
 }
