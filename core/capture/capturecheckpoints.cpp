@@ -173,7 +173,7 @@ bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64
                 return false;
         }
     }
-    takeNodeSample(); // the last window's (extend() may add another sample in the same window)
+    takeNodeSample(); // the last window's
     m_progress.store(m_next, std::memory_order_relaxed);
     if (progress)
         progress(2, end, end);
@@ -225,12 +225,6 @@ bool CaptureCheckpoints::waitUntilComplete()
             return true;
     }
     return build({}, nullptr);
-}
-
-void CaptureCheckpoints::extend()
-{
-    waitUntilComplete();
-    foldTo(m_log.size(), {}, nullptr);
 }
 
 std::size_t CaptureCheckpoints::count() const

@@ -33,8 +33,7 @@ class EventLog;
 // checkpoints exist. Tree copies cross threads safely: their structure is
 // shared through atomic reference counts and never written while shared.
 //
-// The log must not grow while the worker runs (an opened capture's log does not); extend() waits
-// for the worker before folding appended events.
+// The log must not grow while the fold runs: an opened capture's log does not.
 class CaptureCheckpoints : public QObject
 {
     Q_OBJECT
@@ -58,8 +57,6 @@ public:
     bool isComplete() const { return m_complete.load(std::memory_order_acquire); }
     // Events the fold has covered so far (checkpoints exist up to about there).
     qint64 foldedUpTo() const { return m_progress.load(std::memory_order_relaxed); }
-    // Extends the checkpoints over events appended since the fold (a capture growing).
-    void extend();
 
     // Puts `folder` in the state it had right after event `index` (-1: before the first event).
     // The folder's signals are blocked meanwhile. Returns the number of events folded. Thread-safe.
@@ -111,7 +108,7 @@ private:
 
     const EventLog& m_log;
     int m_interval;
-    // The fold itself: touched only by whoever folds (the worker, or build()/extend()).
+    // The fold itself: touched only by whoever folds (the worker, or build()).
     SessionFolder m_folder;
     qint64 m_next = 0;
     qint64 m_sinceCheckpoint = 0;
