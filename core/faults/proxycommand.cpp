@@ -1,5 +1,6 @@
 #include "core/faults/proxycommand.h"
 
+#include "core/cli/cli.h"
 #include "core/faults/faultplan.h"
 #include "core/faults/faultproxy.h"
 
@@ -122,8 +123,8 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         return cli::ExitUsage;
     }
     if (parser.isSet(QStringLiteral("help"))) {
-        io.out << "Usage: deltascope-cli proxy --upstream URL [--listen 127.0.0.1:PORT] [--plan FILE] [options]\n\n"
-               << parser.helpText().section(QLatin1Char('\n'), 2);
+        // The shared help, with the options a run needs named in its usage line.
+        io.out << cli::helpText(parser, QStringLiteral("deltascope-cli proxy --upstream URL [--listen HOST:PORT] [--plan FILE]"));
         return cli::ExitOk;
     }
     if (parser.isSet(QStringLiteral("list-faults"))) {

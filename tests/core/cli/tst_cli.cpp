@@ -56,3 +56,21 @@ TEST_CASE("cli: the executable exits with the documented codes")
     REQUIRE(process.waitForFinished(20000));
     CHECK(process.exitCode() == 2);
 }
+
+TEST_CASE("cli: every command's --help starts with its usage line and what it does")
+{
+    for (const cli::Command& command : cli::commands()) {
+        INFO(command.name.toStdString());
+        const CliRun run = runCli({ command.name, QStringLiteral("--help") });
+        CHECK(run.code == cli::ExitOk);
+        const QStringList lines = run.out.split(QLatin1Char('\n'));
+        REQUIRE(lines.size() > 3);
+        CHECK(lines[0].startsWith(QStringLiteral("Usage: deltascope-cli ") + command.name));
+        // The description: the first non-empty line after the usage line, before the options.
+        const qsizetype described = lines[1].isEmpty() ? 2 : 1;
+        CHECK_FALSE(lines[described].isEmpty());
+        CHECK_FALSE(lines[described].startsWith(QStringLiteral("Options:")));
+        CHECK(run.out.contains(QStringLiteral("-h, --help")));
+        CHECK_FALSE(run.out.contains(QStringLiteral("\n\n\n")));
+    }
+}
