@@ -9,6 +9,7 @@
 #include "core/capture/replaysession.h"
 #include "core/document/foldcommand.h"
 #include "core/protocol/envelope.h"
+#include "core/session/incidentsummary.h"
 #include "core/session/watchcommand.h"
 #include "core/version.h"
 
@@ -19,6 +20,8 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSaveFile>
 #include <QTimeZone>
 
@@ -617,8 +620,17 @@ int runInfo(const QStringList& arguments, CommandIo& io)
     }
     const auto& incidents = log.indexesOfKind(EventKind::Incident);
     io.out << "incidents: " << incidents.size() << '\n';
-    for (const qint64 index : incidents)
-        io.out << "  event " << index << ": " << summarize(log, index) << '\n';
+    for (const qint64 index : incidents) {
+        // The analysis as the window and the Markdown report word it, not its raw JSON.
+        const QJsonObject report = QJsonDocument::fromJson(log.payload(index)).object();
+        if (report.isEmpty()) {
+            io.out << "  event " << index << ": " << summarize(log, index) << '\n';
+            continue;
+        }
+        io.out << "  event " << index << ": incident #" << report.value(QLatin1String("incident")).toInteger() << '\n';
+        for (const QString& line : incidentSummaryLines(report))
+            io.out << "    " << line << '\n';
+    }
     if (capture->checkpoints) {
         io.out << "replay fold: " << capture->checkpoints->foldedEvents() << " deltas folded, " << capture->checkpoints->anomalyCount()
                << " anomalies, " << capture->checkpoints->resyncs().size() << " resyncs, " << capture->checkpoints->count() << " checkpoints\n";

@@ -347,6 +347,39 @@ TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that op
     CHECK(info.out.contains(QStringLiteral("closed cleanly    no")));
 }
 
+TEST_CASE("cli: info words each incident as the window does, not as raw JSON")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("incident.ndjson"));
+    EventLog log;
+    fillSyntheticSession(log, 20);
+    SessionEvent incident;
+    incident.kind = EventKind::Incident;
+    incident.direction = Direction::Local;
+    incident.monotonicNs = log.at(log.size() - 1).monotonicNs + 1000;
+    incident.wallMs = log.at(log.size() - 1).wallMs + 1;
+    log.append(incident,
+        R"({"incident":3,"verdict":"converged","verified":true,"trigger":"fault drop","openedAtEvent":7,"faults":[{"fault":"drop","atMs":0}],)"
+        R"("detection":{"afterMs":4.5,"how":"socket closed","reason":"RST"},"notes":["resync took one snapshot"]})");
+    capture::Header header;
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    REQUIRE(CaptureWriter::writeLog(log, header, file, false));
+    file.close();
+
+    const test::CliRun info = runCli({ QStringLiteral("info"), path });
+    REQUIRE(info.code == 0);
+    INFO(info.out.toStdString());
+    CHECK(info.out.contains(QStringLiteral("incidents: 1\n  event %1: incident #3\n").arg(log.size() - 1)));
+    CHECK(info.out.contains(QStringLiteral("\n    Verdict: converged (checked against a fresh snapshot over a second connection)\n")));
+    CHECK(info.out.contains(QStringLiteral("\n    Trigger: fault drop, at event 7\n")));
+    CHECK(info.out.contains(QStringLiteral("\n    Noticed by the client after 4.5 ms, by socket closed (RST)\n")));
+    CHECK(info.out.contains(QStringLiteral("\n    Note: resync took one snapshot\n")));
+    CHECK_FALSE(info.out.contains(QStringLiteral("\"verdict\"")));
+}
+
 TEST_CASE("cli: info, replay, import and export report bad input with what and where")
 {
     QTemporaryDir dir;
