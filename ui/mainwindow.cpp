@@ -651,6 +651,8 @@ void MainWindow::onSessionChanged(LiveSession* session)
         // Every incident is analysed, and checked against a fresh snapshot over a second socket.
         auto* analyzer = new IncidentAnalyzer(&session->log(), session);
         m_analyzer = analyzer;
+        // Incidents closed by a timer or a shadow check are timed now, on the session's clock.
+        analyzer->setClock([clock = &session->clock()] { return clock->nowNs(); });
         DocumentTarget truth;
         truth.url = QUrl(m_connectionBar->url());
         truth.identity = m_connectionBar->identity();

@@ -8,6 +8,8 @@
 #include <QJsonDocument>
 #include <QWebSocket>
 
+#include <algorithm>
+
 namespace deltascope {
 
 namespace {
@@ -296,6 +298,8 @@ void IncidentAnalyzer::handle(qint64 index)
         if (m_open)
             m_open->states.append(QJsonObject { { QStringLiteral("atMs"), msOf(event.monotonicNs - m_open->openedNs) },
                 { QStringLiteral("to"), to }, { QStringLiteral("reason"), reason } });
+        if (to == QLatin1String("streaming") && m_open && !m_open->awaitingSnapshot && !m_open->checking && from != to)
+            scheduleCheck(m_options.settleMs); // recovered without a resync: judge once it is quiet
         if (to == QLatin1String("stalled")) {
             if (!m_open)
                 openIncident(index, QStringLiteral("pings overdue"));
@@ -445,6 +449,11 @@ void IncidentAnalyzer::checkNow() { startShadow(true); }
 void IncidentAnalyzer::startShadow(bool onDemand)
 {
     if (!m_shadowTarget) {
+        if (m_open && !m_open->awaitingSnapshot && !onDemand && stillRecovering()) {
+            // Still reconnecting (or stalled): nothing to judge yet. Streaming again, or its
+            // resync, brings the check back.
+            return;
+        }
         if (m_open && !m_open->awaitingSnapshot && !onDemand) {
             // No truth to compare with: the verdict rests on what the stream showed.
             const TreeDiff stale = diffTrees(m_tree, m_merged);
@@ -491,9 +500,19 @@ void IncidentAnalyzer::startShadow(bool onDemand)
                     Q_EMIT divergenceChecked(result);
                 if (m_open && !onDemand) {
                     m_open->checking = false;
-                    m_open->notes.append(QString(QStringLiteral("shadow check failed: ") + snapshot.error));
+                    const QString note = QStringLiteral("shadow check failed: ") + snapshot.error;
+                    if (m_open->notes.isEmpty() || m_open->notes.last().toString() != note)
+                        m_open->notes.append(note);
                     if (m_open->awaitingSnapshot)
                         return;
+                    if (stillRecovering()) {
+                        // The client is still recovering, likely from what made the shadow fail (a
+                        // server that is down): no verdict yet. Its resync brings a check; until
+                        // then look again now and then, a bounded number of times.
+                        if (++m_open->postponed <= kMaxPostponed)
+                            scheduleCheck(m_options.settleMs);
+                        return;
+                    }
                     close(m_open->corrupting ? IncidentVerdict::Diverged : IncidentVerdict::Converged, false, result);
                 }
                 return;
@@ -631,7 +650,10 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
     m_checkTimer.stop();
     ++m_generation;
     Incident& incident = *m_open;
-    const qint64 closedNs = std::max(now(), incident.openedNs);
+    // Never before the log's last event: the log is appended in time order, and events may have
+    // arrived that this analyzer has not been told of yet (notifications come in batches).
+    const qint64 lastLoggedNs = m_log && m_log->size() > 0 ? m_log->at(m_log->size() - 1).monotonicNs : 0;
+    const qint64 closedNs = std::max({ now(), incident.openedNs, lastLoggedNs });
     auto relative
         = [&](qint64 ns) { return ns >= 0 ? QJsonValue(msOf(ns - incident.openedNs)) : QJsonValue(QJsonValue::Null); };
     const qint64 convergedNs = incident.snapshotNs >= 0 ? incident.snapshotNs : closedNs;
@@ -720,7 +742,7 @@ void IncidentAnalyzer::finish()
     }
     m_open->notes.append(QStringLiteral("the session ended before the incident was checked against the truth"));
     const bool resynced = m_open->snapshotNs >= 0;
-    const bool healthy = m_state == QLatin1String("streaming");
+    const bool healthy = clientStreaming();
     // Unverified: a resync or an untroubled stream count as whole, a corrupting fault without a
     // resync, or a client still recovering, do not.
     const bool whole = resynced || (healthy && !m_open->corrupting);

@@ -164,6 +164,15 @@ private:
     void close(IncidentVerdict verdict, bool verified, const QJsonObject& comparison);
     QJsonObject inFlightReport() const;
     qint64 now() const;
+    bool clientStreaming() const { return m_state == QLatin1String("streaming"); }
+    // The open incident's client is on its way back (or stalled) and has had no resync snapshot
+    // since: nothing to judge yet. A log that records no states (an import) is never recovering.
+    bool stillRecovering() const
+    {
+        const bool recoveringState = m_state == QLatin1String("reconnecting") || m_state == QLatin1String("connecting")
+            || m_state == QLatin1String("handshaking") || m_state == QLatin1String("stalled");
+        return recoveringState && m_open && m_open->snapshotNs < 0;
+    }
     double msOf(qint64 ns) const { return double(ns) / 1e6; }
 
     QPointer<EventLog> m_log;
