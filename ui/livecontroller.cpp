@@ -9,6 +9,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <utility>
+
 namespace deltascope::ui {
 
 LiveController::LiveController(QObject* parent)
@@ -79,6 +81,7 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
         } else {
             routed.url = proxy->clientUrl();
             connect(proxy.get(), &faults::FaultProxy::faultInjected, this, &LiveController::onFaultInjected);
+            connect(proxy.get(), &faults::FaultProxy::connectionEvent, this, &LiveController::onProxyConnectionEvent);
         }
     }
     QString reason;
@@ -93,6 +96,7 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     std::unique_ptr<LiveSession> previous = std::exchange(m_session, std::move(session));
     std::unique_ptr<faults::FaultProxy> previousProxy = std::exchange(m_proxy, std::move(proxy));
     m_reconnectAtMs = -1;
+    m_upstreamError.clear();
     Q_EMIT sessionChanged(m_session.get());
     previous.reset();
     previousProxy.reset();
@@ -172,6 +176,34 @@ void LiveController::onFaultInjected(const faults::FaultReport& report)
     if (report.corrupting)
         line += tr(" (corrupts the client's tree silently)");
     Q_EMIT faultLogged(line);
+}
+
+void LiveController::onProxyConnectionEvent(const QJsonObject& event)
+{
+    const QString what = event.value(u"event").toString();
+    if (what == QLatin1String("upgraded")) {
+        if (!m_upstreamError.isEmpty())
+            Q_EMIT errorResolved(std::exchange(m_upstreamError, QString()));
+        return;
+    }
+    if (what != QLatin1String("upstream-failed") || !m_session || !m_proxy)
+        return;
+    // Behind the proxy the client only sees its own connection reset ("the remote host closed the
+    // connection"); the proxy knows why: the server refused it, or is not there.
+    const QString server = m_proxy->upstream().toDisplayString();
+    const QString error = event.value(u"error").toString();
+    m_session->recordLocal(EventKind::Note,
+        QJsonDocument(QJsonObject { { QStringLiteral("note"),
+                          QStringLiteral("fault proxy: the server %1 did not take connection %2: %3 (the client sees a reset)")
+                              .arg(server)
+                              .arg(event.value(u"connection").toInteger())
+                              .arg(error) } })
+            .toJson(QJsonDocument::Compact));
+    if (!m_upstreamError.isEmpty())
+        return;
+    m_upstreamError = tr("The server %1 cannot be reached: %2. The client keeps retrying.").arg(server, error);
+    Q_EMIT errorOccurred(m_upstreamError,
+        tr("Check that the server is running and that the URL's host and port are right; Disconnect stops the retries."));
 }
 
 bool LiveController::applyFault(const QString& name, const QJsonObject& params, QString* error)

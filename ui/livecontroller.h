@@ -66,6 +66,8 @@ Q_SIGNALS:
     void sessionChanged(deltascope::LiveSession* session);
     void stateChanged(deltascope::ConnectionState state, const QString& reason);
     void errorOccurred(const QString& what, const QString& whatToTry);
+    // An error said earlier no longer holds (the server took a connection again).
+    void errorResolved(const QString& what);
     // A fault took effect (or a plan step fired or failed), as a person reads it.
     void faultLogged(const QString& line);
     void planStateChanged(bool running, const QString& name);
@@ -73,6 +75,8 @@ Q_SIGNALS:
 private:
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
     void onFaultInjected(const faults::FaultReport& report);
+    // The proxy's own view of a connection: an upstream that fails is recorded, and said once.
+    void onProxyConnectionEvent(const QJsonObject& event);
     bool upstreamIsDemoServer() const;
 
     std::unique_ptr<server::ReferenceServer> m_server;
@@ -81,6 +85,7 @@ private:
     std::unique_ptr<LiveSession> m_session;
     bool m_routeThroughProxy = true;
     qint64 m_reconnectAtMs = -1; // wall clock of the planned reconnect
+    QString m_upstreamError; // said when the server stopped taking connections; empty while it does
 };
 
 }

@@ -116,6 +116,10 @@ MainWindow::MainWindow(QWidget* parent)
     m_live = new LiveController(this);
     connect(m_live, &LiveController::sessionChanged, this, &MainWindow::onSessionChanged);
     connect(m_live, &LiveController::errorOccurred, this, &MainWindow::showError);
+    connect(m_live, &LiveController::errorResolved, this, [this](const QString& what) {
+        if (errorText().startsWith(QStringLiteral("<b>%1</b>").arg(what.toHtmlEscaped())))
+            m_errorBanner->hide();
+    });
     connect(m_live, &LiveController::stateChanged, this, &MainWindow::updateStatus);
     connect(m_connectionBar, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
     connect(m_connectionBar, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectSession);

@@ -39,6 +39,7 @@
 #include <QTreeWidget>
 #include <QSettings>
 #include <QTableView>
+#include <QTcpServer>
 #include <QTest>
 
 using namespace deltascope;
@@ -407,4 +408,39 @@ TEST_CASE("live window: disconnecting right after a drop closes its incident int
     const QString notes = QString::fromUtf8(QJsonDocument(report.value(QStringLiteral("notes")).toArray()).toJson());
     CHECK(notes.contains(QStringLiteral("the session ended before the incident was checked against the truth")));
     CHECK(notes.contains(QStringLiteral("had not recovered")));
+}
+
+TEST_CASE("live window: a server that is down is named as such behind the fault proxy, and the notice goes when it is back")
+{
+    QSettings().clear();
+    QTcpServer probe;
+    REQUIRE(probe.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = probe.serverPort();
+    probe.close();
+
+    MainWindow window;
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port));
+    window.connectionBar()->setIdentity(QStringLiteral("anonymous:down"));
+    window.connectionBar()->setSpace(QStringLiteral("chat"));
+    window.connectionBar()->setKey(QStringLiteral("demo"));
+    REQUIRE(window.connectFromBar());
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(window.live()->faultProxy()); // routed through the proxy, as by default
+    // The client sees only its own connection to the proxy reset; the window says what happened.
+    REQUIRE(test::waitUntil([&] { return window.errorText().contains(QStringLiteral("cannot be reached")); }, 5s));
+    CHECK(window.errorText().contains(QStringLiteral("127.0.0.1:%1").arg(port)));
+    CHECK(window.errorText().contains(QStringLiteral("refused"), Qt::CaseInsensitive));
+    const std::vector<qint64>& notes = session->log().indexesOfKind(EventKind::Note);
+    REQUIRE_FALSE(notes.empty());
+    CHECK(session->log().payload(notes.front()).contains("did not take connection"));
+
+    // The server comes up on that port: the client gets in on a retry and the notice goes.
+    server::ServerOptions options;
+    options.port = port;
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() == port);
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming; }, 15s));
+    REQUIRE(test::waitUntil([&] { return window.errorText().isEmpty(); }, 2s));
+    window.disconnectSession();
 }
