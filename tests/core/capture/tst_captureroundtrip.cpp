@@ -247,8 +247,8 @@ TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR f
     CHECK_FALSE(noSockets.ok);
     CHECK(noSockets.error.contains(QStringLiteral("_webSocketMessages")));
 
-    // A time that is not epoch seconds skips its message (it once overflowed 64-bit nanoseconds;
-    // found by fuzz_har).
+    // A time that is not epoch seconds keeps its message at the time before it (it once
+    // overflowed 64-bit nanoseconds; found by fuzz_har).
     const QByteArray badTimes = R"({"log":{"entries":[{"request":{"url":"ws://a/~s"},"_webSocketMessages":[
         {"type":"receive","time":-9.3e18,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"},
         {"type":"receive","time":1e300,"opcode":1,"data":"{\"ping\":2,\"latency\":\"2\"}"},
@@ -256,8 +256,8 @@ TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR f
     HarImportResult timed = importHar(badTimes, QStringLiteral("times.har"));
     REQUIRE(timed.ok);
     REQUIRE(timed.sessions.size() == 1);
-    CHECK(timed.sessions[0].frames == 1);
-    CHECK(timed.sessions[0].notices.join(QLatin1Char('\n')).contains(QStringLiteral("entry 0, message 1: \"time\" 1e+300 is not epoch seconds between 1970 and 2262; skipped")));
+    CHECK(timed.sessions[0].frames == 3);
+    CHECK(timed.sessions[0].notices.join(QLatin1Char('\n')).contains(QStringLiteral("entry 0, message 1: \"time\" 1e+300 is not epoch seconds between 1970 and 2262; kept at the time before it")));
 }
 
 TEST_CASE("redaction: no identity token and no listed path survives in any export")
