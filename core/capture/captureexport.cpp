@@ -294,11 +294,15 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
             { QStringLiteral("headersSize"), -1 },
             { QStringLiteral("bodySize"), 0 },
         };
+        // HAR 1.2: `time` is the sum of the timings, none negative (a capture's wall clock can
+        // go backwards). The socket's life is its `receive` phase, which also makes DevTools
+        // draw the connection's whole span in the waterfall.
+        const double lifeMs = double(std::max<qint64>(0, lastMs - entryStartMs));
         QJsonObject timings { { QStringLiteral("blocked"), -1 }, { QStringLiteral("dns"), -1 }, { QStringLiteral("connect"), -1 },
-            { QStringLiteral("send"), 0 }, { QStringLiteral("wait"), 0 }, { QStringLiteral("receive"), 0 }, { QStringLiteral("ssl"), -1 } };
+            { QStringLiteral("send"), 0 }, { QStringLiteral("wait"), 0 }, { QStringLiteral("receive"), lifeMs }, { QStringLiteral("ssl"), -1 } };
         QJsonObject entry {
             { QStringLiteral("startedDateTime"), isoTime(entryStartMs) },
-            { QStringLiteral("time"), double(lastMs - entryStartMs) },
+            { QStringLiteral("time"), lifeMs },
             { QStringLiteral("request"), request },
             { QStringLiteral("response"), response },
             { QStringLiteral("cache"), QJsonObject() },

@@ -5,6 +5,7 @@
 #include "core/version.h"
 
 #include <QFile>
+#include <QDateTime>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -72,14 +73,8 @@ public:
 
     void add(bool outbound, double timeSeconds, const QByteArray& data, bool binary)
     {
-        const qint64 wallMs = qint64(std::llround(timeSeconds * 1000.0));
-        const qint64 ns = qint64(std::llround(timeSeconds * 1e9));
-        if (m_firstNs < 0)
-            m_firstNs = ns;
         SessionEvent event;
-        event.wallMs = wallMs;
-        event.monotonicNs = std::max(m_lastNs, ns - m_firstNs); // keep time monotonic even if the HAR is not
-        m_lastNs = event.monotonicNs;
+        stamp(event, timeSeconds);
         event.direction = outbound ? Direction::Outbound : Direction::Inbound;
         EventLog& log = *m_session.log;
         ++m_session.frames;
@@ -155,9 +150,47 @@ public:
         }
     }
 
+    // A local note at the given time (a WebSocket error or close the HAR recorded).
+    void addNote(double timeSeconds, const QString& text)
+    {
+        SessionEvent event;
+        stamp(event, timeSeconds);
+        event.kind = EventKind::Note;
+        event.direction = Direction::Local;
+        event.epoch = m_epoch;
+        m_session.log->append(event, QJsonDocument(QJsonObject { { QStringLiteral("note"), text } }).toJson(QJsonDocument::Compact));
+    }
+
+    // A frame kept as it is, not classified: a control frame (close, ping, pong) or one whose
+    // data could not be decoded.
+    void addUnknown(bool outbound, double timeSeconds, const QByteArray& data)
+    {
+        SessionEvent event;
+        stamp(event, timeSeconds);
+        event.direction = outbound ? Direction::Outbound : Direction::Inbound;
+        event.kind = outbound ? EventKind::UnknownOutbound : EventKind::UnknownInbound;
+        event.epoch = m_epoch;
+        ++m_session.frames;
+        ++m_session.unknownFrames;
+        m_session.log->append(event, data);
+    }
+
     bool sawHello() const { return m_sawHello; }
+    qint64 backwardSteps() const { return m_backwardSteps; }
 
 private:
+    void stamp(SessionEvent& event, double timeSeconds)
+    {
+        const qint64 ns = qint64(std::llround(timeSeconds * 1e9));
+        if (m_firstNs < 0)
+            m_firstNs = ns;
+        event.wallMs = qint64(std::llround(timeSeconds * 1000.0));
+        if (ns - m_firstNs < m_lastNs)
+            ++m_backwardSteps;
+        event.monotonicNs = std::max(m_lastNs, ns - m_firstNs); // keep time monotonic even if the HAR is not
+        m_lastNs = event.monotonicNs;
+    }
+
     void startEpoch(const SessionEvent& at, qint64 requestId, bool synthetic)
     {
         ++m_epoch;
@@ -186,14 +219,87 @@ private:
     bool m_sawHello = false;
     qint64 m_firstNs = -1;
     qint64 m_lastNs = 0;
+    qint64 m_backwardSteps = 0;
     QHash<qint64, QString> m_requestMethods;
 };
 
 }
 
-HarImportResult importHar(const QByteArray& harJson, const QString& sourceName)
+namespace {
+
+// Epoch seconds: nanoseconds since 1970 must fit 64 bits (up to the year 2262).
+constexpr double kLatestSeconds = 9.2e9;
+// Times above this are milliseconds, not seconds (1e11 s is the year 5138).
+constexpr double kMillisecondsAbove = 1e11;
+// Times below this (2001-09-09) are not wall-clock seconds but relative or monotonic ones.
+constexpr double kEarliestWallSeconds = 1e9;
+
+// A WebSocket endpoint from the handshake's URL: proxies (mitmproxy, HTTP Toolkit) record the
+// upgrade request as http:// or https://.
+QString socketEndpoint(const QString& url)
+{
+    if (url.startsWith(QLatin1String("https://"), Qt::CaseInsensitive))
+        return QStringLiteral("wss://") + url.mid(8);
+    if (url.startsWith(QLatin1String("http://"), Qt::CaseInsensitive))
+        return QStringLiteral("ws://") + url.mid(7);
+    return url;
+}
+
+// True for an entry that is a WebSocket handshake, whatever tool wrote it (for the error when a
+// HAR has handshakes but no messages).
+bool looksLikeSocket(const QJsonObject& entry)
+{
+    if (entry.value(QStringLiteral("_resourceType")).toString() == QLatin1String("websocket"))
+        return true;
+    const QJsonObject request = entry.value(QStringLiteral("request")).toObject();
+    const QString url = request.value(QStringLiteral("url")).toString();
+    if (url.startsWith(QLatin1String("ws://"), Qt::CaseInsensitive) || url.startsWith(QLatin1String("wss://"), Qt::CaseInsensitive))
+        return true;
+    if (entry.value(QStringLiteral("response")).toObject().value(QStringLiteral("status")).toInt() == 101)
+        return true;
+    const QJsonArray headers = request.value(QStringLiteral("headers")).toArray();
+    for (const QJsonValue& header : headers) {
+        const QJsonObject object = header.toObject();
+        if (object.value(QStringLiteral("name")).toString().compare(QLatin1String("upgrade"), Qt::CaseInsensitive) == 0
+            && object.value(QStringLiteral("value")).toString().compare(QLatin1String("websocket"), Qt::CaseInsensitive) == 0)
+            return true;
+    }
+    return false;
+}
+
+// HAR files are JSON, but mitmproxy's `hardump` writes `.zhar` files as a zlib stream, and
+// Windows tools (Fiddler) start theirs with a UTF-8 byte order mark.
+QByteArray harText(const QByteArray& bytes, const QString& sourceName, QStringList& notices, QString& error)
+{
+    if (bytes.startsWith("\xEF\xBB\xBF"))
+        return bytes.mid(3);
+    const bool zlibHeader = bytes.size() >= 2 && quint8(bytes[0]) == 0x78
+        && ((quint8(bytes[0]) << 8) | quint8(bytes[1])) % 31 == 0;
+    if (!zlibHeader)
+        return bytes;
+    // qUncompress wants the expected size first; it is only a hint, the buffer grows as needed.
+    QByteArray framed(4, '\0');
+    const quint32 hint = quint32(std::min<qint64>(qint64(bytes.size()) * 4, qint64(1) << 28));
+    for (int i = 0; i < 4; ++i)
+        framed[i] = char((hint >> (24 - 8 * i)) & 0xff);
+    framed.append(bytes);
+    QByteArray text = qUncompress(framed);
+    if (text.isEmpty()) {
+        error = QStringLiteral("%1: starts like a zlib stream (mitmproxy .zhar) but does not decompress; is it cut off?").arg(sourceName);
+        return {};
+    }
+    notices << QStringLiteral("%1: zlib-compressed HAR (mitmproxy .zhar), %2 bytes decompressed").arg(sourceName).arg(text.size());
+    return text;
+}
+
+}
+
+HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName)
 {
     HarImportResult result;
+    const QByteArray harJson = harText(harBytes, sourceName, result.notices, result.error);
+    if (!result.error.isEmpty())
+        return result;
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(harJson, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
@@ -212,64 +318,160 @@ HarImportResult importHar(const QByteArray& harJson, const QString& sourceName)
     const QJsonArray entries = log.value(QStringLiteral("entries")).toArray();
     const QString creator = log.value(QStringLiteral("creator")).toObject().value(QStringLiteral("name")).toString();
     int socketEntries = 0;
+    QStringList silentSockets; // handshakes without a messages array
     for (qsizetype e = 0; e < entries.size(); ++e) {
         const QJsonObject entry = entries[e].toObject();
         const QJsonValue messagesValue = entry.value(QStringLiteral("_webSocketMessages"));
-        if (!messagesValue.isArray())
+        const QJsonObject request = entry.value(QStringLiteral("request")).toObject();
+        if (!messagesValue.isArray()) {
+            if (looksLikeSocket(entry))
+                silentSockets << QStringLiteral("%1 (%2)").arg(e).arg(request.value(QStringLiteral("url")).toString());
             continue;
+        }
         ++socketEntries;
         const QJsonArray messages = messagesValue.toArray();
         ImportedSession session;
         session.entryIndex = int(e);
         session.log = std::make_unique<EventLog>();
-        const QJsonObject request = entry.value(QStringLiteral("request")).toObject();
-        session.header.endpoint = request.value(QStringLiteral("url")).toString();
-        const QDateTime started = QDateTime::fromString(entry.value(QStringLiteral("startedDateTime")).toString(), Qt::ISODateWithMs);
+        const QString url = request.value(QStringLiteral("url")).toString();
+        session.header.endpoint = socketEndpoint(url);
+        // Chrome writes UTC with milliseconds, mitmproxy microseconds and "+00:00", Firefox and
+        // HTTP Toolkit the local offset: Qt's ISO parser takes them all.
+        const QString startedText = entry.value(QStringLiteral("startedDateTime")).toString();
+        const QDateTime started = QDateTime::fromString(startedText, Qt::ISODateWithMs);
         session.header.startedWallMs = started.isValid() ? started.toMSecsSinceEpoch() : 0;
+        if (!started.isValid())
+            session.notices << QStringLiteral("entry %1: startedDateTime \"%2\" is not an ISO 8601 time; the capture starts at its first message")
+                                   .arg(e)
+                                   .arg(startedText);
         session.header.tool = QStringLiteral("deltascope %1 (import-har)").arg(QString::fromLatin1(kVersion));
         session.header.source = QStringLiteral("import-har");
-        session.header.notes = QStringLiteral("imported from %1, entry %2%3").arg(sourceName).arg(e).arg(
-            creator.isEmpty() ? QString() : QStringLiteral(", made by ") + creator);
+        session.header.notes = QStringLiteral("imported from %1, entry %2%3%4")
+                                   .arg(sourceName)
+                                   .arg(e)
+                                   .arg(creator.isEmpty() ? QString() : QStringLiteral(", made by ") + creator)
+                                   .arg(url == session.header.endpoint ? QString() : QStringLiteral(", handshake URL ") + url);
         const QJsonObject facts = entry.value(QStringLiteral("_deltascope")).toObject();
         session.header.space = facts.value(QStringLiteral("space")).toString();
         session.header.key = facts.value(QStringLiteral("key")).toString();
+
+        // Message times are epoch seconds in every tool we know; milliseconds and relative
+        // (monotonic) seconds are recognised, said, and converted rather than refused.
+        double offsetSeconds = 0;
+        bool sawMilliseconds = false;
+        for (const QJsonValue& value : messages) {
+            const QJsonValue time = value.toObject().value(QStringLiteral("time"));
+            if (!time.isDouble() || !(time.toDouble() >= 0))
+                continue;
+            const double first = time.toDouble() > kMillisecondsAbove ? time.toDouble() / 1000.0 : time.toDouble();
+            if (first < kEarliestWallSeconds && started.isValid()) {
+                offsetSeconds = double(started.toMSecsSinceEpoch()) / 1000.0 - first;
+                session.notices << QStringLiteral("entry %1: message times start at %2, not epoch seconds; taken as seconds "
+                                                  "from the handshake (startedDateTime %3)")
+                                       .arg(e)
+                                       .arg(first)
+                                       .arg(startedText);
+            }
+            break;
+        }
+        double lastSeconds = started.isValid() ? double(started.toMSecsSinceEpoch()) / 1000.0 : -1;
         SessionBuilder builder(session);
         for (qsizetype m = 0; m < messages.size(); ++m) {
+            const QString where = QStringLiteral("entry %1, message %2").arg(e).arg(m);
+            if (!messages[m].isObject()) {
+                session.notices << QStringLiteral("%1: not a JSON object; skipped").arg(where);
+                continue;
+            }
             const QJsonObject message = messages[m].toObject();
             const QString type = message.value(QStringLiteral("type")).toString();
-            if (type != QLatin1String("send") && type != QLatin1String("receive")) {
-                session.notices << QStringLiteral("entry %1, message %2: type \"%3\" is neither send nor receive; skipped").arg(e).arg(m).arg(type);
-                continue;
-            }
             const QJsonValue timeValue = message.value(QStringLiteral("time"));
-            if (!timeValue.isDouble()) {
-                session.notices << QStringLiteral("entry %1, message %2: no numeric \"time\"; skipped").arg(e).arg(m);
+            double seconds = -1;
+            if (timeValue.isDouble() && timeValue.toDouble() >= 0) {
+                seconds = timeValue.toDouble();
+                if (seconds > kMillisecondsAbove) {
+                    seconds /= 1000.0;
+                    sawMilliseconds = true;
+                }
+                seconds += offsetSeconds;
+            }
+            if (!(seconds >= 0 && seconds <= kLatestSeconds)) {
+                const double fallback = std::max(lastSeconds, 0.0);
+                session.notices << (timeValue.isUndefined() || !timeValue.isDouble()
+                        ? QStringLiteral("%1: no numeric \"time\"; kept at the time before it").arg(where)
+                        : QStringLiteral("%1: \"time\" %2 is not epoch seconds between 1970 and 2262; kept at the time before it")
+                              .arg(where)
+                              .arg(timeValue.toDouble()));
+                seconds = fallback;
+            }
+            lastSeconds = seconds;
+            if (session.header.startedWallMs == 0)
+                session.header.startedWallMs = qint64(std::llround(seconds * 1000.0));
+            const QJsonValue dataValue = message.value(QStringLiteral("data"));
+            if (!dataValue.isString())
+                session.notices << QStringLiteral("%1: no \"data\" string; kept as an empty frame").arg(where);
+            const QString text = dataValue.toString();
+            // Chrome writes a WebSocket error (a failed handshake, a broken frame) as a message
+            // of type "error", opcode -1, whose data is the error text.
+            if (type == QLatin1String("error")) {
+                builder.addNote(seconds, QStringLiteral("WebSocket error recorded in the HAR: ") + text);
                 continue;
             }
-            // Epoch seconds: nanoseconds since 1970 must fit 64 bits (up to the year 2262).
-            constexpr double kLatestSeconds = 9.2e9;
-            if (!(timeValue.toDouble() >= 0 && timeValue.toDouble() <= kLatestSeconds)) {
-                session.notices << QStringLiteral("entry %1, message %2: \"time\" %3 is not epoch seconds between 1970 and 2262; skipped")
-                                       .arg(e)
-                                       .arg(m)
-                                       .arg(timeValue.toDouble());
+            if (type != QLatin1String("send") && type != QLatin1String("receive")) {
+                session.notices << QStringLiteral("%1: type \"%2\" is neither send nor receive; kept as a note").arg(where, type);
+                builder.addNote(seconds, QStringLiteral("HAR message of type \"%1\": %2").arg(type, text));
                 continue;
             }
-            const int opcode = message.value(QStringLiteral("opcode")).toInt(1);
-            const QString text = message.value(QStringLiteral("data")).toString();
-            const bool binary = opcode == 2;
-            QByteArray data;
-            if (binary) {
-                auto decoded = QByteArray::fromBase64Encoding(text.toLatin1());
-                data = decoded ? *decoded : text.toUtf8();
+            const bool outbound = type == QLatin1String("send");
+            const QJsonValue opcodeValue = message.value(QStringLiteral("opcode"));
+            const int opcode = opcodeValue.isDouble() ? opcodeValue.toInt() : 1;
+            if (!opcodeValue.isUndefined() && !opcodeValue.isDouble())
+                session.notices << QStringLiteral("%1: \"opcode\" is not a number; taken as 1 (text)").arg(where);
+            if (opcode == 1) {
+                builder.add(outbound, seconds, text.toUtf8(), false);
+                continue;
+            }
+            // Every tool writes the data of any other opcode as base64 (Chrome: "if the opcode
+            // isn't 1, payloadData is base64"); data that is not base64 is kept as its text.
+            const auto decoded = QByteArray::fromBase64Encoding(text.toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
+            const bool isBase64 = bool(decoded); // characters outside Latin-1 become '?', which aborts
+            if (!isBase64)
+                session.notices << QStringLiteral("%1: opcode %2 data is not base64; kept as its text").arg(where).arg(opcode);
+            const QByteArray data = isBase64 ? *decoded : text.toUtf8();
+            if (opcode == 2) {
+                builder.add(outbound, seconds, data, true);
             } else {
-                data = text.toUtf8();
+                session.notices << QStringLiteral("%1: opcode %2 (%3) kept as an unknown frame")
+                                       .arg(where)
+                                       .arg(opcode)
+                                       .arg(opcode == 8 ? QStringLiteral("close")
+                                               : opcode == 9 ? QStringLiteral("ping")
+                                               : opcode == 10 ? QStringLiteral("pong")
+                                                              : QStringLiteral("not text or binary"));
+                builder.addUnknown(outbound, seconds, data);
             }
-            if (opcode != 1 && opcode != 2) {
-                session.notices << QStringLiteral("entry %1, message %2: opcode %3 (control frame) kept as unknown").arg(e).arg(m).arg(opcode);
-            }
-            builder.add(type == QLatin1String("send"), timeValue.toDouble(), data, binary);
         }
+        // HTTP Toolkit records how the socket ended next to its messages.
+        const QJsonValue close = entry.value(QStringLiteral("_webSocketClose"));
+        if (close.isObject() && !session.log->isEmpty()) {
+            const QJsonObject closeObject = close.toObject();
+            const QJsonValue closeTime = closeObject.value(QStringLiteral("timestamp"));
+            const double at = closeTime.isDouble() && closeTime.toDouble() >= lastSeconds && closeTime.toDouble() <= kLatestSeconds
+                ? closeTime.toDouble()
+                : lastSeconds;
+            builder.addNote(at, QStringLiteral("socket closed (HAR _webSocketClose): code %1%2")
+                                    .arg(closeObject.value(QStringLiteral("code")).toVariant().toString(),
+                                        closeObject.value(QStringLiteral("reason")).toString().isEmpty()
+                                            ? QString()
+                                            : QStringLiteral(", reason \"%1\"").arg(closeObject.value(QStringLiteral("reason")).toString())));
+        } else if (close.toString() == QLatin1String("aborted") && !session.log->isEmpty()) {
+            builder.addNote(std::max(lastSeconds, 0.0), QStringLiteral("socket aborted (HAR _webSocketClose)"));
+        }
+        if (sawMilliseconds)
+            session.notices << QStringLiteral("entry %1: message times are milliseconds, not seconds; converted").arg(e);
+        if (builder.backwardSteps() > 0)
+            session.notices << QStringLiteral("entry %1: message times go backwards %2 times; the messages are kept in the HAR's order")
+                                   .arg(e)
+                                   .arg(builder.backwardSteps());
         if (session.log->isEmpty()) {
             session.notices << QStringLiteral("entry %1 (%2) has no WebSocket messages").arg(e).arg(session.header.endpoint);
         }
@@ -285,10 +487,20 @@ HarImportResult importHar(const QByteArray& harJson, const QString& sourceName)
         result.sessions.push_back(std::move(session));
     }
     if (socketEntries == 0) {
-        result.error = QStringLiteral("%1: the HAR has %2 entries but none with WebSocket messages (_webSocketMessages); "
-                                      "in Chrome, export with the WS filter on and the socket selected")
-                           .arg(sourceName)
-                           .arg(entries.size());
+        if (silentSockets.isEmpty()) {
+            result.error = QStringLiteral("%1: the HAR has %2 entries but none with WebSocket messages (_webSocketMessages); "
+                                          "in Chrome, export with the WS filter on and the socket selected")
+                               .arg(sourceName)
+                               .arg(entries.size());
+        } else {
+            result.error = QStringLiteral("%1: entries %2 are WebSocket handshakes, but the HAR holds none of their messages "
+                                          "(no _webSocketMessages)%3; export from Chrome DevTools, mitmproxy or HTTP Toolkit, "
+                                          "which write them")
+                               .arg(sourceName, silentSockets.join(QStringLiteral(", ")),
+                                   creator.contains(QLatin1String("Firefox"), Qt::CaseInsensitive)
+                                       ? QStringLiteral(": Firefox's HAR export leaves WebSocket messages out")
+                                       : QString());
+        }
         return result;
     }
     result.ok = true;

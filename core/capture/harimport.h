@@ -27,14 +27,19 @@ struct HarImportResult {
     QStringList notices;
 };
 
-// Reads WebSocket messages from a HAR file (Chrome DevTools' `_webSocketMessages`: type
-// send/receive, time in epoch seconds, opcode 1 text / 2 binary as base64, data; the same shape
-// mitmproxy and HTTP Toolkit write). Each socket entry becomes a session; frames are classified
-// as a live session would record them, epochs start at each connection/create, and frames that
-// are not Adama are kept as unknown events. Browsers keep only the last hundred or so frames of
-// a socket, so a HAR may start mid-stream: then the header says `partial` and a synthetic epoch
-// is opened for the stream found, whose first tree is partial.
-HarImportResult importHar(const QByteArray& harJson, const QString& sourceName);
+// Reads WebSocket messages from a HAR file: `_webSocketMessages` (type send/receive, time in
+// epoch seconds, opcode 1 text or any other opcode with base64 data, data), as Chrome DevTools,
+// mitmproxy and HTTP Toolkit write it (tests/data/*.md). Each entry with messages becomes a
+// session; frames are classified as a live session would record them, epochs start at each
+// connection/create, frames that are not Adama are kept as unknown events, control frames as
+// unknown frames with their bytes, Chrome's "error" messages and HTTP Toolkit's
+// `_webSocketClose` as notes. Nothing is dropped: a message with a missing or impossible time is
+// kept at the time before it, times in milliseconds or relative seconds are converted, and each
+// of these is said in the notices. The file may be zlib-compressed (mitmproxy's .zhar) or start
+// with a UTF-8 byte order mark. Browsers keep only the last hundred or so frames of a socket, so
+// a HAR may start mid-stream: then the header says `partial` and a synthetic epoch is opened for
+// the stream found, whose first tree is partial.
+HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName);
 HarImportResult importHarFile(const QString& path);
 
 }

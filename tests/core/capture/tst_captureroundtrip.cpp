@@ -18,7 +18,11 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
+#include <QUrl>
+
+#include <cmath>
 
 #include <map>
 
@@ -179,6 +183,146 @@ TEST_CASE("round trip: export HAR, import it, the same frames")
     CHECK(a.epochTree().toJson() == b.epochTree().toJson());
 }
 
+namespace {
+
+// The HAR 1.2 rules an export must follow: the required fields and types of the spec's schema
+// (as har-schema encodes them), the spec's prose rules the schema leaves out (`time` is the sum
+// of the timings, send/wait/receive never negative), and what Chrome DevTools' importer needs to
+// show WebSocket messages (models/har/Importer.ts, HARFormat.ts). Returns one line per problem.
+QStringList harProblems(const QJsonObject& root)
+{
+    QStringList problems;
+    auto need = [&](bool ok, const QString& what) {
+        if (!ok)
+            problems << what;
+    };
+    auto isInteger = [](const QJsonValue& value) { return value.isDouble() && value.toDouble() == std::floor(value.toDouble()); };
+    const QJsonObject log = root.value(QStringLiteral("log")).toObject();
+    need(log.value(QStringLiteral("version")).toString() == QLatin1String("1.2"), QStringLiteral("log.version"));
+    const QJsonObject creator = log.value(QStringLiteral("creator")).toObject();
+    need(creator.value(QStringLiteral("name")).isString() && creator.value(QStringLiteral("version")).isString(), QStringLiteral("log.creator"));
+    need(log.value(QStringLiteral("pages")).isArray() || log.value(QStringLiteral("pages")).isUndefined(), QStringLiteral("log.pages"));
+    need(log.value(QStringLiteral("entries")).isArray(), QStringLiteral("log.entries"));
+    const QRegularExpression iso(QStringLiteral(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$)"));
+    const QJsonArray entries = log.value(QStringLiteral("entries")).toArray();
+    for (qsizetype e = 0; e < entries.size(); ++e) {
+        const QString at = QStringLiteral("entries[%1]").arg(e);
+        const QJsonObject entry = entries[e].toObject();
+        const QString started = entry.value(QStringLiteral("startedDateTime")).toString();
+        need(iso.match(started).hasMatch() && QDateTime::fromString(started, Qt::ISODateWithMs).isValid(), at + QStringLiteral(".startedDateTime ") + started);
+        const QJsonObject timings = entry.value(QStringLiteral("timings")).toObject();
+        double sum = 0;
+        for (const char* name : { "send", "wait", "receive" }) {
+            const QJsonValue value = timings.value(QLatin1String(name));
+            need(value.isDouble() && value.toDouble() >= 0, at + QStringLiteral(".timings.") + QLatin1String(name));
+            sum += std::max(0.0, value.toDouble());
+        }
+        for (const char* name : { "blocked", "dns", "connect", "ssl" }) {
+            const QJsonValue value = timings.value(QLatin1String(name));
+            need(value.isUndefined() || (value.isDouble() && (value.toDouble() >= 0 || value.toDouble() == -1)), at + QStringLiteral(".timings.") + QLatin1String(name));
+            if (QLatin1String(name) != QLatin1String("ssl"))
+                sum += std::max(0.0, value.toDouble());
+        }
+        const QJsonValue time = entry.value(QStringLiteral("time"));
+        need(time.isDouble() && time.toDouble() >= 0, at + QStringLiteral(".time is negative or missing"));
+        need(std::abs(time.toDouble() - sum) < 1, at + QStringLiteral(".time %1 is not the sum of the timings %2").arg(time.toDouble()).arg(sum));
+        need(entry.value(QStringLiteral("cache")).isObject(), at + QStringLiteral(".cache"));
+        for (const char* part : { "request", "response" }) {
+            const QString where = at + QLatin1Char('.') + QLatin1String(part);
+            const QJsonObject object = entry.value(QLatin1String(part)).toObject();
+            need(object.value(QStringLiteral("httpVersion")).isString(), where + QStringLiteral(".httpVersion"));
+            need(isInteger(object.value(QStringLiteral("headersSize"))), where + QStringLiteral(".headersSize"));
+            need(isInteger(object.value(QStringLiteral("bodySize"))), where + QStringLiteral(".bodySize"));
+            for (const char* list : { "headers", "cookies" }) {
+                need(object.value(QLatin1String(list)).isArray(), where + QLatin1Char('.') + QLatin1String(list));
+                for (const QJsonValue& pair : object.value(QLatin1String(list)).toArray())
+                    need(pair.toObject().value(QStringLiteral("name")).isString() && pair.toObject().value(QStringLiteral("value")).isString(),
+                        where + QLatin1Char('.') + QLatin1String(list) + QStringLiteral(" item without string name and value"));
+            }
+        }
+        const QJsonObject request = entry.value(QStringLiteral("request")).toObject();
+        need(request.value(QStringLiteral("method")).isString(), at + QStringLiteral(".request.method"));
+        need(QUrl(request.value(QStringLiteral("url")).toString(), QUrl::StrictMode).isValid(), at + QStringLiteral(".request.url"));
+        need(request.value(QStringLiteral("queryString")).isArray(), at + QStringLiteral(".request.queryString"));
+        const QJsonObject response = entry.value(QStringLiteral("response")).toObject();
+        need(isInteger(response.value(QStringLiteral("status"))), at + QStringLiteral(".response.status"));
+        need(response.value(QStringLiteral("statusText")).isString(), at + QStringLiteral(".response.statusText"));
+        need(response.value(QStringLiteral("redirectURL")).isString(), at + QStringLiteral(".response.redirectURL"));
+        const QJsonObject content = response.value(QStringLiteral("content")).toObject();
+        need(isInteger(content.value(QStringLiteral("size"))) && content.value(QStringLiteral("size")).toDouble() >= 0, at + QStringLiteral(".response.content.size"));
+        need(content.value(QStringLiteral("mimeType")).isString(), at + QStringLiteral(".response.content.mimeType"));
+        // DevTools shows messages only for a websocket resource, and skips any without these.
+        need(entry.value(QStringLiteral("_resourceType")).toString() == QLatin1String("websocket"), at + QStringLiteral("._resourceType"));
+        const QJsonArray messages = entry.value(QStringLiteral("_webSocketMessages")).toArray();
+        for (qsizetype m = 0; m < messages.size(); ++m) {
+            const QJsonObject message = messages[m].toObject();
+            const QString where = at + QStringLiteral("._webSocketMessages[%1]").arg(m);
+            need(message.value(QStringLiteral("type")).toString() == QLatin1String("send") || message.value(QStringLiteral("type")).toString() == QLatin1String("receive"), where + QStringLiteral(".type"));
+            need(message.value(QStringLiteral("time")).toDouble() > 1e9 && message.value(QStringLiteral("time")).toDouble() < 1e11, where + QStringLiteral(".time is not epoch seconds"));
+            need(message.value(QStringLiteral("opcode")).toInt() == 1 || message.value(QStringLiteral("opcode")).toInt() == 2, where + QStringLiteral(".opcode"));
+            need(message.value(QStringLiteral("data")).isString(), where + QStringLiteral(".data"));
+            if (message.value(QStringLiteral("opcode")).toInt() == 2)
+                need(bool(QByteArray::fromBase64Encoding(message.value(QStringLiteral("data")).toString().toLatin1(), QByteArray::AbortOnBase64DecodingErrors)),
+                    where + QStringLiteral(".data is not base64"));
+        }
+    }
+    return problems;
+}
+
+QJsonObject exportedHar(const Capture& capture, QByteArray* bytes = nullptr)
+{
+    QByteArray har;
+    QBuffer buffer(&har);
+    buffer.open(QIODevice::WriteOnly);
+    ExportOptions options;
+    options.redact = false;
+    const ExportResult result = exportHar(capture, options, buffer);
+    REQUIRE(result.ok);
+    if (bytes)
+        *bytes = har;
+    return QJsonDocument::fromJson(har).object();
+}
+
+}
+
+TEST_CASE("export: the HAR follows HAR 1.2 and Chrome's WebSocket shape, also when the wall clock goes backwards")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, true);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    const QJsonObject root = exportedHar(*capture);
+    CHECK(harProblems(root).join(QLatin1Char('\n')).toStdString() == std::string());
+    // The synthetic session has a binary frame: opcode 2, base64.
+    CHECK(QJsonDocument(root).toJson().contains("\"opcode\": 2"));
+
+    // A socket whose wall clock stepped back (NTP) between its first and last frame.
+    EventLog log;
+    SessionEvent hello;
+    hello.kind = EventKind::Hello;
+    hello.direction = Direction::Inbound;
+    hello.wallMs = 1718000005000;
+    hello.monotonicNs = 1000;
+    log.append(hello, R"({"status":"connected","version":"v","identities":{}})");
+    SessionEvent ping = hello;
+    ping.kind = EventKind::Ping;
+    ping.wallMs = 1718000001000;
+    ping.monotonicNs = 2000000;
+    log.append(ping, R"({"ping":1,"latency":"2"})");
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
+    const QString backwards = dir.filePath(QStringLiteral("backwards.ndjson"));
+    QFile file(backwards);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    REQUIRE(CaptureWriter::writeLog(log, header, file, false));
+    file.close();
+    std::unique_ptr<Capture> stepped = CaptureReader::open(backwards, {}, &error);
+    REQUIRE(stepped);
+    CHECK(harProblems(exportedHar(*stepped)).join(QLatin1Char('\n')).toStdString() == std::string());
+}
+
 TEST_CASE("import: a HAR made by headless Chromium (tests/data) imports with its frames")
 {
     const QString path = test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har");
@@ -247,8 +391,8 @@ TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR f
     CHECK_FALSE(noSockets.ok);
     CHECK(noSockets.error.contains(QStringLiteral("_webSocketMessages")));
 
-    // A time that is not epoch seconds skips its message (it once overflowed 64-bit nanoseconds;
-    // found by fuzz_har).
+    // A time that is not epoch seconds keeps its message at the time before it (it once
+    // overflowed 64-bit nanoseconds; found by fuzz_har).
     const QByteArray badTimes = R"({"log":{"entries":[{"request":{"url":"ws://a/~s"},"_webSocketMessages":[
         {"type":"receive","time":-9.3e18,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"},
         {"type":"receive","time":1e300,"opcode":1,"data":"{\"ping\":2,\"latency\":\"2\"}"},
@@ -256,8 +400,8 @@ TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR f
     HarImportResult timed = importHar(badTimes, QStringLiteral("times.har"));
     REQUIRE(timed.ok);
     REQUIRE(timed.sessions.size() == 1);
-    CHECK(timed.sessions[0].frames == 1);
-    CHECK(timed.sessions[0].notices.join(QLatin1Char('\n')).contains(QStringLiteral("entry 0, message 1: \"time\" 1e+300 is not epoch seconds between 1970 and 2262; skipped")));
+    CHECK(timed.sessions[0].frames == 3);
+    CHECK(timed.sessions[0].notices.join(QLatin1Char('\n')).contains(QStringLiteral("entry 0, message 1: \"time\" 1e+300 is not epoch seconds between 1970 and 2262; kept at the time before it")));
 }
 
 TEST_CASE("redaction: no identity token and no listed path survives in any export")

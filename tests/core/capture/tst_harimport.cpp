@@ -1,0 +1,283 @@
+#include <catch2/catch.hpp>
+
+#include "core/capture/harimport.h"
+#include "core/session/sessionfolder.h"
+#include "tests/support/testutils.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+using namespace deltascope;
+
+// HAR files in the shapes real tools write (tests/data/*.md says where each shape comes from),
+// and the variations between them.
+
+namespace {
+
+QJsonArray messagesOf(const QByteArray& har, int entry)
+{
+    return QJsonDocument::fromJson(har)
+        .object()
+        .value(QStringLiteral("log"))
+        .toObject()
+        .value(QStringLiteral("entries"))
+        .toArray()
+        .at(entry)
+        .toObject()
+        .value(QStringLiteral("_webSocketMessages"))
+        .toArray();
+}
+
+std::vector<qint64> framesOf(const EventLog& log)
+{
+    std::vector<qint64> frames;
+    for (qint64 i = 0; i < log.size(); ++i) {
+        if (log.at(i).direction != Direction::Local)
+            frames.push_back(i);
+    }
+    return frames;
+}
+
+QString noticesOf(const ImportedSession& session)
+{
+    return session.notices.join(QLatin1Char('\n'));
+}
+
+qint64 foldAnomalies(const EventLog& log)
+{
+    SessionFolder folder;
+    for (qint64 i = 0; i < log.size(); ++i)
+        folder.processEvent(log.at(i), log.payload(i));
+    return folder.anomalyCount();
+}
+
+// One Chrome-shaped entry with the given messages (a JSON array's text).
+QByteArray chromeHar(const QByteArray& messages, const QByteArray& started = "2024-06-10T06:13:20.000Z")
+{
+    return R"({"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},"pages":[],"entries":[{"startedDateTime":")"
+        + started + R"(","time":0,"request":{"method":"GET","url":"wss://example.test/~s"},"response":{"status":101},)"
+        + R"("_resourceType":"websocket","_webSocketMessages":)" + messages + "}]}}";
+}
+
+const QByteArray kHello = R"({\"status\":\"connected\",\"version\":\"v1\",\"identities\":{}})";
+
+}
+
+TEST_CASE("import: mitmproxy's HAR (https:// handshake URL, microsecond times, the socket twice)")
+{
+    const QString path = test::sourceDir() + QStringLiteral("/tests/data/mitmproxy-websocket.har");
+    const QByteArray har = test::readFileOrFail(path);
+    HarImportResult imported = importHar(har, QStringLiteral("mitmproxy-websocket.har"));
+    REQUIRE(imported.ok);
+    // hardump writes the socket at its handshake (no messages yet) and again at its end.
+    REQUIRE(imported.sessions.size() == 2);
+    CHECK(imported.sessions[0].log->isEmpty());
+    CHECK(noticesOf(imported.sessions[0]).contains(QStringLiteral("entry 0 (wss://adama.example.test/~s) has no WebSocket messages")));
+    const ImportedSession& session = imported.sessions[1];
+    CHECK(session.header.endpoint == QStringLiteral("wss://adama.example.test/~s"));
+    CHECK(session.header.notes.contains(QStringLiteral("handshake URL https://adama.example.test/~s")));
+    // Microseconds round to the nearest millisecond.
+    CHECK(session.header.startedWallMs
+        == QDateTime::fromString(QStringLiteral("2024-06-10T06:13:20.005Z"), Qt::ISODateWithMs).toMSecsSinceEpoch());
+    CHECK_FALSE(session.header.partial);
+
+    const QJsonArray messages = messagesOf(har, 1);
+    const std::vector<qint64> frames = framesOf(*session.log);
+    REQUIRE(qsizetype(frames.size()) == messages.size());
+    for (qsizetype m = 0; m < messages.size(); ++m) {
+        const QJsonObject message = messages[m].toObject();
+        const SessionEvent& event = session.log->at(frames[std::size_t(m)]);
+        CHECK(event.direction == (message.value(QStringLiteral("type")).toString() == QLatin1String("send") ? Direction::Outbound : Direction::Inbound));
+        CHECK(event.wallMs == qint64(std::llround(message.value(QStringLiteral("time")).toDouble() * 1000)));
+        const QString data = message.value(QStringLiteral("data")).toString();
+        const QByteArray expected = message.value(QStringLiteral("opcode")).toInt() == 2 ? QByteArray::fromBase64(data.toLatin1()) : data.toUtf8();
+        CHECK(session.log->payload(frames[std::size_t(m)]) == expected);
+    }
+    // Non-ASCII text survives as UTF-8; the binary frame is its bytes, not its base64.
+    CHECK(session.log->payload(frames[2]).contains("héllo 世界 🙂"));
+    CHECK(session.log->payload(frames[3]) == QByteArray("\x00\x01\x02\xff\xfe", 5));
+    CHECK(session.log->indexesOfKind(EventKind::Hello).size() == 1);
+    CHECK(session.log->indexesOfKind(EventKind::StreamItem).size() == 2);
+    CHECK(session.unknownFrames == 1);
+    CHECK(foldAnomalies(*session.log) == 0);
+}
+
+TEST_CASE("import: mitmproxy's zlib-compressed .zhar")
+{
+    const QByteArray har = test::readFileOrFail(test::sourceDir() + QStringLiteral("/tests/data/mitmproxy-websocket.har"));
+    // qCompress is a 4-byte length and then exactly what Python's zlib.compress writes.
+    const QByteArray zhar = qCompress(har, 9).mid(4);
+    HarImportResult compressed = importHar(zhar, QStringLiteral("dump.zhar"));
+    REQUIRE(compressed.ok);
+    REQUIRE(compressed.sessions.size() == 2);
+    CHECK(compressed.sessions[1].frames == 5);
+    CHECK(compressed.notices.join(QLatin1Char('\n')).contains(QStringLiteral("zlib")));
+    HarImportResult truncated = importHar(zhar.left(zhar.size() / 2), QStringLiteral("cut.zhar"));
+    CHECK_FALSE(truncated.ok);
+    CHECK(truncated.error.contains(QStringLiteral("cut.zhar")));
+    CHECK(truncated.error.contains(QStringLiteral("zlib")));
+}
+
+TEST_CASE("import: a HAR that starts with a UTF-8 byte order mark (Windows tools write one)")
+{
+    const QByteArray har = test::readFileOrFail(test::sourceDir() + QStringLiteral("/tests/data/mitmproxy-websocket.har"));
+    HarImportResult bom = importHar("\xEF\xBB\xBF" + har, QStringLiteral("bom.har"));
+    REQUIRE(bom.ok);
+    CHECK(bom.sessions.size() == 2);
+}
+
+TEST_CASE("import: HTTP Toolkit's HAR (pages, local-offset times, _webSocketClose)")
+{
+    const QString path = test::sourceDir() + QStringLiteral("/tests/data/httptoolkit-websocket.har");
+    const QByteArray har = test::readFileOrFail(path);
+    HarImportResult imported = importHar(har, QStringLiteral("httptoolkit-websocket.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const ImportedSession& session = imported.sessions[0];
+    CHECK(session.header.endpoint == QStringLiteral("ws://127.0.0.1:8000/~s"));
+    // 10:13:20.250+02:00 is 08:13:20.250 UTC.
+    CHECK(session.header.startedWallMs == qint64(1718007200250));
+    const QJsonArray messages = messagesOf(har, 0);
+    const std::vector<qint64> frames = framesOf(*session.log);
+    REQUIRE(qsizetype(frames.size()) == messages.size());
+    CHECK(session.log->payload(frames[3]) == QByteArray("\x00\x01\x02\xff\xfe", 5));
+    CHECK(session.log->at(frames[3]).kind == EventKind::MalformedInbound);
+    // The close HTTP Toolkit recorded ends the session, at its own time.
+    const SessionEvent& last = session.log->at(session.log->size() - 1);
+    REQUIRE(last.kind == EventKind::Note);
+    CHECK(session.log->payload(session.log->size() - 1).contains("code 1000, reason \\\"bye\\\""));
+    CHECK(last.wallMs == qint64(1718007200563));
+    CHECK(foldAnomalies(*session.log) == 0);
+}
+
+TEST_CASE("import: Chrome's error messages are kept as notes, control frames as unknown frames with their bytes")
+{
+    // Chrome writes a socket error as type "error", opcode -1, the error text as data; any
+    // opcode other than 1 has base64 data.
+    const QByteArray har = chromeHar("[{\"type\":\"receive\",\"time\":1718000000.1,\"opcode\":1,\"data\":\"" + kHello + "\"},"
+        + R"({"type":"error","time":1718000000.2,"opcode":-1,"data":"Invalid frame header"},)"
+        + R"({"type":"receive","time":1718000000.3,"opcode":8,"data":"A+hieWU="}])");
+    HarImportResult imported = importHar(har, QStringLiteral("chrome.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const EventLog& log = *imported.sessions[0].log;
+    REQUIRE(log.size() == 3);
+    CHECK(log.at(1).kind == EventKind::Note);
+    CHECK(log.at(1).direction == Direction::Local);
+    CHECK(log.payload(1).contains("Invalid frame header"));
+    CHECK(log.at(1).wallMs == qint64(1718000000200));
+    CHECK(log.at(2).kind == EventKind::UnknownInbound);
+    CHECK(log.payload(2) == QByteArray("\x03\xe8" "bye"));
+    CHECK(noticesOf(imported.sessions[0]).contains(QStringLiteral("entry 0, message 2: opcode 8 (close) kept as an unknown frame")));
+}
+
+TEST_CASE("import: message times in milliseconds, relative seconds, or missing are converted or kept, and said")
+{
+    SECTION("milliseconds")
+    {
+        const QByteArray har = chromeHar("[{\"type\":\"receive\",\"time\":1718000000100,\"opcode\":1,\"data\":\"" + kHello + "\"},"
+            + R"({"type":"receive","time":1718000000350.5,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"}])");
+        HarImportResult imported = importHar(har, QStringLiteral("ms.har"));
+        REQUIRE(imported.ok);
+        const EventLog& log = *imported.sessions[0].log;
+        REQUIRE(log.size() == 2);
+        CHECK(log.at(0).wallMs == qint64(1718000000100));
+        CHECK(log.at(1).wallMs == qint64(1718000000351));
+        CHECK(std::abs(log.at(1).monotonicNs - log.at(0).monotonicNs - qint64(250500000)) < 1000);
+        CHECK(noticesOf(imported.sessions[0]).contains(QStringLiteral("milliseconds")));
+    }
+    SECTION("seconds since the handshake (or a monotonic clock)")
+    {
+        const QByteArray har = chromeHar("[{\"type\":\"receive\",\"time\":5.25,\"opcode\":1,\"data\":\"" + kHello + "\"},"
+            + R"({"type":"receive","time":6.0,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"}])");
+        HarImportResult imported = importHar(har, QStringLiteral("relative.har"));
+        REQUIRE(imported.ok);
+        const EventLog& log = *imported.sessions[0].log;
+        REQUIRE(log.size() == 2);
+        CHECK(log.at(0).wallMs == imported.sessions[0].header.startedWallMs);
+        CHECK(log.at(1).wallMs == imported.sessions[0].header.startedWallMs + 750);
+        CHECK(noticesOf(imported.sessions[0]).contains(QStringLiteral("not epoch seconds")));
+    }
+    SECTION("missing or impossible times keep the message, at the time before it")
+    {
+        const QByteArray har = chromeHar("[{\"type\":\"receive\",\"time\":1718000000.5,\"opcode\":1,\"data\":\"" + kHello + "\"},"
+            + R"({"type":"receive","opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"},)"
+            + R"({"type":"receive","time":-9.3e18,"opcode":1,"data":"{\"ping\":2,\"latency\":\"2\"}"},)"
+            + R"({"type":"receive","time":1e300,"opcode":1,"data":"{\"ping\":3,\"latency\":\"2\"}"}])");
+        HarImportResult imported = importHar(har, QStringLiteral("times.har"));
+        REQUIRE(imported.ok);
+        const ImportedSession& session = imported.sessions[0];
+        CHECK(session.frames == 4);
+        for (qint64 i = 1; i < session.log->size(); ++i)
+            CHECK(session.log->at(i).wallMs == qint64(1718000000500));
+        CHECK(noticesOf(session).contains(QStringLiteral("entry 0, message 1: no numeric \"time\"; kept at the time before it")));
+        CHECK(noticesOf(session).contains(QStringLiteral("entry 0, message 3: \"time\" 1e+300 is not epoch seconds between 1970 and 2262")));
+    }
+    SECTION("times that go backwards keep the HAR's order and are said")
+    {
+        const QByteArray har = chromeHar("[{\"type\":\"receive\",\"time\":1718000001,\"opcode\":1,\"data\":\"" + kHello + "\"},"
+            + R"({"type":"receive","time":1718000000,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"}])");
+        HarImportResult imported = importHar(har, QStringLiteral("back.har"));
+        REQUIRE(imported.ok);
+        const EventLog& log = *imported.sessions[0].log;
+        CHECK(log.at(0).kind == EventKind::Hello);
+        CHECK(log.at(1).monotonicNs >= log.at(0).monotonicNs);
+        CHECK(noticesOf(imported.sessions[0]).contains(QStringLiteral("go backwards 1 times")));
+    }
+    SECTION("an unreadable startedDateTime: the capture starts at its first message")
+    {
+        const QByteArray har = chromeHar("[{\"type\":\"receive\",\"time\":1718000000.5,\"opcode\":1,\"data\":\"" + kHello + "\"}]", "yesterday");
+        HarImportResult imported = importHar(har, QStringLiteral("date.har"));
+        REQUIRE(imported.ok);
+        CHECK(imported.sessions[0].header.startedWallMs == qint64(1718000000500));
+        CHECK(noticesOf(imported.sessions[0]).contains(QStringLiteral("startedDateTime \"yesterday\"")));
+    }
+}
+
+TEST_CASE("import: binary data that is not base64 and messages without data are kept and said")
+{
+    const QByteArray har = chromeHar(R"([{"type":"receive","time":1718000000.1,"opcode":2,"data":"not base64!"},)"
+                                     R"({"type":"send","time":1718000000.2,"opcode":1}])");
+    HarImportResult imported = importHar(har, QStringLiteral("odd.har"));
+    REQUIRE(imported.ok);
+    const ImportedSession& session = imported.sessions[0];
+    REQUIRE(session.log->size() == 2);
+    CHECK(session.log->payload(0) == QByteArray("not base64!"));
+    CHECK(session.log->payload(1).isEmpty());
+    CHECK(noticesOf(session).contains(QStringLiteral("entry 0, message 0: opcode 2 data is not base64; kept as its text")));
+    CHECK(noticesOf(session).contains(QStringLiteral("entry 0, message 1: no \"data\" string; kept as an empty frame")));
+}
+
+TEST_CASE("import: several sockets in one file, in the file's order, next to plain HTTP entries")
+{
+    const QByteArray har = R"({"log":{"version":"1.2","creator":{"name":"WebInspector"},"entries":[
+        {"startedDateTime":"2024-06-10T06:13:22.000Z","request":{"url":"wss://b.test/~s"},"_resourceType":"websocket","_webSocketMessages":[
+            {"type":"receive","time":1718000002.0,"opcode":1,"data":"{\"ping\":2,\"latency\":\"2\"}"}]},
+        {"startedDateTime":"2024-06-10T06:13:21.000Z","request":{"url":"https://a.test/app.js"},"response":{"status":200}},
+        {"startedDateTime":"2024-06-10T06:13:20.000Z","request":{"url":"wss://a.test/~s"},"_resourceType":"websocket","_webSocketMessages":[
+            {"type":"receive","time":1718000000.0,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"}]}]}})";
+    HarImportResult imported = importHar(har, QStringLiteral("two.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 2);
+    CHECK(imported.sessions[0].entryIndex == 0);
+    CHECK(imported.sessions[0].header.endpoint == QStringLiteral("wss://b.test/~s"));
+    CHECK(imported.sessions[1].entryIndex == 2);
+    CHECK(imported.sessions[1].header.endpoint == QStringLiteral("wss://a.test/~s"));
+}
+
+TEST_CASE("import: a HAR with WebSocket handshakes but no messages (Firefox) says so")
+{
+    // Firefox's HAR export (devtools/client/netmonitor/src/har/har-builder.js) has no WebSocket
+    // messages: the handshake is an entry with status 101 and nothing else.
+    const QByteArray har = R"({"log":{"version":"1.1","creator":{"name":"Firefox","version":"128.0"},"browser":{"name":"Firefox","version":"128.0"},
+        "pages":[],"entries":[
+        {"startedDateTime":"2024-06-10T08:13:20.000+02:00","request":{"method":"GET","url":"https://a.test/"},"response":{"status":200}},
+        {"startedDateTime":"2024-06-10T08:13:21.000+02:00","request":{"method":"GET","url":"wss://a.test/~s","headers":[{"name":"Upgrade","value":"websocket"}]},
+         "response":{"status":101}}]}})";
+    HarImportResult imported = importHar(har, QStringLiteral("firefox.har"));
+    CHECK_FALSE(imported.ok);
+    CHECK(imported.error.contains(QStringLiteral("firefox.har: entries 1 (wss://a.test/~s) are WebSocket handshakes")));
+    CHECK(imported.error.contains(QStringLiteral("Firefox's HAR export leaves WebSocket messages out")));
+}
