@@ -53,18 +53,25 @@ QString screenshotPath(const QString& name)
     QDir().mkpath(folder);
     return folder + QLatin1Char('/') + name;
 }
+
+// Shows the window at a usual size and connects it to a demo document of the embedded server.
+LiveSession* showWithDemo(MainWindow& window, const QString& space)
+{
+    window.resize(1400, 900);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    REQUIRE(window.startDemo(space));
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    return session;
+}
 }
 
 TEST_CASE("live window: the embedded demo streams, the user filters, sends, drops the socket and sees the resync")
 {
     QSettings().clear();
     MainWindow window;
-    window.resize(1400, 900);
-    window.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&window));
-    REQUIRE(window.startDemo(QStringLiteral("chat")));
-    LiveSession* session = window.live()->session();
-    REQUIRE(session);
+    LiveSession* session = showWithDemo(window, QStringLiteral("chat"));
     // Every model stays consistent while deltas stream in, through a drop and a resync.
     QAbstractItemModelTester modelTester(window.timeline()->model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
     QAbstractItemModelTester proxyTester(window.timeline()->proxy(), QAbstractItemModelTester::FailureReportingMode::Fatal);
@@ -375,12 +382,7 @@ TEST_CASE("live window: disconnecting right after a drop closes its incident int
 {
     QSettings().clear();
     MainWindow window;
-    window.resize(1400, 900);
-    window.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&window));
-    REQUIRE(window.startDemo(QStringLiteral("chat")));
-    LiveSession* session = window.live()->session();
-    REQUIRE(session);
+    LiveSession* session = showWithDemo(window, QStringLiteral("chat"));
     REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
     const QString recording = window.recordingPath();
     REQUIRE_FALSE(recording.isEmpty());

@@ -56,6 +56,18 @@ QByteArray writeSynthetic(const QString& path, bool keepIdentity)
     return test::readFileOrFail(path);
 }
 
+// The synthetic session written to DIR/c.ndjson (identity kept) and opened again.
+std::unique_ptr<Capture> openSynthetic(const QTemporaryDir& dir)
+{
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, true);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    return capture;
+}
+
 // The frames of a log in order: (direction, payload) of every non-local event.
 std::vector<std::pair<Direction, QByteArray>> framesOf(const EventLog& log)
 {
@@ -143,11 +155,7 @@ TEST_CASE("round trip: a live session with faults, recorded and reopened, has th
 TEST_CASE("round trip: export HAR, import it, the same frames")
 {
     QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
-    writeSynthetic(path, true);
-    QString error;
-    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
-    REQUIRE(capture);
+    const std::unique_ptr<Capture> capture = openSynthetic(dir);
     QByteArray har;
     QBuffer buffer(&har);
     buffer.open(QIODevice::WriteOnly);
@@ -288,11 +296,7 @@ QJsonObject exportedHar(const Capture& capture, QByteArray* bytes = nullptr)
 TEST_CASE("export: the HAR follows HAR 1.2 and Chrome's WebSocket shape, also when the wall clock goes backwards")
 {
     QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
-    writeSynthetic(path, true);
-    QString error;
-    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
-    REQUIRE(capture);
+    const std::unique_ptr<Capture> capture = openSynthetic(dir);
     const QJsonObject root = exportedHar(*capture);
     CHECK(harProblems(root).join(QLatin1Char('\n')).toStdString() == std::string());
     // The synthetic session has a binary frame: opcode 2, base64.
@@ -318,6 +322,7 @@ TEST_CASE("export: the HAR follows HAR 1.2 and Chrome's WebSocket shape, also wh
     REQUIRE(file.open(QIODevice::WriteOnly));
     REQUIRE(CaptureWriter::writeLog(log, header, file, false));
     file.close();
+    QString error;
     std::unique_ptr<Capture> stepped = CaptureReader::open(backwards, {}, &error);
     REQUIRE(stepped);
     CHECK(harProblems(exportedHar(*stepped)).join(QLatin1Char('\n')).toStdString() == std::string());
