@@ -19,21 +19,6 @@ bool folderReadsPayload(EventKind kind)
     return kind == EventKind::StreamItem || kind == EventKind::EpochStarted;
 }
 
-// CPU time, not wall time, measures the fold's cost: other work on a loaded machine does not
-// shrink the spacing.
-// From the earliest to the latest time of events [0, end), not first to last: in a damaged or
-// edited capture time can go backwards. Unsigned: a file's times may span more than a qint64 holds.
-quint64 timeSpan(const EventLog& log, qint64 end)
-{
-    qint64 earliest = log.at(0).monotonicNs;
-    qint64 latest = earliest;
-    for (qint64 i = 1; i < end; ++i) {
-        earliest = std::min(earliest, log.at(i).monotonicNs);
-        latest = std::max(latest, log.at(i).monotonicNs);
-    }
-    return quint64(latest) - quint64(earliest);
-}
-
 // The exclusive end of the node-sample window holding `ns`: rounded towards zero, so past `ns`
 // either way, and saturated, since a file's times may be any qint64.
 qint64 sampleWindowEnd(qint64 ns, qint64 width)
@@ -42,6 +27,8 @@ qint64 sampleWindowEnd(qint64 ns, qint64 width)
     return start > std::numeric_limits<qint64>::max() - width ? std::numeric_limits<qint64>::max() : start + width;
 }
 
+// CPU time, not wall time, measures the fold's cost: other work on a loaded machine does not
+// shrink the spacing.
 qint64 threadCpuNs()
 {
     timespec now {};
@@ -153,7 +140,7 @@ bool CaptureCheckpoints::foldTo(qint64 end, const std::function<void(int, qint64
 {
     m_cpuAtCheckpoint = threadCpuNs(); // CPU clocks are per thread, and a fold may go on on another one
     if (m_sampleWindowNs == 0 && end > 0)
-        m_sampleWindowNs = qint64(timeSpan(m_log, end) / kNodeSampleWindows + 1);
+        m_sampleWindowNs = qint64(eventTimeRange(m_log, end).span() / kNodeSampleWindows + 1);
     while (m_next < end) {
         if (m_next == m_holdBefore.load(std::memory_order_relaxed)) {
             m_progress.store(m_next, std::memory_order_relaxed);

@@ -542,21 +542,13 @@ int runImport(const QStringList& arguments, CommandIo& io)
 // --- info -------------------------------------------------------------------------------------
 
 // The time from the first to the last event. An edited capture's times can go backwards (the
-// reader says where) and span more than a qint64 holds, so the span is taken from the earliest to
-// the latest event, unsigned, and labelled as such when that is not first to last.
+// reader says where), so it is the span from the earliest to the latest event, labelled as such
+// when that is not first to last.
 QString describeDuration(const EventLog& log)
 {
-    const qint64 first = log.at(0).monotonicNs;
-    const qint64 last = log.at(log.size() - 1).monotonicNs;
-    qint64 earliest = first;
-    qint64 latest = first;
-    for (qint64 i = 1; i < log.size(); ++i) {
-        earliest = std::min(earliest, log.at(i).monotonicNs);
-        latest = std::max(latest, log.at(i).monotonicNs);
-    }
-    const double seconds = double(quint64(latest) - quint64(earliest)) / 1e9;
-    const QString text = QStringLiteral("%1 s").arg(seconds, 0, 'f', 3);
-    if (earliest == first && latest == last)
+    const EventTimeRange range = eventTimeRange(log, log.size());
+    const QString text = QStringLiteral("%1 s").arg(double(range.span()) / 1e9, 0, 'f', 3);
+    if (range.earliest == log.at(0).monotonicNs && range.latest == log.at(log.size() - 1).monotonicNs)
         return text;
     return text + QStringLiteral(" (earliest to latest event: times go backwards, see the diagnostics above)");
 }

@@ -234,4 +234,14 @@ void EventLog::clear()
     Q_EMIT cleared();
 }
 
+EventTimeRange eventTimeRange(const EventLog& log, qint64 end)
+{
+    EventTimeRange range { log.at(0).monotonicNs, log.at(0).monotonicNs };
+    for (qint64 i = 1; i < end; ++i) {
+        range.earliest = std::min(range.earliest, log.at(i).monotonicNs);
+        range.latest = std::max(range.latest, log.at(i).monotonicNs);
+    }
+    return range;
+}
+
 }

@@ -109,4 +109,14 @@ private:
     QTimer m_notifyTimer;
 };
 
+// The earliest and latest times of events [0, end). Not the first and last event's: in an edited
+// or damaged capture time can go backwards.
+struct EventTimeRange {
+    qint64 earliest = 0;
+    qint64 latest = 0;
+    // Unsigned: a file's times may span more than a qint64 holds.
+    quint64 span() const { return quint64(latest) - quint64(earliest); }
+};
+EventTimeRange eventTimeRange(const EventLog& log, qint64 end); // end > 0
+
 }
