@@ -117,8 +117,8 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_live, &LiveController::sessionChanged, this, &MainWindow::onSessionChanged);
     connect(m_live, &LiveController::errorOccurred, this, &MainWindow::showError);
     connect(m_live, &LiveController::errorResolved, this, [this](const QString& what) {
-        if (errorText().startsWith(QStringLiteral("<b>%1</b>").arg(what.toHtmlEscaped())))
-            m_errorBanner->hide();
+        if (what == m_errorWhat)
+            m_errorBanner->hide(); // only that error: a later, different one stays
     });
     connect(m_live, &LiveController::stateChanged, this, &MainWindow::updateStatus);
     connect(m_connectionBar, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
@@ -510,6 +510,7 @@ void MainWindow::exportCapture()
 
 void MainWindow::showError(const QString& what, const QString& whatToTry)
 {
+    m_errorWhat = what;
     m_errorLabel->setText(QStringLiteral("<b>%1</b><br>%2").arg(what.toHtmlEscaped(), whatToTry.toHtmlEscaped()));
     m_errorBanner->show();
 }

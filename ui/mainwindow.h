@@ -136,6 +136,7 @@ private:
     MessageComposer* m_composer = nullptr;
     QWidget* m_errorBanner = nullptr;
     QLabel* m_errorLabel = nullptr;
+    QString m_errorWhat; // what the error banner says went wrong (its first line)
     QTimer* m_statusTimer = nullptr;
     DocumentTreePanel* m_documentTree = nullptr;
     FaultsPanel* m_faults = nullptr;
