@@ -40,6 +40,14 @@ bool wait(const std::function<bool()>& predicate, int ms = 15000)
 }
 
 
+// Writes `log` as a finished capture at `path`.
+void writeCapture(const QString& path, const EventLog& log, const capture::Header& header, bool keepIdentity)
+{
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    REQUIRE(CaptureWriter::writeLog(log, header, file, keepIdentity));
+}
+
 QByteArray writeSynthetic(const QString& path, bool keepIdentity)
 {
     EventLog log;
@@ -49,10 +57,7 @@ QByteArray writeSynthetic(const QString& path, bool keepIdentity)
     header.space = QStringLiteral("chat");
     header.key = QStringLiteral("demo");
     header.identity = QStringLiteral("anonymous:secret-agent");
-    QFile file(path);
-    REQUIRE(file.open(QIODevice::WriteOnly));
-    REQUIRE(CaptureWriter::writeLog(log, header, file, keepIdentity));
-    file.close();
+    writeCapture(path, log, header, keepIdentity);
     return test::readFileOrFail(path);
 }
 
@@ -318,10 +323,7 @@ TEST_CASE("export: the HAR follows HAR 1.2 and Chrome's WebSocket shape, also wh
     capture::Header header;
     header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
     const QString backwards = dir.filePath(QStringLiteral("backwards.ndjson"));
-    QFile file(backwards);
-    REQUIRE(file.open(QIODevice::WriteOnly));
-    REQUIRE(CaptureWriter::writeLog(log, header, file, false));
-    file.close();
+    writeCapture(backwards, log, header, false);
     QString error;
     std::unique_ptr<Capture> stepped = CaptureReader::open(backwards, {}, &error);
     REQUIRE(stepped);
@@ -513,10 +515,7 @@ TEST_CASE("cli: info words each incident as the window does, not as raw JSON")
     capture::Header header;
     header.space = QStringLiteral("chat");
     header.key = QStringLiteral("demo");
-    QFile file(path);
-    REQUIRE(file.open(QIODevice::WriteOnly));
-    REQUIRE(CaptureWriter::writeLog(log, header, file, false));
-    file.close();
+    writeCapture(path, log, header, false);
 
     const test::CliRun info = runCli({ QStringLiteral("info"), path });
     REQUIRE(info.code == 0);

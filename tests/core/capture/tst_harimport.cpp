@@ -16,6 +16,12 @@ using namespace deltascope;
 
 namespace {
 
+// A sample HAR from tests/data/.
+QByteArray sampleHar(const char* name)
+{
+    return test::readFileOrFail(test::sourceDir() + QStringLiteral("/tests/data/") + QLatin1String(name));
+}
+
 QJsonArray messagesOf(const QByteArray& har, int entry)
 {
     return QJsonDocument::fromJson(har)
@@ -67,8 +73,7 @@ const QByteArray kHello = R"({\"status\":\"connected\",\"version\":\"v1\",\"iden
 
 TEST_CASE("import: mitmproxy's HAR (https:// handshake URL, microsecond times, the socket twice)")
 {
-    const QString path = test::sourceDir() + QStringLiteral("/tests/data/mitmproxy-websocket.har");
-    const QByteArray har = test::readFileOrFail(path);
+    const QByteArray har = sampleHar("mitmproxy-websocket.har");
     HarImportResult imported = importHar(har, QStringLiteral("mitmproxy-websocket.har"));
     REQUIRE(imported.ok);
     // hardump writes the socket at its handshake (no messages yet) and again at its end.
@@ -106,7 +111,7 @@ TEST_CASE("import: mitmproxy's HAR (https:// handshake URL, microsecond times, t
 
 TEST_CASE("import: mitmproxy's zlib-compressed .zhar")
 {
-    const QByteArray har = test::readFileOrFail(test::sourceDir() + QStringLiteral("/tests/data/mitmproxy-websocket.har"));
+    const QByteArray har = sampleHar("mitmproxy-websocket.har");
     // qCompress is a 4-byte length and then exactly what Python's zlib.compress writes.
     const QByteArray zhar = qCompress(har, 9).mid(4);
     HarImportResult compressed = importHar(zhar, QStringLiteral("dump.zhar"));
@@ -122,7 +127,7 @@ TEST_CASE("import: mitmproxy's zlib-compressed .zhar")
 
 TEST_CASE("import: a HAR that starts with a UTF-8 byte order mark (Windows tools write one)")
 {
-    const QByteArray har = test::readFileOrFail(test::sourceDir() + QStringLiteral("/tests/data/mitmproxy-websocket.har"));
+    const QByteArray har = sampleHar("mitmproxy-websocket.har");
     HarImportResult bom = importHar("\xEF\xBB\xBF" + har, QStringLiteral("bom.har"));
     REQUIRE(bom.ok);
     CHECK(bom.sessions.size() == 2);
@@ -130,8 +135,7 @@ TEST_CASE("import: a HAR that starts with a UTF-8 byte order mark (Windows tools
 
 TEST_CASE("import: HTTP Toolkit's HAR (pages, local-offset times, _webSocketClose)")
 {
-    const QString path = test::sourceDir() + QStringLiteral("/tests/data/httptoolkit-websocket.har");
-    const QByteArray har = test::readFileOrFail(path);
+    const QByteArray har = sampleHar("httptoolkit-websocket.har");
     HarImportResult imported = importHar(har, QStringLiteral("httptoolkit-websocket.har"));
     REQUIRE(imported.ok);
     REQUIRE(imported.sessions.size() == 1);
