@@ -15,6 +15,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTimeZone>
+#include <QUrl>
+#include <QUrlQuery>
 
 #include <simdjson.h>
 
@@ -158,6 +160,7 @@ void collectNullPaths(const simdjson::dom::element& element, const QString& pref
 
 ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStringList& paths)
     : m_enabled(enabled)
+    , m_endpoint(capture.header.endpoint)
 {
     if (!enabled)
         return;
@@ -179,6 +182,9 @@ ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStri
         for (const qint64 index : capture.log->indexesOfKind(EventKind::Request))
             m_identity.redact(capture.log->payload(index), true);
     }
+    m_endpoint = redactUrl(capture.header.endpoint);
+    if (m_endpoint != capture.header.endpoint)
+        m_endpointRecorded = capture.header.endpoint.toUtf8();
 }
 
 int ExportRedactor::match(const QStringList& path) const
@@ -212,6 +218,11 @@ QByteArray ExportRedactor::redact(QByteArrayView text)
     if (!m_enabled)
         return text.toByteArray();
     QByteArray result = m_identity.redact(text, false);
+    if (!m_endpointRecorded.isEmpty() && result.contains(m_endpointRecorded)) {
+        QByteArray shown;
+        appendJsonString(shown, m_endpoint.toUtf8());
+        result.replace(m_endpointRecorded, shown.mid(1, shown.size() - 2)); // in JSON text, escaped
+    }
     if (m_patterns.empty() || result.isEmpty())
         return result;
     simdjson::ondemand::parser parser;
@@ -237,6 +248,45 @@ QByteArray ExportRedactor::redact(QByteArrayView text)
     return rewritten;
 }
 
+QString ExportRedactor::redactUrl(const QString& url)
+{
+    if (!m_enabled || url.isEmpty())
+        return url;
+    QUrl parsed(url, QUrl::StrictMode);
+    if (!parsed.isValid())
+        return QString::fromUtf8(redact(url.toUtf8())); // not a URL: identity tokens only
+    const auto note = [this](const QString& part) {
+        if (!m_urlParts.contains(part))
+            m_urlParts.append(part);
+    };
+    const QString redacted = QStringLiteral("[redacted]");
+    if (!parsed.userName().isEmpty()) {
+        parsed.setUserName(redacted);
+        note(QStringLiteral("user name"));
+    }
+    if (!parsed.password().isEmpty()) {
+        parsed.setPassword(redacted);
+        note(QStringLiteral("password"));
+    }
+    if (parsed.hasQuery()) {
+        QUrlQuery query(parsed);
+        QList<std::pair<QString, QString>> items = query.queryItems(QUrl::FullyDecoded);
+        for (auto& [key, value] : items) {
+            if (value.isEmpty())
+                continue; // a bare flag (`?debug`) holds nothing to hide
+            value = redacted;
+            note(QStringLiteral("query value of \"%1\"").arg(key));
+        }
+        query.setQueryItems(items);
+        parsed.setQuery(query);
+    }
+    if (parsed.hasFragment()) {
+        parsed.setFragment(redacted);
+        note(QStringLiteral("fragment"));
+    }
+    return QString::fromUtf8(redact(parsed.toString(QUrl::FullyEncoded).toUtf8()));
+}
+
 QStringList ExportRedactor::summary() const
 {
     if (!m_enabled)
@@ -247,6 +297,8 @@ QStringList ExportRedactor::summary() const
                  .arg(m_identity.replacements());
     for (std::size_t i = 0; i < m_patterns.size(); ++i)
         lines << QStringLiteral("path %1: %2 values replaced by \"[redacted]\"").arg(m_patternTexts[qsizetype(i)]).arg(m_pathHits[i]);
+    if (!m_urlParts.isEmpty())
+        lines << QStringLiteral("endpoint URL: %1 replaced by \"[redacted]\"").arg(m_urlParts.join(QStringLiteral(", ")));
     return lines;
 }
 
@@ -263,6 +315,10 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
     ExportRedactor redactor(capture, options.redact, options.redactPaths);
     const EventLog& log = *capture.log;
 
+    const QString url = capture.header.endpoint.isEmpty() ? QStringLiteral("ws://unknown/~s") : redactor.endpoint();
+    QJsonArray queryString; // HAR 1.2: the URL's query as name/value pairs
+    for (const auto& [name, value] : QUrlQuery(QUrl(url)).queryItems(QUrl::FullyDecoded))
+        queryString.append(QJsonObject { { QStringLiteral("name"), name }, { QStringLiteral("value"), value } });
     QJsonArray entries;
     QJsonArray messages;
     QJsonArray localEvents;
@@ -274,11 +330,11 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
         const qint64 lastMs = log.at(lastEvent).wallMs;
         QJsonObject request {
             { QStringLiteral("method"), QStringLiteral("GET") },
-            { QStringLiteral("url"), capture.header.endpoint.isEmpty() ? QStringLiteral("ws://unknown/~s") : capture.header.endpoint },
+            { QStringLiteral("url"), url },
             { QStringLiteral("httpVersion"), QStringLiteral("HTTP/1.1") },
             { QStringLiteral("headers"), QJsonArray { QJsonObject { { QStringLiteral("name"), QStringLiteral("Upgrade") },
                                              { QStringLiteral("value"), QStringLiteral("websocket") } } } },
-            { QStringLiteral("queryString"), QJsonArray() },
+            { QStringLiteral("queryString"), queryString },
             { QStringLiteral("cookies"), QJsonArray() },
             { QStringLiteral("headersSize"), -1 },
             { QStringLiteral("bodySize"), 0 },
@@ -429,7 +485,7 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
     result.redacted = redactor.summary();
     // The header in a fixed order, `format` first (QJsonObject would sort the keys).
     QByteArray bytes = "{\"format\":\"deltascope-delta-log\",\"version\":\"1.0\"";
-    const std::pair<const char*, QString> fields[] = { { "source", capture.path }, { "endpoint", capture.header.endpoint },
+    const std::pair<const char*, QString> fields[] = { { "source", capture.path }, { "endpoint", redactor.endpoint() },
         { "space", capture.header.space }, { "key", capture.header.key } };
     for (const auto& [name, value] : fields) {
         bytes.append(",\"").append(name).append("\":");
@@ -466,6 +522,7 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
     if (options.redact) {
         header.identity.clear();
         header.identityRemoved = true;
+        header.endpoint = redactor.endpoint();
     }
     header.startedWallMs = log.at(from).wallMs;
     const QString trimNote = QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree at event %2")
@@ -603,7 +660,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
               .arg(cell(capture.path)).arg(log.size()).arg(capture.fileSize).arg(capture.compressed ? QStringLiteral(", zstd") : QString());
     md += QStringLiteral("| Recorded by | %1 (capture format %2.%3) |\n").arg(cell(header.tool)).arg(header.versionMajor).arg(header.versionMinor);
     md += QStringLiteral("| Report made by | Deltascope %1 |\n").arg(QString::fromLatin1(kVersion));
-    md += QStringLiteral("| Endpoint | `%1` |\n").arg(cell(QString::fromUtf8(redactor.redact(header.endpoint.toUtf8()))));
+    md += QStringLiteral("| Endpoint | `%1` |\n").arg(cell(redactor.endpoint()));
     md += QStringLiteral("| Space / key | `%1` / `%2` |\n").arg(cell(header.space), cell(header.key));
     md += QStringLiteral("| Started | %1 |\n").arg(isoTime(header.startedWallMs));
     QStringList versions;

@@ -25,6 +25,13 @@ public:
     bool enabled() const { return m_enabled; }
     // A frame or any JSON text; non-JSON text only gets identity tokens replaced.
     QByteArray redact(QByteArrayView text);
+    // The endpoint URL as an export shows it: user name, password and query values become
+    // "[redacted]" (a token in a URL is as secret as one in a frame), the fragment is dropped, and
+    // identity tokens are replaced. A URL with none of these comes back as it was.
+    QString redactUrl(const QString& url);
+    // The capture's endpoint through redactUrl(); redact() also replaces it wherever a payload
+    // quotes it (a note or error that names the server).
+    const QString& endpoint() const { return m_endpoint; }
     // What was redacted, for the export to say (one line each).
     QStringList summary() const;
 
@@ -35,6 +42,9 @@ private:
     std::vector<QStringList> m_patterns;
     QStringList m_patternTexts;
     std::vector<qint64> m_pathHits;
+    QStringList m_urlParts; // what redactUrl() replaced, once each ("query value of token", ...)
+    QString m_endpoint;
+    QByteArray m_endpointRecorded; // the endpoint as recorded, when redactUrl() changed it
     capture::IdentityRedactor m_identity;
 };
 

@@ -466,6 +466,68 @@ TEST_CASE("redaction: no identity token and no listed path survives in any expor
     CHECK(diffTrees(a.epochTree(), b.epochTree()).removed.isEmpty());
 }
 
+TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the URL is quoted")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("url.ndjson"));
+    const QString endpoint = QStringLiteral("wss://ann:pw-secret@host.example:8443/~s?token=url-secret&debug#frag-secret");
+    EventLog log;
+    fillSyntheticSession(log, 40);
+    SessionEvent note;
+    note.kind = EventKind::Note;
+    note.monotonicNs = log.at(log.size() - 1).monotonicNs + 1;
+    note.wallMs = log.at(log.size() - 1).wallMs + 1;
+    // What the window writes when the server cannot be reached: the URL, quoted in a payload.
+    log.append(note, QJsonDocument(QJsonObject { { QStringLiteral("note"), QStringLiteral("The server %1 cannot be reached").arg(endpoint) } })
+                         .toJson(QJsonDocument::Compact));
+    capture::Header header;
+    header.endpoint = endpoint;
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    writeCapture(path, log, header, true);
+
+    for (const char* format : { "har", "ndjson", "markdown", "capture" }) {
+        INFO(format);
+        const QString out = dir.filePath(QStringLiteral("out.") + QLatin1String(format));
+        test::CliRun result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("-o"), out });
+        REQUIRE(result.code == 0);
+        CHECK(result.err.contains(QStringLiteral("endpoint URL: user name, password, query value of \"token\", fragment replaced")));
+        const QByteArray bytes = test::readFileOrFail(out);
+        for (const char* secret : { "pw-secret", "url-secret", "frag-secret", "ann:" }) {
+            INFO(secret);
+            CHECK_FALSE(bytes.contains(secret));
+        }
+        // What is not secret stays, so the report still says where it connected.
+        CHECK(bytes.contains("host.example:8443/~s?token="));
+        CHECK(bytes.contains("debug"));
+        result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--no-redact"),
+            QStringLiteral("-o"), out });
+        REQUIRE(result.code == 0);
+        CHECK(test::readFileOrFail(out).contains("url-secret"));
+    }
+
+    // HAR 1.2: the query string as name/value pairs, as redacted as the URL.
+    const QString har = dir.filePath(QStringLiteral("q.har"));
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("-o"), har }).code == 0);
+    const QJsonObject request = QJsonDocument::fromJson(test::readFileOrFail(har))
+                                    .object()[QStringLiteral("log")][QStringLiteral("entries")][0][QStringLiteral("request")]
+                                    .toObject();
+    CHECK(QUrl(request[QStringLiteral("url")].toString()).host() == QStringLiteral("host.example"));
+    const QJsonArray query = request[QStringLiteral("queryString")].toArray();
+    REQUIRE(query.size() == 2);
+    CHECK(query[0].toObject()[QStringLiteral("name")].toString() == QStringLiteral("token"));
+    CHECK(query[0].toObject()[QStringLiteral("value")].toString() == QStringLiteral("[redacted]"));
+    CHECK(query[1].toObject()[QStringLiteral("name")].toString() == QStringLiteral("debug"));
+
+    // A plain endpoint is left exactly as it was, and the summary does not mention it.
+    Capture plain;
+    plain.header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
+    ExportRedactor redactor(plain, true, {});
+    CHECK(redactor.endpoint() == QStringLiteral("ws://127.0.0.1:1/~s"));
+    CHECK(redactor.redactUrl(QStringLiteral("ws://[::1]:8080/~s?x")) == QStringLiteral("ws://[::1]:8080/~s?x"));
+    CHECK_FALSE(redactor.summary().join(QLatin1Char('\n')).contains(QStringLiteral("endpoint")));
+}
+
 TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that opens with a cut-off notice")
 {
     server::ServerOptions options;
