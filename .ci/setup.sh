@@ -4,7 +4,7 @@
 deltascope_packages=(
     cmake ninja-build g++ ccache pkg-config
     qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-charts-dev libgl-dev
-    catch2 libsimdjson-dev libzstd-dev
+    catch2 libsimdjson-dev libzstd-dev zlib1g-dev
     xvfb xauth
 )
 

@@ -12,6 +12,7 @@
 #include <QJsonObject>
 
 #include <simdjson.h>
+#include <zlib.h>
 
 #include <cmath>
 
@@ -267,9 +268,56 @@ bool looksLikeSocket(const QJsonObject& entry)
     return false;
 }
 
+// Inflates a zlib stream, refusing one whose text exceeds `maxBytes` (checked as it grows, so a
+// bomb costs no more than the limit). False with `error` saying what went wrong and where.
+bool inflateBounded(const QByteArray& compressed, qsizetype maxBytes, QByteArray& text, QString& error)
+{
+    z_stream stream {};
+    if (inflateInit(&stream) != Z_OK) {
+        error = QStringLiteral("zlib cannot start decompressing (out of memory)");
+        return false;
+    }
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.constData()));
+    stream.avail_in = uInt(compressed.size());
+    text.resize(std::min<qsizetype>(std::max<qsizetype>(compressed.size() * 4, 4096), maxBytes));
+    int status = Z_OK;
+    while (status == Z_OK) {
+        if (qsizetype(stream.total_out) == text.size()) {
+            if (text.size() >= maxBytes) {
+                error = QStringLiteral("decompresses to more than %1 MiB, which no HAR needs; refused").arg(maxBytes >> 20);
+                break;
+            }
+            text.resize(std::min<qsizetype>(text.size() * 2, maxBytes));
+        }
+        stream.next_out = reinterpret_cast<Bytef*>(text.data() + stream.total_out);
+        stream.avail_out = uInt(text.size() - qsizetype(stream.total_out));
+        status = inflate(&stream, Z_NO_FLUSH);
+    }
+    const qsizetype produced = qsizetype(stream.total_out);
+    const qsizetype consumed = qsizetype(stream.total_in);
+    inflateEnd(&stream);
+    if (!error.isEmpty())
+        return false;
+    if (status == Z_BUF_ERROR) {
+        error = QStringLiteral("the zlib stream ends early, after %1 of %2 bytes gave %3 bytes of text; is the file cut off?")
+                    .arg(consumed)
+                    .arg(compressed.size())
+                    .arg(produced);
+        return false;
+    }
+    if (status != Z_STREAM_END) {
+        error = QStringLiteral("the zlib stream is damaged at about byte %1 (%2)")
+                    .arg(consumed)
+                    .arg(QString::fromLatin1(stream.msg ? stream.msg : "zlib error"));
+        return false;
+    }
+    text.truncate(produced);
+    return true;
+}
+
 // HAR files are JSON, but mitmproxy's `hardump` writes `.zhar` files as a zlib stream, and
 // Windows tools (Fiddler) start theirs with a UTF-8 byte order mark.
-QByteArray harText(const QByteArray& bytes, const QString& sourceName, QStringList& notices, QString& error)
+QByteArray harText(const QByteArray& bytes, const QString& sourceName, qsizetype maxTextBytes, QStringList& notices, QString& error)
 {
     if (bytes.startsWith("\xEF\xBB\xBF"))
         return bytes.mid(3);
@@ -277,15 +325,10 @@ QByteArray harText(const QByteArray& bytes, const QString& sourceName, QStringLi
         && ((quint8(bytes[0]) << 8) | quint8(bytes[1])) % 31 == 0;
     if (!zlibHeader)
         return bytes;
-    // qUncompress wants the expected size first; it is only a hint, the buffer grows as needed.
-    QByteArray framed(4, '\0');
-    const quint32 hint = quint32(std::min<qint64>(qint64(bytes.size()) * 4, qint64(1) << 28));
-    for (int i = 0; i < 4; ++i)
-        framed[i] = char((hint >> (24 - 8 * i)) & 0xff);
-    framed.append(bytes);
-    QByteArray text = qUncompress(framed);
-    if (text.isEmpty()) {
-        error = QStringLiteral("%1: starts like a zlib stream (mitmproxy .zhar) but does not decompress; is it cut off?").arg(sourceName);
+    QByteArray text;
+    QString why;
+    if (!inflateBounded(bytes, maxTextBytes, text, why)) {
+        error = QStringLiteral("%1: a zlib-compressed HAR (mitmproxy .zhar) that cannot be read: %2").arg(sourceName, why);
         return {};
     }
     notices << QStringLiteral("%1: zlib-compressed HAR (mitmproxy .zhar), %2 bytes decompressed").arg(sourceName).arg(text.size());
@@ -294,10 +337,10 @@ QByteArray harText(const QByteArray& bytes, const QString& sourceName, QStringLi
 
 }
 
-HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName)
+HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName, qsizetype maxTextBytes)
 {
     HarImportResult result;
-    const QByteArray harJson = harText(harBytes, sourceName, result.notices, result.error);
+    const QByteArray harJson = harText(harBytes, sourceName, maxTextBytes, result.notices, result.error);
     if (!result.error.isEmpty())
         return result;
     QJsonParseError parseError;

@@ -39,7 +39,10 @@ struct HarImportResult {
 // with a UTF-8 byte order mark. Browsers keep only the last hundred or so frames of a socket, so
 // a HAR may start mid-stream: then the header says `partial` and a synthetic epoch is opened for
 // the stream found, whose first tree is partial.
-HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName);
+// A compressed HAR that inflates beyond `maxTextBytes` is refused (a small file can hold a huge
+// stream); the default is far above any HAR a browser or proxy writes.
+inline constexpr qsizetype kMaxHarTextBytes = qsizetype(1) << 30;
+HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName, qsizetype maxTextBytes = kMaxHarTextBytes);
 HarImportResult importHarFile(const QString& path);
 
 }

@@ -123,6 +123,28 @@ TEST_CASE("import: mitmproxy's zlib-compressed .zhar")
     CHECK_FALSE(truncated.ok);
     CHECK(truncated.error.contains(QStringLiteral("cut.zhar")));
     CHECK(truncated.error.contains(QStringLiteral("zlib")));
+    CHECK(truncated.error.contains(QStringLiteral("cut off")));
+    QByteArray damaged = zhar;
+    damaged[damaged.size() / 2] = char(damaged[damaged.size() / 2] ^ 0x5a);
+    damaged[damaged.size() / 2 + 1] = char(damaged[damaged.size() / 2 + 1] ^ 0xa5);
+    const HarImportResult broken = importHar(damaged, QStringLiteral("bad.zhar"));
+    CHECK_FALSE(broken.ok);
+    CHECK(broken.error.contains(QStringLiteral("bad.zhar")));
+}
+
+TEST_CASE("import: a .zhar that inflates beyond the limit is refused before it is all in memory")
+{
+    // 64 MiB of spaces: about 64 KiB compressed, the shape of a decompression bomb.
+    const QByteArray bomb = qCompress(QByteArray(64 << 20, ' '), 9).mid(4);
+    REQUIRE(bomb.size() < (1 << 20));
+    const HarImportResult refused = importHar(bomb, QStringLiteral("bomb.zhar"), 8 << 20);
+    CHECK_FALSE(refused.ok);
+    CHECK(refused.error.contains(QStringLiteral("bomb.zhar")));
+    CHECK(refused.error.contains(QStringLiteral("more than 8 MiB")));
+    // The same HAR under the limit still imports: the limit is on the text, not the file.
+    const QByteArray har = sampleHar("mitmproxy-websocket.har");
+    CHECK(importHar(qCompress(har, 9).mid(4), QStringLiteral("small.zhar"), har.size()).ok);
+    CHECK_FALSE(importHar(qCompress(har, 9).mid(4), QStringLiteral("small.zhar"), har.size() - 1).ok);
 }
 
 TEST_CASE("import: a HAR that starts with a UTF-8 byte order mark (Windows tools write one)")
