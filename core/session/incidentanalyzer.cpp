@@ -185,6 +185,7 @@ void IncidentAnalyzer::handle(qint64 index)
     m_lastEventNs = std::max(m_lastEventNs, event.monotonicNs);
     switch (event.kind) {
     case EventKind::Hello: {
+        m_helloSeen = true;
         const QString version = objectOf(m_log->payload(index)).value(QLatin1String("version")).toString();
         if (m_firstVersion.isNull()) {
             m_firstVersion = version;
@@ -300,16 +301,19 @@ void IncidentAnalyzer::handle(qint64 index)
                 { QStringLiteral("to"), to }, { QStringLiteral("reason"), reason } });
         if (to == QLatin1String("streaming") && m_open && !m_open->awaitingSnapshot && !m_open->checking && from != to)
             scheduleCheck(m_options.settleMs); // recovered without a resync: judge once it is quiet
-        if (to == QLatin1String("stalled")) {
+        // A client that has never reached the server has no document to lose or recover: its
+        // retries are not an incident (the status says the server cannot be reached).
+        const bool connectionTrouble = m_open || m_helloSeen;
+        if (to == QLatin1String("stalled") && connectionTrouble) {
             if (!m_open)
                 openIncident(index, QStringLiteral("pings overdue"));
             trouble(index, QStringLiteral("missed pings"), reason);
-        } else if (to == QLatin1String("reconnecting")) {
+        } else if (to == QLatin1String("reconnecting") && connectionTrouble) {
             if (!m_open)
                 openIncident(index, QStringLiteral("connection lost"));
             const bool liveness = from == QLatin1String("stalled") || reason.startsWith(QLatin1String("liveness"));
             trouble(index, liveness ? QStringLiteral("missed pings") : QStringLiteral("close"), reason);
-        } else if (to == QLatin1String("failed")) {
+        } else if (to == QLatin1String("failed") && connectionTrouble) {
             if (!m_open)
                 openIncident(index, QStringLiteral("client failed"));
             trouble(index, QStringLiteral("gave up"), reason);
@@ -318,6 +322,8 @@ void IncidentAnalyzer::handle(qint64 index)
         break;
     }
     case EventKind::ReconnectPlanned: {
+        if (!m_open && !m_helloSeen)
+            break; // still trying to reach the server for the first time
         if (!m_open)
             openIncident(index, QStringLiteral("reconnect planned"));
         QJsonObject fields = objectOf(m_log->payload(index));

@@ -191,6 +191,7 @@ private:
     qint64 m_streamId = -1;
     QString m_firstVersion;
     QString m_version;
+    bool m_helloSeen = false; // the client has reached the server at least once
     QString m_state;
     std::map<qint64, Send> m_sends;
     std::optional<Incident> m_open;

@@ -444,5 +444,13 @@ TEST_CASE("live window: a server that is down is named as such behind the fault 
     REQUIRE(server.listen() == port);
     REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming; }, 15s));
     REQUIRE(test::waitUntil([&] { return window.errorText().isEmpty(); }, 2s));
+    const QString recording = window.recordingPath();
     window.disconnectSession();
+    // Not even an incident still open when the session ends: the recording holds none.
+    CHECK(window.incidentsView()->model()->rowCount() == 0);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(recording, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    CHECK(capture->log->indexesOfKind(EventKind::Incident).empty());
 }

@@ -301,6 +301,39 @@ TEST_CASE("incident analyzer: no verdict while the client is still reconnecting,
     CHECK(failedChecks == 1); // said once, however many checks failed
 }
 
+TEST_CASE("incident analyzer: a client that has never reached the server has no incident, one that has does")
+{
+    Script s;
+    // The server is down from the start: connect, fail, retry, give up. No document was ever had.
+    s.state(0, "connecting", "opening");
+    s.state(5, "reconnecting", "connect failed: Connection refused");
+    s.add(6, EventKind::ReconnectPlanned, R"({"layer":"socket","delayMs":5,"attempt":1,"policy":"reference","reason":"socket backoff"})");
+    s.state(20, "connecting", "retry");
+    s.state(25, "stalled", "no pong");
+    s.state(30, "failed", "gave up after 2 attempts");
+    CHECK_FALSE(s.analyzer.hasOpenIncident());
+    s.analyzer.finish();
+    CHECK(s.analyzer.incidents().isEmpty());
+
+    // The same retries after the client has had its hello are an incident.
+    Script t;
+    t.hello(0, "v1");
+    t.epoch(1, 1, 1);
+    t.state(2, "streaming", "snapshot");
+    t.item(10, 1, 5, R"({"n":1})");
+    t.state(100, "reconnecting", "socket closed");
+    CHECK(t.analyzer.hasOpenIncident());
+    t.state(130, "failed", "gave up");
+    REQUIRE(t.analyzer.incidents().size() == 1);
+    CHECK(t.analyzer.incidents().first().value(QLatin1String("verdict")).toString() == QLatin1String("gave-up"));
+
+    // A fault the user injects before the first connection is theirs to see analysed.
+    Script u;
+    u.add(0, EventKind::FaultInjected, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+    u.state(1, "reconnecting", "socket closed");
+    CHECK(u.analyzer.hasOpenIncident());
+}
+
 TEST_CASE("incident analyzer: an incident is never timed before the log's last event")
 {
     Script s;
