@@ -192,13 +192,7 @@ void LiveController::onProxyConnectionEvent(const QJsonObject& event)
     // connection"); the proxy knows why: the server refused it, or is not there.
     const QString server = m_proxy->upstream().toDisplayString();
     const QString error = event.value(u"error").toString();
-    m_session->recordLocal(EventKind::Note,
-        QJsonDocument(QJsonObject { { QStringLiteral("note"),
-                          QStringLiteral("fault proxy: the server %1 did not take connection %2: %3 (the client sees a reset)")
-                              .arg(server)
-                              .arg(event.value(u"connection").toInteger())
-                              .arg(error) } })
-            .toJson(QJsonDocument::Compact));
+    m_session->addNote(faults::upstreamFailedNote(m_proxy->upstream(), event));
     if (!m_upstreamError.isEmpty())
         return;
     m_upstreamError = tr("The server %1 cannot be reached: %2. The client keeps retrying.").arg(server, error);

@@ -269,9 +269,10 @@ ProxyConnection::ProxyConnection(FaultProxy* proxy, int id, QTcpSocket* client)
             if (ignored)
                 tls->ignoreSslErrors();
         });
-        // Bytes the client sends meanwhile wait in the socket until the handshake is done.
+        connect(tls, &QSslSocket::encrypted, this, [this] { pump(m_outbound); });
         tls->connectToHostEncrypted(upstream.host(), quint16(upstream.port(443)));
     } else {
+        connect(m_upstreamSocket, &QTcpSocket::connected, this, [this] { pump(m_outbound); });
         m_upstreamSocket->connectToHost(upstream.host(), quint16(upstream.port(80)));
     }
     // Bytes that arrived before this object connected to readyRead.
@@ -712,7 +713,7 @@ void ProxyConnection::enqueue(Flow& flow, QByteArray bytes)
     if (bytes.isEmpty())
         return;
     const FaultProxy::Shaping& shaping = m_proxy->shaping(flow.direction);
-    if (!shaping.active() && flow.queue.empty() && !flow.stalled) {
+    if (!shaping.active() && flow.queue.empty() && !flow.stalled && (flow.to != m_upstreamSocket || upstreamReady())) {
         writeNow(flow, bytes);
         return;
     }
@@ -730,11 +731,8 @@ void ProxyConnection::enqueue(Flow& flow, QByteArray bytes)
 
 void ProxyConnection::writeNow(Flow& flow, QByteArrayView bytes)
 {
-    // Writes while the upstream is still connecting are buffered by the socket; a closing
-    // socket takes nothing more.
-    const QAbstractSocket::SocketState state = flow.to->state();
-    if (state != QAbstractSocket::ConnectedState && state != QAbstractSocket::ConnectingState
-        && state != QAbstractSocket::HostLookupState)
+    // A closing socket takes nothing more.
+    if (flow.to->state() != QAbstractSocket::ConnectedState)
         return;
     flow.to->write(bytes.constData(), bytes.size());
 }
@@ -742,6 +740,11 @@ void ProxyConnection::writeNow(Flow& flow, QByteArrayView bytes)
 void ProxyConnection::pump(Flow& flow)
 {
     if (flow.stalled)
+        return;
+    // The client's bytes wait in the queue until the upstream is connected (and encrypted): bytes
+    // a socket buffers while connecting are flushed even when the connect fails, which Qt reports
+    // on stderr ("write() was not called in ConnectedState"). Pumped again on connected/encrypted.
+    if (flow.to == m_upstreamSocket && !upstreamReady())
         return;
     const FaultProxy::Shaping& shaping = m_proxy->shaping(flow.direction);
     while (!flow.queue.empty()) {
@@ -1284,6 +1287,14 @@ void FaultProxy::clearAll()
     if (m_stallActive)
         setStall(FlowDirection::Both, false);
     releasePings();
+}
+
+QString upstreamFailedNote(const QUrl& upstream, const QJsonObject& event)
+{
+    return QStringLiteral("fault proxy: the server %1 did not take connection %2: %3 (the client sees a reset)")
+        .arg(upstream.toDisplayString())
+        .arg(event.value(u"connection").toInteger())
+        .arg(event.value(u"error").toString());
 }
 
 }

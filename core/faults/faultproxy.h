@@ -181,6 +181,10 @@ private:
     std::vector<ArmedFault> m_armed;
 };
 
+// The session note for an "upstream-failed" connection event: behind the proxy the client only
+// sees its own connection reset, so the note says what the proxy saw (the server's refusal).
+QString upstreamFailedNote(const QUrl& upstream, const QJsonObject& event);
+
 }
 
 Q_DECLARE_METATYPE(deltascope::faults::ObservedFrame)

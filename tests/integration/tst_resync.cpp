@@ -17,6 +17,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSslSocket>
+#include <QTcpServer>
 #include <QTemporaryDir>
 
 using namespace deltascope;
@@ -277,6 +278,29 @@ TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expecta
     CHECK(err2.contains(QStringLiteral("--plan nonexistent-plan: cannot open")));
     CHECK(run({ QStringLiteral("--expect"), QStringLiteral("fine") }, out2, err2) == cli::ExitUsage);
     CHECK(err2.contains(QStringLiteral("--expect: unknown verdict 'fine'")));
+}
+
+TEST_CASE("watch --expect against a server that is down: it says so, has no incident, and exits 4")
+{
+    QTcpServer closedPort;
+    REQUIRE(closedPort.listen(QHostAddress::LocalHost, 0));
+    const QString url = QStringLiteral("ws://127.0.0.1:%1/~s").arg(closedPort.serverPort());
+    closedPort.close();
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    QString out, err;
+    // --expect routes the client through the fault proxy, where it only sees its connection reset.
+    const int code = runWatch(url, QStringLiteral("down"),
+        { QStringLiteral("--duration"), QStringLiteral("1"), QStringLiteral("--expect"), QStringLiteral("converged"),
+            QStringLiteral("--report"), reportPath },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitConnectFailed);
+    CHECK(err.contains(QStringLiteral("the server %1 cannot be reached: Connection refused").arg(url)));
+    CHECK(err.count(QStringLiteral("cannot be reached")) == 1); // once, not at every retry
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    CHECK(report.value(QLatin1String("incidents")).toArray().isEmpty());
 }
 
 TEST_CASE("watch --server-control: a server-redeploy step redeploys the server for real over its control endpoint")

@@ -14,6 +14,7 @@
 #include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTest>
 
 using namespace deltascope;
 using namespace deltascope::faults;
@@ -250,6 +251,51 @@ TEST_CASE("proxy: refuse the next connects (reset, black hole), then let them th
 
     rig.connect();
     CHECK(rig.server.acceptedCount() == 1);
+}
+
+TEST_CASE("proxy: a server that is down resets the client, says why, and Qt has nothing to warn about")
+{
+    QTcpServer closedPort;
+    REQUIRE(closedPort.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = closedPort.serverPort();
+    closedPort.close();
+    FaultProxy proxy;
+    REQUIRE(proxy.setUpstream(QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port))));
+    REQUIRE(proxy.listen());
+    QList<QJsonObject> events;
+    QObject::connect(&proxy, &FaultProxy::connectionEvent, &proxy, [&](const QJsonObject& event) { events.append(event); });
+
+    // Bytes a socket buffered while connecting used to be flushed after the refused connect,
+    // and Qt printed "write() was not called in ConnectedState" for each.
+    static QStringList warnings;
+    warnings.clear();
+    const QtMessageHandler previous = qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& text) {
+        if (type != QtDebugMsg && type != QtInfoMsg)
+            warnings.append(text);
+    });
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        QTcpSocket client;
+        client.connectToHost(QHostAddress::LocalHost, proxy.port());
+        // The upgrade request at once, before the proxy's upstream connect has failed.
+        client.write("GET /~s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        REQUIRE(waitUntil([&] { return client.state() == QAbstractSocket::UnconnectedState; }, 5s));
+        CHECK(client.error() == QAbstractSocket::RemoteHostClosedError); // a reset, as from a refusing host
+    }
+    QTest::qWait(50); // anything the sockets still had to flush
+    qInstallMessageHandler(previous);
+    CHECK(warnings.isEmpty());
+    INFO(warnings.join(QLatin1Char('\n')).toStdString());
+    int failed = 0;
+    for (const QJsonObject& event : events) {
+        if (event.value(u"event").toString() == QLatin1String("upstream-failed")) {
+            ++failed;
+            CHECK(event.value(u"error").toString().contains(QStringLiteral("refused"), Qt::CaseInsensitive));
+        }
+    }
+    CHECK(failed == 5);
+    const QString note = upstreamFailedNote(proxy.upstream(), events.last());
+    CHECK(note.contains(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port)));
 }
 
 TEST_CASE("proxy: drop, duplicate, delay and reorder the nth delta, labelled corrupting where the tree suffers")
