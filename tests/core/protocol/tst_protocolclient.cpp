@@ -520,3 +520,22 @@ TEST_CASE("client: calls in flight when the client closes its own socket fail wi
         checkSendFailed();
     }
 }
+
+// adama-wire.md 2.1: the reference client treats any `status` other than "connected" as fatal for
+// the socket (close, reconnect with the 1000 ms base backoff), whatever type the status has.
+TEST_CASE("client: a status that is not a string drops the socket like any status but connected")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(R"({"status":null})");
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+    const auto disconnects = peer.eventsOfKind(EventKind::Disconnected);
+    REQUIRE(disconnects.size() == 1);
+    CHECK(disconnects[0].note.contains(QStringLiteral("not a string")));
+    CHECK(peer.client.stateReason().contains(QStringLiteral("not a string")));
+    const auto planned = peer.eventsOfKind(EventKind::ReconnectPlanned);
+    REQUIRE(planned.size() == 2);
+    const qint64 delay = payloadOf(planned[1]).value(QStringLiteral("delayMs")).toInteger();
+    CHECK(delay >= 1000);
+    CHECK(delay < 2000);
+}
