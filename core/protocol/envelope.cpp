@@ -174,8 +174,11 @@ InboundFrame decodeInbound(QByteArrayView frame)
     if (object["status"].get(value) == simdjson::SUCCESS) {
         std::string_view status;
         if (value.get_string().get(status) != simdjson::SUCCESS) {
-            result.kind = EventKind::UnknownInbound;
-            result.error = QStringLiteral("\"status\" is not a string");
+            // Not "connected" either: the reference client drops the socket (adama-wire.md 2.1).
+            result.kind = EventKind::Disconnected;
+            result.status = QString::fromStdString(simdjson::minify(value));
+            result.reasonText = QStringLiteral("\"status\" is not a string");
+            result.error = result.reasonText;
             return result;
         }
         result.status = fromView(status);

@@ -169,8 +169,10 @@ bool ProtocolClient::connectDocument(const DocumentTarget& target, QString* erro
 
     stopTimers();
     m_transport->close(Transport::CloseMode::Abort);
+    // A new connection: answers meant for the abandoned socket cannot arrive.
+    m_pending.remove(m_streamId);
+    failPending(QStringLiteral("socket abandoned for a new connection"));
     m_target = target;
-    m_pending.clear(); // a new connection: answers meant for an abandoned socket cannot arrive
     m_active = true;
     m_failureCode = 0;
     m_endRequestId = -1;
@@ -304,7 +306,10 @@ void ProtocolClient::close(const QString& reason)
     if (m_streamPhase != StreamPhase::GaveUp)
         m_streamPhase = StreamPhase::Ended;
     m_transport->close(Transport::CloseMode::Clean);
-    m_pending.clear();
+    // The stream ends by the user's choice (the state says so); calls still in flight lose their
+    // socket like any other (adama-wire.md 7.1).
+    m_pending.remove(m_streamId);
+    failPending(reason);
     if (m_state != ConnectionState::Failed)
         setState(ConnectionState::Closed, reason);
 }
@@ -473,7 +478,7 @@ void ProtocolClient::onText(const QByteArray& frame)
             m_active = false;
             m_socketUp = false;
             m_transport->close(Transport::CloseMode::Clean);
-            m_pending.clear();
+            failPending(reason);
             setState(ConnectionState::Closed, reason);
             break;
         }
@@ -565,8 +570,32 @@ void ProtocolClient::handleSocketLoss(const QString& reason, bool abortTransport
     if (abortTransport)
         m_transport->close(Transport::CloseMode::Abort);
 
+    const bool streamLost = failPending(reason);
+    if (streamLost) {
+        StreamFailure failure;
+        failure.code = errorcodes::SocketLost;
+        failure.hasReason = false;
+        failure.socketLoss = true;
+        handleStreamFailure(failure, reason);
+        if (!m_active)
+            return;
+    }
+
+    const RetryDecision decision = m_policy->socketClosed(m_random);
+    if (!decision.retry) {
+        giveUp(QStringLiteral("%1; %2").arg(reason, decision.reason), 0);
+        return;
+    }
+    ++m_socketAttempt;
+    planned(QStringLiteral("socket"), decision, m_socketAttempt);
+    m_socketRetryTimer.start(decision.delayMs);
+    setState(ConnectionState::Reconnecting, QStringLiteral("%1; reopening in %2 ms").arg(reason).arg(decision.delayMs), decision.delayMs);
+}
+
+bool ProtocolClient::failPending(const QString& reason)
+{
     // Every pending call fails with the synthetic {"failure":id} (no reason), in id order, as the
-    // reference client does on close (adama-wire.md 7.1).
+    // reference client does whenever its socket closes, whoever closed it (adama-wire.md 7.1).
     std::vector<qint64> ids(m_pending.keyBegin(), m_pending.keyEnd());
     std::sort(ids.begin(), ids.end());
     const QHash<qint64, Pending> pending = std::exchange(m_pending, {});
@@ -589,25 +618,7 @@ void ProtocolClient::handleSocketLoss(const QString& reason, bool abortTransport
         else
             Q_EMIT requestFinished(id, call.method, false, errorcodes::SocketLost, event.payload);
     }
-    if (streamLost) {
-        StreamFailure failure;
-        failure.code = errorcodes::SocketLost;
-        failure.hasReason = false;
-        failure.socketLoss = true;
-        handleStreamFailure(failure, reason);
-        if (!m_active)
-            return;
-    }
-
-    const RetryDecision decision = m_policy->socketClosed(m_random);
-    if (!decision.retry) {
-        giveUp(QStringLiteral("%1; %2").arg(reason, decision.reason), 0);
-        return;
-    }
-    ++m_socketAttempt;
-    planned(QStringLiteral("socket"), decision, m_socketAttempt);
-    m_socketRetryTimer.start(decision.delayMs);
-    setState(ConnectionState::Reconnecting, QStringLiteral("%1; reopening in %2 ms").arg(reason).arg(decision.delayMs), decision.delayMs);
+    return streamLost;
 }
 
 void ProtocolClient::handleStreamFailure(const StreamFailure& failure, const QString& reason)
@@ -634,7 +645,7 @@ void ProtocolClient::giveUp(const QString& reason, int code)
     m_socketUp = false;
     m_failureCode = code;
     m_transport->close(Transport::CloseMode::Clean);
-    m_pending.clear();
+    failPending(reason);
     setState(ConnectionState::Failed, reason);
 }
 

@@ -170,6 +170,8 @@ private:
 
     void handleSocketLoss(const QString& reason, bool abortTransport);
     void handleStreamFailure(const StreamFailure& failure, const QString& reason);
+    // Fails and forgets every pending call with the synthetic 999; true when the stream was among them.
+    bool failPending(const QString& reason);
     void giveUp(const QString& reason, int code);
     void sendCreate();
     qint64 sendRequest(const QByteArray& text, qint64 id, const Pending& pending);

@@ -59,7 +59,8 @@ Viewer* DemoDocument::attach(ServerConnection* connection, qint64 requestId, con
     const QJsonObject& viewerState, int* error)
 {
     *error = 0;
-    if (!isConnected(who)) {
+    const bool firstView = !isConnected(who);
+    if (firstView) {
         // Recorded first so connected() sees the principal among connectedPrincipals(); undone on rejection.
         m_connectOrder.append(who);
         m_viewCounts[who] = 1;
@@ -82,15 +83,21 @@ Viewer* DemoDocument::attach(ServerConnection* connection, qint64 requestId, con
     viewer->viewerState = viewerState;
     Viewer* raw = viewer.get();
 
-    // The connect is a transaction: other viewers see its effects (and its seq).
-    beginTransaction();
-    broadcast(nullptr);
+    // The connect transaction (@connected): the other viewers see its effects and its seq. A
+    // principal already connected has none; Adama refuses it before it bumps seq.
+    if (firstView) {
+        beginTransaction();
+        broadcast(nullptr);
+    }
     m_viewers.push_back(std::move(viewer));
 
+    // The view exists now: its view-state filter goes first, then an invalidate transaction runs
+    // whose broadcast is this viewer's first item, a full snapshot (adama-wire.md section 5).
     const QStringList filter = viewStateFilter();
     if (!filter.isEmpty())
         writeItem(*raw, "{\"view-state-filter\":" + compactJson(QJsonArray::fromStringList(filter)) + '}');
-    deliverTransaction(*raw);
+    beginTransaction();
+    broadcast(nullptr);
     updateActivityTimer();
     return raw;
 }

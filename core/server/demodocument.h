@@ -75,9 +75,10 @@ public:
     virtual double botRate() const = 0;
 
     // --- transactions ---------------------------------------------------------------------------
-    // Attaches a new stream: runs the connect transaction, broadcasts it to the other viewers, then
-    // sends this viewer its view-state filter and full snapshot. Returns the viewer, or nullptr with
-    // *error set when the document rejects the principal.
+    // Attaches a new stream: runs the connect transaction (a principal's first view only) and
+    // broadcasts it to the other viewers, sends this viewer its view-state filter, then runs an
+    // invalidate transaction whose broadcast carries this viewer's full snapshot. Returns the
+    // viewer, or nullptr with *error set when the document rejects the principal.
     Viewer* attach(ServerConnection* connection, qint64 requestId, const Principal& who,
         const QJsonObject& viewerState, int* error);
     // Detaches a stream (end, failure or socket loss): the disconnect transaction when it was the

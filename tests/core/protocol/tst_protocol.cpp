@@ -101,7 +101,13 @@ TEST_CASE("envelope: bad input is classified, never fatal")
     CHECK(decodeInbound(R"({"hello":1})").kind == EventKind::UnknownInbound);
     CHECK(decodeInbound(R"({"deliver":"x"})").kind == EventKind::UnknownInbound);
     CHECK(decodeInbound(R"({"failure":{}})").kind == EventKind::UnknownInbound);
-    CHECK(decodeInbound(R"({"status":5})").kind == EventKind::UnknownInbound);
+    // Any status but "connected" is socket-fatal for the reference client (adama-wire.md 2.1),
+    // a status that is not even a string included.
+    const InboundFrame numericStatus = decodeInbound(R"({"status":5})");
+    CHECK(numericStatus.kind == EventKind::Disconnected);
+    CHECK(numericStatus.status == QLatin1String("5"));
+    CHECK(numericStatus.error.contains(QStringLiteral("not a string")));
+    CHECK(decodeInbound(R"({"status":null})").kind == EventKind::Disconnected);
     const QByteArray deep = QByteArray(5000, '[') + QByteArray(5000, ']');
     CHECK(decodeInbound(deep).kind == EventKind::MalformedInbound);
     CHECK_FALSE(decodeInbound("{\"a\":\"\xff\xfe\"}").error.isEmpty());

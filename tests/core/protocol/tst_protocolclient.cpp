@@ -460,3 +460,82 @@ TEST_CASE("client: thousands of mutated frames never crash it and every frame is
     CHECK(sent > 2000);
     CHECK(peer.client.state() == ConnectionState::Streaming);
 }
+
+// adama-wire.md 7.1: whenever the socket closes, every pending call fails with the synthetic
+// {"failure":999}. That holds when the client closes the socket itself, too: a call in flight never
+// stays without an outcome.
+TEST_CASE("client: calls in flight when the client closes its own socket fail with the synthetic 999")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(item(1, R"({"data":{"x":1},"seq":3})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 3; }));
+    QSignalSpy finished(&peer.client, &ProtocolClient::requestFinished);
+    const qint64 sendId = peer.client.send(QStringLiteral("say"), "{}");
+    REQUIRE(sendId == 2);
+    REQUIRE(peer.pump([&]() { return peer.requests().size() == 2; }));
+
+    auto checkSendFailed = [&]() {
+        REQUIRE(finished.count() == 1);
+        CHECK(finished.at(0).at(0).toLongLong() == sendId);
+        CHECK_FALSE(finished.at(0).at(2).toBool());
+        CHECK(finished.at(0).at(3).toInt() == errorcodes::SocketLost);
+        std::vector<ClientEvent> sendFailures;
+        for (const ClientEvent& failure : peer.eventsOfKind(EventKind::Failure)) {
+            if (failure.requestId == sendId)
+                sendFailures.push_back(failure);
+        }
+        REQUIRE(sendFailures.size() == 1);
+        CHECK(sendFailures[0].code == errorcodes::SocketLost);
+        CHECK((sendFailures[0].flags & FlagSynthetic));
+        CHECK(sendFailures[0].method == QLatin1String("connection/send"));
+        CHECK(payloadOf(sendFailures[0]) == QJsonObject { { QStringLiteral("failure"), sendId } });
+        CHECK(peer.client.pendingRequestCount() == 0);
+    };
+
+    SECTION("the user closes")
+    {
+        peer.client.close();
+        CHECK(peer.client.state() == ConnectionState::Closed);
+        checkSendFailed();
+        // The stream itself ended by the user's choice: no failure is made up for it.
+        for (const ClientEvent& failure : peer.eventsOfKind(EventKind::Failure))
+            CHECK(failure.requestId != 1);
+    }
+    SECTION("the stream fails with a fatal code")
+    {
+        peer.sendText(R"({"failure":1,"reason":403403,"retry":false})");
+        REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Failed; }));
+        checkSendFailed();
+    }
+    SECTION("the server ends the stream")
+    {
+        peer.sendText(R"({"deliver":1,"done":true})");
+        REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Closed; }));
+        checkSendFailed();
+    }
+    SECTION("a new connection abandons the socket")
+    {
+        REQUIRE(peer.client.connectDocument(ScriptedPeer::target()));
+        checkSendFailed();
+    }
+}
+
+// adama-wire.md 2.1: the reference client treats any `status` other than "connected" as fatal for
+// the socket (close, reconnect with the 1000 ms base backoff), whatever type the status has.
+TEST_CASE("client: a status that is not a string drops the socket like any status but connected")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(R"({"status":null})");
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+    const auto disconnects = peer.eventsOfKind(EventKind::Disconnected);
+    REQUIRE(disconnects.size() == 1);
+    CHECK(disconnects[0].note.contains(QStringLiteral("not a string")));
+    CHECK(peer.client.stateReason().contains(QStringLiteral("not a string")));
+    const auto planned = peer.eventsOfKind(EventKind::ReconnectPlanned);
+    REQUIRE(planned.size() == 2);
+    const qint64 delay = payloadOf(planned[1]).value(QStringLiteral("delayMs")).toInteger();
+    CHECK(delay >= 1000);
+    CHECK(delay < 2000);
+}

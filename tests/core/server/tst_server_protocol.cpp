@@ -574,3 +574,54 @@ TEST_CASE("game: asks, blockers only on change, owner-only hands, rejection when
     }
     CHECK(lastFailure == 184333);
 }
+
+// adama-wire.md section 5, connect sequence: the connect transaction (@connected) runs first, then
+// the view is created and an invalidate transaction runs, whose broadcast is the new stream's first
+// item. Both are transactions: each bumps seq and is broadcast to every view. A further view of a
+// principal already connected has no connect transaction (Adama refuses it as already connected
+// before it bumps seq), only the invalidate.
+TEST_CASE("connect: a connect transaction, then an invalidate transaction that is the first item")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    const auto seqOf = [](const QJsonObject& item) { return delta(item).value(QLatin1String("seq")).toInteger(-1); };
+    const auto createOn = [](WsClient& client, const QString& agent) {
+        return client.request(QStringLiteral("connection/create"),
+            { { QStringLiteral("identity"), QString(QStringLiteral("anonymous:") + agent) }, { QStringLiteral("space"), QStringLiteral("ticker") },
+                { QStringLiteral("key"), QStringLiteral("connect-seq") } });
+    };
+
+    WsClient alice;
+    REQUIRE(alice.open(QUrl(server.url())));
+    const qint64 aStream = createOn(alice, QStringLiteral("alice"));
+    REQUIRE(waitUntil([&] { return !alice.items(aStream).empty(); }, 5s));
+    DemoDocument* document = server.document(QStringLiteral("ticker"), QStringLiteral("connect-seq"));
+    REQUIRE(document);
+    const qint64 before = document->seq();
+    CHECK(seqOf(alice.items(aStream).back()) == before);
+
+    WsClient bob;
+    REQUIRE(bob.open(QUrl(server.url())));
+    const qint64 bStream = createOn(bob, QStringLiteral("bob"));
+    REQUIRE(waitUntil([&] { return !bob.items(bStream).empty() && alice.items(aStream).size() >= 3; }, 5s));
+    CHECK(document->seq() == before + 2);
+    const std::vector<QJsonObject> bobItems = bob.items(bStream);
+    REQUIRE(bobItems.size() == 1);
+    CHECK(seqOf(bobItems.front()) == before + 2); // the invalidate's broadcast
+    CHECK(delta(bobItems.front()).contains(QLatin1String("data")));
+    const std::vector<QJsonObject> aliceItems = alice.items(aStream);
+    REQUIRE(aliceItems.size() == 3);
+    CHECK(seqOf(aliceItems[1]) == before + 1); // bob's connect
+    CHECK(seqOf(aliceItems[2]) == before + 2); // the invalidate
+
+    // Alice again, on bob's socket: already connected, so only the invalidate runs.
+    const qint64 second = createOn(bob, QStringLiteral("alice"));
+    REQUIRE(waitUntil([&] { return !bob.items(second).empty() && alice.items(aStream).size() >= 4; }, 5s));
+    CHECK(document->seq() == before + 3);
+    CHECK(seqOf(bob.items(second).front()) == before + 3);
+    CHECK(seqOf(alice.items(aStream)[3]) == before + 3);
+    // A fence: the answer to a later request comes after every item written before it.
+    const qint64 probe = alice.request(QStringLiteral("probe"), { { QStringLiteral("identity"), QStringLiteral("anonymous:alice") } });
+    REQUIRE(!alice.waitForAnswer(probe).isEmpty());
+    CHECK(alice.items(aStream).size() == 4);
+}
