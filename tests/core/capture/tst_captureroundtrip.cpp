@@ -24,6 +24,10 @@
 
 #include <cmath>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <map>
 
 using namespace deltascope;
@@ -695,4 +699,29 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
         QStringLiteral("-o"), dir.filePath(QStringLiteral("chromium.ndjson")) });
     CHECK(imported.code == 0);
     CHECK(runCli({ QStringLiteral("info"), dir.filePath(QStringLiteral("chromium.ndjson")) }).code == 0);
+}
+
+TEST_CASE("cli: export writes into a pipe in place, never renaming a file over it")
+{
+    // `-o /dev/null` or a FIFO: an atomic rename would replace the device or pipe with a plain file.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, false);
+    const QString fifo = dir.filePath(QStringLiteral("pipe"));
+    REQUIRE(::mkfifo(QFile::encodeName(fifo).constData(), 0600) == 0);
+    const int reader = ::open(QFile::encodeName(fifo).constData(), O_RDONLY | O_NONBLOCK);
+    REQUIRE(reader >= 0);
+    // A short range keeps the export well within the pipe's buffer: nothing reads it meanwhile.
+    const test::CliRun run = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("ndjson"),
+        QStringLiteral("--to"), QStringLiteral("6"), QStringLiteral("-o"), fifo });
+    QByteArray received;
+    char buffer[4096];
+    for (ssize_t n = 0; (n = ::read(reader, buffer, sizeof buffer)) > 0;)
+        received.append(buffer, n);
+    ::close(reader);
+    INFO(run.err.toStdString());
+    CHECK(run.code == cli::ExitOk);
+    CHECK_FALSE(QFileInfo(fifo).isFile());
+    CHECK(received.contains("\"title\":\"Demo\""));
+    CHECK(QDir(dir.path()).entryList(QDir::Files).size() == 1); // no temporary file left behind
 }
