@@ -4,6 +4,7 @@
 #include "tests/support/testutils.h"
 
 #include <QBuffer>
+#include <QFile>
 #include <QProcess>
 
 using namespace deltascope;
@@ -73,4 +74,25 @@ TEST_CASE("cli: every command's --help starts with its usage line and what it do
         CHECK(run.out.contains(QStringLiteral("-h, --help")));
         CHECK_FALSE(run.out.contains(QStringLiteral("\n\n\n")));
     }
+}
+
+TEST_CASE("cli: output that cannot be written (a full disk) fails the command with exit 1")
+{
+    QFile full(QStringLiteral("/dev/full"));
+    if (!full.open(QIODevice::WriteOnly)) {
+        WARN("no /dev/full here");
+        return;
+    }
+    QTextStream out(&full);
+    QString errors;
+    QTextStream err(&errors);
+    QByteArray input = "{\"a\":1}\n";
+    QBuffer in(&input);
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { out, err, in };
+    const int code = cli::run({ QStringLiteral("fold"), QStringLiteral("-") }, io);
+    err.flush();
+    CHECK(code == cli::ExitFailure);
+    CHECK(errors.contains(QStringLiteral("cannot write the output")));
+    CHECK(errors.contains(QStringLiteral("No space left on device")));
 }
