@@ -190,6 +190,7 @@ private:
     void enqueue(Flow& flow, QByteArray bytes);
     void pump(Flow& flow);
     void writeNow(Flow& flow, QByteArrayView bytes);
+    bool waitsForUpstream(const Flow& flow) const;
     void closeSide(QTcpSocket* socket, bool rst);
     void checkFinished();
     QByteArray encodeFor(const Flow& flow, quint8 opcode, const QByteArray& payload, quint8 rsv = 0);
@@ -254,6 +255,7 @@ ProxyConnection::ProxyConnection(FaultProxy* proxy, int id, QTcpSocket* client)
             checkFinished();
         });
     }
+    connect(m_upstreamSocket, &QAbstractSocket::connected, this, [this] { pump(m_outbound); });
     const QUrl& upstream = m_proxy->m_upstream;
     if (auto* tls = qobject_cast<QSslSocket*>(m_upstreamSocket)) {
         QSslConfiguration configuration = tls->sslConfiguration();
@@ -712,7 +714,7 @@ void ProxyConnection::enqueue(Flow& flow, QByteArray bytes)
     if (bytes.isEmpty())
         return;
     const FaultProxy::Shaping& shaping = m_proxy->shaping(flow.direction);
-    if (!shaping.active() && flow.queue.empty() && !flow.stalled) {
+    if (!shaping.active() && flow.queue.empty() && !flow.stalled && !waitsForUpstream(flow)) {
         writeNow(flow, bytes);
         return;
     }
@@ -728,13 +730,18 @@ void ProxyConnection::enqueue(Flow& flow, QByteArray bytes)
         pump(flow);
 }
 
+bool ProxyConnection::waitsForUpstream(const Flow& flow) const
+{
+    // The client's first bytes wait in the queue until the upstream is connected (the connected
+    // signal pumps them): a socket written while it connects prints a Qt warning if the connect fails.
+    const QAbstractSocket::SocketState state = m_upstreamSocket->state();
+    return flow.to == m_upstreamSocket && (state == QAbstractSocket::HostLookupState || state == QAbstractSocket::ConnectingState);
+}
+
 void ProxyConnection::writeNow(Flow& flow, QByteArrayView bytes)
 {
-    // Writes while the upstream is still connecting are buffered by the socket; a closing
-    // socket takes nothing more.
-    const QAbstractSocket::SocketState state = flow.to->state();
-    if (state != QAbstractSocket::ConnectedState && state != QAbstractSocket::ConnectingState
-        && state != QAbstractSocket::HostLookupState)
+    // A closing socket takes nothing more (pump() holds bytes back while the upstream connects).
+    if (flow.to->state() != QAbstractSocket::ConnectedState)
         return;
     flow.to->write(bytes.constData(), bytes.size());
 }
@@ -742,6 +749,8 @@ void ProxyConnection::writeNow(Flow& flow, QByteArrayView bytes)
 void ProxyConnection::pump(Flow& flow)
 {
     if (flow.stalled)
+        return;
+    if (waitsForUpstream(flow))
         return;
     const FaultProxy::Shaping& shaping = m_proxy->shaping(flow.direction);
     while (!flow.queue.empty()) {

@@ -541,6 +541,41 @@ TEST_CASE("proxy: garbage bytes and peers vanishing mid-frame neither crash it n
     }
 }
 
+namespace {
+QStringList s_qtWarnings;
+void collectWarnings(QtMsgType type, const QMessageLogContext&, const QString& message)
+{
+    if (type != QtDebugMsg && type != QtInfoMsg)
+        s_qtWarnings.append(message);
+}
+}
+
+TEST_CASE("proxy: a client's bytes wait for the upstream to connect, so a refused upstream prints no Qt warning")
+{
+    // Bytes written into a socket that is still connecting make Qt print
+    // "QNativeSocketEngine::write() was not called in QAbstractSocket::ConnectedState" once the
+    // connect fails: every retry of a client behind the proxy put one on the user's terminal.
+    FaultProxy proxy;
+    QTcpServer placeholder;
+    REQUIRE(placeholder.listen(QHostAddress::LocalHost, 0));
+    const quint16 deadPort = placeholder.serverPort();
+    placeholder.close();
+    REQUIRE(proxy.setUpstream(QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(deadPort))));
+    REQUIRE(proxy.listen());
+    s_qtWarnings.clear();
+    const QtMessageHandler previous = qInstallMessageHandler(collectWarnings);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        RecordingClient client;
+        client.open(proxy.clientUrl());
+        REQUIRE(waitUntil([&] { return !client.errors.isEmpty() || client.disconnects > 0; }, 5s));
+        REQUIRE(waitUntil([&] { return proxy.connectionCount() == 0; }, 5s));
+    }
+    QCoreApplication::processEvents();
+    qInstallMessageHandler(previous);
+    INFO(s_qtWarnings.join(QLatin1Char('\n')).toStdString());
+    CHECK(s_qtWarnings.isEmpty());
+}
+
 TEST_CASE("proxy: bad arguments are refused with reasons")
 {
     FaultProxy proxy;
