@@ -147,6 +147,7 @@ int runRecord(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli record: " << error << '\n';
         return ExitUsage;
     }
+    options.command = QStringLiteral("record");
     QString path = parser.value(QStringLiteral("out"));
     if (path.isEmpty())
         path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), options.target.space, options.target.key);

@@ -289,10 +289,10 @@ WatchRunner::~WatchRunner() = default;
 int WatchRunner::run()
 {
     if (m_options.insecure && m_options.target.url.scheme() == QLatin1String("wss"))
-        m_err << "deltascope-cli watch: warning: --insecure: the server certificate is NOT verified\n";
+        m_err << "deltascope-cli " << m_options.command << ": warning: --insecure: the server certificate is NOT verified\n";
     QString error;
     if (!m_session->start(m_options.target, &error)) {
-        m_err << "deltascope-cli watch: " << error << '\n';
+        m_err << "deltascope-cli " << m_options.command << ": " << error << '\n';
         return ExitUsage;
     }
     if (m_options.durationSeconds > 0)
@@ -358,7 +358,7 @@ void WatchRunner::complete()
     }
     m_out.flush();
     if (m_exitCode != ExitOk)
-        m_err << "deltascope-cli watch: " << m_finishReason << '\n';
+        m_err << "deltascope-cli " << m_options.command << ": " << m_finishReason << '\n';
     Q_EMIT finished(m_exitCode, m_finishReason);
     m_loop.quit();
 }

@@ -19,6 +19,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QUrl>
 
@@ -724,4 +725,20 @@ TEST_CASE("cli: export writes into a pipe in place, never renaming a file over i
     CHECK_FALSE(QFileInfo(fifo).isFile());
     CHECK(received.contains("\"title\":\"Demo\""));
     CHECK(QDir(dir.path()).entryList(QDir::Files).size() == 1); // no temporary file left behind
+}
+
+TEST_CASE("cli: record names itself, not watch, when it cannot connect")
+{
+    QTemporaryDir dir;
+    QTcpServer placeholder; // a port nothing listens on
+    REQUIRE(placeholder.listen(QHostAddress::LocalHost, 0));
+    const QString url = QStringLiteral("ws://127.0.0.1:%1/~s").arg(placeholder.serverPort());
+    placeholder.close();
+    const test::CliRun run = runCli({ QStringLiteral("record"), url, QStringLiteral("--identity"), QStringLiteral("anonymous:a"),
+        QStringLiteral("--space"), QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--connect-timeout"),
+        QStringLiteral("300"), QStringLiteral("--quiet"), QStringLiteral("--out"), dir.filePath(QStringLiteral("r.ndjson")) });
+    INFO(run.err.toStdString());
+    CHECK(run.code == cli::ExitConnectFailed);
+    CHECK(run.err.contains(QStringLiteral("deltascope-cli record: could not connect to ") + url));
+    CHECK_FALSE(run.err.contains(QStringLiteral("deltascope-cli watch")));
 }
