@@ -96,3 +96,20 @@ TEST_CASE("cli: output that cannot be written (a full disk) fails the command wi
     CHECK(errors.contains(QStringLiteral("cannot write the output")));
     CHECK(errors.contains(QStringLiteral("No space left on device")));
 }
+
+TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMAND:' and exit 2")
+{
+    for (const cli::Command& command : cli::commands()) {
+        INFO(command.name.toStdString());
+        const CliRun run = runCli({ command.name, QStringLiteral("--no-such-option") });
+        INFO(run.err.toStdString());
+        CHECK(run.code == cli::ExitUsage);
+        CHECK(run.err.startsWith(QStringLiteral("deltascope-cli ") + command.name + QStringLiteral(": ")));
+        CHECK(run.err.contains(QStringLiteral("no-such-option")));
+    }
+    // Errors found after parsing too: the proxy's say which command they come from.
+    const CliRun upstream = runCli({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("http://127.0.0.1:1/~s") });
+    CHECK(upstream.code == cli::ExitUsage);
+    CHECK(upstream.err
+        == QStringLiteral("deltascope-cli proxy: upstream 'http://127.0.0.1:1/~s' is neither a ws:// nor a wss:// URL\n"));
+}
