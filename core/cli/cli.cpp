@@ -81,6 +81,11 @@ int run(const QStringList& arguments, CommandIo& io)
         if (command.name == first)
             return checkOutput(command.name, command.run(arguments.mid(1), io), io);
     }
+    if (first.startsWith(QLatin1Char('-'))) {
+        io.err << "deltascope-cli: unknown option '" << first << "'. Options go after the command; run 'deltascope-cli --help' "
+                  "for the commands, 'deltascope-cli COMMAND --help' for a command's options.\n";
+        return ExitUsage;
+    }
     io.err << "deltascope-cli: unknown command '" << first << "'. Run 'deltascope-cli --help' for the list.\n";
     return ExitUsage;
 }

@@ -113,3 +113,11 @@ TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMA
     CHECK(upstream.err
         == QStringLiteral("deltascope-cli proxy: upstream 'http://127.0.0.1:1/~s' is neither a ws:// nor a wss:// URL\n"));
 }
+
+TEST_CASE("cli: an unknown option before the command is called an option, not a command")
+{
+    const CliRun run = runCli({ QStringLiteral("--frobnicate"), QStringLiteral("fold") });
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.err.startsWith(QStringLiteral("deltascope-cli: unknown option '--frobnicate'")));
+    CHECK(run.err.contains(QStringLiteral("COMMAND --help")));
+}
