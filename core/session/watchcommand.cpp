@@ -155,6 +155,11 @@ bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& ou
         return false;
     }
     out.target.url = QUrl(positional.first(), QUrl::StrictMode);
+    if (!out.target.url.isValid() && !positional.first().isEmpty()) {
+        // QUrl says what is wrong first ("Invalid port or port number out of range"), then repeats the input.
+        error = QStringLiteral("URL '%1' is not valid: %2").arg(positional.first(), out.target.url.errorString().section(QLatin1Char(';'), 0, 0));
+        return false;
+    }
     if (!out.target.url.isValid() || (out.target.url.scheme() != QLatin1String("ws") && out.target.url.scheme() != QLatin1String("wss"))
         || out.target.url.host().isEmpty()) {
         error = QStringLiteral("URL '%1' is not a ws:// or wss:// URL with a host").arg(positional.first());

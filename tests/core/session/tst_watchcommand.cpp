@@ -202,3 +202,13 @@ TEST_CASE("watch: giving up on an unreachable server says why once, not 'closed 
     // No document was ever received: an empty {} would read as one.
     CHECK_FALSE(out.trimmed().endsWith(QStringLiteral("{}")));
 }
+
+TEST_CASE("watch: a URL with a bad port says what is wrong with it")
+{
+    const CliRun run = runCli({ QStringLiteral("watch"), QStringLiteral("ws://127.0.0.1:99999/~s"), QStringLiteral("--identity"),
+        QStringLiteral("a"), QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") });
+    CHECK(run.code == ExitUsage);
+    INFO(run.err.toStdString());
+    CHECK(run.err.startsWith(QStringLiteral("deltascope-cli watch: URL 'ws://127.0.0.1:99999/~s' is not valid: Invalid port")));
+    CHECK_FALSE(run.err.contains(QStringLiteral("source was")));
+}
