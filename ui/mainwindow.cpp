@@ -211,9 +211,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter = new QSplitter(Qt::Vertical, central);
     m_verticalSplitter->setObjectName(QStringLiteral("verticalSplitter"));
     m_verticalSplitter->addWidget(m_sideBySideSplitter);
-    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"),
-        tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
-           "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times."));
+    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"), noIncidentsText());
     m_incidentsPanel->setObjectName(QStringLiteral("incidentsPanel"));
     m_incidents = new IncidentsModel(this);
     m_incidentsView = new QTableView(m_incidentsPanel);
@@ -465,6 +463,12 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     updateReplayTree(m_replay->position());
 }
 
+QString MainWindow::noIncidentsText() const
+{
+    return tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
+              "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times.");
+}
+
 QString MainWindow::liveTreeEmptyText() const
 {
     return tr("Not connected.\nThe document your client has folded appears here, with list kinds, element ids "
@@ -623,6 +627,7 @@ void MainWindow::finishRecording()
     if (m_analyzer)
         m_analyzer->finish();
     m_analyzer = nullptr;
+    m_incidentsPanel->setEmptyText(noIncidentsText());
     if (m_writer) {
         m_lastRecording = m_writer->path();
         m_writer.reset();
@@ -685,6 +690,15 @@ void MainWindow::onSessionChanged(LiveSession* session)
         // Every incident is analysed, and checked against a fresh snapshot over a second socket.
         auto* analyzer = new IncidentAnalyzer(&session->log(), session);
         m_analyzer = analyzer;
+        // An incident gets its row when it closes: until then the pane says one is under way
+        // (a server that stays down keeps it open for as long as the client retries).
+        connect(analyzer, &IncidentAnalyzer::incidentOpened, this, [this](int number, const QString& trigger) {
+            m_incidentsPanel->setEmptyText(tr("Incident #%1 in progress: %2.\nIts row appears here with its verdict once the "
+                                              "client has recovered and its document was checked, or the session ends.")
+                                               .arg(number)
+                                               .arg(trigger));
+        });
+        connect(analyzer, &IncidentAnalyzer::incidentClosed, this, [this] { m_incidentsPanel->setEmptyText(noIncidentsText()); });
         // Incidents closed by a timer or a shadow check are timed now, on the session's clock.
         analyzer->setClock([clock = &session->clock()] { return clock->nowNs(); });
         DocumentTarget truth;
