@@ -2,6 +2,7 @@
 
 #include "core/capture/captureexport.h"
 #include "core/capture/capturereader.h"
+#include "core/cli/outputfile.h"
 #include "core/session/eventlog.h"
 
 #include <QBuffer>
@@ -18,7 +19,6 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QSaveFile>
 #include <QSpinBox>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -197,17 +197,16 @@ QString ExportDialog::summaryText() const { return m_summary->text(); }
 
 QString ExportDialog::exportTo(const QString& path)
 {
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return tr("cannot write '%1': %2").arg(path, file.errorString());
-    const ExportResult result = run(file);
-    if (!result.ok) {
-        file.cancelWriting();
-        return result.error;
-    }
-    if (!file.commit())
-        return tr("cannot write '%1': %2").arg(path, file.errorString());
-    return {};
+    QString exportError;
+    const auto write = [this, &exportError](QIODevice& device, QString*) {
+        const ExportResult result = run(device);
+        exportError = result.error;
+        return result.ok;
+    };
+    QString error;
+    if (cli::writeOutputFile(path, write, &error))
+        return {};
+    return exportError.isEmpty() ? tr("cannot write '%1': %2").arg(path, error) : exportError;
 }
 
 void ExportDialog::chooseFileAndExport()

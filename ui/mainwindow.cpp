@@ -135,9 +135,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_statusTimer->setInterval(250);
     connect(m_statusTimer, &QTimer::timeout, this, &MainWindow::updateStatus);
 
-    m_treePanel = new EmptyStatePanel(tr("Document tree"),
-        tr("Not connected.\nThe document your client has folded appears here, with list kinds, element ids "
-           "and which delta changed each node, once a stream delivers its first snapshot."));
+    m_treePanel = new EmptyStatePanel(tr("Document tree"), liveTreeEmptyText());
     m_treePanel->setObjectName(QStringLiteral("treePanel"));
     m_timelinePanel = new EmptyStatePanel(tr("Timeline"),
         tr("No events yet.\nEvery frame in and out (snapshots, deltas, acks, failures, pings) appears here "
@@ -213,9 +211,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter = new QSplitter(Qt::Vertical, central);
     m_verticalSplitter->setObjectName(QStringLiteral("verticalSplitter"));
     m_verticalSplitter->addWidget(m_sideBySideSplitter);
-    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"),
-        tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
-           "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times."));
+    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"), noIncidentsText());
     m_incidentsPanel->setObjectName(QStringLiteral("incidentsPanel"));
     m_incidents = new IncidentsModel(this);
     m_incidentsView = new QTableView(m_incidentsPanel);
@@ -441,7 +437,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
         // A step onto a stream item flashes what it changed, as live folding does.
         if (index >= 0 && m_replay->capture().log->at(index).kind == EventKind::StreamItem)
             m_documentTree->noteFolded(index);
-        m_treePanel->showContent(index >= 0);
+        updateReplayTree(index);
         updateStatus();
     });
     m_connectionBar->hide();
@@ -457,8 +453,44 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     if (!notices.isEmpty())
         showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))),
             tr("Events up to the damage are shown; the lines named were skipped."));
+    m_firstDocumentEvent = -1;
+    const EventLog& log = *m_replay->capture().log;
+    for (qint64 i = 0; i < log.size() && m_firstDocumentEvent < 0; ++i) {
+        if (log.at(i).kind == EventKind::StreamItem && (log.at(i).parts & PartData))
+            m_firstDocumentEvent = i;
+    }
     m_replay->seek(m_replay->eventCount() > 0 ? 0 : -1);
-    m_treePanel->showContent(m_replay->eventCount() > 0);
+    updateReplayTree(m_replay->position());
+}
+
+QString MainWindow::noIncidentsText() const
+{
+    return tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
+              "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times.");
+}
+
+QString MainWindow::liveTreeEmptyText() const
+{
+    return tr("Not connected.\nThe document your client has folded appears here, with list kinds, element ids "
+              "and which delta changed each node, once a stream delivers its first snapshot.");
+}
+
+void MainWindow::updateReplayTree(qint64 index)
+{
+    // Before the first data there is no document to show: a blank tree would look broken.
+    if (m_firstDocumentEvent < 0) {
+        m_treePanel->setEmptyText(tr("No document in this capture.\nNone of its %n event(s) is a stream item carrying data, "
+                                     "so there is nothing to fold.",
+            nullptr, int(std::min<qint64>(m_replay->eventCount(), INT_MAX))));
+        m_treePanel->showContent(false);
+        return;
+    }
+    if (index >= 0 && index < m_firstDocumentEvent)
+        m_treePanel->setEmptyText(tr("No document yet at event #%1.\nThe first snapshot is event #%2: step forward to it, or use "
+                                     "delta \u25B6.")
+                                      .arg(index)
+                                      .arg(m_firstDocumentEvent));
+    m_treePanel->showContent(index >= m_firstDocumentEvent);
 }
 
 void MainWindow::leaveReplay()
@@ -478,6 +510,7 @@ void MainWindow::leaveReplay()
         action->setEnabled(false);
     setWindowTitle(QStringLiteral("Deltascope"));
     m_recordingLabel->setText(tr("not recording"));
+    m_treePanel->setEmptyText(liveTreeEmptyText());
     m_treePanel->showContent(false);
     updateStatus();
 }
@@ -594,6 +627,7 @@ void MainWindow::finishRecording()
     if (m_analyzer)
         m_analyzer->finish();
     m_analyzer = nullptr;
+    m_incidentsPanel->setEmptyText(noIncidentsText());
     if (m_writer) {
         m_lastRecording = m_writer->path();
         m_writer.reset();
@@ -656,6 +690,15 @@ void MainWindow::onSessionChanged(LiveSession* session)
         // Every incident is analysed, and checked against a fresh snapshot over a second socket.
         auto* analyzer = new IncidentAnalyzer(&session->log(), session);
         m_analyzer = analyzer;
+        // An incident gets its row when it closes: until then the pane says one is under way
+        // (a server that stays down keeps it open for as long as the client retries).
+        connect(analyzer, &IncidentAnalyzer::incidentOpened, this, [this](int number, const QString& trigger) {
+            m_incidentsPanel->setEmptyText(tr("Incident #%1 in progress: %2.\nIts row appears here with its verdict once the "
+                                              "client has recovered and its document was checked, or the session ends.")
+                                               .arg(number)
+                                               .arg(trigger));
+        });
+        connect(analyzer, &IncidentAnalyzer::incidentClosed, this, [this] { m_incidentsPanel->setEmptyText(noIncidentsText()); });
         // Incidents closed by a timer or a shadow check are timed now, on the session's clock.
         analyzer->setClock([clock = &session->clock()] { return clock->nowNs(); });
         DocumentTarget truth;

@@ -107,6 +107,9 @@ private:
     void saveLayout();
     void restoreLayout();
     void updateContentVisibility();
+    QString liveTreeEmptyText() const;
+    QString noIncidentsText() const;
+    void updateReplayTree(qint64 index); // the tree, or why there is none yet, at replay event `index`
     void onSessionChanged(LiveSession* session);
     void onCaptureLoaded(bool ok, const QString& error, const QString& path);
     void rememberCapture(const QString& path);
@@ -153,6 +156,7 @@ private:
     QList<QAction*> m_replayActions;
     QAction* m_exportAction = nullptr;
     bool m_syncingReplay = false;
+    qint64 m_firstDocumentEvent = -1; // replay: the first stream item carrying data, -1 when none
     QString m_lastRecording;
     QSplitter* m_verticalSplitter = nullptr;
     QSplitter* m_sideBySideSplitter = nullptr;

@@ -97,8 +97,29 @@ void applyPalette(GuiOptions::Palette choice)
 
 }
 
+namespace {
+QtMessageHandler s_previousHandler = nullptr;
+
+void offscreenMessageFilter(QtMsgType type, const QMessageLogContext& context, const QString& message)
+{
+    if (message == QLatin1String("This plugin does not support propagateSizeHints()"))
+        return;
+    if (s_previousHandler)
+        s_previousHandler(type, context, message);
+}
+}
+
+void silenceOffscreenPluginNoise()
+{
+    if (QGuiApplication::platformName() != QLatin1String("offscreen") || s_previousHandler)
+        return;
+    // qInstallMessageHandler returns the default handler too (never null) when none was set.
+    s_previousHandler = qInstallMessageHandler(offscreenMessageFilter);
+}
+
 int runGui(const GuiOptions& options)
 {
+    silenceOffscreenPluginNoise();
     applyPalette(options.palette);
     if (!options.logRules.isEmpty())
         QLoggingCategory::setFilterRules(QString(options.logRules).replace(QLatin1Char(';'), QLatin1Char('\n')));

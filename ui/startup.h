@@ -13,6 +13,11 @@ int reportWithoutWindow(const GuiOptions& options);
 // Empty when a window can be shown; otherwise a message that says how to run without a display.
 QString missingDisplayMessage();
 
+// On the offscreen platform (screenshots without a display), drops the platform plugin's
+// "This plugin does not support propagateSizeHints()", printed whenever the window's minimum
+// size changes (an error banner appears), and passes every other message on. runGui() calls it.
+void silenceOffscreenPluginNoise();
+
 // Sets names, logging rules and the style, then builds and shows the main window, and takes the
 // screenshot when asked. Call with a QApplication constructed; returns QApplication::exec()'s code.
 int runGui(const GuiOptions& options);

@@ -7,6 +7,7 @@
 #include "core/capture/harimport.h"
 #include "core/capture/replayagainst.h"
 #include "core/capture/replaysession.h"
+#include "core/cli/outputfile.h"
 #include "core/document/foldcommand.h"
 #include "core/protocol/envelope.h"
 #include "core/session/incidentsummary.h"
@@ -22,7 +23,6 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QTimeZone>
 
 #include <algorithm>
@@ -147,6 +147,7 @@ int runRecord(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli record: " << error << '\n';
         return ExitUsage;
     }
+    options.command = QStringLiteral("record");
     QString path = parser.value(QStringLiteral("out"));
     if (path.isEmpty())
         path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), options.target.space, options.target.key);
@@ -462,9 +463,10 @@ int runExport(const QStringList& arguments, CommandIo& io)
     if (output == QLatin1String("-")) {
         io.out << QString::fromUtf8(bytes);
     } else {
-        QSaveFile file(output);
-        if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
-            io.err << "deltascope-cli export: cannot write " << output << ": " << file.errorString() << '\n';
+        QString error;
+        const auto writeBytes = [&bytes](QIODevice& device, QString*) { return device.write(bytes) == bytes.size(); };
+        if (!writeOutputFile(output, writeBytes, &error)) {
+            io.err << "deltascope-cli export: cannot write " << output << ": " << error << '\n';
             return ExitFailure;
         }
     }
@@ -519,12 +521,13 @@ int runImport(const QStringList& arguments, CommandIo& io)
             io.err << "deltascope-cli import: " << notice << '\n';
         if (session.log->isEmpty())
             continue;
-        QSaveFile file(path);
+        const bool keepIdentity = parser.isSet(QStringLiteral("keep-identity"));
+        const auto writeSession = [&session, keepIdentity](QIODevice& device, QString* error) {
+            return CaptureWriter::writeLog(*session.log, session.header, device, keepIdentity, error);
+        };
         QString error;
-        if (!file.open(QIODevice::WriteOnly)
-            || !CaptureWriter::writeLog(*session.log, session.header, file, parser.isSet(QStringLiteral("keep-identity")), &error)
-            || !file.commit()) {
-            io.err << "deltascope-cli import: cannot write " << path << ": " << (error.isEmpty() ? file.errorString() : error) << '\n';
+        if (!writeOutputFile(path, writeSession, &error)) {
+            io.err << "deltascope-cli import: cannot write " << path << ": " << error << '\n';
             return ExitFailure;
         }
         ++written;

@@ -160,7 +160,8 @@ private:
         if (!m_error.isEmpty())
             return;
         m_error = message;
-        qCWarning(lcCapture) << message;
+        // The caller shows the error (errorString(), writeFailed): a warning too would say it twice.
+        qCInfo(lcCapture).noquote() << message;
         if (onError)
             onError(message);
     }

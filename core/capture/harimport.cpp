@@ -343,6 +343,16 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
     const QByteArray harJson = harText(harBytes, sourceName, maxTextBytes, result.notices, result.error);
     if (!result.error.isEmpty())
         return result;
+    if (harJson.trimmed().isEmpty()) {
+        result.error = QStringLiteral("%1 is empty: there is no HAR in it").arg(sourceName);
+        return result;
+    }
+    if (harJson.startsWith(R"({"format":"deltascope-capture")")) {
+        result.error = QStringLiteral("%1 is a Deltascope capture already, not a HAR file: open it as it is "
+                                      "(deltascope-cli info, replay, export, or the window)")
+                           .arg(sourceName);
+        return result;
+    }
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(harJson, &parseError);
     if (parseError.error != QJsonParseError::NoError) {

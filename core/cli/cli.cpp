@@ -5,6 +5,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFileDevice>
 
 namespace deltascope::cli {
 
@@ -45,6 +46,22 @@ QString usage()
     return text;
 }
 
+namespace {
+// A document or report that did not reach its destination (a full disk, a closed pipe) is a
+// failure: a script must not take exit 0 for output it never got.
+int checkOutput(const QString& command, int code, CommandIo& io)
+{
+    io.out.flush();
+    if (io.out.status() == QTextStream::Ok)
+        return code;
+    const auto* file = qobject_cast<const QFileDevice*>(io.out.device());
+    io.err << "deltascope-cli " << command << ": cannot write the output"
+           << (file && !file->errorString().isEmpty() ? QStringLiteral(": ") + file->errorString() : QString()) << '\n';
+    io.err.flush();
+    return code == ExitOk ? int(ExitFailure) : code;
+}
+}
+
 int run(const QStringList& arguments, CommandIo& io)
 {
     if (arguments.isEmpty()) {
@@ -62,7 +79,12 @@ int run(const QStringList& arguments, CommandIo& io)
     }
     for (const Command& command : commands()) {
         if (command.name == first)
-            return command.run(arguments.mid(1), io);
+            return checkOutput(command.name, command.run(arguments.mid(1), io), io);
+    }
+    if (first.startsWith(QLatin1Char('-'))) {
+        io.err << "deltascope-cli: unknown option '" << first << "'. Options go after the command; run 'deltascope-cli --help' "
+                  "for the commands, 'deltascope-cli COMMAND --help' for a command's options.\n";
+        return ExitUsage;
     }
     io.err << "deltascope-cli: unknown command '" << first << "'. Run 'deltascope-cli --help' for the list.\n";
     return ExitUsage;

@@ -2,6 +2,7 @@
 
 #include "core/faults/faultplan.h"
 #include "core/faults/faultproxy.h"
+#include "core/cli/outputfile.h"
 #include "core/faults/servercontrol.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/session/watchcommand.h"
@@ -10,7 +11,6 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <QTimer>
 
 namespace deltascope::faults {
@@ -270,10 +270,11 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         { QStringLiteral("expectationMet"), unexpected.isEmpty() },
     };
     if (!faultOptions.report.isEmpty()) {
-        QSaveFile file(faultOptions.report);
-        if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(report).toJson(QJsonDocument::Indented)) < 0
-            || !file.commit()) {
-            io.err << prefix << "--report " << faultOptions.report << ": cannot write: " << file.errorString() << '\n';
+        const QByteArray json = QJsonDocument(report).toJson(QJsonDocument::Indented);
+        const auto writeJson = [&json](QIODevice& device, QString*) { return device.write(json) == json.size(); };
+        QString error;
+        if (!cli::writeOutputFile(faultOptions.report, writeJson, &error)) {
+            io.err << prefix << "--report " << faultOptions.report << ": cannot write: " << error << '\n';
             if (code == cli::ExitOk)
                 code = cli::ExitFailure;
         }

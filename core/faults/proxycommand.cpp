@@ -118,8 +118,8 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         { QStringLiteral("list-plans"), QStringLiteral("Print the ready plans, and exit.") },
         { { QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help.") },
     });
-    if (!parser.parse(QStringList { QStringLiteral("proxy") } + arguments)) {
-        io.err << "proxy: " << parser.errorText() << '\n';
+    if (!parser.parse(QStringList { QStringLiteral("deltascope-cli proxy") } + arguments)) {
+        io.err << "deltascope-cli proxy: " << parser.errorText() << '\n';
         return cli::ExitUsage;
     }
     if (parser.isSet(QStringLiteral("help"))) {
@@ -141,23 +141,23 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         return cli::ExitOk;
     }
     if (!parser.positionalArguments().isEmpty()) {
-        io.err << "proxy: unexpected argument '" << parser.positionalArguments().first() << "'\n";
+        io.err << "deltascope-cli proxy: unexpected argument '" << parser.positionalArguments().first() << "'\n";
         return cli::ExitUsage;
     }
     if (!parser.isSet(QStringLiteral("upstream"))) {
-        io.err << "proxy: --upstream URL is required (e.g. ws://127.0.0.1:7777/~s)\n";
+        io.err << "deltascope-cli proxy: --upstream URL is required (e.g. ws://127.0.0.1:7777/~s)\n";
         return cli::ExitUsage;
     }
     QString error;
     QHostAddress address;
     quint16 port = 0;
     if (!parseListen(parser.value(QStringLiteral("listen")), address, port, &error)) {
-        io.err << "proxy: " << error << '\n';
+        io.err << "deltascope-cli proxy: " << error << '\n';
         return cli::ExitUsage;
     }
     FaultProxy proxy;
     if (!proxy.setUpstream(QUrl(parser.value(QStringLiteral("upstream"))), &error)) {
-        io.err << "proxy: --upstream " << error << '\n';
+        io.err << "deltascope-cli proxy: " << error << '\n';
         return cli::ExitUsage;
     }
     proxy.setInsecure(parser.isSet(QStringLiteral("insecure")));
@@ -165,18 +165,18 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         const QString path = parser.value(QStringLiteral("ca-cert"));
         QFile file(path);
         if (!file.open(QIODevice::ReadOnly)) {
-            io.err << "proxy: --ca-cert " << path << ": " << file.errorString() << '\n';
+            io.err << "deltascope-cli proxy: --ca-cert " << path << ": " << file.errorString() << '\n';
             return cli::ExitUsage;
         }
         const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
         if (certificates.isEmpty()) {
-            io.err << "proxy: --ca-cert " << path << ": no PEM certificate in the file\n";
+            io.err << "deltascope-cli proxy: --ca-cert " << path << ": no PEM certificate in the file\n";
             return cli::ExitUsage;
         }
         proxy.setCaCertificates(certificates);
     }
     if (proxy.isInsecure() && proxy.upstream().scheme() == QLatin1String("wss"))
-        io.err << "proxy: warning: --insecure: the upstream's certificate is NOT verified\n";
+        io.err << "deltascope-cli proxy: warning: --insecure: the upstream's certificate is NOT verified\n";
     std::vector<FaultSpec> startFaults;
     const QStringList faultOptions = parser.values(QStringLiteral("fault"));
     for (const QString& option : faultOptions) {
@@ -187,7 +187,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
             QJsonParseError parseError;
             const QJsonDocument document = QJsonDocument::fromJson(option.mid(equals + 1).toUtf8(), &parseError);
             if (!document.isObject()) {
-                io.err << "proxy: --fault " << option << ": parameters must be a JSON object"
+                io.err << "deltascope-cli proxy: --fault " << option << ": parameters must be a JSON object"
                        << (parseError.error ? QStringLiteral(" (%1 at offset %2)")
                                                   .arg(parseError.errorString())
                                                   .arg(parseError.offset)
@@ -199,7 +199,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         }
         FaultSpec spec;
         if (!FaultSpec::fromNameAndParams(name, params, QStringLiteral("--fault %1").arg(name), spec, &error)) {
-            io.err << "proxy: " << error << '\n';
+            io.err << "deltascope-cli proxy: " << error << '\n';
             return cli::ExitUsage;
         }
         startFaults.push_back(spec);
@@ -209,7 +209,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         bool ok = false;
         seed = parser.value(QStringLiteral("seed")).toULongLong(&ok);
         if (!ok) {
-            io.err << "proxy: --seed must be a non-negative integer\n";
+            io.err << "deltascope-cli proxy: --seed must be a non-negative integer\n";
             return cli::ExitUsage;
         }
         proxy.setSeed(*seed);
@@ -218,7 +218,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     if (parser.isSet(QStringLiteral("plan"))) {
         FaultPlan plan;
         if (!FaultPlan::load(parser.value(QStringLiteral("plan")), plan, &error)) {
-            io.err << "proxy: " << error << '\n';
+            io.err << "deltascope-cli proxy: " << error << '\n';
             return cli::ExitUsage;
         }
         if (seed)
@@ -227,7 +227,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     }
     const QString planStart = parser.value(QStringLiteral("plan-start"));
     if (planStart != QLatin1String("now") && planStart != QLatin1String("first-connection")) {
-        io.err << "proxy: --plan-start must be 'now' or 'first-connection'\n";
+        io.err << "deltascope-cli proxy: --plan-start must be 'now' or 'first-connection'\n";
         return cli::ExitUsage;
     }
     qint64 durationMs = -1;
@@ -235,12 +235,12 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         bool ok = false;
         durationMs = parser.value(QStringLiteral("duration")).toLongLong(&ok);
         if (!ok || durationMs < 0) {
-            io.err << "proxy: --duration must be a number of milliseconds\n";
+            io.err << "deltascope-cli proxy: --duration must be a number of milliseconds\n";
             return cli::ExitUsage;
         }
     }
     if (!proxy.listen(address, port, &error)) {
-        io.err << "proxy: " << error << '\n';
+        io.err << "deltascope-cli proxy: " << error << '\n';
         return cli::ExitFailure;
     }
     const bool json = parser.isSet(QStringLiteral("json"));

@@ -10,6 +10,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSocketNotifier>
 
 #include <csignal>
@@ -78,6 +79,19 @@ QString truncated(const QString& text, int chars = kSummaryChars)
     return single.size() > chars ? single.left(chars - 3) + QStringLiteral("...") : single;
 }
 
+// Why the last connect attempt failed, without the retry it announced: "could not connect:
+// Connection refused; reopening in 1174 ms" -> "Connection refused".
+QString lastAttempt(const ProtocolClient& client)
+{
+    if (client.state() == ConnectionState::Connecting || client.state() == ConnectionState::Handshaking)
+        return QStringLiteral("no answer yet");
+    QString reason = client.stateReason();
+    static const QRegularExpression retry(QStringLiteral("; reopening in \\d+ ms$"));
+    reason.remove(retry);
+    const QLatin1String prefix("could not connect: ");
+    return reason.startsWith(prefix) ? reason.mid(prefix.size()) : reason;
+}
+
 QJsonObject localFields(const QByteArray& payload)
 {
     return QJsonDocument::fromJson(payload).object();
@@ -141,6 +155,11 @@ bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& ou
         return false;
     }
     out.target.url = QUrl(positional.first(), QUrl::StrictMode);
+    if (!out.target.url.isValid() && !positional.first().isEmpty()) {
+        // QUrl says what is wrong first ("Invalid port or port number out of range"), then repeats the input.
+        error = QStringLiteral("URL '%1' is not valid: %2").arg(positional.first(), out.target.url.errorString().section(QLatin1Char(';'), 0, 0));
+        return false;
+    }
     if (!out.target.url.isValid() || (out.target.url.scheme() != QLatin1String("ws") && out.target.url.scheme() != QLatin1String("wss"))
         || out.target.url.host().isEmpty()) {
         error = QStringLiteral("URL '%1' is not a ws:// or wss:// URL with a host").arg(positional.first());
@@ -252,19 +271,19 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
     m_durationTimer.setSingleShot(true);
     connect(&m_durationTimer, &QTimer::timeout, this, [this]() {
         if (!m_session->client().helloEverReceived())
-            finish(ExitConnectFailed, QStringLiteral("--duration %1 s elapsed without connecting: %2")
+            finish(ExitConnectFailed, QStringLiteral("--duration %1 s elapsed without connecting to %2 (last attempt: %3)")
                                           .arg(m_options.durationSeconds)
-                                          .arg(m_session->client().stateReason()));
+                                          .arg(m_options.target.url.toString(QUrl::RemoveUserInfo), lastAttempt(m_session->client())));
         else
             finish(ExitOk, QStringLiteral("--duration %1 s elapsed").arg(m_options.durationSeconds));
     });
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, [this]() {
         if (!m_session->client().helloEverReceived())
-            finish(ExitConnectFailed, QStringLiteral("could not connect to %1 within %2 ms: %3")
+            finish(ExitConnectFailed, QStringLiteral("could not connect to %1 within %2 ms (last attempt: %3)")
                                           .arg(m_options.target.url.toString(QUrl::RemoveUserInfo))
                                           .arg(m_options.connectTimeoutMs)
-                                          .arg(m_session->client().stateReason()));
+                                          .arg(lastAttempt(m_session->client())));
     });
     m_endGraceTimer.setSingleShot(true);
     connect(&m_endGraceTimer, &QTimer::timeout, this, &WatchRunner::complete);
@@ -275,10 +294,10 @@ WatchRunner::~WatchRunner() = default;
 int WatchRunner::run()
 {
     if (m_options.insecure && m_options.target.url.scheme() == QLatin1String("wss"))
-        m_err << "deltascope-cli watch: warning: --insecure: the server certificate is NOT verified\n";
+        m_err << "deltascope-cli " << m_options.command << ": warning: --insecure: the server certificate is NOT verified\n";
     QString error;
     if (!m_session->start(m_options.target, &error)) {
-        m_err << "deltascope-cli watch: " << error << '\n';
+        m_err << "deltascope-cli " << m_options.command << ": " << error << '\n';
         return ExitUsage;
     }
     if (m_options.durationSeconds > 0)
@@ -317,7 +336,8 @@ void WatchRunner::complete()
         return;
     m_completed = true;
     m_endGraceTimer.stop();
-    m_session->stop();
+    // The state change names why the session ended (nobody closed it by hand).
+    m_session->client().close(m_exitCode == ExitConnectFailed ? QStringLiteral("gave up: ") + m_finishReason : m_finishReason);
     m_session->log().flushNotifications();
     if (m_lastPrinted + 1 < m_session->log().size())
         printEvents(m_lastPrinted + 1, m_session->log().size() - 1);
@@ -337,12 +357,13 @@ void WatchRunner::complete()
     } else {
         m_out << "-- " << m_finishReason << "; " << connectionStateName(m_session->state()) << ", epoch " << folder.epoch()
               << ", seq " << folder.lastSeq() << ", " << m_session->log().size() << " events\n";
-        if (m_options.printDocument)
+        // Without a hello there never was a document: an empty {} would read as one.
+        if (m_options.printDocument && m_session->client().helloEverReceived())
             m_out << QString::fromUtf8(folder.epochTree().toJson(true)) << '\n';
     }
     m_out.flush();
     if (m_exitCode != ExitOk)
-        m_err << "deltascope-cli watch: " << m_finishReason << '\n';
+        m_err << "deltascope-cli " << m_options.command << ": " << m_finishReason << '\n';
     Q_EMIT finished(m_exitCode, m_finishReason);
     m_loop.quit();
 }

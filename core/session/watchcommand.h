@@ -25,6 +25,7 @@ struct WatchOptions {
     quint64 seed = 0x5eed;
     bool printDocument = true; // the final document on exit
     bool quiet = false; // no per-event lines
+    QString command = QStringLiteral("watch"); // names the command in messages ("deltascope-cli record: ...")
 
     static void addOptions(QCommandLineParser& parser);
     // Fills `out` from a parser that has processed the arguments (one positional URL). On error

@@ -1,6 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include "ui/guioptions.h"
+#include "ui/startup.h"
+
+#include <QCoreApplication>
+#include <QGuiApplication>
+#include <QWidget>
 
 using namespace deltascope::ui;
 
@@ -115,4 +120,31 @@ TEST_CASE("gui options: --palette follows the system unless light or dark is ask
     CHECK(wrong.errorText.contains(QStringLiteral("'blue'")));
     CHECK(wrong.errorText.contains(QStringLiteral("system, light, dark")));
     CHECK(parse({ QStringLiteral("--help") }).helpText.contains(QStringLiteral("--palette")));
+}
+
+namespace {
+QStringList s_messages;
+void collectMessages(QtMsgType, const QMessageLogContext&, const QString& message) { s_messages.append(message); }
+}
+
+TEST_CASE("gui startup: offscreen, the platform plugin's size-hint warning is not printed, other messages are")
+{
+    if (QGuiApplication::platformName() != QLatin1String("offscreen")) {
+        WARN("not on the offscreen platform");
+        return;
+    }
+    s_messages.clear();
+    const QtMessageHandler previous = qInstallMessageHandler(collectMessages);
+    silenceOffscreenPluginNoise();
+    {
+        // A shown window whose minimum size changes, as when an error banner appears.
+        QWidget window;
+        window.show();
+        window.setMinimumSize(321, 123);
+        QCoreApplication::processEvents();
+    }
+    qWarning("a warning of our own");
+    qInstallMessageHandler(previous);
+    INFO(s_messages.join(QLatin1Char('\n')).toStdString());
+    CHECK(s_messages == QStringList { QStringLiteral("a warning of our own") });
 }

@@ -454,3 +454,35 @@ TEST_CASE("live window: a server that is down is named as such behind the fault 
     REQUIRE(capture);
     CHECK(capture->log->indexesOfKind(EventKind::Incident).empty());
 }
+
+TEST_CASE("live window: an incident still open says so in the incidents pane instead of 'No incidents'")
+{
+    QSettings().clear();
+    auto server = std::make_unique<server::ReferenceServer>(server::ServerOptions {});
+    const quint16 port = server->listen();
+    REQUIRE(port > 0);
+    MainWindow window;
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port));
+    window.connectionBar()->setIdentity(QStringLiteral("anonymous:open"));
+    window.connectionBar()->setSpace(QStringLiteral("chat"));
+    window.connectionBar()->setKey(QStringLiteral("demo"));
+    window.show();
+    REQUIRE(window.connectFromBar());
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    CHECK(window.incidentsPanel()->emptyText().startsWith(QStringLiteral("No incidents.")));
+
+    // The server goes away for good: the client keeps retrying and the incident cannot close.
+    server.reset();
+    REQUIRE(test::waitUntil([&] { return window.incidentsPanel()->emptyText().contains(QStringLiteral("in progress")); }, 5s));
+    CHECK(window.incidentsView()->model()->rowCount() == 0);
+    CHECK_FALSE(window.incidentsPanel()->isShowingContent());
+    CHECK(window.incidentsPanel()->emptyText().startsWith(QStringLiteral("Incident #1 in progress")));
+    CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("incident-in-progress.png"))).isEmpty());
+
+    // Ending the session closes the incident into a row; a new session starts with the plain text.
+    window.disconnectSession();
+    REQUIRE(test::waitUntil([&] { return window.incidentsView()->model()->rowCount() == 1; }, 3s));
+    CHECK_FALSE(window.incidentsPanel()->emptyText().contains(QStringLiteral("in progress")));
+}

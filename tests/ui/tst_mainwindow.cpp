@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/capture/capturecheckpoints.h"
+#include "core/capture/capturewriter.h"
 #include "core/capture/replaysession.h"
 #include "tests/core/capture/capturetestutils.h"
 #include "tests/support/testutils.h"
@@ -166,4 +167,32 @@ TEST_CASE("replay bar: a jump that waits for the background fold says so, then s
     REQUIRE(test::waitUntil([&] { return replay.position() == size - 1; }, std::chrono::seconds(20)));
     CHECK(label->text() == QStringLiteral("event %1 / %2").arg(size).arg(size));
     bar.setReplay(nullptr);
+}
+
+TEST_CASE("main window: a replay before its first snapshot explains the empty document tree")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    {
+        EventLog log;
+        test::fillSyntheticSession(log, 20); // events 0-3: state, hello, epoch, request; 4: the snapshot
+        REQUIRE(log.at(4).kind == EventKind::StreamItem);
+        QFile file(path);
+        REQUIRE(file.open(QIODevice::WriteOnly));
+        REQUIRE(CaptureWriter::writeLog(log, {}, file, false));
+    }
+    MainWindow window;
+    window.show();
+    REQUIRE(window.openCapture(path, true));
+    REQUIRE(window.replay());
+    CHECK(window.replay()->position() == 0);
+    // Not a blank tree with headers: the pane says why it is empty and where the document starts.
+    CHECK_FALSE(window.treePanel()->isShowingContent());
+    CHECK(window.treePanel()->emptyText().contains(QStringLiteral("first snapshot is event #4")));
+    window.replay()->seek(4);
+    CHECK(window.treePanel()->isShowingContent());
+    window.replay()->seek(2);
+    CHECK_FALSE(window.treePanel()->isShowingContent());
+    window.leaveReplay();
+    CHECK(window.treePanel()->emptyText().startsWith(QStringLiteral("Not connected.")));
 }

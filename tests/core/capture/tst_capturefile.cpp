@@ -704,3 +704,35 @@ TEST_CASE("capture loader: opens on a worker thread with progress, and cancels")
     CHECK_FALSE(CaptureReader::open(path, options, &error));
     CHECK(error == QStringLiteral("cancelled"));
 }
+
+namespace {
+QStringList s_warnings;
+void collectWarnings(QtMsgType type, const QMessageLogContext&, const QString& message)
+{
+    if (type != QtDebugMsg && type != QtInfoMsg)
+        s_warnings.append(message);
+}
+}
+
+TEST_CASE("capture: a write error is returned once, not also printed as a log warning")
+{
+    // record printed 'deltascope.capture: "cannot write capture ..."' and then its own message.
+    if (!QFile(QStringLiteral("/dev/full")).open(QIODevice::WriteOnly)) {
+        WARN("no /dev/full here");
+        return;
+    }
+    EventLog log;
+    CaptureWriterOptions options;
+    options.path = QStringLiteral("/dev/full");
+    CaptureWriter writer(&log, {}, options);
+    s_warnings.clear();
+    const QtMessageHandler previous = qInstallMessageHandler(collectWarnings);
+    QString error;
+    const bool started = writer.start(&error);
+    writer.stop();
+    qInstallMessageHandler(previous);
+    CHECK_FALSE(started);
+    CHECK(error.contains(QStringLiteral("No space left on device")));
+    INFO(s_warnings.join(QLatin1Char('\n')).toStdString());
+    CHECK(s_warnings.isEmpty());
+}

@@ -19,10 +19,15 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QUrl>
 
 #include <cmath>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -695,4 +700,45 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
         QStringLiteral("-o"), dir.filePath(QStringLiteral("chromium.ndjson")) });
     CHECK(imported.code == 0);
     CHECK(runCli({ QStringLiteral("info"), dir.filePath(QStringLiteral("chromium.ndjson")) }).code == 0);
+}
+
+TEST_CASE("cli: export writes into a pipe in place, never renaming a file over it")
+{
+    // `-o /dev/null` or a FIFO: an atomic rename would replace the device or pipe with a plain file.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, false);
+    const QString fifo = dir.filePath(QStringLiteral("pipe"));
+    REQUIRE(::mkfifo(QFile::encodeName(fifo).constData(), 0600) == 0);
+    const int reader = ::open(QFile::encodeName(fifo).constData(), O_RDONLY | O_NONBLOCK);
+    REQUIRE(reader >= 0);
+    // A short range keeps the export well within the pipe's buffer: nothing reads it meanwhile.
+    const test::CliRun run = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("ndjson"),
+        QStringLiteral("--to"), QStringLiteral("6"), QStringLiteral("-o"), fifo });
+    QByteArray received;
+    char buffer[4096];
+    for (ssize_t n = 0; (n = ::read(reader, buffer, sizeof buffer)) > 0;)
+        received.append(buffer, n);
+    ::close(reader);
+    INFO(run.err.toStdString());
+    CHECK(run.code == cli::ExitOk);
+    CHECK_FALSE(QFileInfo(fifo).isFile());
+    CHECK(received.contains("\"title\":\"Demo\""));
+    CHECK(QDir(dir.path()).entryList(QDir::Files).size() == 1); // no temporary file left behind
+}
+
+TEST_CASE("cli: record names itself, not watch, when it cannot connect")
+{
+    QTemporaryDir dir;
+    QTcpServer placeholder; // a port nothing listens on
+    REQUIRE(placeholder.listen(QHostAddress::LocalHost, 0));
+    const QString url = QStringLiteral("ws://127.0.0.1:%1/~s").arg(placeholder.serverPort());
+    placeholder.close();
+    const test::CliRun run = runCli({ QStringLiteral("record"), url, QStringLiteral("--identity"), QStringLiteral("anonymous:a"),
+        QStringLiteral("--space"), QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--connect-timeout"),
+        QStringLiteral("300"), QStringLiteral("--quiet"), QStringLiteral("--out"), dir.filePath(QStringLiteral("r.ndjson")) });
+    INFO(run.err.toStdString());
+    CHECK(run.code == cli::ExitConnectFailed);
+    CHECK(run.err.contains(QStringLiteral("deltascope-cli record: could not connect to ") + url));
+    CHECK_FALSE(run.err.contains(QStringLiteral("deltascope-cli watch")));
 }

@@ -307,3 +307,17 @@ TEST_CASE("import: a HAR with WebSocket handshakes but no messages (Firefox) say
     CHECK(imported.error.contains(QStringLiteral("firefox.har: entries 1 (wss://a.test/~s) are WebSocket handshakes")));
     CHECK(imported.error.contains(QStringLiteral("Firefox's HAR export leaves WebSocket messages out")));
 }
+
+TEST_CASE("import: an empty file and a Deltascope capture are named for what they are, not as bad JSON at byte 0")
+{
+    const HarImportResult empty = importHar(QByteArray(" \n"), QStringLiteral("empty.har"));
+    CHECK_FALSE(empty.ok);
+    CHECK(empty.error == QStringLiteral("empty.har is empty: there is no HAR in it"));
+    const HarImportResult capture = importHar(
+        QByteArray(R"({"format":"deltascope-capture","version":"1.0"})" "\n" R"({"index":0,"ns":1,"dir":"local","kind":"note"})" "\n"),
+        QStringLiteral("c.ndjson"));
+    CHECK_FALSE(capture.ok);
+    CHECK(capture.error
+        == QStringLiteral("c.ndjson is a Deltascope capture already, not a HAR file: open it as it is "
+                          "(deltascope-cli info, replay, export, or the window)"));
+}

@@ -4,6 +4,7 @@
 #include "tests/support/testutils.h"
 
 #include <QBuffer>
+#include <QFile>
 #include <QProcess>
 
 using namespace deltascope;
@@ -73,4 +74,50 @@ TEST_CASE("cli: every command's --help starts with its usage line and what it do
         CHECK(run.out.contains(QStringLiteral("-h, --help")));
         CHECK_FALSE(run.out.contains(QStringLiteral("\n\n\n")));
     }
+}
+
+TEST_CASE("cli: output that cannot be written (a full disk) fails the command with exit 1")
+{
+    QFile full(QStringLiteral("/dev/full"));
+    if (!full.open(QIODevice::WriteOnly)) {
+        WARN("no /dev/full here");
+        return;
+    }
+    QTextStream out(&full);
+    QString errors;
+    QTextStream err(&errors);
+    QByteArray input = "{\"a\":1}\n";
+    QBuffer in(&input);
+    in.open(QIODevice::ReadOnly);
+    cli::CommandIo io { out, err, in };
+    const int code = cli::run({ QStringLiteral("fold"), QStringLiteral("-") }, io);
+    err.flush();
+    CHECK(code == cli::ExitFailure);
+    CHECK(errors.contains(QStringLiteral("cannot write the output")));
+    CHECK(errors.contains(QStringLiteral("No space left on device")));
+}
+
+TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMAND:' and exit 2")
+{
+    for (const cli::Command& command : cli::commands()) {
+        INFO(command.name.toStdString());
+        const CliRun run = runCli({ command.name, QStringLiteral("--no-such-option") });
+        INFO(run.err.toStdString());
+        CHECK(run.code == cli::ExitUsage);
+        CHECK(run.err.startsWith(QStringLiteral("deltascope-cli ") + command.name + QStringLiteral(": ")));
+        CHECK(run.err.contains(QStringLiteral("no-such-option")));
+    }
+    // Errors found after parsing too: the proxy's say which command they come from.
+    const CliRun upstream = runCli({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("http://127.0.0.1:1/~s") });
+    CHECK(upstream.code == cli::ExitUsage);
+    CHECK(upstream.err
+        == QStringLiteral("deltascope-cli proxy: upstream 'http://127.0.0.1:1/~s' is neither a ws:// nor a wss:// URL\n"));
+}
+
+TEST_CASE("cli: an unknown option before the command is called an option, not a command")
+{
+    const CliRun run = runCli({ QStringLiteral("--frobnicate"), QStringLiteral("fold") });
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.err.startsWith(QStringLiteral("deltascope-cli: unknown option '--frobnicate'")));
+    CHECK(run.err.contains(QStringLiteral("COMMAND --help")));
 }

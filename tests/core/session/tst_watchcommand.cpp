@@ -177,3 +177,38 @@ TEST_CASE("watch: a fatal stream failure exits 5, an unreachable server exits 4"
         CHECK(err.contains(QStringLiteral("could not connect")));
     }
 }
+
+TEST_CASE("watch: giving up on an unreachable server says why once, not 'closed by the user', and prints no empty document")
+{
+    QString out;
+    QString err;
+    QTextStream outStream(&out);
+    QTextStream errStream(&err);
+    auto transport = std::make_unique<LoopbackTransport>();
+    transport->setRefuseConnections(true);
+    WatchOptions watch = options(5);
+    watch.connectTimeoutMs = 300;
+    WatchRunner runner(watch, outStream, errStream, std::move(transport));
+    CHECK(runner.run() == ExitConnectFailed);
+    outStream.flush();
+    errStream.flush();
+    INFO("out:\n" << out.toStdString() << "\nerr:\n" << err.toStdString());
+    CHECK(err.startsWith(QStringLiteral("deltascope-cli watch: could not connect to ws://127.0.0.1:1/~s within 300 ms (last attempt: ")));
+    CHECK(err.count(QStringLiteral("could not connect")) == 1);
+    CHECK_FALSE(err.contains(QStringLiteral("reopening in")));
+    // Nobody closed it by hand: the last state change gives the real reason.
+    CHECK_FALSE(out.contains(QStringLiteral("closed by the user")));
+    CHECK(out.contains(QStringLiteral("-> closed: gave up: could not connect")));
+    // No document was ever received: an empty {} would read as one.
+    CHECK_FALSE(out.trimmed().endsWith(QStringLiteral("{}")));
+}
+
+TEST_CASE("watch: a URL with a bad port says what is wrong with it")
+{
+    const CliRun run = runCli({ QStringLiteral("watch"), QStringLiteral("ws://127.0.0.1:99999/~s"), QStringLiteral("--identity"),
+        QStringLiteral("a"), QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") });
+    CHECK(run.code == ExitUsage);
+    INFO(run.err.toStdString());
+    CHECK(run.err.startsWith(QStringLiteral("deltascope-cli watch: URL 'ws://127.0.0.1:99999/~s' is not valid: Invalid port")));
+    CHECK_FALSE(run.err.contains(QStringLiteral("source was")));
+}

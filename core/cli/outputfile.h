@@ -1,0 +1,18 @@
+#pragma once
+
+#include <QString>
+
+#include <functional>
+
+class QIODevice;
+
+namespace deltascope::cli {
+
+// Writes the file at `path` with `write`, which returns false (and may set its error) when it fails.
+// A regular file (or a new one) is written atomically: into a temporary file renamed over it on
+// success, so a failed write leaves the old file as it was. A device, pipe or socket (/dev/null,
+// /dev/stdout, a FIFO) is written in place: renaming over it would replace the device with a
+// plain file, which root may do even in /dev. Returns false with `error` naming what failed.
+bool writeOutputFile(const QString& path, const std::function<bool(QIODevice& device, QString* error)>& write, QString* error);
+
+}
