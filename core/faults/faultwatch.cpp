@@ -165,6 +165,7 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         serverControl = httpServerControl(controlUrl, &proxy);
     }
     const DocumentTarget truth = options.target;
+    options.serverUrl = options.target.url;
     options.target.url = proxy.clientUrl();
     if (plan && plan->durationMs > 0 && options.durationSeconds <= 0)
         options.durationSeconds = double(plan->durationMs) / 1000.0;

@@ -2,10 +2,44 @@
 
 #include "core/logging.h"
 
+#include <QRegularExpression>
 #include <QSslError>
 #include <QWebSocket>
 
 namespace deltascope {
+
+namespace {
+
+// Qt words a failed upgrade for its own developers ("QWebSocketPrivate::processHandshake:
+// Unhandled http status code: 404 (Not Found)."); the user needs what the server answered.
+QString handshakeErrorText(const QString& qtText, const QUrl& url)
+{
+    static const QRegularExpression status(QStringLiteral(R"(Unhandled http status code: (\d+) \(([^)]*)\))"));
+    const QRegularExpressionMatch match = status.match(qtText);
+    if (!match.hasMatch()) {
+        QString text = qtText;
+        text.remove(QRegularExpression(QStringLiteral(R"(^QWebSocketPrivate::\w+: )")));
+        if (text.endsWith(QLatin1Char('.')))
+            text.chop(1);
+        return text;
+    }
+    const int code = match.captured(1).toInt();
+    QString hint;
+    if (code >= 300 && code < 400)
+        hint = QStringLiteral("a redirect, which WebSocket clients do not follow: connect to where it points");
+    else if (code == 401 || code == 403)
+        hint = QStringLiteral("the server refused the upgrade itself, before any Adama identity was sent");
+    else if ((code == 404 || (code >= 200 && code < 300)) && url.path() != QLatin1String("/~s"))
+        hint = QStringLiteral("no WebSocket endpoint at %1; Adama serves it at /~s").arg(url.path().isEmpty() ? QStringLiteral("/") : url.path());
+    else if (code == 404 || (code >= 200 && code < 300))
+        hint = QStringLiteral("a web server answered, not an Adama endpoint: is the host or port right?");
+    else if (code >= 500)
+        hint = QStringLiteral("the server failed; its log may say why");
+    return QStringLiteral("the server answered the WebSocket upgrade with HTTP %1 %2 instead of 101 Switching Protocols%3")
+        .arg(match.captured(1), match.captured(2), hint.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(hint));
+}
+
+}
 
 QWebSocketTransport::QWebSocketTransport(QObject* parent)
     : Transport(parent)
@@ -85,7 +119,7 @@ void QWebSocketTransport::open(const QUrl& url)
         if (socket->error() != QAbstractSocket::UnknownSocketError || !m_open) {
             info.error = true;
             if (info.reason.isEmpty())
-                info.reason = socket->errorString();
+                info.reason = handshakeErrorText(socket->errorString(), socket->requestUrl());
         }
         if (info.reason.isEmpty())
             info.reason = m_open ? QStringLiteral("closed by peer") : QStringLiteral("could not connect");

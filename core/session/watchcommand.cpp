@@ -273,7 +273,7 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
         if (!m_session->client().helloEverReceived())
             finish(ExitConnectFailed, QStringLiteral("--duration %1 s elapsed without connecting to %2 (last attempt: %3)")
                                           .arg(m_options.durationSeconds)
-                                          .arg(m_options.target.url.toString(QUrl::RemoveUserInfo), lastAttempt(m_session->client())));
+                                          .arg(shownServerUrl(), lastAttempt(m_session->client())));
         else
             finish(ExitOk, QStringLiteral("--duration %1 s elapsed").arg(m_options.durationSeconds));
     });
@@ -281,7 +281,7 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
     connect(&m_connectTimer, &QTimer::timeout, this, [this]() {
         if (!m_session->client().helloEverReceived())
             finish(ExitConnectFailed, QStringLiteral("could not connect to %1 within %2 ms (last attempt: %3)")
-                                          .arg(m_options.target.url.toString(QUrl::RemoveUserInfo))
+                                          .arg(shownServerUrl())
                                           .arg(m_options.connectTimeoutMs)
                                           .arg(lastAttempt(m_session->client())));
     });
@@ -537,6 +537,11 @@ QString WatchRunner::formatEventJson(qint64 index) const
     else
         line += ",\"payload\":" + jsonQuote(QString::fromUtf8(payload)) + '}';
     return QString::fromUtf8(line);
+}
+
+QString WatchRunner::shownServerUrl() const
+{
+    return (m_options.serverUrl.isEmpty() ? m_options.target.url : m_options.serverUrl).toString(QUrl::RemoveUserInfo);
 }
 
 Command watchCommand()

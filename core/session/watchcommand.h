@@ -17,6 +17,9 @@ namespace deltascope::cli {
 // they add their own options to the same parser with WatchOptions::addOptions()).
 struct WatchOptions {
     DocumentTarget target;
+    // The server as messages name it, when the client reaches it through something else (the
+    // fault proxy's loopback URL is an implementation detail); empty: target.url.
+    QUrl serverUrl;
     bool json = false; // NDJSON events instead of text lines
     bool insecure = false; // wss without certificate verification
     double durationSeconds = 0; // 0: until the stream ends or Ctrl-C
@@ -70,6 +73,7 @@ private:
     void printEvents(qint64 first, qint64 last);
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
     void complete();
+    QString shownServerUrl() const; // serverUrl, else the target's, without user info
 
     WatchOptions m_options;
     QTextStream& m_out;

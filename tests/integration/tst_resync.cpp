@@ -299,6 +299,8 @@ TEST_CASE("watch --expect against a server that is down: it says so, has no inci
     CHECK(code == cli::ExitConnectFailed);
     CHECK(err.contains(QStringLiteral("the server %1 cannot be reached: Connection refused").arg(url)));
     CHECK(err.count(QStringLiteral("cannot be reached")) == 1); // once, not at every retry
+    // The last word names the server, not the proxy's loopback URL in front of it.
+    CHECK(err.contains(QStringLiteral("elapsed without connecting to %1 ").arg(url)));
     const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
     CHECK(report.value(QLatin1String("incidents")).toArray().isEmpty());
 }

@@ -7,6 +7,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
@@ -101,6 +103,41 @@ TEST_CASE("websocket transport: refused connection reports closed without opened
     QSignalSpy serverSideClosed(server.last(), &QWebSocket::disconnected);
     REQUIRE(wait([&]() { return serverSideClosed.count() == 1; }));
     CHECK(closed.count() == 1);
+}
+
+TEST_CASE("websocket transport: an HTTP answer instead of the upgrade is said as the server's answer")
+{
+    // A web server where a WebSocket endpoint was expected: it answers the upgrade with `reply`.
+    const auto closeReason = [](const QByteArray& reply, const QString& path = QStringLiteral("/~s")) {
+        QTcpServer http;
+        REQUIRE(http.listen(QHostAddress::LocalHost, 0));
+        QObject::connect(&http, &QTcpServer::newConnection, [&http, reply]() {
+            QTcpSocket* socket = http.nextPendingConnection();
+            QObject::connect(socket, &QTcpSocket::readyRead, socket, [socket, reply]() {
+                if (socket->readAll().contains("\r\n\r\n")) {
+                    socket->write(reply);
+                    socket->disconnectFromHost();
+                }
+            });
+        });
+        QWebSocketTransport transport;
+        QSignalSpy closed(&transport, &Transport::closed);
+        transport.open(QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(http.serverPort()).arg(path)));
+        REQUIRE(wait([&]() { return closed.count() == 1; }));
+        return closed.at(0).at(0).value<TransportCloseInfo>().reason;
+    };
+    const QString notFound = closeReason("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    INFO(notFound.toStdString());
+    CHECK(notFound.startsWith(QStringLiteral("the server answered the WebSocket upgrade with HTTP 404 Not Found instead of 101")));
+    CHECK(notFound.contains(QStringLiteral("not an Adama endpoint")));
+    CHECK_FALSE(notFound.contains(QStringLiteral("QWebSocketPrivate")));
+    const QString wrongPath = closeReason("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", QStringLiteral("/ws"));
+    INFO(wrongPath.toStdString());
+    CHECK(wrongPath.contains(QStringLiteral("no WebSocket endpoint at /ws; Adama serves it at /~s")));
+    const QString moved = closeReason("HTTP/1.1 301 Moved Permanently\r\nLocation: wss://x/~s\r\nContent-Length: 0\r\n\r\n");
+    INFO(moved.toStdString());
+    CHECK(moved.contains(QStringLiteral("HTTP 301 Moved Permanently")));
+    CHECK(moved.contains(QStringLiteral("redirect")));
 }
 
 TEST_CASE("websocket transport: protocol client over a real socket reconnects after the server drops it")
