@@ -310,7 +310,8 @@ void ProtocolClient::close(const QString& reason)
     // socket like any other (adama-wire.md 7.1).
     m_pending.remove(m_streamId);
     failPending(reason);
-    if (m_state != ConnectionState::Failed)
+    // Already closed (the stream ended, or an earlier close): nothing changes, nothing to record.
+    if (m_state != ConnectionState::Failed && m_state != ConnectionState::Closed)
         setState(ConnectionState::Closed, reason);
 }
 

@@ -110,6 +110,11 @@ TEST_CASE("client: stream items, send and ack, send-once with dedupe and its rep
     peer.sendText(R"({"deliver":1,"done":true})");
     REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Closed; }));
     CHECK(peer.client.stateReason().contains(QStringLiteral("connection/end")));
+    // Closing a client whose stream has already ended changes nothing, and records nothing.
+    const std::size_t states = peer.eventsOfKind(EventKind::StateChanged).size();
+    peer.client.close(QStringLiteral("closed by the user"));
+    CHECK(peer.eventsOfKind(EventKind::StateChanged).size() == states);
+    CHECK(peer.client.stateReason().contains(QStringLiteral("connection/end")));
 }
 
 TEST_CASE("client: socket drop fails pending calls with 999, plans both layers, reconnects with new ids")
