@@ -211,7 +211,9 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter = new QSplitter(Qt::Vertical, central);
     m_verticalSplitter->setObjectName(QStringLiteral("verticalSplitter"));
     m_verticalSplitter->addWidget(m_sideBySideSplitter);
-    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"), noIncidentsText());
+    m_incidentsPanel = new EmptyStatePanel(tr("Incidents"),
+        tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
+           "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times."));
     m_incidentsPanel->setObjectName(QStringLiteral("incidentsPanel"));
     m_incidents = new IncidentsModel(this);
     m_incidentsView = new QTableView(m_incidentsPanel);
@@ -225,11 +227,13 @@ MainWindow::MainWindow(QWidget* parent)
     // Selecting an incident shows its analysis (the Incident event's payload) and moves the
     // timeline and charts there.
     connect(m_incidentsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& current) {
-        if (current.isValid())
-            m_timeline->selectEvent(current.data(IncidentsModel::EventIndexRole).toLongLong());
+        const qint64 event = current.isValid() ? current.data(IncidentsModel::EventIndexRole).toLongLong() : -1;
+        if (event >= 0) // an incident in progress has no report event yet
+            m_timeline->selectEvent(event);
     });
     connect(m_incidents, &QAbstractItemModel::rowsInserted, this, [this] { m_incidentsPanel->showContent(true); });
     connect(m_incidents, &QAbstractItemModel::modelReset, this, [this] { m_incidentsPanel->showContent(m_incidents->rowCount() > 0); });
+    connect(m_incidents, &QAbstractItemModel::rowsRemoved, this, [this] { m_incidentsPanel->showContent(m_incidents->rowCount() > 0); });
     m_bottomSplitter = new QSplitter(Qt::Horizontal);
     m_bottomSplitter->setObjectName(QStringLiteral("bottomSplitter"));
     m_faultsPanel = new EmptyStatePanel(tr("Faults"), QString());
@@ -463,12 +467,6 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     updateReplayTree(m_replay->position());
 }
 
-QString MainWindow::noIncidentsText() const
-{
-    return tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
-              "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times.");
-}
-
 QString MainWindow::liveTreeEmptyText() const
 {
     return tr("Not connected.\nThe document your client has folded appears here, with list kinds, element ids "
@@ -627,7 +625,7 @@ void MainWindow::finishRecording()
     if (m_analyzer)
         m_analyzer->finish();
     m_analyzer = nullptr;
-    m_incidentsPanel->setEmptyText(noIncidentsText());
+    m_incidents->clearOpenIncident();
     if (m_writer) {
         m_lastRecording = m_writer->path();
         m_writer.reset();
@@ -690,15 +688,10 @@ void MainWindow::onSessionChanged(LiveSession* session)
         // Every incident is analysed, and checked against a fresh snapshot over a second socket.
         auto* analyzer = new IncidentAnalyzer(&session->log(), session);
         m_analyzer = analyzer;
-        // An incident gets its row when it closes: until then the pane says one is under way
-        // (a server that stays down keeps it open for as long as the client retries).
-        connect(analyzer, &IncidentAnalyzer::incidentOpened, this, [this](int number, const QString& trigger) {
-            m_incidentsPanel->setEmptyText(tr("Incident #%1 in progress: %2.\nIts row appears here with its verdict once the "
-                                              "client has recovered and its document was checked, or the session ends.")
-                                               .arg(number)
-                                               .arg(trigger));
-        });
-        connect(analyzer, &IncidentAnalyzer::incidentClosed, this, [this] { m_incidentsPanel->setEmptyText(noIncidentsText()); });
+        // An incident still open is a row "in progress" (a server that stays down keeps it open for
+        // as long as the client retries); its verdict replaces it once it closes.
+        connect(analyzer, &IncidentAnalyzer::incidentOpened, m_incidents, &IncidentsModel::setOpenIncident);
+        connect(analyzer, &IncidentAnalyzer::incidentClosed, m_incidents, &IncidentsModel::clearOpenIncident);
         // Incidents closed by a timer or a shadow check are timed now, on the session's clock.
         analyzer->setClock([clock = &session->clock()] { return clock->nowNs(); });
         DocumentTarget truth;

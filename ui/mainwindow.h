@@ -108,7 +108,6 @@ private:
     void restoreLayout();
     void updateContentVisibility();
     QString liveTreeEmptyText() const;
-    QString noIncidentsText() const;
     void updateReplayTree(qint64 index); // the tree, or why there is none yet, at replay event `index`
     void onSessionChanged(LiveSession* session);
     void onCaptureLoaded(bool ok, const QString& error, const QString& path);

@@ -2,6 +2,7 @@
 
 #include <QBrush>
 #include <QColor>
+#include <QFont>
 #include <QJsonDocument>
 
 namespace deltascope::ui {
@@ -18,6 +19,7 @@ void IncidentsModel::setEventLog(EventLog* log)
         disconnect(m_log, nullptr, this, nullptr);
     m_log = log;
     m_rows.clear();
+    m_openNumber = 0;
     endResetModel();
     if (m_log) {
         connect(m_log, &EventLog::eventsAppended, this, &IncidentsModel::sync);
@@ -25,6 +27,7 @@ void IncidentsModel::setEventLog(EventLog* log)
         connect(m_log, &QObject::destroyed, this, [this] {
             beginResetModel();
             m_rows.clear();
+            m_openNumber = 0;
             endResetModel();
         });
         sync();
@@ -44,9 +47,33 @@ void IncidentsModel::sync()
     endInsertRows();
 }
 
+void IncidentsModel::setOpenIncident(int number, const QString& trigger)
+{
+    if (m_openNumber) {
+        m_openNumber = number;
+        m_openTrigger = trigger;
+        Q_EMIT dataChanged(index(int(m_rows.size()), 0), index(int(m_rows.size()), ColumnCount - 1));
+        return;
+    }
+    beginInsertRows({}, int(m_rows.size()), int(m_rows.size()));
+    m_openNumber = number;
+    m_openTrigger = trigger;
+    endInsertRows();
+}
+
+void IncidentsModel::clearOpenIncident()
+{
+    if (!m_openNumber)
+        return;
+    beginRemoveRows({}, int(m_rows.size()), int(m_rows.size()));
+    m_openNumber = 0;
+    m_openTrigger.clear();
+    endRemoveRows();
+}
+
 int IncidentsModel::rowCount(const QModelIndex& parent) const
 {
-    return parent.isValid() ? 0 : int(m_rows.size());
+    return parent.isValid() ? 0 : int(m_rows.size()) + (m_openNumber ? 1 : 0);
 }
 
 int IncidentsModel::columnCount(const QModelIndex& parent) const
@@ -58,6 +85,8 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
+    if (std::size_t(index.row()) == m_rows.size())
+        return openIncidentData(index, role);
     const Row& row = m_rows[std::size_t(index.row())];
     const QJsonObject& report = row.report;
     const auto ms = [](const QJsonValue& value) { return value.isDouble() ? QStringLiteral("%1 ms").arg(qRound64(value.toDouble())) : QStringLiteral("–"); };
@@ -102,6 +131,40 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const
         return verdict;
     case ReportRole:
         return report;
+    }
+    return {};
+}
+
+QVariant IncidentsModel::openIncidentData(const QModelIndex& index, int role) const
+{
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case NumberColumn:
+            return QStringLiteral("#%1").arg(m_openNumber);
+        case VerdictColumn:
+            return tr("in progress");
+        case TriggerColumn:
+            return m_openTrigger;
+        default:
+            return QStringLiteral("–");
+        }
+    case Qt::ToolTipRole:
+        return tr("Still open: the verdict comes once the client has recovered and its document was checked "
+                  "against the truth, or when the session ends.");
+    case Qt::FontRole: {
+        QFont font;
+        font.setItalic(true);
+        return font;
+    }
+    case SortRole:
+        return index.column() == NumberColumn ? QVariant(m_openNumber) : data(index, Qt::DisplayRole);
+    case EventIndexRole:
+        return qint64(-1);
+    case VerdictRole:
+        return QStringLiteral("in-progress");
+    case ReportRole:
+        return QJsonObject {};
     }
     return {};
 }

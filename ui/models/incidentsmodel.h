@@ -10,7 +10,9 @@ namespace deltascope::ui {
 
 // One row per Incident event of a log (the resync analysis the incident analyzer appends):
 // number, verdict, trigger and timings. Rows are added as incidents close; the analysis JSON is
-// parsed once per row and kept (incidents are few).
+// parsed once per row and kept (incidents are few). An incident still open is the last row,
+// "in progress", until it closes: a server that stays down keeps one open for as long as the
+// client retries.
 class IncidentsModel : public QAbstractTableModel
 {
     Q_OBJECT
@@ -20,6 +22,9 @@ public:
 
     explicit IncidentsModel(QObject* parent = nullptr);
     void setEventLog(EventLog* log);
+    // The incident the analyzer has open (its row says "in progress"); clear once it has closed.
+    void setOpenIncident(int number, const QString& trigger);
+    void clearOpenIncident();
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -28,6 +33,7 @@ public:
 
 private:
     void sync();
+    QVariant openIncidentData(const QModelIndex& index, int role) const;
 
     QPointer<EventLog> m_log;
     struct Row {
@@ -35,6 +41,8 @@ private:
         QJsonObject report;
     };
     std::vector<Row> m_rows;
+    int m_openNumber = 0; // 0: none open
+    QString m_openTrigger;
 };
 
 }
