@@ -255,7 +255,9 @@ QString ExportRedactor::redactUrl(const QString& url)
     QUrl parsed(url, QUrl::StrictMode);
     if (!parsed.isValid())
         return QString::fromUtf8(redact(url.toUtf8())); // not a URL: identity tokens only
-    const auto note = [this](const QString& part) {
+    bool changed = false;
+    const auto note = [this, &changed](const QString& part) {
+        changed = true;
         if (!m_urlParts.contains(part))
             m_urlParts.append(part);
     };
@@ -284,7 +286,8 @@ QString ExportRedactor::redactUrl(const QString& url)
         parsed.setFragment(redacted);
         note(QStringLiteral("fragment"));
     }
-    return QString::fromUtf8(redact(parsed.toString(QUrl::FullyEncoded).toUtf8()));
+    // Nothing to hide: the URL exactly as recorded (QUrl would normalise its spelling).
+    return QString::fromUtf8(redact((changed ? parsed.toString(QUrl::FullyEncoded) : url).toUtf8()));
 }
 
 QStringList ExportRedactor::summary() const

@@ -530,6 +530,7 @@ TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the 
     ExportRedactor redactor(plain, true, {});
     CHECK(redactor.endpoint() == QStringLiteral("ws://127.0.0.1:1/~s"));
     CHECK(redactor.redactUrl(QStringLiteral("ws://[::1]:8080/~s?x")) == QStringLiteral("ws://[::1]:8080/~s?x"));
+    CHECK(redactor.redactUrl(QStringLiteral("WS://Host.Example:80/~s")) == QStringLiteral("WS://Host.Example:80/~s")); // not respelled
     CHECK_FALSE(redactor.summary().join(QLatin1Char('\n')).contains(QStringLiteral("endpoint")));
 }
 
