@@ -162,7 +162,7 @@ TEST_CASE("watch: a fatal stream failure exits 5")
     CHECK(err.contains(QStringLiteral("403403 AUTH_FORBIDDEN")));
 }
 
-TEST_CASE("watch: an unreachable server exits 4; giving up says why once, not 'closed by the user', and prints no empty document")
+TEST_CASE("watch: an unreachable server exits 4, and giving up says why once, not 'closed by the user', and prints no empty document")
 {
     QString out;
     QString err;
