@@ -32,6 +32,22 @@ namespace deltascope::cli {
 
 namespace {
 
+// What each command's exit codes mean, for its --help (the codes are cli.h's).
+QString exitCodesText(const QString& command)
+{
+    if (command == QLatin1String("record"))
+        return QStringLiteral("Exit codes: 0 normal end (stream ended, --duration, Ctrl-C), 1 the capture cannot be written,\n"
+                              "2 usage, 4 could not connect, 5 the stream failed with a fatal code.\n");
+    if (command == QLatin1String("replay"))
+        return QStringLiteral("Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
+                              "replay failed, 2 usage, 7 with --against: the documents differ.\n");
+    if (command == QLatin1String("import"))
+        return QStringLiteral("Exit codes: 0 ok, 1 the HAR cannot be read or holds no WebSocket messages, or a capture cannot\n"
+                              "be written, 2 usage.\n");
+    return QStringLiteral("Exit codes: 0 ok, 1 the capture cannot be read%1, 2 usage.\n")
+        .arg(command == QLatin1String("export") ? QStringLiteral(" or the output written") : QString());
+}
+
 // Parses `arguments` for `command`; on --help prints it and sets `exitCode` to 0, on an error
 // prints it and sets `exitCode` to ExitUsage. Returns true when the command should run.
 bool parseArguments(QCommandLineParser& parser, const QString& command, const QStringList& arguments, CommandIo& io, int& exitCode)
@@ -44,7 +60,7 @@ bool parseArguments(QCommandLineParser& parser, const QString& command, const QS
         return false;
     }
     if (parser.isSet(help)) {
-        io.out << helpText(parser, QStringLiteral("deltascope-cli ") + command);
+        io.out << helpText(parser, QStringLiteral("deltascope-cli ") + command) << '\n' << exitCodesText(command);
         exitCode = ExitOk;
         return false;
     }

@@ -238,7 +238,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
 
 Command foldCommand()
 {
-    return { QStringLiteral("fold"), QStringLiteral("Fold NDJSON deltas (or server frames) and print the visible document"), runFold };
+    return { QStringLiteral("fold"), QStringLiteral("Fold NDJSON deltas (or server frames) and print the visible document."), runFold };
 }
 
 }

@@ -124,7 +124,8 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     }
     if (parser.isSet(QStringLiteral("help"))) {
         // The shared help, with the options a run needs named in its usage line.
-        io.out << cli::helpText(parser, QStringLiteral("deltascope-cli proxy --upstream URL [--listen HOST:PORT] [--plan FILE]"));
+        io.out << cli::helpText(parser, QStringLiteral("deltascope-cli proxy --upstream URL [--listen HOST:PORT] [--plan FILE]"))
+               << "\nExit codes: 0 normal end (Ctrl-C, --duration), 1 the proxy cannot listen, 2 usage.\n";
         return cli::ExitOk;
     }
     if (parser.isSet(QStringLiteral("list-faults"))) {

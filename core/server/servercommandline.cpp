@@ -74,7 +74,8 @@ QString serverUsage(const QString& invocation)
     parser.setApplicationDescription(QStringLiteral(
         "The Deltascope reference Adama document server: ws://BIND:PORT/~s with the demo spaces chat, game, ticker, big.\n"
         "Faults: ") + ReferenceServer::faultNames().join(QStringLiteral(", ")));
-    return cli::helpText(parser, invocation);
+    return cli::helpText(parser, invocation)
+        + QStringLiteral("\nExit codes: 0 stopped (Ctrl-C, SIGTERM), 1 cannot listen on the port or the control port, 2 usage.\n");
 }
 
 ServerCommandLine parseServerCommandLine(const QStringList& arguments)
@@ -279,7 +280,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
 
 cli::Command serveCommand()
 {
-    return { QStringLiteral("serve"), QStringLiteral("Run the reference server with its demo documents (options as deltascope-server --help)"),
+    return { QStringLiteral("serve"), QStringLiteral("Run the reference server with its demo documents (options as deltascope-server --help)."),
         [](const QStringList& arguments, cli::CommandIo& io) { return runServer(arguments, io.out, io.err, QStringLiteral("deltascope-cli serve")); } };
 }
 

@@ -546,7 +546,7 @@ QString WatchRunner::shownServerUrl() const
 
 Command watchCommand()
 {
-    return Command { QStringLiteral("watch"), QStringLiteral("Connect to a document and print every frame and event live"),
+    return Command { QStringLiteral("watch"), QStringLiteral("Connect to a document and print every frame and event live."),
         [](const QStringList& commandArguments, CommandIo& io) {
             WatchOptions options;
             QString error;

@@ -73,6 +73,8 @@ TEST_CASE("cli: every command's --help starts with its usage line and what it do
         CHECK_FALSE(lines[described].startsWith(QStringLiteral("Options:")));
         CHECK(run.out.contains(QStringLiteral("-h, --help")));
         CHECK_FALSE(run.out.contains(QStringLiteral("\n\n\n")));
+        CHECK(run.out.contains(QStringLiteral("Exit codes: 0 "))); // what each code means, for scripts
+        CHECK(command.summary.endsWith(QLatin1Char('.')));
     }
 }
 
