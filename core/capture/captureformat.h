@@ -24,6 +24,16 @@ inline constexpr int kVersionMinor = 0;
 // A frame is at most 4 MiB; escaped as a JSON string it can grow up to 6x. Longer lines are damage.
 inline constexpr qint64 kMaxLineBytes = 64ll * 1024 * 1024;
 
+// The zstd frame magic a compressed capture (.ndjson.zst) starts with.
+inline bool startsLikeZstd(QByteArrayView head) { return head.startsWith(QByteArrayView("\x28\xb5\x2f\xfd", 4)); }
+// Whether the first bytes of a file are a capture: zstd, or a first line naming the format.
+inline bool looksLikeCapture(QByteArrayView head)
+{
+    static_assert(std::string_view(kFormatName) == "deltascope-capture");
+    const qsizetype lineEnd = head.indexOf('\n');
+    return startsLikeZstd(head) || (lineEnd < 0 ? head : head.first(lineEnd)).contains("\"format\":\"deltascope-capture\"");
+}
+
 // What the first line says about the capture.
 struct Header {
     int versionMajor = kVersionMajor;

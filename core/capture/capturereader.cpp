@@ -378,8 +378,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             message = QStringLiteral("cannot read %1: %2").arg(path, probe.errorString());
             return nullptr;
         }
-        const QByteArray magic = probe.read(4);
-        result->compressed = magic == QByteArray("\x28\xb5\x2f\xfd", 4);
+        result->compressed = capture::startsLikeZstd(probe.read(4));
     }
 
     QString scanPath = path;

@@ -347,7 +347,7 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
         result.error = QStringLiteral("%1 is empty: there is no HAR in it").arg(sourceName);
         return result;
     }
-    if (harJson.startsWith(R"({"format":"deltascope-capture")")) {
+    if (capture::looksLikeCapture(harJson)) {
         result.error = QStringLiteral("%1 is a Deltascope capture already, not a HAR file: open it as it is "
                                       "(deltascope-cli info, replay, export, or the window)")
                            .arg(sourceName);

@@ -1,5 +1,6 @@
 #include "core/document/foldcommand.h"
 
+#include "core/capture/captureformat.h"
 #include "core/document/documenttree.h"
 #include "core/document/mutator.h"
 
@@ -170,7 +171,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
         input = &file;
         // A Deltascope capture (NDJSON with a header line, or zstd): --at counts events, not deltas.
         const QByteArray head = file.peek(512);
-        if (head.startsWith(QByteArray("\x28\xb5\x2f\xfd", 4)) || head.contains("\"format\":\"deltascope-capture\""))
+        if (capture::looksLikeCapture(head))
             return foldCapture(options.file, options.at.value_or(-1), options.pretty, options.anomalies,
                 options.mode == FoldMode::ReferenceClient, io);
     }
