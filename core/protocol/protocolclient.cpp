@@ -519,7 +519,7 @@ void ProtocolClient::onClosed(const TransportCloseInfo& info)
     QString reason = info.wasOpen ? QStringLiteral("socket closed: %1").arg(info.reason) : QStringLiteral("could not connect: %1").arg(info.reason);
     if (info.closeCode != 0 && info.wasOpen)
         reason += QStringLiteral(" (close code %1)").arg(info.closeCode);
-    handleSocketLoss(reason, false);
+    handleSocketLoss(reason, false, info.wasOpen ? QString() : info.reason);
 }
 
 void ProtocolClient::onConnectTimeout()
@@ -561,10 +561,11 @@ void ProtocolClient::onLivenessCheck()
 
 // --- loss, retry, give up --------------------------------------------------------------------
 
-void ProtocolClient::handleSocketLoss(const QString& reason, bool abortTransport)
+void ProtocolClient::handleSocketLoss(const QString& reason, bool abortTransport, const QString& cause)
 {
     if (!m_active)
         return;
+    m_lastSocketLoss = cause.isEmpty() ? reason : cause;
     m_livenessTimer.stop();
     m_connectTimer.stop();
     m_socketUp = false;

@@ -120,6 +120,9 @@ public:
 
     ConnectionState state() const { return m_state; }
     QString stateReason() const { return m_stateReason; }
+    // Why the last socket could not open ("Connection refused") or was lost ("socket closed: ...",
+    // "no hello within 2500 ms"), without the retry it led to; empty before any loss.
+    QString lastSocketLoss() const { return m_lastSocketLoss; }
     QString failureReason() const { return m_state == ConnectionState::Failed ? m_stateReason : QString(); }
     int failureCode() const { return m_failureCode; } // server code that made the client give up, 0 if none
     quint32 epoch() const { return m_epoch; }
@@ -168,7 +171,8 @@ private:
     void onSocketRetry();
     void onStreamRetry();
 
-    void handleSocketLoss(const QString& reason, bool abortTransport);
+    // `cause`: what lastSocketLoss() keeps when shorter than `reason` (a failed connect's error alone).
+    void handleSocketLoss(const QString& reason, bool abortTransport, const QString& cause = {});
     void handleStreamFailure(const StreamFailure& failure, const QString& reason);
     // Fails and forgets every pending call with the synthetic 999; true when the stream was among them.
     bool failPending(const QString& reason);
@@ -197,6 +201,7 @@ private:
     QHash<qint64, Pending> m_pending;
     ConnectionState m_state = ConnectionState::Idle;
     QString m_stateReason;
+    QString m_lastSocketLoss;
     StreamPhase m_streamPhase = StreamPhase::None;
     qint64 m_nextId = 1;
     qint64 m_streamId = -1;

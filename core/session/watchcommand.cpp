@@ -10,7 +10,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QRegularExpression>
 #include <QSocketNotifier>
 
 #include <csignal>
@@ -79,17 +78,12 @@ QString truncated(const QString& text, int chars = kSummaryChars)
     return single.size() > chars ? single.left(chars - 3) + QStringLiteral("...") : single;
 }
 
-// Why the last connect attempt failed, without the retry it announced: "could not connect:
-// Connection refused; reopening in 1174 ms" -> "Connection refused".
+// Why the last connect attempt failed, without the retry it announced.
 QString lastAttempt(const ProtocolClient& client)
 {
     if (client.state() == ConnectionState::Connecting || client.state() == ConnectionState::Handshaking)
         return QStringLiteral("no answer yet");
-    QString reason = client.stateReason();
-    static const QRegularExpression retry(QStringLiteral("; reopening in \\d+ ms$"));
-    reason.remove(retry);
-    const QLatin1String prefix("could not connect: ");
-    return reason.startsWith(prefix) ? reason.mid(prefix.size()) : reason;
+    return client.lastSocketLoss().isEmpty() ? client.stateReason() : client.lastSocketLoss();
 }
 
 QJsonObject localFields(const QByteArray& payload)
