@@ -81,7 +81,11 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
         } else {
             routed.url = proxy->clientUrl();
             connect(proxy.get(), &faults::FaultProxy::faultInjected, this, &LiveController::onFaultInjected);
-            connect(proxy.get(), &faults::FaultProxy::connectionEvent, this, &LiveController::onProxyConnectionEvent);
+            connect(proxy.get(), &faults::FaultProxy::upstreamFailed, this, &LiveController::onUpstreamFailed);
+            connect(proxy.get(), &faults::FaultProxy::upstreamReachable, this, [this] {
+                if (!m_upstreamError.isEmpty())
+                    Q_EMIT errorResolved(std::exchange(m_upstreamError, QString()));
+            });
         }
     }
     QString reason;
@@ -178,24 +182,16 @@ void LiveController::onFaultInjected(const faults::FaultReport& report)
     Q_EMIT faultLogged(line);
 }
 
-void LiveController::onProxyConnectionEvent(const QJsonObject& event)
+void LiveController::onUpstreamFailed(const QString& note, const QString& error, bool outageStarts)
 {
-    const QString what = event.value(u"event").toString();
-    if (what == QLatin1String("upgraded")) {
-        if (!m_upstreamError.isEmpty())
-            Q_EMIT errorResolved(std::exchange(m_upstreamError, QString()));
-        return;
-    }
-    if (what != QLatin1String("upstream-failed") || !m_session || !m_proxy)
+    if (!m_session || !m_proxy)
         return;
     // Behind the proxy the client only sees its own connection reset ("the remote host closed the
     // connection"); the proxy knows why: the server refused it, or is not there.
-    const QString server = m_proxy->upstream().toDisplayString();
-    const QString error = event.value(u"error").toString();
-    m_session->addNote(faults::upstreamFailedNote(m_proxy->upstream(), event));
-    if (!m_upstreamError.isEmpty())
+    m_session->addNote(note);
+    if (!outageStarts)
         return;
-    m_upstreamError = tr("The server %1 cannot be reached: %2. The client keeps retrying.").arg(server, error);
+    m_upstreamError = tr("The server %1 cannot be reached: %2. The client keeps retrying.").arg(m_proxy->upstream().toDisplayString(), error);
     Q_EMIT errorOccurred(m_upstreamError,
         tr("Check that the server is running and that the URL's host and port are right; Disconnect stops the retries."));
 }

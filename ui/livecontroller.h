@@ -76,7 +76,7 @@ private:
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
     void onFaultInjected(const faults::FaultReport& report);
     // The proxy's own view of a connection: an upstream that fails is recorded, and said once.
-    void onProxyConnectionEvent(const QJsonObject& event);
+    void onUpstreamFailed(const QString& note, const QString& error, bool outageStarts);
     bool upstreamIsDemoServer() const;
 
     std::unique_ptr<server::ReferenceServer> m_server;

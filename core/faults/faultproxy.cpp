@@ -1054,6 +1054,16 @@ void FaultProxy::emitConnectionEvent(int connection, const QString& event, QJson
     details.insert(QStringLiteral("event"), event);
     details.insert(QStringLiteral("elapsedMs"), m_clock.elapsed());
     Q_EMIT connectionEvent(details);
+    if (event == QLatin1String("upstream-failed")) {
+        const QString error = details.value(u"error").toString();
+        Q_EMIT upstreamFailed(QStringLiteral("fault proxy: the server %1 did not take connection %2: %3 (the client sees a reset)")
+                                  .arg(m_upstream.toDisplayString())
+                                  .arg(connection)
+                                  .arg(error),
+            error, !std::exchange(m_upstreamDown, true));
+    } else if (event == QLatin1String("upgraded") && std::exchange(m_upstreamDown, false)) {
+        Q_EMIT upstreamReachable();
+    }
 }
 
 void FaultProxy::setStall(FlowDirection direction, bool on)
@@ -1287,14 +1297,6 @@ void FaultProxy::clearAll()
     if (m_stallActive)
         setStall(FlowDirection::Both, false);
     releasePings();
-}
-
-QString upstreamFailedNote(const QUrl& upstream, const QJsonObject& event)
-{
-    return QStringLiteral("fault proxy: the server %1 did not take connection %2: %3 (the client sees a reset)")
-        .arg(upstream.toDisplayString())
-        .arg(event.value(u"connection").toInteger())
-        .arg(event.value(u"error").toString());
 }
 
 }

@@ -107,6 +107,12 @@ Q_SIGNALS:
     // Lifecycle of proxied connections: {"connection":N,"event":"opened"|"upgraded"|"closed"|
     // "raw-fallback"|"upstream-failed"|"refused"|"tls-errors", ...details}.
     void connectionEvent(const QJsonObject& event);
+    // A connect to the upstream failed: `note` says so for a session log (behind the proxy the
+    // client only sees its own connection reset), `error` is the socket's. `outageStarts` is true
+    // for the first failure since the server last took a connection, so a notice is shown once.
+    void upstreamFailed(const QString& note, const QString& error, bool outageStarts);
+    // The server took a connection again after upstreamFailed().
+    void upstreamReachable();
     void frameObserved(const deltascope::faults::ObservedFrame& frame);
 
 private:
@@ -174,16 +180,13 @@ private:
     FaultSpec m_versionSpec;
     // Held pings.
     bool m_holdPings = false;
+    bool m_upstreamDown = false; // since an upstream-failed event, until a connection is upgraded
     bool m_deliverHeldPings = false;
     QTimer m_pingTimer;
     FaultSpec m_pingSpec;
 
     std::vector<ArmedFault> m_armed;
 };
-
-// The session note for an "upstream-failed" connection event: behind the proxy the client only
-// sees its own connection reset, so the note says what the proxy saw (the server's refusal).
-QString upstreamFailedNote(const QUrl& upstream, const QJsonObject& event);
 
 }
 

@@ -176,19 +176,13 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         session.recordLocal(EventKind::FaultInjected, QJsonDocument(report.toJson()).toJson(QJsonDocument::Compact),
             report.connection, report.corrupting ? FlagCorrupting : 0);
     });
-    // Behind the proxy the client only sees its connection reset; say once what the proxy saw, and
-    // again only after the server has taken a connection in between.
-    bool upstreamFailureSaid = false;
-    QObject::connect(&proxy, &FaultProxy::connectionEvent, &runner, [&](const QJsonObject& event) {
-        const QString what = event.value(u"event").toString();
-        if (what == QLatin1String("upgraded"))
-            upstreamFailureSaid = false;
-        if (what != QLatin1String("upstream-failed"))
-            return;
-        session.addNote(upstreamFailedNote(proxy.upstream(), event));
-        if (!std::exchange(upstreamFailureSaid, true))
-            io.err << prefix << "the server " << proxy.upstream().toDisplayString() << " cannot be reached: "
-                   << event.value(u"error").toString() << " (behind the fault proxy the client sees a reset; it keeps retrying)\n";
+    // Behind the proxy the client only sees its connection reset: the log notes what the proxy saw,
+    // and stderr says it once per outage.
+    QObject::connect(&proxy, &FaultProxy::upstreamFailed, &runner, [&](const QString& note, const QString& error, bool outageStarts) {
+        session.addNote(note);
+        if (outageStarts)
+            io.err << prefix << "the server " << proxy.upstream().toDisplayString() << " cannot be reached: " << error
+                   << " (behind the fault proxy the client sees a reset; it keeps retrying)\n";
     });
     IncidentAnalyzer analyzer(&session.log());
     analyzer.setShadowTarget(truth);
