@@ -459,9 +459,11 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
             tr("Events up to the damage are shown; the lines named were skipped."));
     m_firstDocumentEvent = -1;
     const EventLog& log = *m_replay->capture().log;
-    for (qint64 i = 0; i < log.size() && m_firstDocumentEvent < 0; ++i) {
-        if (log.at(i).kind == EventKind::StreamItem && (log.at(i).parts & PartData))
+    for (const qint64 i : log.indexesOfKind(EventKind::StreamItem)) { // the kind index, not a scan of every event
+        if (log.at(i).parts & PartData) {
             m_firstDocumentEvent = i;
+            break;
+        }
     }
     m_replay->seek(m_replay->eventCount() > 0 ? 0 : -1);
     updateReplayTree(m_replay->position());
