@@ -1,6 +1,7 @@
 #include "core/capture/capturereader.h"
 
 #include "core/capture/capturecheckpoints.h"
+#include "core/capture/zstdreaddevice.h"
 #include "core/logging.h"
 
 #include <QDir>
@@ -136,73 +137,35 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
         *error = QStringLiteral("cannot create a temporary file to decompress %1: %2").arg(path, out->errorString());
         return nullptr;
     }
-    ZSTD_DCtx* context = ZSTD_createDCtx();
-    QByteArray input(qsizetype(ZSTD_DStreamInSize()), Qt::Uninitialized);
-    QByteArray output(qsizetype(ZSTD_DStreamOutSize()), Qt::Uninitialized);
+    ZstdReadDevice decoder(in);
+    QByteArray text(qsizetype(kChunk), Qt::Uninitialized);
     const qint64 total = in.size();
-    qint64 done = 0;
     qint64 written = 0;
-    std::size_t last = 0;
-    bool damaged = false;
-    // Writes decoded text to the temporary file; false (with *error set) when it cannot.
-    const auto writeOut = [&](const ZSTD_outBuffer& decoded) {
-        written += qint64(decoded.pos);
-        if (options.maxDecompressedBytes > 0 && written > options.maxDecompressedBytes) {
-            *error = QStringLiteral("%1 decompresses to more than %2 bytes, the limit for opening it").arg(path).arg(options.maxDecompressedBytes);
-            return false;
-        }
-        if (out->write(output.constData(), qint64(decoded.pos)) != qint64(decoded.pos)) {
-            *error = QStringLiteral("cannot decompress %1 into %2: %3").arg(path, out->fileName(), out->errorString());
-            return false;
-        }
-        return true;
-    };
-    while (!damaged) {
-        const qint64 got = in.read(input.data(), input.size());
+    for (;;) {
+        const qint64 got = decoder.read(text.data(), text.size());
         if (got <= 0)
             break;
-        done += got;
-        ZSTD_inBuffer inBuffer { input.constData(), std::size_t(got), 0 };
-        while (inBuffer.pos < inBuffer.size) {
-            ZSTD_outBuffer outBuffer { output.data(), std::size_t(output.size()), 0 };
-            last = ZSTD_decompressStream(context, &outBuffer, &inBuffer);
-            if (ZSTD_isError(last)) {
-                note = QStringLiteral("the compressed stream is damaged after %1 compressed bytes (%2); "
-                                      "what came before it is shown")
-                           .arg(done - qint64(inBuffer.size - inBuffer.pos))
-                           .arg(QString::fromLatin1(ZSTD_getErrorName(last)));
-                damaged = true;
-                break;
-            }
-            if (!writeOut(outBuffer)) {
-                ZSTD_freeDCtx(context);
-                return nullptr;
-            }
+        written += got;
+        if (options.maxDecompressedBytes > 0 && written > options.maxDecompressedBytes) {
+            *error = QStringLiteral("%1 decompresses to more than %2 bytes, the limit for opening it").arg(path).arg(options.maxDecompressedBytes);
+            return nullptr;
+        }
+        if (out->write(text.constData(), got) != got) {
+            *error = QStringLiteral("cannot decompress %1 into %2: %3").arg(path, out->fileName(), out->errorString());
+            return nullptr;
         }
         if (options.progress)
-            options.progress(0, done, total);
+            options.progress(0, decoder.compressedBytesRead(), total);
         if (options.cancel && options.cancel->load()) {
-            ZSTD_freeDCtx(context);
             *error = QStringLiteral("cancelled");
             return nullptr;
         }
     }
-    // Flush whatever the decoder still holds for a frame that ended early.
-    for (int i = 0; i < 64 && !damaged; ++i) {
-        ZSTD_inBuffer inBuffer { nullptr, 0, 0 };
-        ZSTD_outBuffer outBuffer { output.data(), std::size_t(output.size()), 0 };
-        const std::size_t result = ZSTD_decompressStream(context, &outBuffer, &inBuffer);
-        if (ZSTD_isError(result) || outBuffer.pos == 0)
-            break;
-        if (!writeOut(outBuffer)) {
-            ZSTD_freeDCtx(context);
-            return nullptr;
-        }
-    }
-    if (!damaged && last != 0)
+    if (decoder.cutOff())
         note = QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish); "
                               "everything flushed before that is shown");
-    ZSTD_freeDCtx(context);
+    else if (!decoder.damage().isEmpty())
+        note = decoder.damage() + QStringLiteral("; what came before it is shown");
     out->flush();
     return out;
 }

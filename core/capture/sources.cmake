@@ -6,6 +6,8 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/capturewriter.cpp
     ${CMAKE_CURRENT_LIST_DIR}/capturereader.h
     ${CMAKE_CURRENT_LIST_DIR}/capturereader.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/zstdreaddevice.h
+    ${CMAKE_CURRENT_LIST_DIR}/zstdreaddevice.cpp
     ${CMAKE_CURRENT_LIST_DIR}/capturecheckpoints.h
     ${CMAKE_CURRENT_LIST_DIR}/capturecheckpoints.cpp
     ${CMAKE_CURRENT_LIST_DIR}/replaysession.h

@@ -1,6 +1,7 @@
 #include "core/document/foldcommand.h"
 
 #include "core/capture/captureformat.h"
+#include "core/capture/zstdreaddevice.h"
 #include "core/document/documenttree.h"
 #include "core/document/mutator.h"
 
@@ -17,17 +18,20 @@ namespace dom = simdjson::dom;
 const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "\n"
                               "Folds a stream of Adama deltas and prints the visible document as JSON.\n"
-                              "Input is NDJSON (FILE, or standard input for '-' or no FILE): each line is a bare\n"
-                              "delta (the `data` object) or a server frame {\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}};\n"
-                              "frames without data (acks, seq-only items), socket messages (hello, ping, status)\n"
-                              "and empty lines are skipped. With --reference-client a line may be any JSON value,\n"
-                              "as that client's update() takes it (an array merges as an object keyed by index).\n"
+                              "Input is NDJSON, plain or zstd-compressed (FILE, or standard input for '-' or no\n"
+                              "FILE): each line is a bare delta (the `data` object) or a server frame\n"
+                              "{\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}}; frames without data (acks,\n"
+                              "seq-only items), socket messages (hello, ping, status) and empty lines are skipped.\n"
+                              "A Deltascope capture file (.ndjson or .ndjson.zst) is folded by its events.\n"
+                              "With --reference-client a line may be any JSON value, as that client's update()\n"
+                              "takes it (an array merges as an object keyed by index).\n"
                               "\n"
                               "Options:\n"
                               "  --pretty            Indent the printed document.\n"
                               "  --at N              Stop after N deltas (on a capture file: after event N).\n"
                               "  --anomalies         Print one line per anomaly on stderr; exit 3 when any occurred.\n"
-                              "  --keep-going        Report malformed lines and continue (default: stop, exit 2).\n"
+                              "  --keep-going        Report malformed lines and continue (default: stop, exit 2); on\n"
+                              "                      damaged zstd input, print what was folded before the damage.\n"
                               "  --reference-client  Fold as the reference JavaScript client does (tree.js quirks).\n"
                               "  -h, --help          Show this help.\n"
                               "\n"
@@ -169,11 +173,22 @@ int runFold(const QStringList& arguments, CommandIo& io)
             return ExitFailure;
         }
         input = &file;
-        // A Deltascope capture (NDJSON with a header line, or zstd): --at counts events, not deltas.
-        const QByteArray head = file.peek(512);
-        if (capture::looksLikeCapture(head))
-            return foldCapture(options.file, options.at.value_or(-1), options.pretty, options.anomalies,
-                options.mode == FoldMode::ReferenceClient, io);
+    }
+    // zstd-compressed input (a .ndjson.zst of deltas or frames) is decoded as it is read.
+    std::optional<ZstdReadDevice> decoder;
+    if (capture::startsLikeZstd(input->peek(4))) {
+        decoder.emplace(*input);
+        input = &*decoder;
+    }
+    // A Deltascope capture (NDJSON with a header line, or zstd): --at counts events, not deltas.
+    if (capture::looksLikeCapture(input->peek(512))) {
+        if (fromStdin) {
+            io.err << "deltascope-cli fold: standard input holds a Deltascope capture; give its file name instead "
+                      "(deltascope-cli fold FILE)\n";
+            return ExitUsage;
+        }
+        return foldCapture(options.file, options.at.value_or(-1), options.pretty, options.anomalies,
+            options.mode == FoldMode::ReferenceClient, io);
     }
 
     DocumentTree tree(options.mode);
@@ -219,6 +234,15 @@ int runFold(const QStringList& arguments, CommandIo& io)
         }
         anomalyCount += qint64(result.anomalies.size());
         ++folded;
+    }
+    if (decoder && !decoder->damage().isEmpty()) {
+        ++malformed;
+        io.err << inputName << ": " << decoder->damage() << "; " << lineNumber << (lineNumber == 1 ? " line" : " lines")
+               << " decoded before it\n";
+        if (!options.keepGoing) {
+            io.err << "deltascope-cli fold: stopped at the damage (use --keep-going to print the document folded before it)\n";
+            return ExitUsage;
+        }
     }
     if (options.at && folded < *options.at)
         io.err << "deltascope-cli fold: the input has only " << folded << (folded == 1 ? " delta" : " deltas") << " (asked --at " << *options.at

@@ -296,7 +296,17 @@ TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
     REQUIRE(partial);
     CHECK(partial->log->size() > 0);
     CHECK(partial->log->size() < live.size());
-    CHECK_FALSE(partial->notices().isEmpty());
+    CHECK(partial->notices().join(QLatin1Char('\n')).contains(QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish)")));
+
+    // Bytes that are not zstd after the first frames: what came before them opens, and the note says why the rest is missing.
+    const QString damagedPath = dir.filePath(QStringLiteral("damaged.ndjson.zst"));
+    QByteArray damagedBytes = all;
+    damagedBytes.replace(all.size() / 2, 64, QByteArray(64, 'x'));
+    REQUIRE(writeFile(damagedPath, damagedBytes));
+    std::unique_ptr<Capture> damaged = CaptureReader::open(damagedPath, {}, &error);
+    REQUIRE(damaged);
+    CHECK(damaged->log->size() < live.size());
+    CHECK(damaged->notices().join(QLatin1Char('\n')).contains(QStringLiteral("the compressed stream is damaged (")));
 
     // A limit on the decompressed text refuses a capture beyond it, saying so.
     CaptureOpenOptions limited;

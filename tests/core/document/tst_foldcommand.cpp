@@ -8,6 +8,8 @@
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <zstd.h>
+
 using namespace deltascope;
 using namespace deltascope::test;
 
@@ -103,6 +105,86 @@ TEST_CASE("fold cli: malformed lines name the line and exit 2 unless --keep-goin
     CHECK_FALSE(run.err.contains(QStringLiteral("<stdin>:3:")));
     CHECK(run.err.contains(QStringLiteral("skipped 1 malformed line(s)")));
     CHECK(run.out == QStringLiteral("{\"a\":1,\"0\":1,\"1\":2,\"b\":2}\n"));
+}
+
+namespace {
+
+QByteArray zstdCompressed(const QByteArray& text)
+{
+    QByteArray out(qsizetype(ZSTD_compressBound(std::size_t(text.size()))), Qt::Uninitialized);
+    const std::size_t size = ZSTD_compress(out.data(), std::size_t(out.size()), text.constData(), std::size_t(text.size()), 3);
+    REQUIRE_FALSE(ZSTD_isError(size));
+    out.resize(qsizetype(size));
+    return out;
+}
+
+QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& bytes)
+{
+    const QString path = dir.filePath(name);
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    REQUIRE(file.write(bytes) == bytes.size());
+    return path;
+}
+
+}
+
+TEST_CASE("fold cli: zstd-compressed deltas fold as the plain text does, from a file or stdin")
+{
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const CliRun plain = runCli({ QStringLiteral("fold") }, kStream);
+    REQUIRE(plain.code == cli::ExitOk);
+    const QByteArray compressed = zstdCompressed(kStream);
+    CliRun run = runCli({ QStringLiteral("fold"), writeFile(dir, QStringLiteral("deltas.ndjson.zst"), compressed) });
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.isEmpty());
+    CHECK(run.out == plain.out);
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("-") }, compressed);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out == plain.out);
+    // Two frames back to back (zstd's concatenation) read as one text.
+    run = runCli({ QStringLiteral("fold") }, zstdCompressed(kStream.left(kStream.indexOf('\n') + 1)) + zstdCompressed(kStream.mid(kStream.indexOf('\n') + 1)));
+    CHECK(run.out == plain.out);
+    // Server frames too.
+    run = runCli({ QStringLiteral("fold") }, zstdCompressed(kFrames));
+    CHECK(run.out == runCli({ QStringLiteral("fold") }, kFrames).out);
+}
+
+TEST_CASE("fold cli: cut-off or damaged zstd input says so, and --keep-going prints what came before")
+{
+    // Each line its own frame, so a cut keeps the whole frames before it.
+    QByteArray frames;
+    for (const QByteArray& line : kStream.split('\n'))
+        frames += zstdCompressed(line + '\n');
+    const QByteArray firstTwoFrames = zstdCompressed(kStream.split('\n').at(0) + '\n') + zstdCompressed(kStream.split('\n').at(1) + '\n');
+    const QByteArray cut = firstTwoFrames + frames.mid(firstTwoFrames.size(), 5); // inside the third frame's header
+    CliRun run = runCli({ QStringLiteral("fold") }, cut);
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.out.isEmpty());
+    CHECK(run.err.contains(QStringLiteral("<stdin>: the compressed stream ends in the middle of a frame after %1 compressed bytes").arg(cut.size())));
+    CHECK(run.err.contains(QStringLiteral("2 lines decoded before it")));
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--keep-going") }, cut);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out == runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("2") }, kStream).out);
+
+    QByteArray damaged = frames;
+    damaged.insert(firstTwoFrames.size(), "not zstd at all");
+    run = runCli({ QStringLiteral("fold") }, damaged);
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("<stdin>: the compressed stream is damaged (")));
+    CHECK(run.err.contains(QStringLiteral("found after reading %1 compressed bytes").arg(damaged.size())));
+}
+
+TEST_CASE("fold cli: a capture on standard input is refused with the way to fold it")
+{
+    const QByteArray capture = R"({"format":"deltascope-capture","version":"1.0","tool":"deltascope 0.1.0","startedWallMs":1718000000000})"
+                               "\n";
+    for (const QByteArray& input : { capture, zstdCompressed(capture) }) {
+        const CliRun run = runCli({ QStringLiteral("fold") }, input);
+        CHECK(run.code == cli::ExitUsage);
+        CHECK(run.err.contains(QStringLiteral("standard input holds a Deltascope capture; give its file name instead")));
+    }
 }
 
 TEST_CASE("fold cli: usage errors and a missing file")

@@ -1,0 +1,100 @@
+#include "core/capture/zstdreaddevice.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+namespace deltascope {
+
+ZstdReadDevice::ZstdReadDevice(QIODevice& source)
+    : m_source(source)
+    , m_context(ZSTD_createDCtx())
+{
+    open(QIODevice::ReadOnly);
+}
+
+ZstdReadDevice::~ZstdReadDevice() { ZSTD_freeDCtx(m_context); }
+
+bool ZstdReadDevice::atEnd() const
+{
+    if (!isOpen())
+        return true;
+    if (QIODevice::bytesAvailable() > 0 || m_decodedPos < m_decoded.size())
+        return false;
+    // Whether more text follows is known only by decoding it (kept for the next read).
+    return !const_cast<ZstdReadDevice*>(this)->decodeMore();
+}
+
+qint64 ZstdReadDevice::bytesAvailable() const { return QIODevice::bytesAvailable() + (m_decoded.size() - m_decodedPos); }
+
+qint64 ZstdReadDevice::readData(char* data, qint64 maxSize)
+{
+    qint64 copied = 0;
+    while (copied < maxSize) {
+        if (m_decodedPos == m_decoded.size() && !decodeMore())
+            break;
+        const qint64 n = std::min<qint64>(maxSize - copied, m_decoded.size() - m_decodedPos);
+        std::memcpy(data + copied, m_decoded.constData() + m_decodedPos, std::size_t(n));
+        m_decodedPos += qsizetype(n);
+        copied += n;
+    }
+    return copied == 0 && m_finished ? -1 : copied;
+}
+
+bool ZstdReadDevice::decodeMore()
+{
+    if (m_finished || !m_context)
+        return false;
+    if (m_decodedPos < m_decoded.size())
+        return true;
+    m_decoded.resize(qsizetype(ZSTD_DStreamOutSize()));
+    m_decodedPos = 0;
+    for (;;) {
+        if (m_inputPos == m_input.size() && !m_sourceEnded) {
+            m_input.resize(qsizetype(ZSTD_DStreamInSize()));
+            const qint64 got = m_source.read(m_input.data(), m_input.size());
+            if (got < 0)
+                m_damage = QStringLiteral("reading stopped after %1 compressed bytes: %2").arg(m_read).arg(m_source.errorString());
+            m_sourceEnded = got <= 0;
+            m_input.resize(got > 0 ? qsizetype(got) : 0);
+            m_inputPos = 0;
+            m_read += std::max<qint64>(got, 0);
+        }
+        // At the end of the input, the decoder is asked again only while a frame is unfinished
+        // (it may hold decoded text that did not fit the last output buffer).
+        if (m_sourceEnded && m_inputPos == m_input.size() && m_frameRemainder == 0) {
+            m_finished = true;
+            m_decoded.clear();
+            return false;
+        }
+        ZSTD_inBuffer in { m_input.constData(), std::size_t(m_input.size()), std::size_t(m_inputPos) };
+        ZSTD_outBuffer out { m_decoded.data(), std::size_t(m_decoded.size()), 0 };
+        const std::size_t hint = ZSTD_decompressStream(m_context, &out, &in);
+        m_inputPos = qsizetype(in.pos);
+        if (ZSTD_isError(hint)) {
+            // zstd finds damage a block at a time: where it was found is as precise as it gets.
+            m_damage = QStringLiteral("the compressed stream is damaged (%1), found after reading %2 compressed bytes")
+                           .arg(QString::fromLatin1(ZSTD_getErrorName(hint)))
+                           .arg(m_read);
+            m_finished = true;
+            m_decoded.resize(qsizetype(out.pos));
+            return out.pos > 0;
+        }
+        m_frameRemainder = hint;
+        if (out.pos > 0) {
+            m_decoded.resize(qsizetype(out.pos));
+            return true;
+        }
+        if (m_sourceEnded && m_inputPos == m_input.size()) {
+            // A frame is unfinished and nothing more will come.
+            m_finished = true;
+            m_decoded.clear();
+            m_cutOff = m_damage.isEmpty();
+            if (m_cutOff)
+                m_damage = QStringLiteral("the compressed stream ends in the middle of a frame after %1 compressed bytes (cut off?)").arg(m_read);
+            return false;
+        }
+    }
+}
+
+} // namespace deltascope

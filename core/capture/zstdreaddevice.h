@@ -1,0 +1,53 @@
+#pragma once
+
+#include <QByteArray>
+#include <QIODevice>
+
+struct ZSTD_DCtx_s;
+
+namespace deltascope {
+
+// A read-only, sequential device that decompresses a zstd stream read from `source` as it is
+// read, so line-oriented readers (readLine) take a .zst file of any size without a temporary copy.
+// A damaged stream, or one that ends inside a frame, ends the text there: read() returns what was
+// decoded before it, then -1, and damage() says what happened and after how many compressed bytes.
+class ZstdReadDevice final : public QIODevice
+{
+public:
+    // `source` must be open for reading and outlive this device.
+    explicit ZstdReadDevice(QIODevice& source);
+    ~ZstdReadDevice() override;
+
+    bool isSequential() const override { return true; }
+    bool atEnd() const override;
+    qint64 bytesAvailable() const override;
+    // Empty while the stream is intact; else what is wrong, for a person.
+    QString damage() const { return m_damage; }
+    // The damage is only that the stream stops inside a frame (a writer that did not finish).
+    bool cutOff() const { return m_cutOff; }
+    // Compressed bytes read from the source so far (for progress).
+    qint64 compressedBytesRead() const { return m_read; }
+
+protected:
+    qint64 readData(char* data, qint64 maxSize) override;
+    qint64 writeData(const char*, qint64) override { return -1; }
+
+private:
+    // Decodes more into m_decoded; false at the end of the stream or at damage.
+    bool decodeMore();
+
+    QIODevice& m_source;
+    ZSTD_DCtx_s* m_context = nullptr;
+    QByteArray m_input; // compressed bytes read from the source, m_inputPos..end not yet decoded
+    qsizetype m_inputPos = 0;
+    QByteArray m_decoded; // decoded text, m_decodedPos..end not yet read
+    qsizetype m_decodedPos = 0;
+    qint64 m_read = 0; // compressed bytes read from the source so far
+    std::size_t m_frameRemainder = 0; // ZSTD_decompressStream's last hint: 0 at the end of a frame
+    bool m_sourceEnded = false;
+    bool m_finished = false;
+    bool m_cutOff = false;
+    QString m_damage;
+};
+
+} // namespace deltascope
