@@ -6,7 +6,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+
 #include <algorithm>
+#include <functional>
 
 namespace deltascope::faults {
 
@@ -261,8 +263,12 @@ bool FaultSpec::fromJson(const QJsonObject& json, const QString& jsonPath, Fault
     return fromNameAndParams(name.toString(), params.toObject(), jsonPath, out, error);
 }
 
-bool FaultSpec::fromNameAndParams(
-    const QString& name, const QJsonObject& params, const QString& jsonPath, FaultSpec& out, QString* error)
+namespace {
+
+// A fault from its name and parameters. Errors start with `faultWhere` (about the name) or
+// paramWhere(parameter) (about one parameter): a JSON path in a plan, the option on a command line.
+bool buildSpec(const QString& name, const QJsonObject& params, const QString& faultWhere,
+    const std::function<QString(const QString&)>& paramWhere, FaultSpec& out, QString* error)
 {
     auto fail = [&](const QString& where, const QString& why) {
         if (error)
@@ -270,11 +276,10 @@ bool FaultSpec::fromNameAndParams(
         return false;
     };
     if (!faultTypeFromName(name, out.type)) {
-        return fail(jsonPath + QStringLiteral(".fault"),
+        return fail(faultWhere,
             QStringLiteral("unknown fault '%1' (one of: %2)").arg(name, faultTypeNames().join(QStringLiteral(", "))));
     }
     const FaultInfo& info = *infoFor(out.type);
-    const QString paramsPath = jsonPath + QStringLiteral(".params");
     for (auto it = params.begin(); it != params.end(); ++it) {
         const bool known = std::any_of(info.params.begin(), info.params.end(),
             [&](const ParamSpec& spec) { return it.key() == QLatin1String(spec.name); });
@@ -282,7 +287,7 @@ bool FaultSpec::fromNameAndParams(
             QStringList names;
             for (const ParamSpec& spec : info.params)
                 names << QLatin1String(spec.name);
-            return fail(paramsPath + QLatin1Char('.') + it.key(),
+            return fail(paramWhere(it.key()),
                 QStringLiteral("unknown parameter of '%1' (it takes: %2)")
                     .arg(name, names.isEmpty() ? QStringLiteral("none") : names.join(QStringLiteral(", "))));
         }
@@ -290,7 +295,7 @@ bool FaultSpec::fromNameAndParams(
     out.params = QJsonObject();
     out.select = FrameSelector();
     for (const ParamSpec& spec : info.params) {
-        const QString where = paramsPath + QLatin1Char('.') + QLatin1String(spec.name);
+        const QString where = paramWhere(QLatin1String(spec.name));
         QJsonValue value = params.value(QLatin1String(spec.name));
         if (value.isUndefined()) {
             if (!spec.defaultValue)
@@ -362,7 +367,7 @@ bool FaultSpec::fromNameAndParams(
         if ((outboundKind && out.select.direction == FlowDirection::Inbound
                 && params.contains(QLatin1String("direction")))
             || (inboundKind && out.select.direction == FlowDirection::Outbound)) {
-            return fail(paramsPath + QStringLiteral(".direction"),
+            return fail(paramWhere(QStringLiteral("direction")),
                 QStringLiteral("'%1' frames never travel %2")
                     .arg(out.select.kind, out.params.value(QLatin1String("direction")).toString()));
         }
@@ -372,6 +377,42 @@ bool FaultSpec::fromNameAndParams(
         }
     }
     return true;
+}
+
+} // namespace
+
+bool FaultSpec::fromNameAndParams(
+    const QString& name, const QJsonObject& params, const QString& jsonPath, FaultSpec& out, QString* error)
+{
+    return buildSpec(name, params, jsonPath + QStringLiteral(".fault"),
+        [&](const QString& param) -> QString { return jsonPath + QStringLiteral(".params.") + param; }, out, error);
+}
+
+bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error)
+{
+    const qsizetype equals = option.indexOf(QLatin1Char('='));
+    const QString name = equals < 0 ? option : option.left(equals);
+    const QString where = QStringLiteral("--fault ") + name;
+    QJsonObject params;
+    if (equals >= 0) {
+        QJsonParseError parseError;
+        const QJsonDocument document = QJsonDocument::fromJson(option.mid(equals + 1).toUtf8(), &parseError);
+        if (!document.isObject()) {
+            if (error) {
+                *error = where + QStringLiteral(": the parameters after '=' must be a JSON object, as in ")
+                    + QStringLiteral("latency={\"ms\":200}")
+                    + (parseError.error ? QStringLiteral(" (%1 at offset %2)").arg(parseError.errorString()).arg(parseError.offset)
+                                        : QString());
+            }
+            return false;
+        }
+        params = document.object();
+    } else if (name.contains(QLatin1Char(':'))) {
+        if (error)
+            *error = where + QStringLiteral(": write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)");
+        return false;
+    }
+    return buildSpec(name, params, where, [&](const QString& param) -> QString { return where + QStringLiteral(", parameter ") + param; }, out, error);
 }
 
 QJsonObject FaultSpec::toJson() const

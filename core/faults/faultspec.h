@@ -75,6 +75,8 @@ struct FaultSpec {
     static bool fromJson(const QJsonObject& json, const QString& jsonPath, FaultSpec& out, QString* error);
     static bool fromNameAndParams(
         const QString& name, const QJsonObject& params, const QString& jsonPath, FaultSpec& out, QString* error);
+    // From a command line's --fault NAME[=JSON]; errors name the option and the parameter.
+    static bool fromOption(const QString& option, FaultSpec& out, QString* error);
     QJsonObject toJson() const;
 };
 

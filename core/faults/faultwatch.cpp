@@ -124,17 +124,8 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     }
     std::vector<FaultSpec> faults;
     for (const QString& option : faultOptions.faults) {
-        const qsizetype equals = option.indexOf(QLatin1Char('='));
-        const QString name = equals < 0 ? option : option.left(equals);
-        const QJsonDocument params
-            = QJsonDocument::fromJson(equals < 0 ? QByteArray("{}") : option.mid(equals + 1).toUtf8());
         FaultSpec spec;
-        if (!params.isObject()) {
-            io.err << prefix << "--fault " << option << ": parameters must be a JSON object\n";
-            return cli::ExitUsage;
-        }
-        if (!FaultSpec::fromNameAndParams(
-                name, params.object(), QStringLiteral("--fault %1").arg(name), spec, &error)) {
+        if (!FaultSpec::fromOption(option, spec, &error)) {
             io.err << prefix << error << '\n';
             return cli::ExitUsage;
         }

@@ -181,25 +181,9 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     std::vector<FaultSpec> startFaults;
     const QStringList faultOptions = parser.values(QStringLiteral("fault"));
     for (const QString& option : faultOptions) {
-        const qsizetype equals = option.indexOf(QLatin1Char('='));
-        const QString name = equals < 0 ? option : option.left(equals);
-        QJsonObject params;
-        if (equals >= 0) {
-            QJsonParseError parseError;
-            const QJsonDocument document = QJsonDocument::fromJson(option.mid(equals + 1).toUtf8(), &parseError);
-            if (!document.isObject()) {
-                io.err << "deltascope-cli proxy: --fault " << option << ": parameters must be a JSON object"
-                       << (parseError.error ? QStringLiteral(" (%1 at offset %2)")
-                                                  .arg(parseError.errorString())
-                                                  .arg(parseError.offset)
-                                            : QString())
-                       << '\n';
-                return cli::ExitUsage;
-            }
-            params = document.object();
-        }
         FaultSpec spec;
-        if (!FaultSpec::fromNameAndParams(name, params, QStringLiteral("--fault %1").arg(name), spec, &error)) {
+        QString error;
+        if (!FaultSpec::fromOption(option, spec, &error)) {
             io.err << "deltascope-cli proxy: " << error << '\n';
             return cli::ExitUsage;
         }

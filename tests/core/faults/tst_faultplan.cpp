@@ -97,6 +97,38 @@ TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
     CHECK(error.startsWith(QStringLiteral("/nonexistent/plan.json: cannot open")));
 }
 
+TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and what is wrong")
+{
+    const auto errorOf = [](const QString& option) {
+        FaultSpec spec;
+        QString error;
+        CHECK_FALSE(FaultSpec::fromOption(option, spec, &error));
+        return error;
+    };
+    FaultSpec spec;
+    QString error;
+    REQUIRE(FaultSpec::fromOption(QStringLiteral("latency={\"ms\":250}"), spec, &error));
+    CHECK(spec.type == FaultType::Latency);
+    CHECK(spec.params.value(QLatin1String("ms")).toInt() == 250);
+    REQUIRE(FaultSpec::fromOption(QStringLiteral("drop"), spec, &error));
+    CHECK(spec.type == FaultType::Drop);
+
+    CHECK(errorOf(QStringLiteral("bogus")).startsWith(QStringLiteral("--fault bogus: unknown fault 'bogus' (one of: drop, ")));
+    CHECK(errorOf(QStringLiteral("latency")) == QStringLiteral("--fault latency, parameter ms: required parameter of 'latency' is missing"));
+    CHECK(errorOf(QStringLiteral("latency={\"ms\":\"x\"}")) == QStringLiteral("--fault latency, parameter ms: expected an integer, got a string"));
+    CHECK(errorOf(QStringLiteral("latency={\"ms\":5,\"jiter\":1}"))
+        == QStringLiteral("--fault latency, parameter jiter: unknown parameter of 'latency' (it takes: ms, jitterMs, direction)"));
+    CHECK(errorOf(QStringLiteral("latency={ms:5}"))
+        == QStringLiteral("--fault latency: the parameters after '=' must be a JSON object, as in latency={\"ms\":200} (unterminated object at offset 2)"));
+    CHECK(errorOf(QStringLiteral("latency=[1]")).startsWith(QStringLiteral("--fault latency: the parameters after '=' must be a JSON object")));
+    CHECK(errorOf(QStringLiteral("latency:200")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
+    CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
+        == QStringLiteral("--fault drop-message, parameter direction: 'request' frames never travel inbound"));
+    // A plan's step keeps naming its JSON path.
+    CHECK_FALSE(FaultSpec::fromNameAndParams(QStringLiteral("latency"), {}, QStringLiteral("$.steps[2]"), spec, &error));
+    CHECK(error == QStringLiteral("$.steps[2].params.ms: required parameter of 'latency' is missing"));
+}
+
 TEST_CASE("plan runner: time, frame and match triggers fire in order, repeats space out")
 {
     ScriptedServer server;
@@ -177,7 +209,7 @@ TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connecti
                   QStringLiteral("--fault"), QStringLiteral("latency={\"ms\":-1}") },
               out, err)
         == cli::ExitUsage);
-    CHECK(err.contains(QStringLiteral("--fault latency.params.ms: expected a non-negative integer")));
+    CHECK(err.contains(QStringLiteral("deltascope-cli proxy: --fault latency, parameter ms: expected a non-negative integer")));
     err.clear();
     CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("wss://127.0.0.1:1/~s"),
                   QStringLiteral("--ca-cert"), QStringLiteral("/nonexistent/ca.pem") },
