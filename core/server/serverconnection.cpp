@@ -346,7 +346,8 @@ void ServerConnection::onText(const QString& text)
         return;
     touch();
     QJsonParseError error;
-    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &error);
+    const QByteArray frame = text.toUtf8();
+    const QJsonDocument document = QJsonDocument::fromJson(frame, &error);
     if (error.error != QJsonParseError::NoError || !document.isObject()) {
         protocolError(ErrorCode::Uncaught);
         return;
@@ -365,8 +366,8 @@ void ServerConnection::onText(const QString& text)
         m_latency = m_created.elapsed() - pingMs;
         return;
     }
-    const std::optional<qint64> id = integerParam(request, QLatin1String("id"));
-    if (!id || *id < INT_MIN || *id > INT_MAX) {
+    const std::optional<qint32> id = requestId(request, frame);
+    if (!id) {
         protocolError(ErrorCode::NoId);
         return;
     }

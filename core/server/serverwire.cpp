@@ -6,6 +6,8 @@
 #include <QJsonDocument>
 
 #include <algorithm>
+#include <cctype>
+#include <climits>
 #include <array>
 
 namespace deltascope::server {
@@ -102,6 +104,100 @@ std::optional<qint64> integerParam(const QJsonObject& request, QLatin1String nam
             return parsed;
     }
     return std::nullopt;
+}
+
+namespace {
+
+// The text of the number a top-level "id" key holds in `frame` (valid JSON), or empty when the key
+// is not written plainly (an escaped key) or holds no number. The last such key wins, as in Jackson.
+QByteArrayView idNumberToken(QByteArrayView frame)
+{
+    QByteArrayView token;
+    int depth = 0;
+    bool expectKey = false; // at depth 1, after '{' or ','
+    for (qsizetype i = 0; i < frame.size(); ++i) {
+        const char c = frame[i];
+        if (c == '"') {
+            const qsizetype start = i + 1;
+            for (++i; i < frame.size() && frame[i] != '"'; ++i) {
+                if (frame[i] == '\\')
+                    ++i;
+            }
+            if (depth != 1 || !expectKey)
+                continue;
+            expectKey = false;
+            if (frame.sliced(start, i - start) != QByteArrayView("id"))
+                continue;
+            qsizetype v = i + 1;
+            while (v < frame.size() && (frame[v] == ' ' || frame[v] == '\t' || frame[v] == '\n' || frame[v] == '\r' || frame[v] == ':'))
+                ++v;
+            qsizetype end = v;
+            while (end < frame.size() && (std::isdigit(static_cast<unsigned char>(frame[end])) || frame[end] == '-' || frame[end] == '+'
+                       || frame[end] == '.' || frame[end] == 'e' || frame[end] == 'E'))
+                ++end;
+            token = frame.sliced(v, end - v);
+        } else if (c == '{' || c == '[') {
+            ++depth;
+            expectKey = c == '{' && depth == 1;
+        } else if (c == '}' || c == ']') {
+            --depth;
+        } else if (c == ',' && depth == 1) {
+            expectKey = true;
+        }
+    }
+    return token;
+}
+
+// Java's Integer.parseInt: an optional sign and ASCII digits, within 32 bits.
+std::optional<qint32> javaParseInt(const QString& text)
+{
+    qsizetype i = 0;
+    const bool negative = !text.isEmpty() && text[0] == QLatin1Char('-');
+    if (!text.isEmpty() && (text[0] == QLatin1Char('-') || text[0] == QLatin1Char('+')))
+        ++i;
+    if (i == text.size())
+        return std::nullopt;
+    qint64 value = 0;
+    for (; i < text.size(); ++i) {
+        const char16_t c = text[i].unicode();
+        if (c < u'0' || c > u'9')
+            return std::nullopt;
+        value = value * 10 + (c - u'0');
+        if (value > qint64(INT_MAX) + 1)
+            return std::nullopt;
+    }
+    value = negative ? -value : value;
+    if (value > INT_MAX)
+        return std::nullopt;
+    return qint32(value);
+}
+
+}
+
+std::optional<qint32> requestId(const QJsonObject& request, QByteArrayView frame)
+{
+    const QJsonValue value = request.value(QLatin1String("id"));
+    if (value.isString())
+        return javaParseInt(value.toString());
+    if (!value.isDouble())
+        return std::nullopt;
+    const QByteArrayView token = idNumberToken(frame);
+    if (token.isEmpty()) {
+        // Not written plainly: read the parsed number (within 64 bits), cut to 32 bits.
+        const std::optional<qint64> integer = exactInteger(value.toDouble());
+        return integer ? std::optional<qint32>(qint32(quint32(quint64(*integer)))) : std::nullopt;
+    }
+    if (token.contains('.') || token.contains('e') || token.contains('E'))
+        return std::nullopt; // Jackson reads a double: not an integral number
+    // The low 32 bits of the integer, however long it is (BigInteger.intValue(), long to int).
+    quint32 low = 0;
+    for (const char c : token) {
+        if (c >= '0' && c <= '9')
+            low = low * 10u + quint32(c - '0');
+    }
+    if (token.startsWith('-'))
+        low = 0u - low;
+    return qint32(low);
 }
 
 std::optional<QJsonObject> objectParam(const QJsonObject& request, QLatin1String name)

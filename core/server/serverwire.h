@@ -82,6 +82,11 @@ std::optional<qint64> integerParam(const QJsonObject& request, QLatin1String nam
 std::optional<QJsonObject> objectParam(const QJsonObject& request, QLatin1String name);
 // `message` accepts an object or an array.
 std::optional<QJsonValue> messageParam(const QJsonObject& request, QLatin1String name);
+// The request id as Adama reads it (JsonRequest.getInteger): an integral JSON number of any size,
+// cut to its low 32 bits as Java's intValue() does, or a string Integer.parseInt accepts. A number
+// written with a fraction or an exponent (1.0, 1e2) is no id, though it parses to an integer:
+// `frame` (the request's text) says how it was written.
+std::optional<qint32> requestId(const QJsonObject& request, QByteArrayView frame);
 
 // Validators of the real server (ValidateKey, ValidateSpace, ValidateChannel): 0 when valid,
 // otherwise the code to fail with.

@@ -191,6 +191,16 @@ TEST_CASE("socket-fatal frames: binary, no id, not JSON, pong without ping")
         R"({"status":"disconnected","reason":233120})");
     expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"id":1.5,"method":"probe"})")); },
         R"({"status":"disconnected","reason":233120})");
+    // Jackson reads these as doubles, which are no id, though each is a whole number.
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"id":1.0,"method":"probe"})")); },
+        R"({"status":"disconnected","reason":233120})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"method":"probe","id":1e2})")); },
+        R"({"status":"disconnected","reason":233120})");
+    // Integer.parseInt refuses spaces and numbers beyond 32 bits in a string.
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"id":" 7","method":"probe"})")); },
+        R"({"status":"disconnected","reason":233120})");
+    expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"id":"4294967297","method":"probe"})")); },
+        R"({"status":"disconnected","reason":233120})");
     expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral("{not json")); }, R"({"status":"disconnected","reason":295116})");
     expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral("[1,2]")); }, R"({"status":"disconnected","reason":295116})");
     expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"pong":true})")); }, R"({"status":"disconnected","reason":295116})");
@@ -214,6 +224,15 @@ TEST_CASE("request errors: method, parameters and unknown connections")
     // A numeric string id is accepted and echoed as a number.
     client.sendText(QStringLiteral(R"({"id":"700","method":"probe","identity":"anonymous:x"})"));
     CHECK(client.waitForAnswer(700) == parseObject(R"({"deliver":700,"done":true,"response":{}})"));
+    client.sendText(QStringLiteral(R"({"id":"+701","method":"probe","identity":"anonymous:x"})"));
+    CHECK(client.waitForAnswer(701) == parseObject(R"({"deliver":701,"done":true,"response":{}})"));
+    // A number beyond 32 bits keeps its low 32 bits, as Java's intValue() does; a nested "id" is not the request's.
+    client.sendText(QStringLiteral(R"({"x":{"id":5},"id":4294972296,"method":"probe","identity":"anonymous:x"})"));
+    CHECK(client.waitForAnswer(5000) == parseObject(R"({"deliver":5000,"done":true,"response":{}})"));
+    client.sendText(QStringLiteral(R"({"id":99999999999999999999,"method":"probe","identity":"anonymous:x"})"));
+    CHECK(client.waitForAnswer(1661992959) == parseObject(R"({"deliver":1661992959,"done":true,"response":{}})"));
+    client.sendText(QStringLiteral(R"({"id":-4294967298,"method":"probe","identity":"anonymous:x"})"));
+    CHECK(client.waitForAnswer(-2) == parseObject(R"({"deliver":-2,"done":true,"response":{}})"));
 
     CHECK(failureOf(client, QStringLiteral("connection/create"), { { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("k") } }) == 458759);
     CHECK(failureOf(client, QStringLiteral("connection/create"), { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") }, { QStringLiteral("key"), QStringLiteral("k") } }) == 461828);
