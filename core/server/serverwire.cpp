@@ -123,6 +123,8 @@ QByteArrayView idNumberToken(QByteArrayView frame)
                 if (frame[i] == '\\')
                     ++i;
             }
+            if (i >= frame.size())
+                break; // an unterminated string (the caller passes valid JSON; this keeps reads in bounds)
             if (depth != 1 || !expectKey)
                 continue;
             expectKey = false;
