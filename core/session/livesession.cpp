@@ -24,7 +24,7 @@ LiveSession::LiveSession(std::unique_ptr<Transport> transport, Clock* clock, QOb
     , m_ownedClock(clock ? nullptr : std::make_unique<SystemClock>())
     , m_clock(clock ? clock : m_ownedClock.get())
     , m_transport(transport ? std::move(transport) : std::make_unique<QWebSocketTransport>())
-    , m_log(payloads ? std::make_unique<EventLog>(std::move(payloads)) : std::make_unique<EventLog>())
+    , m_log(std::make_unique<EventLog>(payloads ? std::move(payloads) : std::make_unique<SpillingPayloadStore>()))
     , m_client(std::make_unique<ProtocolClient>(m_transport.get(), m_clock))
 {
     connect(m_client.get(), &ProtocolClient::clientEvent, this, &LiveSession::record);

@@ -22,7 +22,8 @@ class LiveSession : public QObject
 {
     Q_OBJECT
 public:
-    // Defaults: a QWebSocketTransport, a SystemClock and an in-memory payload store. A transport
+    // Defaults: a QWebSocketTransport, a SystemClock and a SpillingPayloadStore (a session may run
+    // for days; its payloads go to a spill file as they accumulate). A transport
     // (e.g. a fault decorator or a loopback) and a clock (e.g. a ManualClock, not owned) may be
     // given instead.
     explicit LiveSession(QObject* parent = nullptr);

@@ -19,6 +19,7 @@
 #include <QTableView>
 #include <QTimer>
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -169,9 +170,25 @@ void benchLiveWindow(bool quick)
     double timelineLagMax = 0;
     double treeLagSum = 0;
     qint64 samples = 0;
+    // Heap in use across all threads (glibc sums every arena). A session may run for days, so what
+    // it keeps per event beyond the log's index is what decides how long it can run.
+    const auto heapInUse = [] {
+        const struct mallinfo2 info = mallinfo2();
+        return double(info.uordblks + info.hblkhd);
+    };
+    // Measured over the second half of the run, so the queues' fill at the start does not count.
+    double heapMid = -1;
+    qint64 eventsMid = 0;
+    std::size_t indexMid = 0;
+    QElapsedTimer clock;
     QTimer sampler;
     sampler.setInterval(10);
     QObject::connect(&sampler, &QTimer::timeout, [&] {
+        if (heapMid < 0 && clock.isValid() && clock.elapsed() >= seconds * 500) {
+            heapMid = heapInUse();
+            eventsMid = session->log().size();
+            indexMid = session->log().indexMemoryBytes();
+        }
         const NodeId updated = tree.find(QStringLiteral("updated"));
         if (updated != kNoNode) {
             const double lag = double(QDateTime::currentMSecsSinceEpoch() - tree.stringValue(updated).toLongLong());
@@ -193,7 +210,6 @@ void benchLiveWindow(bool quick)
     };
     const double cpuStart = cpuSeconds();
     StallMeter meter;
-    QElapsedTimer clock;
     clock.start();
     meter.start();
     sampler.start();
@@ -211,6 +227,12 @@ void benchLiveWindow(bool quick)
     std::printf("gui.live_client_cpu_per_delta: %.1f us, all threads (%.0f%% of a core; at that cost one core takes %.0f deltas/s)\n",
         items > 0 ? cpu * 1e6 / double(items) : 0.0, 100.0 * cpu * 1000.0 / double(clock.elapsed()), items > 0 ? double(items) / cpu : 0.0);
     std::printf("gui.live_document_nodes: %zu\n", tree.nodeCount());
+    const qint64 events = session->log().size() - eventsMid;
+    if (heapMid >= 0 && events > 0) {
+        std::printf("gui.live_heap_growth_per_event: %.0f bytes over the last %lld events, of which the log's index %.0f (design: a long session grows by the index only)\n",
+            (heapInUse() - heapMid) / double(events), static_cast<long long>(events),
+            double(session->log().indexMemoryBytes() - indexMid) / double(events));
+    }
     window.disconnectSession();
     server.terminate();
     if (!server.waitForFinished(3000))

@@ -3,7 +3,9 @@
 #include "core/session/eventlog.h"
 #include "tests/support/testutils.h"
 
+#include <QDir>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 
 using namespace deltascope;
 
@@ -117,6 +119,54 @@ TEST_CASE("memory payload store: large and many payloads")
     CHECK(store.read(after) == "def");
     CHECK(store.totalBytes() == quint64(big.size() + 6));
     CHECK(store.read(PayloadRef { quint64(99) << 32, 3 }).isEmpty());
+}
+
+TEST_CASE("spilling payload store: full chunks leave memory, and every payload reads back")
+{
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    SpillingPayloadStore store(dir.path());
+    // 40 MiB of distinct payloads, a few larger than a chunk.
+    std::vector<PayloadRef> refs;
+    std::vector<QByteArray> payloads;
+    quint64 total = 0;
+    for (int i = 0; i < 20000; ++i) {
+        QByteArray payload = QByteArray::number(i) + ':' + QByteArray(i % 997 == 0 ? 3 << 20 : 1500 + i % 700, char('a' + i % 26));
+        total += quint64(payload.size());
+        refs.push_back(store.append(payload));
+        payloads.push_back(std::move(payload));
+        if (i == 0)
+            CHECK_FALSE(store.spilling()); // nothing spilled before a chunk fills
+    }
+    CHECK(store.spilling());
+    CHECK(store.totalBytes() == total);
+    // The chunk being filled, not the 40 MiB.
+    CHECK(store.bytesInMemory() <= 4 * SpillingPayloadStore::kChunkSize);
+    // In order (as a search reads), backwards, and by jumps: each comes back as it went in.
+    for (std::size_t i = 0; i < refs.size(); ++i)
+        REQUIRE(store.read(refs[i]) == payloads[i]);
+    for (std::size_t i = refs.size(); i-- > 0;)
+        REQUIRE(store.read(refs[i]) == payloads[i]);
+    for (std::size_t i = 0; i < refs.size(); i += 7919 % refs.size())
+        REQUIRE(store.read(refs[(i * 104729) % refs.size()]) == payloads[(i * 104729) % refs.size()]);
+    // The read cache holds a few chunks at most (three of them may be 3 MiB payloads).
+    CHECK(store.bytesInMemory() <= (SpillingPayloadStore::kCachedChunks + 4) * (3 << 20));
+    CHECK(store.read(PayloadRef { quint64(999999) << 32, 3 }).isEmpty());
+    CHECK(store.read(PayloadRef { 0, 1u << 30 }).isEmpty());
+    // The spill file is unlinked at once, so nothing is left behind in the folder.
+    CHECK(QDir(dir.path()).entryList(QDir::Files).isEmpty());
+}
+
+TEST_CASE("spilling payload store: a folder it cannot write keeps payloads in memory")
+{
+    SpillingPayloadStore store(QStringLiteral("/nonexistent/deltascope-spill"));
+    std::vector<PayloadRef> refs;
+    for (int i = 0; i < 3000; ++i)
+        refs.push_back(store.append(QByteArray(QByteArray::number(i) + QByteArray(1000, 'z'))));
+    CHECK_FALSE(store.spilling());
+    CHECK(store.bytesInMemory() >= 3000 * 1000);
+    for (int i = 0; i < 3000; ++i)
+        REQUIRE(store.read(refs[std::size_t(i)]) == QByteArray::number(i) + QByteArray(1000, 'z'));
 }
 
 TEST_CASE("event log: ack-to-item seq links and seq lookup when seqs go backwards")
