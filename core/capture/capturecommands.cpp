@@ -33,24 +33,21 @@ namespace deltascope::cli {
 namespace {
 
 // What each command's exit codes mean, for its --help (the codes are cli.h's).
-QString exitCodesText(const QString& command)
-{
-    if (command == QLatin1String("record"))
-        return QStringLiteral("Exit codes: 0 normal end (stream ended, --duration, Ctrl-C), 1 the capture cannot be written,\n"
-                              "2 usage, 4 could not connect, 5 the stream failed with a fatal code.\n");
-    if (command == QLatin1String("replay"))
-        return QStringLiteral("Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
-                              "replay failed, 2 usage, 7 with --against: the documents differ.\n");
-    if (command == QLatin1String("import"))
-        return QStringLiteral("Exit codes: 0 ok, 1 the HAR cannot be read or holds no WebSocket messages, or a capture cannot\n"
-                              "be written, 2 usage.\n");
-    return QStringLiteral("Exit codes: 0 ok, 1 the capture cannot be read%1, 2 usage.\n")
-        .arg(command == QLatin1String("export") ? QStringLiteral(" or the output written") : QString());
-}
+// What each command's exit codes mean, printed at the end of its --help.
+const char* const kRecordExitCodes = "Exit codes: 0 normal end (stream ended, --duration, Ctrl-C), 1 the capture cannot be written,\n"
+                                     "2 usage, 4 could not connect, 5 the stream failed with a fatal code.\n";
+const char* const kReplayExitCodes = "Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
+                                     "replay failed, 2 usage, 7 with --against: the documents differ.\n";
+const char* const kExportExitCodes = "Exit codes: 0 ok, 1 the capture cannot be read or the output written, 2 usage.\n";
+const char* const kImportExitCodes = "Exit codes: 0 ok, 1 the HAR cannot be read or holds no WebSocket messages, or a capture cannot\n"
+                                     "be written, 2 usage.\n";
+const char* const kInfoExitCodes = "Exit codes: 0 ok, 1 the capture cannot be read, 2 usage.\n";
 
-// Parses `arguments` for `command`; on --help prints it and sets `exitCode` to 0, on an error
-// prints it and sets `exitCode` to ExitUsage. Returns true when the command should run.
-bool parseArguments(QCommandLineParser& parser, const QString& command, const QStringList& arguments, CommandIo& io, int& exitCode)
+// Parses `arguments` for `command`; on --help prints it (ending with `exitCodes`) and sets
+// `exitCode` to 0, on an error prints it and sets `exitCode` to ExitUsage. Returns true when the
+// command should run.
+bool parseArguments(QCommandLineParser& parser, const QString& command, const char* exitCodes, const QStringList& arguments, CommandIo& io,
+    int& exitCode)
 {
     const QCommandLineOption help({ QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help."));
     parser.addOption(help);
@@ -60,7 +57,7 @@ bool parseArguments(QCommandLineParser& parser, const QString& command, const QS
         return false;
     }
     if (parser.isSet(help)) {
-        io.out << helpText(parser, QStringLiteral("deltascope-cli ") + command) << '\n' << exitCodesText(command);
+        io.out << helpText(parser, QStringLiteral("deltascope-cli ") + command) << '\n' << exitCodes;
         exitCode = ExitOk;
         return false;
     }
@@ -155,7 +152,7 @@ int runRecord(const QStringList& arguments, CommandIo& io)
         { QStringLiteral("notes"), QStringLiteral("Free text stored in the capture header."), QStringLiteral("text") },
     });
     int exitCode = ExitOk;
-    if (!parseArguments(parser, QStringLiteral("record"), arguments, io, exitCode))
+    if (!parseArguments(parser, QStringLiteral("record"), kRecordExitCodes, arguments, io, exitCode))
         return exitCode;
     WatchOptions options;
     QString error;
@@ -226,7 +223,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
             QStringLiteral("path") },
     });
     int exitCode = ExitOk;
-    if (!parseArguments(parser, QStringLiteral("replay"), arguments, io, exitCode))
+    if (!parseArguments(parser, QStringLiteral("replay"), kReplayExitCodes, arguments, io, exitCode))
         return exitCode;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
@@ -420,7 +417,7 @@ int runExport(const QStringList& arguments, CommandIo& io)
         { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Output file ('-' for standard output)."), QStringLiteral("file") },
     });
     int exitCode = ExitOk;
-    if (!parseArguments(parser, QStringLiteral("export"), arguments, io, exitCode))
+    if (!parseArguments(parser, QStringLiteral("export"), kExportExitCodes, arguments, io, exitCode))
         return exitCode;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
@@ -506,7 +503,7 @@ int runImport(const QStringList& arguments, CommandIo& io)
         { QStringLiteral("keep-identity"), QStringLiteral("Keep identity tokens found in the frames (removed by default).") },
     });
     int exitCode = ExitOk;
-    if (!parseArguments(parser, QStringLiteral("import"), arguments, io, exitCode))
+    if (!parseArguments(parser, QStringLiteral("import"), kImportExitCodes, arguments, io, exitCode))
         return exitCode;
     const QStringList positional = parser.positionalArguments();
     const QString output = parser.value(QStringLiteral("output"));
@@ -578,7 +575,7 @@ int runInfo(const QStringList& arguments, CommandIo& io)
     parser.setApplicationDescription(QStringLiteral("Describe a capture: header, events by kind, epochs, incidents, anomalies, duration and size."));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("Capture file."));
     int exitCode = ExitOk;
-    if (!parseArguments(parser, QStringLiteral("info"), arguments, io, exitCode))
+    if (!parseArguments(parser, QStringLiteral("info"), kInfoExitCodes, arguments, io, exitCode))
         return exitCode;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
