@@ -24,8 +24,13 @@ inline constexpr int kVersionMinor = 0;
 // A frame is at most 4 MiB; escaped as a JSON string it can grow up to 6x. Longer lines are damage.
 inline constexpr qint64 kMaxLineBytes = 64ll * 1024 * 1024;
 
-// The zstd frame magic a compressed capture (.ndjson.zst) starts with.
-inline bool startsLikeZstd(QByteArrayView head) { return head.startsWith(QByteArrayView("\x28\xb5\x2f\xfd", 4)); }
+// A compressed capture (.ndjson.zst) starts with the zstd frame magic, or with a skippable frame's
+// (magic 0x184D2A50..5F, little-endian; pzstd writes one first).
+inline bool startsLikeZstd(QByteArrayView head)
+{
+    return head.startsWith(QByteArrayView("\x28\xb5\x2f\xfd", 4))
+        || (head.size() >= 4 && (static_cast<unsigned char>(head[0]) & 0xf0) == 0x50 && head.sliced(1, 3) == QByteArrayView("\x2a\x4d\x18", 3));
+}
 // Whether the first bytes of a file are a capture: zstd, or a first line naming the format.
 inline bool looksLikeCapture(QByteArrayView head)
 {

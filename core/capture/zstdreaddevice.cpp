@@ -1,6 +1,7 @@
 #include "core/capture/zstdreaddevice.h"
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <cstring>
 
@@ -67,19 +68,31 @@ bool ZstdReadDevice::decodeMore()
             m_decoded.clear();
             return false;
         }
-        ZSTD_inBuffer in { m_input.constData(), std::size_t(m_input.size()), std::size_t(m_inputPos) };
+        // One block per call: its text is handed out before the next block is looked at, so damage
+        // costs only the block it is in (zstd keeps nothing it decoded in a call that fails). The
+        // hint counts the next block's header too; that is left for the next call, so a bad header
+        // cannot take this block's text with it. At a frame's start there is no hint yet: the frame
+        // header's first bytes tell the rest. (Any size is correct input: zstd buffers what it lacks.)
+        const std::size_t step = m_frameRemainder > kBlockHeaderSize ? m_frameRemainder - kBlockHeaderSize
+            : m_frameRemainder                                      ? m_frameRemainder
+                                                                    : kFrameHeaderPrefix;
+        const std::size_t available = std::size_t(m_input.size() - m_inputPos);
+        ZSTD_inBuffer in { m_input.constData(), std::size_t(m_inputPos) + std::min(available, step), std::size_t(m_inputPos) };
         ZSTD_outBuffer out { m_decoded.data(), std::size_t(m_decoded.size()), 0 };
         const std::size_t hint = ZSTD_decompressStream(m_context, &out, &in);
-        m_inputPos = qsizetype(in.pos);
         if (ZSTD_isError(hint)) {
-            // zstd finds damage a block at a time: where it was found is as precise as it gets.
-            m_damage = QStringLiteral("the compressed stream is damaged (%1), found after reading %2 compressed bytes")
-                           .arg(QString::fromLatin1(ZSTD_getErrorName(hint)))
-                           .arg(m_read);
+            m_damage = ZSTD_getErrorCode(hint) == ZSTD_error_frameParameter_windowTooLarge
+                ? QStringLiteral("the compressed stream needs a decoding window beyond 128 MiB (made with zstd --long=28 or more); "
+                                 "decompress it first with zstd -d --long=31")
+                : QStringLiteral("the compressed stream is damaged (%1) in the block at compressed byte %2")
+                      .arg(QString::fromLatin1(ZSTD_getErrorName(hint)))
+                      .arg(m_consumed);
             m_finished = true;
             m_decoded.resize(qsizetype(out.pos));
             return out.pos > 0;
         }
+        m_consumed += qint64(in.pos) - m_inputPos;
+        m_inputPos = qsizetype(in.pos);
         m_frameRemainder = hint;
         if (out.pos > 0) {
             m_decoded.resize(qsizetype(out.pos));

@@ -42,7 +42,10 @@ private:
     qsizetype m_inputPos = 0;
     QByteArray m_decoded; // decoded text, m_decodedPos..end not yet read
     qsizetype m_decodedPos = 0;
+    static constexpr std::size_t kFrameHeaderPrefix = 5; // magic number and frame header descriptor
+    static constexpr std::size_t kBlockHeaderSize = 3;
     qint64 m_read = 0; // compressed bytes read from the source so far
+    qint64 m_consumed = 0; // compressed bytes the decoder has taken so far
     std::size_t m_frameRemainder = 0; // ZSTD_decompressStream's last hint: 0 at the end of a frame
     bool m_sourceEnded = false;
     bool m_finished = false;
