@@ -196,10 +196,20 @@ int runFold(const QStringList& arguments, CommandIo& io)
     qint64 folded = 0;
     qint64 anomalyCount = 0;
     qint64 malformed = 0;
+    bool reachedEnd = false; // not stopped by --at: damage found ahead in zstd input then counts
+    bool lineCutOff = false;
     while (!options.at || folded < *options.at) {
-        if (input->atEnd())
+        if (input->atEnd()) {
+            reachedEnd = true;
             break;
+        }
         QByteArray line = input->readLine();
+        if (decoder && !line.endsWith('\n') && input->atEnd() && !decoder->damage().isEmpty()) {
+            // The text stops inside this line at the damage: it belongs to the damage, not to a malformed line.
+            reachedEnd = true;
+            lineCutOff = true;
+            break;
+        }
         ++lineNumber;
         while (!line.isEmpty() && (line.endsWith('\n') || line.endsWith('\r')))
             line.chop(1);
@@ -235,14 +245,14 @@ int runFold(const QStringList& arguments, CommandIo& io)
         anomalyCount += qint64(result.anomalies.size());
         ++folded;
     }
-    if (decoder && !decoder->damage().isEmpty()) {
-        ++malformed;
-        io.err << inputName << ": " << decoder->damage() << "; " << lineNumber << (lineNumber == 1 ? " line" : " lines")
-               << " decoded before it\n";
+    if (reachedEnd && decoder && !decoder->damage().isEmpty()) {
+        io.err << inputName << ": " << decoder->damage() << "; " << lineNumber << (lineNumber == 1 ? " whole line" : " whole lines")
+               << " decoded before it" << (lineCutOff ? ", and the line it cut off left out" : "") << '\n';
         if (!options.keepGoing) {
             io.err << "deltascope-cli fold: stopped at the damage (use --keep-going to print the document folded before it)\n";
             return ExitUsage;
         }
+        io.err << "deltascope-cli fold: printed the document folded before the damage\n";
     }
     if (options.at && folded < *options.at)
         io.err << "deltascope-cli fold: the input has only " << folded << (folded == 1 ? " delta" : " deltas") << " (asked --at " << *options.at

@@ -163,7 +163,7 @@ TEST_CASE("fold cli: cut-off or damaged zstd input says so, and --keep-going pri
     CHECK(run.code == cli::ExitUsage);
     CHECK(run.out.isEmpty());
     CHECK(run.err.contains(QStringLiteral("<stdin>: the compressed stream ends in the middle of a frame after %1 compressed bytes").arg(cut.size())));
-    CHECK(run.err.contains(QStringLiteral("2 lines decoded before it")));
+    CHECK(run.err.contains(QStringLiteral("2 whole lines decoded before it\n")));
     run = runCli({ QStringLiteral("fold"), QStringLiteral("--keep-going") }, cut);
     CHECK(run.code == cli::ExitOk);
     CHECK(run.out == runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("2") }, kStream).out);
@@ -173,7 +173,27 @@ TEST_CASE("fold cli: cut-off or damaged zstd input says so, and --keep-going pri
     run = runCli({ QStringLiteral("fold") }, damaged);
     CHECK(run.code == cli::ExitUsage);
     CHECK(run.err.contains(QStringLiteral("<stdin>: the compressed stream is damaged (")));
-    CHECK(run.err.contains(QStringLiteral("found after reading %1 compressed bytes").arg(damaged.size())));
+    CHECK(run.err.contains(QStringLiteral(") in the block at compressed byte %1; 2 whole lines decoded before it").arg(firstTwoFrames.size())));
+
+    // One frame cut inside a block: the text stops mid-line, and that line is part of the damage,
+    // not a malformed line of its own.
+    QByteArray many;
+    for (int i = 0; i < 20000; ++i)
+        many += "{\"n\":" + QByteArray::number(i) + ",\"text\":\"line " + QByteArray::number(i * 7919) + "\"}\n";
+    const QByteArray whole = zstdCompressed(many);
+    run = runCli({ QStringLiteral("fold") }, whole.left(whole.size() / 2));
+    CHECK(run.code == cli::ExitUsage);
+    CHECK_FALSE(run.err.contains(QStringLiteral("invalid JSON")));
+    CHECK(run.err.contains(QStringLiteral("whole lines decoded before it, and the line it cut off left out")));
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--keep-going") }, whole.left(whole.size() / 2));
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.contains(QStringLiteral("printed the document folded before the damage")));
+    CHECK(run.out.startsWith(QStringLiteral("{\"n\":")));
+    // --at stops before the damage: the damage found ahead is not the user's problem.
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("3") }, whole.left(whole.size() / 2));
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.isEmpty());
+    CHECK(run.out == QStringLiteral("{\"n\":2,\"text\":\"line 15838\"}\n"));
 }
 
 TEST_CASE("fold cli: a capture on standard input is refused with the way to fold it")
