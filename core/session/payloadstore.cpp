@@ -4,9 +4,11 @@
 
 #include <QDir>
 #include <QStandardPaths>
+#include <QStorageInfo>
 #include <QTemporaryFile>
 
 #include <algorithm>
+#include <cerrno>
 
 #ifdef Q_OS_UNIX
 #include <unistd.h>
@@ -73,16 +75,16 @@ void SpillingPayloadStore::spill(Chunk& chunk)
     if (m_spillFailed || chunk.bytes.isEmpty())
         return;
     if (!m_file) {
-        QString directory = m_directory;
-        if (directory.isEmpty()) {
-            directory = QStandardPaths::writableLocation(QStandardPaths::CacheLocation);
-            if (directory.isEmpty() || !QDir().mkpath(directory))
-                directory = QDir::tempPath();
+        m_spillDirectory = m_directory;
+        if (m_spillDirectory.isEmpty()) {
+            m_spillDirectory = QStandardPaths::writableLocation(QStandardPaths::CacheLocation);
+            if (m_spillDirectory.isEmpty() || !QDir().mkpath(m_spillDirectory))
+                m_spillDirectory = QDir::tempPath();
         }
-        m_file = std::make_unique<QTemporaryFile>(QDir(directory).filePath(QStringLiteral("deltascope-payloads-XXXXXX")));
+        m_file = std::make_unique<QTemporaryFile>(QDir(m_spillDirectory).filePath(QStringLiteral("deltascope-payloads-XXXXXX")));
         if (!m_file->open()) {
             qCWarning(lcSession).noquote() << QStringLiteral("cannot create a payload spill file in %1 (%2): the session's payloads stay in memory")
-                                                  .arg(directory, m_file->errorString());
+                                                  .arg(m_spillDirectory, m_file->errorString());
             m_file.reset();
             m_spillFailed = true;
             return;
@@ -93,9 +95,19 @@ void SpillingPayloadStore::spill(Chunk& chunk)
             m_file->setAutoRemove(false);
 #endif
     }
+    errno = 0;
     if (!m_file->seek(m_fileEnd) || m_file->write(chunk.bytes) != chunk.bytes.size() || !m_file->flush()) {
-        qCWarning(lcSession).noquote() << QStringLiteral("cannot write to the payload spill file %1 (%2): the session's payloads stay in memory from here")
-                                              .arg(m_file->fileName(), m_file->errorString());
+        // A short write (a full disk, a file size limit) leaves QFile without an error of its own.
+        const int writeErrno = errno;
+        QString reason = m_file->error() != QFileDevice::NoError ? m_file->errorString()
+            : writeErrno != 0                                  ? qt_error_string(writeErrno)
+                                                               : QString();
+        const QStorageInfo storage(m_spillDirectory);
+        if (storage.isValid() && storage.bytesAvailable() < chunk.bytes.size())
+            reason = QStringLiteral("the disk is full, %1 bytes free").arg(storage.bytesAvailable());
+        qCWarning(lcSession).noquote() << QStringLiteral("cannot write payloads to the spill file in %1 (%2): the session's payloads stay in memory from here")
+                                              .arg(m_spillDirectory, reason.isEmpty() ? QStringLiteral("a short write") : reason);
+        m_file->resize(m_fileEnd); // give back the space the failed write took
         m_spillFailed = true;
         return;
     }
@@ -121,9 +133,13 @@ const QByteArray* SpillingPayloadStore::loaded(std::size_t index) const
         qCWarning(lcSession).noquote() << QStringLiteral("cannot read back payloads from the spill file %1 (%2)").arg(m_file->fileName(), m_file->errorString());
         return nullptr;
     }
-    if (m_cache.size() == std::size_t(kCachedChunks))
-        m_cache.erase(m_cache.begin());
+    // At most kCachedChunks chunks and kCachedBytes (a chunk may hold one payload of megabytes).
+    m_cachedBytes += bytes.size();
     m_cache.push_back({ index, std::move(bytes) });
+    while (m_cache.size() > 1 && (m_cache.size() > std::size_t(kCachedChunks) || m_cachedBytes > kCachedBytes)) {
+        m_cachedBytes -= m_cache.front().bytes.size();
+        m_cache.erase(m_cache.begin());
+    }
     return &m_cache.back().bytes;
 }
 
@@ -131,7 +147,7 @@ QByteArray SpillingPayloadStore::read(const PayloadRef& ref) const
 {
     const std::size_t index = std::size_t(ref.offset >> 32);
     const qsizetype position = qsizetype(ref.offset & 0xffffffffu);
-    if (index >= m_chunks.size() || position + qsizetype(ref.length) > m_chunks[index].size)
+    if (index >= m_chunks.size() || position + qsizetype(ref.length) > m_chunks[index].size || ref.length == 0)
         return {};
     const QByteArray* bytes = loaded(index);
     return bytes ? bytes->mid(position, ref.length) : QByteArray();

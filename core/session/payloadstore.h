@@ -42,7 +42,8 @@ private:
 // full one moves to a spill file, so memory grows by the event index alone (design.md: 24 hours at
 // 100 deltas/s). Reads of spilled chunks go through a small cache of whole chunks, so reading in
 // order (a regex search, an export) loads each chunk once. If the spill file cannot be written
-// (disk full), chunks stay in memory and a warning says why. Appends and reads on one thread.
+// (disk full), chunks stay in memory and a warning says why. Appends and reads on one thread
+// (reads fill the cache): every reader of a live log today runs on the GUI thread.
 class SpillingPayloadStore final : public PayloadStore
 {
 public:
@@ -63,6 +64,7 @@ public:
 
     static constexpr qsizetype kChunkSize = 1 << 20;
     static constexpr int kCachedChunks = 8;
+    static constexpr qsizetype kCachedBytes = 16 << 20;
 
 private:
     struct Chunk {
@@ -73,7 +75,8 @@ private:
     void spill(Chunk& chunk);
     const QByteArray* loaded(std::size_t index) const;
 
-    QString m_directory;
+    QString m_directory; // as given
+    QString m_spillDirectory; // where the spill file went
     std::vector<Chunk> m_chunks; // offset = chunk << 32 | position, as in MemoryPayloadStore
     std::unique_ptr<QTemporaryFile> m_file;
     qint64 m_fileEnd = 0;
@@ -84,6 +87,7 @@ private:
         QByteArray bytes;
     };
     mutable std::vector<Cached> m_cache; // most recently used last
+    mutable qsizetype m_cachedBytes = 0;
 };
 
 }

@@ -7,6 +7,10 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
+#include <sys/resource.h>
+
+#include <csignal>
+
 using namespace deltascope;
 
 namespace {
@@ -149,12 +153,41 @@ TEST_CASE("spilling payload store: full chunks leave memory, and every payload r
         REQUIRE(store.read(refs[i]) == payloads[i]);
     for (std::size_t i = 0; i < refs.size(); i += 7919 % refs.size())
         REQUIRE(store.read(refs[(i * 104729) % refs.size()]) == payloads[(i * 104729) % refs.size()]);
-    // The read cache holds a few chunks at most (three of them may be 3 MiB payloads).
-    CHECK(store.bytesInMemory() <= (SpillingPayloadStore::kCachedChunks + 4) * (3 << 20));
+    // The read cache is bounded in bytes too (a chunk may hold one 3 MiB payload).
+    CHECK(store.bytesInMemory() <= SpillingPayloadStore::kCachedBytes + 2 * (3 << 20));
+    // An empty payload reads back empty, from any chunk.
+    const PayloadRef empty = store.append({});
+    CHECK(store.read(empty).isEmpty());
     CHECK(store.read(PayloadRef { quint64(999999) << 32, 3 }).isEmpty());
     CHECK(store.read(PayloadRef { 0, 1u << 30 }).isEmpty());
     // The spill file is unlinked at once, so nothing is left behind in the folder.
     CHECK(QDir(dir.path()).entryList(QDir::Files).isEmpty());
+}
+
+TEST_CASE("spilling payload store: a write that fails (a full disk) keeps payloads in memory from there")
+{
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    // A file size limit stands in for a full disk: the first chunk fits, the second does not.
+    rlimit saved {};
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    const auto previousHandler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limited = saved;
+    limited.rlim_cur = rlim_t(SpillingPayloadStore::kChunkSize + SpillingPayloadStore::kChunkSize / 2);
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+    std::vector<PayloadRef> refs;
+    {
+        SpillingPayloadStore store(dir.path());
+        for (int i = 0; i < 4000; ++i)
+            refs.push_back(store.append(QByteArray(QByteArray::number(i) + QByteArray(1000, 'q'))));
+        setrlimit(RLIMIT_FSIZE, &saved);
+        std::signal(SIGXFSZ, previousHandler);
+        CHECK_FALSE(store.spilling());
+        CHECK(store.bytesInMemory() >= 2 * SpillingPayloadStore::kChunkSize); // the chunks after the first
+        for (int i = 0; i < 4000; ++i)
+            REQUIRE(store.read(refs[std::size_t(i)]) == QByteArray::number(i) + QByteArray(1000, 'q'));
+    }
+    setrlimit(RLIMIT_FSIZE, &saved);
 }
 
 TEST_CASE("spilling payload store: a folder it cannot write keeps payloads in memory")

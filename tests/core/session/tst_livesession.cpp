@@ -239,3 +239,13 @@ TEST_CASE("live session: a value list edited in place is logged once per path an
     paths.sort();
     CHECK(paths == QStringList { QStringLiteral("prices"), QStringLiteral("volume") });
 }
+
+TEST_CASE("live session: payloads go to a spilling store unless the caller gives one")
+{
+    // A session may run for days: by default its payloads leave memory as they accumulate.
+    LiveSession session;
+    CHECK(dynamic_cast<const SpillingPayloadStore*>(&session.log().payloadStore()) != nullptr);
+    ManualClock clock;
+    LiveSession withMemory(std::make_unique<LoopbackTransport>(), &clock, nullptr, std::make_unique<MemoryPayloadStore>());
+    CHECK(dynamic_cast<const MemoryPayloadStore*>(&withMemory.log().payloadStore()) != nullptr);
+}
