@@ -150,7 +150,8 @@ QByteArrayView idNumberToken(QByteArrayView frame)
     return token;
 }
 
-// Java's Integer.parseInt: an optional sign and ASCII digits, within 32 bits.
+// Java's Integer.parseInt: an optional sign and decimal digits (any script's, as Character.digit
+// reads them), within 32 bits.
 std::optional<qint32> javaParseInt(const QString& text)
 {
     qsizetype i = 0;
@@ -161,10 +162,10 @@ std::optional<qint32> javaParseInt(const QString& text)
         return std::nullopt;
     qint64 value = 0;
     for (; i < text.size(); ++i) {
-        const char16_t c = text[i].unicode();
-        if (c < u'0' || c > u'9')
+        const int digit = text[i].digitValue();
+        if (digit < 0 || digit > 9)
             return std::nullopt;
-        value = value * 10 + (c - u'0');
+        value = value * 10 + digit;
         if (value > qint64(INT_MAX) + 1)
             return std::nullopt;
     }

@@ -226,6 +226,9 @@ TEST_CASE("request errors: method, parameters and unknown connections")
     CHECK(client.waitForAnswer(700) == parseObject(R"({"deliver":700,"done":true,"response":{}})"));
     client.sendText(QStringLiteral(R"({"id":"+701","method":"probe","identity":"anonymous:x"})"));
     CHECK(client.waitForAnswer(701) == parseObject(R"({"deliver":701,"done":true,"response":{}})"));
+    // Integer.parseInt reads any script's decimal digits (fullwidth here).
+    client.sendText(QStringLiteral(R"({"id":"７０２","method":"probe","identity":"anonymous:x"})"));
+    CHECK(client.waitForAnswer(702) == parseObject(R"({"deliver":702,"done":true,"response":{}})"));
     // A number beyond 32 bits keeps its low 32 bits, as Java's intValue() does; a nested "id" is not the request's.
     client.sendText(QStringLiteral(R"({"x":{"id":5},"id":4294972296,"method":"probe","identity":"anonymous:x"})"));
     CHECK(client.waitForAnswer(5000) == parseObject(R"({"deliver":5000,"done":true,"response":{}})"));
