@@ -393,6 +393,11 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
     const qsizetype equals = option.indexOf(QLatin1Char('='));
     const QString name = equals < 0 ? option : option.left(equals);
     const QString where = QStringLiteral("--fault ") + name;
+    if (name.isEmpty()) {
+        if (error)
+            *error = QStringLiteral("--fault %1: a fault name is missing, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)").arg(option);
+        return false;
+    }
     QJsonObject params;
     if (equals >= 0) {
         QJsonParseError parseError;
@@ -401,8 +406,9 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
             if (error) {
                 *error = where + QStringLiteral(": the parameters after '=' must be a JSON object, as in ")
                     + QStringLiteral("latency={\"ms\":200}")
-                    + (parseError.error ? QStringLiteral(" (%1 at offset %2)").arg(parseError.errorString()).arg(parseError.offset)
-                                        : QString());
+                    + (parseError.error ? QStringLiteral(" (%1 at offset %2 after '=')").arg(parseError.errorString()).arg(parseError.offset)
+                                        : QString())
+                    + QStringLiteral("; without '=' the fault takes its defaults");
             }
             return false;
         }

@@ -119,7 +119,9 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
     CHECK(errorOf(QStringLiteral("latency={\"ms\":5,\"jiter\":1}"))
         == QStringLiteral("--fault latency, parameter jiter: unknown parameter of 'latency' (it takes: ms, jitterMs, direction)"));
     CHECK(errorOf(QStringLiteral("latency={ms:5}"))
-        == QStringLiteral("--fault latency: the parameters after '=' must be a JSON object, as in latency={\"ms\":200} (unterminated object at offset 2)"));
+        == QStringLiteral("--fault latency: the parameters after '=' must be a JSON object, as in latency={\"ms\":200} (unterminated object at "
+                          "offset 2 after '='); without '=' the fault takes its defaults"));
+    CHECK(errorOf(QStringLiteral("={\"ms\":5}")) == QStringLiteral("--fault ={\"ms\":5}: a fault name is missing, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("latency=[1]")).startsWith(QStringLiteral("--fault latency: the parameters after '=' must be a JSON object")));
     CHECK(errorOf(QStringLiteral("latency:200")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
