@@ -14,7 +14,8 @@ namespace deltascope {
 class ZstdReadDevice final : public QIODevice
 {
 public:
-    // `source` must be open for reading and outlive this device.
+    // `source` must be open for reading and outlive this device, and block until it has bytes or
+    // has ended (a file, a pipe): a read of 0 bytes is taken for the end.
     explicit ZstdReadDevice(QIODevice& source);
     ~ZstdReadDevice() override;
 

@@ -85,7 +85,9 @@ std::optional<QJsonValue> messageParam(const QJsonObject& request, QLatin1String
 // The request id as Adama reads it (JsonRequest.getInteger): an integral JSON number of any size,
 // cut to its low 32 bits as Java's intValue() does, or a string Integer.parseInt accepts. A number
 // written with a fraction or an exponent (1.0, 1e2) is no id, though it parses to an integer:
-// `frame` (the request's text) says how it was written.
+// `frame` (the request's text) says how it was written. Known gaps, both beyond any client: an
+// "id" key spelled with escapes is read from the parsed number, and a number of over about 309
+// digits fails Qt's JSON parser before it gets here.
 std::optional<qint32> requestId(const QJsonObject& request, QByteArrayView frame);
 
 // Validators of the real server (ValidateKey, ValidateSpace, ValidateChannel): 0 when valid,
