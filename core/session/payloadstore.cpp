@@ -130,7 +130,7 @@ const QByteArray* SpillingPayloadStore::loaded(std::size_t index) const
     }
     QByteArray bytes(chunk.size, Qt::Uninitialized);
     if (!m_file->seek(chunk.fileOffset) || m_file->read(bytes.data(), chunk.size) != chunk.size) {
-        qCWarning(lcSession).noquote() << QStringLiteral("cannot read back payloads from the spill file %1 (%2)").arg(m_file->fileName(), m_file->errorString());
+        qCWarning(lcSession).noquote() << QStringLiteral("cannot read back payloads from the spill file in %1 (%2)").arg(m_spillDirectory, m_file->errorString());
         return nullptr;
     }
     // At most kCachedChunks chunks and kCachedBytes (a chunk may hold one payload of megabytes).
