@@ -24,8 +24,8 @@ inline constexpr int kVersionMinor = 0;
 // A frame is at most 4 MiB; escaped as a JSON string it can grow up to 6x. Longer lines are damage.
 inline constexpr qint64 kMaxLineBytes = 64ll * 1024 * 1024;
 
-// A compressed capture (.ndjson.zst) starts with the zstd frame magic, or with a skippable frame's
-// (magic 0x184D2A50..5F, little-endian; pzstd writes one first).
+// zstd input (a .ndjson.zst capture or delta file) starts with the zstd frame magic, or with a
+// skippable frame's (magic 0x184D2A50..5F, little-endian; pzstd writes one first).
 inline bool startsLikeZstd(QByteArrayView head)
 {
     return head.startsWith(QByteArrayView("\x28\xb5\x2f\xfd", 4))

@@ -6,7 +6,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
-
 #include <algorithm>
 #include <functional>
 
@@ -390,12 +389,13 @@ bool FaultSpec::fromNameAndParams(
 
 bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error)
 {
+    const QString example = QStringLiteral("latency={\"ms\":200}");
     const qsizetype equals = option.indexOf(QLatin1Char('='));
     const QString name = equals < 0 ? option : option.left(equals);
     const QString where = QStringLiteral("--fault ") + name;
     if (name.isEmpty()) {
         if (error)
-            *error = QStringLiteral("--fault %1: a fault name is missing, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)").arg(option);
+            *error = QStringLiteral("--fault %1: a fault name is missing, as in %2 (deltascope-cli proxy --list-faults)").arg(option, example);
         return false;
     }
     QJsonObject params;
@@ -404,8 +404,7 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
         const QJsonDocument document = QJsonDocument::fromJson(option.mid(equals + 1).toUtf8(), &parseError);
         if (!document.isObject()) {
             if (error) {
-                *error = where + QStringLiteral(": the parameters after '=' must be a JSON object, as in ")
-                    + QStringLiteral("latency={\"ms\":200}")
+                *error = where + QStringLiteral(": the parameters after '=' must be a JSON object, as in ") + example
                     + (parseError.error ? QStringLiteral(" (%1 at offset %2 after '=')").arg(parseError.errorString()).arg(parseError.offset)
                                         : QString())
                     + QStringLiteral("; without '=' the fault takes its defaults");
@@ -415,7 +414,7 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
         params = document.object();
     } else if (name.contains(QLatin1Char(':'))) {
         if (error)
-            *error = where + QStringLiteral(": write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)");
+            *error = where + QStringLiteral(": write NAME or NAME=JSON, as in %1 (deltascope-cli proxy --list-faults)").arg(example);
         return false;
     }
     return buildSpec(name, params, where, [&](const QString& param) -> QString { return where + QStringLiteral(", parameter ") + param; }, out, error);

@@ -182,7 +182,6 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     const QStringList faultOptions = parser.values(QStringLiteral("fault"));
     for (const QString& option : faultOptions) {
         FaultSpec spec;
-        QString error;
         if (!FaultSpec::fromOption(option, spec, &error)) {
             io.err << "deltascope-cli proxy: " << error << '\n';
             return cli::ExitUsage;
