@@ -241,6 +241,20 @@ FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, Ch
 
 void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResult& result, ChangeDetail detail)
 {
+    detail::resetFoldResult(result);
+    dom::element root;
+    if (!parseJson(deltaJson, root, &result.error)) {
+        result.parsed = false;
+        result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), result.error });
+        return;
+    }
+    detail::foldParsed(*this, root, eventIndex, result, detail);
+}
+
+namespace detail {
+
+void resetFoldResult(FoldResult& result)
+{
     result.parsed = true;
     result.error.clear();
     // Keep the memory of ordinary deltas, not of the one snapshot that touched a million nodes.
@@ -252,27 +266,28 @@ void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResu
         result.changes.touched.clear();
     }
     result.anomalies.clear();
-    dom::element root;
-    if (!parseJson(deltaJson, root, &result.error)) {
-        result.parsed = false;
-        result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), result.error });
-        return;
-    }
-    if (root.type() != dom::element_type::OBJECT && d->mode == FoldMode::ReferenceClient) {
-        Mutator mutator(*this, detail == ChangeDetail::Full ? &result.changes : nullptr, &result.anomalies, eventIndex);
-        mutator.mergeNonObjectDelta(root);
+}
+
+void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail)
+{
+    ChangeSet* changes = detail == DocumentTree::ChangeDetail::Full ? &result.changes : nullptr;
+    if (delta.type() != dom::element_type::OBJECT && tree.foldMode() == FoldMode::ReferenceClient) {
+        Mutator mutator(tree, changes, &result.anomalies, eventIndex);
+        mutator.mergeNonObjectDelta(delta);
         mutator.finish();
         return;
     }
-    if (root.type() != dom::element_type::OBJECT) {
+    if (delta.type() != dom::element_type::OBJECT) {
         result.error = QStringLiteral("the delta is JSON but not an object; nothing applied");
         result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });
         return;
     }
-    Mutator mutator(*this, detail == ChangeDetail::Full ? &result.changes : nullptr, &result.anomalies, eventIndex);
-    mutator.mergeObject(d->rootSlot, root.get_object().value_unsafe(), true);
+    Mutator mutator(tree, changes, &result.anomalies, eventIndex);
+    mutator.mergeObject(mutator.d.rootSlot, delta.get_object().value_unsafe(), true);
     mutator.finish();
 }
+
+} // namespace detail
 
 void DocumentTree::clear()
 {

@@ -7,7 +7,10 @@
 
 #include <QFile>
 
+#include <algorithm>
+#include <cstring>
 #include <optional>
+#include <vector>
 
 namespace deltascope::cli {
 
@@ -47,11 +50,82 @@ struct Options {
     std::optional<qint64> at;
 };
 
-// A line's delta: the whole line, or the `data` of a server frame; nullopt when there is none.
+// Lines of an input, read in blocks of a megabyte: QIODevice::readLine() per line, and a QByteArray
+// for each, cost more than folding the line. A line longer than a block grows the buffer to it.
+class LineReader
+{
+public:
+    explicit LineReader(QIODevice& input)
+        : m_input(input)
+    {
+    }
+    // The next line, without its "\n" (or "\r\n"); false at the end of the input. `terminated` is
+    // false for a last line the input ended inside (no newline after it). The view is valid until
+    // the next call.
+    bool next(std::string_view& line, bool& terminated)
+    {
+        for (;;) {
+            const char* begin = m_buffer.data() + m_start;
+            const char* end = m_buffer.data() + m_end;
+            if (const void* found = std::memchr(begin + m_scanned, '\n', std::size_t(end - begin - m_scanned))) {
+                const char* newline = static_cast<const char*>(found);
+                line = std::string_view(begin, std::size_t(newline - begin));
+                if (!line.empty() && line.back() == '\r')
+                    line.remove_suffix(1);
+                m_start = std::size_t(newline + 1 - m_buffer.data());
+                m_scanned = 0;
+                terminated = true;
+                return true;
+            }
+            m_scanned = m_end - m_start; // no newline in what is there: search only what comes next
+            if (m_ended || !fill()) {
+                if (m_start == m_end)
+                    return false;
+                line = std::string_view(m_buffer.data() + m_start, m_end - m_start);
+                m_start = m_end;
+                m_scanned = 0;
+                terminated = false;
+                return true;
+            }
+        }
+    }
+
+private:
+    // Reads the next block behind what is left of the current one; false at the end of the input.
+    bool fill()
+    {
+        constexpr std::size_t kBlock = 1 << 20;
+        if (m_start > 0) {
+            std::memmove(m_buffer.data(), m_buffer.data() + m_start, m_end - m_start);
+            m_end -= m_start;
+            m_start = 0;
+        }
+        if (m_buffer.size() < m_end + kBlock)
+            m_buffer.resize(std::max(m_end + kBlock, 2 * m_buffer.size()));
+        const qint64 read = m_input.read(m_buffer.data() + m_end, qint64(m_buffer.size() - m_end));
+        if (read <= 0) {
+            m_ended = true; // the end, or a read error (damaged zstd input: the caller asks the decoder)
+            return false;
+        }
+        m_end += std::size_t(read);
+        return true;
+    }
+
+    QIODevice& m_input;
+    std::vector<char> m_buffer;
+    std::size_t m_start = 0; // the unread text is m_buffer[m_start, m_end)
+    std::size_t m_end = 0;
+    std::size_t m_scanned = 0; // bytes after m_start known to hold no newline
+    bool m_ended = false;
+};
+
+// What a line holds: a delta to fold (the whole line, or the `data` of a server frame), nothing to
+// fold (an ack, a seq-only item, a socket message), or an error. `delta` points into the thread's
+// parser (detail::parseJson), valid until the next parse.
 struct LineDelta {
     bool malformed = false;
     QString error;
-    std::optional<std::string> delta;
+    std::optional<dom::element> delta;
 };
 
 // Socket-level server messages of adama-wire.md 2.1 (hello, ping, status): only those keys, and a
@@ -74,6 +148,8 @@ bool isSocketControl(dom::object object)
     return marker;
 }
 
+// Parses the line once: the fold takes the delta's parsed form, so a frame's `data` is neither
+// printed back to text nor parsed a second time.
 LineDelta deltaOfLine(std::string_view line, FoldMode mode)
 {
     LineDelta result;
@@ -86,7 +162,7 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
     }
     if (root.type() != dom::element_type::OBJECT && mode == FoldMode::ReferenceClient) {
         // The reference client's update() takes any JSON value (an array merges by index).
-        result.delta = std::string(line);
+        result.delta = root;
         return result;
     }
     if (root.type() != dom::element_type::OBJECT) {
@@ -98,7 +174,7 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
     if (object.at_key("deliver").error() != simdjson::SUCCESS) {
         if (isSocketControl(object))
             return result;
-        result.delta = std::string(line);
+        result.delta = root;
         return result;
     }
     // A server frame: response.delta.data, when present.
@@ -111,7 +187,7 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
     const auto data = delta.value_unsafe().get_object().value_unsafe().at_key("data");
     if (data.error() != simdjson::SUCCESS)
         return result;
-    result.delta = simdjson::to_string(data.value_unsafe());
+    result.delta = data.value_unsafe();
     return result;
 }
 
@@ -192,6 +268,8 @@ int runFold(const QStringList& arguments, CommandIo& io)
     }
 
     DocumentTree tree(options.mode);
+    LineReader lines(*input);
+    FoldResult result; // reused: its vectors keep their memory from line to line
     qint64 lineNumber = 0;
     qint64 folded = 0;
     qint64 anomalyCount = 0;
@@ -199,23 +277,22 @@ int runFold(const QStringList& arguments, CommandIo& io)
     bool reachedEnd = false; // not stopped by --at: damage found ahead in zstd input then counts
     bool lineCutOff = false;
     while (!options.at || folded < *options.at) {
-        if (input->atEnd()) {
+        std::string_view line;
+        bool terminated = true;
+        if (!lines.next(line, terminated)) {
             reachedEnd = true;
             break;
         }
-        QByteArray line = input->readLine();
-        if (decoder && !line.endsWith('\n') && input->atEnd() && !decoder->damage().isEmpty()) {
+        if (decoder && !terminated && !decoder->damage().isEmpty()) {
             // The text stops inside this line at the damage: it belongs to the damage, not to a malformed line.
             reachedEnd = true;
             lineCutOff = true;
             break;
         }
         ++lineNumber;
-        while (!line.isEmpty() && (line.endsWith('\n') || line.endsWith('\r')))
-            line.chop(1);
-        if (line.trimmed().isEmpty())
+        if (QByteArrayView(line.data(), qsizetype(line.size())).trimmed().isEmpty())
             continue;
-        const LineDelta lineDelta = deltaOfLine(std::string_view(line.constData(), std::size_t(line.size())), options.mode);
+        const LineDelta lineDelta = deltaOfLine(line, options.mode);
         if (lineDelta.malformed) {
             ++malformed;
             io.err << inputName << ':' << lineNumber << ": " << lineDelta.error << '\n';
@@ -227,9 +304,11 @@ int runFold(const QStringList& arguments, CommandIo& io)
         }
         if (!lineDelta.delta)
             continue;
-        const FoldResult result = tree.apply(*lineDelta.delta, folded);
+        // Nothing here reads a change set: the document is printed at the end.
+        detail::resetFoldResult(result);
+        detail::foldParsed(tree, *lineDelta.delta, folded, result, DocumentTree::ChangeDetail::None);
         const bool notAnObject = !result.anomalies.empty() && result.anomalies.front().kind == AnomalyKind::NotAnObject;
-        if (!result.parsed || notAnObject) {
+        if (notAnObject) {
             ++malformed;
             io.err << inputName << ':' << lineNumber << ": the data is not a delta object: " << result.error << '\n';
             if (!options.keepGoing)

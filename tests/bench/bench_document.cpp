@@ -1,6 +1,8 @@
+#include "core/cli/cli.h"
 #include "core/document/documenttree.h"
 #include "core/document/documenttree_p.h"
 
+#include <QBuffer>
 #include <QCoreApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -189,6 +191,45 @@ double foldRate(const Stream& stream, int rounds, std::size_t* nodes, DocumentTr
     return best;
 }
 
+// `deltascope-cli fold -` over the stream as NDJSON (bare deltas, or each wrapped in a server frame),
+// in process with buffers: what a user folding a file gets, line reading and printing included.
+double cliFoldRate(const Stream& stream, bool frames, int rounds)
+{
+    // The stream's start as its first delta (a snapshot), so the deltas fold onto what they were made for.
+    const QByteArray snapshot = stream.start.toSnapshotDelta();
+    std::vector<std::string_view> deltas { std::string_view(snapshot.constData(), std::size_t(snapshot.size())) };
+    deltas.insert(deltas.end(), stream.deltas.begin(), stream.deltas.end());
+    QByteArray ndjson;
+    qint64 seq = 0;
+    for (std::string_view delta : deltas) {
+        if (frames)
+            ndjson += "{\"deliver\":1,\"response\":{\"delta\":{\"data\":";
+        ndjson.append(delta.data(), qsizetype(delta.size()));
+        if (frames)
+            ndjson += ",\"seq\":" + QByteArray::number(++seq) + "}}}";
+        ndjson += '\n';
+    }
+    double best = 0;
+    for (int batch = 0; batch < 3; ++batch) {
+        CpuTimer timer;
+        qint64 folded = 0;
+        for (int r = 0; r < rounds; ++r) {
+            QBuffer input(&ndjson);
+            input.open(QIODevice::ReadOnly);
+            QString printed;
+            QString errors;
+            QTextStream out(&printed);
+            QTextStream err(&errors);
+            cli::CommandIo io { out, err, input };
+            if (cli::run({ QStringLiteral("fold"), QStringLiteral("-") }, io) != cli::ExitOk)
+                std::fprintf(stderr, "fold failed: %s\n", qPrintable(errors));
+            folded += qint64(deltas.size());
+        }
+        best = std::max(best, double(folded) / (double(timer.nsecsElapsed()) / 1e9));
+    }
+    return best;
+}
+
 // `json` with every string value replaced by "" (keys kept): the heap the strings' text takes drops out.
 QByteArray withEmptyStrings(const QByteArray& json)
 {
@@ -292,6 +333,12 @@ int main(int argc, char** argv)
         const double busyRate = foldRate(busy, quick ? 2 : 40, &busyNodes);
         std::printf("document.fold.medium_busy.delta_size: %.0f bytes (average; %zu nodes)\n", busy.averageBytes, busyNodes);
         std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", busyRate);
+        if (!foldOnly) {
+            std::printf("document.fold.cli.bare_deltas: %.0f deltas/s (deltascope-cli fold of the busy stream as NDJSON, in process)\n",
+                cliFoldRate(busy, false, quick ? 1 : 8));
+            std::printf("document.fold.cli.server_frames: %.0f deltas/s (the same deltas inside server frames)\n",
+                cliFoldRate(busy, true, quick ? 1 : 8));
+        }
     }
     if (foldOnly)
         return 0;

@@ -107,6 +107,44 @@ TEST_CASE("fold cli: malformed lines name the line and exit 2 unless --keep-goin
     CHECK(run.out == QStringLiteral("{\"a\":1,\"0\":1,\"1\":2,\"b\":2}\n"));
 }
 
+TEST_CASE("fold cli: lines across read blocks, long lines and line ends fold as each line alone does")
+{
+    // The reader takes the input a megabyte at a time: lines must come out whole wherever a block
+    // ends, a line longer than a block included, with \r\n, blank lines and no newline at the end.
+    QByteArray input;
+    DocumentTree expected;
+    int line = 0;
+    const auto add = [&](const QByteArray& delta, const char* end) {
+        input += delta + end;
+        expected.apply(std::string_view(delta.constData(), std::size_t(delta.size())), line++);
+    };
+    add(R"({"chat":{"@o":[]},"big":""})", "\n");
+    for (int i = 1; i <= 6000; ++i) {
+        // Lines from about 60 to 560 bytes, so block ends fall at many places within a line.
+        const QByteArray text = QByteArray(i % 500, char('a' + i % 26));
+        const QByteArray delta = "{\"chat\":{\"" + QByteArray::number(i) + "\":{\"what\":\"" + text + "\"},\"@o\":[" + QByteArray::number(i) + "]" + (i > 1 ? ",\"" + QByteArray::number(i - 1) + "\":null" : QByteArray()) + "},\"n\":" + QByteArray::number(i) + "}";
+        add(delta, i % 7 == 0 ? "\r\n" : "\n");
+        if (i % 1000 == 0)
+            input += "   \n\n"; // blank lines are skipped
+        if (i == 3000)
+            add("{\"big\":\"" + QByteArray(3 * 1024 * 1024, 'x') + "\"}", "\n"); // three blocks long
+    }
+    add(R"({"last":true})", ""); // no newline at the end
+    const CliRun run = runCli({ QStringLiteral("fold") }, input);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.isEmpty());
+    CHECK(run.out.toUtf8() == expected.toJson(false) + '\n');
+    // The same deltas inside server frames.
+    QByteArray frames;
+    qint64 seq = 0;
+    for (const QByteArray& text : input.split('\n')) {
+        const QByteArray delta = text.trimmed();
+        if (!delta.isEmpty())
+            frames += "{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":" + delta + ",\"seq\":" + QByteArray::number(++seq) + "}}}\n";
+    }
+    CHECK(runCli({ QStringLiteral("fold") }, frames).out == run.out);
+}
+
 namespace {
 
 QByteArray zstdCompressed(const QByteArray& text)
