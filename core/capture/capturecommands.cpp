@@ -394,7 +394,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
     io.err << "deltascope-cli replay: at event " << replay.position() << " of " << log.size() << ", epoch " << replay.folder().epoch()
            << ", seq " << replay.folder().lastSeq() << ", " << anomalies << " anomalies in the whole capture\n";
     if (!parser.isSet(QStringLiteral("no-document")))
-        io.out << QString::fromUtf8(replay.folder().epochTree().toJson(true)) << '\n';
+        writeUtf8(io.out, replay.folder().epochTree().toJson(true) + '\n');
     return ExitOk;
 }
 
@@ -668,7 +668,7 @@ int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies
     SessionFolder folder;
     capture->checkpoints->waitUntilComplete(); // the anomalies below need the whole fold anyway
     capture->checkpoints->restore(folder, at);
-    io.out << QString::fromUtf8((referenceClient ? folder.mergedTree() : folder.epochTree()).toJson(pretty)) << '\n';
+    writeUtf8(io.out, (referenceClient ? folder.mergedTree() : folder.epochTree()).toJson(pretty) + '\n');
     io.out.flush();
     qint64 count = 0;
     for (const SessionAnomaly& anomaly : capture->checkpoints->anomalies()) {

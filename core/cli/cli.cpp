@@ -26,6 +26,20 @@ QString helpText(const QCommandLineParser& parser, const QString& invocation)
     return text;
 }
 
+void writeUtf8(QTextStream& stream, const QByteArray& utf8)
+{
+    if (QIODevice* device = stream.device()) {
+        stream.flush();
+        // A file device buffers: its flush is where a full disk shows. The stream's status is what
+        // checkOutput() reads, so a failure here is set there.
+        auto* file = qobject_cast<QFileDevice*>(device);
+        if (device->write(utf8) != utf8.size() || (file && !file->flush()))
+            stream.setStatus(QTextStream::WriteFailed);
+        return;
+    }
+    stream << QString::fromUtf8(utf8);
+}
+
 QString usage()
 {
     QString text = QStringLiteral("Usage: deltascope-cli COMMAND [OPTIONS...]\n"

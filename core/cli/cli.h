@@ -43,6 +43,10 @@ const std::vector<Command>& commands();
 // A QCoreApplication must exist; commands that need the network run their own event loop.
 int run(const QStringList& arguments, CommandIo& io);
 
+// Writes UTF-8 text to `stream`: straight to its device when it has one (after what the stream
+// holds), so a document of hundreds of megabytes is not also held as UTF-16 and re-encoded.
+void writeUtf8(QTextStream& stream, const QByteArray& utf8);
+
 // The text `deltascope-cli --help` prints.
 QString usage();
 

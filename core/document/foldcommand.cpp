@@ -337,7 +337,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli fold: the input has only " << folded << (folded == 1 ? " delta" : " deltas") << " (asked --at " << *options.at
                << "); printed the document after all of them\n";
 
-    io.out << QString::fromUtf8(tree.toJson(options.pretty)) << '\n';
+    writeUtf8(io.out, tree.toJson(options.pretty) + '\n');
     io.out.flush();
     if (malformed > 0 && options.keepGoing)
         io.err << "deltascope-cli fold: skipped " << malformed << " malformed line(s)\n";

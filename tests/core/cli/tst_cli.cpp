@@ -99,6 +99,24 @@ TEST_CASE("cli: output that cannot be written (a full disk) fails the command wi
     CHECK(errors.contains(QStringLiteral("No space left on device")));
 }
 
+TEST_CASE("cli: UTF-8 output goes to the stream's device after what the stream held, or into its string")
+{
+    QByteArray bytes;
+    QBuffer device(&bytes);
+    REQUIRE(device.open(QIODevice::WriteOnly));
+    QTextStream stream(&device);
+    stream << "before ";
+    cli::writeUtf8(stream, QByteArrayLiteral("{\"t\":\"\xc3\xa9\"}"));
+    stream << " after";
+    stream.flush();
+    CHECK(bytes == QByteArrayLiteral("before {\"t\":\"\xc3\xa9\"} after"));
+    QString text;
+    QTextStream toString(&text);
+    cli::writeUtf8(toString, QByteArrayLiteral("\xc3\xa9"));
+    toString.flush();
+    CHECK(text == QStringLiteral("\u00e9"));
+}
+
 TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMAND:' and exit 2")
 {
     for (const cli::Command& command : cli::commands()) {
