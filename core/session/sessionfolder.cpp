@@ -145,8 +145,7 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
     // listeners, provenance and anomalies are kept.
     m_mergedTree.apply(delta.data, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
     ++m_folded;
-    if (!result.parsed)
-        report(QStringLiteral("invalid-json"), event.index, QString(), result.error);
+    // Data that is not JSON comes as an InvalidJson anomaly, with the error, like every other.
     for (const Anomaly& anomaly : result.anomalies)
         report(anomalyKindName(anomaly.kind), event.index, anomaly.path, anomaly.message);
     Q_EMIT itemFolded(event.index, result.changes);

@@ -2,6 +2,7 @@
 
 #include "core/protocol/loopbacktransport.h"
 #include "core/session/livesession.h"
+#include "core/session/sessionfolder.h"
 #include "tests/support/testutils.h"
 
 #include <QJsonDocument>
@@ -203,6 +204,42 @@ TEST_CASE("session folder: a replayed log folds to the same trees as the live se
     CHECK(replay.epochTree().toJson() == f.session.folder().epochTree().toJson());
     CHECK(replay.mergedTree().toJson() == f.session.folder().mergedTree().toJson());
     CHECK(replay.foldedCount() == f.session.folder().foldedCount());
+}
+
+TEST_CASE("session folder: data nested near the depth limit folds as apply() folds it alone")
+{
+    // The folder must fold, or refuse, what folding the data alone does, and report a refusal once.
+    const auto nested = [](int depth) -> QByteArray {
+        return QByteArray("{\"a\":").repeated(depth) + '1' + QByteArray("}").repeated(depth);
+    };
+    for (const int depth : { 3, DocumentTree::kMaxDepth - 3, DocumentTree::kMaxDepth - 2, DocumentTree::kMaxDepth, DocumentTree::kMaxDepth + 1 }) {
+        INFO("depth " << depth);
+        const QByteArray data = nested(depth);
+        DocumentTree alone;
+        const FoldResult direct = alone.apply(std::string_view(data.constData(), std::size_t(data.size())), 1);
+        SessionFolder folder;
+        QSignalSpy anomalies(&folder, &SessionFolder::anomalyFound);
+        SessionEvent epoch;
+        epoch.kind = EventKind::EpochStarted;
+        epoch.epoch = 1;
+        epoch.requestId = 1;
+        folder.processEvent(epoch, "{}");
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.index = 1;
+        event.epoch = 1;
+        event.requestId = 1;
+        const QByteArray frame = "{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":" + data + ",\"seq\":1}}}";
+        folder.processEvent(event, frame);
+        CHECK(folder.lastSeq() == 1);
+        CHECK(folder.epochTree().toJson() == alone.toJson());
+        CHECK(folder.mergedTree().toJson() == alone.toJson());
+        CHECK(direct.parsed == (depth <= DocumentTree::kMaxDepth));
+        QStringList kinds;
+        for (const QList<QVariant>& signal : anomalies)
+            kinds << signal.at(0).value<SessionAnomaly>().kind;
+        CHECK(kinds == (direct.parsed ? QStringList() : QStringList { anomalyKindName(AnomalyKind::InvalidJson) }));
+    }
 }
 
 TEST_CASE("live session: notes and externally recorded events get the session's clock and epoch")
