@@ -261,14 +261,23 @@ InboundFrame decodeInbound(QByteArrayView frame)
 
 StreamDelta extractStreamDelta(QByteArrayView frame)
 {
-    StreamDelta result;
     simdjson::dom::object object;
     bool notObject = false;
-    if (!parseObject(frame, object, result.error, notObject))
+    QString error;
+    if (!parseObject(frame, object, error, notObject)) {
+        StreamDelta result;
+        result.error = error;
         return result;
+    }
+    return streamDeltaOf(object);
+}
+
+StreamDelta streamDeltaOf(const simdjson::dom::object& frame, simdjson::dom::element* data)
+{
+    StreamDelta result;
     simdjson::dom::element value;
     simdjson::dom::object delta;
-    if (object["response"].get(value) != simdjson::SUCCESS || value["delta"].get(value) != simdjson::SUCCESS
+    if (frame["response"].get(value) != simdjson::SUCCESS || value["delta"].get(value) != simdjson::SUCCESS
         || value.get_object().get(delta) != simdjson::SUCCESS) {
         result.error = QStringLiteral("no response.delta object");
         return result;
@@ -279,7 +288,10 @@ StreamDelta extractStreamDelta(QByteArrayView frame)
         readInteger(value, result.seq);
     if (delta["data"].get(value) == simdjson::SUCCESS) {
         result.hasData = true;
-        result.data = simdjson::minify(value);
+        if (data)
+            *data = value;
+        else
+            result.data = simdjson::minify(value);
     }
     return result;
 }

@@ -8,6 +8,11 @@
 
 #include <string>
 
+namespace simdjson::dom {
+class element;
+class object;
+}
+
 namespace deltascope {
 
 // Why an inbound frame could not be decoded (SessionEvent::code of a MalformedInbound event).
@@ -52,6 +57,10 @@ struct StreamDelta {
     QString error;
 };
 StreamDelta extractStreamDelta(QByteArrayView frame);
+// The same from a frame already parsed (its root object). With `data` given, the `data` member's
+// parsed value goes there instead of its text into StreamDelta::data, for a fold that takes parsed
+// JSON (valid as long as the parser that made `frame` is not used again).
+StreamDelta streamDeltaOf(const simdjson::dom::object& frame, simdjson::dom::element* data = nullptr);
 
 // Whether `json` is one JSON value of the given shape (for messages and viewer state given as text).
 bool isJsonObject(QByteArrayView json, QString* error = nullptr);

@@ -1,5 +1,6 @@
 #include "core/session/sessionfolder.h"
 
+#include "core/document/mutator.h"
 #include "core/protocol/envelope.h"
 
 #include <QJsonDocument>
@@ -123,7 +124,15 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
                 QStringLiteral("stream item for id %1 before any connection/create; not folded").arg(event.requestId));
         return; // other streams (stats, uploads) are not documents
     }
-    const StreamDelta delta = extractStreamDelta(payload);
+    // The frame is parsed once, by the fold's own parser, and its `data` folded as parsed: printing
+    // it back to text for apply() to parse again, twice, took a third of a capture's fold. A frame
+    // that parser refuses (nesting near its depth limit once the frame's own levels count, say)
+    // takes the way through text, where the fold reports what is wrong with the data itself.
+    simdjson::dom::element root;
+    simdjson::dom::element data;
+    const bool parsedOnce = detail::parseJson(std::string_view(payload.data(), std::size_t(payload.size())), root, nullptr)
+        && root.type() == simdjson::dom::element_type::OBJECT;
+    const StreamDelta delta = parsedOnce ? streamDeltaOf(root.get_object().value_unsafe(), &data) : extractStreamDelta(payload);
     if (!delta.ok) {
         report(QStringLiteral("unparseable-item"), event.index, QString(), QStringLiteral("stream item not folded: %1").arg(delta.error));
         return;
@@ -140,10 +149,18 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
     m_epochHasData = true;
     // Both results are members reused from item to item: a busy stream folds many thousands a second.
     FoldResult& result = m_epochResult;
-    m_epochTree.apply(delta.data, event.index, result);
     // The merged tree's change set is not reported (itemFolded carries the epoch tree's); its
     // listeners, provenance and anomalies are kept.
-    m_mergedTree.apply(delta.data, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
+    if (parsedOnce) {
+        // Both folds read the one parse: nothing between them parses with detail::parseJson.
+        detail::resetFoldResult(result);
+        detail::foldParsed(m_epochTree, data, event.index, result, DocumentTree::ChangeDetail::Full);
+        detail::resetFoldResult(m_mergedResult);
+        detail::foldParsed(m_mergedTree, data, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
+    } else {
+        m_epochTree.apply(delta.data, event.index, result);
+        m_mergedTree.apply(delta.data, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
+    }
     ++m_folded;
     // Data that is not JSON comes as an InvalidJson anomaly, with the error, like every other.
     for (const Anomaly& anomaly : result.anomalies)

@@ -209,6 +209,8 @@ TEST_CASE("session folder: a replayed log folds to the same trees as the live se
 TEST_CASE("session folder: data nested near the depth limit folds as apply() folds it alone")
 {
     // The folder must fold, or refuse, what folding the data alone does, and report a refusal once.
+    // It folds a frame's data as parsed, and there the frame's own three levels count against the
+    // depth limit: data nested closer to it than that takes the way through text.
     const auto nested = [](int depth) -> QByteArray {
         return QByteArray("{\"a\":").repeated(depth) + '1' + QByteArray("}").repeated(depth);
     };
