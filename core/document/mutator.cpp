@@ -204,8 +204,15 @@ struct ParserCache {
 
 } // namespace
 
+namespace {
+thread_local quint64 tlsParseCount = 0;
+}
+
+quint64 parseJsonCount() { return tlsParseCount; }
+
 bool parseJson(std::string_view text, dom::element& out, QString* error)
 {
+    ++tlsParseCount;
     thread_local ParserCache cache;
     // Very large inputs get a parser of their own, so one huge frame does not pin its buffers.
     constexpr std::size_t kLarge = 16 * 1024 * 1024;

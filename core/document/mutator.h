@@ -196,5 +196,8 @@ void resetFoldResult(FoldResult& result);
 // Parses JSON with the thread's reused simdjson parser (depth limited to DocumentTree::kMaxDepth).
 // On failure returns false and describes the error with its byte offset.
 bool parseJson(std::string_view text, simdjson::dom::element& out, QString* error);
+// How many times this thread called parseJson(): an element it returned is valid while this
+// stays what it was just after the call.
+quint64 parseJsonCount();
 
 }

@@ -3,6 +3,7 @@
 #include "core/logging.h"
 #include "core/protocol/envelope.h"
 #include "core/session/eventlog.h"
+#include "core/session/streamitemfold.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -407,7 +408,8 @@ void IncidentAnalyzer::trouble(qint64 index, const QString& how, const QString& 
 
 void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
 {
-    const StreamDelta delta = extractStreamDelta(frame);
+    const StreamItemFold item(frame);
+    const StreamDelta& delta = item.delta();
     if (!delta.ok)
         return;
     if (delta.parts & PartReload) {
@@ -418,8 +420,8 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
     }
     if (delta.hasData) {
         // Only the trees matter here, not what each delta changed.
-        m_tree.apply(delta.data, index, m_foldScratch, DocumentTree::ChangeDetail::None);
-        m_merged.apply(delta.data, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+        item.foldInto(m_tree, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+        item.foldInto(m_merged, index, m_foldScratch, DocumentTree::ChangeDetail::None);
     }
     if (delta.seq >= 0) {
         m_lastSeq = delta.seq;

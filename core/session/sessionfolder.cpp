@@ -1,7 +1,7 @@
 #include "core/session/sessionfolder.h"
 
-#include "core/document/mutator.h"
 #include "core/protocol/envelope.h"
+#include "core/session/streamitemfold.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -124,15 +124,8 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
                 QStringLiteral("stream item for id %1 before any connection/create; not folded").arg(event.requestId));
         return; // other streams (stats, uploads) are not documents
     }
-    // The frame is parsed once, by the fold's own parser, and its `data` folded as parsed: printing
-    // it back to text for apply() to parse again, twice, took a third of a capture's fold. A frame
-    // that parser refuses (nesting near its depth limit once the frame's own levels count, say)
-    // takes the way through text, where the fold reports what is wrong with the data itself.
-    simdjson::dom::element root;
-    simdjson::dom::element data;
-    const bool parsedOnce = detail::parseJson(std::string_view(payload.data(), std::size_t(payload.size())), root, nullptr)
-        && root.type() == simdjson::dom::element_type::OBJECT;
-    const StreamDelta delta = parsedOnce ? streamDeltaOf(root.get_object().value_unsafe(), &data) : extractStreamDelta(payload);
+    const StreamItemFold item(payload);
+    const StreamDelta& delta = item.delta();
     if (!delta.ok) {
         report(QStringLiteral("unparseable-item"), event.index, QString(), QStringLiteral("stream item not folded: %1").arg(delta.error));
         return;
@@ -151,16 +144,8 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
     FoldResult& result = m_epochResult;
     // The merged tree's change set is not reported (itemFolded carries the epoch tree's); its
     // listeners, provenance and anomalies are kept.
-    if (parsedOnce) {
-        // Both folds read the one parse: nothing between them parses with detail::parseJson.
-        detail::resetFoldResult(result);
-        detail::foldParsed(m_epochTree, data, event.index, result, DocumentTree::ChangeDetail::Full);
-        detail::resetFoldResult(m_mergedResult);
-        detail::foldParsed(m_mergedTree, data, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
-    } else {
-        m_epochTree.apply(delta.data, event.index, result);
-        m_mergedTree.apply(delta.data, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
-    }
+    item.foldInto(m_epochTree, event.index, result, DocumentTree::ChangeDetail::Full);
+    item.foldInto(m_mergedTree, event.index, m_mergedResult, DocumentTree::ChangeDetail::None);
     ++m_folded;
     // Data that is not JSON comes as an InvalidJson anomaly, with the error, like every other.
     for (const Anomaly& anomaly : result.anomalies)

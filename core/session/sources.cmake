@@ -7,6 +7,8 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/eventlog.cpp
     ${CMAKE_CURRENT_LIST_DIR}/sessionfolder.h
     ${CMAKE_CURRENT_LIST_DIR}/sessionfolder.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/streamitemfold.h
+    ${CMAKE_CURRENT_LIST_DIR}/streamitemfold.cpp
     ${CMAKE_CURRENT_LIST_DIR}/livesession.h
     ${CMAKE_CURRENT_LIST_DIR}/livesession.cpp
     ${CMAKE_CURRENT_LIST_DIR}/watchcommand.h

@@ -3,6 +3,7 @@
 #include "core/protocol/loopbacktransport.h"
 #include "core/session/livesession.h"
 #include "core/session/sessionfolder.h"
+#include "core/session/streamitemfold.h"
 #include "tests/support/testutils.h"
 
 #include <QJsonDocument>
@@ -242,6 +243,28 @@ TEST_CASE("session folder: data nested near the depth limit folds as apply() fol
             kinds << signal.at(0).value<SessionAnomaly>().kind;
         CHECK(kinds == (direct.parsed ? QStringList() : QStringList { anomalyKindName(AnomalyKind::InvalidJson) }));
     }
+}
+
+TEST_CASE("stream item fold: a parse between two folds does not change what the second folds")
+{
+    // The item holds the fold parser's output; a slot run between the epoch and merged folds may
+    // parse other JSON on the same thread, which overwrites it.
+    const QByteArray frame = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"a":{"b":[1,2]},"l":{"1":{"x":"y"},"@o":[1]}},"seq":4}}})";
+    const StreamItemFold item(frame);
+    REQUIRE(item.delta().ok);
+    CHECK(item.delta().seq == 4);
+    CHECK(item.delta().hasData);
+    DocumentTree first;
+    FoldResult result;
+    item.foldInto(first, 1, result, DocumentTree::ChangeDetail::Full);
+    CHECK(first.toJson() == R"({"a":{"b":[1,2]},"l":[{"x":"y"}]})");
+    CHECK_FALSE(result.changes.touched.empty());
+    DocumentTree other;
+    other.apply(R"({"zzz":{"@o":[7,8,9],"7":{"q":1}},"w":[true,false,null]})", 1); // the same parser, other text
+    DocumentTree second;
+    item.foldInto(second, 1, result, DocumentTree::ChangeDetail::None);
+    CHECK(second.toJson() == first.toJson());
+    CHECK(result.changes.touched.empty());
 }
 
 TEST_CASE("live session: notes and externally recorded events get the session's clock and epoch")

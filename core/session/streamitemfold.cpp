@@ -1,0 +1,42 @@
+#include "core/session/streamitemfold.h"
+
+#include "core/document/mutator.h"
+
+namespace deltascope {
+
+namespace {
+bool parseFrame(QByteArrayView frame, simdjson::dom::element& root)
+{
+    return detail::parseJson(std::string_view(frame.data(), std::size_t(frame.size())), root, nullptr)
+        && root.type() == simdjson::dom::element_type::OBJECT;
+}
+}
+
+StreamItemFold::StreamItemFold(QByteArrayView frame)
+    : m_frame(frame)
+{
+    simdjson::dom::element root;
+    m_parsed = parseFrame(frame, root);
+    m_parseCount = detail::parseJsonCount();
+    m_delta = m_parsed ? streamDeltaOf(root.get_object().value_unsafe(), &m_data) : extractStreamDelta(frame);
+}
+
+void StreamItemFold::foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail) const
+{
+    if (!m_parsed) {
+        tree.apply(m_delta.data, eventIndex, result, detail);
+        return;
+    }
+    if (m_parseCount != detail::parseJsonCount()) {
+        // Something parsed since: m_data points into overwritten buffers. The same text parses
+        // the same way again.
+        simdjson::dom::element root;
+        parseFrame(m_frame, root);
+        m_parseCount = detail::parseJsonCount();
+        streamDeltaOf(root.get_object().value_unsafe(), &m_data);
+    }
+    detail::resetFoldResult(result);
+    detail::foldParsed(tree, m_data, eventIndex, result, detail);
+}
+
+}
