@@ -393,8 +393,10 @@ int runReplay(const QStringList& arguments, CommandIo& io)
     const qint64 anomalies = replay.capture().checkpoints ? replay.capture().checkpoints->anomalyCount() : 0;
     io.err << "deltascope-cli replay: at event " << replay.position() << " of " << log.size() << ", epoch " << replay.folder().epoch()
            << ", seq " << replay.folder().lastSeq() << ", " << anomalies << " anomalies in the whole capture\n";
-    if (!parser.isSet(QStringLiteral("no-document")))
-        writeUtf8(io.out, replay.folder().epochTree().toJson(true) + '\n');
+    if (!parser.isSet(QStringLiteral("no-document"))) {
+        writeUtf8(io.out, replay.folder().epochTree().toJson(true));
+        io.out << '\n';
+    }
     return ExitOk;
 }
 
@@ -668,7 +670,8 @@ int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies
     SessionFolder folder;
     capture->checkpoints->waitUntilComplete(); // the anomalies below need the whole fold anyway
     capture->checkpoints->restore(folder, at);
-    writeUtf8(io.out, (referenceClient ? folder.mergedTree() : folder.epochTree()).toJson(pretty) + '\n');
+    writeUtf8(io.out, (referenceClient ? folder.mergedTree() : folder.epochTree()).toJson(pretty));
+    io.out << '\n';
     io.out.flush();
     qint64 count = 0;
     for (const SessionAnomaly& anomaly : capture->checkpoints->anomalies()) {

@@ -265,7 +265,10 @@ void resetFoldResult(FoldResult& result)
         result.changes.changes.clear();
         result.changes.touched.clear();
     }
-    result.anomalies.clear();
+    if (result.anomalies.capacity() > kKeep)
+        result.anomalies = std::vector<Anomaly>();
+    else
+        result.anomalies.clear();
 }
 
 void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail)

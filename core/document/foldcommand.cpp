@@ -50,8 +50,9 @@ struct Options {
     std::optional<qint64> at;
 };
 
-// Lines of an input, read in blocks of a megabyte: QIODevice::readLine() per line, and a QByteArray
-// for each, cost more than folding the line. A line longer than a block grows the buffer to it.
+// Lines of an input, read a megabyte or more at a time from a file, a line at a time from a pipe,
+// into one buffer: QIODevice::readLine() returning a QByteArray per line cost more than folding the
+// line. A line longer than the buffer grows it; the memory is given back after such a line.
 class LineReader
 {
 public:
@@ -67,7 +68,8 @@ public:
         for (;;) {
             const char* begin = m_buffer.data() + m_start;
             const char* end = m_buffer.data() + m_end;
-            if (const void* found = std::memchr(begin + m_scanned, '\n', std::size_t(end - begin - m_scanned))) {
+            const void* found = std::size_t(end - begin) > m_scanned ? std::memchr(begin + m_scanned, '\n', std::size_t(end - begin) - m_scanned) : nullptr;
+            if (found) {
                 const char* newline = static_cast<const char*>(found);
                 line = std::string_view(begin, std::size_t(newline - begin));
                 if (!line.empty() && line.back() == '\r')
@@ -91,7 +93,8 @@ public:
     }
 
 private:
-    // Reads the next block behind what is left of the current one; false at the end of the input.
+    // Reads more behind what is left unread; false at the end of the input (or a read error, which
+    // the caller learns from the device).
     bool fill()
     {
         constexpr std::size_t kBlock = 1 << 20;
@@ -100,11 +103,21 @@ private:
             m_end -= m_start;
             m_start = 0;
         }
+        if (m_buffer.size() > 4 * kBlock && m_end < kBlock) {
+            // A line of many megabytes has been read: give its memory back.
+            m_buffer.resize(2 * kBlock);
+            m_buffer.shrink_to_fit();
+        }
         if (m_buffer.size() < m_end + kBlock)
             m_buffer.resize(std::max(m_end + kBlock, 2 * m_buffer.size()));
-        const qint64 read = m_input.read(m_buffer.data() + m_end, qint64(m_buffer.size() - m_end));
+        char* room = m_buffer.data() + m_end;
+        const qint64 size = qint64(m_buffer.size() - m_end);
+        // A pipe (or the decoder over one) is read up to the next newline: a block read would wait
+        // for a megabyte, so `fold - --at N` on a stream that never ends would never stop. A file
+        // or buffer is read a block at a time.
+        const qint64 read = m_input.isSequential() ? m_input.readLine(room, size) : m_input.read(room, size);
         if (read <= 0) {
-            m_ended = true; // the end, or a read error (damaged zstd input: the caller asks the decoder)
+            m_ended = true;
             return false;
         }
         m_end += std::size_t(read);
@@ -118,6 +131,18 @@ private:
     std::size_t m_scanned = 0; // bytes after m_start known to hold no newline
     bool m_ended = false;
 };
+
+// The input's first line, or its first `limit` bytes, left unread. On a pipe, peek(limit) waits
+// until `limit` bytes have arrived, and a producer may send one short line and wait for more.
+QByteArray peekFirstLine(QIODevice& input, qint64 limit)
+{
+    if (!input.isSequential())
+        return input.peek(limit);
+    input.startTransaction();
+    const QByteArray line = input.readLine(limit);
+    input.rollbackTransaction();
+    return line;
+}
 
 // What a line holds: a delta to fold (the whole line, or the `data` of a server frame), nothing to
 // fold (an ack, a seq-only item, a socket message), or an error. `delta` points into the thread's
@@ -250,6 +275,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
         }
         input = &file;
     }
+    const auto* source = qobject_cast<const QFileDevice*>(input); // for read errors (stdin is a QFile too)
     // zstd-compressed input (a .ndjson.zst of deltas or frames) is decoded as it is read.
     std::optional<ZstdReadDevice> decoder;
     if (capture::startsLikeZstd(input->peek(4))) {
@@ -257,7 +283,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
         input = &*decoder;
     }
     // A Deltascope capture (NDJSON with a header line, or zstd): --at counts events, not deltas.
-    if (capture::looksLikeCapture(input->peek(512))) {
+    if (capture::looksLikeCapture(peekFirstLine(*input, 512))) {
         if (fromStdin) {
             io.err << "deltascope-cli fold: standard input holds a Deltascope capture; give its file name instead "
                       "(deltascope-cli fold FILE)\n";
@@ -324,6 +350,12 @@ int runFold(const QStringList& arguments, CommandIo& io)
         anomalyCount += qint64(result.anomalies.size());
         ++folded;
     }
+    if (reachedEnd && (!decoder || decoder->damage().isEmpty()) && source && source->error() != QFileDevice::NoError) {
+        // Not the end: the input failed (an I/O error, a directory given as input).
+        io.err << "deltascope-cli fold: cannot read " << (fromStdin ? inputName : QLatin1Char('\'') + inputName + QLatin1Char('\''))
+               << " after " << lineNumber << (lineNumber == 1 ? " line" : " lines") << ": " << source->errorString() << '\n';
+        return ExitFailure;
+    }
     if (reachedEnd && decoder && !decoder->damage().isEmpty()) {
         io.err << inputName << ": " << decoder->damage() << "; " << lineNumber << (lineNumber == 1 ? " whole line" : " whole lines")
                << " decoded before it" << (lineCutOff ? ", and the line it cut off left out" : "") << '\n';
@@ -337,7 +369,8 @@ int runFold(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli fold: the input has only " << folded << (folded == 1 ? " delta" : " deltas") << " (asked --at " << *options.at
                << "); printed the document after all of them\n";
 
-    writeUtf8(io.out, tree.toJson(options.pretty) + '\n');
+    writeUtf8(io.out, tree.toJson(options.pretty));
+    io.out << '\n';
     io.out.flush();
     if (malformed > 0 && options.keepGoing)
         io.err << "deltascope-cli fold: skipped " << malformed << " malformed line(s)\n";

@@ -120,7 +120,7 @@ TEST_CASE("fold cli: lines across read blocks, long lines and line ends fold as 
     };
     add(R"({"chat":{"@o":[]},"big":""})", "\n");
     for (int i = 1; i <= 6000; ++i) {
-        // Lines from about 60 to 560 bytes, so block ends fall at many places within a line.
+        // Lines from about 60 to 580 bytes, so block ends fall at many places within a line.
         const QByteArray text = QByteArray(i % 500, char('a' + i % 26));
         const QByteArray delta = "{\"chat\":{\"" + QByteArray::number(i) + "\":{\"what\":\"" + text + "\"},\"@o\":[" + QByteArray::number(i) + "]" + (i > 1 ? ",\"" + QByteArray::number(i - 1) + "\":null" : QByteArray()) + "},\"n\":" + QByteArray::number(i) + "}";
         add(delta, i % 7 == 0 ? "\r\n" : "\n");
@@ -275,8 +275,33 @@ TEST_CASE("fold cli: a file, run as a separate process")
     CHECK(process.exitCode() == 0);
     CHECK(sameJson(parseJson(process.readAllStandardOutput()),
         parseJson(R"({"title":"Demo","lines":[{"what":"hi","when":"1718000000000"},{"what":"yo"}],"page_label":"Page 2"})")));
+    // A directory as standard input: the read fails, and that is not the end of the input.
+    process.setStandardInputFile(dir.path());
+    process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), QStringLiteral("-") });
+    REQUIRE(process.waitForFinished(30000));
+    CHECK(process.exitCode() == 1);
+    CHECK(process.readAllStandardError() == "deltascope-cli fold: cannot read <stdin> after 0 lines: Is a directory\n");
+    CHECK(process.readAllStandardOutput().isEmpty());
+    process.setStandardInputFile(QString());
     process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), dir.filePath(QStringLiteral("missing")) });
     REQUIRE(process.waitForFinished(30000));
     CHECK(process.exitCode() == 1);
     CHECK(process.readAllStandardError().contains("cannot open"));
+}
+
+TEST_CASE("fold cli: --at N on a pipe that stays open stops after N deltas")
+{
+    // A recorder or `tail -f` feeding fold never closes its end: the deltas must be folded as their
+    // lines arrive, not once a block of input has filled up.
+    QProcess process;
+    process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), QStringLiteral("-"), QStringLiteral("--at"), QStringLiteral("2") });
+    REQUIRE(process.waitForStarted(30000));
+    process.write("{\"a\":1}\n{\"b\":2}\n");
+    REQUIRE(process.waitForBytesWritten(30000));
+    const bool finished = process.waitForFinished(20000);
+    if (!finished)
+        process.kill();
+    REQUIRE(finished);
+    CHECK(process.exitCode() == 0);
+    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
 }
