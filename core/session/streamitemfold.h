@@ -21,6 +21,8 @@ public:
 
     // What extractStreamDelta() says of the frame; `data` is left empty when the frame was parsed here.
     const StreamDelta& delta() const { return m_delta; }
+    // Whether the frame was parsed here, so folds take its data as parsed (false: through text).
+    bool parsedOnce() const { return m_parsed; }
     // DocumentTree::apply() of the item's data (delta().hasData only), into `result`.
     void foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail) const;
 

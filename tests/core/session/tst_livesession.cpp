@@ -235,6 +235,8 @@ TEST_CASE("session folder: data nested near the depth limit folds as apply() fol
         const QByteArray frame = "{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":" + data + ",\"seq\":1}}}";
         folder.processEvent(event, frame);
         CHECK(folder.lastSeq() == 1);
+        // Within the frame's three levels of the limit the frame is refused and the data goes as text.
+        CHECK(StreamItemFold(frame).parsedOnce() == (depth <= DocumentTree::kMaxDepth - 3));
         CHECK(folder.epochTree().toJson() == alone.toJson());
         CHECK(folder.mergedTree().toJson() == alone.toJson());
         CHECK(direct.parsed == (depth <= DocumentTree::kMaxDepth));
@@ -252,6 +254,7 @@ TEST_CASE("stream item fold: a parse between two folds does not change what the 
     const QByteArray frame = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"a":{"b":[1,2]},"l":{"1":{"x":"y"},"@o":[1]}},"seq":4}}})";
     const StreamItemFold item(frame);
     REQUIRE(item.delta().ok);
+    CHECK(item.parsedOnce());
     CHECK(item.delta().seq == 4);
     CHECK(item.delta().hasData);
     DocumentTree first;
