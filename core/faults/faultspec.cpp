@@ -1,6 +1,7 @@
 #include "core/faults/faultspec.h"
 
 #include "core/exactinteger.h"
+#include "core/jsonparse.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -378,6 +379,23 @@ bool buildSpec(const QString& name, const QJsonObject& params, const QString& fa
     return true;
 }
 
+// The first key that appears twice in the JSON object `json`, or empty. QJsonDocument keeps the
+// last value of a repeated key, so `latency={"ms":100,"ms":900}` would quietly mean 900.
+QString repeatedTopLevelKey(const QByteArray& json)
+{
+    simdjson::dom::parser parser;
+    simdjson::dom::object object;
+    if (parseJsonText(parser, json.constData(), std::size_t(json.size())).get_object().get(object) != simdjson::SUCCESS)
+        return {};
+    std::vector<std::string_view> keys;
+    for (const simdjson::dom::key_value_pair field : object) {
+        if (std::find(keys.begin(), keys.end(), field.key) != keys.end())
+            return QString::fromUtf8(field.key.data(), qsizetype(field.key.size()));
+        keys.push_back(field.key);
+    }
+    return {};
+}
+
 } // namespace
 
 bool FaultSpec::fromNameAndParams(
@@ -412,6 +430,11 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
             return false;
         }
         params = document.object();
+        if (const QString repeated = repeatedTopLevelKey(option.mid(equals + 1).toUtf8()); !repeated.isEmpty()) {
+            if (error)
+                *error = where + QStringLiteral(": parameter %1 is given twice").arg(repeated);
+            return false;
+        }
     } else if (name.contains(QLatin1Char(':'))) {
         if (error)
             *error = where + QStringLiteral(": write NAME or NAME=JSON, as in %1 (deltascope-cli proxy --list-faults)").arg(example);

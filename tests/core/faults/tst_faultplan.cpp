@@ -123,6 +123,8 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
                           "offset 2 after '='); without '=' the fault takes its defaults"));
     CHECK(errorOf(QStringLiteral("={\"ms\":5}")) == QStringLiteral("--fault ={\"ms\":5}: a fault name is missing, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("latency=[1]")).startsWith(QStringLiteral("--fault latency: the parameters after '=' must be a JSON object")));
+    // JSON parsers keep the last of a repeated key: here that would quietly be 900.
+    CHECK(errorOf(QStringLiteral("latency={\"ms\":100,\"jitterMs\":5,\"ms\":900}")) == QStringLiteral("--fault latency: parameter ms is given twice"));
     CHECK(errorOf(QStringLiteral("latency:200")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
         == QStringLiteral("--fault drop-message, parameter direction: 'request' frames never travel inbound"));
