@@ -62,6 +62,8 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
                          .arg(parseError.errorString());
         return false;
     }
+    if (const RepeatedKey repeated = findRepeatedKey(json); !repeated.key.isEmpty())
+        return fail(repeated.objectPath + QLatin1Char('.') + repeated.key, QStringLiteral("given twice in one object (JSON keeps only the last)"));
     if (!document.isObject())
         return fail(QStringLiteral("$"), QStringLiteral("expected an object with \"steps\""));
     const QJsonObject root = document.object();

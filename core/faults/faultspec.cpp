@@ -379,24 +379,45 @@ bool buildSpec(const QString& name, const QJsonObject& params, const QString& fa
     return true;
 }
 
-// The first key that appears twice in the JSON object `json`, or empty. QJsonDocument keeps the
-// last value of a repeated key, so `latency={"ms":100,"ms":900}` would quietly mean 900.
-QString repeatedTopLevelKey(const QByteArray& json)
+bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, RepeatedKey& out)
 {
-    simdjson::dom::parser parser;
-    simdjson::dom::object object;
-    if (parseJsonText(parser, json.constData(), std::size_t(json.size())).get_object().get(object) != simdjson::SUCCESS)
-        return {};
-    std::vector<std::string_view> keys;
-    for (const simdjson::dom::key_value_pair field : object) {
-        if (std::find(keys.begin(), keys.end(), field.key) != keys.end())
-            return QString::fromUtf8(field.key.data(), qsizetype(field.key.size()));
-        keys.push_back(field.key);
+    if (value.is_array()) {
+        qsizetype index = 0;
+        const simdjson::dom::array items = value.get_array().value_unsafe();
+        for (const simdjson::dom::element item : items) {
+            if (findRepeatedKeyIn(item, path + QLatin1Char('[') + QString::number(index++) + QLatin1Char(']'), out))
+                return true;
+        }
+        return false;
     }
-    return {};
+    if (!value.is_object())
+        return false;
+    std::vector<std::string_view> keys;
+    const simdjson::dom::object object = value.get_object().value_unsafe();
+    for (const simdjson::dom::key_value_pair field : object) {
+        const QString key = QString::fromUtf8(field.key.data(), qsizetype(field.key.size()));
+        if (std::find(keys.begin(), keys.end(), field.key) != keys.end()) {
+            out = RepeatedKey { path, key };
+            return true;
+        }
+        keys.push_back(field.key);
+        if (findRepeatedKeyIn(field.value, path + QLatin1Char('.') + key, out))
+            return true;
+    }
+    return false;
 }
 
 } // namespace
+
+RepeatedKey findRepeatedKey(QByteArrayView json)
+{
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    RepeatedKey found;
+    if (parseJsonText(parser, json.data(), std::size_t(json.size())).get(root) == simdjson::SUCCESS)
+        findRepeatedKeyIn(root, QStringLiteral("$"), found);
+    return found;
+}
 
 bool FaultSpec::fromNameAndParams(
     const QString& name, const QJsonObject& params, const QString& jsonPath, FaultSpec& out, QString* error)
@@ -430,9 +451,12 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
             return false;
         }
         params = document.object();
-        if (const QString repeated = repeatedTopLevelKey(option.mid(equals + 1).toUtf8()); !repeated.isEmpty()) {
-            if (error)
-                *error = where + QStringLiteral(": parameter %1 is given twice").arg(repeated);
+        if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); !repeated.key.isEmpty()) {
+            if (error) {
+                *error = repeated.objectPath == QLatin1String("$")
+                    ? where + QStringLiteral(": parameter %1 is given twice").arg(repeated.key)
+                    : where + QStringLiteral(": key %1 is given twice in parameter %2").arg(repeated.key, repeated.objectPath.mid(2));
+            }
             return false;
         }
     } else if (name.contains(QLatin1Char(':'))) {

@@ -94,6 +94,15 @@ struct FaultReport {
 // "a number", "a string", ... for errors that say what was found instead.
 QString jsonTypeName(const QJsonValue& value);
 
+// A key that one JSON object in `json` holds twice: the object's JSON path ("$", "$.steps[2].params")
+// and the key. QJsonDocument keeps the last value of a repeated key, so a typo'd plan or --fault
+// option would quietly mean something else. Empty key when none repeats or `json` does not parse.
+struct RepeatedKey {
+    QString objectPath;
+    QString key;
+};
+RepeatedKey findRepeatedKey(QByteArrayView json);
+
 // Codes in the server's retry table (adama-wire.md section 9).
 bool isRetryableCode(int code);
 

@@ -65,6 +65,10 @@ TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
     CHECK(syntax.contains(QStringLiteral("not valid JSON")));
     CHECK(parseError("[]") == QStringLiteral("plan.json: $: expected an object with \"steps\""));
     CHECK(parseError(R"({"stepz":[]})").startsWith(QStringLiteral("plan.json: $.stepz: unknown key")));
+    // A repeated key would quietly keep its last value: the plan says where instead.
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"drop"},{"at":{"afterMs":5},"fault":"latency","params":{"ms":100,"ms":900}}]})")
+        == QStringLiteral("plan.json: $.steps[1].params.ms: given twice in one object (JSON keeps only the last)"));
+    CHECK(parseError(R"({"seed":1,"steps":[],"seed":2})") == QStringLiteral("plan.json: $.seed: given twice in one object (JSON keeps only the last)"));
     CHECK(parseError(R"({"steps":{}})")
         == QStringLiteral("plan.json: $.steps: expected an array of steps, got an object"));
     CHECK(parseError(R"({"seed":-1,"steps":[]})")
@@ -125,6 +129,7 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
     CHECK(errorOf(QStringLiteral("latency=[1]")).startsWith(QStringLiteral("--fault latency: the parameters after '=' must be a JSON object")));
     // JSON parsers keep the last of a repeated key: here that would quietly be 900.
     CHECK(errorOf(QStringLiteral("latency={\"ms\":100,\"jitterMs\":5,\"ms\":900}")) == QStringLiteral("--fault latency: parameter ms is given twice"));
+    CHECK(errorOf(QStringLiteral("latency={\"ms\":1,\"x\":{\"a\":1,\"a\":2}}")) == QStringLiteral("--fault latency: key a is given twice in parameter x"));
     CHECK(errorOf(QStringLiteral("latency:200")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
         == QStringLiteral("--fault drop-message, parameter direction: 'request' frames never travel inbound"));
