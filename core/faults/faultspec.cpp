@@ -1,5 +1,6 @@
 #include "core/faults/faultspec.h"
 
+#include "core/document/jsonerror.h"
 #include "core/exactinteger.h"
 #include "core/jsonparse.h"
 
@@ -8,6 +9,8 @@
 #include <QJsonDocument>
 
 #include <algorithm>
+#include <optional>
+#include <unordered_set>
 #include <functional>
 
 namespace deltascope::faults {
@@ -379,29 +382,33 @@ bool buildSpec(const QString& name, const QJsonObject& params, const QString& fa
     return true;
 }
 
+// `path` is the value's JSON path, built only for containers (a plan's scalars need none).
 bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, RepeatedKey& out)
 {
     if (value.is_array()) {
-        qsizetype index = 0;
         const simdjson::dom::array items = value.get_array().value_unsafe();
+        qsizetype index = 0;
         for (const simdjson::dom::element item : items) {
-            if (findRepeatedKeyIn(item, path + QLatin1Char('[') + QString::number(index++) + QLatin1Char(']'), out))
+            if ((item.is_object() || item.is_array())
+                && findRepeatedKeyIn(item, path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']'), out))
                 return true;
+            ++index;
         }
         return false;
     }
     if (!value.is_object())
         return false;
-    std::vector<std::string_view> keys;
     const simdjson::dom::object object = value.get_object().value_unsafe();
+    // A set, so an object of many thousand keys costs what it holds, not its square.
+    std::unordered_set<std::string_view> keys;
+    keys.reserve(object.size());
     for (const simdjson::dom::key_value_pair field : object) {
-        const QString key = QString::fromUtf8(field.key.data(), qsizetype(field.key.size()));
-        if (std::find(keys.begin(), keys.end(), field.key) != keys.end()) {
-            out = RepeatedKey { path, key };
+        if (!keys.insert(field.key).second) {
+            out = RepeatedKey { path, QString::fromUtf8(field.key.data(), qsizetype(field.key.size())) };
             return true;
         }
-        keys.push_back(field.key);
-        if (findRepeatedKeyIn(field.value, path + QLatin1Char('.') + key, out))
+        if ((field.value.is_object() || field.value.is_array())
+            && findRepeatedKeyIn(field.value, path + QLatin1Char('.') + QString::fromUtf8(field.key.data(), qsizetype(field.key.size())), out))
             return true;
     }
     return false;
@@ -411,12 +418,27 @@ bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, Repeat
 
 RepeatedKey findRepeatedKey(QByteArrayView json)
 {
+    // Read what QJsonDocument reads: a leading UTF-8 byte order mark (Windows editors write one) is
+    // skipped, and integers beyond 64 bits, which simdjson refuses, are read as doubles.
+    if (json.startsWith("\xef\xbb\xbf"))
+        json = json.sliced(3);
     simdjson::dom::parser parser;
     simdjson::dom::element root;
+    simdjson::error_code code = parseJsonText(parser, json.data(), std::size_t(json.size())).get(root);
+    std::optional<std::string> widened;
+    if (code == simdjson::NUMBER_ERROR && (widened = detail::widenHugeIntegers(std::string_view(json.data(), std::size_t(json.size())))))
+        code = parser.parse(*widened).get(root);
     RepeatedKey found;
-    if (parseJsonText(parser, json.data(), std::size_t(json.size())).get(root) == simdjson::SUCCESS)
+    if (code == simdjson::SUCCESS)
         findRepeatedKeyIn(root, QStringLiteral("$"), found);
     return found;
+}
+
+QString repeatedParameterMessage(const RepeatedKey& repeated)
+{
+    return repeated.objectPath == QLatin1String("$")
+        ? QStringLiteral("parameter %1 is given twice").arg(repeated.key)
+        : QStringLiteral("key %1 is given twice in parameter %2").arg(repeated.key, repeated.objectPath.mid(2));
 }
 
 bool FaultSpec::fromNameAndParams(
@@ -452,11 +474,8 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
         }
         params = document.object();
         if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); !repeated.key.isEmpty()) {
-            if (error) {
-                *error = repeated.objectPath == QLatin1String("$")
-                    ? where + QStringLiteral(": parameter %1 is given twice").arg(repeated.key)
-                    : where + QStringLiteral(": key %1 is given twice in parameter %2").arg(repeated.key, repeated.objectPath.mid(2));
-            }
+            if (error)
+                *error = where + QStringLiteral(": ") + repeatedParameterMessage(repeated);
             return false;
         }
     } else if (name.contains(QLatin1Char(':'))) {

@@ -323,11 +323,13 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
                     continue;
                 const qsizetype space = line.indexOf(QLatin1Char(' '));
                 const QString name = space < 0 ? line : line.left(space);
-                const QJsonDocument document
-                    = QJsonDocument::fromJson(space < 0 ? QByteArray("{}") : line.mid(space + 1).toUtf8());
+                const QByteArray paramsText = space < 0 ? QByteArray("{}") : line.mid(space + 1).toUtf8();
+                const QJsonDocument document = QJsonDocument::fromJson(paramsText);
                 QString faultError;
                 if (!document.isObject())
                     faultError = QStringLiteral("parameters must be a JSON object");
+                else if (const RepeatedKey repeated = findRepeatedKey(paramsText); !repeated.key.isEmpty())
+                    faultError = name + QStringLiteral(": ") + repeatedParameterMessage(repeated);
                 else
                     proxy.apply(name, document.object(), &faultError);
                 if (!faultError.isEmpty())

@@ -69,6 +69,10 @@ TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
     CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"drop"},{"at":{"afterMs":5},"fault":"latency","params":{"ms":100,"ms":900}}]})")
         == QStringLiteral("plan.json: $.steps[1].params.ms: given twice in one object (JSON keeps only the last)"));
     CHECK(parseError(R"({"seed":1,"steps":[],"seed":2})") == QStringLiteral("plan.json: $.seed: given twice in one object (JSON keeps only the last)"));
+    // What QJsonDocument reads, the check reads too: a byte order mark, integers beyond 64 bits.
+    CHECK(parseError("\xef\xbb\xbf{\"seed\":1,\"steps\":[],\"seed\":2}") == QStringLiteral("plan.json: $.seed: given twice in one object (JSON keeps only the last)"));
+    CHECK(parseError(R"({"description":123456789012345678901234567890,"steps":[],"steps":[]})")
+        == QStringLiteral("plan.json: $.steps: given twice in one object (JSON keeps only the last)"));
     CHECK(parseError(R"({"steps":{}})")
         == QStringLiteral("plan.json: $.steps: expected an array of steps, got an object"));
     CHECK(parseError(R"({"seed":-1,"steps":[]})")
@@ -284,4 +288,21 @@ TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connecti
     CHECK(output.contains("\"fault\":\"drop-message\""));
     CHECK(output.contains("\"corrupting\":true"));
     CHECK(output.contains("\"type\":\"stopped\""));
+}
+
+TEST_CASE("cli proxy: faults typed on standard input, and one whose parameter is given twice")
+{
+    QProcess process;
+    process.start(test::executablePath(QStringLiteral("deltascope-cli")),
+        { QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--stdin"),
+            QStringLiteral("--duration"), QStringLiteral("3000") });
+    REQUIRE(process.waitForStarted(30000));
+    process.write("latency {\"ms\":100,\"ms\":900}\nlatency {\"ms\":250}\n");
+    process.closeWriteChannel();
+    REQUIRE(process.waitForFinished(30000));
+    const QString log = QString::fromUtf8(process.readAllStandardOutput() + process.readAllStandardError());
+    INFO(log.toStdString());
+    CHECK(log.contains(QStringLiteral("stdin: latency: parameter ms is given twice")));
+    CHECK(log.contains(QStringLiteral("\"ms\":250")));
+    CHECK_FALSE(log.contains(QStringLiteral("\"ms\":900")));
 }
