@@ -50,8 +50,8 @@ struct Options {
     std::optional<qint64> at;
 };
 
-// Lines of an input, read a megabyte or more at a time from a file, a line at a time from a pipe,
-// into one buffer: QIODevice::readLine() returning a QByteArray per line cost more than folding the
+// Lines of an input, read a megabyte or more at a time from a file, a line at a time from a pipe
+// or the zstd decoder, into one buffer: QIODevice::readLine() returning a QByteArray per line cost more than folding the
 // line. A line longer than the buffer grows it; the memory is given back after such a line.
 class LineReader
 {
@@ -112,9 +112,10 @@ private:
             m_buffer.resize(std::max(m_end + kBlock, 2 * m_buffer.size()));
         char* room = m_buffer.data() + m_end;
         const qint64 size = qint64(m_buffer.size() - m_end);
-        // A pipe (or the decoder over one) is read up to the next newline: a block read would wait
-        // for a megabyte, so `fold - --at N` on a stream that never ends would never stop. A file
-        // or buffer is read a block at a time.
+        // A pipe is read up to the next newline: a block read would wait for a megabyte, so
+        // `fold - --at N` on a stream that never ends would never stop. (zstd input on such a pipe
+        // still waits: the decoder reads its input in blocks.) A file or buffer is read a block at
+        // a time; the decoder, being sequential too, a line at a time from what it has decoded.
         const qint64 read = m_input.isSequential() ? m_input.readLine(room, size) : m_input.read(room, size);
         if (read <= 0) {
             m_ended = true;

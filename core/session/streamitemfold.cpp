@@ -29,9 +29,13 @@ void StreamItemFold::foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult&
     }
     if (m_parseCount != detail::parseJsonCount()) {
         // Something parsed since: m_data points into overwritten buffers. The same text parses
-        // the same way again.
+        // the same way again, unless memory for a frame over 16 MiB ran out this time: then the
+        // data goes through text.
         simdjson::dom::element root;
-        parseFrame(m_frame, root);
+        if (!parseFrame(m_frame, root)) {
+            tree.apply(extractStreamDelta(m_frame).data, eventIndex, result, detail);
+            return;
+        }
         m_parseCount = detail::parseJsonCount();
         streamDeltaOf(root.get_object().value_unsafe(), &m_data);
     }

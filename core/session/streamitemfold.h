@@ -27,9 +27,9 @@ public:
     void foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail) const;
 
 private:
-    // False when the fold's parser refused the frame (data nested within the frame's own three
-    // levels of the depth limit): then the data's text goes through apply(), which folds or refuses
-    // it as it would any delta.
+    // False when the fold's parser refused the frame (not JSON, not an object, data nested within
+    // the frame's own three levels of the depth limit, no memory for a huge frame): then the data's
+    // text, if there is any, goes through apply(), which folds or refuses it as it would any delta.
     bool m_parsed = false;
     QByteArrayView m_frame;
     mutable simdjson::dom::element m_data;
