@@ -4,6 +4,7 @@
 #include "core/capture/zstdreaddevice.h"
 #include "core/document/documenttree.h"
 #include "core/document/mutator.h"
+#include "core/protocol/envelope.h"
 
 #include <QFile>
 
@@ -204,16 +205,10 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
         return result;
     }
     // A server frame: response.delta.data, when present.
-    const auto response = object.at_key("response");
-    if (response.error() != simdjson::SUCCESS || response.value_unsafe().type() != dom::element_type::OBJECT)
-        return result;
-    const auto delta = response.value_unsafe().get_object().value_unsafe().at_key("delta");
-    if (delta.error() != simdjson::SUCCESS || delta.value_unsafe().type() != dom::element_type::OBJECT)
-        return result;
-    const auto data = delta.value_unsafe().get_object().value_unsafe().at_key("data");
-    if (data.error() != simdjson::SUCCESS)
-        return result;
-    result.delta = data.value_unsafe();
+    dom::element data;
+    const StreamDelta item = streamDeltaOf(object, &data);
+    if (item.ok && item.hasData)
+        result.delta = data;
     return result;
 }
 
