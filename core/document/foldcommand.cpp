@@ -52,8 +52,8 @@ struct Options {
 };
 
 // Lines of an input, read a megabyte or more at a time from a file, a line at a time from a pipe
-// or the zstd decoder, into one buffer: QIODevice::readLine() returning a QByteArray per line cost more than folding the
-// line. A line longer than the buffer grows it; the memory is given back after such a line.
+// or the zstd decoder, into one buffer: QIODevice::readLine() returning a QByteArray per line cost
+// more than folding the line. A longer line grows the buffer; its memory is given back after it.
 class LineReader
 {
 public:
