@@ -1,6 +1,5 @@
 #include "core/faults/faultspec.h"
 
-#include "core/document/jsonerror.h"
 #include "core/exactinteger.h"
 #include "core/jsonparse.h"
 
@@ -9,7 +8,6 @@
 #include <QJsonDocument>
 
 #include <algorithm>
-#include <optional>
 #include <unordered_set>
 #include <functional>
 
@@ -424,12 +422,8 @@ RepeatedKey findRepeatedKey(QByteArrayView json)
         json = json.sliced(3);
     simdjson::dom::parser parser;
     simdjson::dom::element root;
-    simdjson::error_code code = parseJsonText(parser, json.data(), std::size_t(json.size())).get(root);
-    std::optional<std::string> widened;
-    if (code == simdjson::NUMBER_ERROR && (widened = detail::widenHugeIntegers(std::string_view(json.data(), std::size_t(json.size())))))
-        code = parser.parse(*widened).get(root);
     RepeatedKey found;
-    if (code == simdjson::SUCCESS)
+    if (parseJsonTextWidened(parser, json.data(), std::size_t(json.size()), root) == simdjson::SUCCESS)
         findRepeatedKeyIn(root, QStringLiteral("$"), found);
     return found;
 }

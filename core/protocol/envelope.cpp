@@ -22,16 +22,10 @@ simdjson::dom::parser& parser()
     return instance;
 }
 
-// Parses `json` with the thread's parser. Valid JSON with integers beyond 64 bits, which simdjson
-// refuses, reads them as the nearest double, as the fold does (see widenHugeIntegers).
+// Parses `json` with the thread's parser, integers beyond 64 bits read as doubles.
 simdjson::error_code parseText(QByteArrayView json, simdjson::dom::element& root)
 {
-    simdjson::error_code code = parseJsonText(parser(), json.data(), std::size_t(json.size())).get(root);
-    if (code == simdjson::NUMBER_ERROR) {
-        if (const std::optional<std::string> widened = detail::widenHugeIntegers(std::string_view(json.data(), std::size_t(json.size()))))
-            code = parser().parse(*widened).get(root);
-    }
-    return code;
+    return parseJsonTextWidened(parser(), json.data(), std::size_t(json.size()), root);
 }
 
 // Why `json` is not JSON, and where when that can be told ("not JSON at byte 17: ...").
