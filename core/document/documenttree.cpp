@@ -239,20 +239,9 @@ FoldResult DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, Ch
     return result;
 }
 
-void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResult& result, ChangeDetail detail)
-{
-    detail::resetFoldResult(result);
-    dom::element root;
-    if (!parseJson(deltaJson, root, &result.error)) {
-        result.parsed = false;
-        result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), result.error });
-        return;
-    }
-    detail::foldParsed(*this, root, eventIndex, result, detail);
-}
-
 namespace detail {
-
+namespace {
+// Empties a FoldResult for the next delta, keeping the memory of its vectors unless they grew large.
 void resetFoldResult(FoldResult& result)
 {
     result.parsed = true;
@@ -270,9 +259,28 @@ void resetFoldResult(FoldResult& result)
     else
         result.anomalies.clear();
 }
+} // namespace
+} // namespace detail
+
+void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResult& result, ChangeDetail detail)
+{
+    dom::element root;
+    QString error; // written only when the text is not JSON
+    if (!parseJson(deltaJson, root, &error)) {
+        resetFoldResult(result);
+        result.parsed = false;
+        result.error = error;
+        result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), error });
+        return;
+    }
+    detail::foldParsed(*this, root, eventIndex, result, detail);
+}
+
+namespace detail {
 
 void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail)
 {
+    resetFoldResult(result);
     ChangeSet* changes = detail == DocumentTree::ChangeDetail::Full ? &result.changes : nullptr;
     if (delta.type() != dom::element_type::OBJECT && tree.foldMode() == FoldMode::ReferenceClient) {
         Mutator mutator(tree, changes, &result.anomalies, eventIndex);

@@ -327,7 +327,6 @@ int runFold(const QStringList& arguments, CommandIo& io)
         if (!lineDelta.delta)
             continue;
         // Nothing here reads a change set: the document is printed at the end.
-        detail::resetFoldResult(result);
         detail::foldParsed(tree, *lineDelta.delta, folded, result, DocumentTree::ChangeDetail::None);
         const bool notAnObject = !result.anomalies.empty() && result.anomalies.front().kind == AnomalyKind::NotAnObject;
         if (notAnObject) {

@@ -188,10 +188,8 @@ QString escapeSegment(std::string_view key);
 // DocumentTree::apply() of a delta already parsed by parseJson() (its root, or an element within it,
 // such as a server frame's `data`): for a caller that had to parse the text to find the delta.
 // Only parseJson()'s output: its depth limit is what keeps the recursive fold off the stack's end.
-// `result` must have been emptied by resetFoldResult() (or be new).
+// `result` is emptied first, its vectors' memory kept, as apply() does.
 void foldParsed(DocumentTree& tree, simdjson::dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail);
-// Empties a FoldResult for the next delta, keeping the memory of its vectors unless they grew large.
-void resetFoldResult(FoldResult& result);
 
 // Parses JSON with the thread's reused simdjson parser (depth limited to DocumentTree::kMaxDepth).
 // On failure returns false and describes the error with its byte offset.

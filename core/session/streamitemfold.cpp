@@ -39,7 +39,6 @@ void StreamItemFold::foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult&
         m_parseCount = detail::parseJsonCount();
         streamDeltaOf(root.get_object().value_unsafe(), &m_data);
     }
-    detail::resetFoldResult(result);
     detail::foldParsed(tree, m_data, eventIndex, result, detail);
 }
 
