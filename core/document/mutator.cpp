@@ -455,19 +455,6 @@ bool Mutator::isVisible(quint32 slot) const
     return true;
 }
 
-void Mutator::record(TreeChange::Type type, NodeId parent, int first, int last, int destination, NodeId node)
-{
-    // Written in place: a TreeChange built on the stack and copied in was read back with wide loads
-    // before its narrow stores had landed, a store-forwarding stall on every change of the fold.
-    TreeChange& change = m_changes->changes.emplace_back();
-    change.type = type;
-    change.parent = parent;
-    change.first = first;
-    change.last = last;
-    change.destination = destination;
-    change.node = node;
-}
-
 void Mutator::beginInsert(quint32 parent, int first, int last, bool visible)
 {
     if (visible) {
@@ -532,11 +519,22 @@ void Mutator::valueChanged(quint32 node, bool visible)
         record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, d.idOf(node));
 }
 
+void Mutator::notifyValueChanged(quint32 slot)
+{
+    for (DocumentListener* l : m_listeners)
+        l->valueChanged(d.idOf(slot));
+}
+
 void Mutator::touch(quint32 slot)
 {
     // The node was just written, so w() copies nothing here; one lookup serves the mark and the climb.
     Node* m = &d.w(slot);
     addTouched(*m, slot);
+    climb(m);
+}
+
+void Mutator::climb(Node* m)
+{
     // Climb until a node already carries this mutation's stamp: everything above it does too. A
     // node with this stamp was written by this mutation, so w() on it copies nothing either.
     while (m->stamp != m_stamp) {
@@ -1011,6 +1009,8 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
         mergeObject(existing, o, childVisible);
         return;
     }
+    if (sameKindScalar(existing, was, value, type, visible) != InPlace::NotHandled)
+        return;
     if (type == dom::element_type::ARRAY) {
         if (isContainerKind(was) && was != NodeKind::RawArray)
             anomaly(AnomalyKind::KindChanged, object, key, QStringLiteral("%1 replaced by a raw array").arg(nodeKindName(was)));
@@ -1374,6 +1374,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             continue;
         }
         // A scalar or a raw array element.
+        if (const InPlace done = sameKindScalar(existing, was, value, type, elementVisible); done != InPlace::NotHandled) {
+            if (done == InPlace::Changed && !isRecord && !hasSize && !hasOrder && d.r(existing).row != kNotVisible)
+                staleScalar = true;
+            continue;
+        }
         Scalar s;
         const bool scalar = readValue(value, s);
         if (scalar && !isContainerKind(was) && sameScalar(d.r(existing), s))

@@ -80,9 +80,64 @@ private:
     void beginMove(quint32 parent, int first, int last, int destination, bool visible);
     void endMove(quint32 parent, int first, int last, int destination, bool visible);
     void valueChanged(quint32 node, bool visible);
-    void record(TreeChange::Type type, NodeId parent, int first, int last, int destination, NodeId node); // m_changes only
+    // m_changes only. Written in place: a TreeChange built on the stack and copied in was read back
+    // with wide loads before its narrow stores had landed, a store-forwarding stall on every change.
+    void record(TreeChange::Type type, NodeId parent, int first, int last, int destination, NodeId node)
+    {
+        TreeChange& change = m_changes->changes.emplace_back();
+        change.type = type;
+        change.parent = parent;
+        change.first = first;
+        change.last = last;
+        change.destination = destination;
+        change.node = node;
+    }
 
     void touch(quint32 slot); // provenance for the node and its ancestors
+    // valueChanged() and touch() of a node already written (`n` is d.w(slot)), inline: every scalar
+    // a delta changes ends here.
+    [[gnu::always_inline]] void scalarChanged(quint32 slot, Node& n, bool visible)
+    {
+        if (visible) {
+            if (!m_listeners.empty()) [[unlikely]]
+                notifyValueChanged(slot);
+            if (m_changes)
+                record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, (NodeId(n.generation) << 32) | slot);
+        }
+        addTouched(n, slot);
+        if (n.stamp != m_stamp)
+            climb(&n);
+    }
+    // The common scalar edit, an integer onto an integer or a bool onto a bool (canonical fold), done
+    // here without the general path's Scalar. NotHandled leaves the value to the general path.
+    enum class InPlace { NotHandled, Same, Changed };
+    [[gnu::always_inline]] InPlace sameKindScalar(quint32 slot, NodeKind was, simdjson::dom::element value, simdjson::dom::element_type type, bool visible)
+    {
+        if (m_reference)
+            return InPlace::NotHandled;
+        if (type == simdjson::dom::element_type::INT64 && was == NodeKind::Integer) {
+            const qint64 i = value.get_int64().value_unsafe();
+            if (d.r(slot).v.i == i)
+                return InPlace::Same;
+            Node& n = d.w(slot);
+            n.v.i = i;
+            scalarChanged(slot, n, visible);
+            return InPlace::Changed;
+        }
+        if (type == simdjson::dom::element_type::BOOL && was == NodeKind::Bool) {
+            const bool b = value.get_bool().value_unsafe();
+            if (d.r(slot).v.b == b)
+                return InPlace::Same;
+            Node& n = d.w(slot);
+            n.v.b = b;
+            scalarChanged(slot, n, visible);
+            return InPlace::Changed;
+        }
+        return InPlace::NotHandled;
+    }
+    [[gnu::noinline]] void notifyValueChanged(quint32 slot);
+    // touch()'s climb from a node this mutation has not stamped yet.
+    void climb(Node* m);
     void anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message);
 
     // A new, silently filled node for a JSON value (literal: objects are plain JSON, no list rules).

@@ -671,3 +671,86 @@ TEST_CASE("small objects: a copy keeps its two members while the other tree outg
     for (const DocumentTree* tree : std::initializer_list<const DocumentTree*> { &a, &b, &viewer })
         CHECK(checkTreeInvariants(*tree).isEmpty());
 }
+
+namespace {
+// Records the nodes a listener is told changed value.
+struct ValueChanges : DocumentListener {
+    std::vector<NodeId> nodes;
+    void aboutToInsert(NodeId, int, int) override { }
+    void inserted(NodeId, int, int) override { }
+    void aboutToRemove(NodeId, int, int) override { }
+    void removed(NodeId, int, int) override { }
+    void aboutToMove(NodeId, int, int, int) override { }
+    void moved(NodeId, int, int, int) override { }
+    void valueChanged(NodeId node) override { nodes.push_back(node); }
+    void aboutToReset() override { }
+    void reset() override { }
+};
+
+std::vector<NodeId> valueChangedNodes(const FoldResult& result)
+{
+    std::vector<NodeId> nodes;
+    for (const TreeChange& change : result.changes.changes) {
+        if (change.type == TreeChange::Type::ValueChanged)
+            nodes.push_back(change.node);
+    }
+    return nodes;
+}
+}
+
+// Integers onto integers and bools onto bools are stored in place, apart from the general scalar
+// path: they must report exactly what it reports.
+TEST_CASE("fold: a scalar edited in place reports the node, its provenance and the stale value list")
+{
+    for (const bool withListener : { false, true }) {
+        INFO("listener " << withListener);
+        DocumentTree tree;
+        ValueChanges listener;
+        if (withListener)
+            tree.addListener(&listener);
+        // Slots freed first, so the nodes below reuse them: their ids carry a generation.
+        REQUIRE(tree.apply(R"({"tmp":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}})", 0).parsed);
+        REQUIRE(tree.apply(R"({"tmp":null})", 0).parsed);
+        REQUIRE(tree.apply(R"({"p":{"1":{"score":1,"ready":false},"@o":[1]},"board":{"0":5,"1":6,"@s":2}})", 0).parsed);
+        const NodeId element = tree.find(u"p/1");
+        const NodeId score = tree.find(u"p/1/score");
+        const NodeId ready = tree.find(u"p/1/ready");
+        const NodeId cell = tree.find(u"board/1");
+        REQUIRE((element != kNoNode && score != kNoNode && ready != kNoNode && cell != kNoNode));
+        CHECK((score >> 32) != 0);
+
+        FoldResult result = tree.apply(R"({"p":{"1":{"score":9,"ready":true}},"board":{"1":7}})", 1);
+        REQUIRE(result.parsed);
+        CHECK(tree.toJson() == QByteArray(R"({"p":[{"score":9,"ready":true}],"board":[5,7]})"));
+        CHECK(valueChangedNodes(result) == std::vector<NodeId> { score, ready, cell });
+        if (withListener)
+            CHECK(listener.nodes == std::vector<NodeId> { score, ready, cell });
+        for (NodeId node : { score, ready, cell })
+            CHECK(std::count(result.changes.touched.begin(), result.changes.touched.end(), node) == 1);
+        for (NodeId node : { score, ready, element, tree.find(u"p"), cell, tree.find(u"board"), tree.root()})
+            CHECK(tree.lastChangedBy(node) == 1);
+        CHECK(tree.lastChangedBy(tree.find(u"board/0")) == 0);
+        // The value list was edited without @s: the reference client keeps showing 6.
+        REQUIRE(result.anomalies.size() == 1);
+        CHECK(result.anomalies.front().kind == AnomalyKind::ValueListEditedWithoutSize);
+        CHECK(result.anomalies.front().path == QStringLiteral("board"));
+
+        // The same values again change nothing, report nothing and leave provenance as it was.
+        listener.nodes.clear();
+        result = tree.apply(R"({"p":{"1":{"score":9,"ready":true}},"board":{"1":7}})", 2);
+        CHECK(result.changes.changes.empty());
+        CHECK(result.changes.touched.empty());
+        CHECK(result.anomalies.empty());
+        CHECK(listener.nodes.empty());
+        CHECK(tree.lastChangedBy(score) == 1);
+        CHECK(tree.lastChangedBy(tree.root()) == 1);
+
+        // A change of kind still takes the general path: an integer becomes a string, a bool an integer.
+        result = tree.apply(R"({"p":{"1":{"score":"9","ready":1}}})", 3);
+        CHECK(tree.toJson() == QByteArray(R"({"p":[{"score":"9","ready":1}],"board":[5,7]})"));
+        CHECK(valueChangedNodes(result) == std::vector<NodeId> { score, ready });
+        CHECK(tree.lastChangedBy(score) == 3);
+        if (withListener)
+            tree.removeListener(&listener);
+    }
+}
