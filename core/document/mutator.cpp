@@ -615,22 +615,39 @@ public:
     {
         if (!m_small)
             return;
-        for (std::size_t k = 0; k < m_count; ++k) {
-            if (sameParsedKey(bits, key, m_bits[k], m_keys[k])) {
-                m_mutator.reportDuplicate(m_at, key);
-                break;
+        // One bit of a 64-bit filter per key seen: the keys are compared only when a key's bit was
+        // already set, so the common object of distinct keys costs one multiply a key.
+        const quint64 seenBit = quint64(1) << (filterHash(key, bits) >> 58);
+        if (m_seen & seenBit) {
+            for (std::size_t k = 0; k < m_count; ++k) {
+                if (sameParsedKey(bits, key, m_bits[k], m_keys[k])) {
+                    m_mutator.reportDuplicate(m_at, key);
+                    break;
+                }
             }
         }
+        m_seen |= seenBit;
         m_bits[m_count] = bits;
         m_keys[m_count++] = key;
     }
 
 private:
+    static quint64 filterHash(std::string_view key, quint64 bits)
+    {
+        if (!bits) {
+            // A key of eight bytes or more (a parsed key: its text is in simdjson's buffer): its
+            // first eight bytes and its length.
+            std::memcpy(&bits, key.data(), sizeof bits);
+            bits ^= key.size();
+        }
+        return bits * 0x9e3779b97f4a7c15ull;
+    }
     static constexpr std::size_t kSmall = 8;
     Mutator& m_mutator;
     quint32 m_at;
     bool m_small;
     std::size_t m_count = 0;
+    quint64 m_seen = 0;
     quint64 m_bits[kSmall];
     // Raw storage: std::string_view's constructor would zero the whole array on every call.
     union {

@@ -246,6 +246,30 @@ TEST_CASE("bad input: duplicate keys are reported and the last one wins")
     checkUsable(tree);
 }
 
+TEST_CASE("bad input: duplicate keys of every length are found, and distinct keys never are")
+{
+    const auto duplicates = [](const FoldResult& result) {
+        return std::count_if(result.anomalies.begin(), result.anomalies.end(), [](const Anomaly& a) { return a.kind == AnomalyKind::DuplicateKey; });
+    };
+    DocumentTree tree = start();
+    // Keys that share their first eight bytes and their length differ only after: not duplicates.
+    FoldResult result = applyText(tree, R"({"abcdefgh1":1,"abcdefgh2":2,"abcdefgh":3,"abcdefg":4,"":5,"a":6})");
+    REQUIRE(result.parsed);
+    CHECK(duplicates(result) == 0);
+    // The same key repeated, short, exactly eight bytes, long, and empty, in objects small and large.
+    for (const char* text : { R"({"o":{"x":1,"a":2,"x":3}})", R"({"o":{"abcdefgh":1,"b":2,"abcdefgh":3}})",
+             R"({"o":{"a long key of many bytes":1,"a long key of many bytes":2}})", R"({"o":{"":1,"k":2,"":3}})",
+             R"({"o":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k3":9}})" }) {
+        INFO(text);
+        DocumentTree fresh = start();
+        result = applyText(fresh, text);
+        REQUIRE(result.parsed);
+        CHECK(duplicates(result) == 1);
+        checkUsable(fresh);
+    }
+    checkUsable(tree);
+}
+
 TEST_CASE("bad input: @o garbage, ranges out of bounds and missing ids are anomalies")
 {
     DocumentTree tree = start();
