@@ -16,9 +16,11 @@ StrRep* makeStr(std::string_view text)
     return rep;
 }
 
+// A count of one is the caller's own reference: no other holder exists to copy it concurrently, so
+// it is freed without the locked decrement (the common case: text no tree copy shares).
 void release(StrRep* s)
 {
-    if (s && s->ref.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (s && (s->ref.load(std::memory_order_acquire) == 1 || s->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)) {
         s->~StrRep();
         ::operator delete(s);
     }
@@ -43,7 +45,7 @@ void retainContainer(Container* c)
 // Containers have no virtual destructor (8 bytes each): the node's kind says which type to delete.
 void releaseContainer(Container* c, NodeKind kind)
 {
-    if (c && c->ref.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (c && (c->ref.load(std::memory_order_acquire) == 1 || c->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)) {
         if (isListKind(kind))
             delete static_cast<ListContainer*>(c);
         else

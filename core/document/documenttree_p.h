@@ -516,8 +516,8 @@ inline void retainHistory(History* h)
 }
 inline void releaseHistory(History* h)
 {
-    if (h && h->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        delete h;
+    if (h && (h->ref.load(std::memory_order_acquire) == 1 || h->ref.fetch_sub(1, std::memory_order_acq_rel) == 1))
+        delete h; // a count of one is the caller's own: no locked decrement (see release())
 }
 
 struct Node {
