@@ -442,11 +442,38 @@ bool FaultSpec::fromNameAndParams(
         [&](const QString& param) -> QString { return jsonPath + QStringLiteral(".params.") + param; }, out, error);
 }
 
+namespace {
+// An example --fault for the fault `name` (a prefix before ':' counts): its first required
+// parameter with a sample value, else its first parameter with its default; the bare name for a
+// fault without parameters; latency's for a name that is not a fault.
+QString optionExample(QStringView name)
+{
+    const QStringView fault = name.left(name.indexOf(QLatin1Char(':')));
+    for (const FaultInfo& info : catalog()) {
+        if (fault != QLatin1String(info.name))
+            continue;
+        if (info.params.empty())
+            return QLatin1String(info.name);
+        const auto required = std::find_if(info.params.begin(), info.params.end(), [](const ParamSpec& p) { return !p.defaultValue; });
+        const ParamSpec& param = required != info.params.end() ? *required : info.params.front();
+        const char* value = param.defaultValue;
+        if (!value) {
+            // Sample values of the required parameters (each an integer).
+            const std::string_view paramName = param.name;
+            value = paramName == "bytesPerSecond" ? "65536" : paramName == "segmentBytes" ? "16" : "200";
+        }
+        return QLatin1String(info.name) + QStringLiteral("={\"") + QLatin1String(param.name) + QStringLiteral("\":")
+            + QLatin1String(value) + QLatin1Char('}');
+    }
+    return QStringLiteral("latency={\"ms\":200}");
+}
+}
+
 bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error)
 {
-    const QString example = QStringLiteral("latency={\"ms\":200}");
     const qsizetype equals = option.indexOf(QLatin1Char('='));
     const QString name = equals < 0 ? option : option.left(equals);
+    const QString example = optionExample(name);
     const QString where = QStringLiteral("--fault ") + name;
     if (name.isEmpty()) {
         if (error)
@@ -458,7 +485,9 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
         QJsonParseError parseError;
         const QJsonDocument document = QJsonDocument::fromJson(option.mid(equals + 1).toUtf8(), &parseError);
         if (!document.isObject()) {
-            if (error) {
+            if (error && example == name) {
+                *error = where + QStringLiteral(": '%1' takes no parameters; write --fault %1").arg(name);
+            } else if (error) {
                 *error = where + QStringLiteral(": the parameters after '=' must be a JSON object, as in ") + example
                     + (parseError.error ? QStringLiteral(" (%1 at offset %2 after '=')").arg(parseError.errorString()).arg(parseError.offset)
                                         : QString())

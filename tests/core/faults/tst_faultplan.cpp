@@ -135,6 +135,12 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
     CHECK(errorOf(QStringLiteral("latency={\"ms\":100,\"jitterMs\":5,\"ms\":900}")) == QStringLiteral("--fault latency: parameter ms is given twice"));
     CHECK(errorOf(QStringLiteral("latency={\"ms\":1,\"x\":{\"a\":1,\"a\":2}}")) == QStringLiteral("--fault latency: key a is given twice in parameter x"));
     CHECK(errorOf(QStringLiteral("latency:200")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
+    // The example is of the fault named: its required parameter, else its first with the default.
+    CHECK(errorOf(QStringLiteral("drop=rst")).startsWith(QStringLiteral("--fault drop: the parameters after '=' must be a JSON object, as in drop={\"mode\":\"rst\"} (")));
+    CHECK(errorOf(QStringLiteral("bandwidth=1000")).startsWith(QStringLiteral("--fault bandwidth: the parameters after '=' must be a JSON object, as in bandwidth={\"bytesPerSecond\":65536} (")));
+    CHECK(errorOf(QStringLiteral("stall:10")) == QStringLiteral("--fault stall:10: write NAME or NAME=JSON, as in stall={\"direction\":\"both\"} (deltascope-cli proxy --list-faults)"));
+    CHECK(errorOf(QStringLiteral("clear=1")) == QStringLiteral("--fault clear: 'clear' takes no parameters; write --fault clear"));
+    CHECK(errorOf(QStringLiteral("clear:x")) == QStringLiteral("--fault clear:x: write NAME or NAME=JSON, as in clear (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
         == QStringLiteral("--fault drop-message, parameter direction: 'request' frames never travel inbound"));
     // A plan's step keeps naming its JSON path.
