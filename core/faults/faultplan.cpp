@@ -63,7 +63,7 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
         return false;
     }
     if (const RepeatedKey repeated = findRepeatedKey(json); !repeated.key.isEmpty())
-        return fail(repeated.objectPath + QLatin1Char('.') + repeated.key, QStringLiteral("given twice in one object (JSON keeps only the last)"));
+        return fail(jsonPathMember(repeated.objectPath, repeated.key), QStringLiteral("given twice in one object (JSON keeps only the last)"));
     if (!document.isObject())
         return fail(QStringLiteral("$"), QStringLiteral("expected an object with \"steps\""));
     const QJsonObject root = document.object();
@@ -71,7 +71,7 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
         QStringLiteral("durationMs"), QStringLiteral("expect"), QStringLiteral("steps") };
     for (auto it = root.begin(); it != root.end(); ++it) {
         if (!rootKeys.contains(it.key()))
-            return fail(QStringLiteral("$.") + it.key(),
+            return fail(jsonPathMember(QStringLiteral("$"), it.key()),
                 QStringLiteral("unknown key (expected %1)").arg(rootKeys.join(QStringLiteral(", "))));
     }
     out.name = root.value(QLatin1String("name")).toString(QFileInfo(source).completeBaseName());
@@ -117,7 +117,7 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
             QStringLiteral("params"), QStringLiteral("repeat") };
         for (auto it = object.begin(); it != object.end(); ++it) {
             if (!stepKeys.contains(it.key()))
-                return fail(path + QLatin1Char('.') + it.key(),
+                return fail(jsonPathMember(path, it.key()),
                     QStringLiteral("unknown key (expected %1)").arg(stepKeys.join(QStringLiteral(", "))));
         }
         PlanStep step;
@@ -140,7 +140,7 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
             QStringLiteral("match"), QStringLiteral("kind"), QStringLiteral("direction"), QStringLiteral("delayMs") };
         for (auto it = trigger.begin(); it != trigger.end(); ++it) {
             if (!triggerKeys.contains(it.key()))
-                return fail(atPath + QLatin1Char('.') + it.key(),
+                return fail(jsonPathMember(atPath, it.key()),
                     QStringLiteral("unknown key (expected %1)").arg(triggerKeys.join(QStringLiteral(", "))));
         }
         const int kinds = int(trigger.contains(QLatin1String("afterMs")))

@@ -406,7 +406,7 @@ bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, Repeat
             return true;
         }
         if ((field.value.is_object() || field.value.is_array())
-            && findRepeatedKeyIn(field.value, path + QLatin1Char('.') + QString::fromUtf8(field.key.data(), qsizetype(field.key.size())), out))
+            && findRepeatedKeyIn(field.value, jsonPathMember(path, QString::fromUtf8(field.key.data(), qsizetype(field.key.size()))), out))
             return true;
     }
     return false;
@@ -432,14 +432,15 @@ QString repeatedParameterMessage(const RepeatedKey& repeated)
 {
     return repeated.objectPath == QLatin1String("$")
         ? QStringLiteral("parameter %1 is given twice").arg(repeated.key)
-        : QStringLiteral("key %1 is given twice in parameter %2").arg(repeated.key, repeated.objectPath.mid(2));
+        : QStringLiteral("key %1 is given twice in parameter %2")
+              .arg(repeated.key, repeated.objectPath.mid(repeated.objectPath.startsWith(QLatin1String("$.")) ? 2 : 1));
 }
 
 bool FaultSpec::fromNameAndParams(
     const QString& name, const QJsonObject& params, const QString& jsonPath, FaultSpec& out, QString* error)
 {
     return buildSpec(name, params, jsonPath + QStringLiteral(".fault"),
-        [&](const QString& param) -> QString { return jsonPath + QStringLiteral(".params.") + param; }, out, error);
+        [&](const QString& param) -> QString { return jsonPathMember(jsonPath + QStringLiteral(".params"), param); }, out, error);
 }
 
 namespace {

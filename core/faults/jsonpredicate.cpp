@@ -64,6 +64,18 @@ bool JsonPath::parse(QStringView text, JsonPath& out, QString* error)
     return true;
 }
 
+QString jsonPathMember(const QString& path, QStringView key)
+{
+    const auto plain = [](QChar c, bool first) { return c == u'_' || c == u'$' || (c.unicode() < 128 && (c.isLetter() || (!first && c.isDigit()))); };
+    bool simple = !key.isEmpty();
+    for (qsizetype i = 0; i < key.size() && simple; ++i)
+        simple = plain(key[i], i == 0);
+    if (simple)
+        return path + QLatin1Char('.') + key;
+    const QChar quote = key.contains(u'"') ? u'\'' : u'"';
+    return path + QLatin1Char('[') + quote + key + quote + QLatin1Char(']');
+}
+
 QJsonValue JsonPath::evaluate(const QJsonValue& root) const
 {
     QJsonValue current = root;
@@ -166,7 +178,7 @@ bool JsonPredicate::fromJson(const QJsonValue& json, const QString& jsonPath, Js
     for (auto it = object.begin(); it != object.end(); ++it) {
         if (it.key() != QLatin1String("path") && it.key() != QLatin1String("op") && it.key() != QLatin1String("value"))
             return fail(
-                jsonPath + QLatin1Char('.') + it.key(), QStringLiteral("unknown key (expected path, op, value)"));
+                jsonPathMember(jsonPath, it.key()), QStringLiteral("unknown key (expected path, op, value)"));
     }
     const QJsonValue path = object.value(QLatin1String("path"));
     if (!path.isString())

@@ -7,6 +7,11 @@
 
 namespace deltascope::faults {
 
+// `path` followed by the member `key`, in JsonPath's syntax: ".key" for a plain name, ["key"] (or
+// ['key'] when it holds a double quote) for any other, so an error's path to a key "a.b" does not
+// read as two levels.
+QString jsonPathMember(const QString& path, QStringView key);
+
 // A small JSON path over a frame: "$" then ".key", "['key with.dots']" or "[N]" segments, e.g.
 // "$.response.delta.data.players" or "$.response.delta.outstanding[0].channel".
 class JsonPath {

@@ -57,6 +57,35 @@ TEST_CASE("plans: every ready plan loads by name and from the source tree, with 
     CHECK(silent.expect == QStringList { QStringLiteral("diverged") });
 }
 
+TEST_CASE("plans: a key that is not a plain name is quoted in an error's JSON path, and the path finds it")
+{
+    CHECK(parseError(R"({"steps":[],"step.s":1})") == QStringLiteral("plan.json: $[\"step.s\"]: unknown key (expected name, description, seed, durationMs, expect, steps)"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"latency","params":{"ms":1,"jitter ms":2}}]})")
+        == QStringLiteral("plan.json: $.steps[0].params[\"jitter ms\"]: unknown parameter of 'latency' (it takes: ms, jitterMs, direction)"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":1,"x\"y":2},"fault":"drop"}]})").startsWith(QStringLiteral("plan.json: $.steps[0].at['x\"y']: unknown key")));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"latency","params":{"ms":1,"a.b":{"c":1,"c":2}}}]})")
+        == QStringLiteral("plan.json: $.steps[0].params[\"a.b\"].c: given twice in one object (JSON keeps only the last)"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"latency","params":{"ms":1,"a.b":1,"a.b":2}}]})")
+        == QStringLiteral("plan.json: $.steps[0].params[\"a.b\"]: given twice in one object (JSON keeps only the last)"));
+    FaultSpec spec;
+    QString error;
+    CHECK_FALSE(FaultSpec::fromOption(QStringLiteral("latency={\"ms\":1,\"a.b\":{\"k\":1,\"k\":2}}"), spec, &error));
+    CHECK(error == QStringLiteral("--fault latency: key k is given twice in parameter [\"a.b\"]"));
+
+    // Every such path reads back through JsonPath to the key it names.
+    for (const QString& key : { QStringLiteral("plain_1"), QStringLiteral("$x"), QStringLiteral("a.b"), QStringLiteral("a b"),
+             QStringLiteral("x[0]"), QStringLiteral("q\"uote"), QStringLiteral("it's"), QString(), QStringLiteral("1abc"),
+             QStringLiteral("\u00fcn\u00efcode") }) {
+        INFO(key.toStdString());
+        const QString path = jsonPathMember(QStringLiteral("$.outer"), key);
+        JsonPath parsed;
+        QString pathError;
+        REQUIRE(JsonPath::parse(path, parsed, &pathError));
+        const QJsonObject document { { QStringLiteral("outer"), QJsonObject { { key, 42 }, { QStringLiteral("other"), 1 } } } };
+        CHECK(parsed.evaluate(document) == QJsonValue(42));
+    }
+}
+
 TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
 {
     const QString syntax = parseError("{\n  \"steps\": [\n    {,}\n  ]\n}");
