@@ -115,25 +115,22 @@ private:
     {
         if (m_reference)
             return InPlace::NotHandled;
-        if (type == simdjson::dom::element_type::INT64 && was == NodeKind::Integer) {
-            const qint64 i = value.get_int64().value_unsafe();
-            if (d.r(slot).v.i == i)
-                return InPlace::Same;
-            Node& n = d.w(slot);
-            n.v.i = i;
-            scalarChanged(slot, n, visible);
-            return InPlace::Changed;
-        }
-        if (type == simdjson::dom::element_type::BOOL && was == NodeKind::Bool) {
-            const bool b = value.get_bool().value_unsafe();
-            if (d.r(slot).v.b == b)
-                return InPlace::Same;
-            Node& n = d.w(slot);
-            n.v.b = b;
-            scalarChanged(slot, n, visible);
-            return InPlace::Changed;
-        }
+        if (type == simdjson::dom::element_type::INT64 && was == NodeKind::Integer)
+            return storeInPlace(slot, value.get_int64().value_unsafe(), [](auto& n) -> auto& { return n.v.i; }, visible);
+        if (type == simdjson::dom::element_type::BOOL && was == NodeKind::Bool)
+            return storeInPlace(slot, value.get_bool().value_unsafe(), [](auto& n) -> auto& { return n.v.b; }, visible);
         return InPlace::NotHandled;
+    }
+    // `field` picks the node's value member (of a const or a writable node).
+    template<typename T, typename Field>
+    [[gnu::always_inline]] InPlace storeInPlace(quint32 slot, T value, Field field, bool visible)
+    {
+        if (field(d.r(slot)) == value)
+            return InPlace::Same;
+        Node& n = d.w(slot);
+        field(n) = value;
+        scalarChanged(slot, n, visible);
+        return InPlace::Changed;
     }
     [[gnu::noinline]] void notifyValueChanged(quint32 slot);
     // touch()'s climb from a node this mutation has not stamped yet.
