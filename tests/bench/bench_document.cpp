@@ -267,16 +267,23 @@ int main(int argc, char** argv)
     QCoreApplication application(argc, argv);
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     const bool foldOnly = argc > 1 && std::strcmp(argv[1], "--fold-only") == 0; // for profiling the hot path
-    // The busy stream alone, for perf; `--busy-only ROUNDS` folds it fewer times, for callgrind.
+    // The busy or the medium stream alone, for perf; `--busy-only ROUNDS` folds it fewer times,
+    // for callgrind.
     const bool busyOnly = argc > 1 && std::strcmp(argv[1], "--busy-only") == 0;
-    const int busyRounds = busyOnly && argc > 2 ? std::max(5, std::atoi(argv[2])) : 200;
+    const bool mediumOnly = argc > 1 && std::strcmp(argv[1], "--medium-only") == 0;
+    const int onlyRounds = (busyOnly || mediumOnly) && argc > 2 ? std::max(5, std::atoi(argv[2])) : 200;
     // The busy stream with one kind of change left out at a time: what each kind costs per delta.
     const bool breakdown = argc > 1 && std::strcmp(argv[1], "--breakdown") == 0;
 
     // 1. Fold rate, medium document.
     if (busyOnly) {
         const Stream busy = gameStream(5000, 43, 2);
-        std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", foldRate(busy, busyRounds, nullptr));
+        std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", foldRate(busy, onlyRounds, nullptr));
+        return 0;
+    }
+    if (mediumOnly) {
+        const Stream medium = gameStream(5000, 42);
+        std::printf("document.fold.medium.rate: %.0f deltas/s (parse included, one core)\n", foldRate(medium, onlyRounds, nullptr));
         return 0;
     }
     if (breakdown) {
