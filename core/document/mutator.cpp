@@ -39,23 +39,6 @@ int distinctKeyCount(dom::object o)
     return int(keys.size());
 }
 
-bool& scratchBusy()
-{
-    thread_local bool busy = false;
-    return busy;
-}
-
-std::vector<quint32>& scratchTouched(std::vector<quint32>& own, bool& owns)
-{
-    thread_local std::vector<quint32> scratch;
-    if (scratchBusy())
-        return own;
-    scratchBusy() = true;
-    owns = true;
-    scratch.clear();
-    return scratch;
-}
-
 } // namespace
 
 // "In the new order" marks for the order phase of one list, indexed by slot: an array beside the
@@ -410,16 +393,12 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_event(event)
     , m_reference(tree.d->mode == FoldMode::ReferenceClient)
     , m_stamp(nextStamp())
-    , m_touched(scratchTouched(m_ownTouched, m_ownsScratch))
+    , m_touchedStart(changes ? changes->touched.size() : 0)
     , m_marks(&orderMarks())
 {
 }
 
-Mutator::~Mutator()
-{
-    if (m_ownsScratch)
-        scratchBusy() = false;
-}
+Mutator::~Mutator() = default;
 
 void Mutator::beginOrderMarks()
 {
@@ -2226,16 +2205,21 @@ void Mutator::finish()
 {
     if (!m_changes)
         return;
-    // A slot freed during the delta lost its mark (and is skipped unless reused and touched again,
-    // when its first entry reports the new node once).
-    m_changes->touched.reserve(m_touched.size());
-    for (quint32 slot : m_touched) {
+    // Entries were added with the node's id at the time. A node freed during the delta lost its
+    // mark and, its slot reused, has another generation: such entries are dropped, and a reused
+    // slot touched again is reported by its own entry.
+    std::vector<NodeId>& touched = m_changes->touched;
+    std::size_t kept = m_touchedStart;
+    for (std::size_t i = m_touchedStart; i < touched.size(); ++i) {
+        const NodeId id = touched[i];
+        const quint32 slot = quint32(id);
         const Node& n = d.r(slot);
-        if (n.live() && (n.flags & FlagTouched)) {
+        if (n.live() && (n.flags & FlagTouched) && n.generation == quint32(id >> 32)) {
             d.w(slot).flags &= quint8(~FlagTouched);
-            m_changes->touched.push_back(d.idOf(slot));
+            touched[kept++] = id;
         }
     }
+    touched.resize(kept);
 }
 
 }

@@ -153,7 +153,7 @@ private:
     {
         if (m_changes && !(node.flags & FlagTouched)) {
             node.flags |= FlagTouched;
-            m_touched.push_back(slot);
+            m_changes->touched.push_back((NodeId(node.generation) << 32) | slot);
         }
     }
     quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);
@@ -221,12 +221,8 @@ private:
     static constexpr qint64 kUnsentNodesPerDelta = 65536;
     qint64 m_unsentNodeBudget = kUnsentNodesPerDelta;
     quint64 m_stamp; // this mutation's stamp (see Node::stamp)
-    // Touched slots: a per-thread scratch vector (no allocation per delta) unless a nested mutator
-    // on another tree already uses it.
-    // Declared before m_touched: its initializer sets it, so it must not be reset to false afterwards.
-    bool m_ownsScratch = false;
-    std::vector<quint32> m_ownTouched;
-    std::vector<quint32>& m_touched;
+    // Where this mutation's entries start in m_changes->touched (finish() checks only those).
+    std::size_t m_touchedStart;
     OrderMarks* m_marks; // the thread's order-phase marks (see mutator.cpp)
 };
 

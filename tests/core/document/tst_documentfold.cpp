@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 
 #include <random>
+#include <set>
 
 using namespace deltascope;
 using namespace deltascope::test;
@@ -753,4 +754,34 @@ TEST_CASE("fold: a scalar edited in place reports the node, its provenance and t
         if (withListener)
             tree.removeListener(&listener);
     }
+}
+
+// A node touched and then freed by the same delta must not be reported; a node that reuses its
+// slot later in the delta is reported once, under its own id.
+TEST_CASE("fold: the touched list leaves out freed nodes and names a reused slot's new node once")
+{
+    DocumentTree tree;
+    REQUIRE(tree.apply(R"({"l":{"1":{"v":1,"w":2},"2":{"v":3},"@o":[1,2]}})", 0).parsed);
+    const NodeId oldElement = tree.find(u"l/1");
+    const NodeId oldV = tree.find(u"l/1/v");
+    REQUIRE((oldElement != kNoNode && oldV != kNoNode));
+    // Element 1 is changed, then removed (its key given twice); "z" is built after the list, from
+    // the slots element 1 gave back.
+    const FoldResult result = tree.apply(R"({"l":{"1":{"v":9},"1":null,"@o":[2]},"z":{"a":1,"b":2,"c":3}})", 1);
+    REQUIRE(result.parsed);
+    CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":3}],"z":{"a":1,"b":2,"c":3}})"));
+    const std::vector<NodeId>& touched = result.changes.touched;
+    for (NodeId id : touched)
+        CHECK(tree.contains(id));
+    CHECK(std::set<NodeId>(touched.begin(), touched.end()).size() == touched.size());
+    CHECK(std::count(touched.begin(), touched.end(), oldElement) == 0);
+    CHECK(std::count(touched.begin(), touched.end(), oldV) == 0);
+    for (const char16_t* path : { u"z", u"z/a", u"z/b", u"z/c", u"l" })
+        CHECK(std::count(touched.begin(), touched.end(), tree.find(QStringView(path))) == 1);
+    // The new nodes did take the freed slots: their ids differ from the old ones only by generation.
+    std::set<quint32> freedSlots { quint32(oldElement), quint32(oldV) };
+    int reused = 0;
+    for (const char16_t* path : { u"z", u"z/a", u"z/b", u"z/c" })
+        reused += int(freedSlots.count(quint32(tree.find(QStringView(path)))));
+    CHECK(reused > 0);
 }
