@@ -62,7 +62,7 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
                          .arg(parseError.errorString());
         return false;
     }
-    if (const RepeatedKey repeated = findRepeatedKey(json); !repeated.key.isEmpty())
+    if (const RepeatedKey repeated = findRepeatedKey(json); repeated.found())
         return fail(jsonPathMember(repeated.objectPath, repeated.key), QStringLiteral("given twice in one object (JSON keeps only the last)"));
     if (!document.isObject())
         return fail(QStringLiteral("$"), QStringLiteral("expected an object with \"steps\""));

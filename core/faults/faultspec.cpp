@@ -430,10 +430,11 @@ RepeatedKey findRepeatedKey(QByteArrayView json)
 
 QString repeatedParameterMessage(const RepeatedKey& repeated)
 {
+    const QString key = repeated.key.isEmpty() ? QStringLiteral("\"\"") : repeated.key;
     return repeated.objectPath == QLatin1String("$")
-        ? QStringLiteral("parameter %1 is given twice").arg(repeated.key)
+        ? QStringLiteral("parameter %1 is given twice").arg(key)
         : QStringLiteral("key %1 is given twice in parameter %2")
-              .arg(repeated.key, repeated.objectPath.mid(repeated.objectPath.startsWith(QLatin1String("$.")) ? 2 : 1));
+              .arg(key, repeated.objectPath.mid(repeated.objectPath.startsWith(QLatin1String("$.")) ? 2 : 1));
 }
 
 bool FaultSpec::fromNameAndParams(
@@ -481,13 +482,18 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
             *error = QStringLiteral("--fault %1: a fault name is missing, as in %2 (deltascope-cli proxy --list-faults)").arg(option, example);
         return false;
     }
+    if (name.contains(QLatin1Char(':'))) {
+        if (error)
+            *error = where + QStringLiteral(": write NAME or NAME=JSON, as in %1 (deltascope-cli proxy --list-faults)").arg(example);
+        return false;
+    }
     QJsonObject params;
     if (equals >= 0) {
         QJsonParseError parseError;
         const QJsonDocument document = QJsonDocument::fromJson(option.mid(equals + 1).toUtf8(), &parseError);
         if (!document.isObject()) {
-            if (error && example == name) {
-                *error = where + QStringLiteral(": '%1' takes no parameters; write --fault %1").arg(name);
+            if (error && !example.contains(QLatin1Char('='))) {
+                *error = where + QStringLiteral(": '%1' takes no parameters; write --fault %1").arg(example);
             } else if (error) {
                 *error = where + QStringLiteral(": the parameters after '=' must be a JSON object, as in ") + example
                     + (parseError.error ? QStringLiteral(" (%1 at offset %2 after '=')").arg(parseError.errorString()).arg(parseError.offset)
@@ -497,15 +503,11 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
             return false;
         }
         params = document.object();
-        if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); !repeated.key.isEmpty()) {
+        if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); repeated.found()) {
             if (error)
                 *error = where + QStringLiteral(": ") + repeatedParameterMessage(repeated);
             return false;
         }
-    } else if (name.contains(QLatin1Char(':'))) {
-        if (error)
-            *error = where + QStringLiteral(": write NAME or NAME=JSON, as in %1 (deltascope-cli proxy --list-faults)").arg(example);
-        return false;
     }
     return buildSpec(name, params, where, [&](const QString& param) -> QString { return where + QStringLiteral(", parameter ") + param; }, out, error);
 }

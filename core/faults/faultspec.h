@@ -96,12 +96,13 @@ QString jsonTypeName(const QJsonValue& value);
 
 // A key that one JSON object in `json` holds twice: the object's JSON path ("$", "$.steps[2].params")
 // and the key. QJsonDocument keeps the last value of a repeated key, so a typo'd plan or --fault
-// option would quietly mean something else. Empty key when none repeats, and also when the text
-// cannot be checked: JSON that QJsonDocument takes but simdjson does not (a lone surrogate escape
-// such as "\ud800"; a byte order mark and integers beyond 64 bits are handled).
+// option would quietly mean something else. Not found() when no key repeats, and also when the
+// text cannot be checked: JSON that QJsonDocument takes but simdjson does not (a lone surrogate
+// escape such as "\ud800"; a byte order mark and integers beyond 64 bits are handled).
 struct RepeatedKey {
-    QString objectPath;
-    QString key;
+    QString objectPath; // empty when none repeats
+    QString key; // may itself be empty: "" is a key like any other
+    bool found() const { return !objectPath.isEmpty(); }
 };
 RepeatedKey findRepeatedKey(QByteArrayView json);
 // "parameter ms is given twice", or "key a is given twice in parameter x", for a fault's parameter

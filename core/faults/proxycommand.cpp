@@ -328,7 +328,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
                 QString faultError;
                 if (!document.isObject())
                     faultError = QStringLiteral("parameters must be a JSON object");
-                else if (const RepeatedKey repeated = findRepeatedKey(paramsText); !repeated.key.isEmpty())
+                else if (const RepeatedKey repeated = findRepeatedKey(paramsText); repeated.found())
                     faultError = name + QStringLiteral(": ") + repeatedParameterMessage(repeated);
                 else
                     proxy.apply(name, document.object(), &faultError);

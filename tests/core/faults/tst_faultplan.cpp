@@ -67,6 +67,8 @@ TEST_CASE("plans: a key that is not a plain name is quoted in an error's JSON pa
         == QStringLiteral("plan.json: $.steps[0].params[\"a.b\"].c: given twice in one object (JSON keeps only the last)"));
     CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"latency","params":{"ms":1,"a.b":1,"a.b":2}}]})")
         == QStringLiteral("plan.json: $.steps[0].params[\"a.b\"]: given twice in one object (JSON keeps only the last)"));
+    CHECK(parseError(R"({"steps":[{"at":{"match":[{"path":"$.x","op":"equals","value":{"":1,"":2}}]},"fault":"drop"}]})")
+        == QStringLiteral("plan.json: $.steps[0].at.match[0].value[\"\"]: given twice in one object (JSON keeps only the last)"));
     FaultSpec spec;
     QString error;
     CHECK_FALSE(FaultSpec::fromOption(QStringLiteral("latency={\"ms\":1,\"a.b\":{\"k\":1,\"k\":2}}"), spec, &error));
@@ -170,6 +172,10 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
     CHECK(errorOf(QStringLiteral("stall:10")) == QStringLiteral("--fault stall:10: write NAME or NAME=JSON, as in stall={\"direction\":\"both\"} (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("clear=1")) == QStringLiteral("--fault clear: 'clear' takes no parameters; write --fault clear"));
     CHECK(errorOf(QStringLiteral("clear:x")) == QStringLiteral("--fault clear:x: write NAME or NAME=JSON, as in clear (deltascope-cli proxy --list-faults)"));
+    CHECK(errorOf(QStringLiteral("clear:x=1")) == QStringLiteral("--fault clear:x: write NAME or NAME=JSON, as in clear (deltascope-cli proxy --list-faults)"));
+    CHECK(errorOf(QStringLiteral("latency:200={\"ms\":1}")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
+    // "" is a key like any other: given twice, it is reported.
+    CHECK(errorOf(QStringLiteral("latency={\"ms\":1,\"\":1,\"\":2}")) == QStringLiteral("--fault latency: parameter \"\" is given twice"));
     CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
         == QStringLiteral("--fault drop-message, parameter direction: 'request' frames never travel inbound"));
     // A plan's step keeps naming its JSON path.
