@@ -7,8 +7,11 @@
 #include "core/protocol/envelope.h"
 
 #include <QFile>
+#include <QFileInfo>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -265,8 +268,24 @@ int runFold(const QStringList& arguments, CommandIo& io)
     const QString inputName = fromStdin ? QStringLiteral("<stdin>") : options.file;
     if (!fromStdin) {
         file.setFileName(options.file);
-        if (!file.open(QIODevice::ReadOnly)) {
-            io.err << "deltascope-cli fold: cannot open '" << options.file << "': " << file.errorString() << '\n';
+        QString openError;
+        const QFileInfo info(options.file);
+        if (info.exists() && !info.isFile() && !info.isDir()) {
+            // A named pipe or a device (/dev/stdin on a pipe) is read through a stdio stream, as
+            // standard input is: Qt's own reads of a descriptor wait to fill a 16 KiB block, so
+            // `--at N` on a pipe that stays open would not stop after N deltas.
+            FILE* stream = std::fopen(QFile::encodeName(options.file).constData(), "rb");
+            if (!stream)
+                openError = QString::fromLocal8Bit(std::strerror(errno));
+            else if (!file.open(stream, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle)) {
+                openError = file.errorString();
+                std::fclose(stream);
+            }
+        } else if (!file.open(QIODevice::ReadOnly)) {
+            openError = file.errorString();
+        }
+        if (!openError.isEmpty()) {
+            io.err << "deltascope-cli fold: cannot open '" << options.file << "': " << openError << '\n';
             return ExitFailure;
         }
         input = &file;

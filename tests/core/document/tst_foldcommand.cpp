@@ -10,6 +10,10 @@
 
 #include <zstd.h>
 
+#ifdef Q_OS_UNIX
+#include <sys/stat.h>
+#endif
+
 using namespace deltascope;
 using namespace deltascope::test;
 
@@ -288,6 +292,30 @@ TEST_CASE("fold cli: a file, run as a separate process")
     CHECK(process.exitCode() == 1);
     CHECK(process.readAllStandardError().contains("cannot open"));
 }
+
+#ifdef Q_OS_UNIX
+TEST_CASE("fold cli: --at N on a named pipe that stays open stops after N deltas")
+{
+    // The same, with the pipe given by name: it is read as standard input is, not in 16 KiB blocks.
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString fifo = dir.filePath(QStringLiteral("deltas"));
+    REQUIRE(::mkfifo(QFile::encodeName(fifo).constData(), 0600) == 0);
+    QProcess process;
+    process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), fifo, QStringLiteral("--at"), QStringLiteral("2") });
+    REQUIRE(process.waitForStarted(30000));
+    QFile writer(fifo);
+    REQUIRE(writer.open(QIODevice::WriteOnly | QIODevice::Unbuffered)); // waits for fold to open its end
+    REQUIRE(writer.write("{\"a\":1}\n{\"b\":2}\n") == 16);
+    const bool finished = process.waitForFinished(20000);
+    if (!finished)
+        process.kill();
+    writer.close();
+    REQUIRE(finished);
+    CHECK(process.exitCode() == 0);
+    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+}
+#endif
 
 TEST_CASE("fold cli: --at N on a pipe that stays open stops after N deltas")
 {
