@@ -13,6 +13,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#ifdef Q_OS_UNIX
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 #include <optional>
 #include <vector>
 
@@ -136,6 +142,29 @@ private:
     std::size_t m_scanned = 0; // bytes after m_start known to hold no newline
     bool m_ended = false;
 };
+
+#ifdef Q_OS_UNIX
+// Standard input that a parent left non-blocking reads as ended at the producer's first pause: the
+// fold would print a partial document with exit code 0. A pipe or terminal is then read through a
+// blocking description of its own (the parent's stays as it is); anything else is made blocking.
+// Returns the device to read: `reopened` when it was used, else `standardInput`.
+QIODevice* blockingStandardInput(QFile& reopened, QIODevice* standardInput)
+{
+    const int flags = ::fcntl(STDIN_FILENO, F_GETFL);
+    if (flags == -1 || !(flags & O_NONBLOCK))
+        return standardInput;
+    struct stat status {};
+    if (::fstat(STDIN_FILENO, &status) == 0 && (S_ISFIFO(status.st_mode) || S_ISCHR(status.st_mode))) {
+        if (FILE* stream = std::fopen("/dev/stdin", "rb")) {
+            if (reopened.open(stream, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle))
+                return &reopened;
+            std::fclose(stream);
+        }
+    }
+    ::fcntl(STDIN_FILENO, F_SETFL, flags & ~O_NONBLOCK);
+    return standardInput;
+}
+#endif
 
 // The input's first line, or its first `limit` bytes, left unread. On a pipe, peek(limit) waits
 // until `limit` bytes have arrived, and a producer may send one short line and wait for more.
@@ -290,6 +319,12 @@ int runFold(const QStringList& arguments, CommandIo& io)
         }
         input = &file;
     }
+#ifdef Q_OS_UNIX
+    if (fromStdin) {
+        if (const auto* in = qobject_cast<const QFile*>(&io.in); in && in->handle() == STDIN_FILENO)
+            input = blockingStandardInput(file, input);
+    }
+#endif
     const auto* source = qobject_cast<const QFileDevice*>(input); // for read errors (stdin is a QFile too)
     // zstd-compressed input (a .ndjson.zst of deltas or frames) is decoded as it is read.
     std::optional<ZstdReadDevice> decoder;

@@ -12,6 +12,7 @@
 #include <QSocketNotifier>
 #include <QTimer>
 
+#include <cerrno>
 #include <csignal>
 #include <optional>
 #include <unistd.h>
@@ -310,6 +311,8 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         QObject::connect(stdinNotifier.get(), &QSocketNotifier::activated, &loop, [&] {
             char buffer[4096];
             const auto got = ::read(STDIN_FILENO, buffer, sizeof buffer);
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return; // nothing after all (a non-blocking stdin), or a signal: wait for the next
             if (got <= 0) {
                 stdinNotifier->setEnabled(false);
                 return;

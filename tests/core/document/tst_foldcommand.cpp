@@ -11,7 +11,9 @@
 #include <zstd.h>
 
 #ifdef Q_OS_UNIX
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #endif
 
 using namespace deltascope;
@@ -311,6 +313,30 @@ TEST_CASE("fold cli: --at N on a named pipe that stays open stops after N deltas
     if (!finished)
         process.kill();
     writer.close();
+    REQUIRE(finished);
+    CHECK(process.exitCode() == 0);
+    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+}
+
+TEST_CASE("fold cli: standard input left non-blocking by the parent is read to its end")
+{
+    // A parent may hand over a pipe it made non-blocking: a pause of the producer must not read as
+    // the end of the input (that printed the first delta alone, with exit code 0).
+    QProcess process;
+    process.setChildProcessModifier([] { ::fcntl(STDIN_FILENO, F_SETFL, ::fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK); });
+    process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), QStringLiteral("-") });
+    REQUIRE(process.waitForStarted(30000));
+    process.write("{\"a\":1}\n");
+    REQUIRE(process.waitForBytesWritten(30000));
+    // Long enough for fold to start and read the first line; it exits at once if it takes the
+    // empty pipe for the end.
+    process.waitForFinished(1500);
+    process.write("{\"b\":2}\n");
+    process.waitForBytesWritten(30000);
+    process.closeWriteChannel();
+    const bool finished = process.waitForFinished(20000);
+    if (!finished)
+        process.kill();
     REQUIRE(finished);
     CHECK(process.exitCode() == 0);
     CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
