@@ -32,6 +32,10 @@ qint64 ZstdReadDevice::readData(char* data, qint64 maxSize)
 {
     qint64 copied = 0;
     while (copied < maxSize) {
+        // From a pipe, what is decoded is handed out before waiting for more input: a producer
+        // that stays open may have sent all it has for now.
+        if (m_decodedPos == m_decoded.size() && copied > 0 && m_source.isSequential())
+            break;
         if (m_decodedPos == m_decoded.size() && !decodeMore())
             break;
         const qint64 n = std::min<qint64>(maxSize - copied, m_decoded.size() - m_decodedPos);
@@ -40,6 +44,15 @@ qint64 ZstdReadDevice::readData(char* data, qint64 maxSize)
         copied += n;
     }
     return copied == 0 && m_finished ? -1 : copied;
+}
+
+std::size_t ZstdReadDevice::nextStep() const
+{
+    // The rest of the block being decoded, without the next block's header (see decodeMore()); at
+    // a frame's start, the first bytes of the frame header.
+    return m_frameRemainder > kBlockHeaderSize ? m_frameRemainder - kBlockHeaderSize
+        : m_frameRemainder                     ? m_frameRemainder
+                                               : kFrameHeaderPrefix;
 }
 
 bool ZstdReadDevice::decodeMore()
@@ -53,7 +66,11 @@ bool ZstdReadDevice::decodeMore()
     for (;;) {
         if (m_inputPos == m_input.size() && !m_sourceEnded) {
             m_input.resize(qsizetype(ZSTD_DStreamInSize()));
-            const qint64 got = m_source.read(m_input.data(), m_input.size());
+            // A pipe is read a block at a time, as far as the decoder needs next: a read of a full
+            // buffer would wait for bytes a producer that stays open has not sent (fold --at N of
+            // a compressed stream would not stop). A file is read a buffer at a time.
+            const qint64 want = m_source.isSequential() ? qint64(std::max<std::size_t>(nextStep(), 1)) : qint64(m_input.size());
+            const qint64 got = m_source.read(m_input.data(), want);
             if (got < 0)
                 m_damage = QStringLiteral("reading stopped after %1 compressed bytes: %2").arg(m_read).arg(m_source.errorString());
             m_sourceEnded = got <= 0;
@@ -73,9 +90,7 @@ bool ZstdReadDevice::decodeMore()
         // hint counts the next block's header too; that is left for the next call, so a bad header
         // cannot take this block's text with it. At a frame's start there is no hint yet: the frame
         // header's first bytes tell the rest. (Any size is correct input: zstd buffers what it lacks.)
-        const std::size_t step = m_frameRemainder > kBlockHeaderSize ? m_frameRemainder - kBlockHeaderSize
-            : m_frameRemainder                                      ? m_frameRemainder
-                                                                    : kFrameHeaderPrefix;
+        const std::size_t step = nextStep();
         const std::size_t available = std::size_t(m_input.size() - m_inputPos);
         ZSTD_inBuffer in { m_input.constData(), std::size_t(m_inputPos) + std::min(available, step), std::size_t(m_inputPos) };
         ZSTD_outBuffer out { m_decoded.data(), std::size_t(m_decoded.size()), 0 };

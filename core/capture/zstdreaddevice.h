@@ -36,6 +36,7 @@ protected:
 private:
     // Decodes more into m_decoded; false at the end of the stream or at damage.
     bool decodeMore();
+    std::size_t nextStep() const; // the input bytes the decoder takes in its next step
 
     QIODevice& m_source;
     ZSTD_DCtx_s* m_context = nullptr;

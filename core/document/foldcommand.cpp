@@ -123,9 +123,9 @@ private:
         char* room = m_buffer.data() + m_end;
         const qint64 size = qint64(m_buffer.size() - m_end);
         // A pipe is read up to the next newline: a block read would wait for a megabyte, so
-        // `fold - --at N` on a stream that never ends would never stop. (zstd input on such a pipe
-        // still waits: the decoder reads its input in blocks.) A file or buffer is read a block at
-        // a time; the decoder, being sequential too, a line at a time from what it has decoded.
+        // `fold - --at N` on a stream that never ends would never stop. A file or buffer is read a
+        // block at a time; the decoder, being sequential too, a line at a time from what it has
+        // decoded (from a pipe it decodes block by block as the blocks arrive).
         const qint64 read = m_input.isSequential() ? m_input.readLine(room, size) : m_input.read(room, size);
         if (read <= 0) {
             m_ended = true;

@@ -359,3 +359,30 @@ TEST_CASE("fold cli: --at N on a pipe that stays open stops after N deltas")
     CHECK(process.exitCode() == 0);
     CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
 }
+
+TEST_CASE("fold cli: --at N on compressed input whose frame stays open stops after N deltas")
+{
+    // A live producer compressing as it goes flushes whole blocks but ends its frame only at the
+    // end: what it flushed must be folded without waiting for a full input buffer.
+    ZSTD_CCtx* context = ZSTD_createCCtx();
+    const QByteArray text = "{\"a\":1}\n{\"b\":2}\n";
+    QByteArray compressed(int(ZSTD_compressBound(std::size_t(text.size())) + 64), '\0');
+    ZSTD_inBuffer in { text.constData(), std::size_t(text.size()), 0 };
+    ZSTD_outBuffer out { compressed.data(), std::size_t(compressed.size()), 0 };
+    const std::size_t left = ZSTD_compressStream2(context, &out, &in, ZSTD_e_flush);
+    ZSTD_freeCCtx(context);
+    REQUIRE(left == 0);
+    compressed.resize(qsizetype(out.pos));
+
+    QProcess process;
+    process.start(executablePath(QStringLiteral("deltascope-cli")), { QStringLiteral("fold"), QStringLiteral("-"), QStringLiteral("--at"), QStringLiteral("2") });
+    REQUIRE(process.waitForStarted(30000));
+    process.write(compressed);
+    REQUIRE(process.waitForBytesWritten(30000));
+    const bool finished = process.waitForFinished(20000);
+    if (!finished)
+        process.kill();
+    REQUIRE(finished);
+    CHECK(process.exitCode() == 0);
+    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+}
