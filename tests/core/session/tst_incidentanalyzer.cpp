@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/document/mutator.h"
 #include "core/session/eventlog.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/session/incidentsummary.h"
@@ -358,4 +359,19 @@ TEST_CASE("incident analyzer: an incident is never timed before the log's last e
     REQUIRE(s.log.at(last).kind == EventKind::Incident);
     CHECK(s.log.at(last).monotonicNs >= s.log.at(last - 1).monotonicNs);
     CHECK(incident.value(QLatin1String("closedAtMs")).toDouble() == 500);
+}
+
+TEST_CASE("incident analyzer: each stream item's frame is parsed once for both its trees")
+{
+    // The analyzer folds every item into two trees; the frame is parsed once (StreamItemFold), not
+    // once per tree and again for its data. Counted with the fold parser's per-thread counter.
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(2, 1, 1, R"({"n":0,"l":{"1":{"v":1},"@o":[1]}})");
+    const quint64 before = detail::parseJsonCount();
+    for (int seq = 2; seq <= 41; ++seq)
+        s.item(2 + seq, 1, seq, QStringLiteral(R"({"n":%1,"l":{"1":{"v":%1}}})").arg(seq).toUtf8().constData());
+    CHECK(detail::parseJsonCount() - before == 40);
+    CHECK(s.analyzer.incidents().isEmpty());
 }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/document/mutator.h"
 #include "core/protocol/loopbacktransport.h"
 #include "core/session/livesession.h"
 #include "core/session/sessionfolder.h"
@@ -245,6 +246,36 @@ TEST_CASE("session folder: data nested near the depth limit folds as apply() fol
             kinds << signal.at(0).value<SessionAnomaly>().kind;
         CHECK(kinds == (direct.parsed ? QStringList() : QStringList { anomalyKindName(AnomalyKind::InvalidJson) }));
     }
+}
+
+TEST_CASE("session folder: each stream item's frame is parsed once for both its trees")
+{
+    // The epoch and merged trees fold the same parsed frame: one parse per item, counted with the
+    // fold parser's per-thread counter (two per item would mean the data went through text).
+    SessionFolder folder;
+    SessionEvent epoch;
+    epoch.kind = EventKind::EpochStarted;
+    epoch.epoch = 1;
+    epoch.requestId = 1;
+    folder.processEvent(epoch, "{}");
+    const quint64 before = detail::parseJsonCount();
+    for (int seq = 1; seq <= 40; ++seq) {
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.index = seq;
+        event.epoch = 1;
+        event.requestId = 1;
+        const QString order = seq == 1 ? QStringLiteral("[1]") : QStringLiteral("[[0,%1],%2]").arg(seq - 2).arg(seq);
+        const QByteArray frame = QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1,"l":{"%1":{"v":%1},"@o":%2}},"seq":%1}}})")
+                                     .arg(seq)
+                                     .arg(order)
+                                     .toUtf8();
+        folder.processEvent(event, frame);
+    }
+    CHECK(detail::parseJsonCount() - before == 40);
+    CHECK(folder.lastSeq() == 40);
+    CHECK(folder.epochTree().toJson() == folder.mergedTree().toJson());
+    CHECK(folder.epochTree().childCount(folder.epochTree().find(u"l")) == 40);
 }
 
 TEST_CASE("stream item fold: a parse between two folds does not change what the second folds")
