@@ -385,19 +385,22 @@ struct History {
     {
         std::memcpy(ring, other.ring, sizeof(ring));
     }
+    // Ring positions wrap with a mask: unsigned, so no sign fix-up on the fold's path.
+    static constexpr unsigned kMask = DocumentTree::kProvenanceDepth - 1;
+    static_assert((DocumentTree::kProvenanceDepth & kMask) == 0, "the depth is a power of two");
     void push(qint64 event)
     {
         ++total;
         if (count < DocumentTree::kProvenanceDepth) {
-            ring[(start + count) % DocumentTree::kProvenanceDepth] = event;
+            ring[(unsigned(start) + count) & kMask] = event;
             ++count;
         } else {
             ring[start] = event;
-            start = quint8((start + 1) % DocumentTree::kProvenanceDepth);
+            start = quint8((unsigned(start) + 1) & kMask);
         }
     }
     // The last changing event (a node's history always holds at least its creation).
-    qint64 newest() const { return ring[(start + count - 1) % DocumentTree::kProvenanceDepth]; }
+    qint64 newest() const { return ring[(unsigned(start) + count - 1) & kMask]; }
 };
 
 // Text in 8 bytes: up to 7 bytes inline, longer text in a shared StrRep (tree copies share it).
