@@ -584,15 +584,17 @@ public:
     DuplicateKeys(Mutator& mutator, dom::object delta, quint32 at)
         : m_mutator(mutator)
         , m_at(at)
-        , m_small(delta.size() <= kSmall)
     {
-        if (!m_small)
+        const std::size_t size = delta.size();
+        // One key cannot repeat (an element's {"score":N}, the commonest delta object of all).
+        m_onTheWay = size >= 2 && size <= kSmall;
+        if (size > kSmall)
             mutator.checkDuplicates(delta, at);
     }
     // `bits`: the key's inline form (see Key), 0 for a longer key.
     void check(std::string_view key, quint64 bits)
     {
-        if (!m_small)
+        if (!m_onTheWay)
             return;
         // One bit of a 64-bit filter per key seen: the keys are compared only when a key's bit was
         // already set, so the common object of distinct keys costs one multiply a key.
@@ -624,7 +626,7 @@ private:
     static constexpr std::size_t kSmall = 8;
     Mutator& m_mutator;
     quint32 m_at;
-    bool m_small;
+    bool m_onTheWay; // checked key by key in the merging pass
     std::size_t m_count = 0;
     quint64 m_seen = 0;
     quint64 m_bits[kSmall];
