@@ -295,6 +295,20 @@ TEST_CASE("fold cli: a file, run as a separate process")
     CHECK(process.readAllStandardError().contains("cannot open"));
 }
 
+namespace {
+// Waits for a fold of the deltas {"a":1} and {"b":2} to end by itself (it is killed after 20 s),
+// and checks what it printed.
+void checkFoldedTwoDeltas(QProcess& process)
+{
+    const bool finished = process.waitForFinished(20000);
+    if (!finished)
+        process.kill();
+    REQUIRE(finished);
+    CHECK(process.exitCode() == 0);
+    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+}
+}
+
 #ifdef Q_OS_UNIX
 TEST_CASE("fold cli: --at N on a named pipe that stays open stops after N deltas")
 {
@@ -309,13 +323,7 @@ TEST_CASE("fold cli: --at N on a named pipe that stays open stops after N deltas
     QFile writer(fifo);
     REQUIRE(writer.open(QIODevice::WriteOnly | QIODevice::Unbuffered)); // waits for fold to open its end
     REQUIRE(writer.write("{\"a\":1}\n{\"b\":2}\n") == 16);
-    const bool finished = process.waitForFinished(20000);
-    if (!finished)
-        process.kill();
-    writer.close();
-    REQUIRE(finished);
-    CHECK(process.exitCode() == 0);
-    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+    checkFoldedTwoDeltas(process); // the writer stays open until then
 }
 
 TEST_CASE("fold cli: standard input left non-blocking by the parent is read to its end")
@@ -334,12 +342,7 @@ TEST_CASE("fold cli: standard input left non-blocking by the parent is read to i
     process.write("{\"b\":2}\n");
     process.waitForBytesWritten(30000);
     process.closeWriteChannel();
-    const bool finished = process.waitForFinished(20000);
-    if (!finished)
-        process.kill();
-    REQUIRE(finished);
-    CHECK(process.exitCode() == 0);
-    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+    checkFoldedTwoDeltas(process);
 }
 #endif
 
@@ -352,12 +355,7 @@ TEST_CASE("fold cli: --at N on a pipe that stays open stops after N deltas")
     REQUIRE(process.waitForStarted(30000));
     process.write("{\"a\":1}\n{\"b\":2}\n");
     REQUIRE(process.waitForBytesWritten(30000));
-    const bool finished = process.waitForFinished(20000);
-    if (!finished)
-        process.kill();
-    REQUIRE(finished);
-    CHECK(process.exitCode() == 0);
-    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+    checkFoldedTwoDeltas(process);
 }
 
 TEST_CASE("fold cli: --at N on compressed input whose frame stays open stops after N deltas")
@@ -379,10 +377,5 @@ TEST_CASE("fold cli: --at N on compressed input whose frame stays open stops aft
     REQUIRE(process.waitForStarted(30000));
     process.write(compressed);
     REQUIRE(process.waitForBytesWritten(30000));
-    const bool finished = process.waitForFinished(20000);
-    if (!finished)
-        process.kill();
-    REQUIRE(finished);
-    CHECK(process.exitCode() == 0);
-    CHECK(process.readAllStandardOutput() == "{\"a\":1,\"b\":2}\n");
+    checkFoldedTwoDeltas(process);
 }
