@@ -73,7 +73,16 @@ QString jsonPathMember(const QString& path, QStringView key)
     if (simple)
         return path + QLatin1Char('.') + key;
     const QChar quote = key.contains(u'"') ? u'\'' : u'"';
-    return path + QLatin1Char('[') + quote + key + quote + QLatin1Char(']');
+    QString shown;
+    shown.reserve(key.size());
+    for (const QChar c : key) {
+        // A control character would break the message it is quoted in across lines.
+        if (c.unicode() < 0x20 || c.unicode() == 0x7f)
+            shown += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
+        else
+            shown += c;
+    }
+    return path + QLatin1Char('[') + quote + shown + quote + QLatin1Char(']');
 }
 
 QJsonValue JsonPath::evaluate(const QJsonValue& root) const

@@ -10,7 +10,8 @@ namespace deltascope::faults {
 // `path` followed by the member `key`, in JsonPath's syntax: ".key" for a plain name, ["key"] (or
 // ['key'] when it holds a double quote) for any other, so an error's path to a key "a.b" does not
 // read as two levels. JsonPath has no escapes: a key holding both quote characters is shown
-// between single quotes but does not read back.
+// between single quotes, and control characters as \uXXXX (so a message stays on one line); such
+// paths do not read back.
 QString jsonPathMember(const QString& path, QStringView key);
 
 // A small JSON path over a frame: "$" then ".key", "['key with.dots']" or "[N]" segments, e.g.

@@ -74,6 +74,10 @@ TEST_CASE("plans: a key that is not a plain name is quoted in an error's JSON pa
     CHECK_FALSE(FaultSpec::fromOption(QStringLiteral("latency={\"ms\":1,\"a.b\":{\"k\":1,\"k\":2}}"), spec, &error));
     CHECK(error == QStringLiteral("--fault latency: key k is given twice in parameter [\"a.b\"]"));
 
+    // A control character is shown escaped, so the message stays on one line.
+    CHECK(jsonPathMember(QStringLiteral("$"), QStringLiteral("a\nb\x7f")) == QStringLiteral("$[\"a\\u000ab\\u007f\"]"));
+    CHECK_FALSE(parseError("{\"steps\":[],\"a\\nb\":1}").contains(QLatin1Char('\n')));
+
     // Every such path reads back through JsonPath to the key it names.
     for (const QString& key : { QStringLiteral("plain_1"), QStringLiteral("$x"), QStringLiteral("a.b"), QStringLiteral("a b"),
              QStringLiteral("x[0]"), QStringLiteral("q\"uote"), QStringLiteral("it's"), QString(), QStringLiteral("1abc"),
