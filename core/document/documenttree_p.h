@@ -724,7 +724,9 @@ struct DocumentTree::Data {
         const quint32 slot = quint32(id & 0xffffffffu);
         return slot != 0 && slot < used && r(slot).live() && r(slot).generation == quint32(id >> 32);
     }
-    NodeId idOf(quint32 slot) const { return slot ? (NodeId(r(slot).generation) << 32) | slot : kNoNode; }
+    NodeId idOf(quint32 slot) const { return slot ? idOf(slot, r(slot)) : kNoNode; }
+    // The same for a slot whose node is at hand (`n` is its node).
+    static NodeId idOf(quint32 slot, const detail::Node& n) { return (NodeId(n.generation) << 32) | slot; }
     quint32 slotOf(NodeId id) const { return validId(id) ? quint32(id & 0xffffffffu) : 0; }
 
     quint32 allocate(quint32 parent, std::string_view key, NodeKind kind, qint64 event)

@@ -492,8 +492,7 @@ void Mutator::valueChanged(quint32 node, bool visible)
 {
     if (!visible)
         return;
-    for (DocumentListener* l : m_listeners)
-        l->valueChanged(d.idOf(node));
+    notifyValueChanged(node);
     if (m_changes)
         record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, d.idOf(node));
 }
@@ -613,16 +612,8 @@ public:
     }
 
 private:
-    static quint64 filterHash(std::string_view key, quint64 bits)
-    {
-        if (!bits) {
-            // A key of eight bytes or more (a parsed key: its text is in simdjson's buffer): its
-            // first eight bytes and its length.
-            std::memcpy(&bits, key.data(), sizeof bits);
-            bits ^= key.size();
-        }
-        return bits * 0x9e3779b97f4a7c15ull;
-    }
+    // The member index's hash (a long key is rare in a delta object).
+    static quint64 filterHash(std::string_view key, quint64 bits) { return bits ? hashInlineKey(bits) : hashKey(key); }
     static constexpr std::size_t kSmall = 8;
     Mutator& m_mutator;
     quint32 m_at;

@@ -102,7 +102,7 @@ private:
             if (!m_listeners.empty()) [[unlikely]]
                 notifyValueChanged(slot);
             if (m_changes)
-                record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, (NodeId(n.generation) << 32) | slot);
+                record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, DocumentTree::Data::idOf(slot, n));
         }
         addTouched(n, slot);
         if (n.stamp != m_stamp)
@@ -153,7 +153,7 @@ private:
     {
         if (m_changes && !(node.flags & FlagTouched)) {
             node.flags |= FlagTouched;
-            m_changes->touched.push_back((NodeId(node.generation) << 32) | slot);
+            m_changes->touched.push_back(DocumentTree::Data::idOf(slot, node));
         }
     }
     quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);
