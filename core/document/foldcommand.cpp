@@ -13,14 +13,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #ifdef Q_OS_UNIX
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
-#include <optional>
-#include <vector>
 
 namespace deltascope::cli {
 
@@ -143,6 +143,21 @@ private:
     bool m_ended = false;
 };
 
+// Opens `path` into `file` through a stdio stream, as standard input is read: Qt's own reads of a
+// descriptor wait to fill a 16 KiB block, so `--at N` on a pipe that stays open would not stop after
+// N deltas. An empty string, or what went wrong.
+QString openThroughStdio(QFile& file, const QString& path)
+{
+    FILE* stream = std::fopen(QFile::encodeName(path).constData(), "rb");
+    if (!stream)
+        return QString::fromLocal8Bit(std::strerror(errno));
+    if (!file.open(stream, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle)) {
+        std::fclose(stream);
+        return file.errorString();
+    }
+    return {};
+}
+
 #ifdef Q_OS_UNIX
 // Standard input that a parent left non-blocking reads as ended at the producer's first pause: the
 // fold would print a partial document with exit code 0. A pipe or terminal is then read through a
@@ -154,13 +169,9 @@ QIODevice* blockingStandardInput(QFile& reopened, QIODevice* standardInput)
     if (flags == -1 || !(flags & O_NONBLOCK))
         return standardInput;
     struct stat status {};
-    if (::fstat(STDIN_FILENO, &status) == 0 && (S_ISFIFO(status.st_mode) || S_ISCHR(status.st_mode))) {
-        if (FILE* stream = std::fopen("/dev/stdin", "rb")) {
-            if (reopened.open(stream, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle))
-                return &reopened;
-            std::fclose(stream);
-        }
-    }
+    if (::fstat(STDIN_FILENO, &status) == 0 && (S_ISFIFO(status.st_mode) || S_ISCHR(status.st_mode))
+        && openThroughStdio(reopened, QStringLiteral("/dev/stdin")).isEmpty())
+        return &reopened;
     ::fcntl(STDIN_FILENO, F_SETFL, flags & ~O_NONBLOCK);
     return standardInput;
 }
@@ -295,23 +306,21 @@ int runFold(const QStringList& arguments, CommandIo& io)
     QIODevice* input = &io.in;
     const bool fromStdin = options.file.isEmpty() || options.file == QLatin1String("-");
     const QString inputName = fromStdin ? QStringLiteral("<stdin>") : options.file;
-    if (!fromStdin) {
-        file.setFileName(options.file);
-        QString openError;
+    if (fromStdin) {
+#ifdef Q_OS_UNIX
+        if (const auto* in = qobject_cast<const QFile*>(&io.in); in && in->handle() == STDIN_FILENO)
+            input = blockingStandardInput(file, input);
+#endif
+    } else {
+        // A named pipe or a device (/dev/stdin on a pipe) is read as standard input is.
         const QFileInfo info(options.file);
+        QString openError;
         if (info.exists() && !info.isFile() && !info.isDir()) {
-            // A named pipe or a device (/dev/stdin on a pipe) is read through a stdio stream, as
-            // standard input is: Qt's own reads of a descriptor wait to fill a 16 KiB block, so
-            // `--at N` on a pipe that stays open would not stop after N deltas.
-            FILE* stream = std::fopen(QFile::encodeName(options.file).constData(), "rb");
-            if (!stream)
-                openError = QString::fromLocal8Bit(std::strerror(errno));
-            else if (!file.open(stream, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle)) {
+            openError = openThroughStdio(file, options.file);
+        } else {
+            file.setFileName(options.file);
+            if (!file.open(QIODevice::ReadOnly))
                 openError = file.errorString();
-                std::fclose(stream);
-            }
-        } else if (!file.open(QIODevice::ReadOnly)) {
-            openError = file.errorString();
         }
         if (!openError.isEmpty()) {
             io.err << "deltascope-cli fold: cannot open '" << options.file << "': " << openError << '\n';
@@ -319,12 +328,6 @@ int runFold(const QStringList& arguments, CommandIo& io)
         }
         input = &file;
     }
-#ifdef Q_OS_UNIX
-    if (fromStdin) {
-        if (const auto* in = qobject_cast<const QFile*>(&io.in); in && in->handle() == STDIN_FILENO)
-            input = blockingStandardInput(file, input);
-    }
-#endif
     const auto* source = qobject_cast<const QFileDevice*>(input); // for read errors (stdin is a QFile too)
     // zstd-compressed input (a .ndjson.zst of deltas or frames) is decoded as it is read.
     std::optional<ZstdReadDevice> decoder;
