@@ -23,6 +23,7 @@ struct ParamSpec {
     const char* defaultValue; // JSON text of the default; nullptr = required
     const char* choices; // Choice: comma-separated
     const char* help;
+    const char* example = nullptr; // required parameters: JSON text of a value for error messages' examples
 };
 
 struct FaultInfo {
@@ -62,14 +63,14 @@ const std::vector<FaultInfo>& catalog()
                     "also stall connections opened meanwhile (a partition rather than one half-open socket)" } } },
         { FaultType::ClearStall, "clear-stall", false, "end a stall; held bytes are delivered, as TCP would", {} },
         { FaultType::Latency, "latency", false, "added one-way delay with jitter (order kept)",
-            { { "ms", ParamType::Int, nullptr, nullptr, "base delay" },
+            { { "ms", ParamType::Int, nullptr, nullptr, "base delay", "200" },
                 { "jitterMs", ParamType::Int, "0", nullptr, "uniform extra delay 0..jitterMs (seeded)" },
                 { "direction", ParamType::Choice, "\"both\"", "both,inbound,outbound", "" } } },
         { FaultType::Bandwidth, "bandwidth", false, "bandwidth cap",
-            { { "bytesPerSecond", ParamType::Int, nullptr, nullptr, "0 = no cap" },
+            { { "bytesPerSecond", ParamType::Int, nullptr, nullptr, "0 = no cap", "65536" },
                 { "direction", ParamType::Choice, "\"both\"", "both,inbound,outbound", "" } } },
         { FaultType::Slice, "slice", false, "write in small TCP segments (TCP_NODELAY, a pause between writes)",
-            { { "segmentBytes", ParamType::Int, nullptr, nullptr, "0 = off" },
+            { { "segmentBytes", ParamType::Int, nullptr, nullptr, "0 = off", "16" },
                 { "gapMs", ParamType::Int, "1", nullptr, "pause between segments" },
                 { "direction", ParamType::Choice, "\"both\"", "both,inbound,outbound", "" } } },
         { FaultType::Refuse, "refuse", false, "refuse the next K connects",
@@ -83,7 +84,7 @@ const std::vector<FaultInfo>& catalog()
         { FaultType::DuplicateMessage, "duplicate-message", true, "send frames twice (or more)",
             withSelector({ { "copies", ParamType::Int, "1", nullptr, "extra copies" } }, "\"delta\"") },
         { FaultType::DelayMessage, "delay-message", true, "hold frames back while later ones pass",
-            withSelector({ { "ms", ParamType::Int, nullptr, nullptr, "how long to hold each frame" } }, "\"delta\"") },
+            withSelector({ { "ms", ParamType::Int, nullptr, nullptr, "how long to hold each frame", "200" } }, "\"delta\"") },
         { FaultType::ReorderMessage, "reorder-message", true, "hold a frame until `by` later frames of its kind passed",
             withSelector({ { "by", ParamType::Int, "1", nullptr, "frames of the same kind to let pass first" },
                              { "maxHoldMs", ParamType::Int, "5000", nullptr, "release anyway after this long" } },
@@ -458,12 +459,7 @@ QString optionExample(QStringView name)
             return QLatin1String(info.name);
         const auto required = std::find_if(info.params.begin(), info.params.end(), [](const ParamSpec& p) { return !p.defaultValue; });
         const ParamSpec& param = required != info.params.end() ? *required : info.params.front();
-        const char* value = param.defaultValue;
-        if (!value) {
-            // Sample values of the required parameters (each an integer).
-            const std::string_view paramName = param.name;
-            value = paramName == "bytesPerSecond" ? "65536" : paramName == "segmentBytes" ? "16" : "200";
-        }
+        const char* value = param.defaultValue ? param.defaultValue : param.example;
         return QLatin1String(info.name) + QStringLiteral("={\"") + QLatin1String(param.name) + QStringLiteral("\":")
             + QLatin1String(value) + QLatin1Char('}');
     }

@@ -178,6 +178,17 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
     CHECK(errorOf(QStringLiteral("clear:x")) == QStringLiteral("--fault clear:x: write NAME or NAME=JSON, as in clear (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("clear:x=1")) == QStringLiteral("--fault clear:x: write NAME or NAME=JSON, as in clear (deltascope-cli proxy --list-faults)"));
     CHECK(errorOf(QStringLiteral("latency:200={\"ms\":1}")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
+    // Every fault's example is itself a --fault that works.
+    for (const QString& fault : faultTypeNames()) {
+        INFO(fault.toStdString());
+        const QString message = errorOf(fault + QStringLiteral("=1"));
+        const qsizetype asIn = message.indexOf(QStringLiteral("as in "));
+        const QString example = asIn >= 0 ? message.mid(asIn + 6).section(QLatin1Char(' '), 0, 0)
+                                          : message.section(QStringLiteral("write --fault "), 1);
+        INFO(message.toStdString());
+        REQUIRE_FALSE(example.isEmpty());
+        CHECK(FaultSpec::fromOption(example, spec, &error));
+    }
     // "" is a key like any other: given twice, it is reported.
     CHECK(errorOf(QStringLiteral("latency={\"ms\":1,\"\":1,\"\":2}")) == QStringLiteral("--fault latency: parameter \"\" is given twice"));
     CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
