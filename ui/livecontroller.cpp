@@ -8,14 +8,28 @@
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMutexLocker>
 
 #include <utility>
 
 namespace deltascope::ui {
 
+template<typename T>
+void LiveController::DeleteOnNetworkThread<T>::operator()(T* object) const
+{
+    owner->onNetworkThread([object] { delete object; });
+}
+
 LiveController::LiveController(QObject* parent)
     : QObject(parent)
+    , m_server(nullptr, { this })
+    , m_proxy(nullptr, { this })
+    , m_planRunner(nullptr, { this })
 {
+    m_network.setObjectName(QStringLiteral("network"));
+    m_networkContext = new QObject;
+    m_networkContext->moveToThread(&m_network);
+    m_network.start();
 }
 
 LiveController::~LiveController()
@@ -25,6 +39,17 @@ LiveController::~LiveController()
     m_session.reset();
     m_proxy.reset();
     m_server.reset();
+    m_network.quit();
+    m_network.wait();
+    delete m_networkContext; // its thread has ended, so it can go from here
+}
+
+void LiveController::onNetworkThread(const std::function<void()>& work)
+{
+    if (QThread::currentThread() == &m_network)
+        work(); // a network object deleting another
+    else
+        QMetaObject::invokeMethod(m_networkContext, work, Qt::BlockingQueuedConnection);
 }
 
 QStringList LiveController::demoSpaces()
@@ -34,23 +59,39 @@ QStringList LiveController::demoSpaces()
 
 QString LiveController::startDemoServer()
 {
-    if (m_server && m_server->isListening())
+    if (m_server)
         return {};
-    server::ServerOptions options;
-    options.bind = QHostAddress::LocalHost;
-    options.port = 0;
-    m_server = std::make_unique<server::ReferenceServer>(options);
-    if (m_server->listen() == 0) {
-        const QString error = m_server->errorString();
-        m_server.reset();
+    QString error;
+    onNetworkThread([&] {
+        server::ServerOptions options;
+        options.bind = QHostAddress::LocalHost;
+        options.port = 0;
+        auto server = std::make_unique<server::ReferenceServer>(options);
+        if (server->listen() == 0) {
+            error = server->errorString();
+            return;
+        }
+        m_serverUrl = server->url();
+        m_serverPort = server->port();
+        m_server.reset(server.release());
+    });
+    if (!error.isEmpty())
         return tr("The embedded demo server could not listen on 127.0.0.1: %1").arg(error);
-    }
     return {};
 }
 
-QString LiveController::demoUrl() const
+void LiveController::setDemoBotsPaused(bool paused)
 {
-    return m_server ? m_server->url() : QString();
+    if (m_server)
+        onNetworkThread([&] { m_server->setBotsPaused(paused); });
+}
+
+int LiveController::stallDemoServer(int milliseconds)
+{
+    int affected = 0;
+    if (m_server)
+        onNetworkThread([&] { affected = m_server->stall(milliseconds); });
+    return affected;
 }
 
 bool LiveController::isActive() const
@@ -68,24 +109,36 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     session->transport().setInsecure(insecure);
     connect(session.get(), &LiveSession::stateChanged, this, &LiveController::onStateChanged);
     // A fresh proxy per session: its connection numbers and counters describe this session only.
-    std::unique_ptr<faults::FaultProxy> proxy;
+    NetworkPtr<faults::FaultProxy> proxy(nullptr, { this });
     DocumentTarget routed = target;
     if (m_routeThroughProxy && target.url.scheme() == QLatin1String("ws")) {
-        proxy = std::make_unique<faults::FaultProxy>();
         QString proxyError;
-        if (!proxy->setUpstream(target.url, &proxyError) || !proxy->listen(QHostAddress::LocalHost, 0, &proxyError)) {
-            // Faults are a tool, not a precondition: connect directly and say why they are off.
-            Q_EMIT errorOccurred(tr("The fault proxy could not start (%1); connected directly, so only client-side drops are possible.").arg(proxyError),
-                tr("Check that loopback TCP ports are available."));
-            proxy.reset();
-        } else {
-            routed.url = proxy->clientUrl();
-            connect(proxy.get(), &faults::FaultProxy::faultInjected, this, &LiveController::onFaultInjected);
-            connect(proxy.get(), &faults::FaultProxy::upstreamFailed, this, &LiveController::onUpstreamFailed);
-            connect(proxy.get(), &faults::FaultProxy::upstreamReachable, this, [this] {
+        const quint64 generation = ++m_proxiesMade;
+        onNetworkThread([&] {
+            auto made = std::make_unique<faults::FaultProxy>();
+            if (!made->setUpstream(target.url, &proxyError) || !made->listen(QHostAddress::LocalHost, 0, &proxyError))
+                return;
+            routed.url = made->clientUrl();
+            // From the network thread into the queue, and a drain posted to this thread. The proxy
+            // reports before it acts on the wire, and this thread handles posted events before the
+            // socket events of the same turn, so the session records the fault before its effect.
+            connect(made.get(), &faults::FaultProxy::faultInjected, this, [this, generation](const faults::FaultReport& report) {
+                QMutexLocker lock(&m_reportsLock);
+                m_reports.emplace_back(generation, report);
+                if (m_reports.size() == 1)
+                    QMetaObject::invokeMethod(this, &LiveController::recordReportedFaults, Qt::QueuedConnection);
+            }, Qt::DirectConnection);
+            connect(made.get(), &faults::FaultProxy::upstreamFailed, this, &LiveController::onUpstreamFailed);
+            connect(made.get(), &faults::FaultProxy::upstreamReachable, this, [this] {
                 if (!m_upstreamError.isEmpty())
                     Q_EMIT errorResolved(std::exchange(m_upstreamError, QString()));
             });
+            proxy.reset(made.release());
+        });
+        if (!proxy) {
+            // Faults are a tool, not a precondition: connect directly and say why they are off.
+            Q_EMIT errorOccurred(tr("The fault proxy could not start (%1); connected directly, so only client-side drops are possible.").arg(proxyError),
+                tr("Check that loopback TCP ports are available."));
         }
     }
     QString reason;
@@ -96,9 +149,14 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
             tr("Check the URL (ws:// or wss://, ending in /~s), the space and the key."));
         return false;
     }
+    // What the previous proxy reported belongs to the previous session.
+    recordReportedFaults();
+    m_proxyGeneration = proxy ? m_proxiesMade : 0;
+    if (proxy)
+        m_proxyUpstream = target.url;
     // The panes move to the new log before the old session (and its log) goes away.
     std::unique_ptr<LiveSession> previous = std::exchange(m_session, std::move(session));
-    std::unique_ptr<faults::FaultProxy> previousProxy = std::exchange(m_proxy, std::move(proxy));
+    NetworkPtr<faults::FaultProxy> previousProxy = std::exchange(m_proxy, std::move(proxy));
     m_reconnectAtMs = -1;
     m_upstreamError.clear();
     Q_EMIT sessionChanged(m_session.get());
@@ -151,8 +209,7 @@ namespace deltascope::ui {
 
 bool LiveController::upstreamIsDemoServer() const
 {
-    return m_server && m_proxy && m_proxy->upstream().port() == m_server->port()
-        && QHostAddress(m_proxy->upstream().host()).isLoopback();
+    return m_server && m_proxy && m_proxyUpstream.port() == m_serverPort && QHostAddress(m_proxyUpstream.host()).isLoopback();
 }
 
 QString LiveController::faultsUnavailableReason() const
@@ -165,6 +222,21 @@ QString LiveController::faultsUnavailableReason() const
         return tr("Only ws:// sessions go through the fault proxy; this one connects directly.");
     }
     return {};
+}
+
+void LiveController::recordReportedFaults()
+{
+    std::vector<std::pair<quint64, faults::FaultReport>> reports;
+    {
+        QMutexLocker lock(&m_reportsLock);
+        if (m_reports.empty())
+            return;
+        reports.swap(m_reports);
+    }
+    for (const auto& [generation, report] : reports) {
+        if (generation == m_proxyGeneration) // not from a proxy already replaced
+            onFaultInjected(report);
+    }
 }
 
 void LiveController::onFaultInjected(const faults::FaultReport& report)
@@ -191,7 +263,7 @@ void LiveController::onUpstreamFailed(const QString& note, const QString& error,
     m_session->addNote(note);
     if (!outageStarts)
         return;
-    m_upstreamError = tr("The server %1 cannot be reached: %2. The client keeps retrying.").arg(m_proxy->upstream().toDisplayString(), error);
+    m_upstreamError = tr("The server %1 cannot be reached: %2. The client keeps retrying.").arg(m_proxyUpstream.toDisplayString(), error);
     Q_EMIT errorOccurred(m_upstreamError,
         tr("Check that the server is running and that the URL's host and port are right; Disconnect stops the retries."));
 }
@@ -208,9 +280,16 @@ bool LiveController::applyFault(const QString& name, const QJsonObject& params, 
     if (!faults::FaultSpec::fromNameAndParams(name, params, name, spec, error))
         return false;
     // A redeploy of the embedded server is real; against any other server the proxy simulates it.
-    if (spec.type == faults::FaultType::ServerRedeploy && upstreamIsDemoServer())
-        return faults::referenceServerControl(m_server.get(), m_proxy.get())(spec, error);
-    return m_proxy->apply(spec, error);
+    const bool redeployDemoServer = spec.type == faults::FaultType::ServerRedeploy && upstreamIsDemoServer();
+    bool applied = false;
+    QString why;
+    onNetworkThread([&] {
+        applied = redeployDemoServer ? faults::referenceServerControl(m_server.get(), m_proxy.get())(spec, &why) : m_proxy->apply(spec, &why);
+    });
+    if (!applied && error)
+        *error = why;
+    recordReportedFaults();
+    return applied;
 }
 
 bool LiveController::runPlan(const QString& pathOrName, QString* error)
@@ -225,24 +304,36 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
     if (!faults::FaultPlan::load(pathOrName, plan, error))
         return false;
     stopPlan();
-    m_planRunner = std::make_unique<faults::FaultPlanRunner>(m_proxy.get(), plan);
-    if (upstreamIsDemoServer())
-        m_planRunner->setServerControl(faults::referenceServerControl(m_server.get(), m_proxy.get()));
     const QString name = plan.name.isEmpty() ? pathOrName : plan.name;
-    connect(m_planRunner.get(), &faults::FaultPlanRunner::stepFired, this,
-        [this](int step, const QString& description) { Q_EMIT faultLogged(tr("plan step %1: %2").arg(step + 1).arg(description)); });
-    connect(m_planRunner.get(), &faults::FaultPlanRunner::stepFailed, this,
-        [this](int step, const QString& why) { Q_EMIT faultLogged(tr("plan step %1 failed: %2").arg(step + 1).arg(why)); });
-    connect(m_planRunner.get(), &faults::FaultPlanRunner::finished, this, [this, name] {
-        Q_EMIT faultLogged(tr("plan %1: every step has acted").arg(name));
-        Q_EMIT planStateChanged(false, name);
-    });
     if (m_session)
         m_session->recordLocal(EventKind::Note,
             QJsonDocument(QJsonObject { { QStringLiteral("note"), QStringLiteral("fault plan started") }, { QStringLiteral("plan"), name },
                               { QStringLiteral("seed"), QString::number(plan.seed) } })
                 .toJson(QJsonDocument::Compact));
-    m_planRunner->start();
+    const bool controlsDemoServer = upstreamIsDemoServer();
+    // The runner lives beside the proxy: a step triggered by a frame acts before the next frame.
+    onNetworkThread([&] {
+        auto runner = std::make_unique<faults::FaultPlanRunner>(m_proxy.get(), plan);
+        if (controlsDemoServer)
+            runner->setServerControl(faults::referenceServerControl(m_server.get(), m_proxy.get()));
+        faults::FaultPlanRunner* tag = runner.get();
+        connect(tag, &faults::FaultPlanRunner::stepFired, this,
+            [this](int step, const QString& description) { Q_EMIT faultLogged(tr("plan step %1: %2").arg(step + 1).arg(description)); });
+        connect(tag, &faults::FaultPlanRunner::stepFailed, this,
+            [this](int step, const QString& why) { Q_EMIT faultLogged(tr("plan step %1 failed: %2").arg(step + 1).arg(why)); });
+        connect(tag, &faults::FaultPlanRunner::finished, this, [this, name, tag] {
+            if (m_planRunner.get() != tag)
+                return; // stopped meanwhile
+            m_planActive = false;
+            Q_EMIT faultLogged(tr("plan %1: every step has acted").arg(name));
+            Q_EMIT planStateChanged(false, name);
+        });
+        runner->start();
+        m_planRunner.reset(runner.release());
+    });
+    m_planActive = true;
+    m_planName = name;
+    recordReportedFaults(); // a step due at once has acted
     Q_EMIT faultLogged(tr("plan %1 started (seed %2, %n step(s))", nullptr, int(plan.steps.size())).arg(name).arg(plan.seed));
     Q_EMIT planStateChanged(true, name);
     return true;
@@ -252,19 +343,20 @@ void LiveController::stopPlan()
 {
     if (!m_planRunner)
         return;
-    const bool wasRunning = m_planRunner->isRunning() && !m_planRunner->isFinished();
-    const QString name = m_planRunner->plan().name;
-    m_planRunner->stop();
+    const bool wasRunning = m_planActive;
+    m_planActive = false;
+    onNetworkThread([&] { m_planRunner->stop(); });
     m_planRunner.reset();
+    recordReportedFaults();
     if (wasRunning) {
-        Q_EMIT faultLogged(tr("plan %1 stopped").arg(name));
-        Q_EMIT planStateChanged(false, name);
+        Q_EMIT faultLogged(tr("plan %1 stopped").arg(m_planName));
+        Q_EMIT planStateChanged(false, m_planName);
     }
 }
 
 bool LiveController::isPlanRunning() const
 {
-    return m_planRunner && m_planRunner->isRunning() && !m_planRunner->isFinished();
+    return m_planActive;
 }
 
 }

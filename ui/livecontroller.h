@@ -1,11 +1,16 @@
 #pragma once
 
+#include "core/faults/faultspec.h"
 #include "core/protocol/protocolclient.h"
 #include "core/session/livesession.h"
 
+#include <QMutex>
 #include <QObject>
+#include <QThread>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 namespace deltascope::server {
 class ReferenceServer;
@@ -13,7 +18,6 @@ class ReferenceServer;
 namespace deltascope::faults {
 class FaultProxy;
 class FaultPlanRunner;
-struct FaultReport;
 }
 
 namespace deltascope::ui {
@@ -26,6 +30,14 @@ namespace deltascope::ui {
 // fault is applied), so both ends see faults as a network would make them. Every fault the proxy
 // carries out is recorded in the session log; server-side faults (redeploy) go to the embedded
 // server when the session talks to it.
+//
+// Threads: the embedded server, the fault proxy and the plan runner live on a network thread of
+// their own, so painting the window never holds up the bytes they move (on the window's thread the
+// proxy forwarded only between paints, and at 20,000 deltas/s the tree fell seconds behind). The
+// session, its log and the panes stay on the window's thread. Calls into the network objects go
+// through onNetworkThread(); the network thread never waits for the window's, so neither can
+// deadlock. A fault the proxy reports is recorded before the session handles what its socket saw
+// of it (see connectTo()).
 class LiveController : public QObject
 {
     Q_OBJECT
@@ -35,8 +47,15 @@ public:
 
     // Starts the embedded server if it is not running. Returns an error text (empty on success).
     QString startDemoServer();
+    // Lives on the network thread: call into it only from onNetworkThread().
     server::ReferenceServer* demoServer() const { return m_server.get(); }
-    QString demoUrl() const;
+    QString demoUrl() const { return m_serverUrl; }
+    // The embedded server's bots (demo documents that change on their own) paused or running.
+    void setDemoBotsPaused(bool paused);
+    // Stalls the embedded server's sockets (half-open); returns how many it reached.
+    int stallDemoServer(int milliseconds);
+    // Runs `work` on the network thread (the server's, the proxy's) and waits for it.
+    void onNetworkThread(const std::function<void()>& work);
     static QStringList demoSpaces();
 
     // Connects a new session (the previous one is closed and replaced).
@@ -52,6 +71,7 @@ public:
     // Off: sessions connect straight to the server (only client-side drops are possible).
     void setRouteThroughProxy(bool on) { m_routeThroughProxy = on; }
     bool routesThroughProxy() const { return m_routeThroughProxy; }
+    // Lives on the network thread: call into it only from onNetworkThread().
     faults::FaultProxy* faultProxy() const { return m_proxy.get(); }
     // Why faults cannot be injected now (empty when they can).
     QString faultsUnavailableReason() const;
@@ -73,16 +93,39 @@ Q_SIGNALS:
     void planStateChanged(bool running, const QString& name);
 
 private:
+    // Network objects are made and destroyed on the network thread.
+    template<typename T>
+    struct DeleteOnNetworkThread {
+        LiveController* owner = nullptr;
+        void operator()(T* object) const;
+    };
+    template<typename T>
+    using NetworkPtr = std::unique_ptr<T, DeleteOnNetworkThread<T>>;
+
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
+    // Records the faults the proxy reported (from the network thread) into the session, in order.
+    void recordReportedFaults();
     void onFaultInjected(const faults::FaultReport& report);
     // The proxy's own view of a connection: an upstream that fails is recorded, and said once.
     void onUpstreamFailed(const QString& note, const QString& error, bool outageStarts);
     bool upstreamIsDemoServer() const;
 
-    std::unique_ptr<server::ReferenceServer> m_server;
-    std::unique_ptr<faults::FaultProxy> m_proxy; // the current session's; replaced with it
-    std::unique_ptr<faults::FaultPlanRunner> m_planRunner;
+    QThread m_network;
+    QObject* m_networkContext = nullptr; // lives on m_network: what onNetworkThread() runs through
+    NetworkPtr<server::ReferenceServer> m_server;
+    QString m_serverUrl;
+    quint16 m_serverPort = 0;
+    NetworkPtr<faults::FaultProxy> m_proxy; // the current session's; replaced with it
+    QUrl m_proxyUpstream;
+    NetworkPtr<faults::FaultPlanRunner> m_planRunner;
+    bool m_planActive = false; // a plan started and neither finished nor stopped
+    QString m_planName;
     std::unique_ptr<LiveSession> m_session;
+    // Fault reports from the network thread, tagged with the proxy generation they came from.
+    QMutex m_reportsLock;
+    std::vector<std::pair<quint64, faults::FaultReport>> m_reports;
+    quint64 m_proxiesMade = 0;
+    quint64 m_proxyGeneration = 0; // m_proxy's number in m_proxiesMade, 0 when none
     bool m_routeThroughProxy = true;
     qint64 m_reconnectAtMs = -1; // wall clock of the planned reconnect
     QString m_upstreamError; // said when the server stopped taking connections; empty while it does

@@ -565,7 +565,7 @@ bool MainWindow::startDemo(const QString& space)
         showError(error, tr("Another program may hold the loopback ports; try again, or run with --no-demo and connect to a server with --url."));
         return false;
     }
-    m_live->demoServer()->setBotsPaused(!m_botsAction->isChecked());
+    m_live->setDemoBotsPaused(!m_botsAction->isChecked());
     for (QAction* action : m_demoMenu->actions()) {
         if (action->data().toString() == space)
             action->setChecked(true);
@@ -759,13 +759,12 @@ bool MainWindow::injectStall(int milliseconds)
         showError(tr("The stall could not be injected: %1").arg(error), tr("Try again once the connection is streaming."));
         return false;
     }
-    server::ReferenceServer* server = m_live->demoServer();
-    if (!server) {
+    if (!m_live->demoServer()) {
         showError(tr("A half-open stall needs the fault proxy or the embedded demo server."),
             tr("Turn on Session \u25B8 Route through the fault proxy and connect again, or open a document from the Demo menu."));
         return false;
     }
-    const int affected = server->stall(milliseconds);
+    const int affected = m_live->stallDemoServer(milliseconds);
     if (affected == 0) {
         showError(tr("The demo server had no socket to stall."), tr("Wait until the connection is streaming, then try again."));
         return false;
@@ -928,10 +927,7 @@ void MainWindow::buildMenus()
     m_botsAction->setCheckable(true);
     m_botsAction->setChecked(true);
     m_botsAction->setToolTip(tr("The demo documents' own players and traders make changes while this is on"));
-    connect(m_botsAction, &QAction::toggled, this, [this](bool on) {
-        if (m_live->demoServer())
-            m_live->demoServer()->setBotsPaused(!on);
-    });
+    connect(m_botsAction, &QAction::toggled, this, [this](bool on) { m_live->setDemoBotsPaused(!on); });
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
     helpMenu->addAction(tr("&About Deltascope"), this, [this] {

@@ -7,6 +7,7 @@
 #include "ui/documenttreepanel.h"
 #include "ui/faultspanel.h"
 #include "ui/exportdialog.h"
+#include "core/faults/faultproxy.h"
 #include "core/server/bigdocument.h"
 #include "core/server/referenceserver.h"
 #include "ui/models/documenttreemodel.h"
@@ -41,6 +42,7 @@
 #include <QTableView>
 #include <QTcpServer>
 #include <QTest>
+#include <QThread>
 
 using namespace deltascope;
 using namespace deltascope::ui;
@@ -324,6 +326,49 @@ TEST_CASE("live window: the faults panel injects one-click faults through the pr
     REQUIRE(test::waitUntil([&] { return !faults->button(QStringLiteral("drop"))->isEnabled(); }, 3s));
 }
 
+TEST_CASE("live window: the fault proxy runs beside the window: a busy window holds up neither its frames nor the record of a fault")
+{
+    QSettings().clear();
+    MainWindow window;
+    showWithDemo(window, QStringLiteral("ticker"));
+    window.connectionBar()->setKey(QStringLiteral("rate-400"));
+    REQUIRE(window.connectFromBar());
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(window.live()->faultProxy());
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    const auto proxyStats = [&] {
+        faults::FaultProxy::Stats stats;
+        window.live()->onNetworkThread([&] { stats = window.live()->faultProxy()->stats(); });
+        return stats;
+    };
+
+    // The window's thread is busy (no event loop turn): the proxy keeps forwarding meanwhile. On
+    // the window's thread it would forward nothing until the window got back to its event loop.
+    const quint64 before = proxyStats().framesToClient;
+    QThread::msleep(300);
+    const quint64 after = proxyStats().framesToClient;
+    CHECK(after > before + 20); // 400 deltas/s for 0.3 s
+
+    // A plan resets the socket on the network thread while the window is busy. When the window
+    // gets back, the fault is in the log before anything the client saw of it.
+    const std::size_t stateChangesBefore = session->log().indexesOfKind(EventKind::StateChanged).size();
+    REQUIRE(window.live()->runPlan(QStringLiteral("drop-during-burst"), nullptr));
+    for (int wait = 0; wait < 200 && proxyStats().faults == 0; ++wait)
+        QThread::msleep(10);
+    REQUIRE(proxyStats().faults >= 1);
+    QThread::msleep(50); // the reset reaches the client's socket
+    REQUIRE(test::waitUntil([&] { return session->log().indexesOfKind(EventKind::StateChanged).size() > stateChangesBefore; }, 5s));
+    REQUIRE_FALSE(session->log().indexesOfKind(EventKind::FaultInjected).empty());
+    const qint64 fault = session->log().indexesOfKind(EventKind::FaultInjected).front();
+    const qint64 firstReaction = session->log().indexesOfKind(EventKind::StateChanged)[stateChangesBefore];
+    INFO(session->log().payload(firstReaction).toStdString());
+    CHECK(fault < firstReaction);
+    CHECK(session->log().payload(fault).contains("\"fault\":\"drop\""));
+    REQUIRE(test::waitUntil([&] { return session->epoch() >= 2 && session->state() == ConnectionState::Streaming; }, 15s));
+    window.disconnectSession();
+}
+
 TEST_CASE("live window: the tree model stays exact under the big demo's inserts, removals and moves, through a resync")
 {
     QSettings().clear();
@@ -336,11 +381,16 @@ TEST_CASE("live window: the tree model stays exact under the big demo's inserts,
     REQUIRE(window.startDemo(QStringLiteral("big")));
     LiveSession* session = window.live()->session();
     REQUIRE(session);
-    auto* big = qobject_cast<server::BigDocument*>(window.live()->demoServer()->documentFor(QStringLiteral("big"), QStringLiteral("demo")));
+    // The server lives on the controller's network thread: the test drives it there.
+    server::BigDocument* big = nullptr;
+    window.live()->onNetworkThread([&] {
+        big = qobject_cast<server::BigDocument*>(window.live()->demoServer()->documentFor(QStringLiteral("big"), QStringLiteral("demo")));
+        // One bot transaction at a time: the tester walks all 200,000 rows on every signal (about
+        // 0.1 s each here), so free-running bots would outpace the window and starve its pings.
+        if (big)
+            big->setBotsPaused(true);
+    });
     REQUIRE(big);
-    // One bot transaction at a time: the tester walks all 200,000 rows on every signal (about
-    // 0.1 s each here), so free-running bots would outpace the window and starve its pings.
-    big->setBotsPaused(true);
     REQUIRE(test::waitUntil([&] { return session->folder().epochHasData(); }, 10s));
 
     // Count the structural changes the model replays: the bots insert, remove and move elements.
@@ -349,8 +399,12 @@ TEST_CASE("live window: the tree model stays exact under the big demo's inserts,
     QObject::connect(tree->model(), &QAbstractItemModel::rowsRemoved, [&] { ++removed; });
     QObject::connect(tree->model(), &QAbstractItemModel::rowsMoved, [&] { ++moved; });
     for (int step = 0; step < 40 && !(inserted > 0 && removed > 0 && moved > 0); ++step) {
-        big->step();
-        REQUIRE(test::waitUntil([&] { return session->folder().lastSeq() >= big->seq(); }, 20s));
+        qint64 seq = 0;
+        window.live()->onNetworkThread([&] {
+            big->step();
+            seq = big->seq();
+        });
+        REQUIRE(test::waitUntil([&] { return session->folder().lastSeq() >= seq; }, 20s));
     }
     // No reconnect of its own: a fold that blocks the thread is not a server that stopped pinging.
     QStringList stateChanges;
