@@ -499,13 +499,17 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
             return false;
         }
         params = document.object();
-        if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); repeated.found()) {
-            if (error)
-                *error = where + QStringLiteral(": ") + repeatedParameterMessage(repeated);
-            return false;
-        }
     }
-    return buildSpec(name, params, where, [&](const QString& param) -> QString { return where + QStringLiteral(", parameter ") + param; }, out, error);
+    if (!buildSpec(name, params, where, [&](const QString& param) -> QString { return where + QStringLiteral(", parameter ") + param; }, out, error))
+        return false;
+    // After the checks of the name and the parameters, so an unknown fault or a parameter that
+    // should not be there is named as such, not as given twice.
+    if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); equals >= 0 && repeated.found()) {
+        if (error)
+            *error = where + QStringLiteral(": ") + repeatedParameterMessage(repeated);
+        return false;
+    }
+    return true;
 }
 
 QJsonObject FaultSpec::toJson() const

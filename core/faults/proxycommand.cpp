@@ -329,12 +329,17 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
                 const QByteArray paramsText = space < 0 ? QByteArray("{}") : line.mid(space + 1).toUtf8();
                 const QJsonDocument document = QJsonDocument::fromJson(paramsText);
                 QString faultError;
+                FaultSpec spec;
+                // A repeated key is looked for once the name and the parameters are known good, so
+                // an unknown fault or parameter is named as such first.
                 if (!document.isObject())
                     faultError = QStringLiteral("parameters must be a JSON object");
-                else if (const RepeatedKey repeated = findRepeatedKey(paramsText); repeated.found())
-                    faultError = name + QStringLiteral(": ") + repeatedParameterMessage(repeated);
-                else
-                    proxy.apply(name, document.object(), &faultError);
+                else if (FaultSpec::fromNameAndParams(name, document.object(), QStringLiteral("$"), spec, &faultError)) {
+                    if (const RepeatedKey repeated = findRepeatedKey(paramsText); repeated.found())
+                        faultError = name + QStringLiteral(": ") + repeatedParameterMessage(repeated);
+                    else
+                        proxy.apply(spec, &faultError);
+                }
                 if (!faultError.isEmpty())
                     log({ { QStringLiteral("type"), QStringLiteral("input-error") },
                             { QStringLiteral("error"), faultError } },

@@ -71,8 +71,9 @@ TEST_CASE("plans: a key that is not a plain name is quoted in an error's JSON pa
         == QStringLiteral("plan.json: $.steps[0].at.match[0].value[\"\"]: given twice in one object (JSON keeps only the last)"));
     FaultSpec spec;
     QString error;
-    CHECK_FALSE(FaultSpec::fromOption(QStringLiteral("latency={\"ms\":1,\"a.b\":{\"k\":1,\"k\":2}}"), spec, &error));
-    CHECK(error == QStringLiteral("--fault latency: key k is given twice in parameter [\"a.b\"]"));
+    CHECK_FALSE(FaultSpec::fromOption(
+        QStringLiteral("drop-message={\"where\":{\"path\":\"$.x\",\"op\":\"equals\",\"value\":{\"a.b\":{\"k\":1,\"k\":2}}}}"), spec, &error));
+    CHECK(error == QStringLiteral("--fault drop-message: key k is given twice in parameter where.value[\"a.b\"]"));
 
     // A control character is shown escaped, so the message stays on one line.
     CHECK(jsonPathMember(QStringLiteral("$"), QStringLiteral("a\nb\x7f")) == QStringLiteral("$[\"a\\u000ab\\u007f\"]"));
@@ -168,7 +169,13 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
     CHECK(errorOf(QStringLiteral("latency=[1]")).startsWith(QStringLiteral("--fault latency: the parameters after '=' must be a JSON object")));
     // JSON parsers keep the last of a repeated key: here that would quietly be 900.
     CHECK(errorOf(QStringLiteral("latency={\"ms\":100,\"jitterMs\":5,\"ms\":900}")) == QStringLiteral("--fault latency: parameter ms is given twice"));
-    CHECK(errorOf(QStringLiteral("latency={\"ms\":1,\"x\":{\"a\":1,\"a\":2}}")) == QStringLiteral("--fault latency: key a is given twice in parameter x"));
+    CHECK(errorOf(QStringLiteral("drop-message={\"where\":{\"path\":\"$.x\",\"op\":\"equals\",\"value\":{\"a\":1,\"a\":2}}}"))
+        == QStringLiteral("--fault drop-message: key a is given twice in parameter where.value"));
+    // A parameter that should not be there at all is named as such first, repeated or not.
+    CHECK(errorOf(QStringLiteral("latency={\"ms\":1,\"x\":{\"a\":1,\"a\":2}}"))
+        == QStringLiteral("--fault latency, parameter x: unknown parameter of 'latency' (it takes: ms, jitterMs, direction)"));
+    CHECK(errorOf(QStringLiteral("clear={\"a\":1,\"a\":2}")) == QStringLiteral("--fault clear, parameter a: unknown parameter of 'clear' (it takes: none)"));
+    CHECK(errorOf(QStringLiteral("bogus={\"a\":1,\"a\":2}")).startsWith(QStringLiteral("--fault bogus: unknown fault 'bogus' (one of: drop, ")));
     CHECK(errorOf(QStringLiteral("latency:200")) == QStringLiteral("--fault latency:200: write NAME or NAME=JSON, as in latency={\"ms\":200} (deltascope-cli proxy --list-faults)"));
     // The example is of the fault named: its required parameter, else its first with the default.
     CHECK(errorOf(QStringLiteral("drop=rst")).startsWith(QStringLiteral("--fault drop: the parameters after '=' must be a JSON object, as in drop={\"mode\":\"rst\"} (")));
@@ -190,7 +197,8 @@ TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and wh
         CHECK(FaultSpec::fromOption(example, spec, &error));
     }
     // "" is a key like any other: given twice, it is reported.
-    CHECK(errorOf(QStringLiteral("latency={\"ms\":1,\"\":1,\"\":2}")) == QStringLiteral("--fault latency: parameter \"\" is given twice"));
+    CHECK(errorOf(QStringLiteral("drop-message={\"where\":{\"path\":\"$.x\",\"op\":\"equals\",\"value\":{\"\":1,\"\":2}}}"))
+        == QStringLiteral("--fault drop-message: key \"\" is given twice in parameter where.value"));
     CHECK(errorOf(QStringLiteral("drop-message={\"kind\":\"request\",\"direction\":\"inbound\"}"))
         == QStringLiteral("--fault drop-message, parameter direction: 'request' frames never travel inbound"));
     // A plan's step keeps naming its JSON path.
@@ -353,12 +361,14 @@ TEST_CASE("cli proxy: faults typed on standard input, and one whose parameter is
         { QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--stdin"),
             QStringLiteral("--duration"), QStringLiteral("3000") });
     REQUIRE(process.waitForStarted(30000));
-    process.write("latency {\"ms\":100,\"ms\":900}\nlatency {\"ms\":250}\n");
+    process.write("latency {\"ms\":100,\"ms\":900}\nclear {\"a\":1,\"a\":2}\nlatency {\"ms\":250}\n");
     process.closeWriteChannel();
     REQUIRE(process.waitForFinished(30000));
     const QString log = QString::fromUtf8(process.readAllStandardOutput() + process.readAllStandardError());
     INFO(log.toStdString());
     CHECK(log.contains(QStringLiteral("stdin: latency: parameter ms is given twice")));
+    // A parameter that should not be there is named as such, not as given twice.
+    CHECK(log.contains(QStringLiteral("stdin: $.params.a: unknown parameter of 'clear' (it takes: none)")));
     CHECK(log.contains(QStringLiteral("\"ms\":250")));
     CHECK_FALSE(log.contains(QStringLiteral("\"ms\":900")));
 }
