@@ -211,20 +211,25 @@ Container& DocumentTree::Data::wc(quint32 slot)
     return *n.v.c;
 }
 
+quint32 DocumentTree::Data::takeSlot()
+{
+    if (!freeSlots.empty()) {
+        const quint32 slot = freeSlots.back();
+        freeSlots.pop_back();
+        return slot;
+    }
+    const quint32 slot = used++;
+    if ((slot >> kChunkBits) >= chunks.size()) {
+        chunks.push_back(std::make_shared<Chunk>());
+        chunkNodes.push_back(chunks.back().get());
+        chunkOwned.push_back(1);
+    }
+    return slot;
+}
+
 quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, quint64 keyBits, NodeKind kind, qint64 event)
 {
-    quint32 slot;
-    if (!freeSlots.empty()) {
-        slot = freeSlots.back();
-        freeSlots.pop_back();
-    } else {
-        slot = used++;
-        if ((slot >> kChunkBits) >= chunks.size()) {
-            chunks.push_back(std::make_shared<Chunk>());
-            chunkNodes.push_back(chunks.back().get());
-            chunkOwned.push_back(1);
-        }
-    }
+    const quint32 slot = takeSlot();
     Node& n = w(slot);
     n.parent = parentSlot;
     n.row = kNotVisible;

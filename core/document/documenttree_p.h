@@ -735,6 +735,9 @@ struct DocumentTree::Data {
     }
     // The same, with the key's inline form already known (0 when it is too long to be inline).
     quint32 allocate(quint32 parent, std::string_view key, quint64 keyBits, NodeKind kind, qint64 event);
+    // allocate()'s first half: a slot for a new node (from the free list, else a new one). Its node
+    // is dead and empty, as freeSubtree() leaves it; the caller sets every field allocate() sets.
+    quint32 takeSlot();
     void freeSubtree(quint32 slot);
     // Makes a raw array node a value list whose visible order is the array's elements and whose
     // element map is empty (what the reference client does when an object is merged into an array).

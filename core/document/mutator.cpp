@@ -744,6 +744,7 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
     } fields;
     std::size_t count = 0;
     std::size_t held = 0; // members to be, nulls left out
+    bool scalars = true; // no member is a container
     for (dom::key_value_pair field : delta) {
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             return false; // reported by mergeObject()
@@ -753,7 +754,37 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
                 return false; // a repeated key: each value folds in order, and it is reported
         }
         fields.at[count++] = Field { field.key, bits, field.value };
-        held += field.value.type() != dom::element_type::NULL_VALUE;
+        const dom::element_type type = field.value.type();
+        held += type != dom::element_type::NULL_VALUE;
+        scalars = scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
+    }
+    if (scalars) {
+        // The common new record ({"who":..,"what":..,"when":..}): each member made in one write of
+        // its node, and the object's members set once at the end, not grown a member at a time.
+        // Slots are taken in the same order as below.
+        quint32 members[kMost];
+        quint32 row = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const Field& field = fields.at[i];
+            if (field.value.type() == dom::element_type::NULL_VALUE)
+                continue; // adds nothing to a new object (and, the keys being distinct, removes nothing)
+            Scalar value;
+            readValue(field.value, value);
+            members[row] = newScalarMember(slot, field.key, field.bits, value, row);
+            ++row;
+        }
+        if (row > Node::kInlineMembers) {
+            Container* c = newContainer(NodeKind::Object);
+            c->members.assign(members, members + row);
+            Node& n = d.w(slot);
+            n.flags &= quint8(~FlagInlineMembers);
+            n.v.c = c;
+        } else if (row > 0) {
+            Node& n = d.w(slot);
+            n.v.slots[0] = members[0];
+            n.v.slots[1] = row > 1 ? members[1] : 0;
+        }
+        return true;
     }
     if (held > Node::kInlineMembers)
         d.wc(slot).members.reserve(held);
@@ -778,6 +809,43 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
         ++row;
     }
     return true;
+}
+
+quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, const Scalar& value, quint32 row)
+{
+    // What allocate(), storeScalar(), setRow() and markNew() do, in one write of the node.
+    const quint32 slot = d.takeSlot();
+    Node& n = d.w(slot);
+    n.parent = object;
+    n.row = row; // a new object's rows have no base
+    n.kind = value.kind;
+    n.flags = FlagLive;
+    n.resetProvenance(m_event); // after the flags: it may set FlagHistory
+    n.key.assign(key, keyBits);
+    n.v.i = 0;
+    switch (value.kind) {
+    case NodeKind::Bool:
+        n.v.b = value.b;
+        break;
+    case NodeKind::Integer:
+        n.v.i = value.i;
+        break;
+    case NodeKind::Double:
+        n.v.d = value.d;
+        break;
+    case NodeKind::String:
+        n.v.s = packed::make(value.s);
+        if (textLooksLikeLong(value.s))
+            n.flags |= FlagLooksLikeLong;
+        break;
+    default:
+        break;
+    }
+    // This mutation's stamp at once (markNew() would overwrite a fresh one).
+    n.stamp = m_stamp;
+    addTouched(n, slot);
+    d.visibleCountValid = false;
+    return slot;
 }
 
 void Mutator::markNew(quint32 slot)

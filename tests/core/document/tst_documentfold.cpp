@@ -445,6 +445,25 @@ FoldReport reportBelow(const DocumentTree& tree, const FoldResult& result, const
     return report;
 }
 
+// Every visible node at and below `node`: path, kind, row, value, provenance and history.
+QStringList describeSubtree(const DocumentTree& tree, NodeId node)
+{
+    const ProvenanceHistory history = tree.history(node);
+    QString line = tree.path(node) + QStringLiteral(" %1 row %2 created %3 changed %4 long %5 history %6:")
+                                         .arg(nodeKindName(tree.kind(node)))
+                                         .arg(tree.row(node))
+                                         .arg(tree.createdBy(node))
+                                         .arg(tree.lastChangedBy(node))
+                                         .arg(tree.looksLikeLong(node))
+                                         .arg(history.totalCount);
+    for (qint64 event : history.recentEvents)
+        line += QLatin1Char(' ') + QString::number(event);
+    QStringList lines { line + QLatin1Char(' ') + QString::fromUtf8(tree.toJson(node, false)) };
+    for (int row = 0; row < tree.childCount(node); ++row)
+        lines += describeSubtree(tree, tree.child(node, row));
+    return lines;
+}
+
 }
 
 TEST_CASE("fold: a new object's members come out as if merged one by one into an empty object")
@@ -461,36 +480,60 @@ TEST_CASE("fold: a new object's members come out as if merged one by one into an
         R"({"#hidden":1,"k":2,"__key":3})",
         R"({"m0":0,"m1":1,"m2":2,"m3":3,"m4":4,"m5":5,"m6":6,"m7":7,"m8":8})",
         R"({"n":{"o":{"p":{"q":{"r":"deep"}}}},"z":null})",
+        // Scalars only (a new record such as a chat line): members made whole, at once.
+        R"({"who":"agent16","what":"message 100 with some text","when":"1718000010000"})",
+        R"({"a":null,"b":"x"})",
+        R"({"a":1,"b":false})",
+        R"({"a":null,"b":null,"c":null})",
+        R"({"n":-0.0,"d":1e300,"u":18446744073709551615,"z":null,"t":true,"l":"-9223372036854775808","e":""})",
+        R"({"a_key_longer_than_seven":"9223372036854775808","k":"007"})",
     };
+    // Events beyond 32 bits give every new node a history at once.
+    const qint64 events[] = { 1, (qint64(1) << 33) + 1 };
     for (const char* body : bodies) {
         INFO(body);
         const QByteArray text(body);
         const QString paths[] = { QStringLiteral("o"), QStringLiteral("l/1") };
         for (const QString& under : paths) {
             INFO(under.toStdString());
-            const bool element = under == QLatin1String("l/1");
-            const QByteArray whole = element ? QByteArray(R"({"l":{"1":)" + text + R"(,"@o":[1]}})") : QByteArray(R"({"o":)" + text + "}");
-            const QByteArray empty = element ? R"({"l":{"1":{},"@o":[1]}})" : R"({"o":{}})";
-            const QByteArray merge = element ? QByteArray(R"({"l":{"1":)" + text + "}}") : QByteArray(R"({"o":)" + text + "}");
+            for (qint64 event : events) {
+                INFO(event);
+                const bool element = under == QLatin1String("l/1");
+                const QByteArray whole = element ? QByteArray(R"({"l":{"1":)" + text + R"(,"@o":[1]}})") : QByteArray(R"({"o":)" + text + "}");
+                const QByteArray empty = element ? R"({"l":{"1":{},"@o":[1]}})" : R"({"o":{}})";
+                const QByteArray merge = element ? QByteArray(R"({"l":{"1":)" + text + "}}") : QByteArray(R"({"o":)" + text + "}");
 
-            DocumentTree built;
-            built.apply(R"({"t":0})", 0);
-            const FoldResult builtResult = built.apply(std::string_view(whole.constData(), std::size_t(whole.size())), 1);
-            DocumentTree merged;
-            merged.apply(std::string_view(empty.constData(), std::size_t(empty.size())), 0);
-            const FoldResult mergedResult = merged.apply(std::string_view(merge.constData(), std::size_t(merge.size())), 1);
+                DocumentTree built;
+                built.apply(R"({"t":0})", 0);
+                const FoldResult builtResult = built.apply(std::string_view(whole.constData(), std::size_t(whole.size())), event);
+                DocumentTree merged;
+                merged.apply(std::string_view(empty.constData(), std::size_t(empty.size())), 0);
+                const FoldResult mergedResult = merged.apply(std::string_view(merge.constData(), std::size_t(merge.size())), event);
 
-            CHECK(built.toJson(built.find(under), false) == merged.toJson(merged.find(under), false));
-            const FoldReport b = reportBelow(built, builtResult, under);
-            const FoldReport m = reportBelow(merged, mergedResult, under);
-            CHECK(b.touched == m.touched);
-            CHECK(b.created == m.created);
-            CHECK(b.anomalies == m.anomalies);
-            CHECK(checkTreeInvariants(built).isEmpty());
-            // The touched marks are cleared: the next delta reports only what it changes.
-            const FoldResult next = built.apply(R"({"t":1})", 2);
-            REQUIRE(next.changes.touched.size() == 1);
-            CHECK(next.changes.touched.front() == built.find(u"t"));
+                CHECK(built.toJson(built.find(under), false) == merged.toJson(merged.find(under), false));
+                const FoldReport b = reportBelow(built, builtResult, under);
+                const FoldReport m = reportBelow(merged, mergedResult, under);
+                CHECK(b.touched == m.touched);
+                CHECK(b.created == m.created);
+                CHECK(b.anomalies == m.anomalies);
+                // Below the object itself (which the two trees made at different events).
+                QStringList builtNodes = describeSubtree(built, built.find(under));
+                QStringList mergedNodes = describeSubtree(merged, merged.find(under));
+                builtNodes.removeFirst();
+                mergedNodes.removeFirst();
+                CHECK(builtNodes == mergedNodes);
+                CHECK(checkTreeInvariants(built).isEmpty());
+                // The touched marks are cleared: the next delta reports only what it changes.
+                const FoldResult next = built.apply(R"({"t":1})", event + 1);
+                REQUIRE(next.changes.touched.size() == 1);
+                CHECK(next.changes.touched.front() == built.find(u"t"));
+                // A copy made now is not changed by what the tree folds next.
+                const DocumentTree copy = built;
+                const QStringList before = describeSubtree(copy, copy.find(under));
+                built.apply(R"({"o":{"a":7,"who":null},"l":{"1":{"a":7,"who":null}}})", event + 2);
+                CHECK(describeSubtree(copy, copy.find(under)) == before);
+                CHECK(checkTreeInvariants(built).isEmpty());
+            }
         }
     }
 }
