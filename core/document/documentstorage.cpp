@@ -150,6 +150,14 @@ using namespace detail;
 
 namespace {
 constexpr quint32 kTombstone = 0xffffffffu;
+
+// hashKey() of a node's key: an inline key (nearly all) is already its inline form, so the text
+// need not be read again byte by byte to make it.
+inline quint64 hashOfKey(const Key& key)
+{
+    const quint64 bits = key.bits();
+    return packed::isInline(bits) ? hashInlineKey(bits) : hashKey(key.view());
+}
 }
 
 void DocumentTree::Data::init(FoldMode foldMode)
@@ -428,7 +436,7 @@ void DocumentTree::Data::rebuildIndex(quint32 container)
     index.assign(size);
     const std::size_t mask = size - 1;
     for (quint32 m : c.members) {
-        std::size_t i = std::size_t(hashKey(r(m).key)) & mask;
+        std::size_t i = std::size_t(hashOfKey(r(m).key)) & mask;
         while (index[i] != 0)
             i = (i + 1) & mask;
         index[i] = m;
@@ -452,7 +460,7 @@ void DocumentTree::Data::indexInsert(quint32 container, quint32 member)
         return;
     }
     const std::size_t mask = index.size() - 1;
-    std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
+    std::size_t i = std::size_t(hashOfKey(r(member).key)) & mask;
     while (index[i] != 0 && index[i] != kTombstone)
         i = (i + 1) & mask;
     if (index[i] == 0)
@@ -469,7 +477,7 @@ void DocumentTree::Data::indexErase(quint32 container, quint32 member)
         return;
     SlotIndex& index = c.index;
     const std::size_t mask = index.size() - 1;
-    std::size_t i = std::size_t(hashKey(r(member).key)) & mask;
+    std::size_t i = std::size_t(hashOfKey(r(member).key)) & mask;
     for (;;) {
         const quint32 s = index[i];
         if (s == 0)
