@@ -517,13 +517,22 @@ constexpr quint32 kMaxRowBase = 1u << 30;
 
 void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
 {
-    const SlotSpan vis = ownedVisible(container);
-    const quint32 base = rowBase(container);
-    if (first < vis.size() - first && base + count <= kMaxRowBase && !r(container).inlineMembers()) {
+    if (r(container).inlineMembers()) {
+        // No base: the rows after the gap shift.
+        const SlotSpan vis = ownedVisible(container);
+        for (std::size_t i = first; i < vis.size(); ++i)
+            w(vis[i]).row = quint32(i);
+        return;
+    }
+    // ownedVisible() in one step: the Container is looked up once for its span and its base.
+    Container& c = wc(container);
+    const SlotSpan vis = r(container).visible();
+    const quint32 base = c.rowBase;
+    if (first < vis.size() - first && base + count <= kMaxRowBase) {
         // The head is shorter: it keeps its rows by moving with the base; the tail shifts for free.
         for (std::size_t i = 0; i < first; ++i)
             w(vis[i]).row += quint32(count);
-        wc(container).rowBase = base + quint32(count);
+        c.rowBase = base + quint32(count);
         return;
     }
     for (std::size_t i = first; i < vis.size(); ++i)
@@ -532,26 +541,33 @@ void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::s
 
 void DocumentTree::Data::rowsInserted(quint32 container, std::size_t first, std::size_t count)
 {
-    const SlotSpan vis = ownedVisible(container);
+    if (r(container).inlineMembers()) {
+        const SlotSpan vis = ownedVisible(container);
+        for (std::size_t i = first; i < vis.size(); ++i)
+            w(vis[i]).row = quint32(i);
+        return;
+    }
+    Container& c = wc(container); // as in rowsErased()
+    const SlotSpan vis = r(container).visible();
     const std::size_t end = first + count;
-    if (first < vis.size() - end && !r(container).inlineMembers()) {
-        if (rc(container).rowBase < count) {
+    if (first < vis.size() - end) {
+        if (c.rowBase < count) {
             // No room below the base: renumber all, with the base in the middle of its range, so
             // this happens once per very many front inserts.
-            wc(container).rowBase = kMaxRowBase / 2;
+            c.rowBase = kMaxRowBase / 2;
             for (std::size_t i = 0; i < vis.size(); ++i)
                 w(vis[i]).row = quint32(i) + kMaxRowBase / 2;
             return;
         }
-        const quint32 base = rc(container).rowBase - quint32(count);
-        wc(container).rowBase = base;
+        const quint32 base = c.rowBase - quint32(count);
+        c.rowBase = base;
         for (std::size_t i = 0; i < first; ++i)
             w(vis[i]).row -= quint32(count);
         for (std::size_t i = first; i < end; ++i)
             w(vis[i]).row = quint32(i) + base;
         return;
     }
-    const quint32 base = rowBase(container);
+    const quint32 base = c.rowBase;
     for (std::size_t i = first; i < vis.size(); ++i)
         w(vis[i]).row = quint32(i) + base;
 }
