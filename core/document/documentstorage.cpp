@@ -375,12 +375,15 @@ inline qint64 positionKey(std::string_view key)
 }
 }
 
-quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, quint64 probe) const
+namespace {
+// findMember() of a key too long to be inline (compared as text). Apart, so that the common lookup
+// by an inline key saves fewer registers.
+[[gnu::noinline]] quint32 findMemberSlow(const DocumentTree::Data& d, quint32 container, std::string_view key, quint64 probe)
 {
-    const Node& node = r(container);
+    const Node& node = d.r(container);
     if (node.inlineMembers()) {
         for (quint32 m : node.v.slots) {
-            if (m && (probe ? r(m).key.bits() == probe : r(m).key == key))
+            if (m && (probe ? d.r(m).key.bits() == probe : d.r(m).key == key))
                 return m;
         }
         return 0;
@@ -390,19 +393,19 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
     if (node.kind == NodeKind::ValueList && probe) {
         // A value list's element map is usually "0".."n-1" in insertion order: try that place first.
         const qint64 position = positionKey(key);
-        if (position >= 0 && std::size_t(position) < c.members.size() && r(c.members[std::size_t(position)]).key.bits() == probe)
+        if (position >= 0 && std::size_t(position) < c.members.size() && d.r(c.members[std::size_t(position)]).key.bits() == probe)
             return c.members[std::size_t(position)];
     }
     if (!c.index) {
         if (probe) {
             for (quint32 m : c.members) {
-                if (r(m).key.bits() == probe)
+                if (d.r(m).key.bits() == probe)
                     return m;
             }
             return 0;
         }
         for (quint32 m : c.members) {
-            if (r(m).key == key)
+            if (d.r(m).key == key)
                 return m;
         }
         return 0;
@@ -414,9 +417,48 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
         const quint32 s = index[i];
         if (s == 0)
             return 0;
-        if (s != kTombstone && (probe ? r(s).key.bits() == probe : r(s).key == key))
+        if (s != kTombstone && (probe ? d.r(s).key.bits() == probe : d.r(s).key == key))
             return s;
         i = (i + 1) & mask;
+    }
+}
+}
+
+quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, quint64 probe) const
+{
+    const Node& node = r(container);
+    // The lean path: an inline key (nearly all), compared as one 64-bit word (see Key).
+    if (!probe) [[unlikely]]
+        return findMemberSlow(*this, container, key, probe);
+    if (node.inlineMembers()) {
+        const quint32 first = node.v.slots[0];
+        if (first && r(first).key.bits() == probe)
+            return first;
+        const quint32 second = node.v.slots[1];
+        return second && r(second).key.bits() == probe ? second : 0;
+    }
+    const Container& c = *node.v.c;
+    if (node.kind == NodeKind::ValueList) {
+        // A value list's element map is usually "0".."n-1" in insertion order: try that place first.
+        const qint64 position = positionKey(key);
+        if (position >= 0 && std::size_t(position) < c.members.size() && r(c.members[std::size_t(position)]).key.bits() == probe)
+            return c.members[std::size_t(position)];
+    }
+    if (!c.index) {
+        for (quint32 m : c.members) {
+            if (r(m).key.bits() == probe)
+                return m;
+        }
+        return 0;
+    }
+    const SlotIndex& index = c.index;
+    const std::size_t mask = index.size() - 1;
+    for (std::size_t i = std::size_t(hashInlineKey(probe)) & mask;; i = (i + 1) & mask) {
+        const quint32 s = index[i];
+        if (s == 0)
+            return 0;
+        if (s != kTombstone && r(s).key.bits() == probe)
+            return s;
     }
 }
 

@@ -828,3 +828,80 @@ TEST_CASE("fold: the touched list leaves out freed nodes and names a reused slot
         reused += int(freedSlots.count(quint32(tree.find(QStringView(path)))));
     CHECK(reused > 0);
 }
+
+TEST_CASE("fold: a member is found by its key in every shape of container")
+{
+    // Lookups by an inline key (up to seven bytes) and by a longer one take different paths, as do
+    // objects keeping their members in the node, containers with and without a member index, and
+    // value lists (tried at the key's position first). Keys come and go, leaving index tombstones.
+    std::mt19937_64 rng(7);
+    const auto keyOf = [](int i, bool isLong, bool valueList) {
+        if (valueList)
+            return QString::number(i);
+        return isLong ? QStringLiteral("a key longer than seven bytes %1").arg(i) : QStringLiteral("k%1").arg(i);
+    };
+    for (const char* shape : { "object", "record", "value" }) {
+        INFO(shape);
+        const bool valueList = std::string_view(shape) == "value";
+        const bool record = std::string_view(shape) == "record";
+        for (int size : { 1, 2, 5, 12, 13, 40 }) {
+            INFO(size);
+            DocumentTree tree;
+            std::set<QString> present;
+            for (int round = 0; round < 30; ++round) {
+                QString body;
+                std::set<QString> now = present;
+                for (int k = 0; k < 4; ++k) {
+                    const int i = int(rng() % quint64(size));
+                    const QString key = keyOf(i, !valueList && rng() % 2 == 0, valueList);
+                    const bool remove = !valueList && rng() % 3 == 0;
+                    if (now.count(key) || body.contains(QLatin1Char('"') + key + QLatin1Char('"')))
+                        continue; // one change per key and delta
+                    body += QLatin1Char('"') + key + QStringLiteral("\":") + (remove ? QStringLiteral("null") : (record ? QStringLiteral("{\"x\":%1}").arg(round) : QString::number(round))) + QLatin1Char(',');
+                    if (remove)
+                        now.erase(key);
+                    else
+                        now.insert(key);
+                }
+                // Removals of keys present.
+                for (const QString& key : present) {
+                    if (!valueList && rng() % 4 == 0 && !body.contains(QLatin1Char('"') + key + QLatin1Char('"'))) {
+                        body += QLatin1Char('"') + key + QStringLiteral("\":null,");
+                        now.erase(key);
+                    }
+                }
+                if (valueList)
+                    body += QStringLiteral("\"@s\":%1,").arg(size);
+                if (body.isEmpty())
+                    continue;
+                body.chop(1);
+                const QString wrapper = std::string_view(shape) == "object" ? QStringLiteral("{\"c\":{%1}}") : QStringLiteral("{\"c\":{%1}}");
+                const QByteArray delta = wrapper.arg(body).toUtf8();
+                INFO(delta.toStdString());
+                if (round == 0 && record)
+                    tree.apply(R"({"c":{"@o":[]}})", -1);
+                tree.apply(std::string_view(delta.constData(), std::size_t(delta.size())), round);
+                present = now;
+                const NodeId c = tree.find(u"c");
+                REQUIRE(c != kNoNode);
+                for (int i = 0; i < size; ++i) {
+                    for (bool isLong : { false, true }) {
+                        const QString key = keyOf(i, isLong, valueList);
+                        const NodeId child = tree.childByKey(c, key);
+                        if (valueList && i < size) {
+                            REQUIRE(child != kNoNode);
+                            CHECK(tree.key(child) == key);
+                        } else if (present.count(key)) {
+                            REQUIRE(child != kNoNode);
+                            CHECK(tree.key(child) == key);
+                        } else {
+                            CHECK(child == kNoNode);
+                        }
+                    }
+                }
+                CHECK(tree.childByKey(c, QStringLiteral("absent")) == kNoNode);
+                CHECK(tree.childByKey(c, QStringLiteral("an absent key longer than seven")) == kNoNode);
+            }
+        }
+    }
+}
