@@ -120,6 +120,13 @@ inline bool hiddenByReferenceCopy(std::string_view key)
 ListMarkers listMarkers(dom::object o)
 {
     ListMarkers markers;
+    if (o.size() == 1) {
+        // One key (an element's {"score":N}, the commonest delta object): read it where it is,
+        // without walking past its value to the object's end.
+        const dom::object::iterator only = o.begin();
+        if (only.key_length() != 2 || only.key_c_str()[0] != '@')
+            return markers;
+    }
     for (dom::key_value_pair field : o) {
         if (field.key.size() == 2 && field.key[0] == '@') {
             // A repeated marker: the last one wins, as for any key.

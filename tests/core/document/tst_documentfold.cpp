@@ -905,3 +905,58 @@ TEST_CASE("fold: a member is found by its key in every shape of container")
         }
     }
 }
+
+TEST_CASE("fold: a delta object of one key is read for @o and @s as a longer one is")
+{
+    // One key is checked for a list marker where it stands, without the walk over the object; a
+    // second key that changes nothing (null for an absent member) takes the walk instead.
+    const char* keys[] = { "@o", "@s", "@x", "@", "@oo", "o@", "ab", "a_long_key_name" };
+    const char* values[] = { "[]", "[1]", "2", "null", "{\"1\":{\"a\":1}}", "\"s\"", "{}" };
+    for (FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        for (const char* key : keys) {
+            for (const char* value : values) {
+                const QString one = QStringLiteral("{\"%1\":%2}").arg(QString::fromUtf8(key), QString::fromUtf8(value));
+                const QString two = QStringLiteral("{\"%1\":%2,\"zz\":null}").arg(QString::fromUtf8(key), QString::fromUtf8(value));
+                // As an element delta (a record list's element, a new one and one already there),
+                // and as the delta of a member (an object, a record list and a value list already there).
+                const QString deltas[] = {
+                    QStringLiteral("{\"l\":{\"1\":%1,\"@o\":[1]}}"),
+                    QStringLiteral("{\"l\":{\"1\":{\"b\":1},\"@o\":[1]}}|{\"l\":{\"1\":%1}}"),
+                    QStringLiteral("{\"o\":{\"b\":1}}|{\"o\":%1}"),
+                    QStringLiteral("{\"l\":{\"1\":{\"b\":1},\"@o\":[1]}}|{\"l\":%1}"),
+                    QStringLiteral("{\"v\":{\"0\":1,\"@s\":1}}|{\"v\":%1}"),
+                };
+                for (const QString& pattern : deltas) {
+                    DocumentTree a(mode);
+                    DocumentTree b(mode);
+                    QStringList anomaliesA;
+                    QStringList anomaliesB;
+                    qint64 event = 0;
+                    for (const QString& step : pattern.split(QLatin1Char('|'))) {
+                        const QByteArray textA = QString(step).replace(QStringLiteral("%1"), one).toUtf8();
+                        const QByteArray textB = QString(step).replace(QStringLiteral("%1"), two).toUtf8();
+                        INFO(textA.toStdString());
+                        const FoldResult ra = a.apply(std::string_view(textA.constData(), std::size_t(textA.size())), event);
+                        const FoldResult rb = b.apply(std::string_view(textB.constData(), std::size_t(textB.size())), event);
+                        ++event;
+                        for (const Anomaly& x : ra.anomalies)
+                            anomaliesA << x.path + QLatin1Char(' ') + x.message;
+                        for (const Anomaly& x : rb.anomalies)
+                            anomaliesB << x.path + QLatin1Char(' ') + x.message;
+                        CHECK(ra.changes.changes == rb.changes.changes);
+                    }
+                    INFO(pattern.toStdString() << " with " << one.toStdString());
+                    CHECK(a.toJson() == b.toJson());
+                    CHECK(anomaliesA == anomaliesB);
+                    for (const char* path : { "l", "l/1", "o", "v" }) {
+                        const NodeId na = a.find(QString::fromUtf8(path));
+                        const NodeId nb = b.find(QString::fromUtf8(path));
+                        CHECK((na == kNoNode) == (nb == kNoNode));
+                        if (na != kNoNode && nb != kNoNode)
+                            CHECK(a.kind(na) == b.kind(nb));
+                    }
+                }
+            }
+        }
+    }
+}
