@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -1362,8 +1363,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     const bool hasSize = markers.size;
     DuplicateKeys duplicates(*this, delta, list);
 
-    ScratchSlots removedScratch;
-    std::vector<quint32>& removed = removedScratch.get();
+    // The elements this delta removes, in a scratch vector taken at the first removal: most list
+    // deltas remove nothing, and taking one costs about as much as merging a small element.
+    std::optional<ScratchSlots> removedScratch;
+    std::vector<quint32> none;
+    std::vector<quint32>* removed = &none;
     bool membershipChanged = false;
     bool staleScalar = false;
 
@@ -1385,12 +1389,16 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         if (existing && (d.r(existing).flags & FlagMark)) {
             // Removed earlier in this same delta object (duplicate key): the last value wins.
             d.w(existing).flags &= quint8(~FlagMark);
-            removed.erase(std::find(removed.begin(), removed.end(), existing));
+            removed->erase(std::find(removed->begin(), removed->end(), existing));
         }
         if (type == dom::element_type::NULL_VALUE) {
             if (existing) {
                 d.w(existing).flags |= FlagMark;
-                removed.push_back(existing);
+                if (!removedScratch) {
+                    removedScratch.emplace();
+                    removed = &removedScratch->get();
+                }
+                removed->push_back(existing);
                 membershipChanged = true;
             }
             continue;
@@ -1478,9 +1486,9 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
 
     // The element loop never touches the visible order, so it is still the previous one here.
     // Without @o, @s, removals or (value lists) new elements it stays as it is: nothing O(n) to do.
-    if (!hasOrder && !hasSize && removed.empty() && (isRecord || m_reference || !membershipChanged))
+    if (!hasOrder && !hasSize && removed->empty() && (isRecord || m_reference || !membershipChanged))
         return;
-    if (hasOrder && isRecord && !m_reference && applyOrderBySegments(list, orderValue, removed, visible))
+    if (hasOrder && isRecord && !m_reference && applyOrderBySegments(list, orderValue, *removed, visible))
         return;
     ScratchSlots oldOrderScratch;
     std::vector<quint32>& oldOrderCopy = oldOrderScratch.get();
@@ -1616,7 +1624,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     const qint64 lo = std::max<qint64>(bounds[0], 0);
                     const qint64 hi = std::min<qint64>(bounds[1], size - 1);
                     // Only removals, orphans or reference-client rules need to look at the nodes.
-                    const bool plain = !m_reference && removed.empty() && !d.rl(list).maybeOrphans;
+                    const bool plain = !m_reference && removed->empty() && !d.rl(list).maybeOrphans;
                     for (qint64 p = lo; p <= hi; ++p) {
                         const quint32 slot = oldOrder[std::size_t(p)];
                         if (plain) {
@@ -1725,12 +1733,12 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     }
 
     // Removed elements leave the element map now (they were readable by @o until here).
-    if (!removed.empty()) {
-        for (quint32 slot : removed)
+    if (!removed->empty()) {
+        for (quint32 slot : *removed)
             d.indexErase(list, slot);
         Container& c = d.wc(list);
         erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
-        for (quint32 slot : removed) {
+        for (quint32 slot : *removed) {
             Node& n = d.w(slot);
             n.flags &= quint8(~FlagMark);
             if (inOrder(slot)) {
@@ -1743,13 +1751,13 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     const bool orderChanged = applyOrder(list, target, visible);
 
     // Free what nothing holds any more: removed elements and dropped orphans.
-    for (quint32 slot : removed) {
+    for (quint32 slot : *removed) {
         if (!inOrder(slot))
             d.freeSubtree(slot);
     }
     if (d.rl(list).maybeOrphans)
         freeDroppedOrphans(list, oldOrder);
-    if (orderChanged || !removed.empty())
+    if (orderChanged || !removed->empty())
         touch(list);
 }
 
