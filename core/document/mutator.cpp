@@ -2288,10 +2288,11 @@ void Mutator::finish()
     std::size_t kept = m_touchedStart;
     for (std::size_t i = m_touchedStart; i < touched.size(); ++i) {
         const NodeId id = touched[i];
-        const quint32 slot = quint32(id);
-        const Node& n = d.r(slot);
-        if (n.live() && (n.flags & FlagTouched) && n.generation == quint32(id >> 32)) {
-            d.w(slot).flags &= quint8(~FlagTouched);
+        // Written by this mutation (that is how it got here, freed or not), so w() copies nothing,
+        // and one lookup serves the test and the clearing.
+        Node& n = d.w(quint32(id));
+        if ((n.flags & (FlagLive | FlagTouched)) == (FlagLive | FlagTouched) && n.generation == quint32(id >> 32)) {
+            n.flags &= quint8(~FlagTouched);
             touched[kept++] = id;
         }
     }
