@@ -254,6 +254,20 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     return false;
 }
 
+namespace {
+// Whether the eight characters at `p` are all decimal digits: every byte 0x30..0x39, that is a high
+// nibble of 3 and a low one that does not carry when 6 is added (no carry crosses bytes once every
+// high nibble is 3).
+inline bool eightDigits(const char* p)
+{
+    quint64 word;
+    std::memcpy(&word, p, sizeof word);
+    constexpr quint64 kHigh = 0xf0f0f0f0f0f0f0f0ull;
+    constexpr quint64 kThrees = 0x3030303030303030ull;
+    return (word & kHigh) == kThrees && ((word + 0x0606060606060606ull) & kHigh) == kThrees;
+}
+}
+
 bool textLooksLikeLong(std::string_view text)
 {
     // The canonical decimal form of a qint64: an optional '-', then digits without a leading zero
@@ -265,9 +279,17 @@ bool textLooksLikeLong(std::string_view text)
         return false;
     if (digits[0] == '0')
         return digits.size() == 1 && !negative;
-    for (char ch : digits) {
-        if (ch < '0' || ch > '9')
+    if (digits.size() >= 8) {
+        // Eight characters at a time (a timestamp's 13 digits in two overlapping words).
+        const char* p = digits.data();
+        const std::size_t n = digits.size();
+        if (!eightDigits(p) || !eightDigits(p + n - 8) || (n > 16 && !eightDigits(p + 8)))
             return false;
+    } else {
+        for (char ch : digits) {
+            if (ch < '0' || ch > '9')
+                return false;
+        }
     }
     // Nineteen digits may overflow: compare with the limit as text (same length, so lexically).
     return digits.size() < 19 || digits <= (negative ? std::string_view("9223372036854775808") : std::string_view("9223372036854775807"));

@@ -383,6 +383,33 @@ TEST_CASE("a string looks like a long only in canonical qint64 decimal form")
     CHECK_FALSE(looksLikeLong("1e3"));
     CHECK_FALSE(looksLikeLong("12a"));
     CHECK_FALSE(looksLikeLong("agent7"));
+    // Long runs of digits are checked eight characters at a time: one character that is not a
+    // digit (bytes next to '0'..'9', and ones whose low half is a digit's) at every place of every
+    // length.
+    for (int length = 1; length <= 19; ++length) {
+        const std::string digits = std::string("1234567890123456789").substr(0, std::size_t(length));
+        INFO(digits);
+        CHECK(looksLikeLong(digits.c_str()));
+        CHECK(looksLikeLong(("-" + digits).c_str()) == (length < 19 || digits <= "9223372036854775808"));
+        for (int at = 0; at < length; ++at) {
+            for (char odd : { '/', ':', ';', '?', ' ', 'a', 'p', 'y', 'A', 'P', '\x7f', '\x01' }) {
+                std::string text = digits;
+                text[std::size_t(at)] = odd;
+                std::string json;
+                for (char c : text) {
+                    if (c == '\x7f' || c == '\x01') {
+                        char escaped[8];
+                        std::snprintf(escaped, sizeof escaped, "\\u%04x", unsigned(c));
+                        json += escaped;
+                    } else {
+                        json += c;
+                    }
+                }
+                INFO(at << " " << int(odd));
+                CHECK_FALSE(looksLikeLong(json.c_str()));
+            }
+        }
+    }
 }
 
 TEST_CASE("encode: every vector's successive states round-trip through encode and fold")
