@@ -755,13 +755,10 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
     }
 }
 
-bool Mutator::fillNewObject(quint32 slot, dom::object delta)
-{
-    constexpr std::size_t kMost = 8; // gathered on the stack before anything is built
+// The fields of a new object's delta, gathered on the stack before anything is built.
+struct Mutator::NewObject {
+    static constexpr std::size_t kMost = 8;
     static_assert(kMost <= kIndexThreshold, "the members built here need no index");
-    const Node& object = d.r(slot);
-    if (m_reference || delta.size() > kMost || object.kind != NodeKind::Object || !object.inlineMembers() || object.v.slots[0] != 0)
-        return false;
     struct Field {
         std::string_view key;
         quint64 bits; // the key's inline form, 0 when too long
@@ -775,19 +772,47 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
     std::size_t count = 0;
     std::size_t held = 0; // members to be, nulls left out
     bool scalars = true; // no member is a container
+};
+
+bool Mutator::gatherNewObject(dom::object delta, NewObject& into)
+{
+    if (delta.size() > NewObject::kMost)
+        return false;
     for (dom::key_value_pair field : delta) {
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             return false; // reported by mergeObject()
         const quint64 bits = packed::inlineBitsOfParsed(field.key);
-        for (std::size_t k = 0; k < count; ++k) {
-            if (sameParsedKey(bits, field.key, fields.at[k].bits, fields.at[k].key))
+        for (std::size_t k = 0; k < into.count; ++k) {
+            if (sameParsedKey(bits, field.key, into.fields.at[k].bits, into.fields.at[k].key))
                 return false; // a repeated key: each value folds in order, and it is reported
         }
-        fields.at[count++] = Field { field.key, bits, field.value };
+        into.fields.at[into.count++] = NewObject::Field { field.key, bits, field.value };
         const dom::element_type type = field.value.type();
-        held += type != dom::element_type::NULL_VALUE;
-        scalars = scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
+        into.held += type != dom::element_type::NULL_VALUE;
+        into.scalars = into.scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
     }
+    return true;
+}
+
+bool Mutator::fillNewObject(quint32 slot, dom::object delta)
+{
+    const Node& object = d.r(slot);
+    if (m_reference || object.kind != NodeKind::Object || !object.inlineMembers() || object.v.slots[0] != 0)
+        return false;
+    NewObject fields;
+    if (!gatherNewObject(delta, fields))
+        return false;
+    buildNewObject(slot, fields);
+    return true;
+}
+
+void Mutator::buildNewObject(quint32 slot, const NewObject& from)
+{
+    constexpr std::size_t kMost = NewObject::kMost;
+    const NewObject::Fields& fields = from.fields;
+    const std::size_t count = from.count;
+    const std::size_t held = from.held;
+    const bool scalars = from.scalars;
     if (scalars) {
         // The common new record ({"who":..,"what":..,"when":..}): each member made in one write of
         // its node, and the object's members set once at the end, not grown a member at a time.
@@ -795,7 +820,7 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
         quint32 members[kMost];
         quint32 row = 0;
         for (std::size_t i = 0; i < count; ++i) {
-            const Field& field = fields.at[i];
+            const NewObject::Field& field = fields.at[i];
             if (field.value.type() == dom::element_type::NULL_VALUE)
                 continue; // adds nothing to a new object (and, the keys being distinct, removes nothing)
             Scalar value;
@@ -814,13 +839,13 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
             n.v.slots[0] = members[0];
             n.v.slots[1] = row > 1 ? members[1] : 0;
         }
-        return true;
+        return;
     }
     if (held > Node::kInlineMembers)
         d.wc(slot).members.reserve(held);
     quint32 row = 0;
     for (std::size_t i = 0; i < count; ++i) {
-        const Field& field = fields.at[i];
+        const NewObject::Field& field = fields.at[i];
         const dom::element_type type = field.value.type();
         if (type == dom::element_type::NULL_VALUE)
             continue; // adds nothing to a new object (and, the keys being distinct, removes nothing)
@@ -838,7 +863,6 @@ bool Mutator::fillNewObject(quint32 slot, dom::object delta)
         markNew(child);
         ++row;
     }
-    return true;
 }
 
 quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, const Scalar& value, quint32 row)
@@ -903,6 +927,19 @@ quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::elem
 
 quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::element value)
 {
+    if (!m_reference && value.type() == dom::element_type::OBJECT) {
+        // A new record (the common new element): its fields gathered once, which also settles
+        // its kind (a delta with @o or @s is never gathered), then built as fill() would.
+        NewObject fields;
+        if (gatherNewObject(value.get_object().value_unsafe(), fields)) {
+            const quint32 slot = d.allocate(list, key, NodeKind::Object, m_event);
+            d.wc(list).members.push_back(slot);
+            d.indexInsert(list, slot);
+            buildNewObject(slot, fields);
+            touch(slot);
+            return slot;
+        }
+    }
     NodeKind kind = kindFor(value, false);
     if (m_reference && kind != NodeKind::Object && value.type() == dom::element_type::OBJECT) [[unlikely]]
         kind = elementMarkersAsKeys(list, key);

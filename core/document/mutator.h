@@ -145,6 +145,11 @@ private:
     // lookups or notifications (the object is the inserted row). False, nothing done, for what only
     // mergeObject() folds right: a repeated key, a key the reference client hides, many members.
     bool fillNewObject(quint32 slot, simdjson::dom::object delta);
+    // fillNewObject() in two steps: the delta's fields gathered (false, nothing done, for what it
+    // leaves to mergeObject()), then a new, empty object built from them.
+    struct NewObject;
+    static bool gatherNewObject(simdjson::dom::object delta, NewObject& into);
+    void buildNewObject(quint32 slot, const NewObject& from);
     // A node fill() just made, below a new node: in the change set, and stamped as this mutation's.
     void markNew(quint32 slot);
     // fillNewObject()'s scalar member at `row` of new object `object`, made and marked new.
