@@ -1475,6 +1475,18 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         const NodeKind was = d.r(existing).kind;
         if (type == dom::element_type::OBJECT) {
             const dom::object o = value.get_object().value_unsafe();
+            if (!m_reference && was == NodeKind::Object && o.size() == 1) {
+                // One member into an object element (a player's {"score":N}, the commonest element
+                // delta): what listMarkers() and mergeObject() do with it, without their walks.
+                const dom::object::iterator only = o.begin();
+                const std::string_view memberKey = only.key();
+                if (!(memberKey.size() == 2 && memberKey[0] == '@' && (memberKey[1] == 'o' || memberKey[1] == 's'))) {
+                    if (hiddenByReferenceCopy(memberKey)) [[unlikely]]
+                        keepMember(existing, memberKey); // reported only, as mergeObject() does
+                    mergeMember(existing, memberKey, packed::inlineBitsOfParsed(memberKey), only.value(), elementVisible);
+                    continue;
+                }
+            }
             const ListMarkers elementMarkers = listMarkers(o);
             NodeKind target = elementMarkers.kind();
             if (m_reference && target != NodeKind::Object) [[unlikely]]

@@ -935,9 +935,10 @@ TEST_CASE("fold: a member is found by its key in every shape of container")
 
 TEST_CASE("fold: a delta object of one key is read for @o and @s as a longer one is")
 {
-    // One key is checked for a list marker where it stands, without the walk over the object; a
-    // second key that changes nothing (null for an absent member) takes the walk instead.
-    const char* keys[] = { "@o", "@s", "@x", "@", "@oo", "o@", "ab", "a_long_key_name" };
+    // One key is checked for a list marker where it stands, without the walk over the object, and
+    // one member into an object element is merged directly; a second key that changes nothing
+    // (null for an absent member) takes the general way instead.
+    const char* keys[] = { "@o", "@s", "@x", "@", "@oo", "o@", "ab", "a_long_key_name", "#h", "__key", "b" };
     const char* values[] = { "[]", "[1]", "2", "null", "{\"1\":{\"a\":1}}", "\"s\"", "{}" };
     for (FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
         for (const char* key : keys) {
