@@ -1483,7 +1483,17 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                 if (!(memberKey.size() == 2 && memberKey[0] == '@' && (memberKey[1] == 'o' || memberKey[1] == 's'))) {
                     if (hiddenByReferenceCopy(memberKey)) [[unlikely]]
                         keepMember(existing, memberKey); // reported only, as mergeObject() does
-                    mergeMember(existing, memberKey, packed::inlineBitsOfParsed(memberKey), only.value(), elementVisible);
+                    const quint64 memberProbe = packed::inlineBitsOfParsed(memberKey);
+                    const dom::element memberValue = only.value();
+                    const dom::element_type memberType = memberValue.type();
+                    if (memberType == dom::element_type::INT64 || memberType == dom::element_type::BOOL) {
+                        // An integer or bool onto one of its kind, as mergeMember() would store it,
+                        // without its entry and exit.
+                        if (const quint32 member = d.findMember(existing, memberKey, memberProbe);
+                            member && sameKindScalar(member, d.r(member).kind, memberValue, memberType, elementVisible) != InPlace::NotHandled)
+                            continue;
+                    }
+                    mergeMember(existing, memberKey, memberProbe, memberValue, elementVisible);
                     continue;
                 }
             }

@@ -939,7 +939,7 @@ TEST_CASE("fold: a delta object of one key is read for @o and @s as a longer one
     // one member into an object element is merged directly; a second key that changes nothing
     // (null for an absent member) takes the general way instead.
     const char* keys[] = { "@o", "@s", "@x", "@", "@oo", "o@", "ab", "a_long_key_name", "#h", "__key", "b" };
-    const char* values[] = { "[]", "[1]", "2", "null", "{\"1\":{\"a\":1}}", "\"s\"", "{}" };
+    const char* values[] = { "[]", "[1]", "2", "1", "true", "1.5", "null", "{\"1\":{\"a\":1}}", "\"s\"", "{}" };
     for (FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
         for (const char* key : keys) {
             for (const char* value : values) {
@@ -950,6 +950,7 @@ TEST_CASE("fold: a delta object of one key is read for @o and @s as a longer one
                 const QString deltas[] = {
                     QStringLiteral("{\"l\":{\"1\":%1,\"@o\":[1]}}"),
                     QStringLiteral("{\"l\":{\"1\":{\"b\":1},\"@o\":[1]}}|{\"l\":{\"1\":%1}}"),
+                    QStringLiteral("{\"l\":{\"1\":{\"b\":false,\"ab\":true},\"@o\":[1]}}|{\"l\":{\"1\":%1}}|{\"l\":{\"1\":%1}}"),
                     QStringLiteral("{\"o\":{\"b\":1}}|{\"o\":%1}"),
                     QStringLiteral("{\"l\":{\"1\":{\"b\":1},\"@o\":[1]}}|{\"l\":%1}"),
                     QStringLiteral("{\"v\":{\"0\":1,\"@s\":1}}|{\"v\":%1}"),
