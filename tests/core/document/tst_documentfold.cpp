@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 
 #include <random>
+#include <thread>
 #include <set>
 
 using namespace deltascope;
@@ -988,4 +989,50 @@ TEST_CASE("fold: a delta object of one key is read for @o and @s as a longer one
             }
         }
     }
+}
+
+TEST_CASE("strings and objects made and dropped on several threads keep their values")
+{
+    // Strings of 8 to 40 bytes and object Containers come from per-thread caches of freed blocks,
+    // and may go back on another thread than the one that made them (tree copies share them).
+    const auto text = [](int length, int variant) {
+        std::string s;
+        for (int i = 0; i < length; ++i)
+            s += char('a' + (i + variant) % 26);
+        return s;
+    };
+    const auto deltaFor = [&](int variant) {
+        std::string delta = "{";
+        for (int length = 6; length <= 44; ++length)
+            delta += "\"s" + std::to_string(length) + "\":\"" + text(length + (variant % 3) - 1, variant) + "\",";
+        delta += "\"o\":{\"a\":\"" + text(20, variant) + "\",\"b\":" + std::to_string(variant) + ",\"c\":\"" + text(30, variant) + "\"}}";
+        return delta;
+    };
+    DocumentTree shared;
+    shared.apply(deltaFor(0), 0);
+    const QByteArray sharedJson = shared.toJson();
+    std::vector<DocumentTree> copies(4, shared);
+    std::vector<int> failures(copies.size(), 0);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < copies.size(); ++t) {
+        threads.emplace_back([&, t] {
+            DocumentTree& tree = copies[t];
+            for (int round = 1; round < 200; ++round) {
+                const int variant = int(t) * 1000 + round;
+                tree.apply(deltaFor(variant), round);
+                DocumentTree expected;
+                expected.apply(deltaFor(variant), round);
+                if (tree.toJson() != expected.toJson())
+                    ++failures[t];
+                if (round % 7 == 0)
+                    tree.apply(R"({"o":null})", round); // the object's Container goes back
+            }
+            tree = DocumentTree(); // the last copies of the strings go back on this thread
+        });
+    }
+    for (std::thread& thread : threads)
+        thread.join();
+    for (int failed : failures)
+        CHECK(failed == 0);
+    CHECK(shared.toJson() == sharedJson);
 }
