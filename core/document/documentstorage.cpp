@@ -9,7 +9,7 @@ namespace deltascope::detail {
 
 namespace {
 // Per-thread caches of freed heap blocks of the two smallest sizes the tree asks for (strings of 8 to
-// 32 bytes, object Containers). A list that scrolls frees a record and makes one every delta, and
+// 32 bytes, object Containers, SlotVec buffers of up to ten slots). A list that scrolls frees a record and makes one every delta, and
 // a block from here costs a fraction of what malloc's own per-thread cache does. The two sizes are
 // what malloc rounds such requests up to anyway (24 and 40 usable bytes), so a block taken for the
 // whole size costs no more memory than one of the exact size. Blocks go back to the heap when the
@@ -83,6 +83,16 @@ void giveBlock(void* memory, std::size_t bytes)
     cache.head[c] = block;
     ++cache.count[c];
 }
+}
+
+quint32* takeSlots(std::size_t capacity)
+{
+    return static_cast<quint32*>(takeBlock(capacity * sizeof(quint32)));
+}
+
+void giveSlots(quint32* slots, std::size_t capacity)
+{
+    giveBlock(slots, capacity * sizeof(quint32));
 }
 
 StrRep* makeStr(std::string_view text)

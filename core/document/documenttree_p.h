@@ -40,6 +40,11 @@ inline void retain(StrRep* s)
 }
 void release(StrRep* s);
 
+// Heap storage of `capacity` slots for SlotVec, and its return: small ones come from the per-thread
+// caches of freed blocks (documentstorage.cpp), as short strings and object Containers do.
+quint32* takeSlots(std::size_t capacity);
+void giveSlots(quint32* slots, std::size_t capacity);
+
 // The slot numbers of a container's members or visible order: a vector of quint32 that keeps a
 // gap at the front, so dropping or adding at the front (a list that scrolls: oldest out, newest
 // in) costs what is dropped or added, not the length; and that holds up to two slots in place of
@@ -85,7 +90,7 @@ public:
     ~SlotVec()
     {
         if (m_cap)
-            std::free(m_s.heap);
+            giveSlots(m_s.heap, m_cap);
     }
 
     iterator begin() { return storage() + m_start; }
@@ -134,8 +139,8 @@ public:
         const std::size_t n = std::size_t(std::distance(first, last));
         if (n > capacity()) {
             if (m_cap)
-                std::free(m_s.heap);
-            m_s.heap = static_cast<quint32*>(std::malloc(n * sizeof(quint32)));
+                giveSlots(m_s.heap, m_cap);
+            m_s.heap = takeSlots(n);
             m_cap = quint32(n);
         }
         m_start = 0;
@@ -212,18 +217,19 @@ private:
                 std::memmove(storage(), storage() + m_start, m_size * sizeof(quint32));
             } else {
                 quint32* heap = m_s.heap;
+                const std::size_t heapCapacity = m_cap;
                 m_cap = 0;
                 std::memcpy(m_s.inl, heap + m_start, m_size * sizeof(quint32));
-                std::free(heap);
+                giveSlots(heap, heapCapacity);
             }
             m_start = 0;
             return;
         }
-        auto* buffer = static_cast<quint32*>(std::malloc(capacity * sizeof(quint32)));
+        quint32* buffer = takeSlots(capacity);
         if (m_size)
             std::memcpy(buffer, storage() + m_start, m_size * sizeof(quint32));
         if (m_cap)
-            std::free(m_s.heap);
+            giveSlots(m_s.heap, m_cap);
         m_s.heap = buffer;
         m_start = 0;
         m_cap = quint32(capacity);
