@@ -887,11 +887,14 @@ quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 k
     case NodeKind::Double:
         n.v.d = value.d;
         break;
-    case NodeKind::String:
-        n.v.s = packed::make(value.s);
+    case NodeKind::String: {
+        // The text is the parser's (read from the delta), so its inline form is one masked load.
+        const quint64 bits = packed::inlineBitsOfParsed(value.s);
+        n.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(value.s)));
         if (textLooksLikeLong(value.s))
             n.flags |= FlagLooksLikeLong;
         break;
+    }
     default:
         break;
     }
