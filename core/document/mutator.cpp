@@ -905,6 +905,11 @@ quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 k
     return slot;
 }
 
+void Mutator::appendTouched(NodeId id)
+{
+    m_changes->touched.push_back(id);
+}
+
 void Mutator::markNew(quint32 slot)
 {
     // What touch() does for a node this mutation created: its provenance already names the event,

@@ -160,9 +160,16 @@ private:
     {
         if (m_changes && !(node.flags & FlagTouched)) {
             node.flags |= FlagTouched;
-            m_changes->touched.push_back(DocumentTree::Data::idOf(slot, node));
+            std::vector<NodeId>& touched = m_changes->touched;
+            // Growing apart: push_back()'s own growth, inlined here, made every call save and
+            // restore six registers.
+            if (touched.size() != touched.capacity()) [[likely]]
+                touched.push_back(DocumentTree::Data::idOf(slot, node));
+            else
+                appendTouched(DocumentTree::Data::idOf(slot, node));
         }
     }
+    [[gnu::noinline]] void appendTouched(NodeId id);
     quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);
     void removeObjectMember(quint32 object, quint32 member, bool visible);
     // Drops a node's content and makes it `kind` (children removed with notifications).
