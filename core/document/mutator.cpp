@@ -348,10 +348,12 @@ bool sameScalar(const Node& node, const Scalar& value)
     }
 }
 
-void storeScalar(Node& node, const Scalar& value)
+namespace {
+// The kind and value of a scalar node whose payload is empty (new, or just dropped). `parsed`: the
+// text is the parser's (read from a delta, with padding after it), so its inline form is one
+// masked load.
+inline void setScalarPayload(Node& node, const Scalar& value, bool parsed)
 {
-    node.dropPayload();
-    node.flags &= quint8(~FlagLooksLikeLong);
     node.kind = value.kind;
     switch (value.kind) {
     case NodeKind::Bool:
@@ -363,14 +365,28 @@ void storeScalar(Node& node, const Scalar& value)
     case NodeKind::Double:
         node.v.d = value.d;
         break;
-    case NodeKind::String:
-        node.v.s = packed::make(value.s);
+    case NodeKind::String: {
+        if (parsed) {
+            const quint64 bits = packed::inlineBitsOfParsed(value.s);
+            node.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(value.s)));
+        } else {
+            node.v.s = packed::make(value.s);
+        }
         if (textLooksLikeLong(value.s))
             node.flags |= FlagLooksLikeLong;
         break;
+    }
     default:
         break;
     }
+}
+}
+
+void storeScalar(Node& node, const Scalar& value)
+{
+    node.dropPayload();
+    node.flags &= quint8(~FlagLooksLikeLong);
+    setScalarPayload(node, value, false);
 }
 
 QString escapeSegment(std::string_view key)
@@ -872,32 +888,11 @@ quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 k
     Node& n = d.w(slot);
     n.parent = object;
     n.row = row; // a new object's rows have no base
-    n.kind = value.kind;
     n.flags = FlagLive;
     n.resetProvenance(m_event); // after the flags: it may set FlagHistory
     n.key.assign(key, keyBits);
     n.v.i = 0;
-    switch (value.kind) {
-    case NodeKind::Bool:
-        n.v.b = value.b;
-        break;
-    case NodeKind::Integer:
-        n.v.i = value.i;
-        break;
-    case NodeKind::Double:
-        n.v.d = value.d;
-        break;
-    case NodeKind::String: {
-        // The text is the parser's (read from the delta), so its inline form is one masked load.
-        const quint64 bits = packed::inlineBitsOfParsed(value.s);
-        n.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(value.s)));
-        if (textLooksLikeLong(value.s))
-            n.flags |= FlagLooksLikeLong;
-        break;
-    }
-    default:
-        break;
-    }
+    setScalarPayload(n, value, true);
     // This mutation's stamp at once (markNew() would overwrite a fresh one).
     n.stamp = m_stamp;
     addTouched(n, slot);
