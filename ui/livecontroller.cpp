@@ -120,17 +120,22 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
                 return;
             routed.url = made->clientUrl();
             // From the network thread into the queue, and a drain posted to this thread. The proxy
-            // reports before it acts on the wire, and this thread handles posted events before the
-            // socket events of the same turn, so the session records the fault before its effect.
+            // reports before it acts on the wire, and the session's transport drains the queue
+            // before it reports anything from its socket, so the fault is recorded before its effect.
             connect(made.get(), &faults::FaultProxy::faultInjected, this, [this, generation](const faults::FaultReport& report) {
                 QMutexLocker lock(&m_reportsLock);
                 m_reports.emplace_back(generation, report);
-                if (m_reports.size() == 1)
+                if (!m_reportsWaiting.exchange(true, std::memory_order_release))
                     QMetaObject::invokeMethod(this, &LiveController::recordReportedFaults, Qt::QueuedConnection);
             }, Qt::DirectConnection);
-            connect(made.get(), &faults::FaultProxy::upstreamFailed, this, &LiveController::onUpstreamFailed);
-            connect(made.get(), &faults::FaultProxy::upstreamReachable, this, [this] {
-                if (!m_upstreamError.isEmpty())
+            // Queued: a call may arrive after this proxy was replaced, and must not speak of it then.
+            connect(made.get(), &faults::FaultProxy::upstreamFailed, this,
+                [this, generation](const QString& note, const QString& error, bool outageStarts) {
+                    if (generation == m_proxyGeneration)
+                        onUpstreamFailed(note, error, outageStarts);
+                });
+            connect(made.get(), &faults::FaultProxy::upstreamReachable, this, [this, generation] {
+                if (generation == m_proxyGeneration && !m_upstreamError.isEmpty())
                     Q_EMIT errorResolved(std::exchange(m_upstreamError, QString()));
             });
             proxy.reset(made.release());
@@ -152,8 +157,10 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     // What the previous proxy reported belongs to the previous session.
     recordReportedFaults();
     m_proxyGeneration = proxy ? m_proxiesMade : 0;
-    if (proxy)
+    if (proxy) {
         m_proxyUpstream = target.url;
+        session->transport().setBeforeEachEvent([this] { recordReportedFaults(); });
+    }
     // The panes move to the new log before the old session (and its log) goes away.
     std::unique_ptr<LiveSession> previous = std::exchange(m_session, std::move(session));
     NetworkPtr<faults::FaultProxy> previousProxy = std::exchange(m_proxy, std::move(proxy));
@@ -226,12 +233,13 @@ QString LiveController::faultsUnavailableReason() const
 
 void LiveController::recordReportedFaults()
 {
+    if (!m_reportsWaiting.load(std::memory_order_acquire))
+        return; // the common case, before every frame: nothing to take the lock for
     std::vector<std::pair<quint64, faults::FaultReport>> reports;
     {
         QMutexLocker lock(&m_reportsLock);
-        if (m_reports.empty())
-            return;
         reports.swap(m_reports);
+        m_reportsWaiting.store(false, std::memory_order_relaxed);
     }
     for (const auto& [generation, report] : reports) {
         if (generation == m_proxyGeneration) // not from a proxy already replaced
@@ -311,19 +319,25 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
                               { QStringLiteral("seed"), QString::number(plan.seed) } })
                 .toJson(QJsonDocument::Compact));
     const bool controlsDemoServer = upstreamIsDemoServer();
+    // Its signals are queued and may arrive after it was stopped (a next plan's runner can even
+    // reuse its address): each handler checks that its plan is still the current one.
+    const quint64 number = ++m_plansStarted;
     // The runner lives beside the proxy: a step triggered by a frame acts before the next frame.
     onNetworkThread([&] {
         auto runner = std::make_unique<faults::FaultPlanRunner>(m_proxy.get(), plan);
         if (controlsDemoServer)
             runner->setServerControl(faults::referenceServerControl(m_server.get(), m_proxy.get()));
-        faults::FaultPlanRunner* tag = runner.get();
-        connect(tag, &faults::FaultPlanRunner::stepFired, this,
-            [this](int step, const QString& description) { Q_EMIT faultLogged(tr("plan step %1: %2").arg(step + 1).arg(description)); });
-        connect(tag, &faults::FaultPlanRunner::stepFailed, this,
-            [this](int step, const QString& why) { Q_EMIT faultLogged(tr("plan step %1 failed: %2").arg(step + 1).arg(why)); });
-        connect(tag, &faults::FaultPlanRunner::finished, this, [this, name, tag] {
-            if (m_planRunner.get() != tag)
-                return; // stopped meanwhile
+        connect(runner.get(), &faults::FaultPlanRunner::stepFired, this, [this, number](int step, const QString& description) {
+            if (number == m_planNumber)
+                Q_EMIT faultLogged(tr("plan step %1: %2").arg(step + 1).arg(description));
+        });
+        connect(runner.get(), &faults::FaultPlanRunner::stepFailed, this, [this, number](int step, const QString& why) {
+            if (number == m_planNumber)
+                Q_EMIT faultLogged(tr("plan step %1 failed: %2").arg(step + 1).arg(why));
+        });
+        connect(runner.get(), &faults::FaultPlanRunner::finished, this, [this, name, number] {
+            if (number != m_planNumber || !m_planActive)
+                return;
             m_planActive = false;
             Q_EMIT faultLogged(tr("plan %1: every step has acted").arg(name));
             Q_EMIT planStateChanged(false, name);
@@ -331,6 +345,7 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
         runner->start();
         m_planRunner.reset(runner.release());
     });
+    m_planNumber = number;
     m_planActive = true;
     m_planName = name;
     recordReportedFaults(); // a step due at once has acted
@@ -345,6 +360,7 @@ void LiveController::stopPlan()
         return;
     const bool wasRunning = m_planActive;
     m_planActive = false;
+    m_planNumber = 0; // what its runner still has queued for this thread is stale now
     onNetworkThread([&] { m_planRunner->stop(); });
     m_planRunner.reset();
     recordReportedFaults();

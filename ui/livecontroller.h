@@ -8,6 +8,7 @@
 #include <QObject>
 #include <QThread>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -37,7 +38,8 @@ namespace deltascope::ui {
 // session, its log and the panes stay on the window's thread. Calls into the network objects go
 // through onNetworkThread(); the network thread never waits for the window's, so neither can
 // deadlock. A fault the proxy reports is recorded before the session handles what its socket saw
-// of it (see connectTo()).
+// of it (see connectTo()). Signals from the network objects are queued, so each handler checks
+// that the proxy or plan it speaks of is still the current one.
 class LiveController : public QObject
 {
     Q_OBJECT
@@ -120,10 +122,13 @@ private:
     NetworkPtr<faults::FaultPlanRunner> m_planRunner;
     bool m_planActive = false; // a plan started and neither finished nor stopped
     QString m_planName;
+    quint64 m_plansStarted = 0;
+    quint64 m_planNumber = 0; // the current plan's number in m_plansStarted, 0 when none
     std::unique_ptr<LiveSession> m_session;
     // Fault reports from the network thread, tagged with the proxy generation they came from.
     QMutex m_reportsLock;
     std::vector<std::pair<quint64, faults::FaultReport>> m_reports;
+    std::atomic<bool> m_reportsWaiting { false }; // m_reports is not empty (read without the lock)
     quint64 m_proxiesMade = 0;
     quint64 m_proxyGeneration = 0; // m_proxy's number in m_proxiesMade, 0 when none
     bool m_routeThroughProxy = true;

@@ -5,6 +5,8 @@
 #include <QString>
 #include <QUrl>
 
+#include <functional>
+
 namespace deltascope {
 
 // Why a transport closed. Carried by Transport::closed.
@@ -49,6 +51,10 @@ public:
     // wss: skip certificate verification. Off by default; the UI must show a warning when on.
     virtual void setInsecure(bool insecure) { m_insecure = insecure; }
     bool isInsecure() const { return m_insecure; }
+    // Runs on this transport's thread before each signal a socket event causes. An owner whose
+    // other thread acts on the connection (the fault proxy's) records what that thread did first,
+    // so the log reads cause before effect whatever order the event loop handles things in.
+    void setBeforeEachEvent(std::function<void()> hook) { m_beforeEachEvent = std::move(hook); }
 
 Q_SIGNALS:
     void opened();
@@ -60,7 +66,14 @@ Q_SIGNALS:
     void tlsErrors(const QStringList& errors, bool ignored);
 
 protected:
+    void beforeEachEvent()
+    {
+        if (m_beforeEachEvent)
+            m_beforeEachEvent();
+    }
+
     bool m_insecure = false;
+    std::function<void()> m_beforeEachEvent;
 };
 
 }

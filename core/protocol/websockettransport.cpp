@@ -76,12 +76,14 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::connected, this, [this, socket]() {
         if (socket != m_socket)
             return;
+        beforeEachEvent();
         m_open = true;
         Q_EMIT opened();
     });
     connect(socket, &QWebSocket::textMessageReceived, this, [this, socket](const QString& message) {
         if (socket != m_socket)
             return;
+        beforeEachEvent();
         QByteArray utf8 = message.toUtf8();
         if (utf8.size() > kMaxFrameBytes)
             Q_EMIT oversized(utf8.size(), utf8.left(kHeadBytes));
@@ -91,6 +93,7 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket](const QByteArray& bytes) {
         if (socket != m_socket)
             return;
+        beforeEachEvent();
         if (bytes.size() > kMaxFrameBytes)
             Q_EMIT oversized(bytes.size(), bytes.left(kHeadBytes));
         else
@@ -100,6 +103,7 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
         if (socket != m_socket)
             return;
+        beforeEachEvent();
         QStringList texts;
         for (const QSslError& error : errors)
             texts << error.errorString();
@@ -111,6 +115,7 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
         if (socket != m_socket || m_reportedClose)
             return;
+        beforeEachEvent();
         m_reportedClose = true;
         TransportCloseInfo info;
         info.wasOpen = m_open;

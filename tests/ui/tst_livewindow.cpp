@@ -42,6 +42,8 @@
 #include <QTableView>
 #include <QTcpServer>
 #include <QTest>
+#include <QFile>
+#include <QTemporaryDir>
 #include <QThread>
 
 using namespace deltascope;
@@ -358,6 +360,9 @@ TEST_CASE("live window: the fault proxy runs beside the window: a busy window ho
         QThread::msleep(10);
     REQUIRE(proxyStats().faults >= 1);
     QThread::msleep(50); // the reset reaches the client's socket
+    // The drain the report posted is dropped, as an event loop that handles socket events before
+    // posted ones would leave it waiting: the session's transport must drain the reports itself.
+    QCoreApplication::removePostedEvents(window.live(), QEvent::MetaCall);
     REQUIRE(test::waitUntil([&] { return session->log().indexesOfKind(EventKind::StateChanged).size() > stateChangesBefore; }, 5s));
     REQUIRE_FALSE(session->log().indexesOfKind(EventKind::FaultInjected).empty());
     const qint64 fault = session->log().indexesOfKind(EventKind::FaultInjected).front();
@@ -366,6 +371,65 @@ TEST_CASE("live window: the fault proxy runs beside the window: a busy window ho
     CHECK(fault < firstReaction);
     CHECK(session->log().payload(fault).contains("\"fault\":\"drop\""));
     REQUIRE(test::waitUntil([&] { return session->epoch() >= 2 && session->state() == ConnectionState::Streaming; }, 15s));
+    window.disconnectSession();
+}
+
+TEST_CASE("live window: what a replaced proxy or plan still had queued does not speak for the current one")
+{
+    QSettings().clear();
+    QTemporaryDir folder;
+    REQUIRE(folder.isValid());
+    QTcpServer probe;
+    REQUIRE(probe.listen(QHostAddress::LocalHost, 0));
+    const quint16 deadPort = probe.serverPort();
+    probe.close();
+
+    // A session to a server that is down, replaced before its proxy's "cannot be reached" arrives.
+    MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(deadPort));
+    window.connectionBar()->setIdentity(QStringLiteral("anonymous:stale"));
+    window.connectionBar()->setSpace(QStringLiteral("chat"));
+    window.connectionBar()->setKey(QStringLiteral("demo"));
+    REQUIRE(window.connectFromBar());
+    window.live()->onNetworkThread([] { QThread::msleep(300); }); // its connects fail meanwhile
+    REQUIRE(window.startDemo(QStringLiteral("chat")));
+    LiveSession* session = window.live()->session();
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    QTest::qWait(200);
+    CHECK_FALSE(window.errorText().contains(QStringLiteral("cannot be reached")));
+    for (qint64 note : session->log().indexesOfKind(EventKind::Note))
+        CHECK_FALSE(session->log().payload(note).contains("did not take connection"));
+
+    // A plan that finishes at once, replaced in the same turn by one that waits: the second stays
+    // running, and nothing of the first is said after it started.
+    const auto writePlan = [&](const QString& name, int afterMs) {
+        const QString path = folder.filePath(name + QStringLiteral(".json"));
+        QFile file(path);
+        REQUIRE(file.open(QIODevice::WriteOnly));
+        file.write(QStringLiteral(R"({"name":"%1","steps":[{"at":{"afterMs":%2},"fault":"latency","params":{"ms":1}}]})")
+                       .arg(name)
+                       .arg(afterMs)
+                       .toUtf8());
+        return path;
+    };
+    const QString first = writePlan(QStringLiteral("first"), 0);
+    const QString second = writePlan(QStringLiteral("second"), 60000);
+    QStringList said;
+    QObject::connect(window.live(), &LiveController::faultLogged, [&](const QString& line) { said << line; });
+    REQUIRE(window.live()->runPlan(first, nullptr));
+    REQUIRE(window.live()->runPlan(second, nullptr));
+    QTest::qWait(300);
+    INFO(said.join(QLatin1Char('\n')).toStdString());
+    CHECK(window.live()->isPlanRunning());
+    const qsizetype secondStarted
+        = std::find_if(said.begin(), said.end(), [](const QString& line) { return line.startsWith(QStringLiteral("plan second started")); }) - said.begin();
+    REQUIRE(secondStarted < said.size());
+    for (qsizetype i = secondStarted + 1; i < said.size(); ++i)
+        CHECK_FALSE(said.at(i).contains(QStringLiteral("plan step")));
+    CHECK_FALSE(said.join(QLatin1Char('\n')).contains(QStringLiteral("first: every step has acted")));
     window.disconnectSession();
 }
 
