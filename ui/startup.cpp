@@ -148,6 +148,7 @@ int runGui(const GuiOptions& options)
             const QString error = window->saveScreenshot(path);
             if (!error.isEmpty()) {
                 std::fprintf(stderr, "deltascope: --screenshot: %s\n", qPrintable(error));
+                window->close(); // deleted on close, so its network thread ends before the application
                 QCoreApplication::exit(1);
                 return;
             }
