@@ -336,9 +336,9 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
                 Q_EMIT faultLogged(tr("plan step %1 failed: %2").arg(step + 1).arg(why));
         });
         connect(runner.get(), &faults::FaultPlanRunner::finished, this, [this, name, number] {
-            if (number != m_planNumber || !m_planActive)
+            if (number != m_planNumber)
                 return;
-            m_planActive = false;
+            m_planNumber = 0;
             Q_EMIT faultLogged(tr("plan %1: every step has acted").arg(name));
             Q_EMIT planStateChanged(false, name);
         });
@@ -346,7 +346,6 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
         m_planRunner.reset(runner.release());
     });
     m_planNumber = number;
-    m_planActive = true;
     m_planName = name;
     recordReportedFaults(); // a step due at once has acted
     Q_EMIT faultLogged(tr("plan %1 started (seed %2, %n step(s))", nullptr, int(plan.steps.size())).arg(name).arg(plan.seed));
@@ -358,8 +357,7 @@ void LiveController::stopPlan()
 {
     if (!m_planRunner)
         return;
-    const bool wasRunning = m_planActive;
-    m_planActive = false;
+    const bool wasRunning = m_planNumber != 0;
     m_planNumber = 0; // what its runner still has queued for this thread is stale now
     onNetworkThread([&] { m_planRunner->stop(); });
     m_planRunner.reset();
@@ -372,7 +370,7 @@ void LiveController::stopPlan()
 
 bool LiveController::isPlanRunning() const
 {
-    return m_planActive;
+    return m_planNumber != 0;
 }
 
 }

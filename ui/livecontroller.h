@@ -120,10 +120,11 @@ private:
     NetworkPtr<faults::FaultProxy> m_proxy; // the current session's; replaced with it
     QUrl m_proxyUpstream;
     NetworkPtr<faults::FaultPlanRunner> m_planRunner;
-    bool m_planActive = false; // a plan started and neither finished nor stopped
     QString m_planName;
     quint64 m_plansStarted = 0;
-    quint64 m_planNumber = 0; // the current plan's number in m_plansStarted, 0 when none
+    // The running plan's number in m_plansStarted; 0 when none is (none started, or it finished or
+    // was stopped).
+    quint64 m_planNumber = 0;
     std::unique_ptr<LiveSession> m_session;
     // Fault reports from the network thread, tagged with the proxy generation they came from.
     QMutex m_reportsLock;

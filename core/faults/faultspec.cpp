@@ -504,7 +504,9 @@ bool FaultSpec::fromOption(const QString& option, FaultSpec& out, QString* error
         return false;
     // After the checks of the name and the parameters, so an unknown fault or a parameter that
     // should not be there is named as such, not as given twice.
-    if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); equals >= 0 && repeated.found()) {
+    if (equals < 0)
+        return true;
+    if (const RepeatedKey repeated = findRepeatedKey(option.mid(equals + 1).toUtf8()); repeated.found()) {
         if (error)
             *error = where + QStringLiteral(": ") + repeatedParameterMessage(repeated);
         return false;
