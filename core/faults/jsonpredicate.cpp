@@ -36,11 +36,48 @@ bool JsonPath::parse(QStringView text, JsonPath& out, QString* error)
             if (i < n && (text[i] == u'\'' || text[i] == u'"')) {
                 const QChar quote = text[i];
                 const qsizetype start = ++i;
-                while (i < n && text[i] != quote)
-                    ++i;
+                QString key;
+                while (i < n && text[i] != quote) {
+                    if (text[i] != u'\\') {
+                        key += text[i++];
+                        continue;
+                    }
+                    // RFC 9535 escapes, so any key can be written: both quotes, a backslash, a
+                    // control character (jsonPathMember() writes them this way).
+                    const qsizetype escape = i;
+                    if (i + 1 >= n)
+                        break;
+                    const QChar e = text[i + 1];
+                    i += 2;
+                    switch (e.unicode()) {
+                    case u'\\': case u'/': case u'\'': case u'"': key += e; break;
+                    case u'b': key += u'\b'; break;
+                    case u'f': key += u'\f'; break;
+                    case u'n': key += u'\n'; break;
+                    case u'r': key += u'\r'; break;
+                    case u't': key += u'\t'; break;
+                    case u'u': {
+                        char16_t unit = 0;
+                        for (int digit = 0; digit < 4; ++digit, ++i) {
+                            const char16_t c = i < n ? text[i].unicode() : u' ';
+                            const int value = c >= u'0' && c <= u'9' ? c - u'0'
+                                : c >= u'a' && c <= u'f'             ? c - u'a' + 10
+                                : c >= u'A' && c <= u'F'             ? c - u'A' + 10
+                                                                     : -1;
+                            if (value < 0)
+                                return fail(QStringLiteral("\\u must be followed by four hexadecimal digits at character %1").arg(escape));
+                            unit = char16_t(unit * 16 + value);
+                        }
+                        key += QChar(unit);
+                        break;
+                    }
+                    default:
+                        return fail(QStringLiteral("unknown escape '\\%1' at character %2 (a backslash is written \\\\)").arg(e).arg(escape));
+                    }
+                }
                 if (i + 1 >= n || text[i + 1] != u']')
                     return fail(QStringLiteral("unterminated quoted key at character %1").arg(start));
-                out.m_segments.append({ text.mid(start, i - start).toString(), -1 });
+                out.m_segments.append({ key, -1 });
                 i += 2;
             } else {
                 const qsizetype start = i;
@@ -72,11 +109,15 @@ QString jsonPathMember(const QString& path, QStringView key)
         simple = plain(key[i], i == 0);
     if (simple)
         return path + QLatin1Char('.') + key;
-    const QChar quote = key.contains(u'"') ? u'\'' : u'"';
+    // Quoted as JsonPath::parse() reads it back: the other quote when the key holds one, escapes
+    // for the quote, a backslash, and control characters (which would also break the message the
+    // path is quoted in across lines).
+    const QChar quote = key.contains(u'"') && !key.contains(u'\'') ? u'\'' : u'"';
     QString shown;
     shown.reserve(key.size());
     for (const QChar c : key) {
-        // A control character would break the message it is quoted in across lines.
+        if (c == quote || c == u'\\')
+            shown += QLatin1Char('\\');
         if (c.unicode() < 0x20 || c.unicode() == 0x7f)
             shown += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
         else

@@ -8,13 +8,13 @@
 namespace deltascope::faults {
 
 // `path` followed by the member `key`, in JsonPath's syntax: ".key" for a plain name, ["key"] (or
-// ['key'] when it holds a double quote) for any other, so an error's path to a key "a.b" does not
-// read as two levels. JsonPath has no escapes: a key holding both quote characters is shown
-// between single quotes, and control characters as \uXXXX (so a message stays on one line); such
-// paths do not read back.
+// ['key'] when it holds only double quotes) for any other, so an error's path to a key "a.b" does
+// not read as two levels. The quote and a backslash are escaped, and control characters written
+// \uXXXX (so a message stays on one line): every such path reads back to its key.
 QString jsonPathMember(const QString& path, QStringView key);
 
-// A small JSON path over a frame: "$" then ".key", "['key with.dots']" or "[N]" segments, e.g.
+// A small JSON path over a frame: "$" then ".key", "['key with.dots']" or "[N]" segments (a quoted
+// key takes RFC 9535's backslash escapes), e.g.
 // "$.response.delta.data.players" or "$.response.delta.outstanding[0].channel".
 class JsonPath {
 public:

@@ -82,7 +82,8 @@ TEST_CASE("plans: a key that is not a plain name is quoted in an error's JSON pa
     // Every such path reads back through JsonPath to the key it names.
     for (const QString& key : { QStringLiteral("plain_1"), QStringLiteral("$x"), QStringLiteral("a.b"), QStringLiteral("a b"),
              QStringLiteral("x[0]"), QStringLiteral("q\"uote"), QStringLiteral("it's"), QString(), QStringLiteral("1abc"),
-             QStringLiteral("\u00fcn\u00efcode") }) {
+             QStringLiteral("\u00fcn\u00efcode"), QStringLiteral("both\"and'"), QStringLiteral("back\\slash"),
+             QStringLiteral("a\nb\x7f"), QStringLiteral("\t\x01"), QStringLiteral("'\\\""), QStringLiteral("\\u0041") }) {
         INFO(key.toStdString());
         const QString path = jsonPathMember(QStringLiteral("$.outer"), key);
         JsonPath parsed;
@@ -91,6 +92,40 @@ TEST_CASE("plans: a key that is not a plain name is quoted in an error's JSON pa
         const QJsonObject document { { QStringLiteral("outer"), QJsonObject { { key, 42 }, { QStringLiteral("other"), 1 } } } };
         CHECK(parsed.evaluate(document) == QJsonValue(42));
     }
+}
+
+TEST_CASE("JSON paths: quoted keys take RFC 9535 escapes, and a bad escape says what and where")
+{
+    // The path finds the key it names in an object that holds it.
+    const auto finds = [](const QString& text, const QString& key) {
+        JsonPath parsed;
+        QString error;
+        const bool parsedOk = JsonPath::parse(text, parsed, &error);
+        INFO(error.toStdString());
+        REQUIRE(parsedOk);
+        return parsed.evaluate(QJsonObject { { key, 7 } }) == QJsonValue(7);
+    };
+    CHECK(finds(QStringLiteral(R"($['it\'s'])"), QStringLiteral("it's")));
+    CHECK(finds(QStringLiteral(R"($["say \"hi\""])"), QStringLiteral("say \"hi\"")));
+    CHECK(finds(QStringLiteral(R"($['a\\b'])"), QStringLiteral("a\\b")));
+    CHECK(finds(QStringLiteral(R"($['tab\there\n'])"), QStringLiteral("tab\there\n")));
+    CHECK(finds(QStringLiteral(R"($['\u00e9\u00C9\/'])"), QStringLiteral("\u00e9\u00c9/")));
+    CHECK(finds(QStringLiteral(R"($['\ud83d\ude00'])"), QString::fromUtf8("\xf0\x9f\x98\x80")));
+    // The other quote needs no escape.
+    CHECK(finds(QStringLiteral(R"($["it's"])"), QStringLiteral("it's")));
+
+    const auto errorOf = [](const QString& text) {
+        JsonPath parsed;
+        QString error;
+        CHECK_FALSE(JsonPath::parse(text, parsed, &error));
+        return error;
+    };
+    CHECK(errorOf(QStringLiteral(R"($['a\qb'])")) == QStringLiteral(R"(bad JSON path '$['a\qb']': unknown escape '\q' at character 4 (a backslash is written \\))"));
+    CHECK(errorOf(QStringLiteral(R"($['\u12'])")) == QStringLiteral(R"(bad JSON path '$['\u12']': \u must be followed by four hexadecimal digits at character 3)"));
+    CHECK(errorOf(QStringLiteral(R"($['\u12g4'])")).contains(QStringLiteral("four hexadecimal digits at character 3")));
+    CHECK(errorOf(QStringLiteral(R"($['\u+123'])")).contains(QStringLiteral("four hexadecimal digits")));
+    CHECK(errorOf(QStringLiteral(R"($['abc\)")).contains(QStringLiteral("unterminated quoted key at character 3")));
+    CHECK(errorOf(QStringLiteral(R"($['abc\'])")).contains(QStringLiteral("unterminated quoted key")));
 }
 
 TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
