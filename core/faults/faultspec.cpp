@@ -8,8 +8,10 @@
 #include <QJsonDocument>
 
 #include <algorithm>
-#include <unordered_set>
 #include <functional>
+#include <optional>
+#include <string>
+#include <unordered_set>
 
 namespace deltascope::faults {
 
@@ -381,15 +383,101 @@ bool buildSpec(const QString& name, const QJsonObject& params, const QString& fa
     return true;
 }
 
+// QJsonDocument, which reads plans and --fault values, keeps an escaped lone surrogate ("\ud800")
+// as that UTF-16 unit; simdjson refuses it. For the repeated-key check only, each one is written
+// as the escaped pair of the private-use character U+100000 + unit (U+10D800..U+10DFFF, which a
+// plan has no reason to hold), so keys stay apart or equal as QJsonDocument sees them; the key
+// reported is mapped back. Empty when the text holds no lone surrogate escape.
+constexpr char32_t kLoneSurrogateBase = 0x100000;
+
+std::optional<std::string> privatizeLoneSurrogates(std::string_view json)
+{
+    const auto unitAt = [&](std::size_t at) -> int { // the \uXXXX escape's unit at `at`, or -1
+        if (at + 6 > json.size() || json[at] != '\\' || json[at + 1] != 'u')
+            return -1;
+        int unit = 0;
+        for (std::size_t k = at + 2; k < at + 6; ++k) {
+            const char c = json[k];
+            const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (digit < 0)
+                return -1;
+            unit = unit * 16 + digit;
+        }
+        return unit;
+    };
+    const auto isHigh = [](int unit) { return unit >= 0xd800 && unit <= 0xdbff; };
+    const auto isLow = [](int unit) { return unit >= 0xdc00 && unit <= 0xdfff; };
+    std::string out;
+    bool inString = false;
+    std::size_t copiedUpTo = 0;
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        const char c = json[i];
+        if (c == '"') {
+            inString = !inString;
+            continue;
+        }
+        if (!inString || c != '\\')
+            continue;
+        const int unit = unitAt(i);
+        if (unit < 0) {
+            ++i; // a two-character escape, or a bad one that the parser reports
+            continue;
+        }
+        if (isHigh(unit) && isLow(unitAt(i + 6))) {
+            i += 11;
+            continue;
+        }
+        if (!isHigh(unit) && !isLow(unit)) {
+            i += 5;
+            continue;
+        }
+        const char32_t aboveBmp = kLoneSurrogateBase + char32_t(unit) - 0x10000; // as UTF-16 splits it
+        out.append(json.substr(copiedUpTo, i - copiedUpTo));
+        for (const char32_t half : { 0xd800 + (aboveBmp >> 10), 0xdc00 + (aboveBmp & 0x3ff) }) {
+            out += "\\u";
+            for (int shift = 12; shift >= 0; shift -= 4)
+                out += "0123456789abcdef"[(half >> shift) & 0xf];
+        }
+        copiedUpTo = i + 6;
+        i += 5;
+    }
+    if (copiedUpTo == 0)
+        return std::nullopt;
+    out.append(json.substr(copiedUpTo));
+    return out;
+}
+
+// A key as QJsonDocument reads it: with its lone surrogates back, when privatizeLoneSurrogates() ran.
+QString keyText(std::string_view key, bool privatized)
+{
+    QString text = QString::fromUtf8(key.data(), qsizetype(key.size()));
+    if (!privatized)
+        return text;
+    QString restored;
+    restored.reserve(text.size());
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        if (text[i].isHighSurrogate() && i + 1 < text.size() && text[i + 1].isLowSurrogate()) {
+            const char32_t code = QChar::surrogateToUcs4(text[i], text[i + 1]);
+            if (code >= kLoneSurrogateBase + 0xd800 && code <= kLoneSurrogateBase + 0xdfff) {
+                restored += QChar(char16_t(code - kLoneSurrogateBase));
+                ++i;
+                continue;
+            }
+        }
+        restored += text[i];
+    }
+    return restored;
+}
+
 // `path` is the value's JSON path, built only for containers (a plan's scalars need none).
-bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, RepeatedKey& out)
+bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, bool privatized, RepeatedKey& out)
 {
     if (value.is_array()) {
         const simdjson::dom::array items = value.get_array().value_unsafe();
         qsizetype index = 0;
         for (const simdjson::dom::element item : items) {
             if ((item.is_object() || item.is_array())
-                && findRepeatedKeyIn(item, path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']'), out))
+                && findRepeatedKeyIn(item, path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']'), privatized, out))
                 return true;
             ++index;
         }
@@ -403,11 +491,11 @@ bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, Repeat
     keys.reserve(object.size());
     for (const simdjson::dom::key_value_pair field : object) {
         if (!keys.insert(field.key).second) {
-            out = RepeatedKey { path, QString::fromUtf8(field.key.data(), qsizetype(field.key.size())) };
+            out = RepeatedKey { path, keyText(field.key, privatized) };
             return true;
         }
         if ((field.value.is_object() || field.value.is_array())
-            && findRepeatedKeyIn(field.value, jsonPathMember(path, QString::fromUtf8(field.key.data(), qsizetype(field.key.size()))), out))
+            && findRepeatedKeyIn(field.value, jsonPathMember(path, keyText(field.key, privatized)), privatized, out))
             return true;
     }
     return false;
@@ -418,14 +506,22 @@ bool findRepeatedKeyIn(simdjson::dom::element value, const QString& path, Repeat
 RepeatedKey findRepeatedKey(QByteArrayView json)
 {
     // Read what QJsonDocument reads: a leading UTF-8 byte order mark (Windows editors write one) is
-    // skipped, and integers beyond 64 bits, which simdjson refuses, are read as doubles.
+    // skipped, integers beyond 64 bits, which simdjson refuses, are read as doubles, and lone
+    // surrogate escapes are kept apart (privatizeLoneSurrogates).
     if (json.startsWith("\xef\xbb\xbf"))
         json = json.sliced(3);
     simdjson::dom::parser parser;
     simdjson::dom::element root;
     RepeatedKey found;
-    if (parseJsonTextWidened(parser, json.data(), std::size_t(json.size()), root) == simdjson::SUCCESS)
-        findRepeatedKeyIn(root, QStringLiteral("$"), found);
+    simdjson::error_code code = parseJsonTextWidened(parser, json.data(), std::size_t(json.size()), root);
+    std::optional<std::string> privatized;
+    if (code == simdjson::STRING_ERROR) {
+        privatized = privatizeLoneSurrogates(std::string_view(json.data(), std::size_t(json.size())));
+        if (privatized)
+            code = parseJsonTextWidened(parser, privatized->data(), privatized->size(), root);
+    }
+    if (code == simdjson::SUCCESS)
+        findRepeatedKeyIn(root, QStringLiteral("$"), privatized.has_value(), found);
     return found;
 }
 

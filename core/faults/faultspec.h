@@ -96,9 +96,9 @@ QString jsonTypeName(const QJsonValue& value);
 
 // A key that one JSON object in `json` holds twice: the object's JSON path ("$", "$.steps[2].params")
 // and the key. QJsonDocument keeps the last value of a repeated key, so a typo'd plan or --fault
-// option would quietly mean something else. Not found() when no key repeats, and also when the
-// text cannot be checked: JSON that QJsonDocument takes but simdjson does not (a lone surrogate
-// escape such as "\ud800"; a byte order mark and integers beyond 64 bits are handled).
+// option would quietly mean something else. Not found() when no key repeats, or when the text is
+// not JSON. What QJsonDocument takes and simdjson alone would not is read as QJsonDocument reads
+// it: a byte order mark, integers beyond 64 bits, lone surrogate escapes such as "\ud800".
 struct RepeatedKey {
     QString objectPath; // empty when none repeats
     QString key; // may itself be empty: "" is a key like any other

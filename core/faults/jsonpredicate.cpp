@@ -110,15 +110,19 @@ QString jsonPathMember(const QString& path, QStringView key)
     if (simple)
         return path + QLatin1Char('.') + key;
     // Quoted as JsonPath::parse() reads it back: the other quote when the key holds one, escapes
-    // for the quote, a backslash, and control characters (which would also break the message the
-    // path is quoted in across lines).
+    // for the quote, a backslash, control characters (which would also break the message the path
+    // is quoted in across lines) and lone surrogates.
     const QChar quote = key.contains(u'"') && !key.contains(u'\'') ? u'\'' : u'"';
     QString shown;
     shown.reserve(key.size());
-    for (const QChar c : key) {
+    for (qsizetype i = 0; i < key.size(); ++i) {
+        const QChar c = key[i];
         if (c == quote || c == u'\\')
             shown += QLatin1Char('\\');
-        if (c.unicode() < 0x20 || c.unicode() == 0x7f)
+        // A lone surrogate (JSON allows "\ud800") prints as nothing readable either.
+        const bool loneSurrogate = (c.isHighSurrogate() && !(i + 1 < key.size() && key[i + 1].isLowSurrogate()))
+            || (c.isLowSurrogate() && !(i > 0 && key[i - 1].isHighSurrogate()));
+        if (c.unicode() < 0x20 || c.unicode() == 0x7f || loneSurrogate)
             shown += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
         else
             shown += c;
