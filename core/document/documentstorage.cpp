@@ -303,7 +303,7 @@ void DocumentTree::Data::own(quint32 c)
     chunkOwned[c] = 1;
 }
 
-Container& DocumentTree::Data::wc(quint32 slot)
+Container& DocumentTree::Data::wcSlow(quint32 slot)
 {
     Node& n = w(slot);
     if (n.inlineMembers()) {

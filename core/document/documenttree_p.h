@@ -705,7 +705,19 @@ struct DocumentTree::Data {
     Data& operator=(const Data&) = delete;
     // The container of `slot`, unshared from other trees first; an object keeping its members in
     // the node gets a Container here (the general way to change what an object holds).
-    detail::Container& wc(quint32 slot);
+    detail::Container& wc(quint32 slot)
+    {
+        // Inline for the common case, a Container this tree holds alone in a chunk it owns: the
+        // fold asks for one at every element added or removed and every row renumbered.
+        const quint32 c = slot >> detail::kChunkBits;
+        if (chunkOwned[c]) {
+            detail::Node& n = chunkNodes[c]->nodes[slot & (detail::kChunkSize - 1)];
+            if (!n.inlineMembers() && n.v.c->ref.load(std::memory_order_acquire) == 1)
+                return *n.v.c;
+        }
+        return wcSlow(slot);
+    }
+    detail::Container& wcSlow(quint32 slot); // wc() of a node in an unowned chunk, inline members or a shared Container
     // Only for nodes with a Container (not FlagInlineMembers): read members with members().
     const detail::Container& rc(quint32 slot) const
     {
