@@ -323,13 +323,8 @@ Container& DocumentTree::Data::wcSlow(quint32 slot)
     return *n.v.c;
 }
 
-quint32 DocumentTree::Data::takeSlot()
+quint32 DocumentTree::Data::newSlot()
 {
-    if (!freeSlots.empty()) {
-        const quint32 slot = freeSlots.back();
-        freeSlots.pop_back();
-        return slot;
-    }
     const quint32 slot = used++;
     if ((slot >> kChunkBits) >= chunks.size()) {
         chunks.push_back(std::make_shared<Chunk>());

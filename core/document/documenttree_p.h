@@ -755,7 +755,17 @@ struct DocumentTree::Data {
     quint32 allocate(quint32 parent, std::string_view key, quint64 keyBits, NodeKind kind, qint64 event);
     // allocate()'s first half: a slot for a new node (from the free list, else a new one). Its node
     // is dead and empty, as freeSubtree() leaves it; the caller sets every field allocate() sets.
-    quint32 takeSlot();
+    quint32 takeSlot()
+    {
+        // Inline for a freed slot (a list that scrolls frees an element and makes one every delta).
+        if (!freeSlots.empty()) [[likely]] {
+            const quint32 slot = freeSlots.back();
+            freeSlots.pop_back();
+            return slot;
+        }
+        return newSlot();
+    }
+    quint32 newSlot(); // takeSlot() with no free slot: the next one, in a new chunk if need be
     void freeSubtree(quint32 slot);
     // Makes a raw array node a value list whose visible order is the array's elements and whose
     // element map is empty (what the reference client does when an object is merged into an array).
