@@ -480,58 +480,31 @@ bool Mutator::isVisible(quint32 slot) const
     return true;
 }
 
-void Mutator::beginInsert(quint32 parent, int first, int last, bool visible)
+void Mutator::notifyRows(RowEvent event, quint32 parent, int first, int last, int destination)
 {
-    if (visible) {
-        for (DocumentListener* l : m_listeners)
-            l->aboutToInsert(d.idOf(parent), first, last);
+    const NodeId id = d.idOf(parent);
+    for (DocumentListener* l : m_listeners) {
+        switch (event) {
+        case RowEvent::AboutToInsert:
+            l->aboutToInsert(id, first, last);
+            break;
+        case RowEvent::Inserted:
+            l->inserted(id, first, last);
+            break;
+        case RowEvent::AboutToRemove:
+            l->aboutToRemove(id, first, last);
+            break;
+        case RowEvent::Removed:
+            l->removed(id, first, last);
+            break;
+        case RowEvent::AboutToMove:
+            l->aboutToMove(id, first, last, destination);
+            break;
+        case RowEvent::Moved:
+            l->moved(id, first, last, destination);
+            break;
+        }
     }
-}
-
-void Mutator::endInsert(quint32 parent, int first, int last, bool visible)
-{
-    if (!visible)
-        return;
-    for (DocumentListener* l : m_listeners)
-        l->inserted(d.idOf(parent), first, last);
-    if (m_changes)
-        record(TreeChange::Type::Inserted, d.idOf(parent), first, last, -1, kNoNode);
-}
-
-void Mutator::beginRemove(quint32 parent, int first, int last, bool visible)
-{
-    if (visible) {
-        for (DocumentListener* l : m_listeners)
-            l->aboutToRemove(d.idOf(parent), first, last);
-    }
-}
-
-void Mutator::endRemove(quint32 parent, int first, int last, bool visible)
-{
-    if (!visible)
-        return;
-    for (DocumentListener* l : m_listeners)
-        l->removed(d.idOf(parent), first, last);
-    if (m_changes)
-        record(TreeChange::Type::Removed, d.idOf(parent), first, last, -1, kNoNode);
-}
-
-void Mutator::beginMove(quint32 parent, int first, int last, int destination, bool visible)
-{
-    if (visible) {
-        for (DocumentListener* l : m_listeners)
-            l->aboutToMove(d.idOf(parent), first, last, destination);
-    }
-}
-
-void Mutator::endMove(quint32 parent, int first, int last, int destination, bool visible)
-{
-    if (!visible)
-        return;
-    for (DocumentListener* l : m_listeners)
-        l->moved(d.idOf(parent), first, last, destination);
-    if (m_changes)
-        record(TreeChange::Type::Moved, d.idOf(parent), first, last, destination, kNoNode);
 }
 
 void Mutator::valueChanged(quint32 node, bool visible)

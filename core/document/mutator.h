@@ -73,12 +73,52 @@ private:
     inline bool inOrder(quint32 slot) const;
     inline void setInOrder(quint32 slot);
 
-    void beginInsert(quint32 parent, int first, int last, bool visible);
-    void endInsert(quint32 parent, int first, int last, bool visible);
-    void beginRemove(quint32 parent, int first, int last, bool visible);
-    void endRemove(quint32 parent, int first, int last, bool visible);
-    void beginMove(quint32 parent, int first, int last, int destination, bool visible);
-    void endMove(quint32 parent, int first, int last, int destination, bool visible);
+    // Row notifications and their change records. Inline: a fold seldom has listeners, and an
+    // element added or removed sends two of these at every delta.
+    enum class RowEvent { AboutToInsert, Inserted, AboutToRemove, Removed, AboutToMove, Moved };
+    [[gnu::noinline]] void notifyRows(RowEvent event, quint32 parent, int first, int last, int destination);
+    void beginInsert(quint32 parent, int first, int last, bool visible)
+    {
+        if (visible && !m_listeners.empty()) [[unlikely]]
+            notifyRows(RowEvent::AboutToInsert, parent, first, last, -1);
+    }
+    void endInsert(quint32 parent, int first, int last, bool visible)
+    {
+        if (!visible)
+            return;
+        if (!m_listeners.empty()) [[unlikely]]
+            notifyRows(RowEvent::Inserted, parent, first, last, -1);
+        if (m_changes)
+            record(TreeChange::Type::Inserted, d.idOf(parent), first, last, -1, kNoNode);
+    }
+    void beginRemove(quint32 parent, int first, int last, bool visible)
+    {
+        if (visible && !m_listeners.empty()) [[unlikely]]
+            notifyRows(RowEvent::AboutToRemove, parent, first, last, -1);
+    }
+    void endRemove(quint32 parent, int first, int last, bool visible)
+    {
+        if (!visible)
+            return;
+        if (!m_listeners.empty()) [[unlikely]]
+            notifyRows(RowEvent::Removed, parent, first, last, -1);
+        if (m_changes)
+            record(TreeChange::Type::Removed, d.idOf(parent), first, last, -1, kNoNode);
+    }
+    void beginMove(quint32 parent, int first, int last, int destination, bool visible)
+    {
+        if (visible && !m_listeners.empty()) [[unlikely]]
+            notifyRows(RowEvent::AboutToMove, parent, first, last, destination);
+    }
+    void endMove(quint32 parent, int first, int last, int destination, bool visible)
+    {
+        if (!visible)
+            return;
+        if (!m_listeners.empty()) [[unlikely]]
+            notifyRows(RowEvent::Moved, parent, first, last, destination);
+        if (m_changes)
+            record(TreeChange::Type::Moved, d.idOf(parent), first, last, destination, kNoNode);
+    }
     void valueChanged(quint32 node, bool visible);
     // m_changes only. Written in place: a TreeChange built on the stack and copied in was read back
     // with wide loads before its narrow stores had landed, a store-forwarding stall on every change.
