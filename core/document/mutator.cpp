@@ -1916,8 +1916,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         } else {
             erase_if(c.members, [&](quint32 s) { return d.r(s).flags & FlagMark; });
         }
-        for (quint32 slot : removed)
-            d.w(slot).flags &= quint8(~FlagMark);
+        // Their FlagMark stays until freeSubtree() below clears every flag: nothing between reads it.
     }
 
     // 1. Removals: the gaps around the ranges, from the end, one notification per gap.
