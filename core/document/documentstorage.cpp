@@ -62,7 +62,7 @@ inline std::size_t blockClass(std::size_t bytes)
     return bytes <= BlockCache::kSize[0] ? 0 : bytes <= BlockCache::kSize[1] ? 1 : BlockCache::kClasses;
 }
 
-void* takeBlock(std::size_t bytes)
+[[gnu::always_inline]] inline void* takeBlock(std::size_t bytes)
 {
     const std::size_t c = blockClass(bytes);
     if (c == BlockCache::kClasses)
@@ -77,7 +77,7 @@ void* takeBlock(std::size_t bytes)
 }
 
 // `bytes`: what was asked of takeBlock().
-void giveBlock(void* memory, std::size_t bytes)
+[[gnu::always_inline]] inline void giveBlock(void* memory, std::size_t bytes)
 {
     const std::size_t c = blockClass(bytes);
     BlockCache& cache = blockCache;
