@@ -245,7 +245,8 @@ private:
         if (m_start + m_size + count > capacity())
             makeRoom(count);
         quint32* p = storage() + m_start + at;
-        std::memmove(p + count, p, (m_size - at) * sizeof(quint32));
+        if (at != m_size) // appending (a list's new last row) moves nothing
+            std::memmove(p + count, p, (m_size - at) * sizeof(quint32));
         m_size += quint32(count);
         return p;
     }
