@@ -651,11 +651,6 @@ void DocumentTree::Data::renumber(quint32 container)
     }
 }
 
-namespace {
-// Bases stay below this, so a stored row (row + base) never reaches kNotVisible.
-constexpr quint32 kMaxRowBase = 1u << 30;
-}
-
 void DocumentTree::Data::rowsErased(quint32 container, std::size_t first, std::size_t count)
 {
     if (r(container).inlineMembers()) {

@@ -367,6 +367,9 @@ struct Container {
     }
 };
 
+// Row bases stay below this, so a stored row (row + base) never reaches kNotVisible.
+inline constexpr quint32 kMaxRowBase = 1u << 30;
+
 // The container of a record or value list.
 struct ListContainer : Container {
     SlotVec order; // the visible order

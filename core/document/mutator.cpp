@@ -1928,7 +1928,11 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         for (std::size_t k = first; k <= last; ++k)
             d.w(c.order[k]).row = kNotVisible;
         c.order.erase(c.order.begin() + std::ptrdiff_t(first), c.order.begin() + std::ptrdiff_t(last) + 1);
-        d.rowsErased(list, first, last - first + 1);
+        const std::size_t count = last - first + 1;
+        if (first == 0 && !c.order.empty() && c.rowBase + count <= kMaxRowBase)
+            c.rowBase += quint32(count); // what rowsErased() does at the head (a scrolling list's oldest rows), inline
+        else
+            d.rowsErased(list, first, count);
         endRemove(list, int(first), int(last), visible);
     };
     std::size_t end = size; // exclusive end of the rows after the range being looked at
@@ -1956,9 +1960,18 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         const std::size_t count = j - i;
         beginInsert(list, int(position), int(position + count) - 1, visible);
         c.order.insert(c.order.begin() + std::ptrdiff_t(position), count, 0);
-        for (std::size_t k = 0; k < count; ++k)
-            c.order[position + k] = segments[i + k].slot;
-        d.rowsInserted(list, position, count);
+        if (position + count == c.order.size()) {
+            // Appended (a scrolling list's newest rows): what rowsInserted() does at the tail, inline.
+            for (std::size_t k = 0; k < count; ++k) {
+                const quint32 slot = segments[i + k].slot;
+                c.order[position + k] = slot;
+                d.w(slot).row = quint32(position + k) + c.rowBase;
+            }
+        } else {
+            for (std::size_t k = 0; k < count; ++k)
+                c.order[position + k] = segments[i + k].slot;
+            d.rowsInserted(list, position, count);
+        }
         endInsert(list, int(position), int(position + count) - 1, visible);
         position += count;
         i = j;
