@@ -118,13 +118,21 @@ StrRep* makeStr(std::string_view text)
 
 // A count of one is the caller's own reference: no other holder exists to copy it concurrently, so
 // it is freed without the locked decrement (the common case: text no tree copy shares).
-void release(StrRep* s)
+namespace {
+[[gnu::always_inline]] inline void releaseText(StrRep* s)
 {
-    if (s && (s->ref.load(std::memory_order_acquire) == 1 || s->ref.fetch_sub(1, std::memory_order_acq_rel) == 1)) {
+    if (s->ref.load(std::memory_order_acquire) == 1 || s->ref.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         const std::size_t bytes = sizeof(StrRep) + s->size;
         s->~StrRep();
         giveBlock(s, bytes);
     }
+}
+}
+
+void release(StrRep* s)
+{
+    if (s)
+        releaseText(s);
 }
 
 // Containers of objects and raw arrays come from the block caches (lists' are bigger).
@@ -380,9 +388,20 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
                 }
             }
         }
+        // What dropPayload(), resetProvenance(-1) and key.clear() do, inline: a removed record's
+        // every node comes here.
         Node& m = w(s);
-        m.dropPayload();
-        m.resetProvenance(-1);
+        if (m.kind == NodeKind::String) {
+            if (!packed::isInline(m.v.s))
+                releaseText(packed::rep(m.v.s));
+        } else if (m.hasContainer()) {
+            releaseContainer(m.v.c, m.kind);
+        }
+        m.v.i = 0;
+        m.kind = NodeKind::Null;
+        if (m.flags & FlagHistory)
+            releaseHistory(m.prov.hist);
+        m.prov.ev = Node::Events { Node::packEvent(-1), Node::packEvent(-1) };
         m.key.clear();
         m.flags = 0;
         m.parent = 0;
