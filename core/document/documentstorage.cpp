@@ -643,7 +643,15 @@ void DocumentTree::Data::indexErase(quint32 container, quint32 member)
         if (s == 0)
             return;
         if (s == member) {
-            index[i] = kTombstone;
+            // No probe runs on past an entry followed by an empty one: it can be emptied instead
+            // of left as a tombstone, so a list that scrolls (one key in, one out, each delta)
+            // seldom fills the table with tombstones and rebuilds it.
+            if (index[(i + 1) & mask] == 0) {
+                index[i] = 0;
+                --index.used();
+            } else {
+                index[i] = kTombstone;
+            }
             return;
         }
         i = (i + 1) & mask;
