@@ -695,7 +695,7 @@ struct DocumentTree::Data {
     mutable bool visibleCountValid = false;
 
     const detail::Node& r(quint32 slot) const { return chunkNodes[slot >> detail::kChunkBits]->nodes[slot & (detail::kChunkSize - 1)]; }
-    detail::Node& w(quint32 slot)
+    [[gnu::always_inline]] detail::Node& w(quint32 slot)
     {
         const quint32 c = slot >> detail::kChunkBits;
         if (!chunkOwned[c])
