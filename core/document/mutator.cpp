@@ -1984,6 +1984,47 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
     return true;
 }
 
+bool Mutator::swapByMoves(quint32 list, ListContainer& c, const std::vector<quint32>& target)
+{
+    // Two rows a < b trading places (a ranking's players passing each other), the rest in place.
+    const std::size_t n = c.order.size();
+    if (target.size() != n || n > 1'000'000) // a huge list: the general path's own rules for many moves
+        return false;
+    std::size_t a = 0;
+    while (a < n && c.order[a] == target[a])
+        ++a;
+    if (a == n)
+        return false;
+    std::size_t b = n - 1;
+    while (c.order[b] == target[b])
+        --b;
+    // With exactly one row between the two, three increasing subsequences of the general path tie:
+    // that case is left to it.
+    if (b == a || b == a + 2 || c.order[a] != target[b] || c.order[b] != target[a]
+        || !std::equal(target.begin() + std::ptrdiff_t(a) + 1, target.begin() + std::ptrdiff_t(b), c.order.begin() + std::ptrdiff_t(a) + 1))
+        return false;
+    // The moves the general path makes: its longest increasing subsequence keeps every row but the
+    // two when two or more rows lie between them, and all but the lower one's when they are adjacent.
+    const quint32 base = c.rowBase;
+    const auto move = [&](std::size_t from, std::size_t destination) {
+        beginMove(list, int(from), int(from), int(destination), true);
+        const quint32 s = c.order[from];
+        c.order.erase(c.order.begin() + std::ptrdiff_t(from));
+        const std::size_t to = destination > from ? destination - 1 : destination;
+        c.order.insert(c.order.begin() + std::ptrdiff_t(to), s);
+        for (std::size_t k = std::min(from, to); k <= std::max(from, to); ++k)
+            d.w(c.order[k]).row = quint32(k) + base;
+        endMove(list, int(from), int(from), int(destination), true);
+    };
+    if (b == a + 1) {
+        move(a, a + 2);
+    } else {
+        move(b, a);
+        move(a + 1, b + 1);
+    }
+    return true;
+}
+
 bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool visible)
 {
     ListContainer& c = d.wl(list);
@@ -2012,6 +2053,8 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
         return true;
     }
     d.visibleCountValid = false;
+    if (swapByMoves(list, c, target))
+        return true;
 
     // 1. Removals, from the end, one notification per contiguous run.
     for (int i = int(c.order.size()) - 1; i >= 0; --i) {

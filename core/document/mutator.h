@@ -222,6 +222,9 @@ private:
     quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);
     quint32 placeholder(quint32 list, std::string_view key);
     bool applyOrder(quint32 list, const std::vector<quint32>& target, bool visible);
+    // applyOrder() of a visible list whose new order swaps two rows, with the same moves the
+    // general path makes; false (nothing done) for any other change.
+    bool swapByMoves(quint32 list, ListContainer& c, const std::vector<quint32>& target);
     // The common `@o` of a canonical record list (ascending ranges over the previous order plus ids
     // not shown before), applied in time proportional to the change; false (nothing done) otherwise.
     bool applyOrderBySegments(quint32 list, simdjson::dom::element orderValue, std::vector<quint32>& removed, bool visible);

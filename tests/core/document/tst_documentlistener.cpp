@@ -4,6 +4,7 @@
 #include "documentgenerator.h"
 #include "documenttestutils.h"
 
+#include <array>
 #include <map>
 #include <random>
 
@@ -362,5 +363,74 @@ TEST_CASE("listener: ChangeDetail::None folds the same tree and anomalies, notif
             REQUIRE(problem.isEmpty());
         }
         quiet.removeListener(&mirror);
+    }
+}
+
+TEST_CASE("listener: two rows trading places move as the general reorder moves them")
+{
+    // The swap fast path (Mutator::swapByMoves) must send the moves the longest increasing
+    // subsequence of the general path sends: one move for adjacent rows, two otherwise (rows with
+    // exactly one between them are left to the general path, which is checked the same way).
+    constexpr int n = 7;
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        for (const bool ranges : { false, true }) {
+            for (int a = 0; a < n; ++a) {
+                for (int b = a + 1; b < n; ++b) {
+                    DocumentTree tree(mode);
+                    std::string snapshot = R"({"l":{)";
+                    for (int i = 0; i < n; ++i)
+                        snapshot += "\"" + std::to_string(i) + "\":{\"v\":" + std::to_string(i) + "},";
+                    snapshot += R"("@o":[0,1,2,3,4,5,6]}})";
+                    REQUIRE(tree.apply(snapshot).parsed);
+                    Mirror mirror(tree);
+                    tree.addListener(&mirror);
+                    std::vector<int> expected(n);
+                    for (int i = 0; i < n; ++i)
+                        expected[std::size_t(i)] = i;
+                    std::swap(expected[std::size_t(a)], expected[std::size_t(b)]);
+                    std::string order;
+                    const auto span = [&](int lo, int hi) {
+                        if (lo > hi)
+                            return;
+                        if (ranges && hi > lo) {
+                            order += "[" + std::to_string(lo) + "," + std::to_string(hi) + "],";
+                            return;
+                        }
+                        for (int i = lo; i <= hi; ++i)
+                            order += std::to_string(i) + ",";
+                    };
+                    span(0, a - 1);
+                    order += std::to_string(b) + ",";
+                    span(a + 1, b - 1);
+                    order += std::to_string(a) + ",";
+                    span(b + 1, n - 1);
+                    order.back() = ']';
+                    const std::string delta = R"({"l":{"@o":[)" + order + "}}";
+                    INFO("mode " << int(mode) << " delta " << delta);
+                    const FoldResult result = tree.apply(delta, 1);
+                    REQUIRE(result.parsed);
+                    REQUIRE(result.anomalies.empty());
+                    const QStringList shown = tree.order(tree.find(u"l"));
+                    REQUIRE(shown.size() == n);
+                    for (int i = 0; i < n; ++i)
+                        REQUIRE(shown.at(i) == QString::number(expected[std::size_t(i)]));
+                    const QString problem = mirror.compare();
+                    INFO(problem.toStdString());
+                    REQUIRE(problem.isEmpty());
+                    std::vector<std::array<int, 3>> moves;
+                    for (const TreeChange& change : result.changes.changes) {
+                        REQUIRE(change.type == TreeChange::Type::Moved);
+                        moves.push_back({ change.first, change.last, change.destination });
+                    }
+                    if (b == a + 1)
+                        CHECK(moves == std::vector<std::array<int, 3>> { { a, a, a + 2 } });
+                    else if (b > a + 2)
+                        CHECK(moves == std::vector<std::array<int, 3>> { { b, b, a }, { a + 1, a + 1, b + 1 } });
+                    else
+                        CHECK(moves.size() == 2);
+                    tree.removeListener(&mirror);
+                }
+            }
+        }
     }
 }
