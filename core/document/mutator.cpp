@@ -854,7 +854,7 @@ void Mutator::buildNewObject(quint32 slot, const NewObject& from)
     }
 }
 
-quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, const Scalar& value, quint32 row)
+inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, const Scalar& value, quint32 row)
 {
     // What allocate(), storeScalar(), setRow() and markNew() do, in one write of the node.
     const quint32 slot = d.takeSlot();
