@@ -1852,7 +1852,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
     beginOrderMarks();
     std::size_t nextLo = 0; // ranges must ascend without overlapping
     bool inserts = false;
-    char digits[24];
+    char digits[24] = {}; // read a word at a time by inlineBitsOfParsed()
     const dom::array instructions = orderValue.get_array().value_unsafe();
     for (dom::element instruction : instructions) {
         std::string_view key;
@@ -1885,7 +1885,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         default:
             return false; // rarer forms take the general path
         }
-        const quint32 slot = d.findMember(list, key);
+        const quint32 slot = d.findMember(list, key, packed::inlineBitsOfParsed(key));
         // Only elements not shown before: anything else is a move, a duplicate or an anomaly.
         if (!slot || (d.r(slot).flags & FlagMark) || d.r(slot).row != kNotVisible || inOrder(slot))
             return false;
