@@ -1613,10 +1613,13 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                 switch (instruction.type()) {
                 case dom::element_type::INT64: {
                     const qint64 id = instruction.get_int64().value_unsafe();
-                    if (m_reference && (id > kExactInDouble || id < -kExactInDouble)) [[unlikely]]
+                    if (m_reference && (id > kExactInDouble || id < -kExactInDouble)) [[unlikely]] {
                         elementByKey(jsNumberText(double(id)), false); // JavaScript reads the nearest double
-                    else
-                        elementByKey(numberText(id), false);
+                    } else {
+                        char digits[24]; // no std::string per id of a reorder
+                        const auto result = std::to_chars(digits, digits + sizeof(digits), id);
+                        elementByKey(std::string_view(digits, std::size_t(result.ptr - digits)), false);
+                    }
                     break;
                 }
                 case dom::element_type::UINT64:
