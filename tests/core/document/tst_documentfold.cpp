@@ -5,6 +5,7 @@
 
 #include <QJsonDocument>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 #include <set>
@@ -1035,4 +1036,51 @@ TEST_CASE("strings and objects made and dropped on several threads keep their va
     for (int failed : failures)
         CHECK(failed == 0);
     CHECK(shared.toJson() == sharedJson);
+}
+
+TEST_CASE("fold: an indexed element map that loses and gains elements anywhere finds every one")
+{
+    // Erased index entries become empty or tombstones (DocumentTree::Data::indexErase); every
+    // element must stay reachable by its key, which an @o naming them all checks (a missing one
+    // would be an anomaly), in both fold modes.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        DocumentTree tree(mode);
+        std::vector<int> live;
+        std::string delta = R"({"l":{)";
+        for (int i = 0; i < 40; ++i) {
+            delta += "\"" + std::to_string(i) + "\":{\"v\":" + std::to_string(i) + "},";
+            live.push_back(i);
+        }
+        const auto orderOf = [&] {
+            std::string o = R"("@o":[)";
+            for (std::size_t i = 0; i < live.size(); ++i)
+                o += (i ? "," : "") + std::to_string(live[i]);
+            return o + "]";
+        };
+        REQUIRE(tree.apply(delta + orderOf() + "}}").parsed);
+        std::mt19937 rng(29);
+        int next = 40;
+        for (int step = 0; step < 600; ++step) {
+            delta = R"({"l":{)";
+            for (int k = int(rng() % 3); k > 0; --k) {
+                const std::size_t at = rng() % live.size();
+                delta += "\"" + std::to_string(live[at]) + "\":null,";
+                live.erase(live.begin() + std::ptrdiff_t(at));
+            }
+            for (int k = int(rng() % 3); k > 0 || live.size() < 20; --k) {
+                delta += "\"" + std::to_string(next) + "\":{\"v\":1},";
+                live.insert(live.begin() + std::ptrdiff_t(rng() % (live.size() + 1)), next++);
+            }
+            std::shuffle(live.begin(), live.begin() + std::ptrdiff_t(live.size() / 2), rng);
+            delta += orderOf() + "}}";
+            INFO("mode " << int(mode) << " step " << step << " delta " << delta);
+            const FoldResult result = tree.apply(delta, step);
+            REQUIRE(result.parsed);
+            REQUIRE(result.anomalies.empty());
+            const QStringList shown = tree.order(tree.find(u"l"));
+            REQUIRE(shown.size() == qsizetype(live.size()));
+            for (std::size_t i = 0; i < live.size(); ++i)
+                REQUIRE(shown.at(qsizetype(i)) == QString::number(live[i]));
+        }
+    }
 }
