@@ -119,7 +119,7 @@ public:
         if (capacity() != std::max<std::size_t>(m_size, kInline))
             relocate(m_size);
     }
-    void push_back(quint32 value)
+    [[gnu::always_inline]] void push_back(quint32 value)
     {
         if (m_start + m_size == capacity())
             makeRoom(1);
@@ -200,7 +200,7 @@ private:
     std::size_t capacity() const { return m_cap ? m_cap : kInline; }
 
     // Room for `count` more at the end: reuse a large front gap, else grow.
-    void makeRoom(std::size_t count)
+    [[gnu::noinline]] void makeRoom(std::size_t count)
     {
         if (m_start >= count && m_start >= m_size) {
             std::memmove(storage(), storage() + m_start, m_size * sizeof(quint32));
