@@ -2400,15 +2400,21 @@ void Mutator::finish()
     // mark and, its slot reused, has another generation: such entries are dropped, and a reused
     // slot touched again is reported by its own entry.
     std::vector<NodeId>& touched = m_changes->touched;
+    // Locals, not the vectors' members: a flag is a byte store, which the compiler must assume may
+    // change any of them, so it would reload them all for every entry.
+    NodeId* const ids = touched.data();
+    const std::size_t end = touched.size();
+    Chunk* const* const chunks = d.chunkNodes.data();
     std::size_t kept = m_touchedStart;
-    for (std::size_t i = m_touchedStart; i < touched.size(); ++i) {
-        const NodeId id = touched[i];
-        // Written by this mutation (that is how it got here, freed or not), so w() copies nothing,
-        // and one lookup serves the test and the clearing.
-        Node& n = d.w(quint32(id));
+    for (std::size_t i = m_touchedStart; i < end; ++i) {
+        const NodeId id = ids[i];
+        // Written by this mutation (that is how it got here, freed or not), so its chunk is this
+        // tree's own already: no w() needed to write it.
+        const quint32 slot = quint32(id);
+        Node& n = chunks[slot >> kChunkBits]->nodes[slot & (kChunkSize - 1)];
         if ((n.flags & (FlagLive | FlagTouched)) == (FlagLive | FlagTouched) && n.generation == quint32(id >> 32)) {
             n.flags &= quint8(~FlagTouched);
-            touched[kept++] = id;
+            ids[kept++] = id;
         }
     }
     touched.resize(kept);
