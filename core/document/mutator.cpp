@@ -594,13 +594,13 @@ void Mutator::checkDuplicates(dom::object delta, quint32 at)
 }
 
 // Duplicate keys of a delta object: small objects (the common case) are checked on the way, in the
-// pass that merges them; larger ones up front. The key buffer is left uninitialised on purpose:
-// zeroing it cost more than the check itself on the fold's hot path.
+// pass that merges them; larger ones up front.
 class Mutator::DuplicateKeys
 {
 public:
     DuplicateKeys(Mutator& mutator, dom::object delta, quint32 at)
         : m_mutator(mutator)
+        , m_delta(delta)
         , m_at(at)
     {
         const std::size_t size = delta.size();
@@ -609,41 +609,42 @@ public:
         if (size > kSmall)
             mutator.checkDuplicates(delta, at);
     }
-    // `bits`: the key's inline form (see Key), 0 for a longer key.
+    // `key`: a key of the delta object itself, as its fields give it (its text is found again by
+    // address); `bits`: its inline form (see Key), 0 for a longer key.
     void check(std::string_view key, quint64 bits)
     {
         if (!m_onTheWay)
             return;
         // One bit of a 64-bit filter per key seen: the keys are compared only when a key's bit was
-        // already set, so the common object of distinct keys costs one multiply a key.
+        // already set, so the common object of distinct keys costs one multiply a key and keeps no
+        // copy of the keys (storing them cost more than the filter).
         const quint64 seenBit = quint64(1) << (filterHash(key, bits) >> 58);
-        if (m_seen & seenBit) {
-            for (std::size_t k = 0; k < m_count; ++k) {
-                if (sameParsedKey(bits, key, m_bits[k], m_keys[k])) {
-                    m_mutator.reportDuplicate(m_at, key);
-                    break;
-                }
-            }
-        }
+        if (m_seen & seenBit) [[unlikely]]
+            compareWithEarlier(key, bits);
         m_seen |= seenBit;
-        m_bits[m_count] = bits;
-        m_keys[m_count++] = key;
     }
 
 private:
     // The member index's hash (a long key is rare in a delta object).
     static quint64 filterHash(std::string_view key, quint64 bits) { return bits ? hashInlineKey(bits) : hashKey(key); }
+    // A key whose filter bit an earlier key set: compared with the keys before it in the object.
+    [[gnu::noinline]] void compareWithEarlier(std::string_view key, quint64 bits)
+    {
+        for (dom::key_value_pair field : m_delta) {
+            if (field.key.data() == key.data())
+                return; // the key itself: no earlier one is the same
+            if (sameParsedKey(bits, key, packed::inlineBitsOfParsed(field.key), field.key)) {
+                m_mutator.reportDuplicate(m_at, key);
+                return;
+            }
+        }
+    }
     static constexpr std::size_t kSmall = 8;
     Mutator& m_mutator;
+    dom::object m_delta;
     quint32 m_at;
     bool m_onTheWay; // checked key by key in the merging pass
-    std::size_t m_count = 0;
     quint64 m_seen = 0;
-    quint64 m_bits[kSmall];
-    // Raw storage: std::string_view's constructor would zero the whole array on every call.
-    union {
-        std::string_view m_keys[kSmall];
-    };
 };
 
 void Mutator::reportDuplicate(quint32 at, std::string_view key)

@@ -270,6 +270,46 @@ TEST_CASE("bad input: duplicate keys of every length are found, and distinct key
     checkUsable(tree);
 }
 
+TEST_CASE("bad input: distinct keys that share a filter bit are not duplicates, repeated ones are")
+{
+    // Delta objects of up to eight keys are checked key by key through a 64-bit filter: among eight
+    // keys, two distinct ones often share a bit. Many such objects, in an object and a list, both modes.
+    const auto duplicates = [](const FoldResult& result) {
+        return std::count_if(result.anomalies.begin(), result.anomalies.end(), [](const Anomaly& a) { return a.kind == AnomalyKind::DuplicateKey; });
+    };
+    const auto fields = [](const std::vector<std::string>& keys) {
+        std::string text;
+        for (std::size_t k = 0; k < keys.size(); ++k)
+            text += (k ? "," : "") + ("\"" + keys[k] + "\":" + std::to_string(k));
+        return text;
+    };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        for (int group = 0; group < 64; ++group) {
+            INFO(group);
+            std::vector<std::string> keys;
+            for (int k = 0; k < 8; ++k) // short keys and, now and then, one too long to be inline
+                keys.push_back((k == 5 && group % 3 == 0) ? "a long key number " + std::to_string(group * 8 + k) : std::to_string(group * 8 + k));
+            DocumentTree tree(mode);
+            const std::vector<std::string> listKeys(keys.begin(), keys.begin() + 7);
+            FoldResult result = applyText(tree, "{\"o\":{" + fields(keys) + "},\"l\":{" + fields(listKeys) + ",\"@s\":0}}");
+            REQUIRE(result.parsed);
+            CHECK(duplicates(result) == 0);
+            // Five keys, then the first once more and the fourth twice more: three repeats.
+            std::vector<std::string> repeated(keys.begin(), keys.begin() + 5);
+            repeated.insert(repeated.end(), { keys[0], keys[3], keys[3] });
+            DocumentTree again(mode);
+            result = applyText(again, "{\"o\":{" + fields(repeated) + "}}");
+            REQUIRE(result.parsed);
+            CHECK(duplicates(result) == 3);
+            DocumentTree list(mode);
+            repeated.resize(7);
+            result = applyText(list, "{\"l\":{" + fields(repeated) + ",\"@s\":0}}");
+            REQUIRE(result.parsed);
+            CHECK(duplicates(result) == 2);
+        }
+    }
+}
+
 TEST_CASE("bad input: @o garbage, ranges out of bounds and missing ids are anomalies")
 {
     DocumentTree tree = start();
