@@ -1397,6 +1397,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     const dom::element sizeValue = markers.sizeValue;
     const bool hasOrder = markers.order;
     const bool hasSize = markers.size;
+    // A value list edited without @s: the reference client then keeps showing stale values.
+    const bool valueListWithoutSize = !isRecord && !hasSize && !hasOrder;
     DuplicateKeys duplicates(*this, delta, list);
 
     // The elements this delta removes, in a scratch vector taken at the first removal: most list
@@ -1505,7 +1507,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         }
         // A scalar or a raw array element.
         if (const InPlace done = sameKindScalar(existing, was, value, type, elementVisible); done != InPlace::NotHandled) {
-            if (done == InPlace::Changed && !isRecord && !hasSize && !hasOrder && d.r(existing).row != kNotVisible)
+            if (done == InPlace::Changed && valueListWithoutSize && d.r(existing).row != kNotVisible)
                 staleScalar = true;
             continue;
         }
@@ -1516,7 +1518,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         if (isContainerKind(was) && !(was == NodeKind::RawArray && !scalar))
             anomaly(AnomalyKind::KindChanged, list, key,
                 QStringLiteral("list element changed from %1 to %2").arg(nodeKindName(was), nodeKindName(scalar ? s.kind : NodeKind::RawArray)));
-        if (!isRecord && !hasSize && !hasOrder && d.r(existing).row != kNotVisible)
+        if (valueListWithoutSize && d.r(existing).row != kNotVisible)
             staleScalar = true;
         if (m_reference && d.r(existing).row != kNotVisible) {
             // tree.js sets the hidden map only; the visible array keeps the old value.
