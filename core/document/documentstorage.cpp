@@ -206,14 +206,24 @@ void Node::noteChangeSlow(qint64 event)
     copy->push(event);
 }
 
+namespace {
+// dropPayload() but for its flag: inline, for freeSubtree(), where a removed record's every node comes.
+[[gnu::always_inline]] inline void releasePayload(Node& n)
+{
+    if (n.kind == NodeKind::String) {
+        if (!packed::isInline(n.v.s))
+            releaseText(packed::rep(n.v.s));
+    } else if (n.hasContainer()) {
+        releaseContainer(n.v.c, n.kind);
+    }
+    n.v.i = 0;
+    n.kind = NodeKind::Null;
+}
+}
+
 void Node::dropPayload()
 {
-    if (kind == NodeKind::String)
-        packed::releaseBits(v.s);
-    else if (hasContainer())
-        releaseContainer(v.c, kind);
-    v.i = 0;
-    kind = NodeKind::Null;
+    releasePayload(*this);
     flags &= quint8(~FlagInlineMembers);
 }
 
@@ -388,20 +398,9 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
                 }
             }
         }
-        // What dropPayload(), resetProvenance(-1) and key.clear() do, inline: a removed record's
-        // every node comes here.
         Node& m = w(s);
-        if (m.kind == NodeKind::String) {
-            if (!packed::isInline(m.v.s))
-                releaseText(packed::rep(m.v.s));
-        } else if (m.hasContainer()) {
-            releaseContainer(m.v.c, m.kind);
-        }
-        m.v.i = 0;
-        m.kind = NodeKind::Null;
-        if (m.flags & FlagHistory)
-            releaseHistory(m.prov.hist);
-        m.prov.ev = Node::Events { Node::packEvent(-1), Node::packEvent(-1) };
+        releasePayload(m);
+        m.resetProvenance(-1);
         m.key.clear();
         m.flags = 0;
         m.parent = 0;
@@ -494,34 +493,20 @@ inline qint64 positionKey(std::string_view key)
 }
 
 namespace {
-// findMember() of a key too long to be inline (compared as text). Apart, so that the common lookup
+// findMember() of a key too long to be inline, compared as text. Apart, so that the common lookup
 // by an inline key saves fewer registers.
-[[gnu::noinline]] quint32 findMemberSlow(const DocumentTree::Data& d, quint32 container, std::string_view key, quint64 probe)
+[[gnu::noinline]] quint32 findLongKeyMember(const DocumentTree::Data& d, quint32 container, std::string_view key)
 {
     const Node& node = d.r(container);
     if (node.inlineMembers()) {
         for (quint32 m : node.v.slots) {
-            if (m && (probe ? d.r(m).key.bits() == probe : d.r(m).key == key))
+            if (m && d.r(m).key == key)
                 return m;
         }
         return 0;
     }
     const Container& c = *node.v.c;
-    // Short keys compare as one 64-bit word (see Key).
-    if (node.kind == NodeKind::ValueList && probe) {
-        // A value list's element map is usually "0".."n-1" in insertion order: try that place first.
-        const qint64 position = positionKey(key);
-        if (position >= 0 && std::size_t(position) < c.members.size() && d.r(c.members[std::size_t(position)]).key.bits() == probe)
-            return c.members[std::size_t(position)];
-    }
     if (!c.index) {
-        if (probe) {
-            for (quint32 m : c.members) {
-                if (d.r(m).key.bits() == probe)
-                    return m;
-            }
-            return 0;
-        }
         for (quint32 m : c.members) {
             if (d.r(m).key == key)
                 return m;
@@ -530,14 +515,12 @@ namespace {
     }
     const SlotIndex& index = c.index;
     const std::size_t mask = index.size() - 1;
-    std::size_t i = std::size_t(probe ? hashInlineKey(probe) : hashKey(key)) & mask;
-    for (;;) {
+    for (std::size_t i = std::size_t(hashKey(key)) & mask;; i = (i + 1) & mask) {
         const quint32 s = index[i];
         if (s == 0)
             return 0;
-        if (s != kTombstone && (probe ? d.r(s).key.bits() == probe : d.r(s).key == key))
+        if (s != kTombstone && d.r(s).key == key)
             return s;
-        i = (i + 1) & mask;
     }
 }
 }
@@ -547,7 +530,7 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
     const Node& node = r(container);
     // The lean path: an inline key (nearly all), compared as one 64-bit word (see Key).
     if (!probe) [[unlikely]]
-        return findMemberSlow(*this, container, key, probe);
+        return findLongKeyMember(*this, container, key);
     if (node.inlineMembers()) {
         const quint32 first = node.v.slots[0];
         if (first && r(first).key.bits() == probe)
