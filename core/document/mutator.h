@@ -77,47 +77,36 @@ private:
     // element added or removed sends two of these at every delta.
     enum class RowEvent { AboutToInsert, Inserted, AboutToRemove, Removed, AboutToMove, Moved };
     [[gnu::noinline]] void notifyRows(RowEvent event, quint32 parent, int first, int last, int destination);
-    void beginInsert(quint32 parent, int first, int last, bool visible)
+    void beginRows(RowEvent event, quint32 parent, int first, int last, int destination, bool visible)
     {
         if (visible && !m_listeners.empty()) [[unlikely]]
-            notifyRows(RowEvent::AboutToInsert, parent, first, last, -1);
+            notifyRows(event, parent, first, last, destination);
     }
-    void endInsert(quint32 parent, int first, int last, bool visible)
+    // `event`: Inserted, Removed or Moved, recorded as the change of the same name.
+    void endRows(RowEvent event, quint32 parent, int first, int last, int destination, bool visible)
     {
         if (!visible)
             return;
         if (!m_listeners.empty()) [[unlikely]]
-            notifyRows(RowEvent::Inserted, parent, first, last, -1);
-        if (m_changes)
-            record(TreeChange::Type::Inserted, d.idOf(parent), first, last, -1, kNoNode);
+            notifyRows(event, parent, first, last, destination);
+        if (m_changes) {
+            const TreeChange::Type type = event == RowEvent::Inserted ? TreeChange::Type::Inserted
+                : event == RowEvent::Removed                          ? TreeChange::Type::Removed
+                                                                      : TreeChange::Type::Moved;
+            record(type, d.idOf(parent), first, last, destination, kNoNode);
+        }
     }
-    void beginRemove(quint32 parent, int first, int last, bool visible)
-    {
-        if (visible && !m_listeners.empty()) [[unlikely]]
-            notifyRows(RowEvent::AboutToRemove, parent, first, last, -1);
-    }
-    void endRemove(quint32 parent, int first, int last, bool visible)
-    {
-        if (!visible)
-            return;
-        if (!m_listeners.empty()) [[unlikely]]
-            notifyRows(RowEvent::Removed, parent, first, last, -1);
-        if (m_changes)
-            record(TreeChange::Type::Removed, d.idOf(parent), first, last, -1, kNoNode);
-    }
+    void beginInsert(quint32 parent, int first, int last, bool visible) { beginRows(RowEvent::AboutToInsert, parent, first, last, -1, visible); }
+    void endInsert(quint32 parent, int first, int last, bool visible) { endRows(RowEvent::Inserted, parent, first, last, -1, visible); }
+    void beginRemove(quint32 parent, int first, int last, bool visible) { beginRows(RowEvent::AboutToRemove, parent, first, last, -1, visible); }
+    void endRemove(quint32 parent, int first, int last, bool visible) { endRows(RowEvent::Removed, parent, first, last, -1, visible); }
     void beginMove(quint32 parent, int first, int last, int destination, bool visible)
     {
-        if (visible && !m_listeners.empty()) [[unlikely]]
-            notifyRows(RowEvent::AboutToMove, parent, first, last, destination);
+        beginRows(RowEvent::AboutToMove, parent, first, last, destination, visible);
     }
     void endMove(quint32 parent, int first, int last, int destination, bool visible)
     {
-        if (!visible)
-            return;
-        if (!m_listeners.empty()) [[unlikely]]
-            notifyRows(RowEvent::Moved, parent, first, last, destination);
-        if (m_changes)
-            record(TreeChange::Type::Moved, d.idOf(parent), first, last, destination, kNoNode);
+        endRows(RowEvent::Moved, parent, first, last, destination, visible);
     }
     void valueChanged(quint32 node, bool visible);
     // m_changes only. Written in place: a TreeChange built on the stack and copied in was read back
