@@ -2,12 +2,15 @@
 
 // The one way Deltascope writes a JSON string, shared by every writer of JSON text (document export
 // and encoder, capture files and exports, request envelopes), so a given string reads the same in
-// all of them.
+// all of them; and the one reading of a "\u" escape's digits, for the readers that decode escapes
+// themselves.
 
 #include <QByteArray>
 #include <QByteArrayView>
 
+#include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 namespace deltascope {
 
@@ -59,6 +62,28 @@ void appendJsonString(Out& out, std::string_view utf8)
     }
     out.append(utf8.data() + run, utf8.size() - run);
     out.push_back('"');
+}
+
+// The UTF-16 unit that the four hexadecimal digits of a JSON "\u" escape hold, read at `digits`
+// with `available` characters left there; -1 when fewer than four are left or one is not a
+// hexadecimal digit. `Char`: char or char16_t.
+template<typename Char>
+constexpr int jsonEscapeUnit(const Char* digits, std::size_t available)
+{
+    if (available < 4)
+        return -1;
+    int unit = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+        const auto c = static_cast<char32_t>(static_cast<std::make_unsigned_t<Char>>(digits[i]));
+        const int value = c >= U'0' && c <= U'9' ? int(c - U'0')
+            : c >= U'a' && c <= U'f'             ? int(c - U'a') + 10
+            : c >= U'A' && c <= U'F'             ? int(c - U'A') + 10
+                                                 : -1;
+        if (value < 0)
+            return -1;
+        unit = unit * 16 + value;
+    }
+    return unit;
 }
 
 inline void appendJsonString(QByteArray& out, QByteArrayView utf8)

@@ -2,6 +2,7 @@
 
 #include "core/exactinteger.h"
 #include "core/jsonparse.h"
+#include "core/jsonstring.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -74,22 +75,9 @@ bool decodeJsonString(QByteArrayView token, QByteArray& out)
     const char* end = token.data() + token.size() - 1;
     out.reserve(end - p);
     auto hex4 = [&](const char* at, quint32& value) {
-        if (end - at < 4)
-            return false;
-        value = 0;
-        for (int i = 0; i < 4; ++i) {
-            const char c = at[i];
-            value <<= 4;
-            if (c >= '0' && c <= '9')
-                value |= quint32(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                value |= quint32(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                value |= quint32(c - 'A' + 10);
-            else
-                return false;
-        }
-        return true;
+        const int unit = jsonEscapeUnit(at, std::size_t(end - at));
+        value = quint32(unit);
+        return unit >= 0;
     };
     while (p < end) {
         const char* run = p;

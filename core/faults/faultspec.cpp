@@ -2,6 +2,7 @@
 
 #include "core/exactinteger.h"
 #include "core/jsonparse.h"
+#include "core/jsonstring.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -393,17 +394,9 @@ constexpr char32_t kLoneSurrogateBase = 0x100000;
 std::optional<std::string> privatizeLoneSurrogates(std::string_view json)
 {
     const auto unitAt = [&](std::size_t at) -> int { // the \uXXXX escape's unit at `at`, or -1
-        if (at + 6 > json.size() || json[at] != '\\' || json[at + 1] != 'u')
+        if (at + 2 > json.size() || json[at] != '\\' || json[at + 1] != 'u')
             return -1;
-        int unit = 0;
-        for (std::size_t k = at + 2; k < at + 6; ++k) {
-            const char c = json[k];
-            const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-            if (digit < 0)
-                return -1;
-            unit = unit * 16 + digit;
-        }
-        return unit;
+        return jsonEscapeUnit(json.data() + at + 2, json.size() - at - 2);
     };
     const auto isHigh = [](int unit) { return unit >= 0xd800 && unit <= 0xdbff; };
     const auto isLow = [](int unit) { return unit >= 0xdc00 && unit <= 0xdfff; };

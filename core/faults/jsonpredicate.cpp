@@ -1,5 +1,7 @@
 #include "core/faults/jsonpredicate.h"
 
+#include "core/jsonstring.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -57,18 +59,11 @@ bool JsonPath::parse(QStringView text, JsonPath& out, QString* error)
                     case u'r': key += u'\r'; break;
                     case u't': key += u'\t'; break;
                     case u'u': {
-                        char16_t unit = 0;
-                        for (int digit = 0; digit < 4; ++digit, ++i) {
-                            const char16_t c = i < n ? text[i].unicode() : u' ';
-                            const int value = c >= u'0' && c <= u'9' ? c - u'0'
-                                : c >= u'a' && c <= u'f'             ? c - u'a' + 10
-                                : c >= u'A' && c <= u'F'             ? c - u'A' + 10
-                                                                     : -1;
-                            if (value < 0)
-                                return fail(QStringLiteral("\\u must be followed by four hexadecimal digits at character %1").arg(escape));
-                            unit = char16_t(unit * 16 + value);
-                        }
-                        key += QChar(unit);
+                        const int unit = jsonEscapeUnit(text.utf16() + i, std::size_t(n - i));
+                        if (unit < 0)
+                            return fail(QStringLiteral("\\u must be followed by four hexadecimal digits at character %1").arg(escape));
+                        key += QChar(char16_t(unit));
+                        i += 4;
                         break;
                     }
                     default:
