@@ -2011,24 +2011,25 @@ bool Mutator::swapByMoves(quint32 list, ListContainer& c, const std::vector<quin
         return false;
     // The moves the general path makes: its longest increasing subsequence keeps every row but the
     // two when two or more rows lie between them, and all but the lower one's when they are adjacent.
-    const quint32 base = c.rowBase;
-    const auto move = [&](std::size_t from, std::size_t destination) {
-        beginMove(list, int(from), int(from), int(destination), true);
-        const quint32 s = c.order[from];
-        c.order.erase(c.order.begin() + std::ptrdiff_t(from));
-        const std::size_t to = destination > from ? destination - 1 : destination;
-        c.order.insert(c.order.begin() + std::ptrdiff_t(to), s);
-        for (std::size_t k = std::min(from, to); k <= std::max(from, to); ++k)
-            d.w(c.order[k]).row = quint32(k) + base;
-        endMove(list, int(from), int(from), int(destination), true);
-    };
     if (b == a + 1) {
-        move(a, a + 2);
+        moveRow(list, c, int(a), int(a) + 2);
     } else {
-        move(b, a);
-        move(a + 1, b + 1);
+        moveRow(list, c, int(b), int(a));
+        moveRow(list, c, int(a) + 1, int(b) + 1);
     }
     return true;
+}
+
+void Mutator::moveRow(quint32 list, ListContainer& c, int from, int destination)
+{
+    beginMove(list, from, from, destination, true);
+    const quint32 s = c.order[std::size_t(from)];
+    c.order.erase(c.order.begin() + from);
+    const int to = destination > from ? destination - 1 : destination;
+    c.order.insert(c.order.begin() + to, s);
+    for (int k = std::min(from, to); k <= std::max(from, to); ++k)
+        d.w(c.order[std::size_t(k)]).row = quint32(k) + c.rowBase;
+    endMove(list, from, from, destination, true);
 }
 
 bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool visible)
@@ -2130,16 +2131,7 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
                 const int destination = t == 0 ? 0 : rowOf(retained[t - 1]) + 1;
                 if (destination == from || destination == from + 1)
                     continue;
-                beginMove(list, from, from, destination, true);
-                const quint32 s = c.order[std::size_t(from)];
-                c.order.erase(c.order.begin() + from);
-                const int to = destination > from ? destination - 1 : destination;
-                c.order.insert(c.order.begin() + to, s);
-                const int lo = std::min(from, to);
-                const int hi = std::max(from, to);
-                for (int k = lo; k <= hi; ++k)
-                    d.w(c.order[std::size_t(k)]).row = quint32(k) + base;
-                endMove(list, from, from, destination, true);
+                moveRow(list, c, from, destination);
             }
         }
     }

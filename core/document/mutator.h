@@ -214,6 +214,9 @@ private:
     // applyOrder() of a visible list whose new order swaps two rows, with the same moves the
     // general path makes; false (nothing done) for any other change.
     bool swapByMoves(quint32 list, ListContainer& c, const std::vector<quint32>& target);
+    // One visible row of `list` moved before row `destination` (of the order before the move), with
+    // its notifications and the rows between renumbered.
+    void moveRow(quint32 list, ListContainer& c, int from, int destination);
     // The common `@o` of a canonical record list (ascending ranges over the previous order plus ids
     // not shown before), applied in time proportional to the change; false (nothing done) otherwise.
     bool applyOrderBySegments(quint32 list, simdjson::dom::element orderValue, std::vector<quint32>& removed, bool visible);
