@@ -1,6 +1,7 @@
 #include "ui/guioptions.h"
 
 #include "core/cli/cli.h"
+#include "core/server/referenceserver.h"
 #include "core/version.h"
 
 #include <QCommandLineParser>
@@ -16,7 +17,8 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
     parser.setApplicationDescription(
         QStringLiteral("Deltascope: a debugger for realtime Adama document connections.\n"
                        "With no arguments it starts an embedded reference server with live demo documents\n"
-                       "and connects to one. Give --url to watch a real server, or a capture file to replay it."));
+                       "and connects to its ticker (--space and --key pick another demo document).\n"
+                       "Give --url to watch a real server, or a capture file to replay it."));
     const QCommandLineOption helpOption({ QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help."));
     const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") }, QStringLiteral("Show the version."));
     const QCommandLineOption urlOption(QStringLiteral("url"), QStringLiteral("Document endpoint, e.g. ws://127.0.0.1:7777/~s."), QStringLiteral("URL"));
@@ -103,6 +105,19 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
         options.captureFile = positional.first();
     if (!options.captureFile.isEmpty() && !options.url.isEmpty())
         return fail(QStringLiteral("give either --url (live) or a capture file (replay), not both"));
+    // What to open applies to a live connection only: a capture replays what it recorded.
+    for (const QCommandLineOption* documentOption : { &identityOption, &spaceOption, &keyOption, &viewerStateOption }) {
+        if (!options.captureFile.isEmpty() && parser.isSet(*documentOption))
+            return fail(QStringLiteral("--%1 opens a live document; a capture file replays the document it recorded "
+                                       "(drop --%1, or drop the capture and give --url)")
+                            .arg(documentOption->names().constFirst()));
+    }
+    // Without --url, the document is one of the embedded server's demo documents.
+    if (options.url.isEmpty() && options.captureFile.isEmpty() && !options.noDemo && !options.space.isEmpty()
+        && !server::ReferenceServer::spaces().contains(options.space))
+        return fail(QStringLiteral("--space '%1' is not a demo space of the embedded server (%2); to open it on "
+                                   "another server, give its --url too")
+                        .arg(options.space, server::ReferenceServer::spaces().join(QStringLiteral(", "))));
     return options;
 }
 

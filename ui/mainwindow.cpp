@@ -559,7 +559,7 @@ void MainWindow::setInsecure(bool insecure)
     m_connectionBar->setInsecure(insecure);
 }
 
-bool MainWindow::startDemo(const QString& space)
+bool MainWindow::startDemo(const QString& space, const DemoDocument& document)
 {
     if (const QString error = m_live->startDemoServer(); !error.isEmpty()) {
         showError(error, tr("Another program may hold the loopback ports; try again, or run with --no-demo and connect to a server with --url."));
@@ -571,9 +571,11 @@ bool MainWindow::startDemo(const QString& space)
             action->setChecked(true);
     }
     m_connectionBar->setUrl(m_live->demoUrl());
-    m_connectionBar->setIdentity(QStringLiteral("anonymous:deltascope"));
+    m_connectionBar->setIdentity(document.identity.isEmpty() ? QStringLiteral("anonymous:deltascope") : document.identity);
     m_connectionBar->setSpace(space);
-    m_connectionBar->setKey(QStringLiteral("demo"));
+    m_connectionBar->setKey(document.key.isEmpty() ? QStringLiteral("demo") : document.key);
+    if (!document.viewerState.isEmpty())
+        m_connectionBar->setViewerState(document.viewerState);
     if (space == u"chat") {
         m_composer->setChannel(QStringLiteral("say"));
         m_composer->setMessage(QStringLiteral("{\"what\":\"hello from Deltascope\"}"));

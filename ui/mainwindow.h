@@ -68,8 +68,15 @@ public:
 
     LiveController* live() const { return m_live; }
     MessageComposer* composer() const { return m_composer; }
+    // What to open in a demo space; empty fields take the defaults (key "demo", identity
+    // "anonymous:deltascope", the viewer state the connection bar holds).
+    struct DemoDocument {
+        QString key;
+        QString identity;
+        QString viewerState;
+    };
     // Starts the embedded reference server (if needed) and connects to a demo document of a space.
-    bool startDemo(const QString& space);
+    bool startDemo(const QString& space, const DemoDocument& document = {});
     // Connects with what the connection bar holds.
     bool connectFromBar();
     void disconnectSession();

@@ -138,9 +138,17 @@ int runGui(const GuiOptions& options)
         bar->setKey(options.key);
         bar->setViewerState(options.viewerState);
         window->connectFromBar();
-    } else if (!options.noDemo && options.captureFile.isEmpty()) {
+    } else if (!options.noDemo) {
         // Demo by default: a first-time user sees a live document change within two seconds.
-        window->startDemo(QStringLiteral("ticker"));
+        window->startDemo(options.space.isEmpty() ? QStringLiteral("ticker") : options.space,
+            MainWindow::DemoDocument { options.key, options.identity, options.viewerState });
+    } else {
+        // No server yet: what was given waits in the connection bar for a URL.
+        ConnectionBar* bar = window->connectionBar();
+        bar->setIdentity(options.identity);
+        bar->setSpace(options.space);
+        bar->setKey(options.key);
+        bar->setViewerState(options.viewerState);
     }
 
     if (!options.screenshotPath.isEmpty()) {

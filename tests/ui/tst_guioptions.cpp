@@ -101,6 +101,40 @@ TEST_CASE("gui options: wrong arguments say what is wrong")
     }
 }
 
+TEST_CASE("gui options: without --url, --space and --key pick a demo document of the embedded server")
+{
+    const GuiOptions game = parse({ QStringLiteral("--space"), QStringLiteral("game"), QStringLiteral("--key"), QStringLiteral("table9"),
+        QStringLiteral("--identity"), QStringLiteral("anonymous:bob") });
+    REQUIRE(game.action == GuiOptions::Action::Run);
+    CHECK(game.url.isEmpty());
+    CHECK(game.space == QStringLiteral("game"));
+    CHECK(game.key == QStringLiteral("table9"));
+    CHECK(game.identity == QStringLiteral("anonymous:bob"));
+
+    const GuiOptions unknown = parse({ QStringLiteral("--space"), QStringLiteral("orders") });
+    CHECK(unknown.action == GuiOptions::Action::Error);
+    CHECK(unknown.errorText.contains(QStringLiteral("'orders'")));
+    CHECK(unknown.errorText.contains(QStringLiteral("chat, game, ticker, big")));
+    CHECK(unknown.errorText.contains(QStringLiteral("--url")));
+
+    // Any space goes to a real server, or waits in the connection bar with --no-demo.
+    CHECK(parse({ QStringLiteral("--url"), QStringLiteral("ws://127.0.0.1:7777/~s"), QStringLiteral("--space"), QStringLiteral("orders") }).action
+        == GuiOptions::Action::Run);
+    CHECK(parse({ QStringLiteral("--no-demo"), QStringLiteral("--space"), QStringLiteral("orders") }).action == GuiOptions::Action::Run);
+}
+
+TEST_CASE("gui options: what to open does not go with a capture file, which replays its own document")
+{
+    for (const QString& option : { QStringLiteral("--space"), QStringLiteral("--key"), QStringLiteral("--identity") }) {
+        const GuiOptions options = parse({ option, QStringLiteral("x"), QStringLiteral("session.ndjson") });
+        CHECK(options.action == GuiOptions::Action::Error);
+        CHECK(options.errorText.startsWith(option + QStringLiteral(" opens a live document")));
+    }
+    const GuiOptions viewer = parse({ QStringLiteral("session.ndjson"), QStringLiteral("--viewer-state"), QStringLiteral("{}") });
+    CHECK(viewer.action == GuiOptions::Action::Error);
+    CHECK(viewer.errorText.contains(QStringLiteral("--viewer-state")));
+}
+
 TEST_CASE("gui options: screenshot with delay and a capture file")
 {
     const GuiOptions options = parse({ QStringLiteral("--screenshot"), QStringLiteral("w.png"), QStringLiteral("--screenshot-delay"), QStringLiteral("250"), QStringLiteral("session.ndjson") });

@@ -250,6 +250,36 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     CHECK(window.errorText().contains(QStringLiteral("no such file")));
 }
 
+TEST_CASE("live window: a demo document opens with the key, identity and viewer state asked for")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    // What `deltascope --space game --key table9 --identity anonymous:bob --viewer-state ...` asks for.
+    REQUIRE(window.startDemo(QStringLiteral("game"),
+        MainWindow::DemoDocument { QStringLiteral("table9"), QStringLiteral("anonymous:bob"), QStringLiteral("{\"seat\":2}") }));
+    CHECK(window.connectionBar()->space() == QStringLiteral("game"));
+    CHECK(window.connectionBar()->key() == QStringLiteral("table9"));
+    CHECK(window.connectionBar()->identity() == QStringLiteral("anonymous:bob"));
+    CHECK(window.connectionBar()->viewerState() == QStringLiteral("{\"seat\":2}"));
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    // The game document, not the default ticker.
+    CHECK(session->folder().epochTree().find(u"players") != kNoNode);
+    CHECK(session->folder().epochTree().find(u"symbols") == kNoNode);
+    window.disconnectSession();
+
+    // The Demo menu opens with the defaults, keeping the viewer state the bar holds.
+    REQUIRE(window.startDemo(QStringLiteral("ticker")));
+    CHECK(window.connectionBar()->key() == QStringLiteral("demo"));
+    CHECK(window.connectionBar()->identity() == QStringLiteral("anonymous:deltascope"));
+    CHECK(window.connectionBar()->viewerState() == QStringLiteral("{\"seat\":2}"));
+    window.disconnectSession();
+}
+
 TEST_CASE("live window: bad input is reported in the window with what to try")
 {
     MainWindow window;
