@@ -57,6 +57,9 @@ ProtocolClient::ProtocolClient(Transport* transport, Clock* clock, QObject* pare
     , m_connectTimer(clock, [this]() { onConnectTimeout(); })
     , m_socketRetryTimer(clock, [this]() { onSocketRetry(); })
     , m_streamRetryTimer(clock, [this]() { onStreamRetry(); })
+    , m_endAnswerTimer(clock, [this]() {
+        closeEndedStream(QStringLiteral("no answer to connection/end within %1 ms of the stream's end").arg(m_options.endAnswerWaitMs));
+    })
 {
     qRegisterMetaType<ClientEvent>();
     qRegisterMetaType<ConnectionState>();
@@ -139,6 +142,15 @@ void ProtocolClient::stopTimers()
     m_connectTimer.stop();
     m_socketRetryTimer.stop();
     m_streamRetryTimer.stop();
+    m_endAnswerTimer.stop();
+}
+
+void ProtocolClient::closeEndedStream(const QString& reason)
+{
+    m_endAnswerTimer.stop();
+    m_socketUp = false;
+    m_transport->close(Transport::CloseMode::Clean);
+    failPending(reason);
 }
 
 bool ProtocolClient::canSend() const
@@ -477,13 +489,16 @@ void ProtocolClient::onText(const QByteArray& frame)
                                                        : QStringLiteral("stream ended by the server (done)");
             stopTimers();
             m_active = false;
-            m_socketUp = false;
-            m_transport->close(Transport::CloseMode::Clean);
-            failPending(reason);
+            if (m_endRequestId >= 0 && m_pending.contains(m_endRequestId))
+                m_endAnswerTimer.start(m_options.endAnswerWaitMs); // the end's answer may follow its effect
+            else
+                closeEndedStream(reason);
             setState(ConnectionState::Closed, reason);
             break;
         }
         Q_EMIT requestFinished(decoded.id, pending.method, true, 0, frame);
+        if (decoded.id == m_endRequestId && m_endAnswerTimer.isActive())
+            closeEndedStream(QStringLiteral("stream ended (connection/end)"));
         if (pending.method == kCreateDedupe) {
             if (!decoded.dedupe.isEmpty()) {
                 Q_EMIT dedupeTokenReceived(decoded.id, decoded.dedupe);
@@ -505,6 +520,8 @@ void ProtocolClient::onText(const QByteArray& frame)
             break;
         }
         Q_EMIT requestFinished(decoded.id, pending.method, false, decoded.code, frame);
+        if (decoded.id == m_endRequestId && m_endAnswerTimer.isActive())
+            closeEndedStream(QStringLiteral("stream ended (connection/end)"));
         break;
     }
     default:
@@ -514,6 +531,10 @@ void ProtocolClient::onText(const QByteArray& frame)
 
 void ProtocolClient::onClosed(const TransportCloseInfo& info)
 {
+    if (m_endAnswerTimer.isActive()) {
+        closeEndedStream(QStringLiteral("socket closed before the answer to connection/end: %1").arg(info.reason));
+        return;
+    }
     if (!m_active)
         return;
     QString reason = info.wasOpen ? QStringLiteral("socket closed: %1").arg(info.reason) : QStringLiteral("could not connect: %1").arg(info.reason);

@@ -45,6 +45,9 @@ struct LivenessOptions {
 struct ProtocolClientOptions {
     LivenessOptions liveness;
     qint64 connectTimeoutMs = 10000; // open() to hello; then the socket counts as failed
+    // After connection/end, the stream's done:true may come before the end's own {} (the order is
+    // not fixed): the socket stays open this long for it, so it is not failed as a lost socket.
+    qint64 endAnswerWaitMs = 2000;
     quint64 randomSeed = 0x5eed; // backoff jitter
 };
 
@@ -186,6 +189,8 @@ private:
     void planned(const QString& layer, const RetryDecision& decision, int attempt);
     void stopTimers();
     bool canSend() const;
+    // Closes the socket of an ended stream; calls still pending lose it (the synthetic 999).
+    void closeEndedStream(const QString& reason);
 
     Transport* m_transport;
     Clock* m_clock;
@@ -196,6 +201,7 @@ private:
     ClockTimer m_connectTimer;
     ClockTimer m_socketRetryTimer;
     ClockTimer m_streamRetryTimer;
+    ClockTimer m_endAnswerTimer;
 
     DocumentTarget m_target;
     QHash<qint64, Pending> m_pending;

@@ -526,6 +526,70 @@ TEST_CASE("client: calls in flight when the client closes its own socket fail wi
     }
 }
 
+// adama-wire.md 6: connection/end is answered with {} and ends the stream with done:true, in either
+// order. The end's answer that follows the stream's end is still its answer, not a lost socket.
+TEST_CASE("client: connection/end answered after the stream's done:true is a success, not a synthetic 999")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(item(1, R"({"data":{"x":1},"seq":3})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 3; }));
+    QSignalSpy finished(&peer.client, &ProtocolClient::requestFinished);
+    const qint64 endId = peer.client.end();
+    REQUIRE(endId == 2);
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("method")).toString() == QLatin1String("connection/end"); }));
+
+    peer.sendText(R"({"deliver":1,"done":true})");
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Closed; }));
+    CHECK(peer.client.stateReason().contains(QStringLiteral("connection/end")));
+
+    SECTION("the answer follows")
+    {
+        // The socket stays open for the answer, and pings are still answered meanwhile.
+        peer.sendText(R"({"ping":1000,"latency":"3"})");
+        REQUIRE(peer.pump([&]() { return !peer.eventsOfKind(EventKind::Pong).empty(); }));
+        CHECK(peer.closes == 0);
+        peer.sendText(R"({"deliver":2,"done":true,"response":{}})");
+        REQUIRE(peer.pump([&]() { return finished.count() == 1; }));
+        CHECK(finished.at(0).at(0).toLongLong() == endId);
+        CHECK(finished.at(0).at(1).toString() == QLatin1String("connection/end"));
+        CHECK(finished.at(0).at(2).toBool());
+        const auto responses = peer.eventsOfKind(EventKind::Response);
+        REQUIRE(responses.size() == 1);
+        CHECK(responses[0].requestId == endId);
+        CHECK(responses[0].method == QLatin1String("connection/end"));
+        CHECK(peer.eventsOfKind(EventKind::Failure).empty());
+        CHECK(peer.eventsOfKind(EventKind::UnknownInbound).empty());
+        REQUIRE(peer.pump([&]() { return peer.closes == 1; })); // then the socket closes
+        CHECK(peer.client.pendingRequestCount() == 0);
+    }
+    SECTION("no answer comes")
+    {
+        peer.clock.advance(ProtocolClientOptions().endAnswerWaitMs - 1);
+        peer.settle();
+        CHECK(peer.eventsOfKind(EventKind::Failure).empty());
+        peer.clock.advance(1);
+        REQUIRE(peer.pump([&]() { return finished.count() == 1; }));
+        CHECK(finished.at(0).at(3).toInt() == errorcodes::SocketLost);
+        const auto failures = peer.eventsOfKind(EventKind::Failure);
+        REQUIRE(failures.size() == 1);
+        CHECK(failures[0].requestId == endId);
+        CHECK((failures[0].flags & FlagSynthetic));
+        CHECK(failures[0].note.contains(QStringLiteral("no answer to connection/end")));
+        REQUIRE(peer.pump([&]() { return peer.closes == 1; }));
+    }
+    SECTION("the server closes the socket first")
+    {
+        peer.server()->close(Transport::CloseMode::Clean);
+        REQUIRE(peer.pump([&]() { return finished.count() == 1; }));
+        const auto failures = peer.eventsOfKind(EventKind::Failure);
+        REQUIRE(failures.size() == 1);
+        CHECK(failures[0].requestId == endId);
+        CHECK(failures[0].note.contains(QStringLiteral("socket closed before the answer to connection/end")));
+        CHECK(peer.client.state() == ConnectionState::Closed); // no reconnect: the stream had ended
+    }
+}
+
 // adama-wire.md 2.1: the reference client treats any `status` other than "connected" as fatal for
 // the socket (close, reconnect with the 1000 ms base backoff), whatever type the status has.
 TEST_CASE("client: a status that is not a string drops the socket like any status but connected")
