@@ -391,8 +391,11 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         }
     }
     const qint64 anomalies = replay.capture().checkpoints ? replay.capture().checkpoints->anomalyCount() : 0;
-    io.err << "deltascope-cli replay: at event " << replay.position() << " of " << log.size() << ", epoch " << replay.folder().epoch()
-           << ", seq " << replay.folder().lastSeq() << ", " << anomalies << " anomalies in the whole capture\n";
+    if (log.size() == 0)
+        io.err << "deltascope-cli replay: the capture holds no events; the document is empty\n";
+    else
+        io.err << "deltascope-cli replay: at event " << replay.position() << " of " << log.size() << ", epoch " << replay.folder().epoch()
+               << ", seq " << replay.folder().lastSeq() << ", " << anomalies << " anomalies in the whole capture\n";
     if (!parser.isSet(QStringLiteral("no-document"))) {
         writeUtf8(io.out, replay.folder().epochTree().toJson(true));
         io.out << '\n';

@@ -630,6 +630,17 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
         QStringLiteral("30"), QStringLiteral("--no-document") });
     CHECK(played.code == 0);
     CHECK(played.out.count(QLatin1Char('\n')) == 31);
+    CHECK(replay.err.contains(QStringLiteral("at event ")));
+
+    // A capture cut off before its first event: nothing to be "at".
+    const QString headerOnly = dir.filePath(QStringLiteral("header-only.ndjson"));
+    const QByteArray full = test::readFileOrFail(path);
+    REQUIRE(writeFile(headerOnly, full.left(full.indexOf('\n') + 1)));
+    const test::CliRun empty = runCli({ QStringLiteral("replay"), headerOnly, QStringLiteral("--quiet") });
+    CHECK(empty.code == 0);
+    CHECK(empty.err.contains(QStringLiteral("the capture holds no events")));
+    CHECK_FALSE(empty.err.contains(QStringLiteral("event -1")));
+    CHECK(empty.out.trimmed() == QStringLiteral("{}"));
 
     const QString damaged = dir.filePath(QStringLiteral("damaged.ndjson"));
     QByteArray bytes = test::readFileOrFail(path);
