@@ -163,15 +163,22 @@ Stream gameStream(int count, quint64 seed, int busy = 1, GameParts parts = {})
 // cycles even from thread CPU time (cache, frequency), so one batch can read 30% low.
 // Folds as the product does (SessionFolder): one FoldResult reused from delta to delta. With
 // `freshResults`, each apply() returns a new FoldResult instead (the allocations of its vectors).
+// `mode` ReferenceClient folds as a live session's merged tree does, from the same start.
 double foldRate(const Stream& stream, int rounds, std::size_t* nodes, DocumentTree::ChangeDetail detail = DocumentTree::ChangeDetail::Full,
-    bool freshResults = false)
+    bool freshResults = false, FoldMode mode = FoldMode::Canonical)
 {
+    DocumentTree start = stream.start;
+    if (mode != FoldMode::Canonical) {
+        start = DocumentTree(mode);
+        const QByteArray snapshot = stream.start.toSnapshotDelta();
+        start.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size())));
+    }
     double best = 0;
     for (int batch = 0; batch < 5; ++batch) {
         CpuTimer timer;
         std::size_t folded = 0;
         for (int r = 0; r < std::max(1, rounds / 5); ++r) {
-            DocumentTree tree = stream.start; // a cheap copy; the first writes copy only touched chunks
+            DocumentTree tree = start; // a cheap copy; the first writes copy only touched chunks
             qint64 event = 0;
             FoldResult result;
             for (std::string_view delta : stream.deltas) {
@@ -268,7 +275,7 @@ int main(int argc, char** argv)
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     const bool foldOnly = argc > 1 && std::strcmp(argv[1], "--fold-only") == 0; // for profiling the hot path
     // The busy or the medium stream alone, for perf; `--busy-only ROUNDS` folds it fewer times,
-    // for callgrind.
+    // for callgrind (`--busy-only ROUNDS --reference-client`: the merging fold instead).
     const bool busyOnly = argc > 1 && std::strcmp(argv[1], "--busy-only") == 0;
     const bool mediumOnly = argc > 1 && std::strcmp(argv[1], "--medium-only") == 0;
     const int onlyRounds = (busyOnly || mediumOnly) && argc > 2 ? std::max(5, std::atoi(argv[2])) : 200;
@@ -278,7 +285,12 @@ int main(int argc, char** argv)
     // 1. Fold rate, medium document.
     if (busyOnly) {
         const Stream busy = gameStream(5000, 43, 2);
-        std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", foldRate(busy, onlyRounds, nullptr));
+        const bool reference = argc > 3 && std::strcmp(argv[3], "--reference-client") == 0;
+        if (reference)
+            std::printf("document.fold.medium_busy.reference_client_rate: %.0f deltas/s\n",
+                foldRate(busy, onlyRounds, nullptr, DocumentTree::ChangeDetail::None, false, FoldMode::ReferenceClient));
+        else
+            std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", foldRate(busy, onlyRounds, nullptr));
         return 0;
     }
     if (mediumOnly) {
@@ -342,6 +354,11 @@ int main(int argc, char** argv)
         const double busyRate = foldRate(busy, quick ? 2 : 40, &busyNodes);
         std::printf("document.fold.medium_busy.delta_size: %.0f bytes (average; %zu nodes)\n", busy.averageBytes, busyNodes);
         std::printf("document.fold.medium_busy.rate: %.0f deltas/s (parse included, one core)\n", busyRate);
+        // A live session folds each delta twice more than this: the merged tree a reference client
+        // would hold (tree.js's rules, ChangeDetail::None) beside the canonical one, in its folder
+        // and again in its incident analyzer. What that fold costs, for live headroom.
+        std::printf("document.fold.medium_busy.reference_client_rate: %.0f deltas/s (FoldMode::ReferenceClient, ChangeDetail::None)\n",
+            foldRate(busy, quick ? 2 : 40, nullptr, DocumentTree::ChangeDetail::None, false, FoldMode::ReferenceClient));
         if (!foldOnly) {
             std::printf("document.fold.cli.bare_deltas: %.0f deltas/s (deltascope-cli fold of the busy stream as NDJSON, in process)\n",
                 cliFoldRate(busy, false, quick ? 1 : 8));
