@@ -965,10 +965,25 @@ void Mutator::replaceRawArray(quint32 slot, dom::element value, bool visible)
 
 std::vector<char> Mutator::shadowedFields(dom::object o)
 {
+    if (o.size() < 2)
+        return {};
+    // One filter bit per key, as DuplicateKeys keeps: the keys are compared only when a bit comes
+    // twice, which an object of distinct keys (nearly every one) rarely pays for.
+    quint64 seen = 0;
+    bool bitRepeats = false;
+    for (dom::key_value_pair field : o) {
+        const quint64 bits = packed::inlineBitsOfParsed(field.key);
+        const quint64 bit = quint64(1) << ((bits ? hashInlineKey(bits) : hashKey(field.key)) >> 58);
+        bitRepeats |= (seen & bit) != 0;
+        seen |= bit;
+    }
+    return bitRepeats ? shadowedFieldsByKey(o) : std::vector<char> {};
+}
+
+std::vector<char> Mutator::shadowedFieldsByKey(dom::object o)
+{
     std::vector<char> shadowed;
     const std::size_t count = o.size();
-    if (count < 2)
-        return shadowed;
     constexpr std::size_t kSmall = 16;
     if (count <= kSmall) {
         std::string_view keys[kSmall];

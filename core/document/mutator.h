@@ -226,6 +226,8 @@ private:
     // so tree.js never sees it); empty when no key repeats. Only ReferenceClient mode asks: the
     // canonical fold folds every occurrence in order.
     static std::vector<char> shadowedFields(simdjson::dom::object o);
+    // The same by comparing the keys, once a filter saw one that may repeat.
+    [[gnu::noinline]] static std::vector<char> shadowedFieldsByKey(simdjson::dom::object o);
     // mergeObject() in ReferenceClient mode (apart, so the canonical loop stays lean).
     [[gnu::noinline]] void mergeObjectAsReferenceClient(quint32 object, simdjson::dom::object delta, bool visible);
     // An array given as a list element (`existing`: 0 when new): reports how the reference client

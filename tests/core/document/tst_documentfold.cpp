@@ -4,6 +4,7 @@
 #include "documenttestutils.h"
 
 #include <QJsonDocument>
+#include <QJsonObject>
 
 #include <algorithm>
 #include <random>
@@ -116,6 +117,36 @@ TEST_CASE("fold: vectors where the reference client differs report it, and Refer
         CHECK(checkTreeInvariants(reference).isEmpty());
     }
     CHECK(checked >= 2);
+}
+
+TEST_CASE("fold: ReferenceClient mode keeps only the last of a repeated key in every object, however many keys")
+{
+    // Objects of distinct keys whose filter bits collide must keep every key; a repeated key,
+    // short or long, in a small or a large object, keeps only its last value (JSON.parse).
+    std::mt19937 rng(20261129);
+    const auto below = [&](int n) { return int(rng() % unsigned(n)); };
+    QStringList pool;
+    for (int i = 0; i < 70; ++i)
+        pool << (i % 3 == 0 ? QStringLiteral("a_long_key_beyond_inline_%1").arg(i) : QStringLiteral("k%1").arg(i));
+    int repeats = 0;
+    for (int round = 0; round < 400; ++round) {
+        const int count = 2 + below(round % 4 == 0 ? 40 : 12);
+        QByteArray text = "{\"o\":{";
+        QJsonObject lastWins;
+        for (int i = 0; i < count; ++i) {
+            const QString key = pool.at(below(int(pool.size())));
+            repeats += lastWins.contains(key);
+            // Objects as values: merging an earlier occurrence would leave its member behind.
+            const QString member = QStringLiteral("m%1").arg(i);
+            text += (i ? "," : "") + QStringLiteral("\"%1\":{\"%2\":%3}").arg(key, member).arg(i).toUtf8();
+            lastWins.insert(key, QJsonObject { { member, i } });
+        }
+        text += "}}";
+        INFO("delta " << text.toStdString());
+        const DocumentTree tree = folded({ text }, FoldMode::ReferenceClient);
+        CHECK(sameJson(visible(tree), QJsonObject { { QStringLiteral("o"), lastWins } }));
+    }
+    CHECK(repeats > 300);
 }
 
 TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list whatever the markers say")
