@@ -349,10 +349,17 @@ bool sameScalar(const Node& node, const Scalar& value)
 }
 
 namespace {
-// The kind and value of a scalar node whose payload is empty (new, or just dropped). `parsed`: the
-// text is the parser's (read from a delta, with padding after it), so its inline form is one
-// masked load.
-inline void setScalarPayload(Node& node, const Scalar& value, bool parsed)
+// textLooksLikeLong() with its commonest answer inline: most strings (names, messages) start
+// with neither a digit nor '-'.
+inline bool looksLikeLong(std::string_view text)
+{
+    if (text.empty() || (text[0] != '-' && static_cast<unsigned char>(text[0] - '0') > 9))
+        return false;
+    return textLooksLikeLong(text);
+}
+
+// The kind and value of a scalar node whose payload is empty (new, or just dropped).
+inline void setScalarPayload(Node& node, const Scalar& value)
 {
     node.kind = value.kind;
     switch (value.kind) {
@@ -366,13 +373,8 @@ inline void setScalarPayload(Node& node, const Scalar& value, bool parsed)
         node.v.d = value.d;
         break;
     case NodeKind::String: {
-        if (parsed) {
-            const quint64 bits = packed::inlineBitsOfParsed(value.s);
-            node.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(value.s)));
-        } else {
-            node.v.s = packed::make(value.s);
-        }
-        if (textLooksLikeLong(value.s))
+        node.v.s = packed::make(value.s);
+        if (looksLikeLong(value.s))
             node.flags |= FlagLooksLikeLong;
         break;
     }
@@ -382,11 +384,50 @@ inline void setScalarPayload(Node& node, const Scalar& value, bool parsed)
 }
 }
 
+namespace {
+// setScalarPayload() of a scalar read straight from the parsed element (canonical fold: every
+// integer kept exact, as readScalar() reads it), with no Scalar in between; a new record's members
+// come here. `type`: the element's, not null and not a container. The text is the parser's (with
+// padding after it), so its inline form is one masked load.
+inline void setParsedScalarPayload(Node& node, dom::element value, dom::element_type type)
+{
+    switch (type) {
+    case dom::element_type::BOOL:
+        node.kind = NodeKind::Bool;
+        node.v.b = value.get_bool().value_unsafe();
+        break;
+    case dom::element_type::INT64:
+        node.kind = NodeKind::Integer;
+        node.v.i = value.get_int64().value_unsafe();
+        break;
+    case dom::element_type::UINT64:
+        node.kind = NodeKind::Double; // beyond qint64, as readScalar() keeps it
+        node.v.d = double(value.get_uint64().value_unsafe());
+        break;
+    case dom::element_type::DOUBLE:
+        node.kind = NodeKind::Double;
+        node.v.d = value.get_double().value_unsafe();
+        break;
+    case dom::element_type::STRING: {
+        const std::string_view text = value.get_string().value_unsafe();
+        node.kind = NodeKind::String;
+        const quint64 bits = packed::inlineBitsOfParsed(text);
+        node.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(text)));
+        if (looksLikeLong(text))
+            node.flags |= FlagLooksLikeLong;
+        break;
+    }
+    default:
+        Q_UNREACHABLE();
+    }
+}
+}
+
 void storeScalar(Node& node, const Scalar& value)
 {
     node.dropPayload();
     node.flags &= quint8(~FlagLooksLikeLong);
-    setScalarPayload(node, value, false);
+    setScalarPayload(node, value);
 }
 
 QString escapeSegment(std::string_view key)
@@ -811,11 +852,10 @@ void Mutator::buildNewObject(quint32 slot, const NewObject& from)
         quint32 row = 0;
         for (std::size_t i = 0; i < count; ++i) {
             const NewObject::Field& field = fields.at[i];
-            if (field.value.type() == dom::element_type::NULL_VALUE)
+            const dom::element_type type = field.value.type();
+            if (type == dom::element_type::NULL_VALUE)
                 continue; // adds nothing to a new object (and, the keys being distinct, removes nothing)
-            Scalar value;
-            readValue(field.value, value);
-            members[row] = newScalarMember(slot, field.key, field.bits, value, row);
+            members[row] = newScalarMember(slot, field.key, field.bits, field.value, type, row);
             ++row;
         }
         if (row > Node::kInlineMembers) {
@@ -855,8 +895,9 @@ void Mutator::buildNewObject(quint32 slot, const NewObject& from)
     }
 }
 
-inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, const Scalar& value, quint32 row)
+inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, dom::element value, dom::element_type type, quint32 row)
 {
+    Q_ASSERT(!m_reference); // the value is read as the canonical fold reads it
     // What allocate(), storeScalar(), setRow() and markNew() do, in one write of the node.
     const quint32 slot = d.takeSlot();
     Node& n = d.w(slot);
@@ -866,7 +907,7 @@ inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, qu
     n.resetProvenance(m_event); // after the flags: it may set FlagHistory
     n.key.assign(key, keyBits);
     n.v.i = 0;
-    setScalarPayload(n, value, true);
+    setParsedScalarPayload(n, value, type);
     // This mutation's stamp at once (markNew() would overwrite a fresh one).
     n.stamp = m_stamp;
     addTouched(n, slot);

@@ -516,6 +516,12 @@ TEST_CASE("fold: a new object's members come out as if merged one by one into an
         R"({"a":null,"b":null,"c":null})",
         R"({"n":-0.0,"d":1e300,"u":18446744073709551615,"z":null,"t":true,"l":"-9223372036854775808","e":""})",
         R"({"a_key_longer_than_seven":"9223372036854775808","k":"007"})",
+        // Strings read straight from the parsed delta: the looks-like-long test at its first
+        // character, and texts at the edges of the inline form and of the string blocks.
+        R"({"p":"-7","q":"-","r":"-0","s":"0","t":"9","u":"/","v":":","w":"-x"})",
+        R"({"s7":"0123456","s8":"01234567","s16":"0123456789abcdef","s17":"0123456789abcdefg"})",
+        R"({"s32":"0123456789abcdef0123456789abcdef","s33":"0123456789abcdef0123456789abcdefg","esc":"tab\tquote\"\u00e9\u0000x"})",
+        R"({"b":false,"i":-42,"d":-1.5e-7,"m":-9223372036854775808})",
     };
     // Events beyond 32 bits give every new node a history at once.
     const qint64 events[] = { 1, (qint64(1) << 33) + 1 };
