@@ -33,6 +33,8 @@ struct StrRep {
     std::string_view view() const { return { data(), size }; }
 };
 StrRep* makeStr(std::string_view text); // for text longer than packed::kInline
+// makeStr() of text that simdjson parsed (see packed::inlineBitsOfParsed): not for text from anywhere else.
+StrRep* makeParsedStr(std::string_view parsed);
 inline void retain(StrRep* s)
 {
     if (s)

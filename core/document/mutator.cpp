@@ -412,7 +412,7 @@ inline void setParsedScalarPayload(Node& node, dom::element value, dom::element_
         const std::string_view text = value.get_string().value_unsafe();
         node.kind = NodeKind::String;
         const quint64 bits = packed::inlineBitsOfParsed(text);
-        node.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(text)));
+        node.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeParsedStr(text)));
         if (looksLikeLong(text))
             node.flags |= FlagLooksLikeLong;
         break;
