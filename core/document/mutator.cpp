@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -1894,13 +1895,21 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
     const std::size_t size = d.rl(list).order.size();
     if (size == 0)
         return false;
-    thread_local std::vector<OrderSegment> segments;
-    segments.clear();
+    const dom::array instructions = orderValue.get_array().value_unsafe();
+    // At most one segment per instruction: room for all of them set aside at once (on the stack
+    // for the usual few), so each one found is a store, not a vector's growth check and call.
+    std::size_t most = instructions.size();
+    if (most == 0xffffff) // simdjson's count saturates there
+        most = std::size_t(std::distance(instructions.begin(), instructions.end()));
+    constexpr std::size_t kOnStack = 16;
+    OrderSegment onStack[kOnStack];
+    thread_local std::vector<OrderSegment> spill;
+    OrderSegment* const room = most <= kOnStack ? onStack : (spill.resize(most), spill.data());
+    std::size_t found = 0;
     beginOrderMarks();
     std::size_t nextLo = 0; // ranges must ascend without overlapping
     bool inserts = false;
     char digits[24] = {}; // read a word at a time by inlineBitsOfParsed()
-    const dom::array instructions = orderValue.get_array().value_unsafe();
     for (dom::element instruction : instructions) {
         std::string_view key;
         switch (instruction.type()) {
@@ -1917,7 +1926,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
             }
             if (bounds[0] < qint64(nextLo) || bounds[0] > bounds[1] || bounds[1] >= qint64(size))
                 return false;
-            segments.push_back({ quint32(bounds[0]), quint32(bounds[1]), 0 });
+            room[found++] = { quint32(bounds[0]), quint32(bounds[1]), 0 };
             nextLo = std::size_t(bounds[1]) + 1;
             continue;
         }
@@ -1937,9 +1946,10 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         if (!slot || (d.r(slot).flags & FlagMark) || d.r(slot).row != kNotVisible || inOrder(slot))
             return false;
         setInOrder(slot);
-        segments.push_back({ 0, 0, slot });
+        room[found++] = { 0, 0, slot };
         inserts = true;
     }
+    const std::span<const OrderSegment> segments(room, found);
     // A removed element still shown must fall between the ranges (else an anomaly to report).
     for (quint32 slot : removed) {
         const quint32 row = d.rowOf(slot);

@@ -434,3 +434,57 @@ TEST_CASE("listener: two rows trading places move as the general reorder moves t
         }
     }
 }
+
+TEST_CASE("listener: an @o of ranges and new ids, however many, removes each gap and inserts each id in place")
+{
+    // The segment path keeps the @o's ranges and ids in room set aside up front: on the stack for
+    // up to 16, beyond that elsewhere. Either way: one removal per gap (from the end), one insertion
+    // per new id (ascending), the order and rows exact.
+    for (int ranges : { 1, 7, 8, 9, 25 }) {
+        INFO("ranges " << ranges);
+        DocumentTree tree;
+        Mirror mirror(tree);
+        tree.addListener(&mirror);
+        const int n = 4 * ranges;
+        std::string snapshot = R"({"l":{)";
+        std::string order = R"("@o":[)";
+        for (int i = 0; i < n; ++i) {
+            snapshot += "\"" + std::to_string(i) + "\":{\"v\":" + std::to_string(i) + "},";
+            order += (i ? "," : "") + std::to_string(i);
+        }
+        REQUIRE(tree.apply(snapshot + order + "]}}").parsed);
+        // Keep [4k,4k+1], drop [4k+2,4k+3], and put a new id after each kept range.
+        std::string delta = R"({"l":{)";
+        std::string o = R"("@o":[)";
+        QStringList expected;
+        for (int k = 0; k < ranges; ++k) {
+            const int id = 1000 + k;
+            delta += "\"" + std::to_string(id) + "\":{\"v\":" + std::to_string(id) + "},";
+            o += "[" + std::to_string(4 * k) + "," + std::to_string(4 * k + 1) + "]," + std::to_string(id) + ",";
+            expected << QString::number(4 * k) << QString::number(4 * k + 1) << QString::number(id);
+        }
+        o.back() = ']';
+        delta += o + "}}";
+        INFO(delta);
+        const FoldResult result = tree.apply(delta, 1);
+        REQUIRE(result.parsed);
+        REQUIRE(result.anomalies.empty());
+        const NodeId list = tree.find(u"l");
+        CHECK(tree.order(list) == expected);
+        std::vector<TreeChange> rows;
+        for (const TreeChange& change : result.changes.changes) {
+            if (change.parent == list)
+                rows.push_back(change);
+        }
+        std::vector<TreeChange> want;
+        for (int k = ranges - 1; k >= 0; --k)
+            want.push_back(TreeChange { TreeChange::Type::Removed, list, 4 * k + 2, 4 * k + 3, -1, kNoNode });
+        for (int k = 0; k < ranges; ++k)
+            want.push_back(TreeChange { TreeChange::Type::Inserted, list, 3 * k + 2, 3 * k + 2, -1, kNoNode });
+        CHECK(rows == want);
+        const QString problem = mirror.compare();
+        INFO(problem.toStdString());
+        CHECK(problem.isEmpty());
+        tree.removeListener(&mirror);
+    }
+}
