@@ -951,7 +951,8 @@ quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::eleme
         // its kind (a delta with @o or @s is never gathered), then built as fill() would.
         NewObject fields;
         if (gatherNewObject(value.get_object().value_unsafe(), fields)) {
-            const quint32 slot = d.allocate(list, key, NodeKind::Object, m_event);
+            // The key is the parsed delta's (mergeList() is the only caller): its inline form is one load.
+            const quint32 slot = d.allocate(list, key, packed::inlineBitsOfParsed(key), NodeKind::Object, m_event);
             d.wc(list).members.push_back(slot);
             d.indexInsert(list, slot);
             buildNewObject(slot, fields);

@@ -528,15 +528,18 @@ TEST_CASE("fold: a new object's members come out as if merged one by one into an
     for (const char* body : bodies) {
         INFO(body);
         const QByteArray text(body);
-        const QString paths[] = { QStringLiteral("o"), QStringLiteral("l/1") };
+        // A list element under a short key and under one too long to be inline.
+        const QString paths[] = { QStringLiteral("o"), QStringLiteral("l/1"), QStringLiteral("l/element-key") };
         for (const QString& under : paths) {
             INFO(under.toStdString());
             for (qint64 event : events) {
                 INFO(event);
-                const bool element = under == QLatin1String("l/1");
-                const QByteArray whole = element ? QByteArray(R"({"l":{"1":)" + text + R"(,"@o":[1]}})") : QByteArray(R"({"o":)" + text + "}");
-                const QByteArray empty = element ? R"({"l":{"1":{},"@o":[1]}})" : R"({"o":{}})";
-                const QByteArray merge = element ? QByteArray(R"({"l":{"1":)" + text + "}}") : QByteArray(R"({"o":)" + text + "}");
+                const bool element = under.startsWith(QLatin1String("l/"));
+                const QByteArray id = under.mid(2).toUtf8();
+                const QByteArray order = id == "1" ? QByteArray("1") : QByteArray("\"" + id + "\"");
+                const QByteArray whole = element ? QByteArray(R"({"l":{")" + id + R"(":)" + text + R"(,"@o":[)" + order + "]}}") : QByteArray(R"({"o":)" + text + "}");
+                const QByteArray empty = element ? QByteArray(R"({"l":{")" + id + R"(":{},"@o":[)" + order + "]}}") : QByteArray(R"({"o":{}})");
+                const QByteArray merge = element ? QByteArray(R"({"l":{")" + id + R"(":)" + text + "}}") : QByteArray(R"({"o":)" + text + "}");
 
                 DocumentTree built;
                 built.apply(R"({"t":0})", 0);
@@ -565,7 +568,7 @@ TEST_CASE("fold: a new object's members come out as if merged one by one into an
                 // A copy made now is not changed by what the tree folds next.
                 const DocumentTree copy = built;
                 const QStringList before = describeSubtree(copy, copy.find(under));
-                built.apply(R"({"o":{"a":7,"who":null},"l":{"1":{"a":7,"who":null}}})", event + 2);
+                built.apply(R"({"o":{"a":7,"who":null},"l":{"1":{"a":7,"who":null},"element-key":{"a":7,"who":null}}})", event + 2);
                 CHECK(describeSubtree(copy, copy.find(under)) == before);
                 CHECK(checkTreeInvariants(built).isEmpty());
             }
