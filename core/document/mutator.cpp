@@ -2017,15 +2017,16 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
             ++j;
         const std::size_t count = j - i;
         beginInsert(list, int(position), int(position + count) - 1, visible);
-        c.order.insert(c.order.begin() + std::ptrdiff_t(position), count, 0);
-        if (position + count == c.order.size()) {
-            // Appended (a scrolling list's newest rows): what rowsInserted() does at the tail, inline.
+        if (position == c.order.size()) {
+            // Appended (a scrolling list's newest rows): pushed, and what rowsInserted() does at
+            // the tail, inline.
             for (std::size_t k = 0; k < count; ++k) {
                 const quint32 slot = segments[i + k].slot;
-                c.order[position + k] = slot;
+                c.order.push_back(slot);
                 d.w(slot).row = quint32(position + k) + c.rowBase;
             }
         } else {
+            c.order.insert(c.order.begin() + std::ptrdiff_t(position), count, 0);
             for (std::size_t k = 0; k < count; ++k)
                 c.order[position + k] = segments[i + k].slot;
             d.rowsInserted(list, position, count);

@@ -453,7 +453,8 @@ TEST_CASE("listener: an @o of ranges and new ids, however many, removes each gap
             order += (i ? "," : "") + std::to_string(i);
         }
         REQUIRE(tree.apply(snapshot + order + "]}}").parsed);
-        // Keep [4k,4k+1], drop [4k+2,4k+3], and put a new id after each kept range.
+        // Keep [4k,4k+1], drop [4k+2,4k+3], and put a new id after each kept range; three at the
+        // end (a run appended).
         std::string delta = R"({"l":{)";
         std::string o = R"("@o":[)";
         QStringList expected;
@@ -462,6 +463,11 @@ TEST_CASE("listener: an @o of ranges and new ids, however many, removes each gap
             delta += "\"" + std::to_string(id) + "\":{\"v\":" + std::to_string(id) + "},";
             o += "[" + std::to_string(4 * k) + "," + std::to_string(4 * k + 1) + "]," + std::to_string(id) + ",";
             expected << QString::number(4 * k) << QString::number(4 * k + 1) << QString::number(id);
+        }
+        for (int id : { 2000, 2001 }) {
+            delta += "\"" + std::to_string(id) + "\":{\"v\":" + std::to_string(id) + "},";
+            o += std::to_string(id) + ",";
+            expected << QString::number(id);
         }
         o.back() = ']';
         delta += o + "}}";
@@ -480,7 +486,7 @@ TEST_CASE("listener: an @o of ranges and new ids, however many, removes each gap
         for (int k = ranges - 1; k >= 0; --k)
             want.push_back(TreeChange { TreeChange::Type::Removed, list, 4 * k + 2, 4 * k + 3, -1, kNoNode });
         for (int k = 0; k < ranges; ++k)
-            want.push_back(TreeChange { TreeChange::Type::Inserted, list, 3 * k + 2, 3 * k + 2, -1, kNoNode });
+            want.push_back(TreeChange { TreeChange::Type::Inserted, list, 3 * k + 2, 3 * k + 2 + (k == ranges - 1 ? 2 : 0), -1, kNoNode });
         CHECK(rows == want);
         const QString problem = mirror.compare();
         INFO(problem.toStdString());
