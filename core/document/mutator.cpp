@@ -1889,6 +1889,17 @@ struct OrderSegment {
 };
 }
 
+namespace {
+// Room for `count` segments beyond what applyOrderBySegments() keeps on its stack (apart: the
+// thread_local's guard is then not on the common path).
+[[gnu::noinline]] OrderSegment* spilledSegments(std::size_t count)
+{
+    thread_local std::vector<OrderSegment> spill;
+    spill.resize(count);
+    return spill.data();
+}
+}
+
 bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::vector<quint32>& removed, bool visible)
 {
     if (orderValue.type() != dom::element_type::ARRAY || d.rl(list).maybeOrphans)
@@ -1904,8 +1915,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         most = std::size_t(std::distance(instructions.begin(), instructions.end()));
     constexpr std::size_t kOnStack = 16;
     OrderSegment onStack[kOnStack];
-    thread_local std::vector<OrderSegment> spill;
-    OrderSegment* const room = most <= kOnStack ? onStack : (spill.resize(most), spill.data());
+    OrderSegment* const room = most <= kOnStack ? onStack : spilledSegments(most);
     std::size_t found = 0;
     beginOrderMarks();
     std::size_t nextLo = 0; // ranges must ascend without overlapping
