@@ -951,12 +951,30 @@ quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::eleme
         // its kind (a delta with @o or @s is never gathered), then built as fill() would.
         NewObject fields;
         if (gatherNewObject(value.get_object().value_unsafe(), fields)) {
-            // The key is the parsed delta's (mergeList() is the only caller): its inline form is one load.
-            const quint32 slot = d.allocate(list, key, packed::inlineBitsOfParsed(key), NodeKind::Object, m_event);
+            // What allocate() and touch() do for it, in one write of its node: it takes this
+            // mutation's stamp at once (touch() would overwrite a fresh one) and its provenance
+            // already names the event, so the climb starts at the list. The key is the parsed
+            // delta's (mergeList() is the only caller): its inline form is one load.
+            const quint32 slot = d.takeSlot();
+            {
+                Node& n = d.w(slot);
+                n.parent = list;
+                n.row = kNotVisible;
+                n.kind = NodeKind::Object;
+                n.flags = FlagLive | FlagInlineMembers; // no members yet
+                n.resetProvenance(m_event); // after the flags: it may set FlagHistory
+                n.key.assign(key, packed::inlineBitsOfParsed(key));
+                n.v.i = 0;
+                n.stamp = m_stamp;
+                d.visibleCountValid = false;
+            }
             d.wc(list).members.push_back(slot);
             d.indexInsert(list, slot);
             buildNewObject(slot, fields);
-            touch(slot);
+            addTouched(d.w(slot), slot); // after its members, as touch() would add it
+            Node& parent = d.w(list);
+            if (parent.stamp != m_stamp)
+                climb(&parent);
             return slot;
         }
     }

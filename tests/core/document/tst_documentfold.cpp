@@ -1093,3 +1093,38 @@ TEST_CASE("fold: an indexed element map that loses and gains elements anywhere f
         }
     }
 }
+
+TEST_CASE("fold: a new list element, built whole or merged, marks its list and the root changed by the delta")
+{
+    // A record of scalars is built whole and climbs from its list; one of more members than are
+    // gathered goes through fill() and touch(). Both leave the same marks above them.
+    const struct {
+        const char* body;
+        std::size_t members;
+    } cases[] = {
+        { R"({"who":"agent8","what":"message 136 with some text","when":"1718000013600"})", 3 },
+        { R"({"m0":0,"m1":1,"m2":2,"m3":3,"m4":4,"m5":5,"m6":6,"m7":7,"m8":8})", 9 },
+    };
+    for (const auto& [body, members] : cases) {
+        for (qint64 event : { qint64(5), (qint64(1) << 33) + 5 }) {
+            INFO(body << " event " << event);
+            DocumentTree tree;
+            tree.apply(R"({"l":{"1":{"a":0},"@o":[1]},"t":0})", 1);
+            tree.apply(R"({"t":2})", 2);
+            const FoldResult result = tree.apply(std::string(R"({"l":{"7":)") + body + "}}", event);
+            REQUIRE(result.parsed);
+            const NodeId list = tree.find(u"l");
+            CHECK(tree.lastChangedBy(list) == event);
+            CHECK(tree.lastChangedBy(tree.root()) == event);
+            CHECK(tree.lastChangedBy(tree.find(u"t")) == 2);
+            CHECK(result.changes.touched.size() == 1 + members); // the element and its members, once each
+            // The next delta shows the element: its record and members are the delta's.
+            tree.apply(R"({"l":{"@o":[1,7]}})", event + 1);
+            const NodeId record = tree.child(list, 1);
+            CHECK(tree.createdBy(record) == event);
+            CHECK(tree.lastChangedBy(record) == event);
+            CHECK(tree.lastChangedBy(tree.child(record, 0)) == event);
+            CHECK(checkTreeInvariants(tree).isEmpty());
+        }
+    }
+}
