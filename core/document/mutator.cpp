@@ -810,19 +810,28 @@ bool Mutator::gatherNewObject(dom::object delta, NewObject& into)
 {
     if (delta.size() > NewObject::kMost)
         return false;
+    // Counted in locals, stored once: through `into`, each field's stores would be kept in order
+    // with the next field's reads.
+    std::size_t count = 0;
+    std::size_t held = 0;
+    bool scalars = true;
+    NewObject::Field* const fields = into.fields.at;
     for (dom::key_value_pair field : delta) {
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             return false; // reported by mergeObject()
         const quint64 bits = packed::inlineBitsOfParsed(field.key);
-        for (std::size_t k = 0; k < into.count; ++k) {
-            if (sameParsedKey(bits, field.key, into.fields.at[k].bits, into.fields.at[k].key))
+        for (std::size_t k = 0; k < count; ++k) {
+            if (sameParsedKey(bits, field.key, fields[k].bits, fields[k].key))
                 return false; // a repeated key: each value folds in order, and it is reported
         }
-        into.fields.at[into.count++] = NewObject::Field { field.key, bits, field.value };
+        fields[count++] = NewObject::Field { field.key, bits, field.value };
         const dom::element_type type = field.value.type();
-        into.held += type != dom::element_type::NULL_VALUE;
-        into.scalars = into.scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
+        held += type != dom::element_type::NULL_VALUE;
+        scalars = scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
     }
+    into.count = count;
+    into.held = held;
+    into.scalars = scalars;
     return true;
 }
 
