@@ -2075,8 +2075,13 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
 
     for (quint32 slot : removed)
         d.freeSubtree(slot);
-    if (changed || !removed.empty())
-        touch(list);
+    if (changed || !removed.empty()) {
+        // touch(), inline: a list that gained an element was stamped by it, so seldom a climb.
+        Node& n = d.w(list);
+        addTouched(n, list);
+        if (n.stamp != m_stamp)
+            climb(&n);
+    }
     return true;
 }
 

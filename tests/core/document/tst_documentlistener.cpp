@@ -4,6 +4,7 @@
 #include "documentgenerator.h"
 #include "documenttestutils.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <random>
@@ -488,6 +489,18 @@ TEST_CASE("listener: an @o of ranges and new ids, however many, removes each gap
         for (int k = 0; k < ranges; ++k)
             want.push_back(TreeChange { TreeChange::Type::Inserted, list, 3 * k + 2, 3 * k + 2 + (k == ranges - 1 ? 2 : 0), -1, kNoNode });
         CHECK(rows == want);
+        const auto touchedOnce = [](const FoldResult& r, NodeId node) {
+            return std::count(r.changes.touched.begin(), r.changes.touched.end(), node) == 1;
+        };
+        CHECK(touchedOnce(result, list));
+        CHECK(tree.lastChangedBy(list) == 1);
+        // Only a range (the head row dropped): nothing below stamped the list first.
+        const FoldResult dropped = tree.apply(R"({"l":{"@o":[[1,)" + std::to_string(expected.size() - 1) + "]]}}", 2);
+        expected.removeFirst();
+        CHECK(tree.order(list) == expected);
+        CHECK(touchedOnce(dropped, list));
+        CHECK(tree.lastChangedBy(list) == 2);
+        CHECK(tree.lastChangedBy(tree.root()) == 2);
         const QString problem = mirror.compare();
         INFO(problem.toStdString());
         CHECK(problem.isEmpty());
