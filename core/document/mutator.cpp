@@ -913,14 +913,16 @@ inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, qu
     Node& n = d.w(slot);
     n.parent = object;
     n.row = row; // a new object's rows have no base
-    n.flags = FlagLive;
+    // addTouched() of a node no one has marked yet, here: its mark set with the flags.
+    n.flags = m_changes ? FlagLive | FlagTouched : FlagLive;
     n.resetProvenance(m_event); // after the flags: it may set FlagHistory
     n.key.assign(key, keyBits);
     n.v.i = 0;
     setParsedScalarPayload(n, value, type);
     // This mutation's stamp at once (markNew() would overwrite a fresh one).
     n.stamp = m_stamp;
-    addTouched(n, slot);
+    if (m_changes)
+        pushTouched(DocumentTree::Data::idOf(slot, n));
     d.visibleCountValid = false;
     return slot;
 }

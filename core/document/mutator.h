@@ -191,14 +191,19 @@ private:
     {
         if (m_changes && !(node.flags & FlagTouched)) {
             node.flags |= FlagTouched;
-            std::vector<NodeId>& touched = m_changes->touched;
-            // Growing apart: push_back()'s own growth, inlined here, made every call save and
-            // restore six registers.
-            if (touched.size() != touched.capacity()) [[likely]]
-                touched.push_back(DocumentTree::Data::idOf(slot, node));
-            else
-                appendTouched(DocumentTree::Data::idOf(slot, node));
+            pushTouched(DocumentTree::Data::idOf(slot, node));
         }
+    }
+    // addTouched() once the node is marked (m_changes only).
+    [[gnu::always_inline]] void pushTouched(NodeId id)
+    {
+        std::vector<NodeId>& touched = m_changes->touched;
+        // Growing apart: push_back()'s own growth, inlined here, made every call save and
+        // restore six registers.
+        if (touched.size() != touched.capacity()) [[likely]]
+            touched.push_back(id);
+        else
+            appendTouched(id);
     }
     [[gnu::noinline]] void appendTouched(NodeId id);
     quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);
