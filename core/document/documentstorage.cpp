@@ -116,6 +116,29 @@ StrRep* makeStr(std::string_view text)
     return rep;
 }
 
+StrRep* makeParsedStr(std::string_view parsed)
+{
+    // Text that fits a cached block is copied with the block's whole room, in moves of a fixed size
+    // rather than a library call for its length: the parser's string buffer is allocated with
+    // padding after its last string (more than the 32 bytes read here), so the bytes past the
+    // text are there to read. They land past the text's end, where nothing reads them.
+    const std::size_t size = parsed.size();
+    constexpr std::size_t kSmallRoom = BlockCache::kSize[0] - sizeof(StrRep);
+    constexpr std::size_t kLargeRoom = BlockCache::kSize[1] - sizeof(StrRep);
+    if (size > kLargeRoom)
+        return makeStr(parsed);
+    void* memory = takeBlock(sizeof(StrRep) + size); // a block of the whole class (see takeBlock)
+    auto* rep = new (memory) StrRep;
+    rep->ref.store(1, std::memory_order_relaxed);
+    rep->size = quint32(size);
+    char* data = const_cast<char*>(rep->data());
+    if (size <= kSmallRoom)
+        std::memcpy(data, parsed.data(), kSmallRoom);
+    else
+        std::memcpy(data, parsed.data(), kLargeRoom);
+    return rep;
+}
+
 // A count of one is the caller's own reference: no other holder exists to copy it concurrently, so
 // it is freed without the locked decrement (the common case: text no tree copy shares).
 namespace {

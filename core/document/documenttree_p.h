@@ -33,6 +33,8 @@ struct StrRep {
     std::string_view view() const { return { data(), size }; }
 };
 StrRep* makeStr(std::string_view text); // for text longer than packed::kInline
+// makeStr() of text that simdjson parsed (see packed::inlineBitsOfParsed): not for text from anywhere else.
+StrRep* makeParsedStr(std::string_view parsed);
 inline void retain(StrRep* s)
 {
     if (s)
@@ -47,12 +49,13 @@ void giveSlots(quint32* slots, std::size_t capacity);
 
 // The slot numbers of a container's members or visible order: a vector of quint32 that keeps a
 // gap at the front, so dropping or adding at the front (a list that scrolls: oldest out, newest
-// in) costs what is dropped or added, not the length; and that holds up to two slots in place of
-// its buffer pointer, so small objects allocate nothing for their members. 24 bytes.
+// in) costs what is dropped or added, not the length; and that holds up to three slots in place of
+// its buffer pointer (and the padding after it), so small objects and lists allocate nothing for
+// their members: a new 3-member record is one heap block, its Container. 24 bytes.
 class SlotVec
 {
 public:
-    static constexpr std::size_t kInline = 2; // as many as fit in the buffer pointer
+    static constexpr std::size_t kInline = 3; // as many as fit in the buffer pointer and the padding
     using value_type = quint32;
     using iterator = quint32*;
     using const_iterator = const quint32*;
@@ -60,12 +63,11 @@ public:
     SlotVec() = default;
     SlotVec(const SlotVec& other) { assign(other.begin(), other.end()); }
     SlotVec(SlotVec&& other) noexcept
-        : m_s(other.m_s)
-        , m_start(std::exchange(other.m_start, 0))
+        : m_start(std::exchange(other.m_start, 0))
         , m_size(std::exchange(other.m_size, 0))
         , m_cap(std::exchange(other.m_cap, 0))
     {
-        other.m_s.heap = nullptr;
+        std::memcpy(m_inl, other.m_inl, sizeof m_inl);
     }
     SlotVec& operator=(const SlotVec& other)
     {
@@ -75,8 +77,8 @@ public:
     }
     SlotVec& operator=(SlotVec&& other) noexcept
     {
-        // Inline slots live in m_s, so swapping the members moves them too.
-        std::swap(m_s, other.m_s);
+        // Inline slots live in m_inl, so swapping the members moves them too.
+        std::swap(m_inl, other.m_inl);
         std::swap(m_start, other.m_start);
         std::swap(m_size, other.m_size);
         std::swap(m_cap, other.m_cap);
@@ -90,7 +92,7 @@ public:
     ~SlotVec()
     {
         if (m_cap)
-            giveSlots(m_s.heap, m_cap);
+            giveSlots(heap(), m_cap);
     }
 
     iterator begin() { return storage() + m_start; }
@@ -139,8 +141,8 @@ public:
         const std::size_t n = std::size_t(std::distance(first, last));
         if (n > capacity()) {
             if (m_cap)
-                giveSlots(m_s.heap, m_cap);
-            m_s.heap = takeSlots(n);
+                giveSlots(heap(), m_cap);
+            setHeap(takeSlots(n));
             m_cap = quint32(n);
         }
         m_start = 0;
@@ -194,9 +196,16 @@ public:
     }
 
 private:
-    // m_cap == 0: the slots are in m_s.inl (up to kInline of them).
-    quint32* storage() { return m_cap ? m_s.heap : m_s.inl; }
-    const quint32* storage() const { return m_cap ? m_s.heap : m_s.inl; }
+    // m_cap == 0: the slots are in m_inl (up to kInline of them), else the heap buffer.
+    quint32* heap() const
+    {
+        quint32* p;
+        std::memcpy(&p, m_inl, sizeof p); // one load: m_inl is aligned for it
+        return p;
+    }
+    void setHeap(quint32* p) { std::memcpy(m_inl, &p, sizeof p); }
+    quint32* storage() { return m_cap ? heap() : m_inl; }
+    const quint32* storage() const { return m_cap ? heap() : m_inl; }
     std::size_t capacity() const { return m_cap ? m_cap : kInline; }
 
     // Room for `count` more at the end: reuse a large front gap, else grow.
@@ -216,11 +225,11 @@ private:
             if (!m_cap) {
                 std::memmove(storage(), storage() + m_start, m_size * sizeof(quint32));
             } else {
-                quint32* heap = m_s.heap;
+                quint32* buffer = heap();
                 const std::size_t heapCapacity = m_cap;
                 m_cap = 0;
-                std::memcpy(m_s.inl, heap + m_start, m_size * sizeof(quint32));
-                giveSlots(heap, heapCapacity);
+                std::memcpy(m_inl, buffer + m_start, m_size * sizeof(quint32));
+                giveSlots(buffer, heapCapacity);
             }
             m_start = 0;
             return;
@@ -229,8 +238,8 @@ private:
         if (m_size)
             std::memcpy(buffer, storage() + m_start, m_size * sizeof(quint32));
         if (m_cap)
-            giveSlots(m_s.heap, m_cap);
-        m_s.heap = buffer;
+            giveSlots(heap(), m_cap);
+        setHeap(buffer);
         m_start = 0;
         m_cap = quint32(capacity);
     }
@@ -251,15 +260,14 @@ private:
         return p;
     }
 
-    union Storage {
-        quint32* heap;
-        quint32 inl[kInline];
-    };
-    Storage m_s { nullptr }; // m_cap == 0: up to kInline slots in place (inl), else the heap buffer
+    // m_cap == 0: up to kInline slots in place; else the heap buffer's pointer, in the first two
+    // words (see heap()). Not a union of the two: the third slot would make it 16 bytes.
+    alignas(quint32*) quint32 m_inl[kInline] {};
     quint32 m_start = 0;
     quint32 m_size = 0;
     quint32 m_cap = 0;
 };
+static_assert(sizeof(SlotVec) == 24, "three slots in place cost no size");
 
 // Containers of up to this many members are searched by a linear scan and have no SlotIndex.
 inline constexpr std::size_t kIndexThreshold = 12;

@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -349,10 +350,17 @@ bool sameScalar(const Node& node, const Scalar& value)
 }
 
 namespace {
-// The kind and value of a scalar node whose payload is empty (new, or just dropped). `parsed`: the
-// text is the parser's (read from a delta, with padding after it), so its inline form is one
-// masked load.
-inline void setScalarPayload(Node& node, const Scalar& value, bool parsed)
+// textLooksLikeLong() with its commonest answer inline: most strings (names, messages) start
+// with neither a digit nor '-'.
+inline bool looksLikeLong(std::string_view text)
+{
+    if (text.empty() || (text[0] != '-' && static_cast<unsigned char>(text[0] - '0') > 9))
+        return false;
+    return textLooksLikeLong(text);
+}
+
+// The kind and value of a scalar node whose payload is empty (new, or just dropped).
+inline void setScalarPayload(Node& node, const Scalar& value)
 {
     node.kind = value.kind;
     switch (value.kind) {
@@ -366,13 +374,8 @@ inline void setScalarPayload(Node& node, const Scalar& value, bool parsed)
         node.v.d = value.d;
         break;
     case NodeKind::String: {
-        if (parsed) {
-            const quint64 bits = packed::inlineBitsOfParsed(value.s);
-            node.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeStr(value.s)));
-        } else {
-            node.v.s = packed::make(value.s);
-        }
-        if (textLooksLikeLong(value.s))
+        node.v.s = packed::make(value.s);
+        if (looksLikeLong(value.s))
             node.flags |= FlagLooksLikeLong;
         break;
     }
@@ -382,11 +385,50 @@ inline void setScalarPayload(Node& node, const Scalar& value, bool parsed)
 }
 }
 
+namespace {
+// setScalarPayload() of a scalar read straight from the parsed element (canonical fold: every
+// integer kept exact, as readScalar() reads it), with no Scalar in between; a new record's members
+// come here. `type`: the element's, not null and not a container. The text is the parser's (with
+// padding after it), so its inline form is one masked load.
+inline void setParsedScalarPayload(Node& node, dom::element value, dom::element_type type)
+{
+    switch (type) {
+    case dom::element_type::BOOL:
+        node.kind = NodeKind::Bool;
+        node.v.b = value.get_bool().value_unsafe();
+        break;
+    case dom::element_type::INT64:
+        node.kind = NodeKind::Integer;
+        node.v.i = value.get_int64().value_unsafe();
+        break;
+    case dom::element_type::UINT64:
+        node.kind = NodeKind::Double; // beyond qint64, as readScalar() keeps it
+        node.v.d = double(value.get_uint64().value_unsafe());
+        break;
+    case dom::element_type::DOUBLE:
+        node.kind = NodeKind::Double;
+        node.v.d = value.get_double().value_unsafe();
+        break;
+    case dom::element_type::STRING: {
+        const std::string_view text = value.get_string().value_unsafe();
+        node.kind = NodeKind::String;
+        const quint64 bits = packed::inlineBitsOfParsed(text);
+        node.v.s = bits ? bits : quint64(reinterpret_cast<quintptr>(makeParsedStr(text)));
+        if (looksLikeLong(text))
+            node.flags |= FlagLooksLikeLong;
+        break;
+    }
+    default:
+        Q_UNREACHABLE();
+    }
+}
+}
+
 void storeScalar(Node& node, const Scalar& value)
 {
     node.dropPayload();
     node.flags &= quint8(~FlagLooksLikeLong);
-    setScalarPayload(node, value, false);
+    setScalarPayload(node, value);
 }
 
 QString escapeSegment(std::string_view key)
@@ -768,19 +810,28 @@ bool Mutator::gatherNewObject(dom::object delta, NewObject& into)
 {
     if (delta.size() > NewObject::kMost)
         return false;
+    // Counted in locals, stored once: through `into`, each field's stores would be kept in order
+    // with the next field's reads.
+    std::size_t count = 0;
+    std::size_t held = 0;
+    bool scalars = true;
+    NewObject::Field* const fields = into.fields.at;
     for (dom::key_value_pair field : delta) {
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             return false; // reported by mergeObject()
         const quint64 bits = packed::inlineBitsOfParsed(field.key);
-        for (std::size_t k = 0; k < into.count; ++k) {
-            if (sameParsedKey(bits, field.key, into.fields.at[k].bits, into.fields.at[k].key))
+        for (std::size_t k = 0; k < count; ++k) {
+            if (sameParsedKey(bits, field.key, fields[k].bits, fields[k].key))
                 return false; // a repeated key: each value folds in order, and it is reported
         }
-        into.fields.at[into.count++] = NewObject::Field { field.key, bits, field.value };
+        fields[count++] = NewObject::Field { field.key, bits, field.value };
         const dom::element_type type = field.value.type();
-        into.held += type != dom::element_type::NULL_VALUE;
-        into.scalars = into.scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
+        held += type != dom::element_type::NULL_VALUE;
+        scalars = scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
     }
+    into.count = count;
+    into.held = held;
+    into.scalars = scalars;
     return true;
 }
 
@@ -811,11 +862,10 @@ void Mutator::buildNewObject(quint32 slot, const NewObject& from)
         quint32 row = 0;
         for (std::size_t i = 0; i < count; ++i) {
             const NewObject::Field& field = fields.at[i];
-            if (field.value.type() == dom::element_type::NULL_VALUE)
+            const dom::element_type type = field.value.type();
+            if (type == dom::element_type::NULL_VALUE)
                 continue; // adds nothing to a new object (and, the keys being distinct, removes nothing)
-            Scalar value;
-            readValue(field.value, value);
-            members[row] = newScalarMember(slot, field.key, field.bits, value, row);
+            members[row] = newScalarMember(slot, field.key, field.bits, field.value, type, row);
             ++row;
         }
         if (row > Node::kInlineMembers) {
@@ -855,21 +905,24 @@ void Mutator::buildNewObject(quint32 slot, const NewObject& from)
     }
 }
 
-inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, const Scalar& value, quint32 row)
+inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, dom::element value, dom::element_type type, quint32 row)
 {
+    Q_ASSERT(!m_reference); // the value is read as the canonical fold reads it
     // What allocate(), storeScalar(), setRow() and markNew() do, in one write of the node.
     const quint32 slot = d.takeSlot();
     Node& n = d.w(slot);
     n.parent = object;
     n.row = row; // a new object's rows have no base
-    n.flags = FlagLive;
+    // addTouched() of a node no one has marked yet, here: its mark set with the flags.
+    n.flags = m_changes ? FlagLive | FlagTouched : FlagLive;
     n.resetProvenance(m_event); // after the flags: it may set FlagHistory
     n.key.assign(key, keyBits);
     n.v.i = 0;
-    setScalarPayload(n, value, true);
+    setParsedScalarPayload(n, value, type);
     // This mutation's stamp at once (markNew() would overwrite a fresh one).
     n.stamp = m_stamp;
-    addTouched(n, slot);
+    if (m_changes)
+        pushTouched(DocumentTree::Data::idOf(slot, n));
     d.visibleCountValid = false;
     return slot;
 }
@@ -909,11 +962,30 @@ quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::eleme
         // its kind (a delta with @o or @s is never gathered), then built as fill() would.
         NewObject fields;
         if (gatherNewObject(value.get_object().value_unsafe(), fields)) {
-            const quint32 slot = d.allocate(list, key, NodeKind::Object, m_event);
+            // What allocate() and touch() do for it, in one write of its node: it takes this
+            // mutation's stamp at once (touch() would overwrite a fresh one) and its provenance
+            // already names the event, so the climb starts at the list. The key is the parsed
+            // delta's (mergeList() is the only caller): its inline form is one load.
+            const quint32 slot = d.takeSlot();
+            {
+                Node& n = d.w(slot);
+                n.parent = list;
+                n.row = kNotVisible;
+                n.kind = NodeKind::Object;
+                n.flags = FlagLive | FlagInlineMembers; // no members yet
+                n.resetProvenance(m_event); // after the flags: it may set FlagHistory
+                n.key.assign(key, packed::inlineBitsOfParsed(key));
+                n.v.i = 0;
+                n.stamp = m_stamp;
+                d.visibleCountValid = false;
+            }
             d.wc(list).members.push_back(slot);
             d.indexInsert(list, slot);
             buildNewObject(slot, fields);
-            touch(slot);
+            addTouched(d.w(slot), slot); // after its members, as touch() would add it
+            Node& parent = d.w(list);
+            if (parent.stamp != m_stamp)
+                climb(&parent);
             return slot;
         }
     }
@@ -1861,6 +1933,17 @@ struct OrderSegment {
 };
 }
 
+namespace {
+// Room for `count` segments beyond what applyOrderBySegments() keeps on its stack (apart: the
+// thread_local's guard is then not on the common path).
+[[gnu::noinline]] OrderSegment* spilledSegments(std::size_t count)
+{
+    thread_local std::vector<OrderSegment> spill;
+    spill.resize(count);
+    return spill.data();
+}
+}
+
 bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::vector<quint32>& removed, bool visible)
 {
     if (orderValue.type() != dom::element_type::ARRAY || d.rl(list).maybeOrphans)
@@ -1868,13 +1951,20 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
     const std::size_t size = d.rl(list).order.size();
     if (size == 0)
         return false;
-    thread_local std::vector<OrderSegment> segments;
-    segments.clear();
+    const dom::array instructions = orderValue.get_array().value_unsafe();
+    // At most one segment per instruction: room for all of them set aside at once (on the stack
+    // for the usual few), so each one found is a store, not a vector's growth check and call.
+    std::size_t most = instructions.size();
+    if (most == 0xffffff) // simdjson's count saturates there
+        most = std::size_t(std::distance(instructions.begin(), instructions.end()));
+    constexpr std::size_t kOnStack = 16;
+    OrderSegment onStack[kOnStack];
+    OrderSegment* const room = most <= kOnStack ? onStack : spilledSegments(most);
+    std::size_t found = 0;
     beginOrderMarks();
     std::size_t nextLo = 0; // ranges must ascend without overlapping
     bool inserts = false;
     char digits[24] = {}; // read a word at a time by inlineBitsOfParsed()
-    const dom::array instructions = orderValue.get_array().value_unsafe();
     for (dom::element instruction : instructions) {
         std::string_view key;
         switch (instruction.type()) {
@@ -1891,7 +1981,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
             }
             if (bounds[0] < qint64(nextLo) || bounds[0] > bounds[1] || bounds[1] >= qint64(size))
                 return false;
-            segments.push_back({ quint32(bounds[0]), quint32(bounds[1]), 0 });
+            room[found++] = { quint32(bounds[0]), quint32(bounds[1]), 0 };
             nextLo = std::size_t(bounds[1]) + 1;
             continue;
         }
@@ -1911,9 +2001,10 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         if (!slot || (d.r(slot).flags & FlagMark) || d.r(slot).row != kNotVisible || inOrder(slot))
             return false;
         setInOrder(slot);
-        segments.push_back({ 0, 0, slot });
+        room[found++] = { 0, 0, slot };
         inserts = true;
     }
+    const std::span<const OrderSegment> segments(room, found);
     // A removed element still shown must fall between the ranges (else an anomaly to report).
     for (quint32 slot : removed) {
         const quint32 row = d.rowOf(slot);
@@ -1980,15 +2071,16 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
             ++j;
         const std::size_t count = j - i;
         beginInsert(list, int(position), int(position + count) - 1, visible);
-        c.order.insert(c.order.begin() + std::ptrdiff_t(position), count, 0);
-        if (position + count == c.order.size()) {
-            // Appended (a scrolling list's newest rows): what rowsInserted() does at the tail, inline.
+        if (position == c.order.size()) {
+            // Appended (a scrolling list's newest rows): pushed, and what rowsInserted() does at
+            // the tail, inline.
             for (std::size_t k = 0; k < count; ++k) {
                 const quint32 slot = segments[i + k].slot;
-                c.order[position + k] = slot;
+                c.order.push_back(slot);
                 d.w(slot).row = quint32(position + k) + c.rowBase;
             }
         } else {
+            c.order.insert(c.order.begin() + std::ptrdiff_t(position), count, 0);
             for (std::size_t k = 0; k < count; ++k)
                 c.order[position + k] = segments[i + k].slot;
             d.rowsInserted(list, position, count);
@@ -2000,8 +2092,13 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
 
     for (quint32 slot : removed)
         d.freeSubtree(slot);
-    if (changed || !removed.empty())
-        touch(list);
+    if (changed || !removed.empty()) {
+        // touch(), inline: a list that gained an element was stamped by it, so seldom a climb.
+        Node& n = d.w(list);
+        addTouched(n, list);
+        if (n.stamp != m_stamp)
+            climb(&n);
+    }
     return true;
 }
 

@@ -181,22 +181,29 @@ private:
     void buildNewObject(quint32 slot, const NewObject& from);
     // A node fill() just made, below a new node: in the change set, and stamped as this mutation's.
     void markNew(quint32 slot);
-    // fillNewObject()'s scalar member at `row` of new object `object`, made and marked new.
-    [[gnu::always_inline]] inline quint32 newScalarMember(quint32 object, std::string_view key, quint64 keyBits, const Scalar& value, quint32 row);
+    // fillNewObject()'s scalar member at `row` of new object `object`, made and marked new (canonical
+    // fold only). `type`: the type of `value`, a scalar but not null.
+    [[gnu::always_inline]] inline quint32 newScalarMember(quint32 object, std::string_view key, quint64 keyBits, simdjson::dom::element value,
+        simdjson::dom::element_type type, quint32 row);
     // Into the change set's touched list, once per node: marked on the node (cleared by finish())
     // instead of sorting afterwards. Inline: touch() runs it for every node a fold changes.
     void addTouched(Node& node, quint32 slot)
     {
         if (m_changes && !(node.flags & FlagTouched)) {
             node.flags |= FlagTouched;
-            std::vector<NodeId>& touched = m_changes->touched;
-            // Growing apart: push_back()'s own growth, inlined here, made every call save and
-            // restore six registers.
-            if (touched.size() != touched.capacity()) [[likely]]
-                touched.push_back(DocumentTree::Data::idOf(slot, node));
-            else
-                appendTouched(DocumentTree::Data::idOf(slot, node));
+            pushTouched(DocumentTree::Data::idOf(slot, node));
         }
+    }
+    // addTouched() once the node is marked (m_changes only).
+    [[gnu::always_inline]] void pushTouched(NodeId id)
+    {
+        std::vector<NodeId>& touched = m_changes->touched;
+        // Growing apart: push_back()'s own growth, inlined here, made every call save and
+        // restore six registers.
+        if (touched.size() != touched.capacity()) [[likely]]
+            touched.push_back(id);
+        else
+            appendTouched(id);
     }
     [[gnu::noinline]] void appendTouched(NodeId id);
     quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);

@@ -547,21 +547,30 @@ TEST_CASE("fold: a new object's members come out as if merged one by one into an
         R"({"a":null,"b":null,"c":null})",
         R"({"n":-0.0,"d":1e300,"u":18446744073709551615,"z":null,"t":true,"l":"-9223372036854775808","e":""})",
         R"({"a_key_longer_than_seven":"9223372036854775808","k":"007"})",
+        // Strings read straight from the parsed delta: the looks-like-long test at its first
+        // character, and texts at the edges of the inline form and of the string blocks.
+        R"({"p":"-7","q":"-","r":"-0","s":"0","t":"9","u":"/","v":":","w":"-x"})",
+        R"({"s7":"0123456","s8":"01234567","s16":"0123456789abcdef","s17":"0123456789abcdefg"})",
+        R"({"s32":"0123456789abcdef0123456789abcdef","s33":"0123456789abcdef0123456789abcdefg","esc":"tab\tquote\"\u00e9\u0000x"})",
+        R"({"b":false,"i":-42,"d":-1.5e-7,"m":-9223372036854775808})",
     };
     // Events beyond 32 bits give every new node a history at once.
     const qint64 events[] = { 1, (qint64(1) << 33) + 1 };
     for (const char* body : bodies) {
         INFO(body);
         const QByteArray text(body);
-        const QString paths[] = { QStringLiteral("o"), QStringLiteral("l/1") };
+        // A list element under a short key and under one too long to be inline.
+        const QString paths[] = { QStringLiteral("o"), QStringLiteral("l/1"), QStringLiteral("l/element-key") };
         for (const QString& under : paths) {
             INFO(under.toStdString());
             for (qint64 event : events) {
                 INFO(event);
-                const bool element = under == QLatin1String("l/1");
-                const QByteArray whole = element ? QByteArray(R"({"l":{"1":)" + text + R"(,"@o":[1]}})") : QByteArray(R"({"o":)" + text + "}");
-                const QByteArray empty = element ? R"({"l":{"1":{},"@o":[1]}})" : R"({"o":{}})";
-                const QByteArray merge = element ? QByteArray(R"({"l":{"1":)" + text + "}}") : QByteArray(R"({"o":)" + text + "}");
+                const bool element = under.startsWith(QLatin1String("l/"));
+                const QByteArray id = under.mid(2).toUtf8();
+                const QByteArray order = id == "1" ? QByteArray("1") : QByteArray("\"" + id + "\"");
+                const QByteArray whole = element ? QByteArray(R"({"l":{")" + id + R"(":)" + text + R"(,"@o":[)" + order + "]}}") : QByteArray(R"({"o":)" + text + "}");
+                const QByteArray empty = element ? QByteArray(R"({"l":{")" + id + R"(":{},"@o":[)" + order + "]}}") : QByteArray(R"({"o":{}})");
+                const QByteArray merge = element ? QByteArray(R"({"l":{")" + id + R"(":)" + text + "}}") : QByteArray(R"({"o":)" + text + "}");
 
                 DocumentTree built;
                 built.apply(R"({"t":0})", 0);
@@ -590,7 +599,7 @@ TEST_CASE("fold: a new object's members come out as if merged one by one into an
                 // A copy made now is not changed by what the tree folds next.
                 const DocumentTree copy = built;
                 const QStringList before = describeSubtree(copy, copy.find(under));
-                built.apply(R"({"o":{"a":7,"who":null},"l":{"1":{"a":7,"who":null}}})", event + 2);
+                built.apply(R"({"o":{"a":7,"who":null},"l":{"1":{"a":7,"who":null},"element-key":{"a":7,"who":null}}})", event + 2);
                 CHECK(describeSubtree(copy, copy.find(under)) == before);
                 CHECK(checkTreeInvariants(built).isEmpty());
             }
@@ -1112,6 +1121,41 @@ TEST_CASE("fold: an indexed element map that loses and gains elements anywhere f
             REQUIRE(shown.size() == qsizetype(live.size()));
             for (std::size_t i = 0; i < live.size(); ++i)
                 REQUIRE(shown.at(qsizetype(i)) == QString::number(live[i]));
+        }
+    }
+}
+
+TEST_CASE("fold: a new list element, built whole or merged, marks its list and the root changed by the delta")
+{
+    // A record of scalars is built whole and climbs from its list; one of more members than are
+    // gathered goes through fill() and touch(). Both leave the same marks above them.
+    const struct {
+        const char* body;
+        std::size_t members;
+    } cases[] = {
+        { R"({"who":"agent8","what":"message 136 with some text","when":"1718000013600"})", 3 },
+        { R"({"m0":0,"m1":1,"m2":2,"m3":3,"m4":4,"m5":5,"m6":6,"m7":7,"m8":8})", 9 },
+    };
+    for (const auto& [body, members] : cases) {
+        for (qint64 event : { qint64(5), (qint64(1) << 33) + 5 }) {
+            INFO(body << " event " << event);
+            DocumentTree tree;
+            tree.apply(R"({"l":{"1":{"a":0},"@o":[1]},"t":0})", 1);
+            tree.apply(R"({"t":2})", 2);
+            const FoldResult result = tree.apply(std::string(R"({"l":{"7":)") + body + "}}", event);
+            REQUIRE(result.parsed);
+            const NodeId list = tree.find(u"l");
+            CHECK(tree.lastChangedBy(list) == event);
+            CHECK(tree.lastChangedBy(tree.root()) == event);
+            CHECK(tree.lastChangedBy(tree.find(u"t")) == 2);
+            CHECK(result.changes.touched.size() == 1 + members); // the element and its members, once each
+            // The next delta shows the element: its record and members are the delta's.
+            tree.apply(R"({"l":{"@o":[1,7]}})", event + 1);
+            const NodeId record = tree.child(list, 1);
+            CHECK(tree.createdBy(record) == event);
+            CHECK(tree.lastChangedBy(record) == event);
+            CHECK(tree.lastChangedBy(tree.child(record, 0)) == event);
+            CHECK(checkTreeInvariants(tree).isEmpty());
         }
     }
 }

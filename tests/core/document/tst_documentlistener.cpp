@@ -4,6 +4,7 @@
 #include "documentgenerator.h"
 #include "documenttestutils.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <random>
@@ -432,5 +433,77 @@ TEST_CASE("listener: two rows trading places move as the general reorder moves t
                 }
             }
         }
+    }
+}
+
+TEST_CASE("listener: an @o of ranges and new ids, however many, removes each gap and inserts each id in place")
+{
+    // The segment path keeps the @o's ranges and ids in room set aside up front: on the stack for
+    // up to 16, beyond that elsewhere. Either way: one removal per gap (from the end), one insertion
+    // per new id (ascending), the order and rows exact.
+    for (int ranges : { 1, 7, 8, 9, 25 }) {
+        INFO("ranges " << ranges);
+        DocumentTree tree;
+        Mirror mirror(tree);
+        tree.addListener(&mirror);
+        const int n = 4 * ranges;
+        std::string snapshot = R"({"l":{)";
+        std::string order = R"("@o":[)";
+        for (int i = 0; i < n; ++i) {
+            snapshot += "\"" + std::to_string(i) + "\":{\"v\":" + std::to_string(i) + "},";
+            order += (i ? "," : "") + std::to_string(i);
+        }
+        REQUIRE(tree.apply(snapshot + order + "]}}").parsed);
+        // Keep [4k,4k+1], drop [4k+2,4k+3], and put a new id after each kept range; three at the
+        // end (a run appended).
+        std::string delta = R"({"l":{)";
+        std::string o = R"("@o":[)";
+        QStringList expected;
+        for (int k = 0; k < ranges; ++k) {
+            const int id = 1000 + k;
+            delta += "\"" + std::to_string(id) + "\":{\"v\":" + std::to_string(id) + "},";
+            o += "[" + std::to_string(4 * k) + "," + std::to_string(4 * k + 1) + "]," + std::to_string(id) + ",";
+            expected << QString::number(4 * k) << QString::number(4 * k + 1) << QString::number(id);
+        }
+        for (int id : { 2000, 2001 }) {
+            delta += "\"" + std::to_string(id) + "\":{\"v\":" + std::to_string(id) + "},";
+            o += std::to_string(id) + ",";
+            expected << QString::number(id);
+        }
+        o.back() = ']';
+        delta += o + "}}";
+        INFO(delta);
+        const FoldResult result = tree.apply(delta, 1);
+        REQUIRE(result.parsed);
+        REQUIRE(result.anomalies.empty());
+        const NodeId list = tree.find(u"l");
+        CHECK(tree.order(list) == expected);
+        std::vector<TreeChange> rows;
+        for (const TreeChange& change : result.changes.changes) {
+            if (change.parent == list)
+                rows.push_back(change);
+        }
+        std::vector<TreeChange> want;
+        for (int k = ranges - 1; k >= 0; --k)
+            want.push_back(TreeChange { TreeChange::Type::Removed, list, 4 * k + 2, 4 * k + 3, -1, kNoNode });
+        for (int k = 0; k < ranges; ++k)
+            want.push_back(TreeChange { TreeChange::Type::Inserted, list, 3 * k + 2, 3 * k + 2 + (k == ranges - 1 ? 2 : 0), -1, kNoNode });
+        CHECK(rows == want);
+        const auto touchedOnce = [](const FoldResult& r, NodeId node) {
+            return std::count(r.changes.touched.begin(), r.changes.touched.end(), node) == 1;
+        };
+        CHECK(touchedOnce(result, list));
+        CHECK(tree.lastChangedBy(list) == 1);
+        // Only a range (the head row dropped): nothing below stamped the list first.
+        const FoldResult dropped = tree.apply(R"({"l":{"@o":[[1,)" + std::to_string(expected.size() - 1) + "]]}}", 2);
+        expected.removeFirst();
+        CHECK(tree.order(list) == expected);
+        CHECK(touchedOnce(dropped, list));
+        CHECK(tree.lastChangedBy(list) == 2);
+        CHECK(tree.lastChangedBy(tree.root()) == 2);
+        const QString problem = mirror.compare();
+        INFO(problem.toStdString());
+        CHECK(problem.isEmpty());
+        tree.removeListener(&mirror);
     }
 }

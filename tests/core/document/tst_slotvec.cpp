@@ -118,6 +118,43 @@ TEST_CASE("SlotVec behaves as std::vector under random edits at the front, middl
     }
 }
 
+TEST_CASE("SlotVec keeps up to three slots in place, through copies, moves and growth")
+{
+    // A new record of three members keeps its slots in its Container's SlotVec, with no buffer:
+    // the third slot shares no bytes with the others, and a heap vector's pointer overlays them.
+    static_assert(SlotVec::kInline == 3);
+    SlotVec three;
+    three.push_back(11);
+    three.push_back(12);
+    three.push_back(13);
+    REQUIRE(same(three, { 11, 12, 13 }));
+    const quint32 held[] = { 21, 22, 23 };
+    SlotVec assigned;
+    assigned.assign(held, held + 3);
+    REQUIRE(same(assigned, { 21, 22, 23 }));
+    SlotVec copy(three);
+    REQUIRE(same(copy, { 11, 12, 13 }));
+    SlotVec heap;
+    for (quint32 i = 1; i <= 9; ++i)
+        heap.push_back(100 + i);
+    copy = std::move(heap); // swaps an in-place vector with a heap one
+    REQUIRE(same(copy, { 101, 102, 103, 104, 105, 106, 107, 108, 109 }));
+    REQUIRE(same(heap, { 11, 12, 13 }));
+    SlotVec moved(std::move(heap));
+    REQUIRE(same(moved, { 11, 12, 13 }));
+    REQUIRE(heap.empty());
+    moved.push_back(14); // grows out of place
+    REQUIRE(same(moved, { 11, 12, 13, 14 }));
+    moved.erase(moved.begin());
+    moved.shrink_to_fit(); // back in place
+    REQUIRE(same(moved, { 12, 13, 14 }));
+    moved.erase(moved.begin());
+    moved.insert(moved.begin(), 10); // into the front gap, in place
+    REQUIRE(same(moved, { 10, 13, 14 }));
+    moved.insert(moved.begin() + 1, 20);
+    REQUIRE(same(moved, { 10, 20, 13, 14 }));
+}
+
 TEST_CASE("member index hash spreads keys that differ only in their last characters")
 {
     // Ids and field names often share a prefix: a hash that dropped the last bytes would put
