@@ -381,17 +381,15 @@ struct ListContainer : Container {
 // Bounded provenance beyond createdBy/lastChangedBy.
 struct History {
     std::atomic<quint32> ref { 1 };
-    quint8 start = 0; // beside the count, in the first cache line with the newest events
-    quint8 count = 0;
-    qint64 createdBy = -1; // kept here, not in the node, once a node has a history
+    // Events pushed so far. The ring is indexed by it alone (push k goes to ring[k & kMask]), so a
+    // push is one store and an increment: every ancestor a fold climbs through pushes one.
     quint64 total = 0;
     qint64 ring[DocumentTree::kProvenanceDepth] {};
+    qint64 createdBy = -1; // kept here, not in the node, once a node has a history
     History() = default;
     History(const History& other)
-        : start(other.start)
-        , count(other.count)
+        : total(other.total)
         , createdBy(other.createdBy)
-        , total(other.total)
     {
         std::memcpy(ring, other.ring, sizeof(ring));
     }
@@ -400,17 +398,14 @@ struct History {
     static_assert((DocumentTree::kProvenanceDepth & kMask) == 0, "the depth is a power of two");
     void push(qint64 event)
     {
+        ring[total & kMask] = event;
         ++total;
-        if (count < DocumentTree::kProvenanceDepth) {
-            ring[(unsigned(start) + count) & kMask] = event;
-            ++count;
-        } else {
-            ring[start] = event;
-            start = quint8((unsigned(start) + 1) & kMask);
-        }
     }
+    // The events kept (the newest kProvenanceDepth), and where the oldest of them is in the ring.
+    unsigned count() const { return unsigned(std::min<quint64>(total, DocumentTree::kProvenanceDepth)); }
+    unsigned start() const { return unsigned(total - count()) & kMask; }
     // The last changing event (a node's history always holds at least its creation).
-    qint64 newest() const { return ring[(unsigned(start) + count - 1) & kMask]; }
+    qint64 newest() const { return ring[(total - 1) & kMask]; }
 };
 
 // Text in 8 bytes: up to 7 bytes inline, longer text in a shared StrRep (tree copies share it).

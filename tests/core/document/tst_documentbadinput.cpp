@@ -459,6 +459,27 @@ TEST_CASE("provenance: created, last changed, and a bounded history per node")
     CHECK(tree.lastChangedBy(b) == 20);
 }
 
+TEST_CASE("provenance: the history ring keeps the newest events in order, before and after it wraps")
+{
+    DocumentTree tree;
+    tree.apply(R"({"a":{"b":1}})", 1);
+    const NodeId b = tree.find(u"a/b");
+    std::vector<qint64> expected { 1 };
+    // Each event changes b once: the history has one more entry each time, the oldest dropped
+    // once it holds kProvenanceDepth of them.
+    for (qint64 event = 2; event <= 3 * DocumentTree::kProvenanceDepth + 3; ++event) {
+        tree.apply(QStringLiteral(R"({"a":{"b":%1}})").arg(event).toStdString(), event);
+        expected.push_back(event);
+        if (expected.size() > std::size_t(DocumentTree::kProvenanceDepth))
+            expected.erase(expected.begin());
+        const ProvenanceHistory history = tree.history(b);
+        CHECK(history.totalCount == quint64(event));
+        CHECK(history.recentEvents == expected);
+        CHECK(tree.lastChangedBy(b) == event);
+        CHECK(tree.createdBy(b) == 1);
+    }
+}
+
 TEST_CASE("provenance: event indexes beyond 32 bits are kept whole")
 {
     // Nodes hold events in 32 bits and fall back to a history for larger ones.
