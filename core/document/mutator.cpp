@@ -513,7 +513,26 @@ void Mutator::valueChanged(quint32 node, bool visible)
         return;
     notifyValueChanged(node);
     if (m_changes)
-        record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, d.idOf(node));
+        recordValueChanged(d.idOf(node));
+}
+
+[[gnu::flatten]] void Mutator::recordValueChanged(NodeId node)
+{
+    std::vector<TreeChange>& changes = m_changes->changes;
+    if (changes.size() == changes.capacity()) [[unlikely]]
+        growChanges();
+    // There is room now: said to the compiler, so that emplace_back() keeps no growth path here.
+    if (changes.size() == changes.capacity())
+        __builtin_unreachable();
+    TreeChange& change = changes.emplace_back();
+    change.type = TreeChange::Type::ValueChanged;
+    change.node = node;
+}
+
+void Mutator::growChanges()
+{
+    std::vector<TreeChange>& changes = m_changes->changes;
+    changes.reserve(std::max<std::size_t>(16, 2 * changes.capacity()));
 }
 
 void Mutator::notifyValueChanged(quint32 slot)

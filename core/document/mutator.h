@@ -122,6 +122,12 @@ private:
         change.node = node;
     }
 
+    // record() of a ValueChanged (m_changes only), the commonest change: out of line, and lean
+    // there, as its growth is apart (growChanges()). Inline in its callers, emplace_back() stayed a
+    // call that saved six registers, its growth path inlined into it.
+    [[gnu::noinline]] void recordValueChanged(NodeId node);
+    [[gnu::noinline]] void growChanges();
+
     void touch(quint32 slot); // provenance for the node and its ancestors
     // valueChanged() and touch() of a node already written (`n` is d.w(slot)), inline: every scalar
     // a delta changes ends here.
@@ -131,7 +137,7 @@ private:
             if (!m_listeners.empty()) [[unlikely]]
                 notifyValueChanged(slot);
             if (m_changes)
-                record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, DocumentTree::Data::idOf(slot, n));
+                recordValueChanged(DocumentTree::Data::idOf(slot, n));
         }
         addTouched(n, slot);
         if (n.stamp != m_stamp)

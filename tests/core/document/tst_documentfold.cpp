@@ -1084,3 +1084,40 @@ TEST_CASE("fold: an indexed element map that loses and gains elements anywhere f
         }
     }
 }
+
+TEST_CASE("fold: every scalar a delta changes is one ValueChanged, in order, however many (both modes)")
+{
+    // More changes than a change set's first capacity, into a FoldResult reused from delta to delta
+    // (as the session folder does), and into a fresh one: both ways of finding room for a change.
+    constexpr int kMembers = 40;
+    const auto deltaOf = [](int value) {
+        std::string delta = R"({"o":{)";
+        for (int i = 0; i < kMembers; ++i)
+            delta += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + (i % 4 == 3 ? (value % 2 ? "true" : "false") : std::to_string(value));
+        return delta + "}}";
+    };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        DocumentTree tree(mode);
+        FoldResult reused;
+        tree.apply(deltaOf(0), 0, reused);
+        REQUIRE(reused.parsed);
+        for (int round = 1; round <= 4; ++round) {
+            INFO("mode " << int(mode) << " round " << round);
+            FoldResult fresh;
+            FoldResult& result = round % 2 ? reused : fresh;
+            tree.apply(deltaOf(round), round, result);
+            REQUIRE(result.parsed);
+            REQUIRE(result.changes.changes.size() == std::size_t(kMembers));
+            for (int i = 0; i < kMembers; ++i) {
+                const TreeChange& change = result.changes.changes[std::size_t(i)];
+                CHECK(change.type == TreeChange::Type::ValueChanged);
+                CHECK(change.node == tree.find(QStringLiteral("o/k%1").arg(i)));
+                CHECK(change.parent == kNoNode);
+                CHECK(change.first == -1);
+                CHECK(change.last == -1);
+                CHECK(change.destination == -1);
+            }
+            CHECK(result.changes.touched.size() == std::size_t(kMembers)); // the changed nodes, not their ancestors
+        }
+    }
+}
