@@ -563,6 +563,21 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
     }
 }
 
+quint32 DocumentTree::Data::findMemberScanning(quint32 container, std::string_view key, quint64 probe, std::size_t& hint) const
+{
+    const Node& node = r(container);
+    if (!probe || node.kind == NodeKind::ValueList || (!node.inlineMembers() && node.v.c->index))
+        return findMember(container, key, probe);
+    const SlotSpan members = node.members();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (r(members[i]).key.bits() == probe) {
+            hint = i;
+            return members[i];
+        }
+    }
+    return 0;
+}
+
 void DocumentTree::Data::rebuildIndex(quint32 container)
 {
     if (r(container).inlineMembers())

@@ -777,6 +777,24 @@ struct DocumentTree::Data {
     quint32 findMember(quint32 container, std::string_view key) const { return findMember(container, key, detail::Key::inlineBits(key)); }
     // The same, with the key's inline form already known (0 when it is too long to be inline).
     quint32 findMember(quint32 container, std::string_view key, quint64 probe) const;
+    // findMember() that first tries the member at position `hint` of the container's members, and
+    // leaves there the position a scan found the member at (a container with a hash index, or a
+    // value list, is not scanned: `hint` stays). For lookups that tend to find their member where
+    // the last one did (the same field of sibling records) or just after it (an object's keys in
+    // the order it stores them). Keys are unique in a container, so it finds what findMember() does.
+    quint32 findMemberFrom(quint32 container, std::string_view key, quint64 probe, std::size_t& hint) const
+    {
+        const detail::SlotSpan members = r(container).members();
+        // A long key's probe (0) equals no stored key: an inline one has its low bit set, a long one
+        // is a pointer.
+        if (hint < members.size()) {
+            const quint32 m = members[hint];
+            if (r(m).key.bits() == probe)
+                return m;
+        }
+        return findMemberScanning(container, key, probe, hint);
+    }
+    quint32 findMemberScanning(quint32 container, std::string_view key, quint64 probe, std::size_t& hint) const;
     void indexInsert(quint32 container, quint32 member);
     void indexErase(quint32 container, quint32 member);
     void rebuildIndex(quint32 container);

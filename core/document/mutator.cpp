@@ -1031,7 +1031,8 @@ void Mutator::mergeObjectAsReferenceClient(quint32 object, dom::object delta, bo
         duplicates.check(field.key, probe);
         if ((!shadowed.empty() && shadowed[index++]) || (hiddenByReferenceCopy(field.key) && !keepMember(object, field.key)))
             continue;
-        mergeMember(object, field.key, probe, field.value, visible);
+        std::size_t hint = 0;
+        mergeMember(object, field.key, probe, field.value, visible, hint);
     }
 }
 
@@ -1042,18 +1043,22 @@ void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
         return;
     }
     DuplicateKeys duplicates(*this, delta, object);
+    // Delta keys tend to come in the order the object stores them (the encoder writes them so):
+    // each is looked for first just after the last one found.
+    std::size_t next = 0;
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
         duplicates.check(field.key, probe);
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             keepMember(object, field.key); // reported only: the canonical fold keeps such keys
-        mergeMember(object, field.key, probe, field.value, visible);
+        mergeMember(object, field.key, probe, field.value, visible, next);
+        ++next;
     }
 }
 
-void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, dom::element value, bool visible)
+void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, dom::element value, bool visible, std::size_t& hint)
 {
-    const quint32 existing = d.findMember(object, key, probe);
+    const quint32 existing = d.findMemberFrom(object, key, probe, hint);
     const dom::element_type type = value.type();
     if (type == dom::element_type::NULL_VALUE) {
         if (existing)
@@ -1405,7 +1410,8 @@ void Mutator::mergeItemsByIndex(quint32 object, dom::array items, bool visible)
     qint64 index = 0;
     for (dom::element item : items) {
         const std::string key = numberText(index++);
-        mergeMember(object, key, packed::inlineBits(key), item, visible);
+        std::size_t hint = std::size_t(index - 1);
+        mergeMember(object, key, packed::inlineBits(key), item, visible, hint);
     }
 }
 
@@ -1432,6 +1438,9 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     if (m_reference) [[unlikely]]
         shadowed = shadowedFields(delta);
     const char* skip = shadowed.empty() ? nullptr : shadowed.data();
+    // Where the last one-member element delta found its member: sibling records keep their fields
+    // in the same order, so the next one's member is likely there too (see Data::findMemberFrom).
+    std::size_t memberHint = 0;
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
         const quint64 probe = packed::inlineBitsOfParsed(key);
@@ -1487,11 +1496,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     if (memberType == dom::element_type::INT64 || memberType == dom::element_type::BOOL) {
                         // An integer or bool onto one of its kind, as mergeMember() would store it,
                         // without its entry and exit.
-                        if (const quint32 member = d.findMember(existing, memberKey, memberProbe);
+                        if (const quint32 member = d.findMemberFrom(existing, memberKey, memberProbe, memberHint);
                             member && sameKindScalar(member, d.r(member).kind, memberValue, memberType, elementVisible) != InPlace::NotHandled)
                             continue;
                     }
-                    mergeMember(existing, memberKey, memberProbe, memberValue, elementVisible);
+                    mergeMember(existing, memberKey, memberProbe, memberValue, elementVisible, memberHint);
                     continue;
                 }
             }

@@ -210,8 +210,9 @@ private:
     // Drops a node's content and makes it `kind` (children removed with notifications).
     void convert(quint32 slot, NodeKind kind, bool visible);
     void replaceRawArray(quint32 slot, simdjson::dom::element value, bool visible);
-    // `probe`: the key's inline form (packed::inlineBitsOfParsed), 0 when too long.
-    void mergeMember(quint32 object, std::string_view key, quint64 probe, simdjson::dom::element value, bool visible);
+    // `probe`: the key's inline form (packed::inlineBitsOfParsed), 0 when too long. `hint`: where
+    // in the object's members to look first (see Data::findMemberFrom).
+    void mergeMember(quint32 object, std::string_view key, quint64 probe, simdjson::dom::element value, bool visible, std::size_t& hint);
     // Makes a visible list element an orphan that the reference client still shows, and puts a fresh
     // element of the same key in the element map.
     quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);

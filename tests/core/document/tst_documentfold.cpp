@@ -3,7 +3,9 @@
 #include "core/document/documenttree.h"
 #include "documenttestutils.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 
 #include <algorithm>
 #include <random>
@@ -1118,6 +1120,89 @@ TEST_CASE("fold: every scalar a delta changes is one ValueChanged, in order, how
                 CHECK(change.destination == -1);
             }
             CHECK(result.changes.touched.size() == std::size_t(kMembers)); // the changed nodes, not their ancestors
+        }
+    }
+}
+
+TEST_CASE("fold: members looked for at a hinted position are the members named (objects, sibling records, both modes)")
+{
+    // The fold looks for an object's next delta key just after the last one found, and for a
+    // one-member element delta's member where the previous sibling's was: keys in stored order,
+    // shuffled, removed and added again, and records whose fields are in different orders must
+    // all reach the member named.
+    const std::vector<std::string> names { "a", "b", "c", "d", "e", "f", "g", "a_longer_key" };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        std::mt19937 rng(mode == FoldMode::Canonical ? 7 : 8);
+        const auto valueText = [&](QJsonValue& into) -> std::string {
+            switch (rng() % 4) {
+            case 0:
+                into = QJsonValue();
+                return "null";
+            case 1:
+                into = bool(rng() % 2);
+                return into.toBool() ? "true" : "false";
+            default:
+                into = int(rng() % 1000);
+                return std::to_string(into.toInt());
+            }
+        };
+        DocumentTree tree(mode);
+        QJsonObject object;
+        std::vector<QJsonObject> records(6);
+        // Each record's fields in an order of its own.
+        std::string delta = R"({"o":{"a":0,"b":0,"c":0,"d":0,"e":0},"l":{)";
+        for (std::size_t r = 0; r < records.size(); ++r) {
+            std::vector<std::string> fields = names;
+            std::shuffle(fields.begin(), fields.end(), rng);
+            delta += (r ? ",\"" : "\"") + std::to_string(r) + "\":{";
+            for (std::size_t f = 0; f < fields.size(); ++f) {
+                delta += (f ? ",\"" : "\"") + fields[f] + "\":" + std::to_string(f);
+                records[r].insert(QString::fromStdString(fields[f]), int(f));
+            }
+            delta += "}";
+        }
+        delta += R"(,"@o":[0,1,2,3,4,5]}})";
+        for (const char* name : { "a", "b", "c", "d", "e" })
+            object.insert(QString::fromLatin1(name), 0);
+        REQUIRE(tree.apply(delta, 0).parsed);
+        for (int step = 1; step <= 300; ++step) {
+            std::vector<std::string> keys = names;
+            keys.resize(1 + rng() % keys.size());
+            if (rng() % 2)
+                std::shuffle(keys.begin(), keys.end(), rng);
+            delta = R"({"o":{)";
+            for (std::size_t k = 0; k < keys.size(); ++k) {
+                QJsonValue value;
+                delta += (k ? ",\"" : "\"") + keys[k] + "\":" + valueText(value);
+                if (value.isNull())
+                    object.remove(QString::fromStdString(keys[k]));
+                else
+                    object.insert(QString::fromStdString(keys[k]), value);
+            }
+            delta += R"(},"l":{)";
+            // One-member deltas to several records, mostly for the same field.
+            const std::string& field = names[rng() % names.size()];
+            std::vector<std::size_t> picked { 0, 1, 2, 3, 4, 5 };
+            std::shuffle(picked.begin(), picked.end(), rng); // distinct: a repeated key is another matter
+            for (int e = 0; e < 4; ++e) {
+                const std::size_t r = picked[std::size_t(e)];
+                const std::string& name = rng() % 4 ? field : names[rng() % names.size()];
+                QJsonValue value;
+                delta += (e ? ",\"" : "\"") + std::to_string(r) + "\":{\"" + name + "\":" + valueText(value) + "}";
+                if (value.isNull())
+                    records[r].remove(QString::fromStdString(name));
+                else
+                    records[r].insert(QString::fromStdString(name), value);
+            }
+            delta += "}}";
+            INFO("mode " << int(mode) << " step " << step << " delta " << delta);
+            REQUIRE(tree.apply(delta, step).parsed);
+            QJsonArray list;
+            for (const QJsonObject& record : records)
+                list.append(record);
+            const QJsonObject expected { { QStringLiteral("o"), object }, { QStringLiteral("l"), list } };
+            INFO("shown " << tree.toJson().toStdString());
+            REQUIRE(visible(tree) == QJsonValue(expected));
         }
     }
 }
