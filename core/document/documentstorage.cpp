@@ -402,6 +402,8 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
         releasePayload(m);
         m.resetProvenance(-1);
         m.key.clear();
+        if (m.flags & FlagTouched) [[unlikely]]
+            ++touchedNodesFreed;
         m.flags = 0;
         m.parent = 0;
         m.row = kNotVisible;

@@ -681,6 +681,9 @@ struct DocumentTree::Data {
     std::vector<quint32> freeSlots;
     quint32 used = 1; // slot 0 is never a node
     quint32 rootSlot = 0;
+    // Nodes freed while in a change set's touched list (FlagTouched): until one is, every entry a
+    // mutation added is still its node's, and Mutator::finish() need not check them.
+    quint64 touchedNodesFreed = 0;
     // The path of the node the last list-level anomaly was reported at (see Mutator::anomaly).
     struct PathCache {
         quint32 slot = 0;

@@ -440,6 +440,7 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_reference(tree.d->mode == FoldMode::ReferenceClient)
     , m_stamp(nextStamp())
     , m_touchedStart(changes ? changes->touched.size() : 0)
+    , m_touchedNodesFreedAtStart(tree.d->touchedNodesFreed)
     , m_marks(&orderMarks())
 {
 }
@@ -2428,6 +2429,15 @@ void Mutator::finish()
     NodeId* const ids = touched.data();
     const std::size_t end = touched.size();
     Chunk* const* const chunks = d.chunkNodes.data();
+    if (d.touchedNodesFreed == m_touchedNodesFreedAtStart) {
+        // No touched node was freed (the common case, even when the delta removes elements): every
+        // entry is its node's, and only the marks are cleared.
+        for (std::size_t i = m_touchedStart; i < end; ++i) {
+            const quint32 slot = quint32(ids[i]);
+            chunks[slot >> kChunkBits]->nodes[slot & (kChunkSize - 1)].flags &= quint8(~FlagTouched);
+        }
+        return;
+    }
     std::size_t kept = m_touchedStart;
     for (std::size_t i = m_touchedStart; i < end; ++i) {
         const NodeId id = ids[i];

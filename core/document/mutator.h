@@ -279,6 +279,7 @@ private:
     quint64 m_stamp; // this mutation's stamp (see Node::stamp)
     // Where this mutation's entries start in m_changes->touched (finish() checks only those).
     std::size_t m_touchedStart;
+    quint64 m_touchedNodesFreedAtStart; // Data::touchedNodesFreed when this mutation began
     OrderMarks* m_marks; // the thread's order-phase marks (see mutator.cpp)
 };
 

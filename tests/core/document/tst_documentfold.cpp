@@ -1206,3 +1206,45 @@ TEST_CASE("fold: members looked for at a hinted position are the members named (
         }
     }
 }
+
+TEST_CASE("fold: the touched list is exact whether or not a delta frees a touched node (both modes)")
+{
+    // finish() checks the entries only when a touched node was freed; otherwise it just clears the
+    // marks. Both ways, the list names each live touched node once, and the next delta starts
+    // with no marks left.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        REQUIRE(tree.apply(R"({"l":{"1":{"v":1},"2":{"v":2},"@o":[1,2]},"n":1})", 0).parsed);
+        const auto checkTouched = [&](const FoldResult& result, std::vector<const char16_t*> expected) {
+            const std::vector<NodeId>& touched = result.changes.touched;
+            std::set<NodeId> expectedIds;
+            for (const char16_t* path : expected)
+                expectedIds.insert(tree.find(QStringView(path)));
+            CHECK(std::set<NodeId>(touched.begin(), touched.end()) == expectedIds);
+            CHECK(touched.size() == expectedIds.size());
+        };
+
+        // An element that was not touched is removed; a new one is built and a scalar changed.
+        FoldResult result = tree.apply(R"({"l":{"3":{"v":3},"1":null,"@o":[2,3]},"n":2})", 1);
+        REQUIRE(result.parsed);
+        CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":2},{"v":3}],"n":2})"));
+        checkTouched(result, { u"l", u"l/3", u"l/3/v", u"n" });
+        // Marks cleared: the same nodes changed again are reported again.
+        result = tree.apply(R"({"l":{"3":{"v":4}},"n":3})", 2);
+        checkTouched(result, { u"l/3/v", u"n" });
+
+        // A touched node freed by the same delta (element 2 changed, then removed), its slots not
+        // reused: its entries are dropped, the other touched nodes kept and unmarked.
+        const NodeId two = tree.find(u"l/2");
+        const NodeId twoV = tree.find(u"l/2/v");
+        result = tree.apply(R"({"l":{"2":{"v":9},"2":null,"@o":[3]},"n":4})", 3);
+        REQUIRE(result.parsed);
+        CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":4}],"n":4})"));
+        CHECK(std::count(result.changes.touched.begin(), result.changes.touched.end(), two) == 0);
+        CHECK(std::count(result.changes.touched.begin(), result.changes.touched.end(), twoV) == 0);
+        checkTouched(result, { u"l", u"n" });
+        result = tree.apply(R"({"l":{"3":{"v":5}},"n":5})", 4);
+        checkTouched(result, { u"l/3/v", u"n" });
+    }
+}
