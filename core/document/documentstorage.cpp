@@ -541,8 +541,9 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
         return second && r(second).key.bits() == probe ? second : 0;
     }
     const Container& c = *node.v.c;
-    if (node.kind == NodeKind::ValueList) {
-        // A value list's element map is usually "0".."n-1" in insertion order: try that place first.
+    if (!c.index && node.kind == NodeKind::ValueList) {
+        // A value list's element map is usually "0".."n-1" in insertion order: try that place first
+        // (with a hash index, a probe costs less than reading the key's digits).
         const qint64 position = positionKey(key);
         if (position >= 0 && std::size_t(position) < c.members.size() && r(c.members[std::size_t(position)]).key.bits() == probe)
             return c.members[std::size_t(position)];

@@ -864,7 +864,8 @@ TEST_CASE("fold: a member is found by its key in every shape of container")
 {
     // Lookups by an inline key (up to seven bytes) and by a longer one take different paths, as do
     // objects keeping their members in the node, containers with and without a member index, and
-    // value lists (tried at the key's position first). Keys come and go, leaving index tombstones.
+    // value lists (tried at the key's position first when they have no index). Keys come and go,
+    // leaving index tombstones.
     std::mt19937_64 rng(7);
     const auto keyOf = [](int i, bool isLong, bool valueList) {
         if (valueList)
