@@ -576,7 +576,7 @@ void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, c
             cache.generation = d.r(at).generation;
             cache.path = pathOf(d, at);
         }
-        m_anomalies->push_back(Anomaly { kind, m_event, cache.path, message });
+        m_anomalies->emplace_back(kind, m_event, cache.path, message); // built in place: no temporary to move and destroy
         return;
     }
     QString path = pathOf(d, at);
@@ -1536,7 +1536,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         }
         // A scalar or a raw array element.
         if (const InPlace done = sameKindScalar(existing, was, value, type, elementVisible); done != InPlace::NotHandled) {
-            if (done == InPlace::Changed && valueListWithoutSize && d.r(existing).row != kNotVisible)
+            // A visible element in a visible list is shown (elementVisible): its row need not be read again.
+            if (done == InPlace::Changed && valueListWithoutSize && (elementVisible || d.r(existing).row != kNotVisible))
                 staleScalar = true;
             continue;
         }

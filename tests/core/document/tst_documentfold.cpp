@@ -1249,3 +1249,25 @@ TEST_CASE("fold: the touched list is exact whether or not a delta frees a touche
         checkTouched(result, { u"l/3/v", u"n" });
     }
 }
+
+TEST_CASE("fold: a value list edited without @s is reported whether or not it is shown (both modes)")
+{
+    // The stale-value check reads an element's row only when the element is not known to be shown:
+    // a list below a hidden record still has rows of its own, and is still reported.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        for (const bool shown : { true, false }) {
+            INFO("mode " << int(mode) << " shown " << shown);
+            DocumentTree tree(mode);
+            REQUIRE(tree.apply(shown ? R"({"r":{"1":{"v":{"0":1,"1":2,"@s":2}},"@o":[1]}})" : R"({"r":{"1":{"v":{"0":1,"1":2,"@s":2}},"@o":[]}})", 0).parsed);
+            FoldResult result = tree.apply(R"({"r":{"1":{"v":{"1":7}}}})", 1);
+            REQUIRE(result.parsed);
+            REQUIRE(result.anomalies.size() == 1);
+            CHECK(result.anomalies.front().kind == AnomalyKind::ValueListEditedWithoutSize);
+            CHECK(result.anomalies.front().path == QStringLiteral("r/1/v"));
+            CHECK(result.anomalies.front().eventIndex == 1);
+            // The same value again is no edit, and nothing is reported.
+            result = tree.apply(R"({"r":{"1":{"v":{"1":7}}}})", 2);
+            CHECK(result.anomalies.empty());
+        }
+    }
+}
