@@ -592,26 +592,29 @@ struct Node {
         prov.hist = h;
         flags |= FlagHistory;
     }
-    // Records that `event` changed the node (or something below it); once per event.
-    void noteChange(qint64 event)
+    // Records that `event` changed the node (or something below it); once per event. False,
+    // nothing done, where that needs noteChangeSlow() (a history made, or unshared from a copy's).
+    bool noteChangeInPlace(qint64 event)
     {
         if (!(flags & FlagHistory)) {
             if (eventFits(event)) {
                 const quint32 packed = packEvent(event);
                 if (prov.ev.changed == packed)
-                    return;
+                    return true;
                 if (prov.ev.created == prov.ev.changed) {
                     prov.ev.changed = packed; // created and changed fit in the node: no history yet
-                    return;
+                    return true;
                 }
             }
-        } else if (prov.hist->newest() == event) {
-            return;
-        } else if (prov.hist->ref.load(std::memory_order_acquire) == 1) {
-            prov.hist->push(event);
-            return;
+            return false;
         }
-        noteChangeSlow(event);
+        if (prov.hist->newest() == event)
+            return true;
+        if (prov.hist->ref.load(std::memory_order_acquire) == 1) {
+            prov.hist->push(event);
+            return true;
+        }
+        return false;
     }
     void noteChangeSlow(qint64 event); // starts or unshares the history
 
@@ -702,6 +705,8 @@ struct DocumentTree::Data {
         return chunkNodes[c]->nodes[slot & (detail::kChunkSize - 1)];
     }
     void own(quint32 chunk); // copies chunks[chunk] if another tree holds it too
+    // Whether w(slot) copies nothing (the node's chunk is known to be this tree's alone).
+    bool writable(quint32 slot) const { return chunkOwned[slot >> detail::kChunkBits]; }
 
     Data() = default;
     Data(const Data& other);

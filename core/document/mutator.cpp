@@ -554,13 +554,26 @@ void Mutator::climb(Node* m)
 {
     // Climb until a node already carries this mutation's stamp: everything above it does too. A
     // node with this stamp was written by this mutation, so w() on it copies nothing either.
+    // What allocates or copies (a new history, a shared chunk) goes on in climbSlow(), by a tail
+    // call: with no call to come back from, the loop saves no registers.
     while (m->stamp != m_stamp) {
         m->stamp = m_stamp;
-        m->noteChange(m_event);
+        if (!m->noteChangeInPlace(m_event)) [[unlikely]]
+            return climbSlow(m, false);
         if (!m->parent)
-            break;
+            return;
+        if (!d.writable(m->parent)) [[unlikely]]
+            return climbSlow(m, true);
         m = &d.w(m->parent);
     }
+}
+
+void Mutator::climbSlow(Node* m, bool noted)
+{
+    if (!noted)
+        m->noteChangeSlow(m_event);
+    if (m->parent)
+        climb(&d.w(m->parent));
 }
 
 void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message)

@@ -170,6 +170,8 @@ private:
     [[gnu::noinline]] void notifyValueChanged(quint32 slot);
     // touch()'s climb from a node this mutation has not stamped yet.
     void climb(Node* m);
+    // climb() from `m`, stamped, where it allocates or copies: `m`'s change noted unless `noted`.
+    [[gnu::noinline]] void climbSlow(Node* m, bool noted);
     void anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message);
 
     // A new, silently filled node for a JSON value (literal: objects are plain JSON, no list rules).

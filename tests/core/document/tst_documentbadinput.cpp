@@ -613,3 +613,61 @@ TEST_CASE("editing: containers cannot be nested deeper than kMaxDepth")
     CHECK(viewer.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size()))).parsed);
     CHECK(viewer.toJson() == tree.toJson());
 }
+
+TEST_CASE("provenance: a fold notes its event on every ancestor, across chunks a copy shares (both modes)")
+{
+    // The climb from a changed node to the root goes on apart where it allocates or copies: a
+    // node's first history, a history or a chunk shared with a tree copy. Each ancestor below is
+    // made in a chunk of its own (filler in between), so a copy shares each one's chunk.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        qint64 event = 0;
+        const auto filler = [&](int n) {
+            std::string delta = "{\"f" + std::to_string(event) + "\":{";
+            for (int i = 0; i < n; ++i)
+                delta += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+            REQUIRE(tree.apply(delta + "}}", event++).parsed);
+        };
+        const char* levels[] = { R"({"a":{}})", R"({"a":{"b":{}}})", R"({"a":{"b":{"c":{}}}})", R"({"a":{"b":{"c":{"d":0}}}})" };
+        for (const char* level : levels) {
+            filler(40);
+            REQUIRE(tree.apply(level, event++).parsed);
+        }
+        const std::vector<NodeId> path { tree.root(), tree.find(u"a"), tree.find(u"a/b"), tree.find(u"a/b/c"), tree.find(u"a/b/c/d") };
+        for (std::size_t i = 1; i < path.size(); ++i)
+            CHECK(quint32(path[i]) / 32 != quint32(path[i - 1]) / 32); // a chunk of its own
+        const auto change = [&](DocumentTree& t, qint64 e) {
+            REQUIRE(t.apply("{\"a\":{\"b\":{\"c\":{\"d\":" + std::to_string(e) + "}}}}", e).parsed);
+        };
+        // Each ancestor gets its first history (a third distinct event), then pushes to it.
+        for (int k = 0; k < 4; ++k, ++event) {
+            change(tree, event);
+            for (NodeId node : path) {
+                CHECK(tree.lastChangedBy(node) == event);
+                CHECK(tree.history(node).recentEvents.back() == event);
+            }
+        }
+        std::vector<quint64> totals;
+        for (NodeId node : path)
+            totals.push_back(tree.history(node).totalCount);
+        // A copy shares every chunk and history: its fold copies them and notes its event on each
+        // ancestor; the original keeps its own.
+        DocumentTree copy = tree;
+        const qint64 copyEvent = event++;
+        change(copy, copyEvent);
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            CHECK(copy.lastChangedBy(path[i]) == copyEvent);
+            CHECK(copy.history(path[i]).totalCount == totals[i] + 1);
+            CHECK(tree.lastChangedBy(path[i]) == copyEvent - 1);
+            CHECK(tree.history(path[i]).totalCount == totals[i]);
+        }
+        const qint64 treeEvent = event++;
+        change(tree, treeEvent);
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            CHECK(tree.lastChangedBy(path[i]) == treeEvent);
+            CHECK(tree.history(path[i]).totalCount == totals[i] + 1);
+            CHECK(copy.lastChangedBy(path[i]) == copyEvent);
+        }
+    }
+}
