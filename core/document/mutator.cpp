@@ -520,9 +520,10 @@ void Mutator::valueChanged(quint32 node, bool visible)
 [[gnu::flatten]] void Mutator::recordValueChanged(NodeId node)
 {
     std::vector<TreeChange>& changes = m_changes->changes;
+    // Growing by a tail call: with no call to come back from, the append saves no registers.
     if (changes.size() == changes.capacity()) [[unlikely]]
-        growChanges();
-    // There is room now: said to the compiler, so that emplace_back() keeps no growth path here.
+        return growChanges(node);
+    // There is room: said to the compiler, so that emplace_back() keeps no growth path here.
     if (changes.size() == changes.capacity())
         __builtin_unreachable();
     TreeChange& change = changes.emplace_back();
@@ -530,10 +531,11 @@ void Mutator::valueChanged(quint32 node, bool visible)
     change.node = node;
 }
 
-void Mutator::growChanges()
+void Mutator::growChanges(NodeId node)
 {
     std::vector<TreeChange>& changes = m_changes->changes;
     changes.reserve(std::max<std::size_t>(16, 2 * changes.capacity()));
+    recordValueChanged(node);
 }
 
 void Mutator::notifyValueChanged(quint32 slot)

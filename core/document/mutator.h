@@ -126,7 +126,7 @@ private:
     // there, as its growth is apart (growChanges()). Inline in its callers, emplace_back() stayed a
     // call that saved six registers, its growth path inlined into it.
     [[gnu::noinline]] void recordValueChanged(NodeId node);
-    [[gnu::noinline]] void growChanges();
+    [[gnu::noinline]] void growChanges(NodeId node); // then records it
 
     void touch(quint32 slot); // provenance for the node and its ancestors
     // valueChanged() and touch() of a node already written (`n` is d.w(slot)), inline: every scalar
