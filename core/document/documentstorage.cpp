@@ -425,6 +425,8 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
         releasePayload(m);
         m.resetProvenance(-1);
         m.key.clear();
+        if (m.flags & FlagTouched) [[unlikely]]
+            ++touchedNodesFreed;
         m.flags = 0;
         m.parent = 0;
         m.row = kNotVisible;
@@ -562,8 +564,9 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
         return second && r(second).key.bits() == probe ? second : 0;
     }
     const Container& c = *node.v.c;
-    if (node.kind == NodeKind::ValueList) {
-        // A value list's element map is usually "0".."n-1" in insertion order: try that place first.
+    if (!c.index && node.kind == NodeKind::ValueList) {
+        // A value list's element map is usually "0".."n-1" in insertion order: try that place first
+        // (with a hash index, a probe costs less than reading the key's digits).
         const qint64 position = positionKey(key);
         if (position >= 0 && std::size_t(position) < c.members.size() && r(c.members[std::size_t(position)]).key.bits() == probe)
             return c.members[std::size_t(position)];
@@ -584,6 +587,21 @@ quint32 DocumentTree::Data::findMember(quint32 container, std::string_view key, 
         if (s != kTombstone && r(s).key.bits() == probe)
             return s;
     }
+}
+
+quint32 DocumentTree::Data::findMemberScanning(quint32 container, std::string_view key, quint64 probe, std::size_t& hint) const
+{
+    const Node& node = r(container);
+    if (!probe || node.kind == NodeKind::ValueList || (!node.inlineMembers() && node.v.c->index))
+        return findMember(container, key, probe);
+    const SlotSpan members = node.members();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (r(members[i]).key.bits() == probe) {
+            hint = i;
+            return members[i];
+        }
+    }
+    return 0;
 }
 
 void DocumentTree::Data::rebuildIndex(quint32 container)

@@ -523,8 +523,8 @@ ProvenanceHistory DocumentTree::history(NodeId node) const
     const Node& n = d->r(s);
     if (const History* hist = n.history()) {
         h.totalCount = hist->total;
-        for (int i = 0; i < hist->count; ++i)
-            h.recentEvents.push_back(hist->ring[(unsigned(hist->start) + unsigned(i)) & History::kMask]);
+        for (unsigned i = 0; i < hist->count(); ++i)
+            h.recentEvents.push_back(hist->ring[(hist->start() + i) & History::kMask]);
     } else {
         h.recentEvents.push_back(n.createdBy());
         if (n.lastChangedBy() != n.createdBy())

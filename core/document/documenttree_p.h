@@ -389,17 +389,15 @@ struct ListContainer : Container {
 // Bounded provenance beyond createdBy/lastChangedBy.
 struct History {
     std::atomic<quint32> ref { 1 };
-    quint8 start = 0; // beside the count, in the first cache line with the newest events
-    quint8 count = 0;
-    qint64 createdBy = -1; // kept here, not in the node, once a node has a history
+    // Events pushed so far. The ring is indexed by it alone (push k goes to ring[k & kMask]), so a
+    // push is one store and an increment: every ancestor a fold climbs through pushes one.
     quint64 total = 0;
     qint64 ring[DocumentTree::kProvenanceDepth] {};
+    qint64 createdBy = -1; // kept here, not in the node, once a node has a history
     History() = default;
     History(const History& other)
-        : start(other.start)
-        , count(other.count)
+        : total(other.total)
         , createdBy(other.createdBy)
-        , total(other.total)
     {
         std::memcpy(ring, other.ring, sizeof(ring));
     }
@@ -408,17 +406,14 @@ struct History {
     static_assert((DocumentTree::kProvenanceDepth & kMask) == 0, "the depth is a power of two");
     void push(qint64 event)
     {
+        ring[total & kMask] = event;
         ++total;
-        if (count < DocumentTree::kProvenanceDepth) {
-            ring[(unsigned(start) + count) & kMask] = event;
-            ++count;
-        } else {
-            ring[start] = event;
-            start = quint8((unsigned(start) + 1) & kMask);
-        }
     }
+    // The events kept (the newest kProvenanceDepth), and where the oldest of them is in the ring.
+    unsigned count() const { return unsigned(std::min<quint64>(total, DocumentTree::kProvenanceDepth)); }
+    unsigned start() const { return unsigned(total - count()) & kMask; }
     // The last changing event (a node's history always holds at least its creation).
-    qint64 newest() const { return ring[(unsigned(start) + count - 1) & kMask]; }
+    qint64 newest() const { return ring[(total - 1) & kMask]; }
 };
 
 // Text in 8 bytes: up to 7 bytes inline, longer text in a shared StrRep (tree copies share it).
@@ -605,26 +600,29 @@ struct Node {
         prov.hist = h;
         flags |= FlagHistory;
     }
-    // Records that `event` changed the node (or something below it); once per event.
-    void noteChange(qint64 event)
+    // Records that `event` changed the node (or something below it); once per event. False,
+    // nothing done, where that needs noteChangeSlow() (a history made, or unshared from a copy's).
+    bool noteChangeInPlace(qint64 event)
     {
         if (!(flags & FlagHistory)) {
             if (eventFits(event)) {
                 const quint32 packed = packEvent(event);
                 if (prov.ev.changed == packed)
-                    return;
+                    return true;
                 if (prov.ev.created == prov.ev.changed) {
                     prov.ev.changed = packed; // created and changed fit in the node: no history yet
-                    return;
+                    return true;
                 }
             }
-        } else if (prov.hist->newest() == event) {
-            return;
-        } else if (prov.hist->ref.load(std::memory_order_acquire) == 1) {
-            prov.hist->push(event);
-            return;
+            return false;
         }
-        noteChangeSlow(event);
+        if (prov.hist->newest() == event)
+            return true;
+        if (prov.hist->ref.load(std::memory_order_acquire) == 1) {
+            prov.hist->push(event);
+            return true;
+        }
+        return false;
     }
     void noteChangeSlow(qint64 event); // starts or unshares the history
 
@@ -694,6 +692,9 @@ struct DocumentTree::Data {
     std::vector<quint32> freeSlots;
     quint32 used = 1; // slot 0 is never a node
     quint32 rootSlot = 0;
+    // Nodes freed while in a change set's touched list (FlagTouched): until one is, every entry a
+    // mutation added is still its node's, and Mutator::finish() need not check them.
+    quint64 touchedNodesFreed = 0;
     // The path of the node the last list-level anomaly was reported at (see Mutator::anomaly).
     struct PathCache {
         quint32 slot = 0;
@@ -712,6 +713,8 @@ struct DocumentTree::Data {
         return chunkNodes[c]->nodes[slot & (detail::kChunkSize - 1)];
     }
     void own(quint32 chunk); // copies chunks[chunk] if another tree holds it too
+    // Whether w(slot) copies nothing (the node's chunk is known to be this tree's alone).
+    bool writable(quint32 slot) const { return chunkOwned[slot >> detail::kChunkBits]; }
 
     Data() = default;
     Data(const Data& other);
@@ -790,6 +793,24 @@ struct DocumentTree::Data {
     quint32 findMember(quint32 container, std::string_view key) const { return findMember(container, key, detail::Key::inlineBits(key)); }
     // The same, with the key's inline form already known (0 when it is too long to be inline).
     quint32 findMember(quint32 container, std::string_view key, quint64 probe) const;
+    // findMember() that first tries the member at position `hint` of the container's members, and
+    // leaves there the position a scan found the member at (a container with a hash index, or a
+    // value list, is not scanned: `hint` stays). For lookups that tend to find their member where
+    // the last one did (the same field of sibling records) or just after it (an object's keys in
+    // the order it stores them). Keys are unique in a container, so it finds what findMember() does.
+    quint32 findMemberFrom(quint32 container, std::string_view key, quint64 probe, std::size_t& hint) const
+    {
+        const detail::SlotSpan members = r(container).members();
+        // A long key's probe (0) equals no stored key: an inline one has its low bit set, a long one
+        // is a pointer.
+        if (hint < members.size()) {
+            const quint32 m = members[hint];
+            if (r(m).key.bits() == probe)
+                return m;
+        }
+        return findMemberScanning(container, key, probe, hint);
+    }
+    quint32 findMemberScanning(quint32 container, std::string_view key, quint64 probe, std::size_t& hint) const;
     void indexInsert(quint32 container, quint32 member);
     void indexErase(quint32 container, quint32 member);
     void rebuildIndex(quint32 container);

@@ -482,6 +482,7 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_reference(tree.d->mode == FoldMode::ReferenceClient)
     , m_stamp(nextStamp())
     , m_touchedStart(changes ? changes->touched.size() : 0)
+    , m_touchedNodesFreedAtStart(tree.d->touchedNodesFreed)
     , m_marks(&orderMarks())
 {
 }
@@ -555,7 +556,28 @@ void Mutator::valueChanged(quint32 node, bool visible)
         return;
     notifyValueChanged(node);
     if (m_changes)
-        record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, d.idOf(node));
+        recordValueChanged(d.idOf(node));
+}
+
+[[gnu::flatten]] void Mutator::recordValueChanged(NodeId node)
+{
+    std::vector<TreeChange>& changes = m_changes->changes;
+    // Growing by a tail call: with no call to come back from, the append saves no registers.
+    if (changes.size() == changes.capacity()) [[unlikely]]
+        return growChanges(node);
+    // There is room: said to the compiler, so that emplace_back() keeps no growth path here.
+    if (changes.size() == changes.capacity())
+        __builtin_unreachable();
+    TreeChange& change = changes.emplace_back();
+    change.type = TreeChange::Type::ValueChanged;
+    change.node = node;
+}
+
+void Mutator::growChanges(NodeId node)
+{
+    std::vector<TreeChange>& changes = m_changes->changes;
+    changes.reserve(std::max<std::size_t>(16, 2 * changes.capacity()));
+    recordValueChanged(node);
 }
 
 void Mutator::notifyValueChanged(quint32 slot)
@@ -576,13 +598,26 @@ void Mutator::climb(Node* m)
 {
     // Climb until a node already carries this mutation's stamp: everything above it does too. A
     // node with this stamp was written by this mutation, so w() on it copies nothing either.
+    // What allocates or copies (a new history, a shared chunk) goes on in climbSlow(), by a tail
+    // call: with no call to come back from, the loop saves no registers.
     while (m->stamp != m_stamp) {
         m->stamp = m_stamp;
-        m->noteChange(m_event);
+        if (!m->noteChangeInPlace(m_event)) [[unlikely]]
+            return climbSlow(m, false);
         if (!m->parent)
-            break;
+            return;
+        if (!d.writable(m->parent)) [[unlikely]]
+            return climbSlow(m, true);
         m = &d.w(m->parent);
     }
+}
+
+void Mutator::climbSlow(Node* m, bool noted)
+{
+    if (!noted)
+        m->noteChangeSlow(m_event);
+    if (m->parent)
+        climb(&d.w(m->parent));
 }
 
 void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message)
@@ -598,7 +633,7 @@ void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, c
             cache.generation = d.r(at).generation;
             cache.path = pathOf(d, at);
         }
-        m_anomalies->push_back(Anomaly { kind, m_event, cache.path, message });
+        m_anomalies->emplace_back(kind, m_event, cache.path, message); // built in place: no temporary to move and destroy
         return;
     }
     QString path = pathOf(d, at);
@@ -1099,7 +1134,8 @@ void Mutator::mergeObjectAsReferenceClient(quint32 object, dom::object delta, bo
         duplicates.check(field.key, probe);
         if ((!shadowed.empty() && shadowed[index++]) || (hiddenByReferenceCopy(field.key) && !keepMember(object, field.key)))
             continue;
-        mergeMember(object, field.key, probe, field.value, visible);
+        std::size_t hint = 0;
+        mergeMember(object, field.key, probe, field.value, visible, hint);
     }
 }
 
@@ -1110,18 +1146,22 @@ void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
         return;
     }
     DuplicateKeys duplicates(*this, delta, object);
+    // Delta keys tend to come in the order the object stores them (the encoder writes them so):
+    // each is looked for first just after the last one found.
+    std::size_t next = 0;
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
         duplicates.check(field.key, probe);
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             keepMember(object, field.key); // reported only: the canonical fold keeps such keys
-        mergeMember(object, field.key, probe, field.value, visible);
+        mergeMember(object, field.key, probe, field.value, visible, next);
+        ++next;
     }
 }
 
-void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, dom::element value, bool visible)
+void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, dom::element value, bool visible, std::size_t& hint)
 {
-    const quint32 existing = d.findMember(object, key, probe);
+    const quint32 existing = d.findMemberFrom(object, key, probe, hint);
     const dom::element_type type = value.type();
     if (type == dom::element_type::NULL_VALUE) {
         if (existing)
@@ -1473,7 +1513,8 @@ void Mutator::mergeItemsByIndex(quint32 object, dom::array items, bool visible)
     qint64 index = 0;
     for (dom::element item : items) {
         const std::string key = numberText(index++);
-        mergeMember(object, key, packed::inlineBits(key), item, visible);
+        std::size_t hint = std::size_t(index - 1);
+        mergeMember(object, key, packed::inlineBits(key), item, visible, hint);
     }
 }
 
@@ -1500,6 +1541,9 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     if (m_reference) [[unlikely]]
         shadowed = shadowedFields(delta);
     const char* skip = shadowed.empty() ? nullptr : shadowed.data();
+    // Where the last one-member element delta found its member: sibling records keep their fields
+    // in the same order, so the next one's member is likely there too (see Data::findMemberFrom).
+    std::size_t memberHint = 0;
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
         const quint64 probe = packed::inlineBitsOfParsed(key);
@@ -1555,11 +1599,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     if (memberType == dom::element_type::INT64 || memberType == dom::element_type::BOOL) {
                         // An integer or bool onto one of its kind, as mergeMember() would store it,
                         // without its entry and exit.
-                        if (const quint32 member = d.findMember(existing, memberKey, memberProbe);
+                        if (const quint32 member = d.findMemberFrom(existing, memberKey, memberProbe, memberHint);
                             member && sameKindScalar(member, d.r(member).kind, memberValue, memberType, elementVisible) != InPlace::NotHandled)
                             continue;
                     }
-                    mergeMember(existing, memberKey, memberProbe, memberValue, elementVisible);
+                    mergeMember(existing, memberKey, memberProbe, memberValue, elementVisible, memberHint);
                     continue;
                 }
             }
@@ -1594,7 +1638,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         }
         // A scalar or a raw array element.
         if (const InPlace done = sameKindScalar(existing, was, value, type, elementVisible); done != InPlace::NotHandled) {
-            if (done == InPlace::Changed && valueListWithoutSize && d.r(existing).row != kNotVisible)
+            // A visible element in a visible list is shown (elementVisible): its row need not be read again.
+            if (done == InPlace::Changed && valueListWithoutSize && (elementVisible || d.r(existing).row != kNotVisible))
                 staleScalar = true;
             continue;
         }
@@ -2512,6 +2557,15 @@ void Mutator::finish()
     NodeId* const ids = touched.data();
     const std::size_t end = touched.size();
     Chunk* const* const chunks = d.chunkNodes.data();
+    if (d.touchedNodesFreed == m_touchedNodesFreedAtStart) {
+        // No touched node was freed (the common case, even when the delta removes elements): every
+        // entry is its node's, and only the marks are cleared.
+        for (std::size_t i = m_touchedStart; i < end; ++i) {
+            const quint32 slot = quint32(ids[i]);
+            chunks[slot >> kChunkBits]->nodes[slot & (kChunkSize - 1)].flags &= quint8(~FlagTouched);
+        }
+        return;
+    }
     std::size_t kept = m_touchedStart;
     for (std::size_t i = m_touchedStart; i < end; ++i) {
         const NodeId id = ids[i];

@@ -122,6 +122,12 @@ private:
         change.node = node;
     }
 
+    // record() of a ValueChanged (m_changes only), the commonest change: out of line, and lean
+    // there, as its growth is apart (growChanges()). Inline in its callers, emplace_back() stayed a
+    // call that saved six registers, its growth path inlined into it.
+    [[gnu::noinline]] void recordValueChanged(NodeId node);
+    [[gnu::noinline]] void growChanges(NodeId node); // then records it
+
     void touch(quint32 slot); // provenance for the node and its ancestors
     // valueChanged() and touch() of a node already written (`n` is d.w(slot)), inline: every scalar
     // a delta changes ends here.
@@ -131,7 +137,7 @@ private:
             if (!m_listeners.empty()) [[unlikely]]
                 notifyValueChanged(slot);
             if (m_changes)
-                record(TreeChange::Type::ValueChanged, kNoNode, -1, -1, -1, DocumentTree::Data::idOf(slot, n));
+                recordValueChanged(DocumentTree::Data::idOf(slot, n));
         }
         addTouched(n, slot);
         if (n.stamp != m_stamp)
@@ -164,6 +170,8 @@ private:
     [[gnu::noinline]] void notifyValueChanged(quint32 slot);
     // touch()'s climb from a node this mutation has not stamped yet.
     void climb(Node* m);
+    // climb() from `m`, stamped, where it allocates or copies: `m`'s change noted unless `noted`.
+    [[gnu::noinline]] void climbSlow(Node* m, bool noted);
     void anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, const QString& message);
 
     // A new, silently filled node for a JSON value (literal: objects are plain JSON, no list rules).
@@ -211,8 +219,9 @@ private:
     // Drops a node's content and makes it `kind` (children removed with notifications).
     void convert(quint32 slot, NodeKind kind, bool visible);
     void replaceRawArray(quint32 slot, simdjson::dom::element value, bool visible);
-    // `probe`: the key's inline form (packed::inlineBitsOfParsed), 0 when too long.
-    void mergeMember(quint32 object, std::string_view key, quint64 probe, simdjson::dom::element value, bool visible);
+    // `probe`: the key's inline form (packed::inlineBitsOfParsed), 0 when too long. `hint`: where
+    // in the object's members to look first (see Data::findMemberFrom).
+    void mergeMember(quint32 object, std::string_view key, quint64 probe, simdjson::dom::element value, bool visible, std::size_t& hint);
     // Makes a visible list element an orphan that the reference client still shows, and puts a fresh
     // element of the same key in the element map.
     quint32 orphanAndReplace(quint32 list, quint32 element, NodeKind kind);
@@ -281,6 +290,7 @@ private:
     quint64 m_stamp; // this mutation's stamp (see Node::stamp)
     // Where this mutation's entries start in m_changes->touched (finish() checks only those).
     std::size_t m_touchedStart;
+    quint64 m_touchedNodesFreedAtStart; // Data::touchedNodesFreed when this mutation began
     OrderMarks* m_marks; // the thread's order-phase marks (see mutator.cpp)
 };
 

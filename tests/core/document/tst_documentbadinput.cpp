@@ -459,6 +459,27 @@ TEST_CASE("provenance: created, last changed, and a bounded history per node")
     CHECK(tree.lastChangedBy(b) == 20);
 }
 
+TEST_CASE("provenance: the history ring keeps the newest events in order, before and after it wraps")
+{
+    DocumentTree tree;
+    tree.apply(R"({"a":{"b":1}})", 1);
+    const NodeId b = tree.find(u"a/b");
+    std::vector<qint64> expected { 1 };
+    // Each event changes b once: the history has one more entry each time, the oldest dropped
+    // once it holds kProvenanceDepth of them.
+    for (qint64 event = 2; event <= 3 * DocumentTree::kProvenanceDepth + 3; ++event) {
+        tree.apply(QStringLiteral(R"({"a":{"b":%1}})").arg(event).toStdString(), event);
+        expected.push_back(event);
+        if (expected.size() > std::size_t(DocumentTree::kProvenanceDepth))
+            expected.erase(expected.begin());
+        const ProvenanceHistory history = tree.history(b);
+        CHECK(history.totalCount == quint64(event));
+        CHECK(history.recentEvents == expected);
+        CHECK(tree.lastChangedBy(b) == event);
+        CHECK(tree.createdBy(b) == 1);
+    }
+}
+
 TEST_CASE("provenance: event indexes beyond 32 bits are kept whole")
 {
     // Nodes hold events in 32 bits and fall back to a history for larger ones.
@@ -591,4 +612,62 @@ TEST_CASE("editing: containers cannot be nested deeper than kMaxDepth")
     DocumentTree viewer;
     CHECK(viewer.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size()))).parsed);
     CHECK(viewer.toJson() == tree.toJson());
+}
+
+TEST_CASE("provenance: a fold notes its event on every ancestor, across chunks a copy shares (both modes)")
+{
+    // The climb from a changed node to the root goes on apart where it allocates or copies: a
+    // node's first history, a history or a chunk shared with a tree copy. Each ancestor below is
+    // made in a chunk of its own (filler in between), so a copy shares each one's chunk.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        qint64 event = 0;
+        const auto filler = [&](int n) {
+            std::string delta = "{\"f" + std::to_string(event) + "\":{";
+            for (int i = 0; i < n; ++i)
+                delta += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+            REQUIRE(tree.apply(delta + "}}", event++).parsed);
+        };
+        const char* levels[] = { R"({"a":{}})", R"({"a":{"b":{}}})", R"({"a":{"b":{"c":{}}}})", R"({"a":{"b":{"c":{"d":0}}}})" };
+        for (const char* level : levels) {
+            filler(40);
+            REQUIRE(tree.apply(level, event++).parsed);
+        }
+        const std::vector<NodeId> path { tree.root(), tree.find(u"a"), tree.find(u"a/b"), tree.find(u"a/b/c"), tree.find(u"a/b/c/d") };
+        for (std::size_t i = 1; i < path.size(); ++i)
+            CHECK(quint32(path[i]) / 32 != quint32(path[i - 1]) / 32); // a chunk of its own
+        const auto change = [&](DocumentTree& t, qint64 e) {
+            REQUIRE(t.apply("{\"a\":{\"b\":{\"c\":{\"d\":" + std::to_string(e) + "}}}}", e).parsed);
+        };
+        // Each ancestor gets its first history (a third distinct event), then pushes to it.
+        for (int k = 0; k < 4; ++k, ++event) {
+            change(tree, event);
+            for (NodeId node : path) {
+                CHECK(tree.lastChangedBy(node) == event);
+                CHECK(tree.history(node).recentEvents.back() == event);
+            }
+        }
+        std::vector<quint64> totals;
+        for (NodeId node : path)
+            totals.push_back(tree.history(node).totalCount);
+        // A copy shares every chunk and history: its fold copies them and notes its event on each
+        // ancestor; the original keeps its own.
+        DocumentTree copy = tree;
+        const qint64 copyEvent = event++;
+        change(copy, copyEvent);
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            CHECK(copy.lastChangedBy(path[i]) == copyEvent);
+            CHECK(copy.history(path[i]).totalCount == totals[i] + 1);
+            CHECK(tree.lastChangedBy(path[i]) == copyEvent - 1);
+            CHECK(tree.history(path[i]).totalCount == totals[i]);
+        }
+        const qint64 treeEvent = event++;
+        change(tree, treeEvent);
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            CHECK(tree.lastChangedBy(path[i]) == treeEvent);
+            CHECK(tree.history(path[i]).totalCount == totals[i] + 1);
+            CHECK(copy.lastChangedBy(path[i]) == copyEvent);
+        }
+    }
 }

@@ -3,6 +3,7 @@
 #include "core/document/documenttree.h"
 #include "documenttestutils.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -902,7 +903,8 @@ TEST_CASE("fold: a member is found by its key in every shape of container")
 {
     // Lookups by an inline key (up to seven bytes) and by a longer one take different paths, as do
     // objects keeping their members in the node, containers with and without a member index, and
-    // value lists (tried at the key's position first). Keys come and go, leaving index tombstones.
+    // value lists (tried at the key's position first when they have no index). Keys come and go,
+    // leaving index tombstones.
     std::mt19937_64 rng(7);
     const auto keyOf = [](int i, bool isLong, bool valueList) {
         if (valueList)
@@ -1156,6 +1158,190 @@ TEST_CASE("fold: a new list element, built whole or merged, marks its list and t
             CHECK(tree.lastChangedBy(record) == event);
             CHECK(tree.lastChangedBy(tree.child(record, 0)) == event);
             CHECK(checkTreeInvariants(tree).isEmpty());
+        }
+    }
+}
+
+TEST_CASE("fold: every scalar a delta changes is one ValueChanged, in order, however many (both modes)")
+{
+    // More changes than a change set's first capacity, into a FoldResult reused from delta to delta
+    // (as the session folder does), and into a fresh one: both ways of finding room for a change.
+    constexpr int kMembers = 40;
+    const auto deltaOf = [](int value) {
+        std::string delta = R"({"o":{)";
+        for (int i = 0; i < kMembers; ++i)
+            delta += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + (i % 4 == 3 ? (value % 2 ? "true" : "false") : std::to_string(value));
+        return delta + "}}";
+    };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        DocumentTree tree(mode);
+        FoldResult reused;
+        tree.apply(deltaOf(0), 0, reused);
+        REQUIRE(reused.parsed);
+        for (int round = 1; round <= 4; ++round) {
+            INFO("mode " << int(mode) << " round " << round);
+            FoldResult fresh;
+            FoldResult& result = round % 2 ? reused : fresh;
+            tree.apply(deltaOf(round), round, result);
+            REQUIRE(result.parsed);
+            REQUIRE(result.changes.changes.size() == std::size_t(kMembers));
+            for (int i = 0; i < kMembers; ++i) {
+                const TreeChange& change = result.changes.changes[std::size_t(i)];
+                CHECK(change.type == TreeChange::Type::ValueChanged);
+                CHECK(change.node == tree.find(QStringLiteral("o/k%1").arg(i)));
+                CHECK(change.parent == kNoNode);
+                CHECK(change.first == -1);
+                CHECK(change.last == -1);
+                CHECK(change.destination == -1);
+            }
+            CHECK(result.changes.touched.size() == std::size_t(kMembers)); // the changed nodes, not their ancestors
+        }
+    }
+}
+
+TEST_CASE("fold: members looked for at a hinted position are the members named (objects, sibling records, both modes)")
+{
+    // The fold looks for an object's next delta key just after the last one found, and for a
+    // one-member element delta's member where the previous sibling's was: keys in stored order,
+    // shuffled, removed and added again, and records whose fields are in different orders must
+    // all reach the member named.
+    const std::vector<std::string> names { "a", "b", "c", "d", "e", "f", "g", "a_longer_key" };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        std::mt19937 rng(mode == FoldMode::Canonical ? 7 : 8);
+        const auto valueText = [&](QJsonValue& into) -> std::string {
+            switch (rng() % 4) {
+            case 0:
+                into = QJsonValue();
+                return "null";
+            case 1:
+                into = bool(rng() % 2);
+                return into.toBool() ? "true" : "false";
+            default:
+                into = int(rng() % 1000);
+                return std::to_string(into.toInt());
+            }
+        };
+        DocumentTree tree(mode);
+        QJsonObject object;
+        std::vector<QJsonObject> records(6);
+        // Each record's fields in an order of its own.
+        std::string delta = R"({"o":{"a":0,"b":0,"c":0,"d":0,"e":0},"l":{)";
+        for (std::size_t r = 0; r < records.size(); ++r) {
+            std::vector<std::string> fields = names;
+            std::shuffle(fields.begin(), fields.end(), rng);
+            delta += (r ? ",\"" : "\"") + std::to_string(r) + "\":{";
+            for (std::size_t f = 0; f < fields.size(); ++f) {
+                delta += (f ? ",\"" : "\"") + fields[f] + "\":" + std::to_string(f);
+                records[r].insert(QString::fromStdString(fields[f]), int(f));
+            }
+            delta += "}";
+        }
+        delta += R"(,"@o":[0,1,2,3,4,5]}})";
+        for (const char* name : { "a", "b", "c", "d", "e" })
+            object.insert(QString::fromLatin1(name), 0);
+        REQUIRE(tree.apply(delta, 0).parsed);
+        for (int step = 1; step <= 300; ++step) {
+            std::vector<std::string> keys = names;
+            keys.resize(1 + rng() % keys.size());
+            if (rng() % 2)
+                std::shuffle(keys.begin(), keys.end(), rng);
+            delta = R"({"o":{)";
+            for (std::size_t k = 0; k < keys.size(); ++k) {
+                QJsonValue value;
+                delta += (k ? ",\"" : "\"") + keys[k] + "\":" + valueText(value);
+                if (value.isNull())
+                    object.remove(QString::fromStdString(keys[k]));
+                else
+                    object.insert(QString::fromStdString(keys[k]), value);
+            }
+            delta += R"(},"l":{)";
+            // One-member deltas to several records, mostly for the same field.
+            const std::string& field = names[rng() % names.size()];
+            std::vector<std::size_t> picked { 0, 1, 2, 3, 4, 5 };
+            std::shuffle(picked.begin(), picked.end(), rng); // distinct: a repeated key is another matter
+            for (int e = 0; e < 4; ++e) {
+                const std::size_t r = picked[std::size_t(e)];
+                const std::string& name = rng() % 4 ? field : names[rng() % names.size()];
+                QJsonValue value;
+                delta += (e ? ",\"" : "\"") + std::to_string(r) + "\":{\"" + name + "\":" + valueText(value) + "}";
+                if (value.isNull())
+                    records[r].remove(QString::fromStdString(name));
+                else
+                    records[r].insert(QString::fromStdString(name), value);
+            }
+            delta += "}}";
+            INFO("mode " << int(mode) << " step " << step << " delta " << delta);
+            REQUIRE(tree.apply(delta, step).parsed);
+            QJsonArray list;
+            for (const QJsonObject& record : records)
+                list.append(record);
+            const QJsonObject expected { { QStringLiteral("o"), object }, { QStringLiteral("l"), list } };
+            INFO("shown " << tree.toJson().toStdString());
+            REQUIRE(visible(tree) == QJsonValue(expected));
+        }
+    }
+}
+
+TEST_CASE("fold: the touched list is exact whether or not a delta frees a touched node (both modes)")
+{
+    // finish() checks the entries only when a touched node was freed; otherwise it just clears the
+    // marks. Both ways, the list names each live touched node once, and the next delta starts
+    // with no marks left.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        REQUIRE(tree.apply(R"({"l":{"1":{"v":1},"2":{"v":2},"@o":[1,2]},"n":1})", 0).parsed);
+        const auto checkTouched = [&](const FoldResult& result, std::vector<const char16_t*> expected) {
+            const std::vector<NodeId>& touched = result.changes.touched;
+            std::set<NodeId> expectedIds;
+            for (const char16_t* path : expected)
+                expectedIds.insert(tree.find(QStringView(path)));
+            CHECK(std::set<NodeId>(touched.begin(), touched.end()) == expectedIds);
+            CHECK(touched.size() == expectedIds.size());
+        };
+
+        // An element that was not touched is removed; a new one is built and a scalar changed.
+        FoldResult result = tree.apply(R"({"l":{"3":{"v":3},"1":null,"@o":[2,3]},"n":2})", 1);
+        REQUIRE(result.parsed);
+        CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":2},{"v":3}],"n":2})"));
+        checkTouched(result, { u"l", u"l/3", u"l/3/v", u"n" });
+        // Marks cleared: the same nodes changed again are reported again.
+        result = tree.apply(R"({"l":{"3":{"v":4}},"n":3})", 2);
+        checkTouched(result, { u"l/3/v", u"n" });
+
+        // A touched node freed by the same delta (element 2 changed, then removed), its slots not
+        // reused: its entries are dropped, the other touched nodes kept and unmarked.
+        const NodeId two = tree.find(u"l/2");
+        const NodeId twoV = tree.find(u"l/2/v");
+        result = tree.apply(R"({"l":{"2":{"v":9},"2":null,"@o":[3]},"n":4})", 3);
+        REQUIRE(result.parsed);
+        CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":4}],"n":4})"));
+        CHECK(std::count(result.changes.touched.begin(), result.changes.touched.end(), two) == 0);
+        CHECK(std::count(result.changes.touched.begin(), result.changes.touched.end(), twoV) == 0);
+        checkTouched(result, { u"l", u"n" });
+        result = tree.apply(R"({"l":{"3":{"v":5}},"n":5})", 4);
+        checkTouched(result, { u"l/3/v", u"n" });
+    }
+}
+
+TEST_CASE("fold: a value list edited without @s is reported whether or not it is shown (both modes)")
+{
+    // The stale-value check reads an element's row only when the element is not known to be shown:
+    // a list below a hidden record still has rows of its own, and is still reported.
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        for (const bool shown : { true, false }) {
+            INFO("mode " << int(mode) << " shown " << shown);
+            DocumentTree tree(mode);
+            REQUIRE(tree.apply(shown ? R"({"r":{"1":{"v":{"0":1,"1":2,"@s":2}},"@o":[1]}})" : R"({"r":{"1":{"v":{"0":1,"1":2,"@s":2}},"@o":[]}})", 0).parsed);
+            FoldResult result = tree.apply(R"({"r":{"1":{"v":{"1":7}}}})", 1);
+            REQUIRE(result.parsed);
+            REQUIRE(result.anomalies.size() == 1);
+            CHECK(result.anomalies.front().kind == AnomalyKind::ValueListEditedWithoutSize);
+            CHECK(result.anomalies.front().path == QStringLiteral("r/1/v"));
+            CHECK(result.anomalies.front().eventIndex == 1);
+            // The same value again is no edit, and nothing is reported.
+            result = tree.apply(R"({"r":{"1":{"v":{"1":7}}}})", 2);
+            CHECK(result.anomalies.empty());
         }
     }
 }
