@@ -106,6 +106,13 @@ inline bool sameParsedKey(quint64 aBits, const std::string_view& a, quint64 bBit
     return aBits ? aBits == bBits : (bBits == 0 && a == b);
 }
 
+// A parsed key's bit in a 64-bit filter of the keys seen in one delta object (the member index's
+// hash; a long key is rare in a delta object): keys are compared only when a bit comes twice.
+inline quint64 keyFilterBit(std::string_view key, quint64 bits)
+{
+    return quint64(1) << ((bits ? hashInlineKey(bits) : hashKey(key)) >> 58);
+}
+
 // "@o" / "@s" without a library call per key.
 inline bool isMarker(std::string_view key, char which) { return key.size() == 2 && key[0] == '@' && key[1] == which; }
 
@@ -695,15 +702,13 @@ public:
         // One bit of a 64-bit filter per key seen: the keys are compared only when a key's bit was
         // already set, so the common object of distinct keys costs one multiply a key and keeps no
         // copy of the keys (storing them cost more than the filter).
-        const quint64 seenBit = quint64(1) << (filterHash(key, bits) >> 58);
+        const quint64 seenBit = keyFilterBit(key, bits);
         if (m_seen & seenBit) [[unlikely]]
             compareWithEarlier(key, bits);
         m_seen |= seenBit;
     }
 
 private:
-    // The member index's hash (a long key is rare in a delta object).
-    static quint64 filterHash(std::string_view key, quint64 bits) { return bits ? hashInlineKey(bits) : hashKey(key); }
     // A key whose filter bit an earlier key set: compared with the keys before it in the object.
     [[gnu::noinline]] void compareWithEarlier(std::string_view key, quint64 bits)
     {
@@ -1080,7 +1085,7 @@ std::vector<char> Mutator::shadowedFields(dom::object o)
     bool bitRepeats = false;
     for (dom::key_value_pair field : o) {
         const quint64 bits = packed::inlineBitsOfParsed(field.key);
-        const quint64 bit = quint64(1) << ((bits ? hashInlineKey(bits) : hashKey(field.key)) >> 58);
+        const quint64 bit = keyFilterBit(field.key, bits);
         bitRepeats |= (seen & bit) != 0;
         seen |= bit;
     }
