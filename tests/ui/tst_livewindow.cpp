@@ -59,12 +59,12 @@ QString screenshotPath(const QString& name)
 }
 
 // Shows the window at a usual size and connects it to a demo document of the embedded server.
-LiveSession* showWithDemo(MainWindow& window, const QString& space)
+LiveSession* showWithDemo(MainWindow& window, const QString& space, const MainWindow::DemoDocument& document = {})
 {
     window.resize(1400, 900);
     window.show();
     REQUIRE(QTest::qWaitForWindowExposed(&window));
-    REQUIRE(window.startDemo(space));
+    REQUIRE(window.startDemo(space, document));
     LiveSession* session = window.live()->session();
     REQUIRE(session);
     return session;
@@ -254,18 +254,13 @@ TEST_CASE("live window: a demo document opens with the key, identity and viewer 
 {
     QSettings().clear();
     MainWindow window;
-    window.resize(1400, 900);
-    window.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&window));
     // What `deltascope --space game --key table9 --identity anonymous:bob --viewer-state ...` asks for.
-    REQUIRE(window.startDemo(QStringLiteral("game"),
-        MainWindow::DemoDocument { QStringLiteral("table9"), QStringLiteral("anonymous:bob"), QStringLiteral("{\"seat\":2}") }));
+    LiveSession* session = showWithDemo(window, QStringLiteral("game"),
+        MainWindow::DemoDocument { QStringLiteral("table9"), QStringLiteral("anonymous:bob"), QStringLiteral("{\"seat\":2}") });
     CHECK(window.connectionBar()->space() == QStringLiteral("game"));
     CHECK(window.connectionBar()->key() == QStringLiteral("table9"));
     CHECK(window.connectionBar()->identity() == QStringLiteral("anonymous:bob"));
     CHECK(window.connectionBar()->viewerState() == QStringLiteral("{\"seat\":2}"));
-    LiveSession* session = window.live()->session();
-    REQUIRE(session);
     REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
     // The game document, not the default ticker.
     CHECK(session->folder().epochTree().find(u"players") != kNoNode);
