@@ -172,9 +172,6 @@ bool jsFalsy(const Node& n)
     }
 }
 
-// Integers a JavaScript number (a double) holds exactly.
-constexpr qint64 kExactInDouble = qint64(1) << 53;
-
 // A short JSON rendering of a delta value, for anomaly messages.
 QString briefJson(dom::element value)
 {
@@ -1242,7 +1239,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
         mergeObject(existing, o, childVisible);
         return;
     }
-    if (sameKindScalar(existing, was, value, type, visible) != InPlace::NotHandled)
+    if (sameKindMember(existing, was, value, type, visible) != InPlace::NotHandled)
         return;
     if (type == dom::element_type::ARRAY) {
         if (isContainerKind(was) && was != NodeKind::RawArray)
@@ -1590,14 +1587,15 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         const NodeKind was = d.r(existing).kind;
         if (type == dom::element_type::OBJECT) {
             const dom::object o = value.get_object().value_unsafe();
-            if (!m_reference && was == NodeKind::Object && o.size() == 1) {
+            if (was == NodeKind::Object && o.size() == 1) {
                 // One member into an object element (a player's {"score":N}, the commonest element
                 // delta): what listMarkers() and mergeObject() do with it, without their walks.
                 const dom::object::iterator only = o.begin();
                 const std::string_view memberKey = only.key();
                 if (!(memberKey.size() == 2 && memberKey[0] == '@' && (memberKey[1] == 'o' || memberKey[1] == 's'))) {
-                    if (hiddenByReferenceCopy(memberKey)) [[unlikely]]
-                        keepMember(existing, memberKey); // reported only, as mergeObject() does
+                    // Reported, as mergeObject() does; the reference fold then leaves the key out.
+                    if (hiddenByReferenceCopy(memberKey) && !keepMember(existing, memberKey)) [[unlikely]]
+                        continue;
                     const quint64 memberProbe = packed::inlineBitsOfParsed(memberKey);
                     const dom::element memberValue = only.value();
                     const dom::element_type memberType = memberValue.type();
@@ -1605,7 +1603,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                         // An integer or bool onto one of its kind, as mergeMember() would store it,
                         // without its entry and exit.
                         if (const quint32 member = d.findMemberFrom(existing, memberKey, memberProbe, memberHint);
-                            member && sameKindScalar(member, d.r(member).kind, memberValue, memberType, elementVisible) != InPlace::NotHandled)
+                            member && sameKindMember(member, d.r(member).kind, memberValue, memberType, elementVisible) != InPlace::NotHandled)
                             continue;
                     }
                     mergeMember(existing, memberKey, memberProbe, memberValue, elementVisible, memberHint);

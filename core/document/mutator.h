@@ -149,13 +149,25 @@ private:
     [[gnu::always_inline]] InPlace sameKindScalar(quint32 slot, NodeKind was, simdjson::dom::element value, simdjson::dom::element_type type, bool visible)
     {
         if (m_reference)
-            return InPlace::NotHandled;
-        if (type == simdjson::dom::element_type::INT64 && was == NodeKind::Integer)
-            return storeInPlace(slot, value.get_int64().value_unsafe(), [](auto& n) -> auto& { return n.v.i; }, visible);
+            return InPlace::NotHandled; // a shown list element: tree.js changes only its hidden map
+        return sameKindMember(slot, was, value, type, visible);
+    }
+    // The same for a member of an object, which the reference fold stores as the canonical one does,
+    // unless an integer beyond 2^53 is to become the double JavaScript reads.
+    [[gnu::always_inline]] InPlace sameKindMember(quint32 slot, NodeKind was, simdjson::dom::element value, simdjson::dom::element_type type, bool visible)
+    {
+        if (type == simdjson::dom::element_type::INT64 && was == NodeKind::Integer) {
+            const qint64 v = value.get_int64().value_unsafe();
+            if (m_reference && (v > kExactInDouble || v < -kExactInDouble)) [[unlikely]]
+                return InPlace::NotHandled;
+            return storeInPlace(slot, v, [](auto& n) -> auto& { return n.v.i; }, visible);
+        }
         if (type == simdjson::dom::element_type::BOOL && was == NodeKind::Bool)
             return storeInPlace(slot, value.get_bool().value_unsafe(), [](auto& n) -> auto& { return n.v.b; }, visible);
         return InPlace::NotHandled;
     }
+    // The largest magnitude a JavaScript number holds as an exact integer.
+    static constexpr qint64 kExactInDouble = qint64(1) << 53;
     // `field` picks the node's value member (of a const or a writable node).
     template<typename T, typename Field>
     [[gnu::always_inline]] InPlace storeInPlace(quint32 slot, T value, Field field, bool visible)

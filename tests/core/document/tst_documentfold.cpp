@@ -120,6 +120,40 @@ TEST_CASE("fold: vectors where the reference client differs report it, and Refer
     CHECK(checked >= 2);
 }
 
+TEST_CASE("fold: an integer or bool changed in place follows each mode's rules, in objects and list elements")
+{
+    // The in-place path for a member (one-member element deltas and object members alike) must do
+    // what the general path does: JavaScript's double beyond 2^53 and tree.js's hidden keys in
+    // ReferenceClient mode, exact integers in the canonical fold.
+    const std::string start = R"({"n":1,"b":false,"l":{"1":{"n":1,"b":false,"#h":0},"2":{"n":2},"@o":[1,2]}})";
+    const std::string edits = R"({"n":9007199254740993,"b":true,"l":{"1":{"n":-9007199254740995},"2":{"n":3}}})";
+    const std::string more = R"({"l":{"1":{"b":true},"2":{"#h":7}}})";
+    for (FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO((mode == FoldMode::Canonical ? "canonical" : "reference client"));
+        DocumentTree tree(mode);
+        tree.apply(start, 0);
+        const FoldResult first = tree.apply(edits, 1);
+        CHECK(first.anomalies.empty());
+        const FoldResult second = tree.apply(more, 2);
+        const bool reference = mode == FoldMode::ReferenceClient;
+        CHECK(tree.kind(tree.find(u"n")) == (reference ? NodeKind::Double : NodeKind::Integer));
+        CHECK(tree.kind(tree.find(u"l/1/n")) == (reference ? NodeKind::Double : NodeKind::Integer));
+        CHECK(tree.kind(tree.find(u"l/2/n")) == NodeKind::Integer);
+        CHECK(tree.lastChangedBy(tree.find(u"l/2/n")) == 1);
+        CHECK(tree.lastChangedBy(tree.find(u"l/1/b")) == 2);
+        CHECK(tree.toJson()
+            == (reference ? QByteArray(R"({"n":9007199254740992,"b":true,"l":[{"n":-9007199254740996,"b":true},{"n":3}]})")
+                          : QByteArray(R"({"n":9007199254740993,"b":true,"l":[{"n":-9007199254740995,"b":true,"#h":0},{"n":3,"#h":7}]})")));
+        // A key tree.js never shows is reported in both modes; only the canonical fold keeps it.
+        REQUIRE(second.anomalies.size() == 1);
+        CHECK(second.anomalies.front().kind == AnomalyKind::ReferenceClientDiffers);
+        CHECK(second.anomalies.front().path == QStringLiteral("l/2/#h"));
+        CHECK((tree.find(u"l/2/#h") != kNoNode) == !reference);
+        CHECK(second.changes.touched.size() == (reference ? 1u : 2u)); // b changed (and #h made)
+        CHECK(checkTreeInvariants(tree).isEmpty());
+    }
+}
+
 TEST_CASE("fold: ReferenceClient mode keeps only the last of a repeated key in every object, however many keys")
 {
     // Objects of distinct keys whose filter bits collide must keep every key; a repeated key,
