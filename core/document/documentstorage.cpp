@@ -106,12 +106,19 @@ void giveSlots(quint32* slots, std::size_t capacity)
     giveBlock(slots, capacity * sizeof(quint32));
 }
 
-StrRep* makeStr(std::string_view text)
+// A StrRep with room for `size` bytes of text, the text still to be written at its data().
+inline StrRep* newStrRep(std::size_t size)
 {
-    void* memory = takeBlock(sizeof(StrRep) + text.size());
+    void* memory = takeBlock(sizeof(StrRep) + size);
     auto* rep = new (memory) StrRep;
     rep->ref.store(1, std::memory_order_relaxed);
-    rep->size = quint32(text.size());
+    rep->size = quint32(size);
+    return rep;
+}
+
+StrRep* makeStr(std::string_view text)
+{
+    StrRep* rep = newStrRep(text.size());
     std::memcpy(const_cast<char*>(rep->data()), text.data(), text.size());
     return rep;
 }
@@ -127,10 +134,7 @@ StrRep* makeParsedStr(std::string_view parsed)
     constexpr std::size_t kLargeRoom = BlockCache::kSize[1] - sizeof(StrRep);
     if (size > kLargeRoom)
         return makeStr(parsed);
-    void* memory = takeBlock(sizeof(StrRep) + size); // a block of the whole class (see takeBlock)
-    auto* rep = new (memory) StrRep;
-    rep->ref.store(1, std::memory_order_relaxed);
-    rep->size = quint32(size);
+    StrRep* rep = newStrRep(size); // a block of the whole class (see takeBlock)
     char* data = const_cast<char*>(rep->data());
     if (size <= kSmallRoom)
         std::memcpy(data, parsed.data(), kSmallRoom);
