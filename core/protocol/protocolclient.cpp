@@ -497,8 +497,6 @@ void ProtocolClient::onText(const QByteArray& frame)
             break;
         }
         Q_EMIT requestFinished(decoded.id, pending.method, true, 0, frame);
-        if (decoded.id == m_endRequestId && m_endAnswerTimer.isActive())
-            closeEndedStream(QStringLiteral("stream ended (connection/end)"));
         if (pending.method == kCreateDedupe) {
             if (!decoded.dedupe.isEmpty()) {
                 Q_EMIT dedupeTokenReceived(decoded.id, decoded.dedupe);
@@ -520,13 +518,14 @@ void ProtocolClient::onText(const QByteArray& frame)
             break;
         }
         Q_EMIT requestFinished(decoded.id, pending.method, false, decoded.code, frame);
-        if (decoded.id == m_endRequestId && m_endAnswerTimer.isActive())
-            closeEndedStream(QStringLiteral("stream ended (connection/end)"));
         break;
     }
     default:
         break;
     }
+    // The end's answer (or failure) after the stream's done:true: the socket waited for it only.
+    if (idFrame && decoded.id == m_endRequestId && m_endAnswerTimer.isActive())
+        closeEndedStream(QStringLiteral("stream ended (connection/end)"));
 }
 
 void ProtocolClient::onClosed(const TransportCloseInfo& info)
