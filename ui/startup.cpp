@@ -130,25 +130,22 @@ int runGui(const GuiOptions& options)
     window->show();
     if (!options.captureFile.isEmpty()) {
         window->openCapture(options.captureFile);
-    } else if (!options.url.isEmpty()) {
-        ConnectionBar* bar = window->connectionBar();
-        bar->setUrl(options.url);
-        bar->setIdentity(options.identity);
-        bar->setSpace(options.space);
-        bar->setKey(options.key);
-        bar->setViewerState(options.viewerState);
-        window->connectFromBar();
-    } else if (!options.noDemo) {
+    } else if (options.url.isEmpty() && !options.noDemo) {
         // Demo by default: a first-time user sees a live document change within two seconds.
         window->startDemo(options.space.isEmpty() ? QStringLiteral("ticker") : options.space,
             MainWindow::DemoDocument { options.key, options.identity, options.viewerState });
     } else {
-        // No server yet: what was given waits in the connection bar for a URL.
+        // A server of the user's: connect to it, or (--no-demo without --url) wait in the
+        // connection bar for its URL.
         ConnectionBar* bar = window->connectionBar();
+        if (!options.url.isEmpty())
+            bar->setUrl(options.url);
         bar->setIdentity(options.identity);
         bar->setSpace(options.space);
         bar->setKey(options.key);
         bar->setViewerState(options.viewerState);
+        if (!options.url.isEmpty())
+            window->connectFromBar();
     }
 
     if (!options.screenshotPath.isEmpty()) {
