@@ -4,6 +4,7 @@
 
 #include "core/document/javascriptvalues.h"
 #include "core/document/jsonerror.h"
+#include "core/document/jsontape.h"
 #include "core/exactinteger.h"
 #include "core/jsonstring.h"
 
@@ -194,7 +195,8 @@ struct ParserCache {
     {
         // Explicit depth: deeper input is refused by the parser, so nothing below recurses deeper.
         // simdjson refuses depth >= max_depth: kMaxDepth levels are allowed, one more is refused.
-        allocated = parser.allocate(64 * 1024, DocumentTree::kMaxDepth + 1) == simdjson::SUCCESS;
+        allocated = parser.allocate(64 * 1024, DocumentTree::kMaxDepth + 1) == simdjson::SUCCESS
+            && parser.doc.allocate(64 * 1024) == simdjson::SUCCESS; // simdjson would size it by the first text
     }
 };
 
@@ -230,20 +232,29 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     } else if (large) {
         large.reset();
     }
-    const auto parsePadded = [&](std::string_view json) {
+    const auto copyPadded = [&](std::string_view json) {
         if (cache.paddedCapacity < json.size() + simdjson::SIMDJSON_PADDING) {
             cache.paddedCapacity = std::max<std::size_t>(json.size() + simdjson::SIMDJSON_PADDING, 2 * cache.paddedCapacity);
             cache.padded = std::make_unique<char[]>(cache.paddedCapacity); // zeroed once, for sanitizers
         }
         if (!json.empty())
             std::memcpy(cache.padded.get(), json.data(), json.size());
-        return parser->parse(cache.padded.get(), json.size(), false);
+        cache.padded[json.size()] = '\0';
     };
-    auto result = parsePadded(text);
+    copyPadded(text);
+    // Most deltas are small and plain: their tape is built directly (jsontape.h), and simdjson
+    // parses the rest, which also yields its error messages.
+    if (parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc)) {
+        out = parser->doc.root();
+        return true;
+    }
+    auto result = parser->parse(cache.padded.get(), text.size(), false);
     if (result.error() == simdjson::NUMBER_ERROR) {
         // Valid JSON with an integer beyond 64 bits: read it as the nearest double.
-        if (const std::optional<std::string> widened = widenHugeIntegers(text))
-            result = parsePadded(*widened);
+        if (const std::optional<std::string> widened = widenHugeIntegers(text)) {
+            copyPadded(*widened);
+            result = parser->parse(cache.padded.get(), widened->size(), false);
+        }
     }
     if (result.error() == simdjson::SUCCESS) {
         out = result.value_unsafe();

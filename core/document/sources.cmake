@@ -11,6 +11,8 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/javascriptvalues.cpp
     ${CMAKE_CURRENT_LIST_DIR}/jsonerror.h
     ${CMAKE_CURRENT_LIST_DIR}/jsonerror.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/jsontape.h
+    ${CMAKE_CURRENT_LIST_DIR}/jsontape.cpp
     ${CMAKE_CURRENT_LIST_DIR}/foldcommand.h
     ${CMAKE_CURRENT_LIST_DIR}/foldcommand.cpp
 )

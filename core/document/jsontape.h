@@ -1,0 +1,32 @@
+#pragma once
+
+// A direct parse of well-formed JSON into simdjson's DOM tape, for the fold's small deltas.
+//
+// simdjson's two stages pay a fixed cost per parse that dominates on the fold's typical 100 to 300
+// byte deltas (about a third of a delta's fold). This parser writes, in one pass, the very tape
+// simdjson's DOM parser would write for the same text (same words, same string buffer layout), so
+// everything downstream reads simdjson elements as before. It takes only text it can parse exactly
+// and leaves everything else to simdjson, which then also produces every error message:
+// - it returns false at the first byte it does not accept, having possibly written part of a tape;
+// - it never accepts text simdjson refuses, and never builds a tape simdjson would build otherwise.
+// tst_jsontape compares the two tapes word for word over generated and mutated inputs.
+
+#include <simdjson.h>
+
+#include <cstddef>
+
+namespace deltascope::detail {
+
+inline constexpr int kJsonTapeMaxDepth = 64;
+
+// Builds the tape of the `length` bytes at `text` in `document` and returns true; or returns false
+// when the text is beyond what this parser handles: invalid JSON, nesting deeper than
+// kJsonTapeMaxDepth, a lone surrogate escape, an integer of 19 digits or more, "-0", a number out of
+// a double's range, or text longer than the document's capacity. On false the document's content is
+// unspecified until the next parse.
+// - `text[length]` must be a NUL byte, followed by at least simdjson::SIMDJSON_PADDING - 1 readable
+//   bytes of any content (the NUL ends the scan; the rest lets it read eight bytes at a time);
+// - `document` must have been allocated (document.allocate(), or a parse by simdjson).
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document);
+
+}
