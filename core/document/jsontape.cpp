@@ -1,11 +1,16 @@
 #include "core/document/jsontape.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace deltascope::detail {
 
@@ -17,29 +22,44 @@ constexpr std::uint64_t tapeWord(char type, std::uint64_t payload)
     return (std::uint64_t(std::uint8_t(type)) << 56) | payload;
 }
 
+#if defined(__SSE2__)
+constexpr int kPlainBlock = 16;
+
+// Copies the block at `in` to `out` and returns how many of its bytes, from the start, need no look
+// of their own: no quote, backslash, control character or byte of a multi-byte UTF-8 sequence.
+inline int plainStringBytes(const std::uint8_t* in, std::uint8_t* out)
+{
+    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), block);
+    const __m128i quote = _mm_cmpeq_epi8(block, _mm_set1_epi8('"'));
+    const __m128i backslash = _mm_cmpeq_epi8(block, _mm_set1_epi8('\\'));
+    // A signed compare: bytes 0x80 and above are negative, so one test finds both control
+    // characters and UTF-8 sequences.
+    const __m128i controlOrUtf8 = _mm_cmplt_epi8(block, _mm_set1_epi8(0x20));
+    const unsigned special = unsigned(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), controlOrUtf8)));
+    return special ? std::countr_zero(special) : kPlainBlock;
+}
+#else
+constexpr int kPlainBlock = 8;
 constexpr std::uint64_t kOnes = 0x0101010101010101ull;
 constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
 
-// A mask with the high bit set in each of eight string bytes (in memory order, read little-endian)
-// that may need a look of its own: a quote, a backslash, a control character or a byte of a
-// multi-byte UTF-8 sequence. The lowest set bit is exact: a borrow that flags a later ordinary byte
-// comes only from a byte that is flagged itself.
-inline std::uint64_t specialBytes(std::uint64_t bytes)
+// As above, eight bytes at a time within a 64-bit word. The mask's lowest set bit is exact: a
+// borrow that flags a later ordinary byte comes only from a byte that is flagged itself.
+inline int plainStringBytes(const std::uint8_t* in, std::uint8_t* out)
 {
+    std::uint64_t bytes;
+    std::memcpy(&bytes, in, sizeof bytes);
+    std::memcpy(out, in, sizeof bytes);
+    if constexpr (std::endian::native == std::endian::big)
+        bytes = __builtin_bswap64(bytes);
     const std::uint64_t quote = bytes ^ (kOnes * '"');
     const std::uint64_t backslash = bytes ^ (kOnes * '\\');
     const std::uint64_t lowOrZero = (bytes - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes);
-    return ((lowOrZero & ~bytes) | bytes) & kHighBits;
+    const std::uint64_t special = ((lowOrZero & ~bytes) | bytes) & kHighBits;
+    return special ? std::countr_zero(special) / 8 : kPlainBlock;
 }
-
-inline std::uint64_t loadLittleEndian(const std::uint8_t* p)
-{
-    std::uint64_t bytes;
-    std::memcpy(&bytes, p, sizeof bytes);
-    if constexpr (std::endian::native == std::endian::big)
-        bytes = __builtin_bswap64(bytes);
-    return bytes;
-}
+#endif
 
 // JSON's four whitespace characters: tab, line feed, carriage return and space.
 inline bool isJsonSpace(std::uint8_t c)
@@ -121,23 +141,26 @@ int utf8SequenceLength(const std::uint8_t* p)
     return length;
 }
 
-// One step of a string past the plain bytes the caller copies: the escape or UTF-8 sequence at `in`,
-// decoded to `out`; false for anything else (a control character, the text's end, a bad escape).
-// Out of line: most strings in deltas have neither.
-[[gnu::noinline]] bool stringSpecialStep(const std::uint8_t*& in, std::uint8_t*& out)
+// One step of a string past the plain bytes the caller copies: the escape or UTF-8 sequence at `p`,
+// decoded to `out`, and where both go on; a null `in` for anything else (a control character, the
+// text's end, a bad escape). Out of line, and by value so the caller's pointers stay in registers:
+// most strings in deltas have neither.
+struct StringStep {
+    const std::uint8_t* in; // null when the string is refused
+    std::uint8_t* out;
+};
+
+[[gnu::noinline]] StringStep stringSpecialStep(const std::uint8_t* p, std::uint8_t* out)
 {
-    const std::uint8_t* p = in;
     if (*p >= 0x80) {
         const int length = utf8SequenceLength(p);
         if (length == 0)
-            return false;
+            return {};
         std::memcpy(out, p, std::size_t(length));
-        out += length;
-        in = p + length;
-        return true;
+        return {p + length, out + length};
     }
     if (*p != '\\')
-        return false;
+        return {};
     switch (p[1]) {
     case '"': *out++ = '"'; break;
     case '\\': *out++ = '\\'; break;
@@ -151,34 +174,29 @@ int utf8SequenceLength(const std::uint8_t* p)
         // The NUL at the text's end is no hex digit: a cut escape stops there.
         const int unit = hexQuad(reinterpret_cast<const char*>(p + 2));
         if (unit < 0)
-            return false;
+            return {};
         if (unit >= 0xD800 && unit <= 0xDFFF) {
             // Only a high surrogate escape followed by a low one; simdjson judges the rest.
             if (unit > 0xDBFF || p[6] != '\\' || p[7] != 'u')
-                return false;
+                return {};
             const int low = hexQuad(reinterpret_cast<const char*>(p + 8));
             if (low < 0xDC00 || low > 0xDFFF)
-                return false;
-            out = writeUtf8(out, 0x10000 + ((std::uint32_t(unit) - 0xD800) << 10) + (std::uint32_t(low) - 0xDC00));
-            in = p + 12;
-        } else {
-            out = writeUtf8(out, std::uint32_t(unit));
-            in = p + 6;
+                return {};
+            return {p + 12, writeUtf8(out, 0x10000 + ((std::uint32_t(unit) - 0xD800) << 10) + (std::uint32_t(low) - 0xDC00))};
         }
-        return true;
+        return {p + 6, writeUtf8(out, std::uint32_t(unit))};
     }
     default:
-        return false;
+        return {};
     }
-    in = p + 2;
-    return true;
+    return {p + 2, out};
 }
 
 // A number with a fraction or an exponent, from `start` (its sign or first digit): checked against
-// JSON's grammar, then read by std::from_chars, which rounds correctly as simdjson does. Its end in
-// `end`; false for text that is not such a number, or a value beyond a double's range (simdjson
+// JSON's grammar, then read by std::from_chars, which rounds correctly as simdjson does. Returns its
+// end, or null for text that is not such a number or a value beyond a double's range (simdjson
 // refuses an overflow and flushes an underflow; from_chars reports both).
-[[gnu::noinline]] bool parseFloatingNumber(const std::uint8_t* start, const std::uint8_t*& end, double& value)
+[[gnu::noinline]] const std::uint8_t* parseFloatingNumber(const std::uint8_t* start, double& value)
 {
     const std::uint8_t* p = start;
     if (*p == '-')
@@ -187,14 +205,14 @@ int utf8SequenceLength(const std::uint8_t* p)
     while (unsigned(*p - '0') < 10)
         ++p;
     if (p == digits || (digits[0] == '0' && p - digits > 1))
-        return false;
+        return nullptr;
     if (*p == '.') {
         ++p;
         const std::uint8_t* const fraction = p;
         while (unsigned(*p - '0') < 10)
             ++p;
         if (p == fraction)
-            return false;
+            return nullptr;
     }
     if (*p == 'e' || *p == 'E') {
         ++p;
@@ -204,26 +222,48 @@ int utf8SequenceLength(const std::uint8_t* p)
         while (unsigned(*p - '0') < 10)
             ++p;
         if (p == exponent)
-            return false;
+            return nullptr;
     }
     const auto [stop, error] = std::from_chars(reinterpret_cast<const char*>(start), reinterpret_cast<const char*>(p), value);
     if (error != std::errc() || stop != reinterpret_cast<const char*>(p) || !std::isfinite(value))
-        return false;
-    end = p;
-    return true;
+        return nullptr;
+    return p;
 }
 
+// What a value starting with each byte is: one table load, then one jump.
+enum ValueStart : std::uint8_t { kNoValue, kStringValue, kObjectValue, kArrayValue, kTrueValue, kFalseValue, kNullValue, kNumberValue, kSpaceBefore };
+
+constexpr std::array<std::uint8_t, 256> valueStarts()
+{
+    std::array<std::uint8_t, 256> starts{};
+    starts['"'] = kStringValue;
+    starts['{'] = kObjectValue;
+    starts['['] = kArrayValue;
+    starts['t'] = kTrueValue;
+    starts['f'] = kFalseValue;
+    starts['n'] = kNullValue;
+    starts['-'] = kNumberValue;
+    for (char digit = '0'; digit <= '9'; ++digit)
+        starts[std::uint8_t(digit)] = kNumberValue;
+    starts[' '] = starts['\t'] = starts['\n'] = starts['\r'] = kSpaceBefore;
+    return starts;
+}
+constexpr std::array<std::uint8_t, 256> kValueStarts = valueStarts();
+
+// An enclosing container while its content is parsed: where its opening word is, how many commas it
+// has seen so far, and the bracket that closes it ('}' or ']', two after the one that opens it).
 struct Scope {
     std::uint32_t openIndex;
     std::uint32_t commas;
-    bool isObject;
+    std::uint8_t close;
 };
 
 } // namespace
 
-// One pass with an explicit scope stack. Whitespace is looked for only where the expected character
-// is not found, as compact JSON has none. The NUL after the text stops every scan, being valid
-// nowhere in JSON; the end is then told apart from a NUL inside the text by its position.
+// One pass with an explicit scope stack; the innermost scope lives in locals. Whitespace is looked
+// for only where the expected character is not found, as compact JSON has none. The NUL after the
+// text stops every scan, being valid nowhere in JSON; the end is told apart from a NUL inside the
+// text by its position.
 bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document)
 {
     // A tape holds at most one word per byte of valid JSON plus three, and the string buffer 5/3 of
@@ -238,9 +278,11 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
     std::uint8_t* const stringsStart = document.string_buf.get();
     std::uint8_t* strings = stringsStart;
     std::uint32_t next = 1; // tape[0] is the opening root word
-    Scope scopes[kJsonTapeMaxDepth];
+    // The enclosing scopes; the innermost one is `scope`. At depth 0, outside the root container,
+    // nothing is parsed.
+    Scope outer[kJsonTapeMaxDepth];
     int depth = 0;
-    bool inObject = false;
+    Scope scope{0, 0, 0};
 
     const auto skipSpace = [&] {
         while (isJsonSpace(*p))
@@ -253,21 +295,20 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
         std::uint8_t* const lengthAt = strings;
         std::uint8_t* out = strings + sizeof(std::uint32_t);
         for (;;) {
-            const std::uint64_t bytes = loadLittleEndian(in);
-            std::memcpy(out, in, 8);
-            const std::uint64_t special = specialBytes(bytes);
-            if (special == 0) {
-                in += 8;
-                out += 8;
-                continue;
-            }
-            const int plain = std::countr_zero(special) / 8;
+            // Plain bytes a block at a time; the block copied past the string's end is overwritten
+            // by what follows, or lies in the string buffer's padding.
+            const int plain = plainStringBytes(in, out);
             in += plain;
             out += plain;
+            if (plain == kPlainBlock)
+                continue;
             if (*in == '"')
                 break;
-            if (!stringSpecialStep(in, out))
+            const StringStep step = stringSpecialStep(in, out);
+            if (!step.in)
                 return false;
+            in = step.in;
+            out = step.out;
         }
         const std::uint32_t stringLength = std::uint32_t(out - lengthAt - sizeof(std::uint32_t));
         std::memcpy(lengthAt, &stringLength, sizeof stringLength);
@@ -278,68 +319,77 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
         return true;
     };
 
+    // A delta is an object: a text whose root is not a container is left to simdjson, so the only
+    // value at the root is one that closes below, and no test for the root is made after the others.
     skipSpace();
+    if (*p != '{' && *p != '[')
+        return false;
 value:
-    switch (*p) {
-    case '"':
+    switch (kValueStarts[*p]) {
+    case kStringValue:
         if (!parseString())
             return false;
         goto afterValue;
-    case '{':
-    case '[': {
+    case kObjectValue:
         if (depth == kJsonTapeMaxDepth)
             return false;
-        inObject = *p == '{';
-        scopes[depth++] = Scope{next++, 0, inObject};
+        outer[depth++] = scope;
+        scope = Scope{next++, 0, '}'};
+        ++p;
+        if (*p == '"')
+            goto keyString;
+        skipSpace();
+        if (*p == '}')
+            goto closeScope;
+        goto key;
+    case kArrayValue:
+        if (depth == kJsonTapeMaxDepth)
+            return false;
+        outer[depth++] = scope;
+        scope = Scope{next++, 0, ']'};
         ++p;
         skipSpace();
-        if (*p == (inObject ? '}' : ']'))
+        if (*p == ']')
             goto closeScope;
-        if (inObject)
-            goto key;
         goto value;
-    }
-    case 't':
+    case kTrueValue:
         if (std::memcmp(p, "true", 4) != 0)
             return false;
         tape[next++] = tapeWord('t', 0);
         p += 4;
         goto afterValue;
-    case 'f':
+    case kFalseValue:
         if (std::memcmp(p, "false", 5) != 0)
             return false;
         tape[next++] = tapeWord('f', 0);
         p += 5;
         goto afterValue;
-    case 'n':
+    case kNullValue:
         if (std::memcmp(p, "null", 4) != 0)
             return false;
         tape[next++] = tapeWord('n', 0);
         p += 4;
         goto afterValue;
-    case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9': {
+    case kNumberValue: {
         // Integers of up to 18 digits are exact in an int64: 'l', as simdjson writes them.
         const std::uint8_t* const start = p;
         const bool negative = *p == '-';
         const std::uint8_t* const digits = p + negative;
         const std::uint8_t* q = digits;
         std::uint64_t magnitude = 0;
-        while (unsigned(*q - '0') < 10) {
-            magnitude = magnitude * 10 + unsigned(*q - '0');
-            ++q;
-        }
+        for (std::uint64_t digit = std::uint64_t(*q) - '0'; digit < 10; digit = std::uint64_t(*++q) - '0')
+            magnitude = magnitude * 10 + digit;
         const std::ptrdiff_t digitCount = q - digits;
         if (*q == '.' || *q == 'e' || *q == 'E') {
             double floating = 0;
-            if (!parseFloatingNumber(start, q, floating))
+            q = parseFloatingNumber(start, floating);
+            if (!q)
                 return false;
             tape[next++] = tapeWord('d', 0);
             std::memcpy(&tape[next++], &floating, sizeof floating);
         } else {
             // No digit, a leading zero, possibly beyond int64, or -0: simdjson decides.
-            if (digitCount == 0 || digitCount > 18 || (digits[0] == '0' && (digitCount > 1 || negative)))
+            if (std::size_t(digitCount - 1) >= 18 || (digits[0] == '0' && (digitCount > 1 || negative)))
                 return false;
             const std::int64_t integer = negative ? -std::int64_t(magnitude) : std::int64_t(magnitude);
             tape[next++] = tapeWord('l', 0);
@@ -348,7 +398,7 @@ value:
         p = q;
         goto afterValue;
     }
-    case ' ': case '\t': case '\n': case '\r':
+    case kSpaceBefore:
         skipSpace();
         goto value;
     default:
@@ -356,23 +406,17 @@ value:
     }
 
 afterValue:
-    if (depth == 0) {
-        skipSpace();
-        if (p != end)
-            return false;
-        // The opening root word points just past the closing one.
-        tape[0] = tapeWord('r', next + 1);
-        tape[next] = tapeWord('r', 0);
-        return true;
-    }
     if (*p == ',') {
-        ++scopes[depth - 1].commas;
+        ++scope.commas;
         ++p;
-        if (inObject)
+        if (scope.close == '}') {
+            if (*p == '"')
+                goto keyString;
             goto key;
+        }
         goto value;
     }
-    if (*p == (inObject ? '}' : ']'))
+    if (*p == scope.close)
         goto closeScope;
     if (!isJsonSpace(*p))
         return false;
@@ -381,23 +425,30 @@ afterValue:
 
 closeScope: {
     // A scope that holds a value holds one more than its commas; simdjson saturates the count.
-    const Scope& scope = scopes[--depth];
     const std::uint32_t count = next == scope.openIndex + 1 ? 0 : scope.commas + 1;
     const std::uint32_t closeIndex = next++;
-    tape[scope.openIndex] = tapeWord(inObject ? '{' : '[', (std::uint64_t(std::min<std::uint32_t>(count, 0xFFFFFF)) << 32) | (closeIndex + 1));
-    tape[closeIndex] = tapeWord(inObject ? '}' : ']', scope.openIndex);
+    tape[scope.openIndex] = tapeWord(char(scope.close - 2), (std::uint64_t(std::min<std::uint32_t>(count, 0xFFFFFF)) << 32) | (closeIndex + 1));
+    tape[closeIndex] = tapeWord(char(scope.close), scope.openIndex);
     ++p;
-    inObject = depth > 0 && scopes[depth - 1].isObject;
-    goto afterValue;
+    scope = outer[--depth];
+    if (depth > 0)
+        goto afterValue;
+    // The root closed: only whitespace may follow.
+    skipSpace();
+    if (p != end)
+        return false;
+    // The opening root word points just past the closing one.
+    tape[0] = tapeWord('r', next + 1);
+    tape[next] = tapeWord('r', 0);
+    return true;
 }
 
 key:
     // An object's key, its colon, then its value.
-    if (*p != '"') {
-        skipSpace();
-        if (*p != '"')
-            return false;
-    }
+    skipSpace();
+    if (*p != '"')
+        return false;
+keyString:
     if (!parseString())
         return false;
     if (*p != ':') {

@@ -20,9 +20,9 @@ namespace deltascope::detail {
 inline constexpr int kJsonTapeMaxDepth = 64;
 
 // Builds the tape of the `length` bytes at `text` in `document` and returns true; or returns false
-// when the text is beyond what this parser handles: invalid JSON, nesting deeper than
-// kJsonTapeMaxDepth, a lone surrogate escape, an integer of 19 digits or more, "-0", a number out of
-// a double's range, or text longer than the document's capacity. On false the document's content is
+// when the text is beyond what this parser handles: invalid JSON, a root that is not an object or
+// an array, nesting deeper than kJsonTapeMaxDepth, a lone surrogate escape, an integer of 19 digits
+// or more, "-0", a number out of a double's range, or text longer than the document's capacity. On false the document's content is
 // unspecified until the next parse.
 // - `text[length]` must be a NUL byte, followed by at least simdjson::SIMDJSON_PADDING - 1 readable
 //   bytes of any content (the NUL ends the scan; the rest lets it read eight bytes at a time);
