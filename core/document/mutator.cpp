@@ -242,6 +242,7 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
         cache.padded[json.size()] = '\0';
     };
     copyPadded(text);
+    static_assert(kJsonTapeMaxDepth <= DocumentTree::kMaxDepth, "the direct parser must not take what simdjson refuses");
     // Most deltas are small and plain: their tape is built directly (jsontape.h), and simdjson
     // parses the rest, which also yields its error messages.
     if (parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc)) {
