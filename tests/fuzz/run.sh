@@ -4,10 +4,10 @@
 # conformance vectors' deltas from ../shared). An input that crashes or breaks a property is kept
 # in build-fuzz/fuzz-findings/TARGET/; once fixed, copy it into tests/fuzz/corpus/TARGET/ so ctest
 # replays it from then on. Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]
-# Targets: fold model inbound wsframe capture har faultplan (all by default).
+# Targets: fold model inbound wsframe capture har faultplan jsontape (all by default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-all=(fold model inbound wsframe capture har faultplan)
+all=(fold model inbound wsframe capture har faultplan jsontape)
 usage="usage: tests/fuzz/run.sh [SECONDS] [TARGET...]   targets: ${all[*]}"
 seconds=${1:-60}
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { echo "$usage" >&2; exit 2; }
