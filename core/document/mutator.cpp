@@ -649,7 +649,13 @@ void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, c
             cache.generation = d.r(at).generation;
             cache.path = pathOf(d, at);
         }
-        m_anomalies->emplace_back(kind, m_event, cache.path, message); // built in place: no temporary to move and destroy
+        // Built in place, with no temporary to move and destroy (member by member: clang before 16
+        // cannot emplace an aggregate from parentheses).
+        Anomaly& anomaly = m_anomalies->emplace_back();
+        anomaly.kind = kind;
+        anomaly.eventIndex = m_event;
+        anomaly.path = cache.path;
+        anomaly.message = message;
         return;
     }
     QString path = pathOf(d, at);
