@@ -649,13 +649,13 @@ void Mutator::anomaly(AnomalyKind kind, quint32 at, std::string_view childKey, c
             cache.generation = d.r(at).generation;
             cache.path = pathOf(d, at);
         }
-        // Built in place, with no temporary to move and destroy (member by member: clang before 16
-        // cannot emplace an aggregate from parentheses).
-        Anomaly& anomaly = m_anomalies->emplace_back();
-        anomaly.kind = kind;
-        anomaly.eventIndex = m_event;
-        anomaly.path = cache.path;
-        anomaly.message = message;
+        // Built in place, with no temporary to move and destroy, where the compiler can emplace an
+        // aggregate from parentheses (not clang before 16, which the fuzz build uses).
+#if defined(__cpp_aggregate_paren_init)
+        m_anomalies->emplace_back(kind, m_event, cache.path, message);
+#else
+        m_anomalies->push_back(Anomaly { kind, m_event, cache.path, message });
+#endif
         return;
     }
     QString path = pathOf(d, at);
