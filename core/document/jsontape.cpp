@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(DELTASCOPE_JSONTAPE_PORTABLE) // the portable scan can be tested on x86 too
 #include <emmintrin.h>
 #endif
 
@@ -22,7 +22,7 @@ constexpr std::uint64_t tapeWord(char type, std::uint64_t payload)
     return (std::uint64_t(std::uint8_t(type)) << 56) | payload;
 }
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(DELTASCOPE_JSONTAPE_PORTABLE)
 constexpr int kPlainBlock = 16;
 
 // Copies the block at `in` to `out` and returns how many of its bytes, from the start, need no look
