@@ -8,11 +8,17 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__) && !defined(DELTASCOPE_JSONTAPE_PORTABLE) // the portable scan can be tested on x86 too
+// The 16-byte string scan where SSE2 is; the portable eight-byte one elsewhere, or when asked for
+// (tst_jsontape_portable tests it on x86 too).
+#if defined(__SSE2__) && !defined(DELTASCOPE_JSONTAPE_PORTABLE)
+#define DELTASCOPE_JSONTAPE_SSE2 1
 #include <emmintrin.h>
 #endif
 
 namespace deltascope::detail {
+
+// jsonerror.cpp checks the same grammar (UTF-8, escapes, surrogates, numbers) to say where a text
+// fails; this file does it again on NUL-terminated text for speed, and only to accept or refuse.
 
 namespace {
 
@@ -22,7 +28,7 @@ constexpr std::uint64_t tapeWord(char type, std::uint64_t payload)
     return (std::uint64_t(std::uint8_t(type)) << 56) | payload;
 }
 
-#if defined(__SSE2__) && !defined(DELTASCOPE_JSONTAPE_PORTABLE)
+#if defined(DELTASCOPE_JSONTAPE_SSE2)
 constexpr int kPlainBlock = 16;
 
 // Copies the block at `in` to `out` and returns how many of its bytes, from the start, need no look
@@ -87,7 +93,7 @@ inline int hexQuad(const char* p)
     return (a << 12) | (b << 8) | (c << 4) | d;
 }
 
-inline std::uint8_t* writeUtf8(std::uint8_t* out, std::uint32_t codePoint)
+inline std::uint8_t* encodeUtf8(std::uint8_t* out, std::uint32_t codePoint)
 {
     if (codePoint < 0x80) {
         *out++ = std::uint8_t(codePoint);
@@ -182,9 +188,9 @@ struct StringStep {
             const int low = hexQuad(reinterpret_cast<const char*>(p + 8));
             if (low < 0xDC00 || low > 0xDFFF)
                 return {};
-            return {p + 12, writeUtf8(out, 0x10000 + ((std::uint32_t(unit) - 0xD800) << 10) + (std::uint32_t(low) - 0xDC00))};
+            return {p + 12, encodeUtf8(out, 0x10000 + ((std::uint32_t(unit) - 0xD800) << 10) + (std::uint32_t(low) - 0xDC00))};
         }
-        return {p + 6, writeUtf8(out, std::uint32_t(unit))};
+        return {p + 6, encodeUtf8(out, std::uint32_t(unit))};
     }
     default:
         return {};
@@ -195,7 +201,8 @@ struct StringStep {
 // A number with a fraction or an exponent, from `start` (its sign or first digit): checked against
 // JSON's grammar, then read by std::from_chars, which rounds correctly as simdjson does. Returns its
 // end, or null for text that is not such a number or a value beyond a double's range (simdjson
-// refuses an overflow and flushes an underflow; from_chars reports both).
+// refuses an overflow and flushes an underflow; from_chars reports both). It scans the integer part
+// again: such numbers are rare in deltas, and the caller's scan stays simple.
 [[gnu::noinline]] const std::uint8_t* parseFloatingNumber(const std::uint8_t* start, double& value)
 {
     const std::uint8_t* p = start;
@@ -269,6 +276,8 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
     // A tape holds at most one word per byte of valid JSON plus three, and the string buffer 5/3 of
     // the text plus padding (simdjson's own bounds, document::allocate()); the margin covers the
     // words written before an invalid text is refused and the eight-byte spill of string copies.
+    if constexpr (!kJsonTapeLayoutVerified)
+        return false;
     const std::size_t capacity = document.capacity();
     if (length == 0 || capacity < 8 || length > capacity - 8)
         return false;

@@ -17,15 +17,22 @@
 
 namespace deltascope::detail {
 
+// How deep containers may nest: every container counts, the root and empty ones included (simdjson
+// counts only those with content), so nothing deeper than simdjson's own limit is ever taken.
 inline constexpr int kJsonTapeMaxDepth = 64;
+
+// The tape layout and buffer bounds written here are those of simdjson 3.0 (checked word for word by
+// tst_jsontape). Another simdjson gets no direct parse, until re-verified and added here.
+inline constexpr bool kJsonTapeLayoutVerified = simdjson::SIMDJSON_VERSION_MAJOR == 3 && simdjson::SIMDJSON_VERSION_MINOR == 0;
 
 // Builds the tape of the `length` bytes at `text` in `document` and returns true; or returns false
 // when the text is beyond what this parser handles: invalid JSON, a root that is not an object or
 // an array, nesting deeper than kJsonTapeMaxDepth, a lone surrogate escape, an integer of 19 digits
-// or more, "-0", a number out of a double's range, or text longer than the document's capacity. On false the document's content is
+// or more, "-0", a number out of a double's range, a text longer than the document's capacity less
+// 8 bytes, or a simdjson whose layout is not verified. On false the document's content is
 // unspecified until the next parse.
 // - `text[length]` must be a NUL byte, followed by at least simdjson::SIMDJSON_PADDING - 1 readable
-//   bytes of any content (the NUL ends the scan; the rest lets it read eight bytes at a time);
+//   bytes of any content (the NUL ends the scan; the rest lets it read 16 bytes at a time);
 // - `document` must have been allocated (document.allocate(), or a parse by simdjson).
 bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document);
 

@@ -186,8 +186,9 @@ QString briefJson(dom::element value)
 
 struct ParserCache {
     dom::parser parser;
-    // The delta's text plus SIMDJSON_PADDING bytes that simdjson may read: they must be allocated,
-    // their content does not matter, so the buffer only grows and nothing is zeroed per delta.
+    // The delta's text plus SIMDJSON_PADDING bytes that the parsers may read: they must be
+    // allocated, and only the first must be NUL (the direct parser stops there), so the buffer only
+    // grows and just that byte is written beyond the text.
     std::unique_ptr<char[]> padded;
     std::size_t paddedCapacity = 0;
     bool allocated = false;
@@ -204,9 +205,11 @@ struct ParserCache {
 
 namespace {
 thread_local quint64 tlsParseCount = 0;
+thread_local quint64 tlsDirectParseCount = 0;
 }
 
 quint64 parseJsonCount() { return tlsParseCount; }
+quint64 parseJsonDirectCount() { return tlsDirectParseCount; }
 
 bool parseJson(std::string_view text, dom::element& out, QString* error)
 {
@@ -245,7 +248,8 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     static_assert(kJsonTapeMaxDepth <= DocumentTree::kMaxDepth, "the direct parser must not take what simdjson refuses");
     // Most deltas are small and plain: their tape is built directly (jsontape.h), and simdjson
     // parses the rest, which also yields its error messages.
-    if (parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc)) {
+    if (parser == &cache.parser && parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc)) {
+        ++tlsDirectParseCount;
         out = parser->doc.root();
         return true;
     }

@@ -325,5 +325,7 @@ bool parseJson(std::string_view text, simdjson::dom::element& out, QString* erro
 // How many times this thread called parseJson(): an element it returned is valid while this
 // stays what it was just after the call.
 quint64 parseJsonCount();
+// How many of those parses the direct tape builder (jsontape.h) made, simdjson the rest.
+quint64 parseJsonDirectCount();
 
 }

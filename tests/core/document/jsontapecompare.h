@@ -63,8 +63,9 @@ public:
         // One document for every text, grown as needed: each direct parse starts from the leftovers
         // of the previous one, as the fold's thread-local parser does.
         Reused,
-        // A new document per text with the least capacity the parser works with, so that a
-        // sanitizer sees any write past what simdjson's own bounds allow.
+        // A new document per text with the least capacity the parser works with, so that it
+        // starts from fresh buffers of simdjson's own sizes (a sanitizer sees writes past those
+        // rounded-up allocations, not past the bounds they round).
         Tight,
     };
 
