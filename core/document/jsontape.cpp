@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 // The 16-byte string scan where SSE2 is; the portable eight-byte one elsewhere, or when asked for
 // (tst_jsontape_portable tests it on x86 too).
@@ -328,6 +329,16 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
         return true;
     };
 
+    // true, false or null at p: the word, then its tape word (typed by the word's first letter). A
+    // word cut by the text's end meets the NUL there; its five bytes at most stay in the padding.
+    const auto parseLiteral = [&](std::string_view word) -> bool {
+        if (std::memcmp(p, word.data(), word.size()) != 0)
+            return false;
+        tape[next++] = tapeWord(word[0], 0);
+        p += word.size();
+        return true;
+    };
+
     // A delta is an object: a text whose root is not a container is left to simdjson, so the only
     // value at the root is one that closes below, and no test for the root is made after the others.
     skipSpace();
@@ -362,22 +373,16 @@ value:
             goto closeScope;
         goto value;
     case kTrueValue:
-        if (std::memcmp(p, "true", 4) != 0)
+        if (!parseLiteral("true"))
             return false;
-        tape[next++] = tapeWord('t', 0);
-        p += 4;
         goto afterValue;
     case kFalseValue:
-        if (std::memcmp(p, "false", 5) != 0)
+        if (!parseLiteral("false"))
             return false;
-        tape[next++] = tapeWord('f', 0);
-        p += 5;
         goto afterValue;
     case kNullValue:
-        if (std::memcmp(p, "null", 4) != 0)
+        if (!parseLiteral("null"))
             return false;
-        tape[next++] = tapeWord('n', 0);
-        p += 4;
         goto afterValue;
     case kNumberValue: {
         // Integers of up to 18 digits are exact in an int64: 'l', as simdjson writes them.
