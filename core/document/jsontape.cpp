@@ -239,7 +239,7 @@ struct StringStep {
 }
 
 // What a value starting with each byte is: one table load, then one jump.
-enum ValueStart : std::uint8_t { kNoValue, kStringValue, kObjectValue, kArrayValue, kTrueValue, kFalseValue, kNullValue, kNumberValue, kSpaceBefore };
+enum ValueStart : std::uint8_t { kNoValue, kStringValue, kObjectValue, kArrayValue, kTrueValue, kFalseValue, kNullValue, kDigitValue, kMinusValue, kSpaceBefore };
 
 constexpr std::array<std::uint8_t, 256> valueStarts()
 {
@@ -250,9 +250,9 @@ constexpr std::array<std::uint8_t, 256> valueStarts()
     starts['t'] = kTrueValue;
     starts['f'] = kFalseValue;
     starts['n'] = kNullValue;
-    starts['-'] = kNumberValue;
+    starts['-'] = kMinusValue;
     for (char digit = '0'; digit <= '9'; ++digit)
-        starts[std::uint8_t(digit)] = kNumberValue;
+        starts[std::uint8_t(digit)] = kDigitValue;
     starts[' '] = starts['\t'] = starts['\n'] = starts['\r'] = kSpaceBefore;
     return starts;
 }
@@ -384,31 +384,35 @@ value:
         if (!parseLiteral("null"))
             return false;
         goto afterValue;
-    case kNumberValue: {
+    case kDigitValue: {
         // Integers of up to 18 digits are exact in an int64: 'l', as simdjson writes them.
-        const std::uint8_t* const start = p;
-        const bool negative = *p == '-';
-        const std::uint8_t* const digits = p + negative;
-        const std::uint8_t* q = digits;
-        std::uint64_t magnitude = 0;
+        std::uint64_t magnitude = std::uint64_t(*p) - '0';
+        const std::uint8_t* q = p + 1;
         for (std::uint64_t digit = std::uint64_t(*q) - '0'; digit < 10; digit = std::uint64_t(*++q) - '0')
             magnitude = magnitude * 10 + digit;
-        const std::ptrdiff_t digitCount = q - digits;
-        if (*q == '.' || *q == 'e' || *q == 'E') {
-            double floating = 0;
-            q = parseFloatingNumber(start, floating);
-            if (!q)
-                return false;
-            tape[next++] = tapeWord('d', 0);
-            std::memcpy(&tape[next++], &floating, sizeof floating);
-        } else {
-            // No digit, a leading zero, possibly beyond int64, or -0: simdjson decides.
-            if (std::size_t(digitCount - 1) >= 18 || (digits[0] == '0' && (digitCount > 1 || negative)))
-                return false;
-            const std::int64_t integer = negative ? -std::int64_t(magnitude) : std::int64_t(magnitude);
-            tape[next++] = tapeWord('l', 0);
-            std::memcpy(&tape[next++], &integer, sizeof integer);
-        }
+        if (*q == '.' || *q == 'e' || *q == 'E')
+            goto floatingNumber;
+        // Possibly beyond int64, or a leading zero.
+        if (q - p > 18 || (*p == '0' && q - p > 1))
+            return false;
+        tape[next++] = tapeWord('l', 0);
+        std::memcpy(&tape[next++], &magnitude, sizeof magnitude);
+        p = q;
+        goto afterValue;
+    }
+    case kMinusValue: {
+        std::uint64_t magnitude = 0;
+        const std::uint8_t* q = p + 1;
+        for (std::uint64_t digit = std::uint64_t(*q) - '0'; digit < 10; digit = std::uint64_t(*++q) - '0')
+            magnitude = magnitude * 10 + digit;
+        if (*q == '.' || *q == 'e' || *q == 'E')
+            goto floatingNumber;
+        // No digit, possibly beyond int64, a leading zero, or -0 (simdjson decides).
+        if (std::size_t(q - p - 2) >= 18 || p[1] == '0')
+            return false;
+        const std::int64_t integer = -std::int64_t(magnitude);
+        tape[next++] = tapeWord('l', 0);
+        std::memcpy(&tape[next++], &integer, sizeof integer);
         p = q;
         goto afterValue;
     }
@@ -418,6 +422,18 @@ value:
     default:
         return false;
     }
+
+floatingNumber: {
+    // A number with a fraction or an exponent, from its start at p: 'd'.
+    double floating = 0;
+    const std::uint8_t* const numberEnd = parseFloatingNumber(p, floating);
+    if (!numberEnd)
+        return false;
+    tape[next++] = tapeWord('d', 0);
+    std::memcpy(&tape[next++], &floating, sizeof floating);
+    p = numberEnd;
+    goto afterValue;
+}
 
 afterValue:
     if (*p == ',') {
