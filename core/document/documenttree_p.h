@@ -703,6 +703,12 @@ struct DocumentTree::Data {
     } anomalyPath;
     mutable std::size_t visibleCountCache = 0;
     mutable bool visibleCountValid = false;
+    // Member positions the last delta's lookups started from, kept for the next delta (see
+    // findMemberFrom): the root's first key, and the member of a list's one-member element deltas.
+    // Deltas repeat their shape (the same root keys, the same field of sibling records), so the
+    // first lookup of a delta then hits too instead of scanning. Only hints: any value is correct.
+    std::size_t rootMemberHint = 0;
+    std::size_t elementMemberHint = 0;
 
     const detail::Node& r(quint32 slot) const { return chunkNodes[slot >> detail::kChunkBits]->nodes[slot & (detail::kChunkSize - 1)]; }
     [[gnu::always_inline]] detail::Node& w(quint32 slot)

@@ -1160,14 +1160,20 @@ void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
     }
     DuplicateKeys duplicates(*this, delta, object);
     // Delta keys tend to come in the order the object stores them (the encoder writes them so):
-    // each is looked for first just after the last one found.
-    std::size_t next = 0;
+    // each is looked for first just after the last one found. The root's first key, where the last
+    // delta's was.
+    const bool root = object == d.rootSlot;
+    std::size_t next = root ? d.rootMemberHint : 0;
+    bool first = true;
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
         duplicates.check(field.key, probe);
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             keepMember(object, field.key); // reported only: the canonical fold keeps such keys
         mergeMember(object, field.key, probe, field.value, visible, next);
+        if (first && root)
+            d.rootMemberHint = next;
+        first = false;
         ++next;
     }
 }
@@ -1556,7 +1562,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     const char* skip = shadowed.empty() ? nullptr : shadowed.data();
     // Where the last one-member element delta found its member: sibling records keep their fields
     // in the same order, so the next one's member is likely there too (see Data::findMemberFrom).
-    std::size_t memberHint = 0;
+    std::size_t memberHint = d.elementMemberHint; // and where the last delta's did
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
         const quint64 probe = packed::inlineBitsOfParsed(key);
@@ -1684,6 +1690,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         valueChanged(existing, elementVisible);
         touch(existing);
     }
+    d.elementMemberHint = memberHint;
 
     if (staleScalar) {
         anomaly(AnomalyKind::ValueListEditedWithoutSize, list, {},

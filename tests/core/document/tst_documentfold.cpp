@@ -1316,6 +1316,51 @@ TEST_CASE("fold: members looked for at a hinted position are the members named (
     }
 }
 
+TEST_CASE("fold: the root's first key is looked for where the last delta's was, whatever the root became (both modes)")
+{
+    // The root's first lookup starts where the previous delta's first key was found: roots that
+    // grow, shrink to nothing, reorder and take keys back must still reach the member named, and a
+    // copy of the tree folds on from the same state.
+    const std::vector<std::string> names { "a", "b", "c", "d", "e", "f", "a_longer_key" };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        std::mt19937 rng(mode == FoldMode::Canonical ? 11 : 12);
+        DocumentTree tree(mode);
+        QJsonObject expected;
+        for (int step = 0; step < 400; ++step) {
+            std::vector<std::string> keys = names;
+            std::shuffle(keys.begin(), keys.end(), rng);
+            keys.resize(1 + rng() % keys.size());
+            std::string delta = "{";
+            for (std::size_t k = 0; k < keys.size(); ++k) {
+                const QString key = QString::fromStdString(keys[k]);
+                delta += (k ? ",\"" : "\"") + keys[k] + "\":";
+                // Mostly removals when the root is big, so it empties now and then.
+                if (rng() % 8 < (expected.size() > 4 ? 5u : 2u)) {
+                    delta += "null";
+                    expected.remove(key);
+                } else if (rng() % 3 == 0) {
+                    const int v = int(rng() % 100);
+                    delta += "{\"v\":" + std::to_string(v) + "}";
+                    QJsonObject inner = expected.value(key).toObject(); // a scalar becomes an object
+                    inner.insert(QStringLiteral("v"), v);
+                    expected.insert(key, inner);
+                } else {
+                    const int v = int(rng() % 100);
+                    delta += std::to_string(v);
+                    expected.insert(key, v);
+                }
+            }
+            delta += "}";
+            INFO("mode " << int(mode) << " step " << step << " delta " << delta);
+            REQUIRE(tree.apply(delta, step).parsed);
+            INFO("shown " << tree.toJson().toStdString());
+            REQUIRE(visible(tree) == QJsonValue(expected));
+            if (step % 50 == 49)
+                tree = DocumentTree(tree); // a copy folds on
+        }
+    }
+}
+
 TEST_CASE("fold: the touched list is exact whether or not a delta frees a touched node (both modes)")
 {
     // finish() checks the entries only when a touched node was freed; otherwise it just clears the
