@@ -401,8 +401,72 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, q
     return slot;
 }
 
+namespace {
+// Whether `n` is an object none of whose members is a container: a record of scalars, as a
+// scrolling list drops one every delta.
+bool isFlatRecord(const DocumentTree::Data& d, const Node& n)
+{
+    if (n.kind != NodeKind::Object)
+        return false;
+    for (quint32 m : n.members()) {
+        if (d.r(m).isContainer())
+            return false;
+    }
+    return true;
+}
+}
+
+// One node of freeSubtree(), its children already taken care of; clearNode() leaves it off the
+// free list.
+[[gnu::always_inline]] inline void DocumentTree::Data::freeNode(quint32 s)
+{
+    clearNode(s);
+    freeSlots.push_back(s);
+}
+
+[[gnu::always_inline]] inline void DocumentTree::Data::clearNode(quint32 s)
+{
+    Node& m = w(s);
+    releasePayload(m);
+    m.resetProvenance(-1);
+    m.key.clear();
+    if (m.flags & FlagTouched) [[unlikely]]
+        ++touchedNodesFreed;
+    m.flags = 0;
+    m.parent = 0;
+    m.row = kNotVisible;
+    ++m.generation;
+}
+
 void DocumentTree::Data::freeSubtree(quint32 slot)
 {
+    const Node& top = r(slot);
+    if (!top.live()) {
+        visibleCountValid = false;
+        return;
+    }
+    if (!top.isContainer()) {
+        freeNode(slot);
+        visibleCountValid = false;
+        return;
+    }
+    if (isFlatRecord(*this, top)) {
+        // A record of scalars (a scrolling list's oldest row): freed without the stack. Its slot
+        // and then its members' from the last go to the free list, the order the stack frees
+        // them in, so slots are reused in the same order; the record's node is cleared last, so
+        // its members stay readable until then.
+        freeSlots.push_back(slot);
+        const SlotSpan members = top.members();
+        for (std::size_t i = members.size(); i-- > 0;) {
+            if (r(members[i]).live()) {
+                clearNode(members[i]);
+                freeSlots.push_back(members[i]);
+            }
+        }
+        clearNode(slot);
+        visibleCountValid = false;
+        return;
+    }
     // Iterative: subtrees can be as deep as kMaxDepth, and element maps hold hidden children too.
     // A per-thread stack reused across calls (this runs for every removed element); never re-entered.
     thread_local std::vector<quint32> stack;
@@ -425,17 +489,7 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
                 }
             }
         }
-        Node& m = w(s);
-        releasePayload(m);
-        m.resetProvenance(-1);
-        m.key.clear();
-        if (m.flags & FlagTouched) [[unlikely]]
-            ++touchedNodesFreed;
-        m.flags = 0;
-        m.parent = 0;
-        m.row = kNotVisible;
-        ++m.generation;
-        freeSlots.push_back(s);
+        freeNode(s);
     }
     visibleCountValid = false;
 }

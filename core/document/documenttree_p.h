@@ -789,6 +789,10 @@ struct DocumentTree::Data {
     }
     quint32 newSlot(); // takeSlot() with no free slot: the next one, in a new chunk if need be
     void freeSubtree(quint32 slot);
+    // freeSubtree() of one node whose children are taken care of; clearNode() the same but for
+    // putting the slot on the free list.
+    void freeNode(quint32 slot);
+    void clearNode(quint32 slot);
     // Makes a raw array node a value list whose visible order is the array's elements and whose
     // element map is empty (what the reference client does when an object is merged into an array).
     void rawArrayToValueList(quint32 slot);

@@ -8,6 +8,7 @@
 #include <QJsonObject>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <thread>
 #include <set>
@@ -1358,6 +1359,44 @@ TEST_CASE("fold: the root's first key is looked for where the last delta's was, 
             if (step % 50 == 49)
                 tree = DocumentTree(tree); // a copy folds on
         }
+    }
+}
+
+TEST_CASE("fold: a removed record frees its whole subtree, flat or nested, and its slots serve again (both modes)")
+{
+    // freeSubtree() frees a record of scalars without its stack, anything else with it: every
+    // node of either kind ends, and new records built after them are whole.
+    const char* const records = R"({"1":{},"2":{"a":1},"3":{"a":1,"b":"x"},"4":{"a":1,"b":"a string too long to be inline","c":true},)"
+                                R"("5":{"a":1,"b":2,"c":3,"d":4,"e":5},"6":{"a":1,"o":{"p":2,"q":[1,2]}},"7":"scalar","8":{"a":[1]}})";
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        std::string build = R"({"l":)" + std::string(records);
+        build.insert(build.size() - 1, R"(,"@o":[1,2,3,4,5,6,7,8])");
+        build += R"(,"o":)" + std::string(records) + "}";
+        REQUIRE(tree.apply(build, 0).parsed);
+        const QJsonValue whole = visible(tree);
+        const std::size_t nodes = tree.nodeCount();
+        std::vector<NodeId> freed;
+        const std::function<void(NodeId)> collect = [&](NodeId node) {
+            freed.push_back(node);
+            for (int row = 0; row < tree.childCount(node); ++row)
+                collect(tree.child(node, row));
+        };
+        for (const char* container : { "l", "o" }) {
+            for (int k = 1; k <= 8; ++k)
+                collect(tree.find(QStringLiteral("%1/%2").arg(QLatin1String(container)).arg(k)));
+        }
+        REQUIRE(freed.size() == nodes - 3); // all but the root, l and o
+        const std::string removeAll = R"({"l":{"1":null,"2":null,"3":null,"4":null,"5":null,"6":null,"7":null,"8":null,"@o":[]},)"
+                                      R"("o":{"1":null,"2":null,"3":null,"4":null,"5":null,"6":null,"7":null,"8":null}})";
+        REQUIRE(tree.apply(removeAll, 1).parsed);
+        for (NodeId id : freed)
+            CHECK_FALSE(tree.contains(id));
+        CHECK(tree.nodeCount() == 3);
+        REQUIRE(tree.apply(build, 2).parsed);
+        CHECK(visible(tree) == whole);
+        CHECK(tree.nodeCount() == nodes);
     }
 }
 
