@@ -199,6 +199,7 @@ Node::Node(const Node& other)
     , row(other.row)
     , kind(other.kind)
     , flags(other.flags)
+    , touchedIn(other.touchedIn)
     , key(other.key)
     , v(other.v)
     , prov(other.prov)
@@ -329,12 +330,24 @@ DocumentTree::Data::Data(const Data& other)
     , freeSlots(other.freeSlots)
     , used(other.used)
     , rootSlot(other.rootSlot)
+    , touchEpoch(other.touchEpoch) // the copy's nodes carry marks of epochs up to this one
     , anomalyPath(other.anomalyPath)
     , visibleCountCache(other.visibleCountCache)
     , visibleCountValid(other.visibleCountValid)
 {
     // Both trees now hold every chunk: each copies a chunk before its first write to it.
     std::fill(other.chunkOwned.begin(), other.chunkOwned.end(), 0);
+}
+
+void DocumentTree::Data::clearTouchMarks()
+{
+    for (quint32 c = 0; c < chunkNodes.size(); ++c) {
+        if (!chunkOwned[c])
+            own(c);
+        for (Node& n : chunkNodes[c]->nodes)
+            n.touchedIn = 0;
+    }
+    touchEpoch = 1;
 }
 
 void DocumentTree::Data::own(quint32 c)
@@ -430,8 +443,9 @@ bool isFlatRecord(const DocumentTree::Data& d, const Node& n)
     releasePayload(m);
     m.resetProvenance(-1);
     m.key.clear();
-    if (m.flags & FlagTouched) [[unlikely]]
+    if (m.touchedIn == touchEpoch) [[unlikely]]
         ++touchedNodesFreed;
+    m.touchedIn = 0;
     m.flags = 0;
     m.parent = 0;
     m.row = kNotVisible;

@@ -520,7 +520,7 @@ enum NodeFlag : quint8 {
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
     FlagHistory = 16, // Node::prov holds a History, not the creating event
-    FlagTouched = 32, // scratch: already in the change set's touched list of the delta being folded
+    FlagTouched = 32, // retired (Node::touchedIn marks the touched list's nodes); never set
     // An object with at most two members keeps their slots in Node::v (no Container: 48 bytes less
     // for each small object, which most records of a big list are). Its rows have no base.
     FlagInlineMembers = 64,
@@ -543,6 +543,10 @@ struct Node {
     quint32 row = kNotVisible; // visible row in the parent plus the parent's Container::rowBase
     NodeKind kind = NodeKind::Null;
     quint8 flags = 0;
+    // In the touched list of the mutation with this touch epoch (Data::touchEpoch): a mark that goes
+    // stale by itself when the next mutation takes a new epoch, so none is cleared. In the padding
+    // before `key`.
+    quint16 touchedIn = 0;
     Key key;
     union {
         bool b;
@@ -695,6 +699,17 @@ struct DocumentTree::Data {
     // Nodes freed while in a change set's touched list (FlagTouched): until one is, every entry a
     // mutation added is still its node's, and Mutator::finish() need not check them.
     quint64 touchedNodesFreed = 0;
+    // The touch epoch of the last mutation that kept a change set (see Node::touchedIn); 0 is none.
+    quint16 touchEpoch = 0;
+    // A new touch epoch for a mutation that keeps a change set. When the count wraps, every node's
+    // mark is cleared once, so no stale mark ever equals a new epoch.
+    quint16 nextTouchEpoch()
+    {
+        if (++touchEpoch == 0) [[unlikely]]
+            clearTouchMarks();
+        return touchEpoch;
+    }
+    void clearTouchMarks();
     // The path of the node the last list-level anomaly was reported at (see Mutator::anomaly).
     struct PathCache {
         quint32 slot = 0;

@@ -498,6 +498,7 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_stamp(nextStamp())
     , m_touchedStart(changes ? changes->touched.size() : 0)
     , m_touchedNodesFreedAtStart(tree.d->touchedNodesFreed)
+    , m_touchEpoch(changes ? tree.d->nextTouchEpoch() : 0)
     , m_marks(&orderMarks())
 {
 }
@@ -962,7 +963,8 @@ inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, qu
     n.parent = object;
     n.row = row; // a new object's rows have no base
     // addTouched() of a node no one has marked yet, here: its mark set with the flags.
-    n.flags = m_changes ? FlagLive | FlagTouched : FlagLive;
+    n.flags = FlagLive;
+    n.touchedIn = m_touchEpoch;
     n.resetProvenance(m_event); // after the flags: it may set FlagHistory
     n.key.assign(key, keyBits);
     n.v.i = 0;
@@ -2567,37 +2569,21 @@ void Mutator::editResize(quint32 list, std::size_t size)
 
 void Mutator::finish()
 {
-    if (!m_changes)
-        return;
     // Entries were added with the node's id at the time. A node freed during the delta lost its
     // mark and, its slot reused, has another generation: such entries are dropped, and a reused
-    // slot touched again is reported by its own entry.
+    // slot touched again is reported by its own entry. The marks need no clearing: the next
+    // mutation takes a new touch epoch.
+    if (!m_changes || d.touchedNodesFreed == m_touchedNodesFreedAtStart)
+        return; // no touched node was freed (the common case, even when the delta removes elements)
     std::vector<NodeId>& touched = m_changes->touched;
-    // Locals, not the vectors' members: a flag is a byte store, which the compiler must assume may
-    // change any of them, so it would reload them all for every entry.
     NodeId* const ids = touched.data();
     const std::size_t end = touched.size();
-    Chunk* const* const chunks = d.chunkNodes.data();
-    if (d.touchedNodesFreed == m_touchedNodesFreedAtStart) {
-        // No touched node was freed (the common case, even when the delta removes elements): every
-        // entry is its node's, and only the marks are cleared.
-        for (std::size_t i = m_touchedStart; i < end; ++i) {
-            const quint32 slot = quint32(ids[i]);
-            chunks[slot >> kChunkBits]->nodes[slot & (kChunkSize - 1)].flags &= quint8(~FlagTouched);
-        }
-        return;
-    }
     std::size_t kept = m_touchedStart;
     for (std::size_t i = m_touchedStart; i < end; ++i) {
         const NodeId id = ids[i];
-        // Written by this mutation (that is how it got here, freed or not), so its chunk is this
-        // tree's own already: no w() needed to write it.
-        const quint32 slot = quint32(id);
-        Node& n = chunks[slot >> kChunkBits]->nodes[slot & (kChunkSize - 1)];
-        if ((n.flags & (FlagLive | FlagTouched)) == (FlagLive | FlagTouched) && n.generation == quint32(id >> 32)) {
-            n.flags &= quint8(~FlagTouched);
+        const Node& n = d.r(quint32(id));
+        if (n.live() && n.touchedIn == m_touchEpoch && n.generation == quint32(id >> 32))
             ids[kept++] = id;
-        }
     }
     touched.resize(kept);
 }

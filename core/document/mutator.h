@@ -209,8 +209,8 @@ private:
     // instead of sorting afterwards. Inline: touch() runs it for every node a fold changes.
     void addTouched(Node& node, quint32 slot)
     {
-        if (m_changes && !(node.flags & FlagTouched)) {
-            node.flags |= FlagTouched;
+        if (m_changes && node.touchedIn != m_touchEpoch) {
+            node.touchedIn = m_touchEpoch;
             pushTouched(DocumentTree::Data::idOf(slot, node));
         }
     }
@@ -303,6 +303,7 @@ private:
     // Where this mutation's entries start in m_changes->touched (finish() checks only those).
     std::size_t m_touchedStart;
     quint64 m_touchedNodesFreedAtStart; // Data::touchedNodesFreed when this mutation began
+    quint16 m_touchEpoch; // this mutation's mark of the nodes in its touched list (0 without a change set)
     OrderMarks* m_marks; // the thread's order-phase marks (see mutator.cpp)
 };
 

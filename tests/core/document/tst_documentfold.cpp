@@ -1402,9 +1402,9 @@ TEST_CASE("fold: a removed record frees its whole subtree, flat or nested, and i
 
 TEST_CASE("fold: the touched list is exact whether or not a delta frees a touched node (both modes)")
 {
-    // finish() checks the entries only when a touched node was freed; otherwise it just clears the
-    // marks. Both ways, the list names each live touched node once, and the next delta starts
-    // with no marks left.
+    // finish() checks the entries only when a touched node was freed; otherwise it leaves them as
+    // they are. Both ways, the list names each live touched node once, and the next delta's marks
+    // are its own (each mutation marks with a new touch epoch).
     for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
         INFO("mode " << int(mode));
         DocumentTree tree(mode);
@@ -1423,7 +1423,7 @@ TEST_CASE("fold: the touched list is exact whether or not a delta frees a touche
         REQUIRE(result.parsed);
         CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":2},{"v":3}],"n":2})"));
         checkTouched(result, { u"l", u"l/3", u"l/3/v", u"n" });
-        // Marks cleared: the same nodes changed again are reported again.
+        // Last delta's marks are stale: the same nodes changed again are reported again.
         result = tree.apply(R"({"l":{"3":{"v":4}},"n":3})", 2);
         checkTouched(result, { u"l/3/v", u"n" });
 
@@ -1439,6 +1439,65 @@ TEST_CASE("fold: the touched list is exact whether or not a delta frees a touche
         checkTouched(result, { u"l", u"n" });
         result = tree.apply(R"({"l":{"3":{"v":5}},"n":5})", 4);
         checkTouched(result, { u"l/3/v", u"n" });
+    }
+}
+
+TEST_CASE("fold: a node marked touched long ago is reported again after the touch epochs wrap (both modes)")
+{
+    // Each mutation with a change set marks its touched nodes with a 16-bit epoch. Nodes last
+    // touched from 65524 to 65547 mutations ago (so across the wrap), in a tree and in a copy that
+    // shares its chunks when the wrap comes, must all be reported when touched again; mutations
+    // without a change set take no epoch.
+    constexpr int kKeys = 24;
+    constexpr int kBetween = 65499; // mutations with a change set between the marks and the touches again
+    const auto key = [](int k) { return "k" + std::to_string(k); };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        std::string first = R"({"a":0)";
+        for (int k = 0; k < kKeys; ++k)
+            first += ",\"" + key(k) + "\":0";
+        REQUIRE(tree.apply(first + "}", 0).parsed);
+        qint64 event = 1;
+        FoldResult result;
+        // One key a mutation: key k is marked by the (2 + k)th.
+        for (int k = 0; k < kKeys; ++k)
+            tree.apply("{\"" + key(k) + "\":1}", event++, result);
+        DocumentTree copy;
+        for (int step = 0; step < kBetween; ++step) {
+            if (step == kBetween - 50)
+                copy = tree;
+            for (DocumentTree* folding : { &tree, &copy }) {
+                if (folding == &copy && step < kBetween - 50)
+                    continue;
+                folding->apply("{\"a\":" + std::to_string(step % 7 + 1) + "}", event, result);
+                if (step % 5 == 0)
+                    folding->apply("{\"a\":9}", event, result, DocumentTree::ChangeDetail::None);
+            }
+            ++event;
+        }
+        for (DocumentTree* folding : { &copy, &tree }) {
+            // Key k touched again by the (2k + 2)th mutation from here: 25 + kBetween + k after its mark.
+            qint64 at = event;
+            for (int k = 0; k < kKeys; ++k) {
+                INFO("key " << k << (folding == &copy ? " (copy)" : ""));
+                folding->apply("{\"a\":" + std::to_string(at % 9 + 10) + "}", at, result);
+                ++at;
+                folding->apply("{\"" + key(k) + "\":" + std::to_string(at % 100 + 2) + ",\"a\":" + std::to_string(at % 9 + 20) + "}", at, result);
+                ++at;
+                REQUIRE(result.parsed);
+                const std::set<NodeId> touched(result.changes.touched.begin(), result.changes.touched.end());
+                CHECK(touched == std::set<NodeId> { folding->find(QString::fromStdString(key(k))), folding->find(u"a") });
+                CHECK(result.changes.touched.size() == 2);
+            }
+            // Past the wrap: new nodes, and a member removed (its parent touched), as before it.
+            folding->apply(R"({"n":{"x":1},"k0":null,"k1":3})", at++, result);
+            CHECK(std::set<NodeId>(result.changes.touched.begin(), result.changes.touched.end())
+                == std::set<NodeId> { folding->root(), folding->find(u"n"), folding->find(u"n/x"), folding->find(u"k1") });
+            folding->apply(R"({"n":{"x":2},"k1":4})", at++, result);
+            CHECK(std::set<NodeId>(result.changes.touched.begin(), result.changes.touched.end())
+                == std::set<NodeId> { folding->find(u"n/x"), folding->find(u"k1") });
+        }
     }
 }
 
