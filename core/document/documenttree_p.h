@@ -620,10 +620,15 @@ struct Node {
             }
             return false;
         }
-        if (prov.hist->newest() == event)
-            return true;
-        if (prov.hist->ref.load(std::memory_order_acquire) == 1) {
-            prov.hist->push(event);
+        // The history and its count read once: the ring's store could alias them, so reading
+        // them again through the node reloads both.
+        History* const h = prov.hist;
+        const quint64 total = h->total;
+        if (h->ring[(total - 1) & History::kMask] == event)
+            return true; // newest()
+        if (h->ref.load(std::memory_order_acquire) == 1) {
+            h->ring[total & History::kMask] = event; // push()
+            h->total = total + 1;
             return true;
         }
         return false;
