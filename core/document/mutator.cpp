@@ -691,15 +691,16 @@ void Mutator::checkDuplicates(dom::object delta, quint32 at)
 class Mutator::DuplicateKeys
 {
 public:
-    DuplicateKeys(Mutator& mutator, dom::object delta, quint32 at)
+    // `mayRepeat` false: the caller knows no key repeats (see shadowedFields()), so none is checked.
+    DuplicateKeys(Mutator& mutator, dom::object delta, quint32 at, bool mayRepeat = true)
         : m_mutator(mutator)
         , m_delta(delta)
         , m_at(at)
     {
         const std::size_t size = delta.size();
         // One key cannot repeat (an element's {"score":N}, the commonest delta object of all).
-        m_onTheWay = size >= 2 && size <= kSmall;
-        if (size > kSmall)
+        m_onTheWay = mayRepeat && size >= 2 && size <= kSmall;
+        if (mayRepeat && size > kSmall)
             mutator.checkDuplicates(delta, at);
     }
     // `key`: a key of the delta object itself, as its fields give it (its text is found again by
@@ -1141,8 +1142,9 @@ std::vector<char> Mutator::shadowedFieldsByKey(dom::object o)
 
 void Mutator::mergeObjectAsReferenceClient(quint32 object, dom::object delta, bool visible)
 {
-    DuplicateKeys duplicates(*this, delta, object);
     const std::vector<char> shadowed = shadowedFields(delta);
+    // Empty when no key repeats: then there is no duplicate to look for either.
+    DuplicateKeys duplicates(*this, delta, object, !shadowed.empty());
     std::size_t index = 0;
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
@@ -1548,7 +1550,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     const bool hasSize = markers.size;
     // A value list edited without @s: the reference client then keeps showing stale values.
     const bool valueListWithoutSize = !isRecord && !hasSize && !hasOrder;
-    DuplicateKeys duplicates(*this, delta, list);
+    std::vector<char> shadowed;
+    if (m_reference) [[unlikely]]
+        shadowed = shadowedFields(delta);
+    // ReferenceClient mode: shadowed is empty when no key repeats, and then no duplicate is looked for.
+    DuplicateKeys duplicates(*this, delta, list, !m_reference || !shadowed.empty());
 
     // The elements this delta removes, in a scratch vector taken at the first removal: most list
     // deltas remove nothing, and taking one costs about as much as merging a small element.
@@ -1558,9 +1564,6 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     bool membershipChanged = false;
     bool staleScalar = false;
 
-    std::vector<char> shadowed;
-    if (m_reference) [[unlikely]]
-        shadowed = shadowedFields(delta);
     const char* skip = shadowed.empty() ? nullptr : shadowed.data();
     // Where the last one-member element delta found its member: sibling records keep their fields
     // in the same order, so the next one's member is likely there too (see Data::findMemberFrom).
