@@ -957,7 +957,6 @@ void Mutator::buildNewObject(quint32 slot, const NewObject& from)
 
 inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, dom::element value, dom::element_type type, quint32 row)
 {
-    Q_ASSERT(!m_reference); // the value is read as the canonical fold reads it
     // What allocate(), storeScalar(), setRow() and markNew() do, in one write of the node.
     const quint32 slot = d.takeSlot();
     Node& n = d.w(slot);
@@ -970,6 +969,10 @@ inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, qu
     n.key.assign(key, keyBits);
     n.v.i = 0;
     setParsedScalarPayload(n, value, type);
+    if (m_reference && type == dom::element_type::INT64 && (n.v.i > kExactInDouble || n.v.i < -kExactInDouble)) [[unlikely]] {
+        n.kind = NodeKind::Double; // what readValue() makes of it: the double JavaScript reads
+        n.v.d = double(n.v.i);
+    }
     // This mutation's stamp at once (markNew() would overwrite a fresh one).
     n.stamp = m_stamp;
     if (m_changes)
@@ -1008,9 +1011,11 @@ quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::elem
 
 quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::element value)
 {
-    if (!m_reference && value.type() == dom::element_type::OBJECT) {
+    if (value.type() == dom::element_type::OBJECT) {
         // A new record (the common new element): its fields gathered once, which also settles
-        // its kind (a delta with @o or @s is never gathered), then built as fill() would.
+        // its kind (a delta with @o or @s is never gathered), then built as fill() would (in
+        // ReferenceClient mode too: what it folds differently, hidden and repeated keys, is
+        // never gathered).
         NewObject fields;
         if (gatherNewObject(value.get_object().value_unsafe(), fields)) {
             // What allocate() and touch() do for it, in one write of its node: it takes this

@@ -201,8 +201,8 @@ private:
     void buildNewObject(quint32 slot, const NewObject& from);
     // A node fill() just made, below a new node: in the change set, and stamped as this mutation's.
     void markNew(quint32 slot);
-    // fillNewObject()'s scalar member at `row` of new object `object`, made and marked new (canonical
-    // fold only). `type`: the type of `value`, a scalar but not null.
+    // fillNewObject()'s scalar member at `row` of new object `object`, made and marked new (read as
+    // readValue() reads it). `type`: the type of `value`, a scalar but not null.
     [[gnu::always_inline]] inline quint32 newScalarMember(quint32 object, std::string_view key, quint64 keyBits, simdjson::dom::element value,
         simdjson::dom::element_type type, quint32 row);
     // Into the change set's touched list, once per node: marked on the node (cleared by finish())

@@ -155,6 +155,66 @@ TEST_CASE("fold: an integer or bool changed in place follows each mode's rules, 
     }
 }
 
+TEST_CASE("fold: new records are built alike in both modes, with each mode's numbers, touched and reported as before")
+{
+    // A new record of scalars, containers and nulls is built directly in both modes (ReferenceClient
+    // mode reading integers beyond 2^53 as JavaScript's doubles); records with a hidden or repeated
+    // key take the general path. Every new node is touched once and created by the delta.
+    const std::string start = R"({"l":{"1":{"v":1},"@o":[1]}})";
+    const std::string add = R"({"l":{"2":{"a":9007199254740993,"s":"a string too long to be inline","t":"short","b":true,"z":null,"d":1.5,"o":{"x":1},"r":[1,2]},)"
+                            R"("3":{"p":-9007199254740995,"q":7,"u":18446744073709551615},"4":{"w":1,"#h":2},"5":{"w":1,"w":2},"6":{},"@o":[1,2,3,4,5,6]}})";
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        const bool reference = mode == FoldMode::ReferenceClient;
+        INFO((reference ? "reference client" : "canonical"));
+        DocumentTree tree(mode);
+        REQUIRE(tree.apply(start, 0).parsed);
+        const FoldResult result = tree.apply(add, 1);
+        REQUIRE(result.parsed);
+        CHECK(tree.kind(tree.find(u"l/2/a")) == (reference ? NodeKind::Double : NodeKind::Integer));
+        CHECK(tree.kind(tree.find(u"l/3/p")) == (reference ? NodeKind::Double : NodeKind::Integer));
+        if (reference) {
+            CHECK(tree.doubleValue(tree.find(u"l/2/a")) == 9007199254740992.0);
+            CHECK(tree.doubleValue(tree.find(u"l/3/p")) == -9007199254740996.0);
+        } else {
+            CHECK(tree.integerValue(tree.find(u"l/2/a")) == 9007199254740993);
+            CHECK(tree.integerValue(tree.find(u"l/3/p")) == -9007199254740995);
+        }
+        CHECK(tree.kind(tree.find(u"l/3/q")) == NodeKind::Integer);
+        CHECK(tree.kind(tree.find(u"l/3/u")) == NodeKind::Double);
+        CHECK(tree.stringValue(tree.find(u"l/2/s")) == QStringLiteral("a string too long to be inline"));
+        CHECK(tree.find(u"l/2/z") == kNoNode);
+        CHECK(tree.kind(tree.find(u"l/2/o")) == NodeKind::Object);
+        CHECK(tree.kind(tree.find(u"l/2/r")) == NodeKind::RawArray);
+        CHECK((tree.find(u"l/4/#h") != kNoNode) == !reference);
+        CHECK(tree.integerValue(tree.find(u"l/5/w")) == 2);
+        CHECK(tree.childCount(tree.find(u"l/6")) == 0);
+        // Touched: the list and every new node, once each (a new raw array's items are not
+        // listed, in either mode, as before); all created by this delta.
+        std::vector<NodeId> made;
+        const std::function<void(NodeId)> collect = [&](NodeId node) {
+            made.push_back(node);
+            if (tree.kind(node) == NodeKind::RawArray)
+                return;
+            for (int row = 0; row < tree.childCount(node); ++row)
+                collect(tree.child(node, row));
+        };
+        for (int k = 2; k <= 6; ++k)
+            collect(tree.find(QStringLiteral("l/%1").arg(k)));
+        for (NodeId node : made)
+            CHECK(tree.createdBy(node) == 1);
+        std::set<NodeId> expected(made.begin(), made.end());
+        expected.insert(tree.find(u"l"));
+        CHECK(std::set<NodeId>(result.changes.touched.begin(), result.changes.touched.end()) == expected);
+        CHECK(result.changes.touched.size() == expected.size());
+        const auto count = [&](AnomalyKind kind) {
+            return std::count_if(result.anomalies.begin(), result.anomalies.end(), [&](const Anomaly& a) { return a.kind == kind; });
+        };
+        CHECK(count(AnomalyKind::DuplicateKey) == 1);
+        CHECK(count(AnomalyKind::ReferenceClientDiffers) == 1);
+        CHECK(checkTreeInvariants(tree).isEmpty());
+    }
+}
+
 TEST_CASE("fold: ReferenceClient mode keeps only the last of a repeated key in every object, however many keys")
 {
     // Objects of distinct keys whose filter bits collide must keep every key; a repeated key,
