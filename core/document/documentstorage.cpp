@@ -199,6 +199,7 @@ Node::Node(const Node& other)
     , row(other.row)
     , kind(other.kind)
     , flags(other.flags)
+    , touchedIn(other.touchedIn)
     , key(other.key)
     , v(other.v)
     , prov(other.prov)
@@ -329,12 +330,24 @@ DocumentTree::Data::Data(const Data& other)
     , freeSlots(other.freeSlots)
     , used(other.used)
     , rootSlot(other.rootSlot)
+    , touchEpoch(other.touchEpoch) // the copy's nodes carry marks of epochs up to this one
     , anomalyPath(other.anomalyPath)
     , visibleCountCache(other.visibleCountCache)
     , visibleCountValid(other.visibleCountValid)
 {
     // Both trees now hold every chunk: each copies a chunk before its first write to it.
     std::fill(other.chunkOwned.begin(), other.chunkOwned.end(), 0);
+}
+
+void DocumentTree::Data::clearTouchMarks()
+{
+    for (quint32 c = 0; c < chunkNodes.size(); ++c) {
+        if (!chunkOwned[c])
+            own(c);
+        for (Node& n : chunkNodes[c]->nodes)
+            n.touchedIn = 0;
+    }
+    touchEpoch = 1;
 }
 
 void DocumentTree::Data::own(quint32 c)
@@ -401,8 +414,73 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, q
     return slot;
 }
 
+namespace {
+// Whether `n` is an object none of whose members is a container: a record of scalars, as a
+// scrolling list drops one every delta.
+bool isFlatRecord(const DocumentTree::Data& d, const Node& n)
+{
+    if (n.kind != NodeKind::Object)
+        return false;
+    for (quint32 m : n.members()) {
+        if (d.r(m).isContainer())
+            return false;
+    }
+    return true;
+}
+}
+
+// One node of freeSubtree(), its children already taken care of; clearNode() leaves it off the
+// free list.
+[[gnu::always_inline]] inline void DocumentTree::Data::freeNode(quint32 s)
+{
+    clearNode(s);
+    freeSlots.push_back(s);
+}
+
+[[gnu::always_inline]] inline void DocumentTree::Data::clearNode(quint32 s)
+{
+    Node& m = w(s);
+    releasePayload(m);
+    m.resetProvenance(-1);
+    m.key.clear();
+    if (m.touchedIn == touchEpoch) [[unlikely]]
+        ++touchedNodesFreed;
+    m.touchedIn = 0;
+    m.flags = 0;
+    m.parent = 0;
+    m.row = kNotVisible;
+    ++m.generation;
+}
+
 void DocumentTree::Data::freeSubtree(quint32 slot)
 {
+    const Node& top = r(slot);
+    if (!top.live()) {
+        visibleCountValid = false;
+        return;
+    }
+    if (!top.isContainer()) {
+        freeNode(slot);
+        visibleCountValid = false;
+        return;
+    }
+    if (isFlatRecord(*this, top)) {
+        // A record of scalars (a scrolling list's oldest row): freed without the stack. Its slot
+        // and then its members' from the last go to the free list, the order the stack frees
+        // them in, so slots are reused in the same order; the record's node is cleared last, so
+        // its members stay readable until then.
+        freeSlots.push_back(slot);
+        const SlotSpan members = top.members();
+        for (std::size_t i = members.size(); i-- > 0;) {
+            if (r(members[i]).live()) {
+                clearNode(members[i]);
+                freeSlots.push_back(members[i]);
+            }
+        }
+        clearNode(slot);
+        visibleCountValid = false;
+        return;
+    }
     // Iterative: subtrees can be as deep as kMaxDepth, and element maps hold hidden children too.
     // A per-thread stack reused across calls (this runs for every removed element); never re-entered.
     thread_local std::vector<quint32> stack;
@@ -425,17 +503,7 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
                 }
             }
         }
-        Node& m = w(s);
-        releasePayload(m);
-        m.resetProvenance(-1);
-        m.key.clear();
-        if (m.flags & FlagTouched) [[unlikely]]
-            ++touchedNodesFreed;
-        m.flags = 0;
-        m.parent = 0;
-        m.row = kNotVisible;
-        ++m.generation;
-        freeSlots.push_back(s);
+        freeNode(s);
     }
     visibleCountValid = false;
 }

@@ -520,7 +520,7 @@ enum NodeFlag : quint8 {
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
     FlagHistory = 16, // Node::prov holds a History, not the creating event
-    FlagTouched = 32, // scratch: already in the change set's touched list of the delta being folded
+    FlagTouched = 32, // retired (Node::touchedIn marks the touched list's nodes); never set
     // An object with at most two members keeps their slots in Node::v (no Container: 48 bytes less
     // for each small object, which most records of a big list are). Its rows have no base.
     FlagInlineMembers = 64,
@@ -543,6 +543,10 @@ struct Node {
     quint32 row = kNotVisible; // visible row in the parent plus the parent's Container::rowBase
     NodeKind kind = NodeKind::Null;
     quint8 flags = 0;
+    // In the touched list of the mutation with this touch epoch (Data::touchEpoch): a mark that goes
+    // stale by itself when the next mutation takes a new epoch, so none is cleared. In the padding
+    // before `key`.
+    quint16 touchedIn = 0;
     Key key;
     union {
         bool b;
@@ -616,10 +620,15 @@ struct Node {
             }
             return false;
         }
-        if (prov.hist->newest() == event)
-            return true;
-        if (prov.hist->ref.load(std::memory_order_acquire) == 1) {
-            prov.hist->push(event);
+        // The history and its count read once: the ring's store could alias them, so reading
+        // them again through the node reloads both.
+        History* const h = prov.hist;
+        const quint64 total = h->total;
+        if (h->ring[(total - 1) & History::kMask] == event)
+            return true; // newest()
+        if (h->ref.load(std::memory_order_acquire) == 1) {
+            h->ring[total & History::kMask] = event; // push()
+            h->total = total + 1;
             return true;
         }
         return false;
@@ -695,6 +704,17 @@ struct DocumentTree::Data {
     // Nodes freed while in a change set's touched list (FlagTouched): until one is, every entry a
     // mutation added is still its node's, and Mutator::finish() need not check them.
     quint64 touchedNodesFreed = 0;
+    // The touch epoch of the last mutation that kept a change set (see Node::touchedIn); 0 is none.
+    quint16 touchEpoch = 0;
+    // A new touch epoch for a mutation that keeps a change set. When the count wraps, every node's
+    // mark is cleared once, so no stale mark ever equals a new epoch.
+    quint16 nextTouchEpoch()
+    {
+        if (++touchEpoch == 0) [[unlikely]]
+            clearTouchMarks();
+        return touchEpoch;
+    }
+    void clearTouchMarks();
     // The path of the node the last list-level anomaly was reported at (see Mutator::anomaly).
     struct PathCache {
         quint32 slot = 0;
@@ -703,6 +723,12 @@ struct DocumentTree::Data {
     } anomalyPath;
     mutable std::size_t visibleCountCache = 0;
     mutable bool visibleCountValid = false;
+    // Member positions the last delta's lookups started from, kept for the next delta (see
+    // findMemberFrom): the root's first key, and the member of a list's one-member element deltas.
+    // Deltas repeat their shape (the same root keys, the same field of sibling records), so the
+    // first lookup of a delta then hits too instead of scanning. Only hints: any value is correct.
+    std::size_t rootMemberHint = 0;
+    std::size_t elementMemberHint = 0;
 
     const detail::Node& r(quint32 slot) const { return chunkNodes[slot >> detail::kChunkBits]->nodes[slot & (detail::kChunkSize - 1)]; }
     [[gnu::always_inline]] detail::Node& w(quint32 slot)
@@ -783,6 +809,10 @@ struct DocumentTree::Data {
     }
     quint32 newSlot(); // takeSlot() with no free slot: the next one, in a new chunk if need be
     void freeSubtree(quint32 slot);
+    // freeSubtree() of one node whose children are taken care of; clearNode() the same but for
+    // putting the slot on the free list.
+    void freeNode(quint32 slot);
+    void clearNode(quint32 slot);
     // Makes a raw array node a value list whose visible order is the array's elements and whose
     // element map is empty (what the reference client does when an object is merged into an array).
     void rawArrayToValueList(quint32 slot);

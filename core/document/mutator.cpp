@@ -503,6 +503,7 @@ Mutator::Mutator(DocumentTree& tree, ChangeSet* changes, std::vector<Anomaly>* a
     , m_stamp(nextStamp())
     , m_touchedStart(changes ? changes->touched.size() : 0)
     , m_touchedNodesFreedAtStart(tree.d->touchedNodesFreed)
+    , m_touchEpoch(changes ? tree.d->nextTouchEpoch() : 0)
     , m_marks(&orderMarks())
 {
 }
@@ -701,15 +702,16 @@ void Mutator::checkDuplicates(dom::object delta, quint32 at)
 class Mutator::DuplicateKeys
 {
 public:
-    DuplicateKeys(Mutator& mutator, dom::object delta, quint32 at)
+    // `mayRepeat` false: the caller knows no key repeats (see shadowedFields()), so none is checked.
+    DuplicateKeys(Mutator& mutator, dom::object delta, quint32 at, bool mayRepeat = true)
         : m_mutator(mutator)
         , m_delta(delta)
         , m_at(at)
     {
         const std::size_t size = delta.size();
         // One key cannot repeat (an element's {"score":N}, the commonest delta object of all).
-        m_onTheWay = size >= 2 && size <= kSmall;
-        if (size > kSmall)
+        m_onTheWay = mayRepeat && size >= 2 && size <= kSmall;
+        if (mayRepeat && size > kSmall)
             mutator.checkDuplicates(delta, at);
     }
     // `key`: a key of the delta object itself, as its fields give it (its text is found again by
@@ -966,18 +968,22 @@ void Mutator::buildNewObject(quint32 slot, const NewObject& from)
 
 inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, quint64 keyBits, dom::element value, dom::element_type type, quint32 row)
 {
-    Q_ASSERT(!m_reference); // the value is read as the canonical fold reads it
     // What allocate(), storeScalar(), setRow() and markNew() do, in one write of the node.
     const quint32 slot = d.takeSlot();
     Node& n = d.w(slot);
     n.parent = object;
     n.row = row; // a new object's rows have no base
     // addTouched() of a node no one has marked yet, here: its mark set with the flags.
-    n.flags = m_changes ? FlagLive | FlagTouched : FlagLive;
+    n.flags = FlagLive;
+    n.touchedIn = m_touchEpoch;
     n.resetProvenance(m_event); // after the flags: it may set FlagHistory
     n.key.assign(key, keyBits);
     n.v.i = 0;
     setParsedScalarPayload(n, value, type);
+    if (m_reference && type == dom::element_type::INT64 && (n.v.i > kExactInDouble || n.v.i < -kExactInDouble)) [[unlikely]] {
+        n.kind = NodeKind::Double; // what readValue() makes of it: the double JavaScript reads
+        n.v.d = double(n.v.i);
+    }
     // This mutation's stamp at once (markNew() would overwrite a fresh one).
     n.stamp = m_stamp;
     if (m_changes)
@@ -1016,9 +1022,11 @@ quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::elem
 
 quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::element value)
 {
-    if (!m_reference && value.type() == dom::element_type::OBJECT) {
+    if (value.type() == dom::element_type::OBJECT) {
         // A new record (the common new element): its fields gathered once, which also settles
-        // its kind (a delta with @o or @s is never gathered), then built as fill() would.
+        // its kind (a delta with @o or @s is never gathered), then built as fill() would (in
+        // ReferenceClient mode too: what it folds differently, hidden and repeated keys, is
+        // never gathered).
         NewObject fields;
         if (gatherNewObject(value.get_object().value_unsafe(), fields)) {
             // What allocate() and touch() do for it, in one write of its node: it takes this
@@ -1150,8 +1158,9 @@ std::vector<char> Mutator::shadowedFieldsByKey(dom::object o)
 
 void Mutator::mergeObjectAsReferenceClient(quint32 object, dom::object delta, bool visible)
 {
-    DuplicateKeys duplicates(*this, delta, object);
     const std::vector<char> shadowed = shadowedFields(delta);
+    // Empty when no key repeats: then there is no duplicate to look for either.
+    DuplicateKeys duplicates(*this, delta, object, !shadowed.empty());
     std::size_t index = 0;
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
@@ -1171,14 +1180,20 @@ void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
     }
     DuplicateKeys duplicates(*this, delta, object);
     // Delta keys tend to come in the order the object stores them (the encoder writes them so):
-    // each is looked for first just after the last one found.
-    std::size_t next = 0;
+    // each is looked for first just after the last one found. The root's first key, where the last
+    // delta's was.
+    const bool root = object == d.rootSlot;
+    std::size_t next = root ? d.rootMemberHint : 0;
+    bool first = true;
     for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
         duplicates.check(field.key, probe);
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             keepMember(object, field.key); // reported only: the canonical fold keeps such keys
         mergeMember(object, field.key, probe, field.value, visible, next);
+        if (first && root)
+            d.rootMemberHint = next;
+        first = false;
         ++next;
     }
 }
@@ -1551,7 +1566,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     const bool hasSize = markers.size;
     // A value list edited without @s: the reference client then keeps showing stale values.
     const bool valueListWithoutSize = !isRecord && !hasSize && !hasOrder;
-    DuplicateKeys duplicates(*this, delta, list);
+    std::vector<char> shadowed;
+    if (m_reference) [[unlikely]]
+        shadowed = shadowedFields(delta);
+    // ReferenceClient mode: shadowed is empty when no key repeats, and then no duplicate is looked for.
+    DuplicateKeys duplicates(*this, delta, list, !m_reference || !shadowed.empty());
 
     // The elements this delta removes, in a scratch vector taken at the first removal: most list
     // deltas remove nothing, and taking one costs about as much as merging a small element.
@@ -1561,13 +1580,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     bool membershipChanged = false;
     bool staleScalar = false;
 
-    std::vector<char> shadowed;
-    if (m_reference) [[unlikely]]
-        shadowed = shadowedFields(delta);
     const char* skip = shadowed.empty() ? nullptr : shadowed.data();
     // Where the last one-member element delta found its member: sibling records keep their fields
     // in the same order, so the next one's member is likely there too (see Data::findMemberFrom).
-    std::size_t memberHint = 0;
+    std::size_t memberHint = d.elementMemberHint; // and where the last delta's did
     for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
         const quint64 probe = packed::inlineBitsOfParsed(key);
@@ -1695,6 +1711,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         valueChanged(existing, elementVisible);
         touch(existing);
     }
+    d.elementMemberHint = memberHint;
 
     if (staleScalar) {
         anomaly(AnomalyKind::ValueListEditedWithoutSize, list, {},
@@ -2571,37 +2588,21 @@ void Mutator::editResize(quint32 list, std::size_t size)
 
 void Mutator::finish()
 {
-    if (!m_changes)
-        return;
     // Entries were added with the node's id at the time. A node freed during the delta lost its
     // mark and, its slot reused, has another generation: such entries are dropped, and a reused
-    // slot touched again is reported by its own entry.
+    // slot touched again is reported by its own entry. The marks need no clearing: the next
+    // mutation takes a new touch epoch.
+    if (!m_changes || d.touchedNodesFreed == m_touchedNodesFreedAtStart)
+        return; // no touched node was freed (the common case, even when the delta removes elements)
     std::vector<NodeId>& touched = m_changes->touched;
-    // Locals, not the vectors' members: a flag is a byte store, which the compiler must assume may
-    // change any of them, so it would reload them all for every entry.
     NodeId* const ids = touched.data();
     const std::size_t end = touched.size();
-    Chunk* const* const chunks = d.chunkNodes.data();
-    if (d.touchedNodesFreed == m_touchedNodesFreedAtStart) {
-        // No touched node was freed (the common case, even when the delta removes elements): every
-        // entry is its node's, and only the marks are cleared.
-        for (std::size_t i = m_touchedStart; i < end; ++i) {
-            const quint32 slot = quint32(ids[i]);
-            chunks[slot >> kChunkBits]->nodes[slot & (kChunkSize - 1)].flags &= quint8(~FlagTouched);
-        }
-        return;
-    }
     std::size_t kept = m_touchedStart;
     for (std::size_t i = m_touchedStart; i < end; ++i) {
         const NodeId id = ids[i];
-        // Written by this mutation (that is how it got here, freed or not), so its chunk is this
-        // tree's own already: no w() needed to write it.
-        const quint32 slot = quint32(id);
-        Node& n = chunks[slot >> kChunkBits]->nodes[slot & (kChunkSize - 1)];
-        if ((n.flags & (FlagLive | FlagTouched)) == (FlagLive | FlagTouched) && n.generation == quint32(id >> 32)) {
-            n.flags &= quint8(~FlagTouched);
+        const Node& n = d.r(quint32(id));
+        if (n.live() && n.touchedIn == m_touchEpoch && n.generation == quint32(id >> 32))
             ids[kept++] = id;
-        }
     }
     touched.resize(kept);
 }

@@ -201,16 +201,16 @@ private:
     void buildNewObject(quint32 slot, const NewObject& from);
     // A node fill() just made, below a new node: in the change set, and stamped as this mutation's.
     void markNew(quint32 slot);
-    // fillNewObject()'s scalar member at `row` of new object `object`, made and marked new (canonical
-    // fold only). `type`: the type of `value`, a scalar but not null.
+    // fillNewObject()'s scalar member at `row` of new object `object`, made and marked new (read as
+    // readValue() reads it). `type`: the type of `value`, a scalar but not null.
     [[gnu::always_inline]] inline quint32 newScalarMember(quint32 object, std::string_view key, quint64 keyBits, simdjson::dom::element value,
         simdjson::dom::element_type type, quint32 row);
     // Into the change set's touched list, once per node: marked on the node (cleared by finish())
     // instead of sorting afterwards. Inline: touch() runs it for every node a fold changes.
     void addTouched(Node& node, quint32 slot)
     {
-        if (m_changes && !(node.flags & FlagTouched)) {
-            node.flags |= FlagTouched;
+        if (m_changes && node.touchedIn != m_touchEpoch) {
+            node.touchedIn = m_touchEpoch;
             pushTouched(DocumentTree::Data::idOf(slot, node));
         }
     }
@@ -303,6 +303,7 @@ private:
     // Where this mutation's entries start in m_changes->touched (finish() checks only those).
     std::size_t m_touchedStart;
     quint64 m_touchedNodesFreedAtStart; // Data::touchedNodesFreed when this mutation began
+    quint16 m_touchEpoch; // this mutation's mark of the nodes in its touched list (0 without a change set)
     OrderMarks* m_marks; // the thread's order-phase marks (see mutator.cpp)
 };
 

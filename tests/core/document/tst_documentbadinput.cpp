@@ -310,6 +310,41 @@ TEST_CASE("bad input: distinct keys that share a filter bit are not duplicates, 
     }
 }
 
+TEST_CASE("bad input: ReferenceClient mode reports the same duplicate keys, small objects and large, as the canonical fold")
+{
+    // The reference fold first settles which fields a repeated key shadows; when none repeats, it
+    // looks for no duplicate either. Repeated keys, near and far apart, in objects and lists of
+    // two to twenty keys, are reported alike in both modes, and distinct ones never are.
+    const auto duplicates = [](const FoldResult& result) {
+        return std::count_if(result.anomalies.begin(), result.anomalies.end(), [](const Anomaly& a) { return a.kind == AnomalyKind::DuplicateKey; });
+    };
+    for (int size = 2; size <= 20; ++size) {
+        for (int repeatAt = -1; repeatAt < size - 1; ++repeatAt) {
+            // Keys k0.., with the last one repeating key repeatAt (-1: no repeat).
+            std::string fields;
+            for (int k = 0; k < size; ++k) {
+                const int name = (k == size - 1 && repeatAt >= 0) ? repeatAt : k;
+                fields += (k ? ",\"" : "\"") + std::to_string(name) + "\":" + std::to_string(k);
+            }
+            INFO("size " << size << " repeat at " << repeatAt);
+            long counts[2][2];
+            for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+                DocumentTree tree(mode);
+                FoldResult result = applyText(tree, "{\"o\":{" + fields + "}}");
+                REQUIRE(result.parsed);
+                counts[int(mode)][0] = duplicates(result);
+                result = applyText(tree, "{\"l\":{" + fields + ",\"@s\":0}}");
+                REQUIRE(result.parsed);
+                counts[int(mode)][1] = duplicates(result);
+            }
+            for (int kind = 0; kind < 2; ++kind) {
+                CHECK(counts[int(FoldMode::Canonical)][kind] == (repeatAt >= 0 ? 1 : 0));
+                CHECK(counts[int(FoldMode::ReferenceClient)][kind] == counts[int(FoldMode::Canonical)][kind]);
+            }
+        }
+    }
+}
+
 TEST_CASE("bad input: @o garbage, ranges out of bounds and missing ids are anomalies")
 {
     DocumentTree tree = start();

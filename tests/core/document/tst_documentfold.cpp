@@ -8,6 +8,7 @@
 #include <QJsonObject>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <thread>
 #include <set>
@@ -150,6 +151,66 @@ TEST_CASE("fold: an integer or bool changed in place follows each mode's rules, 
         CHECK(second.anomalies.front().path == QStringLiteral("l/2/#h"));
         CHECK((tree.find(u"l/2/#h") != kNoNode) == !reference);
         CHECK(second.changes.touched.size() == (reference ? 1u : 2u)); // b changed (and #h made)
+        CHECK(checkTreeInvariants(tree).isEmpty());
+    }
+}
+
+TEST_CASE("fold: new records are built alike in both modes, with each mode's numbers, touched and reported as before")
+{
+    // A new record of scalars, containers and nulls is built directly in both modes (ReferenceClient
+    // mode reading integers beyond 2^53 as JavaScript's doubles); records with a hidden or repeated
+    // key take the general path. Every new node is touched once and created by the delta.
+    const std::string start = R"({"l":{"1":{"v":1},"@o":[1]}})";
+    const std::string add = R"({"l":{"2":{"a":9007199254740993,"s":"a string too long to be inline","t":"short","b":true,"z":null,"d":1.5,"o":{"x":1},"r":[1,2]},)"
+                            R"("3":{"p":-9007199254740995,"q":7,"u":18446744073709551615},"4":{"w":1,"#h":2},"5":{"w":1,"w":2},"6":{},"@o":[1,2,3,4,5,6]}})";
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        const bool reference = mode == FoldMode::ReferenceClient;
+        INFO((reference ? "reference client" : "canonical"));
+        DocumentTree tree(mode);
+        REQUIRE(tree.apply(start, 0).parsed);
+        const FoldResult result = tree.apply(add, 1);
+        REQUIRE(result.parsed);
+        CHECK(tree.kind(tree.find(u"l/2/a")) == (reference ? NodeKind::Double : NodeKind::Integer));
+        CHECK(tree.kind(tree.find(u"l/3/p")) == (reference ? NodeKind::Double : NodeKind::Integer));
+        if (reference) {
+            CHECK(tree.doubleValue(tree.find(u"l/2/a")) == 9007199254740992.0);
+            CHECK(tree.doubleValue(tree.find(u"l/3/p")) == -9007199254740996.0);
+        } else {
+            CHECK(tree.integerValue(tree.find(u"l/2/a")) == 9007199254740993);
+            CHECK(tree.integerValue(tree.find(u"l/3/p")) == -9007199254740995);
+        }
+        CHECK(tree.kind(tree.find(u"l/3/q")) == NodeKind::Integer);
+        CHECK(tree.kind(tree.find(u"l/3/u")) == NodeKind::Double);
+        CHECK(tree.stringValue(tree.find(u"l/2/s")) == QStringLiteral("a string too long to be inline"));
+        CHECK(tree.find(u"l/2/z") == kNoNode);
+        CHECK(tree.kind(tree.find(u"l/2/o")) == NodeKind::Object);
+        CHECK(tree.kind(tree.find(u"l/2/r")) == NodeKind::RawArray);
+        CHECK((tree.find(u"l/4/#h") != kNoNode) == !reference);
+        CHECK(tree.integerValue(tree.find(u"l/5/w")) == 2);
+        CHECK(tree.childCount(tree.find(u"l/6")) == 0);
+        // Touched: the list and every new node, once each (a new raw array's items are not
+        // listed, in either mode, as before); all created by this delta.
+        std::vector<NodeId> made;
+        const std::function<void(NodeId)> collect = [&](NodeId node) {
+            made.push_back(node);
+            if (tree.kind(node) == NodeKind::RawArray)
+                return;
+            for (int row = 0; row < tree.childCount(node); ++row)
+                collect(tree.child(node, row));
+        };
+        for (int k = 2; k <= 6; ++k)
+            collect(tree.find(QStringLiteral("l/%1").arg(k)));
+        for (NodeId node : made)
+            CHECK(tree.createdBy(node) == 1);
+        std::set<NodeId> expected(made.begin(), made.end());
+        expected.insert(tree.find(u"l"));
+        CHECK(std::set<NodeId>(result.changes.touched.begin(), result.changes.touched.end()) == expected);
+        CHECK(result.changes.touched.size() == expected.size());
+        const auto count = [&](AnomalyKind kind) {
+            return std::count_if(result.anomalies.begin(), result.anomalies.end(), [&](const Anomaly& a) { return a.kind == kind; });
+        };
+        CHECK(count(AnomalyKind::DuplicateKey) == 1);
+        CHECK(count(AnomalyKind::ReferenceClientDiffers) == 1);
         CHECK(checkTreeInvariants(tree).isEmpty());
     }
 }
@@ -1316,11 +1377,94 @@ TEST_CASE("fold: members looked for at a hinted position are the members named (
     }
 }
 
+TEST_CASE("fold: the root's first key is looked for where the last delta's was, whatever the root became (both modes)")
+{
+    // The root's first lookup starts where the previous delta's first key was found: roots that
+    // grow, shrink to nothing, reorder and take keys back must still reach the member named, and a
+    // copy of the tree folds on from the same state.
+    const std::vector<std::string> names { "a", "b", "c", "d", "e", "f", "a_longer_key" };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        std::mt19937 rng(mode == FoldMode::Canonical ? 11 : 12);
+        DocumentTree tree(mode);
+        QJsonObject expected;
+        for (int step = 0; step < 400; ++step) {
+            std::vector<std::string> keys = names;
+            std::shuffle(keys.begin(), keys.end(), rng);
+            keys.resize(1 + rng() % keys.size());
+            std::string delta = "{";
+            for (std::size_t k = 0; k < keys.size(); ++k) {
+                const QString key = QString::fromStdString(keys[k]);
+                delta += (k ? ",\"" : "\"") + keys[k] + "\":";
+                // Mostly removals when the root is big, so it empties now and then.
+                if (rng() % 8 < (expected.size() > 4 ? 5u : 2u)) {
+                    delta += "null";
+                    expected.remove(key);
+                } else if (rng() % 3 == 0) {
+                    const int v = int(rng() % 100);
+                    delta += "{\"v\":" + std::to_string(v) + "}";
+                    QJsonObject inner = expected.value(key).toObject(); // a scalar becomes an object
+                    inner.insert(QStringLiteral("v"), v);
+                    expected.insert(key, inner);
+                } else {
+                    const int v = int(rng() % 100);
+                    delta += std::to_string(v);
+                    expected.insert(key, v);
+                }
+            }
+            delta += "}";
+            INFO("mode " << int(mode) << " step " << step << " delta " << delta);
+            REQUIRE(tree.apply(delta, step).parsed);
+            INFO("shown " << tree.toJson().toStdString());
+            REQUIRE(visible(tree) == QJsonValue(expected));
+            if (step % 50 == 49)
+                tree = DocumentTree(tree); // a copy folds on
+        }
+    }
+}
+
+TEST_CASE("fold: a removed record frees its whole subtree, flat or nested, and its slots serve again (both modes)")
+{
+    // freeSubtree() frees a record of scalars without its stack, anything else with it: every
+    // node of either kind ends, and new records built after them are whole.
+    const char* const records = R"({"1":{},"2":{"a":1},"3":{"a":1,"b":"x"},"4":{"a":1,"b":"a string too long to be inline","c":true},)"
+                                R"("5":{"a":1,"b":2,"c":3,"d":4,"e":5},"6":{"a":1,"o":{"p":2,"q":[1,2]}},"7":"scalar","8":{"a":[1]}})";
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        std::string build = R"({"l":)" + std::string(records);
+        build.insert(build.size() - 1, R"(,"@o":[1,2,3,4,5,6,7,8])");
+        build += R"(,"o":)" + std::string(records) + "}";
+        REQUIRE(tree.apply(build, 0).parsed);
+        const QJsonValue whole = visible(tree);
+        const std::size_t nodes = tree.nodeCount();
+        std::vector<NodeId> freed;
+        const std::function<void(NodeId)> collect = [&](NodeId node) {
+            freed.push_back(node);
+            for (int row = 0; row < tree.childCount(node); ++row)
+                collect(tree.child(node, row));
+        };
+        for (const char* container : { "l", "o" }) {
+            for (int k = 1; k <= 8; ++k)
+                collect(tree.find(QStringLiteral("%1/%2").arg(QLatin1String(container)).arg(k)));
+        }
+        REQUIRE(freed.size() == nodes - 3); // all but the root, l and o
+        const std::string removeAll = R"({"l":{"1":null,"2":null,"3":null,"4":null,"5":null,"6":null,"7":null,"8":null,"@o":[]},)"
+                                      R"("o":{"1":null,"2":null,"3":null,"4":null,"5":null,"6":null,"7":null,"8":null}})";
+        REQUIRE(tree.apply(removeAll, 1).parsed);
+        for (NodeId id : freed)
+            CHECK_FALSE(tree.contains(id));
+        CHECK(tree.nodeCount() == 3);
+        REQUIRE(tree.apply(build, 2).parsed);
+        CHECK(visible(tree) == whole);
+        CHECK(tree.nodeCount() == nodes);
+    }
+}
+
 TEST_CASE("fold: the touched list is exact whether or not a delta frees a touched node (both modes)")
 {
-    // finish() checks the entries only when a touched node was freed; otherwise it just clears the
-    // marks. Both ways, the list names each live touched node once, and the next delta starts
-    // with no marks left.
+    // finish() checks the entries only when a touched node was freed; otherwise it leaves them as
+    // they are. Both ways, the list names each live touched node once, and the next delta's marks
+    // are its own (each mutation marks with a new touch epoch).
     for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
         INFO("mode " << int(mode));
         DocumentTree tree(mode);
@@ -1339,7 +1483,7 @@ TEST_CASE("fold: the touched list is exact whether or not a delta frees a touche
         REQUIRE(result.parsed);
         CHECK(tree.toJson() == QByteArray(R"({"l":[{"v":2},{"v":3}],"n":2})"));
         checkTouched(result, { u"l", u"l/3", u"l/3/v", u"n" });
-        // Marks cleared: the same nodes changed again are reported again.
+        // Last delta's marks are stale: the same nodes changed again are reported again.
         result = tree.apply(R"({"l":{"3":{"v":4}},"n":3})", 2);
         checkTouched(result, { u"l/3/v", u"n" });
 
@@ -1355,6 +1499,65 @@ TEST_CASE("fold: the touched list is exact whether or not a delta frees a touche
         checkTouched(result, { u"l", u"n" });
         result = tree.apply(R"({"l":{"3":{"v":5}},"n":5})", 4);
         checkTouched(result, { u"l/3/v", u"n" });
+    }
+}
+
+TEST_CASE("fold: a node marked touched long ago is reported again after the touch epochs wrap (both modes)")
+{
+    // Each mutation with a change set marks its touched nodes with a 16-bit epoch. Nodes last
+    // touched from 65524 to 65547 mutations ago (so across the wrap), in a tree and in a copy that
+    // shares its chunks when the wrap comes, must all be reported when touched again; mutations
+    // without a change set take no epoch.
+    constexpr int kKeys = 24;
+    constexpr int kBetween = 65499; // mutations with a change set between the marks and the touches again
+    const auto key = [](int k) { return "k" + std::to_string(k); };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        INFO("mode " << int(mode));
+        DocumentTree tree(mode);
+        std::string first = R"({"a":0)";
+        for (int k = 0; k < kKeys; ++k)
+            first += ",\"" + key(k) + "\":0";
+        REQUIRE(tree.apply(first + "}", 0).parsed);
+        qint64 event = 1;
+        FoldResult result;
+        // One key a mutation: key k is marked by the (2 + k)th.
+        for (int k = 0; k < kKeys; ++k)
+            tree.apply("{\"" + key(k) + "\":1}", event++, result);
+        DocumentTree copy;
+        for (int step = 0; step < kBetween; ++step) {
+            if (step == kBetween - 50)
+                copy = tree;
+            for (DocumentTree* folding : { &tree, &copy }) {
+                if (folding == &copy && step < kBetween - 50)
+                    continue;
+                folding->apply("{\"a\":" + std::to_string(step % 7 + 1) + "}", event, result);
+                if (step % 5 == 0)
+                    folding->apply("{\"a\":9}", event, result, DocumentTree::ChangeDetail::None);
+            }
+            ++event;
+        }
+        for (DocumentTree* folding : { &copy, &tree }) {
+            // Key k touched again by the (2k + 2)th mutation from here: 25 + kBetween + k after its mark.
+            qint64 at = event;
+            for (int k = 0; k < kKeys; ++k) {
+                INFO("key " << k << (folding == &copy ? " (copy)" : ""));
+                folding->apply("{\"a\":" + std::to_string(at % 9 + 10) + "}", at, result);
+                ++at;
+                folding->apply("{\"" + key(k) + "\":" + std::to_string(at % 100 + 2) + ",\"a\":" + std::to_string(at % 9 + 20) + "}", at, result);
+                ++at;
+                REQUIRE(result.parsed);
+                const std::set<NodeId> touched(result.changes.touched.begin(), result.changes.touched.end());
+                CHECK(touched == std::set<NodeId> { folding->find(QString::fromStdString(key(k))), folding->find(u"a") });
+                CHECK(result.changes.touched.size() == 2);
+            }
+            // Past the wrap: new nodes, and a member removed (its parent touched), as before it.
+            folding->apply(R"({"n":{"x":1},"k0":null,"k1":3})", at++, result);
+            CHECK(std::set<NodeId>(result.changes.touched.begin(), result.changes.touched.end())
+                == std::set<NodeId> { folding->root(), folding->find(u"n"), folding->find(u"n/x"), folding->find(u"k1") });
+            folding->apply(R"({"n":{"x":2},"k1":4})", at++, result);
+            CHECK(std::set<NodeId>(result.changes.touched.begin(), result.changes.touched.end())
+                == std::set<NodeId> { folding->find(u"n/x"), folding->find(u"k1") });
+        }
     }
 }
 
