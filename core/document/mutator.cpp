@@ -1125,18 +1125,22 @@ std::vector<char> Mutator::shadowedFieldsByKey(dom::object o)
     const std::size_t count = o.size();
     constexpr std::size_t kSmall = 16;
     if (count <= kSmall) {
+        // Compared by their inline forms (one word for a short key), as DuplicateKeys compares them.
         std::string_view keys[kSmall];
+        quint64 keyBits[kSmall];
         std::size_t n = 0;
         for (dom::key_value_pair field : o) {
+            const quint64 bits = packed::inlineBitsOfParsed(field.key);
             for (std::size_t k = 0; k < n; ++k) {
-                if (keys[k] == field.key && !(k < shadowed.size() && shadowed[k])) {
+                if (sameParsedKey(bits, field.key, keyBits[k], keys[k]) && !(k < shadowed.size() && shadowed[k])) {
                     if (shadowed.empty())
                         shadowed.assign(count, 0);
                     shadowed[k] = 1;
                     break;
                 }
             }
-            keys[n++] = field.key;
+            keys[n] = field.key;
+            keyBits[n++] = bits;
         }
         return shadowed;
     }
