@@ -329,6 +329,16 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
         return true;
     };
 
+    // The container whose bracket is at p, closed by `close`: its scope replaces the enclosing one,
+    // which is kept, and its opening word's place is held until its count is known.
+    const auto openScope = [&](std::uint8_t close) -> bool {
+        if (depth == kJsonTapeMaxDepth)
+            return false;
+        outer[depth++] = scope;
+        scope = Scope{next++, 0, close};
+        ++p;
+        return true;
+    };
     // true, false or null at p: the word, then its tape word (typed by the word's first letter). A
     // word cut by the text's end meets the NUL there; its five bytes at most stay in the padding.
     const auto parseLiteral = [&](std::string_view word) -> bool {
@@ -351,11 +361,8 @@ value:
             return false;
         goto afterValue;
     case kObjectValue:
-        if (depth == kJsonTapeMaxDepth)
+        if (!openScope('}'))
             return false;
-        outer[depth++] = scope;
-        scope = Scope{next++, 0, '}'};
-        ++p;
         if (*p == '"')
             goto keyString;
         skipSpace();
@@ -363,11 +370,8 @@ value:
             goto closeScope;
         goto key;
     case kArrayValue:
-        if (depth == kJsonTapeMaxDepth)
+        if (!openScope(']'))
             return false;
-        outer[depth++] = scope;
-        scope = Scope{next++, 0, ']'};
-        ++p;
         skipSpace();
         if (*p == ']')
             goto closeScope;
