@@ -520,7 +520,7 @@ enum NodeFlag : quint8 {
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
     FlagHistory = 16, // Node::prov holds a History, not the creating event
-    FlagTouched = 32, // retired (Node::touchedIn marks the touched list's nodes); never set
+    // 32 is free (it marked the touched list's nodes, which Node::touchedIn does now).
     // An object with at most two members keeps their slots in Node::v (no Container: 48 bytes less
     // for each small object, which most records of a big list are). Its rows have no base.
     FlagInlineMembers = 64,
@@ -701,7 +701,7 @@ struct DocumentTree::Data {
     std::vector<quint32> freeSlots;
     quint32 used = 1; // slot 0 is never a node
     quint32 rootSlot = 0;
-    // Nodes freed while in a change set's touched list (FlagTouched): until one is, every entry a
+    // Nodes freed while in a change set's touched list (Node::touchedIn): until one is, every entry a
     // mutation added is still its node's, and Mutator::finish() need not check them.
     quint64 touchedNodesFreed = 0;
     // The touch epoch of the last mutation that kept a change set (see Node::touchedIn); 0 is none.
