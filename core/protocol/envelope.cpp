@@ -1,6 +1,7 @@
 #include "core/protocol/envelope.h"
 
 #include "core/document/jsonerror.h"
+#include "core/document/jsontape.h"
 #include "core/exactinteger.h"
 #include "core/jsonparse.h"
 #include "core/jsonstring.h"
@@ -11,21 +12,41 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <string>
 
 namespace deltascope {
 
 namespace {
-simdjson::dom::parser& parser()
+// One parser per thread: parsing reuses its buffers, so frames cost no allocation. Its document is
+// allocated up front for the direct tape builder (jsontape.h), which also wants the text copied with
+// a NUL and padding after it.
+struct FrameParser {
+    simdjson::dom::parser parser;
+    std::string padded;
+    const bool documentAllocated = parser.doc.allocate(64 * 1024) == simdjson::SUCCESS;
+};
+
+FrameParser& frameParser()
 {
-    // One parser per thread: parsing reuses its buffers, so frames cost no allocation.
-    thread_local simdjson::dom::parser instance;
+    thread_local FrameParser instance;
     return instance;
 }
 
-// Parses `json` with the thread's parser, integers beyond 64 bits read as doubles.
+// Parses `json` with the thread's parser, integers beyond 64 bits read as doubles. Most frames are
+// small and plain: their tape is built directly, as the fold's are, and simdjson parses the rest.
 simdjson::error_code parseText(QByteArrayView json, simdjson::dom::element& root)
 {
-    return parseJsonTextWidened(parser(), json.data(), std::size_t(json.size()), root);
+    FrameParser& frames = frameParser();
+    const std::size_t size = std::size_t(json.size());
+    if (frames.documentAllocated && size != 0) {
+        frames.padded.assign(json.data(), size);
+        frames.padded.resize(size + simdjson::SIMDJSON_PADDING); // NUL-filled
+        if (detail::parsePaddedJsonToTape(frames.padded.data(), size, frames.parser.doc)) {
+            root = frames.parser.doc.root();
+            return simdjson::SUCCESS;
+        }
+    }
+    return parseJsonTextWidened(frames.parser, json.data(), size, root);
 }
 
 // Why `json` is not JSON, and where when that can be told ("not JSON at byte 17: ...").
