@@ -205,8 +205,9 @@ private:
     // readValue() reads it). `type`: the type of `value`, a scalar but not null.
     [[gnu::always_inline]] inline quint32 newScalarMember(quint32 object, std::string_view key, quint64 keyBits, simdjson::dom::element value,
         simdjson::dom::element_type type, quint32 row);
-    // Into the change set's touched list, once per node: marked on the node (cleared by finish())
-    // instead of sorting afterwards. Inline: touch() runs it for every node a fold changes.
+    // Into the change set's touched list, once per node: marked on the node with this mutation's
+    // touch epoch (Node::touchedIn, stale by itself afterwards) instead of sorting afterwards.
+    // Inline: touch() runs it for every node a fold changes.
     void addTouched(Node& node, quint32 slot)
     {
         if (m_changes && node.touchedIn != m_touchEpoch) {
