@@ -472,10 +472,8 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
         freeSlots.push_back(slot);
         const SlotSpan members = top.members();
         for (std::size_t i = members.size(); i-- > 0;) {
-            if (r(members[i]).live()) {
-                clearNode(members[i]);
-                freeSlots.push_back(members[i]);
-            }
+            if (r(members[i]).live())
+                freeNode(members[i]);
         }
         clearNode(slot);
         visibleCountValid = false;
