@@ -835,6 +835,7 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
             d.wc(slot).members.push_back(child);
             d.setRow(slot, child, index);
             fill(child, item, true);
+            markNew(child); // the delta made it: in the change set's touched list, like the array
             ++index;
         }
         break;

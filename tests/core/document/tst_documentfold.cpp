@@ -188,13 +188,11 @@ TEST_CASE("fold: new records are built alike in both modes, with each mode's num
         CHECK((tree.find(u"l/4/#h") != kNoNode) == !reference);
         CHECK(tree.integerValue(tree.find(u"l/5/w")) == 2);
         CHECK(tree.childCount(tree.find(u"l/6")) == 0);
-        // Touched: the list and every new node, once each (a new raw array's items are not
-        // listed, in either mode, as before); all created by this delta.
+        // Touched: the list and every new node, a new raw array's items included, once each; all
+        // created by this delta.
         std::vector<NodeId> made;
         const std::function<void(NodeId)> collect = [&](NodeId node) {
             made.push_back(node);
-            if (tree.kind(node) == NodeKind::RawArray)
-                return;
             for (int row = 0; row < tree.childCount(node); ++row)
                 collect(tree.child(node, row));
         };
@@ -1252,6 +1250,50 @@ TEST_CASE("fold: a new list element, built whole or merged, marks its list and t
             CHECK(tree.createdBy(record) == event);
             CHECK(tree.lastChangedBy(record) == event);
             CHECK(tree.lastChangedBy(tree.child(record, 0)) == event);
+            CHECK(checkTreeInvariants(tree).isEmpty());
+        }
+    }
+}
+
+TEST_CASE("fold: a raw array's items are touched once each, when it is made and when it is replaced (both modes)")
+{
+    // The touched list names every node a delta creates: a raw array's items (nested arrays and
+    // objects in it too) as much as the array.
+    const auto subtree = [](const DocumentTree& tree, NodeId top) {
+        std::set<NodeId> nodes;
+        std::vector<NodeId> pending { top };
+        while (!pending.empty()) {
+            const NodeId node = pending.back();
+            pending.pop_back();
+            nodes.insert(node);
+            for (int row = 0; row < tree.childCount(node); ++row)
+                pending.push_back(tree.child(node, row));
+        }
+        return nodes;
+    };
+    for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+        for (const char* array : { R"([1,[2,3],{"x":4,"y":[5]}])", R"(["a",null,true,2.5])", "[[]]" }) {
+            INFO("mode " << int(mode) << " array " << array);
+            DocumentTree tree(mode);
+            tree.apply(R"({"t":0,"e":{"1":{"n":1},"@o":[1]}})", 1);
+            // Made as an object member, and as a member of a new list element.
+            FoldResult made = tree.apply(std::string(R"({"a":)") + array + R"(,"e":{"2":{"r":)" + array + "},\"@o\":[1,2]}}", 2);
+            REQUIRE(made.parsed);
+            std::set<NodeId> expected = subtree(tree, tree.find(u"a"));
+            const std::set<NodeId> element = subtree(tree, tree.find(u"e/2"));
+            expected.insert(element.begin(), element.end());
+            expected.insert(tree.find(u"e")); // its order changed
+            CHECK(expected.size() > 2);
+            CHECK(std::set<NodeId>(made.changes.touched.begin(), made.changes.touched.end()) == expected);
+            CHECK(made.changes.touched.size() == expected.size());
+            // Replaced by another array: the new items are the delta's.
+            const FoldResult replaced = tree.apply(std::string(R"({"a":[)") + array + ",7]}", 3);
+            REQUIRE(replaced.parsed);
+            const std::set<NodeId> now = subtree(tree, tree.find(u"a"));
+            CHECK(std::set<NodeId>(replaced.changes.touched.begin(), replaced.changes.touched.end()) == now);
+            CHECK(replaced.changes.touched.size() == now.size());
+            for (NodeId node : now)
+                CHECK(tree.createdBy(node) == (node == tree.find(u"a") ? 2 : 3));
             CHECK(checkTreeInvariants(tree).isEmpty());
         }
     }
