@@ -147,6 +147,8 @@ TEST_CASE("delta detail source: before / after and changed paths per stream item
     ping.kind = EventKind::Ping;
     const qint64 notItem = log.append(ping, R"({"ping":1,"latency":"2"})");
     const qint64 fresh = item(R"({"title":"again"})", 2, 9); // a new epoch starts from an empty tree
+    const qint64 array = item(R"({"title":"again","tags":["x"]})", 3, 1);
+    const qint64 newArray = item(R"({"tags":["y","x"]})", 3, 2);
 
     DeltaDetailSource source;
     source.setEventLog(&log);
@@ -165,12 +167,18 @@ TEST_CASE("delta detail source: before / after and changed paths per stream item
     result = source.compute(fresh);
     CHECK(result.before.toJson() == "{}");
     CHECK(result.after.toJson() == R"({"title":"again"})");
+    // A raw array replaced: its first item changed and a second added, each said once (the fold
+    // makes every item anew, but the paths tell what a reader sees change).
+    result = source.compute(array);
+    CHECK(result.changedPaths == (QStringList { QStringLiteral("+ /title"), QStringLiteral("+ /tags") }));
+    result = source.compute(newArray);
+    CHECK(result.changedPaths == (QStringList { QStringLiteral("+ /tags/1"), QStringLiteral("~ /tags/0") }));
     CHECK(source.compute(notItem).error.contains(QStringLiteral("not a stream item")));
     CHECK(source.compute(999).error.contains(QStringLiteral("not in this session")));
 
     // A long epoch leaves checkpoints behind, and answers stay the same through them.
     for (int i = 0; i < 1000; ++i)
-        item("{\"n\":" + QByteArray::number(i) + "}", 3, 100 + i);
+        item("{\"n\":" + QByteArray::number(i) + "}", 4, 100 + i);
     const qint64 last = log.size() - 1;
     result = source.compute(last);
     CHECK(result.changedPaths == QStringList { QStringLiteral("~ /n") });

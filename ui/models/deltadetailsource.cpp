@@ -79,8 +79,13 @@ DeltaDetailSource::Result DeltaDetailSource::compute(qint64 eventIndex)
             continue;
         if (!out.before.contains(node)) {
             const NodeId parent = out.after.parent(node);
-            if (parent == out.after.root() || out.before.contains(parent))
-                added.append(out.after.path(node)); // the top of a new subtree, not each node in it
+            if (parent != out.after.root() && !out.before.contains(parent))
+                continue; // inside a new subtree: its top is listed
+            // A new node where the tree held one at the same path (an item of a raw array the
+            // delta replaced) is a change, which the diff below reports.
+            const QString path = out.after.path(node);
+            if (out.before.find(path) == kNoNode)
+                added.append(path);
         } else if (!isContainer(out.after.kind(node))) {
             changed.append(out.after.path(node));
         }
