@@ -62,6 +62,65 @@ void QWebSocketTransport::discardSocket()
     socket->abort();
     socket->deleteLater();
     m_open = false;
+    m_inbox.clear(); // what the abandoned socket delivered is not handed on either
+}
+
+void QWebSocketTransport::receive(Inbound item)
+{
+    // What the owner's other thread did before this arrived is recorded now, before it. (Something
+    // it does while frames wait here is recorded before them: within a backlog, a little early.)
+    beforeEachEvent();
+    m_inbox.push_back(std::move(item));
+    handOn();
+}
+
+void QWebSocketTransport::handOn()
+{
+    // A slot that handles a frame may close or reopen this transport (which empties the inbox), or
+    // spin an event loop that delivers more frames: those wait for the loop below, in order.
+    if (m_handingOn || m_resumePosted)
+        return;
+    m_handingOn = true;
+    if (!m_slice.isValid()) {
+        // This turn's slice starts with its first frame and ends with the turn.
+        m_slice.start();
+        QMetaObject::invokeMethod(this, [this] { m_slice.invalidate(); }, Qt::QueuedConnection);
+    }
+    while (!m_inbox.empty()) {
+        if (m_slice.elapsed() >= kSliceMs) {
+            // The rest in the next turn, after what else the event loop has to do (painting, timers).
+            m_resumePosted = true;
+            QMetaObject::invokeMethod(this, [this] {
+                m_resumePosted = false;
+                m_slice.invalidate();
+                handOn();
+            }, Qt::QueuedConnection);
+            break;
+        }
+        const Inbound item = std::move(m_inbox.front());
+        m_inbox.pop_front();
+        beforeEachEvent();
+        switch (item.kind) {
+        case Inbound::Kind::Text: {
+            const QByteArray utf8 = item.text.toUtf8();
+            if (utf8.size() > kMaxFrameBytes)
+                Q_EMIT oversized(utf8.size(), utf8.left(kHeadBytes));
+            else
+                Q_EMIT textReceived(utf8);
+            break;
+        }
+        case Inbound::Kind::Binary:
+            if (item.bytes.size() > kMaxFrameBytes)
+                Q_EMIT oversized(item.bytes.size(), item.bytes.left(kHeadBytes));
+            else
+                Q_EMIT binaryReceived(item.bytes);
+            break;
+        case Inbound::Kind::Closed:
+            Q_EMIT closed(item.close);
+            break;
+        }
+    }
+    m_handingOn = false;
 }
 
 void QWebSocketTransport::open(const QUrl& url)
@@ -83,21 +142,12 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::textMessageReceived, this, [this, socket](const QString& message) {
         if (socket != m_socket)
             return;
-        beforeEachEvent();
-        QByteArray utf8 = message.toUtf8();
-        if (utf8.size() > kMaxFrameBytes)
-            Q_EMIT oversized(utf8.size(), utf8.left(kHeadBytes));
-        else
-            Q_EMIT textReceived(utf8);
+        receive({ Inbound::Kind::Text, message, {}, {} });
     });
     connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket](const QByteArray& bytes) {
         if (socket != m_socket)
             return;
-        beforeEachEvent();
-        if (bytes.size() > kMaxFrameBytes)
-            Q_EMIT oversized(bytes.size(), bytes.left(kHeadBytes));
-        else
-            Q_EMIT binaryReceived(bytes);
+        receive({ Inbound::Kind::Binary, {}, bytes, {} });
     });
 #ifndef QT_NO_SSL
     connect(socket, &QWebSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
@@ -115,7 +165,6 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
         if (socket != m_socket || m_reportedClose)
             return;
-        beforeEachEvent();
         m_reportedClose = true;
         TransportCloseInfo info;
         info.wasOpen = m_open;
@@ -131,7 +180,7 @@ void QWebSocketTransport::open(const QUrl& url)
         m_open = false;
         m_socket = nullptr;
         socket->deleteLater();
-        Q_EMIT closed(info);
+        receive({ Inbound::Kind::Closed, {}, {}, info }); // after the frames that came before it
     });
     qCDebug(lcProtocol) << "opening" << url.toString(QUrl::RemoveUserInfo);
     socket->open(url);
@@ -139,6 +188,9 @@ void QWebSocketTransport::open(const QUrl& url)
 
 void QWebSocketTransport::close(CloseMode mode)
 {
+    // As if the socket had stopped reading: nothing more is handed on, not even a close by the
+    // peer that came before this one (closed() is never said for a close the owner asked for).
+    m_inbox.clear();
     if (!m_socket)
         return;
     QWebSocket* socket = m_socket;

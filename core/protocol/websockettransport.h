@@ -2,7 +2,10 @@
 
 #include "core/protocol/transport.h"
 
+#include <QElapsedTimer>
 #include <QPointer>
+
+#include <deque>
 
 class QWebSocket;
 
@@ -25,11 +28,35 @@ public:
     bool sendText(const QByteArray& utf8) override;
     bool isOpen() const override;
 
+    // How long one turn of the event loop hands received frames on before it yields.
+    static constexpr qint64 kSliceMs = 20;
+    // Received frames (and the close after them) not handed on yet.
+    qsizetype pendingCount() const { return qsizetype(m_inbox.size()); }
+
 private:
+    // What the socket delivered, in order, until it is handed on. QWebSocket hands over every
+    // frame its socket holds in one go: after a stall that can be tens of thousands, and folding
+    // them all in that turn held the window for over half a second (bench_gui's stall release).
+    // So they are handed on for at most kSliceMs per turn, the rest in the next turns. Qt's own
+    // reading of the burst still takes one turn: a read buffer limit would bound it, but Qt then
+    // waits for a whole frame inside that limit, and frames reach kHardLimitBytes.
+    struct Inbound {
+        enum class Kind : quint8 { Text, Binary, Closed };
+        Kind kind = Kind::Text;
+        QString text; // as QWebSocket gives it: made UTF-8 when handed on, outside Qt's reading turn
+        QByteArray bytes;
+        TransportCloseInfo close;
+    };
+    void receive(Inbound item);
+    void handOn();
     void discardSocket();
     QPointer<QWebSocket> m_socket;
     bool m_open = false;
     bool m_reportedClose = false;
+    std::deque<Inbound> m_inbox;
+    QElapsedTimer m_slice; // running while this turn hands frames on
+    bool m_handingOn = false; // handOn() is on the stack (a slot it called may call back)
+    bool m_resumePosted = false; // the next turn continues with what is left
 };
 
 }

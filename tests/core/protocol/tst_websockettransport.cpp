@@ -9,6 +9,8 @@
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QThread>
+#include <QTimer>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
@@ -138,6 +140,80 @@ TEST_CASE("websocket transport: an HTTP answer instead of the upgrade is said as
     INFO(moved.toStdString());
     CHECK(moved.contains(QStringLiteral("HTTP 301 Moved Permanently")));
     CHECK(moved.contains(QStringLiteral("redirect")));
+}
+
+namespace {
+// Sends `count` numbered text frames and, with `thenClose`, a close, all written to the kernel
+// before the client reads: the client's socket then holds the whole burst at once, as after a
+// stall. Handling each frame takes `handlingUs`, so the burst's handling spans several slices.
+struct Burst {
+    QList<int> numbers; // the frames handed on, in order
+    int ticksBetween = 0; // event-loop turns (a zero timer's ticks) between the first and the last
+    int textsAtClose = -1;
+};
+}
+
+TEST_CASE("websocket transport: a burst of frames is handed on in order, a slice per turn, the peer's close after it")
+{
+    constexpr int kFrames = 1000;
+    ScriptedServer server;
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    transport.open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+
+    Burst burst;
+    QTimer ticker;
+    ticker.setInterval(0);
+    QObject::connect(&ticker, &QTimer::timeout, [&] {
+        if (!burst.numbers.isEmpty() && burst.numbers.size() < kFrames)
+            ++burst.ticksBetween;
+    });
+    ticker.start();
+    QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray& utf8) {
+        burst.numbers << utf8.toInt();
+        QThread::usleep(100); // a fold and a model update: 1,000 of them take about 100 ms
+    });
+    QObject::connect(&transport, &Transport::closed, [&] { burst.textsAtClose = int(burst.numbers.size()); });
+    for (int i = 0; i < kFrames; ++i)
+        server.last()->sendTextMessage(QString::number(i));
+    server.last()->flush();
+    server.last()->close();
+    REQUIRE(wait([&]() { return burst.textsAtClose >= 0; }, 15000));
+    CHECK(burst.textsAtClose == kFrames); // the close after every frame sent before it
+    REQUIRE(burst.numbers.size() == kFrames);
+    for (int i = 0; i < kFrames; ++i)
+        REQUIRE(burst.numbers.at(i) == i);
+    // About 100 ms of handling in slices of QWebSocketTransport::kSliceMs: the event loop ran
+    // between them (all at once, it would not have run at all).
+    CHECK(burst.ticksBetween >= 2);
+    CHECK(transport.pendingCount() == 0);
+}
+
+TEST_CASE("websocket transport: the owner's close hands nothing more on, not even the peer's close")
+{
+    ScriptedServer server;
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    QSignalSpy closed(&transport, &Transport::closed);
+    transport.open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    int handed = 0;
+    QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray&) {
+        QThread::usleep(100);
+        if (++handed == 300)
+            transport.close(Transport::CloseMode::Abort); // a protocol error in the 300th, say
+    });
+    for (int i = 0; i < 1000; ++i)
+        server.last()->sendTextMessage(QString::number(i));
+    server.last()->flush();
+    server.last()->close();
+    REQUIRE(wait([&]() { return handed >= 300; }, 15000));
+    wait([] { return false; }, 300);
+    CHECK(handed == 300);
+    CHECK(closed.isEmpty());
+    CHECK(transport.pendingCount() == 0);
+    CHECK_FALSE(transport.isOpen());
 }
 
 TEST_CASE("websocket transport: protocol client over a real socket reconnects after the server drops it")
