@@ -12,6 +12,7 @@
 #include <QApplication>
 #include <QDateTime>
 #include <QFileInfo>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTcpServer>
 #include <QElapsedTimer>
@@ -232,6 +233,37 @@ void benchLiveWindow(bool quick)
         std::printf("gui.live_heap_growth_per_event: %.0f bytes over the last %lld events, of which the log's index %.0f (design: a long session grows by the index only)\n",
             (heapInUse() - heapMid) / double(events), static_cast<long long>(events),
             double(session->log().indexMemoryBytes() - indexMid) / double(events));
+    }
+    // A half-open stall of the inbound path (2 s), then its release: the proxy delivers what it
+    // held at once, as TCP would, and the window takes the whole backlog in. The longest gap of
+    // the event loop from the release on, and how long the tree takes to catch up with the server.
+    if (!direct) {
+        const qint64 itemsBefore = qint64(session->log().indexesOfKind(EventKind::StreamItem).size());
+        QString error;
+        if (!window.live()->applyFault(QStringLiteral("stall"), QJsonObject { { QStringLiteral("direction"), QStringLiteral("inbound") } }, &error)) {
+            std::printf("gui.live_stall_release: not measured: %s\n", qPrintable(error));
+        } else {
+            const int stallMs = quick ? 500 : 2000;
+            waitFor([] { return false; }, stallMs);
+            const qint64 itemsStalled = qint64(session->log().indexesOfKind(EventKind::StreamItem).size());
+            StallMeter releaseMeter;
+            releaseMeter.start();
+            QElapsedTimer releaseClock;
+            releaseClock.start();
+            window.live()->applyFault(QStringLiteral("clear-stall"), {}, &error);
+            qint64 caughtUpMs = -1;
+            waitFor([&] {
+                const NodeId updated = tree.find(QStringLiteral("updated"));
+                if (caughtUpMs < 0 && updated != kNoNode && QDateTime::currentMSecsSinceEpoch() - tree.stringValue(updated).toLongLong() < 100)
+                    caughtUpMs = releaseClock.elapsed();
+                return caughtUpMs >= 0 && releaseClock.elapsed() >= 1000;
+            }, 8000);
+            const qint64 burst = qint64(session->log().indexesOfKind(EventKind::StreamItem).size()) - itemsStalled;
+            std::printf("gui.live_stall_release: longest event-loop gap %.1f ms (budget < 100) after a %d ms inbound stall released; "
+                        "%lld deltas arrived in the stall, %lld after its release in %lld ms; tree within 100 ms of the server after %lld ms\n",
+                releaseMeter.longestMs(), stallMs, static_cast<long long>(itemsStalled - itemsBefore), static_cast<long long>(burst),
+                static_cast<long long>(releaseClock.elapsed()), static_cast<long long>(caughtUpMs));
+        }
     }
     window.disconnectSession();
     server.terminate();
