@@ -14,8 +14,7 @@
 
 namespace deltascope::ui {
 
-template<typename T>
-void LiveController::DeleteOnNetworkThread<T>::operator()(T* object) const
+void LiveController::DeleteOnNetworkThread::operator()(QObject* object) const
 {
     owner->onNetworkThread([object] { delete object; });
 }

@@ -95,14 +95,15 @@ Q_SIGNALS:
     void planStateChanged(bool running, const QString& name);
 
 private:
-    // Network objects are made and destroyed on the network thread.
-    template<typename T>
+    // Network objects are made and destroyed on the network thread. One deleter for all of them
+    // (each is a QObject): clang 14, the fuzz build's, judged a deleter template nested here not
+    // invocable, and the UI library did not link.
     struct DeleteOnNetworkThread {
         LiveController* owner = nullptr;
-        void operator()(T* object) const;
+        void operator()(QObject* object) const;
     };
     template<typename T>
-    using NetworkPtr = std::unique_ptr<T, DeleteOnNetworkThread<T>>;
+    using NetworkPtr = std::unique_ptr<T, DeleteOnNetworkThread>;
 
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
     // Records the faults the proxy reported (from the network thread) into the session, in order.
