@@ -53,6 +53,9 @@ QWebSocketTransport::~QWebSocketTransport()
 
 void QWebSocketTransport::discardSocket()
 {
+    // What the abandoned connection delivered is not handed on either: frames and a close by the
+    // peer may still wait here after its socket is gone.
+    m_inbox.clear();
     if (!m_socket)
         return;
     QWebSocket* socket = m_socket;
@@ -62,7 +65,6 @@ void QWebSocketTransport::discardSocket()
     socket->abort();
     socket->deleteLater();
     m_open = false;
-    m_inbox.clear(); // what the abandoned socket delivered is not handed on either
 }
 
 void QWebSocketTransport::receive(Inbound item)
@@ -86,8 +88,11 @@ void QWebSocketTransport::handOn()
         m_slice.start();
         QMetaObject::invokeMethod(this, [this] { m_slice.invalidate(); }, Qt::QueuedConnection);
     }
+    // A slot may delete this transport (its owner going away): then nothing here is touched again.
+    const QPointer<QWebSocketTransport> alive(this);
     while (!m_inbox.empty()) {
-        if (m_slice.elapsed() >= kSliceMs) {
+        // An invalid slice: an event loop a slot ran ended this turn's slice under it.
+        if (!m_slice.isValid() || m_slice.elapsed() >= kSliceMs) {
             // The rest in the next turn, after what else the event loop has to do (painting, timers).
             m_resumePosted = true;
             QMetaObject::invokeMethod(this, [this] {
@@ -119,6 +124,8 @@ void QWebSocketTransport::handOn()
             Q_EMIT closed(item.close);
             break;
         }
+        if (!alive)
+            return;
     }
     m_handingOn = false;
 }

@@ -30,8 +30,7 @@ public:
 
     // How long one turn of the event loop hands received frames on before it yields.
     static constexpr qint64 kSliceMs = 20;
-    // Received frames (and the close after them) not handed on yet.
-    qsizetype pendingCount() const { return qsizetype(m_inbox.size()); }
+    qsizetype pendingInbound() const override { return qsizetype(m_inbox.size()); }
 
 private:
     // What the socket delivered, in order, until it is handed on. QWebSocket hands over every

@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTcpServer>
+#include <QEventLoop>
 #include <QTcpSocket>
 #include <QThread>
 #include <QTimer>
@@ -187,7 +188,7 @@ TEST_CASE("websocket transport: a burst of frames is handed on in order, a slice
     // About 100 ms of handling in slices of QWebSocketTransport::kSliceMs: the event loop ran
     // between them (all at once, it would not have run at all).
     CHECK(burst.ticksBetween >= 2);
-    CHECK(transport.pendingCount() == 0);
+    CHECK(transport.pendingInbound() == 0);
 }
 
 TEST_CASE("websocket transport: the owner's close hands nothing more on, not even the peer's close")
@@ -212,8 +213,71 @@ TEST_CASE("websocket transport: the owner's close hands nothing more on, not eve
     wait([] { return false; }, 300);
     CHECK(handed == 300);
     CHECK(closed.isEmpty());
-    CHECK(transport.pendingCount() == 0);
+    CHECK(transport.pendingInbound() == 0);
     CHECK_FALSE(transport.isOpen());
+}
+
+TEST_CASE("websocket transport: reopening after the peer's close hands nothing of the old connection on")
+{
+    // The peer sent 40 frames and closed; while they are handed on (slowly), the owner reopens.
+    ScriptedServer server;
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    QSignalSpy closed(&transport, &Transport::closed);
+    transport.open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    int texts = 0;
+    QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray&) {
+        ++texts;
+        QThread::usleep(25000); // a slice holds one frame
+    });
+    for (int i = 0; i < 40; ++i)
+        server.last()->sendTextMessage(QString::number(i));
+    server.last()->flush();
+    server.last()->close();
+    REQUIRE(wait([&]() { return !transport.isOpen() && transport.pendingInbound() > 1; }));
+    const int atReopen = texts;
+    transport.open(server.url());
+    CHECK(transport.pendingInbound() == 0);
+    REQUIRE(wait([&]() { return opened.count() == 2; }));
+    wait([] { return false; }, 500);
+    CHECK(texts == atReopen);
+    CHECK(closed.isEmpty());
+    CHECK(transport.isOpen());
+}
+
+TEST_CASE("websocket transport: a slot that runs an event loop does not end the slicing")
+{
+    // A slot that waits for something (a modal question, a blocking control request) runs an event
+    // loop, which ends the turn's slice under the outer hand-on: what is left still goes a slice
+    // per turn.
+    constexpr int kFrames = 1000;
+    ScriptedServer server;
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    transport.open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    int ticks = 0;
+    QTimer ticker;
+    ticker.setInterval(0);
+    QObject::connect(&ticker, &QTimer::timeout, [&] { ++ticks; });
+    ticker.start();
+    QList<int> ticksAt;
+    QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray&) {
+        QThread::usleep(100);
+        if (ticksAt.size() == 300) {
+            QEventLoop loop;
+            QTimer::singleShot(5, &loop, &QEventLoop::quit);
+            loop.exec();
+        }
+        ticksAt << ticks;
+    });
+    for (int i = 0; i < kFrames; ++i)
+        server.last()->sendTextMessage(QString::number(i));
+    server.last()->flush();
+    REQUIRE(wait([&]() { return ticksAt.size() == kFrames; }, 15000));
+    // About 70 ms of handling after the inner loop: the event loop ran again before the end.
+    CHECK(ticksAt.at(kFrames - 1) > ticksAt.at(301));
 }
 
 TEST_CASE("websocket transport: protocol client over a real socket reconnects after the server drops it")
