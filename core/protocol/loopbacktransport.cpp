@@ -104,7 +104,9 @@ bool LoopbackTransport::sendBinary(const QByteArray& bytes)
 void LoopbackTransport::deliver(bool binary, const QByteArray& bytes)
 {
     const quint64 generation = m_generation;
+    ++m_inFlight;
     QTimer::singleShot(0, this, [this, generation, binary, bytes]() {
+        --m_inFlight;
         if (generation != m_generation || !m_open)
             return;
         if (bytes.size() > kMaxFrameBytes)

@@ -24,6 +24,9 @@ public:
     void close(CloseMode mode) override; // the other side gets closed()
     bool sendText(const QByteArray& utf8) override;
     bool isOpen() const override { return m_open; }
+    // Frames sent by the peer and not handed on yet (each goes through the event loop; one sent to
+    // an older connection counts until its turn drops it).
+    qsizetype pendingInbound() const override { return m_inFlight; }
 
     bool sendBinary(const QByteArray& bytes);
     // Client side: the next open() attempts fail with closed(wasOpen=false) until set back.
@@ -43,6 +46,7 @@ private:
     bool m_open = false;
     bool m_refuse = false;
     bool m_ownsPeer = false;
+    qsizetype m_inFlight = 0;
 };
 
 }

@@ -559,6 +559,10 @@ void ProtocolClient::onLivenessCheck()
     const qint64 sinceMs = (nowNs - m_lastPingNs) / 1000000;
     if (sinceMs <= m_options.liveness.pingOverdueMs)
         return;
+    // Frames the transport received and has not handed on yet (a backlog, handed on a slice per
+    // turn): the server is not silent, and its pings may be among them. The next check judges.
+    if (m_transport->pendingInbound() > 0)
+        return;
     // A check running a whole interval late means this thread was busy (a 100,000-node snapshot,
     // a model reset): pings may sit unread in the socket, and an embedded server on this thread
     // could send none. The silence is ours, not the server's, so the next check, after the event

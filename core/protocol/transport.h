@@ -48,6 +48,9 @@ public:
     // Queues one text frame; false when not open.
     virtual bool sendText(const QByteArray& utf8) = 0;
     virtual bool isOpen() const = 0;
+    // Frames received (and a close by the peer after them) not handed on yet: a transport may hand
+    // a burst on over several turns of the event loop. Meanwhile isOpen() may already be false.
+    virtual qsizetype pendingInbound() const { return 0; }
     // wss: skip certificate verification. Off by default; the UI must show a warning when on.
     virtual void setInsecure(bool insecure) { m_insecure = insecure; }
     bool isInsecure() const { return m_insecure; }

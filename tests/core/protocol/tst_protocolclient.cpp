@@ -237,6 +237,25 @@ TEST_CASE("client: a liveness check delayed by a busy thread is not a miss, the 
     }
 }
 
+TEST_CASE("client: a liveness check while received frames wait in the transport is not a miss")
+{
+    // A backlog handed on a slice per turn: the check can run, on time, before the frames that hold
+    // the next ping are handed on. The server is not silent then.
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.clock.advance(2500);
+    peer.sendText(R"({"ping":2500,"latency":"1"})"); // received, not handed on yet
+    REQUIRE(peer.client.transport()->pendingInbound() == 1);
+    peer.clock.advance(1250); // t=3750: 3750 ms since the last ping handed on
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    CHECK(peer.client.missedChecks() == 0);
+    REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::Ping).size() == 1; }));
+    CHECK(peer.client.transport()->pendingInbound() == 0);
+    peer.clock.advance(1250);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    CHECK(peer.client.missedChecks() == 0);
+}
+
 TEST_CASE("client: a ping ends a stall, misses accumulate unless configured to reset")
 {
     for (const bool reset : { false, true }) {
