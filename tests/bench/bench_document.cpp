@@ -161,7 +161,7 @@ Stream gameStream(int count, quint64 seed, int busy = 1, GameParts parts = {})
     return stream;
 }
 
-// The best of five batches of `rounds` passes: the machine is a shared VM whose neighbours steal
+// The best of five batches of rounds / 5 passes each: the machine is a shared VM whose neighbours steal
 // cycles even from thread CPU time (cache, frequency), so one batch can read 30% low.
 // Folds as the product does (SessionFolder): one FoldResult reused from delta to delta. With
 // `freshResults`, each apply() returns a new FoldResult instead (the allocations of its vectors).
@@ -271,9 +271,9 @@ std::size_t heapInUse()
 
 }
 
-// Encodes per second over consecutive states of `stream`, best of five batches of `rounds` passes
-// (the same reason as foldRate's).
-double encodeRate(const Stream& stream, int rounds, std::size_t* bytesOut)
+// Encodes per second over consecutive states of `stream`, best of five batches of rounds / 5 passes
+// each (the same reason as foldRate's). `bytesPerPass`: the bytes one pass over the stream writes.
+double encodeRate(const Stream& stream, int rounds, std::size_t* bytesPerPass)
 {
     double best = 0;
     for (int batch = 0; batch < 5; ++batch) {
@@ -287,8 +287,8 @@ double encodeRate(const Stream& stream, int rounds, std::size_t* bytesOut)
             }
         }
         best = std::max(best, double(encodes) / (double(timer.nsecsElapsed()) / 1e9));
-        if (bytesOut)
-            *bytesOut = bytes;
+        if (bytesPerPass)
+            *bytesPerPass = bytes / std::size_t(std::max(1, rounds / 5));
     }
     return best;
 }
