@@ -144,9 +144,30 @@ TEST_CASE("websocket transport: an HTTP answer instead of the upgrade is said as
 }
 
 namespace {
-// Sends `count` numbered text frames and, with `thenClose`, a close, all written to the kernel
-// before the client reads: the client's socket then holds the whole burst at once, as after a
-// stall. Handling each frame takes `handlingUs`, so the burst's handling spans several slices.
+// A transport open to a scripted server, with its opened() and closed() recorded.
+struct OpenTransport {
+    ScriptedServer server;
+    QWebSocketTransport transport;
+    QSignalSpy opened { &transport, &Transport::opened };
+    QSignalSpy closed { &transport, &Transport::closed };
+
+    OpenTransport()
+    {
+        transport.open(server.url());
+        REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    }
+    // The frames "0".."count-1" and, with `thenClose`, a close, all written to the kernel before
+    // the client reads: its socket then holds the whole burst at once, as after a stall.
+    void sendBurst(int count, bool thenClose)
+    {
+        for (int i = 0; i < count; ++i)
+            server.last()->sendTextMessage(QString::number(i));
+        server.last()->flush();
+        if (thenClose)
+            server.last()->close();
+    }
+};
+
 struct Burst {
     QList<int> numbers; // the frames handed on, in order
     int ticksBetween = 0; // event-loop turns (a zero timer's ticks) between the first and the last
@@ -157,11 +178,8 @@ struct Burst {
 TEST_CASE("websocket transport: a burst of frames is handed on in order, a slice per turn, the peer's close after it")
 {
     constexpr int kFrames = 1000;
-    ScriptedServer server;
-    QWebSocketTransport transport;
-    QSignalSpy opened(&transport, &Transport::opened);
-    transport.open(server.url());
-    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    OpenTransport open;
+    auto& [server, transport, opened, closed] = open;
 
     Burst burst;
     QTimer ticker;
@@ -176,10 +194,7 @@ TEST_CASE("websocket transport: a burst of frames is handed on in order, a slice
         QThread::usleep(100); // a fold and a model update: 1,000 of them take about 100 ms
     });
     QObject::connect(&transport, &Transport::closed, [&] { burst.textsAtClose = int(burst.numbers.size()); });
-    for (int i = 0; i < kFrames; ++i)
-        server.last()->sendTextMessage(QString::number(i));
-    server.last()->flush();
-    server.last()->close();
+    open.sendBurst(kFrames, true);
     REQUIRE(wait([&]() { return burst.textsAtClose >= 0; }, 15000));
     CHECK(burst.textsAtClose == kFrames); // the close after every frame sent before it
     REQUIRE(burst.numbers.size() == kFrames);
@@ -193,22 +208,15 @@ TEST_CASE("websocket transport: a burst of frames is handed on in order, a slice
 
 TEST_CASE("websocket transport: the owner's close hands nothing more on, not even the peer's close")
 {
-    ScriptedServer server;
-    QWebSocketTransport transport;
-    QSignalSpy opened(&transport, &Transport::opened);
-    QSignalSpy closed(&transport, &Transport::closed);
-    transport.open(server.url());
-    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    OpenTransport open;
+    auto& [server, transport, opened, closed] = open;
     int handed = 0;
     QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray&) {
         QThread::usleep(100);
         if (++handed == 300)
             transport.close(Transport::CloseMode::Abort); // a protocol error in the 300th, say
     });
-    for (int i = 0; i < 1000; ++i)
-        server.last()->sendTextMessage(QString::number(i));
-    server.last()->flush();
-    server.last()->close();
+    open.sendBurst(1000, true);
     REQUIRE(wait([&]() { return handed >= 300; }, 15000));
     wait([] { return false; }, 300);
     CHECK(handed == 300);
@@ -220,21 +228,14 @@ TEST_CASE("websocket transport: the owner's close hands nothing more on, not eve
 TEST_CASE("websocket transport: reopening after the peer's close hands nothing of the old connection on")
 {
     // The peer sent 40 frames and closed; while they are handed on (slowly), the owner reopens.
-    ScriptedServer server;
-    QWebSocketTransport transport;
-    QSignalSpy opened(&transport, &Transport::opened);
-    QSignalSpy closed(&transport, &Transport::closed);
-    transport.open(server.url());
-    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    OpenTransport open;
+    auto& [server, transport, opened, closed] = open;
     int texts = 0;
     QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray&) {
         ++texts;
         QThread::usleep(25000); // a slice holds one frame
     });
-    for (int i = 0; i < 40; ++i)
-        server.last()->sendTextMessage(QString::number(i));
-    server.last()->flush();
-    server.last()->close();
+    open.sendBurst(40, true);
     REQUIRE(wait([&]() { return !transport.isOpen() && transport.pendingInbound() > 1; }));
     const int atReopen = texts;
     transport.open(server.url());
@@ -252,11 +253,8 @@ TEST_CASE("websocket transport: a slot that runs an event loop does not end the 
     // loop, which ends the turn's slice under the outer hand-on: what is left still goes a slice
     // per turn.
     constexpr int kFrames = 1000;
-    ScriptedServer server;
-    QWebSocketTransport transport;
-    QSignalSpy opened(&transport, &Transport::opened);
-    transport.open(server.url());
-    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    OpenTransport open;
+    auto& [server, transport, opened, closed] = open;
     int ticks = 0;
     QTimer ticker;
     ticker.setInterval(0);
@@ -272,9 +270,7 @@ TEST_CASE("websocket transport: a slot that runs an event loop does not end the 
         }
         ticksAt << ticks;
     });
-    for (int i = 0; i < kFrames; ++i)
-        server.last()->sendTextMessage(QString::number(i));
-    server.last()->flush();
+    open.sendBurst(kFrames, false);
     REQUIRE(wait([&]() { return ticksAt.size() == kFrames; }, 15000));
     // About 70 ms of handling after the inner loop: the event loop ran again before the end.
     CHECK(ticksAt.at(kFrames - 1) > ticksAt.at(301));
