@@ -69,9 +69,9 @@ void QWebSocketTransport::discardSocket()
 
 void QWebSocketTransport::receive(Inbound item)
 {
-    // What the owner's other thread did before this arrived is recorded now, before it. (Something
-    // it does while frames wait here is recorded before them: within a backlog, a little early.)
-    beforeEachEvent();
+    // The owner's hook runs when the item is handed on, where its place in the log is decided.
+    // (What the owner's other thread does while frames wait here is recorded before them: within
+    // a backlog, a little early.)
     m_inbox.push_back(std::move(item));
     handOn();
 }
