@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <time.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <algorithm>
 #include <chrono>
@@ -344,6 +345,28 @@ void printEncodeRates(const Stream& stream, int rounds)
         served, identical, encodes);
 }
 
+// The stream as NDJSON, for folding it with another implementation (the protocol's own client, say) in
+// the same minutes as this benchmark: its start as a snapshot delta on the first line, then one delta
+// per line. Returns false, having said why, when the file cannot be written.
+static bool writeStreamFile(const Stream& stream, const std::string& path)
+{
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    if (!file) {
+        std::fprintf(stderr, "bench_document: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+        return false;
+    }
+    const QByteArray snapshot = stream.start.toSnapshotDelta();
+    bool ok = std::fwrite(snapshot.constData(), 1, std::size_t(snapshot.size()), file) == std::size_t(snapshot.size())
+        && std::fputc('\n', file) != EOF;
+    for (std::size_t i = 0; ok && i < stream.deltas.size(); ++i)
+        ok = std::fwrite(stream.deltas[i].data(), 1, stream.deltas[i].size(), file) == stream.deltas[i].size() && std::fputc('\n', file) != EOF;
+    if (std::fclose(file) != 0)
+        ok = false;
+    if (!ok)
+        std::fprintf(stderr, "bench_document: writing %s failed: %s\n", path.c_str(), std::strerror(errno));
+    return ok;
+}
+
 int main(int argc, char** argv)
 {
     QCoreApplication application(argc, argv);
@@ -357,6 +380,18 @@ int main(int argc, char** argv)
     const int onlyRounds = (busyOnly || mediumOnly || encodeOnly) && argc > 2 ? std::max(5, std::atoi(argv[2])) : 200;
     // The busy stream with one kind of change left out at a time: what each kind costs per delta.
     const bool breakdown = argc > 1 && std::strcmp(argv[1], "--breakdown") == 0;
+
+    if (argc > 1 && std::strcmp(argv[1], "--write-streams") == 0) {
+        if (argc != 3) {
+            std::fprintf(stderr, "usage: bench_document --write-streams DIR (writes DIR/medium.ndjson and DIR/busy.ndjson)\n");
+            return 2;
+        }
+        const std::string dir = argv[2];
+        if (!writeStreamFile(gameStream(5000, 42), dir + "/medium.ndjson") || !writeStreamFile(gameStream(5000, 43, 2), dir + "/busy.ndjson"))
+            return 2;
+        std::printf("wrote %s/medium.ndjson and %s/busy.ndjson (first line: the start as a snapshot; then 5000 deltas)\n", dir.c_str(), dir.c_str());
+        return 0;
+    }
 
     // 1. Fold rate, medium document.
     if (busyOnly) {
