@@ -158,7 +158,7 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     m_proxyGeneration = proxy ? m_proxiesMade : 0;
     if (proxy) {
         m_proxyUpstream = target.url;
-        session->transport().setBeforeEachEvent([this] { recordReportedFaults(); });
+        session->transport().setBeforeEachEvent([this](quint64) { recordReportedFaults(); });
     }
     // The panes move to the new log before the old session (and its log) goes away.
     std::unique_ptr<LiveSession> previous = std::exchange(m_session, std::move(session));

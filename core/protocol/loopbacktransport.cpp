@@ -41,6 +41,7 @@ void LoopbackTransport::open(const QUrl& url)
             TransportCloseInfo info;
             info.error = true;
             info.reason = QStringLiteral("connection refused (loopback)");
+            beforeEachEvent(kNoLimit);
             Q_EMIT closed(info);
             return;
         }
@@ -48,6 +49,7 @@ void LoopbackTransport::open(const QUrl& url)
         m_open = true;
         m_peer->m_open = true;
         Q_EMIT m_peer->opened();
+        beforeEachEvent(kNoLimit);
         Q_EMIT opened();
     });
 }
@@ -63,12 +65,7 @@ void LoopbackTransport::close(CloseMode mode)
         m_peer->m_generation = m_generation;
         return;
     }
-    QPointer<LoopbackTransport> peer = m_peer;
-    const quint64 generation = peer->m_generation;
-    QTimer::singleShot(0, peer, [peer, generation, mode]() {
-        if (peer && peer->m_generation == generation)
-            peer->remoteClosed(mode);
-    });
+    m_peer->deliver(Inbound::Close, {}, mode);
 }
 
 void LoopbackTransport::remoteClosed(CloseMode mode)
@@ -89,7 +86,7 @@ bool LoopbackTransport::sendText(const QByteArray& utf8)
 {
     if (!m_open || !m_peer)
         return false;
-    m_peer->deliver(false, utf8);
+    m_peer->deliver(Inbound::Text, utf8);
     return true;
 }
 
@@ -97,24 +94,34 @@ bool LoopbackTransport::sendBinary(const QByteArray& bytes)
 {
     if (!m_open || !m_peer)
         return false;
-    m_peer->deliver(true, bytes);
+    m_peer->deliver(Inbound::Binary, bytes);
     return true;
 }
 
-void LoopbackTransport::deliver(bool binary, const QByteArray& bytes)
+void LoopbackTransport::deliver(Inbound kind, const QByteArray& bytes, CloseMode closeMode)
 {
     const quint64 generation = m_generation;
+    // As QWebSocketTransport's inbox: what the owner's other thread does while this waits for its
+    // turn goes after it.
+    const quint64 mark = arrivalMark();
     ++m_inFlight;
-    QTimer::singleShot(0, this, [this, generation, binary, bytes]() {
+    QTimer::singleShot(0, this, [this, generation, mark, kind, bytes, closeMode]() {
         --m_inFlight;
-        if (generation != m_generation || !m_open)
-            return;
-        if (bytes.size() > kMaxFrameBytes)
-            Q_EMIT oversized(bytes.size(), bytes.left(kHeadBytes));
-        else if (binary)
-            Q_EMIT binaryReceived(bytes);
-        else
-            Q_EMIT textReceived(bytes);
+        const QPointer<LoopbackTransport> alive(this); // a slot may delete this transport
+        if (generation == m_generation && m_open) {
+            beforeEachEvent(mark);
+            if (kind == Inbound::Close)
+                remoteClosed(closeMode);
+            else if (bytes.size() > kMaxFrameBytes)
+                Q_EMIT oversized(bytes.size(), bytes.left(kHeadBytes));
+            else if (kind == Inbound::Binary)
+                Q_EMIT binaryReceived(bytes);
+            else
+                Q_EMIT textReceived(bytes);
+        }
+        // Nothing waits any more (handed on or dropped): what was held back for after it goes now.
+        if (alive && m_inFlight == 0)
+            beforeEachEvent(kNoLimit);
     });
 }
 

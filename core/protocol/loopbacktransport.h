@@ -24,8 +24,8 @@ public:
     void close(CloseMode mode) override; // the other side gets closed()
     bool sendText(const QByteArray& utf8) override;
     bool isOpen() const override { return m_open; }
-    // Frames sent by the peer and not handed on yet (each goes through the event loop; one sent to
-    // an older connection counts until its turn drops it).
+    // Frames sent by the peer, and its close, not handed on yet (each goes through the event loop;
+    // one sent to an older connection counts until its turn drops it).
     qsizetype pendingInbound() const override { return m_inFlight; }
 
     bool sendBinary(const QByteArray& bytes);
@@ -36,7 +36,10 @@ public:
 
 private:
     explicit LoopbackTransport(LoopbackTransport* peer, QObject* parent);
-    void deliver(bool binary, const QByteArray& bytes);
+    enum class Inbound : quint8 { Text, Binary, Close };
+    // Arrives now, is handed on in a later turn (the peer's close, with `closeMode`, after the
+    // frames sent before it).
+    void deliver(Inbound kind, const QByteArray& bytes, CloseMode closeMode = CloseMode::Clean);
     void remoteClosed(CloseMode mode);
 
     QPointer<LoopbackTransport> m_peer;

@@ -6,6 +6,7 @@
 #include <QUrl>
 
 #include <functional>
+#include <limits>
 
 namespace deltascope {
 
@@ -54,10 +55,18 @@ public:
     // wss: skip certificate verification. Off by default; the UI must show a warning when on.
     virtual void setInsecure(bool insecure) { m_insecure = insecure; }
     bool isInsecure() const { return m_insecure; }
-    // Runs on this transport's thread before each signal a socket event causes. An owner whose
-    // other thread acts on the connection (the fault proxy's) records what that thread did first,
-    // so the log reads cause before effect whatever order the event loop handles things in.
-    void setBeforeEachEvent(std::function<void()> hook) { m_beforeEachEvent = std::move(hook); }
+    // For an owner whose other thread acts on the connection (the fault proxy's) and records what
+    // it did in the same log as the frames: each record must land between the frames it came
+    // between, even when a backlog is handed on over several turns. The owner numbers what its
+    // other thread does; arrivalMark() is asked when a frame (or the peer's close) reaches this
+    // transport, and the hook runs on this transport's thread just before each event is handed
+    // on, with that event's mark: the owner records then what it numbered below the mark. The hook
+    // runs with kNoLimit before events that never wait (opened, TLS errors), when the last waiting
+    // event has been handed on, and when close() or open() dropped what waited. Without a mark,
+    // every event gets kNoLimit.
+    static constexpr quint64 kNoLimit = std::numeric_limits<quint64>::max();
+    void setArrivalMark(std::function<quint64()> mark) { m_arrivalMark = std::move(mark); }
+    void setBeforeEachEvent(std::function<void(quint64 limit)> hook) { m_beforeEachEvent = std::move(hook); }
 
 Q_SIGNALS:
     void opened();
@@ -69,14 +78,16 @@ Q_SIGNALS:
     void tlsErrors(const QStringList& errors, bool ignored);
 
 protected:
-    void beforeEachEvent()
+    quint64 arrivalMark() const { return m_arrivalMark ? m_arrivalMark() : kNoLimit; }
+    void beforeEachEvent(quint64 limit)
     {
         if (m_beforeEachEvent)
-            m_beforeEachEvent();
+            m_beforeEachEvent(limit);
     }
 
     bool m_insecure = false;
-    std::function<void()> m_beforeEachEvent;
+    std::function<quint64()> m_arrivalMark;
+    std::function<void(quint64 limit)> m_beforeEachEvent;
 };
 
 }

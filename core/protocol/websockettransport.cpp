@@ -51,11 +51,19 @@ QWebSocketTransport::~QWebSocketTransport()
     discardSocket();
 }
 
+void QWebSocketTransport::dropInbox()
+{
+    // Frames and a close by the peer may still wait here after their socket is gone: what the owner
+    // abandoned is not handed on. What the owner's other thread did while they waited was held back
+    // for after them, and goes now.
+    if (m_inbox.empty())
+        return;
+    m_inbox.clear();
+    beforeEachEvent(kNoLimit);
+}
+
 void QWebSocketTransport::discardSocket()
 {
-    // What the abandoned connection delivered is not handed on either: frames and a close by the
-    // peer may still wait here after its socket is gone.
-    m_inbox.clear();
     if (!m_socket)
         return;
     QWebSocket* socket = m_socket;
@@ -69,9 +77,9 @@ void QWebSocketTransport::discardSocket()
 
 void QWebSocketTransport::receive(Inbound item)
 {
-    // The owner's hook runs when the item is handed on, where its place in the log is decided.
-    // (What the owner's other thread does while frames wait here is recorded before them: within
-    // a backlog, a little early.)
+    // The owner's hook runs when the item is handed on, where its place in the log is decided; the
+    // mark keeps what the owner's other thread does while the item waits for after it.
+    item.mark = arrivalMark();
     m_inbox.push_back(std::move(item));
     handOn();
 }
@@ -90,6 +98,7 @@ void QWebSocketTransport::handOn()
     }
     // A slot may delete this transport (its owner going away): then nothing here is touched again.
     const QPointer<QWebSocketTransport> alive(this);
+    bool handedOn = false;
     while (!m_inbox.empty()) {
         // An invalid slice: an event loop a slot ran ended this turn's slice under it.
         if (!m_slice.isValid() || m_slice.elapsed() >= kSliceMs) {
@@ -104,7 +113,7 @@ void QWebSocketTransport::handOn()
         }
         const Inbound item = std::move(m_inbox.front());
         m_inbox.pop_front();
-        beforeEachEvent();
+        beforeEachEvent(item.mark);
         switch (item.kind) {
         case Inbound::Kind::Text: {
             const QByteArray utf8 = item.text.toUtf8();
@@ -126,12 +135,18 @@ void QWebSocketTransport::handOn()
         }
         if (!alive)
             return;
+        handedOn = true;
     }
     m_handingOn = false;
+    // The last waiting item is handed on: what the owner's other thread did since it arrived goes
+    // now, before anything that comes later (held back, it could wait for the next frame for long).
+    if (handedOn && m_inbox.empty())
+        beforeEachEvent(kNoLimit);
 }
 
 void QWebSocketTransport::open(const QUrl& url)
 {
+    dropInbox();
     discardSocket();
     m_reportedClose = false;
     auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
@@ -142,7 +157,7 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::connected, this, [this, socket]() {
         if (socket != m_socket)
             return;
-        beforeEachEvent();
+        beforeEachEvent(kNoLimit);
         m_open = true;
         Q_EMIT opened();
     });
@@ -160,7 +175,7 @@ void QWebSocketTransport::open(const QUrl& url)
     connect(socket, &QWebSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
         if (socket != m_socket)
             return;
-        beforeEachEvent();
+        beforeEachEvent(kNoLimit);
         QStringList texts;
         for (const QSslError& error : errors)
             texts << error.errorString();
@@ -197,7 +212,7 @@ void QWebSocketTransport::close(CloseMode mode)
 {
     // As if the socket had stopped reading: nothing more is handed on, not even a close by the
     // peer that came before this one (closed() is never said for a close the owner asked for).
-    m_inbox.clear();
+    dropInbox();
     if (!m_socket)
         return;
     QWebSocket* socket = m_socket;

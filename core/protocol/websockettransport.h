@@ -45,9 +45,11 @@ private:
         QString text; // as QWebSocket gives it: made UTF-8 when handed on, outside Qt's reading turn
         QByteArray bytes;
         TransportCloseInfo close;
+        quint64 mark = kNoLimit; // arrivalMark() when it arrived: the hook's limit at its hand-on
     };
     void receive(Inbound item);
     void handOn();
+    void dropInbox();
     void discardSocket();
     QPointer<QWebSocket> m_socket;
     bool m_open = false;

@@ -276,6 +276,94 @@ TEST_CASE("websocket transport: a slot that runs an event loop does not end the 
     CHECK(ticksAt.at(kFrames - 1) > ticksAt.at(301));
 }
 
+namespace {
+// Plays the owner whose other thread acts on the connection (LiveController, the fault proxy's
+// reports): reports are numbered as they are made and go into one trace with the frames, where the
+// transport's marks and hook put them.
+struct ReportingOwner {
+    QStringList trace; // "f<text>" per frame handed on, "R<number>" per report recorded
+    quint64 made = 0;
+    quint64 recorded = 0;
+
+    explicit ReportingOwner(Transport& transport)
+    {
+        transport.setArrivalMark([this] { return made; });
+        transport.setBeforeEachEvent([this](quint64 limit) {
+            for (; recorded < made && recorded < limit; ++recorded)
+                trace << QStringLiteral("R%1").arg(recorded);
+        });
+        QObject::connect(&transport, &Transport::textReceived,
+            [this](const QByteArray& utf8) { trace << QStringLiteral("f%1").arg(QString::fromUtf8(utf8)); });
+    }
+    void report() { ++made; }
+    QString joined() const { return trace.join(QLatin1Char(' ')); }
+};
+
+// An open transport whose owner handles each frame for 25 ms (more than a slice), so a burst
+// waits in its inbox and is handed on a frame per turn.
+struct SlowOwner {
+    OpenTransport open;
+    ReportingOwner owner { open.transport };
+    int texts = 0;
+
+    SlowOwner()
+    {
+        QObject::connect(&open.transport, &Transport::textReceived, [this](const QByteArray&) {
+            ++texts;
+            QThread::usleep(25000);
+        });
+    }
+    // The frames "0".."count-1" have all arrived, and at least two of them wait.
+    bool burstWaits(int count, bool thenClose)
+    {
+        open.sendBurst(count, thenClose);
+        return wait(
+            [&] { return texts + open.transport.pendingInbound() >= count && open.transport.pendingInbound() >= 2; });
+    }
+};
+}
+
+TEST_CASE("websocket transport: a report made while frames wait goes after them and before the frames that arrive after it")
+{
+    SlowOwner slow;
+    REQUIRE(slow.burstWaits(5, false));
+    slow.owner.report();
+    SECTION("a frame arrives after the report")
+    {
+        slow.open.server.last()->sendTextMessage(QStringLiteral("5"));
+        REQUIRE(wait([&] { return slow.texts == 6; }));
+        CHECK(slow.owner.joined().toStdString() == "f0 f1 f2 f3 f4 R0 f5");
+    }
+    SECTION("nothing arrives after the report: it goes right after the last frame that waited")
+    {
+        REQUIRE(wait([&] { return slow.texts == 5; }));
+        CHECK(slow.owner.joined().toStdString() == "f0 f1 f2 f3 f4 R0");
+    }
+}
+
+TEST_CASE("websocket transport: a report made while nothing waits goes before the next frame")
+{
+    OpenTransport open;
+    ReportingOwner owner(open.transport);
+    owner.report();
+    open.sendBurst(2, false);
+    REQUIRE(wait([&] { return owner.trace.size() == 3; }));
+    CHECK(owner.joined().toStdString() == "R0 f0 f1");
+}
+
+TEST_CASE("websocket transport: reports held back for frames the owner drops are recorded when it drops them")
+{
+    SlowOwner slow;
+    REQUIRE(slow.burstWaits(5, true));
+    slow.owner.report();
+    const int handed = slow.texts;
+    SECTION("by closing") { slow.open.transport.close(Transport::CloseMode::Abort); }
+    SECTION("by opening again") { slow.open.transport.open(slow.open.server.url()); }
+    CHECK(slow.open.transport.pendingInbound() == 0);
+    REQUIRE(slow.owner.trace.size() == handed + 1);
+    CHECK(slow.owner.trace.last().toStdString() == "R0");
+}
+
 TEST_CASE("websocket transport: protocol client over a real socket reconnects after the server drops it")
 {
     ScriptedServer server;

@@ -301,6 +301,85 @@ TEST_CASE("stream item fold: a parse between two folds does not change what the 
     CHECK(result.changes.touched.empty());
 }
 
+namespace {
+// Plays LiveController's part for a fault proxy on another thread: its reports are numbered as they
+// are made and recorded into the session's log where the transport's marks and hook put them.
+struct ProxyReports {
+    LiveSession& session;
+    quint64 made = 0;
+    quint64 recorded = 0;
+
+    explicit ProxyReports(Fixture& f)
+        : session(f.session)
+    {
+        f.transport->setArrivalMark([this] { return made; });
+        f.transport->setBeforeEachEvent([this](quint64 limit) {
+            for (; recorded < made && recorded < limit; ++recorded)
+                session.recordLocal(
+                    EventKind::FaultInjected, R"({"fault":"R)" + QByteArray::number(recorded) + R"("})");
+        });
+    }
+    void report() { ++made; }
+    // The log from `first` on: "f<seq>" per stream item, the fault's name per report.
+    QString trace(qint64 first) const
+    {
+        QStringList parts;
+        const EventLog& log = session.log();
+        for (qint64 i = first; i < log.size(); ++i) {
+            if (log.at(i).kind == EventKind::StreamItem)
+                parts << QStringLiteral("f%1").arg(log.at(i).seq);
+            else if (log.at(i).kind == EventKind::FaultInjected)
+                parts << json(log.payload(i)).value(QStringLiteral("fault")).toString();
+        }
+        return parts.join(QLatin1Char(' '));
+    }
+};
+
+QByteArray seqItem(int seq) { return item(1, R"({"seq":)" + QByteArray::number(seq) + "}"); }
+}
+
+TEST_CASE("live session over loopback: a fault reported while frames wait is logged after them and before the frames that arrive after it")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    ProxyReports proxy(f);
+    const qint64 first = f.session.log().size();
+    for (int seq = 1; seq <= 5; ++seq)
+        f.send(seqItem(seq));
+    REQUIRE(f.transport->pendingInbound() == 5);
+    proxy.report();
+    SECTION("a frame arrives after the report")
+    {
+        f.send(seqItem(6));
+        REQUIRE(f.pump([&] { return f.session.lastSeq() == 6; }));
+        CHECK(proxy.trace(first).toStdString() == "f1 f2 f3 f4 f5 R0 f6");
+    }
+    SECTION("nothing arrives after the report: it is logged in the turn of the last frame that waited")
+    {
+        REQUIRE(f.pump([&] { return f.session.lastSeq() == 5; }));
+        CHECK(proxy.trace(first).toStdString() == "f1 f2 f3 f4 f5 R0");
+    }
+    SECTION("the session stops before they are handed on: it is logged once they are dropped")
+    {
+        f.session.stop();
+        REQUIRE(f.pump([&] { return f.transport->pendingInbound() == 0; }));
+        CHECK(proxy.trace(first).toStdString() == "R0");
+    }
+}
+
+TEST_CASE("live session over loopback: a fault reported while nothing waits is logged before the next frame")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    ProxyReports proxy(f);
+    const qint64 first = f.session.log().size();
+    REQUIRE(f.transport->pendingInbound() == 0);
+    proxy.report();
+    f.send(seqItem(1));
+    REQUIRE(f.pump([&] { return f.session.lastSeq() == 1; }));
+    CHECK(proxy.trace(first).toStdString() == "R0 f1");
+}
+
 TEST_CASE("live session: notes and externally recorded events get the session's clock and epoch")
 {
     Fixture f;
