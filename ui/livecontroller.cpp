@@ -10,6 +10,8 @@
 #include <QJsonObject>
 #include <QMutexLocker>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace deltascope::ui {
@@ -118,12 +120,16 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
             if (!made->setUpstream(target.url, &proxyError) || !made->listen(QHostAddress::LocalHost, 0, &proxyError))
                 return;
             routed.url = made->clientUrl();
-            // From the network thread into the queue, and a drain posted to this thread. The proxy
-            // reports before it acts on the wire, and the session's transport drains the queue
-            // before it reports anything from its socket, so the fault is recorded before its effect.
+            // From the network thread into the queue, numbered, and a drain posted to this thread.
+            // The proxy reports before it acts on the wire. The session's transport marks each
+            // frame with how many reports were made when it arrived and, before handing it on,
+            // records the reports below its mark: so a fault is recorded before its effect, and
+            // after the frames that arrived before it even when a backlog waits to be handed on.
             connect(made.get(), &faults::FaultProxy::faultInjected, this, [this, generation](const faults::FaultReport& report) {
                 QMutexLocker lock(&m_reportsLock);
-                m_reports.emplace_back(generation, report);
+                const quint64 number = m_reportsPushed.load(std::memory_order_relaxed);
+                m_reports.push_back({ number, generation, report });
+                m_reportsPushed.store(number + 1, std::memory_order_release);
                 if (!m_reportsWaiting.exchange(true, std::memory_order_release))
                     QMetaObject::invokeMethod(this, &LiveController::recordReportedFaults, Qt::QueuedConnection);
             }, Qt::DirectConnection);
@@ -153,12 +159,14 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
             tr("Check the URL (ws:// or wss://, ending in /~s), the space and the key."));
         return false;
     }
-    // What the previous proxy reported belongs to the previous session.
-    recordReportedFaults();
+    // What the previous proxy reported belongs to the previous session, all of it: its transport
+    // hands nothing more on.
+    recordReportedFaultsBefore(Transport::kNoLimit);
     m_proxyGeneration = proxy ? m_proxiesMade : 0;
     if (proxy) {
         m_proxyUpstream = target.url;
-        session->transport().setBeforeEachEvent([this](quint64) { recordReportedFaults(); });
+        session->transport().setArrivalMark([this] { return m_reportsPushed.load(std::memory_order_acquire); });
+        session->transport().setBeforeEachEvent([this](quint64 limit) { recordReportedFaultsBefore(limit); });
     }
     // The panes move to the new log before the old session (and its log) goes away.
     std::unique_ptr<LiveSession> previous = std::exchange(m_session, std::move(session));
@@ -232,17 +240,30 @@ QString LiveController::faultsUnavailableReason() const
 
 void LiveController::recordReportedFaults()
 {
+    // While frames wait, the transport's hook records these reports: before the first waiting frame
+    // that arrived after them, or once the last one is handed on or dropped. (Without a proxy the
+    // transport has no hook, and what waits here is stale anyway.)
+    if (m_session && m_proxyGeneration != 0 && m_session->transport().pendingInbound() > 0)
+        return;
+    recordReportedFaultsBefore(Transport::kNoLimit);
+}
+
+void LiveController::recordReportedFaultsBefore(quint64 limit)
+{
     if (!m_reportsWaiting.load(std::memory_order_acquire))
         return; // the common case, before every frame: nothing to take the lock for
-    std::vector<std::pair<quint64, faults::FaultReport>> reports;
+    std::vector<QueuedReport> due;
     {
         QMutexLocker lock(&m_reportsLock);
-        reports.swap(m_reports);
-        m_reportsWaiting.store(false, std::memory_order_relaxed);
+        const auto later = std::find_if(
+            m_reports.begin(), m_reports.end(), [limit](const QueuedReport& queued) { return queued.number >= limit; });
+        due.assign(std::make_move_iterator(m_reports.begin()), std::make_move_iterator(later));
+        m_reports.erase(m_reports.begin(), later);
+        m_reportsWaiting.store(!m_reports.empty(), std::memory_order_relaxed);
     }
-    for (const auto& [generation, report] : reports) {
-        if (generation == m_proxyGeneration) // not from a proxy already replaced
-            onFaultInjected(report);
+    for (const QueuedReport& queued : due) {
+        if (queued.generation == m_proxyGeneration) // not from a proxy already replaced
+            onFaultInjected(queued.report);
     }
 }
 

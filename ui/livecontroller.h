@@ -38,8 +38,9 @@ namespace deltascope::ui {
 // session, its log and the panes stay on the window's thread. Calls into the network objects go
 // through onNetworkThread(); the network thread never waits for the window's, so neither can
 // deadlock. A fault the proxy reports is recorded before the session handles what its socket saw
-// of it (see connectTo()). Signals from the network objects are queued, so each handler checks
-// that the proxy or plan it speaks of is still the current one.
+// of it, and after the frames its socket had received before the proxy reported it (see
+// connectTo()). Signals from the network objects are queued, so each handler checks that the
+// proxy or plan it speaks of is still the current one.
 class LiveController : public QObject
 {
     Q_OBJECT
@@ -106,8 +107,12 @@ private:
     using NetworkPtr = std::unique_ptr<T, DeleteOnNetworkThread>;
 
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
-    // Records the faults the proxy reported (from the network thread) into the session, in order.
+    // Records the faults the proxy reported (from the network thread) into the session, in order,
+    // unless received frames wait in the session's transport: some of them may have come before the
+    // reports, and the transport records the reports between the right frames as it hands them on.
     void recordReportedFaults();
+    // Records the reports numbered below `limit` (Transport::kNoLimit: all of them).
+    void recordReportedFaultsBefore(quint64 limit);
     void onFaultInjected(const faults::FaultReport& report);
     // The proxy's own view of a connection: an upstream that fails is recorded, and said once.
     void onUpstreamFailed(const QString& note, const QString& error, bool outageStarts);
@@ -127,9 +132,16 @@ private:
     // was stopped).
     quint64 m_planNumber = 0;
     std::unique_ptr<LiveSession> m_session;
-    // Fault reports from the network thread, tagged with the proxy generation they came from.
+    // Fault reports from the network thread, numbered as they come (the numbers the session's
+    // transport marks its frames with) and tagged with the proxy generation they came from.
+    struct QueuedReport {
+        quint64 number = 0;
+        quint64 generation = 0;
+        faults::FaultReport report;
+    };
     QMutex m_reportsLock;
-    std::vector<std::pair<quint64, faults::FaultReport>> m_reports;
+    std::vector<QueuedReport> m_reports; // in number order
+    std::atomic<quint64> m_reportsPushed { 0 }; // the next report's number; written under the lock
     std::atomic<bool> m_reportsWaiting { false }; // m_reports is not empty (read without the lock)
     quint64 m_proxiesMade = 0;
     quint64 m_proxyGeneration = 0; // m_proxy's number in m_proxiesMade, 0 when none

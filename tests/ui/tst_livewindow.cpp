@@ -69,6 +69,20 @@ LiveSession* showWithDemo(MainWindow& window, const QString& space, const MainWi
     REQUIRE(session);
     return session;
 }
+
+// Shows the window connected through the fault proxy to the embedded ticker document `key`
+// ("rate-N": N deltas/s), once it streams.
+LiveSession* streamTickerThroughProxy(MainWindow& window, const QString& key)
+{
+    showWithDemo(window, QStringLiteral("ticker"));
+    window.connectionBar()->setKey(key);
+    REQUIRE(window.connectFromBar());
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(window.live()->faultProxy());
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    return session;
+}
 }
 
 TEST_CASE("live window: the embedded demo streams, the user filters, sends, drops the socket and sees the resync")
@@ -357,13 +371,7 @@ TEST_CASE("live window: the fault proxy runs beside the window: a busy window ho
 {
     QSettings().clear();
     MainWindow window;
-    showWithDemo(window, QStringLiteral("ticker"));
-    window.connectionBar()->setKey(QStringLiteral("rate-400"));
-    REQUIRE(window.connectFromBar());
-    LiveSession* session = window.live()->session();
-    REQUIRE(session);
-    REQUIRE(window.live()->faultProxy());
-    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    LiveSession* session = streamTickerThroughProxy(window, QStringLiteral("rate-400"));
     const auto proxyStats = [&] {
         faults::FaultProxy::Stats stats;
         window.live()->onNetworkThread([&] { stats = window.live()->faultProxy()->stats(); });
@@ -396,6 +404,54 @@ TEST_CASE("live window: the fault proxy runs beside the window: a busy window ho
     CHECK(fault < firstReaction);
     CHECK(session->log().payload(fault).contains("\"fault\":\"drop\""));
     REQUIRE(test::waitUntil([&] { return session->epoch() >= 2 && session->state() == ConnectionState::Streaming; }, 15s));
+    window.disconnectSession();
+}
+
+TEST_CASE("live window: a fault applied while received frames wait is logged after them and one applied while none wait at once")
+{
+    QSettings().clear();
+    MainWindow window;
+    LiveSession* session = streamTickerThroughProxy(window, QStringLiteral("rate-400"));
+    const EventLog& log = session->log();
+    Transport& transport = session->transport();
+    const QJsonObject latency { { QStringLiteral("ms"), 1 } };
+
+    // Nothing waits: the fault is in the log when applyFault() returns, as before.
+    const std::size_t faultsBefore = log.indexesOfKind(EventKind::FaultInjected).size();
+    REQUIRE(test::waitUntil([&] { return transport.pendingInbound() == 0; }, 2s));
+    REQUIRE(window.live()->applyFault(QStringLiteral("latency"), latency, nullptr));
+    CHECK(log.indexesOfKind(EventKind::FaultInjected).size() == faultsBefore + 1);
+
+    // A slow fold (longer than the transport's slice) makes what arrives meanwhile wait; the fault
+    // is applied while frames wait. They arrived before it, so they are logged before it.
+    struct {
+        bool applied = false;
+        int slowFolds = 0;
+        qsizetype waiting = 0;
+        qint64 lastLogged = -1;
+    } at;
+    const QMetaObject::Connection probe = QObject::connect(&transport, &Transport::textReceived, [&] {
+        if (at.applied || at.slowFolds >= 50)
+            return;
+        if (transport.pendingInbound() == 0) {
+            ++at.slowFolds;
+            QThread::msleep(25);
+            return;
+        }
+        at.waiting = transport.pendingInbound();
+        at.lastLogged = log.size() - 1; // this frame
+        at.applied = window.live()->applyFault(QStringLiteral("latency"), latency, nullptr);
+    });
+    REQUIRE(test::waitUntil([&] { return at.applied; }, 10s));
+    QObject::disconnect(probe);
+    REQUIRE(
+        test::waitUntil([&] { return log.indexesOfKind(EventKind::FaultInjected).size() == faultsBefore + 2; }, 5s));
+    const qint64 fault = log.indexesOfKind(EventKind::FaultInjected).back();
+    qsizetype framesBefore = 0;
+    for (qint64 index = at.lastLogged + 1; index < fault; ++index)
+        framesBefore += log.at(index).direction == Direction::Inbound ? 1 : 0;
+    INFO("frames waiting when the fault was applied: " << at.waiting);
+    CHECK(framesBefore == at.waiting);
     window.disconnectSession();
 }
 
