@@ -161,6 +161,9 @@ IncidentAnalyzer::IncidentAnalyzer(EventLog* log, QObject* parent)
     : QObject(parent)
     , m_log(log)
 {
+    m_resume.setSingleShot(true);
+    m_resume.setInterval(0);
+    connect(&m_resume, &QTimer::timeout, this, [this] { handleAppended(); });
     m_checkTimer.setSingleShot(true);
     connect(&m_checkTimer, &QTimer::timeout, this, [this] { startShadow(false); });
     connect(log, &EventLog::eventsAppended, this, &IncidentAnalyzer::onAppended);
@@ -174,8 +177,29 @@ qint64 IncidentAnalyzer::now() const { return m_nowNs ? m_nowNs() : m_lastEventN
 
 void IncidentAnalyzer::onAppended(qint64 first, qint64 last)
 {
-    for (qint64 index = first; index <= last && m_log && index < m_log->size(); ++index)
-        handle(index);
+    // Nothing left from before (or a cleared log, numbered from 0 again): the new events are next.
+    if (m_nextToHandle > m_appendedUpTo || first < m_nextToHandle)
+        m_nextToHandle = first;
+    m_appendedUpTo = std::max(m_appendedUpTo, last);
+    handleAppended();
+}
+
+void IncidentAnalyzer::handleAppended(bool untilDone)
+{
+    // A slot of a signal handle() emits may run an event loop: the outer call goes on afterwards.
+    if (m_handling || (m_resume.isActive() && !untilDone))
+        return;
+    m_handling = true;
+    QElapsedTimer slice;
+    slice.start();
+    while (m_log && m_nextToHandle <= m_appendedUpTo && m_nextToHandle < m_log->size()) {
+        if (!untilDone && slice.elapsed() >= kSliceMs) {
+            m_resume.start();
+            break;
+        }
+        handle(m_nextToHandle++);
+    }
+    m_handling = false;
 }
 
 void IncidentAnalyzer::handle(qint64 index)
@@ -741,6 +765,7 @@ void IncidentAnalyzer::finish()
     // Events appended since the last batch (the session's final state change) count too.
     if (m_log)
         m_log->flushNotifications();
+    handleAppended(true);
     m_finished = true;
     if (!m_open)
         return;

@@ -152,6 +152,12 @@ private:
     };
 
     void onAppended(qint64 first, qint64 last);
+    // Handles what the log appended, for at most kSliceMs per turn of the event loop (the rest in
+    // the next turns), or all of it with `untilDone`. A stall's release appends tens of thousands of
+    // stream items at once, and handling them (two folds each) in one turn held the window over
+    // 100 ms.
+    void handleAppended(bool untilDone = false);
+    static constexpr qint64 kSliceMs = 10;
     void handle(qint64 index);
     void openIncident(qint64 index, const QString& trigger);
     void rememberCurrentTree();
@@ -176,6 +182,10 @@ private:
     double msOf(qint64 ns) const { return double(ns) / 1e6; }
 
     QPointer<EventLog> m_log;
+    qint64 m_nextToHandle = 0; // the log's first event not handled yet
+    qint64 m_appendedUpTo = -1; // the last event the log said it appended
+    bool m_handling = false; // handleAppended() is on the stack
+    QTimer m_resume; // goes on with what is left in a later turn (see QWebSocketTransport::m_resume)
     IncidentOptions m_options;
     std::optional<DocumentTarget> m_shadowTarget;
     bool m_shadowInsecure = false;

@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTcpServer>
+#include <QTimer>
 
 using namespace deltascope;
 using namespace std::chrono_literals;
@@ -374,4 +375,57 @@ TEST_CASE("incident analyzer: each stream item's frame is parsed once for both i
         s.item(2 + seq, 1, seq, QStringLiteral(R"({"n":%1,"l":{"1":{"v":%1}}})").arg(seq).toUtf8().constData());
     CHECK(detail::parseJsonCount() - before == 40);
     CHECK(s.analyzer.incidents().isEmpty());
+}
+
+TEST_CASE("incident analyzer: a burst of events is handled a slice per turn in order and finish() takes the rest")
+{
+    // A stall's release appends tens of thousands of stream items at once; handling them (two folds
+    // each) in one turn held the window's event loop for over 100 ms.
+    constexpr int kItems = 30000;
+    const auto burst = [](Script& s) {
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        for (int seq = 1; seq <= kItems; ++seq) {
+            SessionEvent event;
+            event.kind = EventKind::StreamItem;
+            event.direction = naturalDirection(event.kind);
+            event.monotonicNs = 2000000;
+            event.requestId = 1;
+            event.seq = seq;
+            event.parts = PartData | PartSeq;
+            s.log.append(event, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(seq).toUtf8());
+        }
+    };
+    const auto folded = [](const Script& s) {
+        const NodeId n = s.analyzer.tree().find(QStringLiteral("n"));
+        return n == kNoNode ? qint64(0) : s.analyzer.tree().integerValue(n);
+    };
+
+    SECTION("over several turns, with the event loop running between them")
+    {
+        Script s;
+        burst(s);
+        int ticks = 0;
+        QTimer ticker;
+        ticker.setInterval(0);
+        QObject::connect(&ticker, &QTimer::timeout, [&] { ++ticks; });
+        ticker.start();
+        s.log.flushNotifications(); // the analyzer takes its first slice here
+        const qint64 afterFirstSlice = folded(s);
+        CHECK(afterFirstSlice > 0);
+        CHECK(afterFirstSlice < kItems);
+        const int ticksAtFirstSlice = ticks;
+        REQUIRE(test::waitUntil([&] { return folded(s) == kItems; }, 60s));
+        CHECK(ticks > ticksAtFirstSlice + 1);
+        CHECK(s.analyzer.incidents().isEmpty());
+    }
+    SECTION("finish() handles what is left at once")
+    {
+        Script s;
+        burst(s);
+        s.log.flushNotifications();
+        CHECK(folded(s) < kItems);
+        s.analyzer.finish();
+        CHECK(folded(s) == kItems);
+    }
 }
