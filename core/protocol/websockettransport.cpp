@@ -44,6 +44,12 @@ QString handshakeErrorText(const QString& qtText, const QUrl& url)
 QWebSocketTransport::QWebSocketTransport(QObject* parent)
     : Transport(parent)
 {
+    m_resume.setSingleShot(true);
+    m_resume.setInterval(0);
+    connect(&m_resume, &QTimer::timeout, this, [this] {
+        m_slice.invalidate();
+        handOn();
+    });
 }
 
 QWebSocketTransport::~QWebSocketTransport()
@@ -88,7 +94,7 @@ void QWebSocketTransport::handOn()
 {
     // A slot that handles a frame may close or reopen this transport (which empties the inbox), or
     // spin an event loop that delivers more frames: those wait for the loop below, in order.
-    if (m_handingOn || m_resumePosted)
+    if (m_handingOn || m_resume.isActive())
         return;
     m_handingOn = true;
     if (!m_slice.isValid()) {
@@ -103,12 +109,7 @@ void QWebSocketTransport::handOn()
         // An invalid slice: an event loop a slot ran ended this turn's slice under it.
         if (!m_slice.isValid() || m_slice.elapsed() >= kSliceMs) {
             // The rest in the next turn, after what else the event loop has to do (painting, timers).
-            m_resumePosted = true;
-            QMetaObject::invokeMethod(this, [this] {
-                m_resumePosted = false;
-                m_slice.invalidate();
-                handOn();
-            }, Qt::QueuedConnection);
+            m_resume.start();
             break;
         }
         const Inbound item = std::move(m_inbox.front());

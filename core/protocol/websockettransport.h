@@ -4,6 +4,7 @@
 
 #include <QElapsedTimer>
 #include <QPointer>
+#include <QTimer>
 
 #include <deque>
 
@@ -57,7 +58,10 @@ private:
     std::deque<Inbound> m_inbox;
     QElapsedTimer m_slice; // running while this turn hands frames on
     bool m_handingOn = false; // handOn() is on the stack (a slot it called may call back)
-    bool m_resumePosted = false; // the next turn continues with what is left
+    // Goes on with what is left in a later turn. A timer, not a posted call: Qt runs the posted
+    // events of a turn in one go, and calls that post themselves again (this one and the incident
+    // analyzer's) kept the window's timers from running for over 100 ms after a stall's release.
+    QTimer m_resume;
 };
 
 }
