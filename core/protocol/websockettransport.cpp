@@ -150,7 +150,10 @@ void QWebSocketTransport::open(const QUrl& url)
     dropInbox();
     discardSocket();
     m_reportedClose = false;
-    auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+    // No parent: a slot may destroy this transport while Qt is inside the socket, emitting a frame
+    // (the owner going away). A child would be deleted under that emission; on its own, the socket
+    // is aborted and deleted once control is back in the event loop.
+    auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest);
     m_socket = socket;
     socket->setMaxAllowedIncomingMessageSize(quint64(kHardLimitBytes));
     socket->setMaxAllowedIncomingFrameSize(quint64(kHardLimitBytes));
@@ -224,6 +227,8 @@ void QWebSocketTransport::close(CloseMode mode)
         socket->close(QWebSocketProtocol::CloseCodeNormal);
         // The close handshake completes on its own; the socket is gone once it has.
         connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+        // A peer that never answers the close does not keep it for ever.
+        QTimer::singleShot(kCloseHandshakeMs, socket, &QObject::deleteLater);
     } else {
         socket->abort();
         socket->deleteLater();

@@ -31,6 +31,8 @@ public:
 
     // How long one turn of the event loop hands received frames on before it yields.
     static constexpr qint64 kSliceMs = 20;
+    // How long a clean close waits for the peer's answer before the socket is dropped.
+    static constexpr int kCloseHandshakeMs = 5000;
     qsizetype pendingInbound() const override { return qsizetype(m_inbox.size()); }
 
 private:

@@ -393,3 +393,45 @@ TEST_CASE("websocket transport: protocol client over a real socket reconnects af
     client.close();
     CHECK(client.state() == ConnectionState::Closed);
 }
+
+TEST_CASE("websocket transport: a slot may destroy the transport while a burst is still on its way")
+{
+    // Frames still wait, and more are still arriving, when the owner goes away inside a frame's
+    // slot: nothing more is handed on, and nothing of it outlives the transport.
+    ScriptedServer server;
+    auto transport = std::make_unique<QWebSocketTransport>();
+    QSignalSpy opened(transport.get(), &Transport::opened);
+    transport->open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    int handed = 0;
+    QObject::connect(transport.get(), &Transport::textReceived, [&](const QByteArray&) {
+        if (++handed == 10)
+            transport.reset();
+    });
+    for (int i = 0; i < 5000; ++i)
+        server.last()->sendTextMessage(QString::number(i));
+    server.last()->flush();
+    REQUIRE(wait([&]() { return !transport; }));
+    wait([] { return false; }, 300); // batches posted before the end are dropped with it
+    CHECK(handed == 10);
+}
+
+TEST_CASE("websocket transport: destroyed while connecting or refused, it says nothing and leaves nothing behind")
+{
+    ScriptedServer server;
+    for (int round = 0; round < 20; ++round) {
+        // Destroyed right after open(), before anything could be handed on, or while it connects.
+        QWebSocketTransport transport;
+        QSignalSpy opened(&transport, &Transport::opened);
+        transport.open(round % 2 ? server.url() : QUrl(QStringLiteral("ws://127.0.0.1:1/~s")));
+        if (round % 4 == 3)
+            wait([] { return false; }, 5); // may have opened by now, or not
+        else
+            CHECK(opened.isEmpty()); // nothing is handed on without a turn of the event loop
+    }
+    // The server saw connections come and go; a last one still works.
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    transport.open(server.url());
+    CHECK(wait([&]() { return opened.count() == 1; }));
+}
