@@ -16,6 +16,7 @@
 #include <QProcess>
 #include <QTcpServer>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QScrollBar>
 #include <QTableView>
 #include <QTimer>
@@ -107,12 +108,25 @@ void fillLog(EventLog& log, qint64 count)
     }
 }
 
+// Waits under a running event loop (QEventLoop::exec()), as the app runs, polling `done` every
+// millisecond. Not with processEvents() calls: those run Qt's timers at normal priority every time,
+// where exec() lets them fall back to idle priority once they have fired, so a loop of
+// processEvents() would hide a timer starved by other work.
 void waitFor(const std::function<bool()>& done, int timeoutMs)
 {
+    if (done())
+        return;
     QElapsedTimer clock;
     clock.start();
-    while (!done() && clock.elapsed() < timeoutMs)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    QEventLoop loop;
+    QTimer poll;
+    poll.setInterval(1);
+    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+        if (done() || clock.elapsed() >= timeoutMs)
+            loop.quit();
+    });
+    poll.start();
+    loop.exec();
 }
 
 // 20,000 deltas/s from the ticker demo into the live window. The reference server runs as its own
