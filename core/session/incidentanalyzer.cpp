@@ -177,10 +177,14 @@ qint64 IncidentAnalyzer::now() const { return m_nowNs ? m_nowNs() : m_lastEventN
 
 void IncidentAnalyzer::onAppended(qint64 first, qint64 last)
 {
-    // Nothing left from before (or a cleared log, numbered from 0 again): the new events are next.
-    if (m_nextToHandle > m_appendedUpTo || first < m_nextToHandle)
+    if (first < m_nextToHandle || m_nextToHandle > m_appendedUpTo) {
+        // A cleared log, numbered from 0 again (what was pending went with it), or nothing pending:
+        // the new events are next.
         m_nextToHandle = first;
-    m_appendedUpTo = std::max(m_appendedUpTo, last);
+        m_appendedUpTo = last;
+    } else {
+        m_appendedUpTo = std::max(m_appendedUpTo, last);
+    }
     handleAppended();
 }
 
