@@ -2,9 +2,12 @@
 
 #include "core/logging.h"
 
+#include <QPointer>
 #include <QRegularExpression>
 #include <QSslError>
 #include <QWebSocket>
+
+#include <utility>
 
 namespace deltascope {
 
@@ -41,8 +44,163 @@ QString handshakeErrorText(const QString& qtText, const QUrl& url)
 
 }
 
+// The socket and everything done on its thread. It only posts to the transport, which outlives it:
+// the transport's destructor deletes it on its thread and stops the thread before anything else.
+class QWebSocketTransport::SocketWorker final : public QObject
+{
+public:
+    explicit SocketWorker(QWebSocketTransport* owner)
+        : m_owner(owner)
+    {
+    }
+    ~SocketWorker() override { discard(); }
+
+    void open(quint64 connection, const QUrl& url, bool insecure)
+    {
+        flush(); // what the previous connection delivered goes with its own number
+        discard();
+        m_connection = connection;
+        m_insecure = insecure;
+        m_opened = false;
+        auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+        m_socket = socket;
+        socket->setMaxAllowedIncomingMessageSize(quint64(kHardLimitBytes));
+        socket->setMaxAllowedIncomingFrameSize(quint64(kHardLimitBytes));
+
+        connect(socket, &QWebSocket::connected, this, [this, socket]() {
+            if (socket != m_socket)
+                return;
+            m_opened = true;
+            deliver({ Inbound::Kind::Opened, {}, 0, {}, false, {} });
+        });
+        connect(socket, &QWebSocket::textMessageReceived, this, [this, socket](const QString& message) {
+            if (socket != m_socket)
+                return;
+            // The UTF-8 work here, off the owner's thread: for a large frame it is most of the cost.
+            QByteArray utf8 = message.toUtf8();
+            if (utf8.size() > kMaxFrameBytes)
+                deliver({ Inbound::Kind::Oversized, utf8.left(kHeadBytes), utf8.size(), {}, false, {} });
+            else
+                deliver({ Inbound::Kind::Text, std::move(utf8), 0, {}, false, {} });
+        });
+        connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket](const QByteArray& bytes) {
+            if (socket != m_socket)
+                return;
+            if (bytes.size() > kMaxFrameBytes)
+                deliver({ Inbound::Kind::Oversized, bytes.left(kHeadBytes), bytes.size(), {}, false, {} });
+            else
+                deliver({ Inbound::Kind::Binary, bytes, 0, {}, false, {} });
+        });
+#ifndef QT_NO_SSL
+        connect(socket, &QWebSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
+            if (socket != m_socket)
+                return;
+            QStringList texts;
+            for (const QSslError& error : errors)
+                texts << error.errorString();
+            // Decided here and now: Qt reads the verdict before this slot returns.
+            if (m_insecure)
+                socket->ignoreSslErrors();
+            deliver({ Inbound::Kind::TlsErrors, {}, 0, texts, m_insecure, {} });
+        });
+#endif
+        connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
+            if (socket != m_socket)
+                return;
+            TransportCloseInfo info;
+            info.wasOpen = m_opened;
+            info.closeCode = int(socket->closeCode());
+            info.reason = socket->closeReason();
+            if (socket->error() != QAbstractSocket::UnknownSocketError || !m_opened) {
+                info.error = true;
+                if (info.reason.isEmpty())
+                    info.reason = handshakeErrorText(socket->errorString(), socket->requestUrl());
+            }
+            if (info.reason.isEmpty())
+                info.reason = m_opened ? QStringLiteral("closed by peer") : QStringLiteral("could not connect");
+            m_opened = false;
+            m_socket = nullptr;
+            socket->disconnect(this);
+            socket->deleteLater();
+            deliver({ Inbound::Kind::Closed, {}, 0, {}, false, info }); // after the frames that came before it
+        });
+        socket->open(url);
+    }
+
+    void close(CloseMode mode)
+    {
+        if (!m_socket)
+            return;
+        QWebSocket* socket = std::exchange(m_socket, nullptr);
+        socket->disconnect(this);
+        m_opened = false;
+        if (mode == CloseMode::Clean && socket->state() == QAbstractSocket::ConnectedState) {
+            socket->close(QWebSocketProtocol::CloseCodeNormal);
+            // The close handshake completes on its own; the socket is gone once it has.
+            connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+            // A peer that never answers the close does not keep it for ever.
+            QTimer::singleShot(kCloseHandshakeMs, socket, &QObject::deleteLater);
+        } else {
+            socket->abort();
+            socket->deleteLater();
+        }
+    }
+
+    void send(quint64 connection, const QByteArray& utf8)
+    {
+        // Never onto a newer connection than the one the owner sent it on.
+        if (m_socket && m_opened && connection == m_connection)
+            m_socket->sendTextMessage(QString::fromUtf8(utf8));
+    }
+
+private:
+    // Collected while Qt reads, and posted once it has: one event for the owner per read, not one
+    // per frame.
+    void deliver(Inbound item)
+    {
+        m_batch.push_back(std::move(item));
+        if (!m_flushPosted) {
+            m_flushPosted = true;
+            QMetaObject::invokeMethod(this, &SocketWorker::flush, Qt::QueuedConnection);
+        }
+    }
+
+    void flush()
+    {
+        m_flushPosted = false;
+        if (m_batch.empty())
+            return;
+        QMetaObject::invokeMethod(
+            m_owner, [owner = m_owner, connection = m_connection, items = std::exchange(m_batch, {})]() mutable {
+                owner->receive(connection, std::move(items));
+            },
+            Qt::QueuedConnection);
+    }
+
+    // Abandons the current socket without a word: the owner has moved on from it.
+    void discard()
+    {
+        if (!m_socket)
+            return;
+        QWebSocket* socket = std::exchange(m_socket, nullptr);
+        socket->disconnect(this);
+        socket->abort();
+        socket->deleteLater();
+        m_opened = false;
+    }
+
+    QWebSocketTransport* const m_owner;
+    QWebSocket* m_socket = nullptr;
+    quint64 m_connection = 0; // the owner's number of the open() that made m_socket
+    bool m_opened = false;
+    bool m_insecure = false;
+    std::vector<Inbound> m_batch;
+    bool m_flushPosted = false;
+};
+
 QWebSocketTransport::QWebSocketTransport(QObject* parent)
     : Transport(parent)
+    , m_worker(new SocketWorker(this))
 {
     m_resume.setSingleShot(true);
     m_resume.setInterval(0);
@@ -50,43 +208,88 @@ QWebSocketTransport::QWebSocketTransport(QObject* parent)
         m_slice.invalidate();
         handOn();
     });
+    m_thread.setObjectName(QStringLiteral("websocket"));
+    m_worker->moveToThread(&m_thread);
+    m_thread.start();
 }
 
 QWebSocketTransport::~QWebSocketTransport()
 {
-    discardSocket();
+    // The worker and its socket go first, on their thread; once it has stopped, nothing posts here.
+    // What it posted already is dropped with this object. (A thread whose loop has ended, as at an
+    // application's exit, runs nothing more: the worker is deleted from here then.)
+    if (m_thread.isRunning())
+        QMetaObject::invokeMethod(m_worker, [worker = m_worker] { delete worker; }, Qt::BlockingQueuedConnection);
+    else
+        delete m_worker;
+    m_thread.quit();
+    m_thread.wait();
 }
 
 void QWebSocketTransport::dropInbox()
 {
-    // Frames and a close by the peer may still wait here after their socket is gone: what the owner
-    // abandoned is not handed on. What the owner's other thread did while they waited was held back
-    // for after them, and goes now.
+    // Frames and a close by the peer may still wait here, or be on their way from the socket's
+    // thread: what the owner abandoned is not handed on. What the owner's other thread did while
+    // they waited was held back for after them, and goes now.
     if (m_inbox.empty())
         return;
     m_inbox.clear();
     beforeEachEvent(kNoLimit);
 }
 
-void QWebSocketTransport::discardSocket()
+void QWebSocketTransport::open(const QUrl& url)
 {
-    if (!m_socket)
-        return;
-    QWebSocket* socket = m_socket;
-    m_socket = nullptr;
-    // Disconnect first: signals from an abandoned socket must never reach the client.
-    socket->disconnect(this);
-    socket->abort();
-    socket->deleteLater();
+    dropInbox();
     m_open = false;
+    m_peerClosed = false;
+    const quint64 connection = ++m_connection;
+    qCDebug(lcProtocol) << "opening" << url.toString(QUrl::RemoveUserInfo);
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, connection, url, insecure = m_insecure] { worker->open(connection, url, insecure); },
+        Qt::QueuedConnection);
 }
 
-void QWebSocketTransport::receive(Inbound item)
+void QWebSocketTransport::close(CloseMode mode)
 {
-    // The owner's hook runs when the item is handed on, where its place in the log is decided; the
-    // mark keeps what the owner's other thread does while the item waits for after it.
-    item.mark = arrivalMark();
-    m_inbox.push_back(std::move(item));
+    // As if the socket had stopped reading: nothing more is handed on, not even a close by the
+    // peer that came before this one (closed() is never said for a close the owner asked for).
+    dropInbox();
+    m_open = false;
+    m_peerClosed = false;
+    ++m_connection;
+    QMetaObject::invokeMethod(m_worker, [worker = m_worker, mode] { worker->close(mode); }, Qt::QueuedConnection);
+}
+
+bool QWebSocketTransport::sendText(const QByteArray& utf8)
+{
+    if (!isOpen())
+        return false;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, connection = m_connection, utf8] { worker->send(connection, utf8); }, Qt::QueuedConnection);
+    return true;
+}
+
+bool QWebSocketTransport::isOpen() const
+{
+    // False as soon as the peer's close is in, while the frames before it are still handed on: the
+    // socket is gone, and nothing sent would reach the peer.
+    return m_open && !m_peerClosed;
+}
+
+void QWebSocketTransport::receive(quint64 connection, std::vector<Inbound> items)
+{
+    if (connection != m_connection)
+        return; // the owner opened or closed since
+    // The owner's hook runs when an item is handed on, where its place in the log is decided; the
+    // mark keeps what the owner's other thread does while the item waits for after it. Arrival is
+    // when the batch reaches this thread.
+    const quint64 mark = arrivalMark();
+    for (Inbound& item : items) {
+        if (item.kind == Inbound::Kind::Closed)
+            m_peerClosed = true;
+        item.mark = mark;
+        m_inbox.push_back(std::move(item));
+    }
     handOn();
 }
 
@@ -116,21 +319,24 @@ void QWebSocketTransport::handOn()
         m_inbox.pop_front();
         beforeEachEvent(item.mark);
         switch (item.kind) {
-        case Inbound::Kind::Text: {
-            const QByteArray utf8 = item.text.toUtf8();
-            if (utf8.size() > kMaxFrameBytes)
-                Q_EMIT oversized(utf8.size(), utf8.left(kHeadBytes));
-            else
-                Q_EMIT textReceived(utf8);
+        case Inbound::Kind::Opened:
+            m_open = true;
+            Q_EMIT opened();
             break;
-        }
+        case Inbound::Kind::Text:
+            Q_EMIT textReceived(item.bytes);
+            break;
         case Inbound::Kind::Binary:
-            if (item.bytes.size() > kMaxFrameBytes)
-                Q_EMIT oversized(item.bytes.size(), item.bytes.left(kHeadBytes));
-            else
-                Q_EMIT binaryReceived(item.bytes);
+            Q_EMIT binaryReceived(item.bytes);
+            break;
+        case Inbound::Kind::Oversized:
+            Q_EMIT oversized(item.size, item.bytes);
+            break;
+        case Inbound::Kind::TlsErrors:
+            Q_EMIT tlsErrors(item.tlsErrors, item.tlsIgnored);
             break;
         case Inbound::Kind::Closed:
+            m_open = false;
             Q_EMIT closed(item.close);
             break;
         }
@@ -143,109 +349,6 @@ void QWebSocketTransport::handOn()
     // now, before anything that comes later (held back, it could wait for the next frame for long).
     if (handedOn && m_inbox.empty())
         beforeEachEvent(kNoLimit);
-}
-
-void QWebSocketTransport::open(const QUrl& url)
-{
-    dropInbox();
-    discardSocket();
-    m_reportedClose = false;
-    // No parent: a slot may destroy this transport while Qt is inside the socket, emitting a frame
-    // (the owner going away). A child would be deleted under that emission; on its own, the socket
-    // is aborted and deleted once control is back in the event loop.
-    auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest);
-    m_socket = socket;
-    socket->setMaxAllowedIncomingMessageSize(quint64(kHardLimitBytes));
-    socket->setMaxAllowedIncomingFrameSize(quint64(kHardLimitBytes));
-
-    connect(socket, &QWebSocket::connected, this, [this, socket]() {
-        if (socket != m_socket)
-            return;
-        beforeEachEvent(kNoLimit);
-        m_open = true;
-        Q_EMIT opened();
-    });
-    connect(socket, &QWebSocket::textMessageReceived, this, [this, socket](const QString& message) {
-        if (socket != m_socket)
-            return;
-        receive({ Inbound::Kind::Text, message, {}, {} });
-    });
-    connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket](const QByteArray& bytes) {
-        if (socket != m_socket)
-            return;
-        receive({ Inbound::Kind::Binary, {}, bytes, {} });
-    });
-#ifndef QT_NO_SSL
-    connect(socket, &QWebSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
-        if (socket != m_socket)
-            return;
-        beforeEachEvent(kNoLimit);
-        QStringList texts;
-        for (const QSslError& error : errors)
-            texts << error.errorString();
-        if (m_insecure)
-            socket->ignoreSslErrors();
-        Q_EMIT tlsErrors(texts, m_insecure);
-    });
-#endif
-    connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
-        if (socket != m_socket || m_reportedClose)
-            return;
-        m_reportedClose = true;
-        TransportCloseInfo info;
-        info.wasOpen = m_open;
-        info.closeCode = int(socket->closeCode());
-        info.reason = socket->closeReason();
-        if (socket->error() != QAbstractSocket::UnknownSocketError || !m_open) {
-            info.error = true;
-            if (info.reason.isEmpty())
-                info.reason = handshakeErrorText(socket->errorString(), socket->requestUrl());
-        }
-        if (info.reason.isEmpty())
-            info.reason = m_open ? QStringLiteral("closed by peer") : QStringLiteral("could not connect");
-        m_open = false;
-        m_socket = nullptr;
-        socket->deleteLater();
-        receive({ Inbound::Kind::Closed, {}, {}, info }); // after the frames that came before it
-    });
-    qCDebug(lcProtocol) << "opening" << url.toString(QUrl::RemoveUserInfo);
-    socket->open(url);
-}
-
-void QWebSocketTransport::close(CloseMode mode)
-{
-    // As if the socket had stopped reading: nothing more is handed on, not even a close by the
-    // peer that came before this one (closed() is never said for a close the owner asked for).
-    dropInbox();
-    if (!m_socket)
-        return;
-    QWebSocket* socket = m_socket;
-    m_socket = nullptr;
-    socket->disconnect(this);
-    m_open = false;
-    if (mode == CloseMode::Clean && socket->state() == QAbstractSocket::ConnectedState) {
-        socket->close(QWebSocketProtocol::CloseCodeNormal);
-        // The close handshake completes on its own; the socket is gone once it has.
-        connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
-        // A peer that never answers the close does not keep it for ever.
-        QTimer::singleShot(kCloseHandshakeMs, socket, &QObject::deleteLater);
-    } else {
-        socket->abort();
-        socket->deleteLater();
-    }
-}
-
-bool QWebSocketTransport::sendText(const QByteArray& utf8)
-{
-    if (!m_socket || !m_open)
-        return false;
-    m_socket->sendTextMessage(QString::fromUtf8(utf8));
-    return true;
-}
-
-bool QWebSocketTransport::isOpen() const
-{
-    return m_socket && m_open;
 }
 
 }

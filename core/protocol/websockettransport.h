@@ -3,23 +3,34 @@
 #include "core/protocol/transport.h"
 
 #include <QElapsedTimer>
-#include <QPointer>
+#include <QStringList>
+#include <QThread>
 #include <QTimer>
 
 #include <deque>
-
-class QWebSocket;
+#include <vector>
 
 namespace deltascope {
 
 // ws:// and wss:// through QWebSocket. wss verifies certificates unless setInsecure(true).
 // Frames over Transport::kMaxFrameBytes are reported by oversized() and dropped; QWebSocket itself
 // refuses (and closes on) messages over kHardLimitBytes so a hostile peer cannot exhaust memory.
+//
+// The socket lives on a thread of its own. QWebSocket reads every frame its socket holds in one
+// go, decoding each: after a stall of a few seconds that is over 100,000 frames in one turn of the
+// reading thread, and more the longer the stall. (A read buffer limit cannot bound it: Qt waits
+// for a whole frame inside the limit, and frames reach kHardLimitBytes.) So the socket's thread
+// reads, makes each frame UTF-8, and hands what it read over here in batches, one posted event per
+// read; here it is handed on for at most kSliceMs per turn of the event loop, in order.
 class QWebSocketTransport final : public Transport
 {
     Q_OBJECT
 public:
     static constexpr qint64 kHardLimitBytes = 64 * 1024 * 1024;
+    // How long one turn of the event loop hands received frames on before it yields.
+    static constexpr qint64 kSliceMs = 20;
+    // How long a clean close waits for the peer's answer before the socket is dropped.
+    static constexpr int kCloseHandshakeMs = 5000;
 
     explicit QWebSocketTransport(QObject* parent = nullptr);
     ~QWebSocketTransport() override;
@@ -28,35 +39,31 @@ public:
     void close(CloseMode mode) override;
     bool sendText(const QByteArray& utf8) override;
     bool isOpen() const override;
-
-    // How long one turn of the event loop hands received frames on before it yields.
-    static constexpr qint64 kSliceMs = 20;
-    // How long a clean close waits for the peer's answer before the socket is dropped.
-    static constexpr int kCloseHandshakeMs = 5000;
     qsizetype pendingInbound() const override { return qsizetype(m_inbox.size()); }
 
 private:
-    // What the socket delivered, in order, until it is handed on. QWebSocket hands over every
-    // frame its socket holds in one go: after a stall that can be tens of thousands, and folding
-    // them all in that turn held the window for over half a second (bench_gui's stall release).
-    // So they are handed on for at most kSliceMs per turn, the rest in the next turns. Qt's own
-    // reading of the burst still takes one turn: a read buffer limit would bound it, but Qt then
-    // waits for a whole frame inside that limit, and frames reach kHardLimitBytes.
+    class SocketWorker;
+    // What the socket's thread delivered, in order, until it is handed on.
     struct Inbound {
-        enum class Kind : quint8 { Text, Binary, Closed };
+        enum class Kind : quint8 { Opened, Text, Binary, Oversized, TlsErrors, Closed };
         Kind kind = Kind::Text;
-        QString text; // as QWebSocket gives it: made UTF-8 when handed on, outside Qt's reading turn
-        QByteArray bytes;
+        QByteArray bytes; // Text: its UTF-8; Binary: the frame; Oversized: its head
+        qint64 size = 0; // Oversized: the frame's size
+        QStringList tlsErrors;
+        bool tlsIgnored = false;
         TransportCloseInfo close;
-        quint64 mark = kNoLimit; // arrivalMark() when it arrived: the hook's limit at its hand-on
+        quint64 mark = kNoLimit; // arrivalMark() when it reached this thread: the hook's limit at its hand-on
     };
-    void receive(Inbound item);
+    // A batch from the socket's thread, for the connection open() number `connection`.
+    void receive(quint64 connection, std::vector<Inbound> items);
     void handOn();
     void dropInbox();
-    void discardSocket();
-    QPointer<QWebSocket> m_socket;
-    bool m_open = false;
-    bool m_reportedClose = false;
+
+    QThread m_thread;
+    SocketWorker* m_worker = nullptr; // lives on m_thread; deleted there by the destructor
+    quint64 m_connection = 0; // counts open() and close(): a batch of an abandoned connection is dropped
+    bool m_open = false; // opened() was said, and no close since
+    bool m_peerClosed = false; // the peer's close is in, though frames before it may still wait
     std::deque<Inbound> m_inbox;
     QElapsedTimer m_slice; // running while this turn hands frames on
     bool m_handingOn = false; // handOn() is on the stack (a slot it called may call back)
