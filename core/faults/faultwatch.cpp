@@ -211,7 +211,9 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     int code = runner.run();
     if (planRunner)
         planRunner->stop();
-    // An incident may still be waiting for its truth check: give it a few seconds.
+    // An incident may still be waiting for its truth check: give it a few seconds. The analyzer
+    // handles a burst a slice per turn: what it has not handled yet may open one.
+    analyzer.catchUp();
     QElapsedTimer waited;
     waited.start();
     while (analyzer.hasOpenIncident() && waited.elapsed() < 6000)

@@ -762,14 +762,20 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
     Q_EMIT incidentClosed(report);
 }
 
+void IncidentAnalyzer::catchUp()
+{
+    // Events appended since the last batch count too.
+    if (m_log)
+        m_log->flushNotifications();
+    handleAppended(true);
+}
+
 void IncidentAnalyzer::finish()
 {
     if (m_finished)
         return;
     // Events appended since the last batch (the session's final state change) count too.
-    if (m_log)
-        m_log->flushNotifications();
-    handleAppended(true);
+    catchUp();
     m_finished = true;
     if (!m_open)
         return;

@@ -95,6 +95,9 @@ public:
     // Compares the client's tree with a fresh snapshot now; divergenceChecked() carries the result.
     // A divergence found this way opens (and closes) an incident of its own.
     void checkNow();
+    // Handles at once what the log has appended and not been handled yet (normally handed on a
+    // slice per turn): for a caller about to read hasOpenIncident() or incidents() as of now.
+    void catchUp();
     // The session is over: closes an open incident with what is known.
     void finish();
 

@@ -429,3 +429,30 @@ TEST_CASE("incident analyzer: a burst of events is handled a slice per turn in o
         CHECK(folded(s) == kItems);
     }
 }
+
+TEST_CASE("incident analyzer: an incident opened behind a backlog is seen by a caller that catches up first")
+{
+    // faultwatch waits for the truth check only while hasOpenIncident(): read while a burst is
+    // still handled a slice per turn, it said no, and finish() then closed the incident unchecked.
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    for (int seq = 1; seq <= 30000; ++seq) {
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.direction = naturalDirection(event.kind);
+        event.monotonicNs = 2000000;
+        event.requestId = 1;
+        event.seq = seq;
+        event.parts = PartData | PartSeq;
+        s.log.append(event, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(seq).toUtf8());
+    }
+    SessionEvent fault;
+    fault.kind = EventKind::FaultInjected;
+    fault.direction = naturalDirection(fault.kind);
+    fault.monotonicNs = 3000000;
+    s.log.append(fault, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+    s.log.flushNotifications(); // the analyzer takes its first slice: the fault is still behind
+    s.analyzer.catchUp();
+    CHECK(s.analyzer.hasOpenIncident());
+}
