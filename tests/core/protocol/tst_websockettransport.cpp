@@ -435,3 +435,43 @@ TEST_CASE("websocket transport: destroyed while connecting or refused, it says n
     transport.open(server.url());
     CHECK(wait([&]() { return opened.count() == 1; }));
 }
+
+TEST_CASE("websocket transport: a clean close right before destruction still reaches the peer with its frames")
+{
+    ScriptedServer server;
+    for (int round = 0; round < 5; ++round) {
+        auto transport = std::make_unique<QWebSocketTransport>();
+        QSignalSpy opened(transport.get(), &Transport::opened);
+        transport->open(server.url());
+        REQUIRE(wait([&]() { return opened.count() == 1 && server.sockets.size() == round + 1; }));
+        QWebSocket* peer = server.last();
+        QSignalSpy peerClosed(peer, &QWebSocket::disconnected);
+        REQUIRE(transport->sendText("{\"last\":1}"));
+        transport->close(Transport::CloseMode::Clean);
+        transport.reset(); // the owner goes away at once, as LiveController does with the previous session
+        REQUIRE(wait([&]() { return peerClosed.count() == 1; }));
+        INFO("round " << round << " close code " << int(peer->closeCode()));
+        CHECK(server.received.size() == round + 1);
+        CHECK(peer->closeCode() == QWebSocketProtocol::CloseCodeNormal);
+    }
+}
+
+TEST_CASE("websocket transport: a slot of closed() may destroy the transport")
+{
+    ScriptedServer server;
+    auto* transport = new QWebSocketTransport;
+    QSignalSpy opened(transport, &Transport::opened);
+    transport->open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+    int texts = 0;
+    bool gone = false;
+    QObject::connect(transport, &Transport::textReceived, [&](const QByteArray&) { ++texts; });
+    QObject::connect(transport, &Transport::closed, [&](const TransportCloseInfo&) {
+        delete transport;
+        gone = true;
+    });
+    server.last()->sendTextMessage(QStringLiteral("x"));
+    server.last()->close();
+    REQUIRE(wait([&]() { return gone; }));
+    CHECK(texts == 1);
+}
