@@ -53,6 +53,7 @@ public:
     // a burst on over several turns of the event loop. Meanwhile isOpen() may already be false.
     virtual qsizetype pendingInbound() const { return 0; }
     // wss: skip certificate verification. Off by default; the UI must show a warning when on.
+    // Takes effect at the next open().
     virtual void setInsecure(bool insecure) { m_insecure = insecure; }
     bool isInsecure() const { return m_insecure; }
     // For an owner whose other thread acts on the connection (the fault proxy's) and records what
@@ -60,10 +61,11 @@ public:
     // between, even when a backlog is handed on over several turns. The owner numbers what its
     // other thread does; arrivalMark() is asked when a frame (or the peer's close) reaches this
     // transport, and the hook runs on this transport's thread just before each event is handed
-    // on, with that event's mark: the owner records then what it numbered below the mark. The hook
-    // runs with kNoLimit before events that never wait (opened, TLS errors), when the last waiting
-    // event has been handed on, and when close() or open() dropped what waited. Without a mark,
-    // every event gets kNoLimit.
+    // on, with that event's mark: the owner records then what it numbered below the mark. Events
+    // that are not frames (opened, TLS errors) get a mark too where they wait in line with frames
+    // (QWebSocketTransport), kNoLimit where they never wait. The hook also runs with kNoLimit when
+    // the last waiting event has been handed on, and when close() or open() dropped what waited.
+    // Without a mark, every event gets kNoLimit.
     static constexpr quint64 kNoLimit = std::numeric_limits<quint64>::max();
     void setArrivalMark(std::function<quint64()> mark) { m_arrivalMark = std::move(mark); }
     void setBeforeEachEvent(std::function<void(quint64 limit)> hook) { m_beforeEachEvent = std::move(hook); }

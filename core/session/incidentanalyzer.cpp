@@ -167,6 +167,11 @@ IncidentAnalyzer::IncidentAnalyzer(EventLog* log, QObject* parent)
     m_checkTimer.setSingleShot(true);
     connect(&m_checkTimer, &QTimer::timeout, this, [this] { startShadow(false); });
     connect(log, &EventLog::eventsAppended, this, &IncidentAnalyzer::onAppended);
+    // What was pending went with a cleared log; its events are numbered from 0 again.
+    connect(log, &EventLog::cleared, this, [this] {
+        m_nextToHandle = 0;
+        m_appendedUpTo = -1;
+    });
 }
 
 IncidentAnalyzer::~IncidentAnalyzer() = default;
