@@ -377,25 +377,32 @@ TEST_CASE("incident analyzer: each stream item's frame is parsed once for both i
     CHECK(s.analyzer.incidents().isEmpty());
 }
 
+namespace {
+// A hello, an epoch, then `items` stream items appended at once, with no notification yet (as a
+// stall's release appends them): {"n": seq} each, seq 1..items.
+void appendBurst(Script& s, int items)
+{
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    for (int seq = 1; seq <= items; ++seq) {
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.direction = naturalDirection(event.kind);
+        event.monotonicNs = 2000000;
+        event.requestId = 1;
+        event.seq = seq;
+        event.parts = PartData | PartSeq;
+        s.log.append(event, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(seq).toUtf8());
+    }
+}
+}
+
 TEST_CASE("incident analyzer: a burst of events is handled a slice per turn in order and finish() takes the rest")
 {
     // A stall's release appends tens of thousands of stream items at once; handling them (two folds
     // each) in one turn held the window's event loop for over 100 ms.
     constexpr int kItems = 30000;
-    const auto burst = [](Script& s) {
-        s.hello(0, "v1");
-        s.epoch(1, 1, 1);
-        for (int seq = 1; seq <= kItems; ++seq) {
-            SessionEvent event;
-            event.kind = EventKind::StreamItem;
-            event.direction = naturalDirection(event.kind);
-            event.monotonicNs = 2000000;
-            event.requestId = 1;
-            event.seq = seq;
-            event.parts = PartData | PartSeq;
-            s.log.append(event, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(seq).toUtf8());
-        }
-    };
+    const auto burst = [](Script& s) { appendBurst(s, kItems); };
     const auto folded = [](const Script& s) {
         const NodeId n = s.analyzer.tree().find(QStringLiteral("n"));
         return n == kNoNode ? qint64(0) : s.analyzer.tree().integerValue(n);
@@ -435,18 +442,7 @@ TEST_CASE("incident analyzer: an incident opened behind a backlog is seen by a c
     // faultwatch waits for the truth check only while hasOpenIncident(): read while a burst is
     // still handled a slice per turn, it said no, and finish() then closed the incident unchecked.
     Script s;
-    s.hello(0, "v1");
-    s.epoch(1, 1, 1);
-    for (int seq = 1; seq <= 30000; ++seq) {
-        SessionEvent event;
-        event.kind = EventKind::StreamItem;
-        event.direction = naturalDirection(event.kind);
-        event.monotonicNs = 2000000;
-        event.requestId = 1;
-        event.seq = seq;
-        event.parts = PartData | PartSeq;
-        s.log.append(event, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(seq).toUtf8());
-    }
+    appendBurst(s, 30000);
     SessionEvent fault;
     fault.kind = EventKind::FaultInjected;
     fault.direction = naturalDirection(fault.kind);
