@@ -77,19 +77,12 @@ public:
             if (socket != m_socket)
                 return;
             // The UTF-8 work here, off the owner's thread: for a large frame it is most of the cost.
-            QByteArray utf8 = message.toUtf8();
-            if (utf8.size() > kMaxFrameBytes)
-                deliver({ Inbound::Kind::Oversized, utf8.left(kHeadBytes), utf8.size(), {}, false, {} });
-            else
-                deliver({ Inbound::Kind::Text, std::move(utf8), 0, {}, false, {} });
+            deliverFrame(Inbound::Kind::Text, message.toUtf8());
         });
         connect(socket, &QWebSocket::binaryMessageReceived, this, [this, socket](const QByteArray& bytes) {
             if (socket != m_socket)
                 return;
-            if (bytes.size() > kMaxFrameBytes)
-                deliver({ Inbound::Kind::Oversized, bytes.left(kHeadBytes), bytes.size(), {}, false, {} });
-            else
-                deliver({ Inbound::Kind::Binary, bytes, 0, {}, false, {} });
+            deliverFrame(Inbound::Kind::Binary, bytes);
         });
 #ifndef QT_NO_SSL
         connect(socket, &QWebSocket::sslErrors, this, [this, socket](const QList<QSslError>& errors) {
@@ -129,21 +122,18 @@ public:
 
     void close(CloseMode mode)
     {
-        if (!m_socket)
+        if (!m_socket || mode != CloseMode::Clean || m_socket->state() != QAbstractSocket::ConnectedState) {
+            discard();
             return;
+        }
         QWebSocket* socket = std::exchange(m_socket, nullptr);
         socket->disconnect(this);
         m_opened = false;
-        if (mode == CloseMode::Clean && socket->state() == QAbstractSocket::ConnectedState) {
-            socket->close(QWebSocketProtocol::CloseCodeNormal);
-            // The close handshake completes on its own; the socket is gone once it has.
-            connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
-            // A peer that never answers the close does not keep it for ever.
-            QTimer::singleShot(kCloseHandshakeMs, socket, &QObject::deleteLater);
-        } else {
-            socket->abort();
-            socket->deleteLater();
-        }
+        socket->close(QWebSocketProtocol::CloseCodeNormal);
+        // The close handshake completes on its own; the socket is gone once it has.
+        connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+        // A peer that never answers the close does not keep it for ever.
+        QTimer::singleShot(kCloseHandshakeMs, socket, &QObject::deleteLater);
     }
 
     void send(quint64 connection, const QByteArray& utf8)
@@ -154,6 +144,15 @@ public:
     }
 
 private:
+    // A text frame's UTF-8 or a binary frame, or its head and size when over kMaxFrameBytes.
+    void deliverFrame(Inbound::Kind kind, QByteArray bytes)
+    {
+        if (bytes.size() > kMaxFrameBytes)
+            deliver({ Inbound::Kind::Oversized, bytes.left(kHeadBytes), bytes.size(), {}, false, {} });
+        else
+            deliver({ kind, std::move(bytes), 0, {}, false, {} });
+    }
+
     // Collected while Qt reads, and posted once it has: one event for the owner per read, not one
     // per frame.
     void deliver(Inbound item)
