@@ -706,6 +706,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
         truth.viewerState = m_connectionBar->viewerState().toUtf8();
         analyzer->setShadowTarget(truth);
         analyzer->setShadowInsecure(m_insecure);
+        analyzer->setTreeSource(&session->folder()); // the session folds the same stream
         // Document size for the charts, sampled as the folder folds each item.
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
             m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));

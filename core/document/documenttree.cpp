@@ -455,6 +455,8 @@ int DocumentTree::hiddenElementCount(NodeId list) const
     return hidden;
 }
 
+std::size_t DocumentTree::slotCount() const { return d->used; }
+
 std::size_t DocumentTree::nodeCount() const
 {
     if (d->visibleCountValid)

@@ -172,6 +172,9 @@ public:
     // Record lists: elements kept in the element map but absent from the visible order.
     int hiddenElementCount(NodeId list) const;
     std::size_t nodeCount() const; // visible nodes including the root
+    // Node slots in use, hidden and freed ones included: what a copy's cost grows with. Constant
+    // time, where nodeCount() may walk the tree.
+    std::size_t slotCount() const;
 
     // Document paths: segments joined by '/', escaped as in RFC 6901 ('~' -> "~0", '/' -> "~1"),
     // no leading slash; the root is "". Record list elements are addressed by id, value list and

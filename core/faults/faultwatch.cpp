@@ -176,6 +176,7 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
                    << " (behind the fault proxy the client sees a reset; it keeps retrying)\n";
     });
     IncidentAnalyzer analyzer(&session.log());
+    analyzer.setTreeSource(&session.folder()); // the session folds the same stream
     analyzer.setShadowTarget(truth);
     analyzer.setShadowInsecure(options.insecure);
     Clock* clock = &session.clock();

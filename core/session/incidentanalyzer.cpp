@@ -3,6 +3,7 @@
 #include "core/logging.h"
 #include "core/protocol/envelope.h"
 #include "core/session/eventlog.h"
+#include "core/session/sessionfolder.h"
 #include "core/session/streamitemfold.h"
 
 #include <QDateTime>
@@ -16,6 +17,10 @@ namespace deltascope {
 namespace {
 
 constexpr std::size_t kHistoryDepth = 512;
+// Stream items left unfolded while the tree source is out of step (see setTreeSource), as while a
+// stall's backlog is handled: past this many they are folded, so what a later need of the trees
+// folds at once (about 3 us an item) stays within about 50 ms.
+constexpr std::size_t kMaxUnfolded = 16384;
 constexpr int kMaxListedPaths = 50;
 constexpr int kMaxPostponed = 30; // truth checks put off while the client lags behind the truth
 constexpr qsizetype kMaxIncidentNotes = 50; // a stream of anomalies is counted beyond this, not listed
@@ -171,12 +176,22 @@ IncidentAnalyzer::IncidentAnalyzer(EventLog* log, QObject* parent)
     connect(log, &EventLog::cleared, this, [this] {
         m_nextToHandle = 0;
         m_appendedUpTo = -1;
+        m_unfolded.clear(); // their frames went with the log
+        m_lastDocumentEvent = -1;
+        m_sourceCopy.reset();
     });
 }
 
 IncidentAnalyzer::~IncidentAnalyzer() = default;
 
 void IncidentAnalyzer::setShadowTarget(const DocumentTarget& target) { m_shadowTarget = target; }
+
+void IncidentAnalyzer::setTreeSource(const SessionFolder* folder)
+{
+    bringTreesUpToDate(); // what the previous source would have given
+    m_sourceCopy.reset();
+    m_treeSource = folder;
+}
 
 qint64 IncidentAnalyzer::now() const { return m_nowNs ? m_nowNs() : m_lastEventNs; }
 
@@ -209,6 +224,13 @@ void IncidentAnalyzer::handleAppended(bool untilDone)
         handle(m_nextToHandle++);
     }
     m_handling = false;
+    // Copying the source's trees costs about as much as folding one item of a small document (the
+    // chunk tables, then the chunks the source's next fold touches); of a large one, more.
+    if (m_treeSource && !m_unfolded.empty() && m_unfolded.size() > m_treeSource->epochTree().slotCount() / 4096) {
+        adoptSourceTrees();
+        if (!m_unfolded.empty())
+            copySourceTrees();
+    }
 }
 
 void IncidentAnalyzer::handle(qint64 index)
@@ -248,13 +270,15 @@ void IncidentAnalyzer::handle(qint64 index)
             m_open->refetchBytes = 0;
             m_open->refetchFrames = 0;
         }
-        // The canonical fold starts every epoch from an empty tree; the merging one does not.
+        // The canonical fold starts every epoch from an empty tree; the merging one does not, so it
+        // takes the items not folded yet first.
+        bringTreesUpToDate();
         m_tree.clear();
         m_history.clear();
         break;
     }
     case EventKind::StreamItem: {
-        if (event.requestId != m_streamId)
+        if (event.requestId != m_streamId || m_streamId < 0) // before a connection/create, as SessionFolder
             break;
         const QByteArray frame = m_log->payload(index);
         if (m_open && m_open->awaitingSnapshot) {
@@ -390,10 +414,25 @@ void IncidentAnalyzer::handle(qint64 index)
     default:
         break;
     }
+    // What SessionFolder::lastDocumentEvent() counts, for adoptSourceTrees(): set once the event
+    // is handled, so trees taken from the source never hold an item folded here as well.
+    if (event.kind == EventKind::EpochStarted || event.kind == EventKind::StreamItem) {
+        m_lastDocumentEvent = index;
+        if (m_sourceCopy && m_sourceCopy->lastDocumentEvent == index) {
+            // The source's trees as of this very event take the place of everything left unfolded.
+            if (!m_unfolded.empty() && m_sourceCopy->streamId == m_streamId && m_sourceCopy->epoch == m_epoch) {
+                m_tree = std::move(m_sourceCopy->tree);
+                m_merged = std::move(m_sourceCopy->merged);
+                m_unfolded.clear();
+            }
+            m_sourceCopy.reset();
+        }
+    }
 }
 
 void IncidentAnalyzer::rememberCurrentTree()
 {
+    bringTreesUpToDate();
     // Where history starts: the tree as it is now, at the seq it reached.
     if (m_lastSeq >= 0 && m_history.find(m_lastSeq) == m_history.end())
         m_history[m_lastSeq] = m_tree;
@@ -452,9 +491,17 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
         trouble(index, QStringLiteral("reload"), QStringLiteral("the server asked the client to reload"));
     }
     if (delta.hasData) {
-        // Only the trees matter here, not what each delta changed.
-        item.foldInto(m_tree, index, m_foldScratch, DocumentTree::ChangeDetail::None);
-        item.foldInto(m_merged, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+        // Nothing needs the trees item by item now (no history is kept): left to the source.
+        const bool leaveToSource = m_treeSource && !m_open && m_shadowsInFlight == 0;
+        if (leaveToSource && m_unfolded.size() < kMaxUnfolded) {
+            m_unfolded.push_back(index);
+        } else {
+            bringTreesUpToDate();
+            // Only the trees matter here, not what each delta changed.
+            item.foldInto(m_tree, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+            item.foldInto(m_merged, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+            ++m_itemsFoldedHere;
+        }
     }
     if (delta.seq >= 0) {
         m_lastSeq = delta.seq;
@@ -470,6 +517,45 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
     }
     if (m_open && m_open->awaitingSnapshot && (delta.hasData || delta.seq >= 0))
         onSnapshot(index);
+}
+
+void IncidentAnalyzer::bringTreesUpToDate()
+{
+    if (m_unfolded.empty() || adoptSourceTrees())
+        return;
+    for (const qint64 index : m_unfolded) {
+        const QByteArray frame = m_log ? m_log->payload(index) : QByteArray();
+        const StreamItemFold item(frame);
+        if (!item.delta().ok || !item.delta().hasData)
+            continue;
+        item.foldInto(m_tree, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+        item.foldInto(m_merged, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+        ++m_itemsFoldedHere;
+    }
+    m_unfolded.clear();
+}
+
+bool IncidentAnalyzer::adoptSourceTrees()
+{
+    // The source has folded exactly the events handled here when its last one is the same (each
+    // folds every item of the current stream, from the same log).
+    if (!m_treeSource || m_treeSource->lastDocumentEvent() != m_lastDocumentEvent
+        || m_treeSource->streamRequestId() != m_streamId || m_treeSource->epoch() != m_epoch)
+        return false;
+    m_tree = m_treeSource->epochTree();
+    m_merged = m_treeSource->mergedTree();
+    m_unfolded.clear();
+    m_sourceCopy.reset();
+    return true;
+}
+
+void IncidentAnalyzer::copySourceTrees()
+{
+    const qint64 sourceAt = m_treeSource->lastDocumentEvent();
+    if (m_sourceCopy || sourceAt <= m_lastDocumentEvent)
+        return; // one is kept already, for an event not handled yet; or the source is not ahead
+    m_sourceCopy = SourceCopy { sourceAt, m_treeSource->epochTree(), m_treeSource->mergedTree(), m_treeSource->streamRequestId(),
+        m_treeSource->epoch() };
 }
 
 void IncidentAnalyzer::onSnapshot(qint64 index)
@@ -497,6 +583,7 @@ void IncidentAnalyzer::startShadow(bool onDemand)
         }
         if (m_open && !m_open->awaitingSnapshot && !onDemand) {
             // No truth to compare with: the verdict rests on what the stream showed.
+            bringTreesUpToDate();
             const TreeDiff stale = diffTrees(m_tree, m_merged);
             const bool anyStale = !stale.added.isEmpty() || !stale.changed.isEmpty();
             const IncidentVerdict verdict = m_open->corrupting ? IncidentVerdict::Diverged
@@ -584,6 +671,7 @@ void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, q
 {
     // The client's tree at the shadow's seq (or the latest at or before it: items at seqs this
     // viewer never got changed nothing it can see).
+    bringTreesUpToDate();
     const DocumentTree* client = &m_tree;
     qint64 clientSeq = m_lastSeq;
     bool exact = m_lastSeq == truth.seq;
@@ -734,6 +822,7 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
         { QStringLiteral("notesNotListed"), incident.notesDropped },
     };
     if (incident.snapshotNs >= 0) {
+        bringTreesUpToDate();
         report.insert(QStringLiteral("changedWhileAway"), diffJson(diffTrees(incident.before, m_tree)));
         const TreeDiff stale = diffTrees(m_tree, m_merged);
         QStringList stalePaths = stale.added;

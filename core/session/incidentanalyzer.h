@@ -19,6 +19,7 @@ class QWebSocket;
 namespace deltascope {
 
 class EventLog;
+class SessionFolder;
 
 // The truth, fetched over a second, direct connection with the client's identity: the first
 // snapshot a fresh connection/create gets, folded into an empty tree.
@@ -91,6 +92,13 @@ public:
     void setShadowInsecure(bool insecure) { m_shadowInsecure = insecure; }
     // Time source for the Incident events this analyzer appends (default: the last event's time).
     void setClock(std::function<qint64()> nowNs) { m_nowNs = std::move(nowNs); }
+    // A folder that folds the same log as it is appended (a live session's). While no incident is
+    // open and no shadow fetch is out, stream items are then not folded here: the folder's trees
+    // are copied where both have handled the same events (the folder runs ahead of the analyzer,
+    // which handles the log a notification later, so a copy taken now is kept until the analyzer
+    // gets there), and only what is needed before that is folded here. This halves a live
+    // session's folds.
+    void setTreeSource(const SessionFolder* folder);
 
     // Compares the client's tree with a fresh snapshot now; divergenceChecked() carries the result.
     // A divergence found this way opens (and closes) an incident of its own.
@@ -103,9 +111,19 @@ public:
 
     const QList<QJsonObject>& incidents() const { return m_closed; }
     bool hasOpenIncident() const { return m_open.has_value(); }
-    const DocumentTree& tree() const { return m_tree; }
-    const DocumentTree& mergedTree() const { return m_merged; }
+    const DocumentTree& tree()
+    {
+        bringTreesUpToDate();
+        return m_tree;
+    }
+    const DocumentTree& mergedTree()
+    {
+        bringTreesUpToDate();
+        return m_merged;
+    }
     QString sessionVersion() const { return m_firstVersion; }
+    // Stream items folded by the analyzer itself (with a tree source, only what incidents needed).
+    qint64 itemsFoldedHere() const { return m_itemsFoldedHere; }
 
 Q_SIGNALS:
     void incidentOpened(int number, const QString& trigger);
@@ -166,6 +184,14 @@ private:
     void rememberCurrentTree();
     void trouble(qint64 index, const QString& how, const QString& reason);
     void foldItem(qint64 index, const QByteArray& frame);
+    // Makes m_tree and m_merged as of the last event handled: the tree source's where it has handled
+    // the same events, and by folding the items left unfolded after that.
+    void bringTreesUpToDate();
+    // Takes the tree source's trees when it is at the same event (true), or does nothing.
+    bool adoptSourceTrees();
+    // Keeps a copy of the tree source's trees as of its last event, for when the analyzer gets
+    // there (handle() takes it), unless one is kept already.
+    void copySourceTrees();
     void onSnapshot(qint64 index);
     void scheduleCheck(qint64 delayMs);
     void startShadow(bool onDemand);
@@ -196,6 +222,18 @@ private:
     DocumentTree m_tree;
     DocumentTree m_merged { FoldMode::ReferenceClient };
     FoldResult m_foldScratch; // the fold results are not read here; reused to save their allocations
+    QPointer<const SessionFolder> m_treeSource;
+    std::vector<qint64> m_unfolded; // stream items with data handled but not folded into the trees yet
+    qint64 m_lastDocumentEvent = -1; // the last EpochStarted or StreamItem handled (SessionFolder's kind)
+    struct SourceCopy {
+        qint64 lastDocumentEvent = -1; // the source's, when copied
+        DocumentTree tree;
+        DocumentTree merged;
+        qint64 streamId = -1;
+        quint32 epoch = 0;
+    };
+    std::optional<SourceCopy> m_sourceCopy;
+    qint64 m_itemsFoldedHere = 0;
     std::map<qint64, DocumentTree> m_history; // seq -> canonical tree after the item with that seq (bounded)
     int m_shadowsInFlight = 0; // shadow fetches whose comparison has not run yet
     qint64 m_lastSeq = -1;

@@ -40,12 +40,13 @@ void SessionFolder::reset()
     m_anomalyCount = 0;
     m_epochHasData = false;
     m_oldStreams.clear();
+    m_lastDocumentEvent = -1;
 }
 
 SessionFolder::State SessionFolder::saveState() const
 {
     return State { m_epochTree, m_mergedTree, m_previousEpochTree, m_lastResync, m_epoch, m_streamId, m_lastSeq, m_folded,
-        m_anomalyCount, m_epochHasData, m_oldStreams };
+        m_anomalyCount, m_epochHasData, m_oldStreams, m_lastDocumentEvent };
 }
 
 void SessionFolder::restoreState(const State& state)
@@ -61,6 +62,7 @@ void SessionFolder::restoreState(const State& state)
     m_anomalyCount = state.anomalyCount;
     m_epochHasData = state.epochHasData;
     m_oldStreams = state.oldStreams;
+    m_lastDocumentEvent = state.lastDocumentEvent;
 }
 
 bool SessionAnomaly::isReferenceClientQuirk() const
@@ -82,6 +84,8 @@ void SessionFolder::report(const QString& kind, qint64 eventIndex, const QString
 
 void SessionFolder::processEvent(const SessionEvent& event, QByteArrayView payload)
 {
+    if (event.kind == EventKind::EpochStarted || event.kind == EventKind::StreamItem)
+        m_lastDocumentEvent = event.index;
     switch (event.kind) {
     case EventKind::EpochStarted: {
         // The epoch number and create id travel in the event (and in its payload for captures

@@ -68,6 +68,7 @@ public:
         qint64 anomalyCount = 0;
         bool epochHasData = false;
         QHash<qint64, quint32> oldStreams;
+        qint64 lastDocumentEvent = -1;
     };
     State saveState() const;
     void restoreState(const State& state);
@@ -82,6 +83,9 @@ public:
     bool epochHasData() const { return m_epochHasData; }
     qint64 foldedCount() const { return m_folded; }
     qint64 anomalyCount() const { return m_anomalyCount; }
+    // The log index of the last EpochStarted or StreamItem event processed (-1: none): a reader of
+    // the same log that has handled the same events last knows the trees are as of its position.
+    qint64 lastDocumentEvent() const { return m_lastDocumentEvent; }
     // Paths where the merged tree differs from the epoch tree right now.
     TreeDiff currentStaleDiff() const;
     const ResyncReport& lastResync() const { return m_lastResync; }
@@ -110,6 +114,7 @@ private:
     qint64 m_anomalyCount = 0;
     bool m_epochHasData = false;
     QHash<qint64, quint32> m_oldStreams; // earlier connection/create ids -> their epoch
+    qint64 m_lastDocumentEvent = -1;
 };
 
 }

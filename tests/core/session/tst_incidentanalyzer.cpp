@@ -4,6 +4,7 @@
 #include "core/session/eventlog.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/session/incidentsummary.h"
+#include "core/session/sessionfolder.h"
 #include "tests/support/testutils.h"
 
 #include <QJsonArray>
@@ -22,6 +23,8 @@ struct Script {
     EventLog log;
     IncidentAnalyzer analyzer { &log };
     qint64 nowMs = 0;
+    // A live session's folder (useFolder()): fed each epoch and stream item as it is appended.
+    std::unique_ptr<SessionFolder> folder;
 
     Script()
     {
@@ -44,8 +47,21 @@ struct Script {
         event.parts = parts;
         event.flags = flags;
         event.code = code;
-        const qint64 index = log.append(event, payload);
+        const qint64 index = append(event, payload);
         log.flushNotifications();
+        return index;
+    }
+    void useFolder()
+    {
+        folder = std::make_unique<SessionFolder>();
+        analyzer.setTreeSource(folder.get());
+    }
+    // Appends as LiveSession does: the folder folds the event before anyone is notified of it.
+    qint64 append(const SessionEvent& event, const QByteArray& payload, bool feedFolder = true)
+    {
+        const qint64 index = log.append(event, payload);
+        if (folder && feedFolder && (event.kind == EventKind::EpochStarted || event.kind == EventKind::StreamItem))
+            folder->processEvent(log.at(index), payload);
         return index;
     }
     void hello(qint64 at, const char* version)
@@ -392,7 +408,7 @@ void appendBurst(Script& s, int items)
         event.requestId = 1;
         event.seq = seq;
         event.parts = PartData | PartSeq;
-        s.log.append(event, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(seq).toUtf8());
+        s.append(event, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(seq).toUtf8());
     }
 }
 }
@@ -403,7 +419,7 @@ TEST_CASE("incident analyzer: a burst of events is handled a slice per turn in o
     // each) in one turn held the window's event loop for over 100 ms.
     constexpr int kItems = 30000;
     const auto burst = [](Script& s) { appendBurst(s, kItems); };
-    const auto folded = [](const Script& s) {
+    const auto folded = [](Script& s) {
         const NodeId n = s.analyzer.tree().find(QStringLiteral("n"));
         return n == kNoNode ? qint64(0) : s.analyzer.tree().integerValue(n);
     };
@@ -451,4 +467,148 @@ TEST_CASE("incident analyzer: an incident opened behind a backlog is seen by a c
     s.log.flushNotifications(); // the analyzer takes its first slice: the fault is still behind
     s.analyzer.catchUp();
     CHECK(s.analyzer.hasOpenIncident());
+}
+
+namespace {
+// The socket-loss story of the first test, with a steady stream before the fault and after the
+// resync: what the analyzer's trees and reports are checked on with and without a tree source.
+void socketLossWithSteadyStream(Script& s)
+{
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(10, 1, 5, R"({"title":"Demo","players":{"4":{"n":"ann"},"7":{"n":"bo"},"@o":[4,7]},"banner":"hi"})");
+    for (int seq = 6; seq <= 30; ++seq)
+        s.item(10 + seq, 1, seq, QStringLiteral(R"({"players":{"4":{"score":%1}}})").arg(seq).toUtf8().constData());
+    s.add(50, EventKind::FaultInjected, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+    s.state(51, "reconnecting", "socket closed; reopening in 5 ms");
+    s.hello(60, "v1");
+    s.epoch(61, 2, 3);
+    s.item(70, 3, 40, R"({"title":"Demo 2","players":{"4":{"n":"ann","score":40},"@o":[4]}})");
+    for (int seq = 41; seq <= 60; ++seq)
+        s.item(30 + seq, 3, seq, QStringLiteral(R"({"players":{"4":{"score":%1}}})").arg(seq).toUtf8().constData());
+}
+}
+
+TEST_CASE("incident analyzer: with the session's folder as tree source it folds only what an incident needs")
+{
+    Script own;
+    Script shared;
+    shared.useFolder();
+    socketLossWithSteadyStream(own);
+    socketLossWithSteadyStream(shared);
+    const QJsonObject ownIncident = own.waitForIncident();
+    const QJsonObject sharedIncident = shared.waitForIncident();
+    INFO(QJsonDocument(sharedIncident).toJson().toStdString());
+    CHECK(sharedIncident == ownIncident);
+    CHECK(sharedIncident.value(QLatin1String("verdict")).toString() == QLatin1String("converged-stale"));
+    CHECK(shared.analyzer.tree().toJson() == own.analyzer.tree().toJson());
+    CHECK(shared.analyzer.mergedTree().toJson() == own.analyzer.mergedTree().toJson());
+    CHECK(shared.analyzer.mergedTree().toJson() == shared.folder->mergedTree().toJson());
+    // Provenance comes along: the events that touched the score are the same.
+    const auto scoreHistory = [](Script& s) {
+        const DocumentTree& tree = s.analyzer.tree();
+        return tree.history(tree.find(QStringLiteral("players/4/score"))).recentEvents;
+    };
+    CHECK(scoreHistory(shared) == scoreHistory(own));
+    CHECK(own.analyzer.itemsFoldedHere() == 47);
+    // Only the items from the fault on, while the incident was open, were folded here.
+    CHECK(shared.analyzer.itemsFoldedHere() > 0);
+    CHECK(shared.analyzer.itemsFoldedHere() <= 21);
+}
+
+TEST_CASE("incident analyzer: items its tree source did not fold are folded here")
+{
+    Script s;
+    s.useFolder();
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(2, 1, 1, R"({"n":1,"seen":"folder"})");
+    CHECK(s.analyzer.itemsFoldedHere() == 0);
+    // An item the folder never saw (another writer of the log): the source is out of step.
+    SessionEvent event;
+    event.kind = EventKind::StreamItem;
+    event.direction = naturalDirection(event.kind);
+    event.monotonicNs = 3000000;
+    event.requestId = 1;
+    event.seq = 2;
+    event.parts = PartData | PartSeq;
+    s.append(event, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":2},"seq":2}}})", false);
+    s.log.flushNotifications();
+    CHECK(s.analyzer.tree().toJson() == QByteArray(R"({"n":2,"seen":"folder"})"));
+    CHECK(s.analyzer.mergedTree().toJson() == QByteArray(R"({"n":2,"seen":"folder"})"));
+    // The first item came with the source's trees; only the second was folded here.
+    CHECK(s.analyzer.itemsFoldedHere() == 1);
+    CHECK(s.folder->epochTree().toJson() == QByteArray(R"({"n":1,"seen":"folder"})"));
+}
+
+TEST_CASE("incident analyzer: a backlog handled behind its tree source is not folded here")
+{
+    Script s;
+    s.useFolder();
+    // A stall's release: the folder has folded the backlog as it was appended, the analyzer handles
+    // it a slice per turn, out of step with the folder until it has caught up.
+    appendBurst(s, 10000);
+    s.log.flushNotifications();
+    s.analyzer.catchUp();
+    CHECK(s.analyzer.tree().toJson() == QByteArray(R"({"n":10000})"));
+    CHECK(s.analyzer.itemsFoldedHere() == 0);
+}
+
+TEST_CASE("incident analyzer: a tree source that runs ahead is met by a copy of its trees")
+{
+    // Live, the folder folds each event as it is appended and the analyzer handles it a
+    // notification later, so at the end of a batch the folder is often further on: a copy of its
+    // trees from then is taken when the analyzer reaches that event.
+    EventLog log;
+    log.setNotifyInterval(0);
+    SessionFolder folder;
+    qint64 nextSeq = 1;
+    const auto appendItem = [&](bool feedFolder) {
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.direction = naturalDirection(event.kind);
+        event.requestId = 1;
+        event.seq = nextSeq;
+        event.parts = PartData | PartSeq;
+        const QByteArray payload
+            = QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})").arg(nextSeq++).toUtf8();
+        const qint64 index = log.append(event, payload);
+        if (feedFolder)
+            folder.processEvent(log.at(index), payload);
+    };
+    // Connected before the analyzer, so it runs first: the stream goes on while a batch is handed out.
+    int appendedWhileNotifying = 0;
+    QObject::connect(&log, &EventLog::eventsAppended, [&] {
+        for (; appendedWhileNotifying > 0; --appendedWhileNotifying)
+            appendItem(true);
+    });
+    IncidentAnalyzer analyzer(&log);
+    analyzer.setTreeSource(&folder);
+
+    SessionEvent epoch;
+    epoch.kind = EventKind::EpochStarted;
+    epoch.direction = naturalDirection(epoch.kind);
+    epoch.requestId = 1;
+    epoch.epoch = 1;
+    const QByteArray epochPayload = R"({"epoch":1,"requestId":1})";
+    folder.processEvent(log.at(log.append(epoch, epochPayload)), epochPayload);
+    log.flushNotifications();
+
+    appendItem(true); // seq 1
+    appendedWhileNotifying = 5; // seq 2..6, folded by the folder before the analyzer sees seq 1
+    log.flushNotifications();
+    appendedWhileNotifying = 2; // seq 7..8, while the analyzer handles 2..6
+    log.flushNotifications();
+    CHECK(analyzer.itemsFoldedHere() == 0);
+    CHECK(analyzer.tree().toJson() == QByteArray(R"({"n":6})")); // the copy from when the folder was at 6
+    CHECK(folder.epochTree().toJson() == QByteArray(R"({"n":8})"));
+    log.flushNotifications();
+    CHECK(analyzer.tree().toJson() == QByteArray(R"({"n":8})"));
+    CHECK(analyzer.mergedTree().toJson() == QByteArray(R"({"n":8})"));
+    CHECK(analyzer.itemsFoldedHere() == 0);
+
+    appendItem(false); // seq 9, which the folder never sees
+    log.flushNotifications();
+    CHECK(analyzer.tree().toJson() == QByteArray(R"({"n":9})"));
+    CHECK(analyzer.itemsFoldedHere() == 1);
 }
