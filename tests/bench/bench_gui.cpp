@@ -1,5 +1,6 @@
 // bench-link: deltascope_ui
 #include "core/session/eventlog.h"
+#include "core/session/incidentanalyzer.h"
 #include "ui/connectionbar.h"
 #include "ui/documenttreepanel.h"
 #include "ui/livecontroller.h"
@@ -285,6 +286,16 @@ void benchLiveWindow(bool quick)
                     releaseMeter.longestMs(), stallMs, static_cast<long long>(caughtUpMs), static_cast<long long>(itemsAtCatchUp - itemsAtRelease));
             }
         }
+    }
+    // How far the incident analysis trails the stream at the end (a window closing waits for it),
+    // and how many items it folded itself rather than taking the session folder's trees.
+    if (auto* analyzer = session->findChild<IncidentAnalyzer*>()) {
+        QElapsedTimer catchUp;
+        catchUp.start();
+        analyzer->catchUp();
+        const qint64 totalItems = qint64(session->log().indexesOfKind(EventKind::StreamItem).size());
+        std::printf("gui.live_incident_analysis: %lld ms to catch up at the end; %lld of %lld stream items folded by the analyzer itself (the rest came with the session folder's trees)\n",
+            static_cast<long long>(catchUp.elapsed()), static_cast<long long>(analyzer->itemsFoldedHere()), static_cast<long long>(totalItems));
     }
     window.disconnectSession();
     server.terminate();
