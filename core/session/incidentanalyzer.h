@@ -76,7 +76,8 @@ struct IncidentOptions {
 // Follows a session's event log and explains every incident: from a fault or the first sign of
 // trouble to the first moment the client's tree is whole again. Keeps its own folds of the
 // stream (the canonical tree, reset on each connection/create, and the tree a merging client
-// would hold), so it works the same on live sessions and replays. Each incident ends with an
+// would hold), so it works the same on live sessions and replays; a live session's folder can
+// stand in for them while nothing is wrong (setTreeSource()). Each incident ends with an
 // Incident event in the log whose payload is the analysis (see core/faults/README.md), and
 // incidentClosed().
 class IncidentAnalyzer : public QObject {
