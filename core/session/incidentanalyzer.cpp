@@ -418,15 +418,8 @@ void IncidentAnalyzer::handle(qint64 index)
     // is handled, so trees taken from the source never hold an item folded here as well.
     if (event.kind == EventKind::EpochStarted || event.kind == EventKind::StreamItem) {
         m_lastDocumentEvent = index;
-        if (m_sourceCopy && m_sourceCopy->lastDocumentEvent == index) {
-            // The source's trees as of this very event take the place of everything left unfolded.
-            if (!m_unfolded.empty() && m_sourceCopy->streamId == m_streamId && m_sourceCopy->epoch == m_epoch) {
-                m_tree = std::move(m_sourceCopy->tree);
-                m_merged = std::move(m_sourceCopy->merged);
-                m_unfolded.clear();
-            }
-            m_sourceCopy.reset();
-        }
+        if (m_sourceCopy && m_sourceCopy->lastDocumentEvent == index)
+            takeSourceCopy();
     }
 }
 
@@ -497,10 +490,7 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
             m_unfolded.push_back(index);
         } else {
             bringTreesUpToDate();
-            // Only the trees matter here, not what each delta changed.
-            item.foldInto(m_tree, index, m_foldScratch, DocumentTree::ChangeDetail::None);
-            item.foldInto(m_merged, index, m_foldScratch, DocumentTree::ChangeDetail::None);
-            ++m_itemsFoldedHere;
+            foldIntoTrees(item, index);
         }
     }
     if (delta.seq >= 0) {
@@ -526,13 +516,18 @@ void IncidentAnalyzer::bringTreesUpToDate()
     for (const qint64 index : m_unfolded) {
         const QByteArray frame = m_log ? m_log->payload(index) : QByteArray();
         const StreamItemFold item(frame);
-        if (!item.delta().ok || !item.delta().hasData)
-            continue;
-        item.foldInto(m_tree, index, m_foldScratch, DocumentTree::ChangeDetail::None);
-        item.foldInto(m_merged, index, m_foldScratch, DocumentTree::ChangeDetail::None);
-        ++m_itemsFoldedHere;
+        if (item.delta().ok && item.delta().hasData)
+            foldIntoTrees(item, index);
     }
     m_unfolded.clear();
+}
+
+void IncidentAnalyzer::foldIntoTrees(const StreamItemFold& item, qint64 index)
+{
+    // Only the trees matter here, not what each delta changed.
+    item.foldInto(m_tree, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+    item.foldInto(m_merged, index, m_foldScratch, DocumentTree::ChangeDetail::None);
+    ++m_itemsFoldedHere;
 }
 
 bool IncidentAnalyzer::adoptSourceTrees()
@@ -547,6 +542,17 @@ bool IncidentAnalyzer::adoptSourceTrees()
     m_unfolded.clear();
     m_sourceCopy.reset();
     return true;
+}
+
+void IncidentAnalyzer::takeSourceCopy()
+{
+    // The source's trees as of the event just handled take the place of everything left unfolded.
+    if (!m_unfolded.empty() && m_sourceCopy->streamId == m_streamId && m_sourceCopy->epoch == m_epoch) {
+        m_tree = std::move(m_sourceCopy->tree);
+        m_merged = std::move(m_sourceCopy->merged);
+        m_unfolded.clear();
+    }
+    m_sourceCopy.reset();
 }
 
 void IncidentAnalyzer::copySourceTrees()

@@ -20,6 +20,7 @@ namespace deltascope {
 
 class EventLog;
 class SessionFolder;
+class StreamItemFold;
 
 // The truth, fetched over a second, direct connection with the client's identity: the first
 // snapshot a fresh connection/create gets, folded into an empty tree.
@@ -191,8 +192,10 @@ private:
     // Takes the tree source's trees when it is at the same event (true), or does nothing.
     bool adoptSourceTrees();
     // Keeps a copy of the tree source's trees as of its last event, for when the analyzer gets
-    // there (handle() takes it), unless one is kept already.
+    // there (handle() takes it with takeSourceCopy()), unless one is kept already.
     void copySourceTrees();
+    void takeSourceCopy();
+    void foldIntoTrees(const StreamItemFold& item, qint64 index);
     void onSnapshot(qint64 index);
     void scheduleCheck(qint64 delayMs);
     void startShadow(bool onDemand);
