@@ -319,7 +319,7 @@ void DocumentTree::Data::init(FoldMode foldMode)
     freeSlots.clear();
     used = 1;
     rootSlot = allocate(0, {}, NodeKind::Object, -1);
-    visibleCountValid = false;
+    visibilityChanged();
 }
 
 DocumentTree::Data::Data(const Data& other)
@@ -334,6 +334,7 @@ DocumentTree::Data::Data(const Data& other)
     , anomalyPath(other.anomalyPath)
     , visibleCountCache(other.visibleCountCache)
     , visibleCountValid(other.visibleCountValid)
+    , hiddenCounts(other.hiddenCounts)
 {
     // Both trees now hold every chunk: each copies a chunk before its first write to it.
     std::fill(other.chunkOwned.begin(), other.chunkOwned.end(), 0);
@@ -410,7 +411,7 @@ quint32 DocumentTree::Data::allocate(quint32 parentSlot, std::string_view key, q
     else if (kind == NodeKind::String)
         n.v.s = packed::inlineBits({});
     n.stamp = nextStamp();
-    visibleCountValid = false;
+    visibilityChanged();
     return slot;
 }
 
@@ -456,12 +457,12 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
 {
     const Node& top = r(slot);
     if (!top.live()) {
-        visibleCountValid = false;
+        visibilityChanged();
         return;
     }
     if (!top.isContainer()) {
         freeNode(slot);
-        visibleCountValid = false;
+        visibilityChanged();
         return;
     }
     if (isFlatRecord(*this, top)) {
@@ -476,7 +477,7 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
                 freeNode(members[i]);
         }
         clearNode(slot);
-        visibleCountValid = false;
+        visibilityChanged();
         return;
     }
     // Iterative: subtrees can be as deep as kMaxDepth, and element maps hold hidden children too.
@@ -503,7 +504,7 @@ void DocumentTree::Data::freeSubtree(quint32 slot)
         }
         freeNode(s);
     }
-    visibleCountValid = false;
+    visibilityChanged();
 }
 
 void DocumentTree::Data::rawArrayToValueList(quint32 slot)
@@ -515,7 +516,7 @@ void DocumentTree::Data::rawArrayToValueList(quint32 slot)
     releaseContainer(n.v.c, NodeKind::RawArray);
     n.v.c = list;
     n.kind = NodeKind::ValueList;
-    visibleCountValid = false;
+    visibilityChanged();
 }
 
 void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
@@ -544,7 +545,7 @@ void DocumentTree::Data::resetPayload(quint32 slot, NodeKind kind)
         m.v.c = newContainer(kind);
     else if (kind == NodeKind::String)
         m.v.s = packed::inlineBits({});
-    visibleCountValid = false;
+    visibilityChanged();
 }
 
 void DocumentTree::Data::appendMember(quint32 container, quint32 member)

@@ -447,11 +447,18 @@ int DocumentTree::hiddenElementCount(NodeId list) const
     const quint32 s = d->slotOf(list);
     if (!s || !d->r(s).isList())
         return 0;
+    for (const auto& [slot, count] : d->hiddenCounts) {
+        if (slot == s)
+            return count;
+    }
     int hidden = 0;
     for (quint32 m : d->r(s).v.c->members) {
         if (d->r(m).row == kNotVisible)
             ++hidden;
     }
+    if (d->hiddenCounts.size() >= 16)
+        d->hiddenCounts.clear();
+    d->hiddenCounts.emplace_back(s, hidden);
     return hidden;
 }
 

@@ -723,6 +723,16 @@ struct DocumentTree::Data {
     } anomalyPath;
     mutable std::size_t visibleCountCache = 0;
     mutable bool visibleCountValid = false;
+    // Hidden element counts of record lists already counted (slot, count): a tree view asks for one
+    // at every paint of a list's row, and counting walks the whole element map. Few lists are on
+    // screen at once, so a short vector; it holds while no node changes visibility.
+    mutable std::vector<std::pair<quint32, int>> hiddenCounts;
+    // Every change of which nodes exist or are visible comes through here: it voids both caches.
+    void visibilityChanged()
+    {
+        visibleCountValid = false;
+        hiddenCounts.clear();
+    }
     // Member positions the last delta's lookups started from, kept for the next delta (see
     // findMemberFrom): the root's first key, and the member of a list's one-member element deltas.
     // Deltas repeat their shape (the same root keys, the same field of sibling records), so the

@@ -989,7 +989,7 @@ inline quint32 Mutator::newScalarMember(quint32 object, std::string_view key, qu
     n.stamp = m_stamp;
     if (m_changes)
         pushTouched(DocumentTree::Data::idOf(slot, n));
-    d.visibleCountValid = false;
+    d.visibilityChanged();
     return slot;
 }
 
@@ -1045,7 +1045,7 @@ quint32 Mutator::addHiddenElement(quint32 list, std::string_view key, dom::eleme
                 n.key.assign(key, packed::inlineBitsOfParsed(key));
                 n.v.i = 0;
                 n.stamp = m_stamp;
-                d.visibleCountValid = false;
+                d.visibilityChanged();
             }
             d.wc(list).members.push_back(slot);
             d.indexInsert(list, slot);
@@ -1469,7 +1469,7 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
     c.order.assign(before.begin(), before.end());
     c.maybeOrphans = true;
     d.renumber(slot);
-    d.visibleCountValid = false;
+    d.visibilityChanged();
     endInsert(slot, 0, int(before.size()) - 1, visible);
 }
 
@@ -2108,7 +2108,7 @@ bool Mutator::applyOrderBySegments(quint32 list, dom::element orderValue, std::v
         }
     }
 
-    d.visibleCountValid = false;
+    d.visibilityChanged();
     // Removed elements leave the element map first, as in the general path.
     if (!removed.empty()) {
         for (quint32 slot : removed)
@@ -2260,10 +2260,10 @@ bool Mutator::applyOrder(quint32 list, const std::vector<quint32>& target, bool 
         d.renumber(list);
         if (visible && !target.empty())
             endInsert(list, 0, int(target.size()) - 1, true);
-        d.visibleCountValid = false;
+        d.visibilityChanged();
         return true;
     }
-    d.visibleCountValid = false;
+    d.visibilityChanged();
     if (swapByMoves(list, c, target))
         return true;
 
@@ -2587,7 +2587,7 @@ void Mutator::editResize(quint32 list, std::size_t size)
         }
         endInsert(list, int(old), int(size) - 1, visible);
     }
-    d.visibleCountValid = false;
+    d.visibilityChanged();
     touch(list);
 }
 

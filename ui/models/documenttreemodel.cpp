@@ -114,8 +114,8 @@ QString DocumentTreeModel::valueText(const DocumentTree& tree, NodeId node)
     case NodeKind::ValueList:
     case NodeKind::RawArray: {
         QString text = QStringLiteral("[%1]").arg(tree.childCount(node));
-        if (tree.kind(node) == NodeKind::RecordList && tree.hiddenElementCount(node) > 0)
-            text += QStringLiteral(" + %1 hidden").arg(tree.hiddenElementCount(node));
+        if (const int hidden = tree.kind(node) == NodeKind::RecordList ? tree.hiddenElementCount(node) : 0; hidden > 0)
+            text += QStringLiteral(" + %1 hidden").arg(hidden);
         return text;
     }
     default: {

@@ -9,6 +9,7 @@
 #include <QJsonObject>
 
 #include <random>
+#include <set>
 
 using namespace deltascope;
 using namespace deltascope::test;
@@ -311,4 +312,86 @@ TEST_CASE("property: a large record list folds the same whatever the key order o
         REQUIRE(client.order(client.find(u"items")) == order);
         REQUIRE(compareTrees(client, client.root(), server, server.root(), QString()).isEmpty());
     }
+}
+
+TEST_CASE("property: the hidden element count follows every fold and edit that hides or shows an element")
+{
+    // hiddenElementCount() is cached between changes of visibility (a tree view asks at every paint).
+    // Each step asks twice, so the second answer comes from the cache, and compares both with a
+    // count kept here: ids in the element map that the visible order leaves out.
+    std::mt19937_64 random(7);
+    const auto pick = [&random](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+    DocumentTree tree;
+    std::set<QString> elementMap; // ordered: the same choices in every run
+    int nextId = 1;
+    qint64 event = 0;
+    const auto expectedHidden = [&](NodeId list) {
+        int shown = 0;
+        for (const QString& id : tree.order(list))
+            shown += elementMap.count(id) ? 1 : 0;
+        return int(elementMap.size()) - shown;
+    };
+    for (int step = 0; step < 600; ++step) {
+        const NodeId list = tree.find(u"l");
+        if (list != kNoNode) {
+            const int expected = expectedHidden(list);
+            INFO("step " << step);
+            REQUIRE(tree.hiddenElementCount(list) == expected);
+            REQUIRE(tree.hiddenElementCount(list) == expected);
+        }
+        const QStringList ids(elementMap.begin(), elementMap.end());
+        const int action = pick(0, 5);
+        if (action == 5 && list != kNoNode) {
+            // The editing API: an element in the map only, a removal, or a new visible order.
+            const int edit = pick(0, 2);
+            if (edit == 0) {
+                const QString id = QString::number(nextId++);
+                tree.setInteger(tree.setElementObject(list, id), QStringLiteral("v"), step);
+                elementMap.insert(id);
+            } else if (edit == 1 && !ids.isEmpty()) {
+                const QString id = ids.at(pick(0, int(ids.size()) - 1));
+                tree.removeElement(list, id);
+                elementMap.erase(id);
+            } else {
+                QStringList order;
+                for (const QString& id : ids) {
+                    if (pick(0, 2) > 0)
+                        order.append(id);
+                }
+                tree.setOrder(list, order);
+            }
+            continue;
+        }
+        // A delta: new elements (in the map only unless ordered), value changes, removals, and
+        // sometimes an @o that shows a random part of the map.
+        QJsonObject delta;
+        for (int k = pick(0, 3); k > 0; --k) {
+            const QString id = QString::number(nextId++);
+            delta.insert(id, QJsonObject { { QStringLiteral("v"), step } });
+            elementMap.insert(id);
+        }
+        for (const QString& id : ids) {
+            const int what = pick(0, 9);
+            if (what == 0) {
+                delta.insert(id, QJsonValue::Null);
+                elementMap.erase(id);
+            } else if (what == 1) {
+                delta.insert(id, QJsonObject { { QStringLiteral("v"), -step } });
+            }
+        }
+        if (pick(0, 2) == 0 || list == kNoNode) {
+            QJsonArray order;
+            for (const QString& id : elementMap) {
+                if (pick(0, 3) > 0)
+                    order.append(id.toLongLong());
+            }
+            delta.insert(QStringLiteral("@o"), order);
+        }
+        const QByteArray text = QJsonDocument(QJsonObject { { QStringLiteral("l"), delta } }).toJson(QJsonDocument::Compact);
+        FoldResult result;
+        tree.apply(std::string_view(text.constData(), std::size_t(text.size())), ++event, result);
+        INFO(text.toStdString());
+        REQUIRE(result.anomalies.empty());
+    }
+    CHECK(nextId > 300);
 }
