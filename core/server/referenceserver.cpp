@@ -230,6 +230,55 @@ QString peerKey(const QHostAddress& address, quint16 port)
 {
     return address.toString() + QLatin1Char('|') + QString::number(port);
 }
+
+// The value of an HTTP header (`lowerName` in lower case) in a request head, or empty; CR and LF
+// cannot be in it, since lines split there.
+QByteArray headerValue(const QByteArray& head, QByteArrayView lowerName)
+{
+    const QList<QByteArray> lines = head.split('\n');
+    for (qsizetype i = 1; i < lines.size(); ++i) {
+        const QByteArray line = lines.at(i).trimmed();
+        const qsizetype colon = line.indexOf(':');
+        if (colon > 0 && line.left(colon).trimmed().toLower() == lowerName)
+            return line.mid(colon + 1).trimmed();
+    }
+    return {};
+}
+
+// The answer to a plain HTTP request (not an upgrade on the socket path).
+QByteArray plainHttpAnswer(const QByteArray& method, const QByteArray& target, const QByteArray& head)
+{
+    // Side calls of the JS client (`PUT /~bm/...`, `PUT /~lg/...`) are answered 200 and ignored;
+    // anything else is not ours. Bodies are not awaited: the connection closes after the answer.
+    QByteArray status = QByteArrayLiteral("404 Not Found");
+    QByteArray headers;
+    QByteArray body;
+    if (method == "PUT" && (target.startsWith("/~bm/") || target.startsWith("/~lg/"))) {
+        status = QByteArrayLiteral("200 OK");
+    } else if (method == "GET" && target.startsWith("/~p")) {
+        // The JS client's follow-up to configure/make-or-get-asset-key: the key becomes the SAK
+        // cookie, with CORS for the page's origin, as Adama's web handler answers it.
+        const QByteArray key = target.mid(3);
+        const bool cookieSafe = !key.isEmpty() && std::all_of(key.begin(), key.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
+        if (cookieSafe) {
+            status = QByteArrayLiteral("200 OK");
+            body = QByteArrayLiteral("OK");
+            headers = "Cache-Control: no-cache\r\nSet-Cookie: SAK=" + key + "; Max-Age=604800; Secure; HttpOnly; SameSite=None\r\n";
+            if (const QByteArray origin = headerValue(head, "origin"); !origin.isEmpty())
+                headers += "Access-Control-Allow-Origin: " + origin + "\r\nAccess-Control-Allow-Credentials: true\r\n";
+        } else {
+            status = QByteArrayLiteral("400 Bad Request");
+        }
+    } else if (isSocketPath(target)) {
+        status = QByteArrayLiteral("400 Bad Request");
+    }
+    if (body.isEmpty() && !status.startsWith("200"))
+        body = status + '\n';
+    return "HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\n" + headers + "Content-Length: " + QByteArray::number(body.size())
+        + "\r\nConnection: close\r\n\r\n" + body;
+}
 }
 
 void ReferenceServer::onIncoming(QTcpSocket* socket)
@@ -270,16 +319,8 @@ void ReferenceServer::onHttpHead(QTcpSocket* socket)
         m_wsServer->handleConnection(socket);
         return;
     }
-    // Side calls of the JS client (`PUT /~bm/...`, `PUT /~lg/...`) are answered 200 and ignored;
-    // anything else is not ours. Bodies are not awaited: the connection closes after the answer.
-    const bool sideCall = method == "PUT" && (target.startsWith("/~bm/") || target.startsWith("/~lg/"));
-    const QByteArray status = sideCall ? QByteArrayLiteral("200 OK")
-        : isSocketPath(target)         ? QByteArrayLiteral("400 Bad Request")
-                                       : QByteArrayLiteral("404 Not Found");
-    const QByteArray body = sideCall ? QByteArray() : status + '\n';
     socket->readAll();
-    socket->write("HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: "
-        + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+    socket->write(plainHttpAnswer(method, target, head.left(end)));
     socket->disconnectFromHost();
 }
 

@@ -417,6 +417,10 @@ void ServerConnection::handleRequest(const QJsonObject& request, qint64 id)
         directSend(request, id, true);
     else if (m == QLatin1String("probe"))
         probe(request, id);
+    else if (m == QLatin1String("documents/hash-password"))
+        hashPassword(request, id);
+    else if (m == QLatin1String("configure/make-or-get-asset-key"))
+        makeOrGetAssetKey(id);
     else
         fail(id, ErrorCode::MethodNotFound);
 }
@@ -582,6 +586,22 @@ void ServerConnection::probe(const QJsonObject& request, qint64 id)
     if (who.error)
         return fail(id, who.error);
     reply(id, QByteArrayLiteral("{}"));
+}
+
+void ServerConnection::hashPassword(const QJsonObject& request, qint64 id)
+{
+    const auto password = stringParam(request, QLatin1String("password"));
+    if (!password)
+        return fail(id, ErrorCode::MissingPassword);
+    reply(id, "{\"passwordHash\":\"" + passwordHash(*password) + "\"}");
+}
+
+void ServerConnection::makeOrGetAssetKey(qint64 id)
+{
+    // The key belongs to the socket: the same one for every later call on it, as in Adama.
+    if (m_assetKey.isEmpty())
+        m_assetKey = randomToken(16);
+    reply(id, "{\"assetKey\":\"" + m_assetKey + "\"}");
 }
 
 void ServerConnection::failStream(Viewer* viewer, int code)

@@ -99,12 +99,15 @@ private:
     void sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const QString& dedupe,
         const QJsonValue& message, qint64 id, bool once);
     void probe(const QJsonObject& request, qint64 id);
+    void hashPassword(const QJsonObject& request, qint64 id);
+    void makeOrGetAssetKey(qint64 id);
 
     quint64 m_serial;
     QWebSocket* m_socket;
     QPointer<QTcpSocket> m_tcp;
     ReferenceServer* m_server;
     QHash<QString, QString> m_cookieIdentities;
+    QByteArray m_assetKey; // made by the socket's first configure/make-or-get-asset-key
     QHash<qint64, Viewer*> m_streams;
     QElapsedTimer m_created;
     qint64 m_latency = 0;

@@ -2,8 +2,11 @@
 
 #include "core/exactinteger.h"
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QPasswordDigestor>
+#include <QRandomGenerator>
 
 #include <algorithm>
 #include <cctype>
@@ -266,6 +269,40 @@ int validateChannel(const QString& channel)
             return ErrorCode::ChannelBadMiddle;
     }
     return 0;
+}
+
+
+namespace {
+    // Few enough iterations that a hash takes milliseconds: the server answers on its event loop,
+    // and a debugging peer must not stall every socket for one request.
+    constexpr int kPasswordIterations = 4096; // about 10 ms here
+    constexpr int kPasswordHashBytes = 32;
+    constexpr QByteArrayView kPasswordScheme = "$pbkdf2-sha256$";
+
+    QByteArray randomBytes(int count)
+    {
+        QByteArray raw(count, Qt::Uninitialized);
+        for (char& c : raw)
+            c = char(QRandomGenerator::system()->bounded(256));
+        return raw;
+    }
+
+    QByteArray derivePassword(const QString& password, const QByteArray& salt, int iterations)
+    {
+        return QPasswordDigestor::deriveKeyPbkdf2(QCryptographicHash::Sha256, password.toUtf8(), salt, iterations, kPasswordHashBytes);
+    }
+}
+
+QByteArray passwordHash(const QString& password)
+{
+    const QByteArray salt = randomBytes(16);
+    return kPasswordScheme.toByteArray() + QByteArray::number(kPasswordIterations) + '$' + salt.toBase64() + '$'
+        + derivePassword(password, salt, kPasswordIterations).toBase64();
+}
+
+QByteArray randomToken(int bytes)
+{
+    return randomBytes(bytes).toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
 }
 
 }

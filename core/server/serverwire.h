@@ -27,6 +27,7 @@ namespace ErrorCode {
     inline constexpr int MissingChannel = 454659;
     inline constexpr int MissingMessage = 425987;
     inline constexpr int MissingArg = 461826;
+    inline constexpr int MissingPassword = 465917;
     inline constexpr int UnknownConnectionSend = 457745;
     inline constexpr int UnknownConnectionSendOnce = 410619;
     inline constexpr int UnknownConnectionUpdate = 438302;
@@ -89,6 +90,13 @@ std::optional<QJsonValue> messageParam(const QJsonObject& request, QLatin1String
 // "id" key spelled with escapes is read from the parsed number, and a number of over about 309
 // digits fails Qt's JSON parser before it gets here.
 std::optional<qint32> requestId(const QJsonObject& request, QByteArrayView frame);
+
+// `documents/hash-password`: a salted PBKDF2-HMAC-SHA256 hash as
+// `$pbkdf2-sha256$ITERATIONS$SALT$HASH` (base64). Adama answers scrypt text (`$s0$...`); clients
+// store the hash and never read it, so only its being salted and one-way matters here.
+QByteArray passwordHash(const QString& password);
+// `bytes` random bytes from the system's generator, as unpadded base64url.
+QByteArray randomToken(int bytes);
 
 // Validators of the real server (ValidateKey, ValidateSpace, ValidateChannel): 0 when valid,
 // otherwise the code to fail with.

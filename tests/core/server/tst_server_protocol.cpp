@@ -6,10 +6,12 @@
 #include <catch2/catch.hpp>
 
 #include <QCoreApplication>
+#include <QCryptographicHash>
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QTest>
 #include <QNetworkRequest>
+#include <QPasswordDigestor>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -347,6 +349,50 @@ TEST_CASE("request errors: each method names its first missing or invalid parame
     CHECK(!client.isClosed());
 }
 
+TEST_CASE("documents/hash-password salts a one-way hash and configure/make-or-get-asset-key keeps one key per socket")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    REQUIRE(client.open(QUrl(server.url())));
+    const auto answerOf = [&client](const QString& method, const QJsonObject& params) {
+        const QJsonObject answer = client.waitForAnswer(client.request(method, params));
+        CHECK(answer.value(QLatin1String("done")).toBool());
+        return answer.value(QLatin1String("response")).toObject();
+    };
+
+    CHECK(failureOf(client, QStringLiteral("documents/hash-password"), {}) == 465917);
+    const QJsonObject password { { QStringLiteral("password"), QStringLiteral("hunter2 \u00e9") } };
+    const QByteArray first = answerOf(QStringLiteral("documents/hash-password"), password).value(QLatin1String("passwordHash")).toString().toLatin1();
+    const QByteArray second = answerOf(QStringLiteral("documents/hash-password"), password).value(QLatin1String("passwordHash")).toString().toLatin1();
+    CHECK(first != second); // salted
+    // $pbkdf2-sha256$ITERATIONS$SALT$HASH: the hash is PBKDF2 of the UTF-8 password with that salt.
+    for (const QByteArray& hash : { first, second }) {
+        INFO(hash.toStdString());
+        REQUIRE(hash.startsWith("$pbkdf2-sha256$"));
+        const QList<QByteArray> parts = hash.mid(15).split('$');
+        REQUIRE(parts.size() == 3);
+        CHECK(parts[0].toInt() >= 4096);
+        const QByteArray salt = QByteArray::fromBase64(parts[1]);
+        CHECK(salt.size() == 16);
+        const QByteArray derived = QByteArray::fromBase64(parts[2]);
+        CHECK(derived == QPasswordDigestor::deriveKeyPbkdf2(QCryptographicHash::Sha256, QStringLiteral("hunter2 \u00e9").toUtf8(), salt, parts[0].toInt(), 32));
+        CHECK(derived != QPasswordDigestor::deriveKeyPbkdf2(QCryptographicHash::Sha256, QByteArrayLiteral("hunter2"), salt, parts[0].toInt(), 32));
+    }
+    // Lenient as every string parameter: a number is its text.
+    CHECK(answerOf(QStringLiteral("documents/hash-password"), { { QStringLiteral("password"), 1234 } }).value(QLatin1String("passwordHash")).toString().startsWith(QLatin1String("$pbkdf2-sha256$")));
+
+    const QString key = answerOf(QStringLiteral("configure/make-or-get-asset-key"), {}).value(QLatin1String("assetKey")).toString();
+    CHECK(key.size() >= 20);
+    CHECK(answerOf(QStringLiteral("configure/make-or-get-asset-key"), {}).value(QLatin1String("assetKey")).toString() == key);
+    WsClient other;
+    REQUIRE(other.open(QUrl(server.url())));
+    const QJsonObject otherAnswer = other.waitForAnswer(other.request(QStringLiteral("configure/make-or-get-asset-key"), {}));
+    const QString otherKey = otherAnswer.value(QLatin1String("response")).toObject().value(QLatin1String("assetKey")).toString();
+    CHECK(!otherKey.isEmpty());
+    CHECK(otherKey != key);
+}
+
 TEST_CASE("send-once: dedupe tokens, repeats fail with 143407, tokens expire")
 {
     ServerOptions options = quietOptions();
@@ -387,6 +433,18 @@ TEST_CASE("paths, side calls and the frame size limit")
     CHECK(!wrong.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/other").arg(server.port())), 2s));
     CHECK(httpExchange(server.port(), "GET /other HTTP/1.1\r\nHost: x\r\n\r\n").startsWith("HTTP/1.1 404"));
     CHECK(httpExchange(server.port(), "PUT /~bm/r HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").startsWith("HTTP/1.1 200"));
+    // The asset key's cookie call, with CORS for the page that makes it.
+    const QByteArray assetCookie = httpExchange(server.port(), "GET /~pAbc-12_x HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n");
+    INFO(assetCookie.toStdString());
+    CHECK(assetCookie.startsWith("HTTP/1.1 200"));
+    CHECK(assetCookie.contains("\r\nSet-Cookie: SAK=Abc-12_x; Max-Age=604800; Secure; HttpOnly; SameSite=None\r\n"));
+    CHECK(assetCookie.contains("\r\nAccess-Control-Allow-Origin: https://app.example\r\nAccess-Control-Allow-Credentials: true\r\n"));
+    CHECK(assetCookie.endsWith("\r\n\r\nOK"));
+    const QByteArray noOrigin = httpExchange(server.port(), "GET /~pkey HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(noOrigin.startsWith("HTTP/1.1 200"));
+    CHECK(!noOrigin.contains("Access-Control"));
+    CHECK(httpExchange(server.port(), "GET /~pa;b=c HTTP/1.1\r\nHost: x\r\n\r\n").startsWith("HTTP/1.1 400"));
+    CHECK(httpExchange(server.port(), "GET /~p HTTP/1.1\r\nHost: x\r\n\r\n").startsWith("HTTP/1.1 400"));
 
     WsClient big;
     REQUIRE(big.open(QUrl(server.url())));
