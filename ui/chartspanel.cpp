@@ -223,6 +223,7 @@ void ChartsPanel::setEventLog(EventLog* log)
         disconnect(m_log, nullptr, this, nullptr);
     m_log = log;
     m_data.clear();
+    m_nodeCounter = {}; // counted the previous log's document
     m_ingested = 0;
     m_focus = -1;
     if (m_log) {
@@ -263,6 +264,24 @@ void ChartsPanel::addNodeSample(qint64 monotonicNs, qint64 nodes)
         m_refreshTimer->start();
 }
 
+void ChartsPanel::setNodeCounter(std::function<qint64()> count)
+{
+    m_nodeCounter = std::move(count);
+    m_data.takePendingNodeSample();
+}
+
+void ChartsPanel::documentChanged(qint64 monotonicNs)
+{
+    if (!m_nodeCounter)
+        return;
+    if (m_data.nodeSampleDue(monotonicNs)) {
+        if (const qint64 nodes = m_nodeCounter(); nodes >= 0)
+            m_data.addNodeSample(monotonicNs, nodes);
+    }
+    if (!m_refreshTimer->isActive())
+        m_refreshTimer->start();
+}
+
 void ChartsPanel::focusEvent(qint64 index)
 {
     m_focus = (m_log && index >= 0 && index < m_log->size()) ? index : -1;
@@ -299,6 +318,10 @@ int ChartsPanel::seriesPointCount() const
 void ChartsPanel::refresh()
 {
     m_refreshTimer->stop();
+    if (const qint64 pending = m_data.takePendingNodeSample(); pending >= 0 && m_nodeCounter) {
+        if (const qint64 nodes = m_nodeCounter(); nodes >= 0)
+            m_data.addNodeSample(pending, nodes);
+    }
     double from = 0;
     double to = std::max(1.0, m_data.endSeconds());
     double cursor = -1;

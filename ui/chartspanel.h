@@ -6,6 +6,8 @@
 #include <QPointer>
 #include <QWidget>
 
+#include <functional>
+
 class QLabel;
 class QTimer;
 
@@ -27,6 +29,12 @@ public:
     void setEventLog(EventLog* log);
     // The size of the folded document after an event (fed by whoever folds).
     void addNodeSample(qint64 monotonicNs, qint64 nodes);
+    // A live document, whose size `count` gives (it may walk the tree): documentChanged() after
+    // each fold counts it only when the chart needs a sample (ChartData::nodeSampleDue), and the
+    // last change before a redraw is counted then. A negative count (the document is gone) is
+    // left out; an empty function, or a new event log, stops the counting.
+    void setNodeCounter(std::function<qint64()> count);
+    void documentChanged(qint64 monotonicNs);
     // Centres the time window on an event (-1: show the whole session).
     void focusEvent(qint64 index);
     // Window width in seconds when focused (default 60).
@@ -46,6 +54,7 @@ private:
 
     QPointer<EventLog> m_log;
     ChartData m_data;
+    std::function<qint64()> m_nodeCounter;
     qint64 m_ingested = 0;
     qint64 m_focus = -1;
     double m_windowSeconds = 60;

@@ -707,9 +707,12 @@ void MainWindow::onSessionChanged(LiveSession* session)
         analyzer->setShadowTarget(truth);
         analyzer->setShadowInsecure(m_insecure);
         analyzer->setTreeSource(&session->folder()); // the session folds the same stream
-        // Document size for the charts, sampled as the folder folds each item.
+        // Document size for the charts, counted when a bucket needs it (counting may walk the tree).
+        m_charts->setNodeCounter([session = QPointer<LiveSession>(session)] {
+            return session ? qint64(session->folder().epochTree().nodeCount()) : qint64(-1);
+        });
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
-            m_charts->addNodeSample(session->log().at(eventIndex).monotonicNs, qint64(session->folder().epochTree().nodeCount()));
+            m_charts->documentChanged(session->log().at(eventIndex).monotonicNs);
             if (!m_treePanel->isShowingContent())
                 m_treePanel->showContent(true);
         });

@@ -181,3 +181,60 @@ TEST_CASE("charts panel: large values are labelled in a unit the title names, no
     CHECK(title("rttChart") == QStringLiteral("RTT (s, from pings)"));
     CHECK(yMax("rttChart") == Approx(12.5 * 1.1));
 }
+
+TEST_CASE("chart data: a live document is counted once per bucket, and its last change before a redraw")
+{
+    ChartData data(4, 1'000'000'000); // 1 s buckets, four of them before a merge
+    CHECK(data.takePendingNodeSample() == -1);
+    CHECK(data.nodeSampleDue(100'000'000)); // nothing sampled yet
+    data.addNodeSample(100'000'000, 10);
+    CHECK_FALSE(data.nodeSampleDue(400'000'000)); // same bucket: remembered instead
+    CHECK_FALSE(data.nodeSampleDue(700'000'000));
+    CHECK(data.takePendingNodeSample() == 700'000'000);
+    CHECK(data.takePendingNodeSample() == -1);
+    CHECK_FALSE(data.nodeSampleDue(800'000'000));
+    CHECK(data.nodeSampleDue(1'200'000'000)); // the next bucket needs its own
+    data.addNodeSample(1'200'000'000, 11);
+    CHECK(data.takePendingNodeSample() == -1); // an older pending change is covered by a newer sample
+    // After a merge (buckets of 2 s), 1.2 s and 1.9 s share a bucket, 2.1 s starts the next.
+    data.addNodeSample(5'000'000'000, 20);
+    REQUIRE(data.bucketNs() == 2'000'000'000);
+    CHECK_FALSE(data.nodeSampleDue(5'900'000'000));
+    CHECK(data.nodeSampleDue(6'100'000'000));
+    data.clear();
+    CHECK(data.nodeSampleDue(6'200'000'000));
+    CHECK(data.takePendingNodeSample() == -1);
+}
+
+TEST_CASE("charts panel: a costly node count runs once per bucket and once per redraw, and ends on the last value")
+{
+    ShownCharts shown;
+    ChartsPanel& panel = shown.panel;
+    int counts = 0;
+    qint64 nodes = 100;
+    panel.setNodeCounter([&] {
+        ++counts;
+        return nodes;
+    });
+    // 2,000 changes over 1.5 s of session time (100 ms buckets: 15 of them), each growing the document.
+    for (int i = 0; i < 2000; ++i) {
+        ++nodes;
+        panel.documentChanged(qint64(i) * 750'000);
+    }
+    CHECK(counts <= 16);
+    panel.refresh(); // the last change is counted now
+    CHECK(counts <= 17);
+    REQUIRE(!panel.data().nodes().isEmpty());
+    CHECK(panel.data().nodes().back().y() == 2100);
+    panel.refresh(); // nothing changed since: no count
+    const int before = counts;
+    panel.refresh();
+    CHECK(counts == before);
+    // A document that is gone (negative count) adds no sample; a new log stops the counting.
+    nodes = -1;
+    panel.documentChanged(5'000'000'000);
+    CHECK(panel.data().nodes().back().y() == 2100);
+    shown.panel.setEventLog(&shown.log);
+    panel.documentChanged(6'000'000'000);
+    CHECK(counts == before + 1);
+}

@@ -1,5 +1,7 @@
 #include "ui/models/chartdata.h"
 
+#include <utility>
+
 #include <algorithm>
 
 namespace deltascope::ui {
@@ -15,6 +17,8 @@ void ChartData::clear()
     m_buckets.clear();
     m_markers.clear();
     m_lastNs = 0;
+    m_lastNodeSampleNs = -1;
+    m_pendingNodeSampleNs = -1;
 }
 
 ChartData::Bucket& ChartData::bucketAt(qint64 monotonicNs)
@@ -96,6 +100,23 @@ void ChartData::addEvent(const SessionEvent& event, double latencyMs)
 void ChartData::addNodeSample(qint64 monotonicNs, qint64 nodes)
 {
     bucketAt(monotonicNs).nodes = nodes;
+    m_lastNodeSampleNs = std::max(m_lastNodeSampleNs, monotonicNs);
+    if (m_pendingNodeSampleNs <= monotonicNs)
+        m_pendingNodeSampleNs = -1;
+}
+
+bool ChartData::nodeSampleDue(qint64 monotonicNs)
+{
+    // Bucket numbers at the current width: a merge since the last sample renumbers both alike.
+    if (m_lastNodeSampleNs < 0 || std::max<qint64>(0, monotonicNs) / m_bucketNs != m_lastNodeSampleNs / m_bucketNs)
+        return true;
+    m_pendingNodeSampleNs = std::max(m_pendingNodeSampleNs, monotonicNs);
+    return false;
+}
+
+qint64 ChartData::takePendingNodeSample()
+{
+    return std::exchange(m_pendingNodeSampleNs, -1);
 }
 
 double ChartData::endSeconds() const

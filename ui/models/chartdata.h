@@ -32,6 +32,12 @@ struct ChartData {
     // One event; latencyMs is the RTT a ping reported (or -1).
     void addEvent(const SessionEvent& event, double latencyMs = -1);
     void addNodeSample(qint64 monotonicNs, qint64 nodes);
+    // For a live document whose size is costly to count: whether a change at monotonicNs should be
+    // counted now, because its bucket has no sample yet. Otherwise the change is remembered, and
+    // takePendingNodeSample() gives its time (or -1) when the charts are next drawn; a bucket keeps
+    // its last sample, so one count per bucket and one per redraw draw the same line.
+    bool nodeSampleDue(qint64 monotonicNs);
+    qint64 takePendingNodeSample();
     void clear();
 
     qint64 bucketNs() const { return m_bucketNs; }
@@ -60,6 +66,8 @@ private:
     std::vector<Bucket> m_buckets;
     std::vector<MarkerPoint> m_markers;
     qint64 m_lastNs = 0;
+    qint64 m_lastNodeSampleNs = -1;
+    qint64 m_pendingNodeSampleNs = -1;
 };
 
 }
