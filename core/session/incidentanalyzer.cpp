@@ -280,6 +280,8 @@ void IncidentAnalyzer::handle(qint64 index)
     case EventKind::StreamItem: {
         if (event.requestId != m_streamId || m_streamId < 0) // before a connection/create, as SessionFolder
             break;
+        if (leaveItemToSource(index, event))
+            break;
         const QByteArray frame = m_log->payload(index);
         if (m_open && m_open->awaitingSnapshot) {
             m_open->refetchBytes += frame.size();
@@ -507,6 +509,24 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
     }
     if (m_open && m_open->awaitingSnapshot && (delta.hasData || delta.seq >= 0))
         onSnapshot(index);
+}
+
+bool IncidentAnalyzer::leaveItemToSource(qint64 index, const SessionEvent& event)
+{
+    // While nothing is wrong, foldItem() only notes an item for the source to fold and its seq.
+    // The client decoded both into the event (its delta's keys as parts, its seq), so the frame
+    // is neither read back nor parsed. A reload starts an incident: foldItem() handles that.
+    if (!m_treeSource || m_open || m_shadowsInFlight > 0 || m_unfolded.size() >= kMaxUnfolded || (event.parts & PartReload))
+        return false;
+    // A frame without a response.delta object has no parts: nothing to note, as foldItem() finds
+    // (its event's seq, if any, is the response's, not a delta's).
+    if (event.parts & PartData)
+        m_unfolded.push_back(index);
+    if ((event.parts & PartSeq) && event.seq >= 0) {
+        m_lastSeq = event.seq;
+        m_history.clear();
+    }
+    return true;
 }
 
 void IncidentAnalyzer::bringTreesUpToDate()

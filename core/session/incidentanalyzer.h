@@ -186,6 +186,8 @@ private:
     void rememberCurrentTree();
     void trouble(qint64 index, const QString& how, const QString& reason);
     void foldItem(qint64 index, const QByteArray& frame);
+    // foldItem() from the event alone, where that is all it would do (true); otherwise nothing.
+    bool leaveItemToSource(qint64 index, const SessionEvent& event);
     // Makes m_tree and m_merged as of the last event handled: the tree source's where it has handled
     // the same events, and by folding the items left unfolded after that.
     void bringTreesUpToDate();

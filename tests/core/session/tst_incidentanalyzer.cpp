@@ -516,6 +516,39 @@ TEST_CASE("incident analyzer: with the session's folder as tree source it folds 
     CHECK(shared.analyzer.itemsFoldedHere() <= 21);
 }
 
+TEST_CASE("incident analyzer: with a tree source, quiet items are read from their events as their frames say")
+{
+    // With a source and nothing wrong, an item's seq and parts come from its event, not its frame.
+    // Each kind of frame must leave the analyzer where parsing it would.
+    Script own;
+    Script shared;
+    shared.useFolder();
+    for (Script* s : { &own, &shared }) {
+        s->hello(0, "v1");
+        s->epoch(1, 1, 1);
+        s->item(2, 1, 1, R"({"n":1})");
+        // A delta with a seq and no data.
+        s->add(3, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"seq":2}}})", 1, 2, PartSeq);
+        s->item(4, 1, 3, R"({"n":3})");
+        // No response.delta object: the client reads the response's seq, which is not a delta's.
+        s->add(5, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"seq":77}})", 1, 77, 0);
+        // A reload opens an incident at the last delta's seq.
+        s->add(6, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"reload":true,"seq":4}}})", 1, 4,
+            PartReload | PartSeq);
+        s->item(7, 1, 5, R"({"n":5})");
+    }
+    const QJsonObject ownIncident = own.waitForIncident();
+    const QJsonObject sharedIncident = shared.waitForIncident();
+    INFO(QJsonDocument(sharedIncident).toJson().toStdString());
+    CHECK(sharedIncident == ownIncident);
+    CHECK(sharedIncident.value(QLatin1String("trigger")).toString() == QLatin1String("reload item"));
+    CHECK(sharedIncident.value(QLatin1String("resync")).toObject().value(QLatin1String("seqBefore")).toInteger() == 3);
+    CHECK(shared.analyzer.tree().toJson() == QByteArray(R"({"n":5})"));
+    CHECK(own.analyzer.tree().toJson() == QByteArray(R"({"n":5})"));
+    // Only the item after the reload, with the incident open, was folded here.
+    CHECK(shared.analyzer.itemsFoldedHere() == 1);
+}
+
 TEST_CASE("incident analyzer: items its tree source did not fold are folded here")
 {
     Script s;
