@@ -17,6 +17,9 @@ namespace deltascope {
 namespace {
 
 constexpr std::size_t kHistoryDepth = 512;
+// A copy of the canonical tree is kept every this many seqs of history: the tree at a seq between
+// two is rebuilt by folding forward from the earlier, at most this many items (well under 1 ms).
+constexpr int kSeqsPerCheckpoint = 64;
 // Stream items left unfolded while the tree source is out of step (see setTreeSource), as while a
 // stall's backlog is handled: past this many they are folded, so what a later need of the trees
 // folds at once (about 3 us an item) stays within about 50 ms.
@@ -274,7 +277,7 @@ void IncidentAnalyzer::handle(qint64 index)
         // takes the items not folded yet first.
         bringTreesUpToDate();
         m_tree.clear();
-        m_history.clear();
+        clearHistory();
         break;
     }
     case EventKind::StreamItem: {
@@ -429,8 +432,77 @@ void IncidentAnalyzer::rememberCurrentTree()
 {
     bringTreesUpToDate();
     // Where history starts: the tree as it is now, at the seq it reached.
-    if (m_lastSeq >= 0 && m_history.find(m_lastSeq) == m_history.end())
-        m_history[m_lastSeq] = m_tree;
+    if (m_lastSeq >= 0 && m_historySeqs.find(m_lastSeq) == m_historySeqs.end()) {
+        startHistory();
+        m_historySeqs[m_lastSeq] = m_lastDocumentEvent;
+    }
+}
+
+void IncidentAnalyzer::startHistory()
+{
+    if (!m_checkpoints.empty())
+        return; // history is kept already, every item since its first checkpoint with it
+    bringTreesUpToDate();
+    m_checkpoints.emplace(m_lastDocumentEvent, m_tree);
+    m_seqsSinceCheckpoint = 0;
+}
+
+void IncidentAnalyzer::rememberSeq(qint64 seq, qint64 index)
+{
+    m_historySeqs[seq] = index;
+    if (++m_seqsSinceCheckpoint >= kSeqsPerCheckpoint) {
+        m_checkpoints.emplace(index, m_tree);
+        m_seqsSinceCheckpoint = 0;
+    }
+    if (m_historySeqs.size() <= kHistoryDepth)
+        return;
+    m_historySeqs.erase(m_historySeqs.begin());
+    // What the oldest seq left needs: the last checkpoint at or before its item, and the items since.
+    auto keep = m_checkpoints.upper_bound(m_historySeqs.begin()->second);
+    Q_ASSERT(keep != m_checkpoints.begin());
+    --keep;
+    m_checkpoints.erase(m_checkpoints.begin(), keep);
+    while (!m_historyItems.empty() && m_historyItems.front() <= keep->first)
+        m_historyItems.pop_front();
+}
+
+void IncidentAnalyzer::clearHistory()
+{
+    m_historySeqs.clear();
+    m_checkpoints.clear();
+    m_historyItems.clear();
+}
+
+DocumentTree IncidentAnalyzer::clientTreeAt(qint64 seq, qint64* foundSeq)
+{
+    bringTreesUpToDate();
+    auto it = m_historySeqs.upper_bound(seq);
+    if (it == m_historySeqs.begin()) {
+        if (foundSeq)
+            *foundSeq = m_lastSeq;
+        return m_tree;
+    }
+    --it;
+    if (foundSeq)
+        *foundSeq = it->first;
+    return historyTree(it->second);
+}
+
+DocumentTree IncidentAnalyzer::historyTree(qint64 index) const
+{
+    auto checkpoint = m_checkpoints.upper_bound(index);
+    if (checkpoint == m_checkpoints.begin())
+        return m_tree; // not reached: every seq kept has a checkpoint at or before its item
+    --checkpoint;
+    DocumentTree tree = checkpoint->second;
+    FoldResult scratch;
+    for (auto it = std::upper_bound(m_historyItems.begin(), m_historyItems.end(), checkpoint->first);
+         it != m_historyItems.end() && *it <= index; ++it) {
+        const QByteArray frame = m_log->payload(*it);
+        const StreamItemFold item(frame);
+        item.foldInto(tree, *it, scratch, DocumentTree::ChangeDetail::None);
+    }
+    return tree;
 }
 
 void IncidentAnalyzer::openIncident(qint64 index, const QString& trigger)
@@ -485,27 +557,29 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
         m_open->reload = true;
         trouble(index, QStringLiteral("reload"), QStringLiteral("the server asked the client to reload"));
     }
+    // Trees by seq are kept only while a comparison may need them (an incident, a shadow fetch).
+    // Each copy kept makes the next fold copy the chunks it touches, so a copy is kept every
+    // kSeqsPerCheckpoint seqs, with the items since (see historyTree()).
+    const bool keepHistory = m_open || m_shadowsInFlight > 0;
+    if (keepHistory)
+        startHistory();
+    else
+        clearHistory();
     if (delta.hasData) {
         // Nothing needs the trees item by item now (no history is kept): left to the source.
-        const bool leaveToSource = m_treeSource && !m_open && m_shadowsInFlight == 0;
-        if (leaveToSource && m_unfolded.size() < kMaxUnfolded) {
+        if (m_treeSource && !keepHistory && m_unfolded.size() < kMaxUnfolded) {
             m_unfolded.push_back(index);
         } else {
             bringTreesUpToDate();
             foldIntoTrees(item, index);
+            if (keepHistory)
+                m_historyItems.push_back(index);
         }
     }
     if (delta.seq >= 0) {
         m_lastSeq = delta.seq;
-        // Trees by seq are kept only while a comparison may need them (an incident, a shadow
-        // fetch): each kept copy makes the next fold copy the chunks it touches.
-        if (m_open || m_shadowsInFlight > 0) {
-            m_history[delta.seq] = m_tree;
-            while (m_history.size() > kHistoryDepth)
-                m_history.erase(m_history.begin());
-        } else if (!m_history.empty()) {
-            m_history.clear();
-        }
+        if (keepHistory)
+            rememberSeq(delta.seq, index);
     }
     if (m_open && m_open->awaitingSnapshot && (delta.hasData || delta.seq >= 0))
         onSnapshot(index);
@@ -520,12 +594,11 @@ bool IncidentAnalyzer::leaveItemToSource(qint64 index, const SessionEvent& event
         return false;
     // A frame without a response.delta object has no parts: nothing to note, as foldItem() finds
     // (its event's seq, if any, is the response's, not a delta's).
+    clearHistory();
     if (event.parts & PartData)
         m_unfolded.push_back(index);
-    if ((event.parts & PartSeq) && event.seq >= 0) {
+    if ((event.parts & PartSeq) && event.seq >= 0)
         m_lastSeq = event.seq;
-        m_history.clear();
-    }
     return true;
 }
 
@@ -697,17 +770,10 @@ void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, q
 {
     // The client's tree at the shadow's seq (or the latest at or before it: items at seqs this
     // viewer never got changed nothing it can see).
-    bringTreesUpToDate();
-    const DocumentTree* client = &m_tree;
-    qint64 clientSeq = m_lastSeq;
-    bool exact = m_lastSeq == truth.seq;
-    auto it = m_history.upper_bound(truth.seq);
-    if (it != m_history.begin()) {
-        --it;
-        client = &it->second;
-        clientSeq = it->first;
-        exact = it->first == truth.seq;
-    }
+    qint64 clientSeq = -1;
+    const DocumentTree clientTree = clientTreeAt(truth.seq, &clientSeq);
+    const DocumentTree* client = &clientTree;
+    const bool exact = clientSeq == truth.seq;
     if (!onDemand && m_open && m_lastSeq < truth.seq) {
         // The client never reached the truth's seq: it is stalled or reconnecting, not (yet)
         // wrong. Look again later; a resync schedules its own check.

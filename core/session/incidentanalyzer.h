@@ -9,6 +9,7 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -123,6 +124,10 @@ public:
         bringTreesUpToDate();
         return m_merged;
     }
+    // The client's canonical tree at `seq`, as a truth check compares it: after the last item at
+    // or before that seq while an incident or a shadow fetch keeps history, else the tree now.
+    // `foundSeq` gets the seq of the tree returned.
+    DocumentTree clientTreeAt(qint64 seq, qint64* foundSeq = nullptr);
     QString sessionVersion() const { return m_firstVersion; }
     // Stream items folded by the analyzer itself (with a tree source, only what incidents needed).
     qint64 itemsFoldedHere() const { return m_itemsFoldedHere; }
@@ -184,6 +189,13 @@ private:
     void handle(qint64 index);
     void openIncident(qint64 index, const QString& trigger);
     void rememberCurrentTree();
+    // History of the canonical tree (see m_historySeqs): startHistory() checkpoints the trees as
+    // they are unless history is kept already; rememberSeq() notes the item that reached a seq
+    // (its data folded into m_tree already); historyTree() is the tree after an item noted.
+    void startHistory();
+    void rememberSeq(qint64 seq, qint64 index);
+    void clearHistory();
+    DocumentTree historyTree(qint64 index) const;
     void trouble(qint64 index, const QString& how, const QString& reason);
     void foldItem(qint64 index, const QByteArray& frame);
     // foldItem() from the event alone, where that is all it would do (true); otherwise nothing.
@@ -240,7 +252,13 @@ private:
     };
     std::optional<SourceCopy> m_sourceCopy;
     qint64 m_itemsFoldedHere = 0;
-    std::map<qint64, DocumentTree> m_history; // seq -> canonical tree after the item with that seq (bounded)
+    // The canonical tree by seq while a comparison may need it (bounded): the item that reached
+    // each seq, copies of the tree after some items (checkpoints), and the items with data since
+    // the first checkpoint, all by event index.
+    std::map<qint64, qint64> m_historySeqs; // seq -> its item
+    std::map<qint64, DocumentTree> m_checkpoints; // item -> the tree after it
+    std::deque<qint64> m_historyItems;
+    int m_seqsSinceCheckpoint = 0;
     int m_shadowsInFlight = 0; // shadow fetches whose comparison has not run yet
     qint64 m_lastSeq = -1;
     qint64 m_lastEventNs = 0;

@@ -645,3 +645,64 @@ TEST_CASE("incident analyzer: a tree source that runs ahead is met by a copy of 
     CHECK(analyzer.tree().toJson() == QByteArray(R"({"n":9})"));
     CHECK(analyzer.itemsFoldedHere() == 1);
 }
+
+TEST_CASE("incident analyzer: the client's tree at any seq of an open incident is the fold up to that seq")
+{
+    // History keeps a copy of the tree every so many seqs and rebuilds the trees between by folding
+    // forward: each must equal the tree folded directly, provenance included, across checkpoints
+    // and after the oldest seqs leave the bounded history.
+    for (const bool withSource : { false, true }) {
+        INFO("with a tree source: " << withSource);
+        Script s;
+        if (withSource)
+            s.useFolder();
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        std::vector<std::pair<qint64, QByteArray>> deltas; // event index, data
+        const auto item = [&](qint64 seq, bool withData) {
+            const QByteArray data = QStringLiteral(R"({"n":%1,"k%2":%1,"list":{"%1":{"v":%1},"@o":[%1]}})").arg(seq).arg(seq % 5).toUtf8();
+            const QByteArray frame = withData
+                ? QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":%1,"seq":%2}}})").arg(QString::fromUtf8(data)).arg(seq).toUtf8()
+                : QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"seq":%1}}})").arg(seq).toUtf8();
+            const qint64 index = s.add(10 + seq, EventKind::StreamItem, frame, 1, seq, withData ? PartData | PartSeq : PartSeq);
+            if (withData)
+                deltas.emplace_back(index, data);
+        };
+        for (qint64 seq = 1; seq <= 20; ++seq)
+            item(seq, true);
+        s.hello(30, "v2"); // opens an incident: history starts at seq 20
+        REQUIRE(s.analyzer.hasOpenIncident());
+        // Seqs 21..700, some without data and a gap (seqs 300..309 never reach this viewer).
+        for (qint64 seq = 21; seq <= 700; ++seq) {
+            if (seq < 300 || seq >= 310)
+                item(seq, seq % 7 != 0);
+        }
+        const auto direct = [&](qint64 upToSeq) {
+            DocumentTree tree;
+            for (const auto& [index, data] : deltas) {
+                const SessionEvent& event = s.log.at(index);
+                if (event.seq > upToSeq)
+                    break;
+                tree.apply(std::string_view(data.constData(), std::size_t(data.size())), index);
+            }
+            return tree;
+        };
+        for (const qint64 seq : { qint64(188), qint64(189), qint64(250), qint64(252), qint64(253), qint64(299), qint64(305),
+                 qint64(310), qint64(316), qint64(317), qint64(500), qint64(699), qint64(700), qint64(900) }) {
+            INFO("seq " << seq);
+            qint64 found = -1;
+            const DocumentTree atSeq = s.analyzer.clientTreeAt(seq, &found);
+            const qint64 expectedSeq = seq >= 300 && seq < 310 ? 299 : std::min<qint64>(seq, 700);
+            CHECK(found == expectedSeq);
+            const DocumentTree expected = direct(expectedSeq);
+            CHECK(atSeq.toJson() == expected.toJson());
+            const NodeId n = atSeq.find(QStringLiteral("n"));
+            REQUIRE(n != kNoNode);
+            CHECK(atSeq.history(n).recentEvents == expected.history(expected.find(QStringLiteral("n"))).recentEvents);
+        }
+        // 680 seqs kept since the incident opened, over the bound of 512: the oldest left are the tree now.
+        qint64 found = -1;
+        CHECK(s.analyzer.clientTreeAt(25, &found).toJson() == direct(700).toJson());
+        CHECK(found == 700);
+    }
+}
