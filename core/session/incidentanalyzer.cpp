@@ -17,9 +17,11 @@ namespace deltascope {
 namespace {
 
 constexpr std::size_t kHistoryDepth = 512;
-// A copy of the canonical tree is kept every this many seqs of history: the tree at a seq between
-// two is rebuilt by folding forward from the earlier, at most this many items (well under 1 ms).
-constexpr int kSeqsPerCheckpoint = 64;
+// A copy of the canonical tree is kept every this many items of history: the tree after an item
+// between two is rebuilt by folding forward from the earlier, at most this many items (well under
+// 1 ms). At most kMaxCheckpoints are kept.
+constexpr int kItemsPerCheckpoint = 64;
+constexpr std::size_t kMaxCheckpoints = 64;
 // Stream items left unfolded while the tree source is out of step (see setTreeSource), as while a
 // stall's backlog is handled: past this many they are folded, so what a later need of the trees
 // folds at once (about 3 us an item) stays within about 50 ms.
@@ -180,6 +182,7 @@ IncidentAnalyzer::IncidentAnalyzer(EventLog* log, QObject* parent)
         m_nextToHandle = 0;
         m_appendedUpTo = -1;
         m_unfolded.clear(); // their frames went with the log
+        clearHistory(); // by event index too
         m_lastDocumentEvent = -1;
         m_sourceCopy.reset();
     });
@@ -434,7 +437,7 @@ void IncidentAnalyzer::rememberCurrentTree()
     // Where history starts: the tree as it is now, at the seq it reached.
     if (m_lastSeq >= 0 && m_historySeqs.find(m_lastSeq) == m_historySeqs.end()) {
         startHistory();
-        m_historySeqs[m_lastSeq] = m_lastDocumentEvent;
+        rememberSeq(m_lastSeq, m_lastDocumentEvent);
     }
 }
 
@@ -444,31 +447,62 @@ void IncidentAnalyzer::startHistory()
         return; // history is kept already, every item since its first checkpoint with it
     bringTreesUpToDate();
     m_checkpoints.emplace(m_lastDocumentEvent, m_tree);
-    m_seqsSinceCheckpoint = 0;
+    m_itemsSinceCheckpoint = 0;
+}
+
+void IncidentAnalyzer::rememberItem(qint64 index)
+{
+    m_historyItems.push_back(index);
+    if (++m_itemsSinceCheckpoint < kItemsPerCheckpoint)
+        return;
+    m_checkpoints.emplace(index, m_tree);
+    m_itemsSinceCheckpoint = 0;
+    // Items with data and no seq (refreshes) add checkpoints no seq asks for: bounded here.
+    if (m_checkpoints.size() > kMaxCheckpoints)
+        dropHistoryBefore(std::next(m_checkpoints.begin())->first);
 }
 
 void IncidentAnalyzer::rememberSeq(qint64 seq, qint64 index)
 {
-    m_historySeqs[seq] = index;
-    if (++m_seqsSinceCheckpoint >= kSeqsPerCheckpoint) {
-        m_checkpoints.emplace(index, m_tree);
-        m_seqsSinceCheckpoint = 0;
+    // A seq that comes again (a duplicated delta) is the later item's, as the client's tree is.
+    if (const auto [it, inserted] = m_historySeqs.try_emplace(seq, index); !inserted) {
+        m_seqItems.erase(m_seqItems.find(it->second));
+        it->second = index;
     }
+    m_seqItems.insert(index);
     if (m_historySeqs.size() <= kHistoryDepth)
         return;
-    m_historySeqs.erase(m_historySeqs.begin());
-    // What the oldest seq left needs: the last checkpoint at or before its item, and the items since.
-    auto keep = m_checkpoints.upper_bound(m_historySeqs.begin()->second);
-    Q_ASSERT(keep != m_checkpoints.begin());
-    --keep;
-    m_checkpoints.erase(m_checkpoints.begin(), keep);
-    while (!m_historyItems.empty() && m_historyItems.front() <= keep->first)
+    // The smallest seq leaves. Seqs may have arrived out of order (a reordered delta), so what the
+    // others need is the checkpoint at or before the earliest item of any of them.
+    const auto smallest = m_historySeqs.begin();
+    m_seqItems.erase(m_seqItems.find(smallest->second));
+    m_historySeqs.erase(smallest);
+    if (const auto after = m_checkpoints.upper_bound(*m_seqItems.begin()); after != m_checkpoints.begin())
+        dropHistoryBefore(std::prev(after)->first);
+}
+
+void IncidentAnalyzer::dropHistoryBefore(qint64 checkpoint)
+{
+    m_checkpoints.erase(m_checkpoints.begin(), m_checkpoints.find(checkpoint));
+    while (!m_historyItems.empty() && m_historyItems.front() <= checkpoint)
         m_historyItems.pop_front();
+    // Seqs reached before that checkpoint can no longer be rebuilt (only when checkpoints are capped).
+    if (m_seqItems.empty() || *m_seqItems.begin() >= checkpoint)
+        return;
+    for (auto it = m_historySeqs.begin(); it != m_historySeqs.end();) {
+        if (it->second < checkpoint) {
+            m_seqItems.erase(m_seqItems.find(it->second));
+            it = m_historySeqs.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 void IncidentAnalyzer::clearHistory()
 {
     m_historySeqs.clear();
+    m_seqItems.clear();
     m_checkpoints.clear();
     m_historyItems.clear();
 }
@@ -559,7 +593,7 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
     }
     // Trees by seq are kept only while a comparison may need them (an incident, a shadow fetch).
     // Each copy kept makes the next fold copy the chunks it touches, so a copy is kept every
-    // kSeqsPerCheckpoint seqs, with the items since (see historyTree()).
+    // kItemsPerCheckpoint items, with the items since (see historyTree()).
     const bool keepHistory = m_open || m_shadowsInFlight > 0;
     if (keepHistory)
         startHistory();
@@ -573,7 +607,7 @@ void IncidentAnalyzer::foldItem(qint64 index, const QByteArray& frame)
             bringTreesUpToDate();
             foldIntoTrees(item, index);
             if (keepHistory)
-                m_historyItems.push_back(index);
+                rememberItem(index);
         }
     }
     if (delta.seq >= 0) {

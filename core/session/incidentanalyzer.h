@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 class QWebSocket;
 
@@ -190,10 +191,13 @@ private:
     void openIncident(qint64 index, const QString& trigger);
     void rememberCurrentTree();
     // History of the canonical tree (see m_historySeqs): startHistory() checkpoints the trees as
-    // they are unless history is kept already; rememberSeq() notes the item that reached a seq
-    // (its data folded into m_tree already); historyTree() is the tree after an item noted.
+    // they are unless history is kept already; rememberItem() notes an item whose data was just
+    // folded into m_tree, rememberSeq() the item that reached a seq; historyTree() is the tree
+    // after an item noted. dropHistoryBefore() keeps what follows the checkpoint at that item.
     void startHistory();
+    void rememberItem(qint64 index);
     void rememberSeq(qint64 seq, qint64 index);
+    void dropHistoryBefore(qint64 checkpoint);
     void clearHistory();
     DocumentTree historyTree(qint64 index) const;
     void trouble(qint64 index, const QString& how, const QString& reason);
@@ -256,9 +260,10 @@ private:
     // each seq, copies of the tree after some items (checkpoints), and the items with data since
     // the first checkpoint, all by event index.
     std::map<qint64, qint64> m_historySeqs; // seq -> its item
+    std::multiset<qint64> m_seqItems; // the items of m_historySeqs, for the earliest of them
     std::map<qint64, DocumentTree> m_checkpoints; // item -> the tree after it
     std::deque<qint64> m_historyItems;
-    int m_seqsSinceCheckpoint = 0;
+    int m_itemsSinceCheckpoint = 0;
     int m_shadowsInFlight = 0; // shadow fetches whose comparison has not run yet
     qint64 m_lastSeq = -1;
     qint64 m_lastEventNs = 0;

@@ -706,3 +706,88 @@ TEST_CASE("incident analyzer: the client's tree at any seq of an open incident i
         CHECK(found == 700);
     }
 }
+
+TEST_CASE("incident analyzer: history by seq holds with reordered and repeated seqs and items without a seq")
+{
+    // Faults reorder and duplicate deltas while an incident is open, and refreshes carry data with no
+    // seq: the tree at a seq is the tree after the last item that carried it, in arrival order. The
+    // 512 largest seqs are kept; the oldest of them are checked after every block, while the
+    // history is trimmed.
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    DocumentTree direct; // every item folded in arrival order
+    std::map<qint64, QByteArray> jsonAfter; // event index -> the document after that item
+    std::map<qint64, qint64> lastItemOfSeq;
+    qint64 at = 2;
+    qint64 itemCount = 0;
+    qint64 lastSeq = -1;
+    const auto item = [&](qint64 seq) {
+        const qint64 n = ++itemCount;
+        const QByteArray data = QStringLiteral(R"({"n":%1,"k%2":%1})").arg(n).arg(n % 5).toUtf8();
+        const QByteArray frame = seq >= 0
+            ? QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":%1,"seq":%2}}})").arg(QString::fromUtf8(data)).arg(seq).toUtf8()
+            : QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":%1}}})").arg(QString::fromUtf8(data)).toUtf8();
+        const qint64 index = s.add(at++, EventKind::StreamItem, frame, 1, seq, seq >= 0 ? PartData | PartSeq : PartData);
+        direct.apply(std::string_view(data.constData(), std::size_t(data.size())), index);
+        jsonAfter[index] = direct.toJson();
+        if (seq >= 0) {
+            lastItemOfSeq[seq] = index;
+            lastSeq = seq;
+        }
+    };
+    for (qint64 seq = 1; seq <= 20; ++seq)
+        item(seq);
+    s.hello(at++, "v2"); // opens an incident: history starts at seq 20
+    REQUIRE(s.analyzer.hasOpenIncident());
+    // Seqs 21..1300 in blocks of 16 arriving backwards (so a late seq lands on checkpoint boundaries),
+    // every 50th seq sent twice (again after its block), a refresh with no seq every 30 items.
+    QStringList wrong;
+    std::vector<qint64> again;
+    for (qint64 block = 21; block <= 1300; block += 16) {
+        const qint64 top = std::min<qint64>(block + 15, 1300);
+        for (qint64 seq = top; seq >= block; --seq) {
+            item(seq);
+            if (seq % 50 == 0)
+                again.push_back(seq);
+            if (itemCount % 30 == 0)
+                item(-1);
+        }
+        for (const qint64 seq : again)
+            item(seq);
+        again.clear();
+        const qint64 oldestKept = std::max<qint64>(20, top - 511);
+        for (qint64 seq = oldestKept; seq < oldestKept + 40 && seq <= top; ++seq) {
+            qint64 found = -1;
+            const QByteArray tree = s.analyzer.clientTreeAt(seq, &found).toJson();
+            if (found != seq || tree != jsonAfter.at(lastItemOfSeq.at(seq)))
+                wrong.append(QStringLiteral("seq %1 after block %2: found %3").arg(seq).arg(block).arg(found));
+        }
+    }
+    INFO(wrong.join(QLatin1Char('\n')).toStdString());
+    CHECK(wrong.isEmpty());
+    qint64 found = -1;
+    CHECK(s.analyzer.clientTreeAt(700, &found).toJson() == direct.toJson()); // left the history: the tree now
+    CHECK(found == lastSeq);
+}
+
+TEST_CASE("incident analyzer: a long run of items without a seq keeps history bounded and usable")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(2, 1, 1, R"({"n":1})");
+    s.hello(3, "v2"); // opens an incident
+    REQUIRE(s.analyzer.hasOpenIncident());
+    qint64 at = 4;
+    for (int i = 0; i < 64 * 70; ++i) // past the checkpoint cap
+        s.add(at++, EventKind::StreamItem, QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":%1}}}})").arg(i).toUtf8(), 1, -1, PartData);
+    for (qint64 seq = 2; seq <= 4; ++seq)
+        s.item(at++, 1, seq, QStringLiteral(R"({"n":%1})").arg(seq).toUtf8().constData());
+    qint64 found = -1;
+    CHECK(s.analyzer.clientTreeAt(3, &found).toJson() == QByteArray(R"({"n":3,"r":4479})"));
+    CHECK(found == 3);
+    // Seq 1 was reached before the checkpoints kept: it gives the tree now.
+    CHECK(s.analyzer.clientTreeAt(1, &found).toJson() == QByteArray(R"({"n":4,"r":4479})"));
+    CHECK(found == 4);
+}
