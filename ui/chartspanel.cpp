@@ -275,8 +275,14 @@ void ChartsPanel::documentChanged(qint64 monotonicNs)
     if (!m_nodeCounter)
         return;
     if (m_data.nodeSampleDue(monotonicNs)) {
-        if (const qint64 nodes = m_nodeCounter(); nodes >= 0)
+        const qint64 pending = m_data.takePendingNodeSample();
+        if (const qint64 nodes = m_nodeCounter(); nodes >= 0) {
+            // The previous bucket's last change gets this count too: off by one item, not by the
+            // rest of its bucket.
+            if (pending >= 0)
+                m_data.addNodeSample(pending, nodes);
             m_data.addNodeSample(monotonicNs, nodes);
+        }
     }
     if (!m_refreshTimer->isActive())
         m_refreshTimer->start();

@@ -709,7 +709,11 @@ void MainWindow::onSessionChanged(LiveSession* session)
         analyzer->setTreeSource(&session->folder()); // the session folds the same stream
         // Document size for the charts, counted when a bucket needs it (counting may walk the tree).
         m_charts->setNodeCounter([session = QPointer<LiveSession>(session)] {
-            return session ? qint64(session->folder().epochTree().nodeCount()) : qint64(-1);
+            // None while the session is gone, or between a new stream's start (which empties the
+            // tree) and its snapshot: that empty tree is no size the document had.
+            if (!session || !session->folder().epochHasData())
+                return qint64(-1);
+            return qint64(session->folder().epochTree().nodeCount());
         });
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
             m_charts->documentChanged(session->log().at(eventIndex).monotonicNs);

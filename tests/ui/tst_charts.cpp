@@ -224,8 +224,16 @@ TEST_CASE("charts panel: a costly node count runs once per bucket and once per r
     CHECK(counts <= 16);
     panel.refresh(); // the last change is counted now
     CHECK(counts <= 17);
-    REQUIRE(!panel.data().nodes().isEmpty());
-    CHECK(panel.data().nodes().back().y() == 2100);
+    const QList<QPointF> points = panel.data().nodes();
+    REQUIRE(points.size() == 15);
+    CHECK(points.back().y() == 2100);
+    // Each earlier bucket ends on its last change's size, counted with the next bucket's first
+    // change: one item more.
+    for (int bucket = 0; bucket + 1 < points.size(); ++bucket) {
+        const qint64 changesBefore = (qint64(bucket + 1) * 100'000'000 + 749'999) / 750'000; // at times below the bucket's end
+        INFO("bucket " << bucket);
+        CHECK(points[bucket].y() == double(100 + changesBefore + 1));
+    }
     panel.refresh(); // nothing changed since: no count
     const int before = counts;
     panel.refresh();

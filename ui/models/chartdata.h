@@ -34,8 +34,8 @@ struct ChartData {
     void addNodeSample(qint64 monotonicNs, qint64 nodes);
     // For a live document whose size is costly to count: whether a change at monotonicNs should be
     // counted now, because its bucket has no sample yet. Otherwise the change is remembered, and
-    // takePendingNodeSample() gives its time (or -1) when the charts are next drawn; a bucket keeps
-    // its last sample, so one count per bucket and one per redraw draw the same line.
+    // takePendingNodeSample() gives its time (or -1), to be counted when the charts are next drawn
+    // or the next bucket starts (a bucket keeps its last sample).
     bool nodeSampleDue(qint64 monotonicNs);
     qint64 takePendingNodeSample();
     void clear();
