@@ -231,8 +231,7 @@ QString peerKey(const QHostAddress& address, quint16 port)
     return address.toString() + QLatin1Char('|') + QString::number(port);
 }
 
-// The value of an HTTP header (`lowerName` in lower case) in a request head, or empty; CR and LF
-// cannot be in it, since lines split there.
+// The value of an HTTP header (`lowerName` in lower case) in a request head, or empty.
 QByteArray headerValue(const QByteArray& head, QByteArrayView lowerName)
 {
     const QList<QByteArray> lines = head.split('\n');
@@ -266,7 +265,10 @@ QByteArray plainHttpAnswer(const QByteArray& method, const QByteArray& target, c
             status = QByteArrayLiteral("200 OK");
             body = QByteArrayLiteral("OK");
             headers = "Cache-Control: no-cache\r\nSet-Cookie: SAK=" + key + "; Max-Age=604800; Secure; HttpOnly; SameSite=None\r\n";
-            if (const QByteArray origin = headerValue(head, "origin"); !origin.isEmpty())
+            // Echoed only when it is one visible token (no CR or space to break the header with).
+            const QByteArray origin = headerValue(head, "origin");
+            const bool echoable = !origin.isEmpty() && std::all_of(origin.begin(), origin.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+            if (echoable)
                 headers += "Access-Control-Allow-Origin: " + origin + "\r\nAccess-Control-Allow-Credentials: true\r\n";
         } else {
             status = QByteArrayLiteral("400 Bad Request");

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <climits>
 #include <array>
+#include <vector>
 
 namespace deltascope::server {
 
@@ -281,10 +282,9 @@ namespace {
 
     QByteArray randomBytes(int count)
     {
-        QByteArray raw(count, Qt::Uninitialized);
-        for (char& c : raw)
-            c = char(QRandomGenerator::system()->bounded(256));
-        return raw;
+        std::vector<quint32> words(std::size_t(count + 3) / 4);
+        QRandomGenerator::system()->fillRange(words.data(), qsizetype(words.size()));
+        return QByteArray(reinterpret_cast<const char*>(words.data()), count);
     }
 
     QByteArray derivePassword(const QString& password, const QByteArray& salt, int iterations)

@@ -443,6 +443,11 @@ TEST_CASE("paths, side calls and the frame size limit")
     const QByteArray noOrigin = httpExchange(server.port(), "GET /~pkey HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(noOrigin.startsWith("HTTP/1.1 200"));
     CHECK(!noOrigin.contains("Access-Control"));
+    // An origin that could break the header (a bare CR) is not echoed.
+    const QByteArray crOrigin = httpExchange(server.port(), "GET /~pkey HTTP/1.1\r\nHost: x\r\nOrigin: https://a\rSet-Cookie: x=1\r\n\r\n");
+    CHECK(crOrigin.startsWith("HTTP/1.1 200"));
+    CHECK(!crOrigin.contains("Access-Control"));
+    CHECK(!crOrigin.contains("x=1"));
     CHECK(httpExchange(server.port(), "GET /~pa;b=c HTTP/1.1\r\nHost: x\r\n\r\n").startsWith("HTTP/1.1 400"));
     CHECK(httpExchange(server.port(), "GET /~p HTTP/1.1\r\nHost: x\r\n\r\n").startsWith("HTTP/1.1 400"));
 
