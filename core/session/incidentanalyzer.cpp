@@ -281,6 +281,9 @@ void IncidentAnalyzer::handle(qint64 index)
         bringTreesUpToDate();
         m_tree.clear();
         clearHistory();
+        // The new stream has reached no seq yet (the incident kept the old one as beforeSeq): a
+        // truth check waits for its snapshot instead of comparing the emptied tree as that seq.
+        m_lastSeq = -1;
         break;
     }
     case EventKind::StreamItem: {

@@ -791,3 +791,24 @@ TEST_CASE("incident analyzer: a long run of items without a seq keeps history bo
     CHECK(s.analyzer.clientTreeAt(1, &found).toJson() == QByteArray(R"({"n":4,"r":4479})"));
     CHECK(found == 4);
 }
+
+TEST_CASE("incident analyzer: a new stream has reached no seq until its snapshot")
+{
+    // A truth check that answers between a new stream's start and its snapshot must wait for the
+    // snapshot, not compare the emptied tree as the old stream's last seq.
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    for (qint64 seq = 1; seq <= 10; ++seq)
+        s.item(1 + seq, 1, seq, QStringLiteral(R"({"n":%1})").arg(seq).toUtf8().constData());
+    s.hello(20, "v2"); // opens an incident
+    s.epoch(21, 2, 2);
+    qint64 found = 0;
+    CHECK(s.analyzer.clientTreeAt(10, &found).toJson() == QByteArray("{}"));
+    CHECK(found == -1);
+    s.item(22, 2, 12, R"({"n":12})");
+    CHECK(s.analyzer.clientTreeAt(12, &found).toJson() == QByteArray(R"({"n":12})"));
+    CHECK(found == 12);
+    const QJsonObject incident = s.waitForIncident();
+    CHECK(incident.value(QLatin1String("resync")).toObject().value(QLatin1String("seqBefore")).toInteger() == 10);
+}
