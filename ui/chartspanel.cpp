@@ -288,6 +288,14 @@ void ChartsPanel::documentChanged(qint64 monotonicNs)
         m_refreshTimer->start();
 }
 
+void ChartsPanel::flushNodeSample()
+{
+    if (const qint64 pending = m_data.takePendingNodeSample(); pending >= 0 && m_nodeCounter) {
+        if (const qint64 nodes = m_nodeCounter(); nodes >= 0)
+            m_data.addNodeSample(pending, nodes);
+    }
+}
+
 void ChartsPanel::focusEvent(qint64 index)
 {
     m_focus = (m_log && index >= 0 && index < m_log->size()) ? index : -1;
@@ -324,10 +332,7 @@ int ChartsPanel::seriesPointCount() const
 void ChartsPanel::refresh()
 {
     m_refreshTimer->stop();
-    if (const qint64 pending = m_data.takePendingNodeSample(); pending >= 0 && m_nodeCounter) {
-        if (const qint64 nodes = m_nodeCounter(); nodes >= 0)
-            m_data.addNodeSample(pending, nodes);
-    }
+    flushNodeSample();
     double from = 0;
     double to = std::max(1.0, m_data.endSeconds());
     double cursor = -1;

@@ -35,6 +35,9 @@ public:
     // left out; an empty function, or a new event log, stops the counting.
     void setNodeCounter(std::function<qint64()> count);
     void documentChanged(qint64 monotonicNs);
+    // Counts the last change not counted yet now (a redraw does it; so must a new stream, before
+    // the counter moves on to the new stream's tree).
+    void flushNodeSample();
     // Centres the time window on an event (-1: show the whole session).
     void focusEvent(qint64 index);
     // Window width in seconds when focused (default 60).

@@ -709,12 +709,15 @@ void MainWindow::onSessionChanged(LiveSession* session)
         analyzer->setTreeSource(&session->folder()); // the session folds the same stream
         // Document size for the charts, counted when a bucket needs it (counting may walk the tree).
         m_charts->setNodeCounter([session = QPointer<LiveSession>(session)] {
-            // None while the session is gone, or between a new stream's start (which empties the
-            // tree) and its snapshot: that empty tree is no size the document had.
-            if (!session || !session->folder().epochHasData())
+            if (!session)
                 return qint64(-1);
-            return qint64(session->folder().epochTree().nodeCount());
+            // Between a new stream's start (which empties the epoch tree) and its snapshot, a change
+            // still to count is the previous stream's.
+            const SessionFolder& folder = session->folder();
+            return qint64((folder.epochHasData() ? folder.epochTree() : folder.previousEpochTree()).nodeCount());
         });
+        // The last change of the previous stream is counted before the new stream's items come.
+        connect(&session->folder(), &SessionFolder::epochStarted, m_charts, &ChartsPanel::flushNodeSample);
         connect(&session->folder(), &SessionFolder::itemFolded, this, [this, session](qint64 eventIndex) {
             m_charts->documentChanged(session->log().at(eventIndex).monotonicNs);
             if (!m_treePanel->isShowingContent())

@@ -86,6 +86,8 @@ public:
     // The log index of the last EpochStarted or StreamItem event processed (-1: none): a reader of
     // the same log that has handled the same events last knows the trees are as of its position.
     qint64 lastDocumentEvent() const { return m_lastDocumentEvent; }
+    // The epoch tree as the previous stream left it (empty before the second epoch).
+    const DocumentTree& previousEpochTree() const { return m_previousEpochTree; }
     // Paths where the merged tree differs from the epoch tree right now.
     TreeDiff currentStaleDiff() const;
     const ResyncReport& lastResync() const { return m_lastResync; }

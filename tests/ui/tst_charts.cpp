@@ -246,3 +246,23 @@ TEST_CASE("charts panel: a costly node count runs once per bucket and once per r
     panel.documentChanged(6'000'000'000);
     CHECK(counts == before + 1);
 }
+
+TEST_CASE("charts panel: a change still to count is counted when flushed, before the counter moves on")
+{
+    // A new stream replaces the tree the counter reads: the window flushes the previous stream's last
+    // change first, so its bucket does not read the new stream's size.
+    ShownCharts shown;
+    ChartsPanel& panel = shown.panel;
+    qint64 nodes = 1000;
+    panel.setNodeCounter([&] { return nodes; });
+    panel.documentChanged(10'000'000); // counted: the first in its bucket
+    nodes = 1200;
+    panel.documentChanged(50'000'000); // pending
+    panel.flushNodeSample();
+    nodes = 800; // the resynced document
+    panel.documentChanged(150'000'000); // the next bucket
+    const QList<QPointF> points = panel.data().nodes();
+    REQUIRE(points.size() == 2);
+    CHECK(points[0].y() == 1200);
+    CHECK(points[1].y() == 800);
+}
