@@ -629,9 +629,9 @@ bool IncidentAnalyzer::leaveItemToSource(qint64 index, const SessionEvent& event
     // is neither read back nor parsed. A reload starts an incident: foldItem() handles that.
     if (!m_treeSource || m_open || m_shadowsInFlight > 0 || m_unfolded.size() >= kMaxUnfolded || (event.parts & PartReload))
         return false;
+    clearHistory(); // as foldItem() with nothing open
     // A frame without a response.delta object has no parts: nothing to note, as foldItem() finds
     // (its event's seq, if any, is the response's, not a delta's).
-    clearHistory();
     if (event.parts & PartData)
         m_unfolded.push_back(index);
     if ((event.parts & PartSeq) && event.seq >= 0)
@@ -808,8 +808,7 @@ void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, q
     // The client's tree at the shadow's seq (or the latest at or before it: items at seqs this
     // viewer never got changed nothing it can see).
     qint64 clientSeq = -1;
-    const DocumentTree clientTree = clientTreeAt(truth.seq, &clientSeq);
-    const DocumentTree* client = &clientTree;
+    const DocumentTree client = clientTreeAt(truth.seq, &clientSeq);
     const bool exact = clientSeq == truth.seq;
     if (!onDemand && m_open && m_lastSeq < truth.seq) {
         // The client never reached the truth's seq: it is stalled or reconnecting, not (yet)
@@ -821,7 +820,7 @@ void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, q
         }
         m_open->notes.append(QStringLiteral("the client never caught up with seq %1 of the truth").arg(truth.seq));
     }
-    const TreeDiff diff = diffTrees(*client, truth.tree);
+    const TreeDiff diff = diffTrees(client, truth.tree);
     QJsonObject comparison { { QStringLiteral("ok"), true }, { QStringLiteral("truthSeq"), truth.seq },
         { QStringLiteral("clientSeq"), clientSeq }, { QStringLiteral("exactSeq"), exact },
         { QStringLiteral("equal"), diff.isEmpty() }, { QStringLiteral("shadowBytes"), truth.bytes },

@@ -1,8 +1,7 @@
 #include "ui/models/chartdata.h"
 
-#include <utility>
-
 #include <algorithm>
+#include <utility>
 
 namespace deltascope::ui {
 
