@@ -1,5 +1,6 @@
 #include "core/server/referenceserver.h"
 
+#include "core/faults/websocketframe.h"
 #include "core/server/bigdocument.h"
 #include "core/server/chatdocument.h"
 #include "core/server/demodocument.h"
@@ -231,19 +232,6 @@ QString peerKey(const QHostAddress& address, quint16 port)
     return address.toString() + QLatin1Char('|') + QString::number(port);
 }
 
-// The value of an HTTP header (`lowerName` in lower case) in a request head, or empty.
-QByteArray headerValue(const QByteArray& head, QByteArrayView lowerName)
-{
-    const QList<QByteArray> lines = head.split('\n');
-    for (qsizetype i = 1; i < lines.size(); ++i) {
-        const QByteArray line = lines.at(i).trimmed();
-        const qsizetype colon = line.indexOf(':');
-        if (colon > 0 && line.left(colon).trimmed().toLower() == lowerName)
-            return line.mid(colon + 1).trimmed();
-    }
-    return {};
-}
-
 // The answer to a plain HTTP request (not an upgrade on the socket path).
 QByteArray plainHttpAnswer(const QByteArray& method, const QByteArray& target, const QByteArray& head)
 {
@@ -266,7 +254,8 @@ QByteArray plainHttpAnswer(const QByteArray& method, const QByteArray& target, c
             body = QByteArrayLiteral("OK");
             headers = "Cache-Control: no-cache\r\nSet-Cookie: SAK=" + key + "; Max-Age=604800; Secure; HttpOnly; SameSite=None\r\n";
             // Echoed only when it is one visible token (no CR or space to break the header with).
-            const QByteArray origin = headerValue(head, "origin");
+            faults::HttpHead parsed;
+            const QByteArray origin = faults::parseHttpHead(head, parsed) ? parsed.value("origin") : QByteArray();
             const bool echoable = !origin.isEmpty() && std::all_of(origin.begin(), origin.end(), [](char c) { return c > 0x20 && c < 0x7f; });
             if (echoable)
                 headers += "Access-Control-Allow-Origin: " + origin + "\r\nAccess-Control-Allow-Credentials: true\r\n";

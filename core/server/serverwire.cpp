@@ -278,7 +278,6 @@ namespace {
     // and a debugging peer must not stall every socket for one request.
     constexpr int kPasswordIterations = 4096; // about 10 ms here
     constexpr int kPasswordHashBytes = 32;
-    constexpr QByteArrayView kPasswordScheme = "$pbkdf2-sha256$";
 
     QByteArray randomBytes(int count)
     {
@@ -286,18 +285,13 @@ namespace {
         QRandomGenerator::system()->fillRange(words.data(), qsizetype(words.size()));
         return QByteArray(reinterpret_cast<const char*>(words.data()), count);
     }
-
-    QByteArray derivePassword(const QString& password, const QByteArray& salt, int iterations)
-    {
-        return QPasswordDigestor::deriveKeyPbkdf2(QCryptographicHash::Sha256, password.toUtf8(), salt, iterations, kPasswordHashBytes);
-    }
 }
 
 QByteArray passwordHash(const QString& password)
 {
     const QByteArray salt = randomBytes(16);
-    return kPasswordScheme.toByteArray() + QByteArray::number(kPasswordIterations) + '$' + salt.toBase64() + '$'
-        + derivePassword(password, salt, kPasswordIterations).toBase64();
+    const QByteArray hash = QPasswordDigestor::deriveKeyPbkdf2(QCryptographicHash::Sha256, password.toUtf8(), salt, kPasswordIterations, kPasswordHashBytes);
+    return "$pbkdf2-sha256$" + QByteArray::number(kPasswordIterations) + '$' + salt.toBase64() + '$' + hash.toBase64();
 }
 
 QByteArray randomToken(int bytes)
