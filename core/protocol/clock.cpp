@@ -17,6 +17,13 @@ qint64 SystemClock::nowNs() const
     return m_elapsed.nsecsElapsed();
 }
 
+std::function<qint64()> SystemClock::threadSafeNowNs() const
+{
+    // A copy of the started timer counts from the same start, and reading one only reads the
+    // system's monotonic clock.
+    return [elapsed = m_elapsed] { return elapsed.nsecsElapsed(); };
+}
+
 qint64 SystemClock::wallMs() const
 {
     return QDateTime::currentMSecsSinceEpoch();

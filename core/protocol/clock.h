@@ -18,6 +18,9 @@ public:
     virtual qint64 nowNs() const = 0; // monotonic, since the clock was created
     virtual qint64 wallMs() const = 0; // milliseconds since the Unix epoch
     qint64 nowMs() const { return nowNs() / 1000000; }
+    // nowNs() as a function that any thread may call, also after this clock is gone (a socket's
+    // thread times the frames it reads with it); none for a clock that only its own thread reads.
+    virtual std::function<qint64()> threadSafeNowNs() const { return {}; }
 
     // Runs `callback` once after `delayMs` (from the owning thread's event loop for real clocks,
     // from advance() for the manual clock). Returns a handle for cancel(); never 0.
@@ -33,6 +36,7 @@ public:
     ~SystemClock() override;
     qint64 nowNs() const override;
     qint64 wallMs() const override;
+    std::function<qint64()> threadSafeNowNs() const override;
     quint64 schedule(qint64 delayMs, std::function<void()> callback) override;
     void cancel(quint64 handle) override;
 

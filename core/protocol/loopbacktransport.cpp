@@ -104,12 +104,14 @@ void LoopbackTransport::deliver(Inbound kind, const QByteArray& bytes, CloseMode
     // As QWebSocketTransport's inbox: what the owner's other thread does while this waits for its
     // turn goes after it.
     const quint64 mark = arrivalMark();
+    const qint64 readNs = m_readClock ? m_readClock() : -1; // read now, as a socket would
     ++m_inFlight;
-    QTimer::singleShot(0, this, [this, generation, mark, kind, bytes, closeMode]() {
+    QTimer::singleShot(0, this, [this, generation, mark, readNs, kind, bytes, closeMode]() {
         --m_inFlight;
         const QPointer<LoopbackTransport> alive(this); // a slot may delete this transport
         if (generation == m_generation && m_open) {
             beforeEachEvent(mark);
+            m_frameReadNs = readNs;
             if (kind == Inbound::Close)
                 remoteClosed(closeMode);
             else if (bytes.size() > kMaxFrameBytes)
@@ -118,6 +120,8 @@ void LoopbackTransport::deliver(Inbound kind, const QByteArray& bytes, CloseMode
                 Q_EMIT binaryReceived(bytes);
             else
                 Q_EMIT textReceived(bytes);
+            if (alive)
+                m_frameReadNs = -1;
         }
         // Nothing waits any more (handed on or dropped): what was held back for after it goes now.
         if (alive && m_inFlight == 0)

@@ -11,6 +11,7 @@ namespace deltascope {
 // can then send text or binary frames back. Delivery is queued to the next event-loop turn in
 // both directions, as with a real socket, so re-entrancy matches production. The size limit and
 // binary reporting match QWebSocketTransport. Opening again after a close reuses the same peer.
+// With a read clock (Transport::setReadClock), a frame is read when the peer sends it.
 class LoopbackTransport final : public Transport
 {
     Q_OBJECT

@@ -70,6 +70,10 @@ ProtocolClient::ProtocolClient(Transport* transport, Clock* clock, QObject* pare
     connect(m_transport, &Transport::oversized, this, &ProtocolClient::onOversized);
     connect(m_transport, &Transport::closed, this, &ProtocolClient::onClosed);
     connect(m_transport, &Transport::tlsErrors, this, &ProtocolClient::onTlsErrors);
+    // Inbound frames are timed when read, on this clock (see emitEvent), unless the transport's
+    // owner gave it a read clock already (one on the same time base).
+    if (!m_transport->hasReadClock())
+        m_transport->setReadClock(m_clock->threadSafeNowNs());
 }
 
 ProtocolClient::~ProtocolClient()
@@ -96,8 +100,20 @@ void ProtocolClient::setReconnectPolicy(std::unique_ptr<ReconnectPolicy> policy)
 
 void ProtocolClient::emitEvent(ClientEvent event)
 {
-    event.monotonicNs = m_clock->nowNs();
-    event.wallMs = m_clock->wallMs();
+    // An inbound frame is timed when the transport read it: a busy thread may hand a burst on long
+    // after, and the timeline's gaps and latencies are to be the wire's. Never before an event
+    // already emitted, so the times stay in the order of the events.
+    const qint64 now = m_clock->nowNs();
+    qint64 at = now;
+    if (event.direction == Direction::Inbound) {
+        const qint64 read = m_transport->frameReadNs();
+        if (read >= 0 && read < now)
+            at = read;
+    }
+    at = std::max(at, m_lastEventNs);
+    m_lastEventNs = at;
+    event.monotonicNs = at;
+    event.wallMs = m_clock->wallMs() - (now - at) / 1000000;
     event.epoch = m_epoch;
     Q_EMIT clientEvent(event);
 }

@@ -214,6 +214,7 @@ private:
     qint64 m_lastSeq = -1;
     qint64 m_rttMs = -1;
     qint64 m_lastPingNs = 0;
+    qint64 m_lastEventNs = 0; // the time of the last event emitted (emitEvent keeps them in order)
     qint64 m_lastCheckNs = 0; // when the liveness timer last fired, to tell a late check from a silent server
     qint64 m_endRequestId = -1;
     quint32 m_epoch = 0;

@@ -69,6 +69,16 @@ public:
     static constexpr quint64 kNoLimit = std::numeric_limits<quint64>::max();
     void setArrivalMark(std::function<quint64()> mark) { m_arrivalMark = std::move(mark); }
     void setBeforeEachEvent(std::function<void(quint64 limit)> hook) { m_beforeEachEvent = std::move(hook); }
+    // When each frame was read, for an owner that records frames with their times: a busy owner
+    // thread may hand a frame on long after the socket read it (a burst goes over several turns),
+    // and a debugger's gaps and latencies are the wire's. `clock` is read wherever the transport
+    // reads (QWebSocketTransport: on its socket's thread), so it must be safe to call from there;
+    // it takes effect at the next open(). Without one, frameReadNs() is -1.
+    void setReadClock(std::function<qint64()> clock) { m_readClock = std::move(clock); }
+    bool hasReadClock() const { return bool(m_readClock); }
+    // While a frame is handed on (inside textReceived, binaryReceived or oversized): the read clock's
+    // time when it was read; -1 at any other time, or when there is no read clock.
+    qint64 frameReadNs() const { return m_frameReadNs; }
 
 Q_SIGNALS:
     void opened();
@@ -89,6 +99,8 @@ protected:
 
     bool m_insecure = false;
     std::function<quint64()> m_arrivalMark;
+    std::function<qint64()> m_readClock;
+    qint64 m_frameReadNs = -1;
     std::function<void(quint64 limit)> m_beforeEachEvent;
 };
 

@@ -55,12 +55,13 @@ public:
     }
     ~SocketWorker() override { discard(); }
 
-    void open(quint64 connection, const QUrl& url, bool insecure)
+    void open(quint64 connection, const QUrl& url, bool insecure, std::function<qint64()> readClock)
     {
         flush(); // what the previous connection delivered goes with its own number
         discard();
         m_connection = connection;
         m_insecure = insecure;
+        m_readClock = std::move(readClock);
         m_opened = false;
         auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
         m_socket = socket;
@@ -157,6 +158,8 @@ private:
     // per frame.
     void deliver(Inbound item)
     {
+        if (m_readClock)
+            item.readNs = m_readClock();
         m_batch.push_back(std::move(item));
         if (!m_flushPosted) {
             m_flushPosted = true;
@@ -193,6 +196,7 @@ private:
     quint64 m_connection = 0; // the owner's number of the open() that made m_socket
     bool m_opened = false;
     bool m_insecure = false;
+    std::function<qint64()> m_readClock; // the owner's, as of the open() that made m_socket
     std::vector<Inbound> m_batch;
     bool m_flushPosted = false;
 };
@@ -244,7 +248,10 @@ void QWebSocketTransport::open(const QUrl& url)
     const quint64 connection = ++m_connection;
     qCDebug(lcProtocol) << "opening" << url.toString(QUrl::RemoveUserInfo);
     QMetaObject::invokeMethod(
-        m_worker, [worker = m_worker, connection, url, insecure = m_insecure] { worker->open(connection, url, insecure); },
+        m_worker,
+        [worker = m_worker, connection, url, insecure = m_insecure, readClock = m_readClock]() mutable {
+            worker->open(connection, url, insecure, std::move(readClock));
+        },
         Qt::QueuedConnection);
 }
 
@@ -317,6 +324,7 @@ void QWebSocketTransport::handOn()
         const Inbound item = std::move(m_inbox.front());
         m_inbox.pop_front();
         beforeEachEvent(item.mark);
+        m_frameReadNs = item.readNs;
         switch (item.kind) {
         case Inbound::Kind::Opened:
             m_open = true;
@@ -341,6 +349,7 @@ void QWebSocketTransport::handOn()
         }
         if (!alive)
             return;
+        m_frameReadNs = -1;
         handedOn = true;
     }
     m_handingOn = false;

@@ -79,6 +79,12 @@ void LiveSession::record(const ClientEvent& clientEvent)
     event.direction = clientEvent.direction;
     event.monotonicNs = clientEvent.monotonicNs;
     event.wallMs = clientEvent.wallMs;
+    // A frame is timed when it was read; what this session recorded while it waited to be handed
+    // on (a fault, an anomaly) is in the log before it, so it takes their time: times never go back.
+    if (const qint64 last = m_log->size() > 0 ? m_log->at(m_log->size() - 1).monotonicNs : event.monotonicNs; last > event.monotonicNs) {
+        event.wallMs += (last - event.monotonicNs) / 1000000;
+        event.monotonicNs = last;
+    }
     event.requestId = clientEvent.requestId;
     event.seq = clientEvent.seq;
     event.code = clientEvent.code;

@@ -184,6 +184,44 @@ TEST_CASE("client: stream retry due before the socket is back waits for the hell
     CHECK(peer.client.epoch() == 2);
 }
 
+TEST_CASE("client: a frame is timed when the transport read it, never before an event already emitted")
+{
+    ScriptedPeer peer;
+    // The loopback reads a frame when the peer sends it. (A ManualClock offers no thread-safe
+    // reader, so the client left the transport without one.)
+    REQUIRE_FALSE(peer.transport.hasReadClock());
+    peer.transport.setReadClock([&clock = peer.clock] { return clock.nowNs(); });
+    REQUIRE(peer.connectAndHello());
+    CHECK(peer.transport.frameReadNs() == -1); // outside a hand-on
+
+    peer.clock.advance(100);
+    qint64 readInSlot = -2;
+    const QMetaObject::Connection probe = QObject::connect(&peer.transport, &Transport::textReceived, [&] { readInSlot = peer.transport.frameReadNs(); });
+    peer.sendText(R"({"ping":1,"latency":"5"})"); // read at 100 ms
+    peer.clock.stall(400); // the client's thread is busy until 500 ms
+    REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::Pong).size() == 1; }));
+    QObject::disconnect(probe);
+    CHECK(readInSlot == 100'000'000);
+    CHECK(peer.transport.frameReadNs() == -1);
+    const ClientEvent ping = peer.eventsOfKind(EventKind::Ping).back();
+    CHECK(ping.monotonicNs == 100'000'000);
+    CHECK(ping.wallMs == peer.clock.wallMs() - 400);
+    // The answer goes out when the client got to the ping: the gap is the client's own delay.
+    CHECK(peer.eventsOfKind(EventKind::Pong).back().monotonicNs == 500'000'000);
+
+    // A frame read before something the client emitted while the frame waited takes that time.
+    peer.sendText(R"({"ping":2,"latency":"5"})"); // read at 500 ms
+    peer.clock.stall(300);
+    REQUIRE(peer.client.send(QStringLiteral("say"), R"({"what":"yo"})") > 0); // its request at 800 ms
+    REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::Ping).size() == 2; }));
+    CHECK(peer.eventsOfKind(EventKind::Request).back().monotonicNs == 800'000'000);
+    CHECK(peer.eventsOfKind(EventKind::Ping).back().monotonicNs == 800'000'000);
+    for (std::size_t i = 1; i < peer.events.size(); ++i) {
+        INFO("event " << i);
+        CHECK(peer.events[i - 1].monotonicNs <= peer.events[i].monotonicNs);
+    }
+}
+
 TEST_CASE("client: half-open stall is detected by missed pings (1250 ms checks, 3 misses of 2500 ms)")
 {
     ScriptedPeer peer;

@@ -15,6 +15,7 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <algorithm>
 #include <memory>
 
 using namespace deltascope;
@@ -392,6 +393,43 @@ TEST_CASE("websocket transport: protocol client over a real socket reconnects af
     CHECK(client.state() == ConnectionState::Streaming);
     client.close();
     CHECK(client.state() == ConnectionState::Closed);
+}
+
+TEST_CASE("websocket transport: a frame read while the owner's thread is busy is timed when the socket's thread read it")
+{
+    ScriptedServer server;
+    SystemClock clock;
+    QWebSocketTransport transport;
+    ProtocolClient client(&transport, &clock);
+    CHECK(transport.hasReadClock()); // the client gave it the system clock's thread-safe reader
+    std::vector<ClientEvent> events;
+    QObject::connect(&client, &ProtocolClient::clientEvent, [&](const ClientEvent& event) { events.push_back(event); });
+    DocumentTarget target;
+    target.url = server.url();
+    target.identity = QStringLiteral("anonymous:bob");
+    target.space = QStringLiteral("chat");
+    target.key = QStringLiteral("demo");
+    REQUIRE(client.connectDocument(target));
+    REQUIRE(wait([&]() { return server.sockets.size() == 1 && client.state() == ConnectionState::Handshaking; }));
+
+    server.last()->sendTextMessage(QStringLiteral(R"({"status":"connected","version":"a","identities":{}})"));
+    server.last()->flush(); // in the kernel now: the socket's thread reads it while this one sleeps
+    const qint64 sent = clock.nowNs();
+    QThread::msleep(600);
+    const qint64 woke = clock.nowNs();
+    REQUIRE(wait([&]() { return client.state() == ConnectionState::Streaming; }));
+    const auto hello = std::find_if(events.begin(), events.end(), [](const ClientEvent& e) { return e.kind == EventKind::Hello; });
+    REQUIRE(hello != events.end());
+    INFO("sent at " << sent << " ns, the owner woke at " << woke << " ns, the hello is timed " << hello->monotonicNs << " ns");
+    CHECK(hello->monotonicNs >= sent);
+    CHECK(hello->monotonicNs < woke - 300'000'000); // read well within the sleep, even on a loaded machine
+    // The create it answers goes out after the owner woke, and after the hello in time.
+    const auto create = std::find_if(events.begin(), events.end(), [](const ClientEvent& e) { return e.kind == EventKind::Request; });
+    REQUIRE(create != events.end());
+    CHECK(create->monotonicNs >= woke);
+    for (std::size_t i = 1; i < events.size(); ++i)
+        CHECK(events[i - 1].monotonicNs <= events[i].monotonicNs);
+    client.close();
 }
 
 TEST_CASE("websocket transport: a slot may destroy the transport while a burst is still on its way")

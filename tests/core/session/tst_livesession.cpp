@@ -128,6 +128,34 @@ TEST_CASE("live session: records frames in order with request/response and ack/i
     CHECK(f.session.deltasPerSecond() == 4);
 }
 
+TEST_CASE("live session: a frame read before a note recorded while it waited is logged at the note's time")
+{
+    Fixture f;
+    // The loopback reads a frame when the server side sends it; the client times frames by that.
+    f.transport->setReadClock([&clock = f.clock] { return clock.nowNs(); });
+    REQUIRE(f.start());
+    f.clock.advance(100);
+    f.send(item(1, R"({"data":{"title":"Demo"},"seq":1})")); // read at 100 ms
+    f.clock.stall(200);
+    const qint64 note = f.session.addNote(QStringLiteral("while the item waits")); // at 300 ms
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 1; }));
+    const EventLog& log = f.session.log();
+    const qint64 itemIndex = f.ofKind(EventKind::StreamItem).back();
+    REQUIRE(itemIndex > note);
+    CHECK(log.at(note).monotonicNs == 300'000'000);
+    CHECK(log.at(itemIndex).monotonicNs == 300'000'000); // not 100 ms: the log's times never go back
+    CHECK(log.at(itemIndex).wallMs == log.at(note).wallMs);
+
+    // With nothing recorded meanwhile, the read time stands.
+    f.clock.advance(100);
+    f.send(item(1, R"({"data":{"title":"Demo 2"},"seq":2})")); // read at 400 ms
+    f.clock.stall(250);
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 2; }));
+    CHECK(log.at(f.ofKind(EventKind::StreamItem).back()).monotonicNs == 400'000'000);
+    for (qint64 i = 1; i < log.size(); ++i)
+        CHECK(log.at(i).monotonicNs >= log.at(i - 1).monotonicNs);
+}
+
 TEST_CASE("live session: resync starts a new epoch, the merged tree keeps stale keys and the folder reports them")
 {
     Fixture f;
