@@ -151,6 +151,11 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
                 tr("Check that loopback TCP ports are available."));
         }
     }
+    if (proxy) {
+        // Before the socket opens, so that its thread marks each frame as it reads it.
+        session->transport().setArrivalMark([this] { return m_reportsPushed.load(std::memory_order_acquire); });
+        session->transport().setBeforeEachEvent([this](quint64 limit) { recordReportedFaultsBefore(limit); });
+    }
     QString reason;
     if (!session->start(routed, &reason)) {
         if (error)
@@ -163,11 +168,8 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     // hands nothing more on.
     recordReportedFaultsBefore(Transport::kNoLimit);
     m_proxyGeneration = proxy ? m_proxiesMade : 0;
-    if (proxy) {
+    if (proxy)
         m_proxyUpstream = target.url;
-        session->transport().setArrivalMark([this] { return m_reportsPushed.load(std::memory_order_acquire); });
-        session->transport().setBeforeEachEvent([this](quint64 limit) { recordReportedFaultsBefore(limit); });
-    }
     // The panes move to the new log before the old session (and its log) goes away.
     std::unique_ptr<LiveSession> previous = std::exchange(m_session, std::move(session));
     NetworkPtr<faults::FaultProxy> previousProxy = std::exchange(m_proxy, std::move(proxy));

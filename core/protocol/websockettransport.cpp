@@ -55,13 +55,14 @@ public:
     }
     ~SocketWorker() override { discard(); }
 
-    void open(quint64 connection, const QUrl& url, bool insecure, std::function<qint64()> readClock)
+    void open(quint64 connection, const QUrl& url, bool insecure, std::function<qint64()> readClock, std::function<quint64()> arrivalMark)
     {
         flush(); // what the previous connection delivered goes with its own number
         discard();
         m_connection = connection;
         m_insecure = insecure;
         m_readClock = std::move(readClock);
+        m_arrivalMark = std::move(arrivalMark);
         m_opened = false;
         auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
         m_socket = socket;
@@ -160,6 +161,8 @@ private:
     {
         if (m_readClock)
             item.readNs = m_readClock();
+        if (m_arrivalMark)
+            item.mark = m_arrivalMark();
         m_batch.push_back(std::move(item));
         if (!m_flushPosted) {
             m_flushPosted = true;
@@ -196,7 +199,9 @@ private:
     quint64 m_connection = 0; // the owner's number of the open() that made m_socket
     bool m_opened = false;
     bool m_insecure = false;
-    std::function<qint64()> m_readClock; // the owner's, as of the open() that made m_socket
+    // The owner's read clock and arrival mark, as of the open() that made m_socket.
+    std::function<qint64()> m_readClock;
+    std::function<quint64()> m_arrivalMark;
     std::vector<Inbound> m_batch;
     bool m_flushPosted = false;
 };
@@ -249,8 +254,8 @@ void QWebSocketTransport::open(const QUrl& url)
     qCDebug(lcProtocol) << "opening" << url.toString(QUrl::RemoveUserInfo);
     QMetaObject::invokeMethod(
         m_worker,
-        [worker = m_worker, connection, url, insecure = m_insecure, readClock = m_readClock]() mutable {
-            worker->open(connection, url, insecure, std::move(readClock));
+        [worker = m_worker, connection, url, insecure = m_insecure, readClock = m_readClock, mark = m_arrivalMark]() mutable {
+            worker->open(connection, url, insecure, std::move(readClock), std::move(mark));
         },
         Qt::QueuedConnection);
 }
@@ -288,12 +293,14 @@ void QWebSocketTransport::receive(quint64 connection, std::vector<Inbound> items
         return; // the owner opened or closed since
     // The owner's hook runs when an item is handed on, where its place in the log is decided; the
     // mark keeps what the owner's other thread does while the item waits for after it. Arrival is
-    // when the batch reaches this thread.
+    // when the socket's thread read the item, when the mark was set before open(); else when its
+    // batch reaches this thread.
     const quint64 mark = arrivalMark();
     for (Inbound& item : items) {
         if (item.kind == Inbound::Kind::Closed)
             m_peerClosed = true;
-        item.mark = mark;
+        if (item.mark == kNoLimit)
+            item.mark = mark;
         m_inbox.push_back(std::move(item));
     }
     handOn();

@@ -52,7 +52,7 @@ private:
         QStringList tlsErrors;
         bool tlsIgnored = false;
         TransportCloseInfo close;
-        quint64 mark = kNoLimit; // arrivalMark() when it reached this thread: the hook's limit at its hand-on
+        quint64 mark = kNoLimit; // arrivalMark() when it was read (or reached this thread): the hook's limit at its hand-on
         qint64 readNs = -1; // the read clock when the socket's thread read it (-1: no read clock)
     };
     // A batch from the socket's thread, for the connection open() number `connection`.

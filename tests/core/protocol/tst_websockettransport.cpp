@@ -16,6 +16,7 @@
 #include <QWebSocketServer>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 
 using namespace deltascope;
@@ -340,6 +341,31 @@ TEST_CASE("websocket transport: a report made while frames wait goes after them 
         REQUIRE(wait([&] { return slow.texts == 5; }));
         CHECK(slow.owner.joined().toStdString() == "f0 f1 f2 f3 f4 R0");
     }
+}
+
+TEST_CASE("websocket transport: with the mark set before open, a frame read before a report goes before it though its batch comes after")
+{
+    ScriptedServer server;
+    QWebSocketTransport transport;
+    std::atomic<quint64> made { 0 }; // read on the socket's thread
+    quint64 recorded = 0;
+    QStringList trace;
+    transport.setArrivalMark([&made] { return made.load(); });
+    transport.setBeforeEachEvent([&](quint64 limit) {
+        for (; recorded < made.load() && recorded < limit; ++recorded)
+            trace << QStringLiteral("R%1").arg(recorded);
+    });
+    QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray& utf8) { trace << QStringLiteral("f%1").arg(QString::fromUtf8(utf8)); });
+    QSignalSpy opened(&transport, &Transport::opened);
+    transport.open(server.url());
+    REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
+
+    server.last()->sendTextMessage(QStringLiteral("0"));
+    server.last()->flush();
+    QThread::msleep(300); // the socket's thread reads the frame; its batch waits for this thread
+    ++made; // a report made after the read, before the batch is received here
+    REQUIRE(wait([&] { return trace.size() == 2; }));
+    CHECK(trace.join(QLatin1Char(' ')).toStdString() == "f0 R0");
 }
 
 TEST_CASE("websocket transport: a report made while nothing waits goes before the next frame")
