@@ -125,14 +125,18 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
             // frame with how many reports were made when it arrived and, before handing it on,
             // records the reports below its mark: so a fault is recorded before its effect, and
             // after the frames that arrived before it even when a backlog waits to be handed on.
-            connect(made.get(), &faults::FaultProxy::faultInjected, this, [this, generation](const faults::FaultReport& report) {
-                QMutexLocker lock(&m_reportsLock);
-                const quint64 number = m_reportsPushed.load(std::memory_order_relaxed);
-                m_reports.push_back({ number, generation, report });
-                m_reportsPushed.store(number + 1, std::memory_order_release);
-                if (!m_reportsWaiting.exchange(true, std::memory_order_release))
-                    QMetaObject::invokeMethod(this, &LiveController::recordReportedFaults, Qt::QueuedConnection);
-            }, Qt::DirectConnection);
+            // Each report is timed as it is made, on the session's clock: it is recorded later.
+            connect(
+                made.get(), &faults::FaultProxy::faultInjected, this,
+                [this, generation, now = session->clock().threadSafeNowNs()](const faults::FaultReport& report) {
+                    QMutexLocker lock(&m_reportsLock);
+                    const quint64 number = m_reportsPushed.load(std::memory_order_relaxed);
+                    m_reports.push_back({ number, generation, report, now ? now() : -1 });
+                    m_reportsPushed.store(number + 1, std::memory_order_release);
+                    if (!m_reportsWaiting.exchange(true, std::memory_order_release))
+                        QMetaObject::invokeMethod(this, &LiveController::recordReportedFaults, Qt::QueuedConnection);
+                },
+                Qt::DirectConnection);
             // Queued: a call may arrive after this proxy was replaced, and must not speak of it then.
             connect(made.get(), &faults::FaultProxy::upstreamFailed, this,
                 [this, generation](const QString& note, const QString& error, bool outageStarts) {
@@ -265,15 +269,15 @@ void LiveController::recordReportedFaultsBefore(quint64 limit)
     }
     for (const QueuedReport& queued : due) {
         if (queued.generation == m_proxyGeneration) // not from a proxy already replaced
-            onFaultInjected(queued.report);
+            onFaultInjected(queued.report, queued.atNs);
     }
 }
 
-void LiveController::onFaultInjected(const faults::FaultReport& report)
+void LiveController::onFaultInjected(const faults::FaultReport& report, qint64 atNs)
 {
     if (m_session)
         m_session->recordLocal(EventKind::FaultInjected, QJsonDocument(report.toJson()).toJson(QJsonDocument::Compact),
-            report.connection, report.corrupting ? FlagCorrupting : 0);
+            report.connection, report.corrupting ? FlagCorrupting : 0, atNs);
     QString line = report.fault;
     if (!report.detail.isEmpty())
         line += QStringLiteral(": ") + report.detail;

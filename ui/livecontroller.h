@@ -113,7 +113,8 @@ private:
     void recordReportedFaults();
     // Records the reports numbered below `limit` (Transport::kNoLimit: all of them).
     void recordReportedFaultsBefore(quint64 limit);
-    void onFaultInjected(const faults::FaultReport& report);
+    // `atNs`: when the proxy made the report, on the session's clock (-1: now).
+    void onFaultInjected(const faults::FaultReport& report, qint64 atNs = -1);
     // The proxy's own view of a connection: an upstream that fails is recorded, and said once.
     void onUpstreamFailed(const QString& note, const QString& error, bool outageStarts);
     bool upstreamIsDemoServer() const;
@@ -138,6 +139,7 @@ private:
         quint64 number = 0;
         quint64 generation = 0;
         faults::FaultReport report;
+        qint64 atNs = -1; // on the session's clock, when the proxy made the report
     };
     QMutex m_reportsLock;
     std::vector<QueuedReport> m_reports; // in number order

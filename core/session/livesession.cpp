@@ -59,13 +59,25 @@ qint64 LiveSession::addNote(const QString& text)
     return recordLocal(EventKind::Note, QJsonDocument(QJsonObject { { QStringLiteral("note"), text } }).toJson(QJsonDocument::Compact));
 }
 
-qint64 LiveSession::recordLocal(EventKind kind, const QByteArray& payload, qint32 code, quint8 flags)
+void LiveSession::keepInOrder(SessionEvent& event) const
+{
+    if (m_log->size() == 0)
+        return;
+    if (const qint64 last = m_log->at(m_log->size() - 1).monotonicNs; last > event.monotonicNs) {
+        event.wallMs += (last - event.monotonicNs) / 1000000;
+        event.monotonicNs = last;
+    }
+}
+
+qint64 LiveSession::recordLocal(EventKind kind, const QByteArray& payload, qint32 code, quint8 flags, qint64 atNs)
 {
     SessionEvent event;
     event.kind = kind;
     event.direction = Direction::Local;
-    event.monotonicNs = m_clock->nowNs();
-    event.wallMs = m_clock->wallMs();
+    const qint64 now = m_clock->nowNs();
+    event.monotonicNs = atNs >= 0 && atNs < now ? atNs : now;
+    event.wallMs = m_clock->wallMs() - (now - event.monotonicNs) / 1000000;
+    keepInOrder(event);
     event.epoch = m_client->epoch();
     event.code = code;
     event.flags = flags;
@@ -80,11 +92,8 @@ void LiveSession::record(const ClientEvent& clientEvent)
     event.monotonicNs = clientEvent.monotonicNs;
     event.wallMs = clientEvent.wallMs;
     // A frame is timed when it was read; what this session recorded while it waited to be handed
-    // on (a fault, an anomaly) is in the log before it, so it takes their time: times never go back.
-    if (const qint64 last = m_log->size() > 0 ? m_log->at(m_log->size() - 1).monotonicNs : event.monotonicNs; last > event.monotonicNs) {
-        event.wallMs += (last - event.monotonicNs) / 1000000;
-        event.monotonicNs = last;
-    }
+    // on (a fault, an anomaly) is in the log before it.
+    keepInOrder(event);
     event.requestId = clientEvent.requestId;
     event.seq = clientEvent.seq;
     event.code = clientEvent.code;

@@ -53,8 +53,10 @@ public:
     // A note from the user or a tool, recorded as a local event.
     qint64 addNote(const QString& text);
     // Records an event made outside the client (e.g. a fault the fault layer injected), with the
-    // session's clock and epoch.
-    qint64 recordLocal(EventKind kind, const QByteArray& payload, qint32 code = 0, quint8 flags = 0);
+    // session's clock and epoch: timed now, or at `atNs` on the session's clock when it happened
+    // earlier (on another thread; see Clock::threadSafeNowNs), though never before an event
+    // already in the log.
+    qint64 recordLocal(EventKind kind, const QByteArray& payload, qint32 code = 0, quint8 flags = 0, qint64 atNs = -1);
 
     ConnectionState state() const { return m_client->state(); }
     quint32 epoch() const { return m_client->epoch(); }
@@ -77,6 +79,8 @@ Q_SIGNALS:
     void dedupeTokenReceived(qint64 requestId, const QString& token);
 
 private:
+    // The log's times never go back: an event timed before the last one logged takes its time.
+    void keepInOrder(SessionEvent& event) const;
     void record(const ClientEvent& event);
     void onAnomaly(const SessionAnomaly& anomaly);
     void trimRateWindow() const;

@@ -128,7 +128,7 @@ TEST_CASE("live session: records frames in order with request/response and ack/i
     CHECK(f.session.deltasPerSecond() == 4);
 }
 
-TEST_CASE("live session: a frame read before a note recorded while it waited is logged at the note's time")
+TEST_CASE("live session: events are logged at their read or made time, never before an event already logged")
 {
     Fixture f;
     // The loopback reads a frame when the server side sends it; the client times frames by that.
@@ -152,6 +152,15 @@ TEST_CASE("live session: a frame read before a note recorded while it waited is 
     f.clock.stall(250);
     REQUIRE(f.pump([&]() { return f.session.lastSeq() == 2; }));
     CHECK(log.at(f.ofKind(EventKind::StreamItem).back()).monotonicNs == 400'000'000);
+
+    // A local event made earlier on another thread keeps its time, though not before the log's last
+    // event, and one timed in the future is timed now.
+    const qint64 madeAt = f.clock.nowNs() - 100'000'000; // 550 ms
+    const qint64 fault = f.session.recordLocal(EventKind::FaultInjected, R"({"fault":"latency"})", 0, 0, madeAt);
+    CHECK(log.at(fault).monotonicNs == madeAt);
+    CHECK(log.at(fault).wallMs == f.clock.wallMs() - 100);
+    CHECK(log.at(f.session.recordLocal(EventKind::FaultInjected, R"({"fault":"latency"})", 0, 0, 1)).monotonicNs == madeAt);
+    CHECK(log.at(f.session.recordLocal(EventKind::Note, R"({"note":"x"})", 0, 0, f.clock.nowNs() + 5)).monotonicNs == f.clock.nowNs());
     for (qint64 i = 1; i < log.size(); ++i)
         CHECK(log.at(i).monotonicNs >= log.at(i - 1).monotonicNs);
 }
