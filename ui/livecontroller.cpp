@@ -122,7 +122,7 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
             routed.url = made->clientUrl();
             // From the network thread into the queue, numbered, and a drain posted to this thread.
             // The proxy reports before it acts on the wire. The session's transport marks each
-            // frame with how many reports were made when it arrived and, before handing it on,
+            // frame with how many reports were made when its socket read it and, before handing it on,
             // records the reports below its mark: so a fault is recorded before its effect, and
             // after the frames that arrived before it even when a backlog waits to be handed on.
             // Each report is timed as it is made, on the session's clock: it is recorded later.
@@ -246,9 +246,10 @@ QString LiveController::faultsUnavailableReason() const
 
 void LiveController::recordReportedFaults()
 {
-    // While frames wait, the transport's hook records these reports: before the first waiting frame
-    // that arrived after them, or once the last one is handed on or dropped. (Without a proxy the
-    // transport has no hook, and what waits here is stale anyway.)
+    // While frames wait (here or on their way from the socket's thread), the transport's hook
+    // records these reports: before the first waiting frame read after them, or once the last one
+    // is handed on or dropped. (Without a proxy the transport has no hook, and what waits here is
+    // stale anyway.)
     if (m_session && m_proxyGeneration != 0 && m_session->transport().pendingInbound() > 0)
         return;
     recordReportedFaultsBefore(Transport::kNoLimit);

@@ -38,7 +38,7 @@ namespace deltascope::ui {
 // session, its log and the panes stay on the window's thread. Calls into the network objects go
 // through onNetworkThread(); the network thread never waits for the window's, so neither can
 // deadlock. A fault the proxy reports is recorded before the session handles what its socket saw
-// of it, and after the frames its socket had received before the proxy reported it (see
+// of it, and after the frames its socket had read before the proxy reported it (see
 // connectTo()). Signals from the network objects are queued, so each handler checks that the
 // proxy or plan it speaks of is still the current one.
 class LiveController : public QObject

@@ -49,8 +49,9 @@ public:
     // Queues one text frame; false when not open.
     virtual bool sendText(const QByteArray& utf8) = 0;
     virtual bool isOpen() const = 0;
-    // Frames received (and a close by the peer after them) not handed on yet: a transport may hand
-    // a burst on over several turns of the event loop. Meanwhile isOpen() may already be false.
+    // Frames received (and a close by the peer after them) not handed on yet, including those a
+    // reading thread has read and not handed over (QWebSocketTransport): a transport may hand a
+    // burst on over several turns of the event loop. Meanwhile isOpen() may already be false.
     virtual qsizetype pendingInbound() const { return 0; }
     // wss: skip certificate verification. Off by default; the UI must show a warning when on.
     // Takes effect at the next open().
@@ -63,8 +64,9 @@ public:
     // transport, and the hook runs on this transport's thread just before each event is handed
     // on, with that event's mark: the owner records then what it numbered below the mark. Events
     // that are not frames (opened, TLS errors) get a mark too where they wait in line with frames
-    // (QWebSocketTransport), kNoLimit where they never wait. The hook also runs with kNoLimit when
-    // the last waiting event has been handed on, and when close() or open() dropped what waited.
+    // (QWebSocketTransport), kNoLimit where they never wait. The hook also runs when the last
+    // waiting event has been handed on (with kNoLimit, or with the mark of the oldest frame still on
+    // its way from a reading thread), and with kNoLimit when close() or open() dropped what waited.
     // Without a mark, every event gets kNoLimit. QWebSocketTransport asks for a mark set before
     // open() on its socket's thread, as each frame is read (so it must be safe to call there), and
     // for one set later when the frame's batch reaches this thread.
@@ -74,8 +76,8 @@ public:
     // When each frame was read, for an owner that records frames with their times: a busy owner
     // thread may hand a frame on long after the socket read it (a burst goes over several turns),
     // and a debugger's gaps and latencies are the wire's. `clock` is read wherever the transport
-    // reads (QWebSocketTransport: on its socket's thread), so it must be safe to call from there;
-    // it takes effect at the next open(). Without one, frameReadNs() is -1.
+    // reads (QWebSocketTransport: on its socket's thread, from the next open()), so it must be safe
+    // to call from there. Without one, frameReadNs() is -1.
     void setReadClock(std::function<qint64()> clock) { m_readClock = std::move(clock); }
     bool hasReadClock() const { return bool(m_readClock); }
     // While a frame is handed on (inside textReceived, binaryReceived or oversized): the read clock's

@@ -159,10 +159,21 @@ private:
     // per frame.
     void deliver(Inbound item)
     {
+        // The mark first: a frame whose mark counts a report is then read no earlier than the report
+        // was timed (the owner times a report before it counts it).
+        if (m_arrivalMark) {
+            item.mark = m_arrivalMark();
+            item.markedOnRead = true;
+        }
         if (m_readClock)
             item.readNs = m_readClock();
-        if (m_arrivalMark)
-            item.mark = m_arrivalMark();
+        {
+            QMutexLocker lock(&m_owner->m_inFlight.lock);
+            std::deque<InFlight::Batch>& batches = m_owner->m_inFlight.batches;
+            if (m_batch.empty())
+                batches.push_back({ m_connection, 0, item.mark });
+            ++batches.back().items;
+        }
         m_batch.push_back(std::move(item));
         if (!m_flushPosted) {
             m_flushPosted = true;
@@ -239,9 +250,9 @@ void QWebSocketTransport::dropInbox()
     // Frames and a close by the peer may still wait here, or be on their way from the socket's
     // thread: what the owner abandoned is not handed on. What the owner's other thread did while
     // they waited was held back for after them, and goes now.
-    if (m_inbox.empty())
+    if (pendingInbound() == 0)
         return;
-    m_inbox.clear();
+    m_inbox.clear(); // and what is in flight is dropped when it comes (its connection is over)
     beforeEachEvent(kNoLimit);
 }
 
@@ -287,8 +298,35 @@ bool QWebSocketTransport::isOpen() const
     return m_open && !m_peerClosed;
 }
 
+qsizetype QWebSocketTransport::pendingInbound() const
+{
+    qsizetype count = qsizetype(m_inbox.size());
+    QMutexLocker lock(&m_inFlight.lock);
+    for (const InFlight::Batch& batch : m_inFlight.batches) {
+        if (batch.connection == m_connection)
+            count += batch.items;
+    }
+    return count;
+}
+
+quint64 QWebSocketTransport::inFlightMark() const
+{
+    QMutexLocker lock(&m_inFlight.lock);
+    for (const InFlight::Batch& batch : m_inFlight.batches) {
+        if (batch.connection == m_connection)
+            return batch.firstMark;
+    }
+    return kNoLimit;
+}
+
 void QWebSocketTransport::receive(quint64 connection, std::vector<Inbound> items)
 {
+    {
+        // This batch is the oldest in flight: batches come in the order the socket's thread began them.
+        QMutexLocker lock(&m_inFlight.lock);
+        if (!m_inFlight.batches.empty())
+            m_inFlight.batches.pop_front();
+    }
     if (connection != m_connection)
         return; // the owner opened or closed since
     // The owner's hook runs when an item is handed on, where its place in the log is decided; the
@@ -299,7 +337,7 @@ void QWebSocketTransport::receive(quint64 connection, std::vector<Inbound> items
     for (Inbound& item : items) {
         if (item.kind == Inbound::Kind::Closed)
             m_peerClosed = true;
-        if (item.mark == kNoLimit)
+        if (!item.markedOnRead)
             item.mark = mark;
         m_inbox.push_back(std::move(item));
     }
@@ -361,9 +399,10 @@ void QWebSocketTransport::handOn()
     }
     m_handingOn = false;
     // The last waiting item is handed on: what the owner's other thread did since it arrived goes
-    // now, before anything that comes later (held back, it could wait for the next frame for long).
+    // now, before anything that comes later (held back, it could wait for the next frame for long),
+    // unless it came after items the socket's thread has read and not yet handed over.
     if (handedOn && m_inbox.empty())
-        beforeEachEvent(kNoLimit);
+        beforeEachEvent(inFlightMark());
 }
 
 }

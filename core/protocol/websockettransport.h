@@ -3,6 +3,7 @@
 #include "core/protocol/transport.h"
 
 #include <QElapsedTimer>
+#include <QMutex>
 #include <QStringList>
 #include <QThread>
 #include <QTimer>
@@ -39,7 +40,9 @@ public:
     void close(CloseMode mode) override;
     bool sendText(const QByteArray& utf8) override;
     bool isOpen() const override;
-    qsizetype pendingInbound() const override { return qsizetype(m_inbox.size()); }
+    // What waits here, and what the socket's thread has read for the current connection and not yet
+    // handed over.
+    qsizetype pendingInbound() const override;
 
 private:
     class SocketWorker;
@@ -53,8 +56,22 @@ private:
         bool tlsIgnored = false;
         TransportCloseInfo close;
         quint64 mark = kNoLimit; // arrivalMark() when it was read (or reached this thread): the hook's limit at its hand-on
+        bool markedOnRead = false; // `mark` was taken on the socket's thread
         qint64 readNs = -1; // the read clock when the socket's thread read it (-1: no read clock)
     };
+    // Batches the socket's thread has started and this thread has not received yet, in order: their
+    // items are read (and marked) but wait nowhere that handOn() sees. Shared with that thread.
+    struct InFlight {
+        struct Batch {
+            quint64 connection;
+            qsizetype items;
+            quint64 firstMark; // the mark of its first item, kNoLimit when not marked on read
+        };
+        mutable QMutex lock;
+        std::deque<Batch> batches;
+    };
+    // The mark of the oldest item in flight for the current connection; kNoLimit when none is.
+    quint64 inFlightMark() const;
     // A batch from the socket's thread, for the connection open() number `connection`.
     void receive(quint64 connection, std::vector<Inbound> items);
     void handOn();
@@ -66,6 +83,7 @@ private:
     bool m_open = false; // opened() was said, and no close since
     bool m_peerClosed = false; // the peer's close is in, though frames before it may still wait
     std::deque<Inbound> m_inbox;
+    InFlight m_inFlight;
     QElapsedTimer m_slice; // running while this turn hands frames on
     bool m_handingOn = false; // handOn() is on the stack (a slot it called may call back)
     // Goes on with what is left in a later turn. A timer, not a posted call: Qt runs the posted

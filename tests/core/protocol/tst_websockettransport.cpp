@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 
 using namespace deltascope;
@@ -146,15 +147,18 @@ TEST_CASE("websocket transport: an HTTP answer instead of the upgrade is said as
 }
 
 namespace {
-// A transport open to a scripted server, with its opened() and closed() recorded.
+// A transport open to a scripted server, with its opened() and closed() recorded. `beforeOpen`
+// sets it up as an owner does before it opens.
 struct OpenTransport {
     ScriptedServer server;
     QWebSocketTransport transport;
     QSignalSpy opened { &transport, &Transport::opened };
     QSignalSpy closed { &transport, &Transport::closed };
 
-    OpenTransport()
+    explicit OpenTransport(const std::function<void(QWebSocketTransport&)>& beforeOpen = {})
     {
+        if (beforeOpen)
+            beforeOpen(transport);
         transport.open(server.url());
         REQUIRE(wait([&]() { return opened.count() == 1 && server.last(); }));
     }
@@ -281,15 +285,15 @@ TEST_CASE("websocket transport: a slot that runs an event loop does not end the 
 namespace {
 // Plays the owner whose other thread acts on the connection (LiveController, the fault proxy's
 // reports): reports are numbered as they are made and go into one trace with the frames, where the
-// transport's marks and hook put them.
+// transport's marks and hook put them. Set up before open(), its marks are taken as frames are read.
 struct ReportingOwner {
     QStringList trace; // "f<text>" per frame handed on, "R<number>" per report recorded
-    quint64 made = 0;
+    std::atomic<quint64> made { 0 }; // the mark: read on the socket's thread
     quint64 recorded = 0;
 
     explicit ReportingOwner(Transport& transport)
     {
-        transport.setArrivalMark([this] { return made; });
+        transport.setArrivalMark([this] { return made.load(); });
         transport.setBeforeEachEvent([this](quint64 limit) {
             for (; recorded < made && recorded < limit; ++recorded)
                 trace << QStringLiteral("R%1").arg(recorded);
@@ -301,11 +305,12 @@ struct ReportingOwner {
     QString joined() const { return trace.join(QLatin1Char(' ')); }
 };
 
-// An open transport whose owner handles each frame for 25 ms (more than a slice), so a burst
-// waits in its inbox and is handed on a frame per turn.
+// An open transport whose owner (set up before open, as LiveController does) handles each frame
+// for 25 ms (more than a slice), so a burst waits in its inbox and is handed on a frame per turn.
 struct SlowOwner {
-    OpenTransport open;
-    ReportingOwner owner { open.transport };
+    std::unique_ptr<ReportingOwner> reporting;
+    OpenTransport open { [this](QWebSocketTransport& transport) { reporting = std::make_unique<ReportingOwner>(transport); } };
+    ReportingOwner& owner = *reporting;
     int texts = 0;
 
     SlowOwner()
@@ -363,9 +368,29 @@ TEST_CASE("websocket transport: with the mark set before open, a frame read befo
     server.last()->sendTextMessage(QStringLiteral("0"));
     server.last()->flush();
     QThread::msleep(300); // the socket's thread reads the frame; its batch waits for this thread
+    CHECK(transport.pendingInbound() == 1); // read, on its way here: it waits too
     ++made; // a report made after the read, before the batch is received here
     REQUIRE(wait([&] { return trace.size() == 2; }));
     CHECK(trace.join(QLatin1Char(' ')).toStdString() == "f0 R0");
+
+    SECTION("the report waits for a frame still on its way when the frames here are all handed on")
+    {
+        // While f1 is handed on, f2 is read (and its batch posted); a report follows. When f1's
+        // turn ends nothing waits here, but f2, read before the report, is still on its way.
+        bool sentNext = false;
+        QObject::connect(&transport, &Transport::textReceived, [&](const QByteArray& utf8) {
+            if (utf8 != "1" || sentNext)
+                return;
+            sentNext = true;
+            server.last()->sendTextMessage(QStringLiteral("2"));
+            server.last()->flush();
+            QThread::msleep(300);
+            ++made;
+        });
+        server.last()->sendTextMessage(QStringLiteral("1"));
+        REQUIRE(wait([&] { return trace.size() == 5; }));
+        CHECK(trace.join(QLatin1Char(' ')).toStdString() == "f0 R0 f1 f2 R1");
+    }
 }
 
 TEST_CASE("websocket transport: a report made while nothing waits goes before the next frame")
@@ -438,9 +463,9 @@ TEST_CASE("websocket transport: a frame read while the owner's thread is busy is
     REQUIRE(client.connectDocument(target));
     REQUIRE(wait([&]() { return server.sockets.size() == 1 && client.state() == ConnectionState::Handshaking; }));
 
+    const qint64 sent = clock.nowNs();
     server.last()->sendTextMessage(QStringLiteral(R"({"status":"connected","version":"a","identities":{}})"));
     server.last()->flush(); // in the kernel now: the socket's thread reads it while this one sleeps
-    const qint64 sent = clock.nowNs();
     QThread::msleep(600);
     const qint64 woke = clock.nowNs();
     REQUIRE(wait([&]() { return client.state() == ConnectionState::Streaming; }));
