@@ -5,6 +5,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
+
 namespace deltascope {
 
 namespace {
@@ -127,7 +129,9 @@ void LiveSession::record(const ClientEvent& clientEvent)
         break;
     }
     case EventKind::StreamItem: {
-        m_rateWindow.push_back({ event.monotonicNs, qint64(clientEvent.payload.size()) });
+        // Counted when handed on, as trimRateWindow() trims: a backlog read in a burst long ago still
+        // shows its rate while the client works through it.
+        m_rateWindow.push_back({ m_clock->nowNs(), qint64(clientEvent.payload.size()) });
         trimRateWindow();
         if (event.seq >= 0) {
             const auto it = m_acksWaitingForItem.find(seqKey(event.epoch, event.seq));
@@ -168,8 +172,13 @@ void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
     SessionEvent event;
     event.kind = EventKind::FoldAnomaly;
     event.direction = Direction::Local;
-    event.monotonicNs = m_clock->nowNs();
-    event.wallMs = m_clock->wallMs();
+    // Found in its event, and timed as it: a later time would hold the frames read after that event
+    // at it (the log's times never go back), and a busy window finds it late.
+    const qint64 now = m_clock->nowNs();
+    const bool known = anomaly.eventIndex >= 0 && anomaly.eventIndex < m_log->size();
+    event.monotonicNs = known ? std::min(m_log->at(anomaly.eventIndex).monotonicNs, now) : now;
+    event.wallMs = m_clock->wallMs() - (now - event.monotonicNs) / 1000000;
+    keepInOrder(event);
     event.epoch = anomaly.epoch;
     event.code = 1;
     event.linkedIndex = -1;

@@ -161,6 +161,22 @@ TEST_CASE("live session: events are logged at their read or made time, never bef
     CHECK(log.at(fault).wallMs == f.clock.wallMs() - 100);
     CHECK(log.at(f.session.recordLocal(EventKind::FaultInjected, R"({"fault":"latency"})", 0, 0, 1)).monotonicNs == madeAt);
     CHECK(log.at(f.session.recordLocal(EventKind::Note, R"({"note":"x"})", 0, 0, f.clock.nowNs() + 5)).monotonicNs == f.clock.nowNs());
+
+    // An anomaly is timed as the event it was found in, and holds nothing read after it back.
+    f.clock.advance(100);
+    const qint64 readAt = f.clock.nowNs();
+    f.send(item(1, R"({"data":{"list":{"@o":[[0,4]]}},"seq":3})")); // a range over no list; seq 3 after 2
+    f.clock.stall(10);
+    f.send(item(1, R"({"data":{"title":"Demo 3"},"seq":4})")); // read 10 ms later
+    f.clock.stall(300); // both are handed on 300 ms after that
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 4; }));
+    const std::vector<qint64> anomalies = f.ofKind(EventKind::FoldAnomaly);
+    REQUIRE_FALSE(anomalies.empty());
+    CHECK(log.at(anomalies.back()).monotonicNs == readAt);
+    CHECK(log.at(f.ofKind(EventKind::StreamItem).back()).monotonicNs == readAt + 10'000'000);
+    // The rate counts what was handed on in the last second, whenever it was read.
+    f.clock.stall(900);
+    CHECK(f.session.deltasPerSecond() == 2);
     for (qint64 i = 1; i < log.size(); ++i)
         CHECK(log.at(i).monotonicNs >= log.at(i - 1).monotonicNs);
 }
