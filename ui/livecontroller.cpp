@@ -246,13 +246,12 @@ QString LiveController::faultsUnavailableReason() const
 
 void LiveController::recordReportedFaults()
 {
-    // While frames wait (here or on their way from the socket's thread), the transport's hook
-    // records these reports: before the first waiting frame read after them, or once the last one
-    // is handed on or dropped. (Without a proxy the transport has no hook, and what waits here is
-    // stale anyway.)
-    if (m_session && m_proxyGeneration != 0 && m_session->transport().pendingInbound() > 0)
-        return;
-    recordReportedFaultsBefore(Transport::kNoLimit);
+    m_drainPosted = false;
+    // What was reported before the oldest frame that waits (here or on its way from the socket's
+    // thread) was read goes now; the transport's hook records the rest as it hands those frames on.
+    // (Without a proxy the transport has no hook, and what waits here is stale anyway.)
+    const quint64 limit = m_session && m_proxyGeneration != 0 ? m_session->transport().recordableBelow() : Transport::kNoLimit;
+    recordReportedFaultsBefore(limit);
 }
 
 void LiveController::recordReportedFaultsBefore(quint64 limit)
@@ -260,17 +259,25 @@ void LiveController::recordReportedFaultsBefore(quint64 limit)
     if (!m_reportsWaiting.load(std::memory_order_acquire))
         return; // the common case, before every frame: nothing to take the lock for
     std::vector<QueuedReport> due;
+    bool remain = false;
     {
         QMutexLocker lock(&m_reportsLock);
         const auto later = std::find_if(
             m_reports.begin(), m_reports.end(), [limit](const QueuedReport& queued) { return queued.number >= limit; });
         due.assign(std::make_move_iterator(m_reports.begin()), std::make_move_iterator(later));
         m_reports.erase(m_reports.begin(), later);
-        m_reportsWaiting.store(!m_reports.empty(), std::memory_order_relaxed);
+        remain = !m_reports.empty();
+        m_reportsWaiting.store(remain, std::memory_order_relaxed);
     }
     for (const QueuedReport& queued : due) {
         if (queued.generation == m_proxyGeneration) // not from a proxy already replaced
             onFaultInjected(queued.report, queued.atNs);
+    }
+    // Reports made after `limit` was read, while earlier ones waited, posted no drain of their own:
+    // with no frame left to hand on (whose hook would take them), one is posted here.
+    if (remain && !m_drainPosted && (!m_session || m_session->transport().pendingInbound() == 0)) {
+        m_drainPosted = true;
+        QMetaObject::invokeMethod(this, &LiveController::recordReportedFaults, Qt::QueuedConnection);
     }
 }
 

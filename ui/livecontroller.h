@@ -145,6 +145,7 @@ private:
     std::vector<QueuedReport> m_reports; // in number order
     std::atomic<quint64> m_reportsPushed { 0 }; // the next report's number; written under the lock
     std::atomic<bool> m_reportsWaiting { false }; // m_reports is not empty (read without the lock)
+    bool m_drainPosted = false; // recordReportedFaultsBefore() posted a recordReportedFaults() not yet run
     quint64 m_proxiesMade = 0;
     quint64 m_proxyGeneration = 0; // m_proxy's number in m_proxiesMade, 0 when none
     bool m_routeThroughProxy = true;

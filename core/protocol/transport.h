@@ -65,14 +65,25 @@ public:
     // on, with that event's mark: the owner records then what it numbered below the mark. Events
     // that are not frames (opened, TLS errors) get a mark too where they wait in line with frames
     // (QWebSocketTransport), kNoLimit where they never wait. The hook also runs when the last
-    // waiting event has been handed on (with kNoLimit, or with the mark of the oldest frame still on
-    // its way from a reading thread), and with kNoLimit when close() or open() dropped what waited.
+    // waiting event has been handed on (with recordableBelow(): the mark of a frame still on its way
+    // from a reading thread, or the mark now), and with kNoLimit when close() or open() dropped
+    // what waited.
     // Without a mark, every event gets kNoLimit. QWebSocketTransport asks for a mark set before
     // open() on its socket's thread, as each frame is read (so it must be safe to call there), and
     // for one set later when the frame's batch reaches this thread.
     static constexpr quint64 kNoLimit = std::numeric_limits<quint64>::max();
     void setArrivalMark(std::function<quint64()> mark) { m_arrivalMark = std::move(mark); }
     void setBeforeEachEvent(std::function<void(quint64 limit)> hook) { m_beforeEachEvent = std::move(hook); }
+    // For an owner that records outside the hook: what it numbered below this may be recorded now
+    // (the oldest waiting frame's mark, or, when nothing waits, the mark now). `framesWait` says
+    // whether frames wait, whose hand-on will run the hook for the rest.
+    virtual quint64 recordableBelow(bool* framesWait = nullptr) const
+    {
+        const bool waiting = pendingInbound() > 0;
+        if (framesWait)
+            *framesWait = waiting;
+        return waiting ? 0 : arrivalMark();
+    }
     // When each frame was read, for an owner that records frames with their times: a busy owner
     // thread may hand a frame on long after the socket read it (a burst goes over several turns),
     // and a debugger's gaps and latencies are the wire's. `clock` is read wherever the transport

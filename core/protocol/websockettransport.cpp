@@ -159,21 +159,23 @@ private:
     // per frame.
     void deliver(Inbound item)
     {
-        // The mark first: a frame whose mark counts a report is then read no earlier than the report
-        // was timed (the owner times a report before it counts it).
-        if (m_arrivalMark) {
-            item.mark = m_arrivalMark();
-            item.markedOnRead = true;
-        }
-        if (m_readClock)
-            item.readNs = m_readClock();
         {
+            // Marked and counted as in flight at once: the owner reads the mark under the same lock
+            // when nothing waits (recordableBelow()), so no frame can slip in between with a lower one.
             QMutexLocker lock(&m_owner->m_inFlight.lock);
+            if (m_arrivalMark) {
+                item.mark = m_arrivalMark();
+                item.markedOnRead = true;
+            }
             std::deque<InFlight::Batch>& batches = m_owner->m_inFlight.batches;
             if (m_batch.empty())
                 batches.push_back({ m_connection, 0, item.mark });
             ++batches.back().items;
         }
+        // After the mark: a frame whose mark counts a report is read no earlier than the report was
+        // timed (the owner times a report before it counts it).
+        if (m_readClock)
+            item.readNs = m_readClock();
         m_batch.push_back(std::move(item));
         if (!m_flushPosted) {
             m_flushPosted = true;
@@ -309,14 +311,21 @@ qsizetype QWebSocketTransport::pendingInbound() const
     return count;
 }
 
-quint64 QWebSocketTransport::inFlightMark() const
+quint64 QWebSocketTransport::recordableBelow(bool* framesWait) const
 {
+    if (framesWait)
+        *framesWait = true;
+    if (!m_inbox.empty())
+        return m_inbox.front().mark;
     QMutexLocker lock(&m_inFlight.lock);
     for (const InFlight::Batch& batch : m_inFlight.batches) {
+        // A batch not marked on read is marked when it arrives, at least as high as the mark now.
         if (batch.connection == m_connection)
-            return batch.firstMark;
+            return batch.firstMark != kNoLimit ? batch.firstMark : arrivalMark();
     }
-    return kNoLimit;
+    if (framesWait)
+        *framesWait = false;
+    return arrivalMark(); // read under the lock the socket's thread marks under
 }
 
 void QWebSocketTransport::receive(quint64 connection, std::vector<Inbound> items)
@@ -400,9 +409,9 @@ void QWebSocketTransport::handOn()
     m_handingOn = false;
     // The last waiting item is handed on: what the owner's other thread did since it arrived goes
     // now, before anything that comes later (held back, it could wait for the next frame for long),
-    // unless it came after items the socket's thread has read and not yet handed over.
+    // except what came after items the socket's thread has read and not yet handed over.
     if (handedOn && m_inbox.empty())
-        beforeEachEvent(inFlightMark());
+        beforeEachEvent(recordableBelow());
 }
 
 }

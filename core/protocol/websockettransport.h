@@ -43,6 +43,7 @@ public:
     // What waits here, and what the socket's thread has read for the current connection and not yet
     // handed over.
     qsizetype pendingInbound() const override;
+    quint64 recordableBelow(bool* framesWait = nullptr) const override;
 
 private:
     class SocketWorker;
@@ -70,8 +71,7 @@ private:
         mutable QMutex lock;
         std::deque<Batch> batches;
     };
-    // The mark of the oldest item in flight for the current connection; kNoLimit when none is.
-    quint64 inFlightMark() const;
+
     // A batch from the socket's thread, for the connection open() number `connection`.
     void receive(quint64 connection, std::vector<Inbound> items);
     void handOn();
