@@ -50,6 +50,17 @@ bool wait(const std::function<bool()>& predicate, int ms = 5000)
     return waitUntil(predicate, std::chrono::milliseconds(ms));
 }
 
+// The chat demo document as bob, at the scripted server.
+DocumentTarget chatDemoAt(const ScriptedServer& server)
+{
+    DocumentTarget target;
+    target.url = server.url();
+    target.identity = QStringLiteral("anonymous:bob");
+    target.space = QStringLiteral("chat");
+    target.key = QStringLiteral("demo");
+    return target;
+}
+
 // Waits, without running this thread's event loop (as a busy owner), until the transport's socket
 // thread has read `count` frames that wait to be handed on.
 bool readWithoutEventLoop(const Transport& transport, qsizetype count)
@@ -440,12 +451,7 @@ TEST_CASE("websocket transport: protocol client over a real socket reconnects af
     QWebSocketTransport transport;
     ProtocolClient client(&transport, &clock);
     client.setReconnectPolicy(std::make_unique<FixedDelayPolicy>(20));
-    DocumentTarget target;
-    target.url = server.url();
-    target.identity = QStringLiteral("anonymous:bob");
-    target.space = QStringLiteral("chat");
-    target.key = QStringLiteral("demo");
-    REQUIRE(client.connectDocument(target));
+    REQUIRE(client.connectDocument(chatDemoAt(server)));
     REQUIRE(wait([&]() { return server.sockets.size() == 1; }));
     server.last()->sendTextMessage(QStringLiteral(R"({"status":"connected","version":"a","identities":{}})"));
     REQUIRE(wait([&]() { return server.received.size() == 1; }));
@@ -472,12 +478,7 @@ TEST_CASE("websocket transport: a frame read while the owner's thread is busy is
     CHECK(transport.hasReadClock()); // the client gave it the system clock's thread-safe reader
     std::vector<ClientEvent> events;
     QObject::connect(&client, &ProtocolClient::clientEvent, [&](const ClientEvent& event) { events.push_back(event); });
-    DocumentTarget target;
-    target.url = server.url();
-    target.identity = QStringLiteral("anonymous:bob");
-    target.space = QStringLiteral("chat");
-    target.key = QStringLiteral("demo");
-    REQUIRE(client.connectDocument(target));
+    REQUIRE(client.connectDocument(chatDemoAt(server)));
     REQUIRE(wait([&]() { return server.sockets.size() == 1 && client.state() == ConnectionState::Handshaking; }));
 
     const qint64 sent = clock.nowNs();
