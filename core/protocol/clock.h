@@ -18,6 +18,8 @@ public:
     virtual qint64 nowNs() const = 0; // monotonic, since the clock was created
     virtual qint64 wallMs() const = 0; // milliseconds since the Unix epoch
     qint64 nowMs() const { return nowNs() / 1000000; }
+    // The wall time of an earlier moment of this clock's (an event timed where it happened).
+    qint64 wallMsAt(qint64 monotonicNs) const { return wallMs() - (nowNs() - monotonicNs) / 1000000; }
     // nowNs() as a function that any thread may call, also after this clock is gone (a socket's
     // thread times the frames it reads with it); none for a clock that only its own thread reads.
     virtual std::function<qint64()> threadSafeNowNs() const { return {}; }

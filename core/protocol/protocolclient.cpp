@@ -113,7 +113,7 @@ void ProtocolClient::emitEvent(ClientEvent event)
     at = std::max(at, m_lastEventNs);
     m_lastEventNs = at;
     event.monotonicNs = at;
-    event.wallMs = m_clock->wallMs() - (now - at) / 1000000;
+    event.wallMs = m_clock->wallMsAt(at);
     event.epoch = m_epoch;
     Q_EMIT clientEvent(event);
 }

@@ -67,10 +67,9 @@ public:
     // (QWebSocketTransport), kNoLimit where they never wait. The hook also runs when the last
     // waiting event has been handed on (with recordableBelow(): the mark of a frame still on its way
     // from a reading thread, or the mark now), and with kNoLimit when close() or open() dropped
-    // what waited.
-    // Without a mark, every event gets kNoLimit. QWebSocketTransport asks for a mark set before
-    // open() on its socket's thread, as each frame is read (so it must be safe to call there), and
-    // for one set later when the frame's batch reaches this thread.
+    // what waited. Without a mark, every event gets kNoLimit. QWebSocketTransport asks for a mark
+    // set before open() on its socket's thread, as each frame is read (so it must be safe to call
+    // there), and for one set later when the frame's batch reaches this thread.
     static constexpr quint64 kNoLimit = std::numeric_limits<quint64>::max();
     void setArrivalMark(std::function<quint64()> mark) { m_arrivalMark = std::move(mark); }
     void setBeforeEachEvent(std::function<void(quint64 limit)> hook) { m_beforeEachEvent = std::move(hook); }

@@ -5,8 +5,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
-#include <algorithm>
-
 namespace deltascope {
 
 namespace {
@@ -71,15 +69,20 @@ void LiveSession::keepInOrder(SessionEvent& event) const
     }
 }
 
+void LiveSession::timeLocal(SessionEvent& event, qint64 atNs) const
+{
+    const qint64 now = m_clock->nowNs();
+    event.monotonicNs = atNs >= 0 && atNs < now ? atNs : now;
+    event.wallMs = m_clock->wallMsAt(event.monotonicNs);
+    keepInOrder(event);
+}
+
 qint64 LiveSession::recordLocal(EventKind kind, const QByteArray& payload, qint32 code, quint8 flags, qint64 atNs)
 {
     SessionEvent event;
     event.kind = kind;
     event.direction = Direction::Local;
-    const qint64 now = m_clock->nowNs();
-    event.monotonicNs = atNs >= 0 && atNs < now ? atNs : now;
-    event.wallMs = m_clock->wallMs() - (now - event.monotonicNs) / 1000000;
-    keepInOrder(event);
+    timeLocal(event, atNs);
     event.epoch = m_client->epoch();
     event.code = code;
     event.flags = flags;
@@ -174,11 +177,8 @@ void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
     event.direction = Direction::Local;
     // Found in its event, and timed as it: a later time would hold the frames read after that event
     // at it (the log's times never go back), and a busy window finds it late.
-    const qint64 now = m_clock->nowNs();
     const bool known = anomaly.eventIndex >= 0 && anomaly.eventIndex < m_log->size();
-    event.monotonicNs = known ? std::min(m_log->at(anomaly.eventIndex).monotonicNs, now) : now;
-    event.wallMs = m_clock->wallMs() - (now - event.monotonicNs) / 1000000;
-    keepInOrder(event);
+    timeLocal(event, known ? m_log->at(anomaly.eventIndex).monotonicNs : -1);
     event.epoch = anomaly.epoch;
     event.code = 1;
     event.linkedIndex = -1;

@@ -81,6 +81,8 @@ Q_SIGNALS:
 private:
     // The log's times never go back: an event timed before the last one logged takes its time.
     void keepInOrder(SessionEvent& event) const;
+    // Times a local event at `atNs` when that is earlier than now (else now), kept in order.
+    void timeLocal(SessionEvent& event, qint64 atNs) const;
     void record(const ClientEvent& event);
     void onAnomaly(const SessionAnomaly& anomaly);
     void trimRateWindow() const;
