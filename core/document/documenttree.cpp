@@ -136,9 +136,11 @@ void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& o
 {
     const Node& n = d.r(slot);
     if (!n.isContainer()) {
-        // The reference client's copy() shows a null inside raw JSON as {} (a list's hole stays null),
-        // and JSON.stringify writes -0 as 0.
-        if (asReferenceShows && n.kind == NodeKind::Null && !isListKind(d.r(n.parent).kind))
+        // The reference client's copy() shows a null inside raw JSON as {}, also once that JSON is a
+        // list's previous array (a list's hole, undefined there, stays null); JSON.stringify
+        // writes -0 as 0.
+        if (asReferenceShows && n.kind == NodeKind::Null && !(n.flags & FlagUndefined)
+            && (!isListKind(d.r(n.parent).kind) || (n.flags & FlagOrphan)))
             out.append("{}");
         else if (asReferenceShows && n.kind == NodeKind::Double && n.v.d == 0)
             out.push_back('0');

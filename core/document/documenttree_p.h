@@ -520,7 +520,10 @@ enum NodeFlag : quint8 {
     FlagOrphan = 8, // in a list's visible order but not in its element map (placeholder, or a stale
                     // value the reference client still shows)
     FlagHistory = 16, // Node::prov holds a History, not the creating event
-    // 32 is free (it marked the touched list's nodes, which Node::touchedIn does now).
+    // An orphan null standing for what the reference client's array holds no value at (an id or
+    // index missing from the element map: undefined, which JSON.stringify writes as null), as
+    // opposed to a null the array really holds (from raw JSON, which copy() shows as {}).
+    FlagUndefined = 32,
     // An object with at most two members keeps their slots in Node::v (no Container: 48 bytes less
     // for each small object, which most records of a big list are). Its rows have no base.
     FlagInlineMembers = 64,

@@ -1525,7 +1525,7 @@ quint32 Mutator::orphanAndReplace(quint32 list, quint32 element, NodeKind kind)
 quint32 Mutator::placeholder(quint32 list, std::string_view key)
 {
     const quint32 slot = d.allocate(list, key, NodeKind::Null, m_event);
-    d.w(slot).flags |= FlagOrphan;
+    d.w(slot).flags |= FlagOrphan | FlagUndefined;
     d.wl(list).maybeOrphans = true;
     return slot;
 }
@@ -1939,8 +1939,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     continue;
                 }
                 ++missing;
-                if (std::size_t(i) < oldOrder.size() && d.r(oldOrder[std::size_t(i)]).kind == NodeKind::Null
-                    && (d.r(oldOrder[std::size_t(i)]).flags & FlagOrphan) && d.r(oldOrder[std::size_t(i)]).key == key)
+                if (std::size_t(i) < oldOrder.size() && (d.r(oldOrder[std::size_t(i)]).flags & FlagUndefined)
+                    && d.r(oldOrder[std::size_t(i)]).key == key)
                     take(oldOrder[std::size_t(i)]);
                 else
                     take(placeholder(list, key));
@@ -1960,7 +1960,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             const quint32 slot = d.findMember(list, key);
             if (slot && !(d.r(slot).flags & FlagMark))
                 take(slot);
-            else if (d.r(oldOrder[i]).kind == NodeKind::Null && (d.r(oldOrder[i]).flags & FlagOrphan))
+            else if (d.r(oldOrder[i]).flags & FlagUndefined)
                 take(oldOrder[i]);
             else
                 take(placeholder(list, key));
