@@ -222,12 +222,14 @@ void IncidentAnalyzer::handleAppended(bool untilDone)
     m_handling = true;
     QElapsedTimer slice;
     slice.start();
+    bool handledOne = false;
     while (m_log && m_nextToHandle <= m_appendedUpTo && m_nextToHandle < m_log->size()) {
-        if (!untilDone && slice.elapsed() >= kSliceMs) {
+        if (!untilDone && handledOne && slice.elapsed() >= m_sliceMs) {
             m_resume.start();
             break;
         }
         handle(m_nextToHandle++);
+        handledOne = true;
     }
     m_handling = false;
     // Copying the source's trees costs about as much as folding one item of a small document (the

@@ -9,6 +9,7 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
@@ -96,6 +97,10 @@ public:
     void setShadowInsecure(bool insecure) { m_shadowInsecure = insecure; }
     // Time source for the Incident events this analyzer appends (default: the last event's time).
     void setClock(std::function<qint64()> nowNs) { m_nowNs = std::move(nowNs); }
+    // How long one turn of the event loop may handle appended events before the rest waits for a
+    // later turn (at least one event is handled a turn). 0: one event a turn, whatever the machine.
+    static constexpr qint64 kDefaultSliceMs = 10;
+    void setSliceMilliseconds(qint64 milliseconds) { m_sliceMs = std::max<qint64>(0, milliseconds); }
     // A folder that folds the same log as it is appended (a live session's). While no incident is
     // open and no shadow fetch is out, stream items are then not folded here: the folder's trees
     // are copied where both have handled the same events (the folder runs ahead of the analyzer,
@@ -181,12 +186,11 @@ private:
     };
 
     void onAppended(qint64 first, qint64 last);
-    // Handles what the log appended, for at most kSliceMs per turn of the event loop (the rest in
-    // the next turns), or all of it with `untilDone`. A stall's release appends tens of thousands of
-    // stream items at once, and handling them (two folds each) in one turn held the window over
-    // 100 ms.
+    // Handles what the log appended, for at most m_sliceMs per turn of the event loop (the rest in
+    // the next turns; at least one event a turn), or all of it with `untilDone`. A stall's release
+    // appends tens of thousands of stream items at once, and handling them (two folds each) in one
+    // turn held the window over 100 ms.
     void handleAppended(bool untilDone = false);
-    static constexpr qint64 kSliceMs = 10;
     void handle(qint64 index);
     void openIncident(qint64 index, const QString& trigger);
     void rememberCurrentTree();
@@ -237,6 +241,7 @@ private:
     qint64 m_appendedUpTo = -1; // the last event the log said it appended
     bool m_handling = false; // handleAppended() is on the stack
     QTimer m_resume; // goes on with what is left in a later turn (see QWebSocketTransport::m_resume)
+    qint64 m_sliceMs = kDefaultSliceMs;
     IncidentOptions m_options;
     std::optional<DocumentTarget> m_shadowTarget;
     bool m_shadowInsecure = false;
