@@ -335,6 +335,7 @@ DocumentTree::Data::Data(const Data& other)
     , visibleCountCache(other.visibleCountCache)
     , visibleCountValid(other.visibleCountValid)
     , hiddenCounts(other.hiddenCounts)
+    , stashedElementMaps(other.stashedElementMaps)
 {
     // Both trees now hold every chunk: each copies a chunk before its first write to it.
     std::fill(other.chunkOwned.begin(), other.chunkOwned.end(), 0);

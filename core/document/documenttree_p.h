@@ -736,6 +736,17 @@ struct DocumentTree::Data {
         visibleCountValid = false;
         hiddenCounts.clear();
     }
+    // ReferenceClient mode: element maps tree.js still holds for a key whose value stopped being a
+    // list (see Mutator::stashElementMap). Each is held by a node no container lists (`holder`, a
+    // list whose element map it is), so nothing visible, exported or diffed reaches it. Rare: only
+    // a kind change makes one.
+    struct StashedElementMap {
+        quint32 object;
+        quint32 objectGeneration;
+        std::string key;
+        quint32 holder;
+    };
+    std::vector<StashedElementMap> stashedElementMaps;
     // Member positions the last delta's lookups started from, kept for the next delta (see
     // findMemberFrom): the root's first key, and the member of a list's one-member element deltas.
     // Deltas repeat their shape (the same root keys, the same field of sibling records), so the

@@ -1015,6 +1015,8 @@ quint32 Mutator::addObjectMember(quint32 object, std::string_view key, dom::elem
     d.appendMember(object, slot);
     d.setRow(object, slot, quint32(row));
     d.indexInsert(object, slot);
+    if (m_reference && !d.stashedElementMaps.empty() && isListKind(d.r(slot).kind)) [[unlikely]]
+        adoptStashedElementMap(object, slot);
     fill(slot, value, literal);
     endInsert(object, row, row, visible);
     touch(slot);
@@ -1083,9 +1085,19 @@ void Mutator::removeObjectMember(quint32 object, quint32 member, bool visible)
 void Mutator::convert(quint32 slot, NodeKind kind, bool visible)
 {
     const Node& n = d.r(slot);
+    const NodeKind was = n.kind;
     const int count = n.isContainer() ? int(n.visible().size()) : 0;
     if (count > 0)
         beginRemove(slot, 0, count - 1, visible);
+    if (m_reference) [[unlikely]] {
+        // tree.js replaces an object wholesale (and the maps it kept with it), but leaves a list's
+        // element map beside a value that stops being a list. Between the notifications: the
+        // elements leave the list's rows here, as resetPayload() would free them.
+        if (was == NodeKind::Object)
+            dropStashedElementMapsOf(slot);
+        else if (isListKind(was) && !isListKind(kind) && n.parent && d.r(n.parent).kind == NodeKind::Object)
+            stashElementMap(n.parent, slot);
+    }
     d.resetPayload(slot, kind);
     if (count > 0)
         endRemove(slot, 0, count - 1, visible);
@@ -1208,8 +1220,12 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
     const quint32 existing = d.findMemberFrom(object, key, probe, hint);
     const dom::element_type type = value.type();
     if (type == dom::element_type::NULL_VALUE) {
-        if (existing)
+        if (existing) {
+            // tree.js deletes the element map it keeps for the key only when the value is an array.
+            if (m_reference && !d.stashedElementMaps.empty() && d.r(existing).kind == NodeKind::RawArray) [[unlikely]]
+                dropStashedElementMap(object, key);
             removeObjectMember(object, existing, visible);
+        }
         return;
     }
     if (!existing) {
@@ -1261,6 +1277,8 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
                 }
                 valueChanged(existing, visible);
             }
+            if (m_reference && !isListKind(was) && !d.stashedElementMaps.empty()) [[unlikely]]
+                adoptStashedElementMap(object, existing);
             mergeList(existing, o, markers, childVisible);
             return;
         }
@@ -1446,6 +1464,7 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
             const SlotSpan now = d.members(slot);
             d.eraseMemberAt(slot, std::size_t(std::find(now.begin(), now.end(), member) - now.begin()));
         }
+        dropStashedElementMapsOf(slot); // tree.js replaced the object, and what it kept with it
         d.resetPayload(slot, kind);
         if (count > 0)
             endRemove(slot, 0, count - 1, visible);
@@ -1471,6 +1490,98 @@ void Mutator::previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible
     d.renumber(slot);
     d.visibilityChanged();
     endInsert(slot, 0, int(before.size()) - 1, visible);
+}
+
+void Mutator::sweepStashedElementMaps()
+{
+    // Freeing a holder frees its elements, whose own kept maps are then stale too: until none is.
+    std::vector<DocumentTree::Data::StashedElementMap>& maps = d.stashedElementMaps;
+    for (bool freed = true; freed;) {
+        freed = false;
+        for (std::size_t i = 0; i < maps.size();) {
+            const Node& object = d.r(maps[i].object);
+            if (object.live() && object.generation == maps[i].objectGeneration && object.kind == NodeKind::Object) {
+                ++i;
+                continue;
+            }
+            const quint32 holder = maps[i].holder;
+            maps.erase(maps.begin() + std::ptrdiff_t(i));
+            d.freeSubtree(holder);
+            freed = true;
+        }
+    }
+}
+
+void Mutator::stashElementMap(quint32 object, quint32 list)
+{
+    sweepStashedElementMaps();
+    const std::string key(d.r(list).key.view());
+    dropStashedElementMap(object, key); // none is kept while the value is a list; to be sure
+    if (d.members(list).empty())
+        return; // an empty map: a later list delta starts from an empty one anyway
+    const quint32 holder = d.allocate(0, key, d.r(list).kind, m_event);
+    ListContainer& from = d.wl(list);
+    std::vector<quint32> elements(from.members.begin(), from.members.end());
+    from.members.clear();
+    d.rebuildIndex(list);
+    for (quint32 e : elements) {
+        Node& n = d.w(e);
+        n.parent = holder;
+        n.row = kNotVisible;
+    }
+    d.wl(holder).members = elements;
+    d.rebuildIndex(holder);
+    d.visibilityChanged();
+    d.stashedElementMaps.push_back({ object, d.r(object).generation, key, holder });
+}
+
+void Mutator::adoptStashedElementMap(quint32 object, quint32 list)
+{
+    sweepStashedElementMaps();
+    const std::string key(d.r(list).key.view());
+    std::vector<DocumentTree::Data::StashedElementMap>& maps = d.stashedElementMaps;
+    const auto kept = std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.object == object && m.key == key; });
+    if (kept == maps.end())
+        return;
+    const quint32 holder = kept->holder;
+    maps.erase(kept);
+    ListContainer& from = d.wl(holder);
+    std::vector<quint32> elements(from.members.begin(), from.members.end());
+    from.members.clear();
+    for (quint32 e : elements)
+        d.w(e).parent = list;
+    SlotVec& members = d.wl(list).members;
+    members.insert(members.end(), elements.begin(), elements.end());
+    d.rebuildIndex(list);
+    d.freeSubtree(holder);
+    anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
+        QStringLiteral("a list again: the reference client kept the %1 element(s) it held before the value stopped being a list, and @o ids and @s indexes read them again")
+            .arg(elements.size()));
+}
+
+void Mutator::dropStashedElementMapsOf(quint32 object)
+{
+    std::vector<DocumentTree::Data::StashedElementMap>& maps = d.stashedElementMaps;
+    for (std::size_t i = 0; i < maps.size();) {
+        if (maps[i].object != object) {
+            ++i;
+            continue;
+        }
+        const quint32 holder = maps[i].holder;
+        maps.erase(maps.begin() + std::ptrdiff_t(i));
+        d.freeSubtree(holder);
+    }
+}
+
+void Mutator::dropStashedElementMap(quint32 object, std::string_view key)
+{
+    std::vector<DocumentTree::Data::StashedElementMap>& maps = d.stashedElementMaps;
+    const auto kept = std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.object == object && m.key == key; });
+    if (kept == maps.end())
+        return;
+    const quint32 holder = kept->holder;
+    maps.erase(kept);
+    d.freeSubtree(holder);
 }
 
 void Mutator::mergeNonObjectDelta(dom::element delta)

@@ -281,6 +281,20 @@ private:
     [[gnu::noinline]] NodeKind elementMarkersAsKeys(quint32 list, std::string_view key);
     // A string or object turned into a list: keeps what @o ranges read of it as the visible order.
     [[gnu::noinline]] void previousValueAsListOrder(quint32 slot, NodeKind kind, bool visible);
+    // ReferenceClient mode: tree.js keeps a list's element map beside its value (as "#key") and
+    // leaves it there when the value stops being a list, so a later list delta for the key finds
+    // the old elements again; only removing the key while its value is an array deletes it.
+    // stashElementMap(): `list`, a member of `object`, is about to stop being a list: its element
+    // map is kept aside. adoptStashedElementMap(): `list` has just become a list (with an empty
+    // element map): it takes the map kept for its key, if any. dropStashedElementMap(): the key is
+    // removed while its value is an array.
+    [[gnu::noinline]] void stashElementMap(quint32 object, quint32 list);
+    [[gnu::noinline]] void adoptStashedElementMap(quint32 object, quint32 list);
+    [[gnu::noinline]] void dropStashedElementMap(quint32 object, std::string_view key);
+    // Every map kept for keys of `object`, which tree.js is about to replace.
+    void dropStashedElementMapsOf(quint32 object);
+    // Frees the maps kept for objects that are gone (freed, or no longer objects).
+    void sweepStashedElementMaps();
     // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
     // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);

@@ -89,6 +89,31 @@ TEST_CASE("document tree model: mirrors thousands of random deltas under QAbstra
     CHECK(applied > 2000);
 }
 
+TEST_CASE("document tree model: a list's element map kept aside and taken back (ReferenceClient mode)")
+{
+    // A list that becomes a scalar or an array gives its rows up while tree.js keeps its element
+    // map; the map comes back, hidden, when the key is a list again, and @o shows it.
+    const QList<QList<QByteArray>> streams {
+        { R"({"l":{"1":{"v":1},"2":{"v":2},"@o":[1,2]}})", R"({"l":5})", R"({"l":{"3":{"v":3},"@o":[2,3,1]}})" },
+        { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":[7,8]})", R"({"l":{"@o":[1,[0,1]]}})", R"({"l":"ab"})", R"({"l":{"@o":[[0,1],1]}})" },
+        { R"({"p":{"l":{"1":{"m":{"1":{"z":1},"@o":[1]}},"@o":[1]}}})", R"({"p":{"l":3}})", R"({"p":{"l":{"@o":[1]}}})",
+            R"({"p":{"l":{"1":{"m":4}}}})", R"({"p":{"l":{"1":{"m":{"@o":[1]}}}}})", R"({"p":7})" },
+    };
+    for (const QList<QByteArray>& stream : streams) {
+        DocumentTree tree(FoldMode::ReferenceClient);
+        DocumentTreeModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+        model.setTree(&tree);
+        QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+        for (qsizetype i = 0; i < stream.size(); ++i) {
+            INFO("delta " << i << ": " << stream.at(i).toStdString());
+            REQUIRE(tree.apply(std::string_view(stream.at(i).constData(), std::size_t(stream.at(i).size())), i).parsed);
+            REQUIRE(modelText(model) == treeText(tree));
+        }
+        CHECK(resets.isEmpty());
+    }
+}
+
 TEST_CASE("document tree model: columns, roles, hand-written reorders and kind changes")
 {
     DocumentTree tree;

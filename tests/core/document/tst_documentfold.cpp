@@ -295,6 +295,53 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
     CHECK(folded({ R"({"z":-0.0})" }).toJson() == QByteArray(R"({"z":-0.0})"));
     CHECK(sameJson(visible(folded({ R"({"a":[null,{"b":null}]})" })), parseJson(R"({"a":[null,{"b":null}]})")));
 
+    // tree.js keeps a list's element map beside its value ("#l") when the value stops being a list,
+    // and a later list delta for the key reads the old elements again; removing the key deletes
+    // the map only while the value is an array, and replacing the object that holds the key drops
+    // it. Each expected text is what tree.js showed for the same deltas.
+    const struct {
+        QList<QByteArray> deltas;
+        const char* shows;
+    } keptMaps[] = {
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"@o":[1]}})" }, R"({"l":[{"v":1}]})" },
+        { { R"({"l":{"1":{"v":1},"2":{"v":2},"@o":[1,2]}})", R"({"l":5})", R"({"l":null})", R"({"l":{"3":{"v":3},"@o":[2,3,1]}})" },
+            R"({"l":[{"v":2},{"v":3},{"v":1}]})" },
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":[7,8]})", R"({"l":{"@o":[1,[0,1]]}})" }, R"({"l":[{"v":1},7,8]})" },
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":[7,8]})", R"({"l":null})", R"({"l":{"@o":[1]}})" }, R"({"l":[null]})" },
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":"ab"})", R"({"l":{"1":{"w":2},"@o":[[0,1],1]}})" }, R"({"l":["a","b",{"v":1,"w":2}]})" },
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"x":1}})", R"({"l":{"@o":[1]}})" }, R"({"l":[{"v":1}]})" },
+        { { R"({"p":{"l":{"1":{"v":1},"@o":[1]}}})", R"({"p":{"l":5}})", R"({"p":7})", R"({"p":{"l":{"@o":[1]}}})" }, R"({"p":{"l":[null]}})" },
+        { { R"({"p":{"l":{"1":{"v":1},"@o":[1]}}})", R"({"p":{"l":5}})", R"({"p":null})", R"({"p":{"l":{"@o":[1]}}})" }, R"({"p":{"l":[null]}})" },
+        { { R"({"l":{"0":"a","1":"b","@s":2}})", R"({"l":true})", R"({"l":{"@s":3}})" }, R"({"l":["a","b",null]})" },
+        { { R"({"l":{"1":{"m":{"1":{"z":1},"@o":[1]}},"@o":[1]}})", R"({"l":{"1":{"m":4}}})", R"({"l":3})", R"({"l":{"@o":[1]}})",
+              R"({"l":{"1":{"m":{"@o":[1]}}}})" },
+            R"({"l":[{"m":[{"z":1}]}]})" },
+    };
+    for (const auto& c : keptMaps) {
+        INFO(c.deltas.join('\n').toStdString());
+        std::vector<Anomaly> anomalies;
+        const DocumentTree tree = folded(c.deltas, FoldMode::ReferenceClient, &anomalies);
+        CHECK(tree.toJson() == QByteArray(c.shows));
+        CHECK(checkTreeInvariants(tree).isEmpty());
+    }
+    {
+        // A copy keeps its own: taking the map back in one tree leaves the other's kept.
+        DocumentTree first(FoldMode::ReferenceClient);
+        first.apply(R"({"l":{"1":{"v":1},"@o":[1]}})", 0);
+        first.apply(R"({"l":5})", 1);
+        DocumentTree second = first;
+        const FoldResult back = first.apply(R"({"l":{"1":{"w":2},"@o":[1]}})", 2);
+        CHECK(first.toJson() == QByteArray(R"({"l":[{"v":1,"w":2}]})"));
+        CHECK(hasAnomaly(back.anomalies, AnomalyKind::ReferenceClientDiffers));
+        second.apply(R"({"l":{"@o":[1]}})", 2);
+        CHECK(second.toJson() == QByteArray(R"({"l":[{"v":1}]})"));
+        // The canonical fold starts the list afresh: the id names no element (reported, not shown).
+        std::vector<Anomaly> canonical;
+        CHECK(folded({ R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"@o":[1]}})" }, FoldMode::Canonical, &canonical).toJson()
+            == QByteArray(R"({"l":[]})"));
+        CHECK(hasAnomaly(canonical, AnomalyKind::IdMissingFromElementMap));
+    }
+
     // JavaScript numbers are doubles: integers beyond 2^53 show as the nearest one there.
     const QList<QByteArray> bigIntegers { R"({"n":9007199254740993,"m":-12345678901234567,"k":9007199254740992,"l":{"0":9007199254740995,"@s":1}})" };
     // (Compared as text: QJsonDocument would round both sides the same way.)
