@@ -1771,9 +1771,25 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             if (target == NodeKind::Object && isListKind(was))
                 target = was;
             if (was != target) {
-                if (m_reference && !isContainerKind(was)) {
+                // tree.js merges the delta into the scalar: a field holding an object makes it ask
+                // `key in scalar`, a TypeError that abandons the rest of the delta; anything else
+                // changes nothing.
+                bool referenceThrows = false;
+                if (!isContainerKind(was)) {
+                    for (dom::key_value_pair field : o)
+                        referenceThrows = referenceThrows || field.value.type() == dom::element_type::OBJECT;
+                }
+                if (referenceThrows) [[unlikely]] {
                     anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
-                        QStringLiteral("an object delta for a %1 element: the reference client merges it into the scalar, which changes nothing").arg(nodeKindName(was)));
+                        QStringLiteral("an object delta holding an object for a %1 element: the reference client throws a TypeError here "
+                                       "(the in operator on a scalar) and folds nothing more of this delta, keeping what it folded before; %2")
+                            .arg(nodeKindName(was), m_reference ? QStringLiteral("this fold goes on with the rest") : QStringLiteral("this fold makes the element an object")));
+                }
+                if (m_reference && !isContainerKind(was)) {
+                    if (!referenceThrows) {
+                        anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
+                            QStringLiteral("an object delta for a %1 element: the reference client merges it into the scalar, which changes nothing").arg(nodeKindName(was)));
+                    }
                     continue;
                 }
                 anomaly(AnomalyKind::KindChanged, list, key, QStringLiteral("list element changed from %1 to %2").arg(nodeKindName(was), nodeKindName(target)));

@@ -342,6 +342,27 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         CHECK(hasAnomaly(canonical, AnomalyKind::IdMissingFromElementMap));
     }
 
+    {
+        // An object delta for a scalar element: tree.js merges it into the scalar, which changes
+        // nothing, unless a field holds an object: `key in scalar` then throws, and the browser
+        // folds nothing more of that delta. Both modes say which.
+        const auto says = [](const std::vector<Anomaly>& anomalies, const QString& text) {
+            return std::any_of(anomalies.begin(), anomalies.end(),
+                [&](const Anomaly& a) { return a.kind == AnomalyKind::ReferenceClientDiffers && a.message.contains(text); });
+        };
+        const QList<QByteArray> throwing { R"({"m":{"1":1,"@o":[1]}})", R"({"m":{"1":{"v":{"a":1}},"@o":[1]},"z":1})" };
+        const QList<QByteArray> harmless { R"({"m":{"1":1,"@o":[1]}})", R"({"m":{"1":{"v":2,"w":[3]},"@o":[1]},"z":1})" };
+        for (const FoldMode mode : { FoldMode::Canonical, FoldMode::ReferenceClient }) {
+            std::vector<Anomaly> thrown, merged;
+            folded(throwing, mode, &thrown);
+            folded(harmless, mode, &merged);
+            CHECK(says(thrown, QStringLiteral("throws a TypeError")));
+            CHECK_FALSE(says(merged, QStringLiteral("throws a TypeError")));
+            CHECK(says(merged, QStringLiteral("changes nothing")) == (mode == FoldMode::ReferenceClient));
+        }
+        CHECK(folded(throwing, FoldMode::ReferenceClient).toJson() == QByteArray(R"({"m":[1],"z":1})"));
+    }
+
     // JavaScript numbers are doubles: integers beyond 2^53 show as the nearest one there.
     const QList<QByteArray> bigIntegers { R"({"n":9007199254740993,"m":-12345678901234567,"k":9007199254740992,"l":{"0":9007199254740995,"@s":1}})" };
     // (Compared as text: QJsonDocument would round both sides the same way.)
