@@ -1239,10 +1239,12 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
         const ListMarkers markers = listMarkers(o);
         const NodeKind asked = markers.kind();
         if (m_reference && markers.onlyNull() && !isListKind(was)) {
-            // tree.js files the elements into a hidden map but, with nothing to rebuild from, leaves
-            // the value it shows as it was.
+            // tree.js files the elements into the list's hidden map (which a later list delta for
+            // the key reads) but, with nothing to rebuild from, leaves the value it shows as it was.
             anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
-                QStringLiteral("a list delta whose @o/@s is null: the reference client keeps showing the %1 value").arg(nodeKindName(was)));
+                QStringLiteral("a list delta whose @o/@s is null: the reference client keeps showing the %1 value and files the delta's elements into the list's hidden map")
+                    .arg(nodeKindName(was)));
+            mergeList(keptElementMap(object, key, markers.kind()), o, markers, false);
             return;
         }
         if (asked != NodeKind::Object || isListKind(was) || (m_reference && was == NodeKind::RawArray)) {
@@ -1535,6 +1537,18 @@ void Mutator::stashElementMap(quint32 object, quint32 list)
     d.stashedElementMaps.push_back({ object, d.r(object).generation, key, holder });
 }
 
+quint32 Mutator::keptElementMap(quint32 object, std::string_view key, NodeKind kind)
+{
+    sweepStashedElementMaps();
+    for (const DocumentTree::Data::StashedElementMap& kept : d.stashedElementMaps) {
+        if (kept.object == object && kept.key == key)
+            return kept.holder;
+    }
+    const quint32 holder = d.allocate(0, key, kind, m_event);
+    d.stashedElementMaps.push_back({ object, d.r(object).generation, std::string(key), holder });
+    return holder;
+}
+
 void Mutator::adoptStashedElementMap(quint32 object, quint32 list)
 {
     sweepStashedElementMaps();
@@ -1548,8 +1562,11 @@ void Mutator::adoptStashedElementMap(quint32 object, quint32 list)
     ListContainer& from = d.wl(holder);
     std::vector<quint32> elements(from.members.begin(), from.members.end());
     from.members.clear();
-    for (quint32 e : elements)
-        d.w(e).parent = list;
+    for (quint32 e : elements) {
+        Node& n = d.w(e);
+        n.parent = list;
+        n.row = kNotVisible; // in the element map only, until an @o or @s shows it
+    }
     SlotVec& members = d.wl(list).members;
     members.insert(members.end(), elements.begin(), elements.end());
     d.rebuildIndex(list);
@@ -1783,7 +1800,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                     anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
                         QStringLiteral("an object delta holding an object for a %1 element: the reference client throws a TypeError here "
                                        "(the in operator on a scalar) and folds nothing more of this delta, keeping what it folded before; %2")
-                            .arg(nodeKindName(was), m_reference ? QStringLiteral("this fold goes on with the rest") : QStringLiteral("this fold makes the element an object")));
+                            .arg(nodeKindName(was), m_reference ? QStringLiteral("this fold goes on with the rest") : QStringLiteral("this fold replaces the element")));
                 }
                 if (m_reference && !isContainerKind(was)) {
                     if (!referenceThrows) {
@@ -2720,6 +2737,9 @@ void Mutator::editResize(quint32 list, std::size_t size)
 
 void Mutator::finish()
 {
+    // Maps kept for objects this delta freed go now, not at the next change of kind.
+    if (!d.stashedElementMaps.empty()) [[unlikely]]
+        sweepStashedElementMaps();
     // Entries were added with the node's id at the time. A node freed during the delta lost its
     // mark and, its slot reused, has another generation: such entries are dropped, and a reused
     // slot touched again is reported by its own entry. The marks need no clearing: the next

@@ -295,6 +295,9 @@ private:
     void dropStashedElementMapsOf(quint32 object);
     // Frees the maps kept for objects that are gone (freed, or no longer objects).
     void sweepStashedElementMaps();
+    // The holder of the map kept for `key` of `object`, made (empty, of `kind`) if none is: where a
+    // list delta goes whose value tree.js does not rebuild (its @o/@s null).
+    quint32 keptElementMap(quint32 object, std::string_view key, NodeKind kind);
     // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
     // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);

@@ -316,6 +316,18 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         { { R"({"l":{"1":{"m":{"1":{"z":1},"@o":[1]}},"@o":[1]}})", R"({"l":{"1":{"m":4}}})", R"({"l":3})", R"({"l":{"@o":[1]}})",
               R"({"l":{"1":{"m":{"@o":[1]}}}})" },
             R"({"l":[{"m":[{"z":1}]}]})" },
+        // The object holding the key freed, its slot taken by another object (a sibling made first).
+        { { R"({"p":{"l":{"1":{"v":1},"@o":[1]}}})", R"({"p":{"l":5}})", R"({"p":null})", R"({"x":1,"p":{"l":{"@o":[1]}}})" },
+            R"({"x":1,"p":{"l":[null]}})" },
+        // A list delta whose @o or @s is null files its elements into the kept map (made if none is)
+        // and leaves the value shown as it was.
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"@o":null,"1":null}})", R"({"l":{"@o":[1]}})" }, R"({"l":[null]})" },
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"@s":null,"1":{"w":3}}})", R"({"l":{"@o":[1]}})" },
+            R"({"l":[{"v":1,"w":3}]})" },
+        { { R"({"l":5})", R"({"l":{"@o":null,"1":{"v":1}}})", R"({"l":{"@o":[1]}})" }, R"({"l":[{"v":1}]})" },
+        { { R"({"l":[1,2]})", R"({"l":{"@o":null,"1":{"v":1}}})", R"({"l":{"@o":[1,[0,1]]}})" }, R"({"l":[{"v":1},1,2]})" },
+        { { R"({"l":[1,2]})", R"({"l":{"@o":null,"1":{"v":1}}})", R"({"l":null})", R"({"l":{"@o":[1]}})" }, R"({"l":[null]})" },
+        { { R"({"l":"ab"})", R"({"l":{"@s":null,"0":"z"}})", R"({"l":{"@s":2}})" }, R"({"l":["z",null]})" },
     };
     for (const auto& c : keptMaps) {
         INFO(c.deltas.join('\n').toStdString());
