@@ -1540,10 +1540,8 @@ void Mutator::stashElementMap(quint32 object, quint32 list)
 quint32 Mutator::keptElementMap(quint32 object, std::string_view key, NodeKind kind)
 {
     sweepStashedElementMaps();
-    for (const DocumentTree::Data::StashedElementMap& kept : d.stashedElementMaps) {
-        if (kept.object == object && kept.key == key)
-            return kept.holder;
-    }
+    if (const auto kept = keptElementMapEntry(object, key); kept != d.stashedElementMaps.end())
+        return kept->holder;
     const quint32 holder = d.allocate(0, key, kind, m_event);
     d.stashedElementMaps.push_back({ object, d.r(object).generation, std::string(key), holder });
     return holder;
@@ -1553,12 +1551,9 @@ void Mutator::adoptStashedElementMap(quint32 object, quint32 list)
 {
     sweepStashedElementMaps();
     const std::string key(d.r(list).key.view());
-    std::vector<DocumentTree::Data::StashedElementMap>& maps = d.stashedElementMaps;
-    const auto kept = std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.object == object && m.key == key; });
-    if (kept == maps.end())
+    const quint32 holder = takeKeptElementMap(object, key);
+    if (!holder)
         return;
-    const quint32 holder = kept->holder;
-    maps.erase(kept);
     ListContainer& from = d.wl(holder);
     std::vector<quint32> elements(from.members.begin(), from.members.end());
     from.members.clear();
@@ -1592,13 +1587,24 @@ void Mutator::dropStashedElementMapsOf(quint32 object)
 
 void Mutator::dropStashedElementMap(quint32 object, std::string_view key)
 {
+    if (const quint32 holder = takeKeptElementMap(object, key))
+        d.freeSubtree(holder);
+}
+
+std::vector<DocumentTree::Data::StashedElementMap>::iterator Mutator::keptElementMapEntry(quint32 object, std::string_view key)
+{
     std::vector<DocumentTree::Data::StashedElementMap>& maps = d.stashedElementMaps;
-    const auto kept = std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.object == object && m.key == key; });
-    if (kept == maps.end())
-        return;
+    return std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.object == object && m.key == key; });
+}
+
+quint32 Mutator::takeKeptElementMap(quint32 object, std::string_view key)
+{
+    const auto kept = keptElementMapEntry(object, key);
+    if (kept == d.stashedElementMaps.end())
+        return 0;
     const quint32 holder = kept->holder;
-    maps.erase(kept);
-    d.freeSubtree(holder);
+    d.stashedElementMaps.erase(kept);
+    return holder;
 }
 
 void Mutator::mergeNonObjectDelta(dom::element delta)

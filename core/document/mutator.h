@@ -298,6 +298,10 @@ private:
     // The holder of the map kept for `key` of `object`, made (empty, of `kind`) if none is: where a
     // list delta goes whose value tree.js does not rebuild (its @o/@s null).
     quint32 keptElementMap(quint32 object, std::string_view key, NodeKind kind);
+    // The entry of the map kept for `key` of `object`, or the end; takeKeptElementMap() removes it
+    // and returns its holder (0 when none is kept), for the caller to free or adopt.
+    std::vector<DocumentTree::Data::StashedElementMap>::iterator keptElementMapEntry(quint32 object, std::string_view key);
+    quint32 takeKeptElementMap(quint32 object, std::string_view key);
     // For a member key the reference client never shows (see hiddenByReferenceCopy in mutator.cpp):
     // reports it, and returns whether to fold it (not in ReferenceClient mode).
     bool keepMember(quint32 object, std::string_view key);
