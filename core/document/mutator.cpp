@@ -1804,17 +1804,17 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                 }
                 if (referenceThrows) [[unlikely]] {
                     anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
-                        QStringLiteral("an object delta holding an object for a %1 element: the reference client throws a TypeError here "
+                        QStringLiteral("an object delta holding an object for the %1 element: the reference client throws a TypeError here "
                                        "(the in operator on a scalar) and folds nothing more of this delta, keeping what it folded before; %2")
                             .arg(nodeKindName(was), m_reference ? QStringLiteral("this fold goes on with the rest") : QStringLiteral("this fold replaces the element")));
                 }
-                if (m_reference && !isContainerKind(was)) {
-                    if (!referenceThrows) {
-                        anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
-                            QStringLiteral("an object delta for a %1 element: the reference client merges it into the scalar, which changes nothing").arg(nodeKindName(was)));
-                    }
-                    continue;
+                if (!isContainerKind(was) && !referenceThrows) {
+                    anomaly(AnomalyKind::ReferenceClientDiffers, list, key,
+                        QStringLiteral("an object delta for the %1 element: the reference client merges it into the scalar, which changes nothing%2")
+                            .arg(nodeKindName(was), m_reference ? QString() : QStringLiteral(" (it keeps showing the scalar; this fold replaces it)")));
                 }
+                if (m_reference && !isContainerKind(was))
+                    continue;
                 anomaly(AnomalyKind::KindChanged, list, key, QStringLiteral("list element changed from %1 to %2").arg(nodeKindName(was), nodeKindName(target)));
                 if (m_reference && elementVisible) {
                     existing = orphanAndReplace(list, existing, target);

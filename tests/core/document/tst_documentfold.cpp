@@ -370,7 +370,7 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
             folded(harmless, mode, &merged);
             CHECK(says(thrown, QStringLiteral("throws a TypeError")));
             CHECK_FALSE(says(merged, QStringLiteral("throws a TypeError")));
-            CHECK(says(merged, QStringLiteral("changes nothing")) == (mode == FoldMode::ReferenceClient));
+            CHECK(says(merged, QStringLiteral("changes nothing")));
         }
         CHECK(folded(throwing, FoldMode::ReferenceClient).toJson() == QByteArray(R"({"m":[1],"z":1})"));
     }
