@@ -1514,32 +1514,37 @@ void Mutator::sweepStashedElementMaps()
     }
 }
 
+std::size_t Mutator::moveElementMap(quint32 from, quint32 to)
+{
+    ListContainer& source = d.wl(from);
+    const std::vector<quint32> elements(source.members.begin(), source.members.end());
+    source.members.clear();
+    d.rebuildIndex(from);
+    for (quint32 e : elements) {
+        Node& n = d.w(e);
+        n.parent = to;
+        n.row = kNotVisible;
+    }
+    SlotVec& members = d.wl(to).members;
+    members.insert(members.end(), elements.begin(), elements.end());
+    d.rebuildIndex(to);
+    d.visibilityChanged();
+    return elements.size();
+}
+
 void Mutator::stashElementMap(quint32 object, quint32 list)
 {
-    sweepStashedElementMaps();
     const std::string key(d.r(list).key.view());
     dropStashedElementMap(object, key); // none is kept while the value is a list; to be sure
     if (d.members(list).empty())
         return; // an empty map: a later list delta starts from an empty one anyway
     const quint32 holder = d.allocate(0, key, d.r(list).kind, m_event);
-    ListContainer& from = d.wl(list);
-    std::vector<quint32> elements(from.members.begin(), from.members.end());
-    from.members.clear();
-    d.rebuildIndex(list);
-    for (quint32 e : elements) {
-        Node& n = d.w(e);
-        n.parent = holder;
-        n.row = kNotVisible;
-    }
-    d.wl(holder).members = elements;
-    d.rebuildIndex(holder);
-    d.visibilityChanged();
+    moveElementMap(list, holder);
     d.stashedElementMaps.push_back({ object, d.r(object).generation, key, holder });
 }
 
 quint32 Mutator::keptElementMap(quint32 object, std::string_view key, NodeKind kind)
 {
-    sweepStashedElementMaps();
     if (const auto kept = keptElementMapEntry(object, key); kept != d.stashedElementMaps.end())
         return kept->holder;
     const quint32 holder = d.allocate(0, key, kind, m_event);
@@ -1549,26 +1554,15 @@ quint32 Mutator::keptElementMap(quint32 object, std::string_view key, NodeKind k
 
 void Mutator::adoptStashedElementMap(quint32 object, quint32 list)
 {
-    sweepStashedElementMaps();
     const std::string key(d.r(list).key.view());
     const quint32 holder = takeKeptElementMap(object, key);
     if (!holder)
         return;
-    ListContainer& from = d.wl(holder);
-    std::vector<quint32> elements(from.members.begin(), from.members.end());
-    from.members.clear();
-    for (quint32 e : elements) {
-        Node& n = d.w(e);
-        n.parent = list;
-        n.row = kNotVisible; // in the element map only, until an @o or @s shows it
-    }
-    SlotVec& members = d.wl(list).members;
-    members.insert(members.end(), elements.begin(), elements.end());
-    d.rebuildIndex(list);
+    const std::size_t count = moveElementMap(holder, list);
     d.freeSubtree(holder);
     anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
         QStringLiteral("a list again: the reference client kept the %1 element(s) it held before the value stopped being a list, and @o ids and @s indexes read them again")
-            .arg(elements.size()));
+            .arg(count));
 }
 
 void Mutator::dropStashedElementMapsOf(quint32 object)
@@ -1593,8 +1587,12 @@ void Mutator::dropStashedElementMap(quint32 object, std::string_view key)
 
 std::vector<DocumentTree::Data::StashedElementMap>::iterator Mutator::keptElementMapEntry(quint32 object, std::string_view key)
 {
+    // The object's generation too: an entry of a freed object whose slot another object took
+    // (stale until finish() sweeps it) is not this object's.
+    const quint32 generation = d.r(object).generation;
     std::vector<DocumentTree::Data::StashedElementMap>& maps = d.stashedElementMaps;
-    return std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.object == object && m.key == key; });
+    return std::find_if(maps.begin(), maps.end(),
+        [&](const auto& m) { return m.object == object && m.objectGeneration == generation && m.key == key; });
 }
 
 quint32 Mutator::takeKeptElementMap(quint32 object, std::string_view key)

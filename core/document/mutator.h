@@ -293,8 +293,11 @@ private:
     [[gnu::noinline]] void dropStashedElementMap(quint32 object, std::string_view key);
     // Every map kept for keys of `object`, which tree.js is about to replace.
     void dropStashedElementMapsOf(quint32 object);
-    // Frees the maps kept for objects that are gone (freed, or no longer objects).
+    // Frees the maps kept for objects that are gone (freed, or no longer objects); finish() runs it.
     void sweepStashedElementMaps();
+    // Moves `from`'s element map to the end of `to`'s: its elements change parent and show nowhere
+    // (in the element map only, until an @o or @s shows them). Returns how many moved.
+    std::size_t moveElementMap(quint32 from, quint32 to);
     // The holder of the map kept for `key` of `object`, made (empty, of `kind`) if none is: where a
     // list delta goes whose value tree.js does not rebuild (its @o/@s null).
     quint32 keptElementMap(quint32 object, std::string_view key, NodeKind kind);

@@ -319,6 +319,7 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         // The object holding the key freed, its slot taken by another object (a sibling made first).
         { { R"({"p":{"l":{"1":{"v":1},"@o":[1]}}})", R"({"p":{"l":5}})", R"({"p":null})", R"({"x":1,"p":{"l":{"@o":[1]}}})" },
             R"({"x":1,"p":{"l":[null]}})" },
+        { { R"({"p":{"l":{"1":{"v":1},"@o":[1]}}})", R"({"p":{"l":5}})", R"({"p":null,"x":{"l":{"@o":[1]}}})" }, R"({"x":{"l":[null]}})" },
         // A list delta whose @o or @s is null files its elements into the kept map (made if none is)
         // and leaves the value shown as it was.
         { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"@o":null,"1":null}})", R"({"l":{"@o":[1]}})" }, R"({"l":[null]})" },
