@@ -466,6 +466,8 @@ int DocumentTree::hiddenElementCount(NodeId list) const
 
 std::size_t DocumentTree::slotCount() const { return d->used; }
 
+std::size_t DocumentTree::heldNodeCount() const { return d->used - 1 - d->freeSlots.size(); }
+
 std::size_t DocumentTree::nodeCount() const
 {
     if (d->visibleCountValid)

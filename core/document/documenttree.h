@@ -180,6 +180,9 @@ public:
     // Node slots in use, hidden and freed ones included: what a copy's cost grows with. Constant
     // time, where nodeCount() may walk the tree.
     std::size_t slotCount() const;
+    // Nodes held now: the visible ones, hidden list elements, and the element maps a ReferenceClient
+    // fold keeps aside as tree.js does (see FoldMode). Constant time.
+    std::size_t heldNodeCount() const;
 
     // Document paths: segments joined by '/', escaped as in RFC 6901 ('~' -> "~0", '/' -> "~1"),
     // no leading slash; the root is "". Record list elements are addressed by id, value list and

@@ -356,6 +356,39 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
     }
 
     {
+        // Kept maps are freed when tree.js would delete them: the key removed while its value is an
+        // array, the object holding the key replaced or removed (their kept maps with it), or the
+        // list whose element held a kept map dropped. Afterwards the tree holds its visible nodes only.
+        const QList<QByteArray> freedStreams[] = {
+            { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":[7,8]})", R"({"l":null})" },
+            { R"({"p":{"l":{"1":{"v":1},"@o":[1]}}})", R"({"p":{"l":5}})", R"({"p":null})" },
+            { R"({"p":{"l":{"1":{"v":1},"@o":[1]}}})", R"({"p":{"l":5}})", R"({"p":7})" },
+            { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"@o":[1]}})", R"({"l":null})" },
+            { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"@o":null,"2":{"v":2}}})", R"({"l":[1]})", R"({"l":null})" },
+            { R"({"l":{"1":{"m":{"1":{"z":1},"@o":[1]}},"@o":[1]}})", R"({"l":{"1":{"m":4}}})", R"({"l":3})", R"({"l":[1]})", R"({"l":null})" },
+        };
+        for (const QList<QByteArray>& stream : freedStreams) {
+            INFO(stream.join('\n').toStdString());
+            DocumentTree tree(FoldMode::ReferenceClient);
+            bool keptOnTheWay = false;
+            for (qsizetype i = 0; i < stream.size(); ++i) {
+                tree.apply(std::string_view(stream[i].constData(), std::size_t(stream[i].size())), i);
+                keptOnTheWay = keptOnTheWay || tree.heldNodeCount() > tree.nodeCount();
+            }
+            CHECK(keptOnTheWay);
+            CHECK(tree.heldNodeCount() == tree.nodeCount());
+        }
+        // A key that becomes a list again takes its map back: nothing is left aside.
+        const DocumentTree adopted = folded({ R"({"l":{"1":{"v":1},"2":{"v":2},"@o":[1,2]}})", R"({"l":5})", R"({"l":{"@o":[2]}})" }, FoldMode::ReferenceClient);
+        CHECK(adopted.toJson() == QByteArray(R"({"l":[{"v":2}]})"));
+        CHECK(adopted.heldNodeCount() == adopted.nodeCount() + 2); // element 1 and its member, hidden in the list
+        CHECK(adopted.hiddenElementCount(adopted.find(u"l")) == 1);
+        // The canonical fold keeps nothing aside.
+        const DocumentTree canonical = folded({ R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})" });
+        CHECK(canonical.heldNodeCount() == canonical.nodeCount());
+    }
+
+    {
         // An object delta for a scalar element: tree.js merges it into the scalar, which changes
         // nothing, unless a field holds an object: `key in scalar` then throws, and the browser
         // folds nothing more of that delta. Both modes say which.
