@@ -1082,7 +1082,7 @@ void Mutator::removeObjectMember(quint32 object, quint32 member, bool visible)
     touch(object);
 }
 
-void Mutator::convert(quint32 slot, NodeKind kind, bool visible)
+void Mutator::convert(quint32 slot, NodeKind kind, bool visible, bool fromDelta)
 {
     const Node& n = d.r(slot);
     const NodeKind was = n.kind;
@@ -1095,7 +1095,7 @@ void Mutator::convert(quint32 slot, NodeKind kind, bool visible)
         // elements leave the list's rows here, as resetPayload() would free them.
         if (was == NodeKind::Object)
             dropStashedElementMapsOf(slot);
-        else if (isListKind(was) && !isListKind(kind) && n.parent && d.r(n.parent).kind == NodeKind::Object)
+        else if (fromDelta && isListKind(was) && !isListKind(kind) && n.parent && d.r(n.parent).kind == NodeKind::Object)
             stashElementMap(n.parent, slot);
     }
     d.resetPayload(slot, kind);
@@ -2555,7 +2555,7 @@ quint32 Mutator::editSlot(quint32 parent, std::string_view key, NodeKind kind)
         if (isContainerKind(kind) && n.kind == kind)
             return existing;
         const bool childVisible = visibleChild(existing, visible);
-        convert(existing, kind, childVisible);
+        convert(existing, kind, childVisible, false);
         valueChanged(existing, childVisible);
         return existing;
     }
@@ -2610,7 +2610,7 @@ void Mutator::editRawJson(quint32 parent, std::string_view key, dom::element val
         if (!slot)
             return;
         const bool visible = isVisible(slot);
-        convert(slot, kind, visible); // wholesale: a kept container is emptied first
+        convert(slot, kind, visible, false); // wholesale: a kept container is emptied first
         const int count = kind == NodeKind::Object ? distinctKeyCount(value.get_object().value_unsafe()) : int(value.get_array().value_unsafe().size());
         if (count > 0)
             beginInsert(slot, 0, count - 1, visible);

@@ -230,7 +230,9 @@ private:
     quint32 addHiddenElement(quint32 list, std::string_view key, simdjson::dom::element value);
     void removeObjectMember(quint32 object, quint32 member, bool visible);
     // Drops a node's content and makes it `kind` (children removed with notifications).
-    void convert(quint32 slot, NodeKind kind, bool visible);
+    // `fromDelta` false for the editing API: an edit is no delta, tree.js has nothing like it, and
+    // nothing would take a kept element map back, so none is kept aside.
+    void convert(quint32 slot, NodeKind kind, bool visible, bool fromDelta = true);
     void replaceRawArray(quint32 slot, simdjson::dom::element value, bool visible);
     // `probe`: the key's inline form (packed::inlineBitsOfParsed), 0 when too long. `hint`: where
     // in the object's members to look first (see Data::findMemberFrom).

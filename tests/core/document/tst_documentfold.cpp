@@ -386,6 +386,19 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
         // The canonical fold keeps nothing aside.
         const DocumentTree canonical = folded({ R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})" });
         CHECK(canonical.heldNodeCount() == canonical.nodeCount());
+        // An edit is no delta: a list the editing API replaces leaves no map aside, so a later
+        // list delta for the key starts afresh, as in the canonical fold.
+        DocumentTree edited = folded({ R"({"l":{"1":{"v":1},"@o":[1]}})" }, FoldMode::ReferenceClient);
+        edited.setInteger(edited.root(), u"l", 5);
+        CHECK(edited.heldNodeCount() == edited.nodeCount());
+        edited.apply(R"({"l":{"@o":[1]}})", 1);
+        CHECK(edited.toJson() == QByteArray(R"({"l":[null]})"));
+        edited.setRecordList(edited.root(), u"m");
+        edited.setElementObject(edited.find(u"m"), u"1");
+        edited.setOrder(edited.find(u"m"), { QStringLiteral("1") });
+        edited.setString(edited.root(), u"m", u"x");
+        CHECK(edited.heldNodeCount() == edited.nodeCount());
+        CHECK(checkTreeInvariants(edited).isEmpty());
     }
 
     {
