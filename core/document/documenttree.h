@@ -160,7 +160,7 @@ public:
 
     // --- reading -------------------------------------------------------------------------------
     NodeId root() const; // always an Object
-    bool contains(NodeId node) const;
+    bool contains(NodeId node) const; // a node of the document: visible, or a hidden list element
     NodeKind kind(NodeId node) const;
     NodeId parent(NodeId node) const; // kNoNode for the root
     int childCount(NodeId node) const; // visible children: object keys, list elements in order

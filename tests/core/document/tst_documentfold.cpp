@@ -378,6 +378,19 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
             CHECK(keptOnTheWay);
             CHECK(tree.heldNodeCount() == tree.nodeCount());
         }
+        // A kept element is no node of the document until its map is taken back.
+        DocumentTree keeping(FoldMode::ReferenceClient);
+        keeping.apply(R"({"l":{"1":{"v":1},"@o":[1]}})", 0);
+        const NodeId element = keeping.find(u"l/1");
+        const NodeId member = keeping.find(u"l/1/v");
+        keeping.apply(R"({"l":5})", 1);
+        CHECK_FALSE(keeping.contains(element));
+        CHECK_FALSE(keeping.contains(member));
+        CHECK(keeping.contains(keeping.find(u"l")));
+        keeping.apply(R"({"l":{"@o":[1]}})", 2);
+        CHECK(keeping.contains(element));
+        CHECK(keeping.contains(member));
+        CHECK(keeping.find(u"l/1") == element);
         // A key that becomes a list again takes its map back: nothing is left aside.
         const DocumentTree adopted = folded({ R"({"l":{"1":{"v":1},"2":{"v":2},"@o":[1,2]}})", R"({"l":5})", R"({"l":{"@o":[2]}})" }, FoldMode::ReferenceClient);
         CHECK(adopted.toJson() == QByteArray(R"({"l":[{"v":2}]})"));
