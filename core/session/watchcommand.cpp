@@ -124,8 +124,10 @@ QStringList flagNames(quint8 flags)
 
 void WatchOptions::addOptions(QCommandLineParser& parser)
 {
-    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("Document endpoint, e.g. ws://127.0.0.1:7777/~s"));
+    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("Document endpoint, e.g. ws://127.0.0.1:7777/~s (or --url)."));
     parser.addOptions({
+        // As the app takes it, so a command line moves between the two.
+        { QStringLiteral("url"), QStringLiteral("Document endpoint, instead of the url argument."), QStringLiteral("URL") },
         { QStringLiteral("identity"), QStringLiteral("Identity token (e.g. anonymous:alice or a JWT)."), QStringLiteral("I") },
         { QStringLiteral("space"), QStringLiteral("Space name."), QStringLiteral("S") },
         { QStringLiteral("key"), QStringLiteral("Document key."), QStringLiteral("K") },
@@ -143,7 +145,14 @@ void WatchOptions::addOptions(QCommandLineParser& parser)
 
 bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& out, QString& error)
 {
-    const QStringList positional = parser.positionalArguments();
+    QStringList positional = parser.positionalArguments();
+    if (parser.isSet(QStringLiteral("url"))) {
+        if (!positional.isEmpty()) {
+            error = QStringLiteral("the URL is given twice: as --url and as the argument '%1'").arg(positional.first());
+            return false;
+        }
+        positional << parser.value(QStringLiteral("url"));
+    }
     if (positional.size() != 1) {
         error = positional.isEmpty() ? QStringLiteral("missing URL") : QStringLiteral("unexpected argument '%1'").arg(positional.value(1));
         return false;

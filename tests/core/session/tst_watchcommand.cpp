@@ -82,6 +82,19 @@ TEST_CASE("watch: option errors exit 2 and name the option")
     CHECK(run.err.contains(QStringLiteral("--reconnect")));
     run = runCli(base + QStringList { QStringLiteral("--bogus") });
     CHECK(run.code == ExitUsage);
+    // --url, as the app takes it, instead of the argument; not both.
+    run = runCli({ QStringLiteral("watch"), QStringLiteral("--url"), QStringLiteral("http://x/~s"), QStringLiteral("--identity"), QStringLiteral("a"),
+        QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("'http://x/~s' is not a ws://")));
+    run = runCli(base + QStringList { QStringLiteral("--url"), QStringLiteral("ws://g/~s") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("given twice")));
+    // Taken: a loopback port nothing listens on refuses it, so the command gets as far as connecting.
+    run = runCli({ QStringLiteral("watch"), QStringLiteral("--url"), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--identity"), QStringLiteral("a"),
+        QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k"), QStringLiteral("--reconnect"), QStringLiteral("none"),
+        QStringLiteral("--connect-timeout"), QStringLiteral("2000") });
+    CHECK(run.code == ExitConnectFailed);
     run = runCli({ QStringLiteral("watch"), QStringLiteral("--help") });
     CHECK(run.code == ExitOk);
     CHECK(run.out.contains(QStringLiteral("--viewer-state")));
