@@ -296,6 +296,22 @@ void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldR
         return;
     }
     Mutator mutator(tree, changes, &result.anomalies, eventIndex);
+    if (tree.foldMode() == FoldMode::ReferenceClient) [[unlikely]] {
+        // Where tree.js throws part-way, only the part it folded. Parsing it reuses the parser that
+        // may hold the delta, whose element is not read again.
+        if (const std::optional<std::string> part = mutator.referenceFoldedPart(delta)) {
+            dom::element folded;
+            QString error;
+            if (!parseJson(*part, folded, &error)) {
+                // Not expected: the part is JSON written from a parsed delta.
+                result.error = QStringLiteral("the part of the delta the reference client folds could not be read back (%1); nothing applied").arg(error);
+                result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), result.error });
+                mutator.finish();
+                return;
+            }
+            delta = folded;
+        }
+    }
     mutator.mergeObject(mutator.d.rootSlot, delta.get_object().value_unsafe(), true);
     mutator.finish();
 }

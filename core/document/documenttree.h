@@ -114,12 +114,12 @@ struct ProvenanceHistory {
 
 // How to fold. The canonical fold is adama-wire.md section 6 (the vectors win). In
 // ReferenceClient mode the tree reproduces what the reference JS client shows (tree.js quirks),
-// for the "what do my users' browsers see" view; anomalies are reported in both modes. Not
-// reproduced (odd streams only; a differential fuzz finds no other difference): a "#k" key
-// writing into list k's hidden map, an element @o names twice shown twice (a tree shows a node
-// once; reported), @o ids naming tree.js's own bookkeeping ("__key", "@o"), Object.prototype
-// names as keys, and a delta tree.js throws on part-way (folded whole here; the browser keeps the
-// part before the throw).
+// for the "what do my users' browsers see" view; anomalies are reported in both modes. A delta
+// tree.js throws on part-way (an object field merged into a scalar element, a null @o entry) is
+// folded as far as tree.js gets, in its order. Not reproduced (odd streams only; a differential
+// fuzz finds no other difference): a "#k" key writing into list k's hidden map, an element @o
+// names twice shown twice (a tree shows a node once; reported), @o ids naming tree.js's own
+// bookkeeping ("__key", "@o"), and Object.prototype names as keys.
 enum class FoldMode : quint8 { Canonical, ReferenceClient };
 
 // The typed document tree of one viewer. Copies are cheap (structure is shared and copied on

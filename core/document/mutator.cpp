@@ -2049,6 +2049,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                         break;
                     }
                     anomaly(AnomalyKind::BadListInstruction, list, "@o", QStringLiteral("@o entry is neither an id nor a range"));
+                    if (instruction.is_null()) {
+                        anomaly(AnomalyKind::ReferenceClientDiffers, list, "@o",
+                            QStringLiteral("@o holds null: the reference client throws a TypeError reading it as a range (instr[0]) and folds nothing "
+                                           "more of this delta, neither the new order nor the element deltas it put off"));
+                    }
                     break;
                 }
             }

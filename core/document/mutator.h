@@ -7,6 +7,9 @@
 
 #include <simdjson.h>
 
+#include <optional>
+#include <string>
+
 namespace deltascope::detail {
 
 // A scalar read from JSON, before it is stored in a node.
@@ -50,6 +53,9 @@ public:
     void mergeList(quint32 list, simdjson::dom::object delta, const ListMarkers& markers, bool visible);
     // A delta that is JSON but not an object (ReferenceClient mode; the canonical fold refuses it).
     [[gnu::noinline]] void mergeNonObjectDelta(simdjson::dom::element delta);
+    // ReferenceClient mode, before an object delta is folded: where tree.js throws part-way through
+    // it (reported), the part it folds before the throw, as JSON to fold instead; otherwise nothing.
+    std::optional<std::string> referenceFoldedPart(simdjson::dom::element delta);
 
     // --- editing ---
     // The member `key` of `parent` (object member, list element, raw array index), made to be of
@@ -314,6 +320,17 @@ private:
     // (ReferenceClient mode only; the canonical fold keeps every 64-bit integer exact).
     inline bool readValue(simdjson::dom::element value, Scalar& out) const;
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
+
+    // referenceFoldedPart() (referencethrow.cpp). `object` 0 is one tree.js makes new, where nothing
+    // throws. The list's element map tree.js reads for a list delta at `key` of `object` (`prior` the
+    // value there): the list's own, or one kept aside; 0 for a new one.
+    quint32 referenceElementMap(quint32 object, std::string_view key, quint32 prior);
+    bool referenceThrowsIn(quint32 object, simdjson::dom::element delta);
+    bool referenceListThrows(quint32 object, std::string_view key, quint32 prior, simdjson::dom::element delta, const ListMarkers& markers);
+    // Append to `out` the part of the delta tree.js folds, as a JSON object; true once it threw.
+    bool writeUntilReferenceThrow(quint32 object, simdjson::dom::element delta, std::string& out);
+    bool writeListUntilReferenceThrow(quint32 object, std::string_view key, quint32 prior, simdjson::dom::element delta, const ListMarkers& markers,
+        std::string& out);
     void reportDuplicate(quint32 at, std::string_view key);
 
     const std::vector<DocumentListener*>& m_listeners;

@@ -7,6 +7,7 @@ target_sources(deltascope_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/documentencode.cpp
     ${CMAKE_CURRENT_LIST_DIR}/mutator.h
     ${CMAKE_CURRENT_LIST_DIR}/mutator.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/referencethrow.cpp
     ${CMAKE_CURRENT_LIST_DIR}/javascriptvalues.h
     ${CMAKE_CURRENT_LIST_DIR}/javascriptvalues.cpp
     ${CMAKE_CURRENT_LIST_DIR}/jsonerror.h

@@ -432,7 +432,8 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
             CHECK_FALSE(says(merged, QStringLiteral("throws a TypeError")));
             CHECK(says(merged, QStringLiteral("changes nothing")));
         }
-        CHECK(folded(throwing, FoldMode::ReferenceClient).toJson() == QByteArray(R"({"m":[1],"z":1})"));
+        // The reference fold stops where tree.js threw: "z" comes after "m" and is not folded.
+        CHECK(folded(throwing, FoldMode::ReferenceClient).toJson() == QByteArray(R"({"m":[1]})"));
     }
 
     // JavaScript numbers are doubles: integers beyond 2^53 show as the nearest one there.
@@ -450,6 +451,68 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
     tree.apply(R"({"l":{"0":{"v":5},"@o":[[0,1]]}})", 2);
     CHECK(sameJson(visible(tree), parseJson(R"({"l":[{"v":1},{"v":5}]})")));
     CHECK(checkTreeInvariants(tree).isEmpty());
+}
+
+TEST_CASE("fold: ReferenceClient mode stops where tree.js throws part-way through a delta")
+{
+    // tree.js folds a list delta in three phases (element keys: scalars stored, new element objects
+    // made empty; then the order; then the merges and deletions it put off, in JavaScript's key
+    // order: array indexes first). It throws a TypeError merging an object field into a scalar
+    // element, or reading a null @o entry as a range, and then folds nothing more of the delta at
+    // any level. Each expected text is what tree.js's copy() showed after the same deltas (keys of
+    // objects compared as JSON, not by their order).
+    const struct {
+        QList<QByteArray> deltas;
+        const char* shows;
+    } cases[] = {
+        // A null @o entry: element 2 made empty, 1 not deleted, the order and "z" not folded.
+        { { R"({"l":{"1":{"v":1},"@o":[1]},"z":0})", R"({"l":{"2":{"v":2},"1":null,"@o":[null,2]},"z":1})" }, R"({"l":[{"v":1}],"z":0})" },
+        // ... "z" came first, and the scalar element 3 is stored in the first phase.
+        { { R"({"l":{"1":{"v":1},"@o":[1]},"z":0})", R"({"z":1,"l":{"3":5,"2":{"v":2},"1":null,"@o":[null,2]}})" }, R"({"l":[{"v":1}],"z":1})" },
+        // ... on an object: it stays, its elements filed aside; on a missing key: an empty list.
+        { { R"({"a":{"x":1}})", R"({"a":{"@o":[null]}})" }, R"({"a":{"x":1}})" },
+        { { R"({})", R"({"a":{"1":{"v":1},"2":4,"@o":[null]},"b":1})" }, R"({"a":[]})" },
+        // An object field merged into a scalar element: the rest of the delta is lost.
+        { { R"({"a":{"0":true,"@o":[]}})", R"({"b":""})", R"({"a":{"0":{"m":{}}},"b":1})" }, R"({"a":[],"b":""})" },
+        { { R"({"m":{"2":1,"@o":[]}})", R"({"a":[1]})", R"({"m":{"2":{"a":{}}},"a":{"@o":[]}})" }, R"({"m":[],"a":[1]})" },
+        // The order is folded before the put-off merges; then 1 is merged (before 2 in key order),
+        // 2 throws, 3 is not merged; 4 is new, so made empty; 0 names no element.
+        { { R"({"l":{"1":{"v":1},"2":5,"3":{"w":1},"@o":[1,2,3]}})", R"({"l":{"3":{"w":2},"2":{"x":{}},"1":{"v":9},"4":{"n":1},"0":null,"@o":[4,3,2,1]},"q":1})" },
+            R"({"l":[{},{"w":1},5,{"v":9}]})" },
+        // Nested: the throw in a list inside an element; "9" (an array index) came before "p".
+        { { R"({"p":{"1":{"l":{"1":3,"@o":[1]},"n":1},"@o":[1]}})",
+              R"({"p":{"1":{"n":2,"l":{"1":{"x":{}},"2":7,"@o":[2,1]},"k":3},"2":{"a":1},"@o":[1,2]},"9":1,"b":2})" },
+            R"({"9":1,"p":[{"l":[7,3],"n":2},{}]})" },
+        // An array merged into a string element: its object item throws; key "5" came first.
+        { { R"({"l":{"0":"s","@s":1}})", R"({"l":{"0":[{"a":1}],"@s":1},"5":1})" }, R"({"5":1,"l":["s"]})" },
+        { { R"({"l":{"0":"s","1":{"k":1},"@s":2}})", R"({"l":{"1":[{"a":1}],"0":[{"a":1}],"@s":2}})" }, R"({"l":["s",{"k":1}]})" },
+        // An element map kept aside is read as the list's: its object element throws nothing.
+        { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"1":{"q":{}},"2":{"v":2},"@o":[2]},"z":1})" }, R"({"l":[{"v":2}],"z":1})" },
+    };
+    for (const auto& c : cases) {
+        INFO(c.deltas.join('\n').toStdString());
+        std::vector<Anomaly> anomalies;
+        const DocumentTree tree = folded(c.deltas, FoldMode::ReferenceClient, &anomalies);
+        CHECK(sameJson(visible(tree), parseJson(c.shows)));
+        CHECK(checkTreeInvariants(tree).isEmpty());
+    }
+    // The throw is reported where it happens, in both modes.
+    std::vector<Anomaly> reference, canonical;
+    folded({ R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":{"@o":[null]}})" }, FoldMode::ReferenceClient, &reference);
+    folded({ R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":{"@o":[null]}})" }, FoldMode::Canonical, &canonical);
+    REQUIRE_FALSE(reference.empty());
+    CHECK(std::any_of(reference.begin(), reference.end(), [](const Anomaly& a) {
+        return a.kind == AnomalyKind::ReferenceClientDiffers && a.path == QStringLiteral("l") && a.message.contains(QStringLiteral("stops there too"));
+    }));
+    CHECK(hasAnomaly(canonical, AnomalyKind::BadListInstruction));
+    CHECK(std::any_of(canonical.begin(), canonical.end(), [](const Anomaly& a) {
+        return a.kind == AnomalyKind::ReferenceClientDiffers && a.message.contains(QStringLiteral("throws a TypeError"));
+    }));
+    std::vector<Anomaly> element;
+    folded({ R"({"l":{"1":2,"@o":[1]}})", R"({"l":{"1":{"v":{}}}})" }, FoldMode::ReferenceClient, &element);
+    CHECK(std::any_of(element.begin(), element.end(), [](const Anomaly& a) {
+        return a.kind == AnomalyKind::ReferenceClientDiffers && a.path == QStringLiteral("l/1") && a.message.contains(QStringLiteral("throws a TypeError"));
+    }));
 }
 
 TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript does in tree.js")
