@@ -5,6 +5,7 @@
 #include "core/exactinteger.h"
 #include "core/jsonstring.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -284,22 +285,21 @@ void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldR
 {
     resetFoldResult(result);
     ChangeSet* changes = detail == DocumentTree::ChangeDetail::Full ? &result.changes : nullptr;
-    if (delta.type() != dom::element_type::OBJECT && tree.foldMode() == FoldMode::ReferenceClient) {
-        Mutator mutator(tree, changes, &result.anomalies, eventIndex);
-        mutator.mergeNonObjectDelta(delta);
-        mutator.finish();
-        return;
-    }
-    if (delta.type() != dom::element_type::OBJECT) {
+    const bool reference = tree.foldMode() == FoldMode::ReferenceClient;
+    const bool isObject = delta.type() == dom::element_type::OBJECT;
+    if (!isObject && !reference) {
         result.error = QStringLiteral("the delta is JSON but not an object; nothing applied");
         result.anomalies.push_back({ AnomalyKind::NotAnObject, eventIndex, QString(), result.error });
         return;
     }
     Mutator mutator(tree, changes, &result.anomalies, eventIndex);
-    if (tree.foldMode() == FoldMode::ReferenceClient) [[unlikely]] {
-        // Where tree.js throws part-way, only the part it folded. Parsing it reuses the parser that
-        // may hold the delta, whose element is not read again.
+    if (reference && (isObject || delta.type() == dom::element_type::ARRAY)) {
+        // Where tree.js throws part-way, only the part it folded (an array's items as the keys they
+        // are to it), its report after those of that part. Parsing it reuses the parser that may
+        // hold the delta, whose element is not read again.
+        const std::size_t reportedBefore = result.anomalies.size();
         if (const std::optional<std::string> part = mutator.referenceFoldedPart(delta)) {
+            const std::size_t throwReports = result.anomalies.size() - reportedBefore;
             dom::element folded;
             QString error;
             if (!parseJson(*part, folded, &error)) {
@@ -309,10 +309,17 @@ void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldR
                 mutator.finish();
                 return;
             }
-            delta = folded;
+            mutator.mergeObject(mutator.d.rootSlot, folded.get_object().value_unsafe(), true);
+            mutator.finish();
+            const auto throwAt = result.anomalies.begin() + std::ptrdiff_t(reportedBefore);
+            std::rotate(throwAt, throwAt + std::ptrdiff_t(throwReports), result.anomalies.end());
+            return;
         }
     }
-    mutator.mergeObject(mutator.d.rootSlot, delta.get_object().value_unsafe(), true);
+    if (!isObject)
+        mutator.mergeNonObjectDelta(delta);
+    else
+        mutator.mergeObject(mutator.d.rootSlot, delta.get_object().value_unsafe(), true);
     mutator.finish();
 }
 

@@ -1241,6 +1241,13 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
         if (m_reference && markers.onlyNull() && !isListKind(was)) {
             // tree.js files the elements into the list's hidden map (which a later list delta for
             // the key reads) but, with nothing to rebuild from, leaves the value it shows as it was.
+            if (isReferenceThrowStand(object, key)) {
+                // Written by referenceFoldedPart(), which reported the throw: the elements are filed
+                // with nothing said of the null it wrote.
+                ListMarkers filing;
+                mergeList(keptElementMap(object, key, markers.kind()), o, filing, false);
+                return;
+            }
             anomaly(AnomalyKind::ReferenceClientDiffers, object, key,
                 QStringLiteral("a list delta whose @o/@s is null: the reference client keeps showing the %1 value and files the delta's elements into the list's hidden map")
                     .arg(nodeKindName(was)));

@@ -9,6 +9,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace deltascope::detail {
 
@@ -331,6 +333,17 @@ private:
     bool writeUntilReferenceThrow(quint32 object, simdjson::dom::element delta, std::string& out);
     bool writeListUntilReferenceThrow(quint32 object, std::string_view key, quint32 prior, simdjson::dom::element delta, const ListMarkers& markers,
         std::string& out);
+    // Where the writing walk is, for a throw's anomaly: the last node on its way that stays, and the
+    // keys below it of what tree.js makes new.
+    struct ThrowPath {
+        quint32 at = 0;
+        std::vector<std::string> below;
+    };
+    ThrowPath throwPathBelow(quint32 node, std::string_view key) const;
+    void reportReferenceThrow(AnomalyKind kind, std::string_view child, const QString& message);
+    // A key where the written part says `"@o":null` for a list delta whose @o held a null entry:
+    // the fold does not report that null as the delta's own.
+    bool isReferenceThrowStand(quint32 object, std::string_view key) const;
     void reportDuplicate(quint32 at, std::string_view key);
 
     const std::vector<DocumentListener*>& m_listeners;
@@ -349,6 +362,8 @@ private:
     quint64 m_touchedNodesFreedAtStart; // Data::touchedNodesFreed when this mutation began
     quint16 m_touchEpoch; // this mutation's mark of the nodes in its touched list (0 without a change set)
     OrderMarks* m_marks; // the thread's order-phase marks (see mutator.cpp)
+    ThrowPath m_throwPath; // referenceFoldedPart()'s
+    std::vector<std::pair<quint32, std::string>> m_throwStands; // (object, key): see isReferenceThrowStand()
 };
 
 bool readScalar(simdjson::dom::element value, Scalar& out);

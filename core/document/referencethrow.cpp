@@ -27,35 +27,57 @@ bool isScalarKind(NodeKind kind) { return !isContainerKind(kind); } // null incl
 bool isArrayLike(NodeKind kind) { return isListKind(kind) || kind == NodeKind::RawArray; }
 
 // Whether merging `delta` (an object, or an array read as one) into a scalar throws: some member
-// holds an object that is not an array.
+// holds an object that is not an array. A repeated key counts with its last value, the one
+// JSON.parse keeps.
 bool holdsObject(dom::element delta)
 {
-    if (delta.type() == dom::element_type::OBJECT) {
-        const dom::object members = delta.get_object().value_unsafe();
-        for (dom::key_value_pair field : members) {
-            if (field.value.type() == dom::element_type::OBJECT)
-                return true;
-        }
-    } else if (delta.type() == dom::element_type::ARRAY) {
+    if (delta.type() == dom::element_type::ARRAY) {
         const dom::array items = delta.get_array().value_unsafe();
         for (dom::element item : items) {
             if (item.type() == dom::element_type::OBJECT)
                 return true;
         }
+        return false;
     }
-    return false;
-}
-
-// Whether a delta object has a field holding an object or an array.
-bool holdsContainer(dom::element delta)
-{
+    if (delta.type() != dom::element_type::OBJECT)
+        return false;
     const dom::object members = delta.get_object().value_unsafe();
-    for (dom::key_value_pair field : members) {
-        if (field.value.type() == dom::element_type::OBJECT || field.value.type() == dom::element_type::ARRAY)
+    for (auto field = members.begin(); field != members.end(); ++field) {
+        if (field.value().type() != dom::element_type::OBJECT)
+            continue;
+        const std::string_view key = field.key();
+        auto later = field;
+        bool repeated = false;
+        for (++later; later != members.end() && !repeated; ++later)
+            repeated = later.key() == key;
+        if (!repeated)
             return true;
     }
     return false;
 }
+
+// Whether `delta` (an object or an array) has an object among its values, repeated keys' included:
+// an element delta without one throws nowhere, so the element is not even looked up.
+bool anyObjectInside(dom::element delta)
+{
+    if (delta.type() == dom::element_type::ARRAY) {
+        const dom::array items = delta.get_array().value_unsafe();
+        return std::any_of(items.begin(), items.end(), [](dom::element item) { return item.type() == dom::element_type::OBJECT; });
+    }
+    if (delta.type() != dom::element_type::OBJECT)
+        return false;
+    const dom::object members = delta.get_object().value_unsafe();
+    for (dom::key_value_pair field : members) {
+        if (field.value.type() == dom::element_type::OBJECT)
+            return true;
+    }
+    return false;
+}
+
+// Whether tree.js throws within `delta` merged into an object it makes new (or an array read as
+// one): nothing there is a scalar to throw on, but a list delta whose @o holds null throws all the
+// same, at any depth a merge reaches.
+bool throwsInNew(dom::element delta);
 
 // `@o` that tree.js reads an entry of as a range and fails on: an array with a null entry.
 bool orderHasNull(const ListMarkers& markers)
@@ -72,18 +94,65 @@ bool orderHasNull(const ListMarkers& markers)
 
 bool isMarkerKey(std::string_view key) { return key == "@o" || key == "@s"; }
 
-// Whether a delta object has an "@o" (any of them, if repeated) holding a null entry.
-bool orderFieldHasNull(dom::element delta)
+// A delta object in one pass: its list markers (the last of a repeated one, as JSON.parse keeps),
+// and whether a field other than them holds an object or an array, below which a throw can be.
+struct DeltaShape {
+    ListMarkers markers;
+    bool container = false;
+};
+
+DeltaShape shapeOf(dom::object delta)
 {
+    DeltaShape shape;
+    for (dom::key_value_pair field : delta) {
+        if (field.key.size() == 2 && field.key[0] == '@' && (field.key[1] == 'o' || field.key[1] == 's')) {
+            if (field.key[1] == 'o') {
+                shape.markers.order = true;
+                shape.markers.orderValue = field.value;
+            } else {
+                shape.markers.size = true;
+                shape.markers.sizeValue = field.value;
+            }
+            continue;
+        }
+        const dom::element_type type = field.value.type();
+        shape.container = shape.container || type == dom::element_type::OBJECT || type == dom::element_type::ARRAY;
+    }
+    return shape;
+}
+
+bool throwsInNew(dom::element delta)
+{
+    const auto member = [](dom::element value) {
+        if (value.type() != dom::element_type::OBJECT)
+            return false; // an array or a scalar is stored, not merged
+        const DeltaShape shape = shapeOf(value.get_object().value_unsafe());
+        if (!shape.markers.order && !shape.markers.size)
+            return throwsInNew(value);
+        if (orderHasNull(shape.markers))
+            return true;
+        // A new list: each element delta that is an object or an array merges into a new element.
+        const dom::object elements = value.get_object().value_unsafe();
+        for (dom::key_value_pair element : elements) {
+            const dom::element_type type = element.value.type();
+            if (!(element.key == "@o" || element.key == "@s") && (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY)
+                && throwsInNew(element.value))
+                return true;
+        }
+        return false;
+    };
+    if (delta.type() == dom::element_type::ARRAY) {
+        const dom::array items = delta.get_array().value_unsafe();
+        for (dom::element item : items) {
+            if (member(item))
+                return true;
+        }
+        return false;
+    }
     const dom::object members = delta.get_object().value_unsafe();
     for (dom::key_value_pair field : members) {
-        if (field.key == "@o" && field.value.type() == dom::element_type::ARRAY) {
-            const dom::array items = field.value.get_array().value_unsafe();
-            for (dom::element item : items) {
-                if (item.is_null())
-                    return true;
-            }
-        }
+        if (member(field.value))
+            return true;
     }
     return false;
 }
@@ -174,8 +243,12 @@ std::optional<std::string> Mutator::referenceFoldedPart(dom::element delta)
 {
     if (!referenceThrowsIn(d.rootSlot, delta))
         return std::nullopt;
+    // The walk above looks at every value, repeated keys' shadowed ones too; the part is written
+    // from what JSON.parse keeps, where the throw may not be after all.
     std::string part;
-    writeUntilReferenceThrow(d.rootSlot, delta, part);
+    m_throwPath = { d.rootSlot, {} };
+    if (!writeUntilReferenceThrow(d.rootSlot, delta, part))
+        return std::nullopt;
     return part;
 }
 
@@ -183,27 +256,30 @@ quint32 Mutator::referenceElementMap(quint32 object, std::string_view key, quint
 {
     if (prior && isListKind(d.r(prior).kind))
         return prior;
+    if (!object)
+        return 0;
     const auto kept = keptElementMapEntry(object, key);
     return kept == d.stashedElementMaps.end() ? 0 : kept->holder;
 }
 
 bool Mutator::referenceThrowsIn(quint32 object, dom::element delta)
 {
-    // A new object (0) holds nothing to throw on, nor does anything made within it.
+    // An object tree.js makes new (0, or in place of a scalar) holds no scalar to throw on.
     if (!object || d.r(object).kind != NodeKind::Object)
-        return false;
+        return throwsInNew(delta);
     const auto member = [&](std::string_view key, dom::element value) {
         // Nothing below throws unless a field holds an object or an array (an element delta, a
         // member merged further down) or this is a list delta whose @o holds null: most members
         // are passed over without a lookup.
-        if (value.type() != dom::element_type::OBJECT || !(holdsContainer(value) || orderFieldHasNull(value)))
+        if (value.type() != dom::element_type::OBJECT)
             return false;
-        const dom::object o = value.get_object().value_unsafe();
+        const DeltaShape shape = shapeOf(value.get_object().value_unsafe());
+        if (!shape.container && !orderHasNull(shape.markers))
+            return false;
         const quint32 prior = d.findMember(object, key);
-        const ListMarkers markers = listMarkers(o);
-        if ((prior && isArrayLike(d.r(prior).kind)) || markers.order || markers.size)
-            return referenceListThrows(object, key, prior, value, markers);
-        return prior && referenceThrowsIn(prior, value);
+        if ((prior && isArrayLike(d.r(prior).kind)) || shape.markers.order || shape.markers.size)
+            return referenceListThrows(object, key, prior, value, shape.markers);
+        return referenceThrowsIn(prior, value);
     };
     if (delta.type() == dom::element_type::ARRAY) {
         std::size_t index = 0;
@@ -227,48 +303,75 @@ bool Mutator::referenceListThrows(quint32 object, std::string_view key, quint32 
     if (orderHasNull(markers))
         return true;
     const quint32 elements = referenceElementMap(object, key, prior);
-    if (!elements)
-        return false;
     const dom::object members = delta.get_object().value_unsafe();
     for (dom::key_value_pair field : members) {
-        // An element delta throws, on a scalar or further down, only if it holds an object.
-        if (isMarkerKey(field.key) || !holdsObject(field.value))
+        if (isMarkerKey(field.key) || !anyObjectInside(field.value))
             continue;
-        const quint32 element = d.findMember(elements, field.key);
-        if (!element)
-            continue;
-        if (isScalarKind(d.r(element).kind) ? holdsObject(field.value) : referenceThrowsIn(element, field.value))
+        const quint32 element = elements ? d.findMember(elements, field.key) : 0;
+        const NodeKind kind = element ? d.r(element).kind : NodeKind::Object;
+        if (element && isScalarKind(kind) ? holdsObject(field.value) : kind == NodeKind::Object ? referenceThrowsIn(element, field.value) : throwsInNew(field.value))
             return true;
     }
     return false;
 }
 
+Mutator::ThrowPath Mutator::throwPathBelow(quint32 node, std::string_view key) const
+{
+    // By node while the walk is on nodes that stay (objects, lists); by key below the last of them.
+    if (m_throwPath.below.empty() && node && (d.r(node).kind == NodeKind::Object || isListKind(d.r(node).kind)))
+        return { node, {} };
+    ThrowPath path = m_throwPath;
+    path.below.emplace_back(key);
+    return path;
+}
+
+void Mutator::reportReferenceThrow(AnomalyKind kind, std::string_view child, const QString& message)
+{
+    if (!m_anomalies)
+        return;
+    QString path = pathOf(d, m_throwPath.at);
+    const auto append = [&](std::string_view segment) {
+        if (!path.isEmpty())
+            path += QLatin1Char('/');
+        path += escapeSegment(segment);
+    };
+    for (const std::string& segment : m_throwPath.below)
+        append(segment);
+    if (!child.empty())
+        append(child);
+    m_anomalies->push_back(Anomaly { kind, m_event, std::move(path), message });
+}
+
+bool Mutator::isReferenceThrowStand(quint32 object, std::string_view key) const
+{
+    return std::any_of(m_throwStands.begin(), m_throwStands.end(), [&](const auto& stand) { return stand.first == object && stand.second == key; });
+}
+
 bool Mutator::writeUntilReferenceThrow(quint32 object, dom::element delta, std::string& out)
 {
+    // A scalar tree.js replaces with a new object, like a missing one: 0.
+    if (object && d.r(object).kind != NodeKind::Object)
+        object = 0;
     out += '{';
     bool first = true;
-    for (const Field& field : fieldsInJavaScriptOrder(delta)) {
+    const std::vector<Field> fields = fieldsInJavaScriptOrder(delta);
+    for (const Field& field : fields) {
         appendField(out, first, field.key);
-        if (field.value.type() == dom::element_type::OBJECT && object) {
-            const dom::object o = field.value.get_object().value_unsafe();
-            const quint32 prior = d.findMember(object, field.key);
-            const ListMarkers markers = listMarkers(o);
-            if ((prior && isArrayLike(d.r(prior).kind)) || markers.order || markers.size) {
-                if (writeListUntilReferenceThrow(object, field.key, prior, field.value, markers, out)) {
-                    out += '}';
-                    return true;
-                }
-                continue;
-            }
-            if (prior && d.r(prior).kind == NodeKind::Object) {
-                if (writeUntilReferenceThrow(prior, field.value, out)) {
-                    out += '}';
-                    return true;
-                }
-                continue;
-            }
+        if (field.value.type() != dom::element_type::OBJECT) {
+            out += simdjson::to_string(field.value);
+            continue;
         }
-        out += simdjson::to_string(field.value);
+        const quint32 prior = object ? d.findMember(object, field.key) : 0;
+        const ListMarkers markers = listMarkers(field.value.get_object().value_unsafe());
+        const ThrowPath saved = std::exchange(m_throwPath, throwPathBelow(prior, field.key));
+        const bool threw = (prior && isArrayLike(d.r(prior).kind)) || markers.order || markers.size
+            ? writeListUntilReferenceThrow(object, field.key, prior, field.value, markers, out)
+            : writeUntilReferenceThrow(prior, field.value, out);
+        if (threw) {
+            out += '}';
+            return true;
+        }
+        m_throwPath = saved;
     }
     out += '}';
     return false;
@@ -279,19 +382,17 @@ bool Mutator::writeListUntilReferenceThrow(quint32 object, std::string_view key,
 {
     const quint32 elements = referenceElementMap(object, key, prior);
     const std::vector<Field> fields = fieldsInJavaScriptOrder(delta);
-    const auto isNew = [&](const Field& field) { return !elements || !d.findMember(elements, field.key); };
+    const auto elementOf = [&](const Field& field) { return elements ? d.findMember(elements, field.key) : quint32(0); };
     const auto isDeferred = [](const Field& field) {
         const dom::element_type type = field.value.type();
         return type == dom::element_type::OBJECT || type == dom::element_type::ARRAY || type == dom::element_type::NULL_VALUE;
     };
-    const auto listSlot = prior && isListKind(d.r(prior).kind) ? prior : object;
-    const std::string_view listChild = listSlot == object ? key : std::string_view();
     // What tree.js still does once it threw at `thrownAt` (the fields' index; all of them for a throw
     // in the order): the new element objects of the first phase, made empty, and nothing else.
     const auto writeNewAfter = [&](std::size_t thrownAt, bool& firstField) {
         for (std::size_t i = thrownAt; i < fields.size(); ++i) {
             const dom::element_type type = fields[i].value.type();
-            if (!isMarkerKey(fields[i].key) && (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY) && isNew(fields[i])) {
+            if (!isMarkerKey(fields[i].key) && (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY) && !elementOf(fields[i])) {
                 appendField(out, firstField, fields[i].key);
                 out += "{}";
             }
@@ -302,14 +403,20 @@ bool Mutator::writeListUntilReferenceThrow(quint32 object, std::string_view key,
     out += '{';
     bool first = true;
     if (orderHasNull(markers)) {
-        anomaly(AnomalyKind::ReferenceClientDiffers, listSlot, listChild,
+        reportReferenceThrow(AnomalyKind::BadListInstruction, "@o", QStringLiteral("@o entry is neither an id nor a range"));
+        reportReferenceThrow(AnomalyKind::ReferenceClientDiffers, {},
             QStringLiteral("@o holds null: the reference client throws a TypeError reading it as a range (instr[0]) and folds nothing more of this "
                            "delta, neither the new order nor the element deltas it put off, keeping what it folded before; this fold stops there too"));
-        // A list keeps its order; anything else keeps its value and files the elements aside, as
-        // `"@o":null` folds (a missing key becomes an empty list, as tree.js makes it).
-        if (!(prior && isListKind(d.r(prior).kind))) {
+        // A list keeps its order. A missing key becomes an empty list, as tree.js makes it. Any
+        // other value stays and its elements are filed aside, as `"@o":null` folds (which is then
+        // not reported as if the delta said so).
+        if (!prior) {
+            appendField(out, first, "@o");
+            out += "[]";
+        } else if (!isListKind(d.r(prior).kind)) {
             appendField(out, first, "@o");
             out += "null";
+            m_throwStands.emplace_back(object, std::string(key));
         }
         for (const Field& field : fields) {
             if (!isMarkerKey(field.key) && !isDeferred(field)) {
@@ -331,21 +438,24 @@ bool Mutator::writeListUntilReferenceThrow(quint32 object, std::string_view key,
         const Field& field = fields[i];
         if (isMarkerKey(field.key) || !isDeferred(field))
             continue;
-        const quint32 element = field.value.is_null() || !elements ? 0 : d.findMember(elements, field.key);
+        const quint32 element = field.value.is_null() ? 0 : elementOf(field);
         if (element && isScalarKind(d.r(element).kind) && holdsObject(field.value)) {
-            anomaly(AnomalyKind::ReferenceClientDiffers, listSlot, listChild.empty() ? std::string_view(field.key) : listChild,
-                QStringLiteral("an object delta holding an object for the %1 element \"%2\": the reference client throws a TypeError here (the in "
-                               "operator on a scalar) and folds nothing more of this delta, keeping what it folded before; this fold stops there too")
-                    .arg(nodeKindName(d.r(element).kind), QString::fromUtf8(field.key.data(), qsizetype(field.key.size()))));
+            reportReferenceThrow(AnomalyKind::ReferenceClientDiffers, field.key,
+                QStringLiteral("an object delta holding an object for the %1 element: the reference client throws a TypeError here (the in operator "
+                               "on a scalar) and folds nothing more of this delta, keeping what it folded before; this fold stops there too")
+                    .arg(nodeKindName(d.r(element).kind)));
             writeNewAfter(i + 1, first);
             return true;
         }
         appendField(out, first, field.key);
-        if (element && d.r(element).kind == NodeKind::Object) {
+        if (!field.value.is_null() && (!element || d.r(element).kind == NodeKind::Object)) {
+            // A new element (made empty) or an object element: merged, and it may throw further down.
+            const ThrowPath saved = std::exchange(m_throwPath, throwPathBelow(element, field.key));
             if (writeUntilReferenceThrow(element, field.value, out)) {
                 writeNewAfter(i + 1, first);
                 return true;
             }
+            m_throwPath = saved;
             continue;
         }
         out += simdjson::to_string(field.value);

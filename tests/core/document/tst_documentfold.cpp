@@ -488,6 +488,17 @@ TEST_CASE("fold: ReferenceClient mode stops where tree.js throws part-way throug
         { { R"({"l":{"0":"s","1":{"k":1},"@s":2}})", R"({"l":{"1":[{"a":1}],"0":[{"a":1}],"@s":2}})" }, R"({"l":["s",{"k":1}]})" },
         // An element map kept aside is read as the list's: its object element throws nothing.
         { { R"({"l":{"1":{"v":1},"@o":[1]}})", R"({"l":5})", R"({"l":{"1":{"q":{}},"2":{"v":2},"@o":[2]},"z":1})" }, R"({"l":[{"v":2}],"z":1})" },
+        // A null @o entry throws wherever the merge reaches it: in an object or an element tree.js
+        // makes new, in place of a scalar, or in a new list.
+        { { R"({"n":{"l":{"@o":[null],"0":{"a":1}}},"z":1})" }, R"({"n":{"l":[]}})" },
+        { { R"({"m":5})", R"({"m":{"l":{"@o":[null]}},"z":1})" }, R"({"m":{"l":[]}})" },
+        { { R"({"l":{"@o":["0"],"0":{"a":1}}})", R"({"l":{"@o":["0","1"],"1":{"s":{"@o":[null]}}},"z":1})" }, R"({"l":[{"a":1},{"s":[]}]})" },
+        // On a scalar: the value stays, the elements are filed aside for a later list delta.
+        { { R"({"l":5})", R"({"l":{"b":2,"c":{"x":3},"@o":["c",null]},"z":1})", R"({"l":{"@o":["b","c"]}})" }, R"({"l":[2,{}]})" },
+        // JSON.parse keeps a repeated key's last value: {"a":1} merged into 5 changes nothing.
+        { { R"({"l":{"@s":1,"0":5}})", R"({"l":{"0":{"a":{},"a":1}},"z":1})" }, R"({"l":[5],"z":1})" },
+        // An array delta's items are keys to tree.js: item 0 throws, item 1 is not folded.
+        { { R"({"0":{"@o":["k"],"k":5}})", R"([{"k":{"y":{}}},7])" }, R"({"0":[5]})" },
     };
     for (const auto& c : cases) {
         INFO(c.deltas.join('\n').toStdString());
@@ -508,6 +519,19 @@ TEST_CASE("fold: ReferenceClient mode stops where tree.js throws part-way throug
     CHECK(std::any_of(canonical.begin(), canonical.end(), [](const Anomaly& a) {
         return a.kind == AnomalyKind::ReferenceClientDiffers && a.message.contains(QStringLiteral("throws a TypeError"));
     }));
+    // Below a new object the path goes on by key; nothing is said of the null @o the fold writes
+    // to file a scalar's elements aside; the throw is reported after what the part's fold reported.
+    std::vector<Anomaly> below, filed;
+    folded({ R"({"n":{"l":{"@o":[null]}}})" }, FoldMode::ReferenceClient, &below);
+    CHECK(std::any_of(below.begin(), below.end(), [](const Anomaly& a) { return a.kind == AnomalyKind::ReferenceClientDiffers && a.path == QStringLiteral("n/l"); }));
+    folded({ R"({"l":5})", R"({"l":{"b":2,"@o":["b",null]}})" }, FoldMode::ReferenceClient, &filed);
+    CHECK(filed.size() == 2);
+    CHECK(std::none_of(filed.begin(), filed.end(), [](const Anomaly& a) { return a.message.contains(QStringLiteral("is null")) || a.message.contains(QStringLiteral("not an array")); }));
+    std::vector<Anomaly> ordered;
+    folded({ R"({"v":{"0":1,"@s":1}})", R"({"v":{"0":2},"l":{"@o":[null]}})" }, FoldMode::ReferenceClient, &ordered);
+    REQUIRE(ordered.size() == 3);
+    CHECK(ordered.front().kind == AnomalyKind::ValueListEditedWithoutSize);
+    CHECK(ordered.back().kind == AnomalyKind::ReferenceClientDiffers);
     std::vector<Anomaly> element;
     folded({ R"({"l":{"1":2,"@o":[1]}})", R"({"l":{"1":{"v":{}}}})" }, FoldMode::ReferenceClient, &element);
     CHECK(std::any_of(element.begin(), element.end(), [](const Anomaly& a) {
