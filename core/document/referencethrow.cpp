@@ -9,9 +9,9 @@
 // meets it and folds, instead of the delta, the part tree.js folded before it.
 
 #include "core/document/mutator.h"
+#include "core/jsonstring.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -25,6 +25,7 @@ namespace {
 
 bool isScalarKind(NodeKind kind) { return !isContainerKind(kind); } // null included: `key in null` throws too
 bool isArrayLike(NodeKind kind) { return isListKind(kind) || kind == NodeKind::RawArray; }
+bool isMarkerKey(std::string_view key) { return key == "@o" || key == "@s"; }
 
 // Whether merging `delta` (an object, or an array read as one) into a scalar throws: some member
 // holds an object that is not an array. A repeated key counts with its last value, the one
@@ -41,19 +42,12 @@ bool holdsObject(dom::element delta)
     }
     if (delta.type() != dom::element_type::OBJECT)
         return false;
+    // Only on the way to a scalar element, so the map is rarely made.
+    std::unordered_map<std::string_view, bool> lastIsObject;
     const dom::object members = delta.get_object().value_unsafe();
-    for (auto field = members.begin(); field != members.end(); ++field) {
-        if (field.value().type() != dom::element_type::OBJECT)
-            continue;
-        const std::string_view key = field.key();
-        auto later = field;
-        bool repeated = false;
-        for (++later; later != members.end() && !repeated; ++later)
-            repeated = later.key() == key;
-        if (!repeated)
-            return true;
-    }
-    return false;
+    for (dom::key_value_pair field : members)
+        lastIsObject[field.key] = field.value.type() == dom::element_type::OBJECT;
+    return std::any_of(lastIsObject.begin(), lastIsObject.end(), [](const auto& entry) { return entry.second; });
 }
 
 // Whether `delta` (an object or an array) has an object among its values, repeated keys' included:
@@ -92,8 +86,6 @@ bool orderHasNull(const ListMarkers& markers)
     return false;
 }
 
-bool isMarkerKey(std::string_view key) { return key == "@o" || key == "@s"; }
-
 // A delta object in one pass: its list markers (the last of a repeated one, as JSON.parse keeps),
 // and whether a field other than them holds an object or an array, below which a throw can be.
 struct DeltaShape {
@@ -105,7 +97,7 @@ DeltaShape shapeOf(dom::object delta)
 {
     DeltaShape shape;
     for (dom::key_value_pair field : delta) {
-        if (field.key.size() == 2 && field.key[0] == '@' && (field.key[1] == 'o' || field.key[1] == 's')) {
+        if (isMarkerKey(field.key)) {
             if (field.key[1] == 'o') {
                 shape.markers.order = true;
                 shape.markers.orderValue = field.value;
@@ -135,7 +127,7 @@ bool throwsInNew(dom::element delta)
         const dom::object elements = value.get_object().value_unsafe();
         for (dom::key_value_pair element : elements) {
             const dom::element_type type = element.value.type();
-            if (!(element.key == "@o" || element.key == "@s") && (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY)
+            if (!isMarkerKey(element.key) && (type == dom::element_type::OBJECT || type == dom::element_type::ARRAY)
                 && throwsInNew(element.value))
                 return true;
         }
@@ -208,24 +200,6 @@ std::vector<Field> fieldsInJavaScriptOrder(dom::element delta)
         return ia.has_value() && !ib.has_value();
     });
     return fields;
-}
-
-void appendJsonString(std::string& out, std::string_view text)
-{
-    out += '"';
-    for (char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", unsigned(c));
-            out += escaped;
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
 }
 
 void appendField(std::string& out, bool& first, std::string_view key)
