@@ -313,6 +313,12 @@ void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldR
             mutator.finish();
             const auto throwAt = result.anomalies.begin() + std::ptrdiff_t(reportedBefore);
             std::rotate(throwAt, throwAt + std::ptrdiff_t(throwReports), result.anomalies.end());
+            if (!isObject) {
+                // As mergeNonObjectDelta() says it, first.
+                result.anomalies.insert(result.anomalies.begin() + std::ptrdiff_t(reportedBefore),
+                    Anomaly { AnomalyKind::ReferenceClientDiffers, eventIndex, QString(),
+                        QStringLiteral("the delta is an array, not an object; the reference client merges it as an object keyed by index") });
+            }
             return;
         }
     }

@@ -55,8 +55,9 @@ public:
     void mergeList(quint32 list, simdjson::dom::object delta, const ListMarkers& markers, bool visible);
     // A delta that is JSON but not an object (ReferenceClient mode; the canonical fold refuses it).
     [[gnu::noinline]] void mergeNonObjectDelta(simdjson::dom::element delta);
-    // ReferenceClient mode, before an object delta is folded: where tree.js throws part-way through
-    // it (reported), the part it folds before the throw, as JSON to fold instead; otherwise nothing.
+    // ReferenceClient mode, before an object (or array) delta is folded: where tree.js throws
+    // part-way through it (reported), the part it folds before the throw, as a JSON object to fold
+    // instead; otherwise nothing.
     std::optional<std::string> referenceFoldedPart(simdjson::dom::element delta);
 
     // --- editing ---

@@ -532,6 +532,11 @@ TEST_CASE("fold: ReferenceClient mode stops where tree.js throws part-way throug
     REQUIRE(ordered.size() == 3);
     CHECK(ordered.front().kind == AnomalyKind::ValueListEditedWithoutSize);
     CHECK(ordered.back().kind == AnomalyKind::ReferenceClientDiffers);
+    std::vector<Anomaly> arrayDelta;
+    folded({ R"({"0":{"@o":["k"],"k":5}})", R"([{"k":{"y":{}}},7])" }, FoldMode::ReferenceClient, &arrayDelta);
+    REQUIRE(arrayDelta.size() >= 2);
+    CHECK(arrayDelta.front().message.contains(QStringLiteral("the delta is an array")));
+    CHECK(arrayDelta.back().path == QStringLiteral("0/k"));
     std::vector<Anomaly> element;
     folded({ R"({"l":{"1":2,"@o":[1]}})", R"({"l":{"1":{"v":{}}}})" }, FoldMode::ReferenceClient, &element);
     CHECK(std::any_of(element.begin(), element.end(), [](const Anomaly& a) {
