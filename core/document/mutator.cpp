@@ -2760,17 +2760,29 @@ void Mutator::finish()
     // mark and, its slot reused, has another generation: such entries are dropped, and a reused
     // slot touched again is reported by its own entry. The marks need no clearing: the next
     // mutation takes a new touch epoch.
-    if (!m_changes || d.touchedNodesFreed == m_touchedNodesFreedAtStart)
+    // Nodes of an element map kept aside (ReferenceClient mode) are dropped too: they are no part
+    // of the document (DocumentTree::contains()) until the key is a list again.
+    const bool freedSome = d.touchedNodesFreed != m_touchedNodesFreedAtStart;
+    const bool keptSome = !d.stashedElementMaps.empty();
+    if (!m_changes || (!freedSome && !keptSome))
         return; // no touched node was freed (the common case, even when the delta removes elements)
     std::vector<NodeId>& touched = m_changes->touched;
     NodeId* const ids = touched.data();
     const std::size_t end = touched.size();
     std::size_t kept = m_touchedStart;
+    const auto inDocument = [&](quint32 slot) {
+        while (d.r(slot).parent)
+            slot = d.r(slot).parent;
+        return slot == d.rootSlot;
+    };
     for (std::size_t i = m_touchedStart; i < end; ++i) {
         const NodeId id = ids[i];
         const Node& n = d.r(quint32(id));
-        if (n.live() && n.touchedIn == m_touchEpoch && n.generation == quint32(id >> 32))
-            ids[kept++] = id;
+        if (freedSome && !(n.live() && n.touchedIn == m_touchEpoch && n.generation == quint32(id >> 32)))
+            continue;
+        if (keptSome && !inDocument(quint32(id)))
+            continue;
+        ids[kept++] = id;
     }
     touched.resize(kept);
 }

@@ -378,6 +378,15 @@ TEST_CASE("fold: ReferenceClient mode keeps tree.js's one hidden map per list wh
             CHECK(keptOnTheWay);
             CHECK(tree.heldNodeCount() == tree.nodeCount());
         }
+        // Nor does a change set name one: elements filed into a kept map are not touched nodes.
+        {
+            DocumentTree filing(FoldMode::ReferenceClient);
+            filing.apply(R"({"l":5})", 0);
+            const FoldResult filed = filing.apply(R"({"l":{"@o":null,"1":{"v":1}},"m":1})", 1);
+            CHECK(filing.heldNodeCount() > filing.nodeCount());
+            CHECK_FALSE(filed.changes.touched.empty());
+            CHECK(std::all_of(filed.changes.touched.begin(), filed.changes.touched.end(), [&](NodeId id) { return filing.contains(id); }));
+        }
         // A kept element is no node of the document until its map is taken back.
         DocumentTree keeping(FoldMode::ReferenceClient);
         keeping.apply(R"({"l":{"1":{"v":1},"@o":[1]}})", 0);
