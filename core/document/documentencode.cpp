@@ -239,6 +239,10 @@ public:
         const Node& tn = T.r(t);
         if (tn.kind == NodeKind::Object && !(f && F.r(f).kind == NodeKind::Object))
             wrote = object(0, t, true); // a new element exists even when empty
+        else if (emptyList(tn) && !(f && F.r(f).kind == tn.kind))
+            // So does a new element that is an empty list: left out, as a member would be, the
+            // order would name an element the viewer never gets.
+            wrote = (m_out.append(tn.kind == NodeKind::RecordList ? "{\"@o\":[]}" : "{\"@s\":0}"), true);
         else if (tn.kind == NodeKind::Null)
             wrote = !(f && F.r(f).kind == NodeKind::Null) && (m_out.append("null"), true);
         else
