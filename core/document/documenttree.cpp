@@ -343,19 +343,7 @@ void DocumentTree::clear()
 }
 
 NodeId DocumentTree::root() const { return d->idOf(d->rootSlot); }
-bool DocumentTree::contains(NodeId node) const
-{
-    if (!d->validId(node))
-        return false;
-    if (d->stashedElementMaps.empty()) [[likely]]
-        return true;
-    // An element map kept aside (ReferenceClient mode) hangs from a holder no container lists: its
-    // nodes are no part of the document until the key is a list again.
-    quint32 slot = d->slotOf(node);
-    while (d->r(slot).parent)
-        slot = d->r(slot).parent;
-    return slot == d->rootSlot;
-}
+bool DocumentTree::contains(NodeId node) const { return d->validId(node) && d->inDocument(quint32(node & 0xffffffffu)); }
 
 NodeKind DocumentTree::kind(NodeId node) const
 {

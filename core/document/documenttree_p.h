@@ -812,6 +812,16 @@ struct DocumentTree::Data {
     // The same for a slot whose node is at hand (`n` is its node).
     static NodeId idOf(quint32 slot, const detail::Node& n) { return (NodeId(n.generation) << 32) | slot; }
     quint32 slotOf(NodeId id) const { return validId(id) ? quint32(id & 0xffffffffu) : 0; }
+    // Whether a live node is part of the document: every one is, but those of an element map the
+    // ReferenceClient fold keeps aside, which hang from a holder no container lists.
+    bool inDocument(quint32 slot) const
+    {
+        if (stashedElementMaps.empty()) [[likely]]
+            return true;
+        while (r(slot).parent)
+            slot = r(slot).parent;
+        return slot == rootSlot;
+    }
 
     quint32 allocate(quint32 parent, std::string_view key, NodeKind kind, qint64 event)
     {

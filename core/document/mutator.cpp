@@ -2770,17 +2770,12 @@ void Mutator::finish()
     NodeId* const ids = touched.data();
     const std::size_t end = touched.size();
     std::size_t kept = m_touchedStart;
-    const auto inDocument = [&](quint32 slot) {
-        while (d.r(slot).parent)
-            slot = d.r(slot).parent;
-        return slot == d.rootSlot;
-    };
     for (std::size_t i = m_touchedStart; i < end; ++i) {
         const NodeId id = ids[i];
         const Node& n = d.r(quint32(id));
         if (freedSome && !(n.live() && n.touchedIn == m_touchEpoch && n.generation == quint32(id >> 32)))
             continue;
-        if (keptSome && !inDocument(quint32(id)))
+        if (keptSome && !d.inDocument(quint32(id)))
             continue;
         ids[kept++] = id;
     }

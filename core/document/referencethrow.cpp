@@ -27,6 +27,28 @@ bool isScalarKind(NodeKind kind) { return !isContainerKind(kind); } // null incl
 bool isArrayLike(NodeKind kind) { return isListKind(kind) || kind == NodeKind::RawArray; }
 bool isMarkerKey(std::string_view key) { return key == "@o" || key == "@s"; }
 
+// Calls `visit(key, value)` for each member of `delta` (an object's fields; an array's items,
+// keyed by index as tree.js's `for (key in array)` sees them) until it returns true.
+template<typename Visit>
+bool anyMember(dom::element delta, Visit visit)
+{
+    if (delta.type() == dom::element_type::ARRAY) {
+        std::size_t index = 0;
+        const dom::array items = delta.get_array().value_unsafe();
+        for (dom::element item : items) {
+            if (visit(std::to_string(index++), item))
+                return true;
+        }
+        return false;
+    }
+    const dom::object members = delta.get_object().value_unsafe();
+    for (dom::key_value_pair field : members) {
+        if (visit(field.key, field.value))
+            return true;
+    }
+    return false;
+}
+
 // Whether merging `delta` (an object, or an array read as one) into a scalar throws: some member
 // holds an object that is not an array. A repeated key counts with its last value, the one
 // JSON.parse keeps.
@@ -115,7 +137,7 @@ DeltaShape shapeOf(dom::object delta)
 
 bool throwsInNew(dom::element delta)
 {
-    const auto member = [](dom::element value) {
+    return anyMember(delta, [](std::string_view, dom::element value) {
         if (value.type() != dom::element_type::OBJECT)
             return false; // an array or a scalar is stored, not merged
         const DeltaShape shape = shapeOf(value.get_object().value_unsafe());
@@ -132,21 +154,7 @@ bool throwsInNew(dom::element delta)
                 return true;
         }
         return false;
-    };
-    if (delta.type() == dom::element_type::ARRAY) {
-        const dom::array items = delta.get_array().value_unsafe();
-        for (dom::element item : items) {
-            if (member(item))
-                return true;
-        }
-        return false;
-    }
-    const dom::object members = delta.get_object().value_unsafe();
-    for (dom::key_value_pair field : members) {
-        if (member(field.value))
-            return true;
-    }
-    return false;
+    });
 }
 
 // A JavaScript array index ("0", "17"; below 2^32 - 1, no leading zero): such keys come first in
@@ -241,7 +249,7 @@ bool Mutator::referenceThrowsIn(quint32 object, dom::element delta)
     // An object tree.js makes new (0, or in place of a scalar) holds no scalar to throw on.
     if (!object || d.r(object).kind != NodeKind::Object)
         return throwsInNew(delta);
-    const auto member = [&](std::string_view key, dom::element value) {
+    return anyMember(delta, [&](std::string_view key, dom::element value) {
         // Nothing below throws unless a field holds an object or an array (an element delta, a
         // member merged further down) or this is a list delta whose @o holds null: most members
         // are passed over without a lookup.
@@ -254,22 +262,7 @@ bool Mutator::referenceThrowsIn(quint32 object, dom::element delta)
         if ((prior && isArrayLike(d.r(prior).kind)) || shape.markers.order || shape.markers.size)
             return referenceListThrows(object, key, prior, value, shape.markers);
         return referenceThrowsIn(prior, value);
-    };
-    if (delta.type() == dom::element_type::ARRAY) {
-        std::size_t index = 0;
-        const dom::array items = delta.get_array().value_unsafe();
-        for (dom::element item : items) {
-            if (member(std::to_string(index++), item))
-                return true;
-        }
-        return false;
-    }
-    const dom::object members = delta.get_object().value_unsafe();
-    for (dom::key_value_pair field : members) {
-        if (member(field.key, field.value))
-            return true;
-    }
-    return false;
+    });
 }
 
 bool Mutator::referenceListThrows(quint32 object, std::string_view key, quint32 prior, dom::element delta, const ListMarkers& markers)
