@@ -324,8 +324,8 @@ private:
     inline bool readValue(simdjson::dom::element value, Scalar& out) const;
     void checkDuplicates(simdjson::dom::object delta, quint32 at);
 
-    // referenceFoldedPart() (referencethrow.cpp). `object` 0 is one tree.js makes new, where nothing
-    // throws. The list's element map tree.js reads for a list delta at `key` of `object` (`prior` the
+    // referenceFoldedPart() (referencethrow.cpp). `object` 0 is one tree.js makes new, where only a
+    // null @o entry throws. The list's element map tree.js reads for a list delta at `key` of `object` (`prior` the
     // value there): the list's own, or one kept aside; 0 for a new one.
     quint32 referenceElementMap(quint32 object, std::string_view key, quint32 prior);
     bool referenceThrowsIn(quint32 object, simdjson::dom::element delta);
