@@ -272,7 +272,7 @@ struct Scope {
 // for only where the expected character is not found, as compact JSON has none. The NUL after the
 // text stops every scan, being valid nowhere in JSON; the end is told apart from a NUL inside the
 // text by its position.
-bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document)
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape& shape)
 {
     // A tape holds at most one word per byte of valid JSON plus three, and the string buffer 5/3 of
     // the text plus padding (simdjson's own bounds, document::allocate()); the margin covers the
@@ -293,6 +293,10 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
     Scope outer[kJsonTapeMaxDepth];
     int depth = 0;
     Scope scope{0, 0, 0};
+    // The shape, in locals until the end: through `shape`, each string byte stored would make the
+    // compiler read them again.
+    std::uint32_t deepestObject = 0;
+    bool nullInArray = false;
 
     const auto skipSpace = [&] {
         while (isJsonSpace(*p))
@@ -363,6 +367,7 @@ value:
     case kObjectValue:
         if (!openScope('}'))
             return false;
+        deepestObject = std::max(deepestObject, std::uint32_t(depth));
         if (*p == '"')
             goto keyString;
         skipSpace();
@@ -387,6 +392,7 @@ value:
     case kNullValue:
         if (!parseLiteral("null"))
             return false;
+        nullInArray = nullInArray || scope.close == ']';
         goto afterValue;
     case kDigitValue: {
         // Integers of up to 18 digits are exact in an int64: 'l', as simdjson writes them.
@@ -474,6 +480,7 @@ closeScope: {
     // The opening root word points just past the closing one.
     tape[0] = tapeWord('r', next + 1);
     tape[next] = tapeWord('r', 0);
+    shape = JsonTapeShape { deepestObject, nullInArray };
     return true;
 }
 

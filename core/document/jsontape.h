@@ -14,6 +14,7 @@
 #include <simdjson.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace deltascope::detail {
 
@@ -25,6 +26,16 @@ inline constexpr int kJsonTapeMaxDepth = 64;
 // tst_jsontape). Another simdjson gets no direct parse, until re-verified and added here.
 inline constexpr bool kJsonTapeLayoutVerified = simdjson::SIMDJSON_VERSION_MAJOR == 3 && simdjson::SIMDJSON_VERSION_MINOR == 0;
 
+// What a direct parse saw of the text's shape, beyond the tape: enough for a ReferenceClient fold to
+// know that tree.js cannot throw part-way through a delta without walking it (see
+// referenceMayThrow() in mutator.h).
+struct JsonTapeShape {
+    // The depth of the deepest object, the root container being at depth 1; 0 when there is none.
+    std::uint32_t deepestObject = 0;
+    // Whether some array holds null as an item.
+    bool nullInArray = false;
+};
+
 // Builds the tape of the `length` bytes at `text` in `document` and returns true; or returns false
 // when the text is beyond what this parser handles: invalid JSON, a root that is not an object or
 // an array, nesting deeper than kJsonTapeMaxDepth, a lone surrogate escape, an integer of 19 digits
@@ -34,6 +45,12 @@ inline constexpr bool kJsonTapeLayoutVerified = simdjson::SIMDJSON_VERSION_MAJOR
 // - `text[length]` must be a NUL byte, followed by at least simdjson::SIMDJSON_PADDING - 1 readable
 //   bytes of any content (the NUL ends the scan; the rest lets it read 16 bytes at a time);
 // - `document` must have been allocated (document.allocate(), or a parse by simdjson).
-bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document);
+// On true, `shape` describes the text; on false it is unspecified.
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape& shape);
+inline bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document)
+{
+    JsonTapeShape unused;
+    return parsePaddedJsonToTape(text, length, document, unused);
+}
 
 }

@@ -102,7 +102,8 @@ public:
             for (std::size_t i = text.size(); i < bufferSize; ++i)
                 padded[i] = pass == 0 ? '\0' : kNastyPadding[i % (sizeof kNastyPadding - 1)];
             padded[text.size()] = '\0';
-            const bool accepted = detail::parsePaddedJsonToTape(padded.get(), text.size(), m_document);
+            detail::JsonTapeShape shape;
+            const bool accepted = detail::parsePaddedJsonToTape(padded.get(), text.size(), m_document, shape);
             if (pass == 0)
                 result.direct = accepted;
             else if (accepted != result.direct)
@@ -115,12 +116,43 @@ public:
             compareTapes(result, text);
             if (!result.problem.empty())
                 return result;
+            compareShape(result, text, shape, reference.value_unsafe());
+            if (!result.problem.empty())
+                return result;
         }
         return result;
     }
 
 private:
     static constexpr std::uint64_t kPayload = (std::uint64_t(1) << 56) - 1;
+
+    // The shape the direct parser reports, found again by a walk of simdjson's DOM.
+    static void shapeOf(simdjson::dom::element value, std::uint32_t depth, detail::JsonTapeShape& shape)
+    {
+        if (value.is_object()) {
+            shape.deepestObject = std::max(shape.deepestObject, depth);
+            const simdjson::dom::object fields = value.get_object().value_unsafe();
+            for (simdjson::dom::key_value_pair field : fields)
+                shapeOf(field.value, depth + 1, shape);
+        } else if (value.is_array()) {
+            const simdjson::dom::array items = value.get_array().value_unsafe();
+            for (simdjson::dom::element item : items) {
+                shape.nullInArray = shape.nullInArray || item.is_null();
+                shapeOf(item, depth + 1, shape);
+            }
+        }
+    }
+
+    static void compareShape(TapeCheck& result, std::string_view text, const detail::JsonTapeShape& got, simdjson::dom::element root)
+    {
+        detail::JsonTapeShape want;
+        shapeOf(root, 1, want);
+        if (got.deepestObject != want.deepestObject || got.nullInArray != want.nullInArray) {
+            failed(result, text,
+                "shape: deepest object " + std::to_string(got.deepestObject) + " (simdjson's DOM: " + std::to_string(want.deepestObject)
+                    + "), null in an array " + (got.nullInArray ? "yes" : "no") + " (simdjson's DOM: " + (want.nullInArray ? "yes" : "no") + ")");
+        }
+    }
 
     static TapeCheck& failed(TapeCheck& result, std::string_view text, const std::string& what)
     {
