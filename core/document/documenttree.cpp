@@ -269,19 +269,20 @@ void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResu
 {
     dom::element root;
     QString error; // written only when the text is not JSON
-    if (!parseJson(deltaJson, root, &error)) {
+    ParsedShape shape;
+    if (!parseJson(deltaJson, root, &error, &shape)) {
         resetFoldResult(result);
         result.parsed = false;
         result.error = error;
         result.anomalies.push_back({ AnomalyKind::InvalidJson, eventIndex, QString(), error });
         return;
     }
-    detail::foldParsed(*this, root, eventIndex, result, detail);
+    detail::foldParsed(*this, root, eventIndex, result, detail, referenceMayThrow(shape, 1));
 }
 
 namespace detail {
 
-void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail)
+void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail, bool treeJsMayThrow)
 {
     resetFoldResult(result);
     ChangeSet* changes = detail == DocumentTree::ChangeDetail::Full ? &result.changes : nullptr;
@@ -293,7 +294,7 @@ void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldR
         return;
     }
     Mutator mutator(tree, changes, &result.anomalies, eventIndex);
-    if (reference && (isObject || delta.type() == dom::element_type::ARRAY)) {
+    if (reference && treeJsMayThrow && (isObject || delta.type() == dom::element_type::ARRAY)) {
         // Where tree.js throws part-way, only the part it folded (an array's items as the keys they
         // are to it), its report after those of that part. Parsing it reuses the parser that may
         // hold the delta, whose element is not read again.

@@ -196,6 +196,7 @@ struct LineDelta {
     bool malformed = false;
     QString error;
     std::optional<dom::element> delta;
+    bool treeJsMayThrow = true; // detail::referenceMayThrow() of the delta
 };
 
 // Socket-level server messages of adama-wire.md 2.1 (hello, ping, status): only those keys, and a
@@ -225,7 +226,8 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
     LineDelta result;
     dom::element root;
     QString error;
-    if (!detail::parseJson(line, root, &error)) {
+    detail::ParsedShape shape;
+    if (!detail::parseJson(line, root, &error, &shape)) {
         result.malformed = true;
         result.error = error;
         return result;
@@ -233,6 +235,7 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
     if (root.type() != dom::element_type::OBJECT && mode == FoldMode::ReferenceClient) {
         // The reference client's update() takes any JSON value (an array merges by index).
         result.delta = root;
+        result.treeJsMayThrow = detail::referenceMayThrow(shape, 1);
         return result;
     }
     if (root.type() != dom::element_type::OBJECT) {
@@ -245,13 +248,16 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
         if (isSocketControl(object))
             return result;
         result.delta = root;
+        result.treeJsMayThrow = detail::referenceMayThrow(shape, 1);
         return result;
     }
     // A server frame: response.delta.data, when present.
     dom::element data;
     const StreamDelta item = streamDeltaOf(object, &data);
-    if (item.ok && item.hasData)
+    if (item.ok && item.hasData) {
         result.delta = data;
+        result.treeJsMayThrow = detail::referenceMayThrow(shape, kStreamDataDepth);
+    }
     return result;
 }
 
@@ -384,7 +390,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
         if (!lineDelta.delta)
             continue;
         // Nothing here reads a change set: the document is printed at the end.
-        detail::foldParsed(tree, *lineDelta.delta, folded, result, DocumentTree::ChangeDetail::None);
+        detail::foldParsed(tree, *lineDelta.delta, folded, result, DocumentTree::ChangeDetail::None, lineDelta.treeJsMayThrow);
         const bool notAnObject = !result.anomalies.empty() && result.anomalies.front().kind == AnomalyKind::NotAnObject;
         if (notAnObject) {
             ++malformed;

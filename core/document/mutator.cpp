@@ -211,9 +211,11 @@ thread_local quint64 tlsDirectParseCount = 0;
 quint64 parseJsonCount() { return tlsParseCount; }
 quint64 parseJsonDirectCount() { return tlsDirectParseCount; }
 
-bool parseJson(std::string_view text, dom::element& out, QString* error)
+bool parseJson(std::string_view text, dom::element& out, QString* error, ParsedShape* shape)
 {
     ++tlsParseCount;
+    if (shape)
+        shape->known = false;
     thread_local ParserCache cache;
     // Very large inputs get a parser of their own, so one huge frame does not pin its buffers.
     constexpr std::size_t kLarge = 16 * 1024 * 1024;
@@ -248,9 +250,12 @@ bool parseJson(std::string_view text, dom::element& out, QString* error)
     static_assert(kJsonTapeMaxDepth <= DocumentTree::kMaxDepth, "the direct parser must not take what simdjson refuses");
     // Most deltas are small and plain: their tape is built directly (jsontape.h), and simdjson
     // parses the rest, which also yields its error messages.
-    if (parser == &cache.parser && parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc)) {
+    JsonTapeShape tapeShape;
+    if (parser == &cache.parser && parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc, tapeShape)) {
         ++tlsDirectParseCount;
         out = parser->doc.root();
+        if (shape)
+            *shape = ParsedShape { true, tapeShape };
         return true;
     }
     auto result = parser->parse(cache.padded.get(), text.size(), false);

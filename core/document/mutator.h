@@ -4,9 +4,11 @@
 // listeners, change sets and provenance see every change the same way. Internal.
 
 #include "core/document/documenttree_p.h"
+#include "core/document/jsontape.h"
 
 #include <simdjson.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -378,11 +380,32 @@ QString escapeSegment(std::string_view key);
 // such as a server frame's `data`): for a caller that had to parse the text to find the delta.
 // Only parseJson()'s output: its depth limit is what keeps the recursive fold off the stack's end.
 // `result` is emptied first, its vectors' memory kept, as apply() does.
-void foldParsed(DocumentTree& tree, simdjson::dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail);
+// `treeJsMayThrow` false: the caller knows (referenceMayThrow() below) that tree.js throws nowhere in
+// the delta, so a ReferenceClient fold need not walk it first to find out.
+void foldParsed(DocumentTree& tree, simdjson::dom::element delta, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail,
+    bool treeJsMayThrow = true);
+
+// What parseJson() saw of a text's shape while parsing it: known when the direct parser (jsontape.h)
+// built the tape, which finds it on the way; simdjson's parse tells nothing.
+struct ParsedShape {
+    bool known = false;
+    JsonTapeShape tape;
+};
+
+// Whether tree.js may throw part-way through a delta (referencethrow.cpp) that sits at depth
+// `deltaDepth` of a text parsed with `shape` (1: the text is the delta; 4: a server frame's data).
+// It throws only on an element delta holding an object, so on an object at least four deep in the
+// delta (the delta, a list delta, an element delta, the object), or on a null entry of @o, so on
+// null in an array. False: the walk before a ReferenceClient fold would find nothing.
+inline bool referenceMayThrow(const ParsedShape& shape, std::uint32_t deltaDepth)
+{
+    return !shape.known || shape.tape.nullInArray || shape.tape.deepestObject >= deltaDepth + 3;
+}
 
 // Parses JSON with the thread's reused simdjson parser (depth limited to DocumentTree::kMaxDepth).
-// On failure returns false and describes the error with its byte offset.
-bool parseJson(std::string_view text, simdjson::dom::element& out, QString* error);
+// On failure returns false and describes the error with its byte offset. `shape`, when given, says
+// what the parse saw of the text's shape.
+bool parseJson(std::string_view text, simdjson::dom::element& out, QString* error, ParsedShape* shape = nullptr);
 // How many times this thread called parseJson(): an element it returned is valid while this
 // stays what it was just after the call.
 quint64 parseJsonCount();

@@ -6,6 +6,7 @@
 #include <QByteArrayView>
 #include <QString>
 
+#include <cstdint>
 #include <string>
 
 namespace simdjson::dom {
@@ -61,6 +62,8 @@ StreamDelta extractStreamDelta(QByteArrayView frame);
 // parsed value goes there instead of its text into StreamDelta::data, for a fold that takes parsed
 // JSON (valid as long as the parser that made `frame` is not used again).
 StreamDelta streamDeltaOf(const simdjson::dom::object& frame, simdjson::dom::element* data = nullptr);
+// How deep in its frame that `data` value sits: the frame, response, delta, data.
+inline constexpr std::uint32_t kStreamDataDepth = 4;
 
 // Whether `json` is one JSON value of the given shape (for messages and viewer state given as text).
 bool isJsonObject(QByteArrayView json, QString* error = nullptr);

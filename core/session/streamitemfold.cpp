@@ -5,9 +5,9 @@
 namespace deltascope {
 
 namespace {
-bool parseFrame(QByteArrayView frame, simdjson::dom::element& root)
+bool parseFrame(QByteArrayView frame, simdjson::dom::element& root, detail::ParsedShape& shape)
 {
-    return detail::parseJson(std::string_view(frame.data(), std::size_t(frame.size())), root, nullptr)
+    return detail::parseJson(std::string_view(frame.data(), std::size_t(frame.size())), root, nullptr, &shape)
         && root.type() == simdjson::dom::element_type::OBJECT;
 }
 }
@@ -16,9 +16,11 @@ StreamItemFold::StreamItemFold(QByteArrayView frame)
     : m_frame(frame)
 {
     simdjson::dom::element root;
-    m_parsed = parseFrame(frame, root);
+    detail::ParsedShape shape;
+    m_parsed = parseFrame(frame, root, shape);
     m_parseCount = detail::parseJsonCount();
     m_delta = m_parsed ? streamDeltaOf(root.get_object().value_unsafe(), &m_data) : extractStreamDelta(frame);
+    m_treeJsMayThrow = detail::referenceMayThrow(shape, kStreamDataDepth);
 }
 
 void StreamItemFold::foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult& result, DocumentTree::ChangeDetail detail) const
@@ -32,14 +34,15 @@ void StreamItemFold::foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult&
         // the same way again, unless memory for a frame over 16 MiB ran out this time: then the
         // data goes through text.
         simdjson::dom::element root;
-        if (!parseFrame(m_frame, root)) {
+        detail::ParsedShape shape; // the same text's: m_treeJsMayThrow holds
+        if (!parseFrame(m_frame, root, shape)) {
             tree.apply(extractStreamDelta(m_frame).data, eventIndex, result, detail);
             return;
         }
         m_parseCount = detail::parseJsonCount();
         streamDeltaOf(root.get_object().value_unsafe(), &m_data);
     }
-    detail::foldParsed(tree, m_data, eventIndex, result, detail);
+    detail::foldParsed(tree, m_data, eventIndex, result, detail, m_treeJsMayThrow);
 }
 
 }

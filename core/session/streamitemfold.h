@@ -34,6 +34,8 @@ private:
     QByteArrayView m_frame;
     mutable simdjson::dom::element m_data;
     mutable quint64 m_parseCount = 0; // detail::parseJsonCount() just after m_data was parsed
+    // Whether tree.js may throw part-way through the data (detail::referenceMayThrow()).
+    bool m_treeJsMayThrow = true;
     StreamDelta m_delta;
 };
 

@@ -4,12 +4,15 @@
 // - the visible document is JSON that imports back to the same text;
 // - the change set lists exactly the changes the listeners were told of, in order, and every
 //   node it names as touched exists in the tree;
+// - ReferenceClient mode: the fold that skipped the throw walk because the parse ruled a throw out
+//   (detail::referenceMayThrow()) shows what the fold that walked shows;
 // - canonical mode: the encoder's deltas turn the tree before the line into the tree after it
 //   (what the reference server relies on), and the tree's snapshot delta rebuilds what it shows.
 //   Both as far as a viewer can have them (see asViewerCanHaveIt).
 #include "fuzzcheck.h"
 
 #include "core/document/documenttree.h"
+#include "core/document/mutator.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -158,6 +161,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
                         .arg(recorder.changes.size()));
         for (NodeId touched : result.changes.touched)
             FUZZ_REQUIRE(tree.contains(touched), where + QStringLiteral("\nthe change set names a node that is not in the tree"));
+
+        if (mode == FoldMode::ReferenceClient && result.parsed) {
+            DocumentTree walked = before;
+            simdjson::dom::element delta;
+            FUZZ_REQUIRE(detail::parseJson(line, delta, nullptr), where + QStringLiteral("\nparsed once, refused the second time"));
+            FoldResult walkedResult;
+            detail::foldParsed(walked, delta, event - 1, walkedResult, DocumentTree::ChangeDetail::None, true);
+            FUZZ_REQUIRE(walked.toJson() == json,
+                where + QStringLiteral("\nthe fold that skipped the throw walk shows %1, the one that walked %2").arg(QString::fromUtf8(json), QString::fromUtf8(walked.toJson())));
+            FUZZ_REQUIRE(walkedResult.anomalies.size() == result.anomalies.size(), where + QStringLiteral("\nthe fold that skipped the throw walk reported otherwise"));
+        }
 
         if (mode == FoldMode::Canonical && result.parsed && !showsNullRecord(tree, tree.root())) {
             checkSnapshotRebuilds(tree);

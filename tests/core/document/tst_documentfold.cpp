@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/document/documenttree.h"
+#include "core/document/mutator.h"
 #include "documenttestutils.h"
 
 #include <QJsonArray>
@@ -551,6 +552,123 @@ TEST_CASE("fold: ReferenceClient mode stops where tree.js throws part-way throug
     CHECK(std::any_of(element.begin(), element.end(), [](const Anomaly& a) {
         return a.kind == AnomalyKind::ReferenceClientDiffers && a.path == QStringLiteral("l/1") && a.message.contains(QStringLiteral("throws a TypeError"));
     }));
+}
+
+namespace {
+
+// A random delta object of a tiny key space, where lists, scalars and objects meet at the same keys:
+// element deltas holding objects (some four deep, some not), null @o entries, nulls in other
+// arrays. `depth`: the object's, the delta being at 1.
+std::string randomDeltaValue(std::mt19937& rng, int depth);
+
+std::string randomDeltaObject(std::mt19937& rng, int depth)
+{
+    const auto below = [&](int n) { return int(rng() % unsigned(n)); };
+    static const char* const keys[] = { "0", "1", "2", "a", "l" };
+    std::string out = "{";
+    for (int i = 0, n = 1 + below(3); i < n; ++i)
+        out += (i ? ",\"" : "\"") + std::string(keys[below(5)]) + "\":" + randomDeltaValue(rng, depth + 1);
+    switch (below(5)) {
+    case 0: {
+        out += ",\"@o\":[";
+        for (int i = 0, n = below(4); i < n; ++i)
+            out += (i ? "," : "") + std::string(below(8) == 0 ? "null" : below(4) == 0 ? "[0,1]" : std::to_string(below(3)));
+        out += "]";
+        break;
+    }
+    case 1:
+        out += ",\"@s\":" + std::to_string(below(3));
+        break;
+    default:
+        break;
+    }
+    return out + "}";
+}
+
+std::string randomDeltaValue(std::mt19937& rng, int depth)
+{
+    const auto below = [&](int n) { return int(rng() % unsigned(n)); };
+    const int pick = below(10);
+    if (depth < 6 && pick < 4)
+        return randomDeltaObject(rng, depth);
+    if (pick == 4)
+        return "null";
+    if (pick == 5) {
+        std::string out = "[";
+        for (int i = 0, n = below(3); i < n; ++i)
+            out += (i ? "," : "") + (below(3) == 0 ? std::string("null") : depth < 6 && below(2) == 0 ? randomDeltaObject(rng, depth + 1) : "1");
+        return out + "]";
+    }
+    return pick == 6 ? std::string("\"s\"") : std::to_string(below(3));
+}
+
+} // namespace
+
+TEST_CASE("fold: ReferenceClient mode skips the throw walk only for deltas whose shape rules a throw out")
+{
+    // tree.js throws only on an element delta holding an object (an object four deep in the delta)
+    // or on a null @o entry (null in an array). The parse that finds both lets a fold skip the walk.
+    const struct {
+        const char* text;
+        std::uint32_t depth; // of the delta within the text
+        bool mayThrow;
+    } shapes[] = {
+        { R"({"l":{"1":{"v":1},"@o":[1,[0,2]]},"b":{"0":1,"@s":1}})", 1, false },
+        { R"({"l":{"1":{"x":{}}}})", 1, true },
+        { R"({"l":{"@o":[null]}})", 1, true },
+        { R"({"l":{"1":null,"@o":[]}})", 1, false }, // null, but not in an array
+        { R"([{"k":{"y":{}}},7])", 1, true },
+        { R"([{"k":{"y":1}},7])", 1, false },
+        { R"({"deliver":1,"response":{"delta":{"data":{"l":{"1":{"v":1}}},"seq":2}}})", 4, false },
+        { R"({"deliver":1,"response":{"delta":{"data":{"l":{"1":{"v":{}}}},"seq":2}}})", 4, true },
+    };
+    for (const auto& shape : shapes) {
+        INFO(shape.text);
+        simdjson::dom::element root;
+        detail::ParsedShape parsed;
+        REQUIRE(detail::parseJson(shape.text, root, nullptr, &parsed));
+        CHECK(parsed.known);
+        CHECK(detail::referenceMayThrow(parsed, shape.depth) == shape.mayThrow);
+    }
+    // What simdjson parses (here: a number beyond 64 bits) tells nothing: the walk is made.
+    simdjson::dom::element root;
+    detail::ParsedShape parsed;
+    REQUIRE(detail::parseJson(R"({"a":123456789012345678901234567890})", root, nullptr, &parsed));
+    CHECK_FALSE(parsed.known);
+    CHECK(detail::referenceMayThrow(parsed, 1));
+
+    // Random streams fold alike with the screen (apply()) and with the walk made for every delta.
+    std::mt19937 rng(20261130);
+    int skipped = 0;
+    int thrown = 0;
+    for (int stream = 0; stream < 1500; ++stream) {
+        DocumentTree screened(FoldMode::ReferenceClient);
+        DocumentTree walked(FoldMode::ReferenceClient);
+        for (qint64 event = 0; event < 8; ++event) {
+            const std::string delta = rng() % 6 == 0 ? "[" + randomDeltaObject(rng, 2) + "," + randomDeltaValue(rng, 2) + "]" : randomDeltaObject(rng, 1);
+            INFO("stream " << stream << ", delta " << event << ": " << delta);
+            FoldResult viaScreen;
+            screened.apply(delta, event, viaScreen);
+            REQUIRE(viaScreen.parsed);
+            simdjson::dom::element parsedDelta;
+            detail::ParsedShape deltaShape;
+            REQUIRE(detail::parseJson(delta, parsedDelta, nullptr, &deltaShape));
+            skipped += !detail::referenceMayThrow(deltaShape, 1);
+            FoldResult viaWalk;
+            detail::foldParsed(walked, parsedDelta, event, viaWalk, DocumentTree::ChangeDetail::Full, true);
+            thrown += std::any_of(viaWalk.anomalies.begin(), viaWalk.anomalies.end(), [](const Anomaly& a) { return a.message.contains(QStringLiteral("throws a TypeError")); });
+            REQUIRE(screened.toJson() == walked.toJson());
+            REQUIRE(viaScreen.anomalies.size() == viaWalk.anomalies.size());
+            for (std::size_t i = 0; i < viaWalk.anomalies.size(); ++i) {
+                CHECK(viaScreen.anomalies[i].kind == viaWalk.anomalies[i].kind);
+                CHECK(viaScreen.anomalies[i].path == viaWalk.anomalies[i].path);
+                CHECK(viaScreen.anomalies[i].message == viaWalk.anomalies[i].message);
+            }
+        }
+    }
+    // Both sides of the screen were exercised.
+    CHECK(skipped > 2000);
+    CHECK(thrown > 100);
 }
 
 TEST_CASE("fold: ReferenceClient mode reads odd @o and @s values as JavaScript does in tree.js")

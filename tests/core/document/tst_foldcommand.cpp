@@ -72,6 +72,14 @@ TEST_CASE("fold cli: --at, --pretty and --reference-client")
     const QByteArray stale = "{\"s\":{\"0\":5,\"1\":7,\"@s\":2}}\n{\"s\":{\"1\":8}}\n";
     CHECK(runCli({ QStringLiteral("fold") }, stale).out == QStringLiteral("{\"s\":[5,8]}\n"));
     CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, stale).out == QStringLiteral("{\"s\":[5,7]}\n"));
+    // tree.js throws on the object in element 0's delta and folds nothing more of it ("z"), in a
+    // bare delta and in a frame's data alike; without the object it folds all of it.
+    const QByteArray throws = "{\"l\":{\"0\":5,\"@o\":[0]}}\n{\"l\":{\"0\":{\"m\":{}}},\"z\":1}\n";
+    const QByteArray framed = "{\"l\":{\"0\":5,\"@o\":[0]}}\n{\"deliver\":1,\"response\":{\"delta\":{\"data\":{\"l\":{\"0\":{\"m\":{}}},\"z\":1},\"seq\":2}}}\n";
+    const QByteArray noThrow = "{\"l\":{\"0\":5,\"@o\":[0]}}\n{\"deliver\":1,\"response\":{\"delta\":{\"data\":{\"l\":{\"0\":{\"m\":1}},\"z\":1},\"seq\":2}}}\n";
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, throws).out == QStringLiteral("{\"l\":[5]}\n"));
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, framed).out == QStringLiteral("{\"l\":[5]}\n"));
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, noThrow).out == QStringLiteral("{\"l\":[5],\"z\":1}\n"));
 }
 
 TEST_CASE("fold cli: --anomalies prints one line per anomaly and exits 3")

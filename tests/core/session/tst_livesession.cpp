@@ -11,6 +11,8 @@
 #include <QJsonObject>
 #include <QSignalSpy>
 
+#include <algorithm>
+
 using namespace deltascope;
 using deltascope::test::waitUntil;
 
@@ -352,6 +354,33 @@ TEST_CASE("stream item fold: a parse between two folds does not change what the 
     item.foldInto(second, 1, result, DocumentTree::ChangeDetail::None);
     CHECK(second.toJson() == first.toJson());
     CHECK(result.changes.touched.empty());
+}
+
+TEST_CASE("stream item fold: a ReferenceClient tree stops where tree.js throws in the frame's data")
+{
+    // Element 0 is a scalar: merging {"m":{}} into it throws, and tree.js folds nothing more of the
+    // data ("z"). The walk that finds it is skipped only for data whose shape rules a throw out.
+    const QByteArray start = R"({"l":{"0":5,"@o":[0]}})";
+    const QByteArray throwing = R"({"deliver":1,"response":{"delta":{"data":{"l":{"0":{"m":{}}},"z":1},"seq":2}}})";
+    const QByteArray plain = R"({"deliver":1,"response":{"delta":{"data":{"l":{"0":{"m":1}},"z":1},"seq":2}}})";
+    for (const bool parseBetween : { false, true }) {
+        INFO("a parse between the item and its fold: " << parseBetween);
+        DocumentTree reference(FoldMode::ReferenceClient);
+        reference.apply(start.toStdString(), 0);
+        DocumentTree notThrowing = reference;
+        const StreamItemFold throwingItem(throwing);
+        const StreamItemFold plainItem(plain);
+        REQUIRE(throwingItem.parsedOnce());
+        if (parseBetween)
+            DocumentTree().apply(R"({"other":{"x":[null]}})", 0);
+        FoldResult result;
+        throwingItem.foldInto(reference, 1, result, DocumentTree::ChangeDetail::Full);
+        CHECK(reference.toJson() == R"({"l":[5]})");
+        CHECK(std::any_of(result.anomalies.begin(), result.anomalies.end(),
+            [](const Anomaly& a) { return a.message.contains(QStringLiteral("throws a TypeError")); }));
+        plainItem.foldInto(notThrowing, 1, result, DocumentTree::ChangeDetail::Full);
+        CHECK(notThrowing.toJson() == R"({"l":[5],"z":1})");
+    }
 }
 
 namespace {
