@@ -5,9 +5,9 @@
 namespace deltascope {
 
 namespace {
-bool parseFrame(QByteArrayView frame, simdjson::dom::element& root, detail::ParsedShape& shape)
+bool parseFrame(QByteArrayView frame, simdjson::dom::element& root, detail::ParsedShape* shape = nullptr)
 {
-    return detail::parseJson(std::string_view(frame.data(), std::size_t(frame.size())), root, nullptr, &shape)
+    return detail::parseJson(std::string_view(frame.data(), std::size_t(frame.size())), root, nullptr, shape)
         && root.type() == simdjson::dom::element_type::OBJECT;
 }
 }
@@ -17,7 +17,7 @@ StreamItemFold::StreamItemFold(QByteArrayView frame)
 {
     simdjson::dom::element root;
     detail::ParsedShape shape;
-    m_parsed = parseFrame(frame, root, shape);
+    m_parsed = parseFrame(frame, root, &shape);
     m_parseCount = detail::parseJsonCount();
     m_delta = m_parsed ? streamDeltaOf(root.get_object().value_unsafe(), &m_data) : extractStreamDelta(frame);
     m_treeJsMayThrow = detail::referenceMayThrow(shape, kStreamDataDepth);
@@ -34,8 +34,7 @@ void StreamItemFold::foldInto(DocumentTree& tree, qint64 eventIndex, FoldResult&
         // the same way again, unless memory for a frame over 16 MiB ran out this time: then the
         // data goes through text.
         simdjson::dom::element root;
-        detail::ParsedShape shape; // the same text's: m_treeJsMayThrow holds
-        if (!parseFrame(m_frame, root, shape)) {
+        if (!parseFrame(m_frame, root)) { // the same text: m_treeJsMayThrow holds
             tree.apply(extractStreamDelta(m_frame).data, eventIndex, result, detail);
             return;
         }
