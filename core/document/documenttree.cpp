@@ -269,8 +269,8 @@ void DocumentTree::apply(std::string_view deltaJson, qint64 eventIndex, FoldResu
 {
     dom::element root;
     QString error; // written only when the text is not JSON
-    ParsedShape shape;
-    if (!parseJson(deltaJson, root, &error, &shape)) {
+    ParsedShape shape; // only a ReferenceClient fold looks at it
+    if (!parseJson(deltaJson, root, &error, d->mode == FoldMode::ReferenceClient ? &shape : nullptr)) {
         resetFoldResult(result);
         result.parsed = false;
         result.error = error;

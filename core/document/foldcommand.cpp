@@ -226,8 +226,8 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
     LineDelta result;
     dom::element root;
     QString error;
-    detail::ParsedShape shape;
-    if (!detail::parseJson(line, root, &error, &shape)) {
+    detail::ParsedShape shape; // only a ReferenceClient fold looks at it
+    if (!detail::parseJson(line, root, &error, mode == FoldMode::ReferenceClient ? &shape : nullptr)) {
         result.malformed = true;
         result.error = error;
         return result;

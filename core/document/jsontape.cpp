@@ -266,13 +266,13 @@ struct Scope {
     std::uint8_t close;
 };
 
-} // namespace
-
 // One pass with an explicit scope stack; the innermost scope lives in locals. Whitespace is looked
 // for only where the expected character is not found, as compact JSON has none. The NUL after the
 // text stops every scan, being valid nowhere in JSON; the end is told apart from a NUL inside the
-// text by its position.
-bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape& shape)
+// text by its position. With `kShape`, it also finds the text's JsonTapeShape; without, a fold
+// that needs none (the canonical one) pays nothing for it.
+template<bool kShape>
+bool parseToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape* shape)
 {
     // A tape holds at most one word per byte of valid JSON plus three, and the string buffer 5/3 of
     // the text plus padding (simdjson's own bounds, document::allocate()); the margin covers the
@@ -367,7 +367,8 @@ value:
     case kObjectValue:
         if (!openScope('}'))
             return false;
-        deepestObject = std::max(deepestObject, std::uint32_t(depth));
+        if constexpr (kShape)
+            deepestObject = std::max(deepestObject, std::uint32_t(depth));
         if (*p == '"')
             goto keyString;
         skipSpace();
@@ -392,7 +393,8 @@ value:
     case kNullValue:
         if (!parseLiteral("null"))
             return false;
-        nullInArray = nullInArray || scope.close == ']';
+        if constexpr (kShape)
+            nullInArray = nullInArray || scope.close == ']';
         goto afterValue;
     case kDigitValue: {
         // Integers of up to 18 digits are exact in an int64: 'l', as simdjson writes them.
@@ -480,7 +482,8 @@ closeScope: {
     // The opening root word points just past the closing one.
     tape[0] = tapeWord('r', next + 1);
     tape[next] = tapeWord('r', 0);
-    shape = JsonTapeShape { deepestObject, nullInArray };
+    if constexpr (kShape)
+        *shape = JsonTapeShape { deepestObject, nullInArray };
     return true;
 }
 
@@ -499,6 +502,18 @@ keyString:
     }
     ++p;
     goto value;
+}
+
+} // namespace
+
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document)
+{
+    return parseToTape<false>(text, length, document, nullptr);
+}
+
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape& shape)
+{
+    return parseToTape<true>(text, length, document, &shape);
 }
 
 }

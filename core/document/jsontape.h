@@ -45,12 +45,9 @@ struct JsonTapeShape {
 // - `text[length]` must be a NUL byte, followed by at least simdjson::SIMDJSON_PADDING - 1 readable
 //   bytes of any content (the NUL ends the scan; the rest lets it read 16 bytes at a time);
 // - `document` must have been allocated (document.allocate(), or a parse by simdjson).
-// On true, `shape` describes the text; on false it is unspecified.
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document);
+// The same, finding the text's shape on the way (a little slower): on true, `shape` describes the
+// text; on false it is unspecified.
 bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape& shape);
-inline bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document)
-{
-    JsonTapeShape unused;
-    return parsePaddedJsonToTape(text, length, document, unused);
-}
 
 }

@@ -250,8 +250,13 @@ bool parseJson(std::string_view text, dom::element& out, QString* error, ParsedS
     static_assert(kJsonTapeMaxDepth <= DocumentTree::kMaxDepth, "the direct parser must not take what simdjson refuses");
     // Most deltas are small and plain: their tape is built directly (jsontape.h), and simdjson
     // parses the rest, which also yields its error messages.
+    // The shape only for a caller that asks: finding it costs the direct parse a little.
     JsonTapeShape tapeShape;
-    if (parser == &cache.parser && parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc, tapeShape)) {
+    const auto parseDirectly = [&] {
+        return shape ? parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc, tapeShape)
+                     : parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc);
+    };
+    if (parser == &cache.parser && parseDirectly()) {
         ++tlsDirectParseCount;
         out = parser->doc.root();
         if (shape)

@@ -404,7 +404,7 @@ inline bool referenceMayThrow(const ParsedShape& shape, std::uint32_t deltaDepth
 
 // Parses JSON with the thread's reused simdjson parser (depth limited to DocumentTree::kMaxDepth).
 // On failure returns false and describes the error with its byte offset. `shape`, when given, says
-// what the parse saw of the text's shape.
+// what the parse saw of the text's shape (asking costs the parse a little: a ReferenceClient fold's).
 bool parseJson(std::string_view text, simdjson::dom::element& out, QString* error, ParsedShape* shape = nullptr);
 // How many times this thread called parseJson(): an element it returned is valid while this
 // stays what it was just after the call.
