@@ -232,10 +232,11 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
         result.error = error;
         return result;
     }
+    // The line is the delta (depth 1), unless it is a server frame (below).
+    result.treeJsMayThrow = detail::referenceMayThrow(shape, 1);
     if (root.type() != dom::element_type::OBJECT && mode == FoldMode::ReferenceClient) {
         // The reference client's update() takes any JSON value (an array merges by index).
         result.delta = root;
-        result.treeJsMayThrow = detail::referenceMayThrow(shape, 1);
         return result;
     }
     if (root.type() != dom::element_type::OBJECT) {
@@ -248,7 +249,6 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
         if (isSocketControl(object))
             return result;
         result.delta = root;
-        result.treeJsMayThrow = detail::referenceMayThrow(shape, 1);
         return result;
     }
     // A server frame: response.delta.data, when present.
