@@ -663,7 +663,9 @@ void MainWindow::onSessionChanged(LiveSession* session)
         capture::Header header;
         header.tool = QStringLiteral("deltascope %1").arg(QString::fromLatin1(kVersion));
         header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
-        header.endpoint = m_connectionBar->url();
+        // Without user info, as the client names it: a password in the URL is no more the
+        // capture's to keep than an identity token is.
+        header.endpoint = QUrl(m_connectionBar->url()).toString(QUrl::RemoveUserInfo);
         header.space = m_connectionBar->space();
         header.key = m_connectionBar->key();
         header.source = QStringLiteral("record");

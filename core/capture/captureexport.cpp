@@ -179,12 +179,32 @@ ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStri
     // Learn every identity the capture used before redacting anything, so a range that starts
     // after the connection/create is covered too.
     if (capture.log) {
-        for (const qint64 index : capture.log->indexesOfKind(EventKind::Request))
-            m_identity.redact(capture.log->payload(index), true);
+        for (const EventKind kind : { EventKind::Request, EventKind::UnknownOutbound }) {
+            for (const qint64 index : capture.log->indexesOfKind(kind))
+                m_identity.redact(capture.log->payload(index), true);
+        }
     }
     m_endpoint = redactUrl(capture.header.endpoint);
-    if (m_endpoint != capture.header.endpoint)
-        m_endpointRecorded = capture.header.endpoint.toUtf8();
+    if (m_endpoint != capture.header.endpoint) {
+        // The spellings a payload may quote it in, each with its own redacted form: as recorded,
+        // and as the client names it in its state changes (without user info). Needed beside the
+        // URL scan of redact() for an endpoint with a space in it, where that scan stops.
+        const QUrl url(capture.header.endpoint);
+        for (const QString& spelling : { capture.header.endpoint, url.toString(QUrl::RemoveUserInfo),
+                 url.toString(QUrl::RemoveUserInfo | QUrl::FullyEncoded), url.toString(QUrl::FullyEncoded) }) {
+            QByteArray quoted;
+            appendJsonString(quoted, spelling.toUtf8());
+            quoted = quoted.mid(1, quoted.size() - 2); // as JSON text holds it
+            const bool known = std::any_of(m_endpointSpellings.begin(), m_endpointSpellings.end(), [&](const auto& s) { return s.first == quoted; });
+            if (quoted.isEmpty() || known)
+                continue;
+            QByteArray shown;
+            appendJsonString(shown, capture::redactUrl(spelling.toUtf8()));
+            m_endpointSpellings.emplace_back(quoted, shown.mid(1, shown.size() - 2));
+        }
+        // Longest first, so a spelling inside a longer one does not cut it.
+        std::sort(m_endpointSpellings.begin(), m_endpointSpellings.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    }
 }
 
 int ExportRedactor::match(const QStringList& path) const
@@ -213,38 +233,43 @@ int ExportRedactor::match(const QStringList& path) const
     return -1;
 }
 
-QByteArray ExportRedactor::redact(QByteArrayView text)
+QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
 {
     if (!m_enabled)
         return text.toByteArray();
-    QByteArray result = m_identity.redact(text, false);
-    if (!m_endpointRecorded.isEmpty() && result.contains(m_endpointRecorded)) {
-        QByteArray shown;
-        appendJsonString(shown, m_endpoint.toUtf8());
-        result.replace(m_endpointRecorded, shown.mid(1, shown.size() - 2)); // in JSON text, escaped
-    }
-    if (m_patterns.empty() || result.isEmpty())
+    QByteArray result = text.toByteArray();
+    for (const auto& [spelling, shown] : m_endpointSpellings)
+        result.replace(spelling, shown);
+    result = m_identity.redact(result, false);
+    m_urlsRedacted += capture::redactUrlsIn(result, &m_urlParts);
+    if (m_patterns.empty() || result.isEmpty() || content == Content::Text)
         return result;
+    // A payload the paths cannot be looked for in is withheld: passed on, it could hold the very
+    // values the user asked to hide.
     simdjson::ondemand::parser parser;
     simdjson::padded_string padded(result.constData(), std::size_t(result.size()));
     simdjson::ondemand::document document;
-    if (parser.iterate(padded).get(document))
-        return result;
     simdjson::ondemand::value root;
-    if (document.get_value().get(root))
-        return result;
     QByteArray rewritten;
     rewritten.reserve(result.size());
     QStringList path;
     bool changed = false;
-    const auto match = [this](const QStringList& candidate) {
+    std::vector<qint64> hits(m_patterns.size(), 0); // counted once the whole payload is rewritten
+    const auto match = [this, &hits](const QStringList& candidate) {
         const int hit = this->match(candidate);
         if (hit >= 0)
-            ++m_pathHits[std::size_t(hit)];
+            ++hits[std::size_t(hit)];
         return hit >= 0;
     };
-    if (!rewriteValue(root, path, rewritten, 0, match, changed) || !changed)
+    if (parser.iterate(padded).get(document) || document.get_value().get(root) || !rewriteValue(root, path, rewritten, 0, match, changed)
+        || !document.current_location().error()) { // anything after the root is left unchecked too
+        ++m_withheld;
+        return kWithheld;
+    }
+    if (!changed)
         return result;
+    for (std::size_t i = 0; i < hits.size(); ++i)
+        m_pathHits[i] += hits[i];
     return rewritten;
 }
 
@@ -252,42 +277,8 @@ QString ExportRedactor::redactUrl(const QString& url)
 {
     if (!m_enabled || url.isEmpty())
         return url;
-    QUrl parsed(url, QUrl::StrictMode);
-    if (!parsed.isValid())
-        return QString::fromUtf8(redact(url.toUtf8())); // not a URL: identity tokens only
-    bool changed = false;
-    const auto note = [this, &changed](const QString& part) {
-        changed = true;
-        if (!m_urlParts.contains(part))
-            m_urlParts.append(part);
-    };
-    const QString redacted = QStringLiteral("[redacted]");
-    if (!parsed.userName().isEmpty()) {
-        parsed.setUserName(redacted);
-        note(QStringLiteral("user name"));
-    }
-    if (!parsed.password().isEmpty()) {
-        parsed.setPassword(redacted);
-        note(QStringLiteral("password"));
-    }
-    if (parsed.hasQuery()) {
-        QUrlQuery query(parsed);
-        QList<std::pair<QString, QString>> items = query.queryItems(QUrl::FullyDecoded);
-        for (auto& [key, value] : items) {
-            if (value.isEmpty())
-                continue; // a bare flag (`?debug`) holds nothing to hide
-            value = redacted;
-            note(QStringLiteral("query value of \"%1\"").arg(key));
-        }
-        query.setQueryItems(items);
-        parsed.setQuery(query);
-    }
-    if (parsed.hasFragment()) {
-        parsed.setFragment(redacted);
-        note(QStringLiteral("fragment"));
-    }
-    // Nothing to hide: the URL exactly as recorded (QUrl would normalise its spelling).
-    return QString::fromUtf8(redact((changed ? parsed.toString(QUrl::FullyEncoded) : url).toUtf8()));
+    const QByteArray redacted = capture::redactUrl(url.toUtf8(), &m_urlParts);
+    return QString::fromUtf8(m_identity.redact(redacted, false));
 }
 
 QStringList ExportRedactor::summary() const
@@ -301,7 +292,11 @@ QStringList ExportRedactor::summary() const
     for (std::size_t i = 0; i < m_patterns.size(); ++i)
         lines << QStringLiteral("path %1: %2 values replaced by \"[redacted]\"").arg(m_patternTexts[qsizetype(i)]).arg(m_pathHits[i]);
     if (!m_urlParts.isEmpty())
-        lines << QStringLiteral("endpoint URL: %1 replaced by \"[redacted]\"").arg(m_urlParts.join(QStringLiteral(", ")));
+        lines << QStringLiteral("URLs (the endpoint, and %1 in payloads and notes): %2 replaced by \"[redacted]\"")
+                     .arg(m_urlsRedacted)
+                     .arg(m_urlParts.join(QStringLiteral(", ")));
+    if (m_withheld)
+        lines << QStringLiteral("%1 payloads withheld whole: not JSON, so the --redact paths could not be looked for in them").arg(m_withheld);
     return lines;
 }
 
@@ -526,6 +521,13 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
         header.identity.clear();
         header.identityRemoved = true;
         header.endpoint = redactor.endpoint();
+        // The rest of the header is text another tool or a person wrote (a HAR import quotes its
+        // handshake URL in the notes; a newer version's fields are kept as they came).
+        header.notes = QString::fromUtf8(redactor.redact(header.notes.toUtf8(), ExportRedactor::Content::Text));
+        header.space = QString::fromUtf8(redactor.redact(header.space.toUtf8(), ExportRedactor::Content::Text));
+        header.key = QString::fromUtf8(redactor.redact(header.key.toUtf8(), ExportRedactor::Content::Text));
+        if (!header.extra.isEmpty())
+            header.extra = QJsonDocument::fromJson(redactor.redact(QJsonDocument(header.extra).toJson(QJsonDocument::Compact))).object();
     }
     header.startedWallMs = log.at(from).wallMs;
     const QString trimNote = QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree at event %2")
@@ -713,7 +715,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
                   .arg(resync.changedByResync.added.size()).arg(resync.changedByResync.removed.size())
                   .arg(resync.changedByResync.changed.size()).arg(resync.changedByResync.moved.size());
         md += QStringLiteral("- Stale in a merging client (reference JS client keeps them): %1\n")
-                  .arg(stale.isEmpty() ? QStringLiteral("none") : QString::fromUtf8(redactor.redact(stale.join(QStringLiteral(", ")).toUtf8())));
+                  .arg(stale.isEmpty() ? QStringLiteral("none") : QString::fromUtf8(redactor.redact(stale.join(QStringLiteral(", ")).toUtf8(), ExportRedactor::Content::Text)));
         md += QLatin1Char('\n');
     }
     if (incidents == 0 && focus.empty())
@@ -738,8 +740,8 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         focus.push_back(anomaly.eventIndex);
         anomalyRows << QStringLiteral("| %1 | replay fold | %2 | `%3` | %4 |")
                            .arg(anomaly.eventIndex)
-                           .arg(cell(anomaly.kind), cell(QString::fromUtf8(redactor.redact(anomaly.path.toUtf8()))),
-                               cell(QString::fromUtf8(redactor.redact(anomaly.message.toUtf8()))));
+                           .arg(cell(anomaly.kind), cell(QString::fromUtf8(redactor.redact(anomaly.path.toUtf8(), ExportRedactor::Content::Text))),
+                               cell(QString::fromUtf8(redactor.redact(anomaly.message.toUtf8(), ExportRedactor::Content::Text))));
     }
     if (anomalyRows.isEmpty()) {
         md += QStringLiteral("None in this range.\n\n");

@@ -5,32 +5,42 @@
 #include <QByteArray>
 #include <QStringList>
 
+#include <utility>
+#include <vector>
+
 class QIODevice;
 
 namespace deltascope {
 
 class Capture;
 
-// Removes secrets from everything an export writes: identity tokens (learned from the capture's
-// header and from every outbound request's `identity`) and the values at the JSON paths the user
-// lists. A path is segments joined by '/', '*' matches any one segment; it is matched from the
-// root of a frame and from the roots of a document (`response/delta/data`), a message
-// (`message`) and a viewer state (`viewer-state`), so "players/*/email" reaches into deltas,
-// snapshots and trees alike. Matched values become the string "[redacted]".
+// Removes secrets from everything an export writes:
+//  - identity tokens, learned from the capture's header and from every outbound frame's `identity`;
+//  - the user name, password, query values and fragment of every ws://, wss://, http:// and
+//    https:// URL, in the header's endpoint and notes and in every payload (a state change quotes
+//    the endpoint, a HAR import's note its handshake URL);
+//  - the values at the JSON paths the user lists. A path is segments joined by '/', '*' matches
+//    any one segment; it is matched from the root of a frame and from the roots of a document
+//    (`response/delta/data`), a message (`message`) and a viewer state (`viewer-state`), so
+//    "players/*/email" reaches into deltas, snapshots and trees alike. Matched values become the
+//    string "[redacted]". A payload those paths cannot be looked for in (not JSON, or nested
+//    deeper than the rewrite goes) is withheld whole rather than passed on unchecked.
 class ExportRedactor
 {
 public:
     ExportRedactor(const Capture& capture, bool enabled, const QStringList& paths);
 
+    enum class Content {
+        Json, // a frame or a local event's fields: --redact paths apply
+        Text, // prose (an anomaly's message, a path): tokens and URLs only
+    };
+    static constexpr const char* kWithheld = "[withheld: --redact paths cannot be looked for in a payload that is not JSON]";
+
     bool enabled() const { return m_enabled; }
-    // A frame or any JSON text; non-JSON text only gets identity tokens replaced.
-    QByteArray redact(QByteArrayView text);
-    // The endpoint URL as an export shows it: user name, password and query values become
-    // "[redacted]" (a token in a URL is as secret as one in a frame), the fragment is dropped, and
-    // identity tokens are replaced. A URL with none of these comes back as it was.
+    QByteArray redact(QByteArrayView text, Content content = Content::Json);
+    // A URL as an export shows it (see redactUrl() in captureformat.h), identity tokens replaced.
     QString redactUrl(const QString& url);
-    // The capture's endpoint through redactUrl(); redact() also replaces it wherever a payload
-    // quotes it (a note or error that names the server).
+    // The capture's endpoint through redactUrl().
     const QString& endpoint() const { return m_endpoint; }
     // What was redacted, for the export to say (one line each).
     QStringList summary() const;
@@ -42,9 +52,14 @@ private:
     std::vector<QStringList> m_patterns;
     QStringList m_patternTexts;
     std::vector<qint64> m_pathHits;
-    QStringList m_urlParts; // what redactUrl() replaced, once each ("query value of token", ...)
+    qint64 m_withheld = 0; // payloads withheld because the paths could not be looked for in them
+    QStringList m_urlParts; // what URL redaction replaced, once each ("query value of token", ...)
+    qint64 m_urlsRedacted = 0;
     QString m_endpoint;
-    QByteArray m_endpointRecorded; // the endpoint as recorded, when redactUrl() changed it
+    // Spellings of the endpoint payloads quote (as recorded, without user info, encoded; escaped
+    // as JSON text holds them) and their redacted forms, replaced before anything else so a token
+    // inside one cannot break the match.
+    std::vector<std::pair<QByteArray, QByteArray>> m_endpointSpellings;
     capture::IdentityRedactor m_identity;
 };
 

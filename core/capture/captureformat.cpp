@@ -9,6 +9,7 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QTimeZone>
+#include <QUrl>
 
 #include <simdjson.h>
 
@@ -384,20 +385,67 @@ void IdentityRedactor::addToken(const QByteArray& token)
         m_tokens.push_back(token);
 }
 
+namespace {
+
+// The raw text of a top-level "identity" string field (quotes included, as spelled: "a\/b" and
+// "a/b" are one token) and its value, or false when the payload has none.
+bool identityField(QByteArrayView payload, std::string_view& raw, std::string& value)
+{
+    if (!payload.contains("\"identity\""))
+        return false;
+    simdjson::ondemand::parser parser;
+    const simdjson::padded_string padded(payload.data(), std::size_t(payload.size()));
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object object;
+    simdjson::ondemand::value field;
+    if (parser.iterate(padded).get(document) || document.get_object().get(object)
+        || object.find_field_unordered("identity").get(field))
+        return false;
+    simdjson::ondemand::json_type type;
+    if (field.type().get(type) || type != simdjson::ondemand::json_type::string)
+        return false;
+    std::string_view token = field.raw_json_token();
+    while (!token.empty() && token.back() != '"')
+        token.remove_suffix(1); // raw_json_token() keeps the whitespace after the string
+    std::string_view unescaped;
+    if (token.size() < 2 || field.get_string().get(unescaped))
+        return false;
+    // `token` points into the padded copy: find it in the payload by its offset there.
+    raw = std::string_view(payload.data() + (token.data() - padded.data()), token.size());
+    value.assign(unescaped);
+    return true;
+}
+
+}
+
 QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
 {
     QByteArray result = payload.toByteArray();
-    if (learn && payload.contains("\"identity\"")) {
-        simdjson::dom::parser parser;
-        simdjson::dom::element element;
-        std::string_view identity;
-        if (!parseJsonText(parser, payload.data(), std::size_t(payload.size())).get(element) && element.is_object()
-            && !element["identity"].get(identity))
-            addToken(QByteArray(identity.data(), qsizetype(identity.size())));
+    std::string_view rawIdentity;
+    std::string identity;
+    const bool hasIdentity = identityField(payload, rawIdentity, identity);
+    if (learn && hasIdentity)
+        addToken(QByteArray(identity.data(), qsizetype(identity.size())));
+    const auto placeholderOf = [](std::size_t i) { return QByteArray("[redacted identity " + QByteArray::number(qulonglong(i + 1)) + ']'); };
+    // The identity field itself, whatever its spelling (escapes another tool wrote), first.
+    if (hasIdentity) {
+        const auto known = std::find(m_tokens.begin(), m_tokens.end(), QByteArray(identity.data(), qsizetype(identity.size())));
+        if (known != m_tokens.end()) {
+            const qsizetype at = qsizetype(rawIdentity.data() - payload.data());
+            const QByteArray quoted = '"' + placeholderOf(std::size_t(known - m_tokens.begin())) + '"';
+            result.replace(at, qsizetype(rawIdentity.size()), quoted);
+            ++m_replacements;
+        }
     }
-    for (std::size_t i = 0; i < m_tokens.size(); ++i) {
+    // Longest first: a token that is the start of a longer one would otherwise cut that one in two
+    // and leave its rest in the clear.
+    std::vector<std::size_t> order(m_tokens.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) { return m_tokens[a].size() > m_tokens[b].size(); });
+    for (const std::size_t i : order) {
         const QByteArray& token = m_tokens[i];
-        const QByteArray placeholder = "[redacted identity " + QByteArray::number(qulonglong(i + 1)) + ']';
+        const QByteArray placeholder = placeholderOf(i);
         QByteArray escaped;
         appendJsonString(escaped, token);
         escaped = escaped.mid(1, escaped.size() - 2);
@@ -425,6 +473,146 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
         }
     }
     return result;
+}
+
+namespace {
+
+void noteUrlPart(QStringList* parts, const QString& part)
+{
+    if (parts && !parts->contains(part))
+        parts->append(part);
+}
+
+const QByteArray kRedacted = QByteArrayLiteral("[redacted]");
+
+// The query of a URL (between '?' and '#') with every non-empty value redacted.
+QByteArray redactQuery(QByteArrayView query, QStringList* parts)
+{
+    QByteArray out;
+    qsizetype start = 0;
+    while (start <= query.size()) {
+        qsizetype end = query.indexOf('&', start);
+        if (end < 0)
+            end = query.size();
+        const QByteArrayView item = query.sliced(start, end - start);
+        const qsizetype equals = item.indexOf('=');
+        if (equals >= 0 && equals + 1 < item.size() && item.sliced(equals + 1) != kRedacted) {
+            const QByteArrayView key = item.first(equals);
+            out.append(key).append('=').append(kRedacted);
+            noteUrlPart(parts, QStringLiteral("query value of \"%1\"").arg(QUrl::fromPercentEncoding(key.toByteArray())));
+        } else {
+            out.append(item); // a bare flag (`?debug`) or an empty value holds nothing to hide
+        }
+        if (end < query.size())
+            out.append('&');
+        start = end + 1;
+    }
+    return out;
+}
+
+}
+
+QByteArray redactUrl(QByteArrayView url, QStringList* parts)
+{
+    const qsizetype schemeEnd = url.indexOf("://");
+    if (schemeEnd < 0)
+        return url.toByteArray();
+    const qsizetype authorityStart = schemeEnd + 3;
+    qsizetype authorityEnd = authorityStart;
+    while (authorityEnd < url.size() && url[authorityEnd] != '/' && url[authorityEnd] != '?' && url[authorityEnd] != '#')
+        ++authorityEnd;
+    QByteArray out = url.first(authorityStart).toByteArray();
+    const QByteArrayView authority = url.sliced(authorityStart, authorityEnd - authorityStart);
+    const qsizetype at = authority.lastIndexOf('@');
+    if (at >= 0) {
+        const QByteArrayView userInfo = authority.first(at);
+        const qsizetype colon = userInfo.indexOf(':');
+        const QByteArrayView user = colon < 0 ? userInfo : userInfo.first(colon);
+        if (!user.isEmpty() && user != kRedacted) {
+            out.append(kRedacted);
+            noteUrlPart(parts, QStringLiteral("user name"));
+        } else {
+            out.append(user);
+        }
+        if (colon >= 0) {
+            const QByteArrayView password = userInfo.sliced(colon + 1);
+            out.append(':');
+            if (!password.isEmpty() && password != kRedacted) {
+                out.append(kRedacted);
+                noteUrlPart(parts, QStringLiteral("password"));
+            } else {
+                out.append(password);
+            }
+        }
+        out.append('@');
+    }
+    out.append(authority.sliced(at + 1));
+    const QByteArrayView rest = url.sliced(authorityEnd);
+    const qsizetype hash = rest.indexOf('#');
+    const QByteArrayView beforeFragment = hash < 0 ? rest : rest.first(hash);
+    const qsizetype question = beforeFragment.indexOf('?');
+    if (question < 0) {
+        out.append(beforeFragment);
+    } else {
+        out.append(beforeFragment.first(question + 1));
+        out.append(redactQuery(beforeFragment.sliced(question + 1), parts));
+    }
+    if (hash >= 0) {
+        const QByteArrayView fragment = rest.sliced(hash + 1);
+        out.append('#');
+        if (!fragment.isEmpty() && fragment != kRedacted) {
+            out.append(kRedacted);
+            noteUrlPart(parts, QStringLiteral("fragment"));
+        } else {
+            out.append(fragment);
+        }
+    }
+    return out;
+}
+
+int redactUrlsIn(QByteArray& text, QStringList* parts)
+{
+    const auto isSchemeCharacter = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+    };
+    const auto endsUrl = [&text](qsizetype i) {
+        const char c = text[i];
+        if (c == '\\')
+            return !(i + 1 < text.size() && text[i + 1] == '/'); // JSON may write '/' as "\/"
+        return std::uint8_t(c) <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`';
+    };
+    int changed = 0;
+    qsizetype from = 0;
+    for (;;) {
+        const qsizetype plain = text.indexOf("://", from);
+        const qsizetype escaped = text.indexOf(":\\/\\/", from);
+        const qsizetype colon = plain < 0 ? escaped : escaped < 0 ? plain : std::min(plain, escaped);
+        if (colon < 0)
+            return changed;
+        qsizetype start = colon;
+        while (start > 0 && isSchemeCharacter(text[start - 1]))
+            --start;
+        const QByteArray scheme = text.sliced(start, colon - start).toLower();
+        if (scheme != "ws" && scheme != "wss" && scheme != "http" && scheme != "https") {
+            from = colon + 1;
+            continue;
+        }
+        qsizetype end = colon + (colon == plain ? 3 : 5);
+        while (end < text.size() && !endsUrl(end))
+            ++end;
+        const QByteArrayView url(text.constData() + start, end - start);
+        // An escaped URL is redacted in its unescaped form, then escaped back.
+        const bool slashesEscaped = colon != plain;
+        QByteArray redacted = slashesEscaped ? redactUrl(url.toByteArray().replace("\\/", "/"), parts) : redactUrl(url, parts);
+        if (slashesEscaped)
+            redacted.replace("/", "\\/");
+        if (redacted != url) {
+            text.replace(start, end - start, redacted);
+            end = start + redacted.size();
+            ++changed;
+        }
+        from = end;
+    }
 }
 
 QString partNames(quint16 parts)

@@ -95,6 +95,20 @@ private:
     qint64 m_replacements = 0;
 };
 
+// Outbound frames, the ones an identity token is learned from (a HAR import files frames it cannot
+// classify as UnknownOutbound; they may still carry one).
+inline bool carriesIdentity(EventKind kind) { return kind == EventKind::Request || kind == EventKind::UnknownOutbound; }
+
+// `url` with its user name, password, query values and fragment replaced by "[redacted]", and
+// spelled as it was otherwise: it is cut at its delimiters, not parsed, so a URL that QUrl would
+// refuse (a space, a '|', a bad %-escape) is redacted too. `parts` gets what was replaced, once
+// each ("password", "query value of \"token\"", ...). Text without "://" comes back as it was.
+QByteArray redactUrl(QByteArrayView url, QStringList* parts = nullptr);
+// Every ws://, wss://, http:// and https:// URL inside `text` (a note, a close reason, a frame)
+// through redactUrl(), in place; a URL ends at white space, a quote, '<', '>', '`' or a backslash
+// other than JSON's "\/". Returns how many URLs changed.
+int redactUrlsIn(QByteArray& text, QStringList* parts = nullptr);
+
 // Kinds whose payload is a JSON object of fields rather than a wire frame.
 bool isLocalKind(EventKind kind);
 

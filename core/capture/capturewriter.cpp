@@ -22,6 +22,17 @@ struct PendingEvent {
 };
 }
 
+namespace {
+
+// A header's free text with known identity tokens replaced (its endpoint, notes and document).
+void redactHeaderText(capture::Header& header, capture::IdentityRedactor& redactor)
+{
+    for (QString* text : { &header.endpoint, &header.notes, &header.space, &header.key })
+        *text = QString::fromUtf8(redactor.redact(text->toUtf8(), false));
+}
+
+}
+
 // The worker side: formats, redacts, compresses and writes. All its methods run on the worker
 // thread (invoked with queued calls), so none of this touches the UI thread.
 class CaptureSink : public QObject
@@ -79,7 +90,7 @@ public:
             if (m_options.keepIdentity) {
                 capture::appendEventLine(m_buffer, event, pending.method, pending.payload);
             } else {
-                const QByteArray redacted = m_redactor.redact(pending.payload, event.kind == EventKind::Request);
+                const QByteArray redacted = m_redactor.redact(pending.payload, capture::carriesIdentity(event.kind));
                 capture::appendEventLine(m_buffer, event, pending.method, redacted);
             }
             m_buffer.append('\n');
@@ -218,6 +229,11 @@ bool CaptureWriter::start(QString* error)
             m_options.identities.append(header.identity);
         header.identity.clear();
         header.identityRemoved = true;
+        // The header promises no token anywhere: a note or an endpoint (`?identity=`) may quote one.
+        capture::IdentityRedactor known;
+        for (const QString& token : m_options.identities)
+            known.addToken(token.toUtf8());
+        redactHeaderText(header, known);
     } else if (header.identity.isEmpty() && !m_options.identities.isEmpty()) {
         header.identity = m_options.identities.first();
     }
@@ -353,6 +369,13 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
             redactor.addToken(header.identity.toUtf8());
         header.identity.clear();
         header.identityRemoved = true;
+        // Every token first: a note before the request that carries one (a HAR's error message)
+        // must lose it too.
+        for (qint64 i = 0; i < log.size(); ++i) {
+            if (capture::carriesIdentity(log.at(i).kind))
+                redactor.redact(log.payload(i), true);
+        }
+        redactHeaderText(header, redactor);
     }
     QByteArray buffer = header.toJsonLine();
     buffer.append('\n');
@@ -369,7 +392,7 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
         const SessionEvent& event = log.at(i);
         const QByteArray payload = log.payload(i);
         capture::appendEventLine(buffer, event, log.string(event.methodString),
-            keepIdentity ? payload : redactor.redact(payload, event.kind == EventKind::Request));
+            keepIdentity ? payload : redactor.redact(payload, false));
         buffer.append('\n');
         const qint64 seqLinked = log.seqLink(i);
         if (seqLinked >= 0 && seqLinked < i) {

@@ -496,7 +496,7 @@ TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the 
         const QString out = dir.filePath(QStringLiteral("out.") + QLatin1String(format));
         test::CliRun result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("-o"), out });
         REQUIRE(result.code == 0);
-        CHECK(result.err.contains(QStringLiteral("endpoint URL: user name, password, query value of \"token\", fragment replaced")));
+        CHECK(result.err.contains(QStringLiteral("user name, password, query value of \"token\", fragment replaced by \"[redacted]\"")));
         const QByteArray bytes = test::readFileOrFail(out);
         for (const char* secret : { "pw-secret", "url-secret", "frag-secret", "ann:" }) {
             INFO(secret);
@@ -532,6 +532,141 @@ TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the 
     CHECK(redactor.redactUrl(QStringLiteral("ws://[::1]:8080/~s?x")) == QStringLiteral("ws://[::1]:8080/~s?x"));
     CHECK(redactor.redactUrl(QStringLiteral("WS://Host.Example:80/~s")) == QStringLiteral("WS://Host.Example:80/~s")); // not respelled
     CHECK_FALSE(redactor.summary().join(QLatin1Char('\n')).contains(QStringLiteral("endpoint")));
+}
+
+TEST_CASE("redaction: URLs are cut at their delimiters, not parsed, so a URL QUrl refuses is redacted too")
+{
+    QStringList parts;
+    CHECK(capture::redactUrl("ws://h:1/~s?apikey=A SPACE_SECRET&x=%7CPIPE|SECRET&flag&empty=", &parts)
+        == QByteArray("ws://h:1/~s?apikey=[redacted]&x=[redacted]&flag&empty="));
+    CHECK(parts == QStringList { QStringLiteral("query value of \"apikey\""), QStringLiteral("query value of \"x\"") });
+    parts.clear();
+    CHECK(capture::redactUrl("wss://ann:pw@h/~s#frag", &parts) == QByteArray("wss://[redacted]:[redacted]@h/~s#[redacted]"));
+    CHECK(parts == QStringList { QStringLiteral("user name"), QStringLiteral("password"), QStringLiteral("fragment") });
+    CHECK(capture::redactUrl("ws://:pw@h/~s") == QByteArray("ws://:[redacted]@h/~s"));
+    CHECK(capture::redactUrl("ws://h/p@th?q=%zz") == QByteArray("ws://h/p@th?q=[redacted]")); // '@' after the host is no user info
+    CHECK(capture::redactUrl("not a url?x=1") == QByteArray("not a url?x=1"));
+    // Redacting twice changes nothing more and reports nothing more.
+    parts.clear();
+    CHECK(capture::redactUrl("ws://[redacted]@h/~s?a=[redacted]#[redacted]", &parts) == QByteArray("ws://[redacted]@h/~s?a=[redacted]#[redacted]"));
+    CHECK(parts.isEmpty());
+
+    QByteArray text = R"({"note":"handshake URL http://h:1/~s?session=S1 failed; retried wss://u:p@h/~s?t=S2, then WS://H/~s?t=S3."})";
+    CHECK(capture::redactUrlsIn(text) == 3);
+    CHECK(text == QByteArray(R"({"note":"handshake URL http://h:1/~s?session=[redacted] failed; retried wss://[redacted]:[redacted]@h/~s?t=[redacted] then WS://H/~s?t=[redacted]"})"));
+    // JSON may escape '/'; other schemes are document content and stay.
+    QByteArray escaped = R"({"u":"https:\/\/cdn\/a.png?sig=S4","m":"mailto://x?y=1","f":"ftp://h/?z=2"})";
+    CHECK(capture::redactUrlsIn(escaped) == 1);
+    CHECK(escaped == QByteArray(R"({"u":"https:\/\/cdn\/a.png?sig=[redacted]","m":"mailto://x?y=1","f":"ftp://h/?z=2"})"));
+    QByteArray none = "no url here: a://b?c=d";
+    CHECK(capture::redactUrlsIn(none) == 0);
+}
+
+TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
+{
+    capture::IdentityRedactor redactor;
+    redactor.redact(R"({"method":"connection/create","id":1,"identity":"anonymous:bo"})", true);
+    redactor.redact(R"({"method":"connection/create","id":2,"identity":"anonymous:bob_PREFIX_SECRET"})", true);
+    // The shorter token is a prefix of the longer one: the longer goes first, whole.
+    const QByteArray both = redactor.redact(R"({"note":"anonymous:bob_PREFIX_SECRET and anonymous:bo"})", false);
+    CHECK_FALSE(both.contains("PREFIX_SECRET"));
+    CHECK(both.contains("[redacted identity 2] and [redacted identity 1]"));
+    // Another tool's spelling of the identity field ("\/" for '/').
+    capture::IdentityRedactor slashes;
+    const QByteArray request = slashes.redact(R"({"method":"connection/create","identity":"ESC\/SLASH_SECRET","id":3})", true);
+    CHECK_FALSE(request.contains("SLASH_SECRET"));
+    CHECK(request == QByteArray(R"({"method":"connection/create","identity":"[redacted identity 1]","id":3})"));
+    CHECK(slashes.redact("then ESC/SLASH_SECRET again", false) == QByteArray("then [redacted identity 1] again"));
+
+    // CaptureWriter::writeLog (what a HAR import writes with): every token is learned first.
+    EventLog log;
+    SessionEvent noteEvent;
+    noteEvent.kind = EventKind::Note;
+    noteEvent.direction = Direction::Local;
+    log.append(noteEvent, R"({"note":"WebSocket error recorded in the HAR: handshake for HARTOK_SECRET failed"})");
+    SessionEvent create;
+    create.kind = EventKind::Request;
+    create.direction = Direction::Outbound;
+    log.append(create, R"({"method":"connection/create","id":1,"identity":"HARTOK_SECRET","space":"s","key":"k"})");
+    SessionEvent unknown;
+    unknown.kind = EventKind::UnknownOutbound;
+    unknown.direction = Direction::Outbound;
+    log.append(unknown, R"({"identity":"BINTOK_SECRET","odd":true})");
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://h/~s?identity=HARTOK_SECRET");
+    header.notes = QStringLiteral("imported; the first request used BINTOK_SECRET");
+    QBuffer out;
+    out.open(QIODevice::WriteOnly);
+    REQUIRE(CaptureWriter::writeLog(log, header, out, false));
+    const QByteArray written = out.data();
+    CHECK_FALSE(written.contains("HARTOK_SECRET"));
+    CHECK_FALSE(written.contains("BINTOK_SECRET"));
+    CHECK(written.contains("[redacted identity"));
+}
+
+TEST_CASE("redaction: URLs quoted in payloads and notes, the trimmed header, and payloads the paths cannot be looked for in")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("quoted.ndjson"));
+    EventLog log;
+    fillSyntheticSession(log, 40);
+    const auto appendLocal = [&log](EventKind kind, const QByteArray& fields) {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = Direction::Local;
+        event.monotonicNs = log.at(log.size() - 1).monotonicNs + 1;
+        event.wallMs = log.at(log.size() - 1).wallMs + 1;
+        log.append(event, fields);
+    };
+    // The client's own spelling of the endpoint (no user info) and a URL that is not the endpoint.
+    appendLocal(EventKind::StateChanged, R"({"from":"idle","to":"connecting","reason":"opening ws://127.0.0.1:1/~s?apikey=GUI_SECRET"})");
+    appendLocal(EventKind::Note, R"({"note":"opening ws://127.0.0.1:1/~s?identity=anonymous:URLTOK_SECRET&apikey=API2_SECRET"})");
+    // Frames the --redact paths cannot be looked for in: cut short, and nested past the rewrite.
+    SessionEvent malformed;
+    malformed.kind = EventKind::MalformedInbound;
+    malformed.direction = Direction::Inbound;
+    malformed.monotonicNs = log.at(log.size() - 1).monotonicNs + 1;
+    log.append(malformed, R"({"deliver":1,"response":{"delta":{"data":{"players":{"1":{"email":"MALFORMED_EMAIL_SECRET")");
+    QByteArray deep = R"({"message":{"password":"DEEP_PW_SECRET","blob":)";
+    deep += QByteArray(600, '[') + QByteArray(600, ']') + "}}";
+    SessionEvent deepEvent = malformed;
+    deepEvent.kind = EventKind::UnknownInbound;
+    log.append(deepEvent, deep);
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://ann:pw-secret@127.0.0.1:1/~s?apikey=GUI_SECRET");
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    header.notes = QStringLiteral("handshake URL http://127.0.0.1:1/~s?session=HARQ_SECRET");
+    header.extra = QJsonObject { { QStringLiteral("futureField"), QStringLiteral("see wss://h/~s?k=FUTURE_HDR_SECRET") } };
+    writeCapture(path, log, header, true);
+
+    for (const char* format : { "har", "ndjson", "markdown", "capture" }) {
+        INFO(format);
+        const QString out = dir.filePath(QStringLiteral("out.") + QLatin1String(format));
+        test::CliRun result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--redact"),
+            QStringLiteral("players/*/email,password"), QStringLiteral("-o"), out });
+        INFO(result.err.toStdString());
+        REQUIRE(result.code == 0);
+        const QByteArray bytes = test::readFileOrFail(out);
+        for (const char* secret : { "GUI_SECRET", "URLTOK_SECRET", "API2_SECRET", "MALFORMED_EMAIL_SECRET", "DEEP_PW_SECRET", "HARQ_SECRET",
+                 "FUTURE_HDR_SECRET", "pw-secret" }) {
+            INFO(secret);
+            CHECK_FALSE(bytes.contains(secret));
+        }
+        if (QLatin1String(format) == QLatin1String("har") || QLatin1String(format) == QLatin1String("capture")) {
+            // Both frames above and the synthetic session's binary frame: withheld, and said so.
+            CHECK(bytes.contains("[withheld: --redact paths cannot be looked for"));
+            CHECK(result.err.contains(QStringLiteral("3 payloads withheld whole")));
+        }
+        // The count of a path counts only values that left: the withheld ones are not among them.
+        CHECK(result.err.contains(QStringLiteral("path password: 0 values replaced")));
+    }
+    // Without --redact paths nothing is withheld: the malformed frame is kept, its URL-free text intact.
+    const QString har = dir.filePath(QStringLiteral("plain.har"));
+    test::CliRun plain = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("-o"), har });
+    REQUIRE(plain.code == 0);
+    CHECK(test::readFileOrFail(har).contains("MALFORMED_EMAIL_SECRET"));
+    CHECK_FALSE(plain.err.contains(QStringLiteral("withheld")));
 }
 
 TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that opens with a cut-off notice")
