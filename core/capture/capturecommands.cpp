@@ -659,15 +659,30 @@ int runInfo(const QStringList& arguments, CommandIo& io)
 
 }
 
-int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies, bool referenceClient, CommandIo& io)
+int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies, bool referenceClient, bool keepGoing, CommandIo& io)
 {
     std::unique_ptr<Capture> capture = openCapture(QStringLiteral("fold"), path, io);
     if (!capture)
         return ExitFailure;
-    const EventLog& log = *capture->log;
-    if (atEvent >= log.size()) {
-        io.err << "deltascope-cli fold: --at " << atEvent << ": " << path << " has events 0.." << log.size() - 1 << '\n';
+    // Damaged lines (their notices are printed above) stop the fold as malformed lines of plain
+    // NDJSON do. A tail cut off mid-line is what a recorder that crashed leaves: it folds.
+    if (capture->diagnosticCount > 0 && !keepGoing) {
+        io.err << "deltascope-cli fold: " << path << " has " << capture->diagnosticCount << (capture->diagnosticCount == 1 ? " damaged line" : " damaged lines")
+               << "; stopped (use --keep-going to fold the events that were read)\n";
         return ExitUsage;
+    }
+    const EventLog& log = *capture->log;
+    if (log.size() == 0) {
+        io.err << "deltascope-cli fold: " << path << " holds no events; printed the empty document\n";
+        writeUtf8(io.out, DocumentTree(referenceClient ? FoldMode::ReferenceClient : FoldMode::Canonical).toJson(pretty));
+        io.out << '\n';
+        return ExitOk;
+    }
+    if (atEvent >= log.size()) {
+        // As for deltas: the whole of it, and a note.
+        io.err << "deltascope-cli fold: " << path << " has only events 0.." << log.size() - 1 << " (asked --at " << atEvent
+               << "); printed the document after all of them\n";
+        atEvent = -1;
     }
     const qint64 at = atEvent < 0 ? log.size() - 1 : atEvent;
     SessionFolder folder;

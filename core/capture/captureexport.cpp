@@ -482,7 +482,7 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
     }
     result.redacted = redactor.summary();
     // The header in a fixed order, `format` first (QJsonObject would sort the keys).
-    QByteArray bytes = "{\"format\":\"deltascope-delta-log\",\"version\":\"1.0\"";
+    QByteArray bytes = QByteArray("{\"format\":\"") + capture::kDeltaLogFormatName + "\",\"version\":\"1.0\"";
     const std::pair<const char*, QString> fields[] = { { "source", capture.path }, { "endpoint", redactor.endpoint() },
         { "space", capture.header.space }, { "key", capture.header.key } };
     for (const auto& [name, value] : fields) {

@@ -57,6 +57,26 @@ bool isSingleLineJsonObject(QByteArrayView payload)
 
 }
 
+bool firstLineHasFormat(QByteArrayView head, QByteArrayView format)
+{
+    const qsizetype lineEnd = head.indexOf('\n');
+    const QByteArrayView line = lineEnd < 0 ? head : head.first(lineEnd);
+    const auto skipSpace = [&line](qsizetype i) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+            ++i;
+        return i;
+    };
+    for (qsizetype at = line.indexOf("\"format\""); at >= 0; at = line.indexOf("\"format\"", at + 1)) {
+        qsizetype i = skipSpace(at + 8);
+        if (i >= line.size() || line[i] != ':')
+            continue;
+        i = skipSpace(i + 1);
+        if (line.sliced(i).startsWith('"') && line.sliced(i + 1).startsWith(format) && line.sliced(i + 1 + format.size()).startsWith('"'))
+            return true;
+    }
+    return false;
+}
+
 bool isLocalKind(EventKind kind)
 {
     return naturalDirection(kind) == Direction::Local;

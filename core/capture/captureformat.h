@@ -32,12 +32,15 @@ inline bool startsLikeZstd(QByteArrayView head)
         || (head.size() >= 4 && (static_cast<unsigned char>(head[0]) & 0xf0) == 0x50 && head.sliced(1, 3) == QByteArrayView("\x2a\x4d\x18", 3));
 }
 // Whether the first bytes of a file are a capture: zstd, or a first line naming the format.
+// Whether the first line of `head` names `format` in its "format" field, however it is spaced
+// (a capture re-indented or re-serialised by another tool is still one).
+bool firstLineHasFormat(QByteArrayView head, QByteArrayView format);
 inline bool looksLikeCapture(QByteArrayView head)
 {
-    static_assert(std::string_view(kFormatName) == "deltascope-capture");
-    const qsizetype lineEnd = head.indexOf('\n');
-    return startsLikeZstd(head) || (lineEnd < 0 ? head : head.first(lineEnd)).contains("\"format\":\"deltascope-capture\"");
+    return startsLikeZstd(head) || firstLineHasFormat(head, kFormatName);
 }
+// The NDJSON delta log that `export --format ndjson` writes (captureexport.h).
+inline constexpr char kDeltaLogFormatName[] = "deltascope-delta-log";
 
 // What the first line says about the capture.
 struct Header {

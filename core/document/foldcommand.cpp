@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -33,18 +34,24 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "Folds a stream of Adama deltas and prints the visible document as JSON.\n"
                               "Input is NDJSON, plain or zstd-compressed (FILE, or standard input for '-' or no\n"
                               "FILE): each line is a bare delta (the `data` object) or a server frame\n"
-                              "{\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}}; frames without data (acks,\n"
-                              "seq-only items), socket messages (hello, ping, status) and empty lines are skipped.\n"
-                              "A Deltascope capture file (.ndjson or .ndjson.zst) is folded by its events.\n"
+                              "{\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}}. Frames without data (acks,\n"
+                              "seq-only items, failures), socket messages (hello, ping, pong, status), client\n"
+                              "requests ({\"method\":\"connection/create\",\"id\":..}) and empty lines are skipped, so a\n"
+                              "transcript of both directions folds too. A Deltascope capture file (.ndjson or\n"
+                              ".ndjson.zst) is folded by its events, and the NDJSON delta log `export --format\n"
+                              "ndjson` writes by its `data` (a new epoch there starts a fresh document).\n"
                               "With --reference-client a line may be any JSON value, as that client's update()\n"
                               "takes it (an array merges as an object keyed by index).\n"
                               "\n"
                               "Options:\n"
                               "  --pretty            Indent the printed document.\n"
                               "  --at N              Stop after N deltas (on a capture file: after event N).\n"
-                              "  --anomalies         Print one line per anomaly on stderr; exit 3 when any occurred.\n"
+                              "  --anomalies         Print one line per anomaly on stderr (fold anomalies, and a\n"
+                              "                      stream's seq going backwards); exit 3 when any occurred.\n"
                               "  --keep-going        Report malformed lines and continue (default: stop, exit 2); on\n"
-                              "                      damaged zstd input, print what was folded before the damage.\n"
+                              "                      damaged zstd input or a capture with damaged lines, print what\n"
+                              "                      was folded before the damage. A capture cut off mid-line (a\n"
+                              "                      recorder that crashed) folds what it holds either way.\n"
                               "  --reference-client  Fold as the reference JavaScript client does (tree.js quirks).\n"
                               "  -h, --help          Show this help.\n"
                               "\n"
@@ -197,31 +204,61 @@ struct LineDelta {
     QString error;
     std::optional<dom::element> delta;
     bool treeJsMayThrow = true; // detail::referenceMayThrow() of the delta
+    // Where the delta belongs, to tell seq going backwards: a frame's `deliver` id, a delta log's
+    // epoch (-1: a bare delta, which carries neither), and its seq (-1: none).
+    qint64 stream = -1;
+    qint64 seq = -1;
 };
 
-// Socket-level server messages of adama-wire.md 2.1 (hello, ping, status): only those keys, and a
-// `status` string or a `ping`. A document delta with exactly this shape is not expected.
-bool isSocketControl(dom::object object)
+bool isInteger(dom::element value)
 {
-    bool marker = false;
+    return value.type() == dom::element_type::INT64 || value.type() == dom::element_type::UINT64;
+}
+
+// A line of a protocol transcript that is not a document delta, by its shape:
+//  - socket messages of adama-wire.md 2 (hello, ping, disconnect notices, pongs): only their keys,
+//    with a `status` string, a `ping` or a `pong`;
+//  - client requests (section 3): a `method` naming an Adama method (they all hold a '/', but
+//    `probe` and `stats`) and an integer (or numeric string) `id`;
+//  - failures (section 4): an integer `failure` with only `reason` and `retry` beside it.
+// A document delta of exactly such a shape is not expected (a `method` field holding "card" is
+// data, not a request).
+bool isProtocolMessage(dom::object object)
+{
+    bool socketMarker = false;
+    bool socketKeysOnly = true;
+    bool failure = false;
+    bool failureKeysOnly = true;
+    std::string_view method;
+    bool requestId = false;
     for (dom::key_value_pair field : object) {
         const std::string_view key = field.key;
-        if (key == "ping") {
-            marker = true;
+        if (key == "ping" || key == "pong") {
+            socketMarker = true;
         } else if (key == "status") {
-            if (field.value.type() != dom::element_type::STRING)
-                return false;
-            marker = true;
+            socketMarker = socketMarker || field.value.type() == dom::element_type::STRING;
         } else if (key != "version" && key != "identities" && key != "reason" && key != "latency" && key != "code") {
-            return false;
+            socketKeysOnly = false;
+        }
+        if (key == "failure")
+            failure = isInteger(field.value);
+        else if (key != "reason" && key != "retry")
+            failureKeysOnly = false;
+        if (key == "method" && field.value.type() == dom::element_type::STRING)
+            method = field.value.get_string().value_unsafe();
+        if (key == "id") {
+            std::string_view text;
+            requestId = isInteger(field.value)
+                || (!field.value.get_string().get(text) && !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }));
         }
     }
-    return marker;
+    const bool request = requestId && (method.find('/') != std::string_view::npos || method == "probe" || method == "stats");
+    return (socketMarker && socketKeysOnly) || (failure && failureKeysOnly) || request;
 }
 
 // Parses the line once: the fold takes the delta's parsed form, so a frame's `data` is neither
 // printed back to text nor parsed a second time.
-LineDelta deltaOfLine(std::string_view line, FoldMode mode)
+LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog)
 {
     LineDelta result;
     dom::element root;
@@ -245,8 +282,24 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
         return result;
     }
     const dom::object object = root.get_object().value_unsafe();
+    if (deltaLog) {
+        // A line of `export --format ndjson` after its header: its `data` (one level down), epoch and seq.
+        dom::element data;
+        std::int64_t epoch = -1;
+        if (object.at_key("data").get(data) || object.at_key("epoch").get(epoch)) {
+            result.malformed = true;
+            result.error = QStringLiteral("not a delta log line (expected \"epoch\" and \"data\", as export --format ndjson writes)");
+            return result;
+        }
+        result.delta = data;
+        result.treeJsMayThrow = detail::referenceMayThrow(shape, 2);
+        result.stream = epoch;
+        if (std::int64_t seq = -1; !object.at_key("seq").get(seq)) // null when the item had none
+            result.seq = seq;
+        return result;
+    }
     if (object.at_key("deliver").error() != simdjson::SUCCESS) {
-        if (isSocketControl(object))
+        if (isProtocolMessage(object))
             return result;
         result.delta = root;
         return result;
@@ -254,6 +307,10 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode)
     // A server frame: response.delta.data, when present.
     dom::element data;
     const StreamDelta item = streamDeltaOf(object, &data);
+    if (std::int64_t deliver = -1; item.ok && !object.at_key("deliver").get(deliver)) {
+        result.stream = deliver;
+        result.seq = item.seq;
+    }
     if (item.ok && item.hasData) {
         result.delta = data;
         result.treeJsMayThrow = detail::referenceMayThrow(shape, kStreamDataDepth);
@@ -349,10 +406,16 @@ int runFold(const QStringList& arguments, CommandIo& io)
             return ExitUsage;
         }
         return foldCapture(options.file, options.at.value_or(-1), options.pretty, options.anomalies,
-            options.mode == FoldMode::ReferenceClient, io);
+            options.mode == FoldMode::ReferenceClient, options.keepGoing, io);
     }
 
+    // The delta log of `export --format ndjson`: each line's `data`, a fresh tree per epoch.
+    const bool deltaLog = capture::firstLineHasFormat(peekFirstLine(*input, 4096), capture::kDeltaLogFormatName);
+
     DocumentTree tree(options.mode);
+    std::map<qint64, qint64> lastSeqOfStream; // seq going backwards is reported per stream (adama-wire.md 5)
+    qint64 epoch = -1; // of the delta log line folded last
+    bool deltaLogHeaderSeen = false;
     LineReader lines(*input);
     FoldResult result; // reused: its vectors keep their memory from line to line
     qint64 lineNumber = 0;
@@ -377,7 +440,11 @@ int runFold(const QStringList& arguments, CommandIo& io)
         ++lineNumber;
         if (QByteArrayView(line.data(), qsizetype(line.size())).trimmed().isEmpty())
             continue;
-        const LineDelta lineDelta = deltaOfLine(line, options.mode);
+        if (deltaLog && !deltaLogHeaderSeen) {
+            deltaLogHeaderSeen = true; // the export's header line: where the deltas came from
+            continue;
+        }
+        const LineDelta lineDelta = deltaOfLine(line, options.mode, deltaLog);
         if (lineDelta.malformed) {
             ++malformed;
             io.err << inputName << ':' << lineNumber << ": " << lineDelta.error << '\n';
@@ -387,8 +454,24 @@ int runFold(const QStringList& arguments, CommandIo& io)
             }
             continue;
         }
+        if (lineDelta.stream >= 0 && lineDelta.seq >= 0) {
+            const auto [last, first] = lastSeqOfStream.try_emplace(lineDelta.stream, lineDelta.seq);
+            if (!first && lineDelta.seq <= last->second) {
+                ++anomalyCount;
+                if (options.anomalies)
+                    io.err << inputName << ':' << lineNumber << ": seq-not-increasing: seq " << lineDelta.seq << " after seq " << last->second
+                           << (deltaLog ? " in epoch " : " on stream ") << lineDelta.stream << '\n';
+            }
+            last->second = std::max(last->second, lineDelta.seq);
+        }
         if (!lineDelta.delta)
             continue;
+        if (deltaLog && lineDelta.stream != epoch) {
+            // A new connection's first item is a whole snapshot, folded onto an empty document.
+            if (epoch >= 0)
+                tree = DocumentTree(options.mode);
+            epoch = lineDelta.stream;
+        }
         // Nothing here reads a change set: the document is printed at the end.
         detail::foldParsed(tree, *lineDelta.delta, folded, result, DocumentTree::ChangeDetail::None, lineDelta.treeJsMayThrow);
         const bool notAnObject = !result.anomalies.empty() && result.anomalies.front().kind == AnomalyKind::NotAnObject;

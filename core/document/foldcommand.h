@@ -9,7 +9,8 @@ namespace deltascope::cli {
 Command foldCommand();
 
 // `fold CAPTURE --at EVENT`: the document after event EVENT of a Deltascope capture (-1: the end),
-// as the replay fold has it (the merged tree with referenceClient). Defined in core/capture.
-int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies, bool referenceClient, CommandIo& io);
+// as the replay fold has it (the merged tree with referenceClient). Damaged lines stop it (exit 2)
+// unless keepGoing; a tail cut off mid-line does not. Defined in core/capture.
+int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies, bool referenceClient, bool keepGoing, CommandIo& io);
 
 }

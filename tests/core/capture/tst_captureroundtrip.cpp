@@ -669,6 +669,36 @@ TEST_CASE("redaction: URLs quoted in payloads and notes, the trimmed header, and
     CHECK_FALSE(plain.err.contains(QStringLiteral("withheld")));
 }
 
+TEST_CASE("fold cli: a capture however its header is spaced, and damaged lines stop it unless --keep-going")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("plain.ndjson"));
+    QByteArray raw = writeSynthetic(path, false);
+    const test::CliRun plain = runCli({ QStringLiteral("fold"), path });
+    REQUIRE(plain.code == cli::ExitOk);
+    // Another tool re-serialised the header with spaces: still a capture, folded by its events.
+    QByteArray spaced = raw;
+    REQUIRE(spaced.contains("\"format\":\"deltascope-capture\""));
+    spaced.replace("\"format\":\"deltascope-capture\"", "\"format\" : \"deltascope-capture\"");
+    const QString spacedPath = dir.filePath(QStringLiteral("spaced.ndjson"));
+    REQUIRE(writeFile(spacedPath, spaced));
+    const test::CliRun respaced = runCli({ QStringLiteral("fold"), spacedPath });
+    CHECK(respaced.code == cli::ExitOk);
+    CHECK(respaced.out == plain.out);
+    // A damaged line in the middle.
+    const qsizetype middle = raw.indexOf('\n', raw.size() / 2) + 1;
+    raw.insert(middle, "{\"i\":broken\n");
+    const QString damaged = dir.filePath(QStringLiteral("damaged.ndjson"));
+    REQUIRE(writeFile(damaged, raw));
+    const test::CliRun stopped = runCli({ QStringLiteral("fold"), damaged });
+    CHECK(stopped.code == cli::ExitUsage);
+    CHECK(stopped.out.isEmpty());
+    CHECK(stopped.err.contains(QStringLiteral("has 1 damaged line; stopped (use --keep-going")));
+    const test::CliRun kept = runCli({ QStringLiteral("fold"), damaged, QStringLiteral("--keep-going") });
+    CHECK(kept.code == cli::ExitOk);
+    CHECK(kept.out == plain.out);
+}
+
 TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that opens with a cut-off notice")
 {
     server::ServerOptions options;
@@ -756,7 +786,11 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     test::CliRun fold = runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(seq101) });
     REQUIRE(fold.code == 0);
     CHECK(QJsonDocument::fromJson(fold.out.toUtf8()).object().value(QStringLiteral("n")).toInt() == 100);
-    CHECK(runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QStringLiteral("999999") }).code == cli::ExitUsage);
+    // Past the end: the whole capture and a note, as for plain deltas.
+    const test::CliRun pastEnd = runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QStringLiteral("999999") });
+    CHECK(pastEnd.code == cli::ExitOk);
+    CHECK(pastEnd.err.contains(QStringLiteral("(asked --at 999999); printed the document after all of them")));
+    CHECK(pastEnd.out == runCli({ QStringLiteral("fold"), path }).out);
     CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--speed"), QStringLiteral("100") }).code == cli::ExitUsage);
     const test::CliRun strayOption = runCli({ QStringLiteral("replay"), path, QStringLiteral("--out"), dir.filePath(QStringLiteral("x.ndjson")) });
     CHECK(strayOption.code == cli::ExitUsage);

@@ -57,6 +57,71 @@ TEST_CASE("fold cli: server frames are recognised and frames without data skippe
         parseJson(R"({"title":"Demo","lines":[{"what":"hi","when":"1718000000000"},{"what":"yo"}],"page_label":"Page 2"})")));
 }
 
+TEST_CASE("fold cli: a transcript of both directions folds only the deltas")
+{
+    // Requests, pongs and failures are no deltas: folded as such they put the client's identity
+    // and the protocol's fields into the document.
+    const QByteArray transcript = R"({"status":"connected","version":"20240912211736","identities":{}}
+{"method":"connection/create","id":1,"identity":"anonymous:alice","space":"chat","key":"demo"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"Demo"},"seq":4}}}
+{"ping":1000,"latency":"0"}
+{"ping":1000,"latency":"0","pong":1718000001.25}
+{"method":"connection/send","id":"2","connection":1,"channel":"say","message":{"what":"hi"}}
+{"method":"probe","id":3,"identity":"anonymous:alice"}
+{"failure":3,"reason":403403,"retry":false}
+{"status":"disconnected","reason":"keepalive-failure"}
+)";
+    const CliRun run = runCli({ QStringLiteral("fold") }, transcript);
+    INFO(run.err.toStdString());
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out == QStringLiteral("{\"title\":\"Demo\"}\n"));
+    // Data that only looks like a protocol message is still data.
+    const CliRun data = runCli({ QStringLiteral("fold") },
+        R"({"method":"card","id":7}
+{"failure":"none","reason":"x"}
+{"pong":true,"score":3}
+)");
+    CHECK(data.code == cli::ExitOk);
+    CHECK(sameJson(parseJson(data.out.toUtf8()), parseJson(R"({"method":"card","id":7,"failure":"none","reason":"x","pong":true,"score":3})")));
+}
+
+TEST_CASE("fold cli: the delta log that export writes folds, a new epoch starting a fresh document")
+{
+    const QByteArray deltaLog = R"({"format": "deltascope-delta-log","version":"1.0","source":"s.ndjson","from":0,"to":9,"redacted":[]}
+{"index":3,"ns":1,"wallMs":1,"epoch":1,"seq":4,"snapshot":true,"data":{"title":"Demo","gone":1},"changed":["title","gone"]}
+{"index":5,"ns":2,"wallMs":2,"epoch":1,"seq":5,"snapshot":false,"data":{"title":"Demo 2"},"changed":["title"]}
+{"index":8,"ns":3,"wallMs":3,"epoch":2,"seq":9,"snapshot":true,"data":{"title":"Again"},"changed":["title"]}
+)";
+    const CliRun run = runCli({ QStringLiteral("fold") }, deltaLog);
+    INFO(run.err.toStdString());
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out == QStringLiteral("{\"title\":\"Again\"}\n")); // "gone" belonged to the first connection
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("2") }, deltaLog).out == QStringLiteral("{\"title\":\"Demo 2\",\"gone\":1}\n"));
+    const CliRun bad = runCli({ QStringLiteral("fold") }, QByteArray(R"({"format":"deltascope-delta-log","version":"1.0"}
+{"index":3,"data":{"title":"x"}}
+)"));
+    CHECK(bad.code == cli::ExitUsage);
+    CHECK(bad.err.contains(QStringLiteral("<stdin>:2: not a delta log line (expected \"epoch\" and \"data\"")));
+}
+
+TEST_CASE("fold cli: --anomalies reports a stream's seq going backwards")
+{
+    const QByteArray frames = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":5}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":2},"seq":3}}}
+{"deliver":7,"done":false,"response":{"delta":{"data":{"a":3},"seq":1}}}
+{"deliver":1,"done":false,"response":{"delta":{"seq":5}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":4},"seq":6}}}
+)";
+    const CliRun run = runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, frames);
+    CHECK(run.code == cli::ExitAnomalies);
+    CHECK(run.err.contains(QStringLiteral("<stdin>:2: seq-not-increasing: seq 3 after seq 5 on stream 1")));
+    CHECK(run.err.contains(QStringLiteral("<stdin>:4: seq-not-increasing: seq 5 after seq 5 on stream 1")));
+    CHECK_FALSE(run.err.contains(QStringLiteral("<stdin>:3:"))); // another stream's seq is its own
+    CHECK(run.out == QStringLiteral("{\"a\":4}\n"));
+    // Without --anomalies the fold is the same and exits 0.
+    CHECK(runCli({ QStringLiteral("fold") }, frames).code == cli::ExitOk);
+}
+
 TEST_CASE("fold cli: --at, --pretty and --reference-client")
 {
     CliRun run = runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("1") }, kStream);
