@@ -36,7 +36,8 @@ namespace {
 const char* const kRecordExitCodes = "Exit codes: 0 normal end (stream ended, --duration, Ctrl-C), 1 the capture cannot be written,\n"
                                      "2 usage, 4 could not connect, 5 the stream failed with a fatal code.\n";
 const char* const kReplayExitCodes = "Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
-                                     "replay failed, 2 usage, 7 with --against: the documents differ.\n";
+                                     "replay failed, 2 usage, 4 with --against: could not connect, 5 with --against: the new stream\n"
+                                     "failed with a fatal code, 7 with --against: the documents differ.\n";
 const char* const kExportExitCodes = "Exit codes: 0 ok, 1 the capture cannot be read or the output written, 2 usage.\n";
 const char* const kImportExitCodes = "Exit codes: 0 ok, 1 the HAR cannot be read or holds no WebSocket messages, or a capture cannot\n"
                                      "be written, 2 usage.\n";
@@ -205,7 +206,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("Capture file (.ndjson or .ndjson.zst)."));
     parser.addOptions({
         { QStringLiteral("to"), QStringLiteral("Stop after this event index."), QStringLiteral("event") },
-        { QStringLiteral("to-seq"), QStringLiteral("Stop at the first stream item with this seq."), QStringLiteral("seq") },
+        { QStringLiteral("to-seq"), QStringLiteral("Stop at the first stream item with this seq (with --to too: whichever comes first)."), QStringLiteral("seq") },
         { QStringLiteral("speed"), QStringLiteral("Play at this multiple of real time (0.25 to 50); default as fast as possible."), QStringLiteral("x") },
         { QStringLiteral("no-skip-idle"), QStringLiteral("With --speed: do not skip idle gaps over 1 s.") },
         { QStringLiteral("quiet"), QStringLiteral("Do not print each event.") },
@@ -236,6 +237,19 @@ int runReplay(const QStringList& arguments, CommandIo& io)
                 return ExitUsage;
             }
         }
+    } else {
+        // --against re-issues every recorded request and diffs the end documents: a point to stop
+        // at or a playing speed would be silently ignored.
+        for (const char* option : { "to", "to-seq", "speed", "no-skip-idle", "no-document" }) {
+            if (parser.isSet(QLatin1String(option))) {
+                io.err << "deltascope-cli replay: --" << option << " does not apply with --against (it re-issues all the recorded requests)\n";
+                return ExitUsage;
+            }
+        }
+    }
+    if (parser.isSet(QStringLiteral("no-skip-idle")) && !parser.isSet(QStringLiteral("speed"))) {
+        io.err << "deltascope-cli replay: --no-skip-idle only applies with --speed\n";
+        return ExitUsage;
     }
     qint64 stopAt = -1;
     if (parser.isSet(QStringLiteral("to")) && !parseIndex(parser.value(QStringLiteral("to")), stopAt)) {
@@ -321,7 +335,14 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         against.session().stop();
         if (writer)
             writer->stop();
-        io.out << "replay against " << target.url.toString(QUrl::RemoveUserInfo) << ": " << message << '\n';
+        if (!ok && !against.streamStarted()) {
+            // No document came: there is nothing to compare, only why.
+            io.err << "deltascope-cli replay: --against: " << message << '\n';
+            return against.failure() == ReplayAgainst::Failure::CouldNotConnect ? ExitConnectFailed
+                : against.failure() == ReplayAgainst::Failure::StreamFailed  ? ExitFatalStream
+                                                                             : ExitFailure;
+        }
+        (ok ? io.out : io.err) << "replay against " << target.url.toString(QUrl::RemoveUserInfo) << ": " << message << '\n';
         const TreeDiff& diff = against.diff();
         for (const QString& p : diff.added)
             io.out << "  + " << p << " (only in the new document)\n";
@@ -338,7 +359,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         for (const TreeDiff::Move& move : ignored.moved)
             io.out << "  = " << move.listPath << '/' << move.elementKey << " (moved; ignored)\n";
         if (!ok)
-            return ExitFailure;
+            return against.failure() == ReplayAgainst::Failure::StreamFailed ? ExitFatalStream : ExitFailure;
         return against.documentsEqual() ? ExitOk : ExitDocumentsDiffer;
     }
 

@@ -1,6 +1,7 @@
 #include "core/capture/replayagainst.h"
 
 #include "core/capture/capturecheckpoints.h"
+#include "core/protocol/errorcodes.h"
 
 #include <QRegularExpression>
 
@@ -118,8 +119,32 @@ ReplayAgainst::ReplayAgainst(const Capture& capture, DocumentTarget target, Timi
     });
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this] {
+        if (!m_session->client().helloEverReceived()) {
+            m_connectTimer.stop();
+            Q_EMIT m_connectTimer.timeout({}); // the same verdict as the connect deadline's
+            return;
+        }
         compareDocuments();
-        finish(false, QStringLiteral("timed out after re-issuing %1 of %2 requests").arg(m_next).arg(m_pairs.size()));
+        fail(Failure::TimedOut, QStringLiteral("timed out after re-issuing %1 of %2 requests").arg(m_next).arg(m_pairs.size()));
+    });
+    // A server that is down, or a path that is no Adama endpoint, is reported as such, not after
+    // the whole timeout as an empty document that differs.
+    m_connectTimer.setSingleShot(true);
+    connect(&m_connectTimer, &QTimer::timeout, this, [this] {
+        if (!m_session->client().helloEverReceived())
+            fail(Failure::CouldNotConnect, QStringLiteral("could not connect to %1 within %2 ms (last attempt: %3)")
+                                               .arg(m_target.url.toString(QUrl::RemoveUserInfo))
+                                               .arg(m_connectTimer.interval())
+                                               .arg(m_session->client().lastConnectAttempt()));
+    });
+    connect(m_session.get(), &LiveSession::stateChanged, this, [this](ConnectionState state, ConnectionState, const QString& reason) {
+        if (state != ConnectionState::Failed)
+            return;
+        const ProtocolClient& client = m_session->client();
+        if (!client.helloEverReceived())
+            fail(Failure::CouldNotConnect, QStringLiteral("could not connect to %1: %2").arg(m_target.url.toString(QUrl::RemoveUserInfo), reason));
+        else
+            fail(Failure::StreamFailed, QStringLiteral("the new session failed: %1").arg(reason));
     });
     connect(&m_session->log(), &EventLog::eventsAppended, this, &ReplayAgainst::onEvents);
 }
@@ -130,8 +155,9 @@ void ReplayAgainst::start(qint64 timeoutMs)
 {
     QString error;
     m_timeout.start(int(std::min<qint64>(timeoutMs, INT32_MAX)));
+    m_connectTimer.start(int(std::min(kConnectTimeoutMs, timeoutMs)));
     if (!m_session->start(m_target, &error))
-        finish(false, error);
+        fail(Failure::CouldNotConnect, error);
 }
 
 void ReplayAgainst::onEvents(qint64 first, qint64 last)
@@ -139,6 +165,13 @@ void ReplayAgainst::onEvents(qint64 first, qint64 last)
     const EventLog& log = m_session->log();
     for (qint64 i = first; i <= last; ++i) {
         const SessionEvent& event = log.at(i);
+        if (!m_started && event.kind == EventKind::Failure && !(event.flags & FlagSynthetic)) {
+            // Nothing but the stream's connection/create is sent before its first snapshot: the
+            // server refused the document (a space it does not have, an identity it forbids).
+            // Retrying it would only repeat that until the timeout.
+            fail(Failure::StreamFailed, QStringLiteral("the server failed the new stream's connection/create with %1").arg(describeErrorCode(event.code)));
+            return;
+        }
         if (!m_started && m_session->folder().epochHasData()) {
             m_started = true;
             m_clock.start();
@@ -242,6 +275,14 @@ void ReplayAgainst::compareDocuments()
         (ignored(QString(move.listPath + QLatin1Char('/') + move.elementKey)) ? m_ignored : m_diff).moved.push_back(move);
 }
 
+void ReplayAgainst::fail(Failure failure, const QString& message)
+{
+    if (m_done)
+        return;
+    m_failure = failure;
+    finish(false, message);
+}
+
 void ReplayAgainst::finish(bool ok, const QString& message)
 {
     if (m_done)
@@ -250,6 +291,7 @@ void ReplayAgainst::finish(bool ok, const QString& message)
     m_sendTimer.stop();
     m_settleTimer.stop();
     m_timeout.stop();
+    m_connectTimer.stop();
     Q_EMIT finished(ok, message);
 }
 

@@ -23,6 +23,9 @@ class ReplayAgainst : public QObject
     Q_OBJECT
 public:
     enum class Timing { InOrder, Original };
+    // Why finished(false, ...) came, for the CLI's exit code.
+    enum class Failure { None, CouldNotConnect, StreamFailed, TimedOut };
+    static constexpr qint64 kConnectTimeoutMs = 10000; // a server that never says hello by then is down
     struct Pair {
         qint64 recordedRequest = -1; // event index in the capture
         qint64 recordedResponse = -1; // -1 when the capture has none
@@ -45,6 +48,9 @@ public:
     const TreeDiff& diff() const { return m_diff; }
     const TreeDiff& ignoredDifferences() const { return m_ignored; }
     bool documentsEqual() const { return m_diff.isEmpty(); }
+    Failure failure() const { return m_failure; }
+    // Whether the new session's stream delivered its first snapshot (else there is nothing to diff).
+    bool streamStarted() const { return m_started; }
     const DocumentTree& recordedTree() const { return m_recordedTree; }
 
 Q_SIGNALS:
@@ -56,6 +62,7 @@ private:
     void onEvents(qint64 first, qint64 last);
     void sendNext();
     void finish(bool ok, const QString& message);
+    void fail(Failure failure, const QString& message);
     void compareDocuments();
 
     const Capture& m_capture;
@@ -71,6 +78,8 @@ private:
     QTimer m_sendTimer;
     QTimer m_settleTimer;
     QTimer m_timeout;
+    QTimer m_connectTimer;
+    Failure m_failure = Failure::None;
     DocumentTree m_recordedTree;
     QStringList m_ignorePatterns;
     TreeDiff m_diff;

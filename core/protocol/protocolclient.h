@@ -126,6 +126,14 @@ public:
     // Why the last socket could not open ("Connection refused") or was lost ("socket closed: ...",
     // "no hello within 2500 ms"), without the retry it led to; empty before any loss.
     QString lastSocketLoss() const { return m_lastSocketLoss; }
+    // Why the last connect attempt failed, for a "could not connect" message: "no answer yet"
+    // while one is under way, else the last socket loss (or the state's reason before any).
+    QString lastConnectAttempt() const
+    {
+        if (m_state == ConnectionState::Connecting || m_state == ConnectionState::Handshaking)
+            return QStringLiteral("no answer yet");
+        return m_lastSocketLoss.isEmpty() ? m_stateReason : m_lastSocketLoss;
+    }
     QString failureReason() const { return m_state == ConnectionState::Failed ? m_stateReason : QString(); }
     int failureCode() const { return m_failureCode; } // server code that made the client give up, 0 if none
     quint32 epoch() const { return m_epoch; }

@@ -78,14 +78,6 @@ QString truncated(const QString& text, int chars = kSummaryChars)
     return single.size() > chars ? single.left(chars - 3) + QStringLiteral("...") : single;
 }
 
-// Why the last connect attempt failed, without the retry it announced.
-QString lastAttempt(const ProtocolClient& client)
-{
-    if (client.state() == ConnectionState::Connecting || client.state() == ConnectionState::Handshaking)
-        return QStringLiteral("no answer yet");
-    return client.lastSocketLoss().isEmpty() ? client.stateReason() : client.lastSocketLoss();
-}
-
 QJsonObject localFields(const QByteArray& payload)
 {
     return QJsonDocument::fromJson(payload).object();
@@ -276,7 +268,7 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
         if (!m_session->client().helloEverReceived())
             finish(ExitConnectFailed, QStringLiteral("--duration %1 s elapsed without connecting to %2 (last attempt: %3)")
                                           .arg(m_options.durationSeconds)
-                                          .arg(shownServerUrl(), lastAttempt(m_session->client())));
+                                          .arg(shownServerUrl(), m_session->client().lastConnectAttempt()));
         else
             finish(ExitOk, QStringLiteral("--duration %1 s elapsed").arg(m_options.durationSeconds));
     });
@@ -286,7 +278,7 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
             finish(ExitConnectFailed, QStringLiteral("could not connect to %1 within %2 ms (last attempt: %3)")
                                           .arg(shownServerUrl())
                                           .arg(m_options.connectTimeoutMs)
-                                          .arg(lastAttempt(m_session->client())));
+                                          .arg(m_session->client().lastConnectAttempt()));
     });
     m_endGraceTimer.setSingleShot(true);
     connect(&m_endGraceTimer, &QTimer::timeout, this, &WatchRunner::complete);

@@ -14,6 +14,7 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTextStream>
 
@@ -263,4 +264,53 @@ TEST_CASE("replay against: --ignore patterns match whole segments, with wildcard
     CHECK_FALSE(against.documentsEqual());
     CHECK(finished.at(1).toString().contains(QStringLiteral("documents differ (")));
     against.session().stop();
+}
+
+TEST_CASE("replay against: a server that is down or a stream that fails is reported as such, with its exit code")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
+    std::unique_ptr<Capture> capture = recordChat(path);
+
+    // Nothing listens on the port: a prompt "could not connect", not a timeout and an empty diff.
+    QTcpServer closed;
+    REQUIRE(closed.listen(QHostAddress::LocalHost));
+    const quint16 port = closed.serverPort();
+    closed.close();
+    DocumentTarget down;
+    down.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port));
+    down.identity = kIdentity;
+    down.space = QStringLiteral("chat");
+    down.key = QStringLiteral("demo");
+    ReplayAgainst against(*capture, down, ReplayAgainst::Timing::InOrder);
+    QSignalSpy finished(&against, &ReplayAgainst::finished);
+    against.start(1500); // the connect deadline is the shorter of this and kConnectTimeoutMs
+    REQUIRE(wait([&] { return finished.count() == 1; }, 10000));
+    CHECK_FALSE(finished.at(0).at(0).toBool());
+    CHECK(against.failure() == ReplayAgainst::Failure::CouldNotConnect);
+    CHECK_FALSE(against.streamStarted());
+    const QString message = finished.at(0).at(1).toString();
+    INFO(message.toStdString());
+    CHECK(message.startsWith(QStringLiteral("could not connect to ws://127.0.0.1:%1/~s within 1500 ms (last attempt: ").arg(port)));
+
+    // A space the server does not have: the stream fails with its code, exit 5, on stderr.
+    auto server = quietServer();
+    REQUIRE(server);
+    const test::CliRun failed = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), server->url(), QStringLiteral("--space"),
+        QStringLiteral("nosuchspace") });
+    INFO(failed.err.toStdString());
+    CHECK(failed.code == cli::ExitFatalStream);
+    CHECK(failed.out.isEmpty());
+    CHECK(failed.err.contains(QStringLiteral("deltascope-cli replay: --against: the server failed the new stream's connection/create with 625678")));
+
+    // Options of the plain replay are refused with --against, not ignored.
+    for (const QStringList& extra : { QStringList { QStringLiteral("--to"), QStringLiteral("3") }, QStringList { QStringLiteral("--speed"), QStringLiteral("2") },
+             QStringList { QStringLiteral("--to-seq"), QStringLiteral("7") } }) {
+        const test::CliRun refused = runCli(QStringList { QStringLiteral("replay"), path, QStringLiteral("--against"), server->url() } + extra);
+        CHECK(refused.code == cli::ExitUsage);
+        CHECK(refused.err.contains(QStringLiteral("does not apply with --against")));
+    }
+    const test::CliRun idle = runCli({ QStringLiteral("replay"), path, QStringLiteral("--no-skip-idle") });
+    CHECK(idle.code == cli::ExitUsage);
+    CHECK(idle.err.contains(QStringLiteral("--no-skip-idle only applies with --speed")));
 }
