@@ -21,42 +21,48 @@ namespace deltascope::cli {
 namespace {
 constexpr int kSummaryChars = 120;
 
-// Ctrl-C: the handler only writes a byte to a pipe; a QSocketNotifier turns it into a call on the
-// event loop, where stopping cleanly is safe.
+// Ctrl-C and SIGTERM: the handler only writes the signal to a pipe; a QSocketNotifier turns it into
+// a call on the event loop, where stopping cleanly is safe.
 int s_signalPipe[2] = { -1, -1 };
 
-void onSigint(int)
+void onStopSignal(int signal)
 {
-    const char byte = 1;
+    const char byte = char(signal);
     if (s_signalPipe[1] >= 0)
         (void)!::write(s_signalPipe[1], &byte, 1);
 }
 
-class SigintGuard
+// SIGINT (Ctrl-C) and SIGTERM (what `timeout`, CI runners and service managers send) both end the
+// run cleanly: the capture gets its end record, the final document is printed.
+class StopSignalGuard
 {
 public:
-    explicit SigintGuard(std::function<void()> onInterrupt)
+    explicit StopSignalGuard(std::function<void(int signal)> onStop)
     {
         if (::pipe(s_signalPipe) != 0)
             return;
         ::fcntl(s_signalPipe[0], F_SETFL, O_NONBLOCK);
         ::fcntl(s_signalPipe[1], F_SETFL, O_NONBLOCK);
         m_notifier = std::make_unique<QSocketNotifier>(s_signalPipe[0], QSocketNotifier::Read);
-        QObject::connect(m_notifier.get(), &QSocketNotifier::activated, m_notifier.get(), [onInterrupt = std::move(onInterrupt)]() {
+        QObject::connect(m_notifier.get(), &QSocketNotifier::activated, m_notifier.get(), [onStop = std::move(onStop)]() {
             char buffer[16];
-            while (::read(s_signalPipe[0], buffer, sizeof buffer) > 0) { }
-            onInterrupt();
+            int signal = 0;
+            for (ssize_t n; (n = ::read(s_signalPipe[0], buffer, sizeof buffer)) > 0;)
+                signal = buffer[n - 1];
+            onStop(signal);
         });
         struct sigaction action = {};
-        action.sa_handler = onSigint;
+        action.sa_handler = onStopSignal;
         sigemptyset(&action.sa_mask);
         action.sa_flags = SA_RESTART;
-        m_installed = ::sigaction(SIGINT, &action, &m_previous) == 0;
+        m_installed = ::sigaction(SIGINT, &action, &m_previousInt) == 0 && ::sigaction(SIGTERM, &action, &m_previousTerm) == 0;
     }
-    ~SigintGuard()
+    ~StopSignalGuard()
     {
-        if (m_installed)
-            ::sigaction(SIGINT, &m_previous, nullptr);
+        if (m_installed) {
+            ::sigaction(SIGINT, &m_previousInt, nullptr);
+            ::sigaction(SIGTERM, &m_previousTerm, nullptr);
+        }
         m_notifier.reset();
         for (int& fd : s_signalPipe) {
             if (fd >= 0)
@@ -67,7 +73,8 @@ public:
 
 private:
     std::unique_ptr<QSocketNotifier> m_notifier;
-    struct sigaction m_previous = {};
+    struct sigaction m_previousInt = {};
+    struct sigaction m_previousTerm = {};
     bool m_installed = false;
 };
 
@@ -298,7 +305,7 @@ int WatchRunner::run()
     if (m_options.durationSeconds > 0)
         m_durationTimer.start(int(std::min(m_options.durationSeconds * 1000.0, 2.0e9)));
     m_connectTimer.start(int(std::min<qint64>(m_options.connectTimeoutMs, INT32_MAX)));
-    SigintGuard guard([this]() { finish(ExitOk, QStringLiteral("interrupted (Ctrl-C)")); });
+    StopSignalGuard guard([this](int signal) { finish(ExitOk, signal == SIGTERM ? QStringLiteral("terminated (SIGTERM)") : QStringLiteral("interrupted (Ctrl-C)")); });
     if (!m_completed)
         m_loop.exec();
     m_out.flush();
@@ -387,7 +394,7 @@ void WatchRunner::printEvents(qint64 first, qint64 last)
     first = std::max(first, m_lastPrinted + 1);
     for (qint64 index = first; index <= last; ++index) {
         if (!m_options.quiet)
-            m_out << (m_options.json ? formatEventJson(index) : formatEvent(index)) << '\n';
+            m_out << withoutIdentity(m_options.json ? formatEventJson(index) : formatEvent(index)) << '\n';
         m_lastPrinted = index;
     }
     m_out.flush();
@@ -471,6 +478,16 @@ QString WatchRunner::summary(qint64 index) const
     default:
         return truncated(QString::fromUtf8(payload));
     }
+}
+
+QString WatchRunner::withoutIdentity(QString line) const
+{
+    const QString& token = m_options.target.identity;
+    if (token.size() >= 4) // long enough to be distinctive anywhere in the line
+        line.replace(token, QStringLiteral("[identity]"));
+    else if (!token.isEmpty())
+        line.replace(QStringLiteral("\"identity\":\"%1\"").arg(token), QStringLiteral("\"identity\":\"[identity]\""));
+    return line;
 }
 
 QString WatchRunner::formatEvent(qint64 index) const
@@ -560,7 +577,7 @@ Command watchCommand()
             }
             if (help) {
                 io.out << helpText << faults::faultWatchHelp()
-                       << "\nExit codes: 0 normal end (stream ended, --duration, Ctrl-C), 2 usage, 4 could not connect,\n"
+                       << "\nExit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 2 usage, 4 could not connect,\n"
                           "5 the stream failed with a fatal code, 6 an incident ended outside --expect, 1 other failures.\n";
                 return int(ExitOk);
             }

@@ -39,7 +39,7 @@ struct WatchOptions {
 };
 
 // Runs one watch session: connects, prints each event as it is appended to the log, ends on
-// --duration, Ctrl-C (SIGINT), the end of the stream or a failure, prints the final document and
+// --duration, Ctrl-C (SIGINT) or SIGTERM, the end of the stream or a failure, prints the final document and
 // returns the exit code (0 normal end, 4 could not connect, 5 the stream failed with a fatal code,
 // 1 other failures). Subclass or connect to session() to add behaviour before run().
 class WatchRunner : public QObject
@@ -61,9 +61,11 @@ public:
     void finish(int exitCode, const QString& reason);
     bool isFinishing() const { return m_finishing; }
 
-    // One event as a text line or an NDJSON object (without newline).
+    // One event as a text line or an NDJSON object (without newline). The identity token never
+    // shows: printed output ends up in CI logs, and the token is a secret (design.md).
     QString formatEvent(qint64 index) const;
     QString formatEventJson(qint64 index) const;
+    QString withoutIdentity(QString line) const;
     QString summary(qint64 index) const;
 
 Q_SIGNALS:

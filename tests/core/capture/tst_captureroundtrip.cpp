@@ -731,6 +731,34 @@ TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that op
     CHECK(info.out.contains(QStringLiteral("closed cleanly    no")));
 }
 
+TEST_CASE("record: SIGTERM (what timeout and CI runners send) ends the recording cleanly, exit 0")
+{
+    server::ServerOptions options;
+    options.tickerRate = 100;
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("terminated.ndjson"));
+    QProcess recorder;
+    recorder.setProgram(test::executablePath(QStringLiteral("deltascope-cli")));
+    recorder.setArguments({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:term"),
+        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--quiet"),
+        QStringLiteral("--duration"), QStringLiteral("60"), QStringLiteral("--out"), path });
+    recorder.start();
+    REQUIRE(recorder.waitForStarted(5000));
+    REQUIRE(wait([&] { return QFile(path).size() > 5000; }, 20000));
+    recorder.terminate(); // SIGTERM on Unix
+    REQUIRE(wait([&] { return recorder.state() == QProcess::NotRunning; }, 10000));
+    CHECK(recorder.exitStatus() == QProcess::NormalExit);
+    CHECK(recorder.exitCode() == 0);
+    CHECK(QString::fromUtf8(recorder.readAllStandardOutput()).contains(QStringLiteral("terminated (SIGTERM)")));
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    CHECK(capture->closedCleanly);
+    CHECK(capture->notices().isEmpty());
+}
+
 TEST_CASE("cli: info words each incident as the window does, not as raw JSON")
 {
     QTemporaryDir dir;

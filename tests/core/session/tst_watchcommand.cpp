@@ -122,6 +122,9 @@ TEST_CASE("watch: text lines for each event and the final document, exit 0 after
     CHECK(out.contains(QStringLiteral("--duration 0.3 s elapsed")));
     CHECK(out.contains(QStringLiteral("\"n\": \"1718000000000\"")));
     CHECK(err.isEmpty());
+    // The request is printed without the identity token: output like this ends up in CI logs.
+    CHECK(out.contains(QStringLiteral("\"identity\":\"[identity]\"")));
+    CHECK_FALSE(out.contains(QStringLiteral("anonymous:alice")));
 }
 
 TEST_CASE("watch: --json prints one JSON object per line and a final document line")
@@ -159,6 +162,7 @@ TEST_CASE("watch: --json prints one JSON object per line and a final document li
     CHECK(item.value(QStringLiteral("seq")).toInt() == 3);
     CHECK(item.value(QStringLiteral("payload")).toObject().contains(QStringLiteral("deliver")));
     CHECK(item.value(QStringLiteral("flags")).toArray().contains(QStringLiteral("snapshot")));
+    CHECK_FALSE(out.contains(QStringLiteral("anonymous:alice")));
 }
 
 TEST_CASE("watch: a fatal stream failure exits 5")
