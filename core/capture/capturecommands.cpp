@@ -481,13 +481,23 @@ int runExport(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli export: --redact and --no-redact contradict each other\n";
         return ExitUsage;
     }
+    if (options.to >= 0 && options.from > options.to) {
+        io.err << "deltascope-cli export: --from " << options.from << " is after --to " << options.to << '\n';
+        return ExitUsage;
+    }
     std::unique_ptr<Capture> capture = openCapture(QStringLiteral("export"), positional.first(), io);
     if (!capture)
         return ExitFailure;
-    if (options.to >= capture->log->size() || options.from >= capture->log->size()) {
-        io.err << "deltascope-cli export: the range " << options.from << ".." << options.to << " is outside the capture (events 0.."
-               << capture->log->size() - 1 << ")\n";
-        return ExitUsage;
+    const qint64 events = capture->log->size();
+    if (events == 0) {
+        io.err << "deltascope-cli export: " << capture->path << " holds no events; nothing to export\n";
+        return ExitFailure;
+    }
+    for (const auto& [option, index] : { std::pair { "--from", options.from }, std::pair { "--to", options.to } }) {
+        if (index >= events) {
+            io.err << "deltascope-cli export: " << option << ' ' << index << " is past the end: the capture has events 0.." << events - 1 << '\n';
+            return ExitUsage;
+        }
     }
 
     QByteArray bytes;
@@ -501,6 +511,8 @@ int runExport(const QStringList& arguments, CommandIo& io)
     if (output == QLatin1String("-")) {
         io.out << QString::fromUtf8(bytes);
     } else {
+        if (capture::namesZstdFile(output))
+            bytes = capture::compressZstd(bytes); // as the name says, and as record writes ".zst"
         QString error;
         const auto writeBytes = [&bytes](QIODevice& device, QString*) { return device.write(bytes) == bytes.size(); };
         if (!writeOutputFile(output, writeBytes, &error)) {
@@ -560,8 +572,21 @@ int runImport(const QStringList& arguments, CommandIo& io)
         if (session.log->isEmpty())
             continue;
         const bool keepIdentity = parser.isSet(QStringLiteral("keep-identity"));
-        const auto writeSession = [&session, keepIdentity](QIODevice& device, QString* error) {
-            return CaptureWriter::writeLog(*session.log, session.header, device, keepIdentity, error);
+        const auto writeSession = [&session, keepIdentity, &path](QIODevice& device, QString* error) {
+            if (!capture::namesZstdFile(path))
+                return CaptureWriter::writeLog(*session.log, session.header, device, keepIdentity, error);
+            // ".zst": compressed as the recorder's captures are (a HAR's sockets fit in memory).
+            QByteArray text;
+            QBuffer buffer(&text);
+            buffer.open(QIODevice::WriteOnly);
+            if (!CaptureWriter::writeLog(*session.log, session.header, buffer, keepIdentity, error))
+                return false;
+            const QByteArray compressed = capture::compressZstd(text);
+            if (device.write(compressed) == compressed.size())
+                return true;
+            if (error)
+                *error = device.errorString();
+            return false;
         };
         QString error;
         if (!writeOutputFile(path, writeSession, &error)) {

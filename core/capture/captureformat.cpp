@@ -12,6 +12,7 @@
 #include <QUrl>
 
 #include <simdjson.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <iterator>
@@ -55,6 +56,18 @@ bool isSingleLineJsonObject(QByteArrayView payload)
     return element.is_object();
 }
 
+}
+
+QByteArray compressZstd(QByteArrayView text)
+{
+    ZSTD_CCtx* context = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, 3);
+    ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1);
+    QByteArray out(qsizetype(ZSTD_compressBound(std::size_t(text.size()))), Qt::Uninitialized);
+    const std::size_t size = ZSTD_compress2(context, out.data(), std::size_t(out.size()), text.data(), std::size_t(text.size()));
+    ZSTD_freeCCtx(context);
+    out.resize(ZSTD_isError(size) ? 0 : qsizetype(size)); // only out of memory fails, with the bound as room
+    return out;
 }
 
 bool firstLineHasFormat(QByteArrayView head, QByteArrayView format)

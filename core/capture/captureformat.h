@@ -32,6 +32,11 @@ inline bool startsLikeZstd(QByteArrayView head)
         || (head.size() >= 4 && (static_cast<unsigned char>(head[0]) & 0xf0) == 0x50 && head.sliced(1, 3) == QByteArrayView("\x2a\x4d\x18", 3));
 }
 // Whether the first bytes of a file are a capture: zstd, or a first line naming the format.
+// `text` as one zstd frame (level 3, with a checksum), as the recorder writes a ".zst" capture:
+// for exports and imports whose output name ends in ".zst".
+QByteArray compressZstd(QByteArrayView text);
+inline bool namesZstdFile(const QString& path) { return path.endsWith(QLatin1String(".zst")); }
+
 // Whether the first line of `head` names `format` in its "format" field, however it is spaced
 // (a capture re-indented or re-serialised by another tool is still one).
 bool firstLineHasFormat(QByteArrayView head, QByteArrayView format);

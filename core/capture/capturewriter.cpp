@@ -440,9 +440,18 @@ QString CaptureWriter::newCapturePath(
     if (!key.isEmpty())
         base += QLatin1Char('_') + clean(key);
     const QString suffix = compressed ? QStringLiteral(".ndjson.zst") : QStringLiteral(".ndjson");
+    // Each candidate is created with O_EXCL (NewOnly), which reserves it: two recorders started in
+    // the same second (two CI jobs, two windows) once both chose the first free name and wrote
+    // into one file. The empty file is what the recorder then opens.
     QString path = QDir(folder).filePath(base + suffix);
-    for (int n = 2; QFileInfo::exists(path); ++n)
+    for (int n = 2; n < 10000; ++n) {
+        QFile reserve(path);
+        if (reserve.open(QIODevice::WriteOnly | QIODevice::NewOnly))
+            return path;
+        if (!QFileInfo::exists(path))
+            return path; // not a name clash (a folder that cannot be written): the recorder says what
         path = QDir(folder).filePath(base + QStringLiteral("-%1").arg(n) + suffix);
+    }
     return path;
 }
 

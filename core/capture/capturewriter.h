@@ -58,7 +58,8 @@ public:
     // QStandardPaths::AppDataLocation + "/captures". Created on demand by newCapturePath().
     static QString capturesFolder();
     static void setCapturesFolder(const QString& folder); // empty: back to the default
-    // A new dated file name in `folder`: "2026-11-28_02-44-51_SPACE_KEY.ndjson" (unique).
+    // A new dated file name in `folder`: "2026-11-28_02-44-51_SPACE_KEY.ndjson", created empty so
+    // that no other recorder (another process too) can take the same name.
     static QString newCapturePath(const QString& folder, const QString& space, const QString& key,
         const QDateTime& when = QDateTime::currentDateTimeUtc(), bool compressed = false);
 

@@ -21,6 +21,7 @@
 #include <QRegularExpression>
 #include <QTcpServer>
 #include <QTemporaryDir>
+#include <QTimeZone>
 #include <QUrl>
 
 #include <cmath>
@@ -759,6 +760,21 @@ TEST_CASE("record: SIGTERM (what timeout and CI runners send) ends the recording
     CHECK(capture->notices().isEmpty());
 }
 
+TEST_CASE("record: new capture names are reserved, so two recorders in the same second never share a file")
+{
+    QTemporaryDir dir;
+    const QDateTime when = QDateTime::fromMSecsSinceEpoch(1718000000000, QTimeZone::utc());
+    const QString first = CaptureWriter::newCapturePath(dir.path(), QStringLiteral("chat"), QStringLiteral("demo"), when);
+    const QString second = CaptureWriter::newCapturePath(dir.path(), QStringLiteral("chat"), QStringLiteral("demo"), when);
+    const QString third = CaptureWriter::newCapturePath(dir.path(), QStringLiteral("chat"), QStringLiteral("demo"), when, true);
+    CHECK(QFileInfo(first).fileName() == QStringLiteral("2024-06-10_06-13-20_chat_demo.ndjson"));
+    CHECK(QFileInfo(second).fileName() == QStringLiteral("2024-06-10_06-13-20_chat_demo-2.ndjson"));
+    CHECK(QFileInfo(third).fileName() == QStringLiteral("2024-06-10_06-13-20_chat_demo.ndjson.zst"));
+    // Taken at once, before any recorder writes: the next caller cannot choose them.
+    CHECK(QFileInfo::exists(first));
+    CHECK(QFileInfo::exists(second));
+}
+
 TEST_CASE("cli: info words each incident as the window does, not as raw JSON")
 {
     QTemporaryDir dir;
@@ -895,10 +911,28 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
         == cli::ExitUsage);
     CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("-o"), path }).code
         == cli::ExitUsage);
-    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("--from"),
-                     QStringLiteral("9"), QStringLiteral("--to"), QStringLiteral("3"), QStringLiteral("-o"), dir.filePath(QStringLiteral("x.har")) })
-              .code
-        == cli::ExitFailure);
+    // Ranges are usage: inverted, or past the end, each said in the user's terms.
+    const test::CliRun inverted = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("--from"),
+        QStringLiteral("9"), QStringLiteral("--to"), QStringLiteral("3"), QStringLiteral("-o"), dir.filePath(QStringLiteral("x.har")) });
+    CHECK(inverted.code == cli::ExitUsage);
+    CHECK(inverted.err.contains(QStringLiteral("--from 9 is after --to 3")));
+    const test::CliRun exportPastEnd = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("--from"),
+        QStringLiteral("100000"), QStringLiteral("-o"), dir.filePath(QStringLiteral("x.har")) });
+    CHECK(exportPastEnd.code == cli::ExitUsage);
+    CHECK(exportPastEnd.err.contains(QStringLiteral("--from 100000 is past the end: the capture has events 0..")));
+    // A capture of no events (a header only) has nothing to export: a failure, not a usage error.
+    const QString onlyHeader = dir.filePath(QStringLiteral("only-header.ndjson"));
+    REQUIRE(writeFile(onlyHeader, test::readFileOrFail(path).split('\n').first() + '\n'));
+    const test::CliRun exportEmpty = runCli({ QStringLiteral("export"), onlyHeader, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("-o"),
+        dir.filePath(QStringLiteral("x.har")) });
+    CHECK(exportEmpty.code == cli::ExitFailure);
+    CHECK(exportEmpty.err.contains(QStringLiteral("holds no events; nothing to export")));
+    // A ".zst" output is compressed, as its name says: it opens as a capture again.
+    const QString zst = dir.filePath(QStringLiteral("trim.ndjson.zst"));
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("-o"), zst }).code == 0);
+    CHECK(capture::startsLikeZstd(test::readFileOrFail(zst).left(4)));
+    QString zstError;
+    CHECK(CaptureReader::open(zst, {}, &zstError) != nullptr);
     test::CliRun notHar = runCli({ QStringLiteral("import"), path, QStringLiteral("-o"), dir.filePath(QStringLiteral("i.ndjson")) });
     CHECK(notHar.code == cli::ExitFailure);
     CHECK(notHar.err.contains(QStringLiteral("HAR")));
@@ -909,6 +943,13 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
         QStringLiteral("-o"), dir.filePath(QStringLiteral("chromium.ndjson")) });
     CHECK(imported.code == 0);
     CHECK(runCli({ QStringLiteral("info"), dir.filePath(QStringLiteral("chromium.ndjson")) }).code == 0);
+    const QString importedZst = dir.filePath(QStringLiteral("chromium.ndjson.zst"));
+    REQUIRE(runCli({ QStringLiteral("import"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har"), QStringLiteral("-o"), importedZst })
+                .code
+        == 0);
+    CHECK(capture::startsLikeZstd(test::readFileOrFail(importedZst).left(4)));
+    CHECK(runCli({ QStringLiteral("info"), importedZst }).code == 0);
+    CHECK(runCli({ QStringLiteral("fold"), importedZst }).out == runCli({ QStringLiteral("fold"), dir.filePath(QStringLiteral("chromium.ndjson")) }).out);
 }
 
 TEST_CASE("cli: export writes into a pipe in place, never renaming a file over it")
