@@ -28,6 +28,18 @@
 namespace deltascope::ui {
 
 namespace {
+// A frame (a large document's snapshot may be tens of MiB) or document text is shown up to this
+// size: more would stall the window on every selection, and no one reads it on screen. Save
+// writes the whole frame.
+constexpr qsizetype kShownTextBytes = 2 * 1024 * 1024;
+
+QString shownText(const QString& text)
+{
+    if (text.size() <= kShownTextBytes)
+        return text;
+    return QObject::tr("// the first %1 of %2 characters of the document\n").arg(kShownTextBytes).arg(text.size()) + text.left(kShownTextBytes);
+}
+
 QPlainTextEdit* makeJsonView(QWidget* parent, const QString& objectName)
 {
     auto* edit = new QPlainTextEdit(parent);
@@ -179,9 +191,17 @@ void FrameDetailPanel::showEvent(qint64 index)
     }
     m_header->setText(headerHtml);
 
-    QString parseError;
-    const QString pretty = prettyFrame(payload, &parseError);
-    m_frame->setPlainText(parseError.isEmpty() ? pretty : tr("// %1; shown as received\n").arg(parseError) + pretty);
+    if (payload.size() > kShownTextBytes) {
+        // Too large to format: its start as received.
+        m_frame->setPlainText(tr("// %1 bytes: the first %2 shown as received, unformatted; Save writes the whole frame\n")
+                                  .arg(payload.size())
+                                  .arg(kShownTextBytes)
+            + QString::fromUtf8(payload.left(kShownTextBytes)));
+    } else {
+        QString parseError;
+        const QString pretty = prettyFrame(payload, &parseError);
+        m_frame->setPlainText(parseError.isEmpty() ? pretty : tr("// %1; shown as received\n").arg(parseError) + pretty);
+    }
 
     m_linkedButton->setEnabled(event.linkedIndex >= 0);
     m_copyButton->setEnabled(true);
@@ -216,8 +236,8 @@ void FrameDetailPanel::showEvent(qint64 index)
     m_pathsModel->setStringList(detail.changedPaths);
     m_pathsPanel->setEmptyText(tr("This item changed nothing visible in the document (a seq or side-channel item)."));
     m_pathsPanel->showContent(!detail.changedPaths.isEmpty());
-    m_before->setPlainText(detail.before);
-    m_after->setPlainText(detail.after);
+    m_before->setPlainText(shownText(detail.before));
+    m_after->setPlainText(shownText(detail.after));
     m_diffPanel->showContent(true);
 }
 

@@ -21,8 +21,9 @@ namespace capture {
 inline constexpr char kFormatName[] = "deltascope-capture";
 inline constexpr int kVersionMajor = 1;
 inline constexpr int kVersionMinor = 0;
-// A frame is at most 4 MiB; escaped as a JSON string it can grow up to 6x. Longer lines are damage.
-inline constexpr qint64 kMaxLineBytes = 64ll * 1024 * 1024;
+// A frame is at most 64 MiB (Transport::kMaxFrameBytes); escaped as a JSON string it can grow up
+// to 6x. Longer lines are damage.
+inline constexpr qint64 kMaxLineBytes = 6 * 64ll * 1024 * 1024 + 1024 * 1024;
 
 // zstd input (a .ndjson.zst capture or delta file) starts with the zstd frame magic, or with a
 // skippable frame's (magic 0x184D2A50..5F, little-endian; pzstd writes one first).

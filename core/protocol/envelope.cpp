@@ -158,7 +158,7 @@ QString malformedReasonName(MalformedReason reason)
     case MalformedReason::Binary:
         return QStringLiteral("binary frame");
     case MalformedReason::Oversized:
-        return QStringLiteral("over 4 MiB");
+        return QStringLiteral("over 64 MiB");
     case MalformedReason::NotAnObject:
         return QStringLiteral("not a JSON object");
     }

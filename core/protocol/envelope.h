@@ -20,7 +20,7 @@ namespace deltascope {
 enum class MalformedReason : qint32 {
     NotJson = 1, // text that does not parse as JSON (or is not UTF-8)
     Binary = 2, // a binary frame
-    Oversized = 3, // a frame over the 4 MiB limit
+    Oversized = 3, // a frame over Transport::kMaxFrameBytes (64 MiB)
     NotAnObject = 4, // JSON, but not an object
 };
 QString malformedReasonName(MalformedReason reason);

@@ -411,6 +411,13 @@ void ProtocolClient::onText(const QByteArray& frame)
     event.code = decoded.code;
     event.payload = frame;
     event.note = decoded.error;
+    if (frame.size() > Transport::kServerFrameLimitBytes && event.note.isEmpty()) {
+        // Folded as received, as the reference client does; worth knowing all the same.
+        event.note = QStringLiteral("a frame of %1 bytes, over the %2 bytes an Adama server accepts in a frame (adama-wire.md 1); "
+                                    "received and folded, as the reference client does")
+                         .arg(frame.size())
+                         .arg(Transport::kServerFrameLimitBytes);
+    }
     if (decoded.kind == EventKind::Failure && decoded.retry)
         event.flags |= FlagRetryable;
 

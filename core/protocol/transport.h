@@ -23,7 +23,7 @@ struct TransportCloseInfo {
 // layer's decorators. Lives on one thread. Signals:
 //  - opened() once per successful open();
 //  - textReceived(utf8) per text frame up to kMaxFrameBytes;
-//  - binaryReceived(bytes) per binary frame, oversized(size, head) per text frame over the limit:
+//  - binaryReceived(bytes) per binary frame, oversized(size, head) per frame over kMaxFrameBytes:
 //    both are reported, never fatal; the transport stays open;
 //  - closed(info) once when an open transport closes or an open attempt fails, but never for a
 //    close() the owner asked for.
@@ -31,7 +31,13 @@ class Transport : public QObject
 {
     Q_OBJECT
 public:
-    static constexpr qint64 kMaxFrameBytes = 4 * 1024 * 1024; // adama-wire.md section 1
+    // adama-wire.md section 1's 4 MiB is what an Adama server accepts from a client
+    // (websocket-max-frame-size configures its frame decoder). What it sends has no such limit,
+    // and the reference client takes any size: a snapshot of a large document is one frame. So
+    // a frame over it is received and folded (the client notes it); only frames over
+    // kMaxFrameBytes, a bound against a hostile peer, are reported and dropped.
+    static constexpr qint64 kServerFrameLimitBytes = 4 * 1024 * 1024;
+    static constexpr qint64 kMaxFrameBytes = 64 * 1024 * 1024;
     static constexpr qsizetype kHeadBytes = 256; // how much of an oversized frame is kept
 
     enum class CloseMode {

@@ -15,7 +15,7 @@ namespace deltascope {
 
 // ws:// and wss:// through QWebSocket. wss verifies certificates unless setInsecure(true).
 // Frames over Transport::kMaxFrameBytes are reported by oversized() and dropped; QWebSocket itself
-// refuses (and closes on) messages over kHardLimitBytes so a hostile peer cannot exhaust memory.
+// refuses (and closes on, 1009) messages over kHardLimitBytes so a hostile peer cannot exhaust memory.
 //
 // The socket lives on a thread of its own. QWebSocket reads every frame its socket holds in one
 // go, decoding each: after a stall of a few seconds that is over 100,000 frames in one turn of the
@@ -27,7 +27,7 @@ class QWebSocketTransport final : public Transport
 {
     Q_OBJECT
 public:
-    static constexpr qint64 kHardLimitBytes = 64 * 1024 * 1024;
+    static constexpr qint64 kHardLimitBytes = kMaxFrameBytes + 16 * 1024 * 1024;
     // How long one turn of the event loop hands received frames on before it yields.
     static constexpr qint64 kSliceMs = 20;
     // How long a clean close waits for the peer's answer before the socket is dropped.

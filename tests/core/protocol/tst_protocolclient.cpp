@@ -398,6 +398,25 @@ TEST_CASE("client: no-reconnect policy fails on socket loss")
     CHECK(peer.client.failureReason().contains(QStringLiteral("reconnect disabled")));
 }
 
+TEST_CASE("client: a stream item over the server's 4 MiB frame limit is received and noted, not dropped")
+{
+    // A large document's snapshot is one frame; the 4 MiB of adama-wire.md 1 is what a server
+    // accepts, not what it sends, and the reference client takes it.
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    const QByteArray big(5 * 1024 * 1024, 'b');
+    peer.sendText(item(1, R"({"data":{"blob":")" + big + R"("},"seq":5})"));
+    peer.sendText(item(1, R"({"data":{"title":"T2"},"seq":6})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 6; }));
+    CHECK(peer.eventsOfKind(EventKind::MalformedInbound).empty());
+    const auto items = peer.eventsOfKind(EventKind::StreamItem);
+    REQUIRE(items.size() == 2);
+    CHECK(items[0].seq == 5);
+    CHECK(items[0].payload.size() > 5 * 1024 * 1024);
+    CHECK(items[0].note.contains(QStringLiteral("over the 4194304 bytes an Adama server accepts in a frame")));
+    CHECK(items[1].note.isEmpty());
+}
+
 TEST_CASE("client: misbehaving peer frames are recorded and the session continues")
 {
     ScriptedPeer peer;
