@@ -707,6 +707,13 @@ void MainWindow::onSessionChanged(LiveSession* session)
         truth.key = m_connectionBar->key();
         truth.viewerState = m_connectionBar->viewerState().toUtf8();
         analyzer->setShadowTarget(truth);
+        // The viewer state the client holds now (the user's updates, the document's pushes): the
+        // message bar shows it, and a shadow check connects with it, as a retry would.
+        connect(&session->client(), &ProtocolClient::viewerStateChanged, this, [this, analyzer, truth](const QByteArray& json) mutable {
+            m_composer->setViewerState(QString::fromUtf8(json));
+            truth.viewerState = json;
+            analyzer->setShadowTarget(truth);
+        });
         analyzer->setShadowInsecure(m_insecure);
         analyzer->setTreeSource(&session->folder()); // the session folds the same stream
         // Document size for the charts, counted when a bucket needs it (counting may walk the tree).

@@ -300,6 +300,43 @@ qint64 ProtocolClient::sendOnce(const QString& channel, const QByteArray& messag
     return sendRequest(text, id, pending);
 }
 
+namespace {
+
+// RFC 7386 merge patch, as adama-wire.md 6.1 merges objects: a null removes the key, an object
+// merges into an object, anything else replaces.
+void mergePatch(QJsonObject& target, const QJsonObject& patch)
+{
+    for (auto it = patch.begin(); it != patch.end(); ++it) {
+        if (it->isNull()) {
+            target.remove(it.key());
+        } else if (it->isObject()) {
+            QJsonObject child = target.value(it.key()).toObject();
+            mergePatch(child, it->toObject());
+            target.insert(it.key(), child);
+        } else {
+            target.insert(it.key(), *it);
+        }
+    }
+}
+
+}
+
+void ProtocolClient::mergePushedViewState(const QByteArray& frame)
+{
+    // adama-wire.md 5: the document pushes `viewstate` into the client's view state (a merge), and
+    // 7.2: a retry creates the stream again "with the current view state", this one.
+    const QJsonValue pushed = QJsonDocument::fromJson(frame).object().value(u"response").toObject().value(u"delta").toObject().value(u"viewstate");
+    if (!pushed.isObject())
+        return;
+    QJsonObject state = QJsonDocument::fromJson(m_target.viewerState.isEmpty() ? QByteArrayLiteral("{}") : m_target.viewerState).object();
+    mergePatch(state, pushed.toObject());
+    const QByteArray merged = QJsonDocument(state).toJson(QJsonDocument::Compact);
+    if (merged == m_target.viewerState)
+        return;
+    m_target.viewerState = merged;
+    Q_EMIT viewerStateChanged(merged);
+}
+
 qint64 ProtocolClient::updateViewerState(const QByteArray& viewerStateJson)
 {
     QString error;
@@ -307,7 +344,10 @@ qint64 ProtocolClient::updateViewerState(const QByteArray& viewerStateJson)
         qCWarning(lcProtocol) << "update: viewer state is" << error;
         return -1;
     }
-    m_target.viewerState = viewerStateJson;
+    if (m_target.viewerState != viewerStateJson) {
+        m_target.viewerState = viewerStateJson;
+        Q_EMIT viewerStateChanged(viewerStateJson);
+    }
     if (!canSend() || m_streamPhase != StreamPhase::Open)
         return 0;
     const qint64 id = m_nextId++;
@@ -500,6 +540,8 @@ void ProtocolClient::onText(const QByteArray& frame)
                 m_lastSeq = decoded.seq;
                 Q_EMIT lastSeqChanged(m_lastSeq);
             }
+            if (decoded.parts & PartViewState)
+                mergePushedViewState(frame);
         }
         break;
     case EventKind::Response:

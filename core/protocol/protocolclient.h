@@ -160,6 +160,9 @@ Q_SIGNALS:
     // local failures such as "not connected", 999 for socket loss).
     void requestFinished(qint64 requestId, const QString& method, bool ok, int code, const QByteArray& frame);
     void dedupeTokenReceived(qint64 requestId, const QString& token);
+    // The viewer state changed, by updateViewerState() or by a `viewstate` the document pushed
+    // (merged into it): the state the next connection/create sends.
+    void viewerStateChanged(const QByteArray& json);
 
 private:
     enum class StreamPhase : quint8 { None, Queued, Open, RetryScheduled, Ended, GaveUp };
@@ -173,6 +176,7 @@ private:
     void openSocket();
     void onOpened();
     void onText(const QByteArray& frame);
+    void mergePushedViewState(const QByteArray& frame);
     void onBinary(const QByteArray& bytes);
     void onOversized(qint64 size, const QByteArray& head);
     void onClosed(const TransportCloseInfo& info);

@@ -166,6 +166,40 @@ TEST_CASE("client: socket drop fails pending calls with 999, plans both layers, 
     CHECK(peer.client.state() == ConnectionState::Streaming);
 }
 
+TEST_CASE("client: a pushed viewstate merges into the viewer state, and a retry creates with it")
+{
+    ScriptedPeer peer;
+    QSignalSpy changed(&peer.client, &ProtocolClient::viewerStateChanged);
+    REQUIRE(peer.connectAndHello()); // created with {"page":0}
+    peer.sendText(item(1, R"({"data":{"x":1},"seq":3})"));
+    peer.sendText(item(1, R"({"viewstate":{"page":3,"filter":{"tag":"a","open":true}}})"));
+    peer.sendText(item(1, R"({"viewstate":{"filter":{"open":null,"sort":"new"}}})"));
+    // Another stream's items are not this view's.
+    peer.sendText(item(9, R"({"viewstate":{"page":99}})"));
+    REQUIRE(peer.pump([&]() { return changed.count() == 2; }));
+    peer.settle();
+    CHECK(changed.count() == 2);
+    const QJsonObject merged = QJsonDocument::fromJson(peer.client.target().viewerState).object();
+    CHECK(merged == QJsonDocument::fromJson(R"({"page":3,"filter":{"tag":"a","sort":"new"}})").object());
+    CHECK(changed.last().at(0).toByteArray() == peer.client.target().viewerState);
+
+    // adama-wire.md 7.2: the retry is a new connection/create "with the current view state".
+    peer.server()->close(Transport::CloseMode::Abort);
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
+    peer.clock.advance(5000);
+    REQUIRE(peer.pump([&]() { return peer.opens == 2; }));
+    REQUIRE(peer.helloAndWaitCreate());
+    peer.clock.advance(5000);
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("id")).toInt() > 1; }));
+    CHECK(peer.lastRequest().value(QStringLiteral("viewer-state")).toObject() == merged);
+
+    // The user's own update is the viewer state too.
+    changed.clear();
+    peer.client.updateViewerState(R"({"page":7})");
+    CHECK(changed.count() == 1);
+    CHECK(peer.client.target().viewerState == QByteArray(R"({"page":7})"));
+}
+
 TEST_CASE("client: stream retry due before the socket is back waits for the hello")
 {
     ScriptedPeer peer;
