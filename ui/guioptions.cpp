@@ -34,7 +34,7 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
     const QCommandLineOption paletteOption(QStringLiteral("palette"), QStringLiteral("Colours: system (default), light or dark."), QStringLiteral("NAME"));
     parser.addOptions({ helpOption, versionOption, urlOption, identityOption, spaceOption, keyOption, viewerStateOption,
         insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, logRulesOption, paletteOption });
-    parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson, .ndjson.zst, .har) to open for replay."), QStringLiteral("[capture]"));
+    parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson or .ndjson.zst) to open for replay; a HAR file is turned into one with 'deltascope-cli import'."), QStringLiteral("[capture]"));
 
     options.helpText = cli::helpText(parser, QStringLiteral("deltascope"));
 

@@ -355,8 +355,11 @@ void MainWindow::dropEvent(QDropEvent* event)
 
 bool MainWindow::openCapture(const QString& path, bool wait)
 {
-    if (!QFileInfo(path).isFile()) {
-        showError(tr("Cannot open '%1': there is no such file.").arg(path), tr("Check the path, or pick a file with File ▸ Open Capture (Ctrl+O)."));
+    const QFileInfo info(path);
+    if (!info.isFile()) {
+        showError(info.isDir() ? tr("Cannot open '%1': it is a folder, not a capture file.").arg(path)
+                               : tr("Cannot open '%1': there is no such file.").arg(path),
+            tr("Check the path, or pick a file with File ▸ Open Capture (Ctrl+O)."));
         return false;
     }
     m_loader = std::make_unique<CaptureLoader>();

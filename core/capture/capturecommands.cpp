@@ -439,7 +439,7 @@ int runExport(const QStringList& arguments, CommandIo& io)
         { QStringLiteral("redact"), QStringLiteral("Comma-separated JSON paths whose values are redacted ('*' matches one segment), e.g. players/*/email."),
             QStringLiteral("paths") },
         { QStringLiteral("no-redact"), QStringLiteral("Keep identity tokens and all values.") },
-        { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Output file ('-' for standard output)."), QStringLiteral("file") },
+        { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Output file ('-' for standard output; a name ending in .zst is compressed); required."), QStringLiteral("file") },
     });
     int exitCode = ExitOk;
     if (!parseArguments(parser, QStringLiteral("export"), kExportExitCodes, arguments, io, exitCode))
@@ -536,7 +536,7 @@ int runImport(const QStringList& arguments, CommandIo& io)
                                                     "as captures: one per socket (OUT, then OUT-2, OUT-3, ... for more sockets)."));
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("HAR file."));
     parser.addOptions({
-        { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Capture file to write."), QStringLiteral("file") },
+        { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Capture file to write (a name ending in .zst is compressed); required."), QStringLiteral("file") },
         { QStringLiteral("keep-identity"), QStringLiteral("Keep identity tokens found in the frames (removed by default).") },
     });
     int exitCode = ExitOk;
@@ -698,8 +698,10 @@ int runInfo(const QStringList& arguments, CommandIo& io)
         for (const auto& [kind, count] : byKind)
             io.out << "  " << kind.leftJustified(28) << ' ' << count << '\n';
     }
-    const QStringList notices = capture->notices();
-    io.out << "damage: " << (notices.isEmpty() ? QStringLiteral("none") : QString::number(capture->diagnosticCount + (capture->truncatedTail ? 1 : 0)) + QStringLiteral(" (see above)")) << '\n';
+    // Damage is what was lost or skipped; a recording that only lacks its end record is "closed
+    // cleanly no" above. The notices themselves went to stderr when the capture was opened.
+    const qint64 damaged = capture->diagnosticCount + (capture->truncatedTail ? 1 : 0);
+    io.out << "damage: " << (damaged == 0 ? QStringLiteral("none") : QStringLiteral("%1 (described on stderr)").arg(damaged)) << '\n';
     return ExitOk;
 }
 

@@ -293,7 +293,14 @@ bool parseHeader(std::string_view line, Header& out, QString& error)
                   .arg(format, QLatin1String(kFormatName));
         return false;
     }
-    const QString version = object.value(QStringLiteral("version")).toString();
+    const QJsonValue versionValue = object.value(QStringLiteral("version"));
+    if (!versionValue.isString()) {
+        error = QStringLiteral("capture header: \"version\" must be a string \"MAJOR.MINOR\" (it is %1)")
+                    .arg(versionValue.isUndefined() ? QStringLiteral("missing")
+                                                    : QString::fromUtf8(QJsonDocument(QJsonArray { versionValue }).toJson(QJsonDocument::Compact)).mid(1).chopped(1));
+        return false;
+    }
+    const QString version = versionValue.toString();
     const auto parts = version.split(QLatin1Char('.'));
     bool okMajor = false;
     bool okMinor = parts.size() < 2;

@@ -425,7 +425,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
                           .arg(length)
                           .arg(log->size());
             } else {
-                addDiagnostic(lineNumber, problem + QStringLiteral("; line skipped"));
+                // The event's index, when it was read before the field that failed, says which one.
+                addDiagnostic(lineNumber, problem + (fields.hasIndex ? QStringLiteral(" in event %1").arg(fields.index) : QString())
+                        + QStringLiteral("; line skipped"));
             }
             return true;
         }

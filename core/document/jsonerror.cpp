@@ -304,7 +304,14 @@ JsonErrorLocation locateJsonError(std::string_view text, int maxDepth)
                 return fail(i, QStringLiteral("number %1 is beyond the range of a double").arg(excerpt(literal)));
             i = k;
         } else {
-            return fail(i, QStringLiteral("unexpected character '%1'").arg(QLatin1Char(c >= 0x20 && c < 0x7f ? c : '?')));
+            if (c >= 0x20 && c < 0x7f)
+                return fail(i, QStringLiteral("unexpected character '%1'").arg(QLatin1Char(c)));
+            // A byte that prints as nothing (or as '?') is named by its value: a UTF-8 byte order
+            // mark (EF BB BF) or a NUL is then recognisable.
+            const bool byteOrderMark = text.substr(i, 3) == "\xEF\xBB\xBF";
+            return fail(i, QStringLiteral("unexpected byte 0x%1%2")
+                               .arg(unsigned(static_cast<unsigned char>(c)), 2, 16, QLatin1Char('0'))
+                               .arg(byteOrderMark ? QStringLiteral(" (a UTF-8 byte order mark: save the file without one)") : QString()));
         }
         expect = stack.empty() ? Expect::Done : Expect::CommaOrEnd;
     }

@@ -41,6 +41,11 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
             *error = source + QStringLiteral(": ") + path + QStringLiteral(": ") + why;
         return false;
     };
+    if (json.trimmed().isEmpty()) {
+        if (error)
+            *error = QStringLiteral("%1: the plan is empty (expected a JSON object with \"steps\")").arg(source);
+        return false;
+    }
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(json.toByteArray(), &parseError);
     if (parseError.error != QJsonParseError::NoError) {

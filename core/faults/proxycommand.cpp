@@ -306,6 +306,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     }
     std::unique_ptr<QSocketNotifier> stdinNotifier;
     QByteArray stdinBuffer;
+    qint64 stdinLine = 0;
     if (parser.isSet(QStringLiteral("stdin"))) {
         stdinNotifier = std::make_unique<QSocketNotifier>(STDIN_FILENO, QSocketNotifier::Read);
         QObject::connect(stdinNotifier.get(), &QSocketNotifier::activated, &loop, [&] {
@@ -322,18 +323,24 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
             while ((newline = stdinBuffer.indexOf('\n')) >= 0) {
                 const QString line = QString::fromUtf8(stdinBuffer.left(newline)).trimmed();
                 stdinBuffer.remove(0, newline + 1);
+                ++stdinLine;
                 if (line.isEmpty())
                     continue;
                 const qsizetype space = line.indexOf(QLatin1Char(' '));
                 const QString name = space < 0 ? line : line.left(space);
                 const QByteArray paramsText = space < 0 ? QByteArray("{}") : line.mid(space + 1).toUtf8();
-                const QJsonDocument document = QJsonDocument::fromJson(paramsText);
+                QJsonParseError parseError;
+                const QJsonDocument document = QJsonDocument::fromJson(paramsText, &parseError);
                 QString faultError;
                 FaultSpec spec;
                 // A repeated key is looked for once the name and the parameters are known good, so
                 // an unknown fault or parameter is named as such first.
-                if (!document.isObject())
-                    faultError = QStringLiteral("parameters must be a JSON object");
+                if (parseError.error != QJsonParseError::NoError)
+                    faultError = QStringLiteral("%1: the parameters are not valid JSON: %2 at byte %3 of them")
+                                     .arg(name, parseError.errorString())
+                                     .arg(parseError.offset);
+                else if (!document.isObject())
+                    faultError = QStringLiteral("%1: the parameters must be a JSON object, e.g. %1 {\"ms\":200}").arg(name);
                 else if (FaultSpec::fromNameAndParams(name, document.object(), QStringLiteral("$"), spec, &faultError)) {
                     if (const RepeatedKey repeated = findRepeatedKey(paramsText); repeated.found())
                         faultError = name + QStringLiteral(": ") + repeatedParameterMessage(repeated);
@@ -343,7 +350,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
                 if (!faultError.isEmpty())
                     log({ { QStringLiteral("type"), QStringLiteral("input-error") },
                             { QStringLiteral("error"), faultError } },
-                        QStringLiteral("stdin: ") + faultError);
+                        QStringLiteral("stdin:%1: ").arg(stdinLine) + faultError);
             }
         });
     }

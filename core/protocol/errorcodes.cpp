@@ -50,6 +50,21 @@ constexpr Entry kEntries[] = {
     { 405505, "missing connection", "connection/send without connection" },
     { 454659, "missing channel", "connection/send without channel" },
     { 425987, "missing message", "connection/send without message" },
+    // The rest of what the reference server answers with (core/server/serverwire.h), so that a
+    // session against it never shows a bare number.
+    { 461826, "missing arg", "document/create without arg" },
+    { 465917, "missing password", "connection/password without password" },
+    { 625678, "space does not exist", "no such space" },
+    { 130092, "document already created", "document/create for a key that exists" },
+    { 160268, "no channel handler", "the document has no handler for the channel" },
+    { 950399, "channel empty", "the channel name is empty" },
+    { 908415, "channel starts badly", "the channel name does not start as an identifier does" },
+    { 967804, "channel has a bad character", "the channel name holds a character an identifier may not" },
+    { 919676, "key empty", "the key is empty" },
+    { 946192, "key not simple", "the key is too long or holds characters a key may not" },
+    { 937076, "space empty", "the space is empty" },
+    { 998515, "space not simple", "the space is too long or holds characters a space may not" },
+    { 995342, "identity malformed", "the identity is not one the server can read (an empty anonymous name, an unknown cookie, a bad token)" },
 };
 
 // The server's full retry table (ErrorTable.java).

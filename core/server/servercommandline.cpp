@@ -218,16 +218,17 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
         err.flush();
         return cli::ExitFailure;
     }
-    out << "deltascope-server " << kVersion << ": listening on " << server.url() << '\n';
+    // Both ports first: a script reading the URL from stdout must not see one for a server
+    // that then exits because its control port is taken.
     ControlEndpoint control(&server);
-    if (commandLine.controlPort >= 0) {
-        if (control.listen(static_cast<quint16>(commandLine.controlPort)) == 0) {
-            err << "deltascope-server: " << control.errorString() << '\n';
-            err.flush();
-            return cli::ExitFailure;
-        }
-        out << "deltascope-server: control on http://127.0.0.1:" << control.port() << '\n';
+    if (commandLine.controlPort >= 0 && control.listen(static_cast<quint16>(commandLine.controlPort)) == 0) {
+        err << "deltascope-server: " << control.errorString() << '\n';
+        err.flush();
+        return cli::ExitFailure;
     }
+    out << "deltascope-server " << kVersion << ": listening on " << server.url() << '\n';
+    if (commandLine.controlPort >= 0)
+        out << "deltascope-server: control on http://127.0.0.1:" << control.port() << '\n';
     out.flush();
 
     for (const ScheduledFault& fault : commandLine.faults) {

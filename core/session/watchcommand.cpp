@@ -127,9 +127,9 @@ void WatchOptions::addOptions(QCommandLineParser& parser)
     parser.addOptions({
         // As the app takes it, so a command line moves between the two.
         { QStringLiteral("url"), QStringLiteral("Document endpoint, instead of the url argument."), QStringLiteral("URL") },
-        { QStringLiteral("identity"), QStringLiteral("Identity token (e.g. anonymous:alice or a JWT)."), QStringLiteral("I") },
-        { QStringLiteral("space"), QStringLiteral("Space name."), QStringLiteral("S") },
-        { QStringLiteral("key"), QStringLiteral("Document key."), QStringLiteral("K") },
+        { QStringLiteral("identity"), QStringLiteral("Identity token (e.g. anonymous:alice or a JWT); required."), QStringLiteral("I") },
+        { QStringLiteral("space"), QStringLiteral("Space name; required."), QStringLiteral("S") },
+        { QStringLiteral("key"), QStringLiteral("Document key; required."), QStringLiteral("K") },
         { QStringLiteral("viewer-state"), QStringLiteral("Viewer state, a JSON object."), QStringLiteral("JSON") },
         { QStringLiteral("duration"), QStringLiteral("Stop after this many seconds (default: until the stream ends or Ctrl-C)."), QStringLiteral("S") },
         { QStringLiteral("json"), QStringLiteral("Print events as NDJSON.") },
@@ -191,8 +191,12 @@ bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& ou
     if (parser.isSet(QStringLiteral("duration"))) {
         bool ok = false;
         out.durationSeconds = parser.value(QStringLiteral("duration")).toDouble(&ok);
-        if (!ok || out.durationSeconds <= 0 || out.durationSeconds > 1e7) {
+        if (!ok || out.durationSeconds <= 0) {
             error = QStringLiteral("--duration: '%1' is not a positive number of seconds").arg(parser.value(QStringLiteral("duration")));
+            return false;
+        }
+        if (out.durationSeconds > 1e7) {
+            error = QStringLiteral("--duration: %1 s is more than the 10000000 s (about 115 days) a run can last").arg(parser.value(QStringLiteral("duration")));
             return false;
         }
     }

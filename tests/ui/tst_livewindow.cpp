@@ -263,6 +263,9 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
 
     CHECK_FALSE(window.openCapture(QStringLiteral("/nonexistent/capture.ndjson"), true));
     CHECK(window.errorText().contains(QStringLiteral("no such file")));
+    QTemporaryDir folder;
+    CHECK_FALSE(window.openCapture(folder.path(), true));
+    CHECK(window.errorText().contains(QStringLiteral("it is a folder, not a capture file")));
 }
 
 TEST_CASE("live window: a demo document opens with the key, identity and viewer state asked for")

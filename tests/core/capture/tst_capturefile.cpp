@@ -440,6 +440,25 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         REQUIRE(request >= 0);
         CHECK(capture->log->at(request).kind == EventKind::Request);
     }
+    SECTION("a field of the wrong type names the event when its index was read")
+    {
+        QList<QByteArray> lines = good.split('\n');
+        REQUIRE(lines[6].startsWith("{\"index\":5,"));
+        REQUIRE(lines[6].contains("\"kind\":\""));
+        lines[6].replace("\"kind\":\"", "\"kind\":7,\"was\":\""); // still JSON, the kind a number
+        std::unique_ptr<Capture> capture = openBytes(dir, lines.join('\n'), error);
+        REQUIRE(capture);
+        REQUIRE(capture->diagnostics.size() >= 1);
+        CHECK(capture->diagnostics[0].line == 7);
+        CHECK(capture->diagnostics[0].message == QStringLiteral("field \"kind\" has the wrong type in event 5; line skipped"));
+    }
+    SECTION("a version that is not a string says what it is")
+    {
+        QByteArray numeric = good;
+        numeric.replace("\"version\":\"1.0\"", "\"version\":1.0");
+        CHECK_FALSE(openBytes(dir, numeric, error));
+        CHECK(error.contains(QStringLiteral("\"version\" must be a string \"MAJOR.MINOR\" (it is 1)")));
+    }
     SECTION("a header only")
     {
         std::unique_ptr<Capture> capture = openBytes(dir, good.left(good.indexOf('\n') + 1), error);

@@ -706,3 +706,15 @@ TEST_CASE("provenance: a fold notes its event on every ancestor, across chunks a
         }
     }
 }
+
+TEST_CASE("a byte that does not print is named by its value, a byte order mark as such")
+{
+    DocumentTree tree = start();
+    const FoldResult bom = applyText(tree, "\xEF\xBB\xBF{\"a\":1}");
+    CHECK_FALSE(bom.parsed);
+    CHECK(bom.error == QStringLiteral("invalid JSON at byte 0: unexpected byte 0xef (a UTF-8 byte order mark: save the file without one)"));
+    const FoldResult nul = applyText(tree, std::string("{\"a\":\x00}", 7));
+    CHECK_FALSE(nul.parsed);
+    CHECK(nul.error == QStringLiteral("invalid JSON at byte 5: unexpected byte 0x00"));
+    checkUsable(tree);
+}

@@ -139,6 +139,7 @@ TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
     CHECK(syntax.startsWith(QStringLiteral("plan.json:3:")));
     CHECK(syntax.contains(QStringLiteral("not valid JSON")));
     CHECK(parseError("[]") == QStringLiteral("plan.json: $: expected an object with \"steps\""));
+    CHECK(parseError(" \n") == QStringLiteral("plan.json: the plan is empty (expected a JSON object with \"steps\")"));
     CHECK(parseError(R"({"stepz":[]})").startsWith(QStringLiteral("plan.json: $.stepz: unknown key")));
     // A repeated key would quietly keep its last value: the plan says where instead.
     CHECK(parseError(R"({"steps":[{"at":{"afterMs":1},"fault":"drop"},{"at":{"afterMs":5},"fault":"latency","params":{"ms":100,"ms":900}}]})")
@@ -415,14 +416,17 @@ TEST_CASE("cli proxy: faults typed on standard input, and one whose parameter is
         { QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--stdin"),
             QStringLiteral("--duration"), QStringLiteral("3000") });
     REQUIRE(process.waitForStarted(30000));
-    process.write("latency {\"ms\":100,\"ms\":900}\nclear {\"a\":1,\"a\":2}\nlatency {\"ms\":250}\n");
+    process.write("latency {\"ms\":100,\"ms\":900}\nclear {\"a\":1,\"a\":2}\n\ndrop {bad\nlatency [1]\nlatency {\"ms\":250}\n");
     process.closeWriteChannel();
     REQUIRE(process.waitForFinished(30000));
     const QString log = QString::fromUtf8(process.readAllStandardOutput() + process.readAllStandardError());
     INFO(log.toStdString());
-    CHECK(log.contains(QStringLiteral("stdin: latency: parameter ms is given twice")));
+    CHECK(log.contains(QStringLiteral("stdin:1: latency: parameter ms is given twice")));
     // A parameter that should not be there is named as such, not as given twice.
-    CHECK(log.contains(QStringLiteral("stdin: $.params.a: unknown parameter of 'clear' (it takes: none)")));
+    CHECK(log.contains(QStringLiteral("stdin:2: $.params.a: unknown parameter of 'clear' (it takes: none)")));
+    // Each error names its line (empty lines count) and what is wrong with the parameters.
+    CHECK(log.contains(QStringLiteral("stdin:4: drop: the parameters are not valid JSON: ")));
+    CHECK(log.contains(QStringLiteral("stdin:5: latency: the parameters must be a JSON object")));
     CHECK(log.contains(QStringLiteral("\"ms\":250")));
     CHECK_FALSE(log.contains(QStringLiteral("\"ms\":900")));
 }

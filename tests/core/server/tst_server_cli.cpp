@@ -68,6 +68,13 @@ TEST_CASE("the executable: --help, a taken port, serving, control, SIGTERM")
     REQUIRE(taken.waitForFinished(10000));
     CHECK(taken.exitCode() == 1);
     CHECK(taken.readAllStandardError().contains(QByteArray("cannot listen on 127.0.0.1:" + QByteArray::number(occupier.serverPort()))));
+    // A taken control port: no "listening on" for a script to read before the exit.
+    QProcess takenControl;
+    takenControl.start(executablePath(QStringLiteral("deltascope-server")),
+        { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--control-port"), QString::number(occupier.serverPort()) });
+    REQUIRE(takenControl.waitForFinished(10000));
+    CHECK(takenControl.exitCode() == 1);
+    CHECK_FALSE(takenControl.readAllStandardOutput().contains("listening on"));
 
     QProcess server;
     server.start(executablePath(QStringLiteral("deltascope-server")),

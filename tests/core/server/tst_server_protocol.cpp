@@ -1,3 +1,4 @@
+#include "core/protocol/errorcodes.h"
 #include "core/server/demodocument.h"
 #include "core/server/referenceserver.h"
 #include "tests/support/testutils.h"
@@ -8,10 +9,12 @@
 #include <QCoreApplication>
 #include <QCryptographicHash>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QJsonArray>
 #include <QTest>
 #include <QNetworkRequest>
 #include <QPasswordDigestor>
+#include <QRegularExpression>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -709,4 +712,21 @@ TEST_CASE("connect: a connect transaction, then an invalidate transaction that i
     const qint64 probe = alice.request(QStringLiteral("probe"), { { QStringLiteral("identity"), QStringLiteral("anonymous:alice") } });
     REQUIRE(!alice.waitForAnswer(probe).isEmpty());
     CHECK(alice.items(aStream).size() == 4);
+}
+
+TEST_CASE("every code the reference server answers with has a name in the client's table")
+{
+    // Read from the header, so a code added to the server without a name fails here.
+    QFile header(test::sourceDir() + QStringLiteral("/core/server/serverwire.h"));
+    REQUIRE(header.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(header.readAll());
+    const QRegularExpression constant(QStringLiteral(R"(inline constexpr int (\w+) = (\d+);)"));
+    int codes = 0;
+    for (auto match = constant.globalMatch(text); match.hasNext();) {
+        const QRegularExpressionMatch found = match.next();
+        INFO(found.captured(1).toStdString());
+        CHECK_FALSE(errorCodeInfo(found.captured(2).toInt()).name.isEmpty());
+        ++codes;
+    }
+    CHECK(codes > 30);
 }

@@ -77,6 +77,9 @@ TEST_CASE("watch: option errors exit 2 and name the option")
     run = runCli(base + QStringList { QStringLiteral("--duration"), QStringLiteral("-3") });
     CHECK(run.code == ExitUsage);
     CHECK(run.err.contains(QStringLiteral("--duration")));
+    run = runCli(base + QStringList { QStringLiteral("--duration"), QStringLiteral("1e9") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--duration: 1e9 s is more than the 10000000 s (about 115 days) a run can last")));
     run = runCli(base + QStringList { QStringLiteral("--reconnect"), QStringLiteral("fixed:x") });
     CHECK(run.code == ExitUsage);
     CHECK(run.err.contains(QStringLiteral("--reconnect")));
