@@ -353,6 +353,11 @@ void MainWindow::dropEvent(QDropEvent* event)
     }
 }
 
+bool MainWindow::shadowChecksEnabled()
+{
+    return QSettings().value(QStringLiteral("incidents/shadowCheck"), true).toBool();
+}
+
 bool MainWindow::openCapture(const QString& path, bool wait)
 {
     const QFileInfo info(path);
@@ -709,13 +714,16 @@ void MainWindow::onSessionChanged(LiveSession* session)
         truth.space = m_connectionBar->space();
         truth.key = m_connectionBar->key();
         truth.viewerState = m_connectionBar->viewerState().toUtf8();
-        analyzer->setShadowTarget(truth);
+        const bool shadowChecks = shadowChecksEnabled();
+        if (shadowChecks)
+            analyzer->setShadowTarget(truth);
         // The viewer state the client holds now (the user's updates, the document's pushes): the
         // message bar shows it, and a shadow check connects with it, as a retry would.
-        connect(&session->client(), &ProtocolClient::viewerStateChanged, this, [this, analyzer, truth](const QByteArray& json) mutable {
+        connect(&session->client(), &ProtocolClient::viewerStateChanged, this, [this, analyzer, truth, shadowChecks](const QByteArray& json) mutable {
             m_composer->setViewerState(QString::fromUtf8(json));
             truth.viewerState = json;
-            analyzer->setShadowTarget(truth);
+            if (shadowChecks)
+                analyzer->setShadowTarget(truth);
         });
         analyzer->setShadowInsecure(m_insecure);
         analyzer->setTreeSource(&session->folder()); // the session folds the same stream
@@ -920,6 +928,17 @@ void MainWindow::buildMenus()
     proxyAction->setChecked(m_live->routesThroughProxy());
     proxyAction->setToolTip(tr("ws:// sessions connect through a loopback fault proxy (takes effect at the next Connect)"));
     connect(proxyAction, &QAction::toggled, this, [this](bool on) { m_live->setRouteThroughProxy(on); });
+    // The shadow check is a second viewer of the document: it runs the document's connect and
+    // disconnect logic like any other, which some documents notice (a game seating a player).
+    // It is on by default, as the verdicts need it, and can be turned off where it disturbs.
+    QAction* shadowAction = sessionMenu->addAction(tr("&Verify Incidents with a Second Connection"));
+    shadowAction->setObjectName(QStringLiteral("shadowCheckAction"));
+    shadowAction->setCheckable(true);
+    shadowAction->setChecked(shadowChecksEnabled());
+    shadowAction->setToolTip(tr("After each incident, connect again as the same identity to fetch the server's document and compare. "
+                                "That connection runs the document's @connected and @disconnected like any viewer's. "
+                                "Off: verdicts are unverified. Takes effect at the next Connect."));
+    connect(shadowAction, &QAction::toggled, this, [](bool on) { QSettings().setValue(QStringLiteral("incidents/shadowCheck"), on); });
 
     QMenu* replayMenu = menuBar()->addMenu(tr("&Replay"));
     const auto replayAction = [this, replayMenu](const QString& text, const QKeySequence& key, auto step) {

@@ -87,6 +87,8 @@ public:
 
     // Opens a capture for replay with a cancellable progress dialog (asynchronous; `wait` blocks
     // until it is open, for tests). Returns false when it could not be opened (the error is shown).
+    // Whether incidents are verified over a second connection (Session menu; on by default).
+    static bool shadowChecksEnabled();
     bool openCapture(const QString& path, bool wait = false);
     ReplaySession* replay() const { return m_replay.get(); }
     ReplayBar* replayBar() const { return m_replayBar; }

@@ -43,6 +43,7 @@
 #include <QTcpServer>
 #include <QTest>
 #include <QFile>
+#include <QAction>
 #include <QTemporaryDir>
 #include <QThread>
 
@@ -724,4 +725,35 @@ TEST_CASE("live window: an incident still open is a row in progress, replaced by
         return incidents->rowCount() == 1 && incidents->index(0, IncidentsModel::VerdictColumn).data().toString() != QStringLiteral("in progress");
     }, 3s));
     CHECK(incidents->index(0, IncidentsModel::EventIndexRole).data(IncidentsModel::EventIndexRole).toLongLong() >= 0);
+}
+
+TEST_CASE("live window: with incident verification turned off, no second viewer joins and the verdict says unverified")
+{
+    QSettings().clear();
+    auto server = std::make_unique<server::ReferenceServer>(server::ServerOptions {});
+    const quint16 port = server->listen();
+    REQUIRE(port > 0);
+    MainWindow window;
+    auto* shadowAction = window.findChild<QAction*>(QStringLiteral("shadowCheckAction"));
+    REQUIRE(shadowAction);
+    CHECK(shadowAction->isChecked()); // on by default: the verdicts need it
+    shadowAction->setChecked(false);
+    CHECK_FALSE(MainWindow::shadowChecksEnabled());
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port));
+    window.connectionBar()->setIdentity(QStringLiteral("anonymous:quiet"));
+    window.connectionBar()->setSpace(QStringLiteral("chat"));
+    window.connectionBar()->setKey(QStringLiteral("demo"));
+    window.show();
+    REQUIRE(window.connectFromBar());
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier); // drop the socket: an incident
+    REQUIRE(test::waitUntil([&] { return !session->log().indexesOfKind(EventKind::Incident).empty(); }, 15s));
+    const qint64 incident = session->log().indexesOfKind(EventKind::Incident).front();
+    const QJsonObject report = QJsonDocument::fromJson(session->log().payload(incident)).object();
+    // No shadow fetch ran: nothing checked the verdict against the server's document.
+    CHECK(report.value(QStringLiteral("verified")).toBool(true) == false);
+    CHECK_FALSE(report.value(QStringLiteral("comparison")).toObject().contains(QStringLiteral("truthSeq")));
+    QSettings().clear();
 }
