@@ -557,32 +557,30 @@ QByteArray redactUrl(QByteArrayView url, QStringList* parts)
     const qsizetype schemeEnd = url.indexOf("://");
     if (schemeEnd < 0)
         return url.toByteArray();
+    QByteArray out;
+    // A part that holds something (and was not redacted already) is replaced and noted.
+    const auto appendPart = [&out, parts](QByteArrayView part, const QString& name) {
+        if (part.isEmpty() || part == kRedacted) {
+            out.append(part);
+            return;
+        }
+        out.append(kRedacted);
+        noteUrlPart(parts, name);
+    };
     const qsizetype authorityStart = schemeEnd + 3;
     qsizetype authorityEnd = authorityStart;
     while (authorityEnd < url.size() && url[authorityEnd] != '/' && url[authorityEnd] != '?' && url[authorityEnd] != '#')
         ++authorityEnd;
-    QByteArray out = url.first(authorityStart).toByteArray();
+    out.append(url.first(authorityStart));
     const QByteArrayView authority = url.sliced(authorityStart, authorityEnd - authorityStart);
     const qsizetype at = authority.lastIndexOf('@');
     if (at >= 0) {
         const QByteArrayView userInfo = authority.first(at);
         const qsizetype colon = userInfo.indexOf(':');
-        const QByteArrayView user = colon < 0 ? userInfo : userInfo.first(colon);
-        if (!user.isEmpty() && user != kRedacted) {
-            out.append(kRedacted);
-            noteUrlPart(parts, QStringLiteral("user name"));
-        } else {
-            out.append(user);
-        }
+        appendPart(colon < 0 ? userInfo : userInfo.first(colon), QStringLiteral("user name"));
         if (colon >= 0) {
-            const QByteArrayView password = userInfo.sliced(colon + 1);
             out.append(':');
-            if (!password.isEmpty() && password != kRedacted) {
-                out.append(kRedacted);
-                noteUrlPart(parts, QStringLiteral("password"));
-            } else {
-                out.append(password);
-            }
+            appendPart(userInfo.sliced(colon + 1), QStringLiteral("password"));
         }
         out.append('@');
     }
@@ -598,14 +596,8 @@ QByteArray redactUrl(QByteArrayView url, QStringList* parts)
         out.append(redactQuery(beforeFragment.sliced(question + 1), parts));
     }
     if (hash >= 0) {
-        const QByteArrayView fragment = rest.sliced(hash + 1);
         out.append('#');
-        if (!fragment.isEmpty() && fragment != kRedacted) {
-            out.append(kRedacted);
-            noteUrlPart(parts, QStringLiteral("fragment"));
-        } else {
-            out.append(fragment);
-        }
+        appendPart(rest.sliced(hash + 1), QStringLiteral("fragment"));
     }
     return out;
 }
