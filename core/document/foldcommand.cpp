@@ -15,6 +15,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #ifdef Q_OS_UNIX
@@ -215,45 +216,52 @@ bool isInteger(dom::element value)
     return value.type() == dom::element_type::INT64 || value.type() == dom::element_type::UINT64;
 }
 
-// A line of a protocol transcript that is not a document delta, by its shape:
-//  - socket messages of adama-wire.md 2 (hello, ping, disconnect notices, pongs): only their keys,
-//    with a `status` string, a `ping` or a `pong`;
+// A line of a protocol transcript that is not a document delta, by its exact shape:
+//  - socket messages (adama-wire.md 2): a hello {"status":"connected","version","identities"}, a
+//    disconnect notice {"status":"disconnected","reason"}, a ping {"ping","latency"}, a pong
+//    {"ping","latency"?,"pong"};
 //  - client requests (section 3): a `method` naming an Adama method (they all hold a '/', but
 //    `probe` and `stats`) and an integer (or numeric string) `id`;
-//  - failures (section 4): an integer `failure` with only `reason` and `retry` beside it.
-// A document delta of exactly such a shape is not expected (a `method` field holding "card" is
-// data, not a request).
+//  - failures (section 4): an integer `failure` with its `reason` (and `retry`), nothing else.
+// Documents have fields named status, ping or failure too: a delta that only sets one of them
+// (`{"status":"open"}`, `{"failure":2}`) is data, as it lacks the rest of the message's shape.
 bool isProtocolMessage(dom::object object)
 {
-    bool socketMarker = false;
-    bool socketKeysOnly = true;
-    bool failure = false;
-    bool failureKeysOnly = true;
+    std::set<std::string_view> keys;
+    std::string_view status;
     std::string_view method;
+    bool integerFailure = false;
     bool requestId = false;
     for (dom::key_value_pair field : object) {
         const std::string_view key = field.key;
-        if (key == "ping" || key == "pong") {
-            socketMarker = true;
-        } else if (key == "status") {
-            socketMarker = socketMarker || field.value.type() == dom::element_type::STRING;
-        } else if (key != "version" && key != "identities" && key != "reason" && key != "latency" && key != "code") {
-            socketKeysOnly = false;
-        }
-        if (key == "failure")
-            failure = isInteger(field.value);
-        else if (key != "reason" && key != "retry")
-            failureKeysOnly = false;
-        if (key == "method" && field.value.type() == dom::element_type::STRING)
+        keys.insert(key);
+        if (key == "status" && field.value.type() == dom::element_type::STRING)
+            status = field.value.get_string().value_unsafe();
+        else if (key == "method" && field.value.type() == dom::element_type::STRING)
             method = field.value.get_string().value_unsafe();
-        if (key == "id") {
+        else if (key == "failure")
+            integerFailure = isInteger(field.value);
+        else if (key == "id") {
             std::string_view text;
             requestId = isInteger(field.value)
                 || (!field.value.get_string().get(text) && !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }));
         }
     }
-    const bool request = requestId && (method.find('/') != std::string_view::npos || method == "probe" || method == "stats");
-    return (socketMarker && socketKeysOnly) || (failure && failureKeysOnly) || request;
+    const auto only = [&keys](std::initializer_list<std::string_view> allowed) {
+        return std::all_of(keys.begin(), keys.end(), [&](std::string_view key) { return std::find(allowed.begin(), allowed.end(), key) != allowed.end(); });
+    };
+    const auto has = [&keys](std::string_view key) { return keys.count(key) > 0; };
+    if (status == "connected" && only({ "status", "version", "identities" }) && (has("version") || has("identities")))
+        return true; // hello
+    if (status == "disconnected" && only({ "status", "reason" }) && has("reason"))
+        return true; // disconnect notice
+    if (has("ping") && has("latency") && only({ "ping", "latency" }))
+        return true; // ping
+    if (has("ping") && has("pong") && only({ "ping", "latency", "pong" }))
+        return true; // pong
+    if (integerFailure && has("reason") && only({ "failure", "reason", "retry" }))
+        return true; // failure
+    return requestId && (method.find('/') != std::string_view::npos || method == "probe" || method == "stats");
 }
 
 // Parses the line once: the fold takes the delta's parsed form, so a frame's `data` is neither

@@ -80,9 +80,14 @@ TEST_CASE("fold cli: a transcript of both directions folds only the deltas")
         R"({"method":"card","id":7}
 {"failure":"none","reason":"x"}
 {"pong":true,"score":3}
+{"status":"open"}
+{"ping":4}
+{"failure":2}
+{"status":"connected"}
 )");
     CHECK(data.code == cli::ExitOk);
-    CHECK(sameJson(parseJson(data.out.toUtf8()), parseJson(R"({"method":"card","id":7,"failure":"none","reason":"x","pong":true,"score":3})")));
+    CHECK(sameJson(parseJson(data.out.toUtf8()),
+        parseJson(R"({"method":"card","id":7,"failure":2,"reason":"x","pong":true,"score":3,"status":"connected","ping":4})")));
 }
 
 TEST_CASE("fold cli: the delta log that export writes folds, a new epoch starting a fresh document")
