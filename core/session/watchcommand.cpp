@@ -398,7 +398,7 @@ void WatchRunner::printEvents(qint64 first, qint64 last)
     first = std::max(first, m_lastPrinted + 1);
     for (qint64 index = first; index <= last; ++index) {
         if (!m_options.quiet)
-            m_out << withoutIdentity(m_options.json ? formatEventJson(index) : formatEvent(index)) << '\n';
+            m_out << (m_options.json ? formatEventJson(index) : formatEvent(index)) << '\n';
         m_lastPrinted = index;
     }
     m_out.flush();
@@ -408,7 +408,7 @@ QString WatchRunner::summary(qint64 index) const
 {
     const EventLog& log = m_session->log();
     const SessionEvent& event = log.at(index);
-    const QByteArray payload = log.payload(index);
+    const QByteArray payload = shownPayload(index);
     switch (event.kind) {
     case EventKind::Hello: {
         const InboundFrame frame = decodeInbound(payload);
@@ -484,14 +484,20 @@ QString WatchRunner::summary(qint64 index) const
     }
 }
 
-QString WatchRunner::withoutIdentity(QString line) const
+QByteArray WatchRunner::withoutIdentity(QByteArray text) const
 {
-    const QString& token = m_options.target.identity;
-    if (token.size() >= 4) // long enough to be distinctive anywhere in the line
-        line.replace(token, QStringLiteral("[identity]"));
+    const QByteArray token = m_options.target.identity.toUtf8();
+    if (token.size() >= 4) // long enough to be distinctive anywhere
+        text.replace(token, "[identity]");
     else if (!token.isEmpty())
-        line.replace(QStringLiteral("\"identity\":\"%1\"").arg(token), QStringLiteral("\"identity\":\"[identity]\""));
-    return line;
+        text.replace(QByteArray("\"identity\":\"" + token + '"'), QByteArray("\"identity\":\"[identity]\""));
+    return text;
+}
+
+QByteArray WatchRunner::shownPayload(qint64 index) const
+{
+    // Before any summary cuts it short: a token cut in two would no longer be found.
+    return withoutIdentity(m_session->log().payload(index));
 }
 
 QString WatchRunner::formatEvent(qint64 index) const
@@ -546,7 +552,7 @@ QString WatchRunner::formatEventJson(qint64 index) const
         object.insert(QStringLiteral("seqLinked"), log.seqLink(index));
     QByteArray line = QJsonDocument(object).toJson(QJsonDocument::Compact);
     // The payload goes in as JSON when it is JSON (frames keep their exact text), else as a string.
-    const QByteArray payload = log.payload(index);
+    const QByteArray payload = shownPayload(index);
     line.chop(1);
     if (isJsonObjectOrArray(payload))
         line += ",\"payload\":" + (payload.contains('\n') || payload.contains('\r') ? minifyJson(payload) : payload) + '}';

@@ -65,7 +65,8 @@ public:
     // shows: printed output ends up in CI logs, and the token is a secret (design.md).
     QString formatEvent(qint64 index) const;
     QString formatEventJson(qint64 index) const;
-    QString withoutIdentity(QString line) const;
+    QByteArray withoutIdentity(QByteArray text) const;
+    QByteArray shownPayload(qint64 index) const; // the event's payload, the identity replaced
     QString summary(qint64 index) const;
 
 Q_SIGNALS:
