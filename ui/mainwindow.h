@@ -85,10 +85,10 @@ public:
     bool injectDrop();
     bool injectStall(int milliseconds);
 
-    // Opens a capture for replay with a cancellable progress dialog (asynchronous; `wait` blocks
-    // until it is open, for tests). Returns false when it could not be opened (the error is shown).
     // Whether incidents are verified over a second connection (Session menu; on by default).
     static bool shadowChecksEnabled();
+    // Opens a capture for replay with a cancellable progress dialog (asynchronous; `wait` blocks
+    // until it is open, for tests). Returns false when it could not be opened (the error is shown).
     bool openCapture(const QString& path, bool wait = false);
     ReplaySession* replay() const { return m_replay.get(); }
     ReplayBar* replayBar() const { return m_replayBar; }

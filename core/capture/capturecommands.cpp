@@ -36,8 +36,8 @@ namespace {
 const char* const kRecordExitCodes = "Exit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 1 the capture cannot be written,\n"
                                      "2 usage, 4 could not connect, 5 the stream failed with a fatal code.\n";
 const char* const kReplayExitCodes = "Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
-                                     "replay failed, 2 usage, 4 with --against: could not connect, 5 with --against: the new stream\n"
-                                     "failed with a fatal code, 7 with --against: the documents differ.\n";
+                                     "replay failed, 2 usage, 4 with --against: could not connect, 5 with --against: the server refused\n"
+                                     "the new stream (a failure that is not retried), 7 with --against: the documents differ.\n";
 const char* const kExportExitCodes = "Exit codes: 0 ok, 1 the capture cannot be read or the output written, 2 usage.\n";
 const char* const kImportExitCodes = "Exit codes: 0 ok, 1 the HAR cannot be read or holds no WebSocket messages, or a capture cannot\n"
                                      "be written, 2 usage.\n";
@@ -594,7 +594,9 @@ int runImport(const QStringList& arguments, CommandIo& io)
             return ExitFailure;
         }
         ++written;
-        io.err << "deltascope-cli import: entry " << session.entryIndex << " (" << session.header.endpoint << "): " << session.frames
+        // The handshake URL without its query values or credentials: this line ends up in logs.
+        const QString shownEndpoint = keepIdentity ? session.header.endpoint : QString::fromUtf8(capture::redactUrl(session.header.endpoint.toUtf8()));
+        io.err << "deltascope-cli import: entry " << session.entryIndex << " (" << shownEndpoint << "): " << session.frames
                << " frames, " << session.unknownFrames << " not Adama -> " << path << (session.header.partial ? " (starts mid-stream)" : "")
                << '\n';
     }
@@ -712,11 +714,12 @@ int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies
     std::unique_ptr<Capture> capture = openCapture(QStringLiteral("fold"), path, io);
     if (!capture)
         return ExitFailure;
-    // Damaged lines (their notices are printed above) stop the fold as malformed lines of plain
-    // NDJSON do. A tail cut off mid-line is what a recorder that crashed leaves: it folds.
-    if (capture->diagnosticCount > 0 && !keepGoing) {
-        io.err << "deltascope-cli fold: " << path << " has " << capture->diagnosticCount << (capture->diagnosticCount == 1 ? " damaged line" : " damaged lines")
-               << "; stopped (use --keep-going to fold the events that were read)\n";
+    // Lost events (their notices are printed above) stop the fold as malformed lines of plain
+    // NDJSON do. A tail cut off mid-line is what a recorder that crashed leaves, and notes that
+    // lose nothing (a newer event kind, time going backwards) are only notes: those fold.
+    if (capture->lostPlaces > 0 && !keepGoing) {
+        io.err << "deltascope-cli fold: " << path << " lost events at " << capture->lostPlaces << (capture->lostPlaces == 1 ? " place" : " places")
+               << " (damaged or missing lines); stopped (use --keep-going to fold the events that were read)\n";
         return ExitUsage;
     }
     const EventLog& log = *capture->log;

@@ -241,6 +241,7 @@ QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
     for (const auto& [spelling, shown] : m_endpointSpellings)
         result.replace(spelling, shown);
     result = m_identity.redact(result, false);
+    m_passwords += capture::redactRequestPasswords(result);
     m_urlsRedacted += capture::redactUrlsIn(result, &m_urlParts);
     if (m_patterns.empty() || result.isEmpty() || content == Content::Text)
         return result;
@@ -295,8 +296,12 @@ QStringList ExportRedactor::summary() const
         lines << QStringLiteral("URLs (the endpoint, and %1 in payloads and notes): %2 replaced by \"[redacted]\"")
                      .arg(m_urlsRedacted)
                      .arg(m_urlParts.join(QStringLiteral(", ")));
+    if (m_passwords)
+        lines << QStringLiteral("request passwords (connection/password, documents/hash-password): %1 replaced by \"[redacted]\"").arg(m_passwords);
     if (m_withheld)
-        lines << QStringLiteral("%1 payloads withheld whole: not JSON, so the --redact paths could not be looked for in them").arg(m_withheld);
+        lines << QStringLiteral("%1 payloads withheld whole: the --redact paths could not be looked for in them (not JSON, nested too deep, "
+                                "or text after it)")
+                     .arg(m_withheld);
     return lines;
 }
 
@@ -365,7 +370,8 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
             { QStringLiteral("_webSocketMessages"), messages },
             { QStringLiteral("_deltascope"),
                 QJsonObject { { QStringLiteral("firstEvent"), double(entryFirstEvent) }, { QStringLiteral("lastEvent"), double(lastEvent) },
-                    { QStringLiteral("space"), capture.header.space }, { QStringLiteral("key"), capture.header.key },
+                    { QStringLiteral("space"), QString::fromUtf8(redactor.redact(capture.header.space.toUtf8(), ExportRedactor::Content::Text)) },
+                    { QStringLiteral("key"), QString::fromUtf8(redactor.redact(capture.header.key.toUtf8(), ExportRedactor::Content::Text)) },
                     { QStringLiteral("localEvents"), localEvents } } },
         };
         entries.append(entry);
@@ -484,7 +490,8 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
     // The header in a fixed order, `format` first (QJsonObject would sort the keys).
     QByteArray bytes = QByteArray("{\"format\":\"") + capture::kDeltaLogFormatName + "\",\"version\":\"1.0\"";
     const std::pair<const char*, QString> fields[] = { { "source", capture.path }, { "endpoint", redactor.endpoint() },
-        { "space", capture.header.space }, { "key", capture.header.key } };
+        { "space", QString::fromUtf8(redactor.redact(capture.header.space.toUtf8(), ExportRedactor::Content::Text)) },
+        { "key", QString::fromUtf8(redactor.redact(capture.header.key.toUtf8(), ExportRedactor::Content::Text)) } };
     for (const auto& [name, value] : fields) {
         bytes.append(",\"").append(name).append("\":");
         appendJsonString(bytes, value.toUtf8());
@@ -666,7 +673,9 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     md += QStringLiteral("| Recorded by | %1 (capture format %2.%3) |\n").arg(cell(header.tool)).arg(header.versionMajor).arg(header.versionMinor);
     md += QStringLiteral("| Report made by | Deltascope %1 |\n").arg(QString::fromLatin1(kVersion));
     md += QStringLiteral("| Endpoint | `%1` |\n").arg(cell(redactor.endpoint()));
-    md += QStringLiteral("| Space / key | `%1` / `%2` |\n").arg(cell(header.space), cell(header.key));
+    md += QStringLiteral("| Space / key | `%1` / `%2` |\n")
+              .arg(cell(QString::fromUtf8(redactor.redact(header.space.toUtf8(), ExportRedactor::Content::Text))),
+                  cell(QString::fromUtf8(redactor.redact(header.key.toUtf8(), ExportRedactor::Content::Text))));
     md += QStringLiteral("| Started | %1 |\n").arg(isoTime(header.startedWallMs));
     QStringList versions;
     for (const qint64 index : log.indexesOfKind(EventKind::Hello)) {

@@ -15,7 +15,8 @@ namespace deltascope {
 class Capture;
 
 // Removes secrets from everything an export writes:
-//  - identity tokens, learned from the capture's header and from every outbound frame's `identity`;
+//  - identity tokens, learned from the capture's header and from every outbound frame's `identity`,
+//    and the password parameters of requests;
 //  - the user name, password, query values and fragment of every ws://, wss://, http:// and
 //    https:// URL, in the header's endpoint and notes and in every payload (a state change quotes
 //    the endpoint, a HAR import's note its handshake URL);
@@ -34,7 +35,9 @@ public:
         Json, // a frame or a local event's fields: --redact paths apply
         Text, // prose (an anomaly's message, a path): tokens and URLs only
     };
-    static constexpr const char* kWithheld = "[withheld: --redact paths cannot be looked for in a payload that is not JSON]";
+    // What a withheld payload becomes: a JSON string, so a JSON export around it stays JSON.
+    static constexpr const char* kWithheld
+        = "\"[withheld: --redact paths cannot be looked for in this payload (not JSON, nested too deep, or text after it)]\"";
 
     bool enabled() const { return m_enabled; }
     QByteArray redact(QByteArrayView text, Content content = Content::Json);
@@ -53,6 +56,7 @@ private:
     QStringList m_patternTexts;
     std::vector<qint64> m_pathHits;
     qint64 m_withheld = 0; // payloads withheld because the paths could not be looked for in them
+    qint64 m_passwords = 0; // request passwords replaced
     QStringList m_urlParts; // what URL redaction replaced, once each ("query value of token", ...)
     qint64 m_urlsRedacted = 0;
     QString m_endpoint;

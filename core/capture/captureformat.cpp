@@ -58,6 +58,41 @@ bool isSingleLineJsonObject(QByteArrayView payload)
 
 }
 
+int redactRequestPasswords(QByteArray& text)
+{
+    if (!text.contains("password\""))
+        return 0;
+    simdjson::ondemand::parser parser;
+    const simdjson::padded_string padded(text.constData(), std::size_t(text.size()));
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object object;
+    if (parser.iterate(padded).get(document) || document.get_object().get(object))
+        return 0;
+    bool request = false;
+    std::vector<std::pair<qsizetype, qsizetype>> secrets; // offset and length of each raw value
+    for (auto field : object) {
+        std::string_view key;
+        simdjson::ondemand::value value;
+        if (field.unescaped_key().get(key) || field.value().get(value))
+            return 0;
+        if (key == "method") {
+            simdjson::ondemand::json_type type;
+            request = !value.type().get(type) && type == simdjson::ondemand::json_type::string;
+        } else if (key == "password" || key == "new_password") {
+            std::string_view raw = value.raw_json_token();
+            while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n'))
+                raw.remove_suffix(1);
+            secrets.emplace_back(qsizetype(raw.data() - padded.data()), qsizetype(raw.size()));
+        }
+    }
+    if (!request)
+        return 0;
+    // From the last, so the earlier offsets stay right.
+    for (auto it = secrets.rbegin(); it != secrets.rend(); ++it)
+        text.replace(it->first, it->second, "\"[redacted]\"");
+    return int(secrets.size());
+}
+
 QByteArray compressZstd(QByteArrayView text)
 {
     ZSTD_CCtx* context = ZSTD_createCCtx();
@@ -489,7 +524,14 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
         QByteArray escaped;
         appendJsonString(escaped, token);
         escaped = escaped.mid(1, escaped.size() - 2);
-        for (const QByteArray& form : { token, escaped }) {
+        // As written, as JSON text holds it, and %-encoded as a URL's query holds it
+        // (?identity=anonymous%3Aalice).
+        std::vector<QByteArray> forms { token };
+        for (const QByteArray& form : { escaped, QUrl::toPercentEncoding(QString::fromUtf8(token)) }) {
+            if (std::find(forms.begin(), forms.end(), form) == forms.end())
+                forms.push_back(form);
+        }
+        for (const QByteArray& form : forms) {
             if (form.size() >= 4) {
                 // Long enough to be distinctive: replace wherever the text appears.
                 const qsizetype count = result.count(form);
@@ -508,8 +550,6 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
                     }
                 }
             }
-            if (escaped == token)
-                break;
         }
     }
     return result;
@@ -604,47 +644,67 @@ QByteArray redactUrl(QByteArrayView url, QStringList* parts)
 
 int redactUrlsIn(QByteArray& text, QStringList* parts)
 {
+    const qsizetype n = text.size();
     const auto isSchemeCharacter = [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
     };
-    const auto endsUrl = [&text](qsizetype i) {
+    const auto isHex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+    // How many bytes at `i` belong to the URL: 0 where it ends. JSON text may write '/' as "\/"
+    // and any character as "\uXXXX" (Go writes '&' so): those stay inside it; another escape
+    // ("\"", "\n") or white space, a quote, '<', '>' or '`' ends it.
+    const auto urlBytesAt = [&](qsizetype i) -> qsizetype {
         const char c = text[i];
-        if (c == '\\')
-            return !(i + 1 < text.size() && text[i + 1] == '/'); // JSON may write '/' as "\/"
-        return std::uint8_t(c) <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`';
-    };
-    int changed = 0;
-    qsizetype from = 0;
-    for (;;) {
-        const qsizetype plain = text.indexOf("://", from);
-        const qsizetype escaped = text.indexOf(":\\/\\/", from);
-        const qsizetype colon = plain < 0 ? escaped : escaped < 0 ? plain : std::min(plain, escaped);
-        if (colon < 0)
-            return changed;
-        qsizetype start = colon;
-        while (start > 0 && isSchemeCharacter(text[start - 1]))
-            --start;
-        const QByteArray scheme = text.sliced(start, colon - start).toLower();
-        if (scheme != "ws" && scheme != "wss" && scheme != "http" && scheme != "https") {
-            from = colon + 1;
-            continue;
+        if (c == '\\') {
+            if (i + 1 < n && text[i + 1] == '/')
+                return 2;
+            if (i + 5 < n && text[i + 1] == 'u' && isHex(text[i + 2]) && isHex(text[i + 3]) && isHex(text[i + 4]) && isHex(text[i + 5]))
+                return 6;
+            return 0;
         }
-        qsizetype end = colon + (colon == plain ? 3 : 5);
-        while (end < text.size() && !endsUrl(end))
-            ++end;
+        return (std::uint8_t(c) <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`') ? 0 : 1;
+    };
+    // One pass, the result built apart: a large snapshot holds many URLs, and searching again
+    // from each or replacing in place would be quadratic.
+    QByteArray out;
+    qsizetype copied = 0; // text before this is in `out` (or unchanged so far)
+    int changed = 0;
+    for (qsizetype colon = text.indexOf(':'); colon >= 0 && colon < n; colon = text.indexOf(':', colon + 1)) {
+        qsizetype separator = 0;
+        if (colon + 2 < n && text[colon + 1] == '/' && text[colon + 2] == '/')
+            separator = 3;
+        else if (colon + 4 < n && text[colon + 1] == '\\' && text[colon + 2] == '/' && text[colon + 3] == '\\' && text[colon + 4] == '/')
+            separator = 5;
+        if (separator == 0)
+            continue;
+        // Any scheme (ws, https, git+https, postgres: whatever may carry credentials or a token),
+        // but not the letter of a JSON escape before it ("\nwss://" is a line break, then wss).
+        qsizetype start = colon;
+        while (start > copied && isSchemeCharacter(text[start - 1]) && !(start >= 2 && text[start - 2] == '\\'))
+            --start;
+        if (start == colon)
+            continue;
+        qsizetype end = colon + separator;
+        for (qsizetype step; end < n && (step = urlBytesAt(end)) > 0;)
+            end = std::min(n, end + step);
         const QByteArrayView url(text.constData() + start, end - start);
-        // An escaped URL is redacted in its unescaped form, then escaped back.
-        const bool slashesEscaped = colon != plain;
+        // An escaped URL is redacted in its form with plain slashes, then escaped back.
+        const bool slashesEscaped = separator == 5;
         QByteArray redacted = slashesEscaped ? redactUrl(url.toByteArray().replace("\\/", "/"), parts) : redactUrl(url, parts);
         if (slashesEscaped)
             redacted.replace("/", "\\/");
         if (redacted != url) {
-            text.replace(start, end - start, redacted);
-            end = start + redacted.size();
+            out.append(text.constData() + copied, start - copied);
+            out.append(redacted);
+            copied = end;
             ++changed;
         }
-        from = end;
+        colon = end - 1;
     }
+    if (changed) {
+        out.append(text.constData() + copied, n - copied);
+        text = std::move(out);
+    }
+    return changed;
 }
 
 QString partNames(quint16 parts)

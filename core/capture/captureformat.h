@@ -32,7 +32,6 @@ inline bool startsLikeZstd(QByteArrayView head)
     return head.startsWith(QByteArrayView("\x28\xb5\x2f\xfd", 4))
         || (head.size() >= 4 && (static_cast<unsigned char>(head[0]) & 0xf0) == 0x50 && head.sliced(1, 3) == QByteArrayView("\x2a\x4d\x18", 3));
 }
-// Whether the first bytes of a file are a capture: zstd, or a first line naming the format.
 // `text` as one zstd frame (level 3, with a checksum), as the recorder writes a ".zst" capture:
 // for exports and imports whose output name ends in ".zst".
 QByteArray compressZstd(QByteArrayView text);
@@ -41,6 +40,7 @@ inline bool namesZstdFile(const QString& path) { return path.endsWith(QLatin1Str
 // Whether the first line of `head` names `format` in its "format" field, however it is spaced
 // (a capture re-indented or re-serialised by another tool is still one).
 bool firstLineHasFormat(QByteArrayView head, QByteArrayView format);
+// Whether the first bytes of a file are a capture: zstd, or a first line naming the format.
 inline bool looksLikeCapture(QByteArrayView head)
 {
     return startsLikeZstd(head) || firstLineHasFormat(head, kFormatName);
@@ -108,14 +108,20 @@ private:
 // classify as UnknownOutbound; they may still carry one).
 inline bool carriesIdentity(EventKind kind) { return kind == EventKind::Request || kind == EventKind::UnknownOutbound; }
 
+// A request's password parameters (connection/password's `password` and `new_password`,
+// documents/hash-password's `password`), replaced by "[redacted]" in place: secrets as an
+// identity is, whoever reads an export. Only a top-level object with a `method` is a request.
+// Returns how many values were replaced.
+int redactRequestPasswords(QByteArray& text);
+
 // `url` with its user name, password, query values and fragment replaced by "[redacted]", and
 // spelled as it was otherwise: it is cut at its delimiters, not parsed, so a URL that QUrl would
 // refuse (a space, a '|', a bad %-escape) is redacted too. `parts` gets what was replaced, once
 // each ("password", "query value of \"token\"", ...). Text without "://" comes back as it was.
 QByteArray redactUrl(QByteArrayView url, QStringList* parts = nullptr);
-// Every ws://, wss://, http:// and https:// URL inside `text` (a note, a close reason, a frame)
-// through redactUrl(), in place; a URL ends at white space, a quote, '<', '>', '`' or a backslash
-// other than JSON's "\/". Returns how many URLs changed.
+// Every URL inside `text` (a note, a close reason, a frame), of any scheme, through redactUrl(),
+// in place and in one pass; a URL ends at white space, a quote, '<', '>', '`' or a JSON escape
+// other than "\/" and "\uXXXX" (which stay inside it). Returns how many URLs changed.
 int redactUrlsIn(QByteArray& text, QStringList* parts = nullptr);
 
 // Kinds whose payload is a JSON object of fields rather than a wire frame.

@@ -394,6 +394,11 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         if (qint64(result->diagnostics.size()) < options.maxDiagnostics)
             result->diagnostics.push_back({ line, text });
     };
+    // A diagnostic where events were lost.
+    auto addLoss = [&](qint64 line, const QString& text) {
+        ++result->lostPlaces;
+        addDiagnostic(line, text);
+    };
 
     // Handles one complete line at buffer[lineBegin, lineEnd). Returns false to stop (fatal).
     auto handleLine = [&](std::size_t lineBegin, std::size_t lineEnd, bool lastLine) -> bool {
@@ -426,7 +431,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
                           .arg(log->size());
             } else {
                 // The event's index, when it was read before the field that failed, says which one.
-                addDiagnostic(lineNumber, problem + (fields.hasIndex ? QStringLiteral(" in event %1").arg(fields.index) : QString())
+                addLoss(lineNumber, problem + (fields.hasIndex ? QStringLiteral(" in event %1").arg(fields.index) : QString())
                         + QStringLiteral("; line skipped"));
             }
             return true;
@@ -440,7 +445,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             return true;
         }
         if (!fields.hasIndex || fields.kind.empty()) {
-            addDiagnostic(lineNumber, QStringLiteral("not an event (no \"index\" or \"kind\"), link or end record; line skipped"));
+            addLoss(lineNumber, QStringLiteral("not an event (no \"index\" or \"kind\"), link or end record; line skipped"));
             return true;
         }
         endSeen = false; // events after an end record: the capture was appended to
@@ -464,11 +469,11 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             event.methodString = log->intern(QString::fromUtf8(fields.method.data(), qsizetype(fields.method.size())));
         if (fields.index != expectedFileIndex) {
             if (fields.index < expectedFileIndex) {
-                addDiagnostic(lineNumber, QStringLiteral("event index %1 repeats or goes back (expected %2); line skipped")
+                addLoss(lineNumber, QStringLiteral("event index %1 repeats or goes back (expected %2); line skipped")
                         .arg(fields.index).arg(expectedFileIndex));
                 return true;
             }
-            addDiagnostic(lineNumber, QStringLiteral("event index jumps from %1 to %2: %3 events missing")
+            addLoss(lineNumber, QStringLiteral("event index jumps from %1 to %2: %3 events missing")
                     .arg(expectedFileIndex - 1).arg(fields.index).arg(fields.index - expectedFileIndex));
             indexBreaks.emplace_back(fields.index, log->size());
         }
@@ -536,7 +541,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
                     message = QStringLiteral("%1: not a Deltascope capture: line 1 is %2 bytes long, no header").arg(path).arg(size);
                     return nullptr;
                 }
-                addDiagnostic(lineNumber, QStringLiteral("line is %1 bytes, over the %2 MiB limit for one event; skipped")
+                addLoss(lineNumber, QStringLiteral("line is %1 bytes, over the %2 MiB limit for one event; skipped")
                         .arg(size).arg(capture::kMaxLineBytes >> 20));
             } else if (!handleLine(begin, lineEnd, false)) {
                 return nullptr;

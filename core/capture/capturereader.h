@@ -92,6 +92,10 @@ public:
     std::unique_ptr<EventLog> log;
     std::vector<CaptureDiagnostic> diagnostics; // damage other than a truncated tail
     qint64 diagnosticCount = 0; // including those not kept
+    // Places where events were lost: lines skipped, event indexes that jump. Notes that lose
+    // nothing (a newer kind kept as a note, time going backwards, a cut-off compressed tail) are
+    // diagnostics but not here.
+    qint64 lostPlaces = 0;
     bool truncatedTail = false;
     QString truncatedTailMessage;
     bool closedCleanly = false; // an end record was found

@@ -143,8 +143,10 @@ ReplayAgainst::ReplayAgainst(const Capture& capture, DocumentTarget target, Timi
         const ProtocolClient& client = m_session->client();
         if (!client.helloEverReceived())
             fail(Failure::CouldNotConnect, QStringLiteral("could not connect to %1: %2").arg(m_target.url.toString(QUrl::RemoveUserInfo), reason));
-        else
+        else if (isFatalStreamCode(client.failureCode()))
             fail(Failure::StreamFailed, QStringLiteral("the new session failed: %1").arg(reason));
+        else
+            fail(Failure::GaveUp, QStringLiteral("the new session gave up: %1").arg(reason));
     });
     connect(&m_session->log(), &EventLog::eventsAppended, this, &ReplayAgainst::onEvents);
 }
@@ -165,10 +167,11 @@ void ReplayAgainst::onEvents(qint64 first, qint64 last)
     const EventLog& log = m_session->log();
     for (qint64 i = first; i <= last; ++i) {
         const SessionEvent& event = log.at(i);
-        if (!m_started && event.kind == EventKind::Failure && !(event.flags & FlagSynthetic)) {
+        if (!m_started && event.kind == EventKind::Failure && !(event.flags & (FlagSynthetic | FlagRetryable)) && !isRetryableCode(event.code)) {
             // Nothing but the stream's connection/create is sent before its first snapshot: the
             // server refused the document (a space it does not have, an identity it forbids).
-            // Retrying it would only repeat that until the timeout.
+            // Retrying it would only repeat that until the timeout. A retryable code (a document
+            // still loading, a redeploy) is left to the client's retry.
             fail(Failure::StreamFailed, QStringLiteral("the server failed the new stream's connection/create with %1").arg(describeErrorCode(event.code)));
             return;
         }

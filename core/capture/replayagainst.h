@@ -24,7 +24,9 @@ class ReplayAgainst : public QObject
 public:
     enum class Timing { InOrder, Original };
     // Why finished(false, ...) came, for the CLI's exit code.
-    enum class Failure { None, CouldNotConnect, StreamFailed, TimedOut };
+    // StreamFailed: the server refused the stream (a failure that is not retryable, or a fatal
+    // code); GaveUp: the client stopped retrying for another reason.
+    enum class Failure { None, CouldNotConnect, StreamFailed, GaveUp, TimedOut };
     static constexpr qint64 kConnectTimeoutMs = 10000; // a server that never says hello by then is down
     struct Pair {
         qint64 recordedRequest = -1; // event index in the capture

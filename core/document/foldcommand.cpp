@@ -40,7 +40,8 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "requests ({\"method\":\"connection/create\",\"id\":..}) and empty lines are skipped, so a\n"
                               "transcript of both directions folds too. A Deltascope capture file (.ndjson or\n"
                               ".ndjson.zst) is folded by its events, and the NDJSON delta log `export --format\n"
-                              "ndjson` writes by its `data` (a new epoch there starts a fresh document).\n"
+                              "ndjson` writes by its `data` (a new epoch there starts a fresh document, but for\n"
+                              "--reference-client, which merges the new snapshot into what it holds).\n"
                               "With --reference-client a line may be any JSON value, as that client's update()\n"
                               "takes it (an array merges as an object keyed by index).\n"
                               "\n"
@@ -475,8 +476,10 @@ int runFold(const QStringList& arguments, CommandIo& io)
         if (!lineDelta.delta)
             continue;
         if (deltaLog && lineDelta.stream != epoch) {
-            // A new connection's first item is a whole snapshot, folded onto an empty document.
-            if (epoch >= 0)
+            // A new connection's first item is a whole snapshot, folded onto an empty document;
+            // the reference client merges it into the tree it holds (stale keys stay), as the
+            // capture fold's merged tree does.
+            if (epoch >= 0 && options.mode == FoldMode::Canonical)
                 tree = DocumentTree(options.mode);
             epoch = lineDelta.stream;
         }

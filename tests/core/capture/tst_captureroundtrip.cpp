@@ -555,12 +555,24 @@ TEST_CASE("redaction: URLs are cut at their delimiters, not parsed, so a URL QUr
     QByteArray text = R"({"note":"handshake URL http://h:1/~s?session=S1 failed; retried wss://u:p@h/~s?t=S2, then WS://H/~s?t=S3."})";
     CHECK(capture::redactUrlsIn(text) == 3);
     CHECK(text == QByteArray(R"({"note":"handshake URL http://h:1/~s?session=[redacted] failed; retried wss://[redacted]:[redacted]@h/~s?t=[redacted] then WS://H/~s?t=[redacted]"})"));
-    // JSON may escape '/'; other schemes are document content and stay.
-    QByteArray escaped = R"({"u":"https:\/\/cdn\/a.png?sig=S4","m":"mailto://x?y=1","f":"ftp://h/?z=2"})";
-    CHECK(capture::redactUrlsIn(escaped) == 1);
-    CHECK(escaped == QByteArray(R"({"u":"https:\/\/cdn\/a.png?sig=[redacted]","m":"mailto://x?y=1","f":"ftp://h/?z=2"})"));
-    QByteArray none = "no url here: a://b?c=d";
+    // JSON may escape '/' and write characters as \uXXXX (Go writes '&' so): the URL goes on
+    // through them. Any scheme may carry credentials.
+    QByteArray escaped = R"({"u":"https:\/\/cdn\/a.png?sig=S4","g":"?a=1\u0026token=S5 ","f":"ftp://me:S6@h/?z=2","p":"git+https://u:S7@h/r"})";
+    escaped.replace("\"?a=1", "\"https://h/?a=1");
+    CHECK(capture::redactUrlsIn(escaped) == 4);
+    CHECK(escaped == QByteArray(R"({"u":"https:\/\/cdn\/a.png?sig=[redacted]","g":"https://h/?a=[redacted] ","f":"ftp://[redacted]:[redacted]@h/?z=[redacted]","p":"git+https://[redacted]:[redacted]@h/r"})"));
+    // The letter of an escape before a scheme is not part of it: "\n" then wss.
+    QByteArray newline = R"({"note":"closed:\nwss://u:S8@h/~s?t=S9"})";
+    CHECK(capture::redactUrlsIn(newline) == 1);
+    CHECK(newline == QByteArray(R"({"note":"closed:\nwss://[redacted]:[redacted]@h/~s?t=[redacted]"})"));
+    QByteArray none = "no url here: ://b?c=d, a:b, \"x\"";
     CHECK(capture::redactUrlsIn(none) == 0);
+    // Many URLs in one large text (a snapshot of image links): one pass, all of them.
+    QByteArray many;
+    for (int i = 0; i < 20000; ++i)
+        many += "{\"img\":\"https://cdn/" + QByteArray::number(i) + ".png?sig=SIG" + QByteArray::number(i) + "\"},";
+    CHECK(capture::redactUrlsIn(many) == 20000);
+    CHECK_FALSE(many.contains("SIG"));
 }
 
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
@@ -578,6 +590,20 @@ TEST_CASE("redaction: identity tokens go whatever their order and spelling, and 
     CHECK_FALSE(request.contains("SLASH_SECRET"));
     CHECK(request == QByteArray(R"({"method":"connection/create","identity":"[redacted identity 1]","id":3})"));
     CHECK(slashes.redact("then ESC/SLASH_SECRET again", false) == QByteArray("then [redacted identity 1] again"));
+    // A URL's query holds it %-encoded.
+    capture::IdentityRedactor encoded;
+    encoded.addToken("anonymous:alice");
+    CHECK(encoded.redact("opening ws://h/~s?identity=anonymous%3Aalice&x=1", false) == QByteArray("opening ws://h/~s?identity=[redacted identity 1]&x=1"));
+
+    // A request's passwords go too; a document's field of that name is the user's to list.
+    QByteArray passwordRequest = R"({"method":"connection/password","id":4,"connection":1,"username":"u","password":"PW_SECRET" ,"new_password":"NEW\"SECRET"})";
+    CHECK(capture::redactRequestPasswords(passwordRequest) == 2);
+    CHECK(passwordRequest == QByteArray(R"({"method":"connection/password","id":4,"connection":1,"username":"u","password":"[redacted]" ,"new_password":"[redacted]"})"));
+    QByteArray hash = R"({"method":"documents/hash-password","id":5,"password":"HASH_ME"})";
+    CHECK(capture::redactRequestPasswords(hash) == 1);
+    CHECK_FALSE(hash.contains("HASH_ME"));
+    QByteArray notRequest = R"({"deliver":1,"response":{"delta":{"data":{"password":"doc"}}},"password":"top"})";
+    CHECK(capture::redactRequestPasswords(notRequest) == 0);
 
     // CaptureWriter::writeLog (what a HAR import writes with): every token is learned first.
     EventLog log;
@@ -694,7 +720,16 @@ TEST_CASE("fold cli: a capture however its header is spaced, and damaged lines s
     const test::CliRun stopped = runCli({ QStringLiteral("fold"), damaged });
     CHECK(stopped.code == cli::ExitUsage);
     CHECK(stopped.out.isEmpty());
-    CHECK(stopped.err.contains(QStringLiteral("has 1 damaged line; stopped (use --keep-going")));
+    CHECK(stopped.err.contains(QStringLiteral("lost events at 1 place (damaged or missing lines); stopped (use --keep-going")));
+    // Notes that lose nothing do not stop it: an event kind of a newer version, kept as a note.
+    QByteArray newerKind = test::readFileOrFail(path);
+    REQUIRE(newerKind.contains("\"kind\":\"pong\""));
+    newerKind.replace("\"kind\":\"pong\"", "\"kind\":\"hologram\"");
+    const QString noted = dir.filePath(QStringLiteral("noted.ndjson"));
+    REQUIRE(writeFile(noted, newerKind));
+    const test::CliRun notedFold = runCli({ QStringLiteral("fold"), noted });
+    CHECK(notedFold.code == cli::ExitOk);
+    CHECK(notedFold.err.contains(QStringLiteral("hologram")));
     const test::CliRun kept = runCli({ QStringLiteral("fold"), damaged, QStringLiteral("--keep-going") });
     CHECK(kept.code == cli::ExitOk);
     CHECK(kept.out == plain.out);

@@ -101,6 +101,8 @@ TEST_CASE("fold cli: the delta log that export writes folds, a new epoch startin
     INFO(run.err.toStdString());
     CHECK(run.code == cli::ExitOk);
     CHECK(run.out == QStringLiteral("{\"title\":\"Again\"}\n")); // "gone" belonged to the first connection
+    // The reference client merges the new snapshot into what it holds: "gone" stays there.
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, deltaLog).out == QStringLiteral("{\"title\":\"Again\",\"gone\":1}\n"));
     CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--at"), QStringLiteral("2") }, deltaLog).out == QStringLiteral("{\"title\":\"Demo 2\",\"gone\":1}\n"));
     const CliRun bad = runCli({ QStringLiteral("fold") }, QByteArray(R"({"format":"deltascope-delta-log","version":"1.0"}
 {"index":3,"data":{"title":"x"}}
