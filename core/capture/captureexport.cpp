@@ -240,9 +240,11 @@ QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
     QByteArray result = text.toByteArray();
     for (const auto& [spelling, shown] : m_endpointSpellings)
         result.replace(spelling, shown);
+    // URLs before tokens: a token replaced inside a URL's query puts spaces there
+    // ("[redacted identity 1]"), and the scan would stop at the first.
+    m_urlsRedacted += capture::redactUrlsIn(result, &m_urlParts);
     result = m_identity.redact(result, false);
     m_passwords += capture::redactRequestPasswords(result);
-    m_urlsRedacted += capture::redactUrlsIn(result, &m_urlParts);
     if (m_patterns.empty() || result.isEmpty() || content == Content::Text)
         return result;
     // A payload the paths cannot be looked for in is withheld: passed on, it could hold the very

@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
+#include <QRegularExpression>
 #include <QTimeZone>
 #include <QUrl>
 
@@ -15,6 +16,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <iterator>
 
 namespace deltascope::capture {
@@ -60,31 +62,69 @@ bool isSingleLineJsonObject(QByteArrayView payload)
 
 int redactRequestPasswords(QByteArray& text)
 {
-    if (!text.contains("password\""))
+    if (!text.contains("password\"") || !text.contains("\"method\""))
         return 0;
     simdjson::ondemand::parser parser;
     const simdjson::padded_string padded(text.constData(), std::size_t(text.size()));
     simdjson::ondemand::document document;
     simdjson::ondemand::object object;
-    if (parser.iterate(padded).get(document) || document.get_object().get(object))
-        return 0;
-    bool request = false;
+    std::string_view method;
+    bool hasId = false;
+    bool parsed = !parser.iterate(padded).get(document) && !document.get_object().get(object);
     std::vector<std::pair<qsizetype, qsizetype>> secrets; // offset and length of each raw value
-    for (auto field : object) {
-        std::string_view key;
-        simdjson::ondemand::value value;
-        if (field.unescaped_key().get(key) || field.value().get(value))
-            return 0;
-        if (key == "method") {
+    if (parsed) {
+        for (auto field : object) {
+            std::string_view key;
+            simdjson::ondemand::value value;
             simdjson::ondemand::json_type type;
-            request = !value.type().get(type) && type == simdjson::ondemand::json_type::string;
-        } else if (key == "password" || key == "new_password") {
-            std::string_view raw = value.raw_json_token();
-            while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n'))
-                raw.remove_suffix(1);
-            secrets.emplace_back(qsizetype(raw.data() - padded.data()), qsizetype(raw.size()));
+            if (field.unescaped_key().get(key) || field.value().get(value) || value.type().get(type)) {
+                parsed = false;
+                break;
+            }
+            if (key == "method" && type == simdjson::ondemand::json_type::string) {
+                if (value.get_string().get(method))
+                    method = {};
+            } else if (key == "id") {
+                hasId = true;
+            } else if (key == "password" || key == "new_password") {
+                // The whole value, whatever it is: an array's or object's raw token is its bracket.
+                std::string_view raw;
+                bool ok = true;
+                if (type == simdjson::ondemand::json_type::array) {
+                    simdjson::ondemand::array array;
+                    ok = !value.get_array().get(array) && !array.raw_json().get(raw);
+                } else if (type == simdjson::ondemand::json_type::object) {
+                    simdjson::ondemand::object inner;
+                    ok = !value.get_object().get(inner) && !inner.raw_json().get(raw);
+                } else {
+                    raw = value.raw_json_token();
+                }
+                while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n'))
+                    raw.remove_suffix(1);
+                if (!ok) {
+                    parsed = false;
+                    break;
+                }
+                if (type != simdjson::ondemand::json_type::null)
+                    secrets.emplace_back(qsizetype(raw.data() - padded.data()), qsizetype(raw.size()));
+            }
         }
     }
+    if (!parsed) {
+        // Not JSON all through (cut short, text after it): what looks like a password string in
+        // a request still goes.
+        static const QRegularExpression loose(QStringLiteral(R"re("(new_)?password"\s*:\s*"(?:[^"\\]|\\.)*")re"));
+        const QString before = QString::fromUtf8(text);
+        QString after = before;
+        after.replace(loose, QStringLiteral("\"\\1password\":\"[redacted]\""));
+        if (after == before)
+            return 0;
+        text = after.toUtf8();
+        return int(before.count(loose));
+    }
+    // A request names an Adama method and has an id (as the fold CLI tells requests apart):
+    // document data holding a "method" and a "password" is the user's to list in --redact.
+    const bool request = hasId && (method.find('/') != std::string_view::npos || method == "probe" || method == "stats");
     if (!request)
         return 0;
     // From the last, so the earlier offsets stay right.
@@ -527,7 +567,13 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
         // As written, as JSON text holds it, and %-encoded as a URL's query holds it
         // (?identity=anonymous%3Aalice).
         std::vector<QByteArray> forms { token };
-        for (const QByteArray& form : { escaped, QUrl::toPercentEncoding(QString::fromUtf8(token)) }) {
+        const QByteArray percent = QUrl::toPercentEncoding(QString::fromUtf8(token));
+        QByteArray percentLower = percent; // "%3a" is as valid as "%3A"
+        for (qsizetype at = percentLower.indexOf('%'); at >= 0 && at + 2 < percentLower.size(); at = percentLower.indexOf('%', at + 1)) {
+            percentLower[at + 1] = char(std::tolower(static_cast<unsigned char>(percentLower[at + 1])));
+            percentLower[at + 2] = char(std::tolower(static_cast<unsigned char>(percentLower[at + 2])));
+        }
+        for (const QByteArray& form : { escaped, percent, percentLower }) {
             if (std::find(forms.begin(), forms.end(), form) == forms.end())
                 forms.push_back(form);
         }
@@ -559,8 +605,12 @@ namespace {
 
 void noteUrlPart(QStringList* parts, const QString& part)
 {
-    if (parts && !parts->contains(part))
-        parts->append(part);
+    // A few names say what was replaced; a snapshot of thousands of distinct keys would make the
+    // list (and looking it up) as long as the snapshot.
+    constexpr qsizetype kMostNamed = 20;
+    if (!parts || parts->size() > kMostNamed || parts->contains(part))
+        return;
+    parts->append(parts->size() == kMostNamed ? QStringLiteral("and more") : part);
 }
 
 const QByteArray kRedacted = QByteArrayLiteral("[redacted]");
@@ -652,6 +702,10 @@ int redactUrlsIn(QByteArray& text, QStringList* parts)
     // How many bytes at `i` belong to the URL: 0 where it ends. JSON text may write '/' as "\/"
     // and any character as "\uXXXX" (Go writes '&' so): those stay inside it; another escape
     // ("\"", "\n") or white space, a quote, '<', '>' or '`' ends it.
+    // Only white space, a double quote or an escape ends it: a raw apostrophe, '<' or '`' may sit
+    // inside one ("?name=O'Brien&sig=..."), and what follows may still be secret. Prose that
+    // quotes a URL ("'ws://h/?a=1', then") loses the closing mark with the value: cosmetic.
+    const QByteArrayView placeholder("[redacted identity ");
     const auto urlBytesAt = [&](qsizetype i) -> qsizetype {
         const char c = text[i];
         if (c == '\\') {
@@ -661,7 +715,12 @@ int redactUrlsIn(QByteArray& text, QStringList* parts)
                 return 6;
             return 0;
         }
-        return (std::uint8_t(c) <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`') ? 0 : 1;
+        // A token a capture already replaced ("[redacted identity 2]") is one piece of the URL.
+        if (c == '[' && QByteArrayView(text.constData() + i, n - i).startsWith(placeholder)) {
+            const qsizetype close = text.indexOf(']', i);
+            return close < 0 ? 0 : close + 1 - i;
+        }
+        return (std::uint8_t(c) <= ' ' || c == '"') ? 0 : 1;
     };
     // One pass, the result built apart: a large snapshot holds many URLs, and searching again
     // from each or replacing in place would be quadratic.

@@ -120,8 +120,8 @@ int redactRequestPasswords(QByteArray& text);
 // each ("password", "query value of \"token\"", ...). Text without "://" comes back as it was.
 QByteArray redactUrl(QByteArrayView url, QStringList* parts = nullptr);
 // Every URL inside `text` (a note, a close reason, a frame), of any scheme, through redactUrl(),
-// in place and in one pass; a URL ends at white space, a quote, '<', '>', '`' or a JSON escape
-// other than "\/" and "\uXXXX" (which stay inside it). Returns how many URLs changed.
+// in place and in one pass; a URL ends at white space, a double quote or a JSON escape other than
+// "\/" and "\uXXXX" (which stay inside it). Returns how many URLs changed.
 int redactUrlsIn(QByteArray& text, QStringList* parts = nullptr);
 
 // Kinds whose payload is a JSON object of fields rather than a wire frame.

@@ -194,6 +194,7 @@ struct LineFields {
     qint64 linkA = -1;
     qint64 linkB = -1;
     bool isEnd = false;
+    qint64 endEvents = -1; // the end record's count of events
     std::string methodStorage;
 };
 
@@ -305,6 +306,8 @@ QString parseLine(simdjson::ondemand::parser& parser, const char* data, std::siz
             bool end = false;
             ok = !value.get_bool().get(end);
             fields.isEnd = ok && end;
+        } else if (key == "events") {
+            ok = readInt(value, fields.endEvents);
         }
         // Any other key is a newer minor version's field: the iterator skips it.
         if (!ok)
@@ -387,6 +390,8 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     std::vector<std::pair<qint64, qint64>> links;
     std::vector<std::pair<qint64, qint64>> seqLinks;
     bool endSeen = false;
+    qint64 endEvents = -1; // what the end record says the capture holds
+    qint64 endLine = 0;
     LineFields fields;
 
     auto addDiagnostic = [&](qint64 line, const QString& text) {
@@ -438,6 +443,8 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         }
         if (fields.isEnd) {
             endSeen = true;
+            endEvents = fields.endEvents;
+            endLine = lineNumber;
             return true;
         }
         if (fields.isLink || fields.isSeqLink) {
@@ -590,6 +597,12 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     }
     result->lineCount = lineNumber;
     result->closedCleanly = endSeen;
+    // Lines lost without a trace (deleted, not damaged) show only against the end record's count.
+    if (endSeen && endEvents > log->size() && result->lostPlaces == 0)
+        addLoss(endLine, QStringLiteral("the end record counts %1 events, but %2 were read: %3 lost")
+                             .arg(endEvents)
+                             .arg(log->size())
+                             .arg(endEvents - log->size()));
     if (!compressionNote.isEmpty())
         addDiagnostic(0, compressionNote);
 

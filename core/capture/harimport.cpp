@@ -378,7 +378,8 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
         const QJsonObject request = entry.value(QStringLiteral("request")).toObject();
         if (!messagesValue.isArray()) {
             if (looksLikeSocket(entry))
-                silentSockets << QStringLiteral("%1 (%2)").arg(e).arg(request.value(QStringLiteral("url")).toString());
+                // Without its query values or credentials: the message is printed, and logged.
+                silentSockets << QStringLiteral("%1 (%2)").arg(e).arg(QString::fromUtf8(capture::redactUrl(request.value(QStringLiteral("url")).toString().toUtf8())));
             continue;
         }
         ++socketEntries;

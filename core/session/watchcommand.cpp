@@ -1,6 +1,7 @@
 #include "core/session/watchcommand.h"
 
 #include "core/faults/faultwatch.h"
+#include "core/jsonstring.h"
 
 #include "core/protocol/envelope.h"
 #include "core/protocol/errorcodes.h"
@@ -487,10 +488,15 @@ QString WatchRunner::summary(qint64 index) const
 QByteArray WatchRunner::withoutIdentity(QByteArray text) const
 {
     const QByteArray token = m_options.target.identity.toUtf8();
-    if (token.size() >= 4) // long enough to be distinctive anywhere
-        text.replace(token, "[identity]");
-    else if (!token.isEmpty())
-        text.replace(QByteArray("\"identity\":\"" + token + '"'), QByteArray("\"identity\":\"[identity]\""));
+    QByteArray escaped; // as the request's JSON text holds it
+    appendJsonString(escaped, token);
+    escaped = escaped.mid(1, escaped.size() - 2);
+    for (const QByteArray& form : { escaped, token }) {
+        if (form.size() >= 4) // long enough to be distinctive anywhere
+            text.replace(form, "[identity]");
+        else if (!form.isEmpty())
+            text.replace(QByteArray("\"identity\":\"" + form + '"'), QByteArray("\"identity\":\"[identity]\""));
+    }
     return text;
 }
 

@@ -452,6 +452,31 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         CHECK(capture->diagnostics[0].line == 7);
         CHECK(capture->diagnostics[0].message == QStringLiteral("field \"kind\" has the wrong type in event 5; line skipped"));
     }
+    SECTION("lines deleted without a trace are found against the end record's count")
+    {
+        QList<QByteArray> lines = good.split('\n');
+        REQUIRE(lines.size() > 12);
+        // Two whole event lines go, and the indexes after them are renumbered: no jump shows.
+        QByteArray shortened;
+        qint64 index = 0;
+        for (qsizetype i = 0; i < lines.size(); ++i) {
+            QByteArray line = lines[i];
+            if (i == 5 || i == 6)
+                continue;
+            if (line.startsWith("{\"index\":")) {
+                const qsizetype comma = line.indexOf(',');
+                line = "{\"index\":" + QByteArray::number(index++) + line.mid(comma);
+            }
+            shortened += line + '\n';
+        }
+        shortened.chop(1);
+        std::unique_ptr<Capture> capture = openBytes(dir, shortened, error);
+        REQUIRE(capture);
+        CHECK(capture->lostPlaces == 1);
+        REQUIRE_FALSE(capture->diagnostics.empty());
+        CHECK(capture->diagnostics.back().message.contains(QStringLiteral("the end record counts")));
+        CHECK(capture->diagnostics.back().message.contains(QStringLiteral(": 2 lost")));
+    }
     SECTION("a version that is not a string says what it is")
     {
         QByteArray numeric = good;

@@ -565,6 +565,23 @@ TEST_CASE("redaction: URLs are cut at their delimiters, not parsed, so a URL QUr
     QByteArray newline = R"({"note":"closed:\nwss://u:S8@h/~s?t=S9"})";
     CHECK(capture::redactUrlsIn(newline) == 1);
     CHECK(newline == QByteArray(R"({"note":"closed:\nwss://[redacted]:[redacted]@h/~s?t=[redacted]"})"));
+    // A token a capture already replaced is one piece of the URL: what follows it is still read.
+    QByteArray replaced = R"({"note":"https://h/~s?identity=[redacted identity 1]&token=S10"})";
+    CHECK(capture::redactUrlsIn(replaced) == 1);
+    CHECK_FALSE(replaced.contains("S10"));
+    // Inside the query only white space, a quote or an escape ends it.
+    QByteArray apostrophe = R"({"u":"https://h/?name=O'Brien&sig=S11","w":"see http://h/a'b?c=S12 ok"})";
+    CHECK(capture::redactUrlsIn(apostrophe) == 2);
+    CHECK(apostrophe == QByteArray(R"({"u":"https://h/?name=[redacted]&sig=[redacted]","w":"see http://h/a'b?c=[redacted] ok"})"));
+    // Thousands of distinct keys: all redacted, and the list of what was replaced stays short.
+    QByteArray keys;
+    for (int i = 0; i < 5000; ++i)
+        keys += "https://h/?k" + QByteArray::number(i) + "=V" + QByteArray::number(i) + " ";
+    QStringList named;
+    CHECK(capture::redactUrlsIn(keys, &named) == 5000);
+    CHECK_FALSE(keys.contains("=V"));
+    CHECK(named.size() == 21);
+    CHECK(named.last() == QStringLiteral("and more"));
     QByteArray none = "no url here: ://b?c=d, a:b, \"x\"";
     CHECK(capture::redactUrlsIn(none) == 0);
     // Many URLs in one large text (a snapshot of image links): one pass, all of them.
@@ -590,10 +607,11 @@ TEST_CASE("redaction: identity tokens go whatever their order and spelling, and 
     CHECK_FALSE(request.contains("SLASH_SECRET"));
     CHECK(request == QByteArray(R"({"method":"connection/create","identity":"[redacted identity 1]","id":3})"));
     CHECK(slashes.redact("then ESC/SLASH_SECRET again", false) == QByteArray("then [redacted identity 1] again"));
-    // A URL's query holds it %-encoded.
+    // A URL's query holds it %-encoded, in either case of hex digit.
     capture::IdentityRedactor encoded;
     encoded.addToken("anonymous:alice");
     CHECK(encoded.redact("opening ws://h/~s?identity=anonymous%3Aalice&x=1", false) == QByteArray("opening ws://h/~s?identity=[redacted identity 1]&x=1"));
+    CHECK(encoded.redact("ws://h/~s?identity=anonymous%3aalice", false) == QByteArray("ws://h/~s?identity=[redacted identity 1]"));
 
     // A request's passwords go too; a document's field of that name is the user's to list.
     QByteArray passwordRequest = R"({"method":"connection/password","id":4,"connection":1,"username":"u","password":"PW_SECRET" ,"new_password":"NEW\"SECRET"})";
@@ -604,6 +622,16 @@ TEST_CASE("redaction: identity tokens go whatever their order and spelling, and 
     CHECK_FALSE(hash.contains("HASH_ME"));
     QByteArray notRequest = R"({"deliver":1,"response":{"delta":{"data":{"password":"doc"}}},"password":"top"})";
     CHECK(capture::redactRequestPasswords(notRequest) == 0);
+    QByteArray documentData = R"({"method":"card","id":3,"password":"the user's to list"})";
+    CHECK(capture::redactRequestPasswords(documentData) == 0);
+    // Whatever the value is, all of it goes, and the JSON stays JSON.
+    QByteArray shaped = R"({"method":"connection/password","id":2,"password":["hunter2"],"new_password":{"p":"hunter3"},"username":null})";
+    CHECK(capture::redactRequestPasswords(shaped) == 2);
+    CHECK(shaped == QByteArray(R"({"method":"connection/password","id":2,"password":"[redacted]","new_password":"[redacted]","username":null})"));
+    // A request that is not JSON all through still loses what looks like its password.
+    QByteArray cut = R"({"method":"connection/password","id":1,"password":"pw\"x","new_password":"np","x":})";
+    CHECK(capture::redactRequestPasswords(cut) == 2);
+    CHECK(cut == QByteArray(R"({"method":"connection/password","id":1,"password":"[redacted]","new_password":"[redacted]","x":})"));
 
     // CaptureWriter::writeLog (what a HAR import writes with): every token is learned first.
     EventLog log;
@@ -648,6 +676,9 @@ TEST_CASE("redaction: URLs quoted in payloads and notes, the trimmed header, and
     // The client's own spelling of the endpoint (no user info) and a URL that is not the endpoint.
     appendLocal(EventKind::StateChanged, R"({"from":"idle","to":"connecting","reason":"opening ws://127.0.0.1:1/~s?apikey=GUI_SECRET"})");
     appendLocal(EventKind::Note, R"({"note":"opening ws://127.0.0.1:1/~s?identity=anonymous:URLTOK_SECRET&apikey=API2_SECRET"})");
+    // A known token %-encoded in a URL, a secret after it: the token's placeholder has spaces,
+    // and the URL must not end there.
+    appendLocal(EventKind::Note, R"({"note":"handshake https://h/~s?identity=anonymous%3Asecret-agent&token=AFTER_TOKEN_SECRET"})");
     // Frames the --redact paths cannot be looked for in: cut short, and nested past the rewrite.
     SessionEvent malformed;
     malformed.kind = EventKind::MalformedInbound;
@@ -676,7 +707,7 @@ TEST_CASE("redaction: URLs quoted in payloads and notes, the trimmed header, and
         REQUIRE(result.code == 0);
         const QByteArray bytes = test::readFileOrFail(out);
         for (const char* secret : { "GUI_SECRET", "URLTOK_SECRET", "API2_SECRET", "MALFORMED_EMAIL_SECRET", "DEEP_PW_SECRET", "HARQ_SECRET",
-                 "FUTURE_HDR_SECRET", "pw-secret" }) {
+                 "FUTURE_HDR_SECRET", "pw-secret", "AFTER_TOKEN_SECRET" }) {
             INFO(secret);
             CHECK_FALSE(bytes.contains(secret));
         }
