@@ -766,6 +766,19 @@ TEST_CASE("fold cli: a capture however its header is spaced, and damaged lines s
     CHECK(kept.out == plain.out);
 }
 
+namespace {
+// `deltascope-cli record` of the server's ticker into `path`, for a minute unless stopped.
+void startRecorder(QProcess& recorder, const server::ReferenceServer& server, const QString& path)
+{
+    recorder.setProgram(test::executablePath(QStringLiteral("deltascope-cli")));
+    recorder.setArguments({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:recorder"),
+        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--quiet"),
+        QStringLiteral("--duration"), QStringLiteral("60"), QStringLiteral("--out"), path });
+    recorder.start();
+    REQUIRE(recorder.waitForStarted(5000));
+}
+}
+
 TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that opens with a cut-off notice")
 {
     server::ServerOptions options;
@@ -775,12 +788,7 @@ TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that op
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("killed.ndjson"));
     QProcess recorder;
-    recorder.setProgram(test::executablePath(QStringLiteral("deltascope-cli")));
-    recorder.setArguments({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:kill"),
-        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--quiet"),
-        QStringLiteral("--duration"), QStringLiteral("60"), QStringLiteral("--out"), path });
-    recorder.start();
-    REQUIRE(recorder.waitForStarted(5000));
+    startRecorder(recorder, server, path);
     REQUIRE(wait([&] { return QFile(path).size() > 60000; }, 20000));
     recorder.kill(); // SIGKILL on Unix
     REQUIRE(recorder.waitForFinished(5000));
@@ -807,12 +815,7 @@ TEST_CASE("record: SIGTERM (what timeout and CI runners send) ends the recording
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("terminated.ndjson"));
     QProcess recorder;
-    recorder.setProgram(test::executablePath(QStringLiteral("deltascope-cli")));
-    recorder.setArguments({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:term"),
-        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--quiet"),
-        QStringLiteral("--duration"), QStringLiteral("60"), QStringLiteral("--out"), path });
-    recorder.start();
-    REQUIRE(recorder.waitForStarted(5000));
+    startRecorder(recorder, server, path);
     REQUIRE(wait([&] { return QFile(path).size() > 5000; }, 20000));
     recorder.terminate(); // SIGTERM on Unix
     REQUIRE(wait([&] { return recorder.state() == QProcess::NotRunning; }, 10000));
