@@ -15,7 +15,6 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <set>
 #include <vector>
 
 #ifdef Q_OS_UNIX
@@ -228,39 +227,57 @@ bool isInteger(dom::element value)
 // (`{"status":"open"}`, `{"failure":2}`) is data, as it lacks the rest of the message's shape.
 bool isProtocolMessage(dom::object object)
 {
-    std::set<std::string_view> keys;
+    // One pass over the keys, nothing allocated: every bare delta of a fold comes through here.
+    enum : unsigned { Status = 1, Version = 2, Identities = 4, Reason = 8, Ping = 16, Latency = 32, Pong = 64, Failure = 128, Retry = 256, Other = 512 };
+    unsigned keys = 0;
     std::string_view status;
     std::string_view method;
     bool integerFailure = false;
     bool requestId = false;
     for (dom::key_value_pair field : object) {
         const std::string_view key = field.key;
-        keys.insert(key);
-        if (key == "status" && field.value.type() == dom::element_type::STRING)
-            status = field.value.get_string().value_unsafe();
-        else if (key == "method" && field.value.type() == dom::element_type::STRING)
-            method = field.value.get_string().value_unsafe();
-        else if (key == "failure")
+        if (key == "status") {
+            keys |= Status;
+            if (field.value.type() == dom::element_type::STRING)
+                status = field.value.get_string().value_unsafe();
+        } else if (key == "version") {
+            keys |= Version;
+        } else if (key == "identities") {
+            keys |= Identities;
+        } else if (key == "reason") {
+            keys |= Reason;
+        } else if (key == "ping") {
+            keys |= Ping;
+        } else if (key == "latency") {
+            keys |= Latency;
+        } else if (key == "pong") {
+            keys |= Pong;
+        } else if (key == "failure") {
+            keys |= Failure;
             integerFailure = isInteger(field.value);
-        else if (key == "id") {
-            std::string_view text;
-            requestId = isInteger(field.value)
-                || (!field.value.get_string().get(text) && !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }));
+        } else if (key == "retry") {
+            keys |= Retry;
+        } else {
+            keys |= Other;
+            if (key == "method" && field.value.type() == dom::element_type::STRING) {
+                method = field.value.get_string().value_unsafe();
+            } else if (key == "id") {
+                std::string_view text;
+                requestId = isInteger(field.value)
+                    || (!field.value.get_string().get(text) && !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }));
+            }
         }
     }
-    const auto only = [&keys](std::initializer_list<std::string_view> allowed) {
-        return std::all_of(keys.begin(), keys.end(), [&](std::string_view key) { return std::find(allowed.begin(), allowed.end(), key) != allowed.end(); });
-    };
-    const auto has = [&keys](std::string_view key) { return keys.count(key) > 0; };
-    if (status == "connected" && only({ "status", "version", "identities" }) && (has("version") || has("identities")))
+    const auto only = [keys](unsigned allowed) { return (keys & ~allowed) == 0; };
+    if (status == "connected" && only(Status | Version | Identities) && (keys & (Version | Identities)))
         return true; // hello
-    if (status == "disconnected" && only({ "status", "reason" }) && has("reason"))
+    if (status == "disconnected" && only(Status | Reason) && (keys & Reason))
         return true; // disconnect notice
-    if (has("ping") && has("latency") && only({ "ping", "latency" }))
+    if ((keys & Ping) && (keys & Latency) && only(Ping | Latency))
         return true; // ping
-    if (has("ping") && has("pong") && only({ "ping", "latency", "pong" }))
+    if ((keys & Ping) && (keys & Pong) && only(Ping | Latency | Pong))
         return true; // pong
-    if (integerFailure && has("reason") && only({ "failure", "reason", "retry" }))
+    if (integerFailure && (keys & Reason) && only(Failure | Reason | Retry))
         return true; // failure
     return requestId && (method.find('/') != std::string_view::npos || method == "probe" || method == "stats");
 }
