@@ -244,7 +244,7 @@ QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
     // ("[redacted identity 1]"), and the scan would stop at the first.
     m_urlsRedacted += capture::redactUrlsIn(result, &m_urlParts);
     result = m_identity.redact(result, false);
-    m_passwords += capture::redactRequestPasswords(result);
+    m_passwords += capture::redactPasswords(result);
     if (m_patterns.empty() || result.isEmpty() || content == Content::Text)
         return result;
     // A payload the paths cannot be looked for in is withheld: passed on, it could hold the very
@@ -299,7 +299,8 @@ QStringList ExportRedactor::summary() const
                      .arg(m_urlsRedacted)
                      .arg(m_urlParts.join(QStringLiteral(", ")));
     if (m_passwords)
-        lines << QStringLiteral("request passwords (connection/password, documents/hash-password): %1 replaced by \"[redacted]\"").arg(m_passwords);
+        lines << QStringLiteral("passwords (connection/password, documents/hash-password and its passwordHash): %1 replaced by \"[redacted]\"")
+                     .arg(m_passwords);
     if (m_withheld)
         lines << QStringLiteral("%1 payloads withheld whole: the --redact paths could not be looked for in them (not JSON, nested too deep, "
                                 "or text after it)")

@@ -60,8 +60,35 @@ bool isSingleLineJsonObject(QByteArrayView payload)
 
 }
 
-int redactRequestPasswords(QByteArray& text)
+namespace {
+
+// documents/hash-password's answer, {"deliver":N,"done":true,"response":{"passwordHash":".."}}:
+// its hash replaced (a salted hash still lets a password be guessed offline).
+int redactPasswordHash(QByteArray& text)
 {
+    simdjson::ondemand::parser parser;
+    const simdjson::padded_string padded(text.constData(), std::size_t(text.size()));
+    simdjson::ondemand::document document;
+    simdjson::ondemand::object frame;
+    simdjson::ondemand::object response;
+    simdjson::ondemand::value hash;
+    simdjson::ondemand::json_type type;
+    if (parser.iterate(padded).get(document) || document.get_object().get(frame) || frame.find_field_unordered("response").get_object().get(response)
+        || response.find_field_unordered("passwordHash").get(hash) || hash.type().get(type) || type != simdjson::ondemand::json_type::string)
+        return 0;
+    std::string_view raw = hash.raw_json_token();
+    while (!raw.empty() && raw.back() != '"')
+        raw.remove_suffix(1);
+    text.replace(qsizetype(raw.data() - padded.data()), qsizetype(raw.size()), "\"[redacted]\"");
+    return 1;
+}
+
+}
+
+int redactPasswords(QByteArray& text)
+{
+    if (text.contains("\"passwordHash\""))
+        return redactPasswordHash(text);
     if (!text.contains("password\"") || !text.contains("\"method\""))
         return 0;
     simdjson::ondemand::parser parser;

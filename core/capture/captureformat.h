@@ -109,10 +109,10 @@ private:
 inline bool carriesIdentity(EventKind kind) { return kind == EventKind::Request || kind == EventKind::UnknownOutbound; }
 
 // A request's password parameters (connection/password's `password` and `new_password`,
-// documents/hash-password's `password`), replaced by "[redacted]" in place: secrets as an
-// identity is, whoever reads an export. Only a top-level object with a `method` is a request.
-// Returns how many values were replaced.
-int redactRequestPasswords(QByteArray& text);
+// documents/hash-password's `password`) and the `passwordHash` of documents/hash-password's
+// answer, replaced by "[redacted]" in place: secrets as an identity is, whoever reads an export.
+// A request names an Adama method and has an id. Returns how many values were replaced.
+int redactPasswords(QByteArray& text);
 
 // `url` with its user name, password, query values and fragment replaced by "[redacted]", and
 // spelled as it was otherwise: it is cut at its delimiters, not parsed, so a URL that QUrl would

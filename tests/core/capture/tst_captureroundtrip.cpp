@@ -615,22 +615,25 @@ TEST_CASE("redaction: identity tokens go whatever their order and spelling, and 
 
     // A request's passwords go too; a document's field of that name is the user's to list.
     QByteArray passwordRequest = R"({"method":"connection/password","id":4,"connection":1,"username":"u","password":"PW_SECRET" ,"new_password":"NEW\"SECRET"})";
-    CHECK(capture::redactRequestPasswords(passwordRequest) == 2);
+    CHECK(capture::redactPasswords(passwordRequest) == 2);
     CHECK(passwordRequest == QByteArray(R"({"method":"connection/password","id":4,"connection":1,"username":"u","password":"[redacted]" ,"new_password":"[redacted]"})"));
     QByteArray hash = R"({"method":"documents/hash-password","id":5,"password":"HASH_ME"})";
-    CHECK(capture::redactRequestPasswords(hash) == 1);
+    CHECK(capture::redactPasswords(hash) == 1);
     CHECK_FALSE(hash.contains("HASH_ME"));
+    QByteArray hashAnswer = R"({"deliver":5,"done":true,"response":{"passwordHash":"SALTED_HASH"}})";
+    CHECK(capture::redactPasswords(hashAnswer) == 1);
+    CHECK(hashAnswer == QByteArray(R"({"deliver":5,"done":true,"response":{"passwordHash":"[redacted]"}})"));
     QByteArray notRequest = R"({"deliver":1,"response":{"delta":{"data":{"password":"doc"}}},"password":"top"})";
-    CHECK(capture::redactRequestPasswords(notRequest) == 0);
+    CHECK(capture::redactPasswords(notRequest) == 0);
     QByteArray documentData = R"({"method":"card","id":3,"password":"the user's to list"})";
-    CHECK(capture::redactRequestPasswords(documentData) == 0);
+    CHECK(capture::redactPasswords(documentData) == 0);
     // Whatever the value is, all of it goes, and the JSON stays JSON.
     QByteArray shaped = R"({"method":"connection/password","id":2,"password":["hunter2"],"new_password":{"p":"hunter3"},"username":null})";
-    CHECK(capture::redactRequestPasswords(shaped) == 2);
+    CHECK(capture::redactPasswords(shaped) == 2);
     CHECK(shaped == QByteArray(R"({"method":"connection/password","id":2,"password":"[redacted]","new_password":"[redacted]","username":null})"));
     // A request that is not JSON all through still loses what looks like its password.
     QByteArray cut = R"({"method":"connection/password","id":1,"password":"pw\"x","new_password":"np","x":})";
-    CHECK(capture::redactRequestPasswords(cut) == 2);
+    CHECK(capture::redactPasswords(cut) == 2);
     CHECK(cut == QByteArray(R"({"method":"connection/password","id":1,"password":"[redacted]","new_password":"[redacted]","x":})"));
 
     // CaptureWriter::writeLog (what a HAR import writes with): every token is learned first.
