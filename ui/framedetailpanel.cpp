@@ -289,7 +289,10 @@ QString FrameDetailPanel::saveFrame(const QString& path) const
     QFile file(path);
     if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
         return tr("could not write '%1': %2").arg(path, file.errorString());
-    const QByteArray bytes = frameText().toUtf8();
+    // A frame too large to show whole is saved whole, as received; any other as shown (formatted,
+    // identities masked).
+    const QByteArray payload = m_index >= 0 && m_log ? m_log->payload(m_index) : QByteArray();
+    const QByteArray bytes = payload.size() > kShownTextBytes ? payload : frameText().toUtf8();
     if (file.write(bytes) != bytes.size())
         return tr("could not write '%1': %2").arg(path, file.errorString());
     return {};

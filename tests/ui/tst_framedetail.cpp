@@ -126,6 +126,19 @@ TEST_CASE("frame detail: pretty frame, failure explained, copy and save, bad JSO
     CHECK(panel.saveFrame(dir.filePath(QStringLiteral("missing/frame.json"))).contains(QStringLiteral("could not write")));
     panel.showEvent(12345);
     CHECK(panel.shownEvent() == -1);
+
+    // A frame too large to show whole (a large document's snapshot): its start, said so, and
+    // Save writes all of it.
+    const QByteArray big = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"blob":")" + QByteArray(3 * 1024 * 1024, 'b') + R"("},"seq":4}}})";
+    const qint64 large = add(log, EventKind::StreamItem, big, 1, 4);
+    panel.showEvent(large);
+    CHECK(panel.frameText().startsWith(QStringLiteral("// %1 bytes: the first 2097152 shown as received, unformatted; Save writes the whole frame").arg(big.size())));
+    CHECK(panel.frameText().size() < 2200000);
+    const QString bigPath = dir.filePath(QStringLiteral("big.json"));
+    CHECK(panel.saveFrame(bigPath).isEmpty());
+    QFile bigSaved(bigPath);
+    REQUIRE(bigSaved.open(QIODevice::ReadOnly));
+    CHECK(bigSaved.readAll() == big);
 }
 
 TEST_CASE("delta detail source: before / after and changed paths per stream item, per epoch, with checkpoints")
