@@ -181,7 +181,7 @@ ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStri
     if (capture.log) {
         for (const EventKind kind : { EventKind::Request, EventKind::UnknownOutbound }) {
             for (const qint64 index : capture.log->indexesOfKind(kind))
-                m_identity.redact(capture.log->payload(index), true);
+                m_identity.learn(capture.log->payload(index));
         }
     }
     m_endpoint = redactUrl(capture.header.endpoint);

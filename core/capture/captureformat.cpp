@@ -523,8 +523,30 @@ void IdentityRedactor::addToken(const QByteArray& token)
 {
     if (token.isEmpty() || token.startsWith("[redacted identity"))
         return;
-    if (std::find(m_tokens.begin(), m_tokens.end(), token) == m_tokens.end())
-        m_tokens.push_back(token);
+    if (std::any_of(m_tokens.begin(), m_tokens.end(), [&token](const Token& known) { return known.token == token; }))
+        return;
+    Token entry { token, "[redacted identity " + QByteArray::number(qulonglong(m_tokens.size() + 1)) + ']', { token } };
+    QByteArray escaped;
+    appendJsonString(escaped, token);
+    escaped = escaped.mid(1, escaped.size() - 2);
+    // As written, as JSON text holds it, and %-encoded as a URL's query holds it
+    // (?identity=anonymous%3Aalice).
+    const QByteArray percent = QUrl::toPercentEncoding(QString::fromUtf8(token));
+    QByteArray percentLower = percent; // "%3a" is as valid as "%3A"
+    for (qsizetype at = percentLower.indexOf('%'); at >= 0 && at + 2 < percentLower.size(); at = percentLower.indexOf('%', at + 1)) {
+        percentLower[at + 1] = char(std::tolower(static_cast<unsigned char>(percentLower[at + 1])));
+        percentLower[at + 2] = char(std::tolower(static_cast<unsigned char>(percentLower[at + 2])));
+    }
+    for (const QByteArray& form : { escaped, percent, percentLower }) {
+        if (std::find(entry.forms.begin(), entry.forms.end(), form) == entry.forms.end())
+            entry.forms.push_back(form);
+    }
+    m_tokens.push_back(std::move(entry));
+    // Longest first: a token that is the start of a longer one would otherwise cut that one in two
+    // and leave its rest in the clear.
+    m_longestFirst.push_back(m_tokens.size() - 1);
+    std::stable_sort(m_longestFirst.begin(), m_longestFirst.end(),
+        [this](std::size_t a, std::size_t b) { return m_tokens[a].token.size() > m_tokens[b].token.size(); });
 }
 
 namespace {
@@ -560,56 +582,40 @@ bool identityField(QByteArrayView payload, std::string_view& raw, std::string& v
 
 }
 
+void IdentityRedactor::learn(QByteArrayView payload)
+{
+    std::string_view rawIdentity;
+    std::string identity;
+    if (identityField(payload, rawIdentity, identity))
+        addToken(QByteArray(identity.data(), qsizetype(identity.size())));
+}
+
 QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
 {
     QByteArray result = payload.toByteArray();
     std::string_view rawIdentity;
     std::string identity;
     const bool hasIdentity = identityField(payload, rawIdentity, identity);
+    const QByteArray identityBytes(identity.data(), qsizetype(identity.size()));
     if (learn && hasIdentity)
-        addToken(QByteArray(identity.data(), qsizetype(identity.size())));
-    const auto placeholderOf = [](std::size_t i) { return QByteArray("[redacted identity " + QByteArray::number(qulonglong(i + 1)) + ']'); };
+        addToken(identityBytes);
     // The identity field itself, whatever its spelling (escapes another tool wrote), first.
     if (hasIdentity) {
-        const auto known = std::find(m_tokens.begin(), m_tokens.end(), QByteArray(identity.data(), qsizetype(identity.size())));
+        const auto known = std::find_if(m_tokens.begin(), m_tokens.end(), [&](const Token& token) { return token.token == identityBytes; });
         if (known != m_tokens.end()) {
             const qsizetype at = qsizetype(rawIdentity.data() - payload.data());
-            const QByteArray quoted = '"' + placeholderOf(std::size_t(known - m_tokens.begin())) + '"';
-            result.replace(at, qsizetype(rawIdentity.size()), quoted);
+            result.replace(at, qsizetype(rawIdentity.size()), QByteArray('"' + known->placeholder + '"'));
             ++m_replacements;
         }
     }
-    // Longest first: a token that is the start of a longer one would otherwise cut that one in two
-    // and leave its rest in the clear.
-    std::vector<std::size_t> order(m_tokens.size());
-    for (std::size_t i = 0; i < order.size(); ++i)
-        order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) { return m_tokens[a].size() > m_tokens[b].size(); });
-    for (const std::size_t i : order) {
-        const QByteArray& token = m_tokens[i];
-        const QByteArray placeholder = placeholderOf(i);
-        QByteArray escaped;
-        appendJsonString(escaped, token);
-        escaped = escaped.mid(1, escaped.size() - 2);
-        // As written, as JSON text holds it, and %-encoded as a URL's query holds it
-        // (?identity=anonymous%3Aalice).
-        std::vector<QByteArray> forms { token };
-        const QByteArray percent = QUrl::toPercentEncoding(QString::fromUtf8(token));
-        QByteArray percentLower = percent; // "%3a" is as valid as "%3A"
-        for (qsizetype at = percentLower.indexOf('%'); at >= 0 && at + 2 < percentLower.size(); at = percentLower.indexOf('%', at + 1)) {
-            percentLower[at + 1] = char(std::tolower(static_cast<unsigned char>(percentLower[at + 1])));
-            percentLower[at + 2] = char(std::tolower(static_cast<unsigned char>(percentLower[at + 2])));
-        }
-        for (const QByteArray& form : { escaped, percent, percentLower }) {
-            if (std::find(forms.begin(), forms.end(), form) == forms.end())
-                forms.push_back(form);
-        }
-        for (const QByteArray& form : forms) {
+    for (const std::size_t i : m_longestFirst) {
+        const Token& token = m_tokens[i];
+        for (const QByteArray& form : token.forms) {
             if (form.size() >= 4) {
                 // Long enough to be distinctive: replace wherever the text appears.
                 const qsizetype count = result.count(form);
                 if (count) {
-                    result.replace(form, placeholder);
+                    result.replace(form, token.placeholder);
                     m_replacements += count;
                 }
             } else {
@@ -618,7 +624,7 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
                     const QByteArray needle = pattern + form + '"';
                     const qsizetype count = result.count(needle);
                     if (count) {
-                        result.replace(needle, QByteArray(pattern + placeholder + '"'));
+                        result.replace(needle, QByteArray(pattern + token.placeholder + '"'));
                         m_replacements += count;
                     }
                 }

@@ -94,13 +94,23 @@ class IdentityRedactor
 {
 public:
     void addToken(const QByteArray& token);
-    // Learns from `payload` if it is an outbound request, then returns the payload with tokens replaced.
+    // Learns the token of `payload`'s top-level `identity` field, if it has one.
+    void learn(QByteArrayView payload);
+    // Learns from `payload` first if asked, then returns the payload with tokens replaced.
     QByteArray redact(QByteArrayView payload, bool learn);
     int tokenCount() const { return int(m_tokens.size()); }
     qint64 replacements() const { return m_replacements; }
 
 private:
-    std::vector<QByteArray> m_tokens;
+    // A token with what it is replaced by and the spellings it is looked for in, made once when
+    // it is learned (every payload of an export is searched for every token).
+    struct Token {
+        QByteArray token;
+        QByteArray placeholder; // "[redacted identity N]", N in the order tokens were learned
+        std::vector<QByteArray> forms; // as written, JSON-escaped, %-encoded (both hex cases)
+    };
+    std::vector<Token> m_tokens; // learned order
+    std::vector<std::size_t> m_longestFirst; // indexes into m_tokens
     qint64 m_replacements = 0;
 };
 

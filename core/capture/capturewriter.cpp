@@ -373,7 +373,7 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
         // must lose it too.
         for (qint64 i = 0; i < log.size(); ++i) {
             if (capture::carriesIdentity(log.at(i).kind))
-                redactor.redact(log.payload(i), true);
+                redactor.learn(log.payload(i));
         }
         redactHeaderText(header, redactor);
     }
