@@ -120,8 +120,7 @@ ReplayAgainst::ReplayAgainst(const Capture& capture, DocumentTarget target, Timi
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this] {
         if (!m_session->client().helloEverReceived()) {
-            m_connectTimer.stop();
-            Q_EMIT m_connectTimer.timeout({}); // the same verdict as the connect deadline's
+            failToConnect(); // the same verdict as the connect deadline's
             return;
         }
         compareDocuments();
@@ -132,10 +131,7 @@ ReplayAgainst::ReplayAgainst(const Capture& capture, DocumentTarget target, Timi
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, [this] {
         if (!m_session->client().helloEverReceived())
-            fail(Failure::CouldNotConnect, QStringLiteral("could not connect to %1 within %2 ms (last attempt: %3)")
-                                               .arg(m_target.url.toString(QUrl::RemoveUserInfo))
-                                               .arg(m_connectTimer.interval())
-                                               .arg(m_session->client().lastConnectAttempt()));
+            failToConnect();
     });
     connect(m_session.get(), &LiveSession::stateChanged, this, [this](ConnectionState state, ConnectionState, const QString& reason) {
         if (state != ConnectionState::Failed)
@@ -276,6 +272,14 @@ void ReplayAgainst::compareDocuments()
     split(all.changed, &TreeDiff::changed);
     for (const TreeDiff::Move& move : all.moved)
         (ignored(QString(move.listPath + QLatin1Char('/') + move.elementKey)) ? m_ignored : m_diff).moved.push_back(move);
+}
+
+void ReplayAgainst::failToConnect()
+{
+    fail(Failure::CouldNotConnect, QStringLiteral("could not connect to %1 within %2 ms (last attempt: %3)")
+                                       .arg(m_target.url.toString(QUrl::RemoveUserInfo))
+                                       .arg(m_connectTimer.interval())
+                                       .arg(m_session->client().lastConnectAttempt()));
 }
 
 void ReplayAgainst::fail(Failure failure, const QString& message)

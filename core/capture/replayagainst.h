@@ -65,6 +65,7 @@ private:
     void sendNext();
     void finish(bool ok, const QString& message);
     void fail(Failure failure, const QString& message);
+    void failToConnect(); // no hello by the connect deadline (or the overall timeout)
     void compareDocuments();
 
     const Capture& m_capture;
