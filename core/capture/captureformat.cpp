@@ -732,21 +732,50 @@ int redactUrlsIn(QByteArray& text, QStringList* parts)
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
     };
     const auto isHex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
-    // How many bytes at `i` belong to the URL: 0 where it ends. JSON text may write '/' as "\/"
-    // and any character as "\uXXXX" (Go writes '&' so): those stay inside it; another escape
-    // ("\"", "\n") or white space, a quote, '<', '>' or '`' ends it.
-    // Only white space, a double quote or an escape ends it: a raw apostrophe, '<' or '`' may sit
-    // inside one ("?name=O'Brien&sig=..."), and what follows may still be secret. Prose that
+    const auto hexValue = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+    // JSON text spells a URL's characters in several ways, and a URL quoted in a JSON string that
+    // is itself inside a JSON string (a payload holding serialised JSON) is escaped twice:
+    // - '/' as "/", "\/", "\u002F", or twice escaped "\\/", "\\\/", "\\u002F";
+    // - any character as "\uXXXX" (Go writes '&' so), or twice escaped "\\uXXXX".
+    // The length of such a '/' at `i`, or 0.
+    const auto slashAt = [&](qsizetype i) -> qsizetype {
+        if (i >= n)
+            return 0;
+        if (text[i] == '/')
+            return 1;
+        qsizetype backslashes = 0;
+        while (i + backslashes < n && backslashes < 3 && text[i + backslashes] == '\\')
+            ++backslashes;
+        if (backslashes == 0 || i + backslashes >= n)
+            return 0;
+        if (text[i + backslashes] == '/')
+            return backslashes + 1;
+        if ((backslashes == 1 || backslashes == 2) && i + backslashes + 4 < n && text[i + backslashes] == 'u' && text[i + backslashes + 1] == '0'
+            && text[i + backslashes + 2] == '0' && text[i + backslashes + 3] == '2' && (text[i + backslashes + 4] | 0x20) == 'f')
+            return backslashes + 5;
+        return 0;
+    };
+    // A "\uXXXX" or "\\uXXXX" at `i`: its length, and the code unit in `unit`; or 0.
+    const auto unicodeEscapeAt = [&](qsizetype i, int& unit) -> qsizetype {
+        const qsizetype backslashes = (i + 1 < n && text[i] == '\\' && text[i + 1] == '\\') ? 2 : (text[i] == '\\' ? 1 : 0);
+        const qsizetype u = i + backslashes;
+        if (backslashes == 0 || u + 4 >= n || text[u] != 'u' || !isHex(text[u + 1]) || !isHex(text[u + 2]) || !isHex(text[u + 3]) || !isHex(text[u + 4]))
+            return 0;
+        unit = (hexValue(text[u + 1]) << 12) | (hexValue(text[u + 2]) << 8) | (hexValue(text[u + 3]) << 4) | hexValue(text[u + 4]);
+        return backslashes + 5;
+    };
+    // How many bytes at `i` belong to the URL: 0 where it ends. Only white space, a double quote
+    // or an escape other than those above ends it ("\"", "\n"): a raw apostrophe, '<' or '`' may
+    // sit inside one ("?name=O'Brien&sig=..."), and what follows may still be secret. Prose that
     // quotes a URL ("'ws://h/?a=1', then") loses the closing mark with the value: cosmetic.
     const QByteArrayView placeholder("[redacted identity ");
     const auto urlBytesAt = [&](qsizetype i) -> qsizetype {
         const char c = text[i];
         if (c == '\\') {
-            if (i + 1 < n && text[i + 1] == '/')
-                return 2;
-            if (i + 5 < n && text[i + 1] == 'u' && isHex(text[i + 2]) && isHex(text[i + 3]) && isHex(text[i + 4]) && isHex(text[i + 5]))
-                return 6;
-            return 0;
+            if (const qsizetype slash = slashAt(i))
+                return slash;
+            int unit = 0;
+            return unicodeEscapeAt(i, unit);
         }
         // A token a capture already replaced ("[redacted identity 2]") is one piece of the URL.
         if (c == '[' && QByteArrayView(text.constData() + i, n - i).startsWith(placeholder)) {
@@ -755,36 +784,65 @@ int redactUrlsIn(QByteArray& text, QStringList* parts)
         }
         return (std::uint8_t(c) <= ' ' || c == '"') ? 0 : 1;
     };
+    // The URL at [start, end) spelled plainly, for redactUrl() to cut at its delimiters: every '/'
+    // as '/', and an escaped printable ASCII character other than '"' and '\' as itself (so an
+    // escaped '&' or '?' still separates). Other escapes stay as written.
+    const auto plainUrl = [&](qsizetype start, qsizetype end) {
+        QByteArray plain;
+        plain.reserve(end - start);
+        for (qsizetype i = start; i < end;) {
+            if (text[i] == '\\') {
+                if (const qsizetype slash = slashAt(i)) {
+                    plain.append('/');
+                    i += slash;
+                    continue;
+                }
+                int unit = 0;
+                if (const qsizetype escape = unicodeEscapeAt(i, unit); escape && unit > ' ' && unit < 0x7f && unit != '"' && unit != '\\') {
+                    plain.append(char(unit));
+                    i += escape;
+                    continue;
+                }
+            }
+            plain.append(text[i++]);
+        }
+        return plain;
+    };
+    // Whether the byte at `i` is the letter of an escape: an odd number of backslashes before it.
+    const auto escapedAt = [&](qsizetype i, qsizetype from) {
+        qsizetype backslashes = 0;
+        while (i - backslashes - 1 >= from && text[i - backslashes - 1] == '\\')
+            ++backslashes;
+        return backslashes % 2 == 1;
+    };
     // One pass, the result built apart: a large snapshot holds many URLs, and searching again
     // from each or replacing in place would be quadratic.
     QByteArray out;
     qsizetype copied = 0; // text before this is in `out` (or unchanged so far)
     int changed = 0;
     for (qsizetype colon = text.indexOf(':'); colon >= 0 && colon < n; colon = text.indexOf(':', colon + 1)) {
-        qsizetype separator = 0;
-        if (colon + 2 < n && text[colon + 1] == '/' && text[colon + 2] == '/')
-            separator = 3;
-        else if (colon + 4 < n && text[colon + 1] == '\\' && text[colon + 2] == '/' && text[colon + 3] == '\\' && text[colon + 4] == '/')
-            separator = 5;
-        if (separator == 0)
+        // "://" in any of its spellings, both slashes alike.
+        const qsizetype slash = slashAt(colon + 1);
+        if (slash == 0 || slashAt(colon + 1 + slash) != slash
+            || QByteArrayView(text.constData() + colon + 1, slash) != QByteArrayView(text.constData() + colon + 1 + slash, slash))
             continue;
         // Any scheme (ws, https, git+https, postgres: whatever may carry credentials or a token),
         // but not the letter of a JSON escape before it ("\nwss://" is a line break, then wss).
         qsizetype start = colon;
-        while (start > copied && isSchemeCharacter(text[start - 1]) && !(start >= 2 && text[start - 2] == '\\'))
+        while (start > copied && isSchemeCharacter(text[start - 1]) && !escapedAt(start - 1, copied))
             --start;
         if (start == colon)
             continue;
-        qsizetype end = colon + separator;
+        qsizetype end = colon + 1 + 2 * slash;
         for (qsizetype step; end < n && (step = urlBytesAt(end)) > 0;)
             end = std::min(n, end + step);
-        const QByteArrayView url(text.constData() + start, end - start);
-        // An escaped URL is redacted in its form with plain slashes, then escaped back.
-        const bool slashesEscaped = separator == 5;
-        QByteArray redacted = slashesEscaped ? redactUrl(url.toByteArray().replace("\\/", "/"), parts) : redactUrl(url, parts);
-        if (slashesEscaped)
-            redacted.replace("/", "\\/");
-        if (redacted != url) {
+        const QByteArray plain = plainUrl(start, end);
+        QByteArray redacted = redactUrl(plain, parts);
+        if (redacted != plain) {
+            // Slashes spelled as the separator's are (the escaped characters, all printable, are
+            // valid as they are in any JSON string).
+            if (slash > 1)
+                redacted.replace("/", QByteArrayView(text.constData() + colon + 1, slash).toByteArray());
             out.append(text.constData() + copied, start - copied);
             out.append(redacted);
             copied = end;

@@ -130,8 +130,10 @@ int redactPasswords(QByteArray& text);
 // each ("password", "query value of \"token\"", ...). Text without "://" comes back as it was.
 QByteArray redactUrl(QByteArrayView url, QStringList* parts = nullptr);
 // Every URL inside `text` (a note, a close reason, a frame), of any scheme, through redactUrl(),
-// in place and in one pass; a URL ends at white space, a double quote or a JSON escape other than
-// "\/" and "\uXXXX" (which stay inside it). Returns how many URLs changed.
+// in place and in one pass. JSON's spellings of a character ("\/", "\u002F", "\u0026"), also
+// escaped twice (serialised JSON inside a string: "\\/"), stay inside a URL and are read as the
+// character; a URL ends at white space, a double quote or another escape. Returns how many URLs
+// changed.
 int redactUrlsIn(QByteArray& text, QStringList* parts = nullptr);
 
 // Kinds whose payload is a JSON object of fields rather than a wire frame.

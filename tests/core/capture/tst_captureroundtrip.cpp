@@ -560,7 +560,19 @@ TEST_CASE("redaction: URLs are cut at their delimiters, not parsed, so a URL QUr
     QByteArray escaped = R"({"u":"https:\/\/cdn\/a.png?sig=S4","g":"?a=1\u0026token=S5 ","f":"ftp://me:S6@h/?z=2","p":"git+https://u:S7@h/r"})";
     escaped.replace("\"?a=1", "\"https://h/?a=1");
     CHECK(capture::redactUrlsIn(escaped) == 4);
-    CHECK(escaped == QByteArray(R"({"u":"https:\/\/cdn\/a.png?sig=[redacted]","g":"https://h/?a=[redacted] ","f":"ftp://[redacted]:[redacted]@h/?z=[redacted]","p":"git+https://[redacted]:[redacted]@h/r"})"));
+    CHECK(escaped == QByteArray(R"({"u":"https:\/\/cdn\/a.png?sig=[redacted]","g":"https://h/?a=[redacted]&token=[redacted] ","f":"ftp://[redacted]:[redacted]@h/?z=[redacted]","p":"git+https://[redacted]:[redacted]@h/r"})"));
+    // Every other spelling of "://": slashes as \u002F, and JSON serialised inside a JSON string
+    // (its escapes escaped again), where user info, query values and fragment hide as well.
+    QByteArray spelled = R"({"a":"https:\u002F\u002Fu:S13@h\u002Fp?k=S14","b":"{\"u\":\"wss:\\/\\/h\\/~s?t=S15#S16\"}","c":"{\"u\":\"http:\\\/\\\/h\\\/x?k=S17\\u0026m=S18\"}"})";
+    CHECK(capture::redactUrlsIn(spelled) == 3);
+    CHECK(spelled == QByteArray(R"({"a":"https:\u002F\u002F[redacted]:[redacted]@h\u002Fp?k=[redacted]","b":"{\"u\":\"wss:\\/\\/h\\/~s?t=[redacted]#[redacted]\"}","c":"{\"u\":\"http:\\\/\\\/h\\\/x?k=[redacted]&m=[redacted]\"}"})"));
+    // The result is still JSON, and redacting it again changes nothing.
+    CHECK(QJsonDocument::fromJson(spelled).isObject());
+    CHECK(capture::redactUrlsIn(spelled) == 0);
+    // An escaped backslash before a one-letter scheme leaves the letter a letter.
+    QByteArray afterBackslash = R"({"p":"C:\\x://u:S19@h/"})";
+    CHECK(capture::redactUrlsIn(afterBackslash) == 1);
+    CHECK_FALSE(afterBackslash.contains("S19"));
     // The letter of an escape before a scheme is not part of it: "\n" then wss.
     QByteArray newline = R"({"note":"closed:\nwss://u:S8@h/~s?t=S9"})";
     CHECK(capture::redactUrlsIn(newline) == 1);
