@@ -20,6 +20,8 @@
 
 #include <simdjson.h>
 
+#include <unordered_map>
+
 namespace deltascope {
 
 namespace {
@@ -698,6 +700,15 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     md += QLatin1Char('\n');
 
     auto inRange = [&](qint64 index) { return index >= from && index <= to; };
+    // An event's payload redacted once, however many sections show it (an incident or an anomaly
+    // is in the timeline too): the summary counts what the capture held, not how often it is shown.
+    std::unordered_map<qint64, QByteArray> redactedPayloads;
+    const auto redactedPayload = [&](qint64 index) -> const QByteArray& {
+        auto [it, added] = redactedPayloads.try_emplace(index);
+        if (added)
+            it->second = redactor.redact(log.payload(index));
+        return it->second;
+    };
 
     // Incidents: the analysis the live session recorded, plus what the replay fold saw at resyncs.
     md += QStringLiteral("## Incidents\n\n");
@@ -710,7 +721,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         focus.push_back(index);
         const SessionEvent& event = log.at(index);
         md += QStringLiteral("### Incident at event %1 (%2, epoch %3)\n\n").arg(index).arg(isoTime(event.wallMs)).arg(event.epoch);
-        QByteArray fields = redactor.redact(log.payload(index));
+        const QByteArray& fields = redactedPayload(index);
         const QJsonDocument pretty = QJsonDocument::fromJson(fields);
         for (const QString& line : incidentSummaryLines(pretty.object()))
             md += (line.startsWith(QLatin1Char(' ')) ? QStringLiteral("  - ") + line.trimmed() : QStringLiteral("- ") + line) + QLatin1Char('\n');
@@ -740,7 +751,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         if (!inRange(index))
             continue;
         focus.push_back(index);
-        const QJsonObject fields = QJsonDocument::fromJson(redactor.redact(log.payload(index))).object();
+        const QJsonObject fields = QJsonDocument::fromJson(redactedPayload(index)).object();
         anomalyRows << QStringLiteral("| %1 | recorded | %2 | `%3` | %4 |")
                            .arg(index)
                            .arg(cell(fields.value(QStringLiteral("anomaly")).toString()),
@@ -794,7 +805,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         previousNs = -1;
         for (qint64 i = windows[w].first; i <= windows[w].second; ++i) {
             const SessionEvent& event = log.at(i);
-            QString text = QString::fromUtf8(redactor.redact(log.payload(i)));
+            QString text = QString::fromUtf8(redactedPayload(i));
             if (text.size() > 160)
                 text = text.left(157) + QStringLiteral("...");
             md += QStringLiteral("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | `%8` |\n")

@@ -604,6 +604,33 @@ TEST_CASE("redaction: URLs are cut at their delimiters, not parsed, so a URL QUr
     CHECK_FALSE(many.contains("SIG"));
 }
 
+TEST_CASE("redaction: the Markdown report counts an event's URLs once, though two sections show it")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("anomaly.ndjson"));
+    EventLog log;
+    fillSyntheticSession(log, 10);
+    SessionEvent anomaly;
+    anomaly.kind = EventKind::FoldAnomaly;
+    anomaly.direction = Direction::Local;
+    anomaly.monotonicNs = log.at(log.size() - 1).monotonicNs + 1;
+    anomaly.wallMs = log.at(log.size() - 1).wallMs + 1;
+    // Listed under Anomalies and, the capture being short, in the timeline as well.
+    log.append(anomaly, R"({"anomaly":"kind-changed","path":"/a","message":"see wss://h/~s?k=ANOMALY_SECRET","event":3})");
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    writeCapture(path, log, header, true);
+    const QString out = dir.filePath(QStringLiteral("report.md"));
+    const test::CliRun result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("markdown"), QStringLiteral("-o"), out });
+    REQUIRE(result.code == 0);
+    const QByteArray report = test::readFileOrFail(out);
+    CHECK_FALSE(report.contains("ANOMALY_SECRET"));
+    CHECK(report.count("?k=[redacted]") == 2);
+    CHECK(result.err.contains(QStringLiteral("URLs (the endpoint, and 1 in payloads and notes)")));
+}
+
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
 {
     capture::IdentityRedactor redactor;
