@@ -1,5 +1,6 @@
 #include "core/protocol/protocolclient.h"
 
+#include "core/jsonmergepatch.h"
 #include "core/logging.h"
 #include "core/protocol/envelope.h"
 #include "core/protocol/errorcodes.h"
@@ -300,27 +301,6 @@ qint64 ProtocolClient::sendOnce(const QString& channel, const QByteArray& messag
     return sendRequest(text, id, pending);
 }
 
-namespace {
-
-// RFC 7386 merge patch, as adama-wire.md 6.1 merges objects: a null removes the key, an object
-// merges into an object, anything else replaces.
-void mergePatch(QJsonObject& target, const QJsonObject& patch)
-{
-    for (auto it = patch.begin(); it != patch.end(); ++it) {
-        if (it->isNull()) {
-            target.remove(it.key());
-        } else if (it->isObject()) {
-            QJsonObject child = target.value(it.key()).toObject();
-            mergePatch(child, it->toObject());
-            target.insert(it.key(), child);
-        } else {
-            target.insert(it.key(), *it);
-        }
-    }
-}
-
-}
-
 void ProtocolClient::mergePushedViewState(const QByteArray& frame)
 {
     // adama-wire.md 5: the document pushes `viewstate` into the client's view state (a merge), and
@@ -329,7 +309,7 @@ void ProtocolClient::mergePushedViewState(const QByteArray& frame)
     if (!pushed.isObject())
         return;
     QJsonObject state = QJsonDocument::fromJson(m_target.viewerState.isEmpty() ? QByteArrayLiteral("{}") : m_target.viewerState).object();
-    mergePatch(state, pushed.toObject());
+    mergeJsonPatch(state, pushed.toObject());
     const QByteArray merged = QJsonDocument(state).toJson(QJsonDocument::Compact);
     if (merged == m_target.viewerState)
         return;

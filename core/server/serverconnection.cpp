@@ -1,6 +1,7 @@
 #include "core/server/serverconnection.h"
 
 #include "core/exactinteger.h"
+#include "core/jsonmergepatch.h"
 #include "core/server/demodocument.h"
 #include "core/server/referenceserver.h"
 #include "core/server/serverwire.h"
@@ -106,9 +107,12 @@ ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocke
         connect(m_tcp, &QTcpSocket::readyRead, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::disconnected, this, &ServerConnection::onSocketDisconnected);
 
+    // Precise: Qt's default timers may fire 5% early, and clients time the pings (adama-wire.md 2).
+    m_heartbeat.setTimerType(Qt::PreciseTimer);
     m_heartbeat.setInterval(server->options().pingIntervalMs);
     connect(&m_heartbeat, &QTimer::timeout, this, &ServerConnection::onHeartbeat);
     m_idle.setSingleShot(true);
+    m_idle.setTimerType(Qt::PreciseTimer);
     m_idle.setInterval(server->options().idleTimeoutMs);
     connect(&m_idle, &QTimer::timeout, this, [this] {
         m_server->log(QStringLiteral("idle close %1: no inbound frame for %2 ms").arg(peer()).arg(m_idle.interval()));
@@ -354,9 +358,10 @@ void ServerConnection::onText(const QString& text)
     }
     const QJsonObject request = document.object();
     if (request.contains(QLatin1String("pong"))) {
-        // latency = now - created - ping; a pong without `ping` is an uncaught error in the real server.
+        // latency = now - created - ping; a pong without `ping` is an uncaught error in the real
+        // server, while Jackson reads a null `ping` as 0.
         const QJsonValue ping = request.value(QLatin1String("ping"));
-        if (ping.isUndefined() || ping.isNull()) {
+        if (ping.isUndefined()) {
             protocolError(ErrorCode::Uncaught);
             return;
         }
@@ -488,12 +493,16 @@ void ServerConnection::connectionUpdate(const QJsonObject& request, qint64 id)
     const auto connection = integerParam(request, QLatin1String("connection"));
     if (!connection)
         return fail(id, ErrorCode::MissingConnection);
-    const QJsonObject viewerState = objectParam(request, QLatin1String("viewer-state")).value_or(QJsonObject());
+    const std::optional<QJsonObject> viewerState = objectParam(request, QLatin1String("viewer-state"));
     Viewer* viewer = m_streams.value(*connection);
     if (!viewer)
         return fail(id, ErrorCode::UnknownConnectionUpdate);
     reply(id, QByteArrayLiteral("{}"));
-    viewer->document->updateViewerState(viewer, viewerState);
+    // Adama ingests the update into the viewer's state field by field: what it leaves out stays.
+    QJsonObject merged = viewer->viewerState;
+    if (viewerState)
+        mergeJsonPatch(merged, *viewerState);
+    viewer->document->updateViewerState(viewer, merged);
 }
 
 void ServerConnection::connectionEnd(const QJsonObject& request, qint64 id)
@@ -525,10 +534,12 @@ void ServerConnection::connectionAttach(const QJsonObject& request, qint64 id)
     const auto connection = integerParam(request, QLatin1String("connection"));
     if (!connection)
         return fail(id, ErrorCode::MissingConnection);
+    // In the order the router reads them; `size` is a long, the others strings.
     static const std::pair<const char*, int> required[] = { { "asset-id", 476156 }, { "filename", 470028 },
         { "content-type", 455691 }, { "size", 477179 }, { "digest-md5", 445437 }, { "digest-sha384", 406525 } };
     for (const auto& [name, code] : required) {
-        if (!stringParam(request, QLatin1String(name)))
+        const QLatin1String parameter(name);
+        if (parameter == QLatin1String("size") ? !integerParam(request, parameter) : !stringParam(request, parameter))
             return fail(id, code);
     }
     if (!m_streams.contains(*connection))

@@ -157,10 +157,24 @@ TEST_CASE("hello, ping and the transcript of adama-wire.md 6.6 F")
     CHECK(update == 3);
     // A refresh: data without seq.
     CHECK(afterUpdate[1] == QByteArray(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"page_label":"Page 2"}}}})"));
+    // An update is merged into the viewer state, as Adama ingests it field by field: a field it
+    // leaves out, or an update without viewer-state, keeps the page (no refresh follows).
+    const std::size_t beforeMerges = client.rawFrames().size();
+    const qint64 other = client.request(QStringLiteral("connection/update"),
+        { { QStringLiteral("connection"), 1 }, { QStringLiteral("viewer-state"), QJsonObject { { QStringLiteral("other"), 1 } } } });
+    const qint64 bare = client.request(QStringLiteral("connection/update"), { { QStringLiteral("connection"), 1 } });
+    REQUIRE(!client.waitFor([bare](const QJsonObject& f) { return f.value(QLatin1String("deliver")).toInteger() == bare; }, 3s).isEmpty());
+    const qint64 probeAfter = client.request(QStringLiteral("probe"), { { QStringLiteral("identity"), QStringLiteral("anonymous:alice") } });
+    REQUIRE(!client.waitFor([probeAfter](const QJsonObject& f) { return f.value(QLatin1String("deliver")).toInteger() == probeAfter; }, 3s).isEmpty());
+    for (std::size_t i = beforeMerges; i < client.rawFrames().size(); ++i) {
+        INFO(client.rawFrames()[i].toStdString());
+        CHECK(!client.rawFrames()[i].contains("page_label"));
+    }
+    CHECK(other + 1 == bare);
 
     const std::size_t beforeEnd = client.rawFrames().size();
     const qint64 end = client.request(QStringLiteral("connection/end"), { { QStringLiteral("connection"), 1 } });
-    CHECK(end == 4);
+    CHECK(end == probeAfter + 1);
     REQUIRE(waitUntil([&] { return server.streamCount() == 0 && client.rawFrames().size() >= beforeEnd + 2; }, 3s));
     std::vector<QByteArray> afterEnd;
     for (std::size_t i = beforeEnd; i < client.rawFrames().size(); ++i) {
@@ -168,7 +182,7 @@ TEST_CASE("hello, ping and the transcript of adama-wire.md 6.6 F")
             afterEnd.push_back(client.rawFrames()[i]);
     }
     REQUIRE(afterEnd.size() == 2);
-    CHECK(afterEnd[0] == QByteArray(R"({"deliver":4,"done":true,"response":{}})"));
+    CHECK(afterEnd[0] == "{\"deliver\":" + QByteArray::number(end) + ",\"done\":true,\"response\":{}}");
     CHECK(afterEnd[1] == QByteArray(R"({"deliver":1,"done":true})"));
     CHECK(!client.isClosed());
 }
@@ -209,6 +223,16 @@ TEST_CASE("socket-fatal frames: binary, no id, not JSON, pong without ping")
     expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral("{not json")); }, R"({"status":"disconnected","reason":295116})");
     expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral("[1,2]")); }, R"({"status":"disconnected","reason":295116})");
     expectDisconnect([](WsClient& c) { c.sendText(QStringLiteral(R"({"pong":true})")); }, R"({"status":"disconnected","reason":295116})");
+    // A null `ping` is no error: Jackson reads it as 0, and the socket stays.
+    {
+        WsClient c;
+        REQUIRE(c.open(QUrl(server.url())));
+        REQUIRE(!c.waitFor([](const QJsonObject& f) { return f.contains(QLatin1String("status")); }, 3s).isEmpty());
+        c.sendText(QStringLiteral(R"({"pong":true,"ping":null})"));
+        const qint64 probe = c.request(QStringLiteral("probe"), { { QStringLiteral("identity"), QStringLiteral("anonymous:eve") } });
+        CHECK(!c.waitFor([probe](const QJsonObject& f) { return f.value(QLatin1String("deliver")).toInteger() == probe; }, 3s).isEmpty());
+        CHECK(!c.isClosed());
+    }
 }
 
 TEST_CASE("request errors: method, parameters and unknown connections")
@@ -333,6 +357,12 @@ TEST_CASE("request errors: each method names its first missing or invalid parame
             CHECK(failureOf(client, method, request) == params[skip].missing);
         }
     }
+    // connection/attach's size is a long: a string that is no number is missing, as it is to Java's getLong.
+    CHECK(failureOf(client, QStringLiteral("connection/attach"),
+              { { QStringLiteral("connection"), 99 }, { QStringLiteral("asset-id"), QStringLiteral("a") }, { QStringLiteral("filename"), QStringLiteral("f") },
+                  { QStringLiteral("content-type"), QStringLiteral("t") }, { QStringLiteral("size"), QStringLiteral("abc") },
+                  { QStringLiteral("digest-md5"), QStringLiteral("m") }, { QStringLiteral("digest-sha384"), QStringLiteral("s") } })
+        == 477179);
     // Invalid values of document addresses: key before space (the key is checked as it is read).
     for (const QString& method : { QStringLiteral("connection/create"), QStringLiteral("document/create"), QStringLiteral("message/direct-send") }) {
         QJsonObject request { { QStringLiteral("identity"), identity }, { QStringLiteral("space"), QStringLiteral("no space!") },
