@@ -646,17 +646,9 @@ void MainWindow::finishRecording()
 
 void MainWindow::onSessionChanged(LiveSession* session)
 {
-    if (m_replay) {
-        m_replayBar->setReplay(nullptr);
-        m_documentTree->setSource(nullptr, nullptr);
-        m_replay.reset();
-        m_replayBar->hide();
-        m_connectionBar->show();
-        m_composer->show();
-        m_charts->setComplete(false);
-        for (QAction* action : std::as_const(m_replayActions))
-            action->setEnabled(false);
-    }
+    // A replay open until now: its log goes before the panels are given the session's (they would
+    // read the freed one meanwhile).
+    leaveReplay();
     finishRecording(); // the previous session's: its open incident, then the end record
     setEventLog(session ? &session->log() : nullptr);
     m_documentTree->setSource(session ? &session->folder() : nullptr, session ? &session->log() : nullptr);

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/session/eventlog.h"
+#include "tests/core/capture/capturetestutils.h"
 #include "tests/support/testutils.h"
 #include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
@@ -16,6 +17,7 @@
 #include "ui/livecontroller.h"
 #include "ui/mainwindow.h"
 #include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
 #include "core/capture/replaysession.h"
 #include "ui/messagecomposer.h"
 #include "ui/models/incidentsmodel.h"
@@ -756,4 +758,36 @@ TEST_CASE("live window: with incident verification turned off, no second viewer 
     CHECK(report.value(QStringLiteral("verified")).toBool(true) == false);
     CHECK_FALSE(report.value(QStringLiteral("comparison")).toObject().contains(QStringLiteral("truthSeq")));
     QSettings().clear();
+}
+
+TEST_CASE("live window: a session started while a replay is open takes every pane over from it")
+{
+    QSettings().clear();
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("open.ndjson"));
+    {
+        EventLog log;
+        test::fillSyntheticSession(log, 30);
+        QFile file(path);
+        REQUIRE(file.open(QIODevice::WriteOnly));
+        REQUIRE(CaptureWriter::writeLog(log, {}, file, false));
+    }
+    MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    REQUIRE(window.openCapture(path, true));
+    REQUIRE(window.replay());
+    window.replay()->seek(window.replay()->eventCount() - 1);
+    // Demo ▸ chat with the replay open: the replay's log is freed, and the panes (charts, timeline,
+    // detail) once read it until the session's was set.
+    REQUIRE(window.startDemo(QStringLiteral("chat")));
+    CHECK_FALSE(window.replay());
+    LiveSession* session = window.live()->session();
+    REQUIRE(session);
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    QTest::qWait(300); // the charts' and timeline's refresh timers
+    CHECK(window.timeline()->model()->rowCount() > 0);
+    CHECK(window.windowTitle() == QStringLiteral("Deltascope"));
+    window.disconnectSession();
 }
