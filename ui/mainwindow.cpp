@@ -452,6 +452,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
         updateReplayTree(index);
         updateStatus();
     });
+    connect(m_replay.get(), &ReplaySession::playingChanged, this, &MainWindow::updateStatus); // "replay: playing" or not
     m_connectionBar->hide();
     m_composer->hide();
     m_replayBar->show();
@@ -816,7 +817,14 @@ void MainWindow::updateStatus()
     const bool active = m_live->isActive();
     m_connectionBar->setSessionActive(active);
     if (!session) {
+        // Nothing to describe (back from a replay with no session, or never connected): the
+        // labels say so rather than keep a replay's or an ended session's numbers.
         m_composer->setSessionReady(false);
+        m_stateLabel->setText(tr("idle"));
+        m_epochLabel->setText(tr("epoch –"));
+        m_seqLabel->setText(tr("seq –"));
+        m_rttLabel->setText(tr("RTT –"));
+        m_rateLabel->setText(tr("0 deltas/s"));
         return;
     }
     const ConnectionState state = session->state();

@@ -193,6 +193,17 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(window.treePanel()->isShowingContent());
     window.replay()->seek(2);
     CHECK_FALSE(window.treePanel()->isShowingContent());
+    // The status bar follows play and pause, and says nothing of the replay once it is left.
+    const auto status = [&](const char* name) { return window.findChild<QLabel*>(QLatin1String(name))->text(); };
+    window.replay()->play();
+    CHECK(status("statusState") == QStringLiteral("replay: playing"));
+    window.replay()->pause();
+    CHECK(status("statusState") == QStringLiteral("replay"));
+    window.replay()->seek(10);
+    CHECK(status("statusSeq") != QStringLiteral("seq –"));
     window.leaveReplay();
     CHECK(window.treePanel()->emptyText().startsWith(QStringLiteral("Not connected.")));
+    CHECK(status("statusState") == QStringLiteral("idle"));
+    CHECK(status("statusSeq") == QStringLiteral("seq –"));
+    CHECK(status("statusRate") == QStringLiteral("0 deltas/s"));
 }
