@@ -44,7 +44,7 @@ ConnectionBar::ConnectionBar(QWidget* parent)
         m_showIdentity->setText(shown ? tr("Hide") : tr("Show"));
     });
     layout->addWidget(m_showIdentity);
-    m_space = addField(layout, this, tr("&Space"), QStringLiteral("spaceEdit"), QStringLiteral("chat"), 1);
+    m_space = addField(layout, this, tr("S&pace"), QStringLiteral("spaceEdit"), QStringLiteral("chat"), 1);
     m_key = addField(layout, this, tr("&Key"), QStringLiteral("keyEdit"), QStringLiteral("demo"), 1);
     m_viewerState = addField(layout, this, tr("&View"), QStringLiteral("viewerStateEdit"), QStringLiteral("{}"), 2);
     connect(m_viewerState, &QLineEdit::textChanged, this, &ConnectionBar::validateViewerState);
@@ -130,7 +130,7 @@ QString ConnectionBar::viewerStateError() const
 void ConnectionBar::setSessionActive(bool active)
 {
     m_sessionActive = active;
-    m_connectButton->setText(active ? tr("&Disconnect") : tr("&Connect"));
+    m_connectButton->setText(active ? tr("Dis&connect") : tr("&Connect"));
 }
 
 void ConnectionBar::setInsecure(bool insecure)

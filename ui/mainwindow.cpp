@@ -950,12 +950,12 @@ void MainWindow::buildMenus()
         action->setEnabled(false);
         m_replayActions.append(action);
     };
-    replayAction(tr("Play / Pause"), QKeySequence(Qt::Key_Space), [](ReplaySession& replay) { replay.isPlaying() ? replay.pause() : replay.play(replay.speed()); });
-    replayAction(tr("Step forward"), QKeySequence(Qt::ALT | Qt::Key_Right), [](ReplaySession& replay) { replay.stepForward(); });
-    replayAction(tr("Step back"), QKeySequence(Qt::ALT | Qt::Key_Left), [](ReplaySession& replay) { replay.stepBack(); });
-    replayAction(tr("Next delta"), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Right), [](ReplaySession& replay) { replay.stepDeltaForward(); });
-    replayAction(tr("Previous delta"), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Left), [](ReplaySession& replay) { replay.stepDeltaBack(); });
-    replayAction(tr("Next incident"), QKeySequence(Qt::CTRL | Qt::Key_I), [](ReplaySession& replay) { replay.seekNextIncident(); });
+    replayAction(tr("Play / Pause"), replayshortcuts::playPause(), [](ReplaySession& replay) { replay.isPlaying() ? replay.pause() : replay.play(replay.speed()); });
+    replayAction(tr("Step forward"), replayshortcuts::stepForward(), [](ReplaySession& replay) { replay.stepForward(); });
+    replayAction(tr("Step back"), replayshortcuts::stepBack(), [](ReplaySession& replay) { replay.stepBack(); });
+    replayAction(tr("Next delta"), replayshortcuts::nextDelta(), [](ReplaySession& replay) { replay.stepDeltaForward(); });
+    replayAction(tr("Previous delta"), replayshortcuts::previousDelta(), [](ReplaySession& replay) { replay.stepDeltaBack(); });
+    replayAction(tr("Next incident"), replayshortcuts::nextIncident(), [](ReplaySession& replay) { replay.seekNextIncident(); });
 
     m_demoMenu = menuBar()->addMenu(tr("&Demo"));
     auto* demoGroup = new QActionGroup(this);

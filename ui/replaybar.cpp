@@ -61,16 +61,22 @@ ReplayBar::ReplayBar(QWidget* parent)
         layout->addWidget(b);
         return b;
     };
+    const auto withKey = [](const QString& tip, const QKeySequence& key) {
+        return tr("%1 (%2)").arg(tip, key.toString(QKeySequence::NativeText));
+    };
     QToolButton* previousIncident = button(tr("|◀ incident"), tr("Previous incident"), QStringLiteral("replayPreviousIncident"));
-    QToolButton* deltaBack = button(tr("◀ delta"), tr("Step back to the previous delta (Ctrl+Left)"), QStringLiteral("replayDeltaBack"));
-    QToolButton* back = button(tr("◀"), tr("Step back one event (Left)"), QStringLiteral("replayStepBack"));
+    QToolButton* deltaBack = button(tr("◀ delta"), withKey(tr("Step back to the previous delta"), replayshortcuts::previousDelta()),
+        QStringLiteral("replayDeltaBack"));
+    QToolButton* back = button(tr("◀"), withKey(tr("Step back one event"), replayshortcuts::stepBack()), QStringLiteral("replayStepBack"));
     m_play = new QPushButton(tr("Play"), this);
     m_play->setObjectName(QStringLiteral("replayPlay"));
-    m_play->setToolTip(tr("Play / pause (Space)"));
+    m_play->setToolTip(withKey(tr("Play / pause"), replayshortcuts::playPause()));
     layout->addWidget(m_play);
-    QToolButton* forward = button(tr("▶"), tr("Step one event (Right)"), QStringLiteral("replayStepForward"));
-    QToolButton* deltaForward = button(tr("delta ▶"), tr("Step to the next delta (Ctrl+Right)"), QStringLiteral("replayDeltaForward"));
-    QToolButton* nextIncident = button(tr("incident ▶|"), tr("Next incident"), QStringLiteral("replayNextIncident"));
+    QToolButton* forward = button(tr("▶"), withKey(tr("Step one event"), replayshortcuts::stepForward()), QStringLiteral("replayStepForward"));
+    QToolButton* deltaForward = button(tr("delta ▶"), withKey(tr("Step to the next delta"), replayshortcuts::nextDelta()),
+        QStringLiteral("replayDeltaForward"));
+    QToolButton* nextIncident = button(tr("incident ▶|"), withKey(tr("Next incident"), replayshortcuts::nextIncident()),
+        QStringLiteral("replayNextIncident"));
     QToolButton* nextAnomaly = button(tr("anomaly ▶|"), tr("Next anomaly"), QStringLiteral("replayNextAnomaly"));
     m_speed = new QComboBox(this);
     m_speed->setObjectName(QStringLiteral("replaySpeed"));
@@ -124,6 +130,8 @@ void ReplayBar::setReplay(ReplaySession* replay)
     m_replay = replay;
     if (!replay)
         return;
+    // The speed the box shows is the one Play, the menu and Space use (a new replay starts at 1×).
+    replay->setSpeed(m_speed->currentData().toDouble());
     m_file->setText(QFileInfo(replay->capture().path).fileName());
     m_file->setToolTip(replay->capture().path);
     m_slider->setRange(-1, int(std::max<qint64>(0, replay->eventCount() - 1)));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QKeySequence>
 #include <QSlider>
 #include <QWidget>
 
@@ -15,6 +16,17 @@ class ReplaySession;
 }
 
 namespace deltascope::ui {
+
+// The replay's keyboard shortcuts: the Replay menu's actions take them, the bar's tooltips name
+// them (one place, so the two cannot disagree).
+namespace replayshortcuts {
+inline QKeySequence playPause() { return QKeySequence(Qt::Key_Space); }
+inline QKeySequence stepForward() { return QKeySequence(Qt::ALT | Qt::Key_Right); }
+inline QKeySequence stepBack() { return QKeySequence(Qt::ALT | Qt::Key_Left); }
+inline QKeySequence nextDelta() { return QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Right); }
+inline QKeySequence previousDelta() { return QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Left); }
+inline QKeySequence nextIncident() { return QKeySequence(Qt::CTRL | Qt::Key_I); }
+}
 
 // A slider that paints marks (incidents, anomalies) along its groove. Only paints.
 class MarkerSlider : public QSlider

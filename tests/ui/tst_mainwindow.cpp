@@ -12,7 +12,13 @@
 
 #include <QAbstractButton>
 #include <QImage>
+#include <QComboBox>
 #include <QLabel>
+#include <QMap>
+#include <QAction>
+#include <QPushButton>
+#include <QMenu>
+#include <QMenuBar>
 #include <QLineEdit>
 #include <QProcess>
 #include <QSettings>
@@ -40,6 +46,66 @@ TEST_CASE("main window: opens with every pane and empty states, not fake data")
     // The document tree sits beside the timeline, the detail under the timeline.
     CHECK(window.treePanel()->geometry().right() <= window.timelinePanel()->mapTo(&window, QPoint(0, 0)).x());
     CHECK(window.timelinePanel()->mapTo(&window, QPoint(0, 0)).y() < window.detailPanel()->mapTo(&window, QPoint(0, 0)).y());
+}
+
+TEST_CASE("main window: Alt+letter reaches one thing: the menus and the connection bar share no mnemonic, and replay tooltips name the real keys")
+{
+    QSettings().clear();
+    MainWindow window;
+    const auto mnemonicOf = [](const QString& text) -> QChar {
+        for (qsizetype i = 0; i + 1 < text.size(); ++i) {
+            if (text[i] == QLatin1Char('&')) {
+                if (text[i + 1] != QLatin1Char('&'))
+                    return text[i + 1].toLower();
+                ++i;
+            }
+        }
+        return {};
+    };
+    QMap<QChar, QString> taken;
+    const auto take = [&](const QString& text) {
+        const QChar key = mnemonicOf(text);
+        if (key.isNull())
+            return;
+        INFO(text.toStdString() << " and " << taken.value(key).toStdString());
+        CHECK_FALSE(taken.contains(key));
+        taken.insert(key, text);
+    };
+    for (QAction* menu : window.menuBar()->actions())
+        take(menu->text());
+    for (QLabel* label : window.connectionBar()->findChildren<QLabel*>()) {
+        if (label->buddy())
+            take(label->text());
+    }
+    // The connect button, in both its states: one letter for both.
+    auto* connect = window.connectionBar()->findChild<QPushButton*>(QStringLiteral("connectButton"));
+    REQUIRE(connect);
+    window.connectionBar()->setSessionActive(true);
+    const QChar whileActive = mnemonicOf(connect->text());
+    window.connectionBar()->setSessionActive(false);
+    CHECK(mnemonicOf(connect->text()) == whileActive);
+    CHECK_FALSE(whileActive.isNull());
+    take(connect->text());
+    CHECK(taken.size() >= 10);
+
+    // Each replay button's tooltip names the shortcut its Replay menu action has.
+    QMap<QString, QString> menuKeys;
+    for (QAction* menu : window.menuBar()->actions()) {
+        if (menu->menu() && menu->text() == QStringLiteral("&Replay")) {
+            for (QAction* action : menu->menu()->actions())
+                menuKeys.insert(action->text(), action->shortcut().toString(QKeySequence::NativeText));
+        }
+    }
+    REQUIRE(menuKeys.size() >= 6);
+    const std::pair<const char*, const char*> buttons[] = { { "replayPlay", "Play / Pause" }, { "replayStepForward", "Step forward" },
+        { "replayStepBack", "Step back" }, { "replayDeltaForward", "Next delta" }, { "replayDeltaBack", "Previous delta" },
+        { "replayNextIncident", "Next incident" } };
+    for (const auto& [button, action] : buttons) {
+        INFO(button);
+        auto* widget = window.findChild<QWidget*>(QLatin1String(button));
+        REQUIRE(widget);
+        CHECK(widget->toolTip().endsWith(QStringLiteral("(%1)").arg(menuKeys.value(QLatin1String(action)))));
+    }
 }
 
 TEST_CASE("main window: identity is masked until shown")
@@ -206,4 +272,11 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(status("statusState") == QStringLiteral("idle"));
     CHECK(status("statusSeq") == QStringLiteral("seq –"));
     CHECK(status("statusRate") == QStringLiteral("0 deltas/s"));
+    // The speed box's choice holds for the next capture too, whichever way play starts.
+    auto* speed = window.findChild<QComboBox*>(QStringLiteral("replaySpeed"));
+    REQUIRE(speed);
+    speed->setCurrentIndex(speed->findData(5.0));
+    REQUIRE(window.openCapture(path, true));
+    REQUIRE(window.replay());
+    CHECK(window.replay()->speed() == 5.0);
 }
