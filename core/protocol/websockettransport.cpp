@@ -64,6 +64,7 @@ public:
         m_readClock = std::move(readClock);
         m_arrivalMark = std::move(arrivalMark);
         m_opened = false;
+        m_closeHandshake = false;
         auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
         m_socket = socket;
         socket->setMaxAllowedIncomingMessageSize(quint64(kHardLimitBytes));
@@ -99,12 +100,21 @@ public:
             deliver({ Inbound::Kind::TlsErrors, {}, 0, texts, m_insecure, {} });
         });
 #endif
+        // A close frame from the peer makes QWebSocket answer it, and aboutToClose() comes first;
+        // a connection that just ends (a reset, a FIN without a close frame) has none. Our own
+        // close() disconnects this before it starts the handshake.
+        connect(socket, &QWebSocket::aboutToClose, this, [this, socket]() {
+            if (socket == m_socket)
+                m_closeHandshake = true;
+        });
         connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
             if (socket != m_socket)
                 return;
             TransportCloseInfo info;
             info.wasOpen = m_opened;
-            info.closeCode = int(socket->closeCode());
+            // QWebSocket reports 1000 (its initial value) when no close frame came: only a code
+            // the peer sent is one (TransportCloseInfo::closeCode).
+            info.closeCode = m_closeHandshake ? int(socket->closeCode()) : 0;
             info.reason = socket->closeReason();
             if (socket->error() != QAbstractSocket::UnknownSocketError || !m_opened) {
                 info.error = true;
@@ -211,6 +221,7 @@ private:
     QWebSocket* m_socket = nullptr;
     quint64 m_connection = 0; // the owner's number of the open() that made m_socket
     bool m_opened = false;
+    bool m_closeHandshake = false; // the peer's close frame came (see aboutToClose above)
     bool m_insecure = false;
     // The owner's read clock and arrival mark, as of the open() that made m_socket.
     std::function<qint64()> m_readClock;

@@ -444,6 +444,28 @@ TEST_CASE("websocket transport: reports held back for frames the owner drops are
     CHECK(slow.owner.trace.last().toStdString() == "R0");
 }
 
+TEST_CASE("websocket transport: the peer's close code is reported only when the peer sent a close frame")
+{
+    {
+        OpenTransport open;
+        open.server.last()->close(QWebSocketProtocol::CloseCode(4001), QStringLiteral("going away for a test"));
+        REQUIRE(wait([&]() { return open.closed.count() == 1; }));
+        const auto info = open.closed.at(0).at(0).value<TransportCloseInfo>();
+        CHECK(info.wasOpen);
+        CHECK(info.closeCode == 4001);
+        CHECK(info.reason == QStringLiteral("going away for a test"));
+    }
+    {
+        // A reset: no close frame, so no code (QWebSocket would say 1000, a normal closure).
+        OpenTransport open;
+        open.server.last()->abort();
+        REQUIRE(wait([&]() { return open.closed.count() == 1; }));
+        const auto info = open.closed.at(0).at(0).value<TransportCloseInfo>();
+        CHECK(info.wasOpen);
+        CHECK(info.closeCode == 0);
+    }
+}
+
 TEST_CASE("websocket transport: protocol client over a real socket reconnects after the server drops it")
 {
     ScriptedServer server;
