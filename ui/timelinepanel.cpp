@@ -312,6 +312,13 @@ bool TimelinePanel::selectProxyRowForEvent(qint64 index)
     const QModelIndex proxyIndex = m_proxy->mapFromSource(m_model->index(int(index), 0));
     if (!proxyIndex.isValid())
         return false;
+    // Already the current row (the user clicked it, and the replay's seek comes back here): left
+    // where it is if in view. Centring it under the pointer mid-click had the release select
+    // another row.
+    if (m_view->currentIndex() == proxyIndex) {
+        m_view->scrollTo(proxyIndex, QAbstractItemView::EnsureVisible);
+        return true;
+    }
     if (m_follow && proxyIndex.row() != m_proxy->rowCount() - 1)
         setFollowing(false);
     m_view->setCurrentIndex(proxyIndex);

@@ -318,3 +318,33 @@ TEST_CASE("timeline panel: a jump right after a log is set stays in view (openin
     CHECK(panel.view()->visualRect(current).intersects(panel.view()->viewport()->rect()));
     CHECK(panel.view()->verticalScrollBar()->value() < panel.view()->verticalScrollBar()->maximum());
 }
+
+TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that row, where it was")
+{
+    QSettings().clear();
+    EventLog log;
+    SessionScript script { log };
+    for (int i = 0; i < 300; ++i)
+        script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
+    TimelinePanel panel;
+    panel.resize(900, 400);
+    panel.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    panel.setEventLog(&log);
+    REQUIRE(panel.selectEvent(150));
+    QTest::qWait(50);
+    // What the main window does in replay: the click seeks, and the seek selects its event again.
+    QObject::connect(&panel, &TimelinePanel::currentEventChanged, &panel, [&panel](qint64 index) { panel.selectEvent(index); });
+    QScrollBar* scroll = panel.view()->verticalScrollBar();
+    const int scrolled = scroll->value();
+    const QModelIndex top = panel.view()->indexAt(QPoint(5, 5));
+    REQUIRE(top.isValid());
+    const QModelIndex target = top.siblingAtRow(top.row() + 1);
+    const QRect rect = panel.view()->visualRect(target);
+    QTest::mouseClick(panel.view()->viewport(), Qt::LeftButton, {}, rect.center());
+    QTest::qWait(20);
+    CHECK(panel.view()->currentIndex().row() == target.row());
+    CHECK(scroll->value() == scrolled); // not centred under the pointer
+    CHECK(panel.view()->selectionModel()->selectedRows().size() == 1);
+    CHECK(panel.view()->selectionModel()->isRowSelected(target.row(), {}));
+}
