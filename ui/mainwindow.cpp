@@ -618,7 +618,10 @@ bool MainWindow::connectFromBar()
     if (!m_live->connectTo(target, m_insecure, &error))
         return false;
     m_errorBanner->hide();
-    m_connectionBar->rememberCurrent();
+    // The embedded demo server listens on a new port each run: its URL would be a dead entry in
+    // Recent (the Demo menu reopens its documents).
+    if (m_live->demoUrl().isEmpty() || url != QUrl(m_live->demoUrl()))
+        m_connectionBar->rememberCurrent();
     return true;
 }
 
