@@ -5,6 +5,7 @@
 #include <QSignalBlocker>
 
 #include <algorithm>
+#include <set>
 
 namespace deltascope {
 
@@ -35,8 +36,15 @@ void ReplaySession::collectAnomalies()
     std::vector<qint64> anomalies = log().indexesOfKind(EventKind::FoldAnomaly);
     const bool complete = m_capture->checkpoints->isComplete();
     if (complete) {
-        for (const SessionAnomaly& anomaly : m_capture->checkpoints->anomalies())
+        // A reference-client quirk (a value list edited without @s, on every such edit of an
+        // Adama server) marks its first event per path and epoch, as the live session logs it:
+        // marked every time, it would cover the scrubber and make "next anomaly" a delta step.
+        std::set<std::pair<quint32, QString>> quirksSeen;
+        for (const SessionAnomaly& anomaly : m_capture->checkpoints->anomalies()) {
+            if (anomaly.isReferenceClientQuirk() && !quirksSeen.emplace(anomaly.epoch, anomaly.path).second)
+                continue;
             anomalies.push_back(anomaly.eventIndex);
+        }
     }
     std::sort(anomalies.begin(), anomalies.end());
     anomalies.erase(std::unique(anomalies.begin(), anomalies.end()), anomalies.end());

@@ -790,3 +790,52 @@ TEST_CASE("capture: a write error is returned once, not also printed as a log wa
     INFO(s_warnings.join(QLatin1Char('\n')).toStdString());
     CHECK(s_warnings.isEmpty());
 }
+
+TEST_CASE("replay: a reference-client quirk marks its first event per path and epoch, other anomalies every one")
+{
+    EventLog log;
+    qint64 ns = 1000;
+    const auto add = [&](EventKind kind, QByteArrayView payload, qint64 seq = -1, quint8 flags = 0) {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = ns += 1000000;
+        event.wallMs = 1718000000000 + ns / 1000000;
+        event.requestId = kind == EventKind::StreamItem || kind == EventKind::EpochStarted ? 1 : -1;
+        event.seq = seq;
+        event.epoch = kind == EventKind::Hello ? 0 : 1;
+        event.parts = kind == EventKind::StreamItem ? quint16(PartData | PartSeq) : quint16(0);
+        event.flags = flags;
+        return log.append(event, payload);
+    };
+    add(EventKind::Hello, R"({"status":"connected","version":"v","identities":{}})");
+    add(EventKind::EpochStarted, R"({"epoch":1,"requestId":1})");
+    add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":1,"1":2,"@s":2},"r":{"1":{"a":1},"@o":[1]}},"seq":1}}})", 1,
+        FlagSnapshot);
+    std::vector<qint64> quirks;
+    for (int i = 0; i < 5; ++i) // a value list edited in place without @s, as Adama servers send it
+        quirks.push_back(add(EventKind::StreamItem,
+            QByteArray(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":)" + QByteArray::number(10 + i) + R"(}},"seq":)"
+                + QByteArray::number(2 + i) + "}}}"),
+            2 + i));
+    const qint64 missing = add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":{"@o":[7]}},"seq":7}}})", 7);
+    const qint64 missingAgain = add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":{"@o":[8]}},"seq":8}}})", 8);
+
+    QTemporaryDir dir;
+    QString error;
+    std::unique_ptr<Capture> capture = openBytes(dir, writeToBytes(log), error);
+    REQUIRE(capture);
+    ReplaySession replay(std::move(capture));
+    QSignalSpy completed(&replay, &ReplaySession::checkpointsCompleted);
+    REQUIRE((replay.checkpointsComplete() || completed.wait(20000)));
+    // The fold saw every one of them; the marks are the quirk's first and each other anomaly.
+    std::size_t quirksFolded = 0;
+    for (const SessionAnomaly& anomaly : replay.capture().checkpoints->anomalies())
+        quirksFolded += anomaly.isReferenceClientQuirk();
+    CHECK(quirksFolded == quirks.size());
+    CHECK(replay.anomalyEvents() == std::vector<qint64> { quirks.front(), missing, missingAgain });
+    REQUIRE(replay.seekNextAnomaly());
+    CHECK(replay.position() == quirks.front());
+    REQUIRE(replay.seekNextAnomaly());
+    CHECK(replay.position() == missing);
+}
