@@ -178,8 +178,8 @@ QStringList ExportDialog::refreshPreview()
     QString summary;
     if (!m_redact->isChecked())
         summary = tr("Redaction is OFF: identity tokens and every value stay as recorded.");
-    else if (redacted.isEmpty())
-        summary = tr("Nothing to redact in this range (no identity token, no listed path matched).");
+    else if (!result.replacedAnything)
+        summary = tr("Nothing to redact in this range (no identity token, URL secret or password found, no listed path matched).");
     else
         summary = tr("Will be redacted (shown as \"[redacted]\"): %1").arg(redacted.join(QStringLiteral("; ")));
     summary += tr("\n%1 bytes, %2 events or messages written.").arg(buffer.size()).arg(result.events);

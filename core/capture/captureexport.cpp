@@ -286,6 +286,12 @@ QString ExportRedactor::redactUrl(const QString& url)
     return QString::fromUtf8(m_identity.redact(redacted, false));
 }
 
+bool ExportRedactor::replacedAnything() const
+{
+    const bool pathHits = std::any_of(m_pathHits.begin(), m_pathHits.end(), [](qint64 hits) { return hits > 0; });
+    return m_enabled && (m_identity.replacements() > 0 || pathHits || !m_urlParts.isEmpty() || m_passwords > 0 || m_withheld > 0);
+}
+
 QStringList ExportRedactor::summary() const
 {
     if (!m_enabled)
@@ -421,6 +427,7 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
     closeEntry(to);
 
     result.redacted = redactor.summary();
+    result.replacedAnything = redactor.replacedAnything();
     QJsonObject creator { { QStringLiteral("name"), QStringLiteral("Deltascope") }, { QStringLiteral("version"), QString::fromLatin1(kVersion) } };
     QJsonObject logObject { { QStringLiteral("version"), QStringLiteral("1.2") }, { QStringLiteral("creator"), creator },
         { QStringLiteral("pages"), QJsonArray() }, { QStringLiteral("entries"), entries },
@@ -492,6 +499,7 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         ++result.events;
     }
     result.redacted = redactor.summary();
+    result.replacedAnything = redactor.replacedAnything();
     // The header in a fixed order, `format` first (QJsonObject would sort the keys).
     QByteArray bytes = QByteArray("{\"format\":\"") + capture::kDeltaLogFormatName + "\",\"version\":\"1.0\"";
     const std::pair<const char*, QString> fields[] = { { "source", capture.path }, { "endpoint", redactor.endpoint() },
@@ -598,6 +606,7 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
     capture::appendEndLine(body, to - from + 1 + outIndex, QDateTime::currentMSecsSinceEpoch());
     body.append('\n');
     result.redacted = redactor.summary();
+    result.replacedAnything = redactor.replacedAnything();
     if (options.redact)
         header.redacted = result.redacted;
     QByteArray bytes = header.toJsonLine();
@@ -837,6 +846,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     }
 
     result.redacted = redactor.summary();
+    result.replacedAnything = redactor.replacedAnything();
     md += QStringLiteral("## Redaction\n\n");
     for (const QString& line : result.redacted)
         md += QStringLiteral("- ") + line + QLatin1Char('\n');

@@ -47,6 +47,8 @@ public:
     const QString& endpoint() const { return m_endpoint; }
     // What was redacted, for the export to say (one line each).
     QStringList summary() const;
+    // Whether anything was replaced or withheld (summary() has lines, zeros among them, either way).
+    bool replacedAnything() const;
 
 private:
     int match(const QStringList& path) const; // index of the matching pattern, -1 if none
@@ -78,6 +80,7 @@ struct ExportResult {
     bool ok = false;
     QString error;
     QStringList redacted; // what the redactor replaced
+    bool replacedAnything = false; // whether redaction changed anything at all
     qint64 events = 0; // events (or messages, items) written
 };
 

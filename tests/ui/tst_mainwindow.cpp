@@ -7,6 +7,7 @@
 #include "tests/support/testutils.h"
 #include "ui/connectionbar.h"
 #include "ui/emptystatepanel.h"
+#include "ui/exportdialog.h"
 #include "ui/mainwindow.h"
 #include "ui/replaybar.h"
 
@@ -279,4 +280,17 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     REQUIRE(window.openCapture(path, true));
     REQUIRE(window.replay());
     CHECK(window.replay()->speed() == 5.0);
+
+    // The export dialog says plainly when redaction finds nothing to replace (events 0-2: a state
+    // change, the hello, the epoch), and what it replaces otherwise.
+    ExportDialog dialog(window.replay()->capture(), 0, &window);
+    dialog.setFormat(ExportDialog::Format::Har);
+    dialog.setRedaction(true, {});
+    dialog.setRange(0, 2);
+    dialog.refreshPreview();
+    CHECK(dialog.summaryText().startsWith(QStringLiteral("Nothing to redact in this range")));
+    dialog.setRedaction(true, { QStringLiteral("players/*/email") });
+    dialog.setRange(0, 10);
+    dialog.refreshPreview();
+    CHECK(dialog.summaryText().startsWith(QStringLiteral("Will be redacted")));
 }
