@@ -10,7 +10,9 @@
 #include "core/cli/outputfile.h"
 #include "core/document/foldcommand.h"
 #include "core/protocol/envelope.h"
+#include "core/session/incidentanalyzer.h"
 #include "core/session/incidentsummary.h"
+#include "core/session/livesession.h"
 #include "core/session/watchcommand.h"
 #include "core/version.h"
 
@@ -150,6 +152,8 @@ int runRecord(const QStringList& arguments, CommandIo& io)
             QStringLiteral("file") },
         { QStringLiteral("keep-identity"), QStringLiteral("Store the identity token in the capture (it is removed by default).") },
         { QStringLiteral("notes"), QStringLiteral("Free text stored in the capture header."), QStringLiteral("text") },
+        { QStringLiteral("no-verify"), QStringLiteral("Do not check incidents against a fresh snapshot over a second connection (it joins "
+                                                      "the document as the same identity, so it runs the document's @connected and @disconnected).") },
     });
     int exitCode = ExitOk;
     if (!parseArguments(parser, QStringLiteral("record"), kRecordExitCodes, arguments, io, exitCode))
@@ -183,16 +187,28 @@ int runRecord(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli record: " << error << '\n';
         return ExitFailure;
     }
+    // Every incident (a drop, a stall, a resync) is analysed into the capture as the window does,
+    // so a replay or an export of it has them.
+    LiveSession& session = runner.session();
+    IncidentAnalyzer analyzer(&session.log());
+    analyzer.setTreeSource(&session.folder());
+    if (!parser.isSet(QStringLiteral("no-verify"))) {
+        analyzer.setShadowTarget(options.target);
+        analyzer.setShadowInsecure(options.insecure);
+    }
+    analyzer.setClock([clock = &session.clock()] { return clock->nowNs(); });
     io.err << "deltascope-cli record: recording to " << path << '\n';
     io.err.flush();
     const int code = runner.run();
+    analyzer.finishWithin(6000); // its report goes into the capture before the end record
     writer.stop();
     if (!writer.errorString().isEmpty()) {
         io.err << "deltascope-cli record: " << writer.errorString() << '\n';
         return code == ExitOk ? ExitFailure : code;
     }
     io.err << "deltascope-cli record: " << writer.eventsWritten() << " events written to " << path << " ("
-           << formatBytes(writer.bytesWritten()) << (writerOptions.keepIdentity ? ", identity kept" : ", identity removed") << ")\n";
+           << formatBytes(writer.bytesWritten()) << (writerOptions.keepIdentity ? ", identity kept" : ", identity removed") << ", "
+           << analyzer.incidents().size() << (analyzer.incidents().size() == 1 ? " incident" : " incidents") << ")\n";
     return code;
 }
 

@@ -7,7 +7,6 @@
 #include "core/session/incidentanalyzer.h"
 #include "core/session/watchcommand.h"
 
-#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -212,14 +211,8 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     int code = runner.run();
     if (planRunner)
         planRunner->stop();
-    // An incident may still be waiting for its truth check: give it a few seconds. The analyzer
-    // handles a burst a slice per turn: what it has not handled yet may open one.
-    analyzer.catchUp();
-    QElapsedTimer waited;
-    waited.start();
-    while (analyzer.hasOpenIncident() && waited.elapsed() < 6000)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
-    analyzer.finish();
+    // An incident may still be waiting for its truth check: give it a few seconds.
+    analyzer.finishWithin(6000);
     proxy.shutdown();
 
     QJsonArray incidents;

@@ -6,7 +6,9 @@
 #include "core/session/sessionfolder.h"
 #include "core/session/streamitemfold.h"
 
+#include <QCoreApplication>
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QWebSocket>
 
@@ -992,6 +994,17 @@ void IncidentAnalyzer::catchUp()
     if (m_log)
         m_log->flushNotifications();
     handleAppended(true);
+}
+
+void IncidentAnalyzer::finishWithin(int waitMs)
+{
+    // What the log holds and has not been handled yet (a slice per turn) may open an incident.
+    catchUp();
+    QElapsedTimer waited;
+    waited.start();
+    while (hasOpenIncident() && waited.elapsed() < waitMs)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    finish();
 }
 
 void IncidentAnalyzer::finish()

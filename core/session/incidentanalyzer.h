@@ -117,6 +117,9 @@ public:
     void catchUp();
     // The session is over: closes an open incident with what is known.
     void finish();
+    // The session is over: an incident still waiting for its truth check gets up to `waitMs` (the
+    // event loop runs meanwhile), then finish().
+    void finishWithin(int waitMs);
 
     const QList<QJsonObject>& incidents() const { return m_closed; }
     bool hasOpenIncident() const { return m_open.has_value(); }

@@ -1103,3 +1103,58 @@ TEST_CASE("cli: record names itself, not watch, when it cannot connect")
     CHECK(run.err.contains(QStringLiteral("deltascope-cli record: could not connect to ") + url));
     CHECK_FALSE(run.err.contains(QStringLiteral("deltascope-cli watch")));
 }
+
+TEST_CASE("record: incidents are analysed into the capture, so its replay and info have them")
+{
+    server::ServerOptions options;
+    options.tickerRate = 50;
+    options.pingIntervalMs = 200;
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("incident.ndjson"));
+    // The server closes the socket once the stream is up: the client reconnects and resyncs.
+    bool closed = false;
+    QTimer closer;
+    closer.setInterval(50);
+    QObject::connect(&closer, &QTimer::timeout, [&] {
+        if (!closed && server.streamCount() > 0)
+            closed = server.closeSockets(server::ServerConnection::CloseKind::Reset) > 0;
+    });
+    closer.start();
+    const test::CliRun run = runCli({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:rec"),
+        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--reconnect"),
+        QStringLiteral("fixed:100"), QStringLiteral("--duration"), QStringLiteral("3"), QStringLiteral("--quiet"), QStringLiteral("--no-document"),
+        QStringLiteral("--out"), path });
+    INFO(run.err.toStdString());
+    REQUIRE(run.code == cli::ExitOk);
+    CHECK(closed);
+    CHECK(run.err.contains(QStringLiteral(", 1 incident)")));
+    QString error;
+    const std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    const std::vector<qint64>& incidents = capture->log->indexesOfKind(EventKind::Incident);
+    REQUIRE(incidents.size() == 1);
+    const QJsonObject report = QJsonDocument::fromJson(capture->log->payload(incidents.front())).object();
+    CHECK(report.value(QStringLiteral("verdict")).toString().startsWith(QStringLiteral("converged")));
+    // Checked against a second connection, unless asked not to.
+    CHECK(report.value(QStringLiteral("verified")).toBool());
+    const test::CliRun info = runCli({ QStringLiteral("info"), path });
+    CHECK(info.out.contains(QStringLiteral("incidents: 1")));
+
+    // --no-verify: no second connection joins; the verdict says it was not verified.
+    closed = false;
+    const QString unverifiedPath = dir.filePath(QStringLiteral("unverified.ndjson"));
+    const test::CliRun unverified = runCli({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:rec"),
+        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--reconnect"),
+        QStringLiteral("fixed:100"), QStringLiteral("--duration"), QStringLiteral("2"), QStringLiteral("--quiet"), QStringLiteral("--no-document"),
+        QStringLiteral("--no-verify"), QStringLiteral("--out"), unverifiedPath });
+    REQUIRE(unverified.code == cli::ExitOk);
+    const std::unique_ptr<Capture> second = CaptureReader::open(unverifiedPath, {}, &error);
+    REQUIRE(second);
+    REQUIRE(second->log->indexesOfKind(EventKind::Incident).size() == 1);
+    CHECK_FALSE(QJsonDocument::fromJson(second->log->payload(second->log->indexesOfKind(EventKind::Incident).front()))
+                    .object()
+                    .value(QStringLiteral("verified"))
+                    .toBool());
+}
