@@ -655,6 +655,8 @@ void MainWindow::onSessionChanged(LiveSession* session)
     leaveReplay();
     finishRecording(); // the previous session's: its open incident, then the end record
     setEventLog(session ? &session->log() : nullptr);
+    if (session)
+        m_timeline->setFollowing(true); // a new session is watched at its newest event, whatever a replay left
     m_documentTree->setSource(session ? &session->folder() : nullptr, session ? &session->log() : nullptr);
     m_treePanel->showContent(false);
     m_sessionFirstVersion.clear();

@@ -82,6 +82,12 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &TimelinePanel::onRowsInserted);
     connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, &TimelinePanel::onScrolled);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &TimelinePanel::onCurrentChanged);
+    // A row the user clicks is one to read: following would scroll it away under the detail that
+    // shows it. The newest row itself keeps following.
+    connect(m_view, &QAbstractItemView::pressed, this, [this](const QModelIndex& index) {
+        if (m_follow && index.row() != m_proxy->rowCount() - 1)
+            setFollowing(false);
+    });
     connect(m_search, &PayloadSearch::matchesAdded, m_model, &TimelineModel::searchMatchesChanged);
     connect(m_search, &PayloadSearch::reset, this, [this] {
         m_model->setSearchMatches(&m_search->matchFlags());

@@ -781,7 +781,8 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     REQUIRE(QTest::qWaitForWindowExposed(&window));
     REQUIRE(window.openCapture(path, true));
     REQUIRE(window.replay());
-    window.replay()->seek(window.replay()->eventCount() - 1);
+    window.replay()->seek(window.replay()->eventCount() / 2);
+    CHECK_FALSE(window.timeline()->isFollowing()); // a replay's seeks stop following
     // Demo ▸ chat with the replay open: the replay's log is freed, and the panes (charts, timeline,
     // detail) once read it until the session's was set.
     REQUIRE(window.startDemo(QStringLiteral("chat")));
@@ -792,5 +793,6 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     QTest::qWait(300); // the charts' and timeline's refresh timers
     CHECK(window.timeline()->model()->rowCount() > 0);
     CHECK(window.windowTitle() == QStringLiteral("Deltascope"));
+    CHECK(window.timeline()->isFollowing()); // the new session is watched at its newest event
     window.disconnectSession();
 }

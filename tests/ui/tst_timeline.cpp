@@ -348,3 +348,29 @@ TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that
     CHECK(panel.view()->selectionModel()->selectedRows().size() == 1);
     CHECK(panel.view()->selectionModel()->isRowSelected(target.row(), {}));
 }
+
+TEST_CASE("timeline panel: clicking an older row while following stops following, so the row stays in view")
+{
+    QSettings().clear();
+    EventLog log;
+    SessionScript script { log };
+    for (int i = 0; i < 300; ++i)
+        script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
+    TimelinePanel panel;
+    panel.resize(900, 400);
+    panel.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    panel.setEventLog(&log);
+    REQUIRE(test::waitUntil([&] { return panel.view()->verticalScrollBar()->value() == panel.view()->verticalScrollBar()->maximum(); }, 2s));
+    REQUIRE(panel.isFollowing());
+    const QModelIndex top = panel.view()->indexAt(QPoint(5, 5));
+    REQUIRE(top.isValid());
+    QTest::mouseClick(panel.view()->viewport(), Qt::LeftButton, {}, panel.view()->visualRect(top).center());
+    CHECK_FALSE(panel.isFollowing());
+    const qint64 clicked = panel.currentEvent();
+    for (int i = 0; i < 50; ++i)
+        script.item(1, "{\"v\":" + QByteArray::number(1000 + i) + "}");
+    QTest::qWait(200);
+    CHECK(panel.currentEvent() == clicked);
+    CHECK(panel.view()->visualRect(panel.view()->currentIndex()).intersects(panel.view()->viewport()->rect()));
+}
