@@ -50,6 +50,8 @@
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QTemporaryFile>
+#include <QDir>
 #include <QPixmap>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -368,21 +370,7 @@ bool MainWindow::openCapture(const QString& path, bool wait)
         return false;
     }
     m_loader = std::make_unique<CaptureLoader>();
-    auto* progress = new QProgressDialog(tr("Opening %1…").arg(QFileInfo(path).fileName()), tr("Cancel"), 0, 1000, this);
-    progress->setObjectName(QStringLiteral("captureProgress"));
-    progress->setWindowModality(Qt::WindowModal);
-    progress->setMinimumDuration(300);
-    progress->setAttribute(Qt::WA_DeleteOnClose);
-    connect(progress, &QProgressDialog::canceled, m_loader.get(), &CaptureLoader::cancel);
-    connect(m_loader.get(), &CaptureLoader::progress, progress, [progress, decompressing = false](int phase, qint64 done, qint64 total) mutable {
-        // Reading the lines fills the bar, after decompressing (phase 0) when there is that; the
-        // checkpoints are made in the background once the capture is open.
-        const double fraction = total > 0 ? double(done) / double(total) : 0;
-        decompressing = decompressing || phase == 0;
-        const int from = decompressing && phase >= 1 ? 500 : 0;
-        const int span = decompressing ? 499 : 999;
-        progress->setValue(phase >= 2 ? 999 : from + int(fraction * span));
-    });
+    QProgressDialog* progress = loadingProgress(m_loader.get(), tr("Opening %1…").arg(QFileInfo(path).fileName()));
     bool done = false;
     bool ok = false;
     connect(m_loader.get(), &CaptureLoader::finished, this, [this, progress, path, &done, &ok, wait](bool success, const QString& error) {
@@ -400,6 +388,68 @@ bool MainWindow::openCapture(const QString& path, bool wait)
     while (!done)
         loop.processEvents(QEventLoop::WaitForMoreEvents, 50);
     return ok && m_replay;
+}
+
+QProgressDialog* MainWindow::loadingProgress(CaptureLoader* loader, const QString& text)
+{
+    auto* progress = new QProgressDialog(text, tr("Cancel"), 0, 1000, this);
+    progress->setObjectName(QStringLiteral("captureProgress"));
+    progress->setWindowModality(Qt::WindowModal);
+    progress->setMinimumDuration(300);
+    progress->setAttribute(Qt::WA_DeleteOnClose);
+    connect(progress, &QProgressDialog::canceled, loader, &CaptureLoader::cancel);
+    connect(loader, &CaptureLoader::progress, progress, [progress, decompressing = false](int phase, qint64 done, qint64 total) mutable {
+        // Reading the lines fills the bar, after decompressing (phase 0) when there is that; the
+        // checkpoints are made in the background once the capture is open.
+        const double fraction = total > 0 ? double(done) / double(total) : 0;
+        decompressing = decompressing || phase == 0;
+        const int from = decompressing && phase >= 1 ? 500 : 0;
+        const int span = decompressing ? 499 : 999;
+        progress->setValue(phase >= 2 ? 999 : from + int(fraction * span));
+    });
+    return progress;
+}
+
+std::unique_ptr<Capture> MainWindow::loadCaptureWaiting(const QString& path, const QString& text, QString* error)
+{
+    CaptureLoader loader;
+    QProgressDialog* progress = loadingProgress(&loader, text);
+    bool done = false;
+    bool ok = false;
+    connect(&loader, &CaptureLoader::finished, this, [&](bool success, const QString& why) {
+        progress->close();
+        done = true;
+        ok = success;
+        *error = why;
+    });
+    loader.open(path);
+    QEventLoop loop;
+    while (!done)
+        loop.processEvents(QEventLoop::WaitForMoreEvents, 50);
+    return ok ? loader.takeCapture() : nullptr;
+}
+
+std::unique_ptr<Capture> MainWindow::liveSessionCapture(QString* error)
+{
+    LiveSession* session = m_live->session();
+    if (!m_writer || !session) {
+        // The session has ended: its recording is whole.
+        return loadCaptureWaiting(m_lastRecording, tr("Reading %1…").arg(QFileInfo(m_lastRecording).fileName()), error);
+    }
+    // Still recording: what the session holds so far, written as a capture of its own (the
+    // recording has no end record yet, and its last lines may be on their way to the disk).
+    QTemporaryFile file(QDir::temp().filePath(QStringLiteral("deltascope-export-XXXXXX.ndjson")));
+    if (!file.open()) {
+        *error = tr("cannot write a temporary file in %1: %2").arg(QDir::tempPath(), file.errorString());
+        return nullptr;
+    }
+    if (!CaptureWriter::writeLog(session->log(), m_recordingHeader, file, false, error))
+        return nullptr;
+    file.close();
+    std::unique_ptr<Capture> capture = loadCaptureWaiting(file.fileName(), tr("Reading this session so far…"), error);
+    if (capture)
+        capture->path = m_writer->path(); // what the report names: the recording, not the copy read
+    return capture;
 }
 
 void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& path)
@@ -526,27 +576,25 @@ void MainWindow::leaveReplay()
 
 void MainWindow::exportCapture()
 {
-    if (!m_replay) {
-        const QString recording = recordingPath();
-        if (recording.isEmpty()) {
-            showError(tr("There is nothing to export yet."), tr("Connect to a document (every session is recorded) or open a capture (Ctrl+O)."));
-            return;
-        }
-        // Exports read a capture; the live session's is its recording, which opens as a replay.
-        if (QMessageBox::question(this, tr("Export this session"),
-                tr("Exports are made from a capture. Open this session's recording (%1) as a replay and export from it? "
-                   "The live session stops.")
-                    .arg(QFileInfo(recording).fileName()))
-            != QMessageBox::Yes)
-            return;
-        if (m_writer) {
-            m_lastRecording = m_writer->path();
-            disconnectSession();
-        }
-        if (!openCapture(recording, true))
-            return;
+    if (m_replay) {
+        ExportDialog dialog(m_replay->capture(), m_replay->position(), this);
+        dialog.exec();
+        return;
     }
-    ExportDialog dialog(m_replay->capture(), m_replay->position(), this);
+    if (recordingPath().isEmpty()) {
+        showError(tr("There is nothing to export yet."), tr("Connect to a document (every session is recorded) or open a capture (Ctrl+O)."));
+        return;
+    }
+    // The live session goes on: the export is made from what it has recorded so far.
+    QString error;
+    const std::unique_ptr<Capture> capture = liveSessionCapture(&error);
+    if (!capture) {
+        if (error != u"cancelled")
+            showError(tr("Could not read this session's recording: %1").arg(error),
+                tr("Check the captures folder and the temporary folder are readable and writable."));
+        return;
+    }
+    ExportDialog dialog(*capture, capture->log->size() - 1, this);
     dialog.exec();
 }
 
@@ -679,6 +727,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
         options.path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), header.space, header.key);
         if (!m_connectionBar->identity().isEmpty())
             options.identities = QStringList { m_connectionBar->identity() };
+        m_recordingHeader = header;
         m_writer = std::make_unique<CaptureWriter>(&session->log(), header, options);
         QString error;
         if (!m_writer->start(&error)) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/capture/captureformat.h"
 #include "ui/models/deltadetailsource.h"
 
 #include <QMainWindow>
@@ -12,6 +13,7 @@ class QDragEnterEvent;
 class QDropEvent;
 class QLabel;
 class QMenu;
+class QProgressDialog;
 class QSplitter;
 class QTableView;
 class QTimer;
@@ -21,6 +23,7 @@ class EventLog;
 class LiveSession;
 class ReplaySession;
 class CaptureLoader;
+class Capture;
 class CaptureWriter;
 class IncidentAnalyzer;
 }
@@ -97,6 +100,9 @@ public:
     void exportCapture();
     QStringList recentCaptures() const;
     QString recordingPath() const;
+    // The live session's recording as a capture for an export: what it holds so far while it goes
+    // on (the session is not disturbed), or the finished recording once it has ended.
+    std::unique_ptr<Capture> liveSessionCapture(QString* error);
 
     // Shows an error in the window: what happened and what to try. Never a silent failure.
     void showError(const QString& what, const QString& whatToTry);
@@ -120,6 +126,12 @@ private:
     void updateReplayTree(qint64 index); // the tree, or why there is none yet, at replay event `index`
     void onSessionChanged(LiveSession* session);
     void onCaptureLoaded(bool ok, const QString& error, const QString& path);
+    // A progress dialog (deleted on close) for `loader`, whose Cancel cancels it.
+    QProgressDialog* loadingProgress(CaptureLoader* loader, const QString& text);
+    // Opens a capture with a progress dialog and returns it, the event loop running meanwhile;
+    // null with `error` ("cancelled" when the user cancelled).
+    std::unique_ptr<Capture> loadCaptureWaiting(const QString& path, const QString& text, QString* error);
+
     void rememberCapture(const QString& path);
     void fillRecentCaptures();
     void updateStatus();
@@ -166,6 +178,7 @@ private:
     bool m_syncingReplay = false;
     qint64 m_firstDocumentEvent = -1; // replay: the first stream item carrying data, -1 when none
     QString m_lastRecording;
+    capture::Header m_recordingHeader; // the live recording's, for exports made while it goes on
     QSplitter* m_verticalSplitter = nullptr;
     QSplitter* m_sideBySideSplitter = nullptr;
     QSplitter* m_timelineSplitter = nullptr;

@@ -796,3 +796,38 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     CHECK(window.timeline()->isFollowing()); // the new session is watched at its newest event
     window.disconnectSession();
 }
+
+TEST_CASE("live window: an export of a live session reads what it recorded so far, and the session goes on")
+{
+    QSettings().clear();
+    QTemporaryDir captures;
+    CaptureWriter::setCapturesFolder(captures.path());
+    MainWindow window;
+    LiveSession* session = showWithDemo(window, QStringLiteral("ticker"));
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().lastSeq() >= 5; }, 5s));
+    QString error;
+    std::unique_ptr<Capture> capture = window.liveSessionCapture(&error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    CHECK(capture->path == window.recordingPath());
+    CHECK(capture->log->size() >= 5);
+    CHECK(capture->log->size() <= session->log().size());
+    CHECK(capture->notices().isEmpty()); // a whole capture, not a cut-off one
+    // The identity does not travel into the copy the export reads.
+    for (qint64 i = 0; i < capture->log->size(); ++i)
+        REQUIRE_FALSE(capture->log->payload(i).contains("anonymous:deltascope"));
+    // Nothing stopped: the session streams on and keeps recording.
+    const qint64 before = session->folder().lastSeq();
+    REQUIRE(test::waitUntil([&] { return session->folder().lastSeq() > before; }, 5s));
+    CHECK(session->state() == ConnectionState::Streaming);
+    CHECK_FALSE(window.replay());
+
+    // Once the session has ended, its finished recording is what an export reads.
+    const QString recording = window.recordingPath();
+    window.disconnectSession();
+    capture = window.liveSessionCapture(&error);
+    REQUIRE(capture);
+    CHECK(capture->path == recording);
+    CHECK(capture->closedCleanly);
+    CaptureWriter::setCapturesFolder(QString());
+}
