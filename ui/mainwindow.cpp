@@ -506,6 +506,10 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     m_connectionBar->hide();
     m_composer->hide();
     m_replayBar->show();
+    // Fault buttons act on a live session; in a replay they would only be disabled.
+    m_faultsPanel->setEmptyText(tr("Faults act on a live session. This is a replay: the faults it recorded are in the timeline "
+                                   "(kind \"fault\"), their incidents beside this pane. Back to Live to inject more."));
+    m_faultsPanel->showContent(false);
     for (QAction* action : std::as_const(m_replayActions))
         action->setEnabled(true);
     m_stateLabel->setText(tr("replay"));
@@ -565,6 +569,7 @@ void MainWindow::leaveReplay()
     m_replayBar->hide();
     m_connectionBar->show();
     m_composer->show();
+    m_faultsPanel->showContent(true);
     for (QAction* action : std::as_const(m_replayActions))
         action->setEnabled(false);
     setWindowTitle(QStringLiteral("Deltascope"));

@@ -260,6 +260,11 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(window.treePanel()->isShowingContent());
     window.replay()->seek(2);
     CHECK_FALSE(window.treePanel()->isShowingContent());
+    // The faults pane says why it has no buttons in a replay, and has them again once it is left.
+    auto* faultsPane = window.findChild<EmptyStatePanel*>(QStringLiteral("faultsPanel"));
+    REQUIRE(faultsPane);
+    CHECK_FALSE(faultsPane->isShowingContent());
+    CHECK(faultsPane->emptyText().contains(QStringLiteral("This is a replay")));
     // The status bar follows play and pause, and says nothing of the replay once it is left.
     const auto status = [&](const char* name) { return window.findChild<QLabel*>(QLatin1String(name))->text(); };
     window.replay()->play();
@@ -271,6 +276,7 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     window.leaveReplay();
     CHECK(window.treePanel()->emptyText().startsWith(QStringLiteral("Not connected.")));
     CHECK(status("statusState") == QStringLiteral("idle"));
+    CHECK(faultsPane->isShowingContent());
     CHECK(status("statusSeq") == QStringLiteral("seq –"));
     CHECK(status("statusRate") == QStringLiteral("0 deltas/s"));
     // The speed box's choice holds for the next capture too, whichever way play starts.
