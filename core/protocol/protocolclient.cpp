@@ -380,6 +380,7 @@ void ProtocolClient::onOpened()
     m_lastPingNs = m_clock->nowNs();
     m_lastCheckNs = m_lastPingNs;
     m_missedChecks = 0;
+    m_pongedOnSocket = false;
     if (m_options.liveness.enabled)
         m_livenessTimer.start(m_options.liveness.checkIntervalMs, true);
     setState(ConnectionState::Handshaking, QStringLiteral("socket open, waiting for the hello"));
@@ -485,7 +486,9 @@ void ProtocolClient::onText(const QByteArray& frame)
         m_lastPingNs = m_clock->nowNs();
         if (m_options.liveness.resetMissesOnPing)
             m_missedChecks = 0;
-        if (decoded.latencyMs >= 0 && decoded.latencyMs != m_rttMs) {
+        // The server measures latency from our pongs: before the first on this socket it says 0,
+        // which is no round trip (adama-wire.md 2).
+        if (m_pongedOnSocket && decoded.latencyMs >= 0 && decoded.latencyMs != m_rttMs) {
             m_rttMs = decoded.latencyMs;
             Q_EMIT rttChanged(m_rttMs);
         }
@@ -496,6 +499,7 @@ void ProtocolClient::onText(const QByteArray& frame)
         pongEvent.payload = pong;
         emitEvent(std::move(pongEvent));
         m_transport->sendText(pong);
+        m_pongedOnSocket = true;
         if (m_state == ConnectionState::Stalled) {
             if (m_streamPhase == StreamPhase::Open)
                 setState(ConnectionState::Streaming, QStringLiteral("pings resumed"));

@@ -226,6 +226,7 @@ private:
     qint64 m_lastSeq = -1;
     qint64 m_rttMs = -1;
     qint64 m_lastPingNs = 0;
+    bool m_pongedOnSocket = false; // a ping's latency measures something only after our first pong
     qint64 m_lastEventNs = 0; // the time of the last event emitted (emitEvent keeps them in order)
     qint64 m_lastCheckNs = 0; // when the liveness timer last fired, to tell a late check from a silent server
     qint64 m_endRequestId = -1;

@@ -42,13 +42,18 @@ TEST_CASE("client: connect, hello, create, ping/pong with RTT")
     REQUIRE(epochs.size() == 1);
     CHECK(epochs[0].requestId == 1);
 
-    peer.sendText(R"({"ping":1000,"latency":"17"})");
+    // The server's first ping on a socket says latency 0: nothing was measured yet (it measures
+    // from our pongs), so no round trip is known.
+    peer.sendText(R"({"ping":1000,"latency":"0"})");
     REQUIRE(peer.pump([&]() { return !peer.eventsOfKind(EventKind::Pong).empty(); }));
     REQUIRE(peer.pump([&]() { return QJsonDocument::fromJson(peer.received.back()).object().contains(QStringLiteral("pong")); }));
     const QJsonObject pong = QJsonDocument::fromJson(peer.received.back()).object();
     CHECK(pong.value(QStringLiteral("ping")).toInt() == 1000);
-    CHECK(pong.value(QStringLiteral("latency")).toString() == QLatin1String("17"));
+    CHECK(pong.value(QStringLiteral("latency")).toString() == QLatin1String("0"));
     CHECK(pong.value(QStringLiteral("pong")).toDouble() > 1.0e9);
+    CHECK(peer.client.rttMs() == -1);
+    peer.sendText(R"({"ping":2000,"latency":"17"})");
+    REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::Pong).size() == 2; }));
     CHECK(peer.client.rttMs() == 17);
 }
 
