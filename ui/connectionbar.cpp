@@ -57,11 +57,8 @@ ConnectionBar::ConnectionBar(QWidget* parent)
             Q_EMIT disconnectRequested();
             return;
         }
-        if (const QString error = viewerStateError(); !error.isEmpty()) {
-            m_viewerState->setFocus();
-            return;
-        }
-        rememberCurrent();
+        // Checked and remembered where Ctrl+Return's connect is: a bad viewer state is said in the
+        // window's banner, and only a connection that starts goes into Recent.
         Q_EMIT connectRequested();
     });
     layout->addWidget(m_connectButton);
@@ -148,6 +145,12 @@ QString joinRecent(const QStringList& parts)
         escaped.append(part.replace(QLatin1Char('\t'), QLatin1Char(' ')));
     return escaped.join(QLatin1Char('\t'));
 }
+}
+
+void ConnectionBar::focusViewerState()
+{
+    m_viewerState->setFocus();
+    m_viewerState->selectAll();
 }
 
 void ConnectionBar::rememberCurrent()

@@ -42,6 +42,7 @@ public:
 
     // Recent connections (URL, space, key, viewer state; never the identity), newest first.
     void rememberCurrent();
+    void focusViewerState();
     QStringList recentConnections() const;
     static constexpr int kMaxRecent = 10;
 

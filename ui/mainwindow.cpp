@@ -649,6 +649,7 @@ bool MainWindow::connectFromBar()
 {
     if (const QString error = m_connectionBar->viewerStateError(); !error.isEmpty()) {
         showError(error, tr("Fix the viewer state in the connection bar (a JSON object such as {\"page\":0}), or clear it."));
+        m_connectionBar->focusViewerState();
         return false;
     }
     const QUrl url(m_connectionBar->url());

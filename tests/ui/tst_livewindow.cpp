@@ -314,6 +314,12 @@ TEST_CASE("live window: bad input is reported in the window with what to try")
     window.connectionBar()->setViewerState(QStringLiteral("{\"page\":"));
     CHECK_FALSE(window.connectFromBar());
     CHECK(window.errorText().contains(QStringLiteral("not JSON")));
+    // The Connect button says it the same way, and remembers nothing that did not connect.
+    window.showError(QStringLiteral("an older message"), QString());
+    const QStringList recentBefore = window.connectionBar()->recentConnections();
+    window.connectionBar()->findChild<QPushButton*>(QStringLiteral("connectButton"))->click();
+    CHECK(window.errorText().contains(QStringLiteral("not JSON")));
+    CHECK(window.connectionBar()->recentConnections() == recentBefore);
 
     MessageComposer composer;
     composer.setChannel(QStringLiteral("bad channel"));
