@@ -738,6 +738,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
         QString error;
         if (!m_writer->start(&error)) {
             m_writer.reset();
+            CaptureWriter::releaseCapturePath(options.path);
             m_recordingLabel->setText(tr("not recording"));
             showError(tr("This session is not being recorded: %1").arg(error),
                 tr("Check that the captures folder is writable, or choose another one in the settings (captures/folder)."));

@@ -166,7 +166,8 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     }
     options.command = QStringLiteral("record");
     QString path = parser.value(QStringLiteral("out"));
-    if (path.isEmpty())
+    const bool reservedPath = path.isEmpty();
+    if (reservedPath)
         path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), options.target.space, options.target.key);
 
     WatchRunner runner(options, io.out, io.err);
@@ -184,6 +185,8 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     writerOptions.identities = { options.target.identity };
     CaptureWriter writer(&runner.session().log(), header, writerOptions);
     if (!writer.start(&error)) {
+        if (reservedPath)
+            CaptureWriter::releaseCapturePath(path);
         io.err << "deltascope-cli record: " << error << '\n';
         return ExitFailure;
     }

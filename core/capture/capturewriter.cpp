@@ -424,6 +424,13 @@ void CaptureWriter::setCapturesFolder(const QString& folder)
         settings.setValue(QStringLiteral("captures/folder"), folder);
 }
 
+void CaptureWriter::releaseCapturePath(const QString& path)
+{
+    const QFileInfo info(path);
+    if (info.isFile() && info.size() == 0)
+        QFile::remove(path);
+}
+
 QString CaptureWriter::newCapturePath(
     const QString& folder, const QString& space, const QString& key, const QDateTime& when, bool compressed)
 {

@@ -62,6 +62,9 @@ public:
     // that no other recorder (another process too) can take the same name.
     static QString newCapturePath(const QString& folder, const QString& space, const QString& key,
         const QDateTime& when = QDateTime::currentDateTimeUtc(), bool compressed = false);
+    // Gives back a name newCapturePath() reserved when the recording did not start: the file goes
+    // if it is still empty (nothing of a recording is ever lost this way).
+    static void releaseCapturePath(const QString& path);
 
 Q_SIGNALS:
     void writeFailed(const QString& message); // queued from the worker; recording stops writing

@@ -884,6 +884,16 @@ TEST_CASE("record: new capture names are reserved, so two recorders in the same 
     // Taken at once, before any recorder writes: the next caller cannot choose them.
     CHECK(QFileInfo::exists(first));
     CHECK(QFileInfo::exists(second));
+    // A recording that did not start gives its name back; a file with anything in it stays.
+    CaptureWriter::releaseCapturePath(second);
+    CHECK_FALSE(QFileInfo::exists(second));
+    {
+        QFile written(first);
+        REQUIRE(written.open(QIODevice::WriteOnly));
+        written.write("{}\n");
+    }
+    CaptureWriter::releaseCapturePath(first);
+    CHECK(QFileInfo::exists(first));
 }
 
 TEST_CASE("cli: info words each incident as the window does, not as raw JSON")
