@@ -387,8 +387,8 @@ void WatchRunner::onStateChanged(ConnectionState state, ConnectionState, const Q
         int code = ExitFailure;
         if (!client.helloEverReceived())
             code = ExitConnectFailed;
-        else if (client.failureCode() != 0)
-            code = ExitFatalStream;
+        else if (isFatalStreamCode(client.failureCode()))
+            code = ExitFatalStream; // as replay --against: a code retried until the client gave up is 1
         m_finishing = false; // a failure overrides a pending polite end
         finish(code, reason);
     }

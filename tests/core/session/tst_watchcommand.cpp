@@ -220,6 +220,22 @@ TEST_CASE("watch: a fatal stream failure exits 5")
     CHECK(err.contains(QStringLiteral("403403 AUTH_FORBIDDEN")));
 }
 
+TEST_CASE("watch: a stream the client gave up on after a retryable failure exits 1, not 5")
+{
+    QString out;
+    QString err;
+    QTextStream outStream(&out);
+    QTextStream errStream(&err);
+    auto transport = std::make_unique<LoopbackTransport>();
+    script(transport.get(), R"({"failure":ID,"reason":928828,"retry":true})");
+    WatchOptions watch = options(5);
+    watch.reconnect = QStringLiteral("none"); // gives up at the first failure
+    WatchRunner runner(watch, outStream, errStream, std::move(transport));
+    CHECK(runner.run() == ExitFailure);
+    errStream.flush();
+    CHECK(err.contains(QStringLiteral("928828")));
+}
+
 TEST_CASE("watch: an unreachable server exits 4, and giving up says why once, not 'closed by the user', and prints no empty document")
 {
     QString out;
