@@ -356,7 +356,7 @@ void ServerConnection::onText(const QString& text)
         protocolError(ErrorCode::Uncaught);
         return;
     }
-    const QJsonObject request = document.object();
+    QJsonObject request = document.object();
     if (request.contains(QLatin1String("pong"))) {
         // latency = now - created - ping; a pong without `ping` is an uncaught error in the real
         // server, while Jackson reads a null `ping` as 0.
@@ -377,6 +377,7 @@ void ServerConnection::onText(const QString& text)
         return;
     }
     m_lastRequestMs = m_created.elapsed();
+    readNumbersAsJackson(request, frame);
     handleRequest(request, *id);
 }
 

@@ -9,6 +9,10 @@
 #include <QRandomGenerator>
 
 #include <algorithm>
+#include <string_view>
+#include <string>
+#include <cmath>
+#include <charconv>
 #include <cctype>
 #include <climits>
 #include <array>
@@ -82,6 +86,31 @@ QByteArray compactJson(const QJsonValue& value)
     return wrapped.mid(1, wrapped.size() - 2);
 }
 
+namespace {
+
+// Java's Long.parseLong: an optional sign and decimal digits (any script's, as Character.digit
+// reads them), within 64 bits; no white space.
+std::optional<qint64> javaParseLong(const QString& text)
+{
+    qsizetype i = 0;
+    const bool negative = !text.isEmpty() && text[0] == QLatin1Char('-');
+    if (!text.isEmpty() && (text[0] == QLatin1Char('-') || text[0] == QLatin1Char('+')))
+        ++i;
+    if (i == text.size())
+        return std::nullopt;
+    quint64 magnitude = 0;
+    const quint64 limit = negative ? quint64(LLONG_MAX) + 1 : quint64(LLONG_MAX);
+    for (; i < text.size(); ++i) {
+        const int digit = text[i].digitValue();
+        if (digit < 0 || digit > 9 || magnitude > (limit - quint64(digit)) / 10)
+            return std::nullopt;
+        magnitude = magnitude * 10 + quint64(digit);
+    }
+    return negative ? qint64(0 - magnitude) : qint64(magnitude);
+}
+
+}
+
 std::optional<QString> stringParam(const QJsonObject& request, QLatin1String name)
 {
     const QJsonValue value = request.value(name);
@@ -101,39 +130,39 @@ std::optional<qint64> integerParam(const QJsonObject& request, QLatin1String nam
     const QJsonValue value = request.value(name);
     if (value.isDouble())
         return exactInteger(value.toDouble()); // nullopt when not an integral number
-    if (value.isString()) {
-        bool ok = false;
-        const qint64 parsed = value.toString().toLongLong(&ok);
-        if (ok)
-            return parsed;
-    }
+    if (value.isString())
+        return javaParseLong(value.toString());
     return std::nullopt;
 }
 
 namespace {
 
-// The text of the number a top-level "id" key holds in `frame` (valid JSON), or empty when the key
-// is not written plainly (an escaped key) or holds no number. The last such key wins, as in Jackson.
-QByteArrayView idNumberToken(QByteArrayView frame)
+// Each top-level key written plainly (no escapes) whose value is a number, with the number's
+// text, in the order written (Jackson keeps the last of a repeated key, as QJsonObject does).
+std::vector<std::pair<QByteArrayView, QByteArrayView>> topLevelNumberTokens(QByteArrayView frame)
 {
-    QByteArrayView token;
+    std::vector<std::pair<QByteArrayView, QByteArrayView>> tokens;
     int depth = 0;
     bool expectKey = false; // at depth 1, after '{' or ','
     for (qsizetype i = 0; i < frame.size(); ++i) {
         const char c = frame[i];
         if (c == '"') {
             const qsizetype start = i + 1;
+            bool escaped = false;
             for (++i; i < frame.size() && frame[i] != '"'; ++i) {
-                if (frame[i] == '\\')
+                if (frame[i] == '\\') {
+                    escaped = true;
                     ++i;
+                }
             }
             if (i >= frame.size())
                 break; // an unterminated string (the caller passes valid JSON; this keeps reads in bounds)
             if (depth != 1 || !expectKey)
                 continue;
             expectKey = false;
-            if (frame.sliced(start, i - start) != QByteArrayView("id"))
+            if (escaped)
                 continue;
+            const QByteArrayView key = frame.sliced(start, i - start);
             qsizetype v = i + 1;
             while (v < frame.size() && (frame[v] == ' ' || frame[v] == '\t' || frame[v] == '\n' || frame[v] == '\r' || frame[v] == ':'))
                 ++v;
@@ -141,7 +170,8 @@ QByteArrayView idNumberToken(QByteArrayView frame)
             while (end < frame.size() && (std::isdigit(static_cast<unsigned char>(frame[end])) || frame[end] == '-' || frame[end] == '+'
                        || frame[end] == '.' || frame[end] == 'e' || frame[end] == 'E'))
                 ++end;
-            token = frame.sliced(v, end - v);
+            if (end > v)
+                tokens.emplace_back(key, frame.sliced(v, end - v));
         } else if (c == '{' || c == '[') {
             ++depth;
             expectKey = c == '{' && depth == 1;
@@ -151,7 +181,60 @@ QByteArrayView idNumberToken(QByteArrayView frame)
             expectKey = true;
         }
     }
+    return tokens;
+}
+
+// The text of the number a top-level "id" key holds in `frame`, or empty when the key is not
+// written plainly or holds no number. The last such key wins, as in Jackson.
+QByteArrayView idNumberToken(QByteArrayView frame)
+{
+    QByteArrayView token;
+    for (const auto& [key, number] : topLevelNumberTokens(frame)) {
+        if (key == QByteArrayView("id"))
+            token = number;
+    }
     return token;
+}
+
+bool isIntegralToken(QByteArrayView token)
+{
+    return !token.contains('.') && !token.contains('e') && !token.contains('E');
+}
+
+// Java's Double.toString: the shortest digits that read back as `value`, as "123.0" or "0.001"
+// from 10^-3 up to 10^7, else as "1.0E20" or "1.5E-5".
+QString javaDoubleText(double value)
+{
+    if (value == 0)
+        return std::signbit(value) ? QStringLiteral("-0.0") : QStringLiteral("0.0");
+    if (!std::isfinite(value))
+        return std::isnan(value) ? QStringLiteral("NaN") : value > 0 ? QStringLiteral("Infinity") : QStringLiteral("-Infinity");
+    char buffer[40];
+    const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+    if (error != std::errc())
+        return QString::number(value);
+    std::string_view text(buffer, std::size_t(end - buffer));
+    const bool negative = text.front() == '-';
+    if (negative)
+        text.remove_prefix(1);
+    const std::size_t e = text.find('e');
+    const int exponent = std::atoi(std::string(text.substr(e + 1)).c_str());
+    std::string digits(text.substr(0, e));
+    digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+    std::string out;
+    const double magnitude = std::fabs(value);
+    if (magnitude >= 1e-3 && magnitude < 1e7) {
+        const int point = exponent + 1; // digits before the decimal point
+        if (point <= 0)
+            out = "0." + std::string(std::size_t(-point), '0') + digits;
+        else if (std::size_t(point) >= digits.size())
+            out = digits + std::string(std::size_t(point) - digits.size(), '0') + ".0";
+        else
+            out = digits.substr(0, std::size_t(point)) + "." + digits.substr(std::size_t(point));
+    } else {
+        out = digits.substr(0, 1) + "." + (digits.size() > 1 ? digits.substr(1) : std::string("0")) + "E" + std::to_string(exponent);
+    }
+    return QString::fromLatin1((negative ? "-" + out : out).c_str());
 }
 
 // Java's Integer.parseInt: an optional sign and decimal digits (any script's, as Character.digit
@@ -205,6 +288,26 @@ std::optional<qint32> requestId(const QJsonObject& request, QByteArrayView frame
     if (token.startsWith('-'))
         low = 0u - low;
     return qint32(low);
+}
+
+void readNumbersAsJackson(QJsonObject& request, QByteArrayView frame)
+{
+    for (const auto& [key, token] : topLevelNumberTokens(frame)) {
+        const QString name = QString::fromUtf8(key);
+        const QJsonValue value = request.value(name);
+        if (!value.isDouble())
+            continue;
+        if (isIntegralToken(token)) {
+            qint64 integer = 0;
+            const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), integer);
+            if (error != std::errc() || end != token.data() + token.size())
+                request.insert(name, QString::fromLatin1(token)); // a BigInteger: its digits, and no long
+        } else {
+            // A double: Java's text, and no long. Qt reads -0.0 as the integer 0: the sign is the text's.
+            const double number = value.toDouble() == 0 && token.startsWith('-') ? -0.0 : value.toDouble();
+            request.insert(name, javaDoubleText(number));
+        }
+    }
 }
 
 std::optional<QJsonObject> objectParam(const QJsonObject& request, QLatin1String name)

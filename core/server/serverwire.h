@@ -76,8 +76,9 @@ QByteArray compactJson(const QJsonObject& object);
 QByteArray compactJson(const QJsonValue& value);
 
 // Parameter readers with the real JsonRequest's leniency: strings accept numbers, integers accept
-// numeric strings; absent, null or wrongly typed yields nullopt (the caller answers with the
-// parameter's code).
+// numeric strings (as Long.parseLong reads them: no spaces); absent, null or wrongly typed yields
+// nullopt (the caller answers with the parameter's code). See readNumbersAsJackson() for numbers
+// written with a fraction, an exponent or beyond 64 bits.
 std::optional<QString> stringParam(const QJsonObject& request, QLatin1String name);
 std::optional<qint64> integerParam(const QJsonObject& request, QLatin1String name);
 std::optional<QJsonObject> objectParam(const QJsonObject& request, QLatin1String name);
@@ -90,6 +91,11 @@ std::optional<QJsonValue> messageParam(const QJsonObject& request, QLatin1String
 // "id" key spelled with escapes is read from the parsed number, and a number of over about 309
 // digits fails Qt's JSON parser before it gets here.
 std::optional<qint32> requestId(const QJsonObject& request, QByteArrayView frame);
+// Makes `request` (parsed from `frame`) hold its top-level numbers as Jackson reads them, for the
+// parameter readers: Qt reads 1.0 and 1e2 as integers and long digits as a double, Jackson a
+// double and a BigInteger. Those become strings of what JsonRequest.getString returns ("1.0",
+// "100.0", "1.0E20", the digits), which integerParam() then refuses as getLong does.
+void readNumbersAsJackson(QJsonObject& request, QByteArrayView frame);
 
 // `documents/hash-password`: a salted PBKDF2-HMAC-SHA256 hash as
 // `$pbkdf2-sha256$ITERATIONS$SALT$HASH` (base64). Adama answers scrypt text (`$s0$...`); clients

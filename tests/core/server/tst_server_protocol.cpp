@@ -1,6 +1,7 @@
 #include "core/protocol/errorcodes.h"
 #include "core/server/demodocument.h"
 #include "core/server/referenceserver.h"
+#include "core/server/serverwire.h"
 #include "tests/support/testutils.h"
 #include "wsclient.h"
 
@@ -11,12 +12,15 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QTest>
 #include <QNetworkRequest>
 #include <QPasswordDigestor>
 #include <QRegularExpression>
 #include <QTcpSocket>
 #include <QTimer>
+
+#include <limits>
 
 using namespace deltascope;
 using namespace deltascope::server;
@@ -759,4 +763,55 @@ TEST_CASE("every code the reference server answers with has a name in the client
         ++codes;
     }
     CHECK(codes > 30);
+}
+
+TEST_CASE("request parameters: numbers are read as Jackson reads them, numeric strings as Long.parseLong")
+{
+    const QByteArray frame
+        = R"({"id":1,"method":"x","a":1.0,"b":1e20,"c":2.5,"d":0.001,"e":1234567.0,"f":12345678901234567890,"g":7,"h":-0.0,"i":1.5e-5,"j":1E2,"k":12345678.5})";
+    QJsonObject request = QJsonDocument::fromJson(frame).object();
+    server::readNumbersAsJackson(request, frame);
+    const auto text = [&](const char* name) { return server::stringParam(request, QLatin1String(name)).value_or(QStringLiteral("<none>")); };
+    // JsonRequest.getString: numberValue().toString(), Double.toString for a double.
+    CHECK(text("a") == QStringLiteral("1.0"));
+    CHECK(text("b") == QStringLiteral("1.0E20"));
+    CHECK(text("c") == QStringLiteral("2.5"));
+    CHECK(text("d") == QStringLiteral("0.001"));
+    CHECK(text("e") == QStringLiteral("1234567.0"));
+    CHECK(text("f") == QStringLiteral("12345678901234567890")); // a BigInteger, every digit
+    CHECK(text("g") == QStringLiteral("7"));
+    CHECK(text("h") == QStringLiteral("-0.0"));
+    CHECK(text("i") == QStringLiteral("1.5E-5"));
+    CHECK(text("j") == QStringLiteral("100.0"));
+    CHECK(text("k") == QStringLiteral("1.23456785E7"));
+    // JsonRequest.getLong: integral numbers within 64 bits, or strings Long.parseLong reads.
+    const auto integer = [&](const char* name) { return server::integerParam(request, QLatin1String(name)); };
+    CHECK(integer("g") == 7);
+    CHECK_FALSE(integer("a"));
+    CHECK_FALSE(integer("j"));
+    CHECK_FALSE(integer("f"));
+    const auto fromString = [](const char* text) {
+        return server::integerParam(QJsonObject { { QStringLiteral("n"), QString::fromLatin1(text) } }, QLatin1String("n"));
+    };
+    CHECK(fromString("+6") == 6);
+    CHECK(fromString("-9223372036854775808") == std::numeric_limits<qint64>::min());
+    CHECK(fromString("9223372036854775807") == std::numeric_limits<qint64>::max());
+    CHECK_FALSE(fromString("9223372036854775808"));
+    CHECK_FALSE(fromString(" 6"));
+    CHECK_FALSE(fromString("6 "));
+    CHECK_FALSE(fromString("1.0"));
+    CHECK_FALSE(fromString("-"));
+
+    // Over the socket: connection 1.0 is no connection (405505), and key 1.0 names document "1.0".
+    server::ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    REQUIRE(client.open(QUrl(server.url())));
+    client.sendText(QStringLiteral(R"({"id":5,"method":"connection/send","connection":1.0,"channel":"say","message":{}})"));
+    const QJsonObject answer = client.waitFor([](const QJsonObject& f) { return f.value(QLatin1String("failure")).toInteger(-1) == 5; });
+    CHECK(failureReason(answer) == 405505);
+    client.sendText(QStringLiteral(R"({"id":6,"method":"connection/create","identity":"anonymous:n","space":"chat","key":1.0})"));
+    REQUIRE(!client.waitFor([](const QJsonObject& f) { return f.value(QLatin1String("deliver")).toInteger() == 6; }).isEmpty());
+    CHECK(server.document(QStringLiteral("chat"), QStringLiteral("1.0")) != nullptr);
+    CHECK(server.document(QStringLiteral("chat"), QStringLiteral("1")) == nullptr);
 }
