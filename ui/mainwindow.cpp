@@ -370,7 +370,7 @@ bool MainWindow::openCapture(const QString& path, bool wait)
         return false;
     }
     m_loader = std::make_unique<CaptureLoader>();
-    QProgressDialog* progress = loadingProgress(m_loader.get(), tr("Opening %1…").arg(QFileInfo(path).fileName()));
+    QProgressDialog* progress = loadingProgress(m_loader.get(), tr("Opening %1…").arg(QFileInfo(path).fileName()), 300);
     bool done = false;
     bool ok = false;
     connect(m_loader.get(), &CaptureLoader::finished, this, [this, progress, path, &done, &ok, wait](bool success, const QString& error) {
@@ -390,12 +390,12 @@ bool MainWindow::openCapture(const QString& path, bool wait)
     return ok && m_replay;
 }
 
-QProgressDialog* MainWindow::loadingProgress(CaptureLoader* loader, const QString& text)
+QProgressDialog* MainWindow::loadingProgress(CaptureLoader* loader, const QString& text, int minimumDurationMs)
 {
     auto* progress = new QProgressDialog(text, tr("Cancel"), 0, 1000, this);
     progress->setObjectName(QStringLiteral("captureProgress"));
     progress->setWindowModality(Qt::WindowModal);
-    progress->setMinimumDuration(300);
+    progress->setMinimumDuration(minimumDurationMs);
     progress->setAttribute(Qt::WA_DeleteOnClose);
     connect(progress, &QProgressDialog::canceled, loader, &CaptureLoader::cancel);
     connect(loader, &CaptureLoader::progress, progress, [progress, decompressing = false](int phase, qint64 done, qint64 total) mutable {
@@ -413,7 +413,9 @@ QProgressDialog* MainWindow::loadingProgress(CaptureLoader* loader, const QStrin
 std::unique_ptr<Capture> MainWindow::loadCaptureWaiting(const QString& path, const QString& text, QString* error)
 {
     CaptureLoader loader;
-    QProgressDialog* progress = loadingProgress(&loader, text);
+    // Shown at once: window-modal, it keeps the window's input (Disconnect, a demo, a dropped
+    // file) out of the wait below, whose caller goes on afterwards.
+    QProgressDialog* progress = loadingProgress(&loader, text, 0);
     bool done = false;
     bool ok = false;
     connect(&loader, &CaptureLoader::finished, this, [&](bool success, const QString& why) {
@@ -432,23 +434,34 @@ std::unique_ptr<Capture> MainWindow::loadCaptureWaiting(const QString& path, con
 std::unique_ptr<Capture> MainWindow::liveSessionCapture(QString* error)
 {
     LiveSession* session = m_live->session();
-    if (!m_writer || !session) {
-        // The session has ended: its recording is whole.
-        return loadCaptureWaiting(m_lastRecording, tr("Reading %1…").arg(QFileInfo(m_lastRecording).fileName()), error);
+    if (!session) {
+        if (m_lastRecording.isEmpty()) {
+            *error = tr("there is no session and no recording to export");
+            return nullptr;
+        }
+        const QString recording = m_lastRecording;
+        return loadCaptureWaiting(recording, tr("Reading %1…").arg(QFileInfo(recording).fileName()), error);
     }
-    // Still recording: what the session holds so far, written as a capture of its own (the
-    // recording has no end record yet, and its last lines may be on their way to the disk).
+    // The session's events as they are now, written as a capture of their own: its recording may
+    // have no end record yet (its last lines on their way to the disk), or may not have started.
+    // Taken before the wait below, which runs the event loop, where the session may end.
+    const QString recording = m_sessionRecording;
     QTemporaryFile file(QDir::temp().filePath(QStringLiteral("deltascope-export-XXXXXX.ndjson")));
     if (!file.open()) {
-        *error = tr("cannot write a temporary file in %1: %2").arg(QDir::tempPath(), file.errorString());
+        *error = tr("cannot create a temporary file in %1 to read this session from: %2").arg(QDir::tempPath(), file.errorString());
         return nullptr;
     }
-    if (!CaptureWriter::writeLog(session->log(), m_recordingHeader, file, false, error))
+    QString writeError;
+    if (!CaptureWriter::writeLog(session->log(), m_recordingHeader, file, false, &writeError)) {
+        *error = tr("cannot write this session to the temporary file %1: %2").arg(file.fileName(), writeError);
         return nullptr;
+    }
     file.close();
-    std::unique_ptr<Capture> capture = loadCaptureWaiting(file.fileName(), tr("Reading this session so far…"), error);
-    if (capture)
-        capture->path = m_writer->path(); // what the report names: the recording, not the copy read
+    std::unique_ptr<Capture> capture = loadCaptureWaiting(file.fileName(), tr("Reading this session…"), error);
+    // What the report names: the session's recording, not the copy read (the copy when the
+    // recording did not start).
+    if (capture && !recording.isEmpty())
+        capture->path = recording;
     return capture;
 }
 
@@ -586,7 +599,7 @@ void MainWindow::exportCapture()
         dialog.exec();
         return;
     }
-    if (recordingPath().isEmpty()) {
+    if (!m_live->session() && m_lastRecording.isEmpty()) {
         showError(tr("There is nothing to export yet."), tr("Connect to a document (every session is recorded) or open a capture (Ctrl+O)."));
         return;
     }
@@ -668,10 +681,12 @@ bool MainWindow::connectFromBar()
     target.space = m_connectionBar->space();
     target.key = m_connectionBar->key();
     target.viewerState = m_connectionBar->viewerState().toUtf8();
+    // The previous error goes first: what connecting itself says (the session is not recorded,
+    // the fault proxy did not start) must stay in view.
+    m_errorBanner->hide();
     QString error;
     if (!m_live->connectTo(target, m_insecure, &error))
         return false;
-    m_errorBanner->hide();
     // The embedded demo server listens on a new port each run: its URL would be a dead entry in
     // Recent (the Demo menu reopens its documents).
     if (m_live->demoUrl().isEmpty() || url != QUrl(m_live->demoUrl()))
@@ -734,6 +749,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
         if (!m_connectionBar->identity().isEmpty())
             options.identities = QStringList { m_connectionBar->identity() };
         m_recordingHeader = header;
+        m_sessionRecording.clear();
         m_writer = std::make_unique<CaptureWriter>(&session->log(), header, options);
         QString error;
         if (!m_writer->start(&error)) {
@@ -743,6 +759,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
             showError(tr("This session is not being recorded: %1").arg(error),
                 tr("Check that the captures folder is writable, or choose another one in the settings (captures/folder)."));
         } else {
+            m_sessionRecording = options.path;
             m_recordingLabel->setText(tr("recording %1").arg(QFileInfo(options.path).fileName()));
             m_recordingLabel->setToolTip(options.path);
             connect(m_writer.get(), &CaptureWriter::writeFailed, this, [this](const QString& message) {

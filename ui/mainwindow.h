@@ -100,8 +100,9 @@ public:
     void exportCapture();
     QStringList recentCaptures() const;
     QString recordingPath() const;
-    // The live session's recording as a capture for an export: what it holds so far while it goes
-    // on (the session is not disturbed), or the finished recording once it has ended.
+    // The live session as a capture for an export: what it holds so far while it goes on (the
+    // session is not disturbed; recorded or not), or its finished recording once it has ended.
+    // Null with `error` (not null).
     std::unique_ptr<Capture> liveSessionCapture(QString* error);
 
     // Shows an error in the window: what happened and what to try. Never a silent failure.
@@ -127,9 +128,9 @@ private:
     void onSessionChanged(LiveSession* session);
     void onCaptureLoaded(bool ok, const QString& error, const QString& path);
     // A progress dialog (deleted on close) for `loader`, whose Cancel cancels it.
-    QProgressDialog* loadingProgress(CaptureLoader* loader, const QString& text);
+    QProgressDialog* loadingProgress(CaptureLoader* loader, const QString& text, int minimumDurationMs);
     // Opens a capture with a progress dialog and returns it, the event loop running meanwhile;
-    // null with `error` ("cancelled" when the user cancelled).
+    // null with `error` (not null; "cancelled" when the user cancelled).
     std::unique_ptr<Capture> loadCaptureWaiting(const QString& path, const QString& text, QString* error);
 
     void rememberCapture(const QString& path);
@@ -178,7 +179,8 @@ private:
     bool m_syncingReplay = false;
     qint64 m_firstDocumentEvent = -1; // replay: the first stream item carrying data, -1 when none
     QString m_lastRecording;
-    capture::Header m_recordingHeader; // the live recording's, for exports made while it goes on
+    capture::Header m_recordingHeader; // the live session's recording's, for exports made from the session
+    QString m_sessionRecording; // the live session's recording, empty when it did not start
     QSplitter* m_verticalSplitter = nullptr;
     QSplitter* m_sideBySideSplitter = nullptr;
     QSplitter* m_timelineSplitter = nullptr;

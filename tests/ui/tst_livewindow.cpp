@@ -47,6 +47,7 @@
 #include <QFile>
 #include <QAction>
 #include <QTemporaryDir>
+#include <QTemporaryFile>
 #include <QThread>
 
 using namespace deltascope;
@@ -835,5 +836,25 @@ TEST_CASE("live window: an export of a live session reads what it recorded so fa
     REQUIRE(capture);
     CHECK(capture->path == recording);
     CHECK(capture->closedCleanly);
+
+    // A session whose recording could not start is exported from its own events, not from the
+    // previous session's recording.
+    QTemporaryFile notAFolder;
+    REQUIRE(notAFolder.open());
+    CaptureWriter::setCapturesFolder(notAFolder.fileName() + QStringLiteral("/captures"));
+    REQUIRE(window.startDemo(QStringLiteral("chat")));
+    LiveSession* unrecorded = window.live()->session();
+    REQUIRE(unrecorded);
+    CHECK(window.errorText().contains(QStringLiteral("not being recorded")));
+    REQUIRE(test::waitUntil([&] { return unrecorded->folder().epochHasData(); }, 5s));
+    capture = window.liveSessionCapture(&error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    CHECK(capture->path != recording);
+    bool chat = false;
+    for (qint64 i = 0; i < capture->log->size(); ++i)
+        chat = chat || capture->log->payload(i).contains("\"space\":\"chat\"");
+    CHECK(chat);
+    window.disconnectSession();
     CaptureWriter::setCapturesFolder(QString());
 }
