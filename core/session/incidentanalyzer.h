@@ -117,9 +117,11 @@ public:
     void catchUp();
     // The session is over: closes an open incident with what is known.
     void finish();
-    // The session is over: an incident still waiting for its truth check gets up to `waitMs` (the
-    // event loop runs meanwhile), then finish().
+    // The session is over: an incident whose check is under way or due (checkComing()) gets up to
+    // `waitMs` for it (the event loop runs meanwhile), then finish(). One no check can close (a
+    // client that never came back, no truth to fetch) is not waited for.
     void finishWithin(int waitMs);
+    bool checkComing() const;
 
     const QList<QJsonObject>& incidents() const { return m_closed; }
     bool hasOpenIncident() const { return m_open.has_value(); }

@@ -818,3 +818,40 @@ TEST_CASE("incident analyzer: a new stream has reached no seq until its snapshot
     const QJsonObject incident = s.waitForIncident();
     CHECK(incident.value(QLatin1String("resync")).toObject().value(QLatin1String("seqBefore")).toInteger() == 10);
 }
+
+TEST_CASE("incident analyzer: at the end, only a check that can close the incident is waited for")
+{
+    // No truth to fetch, the client never came back: no check can close it; finish() at once.
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.state(2, "streaming", "snapshot");
+        s.item(10, 1, 5, R"({"n":1})");
+        s.state(100, "reconnecting", "socket closed; reopening in 5 ms");
+        test::waitUntil([] { return false; }, 60ms); // a settle period or more: the check finds it recovering
+        REQUIRE(s.analyzer.hasOpenIncident());
+        CHECK_FALSE(s.analyzer.checkComing());
+        s.analyzer.finishWithin(60000); // returns without waiting (a hang would time the test out)
+        CHECK_FALSE(s.analyzer.hasOpenIncident());
+        REQUIRE(s.analyzer.incidents().size() == 1);
+    }
+    // Back and streaming with a check due: that check closes it, with its verdict, not finish()'s.
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.state(2, "streaming", "snapshot");
+        s.item(10, 1, 5, R"({"n":1})");
+        s.state(100, "reconnecting", "socket closed; reopening in 5 ms");
+        s.hello(110, "v1");
+        s.state(111, "streaming", "socket back, stream kept");
+        REQUIRE(s.analyzer.hasOpenIncident());
+        CHECK(s.analyzer.checkComing());
+        s.analyzer.finishWithin(60000);
+        REQUIRE(s.analyzer.incidents().size() == 1);
+        const QJsonArray notes = s.analyzer.incidents().first().value(QLatin1String("notes")).toArray();
+        for (const QJsonValue& note : notes)
+            CHECK_FALSE(note.toString().startsWith(QLatin1String("the session ended before")));
+    }
+}
