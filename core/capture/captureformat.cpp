@@ -777,10 +777,13 @@ int redactUrlsIn(QByteArray& text, QStringList* parts)
             int unit = 0;
             return unicodeEscapeAt(i, unit);
         }
-        // A token a capture already replaced ("[redacted identity 2]") is one piece of the URL.
+        // A token a capture already replaced ("[redacted identity 2]", exactly) is one piece of the URL.
         if (c == '[' && QByteArrayView(text.constData() + i, n - i).startsWith(placeholder)) {
-            const qsizetype close = text.indexOf(']', i);
-            return close < 0 ? 0 : close + 1 - i;
+            qsizetype close = i + placeholder.size();
+            while (close < n && text[close] >= '0' && text[close] <= '9')
+                ++close;
+            if (close > i + placeholder.size() && close < n && text[close] == ']')
+                return close + 1 - i;
         }
         return (std::uint8_t(c) <= ' ' || c == '"') ? 0 : 1;
     };

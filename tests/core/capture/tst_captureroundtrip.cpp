@@ -581,6 +581,12 @@ TEST_CASE("redaction: URLs are cut at their delimiters, not parsed, so a URL QUr
     QByteArray replaced = R"({"note":"https://h/~s?identity=[redacted identity 1]&token=S10"})";
     CHECK(capture::redactUrlsIn(replaced) == 1);
     CHECK_FALSE(replaced.contains("S10"));
+    // Only the placeholder exactly: text that merely starts like one does not carry the URL on
+    // past the string's end.
+    QByteArray unclosed = R"({"a":"wss://h/?t=[redacted identity ","b":[1]})";
+    capture::redactUrlsIn(unclosed);
+    CHECK(unclosed.endsWith(R"(","b":[1]})"));
+    CHECK(QJsonDocument::fromJson(unclosed).isObject());
     // Inside the query only white space, a quote or an escape ends it.
     QByteArray apostrophe = R"({"u":"https://h/?name=O'Brien&sig=S11","w":"see http://h/a'b?c=S12 ok"})";
     CHECK(capture::redactUrlsIn(apostrophe) == 2);
