@@ -82,12 +82,9 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &TimelinePanel::onRowsInserted);
     connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, &TimelinePanel::onScrolled);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &TimelinePanel::onCurrentChanged);
-    // A row the user clicks is one to read: following would scroll it away under the detail that
-    // shows it. The newest row itself keeps following.
-    connect(m_view, &QAbstractItemView::pressed, this, [this](const QModelIndex& index) {
-        if (m_follow && index.row() != m_proxy->rowCount() - 1)
-            setFollowing(false);
-    });
+    // A row the user clicks is one to read: following would scroll it away (the newest too, at a
+    // busy stream's rate) under the detail that shows it.
+    connect(m_view, &QAbstractItemView::pressed, this, [this] { setFollowing(false); });
     connect(m_search, &PayloadSearch::matchesAdded, m_model, &TimelineModel::searchMatchesChanged);
     connect(m_search, &PayloadSearch::reset, this, [this] {
         m_model->setSearchMatches(&m_search->matchFlags());
@@ -318,15 +315,17 @@ bool TimelinePanel::selectProxyRowForEvent(qint64 index)
     const QModelIndex proxyIndex = m_proxy->mapFromSource(m_model->index(int(index), 0));
     if (!proxyIndex.isValid())
         return false;
+    if (m_follow && proxyIndex.row() != m_proxy->rowCount() - 1)
+        setFollowing(false);
     // Already the current row (the user clicked it, and the replay's seek comes back here): left
-    // where it is if in view. Centring it under the pointer mid-click had the release select
-    // another row.
+    // where it is if in view, and selected. Centring it under the pointer mid-click had the
+    // release select another row.
     if (m_view->currentIndex() == proxyIndex) {
+        if (!m_view->selectionModel()->isRowSelected(proxyIndex.row(), proxyIndex.parent()))
+            m_view->selectionModel()->select(proxyIndex, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
         m_view->scrollTo(proxyIndex, QAbstractItemView::EnsureVisible);
         return true;
     }
-    if (m_follow && proxyIndex.row() != m_proxy->rowCount() - 1)
-        setFollowing(false);
     m_view->setCurrentIndex(proxyIndex);
     m_view->scrollTo(proxyIndex, QAbstractItemView::PositionAtCenter);
     return true;
