@@ -10,6 +10,7 @@
 #include "core/cli/outputfile.h"
 #include "core/document/foldcommand.h"
 #include "core/protocol/envelope.h"
+#include "core/protocol/protocolclient.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/session/incidentsummary.h"
 #include "core/session/livesession.h"
@@ -198,6 +199,12 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     if (!parser.isSet(QStringLiteral("no-verify"))) {
         analyzer.setShadowTarget(options.target);
         analyzer.setShadowInsecure(options.insecure);
+        // A check connects with the viewer state the client holds now (a document may push one).
+        QObject::connect(&session.client(), &ProtocolClient::viewerStateChanged, &analyzer,
+            [&analyzer, truth = options.target](const QByteArray& json) mutable {
+                truth.viewerState = json;
+                analyzer.setShadowTarget(truth);
+            });
     }
     analyzer.setClock([clock = &session.clock()] { return clock->nowNs(); });
     io.err << "deltascope-cli record: recording to " << path << '\n';

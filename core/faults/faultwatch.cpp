@@ -4,6 +4,7 @@
 #include "core/faults/faultproxy.h"
 #include "core/cli/outputfile.h"
 #include "core/faults/servercontrol.h"
+#include "core/protocol/protocolclient.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/session/watchcommand.h"
 
@@ -178,6 +179,12 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     analyzer.setTreeSource(&session.folder()); // the session folds the same stream
     analyzer.setShadowTarget(truth);
     analyzer.setShadowInsecure(options.insecure);
+    // A check connects with the viewer state the client holds now (a document may push one).
+    QObject::connect(&session.client(), &ProtocolClient::viewerStateChanged, &analyzer,
+        [&analyzer, target = DocumentTarget(truth)](const QByteArray& json) mutable {
+            target.viewerState = json;
+            analyzer.setShadowTarget(target);
+        });
     Clock* clock = &session.clock();
     analyzer.setClock([clock] { return clock->nowNs(); });
 
