@@ -237,29 +237,13 @@ QString javaDoubleText(double value)
     return QString::fromLatin1((negative ? "-" + out : out).c_str());
 }
 
-// Java's Integer.parseInt: an optional sign and decimal digits (any script's, as Character.digit
-// reads them), within 32 bits.
+// Java's Integer.parseInt: as Long.parseLong, within 32 bits.
 std::optional<qint32> javaParseInt(const QString& text)
 {
-    qsizetype i = 0;
-    const bool negative = !text.isEmpty() && text[0] == QLatin1Char('-');
-    if (!text.isEmpty() && (text[0] == QLatin1Char('-') || text[0] == QLatin1Char('+')))
-        ++i;
-    if (i == text.size())
+    const std::optional<qint64> value = javaParseLong(text);
+    if (!value || *value < INT_MIN || *value > INT_MAX)
         return std::nullopt;
-    qint64 value = 0;
-    for (; i < text.size(); ++i) {
-        const int digit = text[i].digitValue();
-        if (digit < 0 || digit > 9)
-            return std::nullopt;
-        value = value * 10 + digit;
-        if (value > qint64(INT_MAX) + 1)
-            return std::nullopt;
-    }
-    value = negative ? -value : value;
-    if (value > INT_MAX)
-        return std::nullopt;
-    return qint32(value);
+    return qint32(*value);
 }
 
 }
