@@ -603,12 +603,12 @@ void MainWindow::exportCapture()
         showError(tr("There is nothing to export yet."), tr("Connect to a document (every session is recorded) or open a capture (Ctrl+O)."));
         return;
     }
-    // The live session goes on: the export is made from what it has recorded so far.
+    // The live session goes on: the export is made from its events so far.
     QString error;
     const std::unique_ptr<Capture> capture = liveSessionCapture(&error);
     if (!capture) {
         if (error != u"cancelled")
-            showError(tr("Could not read this session's recording: %1").arg(error),
+            showError(tr("Could not export this session: %1").arg(error),
                 tr("Check the captures folder and the temporary folder are readable and writable."));
         return;
     }

@@ -102,7 +102,9 @@ public:
 #endif
         // A close frame from the peer makes QWebSocket answer it, and aboutToClose() comes first;
         // a connection that just ends (a reset, a FIN without a close frame) has none. Our own
-        // close() disconnects this before it starts the handshake.
+        // close() disconnects this before it starts the handshake. Known gap: QWebSocket also
+        // starts one itself for a frame it refuses (1002, 1007, 1009), whose code then reads as
+        // the peer's; no public signal tells the two apart.
         connect(socket, &QWebSocket::aboutToClose, this, [this, socket]() {
             if (socket == m_socket)
                 m_closeHandshake = true;
