@@ -65,13 +65,16 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     header->setStretchLastSection(true);
     header->setHighlightSections(false);
     const int charWidth = fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    header->resizeSection(TimelineModel::TimeColumn, charWidth * 14);
-    header->resizeSection(TimelineModel::GapColumn, charWidth * 10);
-    header->resizeSection(TimelineModel::DirectionColumn, charWidth * 8);
-    header->resizeSection(TimelineModel::KindColumn, charWidth * 18);
+    // Sized to what they hold ("14:15:16.237", "+49 ms", "← in", "reconnect-planned", "id 12 · seq
+    // 16700", "connection/create", "1.2 KiB"), so the Summary column, the one that says most,
+    // keeps room at a laptop's width.
+    header->resizeSection(TimelineModel::TimeColumn, charWidth * 13);
+    header->resizeSection(TimelineModel::GapColumn, charWidth * 9);
+    header->resizeSection(TimelineModel::DirectionColumn, charWidth * 7);
+    header->resizeSection(TimelineModel::KindColumn, charWidth * 16);
     header->resizeSection(TimelineModel::IdColumn, charWidth * 16);
-    header->resizeSection(TimelineModel::MethodColumn, charWidth * 18);
-    header->resizeSection(TimelineModel::SizeColumn, charWidth * 9);
+    header->resizeSection(TimelineModel::MethodColumn, charWidth * 16);
+    header->resizeSection(TimelineModel::SizeColumn, charWidth * 8);
     layout->addWidget(m_view, 1);
 
     m_tailTimer = new QTimer(this);
