@@ -209,8 +209,8 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     analyzer.setClock([clock = &session.clock()] { return clock->nowNs(); });
     io.err << "deltascope-cli record: recording to " << path << '\n';
     io.err.flush();
-    const int code = runner.run();
-    analyzer.finishWithin(6000); // its report goes into the capture before the end record
+    // The incident's report goes into the capture before the end record.
+    const int code = runner.run([&analyzer] { analyzer.finishWithin(6000); });
     writer.stop();
     if (!writer.errorString().isEmpty()) {
         io.err << "deltascope-cli record: " << writer.errorString() << '\n';

@@ -298,7 +298,7 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
 
 WatchRunner::~WatchRunner() = default;
 
-int WatchRunner::run()
+int WatchRunner::run(const std::function<void()>& whileStopping)
 {
     if (m_options.insecure && m_options.target.url.scheme() == QLatin1String("wss"))
         m_err << "deltascope-cli " << m_options.command << ": warning: --insecure: the server certificate is NOT verified\n";
@@ -313,6 +313,8 @@ int WatchRunner::run()
     StopSignalGuard guard([this](int signal) { finish(ExitOk, signal == SIGTERM ? QStringLiteral("terminated (SIGTERM)") : QStringLiteral("interrupted (Ctrl-C)")); });
     if (!m_completed)
         m_loop.exec();
+    if (whileStopping)
+        whileStopping();
     m_out.flush();
     m_err.flush();
     return m_exitCode;

@@ -9,6 +9,7 @@
 #include <QObject>
 #include <QTimer>
 
+#include <functional>
 #include <memory>
 
 namespace deltascope::cli {
@@ -55,7 +56,9 @@ public:
     LiveSession& session() { return *m_session; }
     const WatchOptions& options() const { return m_options; }
 
-    int run(); // blocks in a local event loop
+    // Blocks in a local event loop. `whileStopping` runs once the session has ended, still under
+    // the stop-signal guard (a Ctrl-C meanwhile does not kill the process: record writes its end).
+    int run(const std::function<void()>& whileStopping = {});
     // Ends the run: sends connection/end when a stream is open (waits up to 1 s for it), prints
     // the final document, and makes run() return `exitCode`.
     void finish(int exitCode, const QString& reason);
