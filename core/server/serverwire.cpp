@@ -7,6 +7,7 @@
 #include <QJsonDocument>
 #include <QPasswordDigestor>
 #include <QRandomGenerator>
+#include <QSet>
 
 #include <algorithm>
 #include <string_view>
@@ -276,7 +277,14 @@ std::optional<qint32> requestId(const QJsonObject& request, QByteArrayView frame
 
 void readNumbersAsJackson(QJsonObject& request, QByteArrayView frame)
 {
-    for (const auto& [key, token] : topLevelNumberTokens(frame)) {
+    const std::vector<std::pair<QByteArrayView, QByteArrayView>> tokens = topLevelNumberTokens(frame);
+    QSet<QByteArrayView> seen;
+    // The last of a repeated key is the value (as in the parsed object): read from the end.
+    for (auto it = tokens.rbegin(); it != tokens.rend(); ++it) {
+        const auto& [key, token] = *it;
+        if (seen.contains(key))
+            continue;
+        seen.insert(key);
         const QString name = QString::fromUtf8(key);
         const QJsonValue value = request.value(name);
         if (!value.isDouble())

@@ -784,6 +784,12 @@ TEST_CASE("request parameters: numbers are read as Jackson reads them, numeric s
     CHECK(text("i") == QStringLiteral("1.5E-5"));
     CHECK(text("j") == QStringLiteral("100.0"));
     CHECK(text("k") == QStringLiteral("1.23456785E7"));
+    // A repeated key: its last value is the one, as written.
+    const QByteArray repeated = R"({"id":1,"a":1.5,"a":2,"b":3,"b":4.0})";
+    QJsonObject twice = QJsonDocument::fromJson(repeated).object();
+    server::readNumbersAsJackson(twice, repeated);
+    CHECK(server::integerParam(twice, QLatin1String("a")) == 2);
+    CHECK(server::stringParam(twice, QLatin1String("b")) == QStringLiteral("4.0"));
     // JsonRequest.getLong: integral numbers within 64 bits, or strings Long.parseLong reads.
     const auto integer = [&](const char* name) { return server::integerParam(request, QLatin1String(name)); };
     CHECK(integer("g") == 7);
