@@ -29,15 +29,29 @@ namespace deltascope::ui {
 
 namespace {
 // A frame (a large document's snapshot may be tens of MiB) or document text is shown up to this
-// size: more would stall the window on every selection, and no one reads it on screen. Save
-// writes the whole frame.
-constexpr qsizetype kShownTextBytes = 2 * 1024 * 1024;
+// size: more would stall the window on every selection (laying out and colouring 2 MiB took
+// seconds), and no one reads it on screen. Save writes the whole frame.
+constexpr qsizetype kShownTextBytes = 512 * 1024;
+// Text is coloured up to this size; above it the colouring alone stalls the window.
+constexpr qsizetype kHighlightedChars = 128 * 1024;
 
 QString shownText(const QString& text)
 {
     if (text.size() <= kShownTextBytes)
         return text;
     return QObject::tr("// the first %1 of %2 characters of the document\n").arg(kShownTextBytes).arg(text.size()) + text.left(kShownTextBytes);
+}
+
+// Puts `text` into a view made by makeJsonView(), coloured when small enough.
+void showJson(QPlainTextEdit* view, const QString& text)
+{
+    JsonHighlighter* highlighter = view->findChild<JsonHighlighter*>();
+    // Detached before the text goes in: attached, it would colour every block of it first.
+    if (highlighter)
+        highlighter->setDocument(nullptr);
+    view->setPlainText(text);
+    if (highlighter && text.size() <= kHighlightedChars)
+        highlighter->setDocument(view->document());
 }
 
 QPlainTextEdit* makeJsonView(QWidget* parent, const QString& objectName)
@@ -117,6 +131,10 @@ FrameDetailPanel::FrameDetailPanel(QWidget* parent)
     m_analysisPanel->setContent(m_analysis);
     m_tabs->addTab(m_analysisPanel, tr("Analysis"));
     layout->addWidget(m_tabs, 1);
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] {
+        if (m_tabs->currentWidget() == m_pathsPanel || m_tabs->currentWidget() == m_diffPanel)
+            showPendingDetail();
+    });
 
     showEvent(-1);
 }
@@ -193,14 +211,14 @@ void FrameDetailPanel::showEvent(qint64 index)
 
     if (payload.size() > kShownTextBytes) {
         // Too large to format: its start as received.
-        m_frame->setPlainText(tr("// %1 bytes: the first %2 shown as received, unformatted; Save writes the whole frame\n")
+        showJson(m_frame, tr("// %1 bytes: the first %2 shown as received, unformatted; Save writes the whole frame\n")
                                   .arg(payload.size())
                                   .arg(kShownTextBytes)
             + QString::fromUtf8(payload.left(kShownTextBytes)));
     } else {
         QString parseError;
         const QString pretty = prettyFrame(payload, &parseError);
-        m_frame->setPlainText(parseError.isEmpty() ? pretty : tr("// %1; shown as received\n").arg(parseError) + pretty);
+        showJson(m_frame, parseError.isEmpty() ? pretty : tr("// %1; shown as received\n").arg(parseError) + pretty);
     }
 
     m_linkedButton->setEnabled(event.linkedIndex >= 0);
@@ -208,6 +226,7 @@ void FrameDetailPanel::showEvent(qint64 index)
     m_saveButton->setEnabled(true);
     showAnalysis(event.kind, payload);
 
+    m_detailPending = -1;
     if (event.kind != EventKind::StreamItem) {
         m_pathsModel->setStringList({});
         m_pathsPanel->setEmptyText(tr("A %1 event changes no document paths; stream items do.").arg(eventKindName(event.kind)));
@@ -225,6 +244,18 @@ void FrameDetailPanel::showEvent(qint64 index)
         m_diffPanel->showContent(false);
         return;
     }
+    // Folded, diffed and printed when one of their tabs is shown: for a large document that is
+    // most of a selection's cost, and stepping through frames would pay it on every step.
+    m_detailPending = index;
+    if (m_tabs->currentWidget() == m_pathsPanel || m_tabs->currentWidget() == m_diffPanel)
+        showPendingDetail();
+}
+
+void FrameDetailPanel::showPendingDetail()
+{
+    if (m_detailPending < 0 || !m_deltaDetail)
+        return;
+    const qint64 index = std::exchange(m_detailPending, -1);
     const DeltaDetail detail = m_deltaDetail(index);
     if (!detail.error.isEmpty()) {
         m_pathsPanel->setEmptyText(detail.error);
@@ -236,8 +267,8 @@ void FrameDetailPanel::showEvent(qint64 index)
     m_pathsModel->setStringList(detail.changedPaths);
     m_pathsPanel->setEmptyText(tr("This item changed nothing visible in the document (a seq or side-channel item)."));
     m_pathsPanel->showContent(!detail.changedPaths.isEmpty());
-    m_before->setPlainText(shownText(detail.before));
-    m_after->setPlainText(shownText(detail.after));
+    showJson(m_before, shownText(detail.before));
+    showJson(m_after, shownText(detail.after));
     m_diffPanel->showContent(true);
 }
 
@@ -273,8 +304,9 @@ QString FrameDetailPanel::frameText() const
     return m_frame->toPlainText();
 }
 
-QStringList FrameDetailPanel::changedPaths() const
+QStringList FrameDetailPanel::changedPaths()
 {
+    showPendingDetail();
     return m_pathsModel->stringList();
 }
 

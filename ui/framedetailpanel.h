@@ -54,7 +54,8 @@ public:
     QString headerText() const;
     QString frameText() const;
     QString analysisText() const; // an incident's resync analysis as text; empty for other events
-    QStringList changedPaths() const;
+    // The selected stream item's changed paths (computed now if their tab was not shown yet).
+    QStringList changedPaths();
     // Writes the frame text to a file; returns an error text (empty on success).
     QString saveFrame(const QString& path) const;
 
@@ -64,10 +65,12 @@ Q_SIGNALS:
 private:
     void copyFrame();
     void showAnalysis(EventKind kind, const QByteArray& payload);
+    void showPendingDetail();
     void saveFrameInteractively();
 
     QPointer<EventLog> m_log;
     qint64 m_index = -1;
+    qint64 m_detailPending = -1; // a stream item whose paths and before / after wait for their tab
     DeltaDetailProvider m_deltaDetail;
     FailureCodeDescriber m_failureCodes;
     QLabel* m_header = nullptr;

@@ -12,6 +12,7 @@
 #include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QPushButton>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTextBlock>
 #include <QTextDocument>
@@ -106,8 +107,20 @@ TEST_CASE("frame detail: pretty frame, failure explained, copy and save, bad JSO
     // Stream items without a fold attached say so instead of inventing paths.
     panel.showEvent(item);
     CHECK(panel.changedPaths().isEmpty());
-    panel.setDeltaDetailProvider([](qint64) { return DeltaDetail { { QStringLiteral("a") }, QStringLiteral("{}"), QStringLiteral("{\"a\":1}"), {} }; });
+    int computed = 0;
+    panel.setDeltaDetailProvider([&computed](qint64) {
+        ++computed;
+        return DeltaDetail { { QStringLiteral("a") }, QStringLiteral("{}"), QStringLiteral("{\"a\":1}"), {} };
+    });
+    // Computed when its tab is shown (or asked for), not on every selection with the Frame tab up.
+    CHECK(computed == 0);
+    auto* tabs = panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"));
+    REQUIRE(tabs);
+    tabs->setCurrentIndex(2); // Before / after
+    CHECK(computed == 1);
+    tabs->setCurrentIndex(0);
     CHECK(panel.changedPaths() == QStringList { QStringLiteral("a") });
+    CHECK(computed == 1);
     CHECK(panel.findChild<QPlainTextEdit*>(QStringLiteral("afterView"))->toPlainText() == QStringLiteral("{\"a\":1}"));
 
     panel.showEvent(bad);
@@ -132,13 +145,20 @@ TEST_CASE("frame detail: pretty frame, failure explained, copy and save, bad JSO
     const QByteArray big = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"blob":")" + QByteArray(3 * 1024 * 1024, 'b') + R"("},"seq":4}}})";
     const qint64 large = add(log, EventKind::StreamItem, big, 1, 4);
     panel.showEvent(large);
-    CHECK(panel.frameText().startsWith(QStringLiteral("// %1 bytes: the first 2097152 shown as received, unformatted; Save writes the whole frame").arg(big.size())));
-    CHECK(panel.frameText().size() < 2200000);
+    CHECK(panel.frameText().startsWith(QStringLiteral("// %1 bytes: the first 524288 shown as received, unformatted; Save writes the whole frame").arg(big.size())));
+    CHECK(panel.frameText().size() < 600000);
+    // Text that large is shown without colouring (which alone took seconds); small text is coloured.
+    auto* frameView = panel.findChild<QPlainTextEdit*>(QStringLiteral("frameView"));
+    REQUIRE(frameView);
+    REQUIRE(frameView->findChild<JsonHighlighter*>());
+    CHECK(frameView->findChild<JsonHighlighter*>()->document() == nullptr);
     const QString bigPath = dir.filePath(QStringLiteral("big.json"));
     CHECK(panel.saveFrame(bigPath).isEmpty());
     QFile bigSaved(bigPath);
     REQUIRE(bigSaved.open(QIODevice::ReadOnly));
     CHECK(bigSaved.readAll() == big);
+    panel.showEvent(item);
+    CHECK(frameView->findChild<JsonHighlighter*>()->document() == frameView->document());
 }
 
 TEST_CASE("delta detail source: before / after and changed paths per stream item, per epoch, with checkpoints")
