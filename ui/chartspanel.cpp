@@ -339,8 +339,10 @@ void ChartsPanel::refresh()
     if (m_focus >= 0) {
         cursor = double(m_log->at(m_focus).monotonicNs) / 1e9;
         // A short session is shown whole; a long one in a window around the selection.
-        const double width = std::min(m_windowSeconds, std::max(2.0, m_data.endSeconds()));
-        from = std::max(0.0, cursor - width / 2);
+        const double end = m_data.endSeconds();
+        const double width = std::min(m_windowSeconds, std::max(2.0, end));
+        // Centred on the selection, but never past either end of the data.
+        from = std::clamp(cursor - width / 2, 0.0, std::max(0.0, end - width));
         to = from + width;
     }
     m_deltas->setData({ m_data.deltasPerSecond(m_complete) }, from, to);

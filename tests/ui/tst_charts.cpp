@@ -131,6 +131,13 @@ TEST_CASE("charts panel: follows the log, stays within its budget, windows aroun
     panel.focusEvent(10000); // at 100 s
     CHECK(panel.visibleRange().first == Approx(70));
     CHECK(panel.visibleRange().second == Approx(130));
+    // Near either end the window stops at the data: no time before 0, none after the last event.
+    panel.focusEvent(200); // at 2 s
+    CHECK(panel.visibleRange().first == 0);
+    CHECK(panel.visibleRange().second == Approx(60));
+    panel.focusEvent(19990); // at 199.9 s, the end
+    CHECK(panel.visibleRange().second == Approx(panel.data().endSeconds()));
+    CHECK(panel.visibleRange().first == Approx(panel.data().endSeconds() - 60));
     panel.focusEvent(-1);
     CHECK(panel.visibleRange().first == 0);
     log.clear();
@@ -265,4 +272,18 @@ TEST_CASE("charts panel: a change still to count is counted when flushed, before
     REQUIRE(points.size() == 2);
     CHECK(points[0].y() == 1200);
     CHECK(points[1].y() == 800);
+}
+
+TEST_CASE("charts panel: a session shorter than the window is shown whole wherever the selection is")
+{
+    ShownCharts shown;
+    for (qint64 i = 0; i < 300; ++i) // 30 s
+        shown.log.append(makeEvent(EventKind::StreamItem, i * 100'000'000), QByteArrayView("{}"));
+    shown.log.flushNotifications();
+    for (const qint64 focus : { qint64(0), qint64(150), qint64(299) }) {
+        INFO(focus);
+        shown.panel.focusEvent(focus);
+        CHECK(shown.panel.visibleRange().first == 0);
+        CHECK(shown.panel.visibleRange().second == Approx(shown.panel.data().endSeconds()));
+    }
 }
