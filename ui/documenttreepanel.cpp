@@ -385,7 +385,7 @@ void DocumentTreePanel::updateMatchLabel()
     if (m_matches.empty())
         m_matchLabel->setText(tr("no match"));
     else if (m_matchPosition < 0)
-        m_matchLabel->setText(tr("%n match(es)", nullptr, int(m_matches.size())));
+        m_matchLabel->setText(m_matches.size() == 1 ? tr("1 match") : tr("%1 matches").arg(m_matches.size()));
     else
         m_matchLabel->setText(tr("%1 of %2").arg(m_matchPosition + 1).arg(m_matches.size()));
 }
@@ -450,11 +450,11 @@ void DocumentTreePanel::refreshProvenance()
         return;
     }
     const ProvenanceHistory history = tree->history(node);
-    m_provenanceTitle->setText(tr("/%1 \u2014 created by event %2; touched by %n event(s) in all, the last %3 listed",
-        nullptr, int(history.totalCount))
-                                   .arg(tree->path(node))
-                                   .arg(tree->createdBy(node))
-                                   .arg(history.recentEvents.size()));
+    const QString touched = history.totalCount == 1 ? tr("1 event") : tr("%1 events").arg(history.totalCount);
+    // One arg() for all: a '%' in the path is text, not a place for the next value.
+    m_provenanceTitle->setText(tr("/%1 \u2014 created by event %2; touched by %3 in all, the last %4 listed")
+                                   .arg(tree->path(node), QString::number(tree->createdBy(node)), touched,
+                                       QString::number(history.recentEvents.size())));
     const qint64 startNs = m_log && m_log->size() > 0 ? m_log->at(0).monotonicNs : 0;
     for (auto it = history.recentEvents.rbegin(); it != history.recentEvents.rend(); ++it) {
         const qint64 eventIndex = *it;

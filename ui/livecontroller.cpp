@@ -382,7 +382,8 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
     m_planNumber = number;
     m_planName = name;
     recordReportedFaults(); // a step due at once has acted
-    Q_EMIT faultLogged(tr("plan %1 started (seed %2, %n step(s))", nullptr, int(plan.steps.size())).arg(name).arg(plan.seed));
+    const QString steps = plan.steps.size() == 1 ? tr("1 step") : tr("%1 steps").arg(plan.steps.size());
+    Q_EMIT faultLogged(tr("plan %1 started (seed %2, %3)").arg(name, QString::number(plan.seed), steps));
     Q_EMIT planStateChanged(true, name);
     return true;
 }

@@ -555,9 +555,9 @@ void MainWindow::updateReplayTree(qint64 index)
 {
     // Before the first data there is no document to show: a blank tree would look broken.
     if (m_firstDocumentEvent < 0) {
-        m_treePanel->setEmptyText(tr("No document in this capture.\nNone of its %n event(s) is a stream item carrying data, "
-                                     "so there is nothing to fold.",
-            nullptr, int(std::min<qint64>(m_replay->eventCount(), INT_MAX))));
+        m_treePanel->setEmptyText(tr("No document in this capture.\nNone of its %1 events is a stream item carrying data, "
+                                     "so there is nothing to fold.")
+                                      .arg(m_replay->eventCount()));
         m_treePanel->showContent(false);
         return;
     }
@@ -947,7 +947,7 @@ void MainWindow::updateVersionStatus(const LiveSession& session)
         warnings << tr("The server's hello version changed during this session: another build answered the reconnect.");
     }
     if (m_reloads > 0) {
-        text += tr(" \u00B7 %n reload request(s)", nullptr, int(m_reloads));
+        text += m_reloads == 1 ? tr(" \u00B7 1 reload request") : tr(" \u00B7 %1 reload requests").arg(m_reloads);
         warnings << tr("The server sent a reload item: clients are asked to reload.");
     }
     m_versionLabel->setText(text);

@@ -102,6 +102,7 @@ TEST_CASE("document tree panel: changes flash and fade, the last delta can be he
     CHECK(panel.provenanceView()->topLevelItem(1)->data(0, Qt::UserRole).toLongLong() == first);
     CHECK(panel.provenanceView()->topLevelItem(1)->text(2).contains(QStringLiteral("created")));
     CHECK(panel.provenanceTitle()->text().contains(QStringLiteral("/players/7/score")));
+    CHECK(panel.provenanceTitle()->text().contains(QStringLiteral("touched by 2 events in all, the last 2 listed")));
     QSignalSpy activated(&panel, &DocumentTreePanel::eventActivated);
     Q_EMIT panel.provenanceView()->itemActivated(panel.provenanceView()->topLevelItem(1), 0);
     REQUIRE(activated.count() == 1);
@@ -120,6 +121,7 @@ TEST_CASE("document tree panel: search with next/previous and filter, copy, anom
 
     // "ann" is in a value, in another value, and nowhere else: two matches in display order.
     CHECK(panel.setSearchText(QStringLiteral("ann")) == 2);
+    CHECK(panel.matchLabel()->text() == QStringLiteral("2 matches")); // plain English, no "match(es)"
     REQUIRE(panel.findNext());
     CHECK(panel.currentPath() == QStringLiteral("a/name"));
     REQUIRE(panel.findNext());
