@@ -227,11 +227,19 @@ MainWindow::MainWindow(QWidget* parent)
     m_incidentsView->horizontalHeader()->setStretchLastSection(true);
     m_incidentsPanel->setContent(m_incidentsView);
     // Selecting an incident shows its analysis (the Incident event's payload) and moves the
-    // timeline and charts there.
-    connect(m_incidentsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& current) {
+    // timeline and charts there; clicking it again after looking elsewhere does so again, and a
+    // double-click (or Enter) goes to where it started.
+    const auto showIncident = [this](const QModelIndex& current) {
         const qint64 event = current.isValid() ? current.data(IncidentsModel::EventIndexRole).toLongLong() : -1;
         if (event >= 0) // an incident in progress has no report event yet
             m_timeline->selectEvent(event);
+    };
+    connect(m_incidentsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, showIncident);
+    connect(m_incidentsView, &QAbstractItemView::clicked, this, showIncident);
+    connect(m_incidentsView, &QAbstractItemView::activated, this, [this](const QModelIndex& index) {
+        const qint64 opened = index.data(IncidentsModel::ReportRole).toJsonObject().value(QLatin1String("openedAtEvent")).toInteger(-1);
+        if (opened >= 0)
+            m_timeline->selectEvent(opened);
     });
     connect(m_incidents, &QAbstractItemModel::rowsInserted, this, [this] { m_incidentsPanel->showContent(true); });
     connect(m_incidents, &QAbstractItemModel::modelReset, this, [this] { m_incidentsPanel->showContent(m_incidents->rowCount() > 0); });

@@ -736,7 +736,18 @@ TEST_CASE("live window: an incident still open is a row in progress, replaced by
     REQUIRE(test::waitUntil([&] {
         return incidents->rowCount() == 1 && incidents->index(0, IncidentsModel::VerdictColumn).data().toString() != QStringLiteral("in progress");
     }, 3s));
-    CHECK(incidents->index(0, IncidentsModel::EventIndexRole).data(IncidentsModel::EventIndexRole).toLongLong() >= 0);
+    const qint64 reportEvent = incidents->index(0, 0).data(IncidentsModel::EventIndexRole).toLongLong();
+    CHECK(reportEvent >= 0);
+    // Clicking the incident again after looking elsewhere goes back to its report; a double-click
+    // (activated) to where it started.
+    REQUIRE(window.timeline()->selectEvent(0));
+    const QRect row = window.incidentsView()->visualRect(incidents->index(0, 0));
+    QTest::mouseClick(window.incidentsView()->viewport(), Qt::LeftButton, {}, row.center());
+    CHECK(window.timeline()->currentEvent() == reportEvent);
+    const qint64 opened = incidents->index(0, 0).data(IncidentsModel::ReportRole).toJsonObject().value(QStringLiteral("openedAtEvent")).toInteger(-1);
+    REQUIRE(opened >= 0);
+    Q_EMIT window.incidentsView()->activated(incidents->index(0, 0));
+    CHECK(window.timeline()->currentEvent() == opened);
 }
 
 TEST_CASE("live window: with incident verification turned off, no second viewer joins and the verdict says unverified")
