@@ -167,6 +167,12 @@ TEST_CASE("document tree panel: search with next/previous and filter, copy, anom
     const QModelIndex players = indexOfPath(panel, QStringLiteral("players"));
     REQUIRE(players.isValid());
     CHECK_FALSE(players.data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
+    // Marks are kept by path: switching to the merged tree and back keeps them.
+    panel.setTreeChoice(DocumentTreePanel::TreeChoice::Merged);
+    CHECK_FALSE(indexOfPath(panel, QStringLiteral("scores")).data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
+    panel.setTreeChoice(DocumentTreePanel::TreeChoice::FreshEpoch);
+    CHECK_FALSE(indexOfPath(panel, QStringLiteral("scores")).data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
+    CHECK_FALSE(indexOfPath(panel, QStringLiteral("players")).data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
 }
 
 TEST_CASE("document tree panel: the merged tree shows stale paths, expansion survives a new epoch")

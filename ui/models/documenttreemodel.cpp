@@ -35,7 +35,8 @@ void DocumentTreeModel::setTree(DocumentTree* tree)
     m_tree = tree;
     if (m_tree)
         m_tree->addListener(this);
-    // The fresh and the merged tree record the same event indexes: recent flashes stay valid.
+    // The fresh and the merged tree record the same event indexes and hold the same paths:
+    // recent flashes and anomaly marks (kept by path) stay valid.
     forgetNodeState(false);
     endResetModel();
 }
@@ -51,10 +52,10 @@ void DocumentTreeModel::forgetTree()
 void DocumentTreeModel::forgetNodeState(bool forgetFolds)
 {
     m_pendingChanged.clear();
-    m_anomalies.clear();
-    m_anomalyAnchors.clear();
     m_stale.clear();
     if (forgetFolds) {
+        m_anomalies.clear();
+        m_anomalyAnchors.clear();
         m_recentFolds.clear();
         m_lastFolded = -1;
     }

@@ -99,7 +99,7 @@ private:
     void flushChanged();
 
     void refreshMarks(const QSet<QString>& paths);
-    void forgetNodeState(bool forgetFolds); // pending changes, marks, and optionally recent folds
+    void forgetNodeState(bool forgetFolds); // pending changes and stale marks; with forgetFolds, recent folds and anomaly marks too
 
     DocumentTree* m_tree = nullptr;
     static constexpr int kChangeFlushMs = 16; // about a frame
