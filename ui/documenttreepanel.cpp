@@ -270,6 +270,13 @@ void DocumentTreePanel::onAnomaly(const SessionAnomaly& anomaly)
     m_model->addAnomaly(anomaly.path, anomaly.kind, anomaly.eventIndex, anomaly.message);
 }
 
+void DocumentTreePanel::setAnomalies(const std::vector<SessionAnomaly>& anomalies)
+{
+    m_model->clearAnomalies();
+    for (const SessionAnomaly& anomaly : anomalies)
+        onAnomaly(anomaly);
+}
+
 void DocumentTreePanel::refreshStalePaths()
 {
     if (!m_folder || m_choice != TreeChoice::Merged) {

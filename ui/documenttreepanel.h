@@ -43,6 +43,9 @@ public:
     void setSource(SessionFolder* folder, const EventLog* log);
     // Marks a folded delta for flash and fade (called for each item; replay calls it per step).
     void noteFolded(qint64 eventIndex);
+    // Replaces the anomaly marks with these, in order (a replay's jump restores a tree without
+    // folding the events that found them).
+    void setAnomalies(const std::vector<SessionAnomaly>& anomalies);
     SessionFolder* folder() const { return m_folder; }
 
     void setTreeChoice(TreeChoice choice);

@@ -7,6 +7,8 @@
 #include "tests/support/testutils.h"
 #include "ui/connectionbar.h"
 #include "ui/emptystatepanel.h"
+#include "ui/models/documenttreemodel.h"
+#include "ui/documenttreepanel.h"
 #include "ui/exportdialog.h"
 #include "ui/mainwindow.h"
 #include "ui/replaybar.h"
@@ -23,6 +25,7 @@
 #include <QLineEdit>
 #include <QProcess>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QSplitter>
 #include <QTemporaryDir>
 #include <QTest>
@@ -299,4 +302,57 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     dialog.setRange(0, 10);
     dialog.refreshPreview();
     CHECK(dialog.summaryText().startsWith(QStringLiteral("Will be redacted")));
+}
+
+TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold found up to there")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("marks.ndjson"));
+    {
+        EventLog log;
+        qint64 ns = 1000;
+        const auto add = [&](EventKind kind, const QByteArray& payload, qint64 seq = -1, quint8 flags = 0) {
+            SessionEvent event;
+            event.kind = kind;
+            event.direction = naturalDirection(kind);
+            event.monotonicNs = ns += 1000000;
+            event.wallMs = 1718000000000 + ns / 1000000;
+            event.requestId = kind == EventKind::StreamItem || kind == EventKind::EpochStarted ? 1 : -1;
+            event.seq = seq;
+            event.epoch = kind == EventKind::Hello ? 0 : 1;
+            event.parts = kind == EventKind::StreamItem ? quint16(PartData | PartSeq) : quint16(0);
+            event.flags = flags;
+            return log.append(event, payload);
+        };
+        add(EventKind::Hello, R"({"status":"connected","version":"v","identities":{}})");
+        add(EventKind::EpochStarted, R"({"epoch":1,"requestId":1})");
+        add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":1,"1":2,"@s":2},"r":{"1":{"a":1},"@o":[1]}},"seq":1}}})", 1,
+            FlagSnapshot);
+        add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":{"@o":[7]}},"seq":2}}})", 2);
+        for (int i = 0; i < 300; ++i)
+            add(EventKind::StreamItem,
+                "{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":" + QByteArray::number(3 + i) + "}}}",
+                3 + i);
+        QFile file(path);
+        REQUIRE(file.open(QIODevice::WriteOnly));
+        REQUIRE(CaptureWriter::writeLog(log, {}, file, false));
+    }
+    MainWindow window;
+    window.show();
+    REQUIRE(window.openCapture(path, true));
+    ReplaySession* replay = window.replay();
+    REQUIRE(replay);
+    QSignalSpy completed(replay, &ReplaySession::checkpointsCompleted);
+    REQUIRE((replay->checkpointsComplete() || completed.wait(20000)));
+    const auto markOnR = [&] {
+        const NodeId r = window.documentTree()->shownTree()->find(u"r");
+        return r != kNoNode && !window.documentTree()->model()->indexOfNode(r).data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty();
+    };
+    // Jumps far past the anomaly (a checkpoint restore) and back before it, then after it again.
+    REQUIRE(replay->seek(replay->eventCount() - 1));
+    CHECK(markOnR());
+    REQUIRE(replay->seek(2));
+    CHECK_FALSE(markOnR());
+    REQUIRE(replay->seek(10));
+    CHECK(markOnR());
 }
