@@ -795,6 +795,29 @@ void MainWindow::onSessionChanged(LiveSession* session)
     }
     if (session) {
         connect(session, &LiveSession::stateChanged, this, &MainWindow::updateStatus);
+        // What became of a message sent from the composer (or a viewer-state update): the ack's
+        // seq, or the failure code and its meaning, where the user sent it from.
+        connect(&session->client(), &ProtocolClient::requestFinished, this,
+            [this](qint64 requestId, const QString& method, bool ok, int code, const QByteArray& frame) {
+                const bool send = method.startsWith(QLatin1String("connection/send")) || method == u"documents/create-dedupe";
+                if (!send && method != u"connection/update")
+                    return;
+                if (ok) {
+                    const qint64 seq = QJsonDocument::fromJson(frame).object().value(u"response").toObject().value(u"seq").toInteger(-1);
+                    if (method == u"documents/create-dedupe")
+                        return; // the send-once it prepares answers next
+                    m_composer->showOutcome(method == u"connection/update" ? tr("viewer state updated (request %1)").arg(requestId)
+                            : seq >= 0 ? tr("sent: seq %1 (request %2)").arg(seq).arg(requestId)
+                                       : tr("sent (request %1)").arg(requestId),
+                        false);
+                    return;
+                }
+                const ErrorCodeInfo info = errorCodeInfo(code);
+                const QString what = code == 0 ? tr("not sent (no connection)")
+                    : info.name.isEmpty()      ? tr("failed with %1").arg(code)
+                                               : tr("failed with %1 %2").arg(code).arg(info.name);
+                m_composer->showOutcome(tr("%1: %2 (request %3)").arg(method, what).arg(requestId), true);
+            });
         // Every incident is analysed, and checked against a fresh snapshot over a second socket.
         auto* analyzer = new IncidentAnalyzer(&session->log(), session);
         m_analyzer = analyzer;

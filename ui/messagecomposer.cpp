@@ -111,7 +111,19 @@ void MessageComposer::validate()
         status = message;
     else if (!m_viewerState->text().isEmpty() && !view.isEmpty())
         status = view;
+    m_status->setStyleSheet(QStringLiteral("QLabel { color: #c62828; }"));
     m_status->setText(status);
+}
+
+void MessageComposer::showOutcome(const QString& text, bool failed)
+{
+    m_status->setStyleSheet(failed ? QStringLiteral("QLabel { color: #c62828; }") : QStringLiteral("QLabel { color: #2e7d32; }"));
+    m_status->setText(text);
+}
+
+QString MessageComposer::statusText() const
+{
+    return m_status->text();
 }
 
 bool MessageComposer::send()

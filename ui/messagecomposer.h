@@ -30,6 +30,9 @@ public:
     // Checks and emits; returns false (with the reason shown) when the input is not valid.
     bool send();
     bool updateViewerState();
+    // What became of a send or update the server answered: shown until the input changes.
+    void showOutcome(const QString& text, bool failed);
+    QString statusText() const;
 
 Q_SIGNALS:
     void sendRequested(const QString& channel, const QByteArray& messageJson, bool once);

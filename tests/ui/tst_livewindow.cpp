@@ -869,3 +869,22 @@ TEST_CASE("live window: an export of a live session reads what it recorded so fa
     window.disconnectSession();
     CaptureWriter::setCapturesFolder(QString());
 }
+
+TEST_CASE("live window: the composer says what became of a send: its seq, or the failure and its code")
+{
+    QSettings().clear();
+    MainWindow window;
+    LiveSession* session = showWithDemo(window, QStringLiteral("chat"));
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    MessageComposer* composer = window.composer();
+    composer->setChannel(QStringLiteral("say"));
+    composer->setMessage(QStringLiteral(R"({"what":"acked?"})"));
+    REQUIRE(composer->send());
+    REQUIRE(test::waitUntil([&] { return composer->statusText().startsWith(QStringLiteral("sent: seq ")); }, 5s));
+    // A channel the document has no handler for: the server's failure, named, where it was sent.
+    composer->setChannel(QStringLiteral("nosuch"));
+    REQUIRE(composer->send());
+    REQUIRE(test::waitUntil([&] { return composer->statusText().contains(QStringLiteral("failed with")); }, 5s));
+    CHECK(composer->statusText().startsWith(QStringLiteral("connection/send: failed with ")));
+    window.disconnectSession();
+}
