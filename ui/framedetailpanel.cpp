@@ -25,6 +25,8 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace deltascope::ui {
 
 namespace {
@@ -111,6 +113,22 @@ FrameDetailPanel::FrameDetailPanel(QWidget* parent)
     m_paths->setModel(m_pathsModel);
     m_paths->setUniformItemSizes(true);
     m_paths->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_paths->setToolTip(tr("Double-click (or Enter) a path to show it in the document tree"));
+    connect(m_paths, &QListView::activated, this, [this](const QModelIndex& index) {
+        // "+ /a/b", "- /a/b", "~ /a/b", "↕ /list/key row 3 → 1", "! kind at /a/b: message"
+        const QString line = index.data().toString();
+        qsizetype start = line.indexOf(QStringLiteral(" /"));
+        if (start < 0)
+            return;
+        start += 2;
+        qsizetype end = line.size();
+        for (const QString& stop : { QStringLiteral(" row "), QStringLiteral(": ") }) {
+            const qsizetype at = line.indexOf(stop, start);
+            if (at >= 0)
+                end = std::min(end, at);
+        }
+        Q_EMIT pathActivated(line.mid(start, end - start));
+    });
     m_pathsPanel->setContent(m_paths);
     m_tabs->addTab(m_pathsPanel, tr("Changed paths"));
 

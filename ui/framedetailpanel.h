@@ -61,6 +61,8 @@ public:
 
 Q_SIGNALS:
     void jumpRequested(qint64 index);
+    // A changed path was activated (double-click, Enter): its document path, without the leading '/'.
+    void pathActivated(const QString& path);
 
 private:
     void copyFrame();

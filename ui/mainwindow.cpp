@@ -194,6 +194,10 @@ MainWindow::MainWindow(QWidget* parent)
         return detail;
     });
     connect(m_frameDetail, &FrameDetailPanel::jumpRequested, m_timeline, &TimelinePanel::selectEvent);
+    connect(m_frameDetail, &FrameDetailPanel::pathActivated, this, [this](const QString& path) {
+        if (!m_documentTree->selectPath(path))
+            statusBar()->showMessage(tr("/%1 is not in the tree shown now (removed since, or in the other tree)").arg(path), 4000);
+    });
     connect(m_documentTree, &DocumentTreePanel::eventActivated, m_timeline, &TimelinePanel::selectEvent);
 
     m_timelineSplitter = new QSplitter(Qt::Vertical);

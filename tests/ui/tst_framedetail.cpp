@@ -12,6 +12,7 @@
 #include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QPushButton>
+#include <QListView>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTextBlock>
@@ -122,6 +123,21 @@ TEST_CASE("frame detail: pretty frame, failure explained, copy and save, bad JSO
     CHECK(panel.changedPaths() == QStringList { QStringLiteral("a") });
     CHECK(computed == 1);
     CHECK(panel.findChild<QPlainTextEdit*>(QStringLiteral("afterView"))->toPlainText() == QStringLiteral("{\"a\":1}"));
+    // An activated path names its document path, whatever the line says around it.
+    panel.setDeltaDetailProvider([](qint64) {
+        return DeltaDetail { { QStringLiteral("+ /lines/5"), QStringLiteral("↕ /list/k row 3 → 1"), QStringLiteral("! kind-changed at /a/b: was a list") },
+            QStringLiteral("{}"), QStringLiteral("{}"), {} };
+    });
+    REQUIRE(panel.changedPaths().size() == 3);
+    QSignalSpy pathActivated(&panel, &FrameDetailPanel::pathActivated);
+    auto* pathsView = panel.findChild<QListView*>(QStringLiteral("changedPathsView"));
+    REQUIRE(pathsView);
+    for (int row = 0; row < 3; ++row)
+        Q_EMIT pathsView->activated(pathsView->model()->index(row, 0));
+    REQUIRE(pathActivated.count() == 3);
+    CHECK(pathActivated.at(0).at(0).toString() == QStringLiteral("lines/5"));
+    CHECK(pathActivated.at(1).at(0).toString() == QStringLiteral("list/k"));
+    CHECK(pathActivated.at(2).at(0).toString() == QStringLiteral("a/b"));
 
     panel.showEvent(bad);
     CHECK(panel.frameText().startsWith(QStringLiteral("// not JSON")));
