@@ -59,6 +59,26 @@ TEST_CASE("chart data: rates per bucket, the filling bucket left out")
     CHECK(data.endSeconds() == Approx(2.1));
 }
 
+TEST_CASE("chart data: a slow stream in buckets narrower than a second reads at its real rate")
+{
+    ChartData data(400, 100'000'000); // 100 ms buckets, as a live session starts
+    for (int i = 0; i < 10; ++i) // one delta every 2 s for 20 s: 0.5 deltas/s
+        data.addEvent(makeEvent(EventKind::StreamItem, qint64(i) * 2'000'000'000 + 50'000'000, 50));
+    data.addEvent(makeEvent(EventKind::Ping, 20'500'000'000, 10));
+    double highest = 0;
+    for (const QPointF& point : data.deltasPerSecond())
+        highest = std::max(highest, point.y());
+    CHECK(highest == Approx(1.0)); // one delta in the last second, not 10 per 100 ms bucket
+    // A steady stream reads the same whatever the bucket width.
+    ChartData steady(400, 100'000'000);
+    for (int i = 0; i < 200; ++i) // 20 per second for 10 s
+        steady.addEvent(makeEvent(EventKind::StreamItem, qint64(i) * 50'000'000 + 1, 50));
+    steady.addEvent(makeEvent(EventKind::Ping, 10'500'000'000, 10));
+    const QList<QPointF> rates = steady.deltasPerSecond();
+    REQUIRE(rates.size() > 20);
+    CHECK(rates[rates.size() / 2].y() == Approx(20));
+}
+
 TEST_CASE("chart data: a fixed point budget however long the session runs")
 {
     ChartData data(64, 100'000'000);

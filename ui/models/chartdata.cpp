@@ -132,8 +132,16 @@ QList<QPointF> ChartData::rate(bool complete, F value) const
         --count;
     points.reserve(qsizetype(count));
     const double width = double(m_bucketNs) / 1e9;
-    for (std::size_t i = 0; i < count; ++i)
-        points.append(QPointF((double(i) + 0.5) * width, double(value(m_buckets[i])) / width));
+    // Per second over the last second at least: per 100 ms bucket, one chat line every two seconds
+    // read as 10/s. The window trails each bucket; before the session there was nothing.
+    const std::size_t window = std::size_t(std::max<qint64>(1, (1'000'000'000 + m_bucketNs - 1) / m_bucketNs));
+    double sum = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        sum += double(value(m_buckets[i]));
+        if (i >= window)
+            sum -= double(value(m_buckets[i - window]));
+        points.append(QPointF((double(i) + 0.5) * width, sum / (double(window) * width)));
+    }
     return points;
 }
 

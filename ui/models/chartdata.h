@@ -45,8 +45,10 @@ struct ChartData {
     double endSeconds() const; // time of the last event seen
     const std::vector<MarkerPoint>& markers() const { return m_markers; }
 
-    // Series as (seconds since session start, value) at bucket centres. Rates leave out the bucket
-    // still filling (it would read low), unless `complete` is set (a finished capture).
+    // Series as (seconds since session start, value) at bucket centres. Rates are per second over
+    // the second up to each bucket (buckets narrower than a second would overstate a slow stream)
+    // and leave out the bucket still filling (it would read low), unless `complete` is set (a
+    // finished capture).
     QList<QPointF> deltasPerSecond(bool complete = false) const;
     QList<QPointF> bytesInPerSecond(bool complete = false) const;
     QList<QPointF> bytesOutPerSecond(bool complete = false) const;
