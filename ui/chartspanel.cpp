@@ -142,9 +142,15 @@ protected:
             painter->drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()));
         }
         if (cursor >= from && cursor <= m_x->max()) {
+            // The selection: in the text colour with a handle on top, so it is not taken for a
+            // marker (the resync's is blue, as a highlight colour often is).
             const double x = area.left() + (cursor - from) / span * area.width();
-            painter->setPen(QPen(palette().highlight().color(), 1));
+            const QColor ink = palette().windowText().color();
+            painter->setPen(QPen(ink, 1.5));
             painter->drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()));
+            painter->setBrush(ink);
+            const QPointF handle[] = { { x - 4, area.top() }, { x + 4, area.top() }, { x, area.top() + 6 } };
+            painter->drawPolygon(handle, 3);
         }
         painter->restore();
     }
@@ -302,12 +308,6 @@ void ChartsPanel::focusEvent(qint64 index)
     refresh();
 }
 
-void ChartsPanel::setWindowSeconds(double seconds)
-{
-    m_windowSeconds = std::max(1.0, seconds);
-    refresh();
-}
-
 void ChartsPanel::setComplete(bool complete)
 {
     m_complete = complete;
@@ -340,7 +340,7 @@ void ChartsPanel::refresh()
         cursor = double(m_log->at(m_focus).monotonicNs) / 1e9;
         // A short session is shown whole; a long one in a window around the selection.
         const double end = m_data.endSeconds();
-        const double width = std::min(m_windowSeconds, std::max(2.0, end));
+        const double width = std::min(kWindowSeconds, std::max(2.0, end));
         // Centred on the selection, but never past either end of the data.
         from = std::clamp(cursor - width / 2, 0.0, std::max(0.0, end - width));
         to = from + width;

@@ -40,8 +40,6 @@ public:
     void flushNodeSample();
     // Centres the time window on an event (-1: show the whole session).
     void focusEvent(qint64 index);
-    // Window width in seconds when focused (default 60).
-    void setWindowSeconds(double seconds);
     // A finished capture: the last bucket is complete too.
     void setComplete(bool complete);
 
@@ -60,7 +58,7 @@ private:
     std::function<qint64()> m_nodeCounter;
     qint64 m_ingested = 0;
     qint64 m_focus = -1;
-    double m_windowSeconds = 60;
+    static constexpr double kWindowSeconds = 60; // the time shown around a selected event
     bool m_complete = false;
     QTimer* m_refreshTimer = nullptr;
     MarkerChartView* m_deltas = nullptr;
