@@ -54,6 +54,7 @@
 #include <QDir>
 #include <QPixmap>
 #include <QScrollArea>
+#include <QSortFilterProxyModel>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
@@ -224,7 +225,14 @@ MainWindow::MainWindow(QWidget* parent)
     m_incidents = new IncidentsModel(this);
     m_incidentsView = new QTableView(m_incidentsPanel);
     m_incidentsView->setObjectName(QStringLiteral("incidentsView"));
-    m_incidentsView->setModel(m_incidents);
+    // Sortable by any column (verdict, detection or recovery time), by the model's SortRole: the
+    // numbers, not their text.
+    auto* sortedIncidents = new QSortFilterProxyModel(this);
+    sortedIncidents->setSourceModel(m_incidents);
+    sortedIncidents->setSortRole(IncidentsModel::SortRole);
+    m_incidentsView->setModel(sortedIncidents);
+    m_incidentsView->setSortingEnabled(true);
+    m_incidentsView->sortByColumn(IncidentsModel::NumberColumn, Qt::AscendingOrder);
     m_incidentsView->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_incidentsView->setSelectionMode(QAbstractItemView::SingleSelection);
     m_incidentsView->verticalHeader()->setVisible(false);

@@ -3,6 +3,7 @@
 #include "core/session/eventlog.h"
 #include "tests/support/testutils.h"
 #include "ui/models/framesummary.h"
+#include "ui/models/incidentsmodel.h"
 #include "ui/models/payloadsearch.h"
 #include "ui/models/timelinefilterproxy.h"
 #include "ui/models/timelinemodel.h"
@@ -10,9 +11,12 @@
 
 #include <QAbstractItemModelTester>
 #include <QLabel>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QScrollBar>
-#include <QSignalSpy>
 #include <QSettings>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QTest>
 
@@ -376,4 +380,37 @@ TEST_CASE("timeline panel: clicking an older row while following stops following
     QTest::qWait(200);
     CHECK(panel.currentEvent() == clicked);
     CHECK(panel.view()->visualRect(panel.view()->currentIndex()).intersects(panel.view()->viewport()->rect()));
+}
+
+TEST_CASE("incidents model: sorts by the numbers its cells show, under the model tester")
+{
+    EventLog log;
+    IncidentsModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.setEventLog(&log);
+    const auto incident = [&](int number, double detectedMs, double convergedMs) {
+        SessionEvent event;
+        event.kind = EventKind::Incident;
+        event.direction = Direction::Local;
+        event.monotonicNs = number * 1'000'000;
+        log.append(event, QJsonDocument(QJsonObject { { QStringLiteral("incident"), number }, { QStringLiteral("verdict"), QStringLiteral("converged") },
+                                            { QStringLiteral("verified"), true },
+                                            { QStringLiteral("detection"), QJsonObject { { QStringLiteral("afterMs"), detectedMs } } },
+                                            { QStringLiteral("timeToConvergeMs"), convergedMs } })
+                              .toJson(QJsonDocument::Compact));
+    };
+    incident(1, 100, 1500);
+    incident(2, 12, 90);
+    incident(3, 9, 700);
+    log.flushNotifications();
+    REQUIRE(test::waitUntil([&] { return model.rowCount() == 3; }, 2s));
+    QSortFilterProxyModel sorted;
+    sorted.setSourceModel(&model);
+    sorted.setSortRole(IncidentsModel::SortRole);
+    sorted.sort(IncidentsModel::DetectedColumn);
+    CHECK(sorted.index(0, IncidentsModel::DetectedColumn).data().toString() == QStringLiteral("9 ms"));
+    CHECK(sorted.index(1, IncidentsModel::DetectedColumn).data().toString() == QStringLiteral("12 ms"));
+    CHECK(sorted.index(2, IncidentsModel::DetectedColumn).data().toString() == QStringLiteral("100 ms"));
+    sorted.sort(IncidentsModel::ConvergedColumn, Qt::DescendingOrder);
+    CHECK(sorted.index(0, IncidentsModel::NumberColumn).data().toString() == QStringLiteral("#1"));
 }

@@ -5,6 +5,8 @@
 #include <QFont>
 #include <QJsonDocument>
 
+#include <limits>
+
 namespace deltascope::ui {
 
 IncidentsModel::IncidentsModel(QObject* parent)
@@ -124,7 +126,21 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const
     case Qt::ToolTipRole:
         return report.value(u"detection").toObject().value(u"reason").toString();
     case SortRole:
-        return index.column() == NumberColumn ? QVariant(report.value(u"incident").toInt()) : data(index, Qt::DisplayRole);
+        // Numbers where the cell shows one ("100 ms" after "12 ms"); a missing time sorts last.
+        switch (index.column()) {
+        case NumberColumn:
+            return report.value(u"incident").toInt();
+        case DetectedColumn:
+            return report.value(u"detection").toObject().value(u"afterMs").toDouble(std::numeric_limits<double>::max());
+        case ConvergedColumn:
+            return report.value(u"timeToConvergeMs").toDouble(std::numeric_limits<double>::max());
+        case RefetchColumn:
+            return report.value(u"resync").toObject().value(u"bytesRefetched").toInteger();
+        case StaleColumn:
+            return report.value(u"staleCount").toInt();
+        default:
+            return data(index, Qt::DisplayRole);
+        }
     case EventIndexRole:
         return row.event;
     case VerdictRole:
