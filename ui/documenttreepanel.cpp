@@ -171,6 +171,16 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     connect(m_model, &QAbstractItemModel::modelAboutToBeReset, this, &DocumentTreePanel::rememberExpansion);
     connect(m_model, &QAbstractItemModel::modelReset, this, &DocumentTreePanel::restoreExpansion);
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &DocumentTreePanel::onRowsInserted);
+    // Filtered, everything shown is a match or leads to one: new matches open as they arrive,
+    // and their ancestors, as setFilterToMatches() opens the ones already there.
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, [this](const QModelIndex& parent, int first, int last) {
+        if (!m_filterOn || m_view->model() != m_proxy)
+            return;
+        for (QModelIndex ancestor = parent; ancestor.isValid(); ancestor = ancestor.parent())
+            m_view->expand(ancestor);
+        for (int row = first; row <= last; ++row)
+            m_view->expandRecursively(m_proxy->index(row, 0, parent));
+    });
 }
 
 DocumentTreePanel::~DocumentTreePanel()

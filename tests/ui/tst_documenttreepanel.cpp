@@ -146,6 +146,10 @@ TEST_CASE("document tree panel: search with next/previous and filter, copy, anom
     CHECK(filtered->rowCount(filtered->index(1, 0)) == 1);
     s.item(2, R"({"c":{"x":"Annex"}})"); // a new match appears while filtered (within a frame)
     CHECK(test::waitUntil([&] { return filtered->rowCount() == 3; }, std::chrono::milliseconds(1000)));
+    // ... and arrives open, its matching child in view.
+    const QModelIndex newMatch = filtered->index(2, 0);
+    CHECK(newMatch.data().toString() == QStringLiteral("c"));
+    CHECK(panel.view()->isExpanded(newMatch));
     panel.setFilterToMatches(false);
     CHECK(panel.view()->model()->rowCount() == 4);
 
