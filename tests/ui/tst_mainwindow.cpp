@@ -310,28 +310,13 @@ TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold fo
     const QString path = dir.filePath(QStringLiteral("marks.ndjson"));
     {
         EventLog log;
-        qint64 ns = 1000;
-        const auto add = [&](EventKind kind, const QByteArray& payload, qint64 seq = -1, quint8 flags = 0) {
-            SessionEvent event;
-            event.kind = kind;
-            event.direction = naturalDirection(kind);
-            event.monotonicNs = ns += 1000000;
-            event.wallMs = 1718000000000 + ns / 1000000;
-            event.requestId = kind == EventKind::StreamItem || kind == EventKind::EpochStarted ? 1 : -1;
-            event.seq = seq;
-            event.epoch = kind == EventKind::Hello ? 0 : 1;
-            event.parts = kind == EventKind::StreamItem ? quint16(PartData | PartSeq) : quint16(0);
-            event.flags = flags;
-            return log.append(event, payload);
-        };
-        add(EventKind::Hello, R"({"status":"connected","version":"v","identities":{}})");
-        add(EventKind::EpochStarted, R"({"epoch":1,"requestId":1})");
-        add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":1,"1":2,"@s":2},"r":{"1":{"a":1},"@o":[1]}},"seq":1}}})", 1,
-            FlagSnapshot);
-        add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":{"@o":[7]}},"seq":2}}})", 2);
+        test::ScriptedStream stream { log };
+        stream.start();
+        stream.add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":{"@o":[7]}},"seq":2}}})", 2);
         for (int i = 0; i < 300; ++i)
-            add(EventKind::StreamItem,
-                "{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":" + QByteArray::number(3 + i) + "}}}",
+            stream.add(EventKind::StreamItem,
+                QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
+                    + QByteArray::number(3 + i) + "}}}"),
                 3 + i);
         QFile file(path);
         REQUIRE(file.open(QIODevice::WriteOnly));

@@ -96,4 +96,34 @@ inline bool writeFile(const QString& path, const QByteArray& bytes)
     return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(bytes) == bytes.size();
 }
 
+
+// A session on stream 1 event by event, as a live one records it, each event 1 ms after the
+// last: the hello before epoch 1, everything else in it, stream items with data and seq parts.
+struct ScriptedStream {
+    EventLog& log;
+    qint64 ns = 1000;
+    qint64 add(EventKind kind, QByteArrayView payload, qint64 seq = -1, quint8 flags = 0)
+    {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = ns += 1000000;
+        event.wallMs = 1718000000000 + ns / 1000000;
+        event.requestId = kind == EventKind::StreamItem || kind == EventKind::EpochStarted ? 1 : -1;
+        event.seq = seq;
+        event.epoch = kind == EventKind::Hello ? 0 : 1;
+        event.parts = kind == EventKind::StreamItem ? quint16(PartData | PartSeq) : quint16(0);
+        event.flags = flags;
+        return log.append(event, payload);
+    }
+    // The hello, epoch 1, and a snapshot with a value list `v` and a record list `r`.
+    void start()
+    {
+        add(EventKind::Hello, R"({"status":"connected","version":"v","identities":{}})");
+        add(EventKind::EpochStarted, R"({"epoch":1,"requestId":1})");
+        add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":1,"1":2,"@s":2},"r":{"1":{"a":1},"@o":[1]}},"seq":1}}})",
+            1, FlagSnapshot);
+    }
+};
+
 }

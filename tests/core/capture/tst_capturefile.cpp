@@ -794,24 +794,9 @@ TEST_CASE("capture: a write error is returned once, not also printed as a log wa
 TEST_CASE("replay: a reference-client quirk marks its first event per path and epoch, other anomalies every one")
 {
     EventLog log;
-    qint64 ns = 1000;
-    const auto add = [&](EventKind kind, QByteArrayView payload, qint64 seq = -1, quint8 flags = 0) {
-        SessionEvent event;
-        event.kind = kind;
-        event.direction = naturalDirection(kind);
-        event.monotonicNs = ns += 1000000;
-        event.wallMs = 1718000000000 + ns / 1000000;
-        event.requestId = kind == EventKind::StreamItem || kind == EventKind::EpochStarted ? 1 : -1;
-        event.seq = seq;
-        event.epoch = kind == EventKind::Hello ? 0 : 1;
-        event.parts = kind == EventKind::StreamItem ? quint16(PartData | PartSeq) : quint16(0);
-        event.flags = flags;
-        return log.append(event, payload);
-    };
-    add(EventKind::Hello, R"({"status":"connected","version":"v","identities":{}})");
-    add(EventKind::EpochStarted, R"({"epoch":1,"requestId":1})");
-    add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":1,"1":2,"@s":2},"r":{"1":{"a":1},"@o":[1]}},"seq":1}}})", 1,
-        FlagSnapshot);
+    test::ScriptedStream stream { log };
+    stream.start();
+    const auto add = [&](EventKind kind, QByteArrayView payload, qint64 seq) { return stream.add(kind, payload, seq); };
     std::vector<qint64> quirks;
     for (int i = 0; i < 5; ++i) // a value list edited in place without @s, as Adama servers send it
         quirks.push_back(add(EventKind::StreamItem,
