@@ -413,4 +413,8 @@ TEST_CASE("incidents model: sorts by the numbers its cells show, under the model
     CHECK(sorted.index(2, IncidentsModel::DetectedColumn).data().toString() == QStringLiteral("100 ms"));
     sorted.sort(IncidentsModel::ConvergedColumn, Qt::DescendingOrder);
     CHECK(sorted.index(0, IncidentsModel::NumberColumn).data().toString() == QStringLiteral("#1"));
+    // Every cell's tooltip has the timings, which a narrow pane may not show.
+    const QString tip = sorted.index(0, IncidentsModel::VerdictColumn).data(Qt::ToolTipRole).toString();
+    CHECK(tip.contains(QStringLiteral("detected after 100 ms")));
+    CHECK(tip.contains(QStringLiteral("converged after 1500 ms")));
 }

@@ -123,8 +123,15 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const
             return QBrush(QColor(220, 50, 47, 80));
         }
         return {};
-    case Qt::ToolTipRole:
-        return report.value(u"detection").toObject().value(u"reason").toString();
+    case Qt::ToolTipRole: {
+        // The timings the narrow pane may not show without scrolling, on every cell.
+        const QJsonObject detection = report.value(u"detection").toObject();
+        const QJsonObject resync = report.value(u"resync").toObject();
+        return tr("detected after %1 by %2 (%3)\nconverged after %4\nrefetched %5 frames, %6 B; %7 stale paths")
+            .arg(ms(detection.value(u"afterMs")), detection.value(u"how").toString(QStringLiteral("–")), detection.value(u"reason").toString(),
+                ms(report.value(u"timeToConvergeMs")), QString::number(resync.value(u"framesRefetched").toInteger()),
+                QString::number(resync.value(u"bytesRefetched").toInteger()), QString::number(report.value(u"staleCount").toInt()));
+    }
     case SortRole:
         // Numbers where the cell shows one ("100 ms" after "12 ms"); a missing time sorts last.
         switch (index.column()) {
