@@ -177,6 +177,7 @@ void FrameDetailPanel::setFailureCodeDescriber(FailureCodeDescriber describer)
 
 void FrameDetailPanel::showEvent(qint64 index)
 {
+    m_detailPending = -1; // a stream item's details wait for their tab only while it is selected
     if (!m_log || index < 0 || index >= m_log->size()) {
         m_index = -1;
         m_header->setText(tr("No event selected."));
@@ -244,7 +245,6 @@ void FrameDetailPanel::showEvent(qint64 index)
     m_saveButton->setEnabled(true);
     showAnalysis(event.kind, payload);
 
-    m_detailPending = -1;
     if (event.kind != EventKind::StreamItem) {
         m_pathsModel->setStringList({});
         m_pathsPanel->setEmptyText(tr("A %1 event changes no document paths; stream items do.").arg(eventKindName(event.kind)));

@@ -122,6 +122,14 @@ TEST_CASE("frame detail: pretty frame, failure explained, copy and save, bad JSO
     tabs->setCurrentIndex(0);
     CHECK(panel.changedPaths() == QStringList { QStringLiteral("a") });
     CHECK(computed == 1);
+    // A selection that moved on (here to no event) leaves nothing waiting for the tab.
+    panel.showEvent(item);
+    panel.showEvent(-1);
+    tabs->setCurrentIndex(1);
+    CHECK(computed == 1);
+    CHECK(panel.changedPaths().isEmpty());
+    tabs->setCurrentIndex(0);
+    panel.showEvent(item);
     CHECK(panel.findChild<QPlainTextEdit*>(QStringLiteral("afterView"))->toPlainText() == QStringLiteral("{\"a\":1}"));
     // An activated path names its document path, whatever the line says around it.
     panel.setDeltaDetailProvider([](qint64) {
