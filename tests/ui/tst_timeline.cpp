@@ -298,17 +298,31 @@ TEST_CASE("timeline panel: follow the tail, stop on scroll up, search and jump b
     CHECK(status->text().contains(QStringLiteral("not a valid regular expression")));
 }
 
-TEST_CASE("timeline panel: a jump right after a log is set stays in view (opening a replay at its first event)")
-{
-    QSettings().clear();
+namespace {
+// A timeline panel shown at a usual size beside a log of 300 stream items, settings cleared first;
+// the log is not set on the panel (a test sets it when its case needs).
+struct ShownTimeline {
+    struct ClearedSettings {
+        ClearedSettings() { QSettings().clear(); }
+    } cleared;
     EventLog log;
     SessionScript script { log };
-    for (int i = 0; i < 300; ++i)
-        script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
     TimelinePanel panel;
-    panel.resize(900, 400);
-    panel.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    ShownTimeline()
+    {
+        for (int i = 0; i < 300; ++i)
+            script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
+        panel.resize(900, 400);
+        panel.show();
+        REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    }
+};
+}
+
+TEST_CASE("timeline panel: a jump right after a log is set stays in view (opening a replay at its first event)")
+{
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
     REQUIRE(panel.isFollowing());
     // What opening a capture does: the log, then at once a seek to event 0, before the scroll to
     // the tail that setting a log schedules has run.
@@ -325,15 +339,8 @@ TEST_CASE("timeline panel: a jump right after a log is set stays in view (openin
 
 TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that row, where it was")
 {
-    QSettings().clear();
-    EventLog log;
-    SessionScript script { log };
-    for (int i = 0; i < 300; ++i)
-        script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
-    TimelinePanel panel;
-    panel.resize(900, 400);
-    panel.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
     panel.setEventLog(&log);
     REQUIRE(panel.selectEvent(150));
     QTest::qWait(50);
@@ -355,15 +362,8 @@ TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that
 
 TEST_CASE("timeline panel: clicking an older row while following stops following, so the row stays in view")
 {
-    QSettings().clear();
-    EventLog log;
-    SessionScript script { log };
-    for (int i = 0; i < 300; ++i)
-        script.item(1, "{\"v\":" + QByteArray::number(i) + "}");
-    TimelinePanel panel;
-    panel.resize(900, 400);
-    panel.show();
-    REQUIRE(QTest::qWaitForWindowExposed(&panel));
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
     panel.setEventLog(&log);
     REQUIRE(test::waitUntil([&] { return panel.view()->verticalScrollBar()->value() == panel.view()->verticalScrollBar()->maximum(); }, 2s));
     REQUIRE(panel.isFollowing());
