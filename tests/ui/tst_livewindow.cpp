@@ -789,9 +789,7 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     {
         EventLog log;
         test::fillSyntheticSession(log, 30);
-        QFile file(path);
-        REQUIRE(file.open(QIODevice::WriteOnly));
-        REQUIRE(CaptureWriter::writeLog(log, {}, file, false));
+        REQUIRE(test::writeCaptureFile(path, log));
     }
     MainWindow window;
     window.resize(1400, 900);

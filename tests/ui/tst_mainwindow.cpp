@@ -247,9 +247,7 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
         EventLog log;
         test::fillSyntheticSession(log, 20); // events 0-3: state, hello, epoch, request; 4: the snapshot
         REQUIRE(log.at(4).kind == EventKind::StreamItem);
-        QFile file(path);
-        REQUIRE(file.open(QIODevice::WriteOnly));
-        REQUIRE(CaptureWriter::writeLog(log, {}, file, false));
+        REQUIRE(test::writeCaptureFile(path, log));
     }
     MainWindow window;
     window.show();
@@ -318,9 +316,7 @@ TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold fo
                 QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
                     + QByteArray::number(3 + i) + "}}}"),
                 3 + i);
-        QFile file(path);
-        REQUIRE(file.open(QIODevice::WriteOnly));
-        REQUIRE(CaptureWriter::writeLog(log, {}, file, false));
+        REQUIRE(test::writeCaptureFile(path, log));
     }
     MainWindow window;
     window.show();

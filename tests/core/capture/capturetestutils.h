@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/capture/capturereader.h"
+#include "core/capture/capturewriter.h"
 #include "core/session/eventlog.h"
 
 #include <QByteArray>
@@ -88,6 +89,13 @@ inline void fillSyntheticSession(EventLog& log, int items, const QString& identi
     add(EventKind::MalformedInbound, QByteArray("\xff\xfe binary \x00\x01", 13), -1, -1, 1, 0, 0);
     add(EventKind::StateChanged, R"({"from":"streaming","to":"closed","reason":"done"})");
     log.flushNotifications();
+}
+
+// `log` written to `path` as a capture (identity tokens removed, an empty header).
+inline bool writeCaptureFile(const QString& path, const EventLog& log)
+{
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && CaptureWriter::writeLog(log, {}, file, false);
 }
 
 inline bool writeFile(const QString& path, const QByteArray& bytes)
