@@ -111,13 +111,16 @@ void MessageComposer::validate()
         status = message;
     else if (!m_viewerState->text().isEmpty() && !view.isEmpty())
         status = view;
-    m_status->setStyleSheet(QStringLiteral("QLabel { color: #c62828; }"));
-    m_status->setText(status);
+    showOutcome(status, true);
 }
 
 void MessageComposer::showOutcome(const QString& text, bool failed)
 {
-    m_status->setStyleSheet(failed ? QStringLiteral("QLabel { color: #c62828; }") : QStringLiteral("QLabel { color: #2e7d32; }"));
+    // A stylesheet change re-polishes the label: only when the colour changes, not per keystroke.
+    if (failed != m_statusShowsFailure) {
+        m_statusShowsFailure = failed;
+        m_status->setStyleSheet(failed ? QStringLiteral("QLabel { color: #c62828; }") : QStringLiteral("QLabel { color: #2e7d32; }"));
+    }
     m_status->setText(text);
 }
 
@@ -130,7 +133,7 @@ bool MessageComposer::send()
 {
     const QString error = messageError();
     if (!error.isEmpty() || !m_ready) {
-        m_status->setText(error.isEmpty() ? tr("not connected: connect first, then send") : error);
+        showOutcome(error.isEmpty() ? tr("not connected: connect first, then send") : error, true);
         return false;
     }
     // Minified, not re-encoded: the text's numbers (longs beyond 2^53) go out exactly as typed.
@@ -143,7 +146,7 @@ bool MessageComposer::updateViewerState()
 {
     const QString error = viewerStateError();
     if (!error.isEmpty() || !m_ready) {
-        m_status->setText(error.isEmpty() ? tr("not connected: connect first, then update") : error);
+        showOutcome(error.isEmpty() ? tr("not connected: connect first, then update") : error, true);
         return false;
     }
     Q_EMIT viewerStateRequested(minifyJson(m_viewerState->text().toUtf8()));

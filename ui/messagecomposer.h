@@ -30,7 +30,8 @@ public:
     // Checks and emits; returns false (with the reason shown) when the input is not valid.
     bool send();
     bool updateViewerState();
-    // What became of a send or update the server answered: shown until the input changes.
+    // What became of a send or update (or what is wrong with the input), in red when it failed:
+    // shown until the input changes.
     void showOutcome(const QString& text, bool failed);
     QString statusText() const;
 
@@ -49,6 +50,7 @@ private:
     QPushButton* m_update = nullptr;
     QLabel* m_status = nullptr;
     bool m_ready = false;
+    bool m_statusShowsFailure = true; // the label's colour (set once in the constructor: red)
 };
 
 }
