@@ -538,19 +538,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     connect(m_replay.get(), &ReplaySession::playingChanged, this, &MainWindow::updateStatus); // "replay: playing" or not
     // A jump restores a checkpoint, or folds ahead without signals: the anomaly marks are those
     // the full fold found in this epoch up to the new position.
-    const auto remarkAnomalies = [this] {
-        CaptureCheckpoints* checkpoints = m_replay->capture().checkpoints.get();
-        if (!checkpoints || !checkpoints->isComplete())
-            return;
-        std::vector<SessionAnomaly> shown;
-        for (const SessionAnomaly& anomaly : checkpoints->anomalies()) {
-            if (anomaly.eventIndex > m_replay->position())
-                break;
-            if (anomaly.epoch == m_replay->folder().epoch())
-                shown.push_back(anomaly);
-        }
-        m_documentTree->setAnomalies(shown);
-    };
+    const auto remarkAnomalies = [this] { m_documentTree->setAnomalies(m_replay->anomaliesSoFar()); };
     connect(m_replay.get(), &ReplaySession::treeReset, this, remarkAnomalies);
     connect(m_replay.get(), &ReplaySession::checkpointsCompleted, this, remarkAnomalies);
     m_connectionBar->hide();

@@ -59,6 +59,20 @@ void ReplaySession::collectAnomalies()
         Q_EMIT anomaliesChanged();
 }
 
+std::vector<SessionAnomaly> ReplaySession::anomaliesSoFar() const
+{
+    std::vector<SessionAnomaly> found;
+    if (!m_checkpointsComplete)
+        return found;
+    for (const SessionAnomaly& anomaly : m_capture->checkpoints->anomalies()) {
+        if (anomaly.eventIndex > m_position)
+            break;
+        if (anomaly.epoch == m_folder.epoch())
+            found.push_back(anomaly);
+    }
+    return found;
+}
+
 const std::vector<qint64>& ReplaySession::incidentEvents() const
 {
     return log().indexesOfKind(EventKind::Incident);

@@ -67,6 +67,9 @@ public:
     // Event indexes of anomalies (recorded, and found by the fold once its checkpoints are
     // complete: anomaliesChanged()), sorted.
     const std::vector<qint64>& anomalyEvents() const { return m_anomalyEvents; }
+    // What the full fold found in the current epoch up to the position (the marks a tree folded
+    // event by event to here would carry); empty until the checkpoints are complete.
+    std::vector<SessionAnomaly> anomaliesSoFar() const;
     // The checkpoint fold runs in the background after opening; seeks work meanwhile, slower.
     bool checkpointsComplete() const { return m_checkpointsComplete; }
     const std::vector<qint64>& incidentEvents() const;
