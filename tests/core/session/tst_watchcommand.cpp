@@ -206,33 +206,37 @@ TEST_CASE("watch: --json prints one JSON object per line and a final document li
     CHECK_FALSE(out.contains(QStringLiteral("anonymous:alice")));
 }
 
-TEST_CASE("watch: a fatal stream failure exits 5")
+namespace {
+// A scripted watch whose connection/create is answered with `failure`: its exit code and stderr.
+std::pair<int, QString> watchFailing(const QByteArray& failure, const QString& reconnect = QStringLiteral("reference"))
 {
     QString out;
     QString err;
     QTextStream outStream(&out);
     QTextStream errStream(&err);
     auto transport = std::make_unique<LoopbackTransport>();
-    script(transport.get(), R"({"failure":ID,"reason":403403,"retry":false})");
-    WatchRunner runner(options(5), outStream, errStream, std::move(transport));
-    CHECK(runner.run() == ExitFatalStream);
+    script(transport.get(), failure);
+    WatchOptions watch = options(5);
+    watch.reconnect = reconnect;
+    WatchRunner runner(watch, outStream, errStream, std::move(transport));
+    const int code = runner.run();
     errStream.flush();
+    return { code, err };
+}
+}
+
+TEST_CASE("watch: a fatal stream failure exits 5")
+{
+    const auto [code, err] = watchFailing(R"({"failure":ID,"reason":403403,"retry":false})");
+    CHECK(code == ExitFatalStream);
     CHECK(err.contains(QStringLiteral("403403 AUTH_FORBIDDEN")));
 }
 
 TEST_CASE("watch: a stream the client gave up on after a retryable failure exits 1, not 5")
 {
-    QString out;
-    QString err;
-    QTextStream outStream(&out);
-    QTextStream errStream(&err);
-    auto transport = std::make_unique<LoopbackTransport>();
-    script(transport.get(), R"({"failure":ID,"reason":928828,"retry":true})");
-    WatchOptions watch = options(5);
-    watch.reconnect = QStringLiteral("none"); // gives up at the first failure
-    WatchRunner runner(watch, outStream, errStream, std::move(transport));
-    CHECK(runner.run() == ExitFailure);
-    errStream.flush();
+    // `none` gives up at the first failure.
+    const auto [code, err] = watchFailing(R"({"failure":ID,"reason":928828,"retry":true})", QStringLiteral("none"));
+    CHECK(code == ExitFailure);
     CHECK(err.contains(QStringLiteral("928828")));
 }
 
