@@ -377,7 +377,9 @@ int main(int argc, char** argv)
     const bool busyOnly = argc > 1 && std::strcmp(argv[1], "--busy-only") == 0;
     const bool mediumOnly = argc > 1 && std::strcmp(argv[1], "--medium-only") == 0;
     const bool encodeOnly = argc > 1 && std::strcmp(argv[1], "--encode-only") == 0; // the medium stream's encodes
-    const int onlyRounds = (busyOnly || mediumOnly || encodeOnly) && argc > 2 ? std::max(5, std::atoi(argv[2])) : 200;
+    // The busy stream's chat alone (a record list that scrolls), the costliest kind of change, for perf.
+    const bool chatOnly = argc > 1 && std::strcmp(argv[1], "--chat-only") == 0;
+    const int onlyRounds = (busyOnly || mediumOnly || encodeOnly || chatOnly) && argc > 2 ? std::max(5, std::atoi(argv[2])) : 200;
     // The busy stream with one kind of change left out at a time: what each kind costs per delta.
     const bool breakdown = argc > 1 && std::strcmp(argv[1], "--breakdown") == 0;
 
@@ -406,6 +408,11 @@ int main(int argc, char** argv)
     }
     if (encodeOnly) {
         printEncodeRates(gameStream(5000, 42), std::min(onlyRounds, 50));
+        return 0;
+    }
+    if (chatOnly) {
+        const Stream chat = gameStream(5000, 43, 2, { false, false, true });
+        std::printf("document.fold.busy_breakdown.chat_only: %.0f deltas/s\n", foldRate(chat, onlyRounds, nullptr));
         return 0;
     }
     if (mediumOnly) {
