@@ -14,7 +14,7 @@ namespace deltascope {
 struct TransportCloseInfo {
     bool wasOpen = false; // false: the open attempt itself failed (refused, DNS, TLS, handshake)
     bool error = false; // closed by an error rather than a close handshake
-    int closeCode = 0; // WebSocket close code when the peer sent one
+    int closeCode = 0; // WebSocket close code when the peer sent one (not one this client sent for a frame it refused)
     QString reason; // for people: the close reason or the error text
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/logging.h"
 
+#include <QCoreApplication>
 #include <QPointer>
 #include <QRegularExpression>
 #include <QSslError>
@@ -42,6 +43,51 @@ QString handshakeErrorText(const QString& qtText, const QUrl& url)
         .arg(match.captured(1), match.captured(2), hint.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(hint));
 }
 
+// QWebSocket closes the connection by itself, with a close frame of its own, when the peer sends a
+// frame RFC 6455 forbids (invalid UTF-8, reserved bits or opcodes, a frame over the size allowed, a
+// malformed close frame). No signal says so: aboutToClose() comes as for the peer's own close
+// frame. Its close reason is then one of these texts of Qt's (Qt 6 wording; %1 is a number or an
+// error text), which no peer sends.
+bool isQtFrameRefusal(const QString& reason)
+{
+    static const char* const kRefusals[] = {
+        "Rsv field is non-zero",
+        "Used reserved opcode",
+        "Control frame is larger than 125 bytes",
+        "Control frames cannot be fragmented",
+        "Lengths smaller than 126 must be expressed as one byte.",
+        "Highest bit of payload length is not 0.",
+        "Lengths smaller than 65536 (2^16) must be expressed as 2 bytes.",
+        "Maximum framesize exceeded.",
+        "Received message is too big.",
+        "Received Continuation frame, while there is nothing to continue.",
+        "All data frames after the initial data frame must have opcode 0 (continuation).",
+        "Invalid UTF-8 code encountered.",
+        "Invalid opcode detected: %1",
+        "Payload of close frame is too small.",
+        "Invalid close code %1 detected.",
+    };
+    // The texts as Qt words them here: its own, or a translation it loaded.
+    static const char* const kContexts[] = { "QWebSocketFrame", "QWebSocketDataProcessor" };
+    const auto matches = [&reason](const QString& text) {
+        const qsizetype hole = text.indexOf(QLatin1String("%1"));
+        if (hole < 0)
+            return reason == text;
+        const QStringView head = QStringView(text).left(hole);
+        const QStringView tail = QStringView(text).mid(hole + 2);
+        return reason.size() > text.size() - 2 && reason.startsWith(head) && reason.endsWith(tail);
+    };
+    for (const char* refusal : kRefusals) {
+        if (matches(QString::fromLatin1(refusal)))
+            return true;
+        for (const char* context : kContexts) {
+            if (matches(QCoreApplication::translate(context, refusal)))
+                return true;
+        }
+    }
+    return false;
+}
+
 }
 
 // The socket and everything done on its thread. It only posts to the transport, which outlives it:
@@ -65,6 +111,7 @@ public:
         m_arrivalMark = std::move(arrivalMark);
         m_opened = false;
         m_closeHandshake = false;
+        m_refusedFrame = false;
         auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
         m_socket = socket;
         socket->setMaxAllowedIncomingMessageSize(quint64(kHardLimitBytes));
@@ -102,12 +149,13 @@ public:
 #endif
         // A close frame from the peer makes QWebSocket answer it, and aboutToClose() comes first;
         // a connection that just ends (a reset, a FIN without a close frame) has none. Our own
-        // close() disconnects this before it starts the handshake. Known gap: QWebSocket also
-        // starts one itself for a frame it refuses (1002, 1007, 1009), whose code then reads as
-        // the peer's; no public signal tells the two apart.
+        // close() disconnects this before it starts the handshake. QWebSocket also starts one
+        // itself for a frame it refuses (see isQtFrameRefusal): that code is this client's.
         connect(socket, &QWebSocket::aboutToClose, this, [this, socket]() {
-            if (socket == m_socket)
-                m_closeHandshake = true;
+            if (socket != m_socket)
+                return;
+            m_closeHandshake = true;
+            m_refusedFrame = isQtFrameRefusal(socket->closeReason());
         });
         connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
             if (socket != m_socket)
@@ -116,9 +164,18 @@ public:
             info.wasOpen = m_opened;
             // QWebSocket reports 1000 (its initial value) when no close frame came: only a code
             // the peer sent is one (TransportCloseInfo::closeCode).
-            info.closeCode = m_closeHandshake ? int(socket->closeCode()) : 0;
+            info.closeCode = m_closeHandshake && !m_refusedFrame ? int(socket->closeCode()) : 0;
             info.reason = socket->closeReason();
-            if (socket->error() != QAbstractSocket::UnknownSocketError || !m_opened) {
+            if (m_refusedFrame) {
+                QString refusal = socket->closeReason();
+                if (refusal.endsWith(QLatin1Char('.')))
+                    refusal.chop(1);
+                info.error = true;
+                info.reason = QStringLiteral("the peer sent a frame the WebSocket protocol (RFC 6455) forbids, so this client closed the connection "
+                                             "with code %1: %2")
+                                  .arg(int(socket->closeCode()))
+                                  .arg(refusal);
+            } else if (socket->error() != QAbstractSocket::UnknownSocketError || !m_opened) {
                 info.error = true;
                 if (info.reason.isEmpty())
                     info.reason = handshakeErrorText(socket->errorString(), socket->requestUrl());
@@ -224,6 +281,7 @@ private:
     quint64 m_connection = 0; // the owner's number of the open() that made m_socket
     bool m_opened = false;
     bool m_closeHandshake = false; // the peer's close frame came (see aboutToClose above)
+    bool m_refusedFrame = false; // the close handshake is QWebSocket's own, for a frame it refused
     bool m_insecure = false;
     // The owner's read clock and arrival mark, as of the open() that made m_socket.
     std::function<qint64()> m_readClock;

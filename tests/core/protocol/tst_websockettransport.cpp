@@ -4,8 +4,10 @@
 #include "core/protocol/websockettransport.h"
 #include "tests/support/testutils.h"
 
+#include <QCryptographicHash>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QEventLoop>
@@ -463,6 +465,71 @@ TEST_CASE("websocket transport: the peer's close code is reported only when the 
         const auto info = open.closed.at(0).at(0).value<TransportCloseInfo>();
         CHECK(info.wasOpen);
         CHECK(info.closeCode == 0);
+    }
+}
+
+namespace {
+// What a WebSocket client reports when the server, after a correct upgrade, writes `frames` as raw
+// bytes: frames Qt's own server would never send.
+TransportCloseInfo closeAfterRawFrames(const QByteArray& frames)
+{
+    QTcpServer raw;
+    REQUIRE(raw.listen(QHostAddress::LocalHost, 0));
+    QObject::connect(&raw, &QTcpServer::newConnection, [&raw, frames]() {
+        QTcpSocket* socket = raw.nextPendingConnection();
+        auto request = std::make_shared<QByteArray>();
+        QObject::connect(socket, &QTcpSocket::readyRead, socket, [socket, request, frames]() {
+            *request += socket->readAll();
+            if (!request->contains("\r\n\r\n"))
+                return;
+            const QRegularExpressionMatch key = QRegularExpression(QStringLiteral("Sec-WebSocket-Key: *([^\r]+)\r\n"),
+                QRegularExpression::CaseInsensitiveOption).match(QString::fromLatin1(*request));
+            REQUIRE(key.hasMatch());
+            const QByteArray accept = QCryptographicHash::hash(QByteArray(key.captured(1).toLatin1() + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
+                QCryptographicHash::Sha1).toBase64();
+            request->clear();
+            socket->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n");
+            socket->write(frames);
+        });
+    });
+    QWebSocketTransport transport;
+    QSignalSpy opened(&transport, &Transport::opened);
+    QSignalSpy closed(&transport, &Transport::closed);
+    transport.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(raw.serverPort())));
+    REQUIRE(wait([&]() { return closed.count() == 1; }));
+    CHECK(opened.count() == 1);
+    return closed.at(0).at(0).value<TransportCloseInfo>();
+}
+}
+
+TEST_CASE("websocket transport: a frame Qt refuses is said as the peer's fault, with the code this client closed with")
+{
+    SECTION("a text frame that is not UTF-8")
+    {
+        const TransportCloseInfo info = closeAfterRawFrames(QByteArray::fromHex("8102c328"));
+        INFO(info.reason.toStdString());
+        CHECK(info.wasOpen);
+        CHECK(info.error);
+        CHECK(info.closeCode == 0); // not the peer's
+        CHECK(info.reason.startsWith(QStringLiteral("the peer sent a frame the WebSocket protocol (RFC 6455) forbids")));
+        CHECK(info.reason.contains(QStringLiteral("code 1007: Invalid UTF-8 code encountered")));
+    }
+    SECTION("a frame with a reserved bit set")
+    {
+        const TransportCloseInfo info = closeAfterRawFrames(QByteArray::fromHex("c17878"));
+        INFO(info.reason.toStdString());
+        CHECK(info.error);
+        CHECK(info.closeCode == 0);
+        CHECK(info.reason.contains(QStringLiteral("code 1002: Rsv field is non-zero")));
+    }
+    SECTION("the peer's own close frame with a protocol-error code stays the peer's")
+    {
+        // Close 1002 with the reason "bad request frame".
+        const TransportCloseInfo info = closeAfterRawFrames(QByteArray::fromHex("8813") + QByteArray::fromHex("03ea") + "bad request frame");
+        INFO(info.reason.toStdString());
+        CHECK(info.closeCode == 1002);
+        CHECK(info.reason == QStringLiteral("bad request frame"));
+        CHECK_FALSE(info.error);
     }
 }
 
