@@ -171,12 +171,27 @@ TEST_CASE("document tree panel: search with next/previous and filter, copy, anom
     const QModelIndex players = indexOfPath(panel, QStringLiteral("players"));
     REQUIRE(players.isValid());
     CHECK_FALSE(players.data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
+    // A mark deep in the tree shows on its ancestors too, so a collapsed row still says it.
+    s.item(5, R"({"a":{"vals":{"@s":2,"0":1,"1":2}}})");
+    s.item(6, R"({"a":{"vals":{"0":5}}})");
+    const QModelIndex a = indexOfPath(panel, QStringLiteral("a"));
+    REQUIRE(a.isValid());
+    CHECK(a.data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
+    CHECK(a.data(DocumentTreeModel::AnomaliesBelowRole).toInt() == 1);
+    CHECK(a.siblingAtColumn(DocumentTreeModel::KindColumn).data().toString() == QStringLiteral("\u26A0\u2193 object"));
+    CHECK(a.data(Qt::ToolTipRole).toString().contains(QStringLiteral("1 node below has anomalies")));
+    const QModelIndex vals = indexOfPath(panel, QStringLiteral("a/vals"));
+    CHECK_FALSE(vals.data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
+    CHECK(vals.data(DocumentTreeModel::AnomaliesBelowRole).toInt() == 0);
+    s.item(7, R"({"a":{"vals":{"1":6}}})"); // the same kind at the same node: still one node below
+    CHECK(indexOfPath(panel, QStringLiteral("a")).data(DocumentTreeModel::AnomaliesBelowRole).toInt() == 1);
     // Marks are kept by path: switching to the merged tree and back keeps them.
     panel.setTreeChoice(DocumentTreePanel::TreeChoice::Merged);
     CHECK_FALSE(indexOfPath(panel, QStringLiteral("scores")).data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
     panel.setTreeChoice(DocumentTreePanel::TreeChoice::FreshEpoch);
     CHECK_FALSE(indexOfPath(panel, QStringLiteral("scores")).data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
     CHECK_FALSE(indexOfPath(panel, QStringLiteral("players")).data(DocumentTreeModel::AnomalyRole).toStringList().isEmpty());
+    CHECK(indexOfPath(panel, QStringLiteral("a")).data(DocumentTreeModel::AnomaliesBelowRole).toInt() == 1);
 }
 
 TEST_CASE("document tree panel: the merged tree shows stale paths, expansion survives a new epoch")

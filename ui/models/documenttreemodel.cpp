@@ -56,6 +56,7 @@ void DocumentTreeModel::forgetNodeState(bool forgetFolds)
     if (forgetFolds) {
         m_anomalies.clear();
         m_anomalyAnchors.clear();
+        m_anomaliesBelow.clear();
         m_recentFolds.clear();
         m_lastFolded = -1;
     }
@@ -150,9 +151,17 @@ QVariant DocumentTreeModel::data(const QModelIndex& index, int role) const
             return m_tree->key(node);
         case ValueColumn:
             return valueText(*m_tree, node);
-        case KindColumn:
-            return m_anomalies.isEmpty() || anomaliesAt(node).isEmpty() ? kindText(*m_tree, node)
-                                                                         : QStringLiteral("\u26A0 ") + kindText(*m_tree, node);
+        case KindColumn: {
+            if (m_anomalies.isEmpty())
+                return kindText(*m_tree, node);
+            // First in the column, which is narrow: a mark of its own, else one for marks below
+            // (the tooltip counts them).
+            if (!anomaliesAt(node).isEmpty())
+                return QString(QStringLiteral("\u26A0 ") + kindText(*m_tree, node));
+            if (anomaliesBelow(node) > 0)
+                return QString(QStringLiteral("\u26A0\u2193 ") + kindText(*m_tree, node));
+            return kindText(*m_tree, node);
+        }
         }
         return {};
     case Qt::ToolTipRole: {
@@ -164,6 +173,8 @@ QVariant DocumentTreeModel::data(const QModelIndex& index, int role) const
             tip += tr("\nstale: the fresh snapshot no longer has this; a merging client still shows it");
         for (const QString& anomaly : anomaliesAt(node))
             tip += QStringLiteral("\n\u26A0 ") + anomaly;
+        if (const int below = anomaliesBelow(node); below > 0)
+            tip += below == 1 ? tr("\n\u26A0 1 node below has anomalies") : tr("\n\u26A0 %1 nodes below have anomalies").arg(below);
         return tip;
     }
     case Qt::BackgroundRole: {
@@ -184,6 +195,8 @@ QVariant DocumentTreeModel::data(const QModelIndex& index, int role) const
         return changeHighlight(node);
     case AnomalyRole:
         return anomaliesAt(node);
+    case AnomaliesBelowRole:
+        return anomaliesBelow(node);
     case StaleRole:
         return isStale(node);
     case SortRole:
@@ -253,6 +266,7 @@ QHash<int, QByteArray> DocumentTreeModel::roleNames() const
     names.insert(LooksLikeLongRole, "looksLikeLong");
     names.insert(ChangeHighlightRole, "changeHighlight");
     names.insert(AnomalyRole, "anomalies");
+    names.insert(AnomaliesBelowRole, "anomaliesBelow");
     names.insert(StaleRole, "stale");
     return names;
 }
@@ -382,23 +396,38 @@ void DocumentTreeModel::addAnomaly(const QString& path, const QString& kind, qin
     if (anchor.isEmpty())
         return; // the root has no row; the timeline still lists the anomaly
     m_anomalyAnchors.insert(key, anchor);
+    QSet<QString> changedRows { anchor };
+    if (!m_anomalies.contains(anchor)) {
+        // A newly marked node: every ancestor counts one more below it.
+        for (QString above = anchor;;) {
+            const qsizetype slash = above.lastIndexOf(QLatin1Char('/'));
+            if (slash < 0)
+                break;
+            above.truncate(slash);
+            ++m_anomaliesBelow[above];
+            changedRows.insert(above);
+        }
+    }
     AnomalyMark& mark = m_anomalies[anchor];
     ++mark.count;
-    if (mark.texts.size() >= kMaxAnomaliesPerNode)
-        return;
-    const QString text = QStringLiteral("%1 (first at event %2): %3").arg(kind).arg(eventIndex).arg(message);
-    mark.texts.append(anchor == path ? text : QStringLiteral("/%1: %2").arg(path, text));
-    refreshMarks({ anchor });
+    if (mark.texts.size() < kMaxAnomaliesPerNode) {
+        const QString text = QStringLiteral("%1 (first at event %2): %3").arg(kind).arg(eventIndex).arg(message);
+        mark.texts.append(anchor == path ? text : QStringLiteral("/%1: %2").arg(path, text));
+    }
+    refreshMarks(changedRows);
 }
 
 void DocumentTreeModel::clearAnomalies()
 {
     if (m_anomalies.isEmpty())
         return;
-    const QList<QString> paths = m_anomalies.keys();
+    QSet<QString> paths(m_anomalies.keyBegin(), m_anomalies.keyEnd());
+    for (auto it = m_anomaliesBelow.keyBegin(); it != m_anomaliesBelow.keyEnd(); ++it)
+        paths.insert(*it);
     m_anomalies.clear();
     m_anomalyAnchors.clear();
-    refreshMarks(QSet<QString>(paths.begin(), paths.end()));
+    m_anomaliesBelow.clear();
+    refreshMarks(paths);
 }
 
 QStringList DocumentTreeModel::anomaliesAt(NodeId node) const
@@ -412,6 +441,13 @@ QStringList DocumentTreeModel::anomaliesAt(NodeId node) const
     if (found->count > texts.size())
         texts.append(tr("(%1 times in all)").arg(found->count));
     return texts;
+}
+
+int DocumentTreeModel::anomaliesBelow(NodeId node) const
+{
+    if (m_anomaliesBelow.isEmpty() || !m_tree)
+        return 0;
+    return m_anomaliesBelow.value(m_tree->path(node));
 }
 
 void DocumentTreeModel::setStalePaths(const QStringList& paths)
@@ -447,7 +483,7 @@ void DocumentTreeModel::refreshMarks(const QSet<QString>& paths)
     for (const QString& path : paths) {
         const QModelIndex first = indexOfNode(m_tree->find(path), KeyColumn);
         if (first.isValid())
-            Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1), { Qt::DisplayRole, Qt::ForegroundRole, Qt::ToolTipRole, AnomalyRole, StaleRole });
+            Q_EMIT dataChanged(first, first.siblingAtColumn(ColumnCount - 1), { Qt::DisplayRole, Qt::ForegroundRole, Qt::ToolTipRole, AnomalyRole, AnomaliesBelowRole, StaleRole });
     }
 }
 

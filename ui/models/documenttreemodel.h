@@ -32,6 +32,7 @@ public:
         LooksLikeLongRole, // bool: a string holding a long, as Adama sends longs
         ChangeHighlightRole, // qreal 0..1: how strongly the node shows a recent change (flash and fade)
         AnomalyRole, // QStringList: anomalies reported at this node (empty: none)
+        AnomaliesBelowRole, // int: nodes below this one that carry anomaly marks (a collapsed row still shows them)
         StaleRole, // bool: a stale path (in the merged tree, absent from the fresh epoch tree)
     };
 
@@ -80,6 +81,8 @@ public:
     void clearAnomalies();
     int anomalyCount() const { return int(m_anomalies.size()); }
     QStringList anomaliesAt(NodeId node) const;
+    // How many marked nodes lie below `node` (its own marks not counted).
+    int anomaliesBelow(NodeId node) const;
     // Paths shown as stale (for the merged tree a reference client holds).
     void setStalePaths(const QStringList& paths);
     bool isStale(NodeId node) const;
@@ -118,6 +121,9 @@ private:
     };
     QHash<QString, AnomalyMark> m_anomalies; // document path -> what happened there
     QHash<QString, QString> m_anomalyAnchors; // "kind|reported path" -> the path it is marked on
+    // Document path -> marked paths strictly below it: kept as marks are added, so a row's paint
+    // looks one path up rather than through every mark.
+    QHash<QString, int> m_anomaliesBelow;
     QSet<QString> m_stale;
 };
 
