@@ -6,6 +6,7 @@
 #include "ui/emptystatepanel.h"
 #include "ui/jsonhighlighter.h"
 #include "ui/models/framesummary.h"
+#include "ui/models/linediff.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -23,6 +24,7 @@
 #include <QSplitter>
 #include <QStringListModel>
 #include <QTabWidget>
+#include <QTextBlock>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -54,6 +56,31 @@ void showJson(QPlainTextEdit* view, const QString& text)
     view->setPlainText(text);
     if (highlighter && text.size() <= kHighlightedChars)
         highlighter->setDocument(view->document());
+}
+
+// Marks `lines` of `view` with a full-width background and scrolls to the first: a change deep in
+// a long document is otherwise not found by eye. At most kMarkedLines: past that the marks cost
+// more than they tell.
+void markLines(QPlainTextEdit* view, const std::vector<int>& lines, const QColor& colour)
+{
+    constexpr std::size_t kMarkedLines = 5000;
+    QList<QTextEdit::ExtraSelection> selections;
+    QTextDocument* document = view->document();
+    for (std::size_t i = 0; i < std::min(lines.size(), kMarkedLines); ++i) {
+        const QTextBlock block = document->findBlockByNumber(lines[i]);
+        if (!block.isValid())
+            break;
+        QTextEdit::ExtraSelection selection;
+        selection.cursor = QTextCursor(block);
+        selection.format.setBackground(colour);
+        selection.format.setProperty(QTextFormat::FullWidthSelection, true);
+        selections.append(selection);
+    }
+    view->setExtraSelections(selections);
+    if (!selections.isEmpty()) {
+        view->setTextCursor(selections.front().cursor);
+        view->centerCursor();
+    }
 }
 
 QPlainTextEdit* makeJsonView(QWidget* parent, const QString& objectName)
@@ -285,8 +312,14 @@ void FrameDetailPanel::showPendingDetail()
     m_pathsModel->setStringList(detail.changedPaths);
     m_pathsPanel->setEmptyText(tr("This item changed nothing visible in the document (a seq or side-channel item)."));
     m_pathsPanel->showContent(!detail.changedPaths.isEmpty());
-    showJson(m_before, shownText(detail.before));
-    showJson(m_after, shownText(detail.after));
+    const QString before = shownText(detail.before);
+    const QString after = shownText(detail.after);
+    showJson(m_before, before);
+    showJson(m_after, after);
+    // The lines that differ, as a diff tool marks them: removed on the left, added on the right.
+    const LineDiff lines = diffLines(before.split(QLatin1Char('\n')), after.split(QLatin1Char('\n')));
+    markLines(m_before, lines.removed, QColor(220, 50, 47, 70));
+    markLines(m_after, lines.added, QColor(40, 170, 60, 70));
     m_diffPanel->showContent(true);
 }
 

@@ -6,6 +6,7 @@
 #include "ui/framedetailpanel.h"
 #include "ui/jsonhighlighter.h"
 #include "ui/models/deltadetailsource.h"
+#include "ui/models/linediff.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -18,6 +19,8 @@
 #include <QTextBlock>
 #include <QTextDocument>
 #include <QTextLayout>
+
+#include <random>
 
 using namespace deltascope;
 using namespace deltascope::ui;
@@ -242,4 +245,125 @@ TEST_CASE("delta detail source: before / after and changed paths per stream item
     CHECK(source.checkpointCount() >= 3);
     result = source.compute(last - 1);
     CHECK(result.after.toJson() == R"({"n":998})");
+}
+
+namespace {
+// The longest common subsequence of two line lists, by the textbook table: what a minimal diff keeps.
+int commonLines(const QStringList& a, const QStringList& b)
+{
+    std::vector<std::vector<int>> table(std::size_t(a.size() + 1), std::vector<int>(std::size_t(b.size() + 1), 0));
+    for (qsizetype i = a.size() - 1; i >= 0; --i) {
+        for (qsizetype j = b.size() - 1; j >= 0; --j) {
+            table[std::size_t(i)][std::size_t(j)] = a.at(i) == b.at(j) ? table[std::size_t(i + 1)][std::size_t(j + 1)] + 1
+                                                                       : std::max(table[std::size_t(i + 1)][std::size_t(j)], table[std::size_t(i)][std::size_t(j + 1)]);
+        }
+    }
+    return table[0][0];
+}
+
+QStringList without(const QStringList& lines, const std::vector<int>& drop)
+{
+    QStringList kept;
+    std::size_t next = 0;
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        if (next < drop.size() && drop[next] == int(i))
+            ++next;
+        else
+            kept.append(lines.at(i));
+    }
+    return kept;
+}
+}
+
+TEST_CASE("line diff: the lines a minimal diff marks, over hand-made and random texts")
+{
+    const QStringList doc { QStringLiteral("{"), QStringLiteral("  \"a\": 1,"), QStringLiteral("  \"b\": 2,"), QStringLiteral("  \"c\": 3"), QStringLiteral("}") };
+    LineDiff same = diffLines(doc, doc);
+    CHECK(same.removed.empty());
+    CHECK(same.added.empty());
+    CHECK(same.minimal);
+
+    QStringList changed = doc;
+    changed[2] = QStringLiteral("  \"b\": 7,");
+    LineDiff one = diffLines(doc, changed);
+    CHECK(one.removed == std::vector<int> { 2 });
+    CHECK(one.added == std::vector<int> { 2 });
+
+    QStringList grown = doc;
+    grown.insert(1, QStringLiteral("  \"new\": 0,"));
+    grown.removeAt(4); // "c" goes
+    LineDiff moved = diffLines(doc, grown);
+    CHECK(moved.added == std::vector<int> { 1 });
+    CHECK(moved.removed == std::vector<int> { 3 });
+
+    CHECK(diffLines({}, doc).added.size() == 5);
+    CHECK(diffLines(doc, {}).removed.size() == 5);
+
+    // Random texts over few distinct lines, so most lines match somewhere: the marked lines leave
+    // the same sequence on both sides, and exactly as few as the longest common subsequence allows.
+    std::mt19937 rng(7);
+    for (int round = 0; round < 2000; ++round) {
+        QStringList a;
+        QStringList b;
+        const int lengthA = int(rng() % 12);
+        const int lengthB = int(rng() % 12);
+        for (int i = 0; i < lengthA; ++i)
+            a.append(QString::number(rng() % 4));
+        for (int i = 0; i < lengthB; ++i)
+            b.append(QString::number(rng() % 4));
+        const LineDiff diff = diffLines(a, b);
+        INFO(a.join(QLatin1Char(',')).toStdString() << " / " << b.join(QLatin1Char(',')).toStdString());
+        REQUIRE(diff.minimal);
+        CHECK(std::is_sorted(diff.removed.begin(), diff.removed.end()));
+        CHECK(std::is_sorted(diff.added.begin(), diff.added.end()));
+        CHECK(without(a, diff.removed) == without(b, diff.added));
+        CHECK(int(a.size() - qsizetype(diff.removed.size())) == commonLines(a, b));
+    }
+
+    // Past the edit budget: every line between the common head and tail is marked, nothing outside.
+    QStringList left { QStringLiteral("head") };
+    QStringList right { QStringLiteral("head") };
+    for (int i = 0; i < 50; ++i) {
+        left.append(QStringLiteral("l%1").arg(i));
+        right.append(QStringLiteral("r%1").arg(i));
+    }
+    left.append(QStringLiteral("tail"));
+    right.append(QStringLiteral("tail"));
+    const LineDiff coarse = diffLines(left, right, 10);
+    CHECK_FALSE(coarse.minimal);
+    CHECK(coarse.removed.size() == 50);
+    CHECK(coarse.removed.front() == 1);
+    CHECK(coarse.added.back() == 50);
+}
+
+TEST_CASE("frame detail: before / after marks the lines that differ and shows the first of them")
+{
+    EventLog log;
+    const qint64 item = add(log, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"b":9}},"seq":2}})", 1, 2);
+    FrameDetailPanel panel;
+    panel.resize(800, 300);
+    panel.setEventLog(&log);
+    QString before = QStringLiteral("{\n");
+    for (int i = 0; i < 200; ++i)
+        before += QStringLiteral("  \"k%1\": %1,\n").arg(i);
+    QString after = before;
+    before += QStringLiteral("  \"b\": 1\n}");
+    after += QStringLiteral("  \"b\": 9\n}");
+    panel.setDeltaDetailProvider([&](qint64) { return DeltaDetail { { QStringLiteral("~ /b") }, before, after, {} }; });
+    panel.show();
+    panel.showEvent(item);
+    auto* tabs = panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"));
+    REQUIRE(tabs);
+    tabs->setCurrentIndex(2); // Before / after
+    auto* beforeView = panel.findChild<QPlainTextEdit*>(QStringLiteral("beforeView"));
+    auto* afterView = panel.findChild<QPlainTextEdit*>(QStringLiteral("afterView"));
+    REQUIRE(beforeView->extraSelections().size() == 1);
+    REQUIRE(afterView->extraSelections().size() == 1);
+    CHECK(beforeView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"b\": 1"));
+    CHECK(afterView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"b\": 9"));
+    // Line 202 of 203 is in view, not the top of the document.
+    CHECK(afterView->cursorForPosition(QPoint(4, 4)).blockNumber() > 100);
+    // An item that changes nothing leaves no marks from the one before.
+    panel.setDeltaDetailProvider([&](qint64) { return DeltaDetail { {}, after, after, {} }; });
+    CHECK(afterView->extraSelections().isEmpty());
 }
