@@ -35,6 +35,7 @@
 #include <QFileInfo>
 #include <QMimeData>
 #include <QProgressDialog>
+#include <QPointer>
 #include <QSettings>
 #include <QHBoxLayout>
 #include <QJsonDocument>
@@ -471,9 +472,33 @@ std::unique_ptr<Capture> MainWindow::liveSessionCapture(QString* error)
         *error = tr("cannot create a temporary file in %1 to read this session from: %2").arg(QDir::tempPath(), file.errorString());
         return nullptr;
     }
+    // Written a slice at a time with the event loop running between slices: a long session takes
+    // seconds, and a window that stops that long stops answering the server's pings too. The
+    // events it has now are written; those that arrive meanwhile go on into the live view.
+    QPointer<LiveSession> alive(session);
+    const qint64 eventsNow = session->log().size();
+    auto* progress = new QProgressDialog(tr("Writing this session…"), tr("Cancel"), 0, 1000, this);
+    progress->setObjectName(QStringLiteral("sessionWriteProgress"));
+    progress->setWindowModality(Qt::WindowModal);
+    progress->setMinimumDuration(300);
+    progress->setAttribute(Qt::WA_DeleteOnClose);
+    bool cancelled = false;
+    connect(progress, &QProgressDialog::canceled, this, [&cancelled] { cancelled = true; });
     QString writeError;
-    if (!CaptureWriter::writeLog(session->log(), m_recordingHeader, file, false, &writeError)) {
-        *error = tr("cannot write this session to the temporary file %1: %2").arg(file.fileName(), writeError);
+    const bool written = CaptureWriter::writeLog(session->log(), m_recordingHeader, file, false, &writeError, [&](double done) {
+        progress->setValue(int(done * 999));
+        QCoreApplication::processEvents();
+        // The session's log, as long as it still holds what is being written.
+        return !cancelled && alive && alive->log().size() >= eventsNow;
+    });
+    progress->close();
+    if (!written) {
+        if (writeError == u"cancelled" && !cancelled)
+            *error = tr("the session ended while it was being written for the export; export its recording instead (File ▸ Open, then Export)");
+        else if (writeError == u"cancelled")
+            *error = writeError;
+        else
+            *error = tr("cannot write this session to the temporary file %1: %2").arg(file.fileName(), writeError);
         return nullptr;
     }
     file.close();

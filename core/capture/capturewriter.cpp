@@ -361,8 +361,21 @@ QString CaptureWriter::errorString() const
     return m_error;
 }
 
-bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODevice& out, bool keepIdentity, QString* error)
+bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODevice& out, bool keepIdentity, QString* error,
+    const WriteProgress& progress)
 {
+    const qint64 end = log.size(); // what the log holds now: a progress call may let it grow
+    // Every 4,096 events: a few milliseconds of work between two looks at the event loop.
+    constexpr qint64 kProgressEvery = 4096;
+    const auto goOn = [&](qint64 i, double from, double span) {
+        if (!progress || i % kProgressEvery != 0 || end == 0 || progress(from + span * double(i) / double(end)))
+            return true;
+        if (error)
+            *error = QStringLiteral("cancelled");
+        return false;
+    };
+    // With identities replaced, every event is read twice: the first pass is the first half.
+    const double learning = keepIdentity ? 0.0 : 0.5;
     capture::IdentityRedactor redactor;
     if (!keepIdentity) {
         if (!header.identity.isEmpty())
@@ -371,7 +384,9 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
         header.identityRemoved = true;
         // Every token first: a note before the request that carries one (a HAR's error message)
         // must lose it too.
-        for (qint64 i = 0; i < log.size(); ++i) {
+        for (qint64 i = 0; i < end; ++i) {
+            if (!goOn(i, 0.0, learning))
+                return false;
             if (capture::carriesIdentity(log.at(i).kind))
                 redactor.learn(log.payload(i));
         }
@@ -388,10 +403,19 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
         buffer.clear();
         return true;
     };
-    for (qint64 i = 0; i < log.size(); ++i) {
-        const SessionEvent& event = log.at(i);
+    for (qint64 i = 0; i < end; ++i) {
+        if (!goOn(i, learning, 1.0 - learning))
+            return false;
+        const SessionEvent* event = &log.at(i);
+        SessionEvent linkedPastEnd;
+        if (event->linkedIndex >= end) {
+            // Its answer came while this was written: the capture ends before it.
+            linkedPastEnd = *event;
+            linkedPastEnd.linkedIndex = -1;
+            event = &linkedPastEnd;
+        }
         const QByteArray payload = log.payload(i);
-        capture::appendEventLine(buffer, event, log.string(event.methodString),
+        capture::appendEventLine(buffer, *event, log.string(event->methodString),
             keepIdentity ? payload : redactor.redact(payload, false));
         buffer.append('\n');
         const qint64 seqLinked = log.seqLink(i);
@@ -402,7 +426,7 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
         if (buffer.size() > (1 << 20) && !flush())
             return false;
     }
-    capture::appendEndLine(buffer, log.size(), QDateTime::currentMSecsSinceEpoch());
+    capture::appendEndLine(buffer, end, QDateTime::currentMSecsSinceEpoch());
     buffer.append('\n');
     return flush();
 }

@@ -11,6 +11,7 @@
 #include <QThread>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 namespace deltascope {
@@ -49,10 +50,14 @@ public:
     qint64 bytesWritten() const; // bytes in the file (compressed size for .zst)
     QString errorString() const; // the first write error, if any
 
-    // Writes a whole log as a capture, synchronously (imports, tests, tools). Identity tokens are
-    // replaced unless keepIdentity. Returns false with a message on a write error.
+    // Called now and then by writeLog() with the part done (0..1); false stops it. It may run the
+    // event loop, where the log may grow: only the events it had when the write began are written.
+    using WriteProgress = std::function<bool(double done)>;
+    // Writes a whole log as a capture, synchronously (imports, tests, tools, a live export).
+    // Identity tokens are replaced unless keepIdentity. Returns false with a message on a write
+    // error, or with "cancelled" when `progress` stopped it (after which it reads the log no more).
     static bool writeLog(const EventLog& log, capture::Header header, QIODevice& out, bool keepIdentity,
-        QString* error = nullptr);
+        QString* error = nullptr, const WriteProgress& progress = {});
 
     // The captures folder: settings key "captures/folder" if set, else
     // QStandardPaths::AppDataLocation + "/captures". Created on demand by newCapturePath().

@@ -193,6 +193,62 @@ TEST_CASE("capture: write a log, open it, same events, payloads, links and trees
     CHECK(capture->checkpoints->restore(folder, read.size() - 1) <= capture->checkpoints->interval());
 }
 
+TEST_CASE("capture: writeLog reports progress, writes what the log held when it began, and stops when told")
+{
+    EventLog log;
+    fillSyntheticSession(log, 6000); // past one progress step (4,096 events)
+    const qint64 eventsAtStart = log.size();
+    capture::Header header;
+    header.tool = QStringLiteral("tests");
+    header.identity = QStringLiteral("anonymous:secret-agent");
+
+    // The log grows while the write goes on (a live session during an export): a request added
+    // meanwhile, and an answer linked to an event the write has not reached.
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    std::vector<double> seen;
+    const qint64 lastRequest = log.indexesOfKind(EventKind::Request).back();
+    const qint64 itsAnswer = log.at(lastRequest).linkedIndex;
+    REQUIRE(CaptureWriter::writeLog(log, header, buffer, false, nullptr, [&](double done) {
+        seen.push_back(done);
+        if (seen.size() == 2) {
+            SessionEvent late;
+            late.kind = EventKind::Response;
+            late.direction = Direction::Inbound;
+            late.epoch = 1;
+            const qint64 answer = log.append(late, "{\"deliver\":99,\"done\":true}");
+            log.link(lastRequest, answer);
+        }
+        return true;
+    }));
+    REQUIRE(seen.size() >= 2);
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    CHECK(seen.front() == 0.0);
+    CHECK(seen.back() < 1.0);
+    QTemporaryDir dir;
+    QString error;
+    const std::unique_ptr<Capture> capture = openBytes(dir, bytes, error);
+    REQUIRE(capture);
+    INFO(error.toStdString());
+    CHECK(capture->log->size() == eventsAtStart);
+    CHECK(capture->notices().isEmpty()); // the end record counts what was written
+    // The link made meanwhile points past the end: not written, so the request keeps its answer.
+    CHECK_FALSE(bytes.contains(QByteArray(QByteArray("\"link\":") + QByteArray::number(eventsAtStart))));
+    CHECK(capture->log->at(lastRequest).linkedIndex == itsAnswer);
+    CHECK_FALSE(bytes.contains("secret-agent"));
+
+    // Stopped part-way: false, "cancelled", and the log is read no further.
+    QByteArray stopped;
+    QBuffer stoppedBuffer(&stopped);
+    stoppedBuffer.open(QIODevice::WriteOnly);
+    int calls = 0;
+    QString why;
+    CHECK_FALSE(CaptureWriter::writeLog(log, header, stoppedBuffer, true, &why, [&](double) { return ++calls < 2; }));
+    CHECK(why == QStringLiteral("cancelled"));
+    CHECK(calls == 2);
+}
+
 TEST_CASE("checkpoints: made on a worker thread while seeks on other threads get the same trees")
 {
     QTemporaryDir dir;
