@@ -322,6 +322,10 @@ int runReplay(const QStringList& arguments, CommandIo& io)
             parser.isSet(QStringLiteral("original-timing")) ? ReplayAgainst::Timing::Original : ReplayAgainst::Timing::InOrder);
         against.setIgnoredPaths(parser.values(QStringLiteral("ignore")));
         std::unique_ptr<CaptureWriter> writer;
+        if (parser.isSet(QStringLiteral("out")) && isSameFile(parser.value(QStringLiteral("out")), path)) {
+            io.err << "deltascope-cli replay: --out " << parser.value(QStringLiteral("out")) << " is the capture being replayed; choose another file\n";
+            return ExitUsage;
+        }
         if (parser.isSet(QStringLiteral("out"))) {
             capture::Header header = recorded.header;
             header.tool = QStringLiteral("deltascope-cli %1").arg(QString::fromLatin1(kVersion));
@@ -487,7 +491,7 @@ int runExport(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli export: -o FILE is required ('-' for standard output)\n";
         return ExitUsage;
     }
-    if (output != QLatin1String("-") && QFileInfo(output).absoluteFilePath() == QFileInfo(positional.first()).absoluteFilePath()) {
+    if (output != QLatin1String("-") && isSameFile(output, positional.first())) {
         io.err << "deltascope-cli export: -o " << output << " is the capture being exported; choose another file\n";
         return ExitUsage;
     }
@@ -572,6 +576,15 @@ int runImport(const QStringList& arguments, CommandIo& io)
     const QString output = parser.value(QStringLiteral("output"));
     if (positional.size() != 1 || output.isEmpty()) {
         io.err << "deltascope-cli import: usage: import FILE.har -o FILE\n";
+        return ExitUsage;
+    }
+    if (output == QLatin1String("-")) {
+        // A HAR may hold several sockets, each its own capture file (OUT, OUT-2, ...).
+        io.err << "deltascope-cli import: -o needs a file name (each socket of the HAR becomes a capture file of its own), not '-'\n";
+        return ExitUsage;
+    }
+    if (isSameFile(output, positional.first())) {
+        io.err << "deltascope-cli import: -o " << output << " is the HAR file being imported; choose another file\n";
         return ExitUsage;
     }
     HarImportResult result = importHarFile(positional.first());

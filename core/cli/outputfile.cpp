@@ -4,6 +4,8 @@
 #include <QFileInfo>
 #include <QSaveFile>
 
+#include <sys/stat.h>
+
 namespace deltascope::cli {
 
 namespace {
@@ -41,6 +43,21 @@ bool writeOutputFile(const QString& path, const std::function<bool(QIODevice&, Q
     if (!file.commit())
         return failWith(file, {}, error);
     return true;
+}
+
+bool isSameFile(const QString& output, const QString& input)
+{
+    const QFileInfo out(output);
+    const QFileInfo in(input);
+    if (!out.exists() || !in.exists())
+        return out.absoluteFilePath() == in.absoluteFilePath();
+    if (out.canonicalFilePath() == in.canonicalFilePath())
+        return true;
+    // Hard links: two names, one file.
+    struct stat outStat {};
+    struct stat inStat {};
+    return ::stat(QFile::encodeName(output).constData(), &outStat) == 0 && ::stat(QFile::encodeName(input).constData(), &inStat) == 0
+        && outStat.st_dev == inStat.st_dev && outStat.st_ino == inStat.st_ino;
 }
 
 }

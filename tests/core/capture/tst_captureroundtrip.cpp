@@ -1079,6 +1079,42 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     CHECK(runCli({ QStringLiteral("fold"), importedZst }).out == runCli({ QStringLiteral("fold"), dir.filePath(QStringLiteral("chromium.ndjson")) }).out);
 }
 
+TEST_CASE("cli: no command writes over the file it reads, whatever the path's spelling")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, false);
+    const QByteArray before = test::readFileOrFail(path);
+    const QString symlink = dir.filePath(QStringLiteral("link.ndjson"));
+    REQUIRE(QFile::link(path, symlink));
+    const QString hardlink = dir.filePath(QStringLiteral("hard.ndjson"));
+    REQUIRE(::link(QFile::encodeName(path).constData(), QFile::encodeName(hardlink).constData()) == 0);
+    const QString dotted = dir.path() + QStringLiteral("/./c.ndjson");
+    for (const QString& output : { symlink, hardlink, dotted }) {
+        INFO(output.toStdString());
+        const test::CliRun exported = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("-o"), output });
+        CHECK(exported.code == cli::ExitUsage);
+        CHECK(exported.err.contains(QStringLiteral("is the capture being exported")));
+        // Checked before connecting: the port is never asked.
+        const test::CliRun replayed = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), QStringLiteral("ws://127.0.0.1:1/~s"),
+            QStringLiteral("--out"), output });
+        CHECK(replayed.code == cli::ExitUsage);
+        CHECK(replayed.err.contains(QStringLiteral("is the capture being replayed")));
+    }
+    const QString har = test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har");
+    const QString harCopy = dir.filePath(QStringLiteral("copy.har"));
+    REQUIRE(QFile::copy(har, harCopy));
+    const test::CliRun imported = runCli({ QStringLiteral("import"), harCopy, QStringLiteral("-o"), harCopy });
+    CHECK(imported.code == cli::ExitUsage);
+    CHECK(imported.err.contains(QStringLiteral("is the HAR file being imported")));
+    const test::CliRun toStdout = runCli({ QStringLiteral("import"), harCopy, QStringLiteral("-o"), QStringLiteral("-") });
+    CHECK(toStdout.code == cli::ExitUsage);
+    CHECK(toStdout.err.contains(QStringLiteral("not '-'")));
+    CHECK_FALSE(QFileInfo::exists(QStringLiteral("-")));
+    CHECK(test::readFileOrFail(path) == before);
+    CHECK(test::readFileOrFail(harCopy) == test::readFileOrFail(har));
+}
+
 TEST_CASE("cli: export writes into a pipe in place, never renaming a file over it")
 {
     // `-o /dev/null` or a FIFO: an atomic rename would replace the device or pipe with a plain file.
