@@ -291,7 +291,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
     if (parser.isSet(QStringLiteral("speed"))) {
         bool ok = false;
         speed = parser.value(QStringLiteral("speed")).toDouble(&ok);
-        if (!ok || speed < ReplaySession::kMinSpeed || speed > ReplaySession::kMaxSpeed) {
+        if (!ok || !(speed >= ReplaySession::kMinSpeed && speed <= ReplaySession::kMaxSpeed)) { // NaN too
             io.err << "deltascope-cli replay: --speed: '" << parser.value(QStringLiteral("speed")) << "' is not between 0.25 and 50\n";
             return ExitUsage;
         }

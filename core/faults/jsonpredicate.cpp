@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <cmath>
 #include <optional>
 
 namespace deltascope::faults {
@@ -175,7 +176,7 @@ std::optional<double> numberOf(const QJsonValue& value)
     if (value.isString()) {
         bool ok = false;
         const double number = value.toString().toDouble(&ok);
-        if (ok)
+        if (ok && std::isfinite(number)) // "nan" and "inf" are text, as in JSON
             return number;
     }
     return std::nullopt;

@@ -636,8 +636,59 @@ QStringList ReferenceServer::faultNames()
         QStringLiteral("ignore-pongs") };
 }
 
+QString ReferenceServer::faultParameterError(const QString& name, const QJsonObject& parameters, bool scheduled)
+{
+    enum class Type { Number, String, Bool };
+    struct Parameter {
+        const char* name;
+        Type type;
+    };
+    // Every fault may target sockets by agent, space and key (FaultTarget).
+    std::vector<Parameter> taken { { "agent", Type::String }, { "space", Type::String }, { "key", Type::String } };
+    if (scheduled)
+        taken.insert(taken.end(), { { "after", Type::Number }, { "every", Type::Number } });
+    static const QHash<QString, std::vector<Parameter>> kOwn {
+        { QStringLiteral("close"), { { "mode", Type::String } } },
+        { QStringLiteral("stall"), { { "seconds", Type::Number } } },
+        { QStringLiteral("version"), { { "version", Type::String } } },
+        { QStringLiteral("redeploy"), { { "next-schema", Type::Bool } } },
+        { QStringLiteral("reload"), { { "preserve-view", Type::Bool } } },
+        { QStringLiteral("force-disconnect"), {} },
+        { QStringLiteral("fail-stream"), { { "code", Type::Number } } },
+        { QStringLiteral("refuse-connect"), { { "code", Type::Number }, { "count", Type::Number } } },
+        { QStringLiteral("drop-delta"), { { "count", Type::Number } } },
+        { QStringLiteral("duplicate-delta"), { { "count", Type::Number } } },
+        { QStringLiteral("reorder-delta"), { { "count", Type::Number } } },
+        { QStringLiteral("keepalive-failure"), {} },
+        { QStringLiteral("delay-ack"), { { "ms", Type::Number }, { "count", Type::Number } } },
+        { QStringLiteral("ignore-pongs"), { { "seconds", Type::Number } } },
+    };
+    const auto own = kOwn.constFind(name);
+    if (own == kOwn.constEnd())
+        return QStringLiteral("unknown fault \"%1\"; known: %2").arg(name, faultNames().join(QStringLiteral(", ")));
+    taken.insert(taken.end(), own->begin(), own->end());
+    for (auto it = parameters.constBegin(); it != parameters.constEnd(); ++it) {
+        const auto found = std::find_if(taken.begin(), taken.end(), [&](const Parameter& p) { return it.key() == QLatin1String(p.name); });
+        if (found == taken.end()) {
+            QStringList names;
+            for (const Parameter& p : taken)
+                names << QString::fromLatin1(p.name);
+            return QStringLiteral("%1: no parameter \"%2\"; it takes %3").arg(name, it.key(), names.join(QStringLiteral(", ")));
+        }
+        const bool typed = found->type == Type::Number ? it->isDouble() : found->type == Type::String ? it->isString() : it->isBool();
+        if (!typed) {
+            const char* wanted = found->type == Type::Number ? "a number" : found->type == Type::String ? "a string" : "true or false";
+            return QStringLiteral("%1: \"%2\" must be %3").arg(name, it.key(), QLatin1String(wanted));
+        }
+    }
+    return {};
+}
+
 FaultResult ReferenceServer::applyFault(const QString& name, const QJsonObject& p)
 {
+    // Checked first: a value of the wrong type read as its default (0 for "after") fired at once.
+    if (const QString error = faultParameterError(name, p, false); !error.isEmpty())
+        return { false, 0, error };
     const FaultTarget target = FaultTarget::fromJson(p);
     const auto count = [&p](int fallback) { return p.value(QLatin1String("count")).toInt(fallback); };
     FaultResult result;

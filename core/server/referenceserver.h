@@ -98,6 +98,9 @@ public:
     // By name, with the JSON parameters the control endpoint and --fault take (see README.md).
     FaultResult applyFault(const QString& name, const QJsonObject& parameters);
     static QStringList faultNames();
+    // What is wrong with a fault's parameters (a name the fault does not take, a value of the wrong
+    // type), or empty. `scheduled`: the command line's --fault, which also takes "after" and "every".
+    static QString faultParameterError(const QString& name, const QJsonObject& parameters, bool scheduled);
 
     // --- settings ---------------------------------------------------------------------------------
     void setBotsPaused(bool paused);

@@ -58,7 +58,7 @@ bool parseNumber(const QString& text, double low, double high, double* out)
 {
     bool ok = false;
     const double value = text.toDouble(&ok);
-    if (!ok || value < low || value > high)
+    if (!ok || !(value >= low && value <= high)) // NaN fails both
         return false;
     *out = value;
     return true;
@@ -183,6 +183,10 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
             }
             fault.parameters = document.object();
         }
+        if (const QString error = ReferenceServer::faultParameterError(fault.name, fault.parameters, true); !error.isEmpty()) {
+            result.error = QStringLiteral("--fault ") + error;
+            return result;
+        }
         fault.afterSeconds = fault.parameters.value(QLatin1String("after")).toDouble(0);
         fault.everySeconds = fault.parameters.value(QLatin1String("every")).toDouble(0);
         if (fault.afterSeconds < 0 || fault.everySeconds < 0) {
@@ -232,7 +236,11 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
     out.flush();
 
     for (const ScheduledFault& fault : commandLine.faults) {
-        auto fire = [&server, fault] { server.applyFault(fault.name, fault.parameters); };
+        // Without the scheduling ones, which applyFault() does not take.
+        QJsonObject parameters = fault.parameters;
+        parameters.remove(QLatin1String("after"));
+        parameters.remove(QLatin1String("every"));
+        auto fire = [&server, name = fault.name, parameters] { server.applyFault(name, parameters); };
         QTimer::singleShot(static_cast<int>(fault.afterSeconds * 1000), &server, [&server, fire, fault] {
             fire();
             if (fault.everySeconds > 0) {

@@ -192,7 +192,7 @@ bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& ou
     if (parser.isSet(QStringLiteral("duration"))) {
         bool ok = false;
         out.durationSeconds = parser.value(QStringLiteral("duration")).toDouble(&ok);
-        if (!ok || out.durationSeconds <= 0) {
+        if (!ok || !(out.durationSeconds > 0)) { // NaN too: it would make the run endless
             error = QStringLiteral("--duration: '%1' is not a positive number of seconds").arg(parser.value(QStringLiteral("duration")));
             return false;
         }

@@ -134,6 +134,24 @@ TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMA
         == QStringLiteral("deltascope-cli proxy: upstream 'http://127.0.0.1:1/~s' is neither a ws:// nor a wss:// URL\n"));
 }
 
+TEST_CASE("cli: NaN and infinity are no number of seconds or speed")
+{
+    // NaN fails every comparison, so a range check alone lets it through: a --duration nan run
+    // never ended. Checked before anything connects or opens.
+    for (const char* command : { "watch", "record" }) {
+        for (const char* value : { "nan", "NaN", "inf" }) {
+            const CliRun run = runCli({ QString::fromLatin1(command), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--space"), QStringLiteral("s"),
+                QStringLiteral("--key"), QStringLiteral("k"), QStringLiteral("--identity"), QStringLiteral("anonymous:a"), QStringLiteral("--duration"), QString::fromLatin1(value) });
+            INFO(command << " --duration " << value << ": " << run.err.toStdString());
+            CHECK(run.code == cli::ExitUsage);
+            CHECK(run.err.contains(QStringLiteral("--duration")));
+        }
+    }
+    const CliRun speed = runCli({ QStringLiteral("replay"), QStringLiteral("missing.ndjson"), QStringLiteral("--speed"), QStringLiteral("nan") });
+    CHECK(speed.code == cli::ExitUsage);
+    CHECK(speed.err.contains(QStringLiteral("--speed")));
+}
+
 TEST_CASE("cli: an unknown option before the command is called an option, not a command")
 {
     const CliRun run = runCli({ QStringLiteral("--frobnicate"), QStringLiteral("fold") });

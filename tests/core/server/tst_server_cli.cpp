@@ -45,6 +45,16 @@ TEST_CASE("command line: options, defaults and errors")
     CHECK(parseServerCommandLine({ QStringLiteral("--tls-cert"), QStringLiteral("a.pem") }).error.contains(QLatin1String("--tls-key")));
     CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral("melt") }).error.contains(QLatin1String("unknown fault")));
     CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral("stall={x") }).error.contains(QLatin1String("JSON")));
+    // Parameters are checked by name and type: a string "after" read as 0 fired at once.
+    const QString wrongType = parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(close={"after":"x"})") }).error;
+    CHECK(wrongType.contains(QLatin1String("\"after\" must be a number")));
+    const QString unknownName = parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(stall={"bogus":1,"seconds":2})") }).error;
+    CHECK(unknownName.contains(QLatin1String("no parameter \"bogus\"")));
+    CHECK(unknownName.contains(QLatin1String("seconds")));
+    CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(stall={"seconds":2,"after":1,"space":"chat"})") }).error.isEmpty());
+    // NaN passes no range check by comparison: it is refused by name.
+    for (const char* option : { "--ticker-rate", "--chat-rate", "--idle-timeout", "--turn-timeout", "--ping-ms" })
+        CHECK_FALSE(parseServerCommandLine({ QString::fromLatin1(option), QStringLiteral("nan") }).error.isEmpty());
     CHECK(parseServerCommandLine({ QStringLiteral("--nope") }).error.contains(QLatin1String("nope")));
     CHECK(parseServerCommandLine({ QStringLiteral("stray") }).error.contains(QLatin1String("stray")));
     CHECK(serverUsage().contains(QLatin1String("--control-port")));

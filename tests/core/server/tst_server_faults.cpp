@@ -476,6 +476,9 @@ TEST_CASE("control endpoint: status, faults by name, errors")
     CHECK(httpJson(step).value(QLatin1String("seq")).toInteger() == f.document->seq());
 
     CHECK(http(port, "POST", "/fault/nonsense", "{}").startsWith("HTTP/1.1 400"));
+    // "after" is the command line's: here it is no parameter, and a wrong type is no default.
+    CHECK(httpJson(http(port, "POST", "/fault/close", R"({"after":"x"})")).value(QLatin1String("error")).toString().contains(QLatin1String("no parameter \"after\"")));
+    CHECK(httpJson(http(port, "POST", "/fault/stall", R"({"seconds":"5"})")).value(QLatin1String("error")).toString().contains(QLatin1String("must be a number")));
     CHECK(httpJson(http(port, "POST", "/fault/stall", "{}")).value(QLatin1String("error")).toString().contains(QLatin1String("seconds")));
     CHECK(http(port, "POST", "/fault/stall", "{broken").startsWith("HTTP/1.1 400"));
     CHECK(http(port, "GET", "/nowhere").startsWith("HTTP/1.1 405"));
