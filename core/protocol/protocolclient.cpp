@@ -368,7 +368,7 @@ void ProtocolClient::dropSocket(Transport::CloseMode mode, const QString& reason
     if (!m_active)
         return;
     m_transport->close(mode);
-    handleSocketLoss(reason, false);
+    handleSocketLoss(reason, SocketEnd::AlreadyClosed);
 }
 
 // --- transport events ------------------------------------------------------------------------
@@ -381,6 +381,7 @@ void ProtocolClient::onOpened()
     m_lastCheckNs = m_lastPingNs;
     m_missedChecks = 0;
     m_pongedOnSocket = false;
+    m_pingedOnSocket = false;
     if (m_options.liveness.enabled)
         m_livenessTimer.start(m_options.liveness.checkIntervalMs, true);
     setState(ConnectionState::Handshaking, QStringLiteral("socket open, waiting for the hello"));
@@ -484,6 +485,7 @@ void ProtocolClient::onText(const QByteArray& frame)
     }
     case EventKind::Ping: {
         m_lastPingNs = m_clock->nowNs();
+        m_pingedOnSocket = true;
         if (m_options.liveness.resetMissesOnPing)
             m_missedChecks = 0;
         // The server measures latency from our pongs: before the first on this socket it says 0,
@@ -513,7 +515,7 @@ void ProtocolClient::onText(const QByteArray& frame)
     case EventKind::Disconnected: {
         const QString why = decoded.reasonText.isEmpty() ? describeErrorCode(decoded.code) : decoded.reasonText;
         m_policy->statusNotConnected();
-        handleSocketLoss(QStringLiteral("server status \"%1\": %2").arg(decoded.status, why), true);
+        handleSocketLoss(QStringLiteral("server status \"%1\": %2").arg(decoded.status, why), SocketEnd::Close);
         break;
     }
     case EventKind::StreamItem:
@@ -588,14 +590,14 @@ void ProtocolClient::onClosed(const TransportCloseInfo& info)
     QString reason = info.wasOpen ? QStringLiteral("socket closed: %1").arg(info.reason) : QStringLiteral("could not connect: %1").arg(info.reason);
     if (info.closeCode != 0 && info.wasOpen)
         reason += QStringLiteral(" (close code %1)").arg(info.closeCode);
-    handleSocketLoss(reason, false, info.wasOpen ? QString() : info.reason);
+    handleSocketLoss(reason, SocketEnd::AlreadyClosed, info.wasOpen ? QString() : info.reason);
 }
 
 void ProtocolClient::onConnectTimeout()
 {
     if (!m_active || m_socketUp)
         return;
-    handleSocketLoss(QStringLiteral("no hello within %1 ms").arg(m_options.connectTimeoutMs), true);
+    handleSocketLoss(QStringLiteral("no hello within %1 ms").arg(m_options.connectTimeoutMs), SocketEnd::Abort);
 }
 
 void ProtocolClient::onLivenessCheck()
@@ -603,6 +605,13 @@ void ProtocolClient::onLivenessCheck()
     if (!m_active || !m_transport->isOpen())
         return;
     const qint64 nowNs = m_clock->nowNs();
+    // A socket that has had no ping yet is not judged: the reference client's keepalive() starts
+    // counting at the first ping (has_had_ping), so a server that never pings keeps its socket.
+    // The hello's own timeout covers a server that says nothing at all.
+    if (!m_pingedOnSocket) {
+        m_lastCheckNs = nowNs;
+        return;
+    }
     const qint64 sinceCheckMs = (nowNs - m_lastCheckNs) / 1000000;
     m_lastCheckNs = nowNs;
     const qint64 sinceMs = (nowNs - m_lastPingNs) / 1000000;
@@ -627,14 +636,14 @@ void ProtocolClient::onLivenessCheck()
     if (m_state == ConnectionState::Streaming || m_state == ConnectionState::Handshaking || m_state == ConnectionState::Reconnecting)
         setState(ConnectionState::Stalled, QStringLiteral("no ping for %1 ms (missed check %2 of %3)").arg(sinceMs).arg(m_missedChecks).arg(threshold));
     if (m_missedChecks >= threshold) {
-        handleSocketLoss(QStringLiteral("liveness: %1 missed checks, no ping for %2 ms").arg(m_missedChecks).arg(sinceMs), true);
+        handleSocketLoss(QStringLiteral("liveness: %1 missed checks, no ping for %2 ms").arg(m_missedChecks).arg(sinceMs), SocketEnd::Close);
         m_missedChecks = 0;
     }
 }
 
 // --- loss, retry, give up --------------------------------------------------------------------
 
-void ProtocolClient::handleSocketLoss(const QString& reason, bool abortTransport, const QString& cause)
+void ProtocolClient::handleSocketLoss(const QString& reason, SocketEnd end, const QString& cause)
 {
     if (!m_active)
         return;
@@ -642,8 +651,8 @@ void ProtocolClient::handleSocketLoss(const QString& reason, bool abortTransport
     m_livenessTimer.stop();
     m_connectTimer.stop();
     m_socketUp = false;
-    if (abortTransport)
-        m_transport->close(Transport::CloseMode::Abort);
+    if (end != SocketEnd::AlreadyClosed)
+        m_transport->close(end == SocketEnd::Close ? Transport::CloseMode::Clean : Transport::CloseMode::Abort);
 
     const bool streamLost = failPending(reason);
     if (streamLost) {

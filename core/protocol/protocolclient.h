@@ -186,8 +186,11 @@ private:
     void onSocketRetry();
     void onStreamRetry();
 
+    // What handleSocketLoss() does with the transport: nothing (it is closed already), a clean
+    // close (the reference client's socket.close() on a status or liveness loss), or an abort.
+    enum class SocketEnd { AlreadyClosed, Close, Abort };
     // `cause`: what lastSocketLoss() keeps when shorter than `reason` (a failed connect's error alone).
-    void handleSocketLoss(const QString& reason, bool abortTransport, const QString& cause = {});
+    void handleSocketLoss(const QString& reason, SocketEnd end, const QString& cause = {});
     void handleStreamFailure(const StreamFailure& failure, const QString& reason);
     // Fails and forgets every pending call with the synthetic 999; true when the stream was among them.
     bool failPending(const QString& reason);
@@ -227,6 +230,7 @@ private:
     qint64 m_rttMs = -1;
     qint64 m_lastPingNs = 0;
     bool m_pongedOnSocket = false; // a ping's latency measures something only after our first pong
+    bool m_pingedOnSocket = false; // liveness is judged only once the socket has had a ping, as connection.js does
     qint64 m_lastEventNs = 0; // the time of the last event emitted (emitEvent keeps them in order)
     qint64 m_lastCheckNs = 0; // when the liveness timer last fired, to tell a late check from a silent server
     qint64 m_endRequestId = -1;

@@ -186,6 +186,8 @@ TEST_CASE("integration: a half-open stall is detected by liveness and recovered"
     Harness h;
     h.fastLiveness();
     REQUIRE(h.start());
+    // Liveness judges a socket once it has had a ping (connection.js's has_had_ping).
+    REQUIRE(wait([&]() { return !h.ofKind(EventKind::Ping).empty(); }));
     REQUIRE(h.server.stall(20000) == 1);
     REQUIRE(wait([&]() { return h.sawState(ConnectionState::Stalled); }));
     REQUIRE(wait([&]() { return h.convergedIn(2); }));

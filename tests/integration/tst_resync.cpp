@@ -172,6 +172,8 @@ TEST_CASE("resync: a half-open stall is noticed by missed pings, not by a close"
 {
     Session session;
     session.start();
+    // Liveness judges a socket once it has had a ping (connection.js's has_had_ping).
+    REQUIRE(waitUntil([&] { return !session.log.indexesOfKind(EventKind::Ping).empty(); }, 10s));
     QString error;
     REQUIRE(session.proxy.apply(QStringLiteral("stall"), { { QStringLiteral("durationMs"), 20000 } }, &error));
     REQUIRE(waitUntil([&] { return !session.analyzer.incidents().isEmpty(); }, 15s));
@@ -188,6 +190,7 @@ TEST_CASE("resync: a send in flight when the socket drops is reported with what 
 {
     Session session;
     session.start();
+    REQUIRE(waitUntil([&] { return !session.log.indexesOfKind(EventKind::Ping).empty(); }, 10s));
     QString error;
     REQUIRE(session.proxy.apply(
         QStringLiteral("stall"), { { QStringLiteral("direction"), QStringLiteral("inbound") } }, &error));

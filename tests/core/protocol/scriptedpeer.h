@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <vector>
 
 namespace deltascope::test {
@@ -23,7 +24,10 @@ public:
         LoopbackTransport* peer = transport.peer();
         QObject::connect(peer, &Transport::textReceived, [this](const QByteArray& frame) { received.push_back(frame); });
         QObject::connect(peer, &Transport::opened, [this]() { ++opens; });
-        QObject::connect(peer, &Transport::closed, [this](const TransportCloseInfo&) { ++closes; });
+        QObject::connect(peer, &Transport::closed, [this](const TransportCloseInfo& info) {
+            ++closes;
+            lastClose = info;
+        });
         QObject::connect(&client, &ProtocolClient::clientEvent, [this](const ClientEvent& event) { events.push_back(event); });
     }
 
@@ -63,6 +67,15 @@ public:
     }
 
     void sendText(const QByteArray& frame) { server()->sendText(frame); }
+
+    // The socket's first ping, now: the client judges liveness only after one (connection.js's
+    // has_had_ping), as a server that pings every second gives it.
+    bool firstPing()
+    {
+        const std::size_t before = std::size_t(std::count_if(events.begin(), events.end(), [](const auto& e) { return e.kind == EventKind::Ping; }));
+        sendText(R"({"ping":0,"latency":"0"})");
+        return pump([&]() { return std::size_t(std::count_if(events.begin(), events.end(), [](const auto& e) { return e.kind == EventKind::Ping; })) > before; });
+    }
 
     QJsonObject lastRequest() const
     {
@@ -115,6 +128,7 @@ public:
     std::vector<ClientEvent> events;
     int opens = 0;
     int closes = 0;
+    TransportCloseInfo lastClose; // as the server side saw the last close (error: an abort, not a close handshake)
 };
 
 }

@@ -265,6 +265,7 @@ TEST_CASE("client: half-open stall is detected by missed pings (1250 ms checks, 
 {
     ScriptedPeer peer;
     REQUIRE(peer.connectAndHello());
+    REQUIRE(peer.firstPing());
     peer.clock.advance(2500);
     CHECK(peer.client.state() == ConnectionState::Streaming);
     peer.clock.advance(1250); // t=3750: 3750 ms without a ping -> first miss
@@ -275,6 +276,7 @@ TEST_CASE("client: half-open stall is detected by missed pings (1250 ms checks, 
     peer.clock.advance(1250); // t=6250: third miss -> drop and reconnect
     CHECK(peer.client.state() == ConnectionState::Reconnecting);
     REQUIRE(peer.pump([&]() { return peer.closes == 1; })); // the server side saw the socket go
+    CHECK_FALSE(peer.lastClose.error); // closed, not reset: connection.js calls socket.close()
     const auto states = peer.stateSequence();
     CHECK(std::count(states.begin(), states.end(), ConnectionState::Stalled) == 1);
     const auto failures = peer.eventsOfKind(EventKind::Failure);
@@ -286,6 +288,7 @@ TEST_CASE("client: a liveness check delayed by a busy thread is not a miss, the 
 {
     ScriptedPeer peer;
     REQUIRE(peer.connectAndHello());
+    REQUIRE(peer.firstPing());
     peer.clock.advance(1000);
     peer.clock.stall(4000); // t=5000: the event loop was blocked; the 1250 ms check is overdue
     peer.clock.advance(0);
@@ -299,7 +302,7 @@ TEST_CASE("client: a liveness check delayed by a busy thread is not a miss, the 
     SECTION("the ping that waited in the socket arrives: nothing was missed")
     {
         peer.sendText(R"({"ping":5000,"latency":"1"})");
-        REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::Ping).size() == 1; }));
+        REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::Ping).size() == 2; }));
         peer.clock.advance(1250);
         CHECK(peer.client.state() == ConnectionState::Streaming);
         CHECK(peer.client.missedChecks() == 0);
@@ -333,6 +336,22 @@ TEST_CASE("client: a liveness check while received frames wait in the transport 
     CHECK(peer.client.missedChecks() == 0);
 }
 
+TEST_CASE("client: a socket that has had no ping is not judged, as connection.js's keepalive() does not")
+{
+    // A server that never pings (not Adama, but a peer people point the tool at) keeps its socket;
+    // the first ping starts the count.
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.clock.advance(10 * 1250);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    CHECK(peer.client.missedChecks() == 0);
+    CHECK(peer.closes == 0);
+    REQUIRE(peer.firstPing());
+    peer.clock.advance(3 * 1250); // 3750 ms after it: the first miss
+    CHECK(peer.client.state() == ConnectionState::Stalled);
+    CHECK(peer.client.missedChecks() == 1);
+}
+
 TEST_CASE("client: a ping ends a stall, misses accumulate unless configured to reset")
 {
     for (const bool reset : { false, true }) {
@@ -341,6 +360,7 @@ TEST_CASE("client: a ping ends a stall, misses accumulate unless configured to r
         options.liveness.resetMissesOnPing = reset;
         peer.client.setOptions(options);
         REQUIRE(peer.connectAndHello());
+        REQUIRE(peer.firstPing());
         peer.clock.advance(3750);
         REQUIRE(peer.client.state() == ConnectionState::Stalled);
         peer.sendText(R"({"ping":3800,"latency":"1"})");
@@ -388,6 +408,8 @@ TEST_CASE("client: status disconnected resets the socket backoff to 1000 ms, ver
     peer.sendText(R"({"status":"disconnected","reason":"keepalive-failure"})");
     REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Reconnecting; }));
     CHECK(peer.eventsOfKind(EventKind::Disconnected).size() == 1);
+    REQUIRE(peer.pump([&]() { return peer.closes == 1; }));
+    CHECK_FALSE(peer.lastClose.error); // a close, not a reset, as connection.js's socket.close()
     const auto planned = peer.eventsOfKind(EventKind::ReconnectPlanned);
     REQUIRE(planned.size() == 2);
     const qint64 delay = payloadOf(planned[1]).value(QStringLiteral("delayMs")).toInteger();
