@@ -218,6 +218,7 @@ InboundFrame decodeInbound(QByteArrayView frame)
     }
     if (object["failure"].get(value) == simdjson::SUCCESS) {
         result.kind = EventKind::Failure;
+        result.idIsText = value.is_string();
         if (!readInteger(value, result.id)) {
             result.kind = EventKind::UnknownInbound;
             result.error = QStringLiteral("\"failure\" is not an integer id");
@@ -233,6 +234,7 @@ InboundFrame decodeInbound(QByteArrayView frame)
         return result;
     }
     if (object["deliver"].get(value) == simdjson::SUCCESS) {
+        result.idIsText = value.is_string();
         if (!readInteger(value, result.id)) {
             result.kind = EventKind::UnknownInbound;
             result.error = QStringLiteral("\"deliver\" is not an integer id");
@@ -256,6 +258,9 @@ InboundFrame decodeInbound(QByteArrayView frame)
         }
         simdjson::dom::object delta;
         if (responseObject["delta"].get(value) == simdjson::SUCCESS && value.get_object().get(delta) == simdjson::SUCCESS) {
+            // A delta with done:true is a stream's last item: connection.js hands its response to
+            // next() before complete(), so it is folded as any item, and it ends the stream.
+            result.kind = EventKind::StreamItem;
             result.parts = deltaParts(delta);
             simdjson::dom::element seq;
             if (delta["seq"].get(seq) == simdjson::SUCCESS)

@@ -29,6 +29,7 @@ QString malformedReasonName(MalformedReason reason);
 struct InboundFrame {
     EventKind kind = EventKind::UnknownInbound;
     qint64 id = -1; // deliver / failure id
+    bool idIsText = false; // the id came as a numeric string ("12"), which connection.js matches to no call
     qint64 seq = -1; // stream item delta seq, or the seq of a send ack ({"seq":N})
     quint16 parts = 0; // StreamItemPart flags of a stream item's delta
     qint32 code = 0; // failure reason, disconnect reason (int form), MalformedReason, ping latency in ms (-1 if none)

@@ -446,9 +446,14 @@ void ProtocolClient::onText(const QByteArray& frame)
     // Frames for ids we do not track are recorded as unknown and otherwise dropped (adama-wire.md 4).
     const bool idFrame = decoded.kind == EventKind::StreamItem || decoded.kind == EventKind::Response
         || decoded.kind == EventKind::StreamDone || decoded.kind == EventKind::Failure;
-    const auto pendingIt = idFrame ? m_pending.constFind(decoded.id) : m_pending.constEnd();
+    // An id sent as text ("12") names no call: connection.js keys its callbacks by the number.
+    const auto pendingIt = idFrame && !decoded.idIsText ? m_pending.constFind(decoded.id) : m_pending.constEnd();
     if (idFrame && pendingIt == m_pending.constEnd()) {
-        event.note = QStringLiteral("%1 for unknown id %2 dropped").arg(eventKindName(decoded.kind)).arg(decoded.id);
+        event.note = decoded.idIsText
+            ? QStringLiteral("%1 for id \"%2\", a string, dropped: the reference client matches ids as numbers, so no call has this one")
+                  .arg(eventKindName(decoded.kind))
+                  .arg(decoded.id)
+            : QStringLiteral("%1 for unknown id %2 dropped").arg(eventKindName(decoded.kind)).arg(decoded.id);
         event.kind = EventKind::UnknownInbound;
         emitEvent(std::move(event));
         return;
@@ -458,6 +463,8 @@ void ProtocolClient::onText(const QByteArray& frame)
     event.channel = pending.channel;
     if (decoded.kind == EventKind::StreamItem && !pending.stream && event.note.isEmpty())
         event.note = QStringLiteral("stream item for a request/response call (%1)").arg(pending.method);
+    if (decoded.kind == EventKind::StreamItem && decoded.done && event.note.isEmpty())
+        event.note = QStringLiteral("done:true with a delta: the stream's last item, folded; the stream ends with it");
     emitEvent(event);
 
     switch (decoded.kind) {
@@ -529,7 +536,9 @@ void ProtocolClient::onText(const QByteArray& frame)
             if (decoded.parts & PartViewState)
                 mergePushedViewState(frame);
         }
-        break;
+        if (!decoded.done)
+            break;
+        [[fallthrough]]; // a last item ends its call as done does
     case EventKind::Response:
     case EventKind::StreamDone: {
         m_pending.remove(decoded.id);

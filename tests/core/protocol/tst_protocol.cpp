@@ -78,7 +78,16 @@ TEST_CASE("envelope: responses, stream items and failures")
     CHECK(dedupe.dedupe == QLatin1String("abc-123"));
 
     CHECK(decodeInbound(R"({"deliver":1,"done":true})").kind == EventKind::StreamDone);
-    CHECK(decodeInbound(R"({"deliver":"12","done":true})").id == 12); // lenient numeric string
+    CHECK(decodeInbound(R"({"deliver":"12","done":true})").id == 12); // read, and said to be text
+    CHECK(decodeInbound(R"({"deliver":"12","done":true})").idIsText);
+    CHECK_FALSE(decodeInbound(R"({"deliver":12,"done":true})").idIsText);
+    CHECK(decodeInbound(R"({"failure":"7","reason":1})").idIsText);
+    // A delta with done:true is the stream's last item: folded as any, and it ends the stream.
+    InboundFrame last = decodeInbound(R"({"deliver":1,"done":true,"response":{"delta":{"data":{"z":3},"seq":12}}})");
+    CHECK(last.kind == EventKind::StreamItem);
+    CHECK(last.done);
+    CHECK(last.seq == 12);
+    CHECK(last.parts & PartData);
 
     InboundFrame failure = decodeInbound(R"({"failure":7,"reason":403403,"retry":false})");
     CHECK(failure.kind == EventKind::Failure);

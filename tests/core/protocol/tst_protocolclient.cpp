@@ -122,6 +122,29 @@ TEST_CASE("client: stream items, send and ack, send-once with dedupe and its rep
     CHECK(peer.client.stateReason().contains(QStringLiteral("connection/end")));
 }
 
+TEST_CASE("client: a stream's last item (done:true with a delta) is an item that ends the stream; text ids match no call")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(item(1, R"({"data":{"x":1},"seq":11})"));
+    // As connection.js: Map.has("1") is false for a call made with id 1.
+    peer.sendText(R"({"deliver":"1","done":false,"response":{"delta":{"data":{"s":1},"seq":12}}})");
+    peer.sendText(R"({"failure":"1","reason":403403})");
+    REQUIRE(peer.pump([&]() { return peer.eventsOfKind(EventKind::UnknownInbound).size() == 2; }));
+    CHECK(peer.eventsOfKind(EventKind::UnknownInbound).front().note.contains(QStringLiteral("a string")));
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    CHECK(peer.client.lastSeq() == 11);
+    peer.sendText(R"({"deliver":1,"done":true,"response":{"delta":{"data":{"z":3},"seq":13}}})");
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Closed; }));
+    CHECK(peer.client.lastSeq() == 13);
+    const auto items = peer.eventsOfKind(EventKind::StreamItem);
+    REQUIRE(items.size() == 2);
+    CHECK(items.back().seq == 13);
+    CHECK(items.back().note.contains(QStringLiteral("last item")));
+    CHECK(peer.eventsOfKind(EventKind::StreamDone).empty());
+    CHECK(peer.client.stateReason().contains(QStringLiteral("done")));
+}
+
 TEST_CASE("client: socket drop fails pending calls with 999, plans both layers, reconnects with new ids")
 {
     ScriptedPeer peer;
