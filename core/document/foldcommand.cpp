@@ -34,10 +34,12 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "Folds a stream of Adama deltas and prints the visible document as JSON.\n"
                               "Input is NDJSON, plain or zstd-compressed (FILE, or standard input for '-' or no\n"
                               "FILE): each line is a bare delta (the `data` object) or a server frame\n"
-                              "{\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}}. Frames without data (acks,\n"
-                              "seq-only items, failures), socket messages (hello, ping, pong, status), client\n"
-                              "requests ({\"method\":\"connection/create\",\"id\":..}) and empty lines are skipped, so a\n"
-                              "transcript of both directions folds too. A Deltascope capture file (.ndjson or\n"
+                              "{\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}}. A transcript of both\n"
+                              "directions folds too: when the first line is a server frame or a protocol message\n"
+                              "(hello, ping, pong, status, failure, a client request), frames without data, such\n"
+                              "messages and empty lines are skipped, and each connection/create request starts a\n"
+                              "fresh document (but for --reference-client). Otherwise every line is a delta, whatever\n"
+                              "its fields. A Deltascope capture file (.ndjson or\n"
                               ".ndjson.zst) is folded by its events, and the NDJSON delta log `export --format\n"
                               "ndjson` writes by its `data` (a new epoch there starts a fresh document, but for\n"
                               "--reference-client, which merges the new snapshot into what it holds).\n"
@@ -209,6 +211,11 @@ struct LineDelta {
     // epoch (-1: a bare delta, which carries neither), and its seq (-1: none).
     qint64 stream = -1;
     qint64 seq = -1;
+    // What the line is beside a delta: a transcript's message (skipped there), and whether it is a
+    // server frame or a connection/create request (a new stream: a fresh document, adama-wire.md 7.5).
+    bool protocolMessage = false;
+    bool serverFrame = false;
+    bool createRequest = false;
 };
 
 bool isInteger(dom::element value)
@@ -225,7 +232,8 @@ bool isInteger(dom::element value)
 //  - failures (section 4): an integer `failure` with its `reason` (and `retry`), nothing else.
 // Documents have fields named status, ping or failure too: a delta that only sets one of them
 // (`{"status":"open"}`, `{"failure":2}`) is data, as it lacks the rest of the message's shape.
-bool isProtocolMessage(dom::object object)
+enum class ProtocolMessage { None, Socket, Request, CreateRequest, Failure };
+ProtocolMessage protocolMessageOf(dom::object object)
 {
     // One pass over the keys, nothing allocated: every bare delta of a fold comes through here.
     enum : unsigned { Status = 1, Version = 2, Identities = 4, Reason = 8, Ping = 16, Latency = 32, Pong = 64, Failure = 128, Retry = 256, Other = 512 };
@@ -270,21 +278,26 @@ bool isProtocolMessage(dom::object object)
     }
     const auto only = [keys](unsigned allowed) { return (keys & ~allowed) == 0; };
     if (status == "connected" && only(Status | Version | Identities) && (keys & (Version | Identities)))
-        return true; // hello
+        return ProtocolMessage::Socket; // hello
     if (status == "disconnected" && only(Status | Reason) && (keys & Reason))
-        return true; // disconnect notice
+        return ProtocolMessage::Socket; // disconnect notice
     if ((keys & Ping) && (keys & Latency) && only(Ping | Latency))
-        return true; // ping
+        return ProtocolMessage::Socket; // ping
     if ((keys & Ping) && (keys & Pong) && only(Ping | Latency | Pong))
-        return true; // pong
+        return ProtocolMessage::Socket; // pong
     if (integerFailure && (keys & Reason) && only(Failure | Reason | Retry))
-        return true; // failure
-    return requestId && (method.find('/') != std::string_view::npos || method == "probe" || method == "stats");
+        return ProtocolMessage::Failure;
+    if (!requestId || (method.find('/') == std::string_view::npos && method != "probe" && method != "stats"))
+        return ProtocolMessage::None;
+    return method == "connection/create" || method == "connection/create-via-domain" ? ProtocolMessage::CreateRequest : ProtocolMessage::Request;
 }
 
 // Parses the line once: the fold takes the delta's parsed form, so a frame's `data` is neither
 // printed back to text nor parsed a second time.
-LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog)
+// `transcript`: the input is a transcript (its first line was a protocol message or a server frame),
+// whose protocol messages are skipped; else every line but a server frame with a delta is a delta,
+// whatever fields it holds (a document may well have "status" and "reason").
+LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool transcript)
 {
     LineDelta result;
     dom::element root;
@@ -324,15 +337,26 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog)
             result.seq = seq;
         return result;
     }
-    if (object.at_key("deliver").error() != simdjson::SUCCESS) {
-        if (isProtocolMessage(object))
-            return result;
-        result.delta = root;
+    dom::element deliverValue;
+    if (object.at_key("deliver").get(deliverValue) != simdjson::SUCCESS) {
+        const ProtocolMessage message = protocolMessageOf(object);
+        result.protocolMessage = message != ProtocolMessage::None;
+        result.createRequest = message == ProtocolMessage::CreateRequest;
+        if (!transcript || !result.protocolMessage)
+            result.delta = root;
         return result;
     }
     // A server frame: response.delta.data, when present.
     dom::element data;
     const StreamDelta item = streamDeltaOf(object, &data);
+    // Shaped as a frame: an integer id with a response or a done.
+    result.serverFrame = isInteger(deliverValue) && (item.ok || object.at_key("response").error() == simdjson::SUCCESS || object.at_key("done").error() == simdjson::SUCCESS);
+    if (!transcript && !(isInteger(deliverValue) && item.ok)) {
+        // Bare deltas: a document's own "deliver" field, not a frame.
+        result.serverFrame = false;
+        result.delta = root;
+        return result;
+    }
     if (std::int64_t deliver = -1; item.ok && !object.at_key("deliver").get(deliver)) {
         result.stream = deliver;
         result.seq = item.seq;
@@ -448,6 +472,10 @@ int runFold(const QStringList& arguments, CommandIo& io)
     qint64 folded = 0;
     qint64 anomalyCount = 0;
     qint64 malformed = 0;
+    // Whether the input is a transcript, decided by its first line: a protocol message or a server
+    // frame makes it one (its messages are skipped); anything else makes every line a delta.
+    std::optional<bool> transcript;
+    bool streamFolded = false; // a transcript's current stream has folded a delta
     bool reachedEnd = false; // not stopped by --at: damage found ahead in zstd input then counts
     bool lineCutOff = false;
     while (!options.at || folded < *options.at) {
@@ -470,7 +498,19 @@ int runFold(const QStringList& arguments, CommandIo& io)
             deltaLogHeaderSeen = true; // the export's header line: where the deltas came from
             continue;
         }
-        const LineDelta lineDelta = deltaOfLine(line, options.mode, deltaLog);
+        LineDelta lineDelta = deltaOfLine(line, options.mode, deltaLog, transcript.value_or(true));
+        if (!transcript && !lineDelta.malformed && !deltaLog) {
+            transcript = lineDelta.protocolMessage || lineDelta.serverFrame;
+            if (!*transcript)
+                lineDelta = deltaOfLine(line, options.mode, deltaLog, false);
+        }
+        if (lineDelta.createRequest && *transcript) {
+            // A new connection/create: its first item is a whole snapshot, folded onto an empty
+            // document (the reference client merges it into what it holds), as for a delta log.
+            if (streamFolded && options.mode == FoldMode::Canonical)
+                tree = DocumentTree(options.mode);
+            streamFolded = false;
+        }
         if (lineDelta.malformed) {
             ++malformed;
             io.err << inputName << ':' << lineNumber << ": " << lineDelta.error << '\n';
@@ -502,6 +542,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
         }
         // Nothing here reads a change set: the document is printed at the end.
         detail::foldParsed(tree, *lineDelta.delta, folded, result, DocumentTree::ChangeDetail::None, lineDelta.treeJsMayThrow);
+        streamFolded = true;
         const bool notAnObject = !result.anomalies.empty() && result.anomalies.front().kind == AnomalyKind::NotAnObject;
         if (notAnObject) {
             ++malformed;

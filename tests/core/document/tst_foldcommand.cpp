@@ -90,6 +90,42 @@ TEST_CASE("fold cli: a transcript of both directions folds only the deltas")
         parseJson(R"({"method":"card","id":7,"failure":2,"reason":"x","pong":true,"score":3,"status":"connected","ping":4})")));
 }
 
+TEST_CASE("fold cli: bare deltas are all data, even those shaped like protocol messages")
+{
+    // The first line decides: not a protocol message nor a frame, so every line is a delta.
+    const CliRun run = runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, R"({"status":"online","reason":"boot"}
+{"status":"disconnected","reason":"timeout"}
+{"id":5,"method":"card/play"}
+{"deliver":"tomorrow","address":"x"}
+{"ping":1,"latency":"2"}
+)");
+    INFO(run.err.toStdString());
+    CHECK(run.code == cli::ExitOk);
+    CHECK(sameJson(parseJson(run.out.toUtf8()),
+        parseJson(R"({"status":"disconnected","reason":"timeout","id":5,"method":"card/play","deliver":"tomorrow","address":"x","ping":1,"latency":"2"})")));
+    // A server frame among them is still a frame.
+    const CliRun mixed = runCli({ QStringLiteral("fold") }, R"({"a":1}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"b":2},"seq":3}}}
+)");
+    CHECK(mixed.out == QStringLiteral("{\"a\":1,\"b\":2}\n"));
+}
+
+TEST_CASE("fold cli: in a transcript each connection/create starts a fresh document, but for --reference-client")
+{
+    const QByteArray transcript = R"({"method":"connection/create","id":1,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":1,"b":2,"l":{"1":{"v":1},"2":{"v":2},"@o":[1,2]}},"seq":5}}}
+{"status":"connected","version":"v1","identities":{}}
+{"method":"connection/create","id":2,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":2,"done":false,"response":{"delta":{"data":{"a":1,"l":{"2":{"v":2},"@o":[2]}},"seq":9}}}
+)";
+    const CliRun canonical = runCli({ QStringLiteral("fold") }, transcript);
+    INFO(canonical.err.toStdString());
+    CHECK(canonical.out == QStringLiteral("{\"a\":1,\"l\":[{\"v\":2}]}\n"));
+    // The reference client merges the new snapshot into the tree it holds: the stale key stays.
+    const CliRun reference = runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, transcript);
+    CHECK(sameJson(parseJson(reference.out.toUtf8()), parseJson(R"({"a":1,"b":2,"l":[{"v":2}]})")));
+}
+
 TEST_CASE("fold cli: the delta log that export writes folds, a new epoch starting a fresh document")
 {
     const QByteArray deltaLog = R"({"format": "deltascope-delta-log","version":"1.0","source":"s.ndjson","from":0,"to":9,"redacted":[]}
