@@ -804,6 +804,38 @@ bool Mutator::keepMember(quint32 object, std::string_view key)
     return !m_reference;
 }
 
+namespace {
+// Whether raw JSON holds a null anywhere (the reference client shows it as {}). Iterative: raw
+// JSON nests as deep as the parser allows.
+bool holdsNull(dom::element value)
+{
+    std::vector<dom::element> pending { value };
+    while (!pending.empty()) {
+        const dom::element at = pending.back();
+        pending.pop_back();
+        switch (at.type()) {
+        case dom::element_type::NULL_VALUE:
+            return true;
+        case dom::element_type::ARRAY: {
+            const dom::array items = at.get_array().value_unsafe();
+            for (dom::element item : items)
+                pending.push_back(item);
+            break;
+        }
+        case dom::element_type::OBJECT: {
+            const dom::object fields = at.get_object().value_unsafe();
+            for (dom::key_value_pair field : fields)
+                pending.push_back(field.value);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return false;
+}
+}
+
 void Mutator::fill(quint32 slot, dom::element value, bool literal)
 {
     switch (value.type()) {
@@ -839,6 +871,7 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
     }
     case dom::element_type::ARRAY: {
         const dom::array a = value.get_array().value_unsafe();
+        const bool outermost = !std::exchange(m_inRawJson, true);
         quint32 index = 0;
         for (dom::element item : a) {
             const quint32 child = d.allocate(slot, numberText(index), kindFor(item, true), m_event);
@@ -847,6 +880,14 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
             fill(child, item, true);
             markNew(child); // the delta made it: in the change set's touched list, like the array
             ++index;
+        }
+        if (outermost) {
+            m_inRawJson = false;
+            if (!m_reference && holdsNull(value)) {
+                const Node& array = d.r(slot);
+                anomaly(AnomalyKind::ReferenceClientDiffers, array.parent, array.key,
+                    QStringLiteral("raw JSON holding null: the reference client's copy() shows each such null as {}"));
+            }
         }
         break;
     }
@@ -1718,8 +1759,11 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     const dom::element sizeValue = markers.sizeValue;
     const bool hasOrder = markers.order;
     const bool hasSize = markers.size;
-    // A value list edited without @s: the reference client then keeps showing stale values.
+    // A value list edited without @s: the reference client then keeps showing stale values. The
+    // same for a record list's scalar elements without @o (objects it shares, so they stay fresh).
     const bool valueListWithoutSize = !isRecord && !hasSize && !hasOrder;
+    const bool recordListWithoutOrder = isRecord && !hasSize && !hasOrder && !m_reference;
+    bool staleRecordScalar = false;
     std::vector<char> shadowed;
     if (m_reference) [[unlikely]]
         shadowed = shadowedFields(delta);
@@ -1852,6 +1896,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             // A visible element in a visible list is shown (elementVisible): its row need not be read again.
             if (done == InPlace::Changed && valueListWithoutSize && (elementVisible || d.r(existing).row != kNotVisible))
                 staleScalar = true;
+            if (done == InPlace::Changed && recordListWithoutOrder && (elementVisible || d.r(existing).row != kNotVisible))
+                staleRecordScalar = true;
             continue;
         }
         Scalar s;
@@ -1863,6 +1909,8 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                 QStringLiteral("list element changed from %1 to %2").arg(nodeKindName(was), nodeKindName(scalar ? s.kind : NodeKind::RawArray)));
         if (valueListWithoutSize && d.r(existing).row != kNotVisible)
             staleScalar = true;
+        if (recordListWithoutOrder && d.r(existing).row != kNotVisible)
+            staleRecordScalar = true;
         if (m_reference && d.r(existing).row != kNotVisible) {
             // tree.js sets the hidden map only; the visible array keeps the old value.
             existing = orphanAndReplace(list, existing, scalar ? s.kind : NodeKind::RawArray);
@@ -1886,6 +1934,16 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     if (staleScalar) {
         anomaly(AnomalyKind::ValueListEditedWithoutSize, list, {},
             QStringLiteral("value list element edited without @s: the reference client updates only its hidden map and keeps showing the old value"));
+    }
+    if (staleRecordScalar) {
+        anomaly(AnomalyKind::ReferenceClientDiffers, list, {},
+            QStringLiteral("record list element set to a scalar without @o: the reference client updates only its hidden map and keeps showing the old value"));
+    }
+    if (!hasOrder && !hasSize && !removed->empty() && !m_reference
+        && std::any_of(removed->begin(), removed->end(), [&](quint32 slot) { return d.r(slot).row != kNotVisible; })) {
+        anomaly(AnomalyKind::ReferenceClientDiffers, list, {},
+            QStringLiteral("%1 removed without %2: the reference client drops it from its hidden map only and keeps showing it until the list's next %2")
+                .arg(isRecord ? QStringLiteral("record list element") : QStringLiteral("value list element"), isRecord ? QStringLiteral("@o") : QStringLiteral("@s")));
     }
 
     // The element loop never touches the visible order, so it is still the previous one here.
@@ -1916,10 +1974,13 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     };
     const auto elementByKey = [&](std::string_view key, bool missingIsHole) {
         const quint32 slot = d.findMember(list, key);
-        if (slot && (d.r(slot).flags & FlagMark) && !m_reference) {
+        if (slot && (d.r(slot).flags & FlagMark)) {
+            // The server contradicts itself: reported in both modes, folded as each one does.
             anomaly(AnomalyKind::BadListInstruction, list, key,
-                QStringLiteral("element \"%1\" is removed and ordered by the same delta; left out (the reference client would still show it)").arg(utf8(key)));
-            return;
+                m_reference ? QStringLiteral("element \"%1\" is removed and ordered by the same delta; the reference client reads its element map before the removal, so it still shows it").arg(utf8(key))
+                            : QStringLiteral("element \"%1\" is removed and ordered by the same delta; left out (the reference client would still show it)").arg(utf8(key)));
+            if (!m_reference)
+                return;
         }
         if (slot) {
             take(slot);
@@ -2040,6 +2101,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
                         }
                         const Node& n = d.r(slot);
                         if (m_reference) {
+                            if (n.flags & FlagMark) {
+                                anomaly(AnomalyKind::BadListInstruction, list, n.key,
+                                    QStringLiteral("element \"%1\" is removed and copied by an @o range in the same delta; the reference client copies it from its previous array, so it still shows it").arg(utf8(n.key)));
+                            }
                             if (!jsFalsy(n))
                                 take(slot);
                             continue;

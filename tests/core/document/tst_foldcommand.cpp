@@ -126,6 +126,37 @@ TEST_CASE("fold cli: in a transcript each connection/create starts a fresh docum
     CHECK(sameJson(parseJson(reference.out.toUtf8()), parseJson(R"({"a":1,"b":2,"l":[{"v":2}]})")));
 }
 
+TEST_CASE("fold cli: what the reference client shows otherwise is reported in the canonical fold, and contradictions in both")
+{
+    const auto anomaliesOf = [](const QByteArray& deltas, bool reference = false) {
+        QStringList arguments { QStringLiteral("fold"), QStringLiteral("--anomalies") };
+        if (reference)
+            arguments << QStringLiteral("--reference-client");
+        const CliRun run = runCli(arguments, deltas);
+        INFO(run.err.toStdString());
+        CHECK(run.code == cli::ExitAnomalies);
+        return run.err;
+    };
+    // A null in raw JSON: copy() shows it as {}.
+    CHECK(anomaliesOf(R"({"a":[1,null]})").contains(QStringLiteral("reference client differs at 'a': raw JSON holding null")));
+    CHECK(anomaliesOf(R"({"a":[{"b":null}]})").contains(QStringLiteral("raw JSON holding null")));
+    // Removals without @o / @s: the reference client keeps showing the element.
+    CHECK(anomaliesOf("{\"l\":{\"1\":{\"v\":1},\"2\":{\"v\":2},\"@o\":[1,2]}}\n{\"l\":{\"1\":null}}\n")
+              .contains(QStringLiteral("record list element removed without @o")));
+    CHECK(anomaliesOf("{\"s\":{\"0\":1,\"1\":2,\"@s\":2}}\n{\"s\":{\"1\":null}}\n").contains(QStringLiteral("value list element removed without @s")));
+    // A record list's element set to a scalar without @o: the visible array keeps the old one.
+    CHECK(anomaliesOf("{\"l\":{\"1\":{\"v\":1},\"2\":{\"v\":2},\"@o\":[1,2]}}\n{\"l\":{\"1\":7}}\n")
+              .contains(QStringLiteral("record list element set to a scalar without @o")));
+    // The server contradicting itself is reported in the reference client's fold too.
+    const QByteArray removedAndCopied = "{\"l\":{\"1\":{\"v\":1},\"2\":{\"v\":2},\"3\":{\"v\":3},\"@o\":[1,2,3]}}\n{\"l\":{\"2\":null,\"@o\":[[0,2]]}}\n";
+    CHECK(anomaliesOf(removedAndCopied, true).contains(QStringLiteral("removed and copied by an @o range")));
+    const QByteArray removedAndOrdered = "{\"l\":{\"1\":{\"v\":1},\"2\":{\"v\":2},\"@o\":[1,2]}}\n{\"l\":{\"1\":null,\"@o\":[1,2]}}\n";
+    CHECK(anomaliesOf(removedAndOrdered, true).contains(QStringLiteral("removed and ordered by the same delta")));
+    CHECK(anomaliesOf(removedAndOrdered).contains(QStringLiteral("removed and ordered by the same delta")));
+    // An honest stream says nothing.
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, kStream).code == cli::ExitOk);
+}
+
 TEST_CASE("fold cli: the delta log that export writes folds, a new epoch starting a fresh document")
 {
     const QByteArray deltaLog = R"({"format": "deltascope-delta-log","version":"1.0","source":"s.ndjson","from":0,"to":9,"redacted":[]}
