@@ -170,6 +170,12 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
 
     connect(m_model, &QAbstractItemModel::modelAboutToBeReset, this, &DocumentTreePanel::rememberExpansion);
     connect(m_model, &QAbstractItemModel::modelReset, this, &DocumentTreePanel::restoreExpansion);
+    // A reset (a replay's jump restores a checkpoint) forgets the stale marks: the merged view
+    // finds them again.
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
+        if (m_choice == TreeChoice::Merged)
+            refreshStalePaths();
+    });
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &DocumentTreePanel::onRowsInserted);
     // Filtered, everything shown is a match or leads to one: new matches open as they arrive,
     // and their ancestors, as setFilterToMatches() opens the ones already there.

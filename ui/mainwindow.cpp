@@ -553,6 +553,8 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
         m_syncingReplay = true;
         if (index >= 0)
             m_timeline->selectEvent(index);
+        else
+            m_timeline->clearSelection(); // before the first event: nothing is selected
         m_syncingReplay = false;
         // A step onto a stream item flashes what it changed, as live folding does.
         if (index >= 0 && m_replay->capture().log->at(index).kind == EventKind::StreamItem)
@@ -653,7 +655,9 @@ void MainWindow::exportCapture()
         showError(tr("There is nothing to export yet."), tr("Connect to a document (every session is recorded) or open a capture (Ctrl+O)."));
         return;
     }
-    // The live session goes on: the export is made from its events so far.
+    // The live session goes on: the export is made from its events so far. "The current event" is
+    // the one selected in the timeline (the capture has the session's event numbers), else the last.
+    const qint64 selected = m_timeline->currentEvent();
     QString error;
     const std::unique_ptr<Capture> capture = liveSessionCapture(&error);
     if (!capture) {
@@ -662,7 +666,8 @@ void MainWindow::exportCapture()
                 tr("Check the captures folder and the temporary folder are readable and writable."));
         return;
     }
-    ExportDialog dialog(*capture, capture->log->size() - 1, this);
+    const qint64 last = capture->log->size() - 1;
+    ExportDialog dialog(*capture, selected >= 0 && selected <= last ? selected : last, this);
     dialog.exec();
 }
 

@@ -334,6 +334,11 @@ bool TimelinePanel::selectProxyRowForEvent(qint64 index)
     return true;
 }
 
+void TimelinePanel::clearSelection()
+{
+    m_view->selectionModel()->clear(); // the current index too: currentEventChanged(-1)
+}
+
 bool TimelinePanel::selectEvent(qint64 index)
 {
     EventLog* log = m_model->eventLog();

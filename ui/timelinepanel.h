@@ -43,6 +43,8 @@ public:
     // Selects an event and scrolls to it; if filters hide it, they are cleared first. Returns false
     // when the index is outside the log.
     bool selectEvent(qint64 index);
+    // No event selected (a replay before its first event): the detail and charts follow.
+    void clearSelection();
 
     // Regex over full payloads; next/previous move the selection among matches the filters show.
     void setSearchPattern(const QString& pattern);

@@ -223,6 +223,9 @@ TEST_CASE("document tree panel: the merged tree shows stale paths, expansion sur
     CHECK(topic.data(Qt::ToolTipRole).toString().contains(QStringLiteral("stale")));
     CHECK_FALSE(indexOfPath(panel, QStringLiteral("title")).data(DocumentTreeModel::StaleRole).toBool());
     CHECK(panel.view()->isExpanded(indexOfPath(panel, QStringLiteral("game/board"))));
+    // A reset of the tree (a replay's jump restores a checkpoint) keeps the stale marks.
+    s.folder.restoreState(s.folder.saveState());
+    CHECK(indexOfPath(panel, QStringLiteral("topic")).data(DocumentTreeModel::StaleRole).toBool());
 
     panel.setTreeChoice(DocumentTreePanel::TreeChoice::FreshEpoch);
     CHECK(panel.shownTree() == &s.folder.epochTree());

@@ -10,8 +10,10 @@
 #include "ui/models/documenttreemodel.h"
 #include "ui/documenttreepanel.h"
 #include "ui/exportdialog.h"
+#include "ui/framedetailpanel.h"
 #include "ui/mainwindow.h"
 #include "ui/replaybar.h"
+#include "ui/timelinepanel.h"
 
 #include <QAbstractButton>
 #include <QImage>
@@ -261,6 +263,13 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(window.treePanel()->isShowingContent());
     window.replay()->seek(2);
     CHECK_FALSE(window.treePanel()->isShowingContent());
+    // Before the first event nothing is selected: the timeline and the detail leave the old one.
+    CHECK(window.timeline()->currentEvent() == 2);
+    window.replay()->seek(-1);
+    CHECK(window.replay()->position() == -1);
+    CHECK(window.timeline()->currentEvent() == -1);
+    CHECK(window.findChild<FrameDetailPanel*>(QStringLiteral("frameDetail"))->headerText() == QStringLiteral("No event selected."));
+    window.replay()->seek(2);
     // The faults pane says why it has no buttons in a replay, and has them again once it is left.
     auto* faultsPane = window.findChild<EmptyStatePanel*>(QStringLiteral("faultsPanel"));
     REQUIRE(faultsPane);
