@@ -655,9 +655,7 @@ void MainWindow::exportCapture()
         showError(tr("There is nothing to export yet."), tr("Connect to a document (every session is recorded) or open a capture (Ctrl+O)."));
         return;
     }
-    // The live session goes on: the export is made from its events so far. "The current event" is
-    // the one selected in the timeline (the capture has the session's event numbers), else the last.
-    const qint64 selected = m_timeline->currentEvent();
+    // The live session goes on: the export is made from its events so far.
     QString error;
     const std::unique_ptr<Capture> capture = liveSessionCapture(&error);
     if (!capture) {
@@ -666,9 +664,15 @@ void MainWindow::exportCapture()
                 tr("Check the captures folder and the temporary folder are readable and writable."));
         return;
     }
-    const qint64 last = capture->log->size() - 1;
-    ExportDialog dialog(*capture, selected >= 0 && selected <= last ? selected : last, this);
+    ExportDialog dialog(*capture, liveExportCurrentEvent(capture->log->size()), this);
     dialog.exec();
+}
+
+qint64 MainWindow::liveExportCurrentEvent(qint64 eventCount) const
+{
+    // The capture has the session's event numbers: the selection names the same event there.
+    const qint64 selected = m_timeline->currentEvent();
+    return selected >= 0 && selected < eventCount ? selected : eventCount - 1;
 }
 
 void MainWindow::showError(const QString& what, const QString& whatToTry)

@@ -104,6 +104,9 @@ public:
     // session is not disturbed; recorded or not), or its finished recording once it has ended.
     // Null with `error` (not null).
     std::unique_ptr<Capture> liveSessionCapture(QString* error);
+    // The event a live export's dialog calls current: the one selected in the timeline, when the
+    // capture of `eventCount` events holds it, else its last.
+    qint64 liveExportCurrentEvent(qint64 eventCount) const;
 
     // Shows an error in the window: what happened and what to try. Never a silent failure.
     void showError(const QString& what, const QString& whatToTry);

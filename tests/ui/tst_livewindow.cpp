@@ -829,6 +829,10 @@ TEST_CASE("live window: an export of a live session reads what it recorded so fa
     CHECK(capture->log->size() >= 5);
     CHECK(capture->log->size() <= session->log().size());
     CHECK(capture->notices().isEmpty()); // a whole capture, not a cut-off one
+    // "The current event" of its dialog is the one selected in the timeline, else the last.
+    REQUIRE(window.timeline()->selectEvent(3));
+    CHECK(window.liveExportCurrentEvent(capture->log->size()) == 3);
+    CHECK(window.liveExportCurrentEvent(2) == 1); // selected past what the capture holds
     // The identity does not travel into the copy the export reads.
     for (qint64 i = 0; i < capture->log->size(); ++i)
         REQUIRE_FALSE(capture->log->payload(i).contains("anonymous:deltascope"));
