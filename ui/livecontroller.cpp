@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <utility>
 
 namespace deltascope::ui {
@@ -372,8 +373,15 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
         connect(runner.get(), &faults::FaultPlanRunner::finished, this, [this, name, number] {
             if (number != m_planNumber)
                 return;
+            if (m_planEnd->isActive()) {
+                // Its faults last the plan's duration: it ends (and clears them) then.
+                Q_EMIT faultLogged(tr("plan %1: every step has acted; it ends, clearing its faults, in %2 s")
+                                       .arg(name)
+                                       .arg(double(m_planEnd->remainingTime()) / 1000.0, 0, 'f', 1));
+                return;
+            }
             m_planNumber = 0;
-            Q_EMIT faultLogged(tr("plan %1: every step has acted").arg(name));
+            Q_EMIT faultLogged(tr("plan %1: every step has acted; what it set stays on until Clear all faults").arg(name));
             Q_EMIT planStateChanged(false, name);
         });
         runner->start();
@@ -381,6 +389,13 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
     });
     m_planNumber = number;
     m_planName = name;
+    if (!m_planEnd) {
+        m_planEnd = new QTimer(this);
+        m_planEnd->setSingleShot(true);
+        connect(m_planEnd, &QTimer::timeout, this, [this] { endPlan(tr("plan %1 over (its %2 s)").arg(m_planName).arg(double(m_planEnd->interval()) / 1000.0)); });
+    }
+    if (plan.durationMs > 0)
+        m_planEnd->start(int(std::min<qint64>(plan.durationMs, std::numeric_limits<int>::max())));
     recordReportedFaults(); // a step due at once has acted
     const QString steps = plan.steps.size() == 1 ? tr("1 step") : tr("%1 steps").arg(plan.steps.size());
     Q_EMIT faultLogged(tr("plan %1 started (seed %2, %3)").arg(name, QString::number(plan.seed), steps));
@@ -390,6 +405,13 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
 
 void LiveController::stopPlan()
 {
+    endPlan(tr("plan %1 stopped").arg(m_planName));
+}
+
+void LiveController::endPlan(const QString& said)
+{
+    if (m_planEnd)
+        m_planEnd->stop();
     if (!m_planRunner)
         return;
     const bool wasRunning = m_planNumber != 0;
@@ -397,10 +419,14 @@ void LiveController::stopPlan()
     onNetworkThread([&] { m_planRunner->stop(); });
     m_planRunner.reset();
     recordReportedFaults();
-    if (wasRunning) {
-        Q_EMIT faultLogged(tr("plan %1 stopped").arg(m_planName));
-        Q_EMIT planStateChanged(false, m_planName);
-    }
+    if (!wasRunning)
+        return;
+    // What the plan set (latency "throughout", a stall) ends with it: "no plan running" with its
+    // latency still on misled. A fault event in the timeline says so, as the button does.
+    QString clearError;
+    const bool cleared = faultsUnavailableReason().isEmpty() && applyFault(QStringLiteral("clear"), {}, &clearError);
+    Q_EMIT faultLogged(cleared ? tr("%1; the faults it set are cleared").arg(said) : said);
+    Q_EMIT planStateChanged(false, m_planName);
 }
 
 bool LiveController::isPlanRunning() const

@@ -7,6 +7,7 @@
 #include <QMutex>
 #include <QObject>
 #include <QThread>
+#include <QTimer>
 
 #include <atomic>
 #include <functional>
@@ -118,6 +119,8 @@ private:
     // The proxy's own view of a connection: an upstream that fails is recorded, and said once.
     void onUpstreamFailed(const QString& note, const QString& error, bool outageStarts);
     bool upstreamIsDemoServer() const;
+    // Stops the running plan, clears the faults it set and logs `said` (with what was cleared).
+    void endPlan(const QString& said);
 
     QThread m_network;
     QObject* m_networkContext = nullptr; // lives on m_network: what onNetworkThread() runs through
@@ -128,6 +131,9 @@ private:
     QUrl m_proxyUpstream;
     NetworkPtr<faults::FaultPlanRunner> m_planRunner;
     QString m_planName;
+    // A plan with a duration runs that long (its "throughout" faults with it); then, as when it is
+    // stopped, what it set is cleared.
+    QTimer* m_planEnd = nullptr;
     quint64 m_plansStarted = 0;
     // The running plan's number in m_plansStarted; 0 when none is (none started, or it finished or
     // was stopped).

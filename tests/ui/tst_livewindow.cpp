@@ -497,6 +497,43 @@ TEST_CASE("live window: a fault applied while received frames wait is logged aft
     window.disconnectSession();
 }
 
+TEST_CASE("live window: a plan's faults end with it, when stopped or when its duration is over")
+{
+    QSettings().clear();
+    MainWindow window;
+    LiveSession* session = showWithDemo(window, QStringLiteral("ticker"));
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming; }, 5s));
+    FaultsPanel* faults = window.faults();
+    REQUIRE(test::waitUntil([&] { return window.live()->faultsUnavailableReason().isEmpty(); }, 2s));
+    const auto clears = [&] {
+        int count = 0;
+        for (qint64 index : session->log().indexesOfKind(EventKind::FaultInjected))
+            count += session->log().payload(index).contains("\"fault\":\"clear\"") ? 1 : 0;
+        return count;
+    };
+    const auto lastLogLine = [&] { return faults->log()->item(faults->log()->count() - 1)->text(); };
+
+    // Stopped by the user: what it set (latency "throughout") is cleared with it.
+    REQUIRE(window.live()->runPlan(QStringLiteral("flapping-network"), nullptr));
+    CHECK(window.live()->isPlanRunning());
+    window.live()->stopPlan();
+    CHECK_FALSE(window.live()->isPlanRunning());
+    REQUIRE(test::waitUntil([&] { return clears() == 1; }, 5s));
+    CHECK(lastLogLine().contains(QStringLiteral("plan flapping-network stopped; the faults it set are cleared")));
+
+    // A plan with a duration runs that long, its steps done or not, then ends the same way.
+    QTemporaryDir dir;
+    const QString planPath = dir.filePath(QStringLiteral("slow.json"));
+    REQUIRE(test::writeFile(planPath, R"({"name":"slow-link","durationMs":600,"steps":[{"at":{"afterMs":0},"fault":"latency","params":{"ms":20}}]})"));
+    REQUIRE(window.live()->runPlan(planPath, nullptr));
+    REQUIRE(test::waitUntil([&] { return lastLogLine().contains(QStringLiteral("every step has acted")); }, 5s));
+    CHECK(window.live()->isPlanRunning()); // its latency lasts the plan's 0.6 s
+    REQUIRE(test::waitUntil([&] { return !window.live()->isPlanRunning(); }, 5s));
+    REQUIRE(test::waitUntil([&] { return clears() == 2; }, 5s));
+    CHECK(lastLogLine().contains(QStringLiteral("plan slow-link over")));
+    CHECK(lastLogLine().contains(QStringLiteral("cleared")));
+}
+
 TEST_CASE("live window: what a replaced proxy or plan still had queued does not speak for the current one")
 {
     QSettings().clear();
