@@ -7,6 +7,7 @@
 #include "tests/support/testutils.h"
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
 #include <QColor>
 #include <QLabel>
 #include <QSignalSpy>
@@ -166,6 +167,17 @@ TEST_CASE("document tree panel: search with next/previous and filter, copy, anom
     CHECK(marks.front().contains(QStringLiteral("without @s")));
     CHECK(scores.siblingAtColumn(DocumentTreeModel::KindColumn).data().toString().startsWith(QStringLiteral("\u26A0")));
     CHECK(scores.data(Qt::ToolTipRole).toString().contains(QStringLiteral("without @s")));
+    // The mark's colour stays readable on the palette's base: dark text on light, pale on dark.
+    const QPalette original = QApplication::palette();
+    QPalette dark = original;
+    dark.setColor(QPalette::Base, QColor(30, 30, 30));
+    QApplication::setPalette(dark);
+    CHECK(scores.data(Qt::ForegroundRole).value<QColor>().lightness() > 150);
+    QPalette light = original;
+    light.setColor(QPalette::Base, QColor(255, 255, 255));
+    QApplication::setPalette(light);
+    CHECK(scores.data(Qt::ForegroundRole).value<QColor>().lightness() < 100);
+    QApplication::setPalette(original);
     // An id missing from the element map is anchored on the list that lacks it.
     s.item(4, R"({"players":{"@o":[9]}})");
     const QModelIndex players = indexOfPath(panel, QStringLiteral("players"));

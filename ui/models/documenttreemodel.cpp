@@ -1,6 +1,8 @@
 #include "ui/models/documenttreemodel.h"
 
 #include <QColor>
+#include <QGuiApplication>
+#include <QPalette>
 
 #include <algorithm>
 
@@ -186,8 +188,12 @@ QVariant DocumentTreeModel::data(const QModelIndex& index, int role) const
         return color;
     }
     case Qt::ForegroundRole:
-        if (!m_anomalies.isEmpty() && !anomaliesAt(node).isEmpty())
-            return QColor(211, 84, 0);
+        if (!m_anomalies.isEmpty() && !anomaliesAt(node).isEmpty()) {
+            // Readable on the amber of a recent change too (the ticker's lists are nearly always
+            // lit): a dark orange on a light base, a pale one on a dark base (about 4:1 either way).
+            const bool darkBase = QGuiApplication::palette().color(QPalette::Base).lightness() < 128;
+            return darkBase ? QColor(255, 190, 120) : QColor(176, 64, 0);
+        }
         if (isStale(node))
             return QColor(128, 128, 128);
         return {};
