@@ -623,6 +623,11 @@ void MainWindow::updateReplayTree(qint64 index)
 
 void MainWindow::leaveReplay()
 {
+    closeReplay(true);
+}
+
+void MainWindow::closeReplay(bool showLastSession)
+{
     if (!m_replay)
         return;
     m_replay->pause();
@@ -641,6 +646,14 @@ void MainWindow::leaveReplay()
     m_recordingLabel->setText(tr("not recording"));
     m_treePanel->setEmptyText(liveTreeEmptyText());
     m_treePanel->showContent(false);
+    if (LiveSession* session = m_live->session(); session && showLastSession) {
+        // The session the status bar describes: its timeline, tree and recording, as it ended.
+        setEventLog(&session->log());
+        m_documentTree->setSource(&session->folder(), &session->log());
+        m_treePanel->showContent(session->folder().epochHasData());
+        if (!m_lastRecording.isEmpty())
+            m_recordingLabel->setText(tr("recorded %1").arg(QFileInfo(m_lastRecording).fileName()));
+    }
     updateStatus();
 }
 
@@ -780,7 +793,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
 {
     // A replay open until now: its log goes before the panels are given the session's (they would
     // read the freed one meanwhile).
-    leaveReplay();
+    closeReplay(false);
     finishRecording(); // the previous session's: its open incident, then the end record
     setEventLog(session ? &session->log() : nullptr);
     if (session)

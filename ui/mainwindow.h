@@ -95,6 +95,8 @@ public:
     bool openCapture(const QString& path, bool wait = false);
     ReplaySession* replay() const { return m_replay.get(); }
     ReplayBar* replayBar() const { return m_replayBar; }
+    // Back to Live: the last live session (ended, if it was) is shown again, as the status bar
+    // describes it.
     void leaveReplay();
     // File > Export: the replayed capture, or (live) an offer to open this session's recording.
     void exportCapture();
@@ -121,6 +123,9 @@ protected:
     void dropEvent(QDropEvent* event) override;
 
 private:
+    // Closes the replay; with `showLastSession`, the panes show the live session's log again.
+    void closeReplay(bool showLastSession);
+
     void buildMenus();
     void buildStatusBar();
     void saveLayout();

@@ -848,6 +848,17 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     CHECK(window.windowTitle() == QStringLiteral("Deltascope"));
     CHECK(window.timeline()->isFollowing()); // the new session is watched at its newest event
     window.disconnectSession();
+
+    // Back to Live from a replay opened after it: the ended session is shown again, as the status
+    // bar describes it, not empty panes beside its numbers.
+    const int sessionRows = window.timeline()->model()->rowCount();
+    REQUIRE(window.openCapture(path, true));
+    REQUIRE(window.replay());
+    window.leaveReplay();
+    QTest::qWait(100);
+    CHECK(window.timeline()->model()->rowCount() >= sessionRows);
+    CHECK(window.treePanel()->isShowingContent());
+    CHECK(window.findChild<QLabel*>(QStringLiteral("statusRecording"))->text().startsWith(QStringLiteral("recorded ")));
 }
 
 TEST_CASE("live window: an export of a live session reads what it recorded so far, and the session goes on")
