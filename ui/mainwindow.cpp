@@ -36,6 +36,7 @@
 #include <QMimeData>
 #include <QProgressDialog>
 #include <QPointer>
+#include <QScopedValueRollback>
 #include <QSettings>
 #include <QHBoxLayout>
 #include <QJsonDocument>
@@ -170,6 +171,7 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_timeline, &TimelinePanel::currentEventChanged, this, [this](qint64 index) {
         m_frameDetail->showEvent(index);
         m_charts->focusEvent(index);
+        selectIncidentAt(index);
         if (m_replay && index >= 0 && !m_syncingReplay && index != m_replay->position())
             m_replay->seek(index);
         updateContentVisibility();
@@ -243,6 +245,8 @@ MainWindow::MainWindow(QWidget* parent)
     // timeline and charts there; clicking it again after looking elsewhere does so again, and a
     // double-click (or Enter) goes to where it started.
     const auto showIncident = [this](const QModelIndex& current) {
+        if (m_followingTimeline)
+            return; // the timeline moved, and this row follows it: nothing to move back
         const qint64 event = current.isValid() ? current.data(IncidentsModel::EventIndexRole).toLongLong() : -1;
         if (event >= 0) // an incident in progress has no report event yet
             m_timeline->selectEvent(event);
@@ -686,6 +690,30 @@ qint64 MainWindow::liveExportCurrentEvent(qint64 eventCount) const
     // The capture has the session's event numbers: the selection names the same event there.
     const qint64 selected = m_timeline->currentEvent();
     return selected >= 0 && selected < eventCount ? selected : eventCount - 1;
+}
+
+void MainWindow::selectIncidentAt(qint64 event)
+{
+    // The incident whose span (opened .. reported) holds the event, as the other panes follow the
+    // timeline; none outside every incident.
+    QAbstractItemModel* shown = m_incidentsView->model();
+    QModelIndex row;
+    for (int r = 0; event >= 0 && r < shown->rowCount(); ++r) {
+        const QModelIndex at = shown->index(r, 0);
+        const qint64 reported = at.data(IncidentsModel::EventIndexRole).toLongLong();
+        const qint64 opened = at.data(IncidentsModel::ReportRole).toJsonObject().value(QLatin1String("openedAtEvent")).toInteger(-1);
+        if (reported >= 0 && event <= reported && event >= (opened >= 0 ? opened : reported)) {
+            row = at;
+            break;
+        }
+    }
+    const QScopedValueRollback<bool> following(m_followingTimeline, true);
+    if (!row.isValid()) {
+        m_incidentsView->selectionModel()->clear();
+        return;
+    }
+    m_incidentsView->selectionModel()->setCurrentIndex(row, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_incidentsView->scrollTo(row);
 }
 
 void MainWindow::showError(const QString& what, const QString& whatToTry)

@@ -124,6 +124,8 @@ protected:
 
 private:
     // Closes the replay; with `showLastSession`, the panes show the live session's log again.
+    // Selects the incident whose span holds `event` (none: no selection), without moving the timeline.
+    void selectIncidentAt(qint64 event);
     void closeReplay(bool showLastSession);
 
     void buildMenus();
@@ -155,6 +157,7 @@ private:
     EmptyStatePanel* m_timelinePanel = nullptr;
     EmptyStatePanel* m_detailPanel = nullptr;
     EmptyStatePanel* m_chartsPanel = nullptr;
+    bool m_followingTimeline = false; // the incidents view is being moved to follow the timeline
     TimelinePanel* m_timeline = nullptr;
     FrameDetailPanel* m_frameDetail = nullptr;
     ChartsPanel* m_charts = nullptr;

@@ -785,6 +785,16 @@ TEST_CASE("live window: an incident still open is a row in progress, replaced by
     REQUIRE(opened >= 0);
     Q_EMIT window.incidentsView()->activated(incidents->index(0, 0));
     CHECK(window.timeline()->currentEvent() == opened);
+    // The incidents follow the timeline as the other panes do: an event inside the incident's span
+    // selects its row (without moving the timeline), one outside it none.
+    REQUIRE(window.timeline()->selectEvent(0));
+    CHECK_FALSE(window.incidentsView()->selectionModel()->currentIndex().isValid());
+    REQUIRE(window.timeline()->selectEvent(opened));
+    CHECK(window.incidentsView()->selectionModel()->currentIndex().row() == 0);
+    CHECK(window.timeline()->currentEvent() == opened);
+    REQUIRE(window.timeline()->selectEvent(reportEvent));
+    CHECK(window.incidentsView()->selectionModel()->isRowSelected(0, {}));
+    CHECK(window.timeline()->currentEvent() == reportEvent);
 }
 
 TEST_CASE("live window: with incident verification turned off, no second viewer joins and the verdict says unverified")
