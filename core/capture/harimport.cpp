@@ -440,14 +440,18 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
             const QString type = message.value(QStringLiteral("type")).toString();
             const QJsonValue timeValue = message.value(QStringLiteral("time"));
             double seconds = -1;
+            bool inMilliseconds = false;
             if (timeValue.isDouble() && timeValue.toDouble() >= 0) {
                 seconds = timeValue.toDouble();
                 if (seconds > kMillisecondsAbove) {
                     seconds /= 1000.0;
-                    sawMilliseconds = true;
+                    inMilliseconds = true;
                 }
                 seconds += offsetSeconds;
             }
+            // Said converted only for a time that was: one out of range even in milliseconds is not.
+            if (inMilliseconds && seconds >= 0 && seconds <= kLatestSeconds)
+                sawMilliseconds = true;
             if (!(seconds >= 0 && seconds <= kLatestSeconds)) {
                 const double fallback = std::max(lastSeconds, 0.0);
                 session.notices << (timeValue.isUndefined() || !timeValue.isDouble()

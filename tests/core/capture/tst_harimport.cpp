@@ -240,6 +240,8 @@ TEST_CASE("import: message times in milliseconds, relative seconds, or missing a
             CHECK(session.log->at(i).wallMs == qint64(1718000000500));
         CHECK(noticesOf(session).contains(QStringLiteral("entry 0, message 1: no numeric \"time\"; kept at the time before it")));
         CHECK(noticesOf(session).contains(QStringLiteral("entry 0, message 3: \"time\" 1e+300 is not epoch seconds between 1970 and 2262")));
+        // 1e300 is no time in milliseconds either: nothing was converted, and nothing says so.
+        CHECK_FALSE(noticesOf(session).contains(QStringLiteral("milliseconds")));
     }
     SECTION("times that go backwards keep the HAR's order and are said")
     {
