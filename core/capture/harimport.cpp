@@ -1,9 +1,12 @@
 #include "core/capture/harimport.h"
 
+#include "core/capture/captureformat.h"
+#include "core/capture/zstdreaddevice.h"
 #include "core/jsonparse.h"
 #include "core/protocol/envelope.h"
 #include "core/version.h"
 
+#include <QBuffer>
 #include <QFile>
 #include <QDateTime>
 #include <QFileInfo>
@@ -321,6 +324,29 @@ QByteArray harText(const QByteArray& bytes, const QString& sourceName, qsizetype
 {
     if (bytes.startsWith("\xEF\xBB\xBF"))
         return bytes.mid(3);
+    if (capture::startsLikeZstd(QByteArrayView(bytes).first(std::min<qsizetype>(4, bytes.size())))) {
+        // zstd: a HAR that `export --format har -o x.har.zst` wrote, or a capture (said below).
+        QBuffer source;
+        source.setData(bytes);
+        source.open(QIODevice::ReadOnly);
+        ZstdReadDevice decoder(source);
+        QByteArray text;
+        char block[1 << 16];
+        for (qint64 n = 0; (n = decoder.read(block, sizeof block)) > 0;) {
+            if (text.size() + n > maxTextBytes) {
+                error = QStringLiteral("%1: a zstd-compressed file that decompresses beyond %2 bytes").arg(sourceName).arg(maxTextBytes);
+                return {};
+            }
+            text.append(block, n);
+        }
+        if (!decoder.damage().isEmpty()) {
+            error = QStringLiteral("%1: a zstd-compressed file that cannot be read: %2").arg(sourceName, decoder.damage());
+            return {};
+        }
+        if (!capture::looksLikeCapture(text))
+            notices << QStringLiteral("%1: zstd-compressed HAR, %2 bytes decompressed").arg(sourceName).arg(text.size());
+        return text;
+    }
     const bool zlibHeader = bytes.size() >= 2 && quint8(bytes[0]) == 0x78
         && ((quint8(bytes[0]) << 8) | quint8(bytes[1])) % 31 == 0;
     if (!zlibHeader)
@@ -541,6 +567,15 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
         }
         if (session.unknownFrames)
             session.notices << QStringLiteral("entry %1: %2 frames are not Adama frames; kept as unknown events").arg(e).arg(session.unknownFrames);
+        // The identity the socket's first connection/create used, as a recording's header names
+        // it: kept by an import that keeps identities (and a replay --against then uses it), else
+        // removed with every other copy of it when written.
+        for (const qint64 request : session.log->indexesOfKind(EventKind::Request)) {
+            if (session.log->method(request) != QLatin1String("connection/create"))
+                continue;
+            session.header.identity = QJsonDocument::fromJson(session.log->payload(request)).object().value(QStringLiteral("identity")).toString();
+            break;
+        }
         session.log->flushNotifications();
         result.sessions.push_back(std::move(session));
     }

@@ -1076,6 +1076,30 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
         == 0);
     CHECK(capture::startsLikeZstd(test::readFileOrFail(importedZst).left(4)));
     CHECK(runCli({ QStringLiteral("info"), importedZst }).code == 0);
+    // An import that keeps identities names the socket's identity in the header too, as a
+    // recording does (replay --against then connects as it); one that does not keeps it nowhere.
+    const QString kept = dir.filePath(QStringLiteral("kept.ndjson"));
+    REQUIRE(runCli({ QStringLiteral("import"), test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har"), QStringLiteral("-o"), kept,
+                QStringLiteral("--keep-identity") })
+                .code
+        == 0);
+    QString keptError;
+    const std::unique_ptr<Capture> keptCapture = CaptureReader::open(kept, {}, &keptError);
+    REQUIRE(keptCapture);
+    CHECK(keptCapture->header.identity == QStringLiteral("anonymous:chromium"));
+    CHECK_FALSE(test::readFileOrFail(dir.filePath(QStringLiteral("chromium.ndjson"))).contains("anonymous:chromium"));
+    // A HAR that export compressed (.har.zst) imports again.
+    const QString harZst = dir.filePath(QStringLiteral("again.har.zst"));
+    REQUIRE(runCli({ QStringLiteral("export"), kept, QStringLiteral("--format"), QStringLiteral("har"), QStringLiteral("-o"), harZst }).code == 0);
+    const test::CliRun fromZst = runCli({ QStringLiteral("import"), harZst, QStringLiteral("-o"), dir.filePath(QStringLiteral("again.ndjson")) });
+    INFO(fromZst.err.toStdString());
+    CHECK(fromZst.code == 0);
+    CHECK(fromZst.err.contains(QStringLiteral("zstd-compressed HAR")));
+    CHECK(runCli({ QStringLiteral("fold"), dir.filePath(QStringLiteral("again.ndjson")) }).out == runCli({ QStringLiteral("fold"), kept }).out);
+    // A compressed capture given to import is named as a capture, as before.
+    const test::CliRun captureZst = runCli({ QStringLiteral("import"), importedZst, QStringLiteral("-o"), dir.filePath(QStringLiteral("x.ndjson")) });
+    CHECK(captureZst.code == cli::ExitFailure);
+    CHECK(captureZst.err.contains(QStringLiteral("is a Deltascope capture already")));
     CHECK(runCli({ QStringLiteral("fold"), importedZst }).out == runCli({ QStringLiteral("fold"), dir.filePath(QStringLiteral("chromium.ndjson")) }).out);
 }
 
