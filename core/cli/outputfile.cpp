@@ -60,4 +60,23 @@ bool isSameFile(const QString& output, const QString& input)
         && outStat.st_dev == inStat.st_dev && outStat.st_ino == inStat.st_ino;
 }
 
+QString outputPathProblem(const QString& path)
+{
+    const QFileInfo info(path);
+    if (info.isDir())
+        return QStringLiteral("%1 is a folder").arg(path);
+    if (info.exists() && !info.isFile())
+        return {}; // a device or a pipe: written in place
+    const QFileInfo folder(info.absolutePath());
+    if (!folder.exists())
+        return QStringLiteral("no folder %1").arg(folder.filePath());
+    if (!folder.isDir())
+        return QStringLiteral("%1 is not a folder").arg(folder.filePath());
+    if (!folder.isWritable())
+        return QStringLiteral("the folder %1 is not writable").arg(folder.filePath());
+    if (info.exists() && !info.isWritable())
+        return QStringLiteral("%1 is not writable").arg(path);
+    return {};
+}
+
 }

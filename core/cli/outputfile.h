@@ -15,6 +15,10 @@ namespace deltascope::cli {
 // plain file, which root may do even in /dev. Returns false with `error` naming what failed.
 bool writeOutputFile(const QString& path, const std::function<bool(QIODevice& device, QString* error)>& write, QString* error);
 
+// Why a file could not be written at `path` later (no such folder, a folder there, a folder not
+// writable), or empty: for outputs written at the end of a long run, checked before it starts.
+QString outputPathProblem(const QString& path);
+
 // Whether `output` names the file `input` is (through a symbolic link, another spelling of the
 // path, or a hard link): a command writing there would destroy what it reads.
 bool isSameFile(const QString& output, const QString& input);

@@ -131,6 +131,13 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         }
         faults.push_back(spec);
     }
+    // Written when the run ends: a path that cannot be written must not cost the whole run.
+    if (!faultOptions.report.isEmpty()) {
+        if (const QString problem = cli::outputPathProblem(faultOptions.report); !problem.isEmpty()) {
+            io.err << prefix << "--report " << faultOptions.report << ": cannot be written: " << problem << '\n';
+            return cli::ExitUsage;
+        }
+    }
     QStringList expected = faultOptions.expect;
     if (faultOptions.expectFromPlan)
         expected += plan->expect;

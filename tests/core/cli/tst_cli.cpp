@@ -134,7 +134,7 @@ TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMA
         == QStringLiteral("deltascope-cli proxy: upstream 'http://127.0.0.1:1/~s' is neither a ws:// nor a wss:// URL\n"));
 }
 
-TEST_CASE("cli: NaN and infinity are no number of seconds or speed")
+TEST_CASE("cli: NaN and infinity are no number of seconds or speed; an output written at the end is checked at the start")
 {
     // NaN fails every comparison, so a range check alone lets it through: a --duration nan run
     // never ended. Checked before anything connects or opens.
@@ -147,6 +147,14 @@ TEST_CASE("cli: NaN and infinity are no number of seconds or speed")
             CHECK(run.err.contains(QStringLiteral("--duration")));
         }
     }
+    // A report written at the end of the run is checked before it: a folder that is not there
+    // cost the whole run before.
+    const CliRun report = runCli({ QStringLiteral("watch"), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--space"), QStringLiteral("s"),
+        QStringLiteral("--key"), QStringLiteral("k"), QStringLiteral("--identity"), QStringLiteral("anonymous:a"), QStringLiteral("--plan"),
+        QStringLiteral("drop-during-burst"), QStringLiteral("--report"), QStringLiteral("/nonexistent-folder/r.json"), QStringLiteral("--duration"),
+        QStringLiteral("30") });
+    CHECK(report.code == cli::ExitUsage);
+    CHECK(report.err.contains(QStringLiteral("--report /nonexistent-folder/r.json: cannot be written: no folder /nonexistent-folder")));
     const CliRun speed = runCli({ QStringLiteral("replay"), QStringLiteral("missing.ndjson"), QStringLiteral("--speed"), QStringLiteral("nan") });
     CHECK(speed.code == cli::ExitUsage);
     CHECK(speed.err.contains(QStringLiteral("--speed")));
