@@ -521,6 +521,35 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
 // ---------------------------------------------------------------------------------------------
 // Trimmed capture
 
+namespace {
+// An anomaly's or incident's report with the event numbers it names ("event", "openedAtEvent")
+// as the trimmed capture numbers them: an event before the range is the capture's start (with
+// "beforeTrim" saying so), one after it is dropped.
+QByteArray renumberedReport(const QByteArray& payload, qint64 from, qint64 to, qint64 shift)
+{
+    QJsonObject report = QJsonDocument::fromJson(payload).object();
+    if (report.isEmpty())
+        return payload;
+    bool changed = false;
+    for (const QLatin1String key : { QLatin1String("event"), QLatin1String("openedAtEvent") }) {
+        const QJsonValue value = report.value(key);
+        if (!value.isDouble())
+            continue;
+        const qint64 event = value.toInteger(-1);
+        if (event >= from && event <= to) {
+            report.insert(key, event + shift);
+        } else if (event >= 0 && event < from) {
+            report.insert(key, 0);
+            report.insert(QStringLiteral("beforeTrim"), true);
+        } else {
+            report.remove(key);
+        }
+        changed = true;
+    }
+    return changed ? QJsonDocument(report).toJson(QJsonDocument::Compact) : payload;
+}
+}
+
 ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& options, QIODevice& out)
 {
     ExportResult result;
@@ -550,11 +579,9 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
             header.extra = QJsonDocument::fromJson(redactor.redact(QJsonDocument(header.extra).toJson(QJsonDocument::Compact))).object();
     }
     header.startedWallMs = log.at(from).wallMs;
-    const QString trimNote = QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree at event %2")
-                                 .arg(capture.path).arg(from).arg(to).arg(log.size());
-    header.notes = header.notes.isEmpty() ? trimNote : header.notes + QLatin1Char('\n') + trimNote;
 
     QByteArray body;
+    bool syntheticStart = false;
     qint64 outIndex = 0;
     const SessionEvent& first = log.at(from);
     const bool hasStream = folder.streamRequestId() >= 0;
@@ -590,15 +617,23 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
             frame += "}}}";
             capture::appendEventLine(body, snapshot, {}, redactor.redact(frame));
             body.append('\n');
+            syntheticStart = true;
         }
     }
+    const QString trimNote = syntheticStart
+        ? QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree at event %2")
+              .arg(capture.path).arg(from).arg(to).arg(log.size())
+        : QStringLiteral("trimmed from %1, events %2..%3 of %4").arg(capture.path).arg(from).arg(to).arg(log.size());
+    header.notes = header.notes.isEmpty() ? trimNote : header.notes + QLatin1Char('\n') + trimNote;
     const qint64 shift = outIndex - from;
     for (qint64 i = from; i <= to; ++i) {
         SessionEvent event = log.at(i);
         event.index = i + shift;
         // Links leave the range with the events they pointed to.
         event.linkedIndex = (event.linkedIndex >= from && event.linkedIndex <= to) ? event.linkedIndex + shift : -1;
-        const QByteArray payload = redactor.redact(log.payload(i));
+        QByteArray payload = redactor.redact(log.payload(i));
+        if (event.kind == EventKind::FoldAnomaly || event.kind == EventKind::Incident)
+            payload = renumberedReport(payload, from, to, shift);
         capture::appendEventLine(body, event, log.string(event.methodString), payload);
         body.append('\n');
         ++result.events;

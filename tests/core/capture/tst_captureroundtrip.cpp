@@ -472,6 +472,57 @@ TEST_CASE("redaction: no identity token and no listed path survives in any expor
     CHECK(diffTrees(a.epochTree(), b.epochTree()).removed.isEmpty());
 }
 
+TEST_CASE("export: a trimmed capture renumbers the events its anomalies and incidents name")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("reports.ndjson"));
+    {
+        EventLog log;
+        test::fillSyntheticSession(log, 40);
+        const auto addLocal = [&](EventKind kind, const QByteArray& payload) {
+            SessionEvent event;
+            event.kind = kind;
+            event.direction = Direction::Local;
+            event.epoch = 1;
+            event.monotonicNs = log.at(log.size() - 1).monotonicNs + 1;
+            return log.append(event, payload);
+        };
+        addLocal(EventKind::FoldAnomaly, R"({"anomaly":"bad-list-instruction","path":"a","message":"m","event":30})");
+        addLocal(EventKind::Incident, R"({"incident":1,"openedAtEvent":5,"verdict":"converged"})");
+        addLocal(EventKind::Incident, R"({"incident":2,"openedAtEvent":31,"verdict":"converged"})");
+        REQUIRE(test::writeCaptureFile(path, log));
+    }
+    QString error;
+    const std::unique_ptr<Capture> original = CaptureReader::open(path, {}, &error);
+    REQUIRE(original);
+    const qint64 last = original->log->size() - 1;
+    const QString trimmed = dir.filePath(QStringLiteral("trim.ndjson"));
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("--from"),
+                QStringLiteral("20"), QStringLiteral("--to"), QString::number(last), QStringLiteral("-o"), trimmed })
+                .code
+        == 0);
+    const std::unique_ptr<Capture> cut = CaptureReader::open(trimmed, {}, &error);
+    REQUIRE(cut);
+    const qint64 shift = 2 - 20; // the synthetic epoch and snapshot come first
+    const auto payloadOf = [&](EventKind kind, int nth) { return QJsonDocument::fromJson(cut->log->payload(cut->log->indexesOfKind(kind)[std::size_t(nth)])).object(); };
+    CHECK(payloadOf(EventKind::FoldAnomaly, 0).value(QStringLiteral("event")).toInteger() == 30 + shift);
+    // Opened before the range: the capture's start, said so; inside it: renumbered.
+    CHECK(payloadOf(EventKind::Incident, 0).value(QStringLiteral("openedAtEvent")).toInteger() == 0);
+    CHECK(payloadOf(EventKind::Incident, 0).value(QStringLiteral("beforeTrim")).toBool());
+    CHECK(payloadOf(EventKind::Incident, 1).value(QStringLiteral("openedAtEvent")).toInteger() == 31 + shift);
+    CHECK(cut->header.notes.contains(QStringLiteral("starts with a synthetic snapshot")));
+    // From the first event there is no synthetic start, and the note does not claim one.
+    const QString whole = dir.filePath(QStringLiteral("whole.ndjson"));
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("--from"),
+                QStringLiteral("0"), QStringLiteral("-o"), whole })
+                .code
+        == 0);
+    const std::unique_ptr<Capture> fromStart = CaptureReader::open(whole, {}, &error);
+    REQUIRE(fromStart);
+    CHECK_FALSE(fromStart->header.notes.contains(QStringLiteral("synthetic")));
+    CHECK(QJsonDocument::fromJson(fromStart->log->payload(fromStart->log->indexesOfKind(EventKind::FoldAnomaly)[0])).object().value(QStringLiteral("event")).toInteger() == 30);
+}
+
 TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the URL is quoted")
 {
     QTemporaryDir dir;
