@@ -590,7 +590,7 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
         // The range's start as a fresh epoch: an epoch event, then the tree as one snapshot item.
         SessionEvent epoch;
         epoch.index = outIndex++;
-        epoch.monotonicNs = baseNs;
+        epoch.monotonicNs = 0; // the trimmed capture's clock starts at its first event
         epoch.wallMs = first.wallMs;
         epoch.direction = Direction::Local;
         epoch.kind = EventKind::EpochStarted;
@@ -629,6 +629,9 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
     for (qint64 i = from; i <= to; ++i) {
         SessionEvent event = log.at(i);
         event.index = i + shift;
+        // A capture's clock runs from its start (charts, "t =" in the detail): the range's first
+        // event is 0, not the minute or more of the original before it.
+        event.monotonicNs -= baseNs;
         // Links leave the range with the events they pointed to.
         event.linkedIndex = (event.linkedIndex >= from && event.linkedIndex <= to) ? event.linkedIndex + shift : -1;
         QByteArray payload = redactor.redact(log.payload(i));

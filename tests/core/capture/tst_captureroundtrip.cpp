@@ -511,6 +511,10 @@ TEST_CASE("export: a trimmed capture renumbers the events its anomalies and inci
     CHECK(payloadOf(EventKind::Incident, 0).value(QStringLiteral("beforeTrim")).toBool());
     CHECK(payloadOf(EventKind::Incident, 1).value(QStringLiteral("openedAtEvent")).toInteger() == 31 + shift);
     CHECK(cut->header.notes.contains(QStringLiteral("starts with a synthetic snapshot")));
+    // Its clock starts at its first event: charts and "t =" do not show the time cut away.
+    CHECK(cut->log->at(0).monotonicNs == 0);
+    CHECK(cut->log->at(2).monotonicNs == 0);
+    CHECK(cut->log->at(5).monotonicNs == original->log->at(23).monotonicNs - original->log->at(20).monotonicNs);
     // From the first event there is no synthetic start, and the note does not claim one.
     const QString whole = dir.filePath(QStringLiteral("whole.ndjson"));
     REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("--from"),
