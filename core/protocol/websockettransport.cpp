@@ -47,25 +47,30 @@ QString handshakeErrorText(const QString& qtText, const QUrl& url)
 // frame RFC 6455 forbids (invalid UTF-8, reserved bits or opcodes, a frame over the size allowed, a
 // malformed close frame). No signal says so: aboutToClose() comes as for the peer's own close
 // frame. Its close reason is then one of these texts of Qt's (Qt 6 wording; %1 is a number or an
-// error text), which no peer sends.
-bool isQtFrameRefusal(const QString& reason)
+// error text). A Qt-based peer words its own refusals the same way, but of what this client sends
+// (well-formed frames of valid UTF-8, by QWebSocket) it can only refuse the size.
+enum class QtRefusal { None, Frame, Size };
+QtRefusal qtRefusalOf(const QString& reason)
 {
-    static const char* const kRefusals[] = {
-        "Rsv field is non-zero",
-        "Used reserved opcode",
-        "Control frame is larger than 125 bytes",
-        "Control frames cannot be fragmented",
-        "Lengths smaller than 126 must be expressed as one byte.",
-        "Highest bit of payload length is not 0.",
-        "Lengths smaller than 65536 (2^16) must be expressed as 2 bytes.",
-        "Maximum framesize exceeded.",
-        "Received message is too big.",
-        "Received Continuation frame, while there is nothing to continue.",
-        "All data frames after the initial data frame must have opcode 0 (continuation).",
-        "Invalid UTF-8 code encountered.",
-        "Invalid opcode detected: %1",
-        "Payload of close frame is too small.",
-        "Invalid close code %1 detected.",
+    static const struct {
+        const char* text;
+        QtRefusal kind;
+    } kRefusals[] = {
+        { "Rsv field is non-zero", QtRefusal::Frame },
+        { "Used reserved opcode", QtRefusal::Frame },
+        { "Control frame is larger than 125 bytes", QtRefusal::Frame },
+        { "Control frames cannot be fragmented", QtRefusal::Frame },
+        { "Lengths smaller than 126 must be expressed as one byte.", QtRefusal::Frame },
+        { "Highest bit of payload length is not 0.", QtRefusal::Frame },
+        { "Lengths smaller than 65536 (2^16) must be expressed as 2 bytes.", QtRefusal::Frame },
+        { "Maximum framesize exceeded.", QtRefusal::Size },
+        { "Received message is too big.", QtRefusal::Size },
+        { "Received Continuation frame, while there is nothing to continue.", QtRefusal::Frame },
+        { "All data frames after the initial data frame must have opcode 0 (continuation).", QtRefusal::Frame },
+        { "Invalid UTF-8 code encountered.", QtRefusal::Frame },
+        { "Invalid opcode detected: %1", QtRefusal::Frame },
+        { "Payload of close frame is too small.", QtRefusal::Frame },
+        { "Invalid close code %1 detected.", QtRefusal::Frame },
     };
     // The texts as Qt words them here: its own, or a translation it loaded.
     static const char* const kContexts[] = { "QWebSocketFrame", "QWebSocketDataProcessor" };
@@ -77,15 +82,15 @@ bool isQtFrameRefusal(const QString& reason)
         const QStringView tail = QStringView(text).mid(hole + 2);
         return reason.size() > text.size() - 2 && reason.startsWith(head) && reason.endsWith(tail);
     };
-    for (const char* refusal : kRefusals) {
-        if (matches(QString::fromLatin1(refusal)))
-            return true;
+    for (const auto& refusal : kRefusals) {
+        if (matches(QString::fromLatin1(refusal.text)))
+            return refusal.kind;
         for (const char* context : kContexts) {
-            if (matches(QCoreApplication::translate(context, refusal)))
-                return true;
+            if (matches(QCoreApplication::translate(context, refusal.text)))
+                return refusal.kind;
         }
     }
-    return false;
+    return QtRefusal::None;
 }
 
 }
@@ -112,6 +117,7 @@ public:
         m_opened = false;
         m_closeHandshake = false;
         m_refusedFrame = false;
+        m_largestSent = 0;
         auto* socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
         m_socket = socket;
         socket->setMaxAllowedIncomingMessageSize(quint64(kHardLimitBytes));
@@ -155,7 +161,11 @@ public:
             if (socket != m_socket)
                 return;
             m_closeHandshake = true;
-            m_refusedFrame = isQtFrameRefusal(socket->closeReason());
+            // A size refusal is the peer's (a Qt server refusing what we sent) when this client
+            // sent a frame over what an Adama server takes; ours otherwise (frames that big from
+            // a server are what this client takes, up to kHardLimitBytes).
+            const QtRefusal refusal = qtRefusalOf(socket->closeReason());
+            m_refusedFrame = refusal == QtRefusal::Frame || (refusal == QtRefusal::Size && m_largestSent <= kServerFrameLimitBytes);
         });
         connect(socket, &QWebSocket::disconnected, this, [this, socket]() {
             if (socket != m_socket)
@@ -210,8 +220,10 @@ public:
     void send(quint64 connection, const QByteArray& utf8)
     {
         // Never onto a newer connection than the one the owner sent it on.
-        if (m_socket && m_opened && connection == m_connection)
+        if (m_socket && m_opened && connection == m_connection) {
+            m_largestSent = std::max(m_largestSent, qint64(utf8.size()));
             m_socket->sendTextMessage(QString::fromUtf8(utf8));
+        }
     }
 
 private:
@@ -282,6 +294,7 @@ private:
     bool m_opened = false;
     bool m_closeHandshake = false; // the peer's close frame came (see aboutToClose above)
     bool m_refusedFrame = false; // the close handshake is QWebSocket's own, for a frame it refused
+    qint64 m_largestSent = 0; // the largest text frame sent on this socket (bytes)
     bool m_insecure = false;
     // The owner's read clock and arrival mark, as of the open() that made m_socket.
     std::function<qint64()> m_readClock;

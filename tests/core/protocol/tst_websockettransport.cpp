@@ -522,6 +522,20 @@ TEST_CASE("websocket transport: a frame Qt refuses is said as the peer's fault, 
         CHECK(info.closeCode == 0);
         CHECK(info.reason.contains(QStringLiteral("code 1002: Rsv field is non-zero")));
     }
+    SECTION("a Qt peer refusing a frame this client sent, in Qt's own words, stays the peer's close")
+    {
+        // Our reference server is Qt-based: it refuses frames over 4 MiB with 1009 and the words
+        // QWebSocket uses for its own refusals.
+        OpenTransport open;
+        open.server.last()->setMaxAllowedIncomingFrameSize(quint64(Transport::kServerFrameLimitBytes));
+        open.server.last()->setMaxAllowedIncomingMessageSize(quint64(Transport::kServerFrameLimitBytes));
+        open.transport.sendText(QByteArray(Transport::kServerFrameLimitBytes + 1024, 'x'));
+        REQUIRE(wait([&]() { return open.closed.count() == 1; }, 10000));
+        const auto info = open.closed.at(0).at(0).value<TransportCloseInfo>();
+        INFO(info.reason.toStdString());
+        CHECK(info.closeCode == 1009);
+        CHECK_FALSE(info.reason.contains(QStringLiteral("this client closed")));
+    }
     SECTION("the peer's own close frame with a protocol-error code stays the peer's")
     {
         // Close 1002 with the reason "bad request frame".
