@@ -836,6 +836,16 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     {
         EventLog log;
         test::fillSyntheticSession(log, 30);
+        // Two more items: a value list edited without @s, an anomaly the replay marks.
+        SessionEvent item = log.at(log.indexesOfKind(EventKind::StreamItem).back());
+        for (const QByteArray& data : { QByteArray(R"({"scores":{"0":1,"@s":1}})"), QByteArray(R"({"scores":{"0":2}})") }) {
+            item.seq += 1;
+            item.monotonicNs += 1000;
+            item.flags = 0;
+            const QByteArray frame = R"({"deliver":)" + QByteArray::number(item.requestId) + R"(,"done":false,"response":{"delta":{"data":)" + data
+                + R"(,"seq":)" + QByteArray::number(item.seq) + "}}}";
+            log.append(item, frame);
+        }
         REQUIRE(test::writeCaptureFile(path, log));
     }
     MainWindow window;
@@ -864,7 +874,11 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     const int sessionRows = window.timeline()->model()->rowCount();
     REQUIRE(window.openCapture(path, true));
     REQUIRE(window.replay());
+    REQUIRE(test::waitUntil([&] { return window.replay()->checkpointsComplete(); }, 5s));
+    window.replay()->seek(window.replay()->eventCount() - 1);
+    REQUIRE(window.documentTree()->model()->anomalyCount() > 0); // the replay's mark at scores
     window.leaveReplay();
+    CHECK(window.documentTree()->model()->anomalyCount() == 0); // the chat session had none
     QTest::qWait(100);
     CHECK(window.timeline()->model()->rowCount() >= sessionRows);
     CHECK(window.treePanel()->isShowingContent());
