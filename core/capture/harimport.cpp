@@ -109,7 +109,13 @@ public:
             log.append(event, data);
             return;
         }
-        const InboundFrame frame = decodeInbound(data);
+        InboundFrame frame = decodeInbound(data);
+        if (frame.idIsText && frame.kind != EventKind::UnknownInbound && frame.kind != EventKind::MalformedInbound) {
+            // As the browser's client did: connection.js keys its calls by number, so a frame whose
+            // id is text ("1") reached none and changed nothing.
+            frame.kind = EventKind::UnknownInbound;
+            frame.id = -1;
+        }
         event.kind = frame.kind;
         event.requestId = frame.id;
         event.seq = frame.seq;

@@ -216,6 +216,8 @@ struct LineDelta {
     bool protocolMessage = false;
     bool serverFrame = false;
     bool createRequest = false;
+    // A frame left out as the reference client leaves it out, and why (an anomaly of the stream).
+    QString dropped;
 };
 
 bool isInteger(dom::element value)
@@ -355,6 +357,12 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
         // Bare deltas: a document's own "deliver" field, not a frame.
         result.serverFrame = false;
         result.delta = root;
+        return result;
+    }
+    if (item.ok && !isInteger(deliverValue)) {
+        // connection.js keys its calls by number: a frame whose id is text ("1") reaches none.
+        result.dropped = QStringLiteral("frame for id %1, not a number: the reference client matches ids as numbers and drops it")
+                             .arg(QString::fromUtf8(simdjson::minify(deliverValue)));
         return result;
     }
     if (std::int64_t deliver = -1; item.ok && !object.at_key("deliver").get(deliver)) {
@@ -510,6 +518,8 @@ int runFold(const QStringList& arguments, CommandIo& io)
             if (streamFolded && options.mode == FoldMode::Canonical)
                 tree = DocumentTree(options.mode);
             streamFolded = false;
+            // The new stream counts its seqs afresh, under an id connection.js may reuse (7.1).
+            lastSeqOfStream.clear();
         }
         if (lineDelta.malformed) {
             ++malformed;
@@ -518,6 +528,12 @@ int runFold(const QStringList& arguments, CommandIo& io)
                 io.err << "deltascope-cli fold: stopped at the malformed line (use --keep-going to skip such lines)\n";
                 return ExitUsage;
             }
+            continue;
+        }
+        if (!lineDelta.dropped.isEmpty()) {
+            ++anomalyCount;
+            if (options.anomalies)
+                io.err << inputName << ':' << lineNumber << ": frame-dropped: " << lineDelta.dropped << '\n';
             continue;
         }
         if (lineDelta.stream >= 0 && lineDelta.seq >= 0) {

@@ -199,6 +199,26 @@ TEST_CASE("import: Chrome's error messages are kept as notes, control frames as 
     CHECK(noticesOf(imported.sessions[0]).contains(QStringLiteral("entry 0, message 2: opcode 8 (close) kept as an unknown frame")));
 }
 
+TEST_CASE("import: a frame whose id is text reached no call in the browser, and folds nothing")
+{
+    const QByteArray create = R"({\"method\":\"connection/create\",\"id\":1,\"identity\":\"anonymous:a\",\"space\":\"s\",\"key\":\"k\"})";
+    const QByteArray numeric = R"({\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"a\":1},\"seq\":1}}})";
+    const QByteArray text = R"({\"deliver\":\"1\",\"done\":false,\"response\":{\"delta\":{\"data\":{\"c\":3},\"seq\":2}}})";
+    const QByteArray har = chromeHar("[{\"type\":\"receive\",\"time\":1718000000.1,\"opcode\":1,\"data\":\"" + kHello + "\"},"
+        + "{\"type\":\"send\",\"time\":1718000000.2,\"opcode\":1,\"data\":\"" + create + "\"},"
+        + "{\"type\":\"receive\",\"time\":1718000000.3,\"opcode\":1,\"data\":\"" + numeric + "\"},"
+        + "{\"type\":\"receive\",\"time\":1718000000.4,\"opcode\":1,\"data\":\"" + text + "\"}]");
+    HarImportResult imported = importHar(har, QStringLiteral("textid.har"));
+    REQUIRE(imported.ok);
+    const EventLog& log = *imported.sessions[0].log;
+    CHECK(log.indexesOfKind(EventKind::StreamItem).size() == 1);
+    REQUIRE(log.indexesOfKind(EventKind::UnknownInbound).size() == 1);
+    SessionFolder folder;
+    for (qint64 i = 0; i < log.size(); ++i)
+        folder.processEvent(log.at(i), log.payload(i));
+    CHECK(folder.epochTree().toJson() == QByteArray(R"({"a":1})"));
+}
+
 TEST_CASE("import: message times in milliseconds, relative seconds, or missing are converted or kept, and said")
 {
     SECTION("milliseconds")

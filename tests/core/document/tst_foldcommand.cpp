@@ -121,6 +121,28 @@ TEST_CASE("fold cli: in a transcript each connection/create starts a fresh docum
     const CliRun canonical = runCli({ QStringLiteral("fold") }, transcript);
     INFO(canonical.err.toStdString());
     CHECK(canonical.out == QStringLiteral("{\"a\":1,\"l\":[{\"v\":2}]}\n"));
+    // The new stream's seqs start afresh, under the same id too (connection.js re-sends streams with
+    // their original id): not "seq going backwards".
+    const QByteArray sameId = R"({"method":"connection/create","id":1,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":10}}}
+{"status":"connected","version":"v1","identities":{}}
+{"method":"connection/create","id":1,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":2},"seq":3}}}
+)";
+    const CliRun again = runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, sameId);
+    INFO(again.err.toStdString());
+    CHECK(again.code == cli::ExitOk);
+    CHECK(again.out == QStringLiteral("{\"a\":2}\n"));
+    // A frame whose id is text reaches no call in connection.js: left out, and said.
+    const QByteArray textId = R"({"method":"connection/create","id":1,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":1}}}
+{"deliver":"1","done":false,"response":{"delta":{"data":{"c":3},"seq":2}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"d":4},"seq":3}}}
+)";
+    const CliRun dropped = runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, textId);
+    CHECK(dropped.code == cli::ExitAnomalies);
+    CHECK(dropped.out == QStringLiteral("{\"a\":1,\"d\":4}\n"));
+    CHECK(dropped.err.contains(QStringLiteral("frame-dropped: frame for id \"1\", not a number")));
     // The reference client merges the new snapshot into the tree it holds: the stale key stays.
     const CliRun reference = runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, transcript);
     CHECK(sameJson(parseJson(reference.out.toUtf8()), parseJson(R"({"a":1,"b":2,"l":[{"v":2}]})")));
