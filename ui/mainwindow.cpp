@@ -487,7 +487,7 @@ std::unique_ptr<Capture> MainWindow::liveSessionCapture(QString* error)
     progress->setMinimumDuration(300);
     progress->setAttribute(Qt::WA_DeleteOnClose);
     bool cancelled = false;
-    connect(progress, &QProgressDialog::canceled, this, [&cancelled] { cancelled = true; });
+    const QMetaObject::Connection cancel = connect(progress, &QProgressDialog::canceled, this, [&cancelled] { cancelled = true; });
     QString writeError;
     const bool written = CaptureWriter::writeLog(session->log(), m_recordingHeader, file, false, &writeError, [&](double done) {
         progress->setValue(int(done * 999));
@@ -495,6 +495,7 @@ std::unique_ptr<Capture> MainWindow::liveSessionCapture(QString* error)
         // The session's log, as long as it still holds what is being written.
         return !cancelled && alive && alive->log().size() >= eventsNow;
     });
+    disconnect(cancel); // closing the dialog emits canceled() too
     progress->close();
     if (!written) {
         if (writeError == u"cancelled" && !cancelled)
