@@ -425,7 +425,8 @@ void LiveController::endPlan(const QString& said)
     // latency still on misled. A fault event in the timeline says so, as the button does.
     QString clearError;
     const bool cleared = faultsUnavailableReason().isEmpty() && applyFault(QStringLiteral("clear"), {}, &clearError);
-    Q_EMIT faultLogged(cleared ? tr("%1; the faults it set are cleared").arg(said) : said);
+    // Clear all: the proxy does not tell a plan's faults from those set by hand.
+    Q_EMIT faultLogged(cleared ? tr("%1; all faults cleared (the plan's, and any set by hand)").arg(said) : said);
     Q_EMIT planStateChanged(false, m_planName);
 }
 

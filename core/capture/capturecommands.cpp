@@ -605,6 +605,10 @@ int runImport(const QStringList& arguments, CommandIo& io)
             const QString base = dot > 0 ? name.left(dot) : name;
             const QString suffix = dot > 0 ? name.mid(dot) : QString();
             path = info.dir().filePath(QStringLiteral("%1-%2%3").arg(base).arg(written + 1).arg(suffix));
+            if (isSameFile(path, positional.first())) {
+                io.err << "deltascope-cli import: " << path << ", the file for socket " << (written + 1) << ", is the HAR file being imported; choose another -o\n";
+                return ExitUsage;
+            }
         }
         for (const QString& notice : session.notices)
             io.err << "deltascope-cli import: " << notice << '\n';

@@ -577,7 +577,8 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
         // it: kept by an import that keeps identities (and a replay --against then uses it), else
         // removed with every other copy of it when written.
         for (const qint64 request : session.log->indexesOfKind(EventKind::Request)) {
-            if (session.log->method(request) != QLatin1String("connection/create"))
+            if (session.log->method(request) != QLatin1String("connection/create")
+                && session.log->method(request) != QLatin1String("connection/create-via-domain"))
                 continue;
             session.header.identity = QJsonDocument::fromJson(session.log->payload(request)).object().value(QStringLiteral("identity")).toString();
             break;

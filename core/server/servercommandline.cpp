@@ -189,8 +189,9 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
         }
         fault.afterSeconds = fault.parameters.value(QLatin1String("after")).toDouble(0);
         fault.everySeconds = fault.parameters.value(QLatin1String("every")).toDouble(0);
-        if (fault.afterSeconds < 0 || fault.everySeconds < 0) {
-            result.error = QStringLiteral("--fault %1: \"after\" and \"every\" must not be negative").arg(fault.name);
+        // Timers take milliseconds in an int: a day is plenty for a scheduled fault.
+        if (!(fault.afterSeconds >= 0 && fault.afterSeconds <= 86400) || !(fault.everySeconds >= 0 && fault.everySeconds <= 86400)) {
+            result.error = QStringLiteral("--fault %1: \"after\" and \"every\" must be from 0 to 86400 seconds").arg(fault.name);
             return result;
         }
         result.faults.append(fault);

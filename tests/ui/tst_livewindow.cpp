@@ -519,7 +519,7 @@ TEST_CASE("live window: a plan's faults end with it, when stopped or when its du
     window.live()->stopPlan();
     CHECK_FALSE(window.live()->isPlanRunning());
     REQUIRE(test::waitUntil([&] { return clears() == 1; }, 5s));
-    CHECK(lastLogLine().contains(QStringLiteral("plan flapping-network stopped; the faults it set are cleared")));
+    CHECK(lastLogLine().contains(QStringLiteral("plan flapping-network stopped; all faults cleared")));
 
     // A plan with a duration runs that long, its steps done or not, then ends the same way.
     QTemporaryDir dir;

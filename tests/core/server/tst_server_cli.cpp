@@ -52,6 +52,8 @@ TEST_CASE("command line: options, defaults and errors")
     CHECK(unknownName.contains(QLatin1String("no parameter \"bogus\"")));
     CHECK(unknownName.contains(QLatin1String("seconds")));
     CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(stall={"seconds":2,"after":1,"space":"chat"})") }).error.isEmpty());
+    // Timers take milliseconds in an int: a day at most, or the fault silently never fired.
+    CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(keepalive-failure={"after":1e12})") }).error.contains(QLatin1String("86400")));
     // NaN passes no range check by comparison: it is refused by name.
     for (const char* option : { "--ticker-rate", "--chat-rate", "--idle-timeout", "--turn-timeout", "--ping-ms" })
         CHECK_FALSE(parseServerCommandLine({ QString::fromLatin1(option), QStringLiteral("nan") }).error.isEmpty());
