@@ -618,7 +618,11 @@ void MainWindow::updateReplayTree(qint64 index)
         m_treePanel->showContent(false);
         return;
     }
-    if (index >= 0 && index < m_firstDocumentEvent)
+    if (index < 0)
+        m_treePanel->setEmptyText(tr("Before the first event: no document yet.\nThe first snapshot is event #%1: step forward to it, "
+                                     "or use delta \u25B6.")
+                                      .arg(m_firstDocumentEvent));
+    else if (index < m_firstDocumentEvent)
         m_treePanel->setEmptyText(tr("No document yet at event #%1.\nThe first snapshot is event #%2: step forward to it, or use "
                                      "delta \u25B6.")
                                       .arg(index)

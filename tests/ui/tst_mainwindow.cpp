@@ -269,6 +269,7 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(window.replay()->position() == -1);
     CHECK(window.timeline()->currentEvent() == -1);
     CHECK(window.findChild<FrameDetailPanel*>(QStringLiteral("frameDetail"))->headerText() == QStringLiteral("No event selected."));
+    CHECK(window.treePanel()->emptyText().startsWith(QStringLiteral("Before the first event")));
     window.replay()->seek(2);
     // The faults pane says why it has no buttons in a replay, and has them again once it is left.
     auto* faultsPane = window.findChild<EmptyStatePanel*>(QStringLiteral("faultsPanel"));
