@@ -382,6 +382,7 @@ void ProtocolClient::onOpened()
     m_missedChecks = 0;
     m_pongedOnSocket = false;
     m_pingedOnSocket = false;
+    m_helloOnSocket = false;
     if (m_options.liveness.enabled)
         m_livenessTimer.start(m_options.liveness.checkIntervalMs, true);
     setState(ConnectionState::Handshaking, QStringLiteral("socket open, waiting for the hello"));
@@ -483,8 +484,11 @@ void ProtocolClient::onText(const QByteArray& frame)
                 compact(QJsonObject { { QStringLiteral("from"), previous }, { QStringLiteral("to"), decoded.version } }));
             Q_EMIT versionChanged(previous, decoded.version);
         }
+        const bool againOnSocket = std::exchange(m_helloOnSocket, true);
         if (m_streamPhase == StreamPhase::Queued)
             sendCreate();
+        else if (m_streamPhase == StreamPhase::Open && againOnSocket && !m_streamRequest.isEmpty())
+            resendCreate();
         else if (m_streamPhase == StreamPhase::RetryScheduled)
             setState(ConnectionState::Reconnecting, QStringLiteral("socket back; new stream in %1 ms").arg(std::max<qint64>(0, (m_streamRetryTimer.deadlineNs() - m_clock->nowNs()) / 1000000)),
                 std::max<qint64>(0, (m_streamRetryTimer.deadlineNs() - m_clock->nowNs()) / 1000000));
@@ -759,6 +763,21 @@ void ProtocolClient::onStreamRetry()
         sendCreate();
 }
 
+void ProtocolClient::resendCreate()
+{
+    // A second hello on the same socket: connection.js re-sends every stream still in its replay
+    // map with its original request object and id (adama-wire.md 7.1), and the document starts
+    // afresh from the snapshot that answers it (7.5).
+    ++m_epoch;
+    emitLocal(EventKind::EpochStarted,
+        compact(QJsonObject { { QStringLiteral("epoch"), qint64(m_epoch) }, { QStringLiteral("requestId"), m_streamId },
+            { QStringLiteral("note"), QStringLiteral("a second hello on this socket: the stream is re-sent with its original request and id, as connection.js does") } }),
+        m_streamId);
+    Q_EMIT epochStarted(m_epoch, m_streamId);
+    sendRequest(m_streamRequest, m_streamId, Pending { kCreate, {}, {}, true });
+    setState(ConnectionState::Streaming, QStringLiteral("hello again on the same socket: stream re-sent (epoch %1)").arg(m_epoch));
+}
+
 void ProtocolClient::sendCreate()
 {
     const qint64 id = m_nextId++;
@@ -772,7 +791,8 @@ void ProtocolClient::sendCreate()
     writer.string(u"identity", m_target.identity).string(u"space", m_target.space).string(u"key", m_target.key);
     if (!m_target.viewerState.isEmpty())
         writer.raw(u"viewer-state", m_target.viewerState);
-    sendRequest(writer.finish(), id, Pending { kCreate, {}, {}, true });
+    m_streamRequest = writer.finish();
+    sendRequest(m_streamRequest, id, Pending { kCreate, {}, {}, true });
     setState(ConnectionState::Streaming, m_epoch == 1 ? QStringLiteral("document stream requested")
                                                       : QStringLiteral("new document stream requested (epoch %1)").arg(m_epoch));
 }

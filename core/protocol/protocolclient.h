@@ -195,6 +195,7 @@ private:
     // Fails and forgets every pending call with the synthetic 999; true when the stream was among them.
     bool failPending(const QString& reason);
     void giveUp(const QString& reason, int code);
+    void resendCreate(); // the open stream's create again, same id (a second hello on a socket)
     void sendCreate();
     qint64 sendRequest(const QByteArray& text, qint64 id, const Pending& pending);
     void failLocally(qint64 id, const Pending& pending, const QString& reason);
@@ -230,7 +231,9 @@ private:
     qint64 m_rttMs = -1;
     qint64 m_lastPingNs = 0;
     bool m_pongedOnSocket = false; // a ping's latency measures something only after our first pong
-    bool m_pingedOnSocket = false; // liveness is judged only once the socket has had a ping, as connection.js does
+    bool m_pingedOnSocket = false;
+    bool m_helloOnSocket = false; // this socket has had a hello (a second one re-sends the stream)
+    QByteArray m_streamRequest; // the open stream's connection/create, as sent // liveness is judged only once the socket has had a ping, as connection.js does
     qint64 m_lastEventNs = 0; // the time of the last event emitted (emitEvent keeps them in order)
     qint64 m_lastCheckNs = 0; // when the liveness timer last fired, to tell a late check from a silent server
     qint64 m_endRequestId = -1;

@@ -145,6 +145,27 @@ TEST_CASE("client: a stream's last item (done:true with a delta) is an item that
     CHECK(peer.client.stateReason().contains(QStringLiteral("done")));
 }
 
+TEST_CASE("client: a second hello on the same socket re-sends the open stream with its original request and id")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(item(1, R"({"data":{"x":1},"seq":3})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 3; }));
+    const QJsonObject first = peer.lastRequest();
+    const std::size_t requestsBefore = peer.requests().size();
+    REQUIRE(peer.helloAndWaitCreate(QStringLiteral("v2")));
+    CHECK(peer.requests().size() == requestsBefore + 1);
+    CHECK(peer.lastRequest() == first); // the same object: same id, identity, viewer state
+    CHECK(peer.lastRequest().value(QStringLiteral("id")).toInteger() == 1);
+    const auto epochs = peer.eventsOfKind(EventKind::EpochStarted);
+    REQUIRE(epochs.size() == 2);
+    CHECK(epochs.back().requestId == 1);
+    CHECK(peer.client.state() == ConnectionState::Streaming);
+    // Its items go on under the same id.
+    peer.sendText(item(1, R"({"data":{"x":2},"seq":1})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 1; }));
+}
+
 TEST_CASE("client: socket drop fails pending calls with 999, plans both layers, reconnects with new ids")
 {
     ScriptedPeer peer;
