@@ -4,6 +4,7 @@
 #include "ui/livecontroller.h"
 
 #include <QComboBox>
+#include <QEvent>
 #include <QDateTime>
 #include <QFileDialog>
 #include <QGridLayout>
@@ -34,6 +35,38 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     m_availability->setObjectName(QStringLiteral("faultsAvailability"));
     m_availability->setWordWrap(true);
     layout->addWidget(m_availability);
+
+    // Plans first: the pane scrolls, and a whole scenario is what a short pane should still offer.
+    auto* planRow = new QHBoxLayout;
+    m_planChoice = new QComboBox(this);
+    m_planChoice->setObjectName(QStringLiteral("planChoice"));
+    for (const QString& name : faults::FaultPlan::readyPlanNames()) {
+        faults::FaultPlan plan;
+        QString error;
+        m_planChoice->addItem(name, name);
+        if (faults::FaultPlan::load(name, plan, &error))
+            m_planChoice->setItemData(m_planChoice->count() - 1, plan.description, Qt::ToolTipRole);
+    }
+    m_planChoice->addItem(kFromFile, QString());
+    m_planChoice->setToolTip(tr("Ready plans from resources/plans, or a plan file (see core/faults/README.md)"));
+    // The pane scrolls: a wheel turned over the list while scrolling must not pick another plan.
+    m_planChoice->setFocusPolicy(Qt::StrongFocus);
+    m_planChoice->installEventFilter(this);
+    planRow->addWidget(m_planChoice, 1);
+    m_runPlan = new QPushButton(tr("Run plan"), this);
+    m_runPlan->setObjectName(QStringLiteral("runPlan"));
+    connect(m_runPlan, &QPushButton::clicked, this, &FaultsPanel::runSelectedPlan);
+    planRow->addWidget(m_runPlan);
+    m_stopPlan = new QPushButton(tr("Stop"), this);
+    m_stopPlan->setObjectName(QStringLiteral("stopPlan"));
+    m_stopPlan->setEnabled(false);
+    connect(m_stopPlan, &QPushButton::clicked, m_live, &LiveController::stopPlan);
+    planRow->addWidget(m_stopPlan);
+    layout->addLayout(planRow);
+    m_planState = new QLabel(tr("no plan running"), this);
+    m_planState->setObjectName(QStringLiteral("planState"));
+    layout->addWidget(m_planState);
+
 
     auto* grid = new QGridLayout;
     grid->setHorizontalSpacing(4);
@@ -78,33 +111,6 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     grid->addWidget(addButton(QStringLiteral("clear"), tr("Clear all faults"), tr("End stalls, shaping and armed message faults")), 5, 1);
     layout->addLayout(grid);
 
-    auto* planRow = new QHBoxLayout;
-    m_planChoice = new QComboBox(this);
-    m_planChoice->setObjectName(QStringLiteral("planChoice"));
-    for (const QString& name : faults::FaultPlan::readyPlanNames()) {
-        faults::FaultPlan plan;
-        QString error;
-        m_planChoice->addItem(name, name);
-        if (faults::FaultPlan::load(name, plan, &error))
-            m_planChoice->setItemData(m_planChoice->count() - 1, plan.description, Qt::ToolTipRole);
-    }
-    m_planChoice->addItem(kFromFile, QString());
-    m_planChoice->setToolTip(tr("Ready plans from resources/plans, or a plan file (see core/faults/README.md)"));
-    planRow->addWidget(m_planChoice, 1);
-    m_runPlan = new QPushButton(tr("Run plan"), this);
-    m_runPlan->setObjectName(QStringLiteral("runPlan"));
-    connect(m_runPlan, &QPushButton::clicked, this, &FaultsPanel::runSelectedPlan);
-    planRow->addWidget(m_runPlan);
-    m_stopPlan = new QPushButton(tr("Stop"), this);
-    m_stopPlan->setObjectName(QStringLiteral("stopPlan"));
-    m_stopPlan->setEnabled(false);
-    connect(m_stopPlan, &QPushButton::clicked, m_live, &LiveController::stopPlan);
-    planRow->addWidget(m_stopPlan);
-    layout->addLayout(planRow);
-    m_planState = new QLabel(tr("no plan running"), this);
-    m_planState->setObjectName(QStringLiteral("planState"));
-    layout->addWidget(m_planState);
-
     m_log = new QListWidget(this);
     m_log->setObjectName(QStringLiteral("faultLog"));
     m_log->setToolTip(tr("What was injected, when; each fault is also an event in the timeline"));
@@ -120,6 +126,15 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     connect(m_live, &LiveController::sessionChanged, this, &FaultsPanel::updateAvailability);
     connect(m_live, &LiveController::stateChanged, this, &FaultsPanel::updateAvailability);
     updateAvailability();
+}
+
+bool FaultsPanel::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_planChoice && event->type() == QEvent::Wheel && !m_planChoice->hasFocus()) {
+        event->ignore(); // to the scroll area
+        return true;
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 QPushButton* FaultsPanel::addButton(const QString& name, const QString& text, const QString& tip)

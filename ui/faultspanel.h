@@ -39,6 +39,9 @@ Q_SIGNALS:
     // A fault or plan could not be applied: what happened and what to try.
     void errorOccurred(const QString& what, const QString& whatToTry);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     QPushButton* addButton(const QString& name, const QString& text, const QString& tip);
     void appendLog(const QString& line);

@@ -44,6 +44,7 @@
 #include <QTableView>
 #include <QTcpServer>
 #include <QTest>
+#include <QWheelEvent>
 #include <QFile>
 #include <QAction>
 #include <QTemporaryDir>
@@ -361,6 +362,15 @@ TEST_CASE("live window: the faults panel injects one-click faults through the pr
     REQUIRE(faults->log()->count() >= 1);
     CHECK(faults->log()->item(faults->log()->count() - 1)->text().contains(QStringLiteral("drop-message")));
 
+    // A wheel turned over the plan list while the pane scrolls picks no other plan.
+    {
+        const int before = faults->planChoice()->currentIndex();
+        faults->planChoice()->clearFocus();
+        QWheelEvent wheel(QPointF(5, 5), faults->planChoice()->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, -120), Qt::NoButton, Qt::NoModifier,
+            Qt::NoScrollPhase, false);
+        QApplication::sendEvent(faults->planChoice(), &wheel);
+        CHECK(faults->planChoice()->currentIndex() == before);
+    }
     // A ready plan from the panel: the 20th delta after it starts resets the socket at both ends.
     const int burst = faults->planChoice()->findData(QStringLiteral("drop-during-burst"));
     REQUIRE(burst >= 0);
