@@ -134,7 +134,7 @@ TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMA
         == QStringLiteral("deltascope-cli proxy: upstream 'http://127.0.0.1:1/~s' is neither a ws:// nor a wss:// URL\n"));
 }
 
-TEST_CASE("cli: NaN and infinity are no number of seconds or speed; an output written at the end is checked at the start")
+TEST_CASE("cli: NaN and infinity are no number of seconds or speed, and an output written at the end is checked at the start")
 {
     // NaN fails every comparison, so a range check alone lets it through: a --duration nan run
     // never ended. Checked before anything connects or opens.

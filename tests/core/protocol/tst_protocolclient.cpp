@@ -122,7 +122,7 @@ TEST_CASE("client: stream items, send and ack, send-once with dedupe and its rep
     CHECK(peer.client.stateReason().contains(QStringLiteral("connection/end")));
 }
 
-TEST_CASE("client: a stream's last item (done:true with a delta) is an item that ends the stream; text ids match no call")
+TEST_CASE("client: a stream's last item (done:true with a delta) is an item that ends the stream, and text ids match no call")
 {
     ScriptedPeer peer;
     REQUIRE(peer.connectAndHello());
