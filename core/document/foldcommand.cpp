@@ -61,6 +61,9 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "Exit codes: 0 ok, 1 the file cannot be read, 2 usage error or malformed line,\n"
                               "3 anomalies occurred (with --anomalies).\n";
 
+// Malformed lines named one by one; a damaged file has thousands, and the first ones say enough.
+constexpr qint64 kMalformedShown = 100;
+
 struct Options {
     QString file; // empty or "-": standard input
     bool pretty = false;
@@ -522,8 +525,9 @@ int runFold(const QStringList& arguments, CommandIo& io)
             lastSeqOfStream.clear();
         }
         if (lineDelta.malformed) {
-            ++malformed;
-            io.err << inputName << ':' << lineNumber << ": " << lineDelta.error << '\n';
+            // The first kMalformedShown are named; past them (a damaged file), a count at the end.
+            if (++malformed <= kMalformedShown)
+                io.err << inputName << ':' << lineNumber << ": " << lineDelta.error << '\n';
             if (!options.keepGoing) {
                 io.err << "deltascope-cli fold: stopped at the malformed line (use --keep-going to skip such lines)\n";
                 return ExitUsage;
@@ -561,8 +565,8 @@ int runFold(const QStringList& arguments, CommandIo& io)
         streamFolded = true;
         const bool notAnObject = !result.anomalies.empty() && result.anomalies.front().kind == AnomalyKind::NotAnObject;
         if (notAnObject) {
-            ++malformed;
-            io.err << inputName << ':' << lineNumber << ": the data is not a delta object: " << result.error << '\n';
+            if (++malformed <= kMalformedShown)
+                io.err << inputName << ':' << lineNumber << ": the data is not a delta object: " << result.error << '\n';
             if (!options.keepGoing)
                 return ExitUsage;
             continue;
@@ -599,7 +603,8 @@ int runFold(const QStringList& arguments, CommandIo& io)
     io.out << '\n';
     io.out.flush();
     if (malformed > 0 && options.keepGoing)
-        io.err << "deltascope-cli fold: skipped " << malformed << " malformed line(s)\n";
+        io.err << "deltascope-cli fold: skipped " << malformed << " malformed line(s)"
+               << (malformed > kMalformedShown ? QStringLiteral(", the first %1 named above").arg(kMalformedShown) : QString()) << '\n';
     if (options.anomalies && anomalyCount > 0) {
         io.err << "deltascope-cli fold: " << anomalyCount << " anomal" << (anomalyCount == 1 ? "y" : "ies") << " in " << folded << (folded == 1 ? " delta\n" : " deltas\n");
         return ExitAnomalies;

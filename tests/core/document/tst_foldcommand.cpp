@@ -280,6 +280,14 @@ TEST_CASE("fold cli: malformed lines name the line and exit 2 unless --keep-goin
     CHECK_FALSE(run.err.contains(QStringLiteral("<stdin>:3:")));
     CHECK(run.err.contains(QStringLiteral("skipped 1 malformed line(s)")));
     CHECK(run.out == QStringLiteral("{\"a\":1,\"0\":1,\"1\":2,\"b\":2}\n"));
+    // A damaged file's thousands of bad lines: the first hundred are named, the rest counted.
+    QByteArray damaged;
+    for (int i = 0; i < 1000; ++i)
+        damaged += "{\"a\":\n";
+    run = runCli({ QStringLiteral("fold"), QStringLiteral("--keep-going") }, damaged);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.count(QStringLiteral("<stdin>:")) == 100);
+    CHECK(run.err.contains(QStringLiteral("skipped 1000 malformed line(s), the first 100 named above")));
 }
 
 TEST_CASE("fold cli: lines across read blocks, long lines and line ends fold as each line alone does")
