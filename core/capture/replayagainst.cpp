@@ -176,9 +176,27 @@ void ReplayAgainst::onEvents(qint64 first, qint64 last)
             m_clock.start();
             m_sendTimer.start(0);
         }
+        if (event.kind == EventKind::Request && event.direction == Direction::Outbound) {
+            // The send-once a dedupe token was asked for goes out right after the token's answer.
+            for (std::size_t p = 0; p < m_next && p < m_pairs.size(); ++p) {
+                Pair& pair = m_pairs[p];
+                if (pair.awaitingSendOnce) {
+                    pair.awaitingSendOnce = false;
+                    pair.newRequestId = event.requestId;
+                    break;
+                }
+            }
+        }
         if (event.kind == EventKind::Response || event.kind == EventKind::Failure) {
             for (std::size_t p = 0; p < m_next && p < m_pairs.size(); ++p) {
                 Pair& pair = m_pairs[p];
+                if (pair.sendOnce && pair.newRequestId == event.requestId && pair.newResponse < 0 && event.kind == EventKind::Response) {
+                    // The token's answer: the send-once itself is sent now and answers for the pair.
+                    pair.sendOnce = false;
+                    pair.awaitingSendOnce = true;
+                    pair.newRequestId = -2; // no request of this session has it
+                    continue;
+                }
                 if (pair.newRequestId == event.requestId && pair.newResponse < 0) {
                     pair.newResponse = i;
                     Q_EMIT responseReceived(pair.recordedRequest, i);
@@ -219,8 +237,10 @@ void ReplayAgainst::sendNext()
     parseRecordedRequest(m_capture.log->payload(pair.recordedRequest), request);
     if (request.method == QLatin1String("connection/update"))
         pair.newRequestId = m_session->updateViewerState(request.viewerState);
-    else if (request.method == QLatin1String("connection/send-once"))
+    else if (request.method == QLatin1String("connection/send-once")) {
         pair.newRequestId = m_session->sendOnce(request.channel, request.message);
+        pair.sendOnce = true;
+    }
     else
         pair.newRequestId = m_session->send(request.channel, request.message);
     Q_EMIT requestReissued(pair.recordedRequest, pair.newRequestId);

@@ -33,6 +33,10 @@ public:
         qint64 recordedResponse = -1; // -1 when the capture has none
         qint64 newRequestId = -1;
         qint64 newResponse = -1; // event index in session().log(), -1 while unanswered
+        // A send-once is re-issued as documents/create-dedupe, then the send-once itself once the
+        // token is back: its answer is the send-once's, not the token's.
+        bool sendOnce = false;
+        bool awaitingSendOnce = false; // the token is back; the next request sent is the send-once
     };
 
     ReplayAgainst(const Capture& capture, DocumentTarget target, Timing timing, QObject* parent = nullptr);

@@ -73,8 +73,9 @@ qint64 lineCount(const SessionFolder& folder)
     return count == kNoNode ? -1 : tree.integerValue(count);
 }
 
-// Records three lines said in the chat room of a fresh quiet server into `path`, and opens the capture.
-std::unique_ptr<Capture> recordChat(const QString& path)
+// Records three lines said in the chat room of a fresh quiet server into `path`, and opens the
+// capture; with `onceAt`, that line goes as a send-once.
+std::unique_ptr<Capture> recordChat(const QString& path, int onceAt = -1)
 {
     auto serverOwner = quietServer();
     REQUIRE(serverOwner);
@@ -94,8 +95,13 @@ std::unique_ptr<Capture> recordChat(const QString& path)
     QString error;
     REQUIRE(session.start(chatTarget(server), &error));
     REQUIRE(wait([&] { return session.folder().epochHasData(); }));
+    int line = 0;
     for (const char* what : { "hello", "is this thing on?", "bye" }) {
-        REQUIRE(session.send(QStringLiteral("say"), QByteArray(R"({"what":")") + what + "\"}") >= 0);
+        const QByteArray message = QByteArray(R"({"what":")") + what + "\"}";
+        if (line++ == onceAt)
+            REQUIRE(session.sendOnce(QStringLiteral("say"), message) >= 0);
+        else
+            REQUIRE(session.send(QStringLiteral("say"), message) >= 0);
         const qint64 expected = lineCount(session.folder()) + 1;
         REQUIRE(wait([&] { return lineCount(session.folder()) == expected; }));
     }
@@ -197,6 +203,34 @@ TEST_CASE("replay against: the recorded requests go to a fresh server, the new a
     CHECK(again->header.source == QStringLiteral("replay-against"));
     CHECK(again->log->indexesOfKind(EventKind::Request).size() >= 4); // connection/create and the three sends
     CHECK(again->log->payload(again->log->indexesOfKind(EventKind::Request).back()).contains("bye"));
+}
+
+TEST_CASE("replay against: a send-once is answered by the send-once, not by its dedupe token")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("once.ndjson"));
+    std::unique_ptr<Capture> capture = recordChat(path, 1);
+    auto fresh = quietServer();
+    REQUIRE(fresh);
+    ReplayAgainst against(*capture, chatTarget(*fresh), ReplayAgainst::Timing::InOrder);
+    const QVariantList finished = replayToEnd(against);
+    INFO(finished.at(1).toString().toStdString());
+    CHECK(finished.at(0).toBool());
+    const EventLog& newLog = against.session().log();
+    bool sawSendOnce = false;
+    for (const ReplayAgainst::Pair& pair : against.pairs()) {
+        REQUIRE(pair.newResponse >= 0);
+        // Every answer is a send's {"seq":N}: the token's {"dedupe":..} answers no recorded request.
+        const QJsonObject now = responseBody(newLog.payload(pair.newResponse));
+        CHECK(now.contains(QStringLiteral("seq")));
+        CHECK_FALSE(now.contains(QStringLiteral("dedupe")));
+        const qint64 request = newLog.requestIndex(pair.newRequestId);
+        REQUIRE(request >= 0);
+        sawSendOnce = sawSendOnce || newLog.payload(request).contains("connection/send-once");
+    }
+    CHECK(sawSendOnce);
+    CHECK(lineCount(against.session().folder()) == 4);
+    against.session().stop();
 }
 
 TEST_CASE("replay against: a server that has moved on gives a different document, and the diff names the paths")
