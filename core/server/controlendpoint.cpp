@@ -116,6 +116,10 @@ ControlEndpoint::Response ControlEndpoint::handle(const QByteArray& method, cons
             return error(405, QStringLiteral("use GET /status"));
         return { 200, compactJson(m_server->status()) };
     }
+    const bool known = path.startsWith("/fault/") || path == "/bots" || path == "/ticker-rate" || path == "/step";
+    if (!known)
+        return error(404, QStringLiteral("no route %1 %2; the routes are GET /status, POST /fault/NAME, POST /bots, POST /ticker-rate and POST /step")
+                              .arg(QString::fromUtf8(method), QString::fromUtf8(path)));
     if (method != "POST")
         return error(405, QStringLiteral("use POST for %1").arg(QString::fromUtf8(path)));
     const QJsonObject ok { { QStringLiteral("ok"), true } };

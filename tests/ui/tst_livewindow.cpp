@@ -43,6 +43,7 @@
 #include <QSettings>
 #include <QTableView>
 #include <QTcpServer>
+#include <QRegularExpression>
 #include <QTest>
 #include <QWheelEvent>
 #include <QFile>
@@ -785,6 +786,9 @@ TEST_CASE("live window: an incident still open is a row in progress, replaced by
     }, 3s));
     const qint64 reportEvent = incidents->index(0, 0).data(IncidentsModel::EventIndexRole).toLongLong();
     CHECK(reportEvent >= 0);
+    const QString refetched = incidents->index(0, IncidentsModel::RefetchColumn).data().toString();
+    INFO(refetched.toStdString());
+    CHECK(QRegularExpression(QStringLiteral("^(1 frame|([02-9]|\\d\\d+) frames), \\d+ B$")).match(refetched).hasMatch());
     // Clicking the incident again after looking elsewhere goes back to its report; a double-click
     // (activated) to where it started.
     REQUIRE(window.timeline()->selectEvent(0));

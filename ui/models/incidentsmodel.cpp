@@ -108,7 +108,9 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const
             return ms(report.value(u"timeToConvergeMs"));
         case RefetchColumn: {
             const QJsonObject resync = report.value(u"resync").toObject();
-            return tr("%1 frames, %2 B").arg(resync.value(u"framesRefetched").toInteger()).arg(resync.value(u"bytesRefetched").toInteger());
+            const qint64 frames = resync.value(u"framesRefetched").toInteger();
+            const qint64 bytes = resync.value(u"bytesRefetched").toInteger();
+            return frames == 1 ? tr("1 frame, %1 B").arg(bytes) : tr("%1 frames, %2 B").arg(frames).arg(bytes);
         }
         case StaleColumn:
             return report.value(u"staleCount").toInt();
@@ -127,7 +129,7 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const
         // The timings the narrow pane may not show without scrolling, on every cell.
         const QJsonObject detection = report.value(u"detection").toObject();
         const QJsonObject resync = report.value(u"resync").toObject();
-        return tr("detected after %1 by %2 (%3)\nconverged after %4\nrefetched %5 frames, %6 B; %7 stale paths")
+        return tr("detected after %1 by %2 (%3)\nconverged after %4\nrefetched %5 frame(s), %6 B; %7 stale path(s)")
             .arg(ms(detection.value(u"afterMs")), detection.value(u"how").toString(QStringLiteral("–")), detection.value(u"reason").toString(),
                 ms(report.value(u"timeToConvergeMs")), QString::number(resync.value(u"framesRefetched").toInteger()),
                 QString::number(resync.value(u"bytesRefetched").toInteger()), QString::number(report.value(u"staleCount").toInt()));

@@ -476,12 +476,16 @@ TEST_CASE("control endpoint: status, faults by name, errors")
     CHECK(httpJson(step).value(QLatin1String("seq")).toInteger() == f.document->seq());
 
     CHECK(http(port, "POST", "/fault/nonsense", "{}").startsWith("HTTP/1.1 400"));
+    // An unknown route is not found, whatever the method; a known one with the wrong method is 405.
+    CHECK(http(port, "GET", "/nothing", "").startsWith("HTTP/1.1 404"));
+    CHECK(httpJson(http(port, "GET", "/nothing", "")).value(QLatin1String("error")).toString().contains(QLatin1String("GET /status")));
+    CHECK(http(port, "GET", "/bots", "").startsWith("HTTP/1.1 405"));
     // "after" is the command line's: here it is no parameter, and a wrong type is no default.
     CHECK(httpJson(http(port, "POST", "/fault/close", R"({"after":"x"})")).value(QLatin1String("error")).toString().contains(QLatin1String("no parameter \"after\"")));
     CHECK(httpJson(http(port, "POST", "/fault/stall", R"({"seconds":"5"})")).value(QLatin1String("error")).toString().contains(QLatin1String("must be a number")));
     CHECK(httpJson(http(port, "POST", "/fault/stall", "{}")).value(QLatin1String("error")).toString().contains(QLatin1String("seconds")));
     CHECK(http(port, "POST", "/fault/stall", "{broken").startsWith("HTTP/1.1 400"));
-    CHECK(http(port, "GET", "/nowhere").startsWith("HTTP/1.1 405"));
+    CHECK(http(port, "GET", "/nowhere").startsWith("HTTP/1.1 404")); // no such route, whatever the method
     CHECK(http(port, "POST", "/nowhere").startsWith("HTTP/1.1 404"));
     CHECK(http(port, "GET", "/fault/stall").startsWith("HTTP/1.1 405"));
 
