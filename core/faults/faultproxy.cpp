@@ -1103,6 +1103,15 @@ bool FaultProxy::apply(const QString& fault, const QJsonObject& params, QString*
     return apply(spec, error);
 }
 
+namespace {
+// A shaping fault's direction for a person: "both directions" when it is both (or not given).
+QString directionText(const QJsonObject& params)
+{
+    const QString direction = params.value(QLatin1String("direction")).toString();
+    return direction.isEmpty() || direction == QLatin1String("both") ? QStringLiteral("both directions") : direction;
+}
+}
+
 bool FaultProxy::apply(const FaultSpec& spec, QString* error)
 {
     Q_UNUSED(error)
@@ -1164,19 +1173,30 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
             shaping->latencyMs = p.value(QLatin1String("ms")).toInt();
             shaping->jitterMs = p.value(QLatin1String("jitterMs")).toInt();
         }
-        report({ spec.name(), p, false, -1, QStringLiteral("latency set"), 0 });
+        report({ spec.name(), p, false, -1,
+            QStringLiteral("latency set to %1 ms \u00B1%2 ms (%3)")
+                .arg(p.value(QLatin1String("ms")).toInt())
+                .arg(p.value(QLatin1String("jitterMs")).toInt())
+                .arg(directionText(p)),
+            0 });
         return true;
     case FaultType::Bandwidth:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction"))))
             shaping->bytesPerSecond = p.value(QLatin1String("bytesPerSecond")).toInteger();
-        report({ spec.name(), p, false, -1, QStringLiteral("bandwidth cap set"), 0 });
+        report({ spec.name(), p, false, -1,
+            QStringLiteral("bandwidth capped at %1 bytes/s (%2)")
+                .arg(p.value(QLatin1String("bytesPerSecond")).toInteger())
+                .arg(directionText(p)),
+            0 });
         return true;
     case FaultType::Slice:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction")))) {
             shaping->segmentBytes = p.value(QLatin1String("segmentBytes")).toInt();
             shaping->gapMs = p.value(QLatin1String("gapMs")).toInt();
         }
-        report({ spec.name(), p, false, -1, QStringLiteral("slicing set"), 0 });
+        report({ spec.name(), p, false, -1,
+            QStringLiteral("frames sliced into %1-byte segments %2 ms apart").arg(p.value(QLatin1String("segmentBytes")).toInt()).arg(p.value(QLatin1String("gapMs")).toInt()),
+            0 });
         return true;
     case FaultType::Refuse:
         // Reported per refused connect, when it happens.

@@ -203,12 +203,17 @@ TEST_CASE("proxy: latency with jitter delays and keeps order, bandwidth cap and 
         REQUIRE(waitUntil([&] { return rig.client.messages.size() == 6; }, 5s));
         CHECK(rig.client.times[1] - sent >= 145);
         CHECK(rig.seqsReceived() == QList<int> { 1, 2, 3, 4, 5 });
+        // The report says what was set, not only that something was.
+        REQUIRE_FALSE(rig.reports.isEmpty());
+        CHECK(rig.reports.back().detail == QStringLiteral("latency set to 150 ms \u00B120 ms (inbound)"));
     }
     SECTION("bandwidth")
     {
         Rig rig;
         rig.connect();
         rig.apply(QStringLiteral("bandwidth"), params(R"({"bytesPerSecond":200000})"));
+        REQUIRE(waitUntil([&] { return !rig.reports.isEmpty() && rig.reports.back().fault == QStringLiteral("bandwidth"); }, 5s));
+        CHECK(rig.reports.back().detail == QStringLiteral("bandwidth capped at 200000 bytes/s (both directions)"));
         const qint64 sent = rig.client.clock.elapsed();
         rig.server.sendToAll(QByteArray(100000, 'b').prepend("\"").append("\""));
         REQUIRE(waitUntil([&] { return rig.client.messages.size() == 2; }, 10s));
