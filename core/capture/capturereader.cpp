@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace deltascope {
 
@@ -384,6 +385,15 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     bool skippingLongLine = false;
     qint64 longLineStart = 0;
     qint64 expectedFileIndex = 0;
+    // The last event line jumped ahead: the index it should have had, its line, and where its
+    // diagnostic is. If the next line goes on from there, that one index was damaged, not events lost.
+    struct Jump {
+        qint64 expected = -1;
+        qint64 line = 0;
+        qint64 index = 0;
+        std::size_t diagnostic = 0;
+    };
+    std::optional<Jump> lastLineJumped;
     qint64 previousEventNs = 0; // the time and file index of the last event kept
     qint64 previousEventIndex = -1;
     std::vector<std::pair<qint64, qint64>> indexBreaks; // (file index, log index) where they diverge
@@ -474,12 +484,25 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         event.flags = quint8(fields.flags);
         if (!fields.method.empty())
             event.methodString = log->intern(QString::fromUtf8(fields.method.data(), qsizetype(fields.method.size())));
+        const std::optional<Jump> jumped = std::exchange(lastLineJumped, std::nullopt);
+        if (fields.index != expectedFileIndex && jumped && fields.index == jumped->expected + 1) {
+            // A damaged index (a flipped digit): the line before jumped ahead, and this one goes on
+            // from before the jump. Read that line as the event it was; nothing was lost.
+            indexBreaks.pop_back();
+            --result->lostPlaces;
+            if (jumped->diagnostic < result->diagnostics.size())
+                result->diagnostics[jumped->diagnostic].message
+                    = QStringLiteral("event index %1 looks damaged: the line after it goes on from %2; read as event %3")
+                          .arg(jumped->index).arg(fields.index).arg(jumped->expected);
+            expectedFileIndex = fields.index;
+        }
         if (fields.index != expectedFileIndex) {
             if (fields.index < expectedFileIndex) {
                 addLoss(lineNumber, QStringLiteral("event index %1 repeats or goes back (expected %2); line skipped")
                         .arg(fields.index).arg(expectedFileIndex));
                 return true;
             }
+            lastLineJumped = Jump { expectedFileIndex, lineNumber, fields.index, result->diagnostics.size() };
             addLoss(lineNumber, QStringLiteral("event index jumps from %1 to %2: %3 events missing")
                     .arg(expectedFileIndex - 1).arg(fields.index).arg(fields.index - expectedFileIndex));
             indexBreaks.emplace_back(fields.index, log->size());

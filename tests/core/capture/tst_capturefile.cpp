@@ -466,6 +466,33 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         CHECK(capture->diagnostics[0].message.contains(QStringLiteral("event 9 is timed 5 ns, before event 8 (")));
         CHECK(capture->diagnostics[0].message.contains(QStringLiteral("time goes backwards")));
     }
+    SECTION("one damaged index (a flipped digit) loses nothing: the lines after it go on")
+    {
+        QByteArray edited = good;
+        REQUIRE(edited.contains("{\"index\":9,"));
+        edited.replace("{\"index\":9,", "{\"index\":999999,");
+        std::unique_ptr<Capture> capture = openBytes(dir, edited, error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size()); // every event, the one with the damaged index too
+        CHECK(capture->lostPlaces == 0);
+        REQUIRE(capture->diagnostics.size() == 1);
+        CHECK(capture->diagnostics[0].line == 11);
+        CHECK(capture->diagnostics[0].message == QStringLiteral("event index 999999 looks damaged: the line after it goes on from 10; read as event 9"));
+        // Links keep naming the right events.
+        for (qint64 i = 0; i < log.size(); ++i)
+            CHECK(capture->log->at(i).linkedIndex == log.at(i).linkedIndex);
+    }
+    SECTION("a real jump still counts the events missing")
+    {
+        QByteArray edited = good;
+        const QList<QByteArray> lines = good.split('\n');
+        edited.replace(QByteArray(lines.value(10) + '\n'), QByteArray()); // event 9 gone: 8 then 10
+        std::unique_ptr<Capture> capture = openBytes(dir, edited, error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size() - 1);
+        REQUIRE_FALSE(capture->diagnostics.empty());
+        CHECK(capture->diagnostics[0].message.contains(QStringLiteral("jumps from 8 to 10: 1 events missing")));
+    }
     SECTION("truncated last line")
     {
         const QByteArray cut = good.left(good.size() - 90);
