@@ -697,7 +697,9 @@ int runInfo(const QStringList& arguments, CommandIo& io)
         line("notes", header.notes);
     if (!header.redacted.isEmpty())
         line("redacted", header.redacted.join(QStringLiteral("; ")));
-    line("closed cleanly", capture->closedCleanly ? QStringLiteral("yes") : QStringLiteral("no (no end record)"));
+    line("closed cleanly", capture->closedCleanly    ? QStringLiteral("yes")
+                               : capture->eventsAfterEndLine > 0 ? QStringLiteral("no (events follow its end record at line %1)").arg(capture->eventsAfterEndLine)
+                                                                 : QStringLiteral("no (no end record)"));
     line("events", QString::number(log.size()));
     if (log.size() > 0)
         line("duration", describeDuration(log));

@@ -101,6 +101,10 @@ QStringList Capture::notices() const
     QStringList result;
     if (truncatedTail)
         result << truncatedTailMessage;
+    else if (!closedCleanly && eventsAfterEndLine > 0)
+        result << QStringLiteral("the end record at line %1 is followed by more events: the file was appended to after that session "
+                                 "ended; every event is kept, and the last ones have no end record of their own")
+                      .arg(eventsAfterEndLine);
     else if (!closedCleanly)
         result << QStringLiteral("the capture has no end record: it was cut off (the recorder crashed, was killed, or is "
                                  "still recording); everything up to its last flush is here");
@@ -465,7 +469,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             addLoss(lineNumber, QStringLiteral("not an event (no \"index\" or \"kind\"), link or end record; line skipped"));
             return true;
         }
-        endSeen = false; // events after an end record: the capture was appended to
+        if (endSeen) // events after an end record: the capture was appended to
+            result->eventsAfterEndLine = endLine;
+        endSeen = false;
         SessionEvent event;
         const QString kindName = QString::fromUtf8(fields.kind.data(), qsizetype(fields.kind.size()));
         if (!eventKindFromName(kindName, event.kind)) {

@@ -98,7 +98,8 @@ public:
     qint64 lostPlaces = 0;
     bool truncatedTail = false;
     QString truncatedTailMessage;
-    bool closedCleanly = false; // an end record was found
+    bool closedCleanly = false; // an end record was found, with no event after it
+    qint64 eventsAfterEndLine = 0; // the line of an end record that events follow (0: none)
     bool compressed = false;
     qint64 fileSize = 0;
     qint64 lineCount = 0;

@@ -482,6 +482,23 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         for (qint64 i = 0; i < log.size(); ++i)
             CHECK(capture->log->at(i).linkedIndex == log.at(i).linkedIndex);
     }
+    SECTION("events after the end record: appended to, not cut off")
+    {
+        const QList<QByteArray> lines = good.trimmed().split('\n');
+        REQUIRE(lines.last().contains("\"end\""));
+        // The last event line again, as the next event, after the end record.
+        QByteArray extra = lines.at(lines.size() - 2);
+        const qsizetype comma = extra.indexOf(',');
+        extra = "{\"index\":" + QByteArray::number(log.size()) + extra.mid(comma);
+        std::unique_ptr<Capture> capture = openBytes(dir, good.trimmed() + '\n' + extra + '\n', error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size() + 1);
+        CHECK_FALSE(capture->closedCleanly);
+        CHECK(capture->eventsAfterEndLine == lines.size());
+        const QString notices = capture->notices().join(QLatin1Char('\n'));
+        CHECK(notices.contains(QStringLiteral("is followed by more events")));
+        CHECK_FALSE(notices.contains(QStringLiteral("cut off")));
+    }
     SECTION("a real jump still counts the events missing")
     {
         QByteArray edited = good;
