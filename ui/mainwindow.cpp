@@ -659,22 +659,8 @@ void MainWindow::closeReplay(bool showLastSession)
         // The session the status bar describes: its timeline, tree and recording, as it ended.
         setEventLog(&session->log());
         m_documentTree->setSource(&session->folder(), &session->log());
-        // Its own anomaly marks (the log's, of its last epoch), not the replay's left on the model.
-        std::vector<SessionAnomaly> marks;
-        const EventLog& log = session->log();
-        for (const qint64 index : log.indexesOfKind(EventKind::FoldAnomaly)) {
-            if (log.at(index).epoch != session->folder().epoch())
-                continue;
-            const QJsonObject fields = QJsonDocument::fromJson(log.payload(index)).object();
-            SessionAnomaly mark;
-            mark.kind = fields.value(QStringLiteral("anomaly")).toString();
-            mark.path = fields.value(QStringLiteral("path")).toString();
-            mark.message = fields.value(QStringLiteral("message")).toString();
-            mark.eventIndex = fields.value(QStringLiteral("event")).toInteger(index);
-            mark.epoch = log.at(index).epoch;
-            marks.push_back(std::move(mark));
-        }
-        m_documentTree->setAnomalies(marks);
+        // Its own anomaly marks (of its last epoch), not the replay's left on the model.
+        m_documentTree->setAnomalies(session->loggedAnomalies(session->folder().epoch()));
         m_treePanel->showContent(session->folder().epochHasData());
         if (!m_lastRecording.isEmpty())
             m_recordingLabel->setText(tr("recorded %1").arg(QFileInfo(m_lastRecording).fileName()));

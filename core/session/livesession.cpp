@@ -155,6 +155,25 @@ void LiveSession::record(const ClientEvent& clientEvent)
     }
 }
 
+std::vector<SessionAnomaly> LiveSession::loggedAnomalies(quint32 epoch) const
+{
+    std::vector<SessionAnomaly> found;
+    for (const qint64 index : m_log->indexesOfKind(EventKind::FoldAnomaly)) {
+        if (m_log->at(index).epoch != epoch)
+            continue;
+        // The fields onAnomaly() writes.
+        const QJsonObject fields = QJsonDocument::fromJson(m_log->payload(index)).object();
+        SessionAnomaly anomaly;
+        anomaly.kind = fields.value(QStringLiteral("anomaly")).toString();
+        anomaly.path = fields.value(QStringLiteral("path")).toString();
+        anomaly.message = fields.value(QStringLiteral("message")).toString();
+        anomaly.eventIndex = fields.value(QStringLiteral("event")).toInteger(index);
+        anomaly.epoch = epoch;
+        found.push_back(std::move(anomaly));
+    }
+    return found;
+}
+
 void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
 {
     const bool quirk = anomaly.isReferenceClientQuirk();

@@ -37,6 +37,9 @@ public:
     const ProtocolClient& client() const { return *m_client; }
     SessionFolder& folder() { return m_folder; }
     const SessionFolder& folder() const { return m_folder; }
+    // The anomalies this session logged (its FoldAnomaly events) in `epoch`, read back as the
+    // folder reported them; a reference-client quirk once per path, as logged.
+    std::vector<SessionAnomaly> loggedAnomalies(quint32 epoch) const;
     Transport& transport() { return *m_transport; }
     Clock& clock() { return *m_clock; }
 
