@@ -157,10 +157,11 @@ QVariant DocumentTreeModel::data(const QModelIndex& index, int role) const
             if (m_anomalies.isEmpty())
                 return kindText(*m_tree, node);
             // First in the column, which is narrow: a mark of its own, else one for marks below
-            // (the tooltip counts them).
-            if (!anomaliesAt(node).isEmpty())
+            // (the tooltip counts them). Painted for every row shown: the path is built once.
+            const QString path = m_tree->path(node);
+            if (m_anomalies.contains(path))
                 return QString(QStringLiteral("\u26A0 ") + kindText(*m_tree, node));
-            if (anomaliesBelow(node) > 0)
+            if (m_anomaliesBelow.value(path) > 0)
                 return QString(QStringLiteral("\u26A0\u2193 ") + kindText(*m_tree, node));
             return kindText(*m_tree, node);
         }
