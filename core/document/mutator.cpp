@@ -804,38 +804,6 @@ bool Mutator::keepMember(quint32 object, std::string_view key)
     return !m_reference;
 }
 
-namespace {
-// Whether raw JSON holds a null anywhere (the reference client shows it as {}). Iterative: raw
-// JSON nests as deep as the parser allows.
-bool holdsNull(dom::element value)
-{
-    std::vector<dom::element> pending { value };
-    while (!pending.empty()) {
-        const dom::element at = pending.back();
-        pending.pop_back();
-        switch (at.type()) {
-        case dom::element_type::NULL_VALUE:
-            return true;
-        case dom::element_type::ARRAY: {
-            const dom::array items = at.get_array().value_unsafe();
-            for (dom::element item : items)
-                pending.push_back(item);
-            break;
-        }
-        case dom::element_type::OBJECT: {
-            const dom::object fields = at.get_object().value_unsafe();
-            for (dom::key_value_pair field : fields)
-                pending.push_back(field.value);
-            break;
-        }
-        default:
-            break;
-        }
-    }
-    return false;
-}
-}
-
 void Mutator::fill(quint32 slot, dom::element value, bool literal)
 {
     switch (value.type()) {
@@ -883,7 +851,7 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         }
         if (outermost) {
             m_inRawJson = false;
-            if (!m_reference && holdsNull(value)) {
+            if (!m_reference && std::exchange(m_rawJsonHeldNull, false)) {
                 const Node& array = d.r(slot);
                 anomaly(AnomalyKind::ReferenceClientDiffers, array.parent, array.key,
                     QStringLiteral("raw JSON holding null: the reference client's copy() shows each such null as {}"));
@@ -895,6 +863,8 @@ void Mutator::fill(quint32 slot, dom::element value, bool literal)
         Scalar s;
         readValue(value, s);
         storeScalar(d.w(slot), s);
+        // Noted as it is stored, so the raw JSON need not be walked again for it (see ARRAY above).
+        m_rawJsonHeldNull = m_rawJsonHeldNull || (m_inRawJson && s.kind == NodeKind::Null);
         break;
     }
     }

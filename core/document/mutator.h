@@ -355,6 +355,7 @@ private:
     qint64 m_event;
     bool m_reference;
     bool m_inRawJson = false; // fill() is inside raw JSON (an array's items and what they hold)
+    bool m_rawJsonHeldNull = false; // ... and has stored a null there (the reference client shows {})
     // Nodes the delta's text does not pay for (placeholders for indexes an @s names, positions of
     // a prior value a reference-client @o reads) are limited per delta, not per list: a delta of
     // a few kilobytes naming a thousand lists must not build a billion nodes.
