@@ -172,7 +172,11 @@ QByteArray compressZstd(QByteArrayView text)
     return out;
 }
 
-bool firstLineHasFormat(QByteArrayView head, QByteArrayView format)
+namespace {
+// The value of each "format" field of the first line of `head` (a string, however it is spaced),
+// given to `found` until it returns true; whether it did.
+template<typename Found>
+bool anyFirstLineFormat(QByteArrayView head, Found found)
 {
     const qsizetype lineEnd = head.indexOf('\n');
     const QByteArrayView line = lineEnd < 0 ? head : head.first(lineEnd);
@@ -186,10 +190,33 @@ bool firstLineHasFormat(QByteArrayView head, QByteArrayView format)
         if (i >= line.size() || line[i] != ':')
             continue;
         i = skipSpace(i + 1);
-        if (line.sliced(i).startsWith('"') && line.sliced(i + 1).startsWith(format) && line.sliced(i + 1 + format.size()).startsWith('"'))
+        if (i >= line.size() || line[i] != '"')
+            continue;
+        const qsizetype close = line.indexOf('"', i + 1);
+        if (close < 0)
+            continue;
+        if (found(line.sliced(i + 1, close - i - 1)))
             return true;
     }
     return false;
+}
+}
+
+bool firstLineHasFormat(QByteArrayView head, QByteArrayView format)
+{
+    return anyFirstLineFormat(head, [&](QByteArrayView value) { return value == format; });
+}
+
+QByteArray firstLineFormatStartingWith(QByteArrayView head, QByteArrayView prefix)
+{
+    QByteArray format;
+    anyFirstLineFormat(head, [&](QByteArrayView value) {
+        if (!value.startsWith(prefix))
+            return false;
+        format = value.toByteArray();
+        return true;
+    });
+    return format;
 }
 
 bool isLocalKind(EventKind kind)

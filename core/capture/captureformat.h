@@ -40,6 +40,9 @@ inline bool namesZstdFile(const QString& path) { return path.endsWith(QLatin1Str
 // Whether the first line of `head` names `format` in its "format" field, however it is spaced
 // (a capture re-indented or re-serialised by another tool is still one).
 bool firstLineHasFormat(QByteArrayView head, QByteArrayView format);
+// The first line's "format" value that starts with `prefix` ("deltascope-": a file of ours, maybe of
+// a kind or version this build does not read), or empty.
+QByteArray firstLineFormatStartingWith(QByteArrayView head, QByteArrayView prefix);
 // Whether the first bytes of a file are a capture: zstd, or a first line naming the format.
 inline bool looksLikeCapture(QByteArrayView head)
 {

@@ -471,7 +471,17 @@ int runFold(const QStringList& arguments, CommandIo& io)
     }
 
     // The delta log of `export --format ndjson`: each line's `data`, a fresh tree per epoch.
-    const bool deltaLog = capture::firstLineHasFormat(peekFirstLine(*input, 4096), capture::kDeltaLogFormatName);
+    const QByteArray firstLine = peekFirstLine(*input, 4096);
+    const bool deltaLog = capture::firstLineHasFormat(firstLine, capture::kDeltaLogFormatName);
+    // A header of another file of ours (a newer kind, or a capture header this build cannot tell):
+    // folding its lines as deltas would print a document made of header fields.
+    if (const QByteArray otherFormat = capture::firstLineFormatStartingWith(firstLine, "deltascope-");
+        !deltaLog && !otherFormat.isEmpty()) {
+        io.err << "deltascope-cli fold: " << inputName << ":1: the header names format \"" << QString::fromUtf8(otherFormat) << "\", which this version does not fold (it folds \""
+               << capture::kFormatName << "\" captures, \"" << capture::kDeltaLogFormatName
+               << "\" delta logs, and NDJSON of deltas or server frames)\n";
+        return ExitUsage;
+    }
 
     DocumentTree tree(options.mode);
     std::map<qint64, qint64> lastSeqOfStream; // seq going backwards is reported per stream (adama-wire.md 5)

@@ -417,6 +417,22 @@ TEST_CASE("fold cli: cut-off or damaged zstd input says so, and --keep-going pri
     CHECK(run.out == QStringLiteral("{\"n\":2,\"text\":\"line 15838\"}\n"));
 }
 
+TEST_CASE("fold cli: a header of another Deltascope format is refused, not folded as a delta")
+{
+    // A newer kind of file of ours: its header folded as a delta would print header fields as a document.
+    const CliRun run = runCli({ QStringLiteral("fold") }, QByteArray(R"({"format":"deltascope-timeline","version":"1.0"}
+{"title":"x"}
+)"));
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.out.isEmpty());
+    CHECK(run.err.contains(QStringLiteral("<stdin>:1: the header names format \"deltascope-timeline\", which this version does not fold")));
+    // A document's own "format" field is data.
+    const CliRun data = runCli({ QStringLiteral("fold") }, QByteArray(R"({"format":"pdf","pages":3}
+)"));
+    CHECK(data.code == cli::ExitOk);
+    CHECK(data.out == QStringLiteral("{\"format\":\"pdf\",\"pages\":3}\n"));
+}
+
 TEST_CASE("fold cli: a capture on standard input is refused with the way to fold it")
 {
     const QByteArray capture = R"({"format":"deltascope-capture","version":"1.0","tool":"deltascope 0.1.0","startedWallMs":1718000000000})"
