@@ -7,6 +7,7 @@
 #include "core/jsonstring.h"
 
 #include <algorithm>
+#include <charconv>
 #include <unordered_map>
 
 namespace deltascope {
@@ -105,9 +106,14 @@ inline bool sameNodeIn(const Data& A, quint32 parent, const Data& B, quint32 slo
 
 bool emptyList(const Node& n) { return n.isList() && n.visible().empty(); }
 
+// An id as a bare number where a JavaScript client reads it back exactly (Adama's own ids are
+// ints); beyond 2^53 tree.js would round it and look up no element, so it stays a string (6.3).
 void appendOrderId(std::string& out, std::string_view key)
 {
-    if (textLooksLikeLong(key))
+    constexpr qint64 kExactInJavaScript = qint64(1) << 53;
+    qint64 id = 0;
+    if (textLooksLikeLong(key) && std::from_chars(key.data(), key.data() + key.size(), id).ec == std::errc()
+        && id >= -kExactInJavaScript && id <= kExactInJavaScript)
         out.append(key);
     else
         appendJsonString(out, key);
@@ -207,6 +213,13 @@ public:
                     return true;
                 }
                 return false;
+            }
+            if (fn && fn->isList() && !sameKind) {
+                // A value list cannot become a record list (or back) in one delta: the client would
+                // merge the new elements into the old ones it holds. Removed now, sent in a second delta.
+                m_out.append("null");
+                m_complete = false;
+                return true;
             }
             return tn.kind == NodeKind::RecordList ? recordList(sameKind ? f : 0, t) : valueList(sameKind ? f : 0, t);
         }

@@ -1,6 +1,7 @@
 #include "core/document/documenttree.h"
 
 #include "core/document/documenttree_p.h"
+#include "core/document/javascriptvalues.h"
 #include "core/document/mutator.h"
 #include "core/exactinteger.h"
 #include "core/jsonstring.h"
@@ -108,6 +109,10 @@ void appendDouble(std::string& out, double value)
     const auto result = std::fabs(value) >= 0x1p63 ? std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific)
                                                    : std::to_chars(buffer, buffer + sizeof(buffer), value);
     out.append(buffer, result.ptr);
+    // A whole number keeps a fraction, as Java's Double.toString writes it (an Adama server's
+    // 100.0): bare "100" reads back as an integer, another kind of node.
+    if (std::find_if(buffer, result.ptr, [](char c) { return c == '.' || c == 'e'; }) == result.ptr)
+        out.append(".0");
 }
 
 void appendScalar(std::string& out, const Node& n)
@@ -139,12 +144,12 @@ void appendVisibleJson(const DocumentTree::Data& d, quint32 slot, std::string& o
     if (!n.isContainer()) {
         // The reference client's copy() shows a null inside raw JSON as {}, also once that JSON is a
         // list's previous array (a list's hole, undefined there, stays null); JSON.stringify
-        // writes -0 as 0.
+        // writes a number as Number::toString does (-0 as 0, 100.0 as 100).
         if (asReferenceShows && n.kind == NodeKind::Null && !(n.flags & FlagUndefined)
             && (!isListKind(d.r(n.parent).kind) || (n.flags & FlagOrphan)))
             out.append("{}");
-        else if (asReferenceShows && n.kind == NodeKind::Double && n.v.d == 0)
-            out.push_back('0');
+        else if (asReferenceShows && n.kind == NodeKind::Double)
+            out.append(std::isfinite(n.v.d) ? jsNumberText(n.v.d) : std::string("null"));
         else
             appendScalar(out, n);
         return;

@@ -244,8 +244,8 @@ private:
 // of three or more over the previous order, value lists with changed indexes plus `@s` when the
 // length changed. Returns "{}"-free output: an empty string when nothing visible changed. With an
 // empty `from` this is a first snapshot (empty lists and nulls left out).
-// One change needs two deltas: a list that became an object (an object delta merges into a list,
-// and Adama never changes a field's type). This delta removes the list and sets `*complete` (when
+// One change needs two deltas: a list that became an object or a list of the other kind (an
+// object delta merges into a list, and Adama never changes a field's type). This delta removes the list and sets `*complete` (when
 // given) to false; encodeDeltas() gives both.
 QByteArray encodeDelta(const DocumentTree& from, const DocumentTree& to, bool* complete = nullptr);
 // The deltas that turn `from` into `to` for a viewer: encodeDelta's, and when it is not complete a

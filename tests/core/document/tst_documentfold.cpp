@@ -862,6 +862,61 @@ TEST_CASE("encode: a first snapshot leaves out empty lists and nulls")
     CHECK(rebuilt.toJson() == nested.toJson());
 }
 
+TEST_CASE("encode: a whole-number double keeps its fraction, as Java's Double.toString writes it")
+{
+    DocumentTree tree;
+    tree.setDouble(tree.root(), u"price", 100.0);
+    tree.setDouble(tree.root(), u"zero", 0.0);
+    tree.setDouble(tree.root(), u"big", 1e21);
+    tree.setDouble(tree.root(), u"half", 2.5);
+    const QByteArray snapshot = tree.toSnapshotDelta();
+    CHECK(snapshot == QByteArray(R"({"price":100.0,"zero":0.0,"big":1e+21,"half":2.5})"));
+    // Read back, each is a double again, so the next encode finds nothing changed.
+    DocumentTree viewer;
+    REQUIRE(viewer.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size())), 0).parsed);
+    for (const char16_t* key : { u"price", u"zero", u"big", u"half" })
+        CHECK(viewer.kind(viewer.find(QStringView(key))) == NodeKind::Double);
+    CHECK(encodeDelta(viewer, tree).isEmpty());
+    CHECK(viewer.toJson() == QByteArray(R"({"price":100.0,"zero":0.0,"big":1e+21,"half":2.5})"));
+    // The reference client's view writes numbers as JavaScript does.
+    DocumentTree reference(FoldMode::ReferenceClient);
+    REQUIRE(reference.apply(std::string_view(snapshot.constData(), std::size_t(snapshot.size())), 0).parsed);
+    CHECK(reference.toJson() == QByteArray(R"({"price":100,"zero":0,"big":1e+21,"half":2.5})"));
+}
+
+TEST_CASE("encode: record ids a JavaScript number cannot hold exactly stay strings in @o")
+{
+    DocumentTree tree;
+    tree.apply(R"({"m":{"9007199254740993":{"x":1},"9007199254740992":{"x":2},"12":{"x":3},"@o":["9007199254740993","9007199254740992","12"]}})", 0);
+    // 2^53 itself is exact; one past it would be rounded by tree.js and find no element.
+    CHECK(tree.toSnapshotDelta()
+        == QByteArray(R"({"m":{"9007199254740993":{"x":1},"9007199254740992":{"x":2},"12":{"x":3},"@o":["9007199254740993",9007199254740992,12]}})"));
+    DocumentTree reordered = tree;
+    reordered.apply(R"({"m":{"@o":["12","9007199254740992","9007199254740993"]}})", 1);
+    CHECK(encodeDelta(tree, reordered) == QByteArray(R"({"m":{"@o":[12,9007199254740992,"9007199254740993"]}})"));
+}
+
+TEST_CASE("encode: a list that becomes a list of the other kind is removed first, then sent whole")
+{
+    DocumentTree values;
+    values.apply(R"({"s":{"0":{"x":1},"1":5,"@s":2}})", 0);
+    DocumentTree records;
+    records.apply(R"({"s":{"0":{"y":2},"@o":[0]}})", 0);
+    for (const auto& [from, to] : { std::pair { &values, &records }, std::pair { &records, &values } }) {
+        bool complete = true;
+        CHECK(encodeDelta(*from, *to, &complete) == QByteArray(R"({"s":null})"));
+        CHECK_FALSE(complete);
+        // Merged into the old list in one delta, the old elements' fields would show through.
+        DocumentTree viewer = *from;
+        for (const QByteArray& delta : encodeDeltas(*from, *to)) {
+            const FoldResult result = viewer.apply(std::string_view(delta.constData(), std::size_t(delta.size())), 1);
+            CHECK(result.anomalies.empty());
+        }
+        CHECK(viewer.toJson() == to->toJson());
+        CHECK(encodeDeltas(*from, *to).size() == 2);
+    }
+}
+
 TEST_CASE("a string looks like a long only in canonical qint64 decimal form")
 {
     DocumentTree tree;

@@ -252,18 +252,25 @@ TEST_CASE("property: folding a delta does not depend on the order of its keys")
         DocumentTree shuffled; // folds the same deltas with every object's keys in a random order
         for (int step = 0; step < 25; ++step) {
             DocumentTree next = generator.evolve(previous, 6);
-            const QByteArray delta = encodeDelta(previous, next);
-            if (!delta.isEmpty()) {
+            // Two deltas where one change needs them (a list of one kind becoming another).
+            const std::vector<QByteArray> deltas = encodeDeltas(previous, next);
+            for (std::size_t part = 0; part < deltas.size(); ++part) {
+                const QByteArray& delta = deltas[part];
                 const QByteArray reordered = shuffledKeys(delta, random);
-                INFO("seed " << seed << " step " << step << "\ndelta    " << delta.toStdString() << "\nshuffled " << reordered.toStdString());
+                INFO("seed " << seed << " step " << step << " delta " << part + 1 << " of " << deltas.size() << "\ndelta    "
+                             << delta.toStdString() << "\nshuffled " << reordered.toStdString());
                 withOrder += delta.contains("\"@o\"") ? 1 : 0;
                 withRemoval += delta.contains(":null") ? 1 : 0;
                 REQUIRE(fold(asWritten, delta, step).parsed);
                 REQUIRE(fold(shuffled, reordered, step).parsed);
                 INFO("folded " << shuffled.toJson().toStdString());
-                REQUIRE(compareTrees(shuffled, shuffled.root(), next, next.root(), QString()).isEmpty());
                 REQUIRE(sameJson(parseJson(shuffled.toJson()), parseJson(asWritten.toJson())));
                 REQUIRE(checkTreeInvariants(shuffled).isEmpty());
+            }
+            if (!deltas.empty()) {
+                const QString difference = compareTrees(shuffled, shuffled.root(), next, next.root(), QString());
+                INFO("seed " << seed << " step " << step << " difference " << difference.toStdString());
+                REQUIRE(difference.isEmpty());
             }
             previous = std::move(next);
         }
