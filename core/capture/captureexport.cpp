@@ -178,6 +178,7 @@ ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStri
     }
     if (!capture.header.identity.isEmpty())
         m_identity.addToken(capture.header.identity.toUtf8());
+    m_identity.learnFromUrl(capture.header.endpoint.toUtf8());
     // Learn every identity the capture used before redacting anything, so a range that starts
     // after the connection/create is covered too.
     if (capture.log) {

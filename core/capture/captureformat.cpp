@@ -658,7 +658,80 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
             }
         }
     }
+    if (!m_tokens.empty() && result.contains('\\'))
+        redactEscapedStrings(result);
     return result;
+}
+
+void IdentityRedactor::redactEscapedStrings(QByteArray& text)
+{
+    // A string spelled with escapes another tool chose ("\u0061lice", "a\/b") holds a token the
+    // spellings above miss: such strings are read as JSON and written again with it replaced.
+    thread_local simdjson::dom::parser parser; // its buffers kept from payload to payload
+    QByteArray out;
+    qsizetype copied = 0;
+    for (qsizetype open = text.indexOf('"'); open >= 0;) {
+        qsizetype close = open + 1;
+        bool escaped = false;
+        while (close < text.size() && text[close] != '"') {
+            if (text[close] == '\\') {
+                escaped = true;
+                ++close;
+            }
+            ++close;
+        }
+        if (close >= text.size())
+            break;
+        if (escaped) {
+            const QByteArrayView literal = QByteArrayView(text).sliced(open, close - open + 1);
+            std::string_view decoded;
+            if (!parser.parse(literal.data(), std::size_t(literal.size())).get_string().get(decoded)) {
+                QByteArray value(decoded.data(), qsizetype(decoded.size()));
+                qint64 found = 0;
+                for (const std::size_t i : m_longestFirst) {
+                    const Token& token = m_tokens[i];
+                    // A short token only as the whole string (as an identity field holds it).
+                    if (token.token.size() >= 4 ? value.contains(token.token) : value == token.token) {
+                        found += value.count(token.token);
+                        value.replace(token.token, token.placeholder);
+                    }
+                }
+                if (found) {
+                    out.append(QByteArrayView(text).sliced(copied, open - copied));
+                    appendJsonString(out, value);
+                    copied = close + 1;
+                    m_replacements += found;
+                }
+            }
+        }
+        open = text.indexOf('"', close + 1);
+    }
+    if (copied == 0)
+        return;
+    out.append(QByteArrayView(text).sliced(copied));
+    text = std::move(out);
+}
+
+void IdentityRedactor::learnFromUrl(QByteArrayView url)
+{
+    // Adama's HTTP endpoints take the token as a query value (?identity=anonymous%3Aalice): a
+    // capture whose frames never name it (a HAR that starts mid-session) still quotes it.
+    const qsizetype question = url.indexOf('?');
+    if (question < 0)
+        return;
+    QByteArrayView query = url.sliced(question + 1);
+    if (const qsizetype hash = query.indexOf('#'); hash >= 0)
+        query = query.first(hash);
+    for (qsizetype start = 0; start <= query.size();) {
+        qsizetype end = query.indexOf('&', start);
+        if (end < 0)
+            end = query.size();
+        const QByteArrayView item = query.sliced(start, end - start);
+        const qsizetype equals = item.indexOf('=');
+        if (equals > 0 && QByteArray::fromPercentEncoding(item.first(equals).toByteArray()) == "identity")
+            addToken(QByteArray::fromPercentEncoding(item.sliced(equals + 1).toByteArray()));
+        start = end + 1;
+    }
 }
 
 namespace {

@@ -99,12 +99,15 @@ public:
     void addToken(const QByteArray& token);
     // Learns the token of `payload`'s top-level `identity` field, if it has one.
     void learn(QByteArrayView payload);
+    // Learns the token a URL names in its `identity` query value, if it has one.
+    void learnFromUrl(QByteArrayView url);
     // Learns from `payload` first if asked, then returns the payload with tokens replaced.
     QByteArray redact(QByteArrayView payload, bool learn);
     int tokenCount() const { return int(m_tokens.size()); }
     qint64 replacements() const { return m_replacements; }
 
 private:
+    void redactEscapedStrings(QByteArray& text);
     // A token with what it is replaced by and the spellings it is looked for in, made once when
     // it is learned (every payload of an export is searched for every token).
     struct Token {

@@ -233,6 +233,7 @@ bool CaptureWriter::start(QString* error)
         capture::IdentityRedactor known;
         for (const QString& token : m_options.identities)
             known.addToken(token.toUtf8());
+        known.learnFromUrl(header.endpoint.toUtf8());
         redactHeaderText(header, known);
     } else if (header.identity.isEmpty() && !m_options.identities.isEmpty()) {
         header.identity = m_options.identities.first();
@@ -380,6 +381,7 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
     if (!keepIdentity) {
         if (!header.identity.isEmpty())
             redactor.addToken(header.identity.toUtf8());
+        redactor.learnFromUrl(header.endpoint.toUtf8());
         header.identity.clear();
         header.identityRemoved = true;
         // Every token first: a note before the request that carries one (a HAR's error message)

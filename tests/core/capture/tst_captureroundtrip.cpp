@@ -417,6 +417,28 @@ TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR f
     CHECK(timed.sessions[0].notices.join(QLatin1Char('\n')).contains(QStringLiteral("entry 0, message 1: \"time\" 1e+300 is not epoch seconds between 1970 and 2262; kept at the time before it")));
 }
 
+TEST_CASE("import: a HAR that starts mid-session loses the token its handshake URL names, in every copy")
+{
+    // Browsers keep about the last hundred frames: no connection/create names the token, but the
+    // handshake URL does, and frames quote it.
+    const QByteArray har = R"({"log":{"version":"1.2","creator":{"name":"Chrome"},"entries":[{"startedDateTime":"2024-06-10T06:13:20.000Z",
+        "request":{"url":"wss://example.com/~s?identity=anonymous%3Ahar-secret-token&v=2"},"_webSocketMessages":[
+        {"type":"receive","time":1718000000.5,"opcode":1,"data":"{\"deliver\":4,\"done\":false,\"response\":{\"delta\":{\"data\":{\"who\":\"anonymous:har-secret-token\"},\"seq\":9}}}"},
+        {"type":"send","time":1718000000.7,"opcode":1,"data":"{\"method\":\"connection/send\",\"id\":5,\"connection\":4,\"channel\":\"c\",\"message\":{\"t\":\"anonymous:har-secret-\\u0074oken\"}}"}]}]}})";
+    HarImportResult imported = importHar(har, QStringLiteral("partial.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const ImportedSession& session = imported.sessions[0];
+    QBuffer written;
+    written.open(QIODevice::WriteOnly);
+    QString error;
+    REQUIRE(CaptureWriter::writeLog(*session.log, session.header, written, false, &error));
+    INFO(written.data().toStdString());
+    CHECK_FALSE(written.data().contains("har-secret"));
+    CHECK(written.data().contains("[redacted identity 1]"));
+    CHECK(written.data().contains("\"identityRemoved\":true"));
+}
+
 TEST_CASE("redaction: no identity token and no listed path survives in any export")
 {
     QTemporaryDir dir;
@@ -712,6 +734,22 @@ TEST_CASE("redaction: identity tokens go whatever their order and spelling, and 
     encoded.addToken("anonymous:alice");
     CHECK(encoded.redact("opening ws://h/~s?identity=anonymous%3Aalice&x=1", false) == QByteArray("opening ws://h/~s?identity=[redacted identity 1]&x=1"));
     CHECK(encoded.redact("ws://h/~s?identity=anonymous%3aalice", false) == QByteArray("ws://h/~s?identity=[redacted identity 1]"));
+
+    // Any other escapes another tool chose, in any string: the string is read as JSON and written again.
+    const QByteArray escapedForms = R"({"a":"anonymous:\u0061lice","b":"anonymous\u003aalice!","c":["x \"q\" anonymous:alic\u0065"],"d":"anonymous:alice\n"})";
+    const QByteArray unescaped = encoded.redact(escapedForms, false);
+    INFO(unescaped.toStdString());
+    CHECK(unescaped == QByteArray(R"({"a":"[redacted identity 1]","b":"[redacted identity 1]!","c":["x \"q\" [redacted identity 1]"],"d":"[redacted identity 1]\n"})"));
+    CHECK(encoded.redact(R"({"other":"an\u006eonymous","n":"\n"})", false) == QByteArray(R"({"other":"an\u006eonymous","n":"\n"})"));
+
+    // A URL that names the token in its query (a HAR that starts mid-session never shows a create).
+    capture::IdentityRedactor fromUrl;
+    fromUrl.learnFromUrl("wss://example.com/~s?x=1&identity=anonymous%3Ahar-secret-token#top");
+    CHECK(fromUrl.tokenCount() == 1);
+    CHECK(fromUrl.redact(R"({"error":"bad token anonymous:har-secret-token"})", false) == QByteArray(R"({"error":"bad token [redacted identity 1]"})"));
+    capture::IdentityRedactor noQuery;
+    noQuery.learnFromUrl("wss://example.com/~s?id=anonymous%3Ax#identity=y");
+    CHECK(noQuery.tokenCount() == 0);
 
     // A request's passwords go too; a document's field of that name is the user's to list.
     QByteArray passwordRequest = R"({"method":"connection/password","id":4,"connection":1,"username":"u","password":"PW_SECRET" ,"new_password":"NEW\"SECRET"})";
