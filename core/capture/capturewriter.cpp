@@ -58,6 +58,13 @@ public:
     QString open(const QByteArray& headerLine)
     {
         m_file.setFileName(m_options.path);
+        // An older capture at this path may be open in a reader that maps it (a replay, the GUI):
+        // cut short in place, its pages would vanish under that reader (SIGBUS). Unlinked instead,
+        // it lives on for that reader while this one is written as a new file. Links and other
+        // kinds of file are written through, as given.
+        const QFileInfo existing(m_options.path);
+        if (existing.exists() && existing.isFile() && !existing.isSymLink())
+            QFile::remove(m_options.path);
         if (!m_file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
             return QStringLiteral("cannot write capture %1: %2").arg(m_options.path, m_file.errorString());
         if (m_options.path.endsWith(QLatin1String(".zst"))) {

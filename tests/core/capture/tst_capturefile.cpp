@@ -11,6 +11,7 @@
 
 #include <QBuffer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -371,6 +372,40 @@ TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
     CHECK(error == options.path + QStringLiteral(" decompresses to more than 4096 bytes, the limit for opening it"));
     limited.maxDecompressedBytes = 64 << 20;
     CHECK(CaptureReader::open(options.path, limited, &error));
+}
+
+TEST_CASE("capture: recording over a capture that is open leaves the open one readable")
+{
+    // The reader maps the file; a recording cutting it short in place made every later read of
+    // the open capture a SIGBUS (a replay running while `record --out` reused its name).
+    QTemporaryDir dir;
+    EventLog log;
+    fillSyntheticSession(log, 2000);
+    QString error;
+    std::unique_ptr<Capture> open = openBytes(dir, writeToBytes(log), error, QStringLiteral("same.ndjson"));
+    REQUIRE(open);
+    REQUIRE(open->log->size() == log.size());
+    const QByteArray lastBefore = open->log->payload(open->log->size() - 1);
+
+    EventLog next;
+    CaptureWriterOptions options;
+    options.path = dir.filePath(QStringLiteral("same.ndjson"));
+    CaptureWriter writer(&next, {}, options);
+    REQUIRE(writer.start(&error));
+    SessionEvent note;
+    note.kind = EventKind::Note;
+    next.append(note, R"({"text":"the new recording"})");
+    writer.stop();
+    CHECK(QFileInfo(options.path).size() < 1000);
+
+    qint64 bytes = 0;
+    for (qint64 i = 0; i < open->log->size(); ++i)
+        bytes += open->log->payload(i).size();
+    CHECK(bytes > 0);
+    CHECK(open->log->payload(open->log->size() - 1) == lastBefore);
+    std::unique_ptr<Capture> reopened = CaptureReader::open(options.path, {}, &error);
+    REQUIRE(reopened);
+    CHECK(reopened->log->size() == 1);
 }
 
 TEST_CASE("capture: the writer flushes within 100 ms and writes events appended later")
