@@ -128,8 +128,9 @@ constexpr qint64 kChunk = 4 << 20;
 
 // Decompresses a .zst capture into a temporary file so its payloads can be mapped. A damaged or
 // truncated stream keeps everything decoded before the damage.
+// `readPath` gets the name to read the text by while the returned file is open.
 std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpenOptions& options, QString& note,
-    QString* error)
+    QString& readPath, QString* error)
 {
     QFile in(path);
     if (!in.open(QIODevice::ReadOnly)) {
@@ -142,6 +143,16 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
         *error = QStringLiteral("cannot create a temporary file to decompress %1: %2").arg(path, out->errorString());
         return nullptr;
     }
+    readPath = out->fileName();
+#if defined(Q_OS_LINUX)
+    // The text is the capture in the clear: unlinked at once, so no interruption (Ctrl+C, a kill)
+    // leaves a copy behind. It is read on through /proc/self/fd while this handle keeps it open.
+    const QString openCopy = QStringLiteral("/proc/self/fd/%1").arg(out->handle());
+    if (QFileInfo::exists(openCopy) && QFile::remove(out->fileName())) {
+        out->setAutoRemove(false);
+        readPath = openCopy;
+    }
+#endif
     ZstdReadDevice decoder(in);
     QByteArray text(qsizetype(kChunk), Qt::Uninitialized);
     const qint64 total = in.size();
@@ -153,6 +164,18 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
         written += got;
         if (options.maxDecompressedBytes > 0 && written > options.maxDecompressedBytes) {
             *error = QStringLiteral("%1 decompresses to more than %2 bytes, the limit for opening it").arg(path).arg(options.maxDecompressedBytes);
+            return nullptr;
+        }
+        // A recorder's NDJSON shrinks some tens of times; thousands of times is a stream of one
+        // repeated byte (a "zip bomb"), which would fill the disk before any line was read.
+        if (options.maxExpansion > 0 && written > options.expansionCheckedAfter
+            && written / std::max<qint64>(1, decoder.compressedBytesRead()) > options.maxExpansion) {
+            *error = QStringLiteral("%1 decompresses more than %2 times its size (%3 bytes from the first %4): "
+                                    "not a capture a recorder writes; not opened")
+                         .arg(path)
+                         .arg(options.maxExpansion)
+                         .arg(written)
+                         .arg(decoder.compressedBytesRead());
             return nullptr;
         }
         if (out->write(text.constData(), got) != got) {
@@ -356,10 +379,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     QString compressionNote;
     std::unique_ptr<QTemporaryFile> temporary;
     if (result->compressed) {
-        temporary = decompress(path, options, compressionNote, &message);
+        temporary = decompress(path, options, compressionNote, scanPath, &message);
         if (!temporary)
             return nullptr;
-        scanPath = temporary->fileName();
     }
     auto storeOwner = std::make_unique<FilePayloadStore>();
     FilePayloadStore* store = storeOwner.get();

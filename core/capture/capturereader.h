@@ -78,6 +78,11 @@ struct CaptureOpenOptions {
     // A .zst capture whose text would exceed this many bytes is refused (0: no limit). Its text is
     // written to a temporary file first, and a few kilobytes of zstd can claim gigabytes.
     qint64 maxDecompressedBytes = 0;
+    // A .zst capture whose text, once past `expansionCheckedAfter` bytes, is more than
+    // `maxExpansion` times the compressed bytes read is refused (0: never): a recorder's NDJSON
+    // shrinks some tens of times, a stream of one repeated byte (a "zip bomb") thousands.
+    qint64 maxExpansion = 2000;
+    qint64 expansionCheckedAfter = qint64(256) << 20;
 };
 
 // An opened capture: header, the event log (payloads on disk), damage found, and checkpoints.

@@ -10,6 +10,7 @@
 #include "tests/support/testutils.h"
 
 #include <QBuffer>
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
@@ -372,6 +373,45 @@ TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
     CHECK(error == options.path + QStringLiteral(" decompresses to more than 4096 bytes, the limit for opening it"));
     limited.maxDecompressedBytes = 64 << 20;
     CHECK(CaptureReader::open(options.path, limited, &error));
+
+    // A stream of one repeated byte grows thousands of times: refused before it fills the disk.
+    const QString bombPath = dir.filePath(QStringLiteral("bomb.ndjson.zst"));
+    const QByteArray bombText = QByteArray(R"({"format":"deltascope-capture","version":"1.0"})"
+                                           "\n")
+        + QByteArray(64 << 20, ' ');
+    REQUIRE(writeFile(bombPath, capture::compressZstd(bombText)));
+    CaptureOpenOptions bombChecked;
+    bombChecked.expansionCheckedAfter = 1 << 20;
+    CHECK_FALSE(CaptureReader::open(bombPath, bombChecked, &error));
+    CHECK(error.contains(QStringLiteral("decompresses more than 2000 times its size")));
+    CHECK(error.contains(QStringLiteral("not a capture a recorder writes")));
+    // The recorder's own output, far below that ratio, opens with the same check.
+    CHECK(CaptureReader::open(options.path, bombChecked, &error));
+}
+
+TEST_CASE("capture: a .zst capture's text leaves no copy on disk, even while it is open")
+{
+    // Its text is the capture in the clear: an interrupted open must not leave it in /tmp.
+    QTemporaryDir captures;
+    QTemporaryDir temporary;
+    EventLog log;
+    fillSyntheticSession(log, 500);
+    const QString path = captures.filePath(QStringLiteral("c.ndjson.zst"));
+    REQUIRE(writeFile(path, capture::compressZstd(writeToBytes(log))));
+    const QByteArray savedTmpDir = qgetenv("TMPDIR");
+    qputenv("TMPDIR", QFile::encodeName(temporary.path()));
+    QString error;
+    std::unique_ptr<Capture> open = CaptureReader::open(path, {}, &error);
+    const QStringList left = QDir(temporary.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot);
+    if (savedTmpDir.isNull())
+        qunsetenv("TMPDIR");
+    else
+        qputenv("TMPDIR", savedTmpDir);
+    REQUIRE(open);
+    CHECK(left.isEmpty());
+    REQUIRE(open->log->size() == log.size());
+    for (qint64 i = 0; i < log.size(); i += 37)
+        CHECK(open->log->payload(i).size() == log.payload(i).replace("anonymous:secret-agent", "[redacted identity 1]").size());
 }
 
 TEST_CASE("capture: recording over a capture that is open leaves the open one readable")
