@@ -325,7 +325,8 @@ void ReferenceServer::onWebSocket()
         m_connections.emplace(serial, connection);
         connect(connection, &ServerConnection::closed, this, [this, connection](quint64 closedSerial) {
             m_connections.erase(closedSerial);
-            log(QStringLiteral("disconnect #%1 %2").arg(closedSerial).arg(connection->peer()));
+            const QString how = connection->closeSummary();
+            log(QStringLiteral("disconnect #%1 %2%3").arg(closedSerial).arg(connection->peer(), how.isEmpty() ? QString() : QStringLiteral(" (") + how + QLatin1Char(')')));
             Q_EMIT socketClosed(closedSerial);
             connection->deleteLater();
         });

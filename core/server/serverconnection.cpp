@@ -12,11 +12,88 @@
 #include <QUuid>
 #include <QWebSocket>
 
+#include <QSocketNotifier>
+
+#include <cerrno>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace deltascope::server {
 
 namespace {
+
+// What a web server's "lingering close" does, for a socket QWebSocket closes with a close frame
+// while the peer may still be sending (the rest of a frame over the size limit, say). Closed with
+// unread input, Linux resets the connection, and the peer loses the close frame and its code
+// (1009) in the reset. A duplicate of the descriptor keeps the socket alive through Qt's close;
+// once Qt has written its last bytes and let go, writing is shut down (FIN after the close frame)
+// and input is read and dropped until the peer closes, for at most kLingerMs and kLingerBytes.
+class LingeringClose : public QObject
+{
+public:
+    LingeringClose(int descriptor, QTcpSocket* tcp, QObject* parent)
+        : QObject(parent)
+        , m_descriptor(descriptor)
+    {
+        // Qt closes its own descriptor once the close frame is written: then this one takes over.
+        connect(tcp, &QTcpSocket::disconnected, this, &LingeringClose::start);
+        connect(tcp, &QObject::destroyed, this, &LingeringClose::start);
+        m_deadline.setSingleShot(true);
+        connect(&m_deadline, &QTimer::timeout, this, &LingeringClose::finish);
+        m_deadline.start(kLingerMs);
+    }
+    ~LingeringClose() override
+    {
+        if (m_descriptor >= 0)
+            ::close(m_descriptor);
+    }
+
+private:
+    static constexpr int kLingerMs = 5000;
+    static constexpr qint64 kLingerBytes = qint64(64) << 20;
+
+    void start()
+    {
+        if (m_started || m_descriptor < 0)
+            return;
+        m_started = true;
+        ::shutdown(m_descriptor, SHUT_WR);
+        m_notifier = new QSocketNotifier(qintptr(m_descriptor), QSocketNotifier::Read, this);
+        connect(m_notifier, &QSocketNotifier::activated, this, &LingeringClose::drain);
+        drain();
+    }
+    void drain()
+    {
+        char buffer[64 * 1024];
+        for (;;) {
+            const ssize_t got = ::read(m_descriptor, buffer, sizeof buffer);
+            if (got > 0) {
+                m_drained += got;
+                if (m_drained > kLingerBytes)
+                    return finish();
+                continue;
+            }
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return; // more to come: the notifier calls again
+            return finish(); // the peer closed, or the socket failed
+        }
+    }
+    void finish()
+    {
+        if (m_notifier)
+            m_notifier->setEnabled(false);
+        if (m_descriptor >= 0)
+            ::close(m_descriptor);
+        m_descriptor = -1;
+        deleteLater();
+    }
+
+    int m_descriptor;
+    bool m_started = false;
+    qint64 m_drained = 0;
+    QSocketNotifier* m_notifier = nullptr;
+    QTimer m_deadline;
+};
 
 // Session keep-alive (Session.java): kept while the socket is younger than 5 minutes or a request
 // arrived within the last 2 hours.
@@ -106,6 +183,15 @@ ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocke
     if (m_tcp)
         connect(m_tcp, &QTcpSocket::readyRead, this, &ServerConnection::touch);
     connect(m_socket, &QWebSocket::disconnected, this, &ServerConnection::onSocketDisconnected);
+    // QWebSocket has written a close frame (its own refusal of a frame, ours, or its answer to
+    // the peer's) and is about to close the TCP socket: see LingeringClose.
+    connect(m_socket, &QWebSocket::aboutToClose, this, [this] {
+        if (m_resetting || !m_tcp || m_tcp->socketDescriptor() < 0)
+            return;
+        const int duplicate = ::dup(int(m_tcp->socketDescriptor()));
+        if (duplicate >= 0)
+            new LingeringClose(duplicate, m_tcp, m_server);
+    });
 
     // Precise: Qt's default timers may fire 5% early, and clients time the pings (adama-wire.md 2).
     m_heartbeat.setTimerType(Qt::PreciseTimer);
@@ -130,7 +216,24 @@ ServerConnection::~ServerConnection() = default;
 
 QString ServerConnection::peer() const
 {
-    return m_socket->peerAddress().toString() + QLatin1Char(':') + QString::number(m_socket->peerPort());
+    // An IPv6 address in brackets, as in a URL: "[::1]:60012", not "::1:60012".
+    const QHostAddress address = m_socket->peerAddress();
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol && !address.toIPv4Address()
+        ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
+        : address.toString();
+    return host + QLatin1Char(':') + QString::number(m_socket->peerPort());
+}
+
+QString ServerConnection::closeSummary() const
+{
+    // The close frame's code and reason, sent or received; none for a socket that just dropped.
+    const QWebSocketProtocol::CloseCode code = m_socket->closeCode();
+    if (code == QWebSocketProtocol::CloseCodeNormal && m_socket->closeReason().isEmpty())
+        return {};
+    QString summary = QStringLiteral("close %1").arg(int(code));
+    if (!m_socket->closeReason().isEmpty())
+        summary += QStringLiteral(" \"%1\"").arg(m_socket->closeReason());
+    return summary;
 }
 
 void ServerConnection::sendFrame(const QByteArray& frame)
@@ -280,6 +383,7 @@ void ServerConnection::close(CloseKind kind)
             m_socket->abort();
         break;
     case CloseKind::Reset:
+        m_resetting = true; // a reset it is: no lingering close keeps the socket
         if (m_tcp) {
             const linger hard { 1, 0 };
             ::setsockopt(static_cast<int>(m_tcp->socketDescriptor()), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);

@@ -37,7 +37,9 @@ public:
     ~ServerConnection() override;
 
     quint64 serial() const { return m_serial; }
-    QString peer() const; // "127.0.0.1:53412"
+    QString peer() const;
+    // "close 1009 \"...\"" when a close frame was sent or received with a code or reason, else empty.
+    QString closeSummary() const; // "127.0.0.1:53412"
     const QHash<qint64, Viewer*>& streams() const { return m_streams; }
     bool isOpen() const { return !m_closed; }
 
@@ -123,6 +125,7 @@ private:
     QElapsedTimer m_ignorePongsClock;
     qint64 m_ignorePongsMs = 0;
     bool m_closed = false;
+    bool m_resetting = false;
     bool m_flushScheduled = false;
 };
 

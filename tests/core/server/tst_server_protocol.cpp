@@ -495,6 +495,52 @@ TEST_CASE("paths, side calls and the frame size limit")
     CHECK(big.closeCode() == QWebSocketProtocol::CloseCodeTooMuchData);
 }
 
+TEST_CASE("a frame over the 4 MiB limit ends in close code 1009 and a clean close, not a reset, while its rest is still arriving")
+{
+    // Closed with the frame's rest unread, the socket was reset: the client's writes failed, and a
+    // client that had not read the close frame yet lost it. A raw client shows it (QWebSocket
+    // reads the close frame at once): its 6 MiB frame must all be taken, then the socket closes.
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        INFO("attempt " << attempt);
+        QTcpSocket raw;
+        raw.connectToHost(QHostAddress::LocalHost, server.port());
+        REQUIRE(raw.waitForConnected(3000));
+        raw.write("GET /~s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        QByteArray received;
+        REQUIRE(waitUntil([&] { return (received += raw.readAll()).contains("\r\n\r\n"); }, 3s));
+        received = received.mid(received.indexOf("\r\n\r\n") + 4);
+        constexpr qint64 kFrameBytes = 6 << 20;
+        QByteArray header("\x81\x7f", 2); // a final text frame, masked, with a 64-bit length
+        for (int shift = 56; shift >= 0; shift -= 8)
+            header.append(char((kFrameBytes >> shift) & 0xff));
+        header.append(4, '\0'); // mask key 0: the payload goes as it is
+        raw.write(header);
+        raw.write(QByteArray(kFrameBytes, 'x'));
+        bool failed = false;
+        QObject::connect(&raw, &QAbstractSocket::errorOccurred, [&](QAbstractSocket::SocketError error) {
+            failed = failed || error != QAbstractSocket::RemoteHostClosedError;
+        });
+        REQUIRE(waitUntil(
+            [&] {
+                received += raw.readAll();
+                return raw.state() == QAbstractSocket::UnconnectedState;
+            },
+            10s));
+        received += raw.readAll();
+        INFO(raw.errorString().toStdString());
+        CHECK_FALSE(failed);
+        CHECK(raw.bytesToWrite() == 0);
+        // The close frame: opcode 8, unmasked, code 1009 first in its payload.
+        const qsizetype close = received.indexOf("\x88");
+        REQUIRE(close >= 0);
+        REQUIRE(received.size() >= close + 4);
+        CHECK((quint8(received[close + 2]) << 8 | quint8(received[close + 3])) == 1009);
+    }
+}
+
 TEST_CASE("idle sockets close after the read timeout and pings do not count as input")
 {
     ServerOptions options = quietOptions();
