@@ -19,6 +19,9 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <cmath>
+#include <limits>
+
 namespace deltascope::server {
 
 namespace {
@@ -682,6 +685,40 @@ QString ReferenceServer::faultParameterError(const QString& name, const QJsonObj
             return QStringLiteral("%1: \"%2\" must be %3").arg(name, it.key(), QLatin1String(wanted));
         }
     }
+    return faultValueError(name, parameters);
+}
+
+QString ReferenceServer::faultValueError(const QString& name, const QJsonObject& p)
+{
+    // The values, checked where the fault is given (a --fault at startup, a control request), not
+    // when a scheduled one fires: by then no one is there to read the error.
+    constexpr double kMostSeconds = 86400;
+    const auto has = [&p](const char* key) { return p.contains(QLatin1String(key)); };
+    const auto number = [&p](const char* key) { return p.value(QLatin1String(key)).toDouble(); };
+    const auto positiveSeconds = [&](const char* key, bool required) -> QString {
+        if (!has(key))
+            return required ? QStringLiteral("%1: \"%2\" is required (seconds, above 0)").arg(name, QLatin1String(key)) : QString();
+        if (!(number(key) > 0 && number(key) <= kMostSeconds))
+            return QStringLiteral("%1: \"%2\" must be above 0 and at most %3 seconds, not %4").arg(name, QLatin1String(key)).arg(kMostSeconds).arg(number(key));
+        return {};
+    };
+    if (has("count") && !(number("count") >= 1 && number("count") <= 1e6 && number("count") == std::floor(number("count"))))
+        return QStringLiteral("%1: \"count\" must be a whole number from 1 to 1000000, not %2").arg(name).arg(number("count"));
+    if (has("code") && !(number("code") >= 1 && number("code") <= std::numeric_limits<int>::max() && number("code") == std::floor(number("code"))))
+        return QStringLiteral("%1: \"code\" must be a positive whole error code, not %2").arg(name).arg(number("code"));
+    if (name == QLatin1String("close")) {
+        const QString mode = p.value(QLatin1String("mode")).toString(QStringLiteral("clean"));
+        if (mode != QLatin1String("clean") && mode != QLatin1String("fin") && mode != QLatin1String("abrupt") && mode != QLatin1String("rst"))
+            return QStringLiteral("close: mode must be clean, fin or abrupt, not \"%1\"").arg(mode);
+    } else if (name == QLatin1String("stall") || name == QLatin1String("ignore-pongs")) {
+        return positiveSeconds("seconds", true);
+    } else if (name == QLatin1String("version")) {
+        if (p.value(QLatin1String("version")).toString().isEmpty())
+            return QStringLiteral("version: \"version\" must be a non-empty string");
+    } else if (name == QLatin1String("delay-ack")) {
+        if (has("ms") && !(number("ms") >= 0 && number("ms") <= kMostSeconds * 1000))
+            return QStringLiteral("delay-ack: \"ms\" must be from 0 to %1, not %2").arg(kMostSeconds * 1000).arg(number("ms"));
+    }
     return {};
 }
 
@@ -700,21 +737,14 @@ FaultResult ReferenceServer::applyFault(const QString& name, const QJsonObject& 
             kind = ServerConnection::CloseKind::CloseFrame;
         else if (mode == QLatin1String("fin"))
             kind = ServerConnection::CloseKind::Fin;
-        else if (mode == QLatin1String("abrupt") || mode == QLatin1String("rst"))
-            kind = ServerConnection::CloseKind::Reset;
         else
-            return { false, 0, QStringLiteral("close: mode must be clean, fin or abrupt, not \"%1\"").arg(mode) };
+            kind = ServerConnection::CloseKind::Reset; // "abrupt" or "rst" (faultValueError() took no other) // "abrupt" or "rst" (faultValueError() took no other)
         result.affected = closeSockets(kind, target);
     } else if (name == QLatin1String("stall")) {
-        const double seconds = p.value(QLatin1String("seconds")).toDouble(-1);
-        if (seconds <= 0)
-            return { false, 0, QStringLiteral("stall: \"seconds\" must be a positive number") };
+        const double seconds = p.value(QLatin1String("seconds")).toDouble();
         result.affected = stall(static_cast<int>(seconds * 1000), target);
     } else if (name == QLatin1String("version")) {
-        const QString version = p.value(QLatin1String("version")).toString();
-        if (version.isEmpty())
-            return { false, 0, QStringLiteral("version: \"version\" must be a non-empty string") };
-        setHelloVersion(version);
+        setHelloVersion(p.value(QLatin1String("version")).toString());
     } else if (name == QLatin1String("redeploy")) {
         result.affected = redeploy(p.value(QLatin1String("next-schema")).toBool(false), target);
     } else if (name == QLatin1String("reload")) {
@@ -722,10 +752,7 @@ FaultResult ReferenceServer::applyFault(const QString& name, const QJsonObject& 
     } else if (name == QLatin1String("force-disconnect")) {
         result.affected = forceDisconnect(target);
     } else if (name == QLatin1String("fail-stream")) {
-        const int code = p.value(QLatin1String("code")).toInt(ErrorCode::NetTimeout);
-        if (code <= 0)
-            return { false, 0, QStringLiteral("fail-stream: \"code\" must be a positive error code") };
-        result.affected = failStreams(code, target);
+        result.affected = failStreams(p.value(QLatin1String("code")).toInt(ErrorCode::NetTimeout), target);
     } else if (name == QLatin1String("refuse-connect")) {
         const int code = p.value(QLatin1String("code")).toInt(ErrorCode::ShieldRejectConnect);
         refuseConnects(count(1), code);
@@ -740,13 +767,9 @@ FaultResult ReferenceServer::applyFault(const QString& name, const QJsonObject& 
         result.affected = keepaliveFailure(target);
     } else if (name == QLatin1String("delay-ack")) {
         const double ms = p.value(QLatin1String("ms")).toDouble(1000);
-        if (ms < 0 || count(1) <= 0)
-            return { false, 0, QStringLiteral("delay-ack: \"ms\" must not be negative and \"count\" must be positive") };
         result.affected = delayAcks(count(1), static_cast<int>(ms), target);
     } else if (name == QLatin1String("ignore-pongs")) {
-        const double seconds = p.value(QLatin1String("seconds")).toDouble(-1);
-        if (seconds <= 0)
-            return { false, 0, QStringLiteral("ignore-pongs: \"seconds\" must be a positive number") };
+        const double seconds = p.value(QLatin1String("seconds")).toDouble();
         result.affected = ignorePongs(static_cast<int>(seconds * 1000), target);
     } else {
         return { false, 0, QStringLiteral("unknown fault \"%1\"; known: %2").arg(name, faultNames().join(QStringLiteral(", "))) };

@@ -99,8 +99,11 @@ public:
     FaultResult applyFault(const QString& name, const QJsonObject& parameters);
     static QStringList faultNames();
     // What is wrong with a fault's parameters (a name the fault does not take, a value of the wrong
-    // type), or empty. `scheduled`: the command line's --fault, which also takes "after" and "every".
+    // type or out of range), or empty. `scheduled`: the command line's --fault, which also takes
+    // "after" and "every".
     static QString faultParameterError(const QString& name, const QJsonObject& parameters, bool scheduled);
+    // The part of faultParameterError() that checks values (a mode, a count, seconds in range).
+    static QString faultValueError(const QString& name, const QJsonObject& parameters);
 
     // --- settings ---------------------------------------------------------------------------------
     void setBotsPaused(bool paused);

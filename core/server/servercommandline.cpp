@@ -100,7 +100,11 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
         return result;
     }
     s.port = static_cast<quint16>(number);
-    if (!s.bind.setAddress(parser.value(o.bind))) {
+    // "[::1]" as a URL writes it (and as the server prints its own) is taken too.
+    QString bindAddress = parser.value(o.bind);
+    if (bindAddress.size() > 2 && bindAddress.startsWith(QLatin1Char('[')) && bindAddress.endsWith(QLatin1Char(']')))
+        bindAddress = bindAddress.mid(1, bindAddress.size() - 2);
+    if (!s.bind.setAddress(bindAddress)) {
         result.error = QStringLiteral("--bind: \"%1\" is not an IP address").arg(parser.value(o.bind));
         return result;
     }

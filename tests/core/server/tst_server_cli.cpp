@@ -54,6 +54,26 @@ TEST_CASE("command line: options, defaults and errors")
     CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(stall={"seconds":2,"after":1,"space":"chat"})") }).error.isEmpty());
     // Timers take milliseconds in an int: a day at most, or the fault silently never fired.
     CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(keepalive-failure={"after":1e12})") }).error.contains(QLatin1String("86400")));
+    // Values too, at startup: checked only when a scheduled fault fired, they made it do nothing, silently.
+    const std::pair<const char*, const char*> badValues[] = {
+        { R"(close={"mode":"weird","after":2})", "mode must be clean, fin or abrupt, not \"weird\"" },
+        { R"(stall={"seconds":-3,"after":2})", "\"seconds\" must be above 0 and at most 86400 seconds, not -3" },
+        { R"(stall={"after":2})", "\"seconds\" is required" },
+        { R"(ignore-pongs={"seconds":1e9})", "at most 86400 seconds" },
+        { R"(version={"version":""})", "\"version\" must be a non-empty string" },
+        { R"(fail-stream={"code":0,"after":1})", "\"code\" must be a positive whole error code, not 0" },
+        { R"(drop-delta={"count":0.5})", "\"count\" must be a whole number from 1 to 1000000, not 0.5" },
+        { R"(delay-ack={"ms":-1})", "\"ms\" must be from 0" },
+    };
+    for (const auto& [fault, message] : badValues) {
+        INFO(fault);
+        CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QString::fromUtf8(fault) }).error.contains(QString::fromUtf8(message)));
+    }
+    CHECK(parseServerCommandLine({ QStringLiteral("--fault"), QStringLiteral(R"(close={"mode":"fin","after":2})") }).error.isEmpty());
+    // An IPv6 address in brackets, as the server prints its URL.
+    const ServerCommandLine bracketed = parseServerCommandLine({ QStringLiteral("--bind"), QStringLiteral("[::1]") });
+    CHECK(bracketed.error.isEmpty());
+    CHECK(bracketed.options.bind == QHostAddress::LocalHostIPv6);
     // NaN passes no range check by comparison: it is refused by name.
     for (const char* option : { "--ticker-rate", "--chat-rate", "--idle-timeout", "--turn-timeout", "--ping-ms" })
         CHECK_FALSE(parseServerCommandLine({ QString::fromLatin1(option), QStringLiteral("nan") }).error.isEmpty());
