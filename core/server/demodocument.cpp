@@ -139,13 +139,13 @@ qint64 DemoDocument::send(const Principal& who, const QString& channel, const QJ
     return m_seq;
 }
 
-qint64 DemoDocument::sendOnce(const Principal& who, const QString& channel, const QString& dedupe,
+qint64 DemoDocument::sendOnce(const Principal& who, const QString& channel, const std::optional<QString>& dedupe,
     const QJsonValue& payload, const std::function<void(qint64)>& acknowledge)
 {
     sweepDedupe();
-    if (dedupe.isEmpty())
+    if (!dedupe)
         return send(who, channel, payload, acknowledge);
-    const QString token = who.agent + QLatin1Char('/') + who.authority + QLatin1Char('/') + dedupe;
+    const QString token = who.agent + QLatin1Char('/') + who.authority + QLatin1Char('/') + *dedupe;
     if (m_dedupe.contains(token))
         return -ErrorCode::MessageAlreadySent;
     const qint64 seq = send(who, channel, payload, acknowledge);

@@ -88,7 +88,7 @@ public:
     qint64 send(const Principal& who, const QString& channel, const QJsonValue& message,
         const std::function<void(qint64 seq)>& acknowledge);
     // connection/send-once: as send, with the document's dedupe memory (143407 on a repeat).
-    qint64 sendOnce(const Principal& who, const QString& channel, const QString& dedupe, const QJsonValue& message,
+    qint64 sendOnce(const Principal& who, const QString& channel, const std::optional<QString>& dedupe, const QJsonValue& message,
         const std::function<void(qint64 seq)>& acknowledge);
     // connection/update: a refresh without seq, or a transaction when the document waits on asks.
     void updateViewerState(Viewer* viewer, const QJsonObject& viewerState);

@@ -568,7 +568,8 @@ void ServerConnection::connectionSend(const QJsonObject& request, qint64 id, boo
         return fail(id, ErrorCode::MissingChannel);
     if (const int code = validateChannel(*channel))
         return fail(id, code);
-    const QString dedupe = once ? stringParam(request, QLatin1String("dedupe")).value_or(QString()) : QString();
+    // Absent or null: no deduplication; "" is a key like any other (LivingDocument skips only a null one).
+    const std::optional<QString> dedupe = once ? stringParam(request, QLatin1String("dedupe")) : std::nullopt;
     const auto message = messageParam(request, QLatin1String("message"));
     if (!message)
         return fail(id, ErrorCode::MissingMessage);
@@ -578,7 +579,7 @@ void ServerConnection::connectionSend(const QJsonObject& request, qint64 id, boo
     sendMessage(viewer->document, viewer->principal, *channel, dedupe, *message, id, once);
 }
 
-void ServerConnection::sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const QString& dedupe,
+void ServerConnection::sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const std::optional<QString>& dedupe,
     const QJsonValue& message, qint64 id, bool once)
 {
     const auto acknowledge = [this, id](qint64 seq) {
@@ -673,7 +674,8 @@ void ServerConnection::directSend(const QJsonObject& request, qint64 id, bool on
     const DocumentAddress address = readAddress(request);
     if (address.error)
         return fail(id, address.error);
-    const QString dedupe = once ? stringParam(request, QLatin1String("dedupe")).value_or(QString()) : QString();
+    // Absent or null: no deduplication; "" is a key like any other (LivingDocument skips only a null one).
+    const std::optional<QString> dedupe = once ? stringParam(request, QLatin1String("dedupe")) : std::nullopt;
     const auto channel = stringParam(request, QLatin1String("channel"));
     if (!channel)
         return fail(id, ErrorCode::MissingChannel);

@@ -10,6 +10,7 @@
 #include <QTimer>
 
 #include <deque>
+#include <optional>
 
 class QTcpSocket;
 class QWebSocket;
@@ -98,7 +99,7 @@ private:
     void documentCreate(const QJsonObject& request, qint64 id);
     void directSend(const QJsonObject& request, qint64 id, bool once);
     // connection/send(-once) and message/direct-send(-once) once their parameters checked out.
-    void sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const QString& dedupe,
+    void sendMessage(DemoDocument* document, const Principal& who, const QString& channel, const std::optional<QString>& dedupe,
         const QJsonValue& message, qint64 id, bool once);
     void probe(const QJsonObject& request, qint64 id);
     void hashPassword(const QJsonObject& request, qint64 id);

@@ -454,6 +454,21 @@ TEST_CASE("send-once: dedupe tokens, repeats fail with 143407, tokens expire")
     CHECK(failureOf(client, QStringLiteral("connection/send-once"), sendOnce) == 143407);
     QTest::qWait(350);
     CHECK(failureOf(client, QStringLiteral("connection/send-once"), sendOnce) == -1); // expired, so accepted again
+
+    // An empty token is a key like any other; only an absent or null one skips the memory.
+    QJsonObject emptyToken = sendOnce;
+    emptyToken.insert(QStringLiteral("dedupe"), QString());
+    CHECK(failureOf(client, QStringLiteral("connection/send-once"), emptyToken) == -1);
+    CHECK(failureOf(client, QStringLiteral("connection/send-once"), emptyToken) == 143407);
+    for (const QJsonValue& none : { QJsonValue(QJsonValue::Null), QJsonValue(QJsonValue::Undefined) }) {
+        QJsonObject noToken = sendOnce;
+        if (none.isNull())
+            noToken.insert(QStringLiteral("dedupe"), none);
+        else
+            noToken.remove(QStringLiteral("dedupe"));
+        CHECK(failureOf(client, QStringLiteral("connection/send-once"), noToken) == -1);
+        CHECK(failureOf(client, QStringLiteral("connection/send-once"), noToken) == -1);
+    }
 }
 
 TEST_CASE("paths, side calls and the frame size limit")
