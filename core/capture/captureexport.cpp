@@ -414,7 +414,10 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
         QJsonObject message;
         message.insert(QStringLiteral("type"), event.direction == Direction::Outbound ? QStringLiteral("send") : QStringLiteral("receive"));
         message.insert(QStringLiteral("time"), double(event.wallMs) / 1000.0);
-        if (capture::isValidUtf8(payload)) {
+        // A binary frame stays one (its bytes may happen to be UTF-8); other text goes as text.
+        const bool binaryFrame = (event.kind == EventKind::MalformedInbound || event.kind == EventKind::UnknownOutbound)
+            && event.code == qint32(MalformedReason::Binary);
+        if (!binaryFrame && capture::isValidUtf8(payload)) {
             message.insert(QStringLiteral("opcode"), 1);
             message.insert(QStringLiteral("data"), QString::fromUtf8(payload));
         } else {
@@ -689,6 +692,16 @@ QString cell(QString text)
     text.replace(QLatin1Char('|'), QStringLiteral("\\|"));
     text.replace(QLatin1Char('\n'), QLatin1Char(' '));
     text.replace(QLatin1Char('`'), QLatin1Char('\''));
+    // Other control characters (a NUL of a binary frame) would make the report a binary file to
+    // grep and a mess to read: written as \xNN.
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const char16_t c = text.at(i).unicode();
+        if (c < 0x20 || c == 0x7f) {
+            const QString shown = QStringLiteral("\\x%1").arg(int(c), 2, 16, QLatin1Char('0'));
+            text.replace(i, 1, shown);
+            i += shown.size() - 1;
+        }
+    }
     return text;
 }
 
@@ -853,7 +866,12 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         previousNs = -1;
         for (qint64 i = windows[w].first; i <= windows[w].second; ++i) {
             const SessionEvent& event = log.at(i);
-            QString text = QString::fromUtf8(redactedPayload(i));
+            const QByteArray& payload = redactedPayload(i);
+            const bool binaryFrame = (event.kind == EventKind::MalformedInbound || event.kind == EventKind::UnknownOutbound)
+                && event.code == qint32(MalformedReason::Binary);
+            QString text = binaryFrame || !capture::isValidUtf8(payload)
+                ? QStringLiteral("binary, %1 bytes, base64 %2").arg(payload.size()).arg(QString::fromLatin1(payload.left(96).toBase64()))
+                : QString::fromUtf8(payload);
             if (text.size() > 160)
                 text = text.left(157) + QStringLiteral("...");
             md += QStringLiteral("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | `%8` |\n")

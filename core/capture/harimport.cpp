@@ -4,6 +4,7 @@
 #include "core/capture/zstdreaddevice.h"
 #include "core/jsonparse.h"
 #include "core/protocol/envelope.h"
+#include "core/protocol/transport.h"
 #include "core/version.h"
 
 #include <QBuffer>
@@ -67,6 +68,9 @@ OutboundFrame decodeOutbound(QByteArrayView frame)
 }
 
 // Builds one session from one entry's messages, classifying frames like a live session.
+// The largest frame an Adama server takes (adama-wire.md 1); the reference server's default too.
+constexpr qsizetype kAdamaFrameLimit = 4 * 1024 * 1024;
+
 class SessionBuilder
 {
 public:
@@ -85,6 +89,8 @@ public:
         if (outbound) {
             const OutboundFrame frame = binary ? OutboundFrame() : decodeOutbound(data);
             event.kind = frame.kind;
+            if (binary)
+                event.code = qint32(MalformedReason::Binary); // an export writes it as opcode 2 again
             event.requestId = frame.id;
             if (frame.kind == EventKind::Request) {
                 const bool isSend = frame.method == QLatin1String("connection/send") || frame.method == QLatin1String("connection/send-once");
@@ -183,6 +189,25 @@ public:
         ++m_session.frames;
         ++m_session.unknownFrames;
         m_session.log->append(event, data);
+    }
+
+    // An inbound frame over the live client's limit: recorded as that client records one (its
+    // size and first bytes, as MalformedInbound "oversized"), not kept whole.
+    void addOversized(double timeSeconds, const QByteArray& data)
+    {
+        SessionEvent event;
+        stamp(event, timeSeconds);
+        event.direction = Direction::Inbound;
+        event.kind = EventKind::MalformedInbound;
+        event.code = qint32(MalformedReason::Oversized);
+        event.epoch = m_epoch;
+        ++m_session.frames;
+        ++m_session.unknownFrames;
+        m_session.log->append(event,
+            QJsonDocument(QJsonObject { { QStringLiteral("malformed"), QStringLiteral("oversized") }, { QStringLiteral("size"), double(data.size()) },
+                              { QStringLiteral("limit"), double(Transport::kMaxFrameBytes) },
+                              { QStringLiteral("head"), QString::fromUtf8(data.left(Transport::kHeadBytes)) } })
+                .toJson(QJsonDocument::Compact));
     }
 
     bool sawHello() const { return m_sawHello; }
@@ -516,8 +541,26 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
             const int opcode = opcodeValue.isDouble() ? opcodeValue.toInt() : 1;
             if (!opcodeValue.isUndefined() && !opcodeValue.isDouble())
                 session.notices << QStringLiteral("%1: \"opcode\" is not a number; taken as 1 (text)").arg(where);
+            // Adama refuses frames over 4 MiB (close code 1009), and the live client drops inbound
+            // ones over its own limit: a HAR holding one says so, and keeps what a recording would.
+            const auto fitsTheLimits = [&](qsizetype size) {
+                if (size > kAdamaFrameLimit)
+                    session.notices << QStringLiteral("%1: a %2 frame of %3 bytes, over Adama's 4 MiB frame limit (a server refuses one "
+                                                      "with close code 1009)%4")
+                                           .arg(where, outbound ? QStringLiteral("sent") : QStringLiteral("received"))
+                                           .arg(size)
+                                           .arg(!outbound && size > Transport::kMaxFrameBytes
+                                                   ? QStringLiteral("; kept as the live client keeps one over %1 bytes: its size and first bytes")
+                                                         .arg(Transport::kMaxFrameBytes)
+                                                   : QString());
+                return outbound || size <= Transport::kMaxFrameBytes;
+            };
             if (opcode == 1) {
-                builder.add(outbound, seconds, text.toUtf8(), false);
+                const QByteArray bytes = text.toUtf8();
+                if (fitsTheLimits(bytes.size()))
+                    builder.add(outbound, seconds, bytes, false);
+                else
+                    builder.addOversized(seconds, bytes);
                 continue;
             }
             // Every tool writes the data of any other opcode as base64 (Chrome: "if the opcode
@@ -528,7 +571,10 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
                 session.notices << QStringLiteral("%1: opcode %2 data is not base64; kept as its text").arg(where).arg(opcode);
             const QByteArray data = isBase64 ? *decoded : text.toUtf8();
             if (opcode == 2) {
-                builder.add(outbound, seconds, data, true);
+                if (fitsTheLimits(data.size()))
+                    builder.add(outbound, seconds, data, true);
+                else
+                    builder.addOversized(seconds, data);
             } else {
                 session.notices << QStringLiteral("%1: opcode %2 (%3) kept as an unknown frame")
                                        .arg(where)

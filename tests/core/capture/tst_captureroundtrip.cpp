@@ -7,6 +7,8 @@
 #include "core/capture/capturewriter.h"
 #include "core/capture/harimport.h"
 #include "core/cli/cli.h"
+#include "core/protocol/transport.h"
+#include "core/protocol/envelope.h"
 #include "core/server/referenceserver.h"
 #include "core/session/livesession.h"
 #include "tests/support/testutils.h"
@@ -437,6 +439,72 @@ TEST_CASE("import: a HAR that starts mid-session loses the token its handshake U
     CHECK_FALSE(written.data().contains("har-secret"));
     CHECK(written.data().contains("[redacted identity 1]"));
     CHECK(written.data().contains("\"identityRemoved\":true"));
+}
+
+TEST_CASE("import and export: binary frames stay binary, oversized frames are said, and the report holds no raw control bytes")
+{
+    // "aGk=" is "hi": valid UTF-8, but a binary frame all the same. "AAEC" is NUL, 1, 2.
+    const QByteArray huge(5 * 1024 * 1024, 'x');
+    const QByteArray har = R"({"log":{"version":"1.2","creator":{"name":"Chrome"},"entries":[{"startedDateTime":"2024-06-10T06:13:20.000Z",
+        "request":{"url":"wss://example.com/~s"},"_webSocketMessages":[
+        {"type":"receive","time":1718000000.5,"opcode":2,"data":"aGk="},
+        {"type":"send","time":1718000000.6,"opcode":2,"data":"aGk="},
+        {"type":"receive","time":1718000000.7,"opcode":2,"data":"AAEC"},
+        {"type":"receive","time":1718000000.8,"opcode":1,"data":")"
+        + huge + R"("}]}]}})";
+    HarImportResult imported = importHar(har, QStringLiteral("binary.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const ImportedSession& session = imported.sessions[0];
+    const QString notices = session.notices.join(QLatin1Char('\n'));
+    INFO(notices.toStdString());
+    CHECK(notices.contains(QStringLiteral("entry 0, message 3: a received frame of 5242880 bytes, over Adama's 4 MiB frame limit")));
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("binary.ndjson"));
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    QString error;
+    REQUIRE(CaptureWriter::writeLog(*session.log, session.header, file, false, &error));
+    file.close();
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+
+    QBuffer harOut;
+    harOut.open(QIODevice::WriteOnly);
+    REQUIRE(exportHar(*capture, {}, harOut).ok);
+    const QJsonArray messages = QJsonDocument::fromJson(harOut.data()).object().value(QStringLiteral("log")).toObject()
+                                    .value(QStringLiteral("entries")).toArray().at(0).toObject().value(QStringLiteral("_webSocketMessages")).toArray();
+    REQUIRE(messages.size() >= 3);
+    for (int m = 0; m < 3; ++m) {
+        INFO("message " << m);
+        CHECK(messages.at(m).toObject().value(QStringLiteral("opcode")).toInt() == 2);
+    }
+    CHECK(messages.at(0).toObject().value(QStringLiteral("data")).toString() == QStringLiteral("aGk="));
+    CHECK(messages.at(1).toObject().value(QStringLiteral("data")).toString() == QStringLiteral("aGk="));
+
+    QBuffer report;
+    report.open(QIODevice::WriteOnly);
+    REQUIRE(exportMarkdown(*capture, {}, report).ok);
+    CHECK_FALSE(report.data().contains('\0'));
+    CHECK_FALSE(report.data().contains('\x01'));
+    CHECK(report.data().contains("binary, 3 bytes, base64 AAEC"));
+
+    // Over the live client's own limit, a received frame is kept as that client keeps one.
+    const QByteArray beyond = R"({"log":{"entries":[{"request":{"url":"wss://example.com/~s"},"_webSocketMessages":[
+        {"type":"receive","time":1718000000.5,"opcode":1,"data":")"
+        + QByteArray(Transport::kMaxFrameBytes + 1, 'y') + R"("}]}]}})";
+    HarImportResult oversized = importHar(beyond, QStringLiteral("beyond.har"));
+    REQUIRE(oversized.ok);
+    REQUIRE(oversized.sessions.size() == 1);
+    const EventLog& log = *oversized.sessions[0].log;
+    REQUIRE(log.size() == 1);
+    CHECK(log.at(0).kind == EventKind::MalformedInbound);
+    CHECK(log.at(0).code == qint32(MalformedReason::Oversized));
+    const QJsonObject kept = QJsonDocument::fromJson(log.payload(0)).object();
+    CHECK(kept.value(QStringLiteral("size")).toDouble() == double(Transport::kMaxFrameBytes + 1));
+    CHECK(kept.value(QStringLiteral("head")).toString().size() == Transport::kHeadBytes);
+    CHECK(oversized.sessions[0].notices.join(QLatin1Char('\n')).contains(QStringLiteral("kept as the live client keeps one")));
 }
 
 TEST_CASE("redaction: no identity token and no listed path survives in any export")
