@@ -464,8 +464,14 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         if (!problem.isEmpty()) {
             if (lastLine) {
                 result->truncatedTail = true;
-                result->truncatedTailMessage
-                    = QStringLiteral("the last line (line %1, %2 bytes) is incomplete: the capture was cut off "
+                // After the end record nothing was cut off: something was written after the recorder closed it.
+                result->truncatedTailMessage = endSeen
+                    ? QStringLiteral("the last line (line %1, %2 bytes), after the end record, is not a capture line: something "
+                                     "was appended after the recorder closed the capture; the %3 events before it are intact")
+                          .arg(lineNumber)
+                          .arg(length)
+                          .arg(log->size())
+                    : QStringLiteral("the last line (line %1, %2 bytes) is incomplete: the capture was cut off "
                                      "(the recorder stopped abruptly or is still writing); the %3 events before it are intact")
                           .arg(lineNumber)
                           .arg(length)

@@ -574,6 +574,17 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         CHECK(notices.contains(QStringLiteral("is followed by more events")));
         CHECK_FALSE(notices.contains(QStringLiteral("cut off")));
     }
+    SECTION("garbage after the end record: appended after closing, not cut off")
+    {
+        std::unique_ptr<Capture> capture = openBytes(dir, good.trimmed() + "\n#garbage", error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size());
+        CHECK(capture->truncatedTail);
+        const QString notices = capture->notices().join(QLatin1Char('\n'));
+        INFO(notices.toStdString());
+        CHECK(notices.contains(QStringLiteral("after the end record, is not a capture line: something was appended after the recorder closed the capture")));
+        CHECK_FALSE(notices.contains(QStringLiteral("cut off")));
+    }
     SECTION("a real jump still counts the events missing")
     {
         QByteArray edited = good;
