@@ -519,15 +519,18 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         if (!fields.method.empty())
             event.methodString = log->intern(QString::fromUtf8(fields.method.data(), qsizetype(fields.method.size())));
         const std::optional<Jump> jumped = std::exchange(lastLineJumped, std::nullopt);
-        if (fields.index != expectedFileIndex && jumped && fields.index == jumped->expected + 1) {
-            // A damaged index (a flipped digit): the line before jumped ahead, and this one goes on
-            // from before the jump. Read that line as the event it was; nothing was lost.
+        if (fields.index != expectedFileIndex && jumped && fields.index > jumped->expected && fields.index < jumped->index) {
+            // A damaged index (a flipped digit): the event line before jumped ahead, and this one
+            // goes on from before the jump (past lines skipped as damaged in between, if any). Read
+            // that line as the event it was; only the skipped lines are lost.
             indexBreaks.pop_back();
             --result->lostPlaces;
             if (jumped->diagnostic < result->diagnostics.size())
                 result->diagnostics[jumped->diagnostic].message
-                    = QStringLiteral("event index %1 looks damaged: the line after it goes on from %2; read as event %3")
+                    = QStringLiteral("event index %1 looks damaged: the next event line goes on from %2; read as event %3")
                           .arg(jumped->index).arg(fields.index).arg(jumped->expected);
+            if (fields.index > jumped->expected + 1)
+                indexBreaks.emplace_back(fields.index, log->size()); // the events of the skipped lines
             expectedFileIndex = fields.index;
         }
         if (fields.index != expectedFileIndex) {

@@ -552,10 +552,31 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         CHECK(capture->lostPlaces == 0);
         REQUIRE(capture->diagnostics.size() == 1);
         CHECK(capture->diagnostics[0].line == 11);
-        CHECK(capture->diagnostics[0].message == QStringLiteral("event index 999999 looks damaged: the line after it goes on from 10; read as event 9"));
+        CHECK(capture->diagnostics[0].message == QStringLiteral("event index 999999 looks damaged: the next event line goes on from 10; read as event 9"));
         // Links keep naming the right events.
         for (qint64 i = 0; i < log.size(); ++i)
             CHECK(capture->log->at(i).linkedIndex == log.at(i).linkedIndex);
+    }
+    SECTION("a damaged index followed by a damaged line loses only that line")
+    {
+        // Event 9's index flipped to 90, and event 10's line unreadable: events 11 on were all
+        // skipped as going back from 90.
+        QByteArray edited = good;
+        REQUIRE(edited.contains("{\"index\":9,"));
+        REQUIRE(edited.contains("{\"index\":10,"));
+        edited.replace("{\"index\":9,", "{\"index\":90,");
+        edited.replace("{\"index\":10,", "{\"indXx\":10,");
+        std::unique_ptr<Capture> capture = openBytes(dir, edited, error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size() - 1);
+        CHECK(capture->lostPlaces == 1);
+        const QString notices = capture->notices().join(QLatin1Char('\n'));
+        INFO(notices.toStdString());
+        CHECK(notices.contains(QStringLiteral("event index 90 looks damaged: the next event line goes on from 11; read as event 9")));
+        CHECK_FALSE(notices.contains(QStringLiteral("goes back")));
+        CHECK(capture->log->payload(9) == log.payload(9));
+        CHECK(capture->log->payload(10) == log.payload(11));
+        CHECK(capture->log->payload(capture->log->size() - 1) == log.payload(log.size() - 1));
     }
     SECTION("events after the end record: appended to, not cut off")
     {
