@@ -457,8 +457,9 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
                                    .arg(startedText);
         session.header.tool = QStringLiteral("deltascope %1 (import-har)").arg(QString::fromLatin1(kVersion));
         session.header.source = QStringLiteral("import-har");
+        // The file's name only: the capture is shared, the folder it came from is the user's.
         session.header.notes = QStringLiteral("imported from %1, entry %2%3%4")
-                                   .arg(sourceName)
+                                   .arg(QFileInfo(sourceName).fileName())
                                    .arg(e)
                                    .arg(creator.isEmpty() ? QString() : QStringLiteral(", made by ") + creator)
                                    .arg(url == session.header.endpoint ? QString() : QStringLiteral(", handshake URL ") + url);
@@ -666,7 +667,7 @@ HarImportResult importHarFile(const QString& path)
         result.error = QStringLiteral("%1 is %2 bytes; HAR files over 2 GiB are not supported").arg(path).arg(file.size());
         return result;
     }
-    return importHar(file.readAll(), QFileInfo(path).fileName());
+    return importHar(file.readAll(), path); // messages name the file as the user gave it
 }
 
 }

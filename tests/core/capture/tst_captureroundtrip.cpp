@@ -399,6 +399,16 @@ TEST_CASE("import: a HAR that starts mid-stream is marked partial, and bad HAR f
     HarImportResult bad = importHar("{not json", QStringLiteral("bad.har"));
     CHECK_FALSE(bad.ok);
     CHECK(bad.error.contains(QStringLiteral("bad.har")));
+    // From a file, the message names it as given (folder too); the capture's notes only by its name.
+    QTemporaryDir harFolder;
+    const QString badPath = harFolder.filePath(QStringLiteral("bad.har"));
+    REQUIRE(writeFile(badPath, "{not json"));
+    CHECK(importHarFile(badPath).error.startsWith(badPath));
+    const QString partialPath = harFolder.filePath(QStringLiteral("partial.har"));
+    REQUIRE(writeFile(partialPath, partialHar));
+    const HarImportResult fromFile = importHarFile(partialPath);
+    REQUIRE(fromFile.ok);
+    CHECK(fromFile.sessions.at(0).header.notes.startsWith(QStringLiteral("imported from partial.har, entry 0")));
     HarImportResult noLog = importHar(R"({"entries":[]})", QStringLiteral("x.har"));
     CHECK_FALSE(noLog.ok);
     CHECK(noLog.error.contains(QStringLiteral("log.entries")));
