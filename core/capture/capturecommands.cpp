@@ -594,22 +594,33 @@ int runImport(const QStringList& arguments, CommandIo& io)
     }
     for (const QString& notice : result.notices)
         io.err << "deltascope-cli import: " << notice << '\n';
-    int written = 0;
+    // Each socket with messages gets a file: -o's for the first, NAME-2.EXT, NAME-3.EXT... for the
+    // next. All are checked against the input before any is written.
+    std::vector<QString> paths(result.sessions.size());
+    int named = 0;
     for (std::size_t s = 0; s < result.sessions.size(); ++s) {
-        ImportedSession& session = result.sessions[s];
+        if (result.sessions[s].log->isEmpty())
+            continue;
         QString path = output;
-        if (written > 0) {
+        if (named > 0) {
             const QFileInfo info(output);
             const QString name = info.fileName();
             const qsizetype dot = name.indexOf(QLatin1Char('.'));
             const QString base = dot > 0 ? name.left(dot) : name;
             const QString suffix = dot > 0 ? name.mid(dot) : QString();
-            path = info.dir().filePath(QStringLiteral("%1-%2%3").arg(base).arg(written + 1).arg(suffix));
+            path = info.dir().filePath(QStringLiteral("%1-%2%3").arg(base).arg(named + 1).arg(suffix));
             if (isSameFile(path, positional.first())) {
-                io.err << "deltascope-cli import: " << path << ", the file for socket " << (written + 1) << ", is the HAR file being imported; choose another -o\n";
+                io.err << "deltascope-cli import: " << path << ", the file for socket " << (named + 1) << ", is the HAR file being imported; choose another -o\n";
                 return ExitUsage;
             }
         }
+        paths[s] = path;
+        ++named;
+    }
+    int written = 0;
+    for (std::size_t s = 0; s < result.sessions.size(); ++s) {
+        ImportedSession& session = result.sessions[s];
+        const QString& path = paths[s];
         for (const QString& notice : session.notices)
             io.err << "deltascope-cli import: " << notice << '\n';
         if (session.log->isEmpty())

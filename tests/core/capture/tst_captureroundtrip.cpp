@@ -1308,6 +1308,18 @@ TEST_CASE("cli: no command writes over the file it reads, whatever the path's sp
     CHECK_FALSE(QFileInfo::exists(QStringLiteral("-")));
     CHECK(test::readFileOrFail(path) == before);
     CHECK(test::readFileOrFail(harCopy) == test::readFileOrFail(har));
+
+    // Two sockets: the second's file (NAME-2.EXT) would be the input. Refused before the first is written.
+    const QByteArray twoSockets = R"({"log":{"entries":[
+        {"request":{"url":"ws://a/~s"},"_webSocketMessages":[{"type":"receive","time":1718000000.5,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"}]},
+        {"request":{"url":"ws://b/~s"},"_webSocketMessages":[{"type":"receive","time":1718000001.5,"opcode":1,"data":"{\"ping\":1,\"latency\":\"2\"}"}]}]}})";
+    const QString secondIsInput = dir.filePath(QStringLiteral("two-2.har"));
+    REQUIRE(writeFile(secondIsInput, twoSockets));
+    const test::CliRun second = runCli({ QStringLiteral("import"), secondIsInput, QStringLiteral("-o"), dir.filePath(QStringLiteral("two.har")) });
+    CHECK(second.code == cli::ExitUsage);
+    CHECK(second.err.contains(QStringLiteral("the file for socket 2, is the HAR file being imported")));
+    CHECK_FALSE(QFileInfo::exists(dir.filePath(QStringLiteral("two.har"))));
+    CHECK(test::readFileOrFail(secondIsInput) == twoSockets);
 }
 
 TEST_CASE("cli: export writes into a pipe in place, never renaming a file over it")
