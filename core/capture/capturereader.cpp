@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QPointer>
+#include <QStorageInfo>
 #include <QThread>
 
 #include <simdjson.h>
@@ -125,6 +126,7 @@ QStringList Capture::notices() const
 namespace {
 
 constexpr qint64 kChunk = 4 << 20;
+constexpr qint64 kKeepFree = qint64(256) << 20; // decompress() leaves the temporary folder this much room
 
 // Decompresses a .zst capture into a temporary file so its payloads can be mapped. A damaged or
 // truncated stream keeps everything decoded before the damage.
@@ -157,6 +159,8 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
     QByteArray text(qsizetype(kChunk), Qt::Uninitialized);
     const qint64 total = in.size();
     qint64 written = 0;
+    qint64 sinceLineBreak = 0; // bytes since the last line break written
+    QString unbrokenNote;
     for (;;) {
         const qint64 got = decoder.read(text.data(), text.size());
         if (got <= 0)
@@ -166,20 +170,35 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
             *error = QStringLiteral("%1 decompresses to more than %2 bytes, the limit for opening it").arg(path).arg(options.maxDecompressedBytes);
             return nullptr;
         }
-        // A recorder's NDJSON shrinks some tens of times; thousands of times is a stream of one
-        // repeated byte (a "zip bomb"), which would fill the disk before any line was read.
-        if (options.maxExpansion > 0 && written > options.expansionCheckedAfter
-            && written / std::max<qint64>(1, decoder.compressedBytesRead()) > options.maxExpansion) {
-            *error = QStringLiteral("%1 decompresses more than %2 times its size (%3 bytes from the first %4): "
-                                    "not a capture a recorder writes; not opened")
-                         .arg(path)
-                         .arg(options.maxExpansion)
-                         .arg(written)
-                         .arg(decoder.compressedBytesRead());
+        // A few kilobytes of zstd can claim gigabytes (a "zip bomb"), all of it written to the disk
+        // before a line is read. Capture text breaks lines at most every kMaxLineBytes (what the
+        // reader skips as one line); past that it is not capture text, and the rest is left out.
+        const QByteArrayView chunk(text.constData(), got);
+        const qsizetype lastBreak = chunk.lastIndexOf('\n');
+        sinceLineBreak = lastBreak >= 0 ? got - (lastBreak + 1) : sinceLineBreak + got;
+        if (sinceLineBreak > options.maxLineBytes) {
+            unbrokenNote = QStringLiteral("the decompressed text runs over %1 MiB without a line break from byte %2 on: that is "
+                                          "no capture text (a capture line is at most %1 MiB); what came before it is shown")
+                               .arg(options.maxLineBytes >> 20)
+                               .arg(written - sinceLineBreak);
+            // The lines this chunk ends before the run still belong to the capture.
+            if (lastBreak >= 0 && out->write(text.constData(), lastBreak + 1) != lastBreak + 1) {
+                *error = QStringLiteral("cannot decompress %1 into a temporary file in %2: %3").arg(path, QDir::tempPath(), out->errorString());
+                return nullptr;
+            }
+            break;
+        }
+        // And room: the text must leave the disk usable.
+        if (const QStorageInfo room(QFileInfo(out->fileName()).absolutePath()); room.isValid() && room.bytesAvailable() < got + kKeepFree) {
+            *error = QStringLiteral("%1 decompresses to more than the free space in %2 allows (%3 bytes written, %4 MiB must stay "
+                                    "free); not opened")
+                         .arg(path, QFileInfo(out->fileName()).absolutePath())
+                         .arg(written - got)
+                         .arg(kKeepFree >> 20);
             return nullptr;
         }
         if (out->write(text.constData(), got) != got) {
-            *error = QStringLiteral("cannot decompress %1 into %2: %3").arg(path, out->fileName(), out->errorString());
+            *error = QStringLiteral("cannot decompress %1 into a temporary file in %2: %3").arg(path, QDir::tempPath(), out->errorString());
             return nullptr;
         }
         if (options.progress)
@@ -189,7 +208,9 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
             return nullptr;
         }
     }
-    if (decoder.cutOff())
+    if (!unbrokenNote.isEmpty())
+        note = unbrokenNote;
+    else if (decoder.cutOff())
         note = QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish); "
                               "everything flushed before that is shown");
     else if (!decoder.damage().isEmpty())

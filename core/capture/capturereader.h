@@ -78,11 +78,10 @@ struct CaptureOpenOptions {
     // A .zst capture whose text would exceed this many bytes is refused (0: no limit). Its text is
     // written to a temporary file first, and a few kilobytes of zstd can claim gigabytes.
     qint64 maxDecompressedBytes = 0;
-    // A .zst capture whose text, once past `expansionCheckedAfter` bytes, is more than
-    // `maxExpansion` times the compressed bytes read is refused (0: never): a recorder's NDJSON
-    // shrinks some tens of times, a stream of one repeated byte (a "zip bomb") thousands.
-    qint64 maxExpansion = 2000;
-    qint64 expansionCheckedAfter = qint64(256) << 20;
+    // A .zst capture's text is cut where it runs longer than this without a line break (what the
+    // reader would skip as one line anyway): past that it is no capture text but, say, a "zip
+    // bomb" of one repeated byte, which would fill the disk. What came before is opened.
+    qint64 maxLineBytes = capture::kMaxLineBytes;
 };
 
 // An opened capture: header, the event log (payloads on disk), damage found, and checkpoints.
