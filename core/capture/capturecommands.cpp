@@ -184,6 +184,7 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     writerOptions.path = path;
     writerOptions.keepIdentity = parser.isSet(QStringLiteral("keep-identity"));
     writerOptions.identities = { options.target.identity };
+    writerOptions.createFolder = reservedPath; // --out names a file in a folder that must exist
     CaptureWriter writer(&runner.session().log(), header, writerOptions);
     if (!writer.start(&error)) {
         if (reservedPath)
@@ -337,6 +338,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
             CaptureWriterOptions options;
             options.path = parser.value(QStringLiteral("out"));
             options.identities = { target.identity };
+            options.createFolder = false;
             writer = std::make_unique<CaptureWriter>(&against.session().log(), header, options);
             QString error;
             if (!writer->start(&error)) {

@@ -12,6 +12,8 @@
 
 #include <zstd.h>
 
+#include <sys/stat.h>
+
 namespace deltascope {
 
 namespace {
@@ -60,13 +62,20 @@ public:
         m_file.setFileName(m_options.path);
         // An older capture at this path may be open in a reader that maps it (a replay, the GUI):
         // cut short in place, its pages would vanish under that reader (SIGBUS). Unlinked instead,
-        // it lives on for that reader while this one is written as a new file. Links and other
-        // kinds of file are written through, as given.
+        // it lives on for that reader while this one is written as a new file with its mode (a
+        // capture holds private data; 0600 stays 0600). Symbolic and hard links and other kinds
+        // of file are written through, as given.
         const QFileInfo existing(m_options.path);
-        if (existing.exists() && existing.isFile() && !existing.isSymLink())
+        struct stat status {};
+        const bool replace = existing.exists() && existing.isFile() && !existing.isSymLink()
+            && ::stat(QFile::encodeName(m_options.path).constData(), &status) == 0 && status.st_nlink == 1;
+        const QFileDevice::Permissions mode = replace ? existing.permissions() : QFileDevice::Permissions();
+        if (replace)
             QFile::remove(m_options.path);
         if (!m_file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered))
             return QStringLiteral("cannot write capture %1: %2").arg(m_options.path, m_file.errorString());
+        if (replace)
+            m_file.setPermissions(mode);
         if (m_options.path.endsWith(QLatin1String(".zst"))) {
             m_zstd = ZSTD_createCCtx();
             ZSTD_CCtx_setParameter(m_zstd, ZSTD_c_compressionLevel, 3);
@@ -223,6 +232,11 @@ bool CaptureWriter::start(QString* error)
         return false;
     }
     const QFileInfo info(m_options.path);
+    if (!info.absoluteDir().exists() && !m_options.createFolder) {
+        if (error)
+            *error = QStringLiteral("cannot write capture %1: the folder %2 does not exist").arg(m_options.path, info.absolutePath());
+        return false;
+    }
     if (!info.absoluteDir().exists() && !QDir().mkpath(info.absolutePath())) {
         if (error)
             *error = QStringLiteral("cannot create the captures folder %1").arg(info.absolutePath());

@@ -24,6 +24,9 @@ struct CaptureWriterOptions {
     bool keepIdentity = false; // store identity tokens (header and payloads) as they are
     QStringList identities; // tokens known up front (the connect form); more are learned from requests
     int flushIntervalMs = 100; // data reaches the OS at least this often (crash safety)
+    // Make the file's folder if it is missing (the captures folder); false for a path the user
+    // typed, where a missing folder is more likely a typo than a wish (as curl and tcpdump do).
+    bool createFolder = true;
 };
 
 // Records an EventLog into a capture file as it grows. Lives on the log's thread; everything
