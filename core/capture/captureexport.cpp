@@ -320,6 +320,17 @@ QStringList ExportRedactor::summary() const
 // ---------------------------------------------------------------------------------------------
 // HAR
 
+namespace {
+// Whether a binary frame's payload is its own bytes (a HAR import keeps them) rather than the live
+// client's summary of it ({"malformed":"binary","size":..,"headBase64":..}), which is text about it.
+bool holdsBinaryFrameBytes(const SessionEvent& event, const QByteArray& payload)
+{
+    if ((event.kind != EventKind::MalformedInbound && event.kind != EventKind::UnknownOutbound) || event.code != qint32(MalformedReason::Binary))
+        return false;
+    return !(payload.startsWith('{') && QJsonDocument::fromJson(payload).object().value(QStringLiteral("malformed")).toString() == QLatin1String("binary"));
+}
+}
+
 ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIODevice& out)
 {
     ExportResult result;
@@ -415,9 +426,7 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
         message.insert(QStringLiteral("type"), event.direction == Direction::Outbound ? QStringLiteral("send") : QStringLiteral("receive"));
         message.insert(QStringLiteral("time"), double(event.wallMs) / 1000.0);
         // A binary frame stays one (its bytes may happen to be UTF-8); other text goes as text.
-        const bool binaryFrame = (event.kind == EventKind::MalformedInbound || event.kind == EventKind::UnknownOutbound)
-            && event.code == qint32(MalformedReason::Binary);
-        if (!binaryFrame && capture::isValidUtf8(payload)) {
+        if (!holdsBinaryFrameBytes(event, payload) && capture::isValidUtf8(payload)) {
             message.insert(QStringLiteral("opcode"), 1);
             message.insert(QStringLiteral("data"), QString::fromUtf8(payload));
         } else {
@@ -867,9 +876,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         for (qint64 i = windows[w].first; i <= windows[w].second; ++i) {
             const SessionEvent& event = log.at(i);
             const QByteArray& payload = redactedPayload(i);
-            const bool binaryFrame = (event.kind == EventKind::MalformedInbound || event.kind == EventKind::UnknownOutbound)
-                && event.code == qint32(MalformedReason::Binary);
-            QString text = binaryFrame || !capture::isValidUtf8(payload)
+            QString text = holdsBinaryFrameBytes(event, payload) || !capture::isValidUtf8(payload)
                 ? QStringLiteral("binary, %1 bytes, base64 %2").arg(payload.size()).arg(QString::fromLatin1(payload.left(96).toBase64()))
                 : QString::fromUtf8(payload);
             if (text.size() > 160)

@@ -548,7 +548,8 @@ void appendEndLine(QByteArray& out, qint64 eventCount, qint64 wallMs)
 
 void IdentityRedactor::addToken(const QByteArray& token)
 {
-    if (token.isEmpty() || token.startsWith("[redacted identity"))
+    // A placeholder ("[redacted identity 1]", a URL's "[redacted]") is what an earlier export left.
+    if (token.isEmpty() || token.startsWith("[redacted"))
         return;
     if (std::any_of(m_tokens.begin(), m_tokens.end(), [&token](const Token& known) { return known.token == token; }))
         return;

@@ -500,6 +500,34 @@ TEST_CASE("import and export: binary frames stay binary, oversized frames are sa
     CHECK_FALSE(report.data().contains('\x01'));
     CHECK(report.data().contains("binary, 3 bytes, base64 AAEC"));
 
+    // A live recording keeps a summary of a binary frame, not its bytes: shown as that text.
+    EventLog live;
+    SessionEvent binary;
+    binary.kind = EventKind::MalformedInbound;
+    binary.direction = Direction::Inbound;
+    binary.code = qint32(MalformedReason::Binary);
+    live.append(binary, R"({"headBase64":"AAEC","malformed":"binary","size":10000})");
+    const QString livePath = dir.filePath(QStringLiteral("live.ndjson"));
+    QFile liveFile(livePath);
+    REQUIRE(liveFile.open(QIODevice::WriteOnly));
+    REQUIRE(CaptureWriter::writeLog(live, {}, liveFile, false, &error));
+    liveFile.close();
+    std::unique_ptr<Capture> liveCapture = CaptureReader::open(livePath, {}, &error);
+    REQUIRE(liveCapture);
+    QBuffer liveHar;
+    liveHar.open(QIODevice::WriteOnly);
+    REQUIRE(exportHar(*liveCapture, {}, liveHar).ok);
+    const QJsonObject summary = QJsonDocument::fromJson(liveHar.data()).object().value(QStringLiteral("log")).toObject()
+                                    .value(QStringLiteral("entries")).toArray().at(0).toObject().value(QStringLiteral("_webSocketMessages")).toArray()
+                                    .at(0).toObject();
+    CHECK(summary.value(QStringLiteral("opcode")).toInt() == 1);
+    CHECK(summary.value(QStringLiteral("data")).toString().contains(QStringLiteral("\"size\":10000")));
+    QBuffer liveReport;
+    liveReport.open(QIODevice::WriteOnly);
+    REQUIRE(exportMarkdown(*liveCapture, {}, liveReport).ok);
+    CHECK(liveReport.data().contains("\"size\":10000"));
+    CHECK_FALSE(liveReport.data().contains("binary, "));
+
     // Over the live client's own limit, a received frame is kept as that client keeps one.
     const QByteArray beyond = R"({"log":{"entries":[{"request":{"url":"wss://example.com/~s"},"_webSocketMessages":[
         {"type":"receive","time":1718000000.5,"opcode":1,"data":")"
@@ -827,6 +855,9 @@ TEST_CASE("redaction: identity tokens go whatever their order and spelling, and 
     CHECK(fromUrl.redact(R"({"error":"bad token anonymous:har-secret-token"})", false) == QByteArray(R"({"error":"bad token [redacted identity 1]"})"));
     capture::IdentityRedactor noQuery;
     noQuery.learnFromUrl("wss://example.com/~s?id=anonymous%3Ax#identity=y");
+    CHECK(noQuery.tokenCount() == 0);
+    // What an earlier export left in the URL is a placeholder, not a token.
+    noQuery.learnFromUrl("wss://example.com/~s?identity=[redacted]&x=%5Bredacted%20identity%201%5D");
     CHECK(noQuery.tokenCount() == 0);
 
     // A request's passwords go too; a document's field of that name is the user's to list.
@@ -1361,6 +1392,15 @@ TEST_CASE("cli: record names itself, not watch, when it cannot connect")
     CHECK(run.code == cli::ExitConnectFailed);
     CHECK(run.err.contains(QStringLiteral("deltascope-cli record: could not connect to ") + url));
     CHECK_FALSE(run.err.contains(QStringLiteral("deltascope-cli watch")));
+
+    // --out in a folder that does not exist: a typo more likely than a wish; nothing is made.
+    const QString missing = dir.filePath(QStringLiteral("no-such-folder/r.ndjson"));
+    const test::CliRun noFolder = runCli({ QStringLiteral("record"), url, QStringLiteral("--identity"), QStringLiteral("anonymous:a"),
+        QStringLiteral("--space"), QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--connect-timeout"),
+        QStringLiteral("300"), QStringLiteral("--quiet"), QStringLiteral("--out"), missing });
+    CHECK(noFolder.code == cli::ExitFailure);
+    CHECK(noFolder.err.contains(QStringLiteral("cannot write capture %1: the folder %2 does not exist").arg(missing, dir.filePath(QStringLiteral("no-such-folder")))));
+    CHECK_FALSE(QFileInfo::exists(dir.filePath(QStringLiteral("no-such-folder"))));
 }
 
 TEST_CASE("record: incidents are analysed into the capture, so its replay and info have them")
