@@ -738,7 +738,7 @@ FaultResult ReferenceServer::applyFault(const QString& name, const QJsonObject& 
         else if (mode == QLatin1String("fin"))
             kind = ServerConnection::CloseKind::Fin;
         else
-            kind = ServerConnection::CloseKind::Reset; // "abrupt" or "rst" (faultValueError() took no other) // "abrupt" or "rst" (faultValueError() took no other)
+            kind = ServerConnection::CloseKind::Reset; // "abrupt" or "rst" (faultValueError() took no other)
         result.affected = closeSockets(kind, target);
     } else if (name == QLatin1String("stall")) {
         const double seconds = p.value(QLatin1String("seconds")).toDouble();

@@ -15,6 +15,7 @@
 #include <QSocketNotifier>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -185,12 +186,15 @@ ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocke
     connect(m_socket, &QWebSocket::disconnected, this, &ServerConnection::onSocketDisconnected);
     // QWebSocket has written a close frame (its own refusal of a frame, ours, or its answer to
     // the peer's) and is about to close the TCP socket: see LingeringClose.
+    // It fires twice (its own close, then the TCP socket's forwarded aboutToClose): one linger.
     connect(m_socket, &QWebSocket::aboutToClose, this, [this] {
-        if (m_resetting || !m_tcp || m_tcp->socketDescriptor() < 0)
+        if (m_lingering || m_resetting || !m_tcp || m_tcp->socketDescriptor() < 0)
             return;
-        const int duplicate = ::dup(int(m_tcp->socketDescriptor()));
-        if (duplicate >= 0)
-            new LingeringClose(duplicate, m_tcp, m_server);
+        const int duplicate = ::fcntl(int(m_tcp->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
+        if (duplicate < 0)
+            return;
+        m_lingering = true;
+        new LingeringClose(duplicate, m_tcp, m_server);
     });
 
     // Precise: Qt's default timers may fire 5% early, and clients time the pings (adama-wire.md 2).

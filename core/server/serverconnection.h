@@ -38,9 +38,9 @@ public:
     ~ServerConnection() override;
 
     quint64 serial() const { return m_serial; }
-    QString peer() const;
+    QString peer() const; // "127.0.0.1:53412", "[::1]:53412"
     // "close 1009 \"...\"" when a close frame was sent or received with a code or reason, else empty.
-    QString closeSummary() const; // "127.0.0.1:53412"
+    QString closeSummary() const;
     const QHash<qint64, Viewer*>& streams() const { return m_streams; }
     bool isOpen() const { return !m_closed; }
 
@@ -127,6 +127,7 @@ private:
     qint64 m_ignorePongsMs = 0;
     bool m_closed = false;
     bool m_resetting = false;
+    bool m_lingering = false; // a LingeringClose holds the socket (see serverconnection.cpp)
     bool m_flushScheduled = false;
 };
 
