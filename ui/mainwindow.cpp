@@ -304,6 +304,7 @@ MainWindow::~MainWindow()
     finishRecording();
     m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
+    m_replayBar->setReplay(nullptr);
     m_replay.reset();
     delete m_live;
     m_live = nullptr;
@@ -529,6 +530,12 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     m_live->disconnectSession();
     finishRecording();
     m_syncingReplay = true;
+    // A replay already open (a second capture opened over it) is let go of by everything that
+    // shows it before it is destroyed.
+    if (m_replay) {
+        m_replay->pause();
+        m_replayBar->setReplay(nullptr);
+    }
     m_documentTree->setSource(nullptr, nullptr);
     setEventLog(nullptr);
     m_replay = std::make_unique<ReplaySession>(std::move(capture));

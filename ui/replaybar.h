@@ -1,6 +1,9 @@
 #pragma once
 
+#include "core/capture/replaysession.h"
+
 #include <QKeySequence>
+#include <QPointer>
 #include <QSlider>
 #include <QWidget>
 
@@ -10,10 +13,6 @@ class QComboBox;
 class QLabel;
 class QPushButton;
 class QToolButton;
-
-namespace deltascope {
-class ReplaySession;
-}
 
 namespace deltascope::ui {
 
@@ -62,7 +61,7 @@ Q_SIGNALS:
 private:
     void syncPosition();
 
-    ReplaySession* m_replay = nullptr;
+    QPointer<ReplaySession> m_replay; // null once the replay it shows is gone
     QLabel* m_file = nullptr;
     MarkerSlider* m_slider = nullptr;
     QLabel* m_position = nullptr;

@@ -16,6 +16,7 @@
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
 #include "ui/mainwindow.h"
+#include "ui/replaybar.h"
 #include "core/capture/capturereader.h"
 #include "core/capture/capturewriter.h"
 #include "core/capture/replaysession.h"
@@ -879,6 +880,16 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     REQUIRE(window.replay());
     window.replay()->seek(window.replay()->eventCount() / 2);
     CHECK_FALSE(window.timeline()->isFollowing()); // a replay's seeks stop following
+    // A second capture opened over the replay (Ctrl+O): the first is let go of by the replay bar
+    // before it is destroyed (it crashed), and the bar drives the new one.
+    const ReplaySession* first = window.replay();
+    window.replay()->play();
+    REQUIRE(window.openCapture(path, true));
+    REQUIRE(window.replay());
+    CHECK(window.replay() != first);
+    CHECK(window.findChild<ReplayBar*>()->replay() == window.replay());
+    window.replay()->seek(window.replay()->eventCount() / 2);
+    CHECK_FALSE(window.timeline()->isFollowing());
     // Demo ▸ chat with the replay open: the replay's log is freed, and the panes (charts, timeline,
     // detail) once read it until the session's was set.
     REQUIRE(window.startDemo(QStringLiteral("chat")));
