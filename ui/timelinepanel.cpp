@@ -26,6 +26,19 @@
 namespace deltascope::ui {
 
 namespace {
+// A table whose type-to-find goes to the payload search instead (see the constructor).
+class TypingForwardingTableView : public QTableView
+{
+    Q_OBJECT
+public:
+    using QTableView::QTableView;
+    void keyboardSearch(const QString& search) override { Q_EMIT typed(search); }
+Q_SIGNALS:
+    void typed(const QString& text);
+};
+}
+
+namespace {
 constexpr int kDebounceMs = 300;
 const QString kFilterKey = QStringLiteral("ui/v%1/timeline/filter").arg(UiState::kLayoutVersion);
 }
@@ -46,7 +59,14 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     buildFilterBar(bar);
     layout->addWidget(bar);
 
-    m_view = new QTableView(this);
+    auto* view = new TypingForwardingTableView(this);
+    // Typing in the timeline searches payloads: Qt's own type-to-find formats every row's text,
+    // seconds of stall on a big capture (and it matched only the start of one column).
+    connect(view, &TypingForwardingTableView::typed, this, [this](const QString& text) {
+        m_searchEdit->setFocus(Qt::OtherFocusReason);
+        m_searchEdit->insert(text);
+    });
+    m_view = view;
     m_view->setObjectName(QStringLiteral("timelineView"));
     m_view->setModel(m_proxy);
     m_view->setItemDelegate(new TimelineDelegate(m_view));
@@ -446,3 +466,5 @@ void TimelinePanel::restoreState()
 }
 
 }
+
+#include "timelinepanel.moc"

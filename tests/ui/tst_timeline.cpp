@@ -10,15 +10,19 @@
 #include "ui/timelinepanel.h"
 
 #include <QAbstractItemModelTester>
-#include <QLabel>
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QTest>
+
+#include <ctime>
 
 using namespace deltascope;
 using namespace deltascope::ui;
@@ -317,6 +321,49 @@ struct ShownTimeline {
         REQUIRE(QTest::qWaitForWindowExposed(&panel));
     }
 };
+}
+
+TEST_CASE("timeline panel: typing in the timeline searches payloads, and times read as local clock time")
+{
+    // Qt's type-to-find formatted every row's text per keystroke: seconds on a big capture.
+    ShownTimeline shown;
+    shown.panel.setEventLog(&shown.log);
+    auto* view = shown.panel.findChild<QTableView*>(QStringLiteral("timelineView"));
+    auto* search = shown.panel.findChild<QLineEdit*>(QStringLiteral("payloadSearchEdit"));
+    REQUIRE(view);
+    REQUIRE(search);
+    view->setFocus();
+    REQUIRE(test::waitUntil([&] { return view->hasFocus(); }, 2s));
+    QTest::keyClicks(view, QStringLiteral("v\":4"));
+    CHECK(search->text() == QStringLiteral("v\":4"));
+    CHECK(search->hasFocus());
+
+    // The cached zone offset gives what QDateTime gives, across a year of times and both daylight
+    // saving changes (a POSIX rule, so no zone files are needed; ctest runs each case alone).
+    qputenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3");
+    ::tzset();
+    TimelineModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    EventLog times;
+    SessionEvent note;
+    note.kind = EventKind::Note;
+    std::vector<qint64> stamps;
+    for (qint64 ms = 1704067200000; ms < 1735689600000; ms += 86400000LL * 7 + 3600 * 1000 * 5 + 123)
+        stamps.push_back(ms);
+    // Just before and after 2024's changes (31 March 01:00 UTC, 27 October 01:00 UTC).
+    for (qint64 change : { 1711846800000LL, 1729990800000LL })
+        stamps.insert(stamps.end(), { change - 1, change, change + 1 });
+    for (qint64 ms : stamps) {
+        note.wallMs = ms;
+        times.append(note, "{}");
+    }
+    model.setEventLog(&times);
+    REQUIRE(test::waitUntil([&] { return model.rowCount() == int(stamps.size()); }, 2s));
+    for (int row = 0; row < int(stamps.size()); ++row) {
+        INFO(stamps[std::size_t(row)]);
+        CHECK(model.data(model.index(row, TimelineModel::TimeColumn)).toString()
+            == QDateTime::fromMSecsSinceEpoch(stamps[std::size_t(row)]).toString(QStringLiteral("HH:mm:ss.zzz")));
+    }
 }
 
 TEST_CASE("timeline panel: a jump right after a log is set stays in view (opening a replay at its first event)")

@@ -244,6 +244,17 @@ QString TimelineModel::computeSummary(qint64 index) const
     return summarizeFrame(event.kind, m_log->payload(index), m_log->method(index));
 }
 
+QString TimelineModel::localClockText(qint64 wallMs) const
+{
+    constexpr qint64 kQuarterHourMs = 15 * 60 * 1000;
+    const qint64 quarter = wallMs >= 0 ? wallMs / kQuarterHourMs : (wallMs - kQuarterHourMs + 1) / kQuarterHourMs;
+    if (quarter != m_offsetQuarter) {
+        m_offsetQuarter = quarter;
+        m_offsetSeconds = QDateTime::fromMSecsSinceEpoch(quarter * kQuarterHourMs).offsetFromUtc();
+    }
+    return QDateTime::fromMSecsSinceEpoch(wallMs + qint64(m_offsetSeconds) * 1000, Qt::UTC).toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
 QVariant TimelineModel::data(const QModelIndex& index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid) || !m_log)
@@ -254,7 +265,7 @@ QVariant TimelineModel::data(const QModelIndex& index, int role) const
     case Qt::DisplayRole:
         switch (index.column()) {
         case TimeColumn:
-            return QDateTime::fromMSecsSinceEpoch(event.wallMs).toString(QStringLiteral("HH:mm:ss.zzz"));
+            return localClockText(event.wallMs);
         case GapColumn:
             return row == 0 ? QString() : formatGap(event.monotonicNs - m_log->at(row - 1).monotonicNs);
         case DirectionColumn:

@@ -8,6 +8,7 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <limits>
 #include <vector>
 
 namespace deltascope::ui {
@@ -85,6 +86,12 @@ private:
     qint64 m_current = -1;
     const std::vector<bool>* m_searchMatches = nullptr;
     mutable QCache<qint64, QString> m_summaryCache;
+    // "HH:mm:ss.zzz" in local time. The zone's offset is looked up once per quarter hour of wall
+    // time (offsets change on such boundaries): a lookup reads the zone rules, and a sort or a
+    // scroll asks for thousands of rows.
+    QString localClockText(qint64 wallMs) const;
+    mutable qint64 m_offsetQuarter = std::numeric_limits<qint64>::min();
+    mutable int m_offsetSeconds = 0;
 };
 
 }
