@@ -180,6 +180,7 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
     NetworkPtr<faults::FaultProxy> previousProxy = std::exchange(m_proxy, std::move(proxy));
     m_reconnectAtMs = -1;
     m_upstreamError.clear();
+    m_upgradeError.clear();
     Q_EMIT sessionChanged(m_session.get());
     previous.reset();
     previousProxy.reset();
@@ -219,6 +220,21 @@ void LiveController::onStateChanged(ConnectionState state, ConnectionState, cons
         }
     }
     Q_EMIT stateChanged(state, reason);
+    // A server that answers the upgrade with an HTTP error (a wrong path: 404) is reached but will
+    // not take the socket, retry after retry: said once in the banner, not only in the timeline.
+    static const QLatin1String kRefusedUpgrade("answered the WebSocket upgrade with HTTP");
+    if (state == ConnectionState::Reconnecting && reason.contains(kRefusedUpgrade)) {
+        QString what = reason.mid(reason.indexOf(QLatin1String("the server ")));
+        if (const qsizetype retry = what.lastIndexOf(QLatin1String("; reopening in")); retry > 0)
+            what.truncate(retry);
+        what = tr("Could not open the socket: %1. The client keeps retrying.").arg(what);
+        if (what != m_upgradeError) {
+            m_upgradeError = what;
+            Q_EMIT errorOccurred(m_upgradeError, tr("Check the URL's path; Disconnect stops the retries."));
+        }
+    } else if (state == ConnectionState::Streaming && !m_upgradeError.isEmpty()) {
+        Q_EMIT errorResolved(std::exchange(m_upgradeError, QString()));
+    }
     if (state == ConnectionState::Failed)
         Q_EMIT errorOccurred(tr("The connection failed: %1").arg(reason),
             tr("Check that the server is running and the identity may open this document, then Connect again."));

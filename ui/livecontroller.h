@@ -157,6 +157,7 @@ private:
     bool m_routeThroughProxy = true;
     qint64 m_reconnectAtMs = -1; // wall clock of the planned reconnect
     QString m_upstreamError; // said when the server stopped taking connections; empty while it does
+    QString m_upgradeError; // said when the server refused the WebSocket upgrade (HTTP 404...); empty once streaming
 };
 
 }

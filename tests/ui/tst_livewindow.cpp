@@ -758,6 +758,26 @@ TEST_CASE("live window: a server that is down is named as such behind the fault 
     CHECK(capture->log->indexesOfKind(EventKind::Incident).empty());
 }
 
+TEST_CASE("live window: a server that refuses the upgrade (a wrong path) is said in the banner once, not only in the timeline")
+{
+    QSettings().clear();
+    server::ServerOptions options;
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    MainWindow window;
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/wrongpath").arg(server.port()));
+    window.connectionBar()->setIdentity(QStringLiteral("anonymous:lost"));
+    window.connectionBar()->setSpace(QStringLiteral("chat"));
+    window.connectionBar()->setKey(QStringLiteral("demo"));
+    REQUIRE(window.connectFromBar());
+    REQUIRE(test::waitUntil([&] { return window.errorText().contains(QStringLiteral("HTTP 404")); }, 5s));
+    INFO(window.errorText().toStdString());
+    CHECK(window.errorText().contains(QStringLiteral("Could not open the socket: the server answered the WebSocket upgrade with HTTP 404")));
+    CHECK(window.errorText().contains(QStringLiteral("/~s")));
+    CHECK_FALSE(window.errorText().contains(QStringLiteral("reopening in")));
+    window.disconnectSession();
+}
+
 TEST_CASE("live window: an incident still open is a row in progress, replaced by its verdict when it closes")
 {
     QSettings().clear();
