@@ -248,7 +248,7 @@ void TimelinePanel::buildFilterBar(QWidget* bar)
 
     m_matchesOnly = new QCheckBox(tr("only matches"), bar);
     m_matchesOnly->setObjectName(QStringLiteral("matchesOnlyCheck"));
-    connect(m_matchesOnly, &QCheckBox::toggled, this, [this](bool on) { m_proxy->setMatchesOnly(on ? &m_search->matchFlags() : nullptr); });
+    connect(m_matchesOnly, &QCheckBox::toggled, this, &TimelinePanel::applyMatchesOnly);
     searchRow->addWidget(m_matchesOnly);
 
     m_searchStatus = new QLabel(bar);
@@ -387,9 +387,15 @@ void TimelinePanel::setSearchPattern(const QString& pattern)
     m_searchDebounce->stop();
     m_searchStatus->setToolTip(QString());
     m_search->setPattern(pattern);
-    if (m_matchesOnly->isChecked())
-        m_proxy->setMatchesOnly(&m_search->matchFlags());
+    applyMatchesOnly();
     updateSearchStatus();
+}
+
+void TimelinePanel::applyMatchesOnly()
+{
+    // Without a pattern (cleared, or one that does not compile) nothing matches: "only matches"
+    // then hid every row with no word why. It filters only while a search is on.
+    m_proxy->setMatchesOnly(m_matchesOnly->isChecked() && m_search->isActive() ? &m_search->matchFlags() : nullptr);
 }
 
 void TimelinePanel::updateSearchStatus()

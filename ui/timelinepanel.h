@@ -65,6 +65,7 @@ private:
     void onScrolled(int value);
     void onCurrentChanged();
     void updateSearchStatus();
+    void applyMatchesOnly(); // the "only matches" box, while a search is on
     void scrollToTail();
     bool selectProxyRowForEvent(qint64 index);
 

@@ -10,6 +10,7 @@
 #include "ui/timelinepanel.h"
 
 #include <QAbstractItemModelTester>
+#include <QCheckBox>
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -300,6 +301,23 @@ TEST_CASE("timeline panel: follow the tail, stop on scroll up, search and jump b
     // Bad patterns are reported in the panel, not silently ignored.
     panel.setSearchPattern(QStringLiteral("[z"));
     CHECK(status->text().contains(QStringLiteral("not a valid regular expression")));
+
+    // "Only matches" filters while a search is on; with the pattern cleared (or not compiling) every
+    // row shows again instead of an empty timeline that says nothing.
+    auto* onlyMatches = panel.findChild<QCheckBox*>(QStringLiteral("matchesOnlyCheck"));
+    REQUIRE(onlyMatches);
+    const int allRows = panel.proxy()->rowCount();
+    panel.setSearchPattern(QStringLiteral("\"v\":1[0-9]\\}"));
+    REQUIRE(test::waitUntil([&] { return !panel.search()->isRunning(); }, 3s));
+    onlyMatches->setChecked(true);
+    CHECK(panel.proxy()->rowCount() == 10);
+    panel.setSearchPattern(QString());
+    CHECK(panel.proxy()->rowCount() == allRows);
+    panel.setSearchPattern(QStringLiteral("[z"));
+    CHECK(panel.proxy()->rowCount() == allRows);
+    panel.setSearchPattern(QStringLiteral("\"v\":1[0-9]\\}"));
+    REQUIRE(test::waitUntil([&] { return !panel.search()->isRunning(); }, 3s));
+    CHECK(panel.proxy()->rowCount() == 10);
 }
 
 namespace {
