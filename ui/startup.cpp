@@ -58,8 +58,6 @@ QString missingDisplayMessage()
     return {};
 }
 
-namespace {
-
 // System: whatever the platform theme says (it follows the desktop's light or dark setting).
 // Light and dark are forced with Fusion, which draws every palette colour faithfully.
 void applyPalette(GuiOptions::Palette choice)
@@ -93,8 +91,13 @@ void applyPalette(GuiOptions::Palette choice)
     for (const QPalette::ColorRole role : { QPalette::WindowText, QPalette::Text, QPalette::ButtonText })
         dark.setColor(QPalette::Disabled, role, disabled);
     QApplication::setPalette(dark);
-}
-
+    // Fusion draws a checked tool button a shade darker than its window: on this dark palette the
+    // filter toggles (in, out, local, Follow) looked the same on and off. Checked ones take the
+    // selection colour; the check boxes' frames a lighter edge.
+    qApp->setStyleSheet(QStringLiteral("QToolButton:checked { background-color: %1; border: 1px solid %2; border-radius: 3px; }"
+                                       "QCheckBox::indicator:unchecked { border: 1px solid %3; background-color: %4; }")
+                            .arg(dark.color(QPalette::Highlight).name(), dark.color(QPalette::Highlight).lighter(150).name(),
+                                QColor(120, 120, 126).name(), base.name()));
 }
 
 namespace {

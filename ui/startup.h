@@ -18,6 +18,10 @@ QString missingDisplayMessage();
 // size changes (an error banner appears), and passes every other message on. runGui() calls it.
 void silenceOffscreenPluginNoise();
 
+// --palette: system leaves the platform's; light and dark force Fusion with that palette (and,
+// for dark, checked toggles and check boxes drawn so their state shows). runGui() calls it.
+void applyPalette(GuiOptions::Palette choice);
+
 // Sets names, logging rules and the style, then builds and shows the main window, and takes the
 // screenshot when asked. Call with a QApplication constructed; returns QApplication::exec()'s code.
 int runGui(const GuiOptions& options);

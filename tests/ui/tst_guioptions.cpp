@@ -5,7 +5,12 @@
 
 #include <QCoreApplication>
 #include <QGuiApplication>
+#include <QImage>
+#include <QToolButton>
 #include <QWidget>
+
+#include <array>
+#include <cmath>
 
 using namespace deltascope::ui;
 
@@ -181,4 +186,39 @@ TEST_CASE("gui startup: offscreen, the platform plugin's size-hint warning is no
     qInstallMessageHandler(previous);
     INFO(s_messages.join(QLatin1Char('\n')).toStdString());
     CHECK(s_messages == QStringList { QStringLiteral("a warning of our own") });
+}
+
+TEST_CASE("gui options: on the dark palette a checked toggle looks unlike an unchecked one")
+{
+    // Fusion's checked shade on this palette was a few levels darker than the window: the timeline's
+    // in/out/local/Follow toggles looked the same on and off.
+    applyPalette(GuiOptions::Palette::Dark);
+    QWidget host;
+    QToolButton on(&host);
+    QToolButton off(&host);
+    for (QToolButton* button : { &on, &off }) {
+        button->setText(QStringLiteral("Follow"));
+        button->setCheckable(true);
+        button->resize(80, 24);
+    }
+    on.setChecked(true);
+    const auto meanColour = [](QWidget& widget) {
+        const QImage image = widget.grab().toImage();
+        double r = 0, g = 0, b = 0;
+        for (int y = 0; y < image.height(); ++y) {
+            for (int x = 0; x < image.width(); ++x) {
+                const QColor c = image.pixelColor(x, y);
+                r += c.red();
+                g += c.green();
+                b += c.blue();
+            }
+        }
+        const double n = double(image.width()) * image.height();
+        return std::array<double, 3> { r / n, g / n, b / n };
+    };
+    const std::array<double, 3> checked = meanColour(on);
+    const std::array<double, 3> unchecked = meanColour(off);
+    const double distance = std::abs(checked[0] - unchecked[0]) + std::abs(checked[1] - unchecked[1]) + std::abs(checked[2] - unchecked[2]);
+    INFO("checked " << checked[0] << "," << checked[1] << "," << checked[2] << " unchecked " << unchecked[0] << "," << unchecked[1] << "," << unchecked[2]);
+    CHECK(distance > 60);
 }
