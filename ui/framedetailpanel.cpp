@@ -274,7 +274,11 @@ void FrameDetailPanel::showEvent(qint64 index)
 
     if (event.kind != EventKind::StreamItem) {
         m_pathsModel->setStringList({});
-        m_pathsPanel->setEmptyText(tr("A %1 event changes no document paths; stream items do.").arg(eventKindName(event.kind)));
+        const QString kind = eventKindName(event.kind);
+        // "An epoch event", "A note event": the article by the sound of the kind's first letter.
+        const bool vowel = !kind.isEmpty() && QStringLiteral("aeiou").contains(kind.front());
+        m_pathsPanel->setEmptyText((vowel ? tr("An %1 event changes no document paths; stream items do.") : tr("A %1 event changes no document paths; stream items do."))
+                                       .arg(kind));
         m_pathsPanel->showContent(false);
         m_diffPanel->setEmptyText(tr("Before / after documents are shown for stream items."));
         m_diffPanel->showContent(false);

@@ -898,7 +898,8 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     // Documents before and after the range.
     SessionFolder folder;
     capture.checkpoints->restore(folder, from - 1);
-    md += QStringLiteral("## Document before (after event %1, epoch %2)\n\n").arg(from - 1).arg(folder.epoch());
+    md += from == 0 ? QStringLiteral("## Document before (the start of the capture: empty)\n\n")
+                    : QStringLiteral("## Document before (after event %1, epoch %2)\n\n").arg(from - 1).arg(folder.epoch());
     md += fenced(redactedDocument(folder.epochTree(), redactor), 300) + QLatin1Char('\n');
     capture.checkpoints->restore(folder, to);
     md += QStringLiteral("## Document after (after event %1, epoch %2)\n\n").arg(to).arg(folder.epoch());

@@ -499,6 +499,9 @@ TEST_CASE("import and export: binary frames stay binary, oversized frames are sa
     CHECK_FALSE(report.data().contains('\0'));
     CHECK_FALSE(report.data().contains('\x01'));
     CHECK(report.data().contains("binary, 3 bytes, base64 AAEC"));
+    // From the first event, the document before is the empty start, not "after event -1".
+    CHECK(report.data().contains("## Document before (the start of the capture: empty)"));
+    CHECK_FALSE(report.data().contains("after event -1"));
 
     // A live recording keeps a summary of a binary frame, not its bytes: shown as that text.
     EventLog live;
