@@ -1058,9 +1058,12 @@ void MainWindow::updateStatus()
     m_epochLabel->setText(tr("epoch %1").arg(session->epoch()));
     m_seqLabel->setText(session->lastSeq() >= 0 ? tr("seq %1").arg(session->lastSeq()) : tr("seq –"));
     m_rttLabel->setText(session->rttMs() >= 0 ? tr("RTT %1 ms").arg(session->rttMs()) : tr("RTT –"));
-    m_rateLabel->setText(tr("%1 deltas/s").arg(QLocale().toString(qRound(session->deltasPerSecond()))));
+    // An ended session's rate is 0: this is its last update (the timer stops below), and the rate
+    // of its last second would stand as if deltas still came.
+    const bool ended = !active && state != ConnectionState::Reconnecting;
+    m_rateLabel->setText(tr("%1 deltas/s").arg(QLocale().toString(ended ? 0 : qRound(session->deltasPerSecond()))));
     updateVersionStatus(*session);
-    if (!active && state != ConnectionState::Reconnecting)
+    if (ended)
         m_statusTimer->stop();
 }
 

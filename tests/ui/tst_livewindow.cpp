@@ -209,6 +209,8 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     window.disconnectSession();
     REQUIRE(test::waitUntil([&] { return !window.connectionBar()->isSessionActive(); }, 3s));
     CHECK(window.timeline()->proxy()->rowCount() > 0);
+    // The ended session's rate is 0, not its last second's (the ticker streams 20 deltas/s).
+    REQUIRE(test::waitUntil([&] { return window.findChild<QLabel*>(QStringLiteral("statusRate"))->text() == QStringLiteral("0 deltas/s"); }, 2s));
 
     // Open the session's own recording and scrub it: the scrubber, timeline, detail and document follow.
     REQUIRE(window.openCapture(recording, true));
