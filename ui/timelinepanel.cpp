@@ -116,8 +116,11 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     connect(m_search, &PayloadSearch::progress, this, &TimelinePanel::updateSearchStatus);
     connect(m_search, &PayloadSearch::finished, this, &TimelinePanel::updateSearchStatus);
     connect(m_search, &PayloadSearch::failed, this, [this](const QString& reason) {
-        m_searchStatus->setText(reason);
-        m_searchStatus->setToolTip(tr("Fix the pattern: it is a Perl-compatible regular expression (e.g. \"seq\":5[0-9] or players/\\d+)."));
+        // Short in the bar, whole in the tooltip: the long text squeezed the field that holds the
+        // pattern to be fixed.
+        m_searchStatus->setText(tr("invalid pattern"));
+        m_searchStatus->setToolTip(reason + QLatin1Char('\n')
+            + tr("Fix the pattern: it is a Perl-compatible regular expression (e.g. \"seq\":5[0-9] or players/\\d+)."));
     });
 
     auto* linkShortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_L), this);
