@@ -451,6 +451,42 @@ TEST_CASE("import: a HAR that starts mid-session loses the token its handshake U
     CHECK(written.data().contains("\"identityRemoved\":true"));
 }
 
+namespace {
+// `log` written as a capture file in `dir` and opened again, as an export reads it.
+std::unique_ptr<Capture> writtenAndOpened(const QTemporaryDir& dir, const QString& name, const EventLog& log, const capture::Header& header)
+{
+    const QString path = dir.filePath(name);
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    QString error;
+    REQUIRE(CaptureWriter::writeLog(log, header, file, false, &error));
+    file.close();
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    return capture;
+}
+
+// The messages of the first socket of a HAR export of `capture`.
+QJsonArray exportedHarMessages(const Capture& capture)
+{
+    QBuffer out;
+    out.open(QIODevice::WriteOnly);
+    REQUIRE(exportHar(capture, {}, out).ok);
+    return QJsonDocument::fromJson(out.data()).object().value(QStringLiteral("log")).toObject().value(QStringLiteral("entries")).toArray()
+        .at(0).toObject().value(QStringLiteral("_webSocketMessages")).toArray();
+}
+
+// The Markdown report of `capture`.
+QByteArray exportedReport(const Capture& capture)
+{
+    QBuffer out;
+    out.open(QIODevice::WriteOnly);
+    REQUIRE(exportMarkdown(capture, {}, out).ok);
+    return out.data();
+}
+}
+
 TEST_CASE("import and export: binary frames stay binary, oversized frames are said, and the report holds no raw control bytes")
 {
     // "aGk=" is "hi": valid UTF-8, but a binary frame all the same. "AAEC" is NUL, 1, 2.
@@ -471,20 +507,8 @@ TEST_CASE("import and export: binary frames stay binary, oversized frames are sa
     CHECK(notices.contains(QStringLiteral("entry 0, message 3: a received frame of 5242880 bytes, over Adama's 4 MiB frame limit")));
 
     QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("binary.ndjson"));
-    QFile file(path);
-    REQUIRE(file.open(QIODevice::WriteOnly));
-    QString error;
-    REQUIRE(CaptureWriter::writeLog(*session.log, session.header, file, false, &error));
-    file.close();
-    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
-    REQUIRE(capture);
-
-    QBuffer harOut;
-    harOut.open(QIODevice::WriteOnly);
-    REQUIRE(exportHar(*capture, {}, harOut).ok);
-    const QJsonArray messages = QJsonDocument::fromJson(harOut.data()).object().value(QStringLiteral("log")).toObject()
-                                    .value(QStringLiteral("entries")).toArray().at(0).toObject().value(QStringLiteral("_webSocketMessages")).toArray();
+    const std::unique_ptr<Capture> capture = writtenAndOpened(dir, QStringLiteral("binary.ndjson"), *session.log, session.header);
+    const QJsonArray messages = exportedHarMessages(*capture);
     REQUIRE(messages.size() >= 3);
     for (int m = 0; m < 3; ++m) {
         INFO("message " << m);
@@ -493,15 +517,13 @@ TEST_CASE("import and export: binary frames stay binary, oversized frames are sa
     CHECK(messages.at(0).toObject().value(QStringLiteral("data")).toString() == QStringLiteral("aGk="));
     CHECK(messages.at(1).toObject().value(QStringLiteral("data")).toString() == QStringLiteral("aGk="));
 
-    QBuffer report;
-    report.open(QIODevice::WriteOnly);
-    REQUIRE(exportMarkdown(*capture, {}, report).ok);
-    CHECK_FALSE(report.data().contains('\0'));
-    CHECK_FALSE(report.data().contains('\x01'));
-    CHECK(report.data().contains("binary, 3 bytes, base64 AAEC"));
+    const QByteArray report = exportedReport(*capture);
+    CHECK_FALSE(report.contains('\0'));
+    CHECK_FALSE(report.contains('\x01'));
+    CHECK(report.contains("binary, 3 bytes, base64 AAEC"));
     // From the first event, the document before is the empty start, not "after event -1".
-    CHECK(report.data().contains("## Document before (the start of the capture: empty)"));
-    CHECK_FALSE(report.data().contains("after event -1"));
+    CHECK(report.contains("## Document before (the start of the capture: empty)"));
+    CHECK_FALSE(report.contains("after event -1"));
 
     // A live recording keeps a summary of a binary frame, not its bytes: shown as that text.
     EventLog live;
@@ -510,26 +532,13 @@ TEST_CASE("import and export: binary frames stay binary, oversized frames are sa
     binary.direction = Direction::Inbound;
     binary.code = qint32(MalformedReason::Binary);
     live.append(binary, R"({"headBase64":"AAEC","malformed":"binary","size":10000})");
-    const QString livePath = dir.filePath(QStringLiteral("live.ndjson"));
-    QFile liveFile(livePath);
-    REQUIRE(liveFile.open(QIODevice::WriteOnly));
-    REQUIRE(CaptureWriter::writeLog(live, {}, liveFile, false, &error));
-    liveFile.close();
-    std::unique_ptr<Capture> liveCapture = CaptureReader::open(livePath, {}, &error);
-    REQUIRE(liveCapture);
-    QBuffer liveHar;
-    liveHar.open(QIODevice::WriteOnly);
-    REQUIRE(exportHar(*liveCapture, {}, liveHar).ok);
-    const QJsonObject summary = QJsonDocument::fromJson(liveHar.data()).object().value(QStringLiteral("log")).toObject()
-                                    .value(QStringLiteral("entries")).toArray().at(0).toObject().value(QStringLiteral("_webSocketMessages")).toArray()
-                                    .at(0).toObject();
+    const std::unique_ptr<Capture> liveCapture = writtenAndOpened(dir, QStringLiteral("live.ndjson"), live, {});
+    const QJsonObject summary = exportedHarMessages(*liveCapture).at(0).toObject();
     CHECK(summary.value(QStringLiteral("opcode")).toInt() == 1);
     CHECK(summary.value(QStringLiteral("data")).toString().contains(QStringLiteral("\"size\":10000")));
-    QBuffer liveReport;
-    liveReport.open(QIODevice::WriteOnly);
-    REQUIRE(exportMarkdown(*liveCapture, {}, liveReport).ok);
-    CHECK(liveReport.data().contains("\"size\":10000"));
-    CHECK_FALSE(liveReport.data().contains("binary, "));
+    const QByteArray liveReport = exportedReport(*liveCapture);
+    CHECK(liveReport.contains("\"size\":10000"));
+    CHECK_FALSE(liveReport.contains("binary, "));
 
     // Over the live client's own limit, a received frame is kept as that client keeps one.
     const QByteArray beyond = R"({"log":{"entries":[{"request":{"url":"wss://example.com/~s"},"_webSocketMessages":[
