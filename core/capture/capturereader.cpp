@@ -161,6 +161,8 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
     qint64 written = 0;
     qint64 sinceLineBreak = 0; // bytes since the last line break written
     QString unbrokenNote;
+    QStorageInfo room(QDir::tempPath());
+    qint64 chunks = 0;
     for (;;) {
         const qint64 got = decoder.read(text.data(), text.size());
         if (got <= 0)
@@ -188,14 +190,18 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
             }
             break;
         }
-        // And room: the text must leave the disk usable.
-        if (const QStorageInfo room(QFileInfo(out->fileName()).absolutePath()); room.isValid() && room.bytesAvailable() < got + kKeepFree) {
-            *error = QStringLiteral("%1 decompresses to more than the free space in %2 allows (%3 bytes written, %4 MiB must stay "
-                                    "free); not opened")
-                         .arg(path, QFileInfo(out->fileName()).absolutePath())
-                         .arg(written - got)
-                         .arg(kKeepFree >> 20);
-            return nullptr;
+        // And room: the text must leave the disk usable. Looked at every 16 chunks (a look reads
+        // the mount table), with room for those chunks kept.
+        if (++chunks % 16 == 1) {
+            room.refresh();
+            if (room.isValid() && room.bytesAvailable() < 16 * kChunk + kKeepFree) {
+                *error = QStringLiteral("%1 decompresses to more than the free space in %2 allows (%3 bytes written, %4 MiB must "
+                                        "stay free); not opened")
+                             .arg(path, room.rootPath())
+                             .arg(written - got)
+                             .arg(kKeepFree >> 20);
+                return nullptr;
+            }
         }
         if (out->write(text.constData(), got) != got) {
             *error = QStringLiteral("cannot decompress %1 into a temporary file in %2: %3").arg(path, QDir::tempPath(), out->errorString());
