@@ -2,17 +2,35 @@
 
 #include "core/capture/replaysession.h"
 
+#include <QApplication>
 #include <QComboBox>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
+#include <QProxyStyle>
 #include <QPushButton>
 #include <QStyle>
 #include <QStyleOptionSlider>
 #include <QToolButton>
 
 namespace deltascope::ui {
+
+namespace {
+// A click on the scrubber's track jumps there, as a video player's does; Qt's default moves one
+// page step toward the click.
+class JumpToClickStyle : public QProxyStyle
+{
+public:
+    using QProxyStyle::QProxyStyle;
+    int styleHint(StyleHint hint, const QStyleOption* option, const QWidget* widget, QStyleHintReturn* returnData) const override
+    {
+        if (hint == SH_Slider_AbsoluteSetButtons)
+            return Qt::LeftButton;
+        return QProxyStyle::styleHint(hint, option, widget, returnData);
+    }
+};
+}
 
 void MarkerSlider::setMarkers(std::vector<int> incidents, std::vector<int> anomalies)
 {
@@ -87,6 +105,9 @@ ReplayBar::ReplayBar(QWidget* parent)
 
     m_slider = new MarkerSlider(Qt::Horizontal, this);
     m_slider->setObjectName(QStringLiteral("replayScrubber"));
+    auto* jumpToClick = new JumpToClickStyle(QApplication::style()->name()); // a base of the application's kind
+    jumpToClick->setParent(m_slider);
+    m_slider->setStyle(jumpToClick);
     m_slider->setToolTip(tr("Scrub through the capture. Marks: violet below = incidents, pink above = anomalies."));
     layout->addWidget(m_slider, 1);
     m_position = new QLabel(this);

@@ -31,6 +31,8 @@
 #include <QSplitter>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QSlider>
+#include <QStyleOptionSlider>
 
 using namespace deltascope;
 using namespace deltascope::ui;
@@ -238,6 +240,38 @@ TEST_CASE("replay bar: a jump that waits for the background fold says so, then s
     checkpoints.holdBefore(-1);
     REQUIRE(test::waitUntil([&] { return replay.position() == size - 1; }, std::chrono::seconds(20)));
     CHECK(label->text() == QStringLiteral("event %1 / %2").arg(size).arg(size));
+    bar.setReplay(nullptr);
+}
+
+TEST_CASE("replay bar: a click on the scrubber's track jumps there, as a video player's does")
+{
+    // Qt's default moved one page step toward the click (479 to 489 for a click near the end).
+    auto capture = std::make_unique<Capture>();
+    capture->log = std::make_unique<EventLog>();
+    test::fillSyntheticSession(*capture->log, 1000);
+    const qint64 size = capture->log->size();
+    capture->checkpoints = std::make_unique<CaptureCheckpoints>(*capture->log, 100);
+    capture->checkpoints->start();
+    ReplaySession replay(std::move(capture));
+    REQUIRE(test::waitUntil([&] { return replay.checkpointsComplete(); }, std::chrono::seconds(10)));
+    ReplayBar bar;
+    bar.setReplay(&replay);
+    bar.resize(1800, 40);
+    bar.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&bar));
+    QSlider* slider = bar.slider();
+    REQUIRE(slider->width() > 300);
+    QStyleOptionSlider option;
+    option.initFrom(slider);
+    option.orientation = slider->orientation();
+    option.minimum = slider->minimum();
+    option.maximum = slider->maximum();
+    option.sliderPosition = slider->sliderPosition();
+    const QRect groove = slider->style()->subControlRect(QStyle::CC_Slider, &option, QStyle::SC_SliderGroove, slider);
+    QTest::mouseClick(slider, Qt::LeftButton, {}, QPoint(groove.left() + groove.width() * 9 / 10, groove.center().y()));
+    INFO("value " << slider->value() << " of " << slider->maximum());
+    CHECK(slider->value() > int(size * 8 / 10));
+    REQUIRE(test::waitUntil([&] { return replay.position() == slider->value(); }, std::chrono::seconds(10)));
     bar.setReplay(nullptr);
 }
 
