@@ -155,9 +155,19 @@ void ConnectionBar::focusViewerState()
 
 void ConnectionBar::rememberCurrent()
 {
-    if (url().isEmpty())
+    remember(currentEntry());
+}
+
+QStringList ConnectionBar::currentEntry() const
+{
+    return { url(), space(), key(), viewerState() };
+}
+
+void ConnectionBar::remember(const QStringList& parts)
+{
+    if (parts.isEmpty() || parts.front().isEmpty())
         return;
-    const QString entry = joinRecent({ url(), space(), key(), viewerState() });
+    const QString entry = joinRecent(parts);
     QStringList recent = recentConnections();
     recent.removeAll(entry);
     recent.prepend(entry);

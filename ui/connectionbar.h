@@ -42,6 +42,10 @@ public:
 
     // Recent connections (URL, space, key, viewer state; never the identity), newest first.
     void rememberCurrent();
+    // The bar's URL, space, key and viewer state as a Recent entry would hold them; remember()
+    // puts such an entry first in Recent (kept from when it connected, should the bar change).
+    QStringList currentEntry() const;
+    void remember(const QStringList& entry);
     void focusViewerState();
     QStringList recentConnections() const;
     static constexpr int kMaxRecent = 10;

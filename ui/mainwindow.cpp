@@ -126,6 +126,10 @@ MainWindow::MainWindow(QWidget* parent)
             m_errorBanner->hide(); // only that error: a later, different one stays
     });
     connect(m_live, &LiveController::stateChanged, this, &MainWindow::updateStatus);
+    connect(m_live, &LiveController::stateChanged, this, [this](ConnectionState state) {
+        if (state == ConnectionState::Streaming && !m_recentWhenStreaming.isEmpty())
+            m_connectionBar->remember(std::exchange(m_recentWhenStreaming, QStringList()));
+    });
     connect(m_connectionBar, &ConnectionBar::connectRequested, this, &MainWindow::connectFromBar);
     connect(m_connectionBar, &ConnectionBar::disconnectRequested, this, &MainWindow::disconnectSession);
     connect(m_composer, &MessageComposer::sendRequested, this, [this](const QString& channel, const QByteArray& json, bool once) {
@@ -801,10 +805,10 @@ bool MainWindow::connectFromBar()
     QString error;
     if (!m_live->connectTo(target, m_insecure, &error))
         return false;
-    // The embedded demo server listens on a new port each run: its URL would be a dead entry in
-    // Recent (the Demo menu reopens its documents).
-    if (m_live->demoUrl().isEmpty() || url != QUrl(m_live->demoUrl()))
-        m_connectionBar->rememberCurrent();
+    // Recent gets the connection once it streams: a URL that never worked (a typo, a server that
+    // is down) would be a dead entry. Nor does the embedded demo server's, on a new port each run
+    // (the Demo menu reopens its documents).
+    m_recentWhenStreaming = m_live->demoUrl().isEmpty() || url != QUrl(m_live->demoUrl()) ? m_connectionBar->currentEntry() : QStringList();
     return true;
 }
 

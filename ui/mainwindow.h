@@ -190,6 +190,7 @@ private:
     bool m_syncingReplay = false;
     qint64 m_firstDocumentEvent = -1; // replay: the first stream item carrying data, -1 when none
     QString m_lastRecording;
+    QStringList m_recentWhenStreaming; // the Recent entry of a connection made, kept once it streams
     capture::Header m_recordingHeader; // the live session's recording's, for exports made from the session
     QString m_sessionRecording; // the live session's recording, empty when it did not start
     QSplitter* m_verticalSplitter = nullptr;

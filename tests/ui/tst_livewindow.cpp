@@ -741,6 +741,13 @@ TEST_CASE("live window: a server that is down is named as such behind the fault 
     const std::vector<qint64>& notes = session->log().indexesOfKind(EventKind::Note);
     REQUIRE_FALSE(notes.empty());
     CHECK(session->log().payload(notes.front()).contains("did not take connection"));
+    // Not in Recent while it has never streamed: a URL that never worked is a dead entry.
+    const QString url = QStringLiteral("ws://127.0.0.1:%1/~s").arg(port);
+    const auto inRecent = [&] {
+        const QStringList recent = window.connectionBar()->recentConnections();
+        return std::any_of(recent.begin(), recent.end(), [&](const QString& entry) { return entry.startsWith(url); });
+    };
+    CHECK_FALSE(inRecent());
 
     // The server comes up on that port: the client gets in on a retry and the notice goes.
     server::ServerOptions options;
@@ -749,6 +756,7 @@ TEST_CASE("live window: a server that is down is named as such behind the fault 
     REQUIRE(server.listen() == port);
     REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming; }, 15s));
     REQUIRE(test::waitUntil([&] { return window.errorText().isEmpty(); }, 2s));
+    CHECK(inRecent()); // it streams now
     const QString recording = window.recordingPath();
     window.disconnectSession();
     // Not even an incident still open when the session ends: the recording holds none.
