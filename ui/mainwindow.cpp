@@ -306,9 +306,7 @@ MainWindow::~MainWindow()
     m_statusTimer->stop();
     m_loader.reset();
     finishRecording();
-    m_documentTree->setSource(nullptr, nullptr);
-    setEventLog(nullptr);
-    m_replayBar->setReplay(nullptr);
+    releasePanes();
     m_replay.reset();
     delete m_live;
     m_live = nullptr;
@@ -534,14 +532,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     m_live->disconnectSession();
     finishRecording();
     m_syncingReplay = true;
-    // A replay already open (a second capture opened over it) is let go of by everything that
-    // shows it before it is destroyed.
-    if (m_replay) {
-        m_replay->pause();
-        m_replayBar->setReplay(nullptr);
-    }
-    m_documentTree->setSource(nullptr, nullptr);
-    setEventLog(nullptr);
+    releasePanes(); // a replay already open (a second capture opened over it) goes below
     m_replay = std::make_unique<ReplaySession>(std::move(capture));
     // A far jump right after opening a big capture waits for the background fold off this thread.
     m_replay->setDeferSeeksUntilFolded(true);
@@ -646,14 +637,22 @@ void MainWindow::leaveReplay()
     closeReplay(true);
 }
 
+void MainWindow::releasePanes()
+{
+    // Everything that shows the replay (or the session) lets go of it before it is destroyed: the
+    // replay bar held a destroyed replay when a second capture was opened over the first.
+    if (m_replay)
+        m_replay->pause();
+    m_replayBar->setReplay(nullptr);
+    m_documentTree->setSource(nullptr, nullptr);
+    setEventLog(nullptr);
+}
+
 void MainWindow::closeReplay(bool showLastSession)
 {
     if (!m_replay)
         return;
-    m_replay->pause();
-    m_replayBar->setReplay(nullptr);
-    m_documentTree->setSource(nullptr, nullptr);
-    setEventLog(nullptr);
+    releasePanes();
     m_replay.reset();
     m_charts->setComplete(false);
     m_replayBar->hide();

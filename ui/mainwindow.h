@@ -127,6 +127,8 @@ private:
     // Selects the incident whose span holds `event` (none: no selection), without moving the timeline.
     void selectIncidentAt(qint64 event);
     void closeReplay(bool showLastSession);
+    // Detaches the replay bar, tree and event-log panes from what they show (replay or session).
+    void releasePanes();
 
     void buildMenus();
     void buildStatusBar();
