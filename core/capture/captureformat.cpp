@@ -713,6 +713,21 @@ void IdentityRedactor::redactEscapedStrings(QByteArray& text)
     text = std::move(out);
 }
 
+namespace {
+// Each '&'-separated item of a URL's query (empty ones too), in order, and whether it is the last.
+template<typename Visit>
+void forEachQueryItem(QByteArrayView query, Visit visit)
+{
+    for (qsizetype start = 0; start <= query.size();) {
+        qsizetype end = query.indexOf('&', start);
+        if (end < 0)
+            end = query.size();
+        visit(query.sliced(start, end - start), end == query.size());
+        start = end + 1;
+    }
+}
+}
+
 void IdentityRedactor::learnFromUrl(QByteArrayView url)
 {
     // Adama's HTTP endpoints take the token as a query value (?identity=anonymous%3Aalice): a
@@ -723,16 +738,11 @@ void IdentityRedactor::learnFromUrl(QByteArrayView url)
     QByteArrayView query = url.sliced(question + 1);
     if (const qsizetype hash = query.indexOf('#'); hash >= 0)
         query = query.first(hash);
-    for (qsizetype start = 0; start <= query.size();) {
-        qsizetype end = query.indexOf('&', start);
-        if (end < 0)
-            end = query.size();
-        const QByteArrayView item = query.sliced(start, end - start);
+    forEachQueryItem(query, [this](QByteArrayView item, bool) {
         const qsizetype equals = item.indexOf('=');
         if (equals > 0 && QByteArray::fromPercentEncoding(item.first(equals).toByteArray()) == "identity")
             addToken(QByteArray::fromPercentEncoding(item.sliced(equals + 1).toByteArray()));
-        start = end + 1;
-    }
+    });
 }
 
 namespace {
@@ -753,12 +763,7 @@ const QByteArray kRedacted = QByteArrayLiteral("[redacted]");
 QByteArray redactQuery(QByteArrayView query, QStringList* parts)
 {
     QByteArray out;
-    qsizetype start = 0;
-    while (start <= query.size()) {
-        qsizetype end = query.indexOf('&', start);
-        if (end < 0)
-            end = query.size();
-        const QByteArrayView item = query.sliced(start, end - start);
+    forEachQueryItem(query, [&](QByteArrayView item, bool last) {
         const qsizetype equals = item.indexOf('=');
         if (equals >= 0 && equals + 1 < item.size() && item.sliced(equals + 1) != kRedacted) {
             const QByteArrayView key = item.first(equals);
@@ -767,10 +772,9 @@ QByteArray redactQuery(QByteArrayView query, QStringList* parts)
         } else {
             out.append(item); // a bare flag (`?debug`) or an empty value holds nothing to hide
         }
-        if (end < query.size())
+        if (!last)
             out.append('&');
-        start = end + 1;
-    }
+    });
     return out;
 }
 
