@@ -212,13 +212,23 @@ TEST_CASE("deltascope executable: --help, bad arguments, no display, --screensho
     CHECK_FALSE(QImage(shot).isNull());
 }
 
-TEST_CASE("replay bar: a jump that waits for the background fold says so, then shows the event")
+namespace {
+// A capture of a synthetic session of `items` stream items, in memory, with checkpoints every
+// 100 events (not started: a test holds or starts them).
+std::unique_ptr<Capture> syntheticCapture(int items)
 {
     auto capture = std::make_unique<Capture>();
     capture->log = std::make_unique<EventLog>();
-    test::fillSyntheticSession(*capture->log, 400);
-    const qint64 size = capture->log->size();
+    test::fillSyntheticSession(*capture->log, items);
     capture->checkpoints = std::make_unique<CaptureCheckpoints>(*capture->log, 100);
+    return capture;
+}
+}
+
+TEST_CASE("replay bar: a jump that waits for the background fold says so, then shows the event")
+{
+    std::unique_ptr<Capture> capture = syntheticCapture(400);
+    const qint64 size = capture->log->size();
     CaptureCheckpoints& checkpoints = *capture->checkpoints;
     checkpoints.holdBefore(size / 2);
     checkpoints.start();
@@ -246,11 +256,8 @@ TEST_CASE("replay bar: a jump that waits for the background fold says so, then s
 TEST_CASE("replay bar: a click on the scrubber's track jumps there, as a video player's does")
 {
     // Qt's default moved one page step toward the click (479 to 489 for a click near the end).
-    auto capture = std::make_unique<Capture>();
-    capture->log = std::make_unique<EventLog>();
-    test::fillSyntheticSession(*capture->log, 1000);
+    std::unique_ptr<Capture> capture = syntheticCapture(1000);
     const qint64 size = capture->log->size();
-    capture->checkpoints = std::make_unique<CaptureCheckpoints>(*capture->log, 100);
     capture->checkpoints->start();
     ReplaySession replay(std::move(capture));
     REQUIRE(test::waitUntil([&] { return replay.checkpointsComplete(); }, std::chrono::seconds(10)));
