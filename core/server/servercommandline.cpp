@@ -32,7 +32,7 @@ struct Options {
     QCommandLineOption port { QStringLiteral("port"), QStringLiteral("Port to listen on (0: any free port)."), QStringLiteral("P"), QStringLiteral("7777") };
     QCommandLineOption bind { QStringLiteral("bind"), QStringLiteral("Address to listen on."), QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1") };
     QCommandLineOption seed { QStringLiteral("seed"), QStringLiteral("Seed of the demo documents' bots."), QStringLiteral("S"), QStringLiteral("1") };
-    QCommandLineOption version { QStringLiteral("version"), QStringLiteral("Hello `version` string."), QStringLiteral("V") };
+    QCommandLineOption helloVersion { QStringLiteral("hello-version"), QStringLiteral("The `version` string of the server's hello (a version mismatch to test against)."), QStringLiteral("V") };
     QCommandLineOption tlsCert { QStringLiteral("tls-cert"), QStringLiteral("PEM certificate: serve wss."), QStringLiteral("FILE") };
     QCommandLineOption tlsKey { QStringLiteral("tls-key"), QStringLiteral("PEM private key for --tls-cert."), QStringLiteral("FILE") };
     QCommandLineOption controlPort { QStringLiteral("control-port"), QStringLiteral("Serve the control endpoint on 127.0.0.1:P (0: any free port)."), QStringLiteral("P") };
@@ -46,11 +46,12 @@ struct Options {
     QCommandLineOption turnTimeout { QStringLiteral("turn-timeout"), QStringLiteral("Game: seconds before the server moves for a silent player."), QStringLiteral("S") };
     QCommandLineOption fault { QStringLiteral("fault"), QStringLiteral("Inject a fault: NAME[=JSON], JSON may add \"after\" and \"every\" in seconds. Repeatable."), QStringLiteral("NAME[=JSON]") };
     QCommandLineOption help { { QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help.") };
+    QCommandLineOption programVersion { { QStringLiteral("v"), QStringLiteral("version") }, QStringLiteral("Print the program's version.") };
 
     QList<QCommandLineOption> all() const
     {
-        return { port, bind, seed, version, tlsCert, tlsKey, controlPort, tickerRate, chatRate, gameRate, bigRate, paused,
-            pingMs, idleSeconds, turnTimeout, fault, help };
+        return { port, bind, seed, helloVersion, tlsCert, tlsKey, controlPort, tickerRate, chatRate, gameRate, bigRate, paused,
+            pingMs, idleSeconds, turnTimeout, fault, help, programVersion };
     }
 };
 
@@ -93,6 +94,7 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
         return result;
     }
     result.help = parser.isSet(o.help);
+    result.showVersion = parser.isSet(o.programVersion);
     ServerOptions& s = result.options;
     double number = 0;
     if (!parseNumber(parser.value(o.port), 0, 65535, &number)) {
@@ -114,10 +116,10 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
         result.error = QStringLiteral("--seed: \"%1\" is not a non-negative integer").arg(parser.value(o.seed));
         return result;
     }
-    if (parser.isSet(o.version)) {
-        s.version = parser.value(o.version);
+    if (parser.isSet(o.helloVersion)) {
+        s.version = parser.value(o.helloVersion);
         if (s.version.isEmpty()) {
-            result.error = QStringLiteral("--version: the version string is empty");
+            result.error = QStringLiteral("--hello-version: the version string is empty");
             return result;
         }
     }
@@ -208,6 +210,11 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
     const ServerCommandLine commandLine = parseServerCommandLine(arguments);
     if (commandLine.help) {
         out << serverUsage(invocation);
+        out.flush();
+        return 0;
+    }
+    if (commandLine.showVersion && commandLine.error.isEmpty()) {
+        out << "deltascope-server " << kVersion << '\n';
         out.flush();
         return 0;
     }

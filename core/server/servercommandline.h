@@ -25,6 +25,7 @@ struct ServerCommandLine {
     int controlPort = -1; // -1: no control endpoint; 0: any free port
     QList<ScheduledFault> faults;
     bool help = false;
+    bool showVersion = false; // -v/--version: print the program's version and stop
     QString error; // non-empty: bad arguments, said what and which
 };
 

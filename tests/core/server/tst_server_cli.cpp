@@ -1,6 +1,7 @@
 #include "core/server/referenceserver.h"
 #include "core/server/servercommandline.h"
 #include "tests/support/testutils.h"
+#include "core/version.h"
 #include "wsclient.h"
 
 #include <catch2/catch.hpp>
@@ -27,12 +28,13 @@ TEST_CASE("command line: options, defaults and errors")
     CHECK(defaults.controlPort == -1);
 
     const ServerCommandLine full = parseServerCommandLine({ QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--seed"),
-        QStringLiteral("9"), QStringLiteral("--version"), QStringLiteral("v2"), QStringLiteral("--control-port"), QStringLiteral("0"),
+        QStringLiteral("9"), QStringLiteral("--hello-version"), QStringLiteral("v2"), QStringLiteral("--control-port"), QStringLiteral("0"),
         QStringLiteral("--ticker-rate"), QStringLiteral("10000"), QStringLiteral("--fault"), QStringLiteral(R"(stall={"seconds":2,"after":5,"every":30})") });
     REQUIRE(full.error.isEmpty());
     CHECK(full.options.port == 0);
     CHECK(full.options.seed == 9);
     CHECK(full.options.version == QLatin1String("v2"));
+    CHECK_FALSE(full.showVersion);
     CHECK(full.controlPort == 0);
     CHECK(full.options.tickerRate == 10000);
     REQUIRE(full.faults.size() == 1);
@@ -40,6 +42,10 @@ TEST_CASE("command line: options, defaults and errors")
     CHECK(full.faults.front().afterSeconds == 5);
     CHECK(full.faults.front().everySeconds == 30);
 
+    // --version prints the program's version, as the other two programs' do; it takes no value.
+    CHECK(parseServerCommandLine({ QStringLiteral("--version") }).showVersion);
+    CHECK(parseServerCommandLine({ QStringLiteral("-v") }).showVersion);
+    CHECK(parseServerCommandLine({ QStringLiteral("--hello-version"), QString() }).error.contains(QLatin1String("--hello-version: the version string is empty")));
     CHECK(parseServerCommandLine({ QStringLiteral("--port"), QStringLiteral("70000") }).error.contains(QLatin1String("--port")));
     CHECK(parseServerCommandLine({ QStringLiteral("--bind"), QStringLiteral("nowhere") }).error.contains(QLatin1String("--bind")));
     CHECK(parseServerCommandLine({ QStringLiteral("--tls-cert"), QStringLiteral("a.pem") }).error.contains(QLatin1String("--tls-key")));
@@ -92,6 +98,11 @@ TEST_CASE("the executable: --help, a taken port, serving, control, SIGTERM")
     REQUIRE(help.waitForFinished(10000));
     CHECK(help.exitCode() == 0);
     CHECK(help.readAllStandardOutput().contains("--tls-cert"));
+    QProcess version;
+    version.start(executablePath(QStringLiteral("deltascope-server")), { QStringLiteral("--version") });
+    REQUIRE(version.waitForFinished(10000));
+    CHECK(version.exitCode() == 0);
+    CHECK(version.readAllStandardOutput() == QByteArray("deltascope-server ") + kVersion + '\n');
 
     QTcpServer occupier;
     REQUIRE(occupier.listen(QHostAddress::LocalHost, 0));
