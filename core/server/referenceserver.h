@@ -33,6 +33,9 @@ struct ServerOptions {
     int idleTimeoutMs = 60000; // no inbound frame for this long closes the socket
     int handshakeTimeoutMs = 2500;
     qint64 maxFrameBytes = 4 * 1024 * 1024;
+    // Unsent bytes a socket may hold (written but not read by the peer, or held by a stall fault)
+    // before it is dropped; 0: no limit.
+    qint64 maxSendBacklogBytes = 64 * 1024 * 1024;
     double chatBotRate = 0.5; // transactions per second of each demo's own activity
     double gameBotRate = 1.5;
     double tickerRate = 20; // ticker keys `rate-N` override this

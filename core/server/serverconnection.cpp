@@ -242,14 +242,39 @@ QString ServerConnection::closeSummary() const
 
 void ServerConnection::sendFrame(const QByteArray& frame)
 {
-    if (m_closed)
+    if (m_closed || m_backlogExceeded)
         return;
+    // What is already waiting counts, not this frame: one big frame (a snapshot) is no backlog.
     if (m_stallTimer.isActive()) {
+        if (backlogExceeded(m_stallQueueBytes))
+            return;
         m_stallQueue.push_back(frame);
+        m_stallQueueBytes += frame.size();
         return;
     }
+    if (backlogExceeded(m_socket->bytesToWrite()))
+        return;
     m_socket->sendTextMessage(QString::fromUtf8(frame));
     scheduleFlush();
+}
+
+bool ServerConnection::backlogExceeded(qint64 queuedBytes)
+{
+    // A reader that stopped reading (or a stall that outlasts a busy document) would grow the
+    // write buffer without end; past the limit the socket is dropped, as a server out of buffer
+    // would. Later, not here: this runs inside a document's broadcast to its viewers, which the
+    // close detaches.
+    const qint64 limit = m_server->options().maxSendBacklogBytes;
+    if (m_backlogExceeded || limit <= 0 || queuedBytes <= limit)
+        return m_backlogExceeded;
+    m_backlogExceeded = true;
+    m_server->log(QStringLiteral("slow reader %1: %2 bytes %3, over the limit of %4; dropping the socket")
+                      .arg(peer())
+                      .arg(queuedBytes)
+                      .arg(m_stallTimer.isActive() ? QStringLiteral("held by a stall") : QStringLiteral("not yet read by the peer"))
+                      .arg(limit));
+    QMetaObject::invokeMethod(this, [this] { close(CloseKind::Reset); }, Qt::QueuedConnection);
+    return true;
 }
 
 void ServerConnection::scheduleFlush()
@@ -278,6 +303,7 @@ void ServerConnection::flushQueue()
         m_socket->sendTextMessage(QString::fromUtf8(frame));
     }
     m_stallQueue.clear();
+    m_stallQueueBytes = 0;
     scheduleFlush();
 }
 
@@ -373,6 +399,7 @@ void ServerConnection::close(CloseKind kind)
     // Closing writes and then watches the socket: a stall's hold on it ends here.
     m_stallTimer.stop();
     m_stallQueue.clear();
+    m_stallQueueBytes = 0;
     dropHeldInbound();
     switch (kind) {
     case CloseKind::CloseFrame:
@@ -408,6 +435,7 @@ void ServerConnection::onSocketDisconnected()
     m_idle.stop();
     m_stallTimer.stop();
     m_stallQueue.clear();
+    m_stallQueueBytes = 0;
     dropHeldInbound();
     // Socket loss ends every stream of the socket; nothing is kept for resumption (7.3).
     const QHash<qint64, Viewer*> streams = std::exchange(m_streams, {});

@@ -83,6 +83,7 @@ private:
     void endStreamLocally(qint64 id);
     void flushQueue();
     void scheduleFlush();
+    bool backlogExceeded(qint64 queuedBytes);
     void onStallEnded();
     // Inbound bytes stay in the kernel while stalled (see stall()). releaseInbound() then reads
     // what came meanwhile; dropHeldInbound(), for a close, discards it.
@@ -119,6 +120,8 @@ private:
     QTimer m_idle;
     QTimer m_stallTimer;
     std::deque<QByteArray> m_stallQueue;
+    qint64 m_stallQueueBytes = 0;
+    bool m_backlogExceeded = false; // dropped for a backlog over maxSendBacklogBytes; nothing more is queued
     bool m_inboundHeld = false;
     qint64 m_readBufferSizeBeforeStall = 0;
     int m_delayedAcks = 0;

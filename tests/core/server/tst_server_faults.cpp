@@ -157,6 +157,83 @@ QJsonObject httpJson(const QByteArray& response)
 
 }
 
+TEST_CASE("a reader that stops reading is dropped once its unread backlog passes the limit, one that reads is not")
+{
+    ServerOptions options;
+    options.botsPaused = true;
+    options.maxSendBacklogBytes = 256 * 1024;
+    QStringList log; // before the server: it logs the disconnects as it goes
+    ReferenceServer server(options);
+    const quint16 port = server.listen();
+    REQUIRE(port != 0);
+    QObject::connect(&server, &ReferenceServer::logLine, &server, [&](const QString& line) { log << line; });
+    const QString key = QStringLiteral("backlog");
+
+    WsClient reader;
+    REQUIRE(reader.open(QUrl(server.url())));
+    const qint64 readerStream = reader.request(QStringLiteral("connection/create"),
+        { { QStringLiteral("identity"), QStringLiteral("anonymous:alice") }, { QStringLiteral("space"), QStringLiteral("chat") },
+            { QStringLiteral("key"), key } });
+    REQUIRE(waitUntil([&] { return reader.items(readerStream).size() >= 2; }, 3s));
+
+    // A peer that stops reading after its first item: Qt takes 4 KiB from the kernel, no more.
+    RawWsPeer stuck;
+    stuck.socket.setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, 4096);
+    stuck.socket.setReadBufferSize(4096);
+    REQUIRE(stuck.open(port));
+    REQUIRE(waitUntil([&] { stuck.pump(); return !stuck.frames.empty(); }, 3s));
+    stuck.send(faults::WsOpcode::Text,
+        QByteArray(R"({"method":"connection/create","id":1,"identity":"anonymous:bob","space":"chat","key":")") + key.toUtf8() + R"("})");
+    REQUIRE(waitUntil([&] { stuck.pump(); return stuck.sawText("\"seq\""); }, 3s));
+    REQUIRE(server.socketCount() == 2);
+
+    DemoDocument* document = server.document(QStringLiteral("chat"), key);
+    REQUIRE(document);
+    const std::size_t readerItemsBefore = reader.items(readerStream).size();
+    // Lines for both until the stuck one is dropped: the kernel's buffers fill first, then the server's.
+    int steps = 0;
+    const bool dropped = waitUntil(
+        [&] {
+            document->step(20);
+            steps += 20;
+            return server.socketCount() == 1;
+        },
+        20s);
+    INFO("steps: " << steps << ", log: " << log.join(QLatin1Char('\n')).toStdString());
+    REQUIRE(dropped);
+    const QString* slow = nullptr;
+    for (const QString& line : std::as_const(log)) {
+        if (line.startsWith(QLatin1String("slow reader ")))
+            slow = &line;
+    }
+    REQUIRE(slow);
+    CHECK(slow->contains(QLatin1String("not yet read by the peer, over the limit of 262144; dropping the socket")));
+    // The one that reads stays, and gets every line.
+    CHECK_FALSE(reader.isClosed());
+    document->step(1);
+    CHECK(waitUntil([&] { return reader.items(readerStream).size() >= readerItemsBefore + std::size_t(steps) + 1; }, 5s));
+}
+
+TEST_CASE("fault: a stall that holds more than the backlog limit drops the socket")
+{
+    ServerOptions options;
+    options.maxSendBacklogBytes = 8 * 1024;
+    QStringList log; // before the server: it logs the disconnects as it goes
+    Fixture f(QStringLiteral("stallbacklog"), options);
+    QObject::connect(&f.server, &ReferenceServer::logLine, &f.server, [&](const QString& line) { log << line; });
+    REQUIRE(f.server.stall(10000) == 1);
+    f.document->step(2); // well under the limit: held
+    QTest::qWait(100);
+    CHECK(f.server.socketCount() == 1);
+    for (int i = 0; i < 400 && f.server.socketCount() == 1; ++i) {
+        f.document->step(1);
+        QCoreApplication::processEvents();
+    }
+    CHECK(waitUntil([&] { return f.server.socketCount() == 0; }, 3s));
+    CHECK(f.client.waitClosed(3s));
+    CHECK(log.filter(QLatin1String("slow reader ")).join(QString()).contains(QLatin1String("held by a stall, over the limit of 8192")));
+}
+
 TEST_CASE("fault: clean close sends a close frame, abrupt close does not")
 {
     Fixture clean(QStringLiteral("close1"));
