@@ -11,6 +11,7 @@
 #include <QLegend>
 #include <QLineSeries>
 #include <QTimer>
+#include <QResizeEvent>
 #include <QValueAxis>
 
 #include <algorithm>
@@ -62,7 +63,7 @@ public:
             axis->setLinePenColor(colours.mid().color());
         }
         setBackgroundBrush(colours.window());
-        setMinimumSize(160, 110);
+        setMinimumSize(120, 110);
     }
 
     QLineSeries* addSeries(const QColor& color, const QString& name)
@@ -117,6 +118,12 @@ public:
     const QList<QLineSeries*>& series() const { return m_series; }
 
 protected:
+    void resizeEvent(QResizeEvent* event) override
+    {
+        // Fewer time labels on a narrow chart: four of them elide to "1..." below about 190 px.
+        m_x->setTickCount(event->size().width() < 190 ? 2 : event->size().width() < 260 ? 3 : 4);
+        QChartView::resizeEvent(event);
+    }
     void drawForeground(QPainter* painter, const QRectF& rect) override
     {
         QChartView::drawForeground(painter, rect);

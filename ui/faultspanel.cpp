@@ -79,36 +79,43 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
         box->setObjectName(name);
         return box;
     };
+    // Three rows of two pairs: in the short bottom row of a 1280x800 window every fault shows
+    // without scrolling. Each parameter sits right of its fault's button.
     grid->addWidget(addButton(QStringLiteral("drop"), tr("Drop (RST)"), tr("Reset the connection at both ends (Ctrl+D)")), 0, 0);
     grid->addWidget(addButton(QStringLiteral("drop-fin"), tr("Close (FIN)"), tr("Close the connection in an orderly way at both ends")), 0, 1);
     grid->addWidget(addButton(QStringLiteral("stall"), tr("Half-open stall"),
                         tr("Both directions go silent while TCP stays open; the client must notice the missing pings (Ctrl+T)")),
-        1, 0);
+        0, 2);
     m_stallSeconds = spin(1, 600, 10, tr(" s"), QStringLiteral("stallSeconds"));
-    grid->addWidget(m_stallSeconds, 1, 1);
-    grid->addWidget(addButton(QStringLiteral("latency"), tr("Latency"), tr("Add one-way delay with jitter, both directions, order kept")), 2, 0);
+    m_stallSeconds->setToolTip(tr("How long the stall lasts"));
+    grid->addWidget(m_stallSeconds, 0, 3);
+    grid->addWidget(addButton(QStringLiteral("latency"), tr("Latency"), tr("Add one-way delay with jitter, both directions, order kept")), 1, 0);
     auto* latencyBox = new QHBoxLayout;
+    latencyBox->setSpacing(2);
     m_latencyMs = spin(0, 10000, 200, tr(" ms"), QStringLiteral("latencyMs"));
+    m_latencyMs->setToolTip(tr("One-way delay"));
     m_jitterMs = spin(0, 10000, 50, tr(" ms"), QStringLiteral("jitterMs"));
     m_jitterMs->setPrefix(QStringLiteral("\u00B1"));
+    m_jitterMs->setToolTip(tr("Jitter around the delay"));
     latencyBox->addWidget(m_latencyMs);
     latencyBox->addWidget(m_jitterMs);
-    grid->addLayout(latencyBox, 2, 1);
-    grid->addWidget(addButton(QStringLiteral("bandwidth"), tr("Bandwidth cap"), tr("Limit throughput in both directions")), 3, 0);
+    grid->addLayout(latencyBox, 1, 1);
+    grid->addWidget(addButton(QStringLiteral("bandwidth"), tr("Bandwidth cap"), tr("Limit throughput in both directions")), 1, 2);
     m_bandwidthKiB = spin(1, 1000000, 16, tr(" KiB/s"), QStringLiteral("bandwidthKiB"));
-    grid->addWidget(m_bandwidthKiB, 3, 1);
+    m_bandwidthKiB->setToolTip(tr("Throughput in each direction"));
+    grid->addWidget(m_bandwidthKiB, 1, 3);
     grid->addWidget(addButton(QStringLiteral("version-mismatch"), tr("Version mismatch"),
                         tr("Every later hello carries another version, then the socket closes: the reconnect lands on \"another build\"")),
-        4, 0);
+        2, 0);
     grid->addWidget(addButton(QStringLiteral("redeploy"), tr("Redeploy server"),
                         tr("Every socket closes, connects fail for 1.5 s, the new build greets with another version "
                            "(real on the embedded server, simulated by the proxy elsewhere)")),
-        4, 1);
+        2, 1);
     grid->addWidget(addButton(QStringLiteral("silent-delta-drop"), tr("Drop a delta silently"),
                         tr("Swallow the next delta and keep the socket up: the client's tree is now wrong, and only the "
                            "shadow connection's fresh snapshot shows it")),
-        5, 0);
-    grid->addWidget(addButton(QStringLiteral("clear"), tr("Clear all faults"), tr("End stalls, shaping and armed message faults")), 5, 1);
+        2, 2);
+    grid->addWidget(addButton(QStringLiteral("clear"), tr("Clear all faults"), tr("End stalls, shaping and armed message faults")), 2, 3);
     layout->addLayout(grid);
 
     m_log = new QListWidget(this);

@@ -287,9 +287,15 @@ MainWindow::MainWindow(QWidget* parent)
     m_bottomSplitter->setStretchFactor(0, 3);
     m_bottomSplitter->setStretchFactor(1, 0);
     m_bottomSplitter->setStretchFactor(2, 2);
+    // Dragged to nothing, the fault buttons were gone with no sign of where.
+    m_bottomSplitter->setCollapsible(1, false);
     m_verticalSplitter->addWidget(m_bottomSplitter);
     m_verticalSplitter->setStretchFactor(0, 4);
     m_verticalSplitter->setStretchFactor(1, 1);
+    // First-run proportions (a saved layout replaces them): the bottom row tall enough for every
+    // fault button at 1280x800, the timeline's rows ahead of the frame detail's empty space.
+    m_verticalSplitter->setSizes({ 470, 215 });
+    m_timelineSplitter->setSizes({ 300, 170 });
     layout->addWidget(m_verticalSplitter, 1);
     setCentralWidget(central);
 

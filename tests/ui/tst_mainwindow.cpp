@@ -28,6 +28,8 @@
 #include <QProcess>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QRegularExpression>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QTemporaryDir>
 #include <QTest>
@@ -137,6 +139,32 @@ TEST_CASE("main window: viewer state is validated as typed")
     CHECK(bar.viewerStateError().contains(QStringLiteral("not JSON")));
     bar.setViewerState(QStringLiteral("[42]"));
     CHECK(bar.viewerStateError().contains(QStringLiteral("object")));
+}
+
+TEST_CASE("main window: at 1280x800 on first run every fault button shows without scrolling, and the Faults pane cannot be collapsed")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    // The window's minimum fits a 1280x800 screen, so it opens at that size.
+    CHECK(window.width() == 1280);
+    CHECK(window.height() == 800);
+    auto* faults = window.findChild<QWidget*>(QStringLiteral("faults"));
+    REQUIRE(faults);
+    auto* scroll = qobject_cast<QScrollArea*>(faults->parentWidget()->parentWidget());
+    REQUIRE(scroll);
+    const QRect viewport = scroll->viewport()->rect();
+    const QList<QPushButton*> buttons = faults->findChildren<QPushButton*>(QRegularExpression(QStringLiteral("^fault_")));
+    REQUIRE(buttons.size() == 9);
+    for (QPushButton* button : buttons) {
+        INFO(button->objectName().toStdString());
+        const QRect shown(button->mapTo(scroll->viewport(), QPoint(0, 0)), button->size());
+        CHECK(viewport.contains(shown));
+    }
+    auto* bottom = window.findChild<QSplitter*>(QStringLiteral("bottomSplitter"));
+    REQUIRE(bottom);
+    CHECK_FALSE(bottom->isCollapsible(bottom->indexOf(window.findChild<QWidget*>(QStringLiteral("faultsPanel")))));
 }
 
 TEST_CASE("main window: splitter layout persists across windows")
