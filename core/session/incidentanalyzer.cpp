@@ -953,9 +953,12 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
         { QStringLiteral("notes"), incident.notes },
         { QStringLiteral("notesNotListed"), incident.notesDropped },
     };
-    if (incident.snapshotNs >= 0) {
+    // The stale paths after a resync; and, without one, whenever they are what made the verdict
+    // converged-stale (a latency fault over a value list edited without @s), so it says why.
+    if (incident.snapshotNs >= 0 || verdict == IncidentVerdict::ConvergedStale) {
         bringTreesUpToDate();
-        report.insert(QStringLiteral("changedWhileAway"), diffJson(diffTrees(incident.before, m_tree)));
+        if (incident.snapshotNs >= 0)
+            report.insert(QStringLiteral("changedWhileAway"), diffJson(diffTrees(incident.before, m_tree)));
         const TreeDiff stale = diffTrees(m_tree, m_merged);
         QStringList stalePaths = stale.added;
         stalePaths += stale.changed;

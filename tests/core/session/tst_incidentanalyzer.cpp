@@ -352,6 +352,27 @@ TEST_CASE("incident analyzer: a client that has never reached the server has no 
     CHECK(u.analyzer.hasOpenIncident());
 }
 
+TEST_CASE("incident analyzer: a converged-stale verdict without a resync lists the paths that made it")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(10, 1, 1, R"({"scores":{"0":1,"1":2,"@s":2}})");
+    // A value list element edited without @s: the reference client keeps showing 2.
+    s.item(20, 1, 2, R"({"scores":{"1":5}})");
+    s.add(100, EventKind::FaultInjected, R"({"fault":"latency","params":{"ms":200},"corrupting":false})");
+    s.item(150, 1, 3, R"({"n":1})");
+    const QJsonObject incident = s.waitForIncident();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("converged-stale"));
+    CHECK(incident.value(QLatin1String("stalePaths")).toArray().contains(QStringLiteral("scores/1")));
+    CHECK(incident.value(QLatin1String("staleCount")).toInt() == 1);
+    CHECK_FALSE(incident.contains(QLatin1String("changedWhileAway"))); // nobody was away
+    const QString summary = incidentSummaryLines(incident).join(QLatin1Char('\n'));
+    INFO(summary.toStdString());
+    CHECK(summary.contains(QStringLiteral("still shows: /scores/1")));
+}
+
 TEST_CASE("incident analyzer: an incident is never timed before the log's last event")
 {
     Script s;
