@@ -16,6 +16,8 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
+#include <QDir>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -204,8 +206,18 @@ QString ExportDialog::exportTo(const QString& path)
         return result.ok;
     };
     QString error;
-    if (cli::writeOutputFile(path, write, &error))
+    if (cli::writeOutputFile(path, write, &error)) {
+        const Format written = format();
+        const QString what = written == Format::Har ? tr("a HAR")
+            : written == Format::DeltaLog           ? tr("an NDJSON delta log")
+            : written == Format::Markdown           ? tr("a Markdown bug report")
+                                                    : tr("a trimmed capture");
+        m_writtenSummary = tr("Exported %1, %2 bytes, to %3")
+                               .arg(what)
+                               .arg(QLocale().toString(QFileInfo(path).size()))
+                               .arg(QDir::toNativeSeparators(QFileInfo(path).absoluteFilePath()));
         return {};
+    }
     return exportError.isEmpty() ? tr("cannot write '%1': %2").arg(path, error) : exportError;
 }
 

@@ -39,6 +39,9 @@ public:
     QString summaryText() const;
     // Writes the export. Returns an error text, empty on success.
     QString exportTo(const QString& path);
+    // After a successful exportTo(): what was written, as one line for a status bar
+    // ("Exported a Markdown bug report, 12,345 bytes, to /path/x.md"); empty before.
+    QString writtenSummary() const { return m_writtenSummary; }
     static QString suggestedSuffix(Format format);
 
 private:
@@ -54,6 +57,7 @@ private:
     QLabel* m_summary = nullptr;
     QPlainTextEdit* m_preview = nullptr;
     QTimer* m_previewTimer = nullptr;
+    QString m_writtenSummary;
 };
 
 }

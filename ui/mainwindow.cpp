@@ -688,7 +688,8 @@ void MainWindow::exportCapture()
 {
     if (m_replay) {
         ExportDialog dialog(m_replay->capture(), m_replay->position(), this);
-        dialog.exec();
+        if (dialog.exec() == QDialog::Accepted)
+            statusBar()->showMessage(dialog.writtenSummary(), 10000);
         return;
     }
     if (!m_live->session() && m_lastRecording.isEmpty()) {
@@ -705,7 +706,8 @@ void MainWindow::exportCapture()
         return;
     }
     ExportDialog dialog(*capture, liveExportCurrentEvent(capture->log->size()), this);
-    dialog.exec();
+    if (dialog.exec() == QDialog::Accepted)
+        statusBar()->showMessage(dialog.writtenSummary(), 10000); // where it went, as the only sign it did
 }
 
 qint64 MainWindow::liveExportCurrentEvent(qint64 eventCount) const

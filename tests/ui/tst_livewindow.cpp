@@ -48,6 +48,7 @@
 #include <QTest>
 #include <QWheelEvent>
 #include <QFile>
+#include <QLocale>
 #include <QAction>
 #include <QTemporaryDir>
 #include <QTemporaryFile>
@@ -256,10 +257,14 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
         CHECK(dialog.summaryText().contains(QStringLiteral("Will be redacted")));
         CHECK_FALSE(dialog.previewText().contains(QStringLiteral("hello from the test")));
         const QString exported = QDir::temp().filePath(QStringLiteral("deltascope-tst-export.har"));
+        CHECK(dialog.writtenSummary().isEmpty());
         REQUIRE(dialog.exportTo(exported).isEmpty());
         QFile file(exported);
         REQUIRE(file.open(QIODevice::ReadOnly));
         const QByteArray bytes = file.readAll();
+        // What the status bar then says: the only sign, once the dialog closes, that it was written.
+        CHECK(dialog.writtenSummary()
+            == QStringLiteral("Exported a HAR, %1 bytes, to %2").arg(QLocale().toString(bytes.size()), QFileInfo(exported).absoluteFilePath()));
         CHECK(bytes.contains("[redacted]"));
         CHECK_FALSE(bytes.contains("hello from the test"));
         CHECK_FALSE(bytes.contains("anonymous:deltascope"));
