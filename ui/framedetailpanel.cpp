@@ -162,10 +162,22 @@ FrameDetailPanel::FrameDetailPanel(QWidget* parent)
     m_diffPanel = new EmptyStatePanel(QString(), QString(), m_tabs);
     auto* split = new QSplitter(Qt::Horizontal, m_diffPanel);
     split->setObjectName(QStringLiteral("beforeAfterSplitter"));
-    m_before = makeJsonView(split, QStringLiteral("beforeView"));
-    m_after = makeJsonView(split, QStringLiteral("afterView"));
-    split->addWidget(m_before);
-    split->addWidget(m_after);
+    // Each side under a label, so which one is the old document never has to be guessed.
+    const auto labelledSide = [split](QLabel*& label, const QString& objectName) {
+        auto* side = new QWidget(split);
+        auto* column = new QVBoxLayout(side);
+        column->setContentsMargins(0, 0, 0, 0);
+        column->setSpacing(2);
+        label = new QLabel(side);
+        label->setObjectName(objectName + QStringLiteral("Label"));
+        column->addWidget(label);
+        QPlainTextEdit* view = makeJsonView(side, objectName);
+        column->addWidget(view, 1);
+        split->addWidget(side);
+        return view;
+    };
+    m_before = labelledSide(m_beforeLabel, QStringLiteral("beforeView"));
+    m_after = labelledSide(m_afterLabel, QStringLiteral("afterView"));
     m_diffPanel->setContent(split);
     m_tabs->addTab(m_diffPanel, tr("Before / after"));
 
@@ -324,6 +336,9 @@ void FrameDetailPanel::showPendingDetail()
     const LineDiff lines = diffLines(before.split(QLatin1Char('\n')), after.split(QLatin1Char('\n')));
     markLines(m_before, lines.removed, QColor(220, 50, 47, 70));
     markLines(m_after, lines.added, QColor(40, 170, 60, 70));
+    const auto count = [](std::size_t n) { return n == 1 ? tr("1 line") : tr("%1 lines").arg(n); };
+    m_beforeLabel->setText(tr("Before this delta: %1 removed or changed (red)").arg(count(lines.removed.size())));
+    m_afterLabel->setText(tr("After it: %1 added or changed (green)").arg(count(lines.added.size())));
     m_diffPanel->showContent(true);
 }
 

@@ -84,6 +84,8 @@ private:
     EmptyStatePanel* m_diffPanel = nullptr;
     QPlainTextEdit* m_before = nullptr;
     QPlainTextEdit* m_after = nullptr;
+    QLabel* m_beforeLabel = nullptr;
+    QLabel* m_afterLabel = nullptr;
     QPushButton* m_linkedButton = nullptr;
     QPushButton* m_copyButton = nullptr;
     QPushButton* m_saveButton = nullptr;

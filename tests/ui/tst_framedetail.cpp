@@ -10,6 +10,7 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QPushButton>
@@ -361,9 +362,13 @@ TEST_CASE("frame detail: before / after marks the lines that differ and shows th
     REQUIRE(afterView->extraSelections().size() == 1);
     CHECK(beforeView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"b\": 1"));
     CHECK(afterView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"b\": 9"));
+    // Each side says which it is, and how many lines it marks.
+    CHECK(panel.findChild<QLabel*>(QStringLiteral("beforeViewLabel"))->text() == QStringLiteral("Before this delta: 1 line removed or changed (red)"));
+    CHECK(panel.findChild<QLabel*>(QStringLiteral("afterViewLabel"))->text() == QStringLiteral("After it: 1 line added or changed (green)"));
     // Line 202 of 203 is in view, not the top of the document.
     CHECK(afterView->cursorForPosition(QPoint(4, 4)).blockNumber() > 100);
     // An item that changes nothing leaves no marks from the one before.
     panel.setDeltaDetailProvider([&](qint64) { return DeltaDetail { {}, after, after, {} }; });
     CHECK(afterView->extraSelections().isEmpty());
+    CHECK(panel.findChild<QLabel*>(QStringLiteral("afterViewLabel"))->text() == QStringLiteral("After it: 0 lines added or changed (green)"));
 }
