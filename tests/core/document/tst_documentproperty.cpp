@@ -157,6 +157,57 @@ TEST_CASE("property: fold(old, encode(old, new)) == new over thousands of random
     CHECK(twoDeltas > 10);
 }
 
+TEST_CASE("property: diffing a tree against its own evolved copy finds what diffing an unrelated equal tree finds")
+{
+    // diffTrees() skips subtrees two copies share unchanged; a tree built apart (same content, no
+    // shared lineage) is walked in full. Both must give the same answer.
+    const auto text = [](const TreeDiff& diff) {
+        QStringList lines;
+        lines << QStringLiteral("+ ") + diff.added.join(QLatin1Char(' ')) << QStringLiteral("- ") + diff.removed.join(QLatin1Char(' '))
+              << QStringLiteral("~ ") + diff.changed.join(QLatin1Char(' '));
+        for (const TreeDiff::Move& move : diff.moved)
+            lines << QStringLiteral("m %1/%2 %3>%4").arg(move.listPath, move.elementKey).arg(move.fromRow).arg(move.toRow);
+        return lines.join(QLatin1Char('\n')).toStdString();
+    };
+    int nonEmpty = 0;
+    for (quint64 seed = 1; seed <= 60; ++seed) {
+        Generator related(seed);
+        Generator apart(seed);
+        DocumentTree previous;
+        DocumentTree previousApart;
+        for (int step = 0; step < 20; ++step) {
+            DocumentTree next = related.evolve(previous, 6);
+            DocumentTree nextApart = apart.evolve(previousApart, 6);
+            REQUIRE(compareTrees(previousApart, previousApart.root(), previous, previous.root(), QString()).isEmpty());
+            INFO("seed " << seed << " step " << step << "\nold " << previous.toJson().toStdString() << "\nnew " << next.toJson().toStdString());
+            const std::string shared = text(diffTrees(previous, next));
+            CHECK(shared == text(diffTrees(previousApart, next)));
+            CHECK(text(diffTrees(next, previous)) == text(diffTrees(next, previousApart)));
+            nonEmpty += !diffTrees(previous, next).isEmpty();
+            previous = std::move(next);
+            previousApart = std::move(nextApart);
+        }
+    }
+    CHECK(nonEmpty > 60 * 20 / 2);
+    // A 10,000-element list where one leaf changed: one path, however long the list.
+    DocumentTree big;
+    const NodeId list = big.setRecordList(big.root(), QStringLiteral("items"));
+    QStringList order;
+    for (int i = 1; i <= 10000; ++i) {
+        big.setInteger(big.setElementObject(list, QString::number(i)), QStringLiteral("v"), i);
+        order << QString::number(i);
+    }
+    big.setOrder(list, order);
+    DocumentTree changed = big;
+    changed.setInteger(changed.childByKey(changed.childByKey(changed.root(), QStringLiteral("items")), QStringLiteral("5000")), QStringLiteral("v"), -1);
+    const TreeDiff one = diffTrees(big, changed);
+    CHECK(one.changed == QStringList { QStringLiteral("items/5000/v") });
+    CHECK(one.added.isEmpty());
+    CHECK(one.removed.isEmpty());
+    CHECK(one.moved.empty());
+    CHECK(diffTrees(big, big).isEmpty());
+}
+
 TEST_CASE("property: the first snapshot of a random document folds to the document")
 {
     for (quint64 seed = 1000; seed < 1200; ++seed) {
