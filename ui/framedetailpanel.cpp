@@ -5,6 +5,7 @@
 #include "core/session/eventlog.h"
 #include "ui/emptystatepanel.h"
 #include "ui/jsonhighlighter.h"
+#include "ui/models/deltadetailsource.h"
 #include "ui/models/framesummary.h"
 #include "ui/models/linediff.h"
 
@@ -28,6 +29,9 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <climits>
+
+#include <algorithm>
 
 namespace deltascope::ui {
 
@@ -39,11 +43,54 @@ constexpr qsizetype kShownTextBytes = 512 * 1024;
 // Text is coloured up to this size; above it the colouring alone stalls the window.
 constexpr qsizetype kHighlightedChars = 128 * 1024;
 
-QString shownText(const QString& text)
+// Each side of Before / after is shown up to this size: two views of it are laid out on every
+// selection, and 2 x 512 KiB took 200 ms.
+constexpr qsizetype kShownDocumentChars = 160 * 1024;
+// Unchanged lines shown above a large document's first change.
+constexpr int kContextLines = 40;
+
+// The part of a document (its lines) that one side of Before / after shows: all of it when small;
+// for a large one, the lines from a little above `focusLine` (its first change) up to the size
+// limit, under a comment line saying which. `skipped` lines precede the first one shown.
+struct ShownDocument {
+    QString text;
+    int skipped = 0;
+    int headerLines = 0;
+};
+
+ShownDocument shownDocument(const QStringList& lines, qsizetype totalChars, int focusLine)
 {
-    if (text.size() <= kShownTextBytes)
-        return text;
-    return QObject::tr("// the first %1 of %2 characters of the document\n").arg(kShownTextBytes).arg(text.size()) + text.left(kShownTextBytes);
+    ShownDocument shown;
+    if (totalChars <= kShownDocumentChars) {
+        shown.text = lines.join(QLatin1Char('\n'));
+        return shown;
+    }
+    const int first = std::clamp(focusLine - kContextLines, 0, std::max(0, int(lines.size()) - 1));
+    int end = first;
+    qsizetype size = 0;
+    while (end < lines.size() && (end == first || size + lines[end].size() + 1 <= kShownDocumentChars))
+        size += lines[end++].size() + 1;
+    shown.skipped = first;
+    shown.headerLines = 1;
+    shown.text = QObject::tr("// lines %1-%2 of %3 (%4 characters in all): the part from just above the first change\n")
+                     .arg(first + 1)
+                     .arg(end)
+                     .arg(lines.size())
+                     .arg(totalChars)
+        + lines.mid(first, end - first).join(QLatin1Char('\n'));
+    return shown;
+}
+
+// `lines` (of the whole document) as lines of what `shown` holds; those outside it are left out.
+std::vector<int> shownLines(const std::vector<int>& lines, const ShownDocument& shown)
+{
+    std::vector<int> out;
+    const int shownCount = int(shown.text.count(QLatin1Char('\n'))) + 1 - shown.headerLines;
+    for (int line : lines) {
+        if (line >= shown.skipped && line < shown.skipped + shownCount)
+            out.push_back(line - shown.skipped + shown.headerLines);
+    }
+    return out;
 }
 
 // Puts `text` into a view made by makeJsonView(), coloured when small enough.
@@ -202,6 +249,21 @@ void FrameDetailPanel::setEventLog(EventLog* log)
     showEvent(-1);
 }
 
+DeltaDetail streamItemDetail(DeltaDetailSource& source, qint64 eventIndex)
+{
+    DeltaDetailSource::Result result = source.compute(eventIndex);
+    DeltaDetail detail;
+    detail.error = result.error;
+    detail.changedPaths = result.changedPaths;
+    for (const Anomaly& anomaly : result.anomalies)
+        detail.changedPaths.append(QStringLiteral("! %1 at /%2: %3").arg(anomalyKindName(anomaly.kind), anomaly.path, anomaly.message));
+    if (result.error.isEmpty()) {
+        detail.before = QString::fromUtf8(result.before.toJson(true));
+        detail.after = QString::fromUtf8(result.after.toJson(true));
+    }
+    return detail;
+}
+
 void FrameDetailPanel::setDeltaDetailProvider(DeltaDetailProvider provider)
 {
     m_deltaDetail = std::move(provider);
@@ -328,14 +390,19 @@ void FrameDetailPanel::showPendingDetail()
     m_pathsModel->setStringList(detail.changedPaths);
     m_pathsPanel->setEmptyText(tr("This item changed nothing visible in the document (a seq or side-channel item)."));
     m_pathsPanel->showContent(!detail.changedPaths.isEmpty());
-    const QString before = shownText(detail.before);
-    const QString after = shownText(detail.after);
-    showJson(m_before, before);
-    showJson(m_after, after);
-    // The lines that differ, as a diff tool marks them: removed on the left, added on the right.
-    const LineDiff lines = diffLines(before.split(QLatin1Char('\n')), after.split(QLatin1Char('\n')));
-    markLines(m_before, lines.removed, QColor(220, 50, 47, 70));
-    markLines(m_after, lines.added, QColor(40, 170, 60, 70));
+    // The lines that differ, as a diff tool marks them: removed on the left, added on the right,
+    // found over the whole documents, so a large one shows the part where they are.
+    const QStringList beforeLines = detail.before.split(QLatin1Char('\n'));
+    const QStringList afterLines = detail.after.split(QLatin1Char('\n'));
+    const LineDiff lines = diffLines(beforeLines, afterLines);
+    const int firstChange = std::min(lines.removed.empty() ? INT_MAX : lines.removed.front(), lines.added.empty() ? INT_MAX : lines.added.front());
+    const int focus = firstChange == INT_MAX ? 0 : firstChange;
+    const ShownDocument before = shownDocument(beforeLines, detail.before.size(), focus);
+    const ShownDocument after = shownDocument(afterLines, detail.after.size(), focus);
+    showJson(m_before, before.text);
+    showJson(m_after, after.text);
+    markLines(m_before, shownLines(lines.removed, before), QColor(220, 50, 47, 70));
+    markLines(m_after, shownLines(lines.added, after), QColor(40, 170, 60, 70));
     const auto count = [](std::size_t n) { return n == 1 ? tr("1 line") : tr("%1 lines").arg(n); };
     m_beforeLabel->setText(tr("Before this delta: %1 removed or changed (red)").arg(count(lines.removed.size())));
     m_afterLabel->setText(tr("After it: %1 added or changed (green)").arg(count(lines.added.size())));

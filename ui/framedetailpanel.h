@@ -17,6 +17,7 @@ class QTabWidget;
 namespace deltascope::ui {
 
 class EmptyStatePanel;
+class DeltaDetailSource;
 
 // What the document fold says about one stream item: the paths its delta changed and the
 // document (pretty JSON) before and after it. Produced by whoever owns the fold for the session.
@@ -27,6 +28,8 @@ struct DeltaDetail {
     QString error; // when the fold could not produce the detail: what and why
 };
 using DeltaDetailProvider = std::function<DeltaDetail(qint64 eventIndex)>;
+// The detail of stream item `eventIndex` from the session's fold: what the main window provides.
+DeltaDetail streamItemDetail(DeltaDetailSource& source, qint64 eventIndex);
 
 // Describes a failure code: its name and whether clients should retry. Empty name = unknown code.
 struct FailureCodeInfo {

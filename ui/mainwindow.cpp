@@ -188,19 +188,7 @@ MainWindow::MainWindow(QWidget* parent)
         out.retryable = info.retryable;
         return out;
     });
-    m_frameDetail->setDeltaDetailProvider([this](qint64 index) {
-        DeltaDetailSource::Result result = m_deltaDetails.compute(index);
-        DeltaDetail detail;
-        detail.error = result.error;
-        detail.changedPaths = result.changedPaths;
-        for (const Anomaly& anomaly : result.anomalies)
-            detail.changedPaths.append(QStringLiteral("! %1 at /%2: %3").arg(anomalyKindName(anomaly.kind), anomaly.path, anomaly.message));
-        if (result.error.isEmpty()) {
-            detail.before = QString::fromUtf8(result.before.toJson(true));
-            detail.after = QString::fromUtf8(result.after.toJson(true));
-        }
-        return detail;
-    });
+    m_frameDetail->setDeltaDetailProvider([this](qint64 index) { return streamItemDetail(m_deltaDetails, index); });
     connect(m_frameDetail, &FrameDetailPanel::jumpRequested, m_timeline, &TimelinePanel::selectEvent);
     connect(m_frameDetail, &FrameDetailPanel::pathActivated, this, [this](const QString& path) {
         if (!m_documentTree->selectPath(path))

@@ -3,6 +3,8 @@
 #include "core/session/incidentanalyzer.h"
 #include "ui/connectionbar.h"
 #include "ui/documenttreepanel.h"
+#include "ui/framedetailpanel.h"
+#include "ui/models/deltadetailsource.h"
 #include "ui/livecontroller.h"
 #include "ui/mainwindow.h"
 #include "ui/models/payloadsearch.h"
@@ -19,6 +21,7 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QScrollBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
 
@@ -305,6 +308,65 @@ void benchLiveWindow(bool quick)
 
 }
 
+// Selecting a stream item of a 100,000-element document with the Before / after tab open: the fold
+// from the epoch's start, the diff, both documents printed and shown. Best of three, in ms.
+struct FrameDetailTimes {
+    double firstMs; // the epoch's first selection
+    double nextMs; // another item of it after that
+};
+
+FrameDetailTimes frameDetailOfBigDocumentMs()
+{
+    EventLog log;
+    const auto append = [&](qint64 seq, const QByteArray& data) {
+        SessionEvent event;
+        event.kind = EventKind::StreamItem;
+        event.direction = Direction::Inbound;
+        event.monotonicNs = seq * 1'000'000;
+        event.seq = seq;
+        event.requestId = 1;
+        event.epoch = 1;
+        const QByteArray frame = R"({"deliver":1,"done":false,"response":{"delta":{"data":)" + data + R"(,"seq":)" + QByteArray::number(seq) + "}}}";
+        return log.append(event, frame);
+    };
+    QByteArray snapshot = R"({"items":{)";
+    QByteArray order;
+    for (int i = 1; i <= 100'000; ++i) {
+        snapshot += '"' + QByteArray::number(i) + R"(":{"v":)" + QByteArray::number(i * 7 % 1'000'000) + "},";
+        order += QByteArray::number(i) + ',';
+    }
+    order.chop(1);
+    snapshot += R"("@o":[)" + order + R"(]},"size":100000,"generation":0})";
+    append(1, snapshot);
+    const qint64 item = append(2, R"({"items":{"50000":{"v":1}},"generation":1})");
+    const qint64 next = append(3, R"({"items":{"70000":{"v":2}},"generation":2})");
+
+    ui::DeltaDetailSource source;
+    source.setEventLog(&log);
+    ui::FrameDetailPanel panel;
+    panel.resize(900, 500);
+    panel.setEventLog(&log);
+    panel.setDeltaDetailProvider([&](qint64 index) { return ui::streamItemDetail(source, index); });
+    panel.show();
+    waitFor([&] { return panel.isVisible(); }, 2000);
+    panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"))->setCurrentIndex(2); // Before / after
+    const auto select = [&](qint64 index) {
+        QElapsedTimer clock;
+        clock.start();
+        panel.showEvent(index);
+        QCoreApplication::processEvents();
+        return double(clock.nsecsElapsed()) / 1e6;
+    };
+    FrameDetailTimes best { 1e9, 1e9 };
+    for (int round = 0; round < 3; ++round) {
+        panel.showEvent(-1);
+        source.clear();
+        best.firstMs = std::min(best.firstMs, select(item)); // folds the snapshot
+        best.nextMs = std::min(best.nextMs, select(next)); // from the checkpoint after it
+    }
+    return best;
+}
+
 int main(int argc, char** argv)
 {
     g_processClock.start();
@@ -327,6 +389,11 @@ int main(int argc, char** argv)
         waitFor([&] { return watcher.firstPaintNs >= 0; }, 5000);
         std::printf("gui.startup_to_first_paint: %.0f ms (budget < 1000)\n", double(watcher.firstPaintNs) / 1e6);
     }
+
+    const FrameDetailTimes detail = frameDetailOfBigDocumentMs();
+    std::printf("gui.frame_detail_100k_element_document: %.0f ms from selecting a stream item to its Before / after shown, "
+                "%.0f ms for the epoch's first selection (which folds its snapshot)\n",
+        detail.nextMs, detail.firstMs);
 
     // A million-event log in the timeline: insert, scroll end to end, regex search over payloads.
     const qint64 count = quick ? 20'000 : 1'000'000;

@@ -218,8 +218,11 @@ TEST_CASE("delta detail source: before / after and changed paths per stream item
     CHECK(result.before.toJson() == "{}");
     CHECK(result.changedPaths.contains(QStringLiteral("+ /title")));
 
+    CHECK(source.checkpointCount() == 0); // nothing folded before the epoch's first item
     result = source.compute(rename);
     CHECK(result.changedPaths == QStringList { QStringLiteral("~ /players/2/name") });
+    // The tree after the epoch's first item (its snapshot, the costly fold) is kept for the next ones.
+    CHECK(source.checkpointCount() == 1);
     CHECK(result.after.toJson().contains("\"c\""));
     result = source.compute(reorder);
     CHECK(result.changedPaths.filter(QStringLiteral("↕")).size() >= 1);
@@ -335,6 +338,42 @@ TEST_CASE("line diff: the lines a minimal diff marks, over hand-made and random 
     CHECK(coarse.removed.size() == 50);
     CHECK(coarse.removed.front() == 1);
     CHECK(coarse.added.back() == 50);
+}
+
+TEST_CASE("frame detail: before / after of a large document shows the part around its first change, marked")
+{
+    EventLog log;
+    const qint64 item = add(log, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"k15000":-1}},"seq":2}})", 1, 2);
+    FrameDetailPanel panel;
+    panel.resize(800, 300);
+    panel.setEventLog(&log);
+    // 20,000 lines, about 400,000 characters: more than a side shows, the change near its end.
+    QStringList lines { QStringLiteral("{") };
+    for (int i = 0; i < 20000; ++i)
+        lines << QStringLiteral("  \"k%1\": %1,").arg(i);
+    lines << QStringLiteral("  \"z\": 0") << QStringLiteral("}");
+    const QString before = lines.join(QLatin1Char('\n'));
+    lines[15001] = QStringLiteral("  \"k15000\": -1,");
+    const QString after = lines.join(QLatin1Char('\n'));
+    REQUIRE(before.size() > 300000);
+    panel.setDeltaDetailProvider([&](qint64) { return DeltaDetail { { QStringLiteral("~ /k15000") }, before, after, {} }; });
+    panel.show();
+    panel.showEvent(item);
+    panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"))->setCurrentIndex(2); // Before / after
+    auto* beforeView = panel.findChild<QPlainTextEdit*>(QStringLiteral("beforeView"));
+    auto* afterView = panel.findChild<QPlainTextEdit*>(QStringLiteral("afterView"));
+    // The first 40 lines above the change, then on to the size limit; a comment says which lines.
+    const QString shownAfter = afterView->toPlainText();
+    CHECK(shownAfter.startsWith(QStringLiteral("// lines 14962-")));
+    CHECK(shownAfter.contains(QStringLiteral("of 20003 (")));
+    CHECK(shownAfter.contains(QStringLiteral("\n  \"k14960\": 14960,\n"))); // line 14962: { is line 1
+    CHECK_FALSE(shownAfter.contains(QStringLiteral("\"k14959\"")));
+    CHECK(shownAfter.size() < 200000);
+    REQUIRE(beforeView->extraSelections().size() == 1);
+    REQUIRE(afterView->extraSelections().size() == 1);
+    CHECK(beforeView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"k15000\": 15000,"));
+    CHECK(afterView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"k15000\": -1,"));
+    CHECK(panel.findChild<QLabel*>(QStringLiteral("afterViewLabel"))->text() == QStringLiteral("After it: 1 line added or changed (green)"));
 }
 
 TEST_CASE("frame detail: before / after marks the lines that differ and shows the first of them")

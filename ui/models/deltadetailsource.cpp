@@ -51,11 +51,17 @@ DeltaDetailSource::Result DeltaDetailSource::compute(qint64 eventIndex)
             from = checkpoint->first;
         }
     }
-    for (std::size_t p = from; p < position; ++p) {
-        if (p > start && p % kCheckpointEvery == 0 && !m_checkpoints.count(p))
+    // Also right after the epoch's first item, its snapshot: for a large document that fold is
+    // most of the cost, and every selection among the next items would pay it again.
+    const auto keepCheckpoint = [&](std::size_t p) {
+        if (p > start && (p % kCheckpointEvery == 0 || p == start + 1) && !m_checkpoints.count(p))
             m_checkpoints.emplace(p, tree);
+    };
+    for (std::size_t p = from; p < position; ++p) {
+        keepCheckpoint(p);
         applyItem(tree, items[p], nullptr);
     }
+    keepCheckpoint(position);
     out.before = tree;
     FoldResult result;
     if (!applyItem(tree, eventIndex, &result)) {
