@@ -96,6 +96,10 @@ TEST_CASE("timeline model: rows appear in batches while events stream in, under 
     REQUIRE(test::waitUntil([&] { return model.rowCount() == log.size(); }, 2s));
     CHECK(insertSignals <= 2);
 
+    // Every column header explains itself; the gap counts from the previous event, shown or not.
+    for (int column = 0; column < model.columnCount(); ++column)
+        CHECK_FALSE(model.headerData(column, Qt::Horizontal, Qt::ToolTipRole).toString().isEmpty());
+    CHECK(model.headerData(TimelineModel::GapColumn, Qt::Horizontal, Qt::ToolTipRole).toString().contains(QStringLiteral("shown or filtered out")));
     // Formatting happens in DisplayRole; raw values in custom roles.
     CHECK(model.index(0, TimelineModel::KindColumn).data().toString() == QStringLiteral("hello"));
     CHECK(model.index(0, TimelineModel::DirectionColumn).data().toString().contains(QStringLiteral("in")));

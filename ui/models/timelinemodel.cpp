@@ -347,7 +347,30 @@ QVariant TimelineModel::data(const QModelIndex& index, int role) const
 
 QVariant TimelineModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+        case TimeColumn:
+            return tr("Local time the event was recorded");
+        case GapColumn:
+            return tr("Time since the previous event of the session, shown or filtered out (as a capture's frame-to-frame delta)");
+        case DirectionColumn:
+            return tr("\u2190 in: from the server; \u2192 out: from the client; \u2022 local: the client's own events (states, faults, anomalies)");
+        case KindColumn:
+            return tr("What the event is: a frame's kind, or a local event's");
+        case IdColumn:
+            return tr("The request id a frame answers or belongs to, and a stream item's seq");
+        case MethodColumn:
+            return tr("The request's method, and a send's channel");
+        case SizeColumn:
+            return tr("Bytes of the frame's text (a local event: of its JSON record)");
+        case SummaryColumn:
+            return tr("The frame in brief; the Frame detail pane below shows all of it");
+        }
+        return {};
+    }
+    if (role != Qt::DisplayRole)
         return {};
     switch (section) {
     case TimeColumn:
