@@ -1060,7 +1060,9 @@ void MainWindow::updateStatus()
     // An ended session's rate is 0: this is its last update (the timer stops below), and the rate
     // of its last second would stand as if deltas still came.
     const bool ended = !active && state != ConnectionState::Reconnecting;
-    m_rateLabel->setText(tr("%1 deltas/s").arg(QLocale().toString(ended ? 0 : qRound(session->deltasPerSecond()))));
+    const double rate = ended ? 0 : session->deltasPerSecond();
+    // A tenth below 10/s: a slow stream's 0.5 is not 0 or 1.
+    m_rateLabel->setText(tr("%1 deltas/s").arg(rate > 0 && rate < 10 ? QLocale().toString(rate, 'f', 1) : QLocale().toString(qRound(rate))));
     updateVersionStatus(*session);
     if (ended)
         m_statusTimer->stop();

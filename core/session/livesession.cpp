@@ -51,6 +51,8 @@ LiveSession::~LiveSession()
 
 bool LiveSession::start(const DocumentTarget& target, QString* error)
 {
+    if (m_rateOriginNs < 0)
+        m_rateOriginNs = m_clock->nowNs();
     return m_client->connectDocument(target, error);
 }
 
@@ -205,9 +207,14 @@ void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
     Q_EMIT anomalyRecorded(index, anomaly);
 }
 
+namespace {
+constexpr qint64 kSecondNs = 1'000'000'000;
+constexpr qint64 kSlowWindowNs = 10 * kSecondNs;
+}
+
 void LiveSession::trimRateWindow() const
 {
-    const qint64 cutoff = m_clock->nowNs() - 1000000000;
+    const qint64 cutoff = m_clock->nowNs() - kSlowWindowNs;
     while (!m_rateWindow.empty() && m_rateWindow.front().ns < cutoff)
         m_rateWindow.pop_front();
 }
@@ -215,15 +222,34 @@ void LiveSession::trimRateWindow() const
 double LiveSession::deltasPerSecond() const
 {
     trimRateWindow();
-    return double(m_rateWindow.size());
+    if (m_rateWindow.empty())
+        return 0;
+    const qint64 now = m_clock->nowNs();
+    qint64 lastSecond = 0;
+    for (auto it = m_rateWindow.rbegin(); it != m_rateWindow.rend() && it->ns >= now - kSecondNs; ++it)
+        ++lastSecond;
+    if (lastSecond >= 10)
+        return double(lastSecond);
+    // A slow stream: its average over the window (or the session, when younger), unless it went
+    // quiet for more than twice its usual gap (at least a second), which a stall must show.
+    const qint64 origin = m_rateOriginNs >= 0 ? m_rateOriginNs : m_rateWindow.front().ns;
+    const qint64 windowStart = std::max(origin, now - kSlowWindowNs);
+    const qint64 newest = m_rateWindow.back().ns;
+    const qint64 usualGap = m_rateWindow.size() >= 2 ? (newest - m_rateWindow.front().ns) / qint64(m_rateWindow.size() - 1)
+                                                     : newest - windowStart;
+    if (now - newest > std::max(kSecondNs, 2 * usualGap))
+        return 0;
+    const double spanSeconds = double(std::max(kSecondNs, now - windowStart)) / double(kSecondNs);
+    return double(m_rateWindow.size()) / spanSeconds;
 }
 
 double LiveSession::inboundBytesPerSecond() const
 {
     trimRateWindow();
+    const qint64 cutoff = m_clock->nowNs() - kSecondNs;
     qint64 bytes = 0;
-    for (const RateSample& sample : m_rateWindow)
-        bytes += sample.bytes;
+    for (auto it = m_rateWindow.rbegin(); it != m_rateWindow.rend() && it->ns >= cutoff; ++it)
+        bytes += it->bytes;
     return double(bytes);
 }
 

@@ -66,8 +66,11 @@ public:
     qint64 lastSeq() const { return m_client->lastSeq(); }
     qint64 rttMs() const { return m_client->rttMs(); }
     QString helloVersion() const { return m_client->helloVersion(); }
-    // Inbound stream items and bytes per second over the last second of the session clock.
+    // Inbound stream items per second: over the last second of the session clock; for a slow
+    // stream (under 10 in that second) over the last 10 s, so a 0.5/s one reads 0.5, not 0 and 1
+    // by turns; 0 once the stream has been quiet for twice its usual gap (at least a second).
     double deltasPerSecond() const;
+    // Inbound stream item bytes per second over the last second.
     double inboundBytesPerSecond() const;
     qint64 lastDedupeToken(QString* token) const;
 
@@ -102,7 +105,8 @@ private:
         qint64 ns;
         qint64 bytes;
     };
-    mutable std::deque<RateSample> m_rateWindow;
+    mutable std::deque<RateSample> m_rateWindow; // the last 10 s
+    qint64 m_rateOriginNs = -1; // the session clock when start() was called
     qint64 m_dedupeRequest = -1;
     QString m_dedupeToken;
 };

@@ -135,6 +135,7 @@ TEST_CASE("live session: events are logged at their read or made time, never bef
     Fixture f;
     // The loopback reads a frame when the server side sends it; the client times frames by that.
     f.transport->setReadClock([&clock = f.clock] { return clock.nowNs(); });
+    const qint64 startedAt = f.clock.nowNs();
     REQUIRE(f.start());
     f.clock.advance(100);
     f.send(item(1, R"({"data":{"title":"Demo"},"seq":1})")); // read at 100 ms
@@ -176,11 +177,40 @@ TEST_CASE("live session: events are logged at their read or made time, never bef
     REQUIRE_FALSE(anomalies.empty());
     CHECK(log.at(anomalies.back()).monotonicNs == readAt);
     CHECK(log.at(f.ofKind(EventKind::StreamItem).back()).monotonicNs == readAt + 10'000'000);
-    // The rate counts what was handed on in the last second, whenever it was read.
+    // The rate counts what was handed on, whenever it was read: a slow stream's four items over the
+    // session's time so far, the last two handed on just now.
     f.clock.stall(900);
-    CHECK(f.session.deltasPerSecond() == 2);
+    CHECK(f.session.deltasPerSecond() == Approx(4.0 / (double(f.clock.nowNs() - startedAt) / 1e9)));
     for (qint64 i = 1; i < log.size(); ++i)
         CHECK(log.at(i).monotonicNs >= log.at(i - 1).monotonicNs);
+}
+
+TEST_CASE("live session: the delta rate is the last second's count, a slow stream's 10 s average, and 0 when it goes quiet")
+{
+    Fixture f;
+    REQUIRE(f.start());
+    qint64 seq = 0;
+    const auto deliver = [&](int count, qint64 everyMs) {
+        for (int i = 0; i < count; ++i) {
+            f.clock.advance(everyMs);
+            f.send(item(1, R"({"data":{"n":1},"seq":)" + QByteArray::number(++seq) + "}"));
+            REQUIRE(f.pump([&] { return f.session.lastSeq() == seq; }));
+        }
+    };
+    CHECK(f.session.deltasPerSecond() == 0);
+    // A slow stream, one every 2 s: 0.5/s, where the last second alone says 0 or 1 by turns.
+    deliver(10, 2000);
+    f.clock.advance(1000);
+    CHECK(f.session.deltasPerSecond() == Approx(0.5));
+    // Quiet for more than twice its gap: 0.
+    f.clock.advance(3100);
+    CHECK(f.session.deltasPerSecond() == 0);
+    // A fast one: the last second's 20, as they came.
+    deliver(20, 50);
+    CHECK(f.session.deltasPerSecond() == 20);
+    // It stalls: 0 a second later, not its 10 s average.
+    f.clock.advance(1100);
+    CHECK(f.session.deltasPerSecond() == 0);
 }
 
 TEST_CASE("live session: resync starts a new epoch, the merged tree keeps stale keys and the folder reports them")
