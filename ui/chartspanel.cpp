@@ -137,6 +137,7 @@ protected:
             QPen(QColor(38, 139, 210), 1.5), // resync
             QPen(QColor(108, 113, 196), 2), // incident
         };
+        const QColor anomalyColour(200, 30, 60); // a triangle on the time axis, not a line
         painter->save();
         painter->setClipRect(area);
         const double from = m_x->min();
@@ -145,6 +146,13 @@ protected:
             if (marker.seconds < from || marker.seconds > m_x->max())
                 continue;
             const double x = area.left() + (marker.seconds - from) / span * area.width();
+            if (marker.kind == ChartData::Marker::Anomaly) {
+                painter->setPen(Qt::NoPen);
+                painter->setBrush(anomalyColour);
+                const QPointF triangle[] = { { x - 4, area.bottom() }, { x + 4, area.bottom() }, { x, area.bottom() - 7 } };
+                painter->drawPolygon(triangle, 3);
+                continue;
+            }
             painter->setPen(pens[int(marker.kind)]);
             painter->drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()));
         }
@@ -220,7 +228,7 @@ ChartsPanel::ChartsPanel(QWidget* parent)
         layout->addWidget(view, 1);
     }
     setToolTip(tr("Markers: dashed orange = fault injected, red = drop, dotted yellow = reconnect planned, "
-                  "blue = resync (new epoch), violet = incident"));
+                  "blue = resync (new epoch), violet = incident, crimson triangle on the time axis = fold anomaly"));
 
     m_refreshTimer = new QTimer(this);
     m_refreshTimer->setInterval(250);

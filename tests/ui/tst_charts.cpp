@@ -113,16 +113,24 @@ TEST_CASE("chart data: RTT from pings, node samples, markers")
     data.addEvent(makeEvent(EventKind::EpochStarted, 100, 0, 1)); // the first epoch is no resync
     data.addEvent(makeEvent(EventKind::EpochStarted, 2'500'000'000, 0, 2));
     data.addEvent(makeEvent(EventKind::Incident, 3'000'000'000));
+    // Anomalies: one marker per bucket (1 s here), however many come.
+    for (int i = 0; i < 50; ++i)
+        data.addEvent(makeEvent(EventKind::FoldAnomaly, 3'100'000'000 + i * 10'000'000));
+    data.addEvent(makeEvent(EventKind::FoldAnomaly, 4'200'000'000));
     REQUIRE(data.rttMs().size() == 1);
     CHECK(data.rttMs()[0].y() == 50);
     REQUIRE(data.nodes().size() == 1);
     CHECK(data.nodes()[0].y() == 12);
-    REQUIRE(data.markers().size() == 5);
+    REQUIRE(data.markers().size() == 7);
     CHECK(data.markers()[0].kind == ChartData::Marker::Fault);
     CHECK(data.markers()[1].kind == ChartData::Marker::Drop);
     CHECK(data.markers()[2].kind == ChartData::Marker::Reconnect);
     CHECK(data.markers()[3].kind == ChartData::Marker::Resync);
     CHECK(data.markers()[4].seconds == 3.0);
+    CHECK(data.markers()[5].kind == ChartData::Marker::Anomaly);
+    CHECK(data.markers()[5].seconds == Approx(3.1));
+    CHECK(data.markers()[6].kind == ChartData::Marker::Anomaly);
+    CHECK(data.markers()[6].seconds == Approx(4.2));
     data.clear();
     CHECK(data.bucketCount() == 0);
     CHECK(data.markers().empty());

@@ -15,6 +15,7 @@ void ChartData::clear()
 {
     m_buckets.clear();
     m_markers.clear();
+    m_lastAnomalyNs = -1;
     m_lastNs = 0;
     m_lastNodeSampleNs = -1;
     m_pendingNodeSampleNs = -1;
@@ -90,6 +91,13 @@ void ChartData::addEvent(const SessionEvent& event, double latencyMs)
         break;
     case EventKind::Incident:
         m_markers.push_back({ seconds, Marker::Incident });
+        break;
+    case EventKind::FoldAnomaly:
+        // A stream can carry one in every delta: a marker per bucket keeps them drawable.
+        if (m_lastAnomalyNs < 0 || event.monotonicNs / m_bucketNs != m_lastAnomalyNs / m_bucketNs) {
+            m_markers.push_back({ seconds, Marker::Anomaly });
+            m_lastAnomalyNs = event.monotonicNs;
+        }
         break;
     default:
         break;

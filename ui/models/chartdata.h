@@ -13,7 +13,7 @@ namespace deltascope::ui {
 // into time buckets; when the bucket count exceeds the point budget, neighbouring buckets merge and
 // the width doubles, so memory and points stay fixed however long the session runs.
 struct ChartData {
-    enum class Marker : quint8 { Fault, Drop, Reconnect, Resync, Incident };
+    enum class Marker : quint8 { Fault, Drop, Reconnect, Resync, Incident, Anomaly };
     struct MarkerPoint {
         double seconds;
         Marker kind;
@@ -67,6 +67,7 @@ private:
     qint64 m_bucketNs;
     std::vector<Bucket> m_buckets;
     std::vector<MarkerPoint> m_markers;
+    qint64 m_lastAnomalyNs = -1; // anomalies: one marker per bucket, however many a delta stream has
     qint64 m_lastNs = 0;
     qint64 m_lastNodeSampleNs = -1;
     qint64 m_pendingNodeSampleNs = -1;
