@@ -214,7 +214,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
         return 0;
     }
     if (commandLine.showVersion && commandLine.error.isEmpty()) {
-        out << "deltascope-server " << kVersion << '\n';
+        out << invocation.section(QLatin1Char(' '), 0, 0) << ' ' << kVersion << '\n'; // the program: deltascope-server or deltascope-cli
         out.flush();
         return 0;
     }

@@ -46,6 +46,15 @@ TEST_CASE("command line: options, defaults and errors")
     CHECK(parseServerCommandLine({ QStringLiteral("--version") }).showVersion);
     CHECK(parseServerCommandLine({ QStringLiteral("-v") }).showVersion);
     CHECK(parseServerCommandLine({ QStringLiteral("--hello-version"), QString() }).error.contains(QLatin1String("--hello-version: the version string is empty")));
+    {
+        // Under deltascope-cli serve, the program that answers is deltascope-cli.
+        QString printed;
+        QString errors;
+        QTextStream out(&printed);
+        QTextStream err(&errors);
+        CHECK(runServer({ QStringLiteral("--version") }, out, err, QStringLiteral("deltascope-cli serve")) == 0);
+        CHECK(printed == QStringLiteral("deltascope-cli %1\n").arg(QLatin1String(kVersion)));
+    }
     CHECK(parseServerCommandLine({ QStringLiteral("--port"), QStringLiteral("70000") }).error.contains(QLatin1String("--port")));
     CHECK(parseServerCommandLine({ QStringLiteral("--bind"), QStringLiteral("nowhere") }).error.contains(QLatin1String("--bind")));
     CHECK(parseServerCommandLine({ QStringLiteral("--tls-cert"), QStringLiteral("a.pem") }).error.contains(QLatin1String("--tls-key")));
