@@ -79,8 +79,8 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
         box->setObjectName(name);
         return box;
     };
-    // Three rows of two pairs: in the short bottom row of a 1280x800 window every fault shows
-    // without scrolling. Each parameter sits right of its fault's button.
+    // Three rows of four columns (a fault's parameter right of its button, or two faults without
+    // one): in the short bottom row of a 1280x800 window every fault shows without scrolling.
     grid->addWidget(addButton(QStringLiteral("drop"), tr("Drop (RST)"), tr("Reset the connection at both ends (Ctrl+D)")), 0, 0);
     grid->addWidget(addButton(QStringLiteral("drop-fin"), tr("Close (FIN)"), tr("Close the connection in an orderly way at both ends")), 0, 1);
     grid->addWidget(addButton(QStringLiteral("stall"), tr("Half-open stall"),

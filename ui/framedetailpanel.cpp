@@ -31,8 +31,6 @@
 #include <algorithm>
 #include <climits>
 
-#include <algorithm>
-
 namespace deltascope::ui {
 
 namespace {
@@ -48,10 +46,14 @@ constexpr qsizetype kHighlightedChars = 128 * 1024;
 constexpr qsizetype kShownDocumentChars = 160 * 1024;
 // Unchanged lines shown above a large document's first change.
 constexpr int kContextLines = 40;
+// A line longer than this (a long string value) is cut in a large document's window, so the
+// window always reaches the change however long the lines before it are.
+constexpr qsizetype kShownLineChars = 2000;
 
 // The part of a document (its lines) that one side of Before / after shows: all of it when small;
-// for a large one, the lines from a little above `focusLine` (its first change) up to the size
-// limit, under a comment line saying which. `skipped` lines precede the first one shown.
+// for a large one, the lines from a little above `focusLine` (its first change) on, up to the size
+// limit and always through the focus line, long lines cut, under a comment saying which.
+// `skipped` lines precede the first one shown.
 struct ShownDocument {
     QString text;
     int skipped = 0;
@@ -65,19 +67,34 @@ ShownDocument shownDocument(const QStringList& lines, qsizetype totalChars, int 
         shown.text = lines.join(QLatin1Char('\n'));
         return shown;
     }
-    const int first = std::clamp(focusLine - kContextLines, 0, std::max(0, int(lines.size()) - 1));
-    int end = first;
+    const int last = std::max(0, int(lines.size()) - 1);
+    const int focus = std::clamp(focusLine, 0, last);
+    const int first = std::max(0, focus - kContextLines);
+    QStringList window;
     qsizetype size = 0;
-    while (end < lines.size() && (end == first || size + lines[end].size() + 1 <= kShownDocumentChars))
-        size += lines[end++].size() + 1;
+    bool cut = false;
+    int end = first;
+    for (; end < lines.size(); ++end) {
+        QString line = lines[end];
+        if (line.size() > kShownLineChars) {
+            line = line.left(kShownLineChars) + QObject::tr("\u2026 (%1 more characters)").arg(line.size() - kShownLineChars);
+            cut = true;
+        }
+        // Through the focus line whatever the size (at most 41 cut lines), then as far as it goes.
+        if (end > focus && size + line.size() + 1 > kShownDocumentChars)
+            break;
+        size += line.size() + 1;
+        window.append(line);
+    }
     shown.skipped = first;
     shown.headerLines = 1;
-    shown.text = QObject::tr("// lines %1-%2 of %3 (%4 characters in all): the part from just above the first change\n")
+    shown.text = QObject::tr("// lines %1-%2 of %3 (%4 characters in all): the part from just above the first change%5\n")
                      .arg(first + 1)
                      .arg(end)
                      .arg(lines.size())
                      .arg(totalChars)
-        + lines.mid(first, end - first).join(QLatin1Char('\n'));
+                     .arg(cut ? QObject::tr("; lines over %1 characters cut").arg(kShownLineChars) : QString())
+        + window.join(QLatin1Char('\n'));
     return shown;
 }
 
@@ -404,8 +421,11 @@ void FrameDetailPanel::showPendingDetail()
     markLines(m_before, shownLines(lines.removed, before), QColor(220, 50, 47, 70));
     markLines(m_after, shownLines(lines.added, after), QColor(40, 170, 60, 70));
     const auto count = [](std::size_t n) { return n == 1 ? tr("1 line") : tr("%1 lines").arg(n); };
-    m_beforeLabel->setText(tr("Before this delta: %1 removed or changed (red)").arg(count(lines.removed.size())));
-    m_afterLabel->setText(tr("After it: %1 added or changed (green)").arg(count(lines.added.size())));
+    // A diff over its edit budget marks the whole changed stretch: said, so the count is not taken
+    // for lines that each changed.
+    const QString coarse = lines.minimal ? QString() : tr(", a coarse diff (too many changes to pair line by line)");
+    m_beforeLabel->setText(tr("Before this delta: %1 removed or changed (red)%2").arg(count(lines.removed.size()), coarse));
+    m_afterLabel->setText(tr("After it: %1 added or changed (green)%2").arg(count(lines.added.size()), coarse));
     m_diffPanel->showContent(true);
 }
 

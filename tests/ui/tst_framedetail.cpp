@@ -374,6 +374,21 @@ TEST_CASE("frame detail: before / after of a large document shows the part aroun
     CHECK(beforeView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"k15000\": 15000,"));
     CHECK(afterView->extraSelections().front().cursor.block().text() == QStringLiteral("  \"k15000\": -1,"));
     CHECK(panel.findChild<QLabel*>(QStringLiteral("afterViewLabel"))->text() == QStringLiteral("After it: 1 line added or changed (green)"));
+
+    // A document large because of one long string, the change in it: the line is cut, and shown
+    // and marked, not left out of a window it does not fit.
+    const QString blob(250000, QLatin1Char('x'));
+    const QString longBefore = QStringLiteral("{\n  \"blob\": \"%1\",\n  \"n\": 1\n}").arg(blob);
+    const QString longAfter = QStringLiteral("{\n  \"blob\": \"%1y\",\n  \"n\": 1\n}").arg(blob);
+    panel.setDeltaDetailProvider([&](qint64) { return DeltaDetail { { QStringLiteral("~ /blob") }, longBefore, longAfter, {} }; });
+    const QString shownLong = afterView->toPlainText();
+    CHECK(shownLong.startsWith(QStringLiteral("// lines 1-4 of 4 (")));
+    CHECK(shownLong.contains(QStringLiteral("; lines over 2000 characters cut")));
+    CHECK(shownLong.size() < 3000);
+    CHECK(shownLong.contains(QStringLiteral("\u2026 (%1 more characters)").arg(longAfter.split(QLatin1Char('\n'))[1].size() - 2000)));
+    REQUIRE(afterView->extraSelections().size() == 1);
+    CHECK(afterView->extraSelections().front().cursor.block().text().startsWith(QStringLiteral("  \"blob\": \"xxx")));
+    CHECK(afterView->toPlainText().endsWith(QStringLiteral("\"n\": 1\n}")));
 }
 
 TEST_CASE("frame detail: before / after marks the lines that differ and shows the first of them")
