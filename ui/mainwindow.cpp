@@ -1062,7 +1062,7 @@ void MainWindow::updateStatus()
     const bool ended = !active && state != ConnectionState::Reconnecting;
     const double rate = ended ? 0 : session->deltasPerSecond();
     // A tenth below 10/s: a slow stream's 0.5 is not 0 or 1.
-    m_rateLabel->setText(tr("%1 deltas/s").arg(rate > 0 && rate < 10 ? QLocale().toString(rate, 'f', 1) : QLocale().toString(qRound(rate))));
+    m_rateLabel->setText(tr("%1 deltas/s").arg(rate > 0 && rate < 9.95 ? QLocale().toString(rate, 'f', 1) : QLocale().toString(qRound(rate))));
     updateVersionStatus(*session);
     if (ended)
         m_statusTimer->stop();

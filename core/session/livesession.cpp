@@ -230,17 +230,20 @@ double LiveSession::deltasPerSecond() const
         ++lastSecond;
     if (lastSecond >= 10)
         return double(lastSecond);
-    // A slow stream: its average over the window (or the session, when younger), unless it went
-    // quiet for more than twice its usual gap (at least a second), which a stall must show.
-    const qint64 origin = m_rateOriginNs >= 0 ? m_rateOriginNs : m_rateWindow.front().ns;
-    const qint64 windowStart = std::max(origin, now - kSlowWindowNs);
+    // A slow stream: the rate of its newest ten deltas (fewer when the window holds fewer), so a
+    // fast stream that slows reads the new pace within ten of its deltas instead of an average that
+    // still holds the fast part; 0 once quiet for more than twice their usual gap (at least 1 s),
+    // which a stall must show.
+    const std::size_t count = std::min<std::size_t>(10, m_rateWindow.size());
     const qint64 newest = m_rateWindow.back().ns;
-    const qint64 usualGap = m_rateWindow.size() >= 2 ? (newest - m_rateWindow.front().ns) / qint64(m_rateWindow.size() - 1)
-                                                     : newest - windowStart;
+    const qint64 oldest = m_rateWindow[m_rateWindow.size() - count].ns;
+    const qint64 origin = std::max(m_rateOriginNs >= 0 ? m_rateOriginNs : oldest, now - kSlowWindowNs);
+    const qint64 usualGap = count >= 2 ? (newest - oldest) / qint64(count - 1) : newest - std::min(origin, newest);
     if (now - newest > std::max(kSecondNs, 2 * usualGap))
         return 0;
-    const double spanSeconds = double(std::max(kSecondNs, now - windowStart)) / double(kSecondNs);
-    return double(m_rateWindow.size()) / spanSeconds;
+    if (count >= 2 && newest > oldest)
+        return double(count - 1) * double(kSecondNs) / double(newest - oldest);
+    return double(count) * double(kSecondNs) / double(std::max(kSecondNs, now - origin));
 }
 
 double LiveSession::inboundBytesPerSecond() const
