@@ -17,6 +17,10 @@
 
 namespace deltascope::detail {
 
+// diffTrees() without its shortcuts (shared unchanged subtrees skipped, same-order keys paired by
+// position): what they must agree with. For tests.
+TreeDiff diffTreesWithoutShortcuts(const DocumentTree& before, const DocumentTree& after);
+
 inline constexpr quint32 kNotVisible = 0xffffffffu;
 // Nodes live in chunks of 32, copied on write between tree copies. 32, not 64: a document of a few
 // hundred nodes wastes half a chunk on average (2.8 instead of 5.5 bytes a node at 278 nodes), and

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "core/document/documenttree_p.h"
+
 #include "core/document/documenttree.h"
 #include "documentgenerator.h"
 #include "documenttestutils.h"
@@ -157,10 +159,12 @@ TEST_CASE("property: fold(old, encode(old, new)) == new over thousands of random
     CHECK(twoDeltas > 10);
 }
 
-TEST_CASE("property: diffing a tree against its own evolved copy finds what diffing an unrelated equal tree finds")
+TEST_CASE("property: diffTrees() with its shortcuts finds what the plain walk finds, on related and unrelated trees")
 {
-    // diffTrees() skips subtrees two copies share unchanged; a tree built apart (same content, no
-    // shared lineage) is walked in full. Both must give the same answer.
+    // diffTrees() skips subtrees two copies share unchanged and pairs same-order keys by position;
+    // detail::diffTreesWithoutShortcuts() walks everything and pairs every container's keys by
+    // map. Over random evolutions (a tree and its evolved copy, and an equal tree built apart with
+    // no shared lineage) both must give the same answer, in the same order.
     const auto text = [](const TreeDiff& diff) {
         QStringList lines;
         lines << QStringLiteral("+ ") + diff.added.join(QLatin1Char(' ')) << QStringLiteral("- ") + diff.removed.join(QLatin1Char(' '))
@@ -170,6 +174,7 @@ TEST_CASE("property: diffing a tree against its own evolved copy finds what diff
         return lines.join(QLatin1Char('\n')).toStdString();
     };
     int nonEmpty = 0;
+    int withMoves = 0;
     for (quint64 seed = 1; seed <= 60; ++seed) {
         Generator related(seed);
         Generator apart(seed);
@@ -180,15 +185,32 @@ TEST_CASE("property: diffing a tree against its own evolved copy finds what diff
             DocumentTree nextApart = apart.evolve(previousApart, 6);
             REQUIRE(compareTrees(previousApart, previousApart.root(), previous, previous.root(), QString()).isEmpty());
             INFO("seed " << seed << " step " << step << "\nold " << previous.toJson().toStdString() << "\nnew " << next.toJson().toStdString());
-            const std::string shared = text(diffTrees(previous, next));
-            CHECK(shared == text(diffTrees(previousApart, next)));
-            CHECK(text(diffTrees(next, previous)) == text(diffTrees(next, previousApart)));
-            nonEmpty += !diffTrees(previous, next).isEmpty();
+            const TreeDiff diff = diffTrees(previous, next);
+            const std::string plain = text(detail::diffTreesWithoutShortcuts(previous, next));
+            CHECK(text(diff) == plain);
+            CHECK(text(diffTrees(previousApart, next)) == plain);
+            CHECK(text(diffTrees(next, previous)) == text(detail::diffTreesWithoutShortcuts(next, previous)));
+            CHECK(text(diffTrees(next, previousApart)) == text(detail::diffTreesWithoutShortcuts(next, previousApart)));
+            nonEmpty += !diff.isEmpty();
+            withMoves += !diff.moved.empty();
             previous = std::move(next);
             previousApart = std::move(nextApart);
         }
     }
     CHECK(nonEmpty > 60 * 20 / 2);
+    CHECK(withMoves > 20);
+    // A key shown twice (the reference client's two holes for an id @o names twice) pairs its
+    // copies in order on both paths: two equal trees differ in nothing, no move of "9" to itself.
+    const auto holes = [] {
+        DocumentTree tree(FoldMode::ReferenceClient);
+        tree.apply(R"({"l":{"@o":[9,9]}})");
+        return tree;
+    };
+    const DocumentTree holesA = holes();
+    const DocumentTree holesB = holes();
+    REQUIRE(holesA.toJson() == R"({"l":[null,null]})");
+    CHECK(diffTrees(holesA, holesB).isEmpty());
+    CHECK(detail::diffTreesWithoutShortcuts(holesA, holesB).isEmpty());
     // A 10,000-element list where one leaf changed: one path, however long the list.
     DocumentTree big;
     const NodeId list = big.setRecordList(big.root(), QStringLiteral("items"));
