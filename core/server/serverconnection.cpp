@@ -246,12 +246,16 @@ void ServerConnection::sendFrame(const QByteArray& frame)
         return;
     // What is already waiting counts, not this frame: one big frame (a snapshot) is no backlog.
     if (m_stallTimer.isActive()) {
-        if (backlogExceeded(m_stallQueueBytes))
+        if (backlogExceeded(m_stallQueueBytes + m_socket->bytesToWrite()))
             return;
         m_stallQueue.push_back(frame);
         m_stallQueueBytes += frame.size();
         return;
     }
+    // Frames go out at the batch's flush (scheduleFlush()): a reader that keeps up may have more
+    // than the limit written in one busy pass, so what the kernel takes now is handed over first.
+    if (m_socket->bytesToWrite() > m_server->options().maxSendBacklogBytes && m_server->options().maxSendBacklogBytes > 0)
+        m_socket->flush();
     if (backlogExceeded(m_socket->bytesToWrite()))
         return;
     m_socket->sendTextMessage(QString::fromUtf8(frame));
@@ -271,7 +275,7 @@ bool ServerConnection::backlogExceeded(qint64 queuedBytes)
     m_server->log(QStringLiteral("slow reader %1: %2 bytes %3, over the limit of %4; dropping the socket")
                       .arg(peer())
                       .arg(queuedBytes)
-                      .arg(m_stallTimer.isActive() ? QStringLiteral("held by a stall") : QStringLiteral("not yet read by the peer"))
+                      .arg(m_stallTimer.isActive() ? QStringLiteral("held by a stall") : QStringLiteral("waiting, the peer not reading"))
                       .arg(limit));
     QMetaObject::invokeMethod(this, [this] { close(CloseKind::Reset); }, Qt::QueuedConnection);
     return true;
