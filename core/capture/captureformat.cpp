@@ -664,7 +664,7 @@ QByteArray IdentityRedactor::redact(QByteArrayView payload, bool learn)
     return result;
 }
 
-void IdentityRedactor::redactEscapedStrings(QByteArray& text)
+void IdentityRedactor::redactEscapedStrings(QByteArray& text, int depth)
 {
     // A string spelled with escapes another tool chose ("\u0061lice", "a\/b") holds a token the
     // spellings above miss: such strings are read as JSON and written again with it replaced.
@@ -683,12 +683,31 @@ void IdentityRedactor::redactEscapedStrings(QByteArray& text)
         }
         if (close >= text.size())
             break;
+        bool replaced = false;
         if (escaped) {
             const QByteArrayView literal = QByteArrayView(text).sliced(open, close - open + 1);
             std::string_view decoded;
+            QByteArray value;
+            bool read = false;
             if (!parser.parse(literal.data(), std::size_t(literal.size())).get_string().get(decoded)) {
-                QByteArray value(decoded.data(), qsizetype(decoded.size()));
-                qint64 found = 0;
+                value = QByteArray(decoded.data(), qsizetype(decoded.size()));
+                read = true;
+            } else if (decodeJsonString(literal, value)) {
+                // What simdjson refuses but still reads as text (a lone surrogate escape, bytes
+                // that are not UTF-8 beside an escaped token): each becomes one U+FFFD.
+                for (qsizetype i = 0; i + 2 < value.size(); ++i) {
+                    if (quint8(value[i]) == 0xED && (quint8(value[i + 1]) & 0xE0) == 0xA0) // a surrogate, as decoded
+                        value.replace(i, 3, "\xEF\xBF\xBD");
+                }
+                value = QString::fromUtf8(value).toUtf8();
+                read = true;
+            }
+            if (read) {
+                const qint64 before = m_replacements;
+                // JSON kept in a string (a log line quoting a request) is escaped once more there.
+                if (depth < 2 && value.contains('\\'))
+                    redactEscapedStrings(value, depth + 1);
+                qint64 found = m_replacements - before;
                 for (const std::size_t i : m_longestFirst) {
                     const Token& token = m_tokens[i];
                     // A short token only as the whole string (as an identity field holds it).
@@ -701,11 +720,14 @@ void IdentityRedactor::redactEscapedStrings(QByteArray& text)
                     out.append(QByteArrayView(text).sliced(copied, open - copied));
                     appendJsonString(out, value);
                     copied = close + 1;
-                    m_replacements += found;
+                    m_replacements = before + found;
+                    replaced = true;
                 }
             }
         }
-        open = text.indexOf('"', close + 1);
+        // Where quotes do not pair (text that is not JSON, an odd quote before the token's string),
+        // this closing quote may open the string that matters: it is tried as an opening too.
+        open = replaced ? text.indexOf('"', close + 1) : close;
     }
     if (copied == 0)
         return;

@@ -107,7 +107,8 @@ public:
     qint64 replacements() const { return m_replacements; }
 
 private:
-    void redactEscapedStrings(QByteArray& text);
+    // `depth`: how many string levels in (JSON quoted in a string is looked into twice at most).
+    void redactEscapedStrings(QByteArray& text, int depth = 0);
     // A token with what it is replaced by and the spellings it is looked for in, made once when
     // it is learned (every payload of an export is searched for every token).
     struct Token {

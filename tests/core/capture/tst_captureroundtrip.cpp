@@ -859,6 +859,21 @@ TEST_CASE("redaction: identity tokens go whatever their order and spelling, and 
     INFO(unescaped.toStdString());
     CHECK(unescaped == QByteArray(R"({"a":"[redacted identity 1]","b":"[redacted identity 1]!","c":["x \"q\" [redacted identity 1]"],"d":"[redacted identity 1]\n"})"));
     CHECK(encoded.redact(R"({"other":"an\u006eonymous","n":"\n"})", false) == QByteArray(R"({"other":"an\u006eonymous","n":"\n"})"));
+    // Spellings simdjson refuses but a reader still shows: a lone surrogate escape, a byte that is
+    // not UTF-8 (each read as U+FFFD), next to the escaped token.
+    const QByteArray surrogate = encoded.redact(R"({"a":"\ud800 anonymous:\u0061lice"})", false);
+    CHECK_FALSE(surrogate.contains("alice"));
+    CHECK(surrogate == QByteArray("{\"a\":\"\xEF\xBF\xBD [redacted identity 1]\"}"));
+    const QByteArray badByte = encoded.redact("{\"a\":\"\xFF anonymous:\\u0061lice\"}", false);
+    CHECK_FALSE(badByte.contains("alice"));
+    CHECK(badByte == QByteArray("{\"a\":\"\xEF\xBF\xBD [redacted identity 1]\"}"));
+    // JSON quoted in a string, the token escaped at the inner level.
+    const QByteArray twice = encoded.redact(R"({"log":"{\"identity\":\"anonymous:\\u0061lice\"}"})", false);
+    INFO(twice.toStdString());
+    CHECK_FALSE(twice.contains("alice"));
+    CHECK(twice == QByteArray(R"({"log":"{\"identity\":\"[redacted identity 1]\"}"})"));
+    // Text that is not JSON, with an odd quote before the token's string.
+    CHECK(encoded.redact(R"(say "hi, token "anonymous:\u0061lice" end)", false) == QByteArray(R"(say "hi, token "[redacted identity 1]" end)"));
 
     // A URL that names the token in its query (a HAR that starts mid-session never shows a create).
     capture::IdentityRedactor fromUrl;
