@@ -57,6 +57,7 @@ constexpr qsizetype kShownLineChars = 2000;
 struct ShownDocument {
     QString text;
     int skipped = 0;
+    int count = 0; // lines of the document shown
     int headerLines = 0;
 };
 
@@ -65,6 +66,7 @@ ShownDocument shownDocument(const QStringList& lines, qsizetype totalChars, int 
     ShownDocument shown;
     if (totalChars <= kShownDocumentChars) {
         shown.text = lines.join(QLatin1Char('\n'));
+        shown.count = int(lines.size());
         return shown;
     }
     const int last = std::max(0, int(lines.size()) - 1);
@@ -87,6 +89,7 @@ ShownDocument shownDocument(const QStringList& lines, qsizetype totalChars, int 
         window.append(line);
     }
     shown.skipped = first;
+    shown.count = int(window.size());
     shown.headerLines = 1;
     shown.text = QObject::tr("// lines %1-%2 of %3 (%4 characters in all): the part from just above the first change%5\n")
                      .arg(first + 1)
@@ -102,9 +105,8 @@ ShownDocument shownDocument(const QStringList& lines, qsizetype totalChars, int 
 std::vector<int> shownLines(const std::vector<int>& lines, const ShownDocument& shown)
 {
     std::vector<int> out;
-    const int shownCount = int(shown.text.count(QLatin1Char('\n'))) + 1 - shown.headerLines;
     for (int line : lines) {
-        if (line >= shown.skipped && line < shown.skipped + shownCount)
+        if (line >= shown.skipped && line < shown.skipped + shown.count)
             out.push_back(line - shown.skipped + shown.headerLines);
     }
     return out;

@@ -254,7 +254,7 @@ void ServerConnection::sendFrame(const QByteArray& frame)
     }
     // Frames go out at the batch's flush (scheduleFlush()): a reader that keeps up may have more
     // than the limit written in one busy pass, so what the kernel takes now is handed over first.
-    if (m_socket->bytesToWrite() > m_server->options().maxSendBacklogBytes && m_server->options().maxSendBacklogBytes > 0)
+    if (const qint64 limit = m_server->options().maxSendBacklogBytes; limit > 0 && m_socket->bytesToWrite() > limit)
         m_socket->flush();
     if (backlogExceeded(m_socket->bytesToWrite()))
         return;
