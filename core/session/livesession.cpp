@@ -214,8 +214,11 @@ constexpr qint64 kSlowWindowNs = 10 * kSecondNs;
 
 void LiveSession::trimRateWindow() const
 {
-    const qint64 cutoff = m_clock->nowNs() - kSlowWindowNs;
-    while (!m_rateWindow.empty() && m_rateWindow.front().ns < cutoff)
+    // The rates read the last second, and a slow stream's newest ten within 10 s: nothing older.
+    // (A 20,000/s stream would otherwise keep 200,000 samples for the 10 s.)
+    const qint64 now = m_clock->nowNs();
+    while (!m_rateWindow.empty()
+        && (m_rateWindow.front().ns < now - kSlowWindowNs || (m_rateWindow.front().ns < now - kSecondNs && m_rateWindow.size() > 10)))
         m_rateWindow.pop_front();
 }
 

@@ -105,7 +105,7 @@ private:
         qint64 ns;
         qint64 bytes;
     };
-    mutable std::deque<RateSample> m_rateWindow; // the last 10 s
+    mutable std::deque<RateSample> m_rateWindow; // the last second, and the newest ten of the last 10 s
     qint64 m_rateOriginNs = -1; // the session clock when start() was called
     qint64 m_dedupeRequest = -1;
     QString m_dedupeToken;
