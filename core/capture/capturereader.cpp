@@ -4,11 +4,13 @@
 #include "core/capture/zstdreaddevice.h"
 #include "core/logging.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 #include <QPointer>
 #include <QStorageInfo>
 #include <QThread>
+#include <QTimeZone>
 
 #include <simdjson.h>
 #include <zstd.h>
@@ -456,6 +458,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     qint64 endEvents = -1; // what the end record says the capture holds
     qint64 endLine = 0;
     LineFields fields;
+    capture::Header secondHeader; // that of the capture joined after this one, if any
 
     auto addDiagnostic = [&](qint64 line, const QString& text) {
         ++result->diagnosticCount;
@@ -471,6 +474,8 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     // Handles one complete line at buffer[lineBegin, lineEnd). Returns false to stop (fatal).
     auto handleLine = [&](std::size_t lineBegin, std::size_t lineEnd, bool lastLine) -> bool {
         ++lineNumber;
+        if (result->secondCaptureLine)
+            return true; // counted, not read: they belong to another capture
         const char* data = buffer.data() + lineBegin;
         std::size_t length = lineEnd - lineBegin;
         while (length && (data[length - 1] == '\r' || data[length - 1] == ' '))
@@ -521,6 +526,14 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             return true;
         }
         if (!fields.hasIndex || fields.kind.empty()) {
+            capture::Header next;
+            QString ignored;
+            if (std::string_view(data, length).find("\"format\"") != std::string_view::npos
+                && capture::parseHeader(std::string_view(data, length), next, ignored)) {
+                secondHeader = next;
+                result->secondCaptureLine = lineNumber;
+                return true;
+            }
             addLoss(lineNumber, QStringLiteral("not an event (no \"index\" or \"kind\"), link or end record; line skipped"));
             return true;
         }
@@ -684,6 +697,21 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     }
     result->lineCount = lineNumber;
     result->closedCleanly = endSeen;
+    if (result->secondCaptureLine) {
+        const qint64 first = result->secondCaptureLine;
+        QStringList about;
+        if (secondHeader.startedWallMs > 0)
+            about << QStringLiteral("recorded %1").arg(QDateTime::fromMSecsSinceEpoch(secondHeader.startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
+        if (!secondHeader.space.isEmpty())
+            about << secondHeader.space + QLatin1Char('/') + secondHeader.key;
+        const QString what = about.join(QStringLiteral(", "));
+        addLoss(first, QStringLiteral("another capture starts here (%1): two captures joined into one file; only the first is read, "
+                                      "lines %2 to %3 are not. Split the file before line %2 to open the second "
+                                      "(tail -n +%2 FILE > second.ndjson)")
+                           .arg(what.isEmpty() ? QStringLiteral("its header") : what)
+                           .arg(first)
+                           .arg(lineNumber));
+    }
     // Lines lost without a trace (deleted, not damaged) show only against the end record's count.
     if (endSeen && endEvents > log->size() && result->lostPlaces == 0)
         addLoss(endLine, QStringLiteral("the end record counts %1 events, but %2 were read: %3 lost")

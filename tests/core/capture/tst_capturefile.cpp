@@ -623,6 +623,28 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         CHECK(notices.contains(QStringLiteral("is followed by more events")));
         CHECK_FALSE(notices.contains(QStringLiteral("cut off")));
     }
+    SECTION("two captures joined with cat: the first is read, the second named once with where it starts")
+    {
+        const QList<QByteArray> lines = good.trimmed().split('\n');
+        QByteArray second = good;
+        second.replace("\"space\":\"", "\"space\":\"other-");
+        second = QString::fromUtf8(second).replace(QRegularExpression(QStringLiteral("\"startedWallMs\":\\d+")), QStringLiteral("\"startedWallMs\":1796078669481")).toUtf8();
+        REQUIRE(second.contains("\"startedWallMs\":1796078669481,"));
+        std::unique_ptr<Capture> capture = openBytes(dir, good + second, error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size());
+        CHECK(capture->closedCleanly);
+        CHECK(capture->secondCaptureLine == lines.size() + 1);
+        CHECK(capture->lineCount == 2 * lines.size());
+        CHECK(capture->lostPlaces == 1);
+        CHECK(capture->diagnosticCount == 1);
+        const QString notices = capture->notices().join(QLatin1Char('\n'));
+        INFO(notices.toStdString());
+        CHECK(notices.contains(QStringLiteral("line %1: another capture starts here (recorded 2026-11-30T22:44:29.481+00:00, other-").arg(lines.size() + 1)));
+        CHECK(notices.contains(QStringLiteral("only the first is read, lines %1 to %2 are not").arg(lines.size() + 1).arg(2 * lines.size())));
+        CHECK(notices.contains(QStringLiteral("tail -n +%1 FILE").arg(lines.size() + 1)));
+        CHECK_FALSE(notices.contains(QStringLiteral("repeats or goes back")));
+    }
     SECTION("garbage after the end record: appended after closing, not cut off")
     {
         std::unique_ptr<Capture> capture = openBytes(dir, good.trimmed() + "\n#garbage", error);
