@@ -15,6 +15,8 @@
 #include <QValueAxis>
 
 #include <algorithm>
+#include <bit>
+#include <iterator>
 
 namespace deltascope::ui {
 
@@ -142,6 +144,25 @@ protected:
         painter->setClipRect(area);
         const double from = m_x->min();
         const double span = std::max(1e-9, m_x->max() - from);
+        // Line markers a few pixels apart (a fault and the drop it causes, a resync and its
+        // incident) would hide one another: each kind of such a group gets its share of the height.
+        constexpr double kSameColumn = 3;
+        double groupX = 0;
+        unsigned groupKinds = 0; // bit per Marker kind
+        const auto drawGroup = [&] {
+            const int kinds = std::popcount(groupKinds);
+            int drawn = 0;
+            for (int kind = 0; kind < int(std::size(pens)); ++kind) {
+                if (!(groupKinds & (1u << kind)))
+                    continue;
+                painter->setPen(pens[kind]);
+                const double top = area.top() + area.height() * drawn / kinds;
+                const double bottom = area.top() + area.height() * (drawn + 1) / kinds;
+                painter->drawLine(QPointF(groupX, top), QPointF(groupX, bottom));
+                ++drawn;
+            }
+            groupKinds = 0;
+        };
         for (const ChartData::MarkerPoint& marker : *markers) {
             if (marker.seconds < from || marker.seconds > m_x->max())
                 continue;
@@ -153,9 +174,15 @@ protected:
                 painter->drawPolygon(triangle, 3);
                 continue;
             }
-            painter->setPen(pens[int(marker.kind)]);
-            painter->drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()));
+            // Markers come in time order, so a group is a run of nearby ones.
+            if (groupKinds && x - groupX > kSameColumn)
+                drawGroup();
+            if (!groupKinds)
+                groupX = x;
+            groupKinds |= 1u << int(marker.kind);
         }
+        if (groupKinds)
+            drawGroup();
         if (cursor >= from && cursor <= m_x->max()) {
             // The selection: in the text colour with a handle on top, so it is not taken for a
             // marker (the resync's is blue, as a highlight colour often is).

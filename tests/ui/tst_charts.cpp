@@ -9,6 +9,8 @@
 #include <QTest>
 #include <QValueAxis>
 
+#include <functional>
+
 using namespace deltascope;
 using namespace deltascope::ui;
 
@@ -314,4 +316,55 @@ TEST_CASE("charts panel: a session shorter than the window is shown whole wherev
         CHECK(shown.panel.visibleRange().first == 0);
         CHECK(shown.panel.visibleRange().second == Approx(shown.panel.data().endSeconds()));
     }
+}
+
+TEST_CASE("charts panel: markers at one instant share the line's height, so none hides another")
+{
+    ShownCharts shown;
+    EventLog& log = shown.log;
+    ChartsPanel& panel = shown.panel;
+    for (qint64 i = 0; i <= 100; ++i)
+        log.append(makeEvent(EventKind::StreamItem, i * 100'000'000), QByteArrayView("{}"));
+    // A drop and the resync it leads to, a millisecond apart (the same pixel column); a lone drop later.
+    log.append(makeEvent(EventKind::Disconnected, 5'000'000'000), QByteArrayView("{}"));
+    log.append(makeEvent(EventKind::EpochStarted, 5'001'000'000, 0, 2), QByteArrayView("{}"));
+    log.append(makeEvent(EventKind::Disconnected, 8'000'000'000), QByteArrayView("{}"));
+    log.flushNotifications();
+    panel.setComplete(true);
+    panel.refresh();
+    REQUIRE(panel.data().markers().size() == 3);
+
+    // The nodes chart: no samples, so no series line of a marker's colour (deltas/s is drawn in the resync's blue).
+    auto* view = panel.findChild<QChartView*>(QStringLiteral("nodesChart"));
+    REQUIRE(view);
+    const QRectF area = view->chart()->plotArea();
+    const QImage image = view->grab().toImage();
+    const auto pixelX = [&](double seconds) {
+        const auto* x = static_cast<QValueAxis*>(view->chart()->axes(Qt::Horizontal).first());
+        return view->mapFromScene(QPointF(area.left() + (seconds - x->min()) / (x->max() - x->min()) * area.width(), 0)).x();
+    };
+    // Which marker colours show in a column's upper and lower quarters (within a pixel either side;
+    // by hue, as antialiasing pales a line that falls between pixels): the drop is red, the resync blue.
+    const auto drop = [](const QColor& c) { return c.red() > c.green() + 60 && c.red() > c.blue() + 60; };
+    const auto resync = [](const QColor& c) { return c.blue() > c.red() + 60 && c.blue() > c.green() + 30; };
+    const auto shows = [&](int column, double fromFraction, double toFraction, const std::function<bool(const QColor&)>& is) {
+        const int top = view->mapFromScene(QPointF(0, area.top() + area.height() * fromFraction)).y();
+        const int bottom = view->mapFromScene(QPointF(0, area.top() + area.height() * toFraction)).y();
+        for (int x = column - 1; x <= column + 1; ++x) {
+            for (int y = top; y <= bottom; ++y) {
+                if (is(image.pixelColor(x, y)))
+                    return true;
+            }
+        }
+        return false;
+    };
+    const int both = pixelX(5.0);
+    CHECK(shows(both, 0.05, 0.25, drop));
+    CHECK_FALSE(shows(both, 0.05, 0.25, resync));
+    CHECK(shows(both, 0.75, 0.95, resync));
+    CHECK_FALSE(shows(both, 0.75, 0.95, drop));
+    // A marker alone keeps the whole height.
+    const int alone = pixelX(8.0);
+    CHECK(shows(alone, 0.05, 0.25, drop));
+    CHECK(shows(alone, 0.75, 0.95, drop));
 }
