@@ -95,6 +95,8 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
     }
     result.help = parser.isSet(o.help);
     result.showVersion = parser.isSet(o.programVersion);
+    if (result.help || result.showVersion)
+        return result; // answered before the values are judged, as the GUI and `deltascope-cli --version` do
     ServerOptions& s = result.options;
     double number = 0;
     if (!parseNumber(parser.value(o.port), 0, 65535, &number)) {
@@ -213,7 +215,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
         out.flush();
         return 0;
     }
-    if (commandLine.showVersion && commandLine.error.isEmpty()) {
+    if (commandLine.showVersion && commandLine.error.isEmpty()) { // an option the parser does not know is still an error
         out << invocation.section(QLatin1Char(' '), 0, 0) << ' ' << kVersion << '\n'; // the program: deltascope-server or deltascope-cli
         out.flush();
         return 0;

@@ -45,6 +45,11 @@ TEST_CASE("command line: options, defaults and errors")
     // --version prints the program's version, as the other two programs' do; it takes no value.
     CHECK(parseServerCommandLine({ QStringLiteral("--version") }).showVersion);
     CHECK(parseServerCommandLine({ QStringLiteral("-v") }).showVersion);
+    // The version (or the help) is what was asked for, whatever the other values say.
+    CHECK(parseServerCommandLine({ QStringLiteral("-v"), QStringLiteral("--port"), QStringLiteral("99999") }).error.isEmpty());
+    CHECK(parseServerCommandLine({ QStringLiteral("--help"), QStringLiteral("--bind"), QStringLiteral("nowhere") }).error.isEmpty());
+    // An option nobody knows is still an error.
+    CHECK_FALSE(parseServerCommandLine({ QStringLiteral("-v"), QStringLiteral("--bogus") }).error.isEmpty());
     CHECK(parseServerCommandLine({ QStringLiteral("--hello-version"), QString() }).error.contains(QLatin1String("--hello-version: the version string is empty")));
     {
         // Under deltascope-cli serve, the program that answers is deltascope-cli.
