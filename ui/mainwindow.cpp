@@ -70,6 +70,23 @@ static void initDeltascopeResources()
 
 namespace deltascope::ui {
 
+namespace {
+// A scroll area that asks for its widget's whole width (QScrollArea's hint stops at 36 lines of
+// text), while its minimum stays small: given the room, everything shows; without it, it scrolls.
+class WholeWidthScrollArea : public QScrollArea
+{
+public:
+    using QScrollArea::QScrollArea;
+    QSize sizeHint() const override
+    {
+        QSize hint = QScrollArea::sizeHint();
+        if (widget())
+            hint.setWidth(widget()->sizeHint().width() + verticalScrollBar()->sizeHint().width() + 2 * frameWidth());
+        return hint;
+    }
+};
+}
+
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
 {
@@ -259,13 +276,14 @@ MainWindow::MainWindow(QWidget* parent)
     m_faultsPanel->setObjectName(QStringLiteral("faultsPanel"));
     m_faults = new FaultsPanel(m_live, m_faultsPanel);
     m_faults->setObjectName(QStringLiteral("faults"));
-    // Scrolls rather than forcing its height on the row: the timeline above needs the room more.
-    auto* faultsScroll = new QScrollArea(m_faultsPanel);
+    // Scrolls rather than forcing its size on the row: the timeline above needs the height more, and
+    // the buttons' full width would set the whole window's minimum (over 1,170 px; a 1366x768 laptop
+    // at 125% has 1,093). It asks for that width, so a window with room shows every button.
+    auto* faultsScroll = new WholeWidthScrollArea(m_faultsPanel);
     faultsScroll->setWidget(m_faults);
     faultsScroll->setWidgetResizable(true);
     faultsScroll->setFrameShape(QFrame::NoFrame);
-    faultsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    faultsScroll->setMinimumWidth(m_faults->sizeHint().width() + faultsScroll->verticalScrollBar()->sizeHint().width());
+    faultsScroll->setMinimumWidth(m_faults->minimumSizeHint().width() * 2 / 5);
     m_faultsPanel->setContent(faultsScroll);
     m_faultsPanel->showContent(true);
     connect(m_faults, &FaultsPanel::errorOccurred, this, &MainWindow::showError);

@@ -30,6 +30,7 @@
 #include <QSignalSpy>
 #include <QRegularExpression>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QTemporaryDir>
 #include <QTest>
@@ -415,4 +416,26 @@ TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold fo
     CHECK_FALSE(markOnR());
     REQUIRE(replay->seek(10));
     CHECK(markOnR());
+}
+
+TEST_CASE("main window: fits a 1024x600 screen, where the fault buttons scroll instead of widening the window")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    // A 1366x768 laptop at 125% scaling has 1,093 x 614 logical pixels, less its panel.
+    CHECK(window.minimumSizeHint().width() <= 1024);
+    CHECK(window.minimumSizeHint().height() <= 600);
+    window.resize(1024, 600);
+    QTest::qWait(50);
+    CHECK(window.width() == 1024);
+    auto* faults = window.findChild<QWidget*>(QStringLiteral("faults"));
+    REQUIRE(faults);
+    auto* scroll = qobject_cast<QScrollArea*>(faults->parentWidget()->parentWidget());
+    REQUIRE(scroll);
+    // The buttons keep their width: what does not fit is scrolled to, not squeezed or cut off.
+    CHECK(faults->width() >= faults->minimumSizeHint().width());
+    if (scroll->viewport()->width() < faults->width())
+        CHECK(scroll->horizontalScrollBar()->maximum() >= faults->width() - scroll->viewport()->width());
 }
