@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <iterator>
 
 namespace deltascope::ui {
@@ -174,8 +175,9 @@ protected:
                 painter->drawPolygon(triangle, 3);
                 continue;
             }
-            // Markers come in time order, so a group is a run of nearby ones.
-            if (groupKinds && x - groupX > kSameColumn)
+            // Markers come in time order, so a group is a run of nearby ones (a damaged capture's
+            // time going back starts a group of its own).
+            if (groupKinds && std::abs(x - groupX) > kSameColumn)
                 drawGroup();
             if (!groupKinds)
                 groupX = x;

@@ -329,10 +329,12 @@ TEST_CASE("charts panel: markers at one instant share the line's height, so none
     log.append(makeEvent(EventKind::Disconnected, 5'000'000'000), QByteArrayView("{}"));
     log.append(makeEvent(EventKind::EpochStarted, 5'001'000'000, 0, 2), QByteArrayView("{}"));
     log.append(makeEvent(EventKind::Disconnected, 8'000'000'000), QByteArrayView("{}"));
+    // A damaged capture's time going back: a resync logged after the lone drop, timed at 1 s.
+    log.append(makeEvent(EventKind::EpochStarted, 1'000'000'000, 0, 3), QByteArrayView("{}"));
     log.flushNotifications();
     panel.setComplete(true);
     panel.refresh();
-    REQUIRE(panel.data().markers().size() == 3);
+    REQUIRE(panel.data().markers().size() == 4);
 
     // The nodes chart: no samples, so no series line of a marker's colour (deltas/s is drawn in the resync's blue).
     auto* view = panel.findChild<QChartView*>(QStringLiteral("nodesChart"));
@@ -367,4 +369,7 @@ TEST_CASE("charts panel: markers at one instant share the line's height, so none
     const int alone = pixelX(8.0);
     CHECK(shows(alone, 0.05, 0.25, drop));
     CHECK(shows(alone, 0.75, 0.95, drop));
+    const int earlier = pixelX(1.0);
+    CHECK(shows(earlier, 0.05, 0.25, resync));
+    CHECK(shows(earlier, 0.75, 0.95, resync));
 }
