@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QPointer>
+#include <QRegularExpression>
 #include <QStorageInfo>
 #include <QThread>
 #include <QTimeZone>
@@ -20,6 +21,30 @@
 #include <optional>
 
 namespace deltascope {
+
+namespace {
+
+// Where a capture header starts in a line (files joined with `cat`): at the line's start, or glued
+// to a cut-off last line part-way along it; npos when there is none. Our writer puts the format field
+// first; inside an event's frame text its quotes would be escaped.
+std::size_t joinedHeaderAt(std::string_view line)
+{
+    static const std::string needle = std::string("{\"format\":\"") + capture::kFormatName + '"';
+    return line.find(needle);
+}
+
+// A path as a shell reads it: quoted unless it is plain.
+QString shellQuoted(const QString& path)
+{
+    static const QRegularExpression plain(QStringLiteral("^[A-Za-z0-9_./+-]+$"));
+    if (plain.match(path).hasMatch())
+        return path;
+    QString quoted = path;
+    quoted.replace(QLatin1Char('\''), QStringLiteral("'\\''"));
+    return QLatin1Char('\'') + quoted + QLatin1Char('\'');
+}
+
+}
 
 // ---------------------------------------------------------------------------------------------
 // FilePayloadStore
@@ -102,12 +127,17 @@ Capture::~Capture() = default;
 QStringList Capture::notices() const
 {
     QStringList result;
+    if (secondCaptureLine)
+        result << secondCaptureMessage;
     if (truncatedTail)
         result << truncatedTailMessage;
     else if (!closedCleanly && eventsAfterEndLine > 0)
         result << QStringLiteral("the end record at line %1 is followed by more events: the file was appended to after that session "
                                  "ended; every event is kept, and the last ones have no end record of their own")
                       .arg(eventsAfterEndLine);
+    else if (!closedCleanly && secondCaptureLine)
+        result << QStringLiteral("the first capture has no end record before the next one starts: it was cut off (the recorder "
+                                 "crashed or was killed); everything up to its last flush is here");
     else if (!closedCleanly)
         result << QStringLiteral("the capture has no end record: it was cut off (the recorder crashed, was killed, or is "
                                  "still recording); everything up to its last flush is here");
@@ -458,7 +488,11 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     qint64 endEvents = -1; // what the end record says the capture holds
     qint64 endLine = 0;
     LineFields fields;
-    capture::Header secondHeader; // that of the capture joined after this one, if any
+    // A capture joined after this one: its header (or why it cannot be read), and where it starts
+    // in the (decompressed) file when that is part-way along a line cut off by it.
+    capture::Header secondHeader;
+    QString secondHeaderError;
+    qint64 secondHeaderGluedAt = -1;
 
     auto addDiagnostic = [&](qint64 line, const QString& text) {
         ++result->diagnosticCount;
@@ -494,6 +528,15 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         fields = LineFields();
         const QString problem = parseLine(parser, data, length, buffer.size() - lineBegin, fields);
         if (!problem.isEmpty()) {
+            // Another capture's damaged header; or the first capture's last line cut off, and the
+            // next capture's header right after it.
+            if (const std::size_t at = joinedHeaderAt(std::string_view(data, length)); at != std::string_view::npos) {
+                capture::parseHeader(std::string_view(data + at, length - at), secondHeader, secondHeaderError);
+                if (at > 0)
+                    secondHeaderGluedAt = bufferFileOffset + qint64(lineBegin + at);
+                result->secondCaptureLine = lineNumber;
+                return true;
+            }
             if (lastLine) {
                 result->truncatedTail = true;
                 // After the end record nothing was cut off: something was written after the recorder closed it.
@@ -526,11 +569,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             return true;
         }
         if (!fields.hasIndex || fields.kind.empty()) {
-            capture::Header next;
-            QString ignored;
-            if (std::string_view(data, length).find("\"format\"") != std::string_view::npos
-                && capture::parseHeader(std::string_view(data, length), next, ignored)) {
-                secondHeader = next;
+            if (joinedHeaderAt(std::string_view(data, length)) == 0) {
+                // Read as far as it goes: a newer version's or a damaged header still starts another capture.
+                capture::parseHeader(std::string_view(data, length), secondHeader, secondHeaderError);
                 result->secondCaptureLine = lineNumber;
                 return true;
             }
@@ -648,7 +689,8 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
                     message = QStringLiteral("%1: not a Deltascope capture: line 1 is %2 bytes long, no header").arg(path).arg(size);
                     return nullptr;
                 }
-                addLoss(lineNumber, QStringLiteral("line is %1 bytes, over the %2 MiB limit for one event; skipped")
+                if (!result->secondCaptureLine) // else it belongs to the capture joined after this one
+                    addLoss(lineNumber, QStringLiteral("line is %1 bytes, over the %2 MiB limit for one event; skipped")
                         .arg(size).arg(capture::kMaxLineBytes >> 20));
             } else if (!handleLine(begin, lineEnd, false)) {
                 return nullptr;
@@ -680,7 +722,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             message = QStringLiteral("%1: not a Deltascope capture: no line break in %2 bytes, no header").arg(path).arg(total);
             return nullptr;
         }
-        result->truncatedTail = true;
+        result->truncatedTail = !result->secondCaptureLine; // else the other capture's, not this one's
         result->truncatedTailMessage = QStringLiteral("the last line (line %1) is over the %2 MiB limit and has no end: "
                                                       "the capture was cut off; the %3 events before it are intact")
                                            .arg(lineNumber)
@@ -697,27 +739,43 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     }
     result->lineCount = lineNumber;
     result->closedCleanly = endSeen;
-    if (result->secondCaptureLine) {
-        const qint64 first = result->secondCaptureLine;
-        QStringList about;
-        if (secondHeader.startedWallMs > 0)
-            about << QStringLiteral("recorded %1").arg(QDateTime::fromMSecsSinceEpoch(secondHeader.startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
-        if (!secondHeader.space.isEmpty())
-            about << secondHeader.space + QLatin1Char('/') + secondHeader.key;
-        const QString what = about.join(QStringLiteral(", "));
-        addLoss(first, QStringLiteral("another capture starts here (%1): two captures joined into one file; only the first is read, "
-                                      "lines %2 to %3 are not. Split the file before line %2 to open the second "
-                                      "(tail -n +%2 FILE > second.ndjson)")
-                           .arg(what.isEmpty() ? QStringLiteral("its header") : what)
-                           .arg(first)
-                           .arg(lineNumber));
-    }
     // Lines lost without a trace (deleted, not damaged) show only against the end record's count.
     if (endSeen && endEvents > log->size() && result->lostPlaces == 0)
         addLoss(endLine, QStringLiteral("the end record counts %1 events, but %2 were read: %3 lost")
                              .arg(endEvents)
                              .arg(log->size())
                              .arg(endEvents - log->size()));
+    if (result->secondCaptureLine) {
+        // Not damage to this capture: the rest of the file is another one, named once.
+        const qint64 first = result->secondCaptureLine;
+        QStringList about;
+        if (!secondHeaderError.isEmpty())
+            about << QStringLiteral("its header unreadable: %1").arg(secondHeaderError);
+        if (secondHeader.startedWallMs > 0)
+            about << QStringLiteral("recorded %1").arg(QDateTime::fromMSecsSinceEpoch(secondHeader.startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
+        if (!secondHeader.space.isEmpty())
+            about << secondHeader.space + QLatin1Char('/') + secondHeader.key;
+        const QFileInfo file(path);
+        QString base = file.fileName();
+        for (const QString& suffix : { QStringLiteral(".zst"), QStringLiteral(".ndjson") }) {
+            if (base.endsWith(suffix))
+                base.chop(suffix.size());
+        }
+        const QString restName = QStringLiteral("%1.from-line-%2.ndjson").arg(base).arg(first);
+        const QString rest = shellQuoted(file.path() == QLatin1String(".") ? restName : file.dir().filePath(restName));
+        const QString source = result->compressed ? QStringLiteral("zstd -dc %1 | ").arg(shellQuoted(path)) : QString();
+        const QString from = secondHeaderGluedAt >= 0 ? QStringLiteral("-c +%1").arg(secondHeaderGluedAt + 1) : QStringLiteral("-n +%1").arg(first);
+        const QString split = result->compressed ? QStringLiteral("%1tail %2 > %3").arg(source, from, rest)
+                                                 : QStringLiteral("tail %1 %2 > %3").arg(from, shellQuoted(path), rest);
+        result->secondCaptureMessage
+            = QStringLiteral("line %1: %2another capture starts (%3): captures joined into one file; only the first is read, "
+                             "lines %1 to %4 are not. To open the rest: %5")
+                  .arg(first)
+                  .arg(secondHeaderGluedAt >= 0 ? QStringLiteral("the first capture's last event line is cut off and, in the same line, ") : QString())
+                  .arg(about.isEmpty() ? QStringLiteral("no details in its header") : about.join(QStringLiteral(", ")))
+                  .arg(lineNumber)
+                  .arg(split);
+    }
     if (!compressionNote.isEmpty())
         addDiagnostic(0, compressionNote);
 

@@ -104,9 +104,11 @@ public:
     QString truncatedTailMessage;
     bool closedCleanly = false; // an end record was found, with no event after it
     qint64 eventsAfterEndLine = 0; // the line of an end record that events follow (0: none)
-    // The line where a second capture's header starts (files joined with `cat`; 0: none). Only the
-    // first capture is read; the lines from there on are skipped, as one diagnostic.
+    // The line where another capture starts (files joined with `cat`; 0: none). Only the first
+    // capture is read; the rest is named once, in secondCaptureMessage (with how to split it off),
+    // whatever the diagnostics limit. It is not damage to this capture: no loss is counted.
     qint64 secondCaptureLine = 0;
+    QString secondCaptureMessage;
     bool compressed = false;
     qint64 fileSize = 0;
     qint64 lineCount = 0;

@@ -623,27 +623,111 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
         CHECK(notices.contains(QStringLiteral("is followed by more events")));
         CHECK_FALSE(notices.contains(QStringLiteral("cut off")));
     }
-    SECTION("two captures joined with cat: the first is read, the second named once with where it starts")
+    SECTION("captures joined with cat: the first is read whole, the next named once with the command that splits it off")
     {
         const QList<QByteArray> lines = good.trimmed().split('\n');
+        const qsizetype n = lines.size();
         QByteArray second = good;
         second.replace("\"space\":\"", "\"space\":\"other-");
         second = QString::fromUtf8(second).replace(QRegularExpression(QStringLiteral("\"startedWallMs\":\\d+")), QStringLiteral("\"startedWallMs\":1796078669481")).toUtf8();
         REQUIRE(second.contains("\"startedWallMs\":1796078669481,"));
-        std::unique_ptr<Capture> capture = openBytes(dir, good + second, error);
-        REQUIRE(capture);
-        CHECK(capture->log->size() == log.size());
-        CHECK(capture->closedCleanly);
-        CHECK(capture->secondCaptureLine == lines.size() + 1);
-        CHECK(capture->lineCount == 2 * lines.size());
-        CHECK(capture->lostPlaces == 1);
-        CHECK(capture->diagnosticCount == 1);
-        const QString notices = capture->notices().join(QLatin1Char('\n'));
-        INFO(notices.toStdString());
-        CHECK(notices.contains(QStringLiteral("line %1: another capture starts here (recorded 2026-11-30T22:44:29.481+00:00, other-").arg(lines.size() + 1)));
-        CHECK(notices.contains(QStringLiteral("only the first is read, lines %1 to %2 are not").arg(lines.size() + 1).arg(2 * lines.size())));
-        CHECK(notices.contains(QStringLiteral("tail -n +%1 FILE").arg(lines.size() + 1)));
-        CHECK_FALSE(notices.contains(QStringLiteral("repeats or goes back")));
+        const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+        const QString rest = dir.filePath(QStringLiteral("c.from-line-%1.ndjson").arg(n + 1));
+        {
+            std::unique_ptr<Capture> capture = openBytes(dir, good + second, error);
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size());
+            CHECK(capture->closedCleanly);
+            CHECK(capture->secondCaptureLine == n + 1);
+            CHECK(capture->lineCount == 2 * n);
+            // Not damage to the first capture: nothing lost, nothing else to report.
+            CHECK(capture->lostPlaces == 0);
+            CHECK(capture->diagnosticCount == 0);
+            REQUIRE(capture->notices().size() == 1);
+            const QString notice = capture->notices().first();
+            INFO(notice.toStdString());
+            CHECK(notice.startsWith(QStringLiteral("line %1: another capture starts (recorded 2026-11-30T22:44:29.481+00:00, other-").arg(n + 1)));
+            CHECK(notice.contains(QStringLiteral("only the first is read, lines %1 to %2 are not").arg(n + 1).arg(2 * n)));
+            CHECK(notice.endsWith(QStringLiteral("To open the rest: tail -n +%1 %2 > %3").arg(n + 1).arg(path, rest)));
+        }
+        SECTION("a newer version's or a damaged header still starts another capture")
+        {
+            QByteArray newer = second;
+            newer.replace("\"version\":\"1.0\"", "\"version\":\"2.0\"");
+            std::unique_ptr<Capture> capture = openBytes(dir, good + newer, error);
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size());
+            CHECK(capture->secondCaptureLine == n + 1);
+            CHECK(capture->diagnosticCount == 0);
+            const QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("another capture starts (its header unreadable: capture format version 2.0 is newer")));
+
+            QByteArray damaged = second;
+            damaged.replace("\"space\":\"", "\"space\"\"");
+            capture = openBytes(dir, good + damaged, error, QStringLiteral("damaged.ndjson")); // another file: the first is still mapped
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size());
+            CHECK(capture->secondCaptureLine == n + 1);
+            CHECK(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("another capture starts (its header unreadable: ")));
+        }
+        SECTION("glued to the first capture's cut-off last line: split at the byte where the next header starts")
+        {
+            // The first capture cut off in the middle of its event line n - 2 (no newline), the next right after.
+            QByteArray cut;
+            for (qsizetype i = 0; i < n - 2; ++i)
+                cut += lines.at(i) + '\n';
+            cut += lines.at(n - 2).left(lines.at(n - 2).size() / 2);
+            std::unique_ptr<Capture> capture = openBytes(dir, cut + second, error);
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size() - 1); // the cut event is lost, nothing of the next one is taken
+            CHECK_FALSE(capture->closedCleanly);
+            CHECK(capture->secondCaptureLine == n - 1);
+            const QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("line %1: the first capture's last event line is cut off and, in the same line, another capture starts").arg(n - 1)));
+            CHECK(notices.contains(QStringLiteral("To open the rest: tail -c +%1 %2 > ").arg(cut.size() + 1).arg(path)));
+            CHECK(notices.contains(QStringLiteral("the first capture has no end record before the next one starts")));
+            CHECK_FALSE(notices.contains(QStringLiteral("still recording")));
+        }
+        SECTION("named whatever the diagnostics limit, and lost events of the first capture are still counted")
+        {
+            // 250 damaged lines before the first capture's end record.
+            QByteArray first;
+            for (qsizetype i = 0; i < n; ++i)
+                first += (i == n - 1 ? QByteArray("#junk\n").repeated(250) : QByteArray()) + lines.at(i) + '\n';
+            std::unique_ptr<Capture> capture = openBytes(dir, first + second, error);
+            REQUIRE(capture);
+            CHECK(capture->diagnosticCount == 250);
+            CHECK(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("another capture starts (recorded ")));
+
+            // Its last two events gone without a trace: only its end record's count tells.
+            first.clear();
+            for (qsizetype i = 0; i < n; ++i) {
+                if (i != n - 3 && i != n - 2)
+                    first += lines.at(i) + '\n';
+            }
+            capture = openBytes(dir, first + second, error, QStringLiteral("lost.ndjson")); // another file: the first is still mapped
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size() - 2);
+            const QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("another capture starts (recorded ")));
+            CHECK(notices.contains(QStringLiteral("2 lost")));
+            CHECK(capture->lostPlaces == 1);
+        }
+        SECTION("compressed: the split command decompresses first")
+        {
+            const QString zstPath = dir.filePath(QStringLiteral("joined c.ndjson.zst"));
+            REQUIRE(writeFile(zstPath, capture::compressZstd(good) + capture::compressZstd(second)));
+            std::unique_ptr<Capture> capture = CaptureReader::open(zstPath, {}, &error);
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size());
+            const QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("To open the rest: zstd -dc '%1' | tail -n +%2 > '%3'")
+                                       .arg(zstPath).arg(n + 1).arg(dir.filePath(QStringLiteral("joined c.from-line-%1.ndjson").arg(n + 1)))));
+        }
     }
     SECTION("garbage after the end record: appended after closing, not cut off")
     {
