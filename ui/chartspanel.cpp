@@ -16,8 +16,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <iterator>
+#include <vector>
 
 namespace deltascope::ui {
 
@@ -164,6 +164,7 @@ protected:
             }
             groupKinds = 0;
         };
+        std::vector<std::pair<double, int>> lines; // x, kind: grouped once in x order below
         for (const ChartData::MarkerPoint& marker : *markers) {
             if (marker.seconds < from || marker.seconds > m_x->max())
                 continue;
@@ -175,13 +176,17 @@ protected:
                 painter->drawPolygon(triangle, 3);
                 continue;
             }
-            // Markers come in time order, so a group is a run of nearby ones (a damaged capture's
-            // time going back starts a group of its own).
-            if (groupKinds && std::abs(x - groupX) > kSameColumn)
+            lines.emplace_back(x, int(marker.kind));
+        }
+        // In time order but for a damaged capture's time going back: sorted, a group is a run of nearby ones.
+        if (!std::is_sorted(lines.begin(), lines.end()))
+            std::sort(lines.begin(), lines.end());
+        for (const auto& [x, kind] : lines) {
+            if (groupKinds && x - groupX > kSameColumn)
                 drawGroup();
             if (!groupKinds)
                 groupX = x;
-            groupKinds |= 1u << int(marker.kind);
+            groupKinds |= 1u << kind;
         }
         if (groupKinds)
             drawGroup();

@@ -325,16 +325,18 @@ TEST_CASE("charts panel: markers at one instant share the line's height, so none
     ChartsPanel& panel = shown.panel;
     for (qint64 i = 0; i <= 100; ++i)
         log.append(makeEvent(EventKind::StreamItem, i * 100'000'000), QByteArrayView("{}"));
-    // A drop and the resync it leads to, a millisecond apart (the same pixel column); a lone drop later.
+    // A drop and the resync it leads to, a millisecond apart (the same pixel column); a lone drop at 9 s.
     log.append(makeEvent(EventKind::Disconnected, 5'000'000'000), QByteArrayView("{}"));
     log.append(makeEvent(EventKind::EpochStarted, 5'001'000'000, 0, 2), QByteArrayView("{}"));
+    log.append(makeEvent(EventKind::Disconnected, 9'000'000'000), QByteArrayView("{}"));
+    // A damaged capture's time going back: between a drop and its resync at 8 s, one logged at 1 s.
     log.append(makeEvent(EventKind::Disconnected, 8'000'000'000), QByteArrayView("{}"));
-    // A damaged capture's time going back: a resync logged after the lone drop, timed at 1 s.
     log.append(makeEvent(EventKind::EpochStarted, 1'000'000'000, 0, 3), QByteArrayView("{}"));
+    log.append(makeEvent(EventKind::EpochStarted, 8'001'000'000, 0, 4), QByteArrayView("{}"));
     log.flushNotifications();
     panel.setComplete(true);
     panel.refresh();
-    REQUIRE(panel.data().markers().size() == 4);
+    REQUIRE(panel.data().markers().size() == 6);
 
     // The nodes chart: no samples, so no series line of a marker's colour (deltas/s is drawn in the resync's blue).
     auto* view = panel.findChild<QChartView*>(QStringLiteral("nodesChart"));
@@ -366,10 +368,15 @@ TEST_CASE("charts panel: markers at one instant share the line's height, so none
     CHECK(shows(both, 0.75, 0.95, resync));
     CHECK_FALSE(shows(both, 0.75, 0.95, drop));
     // A marker alone keeps the whole height.
-    const int alone = pixelX(8.0);
+    const int alone = pixelX(9.0);
     CHECK(shows(alone, 0.05, 0.25, drop));
     CHECK(shows(alone, 0.75, 0.95, drop));
-    const int earlier = pixelX(1.0);
-    CHECK(shows(earlier, 0.05, 0.25, resync));
-    CHECK(shows(earlier, 0.75, 0.95, resync));
+    const int early = pixelX(1.0);
+    CHECK(shows(early, 0.05, 0.25, resync));
+    CHECK(shows(early, 0.75, 0.95, resync));
+    const int apartInTheLog = pixelX(8.0);
+    CHECK(shows(apartInTheLog, 0.05, 0.25, drop));
+    CHECK_FALSE(shows(apartInTheLog, 0.05, 0.25, resync));
+    CHECK(shows(apartInTheLog, 0.75, 0.95, resync));
+    CHECK_FALSE(shows(apartInTheLog, 0.75, 0.95, drop));
 }
