@@ -603,7 +603,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     m_errorBanner->hide();
     if (!notices.isEmpty())
         showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))),
-            m_replay->capture().diagnosticCount == 0 && m_replay->capture().secondCaptureLine
+            m_replay->capture().diagnosticCount == 0 && m_replay->capture().secondCaptureLine && m_replay->capture().closedCleanly
                 ? tr("The file's first capture is shown, whole.")
                 : tr("Events up to the damage are shown; the lines named were skipped."));
     m_firstDocumentEvent = -1;

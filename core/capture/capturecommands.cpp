@@ -760,7 +760,9 @@ int runInfo(const QStringList& arguments, CommandIo& io)
     }
     // Damage is what was lost or skipped; a recording that only lacks its end record is "closed
     // cleanly no" above. The notices themselves went to stderr when the capture was opened.
-    const qint64 damaged = capture->diagnosticCount + (capture->truncatedTail ? 1 : 0) + (capture->secondCaptureLine ? 1 : 0);
+    const qint64 damaged = capture->diagnosticCount + (capture->truncatedTail ? 1 : 0);
+    if (capture->secondCaptureLine)
+        io.out << "joined            another capture from line " << capture->secondCaptureLine << ", not read (described on stderr)\n";
     io.out << "damage: " << (damaged == 0 ? QStringLiteral("none") : QStringLiteral("%1 (described on stderr)").arg(damaged)) << '\n';
     return ExitOk;
 }

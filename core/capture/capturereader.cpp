@@ -24,19 +24,25 @@ namespace deltascope {
 
 namespace {
 
-// Where a capture header starts in a line (files joined with `cat`): at the line's start, or glued
-// to a cut-off last line part-way along it; npos when there is none. Our writer puts the format field
-// first; inside an event's frame text its quotes would be escaped.
+// Where a capture header starts in a line that is not an event (files joined with `cat`): at the
+// line's start, or glued to a cut-off last line part-way along it; npos when there is none. Inside
+// an event's frame text its quotes would be escaped.
 std::size_t joinedHeaderAt(std::string_view line)
 {
-    static const std::string needle = std::string("{\"format\":\"") + capture::kFormatName + '"';
-    return line.find(needle);
+    static const QRegularExpression header(QStringLiteral("\\{\\s*\"format\"\\s*:\\s*\"%1\"").arg(QLatin1String(capture::kFormatName)));
+    if (line.find(capture::kFormatName) == std::string_view::npos)
+        return std::string_view::npos; // the common case, without a regular expression
+    const QString text = QString::fromUtf8(line.data(), qsizetype(line.size()));
+    const QRegularExpressionMatch match = header.match(text);
+    return match.hasMatch() ? std::size_t(text.left(match.capturedStart()).toUtf8().size()) : std::string_view::npos;
 }
 
 // A path as a shell reads it: quoted unless it is plain.
 QString shellQuoted(const QString& path)
 {
     static const QRegularExpression plain(QStringLiteral("^[A-Za-z0-9_./+-]+$"));
+    if (path.startsWith(QLatin1Char('-'))) // not an option to the command it is given to
+        return shellQuoted(QStringLiteral("./") + path);
     if (plain.match(path).hasMatch())
         return path;
     QString quoted = path;
@@ -282,6 +288,8 @@ struct LineFields {
     qint64 linkB = -1;
     bool isEnd = false;
     qint64 endEvents = -1; // the end record's count of events
+    bool isHeader = false; // "format" names a Deltascope capture
+    std::size_t textAfterObject = 0; // where more text follows the line's object (0: none)
     std::string methodStorage;
 };
 
@@ -395,10 +403,19 @@ QString parseLine(simdjson::ondemand::parser& parser, const char* data, std::siz
             fields.isEnd = ok && end;
         } else if (key == "events") {
             ok = readInt(value, fields.endEvents);
+        } else if (key == "format") {
+            // A header: another capture joined after this one (captureformat's writer puts it first).
+            std::string_view format;
+            fields.isHeader = !value.get_string().get(format) && format == capture::kFormatName;
         }
         // Any other key is a newer minor version's field: the iterator skips it.
         if (!ok)
             return QStringLiteral("field \"%1\" has the wrong type").arg(QString::fromUtf8(key.data(), qsizetype(key.size())));
+    }
+    // Something after the object: a line cut off without its newline, and the next one glued to it.
+    if (const char* after = nullptr; !document.current_location().get(after)) { // OUT_OF_BOUNDS at the end
+        fields.textAfterObject = std::size_t(after - data);
+        return QStringLiteral("more text after the JSON object at byte %1 (a line without its newline, joined to the next)").arg(fields.textAfterObject);
     }
     return {};
 }
@@ -493,6 +510,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     capture::Header secondHeader;
     QString secondHeaderError;
     qint64 secondHeaderGluedAt = -1;
+    bool secondGluedToWholeLine = false; // the line it is glued to lacks only its newline
 
     auto addDiagnostic = [&](qint64 line, const QString& text) {
         ++result->diagnosticCount;
@@ -528,15 +546,49 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         fields = LineFields();
         const QString problem = parseLine(parser, data, length, buffer.size() - lineBegin, fields);
         if (!problem.isEmpty()) {
-            // Another capture's damaged header; or the first capture's last line cut off, and the
-            // next capture's header right after it.
-            if (const std::size_t at = joinedHeaderAt(std::string_view(data, length)); at != std::string_view::npos) {
-                capture::parseHeader(std::string_view(data + at, length - at), secondHeader, secondHeaderError);
-                if (at > 0)
-                    secondHeaderGluedAt = bufferFileOffset + qint64(lineBegin + at);
-                result->secondCaptureLine = lineNumber;
-                return true;
+            // Another capture's header: damaged, on a line of its own; or glued to the first
+            // capture's last line, which is whole but for its newline, or cut off.
+            const std::string_view line(data, length);
+            std::size_t gluedAt = std::string_view::npos;
+            if (fields.textAfterObject) {
+                std::size_t start = fields.textAfterObject;
+                while (start < length && (data[start] == ' ' || data[start] == '\t'))
+                    ++start;
+                capture::Header header;
+                QString ignored;
+                if (joinedHeaderAt(line.substr(start)) == 0 || capture::parseHeader(line.substr(start), header, ignored)) {
+                    gluedAt = start;
+                    secondGluedToWholeLine = true; // `fields` hold that line, read below as any other
+                }
+            } else if (const std::size_t at = joinedHeaderAt(line); at != std::string_view::npos) {
+                const bool atStart = line.substr(0, at).find_first_not_of(" \t") == std::string_view::npos
+                    || line.substr(0, at) == "\xEF\xBB\xBF"; // a byte order mark some editors write
+                capture::Header header;
+                QString ignored;
+                if (atStart) {
+                    capture::parseHeader(line.substr(at), secondHeader, secondHeaderError);
+                    result->secondCaptureLine = lineNumber;
+                    return true;
+                }
+                // Part-way along a cut-off line, only a whole header counts: text like it nested in
+                // a damaged event's fields is not another capture.
+                if (capture::parseHeader(line.substr(at), header, ignored))
+                    gluedAt = at;
             }
+            if (gluedAt != std::string_view::npos) {
+                capture::parseHeader(line.substr(gluedAt), secondHeader, secondHeaderError);
+                secondHeaderGluedAt = bufferFileOffset + qint64(lineBegin + gluedAt);
+                result->secondCaptureLine = lineNumber;
+                if (!secondGluedToWholeLine)
+                    return true; // the cut-off line is lost, as a cut-off tail is
+            } else if (fields.textAfterObject) {
+                // Anything else after a whole object: the line is read, the rest named.
+                addDiagnostic(lineNumber, QStringLiteral("%1 bytes of text after the JSON object%2 ignored")
+                                              .arg(length - fields.textAfterObject)
+                                              .arg(fields.hasIndex ? QStringLiteral(" of event %1").arg(fields.index) : QString()));
+            }
+        }
+        if (!problem.isEmpty() && !fields.textAfterObject) {
             if (lastLine) {
                 result->truncatedTail = true;
                 // After the end record nothing was cut off: something was written after the recorder closed it.
@@ -569,7 +621,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             return true;
         }
         if (!fields.hasIndex || fields.kind.empty()) {
-            if (joinedHeaderAt(std::string_view(data, length)) == 0) {
+            if (fields.isHeader) {
                 // Read as far as it goes: a newer version's or a damaged header still starts another capture.
                 capture::parseHeader(std::string_view(data, length), secondHeader, secondHeaderError);
                 result->secondCaptureLine = lineNumber;
@@ -749,8 +801,8 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         // Not damage to this capture: the rest of the file is another one, named once.
         const qint64 first = result->secondCaptureLine;
         QStringList about;
-        if (!secondHeaderError.isEmpty())
-            about << QStringLiteral("its header unreadable: %1").arg(secondHeaderError);
+        if (!secondHeaderError.isEmpty()) // parseHeader() speaks of a file's first line
+            about << QStringLiteral("its header unreadable: %1").arg(QString(secondHeaderError).replace(QStringLiteral("line 1 "), QStringLiteral("the line ")));
         if (secondHeader.startedWallMs > 0)
             about << QStringLiteral("recorded %1").arg(QDateTime::fromMSecsSinceEpoch(secondHeader.startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
         if (!secondHeader.space.isEmpty())
@@ -771,7 +823,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             = QStringLiteral("line %1: %2another capture starts (%3): captures joined into one file; only the first is read, "
                              "lines %1 to %4 are not. To open the rest: %5")
                   .arg(first)
-                  .arg(secondHeaderGluedAt >= 0 ? QStringLiteral("the first capture's last event line is cut off and, in the same line, ") : QString())
+                  .arg(secondHeaderGluedAt < 0 ? QString()
+                          : secondGluedToWholeLine ? QStringLiteral("the first capture's last line has no newline and, in the same line, ")
+                                                   : QStringLiteral("the first capture's last event line is cut off and, in the same line, "))
                   .arg(about.isEmpty() ? QStringLiteral("no details in its header") : about.join(QStringLiteral(", ")))
                   .arg(lineNumber)
                   .arg(split);

@@ -690,6 +690,87 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
             CHECK(notices.contains(QStringLiteral("the first capture has no end record before the next one starts")));
             CHECK_FALSE(notices.contains(QStringLiteral("still recording")));
         }
+        SECTION("glued to the first capture's whole last line, which only lacks its newline: that line is read")
+        {
+            // Its end record without a newline, then the next capture: closed cleanly, every event read.
+            std::unique_ptr<Capture> capture = openBytes(dir, good.trimmed() + second, error);
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size());
+            CHECK(capture->closedCleanly);
+            CHECK(capture->secondCaptureLine == n);
+            CHECK(capture->diagnosticCount == 0);
+            QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("line %1: the first capture's last line has no newline and, in the same line, another capture starts").arg(n)));
+            CHECK(notices.contains(QStringLiteral("tail -c +%1 ").arg(good.trimmed().size() + 1)));
+
+            // An event line without its newline, and a header written with spaces and in another key order.
+            QByteArray events;
+            for (qsizetype i = 0; i < 6; ++i)
+                events += lines.at(i) + '\n';
+            events.chop(1);
+            const QByteArray spaced = "{\"version\": \"1.0\", \"format\": \"deltascope-capture\", \"space\": \"s\", \"key\": \"k\"}\n";
+            capture = openBytes(dir, events + spaced + second.mid(second.indexOf('\n') + 1), error, QStringLiteral("spaced.ndjson"));
+            REQUIRE(capture);
+            CHECK(capture->log->size() == 5); // events 0 to 4: the last one read although the header is glued to it
+            CHECK(capture->secondCaptureLine == 6);
+            notices = capture->notices().join(QLatin1Char('\n'));
+            CHECK(notices.contains(QStringLiteral("another capture starts (s/k)")));
+        }
+        SECTION("a header written with spaces, or with another key first, on a line of its own")
+        {
+            const QByteArray spaced = "{\"version\": \"1.0\", \"format\": \"deltascope-capture\"}\n";
+            std::unique_ptr<Capture> capture = openBytes(dir, good + spaced + second.mid(second.indexOf('\n') + 1), error);
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size());
+            CHECK(capture->secondCaptureLine == n + 1);
+            CHECK(capture->diagnosticCount == 0);
+        }
+        SECTION("header text nested in a damaged event's fields is not another capture")
+        {
+            // A local event (its payload an object, `fields`) whose epoch has the wrong type.
+            QByteArray edited;
+            int changed = 0;
+            for (qsizetype i = 0; i < n; ++i) {
+                QByteArray line = lines.at(i);
+                if (!changed && line.contains("\"fields\":{")) {
+                    line.replace("\"fields\":{", "\"fields\":{\"x\":{\"format\":\"deltascope-capture\",\"version\":\"1.0\"},");
+                    line.replace("\"epoch\":", "\"epoch\":\"bad\",\"was\":");
+                    ++changed;
+                }
+                edited += line + '\n';
+            }
+            REQUIRE(changed == 1);
+            std::unique_ptr<Capture> capture = openBytes(dir, edited, error);
+            REQUIRE(capture);
+            CHECK(capture->secondCaptureLine == 0);
+            CHECK(capture->log->size() == log.size() - 1); // that line skipped, the rest read
+            const QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("field \"epoch\" has the wrong type")));
+            CHECK_FALSE(notices.contains(QStringLiteral("another capture")));
+        }
+        SECTION("a byte order mark before the next header does not make the first capture's end look cut off")
+        {
+            std::unique_ptr<Capture> capture = openBytes(dir, good + "\xEF\xBB\xBF" + second, error);
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size());
+            CHECK(capture->closedCleanly);
+            CHECK(capture->secondCaptureLine == n + 1);
+            CHECK_FALSE(capture->notices().join(QLatin1Char('\n')).contains(QStringLiteral("cut off")));
+        }
+        SECTION("a file name that starts with a dash is not taken for an option in the split command")
+        {
+            REQUIRE(writeFile(dir.filePath(QStringLiteral("-j.ndjson")), good + second));
+            const QString before = QDir::currentPath();
+            REQUIRE(QDir::setCurrent(dir.path()));
+            std::unique_ptr<Capture> capture = CaptureReader::open(QStringLiteral("-j.ndjson"), {}, &error);
+            QDir::setCurrent(before);
+            REQUIRE(capture);
+            const QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("tail -n +%1 ./-j.ndjson > ./-j.from-line-%1.ndjson").arg(n + 1)));
+        }
         SECTION("named whatever the diagnostics limit, and lost events of the first capture are still counted")
         {
             // 250 damaged lines before the first capture's end record.
