@@ -29,12 +29,13 @@ namespace {
 // an event's frame text its quotes would be escaped.
 std::size_t joinedHeaderAt(std::string_view line)
 {
-    static const QRegularExpression header(QStringLiteral("\\{\\s*\"format\"\\s*:\\s*\"%1\"").arg(QLatin1String(capture::kFormatName)));
+    // Latin-1, one character a byte, so a match's position is its byte offset whatever the line
+    // holds (a line cut part-way through a UTF-8 sequence, before the next capture's header).
+    static const QRegularExpression header(QStringLiteral("\\{[ \t\r\n]*\"format\"[ \t\r\n]*:[ \t\r\n]*\"%1\"").arg(QLatin1String(capture::kFormatName)));
     if (line.find(capture::kFormatName) == std::string_view::npos)
         return std::string_view::npos; // the common case, without a regular expression
-    const QString text = QString::fromUtf8(line.data(), qsizetype(line.size()));
-    const QRegularExpressionMatch match = header.match(text);
-    return match.hasMatch() ? std::size_t(text.left(match.capturedStart()).toUtf8().size()) : std::string_view::npos;
+    const QRegularExpressionMatch match = header.match(QString::fromLatin1(line.data(), qsizetype(line.size())));
+    return match.hasMatch() ? std::size_t(match.capturedStart()) : std::string_view::npos;
 }
 
 // A path as a shell reads it: quoted unless it is plain.
@@ -530,7 +531,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             return true; // counted, not read: they belong to another capture
         const char* data = buffer.data() + lineBegin;
         std::size_t length = lineEnd - lineBegin;
-        while (length && (data[length - 1] == '\r' || data[length - 1] == ' '))
+        while (length && (data[length - 1] == '\r' || data[length - 1] == ' ' || data[length - 1] == '\t'))
             --length;
         if (!headerRead) {
             QString headerError;
@@ -544,7 +545,22 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
         if (length == 0)
             return true;
         fields = LineFields();
-        const QString problem = parseLine(parser, data, length, buffer.size() - lineBegin, fields);
+        QString problem = parseLine(parser, data, length, buffer.size() - lineBegin, fields);
+        if (!problem.isEmpty() && !fields.textAfterObject) {
+            // simdjson refuses a text whose last bracket does not close its root, before any field
+            // is read: an object with other text after it is found by reading up to a last '}'.
+            if (const std::size_t lastBrace = std::string_view(data, length).rfind('}');
+                lastBrace != std::string_view::npos && lastBrace + 1 < length) {
+                LineFields whole;
+                const QString wholeProblem = parseLine(parser, data, lastBrace + 1, buffer.size() - lineBegin, whole);
+                if (wholeProblem.isEmpty() || whole.textAfterObject) {
+                    if (!whole.textAfterObject)
+                        whole.textAfterObject = lastBrace + 1;
+                    fields = std::move(whole);
+                    problem = QStringLiteral("more text after the JSON object at byte %1").arg(fields.textAfterObject);
+                }
+            }
+        }
         if (!problem.isEmpty()) {
             // Another capture's header: damaged, on a line of its own; or glued to the first
             // capture's last line, which is whole but for its newline, or cut off.
@@ -570,9 +586,11 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
                     result->secondCaptureLine = lineNumber;
                     return true;
                 }
-                // Part-way along a cut-off line, only a whole header counts: text like it nested in
-                // a damaged event's fields is not another capture.
-                if (capture::parseHeader(line.substr(at), header, ignored))
+                // Part-way along a cut-off line: a whole header, or one where no JSON value could
+                // start (text like it nested in a damaged event's fields follows a ':', ',' or '[').
+                const std::size_t before = line.substr(0, at).find_last_not_of(" \t\r\n");
+                const bool inValuePlace = before != std::string_view::npos && (line[before] == ':' || line[before] == ',' || line[before] == '[');
+                if (capture::parseHeader(line.substr(at), header, ignored) || !inValuePlace)
                     gluedAt = at;
             }
             if (gluedAt != std::string_view::npos) {
@@ -825,7 +843,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
                   .arg(first)
                   .arg(secondHeaderGluedAt < 0 ? QString()
                           : secondGluedToWholeLine ? QStringLiteral("the first capture's last line has no newline and, in the same line, ")
-                                                   : QStringLiteral("the first capture's last event line is cut off and, in the same line, "))
+                                                   : QStringLiteral("the first capture's last line is cut off (or damaged) and, in the same line, "))
                   .arg(about.isEmpty() ? QStringLiteral("no details in its header") : about.join(QStringLiteral(", ")))
                   .arg(lineNumber)
                   .arg(split);

@@ -685,10 +685,37 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
             CHECK(capture->secondCaptureLine == n - 1);
             const QString notices = capture->notices().join(QLatin1Char('\n'));
             INFO(notices.toStdString());
-            CHECK(notices.contains(QStringLiteral("line %1: the first capture's last event line is cut off and, in the same line, another capture starts").arg(n - 1)));
+            CHECK(notices.contains(QStringLiteral("line %1: the first capture's last line is cut off (or damaged) and, in the same line, another capture starts").arg(n - 1)));
             CHECK(notices.contains(QStringLiteral("To open the rest: tail -c +%1 %2 > ").arg(cut.size() + 1).arg(path)));
             CHECK(notices.contains(QStringLiteral("the first capture has no end record before the next one starts")));
             CHECK_FALSE(notices.contains(QStringLiteral("still recording")));
+        }
+        SECTION("glued to a line cut part-way through a UTF-8 sequence, or with its own header damaged")
+        {
+            // Event line n - 2 cut after the first byte of a three-byte character.
+            QByteArray cut;
+            for (qsizetype i = 0; i < n - 2; ++i)
+                cut += lines.at(i) + '\n';
+            const QByteArray line = lines.at(n - 2);
+            const qsizetype comma = line.indexOf(',');
+            cut += line.left(comma) + ",\"x\":\"\xE4";
+            std::unique_ptr<Capture> capture = openBytes(dir, cut + second, error, QStringLiteral("utf8.ndjson"));
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size() - 1);
+            CHECK(capture->secondCaptureLine == n - 1);
+            QString notices = capture->notices().join(QLatin1Char('\n'));
+            INFO(notices.toStdString());
+            CHECK(notices.contains(QStringLiteral("tail -c +%1 ").arg(cut.size() + 1)));
+            CHECK(notices.contains(QStringLiteral("(recorded 2026-11-30T22:44:29.481+00:00, other-")));
+
+            // The same cut, the header after it cut short too: still the next capture, unread.
+            const QByteArray damaged = second.left(60) + '\n' + second.mid(second.indexOf('\n') + 1);
+            capture = openBytes(dir, cut + damaged, error, QStringLiteral("utf8-damaged.ndjson"));
+            REQUIRE(capture);
+            CHECK(capture->log->size() == log.size() - 1);
+            CHECK(capture->secondCaptureLine == n - 1);
+            notices = capture->notices().join(QLatin1Char('\n'));
+            CHECK(notices.contains(QStringLiteral("another capture starts (its header unreadable: ")));
         }
         SECTION("glued to the first capture's whole last line, which only lacks its newline: that line is read")
         {
@@ -809,6 +836,22 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
             CHECK(notices.contains(QStringLiteral("To open the rest: zstd -dc '%1' | tail -n +%2 > '%3'")
                                        .arg(zstPath).arg(n + 1).arg(dir.filePath(QStringLiteral("joined c.from-line-%1.ndjson").arg(n + 1)))));
         }
+    }
+    SECTION("text after an event line's object is named and the event kept; a line of tabs is blank")
+    {
+        QByteArray edited = good;
+        REQUIRE(edited.contains("\n{\"index\":4,"));
+        const qsizetype at = edited.indexOf('\n', edited.indexOf("\n{\"index\":4,") + 1);
+        edited.insert(at, " xyz");
+        edited.insert(edited.indexOf("\n{\"index\":6,"), "\n\t\t");
+        std::unique_ptr<Capture> capture = openBytes(dir, edited, error);
+        REQUIRE(capture);
+        CHECK(capture->log->size() == log.size());
+        CHECK(capture->lostPlaces == 0);
+        CHECK(capture->diagnosticCount == 1);
+        const QString notices = capture->notices().join(QLatin1Char('\n'));
+        INFO(notices.toStdString());
+        CHECK(notices.contains(QStringLiteral("4 bytes of text after the JSON object of event 4 ignored")));
     }
     SECTION("garbage after the end record: appended after closing, not cut off")
     {
