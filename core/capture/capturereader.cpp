@@ -565,41 +565,44 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             // Another capture's header: damaged, on a line of its own; or glued to the first
             // capture's last line, which is whole but for its newline, or cut off.
             const std::string_view line(data, length);
+            // Reads a header into secondHeader (as far as it goes), telling whether it read whole.
+            const auto readHeader = [&](std::string_view text) {
+                secondHeaderError.clear();
+                return capture::parseHeader(text, secondHeader, secondHeaderError);
+            };
             std::size_t gluedAt = std::string_view::npos;
             if (fields.textAfterObject) {
                 std::size_t start = fields.textAfterObject;
                 while (start < length && (data[start] == ' ' || data[start] == '\t'))
                     ++start;
-                capture::Header header;
-                QString ignored;
-                if (joinedHeaderAt(line.substr(start)) == 0 || capture::parseHeader(line.substr(start), header, ignored)) {
+                if (readHeader(line.substr(start)) || joinedHeaderAt(line.substr(start)) == 0) {
                     gluedAt = start;
                     secondGluedToWholeLine = true; // `fields` hold that line, read below as any other
                 }
             } else if (const std::size_t at = joinedHeaderAt(line); at != std::string_view::npos) {
                 const bool atStart = line.substr(0, at).find_first_not_of(" \t") == std::string_view::npos
                     || line.substr(0, at) == "\xEF\xBB\xBF"; // a byte order mark some editors write
-                capture::Header header;
-                QString ignored;
                 if (atStart) {
-                    capture::parseHeader(line.substr(at), secondHeader, secondHeaderError);
+                    readHeader(line.substr(at));
                     result->secondCaptureLine = lineNumber;
                     return true;
                 }
                 // Part-way along a cut-off line: a whole header, or one where no JSON value could
                 // start (text like it nested in a damaged event's fields follows a ':', ',' or '[').
-                const std::size_t before = line.substr(0, at).find_last_not_of(" \t\r\n");
-                const bool inValuePlace = before != std::string_view::npos && (line[before] == ':' || line[before] == ',' || line[before] == '[');
-                if (capture::parseHeader(line.substr(at), header, ignored) || !inValuePlace)
+                const char before = line[line.substr(0, at).find_last_not_of(" \t\r\n")];
+                if (readHeader(line.substr(at)) || (before != ':' && before != ',' && before != '['))
                     gluedAt = at;
             }
             if (gluedAt != std::string_view::npos) {
-                capture::parseHeader(line.substr(gluedAt), secondHeader, secondHeaderError);
                 secondHeaderGluedAt = bufferFileOffset + qint64(lineBegin + gluedAt);
                 result->secondCaptureLine = lineNumber;
                 if (!secondGluedToWholeLine)
                     return true; // the cut-off line is lost, as a cut-off tail is
-            } else if (fields.textAfterObject) {
+            } else {
+                secondHeader = {}; // what readHeader() took was no header
+                secondHeaderError.clear();
+            }
+            if (gluedAt == std::string_view::npos && fields.textAfterObject) {
                 // Anything else after a whole object: the line is read, the rest named.
                 addDiagnostic(lineNumber, QStringLiteral("%1 bytes of text after the JSON object%2 ignored")
                                               .arg(length - fields.textAfterObject)
