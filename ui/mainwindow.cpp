@@ -234,6 +234,9 @@ MainWindow::MainWindow(QWidget* parent)
         tr("No incidents.\nWhen a fault or a lost connection breaks the stream, each incident gets a row here with "
            "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times."));
     m_incidentsPanel->setObjectName(QStringLiteral("incidentsPanel"));
+    // Wide enough for a verdict and its number, and for the empty text to wrap a few words a line;
+    // below that the Faults pane scrolls instead (the window's minimum is set by the row above).
+    m_incidentsPanel->setMinimumWidth(m_incidentsPanel->fontMetrics().horizontalAdvance(QLatin1Char('x')) * 24);
     m_incidents = new IncidentsModel(this);
     m_incidentsView = new QTableView(m_incidentsPanel);
     m_incidentsView->setObjectName(QStringLiteral("incidentsView"));

@@ -436,6 +436,10 @@ TEST_CASE("main window: fits a 1024x600 screen, where the fault buttons scroll i
     REQUIRE(scroll);
     // The buttons keep their width: what does not fit is scrolled to, not squeezed or cut off.
     CHECK(faults->width() >= faults->minimumSizeHint().width());
+    // The incidents keep room for a verdict, not a word a line.
+    auto* incidents = window.findChild<QWidget*>(QStringLiteral("incidentsPanel"));
+    REQUIRE(incidents);
+    CHECK(incidents->width() >= incidents->fontMetrics().horizontalAdvance(QStringLiteral("converged-stale")));
     if (scroll->viewport()->width() < faults->width())
         CHECK(scroll->horizontalScrollBar()->maximum() >= faults->width() - scroll->viewport()->width());
 }
