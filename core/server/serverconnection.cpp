@@ -6,6 +6,7 @@
 #include "core/server/referenceserver.h"
 #include "core/server/serverwire.h"
 
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QNetworkRequest>
 #include <QTcpSocket>
@@ -151,11 +152,12 @@ ResolvedAddress resolveAddress(const DocumentAddress& address, const QHash<QStri
     const IdentityResult who = resolveIdentity(address.identity, cookies);
     if (who.error)
         return { who.error, {}, {} };
+    // The principal stays with a space error: the identity has authenticated all the same.
     const QString space = address.space.trimmed().toLower();
     if (const int code = validateSpace(space))
-        return { code, {}, {} };
+        return { code, who.principal, {} };
     if (!ReferenceServer::spaces().contains(space))
-        return { ErrorCode::SpaceDoesNotExist, {}, {} };
+        return { ErrorCode::SpaceDoesNotExist, who.principal, {} };
     return { 0, who.principal, space };
 }
 
@@ -169,6 +171,7 @@ ServerConnection::ServerConnection(quint64 serial, QWebSocket* socket, QTcpSocke
     , m_server(server)
 {
     m_created.start();
+    m_createdEpochMs = QDateTime::currentMSecsSinceEpoch();
     m_socket->setParent(this);
     m_socket->setMaxAllowedIncomingFrameSize(static_cast<quint64>(server->options().maxFrameBytes));
     m_socket->setMaxAllowedIncomingMessageSize(static_cast<quint64>(server->options().maxFrameBytes));
@@ -567,6 +570,8 @@ void ServerConnection::handleRequest(const QJsonObject& request, qint64 id)
         hashPassword(request, id);
     else if (m == QLatin1String("configure/make-or-get-asset-key"))
         makeOrGetAssetKey(id);
+    else if (m == QLatin1String("stats"))
+        stats(id);
     else
         fail(id, ErrorCode::MethodNotFound);
 }
@@ -578,6 +583,7 @@ void ServerConnection::connectionCreate(const QJsonObject& request, qint64 id)
         return fail(id, address.error);
     const QJsonObject viewerState = objectParam(request, QLatin1String("viewer-state")).value_or(QJsonObject());
     const ResolvedAddress resolved = resolveAddress(address, m_cookieIdentities);
+    noteAuthenticated(address.identity, resolved.principal);
     if (resolved.error)
         return fail(id, resolved.error);
     if (const int refusal = m_server->takeRefusal()) {
@@ -698,6 +704,7 @@ void ServerConnection::documentCreate(const QJsonObject& request, qint64 id)
     if (!arg)
         return fail(id, ErrorCode::MissingArg);
     const ResolvedAddress resolved = resolveAddress(address, m_cookieIdentities);
+    noteAuthenticated(address.identity, resolved.principal);
     if (resolved.error)
         return fail(id, resolved.error);
     if (!m_server->createDocument(resolved.space, address.key, *arg))
@@ -721,6 +728,7 @@ void ServerConnection::directSend(const QJsonObject& request, qint64 id, bool on
     if (!message)
         return fail(id, ErrorCode::MissingMessage);
     const ResolvedAddress resolved = resolveAddress(address, m_cookieIdentities);
+    noteAuthenticated(address.identity, resolved.principal);
     if (resolved.error)
         return fail(id, resolved.error);
     DemoDocument* document = m_server->document(resolved.space, address.key);
@@ -739,6 +747,7 @@ void ServerConnection::probe(const QJsonObject& request, qint64 id)
     const IdentityResult who = resolveIdentity(*identity, m_cookieIdentities);
     if (who.error)
         return fail(id, who.error);
+    noteAuthenticated(*identity, who.principal);
     reply(id, QByteArrayLiteral("{}"));
 }
 
@@ -748,6 +757,38 @@ void ServerConnection::hashPassword(const QJsonObject& request, qint64 id)
     if (!password)
         return fail(id, ErrorCode::MissingPassword);
     reply(id, "{\"passwordHash\":\"" + passwordHash(*password) + "\"}");
+}
+
+void ServerConnection::noteAuthenticated(const QString& identity, const Principal& principal)
+{
+    if (principal.isValid() && principal.authority != QLatin1String("anonymous"))
+        m_cachedIdentities.insert(identity);
+}
+
+void ServerConnection::stats(qint64 id)
+{
+    // Adama's handler (GlobalConnectionRouter's StatsRequest): five items, each value a string or
+    // null, in this order. Its transport context takes the Origin header, else "https://" + Host,
+    // and the peer's address with its port, unless X-Forwarded-For names another.
+    const QNetworkRequest& upgrade = m_socket->request();
+    QJsonValue origin = QJsonValue::Null;
+    if (upgrade.hasRawHeader("Origin"))
+        origin = QString::fromUtf8(upgrade.rawHeader("Origin"));
+    else if (upgrade.hasRawHeader("Host"))
+        origin = QString(QStringLiteral("https://") + QString::fromUtf8(upgrade.rawHeader("Host")));
+    const QByteArray forwardedFor = upgrade.rawHeader("X-Forwarded-For");
+    const QString remoteIp = forwardedFor.isEmpty() ? peer() : QString::fromUtf8(forwardedFor);
+    // Written field by field: Jackson keeps Adama's order (key, value, type), QJsonObject would sort.
+    const auto item = [&](const char* key, const QJsonValue& value, const char* type) {
+        sendFrame(streamFrame(id, "{\"statKey\":" + compactJson(QJsonValue(QLatin1String(key))) + ",\"statValue\":" + compactJson(value)
+            + ",\"statType\":" + compactJson(QJsonValue(QLatin1String(type))) + '}'));
+    };
+    item("created", QString::number(m_createdEpochMs), "timestamp");
+    item("cached-identities-count", QString::number(m_cachedIdentities.size()), "int");
+    item("origin", origin, "string");
+    item("remote-ip", remoteIp, "string");
+    item("cookie-identities-count", QString::number(m_cookieIdentities.size()), "int");
+    sendFrame(finishFrame(id));
 }
 
 void ServerConnection::makeOrGetAssetKey(qint64 id)

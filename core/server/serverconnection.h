@@ -7,6 +7,7 @@
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QTimer>
 
 #include <deque>
@@ -105,6 +106,11 @@ private:
     void probe(const QJsonObject& request, qint64 id);
     void hashPassword(const QJsonObject& request, qint64 id);
     void makeOrGetAssetKey(qint64 id);
+    // Socket diagnostics as Adama's stats handler streams them: one item per stat, then done.
+    void stats(qint64 id);
+    // An identity that just authenticated: Adama's per-socket identity cache keeps every one but
+    // the anonymous, which it never caches (stats counts them).
+    void noteAuthenticated(const QString& identity, const Principal& principal);
 
     quint64 m_serial;
     QWebSocket* m_socket;
@@ -114,6 +120,8 @@ private:
     QByteArray m_assetKey; // made by the socket's first configure/make-or-get-asset-key
     QHash<qint64, Viewer*> m_streams;
     QElapsedTimer m_created;
+    qint64 m_createdEpochMs = 0; // Session.created: when the socket was upgraded, ms since the epoch
+    QSet<QString> m_cachedIdentities; // see noteAuthenticated()
     qint64 m_latency = 0;
     qint64 m_lastRequestMs = -1;
     QTimer m_heartbeat;

@@ -9,6 +9,7 @@
 
 #include <QCoreApplication>
 #include <QCryptographicHash>
+#include <QDateTime>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -428,6 +429,75 @@ TEST_CASE("documents/hash-password salts a one-way hash and configure/make-or-ge
     const QString otherKey = otherAnswer.value(QLatin1String("response")).toObject().value(QLatin1String("assetKey")).toString();
     CHECK(!otherKey.isEmpty());
     CHECK(otherKey != key);
+}
+
+TEST_CASE("stats streams Adama's five socket diagnostics, then done")
+{
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    // The items of one stats request, as raw text: Adama writes each item's fields in this order.
+    const auto statsOf = [](WsClient& client) {
+        const qint64 id = client.request(QStringLiteral("stats"));
+        const QJsonObject done = client.waitForAnswer(id);
+        CHECK(done == parseObject("{\"deliver\":" + QByteArray::number(id) + ",\"done\":true}"));
+        std::vector<QByteArray> items;
+        for (const QByteArray& raw : client.rawFrames()) {
+            if (raw.startsWith(QByteArray("{\"deliver\":" + QByteArray::number(id) + ",\"done\":false,")))
+                items.push_back(raw);
+        }
+        return items;
+    };
+    const auto value = [](const QByteArray& item) {
+        return parseObject(item).value(QLatin1String("response")).toObject().value(QLatin1String("statValue"));
+    };
+
+    const qint64 before = QDateTime::currentMSecsSinceEpoch();
+    WsClient plain;
+    REQUIRE(plain.open(QUrl(server.url())));
+    const qint64 after = QDateTime::currentMSecsSinceEpoch();
+    std::vector<QByteArray> items = statsOf(plain);
+    REQUIRE(items.size() == 5);
+    const QByteArray keys[] = { "created", "cached-identities-count", "origin", "remote-ip", "cookie-identities-count" };
+    const QByteArray types[] = { "timestamp", "int", "string", "string", "int" };
+    for (std::size_t i = 0; i < 5; ++i) {
+        INFO(items[i].toStdString());
+        CHECK(items[i].contains(QByteArray("\"response\":{\"statKey\":\"" + keys[i] + "\",\"statValue\":")));
+        CHECK(items[i].endsWith(QByteArray(",\"statType\":\"" + types[i] + "\"}}")));
+    }
+    // Values are strings, numbers included.
+    REQUIRE(value(items[0]).isString());
+    CHECK(value(items[0]).toString().toLongLong() >= before);
+    CHECK(value(items[0]).toString().toLongLong() <= after);
+    CHECK(value(items[1]).toString() == QStringLiteral("0"));
+    // The peer as Netty prints it (address and port); no Origin header: "https://" + Host.
+    const QString remote = value(items[3]).toString();
+    CHECK(remote.startsWith(QLatin1String("127.0.0.1:")));
+    CHECK(remote.mid(10).toInt() == plain.socket().localPort());
+    CHECK(value(items[2]).toString() == QStringLiteral("https://127.0.0.1:%1").arg(server.port()));
+    CHECK(value(items[4]).toString() == QStringLiteral("0"));
+
+    // Identities that authenticated are cached, the anonymous never; each counts once.
+    const QString jwt = QStringLiteral("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImlzcyI6InRlc3QifQ.c2ln");
+    for (const QString& identity : { QStringLiteral("anonymous:a"), jwt, jwt, QStringLiteral("opaque-token") })
+        CHECK(failureOf(plain, QStringLiteral("probe"), { { QStringLiteral("identity"), identity } }) == -1);
+    CHECK(failureOf(plain, QStringLiteral("probe"), { { QStringLiteral("identity"), QString() } }) == 995342);
+    items = statsOf(plain);
+    REQUIRE(items.size() == 5);
+    CHECK(value(items[1]).toString() == QStringLiteral("2"));
+
+    // Origin, a proxy's X-Forwarded-For and cookie identities come from the upgrade request.
+    WsClient proxied;
+    QNetworkRequest request(QUrl(server.url()));
+    request.setRawHeader("Origin", "https://app.example");
+    request.setRawHeader("X-Forwarded-For", "203.0.113.9");
+    request.setRawHeader("Cookie", "id_main=anonymous:zed; id_alt=tok; other=1");
+    proxied.socket().open(request);
+    REQUIRE(waitUntil([&] { return !proxied.frames().empty(); }, 3s));
+    items = statsOf(proxied);
+    REQUIRE(items.size() == 5);
+    CHECK(value(items[2]).toString() == QStringLiteral("https://app.example"));
+    CHECK(value(items[3]).toString() == QStringLiteral("203.0.113.9"));
+    CHECK(value(items[4]).toString() == QStringLiteral("2"));
 }
 
 TEST_CASE("send-once: dedupe tokens, repeats fail with 143407, tokens expire")
