@@ -83,11 +83,30 @@ int run(const QStringList& arguments, CommandIo& io)
         return ExitUsage;
     }
     const QString& first = arguments.first();
-    if (first == QLatin1String("-h") || first == QLatin1String("--help") || first == QLatin1String("help")) {
+    const bool help = first == QLatin1String("-h") || first == QLatin1String("--help") || first == QLatin1String("help");
+    const bool version = first == QLatin1String("-v") || first == QLatin1String("--version");
+    if ((help || version) && arguments.size() > 1) {
+        // `help COMMAND` is that command's help; anything else after them is a mistake, said as
+        // one (deltascope and deltascope-server refuse it too), not silently dropped.
+        if (help && arguments.size() == 2) {
+            for (const Command& command : commands()) {
+                if (command.name == arguments[1])
+                    return command.run({ QStringLiteral("--help") }, io);
+            }
+            if (!arguments[1].startsWith(QLatin1Char('-'))) {
+                io.err << "deltascope-cli: unknown command '" << arguments[1] << "'. Run 'deltascope-cli --help' for the list.\n";
+                return ExitUsage;
+            }
+        }
+        io.err << "deltascope-cli: '" << first << "' takes no other argument (got '" << arguments[1]
+               << "'); run 'deltascope-cli --help' for the commands, 'deltascope-cli COMMAND --help' for a command's options.\n";
+        return ExitUsage;
+    }
+    if (help) {
         io.out << usage();
         return ExitOk;
     }
-    if (first == QLatin1String("-v") || first == QLatin1String("--version")) {
+    if (version) {
         io.out << "deltascope-cli " << kVersion << '\n';
         return ExitOk;
     }

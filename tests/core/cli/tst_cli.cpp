@@ -45,6 +45,26 @@ TEST_CASE("cli: --version prints the version")
     CHECK(run.out.startsWith(QStringLiteral("deltascope-cli ")));
 }
 
+TEST_CASE("cli: --version and --help take no other argument, but help COMMAND is that command's help")
+{
+    for (const QString& flag : { QStringLiteral("-v"), QStringLiteral("--version"), QStringLiteral("-h"), QStringLiteral("--help") }) {
+        INFO(flag.toStdString());
+        const CliRun run = runCli({ flag, QStringLiteral("--bogus") });
+        CHECK(run.code == cli::ExitUsage);
+        CHECK(run.out.isEmpty());
+        CHECK(run.err.contains(QStringLiteral("'%1' takes no other argument (got '--bogus')").arg(flag)));
+    }
+    for (const QString& help : { QStringLiteral("help"), QStringLiteral("--help"), QStringLiteral("-h") }) {
+        const CliRun run = runCli({ help, QStringLiteral("fold") });
+        CHECK(run.code == cli::ExitOk);
+        CHECK(run.out == runCli({ QStringLiteral("fold"), QStringLiteral("--help") }).out);
+    }
+    const CliRun unknown = runCli({ QStringLiteral("help"), QStringLiteral("frobnicate") });
+    CHECK(unknown.code == cli::ExitUsage);
+    CHECK(unknown.err.contains(QStringLiteral("unknown command 'frobnicate'")));
+    CHECK(runCli({ QStringLiteral("help"), QStringLiteral("fold"), QStringLiteral("x") }).code == cli::ExitUsage);
+}
+
 TEST_CASE("cli: the executable exits with the documented codes")
 {
     QProcess process;
