@@ -51,6 +51,20 @@ QString shellQuoted(const QString& path)
     return QLatin1Char('\'') + quoted + QLatin1Char('\'');
 }
 
+// Where a split-off part of the capture at `path` goes, for a command to write it: beside it, named
+// after it without .zst or .ndjson, then `.PART.ndjson` (never the file itself), shell-quoted.
+QString splitTarget(const QString& path, const QString& part)
+{
+    const QFileInfo file(path);
+    QString base = file.fileName();
+    for (const QString& suffix : { QStringLiteral(".zst"), QStringLiteral(".ndjson") }) {
+        if (base.endsWith(suffix))
+            base.chop(suffix.size());
+    }
+    const QString name = QStringLiteral("%1.%2.ndjson").arg(base, part);
+    return shellQuoted(file.path() == QLatin1String(".") ? name : file.dir().filePath(name));
+}
+
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,10 +270,14 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
     if (!unbrokenNote.isEmpty())
         note = unbrokenNote;
     else if (decoder.cutOff())
-        note = QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish); "
-                              "everything flushed before that is shown");
+        note = QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish)")
+            + (written > 0 ? QStringLiteral("; everything flushed before that is shown") : QString());
     else if (!decoder.damage().isEmpty())
-        note = decoder.damage() + QStringLiteral("; what came before it is shown");
+        note = decoder.damage() + (written > 0 ? QStringLiteral("; what came before it is shown") : QString());
+    if (const qint64 next = decoder.nextFrameAt(); next >= 0 && !decoder.cutOff())
+        note += QStringLiteral(". To read from that frame on: tail -c +%1 %2 | zstd -dc > %3")
+                    .arg(next + 1)
+                    .arg(shellQuoted(path), splitTarget(path, QStringLiteral("from-byte-%1").arg(next)));
     out->flush();
     return out;
 }
@@ -471,7 +489,8 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     }
     const qint64 total = file.size();
     if (total == 0) {
-        message = QStringLiteral("%1: the compressed stream holds no data (%2)").arg(path, compressionNote);
+        message = compressionNote.isEmpty() ? QStringLiteral("%1: the compressed stream holds no data").arg(path)
+                                            : QStringLiteral("%1: the compressed stream holds no data: %2").arg(path, compressionNote);
         return nullptr;
     }
 
@@ -828,14 +847,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             about << QStringLiteral("recorded %1").arg(QDateTime::fromMSecsSinceEpoch(secondHeader.startedWallMs, QTimeZone::utc()).toString(Qt::ISODateWithMs));
         if (!secondHeader.space.isEmpty())
             about << secondHeader.space + QLatin1Char('/') + secondHeader.key;
-        const QFileInfo file(path);
-        QString base = file.fileName();
-        for (const QString& suffix : { QStringLiteral(".zst"), QStringLiteral(".ndjson") }) {
-            if (base.endsWith(suffix))
-                base.chop(suffix.size());
-        }
-        const QString restName = QStringLiteral("%1.from-line-%2.ndjson").arg(base).arg(first);
-        const QString rest = shellQuoted(file.path() == QLatin1String(".") ? restName : file.dir().filePath(restName));
+        const QString rest = splitTarget(path, QStringLiteral("from-line-%1").arg(first));
         const QString source = result->compressed ? QStringLiteral("zstd -dc %1 | ").arg(shellQuoted(path)) : QString();
         const QString from = secondHeaderGluedAt >= 0 ? QStringLiteral("-c +%1").arg(secondHeaderGluedAt + 1) : QStringLiteral("-n +%1").arg(first);
         const QString split = result->compressed ? QStringLiteral("%1tail %2 > %3").arg(source, from, rest)

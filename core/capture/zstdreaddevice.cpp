@@ -55,6 +55,50 @@ std::size_t ZstdReadDevice::nextStep() const
                                                : kFrameHeaderPrefix;
 }
 
+qint64 ZstdReadDevice::findNextFrame(qint64 from)
+{
+    // The frame magic number, then a header zstd accepts: four bytes alone can occur inside
+    // compressed data. Read on a buffer at a time, keeping a header's worth of bytes across reads.
+    static constexpr char kMagic[] = { '\x28', '\xB5', '\x2F', '\xFD' };
+    constexpr qsizetype kHeaderMost = 18; // a frame header's largest size (ZSTD_FRAMEHEADERSIZE_MAX, not in the stable API)
+    const qint64 bufferStart = m_read - m_input.size(); // compressed offset of m_input[0]
+    QByteArray window;
+    qint64 windowStart = 0; // compressed offset of window[0]
+    if (from < bufferStart && !m_source.isSequential() && m_source.seek(from)) {
+        windowStart = from; // a file: read again from there
+        m_read = from;
+        m_sourceEnded = false;
+    } else {
+        windowStart = std::max(from, bufferStart);
+        window = m_input.mid(qsizetype(windowStart - bufferStart));
+    }
+    qsizetype searchFrom = 0;
+    for (;;) {
+        for (qsizetype at = window.indexOf(QByteArrayView(kMagic, 4), searchFrom); at >= 0; at = window.indexOf(QByteArrayView(kMagic, 4), at + 1)) {
+            const qsizetype have = window.size() - at;
+            if (have < kHeaderMost && !m_sourceEnded)
+                break; // read more before judging the header
+            if (ZSTD_getFrameContentSize(window.constData() + at, std::size_t(have)) != ZSTD_CONTENTSIZE_ERROR)
+                return windowStart + at;
+        }
+        if (m_sourceEnded)
+            return -1;
+        // Keep the tail that might begin a header; read the next buffer after it.
+        const qsizetype keep = std::min<qsizetype>(window.size(), kHeaderMost);
+        windowStart += window.size() - keep;
+        window = window.right(keep);
+        searchFrom = 0;
+        QByteArray more(qsizetype(ZSTD_DStreamInSize()), Qt::Uninitialized);
+        const qint64 got = m_source.read(more.data(), more.size());
+        if (got <= 0) {
+            m_sourceEnded = true;
+            continue; // judge what is left with the source ended
+        }
+        m_read += got;
+        window.append(more.constData(), qsizetype(got));
+    }
+}
+
 bool ZstdReadDevice::decodeMore()
 {
     if (m_finished || !m_context)
@@ -102,10 +146,19 @@ bool ZstdReadDevice::decodeMore()
                 : QStringLiteral("the compressed stream is damaged (%1) in the block at compressed byte %2")
                       .arg(QString::fromLatin1(ZSTD_getErrorName(hint)))
                       .arg(m_consumed);
+            if (ZSTD_getErrorCode(hint) != ZSTD_error_frameParameter_windowTooLarge) {
+                m_nextFrameAt = findNextFrame(m_frameStart + 1); // zstd reads ahead: the damage may lie past the next frame's start
+                if (m_nextFrameAt >= 0)
+                    m_damage += QStringLiteral("; a new zstd frame starts at compressed byte %1 (another compressed file appended "
+                                               "after a damaged one?), not read")
+                                    .arg(m_nextFrameAt);
+            }
             m_finished = true;
             m_decoded.resize(qsizetype(out.pos));
             return out.pos > 0;
         }
+        if (m_frameRemainder == 0)
+            m_frameStart = m_consumed; // this call began a frame
         m_consumed += qint64(in.pos) - m_inputPos;
         m_inputPos = qsizetype(in.pos);
         m_frameRemainder = hint;

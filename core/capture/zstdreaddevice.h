@@ -28,6 +28,9 @@ public:
     bool cutOff() const { return m_cutOff; }
     // Compressed bytes read from the source so far (for progress).
     qint64 compressedBytesRead() const { return m_read; }
+    // After damage: the compressed byte offset of the next zstd frame past it (a valid frame header
+    // there, as when a whole compressed file was appended to a cut or damaged one), or -1.
+    qint64 nextFrameAt() const { return m_nextFrameAt; }
 
 protected:
     qint64 readData(char* data, qint64 maxSize) override;
@@ -37,6 +40,9 @@ private:
     // Decodes more into m_decoded; false at the end of the stream or at damage.
     bool decodeMore();
     std::size_t nextStep() const; // the input bytes the decoder takes in its next step
+    // Reads on through the source from compressed byte `from` for the next frame header; -1 when
+    // none. A pipe's bytes before the current buffer are gone: its look starts at the buffer.
+    qint64 findNextFrame(qint64 from);
 
     QIODevice& m_source;
     ZSTD_DCtx_s* m_context = nullptr;
@@ -49,9 +55,11 @@ private:
     qint64 m_read = 0; // compressed bytes read from the source so far
     qint64 m_consumed = 0; // compressed bytes the decoder has taken so far
     std::size_t m_frameRemainder = 0; // ZSTD_decompressStream's last hint: 0 at the end of a frame
+    qint64 m_frameStart = 0; // compressed byte where the frame being decoded starts
     bool m_sourceEnded = false;
     bool m_finished = false;
     bool m_cutOff = false;
+    qint64 m_nextFrameAt = -1;
     QString m_damage;
 };
 

@@ -356,6 +356,23 @@ TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
     CHECK(partial->log->size() < live.size());
     CHECK(partial->notices().join(QLatin1Char('\n')).contains(QStringLiteral("the compressed stream ends in the middle of a frame (the recorder did not finish)")));
 
+    // A cut compressed capture with a whole one appended (`cat cut.zst whole.zst`): what came before
+    // the cut opens, and the note says where the appended frame starts and how to read it.
+    const QString joinedPath = dir.filePath(QStringLiteral("cut then whole.ndjson.zst"));
+    const qsizetype cutSize = all.size() * 2 / 3;
+    REQUIRE(writeFile(joinedPath, all.left(cutSize) + all));
+    std::unique_ptr<Capture> joined = CaptureReader::open(joinedPath, {}, &error);
+    REQUIRE(joined);
+    CHECK(joined->log->size() > 0);
+    CHECK(joined->log->size() < live.size());
+    const QString joinedNotes = joined->notices().join(QLatin1Char('\n'));
+    INFO(joinedNotes.toStdString());
+    CHECK(joinedNotes.contains(QStringLiteral("the compressed stream is damaged (")));
+    CHECK(joinedNotes.contains(QStringLiteral("a new zstd frame starts at compressed byte %1 (another compressed file appended after a damaged one?), not read").arg(cutSize)));
+    CHECK(joinedNotes.contains(QStringLiteral("To read from that frame on: tail -c +%1 '%2' | zstd -dc > '%3'")
+                                   .arg(cutSize + 1)
+                                   .arg(joinedPath, dir.filePath(QStringLiteral("cut then whole.from-byte-%1.ndjson").arg(cutSize)))));
+
     // Bytes that are not zstd after the first frames: what came before them opens, and the note says why the rest is missing.
     const QString damagedPath = dir.filePath(QStringLiteral("damaged.ndjson.zst"));
     QByteArray damagedBytes = all;
@@ -365,6 +382,7 @@ TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
     REQUIRE(damaged);
     CHECK(damaged->log->size() < live.size());
     CHECK(damaged->notices().join(QLatin1Char('\n')).contains(QStringLiteral("the compressed stream is damaged (")));
+    CHECK_FALSE(damaged->notices().join(QLatin1Char('\n')).contains(QStringLiteral("a new zstd frame"))); // none follows
 
     // A limit on the decompressed text refuses a capture beyond it, saying so.
     CaptureOpenOptions limited;
