@@ -721,6 +721,18 @@ bool ProtocolClient::failPending(const QString& reason)
 void ProtocolClient::handleStreamFailure(const StreamFailure& failure, const QString& reason)
 {
     m_streamId = -1;
+    if (m_endRequestId >= 0) {
+        // connection/end was sent: the user ended the stream, and a failure or a lost socket
+        // before its done:true finishes it as ended. A retry would join the document again
+        // (@connected, a seat) that the user has just left.
+        m_streamPhase = StreamPhase::Ended;
+        stopTimers();
+        m_active = false;
+        const QString ended = QStringLiteral("stream ended (connection/end) before the server confirmed it: %1").arg(reason);
+        closeEndedStream(ended);
+        setState(ConnectionState::Closed, ended);
+        return;
+    }
     const RetryDecision decision = m_policy->streamFailed(failure, m_random);
     if (!decision.retry) {
         m_streamPhase = StreamPhase::GaveUp;

@@ -771,6 +771,38 @@ TEST_CASE("client: connection/end answered after the stream's done:true is a suc
     }
 }
 
+// After connection/end, the stream is the user's to end: a lost socket or a retryable failure before
+// its done:true finishes it as ended, never a retry that would join the document again.
+TEST_CASE("client: a socket lost or a stream failure after connection/end ends the stream, no rejoin")
+{
+    ScriptedPeer peer;
+    REQUIRE(peer.connectAndHello());
+    peer.sendText(item(1, R"({"data":{"x":1},"seq":3})"));
+    REQUIRE(peer.pump([&]() { return peer.client.lastSeq() == 3; }));
+    const qint64 endId = peer.client.end();
+    REQUIRE(endId == 2);
+    REQUIRE(peer.pump([&]() { return peer.lastRequest().value(QStringLiteral("method")).toString() == QLatin1String("connection/end"); }));
+
+    SECTION("the socket is lost")
+    {
+        peer.server()->close(Transport::CloseMode::Abort);
+    }
+    SECTION("the stream fails with a retryable code")
+    {
+        peer.sendText(R"({"failure":1,"reason":928828,"retry":true})");
+    }
+    REQUIRE(peer.pump([&]() { return peer.client.state() == ConnectionState::Closed; }));
+    CHECK(peer.client.stateReason().contains(QStringLiteral("stream ended (connection/end) before the server confirmed it")));
+    // Nothing planned, nothing re-sent, however long one waits.
+    peer.clock.advance(60'000);
+    peer.settle();
+    CHECK(peer.eventsOfKind(EventKind::ReconnectPlanned).empty());
+    CHECK(std::count_if(peer.received.begin(), peer.received.end(), [](const QByteArray& frame) { return frame.contains("connection/create"); }) == 1);
+    CHECK(peer.opens == 1);
+    CHECK(peer.client.state() == ConnectionState::Closed);
+    CHECK(peer.client.pendingRequestCount() == 0);
+}
+
 // adama-wire.md 2.1: the reference client treats any `status` other than "connected" as fatal for
 // the socket (close, reconnect with the 1000 ms base backoff), whatever type the status has.
 TEST_CASE("client: a status that is not a string drops the socket like any status but connected")
