@@ -779,7 +779,8 @@ int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies
     // lose nothing (a newer event kind, time going backwards) are only notes: those fold.
     if (capture->lostPlaces > 0 && !keepGoing) {
         io.err << "deltascope-cli fold: " << path << " lost events at " << capture->lostPlaces << (capture->lostPlaces == 1 ? " place" : " places")
-               << " (damaged or missing lines); stopped (use --keep-going to fold the events that were read)\n";
+               << (capture->compressedStreamDamaged ? " (its compressed stream is damaged)" : " (damaged or missing lines)")
+               << "; stopped (use --keep-going to fold the events that were read)\n";
         return ExitUsage;
     }
     const EventLog& log = *capture->log;

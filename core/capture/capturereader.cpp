@@ -159,6 +159,9 @@ QStringList Capture::notices() const
     else if (!closedCleanly && secondCaptureLine)
         result << QStringLiteral("the first capture has no end record before the next one starts: it was cut off (the recorder "
                                  "crashed or was killed); everything up to its last flush is here");
+    else if (!closedCleanly && compressedStreamDamaged)
+        result << QStringLiteral("the capture has no end record: its compressed stream is damaged (said below), and what it held "
+                                 "after the damage is lost");
     else if (!closedCleanly)
         result << QStringLiteral("the capture has no end record: it was cut off (the recorder crashed, was killed, or is "
                                  "still recording); everything up to its last flush is here");
@@ -184,7 +187,7 @@ constexpr qint64 kKeepFree = qint64(256) << 20; // decompress() leaves the tempo
 // Decompresses a .zst capture into a temporary file so its payloads can be mapped. A damaged or
 // truncated stream keeps everything decoded before the damage.
 // `readPath` gets the name to read the text by while the returned file is open.
-std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpenOptions& options, QString& note,
+std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpenOptions& options, QString& note, bool& damaged,
     QString& readPath, QString* error)
 {
     QFile in(path);
@@ -274,6 +277,7 @@ std::unique_ptr<QTemporaryFile> decompress(const QString& path, const CaptureOpe
             + (written > 0 ? QStringLiteral("; everything flushed before that is shown") : QString());
     else if (!decoder.damage().isEmpty())
         note = decoder.damage() + (written > 0 ? QStringLiteral("; what came before it is shown") : QString());
+    damaged = unbrokenNote.isEmpty() && !decoder.cutOff() && !decoder.damage().isEmpty();
     if (const qint64 next = decoder.nextFrameAt(); next >= 0 && !decoder.cutOff())
         note += QStringLiteral(". To read from that frame on: tail -c +%1 %2 | zstd -dc > %3")
                     .arg(next + 1)
@@ -472,9 +476,10 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
 
     QString scanPath = path;
     QString compressionNote;
+    bool compressionDamaged = false;
     std::unique_ptr<QTemporaryFile> temporary;
     if (result->compressed) {
-        temporary = decompress(path, options, compressionNote, scanPath, &message);
+        temporary = decompress(path, options, compressionNote, compressionDamaged, scanPath, &message);
         if (!temporary)
             return nullptr;
     }
@@ -865,6 +870,10 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     }
     if (!compressionNote.isEmpty())
         addDiagnostic(0, compressionNote);
+    if (compressionDamaged) {
+        result->compressedStreamDamaged = true;
+        ++result->lostPlaces;
+    }
 
     // Links name file indexes; translate where damaged lines shifted the log.
     auto translate = [&](qint64 fileIndex) -> qint64 {

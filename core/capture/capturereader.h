@@ -100,6 +100,9 @@ public:
     // nothing (a newer kind kept as a note, time going backwards, a cut-off compressed tail) are
     // diagnostics but not here.
     qint64 lostPlaces = 0;
+    // A .zst capture whose compressed stream is damaged part-way (not just cut off where a recorder
+    // stopped): what it held past the damage is lost, one of the lostPlaces.
+    bool compressedStreamDamaged = false;
     bool truncatedTail = false;
     QString truncatedTailMessage;
     bool closedCleanly = false; // an end record was found, with no event after it

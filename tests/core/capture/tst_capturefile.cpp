@@ -383,6 +383,10 @@ TEST_CASE("capture: keep-identity keeps the token, and the zstd round trip")
     CHECK(damaged->log->size() < live.size());
     CHECK(damaged->notices().join(QLatin1Char('\n')).contains(QStringLiteral("the compressed stream is damaged (")));
     CHECK_FALSE(damaged->notices().join(QLatin1Char('\n')).contains(QStringLiteral("a new zstd frame"))); // none follows
+    CHECK(damaged->compressedStreamDamaged);
+    CHECK(damaged->lostPlaces == 1);
+    CHECK_FALSE(partial->compressedStreamDamaged); // a cut-off loses nothing that was flushed
+    CHECK(partial->lostPlaces == 0);
 
     // A limit on the decompressed text refuses a capture beyond it, saying so.
     CaptureOpenOptions limited;

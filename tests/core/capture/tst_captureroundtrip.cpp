@@ -3,6 +3,7 @@
 #include "capturetestutils.h"
 #include "core/capture/capturecheckpoints.h"
 #include "core/capture/captureexport.h"
+#include "core/capture/captureformat.h"
 #include "core/capture/capturereader.h"
 #include "core/capture/capturewriter.h"
 #include "core/capture/harimport.h"
@@ -1041,6 +1042,33 @@ TEST_CASE("fold cli: a capture however its header is spaced, and damaged lines s
     const test::CliRun kept = runCli({ QStringLiteral("fold"), damaged, QStringLiteral("--keep-going") });
     CHECK(kept.code == cli::ExitOk);
     CHECK(kept.out == plain.out);
+
+    // A .zst capture damaged part-way loses what follows the damage: that stops it too, said as
+    // damage, not as a recorder that was cut off.
+    const QByteArray text = test::readFileOrFail(path);
+    const qsizetype half = text.indexOf('\n', text.size() / 2) + 1;
+    const QByteArray firstFrame = capture::compressZstd(text.left(half));
+    QByteArray secondFrame = capture::compressZstd(text.mid(half));
+    secondFrame[secondFrame.size() / 2] = char(secondFrame[secondFrame.size() / 2] ^ 0x55);
+    const QString corrupted = dir.filePath(QStringLiteral("corrupted.ndjson.zst"));
+    REQUIRE(writeFile(corrupted, firstFrame + secondFrame));
+    const test::CliRun corruptedFold = runCli({ QStringLiteral("fold"), corrupted });
+    INFO(corruptedFold.err.toStdString());
+    CHECK(corruptedFold.code == cli::ExitUsage);
+    CHECK(corruptedFold.out.isEmpty());
+    CHECK(corruptedFold.err.contains(QStringLiteral("the compressed stream is damaged (")));
+    CHECK(corruptedFold.err.contains(QStringLiteral("its compressed stream is damaged (said below), and what it held after the damage is lost")));
+    CHECK_FALSE(corruptedFold.err.contains(QStringLiteral("the recorder crashed")));
+    CHECK(corruptedFold.err.contains(QStringLiteral("lost events at 1 place (its compressed stream is damaged); stopped (use --keep-going")));
+    const test::CliRun corruptedKept = runCli({ QStringLiteral("fold"), corrupted, QStringLiteral("--keep-going") });
+    CHECK(corruptedKept.code == cli::ExitOk);
+    CHECK_FALSE(corruptedKept.out.isEmpty());
+    // Cut where a recorder stopped (no damage, only an unfinished frame): that folds, as a cut plain capture does.
+    const QString cutOff = dir.filePath(QStringLiteral("cut.ndjson.zst"));
+    REQUIRE(writeFile(cutOff, firstFrame + capture::compressZstd(text.mid(half)).left(40)));
+    const test::CliRun cutFold = runCli({ QStringLiteral("fold"), cutOff });
+    CHECK(cutFold.code == cli::ExitOk);
+    CHECK(cutFold.err.contains(QStringLiteral("the recorder crashed")));
 }
 
 namespace {
