@@ -35,6 +35,14 @@ std::string_view trimmed(std::string_view token)
 
 // Copies a JSON value to `out`, replacing the values whose path `match` accepts. Scalars are
 // copied as their original text (no number reformatting). Returns false on malformed JSON.
+// A null at a redacted path stays null: it holds no value to hide, and as a delta it removes a field
+// or an element, which "[redacted]" would turn into a value that is shown.
+bool isNull(simdjson::ondemand::value& value)
+{
+    simdjson::ondemand::json_type type;
+    return !value.type().get(type) && type == simdjson::ondemand::json_type::null;
+}
+
 bool rewriteValue(simdjson::ondemand::value value, QStringList& path, QByteArray& out, int depth,
     const std::function<bool(const QStringList&)>& match, bool& changed)
 {
@@ -63,7 +71,7 @@ bool rewriteValue(simdjson::ondemand::value value, QStringList& path, QByteArray
             ondemand::value child;
             if (field.value().get(child))
                 return false;
-            if (match(path)) {
+            if (!isNull(child) && match(path)) {
                 out.append("\"[redacted]\"");
                 changed = true;
             } else if (!rewriteValue(child, path, out, depth + 1, match, changed)) {
@@ -87,7 +95,7 @@ bool rewriteValue(simdjson::ondemand::value value, QStringList& path, QByteArray
             if (index)
                 out.append(',');
             path.append(QString::number(index));
-            if (match(path)) {
+            if (!isNull(child) && match(path)) {
                 out.append("\"[redacted]\"");
                 changed = true;
             } else if (!rewriteValue(child, path, out, depth + 1, match, changed)) {
@@ -227,8 +235,13 @@ int ExportRedactor::match(const QStringList& path) const
             bool ok = true;
             for (qsizetype i = 0; ok && i < root.size(); ++i)
                 ok = path[i] == root[i];
-            for (qsizetype i = 0; ok && i < pattern.size(); ++i)
-                ok = pattern[i] == QLatin1String("*") || pattern[i] == path[root.size() + i];
+            for (qsizetype i = 0; ok && i < pattern.size(); ++i) {
+                const QString& segment = path[root.size() + i];
+                // '*' stands for a field or a list element, never a list's @o or @s: redacting
+                // those would not hide a value, it would break the list for whoever folds it.
+                const bool listMarker = segment == QLatin1String("@o") || segment == QLatin1String("@s");
+                ok = pattern[i] == QLatin1String("*") ? !listMarker : pattern[i] == segment;
+            }
             if (ok)
                 return int(p);
         }

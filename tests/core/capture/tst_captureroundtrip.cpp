@@ -731,6 +731,22 @@ TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the 
     CHECK_FALSE(redactor.summary().join(QLatin1Char('\n')).contains(QStringLiteral("endpoint")));
 }
 
+TEST_CASE("redaction: '*' stands for list elements and fields, never a list's @o or @s")
+{
+    Capture plain;
+    plain.header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
+    ExportRedactor redactor(plain, true, { QStringLiteral("lines/*"), QStringLiteral("online/*") });
+    const QByteArray frame = R"({"deliver":1,"done":false,"response":{"delta":{"data":{"lines":{"7":{"what":"hi"},"@o":[[0,2],7],"3":null},"online":{"0":"ann","@s":1}},"seq":9}}})";
+    const QByteArray redacted = redactor.redact(frame);
+    CHECK(redacted
+        == QByteArray(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"lines":{"7":"[redacted]","@o":[[0,2],7],"3":null},"online":{"0":"[redacted]","@s":1}},"seq":9}}})"));
+    // A removal (null) stays one: it hides nothing, and "[redacted]" would show an element again.
+    CHECK(redactor.summary().join(QLatin1Char('\n')).contains(QStringLiteral("path lines/*: 1 values replaced")));
+    // Named literally, a marker is still the user's to redact.
+    ExportRedactor literal(plain, true, { QStringLiteral("lines/@o") });
+    CHECK(literal.redact(frame).contains(R"("@o":"[redacted]")"));
+}
+
 TEST_CASE("redaction: URLs are cut at their delimiters, not parsed, so a URL QUrl refuses is redacted too")
 {
     QStringList parts;
