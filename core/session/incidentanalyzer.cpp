@@ -9,6 +9,7 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QJsonDocument>
 #include <QWebSocket>
 
@@ -794,7 +795,8 @@ void IncidentAnalyzer::startShadow(bool onDemand)
                     --m_shadowsInFlight;
                     return;
                 }
-                if (m_lastSeq >= snapshot.seq || waited->elapsed() >= m_options.compareWaitMs) {
+                // A client whose session is over gets no further: no wait for it.
+                if (m_lastSeq >= snapshot.seq || waited->elapsed() >= m_options.compareWaitMs || (m_finishing && !clientStreaming())) {
                     --m_shadowsInFlight;
                     compareWith(snapshot, onDemand, waited->elapsed());
                     return;
@@ -814,6 +816,14 @@ void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, q
     qint64 clientSeq = -1;
     const DocumentTree client = clientTreeAt(truth.seq, &clientSeq);
     const bool exact = clientSeq == truth.seq;
+    if (!onDemand && m_open && m_lastSeq < truth.seq && m_finishing && !clientStreaming()) {
+        // The session is over and its stream with it: the client cannot reach the truth's seq any
+        // more, and the truth has moved on past what it shows. No check can judge; finish() says so.
+        m_open->checking = false;
+        m_checkTimer.stop();
+        m_open->notes.append(QStringLiteral("the session ended at seq %1, before the truth (seq %2) could be compared").arg(m_lastSeq).arg(truth.seq));
+        return;
+    }
     if (!onDemand && m_open && m_lastSeq < truth.seq) {
         // The client never reached the truth's seq: it is stalled or reconnecting, not (yet)
         // wrong. Look again later; a resync schedules its own check.
@@ -1003,10 +1013,22 @@ void IncidentAnalyzer::finishWithin(int waitMs)
 {
     // What the log holds and has not been handled yet (a slice per turn) may open an incident.
     catchUp();
+    m_finishing = true;
+    // An event loop that sleeps between events (processEvents() in a loop would spin a core
+    // while a check's timer or fetch is pending), looked in on every 20 ms.
     QElapsedTimer waited;
     waited.start();
-    while (checkComing() && waited.elapsed() < waitMs)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    QEventLoop loop;
+    QTimer look;
+    look.setInterval(20);
+    connect(&look, &QTimer::timeout, &loop, [&] {
+        if (!checkComing() || waited.elapsed() >= waitMs)
+            loop.quit();
+    });
+    if (checkComing() && waitMs > 0) {
+        look.start();
+        loop.exec();
+    }
     finish();
 }
 

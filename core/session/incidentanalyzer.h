@@ -290,6 +290,7 @@ private:
     QTimer m_checkTimer;
     quint64 m_generation = 0;
     bool m_finished = false;
+    bool m_finishing = false; // in finishWithin(): the session is over
 };
 
 }

@@ -3,6 +3,7 @@
 #include "core/document/mutator.h"
 #include "core/session/eventlog.h"
 #include "core/session/incidentanalyzer.h"
+#include "core/server/referenceserver.h"
 #include "core/session/incidentsummary.h"
 #include "core/session/sessionfolder.h"
 #include "tests/support/testutils.h"
@@ -796,6 +797,42 @@ TEST_CASE("incident analyzer: history by seq holds with reordered and repeated s
     qint64 found = -1;
     CHECK(s.analyzer.clientTreeAt(700, &found).toJson() == direct.toJson()); // left the history: the tree now
     CHECK(found == lastSeq);
+}
+
+TEST_CASE("incident analyzer: at the end, a truth ahead of a client whose stream has ended is not waited for")
+{
+    // The server goes on (a bot, other people) after the session's own stream ended: the client
+    // can never reach the truth's seq, so finishWithin() stops checking and says why.
+    server::ServerOptions options;
+    options.botsPaused = true;
+    server::ReferenceServer truthServer(options);
+    REQUIRE(truthServer.listen() != 0);
+    DocumentTarget truth;
+    truth.url = QUrl(truthServer.url());
+    truth.identity = QStringLiteral("anonymous:test");
+    truth.space = QStringLiteral("chat");
+    truth.key = QStringLiteral("ended");
+
+    Script s;
+    s.analyzer.setShadowTarget(truth);
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.state(2, "streaming", "snapshot");
+    s.item(10, 1, 1, R"({"n":1})"); // seq 1: the truth's connect alone takes it past that
+    s.add(100, EventKind::FaultInjected, R"({"fault":"drop-message","params":{},"corrupting":true})");
+    s.state(120, "closed", "stream ended (connection/end)");
+    REQUIRE(s.analyzer.hasOpenIncident());
+    s.analyzer.finishWithin(60000); // a wait for a check that cannot judge would time the test out
+    CHECK_FALSE(s.analyzer.hasOpenIncident());
+    REQUIRE(s.analyzer.incidents().size() == 1);
+    const QJsonObject incident = s.analyzer.incidents().first();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+    CHECK_FALSE(incident.value(QLatin1String("verified")).toBool());
+    bool said = false;
+    for (const QJsonValue& note : incident.value(QLatin1String("notes")).toArray())
+        said = said || note.toString().startsWith(QLatin1String("the session ended at seq 1, before the truth (seq "));
+    CHECK(said);
 }
 
 TEST_CASE("incident analyzer: a long run of items without a seq keeps history bounded and usable")
