@@ -462,6 +462,14 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     result->path = path;
     result->fileSize = info.size();
     if (result->fileSize == 0) {
+        // A pipe, a FIFO or a device (/dev/stdin, <(...)) has no size either, and is not empty:
+        // its payloads are read in place, which takes a file.
+        if (QFile pipe(path); pipe.open(QIODevice::ReadOnly) && pipe.isSequential()) {
+            message = QStringLiteral("%1 is a pipe or a device, not a file: a capture is read from a file (its payloads are read in "
+                                     "place); save it first, e.g. cat > capture.ndjson")
+                          .arg(path);
+            return nullptr;
+        }
         message = QStringLiteral("%1 is empty: no capture header (a recording that never started?)").arg(path);
         return nullptr;
     }

@@ -1424,6 +1424,27 @@ TEST_CASE("cli: no command writes over the file it reads, whatever the path's sp
     CHECK(test::readFileOrFail(secondIsInput) == twoSockets);
 }
 
+TEST_CASE("capture reader: a pipe is named as one, not called an empty recording")
+{
+    // `fold <(cat c.ndjson)`, `/dev/stdin`: no size, and not empty. A capture is read in place, so
+    // the message says to save it first.
+    QTemporaryDir dir;
+    const QString fifo = dir.filePath(QStringLiteral("pipe"));
+    REQUIRE(::mkfifo(QFile::encodeName(fifo).constData(), 0600) == 0);
+    const int writer = ::open(QFile::encodeName(fifo).constData(), O_RDWR | O_NONBLOCK); // so opening it to read does not block
+    REQUIRE(writer >= 0);
+    QString error;
+    CHECK_FALSE(CaptureReader::open(fifo, {}, &error));
+    ::close(writer);
+    CHECK(error == fifo + QStringLiteral(" is a pipe or a device, not a file: a capture is read from a file (its payloads are read in place); "
+                                         "save it first, e.g. cat > capture.ndjson"));
+    // An empty file is still an empty recording.
+    const QString empty = dir.filePath(QStringLiteral("empty.ndjson"));
+    REQUIRE(writeFile(empty, {}));
+    CHECK_FALSE(CaptureReader::open(empty, {}, &error));
+    CHECK(error.endsWith(QStringLiteral(" is empty: no capture header (a recording that never started?)")));
+}
+
 TEST_CASE("cli: export writes into a pipe in place, never renaming a file over it")
 {
     // `-o /dev/null` or a FIFO: an atomic rename would replace the device or pipe with a plain file.
