@@ -171,7 +171,9 @@ void ReplayAgainst::onEvents(qint64 first, qint64 last)
             fail(Failure::StreamFailed, QStringLiteral("the server failed the new stream's connection/create with %1").arg(describeErrorCode(event.code)));
             return;
         }
-        if (!m_started && m_session->folder().epochHasData()) {
+        // The stream's first item starts it, with data or without (an empty document's
+        // snapshot may hold none, adama-wire.md 5).
+        if (!m_started && (m_session->folder().epochHasData() || event.kind == EventKind::StreamItem)) {
             m_started = true;
             m_clock.start();
             m_sendTimer.start(0);
@@ -232,6 +234,13 @@ void ReplayAgainst::sendNext()
             m_sendTimer.start(int(std::min<qint64>(due - now, INT32_MAX)));
             return;
         }
+    }
+    if (m_session->state() != ConnectionState::Streaming) {
+        // The stream is down (a dropped socket, a retry under way): the request waits for it
+        // rather than failing locally, or, for an update, going nowhere with no answer to wait
+        // for. The replay's timeout bounds a stream that never comes back.
+        m_sendTimer.start(kWaitForStreamMs);
+        return;
     }
     RecordedRequest request;
     parseRecordedRequest(m_capture.log->payload(pair.recordedRequest), request);

@@ -28,6 +28,7 @@ public:
     // code); GaveUp: the client stopped retrying for another reason.
     enum class Failure { None, CouldNotConnect, StreamFailed, GaveUp, TimedOut };
     static constexpr qint64 kConnectTimeoutMs = 10000; // a server that never says hello by then is down
+    static constexpr int kWaitForStreamMs = 50; // how often a request looks again for a stream that is down
     struct Pair {
         qint64 recordedRequest = -1; // event index in the capture
         qint64 recordedResponse = -1; // -1 when the capture has none

@@ -7,9 +7,11 @@
 #include "core/server/demodocument.h"
 #include "core/server/referenceserver.h"
 #include "core/session/livesession.h"
+#include "tests/core/faults/scriptedserver.h"
 #include "tests/support/testutils.h"
 
 #include <QBuffer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
@@ -347,4 +349,73 @@ TEST_CASE("replay against: a server that is down or a stream that fails is repor
     const test::CliRun idle = runCli({ QStringLiteral("replay"), path, QStringLiteral("--no-skip-idle") });
     CHECK(idle.code == cli::ExitUsage);
     CHECK(idle.err.contains(QStringLiteral("--no-skip-idle only applies with --speed")));
+}
+
+TEST_CASE("replay against: a request waits for a stream that is down, and a first item without data starts the replay")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
+    std::unique_ptr<Capture> capture = recordChat(path);
+
+    SECTION("the socket drops after the first answer: the next requests go on the new stream")
+    {
+        auto server = quietServer();
+        REQUIRE(server);
+        ReplayAgainst against(*capture, chatTarget(*server), ReplayAgainst::Timing::InOrder);
+        bool dropped = false;
+        QObject::connect(&against, &ReplayAgainst::responseReceived, [&] {
+            if (std::exchange(dropped, true))
+                return;
+            // Dropped, and seen by the client, before the replay picks its next request.
+            server->applyFault(QStringLiteral("close"), { { QStringLiteral("mode"), QStringLiteral("rst") } });
+            REQUIRE(wait([&] { return against.session().state() != ConnectionState::Streaming; }, 5000));
+        });
+        const QVariantList finished = replayToEnd(against);
+        INFO(finished.at(1).toString().toStdString());
+        CHECK(dropped);
+        CHECK(finished.at(0).toBool());
+        REQUIRE(against.pairs().size() == 3);
+        // The second and third were answered by the server, not failed locally for want of a stream.
+        const EventLog& log = against.session().log();
+        for (std::size_t p = 1; p < 3; ++p) {
+            INFO(p);
+            REQUIRE(against.pairs()[p].newResponse >= 0);
+            CHECK(log.at(against.pairs()[p].newResponse).kind == EventKind::Response);
+        }
+    }
+    SECTION("a stream whose first item holds only a seq (an empty document's snapshot)")
+    {
+        test::ScriptedServer scripted;
+        scripted.startPings(200);
+        DocumentTarget target;
+        target.url = scripted.url();
+        target.identity = kIdentity;
+        target.space = QStringLiteral("chat");
+        target.key = QStringLiteral("demo");
+        ReplayAgainst against(*capture, target, ReplayAgainst::Timing::InOrder);
+        // Answers every request as it comes: the stream's first item has a seq and no data, each
+        // send its seq.
+        qsizetype answered = 0;
+        qint64 seq = 1;
+        QTimer answer;
+        QObject::connect(&answer, &QTimer::timeout, [&] {
+            for (; answered < scripted.received().size(); ++answered) {
+                const QJsonObject request = QJsonDocument::fromJson(scripted.received()[answered]).object();
+                const qint64 id = request.value(QStringLiteral("id")).toInteger();
+                if (request.value(QStringLiteral("method")) == QStringLiteral("connection/create"))
+                    scripted.sendToAll(QStringLiteral(R"({"deliver":%1,"done":false,"response":{"delta":{"seq":%2}}})").arg(id).arg(seq).toUtf8());
+                else if (request.value(QStringLiteral("method")) == QStringLiteral("connection/send"))
+                    scripted.sendToAll(QStringLiteral(R"({"deliver":%1,"done":true,"response":{"seq":%2}})").arg(id).arg(++seq).toUtf8());
+            }
+        });
+        answer.start(5);
+        const QVariantList finished = replayToEnd(against);
+        INFO(finished.at(1).toString().toStdString());
+        CHECK(finished.at(0).toBool());
+        CHECK(against.streamStarted());
+        CHECK(against.failure() == ReplayAgainst::Failure::None);
+        REQUIRE(against.pairs().size() == 3);
+        for (const ReplayAgainst::Pair& pair : against.pairs())
+            CHECK(pair.newResponse >= 0);
+    }
 }
