@@ -2,6 +2,7 @@
 
 #include "core/logging.h"
 #include "core/protocol/envelope.h"
+#include "core/document/documenttree.h"
 #include "core/session/eventlog.h"
 #include "core/session/sessionfolder.h"
 #include "core/session/streamitemfold.h"
@@ -351,6 +352,17 @@ void IncidentAnalyzer::handle(qint64 index)
             ++m_open->notesDropped;
         if (!quirk)
             trouble(index, QStringLiteral("fold anomaly"), QString::fromUtf8(payload));
+        // adama-wire.md 6.4 [R]: ids missing from the element map and ranges past the previous
+        // list are delta/state divergence, as is a seq going back (7.5).
+        const QString kind = objectOf(payload).value(QLatin1String("anomaly")).toString();
+        if (m_open->streamDivergence.isEmpty()
+            && (kind == anomalyKindName(AnomalyKind::IdMissingFromElementMap) || kind == anomalyKindName(AnomalyKind::RangeOutsidePreviousList)
+                || kind == QLatin1String("seq-not-increasing"))) {
+            m_open->streamDivergence = kind;
+            m_open->notes.append(QStringLiteral("the stream itself shows the client's tree and the server's deltas disagree (%1): "
+                                                "unless a truth check or a resync says otherwise, that is a divergence")
+                                     .arg(kind));
+        }
         break;
     }
     case EventKind::Request: {
@@ -702,6 +714,7 @@ void IncidentAnalyzer::copySourceTrees()
 void IncidentAnalyzer::onSnapshot(qint64 index)
 {
     m_open->awaitingSnapshot = false;
+    m_open->streamDivergence.clear(); // a fresh snapshot replaced the tree the anomalies were in
     m_open->snapshotNs = m_log->at(index).monotonicNs;
     m_open->snapshotSeq = m_lastSeq;
     if (m_shadowTarget && m_options.shadowAfterResync)
@@ -727,7 +740,7 @@ void IncidentAnalyzer::startShadow(bool onDemand)
             bringTreesUpToDate();
             const TreeDiff stale = diffTrees(m_tree, m_merged);
             const bool anyStale = !stale.added.isEmpty() || !stale.changed.isEmpty();
-            const IncidentVerdict verdict = m_open->corrupting ? IncidentVerdict::Diverged
+            const IncidentVerdict verdict = knownDiverged() ? IncidentVerdict::Diverged
                 : anyStale                                     ? IncidentVerdict::ConvergedStale
                                                                : IncidentVerdict::Converged;
             close(verdict, false,
@@ -782,7 +795,7 @@ void IncidentAnalyzer::startShadow(bool onDemand)
                             scheduleCheck(m_options.settleMs);
                         return;
                     }
-                    close(m_open->corrupting ? IncidentVerdict::Diverged : IncidentVerdict::Converged, false, result);
+                    close(knownDiverged() ? IncidentVerdict::Diverged : IncidentVerdict::Converged, false, result);
                 }
                 return;
             }
@@ -1063,7 +1076,7 @@ void IncidentAnalyzer::finish()
     const bool healthy = clientStreaming();
     // Unverified: a resync or an untroubled stream count as whole, a corrupting fault without a
     // resync, or a client still recovering, do not.
-    const bool whole = resynced || (healthy && !m_open->corrupting);
+    const bool whole = resynced ? m_open->streamDivergence.isEmpty() : (healthy && !knownDiverged());
     if (!whole && !healthy)
         m_open->notes.append(QStringLiteral("the client had not recovered (state %1)").arg(m_state));
     close(whole ? IncidentVerdict::Converged : IncidentVerdict::Diverged, false, {});

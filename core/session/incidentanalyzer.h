@@ -165,6 +165,10 @@ private:
         QString trigger;
         QJsonArray faults;
         bool corrupting = false;
+        // A fold anomaly since the last resync showed the client's tree and the server's deltas
+        // disagree (an id or a range the client does not have, a seq going back): without a truth
+        // check, that is a divergence as a corrupting fault is.
+        QString streamDivergence;
         qint64 detectedNs = -1;
         QString detectedHow;
         QString detectedReason;
@@ -231,6 +235,8 @@ private:
     QJsonObject inFlightReport() const;
     qint64 now() const;
     bool clientStreaming() const { return m_state == QLatin1String("streaming"); }
+    // What the verdict rests on without a truth to compare with: a corrupting fault, or the stream's own evidence.
+    bool knownDiverged() const { return m_open && (m_open->corrupting || !m_open->streamDivergence.isEmpty()); }
     // The open incident's client is on its way back (or stalled) and has had no resync snapshot
     // since: nothing to judge yet. A log that records no states (an import) is never recovering.
     bool stillRecovering() const

@@ -206,6 +206,41 @@ TEST_CASE("incident analyzer: a send in flight over a quiet document was not app
     CHECK(sends[0].toObject().value(QLatin1String("applied")).toString() == QLatin1String("unknown"));
 }
 
+TEST_CASE("incident analyzer: without a truth, a fold anomaly that shows divergence makes the verdict diverged")
+{
+    // A delta dropped or reordered on the server's side reaches the client only as what it does
+    // to the fold: an @o id it does not have, a seq going back. No fault of the client's own.
+    for (const char* anomaly : { R"({"anomaly":"id missing from element map","path":"lines","message":"@o names element \"9\", which is not in the element map","event":3})",
+             R"({"anomaly":"range outside previous list","path":"lines","message":"[0,9] reaches past the previous list","event":3})",
+             R"({"anomaly":"seq-not-increasing","path":"","message":"seq 4 after seq 5","event":3})" }) {
+        INFO(anomaly);
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.state(2, "streaming", "snapshot");
+        s.item(10, 1, 5, R"({"n":1})");
+        s.add(20, EventKind::FoldAnomaly, anomaly);
+        const QJsonObject incident = s.waitForIncident();
+        INFO(QJsonDocument(incident).toJson().toStdString());
+        CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+        CHECK_FALSE(incident.value(QLatin1String("verified")).toBool());
+        bool said = false;
+        for (const QJsonValue& note : incident.value(QLatin1String("notes")).toArray())
+            said = said || note.toString().startsWith(QLatin1String("the stream itself shows the client's tree and the server's deltas disagree"));
+        CHECK(said);
+    }
+    // Other anomalies (a server's own odd delta) are no divergence of the client's.
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.state(2, "streaming", "snapshot");
+        s.item(10, 1, 5, R"({"n":1})");
+        s.add(20, EventKind::FoldAnomaly, R"({"anomaly":"kind changed","path":"n","message":"integer to object","event":3})");
+        CHECK(s.waitForIncident().value(QLatin1String("verdict")).toString() == QLatin1String("converged"));
+    }
+}
+
 TEST_CASE("incident analyzer: a corrupting fault without a resync is diverged, a client that gives up ends it")
 {
     SECTION("silent drop, no shadow: diverged, unverified")
