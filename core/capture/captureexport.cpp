@@ -491,6 +491,18 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
     });
 
     QByteArray body;
+    if (from > 0 && folder.epochHasData()) {
+        // A range that starts mid-stream: its deltas fold onto the tree the stream had reached,
+        // which goes first as a synthetic snapshot (as a trimmed capture starts), so the log folds
+        // to the same document the capture does.
+        const SessionEvent& first = log.at(from);
+        body.append("{\"index\":" + QByteArray::number(from) + ",\"ns\":" + QByteArray::number(first.monotonicNs) + ",\"wallMs\":"
+            + QByteArray::number(first.wallMs) + ",\"epoch\":" + QByteArray::number(folder.epoch()) + ",\"seq\":"
+            + (folder.lastSeq() >= 0 ? QByteArray::number(folder.lastSeq()) : QByteArray("null"))
+            + ",\"snapshot\":true,\"synthetic\":true,\"data\":");
+        body.append(redactor.redact(folder.epochTree().toSnapshotDelta()));
+        body.append(",\"changed\":[]}\n");
+    }
     simdjson::dom::parser parser;
     for (qint64 i = from; i <= to; ++i) {
         const SessionEvent& event = log.at(i);

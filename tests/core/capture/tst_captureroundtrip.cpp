@@ -1470,6 +1470,32 @@ TEST_CASE("cli: export writes into a pipe in place, never renaming a file over i
     CHECK(QDir(dir.path()).entryList(QDir::Files).size() == 1); // no temporary file left behind
 }
 
+TEST_CASE("export: a delta log of a range that starts mid-stream folds to the capture's document")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, false);
+    QString error;
+    const std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    const qint64 last = capture->log->size() - 1;
+    const QString out = dir.filePath(QStringLiteral("range.ndjson"));
+    for (const qint64 from : { qint64(0), qint64(7), last / 3, last / 2 }) {
+        const qint64 to = std::min(last, from + 40);
+        INFO("from " << from << " to " << to);
+        const test::CliRun exported = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("ndjson"), QStringLiteral("--from"),
+            QString::number(from), QStringLiteral("--to"), QString::number(to), QStringLiteral("--no-redact"), QStringLiteral("-o"), out });
+        REQUIRE(exported.code == cli::ExitOk);
+        const QByteArray log = test::readFileOrFail(out);
+        // The tree at the range's start leads, said as synthetic, unless the range starts at the beginning.
+        CHECK(log.contains("\"synthetic\":true") == (from > 0));
+        const test::CliRun folded = runCli({ QStringLiteral("fold"), out, QStringLiteral("--anomalies") });
+        INFO(folded.err.toStdString());
+        CHECK(folded.code == cli::ExitOk);
+        CHECK(folded.out == runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(to) }).out);
+    }
+}
+
 TEST_CASE("cli: record names itself, not watch, when it cannot connect")
 {
     QTemporaryDir dir;
