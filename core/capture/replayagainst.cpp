@@ -139,7 +139,7 @@ ReplayAgainst::ReplayAgainst(const Capture& capture, DocumentTarget target, Timi
         const ProtocolClient& client = m_session->client();
         if (!client.helloEverReceived())
             fail(Failure::CouldNotConnect, QStringLiteral("could not connect to %1: %2").arg(m_target.url.toString(QUrl::RemoveUserInfo), reason));
-        else if (isFatalStreamCode(client.failureCode()))
+        else if (client.gaveUpOnCode())
             fail(Failure::StreamFailed, QStringLiteral("the new session failed: %1").arg(reason));
         else
             fail(Failure::GaveUp, QStringLiteral("the new session gave up: %1").arg(reason));

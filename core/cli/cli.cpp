@@ -55,7 +55,7 @@ QString usage()
                            "  -h, --help     Show this help.\n"
                            "  -v, --version  Show the version.\n\n"
                            "Exit codes: 0 ok, 1 failure, 2 usage or malformed input, 3 anomalies (fold --anomalies),\n"
-                           "4 could not connect, 5 stream failed with a fatal code, 6 an --expect was not met,\n"
+                           "4 could not connect, 5 stream failed with a code not retried, 6 an --expect was not met,\n"
                            "7 replay --against: the documents differ.\n");
     return text;
 }

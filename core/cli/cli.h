@@ -18,7 +18,7 @@ enum ExitCode : int {
     ExitUsage = 2, // wrong arguments, or malformed input without --keep-going
     ExitAnomalies = 3, // fold: anomalies occurred and --anomalies was given
     ExitConnectFailed = 4, // watch/record: could not connect
-    ExitFatalStream = 5, // watch/record: the stream failed with a fatal code
+    ExitFatalStream = 5, // watch/record/replay: the stream failed with a code the client does not retry
     ExitExpectationFailed = 6, // watch --expect: an incident ended otherwise
     ExitDocumentsDiffer = 7, // replay --against: the server's document now differs from the recorded one
 };

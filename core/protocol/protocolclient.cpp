@@ -204,6 +204,7 @@ bool ProtocolClient::connectDocument(const DocumentTarget& target, QString* erro
     m_target = target;
     m_active = true;
     m_failureCode = 0;
+    m_gaveUpOnCode = false;
     m_endRequestId = -1;
     m_streamId = -1;
     m_socketUp = false;
@@ -736,6 +737,7 @@ void ProtocolClient::handleStreamFailure(const StreamFailure& failure, const QSt
     const RetryDecision decision = m_policy->streamFailed(failure, m_random);
     if (!decision.retry) {
         m_streamPhase = StreamPhase::GaveUp;
+        m_gaveUpOnCode = decision.codeNotRetried;
         giveUp(QStringLiteral("%1; %2").arg(reason, decision.reason), failure.hasReason ? failure.code : 0);
         return;
     }

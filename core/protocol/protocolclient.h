@@ -136,6 +136,9 @@ public:
     }
     QString failureReason() const { return m_state == ConnectionState::Failed ? m_stateReason : QString(); }
     int failureCode() const { return m_failureCode; } // server code that made the client give up, 0 if none
+    // The client gave up because the stream failed with a code its policy does not retry (a fatal
+    // one, or any unretryable one under a fixed or exponential policy), not after retries ran out.
+    bool gaveUpOnCode() const { return m_gaveUpOnCode; }
     quint32 epoch() const { return m_epoch; }
     qint64 streamRequestId() const { return m_streamId; } // the current connection/create id, -1 if none
     qint64 lastSeq() const { return m_lastSeq; }
@@ -241,6 +244,7 @@ private:
     int m_missedChecks = 0;
     int m_helloCount = 0;
     int m_failureCode = 0;
+    bool m_gaveUpOnCode = false;
     int m_socketAttempt = 0;
     int m_streamAttempt = 0;
     QString m_helloVersion;

@@ -49,6 +49,7 @@ RetryDecision ReferenceClientPolicy::streamFailed(const StreamFailure& failure, 
     RetryDecision decision;
     if (failure.hasReason && isFatalStreamCode(failure.code)) {
         decision.reason = QStringLiteral("fatal code %1").arg(describeErrorCode(failure.code));
+        decision.codeNotRetried = true;
         return decision;
     }
     const bool socketLossPath = failure.hasReason && failure.code == errorcodes::SocketLost;
@@ -99,10 +100,12 @@ RetryDecision SimplePolicyBase::streamFailed(const StreamFailure& failure, Rando
     RetryDecision decision;
     if (failure.hasReason && isFatalStreamCode(failure.code)) {
         decision.reason = QStringLiteral("fatal code %1").arg(describeErrorCode(failure.code));
+        decision.codeNotRetried = true;
         return decision;
     }
     if (!failure.socketLoss && !failure.retryFlag && !isRetryableCode(failure.code)) {
         decision.reason = QStringLiteral("code %1 is not retryable").arg(describeErrorCode(failure.code));
+        decision.codeNotRetried = true;
         return decision;
     }
     if (m_maxAttempts > 0 && m_streamAttempts >= m_maxAttempts) {

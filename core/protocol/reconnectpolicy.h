@@ -26,6 +26,9 @@ struct RetryDecision {
     bool retry = false;
     qint64 delayMs = 0;
     QString reason; // why it gives up, or what the delay is made of (for the timeline)
+    // Gives up because of the failure's code (fatal, or one the policy never retries), not
+    // because retries ran out.
+    bool codeNotRetried = false;
 };
 
 // A failure of the document stream, as the stream layer sees it.

@@ -389,7 +389,7 @@ void WatchRunner::onStateChanged(ConnectionState state, ConnectionState, const Q
         int code = ExitFailure;
         if (!client.helloEverReceived())
             code = ExitConnectFailed;
-        else if (isFatalStreamCode(client.failureCode()))
+        else if (client.gaveUpOnCode())
             code = ExitFatalStream; // as replay --against: a code retried until the client gave up is 1
         m_finishing = false; // a failure overrides a pending polite end
         finish(code, reason);
@@ -596,7 +596,7 @@ Command watchCommand()
             if (help) {
                 io.out << helpText << faults::faultWatchHelp()
                        << "\nExit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 2 usage, 4 could not connect,\n"
-                          "5 the stream failed with a fatal code, 6 an incident ended outside --expect, 1 other failures.\n";
+                          "5 the stream failed with a code not retried, 6 an incident ended outside --expect, 1 other failures.\n";
                 return int(ExitOk);
             }
             if (faultOptions.active())

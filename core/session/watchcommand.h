@@ -41,7 +41,7 @@ struct WatchOptions {
 
 // Runs one watch session: connects, prints each event as it is appended to the log, ends on
 // --duration, Ctrl-C (SIGINT) or SIGTERM, the end of the stream or a failure, prints the final document and
-// returns the exit code (0 normal end, 4 could not connect, 5 the stream failed with a fatal code,
+// returns the exit code (0 normal end, 4 could not connect, 5 the stream failed with a code not retried,
 // 1 other failures). Subclass or connect to session() to add behaviour before run().
 class WatchRunner : public QObject
 {

@@ -240,6 +240,15 @@ TEST_CASE("watch: a stream the client gave up on after a retryable failure exits
     CHECK(err.contains(QStringLiteral("928828")));
 }
 
+TEST_CASE("watch: a code the chosen policy does not retry exits 5, as a fatal one does")
+{
+    // 625678 (no such space) is not in the server's retry table: a fixed policy stops at once. (The
+    // reference policy retries it blindly, as RxHTML decides by code, and exits 1 when those run out.)
+    const auto [code, err] = watchFailing(R"({"failure":ID,"reason":625678,"retry":false})", QStringLiteral("fixed:10:3"));
+    CHECK(code == ExitFatalStream);
+    CHECK(err.contains(QStringLiteral("is not retryable")));
+}
+
 TEST_CASE("watch: an unreachable server exits 4, and giving up says why once, not 'closed by the user', and prints no empty document")
 {
     QString out;
