@@ -151,6 +151,7 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     parser.addOptions({
         { QStringLiteral("out"), QStringLiteral("Capture file to write (.ndjson, or .ndjson.zst for zstd). Default: a dated file in the captures folder."),
             QStringLiteral("file") },
+        { QStringLiteral("overwrite"), QStringLiteral("Replace the --out file if it exists (a recording cannot be made again, so it is kept by default).") },
         { QStringLiteral("keep-identity"), QStringLiteral("Store the identity token in the capture (it is removed by default).") },
         { QStringLiteral("notes"), QStringLiteral("Free text stored in the capture header."), QStringLiteral("text") },
         { QStringLiteral("no-verify"), QStringLiteral("Do not check incidents against a fresh snapshot over a second connection (it joins "
@@ -167,6 +168,17 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     }
     options.command = QStringLiteral("record");
     QString path = parser.value(QStringLiteral("out"));
+    if (parser.isSet(QStringLiteral("out")) && (path.isEmpty() || path == QLatin1String("-"))) {
+        io.err << "deltascope-cli record: --out needs a file name: a capture is written to a file as the session goes (standard "
+                  "output is not one); omit --out for a dated file in the captures folder\n";
+        return ExitUsage;
+    }
+    if (const QFileInfo existing(path); !path.isEmpty() && existing.exists() && existing.isFile() && existing.size() > 0
+        && !parser.isSet(QStringLiteral("overwrite"))) {
+        io.err << "deltascope-cli record: --out " << path << " exists (" << existing.size()
+               << " bytes); choose another file, or add --overwrite to replace it\n";
+        return ExitUsage;
+    }
     const bool reservedPath = path.isEmpty();
     if (reservedPath)
         path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), options.target.space, options.target.key);

@@ -1519,6 +1519,23 @@ TEST_CASE("cli: record names itself, not watch, when it cannot connect")
     CHECK(noFolder.code == cli::ExitFailure);
     CHECK(noFolder.err.contains(QStringLiteral("cannot write capture %1: the folder %2 does not exist").arg(missing, dir.filePath(QStringLiteral("no-such-folder")))));
     CHECK_FALSE(QFileInfo::exists(dir.filePath(QStringLiteral("no-such-folder"))));
+
+    // An existing recording is kept unless --overwrite says otherwise; standard output is no file.
+    const QStringList base { QStringLiteral("record"), url, QStringLiteral("--identity"), QStringLiteral("anonymous:a"), QStringLiteral("--space"),
+        QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--connect-timeout"), QStringLiteral("300"), QStringLiteral("--quiet") };
+    const QString existing = dir.filePath(QStringLiteral("kept.ndjson"));
+    REQUIRE(writeFile(existing, "a recording made earlier\n"));
+    const test::CliRun kept = runCli(base + QStringList { QStringLiteral("--out"), existing });
+    CHECK(kept.code == cli::ExitUsage);
+    CHECK(kept.err.contains(QStringLiteral("--out %1 exists (25 bytes); choose another file, or add --overwrite to replace it").arg(existing)));
+    CHECK(test::readFileOrFail(existing) == "a recording made earlier\n");
+    const test::CliRun replaced = runCli(base + QStringList { QStringLiteral("--out"), existing, QStringLiteral("--overwrite") });
+    CHECK(replaced.code == cli::ExitConnectFailed);
+    CHECK(test::readFileOrFail(existing).startsWith("{\"format\":\"deltascope-capture\""));
+    const test::CliRun dash = runCli(base + QStringList { QStringLiteral("--out"), QStringLiteral("-") });
+    CHECK(dash.code == cli::ExitUsage);
+    CHECK(dash.err.contains(QStringLiteral("--out needs a file name")));
+    CHECK_FALSE(QFileInfo::exists(QStringLiteral("-")));
 }
 
 TEST_CASE("record: incidents are analysed into the capture, so its replay and info have them")
