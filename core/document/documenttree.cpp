@@ -254,6 +254,7 @@ void resetFoldResult(FoldResult& result)
 {
     result.parsed = true;
     result.error.clear();
+    result.unchangedValues = 0;
     // Keep the memory of ordinary deltas, not of the one snapshot that touched a million nodes.
     constexpr std::size_t kKeep = 4096;
     if (result.changes.touched.capacity() > kKeep || result.changes.changes.capacity() > kKeep) {
@@ -333,6 +334,7 @@ void foldParsed(DocumentTree& tree, dom::element delta, qint64 eventIndex, FoldR
     else
         mutator.mergeObject(mutator.d.rootSlot, delta.get_object().value_unsafe(), true);
     mutator.finish();
+    result.unchangedValues = mutator.unchangedValues();
 }
 
 } // namespace detail

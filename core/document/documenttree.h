@@ -86,6 +86,9 @@ struct FoldResult {
     QString error; // when !parsed: what and where (byte offset)
     ChangeSet changes;
     std::vector<Anomaly> anomalies;
+    // Scalars the delta set to the value they already held. An Adama server sends changed fields
+    // only, so these mean it re-sent state (a whole snapshot inside the stream, adama-wire.md 7.4).
+    qint64 unchangedValues = 0;
 };
 
 // Receives notifications while the tree mutates, so a model can call beginInsertRows() etc. with

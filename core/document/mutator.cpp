@@ -1345,6 +1345,7 @@ void Mutator::mergeMember(quint32 object, std::string_view key, quint64 probe, d
             QStringLiteral("%1 replaced by a %2 value").arg(nodeKindName(was), nodeKindName(s.kind)));
         convert(existing, s.kind, childVisible);
     } else if (sameScalar(d.r(existing), s)) {
+        ++m_unchanged;
         return;
     }
     storeScalar(d.w(existing), s);
@@ -1872,8 +1873,10 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         }
         Scalar s;
         const bool scalar = readValue(value, s);
-        if (scalar && !isContainerKind(was) && sameScalar(d.r(existing), s))
+        if (scalar && !isContainerKind(was) && sameScalar(d.r(existing), s)) {
+            ++m_unchanged;
             continue;
+        }
         if (isContainerKind(was) && !(was == NodeKind::RawArray && !scalar))
             anomaly(AnomalyKind::KindChanged, list, key,
                 QStringLiteral("list element changed from %1 to %2").arg(nodeKindName(was), nodeKindName(scalar ? s.kind : NodeKind::RawArray)));

@@ -73,6 +73,7 @@ public:
     void editResize(quint32 list, std::size_t size);
 
     void finish(); // fills the change set's touched list
+    qint64 unchangedValues() const { return m_unchanged; } // see FoldResult::unchangedValues
 
     DocumentTree::Data& d;
 
@@ -183,8 +184,10 @@ private:
     template<typename T, typename Field>
     [[gnu::always_inline]] InPlace storeInPlace(quint32 slot, T value, Field field, bool visible)
     {
-        if (field(d.r(slot)) == value)
+        if (field(d.r(slot)) == value) {
+            ++m_unchanged;
             return InPlace::Same;
+        }
         Node& n = d.w(slot);
         field(n) = value;
         scalarChanged(slot, n, visible);
@@ -351,6 +354,7 @@ private:
 
     const std::vector<DocumentListener*>& m_listeners;
     ChangeSet* m_changes;
+    qint64 m_unchanged = 0; // scalars set to the value they held
     std::vector<Anomaly>* m_anomalies;
     qint64 m_event;
     bool m_reference;

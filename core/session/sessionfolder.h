@@ -11,7 +11,7 @@
 namespace deltascope {
 
 // Something the folder noticed while folding a stream: a fold anomaly from the document engine
-// (kind = anomalyKindName) or a stream-level one ("seq-not-increasing", "item-without-epoch",
+// (kind = anomalyKindName) or a stream-level one ("seq-not-increasing", "snapshot-resent", "item-without-epoch",
 // "unparseable-item", "stream-item-for-old-connection").
 struct SessionAnomaly {
     QString kind;
@@ -100,6 +100,9 @@ Q_SIGNALS:
     void resyncCompared(const deltascope::ResyncReport& report);
 
 private:
+    // Values an item re-sends unchanged before it is said to look like a whole snapshot: one or two
+    // could be a server's own odd delta.
+    static constexpr qint64 kResentValues = 3;
     void report(const QString& kind, qint64 eventIndex, const QString& path, const QString& message);
     void foldItem(const SessionEvent& event, QByteArrayView payload);
 

@@ -156,6 +156,20 @@ TEST_CASE("fold: an integer or bool changed in place follows each mode's rules, 
     }
 }
 
+TEST_CASE("fold: values set to what they already hold are counted, on every path a value takes")
+{
+    // Object members (integers and bools in place, strings and doubles the general way), value and
+    // record list elements, a one-member element delta: each unchanged value counts once, a changed
+    // one never. A server sends changed fields only, so these give a re-sent snapshot away.
+    const std::string start = R"({"n":1,"b":true,"s":"x","d":1.5,"v":{"0":4,"1":5,"@s":2},"l":{"1":{"a":1,"t":"y"},"@o":[1]}})";
+    DocumentTree tree;
+    CHECK(tree.apply(start, 0).unchangedValues == 0);
+    CHECK(tree.apply(start, 1).unchangedValues == 8); // n b s d v/0 v/1 l/1/a l/1/t
+    CHECK(tree.apply(R"({"l":{"1":{"a":1}}})", 2).unchangedValues == 1);
+    CHECK(tree.apply(R"({"n":2,"b":false,"s":"z","d":2.5,"v":{"0":6},"l":{"1":{"a":3,"t":"w"}}})", 3).unchangedValues == 0);
+    CHECK(tree.apply(R"({"n":2,"v":{"0":7},"x":null})", 4).unchangedValues == 1);
+}
+
 TEST_CASE("fold: new records are built alike in both modes, with each mode's numbers, touched and reported as before")
 {
     // A new record of scalars, containers and nulls is built directly in both modes (ReferenceClient

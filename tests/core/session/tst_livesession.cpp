@@ -283,6 +283,28 @@ TEST_CASE("live session: fold anomalies and seq regressions are recorded as even
     CHECK(f.session.state() == ConnectionState::Streaming);
 }
 
+TEST_CASE("live session: a whole snapshot re-sent inside the stream is said, and its merge keeps stale keys")
+{
+    // adama-wire.md 7.4: after a transparent failover or a hot deploy the server re-sends the view's
+    // state in the same stream, with no marker. Values it sends again unchanged give it away (a
+    // server otherwise sends changed fields only); "topic", renamed away meanwhile, stays.
+    Fixture f;
+    REQUIRE(f.start());
+    QSignalSpy anomalies(&f.session, &LiveSession::anomalyRecorded);
+    f.send(item(1, R"({"data":{"topic":"Demo","count":2,"open":true,"lines":{"1":{"what":"hi"},"@o":[1]}},"seq":5})"));
+    f.send(item(1, R"({"data":{"count":3,"lines":{"2":{"what":"yo"},"@o":[1,2]}},"seq":6})")); // an ordinary delta
+    f.send(item(1, R"({"data":{"title":"Demo","count":3,"open":true,"lines":{"1":{"what":"hi"},"2":{"what":"yo"},"@o":[1,2]}},"seq":7})"));
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 7; }));
+    REQUIRE(f.pump([&]() { return anomalies.count() >= 1; }));
+    const auto events = f.session.log().indexesOfKind(EventKind::FoldAnomaly);
+    REQUIRE(events.size() == 1); // the snapshot and the ordinary delta say nothing
+    const QJsonObject anomaly = json(f.session.log().payload(events[0]));
+    CHECK(anomaly.value(QStringLiteral("anomaly")).toString() == QLatin1String("snapshot-resent"));
+    CHECK(anomaly.value(QStringLiteral("message")).toString().startsWith(QLatin1String("4 values re-sent unchanged: this item looks like a whole snapshot")));
+    CHECK(anomaly.value(QStringLiteral("event")).toInteger() == f.session.log().indexesOfKind(EventKind::StreamItem).back());
+    CHECK(json(f.session.folder().epochTree().toJson()).value(QStringLiteral("topic")).toString() == QLatin1String("Demo"));
+}
+
 TEST_CASE("session folder: a replayed log folds to the same trees as the live session")
 {
     Fixture f;
