@@ -38,10 +38,12 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "directions folds too: when the first line is a server frame or a protocol message\n"
                               "(hello, ping, pong, status, failure, a client request), frames without data, such\n"
                               "messages and empty lines are skipped, and each connection/create request starts a\n"
-                              "fresh document (but for --reference-client). Otherwise every line is a delta, whatever\n"
-                              "its fields. A Deltascope capture file (.ndjson or\n"
-                              ".ndjson.zst) is folded by its events, and the NDJSON delta log `export --format\n"
-                              "ndjson` writes by its `data` (a new epoch there starts a fresh document, but for\n"
+                              "fresh document (but for --reference-client); with several documents on one socket,\n"
+                              "the latest connection/create's is folded and the others' items are left out (said\n"
+                              "on stderr). Otherwise every line is a delta, whatever its fields. A Deltascope\n"
+                              "capture file (.ndjson or .ndjson.zst) is folded by its events, and the NDJSON\n"
+                              "delta log `export --format ndjson` writes by its `data` (a new epoch there\n"
+                              "starts a fresh document, but for\n"
                               "--reference-client, which merges the new snapshot into what it holds).\n"
                               "With --reference-client a line may be any JSON value, as that client's update()\n"
                               "takes it (an array merges as an object keyed by index).\n"
@@ -219,6 +221,7 @@ struct LineDelta {
     bool protocolMessage = false;
     bool serverFrame = false;
     bool createRequest = false;
+    qint64 requestId = -1; // a connection/create's id: the stream its items come on
     // A frame left out as the reference client leaves it out, and why (an anomaly of the stream).
     QString dropped;
 };
@@ -347,6 +350,8 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
         const ProtocolMessage message = protocolMessageOf(object);
         result.protocolMessage = message != ProtocolMessage::None;
         result.createRequest = message == ProtocolMessage::CreateRequest;
+        if (std::int64_t id = -1; result.createRequest && !object.at_key("id").get(id))
+            result.requestId = id;
         if (!transcript || !result.protocolMessage)
             result.delta = root;
         return result;
@@ -497,6 +502,8 @@ int runFold(const QStringList& arguments, CommandIo& io)
     // frame makes it one (its messages are skipped); anything else makes every line a delta.
     std::optional<bool> transcript;
     bool streamFolded = false; // a transcript's current stream has folded a delta
+    qint64 documentStream = -1; // a transcript's latest connection/create id (-1: none seen)
+    std::map<qint64, qint64> otherStreamItems; // items of other streams left out, by stream id
     bool reachedEnd = false; // not stopped by --at: damage found ahead in zstd input then counts
     bool lineCutOff = false;
     while (!options.at || folded < *options.at) {
@@ -533,6 +540,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
             streamFolded = false;
             // The new stream counts its seqs afresh, under an id connection.js may reuse (7.1).
             lastSeqOfStream.clear();
+            documentStream = lineDelta.requestId;
         }
         if (lineDelta.malformed) {
             // The first kMalformedShown are named; past them (a damaged file), a count at the end.
@@ -562,6 +570,12 @@ int runFold(const QStringList& arguments, CommandIo& io)
         }
         if (!lineDelta.delta)
             continue;
+        if (documentStream >= 0 && lineDelta.stream >= 0 && lineDelta.stream != documentStream) {
+            // One socket can carry several documents' streams: the one folded is the latest
+            // connection/create's, and the others' items are left out, not mixed into it.
+            ++otherStreamItems[lineDelta.stream];
+            continue;
+        }
         if (deltaLog && lineDelta.stream != epoch) {
             // A new connection's first item is a whole snapshot, folded onto an empty document;
             // the reference client merges it into the tree it holds (stale keys stay), as the
@@ -612,6 +626,14 @@ int runFold(const QStringList& arguments, CommandIo& io)
     writeUtf8(io.out, tree.toJson(options.pretty));
     io.out << '\n';
     io.out.flush();
+    if (!otherStreamItems.empty()) {
+        // Said whether or not --anomalies: the document printed is one of several.
+        QStringList others;
+        for (const auto& [stream, items] : otherStreamItems)
+            others << QStringLiteral("id %1: %2 item%3").arg(stream).arg(items).arg(items == 1 ? QString() : QStringLiteral("s"));
+        io.err << "deltascope-cli fold: " << inputName << " carries several document streams; the document printed is stream id " << documentStream
+               << "'s (the latest connection/create), and the items of the others were left out (" << others.join(QStringLiteral(", ")) << ")\n";
+    }
     if (malformed > 0 && options.keepGoing)
         io.err << "deltascope-cli fold: skipped " << malformed << " malformed line(s)"
                << (malformed > kMalformedShown ? QStringLiteral(", the first %1 named above").arg(kMalformedShown) : QString()) << '\n';

@@ -57,6 +57,33 @@ TEST_CASE("fold cli: server frames are recognised and frames without data skippe
         parseJson(R"({"title":"Demo","lines":[{"what":"hi","when":"1718000000000"},{"what":"yo"}],"page_label":"Page 2"})")));
 }
 
+TEST_CASE("fold cli: a transcript with two documents on one socket folds the latest connection/create's, and says so")
+{
+    const QByteArray twoDocuments = R"({"method":"connection/create","id":1,"identity":"a","space":"chat","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"T","count":1},"seq":1}}}
+{"method":"connection/create","id":2,"identity":"a","space":"game","key":"k"}
+{"deliver":2,"done":false,"response":{"delta":{"data":{"turn":1,"round":1},"seq":1}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"count":2},"seq":2}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"count":3},"seq":3}}}
+{"deliver":2,"done":false,"response":{"delta":{"data":{"turn":2},"seq":2}}}
+)";
+    const CliRun run = runCli({ QStringLiteral("fold") }, twoDocuments);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out == QStringLiteral("{\"turn\":2,\"round\":1}\n")); // chat's count is not mixed in
+    CHECK(run.err.contains(QStringLiteral("<stdin> carries several document streams; the document printed is stream id 2's (the latest "
+                                          "connection/create), and the items of the others were left out (id 1: 2 items)")));
+    // A reconnect reuses the id on its new socket (connection.js numbers per socket): one stream.
+    const QByteArray reconnect = R"({"method":"connection/create","id":1,"identity":"a","space":"chat","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"T","count":1},"seq":1}}}
+{"status":"connected","version":"v1","identities":{}}
+{"method":"connection/create","id":1,"identity":"a","space":"chat","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"T","count":4},"seq":5}}}
+)";
+    const CliRun again = runCli({ QStringLiteral("fold") }, reconnect);
+    CHECK(again.out == QStringLiteral("{\"title\":\"T\",\"count\":4}\n"));
+    CHECK_FALSE(again.err.contains(QStringLiteral("several document streams")));
+}
+
 TEST_CASE("fold cli: a transcript of both directions folds only the deltas")
 {
     // Requests, pongs and failures are no deltas: folded as such they put the client's identity
