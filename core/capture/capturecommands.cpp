@@ -281,7 +281,11 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         // at or a playing speed would be silently ignored.
         for (const char* option : { "to", "to-seq", "speed", "no-skip-idle", "no-document" }) {
             if (parser.isSet(QLatin1String(option))) {
-                io.err << "deltascope-cli replay: --" << option << " does not apply with --against (it re-issues all the recorded requests)\n";
+                const bool document = std::string_view(option) == "no-document";
+                io.err << "deltascope-cli replay: --" << option << " does not apply with --against ("
+                       << (document ? "what it prints is how the new document differs from the recorded one"
+                                    : "it re-issues all the recorded requests")
+                       << ")\n";
                 return ExitUsage;
             }
         }
@@ -772,7 +776,11 @@ int runInfo(const QStringList& arguments, CommandIo& io)
     }
     // Damage is what was lost or skipped; a recording that only lacks its end record is "closed
     // cleanly no" above. The notices themselves went to stderr when the capture was opened.
-    const qint64 damaged = capture->diagnosticCount + (capture->truncatedTail ? 1 : 0);
+    // A last line cut off mid-write is what a recorder that stopped leaves, not damage (the
+    // capture README): said on a line of its own.
+    const qint64 damaged = capture->diagnosticCount;
+    if (capture->truncatedTail)
+        io.out << "cut off           the last line, mid-write (described on stderr)\n";
     if (capture->secondCaptureLine)
         io.out << "joined            another capture from line " << capture->secondCaptureLine << ", not read (described on stderr)\n";
     io.out << "damage: " << (damaged == 0 ? QStringLiteral("none") : QStringLiteral("%1 (described on stderr)").arg(damaged)) << '\n';
