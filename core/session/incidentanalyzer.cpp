@@ -353,11 +353,11 @@ void IncidentAnalyzer::handle(qint64 index)
         if (!quirk)
             trouble(index, QStringLiteral("fold anomaly"), QString::fromUtf8(payload));
         // adama-wire.md 6.4 [R]: ids missing from the element map and ranges past the previous
-        // list are delta/state divergence, as is a seq going back (7.5).
+        // list are delta/state divergence. (A seq that does not increase is not: a repeated plain
+        // merge gives the same tree; what a repeat does wrong shows as one of these.)
         const QString kind = objectOf(payload).value(QLatin1String("anomaly")).toString();
         if (m_open->streamDivergence.isEmpty()
-            && (kind == anomalyKindName(AnomalyKind::IdMissingFromElementMap) || kind == anomalyKindName(AnomalyKind::RangeOutsidePreviousList)
-                || kind == QLatin1String("seq-not-increasing"))) {
+            && (kind == anomalyKindName(AnomalyKind::IdMissingFromElementMap) || kind == anomalyKindName(AnomalyKind::RangeOutsidePreviousList))) {
             m_open->streamDivergence = kind;
             m_open->notes.append(QStringLiteral("the stream itself shows the client's tree and the server's deltas disagree (%1): "
                                                 "unless a truth check or a resync says otherwise, that is a divergence")

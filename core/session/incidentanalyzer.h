@@ -166,8 +166,8 @@ private:
         QJsonArray faults;
         bool corrupting = false;
         // A fold anomaly since the last resync showed the client's tree and the server's deltas
-        // disagree (an id or a range the client does not have, a seq going back): without a truth
-        // check, that is a divergence as a corrupting fault is.
+        // disagree (an @o id or range the client does not have): without a truth check, that is a
+        // divergence as a corrupting fault is.
         QString streamDivergence;
         qint64 detectedNs = -1;
         QString detectedHow;

@@ -134,6 +134,9 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
         report(QStringLiteral("unparseable-item"), event.index, QString(), QStringLiteral("stream item not folded: %1").arg(delta.error));
         return;
     }
+    // An item again (a duplicate, a late one) re-sends its values unchanged too: that is said as a
+    // seq problem, not as a re-sent snapshot.
+    const bool seqRepeated = delta.seq >= 0 && delta.seq <= m_lastSeq;
     if (delta.seq >= 0) {
         if (delta.seq <= m_lastSeq)
             report(QStringLiteral("seq-not-increasing"), event.index, QString(),
@@ -154,7 +157,7 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
     // Data that is not JSON comes as an InvalidJson anomaly, with the error, like every other.
     for (const Anomaly& anomaly : result.anomalies)
         report(anomalyKindName(anomaly.kind), event.index, anomaly.path, anomaly.message);
-    if (!snapshot && result.unchangedValues >= kResentValues) {
+    if (!snapshot && !seqRepeated && result.unchangedValues >= kResentValues) {
         // A server sends changed fields only: values it sends again unchanged mean it re-sent the
         // view's state, a whole snapshot inside the stream with no marker (adama-wire.md 7.4: a
         // transparent failover, or a hot deploy that re-created the views). It is merged, so keys

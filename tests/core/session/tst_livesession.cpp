@@ -303,6 +303,14 @@ TEST_CASE("live session: a whole snapshot re-sent inside the stream is said, and
     CHECK(anomaly.value(QStringLiteral("message")).toString().startsWith(QLatin1String("4 values re-sent unchanged: this item looks like a whole snapshot")));
     CHECK(anomaly.value(QStringLiteral("event")).toInteger() == f.session.log().indexesOfKind(EventKind::StreamItem).back());
     CHECK(json(f.session.folder().epochTree().toJson()).value(QStringLiteral("topic")).toString() == QLatin1String("Demo"));
+    // The same item again (a duplicate): a seq problem, not another re-sent snapshot.
+    f.send(item(1, R"({"data":{"title":"Demo","count":3,"open":true,"lines":{"1":{"what":"hi"},"2":{"what":"yo"},"@o":[1,2]}},"seq":7})"));
+    REQUIRE(f.pump([&]() { return anomalies.count() >= 2; }));
+    test::waitUntil([] { return false; }, std::chrono::milliseconds(30));
+    QStringList kinds;
+    for (qint64 index : f.session.log().indexesOfKind(EventKind::FoldAnomaly))
+        kinds << json(f.session.log().payload(index)).value(QStringLiteral("anomaly")).toString();
+    CHECK(kinds == QStringList { QStringLiteral("snapshot-resent"), QStringLiteral("seq-not-increasing") });
 }
 
 TEST_CASE("session folder: a replayed log folds to the same trees as the live session")
