@@ -464,7 +464,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     if (result->fileSize == 0) {
         // A pipe, a FIFO or a device (/dev/stdin, <(...)) has no size either, and is not empty:
         // its payloads are read in place, which takes a file.
-        if (QFile pipe(path); pipe.open(QIODevice::ReadOnly) && pipe.isSequential()) {
+        if (!info.isFile()) { // by its type: opening a FIFO nothing writes to would wait for a writer
             message = QStringLiteral("%1 is a pipe or a device, not a file: a capture is read from a file (its payloads are read in "
                                      "place); save it first, e.g. cat > capture.ndjson")
                           .arg(path);
@@ -878,7 +878,9 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     }
     if (!compressionNote.isEmpty())
         addDiagnostic(0, compressionNote);
-    if (compressionDamaged) {
+    // Damage after a whole capture (its end record read, every event it counts there: zero fill, a
+    // file appended) loses nothing of it.
+    if (compressionDamaged && !(endSeen && endEvents <= log->size())) {
         result->compressedStreamDamaged = true;
         ++result->lostPlaces;
     }

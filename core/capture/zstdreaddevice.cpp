@@ -81,7 +81,9 @@ qint64 ZstdReadDevice::findNextFrame(qint64 from)
             if (ZSTD_getFrameContentSize(window.constData() + at, std::size_t(have)) != ZSTD_CONTENTSIZE_ERROR)
                 return windowStart + at;
         }
-        if (m_sourceEnded)
+        // A pipe is not read on for it: a producer that stays open would hold the damage's report
+        // until it closes. What is buffered is looked at; a file is looked at to its end.
+        if (m_sourceEnded || m_source.isSequential())
             return -1;
         // Keep the tail that might begin a header; read the next buffer after it.
         const qsizetype keep = std::min<qsizetype>(window.size(), kHeaderMost);

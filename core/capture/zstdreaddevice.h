@@ -41,7 +41,8 @@ private:
     bool decodeMore();
     std::size_t nextStep() const; // the input bytes the decoder takes in its next step
     // Reads on through the source from compressed byte `from` for the next frame header; -1 when
-    // none. A pipe's bytes before the current buffer are gone: its look starts at the buffer.
+    // none. A pipe is looked at only in what is buffered (its earlier bytes are gone, and reading
+    // on would wait for a producer that stays open).
     qint64 findNextFrame(qint64 from);
 
     QIODevice& m_source;

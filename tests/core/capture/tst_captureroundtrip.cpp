@@ -1079,6 +1079,13 @@ TEST_CASE("fold cli: a capture however its header is spaced, and damaged lines s
     const test::CliRun corruptedKept = runCli({ QStringLiteral("fold"), corrupted, QStringLiteral("--keep-going") });
     CHECK(corruptedKept.code == cli::ExitOk);
     CHECK_FALSE(corruptedKept.out.isEmpty());
+    // Bytes after a whole capture (zero fill after a crash, a note appended): nothing of it is lost.
+    const QString padded = dir.filePath(QStringLiteral("padded.ndjson.zst"));
+    REQUIRE(writeFile(padded, capture::compressZstd(text) + QByteArray(64, '\0')));
+    const test::CliRun paddedFold = runCli({ QStringLiteral("fold"), padded });
+    INFO(paddedFold.err.toStdString());
+    CHECK(paddedFold.code == cli::ExitOk);
+    CHECK(paddedFold.out == plain.out);
     // Cut where a recorder stopped (no damage, only an unfinished frame): that folds, as a cut plain capture does.
     const QString cutOff = dir.filePath(QStringLiteral("cut.ndjson.zst"));
     REQUIRE(writeFile(cutOff, firstFrame + capture::compressZstd(text.mid(half)).left(40)));
