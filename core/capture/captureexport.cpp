@@ -495,8 +495,9 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         // A range that starts mid-stream: its deltas fold onto the tree the stream had reached,
         // which goes first as a synthetic snapshot (as a trimmed capture starts), so the log folds
         // to the same document the capture does.
+        // Numbered as the event before the range (the tree is as of it), so no line shares an index.
         const SessionEvent& first = log.at(from);
-        body.append("{\"index\":" + QByteArray::number(from) + ",\"ns\":" + QByteArray::number(first.monotonicNs) + ",\"wallMs\":"
+        body.append("{\"index\":" + QByteArray::number(from - 1) + ",\"ns\":" + QByteArray::number(first.monotonicNs) + ",\"wallMs\":"
             + QByteArray::number(first.wallMs) + ",\"epoch\":" + QByteArray::number(folder.epoch()) + ",\"seq\":"
             + (folder.lastSeq() >= 0 ? QByteArray::number(folder.lastSeq()) : QByteArray("null"))
             + ",\"snapshot\":true,\"synthetic\":true,\"data\":");

@@ -171,9 +171,10 @@ void ReplayAgainst::onEvents(qint64 first, qint64 last)
             fail(Failure::StreamFailed, QStringLiteral("the server failed the new stream's connection/create with %1").arg(describeErrorCode(event.code)));
             return;
         }
-        // The stream's first item starts it, with data or without (an empty document's
-        // snapshot may hold none, adama-wire.md 5).
-        if (!m_started && (m_session->folder().epochHasData() || event.kind == EventKind::StreamItem)) {
+        // The stream's first item with a seq or data starts it, data or not (an empty document's
+        // snapshot may hold none, adama-wire.md 5); a view-state-filter before it does not.
+        if (!m_started
+            && (m_session->folder().epochHasData() || (event.kind == EventKind::StreamItem && (event.parts & (PartData | PartSeq))))) {
             m_started = true;
             m_clock.start();
             m_sendTimer.start(0);
@@ -234,6 +235,11 @@ void ReplayAgainst::sendNext()
             m_sendTimer.start(int(std::min<qint64>(due - now, INT32_MAX)));
             return;
         }
+    }
+    if (m_session->state() == ConnectionState::Closed) {
+        // The server ended the new stream (done): nothing more can be re-issued on it.
+        fail(Failure::GaveUp, QStringLiteral("the new session's stream ended after %1 of %2 requests were re-issued").arg(m_next).arg(m_pairs.size()));
+        return;
     }
     if (m_session->state() != ConnectionState::Streaming) {
         // The stream is down (a dropped socket, a retry under way): the request waits for it

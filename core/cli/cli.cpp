@@ -91,7 +91,7 @@ int run(const QStringList& arguments, CommandIo& io)
         if (help && arguments.size() == 2) {
             for (const Command& command : commands()) {
                 if (command.name == arguments[1])
-                    return command.run({ QStringLiteral("--help") }, io);
+                    return checkOutput(command.name, command.run({ QStringLiteral("--help") }, io), io);
             }
             if (!arguments[1].startsWith(QLatin1Char('-'))) {
                 io.err << "deltascope-cli: unknown command '" << arguments[1] << "'. Run 'deltascope-cli --help' for the list.\n";
