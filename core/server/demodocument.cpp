@@ -139,6 +139,15 @@ qint64 DemoDocument::send(const Principal& who, const QString& channel, const QJ
     return m_seq;
 }
 
+qint64 DemoDocument::attachAsset(const std::function<void(qint64)>& acknowledge)
+{
+    beginTransaction();
+    if (acknowledge)
+        acknowledge(m_seq); // as for a send: the ack before the item with the same seq
+    broadcast(nullptr);
+    return m_seq;
+}
+
 qint64 DemoDocument::sendOnce(const Principal& who, const QString& channel, const std::optional<QString>& dedupe,
     const QJsonValue& payload, const std::function<void(qint64)>& acknowledge)
 {

@@ -88,6 +88,9 @@ public:
     qint64 send(const Principal& who, const QString& channel, const QJsonValue& message,
         const std::function<void(qint64 seq)>& acknowledge);
     // connection/send-once: as send, with the document's dedupe memory (143407 on a repeat).
+    // connection/attach: Adama's attach transaction. No demo document has an @attached handler, so
+    // it changes nothing, but it is a transaction: a seq, acked first, then an item per view.
+    qint64 attachAsset(const std::function<void(qint64)>& acknowledge);
     qint64 sendOnce(const Principal& who, const QString& channel, const std::optional<QString>& dedupe, const QJsonValue& message,
         const std::function<void(qint64 seq)>& acknowledge);
     // connection/update: a refresh without seq, or a transaction when the document waits on asks.

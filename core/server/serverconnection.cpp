@@ -690,9 +690,12 @@ void ServerConnection::connectionAttach(const QJsonObject& request, qint64 id)
         if (parameter == QLatin1String("size") ? !integerParam(request, parameter) : !stringParam(request, parameter))
             return fail(id, code);
     }
-    if (!m_streams.contains(*connection))
+    Viewer* viewer = m_streams.value(*connection);
+    if (!viewer)
         return fail(id, ErrorCode::UnknownConnectionAttach);
-    fail(id, 966768); // API_ASSET_ATTACHMENT_NOT_ALLOWED
+    // Adama runs the attach transaction for a connected viewer without asking can-attach again
+    // (that gates attachment/start): {"seq":N}, as a send answers.
+    viewer->document->attachAsset([this, id](qint64 seq) { sendFrame(finishFrame(id, "{\"seq\":" + QByteArray::number(seq) + '}')); });
 }
 
 void ServerConnection::documentCreate(const QJsonObject& request, qint64 id)

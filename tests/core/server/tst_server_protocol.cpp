@@ -500,6 +500,28 @@ TEST_CASE("stats streams Adama's five socket diagnostics, then done")
     CHECK(value(items[4]).toString() == QStringLiteral("2"));
 }
 
+TEST_CASE("connection/attach is a transaction for a connected viewer: {\"seq\":N}, then an item with that seq")
+{
+    // Adama runs the attach transaction without asking can-attach again (that gates
+    // attachment/start); adama-wire.md 3: {"seq":N}.
+    ReferenceServer server(quietOptions());
+    REQUIRE(server.listen() != 0);
+    WsClient client;
+    REQUIRE(client.open(QUrl(server.url())));
+    const qint64 create = client.request(QStringLiteral("connection/create"),
+        { { QStringLiteral("identity"), QStringLiteral("anonymous:ann") }, { QStringLiteral("space"), QStringLiteral("chat") }, { QStringLiteral("key"), QStringLiteral("attach") } });
+    REQUIRE(waitUntil([&] { return client.items(create).size() >= 1; }, 3s));
+    const qint64 lastSeq = delta(client.items(create).back()).value(QLatin1String("seq")).toInteger();
+    const qint64 attach = client.request(QStringLiteral("connection/attach"),
+        { { QStringLiteral("connection"), create }, { QStringLiteral("asset-id"), QStringLiteral("A1") }, { QStringLiteral("filename"), QStringLiteral("f.png") },
+            { QStringLiteral("content-type"), QStringLiteral("image/png") }, { QStringLiteral("size"), 10 }, { QStringLiteral("digest-md5"), QStringLiteral("m") },
+            { QStringLiteral("digest-sha384"), QStringLiteral("s") } });
+    const QJsonObject answer = client.waitForAnswer(attach);
+    CHECK(answer == parseObject("{\"deliver\":" + QByteArray::number(attach) + ",\"done\":true,\"response\":{\"seq\":" + QByteArray::number(lastSeq + 1) + "}}"));
+    REQUIRE(waitUntil([&] { return delta(client.items(create).back()).value(QLatin1String("seq")).toInteger() == lastSeq + 1; }, 3s));
+    CHECK_FALSE(delta(client.items(create).back()).contains(QLatin1String("data"))); // nothing in the view changed
+}
+
 TEST_CASE("send-once: dedupe tokens, repeats fail with 143407, tokens expire")
 {
     ServerOptions options = quietOptions();
