@@ -1,8 +1,8 @@
 #include "core/session/incidentanalyzer.h"
 
+#include "core/document/documenttree.h"
 #include "core/logging.h"
 #include "core/protocol/envelope.h"
-#include "core/document/documenttree.h"
 #include "core/session/eventlog.h"
 #include "core/session/sessionfolder.h"
 #include "core/session/streamitemfold.h"
