@@ -384,6 +384,9 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
     return result;
 }
 
+// Values an item re-sends unchanged before it is said to look like a whole snapshot (as SessionFolder).
+constexpr qint64 kResentValues = 3;
+
 int runFold(const QStringList& arguments, CommandIo& io)
 {
     Options options;
@@ -558,9 +561,11 @@ int runFold(const QStringList& arguments, CommandIo& io)
                 io.err << inputName << ':' << lineNumber << ": frame-dropped: " << lineDelta.dropped << '\n';
             continue;
         }
+        bool seqRepeated = false;
         if (lineDelta.stream >= 0 && lineDelta.seq >= 0) {
             const auto [last, first] = lastSeqOfStream.try_emplace(lineDelta.stream, lineDelta.seq);
             if (!first && lineDelta.seq <= last->second) {
+                seqRepeated = true;
                 ++anomalyCount;
                 if (options.anomalies)
                     io.err << inputName << ':' << lineNumber << ": seq-not-increasing: seq " << lineDelta.seq << " after seq " << last->second
@@ -576,6 +581,10 @@ int runFold(const QStringList& arguments, CommandIo& io)
             ++otherStreamItems[lineDelta.stream];
             continue;
         }
+        // A stream's first item is its snapshot; a later one that sends values again unchanged looks
+        // like one re-sent inside the stream (adama-wire.md 7.4), as a session's fold says too.
+        const bool recordedStream = deltaLog || transcript.value_or(false);
+        const bool firstOfStream = deltaLog ? lineDelta.stream != epoch : !streamFolded;
         if (deltaLog && lineDelta.stream != epoch) {
             // A new connection's first item is a whole snapshot, folded onto an empty document;
             // the reference client merges it into the tree it holds (stale keys stay), as the
@@ -602,6 +611,13 @@ int runFold(const QStringList& arguments, CommandIo& io)
             }
         }
         anomalyCount += qint64(result.anomalies.size());
+        if (recordedStream && !firstOfStream && !seqRepeated && result.unchangedValues >= kResentValues) {
+            ++anomalyCount;
+            if (options.anomalies)
+                io.err << inputName << ':' << lineNumber << ": delta " << folded << ": snapshot-resent: " << result.unchangedValues
+                       << " values re-sent unchanged: this item looks like a whole snapshot inside the same stream (a transparent failover or "
+                          "a hot deploy, adama-wire.md 7.4); it is merged, so keys it leaves out may be stale\n";
+        }
         ++folded;
     }
     if (reachedEnd && (!decoder || decoder->damage().isEmpty()) && source && source->error() != QFileDevice::NoError) {

@@ -84,6 +84,26 @@ TEST_CASE("fold cli: a transcript with two documents on one socket folds the lat
     CHECK_FALSE(again.err.contains(QStringLiteral("several document streams")));
 }
 
+TEST_CASE("fold cli: --anomalies says when a recorded stream re-sends a whole snapshot inside it")
+{
+    // adama-wire.md 7.4: values sent again unchanged give a re-sent snapshot away (a server sends
+    // changed fields only). Not the stream's first item, not a repeated seq, not bare deltas.
+    const QByteArray transcript = R"({"method":"connection/create","id":1,"identity":"a","space":"chat","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"T","count":1,"open":true},"seq":1}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"count":2},"seq":2}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"T","count":2,"open":true,"topic":"T"},"seq":3}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"title":"T","count":2,"open":true,"topic":"T"},"seq":3}}}
+)";
+    const CliRun run = runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, transcript);
+    CHECK(run.code == cli::ExitAnomalies);
+    CHECK(run.err.contains(QStringLiteral("<stdin>:4: delta 2: snapshot-resent: 3 values re-sent unchanged: this item looks like a whole snapshot")));
+    CHECK(run.err.count(QStringLiteral("snapshot-resent")) == 1); // line 5 repeats seq 3: said as that
+    CHECK(run.err.contains(QStringLiteral("<stdin>:5: seq-not-increasing")));
+    // Bare deltas are nobody's recorded stream: nothing said.
+    const QByteArray bare = "{\"title\":\"T\",\"count\":1,\"open\":true}\n{\"title\":\"T\",\"count\":1,\"open\":true}\n";
+    CHECK(runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, bare).code == cli::ExitOk);
+}
+
 TEST_CASE("fold cli: a transcript of both directions folds only the deltas")
 {
     // Requests, pongs and failures are no deltas: folded as such they put the client's identity
