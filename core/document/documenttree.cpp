@@ -40,6 +40,13 @@ QString nodeKindName(NodeKind kind)
     return QStringLiteral("unknown");
 }
 
+QString resentSnapshotMessage(qint64 unchangedValues)
+{
+    return QStringLiteral("%1 values re-sent unchanged: this item looks like a whole snapshot inside the same stream (a transparent "
+                          "failover or a hot deploy, adama-wire.md 7.4); it is merged, so keys it leaves out may be stale")
+        .arg(unchangedValues);
+}
+
 QString anomalyKindName(AnomalyKind kind)
 {
     switch (kind) {

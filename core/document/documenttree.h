@@ -90,6 +90,11 @@ struct FoldResult {
     // only, so these mean it re-sent state (a whole snapshot inside the stream, adama-wire.md 7.4).
     qint64 unchangedValues = 0;
 };
+// Unchanged values in one item, after a stream's first, that make it look like a re-sent snapshot
+// ("snapshot-resent"): one or two could be a server's own odd delta.
+inline constexpr qint64 kResentSnapshotValues = 3;
+// What a "snapshot-resent" anomaly says, for an item that sent `unchangedValues` values again.
+QString resentSnapshotMessage(qint64 unchangedValues);
 
 // Receives notifications while the tree mutates, so a model can call beginInsertRows() etc. with
 // exact ranges before the change and endInsertRows() after it. Called synchronously from

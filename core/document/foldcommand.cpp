@@ -384,9 +384,6 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
     return result;
 }
 
-// Values an item re-sends unchanged before it is said to look like a whole snapshot (as SessionFolder).
-constexpr qint64 kResentValues = 3;
-
 int runFold(const QStringList& arguments, CommandIo& io)
 {
     Options options;
@@ -611,12 +608,10 @@ int runFold(const QStringList& arguments, CommandIo& io)
             }
         }
         anomalyCount += qint64(result.anomalies.size());
-        if (recordedStream && !firstOfStream && !seqRepeated && result.unchangedValues >= kResentValues) {
+        if (recordedStream && !firstOfStream && !seqRepeated && result.unchangedValues >= kResentSnapshotValues) {
             ++anomalyCount;
             if (options.anomalies)
-                io.err << inputName << ':' << lineNumber << ": delta " << folded << ": snapshot-resent: " << result.unchangedValues
-                       << " values re-sent unchanged: this item looks like a whole snapshot inside the same stream (a transparent failover or "
-                          "a hot deploy, adama-wire.md 7.4); it is merged, so keys it leaves out may be stale\n";
+                io.err << inputName << ':' << lineNumber << ": delta " << folded << ": snapshot-resent: " << resentSnapshotMessage(result.unchangedValues) << '\n';
         }
         ++folded;
     }

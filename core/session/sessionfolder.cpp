@@ -157,15 +157,12 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
     // Data that is not JSON comes as an InvalidJson anomaly, with the error, like every other.
     for (const Anomaly& anomaly : result.anomalies)
         report(anomalyKindName(anomaly.kind), event.index, anomaly.path, anomaly.message);
-    if (!snapshot && !seqRepeated && result.unchangedValues >= kResentValues) {
+    if (!snapshot && !seqRepeated && result.unchangedValues >= kResentSnapshotValues) {
         // A server sends changed fields only: values it sends again unchanged mean it re-sent the
         // view's state, a whole snapshot inside the stream with no marker (adama-wire.md 7.4: a
         // transparent failover, or a hot deploy that re-created the views). It is merged, so keys
         // it leaves out, deleted or renamed meanwhile, stay in every client's tree.
-        report(QStringLiteral("snapshot-resent"), event.index, QString(),
-            QStringLiteral("%1 values re-sent unchanged: this item looks like a whole snapshot inside the same stream (a transparent "
-                           "failover or a hot deploy, adama-wire.md 7.4); it is merged, so keys it leaves out may be stale")
-                .arg(result.unchangedValues));
+        report(QStringLiteral("snapshot-resent"), event.index, QString(), resentSnapshotMessage(result.unchangedValues));
     }
     Q_EMIT itemFolded(event.index, result.changes);
 

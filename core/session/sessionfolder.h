@@ -100,9 +100,6 @@ Q_SIGNALS:
     void resyncCompared(const deltascope::ResyncReport& report);
 
 private:
-    // Values an item re-sends unchanged before it is said to look like a whole snapshot: one or two
-    // could be a server's own odd delta.
-    static constexpr qint64 kResentValues = 3;
     void report(const QString& kind, qint64 eventIndex, const QString& path, const QString& message);
     void foldItem(const SessionEvent& event, QByteArrayView payload);
 
