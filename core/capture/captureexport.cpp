@@ -33,15 +33,16 @@ std::string_view trimmed(std::string_view token)
     return token;
 }
 
-// Copies a JSON value to `out`, replacing the values whose path `match` accepts. Scalars are
-// copied as their original text (no number reformatting). Returns false on malformed JSON.
-// A null at a redacted path stays null: it holds no value to hide, and as a delta it removes a field
-// or an element, which "[redacted]" would turn into a value that is shown.
 bool isNull(simdjson::ondemand::value& value)
 {
     simdjson::ondemand::json_type type;
     return !value.type().get(type) && type == simdjson::ondemand::json_type::null;
 }
+
+// Copies a JSON value to `out`, replacing the values whose path `match` accepts. Scalars are
+// copied as their original text (no number reformatting). Returns false on malformed JSON.
+// A null at a redacted path stays null: it holds no value to hide, and as a delta it removes a field
+// or an element, which "[redacted]" would turn into a value that is shown.
 
 bool rewriteValue(simdjson::ondemand::value value, QStringList& path, QByteArray& out, int depth,
     const std::function<bool(const QStringList&)>& match, bool& changed)

@@ -130,20 +130,21 @@ qint64 DemoDocument::send(const Principal& who, const QString& channel, const QJ
     const int code = message(who, channel, payload);
     if (code != 0)
         return -code;
+    return answeredTransaction(acknowledge);
+}
+
+qint64 DemoDocument::attachAsset(const std::function<void(qint64)>& acknowledge)
+{
+    return answeredTransaction(acknowledge);
+}
+
+qint64 DemoDocument::answeredTransaction(const std::function<void(qint64)>& acknowledge)
+{
     beginTransaction();
     // The request callback fires before broadcasts reach viewers, so the ack precedes the item
     // carrying the same seq (adama-wire.md section 5).
     if (acknowledge)
         acknowledge(m_seq);
-    broadcast(nullptr);
-    return m_seq;
-}
-
-qint64 DemoDocument::attachAsset(const std::function<void(qint64)>& acknowledge)
-{
-    beginTransaction();
-    if (acknowledge)
-        acknowledge(m_seq); // as for a send: the ack before the item with the same seq
     broadcast(nullptr);
     return m_seq;
 }

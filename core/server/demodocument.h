@@ -157,6 +157,8 @@ protected:
 
 private:
     void beginTransaction();
+    // A transaction a request asked for: its seq acked, then broadcast. Returns the seq.
+    qint64 answeredTransaction(const std::function<void(qint64)>& acknowledge);
     void broadcast(const Viewer* except = nullptr);
     void deliverTransaction(Viewer& viewer);
     void deliver(Viewer& viewer, const QByteArray& deltaJson, bool isTransactionItem);

@@ -140,6 +140,12 @@ DocumentAddress readAddress(const QJsonObject& request)
     return { validateKey(*key), *identity, *space, *key };
 }
 
+// {"seq":N}, the answer of a request that ran a transaction (a send, an attach).
+QByteArray seqAnswer(qint64 id, qint64 seq)
+{
+    return finishFrame(id, "{\"seq\":" + QByteArray::number(seq) + '}');
+}
+
 // Checked after the method's own parameters: who asks, and which demo space (lower-cased, trimmed).
 struct ResolvedAddress {
     int error = 0;
@@ -625,7 +631,7 @@ void ServerConnection::sendMessage(DemoDocument* document, const Principal& who,
     const QJsonValue& message, qint64 id, bool once)
 {
     const auto acknowledge = [this, id](qint64 seq) {
-        const QByteArray ack = finishFrame(id, "{\"seq\":" + QByteArray::number(seq) + '}');
+        const QByteArray ack = seqAnswer(id, seq);
         if (m_delayedAcks <= 0)
             return sendFrame(ack);
         m_delayedAcks -= 1;
@@ -695,7 +701,7 @@ void ServerConnection::connectionAttach(const QJsonObject& request, qint64 id)
         return fail(id, ErrorCode::UnknownConnectionAttach);
     // Adama runs the attach transaction for a connected viewer without asking can-attach again
     // (that gates attachment/start): {"seq":N}, as a send answers.
-    viewer->document->attachAsset([this, id](qint64 seq) { sendFrame(finishFrame(id, "{\"seq\":" + QByteArray::number(seq) + '}')); });
+    viewer->document->attachAsset([this, id](qint64 seq) { sendFrame(seqAnswer(id, seq)); });
 }
 
 void ServerConnection::documentCreate(const QJsonObject& request, qint64 id)

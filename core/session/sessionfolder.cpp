@@ -138,7 +138,7 @@ void SessionFolder::foldItem(const SessionEvent& event, QByteArrayView payload)
     // seq problem, not as a re-sent snapshot.
     const bool seqRepeated = delta.seq >= 0 && delta.seq <= m_lastSeq;
     if (delta.seq >= 0) {
-        if (delta.seq <= m_lastSeq)
+        if (seqRepeated)
             report(QStringLiteral("seq-not-increasing"), event.index, QString(),
                 QStringLiteral("seq %1 after seq %2 in epoch %3").arg(delta.seq).arg(m_lastSeq).arg(m_epoch));
         m_lastSeq = std::max(m_lastSeq, delta.seq);
