@@ -520,6 +520,10 @@ int runFold(const QStringList& arguments, CommandIo& io)
             break;
         }
         ++lineNumber;
+        // A UTF-8 byte order mark that Windows editors put before the first line: read past, as
+        // the capture, HAR and plan readers do (RFC 8259 lets a parser ignore it).
+        if (lineNumber == 1 && line.starts_with("\xEF\xBB\xBF"))
+            line.remove_prefix(3);
         if (QByteArrayView(line.data(), qsizetype(line.size())).trimmed().isEmpty())
             continue;
         if (deltaLog && !deltaLogHeaderSeen) {

@@ -337,6 +337,23 @@ TEST_CASE("fold cli: malformed lines name the line and exit 2 unless --keep-goin
     CHECK(run.err.contains(QStringLiteral("skipped 1000 malformed line(s), the first 100 named above")));
 }
 
+TEST_CASE("fold cli: a UTF-8 byte order mark before the first line is read past, anywhere else it is malformed")
+{
+    const QByteArray bom = "\xEF\xBB\xBF";
+    CliRun run = runCli({ QStringLiteral("fold") }, bom + "{\"a\":1}\n{\"b\":2}\n");
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.err.isEmpty());
+    CHECK(run.out == QStringLiteral("{\"a\":1,\"b\":2}\n"));
+    // A transcript is still recognised by its first line.
+    run = runCli({ QStringLiteral("fold") }, bom + kFrames);
+    CHECK(run.code == cli::ExitOk);
+    CHECK(run.out == runCli({ QStringLiteral("fold") }, kFrames).out);
+    // Only the file's start may carry one: on a later line it is a stray byte, named as such.
+    run = runCli({ QStringLiteral("fold") }, "{\"a\":1}\n" + bom + "{\"b\":2}\n");
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("<stdin>:2: invalid JSON at byte 0: unexpected byte 0xef (a UTF-8 byte order mark")));
+}
+
 TEST_CASE("fold cli: lines across read blocks, long lines and line ends fold as each line alone does")
 {
     // The reader takes the input a megabyte at a time: lines must come out whole wherever a block
