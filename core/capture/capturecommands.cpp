@@ -247,7 +247,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         { QStringLiteral("to"), QStringLiteral("Stop after this event index."), QStringLiteral("event") },
         { QStringLiteral("to-seq"), QStringLiteral("Stop at the first stream item with this seq (with --to too: whichever comes first)."), QStringLiteral("seq") },
         { QStringLiteral("speed"), QStringLiteral("Play at this multiple of real time (0.25 to 50); default as fast as possible."), QStringLiteral("x") },
-        { QStringLiteral("no-skip-idle"), QStringLiteral("With --speed: do not skip idle gaps over 1 s.") },
+        { QStringLiteral("no-skip-idle"), QStringLiteral("With --speed: play gaps of over 1 s in full (by default each plays as 1 s of the recording).") },
         { QStringLiteral("quiet"), QStringLiteral("Do not print each event.") },
         { QStringLiteral("no-document"), QStringLiteral("Do not print the document at the end.") },
         { QStringLiteral("against"), QStringLiteral("Re-issue the recorded requests against this live endpoint and diff the documents."), QStringLiteral("url") },

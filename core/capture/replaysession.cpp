@@ -322,11 +322,11 @@ void ReplaySession::onPlayTick()
             const qint64 target = m_playOriginNs + qint64(double(m_clock.nsecsElapsed()) * m_speed);
             const qint64 nextTime = log().at(m_position + 1).monotonicNs;
             if (nextTime > target) {
-                const double realGapNs = double(nextTime - target) / m_speed;
-                if (m_skipIdle && realGapNs > double(m_maxIdleGapNs))
-                    m_playOriginNs += nextTime - target; // skip the idle stretch
-                else
-                    break;
+                // An idle stretch of the recording is shortened to the longest gap kept, in
+                // recorded time, so that slow motion still shows every shorter gap at its length.
+                if (m_skipIdle && nextTime - target > m_maxIdleGapNs)
+                    m_playOriginNs += nextTime - target - m_maxIdleGapNs;
+                break;
             }
         }
         applyNext();

@@ -45,8 +45,9 @@ public:
     bool seekNextAnomaly(); // recorded FoldAnomaly events and anomalies the replay fold found
     bool seekPreviousAnomaly();
 
-    // Playback at `speed` x real time (0.25 .. 50), or as fast as possible (speed <= 0). Idle
-    // gaps longer than maxIdleGapMs (real time) are skipped when skipIdle is on.
+    // Playback at `speed` x real time (0.25 .. 50), or as fast as possible (speed <= 0). With
+    // skipIdle on, a gap between events longer than maxIdleGapMs of recorded time plays as
+    // maxIdleGapMs, at `speed` like any other.
     void play(double speed = 1.0);
     void pause();
     bool isPlaying() const { return m_playTimer.isActive(); }

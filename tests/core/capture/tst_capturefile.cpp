@@ -11,6 +11,7 @@
 
 #include <QBuffer>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
@@ -1065,6 +1066,40 @@ TEST_CASE("replay: step, jump, seek seq and time, play, with trees equal to a fo
     replay.play(50);
     REQUIRE(finished.wait(10000));
     CHECK(replay.position() == 160);
+}
+
+TEST_CASE("replay: slow motion plays short gaps at their length and an idle stretch as the longest gap kept")
+{
+    // Pings 20 ms apart, then 5 s of silence, then one more: at 0.5x the short gaps take 40 ms
+    // each, and the idle stretch, over the 100 ms kept, plays as 100 ms of recording: 200 ms.
+    EventLog log;
+    const auto add = [&](qint64 ms) {
+        SessionEvent event;
+        event.kind = EventKind::Ping;
+        event.direction = naturalDirection(event.kind);
+        event.monotonicNs = ms * 1000 * 1000;
+        event.wallMs = 1718000000000 + ms;
+        log.append(event, R"({"ping":1000,"latency":"3"})");
+    };
+    for (qint64 ms : { 0, 20, 40, 60, 5060 })
+        add(ms);
+    QTemporaryDir dir;
+    QString error;
+    std::unique_ptr<Capture> capture = openBytes(dir, writeToBytes(log), error);
+    REQUIRE(capture);
+    ReplaySession replay(std::move(capture));
+    QSignalSpy finished(&replay, &ReplaySession::finished);
+    replay.setSkipIdleGaps(true, 100);
+    QElapsedTimer elapsed;
+    elapsed.start();
+    replay.play(0.5);
+    REQUIRE(finished.wait(20000));
+    CHECK(replay.position() == 4);
+    // Lower bounds only, which a slow machine cannot break: 3 x 40 ms + 200 ms. Skipping the idle
+    // stretch outright (as gaps over 100 ms of real time once were) finishes in about 120 ms.
+    CHECK(elapsed.elapsed() >= 310);
+    // Not the whole 5 s of silence at half speed (10 s).
+    CHECK(elapsed.elapsed() < 8000);
 }
 
 TEST_CASE("replay: with deferred seeks, a jump past the background fold waits off the thread and lands once the fold passes")
