@@ -273,6 +273,7 @@ void IncidentAnalyzer::handle(qint64 index)
         m_epoch = quint32(fields.value(QLatin1String("epoch")).toInteger(event.epoch));
         m_streamId = fields.value(QLatin1String("requestId")).toInteger(event.requestId);
         const bool resync = m_epoch > 1;
+        m_divergedEpoch = 0; // a new stream replaces the diverged tree
         if (resync && !m_open)
             openIncident(index, QStringLiteral("new stream (connection/create)"));
         if (m_open) {
@@ -295,6 +296,8 @@ void IncidentAnalyzer::handle(qint64 index)
     case EventKind::StreamItem: {
         if (event.requestId != m_streamId || m_streamId < 0) // before a connection/create, as SessionFolder
             break;
+        if (event.parts & PartData)
+            m_documentSeen = true;
         if (leaveItemToSource(index, event))
             break;
         const QByteArray frame = m_log->payload(index);
@@ -344,6 +347,8 @@ void IncidentAnalyzer::handle(qint64 index)
         const bool quirk = objectOf(payload).value(QLatin1String("quirk")).toBool();
         if (quirk && !m_open)
             break;
+        if (!m_open && m_divergedEpoch != 0 && m_divergedEpoch == m_epoch)
+            break; // the known divergence showing again (see close())
         if (!m_open)
             openIncident(index, QStringLiteral("fold anomaly"));
         if (m_open->notes.size() < kMaxIncidentNotes)
@@ -388,8 +393,9 @@ void IncidentAnalyzer::handle(qint64 index)
         if (to == QLatin1String("streaming") && m_open && !m_open->awaitingSnapshot && !m_open->checking && from != to)
             scheduleCheck(m_options.settleMs); // recovered without a resync: judge once it is quiet
         // A client that has never reached the server has no document to lose or recover: its
-        // retries are not an incident (the status says the server cannot be reached).
-        const bool connectionTrouble = m_open || m_helloSeen;
+        // retries are not an incident (the status says the server cannot be reached), unless the
+        // user injected a fault to see them.
+        const bool connectionTrouble = m_open || m_helloSeen || !m_standingFaults.isEmpty();
         if (to == QLatin1String("stalled") && connectionTrouble) {
             if (!m_open)
                 openIncident(index, QStringLiteral("pings overdue"));
@@ -408,7 +414,7 @@ void IncidentAnalyzer::handle(qint64 index)
         break;
     }
     case EventKind::ReconnectPlanned: {
-        if (!m_open && !m_helloSeen)
+        if (!m_open && !m_helloSeen && m_standingFaults.isEmpty())
             break; // still trying to reach the server for the first time
         if (!m_open)
             openIncident(index, QStringLiteral("reconnect planned"));
@@ -424,13 +430,30 @@ void IncidentAnalyzer::handle(qint64 index)
         // alone it is no new trouble.
         const bool ending = name == QLatin1String("clear-stall") || name == QLatin1String("release-pings")
             || name == QLatin1String("clear");
+        if (name == QLatin1String("clear"))
+            m_standingFaults = QJsonArray();
         if (!m_open && ending)
             break;
+        if (!m_open && !m_documentSeen) {
+            m_standingFaults.append(fields);
+            break;
+        }
         if (!m_open)
             openIncident(index, QStringLiteral("fault ") + name);
         QJsonObject fault = fields;
         fault.insert(QStringLiteral("atMs"), msOf(event.monotonicNs - m_open->openedNs));
         m_open->faults.append(fault);
+        // A stall or held pings: the incident lasts at least as long as the hold, so that what the
+        // client notices of it (missed pings, a reconnect) belongs to it.
+        QStringList& holding = m_open->holding;
+        if (name == QLatin1String("stall") || name == QLatin1String("hold-pings"))
+            holding.append(name);
+        else if (name == QLatin1String("clear-stall"))
+            holding.removeAll(QStringLiteral("stall"));
+        else if (name == QLatin1String("release-pings"))
+            holding.removeAll(QStringLiteral("hold-pings"));
+        else if (name == QLatin1String("clear"))
+            holding.clear();
         if (fields.value(QLatin1String("corrupting")).toBool() || (event.flags & FlagCorrupting))
             m_open->corrupting = true;
         // A fault with no visible effect gets its truth check once things are quiet; a resync
@@ -577,6 +600,10 @@ void IncidentAnalyzer::openIncident(qint64 index, const QString& trigger)
     for (const auto& [id, send] : m_sends) {
         if (!send.answered && send.failure < 0)
             incident.inFlight.push_back(id);
+    }
+    if (!m_standingFaults.isEmpty()) {
+        incident.notes.append(QString(QStringLiteral("injected before the first document (the session's conditions from its start): ")
+            + QString::fromUtf8(QJsonDocument(m_standingFaults).toJson(QJsonDocument::Compact))));
     }
     m_open = std::move(incident);
     // Every incident gets a truth check once things are quiet; a resync brings its own sooner.
@@ -729,6 +756,8 @@ void IncidentAnalyzer::checkNow() { startShadow(true); }
 
 void IncidentAnalyzer::startShadow(bool onDemand)
 {
+    if (!onDemand && m_open && !m_open->holding.isEmpty() && m_open->snapshotNs < 0)
+        return; // the hold's end (or a resync) brings the check back
     if (!m_shadowTarget) {
         if (m_open && !m_open->awaitingSnapshot && !onDemand && stillRecovering()) {
             // Still reconnecting (or stalled): nothing to judge yet. Streaming again, or its
@@ -940,6 +969,15 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
     const qint64 closedNs = std::max({ now(), incident.openedNs, lastLoggedNs });
     auto relative
         = [&](qint64 ns) { return ns >= 0 ? QJsonValue(msOf(ns - incident.openedNs)) : QJsonValue(QJsonValue::Null); };
+    // null where there is none (no seq reached, no new stream), rather than a number that reads as one
+    const auto seqOrNull = [](qint64 seq) { return seq >= 0 ? QJsonValue(seq) : QJsonValue(QJsonValue::Null); };
+    if (verdict == IncidentVerdict::Diverged && incident.snapshotNs < 0) {
+        m_divergedEpoch = m_epoch;
+        m_divergedIncident = incident.number;
+        incident.notes.append(QStringLiteral("the client's tree stays diverged until a new stream replaces it: fold anomalies in epoch %1 "
+                                             "from here on are its consequences and open no incident of their own")
+                .arg(m_epoch));
+    }
     const qint64 convergedNs = incident.snapshotNs >= 0 ? incident.snapshotNs : closedNs;
     QJsonObject report {
         { QStringLiteral("incident"), incident.number },
@@ -960,10 +998,10 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
         { QStringLiteral("resync"),
             QJsonObject { { QStringLiteral("newStreamAfterMs"), relative(incident.resyncEpochNs) },
                 { QStringLiteral("epochBefore"), qint64(incident.beforeEpoch) },
-                { QStringLiteral("epochAfter"), qint64(incident.resyncEpoch) },
+                { QStringLiteral("epochAfter"), incident.resyncEpoch > 0 ? QJsonValue(qint64(incident.resyncEpoch)) : QJsonValue(QJsonValue::Null) },
                 { QStringLiteral("snapshotAfterMs"), relative(incident.snapshotNs) },
-                { QStringLiteral("seqBefore"), incident.beforeSeq },
-                { QStringLiteral("snapshotSeq"), incident.snapshotSeq },
+                { QStringLiteral("seqBefore"), seqOrNull(incident.beforeSeq) },
+                { QStringLiteral("snapshotSeq"), seqOrNull(incident.snapshotSeq) },
                 { QStringLiteral("bytesRefetched"), incident.refetchBytes },
                 { QStringLiteral("framesRefetched"), incident.refetchFrames } } },
         { QStringLiteral("timeToConvergeMs"),
@@ -993,7 +1031,8 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
             QJsonObject { { QStringLiteral("mismatch"), !incident.versionAfter.isEmpty() },
                 { QStringLiteral("sessionVersion"), m_firstVersion },
                 { QStringLiteral("before"), incident.versionBefore },
-                { QStringLiteral("after"), incident.versionAfter }, { QStringLiteral("reload"), incident.reload } });
+                { QStringLiteral("after"), incident.versionAfter.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(incident.versionAfter) },
+                { QStringLiteral("reload"), incident.reload } });
     }
     m_open.reset();
     m_closed.append(report);

@@ -192,6 +192,9 @@ private:
         std::vector<qint64> inFlight; // send ids
         bool checking = false;
         int postponed = 0;
+        // Faults that hold traffic back (a stall, held pings) and have not ended: until they end,
+        // or a resync brings a new snapshot, no check judges the incident (see startShadow()).
+        QStringList holding;
     };
 
     void onAppended(qint64 first, qint64 last);
@@ -288,6 +291,15 @@ private:
     QString m_firstVersion;
     QString m_version;
     bool m_helloSeen = false; // the client has reached the server at least once
+    bool m_documentSeen = false; // a stream item with data has arrived at least once
+    // Faults injected before the first document (a plan's latency from the start): conditions
+    // the session runs under, not a disruption of a document, so they open no incident of their
+    // own. The trouble they cause (retries) does, and every incident lists them in its notes.
+    QJsonArray m_standingFaults;
+    // The epoch whose tree a truth check found diverged, until a new stream replaces it: later
+    // fold anomalies there are that divergence's consequences, not new incidents (0: none).
+    quint32 m_divergedEpoch = 0;
+    int m_divergedIncident = 0;
     QString m_state;
     std::map<qint64, Send> m_sends;
     std::optional<Incident> m_open;

@@ -89,10 +89,13 @@ QStringList incidentSummaryLines(const QJsonObject& report)
                      .arg(resync.value(QLatin1String("epochAfter")).toInteger());
     }
     if (resync.value(QLatin1String("snapshotAfterMs")).isDouble()) {
-        lines << QStringLiteral("New snapshot after %1 at seq %2 (the client had reached seq %3); re-fetched %4 bytes in %5 frames")
-                     .arg(ms(resync.value(QLatin1String("snapshotAfterMs"))))
-                     .arg(resync.value(QLatin1String("snapshotSeq")).toInteger())
-                     .arg(resync.value(QLatin1String("seqBefore")).toInteger())
+        // Reports before seqs became null where absent said -1.
+        const auto seqText = [](const QJsonValue& seq) {
+            return seq.isDouble() && seq.toInteger() >= 0 ? QStringLiteral("seq %1").arg(seq.toInteger()) : QStringLiteral("no seq");
+        };
+        lines << QStringLiteral("New snapshot after %1 at %2 (the client had reached %3); re-fetched %4 bytes in %5 frames")
+                     .arg(ms(resync.value(QLatin1String("snapshotAfterMs"))), seqText(resync.value(QLatin1String("snapshotSeq"))),
+                         seqText(resync.value(QLatin1String("seqBefore"))))
                      .arg(resync.value(QLatin1String("bytesRefetched")).toInteger())
                      .arg(resync.value(QLatin1String("framesRefetched")).toInteger());
     }

@@ -948,3 +948,122 @@ TEST_CASE("incident analyzer: at the end, only a check that can close the incide
             CHECK_FALSE(note.toString().startsWith(QLatin1String("the session ended before")));
     }
 }
+
+namespace {
+// Lets the analyzer's timers run for a while (its settle time is 20 ms here) without a condition.
+void runEventsFor(std::chrono::milliseconds duration)
+{
+    test::waitUntil([] { return false; }, duration);
+}
+
+bool hasNoteStartingWith(const QJsonObject& incident, QLatin1String start)
+{
+    for (const QJsonValue& note : incident.value(QLatin1String("notes")).toArray()) {
+        if (note.toString().startsWith(start))
+            return true;
+    }
+    return false;
+}
+}
+
+TEST_CASE("incident analyzer: a stall or held pings keeps its incident open until it ends, with what the client notices of it")
+{
+    SECTION("held pings the client notices: one incident from the fault to the resync")
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.state(2, "streaming", "snapshot");
+        s.item(10, 1, 5, R"({"n":1})");
+        s.add(100, EventKind::FaultInjected, R"({"fault":"hold-pings","params":{"durationMs":8000},"corrupting":false})");
+        runEventsFor(150ms); // many settle times: nothing judges a hold before it ends
+        REQUIRE(s.analyzer.hasOpenIncident());
+        CHECK(s.analyzer.incidents().isEmpty());
+        s.state(3100, "stalled", "no ping for 3000 ms");
+        s.state(5100, "reconnecting", "liveness: no ping for 5000 ms");
+        s.hello(5200, "v1");
+        s.epoch(5201, 2, 2);
+        s.state(5202, "streaming", "new stream");
+        s.item(5210, 2, 6, R"({"n":2})");
+        const QJsonObject incident = s.waitForIncident();
+        INFO(QJsonDocument(incident).toJson().toStdString());
+        CHECK(s.analyzer.incidents().size() == 1);
+        CHECK(incident.value(QLatin1String("trigger")).toString() == QLatin1String("fault hold-pings"));
+        CHECK(incident.value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString() == QLatin1String("missed pings"));
+        CHECK(incident.value(QLatin1String("resync")).toObject().value(QLatin1String("epochAfter")).toInteger() == 2);
+    }
+    SECTION("a stall the client does not notice: judged once the stall has ended")
+    {
+        Script s;
+        s.hello(0, "v1");
+        s.epoch(1, 1, 1);
+        s.state(2, "streaming", "snapshot");
+        s.item(10, 1, 5, R"({"n":1})");
+        s.add(100, EventKind::FaultInjected, R"({"fault":"stall","params":{"direction":"both","durationMs":500},"corrupting":false})");
+        runEventsFor(150ms);
+        REQUIRE(s.analyzer.hasOpenIncident());
+        s.add(600, EventKind::FaultInjected, R"({"fault":"clear-stall","params":{"reason":"durationMs elapsed"},"corrupting":false})");
+        const QJsonObject incident = s.waitForIncident();
+        INFO(QJsonDocument(incident).toJson().toStdString());
+        CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("converged"));
+        CHECK(incident.value(QLatin1String("faults")).toArray().size() == 2);
+        // No new stream: absent values are null, not numbers that read as an epoch or a seq.
+        const QJsonObject resync = incident.value(QLatin1String("resync")).toObject();
+        CHECK(resync.value(QLatin1String("epochAfter")).isNull());
+        CHECK(resync.value(QLatin1String("snapshotSeq")).isNull());
+        CHECK(resync.value(QLatin1String("seqBefore")).toInteger() == 5);
+    }
+}
+
+TEST_CASE("incident analyzer: after a diverged verdict, the epoch's later anomalies are its consequences; a new stream's are not")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.state(2, "streaming", "snapshot");
+    s.item(10, 1, 5, R"({"n":1})");
+    s.add(20, EventKind::FaultInjected, R"({"fault":"drop-message","params":{},"corrupting":true})", -1, -1, 0, FlagCorrupting);
+    const QJsonObject diverged = s.waitForIncident();
+    CHECK(diverged.value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+    CHECK(hasNoteStartingWith(diverged, QLatin1String("the client's tree stays diverged until a new stream replaces it")));
+    const char* missing = R"({"anomaly":"id missing from element map","path":"lines","message":"@o names element \"9\", which is not in the element map","event":3})";
+    s.add(200, EventKind::FoldAnomaly, missing);
+    runEventsFor(100ms);
+    CHECK_FALSE(s.analyzer.hasOpenIncident());
+    CHECK(s.analyzer.incidents().size() == 1);
+
+    // A resync replaces the tree: an anomaly after it is trouble of its own.
+    s.state(300, "reconnecting", "socket closed");
+    s.hello(310, "v1");
+    s.epoch(311, 2, 2);
+    s.state(312, "streaming", "new stream");
+    s.item(320, 2, 9, R"({"n":3})");
+    REQUIRE(test::waitUntil([&] { return s.analyzer.incidents().size() == 2; }, 5s));
+    s.add(400, EventKind::FoldAnomaly, missing);
+    CHECK(s.analyzer.hasOpenIncident());
+}
+
+TEST_CASE("incident analyzer: a fault before the first document is a condition of the session, listed by the incidents after it")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.state(2, "streaming", "document stream requested");
+    s.add(3, EventKind::FaultInjected, R"({"fault":"latency","params":{"ms":40,"jitterMs":30},"corrupting":false})");
+    s.item(60, 1, 5, R"({"n":1})");
+    runEventsFor(100ms);
+    CHECK_FALSE(s.analyzer.hasOpenIncident());
+    CHECK(s.analyzer.incidents().isEmpty());
+    s.add(1500, EventKind::FaultInjected, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+    s.state(1501, "reconnecting", "socket closed");
+    s.hello(1510, "v1");
+    s.epoch(1511, 2, 2);
+    s.state(1512, "streaming", "new stream");
+    s.item(1520, 2, 8, R"({"n":2})");
+    const QJsonObject incident = s.waitForIncident();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("trigger")).toString() == QLatin1String("fault drop"));
+    CHECK(incident.value(QLatin1String("faults")).toArray().size() == 1);
+    CHECK(hasNoteStartingWith(incident, QLatin1String("injected before the first document (the session's conditions from its start): [{\"corrupting\":false,\"fault\":\"latency\"")));
+    CHECK(incident.value(QLatin1String("resync")).toObject().value(QLatin1String("seqBefore")).toInteger() == 5);
+}
