@@ -33,6 +33,7 @@ constexpr std::size_t kMaxUnfolded = 16384;
 constexpr int kMaxListedPaths = 50;
 constexpr int kMaxPostponed = 30; // truth checks put off while the client lags behind the truth
 constexpr qsizetype kMaxIncidentNotes = 50; // a stream of anomalies is counted beyond this, not listed
+constexpr std::size_t kMaxQuirkValueLists = 4096; // bounds the memory a hostile stream can take
 
 QJsonObject objectOf(const QByteArray& payload) { return QJsonDocument::fromJson(payload).object(); }
 
@@ -344,7 +345,11 @@ void IncidentAnalyzer::handle(qint64 index)
         const QByteArray payload = m_log->payload(index);
         // A reference-client quirk (a value list edited without `@s`) is how servers normally
         // send such edits: noted in an open incident, never a reason to open one.
-        const bool quirk = objectOf(payload).value(QLatin1String("quirk")).toBool();
+        const QJsonObject fields = objectOf(payload);
+        const bool quirk = fields.value(QLatin1String("quirk")).toBool();
+        if (quirk && fields.value(QLatin1String("anomaly")).toString() == anomalyKindName(AnomalyKind::ValueListEditedWithoutSize)
+            && m_quirkValueLists.size() < kMaxQuirkValueLists)
+            m_quirkValueLists.insert(fields.value(QLatin1String("path")).toString());
         if (quirk && !m_open)
             break;
         if (!m_open && m_divergedEpoch != 0 && m_divergedEpoch == m_epoch)
@@ -766,9 +771,7 @@ void IncidentAnalyzer::startShadow(bool onDemand)
         }
         if (m_open && !m_open->awaitingSnapshot && !onDemand) {
             // No truth to compare with: the verdict rests on what the stream showed.
-            bringTreesUpToDate();
-            const TreeDiff stale = diffTrees(m_tree, m_merged);
-            const bool anyStale = !stale.added.isEmpty() || !stale.changed.isEmpty();
+            const bool anyStale = !stalePaths().incident.isEmpty();
             const IncidentVerdict verdict = knownDiverged() ? IncidentVerdict::Diverged
                 : anyStale                                     ? IncidentVerdict::ConvergedStale
                                                                : IncidentVerdict::Converged;
@@ -902,10 +905,25 @@ void IncidentAnalyzer::compareWith(const ShadowSnapshot& truth, bool onDemand, q
         close(IncidentVerdict::Diverged, true, comparison);
         return;
     }
+    close(stalePaths().incident.isEmpty() ? IncidentVerdict::Converged : IncidentVerdict::ConvergedStale, true, comparison);
+}
+
+IncidentAnalyzer::StalePaths IncidentAnalyzer::stalePaths()
+{
+    bringTreesUpToDate();
     const TreeDiff stale = diffTrees(m_tree, m_merged);
-    close(
-        stale.added.isEmpty() && stale.changed.isEmpty() ? IncidentVerdict::Converged : IncidentVerdict::ConvergedStale,
-        true, comparison);
+    StalePaths split;
+    for (const QStringList* paths : { &stale.added, &stale.changed }) {
+        for (const QString& path : *paths) {
+            // Under a quirk list: the list itself or anything in it (a/b/list/3), by its prefixes.
+            bool underQuirk = false;
+            for (qsizetype end = 0; !underQuirk && end >= 0; end = path.indexOf(QLatin1Char('/'), end + 1))
+                underQuirk = end > 0 && m_quirkValueLists.count(path.left(end)) > 0;
+            underQuirk = underQuirk || m_quirkValueLists.count(path) > 0;
+            (underQuirk ? split.quirk : split.incident).append(path);
+        }
+    }
+    return split;
 }
 
 QJsonObject IncidentAnalyzer::inFlightReport() const
@@ -1017,14 +1035,15 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
     // The stale paths after a resync; and, without one, whenever they are what made the verdict
     // converged-stale (a latency fault over a value list edited without @s), so it says why.
     if (incident.snapshotNs >= 0 || verdict == IncidentVerdict::ConvergedStale) {
-        bringTreesUpToDate();
+        const StalePaths stale = stalePaths();
         if (incident.snapshotNs >= 0)
             report.insert(QStringLiteral("changedWhileAway"), diffJson(diffTrees(incident.before, m_tree)));
-        const TreeDiff stale = diffTrees(m_tree, m_merged);
-        QStringList stalePaths = stale.added;
-        stalePaths += stale.changed;
-        report.insert(QStringLiteral("stalePaths"), limitedPaths(stalePaths));
-        report.insert(QStringLiteral("staleCount"), stalePaths.size());
+        report.insert(QStringLiteral("stalePaths"), limitedPaths(stale.incident));
+        report.insert(QStringLiteral("staleCount"), stale.incident.size());
+        if (!stale.quirk.isEmpty()) {
+            report.insert(QStringLiteral("quirkStalePaths"), limitedPaths(stale.quirk));
+            report.insert(QStringLiteral("quirkStaleCount"), stale.quirk.size());
+        }
     }
     if (!incident.versionAfter.isEmpty() || incident.reload) {
         report.insert(QStringLiteral("version"),

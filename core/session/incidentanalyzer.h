@@ -300,6 +300,15 @@ private:
     // fold anomalies there are that divergence's consequences, not new incidents (0: none).
     quint32 m_divergedEpoch = 0;
     int m_divergedIncident = 0;
+    // Value lists the server edits without @s (fold anomalies marked as a reference-client quirk):
+    // the merging client shows stale values in them all the time, whatever happens to the
+    // connection, so their staleness is reported apart and never makes a verdict converged-stale.
+    std::set<QString> m_quirkValueLists;
+    struct StalePaths {
+        QStringList incident; // stale in the merging client, and not from the standing quirk
+        QStringList quirk;
+    };
+    StalePaths stalePaths();
     QString m_state;
     std::map<qint64, Send> m_sends;
     std::optional<Incident> m_open;

@@ -126,6 +126,11 @@ QStringList incidentSummaryLines(const QJsonObject& report)
                              : QStringLiteral("Stale paths a merging client (the reference JS client) still shows: %1")
                                    .arg(paths(report.value(QLatin1String("stalePaths")).toArray(), stale)));
     }
+    if (const qint64 quirk = report.value(QLatin1String("quirkStaleCount")).toInteger(); quirk > 0)
+        lines << QStringLiteral("Apart from this incident, the reference JS client shows %1 stale value(s) in value lists the server edits "
+                                "without @s, as it does all along: %2")
+                     .arg(quirk)
+                     .arg(paths(report.value(QLatin1String("quirkStalePaths")).toArray(), quirk));
 
     const QJsonObject comparison = report.value(QLatin1String("comparison")).toObject();
     if (comparison.contains(QLatin1String("equal"))) {

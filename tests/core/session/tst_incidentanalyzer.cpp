@@ -409,6 +409,46 @@ TEST_CASE("incident analyzer: a converged-stale verdict without a resync lists t
     CHECK(summary.contains(QStringLiteral("still shows: /scores/1")));
 }
 
+TEST_CASE("incident analyzer: staleness from value lists edited without @s is the reference client's standing quirk, not the incident's")
+{
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.item(10, 1, 1, R"({"scores":{"0":1,"1":2,"@s":2},"banner":"hi"})");
+    s.item(20, 1, 2, R"({"scores":{"1":5}})");
+    // As LiveSession logs it, once per list and epoch.
+    s.add(20, EventKind::FoldAnomaly,
+        R"({"anomaly":"value list edited without @s","path":"scores","message":"value list element edited without @s","event":4,"quirk":true})");
+    SECTION("a latency fault over it: converged, with the quirk's stale values reported apart")
+    {
+        s.add(100, EventKind::FaultInjected, R"({"fault":"latency","params":{"ms":200},"corrupting":false})");
+        s.item(150, 1, 3, R"({"n":1})");
+        const QJsonObject incident = s.waitForIncident();
+        INFO(QJsonDocument(incident).toJson().toStdString());
+        CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("converged"));
+        CHECK_FALSE(incident.contains(QLatin1String("staleCount"))); // no resync, nothing of its own stale
+    }
+    SECTION("a resync that leaves a deleted key in the merging client: converged-stale for that key only")
+    {
+        s.add(100, EventKind::FaultInjected, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+        s.state(101, "reconnecting", "socket closed");
+        s.hello(150, "v1");
+        s.epoch(151, 2, 2);
+        s.state(152, "streaming", "new stream");
+        s.item(160, 2, 5, R"({"scores":{"0":1,"1":5,"@s":2}})");
+        s.item(170, 2, 6, R"({"scores":{"0":3}})");
+        const QJsonObject incident = s.waitForIncident();
+        INFO(QJsonDocument(incident).toJson().toStdString());
+        CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("converged-stale"));
+        CHECK(incident.value(QLatin1String("stalePaths")).toArray() == QJsonArray { QStringLiteral("banner") });
+        CHECK(incident.value(QLatin1String("quirkStalePaths")).toArray() == QJsonArray { QStringLiteral("scores/0") });
+        const QString summary = incidentSummaryLines(incident).join(QLatin1Char('\n'));
+        INFO(summary.toStdString());
+        CHECK(summary.contains(QStringLiteral("still shows: /banner")));
+        CHECK(summary.contains(QStringLiteral("shows 1 stale value(s) in value lists the server edits without @s, as it does all along: /scores/0")));
+    }
+}
+
 TEST_CASE("incident analyzer: an incident is never timed before the log's last event")
 {
     Script s;
