@@ -787,6 +787,10 @@ void ProxyConnection::closeSide(QTcpSocket* socket, bool rst)
 {
     if (socket->state() == QAbstractSocket::UnconnectedState)
         return;
+    // What was forwarded before the fault is on the wire: hand it to the kernel before closing.
+    // A frame written a moment ago (the one that triggered a plan step, which passes untouched)
+    // still sits in the socket's buffer, and abort() would discard it.
+    socket->flush();
     if (rst)
         resetSocket(socket);
     else

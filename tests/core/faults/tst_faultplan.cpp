@@ -313,6 +313,42 @@ TEST_CASE("plan runner: time, frame and match triggers fire in order, repeats sp
     CHECK(dropped);
 }
 
+TEST_CASE("plan runner: a drop triggered by a frame lets that frame reach the client first, RST or FIN")
+{
+    // The README: the triggering frame passes untouched. It was still in the proxy's socket buffer
+    // when the drop closed the socket, and an RST (SO_LINGER 0) discarded it.
+    for (const char* mode : { "rst", "fin" }) {
+        INFO(mode);
+        ScriptedServer server;
+        FaultProxy proxy;
+        REQUIRE(proxy.setUpstream(server.url()));
+        REQUIRE(proxy.listen());
+        RecordingClient client;
+        client.open(proxy.clientUrl());
+        REQUIRE(waitUntil([&] { return server.connectedCount() == 1 && !client.messages.isEmpty(); }, 5s));
+        FaultPlan plan;
+        QString error;
+        REQUIRE(FaultPlan::parse(QStringLiteral(R"({"steps":[{"at":{"frame":5,"kind":"delta"},"fault":"drop","params":{"mode":"%1"}}]})")
+                                     .arg(QLatin1String(mode))
+                                     .toUtf8(),
+            QStringLiteral("inline"), plan, &error));
+        FaultPlanRunner runner(&proxy, plan);
+        runner.start();
+        for (int seq = 1; seq <= 8; ++seq)
+            server.sendToAll(QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})")
+                                 .arg(seq)
+                                 .toUtf8());
+        REQUIRE(waitUntil([&] { return client.disconnects > 0; }, 5s));
+        QList<int> seqs;
+        for (const QByteArray& message : client.messages) {
+            const QJsonObject json = QJsonDocument::fromJson(message).object();
+            if (json.contains(QLatin1String("deliver")))
+                seqs.append(json.value(QLatin1String("response")).toObject().value(QLatin1String("delta")).toObject().value(QLatin1String("seq")).toInt());
+        }
+        CHECK(seqs == QList<int> { 1, 2, 3, 4, 5 });
+    }
+}
+
 TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connections and faults")
 {
     // Output accumulates across calls, as the checks below expect.
