@@ -644,7 +644,12 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
             } else if (mode == QLatin1String("truncate")) {
                 damaged.truncate(damaged.size() / 2);
             }
-            const bool silent = dataCarrying && (mode == QLatin1String("json") || mode == QLatin1String("truncate"));
+            // Silent when a client that survives the frame has lost the delta without a resync:
+            // broken JSON and a binary frame are logged and skipped on an open socket (ours and
+            // the JS client alike). Invalid UTF-8 and RSV1 fail the WebSocket (1007, 1002), so
+            // the client reconnects and resyncs.
+            const bool silent = dataCarrying
+                && (mode == QLatin1String("json") || mode == QLatin1String("truncate") || mode == QLatin1String("binary"));
             m_proxy->report(
                 { spec.name(), spec.params, silent, m_id, QStringLiteral("corrupted (%1) ").arg(mode) + label, 0 });
             forward(flow, encodeFor(flow, newOpcode, damaged, rsv), kind, dataCarrying);

@@ -421,6 +421,33 @@ TEST_CASE("proxy: corrupt frames in each mode")
         rig.apply(QStringLiteral("corrupt-frame"), params(R"({"kind":"delta","mode":"binary"})"));
         rig.server.sendToAll(Rig::delta(1));
         REQUIRE(waitUntil([&] { return rig.client.binary.size() == 1; }, 5s));
+        // A client logs a binary frame as malformed and keeps the socket (ProtocolClient::onBinary;
+        // the JS client's JSON.parse throws in onmessage): the delta is lost without a resync.
+        QTest::qWait(100);
+        CHECK(rig.client.connected());
+        REQUIRE(rig.reports.size() == 1);
+        CHECK(rig.reports.first().corrupting);
+    }
+    SECTION("truncate: half the JSON, lost as json is")
+    {
+        Rig rig;
+        rig.connect();
+        rig.apply(QStringLiteral("corrupt-frame"), params(R"({"kind":"delta","mode":"truncate"})"));
+        rig.server.sendToAll(Rig::delta(1));
+        REQUIRE(waitUntil([&] { return rig.client.messages.size() == 2; }, 5s));
+        REQUIRE(rig.reports.size() == 1);
+        CHECK(rig.reports.first().corrupting);
+    }
+    SECTION("utf8: the client must fail the connection (1007), so it resyncs")
+    {
+        Rig rig;
+        rig.connect();
+        rig.apply(QStringLiteral("corrupt-frame"), params(R"({"kind":"delta","mode":"utf8"})"));
+        rig.server.sendToAll(Rig::delta(1));
+        REQUIRE(waitUntil([&] { return rig.client.disconnects > 0; }, 5s));
+        CHECK(rig.client.messages.size() == 1);
+        REQUIRE(rig.reports.size() == 1);
+        CHECK_FALSE(rig.reports.first().corrupting);
     }
     SECTION("rsv: the client must fail the connection")
     {
@@ -431,6 +458,8 @@ TEST_CASE("proxy: corrupt frames in each mode")
         REQUIRE(waitUntil([&] { return rig.client.disconnects > 0; }, 5s));
         CHECK(rig.client.messages.size() == 1);
         CHECK(waitUntil([&] { return rig.proxy.connectionCount() == 0; }, 5s));
+        REQUIRE(rig.reports.size() == 1);
+        CHECK_FALSE(rig.reports.first().corrupting);
     }
 }
 
