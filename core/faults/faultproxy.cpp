@@ -588,7 +588,7 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
             observe();
             return;
         case FaultType::DuplicateMessage: {
-            const int copies = spec.params.value(QLatin1String("copies")).toInt();
+            const int copies = intParam(spec.params, "copies");
             m_proxy->report({ spec.name(), spec.params, corruptsOnRepeat, m_id,
                 QStringLiteral("sent %1 %2 times").arg(label).arg(copies + 1), 0 });
             for (int c = 0; c <= copies; ++c)
@@ -600,10 +600,10 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
         case FaultType::ReorderMessage: {
             const bool reorder = spec.type == FaultType::ReorderMessage;
             Flow::Held entry { m_nextHeld++, raw, kind, dataCarrying, corruptsOnRepeat,
-                reorder ? spec.params.value(QLatin1String("by")).toInt() : -1, flow.dataForwarded, m_proxy->elapsedMs(),
+                reorder ? intParam(spec.params, "by") : -1, flow.dataForwarded, m_proxy->elapsedMs(),
                 spec, label };
-            hold(flow, std::move(entry), reorder ? -1 : spec.params.value(QLatin1String("ms")).toInt(),
-                reorder ? spec.params.value(QLatin1String("maxHoldMs")).toInt() : -1);
+            hold(flow, std::move(entry), reorder ? -1 : intParam(spec.params, "ms"),
+                reorder ? intParam(spec.params, "maxHoldMs") : -1);
             observe();
             return;
         }
@@ -1160,7 +1160,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
     case FaultType::Stall: {
         const FlowDirection direction = directions(QStringLiteral("direction"));
         m_stallNewConnections = p.value(QLatin1String("newConnections")).toBool();
-        const int duration = p.value(QLatin1String("durationMs")).toInt();
+        const int duration = intParam(p, "durationMs");
         report({ spec.name(), p, false, -1,
             QStringLiteral("stalled %1 connection(s) %2")
                 .arg(liveConnections().size())
@@ -1179,43 +1179,43 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         return true;
     case FaultType::Latency:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction")))) {
-            shaping->latencyMs = p.value(QLatin1String("ms")).toInt();
-            shaping->jitterMs = p.value(QLatin1String("jitterMs")).toInt();
+            shaping->latencyMs = intParam(p, "ms");
+            shaping->jitterMs = intParam(p, "jitterMs");
         }
         report({ spec.name(), p, false, -1,
             QStringLiteral("latency set to %1 ms \u00B1%2 ms (%3)")
-                .arg(p.value(QLatin1String("ms")).toInt())
-                .arg(p.value(QLatin1String("jitterMs")).toInt())
+                .arg(intParam(p, "ms"))
+                .arg(intParam(p, "jitterMs"))
                 .arg(directionText(p)),
             0 });
         return true;
     case FaultType::Bandwidth:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction"))))
-            shaping->bytesPerSecond = p.value(QLatin1String("bytesPerSecond")).toInteger();
+            shaping->bytesPerSecond = intParam(p, "bytesPerSecond");
         report({ spec.name(), p, false, -1,
             QStringLiteral("bandwidth capped at %1 bytes/s (%2)")
-                .arg(p.value(QLatin1String("bytesPerSecond")).toInteger())
+                .arg(intParam(p, "bytesPerSecond"))
                 .arg(directionText(p)),
             0 });
         return true;
     case FaultType::Slice:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction")))) {
-            shaping->segmentBytes = p.value(QLatin1String("segmentBytes")).toInt();
-            shaping->gapMs = p.value(QLatin1String("gapMs")).toInt();
+            shaping->segmentBytes = intParam(p, "segmentBytes");
+            shaping->gapMs = intParam(p, "gapMs");
         }
         report({ spec.name(), p, false, -1,
-            QStringLiteral("frames sliced into %1-byte segments %2 ms apart").arg(p.value(QLatin1String("segmentBytes")).toInt()).arg(p.value(QLatin1String("gapMs")).toInt()),
+            QStringLiteral("frames sliced into %1-byte segments %2 ms apart").arg(intParam(p, "segmentBytes")).arg(intParam(p, "gapMs")),
             0 });
         return true;
     case FaultType::Refuse:
         // Reported per refused connect, when it happens.
-        m_refuseRemaining = p.value(QLatin1String("count")).toInt();
+        m_refuseRemaining = intParam(p, "count");
         m_refuseMode = p.value(QLatin1String("mode")).toString();
-        m_blackHoleHoldMs = p.value(QLatin1String("holdMs")).toInt();
+        m_blackHoleHoldMs = intParam(p, "holdMs");
         m_refuseSpec = spec;
         return true;
     case FaultType::RewriteVersion: {
-        const int connections = p.value(QLatin1String("connections")).toInt();
+        const int connections = intParam(p, "connections");
         m_versionRewritesLeft = connections == 0 ? -1 : connections;
         m_versionRewrite = p.value(QLatin1String("version")).toString();
         m_versionSpec = spec;
@@ -1225,7 +1225,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
     case FaultType::InjectFailure: {
         const bool reload = spec.type == FaultType::InjectReload;
         for (ProxyConnection* connection : liveConnections()) {
-            qint64 id = p.value(QLatin1String("requestId")).toInteger();
+            qint64 id = intParam(p, "requestId");
             if (id < 0)
                 id = connection->latestCreateId();
             if (id < 0)
@@ -1241,7 +1241,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
                                 QJsonObject { { QStringLiteral("preserve-view"),
                                     p.value(QLatin1String("preserveView")).toBool() } } } } } } } };
             } else {
-                const int code = p.value(QLatin1String("code")).toInt();
+                const int code = intParam(p, "code");
                 const QString retry = p.value(QLatin1String("retry")).toString();
                 const bool retryFlag
                     = retry == QLatin1String("auto") ? isRetryableCode(code) : retry == QLatin1String("true");
@@ -1265,7 +1265,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         m_holdPings = true;
         m_deliverHeldPings = p.value(QLatin1String("release")).toString() == QLatin1String("deliver");
         m_pingSpec = spec;
-        const int duration = p.value(QLatin1String("durationMs")).toInt();
+        const int duration = intParam(p, "durationMs");
         if (duration > 0)
             m_pingTimer.start(duration);
         report({ spec.name(), p, false, -1,
@@ -1281,7 +1281,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         // Simulated in the proxy: what a client sees when the server behind the address is
         // replaced. Every socket closes (FIN, a graceful shutdown), connects are reset for
         // downMs, and the new deployment greets with another version.
-        const int downMs = p.value(QLatin1String("downMs")).toInt();
+        const int downMs = intParam(p, "downMs");
         QString version = p.value(QLatin1String("version")).toString();
         if (version.isEmpty())
             version = QStringLiteral("redeployed-%1").arg(QDateTime::currentMSecsSinceEpoch());
