@@ -6,6 +6,7 @@
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QScopeGuard>
 #include <QSet>
 #include <QSslConfiguration>
 #include <QSslSocket>
@@ -168,7 +169,13 @@ public:
     bool isUpgraded() const { return m_upgraded; }
     void setStalled(FlowDirection direction, bool on);
     void drop(bool rst, const QString& side);
-    void inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose);
+    // Sends a frame to the client; false when the client cannot take one (not upgraded, closed).
+    bool inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose);
+    // inject-reload / inject-failure into the stream the spec names (requestId, -1: the latest
+    // connection/create); false when this connection has no such stream yet.
+    bool injectIntoStream(const FaultSpec& spec);
+    // inject-disconnected; false before the hello has passed to the client.
+    bool injectDisconnected(const FaultSpec& spec);
     qint64 latestCreateId() const { return m_latestCreate; }
     void failStream(qint64 id) { m_failedIds.insert(id); }
     void releaseHeldPings(bool deliver);
@@ -205,6 +212,7 @@ private:
     bool m_finished = false;
     QString m_helloVersion;
     qint64 m_latestCreate = -1;
+    QSet<qint64> m_createdIds; // ids of every connection/create that passed
     QSet<qint64> m_failedIds;
     quint64 m_nextHeld = 1;
     QString m_closeHow;
@@ -529,8 +537,20 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
 
     if (inbound && text)
         m_helloSeen = true;
-    if (!inbound && json.value(QLatin1String("method")).toString() == QLatin1String("connection/create"))
+    // Injects waiting for a stream (or a hello) act once this frame has passed, whichever way it
+    // leaves handleMessage: the client then knows the stream id the inject names.
+    const bool create = !inbound && json.value(QLatin1String("method")).toString() == QLatin1String("connection/create");
+    const bool hello = inbound && kind == QLatin1String("hello");
+    const auto afterPassing = qScopeGuard([this, create, hello] {
+        if (create)
+            m_proxy->streamCreated(this);
+        else if (hello)
+            m_proxy->helloPassed(this);
+    });
+    if (create) {
         m_latestCreate = json.value(QLatin1String("id")).toInteger(-1);
+        m_createdIds.insert(m_latestCreate);
+    }
     if (inbound && kind == QLatin1String("hello")) {
         m_helloVersion = json.value(QLatin1String("version")).toString();
         if (m_proxy->m_versionRewritesLeft != 0) {
@@ -829,10 +849,51 @@ void ProxyConnection::drop(bool rst, const QString& side)
         closeSide(m_upstreamSocket, rst);
 }
 
-void ProxyConnection::inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose)
+bool ProxyConnection::injectIntoStream(const FaultSpec& spec)
+{
+    const QJsonObject& p = spec.params;
+    const qint64 named = intParam(p, "requestId");
+    const qint64 id = named < 0 ? m_latestCreate : named;
+    if (id < 0 || !m_createdIds.contains(id) || m_finished)
+        return false;
+    QJsonObject params = p;
+    params.insert(QStringLiteral("requestId"), id);
+    QJsonObject frame;
+    if (spec.type == FaultType::InjectReload) {
+        frame = { { QStringLiteral("deliver"), id }, { QStringLiteral("done"), false },
+            { QStringLiteral("response"),
+                QJsonObject { { QStringLiteral("delta"),
+                    QJsonObject { { QStringLiteral("reload"),
+                        QJsonObject { { QStringLiteral("preserve-view"),
+                            p.value(QLatin1String("preserveView")).toBool() } } } } } } } };
+    } else {
+        const int code = intParam(p, "code");
+        const QString retry = p.value(QLatin1String("retry")).toString();
+        const bool retryFlag = retry == QLatin1String("auto") ? isRetryableCode(code) : retry == QLatin1String("true");
+        frame = { { QStringLiteral("failure"), id }, { QStringLiteral("reason"), code },
+            { QStringLiteral("retry"), retryFlag } };
+    }
+    if (!inject(QJsonDocument(frame).toJson(QJsonDocument::Compact), spec.name(), params, false))
+        return false;
+    if (spec.type == FaultType::InjectFailure)
+        failStream(id);
+    return true;
+}
+
+bool ProxyConnection::injectDisconnected(const FaultSpec& spec)
+{
+    if (!m_helloSeen || m_finished)
+        return false;
+    const QJsonObject frame { { QStringLiteral("status"), QStringLiteral("disconnected") },
+        { QStringLiteral("reason"), spec.params.value(QLatin1String("reason")) } };
+    return inject(QJsonDocument(frame).toJson(QJsonDocument::Compact), spec.name(), spec.params,
+        spec.params.value(QLatin1String("close")).toBool());
+}
+
+bool ProxyConnection::inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose)
 {
     if (m_inbound.mode != Flow::Mode::Frames || m_client->state() != QAbstractSocket::ConnectedState)
-        return;
+        return false;
     // Injected frames join the inbound stream at the point the fault fires, behind what is queued.
     enqueue(m_inbound, encodeFrame(quint8(WsOpcode::Text), payload));
     m_proxy->report({ fault, params, false, m_id, QStringLiteral("injected ") + QString::fromUtf8(payload), 0 });
@@ -841,6 +902,7 @@ void ProxyConnection::inject(const QByteArray& payload, const QString& fault, co
         pump(m_inbound);
         closeSide(m_upstreamSocket, false);
     }
+    return true;
 }
 
 void ProxyConnection::releaseHeldPings(bool deliver)
@@ -948,6 +1010,7 @@ void FaultProxy::shutdown()
 {
     if (m_server)
         m_server->close();
+    dropWaitingInjects(QStringLiteral("before the proxy stopped"));
     for (ProxyConnection* connection : liveConnections())
         connection->drop(false, QStringLiteral("both"));
     for (QTcpSocket* socket : std::as_const(m_blackHoled)) {
@@ -1222,43 +1285,20 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         return true;
     }
     case FaultType::InjectReload:
-    case FaultType::InjectFailure: {
-        const bool reload = spec.type == FaultType::InjectReload;
-        for (ProxyConnection* connection : liveConnections()) {
-            qint64 id = intParam(p, "requestId");
-            if (id < 0)
-                id = connection->latestCreateId();
-            if (id < 0)
-                continue;
-            QJsonObject frame;
-            QJsonObject params = p;
-            params.insert(QStringLiteral("requestId"), id);
-            if (reload) {
-                frame = { { QStringLiteral("deliver"), id }, { QStringLiteral("done"), false },
-                    { QStringLiteral("response"),
-                        QJsonObject { { QStringLiteral("delta"),
-                            QJsonObject { { QStringLiteral("reload"),
-                                QJsonObject { { QStringLiteral("preserve-view"),
-                                    p.value(QLatin1String("preserveView")).toBool() } } } } } } } };
-            } else {
-                const int code = intParam(p, "code");
-                const QString retry = p.value(QLatin1String("retry")).toString();
-                const bool retryFlag
-                    = retry == QLatin1String("auto") ? isRetryableCode(code) : retry == QLatin1String("true");
-                frame = { { QStringLiteral("failure"), id }, { QStringLiteral("reason"), code },
-                    { QStringLiteral("retry"), retryFlag } };
-                connection->failStream(id);
-            }
-            connection->inject(QJsonDocument(frame).toJson(QJsonDocument::Compact), spec.name(), params, false);
-        }
-        return true;
-    }
+    case FaultType::InjectFailure:
     case FaultType::InjectDisconnected: {
-        const QJsonObject frame { { QStringLiteral("status"), QStringLiteral("disconnected") },
-            { QStringLiteral("reason"), p.value(QLatin1String("reason")) } };
-        const QByteArray payload = QJsonDocument(frame).toJson(QJsonDocument::Compact);
+        // Every connection that can take it now does; with none, it waits for the first that can
+        // (streamCreated, helloPassed), so an inject applied as the client connects is not lost.
+        bool acted = false;
         for (ProxyConnection* connection : liveConnections())
-            connection->inject(payload, spec.name(), p, p.value(QLatin1String("close")).toBool());
+            acted = (spec.type == FaultType::InjectDisconnected ? connection->injectDisconnected(spec)
+                                                                  : connection->injectIntoStream(spec))
+                || acted;
+        if (!acted) {
+            m_waitingInjects.push_back(spec);
+            qCInfo(lcFaults).noquote() << spec.name() << "waits for"
+                                       << (spec.type == FaultType::InjectDisconnected ? "a hello" : "a stream");
+        }
         return true;
     }
     case FaultType::HoldPings: {
@@ -1314,8 +1354,43 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
     return true;
 }
 
+void FaultProxy::streamCreated(ProxyConnection* connection)
+{
+    for (auto it = m_waitingInjects.begin(); it != m_waitingInjects.end();) {
+        if (it->type != FaultType::InjectDisconnected && connection->injectIntoStream(*it))
+            it = m_waitingInjects.erase(it);
+        else
+            ++it;
+    }
+}
+
+void FaultProxy::helloPassed(ProxyConnection* connection)
+{
+    for (auto it = m_waitingInjects.begin(); it != m_waitingInjects.end();) {
+        if (it->type == FaultType::InjectDisconnected && connection->injectDisconnected(*it))
+            it = m_waitingInjects.erase(it);
+        else
+            ++it;
+    }
+}
+
+void FaultProxy::dropWaitingInjects(const QString& why)
+{
+    const std::vector<FaultSpec> waiting = std::exchange(m_waitingInjects, {});
+    for (const FaultSpec& spec : waiting) {
+        const QString waitedFor = spec.type == FaultType::InjectDisconnected
+            ? QStringLiteral("no connection passed a hello to the client")
+            : intParam(spec.params, "requestId") >= 0
+            ? QStringLiteral("no connection/create with id %1 passed the proxy").arg(intParam(spec.params, "requestId"))
+            : QStringLiteral("no stream (connection/create) passed the proxy");
+        qCWarning(lcFaults).noquote() << spec.name() << "not applied:" << waitedFor << why;
+        Q_EMIT faultNotApplied(spec.name(), spec.params, waitedFor + QStringLiteral(" ") + why);
+    }
+}
+
 void FaultProxy::clearAll()
 {
+    dropWaitingInjects(QStringLiteral("before it was cleared"));
     m_toServer = Shaping();
     m_toClient = Shaping();
     m_armed.clear();

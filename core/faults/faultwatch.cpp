@@ -174,6 +174,16 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         session.recordLocal(EventKind::FaultInjected, QJsonDocument(report.toJson()).toJson(QJsonDocument::Compact),
             report.connection, report.corrupting ? FlagCorrupting : 0);
     });
+    // An inject applied before its stream existed waits for it; one still waiting at the end never
+    // acted, which must not pass for success.
+    QStringList notApplied;
+    QObject::connect(&proxy, &FaultProxy::faultNotApplied, &runner,
+        [&](const QString& fault, const QJsonObject& params, const QString& why) {
+            const QString text = QStringLiteral("%1 %2 was not applied: %3")
+                                     .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why);
+            notApplied << text;
+            io.err << prefix << text << '\n';
+        });
     // Behind the proxy the client only sees its connection reset: the log notes what the proxy saw,
     // and stderr says it once per outage.
     QObject::connect(&proxy, &FaultProxy::upstreamFailed, &runner, [&](const QString& note, const QString& error, bool outageStarts) {
@@ -204,7 +214,8 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
             io.err << prefix << "plan step " << step + 1 << " failed: " << why << '\n';
         });
     }
-    // The plan's clock starts with the session; --fault faults once the stream is up.
+    // The plan's clock starts with the session; --fault faults once the stream is up (the client
+    // sent connection/create; an inject waits in the proxy until that has passed).
     QTimer::singleShot(0, &runner, [&] {
         if (planRunner)
             planRunner->start();
@@ -260,6 +271,7 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         { QStringLiteral("expect"), QJsonArray::fromStringList(expected) },
         { QStringLiteral("sessionVersion"), analyzer.sessionVersion() },
         { QStringLiteral("faults"), qint64(stats.faults) },
+        { QStringLiteral("notApplied"), QJsonArray::fromStringList(notApplied) },
         { QStringLiteral("connections"), qint64(stats.connections) },
         { QStringLiteral("verdicts"), counts },
         { QStringLiteral("incidents"), incidents },
@@ -275,6 +287,8 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
                 code = cli::ExitFailure;
         }
     }
+    if (!notApplied.isEmpty() && code == cli::ExitOk)
+        code = cli::ExitFailure;
     if (!unexpected.isEmpty()) {
         io.err << prefix << "--expect " << expected.join(QLatin1Char(','))
                << " not met: " << unexpected.join(QStringLiteral("; ")) << '\n';

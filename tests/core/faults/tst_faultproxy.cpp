@@ -515,6 +515,50 @@ TEST_CASE("proxy: inject reload, failure and status disconnected")
     CHECK(rig.reports.size() == 3);
 }
 
+TEST_CASE("proxy: an inject applied before its stream exists waits for the connection/create, then acts and says so")
+{
+    // watch --fault applies as the client sends connection/create, before the proxy forwarded it:
+    // an inject used to find no stream, do nothing, report nothing and return true.
+    Rig rig;
+    QList<QString> notApplied;
+    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
+        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    rig.apply(QStringLiteral("inject-failure"), params(R"({"code":403403})"));
+    rig.apply(QStringLiteral("inject-disconnected"), params(R"({"close":false})"));
+    CHECK(rig.proxy.waitingInjectCount() == 2);
+    CHECK(rig.reports.isEmpty());
+    rig.connect();
+    // The hello has passed: inject-disconnected acts right behind it.
+    REQUIRE(waitUntil([&] { return rig.client.messages.size() == 2; }, 5s));
+    CHECK(rig.client.messages[1].contains("\"disconnected\""));
+    REQUIRE(rig.reports.size() == 1);
+    CHECK(rig.reports[0].fault == QStringLiteral("inject-disconnected"));
+    CHECK(rig.proxy.waitingInjectCount() == 1);
+    rig.client.socket.sendTextMessage(
+        QStringLiteral(R"({"method":"connection/create","id":3,"identity":"anonymous:a","space":"s","key":"k"})"));
+    REQUIRE(waitUntil([&] { return rig.client.messages.size() == 3; }, 5s));
+    const QJsonObject failure = QJsonDocument::fromJson(rig.client.messages[2]).object();
+    CHECK(failure.value(QLatin1String("failure")).toInt() == 3);
+    CHECK(failure.value(QLatin1String("reason")).toInt() == 403403);
+    CHECK_FALSE(failure.value(QLatin1String("retry")).toBool());
+    REQUIRE(rig.reports.size() == 2);
+    // Reported when it acted, with the stream it acted on.
+    CHECK(rig.reports[1].fault == QStringLiteral("inject-failure"));
+    CHECK(rig.reports[1].params.value(QLatin1String("requestId")).toInteger() == 3);
+    CHECK(rig.reports[1].params.value(QLatin1String("code")).toInteger() == 403403);
+    CHECK(rig.server.received().size() == 1); // the create itself went on to the server
+    CHECK(rig.proxy.waitingInjectCount() == 0);
+
+    // One whose stream never comes is said not applied when the proxy stops.
+    rig.apply(QStringLiteral("inject-reload"), params(R"({"requestId":99})"));
+    CHECK(rig.reports.size() == 2);
+    rig.proxy.shutdown();
+    REQUIRE(notApplied.size() == 1);
+    CHECK(notApplied.first()
+        == QStringLiteral("inject-reload: no connection/create with id 99 passed the proxy before the proxy stopped"));
+    CHECK(rig.proxy.waitingInjectCount() == 0);
+}
+
 TEST_CASE("proxy: hold pings back, then drop or deliver them")
 {
     for (const bool deliver : { false, true }) {
