@@ -54,8 +54,12 @@ QString faultWatchHelp()
         "  --server-control <URL> The server's control endpoint (deltascope-server --control-port P gives\n"
         "                         http://127.0.0.1:P): server-redeploy steps then redeploy it for real instead\n"
         "                         of the proxy simulating it.\n"
-        "  --expect <VERDICTS>    Exit 6 unless every incident ends in one of these (comma-separated:\n"
-        "                         converged, converged-stale, diverged, gave-up; or 'plan' for the plan's own).\n");
+        "  --expect <VERDICTS>    Every incident must end in one of these (comma-separated: converged,\n"
+        "                         converged-stale, diverged, gave-up; or 'plan' for the plan's own), and every\n"
+        "                         fault must act. The expectation then decides the exit code: 0 met, 6 not met,\n"
+        "                         however the stream ended (a fatal failure with --expect gave-up exits 0,\n"
+        "                         not 5). Only 2 (usage), 4 (never connected: nothing to judge) and 1 (the\n"
+        "                         --report file cannot be written) still win.\n");
 }
 
 bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QString& error)
@@ -261,6 +265,11 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
                               .arg(incident.value(QLatin1String("incident")).toInt())
                               .arg(verdict);
     }
+    // A fault that never acted leaves nothing to judge the expectation by.
+    if (!expected.isEmpty()) {
+        for (const QString& text : std::as_const(notApplied))
+            unexpected << text;
+    }
     const FaultProxy::Stats stats = proxy.stats();
     const QJsonObject report {
         { QStringLiteral("upstream"), truth.url.toString(QUrl::RemoveUserInfo) },
@@ -277,24 +286,26 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         { QStringLiteral("incidents"), incidents },
         { QStringLiteral("expectationMet"), unexpected.isEmpty() },
     };
+    // With --expect the expectation decides how the run ended (a stream that failed with a fatal
+    // code is what --expect gave-up asks for), except when there was nothing to judge: usage
+    // errors, no connection at all (4). Without it, the watch exit code stands.
+    if (!expected.isEmpty() && code != cli::ExitUsage && code != cli::ExitConnectFailed)
+        code = unexpected.isEmpty() ? cli::ExitOk : cli::ExitExpectationFailed;
+    else if (!notApplied.isEmpty() && code == cli::ExitOk)
+        code = cli::ExitFailure;
     if (!faultOptions.report.isEmpty()) {
         const QByteArray json = QJsonDocument(report).toJson(QJsonDocument::Indented);
         const auto writeJson = [&json](QIODevice& device, QString*) { return device.write(json) == json.size(); };
         QString error;
         if (!cli::writeOutputFile(faultOptions.report, writeJson, &error)) {
             io.err << prefix << "--report " << faultOptions.report << ": cannot write: " << error << '\n';
-            if (code == cli::ExitOk)
+            if (code == cli::ExitOk || (!expected.isEmpty() && code == cli::ExitExpectationFailed))
                 code = cli::ExitFailure;
         }
     }
-    if (!notApplied.isEmpty() && code == cli::ExitOk)
-        code = cli::ExitFailure;
-    if (!unexpected.isEmpty()) {
+    if (!unexpected.isEmpty())
         io.err << prefix << "--expect " << expected.join(QLatin1Char(','))
                << " not met: " << unexpected.join(QStringLiteral("; ")) << '\n';
-        if (code == cli::ExitOk)
-            code = cli::ExitExpectationFailed;
-    }
     io.out.flush();
     io.err.flush();
     return code;

@@ -283,6 +283,46 @@ TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expecta
     CHECK(err2.contains(QStringLiteral("--expect: unknown verdict 'fine'")));
 }
 
+TEST_CASE("watch --fault inject-failure as the stream opens: it acts, and with --expect the expectation decides the exit code")
+{
+    // The fault is applied as the client sends connection/create: it used to find no stream in the
+    // proxy, do nothing and exit 0 with "faults": 0. With --expect, exit 5 (fatal failure) used to
+    // win over the expectation, met (gave-up) or not (converged).
+    server::ReferenceServer server(Session::serverOptions());
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    const QStringList fault { QStringLiteral("--fault"), QStringLiteral(R"(inject-failure={"code":403403})"),
+        QStringLiteral("--duration"), QStringLiteral("4"), QStringLiteral("--report"), reportPath };
+    struct Case {
+        QStringList extra;
+        int exit;
+        bool met;
+    };
+    const Case cases[] = {
+        { {}, cli::ExitFatalStream, true },
+        { { QStringLiteral("--expect"), QStringLiteral("gave-up") }, cli::ExitOk, true },
+        { { QStringLiteral("--expect"), QStringLiteral("converged") }, cli::ExitExpectationFailed, false },
+    };
+    int run = 0;
+    for (const Case& c : cases) {
+        INFO(c.extra.join(QLatin1Char(' ')).toStdString());
+        QString out, err;
+        const int code = runWatch(server.url(), QStringLiteral("inject%1").arg(++run), fault + c.extra, out, err);
+        INFO(out.toStdString() << err.toStdString());
+        CHECK(code == c.exit);
+        const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+        CHECK(report.value(QLatin1String("faults")).toInt() == 1);
+        CHECK(report.value(QLatin1String("notApplied")).toArray().isEmpty());
+        CHECK(report.value(QLatin1String("expectationMet")).toBool() == c.met);
+        const QJsonArray incidents = report.value(QLatin1String("incidents")).toArray();
+        REQUIRE(incidents.size() == 1);
+        CHECK(incidents.first().toObject().value(QLatin1String("verdict")).toString() == QLatin1String("gave-up"));
+        CHECK(err.count(QStringLiteral("403403")) == 1); // one line says it, once
+    }
+}
+
 TEST_CASE("watch --expect against a server that is down: it says so, has no incident, and exits 4")
 {
     QTcpServer closedPort;
