@@ -49,7 +49,11 @@ QString faultWatchHelp()
     return QStringLiteral(
         "\nFault injection (the client connects through a loopback fault proxy in front of URL):\n"
         "  --plan <FILE>          Fault plan file, or the name of a ready plan (deltascope-cli proxy --list-plans).\n"
-        "  --fault <NAME[=JSON]>  Apply a fault once connected (repeatable; deltascope-cli proxy --list-faults).\n"
+        "  --fault <NAME[=JSON]>  Apply a fault once the stream is up, i.e. the client sent connection/create\n"
+        "                         (repeatable; deltascope-cli proxy --list-faults). stall (inbound or both)\n"
+        "                         and hold-pings wait for the first ping as well: a client counts missed\n"
+        "                         pings only after its first one, so earlier they would go unnoticed. A\n"
+        "                         fault that never acts is reported (exit 1; with --expect, not met).\n"
         "  --report <FILE.json>   Write the incidents (resync analysis) as JSON.\n"
         "  --server-control <URL> The server's control endpoint (deltascope-server --control-port P gives\n"
         "                         http://127.0.0.1:P): server-redeploy steps then redeploy it for real instead\n"
@@ -224,20 +228,54 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         if (planRunner)
             planRunner->start();
     });
-    bool faultsApplied = faults.empty();
-    QObject::connect(&session, &LiveSession::stateChanged, &runner, [&](ConnectionState state) {
-        if (faultsApplied || state != ConnectionState::Streaming)
-            return;
-        faultsApplied = true;
-        for (const FaultSpec& spec : faults) {
+    // A client counts missed pings only after its first ping (the JS client's has_had_ping), so a
+    // stall of the server's frames or held pings before then would never be noticed: those wait
+    // for the first ping as well.
+    auto waitsForPing = [](const FaultSpec& spec) {
+        return spec.type == FaultType::HoldPings
+            || (spec.type == FaultType::Stall && spec.params.value(QLatin1String("direction")).toString() != QLatin1String("outbound"));
+    };
+    std::vector<FaultSpec> afterStream;
+    std::vector<FaultSpec> afterPing;
+    for (const FaultSpec& spec : faults)
+        (waitsForPing(spec) ? afterPing : afterStream).push_back(spec);
+    bool streaming = false;
+    bool pinged = false;
+    auto applyAll = [&](std::vector<FaultSpec>& specs) {
+        for (const FaultSpec& spec : std::exchange(specs, {})) {
             QString why;
             const bool done = spec.type == FaultType::ServerRedeploy && serverControl ? serverControl(spec, &why) : proxy.apply(spec, &why);
             if (!done)
                 io.err << prefix << "--fault " << spec.name() << " failed: " << why << '\n';
         }
+    };
+    QObject::connect(&session, &LiveSession::stateChanged, &runner, [&](ConnectionState state) {
+        if (streaming || state != ConnectionState::Streaming)
+            return;
+        streaming = true;
+        applyAll(afterStream);
+        if (pinged)
+            applyAll(afterPing);
+    });
+    QObject::connect(&session.client(), &ProtocolClient::clientEvent, &runner, [&](const ClientEvent& event) {
+        if (event.kind != EventKind::Ping || pinged)
+            return;
+        pinged = true;
+        if (streaming)
+            applyAll(afterPing);
     });
 
     int code = runner.run();
+    for (const std::vector<FaultSpec>* waiting : { &afterStream, &afterPing }) {
+        for (const FaultSpec& spec : *waiting) {
+            const QString text = QStringLiteral("--fault %1 %2 was not applied: %3")
+                                     .arg(spec.name(), QString::fromUtf8(QJsonDocument(spec.params).toJson(QJsonDocument::Compact)),
+                                         waiting == &afterStream ? QStringLiteral("the stream never came up")
+                                                                 : QStringLiteral("no ping came from the server"));
+            notApplied << text;
+            io.err << prefix << text << '\n';
+        }
+    }
     if (planRunner)
         planRunner->stop();
     // An incident may still be waiting for its truth check: give it a few seconds.

@@ -323,6 +323,31 @@ TEST_CASE("watch --fault inject-failure as the stream opens: it acts, and with -
     }
 }
 
+TEST_CASE("watch --fault hold-pings waits for the first ping, so the client notices the missing ones")
+{
+    // Applied as the stream opened, before the first ping, the client never counted a missed
+    // ping (it counts only after its first one) and the 9 s without pings went unnoticed.
+    server::ReferenceServer server(Session::serverOptions());
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    QString out, err;
+    const int code = runWatch(server.url(), QStringLiteral("pings"),
+        { QStringLiteral("--fault"), QStringLiteral(R"(hold-pings={"durationMs":9000})"), QStringLiteral("--duration"),
+            QStringLiteral("11"), QStringLiteral("--report"), reportPath },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitOk);
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    bool missedPings = false;
+    for (const QJsonValue& incident : report.value(QLatin1String("incidents")).toArray())
+        missedPings = missedPings
+            || incident.toObject().value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString()
+                == QLatin1String("missed pings");
+    CHECK(missedPings);
+}
+
 TEST_CASE("watch --expect against a server that is down: it says so, has no incident, and exits 4")
 {
     QTcpServer closedPort;
