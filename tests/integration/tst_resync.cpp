@@ -348,6 +348,29 @@ TEST_CASE("watch --fault hold-pings waits for the first ping, so the client noti
     CHECK(missedPings);
 }
 
+TEST_CASE("drop-delta-silently on the chat demo at its default rate: a verified diverged within the plan's duration")
+{
+    // At the default 0.5 lines/s the plan's 3rd delta came at about 6 s, as its 6 s ran out: the
+    // incident was never checked (an unverified diverged), or there was none.
+    server::ReferenceServer server; // the default rates (chat: 0.5 lines/s)
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    QString out, err;
+    const int code = runWatch(server.url(), QStringLiteral("silent"),
+        { QStringLiteral("--plan"), QStringLiteral("drop-delta-silently"), QStringLiteral("--expect"), QStringLiteral("plan"),
+            QStringLiteral("--report"), reportPath },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitOk);
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    const QJsonArray incidents = report.value(QLatin1String("incidents")).toArray();
+    REQUIRE(incidents.size() >= 1);
+    CHECK(incidents.first().toObject().value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+    CHECK(incidents.first().toObject().value(QLatin1String("verified")).toBool());
+}
+
 TEST_CASE("watch --expect against a server that is down: it says so, has no incident, and exits 4")
 {
     QTcpServer closedPort;
