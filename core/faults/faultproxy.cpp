@@ -1077,8 +1077,23 @@ void FaultProxy::onNewConnection()
                 { { QStringLiteral("peer"), peer },
                     { QStringLiteral("mode"), blackHole ? QStringLiteral("black-hole") : QStringLiteral("reset") } });
             if (!blackHole) {
-                resetSocket(socket);
-                socket->deleteLater();
+                // Reset once the client has sent its first bytes (the upgrade request), not at
+                // accept: an RST that beats the client's connect-completion check makes Linux
+                // connect() return ECONNRESET, which Qt's socket engine does not treat as final,
+                // so it calls connect() again on the same socket, a new TCP connection each time
+                // (1 to 4 per attempt seen): `count` then counted Qt's internal connects, not the
+                // client's attempts. A client that sends nothing is reset after a second.
+                socket->setParent(this);
+                auto reset = [socket] {
+                    if (socket->state() != QAbstractSocket::UnconnectedState)
+                        resetSocket(socket);
+                    socket->deleteLater();
+                };
+                connect(socket, &QTcpSocket::readyRead, socket, reset, Qt::SingleShotConnection);
+                connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+                QTimer::singleShot(1000, socket, reset);
+                if (socket->bytesAvailable() > 0)
+                    reset();
                 continue;
             }
             socket->setParent(this);

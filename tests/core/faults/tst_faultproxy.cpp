@@ -258,6 +258,25 @@ TEST_CASE("proxy: refuse the next connects (reset, black hole), then let them th
     CHECK(rig.server.acceptedCount() == 1);
 }
 
+TEST_CASE("proxy: refuse count counts client connection attempts, one report each")
+{
+    // Reset at accept, the RST could beat Qt's connect-completion check; Qt then called connect()
+    // again on the same socket, and one attempt made up to 4 TCP connects, each a refusal.
+    Rig rig;
+    constexpr int kAttempts = 20;
+    rig.apply(QStringLiteral("refuse"), params(R"({"count":20})"));
+    for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+        RecordingClient client;
+        client.open(rig.proxy.clientUrl());
+        REQUIRE(waitUntil([&] { return !client.errors.isEmpty() || client.disconnects > 0; }, 5s));
+        REQUIRE(rig.reports.size() == attempt);
+    }
+    CHECK(rig.proxy.stats().connections == quint64(kAttempts));
+    CHECK(rig.reports.last().params.value(QLatin1String("remaining")).toInt() == 0);
+    rig.connect(); // the next attempt goes through
+    CHECK(rig.server.acceptedCount() == 1);
+}
+
 TEST_CASE("proxy: a server that is down resets the client, says why, and Qt has nothing to warn about")
 {
     QTcpServer closedPort;
