@@ -23,6 +23,14 @@ bool isNonNegativeInteger(const QJsonValue& value)
     return integer && *integer >= 0;
 }
 
+// Trigger times wait on an int-millisecond timer; a day is far beyond any plan.
+constexpr qint64 kMaxPlanMs = 86400000;
+
+bool isPlanTime(const QJsonValue& value)
+{
+    return isNonNegativeInteger(value) && value.toInteger() <= kMaxPlanMs;
+}
+
 const QStringList& verdictNames()
 {
     static const QStringList names { QStringLiteral("converged"), QStringLiteral("converged-stale"),
@@ -157,12 +165,14 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
                 return fail(atPath + QStringLiteral(".afterMs"),
                     QStringLiteral("expected a non-negative integer, got ")
                         + jsonTypeName(trigger.value(QLatin1String("afterMs"))));
+            if (!isPlanTime(trigger.value(QLatin1String("afterMs"))))
+                return fail(atPath + QStringLiteral(".afterMs"), QStringLiteral("expected at most %1 (a day)").arg(kMaxPlanMs));
             step.at.type = PlanTrigger::Type::Time;
             step.at.afterMs = trigger.value(QLatin1String("afterMs")).toInteger();
         } else if (trigger.contains(QLatin1String("frame"))) {
             const QJsonValue nth = trigger.value(QLatin1String("frame"));
-            if (!isNonNegativeInteger(nth) || nth.toInteger() < 1)
-                return fail(atPath + QStringLiteral(".frame"), QStringLiteral("expected a frame number from 1"));
+            if (!isNonNegativeInteger(nth) || nth.toInteger() < 1 || nth.toInteger() > 1000000000)
+                return fail(atPath + QStringLiteral(".frame"), QStringLiteral("expected a frame number from 1 to 1000000000"));
             step.at.type = PlanTrigger::Type::Frame;
             step.at.nth = nth.toInt();
         } else {
@@ -190,8 +200,8 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
                 = direction == QLatin1String("outbound") ? FlowDirection::Outbound : FlowDirection::Inbound;
         }
         if (trigger.contains(QLatin1String("delayMs"))) {
-            if (!isNonNegativeInteger(trigger.value(QLatin1String("delayMs"))))
-                return fail(atPath + QStringLiteral(".delayMs"), QStringLiteral("expected a non-negative integer"));
+            if (!isPlanTime(trigger.value(QLatin1String("delayMs"))))
+                return fail(atPath + QStringLiteral(".delayMs"), QStringLiteral("expected an integer from 0 to %1 (a day)").arg(kMaxPlanMs));
             step.at.delayMs = trigger.value(QLatin1String("delayMs")).toInteger();
         }
         if (object.contains(QLatin1String("repeat"))) {
@@ -200,11 +210,11 @@ bool FaultPlan::parse(QByteArrayView json, const QString& source, FaultPlan& out
             if (!repeat.isObject())
                 return fail(repeatPath, QStringLiteral("expected {\"count\":N,\"everyMs\":M}"));
             const QJsonObject r = repeat.toObject();
-            if (!isNonNegativeInteger(r.value(QLatin1String("count"))) || r.value(QLatin1String("count")).toInt() < 1)
-                return fail(repeatPath + QStringLiteral(".count"), QStringLiteral("expected an integer from 1"));
-            if (!isNonNegativeInteger(r.value(QLatin1String("everyMs")))
-                || r.value(QLatin1String("everyMs")).toInteger() < 1)
-                return fail(repeatPath + QStringLiteral(".everyMs"), QStringLiteral("expected a positive integer"));
+            if (!isNonNegativeInteger(r.value(QLatin1String("count"))) || r.value(QLatin1String("count")).toInteger() < 1
+                || r.value(QLatin1String("count")).toInteger() > 1000000)
+                return fail(repeatPath + QStringLiteral(".count"), QStringLiteral("expected an integer from 1 to 1000000"));
+            if (!isPlanTime(r.value(QLatin1String("everyMs"))) || r.value(QLatin1String("everyMs")).toInteger() < 1)
+                return fail(repeatPath + QStringLiteral(".everyMs"), QStringLiteral("expected an integer from 1 to %1 (a day)").arg(kMaxPlanMs));
             step.repeat = r.value(QLatin1String("count")).toInt();
             step.everyMs = r.value(QLatin1String("everyMs")).toInteger();
         }

@@ -6,6 +6,7 @@
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QScopeGuard>
 #include <QSet>
 #include <QSslConfiguration>
 #include <QSslSocket>
@@ -168,7 +169,13 @@ public:
     bool isUpgraded() const { return m_upgraded; }
     void setStalled(FlowDirection direction, bool on);
     void drop(bool rst, const QString& side);
-    void inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose);
+    // Sends a frame to the client; false when the client cannot take one (not upgraded, closed).
+    bool inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose);
+    // inject-reload / inject-failure into the stream the spec names (requestId, -1: the latest
+    // connection/create); false when this connection has no such stream yet.
+    bool injectIntoStream(const FaultSpec& spec);
+    // inject-disconnected; false before the hello has passed to the client.
+    bool injectDisconnected(const FaultSpec& spec);
     qint64 latestCreateId() const { return m_latestCreate; }
     void failStream(qint64 id) { m_failedIds.insert(id); }
     void releaseHeldPings(bool deliver);
@@ -205,6 +212,7 @@ private:
     bool m_finished = false;
     QString m_helloVersion;
     qint64 m_latestCreate = -1;
+    QSet<qint64> m_createdIds; // ids of every connection/create that passed
     QSet<qint64> m_failedIds;
     quint64 m_nextHeld = 1;
     QString m_closeHow;
@@ -529,8 +537,20 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
 
     if (inbound && text)
         m_helloSeen = true;
-    if (!inbound && json.value(QLatin1String("method")).toString() == QLatin1String("connection/create"))
+    // Injects waiting for a stream (or a hello) act once this frame has passed, whichever way it
+    // leaves handleMessage: the client then knows the stream id the inject names.
+    const bool create = !inbound && json.value(QLatin1String("method")).toString() == QLatin1String("connection/create");
+    const bool hello = inbound && kind == QLatin1String("hello");
+    const auto afterPassing = qScopeGuard([this, create, hello] {
+        if (create)
+            m_proxy->streamCreated(this);
+        else if (hello)
+            m_proxy->helloPassed(this);
+    });
+    if (create) {
         m_latestCreate = json.value(QLatin1String("id")).toInteger(-1);
+        m_createdIds.insert(m_latestCreate);
+    }
     if (inbound && kind == QLatin1String("hello")) {
         m_helloVersion = json.value(QLatin1String("version")).toString();
         if (m_proxy->m_versionRewritesLeft != 0) {
@@ -588,7 +608,7 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
             observe();
             return;
         case FaultType::DuplicateMessage: {
-            const int copies = spec.params.value(QLatin1String("copies")).toInt();
+            const int copies = intParam(spec.params, "copies");
             m_proxy->report({ spec.name(), spec.params, corruptsOnRepeat, m_id,
                 QStringLiteral("sent %1 %2 times").arg(label).arg(copies + 1), 0 });
             for (int c = 0; c <= copies; ++c)
@@ -600,10 +620,10 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
         case FaultType::ReorderMessage: {
             const bool reorder = spec.type == FaultType::ReorderMessage;
             Flow::Held entry { m_nextHeld++, raw, kind, dataCarrying, corruptsOnRepeat,
-                reorder ? spec.params.value(QLatin1String("by")).toInt() : -1, flow.dataForwarded, m_proxy->elapsedMs(),
+                reorder ? intParam(spec.params, "by") : -1, flow.dataForwarded, m_proxy->elapsedMs(),
                 spec, label };
-            hold(flow, std::move(entry), reorder ? -1 : spec.params.value(QLatin1String("ms")).toInt(),
-                reorder ? spec.params.value(QLatin1String("maxHoldMs")).toInt() : -1);
+            hold(flow, std::move(entry), reorder ? -1 : intParam(spec.params, "ms"),
+                reorder ? intParam(spec.params, "maxHoldMs") : -1);
             observe();
             return;
         }
@@ -644,7 +664,12 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
             } else if (mode == QLatin1String("truncate")) {
                 damaged.truncate(damaged.size() / 2);
             }
-            const bool silent = dataCarrying && (mode == QLatin1String("json") || mode == QLatin1String("truncate"));
+            // Silent when a client that survives the frame has lost the delta without a resync:
+            // broken JSON and a binary frame are logged and skipped on an open socket (ours and
+            // the JS client alike). Invalid UTF-8 and RSV1 fail the WebSocket (1007, 1002), so
+            // the client reconnects and resyncs.
+            const bool silent = dataCarrying
+                && (mode == QLatin1String("json") || mode == QLatin1String("truncate") || mode == QLatin1String("binary"));
             m_proxy->report(
                 { spec.name(), spec.params, silent, m_id, QStringLiteral("corrupted (%1) ").arg(mode) + label, 0 });
             forward(flow, encodeFor(flow, newOpcode, damaged, rsv), kind, dataCarrying);
@@ -787,6 +812,10 @@ void ProxyConnection::closeSide(QTcpSocket* socket, bool rst)
 {
     if (socket->state() == QAbstractSocket::UnconnectedState)
         return;
+    // What was forwarded before the fault is on the wire: hand it to the kernel before closing.
+    // A frame written a moment ago (the one that triggered a plan step, which passes untouched)
+    // still sits in the socket's buffer, and abort() would discard it.
+    socket->flush();
     if (rst)
         resetSocket(socket);
     else
@@ -820,10 +849,51 @@ void ProxyConnection::drop(bool rst, const QString& side)
         closeSide(m_upstreamSocket, rst);
 }
 
-void ProxyConnection::inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose)
+bool ProxyConnection::injectIntoStream(const FaultSpec& spec)
+{
+    const QJsonObject& p = spec.params;
+    const qint64 named = intParam(p, "requestId");
+    const qint64 id = named < 0 ? m_latestCreate : named;
+    if (id < 0 || !m_createdIds.contains(id) || m_finished)
+        return false;
+    QJsonObject params = p;
+    params.insert(QStringLiteral("requestId"), id);
+    QJsonObject frame;
+    if (spec.type == FaultType::InjectReload) {
+        frame = { { QStringLiteral("deliver"), id }, { QStringLiteral("done"), false },
+            { QStringLiteral("response"),
+                QJsonObject { { QStringLiteral("delta"),
+                    QJsonObject { { QStringLiteral("reload"),
+                        QJsonObject { { QStringLiteral("preserve-view"),
+                            p.value(QLatin1String("preserveView")).toBool() } } } } } } } };
+    } else {
+        const int code = intParam(p, "code");
+        const QString retry = p.value(QLatin1String("retry")).toString();
+        const bool retryFlag = retry == QLatin1String("auto") ? isRetryableCode(code) : retry == QLatin1String("true");
+        frame = { { QStringLiteral("failure"), id }, { QStringLiteral("reason"), code },
+            { QStringLiteral("retry"), retryFlag } };
+    }
+    if (!inject(QJsonDocument(frame).toJson(QJsonDocument::Compact), spec.name(), params, false))
+        return false;
+    if (spec.type == FaultType::InjectFailure)
+        failStream(id);
+    return true;
+}
+
+bool ProxyConnection::injectDisconnected(const FaultSpec& spec)
+{
+    if (!m_helloSeen || m_finished)
+        return false;
+    const QJsonObject frame { { QStringLiteral("status"), QStringLiteral("disconnected") },
+        { QStringLiteral("reason"), spec.params.value(QLatin1String("reason")) } };
+    return inject(QJsonDocument(frame).toJson(QJsonDocument::Compact), spec.name(), spec.params,
+        spec.params.value(QLatin1String("close")).toBool());
+}
+
+bool ProxyConnection::inject(const QByteArray& payload, const QString& fault, const QJsonObject& params, bool thenClose)
 {
     if (m_inbound.mode != Flow::Mode::Frames || m_client->state() != QAbstractSocket::ConnectedState)
-        return;
+        return false;
     // Injected frames join the inbound stream at the point the fault fires, behind what is queued.
     enqueue(m_inbound, encodeFrame(quint8(WsOpcode::Text), payload));
     m_proxy->report({ fault, params, false, m_id, QStringLiteral("injected ") + QString::fromUtf8(payload), 0 });
@@ -832,6 +902,7 @@ void ProxyConnection::inject(const QByteArray& payload, const QString& fault, co
         pump(m_inbound);
         closeSide(m_upstreamSocket, false);
     }
+    return true;
 }
 
 void ProxyConnection::releaseHeldPings(bool deliver)
@@ -939,6 +1010,7 @@ void FaultProxy::shutdown()
 {
     if (m_server)
         m_server->close();
+    dropWaitingInjects(QStringLiteral("before the proxy stopped"));
     for (ProxyConnection* connection : liveConnections())
         connection->drop(false, QStringLiteral("both"));
     for (QTcpSocket* socket : std::as_const(m_blackHoled)) {
@@ -1005,8 +1077,23 @@ void FaultProxy::onNewConnection()
                 { { QStringLiteral("peer"), peer },
                     { QStringLiteral("mode"), blackHole ? QStringLiteral("black-hole") : QStringLiteral("reset") } });
             if (!blackHole) {
-                resetSocket(socket);
-                socket->deleteLater();
+                // Reset once the client has sent its first bytes (the upgrade request), not at
+                // accept: an RST that beats the client's connect-completion check makes Linux
+                // connect() return ECONNRESET, which Qt's socket engine does not treat as final,
+                // so it calls connect() again on the same socket, a new TCP connection each time
+                // (1 to 4 per attempt seen): `count` then counted Qt's internal connects, not the
+                // client's attempts. A client that sends nothing is reset after a second.
+                socket->setParent(this);
+                auto reset = [socket] {
+                    if (socket->state() != QAbstractSocket::UnconnectedState)
+                        resetSocket(socket);
+                    socket->deleteLater();
+                };
+                connect(socket, &QTcpSocket::readyRead, socket, reset, Qt::SingleShotConnection);
+                connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+                QTimer::singleShot(1000, socket, reset);
+                if (socket->bytesAvailable() > 0)
+                    reset();
                 continue;
             }
             socket->setParent(this);
@@ -1151,7 +1238,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
     case FaultType::Stall: {
         const FlowDirection direction = directions(QStringLiteral("direction"));
         m_stallNewConnections = p.value(QLatin1String("newConnections")).toBool();
-        const int duration = p.value(QLatin1String("durationMs")).toInt();
+        const int duration = intParam(p, "durationMs");
         report({ spec.name(), p, false, -1,
             QStringLiteral("stalled %1 connection(s) %2")
                 .arg(liveConnections().size())
@@ -1170,93 +1257,70 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         return true;
     case FaultType::Latency:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction")))) {
-            shaping->latencyMs = p.value(QLatin1String("ms")).toInt();
-            shaping->jitterMs = p.value(QLatin1String("jitterMs")).toInt();
+            shaping->latencyMs = intParam(p, "ms");
+            shaping->jitterMs = intParam(p, "jitterMs");
         }
         report({ spec.name(), p, false, -1,
             QStringLiteral("latency set to %1 ms \u00B1%2 ms (%3)")
-                .arg(p.value(QLatin1String("ms")).toInt())
-                .arg(p.value(QLatin1String("jitterMs")).toInt())
+                .arg(intParam(p, "ms"))
+                .arg(intParam(p, "jitterMs"))
                 .arg(directionText(p)),
             0 });
         return true;
     case FaultType::Bandwidth:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction"))))
-            shaping->bytesPerSecond = p.value(QLatin1String("bytesPerSecond")).toInteger();
+            shaping->bytesPerSecond = intParam(p, "bytesPerSecond");
         report({ spec.name(), p, false, -1,
             QStringLiteral("bandwidth capped at %1 bytes/s (%2)")
-                .arg(p.value(QLatin1String("bytesPerSecond")).toInteger())
+                .arg(intParam(p, "bytesPerSecond"))
                 .arg(directionText(p)),
             0 });
         return true;
     case FaultType::Slice:
         for (Shaping* shaping : shapingsFor(directions(QStringLiteral("direction")))) {
-            shaping->segmentBytes = p.value(QLatin1String("segmentBytes")).toInt();
-            shaping->gapMs = p.value(QLatin1String("gapMs")).toInt();
+            shaping->segmentBytes = intParam(p, "segmentBytes");
+            shaping->gapMs = intParam(p, "gapMs");
         }
         report({ spec.name(), p, false, -1,
-            QStringLiteral("frames sliced into %1-byte segments %2 ms apart").arg(p.value(QLatin1String("segmentBytes")).toInt()).arg(p.value(QLatin1String("gapMs")).toInt()),
+            QStringLiteral("frames sliced into %1-byte segments %2 ms apart").arg(intParam(p, "segmentBytes")).arg(intParam(p, "gapMs")),
             0 });
         return true;
     case FaultType::Refuse:
         // Reported per refused connect, when it happens.
-        m_refuseRemaining = p.value(QLatin1String("count")).toInt();
+        m_refuseRemaining = intParam(p, "count");
         m_refuseMode = p.value(QLatin1String("mode")).toString();
-        m_blackHoleHoldMs = p.value(QLatin1String("holdMs")).toInt();
+        m_blackHoleHoldMs = intParam(p, "holdMs");
         m_refuseSpec = spec;
         return true;
     case FaultType::RewriteVersion: {
-        const int connections = p.value(QLatin1String("connections")).toInt();
+        const int connections = intParam(p, "connections");
         m_versionRewritesLeft = connections == 0 ? -1 : connections;
         m_versionRewrite = p.value(QLatin1String("version")).toString();
         m_versionSpec = spec;
         return true;
     }
     case FaultType::InjectReload:
-    case FaultType::InjectFailure: {
-        const bool reload = spec.type == FaultType::InjectReload;
-        for (ProxyConnection* connection : liveConnections()) {
-            qint64 id = p.value(QLatin1String("requestId")).toInteger();
-            if (id < 0)
-                id = connection->latestCreateId();
-            if (id < 0)
-                continue;
-            QJsonObject frame;
-            QJsonObject params = p;
-            params.insert(QStringLiteral("requestId"), id);
-            if (reload) {
-                frame = { { QStringLiteral("deliver"), id }, { QStringLiteral("done"), false },
-                    { QStringLiteral("response"),
-                        QJsonObject { { QStringLiteral("delta"),
-                            QJsonObject { { QStringLiteral("reload"),
-                                QJsonObject { { QStringLiteral("preserve-view"),
-                                    p.value(QLatin1String("preserveView")).toBool() } } } } } } } };
-            } else {
-                const int code = p.value(QLatin1String("code")).toInt();
-                const QString retry = p.value(QLatin1String("retry")).toString();
-                const bool retryFlag
-                    = retry == QLatin1String("auto") ? isRetryableCode(code) : retry == QLatin1String("true");
-                frame = { { QStringLiteral("failure"), id }, { QStringLiteral("reason"), code },
-                    { QStringLiteral("retry"), retryFlag } };
-                connection->failStream(id);
-            }
-            connection->inject(QJsonDocument(frame).toJson(QJsonDocument::Compact), spec.name(), params, false);
-        }
-        return true;
-    }
+    case FaultType::InjectFailure:
     case FaultType::InjectDisconnected: {
-        const QJsonObject frame { { QStringLiteral("status"), QStringLiteral("disconnected") },
-            { QStringLiteral("reason"), p.value(QLatin1String("reason")) } };
-        const QByteArray payload = QJsonDocument(frame).toJson(QJsonDocument::Compact);
+        // Every connection that can take it now does; with none, it waits for the first that can
+        // (streamCreated, helloPassed), so an inject applied as the client connects is not lost.
+        bool acted = false;
         for (ProxyConnection* connection : liveConnections())
-            connection->inject(payload, spec.name(), p, p.value(QLatin1String("close")).toBool());
+            acted = (spec.type == FaultType::InjectDisconnected ? connection->injectDisconnected(spec)
+                                                                  : connection->injectIntoStream(spec))
+                || acted;
+        if (!acted) {
+            m_waitingInjects.push_back(spec);
+            qCInfo(lcFaults).noquote() << spec.name() << "waits for"
+                                       << (spec.type == FaultType::InjectDisconnected ? "a hello" : "a stream");
+        }
         return true;
     }
     case FaultType::HoldPings: {
         m_holdPings = true;
         m_deliverHeldPings = p.value(QLatin1String("release")).toString() == QLatin1String("deliver");
         m_pingSpec = spec;
-        const int duration = p.value(QLatin1String("durationMs")).toInt();
+        const int duration = intParam(p, "durationMs");
         if (duration > 0)
             m_pingTimer.start(duration);
         report({ spec.name(), p, false, -1,
@@ -1272,7 +1336,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         // Simulated in the proxy: what a client sees when the server behind the address is
         // replaced. Every socket closes (FIN, a graceful shutdown), connects are reset for
         // downMs, and the new deployment greets with another version.
-        const int downMs = p.value(QLatin1String("downMs")).toInt();
+        const int downMs = intParam(p, "downMs");
         QString version = p.value(QLatin1String("version")).toString();
         if (version.isEmpty())
             version = QStringLiteral("redeployed-%1").arg(QDateTime::currentMSecsSinceEpoch());
@@ -1305,8 +1369,43 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
     return true;
 }
 
+void FaultProxy::streamCreated(ProxyConnection* connection)
+{
+    for (auto it = m_waitingInjects.begin(); it != m_waitingInjects.end();) {
+        if (it->type != FaultType::InjectDisconnected && connection->injectIntoStream(*it))
+            it = m_waitingInjects.erase(it);
+        else
+            ++it;
+    }
+}
+
+void FaultProxy::helloPassed(ProxyConnection* connection)
+{
+    for (auto it = m_waitingInjects.begin(); it != m_waitingInjects.end();) {
+        if (it->type == FaultType::InjectDisconnected && connection->injectDisconnected(*it))
+            it = m_waitingInjects.erase(it);
+        else
+            ++it;
+    }
+}
+
+void FaultProxy::dropWaitingInjects(const QString& why)
+{
+    const std::vector<FaultSpec> waiting = std::exchange(m_waitingInjects, {});
+    for (const FaultSpec& spec : waiting) {
+        const QString waitedFor = spec.type == FaultType::InjectDisconnected
+            ? QStringLiteral("no connection passed a hello to the client")
+            : intParam(spec.params, "requestId") >= 0
+            ? QStringLiteral("no connection/create with id %1 passed the proxy").arg(intParam(spec.params, "requestId"))
+            : QStringLiteral("no stream (connection/create) passed the proxy");
+        qCWarning(lcFaults).noquote() << spec.name() << "not applied:" << waitedFor << why;
+        Q_EMIT faultNotApplied(spec.name(), spec.params, waitedFor + QStringLiteral(" ") + why);
+    }
+}
+
 void FaultProxy::clearAll()
 {
+    dropWaitingInjects(QStringLiteral("before it was cleared"));
     m_toServer = Shaping();
     m_toClient = Shaping();
     m_armed.clear();

@@ -72,8 +72,11 @@ public:
     quint64 seed() const { return m_seed; }
 
     // Applies a fault now. Network faults act on the live connections (and, as each says, on later
-    // ones); message faults are armed and act when their frames pass. Returns false (with why)
-    // only for a fault this proxy cannot carry out.
+    // ones); message faults are armed and act when their frames pass. An inject waits for what it
+    // needs: inject-reload and inject-failure for a stream (the proxy has passed its
+    // connection/create), inject-disconnected for a connection whose hello has passed; each is
+    // reported by faultInjected() when it acts, or by faultNotApplied() if clear or shutdown
+    // comes first. Returns false (with why) only for a fault this proxy cannot carry out.
     bool apply(const FaultSpec& spec, QString* error = nullptr);
     bool apply(const QString& fault, const QJsonObject& params = {}, QString* error = nullptr);
     // Ends every fault: stalls released (held bytes delivered), shaping off, armed message faults
@@ -87,6 +90,7 @@ public:
     int connectionCount() const; // proxied connections with a socket still open (leak checks)
     int heldSocketCount() const { return int(m_blackHoled.size()); } // black-holed connects
     int armedMessageFaultCount() const { return int(m_armed.size()); }
+    int waitingInjectCount() const { return int(m_waitingInjects.size()); }
     bool isStalled() const;
     struct Stats {
         quint64 connections = 0;
@@ -104,6 +108,9 @@ public:
 
 Q_SIGNALS:
     void faultInjected(const deltascope::faults::FaultReport& report);
+    // An applied fault that never acted: an inject still waiting for its stream or hello when
+    // clear or shutdown() came. `why` says what it waited for.
+    void faultNotApplied(const QString& fault, const QJsonObject& params, const QString& why);
     // Lifecycle of proxied connections: {"connection":N,"event":"opened"|"upgraded"|"closed"|
     // "raw-fallback"|"upstream-failed"|"refused"|"tls-errors", ...details}.
     void connectionEvent(const QJsonObject& event);
@@ -147,6 +154,10 @@ private:
     void setStall(FlowDirection direction, bool on);
     void releasePings();
     QList<ProxyConnection*> liveConnections() const;
+    // Called by a connection once a connection/create has passed, or a hello: waiting injects fire.
+    void streamCreated(ProxyConnection* connection);
+    void helloPassed(ProxyConnection* connection);
+    void dropWaitingInjects(const QString& why);
 
     QTcpServer* m_server = nullptr;
     QUrl m_upstream;
@@ -186,6 +197,7 @@ private:
     FaultSpec m_pingSpec;
 
     std::vector<ArmedFault> m_armed;
+    std::vector<FaultSpec> m_waitingInjects; // in the order applied
 };
 
 }

@@ -127,6 +127,45 @@ const std::vector<FaultInfo>& catalog()
     return all;
 }
 
+// The range of each integer parameter. A name means the same in every fault that takes it. The
+// bounds keep every value an int (timers take int milliseconds) and say what makes sense for a
+// fault: nothing waits longer than a day, a delay or a hold lasts at most an hour.
+struct IntRange {
+    qint64 minimum;
+    qint64 maximum;
+};
+constexpr qint64 kDayMs = 86400000;
+constexpr qint64 kHourMs = 3600000;
+constexpr qint64 kManyFrames = 1000000000;
+
+IntRange intRange(QByteArrayView name)
+{
+    static const std::pair<const char*, IntRange> ranges[] = {
+        { "durationMs", { 0, kDayMs } }, // stall, hold-pings
+        { "holdMs", { 0, kDayMs } }, // refuse black-hole
+        { "downMs", { 0, kDayMs } }, // server-redeploy
+        { "ms", { 0, kHourMs } }, // latency, delay-message
+        { "jitterMs", { 0, kHourMs } },
+        { "maxHoldMs", { 0, kHourMs } },
+        { "gapMs", { 0, 60000 } },
+        { "bytesPerSecond", { 0, 1000000000 } },
+        { "segmentBytes", { 0, 64 * 1024 * 1024 } },
+        { "nth", { 1, kManyFrames } },
+        { "count", { 0, kManyFrames } }, // selector count, refuse count
+        { "copies", { 0, 1000 } },
+        { "by", { 1, 1000000 } },
+        { "connections", { 0, kManyFrames } },
+        { "requestId", { -1, 2147483647 } }, // Adama request ids are ints
+        { "code", { 0, 2147483647 } },
+    };
+    for (const auto& [param, range] : ranges) {
+        if (name == QByteArrayView(param))
+            return range;
+    }
+    Q_ASSERT_X(false, "intRange", "an integer parameter without a range");
+    return { 0, 2147483647 };
+}
+
 const FaultInfo* infoFor(FaultType type)
 {
     for (const FaultInfo& info : catalog()) {
@@ -208,6 +247,10 @@ QString faultCatalogText()
             if (param.choices)
                 text += QStringLiteral(" (")
                     + QString::fromLatin1(param.choices).replace(QLatin1Char(','), QLatin1Char('|')) + QLatin1Char(')');
+            if (param.type == ParamType::Int) {
+                const IntRange range = intRange(param.name);
+                text += QStringLiteral(" %1..%2").arg(range.minimum).arg(range.maximum);
+            }
             text += param.defaultValue ? QStringLiteral(" default ") + QLatin1String(param.defaultValue)
                                        : QStringLiteral(" required");
             if (*param.help)
@@ -313,11 +356,16 @@ bool buildSpec(const QString& name, const QJsonObject& params, const QString& fa
             if (!integer)
                 return fail(where, QStringLiteral("expected an integer, got ") + jsonTypeName(value));
             const qint64 number = *integer;
-            const bool mayBeNegative = spec.name == QByteArrayView("requestId");
-            if (number < 0 && !mayBeNegative)
+            const IntRange range = intRange(spec.name);
+            if (number < 0 && range.minimum == 0)
                 return fail(where, QStringLiteral("expected a non-negative integer, got %1").arg(number));
             if (spec.name == QByteArrayView("nth") && number < 1)
                 return fail(where, QStringLiteral("counts from 1"));
+            if (number < range.minimum || number > range.maximum)
+                return fail(where,
+                    QStringLiteral("expected an integer from %1 to %2, got %3").arg(range.minimum).arg(range.maximum).arg(number));
+            // Stored as an integer, so every reader gets the exact value with toInteger() or toInt().
+            value = number;
             break;
         }
         case ParamType::Bool:
@@ -363,8 +411,8 @@ bool buildSpec(const QString& name, const QJsonObject& params, const QString& fa
     if (info.message) {
         out.select.kind = out.params.value(QLatin1String("kind")).toString();
         out.select.direction = directionOf(out.params.value(QLatin1String("direction")).toString());
-        out.select.nth = out.params.value(QLatin1String("nth")).toInt();
-        out.select.count = out.params.value(QLatin1String("count")).toInt();
+        out.select.nth = intParam(out.params, "nth");
+        out.select.count = intParam(out.params, "count");
         const bool outboundKind = out.select.kind == QLatin1String("request")
             || out.select.kind == QLatin1String("send") || out.select.kind == QLatin1String("pong");
         const bool inboundKind
@@ -617,6 +665,13 @@ QJsonObject FaultReport::toJson() const
     if (!detail.isEmpty())
         object.insert(QStringLiteral("detail"), detail);
     return object;
+}
+
+int intParam(const QJsonObject& params, const char* name)
+{
+    const qint64 value = params.value(QLatin1String(name)).toInteger();
+    Q_ASSERT(value >= intRange(name).minimum && value <= intRange(name).maximum);
+    return int(value);
 }
 
 bool isRetryableCode(int code)

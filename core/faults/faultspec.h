@@ -80,6 +80,10 @@ struct FaultSpec {
     QJsonObject toJson() const;
 };
 
+// An integer parameter of a FaultSpec's params. FaultSpec checked it against its documented range
+// (proxy --list-faults), and every range fits an int, so this is exact; read them all this way.
+int intParam(const QJsonObject& params, const char* name);
+
 // What the proxy did, when it did it: one FaultInjected event of the session log.
 struct FaultReport {
     QString fault; // faultTypeName

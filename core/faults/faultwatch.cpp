@@ -49,13 +49,21 @@ QString faultWatchHelp()
     return QStringLiteral(
         "\nFault injection (the client connects through a loopback fault proxy in front of URL):\n"
         "  --plan <FILE>          Fault plan file, or the name of a ready plan (deltascope-cli proxy --list-plans).\n"
-        "  --fault <NAME[=JSON]>  Apply a fault once connected (repeatable; deltascope-cli proxy --list-faults).\n"
+        "  --fault <NAME[=JSON]>  Apply a fault once the stream is up, i.e. the client sent connection/create\n"
+        "                         (repeatable; deltascope-cli proxy --list-faults). stall (inbound or both)\n"
+        "                         and hold-pings wait for the first ping as well: a client counts missed\n"
+        "                         pings only after its first one, so earlier they would go unnoticed. A\n"
+        "                         fault that never acts is reported (exit 1; with --expect, not met).\n"
         "  --report <FILE.json>   Write the incidents (resync analysis) as JSON.\n"
         "  --server-control <URL> The server's control endpoint (deltascope-server --control-port P gives\n"
         "                         http://127.0.0.1:P): server-redeploy steps then redeploy it for real instead\n"
         "                         of the proxy simulating it.\n"
-        "  --expect <VERDICTS>    Exit 6 unless every incident ends in one of these (comma-separated:\n"
-        "                         converged, converged-stale, diverged, gave-up; or 'plan' for the plan's own).\n");
+        "  --expect <VERDICTS>    Every incident must end in one of these (comma-separated: converged,\n"
+        "                         converged-stale, diverged, gave-up; or 'plan' for the plan's own), and every\n"
+        "                         fault must act. The expectation then decides the exit code: 0 met, 6 not met,\n"
+        "                         however the stream ended (a fatal failure with --expect gave-up exits 0,\n"
+        "                         not 5). Only 2 (usage), 4 (never connected: nothing to judge) and 1 (the\n"
+        "                         --report file cannot be written) still win.\n");
 }
 
 bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QString& error)
@@ -174,6 +182,16 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         session.recordLocal(EventKind::FaultInjected, QJsonDocument(report.toJson()).toJson(QJsonDocument::Compact),
             report.connection, report.corrupting ? FlagCorrupting : 0);
     });
+    // An inject applied before its stream existed waits for it; one still waiting at the end never
+    // acted, which must not pass for success.
+    QStringList notApplied;
+    QObject::connect(&proxy, &FaultProxy::faultNotApplied, &runner,
+        [&](const QString& fault, const QJsonObject& params, const QString& why) {
+            const QString text = QStringLiteral("%1 %2 was not applied: %3")
+                                     .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why);
+            notApplied << text;
+            io.err << prefix << text << '\n';
+        });
     // Behind the proxy the client only sees its connection reset: the log notes what the proxy saw,
     // and stderr says it once per outage.
     QObject::connect(&proxy, &FaultProxy::upstreamFailed, &runner, [&](const QString& note, const QString& error, bool outageStarts) {
@@ -204,25 +222,60 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
             io.err << prefix << "plan step " << step + 1 << " failed: " << why << '\n';
         });
     }
-    // The plan's clock starts with the session; --fault faults once the stream is up.
+    // The plan's clock starts with the session; --fault faults once the stream is up (the client
+    // sent connection/create; an inject waits in the proxy until that has passed).
     QTimer::singleShot(0, &runner, [&] {
         if (planRunner)
             planRunner->start();
     });
-    bool faultsApplied = faults.empty();
-    QObject::connect(&session, &LiveSession::stateChanged, &runner, [&](ConnectionState state) {
-        if (faultsApplied || state != ConnectionState::Streaming)
-            return;
-        faultsApplied = true;
-        for (const FaultSpec& spec : faults) {
+    // A client counts missed pings only after its first ping (the JS client's has_had_ping), so a
+    // stall of the server's frames or held pings before then would never be noticed: those wait
+    // for the first ping as well.
+    auto waitsForPing = [](const FaultSpec& spec) {
+        return spec.type == FaultType::HoldPings
+            || (spec.type == FaultType::Stall && spec.params.value(QLatin1String("direction")).toString() != QLatin1String("outbound"));
+    };
+    std::vector<FaultSpec> afterStream;
+    std::vector<FaultSpec> afterPing;
+    for (const FaultSpec& spec : faults)
+        (waitsForPing(spec) ? afterPing : afterStream).push_back(spec);
+    bool streaming = false;
+    bool pinged = false;
+    auto applyAll = [&](std::vector<FaultSpec>& specs) {
+        for (const FaultSpec& spec : std::exchange(specs, {})) {
             QString why;
             const bool done = spec.type == FaultType::ServerRedeploy && serverControl ? serverControl(spec, &why) : proxy.apply(spec, &why);
             if (!done)
                 io.err << prefix << "--fault " << spec.name() << " failed: " << why << '\n';
         }
+    };
+    QObject::connect(&session, &LiveSession::stateChanged, &runner, [&](ConnectionState state) {
+        if (streaming || state != ConnectionState::Streaming)
+            return;
+        streaming = true;
+        applyAll(afterStream);
+        if (pinged)
+            applyAll(afterPing);
+    });
+    QObject::connect(&session.client(), &ProtocolClient::clientEvent, &runner, [&](const ClientEvent& event) {
+        if (event.kind != EventKind::Ping || pinged)
+            return;
+        pinged = true;
+        if (streaming)
+            applyAll(afterPing);
     });
 
     int code = runner.run();
+    for (const std::vector<FaultSpec>* waiting : { &afterStream, &afterPing }) {
+        for (const FaultSpec& spec : *waiting) {
+            const QString text = QStringLiteral("--fault %1 %2 was not applied: %3")
+                                     .arg(spec.name(), QString::fromUtf8(QJsonDocument(spec.params).toJson(QJsonDocument::Compact)),
+                                         waiting == &afterStream ? QStringLiteral("the stream never came up")
+                                                                 : QStringLiteral("no ping came from the server"));
+            notApplied << text;
+            io.err << prefix << text << '\n';
+        }
+    }
     if (planRunner)
         planRunner->stop();
     // An incident may still be waiting for its truth check: give it a few seconds.
@@ -250,6 +303,11 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
                               .arg(incident.value(QLatin1String("incident")).toInt())
                               .arg(verdict);
     }
+    // A fault that never acted leaves nothing to judge the expectation by.
+    if (!expected.isEmpty()) {
+        for (const QString& text : std::as_const(notApplied))
+            unexpected << text;
+    }
     const FaultProxy::Stats stats = proxy.stats();
     const QJsonObject report {
         { QStringLiteral("upstream"), truth.url.toString(QUrl::RemoveUserInfo) },
@@ -260,27 +318,32 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         { QStringLiteral("expect"), QJsonArray::fromStringList(expected) },
         { QStringLiteral("sessionVersion"), analyzer.sessionVersion() },
         { QStringLiteral("faults"), qint64(stats.faults) },
+        { QStringLiteral("notApplied"), QJsonArray::fromStringList(notApplied) },
         { QStringLiteral("connections"), qint64(stats.connections) },
         { QStringLiteral("verdicts"), counts },
         { QStringLiteral("incidents"), incidents },
         { QStringLiteral("expectationMet"), unexpected.isEmpty() },
     };
+    // With --expect the expectation decides how the run ended (a stream that failed with a fatal
+    // code is what --expect gave-up asks for), except when there was nothing to judge: usage
+    // errors, no connection at all (4). Without it, the watch exit code stands.
+    if (!expected.isEmpty() && code != cli::ExitUsage && code != cli::ExitConnectFailed)
+        code = unexpected.isEmpty() ? cli::ExitOk : cli::ExitExpectationFailed;
+    else if (!notApplied.isEmpty() && code == cli::ExitOk)
+        code = cli::ExitFailure;
     if (!faultOptions.report.isEmpty()) {
         const QByteArray json = QJsonDocument(report).toJson(QJsonDocument::Indented);
         const auto writeJson = [&json](QIODevice& device, QString*) { return device.write(json) == json.size(); };
         QString error;
         if (!cli::writeOutputFile(faultOptions.report, writeJson, &error)) {
             io.err << prefix << "--report " << faultOptions.report << ": cannot write: " << error << '\n';
-            if (code == cli::ExitOk)
+            if (code == cli::ExitOk || (!expected.isEmpty() && code == cli::ExitExpectationFailed))
                 code = cli::ExitFailure;
         }
     }
-    if (!unexpected.isEmpty()) {
+    if (!unexpected.isEmpty())
         io.err << prefix << "--expect " << expected.join(QLatin1Char(','))
                << " not met: " << unexpected.join(QStringLiteral("; ")) << '\n';
-        if (code == cli::ExitOk)
-            code = cli::ExitExpectationFailed;
-    }
     io.out.flush();
     io.err.flush();
     return code;

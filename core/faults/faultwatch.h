@@ -35,8 +35,9 @@ QString faultWatchHelp();
 // Runs `watch` with fault injection: the client connects through a loopback fault proxy in front
 // of the URL, the plan runs, every fault and every incident is recorded in the session log, and a
 // shadow connection straight to the server checks the client's tree after each resync. Writes the
-// incidents to --report; returns 6 (ExitExpectationFailed) when an incident ends outside --expect,
-// else the watch exit code.
+// incidents to --report. With --expect the expectation decides: 0 met, 6 (ExitExpectationFailed)
+// not met, unless the run could not judge anything (2 usage, 4 never connected) or the report could
+// not be written (1). Without it, the watch exit code (1 too when a fault never acted).
 int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptions, cli::CommandIo& io);
 
 }

@@ -254,6 +254,13 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
                     report.detail.isEmpty() ? QString() : QStringLiteral(": ") + report.detail,
                     report.corrupting ? QStringLiteral(" [corrupting]") : QString()));
     });
+    QObject::connect(&proxy, &FaultProxy::faultNotApplied, &proxy,
+        [&](const QString& fault, const QJsonObject& params, const QString& why) {
+            log({ { QStringLiteral("type"), QStringLiteral("fault-not-applied") }, { QStringLiteral("fault"), fault },
+                    { QStringLiteral("params"), params }, { QStringLiteral("why"), why } },
+                QStringLiteral("fault %1 %2 not applied: %3")
+                    .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why));
+        });
     bool planStarted = runner && runner->isRunning();
     QObject::connect(&proxy, &FaultProxy::connectionEvent, &proxy, [&](const QJsonObject& event) {
         QJsonObject record = event;

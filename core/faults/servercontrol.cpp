@@ -124,7 +124,7 @@ FaultPlanRunner::ServerControl redeployControl(RedeploySteps steps, FaultProxy* 
         QString version = fault.params.value(QLatin1String("version")).toString();
         if (version.isEmpty())
             version = QStringLiteral("redeployed-%1").arg(QDateTime::currentMSecsSinceEpoch());
-        const int downMs = fault.params.value(QLatin1String("downMs")).toInt();
+        const int downMs = intParam(fault.params, "downMs");
         // Order matters: the new version must be in place before anyone can reconnect.
         if (const QString why = steps.setVersion(version); !why.isEmpty())
             return fail(why);

@@ -738,7 +738,14 @@ void ProtocolClient::handleStreamFailure(const StreamFailure& failure, const QSt
     if (!decision.retry) {
         m_streamPhase = StreamPhase::GaveUp;
         m_gaveUpOnCode = decision.codeNotRetried;
-        giveUp(QStringLiteral("%1; %2").arg(reason, decision.reason), failure.hasReason ? failure.code : 0);
+        // The policy's reason names the code ("fatal code 403403 AUTH_FORBIDDEN (fatal)"), which
+        // `reason` already did: say it once.
+        QString why = decision.reason;
+        if (failure.hasReason && reason.contains(describeErrorCode(failure.code)))
+            why.remove(QLatin1Char(' ') + describeErrorCode(failure.code));
+        if (decision.codeNotRetried && why == QLatin1String("fatal code"))
+            why = QStringLiteral("a fatal code is not retried");
+        giveUp(QStringLiteral("%1; %2").arg(reason, why), failure.hasReason ? failure.code : 0);
         return;
     }
     ++m_streamAttempt;

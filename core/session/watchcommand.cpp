@@ -596,7 +596,8 @@ Command watchCommand()
             if (help) {
                 io.out << helpText << faults::faultWatchHelp()
                        << "\nExit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 2 usage, 4 could not connect,\n"
-                          "5 the stream failed with a code not retried, 6 an incident ended outside --expect, 1 other failures.\n";
+                          "5 the stream failed with a code not retried, 1 other failures (with --fault/--plan: a fault\n"
+                          "that never acted). With --expect: 0 met, 6 not met, whatever the stream did (see --expect).\n";
                 return int(ExitOk);
             }
             if (faultOptions.active())

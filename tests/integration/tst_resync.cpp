@@ -283,6 +283,94 @@ TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expecta
     CHECK(err2.contains(QStringLiteral("--expect: unknown verdict 'fine'")));
 }
 
+TEST_CASE("watch --fault inject-failure as the stream opens: it acts, and with --expect the expectation decides the exit code")
+{
+    // The fault is applied as the client sends connection/create: it used to find no stream in the
+    // proxy, do nothing and exit 0 with "faults": 0. With --expect, exit 5 (fatal failure) used to
+    // win over the expectation, met (gave-up) or not (converged).
+    server::ReferenceServer server(Session::serverOptions());
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    const QStringList fault { QStringLiteral("--fault"), QStringLiteral(R"(inject-failure={"code":403403})"),
+        QStringLiteral("--duration"), QStringLiteral("4"), QStringLiteral("--report"), reportPath };
+    struct Case {
+        QStringList extra;
+        int exit;
+        bool met;
+    };
+    const Case cases[] = {
+        { {}, cli::ExitFatalStream, true },
+        { { QStringLiteral("--expect"), QStringLiteral("gave-up") }, cli::ExitOk, true },
+        { { QStringLiteral("--expect"), QStringLiteral("converged") }, cli::ExitExpectationFailed, false },
+    };
+    int run = 0;
+    for (const Case& c : cases) {
+        INFO(c.extra.join(QLatin1Char(' ')).toStdString());
+        QString out, err;
+        const int code = runWatch(server.url(), QStringLiteral("inject%1").arg(++run), fault + c.extra, out, err);
+        INFO(out.toStdString() << err.toStdString());
+        CHECK(code == c.exit);
+        const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+        CHECK(report.value(QLatin1String("faults")).toInt() == 1);
+        CHECK(report.value(QLatin1String("notApplied")).toArray().isEmpty());
+        CHECK(report.value(QLatin1String("expectationMet")).toBool() == c.met);
+        const QJsonArray incidents = report.value(QLatin1String("incidents")).toArray();
+        REQUIRE(incidents.size() == 1);
+        CHECK(incidents.first().toObject().value(QLatin1String("verdict")).toString() == QLatin1String("gave-up"));
+        CHECK(err.count(QStringLiteral("403403")) == 1); // one line says it, once
+    }
+}
+
+TEST_CASE("watch --fault hold-pings waits for the first ping, so the client notices the missing ones")
+{
+    // Applied as the stream opened, before the first ping, the client never counted a missed
+    // ping (it counts only after its first one) and the 9 s without pings went unnoticed.
+    server::ReferenceServer server(Session::serverOptions());
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    QString out, err;
+    const int code = runWatch(server.url(), QStringLiteral("pings"),
+        { QStringLiteral("--fault"), QStringLiteral(R"(hold-pings={"durationMs":9000})"), QStringLiteral("--duration"),
+            QStringLiteral("11"), QStringLiteral("--report"), reportPath },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitOk);
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    bool missedPings = false;
+    for (const QJsonValue& incident : report.value(QLatin1String("incidents")).toArray())
+        missedPings = missedPings
+            || incident.toObject().value(QLatin1String("detection")).toObject().value(QLatin1String("how")).toString()
+                == QLatin1String("missed pings");
+    CHECK(missedPings);
+}
+
+TEST_CASE("drop-delta-silently on the chat demo at its default rate: a verified diverged within the plan's duration")
+{
+    // At the default 0.5 lines/s the plan's 3rd delta came at about 6 s, as its 6 s ran out: the
+    // incident was never checked (an unverified diverged), or there was none.
+    server::ReferenceServer server; // the default rates (chat: 0.5 lines/s)
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    REQUIRE(dir.isValid());
+    const QString reportPath = dir.filePath(QStringLiteral("report.json"));
+    QString out, err;
+    const int code = runWatch(server.url(), QStringLiteral("silent"),
+        { QStringLiteral("--plan"), QStringLiteral("drop-delta-silently"), QStringLiteral("--expect"), QStringLiteral("plan"),
+            QStringLiteral("--report"), reportPath },
+        out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitOk);
+    const QJsonObject report = QJsonDocument::fromJson(test::readFileOrFail(reportPath)).object();
+    const QJsonArray incidents = report.value(QLatin1String("incidents")).toArray();
+    REQUIRE(incidents.size() >= 1);
+    CHECK(incidents.first().toObject().value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+    CHECK(incidents.first().toObject().value(QLatin1String("verified")).toBool());
+}
+
 TEST_CASE("watch --expect against a server that is down: it says so, has no incident, and exits 4")
 {
     QTcpServer closedPort;

@@ -183,7 +183,7 @@ TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
     CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"nap"}]})")
               .startsWith(QStringLiteral("plan.json: $.steps[0].fault: unknown fault 'nap'")));
     CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"drop","repeat":{"count":0,"everyMs":5}}]})")
-        == QStringLiteral("plan.json: $.steps[0].repeat.count: expected an integer from 1"));
+        == QStringLiteral("plan.json: $.steps[0].repeat.count: expected an integer from 1 to 1000000"));
     CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"latency","params":{"ms":1.5}}]})")
         == QStringLiteral("plan.json: $.steps[0].params.ms: expected an integer, got a number"));
     // Beyond any 64-bit integer (once undefined behaviour in the check; found by fuzz_faultplan's sanitizers).
@@ -194,6 +194,37 @@ TEST_CASE("plans: errors name the file, the JSON path and what is wrong")
     QString error;
     CHECK_FALSE(FaultPlan::load(QStringLiteral("/nonexistent/plan.json"), plan, &error));
     CHECK(error.startsWith(QStringLiteral("/nonexistent/plan.json: cannot open")));
+}
+
+TEST_CASE("fault parameters: integers out of their documented range are errors that name where, none wraps")
+{
+    // 4294967296 used to pass as a qint64 and be read with toInt() as 0: "latency set to 0 ms".
+    FaultSpec spec;
+    QString error;
+    CHECK_FALSE(FaultSpec::fromOption(QStringLiteral(R"(latency={"ms":4294967296})"), spec, &error));
+    CHECK(error == QStringLiteral("--fault latency, parameter ms: expected an integer from 0 to 3600000, got 4294967296"));
+    CHECK_FALSE(FaultSpec::fromOption(QStringLiteral(R"(inject-failure={"code":2147483648})"), spec, &error));
+    CHECK(error.contains(QStringLiteral("parameter code: expected an integer from 0 to 2147483647")));
+    // 2147483648 ms was read as a negative int: a stall that never ended.
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":0},"fault":"stall","params":{"durationMs":2147483648}}]})")
+        == QStringLiteral("plan.json: $.steps[0].params.durationMs: expected an integer from 0 to 86400000, got 2147483648"));
+    CHECK(parseError(R"({"steps":[{"at":{"afterMs":4294967296},"fault":"drop"}]})")
+        == QStringLiteral("plan.json: $.steps[0].at.afterMs: expected at most 86400000 (a day)"));
+    CHECK(parseError(R"({"steps":[{"at":{"frame":4294967296},"fault":"drop"}]})").contains(QStringLiteral("$.steps[0].at.frame")));
+    // The largest values are taken and read back exactly.
+    REQUIRE(FaultSpec::fromOption(QStringLiteral(R"(stall={"durationMs":86400000})"), spec, &error));
+    CHECK(intParam(spec.params, "durationMs") == 86400000);
+    REQUIRE(FaultSpec::fromOption(QStringLiteral(R"(bandwidth={"bytesPerSecond":1000000000})"), spec, &error));
+    CHECK(intParam(spec.params, "bytesPerSecond") == 1000000000);
+    // The ranges are in the catalogue (proxy --list-faults).
+    CHECK(faultCatalogText().contains(QStringLiteral("    ms 0..3600000 required")));
+    FaultProxy proxy;
+    QList<FaultReport> reports;
+    QObject::connect(&proxy, &FaultProxy::faultInjected, &proxy, [&](const FaultReport& report) { reports.append(report); });
+    REQUIRE(FaultSpec::fromOption(QStringLiteral(R"(latency={"ms":3600000})"), spec, &error));
+    REQUIRE(proxy.apply(spec, &error));
+    REQUIRE(reports.size() == 1);
+    CHECK(reports.first().detail.startsWith(QStringLiteral("latency set to 3600000 ms")));
 }
 
 TEST_CASE("fault options: NAME=JSON errors name the option, the parameter and what is wrong")
@@ -311,6 +342,42 @@ TEST_CASE("plan runner: time, frame and match triggers fire in order, repeats sp
         dropped = dropped
             || (report.fault == QStringLiteral("drop-message") && report.detail.contains(QStringLiteral("seq 4")));
     CHECK(dropped);
+}
+
+TEST_CASE("plan runner: a drop triggered by a frame lets that frame reach the client first, RST or FIN")
+{
+    // The README: the triggering frame passes untouched. It was still in the proxy's socket buffer
+    // when the drop closed the socket, and an RST (SO_LINGER 0) discarded it.
+    for (const char* mode : { "rst", "fin" }) {
+        INFO(mode);
+        ScriptedServer server;
+        FaultProxy proxy;
+        REQUIRE(proxy.setUpstream(server.url()));
+        REQUIRE(proxy.listen());
+        RecordingClient client;
+        client.open(proxy.clientUrl());
+        REQUIRE(waitUntil([&] { return server.connectedCount() == 1 && !client.messages.isEmpty(); }, 5s));
+        FaultPlan plan;
+        QString error;
+        REQUIRE(FaultPlan::parse(QStringLiteral(R"({"steps":[{"at":{"frame":5,"kind":"delta"},"fault":"drop","params":{"mode":"%1"}}]})")
+                                     .arg(QLatin1String(mode))
+                                     .toUtf8(),
+            QStringLiteral("inline"), plan, &error));
+        FaultPlanRunner runner(&proxy, plan);
+        runner.start();
+        for (int seq = 1; seq <= 8; ++seq)
+            server.sendToAll(QStringLiteral(R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":%1},"seq":%1}}})")
+                                 .arg(seq)
+                                 .toUtf8());
+        REQUIRE(waitUntil([&] { return client.disconnects > 0; }, 5s));
+        QList<int> seqs;
+        for (const QByteArray& message : client.messages) {
+            const QJsonObject json = QJsonDocument::fromJson(message).object();
+            if (json.contains(QLatin1String("deliver")))
+                seqs.append(json.value(QLatin1String("response")).toObject().value(QLatin1String("delta")).toObject().value(QLatin1String("seq")).toInt());
+        }
+        CHECK(seqs == QList<int> { 1, 2, 3, 4, 5 });
+    }
 }
 
 TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connections and faults")

@@ -258,6 +258,25 @@ TEST_CASE("proxy: refuse the next connects (reset, black hole), then let them th
     CHECK(rig.server.acceptedCount() == 1);
 }
 
+TEST_CASE("proxy: refuse count counts client connection attempts, one report each")
+{
+    // Reset at accept, the RST could beat Qt's connect-completion check; Qt then called connect()
+    // again on the same socket, and one attempt made up to 4 TCP connects, each a refusal.
+    Rig rig;
+    constexpr int kAttempts = 20;
+    rig.apply(QStringLiteral("refuse"), params(R"({"count":20})"));
+    for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+        RecordingClient client;
+        client.open(rig.proxy.clientUrl());
+        REQUIRE(waitUntil([&] { return !client.errors.isEmpty() || client.disconnects > 0; }, 5s));
+        REQUIRE(rig.reports.size() == attempt);
+    }
+    CHECK(rig.proxy.stats().connections == quint64(kAttempts));
+    CHECK(rig.reports.last().params.value(QLatin1String("remaining")).toInt() == 0);
+    rig.connect(); // the next attempt goes through
+    CHECK(rig.server.acceptedCount() == 1);
+}
+
 TEST_CASE("proxy: a server that is down resets the client, says why, and Qt has nothing to warn about")
 {
     QTcpServer closedPort;
@@ -421,6 +440,33 @@ TEST_CASE("proxy: corrupt frames in each mode")
         rig.apply(QStringLiteral("corrupt-frame"), params(R"({"kind":"delta","mode":"binary"})"));
         rig.server.sendToAll(Rig::delta(1));
         REQUIRE(waitUntil([&] { return rig.client.binary.size() == 1; }, 5s));
+        // A client logs a binary frame as malformed and keeps the socket (ProtocolClient::onBinary;
+        // the JS client's JSON.parse throws in onmessage): the delta is lost without a resync.
+        QTest::qWait(100);
+        CHECK(rig.client.connected());
+        REQUIRE(rig.reports.size() == 1);
+        CHECK(rig.reports.first().corrupting);
+    }
+    SECTION("truncate: half the JSON, lost as json is")
+    {
+        Rig rig;
+        rig.connect();
+        rig.apply(QStringLiteral("corrupt-frame"), params(R"({"kind":"delta","mode":"truncate"})"));
+        rig.server.sendToAll(Rig::delta(1));
+        REQUIRE(waitUntil([&] { return rig.client.messages.size() == 2; }, 5s));
+        REQUIRE(rig.reports.size() == 1);
+        CHECK(rig.reports.first().corrupting);
+    }
+    SECTION("utf8: the client must fail the connection (1007), so it resyncs")
+    {
+        Rig rig;
+        rig.connect();
+        rig.apply(QStringLiteral("corrupt-frame"), params(R"({"kind":"delta","mode":"utf8"})"));
+        rig.server.sendToAll(Rig::delta(1));
+        REQUIRE(waitUntil([&] { return rig.client.disconnects > 0; }, 5s));
+        CHECK(rig.client.messages.size() == 1);
+        REQUIRE(rig.reports.size() == 1);
+        CHECK_FALSE(rig.reports.first().corrupting);
     }
     SECTION("rsv: the client must fail the connection")
     {
@@ -431,6 +477,8 @@ TEST_CASE("proxy: corrupt frames in each mode")
         REQUIRE(waitUntil([&] { return rig.client.disconnects > 0; }, 5s));
         CHECK(rig.client.messages.size() == 1);
         CHECK(waitUntil([&] { return rig.proxy.connectionCount() == 0; }, 5s));
+        REQUIRE(rig.reports.size() == 1);
+        CHECK_FALSE(rig.reports.first().corrupting);
     }
 }
 
@@ -484,6 +532,50 @@ TEST_CASE("proxy: inject reload, failure and status disconnected")
     CHECK(rig.client.messages.last().contains("keepalive-failure"));
     CHECK(waitUntil([&] { return rig.proxy.connectionCount() == 0 && rig.server.connectedCount() == 0; }, 5s));
     CHECK(rig.reports.size() == 3);
+}
+
+TEST_CASE("proxy: an inject applied before its stream exists waits for the connection/create, then acts and says so")
+{
+    // watch --fault applies as the client sends connection/create, before the proxy forwarded it:
+    // an inject used to find no stream, do nothing, report nothing and return true.
+    Rig rig;
+    QList<QString> notApplied;
+    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
+        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    rig.apply(QStringLiteral("inject-failure"), params(R"({"code":403403})"));
+    rig.apply(QStringLiteral("inject-disconnected"), params(R"({"close":false})"));
+    CHECK(rig.proxy.waitingInjectCount() == 2);
+    CHECK(rig.reports.isEmpty());
+    rig.connect();
+    // The hello has passed: inject-disconnected acts right behind it.
+    REQUIRE(waitUntil([&] { return rig.client.messages.size() == 2; }, 5s));
+    CHECK(rig.client.messages[1].contains("\"disconnected\""));
+    REQUIRE(rig.reports.size() == 1);
+    CHECK(rig.reports[0].fault == QStringLiteral("inject-disconnected"));
+    CHECK(rig.proxy.waitingInjectCount() == 1);
+    rig.client.socket.sendTextMessage(
+        QStringLiteral(R"({"method":"connection/create","id":3,"identity":"anonymous:a","space":"s","key":"k"})"));
+    REQUIRE(waitUntil([&] { return rig.client.messages.size() == 3; }, 5s));
+    const QJsonObject failure = QJsonDocument::fromJson(rig.client.messages[2]).object();
+    CHECK(failure.value(QLatin1String("failure")).toInt() == 3);
+    CHECK(failure.value(QLatin1String("reason")).toInt() == 403403);
+    CHECK_FALSE(failure.value(QLatin1String("retry")).toBool());
+    REQUIRE(rig.reports.size() == 2);
+    // Reported when it acted, with the stream it acted on.
+    CHECK(rig.reports[1].fault == QStringLiteral("inject-failure"));
+    CHECK(rig.reports[1].params.value(QLatin1String("requestId")).toInteger() == 3);
+    CHECK(rig.reports[1].params.value(QLatin1String("code")).toInteger() == 403403);
+    CHECK(rig.server.received().size() == 1); // the create itself went on to the server
+    CHECK(rig.proxy.waitingInjectCount() == 0);
+
+    // One whose stream never comes is said not applied when the proxy stops.
+    rig.apply(QStringLiteral("inject-reload"), params(R"({"requestId":99})"));
+    CHECK(rig.reports.size() == 2);
+    rig.proxy.shutdown();
+    REQUIRE(notApplied.size() == 1);
+    CHECK(notApplied.first()
+        == QStringLiteral("inject-reload: no connection/create with id 99 passed the proxy before the proxy stopped"));
+    CHECK(rig.proxy.waitingInjectCount() == 0);
 }
 
 TEST_CASE("proxy: hold pings back, then drop or deliver them")

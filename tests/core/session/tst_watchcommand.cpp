@@ -230,6 +230,9 @@ TEST_CASE("watch: a fatal stream failure exits 5")
     const auto [code, err] = watchFailing(R"({"failure":ID,"reason":403403,"retry":false})");
     CHECK(code == ExitFatalStream);
     CHECK(err.contains(QStringLiteral("403403 AUTH_FORBIDDEN")));
+    // The code is named once, not again by the policy's reason.
+    CHECK(err.contains(QStringLiteral("stream failed: 403403 AUTH_FORBIDDEN (fatal); a fatal code is not retried")));
+    CHECK(err.count(QStringLiteral("403403")) == 1);
 }
 
 TEST_CASE("watch: a stream the client gave up on after a retryable failure exits 1, not 5")
