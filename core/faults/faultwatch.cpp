@@ -297,6 +297,12 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         if (detection.value(QLatin1String("how")).isString())
             io.out << ", detected by " << detection.value(QLatin1String("how")).toString() << " after "
                    << qRound64(detection.value(QLatin1String("afterMs")).toDouble()) << " ms";
+        const QJsonObject version = incident.value(QLatin1String("version")).toObject();
+        if (version.value(QLatin1String("mismatch")).toBool())
+            io.out << ", version " << version.value(QLatin1String("sessionVersion")).toString() << " -> "
+                   << version.value(QLatin1String("after")).toString();
+        if (version.value(QLatin1String("reload")).toBool())
+            io.out << ", reload asked";
         io.out << " (" << incident.value(QLatin1String("trigger")).toString() << ")\n";
         if (!expected.isEmpty() && !expected.contains(verdict))
             unexpected << QStringLiteral("incident %1 ended %2")

@@ -339,7 +339,7 @@ void IncidentAnalyzer::handle(qint64 index)
     case EventKind::MalformedInbound:
         if (!m_open)
             openIncident(index, QStringLiteral("malformed frame"));
-        trouble(index, QStringLiteral("malformed frame"), QStringLiteral("code %1").arg(event.code));
+        trouble(index, QStringLiteral("malformed frame"), malformedReasonName(MalformedReason(event.code)));
         break;
     case EventKind::FoldAnomaly: {
         const QByteArray payload = m_log->payload(index);

@@ -470,3 +470,15 @@ TEST_CASE("shadow connection: over wss it verifies the certificate unless the se
         CHECK(results.front().value(QLatin1String("ok")).toBool() == insecure);
     }
 }
+
+TEST_CASE("watch: an incident's line names a version mismatch")
+{
+    server::ReferenceServer server(Session::serverOptions());
+    REQUIRE(server.listen() != 0);
+    QString out, err;
+    const int code = runWatch(server.url(), QStringLiteral("version"),
+        { QStringLiteral("--plan"), QStringLiteral("version-mismatch-on-reconnect"), QStringLiteral("--duration"), QStringLiteral("4") }, out, err);
+    INFO(out.toStdString() << err.toStdString());
+    CHECK(code == cli::ExitOk);
+    CHECK(out.contains(QStringLiteral(", version %1 -> 20990101000000").arg(server.helloVersion())));
+}
