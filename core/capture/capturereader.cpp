@@ -445,6 +445,23 @@ QString parseLine(simdjson::ondemand::parser& parser, const char* data, std::siz
 
 }
 
+bool isCaptureFile(const QString& path)
+{
+    QFile file(path);
+    if (!QFileInfo(path).isFile() || !file.open(QIODevice::ReadOnly))
+        return false;
+    // A header line is short; a few KiB of text hold it whatever the tool that re-spaced it.
+    constexpr qint64 kHeadBytes = 64 * 1024;
+    QByteArray head = file.peek(4);
+    if (capture::startsLikeZstd(head)) {
+        ZstdReadDevice decoder(file);
+        head = decoder.read(kHeadBytes);
+    } else {
+        head = file.read(kHeadBytes);
+    }
+    return capture::firstLineHasFormat(head, capture::kFormatName);
+}
+
 std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureOpenOptions& options, QString* error)
 {
     QString ignored;

@@ -132,6 +132,10 @@ public:
     static std::unique_ptr<Capture> open(const QString& path, const CaptureOpenOptions& options, QString* error);
 };
 
+// Whether the file at `path` is a capture: its first line (decompressed when it is zstd) is a
+// capture header. False for a missing or unreadable file.
+bool isCaptureFile(const QString& path);
+
 // Opens a capture on a worker thread for the GUI: progress and the result arrive as queued
 // signals; the result's log and checkpoints are moved to the loader's thread before finished()
 // fires. The checkpoints go on being made in the background (CaptureCheckpoints::completed()).

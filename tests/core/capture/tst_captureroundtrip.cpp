@@ -579,14 +579,16 @@ TEST_CASE("redaction: no identity token and no listed path survives in any expor
         CHECK_FALSE(bytes.contains("vs-secret"));
         CHECK(bytes.contains("[redacted"));
         // A range that starts after the connection/create is redacted too.
+        // Made again over the first (a trimmed capture is kept unless --overwrite).
         result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--from"),
-            QStringLiteral("50"), QStringLiteral("--redact"), QStringLiteral("players/*/email,owner/email"), QStringLiteral("-o"), out });
+            QStringLiteral("50"), QStringLiteral("--redact"), QStringLiteral("players/*/email,owner/email"), QStringLiteral("-o"), out,
+            QStringLiteral("--overwrite") });
         REQUIRE(result.code == 0);
         CHECK_FALSE(test::readFileOrFail(out).contains("@example.com"));
         CHECK_FALSE(test::readFileOrFail(out).contains("secret-agent"));
         // --no-redact keeps them: the search above can fail.
         result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--no-redact"),
-            QStringLiteral("-o"), out });
+            QStringLiteral("-o"), out, QStringLiteral("--overwrite") });
         REQUIRE(result.code == 0);
         CHECK(test::readFileOrFail(out).contains("@example.com"));
     }
@@ -703,7 +705,7 @@ TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the 
         CHECK(bytes.contains("host.example:8443/~s?token="));
         CHECK(bytes.contains("debug"));
         result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--no-redact"),
-            QStringLiteral("-o"), out });
+            QStringLiteral("-o"), out, QStringLiteral("--overwrite") });
         REQUIRE(result.code == 0);
         CHECK(test::readFileOrFail(out).contains("url-secret"));
     }
@@ -1429,6 +1431,59 @@ TEST_CASE("cli: no command writes over the file it reads, whatever the path's sp
     CHECK(second.err.contains(QStringLiteral("the file for socket 2, is the HAR file being imported")));
     CHECK_FALSE(QFileInfo::exists(dir.filePath(QStringLiteral("two.har"))));
     CHECK(test::readFileOrFail(secondIsInput) == twoSockets);
+}
+
+TEST_CASE("cli: a recording is never replaced without --overwrite: replay --out any file, import and export a capture")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, false);
+    const QString capture = dir.filePath(QStringLiteral("precious.ndjson"));
+    writeSynthetic(capture, false);
+    const QByteArray precious = test::readFileOrFail(capture);
+    const QString other = dir.filePath(QStringLiteral("notes.txt"));
+    REQUIRE(writeFile(other, "not a capture\n"));
+
+    // replay --against --out: as record --out, any file that is not empty; checked before connecting.
+    for (const QString& output : { capture, other }) {
+        INFO(output.toStdString());
+        const test::CliRun replayed = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), QStringLiteral("ws://127.0.0.1:1/~s"),
+            QStringLiteral("--out"), output });
+        CHECK(replayed.code == cli::ExitUsage);
+        CHECK(replayed.err.contains(QStringLiteral("--out ") + output + QStringLiteral(" exists (")));
+        CHECK(replayed.err.contains(QStringLiteral("add --overwrite to replace it")));
+    }
+    const test::CliRun overwriting = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), QStringLiteral("ws://127.0.0.1:1/~s"),
+        QStringLiteral("--out"), other, QStringLiteral("--overwrite") });
+    CHECK(overwriting.code == cli::ExitConnectFailed); // let through to the connection
+    CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--overwrite") }).code == cli::ExitUsage);
+
+    // export and import: a capture is refused, said as one; another file is replaced as before.
+    for (const char* format : { "capture", "har" }) {
+        INFO(format);
+        const test::CliRun exported = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("-o"), capture });
+        CHECK(exported.code == cli::ExitUsage);
+        CHECK(exported.err.contains(QStringLiteral("-o ") + capture + QStringLiteral(" is a capture already")));
+    }
+    const QString har = test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har");
+    const test::CliRun imported = runCli({ QStringLiteral("import"), har, QStringLiteral("-o"), capture });
+    CHECK(imported.code == cli::ExitUsage);
+    CHECK(imported.err.contains(QStringLiteral("-o ") + capture + QStringLiteral(" is a capture already")));
+    CHECK(test::readFileOrFail(capture) == precious);
+    // A compressed capture is one too.
+    const QString compressed = dir.filePath(QStringLiteral("precious.ndjson.zst"));
+    REQUIRE(writeFile(compressed, capture::compressZstd(precious)));
+    CHECK(runCli({ QStringLiteral("import"), har, QStringLiteral("-o"), compressed }).code == cli::ExitUsage);
+
+    // The replay --overwrite above made `other` a capture: another plain file is replaced without asking.
+    CHECK(isCaptureFile(other));
+    const QString plain = dir.filePath(QStringLiteral("plain.txt"));
+    REQUIRE(writeFile(plain, "not a capture\n"));
+    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("-o"), plain }).code == cli::ExitOk);
+    CHECK(isCaptureFile(plain));
+    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("-o"), capture,
+              QStringLiteral("--overwrite") }).code == cli::ExitOk);
+    CHECK(runCli({ QStringLiteral("import"), har, QStringLiteral("-o"), compressed, QStringLiteral("--overwrite") }).code == cli::ExitOk);
 }
 
 TEST_CASE("capture reader: a pipe is named as one, not called an empty recording")
