@@ -363,6 +363,9 @@ int runReplay(const QStringList& arguments, CommandIo& io)
             header.tool = QStringLiteral("deltascope-cli %1").arg(QString::fromLatin1(kVersion));
             header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
             header.endpoint = target.url.toString(QUrl::RemoveUserInfo);
+            // The document the new session joined (--space and --key may name another).
+            header.space = target.space;
+            header.key = target.key;
             header.identity = target.identity;
             header.source = QStringLiteral("replay-against");
             header.notes = QStringLiteral("requests of %1 re-issued against %2").arg(path, header.endpoint);
