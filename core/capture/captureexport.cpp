@@ -171,6 +171,7 @@ void collectNullPaths(const simdjson::dom::element& element, const QString& pref
 
 ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStringList& paths)
     : m_enabled(enabled)
+    , m_identityRemovedAtRecording(capture.header.identityRemoved)
     , m_endpoint(capture.header.endpoint)
 {
     if (!enabled)
@@ -255,8 +256,11 @@ QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
     if (!m_enabled)
         return text.toByteArray();
     QByteArray result = text.toByteArray();
-    for (const auto& [spelling, shown] : m_endpointSpellings)
+    for (const auto& [spelling, shown] : m_endpointSpellings) {
+        // Counted here: the URL scan below finds them redacted already.
+        m_urlsRedacted += result.count(spelling);
         result.replace(spelling, shown);
+    }
     // URLs before tokens: a token replaced inside a URL's query puts spaces there
     // ("[redacted identity 1]"), and the scan would stop at the first.
     m_urlsRedacted += capture::redactUrlsIn(result, &m_urlParts);
@@ -293,6 +297,12 @@ QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
     return rewritten;
 }
 
+QByteArray ExportRedactor::redactUncounted(QByteArrayView text, Content content) const
+{
+    ExportRedactor copy(*this);
+    return copy.redact(text, content);
+}
+
 QString ExportRedactor::redactUrl(const QString& url)
 {
     if (!m_enabled || url.isEmpty())
@@ -312,9 +322,13 @@ QStringList ExportRedactor::summary() const
     if (!m_enabled)
         return { QStringLiteral("nothing: redaction was turned off (--no-redact)") };
     QStringList lines;
-    lines << QStringLiteral("identity tokens: %1 known, %2 occurrences replaced by \"[redacted identity N]\"")
-                 .arg(m_identity.tokenCount())
-                 .arg(m_identity.replacements());
+    if (m_identityRemovedAtRecording && m_identity.replacements() == 0)
+        lines << QStringLiteral("identity tokens: removed when the capture was written, by its recorder or an earlier export (its "
+                                "header says so; \"[redacted identity N]\" stands in their place): none left to replace");
+    else
+        lines << QStringLiteral("identity tokens: %1 known, %2 occurrences replaced by \"[redacted identity N]\"")
+                     .arg(m_identity.tokenCount())
+                     .arg(m_identity.replacements());
     for (std::size_t i = 0; i < m_patterns.size(); ++i)
         lines << QStringLiteral("path %1: %2 values replaced by \"[redacted]\"").arg(m_patternTexts[qsizetype(i)]).arg(m_pathHits[i]);
     if (!m_urlParts.isEmpty())
@@ -741,8 +755,9 @@ QString cell(QString text)
     return text;
 }
 
-// The visible document of a tree with the redactor applied (paths match the wire form).
-QByteArray redactedDocument(const DocumentTree& tree, ExportRedactor& redactor)
+// The visible document of a tree with the redactor applied (paths match the wire form). Not
+// counted: the frames it was folded from are (or, before the range, are not the report's).
+QByteArray redactedDocument(const DocumentTree& tree, const ExportRedactor& redactor)
 {
     if (!redactor.enabled())
         return tree.toJson(true);
@@ -750,7 +765,7 @@ QByteArray redactedDocument(const DocumentTree& tree, ExportRedactor& redactor)
     if (snapshot.isEmpty())
         return tree.toJson(true);
     DocumentTree redacted;
-    redacted.apply(std::string_view(redactor.redact(snapshot).toStdString()));
+    redacted.apply(std::string_view(redactor.redactUncounted(snapshot).toStdString()));
     return redacted.toJson(true);
 }
 

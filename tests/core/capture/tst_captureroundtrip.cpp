@@ -851,6 +851,55 @@ TEST_CASE("redaction: the Markdown report counts an event's URLs once, though tw
     CHECK(result.err.contains(QStringLiteral("URLs (the endpoint, and 1 in payloads and notes)")));
 }
 
+TEST_CASE("redaction: the summary counts the endpoint quoted in payloads, each value once in every format, and names a recorder's removal")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    EventLog log;
+    fillSyntheticSession(log, 10);
+    SessionEvent note;
+    note.kind = EventKind::Note;
+    note.direction = Direction::Local;
+    note.monotonicNs = log.at(log.size() - 1).monotonicNs + 1;
+    note.wallMs = log.at(log.size() - 1).wallMs + 1;
+    log.append(note, R"({"note":"reconnecting to ws://127.0.0.1:1/~s?token=ENDPOINT_SECRET"})");
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s?token=ENDPOINT_SECRET");
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    header.identity = QStringLiteral("anonymous:secret-agent");
+    writeCapture(path, log, header, true);
+    const auto pathCount = [](const QString& err) {
+        const QRegularExpressionMatch match = QRegularExpression(QStringLiteral("path players/\\*/email: (\\d+) values")).match(err);
+        return match.hasMatch() ? match.captured(1).toInt() : -1;
+    };
+    std::map<std::string, int> counts;
+    for (const char* format : { "har", "markdown", "capture" }) {
+        INFO(format);
+        const test::CliRun result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--redact"),
+            QStringLiteral("players/*/email"), QStringLiteral("-o"), dir.filePath(QStringLiteral("out.") + QLatin1String(format)) });
+        INFO(result.err.toStdString());
+        REQUIRE(result.code == 0);
+        // The note quotes the endpoint exactly: replaced, and counted.
+        CHECK(result.err.contains(QStringLiteral("URLs (the endpoint, and 1 in payloads and notes)")));
+        CHECK_FALSE(test::readFileOrFail(dir.filePath(QStringLiteral("out.") + QLatin1String(format))).contains("ENDPOINT_SECRET"));
+        counts[format] = pathCount(result.err);
+    }
+    // The report's documents before and after are folded from the frames already counted.
+    CHECK(counts["har"] > 0);
+    CHECK(counts["markdown"] == counts["har"]);
+    CHECK(counts["capture"] == counts["har"]);
+
+    // A capture recorded without its identity: the recorder removed it, and the export says so.
+    const QString removed = dir.filePath(QStringLiteral("removed.ndjson"));
+    writeCapture(removed, log, header, false);
+    const test::CliRun result = runCli({ QStringLiteral("export"), removed, QStringLiteral("--format"), QStringLiteral("markdown"), QStringLiteral("-o"),
+        dir.filePath(QStringLiteral("removed.md")) });
+    INFO(result.err.toStdString());
+    CHECK(result.err.contains(QStringLiteral("redacted identity tokens: removed when the capture was written, by its recorder")));
+    CHECK_FALSE(result.err.contains(QStringLiteral("0 known, 0 occurrences")));
+}
+
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
 {
     capture::IdentityRedactor redactor;
