@@ -20,6 +20,8 @@
 
 #include <simdjson.h>
 
+#include <map>
+#include <tuple>
 #include <unordered_map>
 
 namespace deltascope {
@@ -856,35 +858,89 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     if (incidents == 0 && focus.empty())
         md += QStringLiteral("No incident or resync in this range.\n\n");
 
-    // Anomalies: recorded during the session and found again by the replay fold.
+    // Anomalies: recorded during the session and found again by the replay fold. Each once, at
+    // the stream item it concerns (a recorded one names it in "event"; its own index is only
+    // where the session logged it), and repeats of a kind at a path (a ticker's quirk on every
+    // delta) as one row, so one of them cannot fill the table.
     md += QStringLiteral("## Anomalies\n\n");
-    QStringList anomalyRows;
+    struct Found {
+        SessionAnomaly anomaly; // eventIndex is the stream item; the message is redacted
+        bool recorded = false;
+        bool replayed = false;
+    };
+    std::vector<Found> found;
+    std::map<std::tuple<qint64, QString, QString>, std::size_t> foundAt;
+    const auto addFound = [&](Found anomaly) {
+        const SessionAnomaly& a = anomaly.anomaly;
+        auto [it, added] = foundAt.try_emplace(std::tuple { a.eventIndex, a.kind, a.path }, found.size());
+        if (added) {
+            found.push_back(std::move(anomaly));
+        } else {
+            found[it->second].recorded = found[it->second].recorded || anomaly.recorded;
+            found[it->second].replayed = found[it->second].replayed || anomaly.replayed;
+        }
+    };
     for (const qint64 index : log.indexesOfKind(EventKind::FoldAnomaly)) {
-        if (!inRange(index))
+        const QJsonObject raw = QJsonDocument::fromJson(log.payload(index)).object();
+        const qint64 item = raw.value(QStringLiteral("event")).toInteger(index);
+        if (!inRange(item))
             continue;
-        focus.push_back(index);
         const QJsonObject fields = QJsonDocument::fromJson(redactedPayload(index)).object();
-        anomalyRows << QStringLiteral("| %1 | recorded | %2 | `%3` | %4 |")
-                           .arg(index)
-                           .arg(cell(fields.value(QStringLiteral("anomaly")).toString()),
-                               cell(fields.value(QStringLiteral("path")).toString()), cell(fields.value(QStringLiteral("message")).toString()));
+        addFound({ { raw.value(QStringLiteral("anomaly")).toString(), item, log.at(index).epoch, raw.value(QStringLiteral("path")).toString(),
+                       fields.value(QStringLiteral("message")).toString() },
+            true, false });
     }
     for (const SessionAnomaly& anomaly : capture.checkpoints->anomalies()) {
-        if (!inRange(anomaly.eventIndex))
-            continue;
-        focus.push_back(anomaly.eventIndex);
-        anomalyRows << QStringLiteral("| %1 | replay fold | %2 | `%3` | %4 |")
-                           .arg(anomaly.eventIndex)
-                           .arg(cell(anomaly.kind), cell(QString::fromUtf8(redactor.redact(anomaly.path.toUtf8(), ExportRedactor::Content::Text))),
-                               cell(QString::fromUtf8(redactor.redact(anomaly.message.toUtf8(), ExportRedactor::Content::Text))));
+        if (inRange(anomaly.eventIndex))
+            addFound({ { anomaly.kind, anomaly.eventIndex, anomaly.epoch, anomaly.path,
+                           QString::fromUtf8(redactor.redact(anomaly.message.toUtf8(), ExportRedactor::Content::Text)) },
+                false, true });
     }
-    if (anomalyRows.isEmpty()) {
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.anomaly.eventIndex < b.anomaly.eventIndex; });
+    for (const Found& f : found)
+        focus.push_back(f.anomaly.eventIndex);
+    struct Group {
+        const SessionAnomaly* first = nullptr;
+        qint64 last = -1;
+        qint64 count = 0;
+        bool recorded = false;
+        bool replayed = false;
+    };
+    std::vector<Group> groups;
+    std::map<std::pair<QString, QString>, std::size_t> groupAt;
+    for (const Found& f : found) {
+        auto [it, added] = groupAt.try_emplace(std::pair { f.anomaly.kind, f.anomaly.path }, groups.size());
+        if (added)
+            groups.push_back({ &f.anomaly });
+        Group& group = groups[it->second];
+        if (group.last != f.anomaly.eventIndex)
+            ++group.count;
+        group.last = f.anomaly.eventIndex;
+        group.recorded = group.recorded || f.recorded;
+        group.replayed = group.replayed || f.replayed;
+    }
+    if (groups.empty()) {
         md += QStringLiteral("None in this range.\n\n");
     } else {
-        md += QStringLiteral("| event | source | anomaly | path | message |\n|---|---|---|---|---|\n");
-        md += anomalyRows.mid(0, 200).join(QLatin1Char('\n')) + QLatin1Char('\n');
-        if (anomalyRows.size() > 200)
-            md += QStringLiteral("\n(%1 more anomalies not listed)\n").arg(anomalyRows.size() - 200);
+        constexpr std::size_t kMaxAnomalyRows = 200;
+        md += QStringLiteral("Each anomaly once, at the stream item (event) it concerns; repeats of one kind at one path are one row.\n\n");
+        md += QStringLiteral("| item event | last item event | items | found by | anomaly | path | message (at the first) |\n"
+                             "|---|---|---|---|---|---|---|\n");
+        for (std::size_t g = 0; g < std::min(groups.size(), kMaxAnomalyRows); ++g) {
+            const Group& group = groups[g];
+            const QString by = group.recorded && group.replayed ? QStringLiteral("recorded, replay fold")
+                : group.recorded                                ? QStringLiteral("recorded")
+                                                                : QStringLiteral("replay fold");
+            md += QStringLiteral("| %1 | %2 | %3 | %4 | %5 | `%6` | %7 |\n")
+                      .arg(group.first->eventIndex)
+                      .arg(group.count > 1 ? QString::number(group.last) : QString())
+                      .arg(group.count)
+                      .arg(by, cell(group.first->kind),
+                          cell(QString::fromUtf8(redactor.redact(group.first->path.toUtf8(), ExportRedactor::Content::Text))),
+                          cell(group.first->message));
+        }
+        if (groups.size() > kMaxAnomalyRows)
+            md += QStringLiteral("\n(%1 more kinds of anomaly at other paths not listed)\n").arg(groups.size() - kMaxAnomalyRows);
         md += QLatin1Char('\n');
     }
 

@@ -82,6 +82,54 @@ std::unique_ptr<Capture> openSynthetic(const QTemporaryDir& dir)
     return capture;
 }
 
+// The Markdown report of `log` (written to DIR/md.ndjson and opened again).
+QString markdownReport(const QTemporaryDir& dir, const EventLog& log, const ExportOptions& options = {}, const capture::Header& header = {})
+{
+    const QString path = dir.filePath(QStringLiteral("md.ndjson"));
+    writeCapture(path, log, header, true);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    const ExportResult result = exportMarkdown(*capture, options, buffer);
+    INFO(result.error.toStdString());
+    REQUIRE(result.ok);
+    return QString::fromUtf8(buffer.data());
+}
+
+// The rows of the table in the report's section `title` ("## title" to the next "## ").
+QStringList tableRows(const QString& report, const QString& title)
+{
+    const qsizetype start = report.indexOf(QStringLiteral("## ") + title + QLatin1Char('\n'));
+    if (start < 0)
+        return {};
+    const qsizetype end = report.indexOf(QStringLiteral("\n## "), start + 3);
+    QStringList rows;
+    const QStringList lines = report.mid(start, end < 0 ? -1 : end - start).split(QLatin1Char('\n'));
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        // Past the header row and its |---| line.
+        if (lines[i].startsWith(QLatin1String("| ")) && i >= 2 && !lines[i - 1].startsWith(QLatin1Char('#')) && lines[i - 1].startsWith(QLatin1Char('|')))
+            rows << lines[i];
+    }
+    rows.removeIf([](const QString& row) { return row.startsWith(QLatin1String("|---")); });
+    return rows;
+}
+
+// A value list edited in place without @s (a reference-client quirk) at `seq`, or a record list
+// naming an id it never had (an anomaly on every one).
+QByteArray quirkItem(qint64 seq)
+{
+    return R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":)" + QByteArray::number(seq) + R"(}},"seq":)" + QByteArray::number(seq)
+        + "}}}";
+}
+QByteArray missingIdItem(qint64 seq)
+{
+    return R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":{"@o":[)" + QByteArray::number(1000 + seq) + R"(]}},"seq":)"
+        + QByteArray::number(seq) + "}}}";
+}
+
 // The frames of a log in order: (direction, payload) of every non-local event.
 std::vector<std::pair<Direction, QByteArray>> framesOf(const EventLog& log)
 {
@@ -898,6 +946,41 @@ TEST_CASE("redaction: the summary counts the endpoint quoted in payloads, each v
     INFO(result.err.toStdString());
     CHECK(result.err.contains(QStringLiteral("redacted identity tokens: removed when the capture was written, by its recorder")));
     CHECK_FALSE(result.err.contains(QStringLiteral("0 known, 0 occurrences")));
+}
+
+TEST_CASE("markdown: each anomaly once, at the stream item it concerns, and a repeated quirk as one row with its count")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start();
+    qint64 seq = 2;
+    std::vector<qint64> quirks;
+    for (int i = 0; i < 300; ++i, ++seq)
+        quirks.push_back(stream.add(EventKind::StreamItem, quirkItem(seq), seq));
+    // The session logged the quirk once, at its first item, and the missing id: after each item.
+    const qint64 recordedQuirk = stream.add(EventKind::FoldAnomaly,
+        QByteArray(QByteArray(R"({"anomaly":"value list edited without @s","path":"v","message":"m","event":)") + QByteArray::number(quirks.front())
+            + R"(,"quirk":true})"));
+    const QByteArray missingPath = "r/" + QByteArray::number(1000 + seq); // as the fold names it
+    const qint64 missing = stream.add(EventKind::StreamItem, missingIdItem(seq), seq);
+    const qint64 recordedMissing = stream.add(EventKind::FoldAnomaly,
+        QByteArray(QByteArray(R"({"anomaly":"id missing from element map","path":")") + missingPath + R"(","message":"m","event":)"
+            + QByteArray::number(missing) + "}"));
+    const QString report = markdownReport(dir, log);
+    const QStringList rows = tableRows(report, QStringLiteral("Anomalies"));
+    INFO(rows.join(QLatin1Char('\n')).toStdString());
+    CHECK(report.contains(QStringLiteral("at the stream item (event) it concerns")));
+    REQUIRE(rows.size() >= 2);
+    CHECK(rows[0].startsWith(QStringLiteral("| %1 | %2 | 300 | ").arg(quirks.front()).arg(quirks.back())));
+    CHECK(rows[0].contains(QStringLiteral("recorded, replay fold")));
+    // The missing id: the recorded row and the fold's are one, at the item, not at the anomaly event.
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[1].startsWith(QStringLiteral("| %1 |  | 1 | recorded, replay fold | id missing from element map |").arg(missing)));
+    for (const QString& row : rows) {
+        CHECK_FALSE(row.startsWith(QStringLiteral("| %1 |").arg(recordedQuirk)));
+        CHECK_FALSE(row.startsWith(QStringLiteral("| %1 |").arg(recordedMissing)));
+    }
 }
 
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
