@@ -21,6 +21,7 @@
 #include <simdjson.h>
 
 #include <map>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 
@@ -826,7 +827,8 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
 
     // Incidents: the analysis the live session recorded, plus what the replay fold saw at resyncs.
     md += QStringLiteral("## Incidents\n\n");
-    std::vector<qint64> focus;
+    std::vector<qint64> focus; // incidents and resyncs: the timeline shows them before any anomaly
+    std::vector<qint64> resyncFocus;
     int incidents = 0;
     for (const qint64 index : log.indexesOfKind(EventKind::Incident)) {
         if (!inRange(index))
@@ -845,7 +847,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     for (const ResyncReport& resync : capture.checkpoints->resyncs()) {
         if (!inRange(resync.eventIndex))
             continue;
-        focus.push_back(resync.eventIndex);
+        resyncFocus.push_back(resync.eventIndex);
         md += QStringLiteral("### Resync into epoch %1 at event %2\n\n").arg(resync.epoch).arg(resync.eventIndex);
         const QStringList stale = resync.stalePaths();
         md += QStringLiteral("- Changed by the resync (previous epoch's last tree vs. the new snapshot): %1 added, %2 removed, %3 changed, %4 moved\n")
@@ -855,7 +857,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
                   .arg(stale.isEmpty() ? QStringLiteral("none") : QString::fromUtf8(redactor.redact(stale.join(QStringLiteral(", ")).toUtf8(), ExportRedactor::Content::Text)));
         md += QLatin1Char('\n');
     }
-    if (incidents == 0 && focus.empty())
+    if (incidents == 0 && resyncFocus.empty())
         md += QStringLiteral("No incident or resync in this range.\n\n");
 
     // Anomalies: recorded during the session and found again by the replay fold. Each once, at
@@ -897,8 +899,15 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
                 false, true });
     }
     std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.anomaly.eventIndex < b.anomaly.eventIndex; });
-    for (const Found& f : found)
-        focus.push_back(f.anomaly.eventIndex);
+    // A reference-client quirk is marked at its first item per path and epoch, as the replay's
+    // markers do (ReplaySession::collectAnomalies): a ticker has one on every delta.
+    std::vector<qint64> anomalyFocus;
+    std::set<std::pair<quint32, QString>> quirksMarked;
+    for (const Found& f : found) {
+        if (!f.anomaly.isReferenceClientQuirk() || quirksMarked.emplace(f.anomaly.epoch, f.anomaly.path).second)
+            anomalyFocus.push_back(f.anomaly.eventIndex);
+    }
+    anomalyFocus.erase(std::unique(anomalyFocus.begin(), anomalyFocus.end()), anomalyFocus.end());
     struct Group {
         const SessionAnomaly* first = nullptr;
         qint64 last = -1;
@@ -944,26 +953,52 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         md += QLatin1Char('\n');
     }
 
-    // Timeline: around the incidents and anomalies, or the whole range when short.
+    // Timeline: around the incidents, resyncs and anomalies (in that order, while the rows last),
+    // or the whole range when short.
     md += QStringLiteral("## Timeline\n\n");
-    std::vector<std::pair<qint64, qint64>> windows;
+    constexpr qint64 kContext = 10; // events shown either side of a point of interest
+    constexpr qint64 kMaxTimelineRows = 200;
+    std::vector<std::pair<qint64, qint64>> windows; // sorted, disjoint, not adjacent
+    std::vector<std::pair<QString, std::vector<qint64>>> leftOut; // (what, events) without an excerpt
     if (to - from + 1 <= 60) {
         windows.emplace_back(from, to);
-    } else if (focus.empty()) {
+    } else if (focus.empty() && resyncFocus.empty() && anomalyFocus.empty()) {
         windows.emplace_back(from, from + 29);
         windows.emplace_back(to - 29, to);
     } else {
+        const auto rowsIn = [&windows] {
+            qint64 n = 0;
+            for (const auto& [a, b] : windows)
+                n += b - a + 1;
+            return n;
+        };
+        const auto show = [&](const QString& what, const std::vector<qint64>& points) {
+            std::vector<qint64> missed;
+            for (const qint64 index : points) {
+                auto wider = windows;
+                wider.emplace_back(std::max(from, index - kContext), std::min(to, index + kContext));
+                std::sort(wider.begin(), wider.end());
+                std::vector<std::pair<qint64, qint64>> merged;
+                for (const auto& window : wider) {
+                    if (!merged.empty() && window.first <= merged.back().second + 1)
+                        merged.back().second = std::max(merged.back().second, window.second);
+                    else
+                        merged.push_back(window);
+                }
+                std::swap(windows, merged);
+                if (rowsIn() > kMaxTimelineRows) {
+                    std::swap(windows, merged);
+                    missed.push_back(index);
+                }
+            }
+            if (!missed.empty())
+                leftOut.emplace_back(what, std::move(missed));
+        };
         std::sort(focus.begin(), focus.end());
-        for (const qint64 index : focus) {
-            const qint64 a = std::max(from, index - 10);
-            const qint64 b = std::min(to, index + 10);
-            if (!windows.empty() && a <= windows.back().second + 1)
-                windows.back().second = std::max(windows.back().second, b);
-            else
-                windows.emplace_back(a, b);
-            if (windows.size() >= 10)
-                break;
-        }
+        std::sort(resyncFocus.begin(), resyncFocus.end());
+        show(QStringLiteral("incidents"), focus);
+        show(QStringLiteral("resyncs"), resyncFocus);
+        show(QStringLiteral("anomalies"), anomalyFocus);
     }
     md += QStringLiteral("| # | time (UTC) | +ms | dir | kind | id | seq | frame or fields |\n|---|---|---|---|---|---|---|---|\n");
     qint64 previousNs = -1;
@@ -990,6 +1025,19 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
             previousNs = event.monotonicNs;
             ++result.events;
         }
+    }
+    if (!leftOut.empty()) {
+        // Said, so a reader does not take a missing excerpt for a quiet stretch.
+        QStringList parts;
+        for (const auto& [what, events] : leftOut) {
+            QStringList numbers;
+            for (std::size_t e = 0; e < std::min<std::size_t>(events.size(), 30); ++e)
+                numbers << QString::number(events[e]);
+            parts << QStringLiteral("%1 at events %2%3")
+                         .arg(what, numbers.join(QStringLiteral(", ")),
+                             events.size() > 30 ? QStringLiteral(" and %1 more").arg(events.size() - 30) : QString());
+        }
+        md += QStringLiteral("\nNo excerpt (the timeline stops at %1 rows): %2.\n").arg(kMaxTimelineRows).arg(parts.join(QStringLiteral("; ")));
     }
     md += QLatin1Char('\n');
 

@@ -983,6 +983,63 @@ TEST_CASE("markdown: each anomaly once, at the stream item it concerns, and a re
     }
 }
 
+TEST_CASE("markdown: the timeline excerpt shows incidents first, a quirk once per path and epoch, within a row bound, and says what it left out")
+{
+    const auto plainItem = [](qint64 seq) -> QByteArray {
+        return R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":)" + QByteArray::number(seq) + R"(},"seq":)" + QByteArray::number(seq) + "}}}";
+    };
+    SECTION("a ticker's quirk on every delta is one point, not the whole capture")
+    {
+        QTemporaryDir dir;
+        EventLog log;
+        test::ScriptedStream stream { log };
+        stream.start();
+        qint64 first = -1;
+        for (qint64 seq = 2; seq < 600; ++seq) {
+            const qint64 item = stream.add(EventKind::StreamItem, quirkItem(seq), seq);
+            first = first < 0 ? item : first;
+        }
+        const QStringList rows = tableRows(markdownReport(dir, log), QStringLiteral("Timeline"));
+        CHECK(rows.size() <= 2 * 10 + 2);
+        CHECK(!rows.filter(QRegularExpression(QStringLiteral("^\\| %1 \\|").arg(first))).isEmpty());
+    }
+    SECTION("incidents before anomalies, at most 200 rows, and a line naming the events left without an excerpt")
+    {
+        QTemporaryDir dir;
+        EventLog log;
+        test::ScriptedStream stream { log };
+        stream.start();
+        qint64 seq = 2;
+        std::vector<qint64> anomalies;
+        for (int a = 0; a < 30; ++a) {
+            for (int i = 0; i < 40; ++i)
+                stream.add(EventKind::StreamItem, plainItem(seq), seq), ++seq;
+            anomalies.push_back(stream.add(EventKind::StreamItem, missingIdItem(seq), seq));
+            ++seq;
+        }
+        for (int i = 0; i < 40; ++i)
+            stream.add(EventKind::StreamItem, plainItem(seq), seq), ++seq;
+        const qint64 incident = stream.add(EventKind::Incident, R"({"incident":1,"verdict":"converged"})");
+        const QString report = markdownReport(dir, log);
+        const QStringList rows = tableRows(report, QStringLiteral("Timeline"));
+        const auto listed = [&rows](qint64 event) { return !rows.filter(QRegularExpression(QStringLiteral("^\\| %1 \\|").arg(event))).isEmpty(); };
+        qint64 eventRows = 0;
+        for (const QString& row : rows)
+            eventRows += !row.startsWith(QLatin1String("| ... |"));
+        CHECK(eventRows <= 200);
+        CHECK(listed(incident));
+        CHECK(listed(anomalies.front()));
+        CHECK_FALSE(listed(anomalies.back()));
+        const QRegularExpressionMatch note = QRegularExpression(QStringLiteral("No excerpt \\(the timeline stops at 200 rows\\): anomalies at events ([0-9, ]+)\\."))
+                                                 .match(report);
+        REQUIRE(note.hasMatch());
+        const QStringList named = note.captured(1).split(QStringLiteral(", "));
+        CHECK(named.contains(QString::number(anomalies.back())));
+        for (const qint64 anomaly : anomalies)
+            CHECK(listed(anomaly) != named.contains(QString::number(anomaly)));
+    }
+}
+
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
 {
     capture::IdentityRedactor redactor;
