@@ -853,7 +853,8 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
         md += QStringLiteral("- Changed by the resync (previous epoch's last tree vs. the new snapshot): %1 added, %2 removed, %3 changed, %4 moved\n")
                   .arg(resync.changedByResync.added.size()).arg(resync.changedByResync.removed.size())
                   .arg(resync.changedByResync.changed.size()).arg(resync.changedByResync.moved.size());
-        md += QStringLiteral("- Stale in a merging client (reference JS client keeps them): %1\n")
+        md += QStringLiteral("- Stale in a merging client right after the resync snapshot, event %1 (the reference JS client keeps them): %2\n")
+                  .arg(resync.eventIndex)
                   .arg(stale.isEmpty() ? QStringLiteral("none") : QString::fromUtf8(redactor.redact(stale.join(QStringLiteral(", ")).toUtf8(), ExportRedactor::Content::Text)));
         md += QLatin1Char('\n');
     }

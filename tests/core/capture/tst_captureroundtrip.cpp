@@ -1040,6 +1040,35 @@ TEST_CASE("markdown: the timeline excerpt shows incidents first, a quirk once pe
     }
 }
 
+TEST_CASE("markdown: stale paths say when they were measured, the resync's and the incident's")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start();
+    // A resync whose snapshot leaves the record list out: a merging client keeps it.
+    const auto add = [&](EventKind kind, QByteArrayView payload, quint16 parts = 0, quint8 flags = 0) {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = stream.ns += 1000000;
+        event.wallMs = 1718000000000 + event.monotonicNs / 1000000;
+        event.requestId = 3;
+        event.epoch = 2;
+        event.parts = parts;
+        event.flags = flags;
+        return log.append(event, payload);
+    };
+    add(EventKind::EpochStarted, R"({"epoch":2,"requestId":3})");
+    const qint64 snapshot = add(EventKind::StreamItem, R"({"deliver":3,"done":false,"response":{"delta":{"data":{"v":{"0":1,"1":2,"@s":2}},"seq":1}}})",
+        PartData | PartSeq, FlagSnapshot);
+    add(EventKind::Incident, R"({"incident":1,"verdict":"converged-stale","staleCount":1,"stalePaths":["r"]})");
+    const QString report = markdownReport(dir, log);
+    INFO(report.toStdString());
+    CHECK(report.contains(QStringLiteral("- Stale in a merging client right after the resync snapshot, event %1 (the reference JS client keeps them): r").arg(snapshot)));
+    CHECK(report.contains(QStringLiteral("- When the incident closed, stale paths a merging client (the reference JS client) still shows: /r")));
+}
+
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
 {
     capture::IdentityRedactor redactor;
