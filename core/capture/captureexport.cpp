@@ -800,18 +800,18 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     QStringList versions;
     for (const qint64 index : log.indexesOfKind(EventKind::Hello)) {
         const QString version = decodeInbound(log.payload(index)).version;
-        if (!versions.contains(version))
+        if (index >= from && index <= to && !versions.contains(version))
             versions << version;
     }
-    md += QStringLiteral("| Server versions (hello) | %1 |\n").arg(versions.isEmpty() ? QStringLiteral("none seen") : cell(versions.join(QStringLiteral(", "))));
+    md += QStringLiteral("| Server versions (hello) | %1 |\n").arg(versions.isEmpty() ? QStringLiteral("none in this range") : cell(versions.join(QStringLiteral(", "))));
     const SessionEvent& first = log.at(from);
     const SessionEvent& last = log.at(to);
     md += QStringLiteral("| Range | events %1..%2, %3 .. %4 (%5) |\n")
               .arg(from).arg(to).arg(isoTime(first.wallMs), isoTime(last.wallMs), formatDuration(last.monotonicNs - first.monotonicNs));
     if (header.partial)
         md += QStringLiteral("| Note | the capture starts mid-stream (%1): the first tree may be partial |\n").arg(cell(header.source));
-    if (!capture.notices().isEmpty())
-        md += QStringLiteral("| Capture damage | %1 |\n").arg(cell(capture.notices().join(QStringLiteral("; "))));
+    if (const QStringList damage = capture.readingNotices(); !damage.isEmpty())
+        md += QStringLiteral("| Capture damage | %1 |\n").arg(cell(damage.join(QStringLiteral("; "))));
     md += QLatin1Char('\n');
 
     auto inRange = [&](qint64 index) { return index >= from && index <= to; };

@@ -147,6 +147,15 @@ Capture::~Capture() = default;
 
 QStringList Capture::notices() const
 {
+    QStringList result = readingNotices();
+    if (header.partial)
+        result << QStringLiteral("the capture starts mid-stream (%1): the first document tree may be partial")
+                      .arg(header.source.isEmpty() ? QStringLiteral("partial source") : header.source);
+    return result;
+}
+
+QStringList Capture::readingNotices() const
+{
     QStringList result;
     if (secondCaptureLine)
         result << secondCaptureMessage;
@@ -170,9 +179,6 @@ QStringList Capture::notices() const
                                    : diagnostic.message);
     if (diagnosticCount > qint64(diagnostics.size()))
         result << QStringLiteral("... and %1 more damaged lines").arg(diagnosticCount - qint64(diagnostics.size()));
-    if (header.partial)
-        result << QStringLiteral("the capture starts mid-stream (%1): the first document tree may be partial")
-                      .arg(header.source.isEmpty() ? QStringLiteral("partial source") : header.source);
     return result;
 }
 

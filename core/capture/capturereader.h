@@ -119,6 +119,9 @@ public:
 
     // A summary of the problems for a person, empty when there were none.
     QStringList notices() const;
+    // What reading the file found (damage, a cut-off tail, a joined capture): notices() without the
+    // header's `partial`, which says how the session was captured, not that the file was harmed.
+    QStringList readingNotices() const;
 };
 
 // Streams a capture (.ndjson or .ndjson.zst) into a Capture. Reports progress, can be cancelled

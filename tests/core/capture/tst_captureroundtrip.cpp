@@ -1069,6 +1069,31 @@ TEST_CASE("markdown: stale paths say when they were measured, the resync's and t
     CHECK(report.contains(QStringLiteral("- When the incident closed, stale paths a merging client (the reference JS client) still shows: /r")));
 }
 
+TEST_CASE("markdown: the header table lists the range's server versions, and a partial import is a note, not damage")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start(); // hello "v"
+    for (qint64 seq = 2; seq < 10; ++seq)
+        stream.add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":1}}}})", seq);
+    const qint64 second = stream.add(EventKind::Hello, R"({"status":"connected","version":"v2","identities":{}})");
+    stream.add(EventKind::Note, R"({"note":"after the second hello"})");
+    ExportOptions options;
+    options.from = second;
+    capture::Header header;
+    header.source = QStringLiteral("import-har");
+    header.partial = true;
+    const QString report = markdownReport(dir, log, options, header);
+    INFO(report.toStdString());
+    CHECK(report.contains(QStringLiteral("| Server versions (hello) | v2 |\n")));
+    CHECK(report.contains(QStringLiteral("| Note | the capture starts mid-stream (import-har)")));
+    CHECK_FALSE(report.contains(QStringLiteral("| Capture damage |")));
+    options.from = 0;
+    options.to = 5;
+    CHECK(markdownReport(dir, log, options, header).contains(QStringLiteral("| Server versions (hello) | v |\n")));
+}
+
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
 {
     capture::IdentityRedactor redactor;
