@@ -139,6 +139,12 @@ QString formatEvent(const EventLog& log, qint64 index)
             summarize(log, index));
 }
 
+// A folder's last seq as the replay and fold summaries print it: an epoch may not have seen one yet.
+QString seqText(qint64 seq)
+{
+    return seq >= 0 ? QStringLiteral("seq %1").arg(seq) : QStringLiteral("no seq seen yet in this epoch");
+}
+
 QString formatBytes(qint64 bytes)
 {
     if (bytes < 10 * 1024)
@@ -482,7 +488,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli replay: the capture holds no events; the document is empty\n";
     else
         io.err << "deltascope-cli replay: at event " << replay.position() << " of " << log.size() << ", epoch " << replay.folder().epoch()
-               << ", seq " << replay.folder().lastSeq() << ", " << anomalies << " anomalies in the whole capture\n";
+               << ", " << seqText(replay.folder().lastSeq()) << ", " << anomalies << " anomalies in the whole capture\n";
     if (!parser.isSet(QStringLiteral("no-document"))) {
         writeUtf8(io.out, replay.folder().epochTree().toJson(true));
         io.out << '\n';
@@ -860,7 +866,7 @@ int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies
         if (anomalies)
             io.err << path << ": event " << anomaly.eventIndex << ": " << anomaly.kind << " at '" << anomaly.path << "': " << anomaly.message << '\n';
     }
-    io.err << "deltascope-cli fold: " << path << " at event " << at << " (epoch " << folder.epoch() << ", seq " << folder.lastSeq() << "), "
+    io.err << "deltascope-cli fold: " << path << " at event " << at << " (epoch " << folder.epoch() << ", " << seqText(folder.lastSeq()) << "), "
            << count << " anomalies up to there\n";
     return anomalies && count > 0 ? ExitAnomalies : ExitOk;
 }

@@ -1094,6 +1094,33 @@ TEST_CASE("markdown: the header table lists the range's server versions, and a p
     CHECK(markdownReport(dir, log, options, header).contains(QStringLiteral("| Server versions (hello) | v |\n")));
 }
 
+TEST_CASE("cli: replay and fold say that a new epoch has seen no seq yet, not seq -1")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start();
+    SessionEvent epoch;
+    epoch.kind = EventKind::EpochStarted;
+    epoch.direction = Direction::Local;
+    epoch.monotonicNs = stream.ns += 1000000;
+    epoch.requestId = 3;
+    epoch.epoch = 2;
+    const qint64 started = log.append(epoch, R"({"epoch":2,"requestId":3})");
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeCapture(path, log, {}, true);
+    const test::CliRun replayed = runCli({ QStringLiteral("replay"), path, QStringLiteral("--to"), QString::number(started), QStringLiteral("--quiet") });
+    INFO(replayed.err.toStdString());
+    CHECK(replayed.code == 0);
+    CHECK(replayed.err.contains(QStringLiteral("epoch 2, no seq seen yet in this epoch, ")));
+    CHECK_FALSE(replayed.err.contains(QStringLiteral("seq -1")));
+    const test::CliRun folded = runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(started) });
+    INFO(folded.err.toStdString());
+    CHECK(folded.err.contains(QStringLiteral("(epoch 2, no seq seen yet in this epoch)")));
+    // With one seen, it is named.
+    CHECK(runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(started - 1) }).err.contains(QStringLiteral("(epoch 1, seq 1)")));
+}
+
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
 {
     capture::IdentityRedactor redactor;
