@@ -678,8 +678,9 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
         }
     }
     const QString trimNote = syntheticStart
-        ? QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree at event %2")
-              .arg(capture.path).arg(from).arg(to).arg(log.size())
+        ? QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree as it was after event %5, "
+                         "the one before the range")
+              .arg(capture.path).arg(from).arg(to).arg(log.size()).arg(from - 1)
         : QStringLiteral("trimmed from %1, events %2..%3 of %4").arg(capture.path).arg(from).arg(to).arg(log.size());
     header.notes = header.notes.isEmpty() ? trimNote : header.notes + QLatin1Char('\n') + trimNote;
     const qint64 shift = outIndex - from;

@@ -651,6 +651,8 @@ TEST_CASE("redaction: no identity token and no listed path survives in any expor
     std::unique_ptr<Capture> cut = CaptureReader::open(trimmed, {}, &error);
     REQUIRE(cut);
     CHECK(cut->header.source == QStringLiteral("trim"));
+    // The snapshot holds the tree before the range's first event, and the note says exactly that.
+    CHECK(cut->header.notes.contains(QStringLiteral("starts with a synthetic snapshot of the tree as it was after event 199, the one before the range")));
     REQUIRE(cut->log->size() == 2 + 101);
     CHECK((cut->log->at(1).flags & FlagSynthetic));
     CHECK((cut->log->at(1).flags & FlagSnapshot));
