@@ -529,8 +529,21 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         changed.clear();
         folded = false;
         folder.processEvent(event, payload);
-        if (!folded)
+        if (!folded) {
+            // An item of the document's stream with a seq and no data (the server moved the seq
+            // on, e.g. for another viewer's change): a line without data, so the seq column never
+            // jumps unexplained. fold checks its seq and folds nothing for it.
+            if (event.kind != EventKind::StreamItem || event.requestId != folder.streamRequestId() || folder.streamRequestId() < 0)
+                continue;
+            const StreamDelta delta = extractStreamDelta(payload);
+            if (!delta.ok || delta.hasData || delta.seq < 0)
+                continue;
+            body.append("{\"index\":" + QByteArray::number(i) + ",\"ns\":" + QByteArray::number(event.monotonicNs) + ",\"wallMs\":"
+                + QByteArray::number(event.wallMs) + ",\"epoch\":" + QByteArray::number(event.epoch) + ",\"seq\":" + QByteArray::number(delta.seq)
+                + ",\"snapshot\":false,\"changed\":[]}\n");
+            ++result.events;
             continue;
+        }
         const StreamDelta delta = extractStreamDelta(payload);
         simdjson::dom::element element;
         if (!parseJsonText(parser, delta.data.data(), delta.data.size()).get(element))
@@ -566,6 +579,8 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         bytes.append(",\"").append(name).append("\":");
         appendJsonString(bytes, value.toUtf8());
     }
+    if (capture.header.partial)
+        bytes.append(",\"partial\":true"); // the capture starts mid-stream: its first tree may be incomplete
     bytes.append(",\"from\":").append(QByteArray::number(from));
     bytes.append(",\"to\":").append(QByteArray::number(to));
     bytes.append(",\"redacted\":").append(QJsonDocument(QJsonArray::fromStringList(result.redacted)).toJson(QJsonDocument::Compact));

@@ -1830,6 +1830,43 @@ TEST_CASE("export: a delta log of a range that starts mid-stream folds to the ca
     }
 }
 
+TEST_CASE("export: the delta log has a line for each seq-only item and says when the capture is partial; fold reads it")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start(); // seq 1
+    const qint64 seqOnly = stream.add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"seq":2}}})", 2);
+    stream.add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":3},"seq":3}}})", 3);
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    capture::Header header;
+    header.source = QStringLiteral("import-har");
+    header.partial = true;
+    writeCapture(path, log, header, true);
+    const QString out = dir.filePath(QStringLiteral("deltas.ndjson"));
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("ndjson"), QStringLiteral("-o"), out }).code == cli::ExitOk);
+    const QList<QByteArray> lines = test::readFileOrFail(out).trimmed().split('\n');
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0].contains("\"partial\":true"));
+    CHECK(lines[2] == "{\"index\":" + QByteArray::number(seqOnly) + R"(,"ns":)" + QByteArray::number(log.at(seqOnly).monotonicNs) + R"(,"wallMs":)"
+            + QByteArray::number(log.at(seqOnly).wallMs) + R"(,"epoch":1,"seq":2,"snapshot":false,"changed":[]})");
+    CHECK(lines[3].contains("\"seq\":3"));
+    const test::CliRun folded = runCli({ QStringLiteral("fold"), out, QStringLiteral("--anomalies") });
+    INFO(folded.err.toStdString());
+    CHECK(folded.code == cli::ExitOk);
+    CHECK(folded.out == runCli({ QStringLiteral("fold"), path }).out);
+    // The seq-only line is checked like any other: going back is said.
+    QByteArray backwards = test::readFileOrFail(out);
+    backwards.replace(R"("seq":2,"snapshot":false)", R"("seq":1,"snapshot":false)");
+    REQUIRE(writeFile(out, backwards));
+    const test::CliRun checked = runCli({ QStringLiteral("fold"), out, QStringLiteral("--anomalies") });
+    CHECK(checked.err.contains(QStringLiteral("seq-not-increasing: seq 1 after seq 1 in epoch 1")));
+    // Without the partial flag, no such field.
+    writeCapture(path, log, {}, true);
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("ndjson"), QStringLiteral("-o"), out }).code == cli::ExitOk);
+    CHECK_FALSE(test::readFileOrFail(out).contains("\"partial\""));
+}
+
 TEST_CASE("cli: record names itself, not watch, when it cannot connect")
 {
     QTemporaryDir dir;
