@@ -84,6 +84,13 @@ std::unique_ptr<Capture> openCapture(const QString& command, const QString& path
     return capture;
 }
 
+// The refusal to replace a capture at `path` without --overwrite: a capture is a recording that
+// cannot be made again. Other files (an older export) are replaced as asked.
+QString replacedCaptureProblem(const QString& option, const QString& path)
+{
+    return isCaptureFile(path) ? existingFileProblem(option, path, QStringLiteral("a capture already (a recording cannot be made again)")) : QString();
+}
+
 bool parseIndex(const QString& text, qint64& out)
 {
     bool ok = false;
@@ -132,6 +139,12 @@ QString formatEvent(const EventLog& log, qint64 index)
             summarize(log, index));
 }
 
+// A folder's last seq as the replay and fold summaries print it: an epoch may not have seen one yet.
+QString seqText(qint64 seq)
+{
+    return seq >= 0 ? QStringLiteral("seq %1").arg(seq) : QStringLiteral("no seq seen yet in this epoch");
+}
+
 QString formatBytes(qint64 bytes)
 {
     if (bytes < 10 * 1024)
@@ -173,10 +186,8 @@ int runRecord(const QStringList& arguments, CommandIo& io)
                   "output is not one); omit --out for a dated file in the captures folder\n";
         return ExitUsage;
     }
-    if (const QFileInfo existing(path); !path.isEmpty() && existing.exists() && existing.isFile() && existing.size() > 0
-        && !parser.isSet(QStringLiteral("overwrite"))) {
-        io.err << "deltascope-cli record: --out " << path << " exists (" << existing.size()
-               << " bytes); choose another file, or add --overwrite to replace it\n";
+    if (const QString problem = existingFileProblem(QStringLiteral("--out"), path); !problem.isEmpty() && !parser.isSet(QStringLiteral("overwrite"))) {
+        io.err << "deltascope-cli record: " << problem << '\n';
         return ExitUsage;
     }
     const bool reservedPath = path.isEmpty();
@@ -256,6 +267,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         { QStringLiteral("key"), QStringLiteral("With --against: key (default: the capture's)."), QStringLiteral("key") },
         { QStringLiteral("original-timing"), QStringLiteral("With --against: keep the recorded spacing between requests instead of sending each after the previous answer.") },
         { QStringLiteral("out"), QStringLiteral("With --against: record the new session into this capture file."), QStringLiteral("file") },
+        { QStringLiteral("overwrite"), QStringLiteral("With --out: replace the file if it exists (a recording cannot be made again, so it is kept by default).") },
         { QStringLiteral("ignore"),
             QStringLiteral("With --against: leave differences at this path and below out of the verdict (repeatable; '*' and '?' match within "
                            "a segment, e.g. lines/*/when). Exit code 7 when other differences remain."),
@@ -270,7 +282,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         return ExitUsage;
     }
     if (!parser.isSet(QStringLiteral("against"))) {
-        for (const char* option : { "identity", "space", "key", "original-timing", "out", "ignore" }) {
+        for (const char* option : { "identity", "space", "key", "original-timing", "out", "overwrite", "ignore" }) {
             if (parser.isSet(QLatin1String(option))) {
                 io.err << "deltascope-cli replay: --" << option << " only applies with --against URL\n";
                 return ExitUsage;
@@ -289,6 +301,10 @@ int runReplay(const QStringList& arguments, CommandIo& io)
                 return ExitUsage;
             }
         }
+    }
+    if (parser.isSet(QStringLiteral("overwrite")) && !parser.isSet(QStringLiteral("out"))) {
+        io.err << "deltascope-cli replay: --overwrite only applies with --out\n";
+        return ExitUsage;
     }
     if (parser.isSet(QStringLiteral("no-skip-idle")) && !parser.isSet(QStringLiteral("speed"))) {
         io.err << "deltascope-cli replay: --no-skip-idle only applies with --speed\n";
@@ -343,11 +359,19 @@ int runReplay(const QStringList& arguments, CommandIo& io)
             io.err << "deltascope-cli replay: --out " << parser.value(QStringLiteral("out")) << " is the capture being replayed; choose another file\n";
             return ExitUsage;
         }
+        if (const QString problem = existingFileProblem(QStringLiteral("--out"), parser.value(QStringLiteral("out")));
+            !problem.isEmpty() && !parser.isSet(QStringLiteral("overwrite"))) {
+            io.err << "deltascope-cli replay: " << problem << '\n';
+            return ExitUsage;
+        }
         if (parser.isSet(QStringLiteral("out"))) {
             capture::Header header = recorded.header;
             header.tool = QStringLiteral("deltascope-cli %1").arg(QString::fromLatin1(kVersion));
             header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
             header.endpoint = target.url.toString(QUrl::RemoveUserInfo);
+            // The document the new session joined (--space and --key may name another).
+            header.space = target.space;
+            header.key = target.key;
             header.identity = target.identity;
             header.source = QStringLiteral("replay-against");
             header.notes = QStringLiteral("requests of %1 re-issued against %2").arg(path, header.endpoint);
@@ -464,7 +488,7 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         io.err << "deltascope-cli replay: the capture holds no events; the document is empty\n";
     else
         io.err << "deltascope-cli replay: at event " << replay.position() << " of " << log.size() << ", epoch " << replay.folder().epoch()
-               << ", seq " << replay.folder().lastSeq() << ", " << anomalies << " anomalies in the whole capture\n";
+               << ", " << seqText(replay.folder().lastSeq()) << ", " << anomalies << " anomalies in the whole capture\n";
     if (!parser.isSet(QStringLiteral("no-document"))) {
         writeUtf8(io.out, replay.folder().epochTree().toJson(true));
         io.out << '\n';
@@ -488,6 +512,7 @@ int runExport(const QStringList& arguments, CommandIo& io)
             QStringLiteral("paths") },
         { QStringLiteral("no-redact"), QStringLiteral("Keep identity tokens and all values.") },
         { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Output file ('-' for standard output; a name ending in .zst is compressed); required."), QStringLiteral("file") },
+        { QStringLiteral("overwrite"), QStringLiteral("Replace the output file even if it is a capture (other files are replaced anyway).") },
     });
     int exitCode = ExitOk;
     if (!parseArguments(parser, QStringLiteral("export"), kExportExitCodes, arguments, io, exitCode))
@@ -511,6 +536,10 @@ int runExport(const QStringList& arguments, CommandIo& io)
     }
     if (output != QLatin1String("-") && isSameFile(output, positional.first())) {
         io.err << "deltascope-cli export: -o " << output << " is the capture being exported; choose another file\n";
+        return ExitUsage;
+    }
+    if (const QString problem = replacedCaptureProblem(QStringLiteral("-o"), output); !problem.isEmpty() && !parser.isSet(QStringLiteral("overwrite"))) {
+        io.err << "deltascope-cli export: " << problem << '\n';
         return ExitUsage;
     }
     ExportOptions options;
@@ -585,6 +614,7 @@ int runImport(const QStringList& arguments, CommandIo& io)
     parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("HAR file."));
     parser.addOptions({
         { { QStringLiteral("o"), QStringLiteral("output") }, QStringLiteral("Capture file to write (a name ending in .zst is compressed); required."), QStringLiteral("file") },
+        { QStringLiteral("overwrite"), QStringLiteral("Replace output files that are captures (other files are replaced anyway).") },
         { QStringLiteral("keep-identity"), QStringLiteral("Keep identity tokens found in the frames (removed by default).") },
     });
     int exitCode = ExitOk;
@@ -631,6 +661,11 @@ int runImport(const QStringList& arguments, CommandIo& io)
                 io.err << "deltascope-cli import: " << path << ", the file for socket " << (named + 1) << ", is the HAR file being imported; choose another -o\n";
                 return ExitUsage;
             }
+        }
+        if (const QString problem = replacedCaptureProblem(named == 0 ? QStringLiteral("-o") : QStringLiteral("the file for socket %1,").arg(named + 1), path);
+            !problem.isEmpty() && !parser.isSet(QStringLiteral("overwrite"))) {
+            io.err << "deltascope-cli import: " << problem << '\n';
+            return ExitUsage;
         }
         paths[s] = path;
         ++named;
@@ -831,7 +866,7 @@ int foldCapture(const QString& path, qint64 atEvent, bool pretty, bool anomalies
         if (anomalies)
             io.err << path << ": event " << anomaly.eventIndex << ": " << anomaly.kind << " at '" << anomaly.path << "': " << anomaly.message << '\n';
     }
-    io.err << "deltascope-cli fold: " << path << " at event " << at << " (epoch " << folder.epoch() << ", seq " << folder.lastSeq() << "), "
+    io.err << "deltascope-cli fold: " << path << " at event " << at << " (epoch " << folder.epoch() << ", " << seqText(folder.lastSeq()) << "), "
            << count << " anomalies up to there\n";
     return anomalies && count > 0 ? ExitAnomalies : ExitOk;
 }

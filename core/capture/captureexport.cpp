@@ -20,6 +20,9 @@
 
 #include <simdjson.h>
 
+#include <map>
+#include <set>
+#include <tuple>
 #include <unordered_map>
 
 namespace deltascope {
@@ -171,6 +174,7 @@ void collectNullPaths(const simdjson::dom::element& element, const QString& pref
 
 ExportRedactor::ExportRedactor(const Capture& capture, bool enabled, const QStringList& paths)
     : m_enabled(enabled)
+    , m_identityRemovedAtRecording(capture.header.identityRemoved)
     , m_endpoint(capture.header.endpoint)
 {
     if (!enabled)
@@ -255,8 +259,11 @@ QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
     if (!m_enabled)
         return text.toByteArray();
     QByteArray result = text.toByteArray();
-    for (const auto& [spelling, shown] : m_endpointSpellings)
+    for (const auto& [spelling, shown] : m_endpointSpellings) {
+        // Counted here: the URL scan below finds them redacted already.
+        m_urlsRedacted += result.count(spelling);
         result.replace(spelling, shown);
+    }
     // URLs before tokens: a token replaced inside a URL's query puts spaces there
     // ("[redacted identity 1]"), and the scan would stop at the first.
     m_urlsRedacted += capture::redactUrlsIn(result, &m_urlParts);
@@ -293,6 +300,12 @@ QByteArray ExportRedactor::redact(QByteArrayView text, Content content)
     return rewritten;
 }
 
+QByteArray ExportRedactor::redactUncounted(QByteArrayView text, Content content) const
+{
+    ExportRedactor copy(*this);
+    return copy.redact(text, content);
+}
+
 QString ExportRedactor::redactUrl(const QString& url)
 {
     if (!m_enabled || url.isEmpty())
@@ -312,9 +325,13 @@ QStringList ExportRedactor::summary() const
     if (!m_enabled)
         return { QStringLiteral("nothing: redaction was turned off (--no-redact)") };
     QStringList lines;
-    lines << QStringLiteral("identity tokens: %1 known, %2 occurrences replaced by \"[redacted identity N]\"")
-                 .arg(m_identity.tokenCount())
-                 .arg(m_identity.replacements());
+    if (m_identityRemovedAtRecording && m_identity.replacements() == 0)
+        lines << QStringLiteral("identity tokens: removed when the capture was written, by its recorder or an earlier export (its "
+                                "header says so; \"[redacted identity N]\" stands in their place): none left to replace");
+    else
+        lines << QStringLiteral("identity tokens: %1 known, %2 occurrences replaced by \"[redacted identity N]\"")
+                     .arg(m_identity.tokenCount())
+                     .arg(m_identity.replacements());
     for (std::size_t i = 0; i < m_patterns.size(); ++i)
         lines << QStringLiteral("path %1: %2 values replaced by \"[redacted]\"").arg(m_patternTexts[qsizetype(i)]).arg(m_pathHits[i]);
     if (!m_urlParts.isEmpty())
@@ -512,8 +529,21 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         changed.clear();
         folded = false;
         folder.processEvent(event, payload);
-        if (!folded)
+        if (!folded) {
+            // An item of the document's stream with a seq and no data (the server moved the seq
+            // on, e.g. for another viewer's change): a line without data, so the seq column never
+            // jumps unexplained. fold checks its seq and folds nothing for it.
+            if (event.kind != EventKind::StreamItem || event.requestId != folder.streamRequestId() || folder.streamRequestId() < 0)
+                continue;
+            const StreamDelta delta = extractStreamDelta(payload);
+            if (!delta.ok || delta.hasData || delta.seq < 0)
+                continue;
+            body.append("{\"index\":" + QByteArray::number(i) + ",\"ns\":" + QByteArray::number(event.monotonicNs) + ",\"wallMs\":"
+                + QByteArray::number(event.wallMs) + ",\"epoch\":" + QByteArray::number(event.epoch) + ",\"seq\":" + QByteArray::number(delta.seq)
+                + ",\"snapshot\":false,\"changed\":[]}\n");
+            ++result.events;
             continue;
+        }
         const StreamDelta delta = extractStreamDelta(payload);
         simdjson::dom::element element;
         if (!parseJsonText(parser, delta.data.data(), delta.data.size()).get(element))
@@ -549,6 +579,8 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
         bytes.append(",\"").append(name).append("\":");
         appendJsonString(bytes, value.toUtf8());
     }
+    if (capture.header.partial)
+        bytes.append(",\"partial\":true"); // the capture starts mid-stream: its first tree may be incomplete
     bytes.append(",\"from\":").append(QByteArray::number(from));
     bytes.append(",\"to\":").append(QByteArray::number(to));
     bytes.append(",\"redacted\":").append(QJsonDocument(QJsonArray::fromStringList(result.redacted)).toJson(QJsonDocument::Compact));
@@ -661,8 +693,9 @@ ExportResult exportTrimmedCapture(const Capture& capture, const ExportOptions& o
         }
     }
     const QString trimNote = syntheticStart
-        ? QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree at event %2")
-              .arg(capture.path).arg(from).arg(to).arg(log.size())
+        ? QStringLiteral("trimmed from %1, events %2..%3 of %4; starts with a synthetic snapshot of the tree as it was after event %5, "
+                         "the one before the range")
+              .arg(capture.path).arg(from).arg(to).arg(log.size()).arg(from - 1)
         : QStringLiteral("trimmed from %1, events %2..%3 of %4").arg(capture.path).arg(from).arg(to).arg(log.size());
     header.notes = header.notes.isEmpty() ? trimNote : header.notes + QLatin1Char('\n') + trimNote;
     const qint64 shift = outIndex - from;
@@ -741,8 +774,9 @@ QString cell(QString text)
     return text;
 }
 
-// The visible document of a tree with the redactor applied (paths match the wire form).
-QByteArray redactedDocument(const DocumentTree& tree, ExportRedactor& redactor)
+// The visible document of a tree with the redactor applied (paths match the wire form). Not
+// counted: the frames it was folded from are (or, before the range, are not the report's).
+QByteArray redactedDocument(const DocumentTree& tree, const ExportRedactor& redactor)
 {
     if (!redactor.enabled())
         return tree.toJson(true);
@@ -750,7 +784,7 @@ QByteArray redactedDocument(const DocumentTree& tree, ExportRedactor& redactor)
     if (snapshot.isEmpty())
         return tree.toJson(true);
     DocumentTree redacted;
-    redacted.apply(std::string_view(redactor.redact(snapshot).toStdString()));
+    redacted.apply(std::string_view(redactor.redactUncounted(snapshot).toStdString()));
     return redacted.toJson(true);
 }
 
@@ -782,18 +816,18 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     QStringList versions;
     for (const qint64 index : log.indexesOfKind(EventKind::Hello)) {
         const QString version = decodeInbound(log.payload(index)).version;
-        if (!versions.contains(version))
+        if (index >= from && index <= to && !versions.contains(version))
             versions << version;
     }
-    md += QStringLiteral("| Server versions (hello) | %1 |\n").arg(versions.isEmpty() ? QStringLiteral("none seen") : cell(versions.join(QStringLiteral(", "))));
+    md += QStringLiteral("| Server versions (hello) | %1 |\n").arg(versions.isEmpty() ? QStringLiteral("none in this range") : cell(versions.join(QStringLiteral(", "))));
     const SessionEvent& first = log.at(from);
     const SessionEvent& last = log.at(to);
     md += QStringLiteral("| Range | events %1..%2, %3 .. %4 (%5) |\n")
               .arg(from).arg(to).arg(isoTime(first.wallMs), isoTime(last.wallMs), formatDuration(last.monotonicNs - first.monotonicNs));
     if (header.partial)
         md += QStringLiteral("| Note | the capture starts mid-stream (%1): the first tree may be partial |\n").arg(cell(header.source));
-    if (!capture.notices().isEmpty())
-        md += QStringLiteral("| Capture damage | %1 |\n").arg(cell(capture.notices().join(QStringLiteral("; "))));
+    if (const QStringList damage = capture.readingNotices(); !damage.isEmpty())
+        md += QStringLiteral("| Capture damage | %1 |\n").arg(cell(damage.join(QStringLiteral("; "))));
     md += QLatin1Char('\n');
 
     auto inRange = [&](qint64 index) { return index >= from && index <= to; };
@@ -809,7 +843,8 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
 
     // Incidents: the analysis the live session recorded, plus what the replay fold saw at resyncs.
     md += QStringLiteral("## Incidents\n\n");
-    std::vector<qint64> focus;
+    std::vector<qint64> focus; // incidents and resyncs: the timeline shows them before any anomaly
+    std::vector<qint64> resyncFocus;
     int incidents = 0;
     for (const qint64 index : log.indexesOfKind(EventKind::Incident)) {
         if (!inRange(index))
@@ -828,71 +863,159 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     for (const ResyncReport& resync : capture.checkpoints->resyncs()) {
         if (!inRange(resync.eventIndex))
             continue;
-        focus.push_back(resync.eventIndex);
+        resyncFocus.push_back(resync.eventIndex);
         md += QStringLiteral("### Resync into epoch %1 at event %2\n\n").arg(resync.epoch).arg(resync.eventIndex);
         const QStringList stale = resync.stalePaths();
         md += QStringLiteral("- Changed by the resync (previous epoch's last tree vs. the new snapshot): %1 added, %2 removed, %3 changed, %4 moved\n")
                   .arg(resync.changedByResync.added.size()).arg(resync.changedByResync.removed.size())
                   .arg(resync.changedByResync.changed.size()).arg(resync.changedByResync.moved.size());
-        md += QStringLiteral("- Stale in a merging client (reference JS client keeps them): %1\n")
+        md += QStringLiteral("- Stale in a merging client right after the resync snapshot, event %1 (the reference JS client keeps them): %2\n")
+                  .arg(resync.eventIndex)
                   .arg(stale.isEmpty() ? QStringLiteral("none") : QString::fromUtf8(redactor.redact(stale.join(QStringLiteral(", ")).toUtf8(), ExportRedactor::Content::Text)));
         md += QLatin1Char('\n');
     }
-    if (incidents == 0 && focus.empty())
+    if (incidents == 0 && resyncFocus.empty())
         md += QStringLiteral("No incident or resync in this range.\n\n");
 
-    // Anomalies: recorded during the session and found again by the replay fold.
+    // Anomalies: recorded during the session and found again by the replay fold. Each once, at
+    // the stream item it concerns (a recorded one names it in "event"; its own index is only
+    // where the session logged it), and repeats of a kind at a path (a ticker's quirk on every
+    // delta) as one row, so one of them cannot fill the table.
     md += QStringLiteral("## Anomalies\n\n");
-    QStringList anomalyRows;
+    struct Found {
+        SessionAnomaly anomaly; // eventIndex is the stream item; the message is redacted
+        bool recorded = false;
+        bool replayed = false;
+    };
+    std::vector<Found> found;
+    std::map<std::tuple<qint64, QString, QString>, std::size_t> foundAt;
+    const auto addFound = [&](Found anomaly) {
+        const SessionAnomaly& a = anomaly.anomaly;
+        auto [it, added] = foundAt.try_emplace(std::tuple { a.eventIndex, a.kind, a.path }, found.size());
+        if (added) {
+            found.push_back(std::move(anomaly));
+        } else {
+            found[it->second].recorded = found[it->second].recorded || anomaly.recorded;
+            found[it->second].replayed = found[it->second].replayed || anomaly.replayed;
+        }
+    };
     for (const qint64 index : log.indexesOfKind(EventKind::FoldAnomaly)) {
-        if (!inRange(index))
+        const QJsonObject raw = QJsonDocument::fromJson(log.payload(index)).object();
+        const qint64 item = raw.value(QStringLiteral("event")).toInteger(index);
+        if (!inRange(item))
             continue;
-        focus.push_back(index);
         const QJsonObject fields = QJsonDocument::fromJson(redactedPayload(index)).object();
-        anomalyRows << QStringLiteral("| %1 | recorded | %2 | `%3` | %4 |")
-                           .arg(index)
-                           .arg(cell(fields.value(QStringLiteral("anomaly")).toString()),
-                               cell(fields.value(QStringLiteral("path")).toString()), cell(fields.value(QStringLiteral("message")).toString()));
+        addFound({ { raw.value(QStringLiteral("anomaly")).toString(), item, log.at(index).epoch, raw.value(QStringLiteral("path")).toString(),
+                       fields.value(QStringLiteral("message")).toString() },
+            true, false });
     }
     for (const SessionAnomaly& anomaly : capture.checkpoints->anomalies()) {
-        if (!inRange(anomaly.eventIndex))
-            continue;
-        focus.push_back(anomaly.eventIndex);
-        anomalyRows << QStringLiteral("| %1 | replay fold | %2 | `%3` | %4 |")
-                           .arg(anomaly.eventIndex)
-                           .arg(cell(anomaly.kind), cell(QString::fromUtf8(redactor.redact(anomaly.path.toUtf8(), ExportRedactor::Content::Text))),
-                               cell(QString::fromUtf8(redactor.redact(anomaly.message.toUtf8(), ExportRedactor::Content::Text))));
+        if (inRange(anomaly.eventIndex))
+            addFound({ { anomaly.kind, anomaly.eventIndex, anomaly.epoch, anomaly.path,
+                           QString::fromUtf8(redactor.redact(anomaly.message.toUtf8(), ExportRedactor::Content::Text)) },
+                false, true });
     }
-    if (anomalyRows.isEmpty()) {
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.anomaly.eventIndex < b.anomaly.eventIndex; });
+    // A reference-client quirk is marked at its first item per path and epoch, as the replay's
+    // markers do (ReplaySession::collectAnomalies): a ticker has one on every delta.
+    std::vector<qint64> anomalyFocus;
+    std::set<std::pair<quint32, QString>> quirksMarked;
+    for (const Found& f : found) {
+        if (!f.anomaly.isReferenceClientQuirk() || quirksMarked.emplace(f.anomaly.epoch, f.anomaly.path).second)
+            anomalyFocus.push_back(f.anomaly.eventIndex);
+    }
+    anomalyFocus.erase(std::unique(anomalyFocus.begin(), anomalyFocus.end()), anomalyFocus.end());
+    struct Group {
+        const SessionAnomaly* first = nullptr;
+        qint64 last = -1;
+        qint64 count = 0;
+        bool recorded = false;
+        bool replayed = false;
+    };
+    std::vector<Group> groups;
+    std::map<std::pair<QString, QString>, std::size_t> groupAt;
+    for (const Found& f : found) {
+        auto [it, added] = groupAt.try_emplace(std::pair { f.anomaly.kind, f.anomaly.path }, groups.size());
+        if (added)
+            groups.push_back({ &f.anomaly });
+        Group& group = groups[it->second];
+        if (group.last != f.anomaly.eventIndex)
+            ++group.count;
+        group.last = f.anomaly.eventIndex;
+        group.recorded = group.recorded || f.recorded;
+        group.replayed = group.replayed || f.replayed;
+    }
+    if (groups.empty()) {
         md += QStringLiteral("None in this range.\n\n");
     } else {
-        md += QStringLiteral("| event | source | anomaly | path | message |\n|---|---|---|---|---|\n");
-        md += anomalyRows.mid(0, 200).join(QLatin1Char('\n')) + QLatin1Char('\n');
-        if (anomalyRows.size() > 200)
-            md += QStringLiteral("\n(%1 more anomalies not listed)\n").arg(anomalyRows.size() - 200);
+        constexpr std::size_t kMaxAnomalyRows = 200;
+        md += QStringLiteral("Each anomaly once, at the stream item (event) it concerns; repeats of one kind at one path are one row.\n\n");
+        md += QStringLiteral("| item event | last item event | items | found by | anomaly | path | message (at the first) |\n"
+                             "|---|---|---|---|---|---|---|\n");
+        for (std::size_t g = 0; g < std::min(groups.size(), kMaxAnomalyRows); ++g) {
+            const Group& group = groups[g];
+            const QString by = group.recorded && group.replayed ? QStringLiteral("recorded, replay fold")
+                : group.recorded                                ? QStringLiteral("recorded")
+                                                                : QStringLiteral("replay fold");
+            md += QStringLiteral("| %1 | %2 | %3 | %4 | %5 | `%6` | %7 |\n")
+                      .arg(group.first->eventIndex)
+                      .arg(group.count > 1 ? QString::number(group.last) : QString())
+                      .arg(group.count)
+                      .arg(by, cell(group.first->kind),
+                          cell(QString::fromUtf8(redactor.redact(group.first->path.toUtf8(), ExportRedactor::Content::Text))),
+                          cell(group.first->message));
+        }
+        if (groups.size() > kMaxAnomalyRows)
+            md += QStringLiteral("\n(%1 more kinds of anomaly at other paths not listed)\n").arg(groups.size() - kMaxAnomalyRows);
         md += QLatin1Char('\n');
     }
 
-    // Timeline: around the incidents and anomalies, or the whole range when short.
+    // Timeline: around the incidents, resyncs and anomalies (in that order, while the rows last),
+    // or the whole range when short.
     md += QStringLiteral("## Timeline\n\n");
-    std::vector<std::pair<qint64, qint64>> windows;
+    constexpr qint64 kContext = 10; // events shown either side of a point of interest
+    constexpr qint64 kMaxTimelineRows = 200;
+    std::vector<std::pair<qint64, qint64>> windows; // sorted, disjoint, not adjacent
+    std::vector<std::pair<QString, std::vector<qint64>>> leftOut; // (what, events) without an excerpt
     if (to - from + 1 <= 60) {
         windows.emplace_back(from, to);
-    } else if (focus.empty()) {
+    } else if (focus.empty() && resyncFocus.empty() && anomalyFocus.empty()) {
         windows.emplace_back(from, from + 29);
         windows.emplace_back(to - 29, to);
     } else {
+        const auto rowsIn = [&windows] {
+            qint64 n = 0;
+            for (const auto& [a, b] : windows)
+                n += b - a + 1;
+            return n;
+        };
+        const auto show = [&](const QString& what, const std::vector<qint64>& points) {
+            std::vector<qint64> missed;
+            for (const qint64 index : points) {
+                auto wider = windows;
+                wider.emplace_back(std::max(from, index - kContext), std::min(to, index + kContext));
+                std::sort(wider.begin(), wider.end());
+                std::vector<std::pair<qint64, qint64>> merged;
+                for (const auto& window : wider) {
+                    if (!merged.empty() && window.first <= merged.back().second + 1)
+                        merged.back().second = std::max(merged.back().second, window.second);
+                    else
+                        merged.push_back(window);
+                }
+                std::swap(windows, merged);
+                if (rowsIn() > kMaxTimelineRows) {
+                    std::swap(windows, merged);
+                    missed.push_back(index);
+                }
+            }
+            if (!missed.empty())
+                leftOut.emplace_back(what, std::move(missed));
+        };
         std::sort(focus.begin(), focus.end());
-        for (const qint64 index : focus) {
-            const qint64 a = std::max(from, index - 10);
-            const qint64 b = std::min(to, index + 10);
-            if (!windows.empty() && a <= windows.back().second + 1)
-                windows.back().second = std::max(windows.back().second, b);
-            else
-                windows.emplace_back(a, b);
-            if (windows.size() >= 10)
-                break;
-        }
+        std::sort(resyncFocus.begin(), resyncFocus.end());
+        show(QStringLiteral("incidents"), focus);
+        show(QStringLiteral("resyncs"), resyncFocus);
+        show(QStringLiteral("anomalies"), anomalyFocus);
     }
     md += QStringLiteral("| # | time (UTC) | +ms | dir | kind | id | seq | frame or fields |\n|---|---|---|---|---|---|---|---|\n");
     qint64 previousNs = -1;
@@ -919,6 +1042,19 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
             previousNs = event.monotonicNs;
             ++result.events;
         }
+    }
+    if (!leftOut.empty()) {
+        // Said, so a reader does not take a missing excerpt for a quiet stretch.
+        QStringList parts;
+        for (const auto& [what, events] : leftOut) {
+            QStringList numbers;
+            for (std::size_t e = 0; e < std::min<std::size_t>(events.size(), 30); ++e)
+                numbers << QString::number(events[e]);
+            parts << QStringLiteral("%1 at events %2%3")
+                         .arg(what, numbers.join(QStringLiteral(", ")),
+                             events.size() > 30 ? QStringLiteral(" and %1 more").arg(events.size() - 30) : QString());
+        }
+        md += QStringLiteral("\nNo excerpt (the timeline stops at %1 rows): %2.\n").arg(kMaxTimelineRows).arg(parts.join(QStringLiteral("; ")));
     }
     md += QLatin1Char('\n');
 

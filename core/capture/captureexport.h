@@ -41,6 +41,9 @@ public:
 
     bool enabled() const { return m_enabled; }
     QByteArray redact(QByteArrayView text, Content content = Content::Json);
+    // As redact(), left out of the summary's counts: for what the export shows again in another
+    // form (a document folded from frames it counts), since the counts say what the capture held.
+    QByteArray redactUncounted(QByteArrayView text, Content content = Content::Json) const;
     // A URL as an export shows it (see redactUrl() in captureformat.h), identity tokens replaced.
     QString redactUrl(const QString& url);
     // The capture's endpoint through redactUrl().
@@ -61,6 +64,7 @@ private:
     qint64 m_passwords = 0; // request passwords replaced
     QStringList m_urlParts; // what URL redaction replaced, once each ("query value of token", ...)
     qint64 m_urlsRedacted = 0;
+    bool m_identityRemovedAtRecording = false; // the header says the recorder replaced the tokens
     QString m_endpoint;
     // Spellings of the endpoint payloads quote (as recorded, without user info, encoded; escaped
     // as JSON text holds them) and their redacted forms, replaced before anything else so a token

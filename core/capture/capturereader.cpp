@@ -147,6 +147,15 @@ Capture::~Capture() = default;
 
 QStringList Capture::notices() const
 {
+    QStringList result = readingNotices();
+    if (header.partial)
+        result << QStringLiteral("the capture starts mid-stream (%1): the first document tree may be partial")
+                      .arg(header.source.isEmpty() ? QStringLiteral("partial source") : header.source);
+    return result;
+}
+
+QStringList Capture::readingNotices() const
+{
     QStringList result;
     if (secondCaptureLine)
         result << secondCaptureMessage;
@@ -170,9 +179,6 @@ QStringList Capture::notices() const
                                    : diagnostic.message);
     if (diagnosticCount > qint64(diagnostics.size()))
         result << QStringLiteral("... and %1 more damaged lines").arg(diagnosticCount - qint64(diagnostics.size()));
-    if (header.partial)
-        result << QStringLiteral("the capture starts mid-stream (%1): the first document tree may be partial")
-                      .arg(header.source.isEmpty() ? QStringLiteral("partial source") : header.source);
     return result;
 }
 
@@ -443,6 +449,23 @@ QString parseLine(simdjson::ondemand::parser& parser, const char* data, std::siz
     return {};
 }
 
+}
+
+bool isCaptureFile(const QString& path)
+{
+    QFile file(path);
+    if (!QFileInfo(path).isFile() || !file.open(QIODevice::ReadOnly))
+        return false;
+    // A header line is short; a few KiB of text hold it whatever the tool that re-spaced it.
+    constexpr qint64 kHeadBytes = 64 * 1024;
+    QByteArray head = file.peek(4);
+    if (capture::startsLikeZstd(head)) {
+        ZstdReadDevice decoder(file);
+        head = decoder.read(kHeadBytes);
+    } else {
+        head = file.read(kHeadBytes);
+    }
+    return capture::firstLineHasFormat(head, capture::kFormatName);
 }
 
 std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureOpenOptions& options, QString* error)

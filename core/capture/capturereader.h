@@ -119,6 +119,9 @@ public:
 
     // A summary of the problems for a person, empty when there were none.
     QStringList notices() const;
+    // What reading the file found (damage, a cut-off tail, a joined capture): notices() without the
+    // header's `partial`, which says how the session was captured, not that the file was harmed.
+    QStringList readingNotices() const;
 };
 
 // Streams a capture (.ndjson or .ndjson.zst) into a Capture. Reports progress, can be cancelled
@@ -131,6 +134,10 @@ class CaptureReader
 public:
     static std::unique_ptr<Capture> open(const QString& path, const CaptureOpenOptions& options, QString* error);
 };
+
+// Whether the file at `path` is a capture: its first line (decompressed when it is zstd) is a
+// capture header. False for a missing or unreadable file.
+bool isCaptureFile(const QString& path);
 
 // Opens a capture on a worker thread for the GUI: progress and the result arrive as queued
 // signals; the result's log and checkpoints are moved to the loader's thread before finished()

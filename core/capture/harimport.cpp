@@ -622,12 +622,19 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
             session.notices << QStringLiteral("entry %1: %2 frames are not Adama frames; kept as unknown events").arg(e).arg(session.unknownFrames);
         // The identity the socket's first connection/create used, as a recording's header names
         // it: kept by an import that keeps identities (and a replay --against then uses it), else
-        // removed with every other copy of it when written.
+        // removed with every other copy of it when written. Its space and key name the document
+        // when the HAR has no `_deltascope` facts (every browser or proxy HAR): info, the report
+        // and replay --against need them.
         for (const qint64 request : session.log->indexesOfKind(EventKind::Request)) {
-            if (session.log->method(request) != QLatin1String("connection/create")
-                && session.log->method(request) != QLatin1String("connection/create-via-domain"))
+            const bool create = session.log->method(request) == QLatin1String("connection/create");
+            if (!create && session.log->method(request) != QLatin1String("connection/create-via-domain"))
                 continue;
-            session.header.identity = QJsonDocument::fromJson(session.log->payload(request)).object().value(QStringLiteral("identity")).toString();
+            const QJsonObject fields = QJsonDocument::fromJson(session.log->payload(request)).object();
+            session.header.identity = fields.value(QStringLiteral("identity")).toString();
+            if (create && session.header.space.isEmpty() && session.header.key.isEmpty()) {
+                session.header.space = fields.value(QStringLiteral("space")).toString();
+                session.header.key = fields.value(QStringLiteral("key")).toString();
+            }
             break;
         }
         session.log->flushNotifications();

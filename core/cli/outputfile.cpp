@@ -60,6 +60,15 @@ bool isSameFile(const QString& output, const QString& input)
         && outStat.st_dev == inStat.st_dev && outStat.st_ino == inStat.st_ino;
 }
 
+QString existingFileProblem(const QString& option, const QString& path, const QString& what)
+{
+    const QFileInfo existing(path);
+    if (path.isEmpty() || !existing.exists() || !existing.isFile() || existing.size() == 0)
+        return {};
+    const QString found = what.isEmpty() ? QStringLiteral("exists (%1 bytes)").arg(existing.size()) : QStringLiteral("is %1").arg(what);
+    return QStringLiteral("%1 %2 %3; choose another file, or add --overwrite to replace it").arg(option, path, found);
+}
+
 QString outputPathProblem(const QString& path)
 {
     const QFileInfo info(path);

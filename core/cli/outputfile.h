@@ -19,6 +19,11 @@ bool writeOutputFile(const QString& path, const std::function<bool(QIODevice& de
 // writable), or empty: for outputs written at the end of a long run, checked before it starts.
 QString outputPathProblem(const QString& path);
 
+// The refusal to write over `path` without --overwrite, naming `option`, when a file that is not
+// empty is there (a recording cannot be made again); empty when it may be written. `what` says what
+// the file is when the caller has looked ("a capture"); else its size is named.
+QString existingFileProblem(const QString& option, const QString& path, const QString& what = {});
+
 // Whether `output` names the file `input` is (through a symbolic link, another spelling of the
 // path, or a hard link): a command writing there would destroy what it reads.
 bool isSameFile(const QString& output, const QString& input);

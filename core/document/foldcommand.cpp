@@ -44,7 +44,7 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "capture file (.ndjson or .ndjson.zst) is folded by its events, and the NDJSON\n"
                               "delta log `export --format ndjson` writes by its `data` (a new epoch there\n"
                               "starts a fresh document, but for --reference-client, which merges the new\n"
-                              "snapshot into what it holds).\n"
+                              "snapshot into what it holds; a line with a seq and no data folds nothing).\n"
                               "With --reference-client a line may be any JSON value, as that client's update()\n"
                               "takes it (an array merges as an object keyed by index).\n"
                               "\n"
@@ -333,6 +333,13 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
         // A line of `export --format ndjson` after its header: its `data` (one level down), epoch and seq.
         dom::element data;
         std::int64_t epoch = -1;
+        std::int64_t seq = -1;
+        if (object.at_key("data").error() == simdjson::NO_SUCH_FIELD && !object.at_key("epoch").get(epoch) && !object.at_key("seq").get(seq)) {
+            // A stream item with a seq and no data: its seq is checked, nothing is folded.
+            result.stream = epoch;
+            result.seq = seq;
+            return result;
+        }
         if (object.at_key("data").get(data) || object.at_key("epoch").get(epoch)) {
             result.malformed = true;
             result.error = QStringLiteral("not a delta log line (expected \"epoch\" and \"data\", as export --format ndjson writes)");

@@ -122,8 +122,10 @@ QStringList incidentSummaryLines(const QJsonObject& report)
     }
     if (report.contains(QLatin1String("staleCount"))) {
         const qint64 stale = report.value(QLatin1String("staleCount")).toInteger();
-        lines << (stale == 0 ? QStringLiteral("Stale paths in a merging client: none")
-                             : QStringLiteral("Stale paths a merging client (the reference JS client) still shows: %1")
+        // Measured when the incident closed, so later than a resync's own comparison: value lists
+        // edited without @s since then differ too.
+        lines << (stale == 0 ? QStringLiteral("When the incident closed, stale paths in a merging client: none")
+                             : QStringLiteral("When the incident closed, stale paths a merging client (the reference JS client) still shows: %1")
                                    .arg(paths(report.value(QLatin1String("stalePaths")).toArray(), stale)));
     }
     if (const qint64 quirk = report.value(QLatin1String("quirkStaleCount")).toInteger(); quirk > 0)

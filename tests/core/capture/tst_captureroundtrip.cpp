@@ -82,6 +82,54 @@ std::unique_ptr<Capture> openSynthetic(const QTemporaryDir& dir)
     return capture;
 }
 
+// The Markdown report of `log` (written to DIR/md.ndjson and opened again).
+QString markdownReport(const QTemporaryDir& dir, const EventLog& log, const ExportOptions& options = {}, const capture::Header& header = {})
+{
+    const QString path = dir.filePath(QStringLiteral("md.ndjson"));
+    writeCapture(path, log, header, true);
+    QString error;
+    std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    const ExportResult result = exportMarkdown(*capture, options, buffer);
+    INFO(result.error.toStdString());
+    REQUIRE(result.ok);
+    return QString::fromUtf8(buffer.data());
+}
+
+// The rows of the table in the report's section `title` ("## title" to the next "## ").
+QStringList tableRows(const QString& report, const QString& title)
+{
+    const qsizetype start = report.indexOf(QStringLiteral("## ") + title + QLatin1Char('\n'));
+    if (start < 0)
+        return {};
+    const qsizetype end = report.indexOf(QStringLiteral("\n## "), start + 3);
+    QStringList rows;
+    const QStringList lines = report.mid(start, end < 0 ? -1 : end - start).split(QLatin1Char('\n'));
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        // Past the header row and its |---| line.
+        if (lines[i].startsWith(QLatin1String("| ")) && i >= 2 && !lines[i - 1].startsWith(QLatin1Char('#')) && lines[i - 1].startsWith(QLatin1Char('|')))
+            rows << lines[i];
+    }
+    rows.removeIf([](const QString& row) { return row.startsWith(QLatin1String("|---")); });
+    return rows;
+}
+
+// A value list edited in place without @s (a reference-client quirk) at `seq`, or a record list
+// naming an id it never had (an anomaly on every one).
+QByteArray quirkItem(qint64 seq)
+{
+    return R"({"deliver":1,"done":false,"response":{"delta":{"data":{"v":{"0":)" + QByteArray::number(seq) + R"(}},"seq":)" + QByteArray::number(seq)
+        + "}}}";
+}
+QByteArray missingIdItem(qint64 seq)
+{
+    return R"({"deliver":1,"done":false,"response":{"delta":{"data":{"r":{"@o":[)" + QByteArray::number(1000 + seq) + R"(]}},"seq":)"
+        + QByteArray::number(seq) + "}}}";
+}
+
 // The frames of a log in order: (direction, payload) of every non-local event.
 std::vector<std::pair<Direction, QByteArray>> framesOf(const EventLog& log)
 {
@@ -579,14 +627,16 @@ TEST_CASE("redaction: no identity token and no listed path survives in any expor
         CHECK_FALSE(bytes.contains("vs-secret"));
         CHECK(bytes.contains("[redacted"));
         // A range that starts after the connection/create is redacted too.
+        // Made again over the first (a trimmed capture is kept unless --overwrite).
         result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--from"),
-            QStringLiteral("50"), QStringLiteral("--redact"), QStringLiteral("players/*/email,owner/email"), QStringLiteral("-o"), out });
+            QStringLiteral("50"), QStringLiteral("--redact"), QStringLiteral("players/*/email,owner/email"), QStringLiteral("-o"), out,
+            QStringLiteral("--overwrite") });
         REQUIRE(result.code == 0);
         CHECK_FALSE(test::readFileOrFail(out).contains("@example.com"));
         CHECK_FALSE(test::readFileOrFail(out).contains("secret-agent"));
         // --no-redact keeps them: the search above can fail.
         result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--no-redact"),
-            QStringLiteral("-o"), out });
+            QStringLiteral("-o"), out, QStringLiteral("--overwrite") });
         REQUIRE(result.code == 0);
         CHECK(test::readFileOrFail(out).contains("@example.com"));
     }
@@ -601,6 +651,8 @@ TEST_CASE("redaction: no identity token and no listed path survives in any expor
     std::unique_ptr<Capture> cut = CaptureReader::open(trimmed, {}, &error);
     REQUIRE(cut);
     CHECK(cut->header.source == QStringLiteral("trim"));
+    // The snapshot holds the tree before the range's first event, and the note says exactly that.
+    CHECK(cut->header.notes.contains(QStringLiteral("starts with a synthetic snapshot of the tree as it was after event 199, the one before the range")));
     REQUIRE(cut->log->size() == 2 + 101);
     CHECK((cut->log->at(1).flags & FlagSynthetic));
     CHECK((cut->log->at(1).flags & FlagSnapshot));
@@ -703,7 +755,7 @@ TEST_CASE("redaction: secrets in the endpoint URL leave no export, wherever the 
         CHECK(bytes.contains("host.example:8443/~s?token="));
         CHECK(bytes.contains("debug"));
         result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--no-redact"),
-            QStringLiteral("-o"), out });
+            QStringLiteral("-o"), out, QStringLiteral("--overwrite") });
         REQUIRE(result.code == 0);
         CHECK(test::readFileOrFail(out).contains("url-secret"));
     }
@@ -847,6 +899,228 @@ TEST_CASE("redaction: the Markdown report counts an event's URLs once, though tw
     CHECK_FALSE(report.contains("ANOMALY_SECRET"));
     CHECK(report.count("?k=[redacted]") == 2);
     CHECK(result.err.contains(QStringLiteral("URLs (the endpoint, and 1 in payloads and notes)")));
+}
+
+TEST_CASE("redaction: the summary counts the endpoint quoted in payloads, each value once in every format, and names a recorder's removal")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    EventLog log;
+    fillSyntheticSession(log, 10);
+    SessionEvent note;
+    note.kind = EventKind::Note;
+    note.direction = Direction::Local;
+    note.monotonicNs = log.at(log.size() - 1).monotonicNs + 1;
+    note.wallMs = log.at(log.size() - 1).wallMs + 1;
+    log.append(note, R"({"note":"reconnecting to ws://127.0.0.1:1/~s?token=ENDPOINT_SECRET"})");
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s?token=ENDPOINT_SECRET");
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    header.identity = QStringLiteral("anonymous:secret-agent");
+    writeCapture(path, log, header, true);
+    const auto pathCount = [](const QString& err) {
+        const QRegularExpressionMatch match = QRegularExpression(QStringLiteral("path players/\\*/email: (\\d+) values")).match(err);
+        return match.hasMatch() ? match.captured(1).toInt() : -1;
+    };
+    std::map<std::string, int> counts;
+    for (const char* format : { "har", "markdown", "capture" }) {
+        INFO(format);
+        const test::CliRun result = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("--redact"),
+            QStringLiteral("players/*/email"), QStringLiteral("-o"), dir.filePath(QStringLiteral("out.") + QLatin1String(format)) });
+        INFO(result.err.toStdString());
+        REQUIRE(result.code == 0);
+        // The note quotes the endpoint exactly: replaced, and counted.
+        CHECK(result.err.contains(QStringLiteral("URLs (the endpoint, and 1 in payloads and notes)")));
+        CHECK_FALSE(test::readFileOrFail(dir.filePath(QStringLiteral("out.") + QLatin1String(format))).contains("ENDPOINT_SECRET"));
+        counts[format] = pathCount(result.err);
+    }
+    // The report's documents before and after are folded from the frames already counted.
+    CHECK(counts["har"] > 0);
+    CHECK(counts["markdown"] == counts["har"]);
+    CHECK(counts["capture"] == counts["har"]);
+
+    // A capture recorded without its identity: the recorder removed it, and the export says so.
+    const QString removed = dir.filePath(QStringLiteral("removed.ndjson"));
+    writeCapture(removed, log, header, false);
+    const test::CliRun result = runCli({ QStringLiteral("export"), removed, QStringLiteral("--format"), QStringLiteral("markdown"), QStringLiteral("-o"),
+        dir.filePath(QStringLiteral("removed.md")) });
+    INFO(result.err.toStdString());
+    CHECK(result.err.contains(QStringLiteral("redacted identity tokens: removed when the capture was written, by its recorder")));
+    CHECK_FALSE(result.err.contains(QStringLiteral("0 known, 0 occurrences")));
+}
+
+TEST_CASE("markdown: each anomaly once, at the stream item it concerns, and a repeated quirk as one row with its count")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start();
+    qint64 seq = 2;
+    std::vector<qint64> quirks;
+    for (int i = 0; i < 300; ++i, ++seq)
+        quirks.push_back(stream.add(EventKind::StreamItem, quirkItem(seq), seq));
+    // The session logged the quirk once, at its first item, and the missing id: after each item.
+    const qint64 recordedQuirk = stream.add(EventKind::FoldAnomaly,
+        QByteArray(QByteArray(R"({"anomaly":"value list edited without @s","path":"v","message":"m","event":)") + QByteArray::number(quirks.front())
+            + R"(,"quirk":true})"));
+    const QByteArray missingPath = "r/" + QByteArray::number(1000 + seq); // as the fold names it
+    const qint64 missing = stream.add(EventKind::StreamItem, missingIdItem(seq), seq);
+    const qint64 recordedMissing = stream.add(EventKind::FoldAnomaly,
+        QByteArray(QByteArray(R"({"anomaly":"id missing from element map","path":")") + missingPath + R"(","message":"m","event":)"
+            + QByteArray::number(missing) + "}"));
+    const QString report = markdownReport(dir, log);
+    const QStringList rows = tableRows(report, QStringLiteral("Anomalies"));
+    INFO(rows.join(QLatin1Char('\n')).toStdString());
+    CHECK(report.contains(QStringLiteral("at the stream item (event) it concerns")));
+    REQUIRE(rows.size() >= 2);
+    CHECK(rows[0].startsWith(QStringLiteral("| %1 | %2 | 300 | ").arg(quirks.front()).arg(quirks.back())));
+    CHECK(rows[0].contains(QStringLiteral("recorded, replay fold")));
+    // The missing id: the recorded row and the fold's are one, at the item, not at the anomaly event.
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[1].startsWith(QStringLiteral("| %1 |  | 1 | recorded, replay fold | id missing from element map |").arg(missing)));
+    for (const QString& row : rows) {
+        CHECK_FALSE(row.startsWith(QStringLiteral("| %1 |").arg(recordedQuirk)));
+        CHECK_FALSE(row.startsWith(QStringLiteral("| %1 |").arg(recordedMissing)));
+    }
+}
+
+TEST_CASE("markdown: the timeline excerpt shows incidents first, a quirk once per path and epoch, within a row bound, and says what it left out")
+{
+    const auto plainItem = [](qint64 seq) -> QByteArray {
+        return R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":)" + QByteArray::number(seq) + R"(},"seq":)" + QByteArray::number(seq) + "}}}";
+    };
+    SECTION("a ticker's quirk on every delta is one point, not the whole capture")
+    {
+        QTemporaryDir dir;
+        EventLog log;
+        test::ScriptedStream stream { log };
+        stream.start();
+        qint64 first = -1;
+        for (qint64 seq = 2; seq < 600; ++seq) {
+            const qint64 item = stream.add(EventKind::StreamItem, quirkItem(seq), seq);
+            first = first < 0 ? item : first;
+        }
+        const QStringList rows = tableRows(markdownReport(dir, log), QStringLiteral("Timeline"));
+        CHECK(rows.size() <= 2 * 10 + 2);
+        CHECK(!rows.filter(QRegularExpression(QStringLiteral("^\\| %1 \\|").arg(first))).isEmpty());
+    }
+    SECTION("incidents before anomalies, at most 200 rows, and a line naming the events left without an excerpt")
+    {
+        QTemporaryDir dir;
+        EventLog log;
+        test::ScriptedStream stream { log };
+        stream.start();
+        qint64 seq = 2;
+        std::vector<qint64> anomalies;
+        for (int a = 0; a < 30; ++a) {
+            for (int i = 0; i < 40; ++i)
+                stream.add(EventKind::StreamItem, plainItem(seq), seq), ++seq;
+            anomalies.push_back(stream.add(EventKind::StreamItem, missingIdItem(seq), seq));
+            ++seq;
+        }
+        for (int i = 0; i < 40; ++i)
+            stream.add(EventKind::StreamItem, plainItem(seq), seq), ++seq;
+        const qint64 incident = stream.add(EventKind::Incident, R"({"incident":1,"verdict":"converged"})");
+        const QString report = markdownReport(dir, log);
+        const QStringList rows = tableRows(report, QStringLiteral("Timeline"));
+        const auto listed = [&rows](qint64 event) { return !rows.filter(QRegularExpression(QStringLiteral("^\\| %1 \\|").arg(event))).isEmpty(); };
+        qint64 eventRows = 0;
+        for (const QString& row : rows)
+            eventRows += !row.startsWith(QLatin1String("| ... |"));
+        CHECK(eventRows <= 200);
+        CHECK(listed(incident));
+        CHECK(listed(anomalies.front()));
+        CHECK_FALSE(listed(anomalies.back()));
+        const QRegularExpressionMatch note = QRegularExpression(QStringLiteral("No excerpt \\(the timeline stops at 200 rows\\): anomalies at events ([0-9, ]+)\\."))
+                                                 .match(report);
+        REQUIRE(note.hasMatch());
+        const QStringList named = note.captured(1).split(QStringLiteral(", "));
+        CHECK(named.contains(QString::number(anomalies.back())));
+        for (const qint64 anomaly : anomalies)
+            CHECK(listed(anomaly) != named.contains(QString::number(anomaly)));
+    }
+}
+
+TEST_CASE("markdown: stale paths say when they were measured, the resync's and the incident's")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start();
+    // A resync whose snapshot leaves the record list out: a merging client keeps it.
+    const auto add = [&](EventKind kind, QByteArrayView payload, quint16 parts = 0, quint8 flags = 0) {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind);
+        event.monotonicNs = stream.ns += 1000000;
+        event.wallMs = 1718000000000 + event.monotonicNs / 1000000;
+        event.requestId = 3;
+        event.epoch = 2;
+        event.parts = parts;
+        event.flags = flags;
+        return log.append(event, payload);
+    };
+    add(EventKind::EpochStarted, R"({"epoch":2,"requestId":3})");
+    const qint64 snapshot = add(EventKind::StreamItem, R"({"deliver":3,"done":false,"response":{"delta":{"data":{"v":{"0":1,"1":2,"@s":2}},"seq":1}}})",
+        PartData | PartSeq, FlagSnapshot);
+    add(EventKind::Incident, R"({"incident":1,"verdict":"converged-stale","staleCount":1,"stalePaths":["r"]})");
+    const QString report = markdownReport(dir, log);
+    INFO(report.toStdString());
+    CHECK(report.contains(QStringLiteral("- Stale in a merging client right after the resync snapshot, event %1 (the reference JS client keeps them): r").arg(snapshot)));
+    CHECK(report.contains(QStringLiteral("- When the incident closed, stale paths a merging client (the reference JS client) still shows: /r")));
+}
+
+TEST_CASE("markdown: the header table lists the range's server versions, and a partial import is a note, not damage")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start(); // hello "v"
+    for (qint64 seq = 2; seq < 10; ++seq)
+        stream.add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":1}}}})", seq);
+    const qint64 second = stream.add(EventKind::Hello, R"({"status":"connected","version":"v2","identities":{}})");
+    stream.add(EventKind::Note, R"({"note":"after the second hello"})");
+    ExportOptions options;
+    options.from = second;
+    capture::Header header;
+    header.source = QStringLiteral("import-har");
+    header.partial = true;
+    const QString report = markdownReport(dir, log, options, header);
+    INFO(report.toStdString());
+    CHECK(report.contains(QStringLiteral("| Server versions (hello) | v2 |\n")));
+    CHECK(report.contains(QStringLiteral("| Note | the capture starts mid-stream (import-har)")));
+    CHECK_FALSE(report.contains(QStringLiteral("| Capture damage |")));
+    options.from = 0;
+    options.to = 5;
+    CHECK(markdownReport(dir, log, options, header).contains(QStringLiteral("| Server versions (hello) | v |\n")));
+}
+
+TEST_CASE("cli: replay and fold say that a new epoch has seen no seq yet, not seq -1")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start();
+    SessionEvent epoch;
+    epoch.kind = EventKind::EpochStarted;
+    epoch.direction = Direction::Local;
+    epoch.monotonicNs = stream.ns += 1000000;
+    epoch.requestId = 3;
+    epoch.epoch = 2;
+    const qint64 started = log.append(epoch, R"({"epoch":2,"requestId":3})");
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeCapture(path, log, {}, true);
+    const test::CliRun replayed = runCli({ QStringLiteral("replay"), path, QStringLiteral("--to"), QString::number(started), QStringLiteral("--quiet") });
+    INFO(replayed.err.toStdString());
+    CHECK(replayed.code == 0);
+    CHECK(replayed.err.contains(QStringLiteral("epoch 2, no seq seen yet in this epoch, ")));
+    CHECK_FALSE(replayed.err.contains(QStringLiteral("seq -1")));
+    const test::CliRun folded = runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(started) });
+    INFO(folded.err.toStdString());
+    CHECK(folded.err.contains(QStringLiteral("(epoch 2, no seq seen yet in this epoch)")));
+    // With one seen, it is named.
+    CHECK(runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(started - 1) }).err.contains(QStringLiteral("(epoch 1, seq 1)")));
 }
 
 TEST_CASE("redaction: identity tokens go whatever their order and spelling, and a HAR note before the request loses its token")
@@ -1431,6 +1705,59 @@ TEST_CASE("cli: no command writes over the file it reads, whatever the path's sp
     CHECK(test::readFileOrFail(secondIsInput) == twoSockets);
 }
 
+TEST_CASE("cli: a recording is never replaced without --overwrite: replay --out any file, import and export a capture")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    writeSynthetic(path, false);
+    const QString capture = dir.filePath(QStringLiteral("precious.ndjson"));
+    writeSynthetic(capture, false);
+    const QByteArray precious = test::readFileOrFail(capture);
+    const QString other = dir.filePath(QStringLiteral("notes.txt"));
+    REQUIRE(writeFile(other, "not a capture\n"));
+
+    // replay --against --out: as record --out, any file that is not empty; checked before connecting.
+    for (const QString& output : { capture, other }) {
+        INFO(output.toStdString());
+        const test::CliRun replayed = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), QStringLiteral("ws://127.0.0.1:1/~s"),
+            QStringLiteral("--out"), output });
+        CHECK(replayed.code == cli::ExitUsage);
+        CHECK(replayed.err.contains(QStringLiteral("--out ") + output + QStringLiteral(" exists (")));
+        CHECK(replayed.err.contains(QStringLiteral("add --overwrite to replace it")));
+    }
+    const test::CliRun overwriting = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), QStringLiteral("ws://127.0.0.1:1/~s"),
+        QStringLiteral("--out"), other, QStringLiteral("--overwrite") });
+    CHECK(overwriting.code == cli::ExitConnectFailed); // let through to the connection
+    CHECK(runCli({ QStringLiteral("replay"), path, QStringLiteral("--overwrite") }).code == cli::ExitUsage);
+
+    // export and import: a capture is refused, said as one; another file is replaced as before.
+    for (const char* format : { "capture", "har" }) {
+        INFO(format);
+        const test::CliRun exported = runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QLatin1String(format), QStringLiteral("-o"), capture });
+        CHECK(exported.code == cli::ExitUsage);
+        CHECK(exported.err.contains(QStringLiteral("-o ") + capture + QStringLiteral(" is a capture already")));
+    }
+    const QString har = test::sourceDir() + QStringLiteral("/tests/data/chromium-websocket.har");
+    const test::CliRun imported = runCli({ QStringLiteral("import"), har, QStringLiteral("-o"), capture });
+    CHECK(imported.code == cli::ExitUsage);
+    CHECK(imported.err.contains(QStringLiteral("-o ") + capture + QStringLiteral(" is a capture already")));
+    CHECK(test::readFileOrFail(capture) == precious);
+    // A compressed capture is one too.
+    const QString compressed = dir.filePath(QStringLiteral("precious.ndjson.zst"));
+    REQUIRE(writeFile(compressed, capture::compressZstd(precious)));
+    CHECK(runCli({ QStringLiteral("import"), har, QStringLiteral("-o"), compressed }).code == cli::ExitUsage);
+
+    // The replay --overwrite above made `other` a capture: another plain file is replaced without asking.
+    CHECK(isCaptureFile(other));
+    const QString plain = dir.filePath(QStringLiteral("plain.txt"));
+    REQUIRE(writeFile(plain, "not a capture\n"));
+    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("-o"), plain }).code == cli::ExitOk);
+    CHECK(isCaptureFile(plain));
+    CHECK(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("capture"), QStringLiteral("-o"), capture,
+              QStringLiteral("--overwrite") }).code == cli::ExitOk);
+    CHECK(runCli({ QStringLiteral("import"), har, QStringLiteral("-o"), compressed, QStringLiteral("--overwrite") }).code == cli::ExitOk);
+}
+
 TEST_CASE("capture reader: a pipe is named as one, not called an empty recording")
 {
     // `fold <(cat c.ndjson)`, `/dev/stdin`: no size, and not empty. A capture is read in place, so
@@ -1501,6 +1828,43 @@ TEST_CASE("export: a delta log of a range that starts mid-stream folds to the ca
         CHECK(folded.code == cli::ExitOk);
         CHECK(folded.out == runCli({ QStringLiteral("fold"), path, QStringLiteral("--at"), QString::number(to) }).out);
     }
+}
+
+TEST_CASE("export: the delta log has a line for each seq-only item and says when the capture is partial; fold reads it")
+{
+    QTemporaryDir dir;
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start(); // seq 1
+    const qint64 seqOnly = stream.add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"seq":2}}})", 2);
+    stream.add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":3},"seq":3}}})", 3);
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    capture::Header header;
+    header.source = QStringLiteral("import-har");
+    header.partial = true;
+    writeCapture(path, log, header, true);
+    const QString out = dir.filePath(QStringLiteral("deltas.ndjson"));
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("ndjson"), QStringLiteral("-o"), out }).code == cli::ExitOk);
+    const QList<QByteArray> lines = test::readFileOrFail(out).trimmed().split('\n');
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0].contains("\"partial\":true"));
+    CHECK(lines[2] == "{\"index\":" + QByteArray::number(seqOnly) + R"(,"ns":)" + QByteArray::number(log.at(seqOnly).monotonicNs) + R"(,"wallMs":)"
+            + QByteArray::number(log.at(seqOnly).wallMs) + R"(,"epoch":1,"seq":2,"snapshot":false,"changed":[]})");
+    CHECK(lines[3].contains("\"seq\":3"));
+    const test::CliRun folded = runCli({ QStringLiteral("fold"), out, QStringLiteral("--anomalies") });
+    INFO(folded.err.toStdString());
+    CHECK(folded.code == cli::ExitOk);
+    CHECK(folded.out == runCli({ QStringLiteral("fold"), path }).out);
+    // The seq-only line is checked like any other: going back is said.
+    QByteArray backwards = test::readFileOrFail(out);
+    backwards.replace(R"("seq":2,"snapshot":false)", R"("seq":1,"snapshot":false)");
+    REQUIRE(writeFile(out, backwards));
+    const test::CliRun checked = runCli({ QStringLiteral("fold"), out, QStringLiteral("--anomalies") });
+    CHECK(checked.err.contains(QStringLiteral("seq-not-increasing: seq 1 after seq 1 in epoch 1")));
+    // Without the partial flag, no such field.
+    writeCapture(path, log, {}, true);
+    REQUIRE(runCli({ QStringLiteral("export"), path, QStringLiteral("--format"), QStringLiteral("ndjson"), QStringLiteral("-o"), out }).code == cli::ExitOk);
+    CHECK_FALSE(test::readFileOrFail(out).contains("\"partial\""));
 }
 
 TEST_CASE("cli: record names itself, not watch, when it cannot connect")

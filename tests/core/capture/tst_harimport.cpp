@@ -178,6 +178,28 @@ TEST_CASE("import: HTTP Toolkit's HAR (pages, local-offset times, _webSocketClos
     CHECK(foldAnomalies(*session.log) == 0);
 }
 
+TEST_CASE("import: the header names the space and key the socket's connection/create asked for")
+{
+    // Browsers and proxies write no _deltascope facts: the document is the one connection/create names.
+    for (const char* name : { "chromium-websocket.har", "mitmproxy-websocket.har", "httptoolkit-websocket.har" }) {
+        INFO(name);
+        HarImportResult imported = importHar(sampleHar(name), QLatin1String(name));
+        REQUIRE(imported.ok);
+        const ImportedSession& session = imported.sessions.back();
+        CHECK(session.header.space == QStringLiteral("chat"));
+        CHECK(session.header.key == QStringLiteral("demo"));
+    }
+    // Our own export's facts name it first (they survive a HAR cut before the connection/create).
+    const QByteArray har = R"({"log":{"version":"1.2","creator":{"name":"Deltascope"},"entries":[{"startedDateTime":"2024-06-10T06:13:20.000Z",)"
+                           R"("request":{"method":"GET","url":"ws://h/~s"},"response":{"status":101},"_deltascope":{"space":"s1","key":"k1"},)"
+                           R"("_webSocketMessages":[{"type":"send","time":1718000000.0,"opcode":1,)"
+                           R"("data":"{\"method\":\"connection/create\",\"id\":1,\"space\":\"other\",\"key\":\"doc\"}"}]}]}})";
+    HarImportResult imported = importHar(har, QStringLiteral("own.har"));
+    REQUIRE(imported.ok);
+    CHECK(imported.sessions[0].header.space == QStringLiteral("s1"));
+    CHECK(imported.sessions[0].header.key == QStringLiteral("k1"));
+}
+
 TEST_CASE("import: Chrome's error messages are kept as notes, control frames as unknown frames with their bytes")
 {
     // Chrome writes a socket error as type "error", opcode -1, the error text as data; any

@@ -207,6 +207,39 @@ TEST_CASE("replay against: the recorded requests go to a fresh server, the new a
     CHECK(again->log->payload(again->log->indexesOfKind(EventKind::Request).back()).contains("bye"));
 }
 
+TEST_CASE("replay against: --out's header names the space and key the new session joined")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("chat.ndjson"));
+    std::unique_ptr<Capture> capture = recordChat(path);
+    // A capture naming another document (or none, as an import of a cut HAR may): --space and --key say which.
+    for (const QString& named : { QString(), QStringLiteral("elsewhere") }) {
+        INFO(named.toStdString());
+        const QString renamed = dir.filePath(QStringLiteral("renamed.ndjson"));
+        capture::Header header = capture->header;
+        header.space = named;
+        header.key = named;
+        QFile file(renamed);
+        REQUIRE(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        REQUIRE(CaptureWriter::writeLog(*capture->log, header, file, true));
+        file.close();
+        auto fresh = quietServer();
+        REQUIRE(fresh);
+        const QString out = dir.filePath(QStringLiteral("again.ndjson"));
+        QFile::remove(out);
+        const test::CliRun cli = runCli({ QStringLiteral("replay"), renamed, QStringLiteral("--against"), fresh->url(), QStringLiteral("--identity"),
+            kIdentity, QStringLiteral("--space"), QStringLiteral("chat"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--out"), out,
+            QStringLiteral("--ignore"), QStringLiteral("lines/*/when") });
+        INFO(cli.out.toStdString() << cli.err.toStdString());
+        CHECK(cli.code == cli::ExitOk);
+        QString error;
+        std::unique_ptr<Capture> again = CaptureReader::open(out, {}, &error);
+        REQUIRE(again);
+        CHECK(again->header.space == QStringLiteral("chat"));
+        CHECK(again->header.key == QStringLiteral("demo"));
+    }
+}
+
 TEST_CASE("replay against: a send-once is answered by the send-once, not by its dedupe token")
 {
     QTemporaryDir dir;

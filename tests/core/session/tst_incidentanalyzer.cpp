@@ -170,7 +170,7 @@ TEST_CASE("incident analyzer: a socket loss, reconnect and snapshot, a merging c
     CHECK(summary.contains(QStringLiteral("New snapshot after 70 ms at seq 9 (the client had reached seq 5)")));
     CHECK(summary.contains(QStringLiteral("Time to converge: 70 ms")));
     CHECK(summary.contains(QStringLiteral("removed: /players/7, /banner")));
-    CHECK(summary.contains(QStringLiteral("still shows: /banner")));
+    CHECK(summary.contains(QStringLiteral("When the incident closed, stale paths a merging client (the reference JS client) still shows: /banner")));
     CHECK(summary.contains(QStringLiteral("Send 2 (connection/send) in flight: applied unknown")));
     CHECK(summary.contains(QStringLiteral("Version mismatch: the session started with v1, the server now says v2")));
     CHECK(incidentSummaryLines({}).size() >= 2); // an empty report says little, and invents nothing
