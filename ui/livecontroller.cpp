@@ -144,6 +144,14 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
                     if (generation == m_proxyGeneration)
                         onUpstreamFailed(note, error, outageStarts);
                 });
+            // A fault cleared before it could act (an inject without its stream, a message fault
+            // whose frame never came) is logged, so a plan that did nothing does not read as tested.
+            connect(made.get(), &faults::FaultProxy::faultNotApplied, this,
+                [this, generation](const QString& fault, const QJsonObject& params, const QString& why) {
+                    if (generation == m_proxyGeneration)
+                        Q_EMIT faultLogged(tr("%1 %2 was not applied: %3")
+                                               .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why));
+                });
             connect(made.get(), &faults::FaultProxy::upstreamReachable, this, [this, generation] {
                 if (generation == m_proxyGeneration && !m_upstreamError.isEmpty())
                     Q_EMIT errorResolved(std::exchange(m_upstreamError, QString()));
@@ -391,13 +399,13 @@ bool LiveController::runPlan(const QString& pathOrName, QString* error)
                 return;
             if (m_planEnd->isActive()) {
                 // Its faults last the plan's duration: it ends (and clears them) then.
-                Q_EMIT faultLogged(tr("plan %1: every step has acted; it ends, clearing its faults, in %2 s")
+                Q_EMIT faultLogged(tr("plan %1: every step is applied (a message fault acts when its frame passes); it ends, clearing its faults, in %2 s")
                                        .arg(name)
                                        .arg(double(m_planEnd->remainingTime()) / 1000.0, 0, 'f', 1));
                 return;
             }
             m_planNumber = 0;
-            Q_EMIT faultLogged(tr("plan %1: every step has acted; what it set stays on until Clear all faults").arg(name));
+            Q_EMIT faultLogged(tr("plan %1: every step is applied; what it set (and a message fault still waiting for its frame) stays on until Clear all faults").arg(name));
             Q_EMIT planStateChanged(false, name);
         });
         runner->start();

@@ -1010,7 +1010,7 @@ void FaultProxy::shutdown()
 {
     if (m_server)
         m_server->close();
-    dropWaitingInjects(QStringLiteral("before the proxy stopped"));
+    reportUnappliedFaults(QStringLiteral("before the proxy stopped"));
     for (ProxyConnection* connection : liveConnections())
         connection->drop(false, QStringLiteral("both"));
     for (QTcpSocket* socket : std::as_const(m_blackHoled)) {
@@ -1389,7 +1389,7 @@ void FaultProxy::helloPassed(ProxyConnection* connection)
     }
 }
 
-void FaultProxy::dropWaitingInjects(const QString& why)
+void FaultProxy::reportUnappliedFaults(const QString& why)
 {
     const std::vector<FaultSpec> waiting = std::exchange(m_waitingInjects, {});
     for (const FaultSpec& spec : waiting) {
@@ -1401,11 +1401,23 @@ void FaultProxy::dropWaitingInjects(const QString& why)
         qCWarning(lcFaults).noquote() << spec.name() << "not applied:" << waitedFor << why;
         Q_EMIT faultNotApplied(spec.name(), spec.params, waitedFor + QStringLiteral(" ") + why);
     }
+    // A message fault armed for the Nth matching frame that never came did nothing: said as
+    // plainly, or a plan that "acted" would read as tested.
+    const std::vector<ArmedFault> armed = std::exchange(m_armed, {});
+    for (const ArmedFault& fault : armed) {
+        if (fault.applied > 0)
+            continue;
+        const QString waitedFor = QStringLiteral("its frame never came (%1 matching frame(s) passed, it waited for number %2)")
+                                      .arg(fault.matched)
+                                      .arg(fault.spec.select.nth);
+        qCWarning(lcFaults).noquote() << fault.spec.name() << "not applied:" << waitedFor << why;
+        Q_EMIT faultNotApplied(fault.spec.name(), fault.spec.params, waitedFor + QStringLiteral(" ") + why);
+    }
 }
 
 void FaultProxy::clearAll()
 {
-    dropWaitingInjects(QStringLiteral("before it was cleared"));
+    reportUnappliedFaults(QStringLiteral("before it was cleared"));
     m_toServer = Shaping();
     m_toClient = Shaping();
     m_armed.clear();

@@ -157,7 +157,9 @@ private:
     // Called by a connection once a connection/create has passed, or a hello: waiting injects fire.
     void streamCreated(ProxyConnection* connection);
     void helloPassed(ProxyConnection* connection);
-    void dropWaitingInjects(const QString& why);
+    // At clear or shutdown: every inject still waiting and every message fault whose frame never
+    // came is reported by faultNotApplied(), and forgotten.
+    void reportUnappliedFaults(const QString& why);
 
     QTcpServer* m_server = nullptr;
     QUrl m_upstream;

@@ -287,7 +287,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         });
         QObject::connect(runner.get(), &FaultPlanRunner::finished, &proxy, [&] {
             log({ { QStringLiteral("type"), QStringLiteral("plan-finished") } },
-                QStringLiteral("plan '%1': every step has acted").arg(runner->plan().name));
+                QStringLiteral("plan '%1': every step is applied (a message fault acts when its frame passes)").arg(runner->plan().name));
         });
         if (!planStarted && planStart == QLatin1String("now")) {
             planStarted = true;

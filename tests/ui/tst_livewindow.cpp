@@ -553,7 +553,7 @@ TEST_CASE("live window: a plan's faults end with it, when stopped or when its du
     const QString planPath = dir.filePath(QStringLiteral("slow.json"));
     REQUIRE(test::writeFile(planPath, R"({"name":"slow-link","durationMs":600,"steps":[{"at":{"afterMs":0},"fault":"latency","params":{"ms":20}}]})"));
     REQUIRE(window.live()->runPlan(planPath, nullptr));
-    REQUIRE(test::waitUntil([&] { return lastLogLine().contains(QStringLiteral("every step has acted")); }, 5s));
+    REQUIRE(test::waitUntil([&] { return lastLogLine().contains(QStringLiteral("every step is applied")); }, 5s));
     CHECK(window.live()->isPlanRunning()); // its latency lasts the plan's 0.6 s
     REQUIRE(test::waitUntil([&] { return !window.live()->isPlanRunning(); }, 5s));
     REQUIRE(test::waitUntil([&] { return clears() == 2; }, 5s));
@@ -617,7 +617,7 @@ TEST_CASE("live window: what a replaced proxy or plan still had queued does not 
     REQUIRE(secondStarted < said.size());
     for (qsizetype i = secondStarted + 1; i < said.size(); ++i)
         CHECK_FALSE(said.at(i).contains(QStringLiteral("plan step")));
-    CHECK_FALSE(said.join(QLatin1Char('\n')).contains(QStringLiteral("first: every step has acted")));
+    CHECK_FALSE(said.join(QLatin1Char('\n')).contains(QStringLiteral("first: every step is applied")));
     window.disconnectSession();
 }
 

@@ -578,6 +578,22 @@ TEST_CASE("proxy: an inject applied before its stream exists waits for the conne
     CHECK(rig.proxy.waitingInjectCount() == 0);
 }
 
+TEST_CASE("proxy: a message fault cleared before its frame came is said not applied; one that acted is not")
+{
+    Rig rig;
+    QList<QString> notApplied;
+    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
+        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    rig.apply(QStringLiteral("duplicate-message"), params(R"({"kind":"hello"})"));
+    rig.apply(QStringLiteral("drop-message"), params(R"({"kind":"delta","nth":3})"));
+    rig.connect();
+    REQUIRE(waitUntil([&] { return rig.reports.size() == 1; }, 5s)); // the hello, sent twice
+    rig.proxy.clearAll();
+    REQUIRE(notApplied.size() == 1);
+    CHECK(notApplied.first()
+        == QStringLiteral("drop-message: its frame never came (0 matching frame(s) passed, it waited for number 3) before it was cleared"));
+}
+
 TEST_CASE("proxy: hold pings back, then drop or deliver them")
 {
     for (const bool deliver : { false, true }) {
