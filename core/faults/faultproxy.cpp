@@ -1297,6 +1297,13 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         m_versionRewritesLeft = connections == 0 ? -1 : connections;
         m_versionRewrite = p.value(QLatin1String("version")).toString();
         m_versionSpec = spec;
+        // Reported when set, not only when a hello passes: a user who asks for a version mismatch
+        // (with a drop to make the client reconnect) sees it named first, as what they did.
+        report({ spec.name(), p, false, -1,
+            QStringLiteral("%1 will say version '%2'")
+                .arg(connections == 0 ? QStringLiteral("every hello from now on") : QStringLiteral("the next %1 hello(s)").arg(connections),
+                    m_versionRewrite.isEmpty() ? QStringLiteral("<the server's>-mismatch") : m_versionRewrite),
+            0 });
         return true;
     }
     case FaultType::InjectReload:

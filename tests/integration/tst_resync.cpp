@@ -481,4 +481,6 @@ TEST_CASE("watch: an incident's line names a version mismatch")
     INFO(out.toStdString() << err.toStdString());
     CHECK(code == cli::ExitOk);
     CHECK(out.contains(QStringLiteral(", version %1 -> 20990101000000").arg(server.helloVersion())));
+    // Named by what the user asked for, not by the drop that makes the client reconnect.
+    CHECK(out.contains(QStringLiteral("(fault rewrite-version)")));
 }

@@ -489,8 +489,10 @@ TEST_CASE("proxy: rewrite the hello version on the next connection only")
     rig.connect();
     CHECK(QJsonDocument::fromJson(rig.client.messages.first()).object().value(QLatin1String("version")).toString()
         == QLatin1String("v2"));
-    REQUIRE(rig.reports.size() == 1);
-    CHECK(rig.reports.first().params.value(QLatin1String("from")).toString() == QLatin1String("v1"));
+    // Reported when set (what the user did), then when the hello passed (what it did).
+    REQUIRE(rig.reports.size() == 2);
+    CHECK(rig.reports[0].detail == QStringLiteral("the next 1 hello(s) will say version 'v2'"));
+    CHECK(rig.reports[1].params.value(QLatin1String("from")).toString() == QLatin1String("v1"));
     RecordingClient second;
     second.open(rig.proxy.clientUrl());
     REQUIRE(waitUntil([&] { return !second.messages.isEmpty(); }, 5s));
