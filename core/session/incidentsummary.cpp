@@ -75,7 +75,12 @@ QStringList incidentSummaryLines(const QJsonObject& report)
     const QJsonArray reconnects = report.value(QLatin1String("reconnects")).toArray();
     for (const QJsonValue& value : reconnects) {
         const QJsonObject attempt = value.toObject();
-        lines << QStringLiteral("Reconnect attempt %1 planned at +%2, after a %3 delay (%4 policy, %5)")
+        // The client retries at two layers (adama-wire.md 7): the socket, and the stream on it.
+        const QString layer = attempt.value(QLatin1String("layer")).toString();
+        lines << QStringLiteral("%1 attempt %2 planned at +%3, after a %4 delay (%5 policy, %6)")
+                     .arg(layer == QLatin1String("socket") ? QStringLiteral("Socket reconnect")
+                             : layer == QLatin1String("stream") ? QStringLiteral("Stream retry")
+                                                                : QStringLiteral("Reconnect"))
                      .arg(attempt.value(QLatin1String("attempt")).toInteger())
                      .arg(ms(attempt.value(QLatin1String("atMs"))), ms(attempt.value(QLatin1String("delayMs"))),
                          attempt.value(QLatin1String("policy")).toString(), attempt.value(QLatin1String("reason")).toString());

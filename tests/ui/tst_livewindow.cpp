@@ -199,7 +199,7 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     const QString analysis = window.frameDetail()->analysisText();
     CHECK(analysis.contains(QStringLiteral("Verdict: converged")));
     CHECK(analysis.contains(QStringLiteral("Fault drop")));
-    CHECK(analysis.contains(QStringLiteral("Reconnect attempt 1")));
+    CHECK(analysis.contains(QStringLiteral("Socket reconnect attempt 1")));
     CHECK(analysis.contains(QStringLiteral("New snapshot after")));
     CHECK(window.saveScreenshot(screenshotPath(QStringLiteral("incident-selected.png"))).isEmpty());
 

@@ -165,7 +165,7 @@ TEST_CASE("incident analyzer: a socket loss, reconnect and snapshot, a merging c
     CHECK(summary.contains(QStringLiteral("Verdict: converged-stale (not checked against the truth")));
     CHECK(summary.contains(QStringLiteral("Fault drop at +0.0 ms {\"mode\":\"rst\"}")));
     CHECK(summary.contains(QStringLiteral("Noticed by the client after 1.0 ms, by close (socket closed; reopening in 5 ms)")));
-    CHECK(summary.contains(QStringLiteral("Reconnect attempt 1 planned at +2.0 ms, after a 5.0 ms delay (reference policy, socket backoff)")));
+    CHECK(summary.contains(QStringLiteral("Socket reconnect attempt 1 planned at +2.0 ms, after a 5.0 ms delay (reference policy, socket backoff)")));
     CHECK(summary.contains(QStringLiteral("New stream after 51 ms (epoch 1 to 2)")));
     CHECK(summary.contains(QStringLiteral("New snapshot after 70 ms at seq 9 (the client had reached seq 5)")));
     CHECK(summary.contains(QStringLiteral("Time to converge: 70 ms")));
