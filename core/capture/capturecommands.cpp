@@ -9,6 +9,7 @@
 #include "core/capture/replaysession.h"
 #include "core/cli/outputfile.h"
 #include "core/document/foldcommand.h"
+#include "core/faults/faultwatch.h"
 #include "core/protocol/envelope.h"
 #include "core/protocol/protocolclient.h"
 #include "core/session/incidentanalyzer.h"
@@ -36,8 +37,9 @@ namespace deltascope::cli {
 namespace {
 
 // What each command's exit codes mean, printed at the end of its --help (the codes are cli.h's).
-const char* const kRecordExitCodes = "Exit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 1 the capture cannot be written,\n"
-                                     "2 usage, 4 could not connect, 5 the stream failed with a code not retried.\n";
+const char* const kRecordExitCodes = "Exit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 1 the capture cannot be written\n"
+                                     "(or, with --fault/--plan, a fault never acted), 2 usage, 4 could not connect, 5 the stream failed with\n"
+                                     "a code not retried. With --expect: 0 met, 6 not met, whatever the stream did (see --expect).\n";
 const char* const kReplayExitCodes = "Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
                                      "replay failed, 2 usage, 4 with --against: could not connect, 5 with --against: the server refused\n"
                                      "the new stream (a failure that is not retried), 7 with --against: the documents differ.\n";
@@ -156,8 +158,17 @@ QString formatBytes(qint64 bytes)
 
 // --- record -----------------------------------------------------------------------------------
 
-int runRecord(const QStringList& arguments, CommandIo& io)
+int runRecord(const QStringList& commandArguments, CommandIo& io)
 {
+    // Fault injection options (--plan, --fault, --report, --expect) as watch takes them: the
+    // faults and their incidents go into the capture with everything else.
+    QStringList arguments = commandArguments;
+    faults::FaultWatchOptions faultOptions;
+    QString error;
+    if (!faults::extractFaultWatchOptions(arguments, faultOptions, error)) {
+        io.err << "deltascope-cli record: " << error << "\nRun 'deltascope-cli record --help' for the options.\n";
+        return ExitUsage;
+    }
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Connect to a document like 'watch' and record the session into a capture file."));
     WatchOptions::addOptions(parser);
@@ -171,15 +182,19 @@ int runRecord(const QStringList& arguments, CommandIo& io)
                                                       "the document as the same identity, so it runs the document's @connected and @disconnected).") },
     });
     int exitCode = ExitOk;
-    if (!parseArguments(parser, QStringLiteral("record"), kRecordExitCodes, arguments, io, exitCode))
+    const QByteArray helpTail = (faults::faultWatchHelp().trimmed() + QStringLiteral("\n\n") + QString::fromLatin1(kRecordExitCodes)).toUtf8();
+    if (!parseArguments(parser, QStringLiteral("record"), helpTail.constData(), arguments, io, exitCode))
         return exitCode;
     WatchOptions options;
-    QString error;
     if (!WatchOptions::fromParser(parser, options, error)) {
         io.err << "deltascope-cli record: " << error << '\n';
         return ExitUsage;
     }
     options.command = QStringLiteral("record");
+    if (faultOptions.active() && parser.isSet(QStringLiteral("no-verify"))) {
+        io.err << "deltascope-cli record: --no-verify cannot go with fault injection: a fault's verdict rests on that check\n";
+        return ExitUsage;
+    }
     QString path = parser.value(QStringLiteral("out"));
     if (parser.isSet(QStringLiteral("out")) && (path.isEmpty() || path == QLatin1String("-"))) {
         io.err << "deltascope-cli record: --out needs a file name: a capture is written to a file as the session goes (standard "
@@ -194,11 +209,10 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     if (reservedPath)
         path = CaptureWriter::newCapturePath(CaptureWriter::capturesFolder(), options.target.space, options.target.key);
 
-    WatchRunner runner(options, io.out, io.err);
     capture::Header header;
     header.tool = QStringLiteral("deltascope-cli %1").arg(QString::fromLatin1(kVersion));
     header.startedWallMs = QDateTime::currentMSecsSinceEpoch();
-    header.endpoint = options.target.url.toString(QUrl::RemoveUserInfo);
+    header.endpoint = options.target.url.toString(QUrl::RemoveUserInfo); // the server's, also behind a fault proxy
     header.space = options.target.space;
     header.key = options.target.key;
     header.identity = options.target.identity;
@@ -208,13 +222,44 @@ int runRecord(const QStringList& arguments, CommandIo& io)
     writerOptions.keepIdentity = parser.isSet(QStringLiteral("keep-identity"));
     writerOptions.identities = { options.target.identity };
     writerOptions.createFolder = reservedPath; // --out names a file in a folder that must exist
-    CaptureWriter writer(&runner.session().log(), header, writerOptions);
-    if (!writer.start(&error)) {
-        if (reservedPath)
-            CaptureWriter::releaseCapturePath(path);
-        io.err << "deltascope-cli record: " << error << '\n';
-        return ExitFailure;
+    std::unique_ptr<CaptureWriter> writer;
+    // The capture opens on the session's log before anything connects, and closes once the
+    // incidents' reports are in it, before its end record.
+    const auto startWriting = [&](WatchRunner& runner) -> std::optional<int> {
+        writer = std::make_unique<CaptureWriter>(&runner.session().log(), header, writerOptions);
+        QString why;
+        if (!writer->start(&why)) {
+            if (reservedPath)
+                CaptureWriter::releaseCapturePath(path);
+            io.err << "deltascope-cli record: " << why << '\n';
+            return int(ExitFailure);
+        }
+        io.err << "deltascope-cli record: recording to " << path << '\n';
+        io.err.flush();
+        return std::nullopt;
+    };
+    const auto finishWriting = [&](int code, const IncidentAnalyzer& analyzer) {
+        writer->stop();
+        if (!writer->errorString().isEmpty()) {
+            io.err << "deltascope-cli record: " << writer->errorString() << '\n';
+            return code == ExitOk || code == ExitExpectationFailed ? int(ExitFailure) : code;
+        }
+        io.err << "deltascope-cli record: " << writer->eventsWritten() << " events written to " << path << " ("
+               << formatBytes(writer->bytesWritten()) << (writerOptions.keepIdentity ? ", identity kept" : ", identity removed") << ", "
+               << analyzer.incidents().size() << (analyzer.incidents().size() == 1 ? " incident" : " incidents") << ")\n";
+        return code;
+    };
+    if (faultOptions.active()) {
+        faults::FaultWatchHooks hooks;
+        hooks.command = QStringLiteral("record");
+        hooks.beforeRun = [&](WatchRunner& runner, IncidentAnalyzer&) { return startWriting(runner); };
+        hooks.afterRun = finishWriting;
+        return faults::runFaultWatch(options, faultOptions, io, hooks);
     }
+
+    WatchRunner runner(options, io.out, io.err);
+    if (const std::optional<int> stop = startWriting(runner))
+        return *stop;
     // Every incident (a drop, a stall, a resync) is analysed into the capture as the window does,
     // so a replay or an export of it has them.
     LiveSession& session = runner.session();
@@ -231,19 +276,9 @@ int runRecord(const QStringList& arguments, CommandIo& io)
             });
     }
     analyzer.setClock([clock = &session.clock()] { return clock->nowNs(); });
-    io.err << "deltascope-cli record: recording to " << path << '\n';
-    io.err.flush();
     // The incident's report goes into the capture before the end record.
     const int code = runner.run([&analyzer] { analyzer.finishWithin(6000); });
-    writer.stop();
-    if (!writer.errorString().isEmpty()) {
-        io.err << "deltascope-cli record: " << writer.errorString() << '\n';
-        return code == ExitOk ? ExitFailure : code;
-    }
-    io.err << "deltascope-cli record: " << writer.eventsWritten() << " events written to " << path << " ("
-           << formatBytes(writer.bytesWritten()) << (writerOptions.keepIdentity ? ", identity kept" : ", identity removed") << ", "
-           << analyzer.incidents().size() << (analyzer.incidents().size() == 1 ? " incident" : " incidents") << ")\n";
-    return code;
+    return finishWriting(code, analyzer);
 }
 
 // --- replay -----------------------------------------------------------------------------------

@@ -313,6 +313,34 @@ bool FaultPlanRunner::isFinished() const
     return true;
 }
 
+QStringList FaultPlanRunner::unfinishedSteps() const
+{
+    QStringList unfinished;
+    for (std::size_t i = 0; i < m_plan.steps.size(); ++i) {
+        const PlanStep& step = m_plan.steps[i];
+        const StepState state = i < m_state.size() ? m_state[i] : StepState {};
+        if (state.fired >= step.repeat)
+            continue;
+        QString why;
+        if (state.triggered) {
+            why = QStringLiteral("it acted %1 of %2 times before the run ended").arg(state.fired).arg(step.repeat);
+        } else if (step.at.type == PlanTrigger::Type::Time) {
+            why = QStringLiteral("the run ended before its time (%1 ms)").arg(step.at.afterMs);
+        } else if (step.at.type == PlanTrigger::Type::Frame) {
+            why = QStringLiteral("its trigger never came: frame %1 of kind %2, and %3 such frame(s) passed")
+                      .arg(step.at.nth)
+                      .arg(step.at.kind)
+                      .arg(state.frameCount);
+        } else {
+            why = QStringLiteral("no %1 frame matched its trigger").arg(step.at.kind);
+        }
+        unfinished << QStringLiteral("plan step %1 (%2): %3")
+                          .arg(i + 1)
+                          .arg(step.label.isEmpty() ? step.fault.name() : step.label, why);
+    }
+    return unfinished;
+}
+
 void FaultPlanRunner::onFrame(const ObservedFrame& frame)
 {
     if (!m_running)

@@ -74,6 +74,9 @@ public:
     void stop();
     bool isRunning() const { return m_running; }
     bool isFinished() const; // every step has acted as often as it repeats
+    // The steps that have not acted as often as they repeat, each said as "plan step N (label):
+    // why" (its trigger never came, or came too late for every repeat), for a run that ends.
+    QStringList unfinishedSteps() const;
 
 Q_SIGNALS:
     void stepFired(int step, const QString& description);

@@ -113,9 +113,9 @@ bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QS
     return true;
 }
 
-int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptions, cli::CommandIo& io)
+int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptions, cli::CommandIo& io, const FaultWatchHooks& hooks)
 {
-    const QString prefix = QStringLiteral("deltascope-cli watch: ");
+    const QString prefix = QStringLiteral("deltascope-cli %1: ").arg(hooks.command);
     QString error;
     std::optional<FaultPlan> plan;
     if (!faultOptions.plan.isEmpty()) {
@@ -265,6 +265,10 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
             applyAll(afterPing);
     });
 
+    if (hooks.beforeRun) {
+        if (const std::optional<int> stop = hooks.beforeRun(runner, analyzer))
+            return *stop;
+    }
     int code = runner.run();
     for (const std::vector<FaultSpec>* waiting : { &afterStream, &afterPing }) {
         for (const FaultSpec& spec : *waiting) {
@@ -276,8 +280,14 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
             io.err << prefix << text << '\n';
         }
     }
-    if (planRunner)
+    if (planRunner) {
+        // A step that never acted tested nothing: said, and counted as a fault not applied.
+        for (const QString& step : planRunner->unfinishedSteps()) {
+            notApplied << step;
+            io.err << prefix << step << '\n';
+        }
         planRunner->stop();
+    }
     // An incident may still be waiting for its truth check: give it a few seconds.
     analyzer.finishWithin(6000);
     proxy.shutdown();
@@ -350,6 +360,8 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     if (!unexpected.isEmpty())
         io.err << prefix << "--expect " << expected.join(QLatin1Char(','))
                << " not met: " << unexpected.join(QStringLiteral("; ")) << '\n';
+    if (hooks.afterRun)
+        code = hooks.afterRun(code, analyzer);
     io.out.flush();
     io.err.flush();
     return code;

@@ -1963,3 +1963,46 @@ TEST_CASE("record: incidents are analysed into the capture, so its replay and in
                     .value(QStringLiteral("verified"))
                     .toBool());
 }
+
+TEST_CASE("record --plan: the faults and their incidents are in the capture; a step that never acted fails --expect")
+{
+    server::ServerOptions options;
+    options.tickerRate = 50;
+    options.pingIntervalMs = 200;
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("faults.ndjson"));
+    const QStringList base { QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:rec"),
+        QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("planned"), QStringLiteral("--quiet"),
+        QStringLiteral("--no-document") };
+    const test::CliRun run = runCli(base
+        + QStringList { QStringLiteral("--plan"), QStringLiteral("version-mismatch-on-reconnect"), QStringLiteral("--duration"), QStringLiteral("3"),
+            QStringLiteral("--expect"), QStringLiteral("plan"), QStringLiteral("--out"), path });
+    INFO(run.out.toStdString() << run.err.toStdString());
+    REQUIRE(run.code == cli::ExitOk);
+    CHECK(run.out.contains(QStringLiteral("incident 1: converged")));
+    CHECK(run.err.contains(QStringLiteral(", 1 incident)")));
+    QString error;
+    const std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    // The capture names the server, not the loopback proxy the client went through.
+    CHECK(capture->header.endpoint == server.url());
+    CHECK(capture->log->indexesOfKind(EventKind::FaultInjected).size() >= 2);
+    REQUIRE(capture->log->indexesOfKind(EventKind::Incident).size() == 1);
+    const QJsonObject report = QJsonDocument::fromJson(capture->log->payload(capture->log->indexesOfKind(EventKind::Incident).front())).object();
+    CHECK(report.value(QStringLiteral("version")).toObject().value(QStringLiteral("mismatch")).toBool());
+
+    // A frame-triggered step whose frame never comes within the run tested nothing: --expect fails.
+    const test::CliRun missed = runCli(base
+        + QStringList { QStringLiteral("--plan"), QStringLiteral("drop-during-burst"), QStringLiteral("--duration"), QStringLiteral("0.3"),
+            QStringLiteral("--expect"), QStringLiteral("plan"), QStringLiteral("--out"), dir.filePath(QStringLiteral("missed.ndjson")) });
+    INFO(missed.err.toStdString());
+    CHECK(missed.code == cli::ExitExpectationFailed);
+    CHECK(missed.err.contains(QStringLiteral("plan step 1 (RST during the burst): its trigger never came: frame 20 of kind delta")));
+
+    // The shadow check is what a fault's verdict rests on.
+    const test::CliRun noVerify = runCli(base + QStringList { QStringLiteral("--plan"), QStringLiteral("drop-during-burst"), QStringLiteral("--no-verify") });
+    CHECK(noVerify.code == cli::ExitUsage);
+    CHECK(noVerify.err.contains(QStringLiteral("--no-verify cannot go with fault injection")));
+}
