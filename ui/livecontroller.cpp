@@ -440,7 +440,14 @@ void LiveController::endPlan(const QString& said)
         return;
     const bool wasRunning = m_planNumber != 0;
     m_planNumber = 0; // what its runner still has queued for this thread is stale now
-    onNetworkThread([&] { m_planRunner->stop(); });
+    QStringList unfinished;
+    onNetworkThread([&] {
+        unfinished = m_planRunner->unfinishedSteps();
+        m_planRunner->stop();
+    });
+    // A step that never acted tested nothing: a plan that ends must not read as done.
+    for (const QString& step : std::as_const(unfinished))
+        Q_EMIT faultLogged(tr("%1: not applied").arg(step));
     m_planRunner.reset();
     recordReportedFaults();
     if (!wasRunning)

@@ -560,6 +560,16 @@ TEST_CASE("live window: a plan's faults end with it, when stopped or when its du
     CHECK(logHas(QStringLiteral("plan slow-link over")));
     CHECK(logHas(QStringLiteral("; all faults cleared")));
     CHECK_FALSE(lastLogLine().isEmpty());
+
+    // A plan whose steps never got to act says so when it ends: it tested nothing.
+    const QString idlePath = dir.filePath(QStringLiteral("idle.json"));
+    REQUIRE(test::writeFile(idlePath,
+        R"({"name":"never","durationMs":600,"steps":[{"label":"far frame","at":{"frame":100000,"kind":"delta"},"fault":"drop","params":{"mode":"rst"}},)"
+        R"({"label":"far delta","at":{"afterMs":0},"fault":"drop-message","params":{"kind":"delta","nth":100000}}]})"));
+    REQUIRE(window.live()->runPlan(idlePath, nullptr));
+    REQUIRE(test::waitUntil([&] { return !window.live()->isPlanRunning(); }, 5s));
+    REQUIRE(test::waitUntil([&] { return logHas(QStringLiteral("drop-message")) && logHas(QStringLiteral("was not applied: its frame never came")); }, 5s));
+    CHECK(logHas(QStringLiteral("plan step 1 (far frame): its trigger never came: frame 100000 of kind delta")));
 }
 
 TEST_CASE("live window: what a replaced proxy or plan still had queued does not speak for the current one")
