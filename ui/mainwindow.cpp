@@ -869,6 +869,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
     m_reloads = 0;
     m_versionLabel->clear();
     m_versionLabel->setStyleSheet(QString());
+    m_composer->clearOutcome(); // a result of the previous session's send says nothing of this one
     if (session) {
         // Every session is recorded: the capture is the backing store a replay opens later.
         capture::Header header;

@@ -36,12 +36,14 @@
 #include <QClipboard>
 #include <QGuiApplication>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QComboBox>
 #include <QPushButton>
 #include <QTreeView>
 #include <QTreeWidget>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTableView>
 #include <QTcpServer>
 #include <QRegularExpression>
@@ -342,6 +344,39 @@ TEST_CASE("live window: bad input is reported in the window with what to try")
     composer.setMessage(QStringLiteral("[1,2]"));
     CHECK(composer.messageError().isEmpty());
     CHECK_FALSE(composer.send()); // not connected
+}
+
+TEST_CASE("composer: a send's result stays until the message changes or the next send, and takes no room from the fields")
+{
+    MessageComposer composer;
+    composer.resize(1100, 40);
+    composer.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&composer));
+    composer.setChannel(QStringLiteral("say"));
+    composer.setMessage(QStringLiteral(R"({"what":"hi"})"));
+    auto* message = composer.findChild<QLineEdit*>(QStringLiteral("composerMessage"));
+    REQUIRE(message);
+    const QRect fieldBefore = message->geometry();
+    const QString failure = QStringLiteral("connection/send: failed with 160268 no channel handler (request 2)");
+    composer.showOutcome(failure, true);
+    QTest::qWait(20); // the layout settles
+    CHECK(message->geometry() == fieldBefore); // the label's room was there before its text
+    // The window's status tick tells the composer the session is ready, every 250 ms.
+    for (int tick = 0; tick < 3; ++tick)
+        composer.setSessionReady(tick > 0);
+    CHECK(composer.statusText() == failure);
+    composer.setMessage(QStringLiteral(R"({"what":"edited"})"));
+    CHECK(composer.statusText().isEmpty());
+    composer.showOutcome(QStringLiteral("sent: seq 7 (request 3)"), false);
+    composer.setSessionReady(true);
+    CHECK(composer.statusText() == QStringLiteral("sent: seq 7 (request 3)"));
+    QSignalSpy sent(&composer, &MessageComposer::sendRequested);
+    REQUIRE(composer.send());
+    CHECK(sent.size() == 1);
+    CHECK_FALSE(composer.statusText().startsWith(QStringLiteral("sent: seq 7"))); // that one answered the last send
+    composer.showOutcome(QStringLiteral("sent: seq 8 (request 4)"), false);
+    composer.clearOutcome(); // a new session
+    CHECK(composer.statusText().isEmpty());
 }
 
 TEST_CASE("live window: the faults panel injects one-click faults through the proxy and runs a ready plan")
@@ -1024,10 +1059,14 @@ TEST_CASE("live window: the composer says what became of a send: its seq, or the
     composer->setMessage(QStringLiteral(R"({"what":"acked?"})"));
     REQUIRE(composer->send());
     REQUIRE(test::waitUntil([&] { return composer->statusText().startsWith(QStringLiteral("sent: seq ")); }, 5s));
+    QTest::qWait(700); // the status bar's ticks (every 250 ms) leave it in view
+    CHECK(composer->statusText().startsWith(QStringLiteral("sent: seq ")));
     // A channel the document has no handler for: the server's failure, named, where it was sent.
     composer->setChannel(QStringLiteral("nosuch"));
     REQUIRE(composer->send());
     REQUIRE(test::waitUntil([&] { return composer->statusText().contains(QStringLiteral("failed with")); }, 5s));
+    CHECK(composer->statusText().startsWith(QStringLiteral("connection/send: failed with ")));
+    QTest::qWait(700);
     CHECK(composer->statusText().startsWith(QStringLiteral("connection/send: failed with ")));
     window.disconnectSession();
 }
