@@ -757,6 +757,30 @@ TEST_CASE("live window: disconnecting right after a drop closes its incident int
     CHECK(notes.contains(QStringLiteral("had not recovered")));
 }
 
+TEST_CASE("live window: Disconnect takes away the banner that said the client keeps retrying")
+{
+    QSettings().clear();
+    QTcpServer probe;
+    REQUIRE(probe.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = probe.serverPort();
+    probe.close();
+
+    MainWindow window;
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port));
+    window.connectionBar()->setSpace(QStringLiteral("chat"));
+    window.connectionBar()->setKey(QStringLiteral("demo"));
+    REQUIRE(window.connectFromBar());
+    REQUIRE(test::waitUntil([&] { return window.errorText().contains(QStringLiteral("keeps retrying")); }, 5s));
+    window.disconnectSession();
+    CHECK(window.live()->session()->state() == ConnectionState::Closed);
+    QTest::qWait(300); // nothing queued before the Disconnect brings it back
+    CHECK(window.errorText().isEmpty());
+    // An error of another kind is not the retries': it stays.
+    window.showError(QStringLiteral("Recording stopped: disk full"), QString());
+    window.disconnectSession();
+    CHECK(window.errorText().contains(QStringLiteral("disk full")));
+}
+
 TEST_CASE("live window: a server that is down is named as such behind the fault proxy, and the notice goes when it is back")
 {
     QSettings().clear();
