@@ -19,6 +19,8 @@ SessionEvent makeEvent(EventKind kind, qint64 ns, quint32 bytes = 0, quint32 epo
 {
     SessionEvent event;
     event.kind = kind;
+    if (kind == EventKind::StreamItem)
+        event.parts = PartData | PartSeq; // a delta; tests of other items set their own parts
     event.direction = naturalDirection(kind);
     event.monotonicNs = ns;
     event.payload.length = bytes;
@@ -38,6 +40,22 @@ struct ShownCharts {
         panel.setEventLog(&log);
     }
 };
+}
+
+TEST_CASE("chart data: only items that carry data count as deltas")
+{
+    ChartData data(100, 1'000'000'000);
+    SessionEvent filter = makeEvent(EventKind::StreamItem, 100'000'000, 40);
+    filter.parts = PartViewStateFilter;
+    data.addEvent(filter);
+    SessionEvent bareSeq = makeEvent(EventKind::StreamItem, 200'000'000, 20);
+    bareSeq.parts = PartSeq;
+    data.addEvent(bareSeq);
+    data.addEvent(makeEvent(EventKind::StreamItem, 300'000'000, 80)); // the one delta
+    const QList<QPointF> rates = data.deltasPerSecond(true);
+    REQUIRE(rates.size() == 1);
+    CHECK(rates[0].y() == 1);
+    CHECK(data.bytesInPerSecond(true)[0].y() == 140); // the bytes still came in
 }
 
 TEST_CASE("chart data: rates per bucket, the filling bucket left out")
