@@ -787,9 +787,17 @@ bool MainWindow::startDemo(const QString& space, const DemoDocument& document)
     m_connectionBar->setKey(document.key.isEmpty() ? QStringLiteral("demo") : document.key);
     if (!document.viewerState.isEmpty())
         m_connectionBar->setViewerState(document.viewerState);
+    // A message the demo's document takes (core/server): chat's say, game's play of a cell (taken
+    // when it is this viewer's turn); ticker and big have no channel, so nothing is offered.
     if (space == u"chat") {
         m_composer->setChannel(QStringLiteral("say"));
         m_composer->setMessage(QStringLiteral("{\"what\":\"hello from Deltascope\"}"));
+    } else if (space == u"game") {
+        m_composer->setChannel(QStringLiteral("play"));
+        m_composer->setMessage(QStringLiteral("{\"id\":5}"));
+    } else {
+        m_composer->setChannel(QString());
+        m_composer->setMessage(QString());
     }
     return connectFromBar();
 }

@@ -1072,6 +1072,24 @@ TEST_CASE("live window: an export of a live session reads what it recorded so fa
     CaptureWriter::setCapturesFolder(QString());
 }
 
+TEST_CASE("live window: each demo offers a message its document takes, or none where it has no channel")
+{
+    QSettings().clear();
+    MainWindow window;
+    showWithDemo(window, QStringLiteral("chat"));
+    const auto field = [&](const char* name) { return window.composer()->findChild<QLineEdit*>(QLatin1String(name))->text(); };
+    CHECK(field("composerChannel") == QStringLiteral("say"));
+    REQUIRE(window.startDemo(QStringLiteral("game")));
+    CHECK(field("composerChannel") == QStringLiteral("play"));
+    CHECK(field("composerMessage") == QStringLiteral(R"({"id":5})"));
+    for (const char* space : { "ticker", "big" }) {
+        REQUIRE(window.startDemo(QLatin1String(space)));
+        CHECK(field("composerChannel").isEmpty());
+        CHECK(field("composerMessage").isEmpty());
+    }
+    window.disconnectSession();
+}
+
 TEST_CASE("live window: the composer says what became of a send: its seq, or the failure and its code")
 {
     QSettings().clear();
