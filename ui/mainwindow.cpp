@@ -1054,7 +1054,7 @@ void MainWindow::updateStatus()
         m_epochLabel->setText(tr("epoch %1").arg(folder.epoch()));
         m_seqLabel->setText(folder.lastSeq() >= 0 ? tr("seq %1").arg(folder.lastSeq()) : tr("seq –"));
         m_rttLabel->setText(tr("RTT –"));
-        m_rateLabel->setText(tr("event %1 of %2").arg(m_replay->position() + 1).arg(m_replay->eventCount()));
+        m_rateLabel->setText(replayPositionText(m_replay->position(), m_replay->eventCount()));
         m_versionLabel->clear(); // the live session's server says nothing about the capture
         m_versionLabel->setStyleSheet(QString());
         return;

@@ -233,7 +233,7 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     if (replay->pendingSeek() == fault)
         CHECK(window.findChild<QLabel*>(QStringLiteral("replayPosition"))->text().contains(QStringLiteral("folding")));
     REQUIRE(test::waitUntil([&] { return replay->position() == fault; }, 10s));
-    CHECK(window.findChild<QLabel*>(QStringLiteral("replayPosition"))->text().startsWith(QStringLiteral("event %1 /").arg(fault + 1)));
+    CHECK(window.findChild<QLabel*>(QStringLiteral("replayPosition"))->text().startsWith(QStringLiteral("event #%1 of").arg(fault)));
     CHECK(window.timeline()->currentEvent() == fault);
     CHECK(window.frameDetail()->headerText().contains(QStringLiteral("fault")));
     REQUIRE(replay->stepDeltaBack());

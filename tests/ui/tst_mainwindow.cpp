@@ -274,11 +274,11 @@ TEST_CASE("replay bar: a jump that waits for the background fold says so, then s
     CHECK(replay.pendingSeek() == size - 1);
     CHECK(replay.position() == -1);
     CHECK(bar.slider()->value() == int(size - 1)); // stays where it was put
-    CHECK(label->text() == QStringLiteral("event %1 / %2: folding, %3%").arg(size).arg(size).arg((size / 2) * 100 / size));
+    CHECK(label->text() == QStringLiteral("event #%1 of #0\u2013#%2: folding, %3%").arg(size - 1).arg(size - 1).arg((size / 2) * 100 / size));
 
     checkpoints.holdBefore(-1);
     REQUIRE(test::waitUntil([&] { return replay.position() == size - 1; }, std::chrono::seconds(20)));
-    CHECK(label->text() == QStringLiteral("event %1 / %2").arg(size).arg(size));
+    CHECK(label->text() == QStringLiteral("event #%1 of #0\u2013#%2").arg(size - 1).arg(size - 1));
     bar.setReplay(nullptr);
 }
 
@@ -354,6 +354,10 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(status("statusState") == QStringLiteral("replay"));
     window.replay()->seek(10);
     CHECK(status("statusSeq") != QStringLiteral("seq –"));
+    // Numbered from 0, as the timeline and frame detail number it.
+    CHECK(status("statusRate") == QStringLiteral("event #10 of #0\u2013#19"));
+    CHECK(window.replayBar()->findChild<QLabel*>(QStringLiteral("replayPosition"))->text() == status("statusRate"));
+    CHECK(window.frameDetail()->headerText().contains(QStringLiteral("#10")));
     window.leaveReplay();
     CHECK(window.treePanel()->emptyText().startsWith(QStringLiteral("Not connected.")));
     CHECK(status("statusState") == QStringLiteral("idle"));
