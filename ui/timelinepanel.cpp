@@ -278,6 +278,11 @@ void TimelinePanel::buildFilterBar(QWidget* bar)
 
 void TimelinePanel::setEventLog(EventLog* log)
 {
+    // Another session's or capture's events: a pattern typed for the previous ones would mark (and,
+    // with "only matches", filter) the new log with no sign of why. Cleared before the new log is
+    // searched with it.
+    if (log != m_model->eventLog() && (!m_searchEdit->text().isEmpty() || !m_search->pattern().isEmpty()))
+        setSearchPattern(QString());
     m_model->setEventLog(log);
     m_search->setEventLog(log);
     if (m_follow)

@@ -407,6 +407,39 @@ TEST_CASE("timeline panel: a jump right after a log is set stays in view (openin
     CHECK(panel.view()->verticalScrollBar()->value() < panel.view()->verticalScrollBar()->maximum());
 }
 
+TEST_CASE("timeline panel: a new log (session or capture) starts without the previous log's search")
+{
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
+    panel.setEventLog(&log);
+    auto* onlyMatches = panel.findChild<QCheckBox*>(QStringLiteral("matchesOnlyCheck"));
+    auto* edit = panel.findChild<QLineEdit*>(QStringLiteral("payloadSearchEdit"));
+    auto* status = panel.findChild<QLabel*>(QStringLiteral("searchStatus"));
+    REQUIRE((onlyMatches && edit && status));
+    panel.setSearchPattern(QStringLiteral("\"v\":1[0-9]\\}"));
+    onlyMatches->setChecked(true);
+    REQUIRE(test::waitUntil([&] { return !panel.search()->isRunning(); }, 3s));
+    CHECK(panel.proxy()->rowCount() == 10);
+    // The same log set again (back from a replay to the session it showed) is no new log.
+    panel.setEventLog(&log);
+    CHECK(edit->text() == QStringLiteral("\"v\":1[0-9]\\}"));
+
+    EventLog next;
+    SessionScript { next }.item(1, R"({"v":12})");
+    panel.setEventLog(&next);
+    CHECK(edit->text().isEmpty());
+    CHECK(panel.search()->pattern().isEmpty());
+    CHECK_FALSE(panel.search()->isActive());
+    CHECK(status->text().isEmpty());
+    REQUIRE(test::waitUntil([&] { return panel.proxy()->rowCount() == int(next.size()); }, 2s)); // nothing filtered
+    // Typed but not yet applied (the debounce pending): cleared too.
+    edit->setText(QStringLiteral("v"));
+    panel.setEventLog(&log);
+    CHECK(edit->text().isEmpty());
+    QTest::qWait(400);
+    CHECK(panel.search()->pattern().isEmpty());
+}
+
 TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that row, where it was")
 {
     ShownTimeline shown;
