@@ -2,6 +2,7 @@
 
 #include "core/session/eventlog.h"
 #include "core/session/sessionfolder.h"
+#include "ui/lineeditwidth.h"
 #include "ui/models/documentfilterproxy.h"
 #include "ui/models/documenttreemodel.h"
 
@@ -45,8 +46,10 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     bar->setContentsMargins(4, 2, 4, 0);
     m_treeChoice = new QComboBox(this);
     m_treeChoice->setObjectName(QStringLiteral("treeChoice"));
-    m_treeChoice->addItem(tr("Fresh epoch tree"));
-    m_treeChoice->addItem(tr("Merged (reference client)"));
+    // Short names (the tooltip says what each is): the bar leaves the search field and the timeline
+    // beside it their room.
+    m_treeChoice->addItem(tr("Fresh tree"));
+    m_treeChoice->addItem(tr("Merged tree"));
     m_treeChoice->setToolTip(tr("Fresh: the tree folded from this epoch's snapshot on.\n"
                                 "Merged: what the reference JS client holds (it merges each snapshot over its old "
                                 "tree, and shows value lists edited without @s stale); stale paths are greyed."));
@@ -57,6 +60,7 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     m_search->setObjectName(QStringLiteral("treeSearch"));
     m_search->setPlaceholderText(tr("Search keys and values"));
     m_search->setClearButtonEnabled(true);
+    setMinimumTextWidth(m_search, tr("Search keys"));
     connect(m_search, &QLineEdit::textChanged, this, [this](const QString& text) { setSearchText(text); });
     connect(m_search, &QLineEdit::returnPressed, this, [this] {
         (QApplication::keyboardModifiers() & Qt::ShiftModifier) ? findPrevious() : findNext();

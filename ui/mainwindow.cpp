@@ -283,11 +283,16 @@ MainWindow::MainWindow(QWidget* parent)
     // fault button at 1280x800, the timeline's rows ahead of the frame detail's empty space.
     m_verticalSplitter->setSizes({ 470, 215 });
     m_timelineSplitter->setSizes({ 300, 170 });
+    // The timeline ahead of the tree: at 1024 px its Summary column needs the room.
+    m_sideBySideSplitter->setSizes({ 420, 860 });
     layout->addWidget(m_verticalSplitter, 1);
     setCentralWidget(central);
 
     buildMenus();
     buildStatusBar();
+    // Below this the bars' fields and the panes cannot show what they hold (at 640x480 the
+    // timeline's filters overlapped and the state badge ran off the edge).
+    setMinimumSize(960, 600);
     resize(1280, 800);
     restoreLayout();
 }

@@ -1,6 +1,7 @@
 #include "ui/messagecomposer.h"
 
 #include "core/protocol/envelope.h"
+#include "ui/lineeditwidth.h"
 
 #include <QCheckBox>
 #include <QHBoxLayout>
@@ -57,10 +58,12 @@ MessageComposer::MessageComposer(QWidget* parent)
     m_channel->setObjectName(QStringLiteral("composerChannel"));
     m_channel->setPlaceholderText(tr("channel"));
     m_channel->setMaximumWidth(140);
+    setMinimumTextWidth(m_channel, QStringLiteral("play"));
     layout->addWidget(m_channel);
     m_message = new QLineEdit(this);
     m_message->setObjectName(QStringLiteral("composerMessage"));
     m_message->setPlaceholderText(tr("message JSON, e.g. {\"text\":\"hi\"}"));
+    setMinimumTextWidth(m_message, QStringLiteral("{\"what\":\"hi\"}"));
     layout->addWidget(m_message, 3);
     m_once = new QCheckBox(tr("once"), this);
     m_once->setObjectName(QStringLiteral("composerOnce"));
@@ -74,6 +77,7 @@ MessageComposer::MessageComposer(QWidget* parent)
     m_viewerState = new QLineEdit(this);
     m_viewerState->setObjectName(QStringLiteral("composerViewerState"));
     m_viewerState->setPlaceholderText(QStringLiteral("{}"));
+    setMinimumTextWidth(m_viewerState, QStringLiteral("{\"page\":0}"));
     layout->addWidget(m_viewerState, 1);
     m_update = new QPushButton(tr("Update"), this);
     m_update->setObjectName(QStringLiteral("composerUpdate"));

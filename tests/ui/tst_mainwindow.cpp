@@ -459,7 +459,7 @@ TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold fo
     CHECK(markOnR());
 }
 
-TEST_CASE("main window: fits a 1024x600 screen")
+TEST_CASE("main window: fits a 1024x600 screen, and keeps a minimum size its panes fit in")
 {
     QSettings().clear();
     MainWindow window;
@@ -475,4 +475,34 @@ TEST_CASE("main window: fits a 1024x600 screen")
     auto* incidents = window.findChild<QWidget*>(QStringLiteral("incidentsPanel"));
     REQUIRE(incidents);
     CHECK(incidents->width() >= incidents->fontMetrics().horizontalAdvance(QStringLiteral("converged-stale")));
+    // Smaller than its minimum, it does not go: fields and badges overlapped at 640x480.
+    window.resize(640, 480);
+    QTest::qWait(50);
+    CHECK(window.width() >= 960);
+    CHECK(window.height() >= 600);
+    // At its minimum, each field shows a typical value whole, the state badge is inside the bar, and
+    // the timeline's filter bar widgets do not overlap.
+    const auto fieldShows = [&](const char* name, const QString& text) {
+        auto* edit = window.findChild<QLineEdit*>(QLatin1String(name));
+        REQUIRE(edit);
+        INFO(name << ": " << edit->width() << " px for " << text.toStdString());
+        CHECK(edit->width() >= edit->fontMetrics().horizontalAdvance(text) + 8);
+    };
+    fieldShows("spaceEdit", QStringLiteral("ticker"));
+    fieldShows("keyEdit", QStringLiteral("rate-100"));
+    fieldShows("urlEdit", QStringLiteral("ws://127.0.0.1:7777"));
+    fieldShows("treeSearch", QStringLiteral("Search keys"));
+    fieldShows("payloadSearchEdit", QStringLiteral("regex over payloads"));
+    auto* badge = window.findChild<QWidget*>(QStringLiteral("stateBadge"));
+    REQUIRE(badge);
+    CHECK(badge->mapTo(&window, QPoint(badge->width(), 0)).x() <= window.width());
+    QWidget* filterBar = window.findChild<QWidget*>(QStringLiteral("methodFilterEdit"))->parentWidget();
+    QList<QRect> taken;
+    for (QWidget* child : filterBar->findChildren<QWidget*>(Qt::FindDirectChildrenOnly)) {
+        if (!child->isVisible())
+            continue;
+        for (const QRect& other : std::as_const(taken))
+            CHECK_FALSE(other.intersects(child->geometry()));
+        taken.append(child->geometry());
+    }
 }

@@ -12,6 +12,7 @@
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
 #include <QDateTime>
+#include <QHeaderView>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
@@ -438,6 +439,31 @@ TEST_CASE("timeline panel: a new log (session or capture) starts without the pre
     CHECK(edit->text().isEmpty());
     QTest::qWait(400);
     CHECK(panel.search()->pattern().isEmpty());
+}
+
+TEST_CASE("timeline panel: in a narrow pane the Summary column keeps room, the others give way, and come back")
+{
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
+    panel.setEventLog(&log);
+    QHeaderView* header = panel.view()->horizontalHeader();
+    const int charWidth = panel.fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    QList<int> wide;
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
+        wide.append(header->sectionSize(column));
+    // The timeline's share of a 1024 px window.
+    panel.resize(600, 400);
+    QTest::qWait(50);
+    const int viewport = panel.view()->viewport()->width();
+    const int summaryLeft = header->sectionViewportPosition(TimelineModel::SummaryColumn);
+    INFO("summary at " << summaryLeft << " of " << viewport);
+    CHECK(summaryLeft + charWidth * 24 <= viewport);
+    CHECK(header->sectionSize(TimelineModel::TimeColumn) == wide[TimelineModel::TimeColumn]); // times stay whole
+    // Wide again: the widths they had.
+    panel.resize(1400, 400);
+    QTest::qWait(50);
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
+        CHECK(header->sectionSize(column) == wide[column]);
 }
 
 TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that row, where it was")
