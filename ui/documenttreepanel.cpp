@@ -111,6 +111,9 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     m_provenance->setRootIsDecorated(false);
     m_provenance->setUniformRowHeights(true);
     m_provenance->setHeaderLabels({ tr("Event"), tr("Time (ms)"), tr("Kind"), tr("seq") });
+    // A few dozen rows at most: sized to what they say ("stream-item (created)" was cut short).
+    m_provenance->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_provenance->header()->setStretchLastSection(true);
     m_provenance->setToolTip(tr("Events that created or changed the selected node (or something below it). "
                                 "Double-click or press Return to select one in the timeline."));
     connect(m_provenance, &QTreeWidget::itemActivated, this,

@@ -17,6 +17,7 @@
 #include "ui/timelinepanel.h"
 
 #include <QAbstractButton>
+#include <QHeaderView>
 #include <QImage>
 #include <QComboBox>
 #include <QLabel>
@@ -34,6 +35,7 @@
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSplitter>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QSlider>
@@ -202,6 +204,22 @@ TEST_CASE("main window: the fault buttons wrap to the Faults pane and its log sh
     QTest::qWait(50);
     checkFaultsPaneFits(window);
     CHECK_FALSE(bottom->isCollapsible(bottom->indexOf(window.findChild<QWidget*>(QStringLiteral("faultsPanel")))));
+}
+
+TEST_CASE("main window: the incidents' column headers show whole, their meaning in the tooltip")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    QAbstractItemModel* model = window.incidentsView()->model();
+    QHeaderView* header = window.incidentsView()->horizontalHeader();
+    for (int column = 0; column < model->columnCount(); ++column) {
+        const QString text = model->headerData(column, Qt::Horizontal).toString();
+        INFO(text.toStdString());
+        CHECK(header->sectionSize(column) >= header->fontMetrics().horizontalAdvance(text) + 8);
+        CHECK_FALSE(model->headerData(column, Qt::Horizontal, Qt::ToolTipRole).toString().isEmpty());
+    }
 }
 
 TEST_CASE("main window: splitter layout persists across windows")
