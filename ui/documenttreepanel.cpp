@@ -508,7 +508,10 @@ void DocumentTreePanel::rememberExpansion()
     if (!tree || (m_restorePending && m_model->rowCount() == 0))
         return; // still waiting to restore the previous tree's state: keep it
     m_savedExpansion.clear();
-    m_savedCurrent = currentPath();
+    // The node asked for stays asked for while a position lacks it (a replay's seek to before it
+    // was made): the next tree that has it selects it again.
+    if (const QString current = currentPath(); !current.isEmpty())
+        m_savedCurrent = current;
     // Only expanded nodes are walked, so a huge collapsed list costs nothing.
     std::vector<QModelIndex> stack { QModelIndex() };
     QAbstractItemModel* shown = m_view->model();
@@ -553,6 +556,13 @@ void DocumentTreePanel::restoreExpansion()
 
 void DocumentTreePanel::onRowsInserted(const QModelIndex& parent, int first, int last)
 {
+    // The node asked for (see rememberExpansion) comes back by a fold, not a reset: a replay
+    // stepping forward over its creation selects it again.
+    if (!m_savedCurrent.isEmpty() && !m_view->currentIndex().isValid() && m_model->tree()) {
+        const QModelIndex wanted = viewIndexOf(m_model->tree()->find(m_savedCurrent));
+        if (wanted.isValid())
+            m_view->setCurrentIndex(wanted);
+    }
     // Top-level keys open as they appear, so a first snapshot shows its structure at once.
     if (parent.isValid() || m_filterOn)
         return;

@@ -37,6 +37,7 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QTreeWidget>
 #include <QTest>
 #include <QSlider>
 #include <QStyleOptionSlider>
@@ -475,6 +476,69 @@ TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold fo
     CHECK_FALSE(markOnR());
     REQUIRE(replay->seek(10));
     CHECK(markOnR());
+}
+
+TEST_CASE("main window: in a replay, the selected node stays selected across seeks, so its history can be stepped through")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("history.ndjson"));
+    {
+        EventLog log;
+        test::ScriptedStream stream { log };
+        stream.start();
+        for (int i = 0; i < 300; ++i)
+            stream.add(EventKind::StreamItem,
+                QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
+                    + QByteArray::number(2 + i) + "}}}"),
+                2 + i);
+        REQUIRE(test::writeCaptureFile(path, log));
+    }
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    REQUIRE(window.openCapture(path, true));
+    ReplaySession* replay = window.replay();
+    REQUIRE(replay);
+    QSignalSpy completed(replay, &ReplaySession::checkpointsCompleted);
+    REQUIRE((replay->checkpointsComplete() || completed.wait(20000)));
+    REQUIRE(replay->seek(replay->eventCount() - 1));
+    DocumentTreePanel* tree = window.documentTree();
+    REQUIRE(tree->selectPath(QStringLiteral("n")));
+    QTreeWidget* provenance = tree->provenanceView();
+    REQUIRE(test::waitUntil([&] { return provenance->topLevelItemCount() > 2; }, std::chrono::seconds(2)));
+    // Each row's kind shows whole ("stream-item (created)" was cut short).
+    QTest::qWait(20);
+    for (int row = 0; row < provenance->topLevelItemCount(); ++row) {
+        const QString kind = provenance->topLevelItem(row)->text(2);
+        INFO(kind.toStdString());
+        CHECK(provenance->columnWidth(2) >= provenance->fontMetrics().horizontalAdvance(kind));
+    }
+    // Activate rows of the node's history in turn: far back (a checkpoint restore), the next one
+    // (one fold), a few ahead (folded forward).
+    for (const int row : { provenance->topLevelItemCount() - 1, 0, 1 }) {
+        QTreeWidgetItem* item = provenance->topLevelItem(row);
+        REQUIRE(item);
+        const qint64 event = item->data(0, Qt::UserRole).toLongLong();
+        INFO("row " << row << ", event " << event);
+        Q_EMIT provenance->itemActivated(item, 0);
+        REQUIRE(test::waitUntil([&] { return replay->position() == event; }, std::chrono::seconds(5)));
+        CHECK(tree->currentPath() == QStringLiteral("n"));
+        REQUIRE(test::waitUntil([&] { return provenance->topLevelItemCount() > 0; }, std::chrono::seconds(2)));
+        CHECK(tree->provenanceTitle()->text().startsWith(QStringLiteral("/n")));
+    }
+    // A node made by the snapshot: its one row says so, whole.
+    REQUIRE(tree->selectPath(QStringLiteral("r/1/a")));
+    REQUIRE(test::waitUntil([&] { return provenance->topLevelItemCount() == 1; }, std::chrono::seconds(2)));
+    QTest::qWait(20);
+    CHECK(provenance->topLevelItem(0)->text(2).endsWith(QStringLiteral("(created)")));
+    CHECK(provenance->columnWidth(2) >= provenance->fontMetrics().horizontalAdvance(provenance->topLevelItem(0)->text(2)));
+    REQUIRE(tree->selectPath(QStringLiteral("n")));
+    // A position where the node is not yet (the snapshot before it): nothing selected; back where
+    // it is, selected again.
+    REQUIRE(replay->seek(2));
+    CHECK(tree->currentPath().isEmpty());
+    REQUIRE(replay->seek(200));
+    CHECK(tree->currentPath() == QStringLiteral("n"));
 }
 
 TEST_CASE("main window: fits a 1024x600 screen, and keeps a minimum size its panes fit in")
