@@ -214,7 +214,7 @@ private:
         if (m_units == Units::Milliseconds) {
             // Long round trips are what a stall makes: 12.5 s, not 12500 ms nor "(thousands)".
             if (maxY >= 10e3)
-                return { 1e3, ChartsPanel::tr("RTT (s, from pings)") };
+                return { 1e3, ChartsPanel::tr("RTT (s)") };
             return { 1, m_title };
         }
         if (m_units == Units::Bytes) {
@@ -224,10 +224,12 @@ private:
                 return { 1024.0, ChartsPanel::tr("KiB/s") };
             return { 1, m_title };
         }
+        // "(k)", not "(thousands)": a chart is a quarter of the strip, and "document nodes (thousan…"
+        // was all of the title it showed (the strip's tooltip says what each chart is).
         if (maxY >= 10e6)
-            return { 1e6, ChartsPanel::tr("%1 (millions)").arg(m_title) };
+            return { 1e6, ChartsPanel::tr("%1 (M)").arg(m_title) };
         if (maxY >= 10e3)
-            return { 1e3, ChartsPanel::tr("%1 (thousands)").arg(m_title) };
+            return { 1e3, ChartsPanel::tr("%1 (k)").arg(m_title) };
         return { 1, m_title };
     }
 
@@ -251,17 +253,19 @@ ChartsPanel::ChartsPanel(QWidget* parent)
     m_bytes->setObjectName(QStringLiteral("bytesChart"));
     m_bytes->addSeries(QColor(133, 153, 0), tr("in"));
     m_bytes->addSeries(QColor(211, 54, 130), tr("out"));
-    m_rtt = new MarkerChartView(tr("RTT (ms, from pings)"), MarkerChartView::Units::Milliseconds, this);
+    m_rtt = new MarkerChartView(tr("RTT (ms)"), MarkerChartView::Units::Milliseconds, this);
     m_rtt->setObjectName(QStringLiteral("rttChart"));
     m_rtt->addSeries(QColor(181, 137, 0), tr("RTT"));
-    m_nodes = new MarkerChartView(tr("document nodes"), MarkerChartView::Units::Count, this);
+    m_nodes = new MarkerChartView(tr("nodes"), MarkerChartView::Units::Count, this);
     m_nodes->setObjectName(QStringLiteral("nodesChart"));
     m_nodes->addSeries(QColor(42, 161, 152), tr("nodes"));
     for (MarkerChartView* view : { m_deltas, m_bytes, m_rtt, m_nodes }) {
         view->markers = &m_data.markers();
         layout->addWidget(view, 1);
     }
-    setToolTip(tr("Markers: dashed orange = fault injected, red = drop, dotted yellow = reconnect planned, "
+    setToolTip(tr("deltas/s: stream items carrying data; bytes/s: in and out; RTT: from pings; nodes: the document's "
+                  "size in tree nodes. (k) and (M): in thousands and millions.\n"
+                  "Markers: dashed orange = fault injected, red = drop, dotted yellow = reconnect planned, "
                   "blue = resync (new epoch), violet = incident, crimson triangle on the time axis = fold anomaly"));
 
     m_refreshTimer = new QTimer(this);

@@ -1,5 +1,7 @@
 #include "ui/connectionbar.h"
 
+#include "ui/lineeditwidth.h"
+
 #include <QHBoxLayout>
 #include <QJsonDocument>
 #include <QLabel>
@@ -13,12 +15,13 @@ namespace deltascope::ui {
 
 namespace {
 QLineEdit* addField(QHBoxLayout* layout, QWidget* parent, const QString& label, const QString& objectName,
-    const QString& placeholder, int stretch)
+    const QString& placeholder, int stretch, const QString& minimumText)
 {
     auto* caption = new QLabel(label, parent);
     auto* edit = new QLineEdit(parent);
     edit->setObjectName(objectName);
     edit->setPlaceholderText(placeholder);
+    setMinimumTextWidth(edit, minimumText);
     caption->setBuddy(edit);
     layout->addWidget(caption);
     layout->addWidget(edit, stretch);
@@ -31,8 +34,10 @@ ConnectionBar::ConnectionBar(QWidget* parent)
 {
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(6, 4, 6, 4);
-    m_url = addField(layout, this, tr("&URL"), QStringLiteral("urlEdit"), QStringLiteral("ws://127.0.0.1:7777/~s"), 4);
-    m_identity = addField(layout, this, tr("&Identity"), QStringLiteral("identityEdit"), QStringLiteral("anonymous:NAME or a token"), 2);
+    m_url = addField(layout, this, tr("&URL"), QStringLiteral("urlEdit"), QStringLiteral("ws://127.0.0.1:7777/~s"), 4,
+        QStringLiteral("ws://127.0.0.1:7777"));
+    m_identity = addField(layout, this, tr("&Identity"), QStringLiteral("identityEdit"), QStringLiteral("anonymous:NAME or a token"), 2,
+        QStringLiteral("anonymous:ab"));
     m_identity->setEchoMode(QLineEdit::Password);
     m_showIdentity = new QToolButton(this);
     m_showIdentity->setObjectName(QStringLiteral("showIdentityButton"));
@@ -44,9 +49,10 @@ ConnectionBar::ConnectionBar(QWidget* parent)
         m_showIdentity->setText(shown ? tr("Hide") : tr("Show"));
     });
     layout->addWidget(m_showIdentity);
-    m_space = addField(layout, this, tr("S&pace"), QStringLiteral("spaceEdit"), QStringLiteral("chat"), 1);
-    m_key = addField(layout, this, tr("&Key"), QStringLiteral("keyEdit"), QStringLiteral("demo"), 1);
-    m_viewerState = addField(layout, this, tr("&View"), QStringLiteral("viewerStateEdit"), QStringLiteral("{}"), 2);
+    m_space = addField(layout, this, tr("S&pace"), QStringLiteral("spaceEdit"), QStringLiteral("chat"), 1, QStringLiteral("ticker"));
+    m_key = addField(layout, this, tr("&Key"), QStringLiteral("keyEdit"), QStringLiteral("demo"), 1, QStringLiteral("rate-100"));
+    m_viewerState = addField(layout, this, tr("&View"), QStringLiteral("viewerStateEdit"), QStringLiteral("{}"), 2,
+        QStringLiteral("{\"page\":0}"));
     connect(m_viewerState, &QLineEdit::textChanged, this, &ConnectionBar::validateViewerState);
 
     m_connectButton = new QPushButton(tr("&Connect"), this);

@@ -2,6 +2,7 @@
 
 #include "core/session/eventlog.h"
 #include "core/session/sessionfolder.h"
+#include "ui/lineeditwidth.h"
 #include "ui/models/documentfilterproxy.h"
 #include "ui/models/documenttreemodel.h"
 
@@ -45,8 +46,10 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     bar->setContentsMargins(4, 2, 4, 0);
     m_treeChoice = new QComboBox(this);
     m_treeChoice->setObjectName(QStringLiteral("treeChoice"));
-    m_treeChoice->addItem(tr("Fresh epoch tree"));
-    m_treeChoice->addItem(tr("Merged (reference client)"));
+    // Short names (the tooltip says what each is): the bar leaves the search field and the timeline
+    // beside it their room.
+    m_treeChoice->addItem(tr("Fresh tree"));
+    m_treeChoice->addItem(tr("Merged tree"));
     m_treeChoice->setToolTip(tr("Fresh: the tree folded from this epoch's snapshot on.\n"
                                 "Merged: what the reference JS client holds (it merges each snapshot over its old "
                                 "tree, and shows value lists edited without @s stale); stale paths are greyed."));
@@ -57,6 +60,7 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     m_search->setObjectName(QStringLiteral("treeSearch"));
     m_search->setPlaceholderText(tr("Search keys and values"));
     m_search->setClearButtonEnabled(true);
+    setMinimumTextWidth(m_search, tr("Search keys"));
     connect(m_search, &QLineEdit::textChanged, this, [this](const QString& text) { setSearchText(text); });
     connect(m_search, &QLineEdit::returnPressed, this, [this] {
         (QApplication::keyboardModifiers() & Qt::ShiftModifier) ? findPrevious() : findNext();
@@ -107,6 +111,9 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     m_provenance->setRootIsDecorated(false);
     m_provenance->setUniformRowHeights(true);
     m_provenance->setHeaderLabels({ tr("Event"), tr("Time (ms)"), tr("Kind"), tr("seq") });
+    // A few dozen rows at most: sized to what they say ("stream-item (created)" was cut short).
+    m_provenance->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_provenance->header()->setStretchLastSection(true);
     m_provenance->setToolTip(tr("Events that created or changed the selected node (or something below it). "
                                 "Double-click or press Return to select one in the timeline."));
     connect(m_provenance, &QTreeWidget::itemActivated, this,
@@ -501,7 +508,10 @@ void DocumentTreePanel::rememberExpansion()
     if (!tree || (m_restorePending && m_model->rowCount() == 0))
         return; // still waiting to restore the previous tree's state: keep it
     m_savedExpansion.clear();
-    m_savedCurrent = currentPath();
+    // The node asked for stays asked for while a position lacks it (a replay's seek to before it
+    // was made): the next tree that has it selects it again.
+    if (const QString current = currentPath(); !current.isEmpty())
+        m_savedCurrent = current;
     // Only expanded nodes are walked, so a huge collapsed list costs nothing.
     std::vector<QModelIndex> stack { QModelIndex() };
     QAbstractItemModel* shown = m_view->model();
@@ -546,6 +556,13 @@ void DocumentTreePanel::restoreExpansion()
 
 void DocumentTreePanel::onRowsInserted(const QModelIndex& parent, int first, int last)
 {
+    // The node asked for (see rememberExpansion) comes back by a fold, not a reset: a replay
+    // stepping forward over its creation selects it again.
+    if (!m_savedCurrent.isEmpty() && !m_view->currentIndex().isValid() && m_model->tree()) {
+        const QModelIndex wanted = viewIndexOf(m_model->tree()->find(m_savedCurrent));
+        if (wanted.isValid())
+            m_view->setCurrentIndex(wanted);
+    }
     // Top-level keys open as they appear, so a first snapshot shows its structure at once.
     if (parent.isValid() || m_filterOn)
         return;

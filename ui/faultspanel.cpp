@@ -1,18 +1,19 @@
 #include "ui/faultspanel.h"
 
 #include "core/faults/faultplan.h"
+#include "ui/flowlayout.h"
 #include "ui/livecontroller.h"
 
 #include <QComboBox>
 #include <QEvent>
 #include <QDateTime>
 #include <QFileDialog>
-#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -36,7 +37,7 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     m_availability->setWordWrap(true);
     layout->addWidget(m_availability);
 
-    // Plans first: the pane scrolls, and a whole scenario is what a short pane should still offer.
+    // Plans first: a whole scenario is what a short pane should still offer.
     auto* planRow = new QHBoxLayout;
     m_planChoice = new QComboBox(this);
     m_planChoice->setObjectName(QStringLiteral("planChoice"));
@@ -48,8 +49,11 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
             m_planChoice->setItemData(m_planChoice->count() - 1, plan.description, Qt::ToolTipRole);
     }
     m_planChoice->addItem(kFromFile, QString());
+    // Names elided past 14 characters (whole in the list): the longest set the pane's minimum.
+    m_planChoice->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_planChoice->setMinimumContentsLength(14);
     m_planChoice->setToolTip(tr("Ready plans from resources/plans, or a plan file (see core/faults/README.md)"));
-    // The pane scrolls: a wheel turned over the list while scrolling must not pick another plan.
+    // A wheel turned over the list in passing must not pick another plan.
     m_planChoice->setFocusPolicy(Qt::StrongFocus);
     m_planChoice->installEventFilter(this);
     planRow->addWidget(m_planChoice, 1);
@@ -68,9 +72,6 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     layout->addWidget(m_planState);
 
 
-    auto* grid = new QGridLayout;
-    grid->setHorizontalSpacing(4);
-    grid->setVerticalSpacing(2);
     const auto spin = [this](int min, int max, int value, const QString& suffix, const QString& name) {
         auto* box = new QSpinBox(this);
         box->setRange(min, max);
@@ -79,50 +80,51 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
         box->setObjectName(name);
         return box;
     };
-    // Three rows of four columns (a fault's parameter right of its button, or two faults without
-    // one): in the short bottom row of a 1280x800 window every fault shows without scrolling.
-    grid->addWidget(addButton(QStringLiteral("drop"), tr("Drop (RST)"), tr("Reset the connection at both ends (Ctrl+D)")), 0, 0);
-    grid->addWidget(addButton(QStringLiteral("drop-fin"), tr("Close (FIN)"), tr("Close the connection in an orderly way at both ends")), 0, 1);
-    grid->addWidget(addButton(QStringLiteral("stall"), tr("Half-open stall"),
-                        tr("Both directions go silent while TCP stays open; the client must notice the missing pings (Ctrl+T)")),
-        0, 2);
+    // Each fault with its parameters is one unit; the units wrap onto as many lines as the pane's
+    // width needs, so none is cut off at the right edge and the log below keeps what is left.
+    m_faultsFlow = new FlowLayout(nullptr, 6, 2);
+    const auto addUnit = [this](std::initializer_list<QWidget*> widgets) {
+        auto* unit = new QWidget(this);
+        auto* row = new QHBoxLayout(unit);
+        row->setContentsMargins(0, 0, 0, 0);
+        row->setSpacing(2);
+        for (QWidget* widget : widgets)
+            row->addWidget(widget);
+        m_faultsFlow->addWidget(unit);
+    };
+    addUnit({ addButton(QStringLiteral("drop"), tr("Drop (RST)"), tr("Reset the connection at both ends (Ctrl+D)")) });
+    addUnit({ addButton(QStringLiteral("drop-fin"), tr("Close (FIN)"), tr("Close the connection in an orderly way at both ends")) });
     m_stallSeconds = spin(1, 600, 10, tr(" s"), QStringLiteral("stallSeconds"));
     m_stallSeconds->setToolTip(tr("How long the stall lasts"));
-    grid->addWidget(m_stallSeconds, 0, 3);
-    grid->addWidget(addButton(QStringLiteral("latency"), tr("Latency"), tr("Add one-way delay with jitter, both directions, order kept")), 1, 0);
-    auto* latencyBox = new QHBoxLayout;
-    latencyBox->setSpacing(2);
+    addUnit({ addButton(QStringLiteral("stall"), tr("Half-open stall"),
+                  tr("Both directions go silent while TCP stays open; the client must notice the missing pings (Ctrl+T)")),
+        m_stallSeconds });
     m_latencyMs = spin(0, 10000, 200, tr(" ms"), QStringLiteral("latencyMs"));
     m_latencyMs->setToolTip(tr("One-way delay"));
     m_jitterMs = spin(0, 10000, 50, tr(" ms"), QStringLiteral("jitterMs"));
     m_jitterMs->setPrefix(QStringLiteral("\u00B1"));
     m_jitterMs->setToolTip(tr("Jitter around the delay"));
-    latencyBox->addWidget(m_latencyMs);
-    latencyBox->addWidget(m_jitterMs);
-    grid->addLayout(latencyBox, 1, 1);
-    grid->addWidget(addButton(QStringLiteral("bandwidth"), tr("Bandwidth cap"), tr("Limit throughput in both directions")), 1, 2);
+    addUnit({ addButton(QStringLiteral("latency"), tr("Latency"), tr("Add one-way delay with jitter, both directions, order kept")),
+        m_latencyMs, m_jitterMs });
     m_bandwidthKiB = spin(1, 1000000, 16, tr(" KiB/s"), QStringLiteral("bandwidthKiB"));
     m_bandwidthKiB->setToolTip(tr("Throughput in each direction"));
-    grid->addWidget(m_bandwidthKiB, 1, 3);
-    grid->addWidget(addButton(QStringLiteral("version-mismatch"), tr("Version mismatch"),
-                        tr("Every later hello carries another version, then the socket closes: the reconnect lands on \"another build\"")),
-        2, 0);
-    grid->addWidget(addButton(QStringLiteral("redeploy"), tr("Redeploy server"),
-                        tr("Every socket closes, connects fail for 1.5 s, the new build greets with another version "
-                           "(real on the embedded server, simulated by the proxy elsewhere)")),
-        2, 1);
-    grid->addWidget(addButton(QStringLiteral("silent-delta-drop"), tr("Drop a delta silently"),
-                        tr("Swallow the next delta and keep the socket up: the client's tree is now wrong, and only the "
-                           "shadow connection's fresh snapshot shows it")),
-        2, 2);
-    grid->addWidget(addButton(QStringLiteral("clear"), tr("Clear all faults"), tr("End stalls, shaping and armed message faults")), 2, 3);
-    layout->addLayout(grid);
+    addUnit({ addButton(QStringLiteral("bandwidth"), tr("Bandwidth cap"), tr("Limit throughput in both directions")), m_bandwidthKiB });
+    addUnit({ addButton(QStringLiteral("version-mismatch"), tr("Version mismatch"),
+        tr("Every later hello carries another version, then the socket closes: the reconnect lands on \"another build\"")) });
+    addUnit({ addButton(QStringLiteral("redeploy"), tr("Redeploy server"),
+        tr("Every socket closes, connects fail for 1.5 s, the new build greets with another version "
+           "(real on the embedded server, simulated by the proxy elsewhere)")) });
+    addUnit({ addButton(QStringLiteral("silent-delta-drop"), tr("Drop a delta silently"),
+        tr("Swallow the next delta and keep the socket up: the client's tree is now wrong, and only the "
+           "shadow connection's fresh snapshot shows it")) });
+    addUnit({ addButton(QStringLiteral("clear"), tr("Clear all faults"), tr("End stalls, shaping and armed message faults")) });
+    layout->addLayout(m_faultsFlow);
 
     m_log = new QListWidget(this);
     m_log->setObjectName(QStringLiteral("faultLog"));
     m_log->setToolTip(tr("What was injected, when; each fault is also an event in the timeline"));
     m_log->setUniformItemSizes(true);
-    m_log->setMinimumHeight(48);
+    m_log->setMinimumHeight(fontMetrics().height() + 8); // the newest line, at least
     layout->addWidget(m_log, 1);
 
     connect(m_live, &LiveController::faultLogged, this, &FaultsPanel::appendLog);
@@ -135,10 +137,42 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     updateAvailability();
 }
 
+QSize FaultsPanel::minimumSizeHint() const
+{
+    // The wrapped faults' height at this width: a splitter gives the pane at least that, so no
+    // button is cut off and the log keeps its lines below them.
+    const QSize base = QWidget::minimumSizeHint();
+    return { base.width(), std::max(base.height(), layout()->minimumHeightForWidth(std::max(width(), base.width()))) };
+}
+
+QSize FaultsPanel::sizeHint() const
+{
+    // The narrowest width that keeps the faults to three lines: on one line they would take the
+    // charts' room, on more the pane grows taller than the row it shares.
+    int lineHeight = 0;
+    for (int i = 0; i < m_faultsFlow->count(); ++i)
+        lineHeight = std::max(lineHeight, m_faultsFlow->itemAt(i)->sizeHint().height());
+    const int threeLines = 3 * lineHeight + 2 * 2;
+    const int widest = m_faultsFlow->sizeHint().width();
+    int width = m_faultsFlow->minimumSize().width();
+    while (width < widest && m_faultsFlow->heightForWidth(width) > threeLines)
+        width += 10;
+    const QMargins margins = layout()->contentsMargins();
+    width += margins.left() + margins.right();
+    return { std::max(width, minimumSizeHint().width()), layout()->heightForWidth(width) };
+}
+
+void FaultsPanel::resizeEvent(QResizeEvent* event)
+{
+    QWidget::resizeEvent(event);
+    if (event->size().width() != event->oldSize().width())
+        updateGeometry(); // the faults wrap onto another number of lines
+}
+
 bool FaultsPanel::eventFilter(QObject* watched, QEvent* event)
 {
     if (watched == m_planChoice && event->type() == QEvent::Wheel && !m_planChoice->hasFocus()) {
-        event->ignore(); // to the scroll area
+        event->ignore(); // to the pane
         return true;
     }
     return QWidget::eventFilter(watched, event);
@@ -160,6 +194,10 @@ void FaultsPanel::updateAvailability()
 {
     const QString reason = m_live->faultsUnavailableReason();
     m_availability->setText(reason.isEmpty() ? tr("Faults act through the loopback fault proxy in front of the server.") : reason);
+    // Said while the buttons cannot act; otherwise the line is the log's.
+    m_availability->setVisible(!reason.isEmpty());
+    m_planState->setVisible(reason.isEmpty()); // no plan runs without faults: one line says which
+    setToolTip(reason.isEmpty() ? m_availability->text() : QString());
     for (QPushButton* button : std::as_const(m_buttons))
         button->setEnabled(reason.isEmpty());
     m_runPlan->setEnabled(reason.isEmpty());

@@ -11,6 +11,7 @@ class QSpinBox;
 
 namespace deltascope::ui {
 
+class FlowLayout;
 class LiveController;
 
 // One click for each common fault on the live session, ready and file plans, and a log of what
@@ -34,6 +35,8 @@ public:
     bool trigger(const QString& name);
     bool runSelectedPlan();
     void updateAvailability();
+    QSize minimumSizeHint() const override; // as tall as the faults wrapped at this width
+    QSize sizeHint() const override; // wide enough for the faults on three lines
 
 Q_SIGNALS:
     // A fault or plan could not be applied: what happened and what to try.
@@ -41,6 +44,7 @@ Q_SIGNALS:
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     QPushButton* addButton(const QString& name, const QString& text, const QString& tip);
@@ -58,6 +62,7 @@ private:
     QLabel* m_planState = nullptr;
     QLabel* m_availability = nullptr;
     QListWidget* m_log = nullptr;
+    FlowLayout* m_faultsFlow = nullptr;
 };
 
 }

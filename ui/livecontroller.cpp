@@ -204,6 +204,11 @@ void LiveController::disconnectSession()
     if (isActive())
         m_session->stop();
     m_reconnectAtMs = -1;
+    // Their banners say the client keeps retrying, which stops here.
+    for (QString* retrying : { &m_upstreamError, &m_upgradeError }) {
+        if (!retrying->isEmpty())
+            Q_EMIT errorResolved(std::exchange(*retrying, QString()));
+    }
     // The log stays readable until the next session replaces it in the panes.
     Q_EMIT stateChanged(ConnectionState::Closed, tr("disconnected by the user"));
 }
@@ -323,8 +328,8 @@ void LiveController::onFaultInjected(const faults::FaultReport& report, qint64 a
 
 void LiveController::onUpstreamFailed(const QString& note, const QString& error, bool outageStarts)
 {
-    if (!m_session || !m_proxy)
-        return;
+    if (!m_session || !m_proxy || !isActive())
+        return; // queued before a Disconnect: nothing retries any more
     // Behind the proxy the client only sees its own connection reset ("the remote host closed the
     // connection"); the proxy knows why: the server refused it, or is not there.
     m_session->addNote(note);

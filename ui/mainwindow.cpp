@@ -55,9 +55,7 @@
 #include <QTemporaryFile>
 #include <QDir>
 #include <QPixmap>
-#include <QScrollArea>
 #include <QSortFilterProxyModel>
-#include <QScrollBar>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QVBoxLayout>
@@ -69,23 +67,6 @@ static void initDeltascopeResources()
 }
 
 namespace deltascope::ui {
-
-namespace {
-// A scroll area that asks for its widget's whole width (QScrollArea's hint stops at 36 lines of
-// text), while its minimum stays small: given the room, everything shows; without it, it scrolls.
-class WholeWidthScrollArea : public QScrollArea
-{
-public:
-    using QScrollArea::QScrollArea;
-    QSize sizeHint() const override
-    {
-        QSize hint = QScrollArea::sizeHint();
-        if (widget())
-            hint.setWidth(widget()->sizeHint().width() + verticalScrollBar()->sizeHint().width() + 2 * frameWidth());
-        return hint;
-    }
-};
-}
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
@@ -171,6 +152,9 @@ MainWindow::MainWindow(QWidget* parent)
         tr("Select an event in the timeline to see its frame, the paths its delta changed, and the document "
            "before and after it."));
     m_detailPanel->setObjectName(QStringLiteral("detailPanel"));
+    // Its contents would ask ~200 px: at the window's minimum (600 px high) the fault buttons,
+    // which no longer scroll, need part of that more than the detail's blank space does.
+    m_detailPanel->setMinimumHeight(m_detailPanel->fontMetrics().height() * 8);
     m_chartsPanel = new EmptyStatePanel(tr("Charts"),
         tr("Deltas per second, bytes per second, round-trip time and document size are charted here while a "
            "session runs, with markers where faults and reconnects happened."));
@@ -235,7 +219,7 @@ MainWindow::MainWindow(QWidget* parent)
            "its verdict (converged, converged-stale, diverged, gave up), detection and recovery times."));
     m_incidentsPanel->setObjectName(QStringLiteral("incidentsPanel"));
     // Wide enough for a verdict and its number, and for the empty text to wrap a few words a line;
-    // below that the Faults pane scrolls instead (the window's minimum is set by the row above).
+    // below that the Faults pane takes the width (its buttons wrap onto more lines when narrow).
     m_incidentsPanel->setMinimumWidth(m_incidentsPanel->fontMetrics().horizontalAdvance(QLatin1Char('x')) * 24);
     m_incidents = new IncidentsModel(this);
     m_incidentsView = new QTableView(m_incidentsPanel);
@@ -279,15 +263,9 @@ MainWindow::MainWindow(QWidget* parent)
     m_faultsPanel->setObjectName(QStringLiteral("faultsPanel"));
     m_faults = new FaultsPanel(m_live, m_faultsPanel);
     m_faults->setObjectName(QStringLiteral("faults"));
-    // Scrolls rather than forcing its size on the row: the timeline above needs the height more, and
-    // the buttons' full width would set the whole window's minimum (over 1,170 px; a 1366x768 laptop
-    // at 125% has 1,093). It asks for that width, so a window with room shows every button.
-    auto* faultsScroll = new WholeWidthScrollArea(m_faultsPanel);
-    faultsScroll->setWidget(m_faults);
-    faultsScroll->setWidgetResizable(true);
-    faultsScroll->setFrameShape(QFrame::NoFrame);
-    faultsScroll->setMinimumWidth(m_faults->minimumSizeHint().width() * 2 / 5);
-    m_faultsPanel->setContent(faultsScroll);
+    // No scroll area: the faults wrap to the pane's width and the log takes the height left, so
+    // its newest line is in view (inside a scroll area taller than the pane, it was below the fold).
+    m_faultsPanel->setContent(m_faults);
     m_faultsPanel->showContent(true);
     connect(m_faults, &FaultsPanel::errorOccurred, this, &MainWindow::showError);
     m_bottomSplitter->addWidget(m_chartsPanel);
@@ -305,11 +283,16 @@ MainWindow::MainWindow(QWidget* parent)
     // fault button at 1280x800, the timeline's rows ahead of the frame detail's empty space.
     m_verticalSplitter->setSizes({ 470, 215 });
     m_timelineSplitter->setSizes({ 300, 170 });
+    // The timeline ahead of the tree: at 1024 px its Summary column needs the room.
+    m_sideBySideSplitter->setSizes({ 420, 860 });
     layout->addWidget(m_verticalSplitter, 1);
     setCentralWidget(central);
 
     buildMenus();
     buildStatusBar();
+    // Below this the bars' fields and the panes cannot show what they hold (at 640x480 the
+    // timeline's filters overlapped and the state badge ran off the edge).
+    setMinimumSize(960, 600);
     resize(1280, 800);
     restoreLayout();
 }
@@ -787,9 +770,17 @@ bool MainWindow::startDemo(const QString& space, const DemoDocument& document)
     m_connectionBar->setKey(document.key.isEmpty() ? QStringLiteral("demo") : document.key);
     if (!document.viewerState.isEmpty())
         m_connectionBar->setViewerState(document.viewerState);
+    // A message the demo's document takes (core/server): chat's say, game's play of a cell (taken
+    // when it is this viewer's turn); ticker and big have no channel, so nothing is offered.
     if (space == u"chat") {
         m_composer->setChannel(QStringLiteral("say"));
         m_composer->setMessage(QStringLiteral("{\"what\":\"hello from Deltascope\"}"));
+    } else if (space == u"game") {
+        m_composer->setChannel(QStringLiteral("play"));
+        m_composer->setMessage(QStringLiteral("{\"id\":5}"));
+    } else {
+        m_composer->setChannel(QString());
+        m_composer->setMessage(QString());
     }
     return connectFromBar();
 }
@@ -869,6 +860,7 @@ void MainWindow::onSessionChanged(LiveSession* session)
     m_reloads = 0;
     m_versionLabel->clear();
     m_versionLabel->setStyleSheet(QString());
+    m_composer->clearOutcome(); // a result of the previous session's send says nothing of this one
     if (session) {
         // Every session is recorded: the capture is the backing store a replay opens later.
         capture::Header header;
@@ -1045,7 +1037,7 @@ void MainWindow::updateStatus()
         m_epochLabel->setText(tr("epoch %1").arg(folder.epoch()));
         m_seqLabel->setText(folder.lastSeq() >= 0 ? tr("seq %1").arg(folder.lastSeq()) : tr("seq –"));
         m_rttLabel->setText(tr("RTT –"));
-        m_rateLabel->setText(tr("event %1 of %2").arg(m_replay->position() + 1).arg(m_replay->eventCount()));
+        m_rateLabel->setText(replayPositionText(m_replay->position(), m_replay->eventCount()));
         m_versionLabel->clear(); // the live session's server says nothing about the capture
         m_versionLabel->setStyleSheet(QString());
         return;

@@ -1,12 +1,14 @@
 #include "ui/messagecomposer.h"
 
 #include "core/protocol/envelope.h"
+#include "ui/lineeditwidth.h"
 
 #include <QCheckBox>
 #include <QHBoxLayout>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPainter>
 #include <QPushButton>
 #include <QRegularExpression>
 
@@ -25,6 +27,25 @@ QString jsonError(const QString& text, bool allowArray, const QString& what)
         return allowArray ? QObject::tr("%1 must be a JSON object or array").arg(what) : QObject::tr("%1 must be a JSON object").arg(what);
     return {};
 }
+
+// The send result: its size never follows its text, so a result that appears (or a longer one)
+// does not shift the fields beside it; what does not fit is elided, whole in the tooltip.
+class StatusLabel : public QLabel
+{
+public:
+    using QLabel::QLabel;
+    QSize sizeHint() const override { return { fontMetrics().averageCharWidth() * 40, QLabel::sizeHint().height() }; }
+    QSize minimumSizeHint() const override { return { fontMetrics().averageCharWidth() * 16, QLabel::minimumSizeHint().height() }; }
+
+protected:
+    void paintEvent(QPaintEvent*) override
+    {
+        QPainter painter(this);
+        const QRect area = contentsRect();
+        painter.setPen(palette().color(foregroundRole()));
+        painter.drawText(area, Qt::AlignVCenter | Qt::AlignLeft, fontMetrics().elidedText(text(), Qt::ElideRight, area.width()));
+    }
+};
 }
 
 MessageComposer::MessageComposer(QWidget* parent)
@@ -37,10 +58,12 @@ MessageComposer::MessageComposer(QWidget* parent)
     m_channel->setObjectName(QStringLiteral("composerChannel"));
     m_channel->setPlaceholderText(tr("channel"));
     m_channel->setMaximumWidth(140);
+    setMinimumTextWidth(m_channel, QStringLiteral("play"));
     layout->addWidget(m_channel);
     m_message = new QLineEdit(this);
     m_message->setObjectName(QStringLiteral("composerMessage"));
     m_message->setPlaceholderText(tr("message JSON, e.g. {\"text\":\"hi\"}"));
+    setMinimumTextWidth(m_message, QStringLiteral("{\"what\":\"hi\"}"));
     layout->addWidget(m_message, 3);
     m_once = new QCheckBox(tr("once"), this);
     m_once->setObjectName(QStringLiteral("composerOnce"));
@@ -54,16 +77,21 @@ MessageComposer::MessageComposer(QWidget* parent)
     m_viewerState = new QLineEdit(this);
     m_viewerState->setObjectName(QStringLiteral("composerViewerState"));
     m_viewerState->setPlaceholderText(QStringLiteral("{}"));
+    setMinimumTextWidth(m_viewerState, QStringLiteral("{\"page\":0}"));
     layout->addWidget(m_viewerState, 1);
     m_update = new QPushButton(tr("Update"), this);
     m_update->setObjectName(QStringLiteral("composerUpdate"));
     m_update->setToolTip(tr("connection/update with this viewer state"));
     layout->addWidget(m_update);
-    m_status = new QLabel(this);
+    m_status = new StatusLabel(this);
     m_status->setObjectName(QStringLiteral("composerStatus"));
-    m_status->setStyleSheet(QStringLiteral("QLabel { color: #c62828; }"));
     layout->addWidget(m_status, 1);
 
+    // A result answers the message as it was sent: a change to it (typed, or a demo's) retires it.
+    // The viewer state is not part of it, and the document may push a new one at any time.
+    connect(m_channel, &QLineEdit::textChanged, this, &MessageComposer::clearOutcome);
+    connect(m_message, &QLineEdit::textChanged, this, &MessageComposer::clearOutcome);
+    connect(m_viewerState, &QLineEdit::textEdited, this, &MessageComposer::clearOutcome);
     connect(m_channel, &QLineEdit::textChanged, this, &MessageComposer::validate);
     connect(m_message, &QLineEdit::textChanged, this, &MessageComposer::validate);
     connect(m_viewerState, &QLineEdit::textChanged, this, &MessageComposer::validate);
@@ -81,6 +109,9 @@ void MessageComposer::setViewerState(const QString& json) { m_viewerState->setTe
 
 void MessageComposer::setSessionReady(bool ready)
 {
+    // Called on every status tick: only a change re-validates.
+    if (ready == m_ready)
+        return;
     m_ready = ready;
     validate();
 }
@@ -106,22 +137,33 @@ void MessageComposer::validate()
     m_update->setEnabled(m_ready && view.isEmpty());
     m_send->setToolTip(message.isEmpty() ? tr("Send (Enter in the message field)") : message);
     m_update->setToolTip(view.isEmpty() ? tr("connection/update with this viewer state") : view);
-    QString status;
     if (!m_message->text().isEmpty() && !message.isEmpty())
-        status = message;
+        showStatus(message, true);
     else if (!m_viewerState->text().isEmpty() && !view.isEmpty())
-        status = view;
-    showOutcome(status, true);
+        showStatus(view, true);
+    else
+        showStatus(m_outcome, m_outcomeFailed);
 }
 
 void MessageComposer::showOutcome(const QString& text, bool failed)
 {
-    // A stylesheet change re-polishes the label: only when the colour changes, not per keystroke.
-    if (failed != m_statusShowsFailure) {
-        m_statusShowsFailure = failed;
-        m_status->setStyleSheet(failed ? QStringLiteral("QLabel { color: #c62828; }") : QStringLiteral("QLabel { color: #2e7d32; }"));
-    }
+    m_outcome = text;
+    m_outcomeFailed = failed;
+    showStatus(text, failed);
+}
+
+void MessageComposer::clearOutcome()
+{
+    showOutcome(QString(), false);
+}
+
+void MessageComposer::showStatus(const QString& text, bool failed)
+{
+    QPalette palette = m_status->palette();
+    palette.setColor(QPalette::WindowText, failed ? QColor(0xc6, 0x28, 0x28) : QColor(0x2e, 0x7d, 0x32));
+    m_status->setPalette(palette);
     m_status->setText(text);
+    m_status->setToolTip(text);
 }
 
 QString MessageComposer::statusText() const
@@ -138,6 +180,7 @@ bool MessageComposer::send()
     }
     // Minified, not re-encoded: the text's numbers (longs beyond 2^53) go out exactly as typed.
     const QByteArray json = minifyJson(m_message->text().toUtf8());
+    showOutcome(tr("sending…"), false); // the previous result is not this send's
     Q_EMIT sendRequested(m_channel->text().trimmed(), json, m_once->isChecked());
     return true;
 }
@@ -149,6 +192,7 @@ bool MessageComposer::updateViewerState()
         showOutcome(error.isEmpty() ? tr("not connected: connect first, then update") : error, true);
         return false;
     }
+    showOutcome(tr("updating…"), false);
     Q_EMIT viewerStateRequested(minifyJson(m_viewerState->text().toUtf8()));
     return true;
 }

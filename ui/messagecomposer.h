@@ -30,9 +30,11 @@ public:
     // Checks and emits; returns false (with the reason shown) when the input is not valid.
     bool send();
     bool updateViewerState();
-    // What became of a send or update (or what is wrong with the input), in red when it failed:
-    // shown until the input changes.
+    // What became of a send or update, in red when it failed: shown until the user edits the
+    // channel or message, sends again, or clearOutcome() (a new session). What is wrong with the
+    // input is shown instead while it is wrong.
     void showOutcome(const QString& text, bool failed);
+    void clearOutcome();
     QString statusText() const;
 
 Q_SIGNALS:
@@ -41,6 +43,7 @@ Q_SIGNALS:
 
 private:
     void validate();
+    void showStatus(const QString& text, bool failed);
 
     QLineEdit* m_channel = nullptr;
     QLineEdit* m_message = nullptr;
@@ -50,7 +53,8 @@ private:
     QPushButton* m_update = nullptr;
     QLabel* m_status = nullptr;
     bool m_ready = false;
-    bool m_statusShowsFailure = true; // the label's colour (set once in the constructor: red)
+    QString m_outcome; // the last send's or update's result, kept across validate()
+    bool m_outcomeFailed = false;
 };
 
 }

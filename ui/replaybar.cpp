@@ -174,7 +174,7 @@ void ReplayBar::setReplay(ReplaySession* replay)
         // The scrubber stays where it was put; the label says what the jump waits for.
         const QSignalBlocker blocker(m_slider);
         m_slider->setValue(int(target));
-        m_position->setText(tr("event %1 / %2: folding, %3%").arg(target + 1).arg(total).arg(total > 0 ? folded * 100 / total : 0));
+        m_position->setText(tr("%1: folding, %2%").arg(replayPositionText(target, total)).arg(total > 0 ? folded * 100 / total : 0));
     });
     connect(replay, &ReplaySession::playingChanged, this, [this](bool playing) { m_play->setText(playing ? tr("Pause") : tr("Play")); });
     syncPosition();
@@ -186,7 +186,16 @@ void ReplayBar::syncPosition()
         return;
     const QSignalBlocker blocker(m_slider);
     m_slider->setValue(int(m_replay->position()));
-    m_position->setText(tr("event %1 / %2").arg(m_replay->position() + 1).arg(m_replay->eventCount()));
+    m_position->setText(replayPositionText(m_replay->position(), m_replay->eventCount()));
+}
+
+QString replayPositionText(qint64 target, qint64 eventCount)
+{
+    if (eventCount <= 0)
+        return ReplayBar::tr("no events");
+    if (target < 0)
+        return ReplayBar::tr("before event #0 of #0\u2013#%1").arg(eventCount - 1);
+    return ReplayBar::tr("event #%1 of #0\u2013#%2").arg(target).arg(eventCount - 1);
 }
 
 }

@@ -27,6 +27,10 @@ inline QKeySequence previousDelta() { return QKeySequence(Qt::CTRL | Qt::ALT | Q
 inline QKeySequence nextIncident() { return QKeySequence(Qt::CTRL | Qt::Key_I); }
 }
 
+// "event #11 of #0–#296": events are numbered from 0, as the timeline, frame detail and the CLI's
+// --at number them; `target` is a seek's goal, or the position.
+QString replayPositionText(qint64 target, qint64 eventCount);
+
 // A slider that paints marks (incidents, anomalies) along its groove. Only paints.
 class MarkerSlider : public QSlider
 {

@@ -4,16 +4,19 @@
 #include "ui/models/payloadsearch.h"
 #include "ui/models/timelinefilterproxy.h"
 #include "ui/models/timelinemodel.h"
+#include "ui/lineeditwidth.h"
 #include "ui/timelinedelegate.h"
 #include "ui/uistate.h"
 
 #include <QAction>
 #include <QCheckBox>
+#include <QEvent>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
+#include <QScopedValueRollback>
 #include <QScrollBar>
 #include <QSettings>
 #include <QShortcut>
@@ -95,6 +98,16 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     header->resizeSection(TimelineModel::IdColumn, charWidth * 16);
     header->resizeSection(TimelineModel::MethodColumn, charWidth * 16);
     header->resizeSection(TimelineModel::SizeColumn, charWidth * 8);
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
+        m_wantedWidths.append(header->sectionSize(column));
+    // The widths the user gives are the ones to return to when there is room again.
+    connect(header, &QHeaderView::sectionResized, this, [this](int column, int, int size) {
+        if (!m_fittingColumns && column < m_wantedWidths.size()) {
+            m_wantedWidths[column] = size;
+            fitColumns();
+        }
+    });
+    m_view->viewport()->installEventFilter(this);
     layout->addWidget(m_view, 1);
 
     m_tailTimer = new QTimer(this);
@@ -135,6 +148,56 @@ TimelinePanel::TimelinePanel(QWidget* parent)
 }
 
 TimelinePanel::~TimelinePanel() = default;
+
+bool TimelinePanel::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_view->viewport() && event->type() == QEvent::Resize)
+        fitColumns();
+    return QWidget::eventFilter(watched, event);
+}
+
+void TimelinePanel::fitColumns()
+{
+    // The Summary column says most: when the others leave it less than ~24 characters (a 1024 px
+    // window put it off-screen), the columns with slack give way, down to a floor each, in
+    // proportion to what they can spare; with room again they return to their widths.
+    const int charWidth = fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    const int summaryMinimum = charWidth * 24;
+    struct Give {
+        int column;
+        int floor;
+    };
+    const Give gives[] = { { TimelineModel::GapColumn, charWidth * 5 }, { TimelineModel::DirectionColumn, charWidth * 6 },
+        { TimelineModel::KindColumn, charWidth * 8 }, { TimelineModel::IdColumn, charWidth * 5 },
+        { TimelineModel::MethodColumn, charWidth * 5 }, { TimelineModel::SizeColumn, charWidth * 5 } };
+    QList<int> widths = m_wantedWidths;
+    int total = 0;
+    for (const int width : std::as_const(widths))
+        total += width;
+    const int excess = total + summaryMinimum - m_view->viewport()->width();
+    if (excess > 0) {
+        int slack = 0;
+        for (const Give& give : gives)
+            slack += std::max(0, widths[give.column] - give.floor);
+        const int take = std::min(excess, slack);
+        // Cumulative shares, so that the rounding loses no pixel.
+        int spareSoFar = 0;
+        int takenSoFar = 0;
+        for (const Give& give : gives) {
+            const int spare = std::max(0, widths[give.column] - give.floor);
+            spareSoFar += spare;
+            const int takenByNow = slack > 0 ? int(qint64(spareSoFar) * take / slack) : 0;
+            widths[give.column] -= takenByNow - takenSoFar;
+            takenSoFar = takenByNow;
+        }
+    }
+    const QScopedValueRollback<bool> fitting(m_fittingColumns, true);
+    QHeaderView* header = m_view->horizontalHeader();
+    for (int column = 0; column < widths.size(); ++column) {
+        if (header->sectionSize(column) != widths[column])
+            header->resizeSection(column, widths[column]);
+    }
+}
 
 void TimelinePanel::buildFilterBar(QWidget* bar)
 {
@@ -222,6 +285,7 @@ void TimelinePanel::buildFilterBar(QWidget* bar)
     m_searchEdit->setObjectName(QStringLiteral("payloadSearchEdit"));
     m_searchEdit->setPlaceholderText(tr("regex over payloads (F3 / Shift+F3)"));
     m_searchEdit->setClearButtonEnabled(true);
+    setMinimumTextWidth(m_searchEdit, tr("regex over payloads"));
     m_searchDebounce = new QTimer(this);
     m_searchDebounce->setSingleShot(true);
     m_searchDebounce->setInterval(kDebounceMs);
@@ -278,6 +342,11 @@ void TimelinePanel::buildFilterBar(QWidget* bar)
 
 void TimelinePanel::setEventLog(EventLog* log)
 {
+    // Another session's or capture's events: a pattern typed for the previous ones would mark (and,
+    // with "only matches", filter) the new log with no sign of why. Cleared before the new log is
+    // searched with it.
+    if (log != m_model->eventLog() && (!m_searchEdit->text().isEmpty() || !m_search->pattern().isEmpty()))
+        setSearchPattern(QString());
     m_model->setEventLog(log);
     m_search->setEventLog(log);
     if (m_follow)
@@ -450,13 +519,31 @@ bool TimelinePanel::jumpToLinked()
 
 void TimelinePanel::saveState() const
 {
-    UiState::save(m_view->horizontalHeader(), QStringLiteral("timeline"));
+    // The widths asked for, not those a narrow window squeezed them to.
+    QHeaderView* header = m_view->horizontalHeader();
+    QList<int> shown;
+    {
+        const QScopedValueRollback<bool> fitting(m_fittingColumns, true);
+        for (int column = 0; column < m_wantedWidths.size(); ++column) {
+            shown.append(header->sectionSize(column));
+            header->resizeSection(column, m_wantedWidths[column]);
+        }
+        UiState::save(header, QStringLiteral("timeline"));
+        for (int column = 0; column < shown.size(); ++column)
+            header->resizeSection(column, shown[column]);
+    }
     QSettings().setValue(kFilterKey, m_proxy->saveState());
 }
 
 void TimelinePanel::restoreState()
 {
-    UiState::restore(m_view->horizontalHeader(), QStringLiteral("timeline"));
+    {
+        const QScopedValueRollback<bool> restoring(m_fittingColumns, true);
+        UiState::restore(m_view->horizontalHeader(), QStringLiteral("timeline"));
+        for (int column = 0; column < m_wantedWidths.size(); ++column)
+            m_wantedWidths[column] = m_view->horizontalHeader()->sectionSize(column);
+    }
+    fitColumns();
     const QString state = QSettings().value(kFilterKey).toString();
     if (state.isEmpty())
         return;

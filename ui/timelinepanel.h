@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QList>
 #include <QWidget>
 
 class QCheckBox;
@@ -59,8 +60,12 @@ Q_SIGNALS:
     void currentEventChanged(qint64 index);
     void followingChanged(bool following);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     void buildFilterBar(QWidget* bar);
+    void fitColumns(); // narrows the other columns so that Summary keeps room
     void onRowsInserted();
     void onScrolled(int value);
     void onCurrentChanged();
@@ -84,6 +89,8 @@ private:
     QTimer* m_methodDebounce = nullptr;
     QTimer* m_searchDebounce = nullptr;
     QTimer* m_tailTimer = nullptr;
+    QList<int> m_wantedWidths; // the columns before Summary, as set by default or by the user
+    mutable bool m_fittingColumns = false; // sections resized by fitColumns() or saveState(), not the user
     bool m_follow = true;
     bool m_scrollingProgrammatically = false;
 };

@@ -135,9 +135,12 @@ void LiveSession::record(const ClientEvent& clientEvent)
     }
     case EventKind::StreamItem: {
         // Counted when handed on, as trimRateWindow() trims: a backlog read in a burst long ago still
-        // shows its rate while the client works through it.
-        m_rateWindow.push_back({ m_clock->nowNs(), qint64(clientEvent.payload.size()) });
-        trimRateWindow();
+        // shows its rate while the client works through it. Only deltas that carry data count: a
+        // view-state filter or a bare {"seq":N} changes nothing.
+        if (event.parts & PartData) {
+            m_rateWindow.push_back({ m_clock->nowNs(), qint64(clientEvent.payload.size()) });
+            trimRateWindow();
+        }
         if (event.seq >= 0) {
             const auto it = m_acksWaitingForItem.find(seqKey(event.epoch, event.seq));
             if (it != m_acksWaitingForItem.end()) {

@@ -66,11 +66,11 @@ public:
     qint64 lastSeq() const { return m_client->lastSeq(); }
     qint64 rttMs() const { return m_client->rttMs(); }
     QString helloVersion() const { return m_client->helloVersion(); }
-    // Inbound stream items per second: the count of the last second of the session clock; for a
+    // Inbound deltas (stream items carrying data) per second: the count of the last second of the session clock; for a
     // slow stream (under 10 in that second) the pace of its newest ten, so a 0.5/s one reads 0.5,
     // not 0 and 1 by turns; 0 once quiet for twice its usual gap (at least a second).
     double deltasPerSecond() const;
-    // Inbound stream item bytes per second over the last second.
+    // Inbound bytes of those deltas per second over the last second.
     double inboundBytesPerSecond() const;
     qint64 lastDedupeToken(QString* token) const;
 

@@ -6,6 +6,7 @@
 
 #include <QChart>
 #include <QChartView>
+#include <QFontMetrics>
 #include <QTest>
 #include <QValueAxis>
 
@@ -19,6 +20,8 @@ SessionEvent makeEvent(EventKind kind, qint64 ns, quint32 bytes = 0, quint32 epo
 {
     SessionEvent event;
     event.kind = kind;
+    if (kind == EventKind::StreamItem)
+        event.parts = PartData | PartSeq; // a delta; tests of other items set their own parts
     event.direction = naturalDirection(kind);
     event.monotonicNs = ns;
     event.payload.length = bytes;
@@ -38,6 +41,22 @@ struct ShownCharts {
         panel.setEventLog(&log);
     }
 };
+}
+
+TEST_CASE("chart data: only items that carry data count as deltas")
+{
+    ChartData data(100, 1'000'000'000);
+    SessionEvent filter = makeEvent(EventKind::StreamItem, 100'000'000, 40);
+    filter.parts = PartViewStateFilter;
+    data.addEvent(filter);
+    SessionEvent bareSeq = makeEvent(EventKind::StreamItem, 200'000'000, 20);
+    bareSeq.parts = PartSeq;
+    data.addEvent(bareSeq);
+    data.addEvent(makeEvent(EventKind::StreamItem, 300'000'000, 80)); // the one delta
+    const QList<QPointF> rates = data.deltasPerSecond(true);
+    REQUIRE(rates.size() == 1);
+    CHECK(rates[0].y() == 1);
+    CHECK(data.bytesInPerSecond(true)[0].y() == 140); // the bytes still came in
 }
 
 TEST_CASE("chart data: rates per bucket, the filling bucket left out")
@@ -192,7 +211,7 @@ TEST_CASE("charts panel: large values are labelled in a unit the title names, no
     panel.addNodeSample(500'000'000, 250);
     panel.refresh();
     CHECK(title("bytesChart") == QStringLiteral("bytes/s"));
-    CHECK(title("nodesChart") == QStringLiteral("document nodes"));
+    CHECK(title("nodesChart") == QStringLiteral("nodes"));
     CHECK(yMax("nodesChart") == Approx(275));
 
     // 2 MiB a second in, and a document of 220,000 nodes.
@@ -204,10 +223,16 @@ TEST_CASE("charts panel: large values are labelled in a unit the title names, no
     panel.refresh();
     CHECK(title("bytesChart") == QStringLiteral("KiB/s"));
     CHECK(yMax("bytesChart") == Approx(2048 * 1.1).epsilon(0.06));
-    CHECK(title("nodesChart") == QStringLiteral("document nodes (thousands)"));
+    CHECK(title("nodesChart") == QStringLiteral("nodes (k)"));
+    // Each title fits its chart, a quarter of a 900 px strip.
+    for (const char* chart : { "deltasChart", "bytesChart", "rttChart", "nodesChart" }) {
+        const auto* view = panel.findChild<QChartView*>(QLatin1String(chart));
+        INFO(chart);
+        CHECK(QFontMetrics(view->chart()->titleFont()).horizontalAdvance(view->chart()->title()) <= view->width());
+    }
     CHECK(yMax("nodesChart") == Approx(220 * 1.1));
     CHECK(panel.data().nodes().back().y() == 220'000); // the data keeps its values
-    CHECK(title("rttChart") == QStringLiteral("RTT (ms, from pings)"));
+    CHECK(title("rttChart") == QStringLiteral("RTT (ms)"));
 
     // A stall's round trip of 12.5 s reads in seconds.
     SessionEvent ping = makeEvent(EventKind::Ping, 4'500'000'000);
@@ -215,7 +240,7 @@ TEST_CASE("charts panel: large values are labelled in a unit the title names, no
     log.append(ping, "{\"ping\":1,\"latency\":\"12500\"}");
     log.flushNotifications();
     panel.refresh();
-    CHECK(title("rttChart") == QStringLiteral("RTT (s, from pings)"));
+    CHECK(title("rttChart") == QStringLiteral("RTT (s)"));
     CHECK(yMax("rttChart") == Approx(12.5 * 1.1));
 }
 

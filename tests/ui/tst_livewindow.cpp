@@ -36,12 +36,14 @@
 #include <QClipboard>
 #include <QGuiApplication>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QComboBox>
 #include <QPushButton>
 #include <QTreeView>
 #include <QTreeWidget>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTableView>
 #include <QTcpServer>
 #include <QRegularExpression>
@@ -231,7 +233,7 @@ TEST_CASE("live window: the embedded demo streams, the user filters, sends, drop
     if (replay->pendingSeek() == fault)
         CHECK(window.findChild<QLabel*>(QStringLiteral("replayPosition"))->text().contains(QStringLiteral("folding")));
     REQUIRE(test::waitUntil([&] { return replay->position() == fault; }, 10s));
-    CHECK(window.findChild<QLabel*>(QStringLiteral("replayPosition"))->text().startsWith(QStringLiteral("event %1 /").arg(fault + 1)));
+    CHECK(window.findChild<QLabel*>(QStringLiteral("replayPosition"))->text().startsWith(QStringLiteral("event #%1 of").arg(fault)));
     CHECK(window.timeline()->currentEvent() == fault);
     CHECK(window.frameDetail()->headerText().contains(QStringLiteral("fault")));
     REQUIRE(replay->stepDeltaBack());
@@ -342,6 +344,39 @@ TEST_CASE("live window: bad input is reported in the window with what to try")
     composer.setMessage(QStringLiteral("[1,2]"));
     CHECK(composer.messageError().isEmpty());
     CHECK_FALSE(composer.send()); // not connected
+}
+
+TEST_CASE("composer: a send's result stays until the message changes or the next send, and takes no room from the fields")
+{
+    MessageComposer composer;
+    composer.resize(1100, 40);
+    composer.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&composer));
+    composer.setChannel(QStringLiteral("say"));
+    composer.setMessage(QStringLiteral(R"({"what":"hi"})"));
+    auto* message = composer.findChild<QLineEdit*>(QStringLiteral("composerMessage"));
+    REQUIRE(message);
+    const QRect fieldBefore = message->geometry();
+    const QString failure = QStringLiteral("connection/send: failed with 160268 no channel handler (request 2)");
+    composer.showOutcome(failure, true);
+    QTest::qWait(20); // the layout settles
+    CHECK(message->geometry() == fieldBefore); // the label's room was there before its text
+    // The window's status tick tells the composer the session is ready, every 250 ms.
+    for (int tick = 0; tick < 3; ++tick)
+        composer.setSessionReady(tick > 0);
+    CHECK(composer.statusText() == failure);
+    composer.setMessage(QStringLiteral(R"({"what":"edited"})"));
+    CHECK(composer.statusText().isEmpty());
+    composer.showOutcome(QStringLiteral("sent: seq 7 (request 3)"), false);
+    composer.setSessionReady(true);
+    CHECK(composer.statusText() == QStringLiteral("sent: seq 7 (request 3)"));
+    QSignalSpy sent(&composer, &MessageComposer::sendRequested);
+    REQUIRE(composer.send());
+    CHECK(sent.size() == 1);
+    CHECK_FALSE(composer.statusText().startsWith(QStringLiteral("sent: seq 7"))); // that one answered the last send
+    composer.showOutcome(QStringLiteral("sent: seq 8 (request 4)"), false);
+    composer.clearOutcome(); // a new session
+    CHECK(composer.statusText().isEmpty());
 }
 
 TEST_CASE("live window: the faults panel injects one-click faults through the proxy and runs a ready plan")
@@ -732,6 +767,30 @@ TEST_CASE("live window: disconnecting right after a drop closes its incident int
     CHECK(notes.contains(QStringLiteral("had not recovered")));
 }
 
+TEST_CASE("live window: Disconnect takes away the banner that said the client keeps retrying")
+{
+    QSettings().clear();
+    QTcpServer probe;
+    REQUIRE(probe.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = probe.serverPort();
+    probe.close();
+
+    MainWindow window;
+    window.connectionBar()->setUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(port));
+    window.connectionBar()->setSpace(QStringLiteral("chat"));
+    window.connectionBar()->setKey(QStringLiteral("demo"));
+    REQUIRE(window.connectFromBar());
+    REQUIRE(test::waitUntil([&] { return window.errorText().contains(QStringLiteral("keeps retrying")); }, 5s));
+    window.disconnectSession();
+    CHECK(window.live()->session()->state() == ConnectionState::Closed);
+    QTest::qWait(300); // nothing queued before the Disconnect brings it back
+    CHECK(window.errorText().isEmpty());
+    // An error of another kind is not the retries': it stays.
+    window.showError(QStringLiteral("Recording stopped: disk full"), QString());
+    window.disconnectSession();
+    CHECK(window.errorText().contains(QStringLiteral("disk full")));
+}
+
 TEST_CASE("live window: a server that is down is named as such behind the fault proxy, and the notice goes when it is back")
 {
     QSettings().clear();
@@ -1023,6 +1082,24 @@ TEST_CASE("live window: an export of a live session reads what it recorded so fa
     CaptureWriter::setCapturesFolder(QString());
 }
 
+TEST_CASE("live window: each demo offers a message its document takes, or none where it has no channel")
+{
+    QSettings().clear();
+    MainWindow window;
+    showWithDemo(window, QStringLiteral("chat"));
+    const auto field = [&](const char* name) { return window.composer()->findChild<QLineEdit*>(QLatin1String(name))->text(); };
+    CHECK(field("composerChannel") == QStringLiteral("say"));
+    REQUIRE(window.startDemo(QStringLiteral("game")));
+    CHECK(field("composerChannel") == QStringLiteral("play"));
+    CHECK(field("composerMessage") == QStringLiteral(R"({"id":5})"));
+    for (const char* space : { "ticker", "big" }) {
+        REQUIRE(window.startDemo(QLatin1String(space)));
+        CHECK(field("composerChannel").isEmpty());
+        CHECK(field("composerMessage").isEmpty());
+    }
+    window.disconnectSession();
+}
+
 TEST_CASE("live window: the composer says what became of a send: its seq, or the failure and its code")
 {
     QSettings().clear();
@@ -1034,10 +1111,14 @@ TEST_CASE("live window: the composer says what became of a send: its seq, or the
     composer->setMessage(QStringLiteral(R"({"what":"acked?"})"));
     REQUIRE(composer->send());
     REQUIRE(test::waitUntil([&] { return composer->statusText().startsWith(QStringLiteral("sent: seq ")); }, 5s));
+    QTest::qWait(700); // the status bar's ticks (every 250 ms) leave it in view
+    CHECK(composer->statusText().startsWith(QStringLiteral("sent: seq ")));
     // A channel the document has no handler for: the server's failure, named, where it was sent.
     composer->setChannel(QStringLiteral("nosuch"));
     REQUIRE(composer->send());
     REQUIRE(test::waitUntil([&] { return composer->statusText().contains(QStringLiteral("failed with")); }, 5s));
+    CHECK(composer->statusText().startsWith(QStringLiteral("connection/send: failed with ")));
+    QTest::qWait(700);
     CHECK(composer->statusText().startsWith(QStringLiteral("connection/send: failed with ")));
     window.disconnectSession();
 }

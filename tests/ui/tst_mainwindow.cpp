@@ -10,12 +10,14 @@
 #include "ui/models/documenttreemodel.h"
 #include "ui/documenttreepanel.h"
 #include "ui/exportdialog.h"
+#include "ui/faultspanel.h"
 #include "ui/framedetailpanel.h"
 #include "ui/mainwindow.h"
 #include "ui/replaybar.h"
 #include "ui/timelinepanel.h"
 
 #include <QAbstractButton>
+#include <QHeaderView>
 #include <QImage>
 #include <QComboBox>
 #include <QLabel>
@@ -25,6 +27,7 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QProcess>
 #include <QSettings>
 #include <QSignalSpy>
@@ -32,7 +35,9 @@
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSplitter>
+#include <QTableView>
 #include <QTemporaryDir>
+#include <QTreeWidget>
 #include <QTest>
 #include <QSlider>
 #include <QStyleOptionSlider>
@@ -142,30 +147,80 @@ TEST_CASE("main window: viewer state is validated as typed")
     CHECK(bar.viewerStateError().contains(QStringLiteral("object")));
 }
 
-TEST_CASE("main window: at 1280x800 on first run every fault button shows without scrolling, and the Faults pane cannot be collapsed")
+namespace {
+// Every fault button and the whole fault log lie inside the Faults pane as the window draws it, and
+// the log shows its newest line.
+void checkFaultsPaneFits(MainWindow& window)
+{
+    FaultsPanel* faults = window.faults();
+    auto* pane = window.findChild<QWidget*>(QStringLiteral("faultsPanel"));
+    REQUIRE((faults && pane));
+    const QRect paneRect(pane->mapTo(&window, QPoint(0, 0)), pane->size());
+    const auto shownIn = [&](QWidget* widget) { return QRect(widget->mapTo(&window, QPoint(0, 0)), widget->size()); };
+    const QList<QPushButton*> buttons = faults->findChildren<QPushButton*>(QRegularExpression(QStringLiteral("^fault_")));
+    REQUIRE(buttons.size() == 9);
+    for (QPushButton* button : buttons) {
+        INFO(button->objectName().toStdString() << " at " << shownIn(button).x() << "," << shownIn(button).y() << " pane "
+                                                << paneRect.width() << "x" << paneRect.height());
+        CHECK(button->isVisible());
+        CHECK(paneRect.contains(shownIn(button)));
+    }
+    QListWidget* log = faults->log();
+    CHECK(paneRect.contains(shownIn(log)));
+    CHECK(log->height() >= log->minimumHeight());
+    for (int i = 0; i < 40; ++i)
+        log->addItem(QStringLiteral("line %1").arg(i));
+    log->scrollToBottom();
+    QTest::qWait(20);
+    const QRect last = log->visualItemRect(log->item(log->count() - 1));
+    CHECK(log->viewport()->rect().contains(last));
+}
+}
+
+TEST_CASE("main window: the fault buttons wrap to the Faults pane and its log shows its newest line, at any usual size")
+{
+    for (const QSize size : { QSize(1280, 800), QSize(1600, 1000), QSize(1024, 720), QSize(1024, 600) }) {
+        INFO("window " << size.width() << "x" << size.height());
+        QSettings().clear();
+        MainWindow window;
+        window.resize(size);
+        window.show();
+        REQUIRE(QTest::qWaitForWindowExposed(&window));
+        QTest::qWait(50);
+        CHECK(window.size() == size);
+        checkFaultsPaneFits(window);
+    }
+    // Dragged narrow, the buttons take more lines rather than leave the pane.
+    QSettings().clear();
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    auto* bottom = window.findChild<QSplitter*>(QStringLiteral("bottomSplitter"));
+    REQUIRE(bottom);
+    QList<int> sizes = bottom->sizes();
+    sizes[0] += sizes[1] - window.faults()->minimumSizeHint().width();
+    sizes[1] = window.faults()->minimumSizeHint().width();
+    bottom->setSizes(sizes);
+    QTest::qWait(50);
+    checkFaultsPaneFits(window);
+    CHECK_FALSE(bottom->isCollapsible(bottom->indexOf(window.findChild<QWidget*>(QStringLiteral("faultsPanel")))));
+}
+
+TEST_CASE("main window: the incidents' column headers show whole, their meaning in the tooltip")
 {
     QSettings().clear();
     MainWindow window;
     window.show();
     REQUIRE(QTest::qWaitForWindowExposed(&window));
-    // The window's minimum fits a 1280x800 screen, so it opens at that size.
-    CHECK(window.width() == 1280);
-    CHECK(window.height() == 800);
-    auto* faults = window.findChild<QWidget*>(QStringLiteral("faults"));
-    REQUIRE(faults);
-    auto* scroll = qobject_cast<QScrollArea*>(faults->parentWidget()->parentWidget());
-    REQUIRE(scroll);
-    const QRect viewport = scroll->viewport()->rect();
-    const QList<QPushButton*> buttons = faults->findChildren<QPushButton*>(QRegularExpression(QStringLiteral("^fault_")));
-    REQUIRE(buttons.size() == 9);
-    for (QPushButton* button : buttons) {
-        INFO(button->objectName().toStdString());
-        const QRect shown(button->mapTo(scroll->viewport(), QPoint(0, 0)), button->size());
-        CHECK(viewport.contains(shown));
+    QAbstractItemModel* model = window.incidentsView()->model();
+    QHeaderView* header = window.incidentsView()->horizontalHeader();
+    for (int column = 0; column < model->columnCount(); ++column) {
+        const QString text = model->headerData(column, Qt::Horizontal).toString();
+        INFO(text.toStdString());
+        CHECK(header->sectionSize(column) >= header->fontMetrics().horizontalAdvance(text) + 8);
+        CHECK_FALSE(model->headerData(column, Qt::Horizontal, Qt::ToolTipRole).toString().isEmpty());
     }
-    auto* bottom = window.findChild<QSplitter*>(QStringLiteral("bottomSplitter"));
-    REQUIRE(bottom);
-    CHECK_FALSE(bottom->isCollapsible(bottom->indexOf(window.findChild<QWidget*>(QStringLiteral("faultsPanel")))));
 }
 
 TEST_CASE("main window: splitter layout persists across windows")
@@ -274,11 +329,11 @@ TEST_CASE("replay bar: a jump that waits for the background fold says so, then s
     CHECK(replay.pendingSeek() == size - 1);
     CHECK(replay.position() == -1);
     CHECK(bar.slider()->value() == int(size - 1)); // stays where it was put
-    CHECK(label->text() == QStringLiteral("event %1 / %2: folding, %3%").arg(size).arg(size).arg((size / 2) * 100 / size));
+    CHECK(label->text() == QStringLiteral("event #%1 of #0\u2013#%2: folding, %3%").arg(size - 1).arg(size - 1).arg((size / 2) * 100 / size));
 
     checkpoints.holdBefore(-1);
     REQUIRE(test::waitUntil([&] { return replay.position() == size - 1; }, std::chrono::seconds(20)));
-    CHECK(label->text() == QStringLiteral("event %1 / %2").arg(size).arg(size));
+    CHECK(label->text() == QStringLiteral("event #%1 of #0\u2013#%2").arg(size - 1).arg(size - 1));
     bar.setReplay(nullptr);
 }
 
@@ -354,6 +409,11 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(status("statusState") == QStringLiteral("replay"));
     window.replay()->seek(10);
     CHECK(status("statusSeq") != QStringLiteral("seq –"));
+    // Numbered from 0, as the timeline and frame detail number it.
+    INFO(status("statusRate").toStdString());
+    CHECK(status("statusRate") == QStringLiteral("event #10 of #0\u2013#%1").arg(window.replay()->eventCount() - 1));
+    CHECK(window.replayBar()->findChild<QLabel*>(QStringLiteral("replayPosition"))->text() == status("statusRate"));
+    CHECK(window.frameDetail()->headerText().contains(QStringLiteral("#10")));
     window.leaveReplay();
     CHECK(window.treePanel()->emptyText().startsWith(QStringLiteral("Not connected.")));
     CHECK(status("statusState") == QStringLiteral("idle"));
@@ -418,7 +478,70 @@ TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold fo
     CHECK(markOnR());
 }
 
-TEST_CASE("main window: fits a 1024x600 screen, where the fault buttons scroll instead of widening the window")
+TEST_CASE("main window: in a replay, the selected node stays selected across seeks, so its history can be stepped through")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("history.ndjson"));
+    {
+        EventLog log;
+        test::ScriptedStream stream { log };
+        stream.start();
+        for (int i = 0; i < 300; ++i)
+            stream.add(EventKind::StreamItem,
+                QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
+                    + QByteArray::number(2 + i) + "}}}"),
+                2 + i);
+        REQUIRE(test::writeCaptureFile(path, log));
+    }
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    REQUIRE(window.openCapture(path, true));
+    ReplaySession* replay = window.replay();
+    REQUIRE(replay);
+    QSignalSpy completed(replay, &ReplaySession::checkpointsCompleted);
+    REQUIRE((replay->checkpointsComplete() || completed.wait(20000)));
+    REQUIRE(replay->seek(replay->eventCount() - 1));
+    DocumentTreePanel* tree = window.documentTree();
+    REQUIRE(tree->selectPath(QStringLiteral("n")));
+    QTreeWidget* provenance = tree->provenanceView();
+    REQUIRE(test::waitUntil([&] { return provenance->topLevelItemCount() > 2; }, std::chrono::seconds(2)));
+    // Each row's kind shows whole ("stream-item (created)" was cut short).
+    QTest::qWait(20);
+    for (int row = 0; row < provenance->topLevelItemCount(); ++row) {
+        const QString kind = provenance->topLevelItem(row)->text(2);
+        INFO(kind.toStdString());
+        CHECK(provenance->columnWidth(2) >= provenance->fontMetrics().horizontalAdvance(kind));
+    }
+    // Activate rows of the node's history in turn: far back (a checkpoint restore), the next one
+    // (one fold), a few ahead (folded forward).
+    for (const int row : { provenance->topLevelItemCount() - 1, 0, 1 }) {
+        QTreeWidgetItem* item = provenance->topLevelItem(row);
+        REQUIRE(item);
+        const qint64 event = item->data(0, Qt::UserRole).toLongLong();
+        INFO("row " << row << ", event " << event);
+        Q_EMIT provenance->itemActivated(item, 0);
+        REQUIRE(test::waitUntil([&] { return replay->position() == event; }, std::chrono::seconds(5)));
+        CHECK(tree->currentPath() == QStringLiteral("n"));
+        REQUIRE(test::waitUntil([&] { return provenance->topLevelItemCount() > 0; }, std::chrono::seconds(2)));
+        CHECK(tree->provenanceTitle()->text().startsWith(QStringLiteral("/n")));
+    }
+    // A node made by the snapshot: its one row says so, whole.
+    REQUIRE(tree->selectPath(QStringLiteral("r/1/a")));
+    REQUIRE(test::waitUntil([&] { return provenance->topLevelItemCount() == 1; }, std::chrono::seconds(2)));
+    QTest::qWait(20);
+    CHECK(provenance->topLevelItem(0)->text(2).endsWith(QStringLiteral("(created)")));
+    CHECK(provenance->columnWidth(2) >= provenance->fontMetrics().horizontalAdvance(provenance->topLevelItem(0)->text(2)));
+    REQUIRE(tree->selectPath(QStringLiteral("n")));
+    // A position where the node is not yet (the snapshot before it): nothing selected; back where
+    // it is, selected again.
+    REQUIRE(replay->seek(2));
+    CHECK(tree->currentPath().isEmpty());
+    REQUIRE(replay->seek(200));
+    CHECK(tree->currentPath() == QStringLiteral("n"));
+}
+
+TEST_CASE("main window: fits a 1024x600 screen, and keeps a minimum size its panes fit in")
 {
     QSettings().clear();
     MainWindow window;
@@ -430,16 +553,38 @@ TEST_CASE("main window: fits a 1024x600 screen, where the fault buttons scroll i
     window.resize(1024, 600);
     QTest::qWait(50);
     CHECK(window.width() == 1024);
-    auto* faults = window.findChild<QWidget*>(QStringLiteral("faults"));
-    REQUIRE(faults);
-    auto* scroll = qobject_cast<QScrollArea*>(faults->parentWidget()->parentWidget());
-    REQUIRE(scroll);
-    // The buttons keep their width: what does not fit is scrolled to, not squeezed or cut off.
-    CHECK(faults->width() >= faults->minimumSizeHint().width());
     // The incidents keep room for a verdict, not a word a line.
     auto* incidents = window.findChild<QWidget*>(QStringLiteral("incidentsPanel"));
     REQUIRE(incidents);
     CHECK(incidents->width() >= incidents->fontMetrics().horizontalAdvance(QStringLiteral("converged-stale")));
-    if (scroll->viewport()->width() < faults->width())
-        CHECK(scroll->horizontalScrollBar()->maximum() >= faults->width() - scroll->viewport()->width());
+    // Smaller than its minimum, it does not go: fields and badges overlapped at 640x480.
+    window.resize(640, 480);
+    QTest::qWait(50);
+    CHECK(window.width() >= 960);
+    CHECK(window.height() >= 600);
+    // At its minimum, each field shows a typical value whole, the state badge is inside the bar, and
+    // the timeline's filter bar widgets do not overlap.
+    const auto fieldShows = [&](const char* name, const QString& text) {
+        auto* edit = window.findChild<QLineEdit*>(QLatin1String(name));
+        REQUIRE(edit);
+        INFO(name << ": " << edit->width() << " px for " << text.toStdString());
+        CHECK(edit->width() >= edit->fontMetrics().horizontalAdvance(text) + 8);
+    };
+    fieldShows("spaceEdit", QStringLiteral("ticker"));
+    fieldShows("keyEdit", QStringLiteral("rate-100"));
+    fieldShows("urlEdit", QStringLiteral("ws://127.0.0.1:7777"));
+    fieldShows("treeSearch", QStringLiteral("Search keys"));
+    fieldShows("payloadSearchEdit", QStringLiteral("regex over payloads"));
+    auto* badge = window.findChild<QWidget*>(QStringLiteral("stateBadge"));
+    REQUIRE(badge);
+    CHECK(badge->mapTo(&window, QPoint(badge->width(), 0)).x() <= window.width());
+    QWidget* filterBar = window.findChild<QWidget*>(QStringLiteral("methodFilterEdit"))->parentWidget();
+    QList<QRect> taken;
+    for (QWidget* child : filterBar->findChildren<QWidget*>(Qt::FindDirectChildrenOnly)) {
+        if (!child->isVisible())
+            continue;
+        for (const QRect& other : std::as_const(taken))
+            CHECK_FALSE(other.intersects(child->geometry()));
+        taken.append(child->geometry());
+    }
 }

@@ -12,6 +12,7 @@
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
 #include <QDateTime>
+#include <QHeaderView>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
@@ -405,6 +406,64 @@ TEST_CASE("timeline panel: a jump right after a log is set stays in view (openin
     CHECK(panel.currentEvent() == 0);
     CHECK(panel.view()->visualRect(current).intersects(panel.view()->viewport()->rect()));
     CHECK(panel.view()->verticalScrollBar()->value() < panel.view()->verticalScrollBar()->maximum());
+}
+
+TEST_CASE("timeline panel: a new log (session or capture) starts without the previous log's search")
+{
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
+    panel.setEventLog(&log);
+    auto* onlyMatches = panel.findChild<QCheckBox*>(QStringLiteral("matchesOnlyCheck"));
+    auto* edit = panel.findChild<QLineEdit*>(QStringLiteral("payloadSearchEdit"));
+    auto* status = panel.findChild<QLabel*>(QStringLiteral("searchStatus"));
+    REQUIRE((onlyMatches && edit && status));
+    panel.setSearchPattern(QStringLiteral("\"v\":1[0-9]\\}"));
+    onlyMatches->setChecked(true);
+    REQUIRE(test::waitUntil([&] { return !panel.search()->isRunning(); }, 3s));
+    CHECK(panel.proxy()->rowCount() == 10);
+    // The same log set again (back from a replay to the session it showed) is no new log.
+    panel.setEventLog(&log);
+    CHECK(edit->text() == QStringLiteral("\"v\":1[0-9]\\}"));
+
+    EventLog next;
+    SessionScript { next }.item(1, R"({"v":12})");
+    panel.setEventLog(&next);
+    CHECK(edit->text().isEmpty());
+    CHECK(panel.search()->pattern().isEmpty());
+    CHECK_FALSE(panel.search()->isActive());
+    CHECK(status->text().isEmpty());
+    REQUIRE(test::waitUntil([&] { return panel.proxy()->rowCount() == int(next.size()); }, 2s)); // nothing filtered
+    // Typed but not yet applied (the debounce pending): cleared too.
+    edit->setText(QStringLiteral("v"));
+    panel.setEventLog(&log);
+    CHECK(edit->text().isEmpty());
+    QTest::qWait(400);
+    CHECK(panel.search()->pattern().isEmpty());
+}
+
+TEST_CASE("timeline panel: in a narrow pane the Summary column keeps room, the others give way, and come back")
+{
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
+    panel.setEventLog(&log);
+    QHeaderView* header = panel.view()->horizontalHeader();
+    const int charWidth = panel.fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    QList<int> wide;
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
+        wide.append(header->sectionSize(column));
+    // The timeline's share of a 1024 px window.
+    panel.resize(600, 400);
+    QTest::qWait(50);
+    const int viewport = panel.view()->viewport()->width();
+    const int summaryLeft = header->sectionViewportPosition(TimelineModel::SummaryColumn);
+    INFO("summary at " << summaryLeft << " of " << viewport);
+    CHECK(summaryLeft + charWidth * 24 <= viewport);
+    CHECK(header->sectionSize(TimelineModel::TimeColumn) == wide[TimelineModel::TimeColumn]); // times stay whole
+    // Wide again: the widths they had.
+    panel.resize(1400, 400);
+    QTest::qWait(50);
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
+        CHECK(header->sectionSize(column) == wide[column]);
 }
 
 TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that row, where it was")

@@ -63,7 +63,10 @@ void ChartData::addEvent(const SessionEvent& event, double latencyMs)
         bucket.bytesOut += event.payload.length;
     switch (event.kind) {
     case EventKind::StreamItem:
-        ++bucket.deltas;
+        // A delta is an item that carries data: a view-state filter or a bare {"seq":N} changes
+        // nothing (as LiveSession::deltasPerSecond counts).
+        if (event.parts & PartData)
+            ++bucket.deltas;
         break;
     case EventKind::Ping:
         if (latencyMs >= 0) {

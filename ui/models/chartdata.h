@@ -19,7 +19,7 @@ struct ChartData {
         Marker kind;
     };
     struct Bucket {
-        quint32 deltas = 0; // stream items (each is one delta of the document stream)
+        quint32 deltas = 0; // stream items that carry data (a document delta)
         quint64 bytesIn = 0;
         quint64 bytesOut = 0;
         double rttSumMs = 0;

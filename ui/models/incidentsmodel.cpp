@@ -196,23 +196,45 @@ QVariant IncidentsModel::openIncidentData(const QModelIndex& index, int role) co
 
 QVariant IncidentsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal)
+        return {};
+    // Short headers, as the pane is narrow ("Detected aft…" said nothing); the tooltip says it whole.
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+        case NumberColumn:
+            return tr("The incident's number in this session");
+        case VerdictColumn:
+            return tr("converged, converged-stale, diverged or gave up, checked against a fresh snapshot");
+        case TriggerColumn:
+            return tr("What broke the stream: the fault or the lost connection");
+        case DetectedColumn:
+            return tr("Detected after: from the fault to the client noticing it");
+        case ConvergedColumn:
+            return tr("Converged after: from the fault to the client's tree matching the server's again");
+        case RefetchColumn:
+            return tr("What the client fetched again to recover: frames and bytes");
+        case StaleColumn:
+            return tr("Paths a merging client (the reference one) still shows from before the incident");
+        }
+        return {};
+    }
+    if (role != Qt::DisplayRole)
         return {};
     switch (section) {
     case NumberColumn:
-        return tr("Incident");
+        return tr("#");
     case VerdictColumn:
         return tr("Verdict");
     case TriggerColumn:
         return tr("Trigger");
     case DetectedColumn:
-        return tr("Detected after");
+        return tr("Detected");
     case ConvergedColumn:
-        return tr("Converged after");
+        return tr("Converged");
     case RefetchColumn:
         return tr("Refetched");
     case StaleColumn:
-        return tr("Stale paths");
+        return tr("Stale");
     }
     return {};
 }

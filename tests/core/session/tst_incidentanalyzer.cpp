@@ -1055,7 +1055,7 @@ TEST_CASE("incident analyzer: a stall or held pings keeps its incident open unti
     }
 }
 
-TEST_CASE("incident analyzer: after a diverged verdict, the epoch's later anomalies are its consequences; a new stream's are not")
+TEST_CASE("incident analyzer: after a diverged verdict, the epoch's later anomalies are its consequences, a new stream's are not")
 {
     Script s;
     s.hello(0, "v1");

@@ -127,7 +127,11 @@ TEST_CASE("live session: records frames in order with request/response and ack/i
 
     // The fold followed along.
     CHECK(json(f.session.folder().epochTree().toJson()) == json(R"({"title":"Demo","lines":[{"what":"hi"},{"what":"yo"},{"what":"again"}]})"));
-    CHECK(f.session.deltasPerSecond() == 4);
+    // Deltas that carry data: the view-state filter is none, nor is a bare seq.
+    CHECK(f.session.deltasPerSecond() == 3);
+    f.send(item(1, R"({"seq":20})"));
+    REQUIRE(f.pump([&]() { return f.session.lastSeq() == 20; }));
+    CHECK(f.session.deltasPerSecond() == 3);
 }
 
 TEST_CASE("live session: events are logged at their read or made time, never before an event already logged")
