@@ -1830,7 +1830,7 @@ TEST_CASE("export: a delta log of a range that starts mid-stream folds to the ca
     }
 }
 
-TEST_CASE("export: the delta log has a line for each seq-only item and says when the capture is partial; fold reads it")
+TEST_CASE("export: the delta log has a line for each seq-only item and says when the capture is partial, and fold reads it")
 {
     QTemporaryDir dir;
     EventLog log;
@@ -1964,7 +1964,7 @@ TEST_CASE("record: incidents are analysed into the capture, so its replay and in
                     .toBool());
 }
 
-TEST_CASE("record --plan: the faults and their incidents are in the capture; a step that never acted fails --expect")
+TEST_CASE("record --plan: the faults and their incidents are in the capture, and a step that never acted fails --expect")
 {
     server::ServerOptions options;
     options.tickerRate = 50;

@@ -580,7 +580,7 @@ TEST_CASE("proxy: an inject applied before its stream exists waits for the conne
     CHECK(rig.proxy.waitingInjectCount() == 0);
 }
 
-TEST_CASE("proxy: a message fault cleared before its frame came is said not applied; one that acted is not")
+TEST_CASE("proxy: a message fault cleared before its frame came is said not applied, one that acted is not")
 {
     Rig rig;
     QList<QString> notApplied;
