@@ -297,8 +297,6 @@ void IncidentAnalyzer::handle(qint64 index)
     case EventKind::StreamItem: {
         if (event.requestId != m_streamId || m_streamId < 0) // before a connection/create, as SessionFolder
             break;
-        if (event.parts & PartData)
-            m_documentSeen = true;
         if (leaveItemToSource(index, event))
             break;
         const QByteArray frame = m_log->payload(index);
@@ -439,7 +437,7 @@ void IncidentAnalyzer::handle(qint64 index)
             m_standingFaults = QJsonArray();
         if (!m_open && ending)
             break;
-        if (!m_open && !m_documentSeen) {
+        if (!m_open && m_streamId < 0) {
             m_standingFaults.append(fields);
             break;
         }
@@ -607,7 +605,7 @@ void IncidentAnalyzer::openIncident(qint64 index, const QString& trigger)
             incident.inFlight.push_back(id);
     }
     if (!m_standingFaults.isEmpty()) {
-        incident.notes.append(QString(QStringLiteral("injected before the first document (the session's conditions from its start): ")
+        incident.notes.append(QString(QStringLiteral("injected before the document was first requested (the session's conditions from its start): ")
             + QString::fromUtf8(QJsonDocument(m_standingFaults).toJson(QJsonDocument::Compact))));
     }
     m_open = std::move(incident);

@@ -291,10 +291,10 @@ private:
     QString m_firstVersion;
     QString m_version;
     bool m_helloSeen = false; // the client has reached the server at least once
-    bool m_documentSeen = false; // a stream item with data has arrived at least once
-    // Faults injected before the first document (a plan's latency from the start): conditions
-    // the session runs under, not a disruption of a document, so they open no incident of their
-    // own. The trouble they cause (retries) does, and every incident lists them in its notes.
+    // Faults injected before the client first asked for the document (a plan's latency from the
+    // start): conditions the session runs under, not a disruption of a document, so they open no
+    // incident of their own. The trouble they cause (retries) does, and every incident lists them
+    // in its notes. A fault applied once the stream is requested (watch --fault) is a cause.
     QJsonArray m_standingFaults;
     // The epoch whose tree a truth check found diverged, until a new stream replaces it: later
     // fold anomalies there are that divergence's consequences, not new incidents (0: none).

@@ -1016,6 +1016,7 @@ TEST_CASE("incident analyzer: a stall or held pings keeps its incident open unti
         s.state(2, "streaming", "snapshot");
         s.item(10, 1, 5, R"({"n":1})");
         s.add(100, EventKind::FaultInjected, R"({"fault":"hold-pings","params":{"durationMs":8000},"corrupting":false})");
+        s.analyzer.catchUp();
         runEventsFor(150ms); // many settle times: nothing judges a hold before it ends
         REQUIRE(s.analyzer.hasOpenIncident());
         CHECK(s.analyzer.incidents().isEmpty());
@@ -1068,6 +1069,7 @@ TEST_CASE("incident analyzer: after a diverged verdict, the epoch's later anomal
     CHECK(hasNoteStartingWith(diverged, QLatin1String("the client's tree stays diverged until a new stream replaces it")));
     const char* missing = R"({"anomaly":"id missing from element map","path":"lines","message":"@o names element \"9\", which is not in the element map","event":3})";
     s.add(200, EventKind::FoldAnomaly, missing);
+    s.analyzer.catchUp();
     runEventsFor(100ms);
     CHECK_FALSE(s.analyzer.hasOpenIncident());
     CHECK(s.analyzer.incidents().size() == 1);
@@ -1083,14 +1085,15 @@ TEST_CASE("incident analyzer: after a diverged verdict, the epoch's later anomal
     CHECK(s.analyzer.hasOpenIncident());
 }
 
-TEST_CASE("incident analyzer: a fault before the first document is a condition of the session, listed by the incidents after it")
+TEST_CASE("incident analyzer: a fault before the document is requested is a condition of the session, listed by the incidents after it")
 {
     Script s;
-    s.hello(0, "v1");
-    s.epoch(1, 1, 1);
-    s.state(2, "streaming", "document stream requested");
-    s.add(3, EventKind::FaultInjected, R"({"fault":"latency","params":{"ms":40,"jitterMs":30},"corrupting":false})");
-    s.item(60, 1, 5, R"({"n":1})");
+    s.add(0, EventKind::FaultInjected, R"({"fault":"latency","params":{"ms":40,"jitterMs":30},"corrupting":false})");
+    s.hello(40, "v1");
+    s.epoch(41, 1, 1);
+    s.state(42, "streaming", "document stream requested");
+    s.item(90, 1, 5, R"({"n":1})");
+    s.analyzer.catchUp();
     runEventsFor(100ms);
     CHECK_FALSE(s.analyzer.hasOpenIncident());
     CHECK(s.analyzer.incidents().isEmpty());
@@ -1104,6 +1107,27 @@ TEST_CASE("incident analyzer: a fault before the first document is a condition o
     INFO(QJsonDocument(incident).toJson().toStdString());
     CHECK(incident.value(QLatin1String("trigger")).toString() == QLatin1String("fault drop"));
     CHECK(incident.value(QLatin1String("faults")).toArray().size() == 1);
-    CHECK(hasNoteStartingWith(incident, QLatin1String("injected before the first document (the session's conditions from its start): [{\"corrupting\":false,\"fault\":\"latency\"")));
+    CHECK(hasNoteStartingWith(incident,
+        QLatin1String("injected before the document was first requested (the session's conditions from its start): [{\"corrupting\":false,\"fault\":\"latency\"")));
     CHECK(incident.value(QLatin1String("resync")).toObject().value(QLatin1String("seqBefore")).toInteger() == 5);
+}
+
+TEST_CASE("incident analyzer: a fault applied as the stream is requested, before its first item, is the incident's cause")
+{
+    // watch --fault applies once the client has sent connection/create.
+    Script s;
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.state(2, "streaming", "document stream requested");
+    s.add(3, EventKind::FaultInjected, R"({"fault":"drop","params":{"mode":"rst"},"corrupting":false})");
+    s.state(4, "reconnecting", "socket closed");
+    s.hello(20, "v1");
+    s.epoch(21, 2, 2);
+    s.state(22, "streaming", "new stream");
+    s.item(30, 2, 3, R"({"n":1})");
+    const QJsonObject incident = s.waitForIncident();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("trigger")).toString() == QLatin1String("fault drop"));
+    CHECK(incident.value(QLatin1String("faults")).toArray().size() == 1);
+    CHECK_FALSE(hasNoteStartingWith(incident, QLatin1String("injected before")));
 }
