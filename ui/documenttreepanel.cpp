@@ -215,7 +215,13 @@ void DocumentTreePanel::attachView()
     m_view->header()->setSectionResizeMode(DocumentTreeModel::KindColumn, QHeaderView::Interactive);
     m_view->setColumnWidth(DocumentTreeModel::KeyColumn, 180);
     m_view->setColumnWidth(DocumentTreeModel::KindColumn, 110);
-    connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, [this] { refreshProvenance(); });
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex& current) {
+        // A node shown as current is no longer one waited for (see rememberExpansion): forgotten, so
+        // folds do not keep looking it up once it is gone, nor select it again much later.
+        if (current.isValid())
+            m_savedCurrent.clear();
+        refreshProvenance();
+    });
 }
 
 void DocumentTreePanel::setSource(SessionFolder* folder, const EventLog* log)

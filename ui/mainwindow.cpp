@@ -37,6 +37,7 @@
 #include <QProgressDialog>
 #include <QPointer>
 #include <QScopedValueRollback>
+#include <QScreen>
 #include <QSettings>
 #include <QHBoxLayout>
 #include <QJsonDocument>
@@ -291,8 +292,12 @@ MainWindow::MainWindow(QWidget* parent)
     buildMenus();
     buildStatusBar();
     // Below this the bars' fields and the panes cannot show what they hold (at 640x480 the
-    // timeline's filters overlapped and the state badge ran off the edge).
-    setMinimumSize(960, 600);
+    // timeline's filters overlapped and the state badge ran off the edge). Never taller than the
+    // screen has room for: a 1366x768 laptop at 125% leaves about 1093x580 below a title bar.
+    int minimumHeight = 600;
+    if (const QScreen* screen = QGuiApplication::primaryScreen())
+        minimumHeight = std::min(minimumHeight, screen->availableGeometry().height() - 40); // the title bar
+    setMinimumSize(960, std::max(minimumHeight, 480));
     resize(1280, 800);
     restoreLayout();
 }

@@ -79,7 +79,7 @@ const std::vector<FaultInfo>& catalog()
         { FaultType::Refuse, "refuse", false, "refuse the next K connects",
             { { "count", ParamType::Int, "1", nullptr, "how many connects" },
                 { "mode", ParamType::Choice, "\"reset\"", "reset,black-hole",
-                    "reset: accept and RST at once; black-hole: accept, never answer" },
+                    "reset: accept, then RST when the client's upgrade request arrives (or after 1 s); black-hole: accept, never answer" },
                 { "holdMs", ParamType::Int, "30000", nullptr,
                     "black-hole: when the proxy finally drops the socket" } } },
         { FaultType::DropMessage, "drop-message", true, "swallow frames (corrupting for deltas)",
