@@ -203,6 +203,10 @@ void LiveController::disconnectSession()
     m_session->disconnect(this);
     if (isActive())
         m_session->stop();
+    // What was applied by hand and never got to act (an inject waiting for its stream, a message
+    // fault waiting for its frame) is said in the fault log now, not lost with the proxy later.
+    if (m_proxy)
+        onNetworkThread([&] { m_proxy->shutdown(); });
     m_reconnectAtMs = -1;
     // Their banners say the client keeps retrying, which stops here.
     for (QString* retrying : { &m_upstreamError, &m_upgradeError }) {

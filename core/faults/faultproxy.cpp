@@ -1405,7 +1405,7 @@ void FaultProxy::reportUnappliedFaults(const QString& why)
             : intParam(spec.params, "requestId") >= 0
             ? QStringLiteral("no connection/create with id %1 passed the proxy").arg(intParam(spec.params, "requestId"))
             : QStringLiteral("no stream (connection/create) passed the proxy");
-        qCWarning(lcFaults).noquote() << spec.name() << "not applied:" << waitedFor << why;
+        qCInfo(lcFaults).noquote() << spec.name() << "not applied:" << waitedFor << why;
         Q_EMIT faultNotApplied(spec.name(), spec.params, waitedFor + QStringLiteral(" ") + why);
     }
     // A message fault armed for the Nth matching frame that never came did nothing: said as
@@ -1417,7 +1417,7 @@ void FaultProxy::reportUnappliedFaults(const QString& why)
         const QString waitedFor = QStringLiteral("its frame never came (%1 matching frame(s) passed, it waited for number %2)")
                                       .arg(fault.matched)
                                       .arg(fault.spec.select.nth);
-        qCWarning(lcFaults).noquote() << fault.spec.name() << "not applied:" << waitedFor << why;
+        qCInfo(lcFaults).noquote() << fault.spec.name() << "not applied:" << waitedFor << why;
         Q_EMIT faultNotApplied(fault.spec.name(), fault.spec.params, waitedFor + QStringLiteral(" ") + why);
     }
 }

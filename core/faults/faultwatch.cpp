@@ -191,6 +191,7 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
                                      .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why);
             notApplied << text;
             io.err << prefix << text << '\n';
+            session.addNote(text); // in the capture too: a fault that did nothing tested nothing
         });
     // Behind the proxy the client only sees its connection reset: the log notes what the proxy saw,
     // and stderr says it once per outage.
@@ -278,6 +279,7 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
                                                                  : QStringLiteral("no ping came from the server"));
             notApplied << text;
             io.err << prefix << text << '\n';
+            session.addNote(text);
         }
     }
     if (planRunner) {
@@ -285,6 +287,7 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
         for (const QString& step : planRunner->unfinishedSteps()) {
             notApplied << step;
             io.err << prefix << step << '\n';
+            session.addNote(step);
         }
         planRunner->stop();
     }

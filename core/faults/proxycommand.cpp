@@ -364,8 +364,12 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     if (durationMs >= 0)
         QTimer::singleShot(int(durationMs), &loop, &QEventLoop::quit);
     loop.exec();
-    if (runner)
+    if (runner) {
+        // A step that never acted tested nothing: said, as a fault that was not applied is.
+        for (const QString& step : runner->unfinishedSteps())
+            log({ { QStringLiteral("type"), QStringLiteral("plan-step-not-applied") }, { QStringLiteral("why"), step } }, step);
         runner->stop();
+    }
     proxy.shutdown();
     const FaultProxy::Stats stats = proxy.stats();
     log({ { QStringLiteral("type"), QStringLiteral("stopped") },

@@ -605,6 +605,14 @@ TEST_CASE("live window: a plan's faults end with it, when stopped or when its du
     REQUIRE(test::waitUntil([&] { return !window.live()->isPlanRunning(); }, 5s));
     REQUIRE(test::waitUntil([&] { return logHas(QStringLiteral("drop-message")) && logHas(QStringLiteral("was not applied: its frame never came")); }, 5s));
     CHECK(logHas(QStringLiteral("plan step 1 (far frame): its trigger never came: frame 100000 of kind delta")));
+
+    // Set by hand and still waiting when the user disconnects: said then too.
+    QString error;
+    REQUIRE(window.live()->applyFault(QStringLiteral("duplicate-message"), QJsonObject { { QStringLiteral("kind"), QStringLiteral("delta") },
+                                                                        { QStringLiteral("nth"), 100000 } },
+        &error));
+    window.disconnectSession();
+    REQUIRE(test::waitUntil([&] { return logHas(QStringLiteral("duplicate-message")) && logHas(QStringLiteral("before the proxy stopped")); }, 5s));
 }
 
 TEST_CASE("live window: what a replaced proxy or plan still had queued does not speak for the current one")

@@ -2000,6 +2000,13 @@ TEST_CASE("record --plan: the faults and their incidents are in the capture, and
     INFO(missed.err.toStdString());
     CHECK(missed.code == cli::ExitExpectationFailed);
     CHECK(missed.err.contains(QStringLiteral("plan step 1 (RST during the burst): its trigger never came: frame 20 of kind delta")));
+    // The capture says so too: whoever opens it learns the step tested nothing.
+    const std::unique_ptr<Capture> missedCapture = CaptureReader::open(dir.filePath(QStringLiteral("missed.ndjson")), {}, &error);
+    REQUIRE(missedCapture);
+    bool noted = false;
+    for (qint64 index : missedCapture->log->indexesOfKind(EventKind::Note))
+        noted = noted || missedCapture->log->payload(index).contains("plan step 1 (RST during the burst): its trigger never came");
+    CHECK(noted);
 
     // The shadow check is what a fault's verdict rests on.
     const test::CliRun noVerify = runCli(base + QStringList { QStringLiteral("--plan"), QStringLiteral("drop-during-burst"), QStringLiteral("--no-verify") });

@@ -431,6 +431,14 @@ TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connecti
               out, err)
         == cli::ExitOk);
     CHECK(err.contains(QStringLiteral("--insecure: the upstream's certificate is NOT verified")));
+    // A plan whose trigger never comes (no client at all here) says each step did not act.
+    out.clear();
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("ws://127.0.0.1:1/~s"), QStringLiteral("--plan"),
+                  QStringLiteral("drop-during-burst"), QStringLiteral("--duration"), QStringLiteral("50"), QStringLiteral("--json") },
+              out, err)
+        == cli::ExitOk);
+    CHECK(out.contains(QStringLiteral(R"("type":"plan-step-not-applied")")));
+    CHECK(out.contains(QStringLiteral("plan step 1 (RST during the burst): its trigger never came: frame 20 of kind delta, and 0 such frame(s) passed")));
 
     // The real executable: a plan runs against a client, SIGINT ends it cleanly.
     ScriptedServer server;
