@@ -813,13 +813,24 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
               .arg(cell(QString::fromUtf8(redactor.redact(header.space.toUtf8(), ExportRedactor::Content::Text))),
                   cell(QString::fromUtf8(redactor.redact(header.key.toUtf8(), ExportRedactor::Content::Text))));
     md += QStringLiteral("| Started | %1 |\n").arg(isoTime(header.startedWallMs));
+    // The version in effect as the range starts (the last hello before it), then those the range
+    // itself brings.
     QStringList versions;
+    QString before; // the last hello's version before the range
     for (const qint64 index : log.indexesOfKind(EventKind::Hello)) {
+        if (index > to)
+            break;
         const QString version = decodeInbound(log.payload(index)).version;
-        if (index >= from && index <= to && !versions.contains(version))
+        if (index < from)
+            before = version;
+        else if (index == from)
+            before.clear(); // the range starts with a hello of its own
+        if (index >= from && !versions.contains(version))
             versions << version;
     }
-    md += QStringLiteral("| Server versions (hello) | %1 |\n").arg(versions.isEmpty() ? QStringLiteral("none in this range") : cell(versions.join(QStringLiteral(", "))));
+    if (!before.isNull())
+        versions.prepend(before + QStringLiteral(" (from before the range)"));
+    md += QStringLiteral("| Server versions (hello) | %1 |\n").arg(versions.isEmpty() ? QStringLiteral("no hello before or in this range") : cell(versions.join(QStringLiteral(", "))));
     const SessionEvent& first = log.at(from);
     const SessionEvent& last = log.at(to);
     md += QStringLiteral("| Range | events %1..%2, %3 .. %4 (%5) |\n")

@@ -1094,6 +1094,10 @@ TEST_CASE("markdown: the header table lists the range's server versions, and a p
     options.from = 0;
     options.to = 5;
     CHECK(markdownReport(dir, log, options, header).contains(QStringLiteral("| Server versions (hello) | v |\n")));
+    // A range that starts after a hello still names the version in effect.
+    options.from = 3;
+    options.to = second + 1;
+    CHECK(markdownReport(dir, log, options, header).contains(QStringLiteral("| Server versions (hello) | v (from before the range), v2 |\n")));
 }
 
 TEST_CASE("cli: replay and fold say that a new epoch has seen no seq yet, not seq -1")
