@@ -571,7 +571,7 @@ ExportResult exportDeltaLog(const Capture& capture, const ExportOptions& options
     result.redacted = redactor.summary();
     result.replacedAnything = redactor.replacedAnything();
     // The header in a fixed order, `format` first (QJsonObject would sort the keys).
-    QByteArray bytes = QByteArray("{\"format\":\"") + capture::kDeltaLogFormatName + "\",\"version\":\"1.0\"";
+    QByteArray bytes = QByteArray("{\"format\":\"") + capture::kDeltaLogFormatName + "\",\"version\":\"1.1\"";
     const std::pair<const char*, QString> fields[] = { { "source", capture.path }, { "endpoint", redactor.endpoint() },
         { "space", QString::fromUtf8(redactor.redact(capture.header.space.toUtf8(), ExportRedactor::Content::Text)) },
         { "key", QString::fromUtf8(redactor.redact(capture.header.key.toUtf8(), ExportRedactor::Content::Text)) } };
