@@ -254,7 +254,10 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
         hooks.command = QStringLiteral("record");
         hooks.beforeRun = [&](WatchRunner& runner, IncidentAnalyzer&) { return startWriting(runner); };
         hooks.afterRun = finishWriting;
-        return faults::runFaultWatch(options, faultOptions, io, hooks);
+        const int code = faults::runFaultWatch(options, faultOptions, io, hooks);
+        if (!writer && reservedPath)
+            CaptureWriter::releaseCapturePath(path); // stopped before the session (a plan that does not load)
+        return code;
     }
 
     WatchRunner runner(options, io.out, io.err);

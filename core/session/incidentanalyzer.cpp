@@ -989,7 +989,6 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
     const auto seqOrNull = [](qint64 seq) { return seq >= 0 ? QJsonValue(seq) : QJsonValue(QJsonValue::Null); };
     if (verdict == IncidentVerdict::Diverged && incident.snapshotNs < 0) {
         m_divergedEpoch = m_epoch;
-        m_divergedIncident = incident.number;
         incident.notes.append(QStringLiteral("the client's tree stays diverged until a new stream replaces it: fold anomalies in epoch %1 "
                                              "from here on are its consequences and open no incident of their own")
                 .arg(m_epoch));
@@ -1031,7 +1030,7 @@ void IncidentAnalyzer::close(IncidentVerdict verdict, bool verified, const QJson
         { QStringLiteral("notesNotListed"), incident.notesDropped },
     };
     // The stale paths after a resync; and, without one, whenever they are what made the verdict
-    // converged-stale (a latency fault over a value list edited without @s), so it says why.
+    // converged-stale (a key a merging client kept through an @o it missed), so it says why.
     if (incident.snapshotNs >= 0 || verdict == IncidentVerdict::ConvergedStale) {
         const StalePaths stale = stalePaths();
         if (incident.snapshotNs >= 0)

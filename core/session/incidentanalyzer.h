@@ -299,7 +299,6 @@ private:
     // The epoch whose tree a truth check found diverged, until a new stream replaces it: later
     // fold anomalies there are that divergence's consequences, not new incidents (0: none).
     quint32 m_divergedEpoch = 0;
-    int m_divergedIncident = 0;
     // Value lists the server edits without @s (fold anomalies marked as a reference-client quirk):
     // the merging client shows stale values in them all the time, whatever happens to the
     // connection, so their staleness is reported apart and never makes a verdict converged-stale.

@@ -1998,7 +1998,10 @@ TEST_CASE("record --plan: the faults and their incidents are in the capture, and
     CHECK(report.value(QStringLiteral("version")).toObject().value(QStringLiteral("mismatch")).toBool());
 
     // A frame-triggered step whose frame never comes within the run tested nothing: --expect fails.
-    const test::CliRun missed = runCli(base
+    // On chat, whose bots write a line every few seconds: 20 deltas cannot come in 0.3 s.
+    QStringList chatBase = base;
+    chatBase[chatBase.indexOf(QStringLiteral("ticker"))] = QStringLiteral("chat");
+    const test::CliRun missed = runCli(chatBase
         + QStringList { QStringLiteral("--plan"), QStringLiteral("drop-during-burst"), QStringLiteral("--duration"), QStringLiteral("0.3"),
             QStringLiteral("--expect"), QStringLiteral("plan"), QStringLiteral("--out"), dir.filePath(QStringLiteral("missed.ndjson")) });
     INFO(missed.err.toStdString());
@@ -2011,6 +2014,13 @@ TEST_CASE("record --plan: the faults and their incidents are in the capture, and
     for (qint64 index : missedCapture->log->indexesOfKind(EventKind::Note))
         noted = noted || missedCapture->log->payload(index).contains("plan step 1 (RST during the burst): its trigger never came");
     CHECK(noted);
+
+    // A plan that does not load stops before the session: no empty capture is left behind.
+    const QDir captures(CaptureWriter::capturesFolder());
+    const qsizetype capturesBefore = captures.entryList(QDir::Files).size();
+    const test::CliRun badPlan = runCli(base + QStringList { QStringLiteral("--plan"), dir.filePath(QStringLiteral("missing-plan.json")) });
+    CHECK(badPlan.code == cli::ExitUsage);
+    CHECK(QDir(CaptureWriter::capturesFolder()).entryList(QDir::Files).size() == capturesBefore);
 
     // The shadow check is what a fault's verdict rests on.
     const test::CliRun noVerify = runCli(base + QStringList { QStringLiteral("--plan"), QStringLiteral("drop-during-burst"), QStringLiteral("--no-verify") });
