@@ -148,9 +148,13 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
             // whose frame never came) is logged, so a plan that did nothing does not read as tested.
             connect(made.get(), &faults::FaultProxy::faultNotApplied, this,
                 [this, generation](const QString& fault, const QJsonObject& params, const QString& why) {
-                    if (generation == m_proxyGeneration)
-                        Q_EMIT faultLogged(tr("%1 %2 was not applied: %3")
-                                               .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why));
+                    if (generation != m_proxyGeneration)
+                        return;
+                    const QString text = QStringLiteral("%1 %2 was not applied: %3")
+                                             .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why);
+                    Q_EMIT faultLogged(text);
+                    if (m_session)
+                        m_session->addNote(text); // the capture says it too, as record's does
                 });
             connect(made.get(), &faults::FaultProxy::upstreamReachable, this, [this, generation] {
                 if (generation == m_proxyGeneration && !m_upstreamError.isEmpty())
@@ -455,8 +459,11 @@ void LiveController::endPlan(const QString& said)
         m_planRunner->stop();
     });
     // A step that never acted tested nothing: a plan that ends must not read as done.
-    for (const QString& step : std::as_const(unfinished))
+    for (const QString& step : std::as_const(unfinished)) {
         Q_EMIT faultLogged(tr("%1: not applied").arg(step));
+        if (m_session)
+            m_session->addNote(step);
+    }
     m_planRunner.reset();
     recordReportedFaults();
     if (!wasRunning)

@@ -605,6 +605,16 @@ TEST_CASE("live window: a plan's faults end with it, when stopped or when its du
     REQUIRE(test::waitUntil([&] { return !window.live()->isPlanRunning(); }, 5s));
     REQUIRE(test::waitUntil([&] { return logHas(QStringLiteral("drop-message")) && logHas(QStringLiteral("was not applied: its frame never came")); }, 5s));
     CHECK(logHas(QStringLiteral("plan step 1 (far frame): its trigger never came: frame 100000 of kind delta")));
+    // The session's log (and so its capture) says it too.
+    const auto noted = [&](const char* text) {
+        for (qint64 index : session->log().indexesOfKind(EventKind::Note)) {
+            if (session->log().payload(index).contains(text))
+                return true;
+        }
+        return false;
+    };
+    CHECK(noted("plan step 1 (far frame): its trigger never came"));
+    CHECK(noted("was not applied: its frame never came"));
 
     // Set by hand and still waiting when the user disconnects: said then too.
     QString error;
