@@ -88,7 +88,9 @@ ConnectionBar::ConnectionBar(QWidget* parent)
     m_stateBadge = new QLabel(this);
     m_stateBadge->setObjectName(QStringLiteral("stateBadge"));
     m_stateBadge->setFrameShape(QFrame::StyledPanel);
-    m_stateBadge->setMinimumWidth(110);
+    // One width for every state, so that a countdown ticking in it does not shift the bar: the
+    // longest it says ("reconnecting in 10.0 s"), text beyond that cut short (the tooltip has it).
+    m_stateBadge->setFixedWidth(m_stateBadge->fontMetrics().horizontalAdvance(QStringLiteral("reconnecting in 10.0 s")) + 16);
     m_stateBadge->setAlignment(Qt::AlignCenter);
     layout->addWidget(m_stateBadge);
     setStateText(tr("idle"));
@@ -107,13 +109,14 @@ void ConnectionBar::setViewerState(const QString& json) { m_viewerState->setText
 
 void ConnectionBar::setStateText(const QString& text, const QString& toolTip)
 {
-    m_stateBadge->setText(text);
-    m_stateBadge->setToolTip(toolTip);
+    m_fullStateText = text;
+    m_stateBadge->setText(m_stateBadge->fontMetrics().elidedText(text, Qt::ElideRight, m_stateBadge->width() - 8));
+    m_stateBadge->setToolTip(toolTip.isEmpty() ? text : toolTip);
 }
 
 QString ConnectionBar::stateText() const
 {
-    return m_stateBadge->text();
+    return m_fullStateText;
 }
 
 QString ConnectionBar::viewerStateError() const

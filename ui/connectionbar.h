@@ -69,6 +69,7 @@ private:
     QLineEdit* m_viewerState = nullptr;
     QPushButton* m_connectButton = nullptr;
     QLabel* m_stateBadge = nullptr;
+    QString m_fullStateText; // what the badge says, before it is cut to its width
     QLabel* m_insecureLabel = nullptr;
     QToolButton* m_recentButton = nullptr;
     bool m_sessionActive = false;

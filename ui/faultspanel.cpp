@@ -125,6 +125,10 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     m_log->setToolTip(tr("What was injected, when; each fault is also an event in the timeline"));
     m_log->setUniformItemSizes(true);
     m_log->setMinimumHeight(fontMetrics().height() + 8); // the newest line, at least
+    // A long line is cut short (its tooltip has it whole): a horizontal scroll bar would cover the
+    // one line a short log shows.
+    m_log->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_log->setTextElideMode(Qt::ElideRight);
     layout->addWidget(m_log, 1);
 
     connect(m_live, &LiveController::faultLogged, this, &FaultsPanel::appendLog);
@@ -167,6 +171,7 @@ void FaultsPanel::resizeEvent(QResizeEvent* event)
     QWidget::resizeEvent(event);
     if (event->size().width() != event->oldSize().width())
         updateGeometry(); // the faults wrap onto another number of lines
+    m_log->scrollToBottom(); // the newest line stays in view as the pane changes size
 }
 
 bool FaultsPanel::eventFilter(QObject* watched, QEvent* event)
@@ -263,6 +268,7 @@ bool FaultsPanel::runSelectedPlan()
 void FaultsPanel::appendLog(const QString& line)
 {
     m_log->addItem(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss.zzz  ")) + line);
+    m_log->item(m_log->count() - 1)->setToolTip(line);
     while (m_log->count() > kMaxLogLines)
         delete m_log->takeItem(0);
     m_log->scrollToBottom();

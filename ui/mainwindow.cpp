@@ -294,10 +294,12 @@ MainWindow::MainWindow(QWidget* parent)
     // Below this the bars' fields and the panes cannot show what they hold (at 640x480 the
     // timeline's filters overlapped and the state badge ran off the edge). Never taller than the
     // screen has room for: a 1366x768 laptop at 125% leaves about 1093x580 below a title bar.
+    // 1024 wide: at 960 the timeline's filters overlapped, the replay slider was squeezed to a
+    // square and the charts were cut.
     int minimumHeight = 600;
     if (const QScreen* screen = QGuiApplication::primaryScreen())
         minimumHeight = std::min(minimumHeight, screen->availableGeometry().height() - 40); // the title bar
-    setMinimumSize(960, std::max(minimumHeight, 480));
+    setMinimumSize(1024, std::max(minimumHeight, 480));
     resize(1280, 800);
     restoreLayout();
 }
@@ -924,7 +926,8 @@ void MainWindow::onSessionChanged(LiveSession* session)
                 const QString what = code == 0 ? tr("not sent (no connection)")
                     : info.name.isEmpty()      ? tr("failed with %1").arg(code)
                                                : tr("failed with %1 %2").arg(code).arg(info.name);
-                m_composer->showOutcome(tr("%1: %2 (request %3)").arg(method, what).arg(requestId), true);
+                // The reason first: the label is narrow, and the method is the one just sent.
+                m_composer->showOutcome(tr("%1 (%2, request %3)").arg(what, method).arg(requestId), true);
             });
         // Every incident is analysed, and checked against a fresh snapshot over a second socket.
         auto* analyzer = new IncidentAnalyzer(&session->log(), session);

@@ -357,7 +357,7 @@ TEST_CASE("composer: a send's result stays until the message changes or the next
     auto* message = composer.findChild<QLineEdit*>(QStringLiteral("composerMessage"));
     REQUIRE(message);
     const QRect fieldBefore = message->geometry();
-    const QString failure = QStringLiteral("connection/send: failed with 160268 no channel handler (request 2)");
+    const QString failure = QStringLiteral("failed with 160268 no channel handler (connection/send, request 2)");
     composer.showOutcome(failure, true);
     QTest::qWait(20); // the layout settles
     CHECK(message->geometry() == fieldBefore); // the label's room was there before its text
@@ -1135,8 +1135,8 @@ TEST_CASE("live window: the composer says what became of a send: its seq, or the
     composer->setChannel(QStringLiteral("nosuch"));
     REQUIRE(composer->send());
     REQUIRE(test::waitUntil([&] { return composer->statusText().contains(QStringLiteral("failed with")); }, 5s));
-    CHECK(composer->statusText().startsWith(QStringLiteral("connection/send: failed with ")));
+    CHECK(composer->statusText().startsWith(QStringLiteral("failed with ")));
     QTest::qWait(700);
-    CHECK(composer->statusText().startsWith(QStringLiteral("connection/send: failed with ")));
+    CHECK(composer->statusText().startsWith(QStringLiteral("failed with ")));
     window.disconnectSession();
 }

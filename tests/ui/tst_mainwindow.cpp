@@ -562,7 +562,7 @@ TEST_CASE("main window: fits a 1024x600 screen, and keeps a minimum size its pan
     // Smaller than its minimum, it does not go: fields and badges overlapped at 640x480.
     window.resize(640, 480);
     QTest::qWait(50);
-    CHECK(window.width() >= 960);
+    CHECK(window.width() >= 1024);
     // 600 high, or what the screen has below a title bar when that is less (offscreen: 800x600).
     const int roomy = QGuiApplication::primaryScreen()->availableGeometry().height() - 40;
     CHECK(window.minimumHeight() == std::max(480, std::min(600, roomy)));
@@ -592,4 +592,46 @@ TEST_CASE("main window: fits a 1024x600 screen, and keeps a minimum size its pan
             CHECK_FALSE(other.intersects(child->geometry()));
         taken.append(child->geometry());
     }
+}
+
+TEST_CASE("main window: the state badge keeps one width, and the fault log its newest line without a scroll bar over it")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.resize(1024, 600);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    ConnectionBar* bar = window.connectionBar();
+    auto* badge = window.findChild<QLabel*>(QStringLiteral("stateBadge"));
+    REQUIRE(badge);
+    auto* url = window.findChild<QLineEdit*>(QStringLiteral("urlEdit"));
+    REQUIRE(url);
+    // A countdown ticking in the badge moved the bar's fields; a long state overran the window.
+    bar->setStateText(QStringLiteral("idle"), {});
+    QTest::qWait(20);
+    const int badgeWidth = badge->width();
+    const int urlWidth = url->width();
+    bar->setStateText(QStringLiteral("reconnecting in 10.0 s"), {});
+    QTest::qWait(20);
+    CHECK(badge->width() == badgeWidth);
+    CHECK(url->width() == urlWidth);
+    CHECK(badge->text() == QStringLiteral("reconnecting in 10.0 s"));
+    const QString longer = QStringLiteral("reconnecting in 10.0 s, attempt 12 of 16 (server unreachable)");
+    bar->setStateText(longer, {});
+    QTest::qWait(20);
+    CHECK(badge->width() == badgeWidth);
+    CHECK(bar->stateText() == longer);
+    CHECK(badge->toolTip() == longer);
+    CHECK(badge->mapTo(&window, QPoint(badge->width(), 0)).x() <= window.width());
+
+    QListWidget* log = window.faults()->log();
+    CHECK(log->horizontalScrollBarPolicy() == Qt::ScrollBarAlwaysOff);
+    for (int i = 0; i < 30; ++i)
+        log->addItem(QStringLiteral("line %1 ").arg(i) + QString(200, QLatin1Char('x')));
+    log->scrollToTop();
+    window.resize(1280, 800);
+    QTest::qWait(50);
+    // After a resize the newest line is in view again.
+    const QRect last = log->visualItemRect(log->item(log->count() - 1));
+    CHECK(log->viewport()->rect().intersects(last));
 }
