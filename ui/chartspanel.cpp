@@ -15,6 +15,7 @@
 #include <QValueAxis>
 
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <iterator>
 #include <vector>
@@ -109,9 +110,13 @@ public:
         }
         chart()->setTitle(scale.title);
         maxY /= scale.divisor;
-        m_y->setRange(0, maxY > 0 ? maxY * 1.1 : 1);
         // A tenth is worth showing on small values, and on scaled ones (16.1 MiB/s).
         const bool tenths = maxY < (scale.divisor > 1 ? 100 : 3);
+        // The top rounded up so that the middle tick (of three) is a number the labels show
+        // exactly: 3.3 labelled its middle 1.65 as "2", below a steady 2.0 line.
+        const double step = tenths ? 0.2 : 2.0;
+        const double top = maxY > 0 ? std::ceil(maxY * 1.1 / step - 1e-9) * step : 1;
+        m_y->setRange(0, top);
         m_y->setLabelFormat(tenths ? QStringLiteral("%.1f") : QStringLiteral("%.0f"));
     }
 
