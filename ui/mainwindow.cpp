@@ -278,6 +278,9 @@ MainWindow::MainWindow(QWidget* parent)
     // Dragged to nothing, the fault buttons were gone with no sign of where.
     m_bottomSplitter->setCollapsible(1, false);
     m_verticalSplitter->addWidget(m_bottomSplitter);
+    // The charts, faults and incidents can be made small, not dragged out of sight: a row that
+    // vanished under a thin handle left the fault buttons with no way back a user would find.
+    m_verticalSplitter->setCollapsible(1, false);
     m_verticalSplitter->setStretchFactor(0, 4);
     m_verticalSplitter->setStretchFactor(1, 1);
     // First-run proportions (a saved layout replaces them): the bottom row tall enough for every

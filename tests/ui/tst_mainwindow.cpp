@@ -624,6 +624,11 @@ TEST_CASE("main window: the state badge keeps one width, and the fault log its n
     CHECK(badge->toolTip() == longer);
     CHECK(badge->mapTo(&window, QPoint(badge->width(), 0)).x() <= window.width());
 
+    // The bottom row (charts, faults, incidents) cannot be dragged out of sight.
+    auto* vertical = window.findChild<QSplitter*>(QStringLiteral("verticalSplitter"));
+    REQUIRE(vertical);
+    CHECK_FALSE(vertical->isCollapsible(1));
+
     QListWidget* log = window.faults()->log();
     CHECK(log->horizontalScrollBarPolicy() == Qt::ScrollBarAlwaysOff);
     for (int i = 0; i < 30; ++i)
