@@ -207,6 +207,24 @@ TEST_CASE("main window: the fault buttons wrap to the Faults pane and its log sh
     QTest::qWait(50);
     checkFaultsPaneFits(window);
     CHECK_FALSE(bottom->isCollapsible(bottom->indexOf(window.findChild<QWidget*>(QStringLiteral("faultsPanel")))));
+
+    // At the minimum height with an error banner above: the log gives way, no button is covered.
+    QSettings().clear();
+    MainWindow small;
+    small.resize(1024, 600);
+    small.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&small));
+    small.showError(QStringLiteral("The server cannot be reached"), QStringLiteral("Check the URL; the client keeps retrying."));
+    QTest::qWait(50);
+    QListWidget* log = small.faults()->log();
+    const auto shownIn = [&](QWidget* widget) { return QRect(widget->mapTo(&small, QPoint(0, 0)), widget->size()); };
+    auto* pane = small.findChild<QWidget*>(QStringLiteral("faultsPanel"));
+    for (QPushButton* button : small.faults()->findChildren<QPushButton*>(QRegularExpression(QStringLiteral("^fault_")))) {
+        INFO(button->objectName().toStdString());
+        CHECK(QRect(pane->mapTo(&small, QPoint(0, 0)), pane->size()).contains(shownIn(button)));
+        if (log->isVisible())
+            CHECK_FALSE(shownIn(log).intersects(shownIn(button)));
+    }
 }
 
 TEST_CASE("main window: the incidents' column headers show whole, their meaning in the tooltip")
