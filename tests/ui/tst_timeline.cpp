@@ -108,6 +108,9 @@ TEST_CASE("timeline model: rows appear in batches while events stream in, under 
     CHECK(model.index(1, TimelineModel::IdColumn).data().toString() == QStringLiteral("id 1"));
     CHECK(model.index(2, TimelineModel::IdColumn).data().toString() == QStringLiteral("id 1 · seq 1"));
     CHECK(model.index(2, TimelineModel::GapColumn).data().toString() == QStringLiteral("+1 ms"));
+    // A narrow column's cell reads whole in its tooltip.
+    for (const int column : { int(TimelineModel::GapColumn), int(TimelineModel::KindColumn), int(TimelineModel::IdColumn), int(TimelineModel::MethodColumn) })
+        CHECK(model.index(2, column).data(Qt::ToolTipRole).toString() == model.index(2, column).data().toString());
     CHECK(model.index(2, TimelineModel::TimeColumn).data(TimelineModel::SortRole).toLongLong() == 3'000'000);
     CHECK(model.index(2, TimelineModel::SummaryColumn).data().toString() == QStringLiteral("seq 1 · data: n"));
     CHECK(model.index(0, TimelineModel::TimeColumn).data().toString().size() == 12); // HH:mm:ss.zzz

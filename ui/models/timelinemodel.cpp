@@ -295,7 +295,8 @@ QVariant TimelineModel::data(const QModelIndex& index, int role) const
             return summary(row);
         if (index.column() == SizeColumn)
             return tr("%1 bytes").arg(QLocale().toString(event.payload.length));
-        return {};
+        // The other columns are narrow at 1024 px ("conne…"): hovering reads a cut cell whole.
+        return data(index, Qt::DisplayRole);
     case Qt::TextAlignmentRole:
         if (index.column() == GapColumn || index.column() == SizeColumn)
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
