@@ -111,6 +111,7 @@ DocumentTreePanel::DocumentTreePanel(QWidget* parent)
     m_provenance->setRootIsDecorated(false);
     m_provenance->setUniformRowHeights(true);
     m_provenance->setHeaderLabels({ tr("Event"), tr("Time (ms)"), tr("Kind"), tr("seq") });
+    m_provenance->headerItem()->setToolTip(1, tr("Milliseconds after the session started, as the timeline and the frame detail say"));
     // A few dozen rows at most: sized to what they say ("stream-item (created)" was cut short).
     m_provenance->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_provenance->header()->setStretchLastSection(true);
@@ -491,7 +492,6 @@ void DocumentTreePanel::refreshProvenance()
     m_provenanceTitle->setText(tr("/%1 \u2014 created by event %2; touched by %3 in all, the last %4 listed")
                                    .arg(tree->path(node), QString::number(tree->createdBy(node)), touched,
                                        QString::number(history.recentEvents.size())));
-    const qint64 startNs = m_log && m_log->size() > 0 ? m_log->at(0).monotonicNs : 0;
     for (auto it = history.recentEvents.rbegin(); it != history.recentEvents.rend(); ++it) {
         const qint64 eventIndex = *it;
         auto* item = new QTreeWidgetItem(m_provenance);
@@ -499,7 +499,9 @@ void DocumentTreePanel::refreshProvenance()
         item->setText(0, QString::number(eventIndex));
         if (m_log && eventIndex >= 0 && eventIndex < m_log->size()) {
             const SessionEvent& event = m_log->at(eventIndex);
-            item->setText(1, QString::number(double(event.monotonicNs - startNs) / 1e6, 'f', 1));
+            // On the session's clock, as the timeline and the frame detail time it (its first event
+            // is a little after the clock starts).
+            item->setText(1, QString::number(double(event.monotonicNs) / 1e6, 'f', 1));
             item->setText(2, eventKindName(event.kind) + (eventIndex == tree->createdBy(node) ? tr(" (created)") : QString()));
             item->setText(3, event.seq >= 0 ? QString::number(event.seq) : QString());
         } else {

@@ -31,7 +31,7 @@ struct Stream {
         SessionEvent event;
         event.kind = kind;
         event.direction = naturalDirection(kind);
-        event.monotonicNs = log.size() * 1000000;
+        event.monotonicNs = (log.size() + 5) * 1000000; // the first event a little after the session's clock starts
         event.requestId = request;
         event.seq = seq;
         const qint64 index = log.append(event, payload);
@@ -102,6 +102,8 @@ TEST_CASE("document tree panel: changes flash and fade, the last delta can be he
     CHECK(panel.provenanceView()->topLevelItem(0)->data(0, Qt::UserRole).toLongLong() == second);
     CHECK(panel.provenanceView()->topLevelItem(1)->data(0, Qt::UserRole).toLongLong() == first);
     CHECK(panel.provenanceView()->topLevelItem(1)->text(2).contains(QStringLiteral("created")));
+    // Timed on the session's clock, as the timeline and the frame detail time the same event.
+    CHECK(panel.provenanceView()->topLevelItem(0)->text(1) == QString::number(double(s.log.at(second).monotonicNs) / 1e6, 'f', 1));
     CHECK(panel.provenanceTitle()->text().contains(QStringLiteral("/players/7/score")));
     CHECK(panel.provenanceTitle()->text().contains(QStringLiteral("touched by 2 events in all, the last 2 listed")));
     QSignalSpy activated(&panel, &DocumentTreePanel::eventActivated);
