@@ -176,6 +176,8 @@ public:
     bool injectIntoStream(const FaultSpec& spec);
     // inject-disconnected; false before the hello has passed to the client.
     bool injectDisconnected(const FaultSpec& spec);
+    // Whichever of the two the spec is.
+    bool injectFault(const FaultSpec& spec);
     qint64 latestCreateId() const { return m_latestCreate; }
     void failStream(qint64 id) { m_failedIds.insert(id); }
     void releaseHeldPings(bool deliver);
@@ -542,10 +544,8 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
     const bool create = !inbound && json.value(QLatin1String("method")).toString() == QLatin1String("connection/create");
     const bool hello = inbound && kind == QLatin1String("hello");
     const auto afterPassing = qScopeGuard([this, create, hello] {
-        if (create)
-            m_proxy->streamCreated(this);
-        else if (hello)
-            m_proxy->helloPassed(this);
+        if (create || hello)
+            m_proxy->offerWaitingInjects(this);
     });
     if (create) {
         m_latestCreate = json.value(QLatin1String("id")).toInteger(-1);
@@ -878,6 +878,11 @@ bool ProxyConnection::injectIntoStream(const FaultSpec& spec)
     if (spec.type == FaultType::InjectFailure)
         failStream(id);
     return true;
+}
+
+bool ProxyConnection::injectFault(const FaultSpec& spec)
+{
+    return spec.type == FaultType::InjectDisconnected ? injectDisconnected(spec) : injectIntoStream(spec);
 }
 
 bool ProxyConnection::injectDisconnected(const FaultSpec& spec)
@@ -1310,12 +1315,10 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
     case FaultType::InjectFailure:
     case FaultType::InjectDisconnected: {
         // Every connection that can take it now does; with none, it waits for the first that can
-        // (streamCreated, helloPassed), so an inject applied as the client connects is not lost.
+        // (offerWaitingInjects), so an inject applied as the client connects is not lost.
         bool acted = false;
         for (ProxyConnection* connection : liveConnections())
-            acted = (spec.type == FaultType::InjectDisconnected ? connection->injectDisconnected(spec)
-                                                                  : connection->injectIntoStream(spec))
-                || acted;
+            acted = connection->injectFault(spec) || acted;
         if (!acted) {
             m_waitingInjects.push_back(spec);
             qCInfo(lcFaults).noquote() << spec.name() << "waits for"
@@ -1376,24 +1379,9 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
     return true;
 }
 
-void FaultProxy::streamCreated(ProxyConnection* connection)
+void FaultProxy::offerWaitingInjects(ProxyConnection* connection)
 {
-    for (auto it = m_waitingInjects.begin(); it != m_waitingInjects.end();) {
-        if (it->type != FaultType::InjectDisconnected && connection->injectIntoStream(*it))
-            it = m_waitingInjects.erase(it);
-        else
-            ++it;
-    }
-}
-
-void FaultProxy::helloPassed(ProxyConnection* connection)
-{
-    for (auto it = m_waitingInjects.begin(); it != m_waitingInjects.end();) {
-        if (it->type == FaultType::InjectDisconnected && connection->injectDisconnected(*it))
-            it = m_waitingInjects.erase(it);
-        else
-            ++it;
-    }
+    std::erase_if(m_waitingInjects, [connection](const FaultSpec& spec) { return connection->injectFault(spec); });
 }
 
 void FaultProxy::reportUnappliedFaults(const QString& why)

@@ -108,8 +108,9 @@ public:
 
 Q_SIGNALS:
     void faultInjected(const deltascope::faults::FaultReport& report);
-    // An applied fault that never acted: an inject still waiting for its stream or hello when
-    // clear or shutdown() came. `why` says what it waited for.
+    // An applied fault that never acted: an inject still waiting for its stream or hello, or a
+    // message fault whose frame never came, when clear or shutdown() came. `why` says what it
+    // waited for.
     void faultNotApplied(const QString& fault, const QJsonObject& params, const QString& why);
     // Lifecycle of proxied connections: {"connection":N,"event":"opened"|"upgraded"|"closed"|
     // "raw-fallback"|"upstream-failed"|"refused"|"tls-errors", ...details}.
@@ -154,9 +155,9 @@ private:
     void setStall(FlowDirection direction, bool on);
     void releasePings();
     QList<ProxyConnection*> liveConnections() const;
-    // Called by a connection once a connection/create has passed, or a hello: waiting injects fire.
-    void streamCreated(ProxyConnection* connection);
-    void helloPassed(ProxyConnection* connection);
+    // Called by a connection once a connection/create or a hello has passed: each waiting inject
+    // it can now take acts there and stops waiting.
+    void offerWaitingInjects(ProxyConnection* connection);
     // At clear or shutdown: every inject still waiting and every message fault whose frame never
     // came is reported by faultNotApplied(), and forgotten.
     void reportUnappliedFaults(const QString& why);
