@@ -150,8 +150,7 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
                 [this, generation](const QString& fault, const QJsonObject& params, const QString& why) {
                     if (generation != m_proxyGeneration)
                         return;
-                    const QString text = QStringLiteral("%1 %2 was not applied: %3")
-                                             .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why);
+                    const QString text = faults::notAppliedText(fault, params, why);
                     Q_EMIT faultLogged(text);
                     if (m_session)
                         m_session->addNote(text); // the capture says it too, as record's does

@@ -656,6 +656,11 @@ QJsonObject FaultSpec::toJson() const
     return { { QStringLiteral("fault"), name() }, { QStringLiteral("params"), params } };
 }
 
+QString notAppliedText(const QString& fault, const QJsonObject& params, const QString& why)
+{
+    return QStringLiteral("%1 %2 was not applied: %3").arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why);
+}
+
 QJsonObject FaultReport::toJson() const
 {
     QJsonObject object { { QStringLiteral("fault"), fault }, { QStringLiteral("params"), params },

@@ -84,6 +84,9 @@ struct FaultSpec {
 // (proxy --list-faults), and every range fits an int, so this is exact; read them all this way.
 int intParam(const QJsonObject& params, const char* name);
 
+// "NAME {params} was not applied: WHY", as watch, record and the window say a fault that never acted.
+QString notAppliedText(const QString& fault, const QJsonObject& params, const QString& why);
+
 // What the proxy did, when it did it: one FaultInjected event of the session log.
 struct FaultReport {
     QString fault; // faultTypeName

@@ -185,14 +185,13 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     // An inject applied before its stream existed waits for it; one still waiting at the end never
     // acted, which must not pass for success.
     QStringList notApplied;
+    const auto reportNotApplied = [&](const QString& text) {
+        notApplied << text;
+        io.err << prefix << text << '\n';
+        session.addNote(text); // in the capture too: a fault that did nothing tested nothing
+    };
     QObject::connect(&proxy, &FaultProxy::faultNotApplied, &runner,
-        [&](const QString& fault, const QJsonObject& params, const QString& why) {
-            const QString text = QStringLiteral("%1 %2 was not applied: %3")
-                                     .arg(fault, QString::fromUtf8(QJsonDocument(params).toJson(QJsonDocument::Compact)), why);
-            notApplied << text;
-            io.err << prefix << text << '\n';
-            session.addNote(text); // in the capture too: a fault that did nothing tested nothing
-        });
+        [&](const QString& fault, const QJsonObject& params, const QString& why) { reportNotApplied(notAppliedText(fault, params, why)); });
     // Behind the proxy the client only sees its connection reset: the log notes what the proxy saw,
     // and stderr says it once per outage.
     QObject::connect(&proxy, &FaultProxy::upstreamFailed, &runner, [&](const QString& note, const QString& error, bool outageStarts) {
@@ -273,22 +272,15 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     int code = runner.run();
     for (const std::vector<FaultSpec>* waiting : { &afterStream, &afterPing }) {
         for (const FaultSpec& spec : *waiting) {
-            const QString text = QStringLiteral("--fault %1 %2 was not applied: %3")
-                                     .arg(spec.name(), QString::fromUtf8(QJsonDocument(spec.params).toJson(QJsonDocument::Compact)),
-                                         waiting == &afterStream ? QStringLiteral("the stream never came up")
-                                                                 : QStringLiteral("no ping came from the server"));
-            notApplied << text;
-            io.err << prefix << text << '\n';
-            session.addNote(text);
+            reportNotApplied(QStringLiteral("--fault ")
+                + notAppliedText(spec.name(), spec.params,
+                    waiting == &afterStream ? QStringLiteral("the stream never came up") : QStringLiteral("no ping came from the server")));
         }
     }
     if (planRunner) {
         // A step that never acted tested nothing: said, and counted as a fault not applied.
-        for (const QString& step : planRunner->unfinishedSteps()) {
-            notApplied << step;
-            io.err << prefix << step << '\n';
-            session.addNote(step);
-        }
+        for (const QString& step : planRunner->unfinishedSteps())
+            reportNotApplied(step);
         planRunner->stop();
     }
     // An incident may still be waiting for its truth check: give it a few seconds.
