@@ -556,6 +556,7 @@ void ProxyConnection::handleMessage(Flow& flow, quint8 opcode, QByteArray payloa
         if (m_proxy->m_versionRewritesLeft != 0) {
             if (m_proxy->m_versionRewritesLeft > 0)
                 --m_proxy->m_versionRewritesLeft;
+            ++m_proxy->m_versionRewritesDone;
             const QString original = m_helloVersion;
             const QString rewritten = m_proxy->m_versionRewrite.isEmpty() ? original + QStringLiteral("-mismatch")
                                                                           : m_proxy->m_versionRewrite;
@@ -1134,7 +1135,8 @@ void FaultProxy::connectionFinished(ProxyConnection* connection)
 void FaultProxy::report(FaultReport report)
 {
     report.wallMs = QDateTime::currentMSecsSinceEpoch();
-    ++m_stats.faults;
+    if (!report.announcement)
+        ++m_stats.faults;
     qCInfo(lcFaults).noquote() << "fault" << report.fault << "connection" << report.connection << report.detail
                                << (report.corrupting ? "(corrupting)" : "");
     Q_EMIT faultInjected(report);
@@ -1302,13 +1304,17 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         m_versionRewritesLeft = connections == 0 ? -1 : connections;
         m_versionRewrite = p.value(QLatin1String("version")).toString();
         m_versionSpec = spec;
-        // Reported when set, not only when a hello passes: a user who asks for a version mismatch
-        // (with a drop to make the client reconnect) sees it named first, as what they did.
-        report({ spec.name(), p, false, -1,
+        m_versionRewritesDone = 0;
+        // Announced when set, not only when a hello passes: a user who asks for a version mismatch
+        // (with a drop to make the client reconnect) sees it named first, as what they did. Each
+        // rewritten hello is then reported, and counted, on its own.
+        FaultReport announced { spec.name(), p, false, -1,
             QStringLiteral("%1 will say version '%2'")
                 .arg(connections == 0 ? QStringLiteral("every hello from now on") : QStringLiteral("the next %1 hello(s)").arg(connections),
                     m_versionRewrite.isEmpty() ? QStringLiteral("<the server's>-mismatch") : m_versionRewrite),
-            0 });
+            0 };
+        announced.announcement = true;
+        report(announced);
         return true;
     }
     case FaultType::InjectReload:
@@ -1364,6 +1370,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
             connection->drop(false, QStringLiteral("both"));
         m_refuseUntilNs = nowNs() + qint64(downMs) * 1000000;
         m_versionRewritesLeft = -1;
+        m_versionRewritesDone = 0;
         m_versionRewrite = version;
         m_versionSpec = spec;
         m_versionSpec.params = params;
@@ -1407,6 +1414,14 @@ void FaultProxy::reportUnappliedFaults(const QString& why)
                                       .arg(fault.spec.select.nth);
         qCInfo(lcFaults).noquote() << fault.spec.name() << "not applied:" << waitedFor << why;
         Q_EMIT faultNotApplied(fault.spec.name(), fault.spec.params, waitedFor + QStringLiteral(" ") + why);
+    }
+    // A version rewrite set by rewrite-version that no hello passed through: only announced.
+    // (A redeploy's rewrite is not a fault of its own: the redeploy acted when it closed connections.)
+    if (m_versionRewritesLeft != 0 && m_versionRewritesDone == 0 && m_versionSpec.type == FaultType::RewriteVersion) {
+        const QString waitedFor = QStringLiteral("no new connection's hello passed the proxy");
+        qCInfo(lcFaults).noquote() << m_versionSpec.name() << "not applied:" << waitedFor << why;
+        Q_EMIT faultNotApplied(m_versionSpec.name(), m_versionSpec.params, waitedFor + QStringLiteral(" ") + why);
+        m_versionRewritesLeft = 0; // said once: both callers end it
     }
 }
 

@@ -190,6 +190,7 @@ private:
     FaultSpec m_refuseSpec;
     // Version rewrite of the next hellos (-1 = every one).
     int m_versionRewritesLeft = 0;
+    int m_versionRewritesDone = 0; // hellos rewritten since it was set (none: reported not applied)
     QString m_versionRewrite;
     FaultSpec m_versionSpec;
     // Held pings.

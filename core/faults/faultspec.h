@@ -95,6 +95,10 @@ struct FaultReport {
     int connection = -1; // proxy connection number, -1 when it applied to all or none
     QString detail; // what happened, for a person ("dropped stream item seq 57 of request 1")
     qint64 wallMs = 0;
+    // Said when the fault was set, before it acts (rewrite-version: "the next hello will say..."):
+    // shown and recorded like any report, but not counted in Stats::faults, since each time it
+    // then acts is reported (and counted) on its own.
+    bool announcement = false;
     QJsonObject toJson() const; // {"fault","params","corrupting","connection","detail"}
 };
 

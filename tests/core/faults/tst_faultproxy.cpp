@@ -489,15 +489,36 @@ TEST_CASE("proxy: rewrite the hello version on the next connection only")
     rig.connect();
     CHECK(QJsonDocument::fromJson(rig.client.messages.first()).object().value(QLatin1String("version")).toString()
         == QLatin1String("v2"));
-    // Reported when set (what the user did), then when the hello passed (what it did).
+    // Reported when set (what the user did), then when the hello passed (what it did); only the
+    // rewrite counts as a fault applied.
     REQUIRE(rig.reports.size() == 2);
     CHECK(rig.reports[0].detail == QStringLiteral("the next 1 hello(s) will say version 'v2'"));
+    CHECK(rig.reports[0].announcement);
     CHECK(rig.reports[1].params.value(QLatin1String("from")).toString() == QLatin1String("v1"));
+    CHECK_FALSE(rig.reports[1].announcement);
+    CHECK(rig.proxy.stats().faults == 1);
     RecordingClient second;
     second.open(rig.proxy.clientUrl());
     REQUIRE(waitUntil([&] { return !second.messages.isEmpty(); }, 5s));
     CHECK(QJsonDocument::fromJson(second.messages.first()).object().value(QLatin1String("version")).toString()
         == QLatin1String("v1"));
+}
+
+TEST_CASE("proxy: a version rewrite no hello passed through is reported not applied")
+{
+    Rig rig;
+    QList<QString> notApplied;
+    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
+        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    rig.connect(); // its hello passed before the rewrite was set
+    rig.apply(QStringLiteral("rewrite-version"), params(R"({"version":"v2","connections":1})"));
+    REQUIRE(rig.reports.size() == 1);
+    CHECK(rig.proxy.stats().faults == 0);
+    rig.apply(QStringLiteral("clear"));
+    REQUIRE(notApplied.size() == 1);
+    CHECK(notApplied.first() == QStringLiteral("rewrite-version: no new connection's hello passed the proxy before it was cleared"));
+    rig.proxy.shutdown();
+    CHECK(notApplied.size() == 1); // said once
 }
 
 TEST_CASE("proxy: inject reload, failure and status disconnected")
