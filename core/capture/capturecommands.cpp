@@ -175,7 +175,8 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
     parser.addOptions({
         { QStringLiteral("out"), QStringLiteral("Capture file to write (.ndjson, or .ndjson.zst for zstd). Default: a dated file in the captures folder."),
             QStringLiteral("file") },
-        { QStringLiteral("overwrite"), QStringLiteral("Replace the --out file if it exists (a recording cannot be made again, so it is kept by default).") },
+        { QStringLiteral("overwrite"), QStringLiteral("Replace the --out file if it exists, once the server says hello (a recording cannot be made again, so it is "
+                                                      "kept by default, and kept when the connection fails).") },
         { QStringLiteral("keep-identity"), QStringLiteral("Store the identity token in the capture (it is removed by default).") },
         { QStringLiteral("notes"), QStringLiteral("Free text stored in the capture header."), QStringLiteral("text") },
         { QStringLiteral("no-verify"), QStringLiteral("Do not check incidents against a fresh snapshot over a second connection (it joins "
@@ -222,6 +223,8 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
     writerOptions.keepIdentity = parser.isSet(QStringLiteral("keep-identity"));
     writerOptions.identities = { options.target.identity };
     writerOptions.createFolder = reservedPath; // --out names a file in a folder that must exist
+    // --overwrite: the old capture goes only once this session has a document to record.
+    writerOptions.keepExistingUntilHello = parser.isSet(QStringLiteral("overwrite"));
     std::unique_ptr<CaptureWriter> writer;
     // The capture opens on the session's log before anything connects, and closes once the
     // incidents' reports are in it, before its end record.
@@ -234,12 +237,18 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
             io.err << "deltascope-cli record: " << why << '\n';
             return int(ExitFailure);
         }
-        io.err << "deltascope-cli record: recording to " << path << '\n';
+        io.err << "deltascope-cli record: recording to " << path
+               << (writer->keptExisting() ? " (the file there is replaced when the server says hello)" : "") << '\n';
         io.err.flush();
         return std::nullopt;
     };
     const auto finishWriting = [&](int code, const IncidentAnalyzer& analyzer) {
         writer->stop();
+        if (writer->keptExisting()) {
+            io.err << "deltascope-cli record: " << path << " was kept as it was: the server never said hello, so this session ("
+                   << writer->eventsWritten() << " events) was not written over it\n";
+            return code == ExitOk || code == ExitExpectationFailed ? int(ExitFailure) : code;
+        }
         if (!writer->errorString().isEmpty()) {
             io.err << "deltascope-cli record: " << writer->errorString() << '\n';
             return code == ExitOk || code == ExitExpectationFailed ? int(ExitFailure) : code;

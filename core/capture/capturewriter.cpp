@@ -3,6 +3,7 @@
 #include "core/logging.h"
 #include "core/session/eventlog.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -11,6 +12,10 @@
 #include <QTimer>
 
 #include <zstd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <sys/stat.h>
 
@@ -262,7 +267,28 @@ bool CaptureWriter::start(QString* error)
     if (header.source.isEmpty())
         header.source = QStringLiteral("record");
 
-    m_sink = new CaptureSink(m_options, m_written, m_bytes);
+    // An existing plain file kept until the first hello: the worker writes a sibling meanwhile.
+    CaptureWriterOptions sinkOptions = m_options;
+    m_pendingReplace = false;
+    m_keptExisting = false;
+    QFileDevice::Permissions existingMode;
+    if (m_options.keepExistingUntilHello) {
+        const QFileInfo existing(m_options.path);
+        struct stat status {};
+        if (existing.exists() && existing.isFile() && !existing.isSymLink()
+            && ::stat(QFile::encodeName(m_options.path).constData(), &status) == 0 && status.st_nlink == 1) {
+            const bool compressed = m_options.path.endsWith(QLatin1String(".zst"));
+            m_siblingPath = existing.absoluteDir().filePath(QStringLiteral(".%1.recording-%2%3")
+                    .arg(existing.fileName())
+                    .arg(QCoreApplication::applicationPid())
+                    .arg(compressed ? QStringLiteral(".zst") : QString()));
+            QFile::remove(m_siblingPath); // a leftover of a crashed run with the same pid
+            sinkOptions.path = m_siblingPath;
+            existingMode = existing.permissions();
+            m_pendingReplace = true;
+        }
+    }
+    m_sink = new CaptureSink(sinkOptions, m_written, m_bytes);
     m_sink->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_sink, &QObject::deleteLater);
     QPointer<CaptureWriter> self(this);
@@ -287,11 +313,16 @@ bool CaptureWriter::start(QString* error)
         m_thread.quit();
         m_thread.wait();
         m_sink = nullptr;
+        if (m_pendingReplace)
+            QFile::remove(m_siblingPath);
+        m_pendingReplace = false;
         m_error = openError;
         if (error)
             *error = openError;
         return false;
     }
+    if (m_pendingReplace)
+        QFile::setPermissions(m_siblingPath, existingMode); // a capture holds private data: 0600 stays 0600
     m_running = true;
     connect(m_log, &EventLog::eventsAppended, this, &CaptureWriter::onEventsAppended);
     connect(m_log, &EventLog::eventLinked, this, &CaptureWriter::onEventLinked);
@@ -327,6 +358,8 @@ void CaptureWriter::handOver(qint64 first, qint64 last)
             links.push_back({ seqLinked, i, true });
         pending.method = m_log->string(pending.event.methodString);
         pending.payload = m_log->payload(i);
+        if (m_pendingReplace && pending.event.kind == EventKind::Hello)
+            replaceExisting();
         batch.push_back(std::move(pending));
     }
     m_handedOver = last + 1;
@@ -334,6 +367,20 @@ void CaptureWriter::handOver(qint64 first, qint64 last)
     QMetaObject::invokeMethod(
         sink, [sink, batch = std::move(batch), links = std::move(links)]() mutable { sink->write(std::move(batch), std::move(links)); },
         Qt::QueuedConnection);
+}
+
+void CaptureWriter::replaceExisting()
+{
+    // The worker keeps writing through its open descriptor, which now names `path`.
+    m_pendingReplace = false;
+    if (::rename(QFile::encodeName(m_siblingPath).constData(), QFile::encodeName(m_options.path).constData()) != 0) {
+        const QString message = QStringLiteral("cannot replace capture %1 with this recording (%2); it goes on in %3")
+                                    .arg(m_options.path, QString::fromLocal8Bit(std::strerror(errno)), m_siblingPath);
+        qCWarning(lcCapture).noquote() << message;
+        if (m_error.isEmpty())
+            m_error = message;
+        Q_EMIT writeFailed(message);
+    }
 }
 
 void CaptureWriter::onEventLinked(qint64 a, qint64 b)
@@ -366,6 +413,12 @@ void CaptureWriter::stop()
     m_thread.quit();
     m_thread.wait();
     m_sink = nullptr;
+    if (m_pendingReplace) {
+        // No hello: nothing of the document was recorded, and the file asked for is a recording.
+        m_pendingReplace = false;
+        m_keptExisting = true;
+        QFile::remove(m_siblingPath);
+    }
 }
 
 qint64 CaptureWriter::eventsWritten() const

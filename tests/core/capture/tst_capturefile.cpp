@@ -499,6 +499,83 @@ TEST_CASE("capture: recording over a capture that is open leaves the open one re
     CHECK(reopened->log->size() == 1);
 }
 
+TEST_CASE("capture: keepExistingUntilHello replaces a capture at the first hello, and keeps it when none comes")
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("kept.ndjson.zst"));
+    const QByteArray before = capture::compressZstd(R"({"the":"old recording"})" "\n");
+    const auto writeOld = [&] {
+        REQUIRE(writeFile(path, before));
+        REQUIRE(QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+    };
+    const auto siblings = [&] {
+        return QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot).filter(QStringLiteral(".recording-"));
+    };
+    const auto readAll = [&] {
+        QFile file(path);
+        return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+    };
+    CaptureWriterOptions options;
+    options.path = path;
+    options.keepExistingUntilHello = true;
+    QString error;
+
+    SECTION("no hello: the old file stays, and the attempt leaves nothing behind")
+    {
+        writeOld();
+        EventLog log;
+        CaptureWriter writer(&log, {}, options);
+        REQUIRE(writer.start(&error));
+        CHECK(writer.keptExisting());
+        REQUIRE(siblings().size() == 1);
+        CHECK(siblings().first().endsWith(QLatin1String(".zst"))); // compressed like the file it would replace
+        SessionEvent state;
+        state.kind = EventKind::StateChanged;
+        log.append(state, R"({"from":"connecting","to":"reconnecting","reason":"could not connect"})");
+        writer.stop();
+        CHECK(writer.keptExisting());
+        CHECK(writer.errorString().isEmpty());
+        CHECK(readAll() == before);
+        CHECK(siblings().isEmpty());
+    }
+    SECTION("a hello: the recording replaces it, with its mode, and goes on to the end")
+    {
+        writeOld();
+        EventLog log;
+        CaptureWriter writer(&log, {}, options);
+        REQUIRE(writer.start(&error));
+        SessionEvent event;
+        event.kind = EventKind::StateChanged;
+        log.append(event, R"({"from":"idle","to":"connecting","reason":"opening"})");
+        log.flushNotifications();
+        CHECK(readAll() == before);
+        event.kind = EventKind::Hello;
+        log.append(event, R"({"status":"connected","version":"v1"})");
+        log.flushNotifications();
+        CHECK_FALSE(writer.keptExisting());
+        CHECK(siblings().isEmpty());
+        event.kind = EventKind::Note;
+        log.append(event, R"({"note":"after the hello"})");
+        writer.stop();
+        CHECK_FALSE(writer.keptExisting());
+        CHECK(writer.errorString().isEmpty());
+        CHECK(QFileInfo(path).permissions() == (QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadUser | QFileDevice::WriteUser));
+        std::unique_ptr<Capture> reopened = CaptureReader::open(path, {}, &error);
+        REQUIRE(reopened);
+        CHECK(reopened->log->size() == 3);
+    }
+    SECTION("no file there yet: written in place, as without the option")
+    {
+        EventLog log;
+        CaptureWriter writer(&log, {}, options);
+        REQUIRE(writer.start(&error));
+        CHECK_FALSE(writer.keptExisting());
+        CHECK(siblings().isEmpty());
+        writer.stop();
+        CHECK(QFileInfo::exists(path));
+    }
+}
+
 TEST_CASE("capture: the writer flushes within 100 ms and writes events appended later")
 {
     QTemporaryDir dir;

@@ -1904,9 +1904,12 @@ TEST_CASE("cli: record names itself, not watch, when it cannot connect")
     CHECK(kept.code == cli::ExitUsage);
     CHECK(kept.err.contains(QStringLiteral("--out %1 exists (25 bytes); choose another file, or add --overwrite to replace it").arg(existing)));
     CHECK(test::readFileOrFail(existing) == "a recording made earlier\n");
-    const test::CliRun replaced = runCli(base + QStringList { QStringLiteral("--out"), existing, QStringLiteral("--overwrite") });
-    CHECK(replaced.code == cli::ExitConnectFailed);
-    CHECK(test::readFileOrFail(existing).startsWith("{\"format\":\"deltascope-capture\""));
+    // --overwrite replaces it only once the server says hello: a connection that fails keeps it.
+    const test::CliRun notReplaced = runCli(base + QStringList { QStringLiteral("--out"), existing, QStringLiteral("--overwrite") });
+    CHECK(notReplaced.code == cli::ExitConnectFailed);
+    CHECK(notReplaced.err.contains(QStringLiteral("%1 was kept as it was: the server never said hello").arg(existing)));
+    CHECK(test::readFileOrFail(existing) == "a recording made earlier\n");
+    CHECK(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot).filter(QStringLiteral(".recording-")).isEmpty());
     const test::CliRun dash = runCli(base + QStringList { QStringLiteral("--out"), QStringLiteral("-") });
     CHECK(dash.code == cli::ExitUsage);
     CHECK(dash.err.contains(QStringLiteral("--out needs a file name")));
@@ -1951,14 +1954,18 @@ TEST_CASE("record: incidents are analysed into the capture, so its replay and in
     const test::CliRun info = runCli({ QStringLiteral("info"), path });
     CHECK(info.out.contains(QStringLiteral("incidents: 1")));
 
-    // --no-verify: no second connection joins; the verdict says it was not verified.
+    // --no-verify: no second connection joins; the verdict says it was not verified. Recorded over
+    // the first capture (--overwrite), which the server's hello replaces.
     closed = false;
-    const QString unverifiedPath = dir.filePath(QStringLiteral("unverified.ndjson"));
+    const QString unverifiedPath = path;
     const test::CliRun unverified = runCli({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:rec"),
         QStringLiteral("--space"), QStringLiteral("ticker"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--reconnect"),
         QStringLiteral("fixed:100"), QStringLiteral("--duration"), QStringLiteral("2"), QStringLiteral("--quiet"), QStringLiteral("--no-document"),
-        QStringLiteral("--no-verify"), QStringLiteral("--out"), unverifiedPath });
+        QStringLiteral("--no-verify"), QStringLiteral("--out"), unverifiedPath, QStringLiteral("--overwrite") });
+    INFO(unverified.err.toStdString());
     REQUIRE(unverified.code == cli::ExitOk);
+    CHECK(unverified.err.contains(QStringLiteral("(the file there is replaced when the server says hello)")));
+    CHECK(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot).filter(QStringLiteral(".recording-")).isEmpty());
     const std::unique_ptr<Capture> second = CaptureReader::open(unverifiedPath, {}, &error);
     REQUIRE(second);
     REQUIRE(second->log->indexesOfKind(EventKind::Incident).size() == 1);
