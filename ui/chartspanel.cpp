@@ -108,7 +108,7 @@ public:
                 point.setY(point.y() / scale.divisor);
             m_series[i]->replace(scaled);
         }
-        chart()->setTitle(scale.title);
+        chart()->setTitle(scale.title + titleNote);
         maxY /= scale.divisor;
         // A tenth is worth showing on small values, and on scaled ones (16.1 MiB/s).
         const bool tenths = maxY < (scale.divisor > 1 ? 100 : 3);
@@ -122,6 +122,7 @@ public:
 
     const std::vector<ChartData::MarkerPoint>* markers = nullptr;
     double cursor = -1;
+    QString titleNote; // after the title: what the values are averaged over, when not one second
     QValueAxis* xAxis() const { return m_x; }
     const QList<QLineSeries*>& series() const { return m_series; }
 
@@ -403,6 +404,11 @@ void ChartsPanel::refresh()
         from = std::clamp(cursor - width / 2, 0.0, std::max(0.0, end - width));
         to = from + width;
     }
+    // A slow stream's rates are averaged over more than a second: the titles say over how long.
+    const qint64 windowSeconds = m_data.rateWindowNs() / 1'000'000'000;
+    const QString windowNote = windowSeconds > 1 ? tr(", %1 s mean").arg(windowSeconds) : QString();
+    m_deltas->titleNote = windowNote;
+    m_bytes->titleNote = windowNote;
     m_deltas->setData({ m_data.deltasPerSecond(m_complete) }, from, to);
     m_bytes->setData({ m_data.bytesInPerSecond(m_complete), m_data.bytesOutPerSecond(m_complete) }, from, to);
     m_rtt->setData({ m_data.rttMs() }, from, to);

@@ -86,10 +86,24 @@ TEST_CASE("chart data: a slow stream in buckets narrower than a second reads at 
     for (int i = 0; i < 10; ++i) // one delta every 2 s for 20 s: 0.5 deltas/s
         data.addEvent(makeEvent(EventKind::StreamItem, qint64(i) * 2'000'000'000 + 50'000'000, 50));
     data.addEvent(makeEvent(EventKind::Ping, 20'500'000'000, 10));
+    // Averaged over three gaps (6 s), not over the last second: 0.5/s, not 1/s and 0/s in turn.
+    CHECK(data.rateWindowNs() == 6'000'000'000);
+    const QList<QPointF> slow = data.deltasPerSecond();
     double highest = 0;
-    for (const QPointF& point : data.deltasPerSecond())
+    double lowest = 100;
+    for (const QPointF& point : slow) {
         highest = std::max(highest, point.y());
-    CHECK(highest == Approx(1.0)); // one delta in the last second, not 10 per 100 ms bucket
+        if (point.x() > 7 && point.x() < 19)
+            lowest = std::min(lowest, point.y());
+    }
+    CHECK(highest <= 1.0); // never 10 per 100 ms bucket (1/s: the first delta over the first second)
+    CHECK(lowest == Approx(0.5));
+    double highestOnceUnderWay = 0;
+    for (const QPointF& point : slow) {
+        if (point.x() > 7 && point.x() < 19)
+            highestOnceUnderWay = std::max(highestOnceUnderWay, point.y());
+    }
+    CHECK(highestOnceUnderWay == Approx(0.5));
     // A steady stream reads the same whatever the bucket width.
     ChartData steady(400, 100'000'000);
     for (int i = 0; i < 200; ++i) // 20 per second for 10 s
@@ -97,7 +111,33 @@ TEST_CASE("chart data: a slow stream in buckets narrower than a second reads at 
     steady.addEvent(makeEvent(EventKind::Ping, 10'500'000'000, 10));
     const QList<QPointF> rates = steady.deltasPerSecond();
     REQUIRE(rates.size() > 20);
+    CHECK(steady.rateWindowNs() == 1'000'000'000);
     CHECK(rates[rates.size() / 2].y() == Approx(20));
+}
+
+TEST_CASE("chart data: the rate window follows the median gap, so a burst in a quiet session keeps its height")
+{
+    ChartData bursty(400, 100'000'000);
+    for (int i = 0; i < 100; ++i) // 100 deltas in one second...
+        bursty.addEvent(makeEvent(EventKind::StreamItem, 1'000'000'000 + qint64(i) * 10'000'000, 50));
+    for (int i = 0; i < 5; ++i) // ...then one every 5 s
+        bursty.addEvent(makeEvent(EventKind::StreamItem, qint64(i + 1) * 5'000'000'000, 50));
+    CHECK(bursty.rateWindowNs() == 1'000'000'000);
+    double highest = 0;
+    for (const QPointF& point : bursty.deltasPerSecond())
+        highest = std::max(highest, point.y());
+    CHECK(highest == Approx(100).margin(10));
+    // Very slow: the window stops at 10 s; two gaps are too few to say.
+    ChartData sparse(400, 100'000'000);
+    for (int i = 0; i < 6; ++i)
+        sparse.addEvent(makeEvent(EventKind::StreamItem, qint64(i) * 30'000'000'000, 50));
+    CHECK(sparse.rateWindowNs() == 10'000'000'000);
+    ChartData few(400, 100'000'000);
+    for (int i = 0; i < 3; ++i)
+        few.addEvent(makeEvent(EventKind::StreamItem, qint64(i) * 5'000'000'000, 50));
+    CHECK(few.rateWindowNs() == 1'000'000'000);
+    few.clear();
+    CHECK(few.rateWindowNs() == 1'000'000'000);
 }
 
 TEST_CASE("chart data: a fixed point budget however long the session runs")

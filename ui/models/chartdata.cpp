@@ -1,6 +1,7 @@
 #include "ui/models/chartdata.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace deltascope::ui {
@@ -19,6 +20,9 @@ void ChartData::clear()
     m_lastNs = 0;
     m_lastNodeSampleNs = -1;
     m_pendingNodeSampleNs = -1;
+    m_lastDeltaNs = -1;
+    m_deltaGaps = {};
+    m_deltaGapCount = 0;
 }
 
 ChartData::Bucket& ChartData::bucketAt(qint64 monotonicNs)
@@ -65,8 +69,16 @@ void ChartData::addEvent(const SessionEvent& event, double latencyMs)
     case EventKind::StreamItem:
         // A delta is an item that carries data: a view-state filter or a bare {"seq":N} changes
         // nothing (as LiveSession::deltasPerSecond counts).
-        if (event.parts & PartData)
+        if (event.parts & PartData) {
             ++bucket.deltas;
+            if (m_lastDeltaNs >= 0 && event.monotonicNs >= m_lastDeltaNs) {
+                const double gapMs = double(event.monotonicNs - m_lastDeltaNs) / 1e6;
+                const int bin = gapMs < 1 ? 0 : std::min(kGapBins - 1, int(std::log2(gapMs) * 4));
+                ++m_deltaGaps[std::size_t(bin)];
+                ++m_deltaGapCount;
+            }
+            m_lastDeltaNs = event.monotonicNs;
+        }
         break;
     case EventKind::Ping:
         if (latencyMs >= 0) {
@@ -134,6 +146,21 @@ double ChartData::endSeconds() const
     return double(m_lastNs) / 1e9;
 }
 
+qint64 ChartData::rateWindowNs() const
+{
+    constexpr qint64 kSecond = 1'000'000'000;
+    // Too few gaps say nothing of a rate.
+    if (m_deltaGapCount < 3)
+        return kSecond;
+    quint32 seen = 0;
+    int median = 0;
+    while (median < kGapBins - 1 && (seen += m_deltaGaps[std::size_t(median)]) * 2 < m_deltaGapCount)
+        ++median;
+    const double gapMs = std::exp2((double(median) + 0.5) / 4); // the bin's middle
+    const qint64 seconds = std::clamp<qint64>(qint64(std::ceil(3 * gapMs / 1000 - 1e-9)), 1, 10);
+    return seconds * kSecond;
+}
+
 template<typename F>
 QList<QPointF> ChartData::rate(bool complete, F value) const
 {
@@ -144,14 +171,18 @@ QList<QPointF> ChartData::rate(bool complete, F value) const
     points.reserve(qsizetype(count));
     const double width = double(m_bucketNs) / 1e9;
     // Per second over the last second at least: per 100 ms bucket, one chat line every two seconds
-    // read as 10/s. The window trails each bucket; before the session there was nothing.
-    const std::size_t window = std::size_t(std::max<qint64>(1, (1'000'000'000 + m_bucketNs - 1) / m_bucketNs));
+    // read as 10/s. The window trails each bucket; before the session there was nothing, so a
+    // window longer than a second counts only the time since the start (but a second at least).
+    const auto buckets = [this](qint64 ns) { return std::size_t(std::max<qint64>(1, (ns + m_bucketNs - 1) / m_bucketNs)); };
+    const std::size_t window = buckets(rateWindowNs());
+    const std::size_t second = std::min(window, buckets(1'000'000'000));
     double sum = 0;
     for (std::size_t i = 0; i < count; ++i) {
         sum += double(value(m_buckets[i]));
         if (i >= window)
             sum -= double(value(m_buckets[i - window]));
-        points.append(QPointF((double(i) + 0.5) * width, sum / (double(window) * width)));
+        const std::size_t spanned = std::max(second, std::min(window, i + 1));
+        points.append(QPointF((double(i) + 0.5) * width, sum / (double(spanned) * width)));
     }
     return points;
 }

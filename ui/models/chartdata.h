@@ -5,6 +5,7 @@
 #include <QList>
 #include <QPointF>
 
+#include <array>
 #include <vector>
 
 namespace deltascope::ui {
@@ -46,9 +47,9 @@ struct ChartData {
     const std::vector<MarkerPoint>& markers() const { return m_markers; }
 
     // Series as (seconds since session start, value) at bucket centres. Rates are per second over
-    // the second up to each bucket (buckets narrower than a second would overstate a slow stream)
-    // and leave out the bucket still filling (it would read low), unless `complete` is set (a
-    // finished capture).
+    // rateWindowNs() up to each bucket (buckets narrower than a second would overstate a slow
+    // stream) and leave out the bucket still filling (it would read low), unless `complete` is set
+    // (a finished capture).
     QList<QPointF> deltasPerSecond(bool complete = false) const;
     QList<QPointF> bytesInPerSecond(bool complete = false) const;
     QList<QPointF> bytesOutPerSecond(bool complete = false) const;
@@ -56,6 +57,10 @@ struct ChartData {
     QList<QPointF> nodes() const;
 
     int pointBudget() const { return m_budget; }
+    // The window the rates average over: a whole number of seconds, 1 s unless deltas come slower
+    // than one every 1/3 s (by the median gap between them), then about three gaps, at most 10 s.
+    // Over 1 s, a chat's one line every 2 s read as 1/s and 0/s in turn, a comb, not 0.5/s.
+    qint64 rateWindowNs() const;
 
 private:
     Bucket& bucketAt(qint64 monotonicNs);
@@ -71,6 +76,12 @@ private:
     qint64 m_lastNs = 0;
     qint64 m_lastNodeSampleNs = -1;
     qint64 m_pendingNodeSampleNs = -1;
+    // The gaps between deltas, by size: bin b holds gaps of 2^(b/4) to 2^((b+1)/4) ms (four bins
+    // an octave), so a median is found in fixed memory.
+    static constexpr int kGapBins = 4 * 22; // up to about 70 minutes
+    qint64 m_lastDeltaNs = -1;
+    std::array<quint32, kGapBins> m_deltaGaps {};
+    quint32 m_deltaGapCount = 0;
 };
 
 }
