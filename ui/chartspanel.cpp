@@ -271,6 +271,8 @@ ChartsPanel::ChartsPanel(QWidget* parent)
     }
     setToolTip(tr("deltas/s: stream items carrying data; bytes/s: in and out; RTT: from pings; nodes: the document's "
                   "size in tree nodes. (k) and (M): in thousands and millions.\n"
+                  "Rates are averaged over the last second, or, when deltas come slower than three a second, over "
+                  "about three gaps between them (the title says, e.g. \"6 s mean\").\n"
                   "Markers: dashed orange = fault injected, red = drop, dotted yellow = reconnect planned, "
                   "blue = resync (new epoch), violet = incident, crimson triangle on the time axis = fold anomaly"));
 
