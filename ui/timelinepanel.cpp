@@ -92,7 +92,7 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     // 16700", "connection/create", "1.2 KiB"), so the Summary column, the one that says most,
     // keeps room at a laptop's width.
     header->resizeSection(TimelineModel::TimeColumn, charWidth * 13);
-    header->resizeSection(TimelineModel::GapColumn, charWidth * 9);
+    header->resizeSection(TimelineModel::GapColumn, charWidth * 10); // "+9999 ms" whole
     header->resizeSection(TimelineModel::DirectionColumn, charWidth * 7);
     header->resizeSection(TimelineModel::KindColumn, charWidth * 16);
     header->resizeSection(TimelineModel::IdColumn, charWidth * 16);
