@@ -825,6 +825,13 @@ void IncidentAnalyzer::startShadow(bool onDemand)
                             scheduleCheck(m_options.settleMs);
                         return;
                     }
+                    if (m_open->snapshotNs < 0 && !clientStreaming()) {
+                        // Lost, never resynced, and no longer trying (the session ended or the
+                        // client was closed): nothing says its tree is whole, as finish() judges.
+                        m_open->notes.append(QStringLiteral("the client had not recovered (state %1)").arg(m_state));
+                        close(IncidentVerdict::Diverged, false, result);
+                        return;
+                    }
                     close(knownDiverged() ? IncidentVerdict::Diverged : IncidentVerdict::Converged, false, result);
                 }
                 return;

@@ -355,6 +355,40 @@ TEST_CASE("incident analyzer: no verdict while the client is still reconnecting,
     CHECK(failedChecks == 1); // said once, however many checks failed
 }
 
+TEST_CASE("incident analyzer: a session that ends while the client is still reconnecting is not converged")
+{
+    // The server went away and never came back; --duration (or Ctrl-C) then closed the client. The
+    // truth check fails as the client's connects did: nothing says the client's tree is whole.
+    QTcpServer closedPort;
+    REQUIRE(closedPort.listen(QHostAddress::LocalHost, 0));
+    DocumentTarget down;
+    down.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(closedPort.serverPort()));
+    down.identity = QStringLiteral("anonymous:test");
+    down.space = QStringLiteral("chat");
+    down.key = QStringLiteral("demo");
+    closedPort.close();
+
+    Script s;
+    s.analyzer.setShadowTarget(down);
+    s.hello(0, "v1");
+    s.epoch(1, 1, 1);
+    s.state(2, "streaming", "snapshot");
+    s.item(10, 1, 5, R"({"n":1})");
+    s.state(101, "reconnecting", "socket closed; reopening in 5 ms");
+    s.add(102, EventKind::ReconnectPlanned,
+        R"({"layer":"socket","delayMs":5,"attempt":1,"policy":"reference","reason":"socket backoff"})");
+    test::waitUntil([] { return false; }, 100ms);
+    s.state(200, "closed", "--duration 1 s elapsed");
+    s.analyzer.finishWithin(3000);
+    REQUIRE(s.analyzer.incidents().size() == 1);
+    const QJsonObject incident = s.analyzer.incidents().first();
+    INFO(QJsonDocument(incident).toJson().toStdString());
+    CHECK(incident.value(QLatin1String("verdict")).toString() == QLatin1String("diverged"));
+    CHECK_FALSE(incident.value(QLatin1String("verified")).toBool());
+    CHECK(incident.value(QLatin1String("timeToConvergeMs")).isNull());
+    CHECK(incident.value(QLatin1String("notes")).toArray().contains(QStringLiteral("the client had not recovered (state closed)")));
+}
+
 TEST_CASE("incident analyzer: a client that has never reached the server has no incident, one that has does")
 {
     Script s;
