@@ -40,19 +40,22 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "messages and empty lines are skipped, and each connection/create request starts a\n"
                               "fresh document (but for --reference-client); with several documents on one socket,\n"
                               "the latest connection/create's is folded and the others' items are left out (said\n"
-                              "on stderr). Otherwise every line is a delta, whatever its fields. A Deltascope\n"
-                              "capture file (.ndjson or .ndjson.zst) is folded by its events, and the NDJSON\n"
-                              "delta log `export --format ndjson` writes by its `data` (a new epoch there\n"
-                              "starts a fresh document, but for --reference-client, which merges the new\n"
-                              "snapshot into what it holds; a line with a seq and no data folds nothing).\n"
+                              "on stderr); items for a stream after its done:true or failure are dropped, as a\n"
+                              "client drops ids it no longer knows. Otherwise every line is a delta, whatever its\n"
+                              "fields. A Deltascope capture file (.ndjson or .ndjson.zst) is folded by its\n"
+                              "events, and the NDJSON delta log `export --format ndjson` writes by its `data`\n"
+                              "(a new epoch there starts a fresh document, but for --reference-client, which\n"
+                              "merges the new snapshot into what it holds; a line with a seq and no data folds\n"
+                              "nothing).\n"
                               "With --reference-client a line may be any JSON value, as that client's update()\n"
                               "takes it (an array merges as an object keyed by index).\n"
                               "\n"
                               "Options:\n"
                               "  --pretty            Indent the printed document.\n"
                               "  --at N              Stop after N deltas (on a capture file: after event N).\n"
-                              "  --anomalies         Print one line per anomaly on stderr (fold anomalies, and a\n"
-                              "                      stream's seq going backwards); exit 3 when any occurred.\n"
+                              "  --anomalies         Print one line per anomaly on stderr (fold anomalies, a\n"
+                              "                      stream's seq going backwards, frames dropped); exit 3 when\n"
+                              "                      any occurred.\n"
                               "  --keep-going        Report malformed lines and continue (default: stop, exit 2); on\n"
                               "                      damaged zstd input or a capture with damaged lines, print what\n"
                               "                      was folded before the damage. A capture cut off mid-line (a\n"
@@ -224,6 +227,10 @@ struct LineDelta {
     qint64 requestId = -1; // a connection/create's id: the stream its items come on
     // A frame left out as the reference client leaves it out, and why (an anomaly of the stream).
     QString dropped;
+    // A frame that ends a stream (section 4: one done:true or one failure per id), after its data:
+    // the id, and how ("done:true", "failure 403403"). -1: none.
+    qint64 endsStream = -1;
+    QString endedBy;
 };
 
 bool isInteger(dom::element value)
@@ -359,6 +366,11 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
         result.createRequest = message == ProtocolMessage::CreateRequest;
         if (std::int64_t id = -1; result.createRequest && !object.at_key("id").get(id))
             result.requestId = id;
+        if (std::int64_t id = -1; message == ProtocolMessage::Failure && !object.at_key("failure").get(id)) {
+            result.endsStream = id;
+            std::int64_t reason = 0;
+            result.endedBy = object.at_key("reason").get(reason) ? QStringLiteral("failure") : QStringLiteral("failure %1").arg(reason);
+        }
         if (!transcript || !result.protocolMessage)
             result.delta = root;
         return result;
@@ -383,6 +395,12 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
     if (std::int64_t deliver = -1; item.ok && !object.at_key("deliver").get(deliver)) {
         result.stream = deliver;
         result.seq = item.seq;
+    }
+    if (bool done = false; result.serverFrame && !object.at_key("done").get(done) && done) {
+        if (std::int64_t deliver = -1; !object.at_key("deliver").get(deliver)) {
+            result.endsStream = deliver;
+            result.endedBy = QStringLiteral("done:true");
+        }
     }
     if (item.ok && item.hasData) {
         result.delta = data;
@@ -511,6 +529,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
     bool streamFolded = false; // a transcript's current stream has folded a delta
     qint64 documentStream = -1; // a transcript's latest connection/create id (-1: none seen)
     std::map<qint64, qint64> otherStreamItems; // items of other streams left out, by stream id
+    std::map<qint64, QString> endedStreams; // a transcript's streams that ended, and how: later items are dropped
     bool reachedEnd = false; // not stopped by --at: damage found ahead in zstd input then counts
     bool lineCutOff = false;
     while (!options.at || folded < *options.at) {
@@ -552,6 +571,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
             // The new stream counts its seqs afresh, under an id connection.js may reuse (7.1).
             lastSeqOfStream.clear();
             documentStream = lineDelta.requestId;
+            endedStreams.erase(lineDelta.requestId);
         }
         if (lineDelta.malformed) {
             // The first kMalformedShown are named; past them (a damaged file), a count at the end.
@@ -563,6 +583,16 @@ int runFold(const QStringList& arguments, CommandIo& io)
             }
             continue;
         }
+        if (const auto ended = endedStreams.find(lineDelta.stream); lineDelta.stream >= 0 && !deltaLog && ended != endedStreams.end()) {
+            // Section 4: a stream ends with one done:true or one failure, and clients drop frames for
+            // ids they no longer know.
+            lineDelta.dropped = QStringLiteral("item for stream %1 after its %2: a client no longer knows the id and drops it")
+                                    .arg(lineDelta.stream)
+                                    .arg(ended->second);
+            lineDelta.endsStream = -1;
+        }
+        if (lineDelta.endsStream >= 0 && !deltaLog)
+            endedStreams.try_emplace(lineDelta.endsStream, lineDelta.endedBy); // after its own data, folded below
         if (!lineDelta.dropped.isEmpty()) {
             ++anomalyCount;
             if (options.anomalies)

@@ -195,6 +195,39 @@ TEST_CASE("fold cli: in a transcript each connection/create starts a fresh docum
     CHECK(sameJson(parseJson(reference.out.toUtf8()), parseJson(R"({"a":1,"b":2,"l":[{"v":2}]})")));
 }
 
+TEST_CASE("fold cli: items after a stream's done:true or failure are dropped, as a client drops ids it no longer knows")
+{
+    const QByteArray afterDone = R"({"method":"connection/create","id":1,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":5}}}
+{"deliver":1,"done":true,"response":{"delta":{"data":{"b":2},"seq":6}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":2,"late":true},"seq":7}}}
+)";
+    for (const bool reference : { false, true }) {
+        QStringList arguments { QStringLiteral("fold"), QStringLiteral("--anomalies") };
+        if (reference)
+            arguments << QStringLiteral("--reference-client");
+        const CliRun run = runCli(arguments, afterDone);
+        INFO(run.err.toStdString());
+        CHECK(run.code == cli::ExitAnomalies);
+        CHECK(run.out == QStringLiteral("{\"a\":1,\"b\":2}\n")); // the done frame's own data folds
+        CHECK(run.err.contains(QStringLiteral("<stdin>:4: frame-dropped: item for stream 1 after its done:true: a client no longer knows the id and drops it")));
+    }
+    const QByteArray afterFailure = R"({"method":"connection/create","id":1,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":5}}}
+{"failure":1,"reason":403403,"retry":false}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":2},"seq":6}}}
+{"method":"connection/create","id":1,"identity":"anonymous:a","space":"s","key":"k"}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":3},"seq":1}}}
+)";
+    const CliRun failed = runCli({ QStringLiteral("fold"), QStringLiteral("--anomalies") }, afterFailure);
+    INFO(failed.err.toStdString());
+    CHECK(failed.code == cli::ExitAnomalies);
+    // A new connection/create under the same id (connection.js reuses them) is a stream again.
+    CHECK(failed.out == QStringLiteral("{\"a\":3}\n"));
+    CHECK(failed.err.contains(QStringLiteral("<stdin>:4: frame-dropped: item for stream 1 after its failure 403403")));
+    CHECK(failed.err.count(QStringLiteral("frame-dropped")) == 1);
+}
+
 TEST_CASE("fold cli: what the reference client shows otherwise is reported in the canonical fold, and contradictions in both")
 {
     const auto anomaliesOf = [](const QByteArray& deltas, bool reference = false) {
