@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <limits>
 #include <optional>
 #include <unistd.h>
 
@@ -219,8 +220,11 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
     if (parser.isSet(QStringLiteral("duration"))) {
         bool ok = false;
         durationMs = parser.value(QStringLiteral("duration")).toLongLong(&ok);
-        if (!ok || durationMs < 0) {
-            io.err << "deltascope-cli proxy: --duration must be a number of milliseconds\n";
+        // A timer counts in int milliseconds: about 24.8 days at most.
+        constexpr qint64 kLongestMs = std::numeric_limits<int>::max();
+        if (!ok || durationMs < 0 || durationMs > kLongestMs) {
+            io.err << "deltascope-cli proxy: --duration must be a number of milliseconds from 0 to " << kLongestMs << " (about 24 days), not '"
+                   << parser.value(QStringLiteral("duration")) << "'\n";
             return cli::ExitUsage;
         }
     }

@@ -178,14 +178,32 @@ std::unique_ptr<ReconnectPolicy> makeReconnectPolicy(const QString& spec, QStrin
             return fail(QStringLiteral("takes no parameters"));
         return std::make_unique<NoReconnectPolicy>();
     }
+    // Delays from 1 ms (0 retried in a busy loop: thousands of connects a second) to a day, and
+    // attempts up to a million (0: no limit).
+    constexpr qint64 kLongestDelayMs = 86'400'000;
+    constexpr qint64 kMostAttempts = 1'000'000;
+    const auto delayProblem = [&](qint64 ms, const char* name) {
+        return ms < 1 || ms > kLongestDelayMs ? QStringLiteral("%1 must be from 1 to %2 ms, not %3").arg(QLatin1String(name)).arg(kLongestDelayMs).arg(ms) : QString();
+    };
+    const auto attemptsProblem = [&](qint64 attempts) {
+        return attempts > kMostAttempts ? QStringLiteral("MAX_ATTEMPTS must be at most %1 (0: no limit), not %2").arg(kMostAttempts).arg(attempts) : QString();
+    };
     if (kind == QLatin1String("fixed")) {
         if (numbers.size() < 1 || numbers.size() > 2)
             return fail(QStringLiteral("expected fixed:DELAY_MS[:MAX_ATTEMPTS]"));
+        for (const QString& problem : { delayProblem(numbers[0], "DELAY_MS"), attemptsProblem(numbers.value(1, 0)) }) {
+            if (!problem.isEmpty())
+                return fail(problem);
+        }
         return std::make_unique<FixedDelayPolicy>(numbers[0], int(numbers.value(1, 0)));
     }
     if (kind == QLatin1String("exponential")) {
         if (numbers.size() < 2 || numbers.size() > 3 || numbers[0] == 0 || numbers[1] < numbers[0])
             return fail(QStringLiteral("expected exponential:BASE_MS:CAP_MS[:MAX_ATTEMPTS] with 0 < BASE <= CAP"));
+        for (const QString& problem : { delayProblem(numbers[1], "CAP_MS"), attemptsProblem(numbers.value(2, 0)) }) {
+            if (!problem.isEmpty())
+                return fail(problem);
+        }
         return std::make_unique<ExponentialJitterPolicy>(numbers[0], numbers[1], int(numbers.value(2, 0)));
     }
     return fail(QStringLiteral("unknown kind (expected reference, fixed, exponential or none)"));

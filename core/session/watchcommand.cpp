@@ -136,7 +136,8 @@ void WatchOptions::addOptions(QCommandLineParser& parser)
         { QStringLiteral("json"), QStringLiteral("Print events as NDJSON.") },
         { QStringLiteral("insecure"), QStringLiteral("wss: do not verify the server certificate (unsafe).") },
         { QStringLiteral("connect-timeout"), QStringLiteral("Give up (exit 4) without a hello after this many ms (default 10000)."), QStringLiteral("MS") },
-        { QStringLiteral("reconnect"), QStringLiteral("Reconnect policy: reference (default), fixed:MS[:MAX], exponential:BASE:CAP[:MAX], none."), QStringLiteral("POLICY") },
+        { QStringLiteral("reconnect"), QStringLiteral("Reconnect policy: reference (default), fixed:MS[:MAX], exponential:BASE:CAP[:MAX], none. "
+                                                     "Delays in ms (1 to 86400000); MAX attempts in a row, 0 or left out for no limit."), QStringLiteral("POLICY") },
         { QStringLiteral("seed"), QStringLiteral("Seed for backoff jitter (default fixed)."), QStringLiteral("N") },
         { QStringLiteral("no-document"), QStringLiteral("Do not print the final document.") },
         { QStringLiteral("quiet"), QStringLiteral("Do not print events (only the final document).") },

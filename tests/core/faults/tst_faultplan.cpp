@@ -410,6 +410,13 @@ TEST_CASE("cli proxy: lists, argument errors, and a timed run that logs connecti
         == cli::ExitUsage);
     CHECK(err.contains(QStringLiteral("deltascope-cli proxy: --fault latency, parameter ms: expected a non-negative integer")));
     err.clear();
+    // A timer's int milliseconds: a longer --duration was taken as negative or as 1 ms.
+    CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("ws://127.0.0.1:1/~s"),
+                  QStringLiteral("--duration"), QStringLiteral("2147483648") },
+              out, err)
+        == cli::ExitUsage);
+    CHECK(err.contains(QStringLiteral("--duration must be a number of milliseconds from 0 to 2147483647 (about 24 days), not '2147483648'")));
+    err.clear();
     CHECK(run({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("wss://127.0.0.1:1/~s"),
                   QStringLiteral("--ca-cert"), QStringLiteral("/nonexistent/ca.pem") },
               out, err)

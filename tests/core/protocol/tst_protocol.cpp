@@ -357,11 +357,16 @@ TEST_CASE("policy specs parse and bad specs say what is wrong")
     CHECK(makeReconnectPolicy(QStringLiteral("fixed:500"))->name() == QLatin1String("fixed:500"));
     CHECK(makeReconnectPolicy(QStringLiteral("exponential:100:30000:5"))->name() == QLatin1String("exponential:100:30000"));
     CHECK(makeReconnectPolicy(QStringLiteral("none"))->name() == QLatin1String("none"));
-    for (const char* bad : { "", "fixed", "fixed:-1", "fixed:x", "exponential:100", "exponential:0:10", "exponential:500:100", "bogus", "none:1" }) {
+    for (const char* bad : { "", "fixed", "fixed:-1", "fixed:x", "exponential:100", "exponential:0:10", "exponential:500:100", "bogus", "none:1",
+             "fixed:0", "fixed:86400001", "fixed:100:4294967297", "exponential:1:86400001", "exponential:1:10:1000001" }) {
         QString error;
         CHECK(makeReconnectPolicy(QString::fromLatin1(bad), &error) == nullptr);
         CHECK_FALSE(error.isEmpty());
     }
+    QString error;
+    makeReconnectPolicy(QStringLiteral("fixed:100:4294967297"), &error);
+    CHECK(error == QStringLiteral("reconnect policy 'fixed:100:4294967297': MAX_ATTEMPTS must be at most 1000000 (0: no limit), not 4294967297"));
+    CHECK(makeReconnectPolicy(QStringLiteral("fixed:1:1000000")) != nullptr);
 }
 
 TEST_CASE("random source: same seed, same sequence")
