@@ -400,7 +400,12 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         const Capture& recorded = *capture;
         ReplayAgainst against(recorded, target,
             parser.isSet(QStringLiteral("original-timing")) ? ReplayAgainst::Timing::Original : ReplayAgainst::Timing::InOrder);
-        against.setIgnoredPaths(parser.values(QStringLiteral("ignore")));
+        const QStringList ignoredPaths = parser.values(QStringLiteral("ignore"));
+        if (std::any_of(ignoredPaths.begin(), ignoredPaths.end(), [](const QString& p) { return p.trimmed().isEmpty(); })) {
+            io.err << "deltascope-cli replay: --ignore needs a path (e.g. --ignore lines/*/when); an empty one ignores nothing\n";
+            return ExitUsage;
+        }
+        against.setIgnoredPaths(ignoredPaths);
         std::unique_ptr<CaptureWriter> writer;
         if (parser.isSet(QStringLiteral("out")) && isSameFile(parser.value(QStringLiteral("out")), path)) {
             io.err << "deltascope-cli replay: --out " << parser.value(QStringLiteral("out")) << " is the capture being replayed; choose another file\n";

@@ -62,8 +62,9 @@ QString faultWatchHelp()
         "                         converged-stale, diverged, gave-up; or 'plan' for the plan's own), and every\n"
         "                         fault must act. The expectation then decides the exit code: 0 met, 6 not met,\n"
         "                         however the stream ended (a fatal failure with --expect gave-up exits 0,\n"
-        "                         not 5). Only 2 (usage), 4 (never connected: nothing to judge) and 1 (the\n"
-        "                         --report file cannot be written) still win.\n");
+        "                         not 5). Only 2 (usage, a --report path that cannot be written among\n"
+        "                         them), 4 (never connected: nothing to judge) and 1 (the --report file\n"
+        "                         could not be written at the end) still win.\n");
 }
 
 bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QString& error)
@@ -94,6 +95,10 @@ bool extractFaultWatchOptions(QStringList& arguments, FaultWatchOptions& out, QS
         } else if (is("--expect")) {
             if (!takeValue(arguments, i, QStringLiteral("--expect"), value, error))
                 return false;
+            if (value.split(QLatin1Char(','), Qt::SkipEmptyParts).isEmpty()) {
+                error = QStringLiteral("--expect needs at least one verdict (%1, or plan)").arg(verdicts().join(QStringLiteral(", ")));
+                return false;
+            }
             for (const QString& verdict : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
                 const QString trimmed = verdict.trimmed();
                 if (trimmed == QLatin1String("plan")) {
@@ -164,6 +169,10 @@ int runFaultWatch(cli::WatchOptions options, const FaultWatchOptions& faultOptio
     FaultPlanRunner::ServerControl serverControl;
     if (!faultOptions.serverControl.isEmpty()) {
         const QUrl controlUrl(faultOptions.serverControl, QUrl::StrictMode);
+        if (const QString why = serverControlUrlProblem(controlUrl); !why.isEmpty()) {
+            io.err << prefix << "--server-control " << why << '\n';
+            return cli::ExitUsage;
+        }
         if (const QString why = probeServerControl(controlUrl); !why.isEmpty()) {
             io.err << prefix << "--server-control " << why << '\n';
             return cli::ExitConnectFailed;

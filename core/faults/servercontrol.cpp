@@ -81,13 +81,20 @@ QString replyError(const ControlReply& reply, const QString& what)
 
 }
 
-QString probeServerControl(const QUrl& controlUrl)
+QString serverControlUrlProblem(const QUrl& controlUrl)
 {
     if (!controlUrl.isValid() || controlUrl.scheme() != QLatin1String("http") || controlUrl.port() <= 0)
         return QStringLiteral("'%1' is not a control endpoint URL (expected http://127.0.0.1:PORT from deltascope-server --control-port)")
             .arg(controlUrl.toDisplayString());
     if (!QHostAddress(controlUrl.host()).isLoopback() && controlUrl.host() != QLatin1String("localhost"))
         return QStringLiteral("'%1': the server control is loopback only").arg(controlUrl.toDisplayString());
+    return {};
+}
+
+QString probeServerControl(const QUrl& controlUrl)
+{
+    if (const QString problem = serverControlUrlProblem(controlUrl); !problem.isEmpty())
+        return problem;
     return replyError(controlRequest(controlUrl, "GET", QStringLiteral("/status")), QStringLiteral("GET /status"));
 }
 

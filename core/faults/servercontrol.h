@@ -24,5 +24,8 @@ FaultPlanRunner::ServerControl httpServerControl(const QUrl& controlUrl, FaultPr
 // Checks that the URL is a loopback http:// control endpoint that answers GET /status. Returns an
 // error naming the URL and what went wrong, empty when it answers.
 QString probeServerControl(const QUrl& controlUrl);
+// Why `controlUrl` cannot be a control endpoint at all (not http://loopback:PORT), or an empty
+// string: the part of probeServerControl() that needs no server, for a usage error of its own.
+QString serverControlUrlProblem(const QUrl& controlUrl);
 
 }

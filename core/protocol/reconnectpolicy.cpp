@@ -5,6 +5,7 @@
 #include <QStringList>
 
 #include <cmath>
+#include <optional>
 
 namespace deltascope {
 
@@ -95,19 +96,31 @@ RetryDecision SimplePolicyBase::socketClosed(RandomSource& random)
     return decision;
 }
 
-RetryDecision SimplePolicyBase::streamFailed(const StreamFailure& failure, RandomSource& random)
+namespace {
+// What the fixed, exponential and no-reconnect policies decide from a failure's code alone: a
+// fatal code, or one neither the server's flag nor its retry table calls retryable, is never
+// retried (so a stream refused that way exits 5 whatever the policy). Empty: the code allows a retry.
+std::optional<RetryDecision> decisionByCode(const StreamFailure& failure)
 {
     RetryDecision decision;
+    decision.codeNotRetried = true;
     if (failure.hasReason && isFatalStreamCode(failure.code)) {
         decision.reason = QStringLiteral("fatal code %1").arg(describeErrorCode(failure.code));
-        decision.codeNotRetried = true;
         return decision;
     }
     if (!failure.socketLoss && !failure.retryFlag && !isRetryableCode(failure.code)) {
         decision.reason = QStringLiteral("code %1 is not retryable").arg(describeErrorCode(failure.code));
-        decision.codeNotRetried = true;
         return decision;
     }
+    return std::nullopt;
+}
+}
+
+RetryDecision SimplePolicyBase::streamFailed(const StreamFailure& failure, RandomSource& random)
+{
+    if (const std::optional<RetryDecision> byCode = decisionByCode(failure))
+        return *byCode;
+    RetryDecision decision;
     if (m_maxAttempts > 0 && m_streamAttempts >= m_maxAttempts) {
         decision.reason = QStringLiteral("gave up after %1 stream attempts").arg(m_maxAttempts);
         return decision;
@@ -141,8 +154,10 @@ RetryDecision NoReconnectPolicy::socketClosed(RandomSource&)
     return { false, 0, QStringLiteral("reconnect disabled") };
 }
 
-RetryDecision NoReconnectPolicy::streamFailed(const StreamFailure&, RandomSource&)
+RetryDecision NoReconnectPolicy::streamFailed(const StreamFailure& failure, RandomSource&)
 {
+    if (const std::optional<RetryDecision> byCode = decisionByCode(failure))
+        return *byCode;
     return { false, 0, QStringLiteral("reconnect disabled") };
 }
 

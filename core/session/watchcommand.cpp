@@ -175,9 +175,20 @@ bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& ou
             return false;
         }
     }
+    // One document per run: a second value would silently replace the first.
+    for (const char* single : { "identity", "space", "key", "viewer-state", "reconnect", "duration" }) {
+        if (parser.values(QString::fromLatin1(single)).size() > 1) {
+            error = QStringLiteral("--%1 is given more than once").arg(QString::fromLatin1(single));
+            return false;
+        }
+    }
     out.target.identity = parser.value(QStringLiteral("identity"));
     out.target.space = parser.value(QStringLiteral("space"));
     out.target.key = parser.value(QStringLiteral("key"));
+    if (out.target.identity.trimmed().isEmpty()) {
+        error = QStringLiteral("--identity must not be empty (a JWT, or anonymous:NAME)");
+        return false;
+    }
     if (out.target.space.trimmed().isEmpty() || out.target.key.isEmpty()) {
         error = QStringLiteral("--space and --key must not be empty");
         return false;

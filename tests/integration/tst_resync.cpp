@@ -431,11 +431,12 @@ TEST_CASE("watch --server-control: a server-redeploy step redeploys the server f
     CHECK(realRedeploy);
     CHECK(incident.value(QLatin1String("version")).toObject().value(QLatin1String("mismatch")).toBool());
 
-    // A control endpoint that is not there, or not a control URL, is refused before connecting.
+    // A control endpoint that is not there is refused before connecting (4); not a control URL at
+    // all, as a usage error (2).
     QString out2, err2;
     CHECK(run({ QStringLiteral("--server-control"), QStringLiteral("http://127.0.0.1:9") }, out2, err2) == cli::ExitConnectFailed);
     CHECK(err2.contains(QStringLiteral("cannot reach the server control at http://127.0.0.1:9")));
-    CHECK(run({ QStringLiteral("--server-control"), QStringLiteral("ws://127.0.0.1:9/~s") }, out2, err2) == cli::ExitConnectFailed);
+    CHECK(run({ QStringLiteral("--server-control"), QStringLiteral("ws://127.0.0.1:9/~s") }, out2, err2) == cli::ExitUsage);
     CHECK(err2.contains(QStringLiteral("not a control endpoint URL")));
 }
 

@@ -311,6 +311,12 @@ TEST_CASE("replay against: a server that has moved on gives a different document
     CHECK(lenient.out.contains(QStringLiteral("  = lines/6 (ignored)")));
     CHECK(lenient.out.contains(QStringLiteral("  = count (ignored)")));
     CHECK_FALSE(lenient.out.contains(QStringLiteral("  ~ ")));
+
+    // An empty --ignore ignores nothing, so it is refused rather than taken.
+    const test::CliRun empty = runCli({ QStringLiteral("replay"), path, QStringLiteral("--against"), ignoring->url(), QStringLiteral("--identity"),
+        kIdentity, QStringLiteral("--ignore"), QString() });
+    CHECK(empty.code == cli::ExitUsage);
+    CHECK(empty.err.contains(QStringLiteral("--ignore needs a path")));
 }
 
 TEST_CASE("replay against: --ignore patterns match whole segments, with wildcards inside one, and cover the paths below")

@@ -349,6 +349,16 @@ TEST_CASE("simple policies: fixed, exponential full jitter, none")
     NoReconnectPolicy none;
     CHECK_FALSE(none.socketClosed(random).retry);
     CHECK_FALSE(none.streamFailed({ 999, false, true, false }, random).retry);
+    CHECK_FALSE(none.streamFailed({ 999, false, true, false }, random).codeNotRetried);
+    // A code no policy retries is said as such (exit 5), whatever the policy; a retryable one is
+    // only not retried because reconnecting is off.
+    const RetryDecision fatal = none.streamFailed({ 403403, true, false, false }, random);
+    CHECK_FALSE(fatal.retry);
+    CHECK(fatal.codeNotRetried);
+    const RetryDecision retryable = none.streamFailed({ 928828, true, false, true }, random);
+    CHECK_FALSE(retryable.retry);
+    CHECK_FALSE(retryable.codeNotRetried);
+    CHECK(retryable.reason == QStringLiteral("reconnect disabled"));
 }
 
 TEST_CASE("policy specs parse and bad specs say what is wrong")

@@ -83,8 +83,25 @@ TEST_CASE("watch: option errors exit 2 and name the option")
     run = runCli(base + QStringList { QStringLiteral("--reconnect"), QStringLiteral("fixed:x") });
     CHECK(run.code == ExitUsage);
     CHECK(run.err.contains(QStringLiteral("--reconnect")));
+    run = runCli(base + QStringList { QStringLiteral("--reconnect"), QStringLiteral("fixed:0") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("DELAY_MS must be from 1 to 86400000 ms, not 0")));
     run = runCli(base + QStringList { QStringLiteral("--bogus") });
     CHECK(run.code == ExitUsage);
+    // An empty identity, a repeated one, an empty --expect: refused, not run as something else.
+    run = runCli({ QStringLiteral("watch"), QStringLiteral("ws://h/~s"), QStringLiteral("--identity"), QString(), QStringLiteral("--space"),
+        QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--identity must not be empty")));
+    run = runCli(base + QStringList { QStringLiteral("--identity"), QStringLiteral("b") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--identity is given more than once")));
+    run = runCli(base + QStringList { QStringLiteral("--expect"), QString() });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--expect needs at least one verdict")));
+    run = runCli(base + QStringList { QStringLiteral("--server-control"), QStringLiteral("notaurl"), QStringLiteral("--fault"), QStringLiteral("drop") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--server-control 'notaurl' is not a control endpoint URL")));
     // --url, as the app takes it, instead of the argument; not both.
     run = runCli({ QStringLiteral("watch"), QStringLiteral("--url"), QStringLiteral("http://x/~s"), QStringLiteral("--identity"), QStringLiteral("a"),
         QStringLiteral("--space"), QStringLiteral("s"), QStringLiteral("--key"), QStringLiteral("k") });
@@ -241,6 +258,13 @@ TEST_CASE("watch: a stream the client gave up on after a retryable failure exits
     const auto [code, err] = watchFailing(R"({"failure":ID,"reason":928828,"retry":true})", QStringLiteral("none"));
     CHECK(code == ExitFailure);
     CHECK(err.contains(QStringLiteral("928828")));
+}
+
+TEST_CASE("watch: a fatal code exits 5 with reconnecting off too")
+{
+    const auto [code, err] = watchFailing(R"({"failure":ID,"reason":403403,"retry":false})", QStringLiteral("none"));
+    CHECK(code == ExitFatalStream);
+    CHECK(err.contains(QStringLiteral("403403 AUTH_FORBIDDEN")));
 }
 
 TEST_CASE("watch: a code the chosen policy does not retry exits 5, as a fatal one does")
