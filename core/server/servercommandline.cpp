@@ -28,22 +28,35 @@ void onSignal(int signalNumber)
     [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
 }
 
+// The defaults the help names: those of ServerOptions, but for the port and address a standalone
+// server takes by default (the library's default port is any free one).
+const ServerOptions kDefaults;
+
+QString number(double value)
+{
+    return QString::number(value);
+}
+
 struct Options {
-    QCommandLineOption port { QStringLiteral("port"), QStringLiteral("Port to listen on (0: any free port)."), QStringLiteral("P"), QStringLiteral("7777") };
-    QCommandLineOption bind { QStringLiteral("bind"), QStringLiteral("Address to listen on."), QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1") };
-    QCommandLineOption seed { QStringLiteral("seed"), QStringLiteral("Seed of the demo documents' bots."), QStringLiteral("S"), QStringLiteral("1") };
-    QCommandLineOption helloVersion { QStringLiteral("hello-version"), QStringLiteral("The `version` string of the server's hello (a version mismatch to test against)."), QStringLiteral("V") };
+    QCommandLineOption port { QStringLiteral("port"), QStringLiteral("Port to listen on (0: any free port; default 7777)."), QStringLiteral("P"), QStringLiteral("7777") };
+    QCommandLineOption bind { QStringLiteral("bind"), QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1") };
+    QCommandLineOption seed { QStringLiteral("seed"), QStringLiteral("Seed of the demo documents' bots (default %1).").arg(kDefaults.seed), QStringLiteral("S"), QStringLiteral("1") };
+    QCommandLineOption helloVersion { QStringLiteral("hello-version"),
+        QStringLiteral("The `version` string of the server's hello (a version mismatch to test against; default %1).").arg(kDefaults.version), QStringLiteral("V") };
     QCommandLineOption tlsCert { QStringLiteral("tls-cert"), QStringLiteral("PEM certificate: serve wss."), QStringLiteral("FILE") };
     QCommandLineOption tlsKey { QStringLiteral("tls-key"), QStringLiteral("PEM private key for --tls-cert."), QStringLiteral("FILE") };
-    QCommandLineOption controlPort { QStringLiteral("control-port"), QStringLiteral("Serve the control endpoint on 127.0.0.1:P (0: any free port)."), QStringLiteral("P") };
-    QCommandLineOption tickerRate { QStringLiteral("ticker-rate"), QStringLiteral("Ticker transactions per second (keys rate-N override)."), QStringLiteral("N") };
-    QCommandLineOption chatRate { QStringLiteral("chat-rate"), QStringLiteral("Chat bot lines per second."), QStringLiteral("N") };
-    QCommandLineOption gameRate { QStringLiteral("game-rate"), QStringLiteral("Game bot steps per second."), QStringLiteral("N") };
-    QCommandLineOption bigRate { QStringLiteral("big-rate"), QStringLiteral("Big document steps per second."), QStringLiteral("N") };
+    QCommandLineOption controlPort { QStringLiteral("control-port"), QStringLiteral("Serve the control endpoint on 127.0.0.1:P (0: any free port; default: none)."), QStringLiteral("P") };
+    QCommandLineOption tickerRate { QStringLiteral("ticker-rate"),
+        QStringLiteral("Ticker transactions per second (default %1; the ticker document with key rate-N runs at N).").arg(number(kDefaults.tickerRate)), QStringLiteral("N") };
+    QCommandLineOption chatRate { QStringLiteral("chat-rate"), QStringLiteral("Chat bot lines per second (default %1).").arg(number(kDefaults.chatBotRate)), QStringLiteral("N") };
+    QCommandLineOption gameRate { QStringLiteral("game-rate"), QStringLiteral("Game bot steps per second (default %1).").arg(number(kDefaults.gameBotRate)), QStringLiteral("N") };
+    QCommandLineOption bigRate { QStringLiteral("big-rate"), QStringLiteral("Big document steps per second (default %1).").arg(number(kDefaults.bigBotRate)), QStringLiteral("N") };
     QCommandLineOption paused { QStringLiteral("paused"), QStringLiteral("Start with the bots paused.") };
-    QCommandLineOption pingMs { QStringLiteral("ping-ms"), QStringLiteral("Heartbeat period in ms (Adama: 1000)."), QStringLiteral("MS") };
-    QCommandLineOption idleSeconds { QStringLiteral("idle-timeout"), QStringLiteral("Close a socket after this many seconds without inbound frames (Adama: 60)."), QStringLiteral("S") };
-    QCommandLineOption turnTimeout { QStringLiteral("turn-timeout"), QStringLiteral("Game: seconds before the server moves for a silent player."), QStringLiteral("S") };
+    QCommandLineOption pingMs { QStringLiteral("ping-ms"), QStringLiteral("Heartbeat period in ms (default %1, as Adama's).").arg(kDefaults.pingIntervalMs), QStringLiteral("MS") };
+    QCommandLineOption idleSeconds { QStringLiteral("idle-timeout"),
+        QStringLiteral("Close a socket after this many seconds without inbound frames (default %1, as Adama's).").arg(kDefaults.idleTimeoutMs / 1000), QStringLiteral("S") };
+    QCommandLineOption turnTimeout { QStringLiteral("turn-timeout"),
+        QStringLiteral("Game: seconds before the server moves for a silent player (default %1).").arg(kDefaults.turnTimeoutMs / 1000), QStringLiteral("S") };
     QCommandLineOption fault { QStringLiteral("fault"), QStringLiteral("Inject a fault: NAME[=JSON], JSON may add \"after\" and \"every\" in seconds. Repeatable."), QStringLiteral("NAME[=JSON]") };
     QCommandLineOption help { { QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help.") };
     QCommandLineOption programVersion { { QStringLiteral("v"), QStringLiteral("version") }, QStringLiteral("Print the program's version.") };
@@ -74,6 +87,7 @@ QString serverUsage(const QString& invocation)
     parser.addOptions(options.all());
     parser.setApplicationDescription(QStringLiteral(
         "The Deltascope reference Adama document server: ws://BIND:PORT/~s with the demo spaces chat, game, ticker, big.\n"
+        "Any key opens a document of its own in a space (e.g. space chat, key demo).\n"
         "Faults: ") + ReferenceServer::faultNames().join(QStringLiteral(", ")));
     return cli::helpText(parser, invocation)
         + QStringLiteral("\nExit codes: 0 stopped (Ctrl-C, SIGTERM), 1 cannot listen on the port or the control port, 2 usage.\n");
