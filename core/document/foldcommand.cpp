@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <optional>
 #include <vector>
@@ -440,7 +441,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
             bool ok = false;
             const qint64 n = value.toLongLong(&ok);
             if (!ok || n < 0) {
-                io.err << "deltascope-cli fold: --at needs a non-negative number of deltas, not '" << value << "'\n";
+                io.err << "deltascope-cli fold: --at needs a number of deltas from 0 to " << std::numeric_limits<qint64>::max() << ", not '" << value << "'\n";
                 return ExitUsage;
             }
             options.at = n;

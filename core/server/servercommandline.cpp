@@ -174,14 +174,14 @@ ServerCommandLine parseServerCommandLine(const QStringList& arguments)
     }
     if (parser.isSet(o.idleSeconds)) {
         if (!parseNumber(parser.value(o.idleSeconds), 0.01, 86400, &number)) {
-            result.error = QStringLiteral("--idle-timeout: \"%1\" is not a number of seconds up to 86400").arg(parser.value(o.idleSeconds));
+            result.error = QStringLiteral("--idle-timeout: \"%1\" is not a number of seconds from 0.01 to 86400").arg(parser.value(o.idleSeconds));
             return result;
         }
         s.idleTimeoutMs = static_cast<int>(number * 1000);
     }
     if (parser.isSet(o.turnTimeout)) {
         if (!parseNumber(parser.value(o.turnTimeout), 0, 86400, &number)) {
-            result.error = QStringLiteral("--turn-timeout: \"%1\" is not a number of seconds up to 86400").arg(parser.value(o.turnTimeout));
+            result.error = QStringLiteral("--turn-timeout: \"%1\" is not a number of seconds from 0 to 86400").arg(parser.value(o.turnTimeout));
             return result;
         }
         s.turnTimeoutMs = static_cast<qint64>(number * 1000);
