@@ -473,6 +473,11 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
     QString ignored;
     QString& message = error ? *error : ignored;
     const QFileInfo info(path);
+    if (path == QLatin1String("-") && !info.exists()) {
+        // A capture is read by seeking (replay jumps, checkpoints): a pipe cannot be one.
+        message = QStringLiteral("a capture is read from a file, not standard input ('-'); save it to a file first");
+        return nullptr;
+    }
     if (!info.exists()) {
         message = QStringLiteral("%1: no such file").arg(path);
         return nullptr;

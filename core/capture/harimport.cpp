@@ -413,8 +413,14 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(harJson, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
-        result.error = QStringLiteral("%1: not valid JSON at byte %2 (%3); is it a HAR file?")
+        // Line and column too: a HAR is pretty-printed, and an editor goes to a line.
+        const QByteArrayView before(harJson.constData(), std::min<qsizetype>(parseError.offset, harJson.size()));
+        const qsizetype line = before.count('\n') + 1;
+        const qsizetype lineStart = before.lastIndexOf('\n') + 1;
+        result.error = QStringLiteral("%1:%2:%3: not valid JSON at byte %4 (%5); is it a HAR file?")
                            .arg(sourceName)
+                           .arg(line)
+                           .arg(before.size() - lineStart + 1)
                            .arg(parseError.offset)
                            .arg(parseError.errorString());
         return result;

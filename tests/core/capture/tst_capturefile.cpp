@@ -619,6 +619,9 @@ TEST_CASE("capture damage: each kind of damage gets a clear message and never a 
     {
         CHECK_FALSE(CaptureReader::open(dir.filePath(QStringLiteral("nope.ndjson")), {}, &error));
         CHECK(error.contains(QStringLiteral("no such file")));
+        // '-' is no file: said as what it is, not as a file named "-".
+        CHECK_FALSE(CaptureReader::open(QStringLiteral("-"), {}, &error));
+        CHECK(error.contains(QStringLiteral("not standard input ('-')")));
     }
     SECTION("binary garbage")
     {

@@ -364,4 +364,9 @@ TEST_CASE("import: an empty file and a Deltascope capture are named for what the
     CHECK(capture.error
         == QStringLiteral("c.ndjson is a Deltascope capture already, not a HAR file: open it as it is "
                           "(deltascope-cli info, replay, export, or the window)"));
+    // Bad JSON in a pretty-printed HAR: its line and column, as an editor goes to them.
+    const HarImportResult broken = importHar(QByteArray("{\"log\":{\"version\":\"1.2\",\n\n  \"entries\": [ , ]}}\n"), QStringLiteral("b.har"));
+    CHECK_FALSE(broken.ok);
+    CHECK(broken.error.startsWith(QStringLiteral("b.har:3:")));
+    CHECK(broken.error.contains(QStringLiteral("not valid JSON at byte")));
 }
