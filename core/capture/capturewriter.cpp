@@ -271,7 +271,6 @@ bool CaptureWriter::start(QString* error)
     CaptureWriterOptions sinkOptions = m_options;
     m_pendingReplace = false;
     m_keptExisting = false;
-    QFileDevice::Permissions existingMode;
     if (m_options.keepExistingUntilHello) {
         const QFileInfo existing(m_options.path);
         struct stat status {};
@@ -283,8 +282,12 @@ bool CaptureWriter::start(QString* error)
                     .arg(QCoreApplication::applicationPid())
                     .arg(compressed ? QStringLiteral(".zst") : QString()));
             QFile::remove(m_siblingPath); // a leftover of a crashed run with the same pid
+            // Made first with the old file's mode, which the worker's open() keeps for what it
+            // writes there (a capture holds private data: 0600 stays 0600 from the first byte).
+            QFile reserve(m_siblingPath);
+            if (reserve.open(QIODevice::WriteOnly | QIODevice::NewOnly))
+                reserve.setPermissions(existing.permissions());
             sinkOptions.path = m_siblingPath;
-            existingMode = existing.permissions();
             m_pendingReplace = true;
         }
     }
@@ -321,8 +324,6 @@ bool CaptureWriter::start(QString* error)
             *error = openError;
         return false;
     }
-    if (m_pendingReplace)
-        QFile::setPermissions(m_siblingPath, existingMode); // a capture holds private data: 0600 stays 0600
     m_running = true;
     connect(m_log, &EventLog::eventsAppended, this, &CaptureWriter::onEventsAppended);
     connect(m_log, &EventLog::eventLinked, this, &CaptureWriter::onEventLinked);

@@ -232,6 +232,7 @@ struct LineDelta {
     // the id, and how ("done:true", "failure 403403"). -1: none.
     qint64 endsStream = -1;
     QString endedBy;
+    bool hello = false; // a new socket's hello: the server knows none of the old socket's ids
 };
 
 bool isInteger(dom::element value)
@@ -248,7 +249,7 @@ bool isInteger(dom::element value)
 //  - failures (section 4): an integer `failure` with its `reason` (and `retry`), nothing else.
 // Documents have fields named status, ping or failure too: a delta that only sets one of them
 // (`{"status":"open"}`, `{"failure":2}`) is data, as it lacks the rest of the message's shape.
-enum class ProtocolMessage { None, Socket, Request, CreateRequest, Failure };
+enum class ProtocolMessage { None, Hello, Socket, Request, CreateRequest, Failure };
 ProtocolMessage protocolMessageOf(dom::object object)
 {
     // One pass over the keys, nothing allocated: every bare delta of a fold comes through here.
@@ -294,7 +295,7 @@ ProtocolMessage protocolMessageOf(dom::object object)
     }
     const auto only = [keys](unsigned allowed) { return (keys & ~allowed) == 0; };
     if (status == "connected" && only(Status | Version | Identities) && (keys & (Version | Identities)))
-        return ProtocolMessage::Socket; // hello
+        return ProtocolMessage::Hello;
     if (status == "disconnected" && only(Status | Reason) && (keys & Reason))
         return ProtocolMessage::Socket; // disconnect notice
     if ((keys & Ping) && (keys & Latency) && only(Ping | Latency))
@@ -365,6 +366,7 @@ LineDelta deltaOfLine(std::string_view line, FoldMode mode, bool deltaLog, bool 
         const ProtocolMessage message = protocolMessageOf(object);
         result.protocolMessage = message != ProtocolMessage::None;
         result.createRequest = message == ProtocolMessage::CreateRequest;
+        result.hello = message == ProtocolMessage::Hello;
         if (std::int64_t id = -1; result.createRequest && !object.at_key("id").get(id))
             result.requestId = id;
         if (std::int64_t id = -1; message == ProtocolMessage::Failure && !object.at_key("failure").get(id)) {
@@ -591,6 +593,12 @@ int runFold(const QStringList& arguments, CommandIo& io)
                                     .arg(lineDelta.stream)
                                     .arg(ended->second);
             lineDelta.endsStream = -1;
+        }
+        if (lineDelta.hello && transcript.value_or(false)) {
+            // A new socket: the server knows none of the old one's ids, and a stream made again
+            // there (its request maybe not in the file) may reuse an ended id and counts seqs afresh.
+            endedStreams.clear();
+            lastSeqOfStream.clear();
         }
         if (lineDelta.endsStream >= 0 && !deltaLog)
             endedStreams.try_emplace(lineDelta.endsStream, lineDelta.endedBy); // after its own data, folded below
