@@ -312,9 +312,11 @@ TEST_CASE("incident analyzer: reference-client quirks are no incident, a real an
     CHECK(incident.value(QStringLiteral("notesNotListed")).toInteger() >= 29);
 }
 
-TEST_CASE("incident analyzer: no verdict while the client is still reconnecting, even when the truth check fails")
+namespace {
+// A document on a loopback port nothing listens on: the shadow's connection is refused, as a
+// client's are when the server is down.
+DocumentTarget serverThatIsDown()
 {
-    // A server that is down: the shadow's connection is refused, as the client's are.
     QTcpServer closedPort;
     REQUIRE(closedPort.listen(QHostAddress::LocalHost, 0));
     DocumentTarget down;
@@ -322,7 +324,14 @@ TEST_CASE("incident analyzer: no verdict while the client is still reconnecting,
     down.identity = QStringLiteral("anonymous:test");
     down.space = QStringLiteral("chat");
     down.key = QStringLiteral("demo");
-    closedPort.close();
+    return down;
+}
+}
+
+TEST_CASE("incident analyzer: no verdict while the client is still reconnecting, even when the truth check fails")
+{
+    // A server that is down: the shadow's connection is refused, as the client's are.
+    const DocumentTarget down = serverThatIsDown();
 
     Script s;
     s.analyzer.setShadowTarget(down);
@@ -359,14 +368,7 @@ TEST_CASE("incident analyzer: a session that ends while the client is still reco
 {
     // The server went away and never came back; --duration (or Ctrl-C) then closed the client. The
     // truth check fails as the client's connects did: nothing says the client's tree is whole.
-    QTcpServer closedPort;
-    REQUIRE(closedPort.listen(QHostAddress::LocalHost, 0));
-    DocumentTarget down;
-    down.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/~s").arg(closedPort.serverPort()));
-    down.identity = QStringLiteral("anonymous:test");
-    down.space = QStringLiteral("chat");
-    down.key = QStringLiteral("demo");
-    closedPort.close();
+    const DocumentTarget down = serverThatIsDown();
 
     Script s;
     s.analyzer.setShadowTarget(down);
