@@ -9,6 +9,7 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QEventLoop>
 #include <QTcpSocket>
@@ -169,6 +170,31 @@ TEST_CASE("websocket transport: an HTTP answer instead of the upgrade is said as
     INFO(moved.toStdString());
     CHECK(moved.contains(QStringLiteral("HTTP 301 Moved Permanently")));
     CHECK(moved.contains(QStringLiteral("redirect")));
+}
+
+TEST_CASE("websocket transport: a wss:// URL to a server that closes the TLS handshake says TLS may be the cause")
+{
+    if (!QSslSocket::supportsSsl()) {
+        WARN("no TLS backend: skipped");
+        return;
+    }
+    // A plain server reads the TLS ClientHello as a bad request and closes.
+    QTcpServer plain;
+    REQUIRE(plain.listen(QHostAddress::LocalHost, 0));
+    QObject::connect(&plain, &QTcpServer::newConnection, [&plain]() {
+        QTcpSocket* socket = plain.nextPendingConnection();
+        QObject::connect(socket, &QTcpSocket::readyRead, socket, [socket]() {
+            socket->readAll();
+            socket->disconnectFromHost();
+        });
+    });
+    QWebSocketTransport transport;
+    QSignalSpy closed(&transport, &Transport::closed);
+    transport.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/~s").arg(plain.serverPort())));
+    REQUIRE(wait([&]() { return closed.count() == 1; }));
+    const QString reason = closed.at(0).at(0).value<TransportCloseInfo>().reason;
+    INFO(reason.toStdString());
+    CHECK(reason.contains(QStringLiteral("does the server speak TLS on this port?")));
 }
 
 namespace {
