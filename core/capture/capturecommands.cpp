@@ -175,8 +175,8 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
     parser.addOptions({
         { QStringLiteral("out"), QStringLiteral("Capture file to write (.ndjson, or .ndjson.zst for zstd). Default: a dated file in the captures folder."),
             QStringLiteral("file") },
-        { QStringLiteral("overwrite"), QStringLiteral("Replace the --out file if it exists, once the server says hello (a recording cannot be made again, so it is "
-                                                      "kept by default, and kept when the connection fails).") },
+        { QStringLiteral("overwrite"), QStringLiteral("Replace the --out file if it exists, once the document arrives (a recording cannot be made again, so it is "
+                                                      "kept by default, and kept when the connection or the stream fails).") },
         { QStringLiteral("keep-identity"), QStringLiteral("Store the identity token in the capture (it is removed by default).") },
         { QStringLiteral("notes"), QStringLiteral("Free text stored in the capture header."), QStringLiteral("text") },
         { QStringLiteral("no-verify"), QStringLiteral("Do not check incidents against a fresh snapshot over a second connection (it joins "
@@ -224,7 +224,7 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
     writerOptions.identities = { options.target.identity };
     writerOptions.createFolder = reservedPath; // --out names a file in a folder that must exist
     // --overwrite: the old capture goes only once this session has a document to record.
-    writerOptions.keepExistingUntilHello = parser.isSet(QStringLiteral("overwrite"));
+    writerOptions.keepExistingUntilDocument = parser.isSet(QStringLiteral("overwrite"));
     std::unique_ptr<CaptureWriter> writer;
     // The capture opens on the session's log before anything connects, and closes once the
     // incidents' reports are in it, before its end record.
@@ -238,14 +238,14 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
             return int(ExitFailure);
         }
         io.err << "deltascope-cli record: recording to " << path
-               << (writer->keptExisting() ? " (the file there is replaced when the server says hello)" : "") << '\n';
+               << (writer->keptExisting() ? " (the file there is replaced when the document arrives)" : "") << '\n';
         io.err.flush();
         return std::nullopt;
     };
     const auto finishWriting = [&](int code, const IncidentAnalyzer& analyzer) {
         writer->stop();
         if (writer->keptExisting()) {
-            io.err << "deltascope-cli record: " << path << " was kept as it was: the server never said hello, so this session ("
+            io.err << "deltascope-cli record: " << path << " was kept as it was: no document came, so this session ("
                    << writer->eventsWritten() << " events) was not written over it\n";
             return code == ExitOk || code == ExitExpectationFailed ? int(ExitFailure) : code;
         }

@@ -61,6 +61,9 @@ public:
             ZSTD_freeCCtx(m_zstd);
     }
 
+    // The name its messages give the file (after the writer renamed it; worker thread).
+    void setPath(const QString& path) { m_options.path = path; }
+
     // Runs on the worker thread; returns an error message or an empty string.
     QString open(const QByteArray& headerLine)
     {
@@ -267,11 +270,11 @@ bool CaptureWriter::start(QString* error)
     if (header.source.isEmpty())
         header.source = QStringLiteral("record");
 
-    // An existing plain file kept until the first hello: the worker writes a sibling meanwhile.
+    // An existing plain file kept until the document's first item: the worker writes a sibling meanwhile.
     CaptureWriterOptions sinkOptions = m_options;
     m_pendingReplace = false;
     m_keptExisting = false;
-    if (m_options.keepExistingUntilHello) {
+    if (m_options.keepExistingUntilDocument) {
         const QFileInfo existing(m_options.path);
         struct stat status {};
         if (existing.exists() && existing.isFile() && !existing.isSymLink()
@@ -282,13 +285,18 @@ bool CaptureWriter::start(QString* error)
                     .arg(QCoreApplication::applicationPid())
                     .arg(compressed ? QStringLiteral(".zst") : QString()));
             QFile::remove(m_siblingPath); // a leftover of a crashed run with the same pid
-            // Made first with the old file's mode, which the worker's open() keeps for what it
-            // writes there (a capture holds private data: 0600 stays 0600 from the first byte).
+            // Made here first, with the old file's mode, which the worker's open() keeps for what
+            // it writes there (a capture holds private data: 0600 stays 0600 from the first byte).
+            // A sibling that cannot be made (a name too long, a folder not writable) leaves the
+            // file to be written in place, as it was before this option.
             QFile reserve(m_siblingPath);
-            if (reserve.open(QIODevice::WriteOnly | QIODevice::NewOnly))
+            if (reserve.open(QIODevice::WriteOnly | QIODevice::NewOnly)) {
                 reserve.setPermissions(existing.permissions());
-            sinkOptions.path = m_siblingPath;
-            m_pendingReplace = true;
+                sinkOptions.path = m_siblingPath;
+                m_pendingReplace = true;
+            } else {
+                qCInfo(lcCapture).noquote() << "cannot make" << m_siblingPath << "(" << reserve.errorString() << "): writing" << m_options.path << "in place";
+            }
         }
     }
     m_sink = new CaptureSink(sinkOptions, m_written, m_bytes);
@@ -359,7 +367,10 @@ void CaptureWriter::handOver(qint64 first, qint64 last)
             links.push_back({ seqLinked, i, true });
         pending.method = m_log->string(pending.event.methodString);
         pending.payload = m_log->payload(i);
-        if (m_pendingReplace && pending.event.kind == EventKind::Hello)
+        // The document's first item (its snapshot: data, or a seq for an empty one) is what makes
+        // this a recording worth the old one; a hello alone comes before the server judges the
+        // request, which may still be refused.
+        if (m_pendingReplace && pending.event.kind == EventKind::StreamItem && (pending.event.parts & (PartData | PartSeq)))
             replaceExisting();
         batch.push_back(std::move(pending));
     }
@@ -372,9 +383,13 @@ void CaptureWriter::handOver(qint64 first, qint64 last)
 
 void CaptureWriter::replaceExisting()
 {
-    // The worker keeps writing through its open descriptor, which now names `path`.
+    // The worker keeps writing through its open descriptor, which now names `path`; its later
+    // messages name `path` too (queued: it reads the name on its own thread).
     m_pendingReplace = false;
-    if (::rename(QFile::encodeName(m_siblingPath).constData(), QFile::encodeName(m_options.path).constData()) != 0) {
+    if (::rename(QFile::encodeName(m_siblingPath).constData(), QFile::encodeName(m_options.path).constData()) == 0) {
+        CaptureSink* sink = m_sink;
+        QMetaObject::invokeMethod(sink, [sink, path = m_options.path] { sink->setPath(path); }, Qt::QueuedConnection);
+    } else {
         const QString message = QStringLiteral("cannot replace capture %1 with this recording (%2); it goes on in %3")
                                     .arg(m_options.path, QString::fromLocal8Bit(std::strerror(errno)), m_siblingPath);
         qCWarning(lcCapture).noquote() << message;
@@ -415,7 +430,7 @@ void CaptureWriter::stop()
     m_thread.wait();
     m_sink = nullptr;
     if (m_pendingReplace) {
-        // No hello: nothing of the document was recorded, and the file asked for is a recording.
+        // No document came: nothing of it was recorded, and the file asked for is a recording.
         m_pendingReplace = false;
         m_keptExisting = true;
         QFile::remove(m_siblingPath);

@@ -27,12 +27,14 @@ struct CaptureWriterOptions {
     // Make the file's folder if it is missing (the captures folder); false for a path the user
     // typed, where a missing folder is more likely a typo than a wish (as curl and tcpdump do).
     bool createFolder = true;
-    // A plain file already at `path` (a capture the user chose to replace) stays until the server's
-    // first hello: the recording goes to a hidden sibling (".NAME.recording-PID", same compression),
-    // renamed over `path` then. With no hello by stop(), the sibling is removed and the file is left
-    // as it was (keptExisting()), so a connection that fails costs no recording. Links and other
-    // kinds of file are written through, as without this option.
-    bool keepExistingUntilHello = false;
+    // A plain file already at `path` (a capture the user chose to replace) stays until the document
+    // arrives, at the first stream item with data or a seq: the recording goes to a hidden sibling
+    // (".NAME.recording-PID", same compression, the file's mode), renamed over `path` then. With no
+    // such item by stop(), the sibling is removed and the file is left as it was (keptExisting()),
+    // so a connection that fails, or a stream the server refuses, costs no recording. Links, other
+    // kinds of file, and a sibling that cannot be made (a name too long, a folder not writable) are
+    // written through in place, as without this option.
+    bool keepExistingUntilDocument = false;
 };
 
 // Records an EventLog into a capture file as it grows. Lives on the log's thread; everything
@@ -58,8 +60,8 @@ public:
     qint64 eventsWritten() const;
     qint64 bytesWritten() const; // bytes in the file (compressed size for .zst)
     QString errorString() const; // the first write error, if any
-    // keepExistingUntilHello: whether the existing file is still the one at path() (before a
-    // hello; after stop(), for good: this recording was discarded).
+    // keepExistingUntilDocument: whether the existing file is still the one at path() (before the
+    // document's first item; after stop(), for good: this recording was discarded).
     bool keptExisting() const { return m_pendingReplace || m_keptExisting; }
 
     // Called now and then by writeLog() with the part done (0..1); false stops it. It may run the
@@ -102,7 +104,7 @@ private:
     qint64 m_handedOver = 0; // events copied to the worker so far
     bool m_running = false;
     QString m_error;
-    // keepExistingUntilHello: the sibling being written while the existing file is kept.
+    // keepExistingUntilDocument: the sibling being written while the existing file is kept.
     QString m_siblingPath;
     bool m_pendingReplace = false;
     bool m_keptExisting = false;

@@ -499,7 +499,7 @@ TEST_CASE("capture: recording over a capture that is open leaves the open one re
     CHECK(reopened->log->size() == 1);
 }
 
-TEST_CASE("capture: keepExistingUntilHello replaces a capture at the first hello, and keeps it when none comes")
+TEST_CASE("capture: keepExistingUntilDocument replaces a capture at the document's first item, and keeps it when none comes")
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("kept.ndjson.zst"));
@@ -517,10 +517,11 @@ TEST_CASE("capture: keepExistingUntilHello replaces a capture at the first hello
     };
     CaptureWriterOptions options;
     options.path = path;
-    options.keepExistingUntilHello = true;
+    options.keepExistingUntilDocument = true;
     QString error;
+    SessionEvent event;
 
-    SECTION("no hello: the old file stays, and the attempt leaves nothing behind")
+    SECTION("a hello, then the stream refused: the old file stays, and the attempt leaves nothing behind")
     {
         writeOld();
         EventLog log;
@@ -529,40 +530,48 @@ TEST_CASE("capture: keepExistingUntilHello replaces a capture at the first hello
         CHECK(writer.keptExisting());
         REQUIRE(siblings().size() == 1);
         CHECK(siblings().first().endsWith(QLatin1String(".zst"))); // compressed like the file it would replace
-        SessionEvent state;
-        state.kind = EventKind::StateChanged;
-        log.append(state, R"({"from":"connecting","to":"reconnecting","reason":"could not connect"})");
+        event.kind = EventKind::Hello;
+        log.append(event, R"({"status":"connected","version":"v1"})");
+        event.kind = EventKind::Failure;
+        event.code = 625678;
+        log.append(event, R"({"failure":1,"reason":625678,"retry":false})");
+        log.flushNotifications();
+        CHECK(readAll() == before);
         writer.stop();
         CHECK(writer.keptExisting());
         CHECK(writer.errorString().isEmpty());
         CHECK(readAll() == before);
         CHECK(siblings().isEmpty());
     }
-    SECTION("a hello: the recording replaces it, with its mode, and goes on to the end")
+    SECTION("the document's first item: the recording replaces it, with its mode, and goes on to the end")
     {
         writeOld();
         EventLog log;
         CaptureWriter writer(&log, {}, options);
         REQUIRE(writer.start(&error));
-        SessionEvent event;
-        event.kind = EventKind::StateChanged;
-        log.append(event, R"({"from":"idle","to":"connecting","reason":"opening"})");
-        log.flushNotifications();
-        CHECK(readAll() == before);
         event.kind = EventKind::Hello;
         log.append(event, R"({"status":"connected","version":"v1"})");
+        event.kind = EventKind::StreamItem;
+        event.parts = PartViewStateFilter; // not the document yet
+        log.append(event, R"({"deliver":1,"done":false,"response":{"view-state-filter":[]}})");
+        log.flushNotifications();
+        CHECK(readAll() == before);
+        CHECK(writer.keptExisting());
+        event.parts = PartData | PartSeq;
+        log.append(event, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":1}}})");
         log.flushNotifications();
         CHECK_FALSE(writer.keptExisting());
         CHECK(siblings().isEmpty());
         event.kind = EventKind::Note;
-        log.append(event, R"({"note":"after the hello"})");
+        event.parts = 0;
+        log.append(event, R"({"note":"after the snapshot"})");
         writer.stop();
         CHECK_FALSE(writer.keptExisting());
         CHECK(writer.errorString().isEmpty());
         CHECK(QFileInfo(path).permissions() == (QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadUser | QFileDevice::WriteUser));
         std::unique_ptr<Capture> reopened = CaptureReader::open(path, {}, &error);
         REQUIRE(reopened);
-        CHECK(reopened->log->size() == 3);
+        CHECK(reopened->log->size() == 4);
     }
     SECTION("no file there yet: written in place, as without the option")
     {
@@ -573,6 +582,22 @@ TEST_CASE("capture: keepExistingUntilHello replaces a capture at the first hello
         CHECK(siblings().isEmpty());
         writer.stop();
         CHECK(QFileInfo::exists(path));
+    }
+    SECTION("a name too long for the sibling: written in place, as without the option")
+    {
+        // NAME_MAX is 255: the file's own name fits, ".NAME.recording-PID.zst" does not.
+        const QString longPath = dir.filePath(QString(240, QLatin1Char('a')) + QStringLiteral(".ndjson.zst"));
+        REQUIRE(writeFile(longPath, before));
+        CaptureWriterOptions longOptions = options;
+        longOptions.path = longPath;
+        EventLog log;
+        CaptureWriter writer(&log, {}, longOptions);
+        REQUIRE(writer.start(&error));
+        CHECK_FALSE(writer.keptExisting());
+        writer.stop();
+        CHECK(writer.errorString().isEmpty());
+        std::unique_ptr<Capture> reopened = CaptureReader::open(longPath, {}, &error);
+        CHECK(reopened);
     }
 }
 

@@ -1904,10 +1904,10 @@ TEST_CASE("cli: record names itself, not watch, when it cannot connect")
     CHECK(kept.code == cli::ExitUsage);
     CHECK(kept.err.contains(QStringLiteral("--out %1 exists (25 bytes); choose another file, or add --overwrite to replace it").arg(existing)));
     CHECK(test::readFileOrFail(existing) == "a recording made earlier\n");
-    // --overwrite replaces it only once the server says hello: a connection that fails keeps it.
+    // --overwrite replaces it only once the document arrives: a connection that fails keeps it.
     const test::CliRun notReplaced = runCli(base + QStringList { QStringLiteral("--out"), existing, QStringLiteral("--overwrite") });
     CHECK(notReplaced.code == cli::ExitConnectFailed);
-    CHECK(notReplaced.err.contains(QStringLiteral("%1 was kept as it was: the server never said hello").arg(existing)));
+    CHECK(notReplaced.err.contains(QStringLiteral("%1 was kept as it was: no document came").arg(existing)));
     CHECK(test::readFileOrFail(existing) == "a recording made earlier\n");
     CHECK(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot).filter(QStringLiteral(".recording-")).isEmpty());
     const test::CliRun dash = runCli(base + QStringList { QStringLiteral("--out"), QStringLiteral("-") });
@@ -1955,7 +1955,7 @@ TEST_CASE("record: incidents are analysed into the capture, so its replay and in
     CHECK(info.out.contains(QStringLiteral("incidents: 1")));
 
     // --no-verify: no second connection joins; the verdict says it was not verified. Recorded over
-    // the first capture (--overwrite), which the server's hello replaces.
+    // the first capture (--overwrite), which the document's first item replaces.
     closed = false;
     const QString unverifiedPath = path;
     const test::CliRun unverified = runCli({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:rec"),
@@ -1964,7 +1964,17 @@ TEST_CASE("record: incidents are analysed into the capture, so its replay and in
         QStringLiteral("--no-verify"), QStringLiteral("--out"), unverifiedPath, QStringLiteral("--overwrite") });
     INFO(unverified.err.toStdString());
     REQUIRE(unverified.code == cli::ExitOk);
-    CHECK(unverified.err.contains(QStringLiteral("(the file there is replaced when the server says hello)")));
+    CHECK(unverified.err.contains(QStringLiteral("(the file there is replaced when the document arrives)")));
+    // A stream the server refuses after its hello: no document, so the capture there stays.
+    const QByteArray recorded = test::readFileOrFail(path);
+    const test::CliRun refused = runCli({ QStringLiteral("record"), server.url(), QStringLiteral("--identity"), QStringLiteral("anonymous:rec"),
+        QStringLiteral("--space"), QStringLiteral("nosuchspace"), QStringLiteral("--key"), QStringLiteral("demo"), QStringLiteral("--reconnect"),
+        QStringLiteral("none"), QStringLiteral("--quiet"), QStringLiteral("--no-document"), QStringLiteral("--no-verify"), QStringLiteral("--out"), path,
+        QStringLiteral("--overwrite") });
+    INFO(refused.err.toStdString());
+    CHECK(refused.code == cli::ExitFatalStream);
+    CHECK(refused.err.contains(QStringLiteral("was kept as it was: no document came")));
+    CHECK(test::readFileOrFail(path) == recorded);
     CHECK(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot).filter(QStringLiteral(".recording-")).isEmpty());
     const std::unique_ptr<Capture> second = CaptureReader::open(unverifiedPath, {}, &error);
     REQUIRE(second);
