@@ -1300,6 +1300,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         m_refuseSpec = spec;
         return true;
     case FaultType::RewriteVersion: {
+        reportUnusedVersionRewrite(QStringLiteral("before another rewrite-version replaced it"));
         const int connections = intParam(p, "connections");
         m_versionRewritesLeft = connections == 0 ? -1 : connections;
         m_versionRewrite = p.value(QLatin1String("version")).toString();
@@ -1369,6 +1370,7 @@ bool FaultProxy::apply(const FaultSpec& spec, QString* error)
         for (ProxyConnection* connection : live)
             connection->drop(false, QStringLiteral("both"));
         m_refuseUntilNs = nowNs() + qint64(downMs) * 1000000;
+        reportUnusedVersionRewrite(QStringLiteral("before a server-redeploy replaced it"));
         m_versionRewritesLeft = -1;
         m_versionRewritesDone = 0;
         m_versionRewrite = version;
@@ -1415,13 +1417,18 @@ void FaultProxy::reportUnappliedFaults(const QString& why)
         qCInfo(lcFaults).noquote() << fault.spec.name() << "not applied:" << waitedFor << why;
         Q_EMIT faultNotApplied(fault.spec.name(), fault.spec.params, waitedFor + QStringLiteral(" ") + why);
     }
+    reportUnusedVersionRewrite(why);
+}
+
+void FaultProxy::reportUnusedVersionRewrite(const QString& why)
+{
     // A version rewrite set by rewrite-version that no hello passed through: only announced.
     // (A redeploy's rewrite is not a fault of its own: the redeploy acted when it closed connections.)
     if (m_versionRewritesLeft != 0 && m_versionRewritesDone == 0 && m_versionSpec.type == FaultType::RewriteVersion) {
         const QString waitedFor = QStringLiteral("no new connection's hello passed the proxy");
         qCInfo(lcFaults).noquote() << m_versionSpec.name() << "not applied:" << waitedFor << why;
         Q_EMIT faultNotApplied(m_versionSpec.name(), m_versionSpec.params, waitedFor + QStringLiteral(" ") + why);
-        m_versionRewritesLeft = 0; // said once: both callers end it
+        m_versionRewritesLeft = 0; // said once: every caller ends or replaces it
     }
 }
 

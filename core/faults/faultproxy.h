@@ -161,6 +161,7 @@ private:
     // At clear or shutdown: every inject still waiting and every message fault whose frame never
     // came is reported by faultNotApplied(), and forgotten.
     void reportUnappliedFaults(const QString& why);
+    void reportUnusedVersionRewrite(const QString& why); // part of the above, also when a new rewrite replaces it
 
     QTcpServer* m_server = nullptr;
     QUrl m_upstream;

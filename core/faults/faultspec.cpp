@@ -669,6 +669,8 @@ QJsonObject FaultReport::toJson() const
         object.insert(QStringLiteral("connection"), connection);
     if (!detail.isEmpty())
         object.insert(QStringLiteral("detail"), detail);
+    if (announcement)
+        object.insert(QStringLiteral("announcement"), true);
     return object;
 }
 

@@ -99,7 +99,7 @@ struct FaultReport {
     // shown and recorded like any report, but not counted in Stats::faults, since each time it
     // then acts is reported (and counted) on its own.
     bool announcement = false;
-    QJsonObject toJson() const; // {"fault","params","corrupting","connection","detail"}
+    QJsonObject toJson() const; // {"fault","params","corrupting","connection","detail","announcement" (only when true)}
 };
 
 // "a number", "a string", ... for errors that say what was found instead.

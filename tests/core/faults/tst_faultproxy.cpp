@@ -519,6 +519,23 @@ TEST_CASE("proxy: a version rewrite no hello passed through is reported not appl
     CHECK(notApplied.first() == QStringLiteral("rewrite-version: no new connection's hello passed the proxy before it was cleared"));
     rig.proxy.shutdown();
     CHECK(notApplied.size() == 1); // said once
+    CHECK(rig.reports.first().toJson().value(QLatin1String("announcement")).toBool()); // in the logs and captures too
+}
+
+TEST_CASE("proxy: a version rewrite replaced by another before any hello passed is reported not applied")
+{
+    Rig rig;
+    QList<QString> notApplied;
+    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
+        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    rig.apply(QStringLiteral("rewrite-version"), params(R"({"version":"v2"})"));
+    rig.apply(QStringLiteral("rewrite-version"), params(R"({"version":"v3","connections":1})"));
+    REQUIRE(notApplied.size() == 1);
+    CHECK(notApplied.first() == QStringLiteral("rewrite-version: no new connection's hello passed the proxy before another rewrite-version replaced it"));
+    rig.connect(); // the second one acts
+    CHECK(QJsonDocument::fromJson(rig.client.messages.first()).object().value(QLatin1String("version")).toString() == QLatin1String("v3"));
+    rig.proxy.shutdown();
+    CHECK(notApplied.size() == 1);
 }
 
 TEST_CASE("proxy: inject reload, failure and status disconnected")
