@@ -38,11 +38,11 @@ const char* const kFoldHelp = "Usage: deltascope-cli fold [FILE|-] [OPTIONS]\n"
                               "{\"deliver\":..,\"response\":{\"delta\":{\"data\":..}}}. A transcript of both\n"
                               "directions folds too: when the first line is a server frame or a protocol message\n"
                               "(hello, ping, pong, status, failure, a client request), frames without data, such\n"
-                              "messages and empty lines are skipped, and each connection/create request starts a\n"
-                              "fresh document (but for --reference-client); with several documents on one socket,\n"
-                              "the latest connection/create's is folded and the others' items are left out (said\n"
-                              "on stderr); items for a stream after its done:true or failure are dropped, as a\n"
-                              "client drops ids it no longer knows. Otherwise every line is a delta, whatever its\n"
+                              "messages and empty lines are skipped, and each connection/create request or hello\n"
+                              "starts a fresh document (but for --reference-client); with several documents on one\n"
+                              "socket, the latest connection/create's is folded and the others' items are left out\n"
+                              "(said on stderr); items for a stream after its done:true or failure are dropped, as\n"
+                              "a client drops ids it no longer knows. Otherwise every line is a delta, whatever its\n"
                               "fields. A Deltascope capture file (.ndjson or .ndjson.zst) is folded by its\n"
                               "events, and the NDJSON delta log `export --format ndjson` writes by its `data`\n"
                               "(a new epoch there starts a fresh document, but for --reference-client, which\n"
@@ -595,8 +595,14 @@ int runFold(const QStringList& arguments, CommandIo& io)
             lineDelta.endsStream = -1;
         }
         if (lineDelta.hello && transcript.value_or(false)) {
-            // A new socket: the server knows none of the old one's ids, and a stream made again
-            // there (its request maybe not in the file) may reuse an ended id and counts seqs afresh.
+            // A new socket (or a second hello, 7.1): the stream is made again there, its request
+            // maybe not in the file (a transcript of server frames). As at a connection/create: its
+            // first item is a whole snapshot, folded onto an empty document (but for
+            // --reference-client); the server knows none of the old ids, so an ended one may be
+            // reused, and seqs count afresh.
+            if (streamFolded && options.mode == FoldMode::Canonical)
+                tree = DocumentTree(options.mode);
+            streamFolded = false;
             endedStreams.clear();
             lastSeqOfStream.clear();
         }

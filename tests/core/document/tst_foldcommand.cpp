@@ -228,8 +228,9 @@ TEST_CASE("fold cli: items after a stream's done:true or failure are dropped, as
     CHECK(failed.err.count(QStringLiteral("frame-dropped")) == 1);
     // Server frames only: a new socket's hello forgets the old socket's ids, so a stream made again
     // there under an ended id (its request not in the file) folds.
+    // The new stream's first item is a whole snapshot, folded onto an empty document.
     const QByteArray inboundOnly = R"({"status":"connected","version":"v1","identities":{}}
-{"deliver":1,"done":false,"response":{"delta":{"data":{"a":1},"seq":5}}}
+{"deliver":1,"done":false,"response":{"delta":{"data":{"a":1,"b":1},"seq":5}}}
 {"deliver":1,"done":true}
 {"status":"connected","version":"v1","identities":{}}
 {"deliver":1,"done":false,"response":{"delta":{"data":{"a":4},"seq":1}}}
@@ -238,6 +239,9 @@ TEST_CASE("fold cli: items after a stream's done:true or failure are dropped, as
     INFO(again.err.toStdString());
     CHECK(again.code == cli::ExitOk);
     CHECK(again.out == QStringLiteral("{\"a\":4}\n"));
+    // The reference client merges it into what it holds: the stale key stays.
+    const CliRun merged = runCli({ QStringLiteral("fold"), QStringLiteral("--reference-client") }, inboundOnly);
+    CHECK(sameJson(parseJson(merged.out.toUtf8()), parseJson(R"({"a":4,"b":1})")));
 }
 
 TEST_CASE("fold cli: what the reference client shows otherwise is reported in the canonical fold, and contradictions in both")
