@@ -413,15 +413,17 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(harJson, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
-        // Line and column too: a HAR is pretty-printed, and an editor goes to a line.
-        const QByteArrayView before(harJson.constData(), std::min<qsizetype>(parseError.offset, harJson.size()));
+        // Line and column too: a HAR is pretty-printed, and an editor goes to a line. Qt's offset
+        // is just past the character it stopped at, but for text after the end, where it is at it.
+        const qsizetype at = std::clamp<qsizetype>(parseError.error == QJsonParseError::GarbageAtEnd ? parseError.offset : parseError.offset - 1, 0, harJson.size());
+        const QByteArrayView before(harJson.constData(), at);
         const qsizetype line = before.count('\n') + 1;
         const qsizetype lineStart = before.lastIndexOf('\n') + 1;
         result.error = QStringLiteral("%1:%2:%3: not valid JSON at byte %4 (%5); is it a HAR file?")
                            .arg(sourceName)
                            .arg(line)
-                           .arg(before.size() - lineStart + 1)
-                           .arg(parseError.offset)
+                           .arg(at - lineStart + 1)
+                           .arg(at)
                            .arg(parseError.errorString());
         return result;
     }

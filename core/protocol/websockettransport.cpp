@@ -25,8 +25,10 @@ QString handshakeErrorText(const QString& qtText, const QUrl& url)
         text.remove(QRegularExpression(QStringLiteral(R"(^QWebSocketPrivate::\w+: )")));
         if (text.endsWith(QLatin1Char('.')))
             text.chop(1);
-        // A plain ws:// server closes a TLS handshake it cannot read, and Qt says only that.
-        if (url.scheme() == QLatin1String("wss") && text.contains(QLatin1String("remote host closed"), Qt::CaseInsensitive))
+        // A plain ws:// server closes a TLS handshake it cannot read, or answers it in plain HTTP
+        // (OpenSSL: "wrong version number"); Qt says only that.
+        if (url.scheme() == QLatin1String("wss")
+            && (text.contains(QLatin1String("remote host closed"), Qt::CaseInsensitive) || text.contains(QLatin1String("wrong version number"))))
             text += QStringLiteral(" (a wss:// URL: does the server speak TLS on this port? A plain ws:// server closes a TLS handshake)");
         return text;
     }

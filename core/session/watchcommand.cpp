@@ -176,7 +176,7 @@ bool WatchOptions::fromParser(const QCommandLineParser& parser, WatchOptions& ou
         }
     }
     // One document per run: a second value would silently replace the first.
-    for (const char* single : { "identity", "space", "key", "viewer-state", "reconnect", "duration" }) {
+    for (const char* single : { "url", "identity", "space", "key", "viewer-state", "reconnect", "duration", "connect-timeout", "seed" }) {
         if (parser.values(QString::fromLatin1(single)).size() > 1) {
             error = QStringLiteral("--%1 is given more than once").arg(QString::fromLatin1(single));
             return false;

@@ -367,6 +367,9 @@ TEST_CASE("import: an empty file and a Deltascope capture are named for what the
     // Bad JSON in a pretty-printed HAR: its line and column, as an editor goes to them.
     const HarImportResult broken = importHar(QByteArray("{\"log\":{\"version\":\"1.2\",\n\n  \"entries\": [ , ]}}\n"), QStringLiteral("b.har"));
     CHECK_FALSE(broken.ok);
-    CHECK(broken.error.startsWith(QStringLiteral("b.har:3:")));
-    CHECK(broken.error.contains(QStringLiteral("not valid JSON at byte")));
+    CHECK(broken.error.startsWith(QStringLiteral("b.har:3:16: not valid JSON at byte 41 ("))); // the ',' in "[ , ]"
+    const HarImportResult missingColon = importHar(QByteArray("{\n\"a\" 1}"), QStringLiteral("c.har"));
+    CHECK(missingColon.error.startsWith(QStringLiteral("c.har:2:5:"))); // the 1 where ':' was due
+    const HarImportResult trailing = importHar(QByteArray("{}\n x"), QStringLiteral("d.har"));
+    CHECK(trailing.error.startsWith(QStringLiteral("d.har:2:2:"))); // the x after the document
 }

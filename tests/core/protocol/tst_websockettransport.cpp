@@ -178,23 +178,30 @@ TEST_CASE("websocket transport: a wss:// URL to a server that closes the TLS han
         WARN("no TLS backend: skipped");
         return;
     }
-    // A plain server reads the TLS ClientHello as a bad request and closes.
-    QTcpServer plain;
-    REQUIRE(plain.listen(QHostAddress::LocalHost, 0));
-    QObject::connect(&plain, &QTcpServer::newConnection, [&plain]() {
-        QTcpSocket* socket = plain.nextPendingConnection();
-        QObject::connect(socket, &QTcpSocket::readyRead, socket, [socket]() {
-            socket->readAll();
-            socket->disconnectFromHost();
+    // A plain server reads the TLS ClientHello as a bad request and closes, or answers it in HTTP.
+    const auto closeReason = [](const QByteArray& answer) {
+        QTcpServer plain;
+        REQUIRE(plain.listen(QHostAddress::LocalHost, 0));
+        QObject::connect(&plain, &QTcpServer::newConnection, [&plain, answer]() {
+            QTcpSocket* socket = plain.nextPendingConnection();
+            QObject::connect(socket, &QTcpSocket::readyRead, socket, [socket, answer]() {
+                socket->readAll();
+                socket->write(answer);
+                socket->disconnectFromHost();
+            });
         });
-    });
-    QWebSocketTransport transport;
-    QSignalSpy closed(&transport, &Transport::closed);
-    transport.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/~s").arg(plain.serverPort())));
-    REQUIRE(wait([&]() { return closed.count() == 1; }));
-    const QString reason = closed.at(0).at(0).value<TransportCloseInfo>().reason;
-    INFO(reason.toStdString());
-    CHECK(reason.contains(QStringLiteral("does the server speak TLS on this port?")));
+        QWebSocketTransport transport;
+        QSignalSpy closed(&transport, &Transport::closed);
+        transport.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/~s").arg(plain.serverPort())));
+        REQUIRE(wait([&]() { return closed.count() == 1; }));
+        return closed.at(0).at(0).value<TransportCloseInfo>().reason;
+    };
+    const QString closedOnIt = closeReason({});
+    INFO(closedOnIt.toStdString());
+    CHECK(closedOnIt.contains(QStringLiteral("does the server speak TLS on this port?")));
+    const QString answeredInHttp = closeReason("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    INFO(answeredInHttp.toStdString());
+    CHECK(answeredInHttp.contains(QStringLiteral("does the server speak TLS on this port?")));
 }
 
 namespace {

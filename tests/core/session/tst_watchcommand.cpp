@@ -96,6 +96,9 @@ TEST_CASE("watch: option errors exit 2 and name the option")
     run = runCli(base + QStringList { QStringLiteral("--identity"), QStringLiteral("b") });
     CHECK(run.code == ExitUsage);
     CHECK(run.err.contains(QStringLiteral("--identity is given more than once")));
+    run = runCli(base + QStringList { QStringLiteral("--seed"), QStringLiteral("1"), QStringLiteral("--seed"), QStringLiteral("2") });
+    CHECK(run.code == ExitUsage);
+    CHECK(run.err.contains(QStringLiteral("--seed is given more than once")));
     run = runCli(base + QStringList { QStringLiteral("--expect"), QString() });
     CHECK(run.code == ExitUsage);
     CHECK(run.err.contains(QStringLiteral("--expect needs at least one verdict")));
