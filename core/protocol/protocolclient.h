@@ -126,12 +126,14 @@ public:
     // Why the last socket could not open ("Connection refused") or was lost ("socket closed: ...",
     // "no hello within 2500 ms"), without the retry it led to; empty before any loss.
     QString lastSocketLoss() const { return m_lastSocketLoss; }
-    // Why the last connect attempt failed, for a "could not connect" message: "no answer yet"
-    // while one is under way, else the last socket loss (or the state's reason before any).
+    // Why the last connect attempt failed, for a "could not connect" message: the last socket loss
+    // (or the state's reason before any); while an attempt is under way, "no answer yet", after
+    // what ended the one before it (a wss hint, a refusal: what says most about the server).
     QString lastConnectAttempt() const
     {
         if (m_state == ConnectionState::Connecting || m_state == ConnectionState::Handshaking)
-            return QStringLiteral("no answer yet");
+            return m_lastSocketLoss.isEmpty() ? QStringLiteral("no answer yet")
+                                              : QStringLiteral("no answer yet; the one before: %1").arg(m_lastSocketLoss);
         return m_lastSocketLoss.isEmpty() ? m_stateReason : m_lastSocketLoss;
     }
     QString failureReason() const { return m_state == ConnectionState::Failed ? m_stateReason : QString(); }
