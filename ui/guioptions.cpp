@@ -34,7 +34,8 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
     const QCommandLineOption paletteOption(QStringLiteral("palette"), QStringLiteral("Colours: system (default), light or dark."), QStringLiteral("NAME"));
     parser.addOptions({ helpOption, versionOption, urlOption, identityOption, spaceOption, keyOption, viewerStateOption,
         insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, logRulesOption, paletteOption });
-    parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson or .ndjson.zst) to open for replay; a HAR file is turned into one with 'deltascope-cli import'."), QStringLiteral("[capture]"));
+    parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson or .ndjson.zst) to open for replay. A HAR file is not opened as such: turn it into a capture "
+                                                                      "first with 'deltascope-cli import FILE.har -o FILE.ndjson'."), QStringLiteral("[capture]"));
 
     options.helpText = cli::helpText(parser, QStringLiteral("deltascope"));
 

@@ -59,6 +59,21 @@ TEST_CASE("chart data: only items that carry data count as deltas")
     CHECK(data.bytesInPerSecond(true)[0].y() == 140); // the bytes still came in
 }
 
+TEST_CASE("chart data: a socket's first ping reports no round trip, so it is no RTT sample")
+{
+    ChartData data(100, 1'000'000'000);
+    data.addEvent(makeEvent(EventKind::Hello, 0));
+    data.addEvent(makeEvent(EventKind::Ping, 1'000'000'000), 0); // "latency":"0": nothing measured yet
+    data.addEvent(makeEvent(EventKind::Ping, 2'000'000'000), 40);
+    data.addEvent(makeEvent(EventKind::Hello, 3'000'000'000)); // a new socket
+    data.addEvent(makeEvent(EventKind::Ping, 4'000'000'000), 0);
+    data.addEvent(makeEvent(EventKind::Ping, 5'000'000'000), 0); // measured this time: a loopback can say 0
+    const QList<QPointF> rtt = data.rttMs();
+    REQUIRE(rtt.size() == 2);
+    CHECK(rtt[0] == QPointF(2.5, 40));
+    CHECK(rtt[1] == QPointF(5.5, 0));
+}
+
 TEST_CASE("chart data: rates per bucket, the filling bucket left out")
 {
     ChartData data(100, 1'000'000'000); // 1 s buckets

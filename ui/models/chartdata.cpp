@@ -23,6 +23,7 @@ void ChartData::clear()
     m_lastDeltaNs = -1;
     m_deltaGaps = {};
     m_deltaGapCount = 0;
+    m_firstPingOfSocket = false;
 }
 
 ChartData::Bucket& ChartData::bucketAt(qint64 monotonicNs)
@@ -80,8 +81,13 @@ void ChartData::addEvent(const SessionEvent& event, double latencyMs)
             m_lastDeltaNs = event.monotonicNs;
         }
         break;
+    case EventKind::Hello:
+        m_firstPingOfSocket = true;
+        break;
     case EventKind::Ping:
-        if (latencyMs >= 0) {
+        // A socket's first ping has no round trip to report yet (the server has had no pong; it
+        // sends "0"): no sample, not an instant link.
+        if (!std::exchange(m_firstPingOfSocket, false) && latencyMs >= 0) {
             bucket.rttSumMs += latencyMs;
             ++bucket.rttCount;
         }

@@ -79,6 +79,7 @@ private:
     // The gaps between deltas, by size: bin b holds gaps of 2^(b/4) to 2^((b+1)/4) ms (four bins
     // an octave), so a median is found in fixed memory.
     static constexpr int kGapBins = 4 * 22; // up to about 70 minutes
+    bool m_firstPingOfSocket = false; // a hello came and no ping since: the next one's latency is no measurement
     qint64 m_lastDeltaNs = -1;
     std::array<quint32, kGapBins> m_deltaGaps {};
     quint32 m_deltaGapCount = 0;
