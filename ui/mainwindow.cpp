@@ -1201,6 +1201,9 @@ void MainWindow::buildMenus()
     replayAction(tr("Next delta"), replayshortcuts::nextDelta(), [](ReplaySession& replay) { replay.stepDeltaForward(); });
     replayAction(tr("Previous delta"), replayshortcuts::previousDelta(), [](ReplaySession& replay) { replay.stepDeltaBack(); });
     replayAction(tr("Next incident"), replayshortcuts::nextIncident(), [](ReplaySession& replay) { replay.seekNextIncident(); });
+    replayAction(tr("Previous incident"), replayshortcuts::previousIncident(), [](ReplaySession& replay) { replay.seekPreviousIncident(); });
+    replayAction(tr("Next anomaly"), replayshortcuts::nextAnomaly(), [](ReplaySession& replay) { replay.seekNextAnomaly(); });
+    replayAction(tr("Go to event, seq or time…"), replayshortcuts::goTo(), [this](ReplaySession&) { m_replayBar->focusGoTo(); });
 
     m_demoMenu = menuBar()->addMenu(tr("&Demo"));
     auto* demoGroup = new QActionGroup(this);

@@ -4,15 +4,19 @@
 
 #include <QApplication>
 #include <QComboBox>
-#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPainter>
 #include <QProxyStyle>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QStyle>
 #include <QStyleOptionSlider>
 #include <QToolButton>
+#include <QToolTip>
+
+#include <cmath>
 
 namespace deltascope::ui {
 
@@ -67,9 +71,8 @@ ReplayBar::ReplayBar(QWidget* parent)
 {
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(6, 4, 6, 4);
-    m_file = new QLabel(this);
-    m_file->setObjectName(QStringLiteral("replayFile"));
-    layout->addWidget(m_file);
+    // No file name here: the status bar and the window title name the capture, and the scrubber
+    // needs the room at 1024 px.
 
     const auto button = [this, layout](const QString& text, const QString& tip, const QString& name) {
         auto* b = new QToolButton(this);
@@ -82,20 +85,24 @@ ReplayBar::ReplayBar(QWidget* parent)
     const auto withKey = [](const QString& tip, const QKeySequence& key) {
         return tr("%1 (%2)").arg(tip, key.toString(QKeySequence::NativeText));
     };
-    QToolButton* previousIncident = button(tr("|◀ incident"), tr("Previous incident"), QStringLiteral("replayPreviousIncident"));
+    QToolButton* previousIncident = button(tr("|◀ incident"), withKey(tr("Previous incident"), replayshortcuts::previousIncident()),
+        QStringLiteral("replayPreviousIncident"));
     QToolButton* deltaBack = button(tr("◀ delta"), withKey(tr("Step back to the previous delta"), replayshortcuts::previousDelta()),
         QStringLiteral("replayDeltaBack"));
     QToolButton* back = button(tr("◀"), withKey(tr("Step back one event"), replayshortcuts::stepBack()), QStringLiteral("replayStepBack"));
     m_play = new QPushButton(tr("Play"), this);
     m_play->setObjectName(QStringLiteral("replayPlay"));
     m_play->setToolTip(withKey(tr("Play / pause"), replayshortcuts::playPause()));
+    // As wide as its longer text, not a dialog button's 80 px: the scrubber needs the room at 1024 px.
+    m_play->setFixedWidth(std::max(fontMetrics().horizontalAdvance(tr("Play")), fontMetrics().horizontalAdvance(tr("Pause")))
+        + 4 * fontMetrics().horizontalAdvance(QLatin1Char('0')));
     layout->addWidget(m_play);
     QToolButton* forward = button(tr("▶"), withKey(tr("Step one event"), replayshortcuts::stepForward()), QStringLiteral("replayStepForward"));
     QToolButton* deltaForward = button(tr("delta ▶"), withKey(tr("Step to the next delta"), replayshortcuts::nextDelta()),
         QStringLiteral("replayDeltaForward"));
     QToolButton* nextIncident = button(tr("incident ▶|"), withKey(tr("Next incident"), replayshortcuts::nextIncident()),
         QStringLiteral("replayNextIncident"));
-    QToolButton* nextAnomaly = button(tr("anomaly ▶|"), tr("Next anomaly"), QStringLiteral("replayNextAnomaly"));
+    QToolButton* nextAnomaly = button(tr("anomaly ▶|"), withKey(tr("Next anomaly"), replayshortcuts::nextAnomaly()), QStringLiteral("replayNextAnomaly"));
     m_speed = new QComboBox(this);
     m_speed->setObjectName(QStringLiteral("replaySpeed"));
     for (double speed : { 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0 })
@@ -109,11 +116,27 @@ ReplayBar::ReplayBar(QWidget* parent)
     jumpToClick->setParent(m_slider);
     m_slider->setStyle(jumpToClick);
     m_slider->setToolTip(tr("Scrub through the capture. Marks: violet below = incidents, pink above = anomalies."));
+    m_slider->setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('0')) * 12); // usable at 1024 px
     layout->addWidget(m_slider, 1);
     m_position = new QLabel(this);
     m_position->setObjectName(QStringLiteral("replayPosition"));
-    m_position->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("event 1,000,000 / 1,000,000")));
+    // Its minimum follows the capture's length (setReplay()): room for every position it shows.
     layout->addWidget(m_position);
+    m_goTo = new QLineEdit(this);
+    m_goTo->setObjectName(QStringLiteral("replayGoTo"));
+    m_goTo->setPlaceholderText(tr("go to…"));
+    m_goTo->setClearButtonEnabled(false);
+    m_goTo->setFixedWidth(fontMetrics().horizontalAdvance(QStringLiteral("seq 100000_")));
+    const QString goToHelp = tr("Go to an event (#42), the first stream item with a seq (seq 23) or a session time (12.5s); Enter to go (%1)")
+                                 .arg(replayshortcuts::goTo().toString(QKeySequence::NativeText));
+    m_goTo->setToolTip(goToHelp);
+    layout->addWidget(m_goTo);
+    connect(m_goTo, &QLineEdit::returnPressed, this, &ReplayBar::goTo);
+    connect(m_goTo, &QLineEdit::textEdited, this, [this, goToHelp] {
+        m_goTo->setStyleSheet({});
+        m_goTo->setToolTip(goToHelp);
+    });
+
     auto* leave = new QPushButton(tr("Back to live"), this);
     leave->setObjectName(QStringLiteral("replayLeave"));
     connect(leave, &QPushButton::clicked, this, &ReplayBar::leaveRequested);
@@ -153,9 +176,8 @@ void ReplayBar::setReplay(ReplaySession* replay)
         return;
     // The speed the box shows is the one Play, the menu and Space use (a new replay starts at 1×).
     replay->setSpeed(m_speed->currentData().toDouble());
-    m_file->setText(QFileInfo(replay->capture().path).fileName());
-    m_file->setToolTip(replay->capture().path);
     m_slider->setRange(-1, int(std::max<qint64>(0, replay->eventCount() - 1)));
+    m_position->setMinimumWidth(fontMetrics().horizontalAdvance(replayPositionText(replay->eventCount() - 1, replay->eventCount())));
     const auto updateMarkers = [this, replay] {
         std::vector<int> incidents;
         for (qint64 index : replay->incidentEvents())
@@ -187,6 +209,59 @@ void ReplayBar::syncPosition()
     const QSignalBlocker blocker(m_slider);
     m_slider->setValue(int(m_replay->position()));
     m_position->setText(replayPositionText(m_replay->position(), m_replay->eventCount()));
+}
+
+void ReplayBar::focusGoTo()
+{
+    m_goTo->setFocus(Qt::ShortcutFocusReason);
+    m_goTo->selectAll();
+}
+
+void ReplayBar::goTo()
+{
+    if (!m_replay)
+        return;
+    const ReplayGoTo to = parseReplayGoTo(m_goTo->text());
+    QString problem = to.error;
+    if (to.kind == ReplayGoTo::Kind::Event && (to.value < 0 || to.value >= m_replay->eventCount()))
+        problem = tr("no event #%1: the capture has #0\u2013#%2").arg(to.value).arg(m_replay->eventCount() - 1);
+    else if (to.kind == ReplayGoTo::Kind::Event)
+        m_replay->seek(to.value);
+    else if (to.kind == ReplayGoTo::Kind::Seq && !m_replay->seekSeq(to.value))
+        problem = tr("no stream item with seq %1 in this capture").arg(to.value);
+    else if (to.kind == ReplayGoTo::Kind::Time && !m_replay->seekTime(to.value))
+        problem = tr("no event at or before %1 s").arg(double(to.value) / 1e9);
+    if (problem.isEmpty()) {
+        m_goTo->clear();
+        return;
+    }
+    // Said where the eye is, and kept until the text is edited.
+    m_goTo->setStyleSheet(QStringLiteral("QLineEdit { color: #dc322f; }"));
+    m_goTo->setToolTip(problem);
+    QToolTip::showText(m_goTo->mapToGlobal(QPoint(0, m_goTo->height())), problem, m_goTo);
+    m_goTo->selectAll();
+}
+
+ReplayGoTo parseReplayGoTo(const QString& text)
+{
+    static const QRegularExpression event(QStringLiteral(R"(^\s*#?\s*(\d{1,18})\s*$)"));
+    static const QRegularExpression seq(QStringLiteral(R"(^\s*seq\s*(\d{1,18})\s*$)"), QRegularExpression::CaseInsensitiveOption);
+    static const QRegularExpression time(QStringLiteral(R"(^\s*(\d{1,9}(?:\.\d{1,9})?)\s*s\s*$)"), QRegularExpression::CaseInsensitiveOption);
+    ReplayGoTo to;
+    if (const QRegularExpressionMatch m = event.match(text); m.hasMatch()) {
+        to.kind = ReplayGoTo::Kind::Event;
+        to.value = m.captured(1).toLongLong();
+    } else if (const QRegularExpressionMatch m = seq.match(text); m.hasMatch()) {
+        to.kind = ReplayGoTo::Kind::Seq;
+        to.value = m.captured(1).toLongLong();
+    } else if (const QRegularExpressionMatch m = time.match(text); m.hasMatch()) {
+        to.kind = ReplayGoTo::Kind::Time;
+        to.value = qint64(std::llround(m.captured(1).toDouble() * 1e9));
+    } else {
+        to.error = text.trimmed().isEmpty() ? ReplayBar::tr("type where to go: #42, seq 23 or 12.5s")
+                                            : ReplayBar::tr("'%1' is not #EVENT, seq N or SECONDSs (e.g. #42, seq 23, 12.5s)").arg(text.trimmed());
+    }
+    return to;
 }
 
 QString replayPositionText(qint64 target, qint64 eventCount)

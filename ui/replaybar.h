@@ -11,6 +11,7 @@
 
 class QComboBox;
 class QLabel;
+class QLineEdit;
 class QPushButton;
 class QToolButton;
 
@@ -25,11 +26,25 @@ inline QKeySequence stepBack() { return QKeySequence(Qt::ALT | Qt::Key_Left); }
 inline QKeySequence nextDelta() { return QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Right); }
 inline QKeySequence previousDelta() { return QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Left); }
 inline QKeySequence nextIncident() { return QKeySequence(Qt::CTRL | Qt::Key_I); }
+inline QKeySequence previousIncident() { return QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I); }
+inline QKeySequence nextAnomaly() { return QKeySequence(Qt::CTRL | Qt::Key_Y); }
+inline QKeySequence goTo() { return QKeySequence(Qt::CTRL | Qt::Key_G); }
 }
 
 // "event #11 of #0–#296": events are numbered from 0, as the timeline, frame detail and the CLI's
 // --at number them; `target` is a seek's goal, or the position.
 QString replayPositionText(qint64 target, qint64 eventCount);
+
+// Where the replay bar's "go to" field asks to go: "#42" or "42" (an event, as the timeline numbers
+// them), "seq 23" (the first stream item with that seq, as `replay --to-seq`), "12.5s" or "12.5 s"
+// (the session time, as the charts' axis). `error` says what was not understood.
+struct ReplayGoTo {
+    enum class Kind { Invalid, Event, Seq, Time };
+    Kind kind = Kind::Invalid;
+    qint64 value = 0; // the event index, the seq, or the time in ns
+    QString error;
+};
+ReplayGoTo parseReplayGoTo(const QString& text);
 
 // A slider that paints marks (incidents, anomalies) along its groove. Only paints.
 class MarkerSlider : public QSlider
@@ -58,6 +73,8 @@ public:
     void setReplay(ReplaySession* replay);
     ReplaySession* replay() const { return m_replay; }
     MarkerSlider* slider() const { return m_slider; }
+    // Puts the keyboard in the "go to" field, its text selected (the Replay menu's Go to).
+    void focusGoTo();
 
 Q_SIGNALS:
     void leaveRequested();
@@ -66,11 +83,12 @@ private:
     void syncPosition();
 
     QPointer<ReplaySession> m_replay; // null once the replay it shows is gone
-    QLabel* m_file = nullptr;
     MarkerSlider* m_slider = nullptr;
     QLabel* m_position = nullptr;
     QPushButton* m_play = nullptr;
     QComboBox* m_speed = nullptr;
+    QLineEdit* m_goTo = nullptr;
+    void goTo();
 };
 
 }

@@ -357,6 +357,52 @@ TEST_CASE("replay bar: a jump that waits for the background fold says so, then s
     bar.setReplay(nullptr);
 }
 
+TEST_CASE("replay bar: go to an event, a seq or a time typed in its field; what it cannot find is said there")
+{
+    CHECK(parseReplayGoTo(QStringLiteral("#42")).kind == ReplayGoTo::Kind::Event);
+    CHECK(parseReplayGoTo(QStringLiteral(" 42 ")).value == 42);
+    CHECK(parseReplayGoTo(QStringLiteral("seq 23")).kind == ReplayGoTo::Kind::Seq);
+    CHECK(parseReplayGoTo(QStringLiteral("SEQ23")).value == 23);
+    CHECK(parseReplayGoTo(QStringLiteral("12.5s")).kind == ReplayGoTo::Kind::Time);
+    CHECK(parseReplayGoTo(QStringLiteral("12.5 s")).value == 12'500'000'000);
+    for (const char* bad : { "", "abc", "#", "seq", "-3", "1.5", "seq -1", "3 ms" }) {
+        const ReplayGoTo to = parseReplayGoTo(QString::fromLatin1(bad));
+        CHECK(to.kind == ReplayGoTo::Kind::Invalid);
+        CHECK_FALSE(to.error.isEmpty());
+    }
+
+    std::unique_ptr<Capture> capture = syntheticCapture(40);
+    capture->checkpoints->start();
+    ReplaySession replay(std::move(capture));
+    REQUIRE(test::waitUntil([&] { return replay.checkpointsComplete(); }, std::chrono::seconds(10)));
+    ReplayBar bar;
+    bar.setReplay(&replay);
+    bar.show();
+    auto* field = bar.findChild<QLineEdit*>(QStringLiteral("replayGoTo"));
+    REQUIRE(field);
+    const auto go = [&](const QString& text) {
+        field->setText(text);
+        QTest::keyClick(field, Qt::Key_Return);
+    };
+    // Events 0-3 set up the stream, 4 is the snapshot (seq 1), each later item one event and one seq.
+    go(QStringLiteral("seq 11"));
+    CHECK(replay.position() == 14);
+    CHECK(field->text().isEmpty()); // done: cleared for the next
+    go(QStringLiteral("#7"));
+    CHECK(replay.position() == 7);
+    go(QStringLiteral("0.010s")); // one event a millisecond from 1 us: the last at or before 10 ms
+    CHECK(replay.position() == 9);
+    go(QStringLiteral("#999999"));
+    CHECK(replay.position() == 9);
+    CHECK(field->text() == QStringLiteral("#999999")); // kept, to be corrected
+    CHECK(field->toolTip().startsWith(QStringLiteral("no event #999999: the capture has #0")));
+    go(QStringLiteral("seq 100000"));
+    CHECK(field->toolTip() == QStringLiteral("no stream item with seq 100000 in this capture"));
+    go(QStringLiteral("soon"));
+    CHECK(field->toolTip().contains(QStringLiteral("is not #EVENT, seq N or SECONDSs")));
+    bar.setReplay(nullptr);
+}
+
 TEST_CASE("replay bar: a click on the scrubber's track jumps there, as a video player's does")
 {
     // Qt's default moved one page step toward the click (479 to 489 for a click near the end).
