@@ -237,6 +237,12 @@ MainWindow::MainWindow(QWidget* parent)
     m_incidentsView->setSelectionMode(QAbstractItemView::SingleSelection);
     m_incidentsView->verticalHeader()->setVisible(false);
     m_incidentsView->horizontalHeader()->setStretchLastSection(true);
+    {
+        // "#4" needs no 100 px: in a pane a quarter of 1024 px wide, the verdict and the trigger show.
+        const int charWidth = m_incidentsView->fontMetrics().horizontalAdvance(QLatin1Char('0'));
+        m_incidentsView->horizontalHeader()->resizeSection(IncidentsModel::NumberColumn, charWidth * 6);
+        m_incidentsView->horizontalHeader()->resizeSection(IncidentsModel::VerdictColumn, charWidth * 16);
+    }
     m_incidentsPanel->setContent(m_incidentsView);
     // Selecting an incident shows its analysis (the Incident event's payload) and moves the
     // timeline and charts there; clicking it again after looking elsewhere does so again, and a

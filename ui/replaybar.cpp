@@ -16,6 +16,7 @@
 #include <QToolButton>
 #include <QToolTip>
 
+#include <algorithm>
 #include <cmath>
 
 namespace deltascope::ui {
@@ -85,7 +86,7 @@ ReplayBar::ReplayBar(QWidget* parent)
     const auto withKey = [](const QString& tip, const QKeySequence& key) {
         return tr("%1 (%2)").arg(tip, key.toString(QKeySequence::NativeText));
     };
-    QToolButton* previousIncident = button(tr("|◀ incident"), withKey(tr("Previous incident"), replayshortcuts::previousIncident()),
+    m_previousIncident = button(tr("|◀ incident"), withKey(tr("Previous incident"), replayshortcuts::previousIncident()),
         QStringLiteral("replayPreviousIncident"));
     QToolButton* deltaBack = button(tr("◀ delta"), withKey(tr("Step back to the previous delta"), replayshortcuts::previousDelta()),
         QStringLiteral("replayDeltaBack"));
@@ -100,9 +101,9 @@ ReplayBar::ReplayBar(QWidget* parent)
     QToolButton* forward = button(tr("▶"), withKey(tr("Step one event"), replayshortcuts::stepForward()), QStringLiteral("replayStepForward"));
     QToolButton* deltaForward = button(tr("delta ▶"), withKey(tr("Step to the next delta"), replayshortcuts::nextDelta()),
         QStringLiteral("replayDeltaForward"));
-    QToolButton* nextIncident = button(tr("incident ▶|"), withKey(tr("Next incident"), replayshortcuts::nextIncident()),
+    m_nextIncident = button(tr("incident ▶|"), withKey(tr("Next incident"), replayshortcuts::nextIncident()),
         QStringLiteral("replayNextIncident"));
-    QToolButton* nextAnomaly = button(tr("anomaly ▶|"), withKey(tr("Next anomaly"), replayshortcuts::nextAnomaly()), QStringLiteral("replayNextAnomaly"));
+    m_nextAnomaly = button(tr("anomaly ▶|"), withKey(tr("Next anomaly"), replayshortcuts::nextAnomaly()), QStringLiteral("replayNextAnomaly"));
     m_speed = new QComboBox(this);
     m_speed->setObjectName(QStringLiteral("replaySpeed"));
     for (double speed : { 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0 })
@@ -162,9 +163,9 @@ ReplayBar::ReplayBar(QWidget* parent)
     connect(forward, &QToolButton::clicked, this, [this] { m_replay && m_replay->stepForward(); });
     connect(deltaBack, &QToolButton::clicked, this, [this] { m_replay && m_replay->stepDeltaBack(); });
     connect(deltaForward, &QToolButton::clicked, this, [this] { m_replay && m_replay->stepDeltaForward(); });
-    connect(previousIncident, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekPreviousIncident(); });
-    connect(nextIncident, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekNextIncident(); });
-    connect(nextAnomaly, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekNextAnomaly(); });
+    connect(m_previousIncident, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekPreviousIncident(); });
+    connect(m_nextIncident, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekNextIncident(); });
+    connect(m_nextAnomaly, &QToolButton::clicked, this, [this] { m_replay && m_replay->seekNextAnomaly(); });
 }
 
 void ReplayBar::setReplay(ReplaySession* replay)
@@ -190,6 +191,7 @@ void ReplayBar::setReplay(ReplaySession* replay)
     updateMarkers();
     // The fold's anomalies arrive when the capture's checkpoints are complete.
     connect(replay, &ReplaySession::anomaliesChanged, this, updateMarkers);
+    connect(replay, &ReplaySession::anomaliesChanged, this, &ReplayBar::syncPosition); // the jump buttons' state
     connect(replay, &ReplaySession::positionChanged, this, &ReplayBar::syncPosition);
     connect(replay, &ReplaySession::seekCancelled, this, &ReplayBar::syncPosition);
     connect(replay, &ReplaySession::seekPending, this, [this](qint64 target, qint64 folded, qint64 total) {
@@ -209,6 +211,15 @@ void ReplayBar::syncPosition()
     const QSignalBlocker blocker(m_slider);
     m_slider->setValue(int(m_replay->position()));
     m_position->setText(replayPositionText(m_replay->position(), m_replay->eventCount()));
+    // A jump with nowhere to go is greyed out, not a click that silently does nothing.
+    const qint64 at = m_replay->position();
+    const std::vector<qint64>& incidents = m_replay->incidentEvents();
+    const std::vector<qint64>& anomalies = m_replay->anomalyEvents();
+    const auto before = [at](qint64 index) { return index < at; };
+    const auto after = [at](qint64 index) { return index > at; };
+    m_previousIncident->setEnabled(std::any_of(incidents.begin(), incidents.end(), before));
+    m_nextIncident->setEnabled(std::any_of(incidents.begin(), incidents.end(), after));
+    m_nextAnomaly->setEnabled(std::any_of(anomalies.begin(), anomalies.end(), after));
 }
 
 void ReplayBar::focusGoTo()

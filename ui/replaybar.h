@@ -88,6 +88,9 @@ private:
     QPushButton* m_play = nullptr;
     QComboBox* m_speed = nullptr;
     QLineEdit* m_goTo = nullptr;
+    QToolButton* m_previousIncident = nullptr;
+    QToolButton* m_nextIncident = nullptr;
+    QToolButton* m_nextAnomaly = nullptr;
     void goTo();
 };
 

@@ -24,6 +24,7 @@
 #include <QMap>
 #include <QAction>
 #include <QPushButton>
+#include <QToolButton>
 #include <QMenu>
 #include <QMenuBar>
 #include <QLineEdit>
@@ -372,12 +373,28 @@ TEST_CASE("replay bar: go to an event, a seq or a time typed in its field; what 
     }
 
     std::unique_ptr<Capture> capture = syntheticCapture(40);
+    SessionEvent incident;
+    incident.kind = EventKind::Incident;
+    incident.direction = Direction::Local;
+    incident.monotonicNs = capture->log->at(capture->log->size() - 1).monotonicNs + 1000;
+    const qint64 incidentAt = capture->log->append(incident, R"({"incident":1,"verdict":"converged"})");
     capture->checkpoints->start();
     ReplaySession replay(std::move(capture));
     REQUIRE(test::waitUntil([&] { return replay.checkpointsComplete(); }, std::chrono::seconds(10)));
     ReplayBar bar;
     bar.setReplay(&replay);
     bar.show();
+    // A jump with nowhere to go is greyed out.
+    auto* nextIncident = bar.findChild<QToolButton*>(QStringLiteral("replayNextIncident"));
+    auto* previousIncident = bar.findChild<QToolButton*>(QStringLiteral("replayPreviousIncident"));
+    REQUIRE(nextIncident);
+    REQUIRE(previousIncident);
+    CHECK(nextIncident->isEnabled());
+    CHECK_FALSE(previousIncident->isEnabled());
+    nextIncident->click();
+    CHECK(replay.position() == incidentAt);
+    CHECK_FALSE(nextIncident->isEnabled());
+    CHECK(previousIncident->isEnabled() == false); // nothing before the only one, either
     auto* field = bar.findChild<QLineEdit*>(QStringLiteral("replayGoTo"));
     REQUIRE(field);
     const auto go = [&](const QString& text) {
