@@ -358,7 +358,7 @@ TEST_CASE("replay bar: a jump that waits for the background fold says so, then s
     bar.setReplay(nullptr);
 }
 
-TEST_CASE("replay bar: go to an event, a seq or a time typed in its field; what it cannot find is said there")
+TEST_CASE("replay bar: go to an event, a seq or a time typed in its field, and what it cannot find is said there")
 {
     CHECK(parseReplayGoTo(QStringLiteral("#42")).kind == ReplayGoTo::Kind::Event);
     CHECK(parseReplayGoTo(QStringLiteral(" 42 ")).value == 42);
