@@ -1045,6 +1045,28 @@ bool MainWindow::injectStall(int milliseconds)
     return true;
 }
 
+qint64 recordedRttMs(const EventLog& log, qint64 position)
+{
+    // The server reports the round trip it measured in its next ping; a socket's first ping has
+    // none yet (it says "0"), and a new socket has measured nothing until its second.
+    const std::vector<qint64>& pings = log.indexesOfKind(EventKind::Ping);
+    const std::vector<qint64>& hellos = log.indexesOfKind(EventKind::Hello);
+    const auto lastAtOrBefore = [position](const std::vector<qint64>& indexes) {
+        const auto after = std::upper_bound(indexes.begin(), indexes.end(), position);
+        return after == indexes.begin() ? indexes.end() : std::prev(after);
+    };
+    const auto ping = lastAtOrBefore(pings);
+    if (ping == pings.end())
+        return -1;
+    const auto hello = lastAtOrBefore(hellos);
+    const qint64 socketStart = hello == hellos.end() ? -1 : *hello;
+    if (*ping < socketStart)
+        return -1; // a new socket since, which has measured nothing yet
+    if (ping == pings.begin() || *std::prev(ping) < socketStart)
+        return -1; // the socket's first ping
+    return log.at(*ping).code >= 0 ? log.at(*ping).code : -1;
+}
+
 void MainWindow::updateStatus()
 {
     if (m_replay) {
@@ -1053,7 +1075,8 @@ void MainWindow::updateStatus()
         m_stateLabel->setText(m_replay->isPlaying() ? tr("replay: playing") : tr("replay"));
         m_epochLabel->setText(tr("epoch %1").arg(folder.epoch()));
         m_seqLabel->setText(folder.lastSeq() >= 0 ? tr("seq %1").arg(folder.lastSeq()) : tr("seq –"));
-        m_rttLabel->setText(tr("RTT –"));
+        const qint64 rtt = recordedRttMs(*m_replay->capture().log, m_replay->position());
+        m_rttLabel->setText(rtt >= 0 ? tr("RTT %1 ms").arg(rtt) : tr("RTT –"));
         m_rateLabel->setText(replayPositionText(m_replay->position(), m_replay->eventCount()));
         m_versionLabel->clear(); // the live session's server says nothing about the capture
         m_versionLabel->setStyleSheet(QString());

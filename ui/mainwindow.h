@@ -30,6 +30,10 @@ class IncidentAnalyzer;
 
 namespace deltascope::ui {
 
+// The round trip the server last reported at or before event `position` of a recorded session
+// (its latest ping's, on the same socket and not its first), in ms; -1 when none was measured.
+qint64 recordedRttMs(const EventLog& log, qint64 position);
+
 class ChartsPanel;
 class IncidentsModel;
 class LiveController;

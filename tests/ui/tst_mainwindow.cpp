@@ -420,6 +420,33 @@ TEST_CASE("replay bar: go to an event, a seq or a time typed in its field, and w
     bar.setReplay(nullptr);
 }
 
+TEST_CASE("replay status: the RTT is the latest one the server reported on the socket at the cursor")
+{
+    EventLog log;
+    const auto add = [&log](EventKind kind, int code = -1) {
+        SessionEvent event;
+        event.kind = kind;
+        event.code = code;
+        return log.append(event, "{}");
+    };
+    add(EventKind::StateChanged); // 0
+    add(EventKind::Hello); // 1
+    add(EventKind::Ping, 0); // 2: the socket's first, nothing measured yet
+    add(EventKind::Ping, 40); // 3
+    add(EventKind::StreamItem); // 4
+    add(EventKind::Hello); // 5: a new socket
+    add(EventKind::Ping, 0); // 6
+    add(EventKind::Ping, 7); // 7
+    CHECK(recordedRttMs(log, 0) == -1);
+    CHECK(recordedRttMs(log, 2) == -1);
+    CHECK(recordedRttMs(log, 3) == 40);
+    CHECK(recordedRttMs(log, 4) == 40);
+    CHECK(recordedRttMs(log, 5) == -1);
+    CHECK(recordedRttMs(log, 6) == -1);
+    CHECK(recordedRttMs(log, 7) == 7);
+    CHECK(recordedRttMs(log, -1) == -1);
+}
+
 TEST_CASE("replay bar: a click on the scrubber's track jumps there, as a video player's does")
 {
     // Qt's default moved one page step toward the click (479 to 489 for a click near the end).
