@@ -126,7 +126,6 @@ ReplayBar::ReplayBar(QWidget* parent)
     m_goTo = new QLineEdit(this);
     m_goTo->setObjectName(QStringLiteral("replayGoTo"));
     m_goTo->setPlaceholderText(tr("go to…"));
-    m_goTo->setClearButtonEnabled(false);
     m_goTo->setFixedWidth(fontMetrics().horizontalAdvance(QStringLiteral("seq 100000_")));
     const QString goToHelp = tr("Go to an event (#42), the first stream item with a seq (seq 23) or a session time (12.5s); Enter to go (%1)")
                                  .arg(replayshortcuts::goTo().toString(QKeySequence::NativeText));
@@ -211,15 +210,15 @@ void ReplayBar::syncPosition()
     const QSignalBlocker blocker(m_slider);
     m_slider->setValue(int(m_replay->position()));
     m_position->setText(replayPositionText(m_replay->position(), m_replay->eventCount()));
-    // A jump with nowhere to go is greyed out, not a click that silently does nothing.
+    // A jump with nowhere to go is greyed out, not a click that silently does nothing. The lists
+    // are in event order (the replay's own jumps search them so): their ends decide, at every
+    // step of a playback however many anomalies there are.
     const qint64 at = m_replay->position();
     const std::vector<qint64>& incidents = m_replay->incidentEvents();
     const std::vector<qint64>& anomalies = m_replay->anomalyEvents();
-    const auto before = [at](qint64 index) { return index < at; };
-    const auto after = [at](qint64 index) { return index > at; };
-    m_previousIncident->setEnabled(std::any_of(incidents.begin(), incidents.end(), before));
-    m_nextIncident->setEnabled(std::any_of(incidents.begin(), incidents.end(), after));
-    m_nextAnomaly->setEnabled(std::any_of(anomalies.begin(), anomalies.end(), after));
+    m_previousIncident->setEnabled(!incidents.empty() && incidents.front() < at);
+    m_nextIncident->setEnabled(!incidents.empty() && incidents.back() > at);
+    m_nextAnomaly->setEnabled(!anomalies.empty() && anomalies.back() > at);
 }
 
 void ReplayBar::focusGoTo()
@@ -234,7 +233,7 @@ void ReplayBar::goTo()
         return;
     const ReplayGoTo to = parseReplayGoTo(m_goTo->text());
     QString problem = to.error;
-    if (to.kind == ReplayGoTo::Kind::Event && (to.value < 0 || to.value >= m_replay->eventCount()))
+    if (to.kind == ReplayGoTo::Kind::Event && to.value >= m_replay->eventCount())
         problem = tr("no event #%1: the capture has #0\u2013#%2").arg(to.value).arg(m_replay->eventCount() - 1);
     else if (to.kind == ReplayGoTo::Kind::Event)
         m_replay->seek(to.value);

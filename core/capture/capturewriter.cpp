@@ -38,6 +38,15 @@ void redactHeaderText(capture::Header& header, capture::IdentityRedactor& redact
         *text = QString::fromUtf8(redactor.redact(text->toUtf8(), false));
 }
 
+// A regular file of one name (not a link, not hard-linked elsewhere): one a new recording may
+// replace by a new file of its own, rather than be written through.
+bool isOwnPlainFile(const QFileInfo& file)
+{
+    struct stat status {};
+    return file.exists() && file.isFile() && !file.isSymLink() && ::stat(QFile::encodeName(file.filePath()).constData(), &status) == 0
+        && status.st_nlink == 1;
+}
+
 }
 
 // The worker side: formats, redacts, compresses and writes. All its methods run on the worker
@@ -74,9 +83,7 @@ public:
         // capture holds private data; 0600 stays 0600). Symbolic and hard links and other kinds
         // of file are written through, as given.
         const QFileInfo existing(m_options.path);
-        struct stat status {};
-        const bool replace = existing.exists() && existing.isFile() && !existing.isSymLink()
-            && ::stat(QFile::encodeName(m_options.path).constData(), &status) == 0 && status.st_nlink == 1;
+        const bool replace = isOwnPlainFile(existing);
         const QFileDevice::Permissions mode = replace ? existing.permissions() : QFileDevice::Permissions();
         if (replace)
             QFile::remove(m_options.path);
@@ -276,9 +283,7 @@ bool CaptureWriter::start(QString* error)
     m_keptExisting = false;
     if (m_options.keepExistingUntilDocument) {
         const QFileInfo existing(m_options.path);
-        struct stat status {};
-        if (existing.exists() && existing.isFile() && !existing.isSymLink()
-            && ::stat(QFile::encodeName(m_options.path).constData(), &status) == 0 && status.st_nlink == 1) {
+        if (isOwnPlainFile(existing)) {
             const bool compressed = m_options.path.endsWith(QLatin1String(".zst"));
             m_siblingPath = existing.absoluteDir().filePath(QStringLiteral(".%1.recording-%2%3")
                     .arg(existing.fileName())

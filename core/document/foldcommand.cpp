@@ -565,16 +565,24 @@ int runFold(const QStringList& arguments, CommandIo& io)
             if (!*transcript)
                 lineDelta = deltaOfLine(line, options.mode, deltaLog, false);
         }
-        if (lineDelta.createRequest && *transcript) {
-            // A new connection/create: its first item is a whole snapshot, folded onto an empty
-            // document (the reference client merges it into what it holds), as for a delta log.
+        // A new stream: a connection/create, or a hello, on whose socket the stream is made again
+        // (7.1; its request maybe not in the file, a transcript of server frames). Its first item
+        // is a whole snapshot, folded onto an empty document (the reference client merges it into
+        // what it holds), as for a delta log; its seqs count afresh.
+        const auto startStream = [&] {
             if (streamFolded && options.mode == FoldMode::Canonical)
                 tree = DocumentTree(options.mode);
             streamFolded = false;
-            // The new stream counts its seqs afresh, under an id connection.js may reuse (7.1).
             lastSeqOfStream.clear();
+        };
+        if (lineDelta.createRequest && *transcript) {
+            startStream();
             documentStream = lineDelta.requestId;
-            endedStreams.erase(lineDelta.requestId);
+            endedStreams.erase(lineDelta.requestId); // an id connection.js may reuse
+        }
+        if (lineDelta.hello && transcript.value_or(false)) {
+            startStream();
+            endedStreams.clear(); // the server knows none of the old socket's ids
         }
         if (lineDelta.malformed) {
             // The first kMalformedShown are named; past them (a damaged file), a count at the end.
@@ -593,18 +601,6 @@ int runFold(const QStringList& arguments, CommandIo& io)
                                     .arg(lineDelta.stream)
                                     .arg(ended->second);
             lineDelta.endsStream = -1;
-        }
-        if (lineDelta.hello && transcript.value_or(false)) {
-            // A new socket (or a second hello, 7.1): the stream is made again there, its request
-            // maybe not in the file (a transcript of server frames). As at a connection/create: its
-            // first item is a whole snapshot, folded onto an empty document (but for
-            // --reference-client); the server knows none of the old ids, so an ended one may be
-            // reused, and seqs count afresh.
-            if (streamFolded && options.mode == FoldMode::Canonical)
-                tree = DocumentTree(options.mode);
-            streamFolded = false;
-            endedStreams.clear();
-            lastSeqOfStream.clear();
         }
         if (lineDelta.endsStream >= 0 && !deltaLog)
             endedStreams.try_emplace(lineDelta.endsStream, lineDelta.endedBy); // after its own data, folded below

@@ -31,6 +31,7 @@ struct Rig {
     RecordingClient client;
     QList<FaultReport> reports;
     QList<QJsonObject> events;
+    QList<QString> notApplied; // "FAULT: why", as faultNotApplied says it
 
     Rig()
     {
@@ -38,6 +39,8 @@ struct Rig {
         REQUIRE(proxy.listen());
         QObject::connect(
             &proxy, &FaultProxy::faultInjected, &proxy, [this](const FaultReport& report) { reports.append(report); });
+        QObject::connect(&proxy, &FaultProxy::faultNotApplied, &proxy,
+            [this](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
         QObject::connect(
             &proxy, &FaultProxy::connectionEvent, &proxy, [this](const QJsonObject& event) { events.append(event); });
     }
@@ -507,9 +510,7 @@ TEST_CASE("proxy: rewrite the hello version on the next connection only")
 TEST_CASE("proxy: a version rewrite no hello passed through is reported not applied")
 {
     Rig rig;
-    QList<QString> notApplied;
-    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
-        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    QList<QString>& notApplied = rig.notApplied;
     rig.connect(); // its hello passed before the rewrite was set
     rig.apply(QStringLiteral("rewrite-version"), params(R"({"version":"v2","connections":1})"));
     REQUIRE(rig.reports.size() == 1);
@@ -525,9 +526,7 @@ TEST_CASE("proxy: a version rewrite no hello passed through is reported not appl
 TEST_CASE("proxy: a version rewrite replaced by another before any hello passed is reported not applied")
 {
     Rig rig;
-    QList<QString> notApplied;
-    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
-        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    QList<QString>& notApplied = rig.notApplied;
     rig.apply(QStringLiteral("rewrite-version"), params(R"({"version":"v2"})"));
     rig.apply(QStringLiteral("rewrite-version"), params(R"({"version":"v3","connections":1})"));
     REQUIRE(notApplied.size() == 1);
@@ -579,9 +578,7 @@ TEST_CASE("proxy: an inject applied before its stream exists waits for the conne
     // watch --fault applies as the client sends connection/create, before the proxy forwarded it:
     // an inject used to find no stream, do nothing, report nothing and return true.
     Rig rig;
-    QList<QString> notApplied;
-    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
-        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    QList<QString>& notApplied = rig.notApplied;
     rig.apply(QStringLiteral("inject-failure"), params(R"({"code":403403})"));
     rig.apply(QStringLiteral("inject-disconnected"), params(R"({"close":false})"));
     CHECK(rig.proxy.waitingInjectCount() == 2);
@@ -621,9 +618,7 @@ TEST_CASE("proxy: an inject applied before its stream exists waits for the conne
 TEST_CASE("proxy: a message fault cleared before its frame came is said not applied, one that acted is not")
 {
     Rig rig;
-    QList<QString> notApplied;
-    QObject::connect(&rig.proxy, &FaultProxy::faultNotApplied, &rig.proxy,
-        [&](const QString& fault, const QJsonObject&, const QString& why) { notApplied.append(fault + QStringLiteral(": ") + why); });
+    QList<QString>& notApplied = rig.notApplied;
     rig.apply(QStringLiteral("duplicate-message"), params(R"({"kind":"hello"})"));
     rig.apply(QStringLiteral("drop-message"), params(R"({"kind":"delta","nth":3})"));
     rig.connect();
