@@ -16,7 +16,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
+#include <signal.h>
 #include <sys/stat.h>
 
 namespace deltascope {
@@ -45,6 +47,32 @@ bool isOwnPlainFile(const QFileInfo& file)
     struct stat status {};
     return file.exists() && file.isFile() && !file.isSymLink() && ::stat(QFile::encodeName(file.filePath()).constData(), &status) == 0
         && status.st_nlink == 1;
+}
+
+// Removes the ".NAME.recording-PID[.zst]" siblings of `existing` that a recording killed before its
+// document came (SIGKILL, a crash) left behind: those whose process is gone. They hold only that
+// session's first events, no document, and would otherwise pile up unseen beside the capture. A
+// sibling of a recording still running (its pid alive, or not ours to signal) is left alone.
+void removeAbandonedSiblings(const QFileInfo& existing)
+{
+    const QString prefix = QStringLiteral(".%1.recording-").arg(existing.fileName());
+    const QDir folder = existing.absoluteDir();
+    for (const QString& name : folder.entryList({ prefix + QLatin1Char('*') }, QDir::Files | QDir::Hidden | QDir::System)) {
+        QStringView pidText = QStringView(name).mid(prefix.size());
+        if (pidText.endsWith(QLatin1String(".zst")))
+            pidText.chop(4);
+        bool isNumber = false;
+        const qint64 pid = pidText.toLongLong(&isNumber);
+        if (!isNumber || pid <= 0 || pid > std::numeric_limits<pid_t>::max() || pid == QCoreApplication::applicationPid())
+            continue;
+        if (::kill(pid_t(pid), 0) == 0 || errno != ESRCH)
+            continue; // alive (EPERM: alive, someone else's)
+        const QFileInfo sibling(folder.filePath(name));
+        if (sibling.isSymLink() || !sibling.isFile())
+            continue;
+        if (QFile::remove(sibling.filePath()))
+            qCInfo(lcCapture).noquote() << "removed" << sibling.filePath() << "left by a recording (pid" << pid << ") that ended without its document";
+    }
 }
 
 }
@@ -290,6 +318,7 @@ bool CaptureWriter::start(QString* error)
                     .arg(QCoreApplication::applicationPid())
                     .arg(compressed ? QStringLiteral(".zst") : QString()));
             QFile::remove(m_siblingPath); // a leftover of a crashed run with the same pid
+            removeAbandonedSiblings(existing);
             // Made here first, with the old file's mode, which the worker's open() keeps for what
             // it writes there (a capture holds private data: 0600 stays 0600 from the first byte).
             // A sibling that cannot be made (a name too long, a folder not writable) leaves the

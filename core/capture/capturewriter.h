@@ -33,7 +33,8 @@ struct CaptureWriterOptions {
     // such item by stop(), the sibling is removed and the file is left as it was (keptExisting()),
     // so a connection that fails, or a stream the server refuses, costs no recording. Links, other
     // kinds of file, and a sibling that cannot be made (a name too long, a folder not writable) are
-    // written through in place, as without this option.
+    // written through in place, as without this option. Siblings that killed recordings left
+    // (their pid gone) are removed when the next one starts.
     bool keepExistingUntilDocument = false;
 };
 

@@ -573,6 +573,28 @@ TEST_CASE("capture: keepExistingUntilDocument replaces a capture at the document
         REQUIRE(reopened);
         CHECK(reopened->log->size() == 4);
     }
+    SECTION("siblings that killed recordings left (their pid gone) are removed; a live one's and other names stay")
+    {
+        writeOld();
+        const QString base = dir.filePath(QStringLiteral(".kept.ndjson.zst.recording-"));
+        // Beyond any pid_max: no such process. Pid 1 always runs (kill() says so, or EPERM).
+        const QStringList abandoned { base + QStringLiteral("2147483600"), base + QStringLiteral("2147483601.zst") };
+        const QStringList kept { base + QStringLiteral("1.zst"), base + QStringLiteral("notapid"),
+            dir.filePath(QStringLiteral(".other.ndjson.recording-2147483600")) };
+        for (const QString& name : abandoned + kept)
+            REQUIRE(writeFile(name, "partial\n"));
+        EventLog log;
+        CaptureWriter writer(&log, {}, options);
+        REQUIRE(writer.start(&error));
+        for (const QString& name : abandoned)
+            CHECK_FALSE(QFileInfo::exists(name));
+        for (const QString& name : kept)
+            CHECK(QFileInfo::exists(name));
+        writer.stop();
+        CHECK(readAll() == before);
+        for (const QString& name : kept)
+            CHECK(QFileInfo::exists(name));
+    }
     SECTION("no file there yet: written in place, as without the option")
     {
         EventLog log;
