@@ -325,7 +325,7 @@ void FrameDetailPanel::showEvent(qint64 index)
     if (event.seq >= 0)
         header.append(tr("seq %1").arg(event.seq));
     header.append(tr("epoch %1").arg(event.epoch));
-    header.append(tr("%1 bytes").arg(event.payload.length));
+    header.append(tr("%1 bytes").arg(event.payload.size));
     header.append(tr("t = %1 ms").arg(double(event.monotonicNs) / 1e6, 0, 'f', 3));
     if (!m_log->method(index).isEmpty())
         header.append(m_log->method(index).toHtmlEscaped());

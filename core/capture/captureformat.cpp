@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <iterator>
 
 namespace deltascope::capture {
@@ -312,6 +313,48 @@ bool decodeJsonString(QByteArrayView token, QByteArray& out)
         }
     }
     return true;
+}
+
+qsizetype decodedJsonStringSize(QByteArrayView token)
+{
+    // decodeJsonString()'s walk, counting instead of writing: a capture's index says how big each
+    // frame was without decoding it (tst_captureformat holds the two to the same sizes).
+    if (token.size() < 2 || token.front() != '"' || token.back() != '"')
+        return -1;
+    const char* p = token.data() + 1;
+    const char* end = token.data() + token.size() - 1;
+    qsizetype size = 0;
+    while (p < end) {
+        const char* escape = static_cast<const char*>(std::memchr(p, '\\', std::size_t(end - p)));
+        if (!escape)
+            return size + (end - p);
+        size += escape - p;
+        p = escape;
+        if (end - p < 2)
+            return -1;
+        const char e = p[1];
+        p += 2;
+        if (e != 'u') {
+            if (!std::strchr("\"\\/bfnrt", e) || e == 0)
+                return -1;
+            ++size;
+            continue;
+        }
+        const int unit = jsonEscapeUnit(p, std::size_t(end - p));
+        if (unit < 0)
+            return -1;
+        quint32 code = quint32(unit);
+        p += 4;
+        if (code >= 0xD800 && code <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+            const int low = jsonEscapeUnit(p + 2, std::size_t(end - p - 2));
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+                code = 0x10000;
+                p += 6;
+            }
+        }
+        size += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    }
+    return size;
 }
 
 namespace {

@@ -88,6 +88,8 @@ void appendEndLine(QByteArray& out, qint64 eventCount, qint64 wallMs);
 // JSON strings are written with appendJsonString (core/jsonstring.h), which assumes valid UTF-8.
 // Decodes a JSON string token (with its quotes). Returns false on bad escapes.
 bool decodeJsonString(QByteArrayView token, QByteArray& out);
+// The size decodeJsonString() would decode the token to, without decoding; -1 where it would fail.
+qsizetype decodedJsonStringSize(QByteArrayView token);
 bool isValidUtf8(QByteArrayView bytes);
 
 // Replaces identity tokens in payloads. Learns tokens from outbound requests' `identity` field

@@ -101,7 +101,7 @@ PayloadRef FilePayloadStore::append(QByteArrayView bytes)
 {
     if (m_hasNext) {
         m_hasNext = false;
-        m_total += m_next.length;
+        m_total += m_next.size;
         return m_next;
     }
     PayloadRef ref = m_memory.append(bytes);
@@ -309,6 +309,7 @@ struct LineFields {
     qint64 link = -1;
     const char* payload = nullptr;
     std::size_t payloadLength = 0;
+    std::size_t payloadSize = 0; // decoded (a frame as it was on the wire)
     bool base64 = false;
     bool hasPayload = false;
     bool isLink = false;
@@ -327,6 +328,16 @@ std::string_view trimTrailing(std::string_view token)
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\r' || token.back() == '\n'))
         token.remove_suffix(1);
     return token;
+}
+
+// The size of what FilePayloadStore::read() gives for a frame token: its wire size, which the
+// timeline, the charts and the CLI show, not its escaped length in the file.
+std::size_t decodedPayloadSize(std::string_view token, bool base64)
+{
+    if (base64) // binary frames, rare: decoded as read() decodes them
+        return std::size_t(QByteArray::fromBase64(QByteArray::fromRawData(token.data() + 1, qsizetype(token.size()) - 2)).size());
+    const qsizetype size = capture::decodedJsonStringSize(QByteArrayView(token.data(), qsizetype(token.size())));
+    return size >= 0 ? std::size_t(size) : token.size(); // read() gives an undecodable token as it is
 }
 
 // Parses one line into fields. Returns an empty string or what is wrong with the line.
@@ -416,6 +427,7 @@ QString parseLine(simdjson::ondemand::parser& parser, const char* data, std::siz
             fields.payload = token.data();
             fields.payloadLength = token.size();
             fields.base64 = key == "frameBase64";
+            fields.payloadSize = ok ? decodedPayloadSize(token, fields.base64) : 0;
             fields.hasPayload = ok;
         } else if (key == "fields") {
             ondemand::object local;
@@ -425,6 +437,7 @@ QString parseLine(simdjson::ondemand::parser& parser, const char* data, std::siz
             raw = trimTrailing(raw);
             fields.payload = raw.data();
             fields.payloadLength = raw.size();
+            fields.payloadSize = raw.size();
             fields.hasPayload = ok;
         } else if (key == "end") {
             bool end = false;
@@ -765,6 +778,7 @@ std::unique_ptr<Capture> CaptureReader::open(const QString& path, const CaptureO
             if (fields.base64)
                 ref.offset |= FilePayloadStore::kBase64Bit;
             ref.length = quint32(fields.payloadLength);
+            ref.size = quint32(fields.payloadSize);
         }
         // Recorders and the HAR import write times that never decrease; a capture whose times do was
         // edited or damaged, and its gaps and rates are wrong there. Kept as recorded, and said.

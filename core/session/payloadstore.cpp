@@ -29,6 +29,7 @@ PayloadRef MemoryPayloadStore::append(QByteArrayView bytes)
     PayloadRef ref;
     ref.offset = (quint64(m_chunks.size() - 1) << 32) | quint64(chunk.size());
     ref.length = quint32(size);
+    ref.size = quint32(size);
     chunk.append(bytes.data(), size);
     m_total += quint64(size);
     return ref;
@@ -64,6 +65,7 @@ PayloadRef SpillingPayloadStore::append(QByteArrayView bytes)
     PayloadRef ref;
     ref.offset = (quint64(m_chunks.size() - 1) << 32) | quint64(chunk.bytes.size());
     ref.length = quint32(size);
+    ref.size = quint32(size);
     chunk.bytes.append(bytes.data(), size);
     chunk.size = chunk.bytes.size();
     m_total += quint64(size);

@@ -67,7 +67,8 @@ enum StreamItemPart : quint16 {
 // only this reference; the store may be memory or a capture file on disk.
 struct PayloadRef {
     quint64 offset = 0;
-    quint32 length = 0;
+    quint32 length = 0; // bytes in the store (a capture file keeps a frame escaped, as a JSON string)
+    quint32 size = 0; // the payload's own bytes (a frame as it went over the wire): what sizes and rates show
 };
 
 // One event of a session, compact (the event log budget is under 100 bytes per event beside the

@@ -530,7 +530,7 @@ QString WatchRunner::formatEvent(qint64 index) const
         ids = QStringLiteral("id %1").arg(event.requestId);
     if (event.seq >= 0)
         ids += (ids.isEmpty() ? QString() : QStringLiteral(" ")) + QStringLiteral("seq %1").arg(event.seq);
-    const QString size = event.direction == Direction::Local ? QString() : QStringLiteral("%1 B").arg(event.payload.length);
+    const QString size = event.direction == Direction::Local ? QString() : QStringLiteral("%1 B").arg(event.payload.size);
     const QString time = QDateTime::fromMSecsSinceEpoch(event.wallMs).toString(QStringLiteral("HH:mm:ss.zzz"));
     return QStringLiteral("%1 %2 %3 %4 %5 %6  %7")
         .arg(time, QStringLiteral("+%1ms").arg(gapMs).rightJustified(8), directionName(event.direction).leftJustified(5),
@@ -545,7 +545,7 @@ QString WatchRunner::formatEventJson(qint64 index) const
         { QStringLiteral("monotonicMs"), double(event.monotonicNs) / 1e6 },
         { QStringLiteral("gapMs"), index > 0 ? double(event.monotonicNs - log.at(index - 1).monotonicNs) / 1e6 : 0.0 },
         { QStringLiteral("dir"), directionName(event.direction) }, { QStringLiteral("kind"), eventKindName(event.kind) },
-        { QStringLiteral("epoch"), qint64(event.epoch) }, { QStringLiteral("size"), qint64(event.payload.length) },
+        { QStringLiteral("epoch"), qint64(event.epoch) }, { QStringLiteral("size"), qint64(event.payload.size) },
         { QStringLiteral("summary"), summary(index) } };
     if (event.requestId >= 0)
         object.insert(QStringLiteral("id"), event.requestId);

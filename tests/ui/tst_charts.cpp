@@ -25,6 +25,7 @@ SessionEvent makeEvent(EventKind kind, qint64 ns, quint32 bytes = 0, quint32 epo
     event.direction = naturalDirection(kind);
     event.monotonicNs = ns;
     event.payload.length = bytes;
+    event.payload.size = bytes;
     event.epoch = epoch;
     return event;
 }

@@ -63,9 +63,9 @@ void ChartData::addEvent(const SessionEvent& event, double latencyMs)
     Bucket& bucket = bucketAt(event.monotonicNs);
     const double seconds = double(event.monotonicNs) / 1e9;
     if (event.direction == Direction::Inbound)
-        bucket.bytesIn += event.payload.length;
+        bucket.bytesIn += event.payload.size;
     else if (event.direction == Direction::Outbound)
-        bucket.bytesOut += event.payload.length;
+        bucket.bytesOut += event.payload.size;
     switch (event.kind) {
     case EventKind::StreamItem:
         // A delta is an item that carries data: a view-state filter or a bare {"seq":N} changes

@@ -283,7 +283,7 @@ QVariant TimelineModel::data(const QModelIndex& index, int role) const
         case MethodColumn:
             return m_log->method(row);
         case SizeColumn:
-            return formatSize(event.payload.length);
+            return formatSize(event.payload.size);
         case SummaryColumn:
             return summary(row);
         }
@@ -294,7 +294,7 @@ QVariant TimelineModel::data(const QModelIndex& index, int role) const
         if (index.column() == SummaryColumn)
             return summary(row);
         if (index.column() == SizeColumn)
-            return tr("%1 bytes").arg(QLocale().toString(event.payload.length));
+            return tr("%1 bytes").arg(QLocale().toString(event.payload.size));
         // The other columns are narrow at 1024 px ("conne…"): hovering reads a cut cell whole.
         return data(index, Qt::DisplayRole);
     case Qt::TextAlignmentRole:
@@ -316,7 +316,7 @@ QVariant TimelineModel::data(const QModelIndex& index, int role) const
         case GapColumn:
             return event.monotonicNs;
         case SizeColumn:
-            return event.payload.length;
+            return event.payload.size;
         case IdColumn:
             return event.requestId >= 0 ? event.requestId : event.seq;
         default:

@@ -6,6 +6,7 @@
 #include "core/capture/capturereader.h"
 #include "core/capture/capturewriter.h"
 #include "core/capture/replaysession.h"
+#include "core/jsonstring.h"
 #include "core/session/sessionfolder.h"
 #include "tests/support/testutils.h"
 
@@ -18,8 +19,10 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
+#include <cstring>
 #include <limits>
 #include <map>
+#include <random>
 #include <thread>
 
 #include <sys/resource.h>
@@ -99,6 +102,37 @@ TEST_CASE("capture format: strings keep every byte, binary goes base64, local fi
     CHECK_FALSE(capture::decodeJsonString("no quotes", decoded));
 }
 
+TEST_CASE("capture format: a frame's decoded size is known without decoding it, as decodeJsonString() would decode it")
+{
+    const auto sameSize = [](QByteArrayView token) {
+        QByteArray decoded;
+        const bool ok = capture::decodeJsonString(token, decoded);
+        INFO(token.toByteArray().toStdString());
+        CHECK(capture::decodedJsonStringSize(token) == (ok ? decoded.size() : -1));
+    };
+    for (const char* token : { R"("")", R"("plain")", R"("q\"uote \\ back\/slash")", R"("\b\f\n\r\t")", R"("\u0041\u00e9\u20ac")",
+             R"("\ud83d\ude00 pair")", R"("\ud83d lone high")", R"("\ude00 lone low")", R"("\ud83d\u0041 high then not low")",
+             R"("bad \x escape")", R"("\u12")", R"("\u12zz")", R"("ends in \")", "no quotes", "\"", R"("a\")" })
+        sameSize(QByteArrayView(token, qsizetype(std::strlen(token))));
+    sameSize(QByteArrayView("\"nul \\\0 escape\"", 15)); // a NUL after the backslash
+    CHECK(capture::decodedJsonStringSize(R"("\ud83d\ude00")") == 4);
+    CHECK(capture::decodedJsonStringSize(R"("\u00e9")") == 2);
+    // Whatever appendJsonString() writes, the two agree (random bytes, made valid UTF-8).
+    std::mt19937 random(7);
+    for (int round = 0; round < 2000; ++round) {
+        QByteArray bytes(int(random() % 40), Qt::Uninitialized);
+        for (char& c : bytes)
+            c = char(random() % 4 == 0 ? random() % 32 : random() % 256);
+        const QByteArray text = QString::fromUtf8(bytes).toUtf8();
+        QByteArray token;
+        appendJsonString(token, text);
+        sameSize(token);
+        QByteArray decoded;
+        REQUIRE(capture::decodeJsonString(token, decoded));
+        CHECK(decoded == text);
+    }
+}
+
 TEST_CASE("capture format: header versions, unknown fields and wrong formats")
 {
     capture::Header header;
@@ -158,6 +192,7 @@ TEST_CASE("capture: write a log, open it, same events, payloads, links and trees
     CHECK(capture->header.identity.isEmpty());
     const EventLog& read = *capture->log;
     REQUIRE(read.size() == log.size());
+    int escapedFrames = 0;
     for (qint64 i = 0; i < log.size(); ++i) {
         const SessionEvent& a = log.at(i);
         const SessionEvent& b = read.at(i);
@@ -177,7 +212,12 @@ TEST_CASE("capture: write a log, open it, same events, payloads, links and trees
         QByteArray expected = log.payload(i);
         expected.replace("anonymous:secret-agent", "[redacted identity 1]");
         CHECK(read.payload(i) == expected);
+        // Sizes are the frames' own, not their escaped length in the file.
+        CHECK(b.payload.size == quint32(expected.size()));
+        if (b.direction != Direction::Local)
+            escapedFrames += b.payload.length > b.payload.size;
     }
+    CHECK(escapedFrames > 0);
     REQUIRE(capture->checkpoints);
     SessionFolder folder;
     // The checkpoints are made in the background: seeks answer the same before and after.
