@@ -413,12 +413,13 @@ bool TimelinePanel::selectProxyRowForEvent(qint64 index)
     if (m_follow && proxyIndex.row() != m_proxy->rowCount() - 1)
         setFollowing(false);
     // Already the current row (the user clicked it, and the replay's seek comes back here): left
-    // where it is if in view, and selected. Centring it under the pointer mid-click had the
-    // release select another row.
-    if (m_view->currentIndex() == proxyIndex) {
+    // where it is if in view, and selected. Centring it mid-press had the press select the row then
+    // under the pointer. Compared by row: a click makes the clicked column current, not column 0.
+    const QModelIndex current = m_view->currentIndex();
+    if (current.isValid() && current.row() == proxyIndex.row()) {
         if (!m_view->selectionModel()->isRowSelected(proxyIndex.row(), proxyIndex.parent()))
             m_view->selectionModel()->select(proxyIndex, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-        m_view->scrollTo(proxyIndex, QAbstractItemView::EnsureVisible);
+        m_view->scrollTo(current, QAbstractItemView::EnsureVisible);
         return true;
     }
     m_view->setCurrentIndex(proxyIndex);

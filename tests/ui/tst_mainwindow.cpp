@@ -8,6 +8,7 @@
 #include "ui/connectionbar.h"
 #include "ui/emptystatepanel.h"
 #include "ui/models/documenttreemodel.h"
+#include "ui/models/timelinemodel.h"
 #include "ui/documenttreepanel.h"
 #include "ui/exportdialog.h"
 #include "ui/faultspanel.h"
@@ -649,6 +650,62 @@ TEST_CASE("main window: in a replay, the selected node stays selected across see
     CHECK(tree->currentPath().isEmpty());
     REQUIRE(replay->seek(200));
     CHECK(tree->currentPath() == QStringLiteral("n"));
+}
+
+TEST_CASE("main window: in a replay, a timeline row clicked in any column stays the one selected, and the list stays put")
+{
+    // The click seeks the replay, and the seek selects its event again: a row clicked outside the
+    // Time column was taken for another row and centred mid-press, so the press selected the row
+    // that had scrolled under the pointer.
+    QSettings().clear();
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("clicks.ndjson"));
+    {
+        EventLog log;
+        test::ScriptedStream stream { log };
+        stream.start();
+        for (int i = 0; i < 200; ++i)
+            stream.add(EventKind::StreamItem,
+                QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
+                    + QByteArray::number(2 + i) + "}}}"),
+                2 + i);
+        REQUIRE(test::writeCaptureFile(path, log));
+    }
+    MainWindow window;
+    window.resize(1024, 700);
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    REQUIRE(window.openCapture(path, true));
+    ReplaySession* replay = window.replay();
+    REQUIRE(replay);
+    QSignalSpy completed(replay, &ReplaySession::checkpointsCompleted);
+    REQUIRE((replay->checkpointsComplete() || completed.wait(20000)));
+    QTableView* view = window.timeline()->view();
+    QScrollBar* scroll = view->verticalScrollBar();
+    QTest::qWait(50);
+    REQUIRE(scroll->maximum() > 0); // enough events that the list scrolls
+    const int columns[] = { TimelineModel::KindColumn, TimelineModel::SummaryColumn, TimelineModel::TimeColumn };
+    for (int step = 0; step < 3; ++step) {
+        // Mid-list, so that centring the clicked row would have room to scroll either way.
+        scroll->setValue(scroll->maximum() * (step + 1) / 4);
+        QTest::qWait(20);
+        const int scrolled = scroll->value();
+        // A row well below the middle of the view, whole, and not the current one.
+        const QModelIndex row = view->indexAt(QPoint(5, view->viewport()->height() * 3 / 4)).siblingAtColumn(columns[step]);
+        REQUIRE(row.isValid());
+        REQUIRE(view->viewport()->rect().contains(view->visualRect(row)));
+        REQUIRE(row.row() != view->currentIndex().row());
+        const qint64 clicked = row.data(TimelineModel::EventIndexRole).toLongLong();
+        INFO("column " << columns[step] << ", event " << clicked);
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, view->visualRect(row).center());
+        REQUIRE(test::waitUntil([&] { return replay->position() == clicked; }, std::chrono::seconds(5)));
+        QTest::qWait(20);
+        CHECK(window.timeline()->currentEvent() == clicked);
+        const QModelIndexList selected = view->selectionModel()->selectedRows();
+        REQUIRE(selected.size() == 1);
+        CHECK(selected.first().data(TimelineModel::EventIndexRole).toLongLong() == clicked);
+        CHECK(scroll->value() == scrolled); // not moved under the pointer
+    }
 }
 
 TEST_CASE("main window: fits a 1024x600 screen, and keeps a minimum size its panes fit in")
