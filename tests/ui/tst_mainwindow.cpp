@@ -5,6 +5,7 @@
 #include "core/capture/replaysession.h"
 #include "tests/core/capture/capturetestutils.h"
 #include "tests/support/testutils.h"
+#include "core/stopsignalguard.h"
 #include "ui/connectionbar.h"
 #include "ui/emptystatepanel.h"
 #include "ui/models/documenttreemodel.h"
@@ -17,6 +18,7 @@
 #include "ui/timelinepanel.h"
 
 #include <QAbstractButton>
+#include <QDirIterator>
 #include <QHeaderView>
 #include <QImage>
 #include <QComboBox>
@@ -45,8 +47,11 @@
 #include <QSlider>
 #include <QStyleOptionSlider>
 
+#include <csignal>
+
 using namespace deltascope;
 using namespace deltascope::ui;
+using namespace std::chrono_literals;
 
 TEST_CASE("main window: opens with every pane and empty states, not fake data")
 {
@@ -315,6 +320,52 @@ TEST_CASE("deltascope executable: --help, bad arguments, no display, --screensho
     REQUIRE(process.waitForFinished(60000));
     CHECK(process.exitCode() == 0);
     CHECK_FALSE(QImage(shot).isNull());
+}
+
+TEST_CASE("deltascope executable: SIGTERM, SIGINT and SIGHUP close the window as Quit does, and the recording gets its end record")
+{
+    const int signal = GENERATE(SIGTERM, SIGINT, SIGHUP);
+    const QString signalName = StopSignalGuard::signalName(signal);
+    INFO(signalName.toStdString());
+    QTemporaryDir dir;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    environment.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(QStringLiteral("config")));
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), dir.filePath(QStringLiteral("data"))); // the captures folder
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.start(test::executablePath(QStringLiteral("deltascope")), {}); // the live ticker demo, recorded
+    REQUIRE(process.waitForStarted(10000));
+    // Streaming and recorded: the capture holds the snapshot and some deltas.
+    QString recording;
+    const bool recorded = test::waitUntil(
+        [&] {
+            QDirIterator it(dir.filePath(QStringLiteral("data")), { QStringLiteral("*.ndjson") }, QDir::Files, QDirIterator::Subdirectories);
+            recording = it.hasNext() ? it.next() : QString();
+            return !recording.isEmpty() && QFileInfo(recording).size() > 2000;
+        },
+        20s);
+    if (!recorded)
+        process.kill();
+    REQUIRE(recorded);
+
+    if (signal == SIGTERM)
+        process.terminate();
+    else
+        ::kill(pid_t(process.processId()), signal);
+    const bool ended = process.waitForFinished(10000);
+    if (!ended)
+        process.kill();
+    REQUIRE(ended);
+    CHECK(process.exitStatus() == QProcess::NormalExit);
+    CHECK(process.exitCode() == 0);
+    CHECK(QString::fromLocal8Bit(process.readAllStandardError()).contains(signalName + QStringLiteral(": closing the window")));
+    QString error;
+    const std::unique_ptr<Capture> capture = CaptureReader::open(recording, {}, &error);
+    REQUIRE(capture);
+    CHECK(capture->closedCleanly);
+    CHECK(capture->notices().isEmpty());
+    CHECK(capture->log->size() > 4);
 }
 
 namespace {
