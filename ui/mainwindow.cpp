@@ -604,10 +604,7 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     rememberCapture(path);
     m_errorBanner->hide();
     if (!notices.isEmpty())
-        showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))),
-            m_replay->capture().diagnosticCount == 0 && m_replay->capture().secondCaptureLine && m_replay->capture().closedCleanly
-                ? tr("The file's first capture is shown, whole.")
-                : tr("Events up to the damage are shown; the lines named were skipped."));
+        showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))), whatReplayShows(m_replay->capture()));
     m_firstDocumentEvent = -1;
     const EventLog& log = *m_replay->capture().log;
     for (const qint64 i : log.indexesOfKind(EventKind::StreamItem)) { // the kind index, not a scan of every event
@@ -618,6 +615,24 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     }
     m_replay->seek(m_replay->eventCount() > 0 ? 0 : -1);
     updateReplayTree(m_replay->position());
+}
+
+QString MainWindow::whatReplayShows(const Capture& capture)
+{
+    // Only what is true of this capture: a recording cut off loses no line, and a reader that
+    // skips a damaged line goes on after it.
+    if (capture.lostPlaces > 0)
+        return tr("Events were lost at the places named; every event that could be read is shown.");
+    if (capture.truncatedTail)
+        return tr("Its unreadable last line is left out; every event before it is shown.");
+    if (!capture.closedCleanly && capture.eventsAfterEndLine == 0) {
+        return capture.secondCaptureLine
+            ? tr("Its first recording did not close cleanly: everything recorded up to then is shown, the capture after it is not read.")
+            : tr("The recording did not close cleanly: everything recorded up to then is shown.");
+    }
+    if (capture.secondCaptureLine)
+        return tr("The file's first capture is shown, whole.");
+    return tr("Every event in the file is shown.");
 }
 
 QString MainWindow::liveTreeEmptyText() const

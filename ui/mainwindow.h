@@ -143,6 +143,8 @@ private:
     void updateReplayTree(qint64 index); // the tree, or why there is none yet, at replay event `index`
     void onSessionChanged(LiveSession* session);
     void onCaptureLoaded(bool ok, const QString& error, const QString& path);
+    // The error banner's second line for a capture opened with problems: what of it is shown.
+    static QString whatReplayShows(const Capture& capture);
     // A progress dialog (deleted on close) for `loader`, whose Cancel cancels it.
     QProgressDialog* loadingProgress(CaptureLoader* loader, const QString& text, int minimumDurationMs);
     // Opens a capture with a progress dialog and returns it, the event loop running meanwhile;

@@ -603,6 +603,48 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     CHECK(dialog.summaryText().startsWith(QStringLiteral("Will be redacted")));
 }
 
+TEST_CASE("main window: a capture without its end record says its recording did not close cleanly, and names skipped lines only when some were")
+{
+    QTemporaryDir dir;
+    const QString whole = dir.filePath(QStringLiteral("whole.ndjson"));
+    qint64 events = 0;
+    {
+        EventLog log;
+        test::fillSyntheticSession(log, 20);
+        REQUIRE(test::writeCaptureFile(whole, log));
+        events = log.size();
+    }
+    QList<QByteArray> lines = test::readFileOrFail(whole).split('\n');
+    if (lines.last().isEmpty())
+        lines.removeLast();
+    REQUIRE(lines.last().startsWith("{\"end\":true"));
+
+    // Cut off where a killed recorder stops: nothing skipped, everything up to there shown.
+    const QString cutOff = dir.filePath(QStringLiteral("cut-off.ndjson"));
+    REQUIRE(test::writeFile(cutOff, lines.mid(0, lines.size() - 1).join('\n') + '\n'));
+    MainWindow window;
+    window.show();
+    REQUIRE(window.openCapture(cutOff, true));
+    QString banner = window.errorText();
+    CHECK(banner.contains(QStringLiteral("no end record")));
+    CHECK(banner.contains(QStringLiteral("The recording did not close cleanly: everything recorded up to then is shown.")));
+    CHECK_FALSE(banner.contains(QStringLiteral("skipped")));
+    CHECK_FALSE(banner.contains(QStringLiteral("lines named")));
+    CHECK(window.replay()->eventCount() == events);
+
+    // A damaged line in the middle of a closed capture: the notice names it, the line says so.
+    QList<QByteArray> damagedLines = lines;
+    damagedLines[6] = "{\"index\":5,\"ns\":oops";
+    const QString damaged = dir.filePath(QStringLiteral("damaged.ndjson"));
+    REQUIRE(test::writeFile(damaged, damagedLines.join('\n') + '\n'));
+    REQUIRE(window.openCapture(damaged, true));
+    banner = window.errorText();
+    CHECK(banner.contains(QStringLiteral("line 7: ")));
+    CHECK(banner.contains(QStringLiteral("line skipped")));
+    CHECK(banner.contains(QStringLiteral("Events were lost at the places named; every event that could be read is shown.")));
+    CHECK_FALSE(banner.contains(QStringLiteral("did not close cleanly")));
+}
+
 TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold found up to there")
 {
     QTemporaryDir dir;
