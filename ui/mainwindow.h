@@ -3,6 +3,7 @@
 #include "core/capture/captureformat.h"
 #include "ui/models/deltadetailsource.h"
 
+#include <QHash>
 #include <QMainWindow>
 #include <QPointer>
 
@@ -99,8 +100,8 @@ public:
     bool openCapture(const QString& path, bool wait = false);
     ReplaySession* replay() const { return m_replay.get(); }
     ReplayBar* replayBar() const { return m_replayBar; }
-    // Back to Live: the last live session (ended, if it was) is shown again, as the status bar
-    // describes it.
+    // The replay bar's Back to live (or Close replay, when no live session was replaced): the last
+    // live session (ended, if it was) is shown again, as the status bar describes it.
     void leaveReplay();
     // File > Export: the replayed capture, or (live) an offer to open this session's recording.
     void exportCapture();
@@ -135,6 +136,9 @@ private:
     void releasePanes();
 
     void buildMenus();
+    // Greys out what acts on the live session while a replay is shown (saying why), and shows
+    // whether the demo's bots run.
+    void updateLiveOnlyActions();
     void buildStatusBar();
     void saveLayout();
     void restoreLayout();
@@ -186,6 +190,8 @@ private:
     EmptyStatePanel* m_faultsPanel = nullptr;
     QMenu* m_demoMenu = nullptr;
     QAction* m_botsAction = nullptr;
+    bool m_demoBotsWanted = true; // the user's choice, applied whenever a demo server runs
+    QHash<QAction*, QString> m_liveOnlyTips; // actions on the live session, with their tips for live use
     bool m_insecure = false;
     ReplayBar* m_replayBar = nullptr;
     std::unique_ptr<ReplaySession> m_replay;

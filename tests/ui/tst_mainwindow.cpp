@@ -645,6 +645,61 @@ TEST_CASE("main window: a capture without its end record says its recording did 
     CHECK_FALSE(banner.contains(QStringLiteral("did not close cleanly")));
 }
 
+TEST_CASE("main window: a replay of a capture from disk greys out what needs a live session, says why, and leaves by Close replay")
+{
+    QSettings().clear();
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    {
+        EventLog log;
+        test::fillSyntheticSession(log, 20);
+        REQUIRE(test::writeCaptureFile(path, log));
+    }
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    const auto action = [&](const char* name) {
+        auto* found = window.findChild<QAction*>(QLatin1String(name));
+        REQUIRE(found);
+        return found;
+    };
+    const QList<QAction*> liveOnly { action("connectAction"), action("dropAction"), action("stallAction") };
+    QAction* bots = action("botsAction");
+    for (QAction* live : liveOnly)
+        CHECK(live->isEnabled());
+    // No demo runs (none was started): its bots are not shown running.
+    CHECK_FALSE(bots->isEnabled());
+    CHECK_FALSE(bots->isChecked());
+    // Live and idle, Ctrl+D says what to do (the replay's banner is gone when it opens).
+    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
+    CHECK(window.errorText().contains(QStringLiteral("no live connection to drop")));
+
+    REQUIRE(window.openCapture(path, true));
+    for (QAction* live : liveOnly) {
+        INFO(live->objectName().toStdString());
+        CHECK_FALSE(live->isEnabled());
+        CHECK(live->toolTip().startsWith(QStringLiteral("Only for a live session")));
+        CHECK(live->statusTip() == live->toolTip());
+    }
+    CHECK_FALSE(bots->isEnabled());
+    CHECK_FALSE(bots->isChecked());
+    // Ctrl+D no longer reaches a drop that can only fail with a banner.
+    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
+    CHECK(window.errorText().isEmpty());
+    // Nothing live was here before: the way out says where it goes, not "Back to live".
+    auto* leave = window.findChild<QPushButton*>(QStringLiteral("replayLeave"));
+    REQUIRE(leave);
+    CHECK(leave->text() == QStringLiteral("Close replay"));
+    CHECK(liveOnly.front()->toolTip().contains(QStringLiteral("Close replay first")));
+
+    window.leaveReplay();
+    for (QAction* live : liveOnly) {
+        CHECK(live->isEnabled());
+        CHECK_FALSE(live->toolTip().contains(QStringLiteral("Only for a live session")));
+    }
+    CHECK_FALSE(bots->isChecked());
+}
+
 TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold found up to there")
 {
     QTemporaryDir dir;
