@@ -11,6 +11,7 @@
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
 #include "ui/replaybar.h"
+#include "ui/shortcutsdialog.h"
 #include "ui/models/incidentsmodel.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/capture/capturecheckpoints.h"
@@ -1283,6 +1284,8 @@ void MainWindow::buildMenus()
     });
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
+    QAction* shortcutsAction = helpMenu->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    shortcutsAction->setObjectName(QStringLiteral("shortcutsAction"));
     helpMenu->addAction(tr("&About Deltascope"), this, [this] {
         QMessageBox::about(this, tr("About Deltascope"),
             tr("<h3>Deltascope %1</h3><p>A debugger for realtime Adama document connections.</p>"
@@ -1290,6 +1293,12 @@ void MainWindow::buildMenus()
                 .arg(QString::fromLatin1(kVersion), QString::fromLatin1(QT_VERSION_STR), QString::fromLatin1(qVersion())));
     });
     updateLiveOnlyActions();
+}
+
+void MainWindow::showShortcuts()
+{
+    ShortcutsDialog dialog(windowShortcuts(*this), this);
+    dialog.exec();
 }
 
 void MainWindow::updateLiveOnlyActions()

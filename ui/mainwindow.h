@@ -115,6 +115,9 @@ public:
     // capture of `eventCount` events holds it, else its last.
     qint64 liveExportCurrentEvent(qint64 eventCount) const;
 
+    // Help ▸ Keyboard Shortcuts: every shortcut the window's actions have now, in a dialog.
+    void showShortcuts();
+
     // Shows an error in the window: what happened and what to try. Never a silent failure.
     void showError(const QString& what, const QString& whatToTry);
     QString errorText() const;

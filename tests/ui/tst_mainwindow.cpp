@@ -15,9 +15,12 @@
 #include "ui/framedetailpanel.h"
 #include "ui/mainwindow.h"
 #include "ui/replaybar.h"
+#include "ui/shortcutsdialog.h"
 #include "ui/timelinepanel.h"
 
 #include <QAbstractButton>
+#include <QApplication>
+#include <QTimer>
 #include <QDirIterator>
 #include <QHeaderView>
 #include <QImage>
@@ -130,6 +133,61 @@ TEST_CASE("main window: Alt+letter reaches one thing: the menus and the connecti
         REQUIRE(widget);
         CHECK(widget->toolTip().endsWith(QStringLiteral("(%1)").arg(menuKeys.value(QLatin1String(action)))));
     }
+}
+
+TEST_CASE("main window: Help lists the keyboard shortcuts the window's actions have, menus and panes")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    const auto keys = [](QKeySequence key) { return key.toString(QKeySequence::NativeText); };
+    const auto find = [](const QList<ShortcutEntry>& entries, const QString& where, const QString& action) {
+        for (const ShortcutEntry& entry : entries) {
+            if (entry.where == where && entry.action == action)
+                return entry.keys;
+        }
+        return QStringLiteral("(not listed)");
+    };
+    QList<ShortcutEntry> shortcuts = windowShortcuts(window);
+    CHECK(find(shortcuts, QStringLiteral("Replay"), QStringLiteral("Go to event, seq or time")) == keys(QKeySequence(Qt::CTRL | Qt::Key_G)));
+    CHECK(find(shortcuts, QStringLiteral("Session"), QStringLiteral("Drop the socket")) == keys(QKeySequence(Qt::CTRL | Qt::Key_D)));
+    CHECK(find(shortcuts, QStringLiteral("File"), QStringLiteral("Open Capture")) == keys(QKeySequence::Open));
+    // The panes' own keys, under the pane they act in.
+    CHECK(find(shortcuts, QStringLiteral("Timeline"), QStringLiteral("Next match")) == keys(QKeySequence(Qt::Key_F3)));
+    CHECK(find(shortcuts, QStringLiteral("Document tree"), QStringLiteral("Copy path")) == keys(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C)));
+    for (const ShortcutEntry& entry : shortcuts) {
+        INFO(entry.where.toStdString() << ": " << entry.action.toStdString());
+        CHECK_FALSE(entry.keys.isEmpty());
+        CHECK_FALSE(entry.action.contains(QLatin1Char('&')));
+    }
+
+    // Read from the actions when asked: a changed key is listed as it is now.
+    auto* drop = window.findChild<QAction*>(QStringLiteral("dropAction"));
+    REQUIRE(drop);
+    drop->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    CHECK(find(windowShortcuts(window), QStringLiteral("Session"), QStringLiteral("Drop the socket")) == keys(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D)));
+
+    // Help ▸ Keyboard Shortcuts opens the dialog with the list, grouped by where the keys act.
+    auto* help = window.findChild<QAction*>(QStringLiteral("shortcutsAction"));
+    REQUIRE(help);
+    QStringList listed;
+    QTimer::singleShot(0, &window, [&] {
+        auto* dialog = qobject_cast<ShortcutsDialog*>(QApplication::activeModalWidget());
+        if (!dialog)
+            return;
+        QTreeWidget* view = dialog->view();
+        for (int group = 0; group < view->topLevelItemCount(); ++group) {
+            for (int row = 0; row < view->topLevelItem(group)->childCount(); ++row) {
+                const QTreeWidgetItem* item = view->topLevelItem(group)->child(row);
+                listed << view->topLevelItem(group)->text(0) + QLatin1Char('/') + item->text(0) + QLatin1Char('=') + item->text(1);
+            }
+        }
+        dialog->reject();
+    });
+    help->trigger();
+    CHECK(listed.contains(QStringLiteral("Replay/Go to event, seq or time=") + keys(QKeySequence(Qt::CTRL | Qt::Key_G))));
+    CHECK(listed.size() == windowShortcuts(window).size());
 }
 
 TEST_CASE("main window: identity is masked until shown")
