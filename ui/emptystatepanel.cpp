@@ -9,6 +9,8 @@ namespace deltascope::ui {
 EmptyStatePanel::EmptyStatePanel(const QString& title, const QString& emptyText, QWidget* parent)
     : QWidget(parent)
 {
+    // Screen readers name the pane by it, and the shortcuts list groups a pane's keys under it.
+    setAccessibleName(title);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     auto* titleLabel = new QLabel(title, this);

@@ -11,6 +11,7 @@
 #include "ui/framedetailpanel.h"
 #include "ui/livecontroller.h"
 #include "ui/replaybar.h"
+#include "ui/shortcutsdialog.h"
 #include "ui/models/incidentsmodel.h"
 #include "core/session/incidentanalyzer.h"
 #include "core/capture/capturecheckpoints.h"
@@ -39,6 +40,7 @@
 #include <QScopedValueRollback>
 #include <QScreen>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QHBoxLayout>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -592,22 +594,24 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     m_connectionBar->hide();
     m_composer->hide();
     m_replayBar->show();
+    // A capture opened from disk (or before any connection) has no live session to go back to.
+    const bool liveSessionBehind = m_live->session() != nullptr;
+    m_replayBar->setLiveSessionBehind(liveSessionBehind);
     // Fault buttons act on a live session; in a replay they would only be disabled.
     m_faultsPanel->setEmptyText(tr("Faults act on a live session. This is a replay: the faults it recorded are in the timeline "
-                                   "(kind \"fault\"), their incidents beside this pane. Back to Live to inject more."));
+                                   "(kind \"fault\"), their incidents beside this pane. %1")
+                                    .arg(liveSessionBehind ? tr("Back to live to inject more.") : tr("Close the replay and connect to inject more.")));
     m_faultsPanel->showContent(false);
     for (QAction* action : std::as_const(m_replayActions))
         action->setEnabled(true);
+    updateLiveOnlyActions();
     m_stateLabel->setText(tr("replay"));
     m_recordingLabel->setText(tr("replaying %1").arg(QFileInfo(path).fileName()));
     setWindowTitle(tr("%1 — Deltascope").arg(QFileInfo(path).fileName()));
     rememberCapture(path);
     m_errorBanner->hide();
     if (!notices.isEmpty())
-        showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))),
-            m_replay->capture().diagnosticCount == 0 && m_replay->capture().secondCaptureLine && m_replay->capture().closedCleanly
-                ? tr("The file's first capture is shown, whole.")
-                : tr("Events up to the damage are shown; the lines named were skipped."));
+        showError(tr("The capture was opened, with problems: %1").arg(notices.join(QStringLiteral("; "))), whatReplayShows(m_replay->capture()));
     m_firstDocumentEvent = -1;
     const EventLog& log = *m_replay->capture().log;
     for (const qint64 i : log.indexesOfKind(EventKind::StreamItem)) { // the kind index, not a scan of every event
@@ -618,6 +622,24 @@ void MainWindow::onCaptureLoaded(bool ok, const QString& error, const QString& p
     }
     m_replay->seek(m_replay->eventCount() > 0 ? 0 : -1);
     updateReplayTree(m_replay->position());
+}
+
+QString MainWindow::whatReplayShows(const Capture& capture)
+{
+    // Only what is true of this capture: a recording cut off loses no line, and a reader that
+    // skips a damaged line goes on after it.
+    if (capture.lostPlaces > 0)
+        return tr("Events were lost at the places named; every event that could be read is shown.");
+    if (capture.truncatedTail)
+        return tr("Its unreadable last line is left out; every event before it is shown.");
+    if (!capture.closedCleanly && capture.eventsAfterEndLine == 0) {
+        return capture.secondCaptureLine
+            ? tr("Its first recording did not close cleanly: everything recorded up to then is shown, the capture after it is not read.")
+            : tr("The recording did not close cleanly: everything recorded up to then is shown.");
+    }
+    if (capture.secondCaptureLine)
+        return tr("The file's first capture is shown, whole.");
+    return tr("Every event in the file is shown.");
 }
 
 QString MainWindow::liveTreeEmptyText() const
@@ -677,6 +699,7 @@ void MainWindow::closeReplay(bool showLastSession)
     m_faultsPanel->showContent(true);
     for (QAction* action : std::as_const(m_replayActions))
         action->setEnabled(false);
+    updateLiveOnlyActions();
     setWindowTitle(QStringLiteral("Deltascope"));
     m_recordingLabel->setText(tr("not recording"));
     m_treePanel->setEmptyText(liveTreeEmptyText());
@@ -775,7 +798,8 @@ bool MainWindow::startDemo(const QString& space, const DemoDocument& document)
         showError(error, tr("Another program may hold the loopback ports; try again, or run with --no-demo and connect to a server with --url."));
         return false;
     }
-    m_live->setDemoBotsPaused(!m_botsAction->isChecked());
+    m_live->setDemoBotsPaused(!m_demoBotsWanted);
+    updateLiveOnlyActions(); // the bots toggle, now that there are bots
     for (QAction* action : m_demoMenu->actions()) {
         if (action->data().toString() == space)
             action->setChecked(true);
@@ -1181,6 +1205,7 @@ void MainWindow::buildMenus()
     quitAction->setShortcut(QKeySequence::Quit);
 
     QMenu* sessionMenu = menuBar()->addMenu(tr("&Session"));
+    sessionMenu->setToolTipsVisible(true); // a greyed-out action says why
     QAction* connectAction = sessionMenu->addAction(tr("&Connect / Disconnect"), this, [this] {
         if (m_live->isActive())
             disconnectSession();
@@ -1188,14 +1213,18 @@ void MainWindow::buildMenus()
             connectFromBar();
     });
     connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+    connectAction->setObjectName(QStringLiteral("connectAction"));
+    m_liveOnlyTips.insert(connectAction, tr("Connect with what the connection bar holds, or disconnect the session"));
     sessionMenu->addSeparator();
     QAction* dropAction = sessionMenu->addAction(tr("&Drop the socket"), this, &MainWindow::injectDrop);
     dropAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     dropAction->setObjectName(QStringLiteral("dropAction"));
+    m_liveOnlyTips.insert(dropAction, tr("Reset the connection, as a network failure does; the client's recovery is an incident"));
     QAction* stallAction = sessionMenu->addAction(tr("&Stall (half-open) for the time set in Faults"), this,
         [this] { injectStall(m_faults->stallSeconds()->value() * 1000); });
     stallAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     stallAction->setObjectName(QStringLiteral("stallAction"));
+    m_liveOnlyTips.insert(stallAction, tr("Stop the traffic without closing the socket, as a half-open connection does"));
     QAction* proxyAction = sessionMenu->addAction(tr("&Route through the fault proxy"));
     proxyAction->setObjectName(QStringLiteral("routeThroughProxyAction"));
     proxyAction->setCheckable(true);
@@ -1235,6 +1264,7 @@ void MainWindow::buildMenus()
     replayAction(tr("Go to event, seq or time…"), replayshortcuts::goTo(), [this](ReplaySession&) { m_replayBar->focusGoTo(); });
 
     m_demoMenu = menuBar()->addMenu(tr("&Demo"));
+    m_demoMenu->setToolTipsVisible(true);
     auto* demoGroup = new QActionGroup(this);
     for (const QString& space : LiveController::demoSpaces()) {
         QAction* action = m_demoMenu->addAction(tr("Open the %1 demo").arg(space), this, [this, space] { startDemo(space); });
@@ -1245,18 +1275,54 @@ void MainWindow::buildMenus()
     }
     m_demoMenu->addSeparator();
     m_botsAction = m_demoMenu->addAction(tr("&Bots running"));
+    m_botsAction->setObjectName(QStringLiteral("botsAction"));
     m_botsAction->setCheckable(true);
-    m_botsAction->setChecked(true);
-    m_botsAction->setToolTip(tr("The demo documents' own players and traders make changes while this is on"));
-    connect(m_botsAction, &QAction::toggled, this, [this](bool on) { m_live->setDemoBotsPaused(!on); });
+    m_liveOnlyTips.insert(m_botsAction, tr("The demo documents' own players and traders make changes while this is on"));
+    connect(m_botsAction, &QAction::toggled, this, [this](bool on) {
+        m_demoBotsWanted = on;
+        m_live->setDemoBotsPaused(!on);
+    });
 
     QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
+    QAction* shortcutsAction = helpMenu->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    shortcutsAction->setObjectName(QStringLiteral("shortcutsAction"));
     helpMenu->addAction(tr("&About Deltascope"), this, [this] {
         QMessageBox::about(this, tr("About Deltascope"),
             tr("<h3>Deltascope %1</h3><p>A debugger for realtime Adama document connections.</p>"
                "<p>Built with Qt %2, running on Qt %3.</p>")
                 .arg(QString::fromLatin1(kVersion), QString::fromLatin1(QT_VERSION_STR), QString::fromLatin1(qVersion())));
     });
+    updateLiveOnlyActions();
+}
+
+void MainWindow::showShortcuts()
+{
+    ShortcutsDialog dialog(windowShortcuts(*this), this);
+    dialog.exec();
+}
+
+void MainWindow::updateLiveOnlyActions()
+{
+    // In a replay these would act on a session that is not shown (a drop gave an error banner):
+    // greyed out, their tip says why and how to get back.
+    const bool replay = m_replay != nullptr;
+    const QString inReplay = tr("Only for a live session: this is a replay (%1 first)").arg(m_replayBar->leaveText());
+    for (auto it = m_liveOnlyTips.cbegin(); it != m_liveOnlyTips.cend(); ++it) {
+        it.key()->setEnabled(!replay);
+        it.key()->setToolTip(replay ? inReplay : it.value());
+        it.key()->setStatusTip(it.key()->toolTip());
+    }
+    // Ticked only while bots do run: there are none without the embedded demo server.
+    const bool demoServer = m_live->demoServer() != nullptr;
+    {
+        const QSignalBlocker quiet(m_botsAction); // what is shown, not a choice of the user's
+        m_botsAction->setChecked(demoServer && m_demoBotsWanted);
+    }
+    if (!demoServer) {
+        m_botsAction->setEnabled(false);
+        m_botsAction->setToolTip(replay ? inReplay : tr("No demo runs: open one of the demos above"));
+        m_botsAction->setStatusTip(m_botsAction->toolTip());
+    }
 }
 
 void MainWindow::buildStatusBar()

@@ -3,6 +3,7 @@
 #include "core/capture/captureformat.h"
 #include "ui/models/deltadetailsource.h"
 
+#include <QHash>
 #include <QMainWindow>
 #include <QPointer>
 
@@ -99,8 +100,8 @@ public:
     bool openCapture(const QString& path, bool wait = false);
     ReplaySession* replay() const { return m_replay.get(); }
     ReplayBar* replayBar() const { return m_replayBar; }
-    // Back to Live: the last live session (ended, if it was) is shown again, as the status bar
-    // describes it.
+    // The replay bar's Back to live (or Close replay, when no live session was replaced): the last
+    // live session (ended, if it was) is shown again, as the status bar describes it.
     void leaveReplay();
     // File > Export: the replayed capture, or (live) an offer to open this session's recording.
     void exportCapture();
@@ -113,6 +114,9 @@ public:
     // The event a live export's dialog calls current: the one selected in the timeline, when the
     // capture of `eventCount` events holds it, else its last.
     qint64 liveExportCurrentEvent(qint64 eventCount) const;
+
+    // Help ▸ Keyboard Shortcuts: every shortcut the window's actions have now, in a dialog.
+    void showShortcuts();
 
     // Shows an error in the window: what happened and what to try. Never a silent failure.
     void showError(const QString& what, const QString& whatToTry);
@@ -135,6 +139,9 @@ private:
     void releasePanes();
 
     void buildMenus();
+    // Greys out what acts on the live session while a replay is shown (saying why), and shows
+    // whether the demo's bots run.
+    void updateLiveOnlyActions();
     void buildStatusBar();
     void saveLayout();
     void restoreLayout();
@@ -143,6 +150,8 @@ private:
     void updateReplayTree(qint64 index); // the tree, or why there is none yet, at replay event `index`
     void onSessionChanged(LiveSession* session);
     void onCaptureLoaded(bool ok, const QString& error, const QString& path);
+    // The error banner's second line for a capture opened with problems: what of it is shown.
+    static QString whatReplayShows(const Capture& capture);
     // A progress dialog (deleted on close) for `loader`, whose Cancel cancels it.
     QProgressDialog* loadingProgress(CaptureLoader* loader, const QString& text, int minimumDurationMs);
     // Opens a capture with a progress dialog and returns it, the event loop running meanwhile;
@@ -184,6 +193,8 @@ private:
     EmptyStatePanel* m_faultsPanel = nullptr;
     QMenu* m_demoMenu = nullptr;
     QAction* m_botsAction = nullptr;
+    bool m_demoBotsWanted = true; // the user's choice, applied whenever a demo server runs
+    QHash<QAction*, QString> m_liveOnlyTips; // actions on the live session, with their tips for live use
     bool m_insecure = false;
     ReplayBar* m_replayBar = nullptr;
     std::unique_ptr<ReplaySession> m_replay;

@@ -137,10 +137,11 @@ ReplayBar::ReplayBar(QWidget* parent)
         m_goTo->setToolTip(goToHelp);
     });
 
-    auto* leave = new QPushButton(tr("Back to live"), this);
-    leave->setObjectName(QStringLiteral("replayLeave"));
-    connect(leave, &QPushButton::clicked, this, &ReplayBar::leaveRequested);
-    layout->addWidget(leave);
+    m_leave = new QPushButton(this);
+    m_leave->setObjectName(QStringLiteral("replayLeave"));
+    setLiveSessionBehind(false);
+    connect(m_leave, &QPushButton::clicked, this, &ReplayBar::leaveRequested);
+    layout->addWidget(m_leave);
 
     connect(m_slider, &QSlider::valueChanged, this, [this](int value) {
         if (m_replay && value != m_replay->position())
@@ -225,6 +226,20 @@ void ReplayBar::focusGoTo()
 {
     m_goTo->setFocus(Qt::ShortcutFocusReason);
     m_goTo->selectAll();
+}
+
+void ReplayBar::setLiveSessionBehind(bool behind)
+{
+    // "Back to live" over a capture opened from disk led to an empty, idle window that had never
+    // been live: the button says where it goes.
+    m_leave->setText(behind ? tr("Back to live") : tr("Close replay"));
+    m_leave->setToolTip(behind ? tr("Close this replay and show the live session it replaced, as it was left; Connect starts a new one")
+                               : tr("Close this capture and go to the connection bar, to connect to a server or open a demo"));
+}
+
+QString ReplayBar::leaveText() const
+{
+    return m_leave->text();
 }
 
 void ReplayBar::goTo()

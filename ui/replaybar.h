@@ -75,6 +75,10 @@ public:
     MarkerSlider* slider() const { return m_slider; }
     // Puts the keyboard in the "go to" field, its text selected (the Replay menu's Go to).
     void focusGoTo();
+    // The button that leaves the replay: "Back to live" when a live session is behind it (shown
+    // again), else "Close replay" (a capture opened from disk has none: the connection bar is next).
+    void setLiveSessionBehind(bool behind);
+    QString leaveText() const;
 
 Q_SIGNALS:
     void leaveRequested();
@@ -88,6 +92,7 @@ private:
     QPushButton* m_play = nullptr;
     QComboBox* m_speed = nullptr;
     QLineEdit* m_goTo = nullptr;
+    QPushButton* m_leave = nullptr;
     QToolButton* m_previousIncident = nullptr;
     QToolButton* m_nextIncident = nullptr;
     QToolButton* m_nextAnomaly = nullptr;

@@ -1,5 +1,6 @@
 #include "ui/startup.h"
 
+#include "core/stopsignalguard.h"
 #include "core/version.h"
 #include "ui/connectionbar.h"
 #include "ui/mainwindow.h"
@@ -122,6 +123,20 @@ void silenceOffscreenPluginNoise()
 
 int runGui(const GuiOptions& options)
 {
+    // SIGINT, SIGTERM and SIGHUP close the window as File > Quit does, so a live session's
+    // recording gets its end record. Installed before the window exists: a signal that comes while
+    // it is being built waits in the socket pair until the event loop runs. A second signal ends
+    // the process at once, should closing hang.
+    const StopSignalGuard stopSignals(
+        [](int signal) {
+            std::fprintf(stderr, "deltascope: %s: closing the window (a recording is finished first)\n",
+                qPrintable(StopSignalGuard::signalName(signal)));
+            QApplication::closeAllWindows();
+        },
+        { .hangup = true, .secondSignalEndsAtOnce = true });
+    if (!stopSignals.isInstalled())
+        std::fprintf(stderr, "deltascope: warning: %s; a signal will end the window without finishing its recording\n",
+            qPrintable(stopSignals.errorString()));
     silenceOffscreenPluginNoise();
     applyPalette(options.palette);
     if (!options.logRules.isEmpty())

@@ -23,7 +23,7 @@ void silenceOffscreenPluginNoise();
 void applyPalette(GuiOptions::Palette choice);
 
 // Sets names, logging rules and the style, then builds and shows the main window, and takes the
-// screenshot when asked. Call with a QApplication constructed; returns QApplication::exec()'s code.
+// screenshot when asked. SIGINT, SIGTERM and SIGHUP close the window as File > Quit does. Call with a QApplication constructed; returns QApplication::exec()'s code.
 int runGui(const GuiOptions& options);
 
 }

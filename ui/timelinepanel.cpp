@@ -19,7 +19,6 @@
 #include <QScopedValueRollback>
 #include <QScrollBar>
 #include <QSettings>
-#include <QShortcut>
 #include <QSpinBox>
 #include <QTableView>
 #include <QTimer>
@@ -136,15 +135,17 @@ TimelinePanel::TimelinePanel(QWidget* parent)
             + tr("Fix the pattern: it is a Perl-compatible regular expression (e.g. \"seq\":5[0-9] or players/\\d+)."));
     });
 
-    auto* linkShortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_L), this);
-    linkShortcut->setContext(Qt::WidgetWithChildrenShortcut);
-    connect(linkShortcut, &QShortcut::activated, this, &TimelinePanel::jumpToLinked);
-    auto* nextShortcut = new QShortcut(QKeySequence(Qt::Key_F3), this);
-    nextShortcut->setContext(Qt::WidgetWithChildrenShortcut);
-    connect(nextShortcut, &QShortcut::activated, this, &TimelinePanel::findNext);
-    auto* previousShortcut = new QShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F3), this);
-    previousShortcut->setContext(Qt::WidgetWithChildrenShortcut);
-    connect(previousShortcut, &QShortcut::activated, this, &TimelinePanel::findPrevious);
+    // Actions, not bare QShortcuts: Help ▸ Keyboard Shortcuts lists them by their text.
+    const auto addShortcut = [this](const QString& text, const QKeySequence& key, bool (TimelinePanel::*slot)()) {
+        auto* action = new QAction(text, this);
+        action->setShortcut(key);
+        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        connect(action, &QAction::triggered, this, slot);
+        addAction(action);
+    };
+    addShortcut(tr("Jump between a request and its response, an ack and its item"), QKeySequence(Qt::CTRL | Qt::Key_L), &TimelinePanel::jumpToLinked);
+    addShortcut(tr("Next match"), QKeySequence(Qt::Key_F3), &TimelinePanel::findNext);
+    addShortcut(tr("Previous match"), QKeySequence(Qt::SHIFT | Qt::Key_F3), &TimelinePanel::findPrevious);
 }
 
 TimelinePanel::~TimelinePanel() = default;

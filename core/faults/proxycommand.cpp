@@ -3,6 +3,7 @@
 #include "core/cli/cli.h"
 #include "core/faults/faultplan.h"
 #include "core/faults/faultproxy.h"
+#include "core/stopsignalguard.h"
 
 #include <QCommandLineParser>
 #include <QEventLoop>
@@ -13,7 +14,6 @@
 #include <QTimer>
 
 #include <cerrno>
-#include <csignal>
 #include <limits>
 #include <optional>
 #include <unistd.h>
@@ -21,43 +21,6 @@
 namespace deltascope::faults {
 
 namespace {
-
-// Self-pipe: the signal handler only writes a byte; the event loop reads it and quits.
-int g_signalPipe[2] = { -1, -1 };
-
-void onSignal(int)
-{
-    const char byte = 1;
-    [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
-}
-
-struct SignalGuard {
-    struct sigaction oldInt { };
-    struct sigaction oldTerm { };
-    bool installed = false;
-    SignalGuard()
-    {
-        if (::pipe(g_signalPipe) != 0)
-            return;
-        struct sigaction action { };
-        action.sa_handler = onSignal;
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = SA_RESTART;
-        ::sigaction(SIGINT, &action, &oldInt);
-        ::sigaction(SIGTERM, &action, &oldTerm);
-        installed = true;
-    }
-    ~SignalGuard()
-    {
-        if (!installed)
-            return;
-        ::sigaction(SIGINT, &oldInt, nullptr);
-        ::sigaction(SIGTERM, &oldTerm, nullptr);
-        ::close(g_signalPipe[0]);
-        ::close(g_signalPipe[1]);
-        g_signalPipe[0] = g_signalPipe[1] = -1;
-    }
-};
 
 bool parseListen(const QString& text, QHostAddress& address, quint16& port, QString* error)
 {
@@ -302,19 +265,12 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         proxy.apply(spec);
 
     QEventLoop loop;
-    SignalGuard signalGuard;
-    std::unique_ptr<QSocketNotifier> signalNotifier;
-    if (signalGuard.installed) {
-        signalNotifier = std::make_unique<QSocketNotifier>(g_signalPipe[0], QSocketNotifier::Read);
-        QObject::connect(signalNotifier.get(), &QSocketNotifier::activated, &loop, [&] {
-            char byte;
-            [[maybe_unused]] const auto got = ::read(g_signalPipe[0], &byte, 1);
-            log({ { QStringLiteral("type"), QStringLiteral("stopping") },
-                    { QStringLiteral("reason"), QStringLiteral("signal") } },
-                QStringLiteral("stopping on signal"));
-            loop.quit();
-        });
-    }
+    // SIGINT/SIGTERM stop the proxy on the event loop: the log says so, the sockets close cleanly.
+    const StopSignalGuard stopSignals([&](int) {
+        log({ { QStringLiteral("type"), QStringLiteral("stopping") }, { QStringLiteral("reason"), QStringLiteral("signal") } },
+            QStringLiteral("stopping on signal"));
+        loop.quit();
+    });
     std::unique_ptr<QSocketNotifier> stdinNotifier;
     QByteArray stdinBuffer;
     qint64 stdinLine = 0;

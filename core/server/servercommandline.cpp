@@ -2,31 +2,18 @@
 
 #include "core/server/controlendpoint.h"
 #include "core/server/serverwire.h"
+#include "core/stopsignalguard.h"
 #include "core/version.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QJsonDocument>
-#include <QSocketNotifier>
 #include <QTimer>
-
-#include <csignal>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace deltascope::server {
 
 namespace {
-
-int g_signalPipe[2] = { -1, -1 };
-
-void onSignal(int signalNumber)
-{
-    const char byte = static_cast<char>(signalNumber);
-    // Only async-signal-safe work here: the event loop reads the byte and stops cleanly.
-    [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
-}
 
 // The defaults the help names: those of ServerOptions, but for the port and address a standalone
 // server takes by default (the library's default port is any free one).
@@ -279,39 +266,23 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
         });
     }
 
-    // SIGINT/SIGTERM through a self-pipe, so the stop happens on the event loop.
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0) {
-        err << "deltascope-server: cannot create the signal pipe\n";
-        return cli::ExitFailure;
-    }
-    QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
+    // SIGINT/SIGTERM stop the server on the event loop, so it closes its sockets cleanly.
     int stopSignal = 0;
-    QObject::connect(&notifier, &QSocketNotifier::activated, &server, [&] {
-        char byte = 0;
-        if (::read(g_signalPipe[0], &byte, 1) == 1)
-            stopSignal = byte;
+    const StopSignalGuard stopSignals([&stopSignal](int signal) {
+        stopSignal = signal;
         QCoreApplication::quit();
     });
-    struct sigaction action = {};
-    action.sa_handler = onSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    struct sigaction oldInt = {};
-    struct sigaction oldTerm = {};
-    ::sigaction(SIGINT, &action, &oldInt);
-    ::sigaction(SIGTERM, &action, &oldTerm);
+    if (!stopSignals.isInstalled()) {
+        err << "deltascope-server: " << stopSignals.errorString() << '\n';
+        return cli::ExitFailure;
+    }
 
     QCoreApplication::exec();
 
-    ::sigaction(SIGINT, &oldInt, nullptr);
-    ::sigaction(SIGTERM, &oldTerm, nullptr);
     server.close();
     err << QDateTime::currentDateTime().toString(Qt::ISODateWithMs) << " stopped by "
-        << (stopSignal == SIGTERM ? "SIGTERM" : stopSignal == SIGINT ? "SIGINT" : "quit") << '\n';
+        << (stopSignal ? StopSignalGuard::signalName(stopSignal) : QStringLiteral("quit")) << '\n';
     err.flush();
-    ::close(g_signalPipe[0]);
-    ::close(g_signalPipe[1]);
-    g_signalPipe[0] = g_signalPipe[1] = -1;
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "core/session/watchcommand.h"
 
 #include "core/faults/faultwatch.h"
+#include "core/stopsignalguard.h"
 #include "core/jsonstring.h"
 
 #include "core/protocol/envelope.h"
@@ -11,73 +12,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSocketNotifier>
 
 #include <csignal>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace deltascope::cli {
 
 namespace {
 constexpr int kSummaryChars = 120;
-
-// Ctrl-C and SIGTERM: the handler only writes the signal to a pipe; a QSocketNotifier turns it into
-// a call on the event loop, where stopping cleanly is safe.
-int s_signalPipe[2] = { -1, -1 };
-
-void onStopSignal(int signal)
-{
-    const char byte = char(signal);
-    if (s_signalPipe[1] >= 0)
-        (void)!::write(s_signalPipe[1], &byte, 1);
-}
-
-// SIGINT (Ctrl-C) and SIGTERM (what `timeout`, CI runners and service managers send) both end the
-// run cleanly: the capture gets its end record, the final document is printed.
-class StopSignalGuard
-{
-public:
-    explicit StopSignalGuard(std::function<void(int signal)> onStop)
-    {
-        if (::pipe(s_signalPipe) != 0)
-            return;
-        ::fcntl(s_signalPipe[0], F_SETFL, O_NONBLOCK);
-        ::fcntl(s_signalPipe[1], F_SETFL, O_NONBLOCK);
-        m_notifier = std::make_unique<QSocketNotifier>(s_signalPipe[0], QSocketNotifier::Read);
-        QObject::connect(m_notifier.get(), &QSocketNotifier::activated, m_notifier.get(), [onStop = std::move(onStop)]() {
-            char buffer[16];
-            int signal = 0;
-            for (ssize_t n; (n = ::read(s_signalPipe[0], buffer, sizeof buffer)) > 0;)
-                signal = buffer[n - 1];
-            onStop(signal);
-        });
-        struct sigaction action = {};
-        action.sa_handler = onStopSignal;
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = SA_RESTART;
-        m_installed = ::sigaction(SIGINT, &action, &m_previousInt) == 0 && ::sigaction(SIGTERM, &action, &m_previousTerm) == 0;
-    }
-    ~StopSignalGuard()
-    {
-        if (m_installed) {
-            ::sigaction(SIGINT, &m_previousInt, nullptr);
-            ::sigaction(SIGTERM, &m_previousTerm, nullptr);
-        }
-        m_notifier.reset();
-        for (int& fd : s_signalPipe) {
-            if (fd >= 0)
-                ::close(fd);
-            fd = -1;
-        }
-    }
-
-private:
-    std::unique_ptr<QSocketNotifier> m_notifier;
-    struct sigaction m_previousInt = {};
-    struct sigaction m_previousTerm = {};
-    bool m_installed = false;
-};
 
 QString truncated(const QString& text, int chars = kSummaryChars)
 {
@@ -322,6 +263,8 @@ int WatchRunner::run(const std::function<void()>& whileStopping)
     if (m_options.durationSeconds > 0)
         m_durationTimer.start(int(std::min(m_options.durationSeconds * 1000.0, 2.0e9)));
     m_connectTimer.start(int(std::min<qint64>(m_options.connectTimeoutMs, INT32_MAX)));
+    // SIGINT (Ctrl-C) and SIGTERM (what `timeout`, CI runners and service managers send) both end the
+    // run cleanly: the capture gets its end record, the final document is printed.
     StopSignalGuard guard([this](int signal) { finish(ExitOk, signal == SIGTERM ? QStringLiteral("terminated (SIGTERM)") : QStringLiteral("interrupted (Ctrl-C)")); });
     if (!m_completed)
         m_loop.exec();

@@ -1030,6 +1030,16 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     const int sessionRows = window.timeline()->model()->rowCount();
     REQUIRE(window.openCapture(path, true));
     REQUIRE(window.replay());
+    // What acts on the live session is greyed out in the replay, and back with the session.
+    auto* drop = window.findChild<QAction*>(QStringLiteral("dropAction"));
+    auto* bots = window.findChild<QAction*>(QStringLiteral("botsAction"));
+    REQUIRE(drop);
+    REQUIRE(bots);
+    CHECK_FALSE(drop->isEnabled());
+    CHECK(drop->toolTip().contains(QStringLiteral("Back to live first")));
+    CHECK_FALSE(bots->isEnabled());
+    CHECK(bots->isChecked()); // the embedded server's bots do run on
+    CHECK(window.findChild<QPushButton*>(QStringLiteral("replayLeave"))->text() == QStringLiteral("Back to live"));
     REQUIRE(test::waitUntil([&] { return window.replay()->checkpointsComplete(); }, 5s));
     window.replay()->seek(window.replay()->eventCount() - 1);
     REQUIRE(window.documentTree()->model()->anomalyCount() > 0); // the replay's mark at scores
@@ -1039,6 +1049,9 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     CHECK(window.timeline()->model()->rowCount() >= sessionRows);
     CHECK(window.treePanel()->isShowingContent());
     CHECK(window.findChild<QLabel*>(QStringLiteral("statusRecording"))->text().startsWith(QStringLiteral("recorded ")));
+    CHECK(drop->isEnabled());
+    CHECK(bots->isEnabled());
+    CHECK(bots->isChecked());
 }
 
 TEST_CASE("live window: an export of a live session reads what it recorded so far, and the session goes on")

@@ -5,6 +5,7 @@
 #include "core/capture/replaysession.h"
 #include "tests/core/capture/capturetestutils.h"
 #include "tests/support/testutils.h"
+#include "core/stopsignalguard.h"
 #include "ui/connectionbar.h"
 #include "ui/emptystatepanel.h"
 #include "ui/models/documenttreemodel.h"
@@ -15,9 +16,13 @@
 #include "ui/framedetailpanel.h"
 #include "ui/mainwindow.h"
 #include "ui/replaybar.h"
+#include "ui/shortcutsdialog.h"
 #include "ui/timelinepanel.h"
 
 #include <QAbstractButton>
+#include <QApplication>
+#include <QTimer>
+#include <QDirIterator>
 #include <QHeaderView>
 #include <QImage>
 #include <QComboBox>
@@ -46,8 +51,11 @@
 #include <QSlider>
 #include <QStyleOptionSlider>
 
+#include <csignal>
+
 using namespace deltascope;
 using namespace deltascope::ui;
+using namespace std::chrono_literals;
 
 TEST_CASE("main window: opens with every pane and empty states, not fake data")
 {
@@ -126,6 +134,61 @@ TEST_CASE("main window: Alt+letter reaches one thing: the menus and the connecti
         REQUIRE(widget);
         CHECK(widget->toolTip().endsWith(QStringLiteral("(%1)").arg(menuKeys.value(QLatin1String(action)))));
     }
+}
+
+TEST_CASE("main window: Help lists the keyboard shortcuts the window's actions have, menus and panes")
+{
+    QSettings().clear();
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    const auto keys = [](QKeySequence key) { return key.toString(QKeySequence::NativeText); };
+    const auto find = [](const QList<ShortcutEntry>& entries, const QString& where, const QString& action) {
+        for (const ShortcutEntry& entry : entries) {
+            if (entry.where == where && entry.action == action)
+                return entry.keys;
+        }
+        return QStringLiteral("(not listed)");
+    };
+    QList<ShortcutEntry> shortcuts = windowShortcuts(window);
+    CHECK(find(shortcuts, QStringLiteral("Replay"), QStringLiteral("Go to event, seq or time")) == keys(QKeySequence(Qt::CTRL | Qt::Key_G)));
+    CHECK(find(shortcuts, QStringLiteral("Session"), QStringLiteral("Drop the socket")) == keys(QKeySequence(Qt::CTRL | Qt::Key_D)));
+    CHECK(find(shortcuts, QStringLiteral("File"), QStringLiteral("Open Capture")) == keys(QKeySequence::Open));
+    // The panes' own keys, under the pane they act in.
+    CHECK(find(shortcuts, QStringLiteral("Timeline"), QStringLiteral("Next match")) == keys(QKeySequence(Qt::Key_F3)));
+    CHECK(find(shortcuts, QStringLiteral("Document tree"), QStringLiteral("Copy path")) == keys(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C)));
+    for (const ShortcutEntry& entry : shortcuts) {
+        INFO(entry.where.toStdString() << ": " << entry.action.toStdString());
+        CHECK_FALSE(entry.keys.isEmpty());
+        CHECK_FALSE(entry.action.contains(QLatin1Char('&')));
+    }
+
+    // Read from the actions when asked: a changed key is listed as it is now.
+    auto* drop = window.findChild<QAction*>(QStringLiteral("dropAction"));
+    REQUIRE(drop);
+    drop->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    CHECK(find(windowShortcuts(window), QStringLiteral("Session"), QStringLiteral("Drop the socket")) == keys(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D)));
+
+    // Help ▸ Keyboard Shortcuts opens the dialog with the list, grouped by where the keys act.
+    auto* help = window.findChild<QAction*>(QStringLiteral("shortcutsAction"));
+    REQUIRE(help);
+    QStringList listed;
+    QTimer::singleShot(0, &window, [&] {
+        auto* dialog = qobject_cast<ShortcutsDialog*>(QApplication::activeModalWidget());
+        if (!dialog)
+            return;
+        QTreeWidget* view = dialog->view();
+        for (int group = 0; group < view->topLevelItemCount(); ++group) {
+            for (int row = 0; row < view->topLevelItem(group)->childCount(); ++row) {
+                const QTreeWidgetItem* item = view->topLevelItem(group)->child(row);
+                listed << view->topLevelItem(group)->text(0) + QLatin1Char('/') + item->text(0) + QLatin1Char('=') + item->text(1);
+            }
+        }
+        dialog->reject();
+    });
+    help->trigger();
+    CHECK(listed.contains(QStringLiteral("Replay/Go to event, seq or time=") + keys(QKeySequence(Qt::CTRL | Qt::Key_G))));
+    CHECK(listed.size() == windowShortcuts(window).size());
 }
 
 TEST_CASE("main window: identity is masked until shown")
@@ -316,6 +379,52 @@ TEST_CASE("deltascope executable: --help, bad arguments, no display, --screensho
     REQUIRE(process.waitForFinished(60000));
     CHECK(process.exitCode() == 0);
     CHECK_FALSE(QImage(shot).isNull());
+}
+
+TEST_CASE("deltascope executable: SIGTERM, SIGINT and SIGHUP close the window as Quit does, and the recording gets its end record")
+{
+    const int signal = GENERATE(SIGTERM, SIGINT, SIGHUP);
+    const QString signalName = StopSignalGuard::signalName(signal);
+    INFO(signalName.toStdString());
+    QTemporaryDir dir;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    environment.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(QStringLiteral("config")));
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), dir.filePath(QStringLiteral("data"))); // the captures folder
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.start(test::executablePath(QStringLiteral("deltascope")), {}); // the live ticker demo, recorded
+    REQUIRE(process.waitForStarted(10000));
+    // Streaming and recorded: the capture holds the snapshot and some deltas.
+    QString recording;
+    const bool recorded = test::waitUntil(
+        [&] {
+            QDirIterator it(dir.filePath(QStringLiteral("data")), { QStringLiteral("*.ndjson") }, QDir::Files, QDirIterator::Subdirectories);
+            recording = it.hasNext() ? it.next() : QString();
+            return !recording.isEmpty() && QFileInfo(recording).size() > 2000;
+        },
+        20s);
+    if (!recorded)
+        process.kill();
+    REQUIRE(recorded);
+
+    if (signal == SIGTERM)
+        process.terminate();
+    else
+        ::kill(pid_t(process.processId()), signal);
+    const bool ended = process.waitForFinished(10000);
+    if (!ended)
+        process.kill();
+    REQUIRE(ended);
+    CHECK(process.exitStatus() == QProcess::NormalExit);
+    CHECK(process.exitCode() == 0);
+    CHECK(QString::fromLocal8Bit(process.readAllStandardError()).contains(signalName + QStringLiteral(": closing the window")));
+    QString error;
+    const std::unique_ptr<Capture> capture = CaptureReader::open(recording, {}, &error);
+    REQUIRE(capture);
+    CHECK(capture->closedCleanly);
+    CHECK(capture->notices().isEmpty());
+    CHECK(capture->log->size() > 4);
 }
 
 namespace {
@@ -551,6 +660,103 @@ TEST_CASE("main window: a replay before its first snapshot explains the empty do
     dialog.setRange(0, 10);
     dialog.refreshPreview();
     CHECK(dialog.summaryText().startsWith(QStringLiteral("Will be redacted")));
+}
+
+TEST_CASE("main window: a capture without its end record says its recording did not close cleanly, and names skipped lines only when some were")
+{
+    QTemporaryDir dir;
+    const QString whole = dir.filePath(QStringLiteral("whole.ndjson"));
+    qint64 events = 0;
+    {
+        EventLog log;
+        test::fillSyntheticSession(log, 20);
+        REQUIRE(test::writeCaptureFile(whole, log));
+        events = log.size();
+    }
+    QList<QByteArray> lines = test::readFileOrFail(whole).split('\n');
+    if (lines.last().isEmpty())
+        lines.removeLast();
+    REQUIRE(lines.last().startsWith("{\"end\":true"));
+
+    // Cut off where a killed recorder stops: nothing skipped, everything up to there shown.
+    const QString cutOff = dir.filePath(QStringLiteral("cut-off.ndjson"));
+    REQUIRE(test::writeFile(cutOff, lines.mid(0, lines.size() - 1).join('\n') + '\n'));
+    MainWindow window;
+    window.show();
+    REQUIRE(window.openCapture(cutOff, true));
+    QString banner = window.errorText();
+    CHECK(banner.contains(QStringLiteral("no end record")));
+    CHECK(banner.contains(QStringLiteral("The recording did not close cleanly: everything recorded up to then is shown.")));
+    CHECK_FALSE(banner.contains(QStringLiteral("skipped")));
+    CHECK_FALSE(banner.contains(QStringLiteral("lines named")));
+    CHECK(window.replay()->eventCount() == events);
+
+    // A damaged line in the middle of a closed capture: the notice names it, the line says so.
+    QList<QByteArray> damagedLines = lines;
+    damagedLines[6] = "{\"index\":5,\"ns\":oops";
+    const QString damaged = dir.filePath(QStringLiteral("damaged.ndjson"));
+    REQUIRE(test::writeFile(damaged, damagedLines.join('\n') + '\n'));
+    REQUIRE(window.openCapture(damaged, true));
+    banner = window.errorText();
+    CHECK(banner.contains(QStringLiteral("line 7: ")));
+    CHECK(banner.contains(QStringLiteral("line skipped")));
+    CHECK(banner.contains(QStringLiteral("Events were lost at the places named; every event that could be read is shown.")));
+    CHECK_FALSE(banner.contains(QStringLiteral("did not close cleanly")));
+}
+
+TEST_CASE("main window: a replay of a capture from disk greys out what needs a live session, says why, and leaves by Close replay")
+{
+    QSettings().clear();
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.ndjson"));
+    {
+        EventLog log;
+        test::fillSyntheticSession(log, 20);
+        REQUIRE(test::writeCaptureFile(path, log));
+    }
+    MainWindow window;
+    window.show();
+    REQUIRE(QTest::qWaitForWindowExposed(&window));
+    const auto action = [&](const char* name) {
+        auto* found = window.findChild<QAction*>(QLatin1String(name));
+        REQUIRE(found);
+        return found;
+    };
+    const QList<QAction*> liveOnly { action("connectAction"), action("dropAction"), action("stallAction") };
+    QAction* bots = action("botsAction");
+    for (QAction* live : liveOnly)
+        CHECK(live->isEnabled());
+    // No demo runs (none was started): its bots are not shown running.
+    CHECK_FALSE(bots->isEnabled());
+    CHECK_FALSE(bots->isChecked());
+    // Live and idle, Ctrl+D says what to do (the replay's banner is gone when it opens).
+    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
+    CHECK(window.errorText().contains(QStringLiteral("no live connection to drop")));
+
+    REQUIRE(window.openCapture(path, true));
+    for (QAction* live : liveOnly) {
+        INFO(live->objectName().toStdString());
+        CHECK_FALSE(live->isEnabled());
+        CHECK(live->toolTip().startsWith(QStringLiteral("Only for a live session")));
+        CHECK(live->statusTip() == live->toolTip());
+    }
+    CHECK_FALSE(bots->isEnabled());
+    CHECK_FALSE(bots->isChecked());
+    // Ctrl+D no longer reaches a drop that can only fail with a banner.
+    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
+    CHECK(window.errorText().isEmpty());
+    // Nothing live was here before: the way out says where it goes, not "Back to live".
+    auto* leave = window.findChild<QPushButton*>(QStringLiteral("replayLeave"));
+    REQUIRE(leave);
+    CHECK(leave->text() == QStringLiteral("Close replay"));
+    CHECK(liveOnly.front()->toolTip().contains(QStringLiteral("Close replay first")));
+
+    window.leaveReplay();
+    for (QAction* live : liveOnly) {
+        CHECK(live->isEnabled());
+        CHECK_FALSE(live->toolTip().contains(QStringLiteral("Only for a live session")));
+    }
+    CHECK_FALSE(bots->isChecked());
 }
 
 TEST_CASE("main window: a replay's jumps keep the anomaly marks the full fold found up to there")
