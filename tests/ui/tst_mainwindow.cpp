@@ -57,6 +57,24 @@ using namespace deltascope;
 using namespace deltascope::ui;
 using namespace std::chrono_literals;
 
+namespace {
+
+// A capture of `count` deltas that set "n" to 0, 1, ... with seqs from 2: a replay to click through.
+bool writeCounterCapture(const QString& path, int count)
+{
+    EventLog log;
+    test::ScriptedStream stream { log };
+    stream.start();
+    for (int i = 0; i < count; ++i)
+        stream.add(EventKind::StreamItem,
+            QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
+                + QByteArray::number(2 + i) + "}}}"),
+            2 + i);
+    return test::writeCaptureFile(path, log);
+}
+
+}
+
 TEST_CASE("main window: opens with every pane and empty states, not fake data")
 {
     QSettings().clear();
@@ -799,17 +817,7 @@ TEST_CASE("main window: in a replay, the selected node stays selected across see
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("history.ndjson"));
-    {
-        EventLog log;
-        test::ScriptedStream stream { log };
-        stream.start();
-        for (int i = 0; i < 300; ++i)
-            stream.add(EventKind::StreamItem,
-                QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
-                    + QByteArray::number(2 + i) + "}}}"),
-                2 + i);
-        REQUIRE(test::writeCaptureFile(path, log));
-    }
+    REQUIRE(writeCounterCapture(path, 300));
     MainWindow window;
     window.show();
     REQUIRE(QTest::qWaitForWindowExposed(&window));
@@ -866,17 +874,7 @@ TEST_CASE("main window: in a replay, a timeline row clicked in any column stays 
     QSettings().clear();
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("clicks.ndjson"));
-    {
-        EventLog log;
-        test::ScriptedStream stream { log };
-        stream.start();
-        for (int i = 0; i < 200; ++i)
-            stream.add(EventKind::StreamItem,
-                QByteArray("{\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":" + QByteArray::number(i) + "},\"seq\":"
-                    + QByteArray::number(2 + i) + "}}}"),
-                2 + i);
-        REQUIRE(test::writeCaptureFile(path, log));
-    }
+    REQUIRE(writeCounterCapture(path, 200));
     MainWindow window;
     window.resize(1024, 700);
     window.show();
