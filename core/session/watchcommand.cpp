@@ -320,7 +320,8 @@ void WatchRunner::complete()
         m_out << QString::fromUtf8(line) << '\n';
     } else {
         m_out << "-- " << m_finishReason << "; " << connectionStateName(m_session->state()) << ", epoch " << folder.epoch()
-              << ", seq " << folder.lastSeq() << ", " << m_session->log().size() << " events\n";
+              << ", " << (folder.lastSeq() >= 0 ? QStringLiteral("seq %1").arg(folder.lastSeq()) : QStringLiteral("no seq seen in this epoch"))
+              << ", " << m_session->log().size() << " events\n";
         // Without a hello there never was a document: an empty {} would read as one.
         if (m_options.printDocument && m_session->client().helloEverReceived())
             m_out << QString::fromUtf8(folder.epochTree().toJson(true)) << '\n';

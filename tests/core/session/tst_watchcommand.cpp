@@ -228,7 +228,8 @@ TEST_CASE("watch: --json prints one JSON object per line and a final document li
 
 namespace {
 // A scripted watch whose connection/create is answered with `failure`: its exit code and stderr.
-std::pair<int, QString> watchFailing(const QByteArray& failure, const QString& reconnect = QStringLiteral("reference"))
+// `printed`, when given, gets its stdout.
+std::pair<int, QString> watchFailing(const QByteArray& failure, const QString& reconnect = QStringLiteral("reference"), QString* printed = nullptr)
 {
     QString out;
     QString err;
@@ -241,6 +242,9 @@ std::pair<int, QString> watchFailing(const QByteArray& failure, const QString& r
     WatchRunner runner(watch, outStream, errStream, std::move(transport));
     const int code = runner.run();
     errStream.flush();
+    outStream.flush();
+    if (printed)
+        *printed = out;
     return { code, err };
 }
 }
@@ -265,9 +269,13 @@ TEST_CASE("watch: a stream the client gave up on after a retryable failure exits
 
 TEST_CASE("watch: a fatal code exits 5 with reconnecting off too")
 {
-    const auto [code, err] = watchFailing(R"({"failure":ID,"reason":403403,"retry":false})", QStringLiteral("none"));
+    QString out;
+    const auto [code, err] = watchFailing(R"({"failure":ID,"reason":403403,"retry":false})", QStringLiteral("none"), &out);
     CHECK(code == ExitFatalStream);
     CHECK(err.contains(QStringLiteral("403403 AUTH_FORBIDDEN")));
+    // The summary of a stream that never delivered: no placeholder seq.
+    CHECK(out.contains(QStringLiteral("no seq seen in this epoch")));
+    CHECK_FALSE(out.contains(QStringLiteral("seq -1")));
 }
 
 TEST_CASE("watch: a code the chosen policy does not retry exits 5, as a fatal one does")
