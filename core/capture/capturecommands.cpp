@@ -38,8 +38,10 @@ namespace {
 
 // What each command's exit codes mean, printed at the end of its --help (the codes are cli.h's).
 const char* const kRecordExitCodes = "Exit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 1 the capture cannot be written\n"
-                                     "(or, with --fault/--plan, a fault never acted), 2 usage, 4 could not connect, 5 the stream failed with\n"
-                                     "a code not retried. With --expect: 0 met, 6 not met, whatever the stream did (see --expect).\n";
+                                     "(or --overwrite kept the old file because no document came; or, with --fault/--plan, a fault never\n"
+                                     "acted), 2 usage, 4 could not connect, 5 the stream failed with\n"
+                                     "a code not retried, or --duration ended a run whose document never arrived (every connection/create\n"
+                                     "failed). With --expect: 0 met, 6 not met, whatever the stream did (see --expect).\n";
 const char* const kReplayExitCodes = "Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
                                      "replay failed, 2 usage, 4 with --against: could not connect, 5 with --against: the server refused\n"
                                      "the new stream (a failure that is not retried), 7 with --against: the documents differ.\n";

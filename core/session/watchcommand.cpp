@@ -230,12 +230,21 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
     connect(m_session.get(), &LiveSession::stateChanged, this, &WatchRunner::onStateChanged);
     m_durationTimer.setSingleShot(true);
     connect(&m_durationTimer, &QTimer::timeout, this, [this]() {
-        if (!m_session->client().helloEverReceived())
+        if (!m_session->client().helloEverReceived()) {
             finish(ExitConnectFailed, QStringLiteral("--duration %1 s elapsed without connecting to %2 (last attempt: %3)")
                                           .arg(m_options.durationSeconds)
                                           .arg(shownServerUrl(), m_session->client().lastConnectAttempt()));
-        else
+            return;
+        }
+        bool neverArrived = false;
+        const QString failing = failingStreamNote(&neverArrived);
+        if (failing.isEmpty()) {
             finish(ExitOk, QStringLiteral("--duration %1 s elapsed").arg(m_options.durationSeconds));
+            return;
+        }
+        // A space or key that does not exist is retried blindly (spec 7.2) until --duration ends
+        // it: a run that never got the document did not do what it was asked.
+        finish(neverArrived ? ExitFatalStream : ExitOk, QStringLiteral("--duration %1 s elapsed; %2").arg(m_options.durationSeconds).arg(failing));
     });
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, [this]() {
@@ -265,7 +274,12 @@ int WatchRunner::run(const std::function<void()>& whileStopping)
     m_connectTimer.start(int(std::min<qint64>(m_options.connectTimeoutMs, INT32_MAX)));
     // SIGINT (Ctrl-C) and SIGTERM (what `timeout`, CI runners and service managers send) both end the
     // run cleanly: the capture gets its end record, the final document is printed.
-    StopSignalGuard guard([this](int signal) { finish(ExitOk, signal == SIGTERM ? QStringLiteral("terminated (SIGTERM)") : QStringLiteral("interrupted (Ctrl-C)")); });
+    StopSignalGuard guard([this](int signal) {
+        QString reason = signal == SIGTERM ? QStringLiteral("terminated (SIGTERM)") : QStringLiteral("interrupted (Ctrl-C)");
+        if (const QString failing = failingStreamNote(); !failing.isEmpty())
+            reason += QStringLiteral("; ") + failing;
+        finish(ExitOk, reason);
+    });
     if (!m_completed)
         m_loop.exec();
     if (whileStopping)
@@ -306,6 +320,9 @@ void WatchRunner::complete()
     if (m_lastPrinted + 1 < m_session->log().size())
         printEvents(m_lastPrinted + 1, m_session->log().size() - 1);
     const SessionFolder& folder = m_session->folder();
+    // Without a stream item there never was a document: an empty {} would read as one.
+    bool neverArrived = false;
+    failingStreamNote(&neverArrived);
     if (m_options.json) {
         QJsonObject final { { QStringLiteral("kind"), QStringLiteral("final-document") },
             { QStringLiteral("epoch"), qint64(folder.epoch()) }, { QStringLiteral("seq"), folder.lastSeq() },
@@ -315,15 +332,14 @@ void WatchRunner::complete()
         if (m_options.printDocument) {
             // The document goes in verbatim (longs stay exact strings, numbers keep their text).
             line.chop(1);
-            line += ",\"document\":" + folder.epochTree().toJson(false) + '}';
+            line += ",\"document\":" + (neverArrived ? QByteArray("null") : folder.epochTree().toJson(false)) + '}';
         }
         m_out << QString::fromUtf8(line) << '\n';
     } else {
         m_out << "-- " << m_finishReason << "; " << connectionStateName(m_session->state()) << ", epoch " << folder.epoch()
               << ", " << (folder.lastSeq() >= 0 ? QStringLiteral("seq %1").arg(folder.lastSeq()) : QStringLiteral("no seq seen in this epoch"))
               << ", " << m_session->log().size() << " events\n";
-        // Without a hello there never was a document: an empty {} would read as one.
-        if (m_options.printDocument && m_session->client().helloEverReceived())
+        if (m_options.printDocument && !neverArrived)
             m_out << QString::fromUtf8(folder.epochTree().toJson(true)) << '\n';
     }
     m_out.flush();
@@ -525,6 +541,41 @@ QString WatchRunner::formatEventJson(qint64 index) const
     return QString::fromUtf8(line);
 }
 
+QString WatchRunner::failingStreamNote(bool* neverArrived) const
+{
+    const EventLog& log = m_session->log();
+    int failures = 0;
+    qint64 lastFailure = -1;
+    bool itemArrived = false;
+    for (qint64 index = log.size() - 1; index >= 0; --index) {
+        const EventKind kind = log.at(index).kind;
+        if (kind == EventKind::StreamItem) {
+            itemArrived = true;
+            break;
+        }
+        if (kind == EventKind::Failure && log.method(index).startsWith(QLatin1String("connection/create"))) {
+            ++failures;
+            if (lastFailure < 0)
+                lastFailure = index;
+        }
+    }
+    if (neverArrived)
+        *neverArrived = !itemArrived;
+    if (failures == 0)
+        return {};
+    const QString last = summary(lastFailure);
+    if (!itemArrived)
+        return failures == 1 ? QStringLiteral("the document never arrived: its connection/create failed (event %1: %2)").arg(lastFailure).arg(last)
+                             : QStringLiteral("the document never arrived: all %1 connection/create attempts failed (the last, event %2: %3)")
+                                   .arg(failures)
+                                   .arg(lastFailure)
+                                   .arg(last);
+    return QStringLiteral("the stream is down: %1 connection/create attempt(s) failed since the last stream item (the last, event %2: %3)")
+        .arg(failures)
+        .arg(lastFailure)
+        .arg(last);
+}
+
 QString WatchRunner::shownServerUrl() const
 {
     return (m_options.serverUrl.isEmpty() ? m_options.target.url : m_options.serverUrl).toString(QUrl::RemoveUserInfo);
@@ -552,7 +603,8 @@ Command watchCommand()
             if (help) {
                 io.out << helpText << faults::faultWatchHelp()
                        << "\nExit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 2 usage, 4 could not connect,\n"
-                          "5 the stream failed with a code not retried, 1 other failures (with --fault/--plan: a fault\n"
+                          "5 the stream failed with a code not retried, or --duration ended a run whose document never\n"
+                          "arrived (every connection/create failed), 1 other failures (with --fault/--plan: a fault\n"
                           "that never acted). With --expect: 0 met, 6 not met, whatever the stream did (see --expect).\n";
                 return int(ExitOk);
             }

@@ -80,6 +80,10 @@ private:
     void onStateChanged(ConnectionState state, ConnectionState previous, const QString& reason);
     void complete();
     QString shownServerUrl() const; // serverUrl, else the target's, without user info
+    // Why no document has been coming since the last stream item (or ever): how many connection/create
+    // attempts failed since then and the last one's failure. Empty when an item followed the last
+    // failure, or nothing failed. `neverArrived` tells whether any stream item arrived at all.
+    QString failingStreamNote(bool* neverArrived = nullptr) const;
 
     WatchOptions m_options;
     QTextStream& m_out;

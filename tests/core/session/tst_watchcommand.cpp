@@ -229,7 +229,8 @@ TEST_CASE("watch: --json prints one JSON object per line and a final document li
 namespace {
 // A scripted watch whose connection/create is answered with `failure`: its exit code and stderr.
 // `printed`, when given, gets its stdout.
-std::pair<int, QString> watchFailing(const QByteArray& failure, const QString& reconnect = QStringLiteral("reference"), QString* printed = nullptr)
+std::pair<int, QString> watchFailing(const QByteArray& failure, const QString& reconnect = QStringLiteral("reference"), QString* printed = nullptr,
+    double duration = 5)
 {
     QString out;
     QString err;
@@ -237,7 +238,7 @@ std::pair<int, QString> watchFailing(const QByteArray& failure, const QString& r
     QTextStream errStream(&err);
     auto transport = std::make_unique<LoopbackTransport>();
     script(transport.get(), failure);
-    WatchOptions watch = options(5);
+    WatchOptions watch = options(duration);
     watch.reconnect = reconnect;
     WatchRunner runner(watch, outStream, errStream, std::move(transport));
     const int code = runner.run();
@@ -285,6 +286,19 @@ TEST_CASE("watch: a code the chosen policy does not retry exits 5, as a fatal on
     const auto [code, err] = watchFailing(R"({"failure":ID,"reason":625678,"retry":false})", QStringLiteral("fixed:10:3"));
     CHECK(code == ExitFatalStream);
     CHECK(err.contains(QStringLiteral("is not retryable")));
+}
+
+TEST_CASE("watch: --duration ending a run whose every connection/create failed exits 5 and names the last failure")
+{
+    // The reference policy retries 625678 blindly (spec 7.2), so only --duration ends the run: the
+    // summary says the document never came and why, and prints no empty document for it.
+    QString out;
+    const auto [code, err] = watchFailing(R"({"failure":ID,"reason":625678,"retry":false})", QStringLiteral("reference"), &out, 0.6);
+    CHECK(code == ExitFatalStream);
+    CHECK(err.contains(QStringLiteral("the document never arrived")));
+    CHECK(err.contains(QStringLiteral("625678")));
+    CHECK(out.contains(QStringLiteral("connection/create attempts failed")));
+    CHECK_FALSE(out.contains(QStringLiteral("\n{}")));
 }
 
 TEST_CASE("watch: an unreachable server exits 4, and giving up says why once, not 'closed by the user', and prints no empty document")
