@@ -228,10 +228,6 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
     }
 
     ReferenceServer server(commandLine.options);
-    QObject::connect(&server, &ReferenceServer::logLine, &server, [&err](const QString& line) {
-        err << QDateTime::currentDateTime().toString(Qt::ISODateWithMs) << ' ' << line << '\n';
-        err.flush();
-    });
     if (server.listen() == 0) {
         err << "deltascope-server: " << server.errorString() << '\n';
         err.flush();
@@ -246,6 +242,11 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
         return cli::ExitFailure;
     }
     out << "deltascope-server " << kVersion << ": listening on " << server.url() << '\n';
+    // The log starts after listening: the line above already says where (the log's own line would repeat it).
+    QObject::connect(&server, &ReferenceServer::logLine, &server, [&err](const QString& line) {
+        err << QDateTime::currentDateTime().toString(Qt::ISODateWithMs) << ' ' << line << '\n';
+        err.flush();
+    });
     if (commandLine.controlPort >= 0)
         out << "deltascope-server: control on http://127.0.0.1:" << control.port() << '\n';
     out.flush();

@@ -168,6 +168,9 @@ TEST_CASE("the executable: --help, a taken port, serving, control, SIGTERM")
     CHECK(log.contains("connect #1 127.0.0.1:"));
     CHECK(log.contains("fault force-disconnect on 1 stream(s)"));
     CHECK(log.contains("stopped by SIGTERM"));
+    // Where it listens is said once, on stdout; the log does not repeat it.
+    CHECK(out.count("listening on") == 1);
+    CHECK_FALSE(log.contains("listening on"));
     REQUIRE(client.waitClosed(3s));
 }
 
