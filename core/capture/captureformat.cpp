@@ -431,6 +431,24 @@ QByteArray Header::toJsonLine() const
     return out;
 }
 
+bool looksLikeCaptureEvent(QByteArrayView line)
+{
+    const QJsonObject object = QJsonDocument::fromJson(line.toByteArray()).object();
+    return object.value(QLatin1String("index")).isDouble() && object.value(QLatin1String("dir")).isString()
+        && object.value(QLatin1String("kind")).isString();
+}
+
+QString missingHeaderMessage(QByteArrayView firstLine)
+{
+    const qint64 index = QJsonDocument::fromJson(firstLine.toByteArray()).object().value(QLatin1String("index")).toInteger(-1);
+    return QStringLiteral("line 1 is event %1 of a Deltascope capture, not its header: the header line is missing "
+                          "(put one such as {\"format\":\"%2\",\"version\":\"%3.%4\"} back as line 1)")
+        .arg(index)
+        .arg(QLatin1String(kFormatName))
+        .arg(kVersionMajor)
+        .arg(kVersionMinor);
+}
+
 bool parseHeader(std::string_view line, Header& out, QString& error)
 {
     out = Header();
@@ -459,7 +477,9 @@ bool parseHeader(std::string_view line, Header& out, QString& error)
     }
     const QString format = object.value(QStringLiteral("format")).toString();
     if (format != QLatin1String(kFormatName)) {
-        error = format.isEmpty()
+        const QByteArrayView lineView(line.data(), qsizetype(line.size()));
+        error = format.isEmpty() && looksLikeCaptureEvent(lineView) ? missingHeaderMessage(lineView)
+            : format.isEmpty()
             ? QStringLiteral("not a Deltascope capture: line 1 has no \"format\" field")
             : QStringLiteral("not a Deltascope capture: line 1 says format \"%1\", expected \"%2\"")
                   .arg(format, QLatin1String(kFormatName));

@@ -48,6 +48,11 @@ inline bool looksLikeCapture(QByteArrayView head)
 {
     return startsLikeZstd(head) || firstLineHasFormat(head, kFormatName);
 }
+// Whether `line` is an event record of a capture (an object with "index", "dir" and "kind"), as
+// line 1 of a capture whose header was cut off is.
+bool looksLikeCaptureEvent(QByteArrayView line);
+// What to say of a capture whose line 1 is an event record: the header is missing, and how to restore it.
+QString missingHeaderMessage(QByteArrayView firstLine);
 // The NDJSON delta log that `export --format ndjson` writes (captureexport.h).
 inline constexpr char kDeltaLogFormatName[] = "deltascope-delta-log";
 

@@ -516,6 +516,13 @@ int runFold(const QStringList& arguments, CommandIo& io)
         return ExitUsage;
     }
 
+    // A capture whose header line was lost: its event records are no deltas (folding them printed
+    // a document made of their fields).
+    if (const QByteArray lineOne = firstLine.left(firstLine.indexOf('\n')).trimmed(); !deltaLog && capture::looksLikeCaptureEvent(lineOne)) {
+        io.err << "deltascope-cli fold: " << inputName << ":1: " << capture::missingHeaderMessage(lineOne) << '\n';
+        return ExitUsage;
+    }
+
     DocumentTree tree(options.mode);
     std::map<qint64, qint64> lastSeqOfStream; // seq going backwards is reported per stream (adama-wire.md 5)
     qint64 epoch = -1; // of the delta log line folded last

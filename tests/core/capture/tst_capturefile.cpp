@@ -172,6 +172,15 @@ TEST_CASE("capture format: header versions, unknown fields and wrong formats")
     CHECK(error.contains(QStringLiteral("version")));
     CHECK_FALSE(capture::parseHeader("\x7f" "ELF\x02\x01\x01", header, error));
     CHECK(error.contains(QStringLiteral("binary")));
+    // A capture whose header line was cut off: its first event says so, and how to put one back.
+    const char* const firstEvent = R"({"index":0,"ns":4179523,"wallMs":1796124266801,"dir":"local","kind":"state","epoch":0,"fields":{}})";
+    CHECK_FALSE(capture::parseHeader(firstEvent, header, error));
+    CHECK(error.contains(QStringLiteral("line 1 is event 0 of a Deltascope capture, not its header: the header line is missing")));
+    const QString restore = error.mid(error.indexOf(QLatin1Char('{'))).chopped(QStringLiteral(" back as line 1)").size());
+    CHECK(capture::parseHeader(restore.toStdString(), header, error));
+    // An object that merely has an "index" is not an event.
+    CHECK_FALSE(capture::parseHeader(R"({"index":3,"title":"x"})", header, error));
+    CHECK(error.contains(QStringLiteral("no \"format\" field")));
 }
 
 TEST_CASE("capture: write a log, open it, same events, payloads, links and trees")

@@ -550,6 +550,17 @@ TEST_CASE("fold cli: a header of another Deltascope format is refused, not folde
     CHECK(data.out == QStringLiteral("{\"format\":\"pdf\",\"pages\":3}\n"));
 }
 
+TEST_CASE("fold cli: a capture whose header line is missing is refused, not folded as deltas")
+{
+    // Its event records folded as deltas printed a document of "index", "ns" and "dir" fields.
+    const CliRun run = runCli({ QStringLiteral("fold") }, QByteArray(R"({"index":0,"ns":41,"wallMs":1796124266801,"dir":"local","kind":"state","epoch":0,"fields":{}}
+{"index":1,"ns":50,"wallMs":1796124266802,"dir":"in","kind":"hello","epoch":0,"frame":"{}"}
+)"));
+    CHECK(run.code == cli::ExitUsage);
+    CHECK(run.out.isEmpty());
+    CHECK(run.err.contains(QStringLiteral("<stdin>:1: line 1 is event 0 of a Deltascope capture, not its header")));
+}
+
 TEST_CASE("fold cli: a capture on standard input is refused with the way to fold it")
 {
     const QByteArray capture = R"({"format":"deltascope-capture","version":"1.0","tool":"deltascope 0.1.0","startedWallMs":1718000000000})"
