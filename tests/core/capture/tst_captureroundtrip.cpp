@@ -1410,6 +1410,9 @@ TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that op
     CHECK(info.code == 0);
     CHECK(info.err.contains(QStringLiteral("cut off")));
     CHECK(info.out.contains(QStringLiteral("closed cleanly    no")));
+    // The ticker's value lists change without @s on every tick: logged live once per path, counted
+    // by the replay fold each time, and the count by kind says why the two differ.
+    CHECK(info.out.contains(QStringLiteral("(as logged live: a reference-client quirk once per path and epoch; the replay fold below counts each)")));
 }
 
 TEST_CASE("record: SIGTERM (what timeout and CI runners send) ends the recording cleanly, exit 0")
@@ -1547,6 +1550,15 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     test::CliRun damagedInfo = runCli({ QStringLiteral("info"), damaged });
     CHECK(damagedInfo.code == 0);
     CHECK(damagedInfo.err.contains(QStringLiteral("line 2")));
+    CHECK(damagedInfo.out.contains(QStringLiteral("damage: 1 (described on stderr)")));
+    CHECK(info.out.contains(QStringLiteral("\ndamage: none\n")));
+    // A last line cut off mid-write is not damage, and "damage: none" alone read as if nothing was missing.
+    const QString cutOff = dir.filePath(QStringLiteral("cut-off.ndjson"));
+    REQUIRE(writeFile(cutOff, full.chopped(20)));
+    const test::CliRun cutOffInfo = runCli({ QStringLiteral("info"), cutOff });
+    CHECK(cutOffInfo.code == 0);
+    CHECK(cutOffInfo.out.contains(QStringLiteral("cut off           the last line, mid-write")));
+    CHECK(cutOffInfo.out.contains(QStringLiteral("\ndamage: none before the cut-off last line\n")));
 
     // An edited capture whose last event is timed before its first: the duration is the span from
     // the earliest to the latest event and says so, never a negative number.
