@@ -8,4 +8,5 @@ cd "$(dirname "$0")"
 source .ci/setup.sh
 deltascope_install_packages
 deltascope_build build -DDELTASCOPE_BUILD_TESTS=OFF
-exec ./build/app/deltascope "$@"
+# The app names this script, not its build path, in what it tells a user (no display found).
+DELTASCOPE_LAUNCHER=./run.sh exec ./build/app/deltascope "$@"

@@ -35,7 +35,7 @@ int reportWithoutWindow(const GuiOptions& options)
         std::printf("deltascope %s (Qt %s)\n", kVersion, qVersion());
         return 0;
     case GuiOptions::Action::Error:
-        std::fprintf(stderr, "deltascope: %s\nRun 'deltascope --help' for usage.\n", qPrintable(options.errorText));
+        std::fprintf(stderr, "deltascope: %s\nRun 'deltascope --help' for the options.\n", qPrintable(options.errorText));
         return 2;
     case GuiOptions::Action::Run:
         break;
@@ -43,19 +43,22 @@ int reportWithoutWindow(const GuiOptions& options)
     return 0;
 }
 
-QString missingDisplayMessage()
+QString missingDisplayMessage(const QString& program)
 {
     if (!qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         return {};
 #if defined(Q_OS_LINUX) || defined(Q_OS_FREEBSD)
     if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
-        return QStringLiteral(
-            "deltascope: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
-            "  To run the window on a virtual display:  xvfb-run -a ./run.sh [ARGS...]\n"
-            "  To render without any display (e.g. with --screenshot FILE):  QT_QPA_PLATFORM=offscreen ./run.sh ...\n"
-            "  For headless work without a window, use deltascope-cli (see deltascope-cli --help).\n");
+        // The command as the user started it: run.sh names itself, else the program's own path.
+        const QString launcher = qEnvironmentVariable("DELTASCOPE_LAUNCHER", program);
+        return QStringLiteral("deltascope: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+                              "  To run the window on a virtual display:  xvfb-run -a %1 [ARGS...]\n"
+                              "  To render without any display (e.g. with --screenshot FILE):  QT_QPA_PLATFORM=offscreen %1 ...\n"
+                              "  For headless work without a window, use deltascope-cli (see deltascope-cli --help).\n")
+            .arg(launcher);
     }
 #endif
+    Q_UNUSED(program)
     return {};
 }
 

@@ -10,8 +10,9 @@ QStringList argumentsFromMain(int argc, char** argv);
 // For --help, --version and argument errors: prints what is due and returns the exit code.
 int reportWithoutWindow(const GuiOptions& options);
 
-// Empty when a window can be shown; otherwise a message that says how to run without a display.
-QString missingDisplayMessage();
+// Empty when a window can be shown; otherwise a message that says how to run without a display,
+// naming `program` (argv[0]), or the launcher script that set DELTASCOPE_LAUNCHER.
+QString missingDisplayMessage(const QString& program);
 
 // On the offscreen platform (screenshots without a display), drops the platform plugin's
 // "This plugin does not support propagateSizeHints()", printed whenever the window's minimum

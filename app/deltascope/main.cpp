@@ -12,7 +12,7 @@ int main(int argc, char** argv)
     const ui::GuiOptions options = ui::parseGuiOptions(ui::argumentsFromMain(argc, argv));
     if (options.action != ui::GuiOptions::Action::Run)
         return ui::reportWithoutWindow(options);
-    if (const QString message = ui::missingDisplayMessage(); !message.isEmpty()) {
+    if (const QString message = ui::missingDisplayMessage(QString::fromLocal8Bit(argc > 0 ? argv[0] : "deltascope")); !message.isEmpty()) {
         std::fputs(qPrintable(message), stderr);
         return 1;
     }

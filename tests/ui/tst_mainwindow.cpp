@@ -369,6 +369,7 @@ TEST_CASE("deltascope executable: --help, bad arguments, no display, --screensho
     environment.remove(QStringLiteral("DISPLAY"));
     environment.remove(QStringLiteral("WAYLAND_DISPLAY"));
     environment.remove(QStringLiteral("QT_QPA_PLATFORM"));
+    environment.remove(QStringLiteral("DELTASCOPE_LAUNCHER"));
     process.setProcessEnvironment(environment);
 
     process.start(program, { QStringLiteral("--help") });
@@ -387,6 +388,16 @@ TEST_CASE("deltascope executable: --help, bad arguments, no display, --screensho
     const QByteArray noDisplay = process.readAllStandardError();
     CHECK(noDisplay.contains("xvfb-run"));
     CHECK(noDisplay.contains("QT_QPA_PLATFORM=offscreen"));
+    // It names the program as started, not ./run.sh (which a user of the binary may not have);
+    // run.sh names itself through DELTASCOPE_LAUNCHER.
+    CHECK(noDisplay.contains(QByteArray("xvfb-run -a " + program.toLocal8Bit() + " [ARGS...]")));
+    QProcessEnvironment launched = environment;
+    launched.insert(QStringLiteral("DELTASCOPE_LAUNCHER"), QStringLiteral("./run.sh"));
+    process.setProcessEnvironment(launched);
+    process.start(program, {});
+    REQUIRE(process.waitForFinished(20000));
+    CHECK(process.readAllStandardError().contains("QT_QPA_PLATFORM=offscreen ./run.sh ..."));
+    process.setProcessEnvironment(environment);
 
     QTemporaryDir dir;
     environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
