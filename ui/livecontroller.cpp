@@ -168,6 +168,7 @@ bool LiveController::connectTo(const DocumentTarget& target, bool insecure, QStr
         }
     }
     if (proxy) {
+        session->client().setProxiedServer(target.url);
         // Before the socket opens, so that its thread marks each frame as it reads it.
         session->transport().setArrivalMark([this] { return m_reportsPushed.load(std::memory_order_acquire); });
         session->transport().setBeforeEachEvent([this](quint64 limit) { recordReportedFaultsBefore(limit); });

@@ -217,7 +217,10 @@ void ProtocolClient::openSocket()
 {
     m_socketUp = false;
     m_missedChecks = 0;
-    setState(ConnectionState::Connecting, QStringLiteral("opening %1").arg(m_target.url.toString(QUrl::RemoveUserInfo)));
+    setState(ConnectionState::Connecting,
+        m_proxiedServer.isEmpty() ? QStringLiteral("opening %1").arg(m_target.url.toString(QUrl::RemoveUserInfo))
+                                  : QStringLiteral("opening %1 through the fault proxy at %2")
+                                        .arg(m_proxiedServer.toString(QUrl::RemoveUserInfo), m_target.url.toString(QUrl::RemoveUserInfo)));
     if (m_options.connectTimeoutMs > 0)
         m_connectTimer.start(m_options.connectTimeoutMs);
     m_transport->open(m_target.url);

@@ -99,6 +99,10 @@ public:
     Transport* transport() const { return m_transport; }
     Clock* clock() const { return m_clock; }
 
+    // The socket's URL is a fault proxy's in front of `server`: what the client says it opens names
+    // the server, and the proxy only as the way there (a capture's first event read as if the
+    // proxy's loopback port were the document's endpoint). Empty: the socket goes straight there.
+    void setProxiedServer(const QUrl& server) { m_proxiedServer = server; }
     // Opens the socket and the document stream. False (with an error naming the field) when the
     // target is unusable; nothing is sent then.
     bool connectDocument(const DocumentTarget& target, QString* error = nullptr);
@@ -225,6 +229,7 @@ private:
     ClockTimer m_endAnswerTimer;
 
     DocumentTarget m_target;
+    QUrl m_proxiedServer;
     QHash<qint64, Pending> m_pending;
     ConnectionState m_state = ConnectionState::Idle;
     QString m_stateReason;

@@ -223,6 +223,8 @@ WatchRunner::WatchRunner(WatchOptions options, QTextStream& out, QTextStream& er
     clientOptions.connectTimeoutMs = m_options.connectTimeoutMs;
     clientOptions.randomSeed = m_options.seed;
     m_session->client().setOptions(clientOptions);
+    if (!m_options.serverUrl.isEmpty() && m_options.serverUrl != m_options.target.url)
+        m_session->client().setProxiedServer(m_options.serverUrl);
     if (auto policy = makeReconnectPolicy(m_options.reconnect))
         m_session->client().setReconnectPolicy(std::move(policy));
 

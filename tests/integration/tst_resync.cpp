@@ -251,6 +251,20 @@ TEST_CASE("resync: every ready plan against the reference server ends with its e
     }
 }
 
+TEST_CASE("watch --fault: the first event names the document's server, and the fault proxy only as the way there")
+{
+    server::ServerOptions options = Session::serverOptions();
+    server::ReferenceServer server(options);
+    REQUIRE(server.listen() != 0);
+    const test::CliRun run = test::runCli({ QStringLiteral("watch"), server.url(), QStringLiteral("--space"), QStringLiteral("chat"),
+        QStringLiteral("--key"), QStringLiteral("proxied"), QStringLiteral("--identity"), QStringLiteral("anonymous:cli"),
+        QStringLiteral("--fault"), QStringLiteral("latency={\"ms\":5}"), QStringLiteral("--duration"), QStringLiteral("1"),
+        QStringLiteral("--no-document") });
+    INFO(run.out.toStdString() << run.err.toStdString());
+    CHECK(run.code == 0);
+    CHECK(run.out.contains(QStringLiteral("idle -> connecting: opening %1 through the fault proxy at ws://127.0.0.1:").arg(server.url())));
+}
+
 TEST_CASE("watch --plan --report --expect: a silent delta drop fails the expectation with exit 6")
 {
     server::ServerOptions options = Session::serverOptions();

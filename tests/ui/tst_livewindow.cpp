@@ -91,6 +91,10 @@ LiveSession* streamTickerThroughProxy(MainWindow& window, const QString& key)
     REQUIRE(session);
     REQUIRE(window.live()->faultProxy());
     REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming && session->folder().epochHasData(); }, 5s));
+    // The recording's first event names the document's server, and the proxy only as the way there.
+    CHECK(QString::fromUtf8(session->log().payload(0))
+              .contains(QStringLiteral("opening %1 through the fault proxy at %2")
+                            .arg(window.connectionBar()->url(), window.live()->faultProxy()->clientUrl().toString())));
     return session;
 }
 }
