@@ -59,7 +59,7 @@ bool parseArguments(QCommandLineParser& parser, const QString& command, const ch
     const QCommandLineOption help({ QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help."));
     parser.addOption(help);
     if (!parser.parse(QStringList { QStringLiteral("deltascope-cli ") + command } + arguments)) {
-        io.err << "deltascope-cli " << command << ": " << parser.errorText() << '\n';
+        io.err << usageError(QStringLiteral("deltascope-cli ") + command, parser.errorText());
         exitCode = ExitUsage;
         return false;
     }
@@ -168,7 +168,7 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
     faults::FaultWatchOptions faultOptions;
     QString error;
     if (!faults::extractFaultWatchOptions(arguments, faultOptions, error)) {
-        io.err << "deltascope-cli record: " << error << "\nRun 'deltascope-cli record --help' for the options.\n";
+        io.err << usageError(QStringLiteral("deltascope-cli record"), error);
         return ExitUsage;
     }
     QCommandLineParser parser;

@@ -15,6 +15,11 @@ const std::vector<Command>& commands()
     return all;
 }
 
+QString usageError(const QString& invocation, const QString& error)
+{
+    return QStringLiteral("%1: %2\nRun '%1 --help' for the options.\n").arg(invocation, error);
+}
+
 QString helpText(const QCommandLineParser& parser, const QString& invocation)
 {
     // QCommandLineParser writes "Usage: " and the application's first argument (or this stand-in).

@@ -54,4 +54,7 @@ QString usage();
 // QCommandLineParser puts the program's path.
 QString helpText(const QCommandLineParser& parser, const QString& invocation);
 
+// A usage error, worded alike by every command: "INVOCATION: ERROR" and where the options are.
+QString usageError(const QString& invocation, const QString& error);
+
 }

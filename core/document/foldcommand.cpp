@@ -448,7 +448,7 @@ int runFold(const QStringList& arguments, CommandIo& io)
             }
             options.at = n;
         } else if (argument.startsWith(QLatin1String("--"))) {
-            io.err << "deltascope-cli fold: unknown option '" << argument << "'. Run 'deltascope-cli fold --help'.\n";
+            io.err << usageError(QStringLiteral("deltascope-cli fold"), QStringLiteral("Unknown option '%1'.").arg(argument));
             return ExitUsage;
         } else if (!haveFile) {
             options.file = argument;

@@ -84,7 +84,7 @@ int runProxy(const QStringList& arguments, cli::CommandIo& io)
         { { QStringLiteral("h"), QStringLiteral("help") }, QStringLiteral("Show this help.") },
     });
     if (!parser.parse(QStringList { QStringLiteral("deltascope-cli proxy") } + arguments)) {
-        io.err << "deltascope-cli proxy: " << parser.errorText() << '\n';
+        io.err << cli::usageError(QStringLiteral("deltascope-cli proxy"), parser.errorText());
         return cli::ExitUsage;
     }
     if (parser.isSet(QStringLiteral("help"))) {

@@ -222,7 +222,7 @@ int runServer(const QStringList& arguments, QTextStream& out, QTextStream& err, 
         return 0;
     }
     if (!commandLine.error.isEmpty()) {
-        err << invocation << ": " << commandLine.error << "\n(see " << invocation << " --help)\n";
+        err << cli::usageError(invocation, commandLine.error);
         err.flush();
         return cli::ExitUsage;
     }

@@ -595,11 +595,11 @@ Command watchCommand()
             QStringList arguments = commandArguments;
             faults::FaultWatchOptions faultOptions;
             if (!faults::extractFaultWatchOptions(arguments, faultOptions, error)) {
-                io.err << "deltascope-cli watch: " << error << "\nRun 'deltascope-cli watch --help' for the options.\n";
+                io.err << usageError(QStringLiteral("deltascope-cli watch"), error);
                 return int(ExitUsage);
             }
             if (!WatchOptions::parse(arguments, options, error, help, &helpText)) {
-                io.err << "deltascope-cli watch: " << error << "\nRun 'deltascope-cli watch --help' for the options.\n";
+                io.err << usageError(QStringLiteral("deltascope-cli watch"), error);
                 return int(ExitUsage);
             }
             if (help) {

@@ -146,6 +146,8 @@ TEST_CASE("cli: every command's argument errors start with 'deltascope-cli COMMA
         CHECK(run.code == cli::ExitUsage);
         CHECK(run.err.startsWith(QStringLiteral("deltascope-cli ") + command.name + QStringLiteral(": ")));
         CHECK(run.err.contains(QStringLiteral("no-such-option")));
+        // One wording for every command: where to find the options.
+        CHECK(run.err.endsWith(QStringLiteral("\nRun 'deltascope-cli %1 --help' for the options.\n").arg(command.name)));
     }
     // Errors found after parsing too: the proxy's say which command they come from.
     const CliRun upstream = runCli({ QStringLiteral("proxy"), QStringLiteral("--upstream"), QStringLiteral("http://127.0.0.1:1/~s") });
