@@ -474,8 +474,17 @@ int runReplay(const QStringList& arguments, CommandIo& io)
             io.out << "  + " << p << " (only in the new document)\n";
         for (const QString& p : diff.removed)
             io.out << "  - " << p << " (only in the recorded document)\n";
+        // A changed value, as each document holds it (cut short: a long string is not the point).
+        const auto valueAt = [](const DocumentTree& tree, const QString& path) {
+            const NodeId node = tree.find(path);
+            if (node == kNoNode)
+                return QStringLiteral("(absent)");
+            const QString json = QString::fromUtf8(tree.toJson(node, false));
+            return json.size() > 60 ? json.left(57) + QStringLiteral("...") : json;
+        };
         for (const QString& p : diff.changed)
-            io.out << "  ~ " << p << '\n';
+            io.out << "  ~ " << p << ": " << valueAt(against.recordedTree(), p) << " recorded, " << valueAt(against.session().folder().epochTree(), p)
+                   << " now\n";
         for (const TreeDiff::Move& move : diff.moved)
             io.out << "  > " << move.listPath << '/' << move.elementKey << " row " << move.fromRow << " -> " << move.toRow << '\n';
         const TreeDiff& ignored = against.ignoredDifferences();
