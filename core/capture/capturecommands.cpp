@@ -39,13 +39,15 @@ namespace {
 // What each command's exit codes mean, printed at the end of its --help (the codes are cli.h's).
 const char* const kRecordExitCodes = "Exit codes: 0 normal end (stream ended, --duration, Ctrl-C or SIGTERM), 1 the capture cannot be written\n"
                                      "(or --overwrite kept the old file because no document came; or, with --fault/--plan, a fault never\n"
-                                     "acted), 2 usage, 4 could not connect, 5 the stream failed with\n"
-                                     "a code not retried, or --duration ended a run whose document never arrived (every connection/create\n"
-                                     "failed). With --expect: 0 met, 6 not met, whatever the stream did (see --expect).\n";
-const char* const kReplayExitCodes = "Exit codes: 0 ok (with --against: the documents are equal), 1 the capture cannot be read or the\n"
-                                     "replay failed, 2 usage, 4 with --against: could not connect, 5 with --against: the server refused\n"
-                                     "the new stream (a failure that is not retried), 7 with --against: the documents differ.\n";
-const char* const kExportExitCodes = "Exit codes: 0 ok, 1 the capture cannot be read or the output written, 2 usage.\n";
+                                     "acted), 2 usage, 4 could not connect, 5 the stream failed with a code not retried, or --duration\n"
+                                     "ended a run whose document never arrived (every connection/create failed). With --expect: 0 met,\n"
+                                     "6 not met, whatever the stream did (see --expect).\n";
+const char* const kReplayExitCodes = "Exit codes: 0 ok (with --against: the documents are equal; damaged lines are skipped, each named on\n"
+                                     "stderr), 1 the capture cannot be read, damage lost every event, or the replay failed, 2 usage,\n"
+                                     "4 with --against: could not connect, 5 with --against: the server refused the new stream (a\n"
+                                     "failure that is not retried), 7 with --against: the documents differ.\n";
+const char* const kExportExitCodes = "Exit codes: 0 ok (damaged lines are skipped, each named on stderr), 1 the capture cannot be read, holds\n"
+                                     "no events (or damage lost them all), or the output cannot be written, 2 usage.\n";
 const char* const kImportExitCodes = "Exit codes: 0 ok, 1 the HAR cannot be read or holds no WebSocket messages, or a capture cannot\n"
                                      "be written, 2 usage.\n";
 const char* const kInfoExitCodes = "Exit codes: 0 ok, 1 the capture cannot be read, 2 usage.\n";
@@ -547,6 +549,11 @@ int runReplay(const QStringList& arguments, CommandIo& io)
         }
     }
     const qint64 anomalies = replay.capture().checkpoints ? replay.capture().checkpoints->anomalyCount() : 0;
+    if (log.size() == 0 && replay.capture().lostPlaces > 0) {
+        // Not an empty recording: what was recorded is there but unreadable (export says the same).
+        io.err << "deltascope-cli replay: " << replay.capture().path << ": damage lost every event (described above); nothing to replay\n";
+        return ExitFailure;
+    }
     if (log.size() == 0)
         io.err << "deltascope-cli replay: the capture holds no events; the document is empty\n";
     else

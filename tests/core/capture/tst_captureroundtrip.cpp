@@ -1552,6 +1552,17 @@ TEST_CASE("cli: info, replay, import and export report bad input with what and w
     CHECK(damagedInfo.err.contains(QStringLiteral("line 2")));
     CHECK(damagedInfo.out.contains(QStringLiteral("damage: 1 (described on stderr)")));
     CHECK(info.out.contains(QStringLiteral("\ndamage: none\n")));
+    // Every event lost to damage is not an empty recording: replay and export fail alike (info describes it).
+    const QString allLost = dir.filePath(QStringLiteral("all-lost.ndjson"));
+    REQUIRE(writeFile(allLost, full.left(full.indexOf('\n') + 1) + "{broken\n{\"index\":\n{also broken}\n"));
+    const test::CliRun allLostReplay = runCli({ QStringLiteral("replay"), allLost, QStringLiteral("--quiet") });
+    CHECK(allLostReplay.code == cli::ExitFailure);
+    CHECK(allLostReplay.err.contains(QStringLiteral("damage lost every event (described above); nothing to replay")));
+    CHECK(runCli({ QStringLiteral("export"), allLost, QStringLiteral("--format"), QStringLiteral("ndjson"), QStringLiteral("-o"),
+                  dir.filePath(QStringLiteral("all-lost-export.ndjson")) })
+              .code
+        == cli::ExitFailure);
+    CHECK(runCli({ QStringLiteral("info"), allLost }).code == cli::ExitOk);
     // A last line cut off mid-write is not damage, and "damage: none" alone read as if nothing was missing.
     const QString cutOff = dir.filePath(QStringLiteral("cut-off.ndjson"));
     REQUIRE(writeFile(cutOff, full.chopped(20)));
