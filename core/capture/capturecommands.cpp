@@ -177,7 +177,9 @@ int runRecord(const QStringList& commandArguments, CommandIo& io)
     parser.setApplicationDescription(QStringLiteral("Connect to a document like 'watch' and record the session into a capture file."));
     WatchOptions::addOptions(parser);
     parser.addOptions({
-        { QStringLiteral("out"), QStringLiteral("Capture file to write (.ndjson, or .ndjson.zst for zstd). Default: a dated file in the captures folder."),
+        { QStringLiteral("out"), QStringLiteral("Capture file to write (.ndjson, or .ndjson.zst for zstd). Default: a dated file in the captures folder "
+                                         "the window also uses (%1).")
+                                 .arg(QDir::toNativeSeparators(CaptureWriter::capturesFolder())),
             QStringLiteral("file") },
         { QStringLiteral("overwrite"), QStringLiteral("Replace the --out file if it exists, once the document arrives (a recording cannot be made again, so it is "
                                                       "kept by default, and kept when the connection or the stream fails).") },

@@ -1,4 +1,5 @@
 #include "core/capture/capturewriter.h"
+#include "core/version.h"
 
 #include "core/logging.h"
 #include "core/session/eventlog.h"
@@ -557,17 +558,28 @@ bool CaptureWriter::writeLog(const EventLog& log, capture::Header header, QIODev
     return flush();
 }
 
+namespace {
+// The window's settings, whichever program asks: deltascope-cli record and the window keep their
+// captures in one folder (the CLI's own application name gave it a second one nobody looked in).
+QSettings capturesSettings()
+{
+    return QSettings(QString::fromLatin1(kOrganizationName), QString::fromLatin1(kApplicationName));
+}
+}
+
 QString CaptureWriter::capturesFolder()
 {
-    const QString configured = QSettings().value(QStringLiteral("captures/folder")).toString();
+    const QString configured = capturesSettings().value(QStringLiteral("captures/folder")).toString();
     if (!configured.isEmpty())
         return configured;
-    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/captures");
+    // The window's AppDataLocation, spelled out so that it does not follow the running program's name.
+    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + QLatin1Char('/') + QString::fromLatin1(kOrganizationName)
+        + QLatin1Char('/') + QString::fromLatin1(kApplicationName) + QStringLiteral("/captures");
 }
 
 void CaptureWriter::setCapturesFolder(const QString& folder)
 {
-    QSettings settings;
+    QSettings settings = capturesSettings();
     if (folder.isEmpty())
         settings.remove(QStringLiteral("captures/folder"));
     else

@@ -15,6 +15,7 @@
 #include "tests/support/testutils.h"
 
 #include <QBuffer>
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -22,6 +23,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QSettings>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTimeZone>
@@ -2066,4 +2068,22 @@ TEST_CASE("record --plan: the faults and their incidents are in the capture, and
     const test::CliRun noVerify = runCli(base + QStringList { QStringLiteral("--plan"), QStringLiteral("drop-during-burst"), QStringLiteral("--no-verify") });
     CHECK(noVerify.code == cli::ExitUsage);
     CHECK(noVerify.err.contains(QStringLiteral("--no-verify cannot go with fault injection")));
+}
+
+TEST_CASE("captures folder: the window's whichever program asks, and record --help names it")
+{
+    // The CLI's own application name once gave it a second folder (and settings) nobody looked in.
+    const QString folder = CaptureWriter::capturesFolder();
+    CHECK(folder.endsWith(QStringLiteral("/Deltascope/Deltascope/captures")));
+    CHECK_FALSE(folder.contains(QCoreApplication::applicationName()));
+    // A folder chosen in the window's settings is the CLI's too.
+    QTemporaryDir chosen;
+    REQUIRE(chosen.isValid());
+    CaptureWriter::setCapturesFolder(chosen.path());
+    CHECK(QSettings(QStringLiteral("Deltascope"), QStringLiteral("Deltascope")).value(QStringLiteral("captures/folder")).toString() == chosen.path());
+    CHECK(CaptureWriter::capturesFolder() == chosen.path());
+    const test::CliRun help = runCli({ QStringLiteral("record"), QStringLiteral("--help") });
+    CHECK(help.out.simplified().contains(QDir::toNativeSeparators(chosen.path())));
+    CaptureWriter::setCapturesFolder(QString());
+    CHECK(CaptureWriter::capturesFolder() == folder);
 }
