@@ -890,8 +890,8 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
 
     // Anomalies: recorded during the session and found again by the replay fold. Each once, at
     // the stream item it concerns (a recorded one names it in "event"; its own index is only
-    // where the session logged it), and repeats of a kind at a path (a ticker's quirk on every
-    // delta) as one row, so one of them cannot fill the table.
+    // where the session logged it), and repeats of a kind at a path (a value list a server
+    // edits in place on every transaction) as one row, so one of them cannot fill the table.
     md += QStringLiteral("## Anomalies\n\n");
     struct Found {
         SessionAnomaly anomaly; // eventIndex is the stream item; the message is redacted
@@ -928,7 +928,7 @@ ExportResult exportMarkdown(const Capture& capture, const ExportOptions& options
     }
     std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.anomaly.eventIndex < b.anomaly.eventIndex; });
     // A reference-client quirk is marked at its first item per path and epoch, as the replay's
-    // markers do (ReplaySession::collectAnomalies): a ticker has one on every delta.
+    // markers do (ReplaySession::collectAnomalies): a list edited in place each transaction has one on every delta.
     std::vector<qint64> anomalyFocus;
     std::set<std::pair<quint32, QString>> quirksMarked;
     for (const Found& f : found) {

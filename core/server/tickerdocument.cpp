@@ -119,8 +119,10 @@ void TickerDocument::botStep()
     symbol.price = std::max(0.01, std::round(symbol.price * move * 100.0) / 100.0);
     symbol.volume += randomInt(1, 500);
     symbol.history.append(symbol.price);
-    while (symbol.history.size() > kHistory)
-        symbol.history.removeFirst();
+    // Shifting a full window would rewrite every index with the length unchanged (no `@s`); grow
+    // and cut back instead, so that every history delta carries `@s`.
+    if (symbol.history.size() > kHistoryLimit)
+        symbol.history = symbol.history.mid(symbol.history.size() - kHistory);
     writeSymbol(symbol, false);
 
     DocumentTree& t = tree();
@@ -131,7 +133,8 @@ void TickerDocument::botStep()
         else
             m_values.removeLast();
         writeValues();
-    } else {
+    } else if (m_tick % kValueEditEvery == kValueEditEvery / 4) { // between two length changes
+        // In place, the length unchanged: Adama sends no `@s`, and the reference client shows it stale.
         const int index = randomInt(0, static_cast<int>(m_values.size()) - 1);
         m_values[index] = randomInt(0, 999);
         t.setInteger(t.childByKey(t.root(), kValues), QString::number(index), m_values.at(index));

@@ -7,8 +7,12 @@ namespace deltascope::server {
 // Space `ticker`: market-like numbers changing at a configurable rate. Key `rate-N` ticks N
 // transactions per second (up to 100,000); any other key ticks at the server's ticker rate. Public:
 // `symbols` (record list of {id, name, price (double), volume (long, so a string), history (value list
-// of the last eight prices)}, re-sorted by price every 200 ticks), `tick` (int), `values` (value list
-// of 12 to 16 ints whose length changes every 50 ticks), `updated` (long: epoch ms).
+// of the latest prices: it grows by one a tick to 16, then is cut back to the last 8)}, re-sorted by
+// price every 200 ticks), `tick` (int), `values` (value list of 12 to 16 ints whose length changes
+// every 50 ticks, and one of which is edited in place every 100 ticks), `updated` (long: epoch ms).
+// Every value list edit but that in-place one changes the length, so its delta carries `@s`: the
+// reference client's quirk (a value list edited without `@s` shows stale values there) shows once
+// in a while, as a demo of it, not on every delta.
 // Schema 2 (redeploy fault): `tick` renamed `ticks`, `updated` removed.
 class TickerDocument : public DemoDocument
 {
@@ -16,7 +20,11 @@ class TickerDocument : public DemoDocument
 
 public:
     static constexpr int kSymbols = 8;
+    // A symbol's history grows to kHistoryLimit prices, then is cut back to the last kHistory.
     static constexpr int kHistory = 8;
+    static constexpr int kHistoryLimit = 16;
+    // Every this many ticks, one of `values` is edited in place (no `@s`: the reference client's quirk).
+    static constexpr int kValueEditEvery = 100;
 
     TickerDocument(const QString& key, quint64 seed, double defaultRate, QObject* parent = nullptr);
 

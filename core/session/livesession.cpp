@@ -183,8 +183,8 @@ void LiveSession::onAnomaly(const SessionAnomaly& anomaly)
 {
     const bool quirk = anomaly.isReferenceClientQuirk();
     if (quirk) {
-        // A ticker edits its value lists in place on every delta: one event per path and epoch
-        // says it; thousands of identical rows would bury the timeline.
+        // A server that edits a value list in place on every transaction repeats it on every
+        // delta: one event per path and epoch says it; thousands of identical rows would bury the timeline.
         QString key = QString::number(anomaly.epoch) + QLatin1Char('|') + anomaly.kind + QLatin1Char('|') + anomaly.path;
         if (m_loggedQuirks.contains(key))
             return;

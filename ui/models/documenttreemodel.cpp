@@ -190,7 +190,7 @@ QVariant DocumentTreeModel::data(const QModelIndex& index, int role) const
     }
     case Qt::ForegroundRole:
         if (!m_anomalies.isEmpty() && !anomaliesAt(node).isEmpty()) {
-            // Readable on the amber of a recent change too (the ticker's lists are nearly always
+            // Readable on the amber of a recent change too (a busy list is nearly always
             // lit): a dark orange on a light base, a pale one on a dark base (about 4:1 either way).
             const bool darkBase = QGuiApplication::palette().color(QPalette::Base).lightness() < 128;
             return darkBase ? QColor(255, 190, 120) : QColor(176, 64, 0);
@@ -387,7 +387,7 @@ void DocumentTreeModel::addAnomaly(const QString& path, const QString& kind, qin
 {
     if (!m_tree)
         return;
-    // A kind repeating at one path (a ticker's value list, on every delta) only counts: no text is
+    // A kind repeating at one path (a value list edited in place on every delta) only counts: no text is
     // built and no anchor searched again.
     const QString key = kind + QLatin1Char('|') + path;
     if (const auto seen = m_anomalyAnchors.constFind(key); seen != m_anomalyAnchors.constEnd()) {

@@ -11,6 +11,7 @@
 #include "core/protocol/transport.h"
 #include "core/protocol/envelope.h"
 #include "core/server/referenceserver.h"
+#include "core/server/tickerdocument.h"
 #include "core/session/livesession.h"
 #include "tests/support/testutils.h"
 
@@ -1397,7 +1398,13 @@ TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that op
     const QString path = dir.filePath(QStringLiteral("killed.ndjson"));
     QProcess recorder;
     startRecorder(recorder, server, path);
-    REQUIRE(wait([&] { return QFile(path).size() > 60000; }, 20000));
+    // Long enough for the ticker's in-place value edit (a reference-client quirk) to come twice or more.
+    REQUIRE(wait(
+        [&] {
+            const server::DemoDocument* ticker = server.document(QStringLiteral("ticker"), QStringLiteral("demo"));
+            return QFile(path).size() > 60000 && ticker && ticker->seq() > 3 * server::TickerDocument::kValueEditEvery;
+        },
+        20000));
     recorder.kill(); // SIGKILL on Unix
     REQUIRE(recorder.waitForFinished(5000));
     CHECK(recorder.exitStatus() == QProcess::CrashExit);
@@ -1412,7 +1419,7 @@ TEST_CASE("crash safety: a recorder killed with SIGKILL leaves a capture that op
     CHECK(info.code == 0);
     CHECK(info.err.contains(QStringLiteral("cut off")));
     CHECK(info.out.contains(QStringLiteral("closed cleanly    no")));
-    // The ticker's value lists change without @s on every tick: logged live once per path, counted
+    // The ticker edits a value list in place (without @s) every kValueEditEvery ticks: logged live once per path, counted
     // by the replay fold each time, and the count by kind says why the two differ.
     CHECK(info.out.contains(QStringLiteral("(as logged live: a reference-client quirk once per path and epoch; the replay fold below counts each)")));
 }
