@@ -1088,3 +1088,113 @@ TEST_CASE("jsontape: parseJson() reads the same elements whether it parsed direc
     REQUIRE(detail::parseJson("{\"b\":\"\\u00e9\"}", element, &error));
     CHECK(simdjson::to_string(element) == "{\"b\":\"\xc3\xa9\"}");
 }
+
+namespace {
+
+// Every object in `element`, depth first.
+void collectObjects(simdjson::dom::element element, std::vector<simdjson::dom::object>& objects)
+{
+    if (element.type() == simdjson::dom::element_type::OBJECT) {
+        const simdjson::dom::object object = element.get_object().value_unsafe();
+        objects.push_back(object);
+        for (simdjson::dom::key_value_pair field : object)
+            collectObjects(field.value, objects);
+    } else if (element.type() == simdjson::dom::element_type::ARRAY) {
+        const simdjson::dom::array array = element.get_array().value_unsafe();
+        for (simdjson::dom::element item : array)
+            collectObjects(item, objects);
+    }
+}
+
+// The "@o" and "@s" keys of an object and their values' JSON, by simdjson's iterator and by the tape.
+std::vector<std::string> listMarkersByIterator(simdjson::dom::object object)
+{
+    std::vector<std::string> found;
+    for (simdjson::dom::key_value_pair field : object) {
+        if (field.key == "@o" || field.key == "@s")
+            found.push_back(std::string(field.key) + "=" + simdjson::minify(field.value));
+    }
+    return found;
+}
+// An object's fields as key, type character and value, through the tape or through simdjson's iterator.
+template<bool kFromTape>
+std::vector<std::string> fieldsOf(simdjson::dom::object object)
+{
+    std::vector<std::string> fields;
+    for (const detail::TapeField field : detail::BasicTapeFields<kFromTape>(object))
+        fields.push_back(std::string(field.key) + " " + char(field.type) + " " + simdjson::minify(field.value));
+    return fields;
+}
+
+std::vector<std::string> listMarkersByTape(simdjson::dom::object object)
+{
+    std::vector<std::string> found;
+    detail::forEachListMarkerKey(object, [&](char which, simdjson::dom::element value) {
+        found.push_back(std::string("@") + which + "=" + simdjson::minify(value));
+    });
+    return found;
+}
+
+}
+
+TEST_CASE("jsontape: forEachListMarkerKey() and TapeFields read the tape of a direct parse and of simdjson's as the iterator does")
+{
+    REQUIRE(detail::kTapePositionReadable);
+    std::vector<std::string> inputs = {
+        R"({"@o":[1,2]})",
+        R"({"a":1,"@o":[[0,2],"x"],"b":2})",
+        R"({"a":{"@s":3,"0":1},"b":[{"@o":[]}],"c":-1.5,"d":18446744073709551615,"e":"s","f":null,"@s":2})",
+        R"({"n":12,"d":2.5,"u":18446744073709551615,"t":true,"f":false,"z":null,"s":"@o","o":{},"a":[],"@s":1})",
+        R"({"@":1,"@x":2,"@oo":3,"o@":4,"@S":5,"@O":6,"x":{"@o":1}})",
+        R"({"\u0040o":[1]})", // an escaped key is the key it decodes to
+        R"({"a":[{"b":{"c":{"@o":[1]}}}],"after":{"k":1}})",
+        R"({})",
+        R"([{"k":[{"@s":0}]},{"@o":null}])",
+        R"({"@o":[1],"x":2,"@o":[[0,3]],"@s":7,"@s":8})", // repeated markers: each one, in order
+    };
+    JsonGenerator generator(2026);
+    for (int i = 0; i < 2000; ++i) {
+        bool handled = false;
+        std::string document = generator.document(handled);
+        // Some with a marker key in the root object, wherever its first member is.
+        if (i % 3 == 0 && document.size() > 2 && document.front() == '{' && document[1] != '}')
+            document.insert(1, i % 2 ? "\"@o\":[0]," : "\"@s\":4,");
+        inputs.push_back(document);
+    }
+    simdjson::dom::parser parser;
+    int objects = 0;
+    int withMarker = 0;
+    int directTapes = 0;
+    for (const std::string& text : inputs) {
+        INFO("input: \"" << escapedBytes(text) << "\"");
+        // simdjson's own tape.
+        simdjson::dom::element root;
+        if (parser.parse(text).get(root) != simdjson::SUCCESS)
+            continue;
+        std::vector<simdjson::dom::object> found;
+        collectObjects(root, found);
+        for (const simdjson::dom::object& object : found) {
+            ++objects;
+            const std::vector<std::string> expected = listMarkersByIterator(object);
+            withMarker += !expected.empty();
+            CHECK(listMarkersByTape(object) == expected);
+            CHECK(fieldsOf<true>(object) == fieldsOf<false>(object));
+        }
+        // The direct parser's tape.
+        simdjson::dom::document document;
+        REQUIRE(document.allocate(text.size() + 64) == simdjson::SUCCESS);
+        if (!parseDirectly(text, document))
+            continue;
+        ++directTapes;
+        found.clear();
+        collectObjects(document.root(), found);
+        for (const simdjson::dom::object& object : found)
+            CHECK(listMarkersByTape(object) == listMarkersByIterator(object));
+        for (const simdjson::dom::object& object : found)
+            CHECK(fieldsOf<true>(object) == fieldsOf<false>(object));
+    }
+    // Not vacuous: many objects, a good share of them with a marker, most tapes written directly.
+    CHECK(objects > 2000);
+    CHECK(withMarker > 150);
+    CHECK(directTapes > int(inputs.size()) * 3 / 4);
+}
