@@ -152,8 +152,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         QString importError;
         FUZZ_REQUIRE(DocumentTree::fromJson(std::string_view(json.constData(), std::size_t(json.size())), imported, &importError),
             where + QStringLiteral("\nexported document does not import: ") + importError + QStringLiteral("\n") + QString::fromUtf8(json));
-        FUZZ_REQUIRE(imported.toJson() == json,
-            where + QStringLiteral("\nexport/import changed the document\nexported: %1\nre-exported: %2").arg(QString::fromUtf8(json), QString::fromUtf8(imported.toJson())));
+        // The reference client's numbers are JavaScript's, written as JavaScript writes them (2^63 as
+        // "9223372036854776000"): the import reads the same value and writes it in its own form.
+        const QByteArray reexported = imported.toJson();
+        FUZZ_REQUIRE(mode == FoldMode::Canonical ? reexported == json : QJsonDocument::fromJson(reexported) == QJsonDocument::fromJson(json),
+            where + QStringLiteral("\nexport/import changed the document\nexported: %1\nre-exported: %2").arg(QString::fromUtf8(json), QString::fromUtf8(reexported)));
 
         FUZZ_REQUIRE(result.changes.changes == recorder.changes,
             where + QStringLiteral("\nthe change set (%1 entries) is not what the listeners were told (%2 notifications)")
