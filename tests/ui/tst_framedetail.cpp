@@ -426,3 +426,33 @@ TEST_CASE("frame detail: before / after marks the lines that differ and shows th
     CHECK(afterView->extraSelections().isEmpty());
     CHECK(panel.findChild<QLabel*>(QStringLiteral("afterViewLabel"))->text() == QStringLiteral("After it: 0 lines added or changed (green)"));
 }
+
+TEST_CASE("frame detail: a tab page starts right under its tab, with no title line repeating the tab's name")
+{
+    // An empty title line above each tab's content took one of the few lines a 1024x600 window
+    // leaves the Before / after tab.
+    EventLog log;
+    const qint64 item = add(log, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"b":9}},"seq":2}})", 1, 2);
+    FrameDetailPanel panel;
+    panel.resize(800, 200);
+    panel.setEventLog(&log);
+    panel.setDeltaDetailProvider([](qint64) { return DeltaDetail { { QStringLiteral("~ /b") }, QStringLiteral("{}"), QStringLiteral("{\"b\":9}"), {} }; });
+    panel.show();
+    panel.showEvent(item);
+    auto* tabs = panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"));
+    REQUIRE(tabs);
+    for (int tab = 0; tab < tabs->count(); ++tab) {
+        tabs->setCurrentIndex(tab);
+        QWidget* page = tabs->currentWidget();
+        INFO(tabs->tabText(tab).toStdString());
+        CHECK(page->findChildren<QLabel*>(QStringLiteral("panelTitle")).isEmpty());
+        // The first thing drawn on the page (a view, or Before / after's side labels) is at its top,
+        // below at most a view's frame line.
+        int top = page->height();
+        for (QWidget* child : page->findChildren<QWidget*>()) {
+            if (child->isVisible() && child->width() > 0 && child->height() > 0)
+                top = std::min(top, child->mapTo(page, QPoint(0, 0)).y());
+        }
+        CHECK(top <= 1);
+    }
+}
