@@ -144,12 +144,16 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
 QSize FaultsPanel::minimumSizeHint() const
 {
     // The wrapped faults' height at this width: a splitter gives the pane at least that, so no
-    // button is cut off and the log keeps its lines below them.
+    // button is cut off and the log keeps its lines below them. Before the pane is first laid out
+    // its width is a default, not one it was given: the height is then the one at the width it asks
+    // for. Taken at the narrowest, the window's first split gave the row of panes the height of
+    // five lines of faults and kept it once they had room for three.
     const QSize base = QWidget::minimumSizeHint();
-    return { base.width(), std::max(base.height(), layout()->minimumHeightForWidth(std::max(width(), base.width()))) };
+    const int laidOutWidth = testAttribute(Qt::WA_Resized) ? width() : threeLineWidth();
+    return { base.width(), std::max(base.height(), layout()->minimumHeightForWidth(std::max(laidOutWidth, base.width()))) };
 }
 
-QSize FaultsPanel::sizeHint() const
+int FaultsPanel::threeLineWidth() const
 {
     // The narrowest width that keeps the faults to three lines: on one line they would take the
     // charts' room, on more the pane grows taller than the row it shares.
@@ -162,8 +166,13 @@ QSize FaultsPanel::sizeHint() const
     while (width < widest && m_faultsFlow->heightForWidth(width) > threeLines)
         width += 10;
     const QMargins margins = layout()->contentsMargins();
-    width += margins.left() + margins.right();
-    return { std::max(width, minimumSizeHint().width()), layout()->heightForWidth(width) };
+    return width + margins.left() + margins.right();
+}
+
+QSize FaultsPanel::sizeHint() const
+{
+    const int width = std::max(threeLineWidth(), QWidget::minimumSizeHint().width());
+    return { width, layout()->heightForWidth(width) };
 }
 
 void FaultsPanel::resizeEvent(QResizeEvent* event)

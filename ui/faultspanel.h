@@ -48,6 +48,7 @@ protected:
 
 private:
     QPushButton* addButton(const QString& name, const QString& text, const QString& tip);
+    int threeLineWidth() const; // the narrowest width that keeps the faults to three lines
     void appendLog(const QString& line);
 
     LiveController* m_live;

@@ -293,10 +293,13 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter->setStretchFactor(1, 1);
     // First-run proportions (a saved layout replaces them): the bottom row tall enough for every
     // fault button at 1280x800, the timeline's rows ahead of the frame detail's empty space.
-    m_verticalSplitter->setSizes({ 470, 215 });
+    m_verticalSplitter->setSizes({ 260, 210 });
     m_timelineSplitter->setSizes({ 300, 170 });
     // The timeline ahead of the tree: at 1024 px its Summary column needs the room.
     m_sideBySideSplitter->setSizes({ 420, 860 });
+    // Charts and faults about even, the incidents' verdicts beside them: at 1280 px the faults wrap
+    // onto three lines (at 1024, where the charts keep their minimum width, onto five).
+    m_bottomSplitter->setSizes({ 520, 516, 244 });
     layout->addWidget(m_verticalSplitter, 1);
     setCentralWidget(central);
 

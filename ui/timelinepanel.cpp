@@ -42,7 +42,7 @@ Q_SIGNALS:
 
 namespace {
 constexpr int kDebounceMs = 300;
-const QString kFilterKey = QStringLiteral("ui/v%1/timeline/filter").arg(UiState::kLayoutVersion);
+const QString kFilterKey = QStringLiteral("ui/v%1/timeline/filter").arg(UiState::kViewStateVersion);
 }
 
 TimelinePanel::TimelinePanel(QWidget* parent)

@@ -10,7 +10,8 @@ namespace deltascope::ui {
 namespace {
 QString keyFor(const QString& kind, const QString& name)
 {
-    return QStringLiteral("ui/v%1/%2/%3").arg(UiState::kLayoutVersion).arg(kind, name);
+    const bool layout = kind == QLatin1String("window") || kind == QLatin1String("splitter");
+    return QStringLiteral("ui/v%1/%2/%3").arg(layout ? UiState::kLayoutVersion : UiState::kViewStateVersion).arg(kind, name);
 }
 }
 

@@ -13,7 +13,15 @@ namespace deltascope::ui {
 class UiState
 {
 public:
-    static constexpr int kLayoutVersion = 2; // 2: faults pane in the bottom splitter, tree pane is a tree
+    // 2: faults pane in the bottom splitter, tree pane is a tree.
+    // 3: new first-run proportions (main splitter about 260:210, bottom row 520/516/244 at 1280 px):
+    //    a layout saved by an older version restores its own splitter sizes over them, so users who
+    //    ran it once would never see the change.
+    static constexpr int kLayoutVersion = 3;
+    // Column widths and the timeline's filter do not depend on where the panes are: they keep their
+    // keys when the layout version moves on, so a bump does not forget them. Bumped only when a
+    // view's columns change meaning.
+    static constexpr int kViewStateVersion = 2;
 
     static void restore(QMainWindow* window);
     static void save(const QMainWindow* window);
