@@ -49,4 +49,18 @@ void UiState::save(const QHeaderView* header, const QString& name)
     QSettings().setValue(keyFor(QStringLiteral("header"), name), header->saveState());
 }
 
+QVariantMap UiState::restoreColumnChoices(const QString& name)
+{
+    return QSettings().value(keyFor(QStringLiteral("columns"), name)).toMap();
+}
+
+void UiState::saveColumnChoices(const QString& name, const QVariantMap& choices)
+{
+    QSettings settings;
+    if (choices.isEmpty())
+        settings.remove(keyFor(QStringLiteral("columns"), name));
+    else
+        settings.setValue(keyFor(QStringLiteral("columns"), name), choices);
+}
+
 }

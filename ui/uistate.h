@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QString>
+#include <QVariantMap>
 
 class QMainWindow;
 class QSplitter;
@@ -29,6 +30,10 @@ public:
     static void save(const QSplitter* splitter, const QString& name);
     static void restore(QHeaderView* header, const QString& name);
     static void save(const QHeaderView* header, const QString& name);
+    // The columns of view `name` the user showed (true) or hid (false) by choice, by a column name
+    // that does not change with translations; a column not listed is shown or hidden automatically.
+    static QVariantMap restoreColumnChoices(const QString& name);
+    static void saveColumnChoices(const QString& name, const QVariantMap& choices);
 };
 
 }
