@@ -59,6 +59,7 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     planRow->addWidget(m_planChoice, 1);
     m_runPlan = new QPushButton(tr("Run plan"), this);
     m_runPlan->setObjectName(QStringLiteral("runPlan"));
+    m_tips.insert(QStringLiteral("run-plan"), tr("Run the chosen plan from now on: its faults fire as it says, through reconnects"));
     connect(m_runPlan, &QPushButton::clicked, this, &FaultsPanel::runSelectedPlan);
     planRow->addWidget(m_runPlan);
     m_stopPlan = new QPushButton(tr("Stop"), this);
@@ -199,6 +200,7 @@ QPushButton* FaultsPanel::addButton(const QString& name, const QString& text, co
     button->setToolTip(tip);
     connect(button, &QPushButton::clicked, this, [this, name] { trigger(name); });
     m_buttons.insert(name, button);
+    m_tips.insert(name, tip);
     return button;
 }
 
@@ -206,15 +208,27 @@ QPushButton* FaultsPanel::button(const QString& name) const { return m_buttons.v
 
 void FaultsPanel::updateAvailability()
 {
+    // Why this session takes no faults at all (none, or not through the proxy): said on a line of
+    // its own. Why not now (connecting, reconnecting): said by the greyed-out buttons' tooltips, as
+    // the state changes too often while a plan runs for a line that comes and goes.
     const QString reason = m_live->faultsUnavailableReason();
+    const QString notNow = reason.isEmpty() ? m_live->faultActionsUnavailableReason() : reason;
     m_availability->setText(reason.isEmpty() ? tr("Faults act through the loopback fault proxy in front of the server.") : reason);
     // Said while the buttons cannot act; otherwise the line is the log's.
     m_availability->setVisible(!reason.isEmpty());
     m_planState->setVisible(reason.isEmpty()); // no plan runs without faults: one line says which
     setToolTip(reason.isEmpty() ? m_availability->text() : QString());
-    for (QPushButton* button : std::as_const(m_buttons))
-        button->setEnabled(reason.isEmpty());
-    m_runPlan->setEnabled(reason.isEmpty());
+    // Greyed out, a button says first why, then what it would do.
+    const auto offer = [](QPushButton* button, const QString& why, const QString& tip) {
+        button->setEnabled(why.isEmpty());
+        button->setToolTip(why.isEmpty() ? tip : why + QLatin1Char('\n') + tip);
+    };
+    for (auto it = m_buttons.cbegin(); it != m_buttons.cend(); ++it) {
+        // Clearing ends faults already set, whatever the connection does: a cap or a rewritten
+        // version that keeps the client reconnecting is ended from here.
+        offer(it.value(), it.key() == QLatin1String("clear") ? reason : notNow, m_tips.value(it.key()));
+    }
+    offer(m_runPlan, notNow, m_tips.value(QStringLiteral("run-plan")));
 }
 
 bool FaultsPanel::trigger(const QString& name)

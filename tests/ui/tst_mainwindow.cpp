@@ -809,15 +809,22 @@ TEST_CASE("main window: a replay of a capture from disk greys out what needs a l
         return found;
     };
     const QList<QAction*> liveOnly { action("connectAction"), action("dropAction"), action("stallAction") };
+    const QList<QAction*> faults { action("dropAction"), action("stallAction") };
     QAction* bots = action("botsAction");
-    for (QAction* live : liveOnly)
-        CHECK(live->isEnabled());
+    // Live and idle: Connect is offered; the faults, with no connection to act on, are greyed out
+    // and say why (Ctrl+D reaches no drop that could only fail with a banner).
+    CHECK(action("connectAction")->isEnabled());
+    for (QAction* fault : faults) {
+        INFO(fault->objectName().toStdString());
+        CHECK_FALSE(fault->isEnabled());
+        CHECK(fault->toolTip() == QStringLiteral("Connect first: faults act on a live connection."));
+        CHECK(fault->statusTip() == fault->toolTip());
+    }
+    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
+    CHECK(window.errorText().isEmpty());
     // No demo runs (none was started): its bots are not shown running.
     CHECK_FALSE(bots->isEnabled());
     CHECK_FALSE(bots->isChecked());
-    // Live and idle, Ctrl+D says what to do (the replay's banner is gone when it opens).
-    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
-    CHECK(window.errorText().contains(QStringLiteral("no live connection to drop")));
 
     REQUIRE(window.openCapture(path, true));
     for (QAction* live : liveOnly) {
@@ -838,9 +845,12 @@ TEST_CASE("main window: a replay of a capture from disk greys out what needs a l
     CHECK(liveOnly.front()->toolTip().contains(QStringLiteral("Close replay first")));
 
     window.leaveReplay();
-    for (QAction* live : liveOnly) {
-        CHECK(live->isEnabled());
+    for (QAction* live : liveOnly)
         CHECK_FALSE(live->toolTip().contains(QStringLiteral("Only for a live session")));
+    CHECK(action("connectAction")->isEnabled());
+    for (QAction* fault : faults) {
+        CHECK_FALSE(fault->isEnabled()); // still no connection
+        CHECK(fault->toolTip().startsWith(QStringLiteral("Connect first")));
     }
     CHECK_FALSE(bots->isChecked());
 }
