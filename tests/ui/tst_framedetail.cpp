@@ -15,6 +15,7 @@
 #include <QSignalSpy>
 #include <QPushButton>
 #include <QListView>
+#include <QTabBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTextBlock>
@@ -454,5 +455,36 @@ TEST_CASE("frame detail: a tab page starts right under its tab, with no title li
                 top = std::min(top, child->mapTo(page, QPoint(0, 0)).y());
         }
         CHECK(top <= 1);
+    }
+}
+
+TEST_CASE("frame detail: at a 1024 px window's width the header keeps one line, the buttons beside the tabs")
+{
+    EventLog log;
+    const qint64 request = add(log, EventKind::Request, R"({"method":"connection/create","id":1,"space":"ticker","key":"demo"})", 1);
+    const qint64 item = add(log, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"b":9}},"seq":27}})", 1, 27);
+    log.link(request, item);
+    FrameDetailPanel panel;
+    panel.resize(630, 220); // its share of a 1024 px window
+    panel.setEventLog(&log);
+    panel.show();
+    panel.showEvent(item);
+    QCoreApplication::processEvents();
+    auto* header = panel.findChild<QLabel*>(QStringLiteral("detailHeader"));
+    auto* tabs = panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"));
+    REQUIRE((header && tabs));
+    INFO(header->text().toStdString());
+    CHECK(header->height() < 2 * header->fontMetrics().lineSpacing());
+    QTabBar* bar = tabs->tabBar();
+    for (const char* name : { "detailLinkedButton", "detailCopyButton", "detailSaveButton" }) {
+        auto* button = panel.findChild<QPushButton*>(QLatin1String(name));
+        REQUIRE(button);
+        INFO(name);
+        CHECK(button->isVisible());
+        const QRect shown(button->mapTo(&panel, QPoint(0, 0)), button->size());
+        CHECK(panel.rect().contains(shown));
+        CHECK(shown.top() >= header->geometry().bottom()); // on the tabs' row, not the header's
+        for (int tab = 0; tab < bar->count(); ++tab)
+            CHECK_FALSE(QRect(bar->mapTo(&panel, bar->tabRect(tab).topLeft()), bar->tabRect(tab).size()).intersects(shown));
     }
 }
