@@ -12,13 +12,19 @@ EmptyStatePanel::EmptyStatePanel(const QString& title, const QString& emptyText,
     // Screen readers name the pane by it, and the shortcuts list groups a pane's keys under it.
     setAccessibleName(title);
     auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(4, 4, 4, 4);
-    auto* titleLabel = new QLabel(title, this);
-    QFont titleFont = titleLabel->font();
-    titleFont.setBold(true);
-    titleLabel->setFont(titleFont);
-    titleLabel->setObjectName(QStringLiteral("panelTitle"));
-    layout->addWidget(titleLabel);
+    if (title.isEmpty()) {
+        // A tab page: its tab names it, and an empty title line cost a line of the content (at
+        // 1024x600 the Before / after tab had none left). It sits flush, as the Frame tab's view.
+        layout->setContentsMargins(0, 0, 0, 0);
+    } else {
+        layout->setContentsMargins(4, 4, 4, 4);
+        auto* titleLabel = new QLabel(title, this);
+        QFont titleFont = titleLabel->font();
+        titleFont.setBold(true);
+        titleLabel->setFont(titleFont);
+        titleLabel->setObjectName(QStringLiteral("panelTitle"));
+        layout->addWidget(titleLabel);
+    }
 
     auto* stackHost = new QWidget(this);
     m_stack = new QStackedLayout(stackHost);

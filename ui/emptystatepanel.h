@@ -8,7 +8,8 @@ class QStackedLayout;
 namespace deltascope::ui {
 
 // A pane with a title that shows an explanatory empty state until it has content. Panels use it
-// so a pane without data says what it will hold instead of showing made-up rows.
+// so a pane without data says what it will hold instead of showing made-up rows. Without a title
+// (a tab page, named by its tab) it has no title line and no margins.
 class EmptyStatePanel : public QWidget
 {
     Q_OBJECT

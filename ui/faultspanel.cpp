@@ -59,6 +59,7 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
     planRow->addWidget(m_planChoice, 1);
     m_runPlan = new QPushButton(tr("Run plan"), this);
     m_runPlan->setObjectName(QStringLiteral("runPlan"));
+    m_tips.insert(QStringLiteral("run-plan"), tr("Run the chosen plan from now on: its faults fire as it says, through reconnects"));
     connect(m_runPlan, &QPushButton::clicked, this, &FaultsPanel::runSelectedPlan);
     planRow->addWidget(m_runPlan);
     m_stopPlan = new QPushButton(tr("Stop"), this);
@@ -144,12 +145,16 @@ FaultsPanel::FaultsPanel(LiveController* live, QWidget* parent)
 QSize FaultsPanel::minimumSizeHint() const
 {
     // The wrapped faults' height at this width: a splitter gives the pane at least that, so no
-    // button is cut off and the log keeps its lines below them.
+    // button is cut off and the log keeps its lines below them. Before the pane is first laid out
+    // its width is a default, not one it was given: the height is then the one at the width it asks
+    // for. Taken at the narrowest, the window's first split gave the row of panes the height of
+    // five lines of faults and kept it once they had room for three.
     const QSize base = QWidget::minimumSizeHint();
-    return { base.width(), std::max(base.height(), layout()->minimumHeightForWidth(std::max(width(), base.width()))) };
+    const int laidOutWidth = testAttribute(Qt::WA_Resized) ? width() : threeLineWidth();
+    return { base.width(), std::max(base.height(), layout()->minimumHeightForWidth(std::max(laidOutWidth, base.width()))) };
 }
 
-QSize FaultsPanel::sizeHint() const
+int FaultsPanel::threeLineWidth() const
 {
     // The narrowest width that keeps the faults to three lines: on one line they would take the
     // charts' room, on more the pane grows taller than the row it shares.
@@ -162,8 +167,13 @@ QSize FaultsPanel::sizeHint() const
     while (width < widest && m_faultsFlow->heightForWidth(width) > threeLines)
         width += 10;
     const QMargins margins = layout()->contentsMargins();
-    width += margins.left() + margins.right();
-    return { std::max(width, minimumSizeHint().width()), layout()->heightForWidth(width) };
+    return width + margins.left() + margins.right();
+}
+
+QSize FaultsPanel::sizeHint() const
+{
+    const int width = std::max(threeLineWidth(), QWidget::minimumSizeHint().width());
+    return { width, layout()->heightForWidth(width) };
 }
 
 void FaultsPanel::resizeEvent(QResizeEvent* event)
@@ -190,6 +200,7 @@ QPushButton* FaultsPanel::addButton(const QString& name, const QString& text, co
     button->setToolTip(tip);
     connect(button, &QPushButton::clicked, this, [this, name] { trigger(name); });
     m_buttons.insert(name, button);
+    m_tips.insert(name, tip);
     return button;
 }
 
@@ -197,15 +208,27 @@ QPushButton* FaultsPanel::button(const QString& name) const { return m_buttons.v
 
 void FaultsPanel::updateAvailability()
 {
+    // Why this session takes no faults at all (none, or not through the proxy): said on a line of
+    // its own. Why not now (connecting, reconnecting): said by the greyed-out buttons' tooltips, as
+    // the state changes too often while a plan runs for a line that comes and goes.
     const QString reason = m_live->faultsUnavailableReason();
+    const QString notNow = reason.isEmpty() ? m_live->faultActionsUnavailableReason() : reason;
     m_availability->setText(reason.isEmpty() ? tr("Faults act through the loopback fault proxy in front of the server.") : reason);
     // Said while the buttons cannot act; otherwise the line is the log's.
     m_availability->setVisible(!reason.isEmpty());
     m_planState->setVisible(reason.isEmpty()); // no plan runs without faults: one line says which
     setToolTip(reason.isEmpty() ? m_availability->text() : QString());
-    for (QPushButton* button : std::as_const(m_buttons))
-        button->setEnabled(reason.isEmpty());
-    m_runPlan->setEnabled(reason.isEmpty());
+    // Greyed out, a button says first why, then what it would do.
+    const auto offer = [](QPushButton* button, const QString& why, const QString& tip) {
+        button->setEnabled(why.isEmpty());
+        button->setToolTip(why.isEmpty() ? tip : why + QLatin1Char('\n') + tip);
+    };
+    for (auto it = m_buttons.cbegin(); it != m_buttons.cend(); ++it) {
+        // Clearing ends faults already set, whatever the connection does: a cap or a rewritten
+        // version that keeps the client reconnecting is ended from here.
+        offer(it.value(), it.key() == QLatin1String("clear") ? reason : notNow, m_tips.value(it.key()));
+    }
+    offer(m_runPlan, notNow, m_tips.value(QStringLiteral("run-plan")));
 }
 
 bool FaultsPanel::trigger(const QString& name)

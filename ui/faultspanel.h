@@ -34,6 +34,9 @@ public:
     // Injects a fault the way its button does. Returns false with the reason shown in the panel.
     bool trigger(const QString& name);
     bool runSelectedPlan();
+    // The buttons are offered only while the connection is open (greyed out, their tooltips saying
+    // why, while there is none or it connects or reconnects); Clear all faults whenever the
+    // session takes faults. Follows the live controller's session and state.
     void updateAvailability();
     QSize minimumSizeHint() const override; // as tall as the faults wrapped at this width
     QSize sizeHint() const override; // wide enough for the faults on three lines
@@ -48,10 +51,12 @@ protected:
 
 private:
     QPushButton* addButton(const QString& name, const QString& text, const QString& tip);
+    int threeLineWidth() const; // the narrowest width that keeps the faults to three lines
     void appendLog(const QString& line);
 
     LiveController* m_live;
     QHash<QString, QPushButton*> m_buttons;
+    QHash<QString, QString> m_tips; // each button's tooltip while it can act, by name ("run-plan" too)
     QSpinBox* m_stallSeconds = nullptr;
     QSpinBox* m_latencyMs = nullptr;
     QSpinBox* m_jitterMs = nullptr;

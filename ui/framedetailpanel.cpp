@@ -168,12 +168,17 @@ FrameDetailPanel::FrameDetailPanel(QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(2);
 
-    auto* top = new QHBoxLayout;
     m_header = new QLabel(this);
     m_header->setObjectName(QStringLiteral("detailHeader"));
     m_header->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_header->setWordWrap(true);
-    top->addWidget(m_header, 1);
+    layout->addWidget(m_header);
+    // The buttons sit right of the tabs, where the tab bar has room: beside the header they made
+    // it wrap onto a second line at 1024 px, a line the Before / after tab could not spare.
+    auto* buttons = new QWidget(this);
+    auto* top = new QHBoxLayout(buttons);
+    top->setContentsMargins(0, 0, 0, 0);
+    top->setSpacing(4);
     m_linkedButton = new QPushButton(tr("Go to linked"), this);
     m_linkedButton->setObjectName(QStringLiteral("detailLinkedButton"));
     m_linkedButton->setToolTip(tr("Select the request, response or ack paired with this event"));
@@ -191,11 +196,11 @@ FrameDetailPanel::FrameDetailPanel(QWidget* parent)
     m_saveButton->setObjectName(QStringLiteral("detailSaveButton"));
     connect(m_saveButton, &QPushButton::clicked, this, &FrameDetailPanel::saveFrameInteractively);
     top->addWidget(m_saveButton);
-    layout->addLayout(top);
 
     m_tabs = new QTabWidget(this);
     m_tabs->setObjectName(QStringLiteral("detailTabs"));
     m_tabs->setDocumentMode(true);
+    m_tabs->setCornerWidget(buttons, Qt::TopRightCorner);
     m_frame = makeJsonView(m_tabs, QStringLiteral("frameView"));
     m_tabs->addTab(m_frame, tr("Frame"));
 

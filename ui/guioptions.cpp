@@ -6,9 +6,14 @@
 
 #include <QCommandLineParser>
 #include <QJsonDocument>
+#include <QRegularExpression>
 #include <QUrl>
 
 namespace deltascope::ui {
+
+namespace {
+constexpr int kMaxWindowSide = 16384; // beyond any screen; Qt's own limit is 16777215
+}
 
 GuiOptions parseGuiOptions(const QStringList& arguments)
 {
@@ -30,10 +35,12 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
     const QCommandLineOption noDemoOption(QStringLiteral("no-demo"), QStringLiteral("Do not start the embedded reference server."));
     const QCommandLineOption screenshotOption(QStringLiteral("screenshot"), QStringLiteral("Render the window after start-up, save it as a PNG and exit."), QStringLiteral("FILE"));
     const QCommandLineOption screenshotDelayOption(QStringLiteral("screenshot-delay"), QStringLiteral("Milliseconds to wait before --screenshot (default 1500)."), QStringLiteral("MS"));
+    const QCommandLineOption windowSizeOption(QStringLiteral("window-size"),
+        QStringLiteral("Window size in pixels, e.g. 1024x600 (its minimum: 1024 wide, 600 high on most screens)."), QStringLiteral("WxH"));
     const QCommandLineOption logRulesOption(QStringLiteral("log-rules"), QStringLiteral("Qt logging rules, e.g. deltascope.protocol.debug=true."), QStringLiteral("RULES"));
     const QCommandLineOption paletteOption(QStringLiteral("palette"), QStringLiteral("Colours: system (default), light or dark."), QStringLiteral("NAME"));
     parser.addOptions({ helpOption, versionOption, urlOption, identityOption, spaceOption, keyOption, viewerStateOption,
-        insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, logRulesOption, paletteOption });
+        insecureOption, noDemoOption, screenshotOption, screenshotDelayOption, windowSizeOption, logRulesOption, paletteOption });
     parser.addPositionalArgument(QStringLiteral("capture"), QStringLiteral("A capture file (.ndjson or .ndjson.zst) to open for replay. A HAR file is not opened as such: turn it into a capture "
                                                                       "first with 'deltascope-cli import FILE.har -o FILE.ndjson'."), QStringLiteral("[capture]"));
 
@@ -87,6 +94,16 @@ GuiOptions parseGuiOptions(const QStringList& arguments)
         if (!ok || delay < 0 || delay > 600000)
             return fail(QStringLiteral("--screenshot-delay '%1' is not a number of milliseconds from 0 to 600000").arg(parser.value(screenshotDelayOption)));
         options.screenshotDelayMs = delay;
+    }
+    if (parser.isSet(windowSizeOption)) {
+        static const QRegularExpression pattern(QStringLiteral("^([0-9]{1,5})[xX]([0-9]{1,5})$"));
+        const QString text = parser.value(windowSizeOption);
+        const QRegularExpressionMatch match = pattern.match(text);
+        const int width = match.hasMatch() ? match.captured(1).toInt() : 0;
+        const int height = match.hasMatch() ? match.captured(2).toInt() : 0;
+        if (width < 1 || height < 1 || width > kMaxWindowSide || height > kMaxWindowSide)
+            return fail(QStringLiteral("--window-size '%1' is not WIDTHxHEIGHT in pixels from 1x1 to %2x%2, e.g. 1280x800").arg(text).arg(kMaxWindowSide));
+        options.windowSize = QSize(width, height);
     }
     if (parser.isSet(paletteOption)) {
         const QString name = parser.value(paletteOption);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QSize>
 #include <QString>
 #include <QStringList>
 
@@ -23,6 +24,7 @@ struct GuiOptions {
     QString captureFile; // positional: a capture to open for replay
     QString screenshotPath; // --screenshot FILE
     int screenshotDelayMs = 1500; // --screenshot-delay MS
+    QSize windowSize; // --window-size WxH; invalid when not given (the saved or default size)
     QString logRules; // --log-rules
     enum class Palette { System, Light, Dark };
     Palette palette = Palette::System; // --palette: follow the system, or force light / dark

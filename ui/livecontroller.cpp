@@ -273,13 +273,28 @@ bool LiveController::upstreamIsDemoServer() const
 QString LiveController::faultsUnavailableReason() const
 {
     if (!m_session || !isActive())
-        return tr("Connect first: faults act on a live session.");
+        return tr("Connect first: faults act on a live connection.");
     if (!m_proxy) {
         if (!m_routeThroughProxy)
             return tr("Fault injection is off for this session (Session \u25B8 Route through the fault proxy).");
         return tr("Only ws:// sessions go through the fault proxy; this one connects directly.");
     }
     return {};
+}
+
+QString LiveController::faultActionsUnavailableReason() const
+{
+    if (!m_session || !isActive())
+        return tr("Connect first: faults act on a live connection.");
+    switch (m_session->state()) {
+    case ConnectionState::Connecting:
+    case ConnectionState::Handshaking:
+        return tr("Connecting: faults act on a live connection, once it is open.");
+    case ConnectionState::Reconnecting:
+        return tr("Reconnecting: faults act on a live connection, once it is open again.");
+    default:
+        return {};
+    }
 }
 
 void LiveController::recordReportedFaults()

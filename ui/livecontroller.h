@@ -77,8 +77,13 @@ public:
     bool routesThroughProxy() const { return m_routeThroughProxy; }
     // Lives on the network thread: call into it only from onNetworkThread().
     faults::FaultProxy* faultProxy() const { return m_proxy.get(); }
-    // Why faults cannot be injected now (empty when they can).
+    // Why faults cannot be injected now (empty when they can): no session, or none through the proxy.
     QString faultsUnavailableReason() const;
+    // Why the fault actions offered to the user (buttons, menu items, their keys) are greyed out
+    // now: empty only while the connection is open (streaming, or stalled with its socket open),
+    // not while it connects or reconnects. A fault then would hit a socket that is not there yet,
+    // or (a drop) only cut short the reconnect. Plans and clearing go by faultsUnavailableReason().
+    QString faultActionsUnavailableReason() const;
     // Applies one fault by name (deltascope-cli proxy --list-faults) with its parameters.
     bool applyFault(const QString& name, const QJsonObject& params, QString* error);
     // Runs a plan (a file, or the name of a ready plan) from now on; one plan at a time.

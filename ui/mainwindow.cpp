@@ -127,6 +127,9 @@ MainWindow::MainWindow(QWidget* parent)
             m_errorBanner->hide(); // only that error: a later, different one stays
     });
     connect(m_live, &LiveController::stateChanged, this, &MainWindow::updateStatus);
+    // Fault actions follow the connection: offered once it is open, greyed out while it is not.
+    connect(m_live, &LiveController::stateChanged, this, &MainWindow::updateLiveOnlyActions);
+    connect(m_live, &LiveController::sessionChanged, this, &MainWindow::updateLiveOnlyActions);
     connect(m_live, &LiveController::stateChanged, this, [this](ConnectionState state) {
         if (state == ConnectionState::Streaming && !m_recentWhenStreaming.isEmpty())
             m_connectionBar->remember(std::exchange(m_recentWhenStreaming, QStringList()));
@@ -293,10 +296,13 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter->setStretchFactor(1, 1);
     // First-run proportions (a saved layout replaces them): the bottom row tall enough for every
     // fault button at 1280x800, the timeline's rows ahead of the frame detail's empty space.
-    m_verticalSplitter->setSizes({ 470, 215 });
+    m_verticalSplitter->setSizes({ 260, 210 });
     m_timelineSplitter->setSizes({ 300, 170 });
     // The timeline ahead of the tree: at 1024 px its Summary column needs the room.
     m_sideBySideSplitter->setSizes({ 420, 860 });
+    // Charts and faults about even, the incidents' verdicts beside them: at 1280 px the faults wrap
+    // onto three lines (at 1024, where the charts keep their minimum width, onto five).
+    m_bottomSplitter->setSizes({ 520, 516, 244 });
     layout->addWidget(m_verticalSplitter, 1);
     setCentralWidget(central);
 
@@ -1220,11 +1226,13 @@ void MainWindow::buildMenus()
     dropAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     dropAction->setObjectName(QStringLiteral("dropAction"));
     m_liveOnlyTips.insert(dropAction, tr("Reset the connection, as a network failure does; the client's recovery is an incident"));
+    m_openConnectionActions.append(dropAction);
     QAction* stallAction = sessionMenu->addAction(tr("&Stall (half-open) for the time set in Faults"), this,
         [this] { injectStall(m_faults->stallSeconds()->value() * 1000); });
     stallAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     stallAction->setObjectName(QStringLiteral("stallAction"));
     m_liveOnlyTips.insert(stallAction, tr("Stop the traffic without closing the socket, as a half-open connection does"));
+    m_openConnectionActions.append(stallAction);
     QAction* proxyAction = sessionMenu->addAction(tr("&Route through the fault proxy"));
     proxyAction->setObjectName(QStringLiteral("routeThroughProxyAction"));
     proxyAction->setCheckable(true);
@@ -1307,9 +1315,12 @@ void MainWindow::updateLiveOnlyActions()
     // greyed out, their tip says why and how to get back.
     const bool replay = m_replay != nullptr;
     const QString inReplay = tr("Only for a live session: this is a replay (%1 first)").arg(m_replayBar->leaveText());
+    // Faults need the connection open: not before it is, nor while it reconnects.
+    const QString notOpen = m_live->faultActionsUnavailableReason();
     for (auto it = m_liveOnlyTips.cbegin(); it != m_liveOnlyTips.cend(); ++it) {
-        it.key()->setEnabled(!replay);
-        it.key()->setToolTip(replay ? inReplay : it.value());
+        const bool needsOpen = m_openConnectionActions.contains(it.key());
+        it.key()->setEnabled(!replay && (!needsOpen || notOpen.isEmpty()));
+        it.key()->setToolTip(replay ? inReplay : needsOpen && !notOpen.isEmpty() ? notOpen : it.value());
         it.key()->setStatusTip(it.key()->toolTip());
     }
     // Ticked only while bots do run: there are none without the embedded demo server.

@@ -139,8 +139,8 @@ private:
     void releasePanes();
 
     void buildMenus();
-    // Greys out what acts on the live session while a replay is shown (saying why), and shows
-    // whether the demo's bots run.
+    // Greys out what acts on the live session while a replay is shown, and the faults while the
+    // connection is not open (saying why), and shows whether the demo's bots run.
     void updateLiveOnlyActions();
     void buildStatusBar();
     void saveLayout();
@@ -195,6 +195,7 @@ private:
     QAction* m_botsAction = nullptr;
     bool m_demoBotsWanted = true; // the user's choice, applied whenever a demo server runs
     QHash<QAction*, QString> m_liveOnlyTips; // actions on the live session, with their tips for live use
+    QList<QAction*> m_openConnectionActions; // of those, the faults: only while the connection is open
     bool m_insecure = false;
     ReplayBar* m_replayBar = nullptr;
     std::unique_ptr<ReplaySession> m_replay;

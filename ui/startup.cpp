@@ -148,6 +148,15 @@ int runGui(const GuiOptions& options)
     auto* window = new MainWindow;
     window->setAttribute(Qt::WA_DeleteOnClose);
     window->setInsecure(options.insecure);
+    if (options.windowSize.isValid()) {
+        // Over the size a previous run saved. The window's minimum wins over a smaller request,
+        // and says so: a screenshot of another size than asked would mislead.
+        window->resize(options.windowSize);
+        if (window->size() != options.windowSize)
+            std::fprintf(stderr, "deltascope: --window-size %dx%d: the window's minimum is %dx%d, so it opens at %dx%d\n",
+                options.windowSize.width(), options.windowSize.height(), window->minimumWidth(), window->minimumHeight(),
+                window->width(), window->height());
+    }
     window->show();
     if (!options.captureFile.isEmpty()) {
         window->openCapture(options.captureFile);

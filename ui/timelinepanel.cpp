@@ -20,6 +20,7 @@
 #include <QScrollBar>
 #include <QSettings>
 #include <QSpinBox>
+#include <QStyle>
 #include <QTableView>
 #include <QTimer>
 #include <QToolButton>
@@ -42,7 +43,7 @@ Q_SIGNALS:
 
 namespace {
 constexpr int kDebounceMs = 300;
-const QString kFilterKey = QStringLiteral("ui/v%1/timeline/filter").arg(UiState::kLayoutVersion);
+const QString kFilterKey = QStringLiteral("ui/v%1/timeline/filter").arg(UiState::kViewStateVersion);
 }
 
 TimelinePanel::TimelinePanel(QWidget* parent)
@@ -99,13 +100,39 @@ TimelinePanel::TimelinePanel(QWidget* parent)
     header->resizeSection(TimelineModel::SizeColumn, charWidth * 8);
     for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
         m_wantedWidths.append(header->sectionSize(column));
-    // The widths the user gives are the ones to return to when there is room again.
+    // Below these the cells' usual text elides to a letter or two ("st…", "+4…"): the common
+    // values whole (the tooltip has a longer one whole), times always whole, as rows are found by them.
+    const QFontMetrics metrics = m_view->fontMetrics();
+    const int padding = 2 * (m_view->style()->pixelMetric(QStyle::PM_FocusFrameHMargin, nullptr, m_view) + 1) + 4;
+    const auto widest = [&metrics, padding](std::initializer_list<QString> texts) {
+        int width = 0;
+        for (const QString& text : texts)
+            width = std::max(width, metrics.horizontalAdvance(text));
+        return width + padding;
+    };
+    m_minimumWidths = { m_wantedWidths[TimelineModel::TimeColumn], widest({ QStringLiteral("+999 ms"), QStringLiteral("+999 µs") }),
+        widest({ tr("← in"), tr("→ out"), tr("• local") }), widest({ QStringLiteral("stream-item"), QStringLiteral("response") }),
+        widest({ QStringLiteral("id 99 · seq 999") }), widest({ QStringLiteral("connection/…") }),
+        widest({ QStringLiteral("9999 B"), QStringLiteral("999 KiB") }) };
+    m_columnChoices.fill(TimelineColumnFit::Choice::Auto, TimelineModel::SummaryColumn);
+    m_hiddenForRoom.fill(false, TimelineModel::SummaryColumn);
+    // The widths the user gives are the ones to return to when there is room again; dragged below
+    // its minimum, a column stops there.
     connect(header, &QHeaderView::sectionResized, this, [this](int column, int, int size) {
-        if (!m_fittingColumns && column < m_wantedWidths.size()) {
-            m_wantedWidths[column] = size;
+        if (!m_fittingColumns && column < m_wantedWidths.size() && size > 0) {
+            m_wantedWidths[column] = std::max(size, m_minimumWidths[column]);
             fitColumns();
         }
     });
+    // Right-click the header to show or hide columns.
+    m_columnsMenu = new QMenu(this);
+    m_columnsMenu->setObjectName(QStringLiteral("timelineColumnsMenu"));
+    m_columnsMenu->setToolTipsVisible(true);
+    connect(m_columnsMenu, &QMenu::aboutToShow, this, &TimelinePanel::fillColumnsMenu);
+    header->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(header, &QHeaderView::customContextMenuRequested, this,
+        [this, header](const QPoint& position) { m_columnsMenu->popup(header->viewport()->mapToGlobal(position)); });
+    fillColumnsMenu();
     m_view->viewport()->installEventFilter(this);
     layout->addWidget(m_view, 1);
 
@@ -159,45 +186,81 @@ bool TimelinePanel::eventFilter(QObject* watched, QEvent* event)
 
 void TimelinePanel::fitColumns()
 {
-    // The Summary column says most: when the others leave it less than ~24 characters (a 1024 px
-    // window put it off-screen), the columns with slack give way, down to a floor each, in
-    // proportion to what they can spare; with room again they return to their widths.
-    const int charWidth = fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    const int summaryMinimum = charWidth * 24;
-    struct Give {
-        int column;
-        int floor;
-    };
-    const Give gives[] = { { TimelineModel::GapColumn, charWidth * 5 }, { TimelineModel::DirectionColumn, charWidth * 6 },
-        { TimelineModel::KindColumn, charWidth * 8 }, { TimelineModel::IdColumn, charWidth * 5 },
-        { TimelineModel::MethodColumn, charWidth * 5 }, { TimelineModel::SizeColumn, charWidth * 5 } };
-    QList<int> widths = m_wantedWidths;
-    int total = 0;
-    for (const int width : std::as_const(widths))
-        total += width;
-    const int excess = total + summaryMinimum - m_view->viewport()->width();
-    if (excess > 0) {
-        int slack = 0;
-        for (const Give& give : gives)
-            slack += std::max(0, widths[give.column] - give.floor);
-        const int take = std::min(excess, slack);
-        // Cumulative shares, so that the rounding loses no pixel.
-        int spareSoFar = 0;
-        int takenSoFar = 0;
-        for (const Give& give : gives) {
-            const int spare = std::max(0, widths[give.column] - give.floor);
-            spareSoFar += spare;
-            const int takenByNow = slack > 0 ? int(qint64(spareSoFar) * take / slack) : 0;
-            widths[give.column] -= takenByNow - takenSoFar;
-            takenSoFar = takenByNow;
-        }
-    }
+    // The Summary column says most: it keeps ~24 characters (at 1024 px it was pushed off-screen).
+    // The others give way down to their minimums, then the less important hide, least first;
+    // with room again they come back at their widths.
+    TimelineColumnFit fit;
+    for (int column = 0; column < m_wantedWidths.size(); ++column)
+        fit.columns.append({ m_wantedWidths[column], m_minimumWidths[column], m_columnChoices[column] });
+    fit.hideOrder = { TimelineModel::SizeColumn, TimelineModel::MethodColumn, TimelineModel::IdColumn, TimelineModel::GapColumn,
+        TimelineModel::DirectionColumn };
+    fit.summaryMinimum = fontMetrics().horizontalAdvance(QLatin1Char('0')) * 24;
+    const TimelineColumnFit::Result result = fit.fit(m_view->viewport()->width());
+    m_hiddenForRoom = result.hiddenForRoom;
+
     const QScopedValueRollback<bool> fitting(m_fittingColumns, true);
     QHeaderView* header = m_view->horizontalHeader();
-    for (int column = 0; column < widths.size(); ++column) {
-        if (header->sectionSize(column) != widths[column])
-            header->resizeSection(column, widths[column]);
+    for (int column = 0; column < result.widths.size(); ++column) {
+        if (header->isSectionHidden(column) != result.hidden[column])
+            header->setSectionHidden(column, result.hidden[column]);
+        // A hidden section keeps the size it is given here for when it shows again.
+        if (result.hidden[column] || header->sectionSize(column) != result.widths[column])
+            header->resizeSection(column, result.widths[column]);
     }
+}
+
+void TimelinePanel::fillColumnsMenu()
+{
+    m_columnsMenu->clear();
+    QAbstractItemModel* model = m_view->model();
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column) {
+        QString text = model->headerData(column, Qt::Horizontal).toString();
+        if (m_hiddenForRoom.value(column))
+            text = tr("%1 (hidden: no room)").arg(text);
+        QAction* action = m_columnsMenu->addAction(text);
+        action->setObjectName(QStringLiteral("showColumn_%1").arg(column));
+        action->setCheckable(true);
+        action->setChecked(!m_view->horizontalHeader()->isSectionHidden(column));
+        action->setToolTip(m_hiddenForRoom.value(column)
+                ? tr("Hidden while the pane is too narrow for it; tick to show it anyway")
+                : model->headerData(column, Qt::Horizontal, Qt::ToolTipRole).toString());
+        connect(action, &QAction::toggled, this, [this, column](bool shown) {
+            setColumnChoice(column, shown ? TimelineColumnFit::Choice::Shown : TimelineColumnFit::Choice::Hidden);
+        });
+    }
+    m_columnsMenu->addSeparator();
+    QAction* automatic = m_columnsMenu->addAction(tr("Reset columns to automatic"));
+    automatic->setObjectName(QStringLiteral("automaticColumns"));
+    automatic->setToolTip(tr("Forget the columns shown or hidden here: in a narrow pane Size, Method, Id, Gap and Dir hide, in that order"));
+    automatic->setEnabled(std::any_of(m_columnChoices.cbegin(), m_columnChoices.cend(),
+        [](TimelineColumnFit::Choice choice) { return choice != TimelineColumnFit::Choice::Auto; }));
+    connect(automatic, &QAction::triggered, this, [this] {
+        for (int column = 0; column < m_columnChoices.size(); ++column)
+            setColumnChoice(column, TimelineColumnFit::Choice::Auto);
+    });
+}
+
+void TimelinePanel::setColumnChoice(int column, TimelineColumnFit::Choice choice)
+{
+    if (column < 0 || column >= m_columnChoices.size() || m_columnChoices[column] == choice)
+        return;
+    m_columnChoices[column] = choice;
+    fitColumns();
+}
+
+TimelineColumnFit::Choice TimelinePanel::columnChoice(int column) const
+{
+    return m_columnChoices.value(column, TimelineColumnFit::Choice::Auto);
+}
+
+bool TimelinePanel::isColumnHiddenForRoom(int column) const
+{
+    return m_hiddenForRoom.value(column);
+}
+
+int TimelinePanel::minimumColumnWidth(int column) const
+{
+    return m_minimumWidths.value(column);
 }
 
 void TimelinePanel::buildFilterBar(QWidget* bar)
@@ -519,21 +582,39 @@ bool TimelinePanel::jumpToLinked()
     return linked >= 0 && selectEvent(linked);
 }
 
+namespace {
+// Saved choices are keyed by these, not by column numbers or translated titles.
+const char* const kColumnNames[] = { "time", "gap", "dir", "kind", "id", "method", "size" };
+static_assert(std::size(kColumnNames) == TimelineModel::SummaryColumn);
+}
+
 void TimelinePanel::saveState() const
 {
-    // The widths asked for, not those a narrow window squeezed them to.
+    // The widths asked for, with every column shown: not what a narrow window squeezed them to,
+    // nor hidden for room (a restored hidden section would read as the user's choice).
     QHeaderView* header = m_view->horizontalHeader();
     QList<int> shown;
+    QList<bool> hidden;
     {
         const QScopedValueRollback<bool> fitting(m_fittingColumns, true);
         for (int column = 0; column < m_wantedWidths.size(); ++column) {
+            hidden.append(header->isSectionHidden(column));
+            header->setSectionHidden(column, false);
             shown.append(header->sectionSize(column));
             header->resizeSection(column, m_wantedWidths[column]);
         }
         UiState::save(header, QStringLiteral("timeline"));
-        for (int column = 0; column < shown.size(); ++column)
+        for (int column = 0; column < shown.size(); ++column) {
             header->resizeSection(column, shown[column]);
+            header->setSectionHidden(column, hidden[column]);
+        }
     }
+    QVariantMap choices;
+    for (int column = 0; column < m_columnChoices.size(); ++column) {
+        if (m_columnChoices[column] != TimelineColumnFit::Choice::Auto)
+            choices.insert(QLatin1String(kColumnNames[column]), m_columnChoices[column] == TimelineColumnFit::Choice::Shown);
+    }
+    UiState::saveColumnChoices(QStringLiteral("timeline"), choices);
     QSettings().setValue(kFilterKey, m_proxy->saveState());
 }
 
@@ -541,9 +622,19 @@ void TimelinePanel::restoreState()
 {
     {
         const QScopedValueRollback<bool> restoring(m_fittingColumns, true);
-        UiState::restore(m_view->horizontalHeader(), QStringLiteral("timeline"));
-        for (int column = 0; column < m_wantedWidths.size(); ++column)
-            m_wantedWidths[column] = m_view->horizontalHeader()->sectionSize(column);
+        QHeaderView* header = m_view->horizontalHeader();
+        UiState::restore(header, QStringLiteral("timeline"));
+        for (int column = 0; column < m_wantedWidths.size(); ++column) {
+            header->setSectionHidden(column, false); // which columns show is fitColumns()'s to say
+            m_wantedWidths[column] = std::max(header->sectionSize(column), m_minimumWidths[column]);
+        }
+    }
+    const QVariantMap choices = UiState::restoreColumnChoices(QStringLiteral("timeline"));
+    for (int column = 0; column < m_columnChoices.size(); ++column) {
+        const QVariant choice = choices.value(QLatin1String(kColumnNames[column]));
+        m_columnChoices[column] = !choice.isValid() ? TimelineColumnFit::Choice::Auto
+            : choice.toBool()                       ? TimelineColumnFit::Choice::Shown
+                                                    : TimelineColumnFit::Choice::Hidden;
     }
     fitColumns();
     const QString state = QSettings().value(kFilterKey).toString();

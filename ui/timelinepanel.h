@@ -1,11 +1,14 @@
 #pragma once
 
+#include "ui/timelinedelegate.h"
+
 #include <QList>
 #include <QWidget>
 
 class QCheckBox;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QSpinBox;
 class QTableView;
 class QTimer;
@@ -53,6 +56,16 @@ public:
     bool findPrevious();
     bool jumpToLinked();
 
+    // Columns: each has a minimum width; in a narrow pane Size, Method, Id, Gap and Dir hide, in
+    // that order, and come back when there is room. The header's context menu (columnsMenu())
+    // shows or hides a column by the user's choice, which wins over the automatic hiding and is
+    // saved with the other UI state.
+    QMenu* columnsMenu() const { return m_columnsMenu; }
+    void setColumnChoice(int column, TimelineColumnFit::Choice choice);
+    TimelineColumnFit::Choice columnChoice(int column) const;
+    bool isColumnHiddenForRoom(int column) const;
+    int minimumColumnWidth(int column) const;
+
     void saveState() const;
     void restoreState();
 
@@ -65,7 +78,8 @@ protected:
 
 private:
     void buildFilterBar(QWidget* bar);
-    void fitColumns(); // narrows the other columns so that Summary keeps room
+    void fitColumns(); // narrows or hides the other columns so that Summary keeps room
+    void fillColumnsMenu();
     void onRowsInserted();
     void onScrolled(int value);
     void onCurrentChanged();
@@ -89,7 +103,13 @@ private:
     QTimer* m_methodDebounce = nullptr;
     QTimer* m_searchDebounce = nullptr;
     QTimer* m_tailTimer = nullptr;
-    QList<int> m_wantedWidths; // the columns before Summary, as set by default or by the user
+    QMenu* m_columnsMenu = nullptr;
+    // The columns before Summary: their widths as set by default or by the user, their minimums,
+    // the user's choices to show or hide them, and which are hidden now for want of room.
+    QList<int> m_wantedWidths;
+    QList<int> m_minimumWidths;
+    QList<TimelineColumnFit::Choice> m_columnChoices;
+    QList<bool> m_hiddenForRoom;
     mutable bool m_fittingColumns = false; // sections resized by fitColumns() or saveState(), not the user
     bool m_follow = true;
     bool m_scrollingProgrammatically = false;

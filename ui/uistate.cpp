@@ -10,7 +10,8 @@ namespace deltascope::ui {
 namespace {
 QString keyFor(const QString& kind, const QString& name)
 {
-    return QStringLiteral("ui/v%1/%2/%3").arg(UiState::kLayoutVersion).arg(kind, name);
+    const bool layout = kind == QLatin1String("window") || kind == QLatin1String("splitter");
+    return QStringLiteral("ui/v%1/%2/%3").arg(layout ? UiState::kLayoutVersion : UiState::kViewStateVersion).arg(kind, name);
 }
 }
 
@@ -46,6 +47,20 @@ void UiState::restore(QHeaderView* header, const QString& name)
 void UiState::save(const QHeaderView* header, const QString& name)
 {
     QSettings().setValue(keyFor(QStringLiteral("header"), name), header->saveState());
+}
+
+QVariantMap UiState::restoreColumnChoices(const QString& name)
+{
+    return QSettings().value(keyFor(QStringLiteral("columns"), name)).toMap();
+}
+
+void UiState::saveColumnChoices(const QString& name, const QVariantMap& choices)
+{
+    QSettings settings;
+    if (choices.isEmpty())
+        settings.remove(keyFor(QStringLiteral("columns"), name));
+    else
+        settings.setValue(keyFor(QStringLiteral("columns"), name), choices);
 }
 
 }

@@ -15,6 +15,7 @@
 #include <QSignalSpy>
 #include <QPushButton>
 #include <QListView>
+#include <QTabBar>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTextBlock>
@@ -425,4 +426,65 @@ TEST_CASE("frame detail: before / after marks the lines that differ and shows th
     panel.setDeltaDetailProvider([&](qint64) { return DeltaDetail { {}, after, after, {} }; });
     CHECK(afterView->extraSelections().isEmpty());
     CHECK(panel.findChild<QLabel*>(QStringLiteral("afterViewLabel"))->text() == QStringLiteral("After it: 0 lines added or changed (green)"));
+}
+
+TEST_CASE("frame detail: a tab page starts right under its tab, with no title line repeating the tab's name")
+{
+    // An empty title line above each tab's content took one of the few lines a 1024x600 window
+    // leaves the Before / after tab.
+    EventLog log;
+    const qint64 item = add(log, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"b":9}},"seq":2}})", 1, 2);
+    FrameDetailPanel panel;
+    panel.resize(800, 200);
+    panel.setEventLog(&log);
+    panel.setDeltaDetailProvider([](qint64) { return DeltaDetail { { QStringLiteral("~ /b") }, QStringLiteral("{}"), QStringLiteral("{\"b\":9}"), {} }; });
+    panel.show();
+    panel.showEvent(item);
+    auto* tabs = panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"));
+    REQUIRE(tabs);
+    for (int tab = 0; tab < tabs->count(); ++tab) {
+        tabs->setCurrentIndex(tab);
+        QWidget* page = tabs->currentWidget();
+        INFO(tabs->tabText(tab).toStdString());
+        CHECK(page->findChildren<QLabel*>(QStringLiteral("panelTitle")).isEmpty());
+        // The first thing drawn on the page (a view, or Before / after's side labels) is at its top,
+        // below at most a view's frame line.
+        int top = page->height();
+        for (QWidget* child : page->findChildren<QWidget*>()) {
+            if (child->isVisible() && child->width() > 0 && child->height() > 0)
+                top = std::min(top, child->mapTo(page, QPoint(0, 0)).y());
+        }
+        CHECK(top <= 1);
+    }
+}
+
+TEST_CASE("frame detail: at a 1024 px window's width the header keeps one line, the buttons beside the tabs")
+{
+    EventLog log;
+    const qint64 request = add(log, EventKind::Request, R"({"method":"connection/create","id":1,"space":"ticker","key":"demo"})", 1);
+    const qint64 item = add(log, EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"b":9}},"seq":27}})", 1, 27);
+    log.link(request, item);
+    FrameDetailPanel panel;
+    panel.resize(630, 220); // its share of a 1024 px window
+    panel.setEventLog(&log);
+    panel.show();
+    panel.showEvent(item);
+    QCoreApplication::processEvents();
+    auto* header = panel.findChild<QLabel*>(QStringLiteral("detailHeader"));
+    auto* tabs = panel.findChild<QTabWidget*>(QStringLiteral("detailTabs"));
+    REQUIRE((header && tabs));
+    INFO(header->text().toStdString());
+    CHECK(header->height() < 2 * header->fontMetrics().lineSpacing());
+    QTabBar* bar = tabs->tabBar();
+    for (const char* name : { "detailLinkedButton", "detailCopyButton", "detailSaveButton" }) {
+        auto* button = panel.findChild<QPushButton*>(QLatin1String(name));
+        REQUIRE(button);
+        INFO(name);
+        CHECK(button->isVisible());
+        const QRect shown(button->mapTo(&panel, QPoint(0, 0)), button->size());
+        CHECK(panel.rect().contains(shown));
+        CHECK(shown.top() >= header->geometry().bottom()); // on the tabs' row, not the header's
+        for (int tab = 0; tab < bar->count(); ++tab)
+            CHECK_FALSE(QRect(bar->mapTo(&panel, bar->tabRect(tab).topLeft()), bar->tabRect(tab).size()).intersects(shown));
+    }
 }

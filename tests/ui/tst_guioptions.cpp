@@ -149,6 +149,27 @@ TEST_CASE("gui options: screenshot with delay and a capture file")
     CHECK(options.captureFile == QStringLiteral("session.ndjson"));
 }
 
+TEST_CASE("gui options: --window-size picks the window's size, and a size that is not WxH is a usage error")
+{
+    CHECK_FALSE(parse({}).windowSize.isValid()); // the saved (or first-run) size
+    CHECK(parse({ QStringLiteral("--window-size"), QStringLiteral("1024x600") }).windowSize == QSize(1024, 600));
+    CHECK(parse({ QStringLiteral("--window-size"), QStringLiteral("1280X800"), QStringLiteral("--screenshot"), QStringLiteral("w.png") }).windowSize
+        == QSize(1280, 800));
+    CHECK(parse({ QStringLiteral("--help") }).helpText.contains(QStringLiteral("--window-size <WxH>")));
+    for (const QString& wrong : { QStringLiteral("big"), QStringLiteral("1024"), QStringLiteral("1024x"), QStringLiteral("x600"), QStringLiteral("0x600"),
+             QStringLiteral("1024x0"), QStringLiteral("-1024x600"), QStringLiteral("1024x600x2"), QStringLiteral(" 1024x600"),
+             QStringLiteral("1024.5x600"), QStringLiteral("20000x600") }) {
+        INFO(wrong.toStdString());
+        const GuiOptions options = parse({ QStringLiteral("--window-size"), wrong });
+        CHECK(options.action == GuiOptions::Action::Error);
+        // Worded as the other options' errors: the option, the value as given, what it should be.
+        CHECK(options.errorText == QStringLiteral("--window-size '%1' is not WIDTHxHEIGHT in pixels from 1x1 to 16384x16384, e.g. 1280x800").arg(wrong));
+    }
+    const GuiOptions missing = parse({ QStringLiteral("--window-size") });
+    CHECK(missing.action == GuiOptions::Action::Error);
+    CHECK(missing.errorText.contains(QStringLiteral("window-size")));
+}
+
 TEST_CASE("gui options: --palette follows the system unless light or dark is asked for")
 {
     CHECK(parse({}).palette == GuiOptions::Palette::System);

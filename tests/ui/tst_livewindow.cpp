@@ -442,6 +442,91 @@ TEST_CASE("live window: the faults panel injects one-click faults through the pr
     REQUIRE(test::waitUntil([&] { return !faults->button(QStringLiteral("drop"))->isEnabled(); }, 3s));
 }
 
+TEST_CASE("live window: the fault actions are offered only while the connection is open, and say why otherwise")
+{
+    QSettings().clear();
+    MainWindow window;
+    FaultsPanel* faults = window.faults();
+    auto* dropAction = window.findChild<QAction*>(QStringLiteral("dropAction"));
+    auto* stallAction = window.findChild<QAction*>(QStringLiteral("stallAction"));
+    REQUIRE((dropAction && stallAction));
+    QPushButton* drop = faults->button(QStringLiteral("drop"));
+    QPushButton* redeploy = faults->button(QStringLiteral("redeploy"));
+    QPushButton* clear = faults->button(QStringLiteral("clear"));
+    QPushButton* runPlan = faults->findChild<QPushButton*>(QStringLiteral("runPlan"));
+    REQUIRE(runPlan);
+    // Offered: every fault, in the panel and the Session menu, with its own tip. Not offered:
+    // greyed out, and the tip says why.
+    const auto offered = [&] {
+        return drop->isEnabled() && redeploy->isEnabled() && runPlan->isEnabled() && dropAction->isEnabled() && stallAction->isEnabled();
+    };
+    const auto greyedOut = [&](const QString& why) {
+        INFO("greyed out because: " << why.toStdString());
+        CHECK_FALSE(drop->isEnabled());
+        CHECK_FALSE(redeploy->isEnabled());
+        CHECK_FALSE(runPlan->isEnabled());
+        CHECK_FALSE(dropAction->isEnabled());
+        CHECK_FALSE(stallAction->isEnabled());
+        CHECK(drop->toolTip().startsWith(why));
+        CHECK(drop->toolTip().endsWith(QStringLiteral("\nReset the connection at both ends (Ctrl+D)"))); // and what it does
+        CHECK(runPlan->toolTip().startsWith(why));
+        CHECK(dropAction->toolTip().startsWith(why));
+        CHECK(stallAction->statusTip().startsWith(why));
+    };
+
+    // No connection yet.
+    greyedOut(QStringLiteral("Connect first: faults act on a live connection"));
+    CHECK_FALSE(clear->isEnabled());
+
+    // Every state the connection goes through, with what was offered right after the window heard of it.
+    struct Seen {
+        ConnectionState state;
+        bool offered;
+        bool clearOffered;
+        QString tip;
+    };
+    QList<Seen> seen;
+    QObject::connect(window.live(), &LiveController::stateChanged, &window,
+        [&](ConnectionState state) { seen.append({ state, offered(), clear->isEnabled(), dropAction->toolTip() }); });
+    LiveSession* session = showWithDemo(window, QStringLiteral("ticker"));
+    REQUIRE(window.live()->faultProxy());
+    REQUIRE(test::waitUntil([&] { return session->state() == ConnectionState::Streaming; }, 5s));
+    CHECK(offered());
+    CHECK(clear->isEnabled());
+    CHECK(drop->toolTip() == QStringLiteral("Reset the connection at both ends (Ctrl+D)"));
+    CHECK(dropAction->toolTip().startsWith(QStringLiteral("Reset the connection, as a network failure does")));
+
+    // A redeploy: the socket closes and the server refuses connections for 1.5 s. While the client
+    // reconnects nothing is offered but Clear all faults; back streaming, everything is.
+    QTest::mouseClick(redeploy, Qt::LeftButton);
+    REQUIRE(test::waitUntil([&] { return session->epoch() >= 2 && session->state() == ConnectionState::Streaming; }, 15s));
+    CHECK(offered());
+    window.disconnectSession();
+    greyedOut(QStringLiteral("Connect first: faults act on a live connection"));
+    CHECK_FALSE(clear->isEnabled());
+
+    bool sawReconnecting = false;
+    bool sawConnecting = false;
+    bool streamed = false; // the first connect's states come before the session is the window's
+    for (const Seen& at : std::as_const(seen)) {
+        INFO(connectionStateName(at.state).toStdString() << ": " << at.tip.toStdString());
+        const bool open = at.state == ConnectionState::Streaming || at.state == ConnectionState::Stalled;
+        CHECK(at.offered == open);
+        if (at.state == ConnectionState::Reconnecting) {
+            sawReconnecting = true;
+            CHECK(at.tip.startsWith(QStringLiteral("Reconnecting: faults act on a live connection")));
+            CHECK(at.clearOffered); // a fault that keeps the client reconnecting can still be cleared
+        }
+        streamed = streamed || at.state == ConnectionState::Streaming;
+        if (at.state == ConnectionState::Connecting && streamed) {
+            sawConnecting = true;
+            CHECK(at.tip.startsWith(QStringLiteral("Connecting: faults act on a live connection")));
+        }
+    }
+    CHECK(sawReconnecting);
+    CHECK(sawConnecting);
+}
+
 TEST_CASE("live window: the fault proxy runs beside the window: a busy window holds up neither its frames nor the record of a fault")
 {
     QSettings().clear();
@@ -1034,7 +1119,8 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     const int sessionRows = window.timeline()->model()->rowCount();
     REQUIRE(window.openCapture(path, true));
     REQUIRE(window.replay());
-    // What acts on the live session is greyed out in the replay, and back with the session.
+    // What acts on the live session is greyed out in the replay, and back with the session (the
+    // faults once there is a connection again).
     auto* drop = window.findChild<QAction*>(QStringLiteral("dropAction"));
     auto* bots = window.findChild<QAction*>(QStringLiteral("botsAction"));
     REQUIRE(drop);
@@ -1053,7 +1139,9 @@ TEST_CASE("live window: a session started while a replay is open takes every pan
     CHECK(window.timeline()->model()->rowCount() >= sessionRows);
     CHECK(window.treePanel()->isShowingContent());
     CHECK(window.findChild<QLabel*>(QStringLiteral("statusRecording"))->text().startsWith(QStringLiteral("recorded ")));
-    CHECK(drop->isEnabled());
+    // Back with the session, which ended: a drop waits for a connection, the bots run on.
+    CHECK_FALSE(drop->isEnabled());
+    CHECK(drop->toolTip().startsWith(QStringLiteral("Connect first")));
     CHECK(bots->isEnabled());
     CHECK(bots->isChecked());
 }

@@ -6,9 +6,11 @@
 #include "tests/core/capture/capturetestutils.h"
 #include "tests/support/testutils.h"
 #include "core/stopsignalguard.h"
+#include "ui/chartspanel.h"
 #include "ui/connectionbar.h"
 #include "ui/emptystatepanel.h"
 #include "ui/models/documenttreemodel.h"
+#include "ui/models/timelinefilterproxy.h"
 #include "ui/models/timelinemodel.h"
 #include "ui/documenttreepanel.h"
 #include "ui/exportdialog.h"
@@ -18,8 +20,11 @@
 #include "ui/replaybar.h"
 #include "ui/shortcutsdialog.h"
 #include "ui/timelinepanel.h"
+#include "ui/uistate.h"
 
 #include <QAbstractButton>
+#include <QChartView>
+#include <QTreeView>
 #include <QApplication>
 #include <QTimer>
 #include <QDirIterator>
@@ -346,6 +351,58 @@ TEST_CASE("main window: splitter layout persists across windows")
     auto* splitter = restored.findChild<QSplitter*>(QStringLiteral("sideBySideSplitter"));
     REQUIRE(splitter);
     CHECK(splitter->sizes() == savedSizes);
+}
+
+TEST_CASE("main window: first run splits the window at its proportions, over a layout an older version saved")
+{
+    // What version 2 saved: its splitter sizes (the old proportions), the timeline's filter and the
+    // tree's column widths. The layout is dropped with the version; the filter and widths are not.
+    QSettings().clear();
+    {
+        MainWindow older;
+        older.resize(1280, 800);
+        older.show();
+        REQUIRE(QTest::qWaitForWindowExposed(&older));
+        older.findChild<QSplitter*>(QStringLiteral("verticalSplitter"))->setSizes({ 600, 100 });
+        older.findChild<QSplitter*>(QStringLiteral("bottomSplitter"))->setSizes({ 300, 700, 280 });
+        older.documentTree()->view()->header()->resizeSection(0, 321);
+        older.timeline()->proxy()->setMethodFilter(QStringLiteral("say"));
+        older.close();
+    }
+    {
+        QSettings settings;
+        for (const QString& key : settings.allKeys()) {
+            if (!key.startsWith(QStringLiteral("ui/v%1/").arg(UiState::kLayoutVersion)))
+                continue;
+            QString older = key;
+            older.replace(QStringLiteral("ui/v%1/").arg(UiState::kLayoutVersion), QStringLiteral("ui/v2/"));
+            settings.setValue(older, settings.value(key));
+            settings.remove(key);
+        }
+    }
+    for (const QSize size : { QSize(1280, 800), QSize(1024, 600) }) {
+        INFO("window " << size.width() << "x" << size.height());
+        MainWindow window;
+        window.resize(size);
+        window.show();
+        REQUIRE(QTest::qWaitForWindowExposed(&window));
+        QTest::qWait(50);
+        const QList<int> vertical = window.findChild<QSplitter*>(QStringLiteral("verticalSplitter"))->sizes();
+        const QList<int> bottom = window.findChild<QSplitter*>(QStringLiteral("bottomSplitter"))->sizes();
+        INFO("vertical " << vertical[0] << ":" << vertical[1] << ", bottom " << bottom[0] << "/" << bottom[1] << "/" << bottom[2]);
+        if (size.width() == 1280) {
+            // About 260:210, and 520/516/244 across.
+            CHECK(std::abs(vertical[0] * 210 - vertical[1] * 260) < 15 * (vertical[0] + vertical[1]));
+            CHECK(std::abs(bottom[0] - 520) <= 12);
+            CHECK(std::abs(bottom[1] - 516) <= 12);
+            CHECK(std::abs(bottom[2] - 244) <= 12);
+        }
+        // Each chart keeps a readable height.
+        for (QWidget* chart : window.charts()->findChildren<QChartView*>())
+            CHECK(chart->height() >= 110);
+        CHECK(window.timeline()->proxy()->methodFilter() == QStringLiteral("say"));
+        CHECK(window.documentTree()->view()->header()->sectionSize(0) == 321);
+    }
 }
 
 TEST_CASE("main window: saveScreenshot writes a PNG of the window")
@@ -752,15 +809,22 @@ TEST_CASE("main window: a replay of a capture from disk greys out what needs a l
         return found;
     };
     const QList<QAction*> liveOnly { action("connectAction"), action("dropAction"), action("stallAction") };
+    const QList<QAction*> faults { action("dropAction"), action("stallAction") };
     QAction* bots = action("botsAction");
-    for (QAction* live : liveOnly)
-        CHECK(live->isEnabled());
+    // Live and idle: Connect is offered; the faults, with no connection to act on, are greyed out
+    // and say why (Ctrl+D reaches no drop that could only fail with a banner).
+    CHECK(action("connectAction")->isEnabled());
+    for (QAction* fault : faults) {
+        INFO(fault->objectName().toStdString());
+        CHECK_FALSE(fault->isEnabled());
+        CHECK(fault->toolTip() == QStringLiteral("Connect first: faults act on a live connection."));
+        CHECK(fault->statusTip() == fault->toolTip());
+    }
+    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
+    CHECK(window.errorText().isEmpty());
     // No demo runs (none was started): its bots are not shown running.
     CHECK_FALSE(bots->isEnabled());
     CHECK_FALSE(bots->isChecked());
-    // Live and idle, Ctrl+D says what to do (the replay's banner is gone when it opens).
-    QTest::keyClick(&window, Qt::Key_D, Qt::ControlModifier);
-    CHECK(window.errorText().contains(QStringLiteral("no live connection to drop")));
 
     REQUIRE(window.openCapture(path, true));
     for (QAction* live : liveOnly) {
@@ -781,9 +845,12 @@ TEST_CASE("main window: a replay of a capture from disk greys out what needs a l
     CHECK(liveOnly.front()->toolTip().contains(QStringLiteral("Close replay first")));
 
     window.leaveReplay();
-    for (QAction* live : liveOnly) {
-        CHECK(live->isEnabled());
+    for (QAction* live : liveOnly)
         CHECK_FALSE(live->toolTip().contains(QStringLiteral("Only for a live session")));
+    CHECK(action("connectAction")->isEnabled());
+    for (QAction* fault : faults) {
+        CHECK_FALSE(fault->isEnabled()); // still no connection
+        CHECK(fault->toolTip().startsWith(QStringLiteral("Connect first")));
     }
     CHECK_FALSE(bots->isChecked());
 }

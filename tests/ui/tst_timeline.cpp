@@ -2,11 +2,13 @@
 
 #include "core/session/eventlog.h"
 #include "tests/support/testutils.h"
+#include "tests/support/viewtestutils.h"
 #include "ui/models/framesummary.h"
 #include "ui/models/incidentsmodel.h"
 #include "ui/models/payloadsearch.h"
 #include "ui/models/timelinefilterproxy.h"
 #include "ui/models/timelinemodel.h"
+#include "ui/timelinedelegate.h"
 #include "ui/timelinepanel.h"
 
 #include <QAbstractItemModelTester>
@@ -17,6 +19,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
@@ -467,6 +470,203 @@ TEST_CASE("timeline panel: in a narrow pane the Summary column keeps room, the o
     QTest::qWait(50);
     for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
         CHECK(header->sectionSize(column) == wide[column]);
+}
+
+namespace {
+// Columns A..E of 100 px wanted (minimum 60) but C, whose minimum is its width, and the hide order
+// E, D, B, A; Summary keeps 100. What fit() makes of `available`, as "A:60 B:60 C:100 -D -E":
+// a hidden column with a minus, and a star when it is hidden for room.
+QString printFit(const TimelineColumnFit& fit, int available)
+{
+    const TimelineColumnFit::Result result = fit.fit(available);
+    QStringList columns;
+    for (int i = 0; i < result.widths.size(); ++i) {
+        const QString name(QLatin1Char(char('A' + i)));
+        columns.append(result.hidden[i] ? QStringLiteral("-") + name + (result.hiddenForRoom[i] ? QStringLiteral("*") : QString())
+                                        : QStringLiteral("%1:%2").arg(name).arg(result.widths[i]));
+    }
+    return columns.join(QLatin1Char(' '));
+}
+
+TimelineColumnFit fiveColumns()
+{
+    TimelineColumnFit fit;
+    fit.columns = { { 100, 60 }, { 100, 60 }, { 100, 100 }, { 100, 60 }, { 100, 60 } };
+    fit.hideOrder = { 4, 3, 1, 0 };
+    fit.summaryMinimum = 100;
+    return fit;
+}
+}
+
+TEST_CASE("timeline column fit: columns give way down to their minimums, then hide in order, and come back")
+{
+    TimelineColumnFit fit = fiveColumns();
+    CHECK(printFit(fit, 2000) == QStringLiteral("A:100 B:100 C:100 D:100 E:100"));
+    CHECK(printFit(fit, 600) == QStringLiteral("A:100 B:100 C:100 D:100 E:100"));
+    // 40 px short: each column with slack gives 10 (C has none), and no pixel is lost.
+    CHECK(printFit(fit, 560) == QStringLiteral("A:90 B:90 C:100 D:90 E:90"));
+    CHECK(printFit(fit, 440) == QStringLiteral("A:60 B:60 C:100 D:60 E:60"));
+    // Not even the minimums: E hides first, the others get their room back from it.
+    CHECK(printFit(fit, 439) == QStringLiteral("A:80 B:80 C:100 D:79 -E*"));
+    CHECK(printFit(fit, 380) == QStringLiteral("A:60 B:60 C:100 D:60 -E*"));
+    CHECK(printFit(fit, 379) == QStringLiteral("A:90 B:89 C:100 -D* -E*"));
+    CHECK(printFit(fit, 319) == QStringLiteral("A:100 -B* C:100 -D* -E*"));
+    CHECK(printFit(fit, 259) == QStringLiteral("-A* -B* C:100 -D* -E*"));
+    // Nothing more may hide: the rest at their minimums, Summary gets what is left.
+    CHECK(printFit(fit, 100) == QStringLiteral("-A* -B* C:100 -D* -E*"));
+    // Wide again: everything back at its width (fit() keeps no state).
+    CHECK(printFit(fit, 600) == QStringLiteral("A:100 B:100 C:100 D:100 E:100"));
+    // A wanted width below the minimum (an old saved layout) counts as the minimum.
+    fit.columns[0].wanted = 10;
+    CHECK(printFit(fit, 2000).startsWith(QStringLiteral("A:60 ")));
+}
+
+TEST_CASE("timeline column fit: a column the user showed or hid stays so, the others hide in its place")
+{
+    TimelineColumnFit fit = fiveColumns();
+    fit.columns[4].choice = TimelineColumnFit::Choice::Shown; // E, first to hide, shown by choice
+    fit.columns[1].choice = TimelineColumnFit::Choice::Hidden; // B hidden by choice, even when wide
+    CHECK(printFit(fit, 2000) == QStringLiteral("A:100 -B C:100 D:100 E:100"));
+    // With B gone by choice, the minimums fit down to 380; below, D hides (E is shown by choice).
+    CHECK(printFit(fit, 380) == QStringLiteral("A:60 -B C:100 D:60 E:60"));
+    CHECK(printFit(fit, 379) == QStringLiteral("A:90 -B C:100 -D* E:89"));
+    // Then A; E never hides for room: at last the view is too narrow and Summary gets less.
+    CHECK(printFit(fit, 200) == QStringLiteral("-A* -B C:100 -D* E:60"));
+}
+
+TEST_CASE("timeline panel: columns keep readable minimums, and in a narrow pane Size, Method, Id, Gap, Dir hide in that order, and come back")
+{
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
+    QAbstractItemModelTester tester(panel.proxy(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+    panel.setEventLog(&log);
+    QHeaderView* header = panel.view()->horizontalHeader();
+    const QFontMetrics metrics = panel.view()->fontMetrics();
+    // Each minimum holds the column's usual text whole.
+    CHECK(panel.minimumColumnWidth(TimelineModel::TimeColumn) >= metrics.horizontalAdvance(QStringLiteral("00:00:00.000")));
+    CHECK(panel.minimumColumnWidth(TimelineModel::GapColumn) > metrics.horizontalAdvance(QStringLiteral("+50 ms")));
+    CHECK(panel.minimumColumnWidth(TimelineModel::DirectionColumn) > metrics.horizontalAdvance(QStringLiteral("• local")));
+    CHECK(panel.minimumColumnWidth(TimelineModel::KindColumn) > metrics.horizontalAdvance(QStringLiteral("stream-item")));
+    CHECK(panel.minimumColumnWidth(TimelineModel::IdColumn) > metrics.horizontalAdvance(QStringLiteral("id 1 · seq 27")));
+    CHECK(panel.minimumColumnWidth(TimelineModel::SizeColumn) > metrics.horizontalAdvance(QStringLiteral("186 B")));
+    QList<int> wide;
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
+        wide.append(header->sectionSize(column));
+
+    // Narrower and narrower (the table alone: the filter bar stops the pane at about 600 px): no
+    // column below its minimum, and they hide one at a time, in order.
+    QStringList hiddenInOrder;
+    for (int width = 1200; width >= 250; width -= 10) {
+        panel.view()->setFixedWidth(width);
+        QCoreApplication::processEvents();
+        INFO("table " << width << " px: " << test::shownColumns(*header).join(QStringLiteral(", ")).toStdString());
+        for (int column = 0; column < TimelineModel::SummaryColumn; ++column) {
+            if (header->isSectionHidden(column)) {
+                CHECK(panel.isColumnHiddenForRoom(column));
+                const QString title = panel.model()->headerData(column, Qt::Horizontal).toString();
+                if (!hiddenInOrder.contains(title))
+                    hiddenInOrder.append(title);
+            } else {
+                CHECK(header->sectionSize(column) >= panel.minimumColumnWidth(column));
+            }
+        }
+        // Summary keeps its ~24 characters while anything can still give way.
+        if (!header->isSectionHidden(TimelineModel::DirectionColumn))
+            CHECK(header->sectionViewportPosition(TimelineModel::SummaryColumn) + metrics.horizontalAdvance(QLatin1Char('0')) * 24
+                <= panel.view()->viewport()->width());
+    }
+    CHECK(hiddenInOrder == QStringList { QStringLiteral("Size"), QStringLiteral("Method / channel"), QStringLiteral("Id / seq"), QStringLiteral("Gap"), QStringLiteral("Dir") });
+    CHECK(test::shownColumns(*header) == QStringList { QStringLiteral("Time"), QStringLiteral("Kind"), QStringLiteral("Summary") });
+
+    // Room again: every column back, at the width it had.
+    panel.view()->setFixedWidth(1400);
+    QCoreApplication::processEvents();
+    CHECK(test::shownColumns(*header).size() == TimelineModel::ColumnCount);
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column) {
+        CHECK_FALSE(panel.isColumnHiddenForRoom(column));
+        CHECK(header->sectionSize(column) == wide[column]);
+    }
+    // A column dragged narrower than its minimum stops there.
+    header->resizeSection(TimelineModel::KindColumn, 5);
+    CHECK(header->sectionSize(TimelineModel::KindColumn) == panel.minimumColumnWidth(TimelineModel::KindColumn));
+}
+
+TEST_CASE("timeline panel: the header's menu shows and hides columns, and the user's choice wins over the automatic hiding and is remembered")
+{
+    ShownTimeline shown;
+    auto& [settings, log, script, panel] = shown;
+    QAbstractItemModelTester tester(panel.proxy(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+    panel.setEventLog(&log);
+    QHeaderView* header = panel.view()->horizontalHeader();
+    const auto action = [&panel](int column) {
+        auto* found = panel.columnsMenu()->findChild<QAction*>(QStringLiteral("showColumn_%1").arg(column));
+        REQUIRE(found);
+        return found;
+    };
+
+    // A right-click on the header opens the menu, every column but Summary ticked.
+    REQUIRE(test::rightClickMenu(header->viewport(), QPoint(header->sectionViewportPosition(TimelineModel::KindColumn) + 5, 5)));
+    REQUIRE(test::waitUntil([&] { return panel.columnsMenu()->isVisible(); }, 2s));
+    for (int column = 0; column < TimelineModel::SummaryColumn; ++column)
+        CHECK(action(column)->isChecked());
+    CHECK(action(TimelineModel::IdColumn)->text() == QStringLiteral("Id / seq"));
+    // Unticking Gap hides it, wide as the pane is.
+    action(TimelineModel::GapColumn)->trigger();
+    panel.columnsMenu()->hide();
+    CHECK(header->isSectionHidden(TimelineModel::GapColumn));
+    CHECK_FALSE(panel.isColumnHiddenForRoom(TimelineModel::GapColumn));
+    CHECK(panel.columnChoice(TimelineModel::GapColumn) == TimelineColumnFit::Choice::Hidden);
+
+    // Narrow: Size and Method hide for room, and the menu says why they are not ticked.
+    panel.view()->setFixedWidth(560);
+    QCoreApplication::processEvents();
+    REQUIRE(header->isSectionHidden(TimelineModel::SizeColumn));
+    REQUIRE(panel.isColumnHiddenForRoom(TimelineModel::SizeColumn));
+    Q_EMIT panel.columnsMenu()->aboutToShow();
+    CHECK(action(TimelineModel::SizeColumn)->text() == QStringLiteral("Size (hidden: no room)"));
+    CHECK_FALSE(action(TimelineModel::SizeColumn)->isChecked());
+    // Ticked, Size shows anyway: another column hides in its place, never Size.
+    const QStringList before = test::shownColumns(*header);
+    action(TimelineModel::SizeColumn)->trigger();
+    CHECK_FALSE(header->isSectionHidden(TimelineModel::SizeColumn));
+    CHECK(header->sectionSize(TimelineModel::SizeColumn) >= panel.minimumColumnWidth(TimelineModel::SizeColumn));
+    CHECK(test::shownColumns(*header).size() <= before.size() + 1);
+    for (int width = 560; width >= 250; width -= 20) {
+        panel.view()->setFixedWidth(width);
+        QCoreApplication::processEvents();
+        CHECK_FALSE(header->isSectionHidden(TimelineModel::SizeColumn));
+        CHECK(header->isSectionHidden(TimelineModel::GapColumn));
+    }
+
+    // Remembered with the other UI state: a new panel (a new window) has the same choices.
+    panel.saveState();
+    {
+        TimelinePanel next;
+        next.resize(1400, 400);
+        next.show();
+        REQUIRE(QTest::qWaitForWindowExposed(&next));
+        next.restoreState();
+        QCoreApplication::processEvents();
+        QHeaderView* nextHeader = next.view()->horizontalHeader();
+        CHECK(next.columnChoice(TimelineModel::GapColumn) == TimelineColumnFit::Choice::Hidden);
+        CHECK(next.columnChoice(TimelineModel::SizeColumn) == TimelineColumnFit::Choice::Shown);
+        CHECK(next.columnChoice(TimelineModel::MethodColumn) == TimelineColumnFit::Choice::Auto);
+        CHECK(nextHeader->isSectionHidden(TimelineModel::GapColumn));
+        // Hidden for room when saved is not a choice: wide, they all show.
+        for (const int column : { int(TimelineModel::MethodColumn), int(TimelineModel::IdColumn), int(TimelineModel::DirectionColumn) })
+            CHECK_FALSE(nextHeader->isSectionHidden(column));
+    }
+
+    // "Reset columns to automatic" forgets the choices.
+    panel.view()->setFixedWidth(1400);
+    QCoreApplication::processEvents();
+    Q_EMIT panel.columnsMenu()->aboutToShow();
+    auto* automatic = panel.columnsMenu()->findChild<QAction*>(QStringLiteral("automaticColumns"));
+    REQUIRE(automatic);
+    CHECK(automatic->isEnabled());
+    automatic->trigger();
+    CHECK(panel.columnChoice(TimelineModel::GapColumn) == TimelineColumnFit::Choice::Auto);
+    CHECK(test::shownColumns(*header).size() == TimelineModel::ColumnCount);
 }
 
 TEST_CASE("timeline panel: clicking a row that a replay then seeks to keeps that row, where it was")
