@@ -295,8 +295,9 @@ MainWindow::MainWindow(QWidget* parent)
     m_verticalSplitter->setStretchFactor(0, 4);
     m_verticalSplitter->setStretchFactor(1, 1);
     // First-run proportions (a saved layout replaces them): the bottom row tall enough for every
-    // fault button at 1280x800, the timeline's rows ahead of the frame detail's empty space.
-    m_verticalSplitter->setSizes({ 260, 210 });
+    // fault button and a few lines of their log at 1280x800, the rest to the tree and the timeline
+    // (ten rows there), whose rows come ahead of the frame detail's empty space.
+    m_verticalSplitter->setSizes({ 340, 190 });
     m_timelineSplitter->setSizes({ 300, 170 });
     // The timeline ahead of the tree: at 1024 px its Summary column needs the room.
     m_sideBySideSplitter->setSizes({ 420, 860 });

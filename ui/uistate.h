@@ -15,7 +15,7 @@ class UiState
 {
 public:
     // 2: faults pane in the bottom splitter, tree pane is a tree.
-    // 3: new first-run proportions (main splitter about 260:210, bottom row 520/516/244 at 1280 px):
+    // 3: new first-run proportions (main splitter about 340:190, bottom row 520/516/244 at 1280 px):
     //    a layout saved by an older version restores its own splitter sizes over them, so users who
     //    ran it once would never see the change.
     static constexpr int kLayoutVersion = 3;

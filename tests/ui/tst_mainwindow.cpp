@@ -391,8 +391,8 @@ TEST_CASE("main window: first run splits the window at its proportions, over a l
         const QList<int> bottom = window.findChild<QSplitter*>(QStringLiteral("bottomSplitter"))->sizes();
         INFO("vertical " << vertical[0] << ":" << vertical[1] << ", bottom " << bottom[0] << "/" << bottom[1] << "/" << bottom[2]);
         if (size.width() == 1280) {
-            // About 260:210, and 520/516/244 across.
-            CHECK(std::abs(vertical[0] * 210 - vertical[1] * 260) < 15 * (vertical[0] + vertical[1]));
+            // About 340:190, and 520/516/244 across.
+            CHECK(std::abs(vertical[0] * 190 - vertical[1] * 340) < 15 * (vertical[0] + vertical[1]));
             CHECK(std::abs(bottom[0] - 520) <= 12);
             CHECK(std::abs(bottom[1] - 516) <= 12);
             CHECK(std::abs(bottom[2] - 244) <= 12);
