@@ -130,23 +130,24 @@ inline bool hiddenByReferenceCopy(std::string_view key)
 ListMarkers listMarkers(dom::object o)
 {
     ListMarkers markers;
-    // A repeated marker: the last one wins, as for any key.
-    const auto found = [&markers](char which, dom::element value) {
-        if (which == 'o') {
-            markers.order = true;
-            markers.orderValue = value;
-        } else {
-            markers.size = true;
-            markers.sizeValue = value;
-        }
-    };
-    if constexpr (kTapePositionReadable) {
-        forEachListMarkerKey(o, found);
-        return markers;
+    if (o.size() == 1) {
+        // One key (an element's {"score":N}, the commonest delta object): read it where it is,
+        // without walking past its value to the object's end.
+        const dom::object::iterator only = o.begin();
+        if (only.key_length() != 2 || only.key_c_str()[0] != '@')
+            return markers;
     }
     for (dom::key_value_pair field : o) {
-        if (field.key.size() == 2 && field.key[0] == '@' && (field.key[1] == 'o' || field.key[1] == 's'))
-            found(field.key[1], field.value);
+        if (field.key.size() == 2 && field.key[0] == '@') {
+            // A repeated marker: the last one wins, as for any key.
+            if (field.key[1] == 'o') {
+                markers.order = true;
+                markers.orderValue = field.value;
+            } else if (field.key[1] == 's') {
+                markers.size = true;
+                markers.sizeValue = field.value;
+            }
+        }
     }
     return markers;
 }
@@ -634,14 +635,11 @@ void Mutator::climb(Node* m)
         m->stamp = m_stamp;
         if (!m->noteChangeInPlace(m_event)) [[unlikely]]
             return climbSlow(m, false);
-        const quint32 parent = m->parent;
-        if (!parent)
+        if (!m->parent)
             return;
-        // d.w(parent) where its chunk is known to be this tree's, with the one look at chunkOwned.
-        const quint32 chunk = parent >> kChunkBits;
-        if (!d.chunkOwned[chunk]) [[unlikely]]
+        if (!d.writable(m->parent)) [[unlikely]]
             return climbSlow(m, true);
-        m = &d.chunkNodes[chunk]->nodes[parent & (kChunkSize - 1)];
+        m = &d.w(m->parent);
     }
 }
 
@@ -745,7 +743,7 @@ private:
     // A key whose filter bit an earlier key set: compared with the keys before it in the object.
     [[gnu::noinline]] void compareWithEarlier(std::string_view key, quint64 bits)
     {
-        for (const TapeField field : TapeFields(m_delta)) {
+        for (dom::key_value_pair field : m_delta) {
             if (field.key.data() == key.data())
                 return; // the key itself: no earlier one is the same
             if (sameParsedKey(bits, key, packed::inlineBitsOfParsed(field.key), field.key)) {
@@ -901,7 +899,7 @@ bool Mutator::gatherNewObject(dom::object delta, NewObject& into)
     std::size_t held = 0;
     bool scalars = true;
     NewObject::Field* const fields = into.fields.at;
-    for (const TapeField field : TapeFields(delta)) {
+    for (dom::key_value_pair field : delta) {
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
             return false; // reported by mergeObject()
         const quint64 bits = packed::inlineBitsOfParsed(field.key);
@@ -910,7 +908,7 @@ bool Mutator::gatherNewObject(dom::object delta, NewObject& into)
                 return false; // a repeated key: each value folds in order, and it is reported
         }
         fields[count++] = NewObject::Field { field.key, bits, field.value };
-        const dom::element_type type = field.type;
+        const dom::element_type type = field.value.type();
         held += type != dom::element_type::NULL_VALUE;
         scalars = scalars && type != dom::element_type::OBJECT && type != dom::element_type::ARRAY;
     }
@@ -1225,7 +1223,7 @@ void Mutator::mergeObject(quint32 object, dom::object delta, bool visible)
     const bool root = object == d.rootSlot;
     std::size_t next = root ? d.rootMemberHint : 0;
     bool first = true;
-    for (const TapeField field : TapeFields(delta)) {
+    for (dom::key_value_pair field : delta) {
         const quint64 probe = packed::inlineBitsOfParsed(field.key);
         duplicates.check(field.key, probe);
         if (hiddenByReferenceCopy(field.key)) [[unlikely]]
@@ -1755,7 +1753,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
     // Where the last one-member element delta found its member: sibling records keep their fields
     // in the same order, so the next one's member is likely there too (see Data::findMemberFrom).
     std::size_t memberHint = d.elementMemberHint; // and where the last delta's did
-    for (const TapeField field : TapeFields(delta)) {
+    for (dom::key_value_pair field : delta) {
         const std::string_view key = field.key;
         const quint64 probe = packed::inlineBitsOfParsed(key);
         duplicates.check(key, probe);
@@ -1764,7 +1762,7 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
         if (isMarker(key, 'o') || isMarker(key, 's'))
             continue;
         const dom::element value = field.value;
-        const dom::element_type type = field.type;
+        const dom::element_type type = value.type();
         quint32 existing = d.findMember(list, key, probe);
         if (existing && (d.r(existing).flags & FlagMark)) {
             // Removed earlier in this same delta object (duplicate key): the last value wins.
@@ -1799,15 +1797,15 @@ void Mutator::mergeList(quint32 list, dom::object delta, const ListMarkers& mark
             if (was == NodeKind::Object && o.size() == 1) {
                 // One member into an object element (a player's {"score":N}, the commonest element
                 // delta): what listMarkers() and mergeObject() do with it, without their walks.
-                const TapeField only = *TapeFields(o).begin();
-                const std::string_view memberKey = only.key;
+                const dom::object::iterator only = o.begin();
+                const std::string_view memberKey = only.key();
                 if (!(memberKey.size() == 2 && memberKey[0] == '@' && (memberKey[1] == 'o' || memberKey[1] == 's'))) {
                     // Reported, as mergeObject() does; the reference fold then leaves the key out.
                     if (hiddenByReferenceCopy(memberKey) && !keepMember(existing, memberKey)) [[unlikely]]
                         continue;
                     const quint64 memberProbe = packed::inlineBitsOfParsed(memberKey);
-                    const dom::element memberValue = only.value;
-                    const dom::element_type memberType = only.type;
+                    const dom::element memberValue = only.value();
+                    const dom::element_type memberType = memberValue.type();
                     if (memberType == dom::element_type::INT64 || memberType == dom::element_type::BOOL) {
                         // An integer or bool onto one of its kind, as mergeMember() would store it,
                         // without its entry and exit.
