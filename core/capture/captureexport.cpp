@@ -449,6 +449,13 @@ ExportResult exportHar(const Capture& capture, const ExportOptions& options, QIO
         if (event.flags)
             facts.insert(QStringLiteral("flags"), capture::flagNames(event.flags));
         if (event.direction == Direction::Local) {
+            // What a HAR import needs to restore the event as it was (messages carry their wall
+            // time as `time`, and their request id and code in their frame).
+            facts.insert(QStringLiteral("wallMs"), double(event.wallMs));
+            if (event.requestId >= 0)
+                facts.insert(QStringLiteral("requestId"), double(event.requestId));
+            if (event.code != 0)
+                facts.insert(QStringLiteral("code"), double(event.code));
             facts.insert(QStringLiteral("fields"), QString::fromUtf8(payload));
             localEvents.append(facts);
             continue;

@@ -235,6 +235,16 @@ TEST_CASE("round trip: export HAR, import it, the same frames")
     CHECK(first.value(QStringLiteral("type")).toString() == QStringLiteral("receive"));
     CHECK(first.value(QStringLiteral("opcode")).toInt() == 1);
     CHECK(first.value(QStringLiteral("time")).toDouble() > 1.7e9); // epoch seconds
+    // Local events keep their wall time, request id and code (HAR has no place for them).
+    const QJsonArray localEvents = entries[0].toObject().value(QStringLiteral("_deltascope")).toObject().value(QStringLiteral("localEvents")).toArray();
+    REQUIRE(localEvents.size() == 3); // the two state changes and the epoch
+    for (const QJsonValue& value : localEvents) {
+        const QJsonObject local = value.toObject();
+        const SessionEvent& event = capture->log->at(qint64(local.value(QStringLiteral("index")).toDouble()));
+        CHECK(local.value(QStringLiteral("wallMs")).toDouble() == double(event.wallMs));
+        CHECK(local.value(QStringLiteral("requestId")).toDouble(-1) == double(event.requestId));
+        CHECK(local.value(QStringLiteral("code")).toDouble(0) == double(event.code));
+    }
 
     HarImportResult imported = importHar(har, QStringLiteral("export.har"));
     REQUIRE(imported.ok);
