@@ -14,11 +14,16 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 
 #include <simdjson.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
 
 namespace deltascope {
 
@@ -65,6 +70,29 @@ OutboundFrame decodeOutbound(QByteArrayView frame)
     if (!object["pong"].get(pong))
         result.kind = EventKind::Pong;
     return result;
+}
+
+// A local event a Deltascope export wrote to an entry's `_deltascope.localEvents`, read back.
+struct LocalEventFacts {
+    qsizetype item = 0; // position in localEvents, for notices
+    qint64 order = -1; // the index it had in the exported capture: where it goes among the messages
+    SessionEvent event; // kind, direction, times, epoch, seq, request id, code, flags
+    QByteArray fields;
+    bool hasNs = false;
+    bool hasWallMs = false;
+    bool hasEpoch = false;
+};
+
+// A whole number a qint64 holds (JSON numbers are doubles here; an exported ns is exact to 2^53).
+bool wholeNumber(const QJsonValue& value, qint64& out)
+{
+    if (!value.isDouble())
+        return false;
+    const double number = value.toDouble();
+    if (!(number == std::floor(number) && number >= -9.2e18 && number <= 9.2e18))
+        return false;
+    out = qint64(number);
+    return true;
 }
 
 // Builds one session from one entry's messages, classifying frames like a live session.
@@ -158,7 +186,7 @@ public:
             if (frame.kind == EventKind::Response && frame.seq >= 0 && request >= 0) {
                 const QString method = m_requestMethods.value(frame.id);
                 if (method.startsWith(QLatin1String("connection/send"))) {
-                    const qint64 item = log.streamItemWithSeq(frame.seq, m_epoch);
+                    const qint64 item = log.streamItemWithSeq(frame.seq, event.epoch);
                     if (item >= 0)
                         log.linkSeq(index, item);
                 }
@@ -210,28 +238,94 @@ public:
                 .toJson(QJsonDocument::Compact));
     }
 
+    // For an entry a Deltascope export wrote: the epochs its local events bring (by the request
+    // id that started each), which the builder then does not make again.
+    void setRestoring(QSet<qint64> restoredEpochs)
+    {
+        m_restoring = true;
+        m_restoredEpochs = std::move(restoredEpochs);
+    }
+    // The exported facts of the next frame (add, addUnknown, addOversized or addNote): its
+    // monotonic time and epoch, used instead of what the HAR's time and the frames say.
+    void setFrameFacts(std::optional<qint64> ns, std::optional<quint32> epoch)
+    {
+        m_frameNs = ns;
+        m_frameEpoch = epoch;
+    }
+
+    // A local event restored from `_deltascope.localEvents`. Its time never goes back before the
+    // event before it (EventLog::firstAtOrAfter searches times in log order): if it does, it is
+    // said and kept at that time.
+    void addLocal(const LocalEventFacts& local, const QString& where)
+    {
+        SessionEvent event = local.event;
+        if (!local.hasNs) {
+            event.monotonicNs = m_lastNs;
+        } else if (event.monotonicNs < m_lastNs) {
+            m_session.notices << QStringLiteral("%1: ns %2 is before the event before it (%3); kept at %3 so the log's times never go back")
+                                     .arg(where)
+                                     .arg(event.monotonicNs)
+                                     .arg(m_lastNs);
+            event.monotonicNs = m_lastNs;
+        }
+        if (!local.hasWallMs)
+            event.wallMs = m_haveTime ? m_lastWallMs + (event.monotonicNs - m_lastNs) / 1000000 : m_session.header.startedWallMs;
+        if (!local.hasEpoch)
+            event.epoch = m_epoch;
+        m_lastNs = event.monotonicNs;
+        m_lastWallMs = event.wallMs;
+        m_haveTime = true;
+        EventLog& log = *m_session.log;
+        const qint64 index = log.append(event, local.fields);
+        // A failure the client made (socket loss, a call while disconnected) answers its request
+        // as a live session links it.
+        if ((event.kind == EventKind::Failure || event.kind == EventKind::Response || event.kind == EventKind::StreamDone) && event.requestId >= 0) {
+            const qint64 request = log.requestIndex(event.requestId);
+            if (request >= 0 && log.at(request).linkedIndex < 0)
+                log.link(request, index);
+        }
+    }
+
     bool sawHello() const { return m_sawHello; }
     qint64 backwardSteps() const { return m_backwardSteps; }
 
 private:
     void stamp(SessionEvent& event, double timeSeconds)
     {
-        const qint64 ns = qint64(std::llround(timeSeconds * 1e9));
-        if (m_firstNs < 0)
-            m_firstNs = ns;
+        const std::optional<qint64> factsNs = std::exchange(m_frameNs, std::nullopt);
+        m_epochFromFacts = m_frameEpoch.has_value();
+        if (m_frameEpoch)
+            m_epoch = *std::exchange(m_frameEpoch, std::nullopt);
         event.wallMs = qint64(std::llround(timeSeconds * 1000.0));
-        if (ns - m_firstNs < m_lastNs)
+        qint64 ns = 0;
+        if (factsNs) {
+            ns = *factsNs;
+        } else if (m_restoring && m_haveTime) {
+            // A Deltascope export's message without its ns: its wall-clock step from the event before.
+            ns = m_lastNs + std::max<qint64>(0, event.wallMs - m_lastWallMs) * 1000000;
+        } else {
+            const qint64 wallNs = qint64(std::llround(timeSeconds * 1e9));
+            if (m_firstNs < 0)
+                m_firstNs = wallNs;
+            ns = wallNs - m_firstNs;
+        }
+        if (ns < m_lastNs)
             ++m_backwardSteps;
-        event.monotonicNs = std::max(m_lastNs, ns - m_firstNs); // keep time monotonic even if the HAR is not
+        event.monotonicNs = std::max(m_lastNs, ns); // keep time monotonic even if the HAR is not
         m_lastNs = event.monotonicNs;
+        m_lastWallMs = event.wallMs;
+        m_haveTime = true;
     }
 
     void startEpoch(const SessionEvent& at, qint64 requestId, bool synthetic)
     {
-        ++m_epoch;
+        if (!m_epochFromFacts)
+            ++m_epoch;
         m_streamId = requestId;
         m_epochHasData = false;
         m_partialEpoch = synthetic;
+        if (m_restoredEpochs.contains(requestId))
+            return; // a Deltascope export's own epoch event, restored from its local events
         SessionEvent epoch;
         epoch.kind = EventKind::EpochStarted;
         epoch.direction = Direction::Local;
@@ -254,8 +348,15 @@ private:
     bool m_sawHello = false;
     qint64 m_firstNs = -1;
     qint64 m_lastNs = 0;
+    qint64 m_lastWallMs = 0;
+    bool m_haveTime = false;
     qint64 m_backwardSteps = 0;
     QHash<qint64, QString> m_requestMethods;
+    bool m_restoring = false;
+    QSet<qint64> m_restoredEpochs;
+    std::optional<qint64> m_frameNs;
+    std::optional<quint32> m_frameEpoch;
+    bool m_epochFromFacts = false;
 };
 
 }
@@ -347,6 +448,128 @@ bool inflateBounded(const QByteArray& compressed, qsizetype maxBytes, QByteArray
     }
     text.truncate(produced);
     return true;
+}
+
+// The local events (notes, state changes, faults, epochs, ...) a Deltascope export wrote to an
+// entry's `_deltascope.localEvents`, in the order of the indexes they had. What cannot be read is
+// said, naming the entry and item: an item without a known kind is skipped; one without an index
+// goes after the item before it; a repeated or out-of-order index is placed by its index (after a
+// message or event with the same one); a missing ns, wall time or epoch is taken from the events
+// around it when added (SessionBuilder::addLocal).
+std::vector<LocalEventFacts> readLocalEvents(const QJsonObject& facts, const QJsonArray& messages, qsizetype e, QStringList& notices)
+{
+    std::vector<LocalEventFacts> locals;
+    const QJsonValue value = facts.value(QStringLiteral("localEvents"));
+    if (value.isUndefined())
+        return locals;
+    if (!value.isArray()) {
+        notices << QStringLiteral("entry %1: _deltascope.localEvents is not an array; no local events restored").arg(e);
+        return locals;
+    }
+    QSet<qint64> messageIndexes;
+    for (const QJsonValue& message : messages) {
+        qint64 index = 0;
+        if (wholeNumber(message.toObject().value(QStringLiteral("_deltascope")).toObject().value(QStringLiteral("index")), index))
+            messageIndexes.insert(index);
+    }
+    QSet<qint64> seen;
+    qint64 previousOrder = -1;
+    qint64 highest = -1;
+    qsizetype withoutWallMs = 0;
+    const QJsonArray items = value.toArray();
+    for (qsizetype k = 0; k < items.size(); ++k) {
+        const QString where = QStringLiteral("entry %1, local event %2").arg(e).arg(k);
+        if (!items[k].isObject()) {
+            notices << QStringLiteral("%1: not a JSON object; skipped").arg(where);
+            continue;
+        }
+        const QJsonObject item = items[k].toObject();
+        const QJsonValue kindValue = item.value(QStringLiteral("kind"));
+        LocalEventFacts local;
+        local.item = k;
+        if (!kindValue.isString()) {
+            notices << QStringLiteral("%1: no \"kind\" string; skipped").arg(where);
+            continue;
+        }
+        if (!eventKindFromName(kindValue.toString(), local.event.kind)) {
+            notices << QStringLiteral("%1: kind \"%2\" is not an event kind Deltascope knows; skipped").arg(where, kindValue.toString());
+            continue;
+        }
+        local.event.direction = Direction::Local;
+        qint64 index = 0;
+        if (wholeNumber(item.value(QStringLiteral("index")), index) && index >= 0) {
+            if (seen.contains(index))
+                notices << QStringLiteral("%1: index %2 is also an earlier local event's; placed after it").arg(where).arg(index);
+            else if (messageIndexes.contains(index))
+                notices << QStringLiteral("%1: index %2 is also a message's; placed after that message").arg(where).arg(index);
+            else if (index < highest)
+                notices << QStringLiteral("%1: index %2 comes after index %3 in the list; placed by its index").arg(where).arg(index).arg(highest);
+            seen.insert(index);
+            local.order = index;
+            highest = std::max(highest, index);
+        } else {
+            notices << QStringLiteral("%1: no whole-number \"index\" (or a negative one); placed after the local event before it").arg(where);
+            local.order = previousOrder;
+        }
+        previousOrder = local.order;
+        local.hasNs = wholeNumber(item.value(QStringLiteral("ns")), local.event.monotonicNs);
+        if (!local.hasNs)
+            notices << QStringLiteral("%1: no whole-number \"ns\"; kept at the time of the event before it").arg(where);
+        const QJsonValue wallValue = item.value(QStringLiteral("wallMs"));
+        local.hasWallMs = wholeNumber(wallValue, local.event.wallMs);
+        if (wallValue.isUndefined())
+            ++withoutWallMs;
+        else if (!local.hasWallMs)
+            notices << QStringLiteral("%1: \"wallMs\" is not a whole number; taken from its ns").arg(where);
+        qint64 number = 0;
+        local.hasEpoch = wholeNumber(item.value(QStringLiteral("epoch")), number) && number >= 0 && number <= std::numeric_limits<quint32>::max();
+        if (local.hasEpoch)
+            local.event.epoch = quint32(number);
+        else
+            notices << QStringLiteral("%1: no whole-number \"epoch\"; taken as the epoch it falls in").arg(where);
+        const auto optionalNumber = [&](const char* name, qint64 low, qint64 high, auto& out) {
+            const QJsonValue field = item.value(QLatin1String(name));
+            if (field.isUndefined())
+                return;
+            qint64 read = 0;
+            if (wholeNumber(field, read) && read >= low && read <= high)
+                out = decltype(+out)(read);
+            else
+                notices << QStringLiteral("%1: \"%2\" is not a whole number in range; left out").arg(where, QLatin1String(name));
+        };
+        optionalNumber("seq", -1, std::numeric_limits<qint64>::max(), local.event.seq);
+        optionalNumber("requestId", -1, std::numeric_limits<qint64>::max(), local.event.requestId);
+        optionalNumber("code", std::numeric_limits<qint32>::min(), std::numeric_limits<qint32>::max(), local.event.code);
+        const QJsonValue flagsValue = item.value(QStringLiteral("flags"));
+        if (flagsValue.isString()) {
+            static constexpr const char* kFlagNames[] = { "retryable", "corrupting", "snapshot", "synthetic" }; // capture::flagNames()
+            for (const QString& name : flagsValue.toString().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+                const auto* known = std::find_if(std::begin(kFlagNames), std::end(kFlagNames), [&](const char* flag) { return name == QLatin1String(flag); });
+                if (known != std::end(kFlagNames))
+                    local.event.flags |= quint8(1u << (known - std::begin(kFlagNames)));
+                else
+                    notices << QStringLiteral("%1: flag \"%2\" is not one Deltascope knows; left out").arg(where, name);
+            }
+        } else if (!flagsValue.isUndefined()) {
+            notices << QStringLiteral("%1: \"flags\" is not a string of flag names; left out").arg(where);
+        }
+        const QJsonValue fieldsValue = item.value(QStringLiteral("fields"));
+        if (fieldsValue.isString()) {
+            local.fields = fieldsValue.toString().toUtf8();
+        } else {
+            notices << QStringLiteral("%1: no \"fields\" string; kept with empty fields").arg(where);
+            local.fields = "{}";
+        }
+        locals.push_back(std::move(local));
+    }
+    if (withoutWallMs > 0)
+        notices << QStringLiteral("entry %1: %2 local events have no \"wallMs\" (an export older than Deltascope %3 may lack it); "
+                                  "their wall times are taken from their ns")
+                       .arg(e)
+                       .arg(withoutWallMs)
+                       .arg(QString::fromLatin1(kVersion));
+    std::stable_sort(locals.begin(), locals.end(), [](const LocalEventFacts& a, const LocalEventFacts& b) { return a.order < b.order; });
+    return locals;
 }
 
 // HAR files are JSON, but mitmproxy's `hardump` writes `.zhar` files as a zlib stream, and
@@ -496,6 +719,30 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
         }
         double lastSeconds = started.isValid() ? double(started.toMSecsSinceEpoch()) / 1000.0 : -1;
         SessionBuilder builder(session);
+        // A HAR a Deltascope export wrote keeps what HAR has no place for in `_deltascope`: each
+        // message's exact monotonic time and epoch, and the entry's local events, which go back
+        // between the messages by the indexes they had. Other HARs have none of it.
+        const bool restoring = entry.value(QStringLiteral("_deltascope")).isObject();
+        std::vector<LocalEventFacts> locals;
+        std::size_t nextLocal = 0;
+        if (restoring) {
+            locals = readLocalEvents(facts, messages, e, session.notices);
+            QSet<qint64> restoredEpochs;
+            for (const LocalEventFacts& local : locals) {
+                if (local.event.kind != EventKind::EpochStarted)
+                    continue;
+                const qint64 requestId = local.event.requestId >= 0
+                    ? local.event.requestId
+                    : QJsonDocument::fromJson(local.fields).object().value(QStringLiteral("requestId")).toInteger(-1);
+                restoredEpochs.insert(requestId);
+            }
+            builder.setRestoring(std::move(restoredEpochs));
+        }
+        // The local events that came before the exported event `index` (all of them: no index).
+        const auto addLocalsBefore = [&](std::optional<qint64> index) {
+            for (; nextLocal < locals.size() && (!index || locals[nextLocal].order < *index); ++nextLocal)
+                builder.addLocal(locals[nextLocal], QStringLiteral("entry %1, local event %2").arg(e).arg(locals[nextLocal].item));
+        };
         for (qsizetype m = 0; m < messages.size(); ++m) {
             const QString where = QStringLiteral("entry %1, message %2").arg(e).arg(m);
             if (!messages[m].isObject()) {
@@ -503,6 +750,20 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
                 continue;
             }
             const QJsonObject message = messages[m].toObject();
+            if (restoring) {
+                const QJsonObject messageFacts = message.value(QStringLiteral("_deltascope")).toObject();
+                qint64 index = 0;
+                if (wholeNumber(messageFacts.value(QStringLiteral("index")), index))
+                    addLocalsBefore(index);
+                qint64 ns = 0;
+                const bool hasNs = wholeNumber(messageFacts.value(QStringLiteral("ns")), ns);
+                if (!hasNs)
+                    session.notices << QStringLiteral("%1: no whole-number _deltascope.ns; its monotonic time is taken from \"time\"").arg(where);
+                qint64 epoch = 0;
+                const bool hasEpoch = wholeNumber(messageFacts.value(QStringLiteral("epoch")), epoch) && epoch >= 0
+                    && epoch <= std::numeric_limits<quint32>::max();
+                builder.setFrameFacts(hasNs ? std::optional<qint64>(ns) : std::nullopt, hasEpoch ? std::optional<quint32>(quint32(epoch)) : std::nullopt);
+            }
             const QString type = message.value(QStringLiteral("type")).toString();
             const QJsonValue timeValue = message.value(QStringLiteral("time"));
             double seconds = -1;
@@ -595,6 +856,7 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
                 builder.addUnknown(outbound, seconds, data);
             }
         }
+        addLocalsBefore(std::nullopt);
         // HTTP Toolkit records how the socket ended next to its messages.
         const QJsonValue close = entry.value(QStringLiteral("_webSocketClose"));
         if (close.isObject() && !session.log->isEmpty()) {

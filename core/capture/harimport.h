@@ -38,7 +38,9 @@ struct HarImportResult {
 // of these is said in the notices. The file may be zlib-compressed (mitmproxy's .zhar) or start
 // with a UTF-8 byte order mark. Browsers keep only the last hundred or so frames of a socket, so
 // a HAR may start mid-stream: then the header says `partial` and a synthetic epoch is opened for
-// the stream found, whose first tree is partial.
+// the stream found, whose first tree is partial. A HAR Deltascope exported (`_deltascope` facts)
+// comes back as it was: messages at their exact monotonic ns and epoch, and the entry's local
+// events restored between them in their original order (see core/capture/README.md).
 // A compressed HAR that inflates beyond `maxTextBytes` is refused (a small file can hold a huge
 // stream); the default is far above any HAR a browser or proxy writes.
 inline constexpr qsizetype kMaxHarTextBytes = qsizetype(1) << 30;

@@ -368,6 +368,207 @@ QJsonObject exportedHar(const Capture& capture, QByteArray* bytes = nullptr)
 
 }
 
+namespace {
+
+// A recorded session with local events of every sort between its frames, at times that are no
+// whole milliseconds apart: two sockets (so two HAR entries), state changes, a note, an epoch
+// per connection/create, a corrupting fault, a fold anomaly, a synthetic failure answering a
+// request (linked), a planned reconnect with its delay as code, a version change; and a send
+// with its ack (linked and seq-linked).
+void fillSessionWithLocalEvents(EventLog& log)
+{
+    qint64 ns = 1234;
+    auto add = [&](EventKind kind, QByteArrayView payload, quint32 epoch, qint64 requestId = -1, qint64 seq = -1, quint8 flags = 0,
+                   qint32 code = 0, QStringView method = {}, Direction direction = Direction::Inbound) {
+        SessionEvent event;
+        event.kind = kind;
+        event.direction = naturalDirection(kind) == Direction::Local ? Direction::Local : direction;
+        event.monotonicNs = ns;
+        event.wallMs = 1718000000123 + ns / 1000000;
+        event.requestId = requestId;
+        event.seq = seq;
+        event.epoch = epoch;
+        event.flags = flags;
+        event.code = code;
+        if (kind == EventKind::StreamItem)
+            event.parts = PartData | PartSeq;
+        if (!method.isEmpty())
+            event.methodString = log.intern(method);
+        ns += 1234567;
+        return log.append(event, payload);
+    };
+    const Direction out = Direction::Outbound;
+    add(EventKind::StateChanged, R"({"from":"idle","to":"connecting","reason":"opening"})", 0);
+    add(EventKind::Note, R"({"note":"before the hello"})", 0);
+    add(EventKind::Hello, R"({"status":"connected","version":"v1","identities":{}})", 0);
+    add(EventKind::EpochStarted, R"({"epoch":1,"requestId":1})", 1, 1);
+    add(EventKind::Request, R"({"method":"connection/create","id":1,"space":"chat","key":"demo"})", 1, 1, -1, 0, 0, u"connection/create", out);
+    add(EventKind::StateChanged, R"({"from":"connecting","to":"streaming","reason":"created"})", 1);
+    add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":0},"seq":1}}})", 1, 1, 1, FlagSnapshot);
+    add(EventKind::FaultInjected, R"({"fault":"drop","params":{"count":1},"corrupting":true})", 1, -1, -1, FlagCorrupting, 1);
+    add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"n":1},"seq":2}}})", 1, 1, 2);
+    add(EventKind::FoldAnomaly, R"({"anomaly":"seq-gap","path":"","message":"a gap","event":8})", 1, -1, -1, 0, 3);
+    const qint64 send = add(EventKind::Request, R"({"method":"connection/send","id":2,"connection":1,"channel":"say","message":{"what":"hi"}})", 1, 2, -1,
+        0, 0, u"say", out);
+    const qint64 ack = add(EventKind::Response, R"({"deliver":2,"done":true,"response":{"seq":3}})", 1, 2, 3);
+    log.link(send, ack);
+    const qint64 item = add(EventKind::StreamItem, R"({"deliver":1,"done":false,"response":{"delta":{"data":{"said":"hi"},"seq":3}}})", 1, 1, 3);
+    log.linkSeq(ack, item);
+    const qint64 lost = add(EventKind::Request, R"({"method":"connection/send","id":3,"connection":1,"channel":"say","message":{}})", 1, 3, -1, 0, 0,
+        u"say", out);
+    const qint64 failure = add(EventKind::Failure, R"({"failure":3})", 1, 3, -1, FlagSynthetic, 999, {}, Direction::Local);
+    log.link(lost, failure);
+    add(EventKind::StateChanged, R"({"from":"streaming","to":"reconnecting","reason":"socket lost","delayMs":250})", 1);
+    add(EventKind::ReconnectPlanned, R"({"layer":"socket","delayMs":250,"attempt":1,"policy":"backoff","reason":"socket lost"})", 1, -1, -1, 0, 250);
+    add(EventKind::Hello, R"({"status":"connected","version":"v2","identities":{}})", 1);
+    add(EventKind::VersionChanged, R"({"from":"v1","to":"v2"})", 1);
+    add(EventKind::EpochStarted, R"({"epoch":2,"requestId":4})", 2, 4);
+    add(EventKind::Request, R"({"method":"connection/create","id":4,"space":"chat","key":"demo"})", 2, 4, -1, 0, 0, u"connection/create", out);
+    add(EventKind::StreamItem, R"({"deliver":4,"done":false,"response":{"delta":{"data":{"n":5,"said":"again"},"seq":1}}})", 2, 4, 1, FlagSnapshot);
+    add(EventKind::Note, R"({"note":"the end"})", 2);
+    log.flushNotifications();
+}
+
+// Every imported session's events one after another, as (session, index in its log).
+std::vector<std::pair<const EventLog*, qint64>> eventsOf(const HarImportResult& imported)
+{
+    std::vector<std::pair<const EventLog*, qint64>> events;
+    for (const ImportedSession& session : imported.sessions) {
+        for (qint64 i = 0; i < session.log->size(); ++i)
+            events.emplace_back(session.log.get(), i);
+    }
+    return events;
+}
+
+// `har` with every `_deltascope` member removed: as a browser or proxy would write it.
+QByteArray withoutDeltascopeFacts(const QByteArray& har)
+{
+    QJsonObject root = QJsonDocument::fromJson(har).object();
+    QJsonObject logObject = root.value(QStringLiteral("log")).toObject();
+    QJsonArray entries = logObject.value(QStringLiteral("entries")).toArray();
+    for (qsizetype e = 0; e < entries.size(); ++e) {
+        QJsonObject entry = entries[e].toObject();
+        entry.remove(QStringLiteral("_deltascope"));
+        QJsonArray messages = entry.value(QStringLiteral("_webSocketMessages")).toArray();
+        for (qsizetype m = 0; m < messages.size(); ++m) {
+            QJsonObject message = messages[m].toObject();
+            message.remove(QStringLiteral("_deltascope"));
+            messages[m] = message;
+        }
+        entry[QStringLiteral("_webSocketMessages")] = messages;
+        entries[e] = entry;
+    }
+    logObject[QStringLiteral("entries")] = entries;
+    root[QStringLiteral("log")] = logObject;
+    return QJsonDocument(root).toJson();
+}
+
+}
+
+TEST_CASE("round trip: a HAR Deltascope exported imports with its local events, exact times, epochs and links")
+{
+    QTemporaryDir dir;
+    EventLog source;
+    fillSessionWithLocalEvents(source);
+    capture::Header header;
+    header.endpoint = QStringLiteral("ws://127.0.0.1:1/~s");
+    header.space = QStringLiteral("chat");
+    header.key = QStringLiteral("demo");
+    const QString path = dir.filePath(QStringLiteral("local.ndjson"));
+    writeCapture(path, source, header, true);
+    QString error;
+    const std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    INFO(error.toStdString());
+    REQUIRE(capture);
+    const EventLog& original = *capture->log;
+    QByteArray har;
+    const QJsonObject root = exportedHar(*capture, &har);
+    CHECK(harProblems(root).join(QLatin1Char('\n')).toStdString() == std::string());
+    const QJsonArray entries = root.value(QStringLiteral("log")).toObject().value(QStringLiteral("entries")).toArray();
+    REQUIRE(entries.size() == 2); // a socket per hello
+    // Local events carry their wall time.
+    const QJsonObject firstLocal
+        = entries[0].toObject().value(QStringLiteral("_deltascope")).toObject().value(QStringLiteral("localEvents")).toArray().first().toObject();
+    CHECK(firstLocal.value(QStringLiteral("wallMs")).toDouble() == double(original.at(0).wallMs));
+
+    const HarImportResult imported = importHar(har, QStringLiteral("local.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 2);
+    for (const ImportedSession& session : imported.sessions) {
+        INFO(session.notices.join(QLatin1Char('\n')).toStdString());
+        CHECK(session.notices.isEmpty());
+        CHECK_FALSE(session.header.partial);
+    }
+    const auto events = eventsOf(imported);
+    REQUIRE(qint64(events.size()) == original.size());
+    const qint64 secondStart = imported.sessions[0].log->size();
+    CHECK(original.at(secondStart).kind == EventKind::Hello);
+    for (qint64 i = 0; i < original.size(); ++i) {
+        const auto& [log, at] = events[std::size_t(i)];
+        const SessionEvent& a = original.at(i);
+        const SessionEvent& b = log->at(at);
+        INFO("event " << i << " (" << eventKindName(a.kind).toStdString() << ")");
+        CHECK(eventKindName(b.kind) == eventKindName(a.kind));
+        CHECK(directionName(b.direction) == directionName(a.direction));
+        CHECK(b.epoch == a.epoch);
+        CHECK(b.monotonicNs == a.monotonicNs);
+        CHECK(b.wallMs == a.wallMs);
+        CHECK(b.seq == a.seq);
+        CHECK(b.requestId == a.requestId);
+        CHECK(b.code == a.code);
+        CHECK(capture::flagNames(b.flags) == capture::flagNames(a.flags));
+        CHECK(log->payload(at) == original.payload(i));
+        // Links within a socket, the request's answer and the ack's stream item, by index.
+        const qint64 offset = i < secondStart ? 0 : secondStart;
+        CHECK((b.linkedIndex < 0 ? -1 : b.linkedIndex + offset) == a.linkedIndex);
+        // The import seq-links an ack only to a stream item before it (as it always has); this
+        // session's ack comes first, as a live one records it, so that link is not made.
+        if (log->seqLink(at) >= 0)
+            CHECK(log->seqLink(at) + offset == original.seqLink(i));
+    }
+    // And replays to the same document, epoch by epoch.
+    SessionFolder replayed;
+    for (const auto& [log, at] : events)
+        replayed.processEvent(log->at(at), log->payload(at));
+    SessionFolder recorded;
+    capture->checkpoints->restore(recorded, original.size() - 1);
+    CHECK(replayed.anomalyCount() == recorded.anomalyCount());
+    CHECK(replayed.epoch() == 2);
+    CHECK(replayed.epochTree().toJson() == recorded.epochTree().toJson());
+    CHECK(replayed.mergedTree().toJson() == recorded.mergedTree().toJson());
+}
+
+TEST_CASE("round trip: the same HAR without Deltascope's facts imports as a browser's HAR, as before")
+{
+    QTemporaryDir dir;
+    EventLog source;
+    fillSessionWithLocalEvents(source);
+    const QString path = dir.filePath(QStringLiteral("local.ndjson"));
+    writeCapture(path, source, {}, true);
+    QString error;
+    const std::unique_ptr<Capture> capture = CaptureReader::open(path, {}, &error);
+    REQUIRE(capture);
+    QByteArray har;
+    exportedHar(*capture, &har);
+    const HarImportResult imported = importHar(withoutDeltascopeFacts(har), QStringLiteral("foreign.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 2);
+    const EventLog& log = *imported.sessions[0].log;
+    // Frames only, with an epoch made at each connection/create; times from the wall clock,
+    // counted from the first message.
+    CHECK(log.indexesOfKind(EventKind::StateChanged).empty());
+    CHECK(log.indexesOfKind(EventKind::Note).empty());
+    CHECK(log.indexesOfKind(EventKind::EpochStarted).size() == 1);
+    CHECK(log.at(0).kind == EventKind::Hello);
+    CHECK(log.at(0).monotonicNs == 0);
+    for (qint64 i = 0; i < log.size(); ++i)
+        CHECK(std::llabs(log.at(i).monotonicNs - (log.at(i).wallMs - log.at(0).wallMs) * 1000000) < 1000); // from seconds in a double
+    // The second socket's epoch is counted in its own entry, from 1.
+    const EventLog& second = *imported.sessions[1].log;
+    REQUIRE_FALSE(second.indexesOfKind(EventKind::EpochStarted).empty());
+    CHECK(second.at(second.indexesOfKind(EventKind::EpochStarted).front()).epoch == 1);
+}
+
 TEST_CASE("export: the HAR follows HAR 1.2 and Chrome's WebSocket shape, also when the wall clock goes backwards")
 {
     QTemporaryDir dir;

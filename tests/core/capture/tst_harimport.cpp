@@ -373,3 +373,126 @@ TEST_CASE("import: an empty file and a Deltascope capture are named for what the
     const HarImportResult trailing = importHar(QByteArray("{}\n x"), QStringLiteral("d.har"));
     CHECK(trailing.error.startsWith(QStringLiteral("d.har:2:2:"))); // the x after the document
 }
+
+namespace {
+
+// One entry as a Deltascope export writes it: a hello (event 1), a connection/create (event 3)
+// and the stream's first item (event 5), each with its `_deltascope` facts, and the entry's
+// `_deltascope` with `localEvents` (a JSON value's text).
+QByteArray deltascopeHar(const QByteArray& localEvents)
+{
+    const QByteArray create = R"({\"method\":\"connection/create\",\"id\":1,\"space\":\"s\",\"key\":\"k\"})";
+    const QByteArray item = R"({\"deliver\":1,\"done\":false,\"response\":{\"delta\":{\"data\":{\"n\":1},\"seq\":1}}})";
+    return R"({"log":{"version":"1.2","creator":{"name":"Deltascope","version":"1"},"pages":[],"entries":[{"startedDateTime":"2024-06-10T06:13:20.000Z",)"
+           R"("time":0,"request":{"method":"GET","url":"ws://example.test/~s"},"response":{"status":101},"_resourceType":"websocket",)"
+           R"("_webSocketMessages":[)"
+           R"({"type":"receive","time":1718000000.001,"opcode":1,"data":")"
+        + kHello + R"(","_deltascope":{"index":1,"kind":"hello","ns":1000000,"epoch":0}},)"
+                   R"({"type":"send","time":1718000000.003,"opcode":1,"data":")"
+        + create + R"(","_deltascope":{"index":3,"kind":"request","ns":3000000,"epoch":1}},)"
+                   R"({"type":"receive","time":1718000000.005,"opcode":1,"data":")"
+        + item + R"(","_deltascope":{"index":5,"kind":"stream-item","ns":5000000,"epoch":1,"seq":1,"flags":"snapshot"}}],)"
+                 R"("_deltascope":{"firstEvent":0,"lastEvent":9,"space":"s","key":"k","localEvents":)"
+        + localEvents + "}}]}}";
+}
+
+QString noteOf(const EventLog& log, qint64 index)
+{
+    return QJsonDocument::fromJson(log.payload(index)).object().value(QStringLiteral("note")).toString();
+}
+
+}
+
+TEST_CASE("import: a Deltascope HAR's damaged local events are each said and skipped or placed, and time never goes back")
+{
+    const QByteArray items = R"([
+        7,
+        {"index":0,"kind":"warp-drive","ns":0,"epoch":0,"fields":"{}"},
+        {"index":2,"kind":"epoch","ns":2000000,"wallMs":1718000000002,"epoch":1,"requestId":1,"fields":"{\"epoch\":1,\"requestId\":1}"},
+        {"kind":"note","ns":2500000,"epoch":1,"fields":"{\"note\":\"no index\"}"},
+        {"index":4,"kind":"note","ns":"later","epoch":1,"fields":"{\"note\":\"ns as text\"}"},
+        {"index":4,"kind":"note","ns":4100000,"epoch":1,"fields":"{\"note\":\"index again\"}"},
+        {"index":3,"kind":"note","ns":3100000,"epoch":1,"fields":"{\"note\":\"a message's index\"}"},
+        {"index":0,"kind":"note","ns":500000,"epoch":0,"fields":"{\"note\":\"out of order\"}"},
+        {"index":6,"kind":"note","ns":10,"epoch":1,"fields":"{\"note\":\"ns back\"}"},
+        {"index":7,"kind":"fault","ns":6000000,"epoch":1,"flags":"corrupting,sparkly","fields":"{\"fault\":\"drop\"}"},
+        {"index":8,"kind":"note","ns":7000000,"epoch":"one","fields":5},
+        {"index":9,"ns":8000000,"epoch":1,"fields":"{}"}
+    ])";
+    const HarImportResult imported = importHar(deltascopeHar(items), QStringLiteral("damaged.har"));
+    REQUIRE(imported.ok);
+    REQUIRE(imported.sessions.size() == 1);
+    const ImportedSession& session = imported.sessions[0];
+    const QString notices = noticesOf(session);
+    INFO(notices.toStdString());
+    for (const char* notice : {
+             "entry 0, local event 0: not a JSON object; skipped",
+             "entry 0, local event 1: kind \"warp-drive\" is not an event kind Deltascope knows; skipped",
+             "entry 0, local event 3: no whole-number \"index\" (or a negative one); placed after the local event before it",
+             "entry 0, local event 4: no whole-number \"ns\"; kept at the time of the event before it",
+             "entry 0, local event 5: index 4 is also an earlier local event's; placed after it",
+             "entry 0, local event 6: index 3 is also a message's; placed after that message",
+             "entry 0, local event 7: index 0 comes after index 4 in the list; placed by its index",
+             "entry 0, local event 8: ns 10 is before the event before it (5000000); kept at 5000000 so the log's times never go back",
+             "entry 0, local event 9: flag \"sparkly\" is not one Deltascope knows; left out",
+             "entry 0, local event 10: no whole-number \"epoch\"; taken as the epoch it falls in",
+             "entry 0, local event 10: no \"fields\" string; kept with empty fields",
+             "entry 0, local event 11: no \"kind\" string; skipped",
+         })
+        CHECK(notices.contains(QLatin1String(notice)));
+    const EventLog& log = *session.log;
+    QStringList order;
+    for (qint64 i = 0; i < log.size(); ++i)
+        order << (log.at(i).kind == EventKind::Note ? noteOf(log, i) : eventKindName(log.at(i).kind));
+    CHECK(order.join(QStringLiteral(" | ")).toStdString()
+        == "out of order | hello | epoch | no index | request | a message's index | ns as text | index again | stream-item | ns back | "
+           "fault | ");
+    // The log's times never go back (EventLog::firstAtOrAfter searches them), and a missing ns
+    // takes the time before it.
+    for (qint64 i = 1; i < log.size(); ++i)
+        CHECK(log.at(i).monotonicNs >= log.at(i - 1).monotonicNs);
+    CHECK(log.at(6).monotonicNs == 3100000);
+    CHECK(log.at(9).monotonicNs == 5000000);
+    CHECK(log.firstAtOrAfter(3000000) == 4);
+    // Restored as written: the epoch event once (not made again for the connection/create), its
+    // wall time, the known flag, an epoch taken from the frames around it, empty fields.
+    CHECK(log.indexesOfKind(EventKind::EpochStarted).size() == 1);
+    CHECK(log.at(2).wallMs == 1718000000002);
+    CHECK(log.at(2).requestId == 1);
+    CHECK(log.at(2).direction == Direction::Local);
+    CHECK(log.at(10).flags == FlagCorrupting);
+    CHECK(log.at(11).epoch == 1);
+    CHECK(log.payload(11) == "{}");
+    // Messages keep their exact ns and the request its place for links; the stream folds.
+    CHECK(log.at(1).monotonicNs == 1000000);
+    CHECK(log.requestIndex(1) == 4);
+    CHECK(log.at(8).flags == FlagSnapshot);
+    CHECK(foldAnomalies(log) == 0);
+    CHECK_FALSE(session.header.partial);
+}
+
+TEST_CASE("import: a Deltascope HAR whose localEvents is not an array, or whose messages lack their ns, says so")
+{
+    const HarImportResult notArray = importHar(deltascopeHar(R"({"index":0,"kind":"note"})"), QStringLiteral("object.har"));
+    REQUIRE(notArray.ok);
+    REQUIRE(notArray.sessions.size() == 1);
+    const ImportedSession& session = notArray.sessions[0];
+    CHECK(noticesOf(session).contains(QStringLiteral("entry 0: _deltascope.localEvents is not an array; no local events restored")));
+    // The frames are all there, with their exact times, and the epoch is made from the create.
+    CHECK(framesOf(*session.log).size() == 3);
+    CHECK(session.log->indexesOfKind(EventKind::EpochStarted).size() == 1);
+    CHECK(session.log->at(0).monotonicNs == 1000000);
+    CHECK(foldAnomalies(*session.log) == 0);
+
+    QByteArray har = deltascopeHar("[]");
+    har.replace(R"("ns":3000000,)", R"("ns":"soon",)");
+    const HarImportResult noNs = importHar(har, QStringLiteral("nons.har"));
+    REQUIRE(noNs.ok);
+    const EventLog& log = *noNs.sessions[0].log;
+    CHECK(noticesOf(noNs.sessions[0]).contains(QStringLiteral("entry 0, message 1: no whole-number _deltascope.ns; its monotonic time is taken from \"time\"")));
+    // From the wall clock's step since the message before it: 2 ms after the hello's 1 ms.
+    REQUIRE(log.size() == 4); // hello, epoch, request, item
+    CHECK(log.at(2).kind == EventKind::Request);
+    CHECK(log.at(2).monotonicNs == 3000000);
+    CHECK(log.at(3).monotonicNs == 5000000);
+}
