@@ -1062,15 +1062,30 @@ QString partNames(quint16 parts)
     return names.join(QLatin1Char(','));
 }
 
+namespace {
+// The flags' names by bit (FlagRetryable is bit 0).
+constexpr const char* kFlagNames[] = { "retryable", "corrupting", "snapshot", "synthetic" };
+}
+
 QString flagNames(quint8 flags)
 {
-    static constexpr const char* kNames[] = { "retryable", "corrupting", "snapshot", "synthetic" };
     QStringList names;
-    for (int bit = 0; bit < int(std::size(kNames)); ++bit) {
+    for (int bit = 0; bit < int(std::size(kFlagNames)); ++bit) {
         if (flags & (1u << bit))
-            names.append(QLatin1String(kNames[bit]));
+            names.append(QLatin1String(kFlagNames[bit]));
     }
     return names.join(QLatin1Char(','));
+}
+
+bool flagFromName(QStringView name, quint8& flag)
+{
+    for (int bit = 0; bit < int(std::size(kFlagNames)); ++bit) {
+        if (name == QLatin1String(kFlagNames[bit])) {
+            flag = quint8(1u << bit);
+            return true;
+        }
+    }
+    return false;
 }
 
 }

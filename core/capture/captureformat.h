@@ -156,6 +156,8 @@ bool isLocalKind(EventKind kind);
 // "data,seq" style names for StreamItemPart bits, and EventFlag bits, for people.
 QString partNames(quint16 parts);
 QString flagNames(quint8 flags);
+// The flag one of flagNames()' names stands for; false for a name it never writes.
+bool flagFromName(QStringView name, quint8& flag);
 
 }
 }

@@ -542,11 +542,10 @@ std::vector<LocalEventFacts> readLocalEvents(const QJsonObject& facts, const QJs
         optionalNumber("code", std::numeric_limits<qint32>::min(), std::numeric_limits<qint32>::max(), local.event.code);
         const QJsonValue flagsValue = item.value(QStringLiteral("flags"));
         if (flagsValue.isString()) {
-            static constexpr const char* kFlagNames[] = { "retryable", "corrupting", "snapshot", "synthetic" }; // capture::flagNames()
             for (const QString& name : flagsValue.toString().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-                const auto* known = std::find_if(std::begin(kFlagNames), std::end(kFlagNames), [&](const char* flag) { return name == QLatin1String(flag); });
-                if (known != std::end(kFlagNames))
-                    local.event.flags |= quint8(1u << (known - std::begin(kFlagNames)));
+                quint8 flag = 0;
+                if (capture::flagFromName(name, flag))
+                    local.event.flags |= flag;
                 else
                     notices << QStringLiteral("%1: flag \"%2\" is not one Deltascope knows; left out").arg(where, name);
             }
