@@ -285,7 +285,7 @@ QString LiveController::faultsUnavailableReason() const
 QString LiveController::faultActionsUnavailableReason() const
 {
     if (!m_session || !isActive())
-        return tr("Connect first: faults act on a live connection.");
+        return faultsUnavailableReason(); // "Connect first", said in one place
     switch (m_session->state()) {
     case ConnectionState::Connecting:
     case ConnectionState::Handshaking:
