@@ -1,6 +1,6 @@
 #pragma once
 
-#include "ui/timelinedelegate.h"
+#include "ui/timelinecolumnfit.h"
 
 #include <QList>
 #include <QWidget>

@@ -8,7 +8,7 @@
 #include "ui/models/payloadsearch.h"
 #include "ui/models/timelinefilterproxy.h"
 #include "ui/models/timelinemodel.h"
-#include "ui/timelinedelegate.h"
+#include "ui/timelinecolumnfit.h"
 #include "ui/timelinepanel.h"
 
 #include <QAbstractItemModelTester>
