@@ -1,19 +1,26 @@
 # Sources of core/document: the typed document tree, the delta fold, the encoder and the diff.
-target_sources(deltascope_core PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/documenttree.h
+
+# The engine (fold, encoder, diff, snapshots): compiled apart from the rest of the core, so that
+# pgo.cmake can build it twice, once to count where a training run spends its time and once to lay
+# it out for that.
+set(DELTASCOPE_DOCUMENT_ENGINE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/documenttree.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/documenttree_p.h
     ${CMAKE_CURRENT_LIST_DIR}/documentstorage.cpp
     ${CMAKE_CURRENT_LIST_DIR}/documentencode.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/mutator.h
     ${CMAKE_CURRENT_LIST_DIR}/mutator.cpp
     ${CMAKE_CURRENT_LIST_DIR}/referencethrow.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/javascriptvalues.h
     ${CMAKE_CURRENT_LIST_DIR}/javascriptvalues.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/jsonerror.h
     ${CMAKE_CURRENT_LIST_DIR}/jsonerror.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/jsontape.h
     ${CMAKE_CURRENT_LIST_DIR}/jsontape.cpp
+)
+
+target_sources(deltascope_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/documenttree.h
+    ${CMAKE_CURRENT_LIST_DIR}/documenttree_p.h
+    ${CMAKE_CURRENT_LIST_DIR}/mutator.h
+    ${CMAKE_CURRENT_LIST_DIR}/javascriptvalues.h
+    ${CMAKE_CURRENT_LIST_DIR}/jsonerror.h
+    ${CMAKE_CURRENT_LIST_DIR}/jsontape.h
     ${CMAKE_CURRENT_LIST_DIR}/foldcommand.h
     ${CMAKE_CURRENT_LIST_DIR}/foldcommand.cpp
 )
@@ -25,3 +32,5 @@ target_sources(deltascope_core PRIVATE
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/mutator.cpp PROPERTIES COMPILE_OPTIONS "--param=inline-unit-growth=100")
 endif()
+
+include(${CMAKE_CURRENT_LIST_DIR}/pgo.cmake)
