@@ -60,5 +60,7 @@ add_custom_target(deltascope_document_profile DEPENDS ${profile_header})
 # includes a header that names them (by checksum), so the compiler's dependency list holds it. The
 # header holds no code, so the functions GCC matches the counts to stay as they were trained.
 add_dependencies(deltascope_document_engine deltascope_document_profile)
-target_compile_options(deltascope_document_engine PRIVATE -fprofile-use -fprofile-partial-training -Wno-missing-profile
+# A unit without counts is warned about (the training wrote none for it: a fault in the steps above),
+# not failed, as the code is right either way, only slower.
+target_compile_options(deltascope_document_engine PRIVATE -fprofile-use -fprofile-partial-training -Wno-error=missing-profile
     -include ${profile_header})

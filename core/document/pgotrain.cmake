@@ -16,8 +16,8 @@ endfunction()
 run_step("configuring the training tree" ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${TRAINING_DIR} -G ${GENERATOR}
     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_FLAGS=${CXX_FLAGS}
     -DDELTASCOPE_WARNINGS_AS_ERRORS=${WARNINGS_AS_ERRORS} -DDELTASCOPE_PGO_TRAINING=ON -DDELTASCOPE_BUILD_TESTS=OFF)
-cmake_host_system_information(RESULT cores QUERY NUMBER_OF_LOGICAL_CORES)
-run_step("building the training program" ${CMAKE_COMMAND} --build ${TRAINING_DIR} --target deltascope_pgo_training --parallel ${cores})
+# No --parallel: make takes its jobs from the calling make's job server, ninja uses every core.
+run_step("building the training program" ${CMAKE_COMMAND} --build ${TRAINING_DIR} --target deltascope_pgo_training)
 
 include(${TRAINING_DIR}/pgo-objects.cmake)
 include(${ENGINE_OBJECTS})
