@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/capture/captureformat.h"
 #include "core/capture/capturereader.h"
 #include "core/capture/capturewriter.h"
 #include "core/session/eventlog.h"
@@ -8,7 +9,25 @@
 #include <QFile>
 #include <QString>
 
+#include <catch2/catch.hpp>
+
 namespace deltascope::test {
+
+// Checks that `read` kept the facts of `written` every capture format carries: kind, direction,
+// epoch, both times, seq, request id and flags (kind, direction and flags by name, so that a
+// failure reads). Links, parts and payloads differ by format: the caller checks those.
+inline void checkSameEventFacts(const SessionEvent& written, const SessionEvent& read)
+{
+    CHECK(eventKindName(read.kind) == eventKindName(written.kind));
+    CHECK(directionName(read.direction) == directionName(written.direction));
+    CHECK(read.epoch == written.epoch);
+    CHECK(read.monotonicNs == written.monotonicNs);
+    CHECK(read.wallMs == written.wallMs);
+    CHECK(read.seq == written.seq);
+    CHECK(read.requestId == written.requestId);
+    CHECK(capture::flagNames(read.flags) == capture::flagNames(written.flags));
+    CHECK(int(read.flags) == int(written.flags)); // bits flagNames() has no name for, too
+}
 
 // A session as a live one would record it: hello, epoch, connection/create (with `identity`),
 // a snapshot, `items` deltas on a record list and a counter with increasing seq, pings and pongs,

@@ -40,6 +40,7 @@
 
 using namespace deltascope;
 using test::runCli;
+using deltascope::test::checkSameEventFacts;
 using deltascope::test::fillSyntheticSession;
 using deltascope::test::waitUntil;
 using deltascope::test::writeFile;
@@ -508,15 +509,8 @@ TEST_CASE("round trip: a HAR Deltascope exported imports with its local events, 
         const SessionEvent& a = original.at(i);
         const SessionEvent& b = log->at(at);
         INFO("event " << i << " (" << eventKindName(a.kind).toStdString() << ")");
-        CHECK(eventKindName(b.kind) == eventKindName(a.kind));
-        CHECK(directionName(b.direction) == directionName(a.direction));
-        CHECK(b.epoch == a.epoch);
-        CHECK(b.monotonicNs == a.monotonicNs);
-        CHECK(b.wallMs == a.wallMs);
-        CHECK(b.seq == a.seq);
-        CHECK(b.requestId == a.requestId);
+        checkSameEventFacts(a, b);
         CHECK(b.code == a.code);
-        CHECK(capture::flagNames(b.flags) == capture::flagNames(a.flags));
         CHECK(log->payload(at) == original.payload(i));
         // Links within a socket, the request's answer and the ack's stream item, by index.
         const qint64 offset = i < secondStart ? 0 : secondStart;
