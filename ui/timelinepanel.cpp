@@ -43,6 +43,9 @@ Q_SIGNALS:
 
 namespace {
 constexpr int kDebounceMs = 300;
+// The columns that hide when the pane is too narrow for them, least important first.
+const QList<int> kHideOrder { TimelineModel::SizeColumn, TimelineModel::MethodColumn, TimelineModel::IdColumn, TimelineModel::GapColumn,
+    TimelineModel::DirectionColumn };
 const QString kFilterKey = QStringLiteral("ui/v%1/timeline/filter").arg(UiState::kViewStateVersion);
 }
 
@@ -192,8 +195,7 @@ void TimelinePanel::fitColumns()
     TimelineColumnFit fit;
     for (int column = 0; column < m_wantedWidths.size(); ++column)
         fit.columns.append({ m_wantedWidths[column], m_minimumWidths[column], m_columnChoices[column] });
-    fit.hideOrder = { TimelineModel::SizeColumn, TimelineModel::MethodColumn, TimelineModel::IdColumn, TimelineModel::GapColumn,
-        TimelineModel::DirectionColumn };
+    fit.hideOrder = kHideOrder;
     fit.summaryMinimum = fontMetrics().horizontalAdvance(QLatin1Char('0')) * 24;
     const TimelineColumnFit::Result result = fit.fit(m_view->viewport()->width());
     m_hiddenForRoom = result.hiddenForRoom;
@@ -231,7 +233,10 @@ void TimelinePanel::fillColumnsMenu()
     m_columnsMenu->addSeparator();
     QAction* automatic = m_columnsMenu->addAction(tr("Reset columns to automatic"));
     automatic->setObjectName(QStringLiteral("automaticColumns"));
-    automatic->setToolTip(tr("Forget the columns shown or hidden here: in a narrow pane Size, Method, Id, Gap and Dir hide, in that order"));
+    QStringList hiding;
+    for (const int column : kHideOrder)
+        hiding << model->headerData(column, Qt::Horizontal).toString();
+    automatic->setToolTip(tr("Forget the columns shown or hidden here: in a narrow pane %1 hide, in that order").arg(hiding.join(QStringLiteral(", "))));
     automatic->setEnabled(std::any_of(m_columnChoices.cbegin(), m_columnChoices.cend(),
         [](TimelineColumnFit::Choice choice) { return choice != TimelineColumnFit::Choice::Auto; }));
     connect(automatic, &QAction::triggered, this, [this] {
