@@ -95,6 +95,16 @@ bool wholeNumber(const QJsonValue& value, qint64& out)
     return true;
 }
 
+// An epoch number as exports write it (a whole number a quint32 holds).
+bool epochNumber(const QJsonValue& value, quint32& out)
+{
+    qint64 number = 0;
+    if (!wholeNumber(value, number) || number < 0 || number > std::numeric_limits<quint32>::max())
+        return false;
+    out = quint32(number);
+    return true;
+}
+
 // Builds one session from one entry's messages, classifying frames like a live session.
 // The largest frame an Adama server takes (adama-wire.md 1); the reference server's default too.
 constexpr qsizetype kAdamaFrameLimit = 4 * 1024 * 1024;
@@ -521,11 +531,8 @@ std::vector<LocalEventFacts> readLocalEvents(const QJsonObject& facts, const QJs
             ++withoutWallMs;
         else if (!local.hasWallMs)
             notices << QStringLiteral("%1: \"wallMs\" is not a whole number; taken from its ns").arg(where);
-        qint64 number = 0;
-        local.hasEpoch = wholeNumber(item.value(QStringLiteral("epoch")), number) && number >= 0 && number <= std::numeric_limits<quint32>::max();
-        if (local.hasEpoch)
-            local.event.epoch = quint32(number);
-        else
+        local.hasEpoch = epochNumber(item.value(QStringLiteral("epoch")), local.event.epoch);
+        if (!local.hasEpoch)
             notices << QStringLiteral("%1: no whole-number \"epoch\"; taken as the epoch it falls in").arg(where);
         const auto optionalNumber = [&](const char* name, qint64 low, qint64 high, auto& out) {
             const QJsonValue field = item.value(QLatin1String(name));
@@ -758,10 +765,9 @@ HarImportResult importHar(const QByteArray& harBytes, const QString& sourceName,
                 const bool hasNs = wholeNumber(messageFacts.value(QStringLiteral("ns")), ns);
                 if (!hasNs)
                     session.notices << QStringLiteral("%1: no whole-number _deltascope.ns; its monotonic time is taken from \"time\"").arg(where);
-                qint64 epoch = 0;
-                const bool hasEpoch = wholeNumber(messageFacts.value(QStringLiteral("epoch")), epoch) && epoch >= 0
-                    && epoch <= std::numeric_limits<quint32>::max();
-                builder.setFrameFacts(hasNs ? std::optional<qint64>(ns) : std::nullopt, hasEpoch ? std::optional<quint32>(quint32(epoch)) : std::nullopt);
+                quint32 epoch = 0;
+                const bool hasEpoch = epochNumber(messageFacts.value(QStringLiteral("epoch")), epoch);
+                builder.setFrameFacts(hasNs ? std::optional<qint64>(ns) : std::nullopt, hasEpoch ? std::optional<quint32>(epoch) : std::nullopt);
             }
             const QString type = message.value(QStringLiteral("type")).toString();
             const QJsonValue timeValue = message.value(QStringLiteral("time"));
