@@ -1,4 +1,5 @@
-// The workload the document engine is trained on for profile-guided optimization (core/pgo.cmake):
+// The workload the document engine is trained on for profile-guided optimization
+// (core/document/pgo.cmake):
 // run once per build by the build itself, with the engine compiled to count its branches, so that
 // the engine the product links is laid out for the way documents are really folded.
 //
@@ -10,7 +11,7 @@
 // (value lists, doubles, longs as strings) and an inventory (records added, removed and reordered
 // anywhere). A few malformed deltas keep the error paths from being laid out as never taken.
 //
-// It writes nothing: whether the folds are right is the tests' business (tst_document_property and
+// It writes nothing: whether the folds are right is the tests' business (tst_documentproperty and
 // others); here only what the engine spends its time on matters.
 
 #include "core/document/documenttree.h"
@@ -19,7 +20,6 @@
 #include <QStringList>
 
 #include <random>
-#include <string>
 #include <vector>
 
 using namespace deltascope;
