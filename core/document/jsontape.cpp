@@ -506,6 +506,23 @@ keyString:
 
 } // namespace
 
+void copyIntoPadded(char* to, const char* from, std::size_t length)
+{
+#if defined(DELTASCOPE_JSONTAPE_SSE2)
+    // Blocks of 16; the last one read ends at the text's end and may overlap the one before, so
+    // nothing past `from + length` is read. Below 16 bytes, the library copy.
+    if (length >= 16) {
+        std::size_t at = 0;
+        for (; at + 16 < length; at += 16)
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(to + at), _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + at)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(to + length - 16), _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + length - 16)));
+        return;
+    }
+#endif
+    if (length)
+        std::memcpy(to, from, length);
+}
+
 bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document)
 {
     return parseToTape<false>(text, length, document, nullptr);

@@ -242,8 +242,7 @@ bool parseJson(std::string_view text, dom::element& out, QString* error, ParsedS
             cache.paddedCapacity = std::max<std::size_t>(json.size() + simdjson::SIMDJSON_PADDING, 2 * cache.paddedCapacity);
             cache.padded = std::make_unique<char[]>(cache.paddedCapacity); // zeroed once, for sanitizers
         }
-        if (!json.empty())
-            std::memcpy(cache.padded.get(), json.data(), json.size());
+        copyIntoPadded(cache.padded.get(), json.data(), json.size());
         cache.padded[json.size()] = '\0';
     };
     copyPadded(text);

@@ -19,6 +19,7 @@ add_library(deltascope_document_engine OBJECT ${DELTASCOPE_DOCUMENT_ENGINE_SOURC
 target_include_directories(deltascope_document_engine PRIVATE ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_link_libraries(deltascope_document_engine PRIVATE Qt6::Core simdjson::simdjson)
 set_target_properties(deltascope_document_engine PROPERTIES AUTOMOC OFF AUTOUIC OFF AUTORCC OFF)
+target_compile_options(deltascope_document_engine PRIVATE -O3)
 target_sources(deltascope_core PRIVATE $<TARGET_OBJECTS:deltascope_document_engine>)
 
 if(DELTASCOPE_PGO_TRAINING)
