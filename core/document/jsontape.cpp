@@ -28,6 +28,7 @@ constexpr std::uint64_t tapeWord(char type, std::uint64_t payload)
 {
     return (std::uint64_t(std::uint8_t(type)) << 56) | payload;
 }
+constexpr std::uint64_t kPayloadMask = (std::uint64_t(1) << 56) - 1;
 
 #if defined(DELTASCOPE_JSONTAPE_SSE2)
 constexpr int kPlainBlock = 16;
@@ -271,8 +272,8 @@ struct Scope {
 // text stops every scan, being valid nowhere in JSON; the end is told apart from a NUL inside the
 // text by its position. With `kShape`, it also finds the text's JsonTapeShape; without, a fold
 // that needs none (the canonical one) pays nothing for it.
-template<bool kShape>
-bool parseToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape* shape)
+template<bool kShape, bool kMarkers>
+bool parseToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape* shape, JsonTapeListMarkers* markers)
 {
     // A tape holds at most one word per byte of valid JSON plus three, and the string buffer 5/3 of
     // the text plus padding (simdjson's own bounds, document::allocate()); the margin covers the
@@ -297,6 +298,10 @@ bool parseToTape(const char* text, std::size_t length, simdjson::dom::document& 
     // compiler read them again.
     std::uint32_t deepestObject = 0;
     bool nullInArray = false;
+    if constexpr (kMarkers) {
+        markers->count = 0;
+        markers->overflow = false;
+    }
 
     const auto skipSpace = [&] {
         while (isJsonSpace(*p))
@@ -484,6 +489,10 @@ closeScope: {
     tape[next] = tapeWord('r', 0);
     if constexpr (kShape)
         *shape = JsonTapeShape { deepestObject, nullInArray };
+    if constexpr (kMarkers) {
+        markers->stringsBegin = reinterpret_cast<const char*>(stringsStart);
+        markers->stringsEnd = reinterpret_cast<const char*>(strings);
+    }
     return true;
 }
 
@@ -495,6 +504,27 @@ key:
 keyString:
     if (!parseString())
         return false;
+    // A list marker? The key as unescaped ends just before `strings`, with its NUL: a key's second
+    // last byte, or for a shorter one a byte of its length word (never '@'), is read first. A key
+    // takes five bytes at least, a long one whose last bytes read as a length of 2 then "@o" only
+    // costs its object a walk (knownWithoutMarkers() errs only that way), and all stays in the buffer.
+    if constexpr (kMarkers) {
+        if (strings[-3] == '@') [[unlikely]] {
+            std::uint32_t keyLength;
+            std::memcpy(&keyLength, strings - 7, sizeof keyLength);
+            if (keyLength == 2 && (strings[-2] == 'o' || strings[-2] == 's')) {
+                // The object by its first key, whose tape word follows the object's opening one.
+                const char* const firstKey = reinterpret_cast<const char*>(stringsStart) + (tape[scope.openIndex + 1] & kPayloadMask) + sizeof(std::uint32_t);
+                if (markers->count > 0 && markers->firstKeys[markers->count - 1] == firstKey) {
+                    // Both markers, or one repeated: the object is recorded already.
+                } else if (markers->count == JsonTapeListMarkers::kMost) {
+                    markers->overflow = true;
+                } else {
+                    markers->firstKeys[markers->count++] = firstKey;
+                }
+            }
+        }
+    }
     if (*p != ':') {
         skipSpace();
         if (*p != ':')
@@ -525,12 +555,17 @@ void copyIntoPadded(char* to, const char* from, std::size_t length)
 
 bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document)
 {
-    return parseToTape<false>(text, length, document, nullptr);
+    return parseToTape<false, false>(text, length, document, nullptr, nullptr);
 }
 
 bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape& shape)
 {
-    return parseToTape<true>(text, length, document, &shape);
+    return parseToTape<true, false>(text, length, document, &shape, nullptr);
+}
+
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape* shape, JsonTapeListMarkers& markers)
+{
+    return shape ? parseToTape<true, true>(text, length, document, shape, &markers) : parseToTape<false, true>(text, length, document, nullptr, &markers);
 }
 
 }

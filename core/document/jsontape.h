@@ -36,6 +36,34 @@ struct JsonTapeShape {
     bool nullInArray = false;
 };
 
+// The objects of a direct parse that hold a list marker, "@o" or "@s" (adama-wire.md 6.3), found on
+// the way: the fold asks every object delta whether it is a list delta, and most are not, so it need
+// not walk their keys to learn it (see listMarkers() in mutator.cpp).
+struct JsonTapeListMarkers {
+    static constexpr int kMost = 16;
+    // Each such object by its first key's text in the document's string buffer (what simdjson's
+    // key_c_str() gives for it): an object has no other handle a dom::object shows.
+    const char* firstKeys[kMost];
+    int count = 0;
+    // More such objects than kMost: the list is incomplete, so it answers nothing.
+    bool overflow = false;
+    // The string buffer's bytes this parse wrote: a key outside them belongs to another parse.
+    const char* stringsBegin = nullptr;
+    const char* stringsEnd = nullptr;
+
+    // Whether the object whose first key's text is at `firstKey` is known to hold no list marker.
+    bool knownWithoutMarkers(const char* firstKey) const
+    {
+        if (overflow || firstKey < stringsBegin || firstKey >= stringsEnd)
+            return false;
+        for (int i = 0; i < count; ++i) {
+            if (firstKeys[i] == firstKey)
+                return false;
+        }
+        return true;
+    }
+};
+
 // Builds the tape of the `length` bytes at `text` in `document` and returns true; or returns false
 // when the text is beyond what this parser handles: invalid JSON, a root that is not an object or
 // an array, nesting deeper than kJsonTapeMaxDepth, a lone surrogate escape, an integer of 19 digits
@@ -49,6 +77,9 @@ bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::
 // The same, finding the text's shape on the way (a little slower): on true, `shape` describes the
 // text; on false it is unspecified.
 bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape& shape);
+// The same, recording on true which objects hold a list marker into `markers` (on false it is
+// unspecified); with `shape` non-null, the text's shape too.
+bool parsePaddedJsonToTape(const char* text, std::size_t length, simdjson::dom::document& document, JsonTapeShape* shape, JsonTapeListMarkers& markers);
 
 // memcpy(to, from, length), for the delta copied into the padded buffer before each parse: a
 // profile-guided build otherwise inlines memcpy of the sizes it saw as a string instruction (rep

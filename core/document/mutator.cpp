@@ -127,15 +127,26 @@ inline bool hiddenByReferenceCopy(std::string_view key)
 
 } // namespace
 
+namespace {
+// Which objects of the text this thread's parser last parsed directly hold a list marker (see
+// parseJson()); knowing nothing, as at first, after a parse by simdjson or a refused text.
+thread_local JsonTapeListMarkers tlsListMarkers;
+}
+
 ListMarkers listMarkers(dom::object o)
 {
     ListMarkers markers;
-    if (o.size() == 1) {
+    const std::size_t size = o.size();
+    if (size == 0)
+        return markers;
+    const dom::object::iterator first = o.begin();
+    // Most object deltas are not list deltas, which the parse may have seen already.
+    if (tlsListMarkers.knownWithoutMarkers(first.key_c_str()))
+        return markers;
+    if (size == 1 && (first.key_length() != 2 || first.key_c_str()[0] != '@')) {
         // One key (an element's {"score":N}, the commonest delta object): read it where it is,
         // without walking past its value to the object's end.
-        const dom::object::iterator only = o.begin();
-        if (only.key_length() != 2 || only.key_c_str()[0] != '@')
-            return markers;
+        return markers;
     }
     for (dom::key_value_pair field : o) {
         if (field.key.size() == 2 && field.key[0] == '@') {
@@ -251,17 +262,14 @@ bool parseJson(std::string_view text, dom::element& out, QString* error, ParsedS
     // parses the rest, which also yields its error messages.
     // The shape only for a caller that asks: finding it costs the direct parse a little.
     JsonTapeShape tapeShape;
-    const auto parseDirectly = [&] {
-        return shape ? parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc, tapeShape)
-                     : parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc);
-    };
-    if (parser == &cache.parser && parseDirectly()) {
+    if (parser == &cache.parser && parsePaddedJsonToTape(cache.padded.get(), text.size(), parser->doc, shape ? &tapeShape : nullptr, tlsListMarkers)) {
         ++tlsDirectParseCount;
         out = parser->doc.root();
         if (shape)
             *shape = ParsedShape { true, tapeShape };
         return true;
     }
+    tlsListMarkers = JsonTapeListMarkers(); // the parse below rewrites the tape the markers were of
     auto result = parser->parse(cache.padded.get(), text.size(), false);
     if (result.error() == simdjson::NUMBER_ERROR) {
         // Valid JSON with an integer beyond 64 bits: read it as the nearest double.

@@ -1088,3 +1088,148 @@ TEST_CASE("jsontape: parseJson() reads the same elements whether it parsed direc
     REQUIRE(detail::parseJson("{\"b\":\"\\u00e9\"}", element, &error));
     CHECK(simdjson::to_string(element) == "{\"b\":\"\xc3\xa9\"}");
 }
+
+namespace {
+
+// A random object text whose keys are often list markers, spelled plainly or with escapes, beside
+// near misses ("@", "@oo", "o", a value "@o").
+std::string markerObject(std::mt19937& random, int depth)
+{
+    static const char* const kKeys[] = { "\"@o\"", "\"@s\"", "\"\\u0040o\"", "\"@\\u0073\"", "\"@\"", "\"@oo\"", "\"o\"", "\"s\"",
+        "\"@x\"", "\"k\"", "\"12\"", "\"\\\"@o\"" };
+    std::string out = "{";
+    const int fields = int(random() % 5);
+    for (int f = 0; f < fields; ++f) {
+        if (f > 0)
+            out += ',';
+        out += kKeys[random() % std::size(kKeys)];
+        out += ':';
+        const unsigned kind = random() % 6;
+        if (kind == 0 && depth < 6)
+            out += markerObject(random, depth + 1);
+        else if (kind == 1 && depth < 6)
+            out += "[" + markerObject(random, depth + 1) + ",1]";
+        else if (kind == 2)
+            out += "\"@o\"";
+        else if (kind == 3)
+            out += "[[0,2],5]";
+        else
+            out += std::to_string(random() % 100);
+    }
+    return out + "}";
+}
+
+// Whether `o` holds "@o" or "@s" among its keys, by walking them.
+bool holdsMarkerByWalk(simdjson::dom::object o)
+{
+    for (simdjson::dom::key_value_pair field : o) {
+        if (field.key == "@o" || field.key == "@s")
+            return true;
+    }
+    return false;
+}
+
+// Every object in `element`, depth first.
+void collectObjects(simdjson::dom::element element, std::vector<simdjson::dom::object>& into)
+{
+    if (element.type() == simdjson::dom::element_type::OBJECT) {
+        const simdjson::dom::object o = element.get_object().value_unsafe();
+        into.push_back(o);
+        for (simdjson::dom::key_value_pair field : o)
+            collectObjects(field.value, into);
+    } else if (element.type() == simdjson::dom::element_type::ARRAY) {
+        const simdjson::dom::array items = element.get_array().value_unsafe();
+        for (simdjson::dom::element item : items)
+            collectObjects(item, into);
+    }
+}
+
+} // namespace
+
+TEST_CASE("jsontape: the objects holding a list marker are recorded as a walk of their keys finds them")
+{
+    simdjson::dom::document document;
+    REQUIRE(document.allocate(64 * 1024) == simdjson::SUCCESS);
+    std::mt19937 random(2026);
+    int withMarker = 0;
+    int without = 0;
+    for (int i = 0; i < 3000; ++i) {
+        const std::string text = markerObject(random, 0);
+        INFO("input: \"" << escapedBytes(text) << "\"");
+        const std::unique_ptr<char[]> padded(new char[text.size() + simdjson::SIMDJSON_PADDING]());
+        std::memcpy(padded.get(), text.data(), text.size());
+        detail::JsonTapeListMarkers markers;
+        REQUIRE(detail::parsePaddedJsonToTape(padded.get(), text.size(), document, nullptr, markers));
+        std::vector<simdjson::dom::object> objects;
+        collectObjects(document.root(), objects);
+        for (const simdjson::dom::object& o : objects) {
+            if (o.size() == 0)
+                continue;
+            const bool holds = holdsMarkerByWalk(o);
+            (holds ? withMarker : without)++;
+            // Never "without" for an object that holds one; always, short of an overflow, for one that does not.
+            CHECK(markers.knownWithoutMarkers(o.begin().key_c_str()) == (!holds && !markers.overflow));
+        }
+    }
+    CHECK(withMarker > 1000);
+    CHECK(without > 1000);
+
+    // More objects with markers than the record holds: it answers nothing rather than something wrong.
+    std::string many = "[";
+    for (int i = 0; i < detail::JsonTapeListMarkers::kMost + 1; ++i)
+        many += std::string(i ? "," : "") + "{\"k\":1},{\"a\":1,\"@o\":[]}";
+    many += "]";
+    const std::unique_ptr<char[]> padded(new char[many.size() + simdjson::SIMDJSON_PADDING]());
+    std::memcpy(padded.get(), many.data(), many.size());
+    detail::JsonTapeListMarkers markers;
+    REQUIRE(detail::parsePaddedJsonToTape(padded.get(), many.size(), document, nullptr, markers));
+    CHECK(markers.overflow);
+    std::vector<simdjson::dom::object> objects;
+    collectObjects(document.root(), objects);
+    for (const simdjson::dom::object& o : objects)
+        CHECK_FALSE(markers.knownWithoutMarkers(o.begin().key_c_str()));
+    // A key of another document is never answered for.
+    simdjson::dom::parser other;
+    simdjson::dom::element elsewhere;
+    REQUIRE(other.parse(std::string_view("{\"k\":1}")).get(elsewhere) == simdjson::SUCCESS);
+    detail::JsonTapeListMarkers fresh;
+    REQUIRE(detail::parsePaddedJsonToTape(padded.get(), many.size(), document, nullptr, fresh));
+    fresh.overflow = false;
+    CHECK_FALSE(fresh.knownWithoutMarkers(elsewhere.get_object().value_unsafe().begin().key_c_str()));
+}
+
+TEST_CASE("jsontape: listMarkers() finds the markers of every object, parsed directly or through simdjson")
+{
+    std::mt19937 random(77);
+    int direct = 0;
+    int objectsChecked = 0;
+    for (int i = 0; i < 2000; ++i) {
+        std::string text = markerObject(random, 0);
+        // Every fourth through simdjson: an integer of 19 digits is beyond the direct parser.
+        if (i % 4 == 3)
+            text = "{\"big\":1234567890123456789,\"in\":" + text + "}";
+        INFO("input: \"" << escapedBytes(text) << "\"");
+        simdjson::dom::element root;
+        QString error;
+        const quint64 directBefore = detail::parseJsonDirectCount();
+        REQUIRE(detail::parseJson(text, root, &error));
+        direct += detail::parseJsonDirectCount() != directBefore;
+        std::vector<simdjson::dom::object> objects;
+        collectObjects(root, objects);
+        for (const simdjson::dom::object& o : objects) {
+            const detail::ListMarkers markers = detail::listMarkers(o);
+            bool order = false;
+            bool size = false;
+            for (simdjson::dom::key_value_pair field : o) {
+                order = order || field.key == "@o";
+                size = size || field.key == "@s";
+            }
+            CHECK(markers.order == order);
+            CHECK(markers.size == size);
+            ++objectsChecked;
+        }
+    }
+    CHECK(direct > 1000);
+    CHECK(direct < 2000);
+    CHECK(objectsChecked > 4000);
+}
