@@ -275,6 +275,8 @@ static_assert(sizeof(SlotVec) == 24, "three slots in place cost no size");
 
 // Containers of up to this many members are searched by a linear scan and have no SlotIndex.
 inline constexpr std::size_t kIndexThreshold = 12;
+// Containers of at most this many members get an index four times their size, not twice.
+inline constexpr std::size_t kSparseIndexMost = 64;
 
 // Open-addressing table of slot numbers by key hash, for containers with many members. One
 // pointer: its first two words hold the table size (a power of two) and the entries in use
