@@ -95,11 +95,13 @@ public:
         static constexpr char kNastyPadding[] = "0123456789abcdefABCDEF\"\\u/ ,:]}eE.+-rue\x80\xbf";
         // Exactly as much as the contract promises, so that a sanitizer catches a read beyond it.
         const std::size_t bufferSize = text.size() + simdjson::SIMDJSON_PADDING;
-        // Each padding with both variants of the parser: the one that finds the text's shape too,
-        // and the one that does not.
-        for (int pass = 0; pass < 4; ++pass) {
+        // Each padding with every variant of the parser: the one that finds the text's shape too,
+        // the one that does not, and the fold's, which also records the objects holding list
+        // markers (with and without the shape).
+        for (int pass = 0; pass < 8; ++pass) {
             const bool nastyPadding = pass % 2 == 1;
-            const bool withShape = pass >= 2;
+            const bool withShape = pass % 4 >= 2;
+            const bool withMarkers = pass >= 4;
             const std::unique_ptr<char[]> padded(new char[bufferSize]);
             if (!text.empty())
                 std::memcpy(padded.get(), text.data(), text.size());
@@ -107,12 +109,17 @@ public:
                 padded[i] = nastyPadding ? kNastyPadding[i % (sizeof kNastyPadding - 1)] : '\0';
             padded[text.size()] = '\0';
             detail::JsonTapeShape shape;
-            const bool accepted = withShape ? detail::parsePaddedJsonToTape(padded.get(), text.size(), m_document, shape)
-                                            : detail::parsePaddedJsonToTape(padded.get(), text.size(), m_document);
+            detail::JsonTapeListMarkers markers;
+            const bool accepted = withMarkers ? detail::parsePaddedJsonToTape(padded.get(), text.size(), m_document, withShape ? &shape : nullptr, markers)
+                : withShape                   ? detail::parsePaddedJsonToTape(padded.get(), text.size(), m_document, shape)
+                                              : detail::parsePaddedJsonToTape(padded.get(), text.size(), m_document);
             if (pass == 0)
                 result.direct = accepted;
             else if (accepted != result.direct)
-                return failed(result, text, withShape ? "accepted with the shape and refused without, or the reverse" : "accepted with one padding and refused with the other");
+                return failed(result, text,
+                    withMarkers ? "accepted recording list markers and refused without, or the reverse"
+                        : withShape ? "accepted with the shape and refused without, or the reverse"
+                                    : "accepted with one padding and refused with the other");
             if (!accepted)
                 continue;
             if (!result.simdjson)
@@ -123,6 +130,10 @@ public:
                 return result;
             if (withShape)
                 compareShape(result, text, shape, reference.value_unsafe());
+            if (!result.problem.empty())
+                return result;
+            if (withMarkers)
+                checkMarkers(result, text, markers, m_document.root());
             if (!result.problem.empty())
                 return result;
         }
@@ -157,6 +168,28 @@ private:
             failed(result, text,
                 "shape: deepest object " + std::to_string(got.deepestObject) + " (simdjson's DOM: " + std::to_string(want.deepestObject)
                     + "), null in an array " + (got.nullInArray ? "yes" : "no") + " (simdjson's DOM: " + (want.nullInArray ? "yes" : "no") + ")");
+        }
+    }
+
+    // No object holding "@o" or "@s" is said to hold neither (the fold would then miss a list
+    // delta); the other way round is allowed, and costs the fold only a walk of the object's keys.
+    static void checkMarkers(TapeCheck& result, std::string_view text, const detail::JsonTapeListMarkers& markers, simdjson::dom::element value)
+    {
+        if (!result.problem.empty())
+            return;
+        if (value.is_object()) {
+            const simdjson::dom::object fields = value.get_object().value_unsafe();
+            bool holds = false;
+            for (simdjson::dom::key_value_pair field : fields) {
+                holds = holds || field.key == "@o" || field.key == "@s";
+                checkMarkers(result, text, markers, field.value);
+            }
+            if (holds && markers.knownWithoutMarkers(fields.begin().key_c_str()))
+                failed(result, text, "an object holding a list marker was recorded as holding none");
+        } else if (value.is_array()) {
+            const simdjson::dom::array items = value.get_array().value_unsafe();
+            for (simdjson::dom::element item : items)
+                checkMarkers(result, text, markers, item);
         }
     }
 
