@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 namespace deltascope::detail {
 
@@ -43,7 +44,7 @@ struct JsonTapeListMarkers {
     static constexpr int kMost = 16;
     // Each such object by its first key's text in the document's string buffer (what simdjson's
     // key_c_str() gives for it): an object has no other handle a dom::object shows.
-    const char* firstKeys[kMost];
+    const char* firstKeys[kMost] = {};
     int count = 0;
     // More such objects than kMost: the list is incomplete, so it answers nothing.
     bool overflow = false;
@@ -54,7 +55,9 @@ struct JsonTapeListMarkers {
     // Whether the object whose first key's text is at `firstKey` is known to hold no list marker.
     bool knownWithoutMarkers(const char* firstKey) const
     {
-        if (overflow || firstKey < stringsBegin || firstKey >= stringsEnd)
+        // std::less: a total order even over pointers into different allocations.
+        const std::less<const char*> before;
+        if (overflow || before(firstKey, stringsBegin) || !before(firstKey, stringsEnd))
             return false;
         for (int i = 0; i < count; ++i) {
             if (firstKeys[i] == firstKey)

@@ -130,7 +130,7 @@ inline bool hiddenByReferenceCopy(std::string_view key)
 namespace {
 // Which objects of the text this thread's parser last parsed directly hold a list marker (see
 // parseJson()); knowing nothing, as at first, after a parse by simdjson or a refused text.
-thread_local JsonTapeListMarkers tlsListMarkers;
+constinit thread_local JsonTapeListMarkers tlsListMarkers;
 }
 
 ListMarkers listMarkers(dom::object o)
