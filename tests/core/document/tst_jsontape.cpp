@@ -119,6 +119,14 @@ bool parseDirectly(std::string_view text, simdjson::dom::document& document)
     return detail::parsePaddedJsonToTape(padded.get(), text.size(), document);
 }
 
+// The same, with the fold's variant, which records the objects holding list markers.
+bool parseDirectly(std::string_view text, simdjson::dom::document& document, detail::JsonTapeListMarkers& markers)
+{
+    const std::unique_ptr<char[]> padded(new char[text.size() + simdjson::SIMDJSON_PADDING]());
+    std::memcpy(padded.get(), text.data(), text.size());
+    return detail::parsePaddedJsonToTape(padded.get(), text.size(), document, nullptr, markers);
+}
+
 std::string repeated(std::string_view piece, int times)
 {
     std::string out;
@@ -1156,10 +1164,8 @@ TEST_CASE("jsontape: the objects holding a list marker are recorded as a walk of
     for (int i = 0; i < 3000; ++i) {
         const std::string text = markerObject(random, 0);
         INFO("input: \"" << escapedBytes(text) << "\"");
-        const std::unique_ptr<char[]> padded(new char[text.size() + simdjson::SIMDJSON_PADDING]());
-        std::memcpy(padded.get(), text.data(), text.size());
         detail::JsonTapeListMarkers markers;
-        REQUIRE(detail::parsePaddedJsonToTape(padded.get(), text.size(), document, nullptr, markers));
+        REQUIRE(parseDirectly(text, document, markers));
         std::vector<simdjson::dom::object> objects;
         collectObjects(document.root(), objects);
         for (const simdjson::dom::object& o : objects) {
@@ -1179,10 +1185,8 @@ TEST_CASE("jsontape: the objects holding a list marker are recorded as a walk of
     for (int i = 0; i < detail::JsonTapeListMarkers::kMost + 1; ++i)
         many += std::string(i ? "," : "") + "{\"k\":1},{\"a\":1,\"@o\":[]}";
     many += "]";
-    const std::unique_ptr<char[]> padded(new char[many.size() + simdjson::SIMDJSON_PADDING]());
-    std::memcpy(padded.get(), many.data(), many.size());
     detail::JsonTapeListMarkers markers;
-    REQUIRE(detail::parsePaddedJsonToTape(padded.get(), many.size(), document, nullptr, markers));
+    REQUIRE(parseDirectly(many, document, markers));
     CHECK(markers.overflow);
     std::vector<simdjson::dom::object> objects;
     collectObjects(document.root(), objects);
@@ -1192,10 +1196,9 @@ TEST_CASE("jsontape: the objects holding a list marker are recorded as a walk of
     simdjson::dom::parser other;
     simdjson::dom::element elsewhere;
     REQUIRE(other.parse(std::string_view("{\"k\":1}")).get(elsewhere) == simdjson::SUCCESS);
-    detail::JsonTapeListMarkers fresh;
-    REQUIRE(detail::parsePaddedJsonToTape(padded.get(), many.size(), document, nullptr, fresh));
-    fresh.overflow = false;
-    CHECK_FALSE(fresh.knownWithoutMarkers(elsewhere.get_object().value_unsafe().begin().key_c_str()));
+    detail::JsonTapeListMarkers complete = markers;
+    complete.overflow = false;
+    CHECK_FALSE(complete.knownWithoutMarkers(elsewhere.get_object().value_unsafe().begin().key_c_str()));
 }
 
 TEST_CASE("jsontape: listMarkers() finds the markers of every object, parsed directly or through simdjson")
